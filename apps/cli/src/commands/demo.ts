@@ -1,0 +1,94 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Command } from 'commander'
+import { Pool } from 'pg'
+import { countEvents, createTeam, migrate } from '@plugin-server/db'
+import { freePort, waitFor } from '@plugin-server/dev-services'
+import { demoServices } from '../demo/local-services'
+import { DemoProcess, spawnRole, stopFleet } from '../demo/demo-fleet'
+import { sendSampleEvents } from '../demo/sample-events'
+
+interface DemoOptions {
+  events: string
+  duration: string
+  ingestWorkers: string
+}
+
+const log = (line: string) => process.stdout.write(`[demo] ${line}\n`)
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run a demo fleet on local Redis and Postgres (started for you unless REDIS_URL/DATABASE_URL are set) and send events through it')
+    .option('--events <n>', 'events to send in the first burst', '1000')
+    .option('--duration <seconds>', 'keep events flowing this long, then stop (0: until Ctrl-C)', '0')
+    .option('--ingest-workers <n>', 'ingest-worker processes', '2')
+    .action((options: DemoOptions) => runDemo(options))
+}
+
+async function runDemo(options: DemoOptions): Promise<void> {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugin-server-demo-'))
+  const logDir = path.join(workDir, 'logs')
+  fs.mkdirSync(logDir)
+  const services = await demoServices(log)
+  const fleet: DemoProcess[] = []
+  let stopping = false
+  const stop = async (code: number) => {
+    if (stopping) return
+    stopping = true
+    log('stopping the fleet ...')
+    await stopFleet(fleet)
+    await services.stop()
+    log(`stopped; logs kept in ${logDir}`)
+    process.exit(code)
+  }
+  process.once('SIGINT', () => void stop(0))
+  process.once('SIGTERM', () => void stop(0))
+  try {
+    const pool = new Pool({ connectionString: services.databaseUrl, max: 2 })
+    const migrated = await migrate(pool)
+    log(`migrations applied: ${migrated.applied.join(', ') || 'none (up to date)'}`)
+    const team = await createTeam(pool, `Demo team ${new Date().toISOString()}`)
+    log(`team ${team.id} created with API token ${team.api_token}`)
+
+    const capturePort = await freePort()
+    const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, CAPTURE_PORT: String(capturePort), METRICS_PORT: '0' }
+    fleet.push(spawnRole('capture', 0, env, logDir))
+    for (let i = 0; i < Number(options.ingestWorkers); i++) fleet.push(spawnRole('ingest-worker', i, env, logDir))
+    const host = `http://127.0.0.1:${capturePort}`
+    await waitFor('capture', async () => (await fetch(`${host}/_health`)).ok, 30_000)
+    log(`fleet up: ${fleet.map((p) => `${p.role} (pid ${p.child.pid})`).join(', ')}`)
+
+    const burst = Number(options.events)
+    const started = Date.now()
+    await sendSampleEvents(host, team.api_token, burst)
+    await waitFor('events in Postgres', async () => (await countEvents(pool, team.id)) >= burst, 60_000)
+    const seconds = (Date.now() - started) / 1000
+    log(`${burst} events sent with posthog-node and stored in Postgres in ${seconds.toFixed(2)} s`)
+    const { rows } = await pool.query(`SELECT event, count(*)::int AS n FROM events WHERE team_id = $1 GROUP BY event ORDER BY n DESC`, [team.id])
+    for (const row of rows as { event: string; n: number }[]) log(`  ${row.event.padEnd(12)} ${row.n}`)
+
+    log('where to look:')
+    log(`  capture endpoint   ${host}/batch  (token ${team.api_token})`)
+    log(`  events table       psql ${services.databaseUrl} -c 'SELECT * FROM events ORDER BY timestamp DESC LIMIT 5'`)
+    log(`  process logs       ${logDir}`)
+    for (const line of services.started) log(`  started            ${line}`)
+
+    const duration = Number(options.duration)
+    log(duration > 0 ? `events keep flowing for ${duration} s ...` : 'events keep flowing; Ctrl-C to stop')
+    let sent = burst
+    const until = duration > 0 ? Date.now() + duration * 1000 : Infinity
+    while (!stopping && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 2000))
+      await sendSampleEvents(host, team.api_token, 50, sent)
+      sent += 50
+      log(`sent ${sent}, stored ${await countEvents(pool, team.id)}`)
+    }
+    await pool.end()
+    await stop(0)
+  } catch (err) {
+    log(`demo failed: ${(err as Error).message}`)
+    await stop(1)
+  }
+}

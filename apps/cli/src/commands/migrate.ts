@@ -1,0 +1,13 @@
+import type { Command } from 'commander'
+import { migrate } from '@plugin-server/db'
+import { printJson, withPool } from '../cli-context'
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending Postgres migrations (idempotent; safe to run from several pods at once)')
+    .action(async () => {
+      const result = await withPool((pool) => migrate(pool, undefined, (id) => process.stderr.write(`applying ${id}\n`)))
+      printJson(result)
+    })
+}

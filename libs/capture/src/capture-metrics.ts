@@ -1,0 +1,20 @@
+import { Counter, Histogram, Registry } from 'prom-client'
+
+export interface CaptureMetrics {
+  requests: Counter<'status'>
+  events: Counter
+  enqueueSeconds: Histogram
+}
+
+export function createCaptureMetrics(registry: Registry): CaptureMetrics {
+  return {
+    requests: new Counter({ name: 'capture_requests_total', help: 'Capture requests by HTTP status', labelNames: ['status'], registers: [registry] }),
+    events: new Counter({ name: 'capture_events_total', help: 'Events accepted and stored in the ingest queue', registers: [registry] }),
+    enqueueSeconds: new Histogram({
+      name: 'capture_enqueue_seconds',
+      help: 'Time from a parsed request to its events being stored in Redis',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    }),
+  }
+}

@@ -1,0 +1,123 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
+import type { CaptureMetrics } from './capture-metrics'
+import type { EventBatcher } from './batcher'
+import { CaptureError, parseCaptureRequest } from './parse'
+import { readBody } from './read-body'
+import type { TeamResolver } from './team-resolver'
+
+export interface CaptureServerOptions {
+  host: string
+  port: number
+  maxBodyBytes: number
+  enqueueTimeoutMs: number
+  trustProxy: boolean
+}
+
+export interface CaptureServer {
+  port: number
+  /** Stops accepting connections and waits for requests in progress to be answered. */
+  close: () => Promise<void>
+}
+
+const CAPTURE_PATHS = new Set(['/batch', '/capture', '/e', '/i/v0/e', '/track', '/engage'])
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Content-Type, Content-Encoding, Authorization',
+}
+
+export async function startCaptureServer(
+  options: CaptureServerOptions,
+  deps: { teams: TeamResolver; batcher: EventBatcher; metrics: CaptureMetrics; logger: Logger },
+): Promise<CaptureServer> {
+  const { teams, batcher, metrics, logger } = deps
+
+  const handle = async (req: http.IncomingMessage): Promise<[number, unknown]> => {
+    const url = new URL(req.url ?? '/', 'http://capture')
+    const path = url.pathname.replace(/\/+$/, '') || '/'
+    if (path === '/_health') return [200, { status: 'ok' }]
+    if (!CAPTURE_PATHS.has(path)) return [404, { type: 'validation_error', code: 'not_found', detail: `no capture endpoint at ${url.pathname}`, attr: null }]
+    if (req.method !== 'POST' && req.method !== 'GET') {
+      return [405, { type: 'validation_error', code: 'method_not_allowed', detail: `method ${req.method} is not allowed, use POST`, attr: null }]
+    }
+    const now = new Date()
+    const body = await readBody(req, options.maxBodyBytes)
+    const parsed = parseCaptureRequest(
+      { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers, body, ip: clientIp(req, options.trustProxy), now },
+      { maxBodyBytes: options.maxBodyBytes },
+    )
+    const teamId = await teams.teamId(parsed.token)
+    if (teamId === null) throw new CaptureError(401, 'invalid_token', 'unknown api token: no team has this project API key', 'api_key')
+    for (const warning of parsed.warnings) logger.warn({ team_id: teamId, warning }, 'capture warning')
+    const events: IngestEvent[] = parsed.events.map((e) => ({
+      uuid: e.uuid,
+      team_id: teamId,
+      event: e.event,
+      distinct_id: e.distinct_id,
+      properties: withPersonUpdates(e.properties, e.set, e.set_once),
+      timestamp: e.timestamp,
+      now: e.now,
+      sent_at: e.sent_at,
+      ip: e.ip,
+      site_url: e.site_url,
+    }))
+    const started = process.hrtime.bigint()
+    await withTimeout(batcher.add(events), options.enqueueTimeoutMs, `the ingest queue did not accept the events within ${options.enqueueTimeoutMs} ms`)
+    metrics.enqueueSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
+    metrics.events.inc(events.length)
+    return [200, { status: 1 }]
+  }
+
+  const server = http.createServer((req, res) => {
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, CORS).end()
+      return
+    }
+    handle(req).then(
+      ([status, body]) => respond(res, status, body),
+      (err: unknown) => {
+        if (err instanceof CaptureError) return respond(res, err.status, err.toBody())
+        logger.error({ err: (err as Error).message, path: req.url }, 'capture request failed')
+        respond(res, 503, { type: 'server_error', code: 'unavailable', detail: `events were not stored, retry later: ${(err as Error).message}`, attr: null })
+      },
+    )
+  })
+  const respond = (res: http.ServerResponse, status: number, body: unknown) => {
+    metrics.requests.inc({ status: String(status) })
+    res.writeHead(status, { 'Content-Type': 'application/json', ...CORS }).end(JSON.stringify(body))
+  }
+
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+      }),
+  }
+}
+
+function clientIp(req: http.IncomingMessage, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for']
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim()
+    if (first) return first
+  }
+  return req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? null
+}
+
+/** PostHog keeps top-level `$set`/`$set_once` with the event; here they travel as properties. */
+function withPersonUpdates(properties: Record<string, unknown>, set?: Record<string, unknown>, setOnce?: Record<string, unknown>): Record<string, unknown> {
+  if (!set && !setOnce) return properties
+  return {
+    ...properties,
+    ...(set ? { $set: { ...(properties.$set as object | undefined), ...set } } : {}),
+    ...(setOnce ? { $set_once: { ...(properties.$set_once as object | undefined), ...setOnce } } : {}),
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Configuration comes only from environment variables and is validated once at start-up, so a
+ * misconfigured pod fails fast with a message that names the variable instead of misbehaving later.
+ */
+export interface Config {
+  redisUrl: string
+  databaseUrl: string
+  /** Prefix for every BullMQ key. A `{hash tag}` keeps each queue's keys in one Redis Cluster slot. */
+  queuePrefix: string
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+  logFormat: 'json' | 'pretty'
+  pgPoolSize: number
+  /** Port for /metrics, /healthz and /readyz; 0 picks a free port, -1 disables the server. */
+  metricsPort: number
+  shutdownGraceMs: number
+  capture: {
+    host: string
+    port: number
+    maxBodyBytes: number
+    batchMaxEvents: number
+    batchMaxBytes: number
+    batchMaxWaitMs: number
+    enqueueTimeoutMs: number
+    trustProxy: boolean
+  }
+  ingest: {
+    concurrency: number
+    /** How long a worker holds a batch before another worker may take it over (stall detection). */
+    lockDurationMs: number
+    attempts: number
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+class Reader {
+  readonly problems: string[] = []
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string, check?: (v: string) => string | null): string {
+    const raw = this.env[name]
+    const value = raw === undefined || raw === '' ? fallback : raw
+    const problem = check?.(value)
+    if (problem) this.problems.push(`${name}: ${problem}, got ${JSON.stringify(value)}`)
+    return value
+  }
+
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    const value = Number(raw)
+    if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
+      this.problems.push(`${name}: expected an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`)
+      return fallback
+    }
+    return value
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (/^(1|true|yes)$/i.test(raw)) return true
+    if (/^(0|false|no)$/i.test(raw)) return false
+    this.problems.push(`${name}: expected true or false, got ${JSON.stringify(raw)}`)
+    return fallback
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    return this.string(name, fallback, (v) =>
+      (allowed as readonly string[]).includes(v) ? null : `expected one of ${allowed.join(', ')}`,
+    ) as T
+  }
+}
+
+const url = (schemes: string[]) => (v: string) => {
+  try {
+    const u = new URL(v)
+    return schemes.includes(u.protocol) ? null : `expected a ${schemes.join(' or ')} URL`
+  } catch {
+    return `expected a URL such as ${schemes[0]}//host:port`
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new Reader(env)
+  const config: Config = {
+    redisUrl: r.string('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
+    databaseUrl: r.string('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/plugin_server', url(['postgres:', 'postgresql:'])),
+    queuePrefix: r.string('QUEUE_PREFIX', '{ps}', (v) =>
+      /^[^:\s]*\{[^{}:\s]+\}[^:\s]*$/.test(v) ? null : 'expected a prefix with a Redis Cluster hash tag and no ":" such as {ps}',
+    ),
+    logLevel: r.oneOf('LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    logFormat: r.oneOf('LOG_FORMAT', 'json', ['json', 'pretty']),
+    pgPoolSize: r.int('PG_POOL_SIZE', 10, 1, 1000),
+    metricsPort: r.int('METRICS_PORT', -1, -1, 65535),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 30_000, 0),
+    capture: {
+      host: r.string('CAPTURE_HOST', '0.0.0.0'),
+      port: r.int('CAPTURE_PORT', 8000, 0, 65535),
+      maxBodyBytes: r.int('CAPTURE_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024),
+      batchMaxEvents: r.int('CAPTURE_BATCH_MAX_EVENTS', 200, 1, 100_000),
+      batchMaxBytes: r.int('CAPTURE_BATCH_MAX_BYTES', 1024 * 1024, 1024),
+      batchMaxWaitMs: r.int('CAPTURE_BATCH_MAX_WAIT_MS', 5, 0, 10_000),
+      enqueueTimeoutMs: r.int('CAPTURE_ENQUEUE_TIMEOUT_MS', 10_000, 100),
+      trustProxy: r.bool('CAPTURE_TRUST_PROXY', false),
+    },
+    ingest: {
+      concurrency: r.int('INGEST_CONCURRENCY', 4, 1, 1000),
+      lockDurationMs: r.int('INGEST_LOCK_DURATION_MS', 30_000, 1000),
+      attempts: r.int('INGEST_ATTEMPTS', 20, 1, 1000),
+    },
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return config
+}

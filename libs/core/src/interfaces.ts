@@ -1,0 +1,23 @@
+/** An event as accepted by capture and carried through the ingest queue. */
+export interface IngestEvent {
+  uuid: string
+  team_id: number
+  event: string
+  distinct_id: string
+  properties: Record<string, unknown>
+  /** ISO 8601, already corrected for client clock skew. */
+  timestamp: string
+  /** When capture received it, ISO 8601. */
+  now: string
+  sent_at: string | null
+  ip: string | null
+  site_url: string
+}
+
+/** One BullMQ job on the ingest queue: many events, so Redis is not the bottleneck. */
+export interface IngestBatch {
+  events: IngestEvent[]
+}
+
+export type Role = 'capture' | 'ingest-worker' | 'job-worker' | 'scheduler' | 'exporter'
+export const ROLES: readonly Role[] = ['capture', 'ingest-worker', 'job-worker', 'scheduler', 'exporter']

@@ -1,0 +1,42 @@
+import { Queue, QueueOptions, Worker, WorkerOptions, Processor } from 'bullmq'
+import type Redis from 'ioredis'
+import type { IngestBatch } from './interfaces'
+
+/** Every BullMQ queue of the fleet, named once so producers and consumers cannot drift apart. */
+export const QUEUES = {
+  ingest: 'ingest',
+  export: 'export',
+  scheduled: 'scheduled',
+  jobs: 'jobs',
+} as const
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]
+
+export function createQueue<Data>(name: QueueName, connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue<Data> {
+  return new Queue<Data>(name, { connection, prefix, ...options })
+}
+
+export function createWorker<Data, Result = void>(
+  name: QueueName,
+  processor: Processor<Data, Result>,
+  connection: Redis,
+  prefix: string,
+  options: Partial<WorkerOptions> = {},
+): Worker<Data, Result> {
+  return new Worker<Data, Result>(name, processor, { connection, prefix, ...options })
+}
+
+/**
+ * Ingest batches are retried with backoff for long enough to ride out a Postgres outage; a batch
+ * that still fails stays in the failed set (a week) for an operator to retry, it is never dropped.
+ */
+export function createIngestQueue(connection: Redis, config: { queuePrefix: string; ingest: { attempts: number } }): Queue<IngestBatch> {
+  return createQueue<IngestBatch>(QUEUES.ingest, connection, config.queuePrefix, {
+    defaultJobOptions: {
+      attempts: config.ingest.attempts,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  })
+}

@@ -1,0 +1,81 @@
+import type Redis from 'ioredis'
+import type { Registry } from 'prom-client'
+import { Config, ConfigError, loadConfig } from './config'
+import { startHealthServer, ReadinessCheck } from './health-server'
+import type { Role } from './interfaces'
+import { createLogger, Logger } from './logger'
+import { createRegistry } from './metrics'
+import { createPool, Pool } from './postgres'
+import { createRedis } from './redis'
+import { Closer, installShutdown } from './shutdown'
+
+export interface RoleContext {
+  role: Role
+  config: Config
+  logger: Logger
+  registry: Registry
+  /** A new Redis connection; BullMQ workers need one each because they block. */
+  redis: (purpose: string) => Redis
+  pool: () => Pool
+}
+
+export interface RunningRole {
+  /** In shutdown order: stop taking work first, then drain. Connections are closed after these. */
+  closers: Closer[]
+  checks?: ReadinessCheck[]
+}
+
+export interface StartedRole {
+  context: RoleContext
+  healthPort: number | null
+  shutdown: () => Promise<void>
+}
+
+/**
+ * The common life of every process: validated config, logger, metrics, health endpoints, connections
+ * opened on demand and closed on SIGTERM after the role has drained.
+ */
+export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<RunningRole>, env: NodeJS.ProcessEnv = process.env): Promise<StartedRole> {
+  let config: Config
+  try {
+    config = loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`plugin-server ${role}: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const logger = createLogger(config, { role })
+  const registry = createRegistry(role)
+  const connections: Redis[] = []
+  let pool: Pool | null = null
+  const context: RoleContext = {
+    role,
+    config,
+    logger,
+    registry,
+    redis: (purpose) => {
+      const connection = createRedis(config.redisUrl, logger, `${role}:${purpose}`)
+      connections.push(connection)
+      return connection
+    },
+    pool: () => (pool ??= createPool(config.databaseUrl, config.pgPoolSize, logger)),
+  }
+  const running = await start(context)
+  const checks: ReadinessCheck[] = [
+    { name: 'redis', check: async () => void (await context.redis('readiness').ping()) },
+    { name: 'postgres', check: async () => void (await context.pool().query('SELECT 1')) },
+    ...(running.checks ?? []),
+  ]
+  const health = config.metricsPort >= 0 ? await startHealthServer(config.metricsPort, registry, checks, logger) : null
+  const closers: Closer[] = [
+    ...(health ? [{ name: 'health server', close: health.close }] : []),
+    ...running.closers,
+    { name: 'redis', close: async () => void (await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))) },
+    { name: 'postgres', close: async () => void (await pool?.end()) },
+  ]
+  const shutdown = installShutdown(logger, config.shutdownGraceMs, closers)
+  logger.info({ healthPort: health?.port ?? null }, `${role} started`)
+  return { context, healthPort: health?.port ?? null, shutdown }
+}

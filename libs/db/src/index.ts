@@ -1,0 +1,4 @@
+export * from './migrate'
+export * from './migrations'
+export * from './teams'
+export * from './events'

@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto'
+import type { Pool } from 'pg'
+
+export interface Team {
+  id: number
+  name: string
+  api_token: string
+  created_at: Date
+}
+
+export async function createTeam(pool: Pool, name: string, apiToken: string = `phc_${randomBytes(24).toString('base64url')}`): Promise<Team> {
+  if (!name.trim()) throw new Error('team name must not be empty')
+  const { rows } = await pool.query<Team>('INSERT INTO teams (name, api_token) VALUES ($1, $2) RETURNING *', [name, apiToken])
+  return rows[0]
+}
+
+export async function findTeamByToken(pool: Pool, apiToken: string): Promise<Team | null> {
+  const { rows } = await pool.query<Team>('SELECT * FROM teams WHERE api_token = $1', [apiToken])
+  return rows[0] ?? null
+}
+
+export async function listTeams(pool: Pool): Promise<Team[]> {
+  const { rows } = await pool.query<Team>('SELECT * FROM teams ORDER BY id')
+  return rows
+}

@@ -1,0 +1,3 @@
+export * from './interfaces'
+export * from './ingest-pipeline'
+export * from './ingest-consumer'

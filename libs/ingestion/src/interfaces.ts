@@ -1,0 +1,18 @@
+import type { IngestEvent } from '@plugin-server/core'
+
+/**
+ * One stage of the per-batch pipeline (the plugin chain is one). It receives the whole batch so a
+ * stage can cross expensive boundaries (isolates, network) once per batch, not once per event.
+ */
+export interface BatchStep {
+  name: string
+  run: (events: IngestEvent[]) => Promise<IngestEvent[]>
+}
+
+export interface BatchResult {
+  received: number
+  stored: number
+  /** Rows already present: a redelivered batch, or a client that sent the same uuid twice. */
+  duplicates: number
+  dropped: number
+}

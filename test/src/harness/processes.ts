@@ -1,0 +1,72 @@
+import { ChildProcess, spawn } from 'node:child_process'
+import path from 'node:path'
+import readline from 'node:readline'
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..')
+export const CLI = path.join(REPO_ROOT, 'bin/plugin-server.js')
+
+type LogLine = Record<string, unknown>
+
+/** A plugin-server child process whose JSON log lines the test can wait on. */
+export class FleetProcess {
+  readonly lines: LogLine[] = []
+  readonly stderr: string[] = []
+  private waiters: { predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = []
+  readonly exited: Promise<number | null>
+
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    readline.createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: LogLine
+      try {
+        line = JSON.parse(text) as LogLine
+      } catch {
+        line = { msg: text }
+      }
+      this.lines.push(line)
+      this.waiters = this.waiters.filter((w) => (w.predicate(line) ? (w.resolve(line), false) : true))
+    })
+    readline.createInterface({ input: child.stderr! }).on('line', (text) => this.stderr.push(text))
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+  }
+
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
+    const found = this.lines.find(predicate)
+    if (found) return Promise.resolve(found)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${this.name}: no matching log line within ${timeoutMs} ms; stderr: ${this.stderr.join('\n').slice(-2000)}`))
+      }, timeoutMs)
+      this.waiters.push({ predicate, resolve: (l) => (clearTimeout(timer), resolve(l)) })
+    })
+  }
+
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
+    return this.exited
+  }
+}
+
+const running = new Set<FleetProcess>()
+
+export function startCli(args: string[], env: Record<string, string>): FleetProcess {
+  const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const proc = new FleetProcess(args.join(' '), child)
+  running.add(proc)
+  void proc.exited.then(() => running.delete(proc))
+  return proc
+}
+
+/** Starts a role and resolves once it logged that it started. */
+export async function startRole(role: string, env: Record<string, string>): Promise<FleetProcess> {
+  const proc = startCli(['start', role], env)
+  await proc.waitForLog((l) => l.msg === `${role} started`)
+  return proc
+}
+
+export async function stopAllProcesses(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill('SIGKILL')))
+}
