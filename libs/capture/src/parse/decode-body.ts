@@ -1,0 +1,118 @@
+import { CaptureError } from './capture-error'
+import { gunzipBounded, looksGzipped } from './gunzip-bounded'
+import { headerValue } from './headers'
+import { CaptureLimits, CaptureRequest, DecodedBody } from './interfaces'
+
+type CompressionHint = 'gzip' | 'base64' | 'lz64' | null
+
+/**
+ * Turn the raw request into parsed JSON. Handles every encoding the PostHog clients use:
+ * - `Content-Encoding: gzip` (posthog-node 5.x),
+ * - a gzip body flagged by `?compression=gzip-js` (posthog-js) — detected by magic bytes, since
+ *   PostHog found that the flag is sometimes missing,
+ * - form bodies / GET queries with `data=<base64 or urlencoded JSON>` (legacy posthog-js),
+ * - `compression=base64` in the query or as a form field.
+ * The size limit is checked on the raw body and after every expansion, so neither gzip nor
+ * base64 can smuggle in more than `maxBodyBytes`.
+ */
+export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedBody {
+  const max = limits.maxBodyBytes
+  if (req.body.length > max) {
+    throw new CaptureError(413, 'payload_too_large', `request body of ${req.body.length} bytes exceeds the ${max} byte limit`)
+  }
+
+  let bytes = req.body
+  let compression: DecodedBody['compression'] = 'none'
+
+  const contentEncoding = (headerValue(req.headers, 'content-encoding') ?? '').trim().toLowerCase()
+  if (contentEncoding === 'gzip' || contentEncoding === 'x-gzip') {
+    bytes = gunzipBounded(bytes, max)
+    compression = 'gzip'
+  } else if (contentEncoding !== '' && contentEncoding !== 'identity') {
+    throw new CaptureError(415, 'unsupported_content_encoding', `unsupported content encoding "${contentEncoding}" (supported: gzip, identity)`)
+  }
+
+  const form = readForm(req, bytes)
+  const hint = compressionHint(form?.get('compression') ?? req.query.get('compression'))
+  if (hint === 'lz64') {
+    throw new CaptureError(415, 'unsupported_compression', 'unsupported compression "lz64" (supported: gzip-js, base64)')
+  }
+
+  if (form) {
+    const data = form.get('data')
+    if (data === null || data.trim() === '') throw new CaptureError(400, 'no_data', 'no "data" field in the request')
+    const decoded = decodeDataField(data, max)
+    return { payload: parseJson(decoded.text), compression: decoded.gzipped ? 'gzip' : decoded.base64 ? 'base64' : compression }
+  }
+
+  if (looksGzipped(bytes)) {
+    bytes = gunzipBounded(bytes, max)
+    compression = 'gzip'
+  } else if (hint === 'base64') {
+    const decoded = decodeDataField(bytes.toString('utf8'), max)
+    return { payload: parseJson(decoded.text), compression: decoded.gzipped ? 'gzip' : 'base64' }
+  }
+  return { payload: parseJson(bytes.toString('utf8')), compression }
+}
+
+/** The form to read `data` from: the query for GET, the body for urlencoded posts, else null. */
+function readForm(req: CaptureRequest, bytes: Buffer): URLSearchParams | null {
+  if (req.method.toUpperCase() === 'GET' || (bytes.length === 0 && req.query.has('data'))) return req.query
+  const contentType = (headerValue(req.headers, 'content-type') ?? '').toLowerCase()
+  // Some old clients post `data=...` with a text/plain content type, so the body prefix counts too.
+  if (contentType.includes('application/x-www-form-urlencoded') || startsWithDataField(bytes)) {
+    return new URLSearchParams(bytes.toString('utf8'))
+  }
+  return null
+}
+
+function startsWithDataField(bytes: Buffer): boolean {
+  return bytes.subarray(0, 5).toString('latin1') === 'data='
+}
+
+/** Names used by posthog-js and accepted by PostHog's capture; unknown values are ignored. */
+function compressionHint(value: string | null): CompressionHint {
+  switch ((value ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'gzip-js':
+      return 'gzip'
+    case 'base64':
+    case 'b64':
+      return 'base64'
+    case 'lz64':
+    case 'lz-string':
+      return 'lz64'
+    default:
+      return null
+  }
+}
+
+const BASE64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/
+
+/** A `data` value is JSON text as-is, or base64 of JSON (possibly of gzipped JSON). */
+function decodeDataField(value: string, max: number): { text: string; base64: boolean; gzipped: boolean } {
+  const trimmed = value.trim()
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return { text: trimmed, base64: false, gzipped: false }
+  // A '+' that reached us unescaped was turned into a space by form decoding; put it back.
+  const b64 = trimmed.replace(/ /g, '+').replace(/[\r\n]/g, '')
+  if (!BASE64_RE.test(b64)) {
+    throw new CaptureError(400, 'invalid_payload', 'the "data" field is neither JSON nor base64')
+  }
+  let bytes: Buffer = Buffer.from(b64, 'base64')
+  if (bytes.length > max) {
+    throw new CaptureError(413, 'payload_too_large', `decoded body exceeds the ${max} byte limit`)
+  }
+  const gzipped = looksGzipped(bytes)
+  if (gzipped) bytes = gunzipBounded(bytes, max)
+  return { text: bytes.toString('utf8'), base64: true, gzipped }
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') throw new CaptureError(400, 'no_data', 'empty request body')
+  try {
+    return JSON.parse(text) as unknown
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    throw new CaptureError(400, 'invalid_json', `invalid JSON: ${reason}`)
+  }
+}

@@ -1,0 +1,60 @@
+import { CaptureError } from './capture-error'
+import { IncomingEvent, JsonObject, NormalizeContext } from './interfaces'
+import { isJsonObject } from './is-json-object'
+import { parseEventTimestamp } from './parse-timestamp'
+import { resolveDistinctId } from './resolve-distinct-id'
+import { resolveUuid } from './resolve-uuid'
+import { siteUrl } from './site-url'
+
+/**
+ * Validate one raw event and bring it into the `IncomingEvent` shape. Fatal problems throw a
+ * CaptureError naming the event's index; recoverable ones (bad timestamps) become warnings
+ * prefixed with the index.
+ */
+export function normalizeEvent(
+  raw: JsonObject,
+  index: number,
+  ctx: NormalizeContext,
+): { event: IncomingEvent; warnings: string[] } {
+  const name = raw.event
+  if (name === undefined || name === null || name === '') {
+    throw new CaptureError(400, 'missing_event_name', `event at index ${index} has no "event" name`, 'event')
+  }
+  if (typeof name !== 'string') {
+    throw new CaptureError(400, 'invalid_event', `event at index ${index} has a non-string "event" name`, 'event')
+  }
+
+  let properties: JsonObject = {}
+  if (isJsonObject(raw.properties)) properties = { ...raw.properties }
+  else if (raw.properties !== undefined && raw.properties !== null) {
+    throw new CaptureError(400, 'invalid_event', `event at index ${index}: "properties" must be a JSON object`, 'properties')
+  }
+
+  const distinctId = resolveDistinctId(raw, properties, index)
+  const uuid = resolveUuid(raw.uuid, index)
+
+  const sentAt = raw.sent_at ?? ctx.batchSentAt
+  const ts = parseEventTimestamp({
+    timestamp: raw.timestamp,
+    sentAt,
+    offset: raw.offset,
+    ignoreSentAt: Boolean(properties.$ignore_sent_at),
+    now: ctx.now,
+  })
+
+  const event: IncomingEvent = {
+    uuid,
+    event: name,
+    distinct_id: distinctId,
+    properties,
+    timestamp: ts.timestamp.toISOString(),
+    now: ctx.now.toISOString(),
+    sent_at: typeof sentAt === 'string' && sentAt !== '' ? sentAt : null,
+    ip: ctx.ip,
+    site_url: siteUrl(ctx.headers, properties),
+  }
+  if (isJsonObject(raw.$set)) event.set = raw.$set
+  if (isJsonObject(raw.$set_once)) event.set_once = raw.$set_once
+
+  return { event, warnings: ts.warnings.map((w) => `event at index ${index}: ${w}`) }
+}

@@ -1,0 +1,68 @@
+import { TimestampInput, TimestampResult } from './interfaces'
+import { parseDate } from './parse-date'
+
+/** PostHog lets a little future through (time zones, sloppy clocks) but not more than this. */
+export const FUTURE_EVENT_CUTOFF_MS = 23 * 3600 * 1000
+
+/**
+ * Compute an event's timestamp in server time, following PostHog's `parseEventTimestamp`
+ * (plugin-server) / `parse_event_timestamp` (capture):
+ * 1. start from `now`;
+ * 2. if `timestamp` parses: with a valid `sent_at` (and no `$ignore_sent_at`), correct the
+ *    client's clock skew, `now + (timestamp - sent_at)`; without one, take `timestamp` as is;
+ * 3. if a numeric `offset` (ms before sending, posthog-js) is given it wins: `now - offset`;
+ * 4. a result more than 23h in the future, or outside years 0..9999, becomes `now`.
+ * Unparseable `timestamp`/`sent_at`/`offset` are ignored with a warning, never rejected, as in
+ * PostHog (`ignored_invalid_timestamp`).
+ */
+export function parseEventTimestamp(input: TimestampInput): TimestampResult {
+  const { now } = input
+  const warnings: string[] = []
+
+  let sentAt: Date | null = null
+  if (!input.ignoreSentAt && isPresent(input.sentAt)) {
+    sentAt = parseDate(input.sentAt)
+    if (sentAt === null) warnings.push(`ignored_invalid_timestamp: sent_at ${describe(input.sentAt)} is not a valid date`)
+  }
+
+  let result = now
+  if (isPresent(input.timestamp)) {
+    const timestamp = parseDate(input.timestamp)
+    if (timestamp === null) {
+      warnings.push(`ignored_invalid_timestamp: timestamp ${describe(input.timestamp)} is not a valid date, using now`)
+    } else if (sentAt !== null) {
+      result = new Date(now.getTime() + (timestamp.getTime() - sentAt.getTime()))
+    } else {
+      result = timestamp
+    }
+  }
+
+  if (isPresent(input.offset)) {
+    if (typeof input.offset === 'number' && Number.isFinite(input.offset)) {
+      result = new Date(now.getTime() - input.offset)
+    } else {
+      warnings.push(`ignored_invalid_timestamp: offset ${describe(input.offset)} is not a number of milliseconds`)
+    }
+  }
+
+  if (result.getTime() - now.getTime() > FUTURE_EVENT_CUTOFF_MS) {
+    warnings.push(`event_timestamp_in_future: ${result.toISOString()} is more than 23h ahead of now, using now`)
+    result = now
+  }
+  const year = result.getUTCFullYear()
+  if (Number.isNaN(year) || year < 0 || year > 9999) {
+    warnings.push(`ignored_invalid_timestamp: computed timestamp is out of bounds (year ${year}), using now`)
+    result = now
+  }
+
+  return { timestamp: result, warnings }
+}
+
+function isPresent(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== ''
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 64 ? `${text.slice(0, 64)}...` : text
+}

@@ -1,0 +1,23 @@
+import { CaptureError } from './capture-error'
+import { JsonObject } from './interfaces'
+
+/** PostHog's capture truncates longer ids rather than rejecting the event. */
+const MAX_DISTINCT_ID_LENGTH = 200
+
+/**
+ * The event's distinct_id, from the first non-null of: `distinct_id`, `$distinct_id` (both top
+ * level), `properties.distinct_id`, `properties.$distinct_id` (posthog-js). Non-strings are
+ * stringified like PostHog does (`23` → "23", objects → JSON), NULs become U+FFFD because
+ * Postgres text cannot hold them, and the result is cut to 200 characters. Empty → 400.
+ */
+export function resolveDistinctId(event: JsonObject, properties: JsonObject, index: number): string {
+  const raw = [event.distinct_id, event.$distinct_id, properties.distinct_id, properties.$distinct_id].find(
+    (v) => v !== undefined && v !== null,
+  )
+  const text = raw === undefined ? '' : typeof raw === 'string' ? raw : JSON.stringify(raw)
+  const id = Array.from(text.replace(/\0/g, '\uFFFD')).slice(0, MAX_DISTINCT_ID_LENGTH).join('')
+  if (id.trim() === '') {
+    throw new CaptureError(400, 'missing_distinct_id', `event at index ${index} has no distinct_id`, 'distinct_id')
+  }
+  return id
+}

@@ -1,0 +1,79 @@
+import { CaptureError } from './capture-error'
+import { ExtractedEvents, JsonObject } from './interfaces'
+import { isJsonObject } from './is-json-object'
+
+/** PostHog's capture refuses longer tokens before any lookup; project keys are far shorter. */
+const MAX_TOKEN_LENGTH = 64
+
+/**
+ * One request resolves to exactly one project token, so the server does a single team lookup.
+ * Precedence (first present wins, later sources are not consulted):
+ *   1. `api_key` / `token` on a `batch`/`data` wrapper in the body (posthog-node),
+ *   2. `?token=` / `?api_key=` in the query string,
+ *   3. per event: `token`, `$token`, `api_key`, then `properties.token` (posthog-js).
+ * Per-event tokens must agree: a batch that mixes projects is rejected with 400 rather than
+ * split, because clients never send that and a split would need one lookup per token. Events
+ * without a token take the token of the others.
+ */
+export function resolveToken(extracted: ExtractedEvents, query: URLSearchParams): string {
+  if (extracted.requestToken !== undefined && extracted.requestToken !== null) {
+    return validateToken(extracted.requestToken, 'body')
+  }
+  const queryToken = query.get('token') ?? query.get('api_key')
+  if (queryToken !== null) return validateToken(queryToken, 'query string')
+
+  let found: { token: string; index: number } | null = null
+  for (const [index, event] of extracted.events.entries()) {
+    const raw = eventToken(event)
+    if (raw === undefined || raw === null) continue
+    const token = validateToken(raw, `event at index ${index}`)
+    if (found === null) found = { token, index }
+    else if (found.token !== token) {
+      throw new CaptureError(
+        400,
+        'multiple_tokens',
+        `events carry different api tokens: event at index ${index} does not match event at index ${found.index}`,
+        'token',
+      )
+    }
+  }
+  if (found === null) throw missingToken()
+  return found.token
+}
+
+function eventToken(event: JsonObject): unknown {
+  const properties = isJsonObject(event.properties) ? event.properties : {}
+  return event.token ?? event.$token ?? event.api_key ?? properties.token
+}
+
+function missingToken(): CaptureError {
+  return new CaptureError(
+    401,
+    'missing_token',
+    'missing api token: set "api_key" or "token" in the body or query string, or "token" in the event properties',
+    'token',
+  )
+}
+
+/** Shape checks only, after PostHog capture's `validate_token`; whether the team exists is the server's call. */
+function validateToken(raw: unknown, where: string): string {
+  if (typeof raw !== 'string') throw new CaptureError(401, 'invalid_token', `invalid api token in ${where}: not a string`, 'token')
+  // A stray newline from a copy-pasted key should not lose events.
+  const token = raw.trim()
+  if (token === '') throw missingToken()
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new CaptureError(401, 'invalid_token', `invalid api token in ${where}: longer than ${MAX_TOKEN_LENGTH} characters`, 'token')
+  }
+  if (!/^[\x01-\x7f]*$/.test(token)) {
+    throw new CaptureError(401, 'invalid_token', `invalid api token in ${where}: must be ASCII without null bytes`, 'token')
+  }
+  if (token.startsWith('phx_')) {
+    throw new CaptureError(
+      401,
+      'invalid_token',
+      `invalid api token in ${where}: a personal API key (phx_) cannot capture events, use the project API key`,
+      'token',
+    )
+  }
+  return token
+}

@@ -1,0 +1,27 @@
+import { headerValue } from './headers'
+import { CaptureRequest, JsonObject } from './interfaces'
+
+/**
+ * The site an event came from, as an origin (`https://example.com`): the browser's `Origin`
+ * header, else the `Referer`'s origin, else the origin of the event's `$current_url`; '' when
+ * none is usable (server-side SDKs send none of them).
+ */
+export function siteUrl(headers: CaptureRequest['headers'], properties: JsonObject): string {
+  return (
+    originOf(headerValue(headers, 'origin')) ??
+    originOf(headerValue(headers, 'referer')) ??
+    originOf(properties.$current_url) ??
+    ''
+  )
+}
+
+function originOf(value: unknown): string | null {
+  if (typeof value !== 'string' || value === '') return null
+  try {
+    const origin = new URL(value).origin
+    // Sandboxed frames and file: pages report the opaque origin "null".
+    return origin === 'null' ? null : origin
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The main job as a demo: local Redis and Postgres, every role as its own process, events flowing.
+# Extra arguments go to `plugin-server demo` (e.g. --duration 30, --events 5000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WITH_POSTGRES=0 bash scripts/install-system-deps.sh
+npm ci --no-audit --no-fund
+npm run build
+exec node --no-node-snapshot bin/plugin-server.js demo "$@"
