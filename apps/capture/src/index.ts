@@ -1,5 +1,5 @@
-import { createIngestQueue, RoleContext, RunningRole } from '@plugin-server/core'
-import { createCaptureMetrics, EventBatcher, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
+import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
+import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
 
 /** The HTTP intake: PostHog client requests in, ingest batches out. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {

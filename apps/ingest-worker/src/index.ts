@@ -1,8 +1,16 @@
-import type { RoleContext, RunningRole } from '@plugin-server/core'
-import { startIngestConsumer } from '@plugin-server/ingestion'
+import { createExportQueue, RoleContext, RunningRole } from '@plugin-server/core'
+import { createPluginChainMetrics, exportHandoff, processEventStep, startIngestConsumer } from '@plugin-server/ingestion'
+import { startPluginRuntime } from '@plugin-server/meta'
 
-/** Turns ingest batches into stored events. Plugins join here as a BatchStep (processEvent chain). */
+/** Ingest batches → each team's processEvent chain → Postgres → hand-off to the exporters. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
-  const { closers, checks } = startIngestConsumer(ctx)
-  return { closers, checks }
+  const runtime = await startPluginRuntime(ctx)
+  const exportQueue = createExportQueue(ctx.redis('export-queue'), ctx.config)
+  const chain = processEventStep(runtime.manager, { pool: ctx.pool(), logs: runtime.services.logs, metrics: createPluginChainMetrics(ctx.registry) })
+  const consumer = startIngestConsumer(ctx, [chain], [exportHandoff(runtime.manager, exportQueue)])
+  return {
+    // The consumer stops and drains first, so no batch is left half through the plugins.
+    closers: [...consumer.closers, ...runtime.closers, { name: 'export queue', close: () => exportQueue.close() }],
+    checks: [...(consumer.checks ?? []), ...runtime.checks],
+  }
 }

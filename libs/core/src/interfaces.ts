@@ -12,6 +12,8 @@ export interface IngestEvent {
   sent_at: string | null
   ip: string | null
   site_url: string
+  /** Set on events captured by plugins: how many plugin captures led to this one (loop guard). */
+  plugin_capture_depth?: number
 }
 
 /** One BullMQ job on the ingest queue: many events, so Redis is not the bottleneck. */
@@ -21,3 +23,18 @@ export interface IngestBatch {
 
 export type Role = 'capture' | 'ingest-worker' | 'job-worker' | 'scheduler' | 'exporter'
 export const ROLES: readonly Role[] = ['capture', 'ingest-worker', 'job-worker', 'scheduler', 'exporter']
+
+/** One `meta.jobs.<name>(payload).runAt(...)` call, as stored in the jobs queue. */
+export interface PluginJobData {
+  teamId: number
+  pluginConfigId: number
+  name: string
+  payload: unknown
+  enqueuedAt: string
+}
+
+/** Stored events of one team handed to the exporters (onEvent, onSnapshot, exportEvents). */
+export interface ExportBatch {
+  teamId: number
+  events: IngestEvent[]
+}

@@ -1,6 +1,6 @@
 import { Queue, QueueOptions, Worker, WorkerOptions, Processor } from 'bullmq'
 import type Redis from 'ioredis'
-import type { IngestBatch } from './interfaces'
+import type { ExportBatch, IngestBatch, PluginJobData } from './interfaces'
 
 /** Every BullMQ queue of the fleet, named once so producers and consumers cannot drift apart. */
 export const QUEUES = {
@@ -32,6 +32,25 @@ export function createWorker<Data, Result = void>(
  */
 export function createIngestQueue(connection: Redis, config: { queuePrefix: string; ingest: { attempts: number } }): Queue<IngestBatch> {
   return createQueue<IngestBatch>(QUEUES.ingest, connection, config.queuePrefix, {
+    defaultJobOptions: {
+      attempts: config.ingest.attempts,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  })
+}
+
+/** Plugin jobs: delayed until their time; how RetryError retries them is the job-worker's business. */
+export function createPluginJobsQueue(connection: Redis, config: { queuePrefix: string }): Queue<PluginJobData> {
+  return createQueue<PluginJobData>(QUEUES.jobs, connection, config.queuePrefix, {
+    defaultJobOptions: { removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+  })
+}
+
+/** Hand-offs from ingestion to the exporters: retried like ingest batches, never dropped. */
+export function createExportQueue(connection: Redis, config: { queuePrefix: string; ingest: { attempts: number } }): Queue<ExportBatch> {
+  return createQueue<ExportBatch>(QUEUES.export, connection, config.queuePrefix, {
     defaultJobOptions: {
       attempts: config.ingest.attempts,
       backoff: { type: 'exponential', delay: 1000 },

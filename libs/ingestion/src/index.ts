@@ -1,3 +1,7 @@
 export * from './interfaces'
 export * from './ingest-pipeline'
 export * from './ingest-consumer'
+export * from './plugin-event'
+export * from './plugin-chain-metrics'
+export * from './process-event-step'
+export * from './export-handoff'

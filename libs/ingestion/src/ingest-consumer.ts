@@ -1,16 +1,16 @@
 import type { Worker } from 'bullmq'
 import { createWorker, IngestBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { Counter, Histogram } from 'prom-client'
-import type { BatchResult, BatchStep } from './interfaces'
+import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 import { IngestPipeline } from './ingest-pipeline'
 
 /**
  * Consumes ingest batches at-least-once: a batch is acknowledged only after its rows are committed,
  * and a worker that dies holding one loses its lock, so another worker takes the batch over.
  */
-export function startIngestConsumer(ctx: RoleContext, steps: BatchStep[] = []): RunningRole & { worker: Worker<IngestBatch, BatchResult> } {
+export function startIngestConsumer(ctx: RoleContext, steps: BatchStep[] = [], afterStore: AfterStoreHook[] = []): RunningRole & { worker: Worker<IngestBatch, BatchResult> } {
   const { config, logger, registry } = ctx
-  const pipeline = new IngestPipeline(ctx.pool(), steps)
+  const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore)
   const events = new Counter({ name: 'ingest_events_total', help: 'Events by outcome', labelNames: ['outcome'], registers: [registry] })
   const seconds = new Histogram({
     name: 'ingest_batch_seconds',
@@ -22,7 +22,7 @@ export function startIngestConsumer(ctx: RoleContext, steps: BatchStep[] = []): 
     QUEUES.ingest,
     async (job) => {
       const timer = seconds.startTimer()
-      const result = await pipeline.process(job.data)
+      const result = await pipeline.process(job.data, job.id ?? 'unknown')
       timer()
       events.inc({ outcome: 'stored' }, result.stored)
       events.inc({ outcome: 'duplicate' }, result.duplicates)

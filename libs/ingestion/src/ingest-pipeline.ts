@@ -1,21 +1,22 @@
 import type { IngestBatch } from '@plugin-server/core'
 import { insertEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
-import type { BatchResult, BatchStep } from './interfaces'
+import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 import { sanitizeStep } from './sanitize'
 
 /** Runs a batch through its steps and stores what is left; safe to run twice on the same batch. */
 export class IngestPipeline {
   private readonly steps: BatchStep[]
 
-  constructor(private readonly pool: Pool, steps: BatchStep[] = []) {
+  constructor(private readonly pool: Pool, steps: BatchStep[] = [], private readonly afterStore: AfterStoreHook[] = []) {
     this.steps = [...steps, sanitizeStep]
   }
 
-  async process(batch: IngestBatch): Promise<BatchResult> {
+  async process(batch: IngestBatch, batchId = 'adhoc'): Promise<BatchResult> {
     let events = batch.events
     for (const step of this.steps) events = await step.run(events)
     const stored = await insertEvents(this.pool, events)
+    for (const hook of this.afterStore) await hook(events, batchId)
     return {
       received: batch.events.length,
       stored,

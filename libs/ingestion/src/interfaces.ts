@@ -16,3 +16,6 @@ export interface BatchResult {
   duplicates: number
   dropped: number
 }
+
+/** Runs once a batch's events are committed (hand-off to exporters); a failure retries the whole batch. */
+export type AfterStoreHook = (events: IngestEvent[], batchId: string) => Promise<void>

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
-import type { IngestBatch, IngestEvent } from '@plugin-server/core'
+import type { IngestBatch, IngestEvent } from './interfaces'
 
 export interface BatcherLimits {
   maxEvents: number

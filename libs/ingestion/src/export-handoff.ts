@@ -1,0 +1,26 @@
+import type { ExportBatch, IngestEvent } from '@plugin-server/core'
+import type { Queue } from 'bullmq'
+import type { AfterStoreHook } from './interfaces'
+
+export interface ExportingTeams {
+  teamHas(teamId: number, methods: readonly ('onEvent' | 'onSnapshot' | 'exportEvents')[]): Promise<boolean>
+}
+
+/**
+ * After a batch is stored, its events go to the exporters, one job per team, only for teams with a
+ * config that exports. The job id derives from the ingest batch, so a redelivered batch does not
+ * hand the same events over twice while the first job is still known to BullMQ.
+ */
+export function exportHandoff(teams: ExportingTeams, queue: Queue<ExportBatch>): AfterStoreHook {
+  return async (events, batchId) => {
+    const byTeam = new Map<number, IngestEvent[]>()
+    for (const event of events) byTeam.set(event.team_id, [...(byTeam.get(event.team_id) ?? []), event])
+    const jobs = []
+    for (const [teamId, teamEvents] of byTeam) {
+      if (await teams.teamHas(teamId, ['onEvent', 'onSnapshot', 'exportEvents'])) {
+        jobs.push({ name: 'events', data: { teamId, events: teamEvents }, opts: { jobId: `x-${batchId}-${teamId}` } })
+      }
+    }
+    if (jobs.length > 0) await queue.addBulk(jobs)
+  }
+}

@@ -1,0 +1,70 @@
+import type { LogLevel, PluginAttachment, PluginHost } from '@plugin-server/plugin-vm'
+import type { RuntimeServices } from './interfaces'
+import { PluginConfigRecord, secretValues } from './load-configs'
+import { LogTarget, LogType } from './log-writer'
+import { updateMetric } from './metrics-store'
+import { PostgresPluginStorage } from './postgres-storage'
+import { callPosthogApi } from './posthog-api'
+import { RedisPluginCache } from './redis-cache'
+import { RedisPluginCursor } from './redis-cursor'
+
+const LOG_TYPES: Record<LogLevel, LogType> = { log: 'LOG', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG' }
+
+/**
+ * Depth of the captures in flight on one instance. Calls overlap (bounded concurrency), so a
+ * capture cannot tell which event caused it; it takes the deepest call in flight, which can only
+ * over-count, so the loop guard still holds.
+ */
+export class CaptureDepth {
+  private readonly active: number[] = []
+
+  async during<T>(depth: number, fn: () => Promise<T>): Promise<T> {
+    this.active.push(depth)
+    try {
+      return await fn()
+    } finally {
+      this.active.splice(this.active.indexOf(depth), 1)
+    }
+  }
+
+  next(): number {
+    return 1 + Math.max(0, ...this.active)
+  }
+}
+
+export function logTarget(record: PluginConfigRecord): LogTarget {
+  return { teamId: record.teamId, pluginId: record.pluginId, pluginConfigId: record.id, pluginName: record.pluginName, secrets: secretValues(record) }
+}
+
+/** The real capabilities behind one config's `meta`, `console` and `posthog`. */
+export function createHost(record: PluginConfigRecord, attachments: Record<string, PluginAttachment>, depth: CaptureDepth, services: RuntimeServices): PluginHost {
+  const { redis, queuePrefix, logs, capturer } = services
+  const target = logTarget(record)
+  return {
+    config: record.config,
+    attachments,
+    cache: new RedisPluginCache(redis, queuePrefix, record.pluginId, record.teamId),
+    storage: new PostgresPluginStorage(services.pool, record.id),
+    cursor: new RedisPluginCursor(redis, queuePrefix, record.id),
+    enqueueJob: async (job) => {
+      const delay = Math.max(0, job.runAt.getTime() - Date.now())
+      const data = { teamId: record.teamId, pluginConfigId: record.id, name: job.name, payload: job.payload ?? null, enqueuedAt: new Date().toISOString() }
+      await services.jobs.add(job.name, data, { delay })
+    },
+    updateMetric: (name, operation, value) => {
+      updateMetric(redis, queuePrefix, record.id, name, operation, value).catch((err: Error) =>
+        logs.write(target, 'SYSTEM', 'WARN', `metric ${name} was not updated: ${err.message}`),
+      )
+    },
+    geoipLocate: (ip) => services.geoip.locate(ip),
+    log: (entry) => logs.write(target, 'CONSOLE', LOG_TYPES[entry.level] ?? 'LOG', entry.message),
+    capture: ({ event, properties }) => {
+      const captureDepth = depth.next()
+      if (!capturer.capture({ teamId: record.teamId, pluginName: record.pluginName, pluginConfigId: record.id }, event, properties, captureDepth)) {
+        logs.write(target, 'SYSTEM', 'WARN', `posthog.capture("${event}") dropped: capture depth ${captureDepth} is over the limit of ${services.plugins.captureMaxDepth} (a plugin capturing events from events it processes loops)`)
+      }
+    },
+    api: (request) =>
+      callPosthogApi(request, { host: services.plugins.posthogApiHost, personalApiKey: services.plugins.posthogPersonalApiKey, projectApiKey: record.teamApiToken }),
+  }
+}

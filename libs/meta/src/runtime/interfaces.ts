@@ -1,0 +1,38 @@
+import type { Config, Logger, PluginJobData } from '@plugin-server/core'
+import type { PluginMethodName, PluginInstance } from '@plugin-server/plugin-vm'
+import type { Queue } from 'bullmq'
+import type Redis from 'ioredis'
+import type { Pool } from 'pg'
+import type { GeoIpLocator } from './geoip-locator'
+import type { PluginConfigRecord } from './load-configs'
+import type { PluginLogWriter } from './log-writer'
+import type { PluginCapturer } from './plugin-capture'
+
+/** The shared services every plugin host of one process draws on. */
+export interface RuntimeServices {
+  pool: Pool
+  redis: Redis
+  queuePrefix: string
+  logger: Logger
+  logs: PluginLogWriter
+  capturer: PluginCapturer
+  jobs: Queue<PluginJobData>
+  geoip: GeoIpLocator
+  plugins: Config['plugins']
+  timeScale: number
+}
+
+export type SetupState =
+  | { status: 'pending' }
+  | { status: 'ready' }
+  | { status: 'retrying'; attempts: number; firstAttemptAt: number; nextAttemptAt: number; lastError: string }
+  | { status: 'disabled'; reason: string }
+
+/** A config whose setupPlugin succeeded in this process: what the ingest, export, scheduler and job roles call. */
+export interface ActiveConfig {
+  record: PluginConfigRecord
+  methods: readonly PluginMethodName[]
+  jobNames: readonly string[]
+  /** Runs `fn` with the config's instance (reloaded and set up again if it was evicted or broke). */
+  use<T>(fn: (instance: PluginInstance) => Promise<T>, options?: { captureDepth?: number }): Promise<T>
+}

@@ -1,0 +1,83 @@
+import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
+import type { Pool } from 'pg'
+
+/** Everything a worker needs to run one enabled plugin config, as read from Postgres. */
+export interface PluginConfigRecord {
+  id: number
+  teamId: number
+  teamApiToken: string
+  pluginId: number
+  pluginName: string
+  pluginVersion: number
+  contentHash: string
+  order: number
+  /** Includes secret values: plugins need them; they never leave the worker. */
+  config: Record<string, unknown>
+  pluginJson: PluginJson
+  /** Changes whenever the config, its attachments or its plugin change: what reloads compare. */
+  signature: string
+}
+
+interface ConfigRow {
+  id: number
+  team_id: number
+  api_token: string
+  plugin_id: number
+  name: string
+  version: number
+  content_hash: string
+  order: number
+  config: Record<string, unknown>
+  plugin_json: PluginJson
+  config_updated_at: Date
+  plugin_updated_at: Date
+  attachments_signature: string | null
+}
+
+/** Enabled configs (all teams, or those matching the filter), in processEvent order. */
+export async function loadEnabledConfigs(pool: Pool, filter: { ids?: number[] } = {}): Promise<PluginConfigRecord[]> {
+  const { rows } = await pool.query<ConfigRow>(
+    `SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, p.version, p.content_hash, c."order", c.config, p.plugin_json,
+            c.updated_at AS config_updated_at, p.updated_at AS plugin_updated_at,
+            (SELECT string_agg(a.id::text || ':' || md5(a.contents), ',' ORDER BY a.id) FROM plugin_attachments a WHERE a.plugin_config_id = c.id) AS attachments_signature
+     FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id JOIN teams t ON t.id = c.team_id
+     WHERE c.enabled AND ($1::int[] IS NULL OR c.id = ANY($1::int[]))
+     ORDER BY c.team_id, c."order", c.id`,
+    [filter.ids ?? null],
+  )
+  return rows.map((r) => ({
+    id: r.id,
+    teamId: r.team_id,
+    teamApiToken: r.api_token,
+    pluginId: r.plugin_id,
+    pluginName: r.name,
+    pluginVersion: r.version,
+    contentHash: r.content_hash,
+    order: r.order,
+    config: r.config,
+    pluginJson: r.plugin_json,
+    signature: [r.content_hash, r.version, r.order, JSON.stringify(r.config), r.config_updated_at.toISOString(), r.plugin_updated_at.toISOString(), r.attachments_signature ?? ''].join('|'),
+  }))
+}
+
+export async function loadPluginFiles(pool: Pool, pluginId: number): Promise<Map<string, Buffer>> {
+  const { rows } = await pool.query<{ source: Record<string, string> }>('SELECT source FROM plugins WHERE id = $1', [pluginId])
+  if (rows.length === 0) throw new Error(`plugin ${pluginId} not found`)
+  return new Map(Object.entries(rows[0].source).map(([path, base64]) => [path, Buffer.from(base64, 'base64')]))
+}
+
+export async function loadAttachments(pool: Pool, pluginConfigId: number): Promise<Record<string, PluginAttachment>> {
+  const { rows } = await pool.query<{ key: string; content_type: string; file_name: string; contents: Buffer }>(
+    'SELECT key, content_type, file_name, contents FROM plugin_attachments WHERE plugin_config_id = $1',
+    [pluginConfigId],
+  )
+  return Object.fromEntries(rows.map((r) => [r.key, { content_type: r.content_type, file_name: r.file_name, contents: r.contents }]))
+}
+
+/** Secret values of a config: the strings that must never be logged. */
+export function secretValues(record: PluginConfigRecord): string[] {
+  return record.pluginJson.config
+    .filter((field) => field.secret && field.key)
+    .map((field) => record.config[field.key as string])
+    .filter((value): value is string => typeof value === 'string' && value !== '')
+}

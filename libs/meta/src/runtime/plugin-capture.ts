@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto'
+import type { EventBatcher, IngestEvent } from '@plugin-server/core'
+
+export const PLUGIN_CAPTURE_DISTINCT_ID = 'Plugin Server'
+const LIB_VERSION = '0.1.0'
+
+export interface CaptureTarget {
+  teamId: number
+  pluginName: string
+  pluginConfigId: number
+}
+
+/**
+ * `posthog.capture` from a plugin: the event enters the ingest path of the plugin's own team and
+ * goes through the plugin chain like any other, so it carries how deep in a capture chain it is.
+ */
+export function pluginCapturedEvent(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): IngestEvent {
+  const { distinct_id: distinctId, timestamp, ...rest } = properties
+  const now = new Date().toISOString()
+  const parsed = typeof timestamp === 'string' || timestamp instanceof Date ? new Date(timestamp) : null
+  return {
+    uuid: randomUUID(),
+    team_id: target.teamId,
+    event,
+    distinct_id: typeof distinctId === 'string' && distinctId !== '' ? distinctId : typeof distinctId === 'number' ? String(distinctId) : PLUGIN_CAPTURE_DISTINCT_ID,
+    properties: { $lib: 'posthog-plugin-server', $lib_version: LIB_VERSION, $plugin_config_id: target.pluginConfigId, ...rest },
+    timestamp: parsed && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : now,
+    now,
+    sent_at: null,
+    ip: null,
+    site_url: '',
+    plugin_capture_depth: depth,
+  }
+}
+
+/** Enqueues captured events in batches; returns false (and does nothing) past the depth limit. */
+export class PluginCapturer {
+  constructor(
+    private readonly batcher: EventBatcher,
+    private readonly maxDepth: number,
+    private readonly onError: (target: CaptureTarget, event: string, err: Error) => void,
+  ) {}
+
+  capture(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): boolean {
+    if (depth > this.maxDepth) return false
+    this.batcher.add([pluginCapturedEvent(target, event, properties, depth)]).catch((err: Error) => this.onError(target, event, err))
+    return true
+  }
+
+  drain(): Promise<void> {
+    return this.batcher.drain()
+  }
+}

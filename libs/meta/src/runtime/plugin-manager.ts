@@ -1,0 +1,221 @@
+import { publishReload } from '@plugin-server/core'
+import { PluginError, PluginInstance, PluginMethodName, PluginPool, PluginSource, PluginVm, sourceFromFiles } from '@plugin-server/plugin-vm'
+import { disableConfig } from './config-errors'
+import { CaptureDepth, createHost, logTarget } from './create-host'
+import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
+import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
+import { redact } from './log-writer'
+import { setupRetryDelayMs } from './setup-retry'
+
+/**
+ * Keeps this process's view of the enabled plugin configs and their sandboxes. Configs are set up
+ * lazily, on first use, and torn down when they change, are disabled, are evicted or the process
+ * stops. A config whose setupPlugin has not succeeded is left out of `teamConfigs`: its team's
+ * events go on without it until setup succeeds or the config is disabled.
+ */
+export class PluginManager {
+  private records = new Map<number, PluginConfigRecord>()
+  private teams = new Map<number, number[]>()
+  private readonly states = new Map<number, SetupState>()
+  private readonly depths = new Map<number, CaptureDepth>()
+  private readonly exports = new Map<number, Pick<PluginInstance, 'methods' | 'jobNames'>>()
+  private readonly sources = new Map<string, Promise<PluginSource>>()
+  private readonly instances: PluginPool<number>
+  private refreshing: Promise<void> | null = null
+  private refreshAgain = false
+  private timer: NodeJS.Timeout | null = null
+  /** Set while the last re-read of the configs failed (Postgres down); readiness reports it. */
+  lastRefreshError: string | null = null
+
+  constructor(private readonly services: RuntimeServices, private readonly vm: PluginVm) {
+    this.instances = new PluginPool<number>({
+      maxLiveInstances: services.plugins.maxLiveInstances,
+      create: (id) => this.create(id),
+      onLoad: (id, instance) => this.setup(id, instance),
+      onEvict: (id, instance, reason) => this.teardown(id, instance, reason),
+    })
+  }
+
+  /** Reads the configs and re-reads them every reconcile interval; `reload` is for pub/sub messages. */
+  async start(): Promise<void> {
+    await this.refresh()
+    this.timer = setInterval(() => void this.refresh().catch((err: Error) => this.services.logger.warn({ err: err.message }, 'plugin reconcile failed')), this.services.plugins.reconcileIntervalMs)
+    this.timer.unref()
+  }
+
+  /** Coalesces bursts of reload messages into one re-read. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true
+      return this.refreshing
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false
+        try {
+          await this.reconcile(await loadEnabledConfigs(this.services.pool))
+          this.lastRefreshError = null
+        } catch (err) {
+          this.lastRefreshError = (err as Error).message
+          throw err
+        }
+      } while (this.refreshAgain)
+    })().finally(() => (this.refreshing = null))
+    return this.refreshing
+  }
+
+  /** The team's configs that are set up, in processEvent order; sets up the ones not loaded yet. */
+  async teamConfigs(teamId: number): Promise<ActiveConfig[]> {
+    const ids = this.teams.get(teamId) ?? []
+    await Promise.all(ids.filter((id) => this.due(id)).map((id) => this.load(id)))
+    return ids.filter((id) => this.states.get(id)?.status === 'ready').map((id) => this.active(id))
+  }
+
+  /** Whether some enabled config of the team exports one of `methods` (loading the team's configs first). */
+  async teamHas(teamId: number, methods: readonly PluginMethodName[]): Promise<boolean> {
+    const ids = this.teams.get(teamId) ?? []
+    await Promise.all(ids.filter((id) => !this.exports.has(id) && this.due(id)).map((id) => this.load(id)))
+    return ids.some((id) => this.exports.get(id)?.methods.some((m) => methods.includes(m)))
+  }
+
+  async config(id: number): Promise<ActiveConfig | null> {
+    if (!this.records.has(id)) return null
+    if (this.due(id)) await this.load(id)
+    return this.states.get(id)?.status === 'ready' ? this.active(id) : null
+  }
+
+  /** Every enabled config this process knows, whether set up or not (for schedulers and metrics). */
+  enabledConfigs(): readonly PluginConfigRecord[] {
+    return [...this.records.values()]
+  }
+
+  state(id: number): SetupState | null {
+    return this.states.get(id) ?? null
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    await this.refreshing
+    await this.instances.close()
+  }
+
+  private async reconcile(next: PluginConfigRecord[]): Promise<void> {
+    const nextById = new Map(next.map((r) => [r.id, r]))
+    const gone = [...this.records.values()].filter((old) => nextById.get(old.id)?.signature !== old.signature)
+    await Promise.all(gone.map((old) => this.unload(old.id)))
+    this.records = nextById
+    this.teams = new Map()
+    for (const record of next) {
+      this.teams.set(record.teamId, [...(this.teams.get(record.teamId) ?? []), record.id])
+      if (!this.states.has(record.id)) this.states.set(record.id, { status: 'pending' })
+    }
+  }
+
+  private async unload(id: number): Promise<void> {
+    await this.instances.evict(id, 'explicit')
+    this.states.delete(id)
+    this.depths.delete(id)
+    this.exports.delete(id)
+  }
+
+  private due(id: number): boolean {
+    const state = this.states.get(id)
+    return state?.status === 'pending' || (state?.status === 'retrying' && state.nextAttemptAt <= Date.now())
+  }
+
+  /** Setup errors are recorded by `setup`; the caller only needs to know whether it is ready. */
+  private load(id: number): Promise<void> {
+    return this.instances.use(id, async () => undefined).catch(() => undefined)
+  }
+
+  private active(id: number): ActiveConfig {
+    const depth = this.depth(id)
+    const exports = this.exports.get(id)
+    return {
+      record: this.records.get(id)!,
+      methods: exports?.methods ?? [],
+      jobNames: exports?.jobNames ?? [],
+      use: (fn, options) => this.instances.use(id, (instance) => depth.during(options?.captureDepth ?? 0, () => fn(instance))),
+    }
+  }
+
+  private depth(id: number): CaptureDepth {
+    let depth = this.depths.get(id)
+    if (!depth) this.depths.set(id, (depth = new CaptureDepth()))
+    return depth
+  }
+
+  private async create(id: number): Promise<PluginInstance> {
+    const record = this.records.get(id)
+    if (!record) throw new Error(`plugin config ${id} is not enabled`)
+    const [source, attachments] = await Promise.all([this.source(record), loadAttachments(this.services.pool, id)])
+    const host = createHost(record, attachments, this.depth(id), this.services)
+    const instance = await this.vm.load(source, host, { configId: id, memoryLimitMb: this.services.plugins.memoryLimitMb, timeoutMs: this.services.plugins.timeoutMs })
+    // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
+    this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
+    return instance
+  }
+
+  /** Compiled once per plugin version and shared by every config of that plugin. */
+  private source(record: PluginConfigRecord): Promise<PluginSource> {
+    const key = `${record.pluginId}:${record.contentHash}`
+    let source = this.sources.get(key)
+    if (!source) {
+      source = loadPluginFiles(this.services.pool, record.pluginId).then((files) => sourceFromFiles(files))
+      source.catch(() => this.sources.delete(key))
+      this.sources.set(key, source)
+    }
+    return source
+  }
+
+  private async setup(id: number, instance: PluginInstance): Promise<void> {
+    const record = this.records.get(id)!
+    const target = logTarget(record)
+    const { logs, plugins, timeScale } = this.services
+    const previous = this.states.get(id)
+    if (!instance.hasMethod('setupPlugin')) return this.ready(id, instance)
+    try {
+      await instance.call('setupPlugin', [])
+      this.ready(id, instance)
+    } catch (err) {
+      const message = redact((err as Error).message, target.secrets)
+      const attempt = (previous?.status === 'retrying' ? previous.attempts : 0) + 1
+      const firstAttemptAt = previous?.status === 'retrying' ? previous.firstAttemptAt : Date.now()
+      const delay = setupRetryDelayMs(attempt, timeScale)
+      const withinWindow = Date.now() + delay - firstAttemptAt <= plugins.setupRetryWindowMs / timeScale
+      if (err instanceof PluginError && err.isRetryError && attempt < plugins.setupMaxAttempts && withinWindow) {
+        this.states.set(id, { status: 'retrying', attempts: attempt, firstAttemptAt, nextAttemptAt: Date.now() + delay, lastError: message })
+        logs.write(target, 'SYSTEM', 'WARN', `setupPlugin failed with RetryError (attempt ${attempt} of ${plugins.setupMaxAttempts}), retrying in ${Math.round(delay / 1000)} s: ${message}`)
+      } else {
+        const reason = err instanceof PluginError && err.isRetryError
+          ? `setupPlugin still failing with RetryError after ${attempt} attempts: ${message}`
+          : `setupPlugin failed: ${message}`
+        this.states.set(id, { status: 'disabled', reason })
+        logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`)
+        await disableConfig(this.services.pool, id, reason)
+        await publishReload(this.services.redis, this.services.queuePrefix, { reason: 'setup failed', teamId: record.teamId, pluginConfigId: id })
+      }
+      throw err
+    }
+  }
+
+  private ready(id: number, instance: PluginInstance): void {
+    this.states.set(id, { status: 'ready' })
+    const record = this.records.get(id)!
+    this.services.logs.write(logTarget(record), 'SYSTEM', 'INFO', `plugin loaded (version ${record.pluginVersion}; methods: ${instance.methods.join(', ') || 'none'})`)
+  }
+
+  private async teardown(id: number, instance: PluginInstance, reason: string): Promise<void> {
+    const record = this.records.get(id)
+    if (!record) return
+    const target = logTarget(record)
+    if (instance.hasMethod('teardownPlugin')) {
+      try {
+        await instance.call('teardownPlugin', [])
+      } catch (err) {
+        this.services.logs.write(target, 'PLUGIN', 'ERROR', `teardownPlugin failed: ${redact((err as Error).message, target.secrets)}`)
+      }
+    }
+    this.services.logs.write(target, 'SYSTEM', 'INFO', `plugin unloaded (${reason})`)
+  }
+}

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto'
+import os from 'node:os'
+import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, ReadinessCheck, RoleContext, subscribeReload } from '@plugin-server/core'
+import { IsolatedVmPluginVm, PluginVm } from '@plugin-server/plugin-vm'
+import { GeoIpLocator } from './geoip-locator'
+import type { RuntimeServices } from './interfaces'
+import { PluginLogWriter } from './log-writer'
+import { PluginCapturer } from './plugin-capture'
+import { PluginManager } from './plugin-manager'
+
+export interface PluginRuntime {
+  manager: PluginManager
+  services: RuntimeServices
+  /** To run after the role stopped taking work: tear plugins down, then flush what they produced. */
+  closers: Closer[]
+  checks: ReadinessCheck[]
+}
+
+/** Everything a role needs to run plugins: the manager, kept current by pub/sub and a periodic reconcile. */
+export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new IsolatedVmPluginVm()): Promise<PluginRuntime> {
+  const { config, logger } = ctx
+  const redis = ctx.redis('plugins')
+  const ingestQueue = createIngestQueue(ctx.redis('plugin-capture'), config)
+  const jobs = createPluginJobsQueue(redis, config)
+  const logs = new PluginLogWriter(ctx.pool(), logger, `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`)
+  const capturer = new PluginCapturer(
+    new EventBatcher(ingestQueue, { maxEvents: config.capture.batchMaxEvents, maxBytes: config.capture.batchMaxBytes, maxWaitMs: config.capture.batchMaxWaitMs }),
+    config.plugins.captureMaxDepth,
+    (target, event, err) => logger.error({ team_id: target.teamId, plugin_config_id: target.pluginConfigId, event, err: err.message }, 'event captured by a plugin could not be enqueued'),
+  )
+  const services: RuntimeServices = {
+    pool: ctx.pool(),
+    redis,
+    queuePrefix: config.queuePrefix,
+    logger,
+    logs,
+    capturer,
+    jobs,
+    geoip: new GeoIpLocator(config.plugins.geoipDatabasePath),
+    plugins: config.plugins,
+    timeScale: config.timeScale,
+  }
+  const manager = new PluginManager(services, vm)
+  await manager.start()
+  await subscribeReload(ctx.redis('plugin-reload'), config.queuePrefix, (message) => {
+    logger.debug({ message }, 'plugin reload requested')
+    manager.refresh().catch((err: Error) => logger.warn({ err: err.message }, 'plugin reload failed'))
+  })
+  return {
+    manager,
+    services,
+    closers: [
+      { name: 'plugins', close: () => manager.close() },
+      { name: 'plugin captures', close: () => capturer.drain() },
+      { name: 'plugin logs', close: () => logs.close() },
+      { name: 'plugin queues', close: async () => void (await Promise.all([ingestQueue.close(), jobs.close()])) },
+    ],
+    checks: [
+      {
+        // A failing plugin is no reason to stop taking traffic; not being able to read the configs is.
+        name: 'plugin configs',
+        check: async () => {
+          if (manager.lastRefreshError) throw new Error(`plugin configs could not be read: ${manager.lastRefreshError}`)
+        },
+      },
+    ],
+  }
+}

@@ -1,0 +1,36 @@
+import type { ApiRequest, HttpResponseData } from '@plugin-server/plugin-vm'
+
+export interface ApiDefaults {
+  host: string
+  personalApiKey: string
+  projectApiKey: string
+}
+
+/**
+ * `posthog.api.get/post/put/delete(path, { data, host, projectApiKey, personalApiKey })`: the
+ * personal key authenticates, the project is selected by its API token; GET and DELETE send `data`
+ * as query parameters, POST and PUT as a JSON body.
+ */
+export async function callPosthogApi(request: ApiRequest, defaults: ApiDefaults, doFetch: typeof fetch = fetch): Promise<HttpResponseData> {
+  const options = request.options as { data?: Record<string, unknown>; host?: string; projectApiKey?: string; personalApiKey?: string }
+  const host = (options.host ?? defaults.host).replace(/\/+$/, '')
+  const personalApiKey = options.personalApiKey ?? defaults.personalApiKey
+  if (!personalApiKey) throw new Error('posthog.api: no personal API key: pass personalApiKey or set POSTHOG_PERSONAL_API_KEY')
+  const url = new URL(`${host}${request.path.startsWith('/') ? '' : '/'}${request.path}`)
+  url.searchParams.set('token', options.projectApiKey ?? defaults.projectApiKey)
+  const data = options.data ?? {}
+  const bodyless = request.method === 'GET' || request.method === 'DELETE'
+  if (bodyless) for (const [key, value] of Object.entries(data)) url.searchParams.set(key, typeof value === 'string' ? value : JSON.stringify(value))
+  const response = await doFetch(url, {
+    method: request.method,
+    headers: { Authorization: `Bearer ${personalApiKey}`, ...(bodyless ? {} : { 'Content-Type': 'application/json' }) },
+    body: bodyless ? undefined : JSON.stringify(data),
+  })
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    url: response.url,
+    headers: [...response.headers.entries()],
+    body: new Uint8Array(await response.arrayBuffer()),
+  }
+}

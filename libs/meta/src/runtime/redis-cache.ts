@@ -1,0 +1,70 @@
+import type Redis from 'ioredis'
+import type { PluginCache } from '@plugin-server/plugin-vm'
+
+/**
+ * `meta.cache`, one Redis namespace per (plugin, team): a team's plugin can only ever name keys
+ * under its own prefix. Values are JSON-encoded unless the plugin asks for raw strings.
+ */
+export class RedisPluginCache implements PluginCache {
+  private readonly prefix: string
+
+  constructor(private readonly redis: Redis, queuePrefix: string, pluginId: number, teamId: number) {
+    this.prefix = `${queuePrefix}:cache:${pluginId}:${teamId}:`
+  }
+
+  async set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void> {
+    const encoded = encode(value, options)
+    if (ttlSeconds !== undefined && ttlSeconds !== null && ttlSeconds > 0) await this.redis.set(this.key(key), encoded, 'EX', Math.ceil(ttlSeconds))
+    else await this.redis.set(this.key(key), encoded)
+  }
+
+  async get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown> {
+    const raw = await this.redis.get(this.key(key))
+    if (raw === null) return defaultValue
+    if (options?.jsonSerialize === false) return raw
+    try {
+      return JSON.parse(raw)
+    } catch {
+      return raw
+    }
+  }
+
+  incr(key: string): Promise<number> {
+    return this.redis.incr(this.key(key))
+  }
+
+  async expire(key: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.redis.expire(this.key(key), Math.ceil(ttlSeconds))) === 1
+  }
+
+  lpush(key: string, elementOrArray: unknown): Promise<number> {
+    const elements = (Array.isArray(elementOrArray) ? elementOrArray : [elementOrArray]).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)))
+    return this.redis.lpush(this.key(key), ...elements)
+  }
+
+  lrange(key: string, startIndex: number, endIndex: number): Promise<string[]> {
+    return this.redis.lrange(this.key(key), startIndex, endIndex)
+  }
+
+  llen(key: string): Promise<number> {
+    return this.redis.llen(this.key(key))
+  }
+
+  async lpop(key: string, count: number): Promise<string[]> {
+    return (await this.redis.lpop(this.key(key), count)) ?? []
+  }
+
+  lrem(key: string, count: number, elementKey: string): Promise<number> {
+    return this.redis.lrem(this.key(key), count, elementKey)
+  }
+
+  private key(key: string): string {
+    if (typeof key !== 'string' || key === '') throw new Error('cache key must be a non-empty string')
+    return this.prefix + key
+  }
+}
+
+function encode(value: unknown, options?: { jsonSerialize?: boolean }): string {
+  if (options?.jsonSerialize === false) return String(value)
+  return JSON.stringify(value) ?? 'null'
+}

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict'
+import pino from 'pino'
+import { PluginLogWriter } from '@plugin-server/meta'
+import { createTestDatabase, TestDatabase } from '../harness/databases'
+
+describe('PluginLogWriter (plugin logs)', () => {
+  let db: TestDatabase
+  beforeEach(async () => (db = await createTestDatabase()))
+  afterEach(async () => db.drop())
+
+  it('writes batched rows with ids, source and type, and pino lines with team/plugin/config ids, secrets redacted', async () => {
+    const lines: string[] = []
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) })
+    const writer = new PluginLogWriter(db.pool, logger, 'instance-1')
+    const target = { teamId: 3, pluginId: 4, pluginConfigId: 5, pluginName: 'P', secrets: ['sk_live_TOPSECRET'] }
+    writer.write(target, 'CONSOLE', 'LOG', 'hello')
+    writer.write(target, 'PLUGIN', 'ERROR', 'failed calling https://api/?key=sk_live_TOPSECRET')
+    await writer.close()
+    const { rows } = await db.pool.query('SELECT team_id, plugin_id, plugin_config_id, source, type, message, instance_id FROM plugin_log_entries ORDER BY id')
+    assert.deepEqual(rows, [
+      { team_id: 3, plugin_id: 4, plugin_config_id: 5, source: 'CONSOLE', type: 'LOG', message: 'hello', instance_id: 'instance-1' },
+      { team_id: 3, plugin_id: 4, plugin_config_id: 5, source: 'PLUGIN', type: 'ERROR', message: 'failed calling https://api/?key=***', instance_id: 'instance-1' },
+    ])
+    assert.ok(!lines.join('').includes('TOPSECRET'))
+    const parsed = JSON.parse(lines[1]) as Record<string, unknown>
+    assert.equal(parsed.plugin_config_id, 5)
+    assert.equal(parsed.team_id, 3)
+    assert.equal(parsed.level, 50)
+  })
+})

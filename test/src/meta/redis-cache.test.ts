@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict'
+import Redis from 'ioredis'
+import { RedisPluginCache } from '@plugin-server/meta'
+import { testQueuePrefix } from '../harness/databases'
+
+describe('RedisPluginCache (meta.cache)', () => {
+  let redis: Redis
+  let prefix: string
+  before(() => (redis = new Redis(process.env.REDIS_URL!)))
+  after(() => redis.quit())
+  beforeEach(() => (prefix = testQueuePrefix()))
+
+  it('set/get round-trips JSON values and returns the default when missing', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    assert.equal(await cache.get('missing', 'fallback'), 'fallback')
+    await cache.set('obj', { a: [1, 'two'], b: null })
+    assert.deepEqual(await cache.get('obj', null), { a: [1, 'two'], b: null })
+    await cache.set('n', 0)
+    assert.equal(await cache.get('n', 5), 0)
+    await cache.set('raw', 'plain text', undefined, { jsonSerialize: false })
+    assert.equal(await cache.get('raw', null, { jsonSerialize: false }), 'plain text')
+  })
+
+  it('expires keys set with a ttl and by expire()', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    await cache.set('short', 'x', 1)
+    const ttl = await redis.ttl(`${prefix}:cache:1:1:short`)
+    assert.ok(ttl > 0 && ttl <= 1)
+    await cache.set('later', 'y')
+    assert.equal(await cache.expire('later', 100), true)
+    assert.equal(await cache.expire('nothing-here', 100), false)
+    assert.ok((await redis.ttl(`${prefix}:cache:1:1:later`)) > 90)
+  })
+
+  it('incr counts from zero', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    assert.equal(await cache.incr('c'), 1)
+    assert.equal(await cache.incr('c'), 2)
+    assert.equal(await cache.get('c', null), 2)
+  })
+
+  it('lpush, lrange, llen, lpop and lrem work on Redis lists', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    assert.equal(await cache.lpush('l', ['a', 'b']), 2)
+    assert.equal(await cache.lpush('l', 'c'), 3)
+    assert.equal(await cache.lpush('l', [{ x: 1 }]), 4)
+    assert.deepEqual(await cache.lrange('l', 0, -1), ['{"x":1}', 'c', 'b', 'a'])
+    assert.equal(await cache.llen('l'), 4)
+    assert.deepEqual(await cache.lpop('l', 2), ['{"x":1}', 'c'])
+    assert.equal(await cache.lrem('l', 1, 'a'), 1)
+    assert.deepEqual(await cache.lrange('l', 0, -1), ['b'])
+    assert.deepEqual(await cache.lpop('empty', 1), [])
+  })
+
+  it("keeps teams and plugins apart: one team's plugin never sees another's keys", async () => {
+    const teamA = new RedisPluginCache(redis, prefix, 7, 1)
+    const teamB = new RedisPluginCache(redis, prefix, 7, 2)
+    const otherPlugin = new RedisPluginCache(redis, prefix, 8, 1)
+    await teamA.set('secret-ish', 'A')
+    assert.equal(await teamB.get('secret-ish', 'none'), 'none')
+    assert.equal(await otherPlugin.get('secret-ish', 'none'), 'none')
+    assert.equal(await teamB.incr('secret-ish'), 1)
+    assert.equal(await teamA.get('secret-ish', null), 'A')
+  })
+})
