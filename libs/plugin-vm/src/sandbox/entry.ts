@@ -1,0 +1,64 @@
+import { Buffer } from 'buffer'
+import { decodeResult, releaseCallback, runCallback } from './bridge'
+import { createConsole } from './console'
+import { RetryError } from './errors'
+import { fetch, Headers, Response, toResponse } from './fetch'
+import { hostAsync, hostFire } from './host-link'
+import { call, collect, load, processBatch, runJob } from './runner'
+import { atob, btoa, TextDecoder, TextEncoder } from './text'
+import { fireTimer, timerGlobals } from './timers'
+import { URL } from './url-class'
+import { URLSearchParams } from './url-search-params'
+
+/** Installs the plugin-visible globals and exposes the runtime API the host calls. */
+const scope = globalThis as unknown as Record<string, unknown>
+
+function api(method: string) {
+    return async (path: string, options: Record<string, unknown> = {}) =>
+        toResponse(await hostAsync('api', [method, String(path), JSON.parse(JSON.stringify(options))]))
+}
+
+const posthog = {
+    capture(event: string, properties: Record<string, unknown> = {}): void {
+        hostFire('capture', [String(event), JSON.parse(JSON.stringify(properties ?? {}))])
+    },
+    api: { get: api('GET'), post: api('POST'), put: api('PUT'), delete: api('DELETE') },
+}
+
+const globals: Record<string, unknown> = {
+    console: createConsole(),
+    fetch,
+    Headers,
+    Response,
+    posthog,
+    RetryError,
+    URL,
+    URLSearchParams,
+    Buffer,
+    TextEncoder,
+    TextDecoder,
+    atob,
+    btoa,
+    ...timerGlobals,
+}
+for (const [name, value] of Object.entries(globals)) {
+    Object.defineProperty(scope, name, { value, writable: true, configurable: true, enumerable: false })
+}
+
+function safeFireTimer(id: number): void {
+    try {
+        fireTimer(id)
+    } catch (error) {
+        hostFire('log', ['error', `uncaught error in timer callback: ${String((error as Error)?.stack ?? error)}`])
+    }
+}
+
+function safeCallback(id: number, args: unknown[]): void {
+    try {
+        runCallback(id, args)
+    } catch (error) {
+        hostFire('log', ['error', `uncaught error in callback: ${String((error as Error)?.stack ?? error)}`])
+    }
+}
+
+scope.__ps_runtime = { load, call, runJob, processBatch, collect, fireTimer: safeFireTimer, runCallback: safeCallback, releaseCallback, decodeResult }
