@@ -1,4 +1,6 @@
-import { Config, ConfigError, createLogger, createPool, loadConfig, Logger, Pool } from '@plugin-server/core'
+import pino from 'pino'
+import { Config, ConfigError, createLogger, createPool, createRedis, loadConfig, Logger, Pool } from '@plugin-server/core'
+import type { ManagementContext } from '@plugin-server/meta'
 
 /** Management commands print results on stdout and logs on stderr, so output stays pipeable. */
 export function cliConfig(): Config {
@@ -31,4 +33,21 @@ export function fail(message: string): never {
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}
+
+/**
+ * Pool and Redis for one management command. The logger writes to stderr so stdout stays pure
+ * JSON; a Redis that does not answer fails the publish quickly instead of hanging the command.
+ */
+export async function withManagement<T>(fn: (ctx: ManagementContext, config: Config) => Promise<T>): Promise<T> {
+  const config = cliConfig()
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid, cli: true } }, pino.destination(2))
+  const pool = createPool(config.databaseUrl, 2, logger)
+  const redis = createRedis(config.redisUrl, logger, 'cli-management', { maxRetriesPerRequest: 1, enableOfflineQueue: true })
+  try {
+    return await fn({ pool, redis, queuePrefix: config.queuePrefix, logger }, config)
+  } finally {
+    redis.disconnect()
+    await pool.end()
+  }
 }

@@ -1,6 +1,9 @@
 import { Command } from 'commander'
 import { registerDemo } from './commands/demo'
+import { registerConfig } from './commands/config'
 import { registerMigrate } from './commands/migrate'
+import { registerPluginManagement } from './commands/plugin'
+import { registerPluginRun } from './commands/plugin-run'
 import { registerStart } from './commands/start'
 import { registerTeam } from './commands/team'
 
@@ -10,6 +13,10 @@ const program = new Command('plugin-server')
 registerStart(program)
 registerMigrate(program)
 registerTeam(program)
+const plugin = program.command('plugin').description('install, inspect and try plugins')
+registerPluginManagement(plugin)
+registerPluginRun(plugin)
+registerConfig(program)
 registerDemo(program)
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -29,9 +29,12 @@ const CORS = {
   'Access-Control-Allow-Headers': 'Content-Type, Content-Encoding, Authorization',
 }
 
+/** Another app sharing the port (the admin API): answers and returns true for the paths it owns. */
+export type MountedHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>
+
 export async function startCaptureServer(
   options: CaptureServerOptions,
-  deps: { teams: TeamResolver; batcher: EventBatcher; metrics: CaptureMetrics; logger: Logger },
+  deps: { teams: TeamResolver; batcher: EventBatcher; metrics: CaptureMetrics; logger: Logger; mounted?: MountedHandler[] },
 ): Promise<CaptureServer> {
   const { teams, batcher, metrics, logger } = deps
 
@@ -71,7 +74,10 @@ export async function startCaptureServer(
     return [200, { status: 1 }]
   }
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
+    for (const mounted of deps.mounted ?? []) {
+      if (await mounted(req, res).catch(() => false)) return
+    }
     if (req.method === 'OPTIONS') {
       res.writeHead(204, CORS).end()
       return

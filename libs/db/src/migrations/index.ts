@@ -1,4 +1,5 @@
 import { sql as initial } from './0001-initial'
+import { sql as pluginManagement } from './0002-plugin-management'
 
 export interface Migration {
   id: string
@@ -6,4 +7,7 @@ export interface Migration {
 }
 
 /** Ordered; ids never change once released, new schema changes append a new entry. */
-export const MIGRATIONS: readonly Migration[] = [{ id: '0001-initial', sql: initial }]
+export const MIGRATIONS: readonly Migration[] = [
+  { id: '0001-initial', sql: initial },
+  { id: '0002-plugin-management', sql: pluginManagement },
+]

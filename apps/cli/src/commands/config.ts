@@ -1,0 +1,97 @@
+import { promises as fs } from 'node:fs'
+import { basename, extname } from 'node:path'
+import type { Command } from 'commander'
+import { AttachmentInput, createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
+import { printJson, withManagement } from '../cli-context'
+import { collect, integer, parseKeyValues, positiveInt } from './option-parsers'
+
+interface WriteOptions {
+  config: string[]
+  attachment: string[]
+  order?: number
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+  '.csv': 'text/csv',
+  '.pem': 'application/x-pem-file',
+  '.key': 'application/x-pem-file',
+  '.xml': 'application/xml',
+  '.yaml': 'application/yaml',
+  '.yml': 'application/yaml',
+}
+
+async function readAttachments(values: string[]): Promise<AttachmentInput[]> {
+  return Promise.all(
+    parseKeyValues('--attachment', values).map(async ([key, path]) => {
+      let contents: Buffer
+      try {
+        contents = await fs.readFile(path)
+      } catch (err) {
+        throw new Error(`--attachment ${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      }
+      return { key, file_name: basename(path), content_type: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', contents }
+    })
+  )
+}
+
+function writeOptions(command: Command): Command {
+  return command
+    .option('--config <key=value>', 'config field value (repeatable); key= clears a field', collect, [])
+    .option('--attachment <key=path>', 'file for an attachment field (repeatable)', collect, [])
+    .option('--order <n>', 'position in the team\'s plugin chain (lower runs first)', integer('--order'))
+}
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('configure plugins for teams (one config per plugin per team)')
+  writeOptions(
+    config
+      .command('create')
+      .requiredOption('--team <id>', 'team id', positiveInt('--team'))
+      .requiredOption('--plugin <plugin>', 'plugin id or plugin.json name')
+      .option('--enable', 'enable it right away (configs start disabled)')
+  )
+    .description('create the config of a plugin for a team, validated against plugin.json')
+    .action(async (options: WriteOptions & { team: number; plugin: string; enable?: boolean }) => {
+      const values = Object.fromEntries(parseKeyValues('--config', options.config))
+      const attachments = await readAttachments(options.attachment)
+      printJson(
+        await withManagement((ctx) =>
+          createConfig(ctx, { teamId: options.team, plugin: options.plugin, config: values, attachments, order: options.order, enabled: options.enable === true })
+        )
+      )
+    })
+  writeOptions(config.command('update').argument('<configId>', 'plugin config id', positiveInt('configId')))
+    .description('change some fields of a config; fields not given (secrets too) keep their value')
+    .action(async (id: number, options: WriteOptions) => {
+      const values = Object.fromEntries(parseKeyValues('--config', options.config))
+      const attachments = await readAttachments(options.attachment)
+      printJson(await withManagement((ctx) => updateConfig(ctx, id, { config: values, attachments, order: options.order })))
+    })
+  for (const [name, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    config
+      .command(name)
+      .argument('<configId>', 'plugin config id', positiveInt('configId'))
+      .description(`${name} a config; workers pick the change up within seconds`)
+      .action(async (id: number) => printJson(await withManagement((ctx) => setConfigEnabled(ctx, id, enabled))))
+  }
+  config
+    .command('delete')
+    .argument('<configId>', 'plugin config id', positiveInt('configId'))
+    .description('delete a config with its attachments and storage')
+    .action(async (id: number) => printJson(await withManagement((ctx) => deleteConfig(ctx, id))))
+  config
+    .command('get')
+    .argument('<configId>', 'plugin config id', positiveInt('configId'))
+    .description('show a config (secret values are never shown)')
+    .action(async (id: number) => printJson(await withManagement((ctx) => getConfig(ctx, id))))
+  config
+    .command('list')
+    .requiredOption('--team <id>', 'team id', positiveInt('--team'))
+    .description('list a team\'s configs in chain order')
+    .action(async (options: { team: number }) => printJson(await withManagement((ctx) => listConfigs(ctx, options.team))))
+}

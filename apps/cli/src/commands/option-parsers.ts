@@ -1,0 +1,31 @@
+import { InvalidArgumentError } from 'commander'
+
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+export function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a positive integer`)
+    return Number(value)
+  }
+}
+
+export function integer(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer`)
+    return Number(value)
+  }
+}
+
+/**
+ * `key=value`, split at the first `=` so values may contain `=`; `key=` gives ''. Parsed in the
+ * action, not as a commander argParser: commander echoes a rejected argument, which may be a secret.
+ */
+export function parseKeyValues(option: string, values: string[]): [string, string][] {
+  return values.map((value) => {
+    const at = value.indexOf('=')
+    if (at <= 0) throw new Error(`${option} expects key=value (one of the values has no key or no "=")`)
+    return [value.slice(0, at), value.slice(at + 1)]
+  })
+}

@@ -1,0 +1,2 @@
+export * from './interfaces'
+export { createAdminApi } from './create-admin-api'

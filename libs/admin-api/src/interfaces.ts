@@ -1,0 +1,49 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type Redis from 'ioredis'
+import type { Pool } from 'pg'
+import type { Logger } from '@plugin-server/core'
+
+export interface AdminApiDeps {
+  pool: Pool
+  redis: Redis
+  queuePrefix: string
+  logger: Logger
+  /** Bearer token every request must carry; null disables the API (503). */
+  token: string | null
+  /** Largest accepted request body (archives, attachments, JSON); 50 MB by default. */
+  maxBodyBytes?: number
+}
+
+/** Answers requests under /api/ and resolves true; resolves false, untouched, for any other path. */
+export type AdminApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
+
+export type HttpErrorCode =
+  | 'validation_error'
+  | 'invalid_plugin'
+  | 'invalid_json'
+  | 'unauthorized'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'admin_api_disabled'
+  | 'internal_error'
+
+/** Every error response: `{ error: { code, message, field? } }`. */
+export interface ErrorBody {
+  error: { code: HttpErrorCode; message: string; field?: string }
+}
+
+export class HttpError extends Error {
+  override name = 'HttpError'
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly headers: Record<string, string> = {}
+  ) {
+    super(message)
+  }
+}

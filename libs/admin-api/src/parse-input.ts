@@ -1,0 +1,61 @@
+import type { AttachmentInput, ConfigInputValue } from '@plugin-server/meta'
+import { HttpError } from './interfaces'
+
+function invalid(field: string, problem: string): HttpError {
+  return new HttpError(400, 'validation_error', `${field} ${problem}`, field)
+}
+
+export function idParam(value: string, what: string): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1) throw new HttpError(400, 'validation_error', `${what} id must be a positive integer (got ${JSON.stringify(value)})`)
+  return Number(value)
+}
+
+export function optionalInt(body: Record<string, unknown>, key: string): number | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(key, 'must be an integer')
+  return value
+}
+
+export function optionalBool(body: Record<string, unknown>, key: string): boolean | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') throw invalid(key, 'must be true or false')
+  return value
+}
+
+export function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') throw invalid(key, 'must be a string')
+  return value
+}
+
+/** Values are never echoed: any of them may be a secret. */
+export function configValues(body: Record<string, unknown>): Record<string, ConfigInputValue> | undefined {
+  const value = body.config
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('config', 'must be an object of field key to value')
+  const config: Record<string, ConfigInputValue> = {}
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw invalid(`config.${key}`, 'must be a string')
+    config[key] = v as ConfigInputValue
+  }
+  return config
+}
+
+/** `attachments: { key: { file_name, content_type?, contents_base64 } }`, so a config needing one can be created in one request. */
+export function attachmentValues(body: Record<string, unknown>): AttachmentInput[] | undefined {
+  const value = body.attachments
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('attachments', 'must be an object of field key to { file_name, content_type, contents_base64 }')
+  return Object.entries(value as Record<string, unknown>).map(([key, raw]) => {
+    const at = `attachments.${key}`
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(at, 'must be an object { file_name, content_type, contents_base64 }')
+    const a = raw as Record<string, unknown>
+    if (typeof a.file_name !== 'string' || a.file_name === '') throw invalid(`${at}.file_name`, 'is required')
+    if (a.content_type !== undefined && typeof a.content_type !== 'string') throw invalid(`${at}.content_type`, 'must be a string')
+    if (typeof a.contents_base64 !== 'string') throw invalid(`${at}.contents_base64`, 'is required (base64 of the file)')
+    return { key, file_name: a.file_name, content_type: (a.content_type as string | undefined) ?? 'application/octet-stream', contents: Buffer.from(a.contents_base64, 'base64') }
+  })
+}

@@ -1,0 +1,63 @@
+import { createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
+import { HttpError } from '../interfaces'
+import { readJsonObject } from '../http-io'
+import { attachmentValues, configValues, idParam, optionalBool, optionalInt } from '../parse-input'
+import { Route } from './route'
+
+function pluginRef(value: unknown): number | string {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
+  if (typeof value === 'string' && value.trim() !== '') return value
+  throw new HttpError(400, 'validation_error', 'plugin_id is required: the plugin id (or its plugin.json name)', 'plugin_id')
+}
+
+export const configRoutes: Route[] = [
+  {
+    method: 'GET',
+    pattern: '/api/teams/:teamId/configs',
+    handler: async ({ params, management }) => ({ status: 200, body: await listConfigs(management, idParam(params.teamId, 'team')) }),
+  },
+  {
+    method: 'POST',
+    pattern: '/api/teams/:teamId/configs',
+    handler: async ({ req, params, management, maxBodyBytes }) => {
+      const teamId = idParam(params.teamId, 'team')
+      const body = await readJsonObject(req, maxBodyBytes)
+      const view = await createConfig(management, {
+        teamId,
+        plugin: pluginRef(body.plugin_id),
+        config: configValues(body),
+        attachments: attachmentValues(body),
+        order: optionalInt(body, 'order'),
+        enabled: optionalBool(body, 'enabled'),
+      })
+      return { status: 201, body: view }
+    },
+  },
+  { method: 'GET', pattern: '/api/configs/:id', handler: async ({ params, management }) => ({ status: 200, body: await getConfig(management, idParam(params.id, 'plugin config')) }) },
+  {
+    method: 'PATCH',
+    pattern: '/api/configs/:id',
+    handler: async ({ req, params, management, maxBodyBytes }) => {
+      const id = idParam(params.id, 'plugin config')
+      const body = await readJsonObject(req, maxBodyBytes)
+      const view = await updateConfig(management, id, {
+        config: configValues(body),
+        attachments: attachmentValues(body),
+        order: optionalInt(body, 'order'),
+        enabled: optionalBool(body, 'enabled'),
+      })
+      return { status: 200, body: view }
+    },
+  },
+  { method: 'DELETE', pattern: '/api/configs/:id', handler: async ({ params, management }) => ({ status: 200, body: await deleteConfig(management, idParam(params.id, 'plugin config')) }) },
+  {
+    method: 'POST',
+    pattern: '/api/configs/:id/enable',
+    handler: async ({ params, management }) => ({ status: 200, body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), true) }),
+  },
+  {
+    method: 'POST',
+    pattern: '/api/configs/:id/disable',
+    handler: async ({ params, management }) => ({ status: 200, body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), false) }),
+  },
+]

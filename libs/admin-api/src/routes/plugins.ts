@@ -1,0 +1,39 @@
+import { ArchiveKind, getPlugin, installPluginArchive, listPlugins } from '@plugin-server/meta'
+import { HttpError } from '../interfaces'
+import { readBody } from '../http-io'
+import { Route } from './route'
+
+const ARCHIVE_TYPES: Record<string, ArchiveKind> = {
+  'application/zip': 'zip',
+  'application/x-zip-compressed': 'zip',
+  'application/gzip': 'tar.gz',
+  'application/x-gzip': 'tar.gz',
+  'application/x-tar+gzip': 'tar.gz',
+  'application/x-compressed-tar': 'tar.gz',
+}
+
+function archiveKind(contentType: string | undefined): ArchiveKind {
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase()
+  const kind = ARCHIVE_TYPES[type]
+  if (!kind) {
+    throw new HttpError(415, 'unsupported_media_type', `send the plugin as a .zip (Content-Type: application/zip) or .tar.gz (Content-Type: application/gzip), got ${JSON.stringify(type || 'no Content-Type')}`)
+  }
+  return kind
+}
+
+export const pluginRoutes: Route[] = [
+  { method: 'GET', pattern: '/api/plugins', handler: async ({ management }) => ({ status: 200, body: await listPlugins(management) }) },
+  {
+    method: 'POST',
+    pattern: '/api/plugins',
+    handler: async ({ req, management, maxBodyBytes }) => {
+      const kind = archiveKind(req.headers['content-type'])
+      const archive = await readBody(req, maxBodyBytes)
+      if (archive.length === 0) throw new HttpError(400, 'validation_error', 'request body is empty: send the plugin archive')
+      const result = await installPluginArchive(management, archive, kind)
+      return { status: result.status === 'installed' ? 201 : 200, body: result }
+    },
+  },
+  // By id or by plugin.json name (URL-encoded).
+  { method: 'GET', pattern: '/api/plugins/:plugin', handler: async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) }) },
+]

@@ -1,0 +1,29 @@
+import { createTeam, listTeams } from '@plugin-server/db'
+import { HttpError } from '../interfaces'
+import { readJsonObject } from '../http-io'
+import { optionalString } from '../parse-input'
+import { Route } from './route'
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505'
+}
+
+export const teamRoutes: Route[] = [
+  { method: 'GET', pattern: '/api/teams', handler: async ({ management }) => ({ status: 200, body: await listTeams(management.pool) }) },
+  {
+    method: 'POST',
+    pattern: '/api/teams',
+    handler: async ({ req, management, maxBodyBytes }) => {
+      const body = await readJsonObject(req, maxBodyBytes)
+      const name = optionalString(body, 'name')
+      if (name === undefined || name.trim() === '') throw new HttpError(400, 'validation_error', 'name is required', 'name')
+      const token = optionalString(body, 'api_token')
+      try {
+        return { status: 201, body: await createTeam(management.pool, name, token) }
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new HttpError(409, 'conflict', 'a team with this api_token already exists', 'api_token')
+        throw err
+      }
+    },
+  },
+]

@@ -1,0 +1,2 @@
+export * from './management'
+export * from './runtime'

@@ -1,0 +1,47 @@
+import { PoolClient } from 'pg'
+import { assertTeamExists, configView, inTransaction, upsertAttachment } from './db-helpers'
+import { CreateConfigInput, ManagementContext, ManagementError, PluginConfigView } from './interfaces'
+import { findPluginSummary } from './list-plugins'
+import { notifyWorkers } from './notify'
+import { validateConfig } from './validate-config'
+
+async function assertNoConfig(client: PoolClient, teamId: number, pluginId: number, pluginName: string): Promise<void> {
+  const { rows } = await client.query<{ id: number }>('SELECT id FROM plugin_configs WHERE team_id = $1 AND plugin_id = $2', [teamId, pluginId])
+  if (rows[0]) {
+    throw new ManagementError('conflict', `team ${teamId} already has a config for plugin ${JSON.stringify(pluginName)} (config ${rows[0].id}); update that one`)
+  }
+}
+
+/** One config per plugin per team, as in PostHog. New configs run last and start disabled unless asked. */
+export async function createConfig(ctx: ManagementContext, input: CreateConfigInput): Promise<PluginConfigView> {
+  const id = await inTransaction(ctx.pool, async (client) => {
+    await assertTeamExists(client, input.teamId)
+    const plugin = await findPluginSummary(client, input.plugin)
+    // Serializes concurrent creates for the same team and plugin so the conflict message wins over a unique violation.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`config:${input.teamId}:${plugin.id}`])
+    await assertNoConfig(client, input.teamId, plugin.id, plugin.name)
+    const attachments = input.attachments ?? []
+    const config = validateConfig({
+      pluginName: plugin.name,
+      schema: plugin.config_schema,
+      stored: {},
+      given: input.config ?? {},
+      attachmentKeys: new Set(attachments.map((a) => a.key)),
+      uploadKeys: attachments.map((a) => a.key),
+    })
+    const { rows } = await client.query<{ id: number }>(
+      `INSERT INTO plugin_configs (team_id, plugin_id, enabled, "order", config)
+       VALUES ($1, $2, $3, COALESCE($4, (SELECT COALESCE(MAX("order"), 0) + 1 FROM plugin_configs WHERE team_id = $1)), $5) RETURNING id`,
+      [input.teamId, plugin.id, input.enabled ?? false, input.order ?? null, config]
+    )
+    for (const attachment of attachments) await upsertAttachment(client, rows[0].id, attachment)
+    return rows[0].id
+  })
+  const view = await configView(ctx.pool, id)
+  ctx.logger.info(
+    { teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id, keys: Object.keys(view.config), attachments: view.attachments.map((a) => a.key) },
+    'plugin config created'
+  )
+  await notifyWorkers(ctx, { reason: 'config created', teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id })
+  return view
+}

@@ -1,0 +1,70 @@
+import type { Pool, PoolClient } from 'pg'
+import { AttachmentView, ManagementError, PluginConfigView } from './interfaces'
+import { PluginConfigRow, toConfigView } from './redact'
+
+export type Queryable = Pool | PoolClient
+
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+const CONFIG_ROW = `
+SELECT c.id, c.team_id, c.plugin_id, p.name AS plugin_name, p.config_schema, c.enabled, c."order", c.config,
+       c.error, c.disabled_reason, c.created_at, c.updated_at
+FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id`
+
+export async function findConfigRow(db: Queryable, id: number, forUpdate = false): Promise<PluginConfigRow> {
+  const { rows } = await db.query<PluginConfigRow>(`${CONFIG_ROW} WHERE c.id = $1${forUpdate ? ' FOR UPDATE OF c' : ''}`, [id])
+  if (!rows[0]) throw new ManagementError('not_found', `plugin config ${id} not found`)
+  return rows[0]
+}
+
+export async function listConfigRows(db: Queryable, teamId: number): Promise<PluginConfigRow[]> {
+  const { rows } = await db.query<PluginConfigRow>(`${CONFIG_ROW} WHERE c.team_id = $1 ORDER BY c."order", c.id`, [teamId])
+  return rows
+}
+
+export async function attachmentViews(db: Queryable, configIds: number[]): Promise<Map<number, AttachmentView[]>> {
+  const { rows } = await db.query<AttachmentView & { plugin_config_id: number }>(
+    `SELECT plugin_config_id, key, file_name, content_type, octet_length(contents) AS size
+     FROM plugin_attachments WHERE plugin_config_id = ANY($1::int[]) ORDER BY key`,
+    [configIds]
+  )
+  const byConfig = new Map<number, AttachmentView[]>(configIds.map((id) => [id, []]))
+  for (const { plugin_config_id, ...view } of rows) byConfig.get(plugin_config_id)?.push(view)
+  return byConfig
+}
+
+export async function configView(db: Queryable, id: number): Promise<PluginConfigView> {
+  const row = await findConfigRow(db, id)
+  return toConfigView(row, (await attachmentViews(db, [id])).get(id) ?? [])
+}
+
+export async function assertTeamExists(db: Queryable, teamId: number): Promise<void> {
+  const { rows } = await db.query('SELECT 1 FROM teams WHERE id = $1', [teamId])
+  if (rows.length === 0) throw new ManagementError('not_found', `team ${teamId} not found`)
+}
+
+export async function upsertAttachment(db: Queryable, configId: number, a: { key: string; file_name: string; content_type: string; contents: Buffer }): Promise<void> {
+  await db.query(
+    `INSERT INTO plugin_attachments (plugin_config_id, key, content_type, file_name, contents) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (plugin_config_id, key) DO UPDATE SET content_type = EXCLUDED.content_type, file_name = EXCLUDED.file_name, contents = EXCLUDED.contents`,
+    [configId, a.key, a.content_type, a.file_name, a.contents]
+  )
+}
+
+export async function storedAttachmentKeys(db: Queryable, configId: number): Promise<Set<string>> {
+  const { rows } = await db.query<{ key: string }>('SELECT key FROM plugin_attachments WHERE plugin_config_id = $1', [configId])
+  return new Set(rows.map((r) => r.key))
+}

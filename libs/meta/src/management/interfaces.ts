@@ -1,0 +1,148 @@
+import type Redis from 'ioredis'
+import type { Pool } from 'pg'
+import type { Logger } from '@plugin-server/core'
+import type { PluginConfigField, PluginJson } from '@plugin-server/plugin-vm'
+
+/** Everything a management operation needs; the CLI and the admin API each build one. */
+export interface ManagementContext {
+  pool: Pool
+  redis: Redis
+  queuePrefix: string
+  logger: Logger
+}
+
+export interface PluginVersionSummary {
+  version: number
+  content_hash: string
+  created_at: Date
+}
+
+export interface PluginSummary {
+  id: number
+  name: string
+  description: string
+  url: string | null
+  version: number
+  content_hash: string
+  config_schema: PluginConfigField[]
+  created_at: Date
+  updated_at: Date
+}
+
+export interface PluginDetail extends PluginSummary {
+  plugin_json: PluginJson
+  versions: PluginVersionSummary[]
+}
+
+export type InstallStatus = 'installed' | 'updated' | 'unchanged'
+
+export interface InstallResult {
+  status: InstallStatus
+  message: string
+  plugin: PluginSummary
+}
+
+/** The raw files of a plugin: path inside the plugin → contents. */
+export type PluginFileMap = Map<string, Buffer>
+
+export interface AttachmentInput {
+  key: string
+  file_name: string
+  content_type: string
+  contents: Buffer
+}
+
+/** An attachment as the API and CLI show it: never its contents. */
+export interface AttachmentView {
+  key: string
+  file_name: string
+  content_type: string
+  size: number
+}
+
+export type SecretState = 'set' | 'not set'
+
+/** What the API and CLI return for a plugin config: secret values are never part of it. */
+export interface PluginConfigView {
+  id: number
+  team_id: number
+  plugin_id: number
+  plugin_name: string
+  enabled: boolean
+  order: number
+  config: Record<string, string>
+  secret_fields: Record<string, SecretState>
+  attachments: AttachmentView[]
+  error: unknown
+  disabled_reason: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+/** A value given for a config field; null or '' clears it. */
+export type ConfigInputValue = string | number | boolean | null
+
+export interface CreateConfigInput {
+  teamId: number
+  /** Plugin id, or its plugin.json name. */
+  plugin: number | string
+  config?: Record<string, ConfigInputValue>
+  attachments?: AttachmentInput[]
+  order?: number
+  enabled?: boolean
+}
+
+export interface UpdateConfigInput {
+  /** Merged into the stored config: keys not given keep their value. */
+  config?: Record<string, ConfigInputValue>
+  attachments?: AttachmentInput[]
+  order?: number
+  enabled?: boolean
+}
+
+export const PLUGIN_LOG_TYPES = ['DEBUG', 'LOG', 'INFO', 'WARN', 'ERROR'] as const
+export type PluginLogType = (typeof PLUGIN_LOG_TYPES)[number]
+export const PLUGIN_LOG_SOURCES = ['SYSTEM', 'PLUGIN', 'CONSOLE'] as const
+export type PluginLogSource = (typeof PLUGIN_LOG_SOURCES)[number]
+
+export interface LogQuery {
+  /** Case-insensitive level names (`info`, `WARN`). */
+  levels?: string[]
+  sources?: string[]
+  /** Only rows with a larger id, oldest first (how `--follow` pages); without it, the latest `limit` rows. */
+  afterId?: number
+  /** Substring of the message, case-insensitive. */
+  search?: string
+  limit?: number
+}
+
+export interface PluginLogRow {
+  id: number
+  team_id: number
+  plugin_id: number
+  plugin_config_id: number
+  timestamp: Date
+  source: PluginLogSource
+  type: PluginLogType
+  message: string
+  instance_id: string
+}
+
+export type ManagementErrorCode = 'validation_error' | 'invalid_plugin' | 'not_found' | 'conflict'
+
+const STATUS: Record<ManagementErrorCode, number> = { validation_error: 400, invalid_plugin: 400, not_found: 404, conflict: 409 }
+
+/** A refused operation; the message names the field, plugin or config and never holds a secret value. */
+export class ManagementError extends Error {
+  override name = 'ManagementError'
+  readonly status: number
+
+  constructor(
+    readonly code: ManagementErrorCode,
+    message: string,
+    readonly field?: string
+  ) {
+    super(message)
+    this.status = STATUS[code]
+  }
+}

@@ -1,0 +1,71 @@
+import type { PluginConfigField } from '@plugin-server/plugin-vm'
+import { AttachmentView, PluginConfigView, SecretState } from './interfaces'
+import { configFields, isSecretField } from './validate-config'
+
+export interface PluginConfigRow {
+  id: number
+  team_id: number
+  plugin_id: number
+  plugin_name: string
+  config_schema: PluginConfigField[]
+  enabled: boolean
+  order: number
+  config: Record<string, string>
+  error: unknown
+  disabled_reason: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+/**
+ * Secret fields are write-only: the view says whether each is set, never what it is. A stored key
+ * the schema no longer knows is withheld too, since nothing says whether it was a secret.
+ */
+export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]): PluginConfigView {
+  const fields = configFields(row.config_schema)
+  const secret = new Set(fields.filter(isSecretField).map((f) => f.key as string))
+  const known = new Set(fields.map((f) => f.key as string))
+  const config: Record<string, string> = {}
+  for (const [key, value] of Object.entries(row.config)) {
+    if (known.has(key) && !secret.has(key)) config[key] = value
+  }
+  const secretFields: Record<string, SecretState> = {}
+  for (const key of secret) secretFields[key] = row.config[key] !== undefined && row.config[key] !== '' ? 'set' : 'not set'
+  return {
+    id: row.id,
+    team_id: row.team_id,
+    plugin_id: row.plugin_id,
+    plugin_name: row.plugin_name,
+    enabled: row.enabled,
+    order: row.order,
+    config,
+    secret_fields: secretFields,
+    attachments,
+    error: scrubSecrets(row.error, secretValues(row.config_schema, row.config)),
+    disabled_reason: scrubSecrets(row.disabled_reason, secretValues(row.config_schema, row.config)),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }
+}
+
+/** Values too short to be a credential would blank out ordinary words. */
+const MIN_SCRUBBED_LENGTH = 4
+
+export function secretValues(schema: readonly PluginConfigField[], config: Record<string, string>): string[] {
+  return configFields(schema)
+    .filter(isSecretField)
+    .map((f) => config[f.key as string])
+    .filter((v): v is string => typeof v === 'string' && v.length >= MIN_SCRUBBED_LENGTH)
+}
+
+/**
+ * Setup errors and plugin log lines are written by the plugin, which may well print its own API
+ * key; whatever we hand out goes through here so a secret never leaves in them either.
+ */
+export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0 || value === null || value === undefined) return value
+  const scrubText = (text: string): string => secrets.reduce((acc, secret) => acc.split(secret).join('[secret]'), text)
+  if (typeof value === 'string') return scrubText(value) as T
+  if (typeof value === 'object') return JSON.parse(scrubText(JSON.stringify(value))) as T
+  return value
+}

@@ -1,0 +1,37 @@
+import { configView, findConfigRow, inTransaction, storedAttachmentKeys, upsertAttachment } from './db-helpers'
+import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
+import { notifyWorkers } from './notify'
+import { validateConfig } from './validate-config'
+
+/**
+ * Merges into what is stored: keys not given (secrets included) keep their value, a key given as
+ * '' or null is cleared (and falls back to its default, if it has one).
+ */
+export async function updateConfig(ctx: ManagementContext, id: number, input: UpdateConfigInput): Promise<PluginConfigView> {
+  const changedKeys = await inTransaction(ctx.pool, async (client) => {
+    const row = await findConfigRow(client, id, true)
+    const attachments = input.attachments ?? []
+    const keys = await storedAttachmentKeys(client, id)
+    for (const a of attachments) keys.add(a.key)
+    const config = validateConfig({
+      pluginName: row.plugin_name,
+      schema: row.config_schema,
+      stored: row.config,
+      given: input.config ?? {},
+      attachmentKeys: keys,
+      uploadKeys: attachments.map((a) => a.key),
+    })
+    await client.query(
+      `UPDATE plugin_configs SET config = $2, "order" = COALESCE($3, "order"), enabled = COALESCE($4, enabled),
+         disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END, updated_at = now()
+       WHERE id = $1`,
+      [id, config, input.order ?? null, input.enabled ?? null]
+    )
+    for (const attachment of attachments) await upsertAttachment(client, id, attachment)
+    return [...Object.keys(input.config ?? {}), ...attachments.map((a) => a.key)]
+  })
+  const view = await configView(ctx.pool, id)
+  ctx.logger.info({ teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id, changedKeys, order: input.order, enabled: input.enabled }, 'plugin config updated')
+  await notifyWorkers(ctx, { reason: 'config updated', teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id })
+  return view
+}

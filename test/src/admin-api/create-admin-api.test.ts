@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { promises as fs } from 'node:fs'
+import http from 'node:http'
+import { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { createAdminApi } from '@plugin-server/admin-api'
+import { updateMetric } from '@plugin-server/meta'
+import { BASIC, BROKEN, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
+
+const TOKEN = 'test-admin-token-0123456789'
+
+interface Reply {
+  status: number
+  headers: Headers
+  text: string
+  json: () => unknown
+}
+
+async function tarGz(dir: string): Promise<Buffer> {
+  const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'ps-api-')), 'plugin.tar.gz')
+  // The GitHub layout: everything inside one top folder.
+  execFileSync('tar', ['-czf', out, '-C', path.dirname(dir), path.basename(dir)])
+  return fs.readFile(out)
+}
+
+describe('createAdminApi', () => {
+  let h: ManagementHarness
+  let server: http.Server
+  let base: string
+
+  async function start(token: string | null, maxBodyBytes?: number): Promise<{ server: http.Server; base: string }> {
+    const api = createAdminApi({ pool: h.ctx.pool, redis: h.ctx.redis, queuePrefix: h.ctx.queuePrefix, logger: h.ctx.logger, token, maxBodyBytes })
+    const s = http.createServer((req, res) => {
+      void api(req, res).then((handled) => {
+        if (!handled) res.writeHead(418).end('not mine')
+      })
+    })
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+    return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` }
+  }
+
+  async function call(method: string, url: string, options: { body?: unknown; raw?: Buffer; headers?: Record<string, string>; token?: string | null; on?: string } = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...options.headers }
+    const token = options.token === undefined ? TOKEN : options.token
+    if (token !== null) headers.authorization = `Bearer ${token}`
+    let body: string | Buffer | undefined = options.raw
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body)
+      headers['content-type'] = 'application/json'
+    }
+    const res = await fetch(`${options.on ?? base}${url}`, { method, headers, body })
+    const text = await res.text()
+    assert.ok(!text.includes(SECRET), `${method} ${url}: the response holds the secret value`)
+    return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) }
+  }
+
+  function assertError(reply: Reply, status: number, code: string, message: string, field?: string): void {
+    assert.equal(reply.status, status, reply.text)
+    assert.deepEqual(reply.json(), { error: { code, message, ...(field ? { field } : {}) } })
+  }
+
+  async function installBasic(): Promise<number> {
+    const reply = await call('POST', '/api/plugins', { raw: await tarGz(BASIC), headers: { 'content-type': 'application/gzip' } })
+    assert.equal(reply.status, 201, reply.text)
+    return (reply.json() as { plugin: { id: number } }).plugin.id
+  }
+
+  beforeEach(async () => {
+    h = await startManagement()
+    ;({ server, base } = await start(TOKEN))
+  })
+
+  afterEach(async () => {
+    server.close()
+    assert.ok(!h.logText().includes(SECRET), 'no log line holds the secret value')
+    await h.close()
+  })
+
+  it('is 503 for every /api request when no token is configured, and leaves other paths alone', async () => {
+    const disabled = await start(null)
+    try {
+      assertError(await call('GET', '/api/plugins', { on: disabled.base }), 503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN')
+      assert.equal((await call('GET', '/capture', { on: disabled.base })).status, 418)
+    } finally {
+      disabled.server.close()
+    }
+  })
+
+  it('is 401 without a token or with a wrong one', async () => {
+    assertError(await call('GET', '/api/teams', { token: null }), 401, 'unauthorized', 'missing Authorization: Bearer <ADMIN_API_TOKEN> header')
+    const wrong = await call('GET', '/api/teams', { token: 'not-the-token' })
+    assertError(wrong, 401, 'unauthorized', 'invalid admin API token')
+    assert.equal(wrong.headers.get('www-authenticate'), 'Bearer')
+    assert.equal((await call('GET', '/api/teams')).status, 200)
+  })
+
+  it('answers unknown endpoints and methods clearly', async () => {
+    assertError(await call('GET', '/api/nope'), 404, 'not_found', 'no such endpoint: GET /api/nope')
+    const notAllowed = await call('DELETE', '/api/plugins')
+    assertError(notAllowed, 405, 'method_not_allowed', 'DELETE is not allowed on /api/plugins (allowed: GET, POST)')
+    assertError(await call('GET', '/api/configs/abc'), 400, 'validation_error', 'plugin config id must be a positive integer (got "abc")')
+    assertError(await call('GET', '/api/configs/42'), 404, 'not_found', 'plugin config 42 not found')
+    assertError(await call('GET', '/api/plugins/9'), 404, 'not_found', 'plugin 9 not found')
+    assertError(await call('GET', '/api/teams/7/configs'), 404, 'not_found', 'team 7 not found')
+    assertError(await call('POST', '/api/teams', { raw: Buffer.from('{oops'), headers: { 'content-type': 'application/json' } }), 400, 'invalid_json', 'request body is not valid JSON')
+  })
+
+  it('creates and lists teams', async () => {
+    assertError(await call('POST', '/api/teams', { body: {} }), 400, 'validation_error', 'name is required', 'name')
+    const created = await call('POST', '/api/teams', { body: { name: 'acme', api_token: 'phc_acme' } })
+    assert.equal(created.status, 201)
+    assert.equal((created.json() as { api_token: string }).api_token, 'phc_acme')
+    assertError(await call('POST', '/api/teams', { body: { name: 'again', api_token: 'phc_acme' } }), 409, 'conflict', 'a team with this api_token already exists', 'api_token')
+    assert.deepEqual((( await call('GET', '/api/teams')).json() as { name: string }[]).map((t) => t.name), ['acme'])
+  })
+
+  it('installs a .tar.gz upload; the same archive again is a no-op; shows plugin.json and versions', async () => {
+    const pluginId = await installBasic()
+    await h.reloads.next((m) => m.reason === 'plugin installed' && m.pluginId === pluginId)
+    const again = await call('POST', '/api/plugins', { raw: await tarGz(BASIC), headers: { 'content-type': 'application/gzip' } })
+    assert.equal(again.status, 200)
+    assert.equal((again.json() as { status: string }).status, 'unchanged')
+    assert.deepEqual((( await call('GET', '/api/plugins')).json() as { name: string }[]).map((p) => p.name), ['management-basic'])
+    const detail = (await call('GET', '/api/plugins/management-basic')).json() as { id: number; plugin_json: { name: string }; versions: { version: number }[] }
+    assert.equal(detail.id, pluginId)
+    assert.equal(detail.plugin_json.name, 'management-basic')
+    assert.deepEqual(detail.versions.map((v) => v.version), [1])
+  })
+
+  it('refuses broken uploads with the reason', async () => {
+    const broken = await call('POST', '/api/plugins', { raw: await tarGz(BROKEN), headers: { 'content-type': 'application/gzip' } })
+    assert.equal(broken.status, 400)
+    assert.equal((broken.json() as { error: { code: string } }).error.code, 'invalid_plugin')
+    const wrongType = await call('POST', '/api/plugins', { raw: Buffer.from('x'), headers: { 'content-type': 'text/plain' } })
+    assertError(wrongType, 415, 'unsupported_media_type', 'send the plugin as a .zip (Content-Type: application/zip) or .tar.gz (Content-Type: application/gzip), got "text/plain"')
+    const garbage = await call('POST', '/api/plugins', { raw: Buffer.from('not a gzip'), headers: { 'content-type': 'application/gzip' } })
+    assertError(garbage, 400, 'invalid_plugin', 'cannot read the tar.gz archive: incorrect header check')
+  })
+
+  it('is 413 for a body over the limit', async () => {
+    const small = await start(TOKEN, 1024)
+    try {
+      const reply = await call('POST', '/api/plugins', { on: small.base, raw: Buffer.alloc(4096), headers: { 'content-type': 'application/zip' } })
+      assertError(reply, 413, 'payload_too_large', 'request body is larger than 1024 bytes')
+    } finally {
+      small.server.close()
+    }
+  })
+
+  it('manages a config end to end without ever returning the secret', async () => {
+    const pluginId = await installBasic()
+    const teamId = await createTeamRow(h)
+    const url = `/api/teams/${teamId}/configs`
+    assertError(await call('POST', url, { body: { plugin_id: pluginId, config: { apiKey: SECRET } } }), 400, 'validation_error', 'plugin "management-basic": config field "label" is required', 'label')
+    assertError(
+      await call('POST', url, { body: { plugin_id: pluginId, config: { apiKey: SECRET, label: 'L', region: SECRET } } }),
+      400,
+      'validation_error',
+      'plugin "management-basic": config field "region" must be one of "eu", "us"',
+      'region'
+    )
+    assertError(await call('POST', url, { body: { config: {} } }), 400, 'validation_error', 'plugin_id is required: the plugin id (or its plugin.json name)', 'plugin_id')
+    const created = await call('POST', url, {
+      body: {
+        plugin_id: pluginId,
+        config: { apiKey: SECRET, label: 'L' },
+        enabled: true,
+        attachments: { mapping: { file_name: 'm.json', content_type: 'application/json', contents_base64: Buffer.from('{}').toString('base64') } },
+      },
+    })
+    assert.equal(created.status, 201, created.text)
+    const view = created.json() as { id: number; enabled: boolean; config: Record<string, string>; secret_fields: Record<string, string>; attachments: unknown[] }
+    assert.equal(view.enabled, true)
+    assert.deepEqual(view.config, { greeting: 'hello', mode: 'safe', label: 'L' })
+    assert.deepEqual(view.secret_fields, { apiKey: 'set', region: 'not set' })
+    assert.deepEqual(view.attachments, [{ key: 'mapping', file_name: 'm.json', content_type: 'application/json', size: 2 }])
+    await h.reloads.next((m) => m.reason === 'config created' && m.pluginConfigId === view.id)
+    assertError(await call('POST', url, { body: { plugin_id: 'management-basic', config: { apiKey: SECRET, label: 'L' } } }), 409, 'conflict', `team ${teamId} already has a config for plugin "management-basic" (config ${view.id}); update that one`)
+
+    const patched = await call('PATCH', `/api/configs/${view.id}`, { body: { config: { mode: 'fast' }, order: 4 } })
+    assert.equal(patched.status, 200, patched.text)
+    assert.deepEqual((patched.json() as { config: unknown }).config, { greeting: 'hello', mode: 'fast', label: 'L' })
+    await h.reloads.next((m) => m.reason === 'config updated' && m.pluginConfigId === view.id)
+    assertError(await call('PATCH', `/api/configs/${view.id}`, { body: { order: 'first' } }), 400, 'validation_error', 'order must be an integer', 'order')
+
+    const put = await call('PUT', `/api/configs/${view.id}/attachments/mapping`, { raw: Buffer.from('a,b,c'), headers: { 'content-type': 'text/csv', 'x-file-name': 'map.csv' } })
+    assert.deepEqual((put.json() as { attachments: unknown[] }).attachments, [{ key: 'mapping', file_name: 'map.csv', content_type: 'text/csv', size: 5 }])
+    assertError(await call('PUT', `/api/configs/${view.id}/attachments/label`, { raw: Buffer.from('x') }), 400, 'validation_error', 'plugin "management-basic": config field "label" is not an attachment field', 'label')
+
+    assert.equal(((await call('POST', `/api/configs/${view.id}/disable`)).json() as { enabled: boolean }).enabled, false)
+    await h.reloads.next((m) => m.reason === 'config disabled' && m.pluginConfigId === view.id)
+    assert.equal(((await call('POST', `/api/configs/${view.id}/enable`)).json() as { enabled: boolean }).enabled, true)
+    assert.deepEqual(((await call('GET', url)).json() as { id: number }[]).map((c) => c.id), [view.id])
+    assert.equal(((await call('GET', `/api/configs/${view.id}`)).json() as { id: number }).id, view.id)
+
+    await insertLog(h, view.id, 'INFO', 'SYSTEM', 'loaded')
+    await insertLog(h, view.id, 'ERROR', 'CONSOLE', `bad key ${SECRET}`)
+    const logs = (await call('GET', `/api/configs/${view.id}/logs?level=error`)).json() as { message: string }[]
+    assert.deepEqual(logs.map((l) => l.message), ['bad key [secret]'])
+    assertError(await call('GET', `/api/configs/${view.id}/logs?after=x`), 400, 'validation_error', 'after must be a non-negative integer', 'after')
+
+    await updateMetric(h.ctx.redis, h.ctx.queuePrefix, view.id, 'events_seen', 'sum', 3)
+    assert.deepEqual((await call('GET', `/api/configs/${view.id}/metrics`)).json(), { plugin_config_id: view.id, metrics: { events_seen: 3 } })
+
+    assert.deepEqual((await call('DELETE', `/api/configs/${view.id}`)).json(), { id: view.id, deleted: true })
+    await h.reloads.next((m) => m.reason === 'config deleted' && m.pluginConfigId === view.id)
+    assertError(await call('GET', `/api/configs/${view.id}/metrics`), 404, 'not_found', `plugin config ${view.id} not found`)
+  })
+
+  it('creates a config that needs an attachment in one request', async () => {
+    const upload = await call('POST', '/api/plugins', { raw: await tarGz(WITH_ATTACHMENT), headers: { 'content-type': 'application/gzip' } })
+    assert.equal(upload.status, 201, upload.text)
+    const teamId = await createTeamRow(h)
+    const reply = await call('POST', `/api/teams/${teamId}/configs`, {
+      body: { plugin_id: 'management-attachment', config: { token: SECRET }, attachments: { rules: { file_name: 'r.json', contents_base64: 'e30=' } } },
+    })
+    assert.equal(reply.status, 201, reply.text)
+    assert.deepEqual((reply.json() as { secret_fields: unknown }).secret_fields, { token: 'set' })
+  })
+})

@@ -1,0 +1,31 @@
+import type Redis from 'ioredis'
+import pino from 'pino'
+import { Registry } from 'prom-client'
+import { createPool, createRedis, loadConfig, Pool, Role, RoleContext } from '@plugin-server/core'
+
+/**
+ * A RoleContext for running a role's pieces inside the test process (no child process, no signal
+ * handlers); `close` ends every connection it opened.
+ */
+export function testRoleContext(role: Role, env: Record<string, string>): RoleContext & { close: () => Promise<void> } {
+  const config = loadConfig({ REDIS_URL: process.env.REDIS_URL, DATABASE_URL: process.env.DATABASE_URL, LOG_LEVEL: 'silent', ...env })
+  const logger = pino({ level: config.logLevel })
+  const connections: Redis[] = []
+  let pool: Pool | null = null
+  return {
+    role,
+    config,
+    logger,
+    registry: new Registry(),
+    redis: (purpose) => {
+      const connection = createRedis(config.redisUrl, logger, `test:${purpose}`)
+      connections.push(connection)
+      return connection
+    },
+    pool: () => (pool ??= createPool(config.databaseUrl, 5, logger)),
+    close: async () => {
+      connections.forEach((c) => c.disconnect())
+      await pool?.end()
+    },
+  }
+}

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import type { IngestEvent } from '@plugin-server/core'
+import { createTeam, Team } from '@plugin-server/db'
+import { createPluginChainMetrics, IngestPipeline, processEventStep } from '@plugin-server/ingestion'
+import { PluginRuntime, startPluginRuntime, updateConfig } from '@plugin-server/meta'
+import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
+import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
+import { testRoleContext } from '../harness/role-context'
+
+const ADD = (label: string) => `export function processEvent(event) {
+  event.properties.chain = [...(event.properties.chain ?? []), '${label}']
+  return event
+}`
+
+describe('processEventStep (the processEvent chain)', function () {
+  this.timeout(60_000)
+  let db: TestDatabase
+  let team: Team
+  let otherTeam: Team
+  let prefix: string
+  let ctx: ReturnType<typeof testRoleContext>
+  let management: ReturnType<typeof managementContext>
+  let runtime: PluginRuntime | null
+
+  beforeEach(async () => {
+    db = await createTestDatabase()
+    team = await createTeam(db.pool, 'a')
+    otherTeam = await createTeam(db.pool, 'b')
+    prefix = testQueuePrefix()
+    ctx = testRoleContext('ingest-worker', { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, PLUGIN_TIMEOUT_MS: '500' })
+    management = managementContext(db.pool, prefix)
+    runtime = null
+  })
+  afterEach(async () => {
+    await runtime?.manager.close()
+    await runtime?.services.logs.close()
+    await management.close()
+    await ctx.close()
+    await db.drop()
+  })
+
+  const event = (teamId: number, properties: Record<string, unknown> = {}, name = '$pageview'): IngestEvent => {
+    const now = new Date().toISOString()
+    return { uuid: randomUUID(), team_id: teamId, event: name, distinct_id: 'u', properties, timestamp: now, now, sent_at: null, ip: null, site_url: '' }
+  }
+
+  const pipeline = async () => {
+    runtime = await startPluginRuntime(ctx)
+    const step = processEventStep(runtime.manager, { pool: db.pool, logs: runtime.services.logs, metrics: createPluginChainMetrics(ctx.registry) })
+    return { step, stored: new IngestPipeline(db.pool, [step]) }
+  }
+
+  it('runs each team\'s configs in ascending order, each receiving the previous output, and follows order changes', async () => {
+    const first = await enablePlugin(management, team.id, writePlugin('first', ADD('first')), {}, { order: 2 })
+    await enablePlugin(management, team.id, writePlugin('second', ADD('second')), {}, { order: 1 })
+    const { step } = await pipeline()
+    const [out] = await step.run([event(team.id)])
+    assert.deepEqual(out.properties.chain, ['second', 'first'])
+    await updateConfig(management, first.id, { order: 0 })
+    await runtime!.manager.refresh()
+    const [again] = await step.run([event(team.id)])
+    assert.deepEqual(again.properties.chain, ['first', 'second'])
+  })
+
+  it('drops events for which a plugin returns nothing, and later plugins do not see them', async () => {
+    await enablePlugin(management, team.id, writePlugin('dropper', `export function processEvent(e) { return e.properties.drop ? null : e }`), {}, { order: 1 })
+    await enablePlugin(management, team.id, writePlugin('after', ADD('after')), {}, { order: 2 })
+    const { stored } = await pipeline()
+    const result = await stored.process({ events: [event(team.id, { drop: true }), event(team.id, { n: 1 })] })
+    assert.deepEqual(result, { received: 2, stored: 1, duplicates: 0, dropped: 1 })
+    const { rows } = await db.pool.query('SELECT properties FROM events')
+    assert.deepEqual(rows[0].properties.chain, ['after'])
+  })
+
+  it('keeps the event as it was before a plugin that throws, logs the error and stores it as the last error, and goes on', async () => {
+    const failing = await enablePlugin(management, team.id, writePlugin('thrower', `export function processEvent(e) { e.properties.half = true; if (e.properties.fail) throw new Error('boom on ' + e.event); return e }`), {}, { order: 1 })
+    await enablePlugin(management, team.id, writePlugin('after', ADD('after')), {}, { order: 2 })
+    const { step } = await pipeline()
+    const [bad, good] = await step.run([event(team.id, { fail: true }, 'bad one'), event(team.id, {}, 'good one')])
+    assert.equal(bad.properties.half, undefined, 'the failed plugin\'s changes are not kept')
+    assert.deepEqual(bad.properties.chain, ['after'])
+    assert.deepEqual(bad.properties.$plugins_failed, [`thrower (${failing.id})`])
+    assert.deepEqual(bad.properties.$plugins_succeeded, [`after (${failing.id + 1})`])
+    assert.equal(good.properties.half, true)
+    await runtime!.services.logs.flush()
+    const logs = await db.pool.query(`SELECT source, type, message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type = 'ERROR'`, [failing.id])
+    assert.equal(logs.rows.length, 1)
+    assert.match(logs.rows[0].message, /processEvent failed on event "bad one" .*Error: boom on bad one/)
+    const { rows } = await db.pool.query('SELECT error FROM plugin_configs WHERE id = $1', [failing.id])
+    assert.equal(rows[0].error.message, 'boom on bad one')
+    assert.equal(rows[0].error.event, 'bad one')
+  })
+
+  it('treats a result that is not an event as that plugin\'s error, saying so', async () => {
+    const odd = await enablePlugin(management, team.id, writePlugin('odd', `export function processEvent(e) { return e.properties.kind === 'string' ? 'nope' : { properties: {} } }`))
+    const { step } = await pipeline()
+    const out = await step.run([event(team.id, { kind: 'string' }), event(team.id, { kind: 'no name' })])
+    assert.equal(out.length, 2)
+    for (const e of out) assert.deepEqual(e.properties.$plugins_failed, [`odd (${odd.id})`])
+    await runtime!.services.logs.flush()
+    const { rows } = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type = 'ERROR' ORDER BY id`, [odd.id])
+    assert.match(rows[0].message, /processEvent returned a string, expected an event or null/)
+    assert.match(rows[1].message, /processEvent returned object instead of an event/)
+  })
+
+  it('runs async plugins, and plugins that return a new object or mutate their argument', async () => {
+    await enablePlugin(management, team.id, writePlugin('async-new', `export async function processEvent(e) { await new Promise((r) => setTimeout(r, 5)); return { ...e, event: e.event + '!', properties: { ...e.properties, fresh: true } } }`), {}, { order: 1 })
+    await enablePlugin(management, team.id, writePlugin('mutator', `export function processEvent(e) { e.properties.mutated = true; e.distinct_id = 'changed'; return e }`), {}, { order: 2 })
+    const { step } = await pipeline()
+    const [out] = await step.run([event(team.id, { keep: 1 })])
+    assert.equal(out.event, '$pageview!')
+    assert.equal(out.distinct_id, 'changed')
+    assert.equal(out.properties.keep, 1)
+    assert.equal(out.properties.fresh, true)
+    assert.equal(out.properties.mutated, true)
+  })
+
+  it('lets $snapshot events bypass processEvent entirely', async () => {
+    await enablePlugin(management, team.id, writePlugin('adder', ADD('adder')))
+    const { step } = await pipeline()
+    const [snapshot] = await step.run([event(team.id, { $snapshot_data: {} }, '$snapshot')])
+    assert.deepEqual(snapshot.properties, { $snapshot_data: {} })
+  })
+
+  it('lists succeeded, failed and deferred plugins as "<name> (<config id>)"', async () => {
+    const adder = await enablePlugin(management, team.id, writePlugin('adder', ADD('adder')), {}, { order: 1 })
+    const exporter = await enablePlugin(management, team.id, writePlugin('exporter', `export function onEvent() {}`), {}, { order: 2 })
+    const { step } = await pipeline()
+    const [out] = await step.run([event(team.id)])
+    assert.deepEqual(out.properties.$plugins_succeeded, [`adder (${adder.id})`])
+    assert.deepEqual(out.properties.$plugins_failed, [])
+    assert.deepEqual(out.properties.$plugins_deferred, [`exporter (${exporter.id})`])
+  })
+
+  it('keeps two teams apart: each team\'s events go through its own plugins only', async () => {
+    await enablePlugin(management, team.id, writePlugin('team-a-plugin', ADD('a')))
+    await enablePlugin(management, otherTeam.id, writePlugin('team-b-plugin', `export function processEvent(e, { cache }) { e.properties.chain = ['b']; return e }`))
+    const { step } = await pipeline()
+    const out = await step.run([event(team.id), event(otherTeam.id), event(team.id)])
+    assert.deepEqual(out.map((e) => e.properties.chain), [['a'], ['b'], ['a']])
+  })
+
+  it('fails only the plugin that exceeds its time limit; the batch completes for the others', async () => {
+    const slow = await enablePlugin(management, team.id, writePlugin('slow', `export function processEvent(e) { if (e.properties.hang) { while (true) {} } return e }`), {}, { order: 1 })
+    await enablePlugin(management, team.id, writePlugin('after', ADD('after')), {}, { order: 2 })
+    await enablePlugin(management, otherTeam.id, writePlugin('other-team', ADD('other')))
+    const { step } = await pipeline()
+    const out = await step.run([event(team.id, { hang: true }), event(team.id), event(otherTeam.id)])
+    assert.equal(out.length, 3)
+    assert.deepEqual(out[0].properties.$plugins_failed, [`slow (${slow.id})`])
+    assert.deepEqual(out[0].properties.chain, ['after'])
+    assert.deepEqual(out[2].properties.chain, ['other'])
+    await runtime!.services.logs.flush()
+    const { rows } = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type = 'ERROR'`, [slow.id])
+    assert.match(rows[0].message, new RegExp(`plugin slow \\(config ${slow.id}\\) exceeded its time limit`))
+    const [next] = await step.run([event(team.id)])
+    assert.deepEqual(next.properties.$plugins_succeeded, [`slow (${slow.id})`, `after (${slow.id + 1})`], 'the isolate is recycled')
+  })
+})

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { filesFromJson, getPlugin, installPluginFromPath, listPlugins, ManagementError } from '@plugin-server/meta'
+import { BASIC, BROKEN, copyFixture, ManagementHarness, startManagement } from './management-fixture'
+
+describe('installPlugin', () => {
+  let h: ManagementHarness
+
+  beforeEach(async () => {
+    h = await startManagement()
+  })
+
+  afterEach(async () => {
+    await h.close()
+  })
+
+  it('stores plugin.json, the raw files and a content hash, and tells the workers', async () => {
+    const result = await installPluginFromPath(h.ctx, BASIC)
+    assert.equal(result.status, 'installed')
+    assert.equal(result.message, 'plugin "management-basic" installed (version 1)')
+    assert.equal(result.plugin.version, 1)
+    assert.match(result.plugin.content_hash, /^[0-9a-f]{64}$/)
+    const { rows } = await h.db.pool.query('SELECT name, description, url, plugin_json, source FROM plugins WHERE id = $1', [result.plugin.id])
+    assert.equal(rows[0].name, 'management-basic')
+    assert.equal(rows[0].url, 'https://example.invalid/management-basic')
+    const files = filesFromJson(rows[0].source)
+    assert.deepEqual([...files.keys()].sort(), ['index.ts', 'plugin.json'])
+    assert.equal(files.get('index.ts')?.toString(), await fs.readFile(path.join(BASIC, 'index.ts'), 'utf8'), 'the source, not the compiled code')
+    const detail = await getPlugin(h.ctx, 'management-basic')
+    assert.deepEqual(detail.versions.map((v) => v.version), [1])
+    assert.equal(detail.plugin_json.name, 'management-basic')
+    await h.reloads.next((m) => m.reason === 'plugin installed' && m.pluginId === result.plugin.id)
+  })
+
+  it('does nothing for identical source and says so', async () => {
+    const first = await installPluginFromPath(h.ctx, BASIC)
+    // A copy elsewhere: the hash is of the contents, not the location.
+    const again = await installPluginFromPath(h.ctx, await copyFixture(BASIC))
+    assert.equal(again.status, 'unchanged')
+    assert.equal(again.message, 'plugin "management-basic" version 1 has identical source; nothing to do')
+    assert.equal(again.plugin.id, first.plugin.id)
+    assert.equal(again.plugin.version, 1)
+    const { rows } = await h.db.pool.query('SELECT count(*)::int AS n FROM plugin_versions')
+    assert.equal(rows[0].n, 1)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(h.reloads.messages.filter((m) => m.reason !== 'plugin installed').length, 0, 'no reload for a no-op')
+  })
+
+  it('makes changed source a new version of the same plugin, keeping the history', async () => {
+    const first = await installPluginFromPath(h.ctx, BASIC)
+    const dir = await copyFixture(BASIC)
+    await fs.appendFile(path.join(dir, 'index.ts'), '\nexport const changed = true\n')
+    const second = await installPluginFromPath(h.ctx, dir)
+    assert.equal(second.status, 'updated')
+    assert.equal(second.message, 'plugin "management-basic" updated to version 2')
+    assert.equal(second.plugin.id, first.plugin.id)
+    assert.equal(second.plugin.version, 2)
+    assert.notEqual(second.plugin.content_hash, first.plugin.content_hash)
+    const detail = await getPlugin(h.ctx, first.plugin.id)
+    assert.deepEqual(detail.versions.map((v) => [v.version, v.content_hash]), [
+      [2, second.plugin.content_hash],
+      [1, first.plugin.content_hash],
+    ])
+    assert.equal((await listPlugins(h.ctx)).length, 1)
+    await h.reloads.next((m) => m.reason === 'plugin updated' && m.pluginId === first.plugin.id)
+  })
+
+  it('refuses a plugin that does not compile, with the loader message, and stores nothing', async () => {
+    await assert.rejects(installPluginFromPath(h.ctx, BROKEN), (err: unknown) => {
+      assert.ok(err instanceof ManagementError)
+      assert.equal(err.status, 400)
+      assert.equal(err.code, 'invalid_plugin')
+      assert.match(err.message, /management-broken/)
+      return true
+    })
+    assert.equal((await listPlugins(h.ctx)).length, 0)
+  })
+
+  it('refuses an invalid plugin.json naming the field', async () => {
+    const dir = await copyFixture(BASIC)
+    const json = JSON.parse(await fs.readFile(path.join(dir, 'plugin.json'), 'utf8'))
+    json.config[2].choices = undefined
+    await fs.writeFile(path.join(dir, 'plugin.json'), JSON.stringify(json))
+    await assert.rejects(installPluginFromPath(h.ctx, dir), { status: 400, message: 'plugin.json: config[2].choices is required when type is "choice"' })
+  })
+
+  it('refuses a path that does not exist', async () => {
+    await assert.rejects(installPluginFromPath(h.ctx, '/nonexistent/plugin'), { status: 400, message: 'plugin path /nonexistent/plugin does not exist' })
+  })
+
+  it('says which plugin was not found', async () => {
+    await assert.rejects(getPlugin(h.ctx, 'nope'), { status: 404, message: 'plugin "nope" not found' })
+    await assert.rejects(getPlugin(h.ctx, 99), { status: 404, message: 'plugin 99 not found' })
+  })
+})

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { ConfigValidationInput, ManagementError, validateConfig } from '@plugin-server/meta'
+import { BASIC, SECRET, WITH_ATTACHMENT } from './management-fixture'
+
+const basic = JSON.parse(readFileSync(path.join(BASIC, 'plugin.json'), 'utf8'))
+const withAttachment = JSON.parse(readFileSync(path.join(WITH_ATTACHMENT, 'plugin.json'), 'utf8'))
+
+function check(given: ConfigValidationInput['given'], extra: Partial<ConfigValidationInput> = {}): Record<string, string> {
+  return validateConfig({ pluginName: 'management-basic', schema: basic.config, stored: {}, given, attachmentKeys: new Set(), uploadKeys: [], ...extra })
+}
+
+function rejects(fn: () => unknown, message: string, field: string): ManagementError {
+  let caught: unknown
+  try {
+    fn()
+  } catch (err) {
+    caught = err
+  }
+  assert.ok(caught instanceof ManagementError, `expected a ManagementError, got ${String(caught)}`)
+  assert.equal(caught.message, message)
+  assert.equal(caught.field, field)
+  assert.equal(caught.status, 400)
+  return caught
+}
+
+describe('validateConfig', () => {
+  it('applies defaults and ignores markdown blocks', () => {
+    assert.deepEqual(check({ apiKey: SECRET, label: 'L' }), { greeting: 'hello', mode: 'safe', apiKey: SECRET, label: 'L' })
+  })
+
+  it('refuses a missing required field, naming it and the plugin', () => {
+    rejects(() => check({ apiKey: SECRET }), 'plugin "management-basic": config field "label" is required', 'label')
+    rejects(() => check({ label: 'L' }), 'plugin "management-basic": config field "apiKey" is required', 'apiKey')
+  })
+
+  it('refuses an empty value for a required field', () => {
+    rejects(() => check({ apiKey: SECRET, label: '' }), 'plugin "management-basic": config field "label" is required', 'label')
+  })
+
+  it('refuses a choice outside the choices and says what was given', () => {
+    rejects(() => check({ apiKey: SECRET, label: 'L', mode: 'slow' }), 'plugin "management-basic": config field "mode" must be one of "fast", "safe" (got "slow")', 'mode')
+  })
+
+  it('refuses a bad choice on a secret field without echoing the value', () => {
+    const err = rejects(() => check({ apiKey: SECRET, label: 'L', region: SECRET }), 'plugin "management-basic": config field "region" must be one of "eu", "us"', 'region')
+    assert.ok(!err.message.includes(SECRET))
+  })
+
+  it('never echoes the secret in an error on another field', () => {
+    const err = rejects(() => check({ apiKey: SECRET, mode: 'slow', label: 'L' }), 'plugin "management-basic": config field "mode" must be one of "fast", "safe" (got "slow")', 'mode')
+    assert.ok(!JSON.stringify({ ...err, message: err.message }).includes(SECRET))
+  })
+
+  it('refuses a field plugin.json does not have', () => {
+    rejects(() => check({ apiKey: SECRET, label: 'L', nope: 'x' }), 'plugin "management-basic": config field "nope" does not exist in plugin.json', 'nope')
+  })
+
+  it('refuses a value for an attachment field and an upload for a string field', () => {
+    rejects(() => check({ apiKey: SECRET, label: 'L', mapping: 'x' }), 'plugin "management-basic": config field "mapping" is an attachment: upload a file instead of giving a value', 'mapping')
+    rejects(() => check({ apiKey: SECRET, label: 'L' }, { uploadKeys: ['label'] }), 'plugin "management-basic": config field "label" is not an attachment field', 'label')
+  })
+
+  it('keeps attachments out of the config values', () => {
+    assert.equal(check({ apiKey: SECRET, label: 'L' }, { uploadKeys: ['mapping'], attachmentKeys: new Set(['mapping']) }).mapping, undefined)
+  })
+
+  it('requires a required attachment, stored or uploaded', () => {
+    const input = { pluginName: 'management-attachment', schema: withAttachment.config, stored: {}, given: {}, uploadKeys: [] }
+    rejects(() => validateConfig({ ...input, attachmentKeys: new Set() }), 'plugin "management-attachment": config field "rules" is required: upload an attachment for it', 'rules')
+    assert.deepEqual(validateConfig({ ...input, attachmentKeys: new Set(['rules']) }), {})
+  })
+
+  it('merges into stored values; an empty value clears a field and brings its default back', () => {
+    const stored = { greeting: 'hi', mode: 'fast', apiKey: SECRET, label: 'L', note: 'n' }
+    assert.deepEqual(check({ note: '', greeting: null, label: 'M' }, { stored }), { greeting: 'hello', mode: 'fast', apiKey: SECRET, label: 'M' })
+  })
+
+  it('drops stored keys that plugin.json no longer has', () => {
+    assert.deepEqual(check({}, { stored: { apiKey: SECRET, label: 'L', removed: 'x' } }), { greeting: 'hello', mode: 'safe', apiKey: SECRET, label: 'L' })
+  })
+
+  it('stores numbers and booleans as strings and refuses objects', () => {
+    assert.equal(check({ apiKey: SECRET, label: 'L', note: 42 })['note'], '42')
+    rejects(() => check({ apiKey: SECRET, label: 'L', note: { a: 1 } as unknown as string }), 'plugin "management-basic": config field "note" must be a string', 'note')
+  })
+})
