@@ -12,7 +12,9 @@ export class PluginError extends Error {
         message: string,
         readonly pluginErrorName: string,
         readonly isRetryError: boolean,
-        readonly pluginStack?: string
+        readonly pluginStack?: string,
+        /** What the plugin itself said, without the plugin/config label (for users' eyes). */
+        readonly pluginMessage: string = message
     ) {
         super(message)
     }

@@ -178,7 +178,7 @@ export class PluginManager {
       await instance.call('setupPlugin', [])
       this.ready(id, instance)
     } catch (err) {
-      const message = redact((err as Error).message, target.secrets)
+      const message = redact(err instanceof PluginError ? err.pluginMessage : (err as Error).message, target.secrets)
       const attempt = (previous?.status === 'retrying' ? previous.attempts : 0) + 1
       const firstAttemptAt = previous?.status === 'retrying' ? previous.firstAttemptAt : Date.now()
       const delay = setupRetryDelayMs(attempt, timeScale)
@@ -213,7 +213,7 @@ export class PluginManager {
       try {
         await instance.call('teardownPlugin', [])
       } catch (err) {
-        this.services.logs.write(target, 'PLUGIN', 'ERROR', `teardownPlugin failed: ${redact((err as Error).message, target.secrets)}`)
+        this.services.logs.write(target, 'PLUGIN', 'ERROR', `teardownPlugin failed: ${redact(err instanceof PluginError ? err.pluginMessage : (err as Error).message, target.secrets)}`)
       }
     }
     this.services.logs.write(target, 'SYSTEM', 'INFO', `plugin unloaded (${reason})`)

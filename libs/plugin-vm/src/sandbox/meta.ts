@@ -19,14 +19,23 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
         attachments[key] =
             value && value.contents instanceof Uint8Array ? { ...value, contents: Buffer.from(value.contents) } : value
     }
-    const jobs: Record<string, unknown> = {}
+    const declared: Record<string, unknown> = {}
     for (const name of jobNames) {
-        jobs[name] = (payload?: unknown) => ({
+        declared[name] = (payload?: unknown) => ({
             runNow: () => hostAsync('jobs.enqueue', [name, payload, 'now']),
             runAt: (date: Date) => hostAsync('jobs.enqueue', [name, payload, 'at', new Date(date).getTime()]),
             runIn: (duration: number, unit: string) => hostAsync('jobs.enqueue', [name, payload, 'in', Number(duration), String(unit)]),
         })
     }
+    // Calling a job the plugin does not export says which one, instead of "is not a function".
+    const jobs = new Proxy(declared, {
+        get: (target, key) => {
+            if (typeof key !== 'string' || key in target || key === 'then' || key === 'toJSON') return target[key as string]
+            return () => {
+                throw new Error(`unknown job "${key}": this plugin exports ${jobNames.length ? `the jobs ${jobNames.join(', ')}` : 'no jobs'}`)
+            }
+        },
+    })
     const metricApi: Record<string, unknown> = {}
     for (const [name, operation] of Object.entries(metrics)) {
         const allowed = METRIC_METHODS[operation]

@@ -138,7 +138,7 @@ export class IsolatePluginInstance implements PluginInstance {
         const envelope = JSON.parse(json) as Envelope
         if (envelope.ok) return envelope.value
         const { error } = envelope
-        throw new PluginError(`${this.label}: ${label} failed: ${error.name}: ${error.message}`, error.name, error.isRetryError, error.stack)
+        throw new PluginError(`${this.label}: ${label} failed: ${error.name}: ${error.message}`, error.name, error.isRetryError, error.stack, error.message)
     }
 
     private async run<T>(label: string, options: CallOptions | undefined, start: (timeout: number) => Promise<T>): Promise<T> {
@@ -175,7 +175,7 @@ export class IsolatePluginInstance implements PluginInstance {
         if (/execution timed out/i.test(message)) return this.breach('time', timeoutMs)
         if (this.limitError) return this.limitError
         if (this.disposed) return new PluginDisposedError(`${this.label} was disposed during ${label} (${this.disposeReason ?? 'isolate disposed'})`)
-        return new PluginError(`${this.label}: ${label} failed: ${message}`, (error as Error)?.name ?? 'Error', false)
+        return new PluginError(`${this.label}: ${label} failed: ${message}`, (error as Error)?.name ?? 'Error', false, undefined, message)
     }
 
     private breach(limit: 'time' | 'memory', timeoutMs?: number): PluginLimitError {

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createIngestQueue, createPluginJobsQueue, IngestBatch } from '@plugin-server/core'
+import { createTeam, Team } from '@plugin-server/db'
+import { ActiveConfig, PluginRuntime, readMetrics, startPluginRuntime } from '@plugin-server/meta'
+import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
+import { eventually } from '../harness/fleet'
+import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
+import { testRoleContext } from '../harness/role-context'
+
+describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api)', function () {
+  this.timeout(60_000)
+  let db: TestDatabase
+  let team: Team
+  let prefix: string
+  let ctx: ReturnType<typeof testRoleContext>
+  let management: ReturnType<typeof managementContext>
+  let runtime: PluginRuntime | null = null
+  let api: http.Server | null = null
+  const apiRequests: { method: string; url: string; auth: string; body: string }[] = []
+
+  beforeEach(async () => {
+    db = await createTestDatabase()
+    team = await createTeam(db.pool, 'a')
+    prefix = testQueuePrefix()
+    apiRequests.length = 0
+    api = http.createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        apiRequests.push({ method: req.method!, url: req.url!, auth: req.headers.authorization ?? '', body })
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ results: [1, 2] }))
+      })
+    })
+    await new Promise<void>((r) => api!.listen(0, '127.0.0.1', r))
+    ctx = testRoleContext('ingest-worker', {
+      DATABASE_URL: db.url,
+      QUEUE_PREFIX: prefix,
+      PLUGIN_CAPTURE_MAX_DEPTH: '3',
+      POSTHOG_API_HOST: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+      POSTHOG_PERSONAL_API_KEY: 'phx_personal',
+    })
+    management = managementContext(db.pool, prefix)
+  })
+  afterEach(async () => {
+    await runtime?.manager.close()
+    await runtime?.services.logs.close()
+    await management.close()
+    await ctx.close()
+    await db.drop()
+    await new Promise((r) => api?.close(r))
+  })
+
+  const activeConfig = async (name: string, code: string): Promise<ActiveConfig> => {
+    await enablePlugin(management, team.id, writePlugin(name, code))
+    runtime = await startPluginRuntime(ctx)
+    const [config] = await runtime.manager.teamConfigs(team.id)
+    return config
+  }
+
+  it('posthog.capture enqueues into the team\'s ingest path as the "Plugin Server" person, and drops captures past the depth limit', async () => {
+    const config = await activeConfig('capturer', `export function processEvent(e) {
+      posthog.capture('derived ' + e.event, { from: e.event, timestamp: '2026-01-02T03:04:05.000Z' })
+      posthog.capture('for a user', { distinct_id: 'user-9' })
+      return e
+    }`)
+    await config.use((i) => i.processEventBatch([{ event: 'seed', properties: {} }]), { captureDepth: 0 })
+    await config.use((i) => i.processEventBatch([{ event: 'deep', properties: {} }]), { captureDepth: 3 })
+    await runtime!.services.capturer.drain()
+    const queue = createIngestQueue(ctx.redis('check'), ctx.config)
+    const jobs = await queue.getJobs(['waiting'])
+    const events = jobs.flatMap((j) => (j.data as IngestBatch).events)
+    assert.equal(events.length, 2, 'the two captures at depth 1 were enqueued, the ones at depth 4 were not')
+    const derived = events.find((e) => e.event === 'derived seed')!
+    assert.equal(derived.team_id, team.id)
+    assert.equal(derived.distinct_id, 'Plugin Server')
+    assert.equal(derived.timestamp, '2026-01-02T03:04:05.000Z')
+    assert.equal(derived.plugin_capture_depth, 1)
+    assert.equal(derived.properties.$lib, 'posthog-plugin-server')
+    assert.equal(derived.properties.from, 'seed')
+    assert.equal(derived.properties.timestamp, undefined, 'timestamp is lifted out of properties')
+    assert.equal(events.find((e) => e.event === 'for a user')!.distinct_id, 'user-9')
+    await runtime!.services.logs.flush()
+    const { rows } = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE type = 'WARN'`)
+    assert.match(rows[0].message, /posthog.capture\("derived deep"\) dropped: capture depth 4 is over the limit of 3/)
+    await queue.close()
+  })
+
+  it('meta.jobs enqueues durable delayed jobs, and an unknown job name is an error naming it', async () => {
+    const config = await activeConfig('job-maker', `
+      export const jobs = { retryRequest: async () => {}, cleanup: async () => {} }
+      export async function processEvent(e, { jobs }) {
+        if (e.event === 'unknown') await jobs.nope({}).runNow()
+        await jobs.retryRequest({ url: 'https://example.com', n: 1 }).runIn(2, 'hours')
+        await jobs.cleanup(null).runNow()
+        return e
+      }`)
+    const [ok, unknown] = await config.use((i) => i.processEventBatch([{ event: 'ok' }, { event: 'unknown' }]))
+    assert.equal(ok.ok, true)
+    assert.deepEqual(unknown, { ok: false, error: { name: 'Error', message: 'unknown job "nope": this plugin exports the jobs retryRequest, cleanup', isRetryError: false, stack: (unknown as { error: { stack?: string } }).error.stack } })
+    const queue = createPluginJobsQueue(ctx.redis('check'), ctx.config)
+    const delayed = await queue.getJobs(['delayed'])
+    assert.equal(delayed.length, 1)
+    assert.equal(delayed[0].name, 'retryRequest')
+    assert.deepEqual(delayed[0].data.payload, { url: 'https://example.com', n: 1 })
+    assert.equal(delayed[0].data.pluginConfigId, config.record.id)
+    assert.ok(Math.abs(delayed[0].opts.delay! - 2 * 3600_000) < 5_000)
+    const now = await queue.getJobs(['waiting'])
+    assert.deepEqual(now.map((j) => j.name), ['cleanup'])
+    await queue.close()
+  })
+
+  it('meta.metrics aggregates per config, and a wrong operation for the metric type is a clear error', async () => {
+    const config = await activeConfig('metrics-user', `
+      export const metrics = { handled: 'sum', biggest: 'max', smallest: 'min' }
+      export function processEvent(e, { metrics }) {
+        if (e.event === 'wrong') metrics.handled.max(3)
+        metrics.handled.increment(1)
+        metrics.biggest.max(e.properties.size)
+        metrics.smallest.min(e.properties.size)
+        return e
+      }`)
+    const results = await config.use((i) => i.processEventBatch([
+      { event: 'a', properties: { size: 5 } }, { event: 'b', properties: { size: 50 } }, { event: 'c', properties: { size: 2 } }, { event: 'wrong', properties: { size: 1 } },
+    ]))
+    assert.equal((results[3] as { error: { message: string } }).error.message, 'metric "handled" is a sum metric: use increment(), not max()')
+    await eventually('metrics stored', () => readMetrics(runtime!.services.redis, prefix, config.record.id), (m) => m.handled === 3)
+    assert.deepEqual(await readMetrics(runtime!.services.redis, prefix, config.record.id), { handled: 3, biggest: 50, smallest: 2 })
+  })
+
+  it('posthog.api calls the configured PostHog host with the personal key and the project token', async () => {
+    const config = await activeConfig('api-user', `export async function processEvent(e) {
+      const got = await posthog.api.get('/api/projects/@current/events', { data: { limit: 2 } })
+      const posted = await posthog.api.post('/api/projects/@current/annotations', { data: { content: 'hi' }, personalApiKey: 'phx_other' })
+      e.properties.got = await got.json()
+      e.properties.postedStatus = posted.status
+      return e
+    }`)
+    const [result] = await config.use((i) => i.processEventBatch([{ event: 'x', properties: {} }]))
+    assert.deepEqual(result, { ok: true, event: { event: 'x', properties: { got: { results: [1, 2] }, postedStatus: 200 } } })
+    assert.equal(apiRequests[0].method, 'GET')
+    assert.equal(apiRequests[0].url, `/api/projects/@current/events?token=${team.api_token}&limit=2`)
+    assert.equal(apiRequests[0].auth, 'Bearer phx_personal')
+    assert.equal(apiRequests[1].method, 'POST')
+    assert.equal(apiRequests[1].auth, 'Bearer phx_other')
+    assert.deepEqual(JSON.parse(apiRequests[1].body), { content: 'hi' })
+  })
+})
