@@ -41,10 +41,19 @@ export function createIngestQueue(connection: Redis, config: { queuePrefix: stri
   })
 }
 
+/** A first try and up to 10 retries after RetryError; the delays are the job-worker's (custom backoff). */
+export const PLUGIN_JOB_ATTEMPTS = 11
+export const PLUGIN_JOB_BACKOFF = 'plugin-job-retry'
+
 /** Plugin jobs: delayed until their time; how RetryError retries them is the job-worker's business. */
 export function createPluginJobsQueue(connection: Redis, config: { queuePrefix: string }): Queue<PluginJobData> {
   return createQueue<PluginJobData>(QUEUES.jobs, connection, config.queuePrefix, {
-    defaultJobOptions: { removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    defaultJobOptions: {
+      attempts: PLUGIN_JOB_ATTEMPTS,
+      backoff: { type: PLUGIN_JOB_BACKOFF },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
   })
 }
 

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis'
+import type { RedisOptions } from 'ioredis'
 import type { Registry } from 'prom-client'
 import { Config, ConfigError, loadConfig } from './config'
 import { startHealthServer, ReadinessCheck } from './health-server'
@@ -15,7 +16,7 @@ export interface RoleContext {
   logger: Logger
   registry: Registry
   /** A new Redis connection; BullMQ workers need one each because they block. */
-  redis: (purpose: string) => Redis
+  redis: (purpose: string, options?: RedisOptions) => Redis
   pool: () => Pool
 }
 
@@ -55,8 +56,8 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
     config,
     logger,
     registry,
-    redis: (purpose) => {
-      const connection = createRedis(config.redisUrl, logger, `${role}:${purpose}`)
+    redis: (purpose, options) => {
+      const connection = createRedis(config.redisUrl, logger, `${role}:${purpose}`, options)
       connections.push(connection)
       return connection
     },

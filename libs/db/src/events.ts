@@ -1,4 +1,4 @@
-import type { IngestEvent } from '@plugin-server/core'
+import { IngestEvent, stripNulFromJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
 
 export interface StoredEvent {
@@ -15,7 +15,8 @@ export interface StoredEvent {
 
 /**
  * One statement per batch, idempotent on the uuid so a redelivered batch (a killed worker's job run
- * again) stores nothing twice. Returns how many rows were new.
+ * again) stores nothing twice. NUL characters, which Postgres cannot store, are removed rather than
+ * failing the batch. Returns how many rows were new.
  */
 export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): Promise<number> {
   if (events.length === 0) return 0
@@ -35,7 +36,7 @@ export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): 
      FROM jsonb_to_recordset($1::jsonb) AS r(uuid uuid, team_id int, event text, distinct_id text,
        properties jsonb, timestamp timestamptz, ip text, site_url text)
      ON CONFLICT (uuid) DO NOTHING`,
-    [JSON.stringify(rows)],
+    [stripNulFromJson(JSON.stringify(rows))],
   )
   return result.rowCount ?? 0
 }

@@ -2,15 +2,10 @@ import type { IngestBatch } from '@plugin-server/core'
 import { insertEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
-import { sanitizeStep } from './sanitize'
 
 /** Runs a batch through its steps and stores what is left; safe to run twice on the same batch. */
 export class IngestPipeline {
-  private readonly steps: BatchStep[]
-
-  constructor(private readonly pool: Pool, steps: BatchStep[] = [], private readonly afterStore: AfterStoreHook[] = []) {
-    this.steps = [...steps, sanitizeStep]
-  }
+  constructor(private readonly pool: Pool, private readonly steps: BatchStep[] = [], private readonly afterStore: AfterStoreHook[] = []) {}
 
   async process(batch: IngestBatch, batchId = 'adhoc'): Promise<BatchResult> {
     let events = batch.events

@@ -1,10 +1,10 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, redact, setConfigError } from '@plugin-server/meta'
-import type { BatchEventResult, SerializedPluginError } from '@plugin-server/plugin-vm'
+import type { BatchJsonResult, PluginEvent, SerializedPluginError } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
 import type { BatchStep } from './interfaces'
 import type { PluginChainMetrics } from './plugin-chain-metrics'
-import { fromPluginEvent, isPluginEvent, toPluginEvent } from './plugin-event'
+import { fromPluginEvent, toPluginEvent } from './plugin-event'
 
 export interface TeamPlugins {
   teamConfigs(teamId: number): Promise<ActiveConfig[]>
@@ -12,6 +12,8 @@ export interface TeamPlugins {
 
 interface Slot {
   event: IngestEvent
+  /** The event as the last plugin that succeeded returned it, still serialised. */
+  json: string | null
   dropped: boolean
   succeeded: string[]
   failed: string[]
@@ -31,7 +33,7 @@ export function processEventStep(plugins: TeamPlugins, deps: { pool: Pool; logs:
     name: 'processEvent',
     run: async (events) => {
       const byTeam = new Map<number, Slot[]>()
-      const slots = events.map((event) => ({ event, dropped: false, succeeded: [], failed: [] }) as Slot)
+      const slots = events.map((event): Slot => ({ event, json: null, dropped: false, succeeded: [], failed: [] }))
       for (const slot of slots) byTeam.set(slot.event.team_id, [...(byTeam.get(slot.event.team_id) ?? []), slot])
       await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await plugins.teamConfigs(teamId), teamSlots, deps)))
       return slots.filter((s) => !s.dropped).map((s) => s.event)
@@ -50,7 +52,10 @@ async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: { pool: Poo
   }
   const deferred = configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label)
   for (const slot of live) {
-    if (slot.dropped || (slot.succeeded.length === 0 && slot.failed.length === 0 && deferred.length === 0)) continue
+    if (slot.dropped) continue
+    // Parsed once, after the whole chain, however many plugins it went through.
+    if (slot.succeeded.length > 0) slot.event = fromPluginEvent(slot.event, JSON.parse(slot.json!) as PluginEvent)
+    if (slot.succeeded.length === 0 && slot.failed.length === 0 && deferred.length === 0) continue
     slot.event = {
       ...slot.event,
       properties: { ...slot.event.properties, $plugins_succeeded: slot.succeeded, $plugins_failed: slot.failed, $plugins_deferred: deferred },
@@ -62,10 +67,11 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: { pool: Poo
   const id = String(config.record.id)
   const name = label(config)
   const timer = deps.metrics.callSeconds.startTimer({ plugin_config_id: id, method: 'processEvent' })
-  let results: BatchEventResult[]
+  let results: BatchJsonResult[]
   try {
     const depth = Math.max(0, ...inputs.map((s) => s.event.plugin_capture_depth ?? 0))
-    results = await config.use((instance) => instance.processEventBatch(inputs.map((s) => toPluginEvent(s.event))), { captureDepth: depth })
+    const json = inputs.map((s) => (s.json ??= JSON.stringify(toPluginEvent(s.event))))
+    results = await config.use((instance) => instance.processEventBatchJson(json), { captureDepth: depth })
   } catch (err) {
     // The whole call failed (time or memory limit, isolate gone): this plugin's step fails for these events only.
     const error = { name: (err as Error).name, message: (err as Error).message, isRetryError: false }
@@ -77,16 +83,12 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: { pool: Poo
   results.forEach((result, i) => {
     const slot = inputs[i]
     if (!result.ok) return failures.push({ slot, error: result.error })
-    if (!result.event) {
+    if (result.json === null) {
       slot.dropped = true
       deps.metrics.dropped.inc({ plugin_config_id: id })
       return
     }
-    if (!isPluginEvent(result.event)) {
-      const got = Array.isArray(result.event) ? 'an array' : typeof result.event
-      return failures.push({ slot, error: { name: 'TypeError', message: `processEvent returned ${got} instead of an event (an object with an "event" name)`, isRetryError: false } })
-    }
-    slot.event = fromPluginEvent(slot.event, result.event)
+    slot.json = result.json
     slot.succeeded.push(name)
   })
   if (failures.length > 0) await reportFailures(config, failures, deps)

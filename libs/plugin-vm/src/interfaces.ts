@@ -215,6 +215,11 @@ export type BatchEventResult =
     | { ok: true; event: PluginEvent | null }
     | { ok: false; error: SerializedPluginError }
 
+/** processEvent results kept as JSON text, so a chain of plugins never parses events on the host. */
+export type BatchJsonResult =
+    | { ok: true; json: string | null }
+    | { ok: false; error: SerializedPluginError }
+
 export interface PluginInstanceStats {
     calls: number
     inFlight: number
@@ -238,6 +243,8 @@ export interface PluginInstance {
     runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown>
     /** processEvent over a whole batch in one boundary crossing; per-event results. */
     processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]>
+    /** The same over events already serialised; results stay serialised (`json` null: dropped). */
+    processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]>
     stats(): PluginInstanceStats
     dispose(): void
 }

@@ -40,3 +40,11 @@ describe('insertEvents', () => {
     assert.equal(await countEvents(db.pool), 4)
   })
 })
+
+describe('stripNulFromJson', () => {
+  it('removes NUL escapes but keeps a literal backslash followed by "u0000"', async () => {
+    const { stripNulFromJson } = await import('@plugin-server/core')
+    const value = { a: 'x\u0000y', b: '\\u0000 stays', c: '\\\u0000' }
+    assert.deepEqual(JSON.parse(stripNulFromJson(JSON.stringify(value))), { a: 'xy', b: '\\u0000 stays', c: '\\' })
+  })
+})

@@ -17,8 +17,8 @@ export function testRoleContext(role: Role, env: Record<string, string>): RoleCo
     config,
     logger,
     registry: new Registry(),
-    redis: (purpose) => {
-      const connection = createRedis(config.redisUrl, logger, `test:${purpose}`)
+    redis: (purpose, options) => {
+      const connection = createRedis(config.redisUrl, logger, `test:${purpose}`, options)
       connections.push(connection)
       return connection
     },

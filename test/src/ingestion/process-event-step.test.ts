@@ -101,7 +101,7 @@ describe('processEventStep (the processEvent chain)', function () {
     await runtime!.services.logs.flush()
     const { rows } = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type = 'ERROR' ORDER BY id`, [odd.id])
     assert.match(rows[0].message, /processEvent returned a string, expected an event or null/)
-    assert.match(rows[1].message, /processEvent returned object instead of an event/)
+    assert.match(rows[1].message, /processEvent returned an object without an "event" name, expected an event or null/)
   })
 
   it('runs async plugins, and plugins that return a new object or mutate their argument', async () => {

@@ -1,5 +1,6 @@
 import { sql as initial } from './0001-initial'
 import { sql as pluginManagement } from './0002-plugin-management'
+import { sql as exportsSchema } from './0003-exports'
 
 export interface Migration {
   id: string
@@ -10,4 +11,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { id: '0001-initial', sql: initial },
   { id: '0002-plugin-management', sql: pluginManagement },
+  { id: '0003-exports', sql: exportsSchema },
 ]

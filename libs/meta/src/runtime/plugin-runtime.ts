@@ -19,7 +19,8 @@ export interface PluginRuntime {
 /** Everything a role needs to run plugins: the manager, kept current by pub/sub and a periodic reconcile. */
 export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new IsolatedVmPluginVm()): Promise<PluginRuntime> {
   const { config, logger } = ctx
-  const redis = ctx.redis('plugins')
+  // Plugins issue many small commands at once (a batch of events each awaiting the cache): pipeline them.
+  const redis = ctx.redis('plugins', { enableAutoPipelining: true })
   const ingestQueue = createIngestQueue(ctx.redis('plugin-capture'), config)
   const jobs = createPluginJobsQueue(redis, config)
   const logs = new PluginLogWriter(ctx.pool(), logger, `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`)

@@ -45,9 +45,60 @@ export function hostSync(op: string, args: unknown[]): unknown {
     return unwrap(link.sync.applySync(undefined, [op, args], COPY) as HostReply)
 }
 
+/**
+ * Cheap host calls (cache, storage, cursor, geoip) made in the same turn of the event loop cross
+ * the boundary together: a batch of events each awaiting `cache.get` costs one crossing, not one
+ * per event. Slow ones (fetch, api, bridged SDKs) go alone so they cannot hold the others up.
+ */
+const BATCHED_OPS = new Set([
+    'cache.set', 'cache.get', 'cache.incr', 'cache.expire', 'cache.lpush', 'cache.lrange', 'cache.llen', 'cache.lpop', 'cache.lrem',
+    'storage.get', 'storage.set', 'storage.del', 'cursor.init', 'cursor.increment', 'geoip.locate',
+])
+
+interface PendingCall {
+    op: string
+    args: unknown[]
+    resolve: (value: unknown) => void
+    reject: (error: unknown) => void
+}
+
+let pending: PendingCall[] = []
+
+function callHost(op: string, args: unknown[]): Promise<HostReply> {
+    return link.async.apply(undefined, [op, args], COPY_PROMISE) as Promise<HostReply>
+}
+
+function flushPending(): void {
+    const calls = pending
+    pending = []
+    const settle = (call: PendingCall, reply: HostReply) => {
+        try {
+            call.resolve(unwrap(reply))
+        } catch (error) {
+            call.reject(error)
+        }
+    }
+    if (calls.length === 1) {
+        callHost(calls[0].op, calls[0].args).then((reply) => settle(calls[0], reply), calls[0].reject)
+        return
+    }
+    callHost('batch', [calls.map((c) => [c.op, c.args])]).then(
+        (reply) => {
+            if (!reply.ok) return calls.forEach((c) => c.reject(hostError(reply.error ?? { name: 'Error', message: 'host call failed' })))
+            const replies = reply.value as HostReply[]
+            calls.forEach((call, i) => settle(call, replies[i]))
+        },
+        (error: unknown) => calls.forEach((c) => c.reject(error))
+    )
+}
+
 /** Returns a sandbox promise settled when the host's promise settles. */
 export function hostAsync(op: string, args: unknown[]): Promise<unknown> {
-    return (link.async.apply(undefined, [op, args], COPY_PROMISE) as Promise<HostReply>).then(unwrap)
+    if (!BATCHED_OPS.has(op)) return callHost(op, args).then(unwrap)
+    return new Promise((resolve, reject) => {
+        pending.push({ op, args, resolve, reject })
+        if (pending.length === 1) void Promise.resolve().then(flushPending)
+    })
 }
 
 /** Fire and forget (logs, metrics, captures); delivered before the current call's result. */

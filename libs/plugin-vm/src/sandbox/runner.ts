@@ -100,30 +100,57 @@ export function runJob(id: number, name: string, payloadJson: string): string | 
     return remember(id, invoke(jobs[name], `job ${name}`, [parse(payloadJson)]))
 }
 
+/**
+ * One line per event, so the host can split the batch without parsing it and hand each event's
+ * JSON straight to the next plugin: `E<event json>`, `N` (dropped) or `X<error json>`. JSON text
+ * never holds a raw newline, so "\n" separates lines safely.
+ */
 function eventResult(value: unknown): string {
-    if (value === undefined || value === null || value === false) return '{"ok":true,"event":null}'
-    if (typeof value !== 'object') return fail(new Error(`processEvent returned a ${typeof value}, expected an event or null`))
+    if (value === undefined || value === null || value === false) return 'N'
+    if (typeof value !== 'object' || Array.isArray(value)) {
+        return failLine(new Error(`processEvent returned ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}, expected an event or null`))
+    }
+    const name = (value as { event?: unknown }).event
+    if (typeof name !== 'string' || name === '') return failLine(new Error('processEvent returned an object without an "event" name, expected an event or null'))
     try {
-        return '{"ok":true,"event":' + stringify(value) + '}'
+        return 'E' + stringify(value)
     } catch (error) {
-        return fail(new Error(`processEvent returned an event that is not JSON-serializable: ${(error as Error).message}`))
+        return failLine(new Error(`processEvent returned an event that is not JSON-serializable: ${(error as Error).message}`))
     }
 }
+
+function failLine(error: unknown): string {
+    return 'X' + stringify(toErrorRecord(error))
+}
+
+/**
+ * Once processEvent turns out to be async, the rest of the batch runs with up to EVENT_CONCURRENCY
+ * events in flight, as PostHog ran events concurrently: a plugin that awaits a host call per event
+ * (cache, geoip, fetch) would otherwise wait for every round trip in turn.
+ */
+const EVENT_CONCURRENCY = 50
 
 async function finishAsync(events: unknown[], out: string[], index: number, pending: PromiseLike<unknown>): Promise<string> {
     const fn = methods.processEvent
-    for (let i = index; i < events.length; i++) {
+    const settle = async (i: number, started?: unknown): Promise<void> => {
         try {
-            const result = i === index ? await pending : fn(events[i], meta)
+            const result = started ?? fn(events[i], meta)
             out[i] = eventResult(isThenable(result) ? await result : result)
         } catch (error) {
-            out[i] = fail(error)
+            out[i] = failLine(error)
         }
     }
-    return '[' + out.join(',') + ']'
+    let next = index + 1
+    const lane = async (first?: number, firstPending?: unknown): Promise<void> => {
+        if (first !== undefined) await settle(first, firstPending)
+        while (next < events.length) await settle(next++)
+    }
+    const extra = Math.min(EVENT_CONCURRENCY - 1, events.length - index - 1)
+    await Promise.all([lane(index, pending), ...Array.from({ length: extra }, () => lane())])
+    return out.join('\n')
 }
 
-/** processEvent over a batch in order; sync plugins never touch the microtask queue. */
+/** processEvent over a batch; a sync plugin runs the events in order and never touches the microtask queue. */
 export function processBatch(id: number, eventsJson: string): string | Promise<string> {
     return remember(id, runBatch(eventsJson))
 }
@@ -139,8 +166,8 @@ function runBatch(eventsJson: string): string | Promise<string> {
             if (isThenable(result)) return finishAsync(events, out, i, result)
             out[i] = eventResult(result)
         } catch (error) {
-            out[i] = fail(error)
+            out[i] = failLine(error)
         }
     }
-    return '[' + out.join(',') + ']'
+    return out.join('\n')
 }

@@ -90,6 +90,9 @@ export class HostDispatcher {
         const { host, signal, maxFetchBytes } = this.ctx
         const [a, b, c] = args
         switch (op) {
+            case 'batch':
+                // Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
+                return Promise.all((a as [string, unknown[]][]).map(([inner, innerArgs]) => (inner === 'batch' ? failure(new Error('nested batch')) : this.async(inner, innerArgs))))
             case 'cache.set':
                 return host.cache.set(String(a), b, c as number | undefined, args[3] as { jsonSerialize?: boolean })
             case 'cache.get':

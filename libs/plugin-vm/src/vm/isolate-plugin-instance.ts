@@ -1,7 +1,7 @@
 import ivm from 'isolated-vm'
 import { PluginDisposedError, PluginError, PluginLimitError } from '../errors'
 import {
-    BatchEventResult, CallOptions, MetricOperation, PluginEvent, PluginHost, PluginInstance, PluginInstanceStats,
+    BatchEventResult, BatchJsonResult, CallOptions, MetricOperation, PluginEvent, PluginHost, PluginInstance, PluginInstanceStats,
     PluginMethodName, SerializedPluginError,
 } from '../interfaces'
 import { HostModuleBridge } from './host-bridge'
@@ -89,13 +89,22 @@ export class IsolatePluginInstance implements PluginInstance {
     }
 
     async processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]> {
-        if (events.length === 0) return []
-        const json = await this.run('processEvent', options, (timeout) =>
-            this.apply(this.parts.refs.processBatch, [JSON.stringify(events)], timeout)
+        const results = await this.processEventBatchJson(events.map((e) => JSON.stringify(e)), options)
+        return results.map((r) => (r.ok ? { ok: true, event: r.json === null ? null : (JSON.parse(r.json) as PluginEvent) } : r))
+    }
+
+    async processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]> {
+        if (eventsJson.length === 0) return []
+        const text = await this.run('processEvent', options, (timeout) =>
+            this.apply(this.parts.refs.processBatch, ['[' + eventsJson.join(',') + ']'], timeout)
         )
-        const parsed = JSON.parse(json) as BatchEventResult[] | Envelope
-        if (!Array.isArray(parsed)) return this.unwrap('processEvent', json) as never
-        return parsed
+        // A whole-call failure comes back as an envelope; per-event results as lines (see sandbox/runner.ts).
+        if (text.startsWith('{')) return this.unwrap('processEvent', text) as never
+        return text.split('\n').map((line): BatchJsonResult => {
+            if (line[0] === 'E') return { ok: true, json: line.slice(1) }
+            if (line[0] === 'N') return { ok: true, json: null }
+            return { ok: false, error: JSON.parse(line.slice(1)) as SerializedPluginError }
+        })
     }
 
     stats(): PluginInstanceStats {

@@ -1,0 +1,112 @@
+import { ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import path from 'node:path'
+import Redis from 'ioredis'
+import pino from 'pino'
+import { Pool } from 'pg'
+import { createIngestQueue, createWorker, IngestBatch, IngestEvent, QUEUES } from '@plugin-server/core'
+import { countEvents, createTeam } from '@plugin-server/db'
+import { waitFor } from '@plugin-server/dev-services'
+import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { benchServices } from './bench-services'
+import { printTable } from './table'
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
+const PER_BATCH = 100
+const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
+/** e.g. BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where a worker spends its time. */
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const FIXTURES = path.resolve(__dirname, '../fixtures')
+const IPS = ['89.160.20.128', '81.2.69.160', '216.160.83.56', '2.125.160.216', '175.16.199.0']
+
+function batches(teamId: number): IngestBatch[] {
+  const now = new Date().toISOString()
+  return Array.from({ length: Math.ceil(EVENTS / PER_BATCH) }, (_, b) => ({
+    events: Array.from({ length: PER_BATCH }, (_, i): IngestEvent => {
+      const seq = b * PER_BATCH + i
+      return {
+        uuid: randomUUID(), team_id: teamId, event: '$pageview', distinct_id: `user-${seq % 1000}`,
+        properties: { $lib: 'posthog-node', $lib_version: '5.0.0', $current_url: 'https://example.com/pricing', $browser: 'Chrome', $ip: IPS[seq % IPS.length], seq },
+        timestamp: now, now, sent_at: now, ip: '127.0.0.1', site_url: '',
+      }
+    }),
+  }))
+}
+
+/** Adds every batch at once and waits until `done()` says they are all through: the same for every variant. */
+async function timeDrain(redisUrl: string, prefix: string, work: IngestBatch[], done: () => Promise<boolean>): Promise<number> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const queue = createIngestQueue(connection, { queuePrefix: prefix, ingest: { attempts: 1 } })
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < work.length; i += 100) await queue.addBulk(work.slice(i, i + 100).map((data) => ({ name: 'batch', data })))
+  await waitFor('drained', done, 600_000)
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  await queue.obliterate({ force: true }).catch(() => undefined)
+  await queue.close()
+  connection.disconnect()
+  return EVENTS / seconds
+}
+
+async function raw(redisUrl: string, teamId: number): Promise<number> {
+  const prefix = `{bench-raw-${randomUUID().slice(0, 8)}}`
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  let processed = 0
+  const worker = createWorker<IngestBatch>(QUEUES.ingest, async (job) => void (processed += job.data.events.length), connection, prefix, { concurrency: 4 })
+  const rate = await timeDrain(redisUrl, prefix, batches(teamId), async () => processed >= EVENTS)
+  await worker.close()
+  connection.disconnect()
+  return rate
+}
+
+async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]): Promise<number> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 })
+  const prefix = `{bench-${randomUUID().slice(0, 8)}}`
+  const team = await createTeam(pool, `bench ${prefix}`)
+  const redis = new Redis(redisUrl)
+  const ctx = { pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }
+  for (const [order, fixture] of plugins.entries()) {
+    const installed = await installPluginFromPath(ctx, path.join(FIXTURES, fixture))
+    await createConfig(ctx, { teamId: team.id, plugin: installed.plugin.id, enabled: true, order })
+  }
+  const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' }
+  const worker: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  try {
+    // One warm-up batch loads the team's plugins, so every variant is timed warm.
+    await timeDrainWarmup(redisUrl, prefix, team.id, pool)
+    const before = await countEvents(pool, team.id)
+    return await timeDrain(redisUrl, prefix, batches(team.id), async () => (await countEvents(pool, team.id)) - before >= EVENTS)
+  } finally {
+    worker.kill('SIGTERM')
+    await new Promise((r) => worker.once('exit', r))
+    redis.disconnect()
+    await pool.end()
+  }
+}
+
+async function timeDrainWarmup(redisUrl: string, prefix: string, teamId: number, pool: Pool): Promise<void> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const queue = createIngestQueue(connection, { queuePrefix: prefix, ingest: { attempts: 1 } })
+  await queue.add('batch', batches(teamId)[0])
+  await waitFor('warm-up batch stored', async () => (await countEvents(pool, teamId)) >= PER_BATCH, 60_000)
+  await queue.close()
+  connection.disconnect()
+}
+
+export async function benchPipeline(): Promise<void> {
+  const services = await benchServices()
+  try {
+    process.stdout.write(`ingest pipeline: ${EVENTS} events in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency 4), Postgres fsync on\n`)
+    const baseline = await raw(services.redisUrl, 1)
+    const none = await pipeline(services.redisUrl, services.databaseUrl, [])
+    const one = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties'])
+    const three = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
+    printTable(['variant', 'events/s', 'ratio to raw BullMQ', 'ratio to no plugins'], [
+      ['raw BullMQ, no-op worker (baseline)', baseline.toFixed(0), '1.00', ''],
+      ['pipeline, no plugins', none.toFixed(0), (none / baseline).toFixed(2), '1.00'],
+      ['pipeline, 1 plugin (add properties)', one.toFixed(0), (one / baseline).toFixed(2), (one / none).toFixed(2)],
+      ['pipeline, 3 plugins (+ meta.cache, + geoip)', three.toFixed(0), (three / baseline).toFixed(2), (three / none).toFixed(2)],
+    ])
+  } finally {
+    await services.stop()
+  }
+}
