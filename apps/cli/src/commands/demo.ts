@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -7,6 +8,7 @@ import { countEvents, createTeam, migrate } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { demoServices } from '../demo/local-services'
 import { DemoProcess, spawnRole, stopFleet } from '../demo/demo-fleet'
+import { installExamplePlugins } from '../demo/example-plugins'
 import { sendSampleEvents } from '../demo/sample-events'
 
 interface DemoOptions {
@@ -51,9 +53,11 @@ async function runDemo(options: DemoOptions): Promise<void> {
     log(`migrations applied: ${migrated.applied.join(', ') || 'none (up to date)'}`)
     const team = await createTeam(pool, `Demo team ${new Date().toISOString()}`)
     log(`team ${team.id} created with API token ${team.api_token}`)
+    for (const line of await installExamplePlugins(pool, services.redisUrl, team.id)) log(line)
 
     const capturePort = await freePort()
-    const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, CAPTURE_PORT: String(capturePort), METRICS_PORT: '0' }
+    const adminToken = randomBytes(18).toString('base64url')
+    const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, CAPTURE_PORT: String(capturePort), METRICS_PORT: '0', ADMIN_API_TOKEN: adminToken }
     fleet.push(spawnRole('capture', 0, env, logDir))
     for (let i = 0; i < Number(options.ingestWorkers); i++) fleet.push(spawnRole('ingest-worker', i, env, logDir))
     const host = `http://127.0.0.1:${capturePort}`
@@ -68,9 +72,17 @@ async function runDemo(options: DemoOptions): Promise<void> {
     log(`${burst} events sent with posthog-node and stored in Postgres in ${seconds.toFixed(2)} s`)
     const { rows } = await pool.query(`SELECT event, count(*)::int AS n FROM events WHERE team_id = $1 GROUP BY event ORDER BY n DESC`, [team.id])
     for (const row of rows as { event: string; n: number }[]) log(`  ${row.event.padEnd(12)} ${row.n}`)
+    const sample = await pool.query(
+      `SELECT event, distinct_id, properties->'greeting' AS greeting, properties->'events_by_person' AS events_by_person,
+              properties->'$geoip_city_name' AS city, properties->'$geoip_country_code' AS country, properties->'$plugins_succeeded' AS plugins_succeeded
+       FROM events WHERE team_id = $1 AND event = '$pageview' ORDER BY timestamp DESC LIMIT 1`,
+      [team.id],
+    )
+    log(`a stored event, as the plugins left it (some properties): ${JSON.stringify(sample.rows[0])}`)
 
     log('where to look:')
     log(`  capture endpoint   ${host}/batch  (token ${team.api_token})`)
+    log(`  admin API          curl -H 'Authorization: Bearer ${adminToken}' ${host}/api/teams/${team.id}/configs`)
     log(`  events table       psql ${services.databaseUrl} -c 'SELECT * FROM events ORDER BY timestamp DESC LIMIT 5'`)
     log(`  process logs       ${logDir}`)
     for (const line of services.started) log(`  started            ${line}`)

@@ -2,6 +2,7 @@ import { PostHog } from 'posthog-node'
 
 const PAGES = ['/', '/pricing', '/docs', '/blog', '/signup']
 const BROWSERS = ['Chrome', 'Firefox', 'Safari']
+const IPS = ['89.160.20.128', '81.2.69.160', '216.160.83.56', '2.125.160.216']
 
 /** Sends `count` plausible events through the real posthog-node client, as a customer's backend would. */
 export async function sendSampleEvents(host: string, apiKey: string, count: number, offset = 0): Promise<void> {
@@ -14,7 +15,7 @@ export async function sendSampleEvents(host: string, apiKey: string, count: numb
       client.capture({
         distinctId: user,
         event: i % 7 === 0 ? 'signed up' : '$pageview',
-        properties: { $current_url: `https://example.com${PAGES[i % PAGES.length]}`, $browser: BROWSERS[i % BROWSERS.length], demo_sequence: i },
+        properties: { $current_url: `https://example.com${PAGES[i % PAGES.length]}`, $browser: BROWSERS[i % BROWSERS.length], $ip: IPS[i % IPS.length], demo_sequence: i },
       })
     }
   }

@@ -1,0 +1,12 @@
+import type { PluginEvent, PluginMeta } from '@posthog/plugin-scaffold'
+
+type Meta = PluginMeta<{ config: { greeting: string } }>
+
+export const metrics = { greeted: 'sum' }
+
+export async function processEvent(event: PluginEvent, { config, cache, metrics }: Meta) {
+  event.properties = { ...event.properties, greeting: config.greeting }
+  event.properties.events_by_person = await cache.incr(`count:${event.distinct_id}`)
+  metrics.greeted.increment(1)
+  return event
+}
