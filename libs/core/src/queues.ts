@@ -1,4 +1,4 @@
-import { Queue, QueueOptions, Worker, WorkerOptions, Processor } from 'bullmq'
+import { JobsOptions, Queue, QueueOptions, Worker, WorkerOptions, Processor } from 'bullmq'
 import type Redis from 'ioredis'
 import type { ExportBatch, IngestBatch, PluginJobData } from './interfaces'
 
@@ -31,14 +31,11 @@ export function createWorker<Data, Result = void>(
  * that still fails stays in the failed set (a week) for an operator to retry, it is never dropped.
  */
 export function createIngestQueue(connection: Redis, config: { queuePrefix: string; ingest: { attempts: number } }): Queue<IngestBatch> {
-  return createQueue<IngestBatch>(QUEUES.ingest, connection, config.queuePrefix, {
-    defaultJobOptions: {
-      attempts: config.ingest.attempts,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  })
+  return createQueue<IngestBatch>(QUEUES.ingest, connection, config.queuePrefix, { defaultJobOptions: durableJobOptions(config.ingest.attempts) })
+}
+
+function durableJobOptions(attempts: number): JobsOptions {
+  return { attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } }
 }
 
 /** A first try and up to 10 retries after RetryError; the delays are the job-worker's (custom backoff). */
@@ -59,12 +56,5 @@ export function createPluginJobsQueue(connection: Redis, config: { queuePrefix: 
 
 /** Hand-offs from ingestion to the exporters: retried like ingest batches, never dropped. */
 export function createExportQueue(connection: Redis, config: { queuePrefix: string; ingest: { attempts: number } }): Queue<ExportBatch> {
-  return createQueue<ExportBatch>(QUEUES.export, connection, config.queuePrefix, {
-    defaultJobOptions: {
-      attempts: config.ingest.attempts,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  })
+  return createQueue<ExportBatch>(QUEUES.export, connection, config.queuePrefix, { defaultJobOptions: durableJobOptions(config.ingest.attempts) })
 }

@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto'
 import type { IngestEvent } from '@plugin-server/core'
 import { createTeam, Team } from '@plugin-server/db'
 import { createPluginChainMetrics, IngestPipeline, processEventStep } from '@plugin-server/ingestion'
-import { PluginRuntime, startPluginRuntime, updateConfig } from '@plugin-server/meta'
-import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
-import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
-import { testRoleContext } from '../harness/role-context'
+import { PluginRuntime, updateConfig } from '@plugin-server/meta'
+import type { TestDatabase } from '../harness/databases'
+import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
+import { enablePlugin, writePlugin } from '../harness/plugins'
 
 const ADD = (label: string) => `export function processEvent(event) {
   event.properties.chain = [...(event.properties.chain ?? []), '${label}']
@@ -15,30 +15,21 @@ const ADD = (label: string) => `export function processEvent(event) {
 
 describe('processEventStep (the processEvent chain)', function () {
   this.timeout(60_000)
+  let fx: PluginRuntimeFixture
   let db: TestDatabase
   let team: Team
   let otherTeam: Team
-  let prefix: string
-  let ctx: ReturnType<typeof testRoleContext>
-  let management: ReturnType<typeof managementContext>
+  let ctx: PluginRuntimeFixture['ctx']
+  let management: PluginRuntimeFixture['management']
   let runtime: PluginRuntime | null
 
   beforeEach(async () => {
-    db = await createTestDatabase()
-    team = await createTeam(db.pool, 'a')
+    fx = await pluginRuntimeFixture({ PLUGIN_TIMEOUT_MS: '500' })
+    ;({ db, team, ctx, management } = fx)
     otherTeam = await createTeam(db.pool, 'b')
-    prefix = testQueuePrefix()
-    ctx = testRoleContext('ingest-worker', { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, PLUGIN_TIMEOUT_MS: '500' })
-    management = managementContext(db.pool, prefix)
     runtime = null
   })
-  afterEach(async () => {
-    await runtime?.manager.close()
-    await runtime?.services.logs.close()
-    await management.close()
-    await ctx.close()
-    await db.drop()
-  })
+  afterEach(async () => fx.close())
 
   const event = (teamId: number, properties: Record<string, unknown> = {}, name = '$pageview'): IngestEvent => {
     const now = new Date().toISOString()
@@ -46,7 +37,7 @@ describe('processEventStep (the processEvent chain)', function () {
   }
 
   const pipeline = async () => {
-    runtime = await startPluginRuntime(ctx)
+    runtime = await fx.start()
     const step = processEventStep(runtime.manager, { pool: db.pool, logs: runtime.services.logs, metrics: createPluginChainMetrics(ctx.registry) })
     return { step, stored: new IngestPipeline(db.pool, [step]) }
   }

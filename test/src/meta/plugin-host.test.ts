@@ -2,28 +2,25 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createIngestQueue, createPluginJobsQueue, IngestBatch } from '@plugin-server/core'
-import { createTeam, Team } from '@plugin-server/db'
-import { ActiveConfig, PluginRuntime, readMetrics, startPluginRuntime } from '@plugin-server/meta'
-import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
+import type { Team } from '@plugin-server/db'
+import { ActiveConfig, PluginRuntime, readMetrics } from '@plugin-server/meta'
+import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
-import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
-import { testRoleContext } from '../harness/role-context'
+import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
+import { enablePlugin, writePlugin } from '../harness/plugins'
 
 describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api)', function () {
   this.timeout(60_000)
+  let fx: PluginRuntimeFixture
   let db: TestDatabase
   let team: Team
   let prefix: string
-  let ctx: ReturnType<typeof testRoleContext>
-  let management: ReturnType<typeof managementContext>
+  let ctx: PluginRuntimeFixture['ctx']
   let runtime: PluginRuntime | null = null
   let api: http.Server | null = null
   const apiRequests: { method: string; url: string; auth: string; body: string }[] = []
 
   beforeEach(async () => {
-    db = await createTestDatabase()
-    team = await createTeam(db.pool, 'a')
-    prefix = testQueuePrefix()
     apiRequests.length = 0
     api = http.createServer((req, res) => {
       let body = ''
@@ -34,27 +31,21 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
       })
     })
     await new Promise<void>((r) => api!.listen(0, '127.0.0.1', r))
-    ctx = testRoleContext('ingest-worker', {
-      DATABASE_URL: db.url,
-      QUEUE_PREFIX: prefix,
+    fx = await pluginRuntimeFixture({
       PLUGIN_CAPTURE_MAX_DEPTH: '3',
       POSTHOG_API_HOST: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
       POSTHOG_PERSONAL_API_KEY: 'phx_personal',
     })
-    management = managementContext(db.pool, prefix)
+    ;({ db, team, prefix, ctx } = fx)
   })
   afterEach(async () => {
-    await runtime?.manager.close()
-    await runtime?.services.logs.close()
-    await management.close()
-    await ctx.close()
-    await db.drop()
+    await fx.close()
     await new Promise((r) => api?.close(r))
   })
 
   const activeConfig = async (name: string, code: string): Promise<ActiveConfig> => {
-    await enablePlugin(management, team.id, writePlugin(name, code))
-    runtime = await startPluginRuntime(ctx)
+    await enablePlugin(fx.management, team.id, writePlugin(name, code))
+    runtime = await fx.start()
     const [config] = await runtime.manager.teamConfigs(team.id)
     return config
   }

@@ -1,36 +1,27 @@
 import assert from 'node:assert/strict'
-import { createTeam, Team } from '@plugin-server/db'
-import { PluginRuntime, setConfigEnabled, setupRetryDelayMs, startPluginRuntime } from '@plugin-server/meta'
-import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
+import type { Team } from '@plugin-server/db'
+import { PluginRuntime, setConfigEnabled, setupRetryDelayMs } from '@plugin-server/meta'
+import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
-import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
-import { testRoleContext } from '../harness/role-context'
+import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
+import { enablePlugin, writePlugin } from '../harness/plugins'
 
 describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
   this.timeout(60_000)
+  const TIME_SCALE = 500
+  let fx: PluginRuntimeFixture
+  let runtime: PluginRuntime
   let db: TestDatabase
   let team: Team
   let prefix: string
-  let ctx: ReturnType<typeof testRoleContext>
-  let management: ReturnType<typeof managementContext>
-  let runtime: PluginRuntime
-
-  const TIME_SCALE = 500
+  let ctx: PluginRuntimeFixture['ctx']
+  let management: PluginRuntimeFixture['management']
 
   beforeEach(async () => {
-    db = await createTestDatabase()
-    team = await createTeam(db.pool, 'a')
-    prefix = testQueuePrefix()
-    ctx = testRoleContext('ingest-worker', { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, TIME_SCALE: String(TIME_SCALE), PLUGIN_RECONCILE_INTERVAL_MS: '100000' })
-    management = managementContext(db.pool, prefix)
+    fx = await pluginRuntimeFixture({ TIME_SCALE: String(TIME_SCALE), PLUGIN_RECONCILE_INTERVAL_MS: '100000' })
+    ;({ db, team, prefix, ctx, management } = fx)
   })
-  afterEach(async () => {
-    await runtime?.manager.close()
-    await runtime?.services.logs.close()
-    await management.close()
-    await ctx.close()
-    await db.drop()
-  })
+  afterEach(async () => fx.close())
 
   const logs = async (configId: number) => {
     await runtime.services.logs.flush()
@@ -46,7 +37,7 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
         throw new RetryError('service down')
       }
       export function processEvent(e) { return e }`))
-    runtime = await startPluginRuntime(ctx)
+    runtime = await fx.start()
     await eventually('config disabled', async () => {
       await runtime.manager.teamConfigs(team.id)
       return runtime.manager.state(config.id)?.status ?? 'gone'
@@ -68,7 +59,7 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
 
   it('disables at once, with the reason, a config whose setupPlugin throws any other error', async () => {
     const config = await enablePlugin(management, team.id, writePlugin('broken-setup', `export function setupPlugin() { throw new Error('missing API key') }\nexport function processEvent(e) { return e }`))
-    runtime = await startPluginRuntime(ctx)
+    runtime = await fx.start()
     assert.deepEqual(await runtime.manager.teamConfigs(team.id), [])
     const { rows } = await db.pool.query('SELECT enabled, disabled_reason, error FROM plugin_configs WHERE id = $1', [config.id])
     assert.equal(rows[0].enabled, false)
@@ -82,7 +73,7 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       export function processEvent(e, { global }) { e.properties.greeting = global.greeting; return e }
       export async function teardownPlugin({ storage, global }) { await storage.set('torn down', global.greeting) }`,
       [{ key: 'name', type: 'string', default: 'world' }]))
-    runtime = await startPluginRuntime(ctx)
+    runtime = await fx.start()
     const [active] = await runtime.manager.teamConfigs(team.id)
     const [result] = await active.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
     assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { greeting: 'hello world' } } })
