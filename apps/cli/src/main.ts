@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { registerDemo } from './commands/demo'
+import { registerExport } from './commands/export'
 import { registerConfig } from './commands/config'
 import { registerMigrate } from './commands/migrate'
 import { registerPluginManagement } from './commands/plugin'
@@ -17,6 +18,7 @@ const plugin = program.command('plugin').description('install, inspect and try p
 registerPluginManagement(plugin)
 registerPluginRun(plugin)
 registerConfig(program)
+registerExport(program)
 registerDemo(program)
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -1,6 +1,8 @@
 import type { RoleContext, RunningRole } from '@plugin-server/core'
+import { startExporter } from '@plugin-server/export'
 
-/** Not built yet: issue #7 brings this role. Refusing to start beats a process that silently does nothing. */
+/** Ingest hand-offs → onEvent / onSnapshot / composeWebhook deliveries and exportEvents buffers → destinations. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
-  throw new Error(`the ${ctx.role} role is not built yet (issue #7); run capture and ingest-worker`)
+  const exporter = await startExporter(ctx)
+  return { closers: exporter.closers, checks: exporter.checks }
 }

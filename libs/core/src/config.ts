@@ -1,3 +1,6 @@
+import { isIP } from 'node:net'
+import { parseSecretKeys, SecretKey } from './secret-keys'
+
 /**
  * Configuration comes only from environment variables and is validated once at start-up, so a
  * misconfigured pod fails fast with a message that names the variable instead of misbehaving later.
@@ -42,6 +45,22 @@ export interface Config {
     geoipDatabasePath: string
     posthogApiHost: string
     posthogPersonalApiKey: string
+    /** Private hosts/networks plugin fetch and bridged pg may reach (hostnames, `*.suffix`, IPs, CIDRs). */
+    fetchAllowedHosts: string[]
+    /** Keys secret config values are encrypted with at rest; the first encrypts. Empty: secrets cannot be written. */
+    secretsKeys: SecretKey[]
+  }
+  export: {
+    /** Delivery jobs one exporter process runs at once. */
+    concurrency: number
+    /** Delivery jobs of one plugin config one exporter process runs at once: the rest wait, others go on. */
+    configConcurrency: number
+    fanOutConcurrency: number
+    bufferMaxBytes: number
+    bufferMaxAgeMs: number
+    flushIntervalMs: number
+    lockDurationMs: number
+    webhookTimeoutMs: number
   }
   /** Divides every plugin-lifecycle delay (setup retries, schedules): 1 in production, larger in tests. */
   timeScale: number
@@ -94,6 +113,26 @@ class Reader {
     return fallback
   }
 
+  /** Comma or whitespace separated; `check` names what is wrong with one entry. */
+  list(name: string, check: (entry: string) => string | null): string[] {
+    const entries = (this.env[name] ?? '').split(/[\s,]+/).filter((e) => e !== '')
+    for (const entry of entries) {
+      const problem = check(entry)
+      if (problem) this.problems.push(`${name}: ${problem}, got ${JSON.stringify(entry)}`)
+    }
+    return entries
+  }
+
+  /** For values with their own parser, whose message already names the variable (and must not echo the value). */
+  parsed<T>(name: string, parse: (raw: string | undefined) => T, fallback: T): T {
+    try {
+      return parse(this.env[name])
+    } catch (err) {
+      this.problems.push((err as Error).message)
+      return fallback
+    }
+  }
+
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
     return this.string(name, fallback, (v) =>
       (allowed as readonly string[]).includes(v) ? null : `expected one of ${allowed.join(', ')}`,
@@ -108,6 +147,18 @@ const url = (schemes: string[]) => (v: string) => {
   } catch {
     return `expected a URL such as ${schemes[0]}//host:port`
   }
+}
+
+/** The same rules as the plugin VM's AddressPolicy, checked here so a bad entry stops start-up. */
+function allowedHostProblem(entry: string): string | null {
+  const [address, prefix, extra] = entry.replace(/^\[(.*)\]$/, '$1').split('/')
+  if (prefix !== undefined || extra !== undefined) {
+    const kind = isIP(address)
+    const max = kind === 4 ? 32 : 128
+    return kind !== 0 && extra === undefined && /^\d+$/.test(prefix ?? '') && Number(prefix) <= max ? null : 'expected a CIDR such as 10.0.0.0/8'
+  }
+  if (isIP(address) !== 0) return null
+  return /^(\*\.|\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?\.?$/i.test(address) ? null : 'expected a hostname, *.suffix, IP address or CIDR'
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -147,6 +198,18 @@ export function loadConfig(env: Env = process.env): Config {
       geoipDatabasePath: r.string('GEOIP_DATABASE_PATH', ''),
       posthogApiHost: r.string('POSTHOG_API_HOST', 'https://app.posthog.com', url(['http:', 'https:'])),
       posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', ''),
+      fetchAllowedHosts: r.list('PLUGIN_FETCH_ALLOWED_HOSTS', allowedHostProblem),
+      secretsKeys: r.parsed('PLUGIN_SECRETS_KEYS', parseSecretKeys, []),
+    },
+    export: {
+      concurrency: r.int('EXPORT_CONCURRENCY', 16, 1, 1000),
+      configConcurrency: r.int('EXPORT_CONFIG_CONCURRENCY', 2, 1, 1000),
+      fanOutConcurrency: r.int('EXPORT_FANOUT_CONCURRENCY', 4, 1, 1000),
+      bufferMaxBytes: r.int('EXPORT_BUFFER_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
+      bufferMaxAgeMs: r.int('EXPORT_BUFFER_MAX_AGE_MS', 10_000, 1, 24 * 3600 * 1000),
+      flushIntervalMs: r.int('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
+      lockDurationMs: r.int('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
+      webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
     },
     timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
     ingest: {

@@ -8,6 +8,8 @@ export const QUEUES = {
   export: 'export',
   scheduled: 'scheduled',
   jobs: 'jobs',
+  /** The exporter's own: one job per flushed exportEvents batch or per-event delivery. */
+  exportDeliveries: 'export-deliveries',
 } as const
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]

@@ -7,6 +7,8 @@ import type { Role } from './interfaces'
 import { createLogger, Logger } from './logger'
 import { createRegistry } from './metrics'
 import { createPool, Pool } from './postgres'
+import { registerQueueDepthMetrics } from './queue-depth-metrics'
+import { ObservableWorker, observeQueueWorker, registerQueueWorkerMetrics } from './queue-worker-metrics'
 import { createRedis } from './redis'
 import { Closer, installShutdown } from './shutdown'
 
@@ -24,6 +26,8 @@ export interface RunningRole {
   /** In shutdown order: stop taking work first, then drain. Connections are closed after these. */
   closers: Closer[]
   checks?: ReadinessCheck[]
+  /** BullMQ workers of the role: their finished jobs and durations are counted per queue. */
+  workers?: ObservableWorker[]
 }
 
 export interface StartedRole {
@@ -63,7 +67,12 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
     },
     pool: () => (pool ??= createPool(config.databaseUrl, config.pgPoolSize, logger)),
   }
+  // Every role reports every queue's depth (fleet-wide, read at scrape time; see queue-depth-metrics).
+  let depthRedis: Redis | null = null
+  registerQueueDepthMetrics(registry, () => (depthRedis ??= context.redis('queue-metrics')), config.queuePrefix)
   const running = await start(context)
+  if (running.workers?.length) registerQueueWorkerMetrics(registry)
+  for (const worker of running.workers ?? []) observeQueueWorker(registry, worker)
   const checks: ReadinessCheck[] = [
     { name: 'redis', check: async () => void (await context.redis('readiness').ping()) },
     { name: 'postgres', check: async () => void (await context.pool().query('SELECT 1')) },

@@ -53,6 +53,9 @@ async function runDemo(options: DemoOptions): Promise<void> {
     log(`migrations applied: ${migrated.applied.join(', ') || 'none (up to date)'}`)
     const team = await createTeam(pool, `Demo team ${new Date().toISOString()}`)
     log(`team ${team.id} created with API token ${team.api_token}`)
+    // Secret config values are encrypted at rest and need a key; the demo makes one for its run
+    // unless one is given (keep your own if DATABASE_URL points at a database you keep).
+    process.env.PLUGIN_SECRETS_KEYS ||= `demo:${randomBytes(32).toString('base64')}`
     for (const line of await installExamplePlugins(pool, services.redisUrl, team.id)) log(line)
 
     const capturePort = await freePort()

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { Config, createRedis, Pool } from '@plugin-server/core'
-import { DeliveryQueue, exportStatus, HistoricalProgress, loadExportSettings, replayDeadLetters, runHistoricalExport } from '@plugin-server/export'
+import { DeliveryQueue, exportStatus, HistoricalProgress, exportSettings, replayDeadLetters, runHistoricalExport } from '@plugin-server/export'
 import { cliLogger, fail, printJson, withPool } from '../cli-context'
 import { positiveInt } from './option-parsers'
 
@@ -34,7 +34,7 @@ export function registerExport(program: Command): void {
           to: options.to,
           batchSize: options.batchSize,
           maxInFlight: options.maxInFlight,
-          settings: loadExportSettings(process.env, config.timeScale),
+          settings: exportSettings(config),
           onStart: (run, resumed) => process.stderr.write(`${resumed ? 'resuming' : 'starting'} historical export run ${run.id}: ${run.enqueuedEvents}/${run.totalEvents} events handed over so far\n`),
           onProgress: (p) => {
             if (Date.now() - lastPrinted < 1000 && p.done < p.total) return

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { promises as fs } from 'fs'
 import { basename, extname } from 'path'
 import {
-    IsolatedVmPluginVm, LocalHost, PluginAttachment, PluginError, PluginEvent, PluginInstance, PluginMethodName, PluginSource, readPlugin,
+    IsolatedVmPluginVm, LocalHost, PluginAttachment, PluginError, PluginEvent, PluginInstance, PluginMethodName, PluginSource, parseAllowedHosts, readPlugin,
 } from '@plugin-server/plugin-vm'
 
 export interface PluginRunOptions {
@@ -95,7 +95,9 @@ export async function runPluginOnce(path: string, options: PluginRunOptions): Pr
     if (missing.length > 0) throw new Error(`plugin ${source.name} requires config ${missing.join(', ')} (pass --config key=value)`)
     const host = new LocalHost({ config, attachments })
     const timeoutMs = options.timeout ? Number(options.timeout) : undefined
-    const instance = await new IsolatedVmPluginVm().load(source, host, { configId: 'local', timeoutMs })
+    // The same fetch policy as the workers: a dry run on an operator's machine is no licence to reach its network.
+    const fetchAllowedHosts = parseAllowedHosts(process.env.PLUGIN_FETCH_ALLOWED_HOSTS)
+    const instance = await new IsolatedVmPluginVm().load(source, host, { configId: 'local', timeoutMs, fetchAllowedHosts })
     const errors: StageError[] = []
     let processed: PluginEvent | null = event
     try {

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto'
+import type { Command } from 'commander'
+import { rotateSecrets } from '@plugin-server/meta'
+import { printJson, withManagement } from '../cli-context'
+
+/**
+ * `secrets rotate`: re-encrypt every stored secret config value with the first key of
+ * PLUGIN_SECRETS_KEYS (progress on stderr, the summary as JSON on stdout).
+ * `secrets generate-key`: a fresh `<id>:<base64>` entry for that variable.
+ */
+export function registerSecrets(program: Command): void {
+  const secrets = program.command('secrets').description('secret plugin config values encrypted at rest (PLUGIN_SECRETS_KEYS)')
+  secrets
+    .command('rotate')
+    .description('re-encrypt every stored secret with the first key of PLUGIN_SECRETS_KEYS; plaintext values are encrypted too')
+    .action(async () => {
+      const result = await withManagement((ctx) =>
+        rotateSecrets(ctx, (done, total, so) => {
+          if (done === total || done % 100 === 0) {
+            process.stderr.write(`secrets rotate: ${done}/${total} configs (${so.reencrypted} re-encrypted, ${so.encrypted} plaintext encrypted, ${so.current} already on key ${so.keyId})\n`)
+          }
+        })
+      )
+      printJson(result)
+    })
+  secrets
+    .command('generate-key')
+    .option('--id <id>', 'key id stored with each ciphertext', `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`)
+    .description('print a new key entry for PLUGIN_SECRETS_KEYS (put it first, keep the old one until rotate has run)')
+    .action((options: { id: string }) => {
+      process.stdout.write(`${options.id}:${randomBytes(32).toString('base64')}\n`)
+    })
+}

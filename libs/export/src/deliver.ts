@@ -1,0 +1,65 @@
+import type { ActiveConfig } from '@plugin-server/meta'
+import type { PluginInstance } from '@plugin-server/plugin-vm'
+import { classifyError, WebhookError } from './classify-error'
+import type { DeliveryOutcome, ExportMethod, ProcessedPluginEvent } from './interfaces'
+import { isWebhook, sendWebhook } from './send-webhook'
+
+/** Calls per event (onEvent, onSnapshot, composeWebhook) in flight at once within one job. */
+const PER_EVENT_CONCURRENCY = 8
+
+/**
+ * One attempt at delivering `events` through one method of one config. exportEvents takes the whole
+ * batch in one call; the per-event methods report per event, so only the failed ones are retried.
+ */
+export async function deliver(config: ActiveConfig, method: ExportMethod, events: readonly ProcessedPluginEvent[], webhookTimeoutMs: number): Promise<DeliveryOutcome> {
+  if (method === 'exportEvents') {
+    try {
+      await config.use((instance) => instance.call('exportEvents', [events]))
+      return { delivered: [...events], retry: null, failed: null }
+    } catch (err) {
+      const { retry, message } = classifyError(err)
+      const group = { events: [...events], errors: 1, message }
+      return retry ? { delivered: [], retry: group, failed: null } : { delivered: [], retry: null, failed: group }
+    }
+  }
+  const results = await config.use((instance) => mapLimit(events, PER_EVENT_CONCURRENCY, (event) => callOne(instance, method, event, webhookTimeoutMs)))
+  const outcome: DeliveryOutcome = { delivered: [], retry: null, failed: null }
+  results.forEach((result, i) => {
+    if (result === null) return void outcome.delivered.push(events[i])
+    const key = result.retry ? 'retry' : 'failed'
+    const group = (outcome[key] ??= { events: [], errors: 0, message: result.message })
+    group.events.push(events[i])
+    group.errors++
+  })
+  return outcome
+}
+
+/** null on success, the classified error otherwise. */
+async function callOne(instance: PluginInstance, method: Exclude<ExportMethod, 'exportEvents'>, event: ProcessedPluginEvent, webhookTimeoutMs: number) {
+  try {
+    if (method !== 'composeWebhook') {
+      await instance.call(method, [event])
+      return null
+    }
+    const webhook = await instance.call('composeWebhook', [event])
+    if (webhook === null || webhook === undefined) return null
+    if (!isWebhook(webhook)) throw new WebhookError('composeWebhook returned something other than {url, body, headers, method} or null', false)
+    await sendWebhook(webhook, webhookTimeoutMs)
+    return null
+  } catch (err) {
+    return classifyError(err)
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i])
+    }
+  })
+  await Promise.all(lanes)
+  return out
+}

@@ -1,0 +1,145 @@
+import { DelayedError, Job } from 'bullmq'
+import type Redis from 'ioredis'
+import type { Pool } from 'pg'
+import type { Logger } from '@plugin-server/core'
+import { ActiveConfig, logTarget, PluginLogWriter, PluginManager, redact } from '@plugin-server/meta'
+import { RetryScheduled } from './backoff-strategy'
+import { insertDeadLetter } from './dead-letters'
+import { deliver } from './deliver'
+import type { ExportMetrics, MetricLabels } from './export-metrics'
+import type { AttemptRecord, DeliveryJobData, ExportCounts, ExportSettings, ProcessedPluginEvent } from './interfaces'
+import { exportKeys, ExportKeys } from './keys'
+import { mayRetry, MAX_RETRIES } from './retry-schedule'
+
+/** How long a job waits when its config already has its share of this exporter's slots. */
+const BUSY_CONFIG_DELAY_MS = 500
+
+const MARK_HISTORICAL_DONE = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('INCRBY', KEYS[2], ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+`
+
+export interface DeliveryDeps {
+  manager: PluginManager
+  pool: Pool
+  redis: Redis
+  queuePrefix: string
+  metrics: ExportMetrics
+  logs: PluginLogWriter
+  logger: Logger
+  settings: ExportSettings
+}
+
+/**
+ * Runs delivery jobs: one attempt per run. A RetryError schedules the next attempt by throwing (the
+ * backoff strategy picks the delay); everything else ends the job, delivered or as a dead letter.
+ * A config may hold only `configConcurrency` of this process's slots, so a slow destination delays
+ * its own jobs and no one else's.
+ */
+export class DeliveryProcessor {
+  private readonly inFlight = new Map<number, number>()
+  private readonly keys: ExportKeys
+
+  constructor(private readonly deps: DeliveryDeps) {
+    this.keys = exportKeys(deps.queuePrefix)
+  }
+
+  readonly process = async (job: Job<DeliveryJobData>, token?: string): Promise<string> => {
+    const { configId } = job.data
+    if (job.data.delivered || job.data.events.length === 0) return this.finish(job, 'already done')
+    const busy = this.inFlight.get(configId) ?? 0
+    if (busy >= this.deps.settings.configConcurrency) {
+      await job.moveToDelayed(Date.now() + BUSY_CONFIG_DELAY_MS, token)
+      throw new DelayedError()
+    }
+    this.inFlight.set(configId, busy + 1)
+    try {
+      return await this.attempt(job)
+    } finally {
+      const left = (this.inFlight.get(configId) ?? 1) - 1
+      if (left === 0) this.inFlight.delete(configId)
+      else this.inFlight.set(configId, left)
+    }
+  }
+
+  private async attempt(job: Job<DeliveryJobData>): Promise<string> {
+    const { manager, settings } = this.deps
+    const data = job.data
+    const startedAt = Date.now()
+    const config = await manager.config(data.configId)
+    if (!config) {
+      const state = manager.state(data.configId)
+      // Still setting up (or retrying setup): the job waits with backoff rather than losing its events.
+      if (state?.status === 'pending' || state?.status === 'retrying') throw new Error(`plugin config ${data.configId} is not set up yet`)
+      const reason = state?.status === 'disabled' ? `plugin config ${data.configId} is disabled: ${state.reason}` : `plugin config ${data.configId} is not enabled`
+      await this.deadLetter(job, null, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')
+      await this.deps.metrics.add({ teamId: data.teamId, pluginName: 'unknown', configId: data.configId }, data.method, { undelivered_events: data.events.length })
+      return this.finish(job, 'dead letter')
+    }
+    const labels: MetricLabels = { teamId: config.record.teamId, pluginName: config.record.pluginName, configId: config.record.id }
+    if (!config.methods.includes(data.method)) {
+      const reason = `${config.record.pluginName} no longer exports ${data.method}`
+      await this.deadLetter(job, config, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')
+      await this.deps.metrics.add(labels, data.method, { undelivered_events: data.events.length })
+      return this.finish(job, 'dead letter')
+    }
+    const counts: Partial<ExportCounts> = {}
+    if (data.attempts.length === 0) counts.events_seen = data.events.length
+    const outcome = await deliver(config, data.method, data.events, settings.webhookTimeoutMs)
+    counts.events_delivered_successfully = outcome.delivered.length
+    counts.retry_errors = outcome.retry?.errors ?? 0
+    counts.other_errors = outcome.failed?.errors ?? 0
+    counts.undelivered_events = 0
+    if (outcome.failed) {
+      const attempts = [...data.attempts, { at: startedAt, error: outcome.failed.message, retryError: false }]
+      await this.deadLetter(job, config, outcome.failed.events, outcome.failed.message, false, attempts, `failed-${attempts.length}`)
+      counts.undelivered_events += outcome.failed.events.length
+    }
+    if (outcome.retry) {
+      const attempts: AttemptRecord[] = [...data.attempts, { at: startedAt, error: outcome.retry.message, retryError: true }]
+      if (mayRetry(attempts.length, attempts[0].at, Date.now(), settings.timeScale)) {
+        await job.updateData({ ...data, events: outcome.retry.events, attempts })
+        await this.deps.redis.zadd(this.keys.retrying(data.configId), Date.now(), job.id!)
+        await this.deps.metrics.add(labels, data.method, counts)
+        this.log(config, 'WARN', `${data.method} failed for ${outcome.retry.events.length} events (retry ${attempts.length} of ${MAX_RETRIES} scheduled): ${outcome.retry.message}`)
+        // The backoff strategy reads the attempts just stored to pick the delay.
+        throw new RetryScheduled(outcome.retry.message)
+      }
+      await this.deadLetter(job, config, outcome.retry.events, outcome.retry.message, true, attempts, 'exhausted')
+      counts.undelivered_events += outcome.retry.events.length
+    }
+    await this.deps.metrics.add(labels, data.method, counts)
+    return this.finish(job, outcome.retry || outcome.failed ? 'dead letter' : 'delivered')
+  }
+
+  private async deadLetter(
+    job: Job<DeliveryJobData>, config: ActiveConfig | null, events: readonly ProcessedPluginEvent[], error: string, retryError: boolean, attempts: AttemptRecord[], suffix: string,
+  ): Promise<void> {
+    const { data } = job
+    const message = config ? redact(error, logTarget(config.record).secrets) : error
+    await insertDeadLetter(this.deps.pool, { jobKey: `${job.id}-${suffix}`, configId: data.configId, teamId: data.teamId, method: data.method, events, error: message, retryError, attempts })
+    const why = retryError ? `still failing after ${attempts.length - 1} retries` : 'failed with an error that is not retried'
+    if (config) this.log(config, 'ERROR', `${data.method} ${why}: ${events.length} events kept as a dead letter (replay: plugin-server export replay ${data.configId}): ${message}`)
+    else this.deps.logger.error({ plugin_config_id: data.configId, events: events.length, err: message }, 'export batch kept as a dead letter')
+  }
+
+  /** Drops the events from the finished job (a redelivery then does nothing) and clears its status entries. */
+  private async finish(job: Job<DeliveryJobData>, result: string): Promise<string> {
+    const { data } = job
+    const { redis } = this.deps
+    if (data.source.type === 'historical' && data.events.length > 0) {
+      await redis.eval(MARK_HISTORICAL_DONE, 2, this.keys.historicalDone(data.source.runId), this.keys.historicalEvents(data.source.runId), data.source.seq, data.events.length, 7 * 24 * 3600)
+    }
+    if (!data.delivered) await job.updateData({ ...data, events: [], delivered: true })
+    await redis.multi().zrem(this.keys.pending(data.configId), job.id!).zrem(this.keys.retrying(data.configId), job.id!).exec()
+    return result
+  }
+
+  private log(config: ActiveConfig, type: 'WARN' | 'ERROR', message: string): void {
+    this.deps.logs.write(logTarget(config.record), 'SYSTEM', type, message)
+  }
+}

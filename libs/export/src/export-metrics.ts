@@ -1,0 +1,49 @@
+import type Redis from 'ioredis'
+import { Counter, Registry } from 'prom-client'
+import { updateMetric } from '@plugin-server/meta'
+import { EXPORT_METRIC_NAMES, ExportCounts, ExportMethod } from './interfaces'
+
+export interface MetricLabels {
+  teamId: number
+  pluginName: string
+  configId: number
+}
+
+/**
+ * The reference's export metrics, written twice: into the fleet-wide plugin metrics hash in Redis
+ * (what `export status` and the plugin's metrics show, summed over every exporter), and into this
+ * process's Prometheus counters (`plugin_export_<name>_total`, summed over exporters by PromQL).
+ */
+export class ExportMetrics {
+  private readonly counters: Record<keyof ExportCounts, Counter>
+
+  constructor(registry: Registry, private readonly redis: Redis, private readonly queuePrefix: string) {
+    const labelNames = ['team_id', 'plugin', 'plugin_config_id', 'method']
+    this.counters = Object.fromEntries(
+      EXPORT_METRIC_NAMES.map((name) => [
+        name,
+        new Counter({ name: `plugin_export_${name}_total`, help: HELP[name], labelNames, registers: [registry] }),
+      ]),
+    ) as Record<keyof ExportCounts, Counter>
+  }
+
+  async add(labels: MetricLabels, method: ExportMethod, counts: Partial<ExportCounts>): Promise<void> {
+    const promLabels = { team_id: String(labels.teamId), plugin: labels.pluginName, plugin_config_id: String(labels.configId), method }
+    const updates: Promise<number>[] = []
+    for (const name of EXPORT_METRIC_NAMES) {
+      const value = counts[name] ?? 0
+      if (value === 0) continue
+      this.counters[name].inc(promLabels, value)
+      updates.push(updateMetric(this.redis, this.queuePrefix, labels.configId, name, 'sum', value))
+    }
+    await Promise.all(updates)
+  }
+}
+
+const HELP: Record<keyof ExportCounts, string> = {
+  events_seen: 'Events handed to an export method for the first time',
+  events_delivered_successfully: 'Events the export method took without throwing',
+  retry_errors: 'RetryErrors thrown by an export method (for webhooks: network errors, 429 and 5xx)',
+  other_errors: 'Other errors thrown by an export method; not retried',
+  undelivered_events: 'Events given up on: other errors and exhausted retries (kept as dead letters)',
+}

@@ -1,0 +1,53 @@
+import type Redis from 'ioredis'
+import type { Pool } from 'pg'
+import { readMetrics } from '@plugin-server/meta'
+import { deadLetterCounts } from './dead-letters'
+import { listHistoricalRuns } from './historical-runs'
+import { EXPORT_METRIC_NAMES, ExportCounts, ExportStatus } from './interfaces'
+import { exportKeys } from './keys'
+
+/** What `plugin-server export status` prints: fleet-wide metrics, buffer, pending work, dead letters, historical runs. */
+export async function exportStatus(pool: Pool, redis: Redis, prefix: string, configId: number): Promise<ExportStatus> {
+  const { rows: [config] } = await pool.query<{ team_id: number; name: string }>(
+    'SELECT c.team_id, p.name FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id WHERE c.id = $1',
+    [configId],
+  )
+  if (!config) throw new Error(`plugin config ${configId} not found`)
+  const keys = exportKeys(prefix)
+  const [all, events, bytes, since, oldest, pending, retrying, dead, runs] = await Promise.all([
+    readMetrics(redis, prefix, configId),
+    redis.llen(keys.buffer(configId)),
+    redis.get(keys.bufferBytes(configId)),
+    redis.zscore(keys.buffered(), String(configId)),
+    redis.zrange(keys.pending(configId), 0, 0, 'WITHSCORES'),
+    redis.zcard(keys.pending(configId)),
+    redis.zcard(keys.retrying(configId)),
+    deadLetterCounts(pool, configId),
+    listHistoricalRuns(pool, configId),
+  ])
+  const now = Date.now()
+  const metrics = Object.fromEntries(EXPORT_METRIC_NAMES.map((name) => [name, all[name] ?? 0])) as ExportCounts
+  const pluginMetrics = Object.fromEntries(Object.entries(all).filter(([name]) => !(EXPORT_METRIC_NAMES as readonly string[]).includes(name)))
+  const historicalRuns = await Promise.all(runs.map(async (r) => ({
+    id: r.id,
+    status: r.status,
+    from: r.from,
+    to: r.to,
+    total: r.totalEvents,
+    enqueued: r.enqueuedEvents,
+    done: Number((await redis.get(keys.historicalEvents(r.id))) ?? 0),
+  })))
+  return {
+    pluginConfigId: configId,
+    teamId: config.team_id,
+    plugin: config.name,
+    metrics,
+    pluginMetrics,
+    buffer: { events, bytes: Number(bytes ?? 0), ageSeconds: since === null ? null : (now - Number(since)) / 1000 },
+    pendingBatches: pending,
+    oldestPendingBatchAgeSeconds: oldest.length === 2 ? (now - Number(oldest[1])) / 1000 : null,
+    retriesInFlight: retrying,
+    deadLetters: dead,
+    historicalRuns,
+  }
+}

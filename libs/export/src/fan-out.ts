@@ -1,0 +1,51 @@
+import type { Job } from 'bullmq'
+import type { ExportBatch } from '@plugin-server/core'
+import type { PluginManager } from '@plugin-server/meta'
+import { configExportOptions } from './config-export-options'
+import type { DeliveryQueue, NewDelivery } from './delivery-queue'
+import type { ExportBuffer } from './export-buffer'
+import type { ExportMethod, ExportSettings, ProcessedPluginEvent } from './interfaces'
+import { toProcessedEvent } from './processed-event'
+
+export interface FanOutDeps {
+  manager: PluginManager
+  buffer: ExportBuffer
+  deliveries: DeliveryQueue
+  settings: ExportSettings
+}
+
+/**
+ * One ingest hand-off (a team's stored events) → each exporting config of the team: exportEvents
+ * events into the config's buffer, onEvent / onSnapshot / composeWebhook events into a delivery
+ * job of their own. The hand-off is acknowledged only after all of that is in Redis; a redelivered
+ * hand-off adds nothing twice (append markers and job ids derive from the hand-off id).
+ */
+export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<string> {
+  const handoffId = job.id ?? `${job.data.teamId}-${job.timestamp}`
+  const configs = await deps.manager.teamConfigs(job.data.teamId)
+  // Built once; each delivery job carries its own serialized copy, so no plugin sees another's changes.
+  const events = job.data.events.map(toProcessedEvent)
+  const snapshots = events.filter((e) => e.event === '$snapshot')
+  const others = events.filter((e) => e.event !== '$snapshot')
+  const deliveries: NewDelivery[] = []
+  let buffered = 0
+  for (const config of configs) {
+    const { id: configId, teamId } = config.record
+    const per = (method: ExportMethod, selected: ProcessedPluginEvent[]) => {
+      if (!config.methods.includes(method) || selected.length === 0) return
+      deliveries.push({ jobId: `e-${handoffId}-${configId}-${method}`, data: { configId, teamId, method, events: selected, source: { type: 'live' }, attempts: [] } })
+    }
+    per('onEvent', others)
+    per('onSnapshot', snapshots)
+    per('composeWebhook', others)
+    if (config.methods.includes('exportEvents')) {
+      const options = configExportOptions(config.record.config, deps.settings)
+      const kept = events.filter((e) => !options.ignoredEvents.has(e.event))
+      const bytes = await deps.buffer.append(configId, handoffId, kept)
+      if (bytes !== null) buffered += kept.length
+      if (bytes !== null && bytes >= options.maxBytes) await deps.buffer.flush(configId)
+    }
+  }
+  await deps.deliveries.add(deliveries)
+  return `${buffered} buffered, ${deliveries.length} deliveries`
+}

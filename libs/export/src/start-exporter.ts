@@ -1,0 +1,101 @@
+import { Worker } from 'bullmq'
+import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import { PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
+import { exportBackoffStrategy } from './backoff-strategy'
+import { DeliveryProcessor } from './delivery-processor'
+import { DeliveryQueue } from './delivery-queue'
+import { ExportBuffer } from './export-buffer'
+import { ExportMetrics } from './export-metrics'
+import { exportSettings } from './export-settings'
+import { fanOut } from './fan-out'
+import { flushDue } from './flush-due'
+import type { DeliveryJobData, ExportSettings } from './interfaces'
+import { DELIVERIES_QUEUE } from './keys'
+import { registerPendingGauges } from './pending-gauges'
+
+export interface RunningExporter extends RunningRole {
+  runtime: PluginRuntime
+  buffer: ExportBuffer
+  deliveries: DeliveryQueue
+  deliveryWorker: Worker<DeliveryJobData, string>
+  fanOutWorker: Worker<ExportBatch, string>
+  /** Flushes the buffers that are due now (also runs on a timer). */
+  flushDue: (all?: boolean) => Promise<number>
+}
+
+/**
+ * The exporter role: ingest hand-offs are fanned out per config (buffers, delivery jobs), buffers
+ * are flushed by size, age and on shutdown, and delivery jobs run with retries and dead letters.
+ */
+export async function startExporter(ctx: RoleContext, settings: ExportSettings = exportSettings(ctx.config)): Promise<RunningExporter> {
+  const { config, logger } = ctx
+  const prefix = config.queuePrefix
+  const runtime = await startPluginRuntime(ctx)
+  const { manager } = runtime
+  const redis = ctx.redis('export')
+  const deliveries = new DeliveryQueue(ctx.redis('export-deliveries'), prefix)
+  const buffer = new ExportBuffer(redis, prefix, deliveries)
+  const metrics = new ExportMetrics(ctx.registry, redis, prefix)
+  registerPendingGauges(ctx.registry, redis, prefix, () => manager.enabledConfigs())
+  const processor = new DeliveryProcessor({ manager, pool: ctx.pool(), redis, queuePrefix: prefix, metrics, logs: runtime.services.logs, logger, settings })
+  const lock = { lockDuration: settings.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(settings.lockDurationMs / 2)), maxStalledCount: 100 }
+  const deliveryWorker = new Worker<DeliveryJobData, string>(DELIVERIES_QUEUE, processor.process, {
+    connection: ctx.redis('export-delivery-worker'),
+    prefix,
+    concurrency: settings.concurrency,
+    ...lock,
+    settings: { backoffStrategy: exportBackoffStrategy(settings.timeScale) },
+  })
+  const fanOutWorker = createWorker<ExportBatch, string>(QUEUES.export, (job) => fanOut({ manager, buffer, deliveries, settings }, job), ctx.redis('export-fanout-worker'), prefix, {
+    concurrency: settings.fanOutConcurrency,
+    ...lock,
+  })
+  for (const [name, worker] of [['delivery', deliveryWorker], ['fan-out', fanOutWorker]] as const) {
+    worker.on('error', (err) => logger.warn({ err: err.message, worker: name }, 'export worker error'))
+  }
+  fanOutWorker.on('failed', (job, err) => logger.error({ job_id: job?.id, err: err.message }, 'export hand-off failed, will retry with backoff'))
+  deliveryWorker.on('failed', (job, err) => {
+    if (err.name !== 'RetryScheduled') logger.warn({ job_id: job?.id, plugin_config_id: job?.data.configId, err: err.message }, 'delivery attempt failed in the exporter, will retry')
+  })
+  let flushing: Promise<number> | null = null
+  const flush = (all = false): Promise<number> => {
+    // One sweep at a time per process; the timer skips a tick rather than piling up.
+    flushing ??= flushDue(buffer, manager, settings, all).finally(() => (flushing = null))
+    return flushing
+  }
+  const timer = setInterval(() => void flush().catch((err: Error) => logger.warn({ err: err.message }, 'export buffer flush failed')), settings.flushIntervalMs)
+  timer.unref()
+  logger.info({ settings }, 'exporter settings')
+  return {
+    runtime,
+    buffer,
+    deliveries,
+    deliveryWorker,
+    fanOutWorker,
+    flushDue: flush,
+    closers: [
+      { name: 'export hand-offs', close: () => fanOutWorker.close() },
+      {
+        name: 'export buffers',
+        close: async () => {
+          clearInterval(timer)
+          await flushing?.catch(() => 0)
+          const batches = await flush(true)
+          logger.info({ batches }, 'export buffers flushed on shutdown')
+        },
+      },
+      { name: 'export deliveries', close: () => deliveryWorker.close() },
+      ...runtime.closers,
+      { name: 'export queue', close: () => deliveries.close() },
+    ],
+    checks: [
+      ...runtime.checks,
+      {
+        name: 'export workers',
+        check: async () => {
+          if (!deliveryWorker.isRunning() || !fanOutWorker.isRunning()) throw new Error('an export worker is not running')
+        },
+      },
+    ],
+  }
+}
