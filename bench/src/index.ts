@@ -1,6 +1,7 @@
 import { benchIngest } from './ingest'
 import { benchPipeline } from './pipeline'
 import { benchPluginVm } from './plugin-vm'
+import { benchScheduler } from './scheduler'
 
 /** `npm run bench`: every figure is printed next to a baseline measured in the same run. */
 async function main(): Promise<void> {
@@ -8,6 +9,7 @@ async function main(): Promise<void> {
   if (!only || only === 'ingest') await benchIngest()
   if (!only || only === 'pipeline') await benchPipeline()
   if (!only || only === 'plugin-vm') await benchPluginVm()
+  if (!only || only === 'scheduler') await benchScheduler()
 }
 
 main().catch((err: Error) => {

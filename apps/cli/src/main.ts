@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { registerDemo } from './commands/demo'
 import { registerExport } from './commands/export'
+import { registerJob } from './commands/job'
 import { registerConfig } from './commands/config'
 import { registerMigrate } from './commands/migrate'
 import { registerPluginManagement } from './commands/plugin'
@@ -19,6 +20,7 @@ registerPluginManagement(plugin)
 registerPluginRun(plugin)
 registerConfig(program)
 registerExport(program)
+registerJob(program)
 registerDemo(program)
 
 program.parseAsync(process.argv).catch((err: Error) => {

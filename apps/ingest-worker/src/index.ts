@@ -12,5 +12,6 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     // The consumer stops and drains first, so no batch is left half through the plugins.
     closers: [...consumer.closers, ...runtime.closers, { name: 'export queue', close: () => exportQueue.close() }],
     checks: [...(consumer.checks ?? []), ...runtime.checks],
+    workers: [consumer.worker],
   }
 }

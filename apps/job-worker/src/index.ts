@@ -1,6 +1,9 @@
 import type { RoleContext, RunningRole } from '@plugin-server/core'
+import { startPluginRuntime } from '@plugin-server/meta'
+import { schedulingConfig, startJobWorker } from '@plugin-server/scheduling'
 
-/** Not built yet: issue #8 brings this role. Refusing to start beats a process that silently does nothing. */
+/** meta.jobs runNow/runAt/runIn, with RetryError backoff (libs/scheduling/README.md). */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
-  throw new Error(`the ${ctx.role} role is not built yet (issue #8); run capture and ingest-worker`)
+  const config = schedulingConfig(ctx.config)
+  return startJobWorker(ctx, await startPluginRuntime(ctx), config)
 }

@@ -62,6 +62,16 @@ export interface Config {
     lockDurationMs: number
     webhookTimeoutMs: number
   }
+  scheduler: {
+    /** The lease on a running task: renewed while it runs, taken over after a crash. */
+    lockDurationMs: number
+    reconcileIntervalMs: number
+    concurrency: number
+  }
+  jobWorker: {
+    concurrency: number
+    lockDurationMs: number
+  }
   /** Divides every plugin-lifecycle delay (setup retries, schedules): 1 in production, larger in tests. */
   timeScale: number
   ingest: {
@@ -210,6 +220,15 @@ export function loadConfig(env: Env = process.env): Config {
       flushIntervalMs: r.int('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
       lockDurationMs: r.int('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
       webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    scheduler: {
+      lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
+      reconcileIntervalMs: r.int('SCHEDULER_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
+      concurrency: r.int('SCHEDULER_CONCURRENCY', 50, 1, 1000),
+    },
+    jobWorker: {
+      concurrency: r.int('JOB_WORKER_CONCURRENCY', 10, 1, 1000),
+      lockDurationMs: r.int('JOB_WORKER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
     },
     timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
     ingest: {

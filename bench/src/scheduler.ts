@@ -1,0 +1,124 @@
+import { ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pino from 'pino'
+import Redis from 'ioredis'
+import { Pool } from 'pg'
+import { migrate } from '@plugin-server/db'
+import { startPostgresServer, startRedisServer } from '@plugin-server/dev-services'
+import { installPluginFromPath } from '@plugin-server/meta'
+import { printTable } from './table'
+
+const CONFIGS = Number(process.env.BENCH_SCHEDULER_CONFIGS ?? 1000)
+const TIME_SCALE = 20
+const INTERVAL = 60_000 / TIME_SCALE
+const MEASURE_MS = Number(process.env.BENCH_SCHEDULER_SECONDS ?? 30) * 1000
+const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
+
+const PLUGIN = `export async function runEveryMinute({ cache }) {
+  const start = Date.now()
+  await cache.lpush('runs', JSON.stringify({ start, end: Date.now() }))
+}`
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN
+}
+
+async function withDatabase<T>(serverUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `ps_bench_scheduler_${randomBytes(4).toString('hex')}`
+  const admin = new Pool({ connectionString: serverUrl, max: 1 })
+  await admin.query(`CREATE DATABASE ${name}`)
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  try {
+    return await fn(url.toString())
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.end()
+  }
+}
+
+/** 1 000 configs with a trivial runEveryMinute on two scheduler processes: start drift against the debounced schedule, and overlaps. */
+export async function benchScheduler(): Promise<void> {
+  const redisServer = process.env.REDIS_URL ? null : await startRedisServer()
+  const postgres = process.env.DATABASE_URL ? null : await startPostgresServer()
+  const redisUrl = process.env.REDIS_URL ?? redisServer!.url
+  const children: ChildProcess[] = []
+  try {
+    await withDatabase(process.env.DATABASE_URL ?? postgres!.url, async (databaseUrl) => {
+      const pool = new Pool({ connectionString: databaseUrl, max: 4 })
+      const redis = new Redis(redisUrl)
+      const prefix = `{bench-sched-${randomBytes(4).toString('hex')}}`
+      try {
+        await migrate(pool)
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-plugin-'))
+        fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'bench-every-minute', config: [] }))
+        fs.writeFileSync(path.join(dir, 'index.ts'), PLUGIN)
+        const installed = await installPluginFromPath({ pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }, dir)
+        const pluginId = installed.plugin.id
+        // One config per plugin per team: 1 000 teams with the same plugin.
+        const { rows: teams } = await pool.query<{ id: number }>(
+          `INSERT INTO teams (name, api_token) SELECT 'bench ' || i, 'phc_bench_' || i || '_' || md5(random()::text) FROM generate_series(1, $1) i RETURNING id`,
+          [CONFIGS],
+        )
+        await pool.query(`INSERT INTO plugin_configs (team_id, plugin_id, enabled, config) SELECT unnest($1::int[]), $2, true, '{}'`, [teams.map((t) => t.id), pluginId])
+        const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, TIME_SCALE: String(TIME_SCALE), LOG_LEVEL: 'warn', SCHEDULER_RECONCILE_INTERVAL_MS: '5000' }
+        for (let i = 0; i < 2; i++) children.push(spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
+
+        const key = (teamId: number) => `${prefix}:cache:${pluginId}:${teamId}:runs`
+        const counts = async () => {
+          const pipeline = redis.pipeline()
+          teams.forEach((t) => pipeline.llen(key(t.id)))
+          return ((await pipeline.exec()) ?? []).map(([, n]) => Number(n))
+        }
+        // Warm-up: every config ran twice (both replicas loaded every plugin), then measure.
+        for (;;) {
+          if ((await counts()).every((n) => n >= 2)) break
+          await new Promise((r) => setTimeout(r, 500))
+        }
+        const measureFrom = Date.now()
+        await new Promise((r) => setTimeout(r, MEASURE_MS))
+        const measureTo = Date.now()
+
+        const pipeline = redis.pipeline()
+        teams.forEach((t) => pipeline.lrange(key(t.id), 0, -1))
+        const lists = ((await pipeline.exec()) ?? []).map(([, raw]) => (raw as string[]).map((r) => JSON.parse(r) as { start: number; end: number }).sort((a, b) => a.start - b.start))
+        const drifts: number[] = []
+        let overlaps = 0
+        let runs = 0
+        for (const list of lists) {
+          for (let i = 1; i < list.length; i++) {
+            if (list[i].start < list[i - 1].end) overlaps++
+            if (list[i].start < measureFrom || list[i].start > measureTo) continue
+            runs++
+            drifts.push(list[i].start - (list[i - 1].end + INTERVAL))
+          }
+        }
+        drifts.sort((a, b) => a - b)
+        const ms = (v: number) => `${Math.round(v)} ms`
+        process.stdout.write(`\nscheduler: ${CONFIGS} configs with runEveryMinute, 2 scheduler processes, TIME_SCALE=${TIME_SCALE} (a minute lasts ${INTERVAL / 1000} s), ${MEASURE_MS / 1000} s measured\n\n`)
+        printTable(
+          ['runs measured', 'runs/s', 'drift p50', 'drift p99', 'drift max', 'overlaps', 'target p99 ≤ 1 s'],
+          [[String(runs), (runs / ((measureTo - measureFrom) / 1000)).toFixed(0), ms(percentile(drifts, 50)), ms(percentile(drifts, 99)), ms(drifts[drifts.length - 1] ?? NaN), String(overlaps), percentile(drifts, 99) <= 1000 && overlaps === 0 ? 'met' : 'NOT met']],
+        )
+      } finally {
+        children.forEach((c) => c.kill('SIGTERM'))
+        await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))))
+        redis.disconnect()
+        await pool.end()
+      }
+    })
+  } finally {
+    await redisServer?.stop()
+    await postgres?.stop()
+  }
+}
+
+if (require.main === module) {
+  benchScheduler().catch((err: Error) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,92 @@
+import type { Logger, PluginJobData } from '@plugin-server/core'
+import { ActiveConfig, logTarget, PluginLogWriter, PluginManager, redact } from '@plugin-server/meta'
+import { PluginError } from '@plugin-server/plugin-vm'
+import { Job, UnrecoverableError } from 'bullmq'
+import type { Pool } from 'pg'
+import { readConfigStatus } from './config-status'
+import type { JobMetrics } from './job-metrics'
+import { jobRetryDelayMs } from './job-retry'
+
+export interface JobRunnerDeps {
+  manager: PluginManager
+  pool: Pool
+  logs: PluginLogWriter
+  logger: Logger
+  metrics: JobMetrics
+  timeScale: number
+}
+
+/**
+ * Runs one job of the `jobs` queue. RetryError rethrows (BullMQ retries it with the custom backoff
+ * while attempts remain); any other error fails the job for good (UnrecoverableError). Every
+ * outcome but success is written to the config's plugin logs.
+ */
+export class JobRunner {
+  constructor(private readonly deps: JobRunnerDeps) {}
+
+  async run(job: Job<PluginJobData>): Promise<void> {
+    const { logs, metrics } = this.deps
+    const { pluginConfigId, name, payload } = job.data
+    if (job.attemptsMade === 0 && job.stalledCounter === 0) {
+      metrics.startDelaySeconds.observe(Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000)
+    }
+    const status = await readConfigStatus(this.deps.pool, pluginConfigId)
+    if (!status?.enabled) {
+      metrics.jobs.inc({ outcome: 'dropped' })
+      const why = `job "${name}" dropped: plugin config ${pluginConfigId} is ${status ? 'disabled' : 'deleted'}`
+      this.deps.logger.warn({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, why)
+      if (status) logs.write(status.target, 'SYSTEM', 'WARN', why)
+      return
+    }
+    const active = await this.activeConfig(pluginConfigId)
+    if (!active) {
+      metrics.jobs.inc({ outcome: 'retry' })
+      logs.write(status.target, 'SYSTEM', 'WARN', `job "${name}" postponed: the plugin is not set up yet (setupPlugin has not succeeded)`)
+      throw new Error(`plugin config ${pluginConfigId} is not set up`)
+    }
+    const target = logTarget(active.record)
+    if (!active.jobNames.includes(name)) {
+      metrics.jobs.inc({ outcome: 'failed' })
+      logs.write(target, 'SYSTEM', 'ERROR', `job "${name}" failed: the plugin exports no such job (jobs: ${active.jobNames.join(', ') || 'none'})`)
+      throw new UnrecoverableError(`unknown job ${name}`)
+    }
+    const timer = metrics.durationSeconds.startTimer()
+    try {
+      await active.use((instance) => instance.runJob(name, payload))
+      metrics.jobs.inc({ outcome: 'success' })
+    } catch (err) {
+      throw this.failure(job, target, err as Error)
+    } finally {
+      timer()
+    }
+  }
+
+  private async activeConfig(id: number): Promise<ActiveConfig | null> {
+    const { manager } = this.deps
+    if (!manager.enabledConfigs().some((r) => r.id === id)) await manager.refresh()
+    return manager.config(id)
+  }
+
+  /** What to throw to BullMQ: the error itself to retry, an UnrecoverableError to stop. */
+  private failure(job: Job<PluginJobData>, target: ReturnType<typeof logTarget>, err: Error): Error {
+    const { name } = job.data
+    const message = redact(err.message, target.secrets)
+    const attempt = job.attemptsMade + 1
+    const attempts = job.opts.attempts ?? 1
+    if (err instanceof PluginError && err.isRetryError) {
+      if (attempt < attempts) {
+        this.deps.metrics.jobs.inc({ outcome: 'retry' })
+        const delay = jobRetryDelayMs(attempt, this.deps.timeScale)
+        this.deps.logs.write(target, 'PLUGIN', 'WARN', `job "${name}" failed with RetryError (attempt ${attempt} of ${attempts}), retrying in ${delay / 1000} s: ${message}`)
+        return err
+      }
+      this.deps.metrics.jobs.inc({ outcome: 'failed' })
+      this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed with RetryError ${attempt} times, giving up: ${message}`)
+      return new UnrecoverableError(message)
+    }
+    this.deps.metrics.jobs.inc({ outcome: 'failed' })
+    // A PluginError's message already names the plugin, the config and the job.
+    this.deps.logs.write(target, 'PLUGIN', 'ERROR', err instanceof PluginError ? message : `job "${name}" failed: ${message}`)
+    return new UnrecoverableError(message)
+  }
+}

@@ -1,0 +1,27 @@
+import { createQueue, QUEUES } from '@plugin-server/core'
+import type { JobsOptions, Queue } from 'bullmq'
+import type Redis from 'ioredis'
+import type { ScheduledTaskData } from './interfaces'
+
+export function createScheduledQueue(connection: Redis, queuePrefix: string): Queue<ScheduledTaskData> {
+  return createQueue<ScheduledTaskData>(QUEUES.scheduled, connection, queuePrefix, {
+    defaultJobOptions: { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } },
+  })
+}
+
+/**
+ * The next run of a chain, added when a run starts. While the run is active BullMQ only stores it
+ * (keepLastIfActive) and creates it when the run finishes, delayed from that moment: debouncing
+ * and single flight come from the same deduplication id.
+ */
+export function successorOptions(chain: string, intervalMs: number): JobsOptions {
+  return { delay: intervalMs, deduplication: { id: chain, keepLastIfActive: true } }
+}
+
+/**
+ * The head of a new or lost chain. Without keepLastIfActive: if the chain exists after all (another
+ * replica created it a moment ago, even if it is already running), this add is simply ignored.
+ */
+export function chainHeadOptions(chain: string, delayMs: number): JobsOptions {
+  return { delay: delayMs, deduplication: { id: chain } }
+}

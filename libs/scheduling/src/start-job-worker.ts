@@ -1,0 +1,38 @@
+import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import type { PluginRuntime } from '@plugin-server/meta'
+import type { Worker } from 'bullmq'
+import type { SchedulingConfig } from './interfaces'
+import { createJobMetrics } from './job-metrics'
+import { jobRetryDelayMs } from './job-retry'
+import { JobRunner } from './job-runner'
+
+export interface StartedJobWorker extends RunningRole {
+  worker: Worker<PluginJobData>
+}
+
+/** The job-worker role: runs `meta.jobs` jobs when due; any number of replicas share the queue. */
+export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): StartedJobWorker {
+  const { logger } = ctx
+  const timeScale = ctx.config.timeScale
+  const runner = new JobRunner({ manager: runtime.manager, pool: ctx.pool(), logs: runtime.services.logs, logger, metrics: createJobMetrics(ctx.registry), timeScale })
+  const worker = createWorker<PluginJobData>(QUEUES.jobs, (job) => runner.run(job), ctx.redis('job-worker'), ctx.config.queuePrefix, {
+    concurrency: config.jobWorkerConcurrency,
+    lockDuration: config.jobWorkerLockDurationMs,
+    stalledInterval: Math.max(250, Math.floor(config.jobWorkerLockDurationMs / 4)),
+    // A job stalls only when its worker died: run it again (at-least-once) rather than fail it.
+    maxStalledCount: 100,
+    settings: {
+      backoffStrategy: (attemptsMade, type) => {
+        if (type !== PLUGIN_JOB_BACKOFF) throw new Error(`unknown backoff strategy ${String(type)}`)
+        return jobRetryDelayMs(attemptsMade, timeScale)
+      },
+    },
+  })
+  worker.on('failed', (job, err) => logger.info({ job_id: job?.id, job: job?.name, plugin_config_id: job?.data.pluginConfigId, attempts: job?.attemptsMade, err: err.message }, 'plugin job attempt failed'))
+  worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'))
+  return {
+    worker,
+    closers: [{ name: 'job worker', close: () => worker.close() }, ...runtime.closers],
+    checks: [...runtime.checks, { name: 'job worker', check: async () => { if (!worker.isRunning()) throw new Error('job worker is not running') } }],
+  }
+}

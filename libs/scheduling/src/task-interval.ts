@@ -1,0 +1,17 @@
+import type { ScheduledTask } from './interfaces'
+
+const INTERVAL_MS: Record<ScheduledTask, number> = {
+  runEveryMinute: 60_000,
+  runEveryHour: 3_600_000,
+  runEveryDay: 86_400_000,
+}
+
+/** Time between the end of one run and the start of the next; TIME_SCALE shortens it in tests. */
+export function taskIntervalMs(task: ScheduledTask, timeScale: number): number {
+  return Math.max(1, Math.round(INTERVAL_MS[task] / timeScale))
+}
+
+/** Deduplication id of a chain: BullMQ puts it in key names, so no ':' (and never all digits). */
+export function chainId(pluginConfigId: number, task: ScheduledTask): string {
+  return `chain-${pluginConfigId}-${task}`
+}

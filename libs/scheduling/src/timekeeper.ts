@@ -1,0 +1,168 @@
+import type { Logger } from '@plugin-server/core'
+import type { PluginManager } from '@plugin-server/meta'
+import type { Queue } from 'bullmq'
+import type Redis from 'ioredis'
+import type { Pool } from 'pg'
+import { enabledConfigIds } from './config-status'
+import { SCHEDULED_TASKS, ScheduledTask, ScheduledTaskData } from './interfaces'
+import { chainHeadOptions } from './scheduled-queue'
+import type { SchedulerMetrics } from './scheduler-metrics'
+import { schedulingKeys } from './scheduling-keys'
+import { chainId, taskIntervalMs } from './task-interval'
+
+export interface TimekeeperDeps {
+  manager: PluginManager
+  queue: Queue<ScheduledTaskData>
+  redis: Redis
+  pool: Pool
+  logger: Logger
+  metrics: SchedulerMetrics
+  queuePrefix: string
+  timeScale: number
+}
+
+export interface ReconcileResult {
+  chains: number
+  created: string[]
+  removed: string[]
+}
+
+const CHAIN = /^chain-(\d+)-(runEvery(?:Minute|Hour|Day))$/
+const LOAD_CONCURRENCY = 8
+
+/**
+ * The reconciler: makes the chains in Redis match the enabled configs. Every replica runs it (on
+ * start, on reload messages, periodically); that is safe because creating a chain that exists is
+ * a no-op (deduplication id) and a chain is removed only when Postgres says its config is off.
+ */
+export class Timekeeper {
+  private running: Promise<ReconcileResult> | null = null
+  private again = false
+
+  constructor(private readonly deps: TimekeeperDeps) {}
+
+  /** Coalesces overlapping requests into one more pass after the current one. */
+  reconcile(): Promise<ReconcileResult> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    this.running = (async () => {
+      let result: ReconcileResult
+      do {
+        this.again = false
+        result = await this.pass()
+      } while (this.again)
+      return result
+    })().finally(() => (this.running = null))
+    return this.running
+  }
+
+  private async pass(): Promise<ReconcileResult> {
+    const timer = this.deps.metrics.reconcileSeconds.startTimer()
+    const { wanted, unknown } = await this.wantedChains()
+    const alive = await this.aliveChains([...wanted.keys()])
+    const known = new Set(await this.deps.redis.smembers(schedulingKeys.chains(this.deps.queuePrefix)))
+    const created: string[] = []
+    for (const [chain, data] of wanted) {
+      if (alive.has(chain)) continue
+      await this.create(chain, data, known.has(chain) ? 'lost' : 'new')
+      created.push(chain)
+    }
+    const removed = await this.removeStale([...known].filter((chain) => !wanted.has(chain)), unknown)
+    this.deps.metrics.chains.set(wanted.size)
+    timer()
+    if (created.length + removed.length > 0) this.deps.logger.info({ created: created.length, removed: removed.length, chains: wanted.size }, 'scheduler reconciled task chains')
+    return { chains: wanted.size, created, removed }
+  }
+
+  /** Chains every enabled, set-up config needs; configs not set up yet are `unknown`: their chains are left alone. */
+  private async wantedChains(): Promise<{ wanted: Map<string, ScheduledTaskData>; unknown: Set<number> }> {
+    const wanted = new Map<string, ScheduledTaskData>()
+    const unknown = new Set<number>()
+    const records = [...this.deps.manager.enabledConfigs()]
+    const next = async (): Promise<void> => {
+      for (let record = records.shift(); record; record = records.shift()) {
+        const active = await this.deps.manager.config(record.id).catch(() => null)
+        if (!active) {
+          unknown.add(record.id)
+          continue
+        }
+        for (const task of SCHEDULED_TASKS) {
+          if (active.methods.includes(task)) wanted.set(chainId(record.id, task), { teamId: record.teamId, pluginConfigId: record.id, task })
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, next))
+    return { wanted, unknown }
+  }
+
+  /** A chain is alive while its deduplication key names a job that still exists (delayed, waiting or active). */
+  private async aliveChains(chains: string[]): Promise<Set<string>> {
+    const { queue, redis } = this.deps
+    const ids = chains.length ? await redis.mget(...chains.map((chain) => queue.toKey(`de:${chain}`))) : []
+    const candidates = chains.map((chain, i) => [chain, ids[i]] as const).filter((entry): entry is readonly [string, string] => entry[1] !== null)
+    if (candidates.length === 0) return new Set()
+    const pipeline = redis.pipeline()
+    for (const [, id] of candidates) pipeline.exists(queue.toKey(id))
+    const exists = (await pipeline.exec()) ?? []
+    return new Set(candidates.filter((_, i) => exists[i]?.[1] === 1).map(([chain]) => chain))
+  }
+
+  /** Resumes where the lost chain was (last end + interval) when known, else runs right away. */
+  private async create(chain: string, data: ScheduledTaskData, reason: 'new' | 'lost'): Promise<void> {
+    const { queue, redis, queuePrefix, timeScale } = this.deps
+    await redis.sadd(schedulingKeys.chains(queuePrefix), chain)
+    const lastFinish = Number(await redis.hget(schedulingKeys.lastFinish(queuePrefix), chain))
+    const delay = lastFinish > 0 ? Math.max(0, lastFinish + taskIntervalMs(data.task, timeScale) - Date.now()) : 0
+    await queue.add(data.task, data, chainHeadOptions(chain, delay))
+    this.deps.metrics.chainsCreated.inc({ reason })
+    this.deps.logger.info({ plugin_config_id: data.pluginConfigId, task: data.task, reason, delay_ms: delay }, 'scheduled task chain created')
+  }
+
+  private async removeStale(candidates: string[], unknown: Set<number>): Promise<string[]> {
+    const parsed = candidates.map((chain) => ({ chain, match: CHAIN.exec(chain) }))
+    const ids = parsed.flatMap(({ match }) => (match ? [Number(match[1])] : []))
+    const stillEnabled = await enabledConfigIds(this.deps.pool, ids)
+    const ready = new Set(this.deps.manager.enabledConfigs().map((r) => r.id).filter((id) => !unknown.has(id)))
+    const removed: string[] = []
+    for (const { chain, match } of parsed) {
+      const id = match ? Number(match[1]) : NaN
+      // Enabled and set up here without exporting the task: the plugin changed. Enabled but not known here: leave it to the replicas that know.
+      const reason = !match ? 'invalid' : !stillEnabled.has(id) ? 'disabled' : ready.has(id) ? 'not exported' : null
+      if (!reason) continue
+      if (await this.remove(chain, (match?.[2] ?? 'runEveryMinute') as ScheduledTask)) {
+        removed.push(chain)
+        this.deps.metrics.chainsRemoved.inc({ reason })
+        this.deps.logger.info({ chain, reason }, 'scheduled task chain removed')
+      }
+    }
+    return removed
+  }
+
+  /**
+   * A waiting or delayed run is removed (BullMQ drops the deduplication key with it). A running one
+   * cannot be: its stored successor is dropped instead, and the next pass finishes the job.
+   */
+  private async remove(chain: string, task: ScheduledTask): Promise<boolean> {
+    const { queue, redis, queuePrefix } = this.deps
+    const jobId = await redis.get(queue.toKey(`de:${chain}`))
+    const job = jobId ? await queue.getJob(jobId) : undefined
+    if (job) {
+      if ((await job.getState()) === 'active') {
+        await redis.del(queue.toKey(`dn:${chain}`))
+        return false
+      }
+      try {
+        await job.remove()
+      } catch (err) {
+        this.deps.logger.debug({ chain, task, err: (err as Error).message }, 'scheduled run could not be removed yet (it started), retrying on the next pass')
+        return false
+      }
+    }
+    await redis.del(queue.toKey(`de:${chain}`), queue.toKey(`dn:${chain}`))
+    await redis.srem(schedulingKeys.chains(queuePrefix), chain)
+    await redis.hdel(schedulingKeys.lastFinish(queuePrefix), chain)
+    return true
+  }
+}

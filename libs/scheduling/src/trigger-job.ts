@@ -1,0 +1,28 @@
+import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
+import { ManagementContext, ManagementError } from '@plugin-server/meta'
+import type { TriggeredJob, TriggerJobInput } from './interfaces'
+import { validateJobPayload } from './validate-job-payload'
+
+/**
+ * Runs a plugin job by hand (`plugin-server job trigger`): the same queue entry as
+ * `meta.jobs.<name>(payload).runNow()`, so it retries and logs like any other job.
+ */
+export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput): Promise<TriggeredJob> {
+  const { rows } = await ctx.pool.query<{ team_id: number; enabled: boolean; name: string; plugin_json: Record<string, unknown> }>(
+    'SELECT c.team_id, c.enabled, p.name, p.plugin_json FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id WHERE c.id = $1',
+    [input.pluginConfigId],
+  )
+  if (rows.length === 0) throw new ManagementError('not_found', `plugin config ${input.pluginConfigId} not found`)
+  const row = rows[0]
+  if (!row.enabled) throw new ManagementError('conflict', `plugin config ${input.pluginConfigId} is disabled: enable it first (its jobs would be dropped)`)
+  const payload = validateJobPayload(row.name, row.plugin_json.publicJobs, input.jobName, input.payload)
+  const data: PluginJobData = { teamId: row.team_id, pluginConfigId: input.pluginConfigId, name: input.jobName, payload, enqueuedAt: new Date().toISOString() }
+  const queue = createPluginJobsQueue(ctx.redis, { queuePrefix: ctx.queuePrefix })
+  try {
+    const job = await queue.add(input.jobName, data)
+    ctx.logger.info({ pluginConfigId: input.pluginConfigId, job: input.jobName, jobId: job.id }, 'plugin job triggered')
+    return { jobId: job.id ?? '', pluginConfigId: input.pluginConfigId, teamId: row.team_id, name: input.jobName, payload }
+  } finally {
+    await queue.close()
+  }
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { createTeam } from '@plugin-server/db'
+import { schedulingConfig, startJobWorker, StartedJobWorker } from '@plugin-server/scheduling'
+import { setConfigEnabled, startPluginRuntime } from '@plugin-server/meta'
+import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
+import { eventually } from '../harness/fleet'
+import { enablePlugin, managementContext } from '../harness/plugins'
+import { REPO_ROOT } from '../harness/processes'
+import { testRoleContext } from '../harness/role-context'
+import { ranJobs } from './jobs-fixture'
+
+const ENTRY = path.join(__dirname, 'job-cli-entry.js')
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ENTRY, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+describe('plugin-server job trigger <configId> <jobName> --payload <json> (CLI)', function () {
+  this.timeout(60_000)
+  let db: TestDatabase
+  let ctx: ReturnType<typeof testRoleContext>
+  let worker: StartedJobWorker
+
+  before(async () => {
+    db = await createTestDatabase()
+  })
+  after(async () => {
+    for (const closer of worker?.closers ?? []) await closer.close()
+    await ctx?.close()
+    await db.drop()
+  })
+
+  it('enqueues a valid job for the job-workers and refuses invalid payloads, unknown jobs and disabled configs', async () => {
+    const prefix = testQueuePrefix()
+    const env = { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' }
+    const team = await createTeam(db.pool, 'cli')
+    const management = managementContext(db.pool, prefix)
+    const config = await enablePlugin(management, team.id, 'scheduling-jobs')
+    ctx = testRoleContext('job-worker', env)
+    worker = startJobWorker(ctx, await startPluginRuntime(ctx), schedulingConfig(ctx.config))
+
+    const ok = await cli(['job', 'trigger', String(config.id), 'record', '--payload', '{"label":"by hand","count":2}'], env)
+    assert.equal(ok.code, 0, ok.stderr)
+    const printed = JSON.parse(ok.stdout) as { jobId: string; payload: Record<string, unknown> }
+    assert.deepEqual(printed.payload, { label: 'by hand', count: 2, dryRun: false })
+    const [job] = await eventually('ran', () => ranJobs(db.pool, config.id), (jobs) => jobs.length === 1)
+    assert.deepEqual(job.payload, { label: 'by hand', count: 2, dryRun: false })
+
+    const invalid = await cli(['job', 'trigger', String(config.id), 'record', '--payload', '{"count":"two"}'], env)
+    assert.equal(invalid.code, 1)
+    assert.match(invalid.stderr, /payload\.label is required \(string\)/)
+    assert.match(invalid.stderr, /payload\.count must be a number, got "two"/)
+    const unknown = await cli(['job', 'trigger', String(config.id), 'flaky'], env)
+    assert.match(unknown.stderr, /has no public job "flaky" \(publicJobs: boom, record\)/)
+    const notJson = await cli(['job', 'trigger', String(config.id), 'record', '--payload', '{label'], env)
+    assert.match(notJson.stderr, /--payload is not valid JSON/)
+    const missing = await cli(['job', 'trigger', '99999', 'record'], env)
+    assert.match(missing.stderr, /plugin config 99999 not found/)
+    await setConfigEnabled(management, config.id, false)
+    const disabled = await cli(['job', 'trigger', String(config.id), 'record', '--payload', '{"label":"x"}'], env)
+    assert.match(disabled.stderr, new RegExp(`plugin config ${config.id} is disabled: enable it first`))
+    await management.close()
+  })
+})

@@ -1,0 +1,32 @@
+import type Redis from 'ioredis'
+import type { Pool } from 'pg'
+
+export interface Run {
+  start: number
+  end: number
+}
+
+/** What the scheduling-recorder fixture wrote to meta.cache (Redis) from inside the sandbox. */
+export async function recordedRuns(redis: Redis, prefix: string, pluginId: number, teamId: number): Promise<{ starts: number[]; runs: Run[] }> {
+  const key = (name: string) => `${prefix}:cache:${pluginId}:${teamId}:${name}`
+  const starts = (await redis.lrange(key('starts'), 0, -1)).map(Number).sort((a, b) => a - b)
+  const runs = (await redis.lrange(key('runs'), 0, -1)).map((raw) => JSON.parse(raw) as Run).sort((a, b) => a.start - b.start)
+  return { starts, runs }
+}
+
+/** Pairs of consecutive runs where the next began before the previous ended. */
+export function overlaps(runs: Run[]): [Run, Run][] {
+  return runs.slice(1).flatMap((run, i) => (run.start < runs[i].end ? [[runs[i], run] as [Run, Run]] : []))
+}
+
+/** Time from the end of each run to the start of the next. */
+export function gaps(runs: Run[]): number[] {
+  return runs.slice(1).map((run, i) => run.start - runs[i].end)
+}
+
+export async function pluginLogMessages(pool: Pool, pluginConfigId: number): Promise<string[]> {
+  const { rows } = await pool.query<{ message: string }>('SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 ORDER BY id', [pluginConfigId])
+  return rows.map((r) => r.message)
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

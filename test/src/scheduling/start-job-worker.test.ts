@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict'
+import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
+import { createTeam, Team } from '@plugin-server/db'
+import { deleteConfig, PluginConfigView, setConfigEnabled, startPluginRuntime } from '@plugin-server/meta'
+import { jobRetryDelayMs, schedulingConfig, startJobWorker, StartedJobWorker } from '@plugin-server/scheduling'
+import type { Queue } from 'bullmq'
+import Redis from 'ioredis'
+import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
+import { eventually } from '../harness/fleet'
+import { enablePlugin, managementContext } from '../harness/plugins'
+import { testRoleContext } from '../harness/role-context'
+import { ranJobs } from './jobs-fixture'
+import { pluginLogMessages, sleep } from './scheduling-fixture'
+
+const UNIT_MS: Record<string, number> = {
+  millisecond: 1, second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000,
+  month: 30 * 86_400_000, quarter: 91 * 86_400_000, year: 365 * 86_400_000,
+}
+
+describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', function () {
+  this.timeout(60_000)
+  let db: TestDatabase
+  let team: Team
+  let prefix: string
+  let redis: Redis
+  let queue: Queue<PluginJobData>
+  let management: ReturnType<typeof managementContext>
+  let contexts: ReturnType<typeof testRoleContext>[]
+  let workers: StartedJobWorker[]
+  let config: PluginConfigView
+
+  beforeEach(async () => {
+    db = await createTestDatabase()
+    team = await createTeam(db.pool, 'jobs')
+    prefix = testQueuePrefix()
+    redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })
+    queue = createPluginJobsQueue(redis, { queuePrefix: prefix })
+    management = managementContext(db.pool, prefix)
+    contexts = []
+    workers = []
+    config = await enablePlugin(management, team.id, 'scheduling-jobs')
+  })
+  afterEach(async () => {
+    for (const worker of workers) for (const closer of worker.closers) await closer.close()
+    for (const ctx of contexts) await ctx.close()
+    await queue.close()
+    redis.disconnect()
+    await management.close()
+    await db.drop()
+  })
+
+  const start = async (env: Record<string, string> = {}) => {
+    const all = { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, TIME_SCALE: '100', ...env }
+    const ctx = testRoleContext('job-worker', all)
+    contexts.push(ctx)
+    const worker = startJobWorker(ctx, await startPluginRuntime(ctx), schedulingConfig(ctx.config))
+    workers.push(worker)
+    return worker
+  }
+  /** What `meta.jobs.<name>(payload).runNow()` adds (libs/meta create-host). */
+  const enqueue = (name: string, payload: unknown, delay = 0) =>
+    queue.add(name, { teamId: team.id, pluginConfigId: config.id, name, payload, enqueuedAt: new Date().toISOString() }, { delay })
+  const ran = (name?: string) => ranJobs(db.pool, config.id).then((jobs) => jobs.filter((j) => !name || j.name === name))
+  const logs = () => pluginLogMessages(db.pool, config.id)
+
+  it('runs a job a plugin enqueued with runNow right away', async () => {
+    await start()
+    const sent = Date.now()
+    await enqueue('schedule', { kind: 'now', label: 'now' })
+    const [job] = await eventually('ran', () => ran('record'), (jobs) => jobs.length === 1)
+    assert.equal(job.payload.label, 'now')
+    assert.ok(job.at - sent < 1000, `ran ${job.at - sent} ms after it was sent`)
+  })
+
+  it('runs a runAt job once, within a second of its time', async () => {
+    await start()
+    const at = Date.now() + 1500
+    await enqueue('schedule', { kind: 'at', at, label: 'at' })
+    const [job] = await eventually('ran', () => ran('record'), (jobs) => jobs.length === 1, 5000)
+    assert.ok(job.at >= at && job.at - at <= 1000, `ran ${job.at - at} ms after its time`)
+    await sleep(1500)
+    assert.equal((await ran('record')).length, 1)
+  })
+
+  it('accepts every runIn unit word, singular and plural, and runs the short ones on time', async () => {
+    await start()
+    const units = Object.keys(UNIT_MS).flatMap((unit) => [unit, `${unit}s`])
+    const sent = Date.now()
+    for (const unit of units) await enqueue('schedule', { kind: 'in', value: unit.startsWith('millisecond') ? 700 : 1, unit, label: unit })
+    const delayed = await eventually('all scheduled', () => queue.getDelayed(), (jobs) => jobs.filter((j) => j.name === 'record').length >= units.length - 4, 10_000)
+    for (const unit of units.filter((u) => !/^(millisecond|second)s?$/.test(u))) {
+      const job = delayed.find((j) => (j.data.payload as { label: string }).label === unit)
+      assert.ok(job, `no delayed job for runIn(1, '${unit}')`)
+      const expected = UNIT_MS[unit.replace(/s$/, '')]
+      const due = job.timestamp + (job.opts.delay ?? 0)
+      assert.ok(Math.abs(due - (sent + expected)) < 5000, `runIn(1, '${unit}') is due ${due - sent} ms after it was sent, expected ${expected}`)
+    }
+    const short = await eventually('short ones ran', () => ran('record'), (jobs) => jobs.length === 4, 5000)
+    for (const job of short) {
+      const expected = String(job.payload.label).startsWith('millisecond') ? 700 : 1000
+      assert.ok(job.at - sent >= expected && job.at - sent <= expected + 1000, `runIn(…, '${String(job.payload.label)}') ran after ${job.at - sent} ms`)
+    }
+    await enqueue('schedule', { kind: 'in', value: 1, unit: 'fortnight', label: 'bad' })
+    const messages = await eventually('unknown unit logged', logs, (m) => m.some((l) => l.includes('fortnight')))
+    assert.ok(messages.some((l) => l.includes('unknown unit "fortnight"')), messages.join('\n'))
+  })
+
+  it('retries a job that throws RetryError with exponential backoff until it succeeds', async () => {
+    await start()
+    await enqueue('flaky', { label: 'a', failures: 2 })
+    const attempts = await eventually('three attempts', () => ran('flaky'), (jobs) => jobs.length === 3, 10_000)
+    assert.deepEqual(attempts.map((j) => j.payload.attempt), [1, 2, 3])
+    assert.ok(attempts[1].at - attempts[0].at >= jobRetryDelayMs(1, 100), 'first retry waited its backoff')
+    assert.ok(attempts[2].at - attempts[1].at >= jobRetryDelayMs(2, 100), 'second retry waited twice as long')
+    const messages = await eventually('retries logged', logs, (m) => m.filter((l) => l.includes('RetryError')).length === 2)
+    assert.ok(messages.some((l) => l.includes('failed with RetryError (attempt 1 of 11), retrying in 0.05 s')), messages.join('\n'))
+    await sleep(300)
+    assert.equal((await ran('flaky')).length, 3)
+  })
+
+  it('gives up after 11 attempts (10 retries) of RetryError and logs it', async () => {
+    await start({ TIME_SCALE: '2000' })
+    const job = await enqueue('flaky', { label: 'b', failures: 1000 })
+    await eventually('gave up', logs, (m) => m.some((l) => l.includes('giving up')), 15_000)
+    assert.equal((await ran('flaky')).length, 11)
+    assert.equal(await queue.getJobState(job.id!), 'failed')
+  })
+
+  it('fails a job that throws another error without retrying, with a plugin log line', async () => {
+    await start()
+    const job = await enqueue('boom', {})
+    await eventually('failed', () => queue.getJobState(job.id!), (state) => state === 'failed')
+    assert.equal((await ran('boom')).length, 1)
+    const messages = await eventually('logged', logs, (m) => m.some((l) => l.includes('boom: this job always fails')))
+    assert.ok(messages.some((l) => l.includes('job boom failed: Error: boom: this job always fails') || l.includes('boom failed')), messages.join('\n'))
+  })
+
+  it('drops the jobs of a disabled or deleted config with a log line', async () => {
+    const [worker] = [await start()]
+    await setConfigEnabled(management, config.id, false)
+    const disabledJob = await enqueue('record', { label: 'disabled' })
+    await eventually('dropped', () => queue.getJobState(disabledJob.id!), (state) => state === 'completed')
+    const messages = await eventually('logged', logs, (m) => m.some((l) => l.includes('dropped')))
+    assert.ok(messages.includes(`job "record" dropped: plugin config ${config.id} is disabled`), messages.join('\n'))
+    await deleteConfig(management, config.id)
+    const deletedJob = await enqueue('record', { label: 'deleted' })
+    await eventually('dropped', () => queue.getJobState(deletedJob.id!), (state) => state === 'completed')
+    assert.equal((await ran()).length, 0)
+    assert.ok(worker.worker.isRunning())
+  })
+
+  it('shares the queue between several job-worker replicas, each job running once', async () => {
+    const replicas = [await start({ JOB_WORKER_CONCURRENCY: '2' }), await start({ JOB_WORKER_CONCURRENCY: '2' })]
+    const processed = replicas.map(() => 0)
+    replicas.forEach((r, i) => r.worker.on('completed', () => processed[i]++))
+    await Promise.all(Array.from({ length: 30 }, (_, i) => enqueue('record', { label: `job-${i}` })))
+    const jobs = await eventually('all ran', () => ran('record'), (all) => all.length >= 30, 20_000)
+    assert.equal(new Set(jobs.map((j) => j.payload.label)).size, 30)
+    assert.equal(jobs.length, 30)
+    assert.ok(processed.every((n) => n > 0), `jobs per replica: ${processed.join(', ')}`)
+  })
+})
