@@ -10,3 +10,9 @@ export async function processEvent(event: PluginEvent, { config, cache, metrics 
   metrics.greeted.increment(1)
   return event
 }
+
+/** Shows the scheduler at work: one heartbeat event a minute, captured into the team's own stream. */
+export async function runEveryMinute({ cache }: Meta) {
+  const beats = await cache.incr('heartbeats')
+  posthog.capture('greeter heartbeat', { beats })
+}

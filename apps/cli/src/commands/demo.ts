@@ -9,6 +9,7 @@ import { freePort, waitFor } from '@plugin-server/dev-services'
 import { demoServices } from '../demo/local-services'
 import { DemoProcess, spawnRole, stopFleet } from '../demo/demo-fleet'
 import { installExamplePlugins } from '../demo/example-plugins'
+import { ExportSink, startExportSink } from '../demo/export-sink'
 import { sendSampleEvents } from '../demo/sample-events'
 
 interface DemoOptions {
@@ -35,12 +36,14 @@ async function runDemo(options: DemoOptions): Promise<void> {
   fs.mkdirSync(logDir)
   const services = await demoServices(log)
   const fleet: DemoProcess[] = []
+  let sink: ExportSink | null = null
   let stopping = false
   const stop = async (code: number) => {
     if (stopping) return
     stopping = true
     log('stopping the fleet ...')
     await stopFleet(fleet)
+    await sink?.close()
     await services.stop()
     log(`stopped; logs kept in ${logDir}`)
     process.exit(code)
@@ -56,13 +59,25 @@ async function runDemo(options: DemoOptions): Promise<void> {
     // Secret config values are encrypted at rest and need a key; the demo makes one for its run
     // unless one is given (keep your own if DATABASE_URL points at a database you keep).
     process.env.PLUGIN_SECRETS_KEYS ||= `demo:${randomBytes(32).toString('base64')}`
-    for (const line of await installExamplePlugins(pool, services.redisUrl, team.id)) log(line)
+    sink = await startExportSink()
+    const examples = { 'http-export': { url: sink.url, authToken: randomBytes(12).toString('hex') } }
+    for (const line of await installExamplePlugins(pool, services.redisUrl, team.id, examples)) log(line)
 
     const capturePort = await freePort()
     const adminToken = randomBytes(18).toString('base64url')
-    const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, CAPTURE_PORT: String(capturePort), METRICS_PORT: '0', ADMIN_API_TOKEN: adminToken }
+    const env = {
+      REDIS_URL: services.redisUrl,
+      DATABASE_URL: services.databaseUrl,
+      CAPTURE_PORT: String(capturePort),
+      METRICS_PORT: '0',
+      ADMIN_API_TOKEN: adminToken,
+      // The demo's export destination is on this machine; plugins may not reach local addresses otherwise.
+      PLUGIN_FETCH_ALLOWED_HOSTS: '127.0.0.1',
+      EXPORT_BUFFER_MAX_AGE_MS: '2000',
+    }
     fleet.push(spawnRole('capture', 0, env, logDir))
     for (let i = 0; i < Number(options.ingestWorkers); i++) fleet.push(spawnRole('ingest-worker', i, env, logDir))
+    for (const role of ['exporter', 'scheduler', 'job-worker'] as const) fleet.push(spawnRole(role, 0, env, logDir))
     const host = `http://127.0.0.1:${capturePort}`
     await waitFor('capture', async () => (await fetch(`${host}/_health`)).ok, 30_000)
     log(`fleet up: ${fleet.map((p) => `${p.role} (pid ${p.child.pid})`).join(', ')}`)
@@ -82,6 +97,9 @@ async function runDemo(options: DemoOptions): Promise<void> {
       [team.id],
     )
     log(`a stored event, as the plugins left it (some properties): ${JSON.stringify(sample.rows[0])}`)
+    const exportable = Number((await pool.query(`SELECT count(*) AS n FROM events WHERE team_id = $1 AND event <> '$identify'`, [team.id])).rows[0].n)
+    await waitFor('exported events', async () => sink!.received() >= exportable, 60_000).catch(() => undefined)
+    log(`${sink.received()} of ${exportable} stored events (all but $identify) exported by "HTTP export (example)" to ${sink.url}`)
 
     log('where to look:')
     log(`  capture endpoint   ${host}/batch  (token ${team.api_token})`)
@@ -98,7 +116,8 @@ async function runDemo(options: DemoOptions): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000))
       await sendSampleEvents(host, team.api_token, 50, sent)
       sent += 50
-      log(`sent ${sent}, stored ${await countEvents(pool, team.id)}`)
+      const heartbeats = (await pool.query(`SELECT count(*)::int AS n FROM events WHERE team_id = $1 AND event = 'greeter heartbeat'`, [team.id])).rows[0].n as number
+      log(`sent ${sent}, stored ${await countEvents(pool, team.id)}, exported ${sink.received()}, scheduled heartbeats ${heartbeats}`)
     }
     await pool.end()
     await stop(0)

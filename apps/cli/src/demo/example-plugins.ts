@@ -15,14 +15,17 @@ function examplePluginDirs(): string[] {
   return fs.existsSync(path.join(geoip, 'plugin.json')) ? [...dirs, geoip] : dirs
 }
 
-export async function installExamplePlugins(pool: Pool, redisUrl: string, teamId: number): Promise<string[]> {
+/** Settings the demo gives each example plugin, by plugin directory name. */
+export type ExampleConfigs = Record<string, Record<string, string>>
+
+export async function installExamplePlugins(pool: Pool, redisUrl: string, teamId: number, configs: ExampleConfigs = {}): Promise<string[]> {
   const redis = new Redis(redisUrl)
   const ctx = { pool, redis, queuePrefix: process.env.QUEUE_PREFIX ?? '{ps}', logger: pino({ level: 'silent' }) }
   const lines: string[] = []
   try {
     for (const [order, dir] of examplePluginDirs().entries()) {
       const installed = await installPluginFromPath(ctx, dir)
-      const config = await createConfig(ctx, { teamId, plugin: installed.plugin.id, enabled: true, order })
+      const config = await createConfig(ctx, { teamId, plugin: installed.plugin.id, enabled: true, order, config: configs[path.basename(dir)] ?? {} })
       lines.push(`plugin "${installed.plugin.name}" ${installed.status} and enabled for the team (config ${config.id})`)
     }
   } finally {
