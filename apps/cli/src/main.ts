@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { registerDemo } from './commands/demo'
 import { registerExport } from './commands/export'
 import { registerJob } from './commands/job'
+import { registerSecrets } from './commands/secrets'
 import { registerConfig } from './commands/config'
 import { registerMigrate } from './commands/migrate'
 import { registerPluginManagement } from './commands/plugin'
@@ -21,6 +22,7 @@ registerPluginRun(plugin)
 registerConfig(program)
 registerExport(program)
 registerJob(program)
+registerSecrets(program)
 registerDemo(program)
 
 program.parseAsync(process.argv).catch((err: Error) => {

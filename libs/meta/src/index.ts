@@ -1,2 +1,3 @@
 export * from './management'
 export * from './runtime'
+export * from './secrets'

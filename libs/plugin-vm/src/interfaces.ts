@@ -196,6 +196,14 @@ export interface PluginInstanceOptions {
     maxConcurrentCalls?: number
     /** Fetch response bodies larger than this are rejected (default 50 MB). */
     maxFetchBytes?: number
+    /**
+     * Hosts and networks plugin `fetch` (and bridged `pg`) may reach although they are private:
+     * hostnames (`db.internal`, `*.corp.example`), IPs and CIDRs (`10.0.0.0/8`, `fd00::/8`).
+     * Default none: loopback, private, link-local and other non-internet addresses are refused.
+     */
+    fetchAllowedHosts?: readonly string[]
+    /** Redirects a plugin fetch follows, each re-checked, before it fails (default 10). */
+    maxFetchRedirects?: number
 }
 
 export interface CallOptions {

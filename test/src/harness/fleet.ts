@@ -2,6 +2,7 @@ import { freePort } from '@plugin-server/dev-services'
 import { createTeam, Team } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from './databases'
 import { FleetProcess, startRole } from './processes'
+import { TEST_SECURITY_ENV } from './security-env'
 
 /** A database, a queue prefix and a team of their own, with helpers to start roles against them. */
 export interface TestFleet {
@@ -24,6 +25,7 @@ export async function createTestFleet(extraEnv: Record<string, string> = {}): Pr
     CAPTURE_PORT: String(capturePort),
     CAPTURE_HOST: '127.0.0.1',
     METRICS_PORT: '0',
+    ...TEST_SECURITY_ENV,
     ...extraEnv,
   }
   const started: FleetProcess[] = []

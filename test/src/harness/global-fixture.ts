@@ -1,5 +1,6 @@
 import { prepareTemplate } from './databases'
 import { stopAllProcesses } from './processes'
+import { TEST_FETCH_ALLOWED_HOSTS, TEST_SECRETS_KEYS } from './security-env'
 import { provideServices, TestServices } from './services'
 
 let services: TestServices | null = null
@@ -8,6 +9,10 @@ export async function mochaGlobalSetup(): Promise<void> {
   services = await provideServices()
   process.env.REDIS_URL = services.redisUrl
   process.env.DATABASE_URL = services.databaseUrl
+  // Management operations run in the test process read the key from its environment, as the CLI
+  // does; child processes a test spawns by hand inherit both settings (fixtures fetch from loopback).
+  process.env.PLUGIN_SECRETS_KEYS ??= TEST_SECRETS_KEYS
+  process.env.PLUGIN_FETCH_ALLOWED_HOSTS ??= TEST_FETCH_ALLOWED_HOSTS
   process.stdout.write(`  test services from ${services.source}: ${services.redisUrl} ${services.databaseUrl}\n`)
   await prepareTemplate()
 }

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import readline from 'node:readline'
+import { TEST_SECURITY_ENV } from './security-env'
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..')
 export const CLI = path.join(REPO_ROOT, 'bin/plugin-server.js')
@@ -51,7 +52,7 @@ const running = new Set<FleetProcess>()
 export function startCli(args: string[], env: Record<string, string>): FleetProcess {
   const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...TEST_SECURITY_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const proc = new FleetProcess(args.join(' '), child)

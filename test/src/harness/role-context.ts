@@ -2,13 +2,14 @@ import type Redis from 'ioredis'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { createPool, createRedis, loadConfig, Pool, Role, RoleContext } from '@plugin-server/core'
+import { TEST_SECURITY_ENV } from './security-env'
 
 /**
  * A RoleContext for running a role's pieces inside the test process (no child process, no signal
  * handlers); `close` ends every connection it opened.
  */
 export function testRoleContext(role: Role, env: Record<string, string>): RoleContext & { close: () => Promise<void> } {
-  const config = loadConfig({ REDIS_URL: process.env.REDIS_URL, DATABASE_URL: process.env.DATABASE_URL, LOG_LEVEL: 'silent', ...env })
+  const config = loadConfig({ REDIS_URL: process.env.REDIS_URL, DATABASE_URL: process.env.DATABASE_URL, LOG_LEVEL: 'silent', ...TEST_SECURITY_ENV, ...env })
   const logger = pino({ level: config.logLevel })
   const connections: Redis[] = []
   let pool: Pool | null = null

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { CLI, REPO_ROOT, startCli } from '../harness/processes'
-import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement } from './management-fixture'
+import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, storedConfigValue } from './management-fixture'
 
 interface CliResult {
   code: number | null
@@ -80,8 +80,7 @@ describe('plugin-server plugin install|list|logs and config create|update|enable
     const updated = await ok('config', 'update', id, '--config', 'mode=fast', '--config', 'label=L2')
     assert.deepEqual(updated.config, { greeting: 'hello', mode: 'fast', label: 'L2' })
     assert.equal((updated.secret_fields as Record<string, string>).apiKey, 'set')
-    const { rows } = await h.db.pool.query('SELECT config FROM plugin_configs WHERE id = $1', [created.id])
-    assert.equal(rows[0].config.apiKey, SECRET, 'a secret not given keeps its value')
+    assert.equal(await storedConfigValue(h, Number(created.id), 'apiKey'), SECRET, 'a secret not given keeps its value')
 
     const refused = await cli('config', 'update', id, '--config', `region=${SECRET}`)
     assert.equal(refused.code, 1)

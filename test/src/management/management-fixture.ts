@@ -4,7 +4,7 @@ import path from 'node:path'
 import Redis from 'ioredis'
 import pino from 'pino'
 import { ReloadMessage, subscribeReload } from '@plugin-server/core'
-import { ManagementContext } from '@plugin-server/meta'
+import { envSecretBox, ManagementContext, secretAad } from '@plugin-server/meta'
 import { createTestDatabase, testQueuePrefix, TestDatabase } from '../harness/databases'
 import { REPO_ROOT } from '../harness/processes'
 
@@ -91,4 +91,15 @@ export async function insertLog(h: ManagementHarness, configId: number, type: st
     [configId, source, type, message]
   )
   return Number(rows[0].id)
+}
+
+/**
+ * A stored config value as workers read it: secret values are sealed at rest (the raw jsonb holds
+ * `enc:v1:…`), so this asserts that and opens them with the test key.
+ */
+export async function storedConfigValue(h: ManagementHarness, configId: number, key: string): Promise<unknown> {
+  const { rows } = await h.db.pool.query<{ config: Record<string, unknown>; team_id: number; plugin_id: number }>('SELECT config, team_id, plugin_id FROM plugin_configs WHERE id = $1', [configId])
+  const value = rows[0].config[key]
+  if (typeof value !== 'string' || !value.startsWith('enc:v1:')) return value
+  return envSecretBox().open(value, secretAad({ teamId: rows[0].team_id, pluginId: rows[0].plugin_id }, key))
 }

@@ -11,7 +11,7 @@ import {
   setConfigEnabled,
   updateConfig,
 } from '@plugin-server/meta'
-import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from './management-fixture'
+import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, storedConfigValue, WITH_ATTACHMENT } from './management-fixture'
 
 function assertNoSecret(value: unknown, where: string): void {
   assert.ok(!JSON.stringify(value).includes(SECRET), `${where} must not contain the secret value`)
@@ -51,7 +51,8 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     assert.deepEqual(view.attachments, [{ key: 'mapping', file_name: 'map.json', content_type: 'application/json', size: 7 }])
     assertNoSecret(view, 'the view')
     const { rows } = await h.db.pool.query('SELECT config FROM plugin_configs WHERE id = $1', [view.id])
-    assert.equal(rows[0].config.apiKey, SECRET, 'stored for the plugin')
+    assert.match(rows[0].config.apiKey, /^enc:v1:/, 'stored encrypted')
+    assert.equal(await storedConfigValue(h, view.id, 'apiKey'), SECRET, 'stored for the plugin')
     assert.equal(rows[0].config.mapping, undefined, 'attachments are not config values')
     const { rows: att } = await h.db.pool.query('SELECT key, file_name, content_type, contents FROM plugin_attachments WHERE plugin_config_id = $1', [view.id])
     assert.deepEqual(att, [{ key: 'mapping', file_name: 'map.json', content_type: 'application/json', contents: Buffer.from('{"a":1}') }])
@@ -102,8 +103,7 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     assert.deepEqual(updated.config, { greeting: 'hello', mode: 'fast', label: 'L' })
     assert.equal(updated.secret_fields.apiKey, 'set')
     assert.equal(updated.order, 7)
-    const { rows } = await h.db.pool.query('SELECT config FROM plugin_configs WHERE id = $1', [view.id])
-    assert.equal(rows[0].config.apiKey, SECRET)
+    assert.equal(await storedConfigValue(h, view.id, 'apiKey'), SECRET)
     await assert.rejects(updateConfig(h.ctx, view.id, { config: { apiKey: '' } }), { status: 400, message: 'plugin "management-basic": config field "apiKey" is required' })
     await h.reloads.next((m) => m.reason === 'config updated' && m.pluginConfigId === view.id)
   })

@@ -1,4 +1,5 @@
 import { join } from 'path'
+import { TEST_FETCH_ALLOWLIST } from '../harness/security-env'
 import { IsolatedVmPluginVm, LocalHost, LocalHostOptions, PluginInstance, PluginInstanceOptions, readPlugin, sourceFromFiles, PluginSource } from '@plugin-server/plugin-vm'
 
 /** test/dist/plugin-vm → test/fixtures/plugins */
@@ -16,13 +17,13 @@ export async function sourceFromCode(code: string, file = 'index.ts', name = 'in
 
 export async function loadCode(code: string, hostOptions: LocalHostOptions = {}, options: Partial<PluginInstanceOptions> = {}) {
     const host = new LocalHost(hostOptions)
-    const instance = await vm.load(await sourceFromCode(code), host, { configId: 1, ...options })
+    const instance = await vm.load(await sourceFromCode(code), host, { configId: 1, fetchAllowedHosts: TEST_FETCH_ALLOWLIST, ...options })
     return { host, instance }
 }
 
 export async function loadFixture(name: string, hostOptions: LocalHostOptions = {}, options: Partial<PluginInstanceOptions> = {}) {
     const host = new LocalHost(hostOptions)
-    const instance: PluginInstance = await vm.load(await readPlugin(fixture(name)), host, { configId: 7, ...options })
+    const instance: PluginInstance = await vm.load(await readPlugin(fixture(name)), host, { configId: 7, fetchAllowedHosts: TEST_FETCH_ALLOWLIST, ...options })
     return { host, instance }
 }
 

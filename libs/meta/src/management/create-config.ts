@@ -3,6 +3,7 @@ import { assertTeamExists, configView, inTransaction, upsertAttachment } from '.
 import { CreateConfigInput, ManagementContext, ManagementError, PluginConfigView } from './interfaces'
 import { findPluginSummary } from './list-plugins'
 import { notifyWorkers } from './notify'
+import { sealConfig } from './seal-config'
 import { validateConfig } from './validate-config'
 
 async function assertNoConfig(client: PoolClient, teamId: number, pluginId: number, pluginName: string): Promise<void> {
@@ -32,7 +33,7 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
     const { rows } = await client.query<{ id: number }>(
       `INSERT INTO plugin_configs (team_id, plugin_id, enabled, "order", config)
        VALUES ($1, $2, $3, COALESCE($4, (SELECT COALESCE(MAX("order"), 0) + 1 FROM plugin_configs WHERE team_id = $1)), $5) RETURNING id`,
-      [input.teamId, plugin.id, input.enabled ?? false, input.order ?? null, config]
+      [input.teamId, plugin.id, input.enabled ?? false, input.order ?? null, sealConfig(plugin.name, plugin.config_schema, config, { teamId: input.teamId, pluginId: plugin.id })]
     )
     for (const attachment of attachments) await upsertAttachment(client, rows[0].id, attachment)
     return rows[0].id

@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg'
 import { AttachmentView, ManagementError, PluginConfigView } from './interfaces'
 import { PluginConfigRow, toConfigView } from './redact'
+import { envSecretBox } from '../secrets/env-secret-box'
+import { openSecretFields } from '../secrets/secret-fields'
 
 export type Queryable = Pool | PoolClient
 
@@ -27,12 +29,24 @@ FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id`
 export async function findConfigRow(db: Queryable, id: number, forUpdate = false): Promise<PluginConfigRow> {
   const { rows } = await db.query<PluginConfigRow>(`${CONFIG_ROW} WHERE c.id = $1${forUpdate ? ' FOR UPDATE OF c' : ''}`, [id])
   if (!rows[0]) throw new ManagementError('not_found', `plugin config ${id} not found`)
-  return rows[0]
+  return openRow(rows[0])
+}
+
+/**
+ * Rows with their secret values decrypted: merging an update, re-checking on enable and scrubbing
+ * secrets out of errors and logs all work on plaintext. Nothing here is returned to callers as is.
+ */
+function openRow(row: PluginConfigRow): PluginConfigRow {
+  try {
+    return { ...row, config: openSecretFields(row.config, envSecretBox(), { teamId: row.team_id, pluginId: row.plugin_id }) }
+  } catch (err) {
+    throw new Error(`plugin config ${row.id}: ${(err as Error).message}`)
+  }
 }
 
 export async function listConfigRows(db: Queryable, teamId: number): Promise<PluginConfigRow[]> {
   const { rows } = await db.query<PluginConfigRow>(`${CONFIG_ROW} WHERE c.team_id = $1 ORDER BY c."order", c.id`, [teamId])
-  return rows
+  return rows.map(openRow)
 }
 
 export async function attachmentViews(db: Queryable, configIds: number[]): Promise<Map<number, AttachmentView[]>> {

@@ -1,6 +1,7 @@
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys, upsertAttachment } from './db-helpers'
 import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
 import { notifyWorkers } from './notify'
+import { sealConfig } from './seal-config'
 import { validateConfig } from './validate-config'
 
 /**
@@ -25,7 +26,7 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
       `UPDATE plugin_configs SET config = $2, "order" = COALESCE($3, "order"), enabled = COALESCE($4, enabled),
          disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END, updated_at = now()
        WHERE id = $1`,
-      [id, config, input.order ?? null, input.enabled ?? null]
+      [id, sealConfig(row.plugin_name, row.config_schema, config, { teamId: row.team_id, pluginId: row.plugin_id }), input.order ?? null, input.enabled ?? null]
     )
     for (const attachment of attachments) await upsertAttachment(client, id, attachment)
     return [...Object.keys(input.config ?? {}), ...attachments.map((a) => a.key)]

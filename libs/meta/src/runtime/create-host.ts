@@ -1,3 +1,4 @@
+import { fetchGuard } from '@plugin-server/plugin-vm'
 import type { LogLevel, PluginAttachment, PluginHost } from '@plugin-server/plugin-vm'
 import type { RuntimeServices } from './interfaces'
 import { PluginConfigRecord, secretValues } from './load-configs'
@@ -65,6 +66,11 @@ export function createHost(record: PluginConfigRecord, attachments: Record<strin
       }
     },
     api: (request) =>
-      callPosthogApi(request, { host: services.plugins.posthogApiHost, personalApiKey: services.plugins.posthogPersonalApiKey, projectApiKey: record.teamApiToken }),
+      callPosthogApi(request, {
+        host: services.plugins.posthogApiHost,
+        personalApiKey: services.plugins.posthogPersonalApiKey,
+        projectApiKey: record.teamApiToken,
+        guard: fetchGuard(services.plugins.fetchAllowedHosts),
+      }),
   }
 }

@@ -1,5 +1,8 @@
 import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
+import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
+import { SecretBox } from '../secrets/secret-box'
+import { openSecretFields } from '../secrets/secret-fields'
 
 /** Everything a worker needs to run one enabled plugin config, as read from Postgres. */
 export interface PluginConfigRecord {
@@ -34,8 +37,19 @@ interface ConfigRow {
   attachments_signature: string | null
 }
 
-/** Enabled configs (all teams, or those matching the filter), in processEvent order. */
-export async function loadEnabledConfigs(pool: Pool, filter: { ids?: number[] } = {}): Promise<PluginConfigRecord[]> {
+export interface LoadConfigsOptions {
+  ids?: number[]
+  /** Opens secret values sealed at rest; without it sealed values cannot be read. */
+  secrets?: SecretBox
+  /**
+   * A config whose secrets do not decrypt (its key was removed from PLUGIN_SECRETS_KEYS) is left out
+   * and reported here, so one stale config cannot stop every other config from loading.
+   */
+  onUnreadable?: (configId: number, message: string) => void
+}
+
+/** Enabled configs (all teams, or those matching the filter), in processEvent order, secrets decrypted. */
+export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions = {}): Promise<PluginConfigRecord[]> {
   const { rows } = await pool.query<ConfigRow>(
     `SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, p.version, p.content_hash, c."order", c.config, p.plugin_json,
             c.updated_at AS config_updated_at, p.updated_at AS plugin_updated_at,
@@ -45,7 +59,26 @@ export async function loadEnabledConfigs(pool: Pool, filter: { ids?: number[] } 
      ORDER BY c.team_id, c."order", c.id`,
     [filter.ids ?? null],
   )
-  return rows.map((r) => ({
+  const box = filter.secrets ?? new SecretBox([])
+  const records: PluginConfigRecord[] = []
+  for (const r of rows) {
+    let config: Record<string, unknown>
+    try {
+      config = openSecretFields(r.config, box, { teamId: r.team_id, pluginId: r.plugin_id })
+    } catch (err) {
+      filter.onUnreadable?.(r.id, (err as Error).message)
+      continue
+    }
+    records.push(toRecord(r, config))
+  }
+  return records
+}
+
+function toRecord(r: ConfigRow, config: Record<string, unknown>): PluginConfigRecord {
+  // Hashed: the signature is compared and may be printed, and it is computed over plaintext so that
+  // re-encrypting (secrets rotate) does not look like a change and reload every plugin.
+  const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex')
+  return {
     id: r.id,
     teamId: r.team_id,
     teamApiToken: r.api_token,
@@ -54,10 +87,10 @@ export async function loadEnabledConfigs(pool: Pool, filter: { ids?: number[] } 
     pluginVersion: r.version,
     contentHash: r.content_hash,
     order: r.order,
-    config: r.config,
+    config,
     pluginJson: r.plugin_json,
-    signature: [r.content_hash, r.version, r.order, JSON.stringify(r.config), r.config_updated_at.toISOString(), r.plugin_updated_at.toISOString(), r.attachments_signature ?? ''].join('|'),
-  }))
+    signature: [r.content_hash, r.version, r.order, configHash, r.config_updated_at.toISOString(), r.plugin_updated_at.toISOString(), r.attachments_signature ?? ''].join('|'),
+  }
 }
 
 export async function loadPluginFiles(pool: Pool, pluginId: number): Promise<Map<string, Buffer>> {

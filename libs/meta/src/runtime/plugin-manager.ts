@@ -6,6 +6,7 @@ import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
 import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
 import { redact } from './log-writer'
 import { setupRetryDelayMs } from './setup-retry'
+import { SecretBox } from '../secrets/secret-box'
 
 /**
  * Keeps this process's view of the enabled plugin configs and their sandboxes. Configs are set up
@@ -26,8 +27,11 @@ export class PluginManager {
   private timer: NodeJS.Timeout | null = null
   /** Set while the last re-read of the configs failed (Postgres down); readiness reports it. */
   lastRefreshError: string | null = null
+  private readonly secrets: SecretBox
+  private readonly reportedUnreadable = new Set<number>()
 
   constructor(private readonly services: RuntimeServices, private readonly vm: PluginVm) {
+    this.secrets = new SecretBox(services.plugins.secretsKeys)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -53,7 +57,7 @@ export class PluginManager {
       do {
         this.refreshAgain = false
         try {
-          await this.reconcile(await loadEnabledConfigs(this.services.pool))
+          await this.reconcile(await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) }))
           this.lastRefreshError = null
         } catch (err) {
           this.lastRefreshError = (err as Error).message
@@ -62,6 +66,13 @@ export class PluginManager {
       } while (this.refreshAgain)
     })().finally(() => (this.refreshing = null))
     return this.refreshing
+  }
+
+  /** Said once per config and process: the reconcile re-reads every 30 s. */
+  private unreadable(id: number, message: string): void {
+    if (this.reportedUnreadable.has(id)) return
+    this.reportedUnreadable.add(id)
+    this.services.logger.error({ plugin_config_id: id, err: message }, 'plugin config left out: its secrets cannot be decrypted with PLUGIN_SECRETS_KEYS')
   }
 
   /** The team's configs that are set up, in processEvent order; sets up the ones not loaded yet. */
@@ -150,7 +161,8 @@ export class PluginManager {
     if (!record) throw new Error(`plugin config ${id} is not enabled`)
     const [source, attachments] = await Promise.all([this.source(record), loadAttachments(this.services.pool, id)])
     const host = createHost(record, attachments, this.depth(id), this.services)
-    const instance = await this.vm.load(source, host, { configId: id, memoryLimitMb: this.services.plugins.memoryLimitMb, timeoutMs: this.services.plugins.timeoutMs })
+    const { memoryLimitMb, timeoutMs, fetchAllowedHosts } = this.services.plugins
+    const instance = await this.vm.load(source, host, { configId: id, memoryLimitMb, timeoutMs, fetchAllowedHosts })
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
     this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
     return instance

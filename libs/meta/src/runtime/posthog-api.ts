@@ -1,10 +1,15 @@
+import { FetchGuard, guardedFetch } from '@plugin-server/plugin-vm'
 import type { ApiRequest, HttpResponseData } from '@plugin-server/plugin-vm'
 
 export interface ApiDefaults {
   host: string
   personalApiKey: string
   projectApiKey: string
+  /** Applied when a plugin names its own `host`: that is plugin-chosen traffic like fetch. */
+  guard: FetchGuard
 }
+
+const MAX_API_BYTES = 50 * 1024 * 1024
 
 /**
  * `posthog.api.get/post/put/delete(path, { data, host, projectApiKey, personalApiKey })`: the
@@ -14,18 +19,25 @@ export interface ApiDefaults {
 export async function callPosthogApi(request: ApiRequest, defaults: ApiDefaults, doFetch: typeof fetch = fetch): Promise<HttpResponseData> {
   const options = request.options as { data?: Record<string, unknown>; host?: string; projectApiKey?: string; personalApiKey?: string }
   const host = (options.host ?? defaults.host).replace(/\/+$/, '')
-  const personalApiKey = options.personalApiKey ?? defaults.personalApiKey
-  if (!personalApiKey) throw new Error('posthog.api: no personal API key: pass personalApiKey or set POSTHOG_PERSONAL_API_KEY')
+  // The operator's host is trusted and gets the operator's key; a host the plugin names gets
+  // neither the key (it would leak to whoever runs that host) nor an unchecked connection.
+  const ownHost = host === defaults.host.replace(/\/+$/, '')
+  const personalApiKey = options.personalApiKey ?? (ownHost ? defaults.personalApiKey : '')
+  if (!personalApiKey) {
+    throw new Error(ownHost ? 'posthog.api: no personal API key: pass personalApiKey or set POSTHOG_PERSONAL_API_KEY' : 'posthog.api: a host other than POSTHOG_API_HOST needs its own personalApiKey')
+  }
   const url = new URL(`${host}${request.path.startsWith('/') ? '' : '/'}${request.path}`)
   url.searchParams.set('token', options.projectApiKey ?? defaults.projectApiKey)
   const data = options.data ?? {}
   const bodyless = request.method === 'GET' || request.method === 'DELETE'
   if (bodyless) for (const [key, value] of Object.entries(data)) url.searchParams.set(key, typeof value === 'string' ? value : JSON.stringify(value))
-  const response = await doFetch(url, {
+  const init = {
     method: request.method,
     headers: { Authorization: `Bearer ${personalApiKey}`, ...(bodyless ? {} : { 'Content-Type': 'application/json' }) },
     body: bodyless ? undefined : JSON.stringify(data),
-  })
+  }
+  if (!ownHost) return guardedFetch(url.href, init, { guard: defaults.guard, maxBytes: MAX_API_BYTES })
+  const response = await doFetch(url, init)
   return {
     status: response.status,
     statusText: response.statusText,

@@ -3,6 +3,7 @@ import { HostModuleBridge } from './host-bridge'
 import { SYNC_OPS } from './host-sync-ops'
 import { HostTimers } from './host-timers'
 import { defaultFetch } from './http'
+import type { FetchGuard } from '../net/fetch-guard'
 import { jobRunAt } from './job-time'
 
 export interface HostReply {
@@ -19,6 +20,8 @@ export interface DispatcherContext {
     timers: HostTimers
     signal: AbortSignal
     maxFetchBytes: number
+    /** The fetch policy of this instance (addresses, schemes, redirects). */
+    fetchGuard: FetchGuard
 }
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
@@ -87,7 +90,7 @@ export class HostDispatcher {
     }
 
     private async runAsync(op: string, args: unknown[]): Promise<unknown> {
-        const { host, signal, maxFetchBytes } = this.ctx
+        const { host, signal, maxFetchBytes, fetchGuard } = this.ctx
         const [a, b, c] = args
         switch (op) {
             case 'batch':
@@ -127,7 +130,8 @@ export class HostDispatcher {
                 return host.enqueueJob({ name: String(a), payload: b, runAt: jobRunAt(String(c), args[3], args[4]) })
             case 'fetch': {
                 const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]
-                return host.fetch ? host.fetch(String(a), init) : defaultFetch(String(a), init, signal, maxFetchBytes)
+                // A host's own fetch is trusted host code (tests, embedders) and applies its own policy.
+                return host.fetch ? host.fetch(String(a), init) : defaultFetch(String(a), init, { guard: fetchGuard, signal, maxBytes: maxFetchBytes })
             }
             case 'api':
                 if (!host.api) throw new Error('posthog.api is not available on this server')

@@ -9,6 +9,7 @@ import { IsolatePluginInstance } from './isolate-plugin-instance'
 import { runtimeSource } from './runtime-bundle'
 import { compileCached } from './script-cache'
 import { createHash } from 'crypto'
+import { fetchGuard } from '../net/fetch-guard'
 
 const LOCAL_NAMES = ['setupPlugin', 'teardownPlugin', 'processEvent', 'onEvent', 'onSnapshot', 'exportEvents', 'runEveryMinute', 'runEveryHour', 'runEveryDay', 'getSettings', 'composeWebhook', 'jobs', 'metrics']
 
@@ -20,13 +21,15 @@ function wrapPlugin(code: string): string {
 
 let runtimeHash: string | undefined
 
-export const DEFAULTS = { memoryLimitMb: 128, timeoutMs: 30_000, maxConcurrentCalls: 16, maxFetchBytes: 50 * 1024 * 1024 }
+export const DEFAULTS = { memoryLimitMb: 128, timeoutMs: 30_000, maxConcurrentCalls: 16, maxFetchBytes: 50 * 1024 * 1024, fetchAllowedHosts: [] as readonly string[], maxFetchRedirects: 10 }
 
 /** The isolated-vm implementation of PluginVm: one isolate per plugin config. */
 export class IsolatedVmPluginVm implements PluginVm {
     async load(source: PluginSource, host: PluginHost, options: PluginInstanceOptions): Promise<PluginInstance> {
         const settings = { ...DEFAULTS, ...stripUndefined(options) }
         const label = `plugin ${source.name} (config ${options.configId})`
+        // Before the isolate exists: a bad allowlist is the caller's error, not the plugin's.
+        const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects)
         const isolate = new ivm.Isolate({ memoryLimit: settings.memoryLimitMb })
         let instance: IsolatePluginInstance | undefined
         try {
@@ -35,13 +38,13 @@ export class IsolatedVmPluginVm implements PluginVm {
             const fireTimer = (id: number) => refs.fireTimer.apply(undefined, [id], { timeout: settings.timeoutMs }).catch((e: unknown) => instance?.handleBackgroundError(e))
             const timers = new HostTimers((id) => void fireTimer(id))
             const bridge = new HostModuleBridge(
-                (name) => loadHostModule(name, host.loadHostModule?.bind(host)),
+                (name) => loadHostModule(name, host.loadHostModule?.bind(host), guard.policy),
                 (id, args) => void refs.runCallback.apply(undefined, [id, args], { arguments: { copy: true }, timeout: settings.timeoutMs }).catch((e: unknown) => instance?.handleBackgroundError(e)),
                 (id) => {
                     if (!isolate.isDisposed) refs.releaseCallback.applyIgnored(undefined, [id])
                 }
             )
-            const dispatcher = new HostDispatcher({ host, pluginName: source.name, configId: options.configId, bridge, timers, signal: abort.signal, maxFetchBytes: settings.maxFetchBytes })
+            const dispatcher = new HostDispatcher({ host, pluginName: source.name, configId: options.configId, bridge, timers, signal: abort.signal, maxFetchBytes: settings.maxFetchBytes, fetchGuard: guard })
             const syncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.sync(op, args))
             const asyncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.async(op, args))
             await context.evalClosure('globalThis.__ps_link = { sync: $0, async: $1 }', [syncRef, asyncRef])

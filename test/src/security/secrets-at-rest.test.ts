@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { ConfigError, loadConfig, parseSecretKeys } from '@plugin-server/core'
+import {
+  createConfig, getConfig, installPluginFromPath, loadEnabledConfigs, ManagementError, rotateSecrets, SecretBox, setConfigEnabled, updateConfig,
+} from '@plugin-server/meta'
+import { REPO_ROOT } from '../harness/processes'
+import { TEST_SECRETS_KEYS } from '../harness/security-env'
+import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
+
+const key = (id: string) => `${id}:${randomBytes(32).toString('base64')}`
+
+/** Runs `fn` with PLUGIN_SECRETS_KEYS set as given (management reads it from the environment). */
+async function withKeys<T>(keys: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env.PLUGIN_SECRETS_KEYS
+  process.env.PLUGIN_SECRETS_KEYS = keys
+  try {
+    return await fn()
+  } finally {
+    process.env.PLUGIN_SECRETS_KEYS = before
+  }
+}
+
+describe('security: secret config values encrypted at rest', function () {
+  describe('SecretBox', () => {
+    const [a, b] = [parseSecretKeys(key('a'))[0], parseSecretKeys(key('b'))[0]]
+
+    it('seals with AES-256-GCM under the first key, a fresh IV each time, and opens with any key it holds', () => {
+      const box = new SecretBox([a])
+      const sealed = box.seal('hunter2', 'scope')
+      assert.match(sealed, /^enc:v1:a:[A-Za-z0-9+/=]+$/)
+      assert.notEqual(box.seal('hunter2', 'scope'), sealed)
+      assert.ok(!sealed.includes('hunter2'))
+      assert.equal(box.open(sealed, 'scope'), 'hunter2')
+      assert.equal(new SecretBox([b, a]).open(sealed, 'scope'), 'hunter2')
+      assert.equal(box.open('legacy plaintext', 'scope'), 'legacy plaintext')
+    })
+
+    it('refuses a value moved to another scope, altered, or sealed with a key it does not hold', () => {
+      const box = new SecretBox([a])
+      const sealed = box.seal('hunter2', 'plugin_config:1:7:apiKey')
+      assert.throws(() => box.open(sealed, 'plugin_config:2:7:apiKey'), /does not decrypt/)
+      const tampered = sealed.slice(0, -4) + (sealed.endsWith('AAAA') ? 'BBBB' : 'AAAA')
+      assert.throws(() => box.open(tampered, 'plugin_config:1:7:apiKey'), /does not decrypt/)
+      assert.throws(() => new SecretBox([b]).open(sealed, 'plugin_config:1:7:apiKey'), /key "a", which PLUGIN_SECRETS_KEYS does not hold/)
+      assert.throws(() => new SecretBox([]).seal('x', 's'), /PLUGIN_SECRETS_KEYS is not set/)
+    })
+
+    it('validates PLUGIN_SECRETS_KEYS at start-up without echoing key material', () => {
+      assert.equal(loadConfig({ PLUGIN_SECRETS_KEYS: `${key('new')},${key('old')}` }).plugins.secretsKeys.map((k) => k.id).join(), 'new,old')
+      assert.deepEqual(loadConfig({}).plugins.secretsKeys, [])
+      const short = `k1:${randomBytes(16).toString('base64')}`
+      assert.throws(() => loadConfig({ PLUGIN_SECRETS_KEYS: short }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.match(err.message, /PLUGIN_SECRETS_KEYS: entry 1 is not "<id>:<base64 of 32 bytes>"/)
+        assert.ok(!err.message.includes(short.slice(3)), 'the key is not in the message')
+        return true
+      })
+      assert.throws(() => parseSecretKeys(`${key('x')},${key('x')}`), /key id "x" appears twice/)
+    })
+  })
+
+  describe('management and workers', () => {
+    let h: ManagementHarness
+    let teamId: number
+
+    beforeEach(async () => {
+      h = await startManagement()
+      teamId = await createTeamRow(h)
+      await installPluginFromPath(h.ctx, BASIC)
+    })
+    afterEach(() => h.close())
+
+    const rawConfig = async (id: number) => (await h.db.pool.query<{ config: Record<string, string> }>('SELECT config FROM plugin_configs WHERE id = $1', [id])).rows[0].config
+    const box = (keys: string) => new SecretBox(parseSecretKeys(keys))
+
+    it('stores secret fields sealed on create and update, other fields in the clear, and workers read the plaintext', async () => {
+      const view = await createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true })
+      let stored = await rawConfig(view.id)
+      assert.match(stored.apiKey, /^enc:v1:test:/)
+      assert.equal(stored.label, 'L')
+      assert.ok(!JSON.stringify(stored).includes(SECRET))
+      assert.equal(view.secret_fields.apiKey, 'set')
+
+      await updateConfig(h.ctx, view.id, { config: { label: 'M' } })
+      stored = await rawConfig(view.id)
+      assert.match(stored.apiKey, /^enc:v1:test:/, 'a kept secret stays sealed')
+      await updateConfig(h.ctx, view.id, { config: { apiKey: 'sk_second_value' } })
+      stored = await rawConfig(view.id)
+      assert.ok(!JSON.stringify(stored).includes('sk_second_value'))
+
+      const [record] = await loadEnabledConfigs(h.db.pool, { secrets: box(TEST_SECRETS_KEYS) })
+      assert.equal(record.config.apiKey, 'sk_second_value')
+      assert.equal(record.config.label, 'M')
+      await setConfigEnabled(h.ctx, view.id, true)
+    })
+
+    it('fails closed when no key is configured: a secret is never written in the clear', async () => {
+      await withKeys('', async () => {
+        await assert.rejects(createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } }), (err: unknown) => {
+          assert.ok(err instanceof ManagementError)
+          assert.equal(err.code, 'validation_error')
+          assert.match(err.message, /config field "apiKey" is secret and cannot be stored: PLUGIN_SECRETS_KEYS is not set/)
+          assert.ok(!err.message.includes(SECRET))
+          return true
+        })
+      })
+      const { rows } = await h.db.pool.query('SELECT 1 FROM plugin_configs')
+      assert.equal(rows.length, 0)
+    })
+
+    it('rotates: add a key in front, re-encrypt everything (legacy plaintext too), drop the old key', async () => {
+      const oldKeys = key('old')
+      const newKey = key('new')
+      const first = await withKeys(oldKeys, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }))
+      const otherTeam = await createTeamRow(h)
+      const second = await withKeys(oldKeys, () => createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_legacy_plain', label: 'L' }, enabled: true }))
+      // A value from before encryption existed.
+      await h.db.pool.query(`UPDATE plugin_configs SET config = jsonb_set(config, '{apiKey}', '"sk_legacy_plain"') WHERE id = $1`, [second.id])
+      const before = (await rawConfig(first.id)).apiKey
+      assert.match(before, /^enc:v1:old:/)
+
+      const progress: string[] = []
+      const result = await withKeys(`${newKey},${oldKeys}`, () => rotateSecrets(h.ctx, (done, total) => progress.push(`${done}/${total}`)))
+      assert.deepEqual(result, { keyId: 'new', configs: 2, reencrypted: 1, encrypted: 1, current: 0 })
+      assert.deepEqual(progress, ['1/2', '2/2'])
+      assert.match((await rawConfig(first.id)).apiKey, /^enc:v1:new:/)
+      assert.match((await rawConfig(second.id)).apiKey, /^enc:v1:new:/)
+
+      const again = await withKeys(`${newKey},${oldKeys}`, () => rotateSecrets(h.ctx))
+      assert.deepEqual({ ...again, keyId: 'new' }, { keyId: 'new', configs: 2, reencrypted: 0, encrypted: 0, current: 2 })
+
+      // The old key can go now.
+      const records = await loadEnabledConfigs(h.db.pool, { secrets: box(newKey) })
+      assert.deepEqual(records.map((r) => r.config.apiKey).sort(), [SECRET, 'sk_legacy_plain'].sort())
+      const view = await withKeys(newKey, () => getConfig(h.ctx, first.id))
+      assert.equal(view.secret_fields.apiKey, 'set')
+    })
+
+    it('re-encrypting does not look like a config change to workers (no reload of every plugin)', async () => {
+      const oldKeys = key('old')
+      const newKey = key('new')
+      await withKeys(oldKeys, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }))
+      const [before] = await loadEnabledConfigs(h.db.pool, { secrets: box(oldKeys) })
+      await withKeys(`${newKey},${oldKeys}`, () => rotateSecrets(h.ctx))
+      const [after] = await loadEnabledConfigs(h.db.pool, { secrets: box(newKey) })
+      assert.equal(after.signature, before.signature)
+      assert.ok(!before.signature.includes(SECRET))
+    })
+
+    it('leaves out (and reports) only the config whose key was removed too early', async () => {
+      const lost = key('lost')
+      const kept = key('kept')
+      const a = await withKeys(lost, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }))
+      const otherTeam = await createTeamRow(h)
+      const b = await withKeys(kept, () => createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_kept', label: 'L' }, enabled: true }))
+      const unreadable: [number, string][] = []
+      const records = await loadEnabledConfigs(h.db.pool, { secrets: box(kept), onUnreadable: (id, message) => unreadable.push([id, message]) })
+      assert.deepEqual(records.map((r) => r.id), [b.id])
+      assert.equal(unreadable.length, 1)
+      assert.equal(unreadable[0][0], a.id)
+      assert.match(unreadable[0][1], /secret config field "apiKey": secret encrypted with key "lost", which PLUGIN_SECRETS_KEYS does not hold/)
+    })
+
+    it('plugin-server secrets rotate shows progress and prints the summary', async () => {
+      const oldKeys = key('old')
+      const newKey = key('new')
+      await withKeys(oldKeys, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } }))
+      const entry = path.join(REPO_ROOT, 'test/dist/security/secrets-cli-entry.js')
+      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--no-node-snapshot', entry, 'secrets', 'rotate'], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, DATABASE_URL: h.db.url, PLUGIN_SECRETS_KEYS: `${newKey},${oldKeys}`, LOG_LEVEL: 'warn' },
+        })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+        child.on('exit', (code) => resolve({ code, stdout, stderr }))
+      })
+      assert.equal(out.code, 0, out.stderr)
+      assert.deepEqual(JSON.parse(out.stdout), { keyId: 'new', configs: 1, reencrypted: 1, encrypted: 0, current: 0 })
+      assert.match(out.stderr, /secrets rotate: 1\/1 configs \(1 re-encrypted, 0 plaintext encrypted, 0 already on key new\)/)
+      assert.match((await rawConfig((await h.db.pool.query<{ id: number }>('SELECT id FROM plugin_configs')).rows[0].id)).apiKey, /^enc:v1:new:/)
+    })
+  })
+})
