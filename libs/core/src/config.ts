@@ -55,10 +55,14 @@ export interface Config {
     concurrency: number
     /** Delivery jobs of one plugin config one exporter process runs at once: the rest wait, others go on. */
     configConcurrency: number
+    /** Ingest hand-offs one exporter fans out at once. */
     fanOutConcurrency: number
+    /** exportEvents buffer bounds unless the config sets exportEventsBufferBytes / exportEventsBufferSeconds. */
     bufferMaxBytes: number
     bufferMaxAgeMs: number
+    /** How often buffers are checked for age. */
     flushIntervalMs: number
+    /** How long an exporter holds a job before another one may take it over (a dead exporter's jobs). */
     lockDurationMs: number
     webhookTimeoutMs: number
   }

@@ -1,4 +1,5 @@
 /** Public types of the exporter: delivery jobs, settings, dead letters, historical runs, status. */
+import type { Config } from '@plugin-server/core'
 
 /** The plugin methods the exporter calls; each delivery job is for one of them. */
 export type ExportMethod = 'exportEvents' | 'onEvent' | 'onSnapshot' | 'composeWebhook'
@@ -43,21 +44,8 @@ export interface DeliveryJobData {
   delivered?: boolean
 }
 
-export interface ExportSettings {
-  /** Delivery jobs one exporter process runs at once. */
-  concurrency: number
-  /** Delivery jobs of one plugin config one exporter process runs at once: the rest wait, others go on. */
-  configConcurrency: number
-  /** Ingest hand-offs one exporter fans out at once. */
-  fanOutConcurrency: number
-  /** exportEvents buffer bounds unless the config sets exportEventsBufferBytes / exportEventsBufferSeconds. */
-  bufferMaxBytes: number
-  bufferMaxAgeMs: number
-  /** How often buffers are checked for age. */
-  flushIntervalMs: number
-  /** How long an exporter holds a job before another one may take it over (a dead exporter's jobs). */
-  lockDurationMs: number
-  webhookTimeoutMs: number
+/** The EXPORT_* settings of the one validated configuration, and the time scale (tests). */
+export type ExportSettings = Config['export'] & {
   /** Divides every retry delay and the 24 h horizon (tests). */
   timeScale: number
 }
