@@ -5,6 +5,7 @@ import type { CaptureMetrics } from './capture-metrics'
 import type { EventBatcher } from '@plugin-server/core'
 import { CaptureError, parseCaptureRequest } from './parse'
 import { readBody } from './read-body'
+import { TokenRateLimiter } from './token-rate-limiter'
 import type { TeamResolver } from './team-resolver'
 
 export interface CaptureServerOptions {
@@ -13,6 +14,9 @@ export interface CaptureServerOptions {
   maxBodyBytes: number
   enqueueTimeoutMs: number
   trustProxy: boolean
+  maxEventBytes: number
+  rateLimitPerSecond: number
+  rateLimitBurst: number
 }
 
 export interface CaptureServer {
@@ -37,6 +41,7 @@ export async function startCaptureServer(
   deps: { teams: TeamResolver; batcher: EventBatcher; metrics: CaptureMetrics; logger: Logger; mounted?: MountedHandler[] },
 ): Promise<CaptureServer> {
   const { teams, batcher, metrics, logger } = deps
+  const limiter = new TokenRateLimiter(options.rateLimitPerSecond, options.rateLimitBurst)
 
   const handle = async (req: http.IncomingMessage): Promise<[number, unknown]> => {
     const url = new URL(req.url ?? '/', 'http://capture')
@@ -54,6 +59,9 @@ export async function startCaptureServer(
     )
     const teamId = await teams.teamId(parsed.token)
     if (teamId === null) throw new CaptureError(401, 'invalid_token', 'unknown api token: no team has this project API key', 'api_key')
+    if (!limiter.take(parsed.token, parsed.events.length)) {
+      throw new CaptureError(429, 'rate_limited', `this project sends more than ${options.rateLimitPerSecond} events per second: slow down and retry`, 'api_key')
+    }
     for (const warning of parsed.warnings) logger.warn({ team_id: teamId, warning }, 'capture warning')
     const events: IngestEvent[] = parsed.events.map((e) => ({
       uuid: e.uuid,
@@ -67,8 +75,13 @@ export async function startCaptureServer(
       ip: e.ip,
       site_url: e.site_url,
     }))
+    const sizes = events.map((e) => Buffer.byteLength(JSON.stringify(e)))
+    const tooLarge = sizes.findIndex((size) => size > options.maxEventBytes)
+    if (tooLarge >= 0) {
+      throw new CaptureError(413, 'event_too_large', `event at index ${tooLarge} is ${sizes[tooLarge]} bytes, over the ${options.maxEventBytes} byte limit per event`)
+    }
     const started = process.hrtime.bigint()
-    await withTimeout(batcher.add(events), options.enqueueTimeoutMs, `the ingest queue did not accept the events within ${options.enqueueTimeoutMs} ms`)
+    await withTimeout(batcher.add(events, sizes), options.enqueueTimeoutMs, `the ingest queue did not accept the events within ${options.enqueueTimeoutMs} ms`)
     metrics.enqueueSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
     metrics.events.inc(events.length)
     return [200, { status: 1 }]
@@ -93,7 +106,8 @@ export async function startCaptureServer(
   })
   const respond = (res: http.ServerResponse, status: number, body: unknown) => {
     metrics.requests.inc({ status: String(status) })
-    res.writeHead(status, { 'Content-Type': 'application/json', ...CORS }).end(JSON.stringify(body))
+    const retryAfter = status === 429 ? { 'Retry-After': '1' } : {}
+    res.writeHead(status, { 'Content-Type': 'application/json', ...CORS, ...retryAfter }).end(JSON.stringify(body))
   }
 
   server.keepAliveTimeout = 65_000

@@ -25,10 +25,17 @@ export interface Config {
     batchMaxWaitMs: number
     enqueueTimeoutMs: number
     trustProxy: boolean
+    /** One event's serialized size; larger ones are refused with 413 naming the event. */
+    maxEventBytes: number
+    /** Events per second per API token and capture process; 0 turns the limit off. */
+    rateLimitPerSecond: number
+    rateLimitBurst: number
   }
   admin: {
-    /** Bearer token of the admin HTTP API; null disables the API. */
+    /** Operator bearer token of the admin HTTP API (every team). */
     token: string | null
+    /** Serve the API to team-scoped tokens even without an operator token; off and no token: 503. */
+    teamTokens: boolean
   }
   plugins: {
     memoryLimitMb: number
@@ -197,9 +204,13 @@ export function loadConfig(env: Env = process.env): Config {
       batchMaxWaitMs: r.int('CAPTURE_BATCH_MAX_WAIT_MS', 5, 0, 10_000),
       enqueueTimeoutMs: r.int('CAPTURE_ENQUEUE_TIMEOUT_MS', 10_000, 100),
       trustProxy: r.bool('CAPTURE_TRUST_PROXY', false),
+      maxEventBytes: r.int('CAPTURE_MAX_EVENT_BYTES', 1024 * 1024, 1024),
+      rateLimitPerSecond: r.int('CAPTURE_RATE_LIMIT_PER_SECOND', 0, 0),
+      rateLimitBurst: r.int('CAPTURE_RATE_LIMIT_BURST', 0, 0),
     },
     admin: {
       token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters')) || null,
+      teamTokens: r.bool('ADMIN_API_TEAM_TOKENS', false),
     },
     plugins: {
       memoryLimitMb: r.int('PLUGIN_MEMORY_LIMIT_MB', 128, 8, 4096),

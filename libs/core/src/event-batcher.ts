@@ -27,10 +27,11 @@ export class EventBatcher {
 
   constructor(private readonly queue: Queue<IngestBatch>, private readonly limits: BatcherLimits) {}
 
-  add(events: readonly IngestEvent[]): Promise<void> {
+  /** `sizes`: the events' serialized sizes when the caller has them already. */
+  add(events: readonly IngestEvent[], sizes?: readonly number[]): Promise<void> {
     const waits = new Set<Promise<void>>()
-    for (const event of events) {
-      const bytes = Buffer.byteLength(JSON.stringify(event))
+    for (const [i, event] of events.entries()) {
+      const bytes = sizes?.[i] ?? Buffer.byteLength(JSON.stringify(event))
       if (this.open && this.open.events.length > 0 && this.open.bytes + bytes > this.limits.maxBytes) this.flush()
       const batch = (this.open ??= this.newBatch())
       batch.events.push(event)

@@ -49,10 +49,10 @@ export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedB
     bytes = gunzipBounded(bytes, max)
     compression = 'gzip'
   } else if (hint === 'base64') {
-    const decoded = decodeDataField(bytes.toString('utf8'), max)
+    const decoded = decodeDataField(utf8(bytes), max)
     return { payload: parseJson(decoded.text), compression: decoded.gzipped ? 'gzip' : 'base64' }
   }
-  return { payload: parseJson(bytes.toString('utf8')), compression }
+  return { payload: parseJson(utf8(bytes)), compression }
 }
 
 /** The form to read `data` from: the query for GET, the body for urlencoded posts, else null. */
@@ -104,7 +104,18 @@ function decodeDataField(value: string, max: number): { text: string; base64: bo
   }
   const gzipped = looksGzipped(bytes)
   if (gzipped) bytes = gunzipBounded(bytes, max)
-  return { text: bytes.toString('utf8'), base64: true, gzipped }
+  return { text: utf8(bytes), base64: true, gzipped }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Invalid UTF-8 is refused rather than silently turned into U+FFFD in someone's properties. */
+function utf8(bytes: Buffer): string {
+  try {
+    return UTF8.decode(bytes)
+  } catch {
+    throw new CaptureError(400, 'invalid_utf8', 'the request body is not valid UTF-8')
+  }
 }
 
 function parseJson(text: string): unknown {

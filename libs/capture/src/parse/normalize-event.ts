@@ -6,6 +6,20 @@ import { resolveDistinctId } from './resolve-distinct-id'
 import { resolveUuid } from './resolve-uuid'
 import { siteUrl } from './site-url'
 
+/** Deeper structures are not analytics data, and recursive code downstream (plugins, jsonb) should never meet them. */
+const MAX_DEPTH = 64
+
+function tooDeep(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!
+    if (typeof current !== 'object' || current === null) continue
+    if (depth > limit) return true
+    for (const child of Object.values(current)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 /**
  * Validate one raw event and bring it into the `IncomingEvent` shape. Fatal problems throw a
  * CaptureError naming the event's index; recoverable ones (bad timestamps) become warnings
@@ -22,6 +36,10 @@ export function normalizeEvent(
   }
   if (typeof name !== 'string') {
     throw new CaptureError(400, 'invalid_event', `event at index ${index} has a non-string "event" name`, 'event')
+  }
+
+  if (tooDeep(raw, MAX_DEPTH)) {
+    throw new CaptureError(400, 'too_deep', `event at index ${index} is nested deeper than ${MAX_DEPTH} levels`)
   }
 
   let properties: JsonObject = {}

@@ -1,0 +1,31 @@
+/**
+ * A token bucket per API token, in this capture process: `perSecond` events a second on average,
+ * up to `burst` at once. With several capture replicas each enforces it on its own share of the
+ * traffic, so the fleet-wide limit is roughly replicas × perSecond.
+ */
+export class TokenRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; updated: number }>()
+  private readonly burst: number
+
+  constructor(private readonly perSecond: number, burst: number, private readonly now: () => number = Date.now) {
+    this.burst = burst > 0 ? burst : perSecond * 10
+  }
+
+  get enabled(): boolean {
+    return this.perSecond > 0
+  }
+
+  /** Takes `events` from the token's bucket; false (taking nothing) when there are not enough. */
+  take(token: string, events: number): boolean {
+    if (!this.enabled) return true
+    const now = this.now()
+    const bucket = this.buckets.get(token) ?? { tokens: this.burst, updated: now }
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updated) / 1000) * this.perSecond)
+    bucket.updated = now
+    if (this.buckets.size > 100_000) this.buckets.clear()
+    this.buckets.set(token, bucket)
+    if (bucket.tokens < events) return false
+    bucket.tokens -= events
+    return true
+  }
+}

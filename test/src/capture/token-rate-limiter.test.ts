@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict'
+import { TokenRateLimiter } from '@plugin-server/capture-lib'
+
+describe('TokenRateLimiter', () => {
+  it('lets a burst through, then refills at the configured rate, per token', () => {
+    let now = 0
+    const limiter = new TokenRateLimiter(10, 20, () => now)
+    assert.equal(limiter.take('a', 20), true)
+    assert.equal(limiter.take('a', 1), false, 'the burst is spent')
+    assert.equal(limiter.take('b', 5), true, 'another token has its own bucket')
+    now = 500
+    assert.equal(limiter.take('a', 5), true, 'half a second refills 5')
+    assert.equal(limiter.take('a', 1), false)
+    now = 10_000
+    assert.equal(limiter.take('a', 21), false, 'never more than the burst at once')
+    assert.equal(limiter.take('a', 20), true)
+  })
+
+  it('does nothing when the rate is 0', () => {
+    const limiter = new TokenRateLimiter(0, 0)
+    assert.equal(limiter.enabled, false)
+    assert.equal(limiter.take('a', 1_000_000), true)
+  })
+})
