@@ -13,7 +13,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     maxWaitMs: config.capture.batchMaxWaitMs,
   })
   registerPluginMetricsCollector(ctx.registry, ctx.redis('plugin-metrics'), config.queuePrefix)
-  const admin = createAdminApi({ pool: ctx.pool(), redis: ctx.redis('admin'), queuePrefix: config.queuePrefix, logger, token: config.admin.token })
+  const admin = createAdminApi({ pool: ctx.pool(), redis: ctx.redis('admin'), queuePrefix: config.queuePrefix, logger, token: config.admin.token, teamTokens: config.admin.teamTokens })
   const server = await startCaptureServer(config.capture, {
     teams: new TeamResolver(ctx.pool()),
     batcher,
@@ -21,7 +21,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     logger,
     mounted: [admin],
   })
-  logger.info({ port: server.port, host: config.capture.host, adminApi: config.admin.token !== null }, 'capture listening')
+  logger.info({ port: server.port, host: config.capture.host, adminApi: config.admin.token !== null || config.admin.teamTokens }, 'capture listening')
   return {
     closers: [
       { name: 'capture server', close: server.close },

@@ -1,19 +1,12 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import { ManagementContext, ManagementError } from '@plugin-server/meta'
+import { authenticate } from './authenticate'
+import { authorizeRoute } from './authorize-route'
 import { sendJson } from './http-io'
 import { AdminApiDeps, AdminApiHandler, ErrorBody, HttpError } from './interfaces'
 import { findRoute } from './router'
 
 const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024
-
-/** Digests first, so the comparison takes the same time whatever the length of the guess. */
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '')
-  if (!match) return false
-  const given = createHash('sha256').update(match[1].trim()).digest()
-  return timingSafeEqual(given, createHash('sha256').update(token).digest())
-}
 
 function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err
@@ -24,13 +17,6 @@ function toHttpError(err: unknown): HttpError | null {
 function sendError(res: ServerResponse, err: HttpError): void {
   const body: ErrorBody = { error: { code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } }
   sendJson(res, err.status, body, err.headers)
-}
-
-function authorize(req: IncomingMessage, token: string | null): void {
-  if (token === null) throw new HttpError(503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN')
-  const header = req.headers.authorization
-  if (!header) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer <ADMIN_API_TOKEN> header', undefined, { 'WWW-Authenticate': 'Bearer' })
-  if (!tokenMatches(header, token)) throw new HttpError(401, 'unauthorized', 'invalid admin API token', undefined, { 'WWW-Authenticate': 'Bearer' })
 }
 
 /**
@@ -48,13 +34,17 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     const method = (req.method ?? 'GET').toUpperCase()
     const path = url.pathname.replace(/\/+$/, '') || '/'
     let status = 500
+    // Which token acted, for the audit trail; never the token itself.
+    let actor: Record<string, number | string> = {}
     try {
-      authorize(req, deps.token)
+      const principal = await authenticate(req, deps.token, deps.teamTokens ?? false, management)
+      actor = principal.kind === 'team' ? { teamId: principal.teamId, tokenId: principal.tokenId } : { actor: 'operator' }
       const found = findRoute(method, path)
       if (!found) throw new HttpError(404, 'not_found', `no such endpoint: ${method} ${path}`)
       if ('allowed' in found) {
         throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path} (allowed: ${found.allowed.join(', ')})`, undefined, { Allow: found.allowed.join(', ') })
       }
+      await authorizeRoute(principal, found.route, found.params, management)
       const result = await found.route.handler({ req, params: found.params, query: url.searchParams, management, maxBodyBytes })
       status = result.status
       sendJson(res, result.status, result.body)
@@ -70,7 +60,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
       // A body we did not read would otherwise keep the socket busy.
       if (!req.complete) req.resume()
     }
-    management.logger.info({ method, path, status, ms: Date.now() - started }, 'admin API request')
+    management.logger.info({ method, path, status, ...actor, ms: Date.now() - started }, 'admin API request')
     return true
   }
 }

@@ -8,11 +8,20 @@ export interface AdminApiDeps {
   redis: Redis
   queuePrefix: string
   logger: Logger
-  /** Bearer token every request must carry; null disables the API (503). */
+  /** The operator token (every route, every team); null: only team tokens, if `teamTokens`. */
   token: string | null
+  /**
+   * Serve the API when `token` is null, to team-scoped tokens (`pst_…`, see the meta
+   * team-admin-token operations). Team tokens are accepted whenever the API is on; with neither
+   * an operator token nor this flag every request is a 503.
+   */
+  teamTokens?: boolean
   /** Largest accepted request body (archives, attachments, JSON); 50 MB by default. */
   maxBodyBytes?: number
 }
+
+/** Who made a request: the operator, or a token of one team. */
+export type AdminPrincipal = { kind: 'operator' } | { kind: 'team'; teamId: number; tokenId: number }
 
 /** Answers requests under /api/ and resolves true; resolves false, untouched, for any other path. */
 export type AdminApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
@@ -22,6 +31,7 @@ export type HttpErrorCode =
   | 'invalid_plugin'
   | 'invalid_json'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'

@@ -81,7 +81,7 @@ describe('createAdminApi', () => {
   it('is 503 for every /api request when no token is configured, and leaves other paths alone', async () => {
     const disabled = await start(null)
     try {
-      assertError(await call('GET', '/api/plugins', { on: disabled.base }), 503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN')
+      assertError(await call('GET', '/api/plugins', { on: disabled.base }), 503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN (or ADMIN_API_TEAM_TOKENS=true)')
       assert.equal((await call('GET', '/capture', { on: disabled.base })).status, 418)
     } finally {
       disabled.server.close()
@@ -89,7 +89,7 @@ describe('createAdminApi', () => {
   })
 
   it('is 401 without a token or with a wrong one', async () => {
-    assertError(await call('GET', '/api/teams', { token: null }), 401, 'unauthorized', 'missing Authorization: Bearer <ADMIN_API_TOKEN> header')
+    assertError(await call('GET', '/api/teams', { token: null }), 401, 'unauthorized', 'missing Authorization: Bearer <admin API token> header')
     const wrong = await call('GET', '/api/teams', { token: 'not-the-token' })
     assertError(wrong, 401, 'unauthorized', 'invalid admin API token')
     assert.equal(wrong.headers.get('www-authenticate'), 'Bearer')

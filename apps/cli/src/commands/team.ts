@@ -1,6 +1,30 @@
 import type { Command } from 'commander'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { printJson, withPool } from '../cli-context'
+import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/meta'
+import { printJson, withManagement, withPool } from '../cli-context'
+import { positiveInt } from './option-parsers'
+
+function registerTeamTokens(team: Command): void {
+  const token = team.command('token').description("team-scoped admin API tokens: they reach only their team's configs")
+  token
+    .command('create')
+    .argument('<teamId>', 'team id', positiveInt('teamId'))
+    .option('--name <name>', 'a label to recognise the token by', '')
+    .description('create a token and print it; this is the only time it is shown')
+    .action(async (teamId: number, options: { name: string }) => {
+      printJson(await withManagement((ctx) => createTeamAdminToken(ctx, teamId, options.name)))
+    })
+  token
+    .command('list')
+    .argument('<teamId>', 'team id', positiveInt('teamId'))
+    .description("list a team's tokens (never the tokens themselves), revoked ones included")
+    .action(async (teamId: number) => printJson(await withManagement((ctx) => listTeamAdminTokens(ctx, teamId))))
+  token
+    .command('revoke')
+    .argument('<tokenId>', 'token id (from token list)', positiveInt('tokenId'))
+    .description('revoke a token; requests with it get 401 from then on')
+    .action(async (tokenId: number) => printJson(await withManagement((ctx) => revokeTeamAdminToken(ctx, tokenId))))
+}
 
 export function registerTeam(program: Command): void {
   const team = program.command('team').description('manage teams (projects) and their API tokens')
@@ -16,4 +40,5 @@ export function registerTeam(program: Command): void {
     .command('list')
     .description('list teams')
     .action(async () => printJson(await withPool((pool) => listTeams(pool))))
+  registerTeamTokens(team)
 }

@@ -20,6 +20,7 @@ export const configDataRoutes: Route[] = [
   {
     method: 'PUT',
     pattern: '/api/configs/:id/attachments/:key',
+    access: 'config',
     handler: async ({ req, params, management, maxBodyBytes }) => {
       const id = idParam(params.id, 'plugin config')
       const contents = await readBody(req, maxBodyBytes)
@@ -33,6 +34,7 @@ export const configDataRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/api/configs/:id/logs',
+    access: 'config',
     handler: async ({ params, query, management }) => {
       const rows = await readLogs(management, idParam(params.id, 'plugin config'), {
         levels: listQuery(query, 'level'),
@@ -47,6 +49,7 @@ export const configDataRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/api/configs/:id/metrics',
+    access: 'config',
     handler: async ({ params, management }) => {
       const id = idParam(params.id, 'plugin config')
       await getConfig(management, id)

@@ -14,11 +14,13 @@ export const configRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/api/teams/:teamId/configs',
+    access: 'team',
     handler: async ({ params, management }) => ({ status: 200, body: await listConfigs(management, idParam(params.teamId, 'team')) }),
   },
   {
     method: 'POST',
     pattern: '/api/teams/:teamId/configs',
+    access: 'team',
     handler: async ({ req, params, management, maxBodyBytes }) => {
       const teamId = idParam(params.teamId, 'team')
       const body = await readJsonObject(req, maxBodyBytes)
@@ -33,10 +35,11 @@ export const configRoutes: Route[] = [
       return { status: 201, body: view }
     },
   },
-  { method: 'GET', pattern: '/api/configs/:id', handler: async ({ params, management }) => ({ status: 200, body: await getConfig(management, idParam(params.id, 'plugin config')) }) },
+  { method: 'GET', pattern: '/api/configs/:id', access: 'config', handler: async ({ params, management }) => ({ status: 200, body: await getConfig(management, idParam(params.id, 'plugin config')) }) },
   {
     method: 'PATCH',
     pattern: '/api/configs/:id',
+    access: 'config',
     handler: async ({ req, params, management, maxBodyBytes }) => {
       const id = idParam(params.id, 'plugin config')
       const body = await readJsonObject(req, maxBodyBytes)
@@ -49,15 +52,17 @@ export const configRoutes: Route[] = [
       return { status: 200, body: view }
     },
   },
-  { method: 'DELETE', pattern: '/api/configs/:id', handler: async ({ params, management }) => ({ status: 200, body: await deleteConfig(management, idParam(params.id, 'plugin config')) }) },
+  { method: 'DELETE', pattern: '/api/configs/:id', access: 'config', handler: async ({ params, management }) => ({ status: 200, body: await deleteConfig(management, idParam(params.id, 'plugin config')) }) },
   {
     method: 'POST',
     pattern: '/api/configs/:id/enable',
+    access: 'config',
     handler: async ({ params, management }) => ({ status: 200, body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), true) }),
   },
   {
     method: 'POST',
     pattern: '/api/configs/:id/disable',
+    access: 'config',
     handler: async ({ params, management }) => ({ status: 200, body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), false) }),
   },
 ]

@@ -22,10 +22,11 @@ function archiveKind(contentType: string | undefined): ArchiveKind {
 }
 
 export const pluginRoutes: Route[] = [
-  { method: 'GET', pattern: '/api/plugins', handler: async ({ management }) => ({ status: 200, body: await listPlugins(management) }) },
+  { method: 'GET', pattern: '/api/plugins', access: 'catalogue', handler: async ({ management }) => ({ status: 200, body: await listPlugins(management) }) },
   {
     method: 'POST',
     pattern: '/api/plugins',
+    access: 'operator',
     handler: async ({ req, management, maxBodyBytes }) => {
       const kind = archiveKind(req.headers['content-type'])
       const archive = await readBody(req, maxBodyBytes)
@@ -35,5 +36,5 @@ export const pluginRoutes: Route[] = [
     },
   },
   // By id or by plugin.json name (URL-encoded).
-  { method: 'GET', pattern: '/api/plugins/:plugin', handler: async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) }) },
+  { method: 'GET', pattern: '/api/plugins/:plugin', access: 'catalogue', handler: async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) }) },
 ]

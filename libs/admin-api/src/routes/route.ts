@@ -16,9 +16,19 @@ export interface RouteResult {
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
+/**
+ * Who may call a route; required on every route so a new one cannot be added without deciding.
+ * - `operator`: the operator token only (teams, plugin installs: they affect every team);
+ * - `catalogue`: any valid token (the installed plugins are shared by all teams);
+ * - `team`: the operator, or a token of the team in `:teamId`;
+ * - `config`: the operator, or a token of the team that owns the plugin config in `:id`.
+ */
+export type RouteAccess = 'operator' | 'catalogue' | 'team' | 'config'
+
 export interface Route {
   method: HttpMethod
   /** `/api/configs/:id`; a `:name` segment matches one path segment. */
   pattern: string
+  access: RouteAccess
   handler: (ctx: RouteContext) => Promise<RouteResult>
 }

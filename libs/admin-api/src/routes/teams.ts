@@ -9,10 +9,11 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 export const teamRoutes: Route[] = [
-  { method: 'GET', pattern: '/api/teams', handler: async ({ management }) => ({ status: 200, body: await listTeams(management.pool) }) },
+  { method: 'GET', pattern: '/api/teams', access: 'operator', handler: async ({ management }) => ({ status: 200, body: await listTeams(management.pool) }) },
   {
     method: 'POST',
     pattern: '/api/teams',
+    access: 'operator',
     handler: async ({ req, management, maxBodyBytes }) => {
       const body = await readJsonObject(req, maxBodyBytes)
       const name = optionalString(body, 'name')

@@ -1,6 +1,7 @@
 import { sql as initial } from './0001-initial'
 import { sql as pluginManagement } from './0002-plugin-management'
 import { sql as exportsSchema } from './0003-exports'
+import { sql as teamAdminTokens } from './0004-team-admin-tokens'
 
 export interface Migration {
   id: string
@@ -12,4 +13,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0001-initial', sql: initial },
   { id: '0002-plugin-management', sql: pluginManagement },
   { id: '0003-exports', sql: exportsSchema },
+  { id: '0004-team-admin-tokens', sql: teamAdminTokens },
 ]

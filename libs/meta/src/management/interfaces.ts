@@ -146,3 +146,21 @@ export class ManagementError extends Error {
     this.status = STATUS[code]
   }
 }
+
+/** A team admin token as listings show it: never the token, whose hash alone is stored. */
+export interface TeamAdminTokenView {
+  id: number
+  team_id: number
+  name: string
+  created_at: Date
+  last_used_at: Date | null
+  revoked_at: Date | null
+}
+
+/** What creating a token returns: the only time the token itself is shown. */
+export interface CreatedTeamAdminToken extends TeamAdminTokenView {
+  token: string
+}
+
+/** Who a presented team token belongs to, or why it is refused. */
+export type TeamAdminTokenLookup = { status: 'valid'; id: number; teamId: number } | { status: 'revoked' } | { status: 'unknown' }

@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { findTeamAdminToken, ManagementContext, TEAM_ADMIN_TOKEN_PREFIX } from '@plugin-server/meta'
+import { AdminPrincipal, HttpError } from './interfaces'
+
+const CHALLENGE = { 'WWW-Authenticate': 'Bearer' }
+
+/** Digests first, so the comparison takes the same time whatever the length of the guess. */
+function sameToken(given: string, token: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(token).digest())
+}
+
+/**
+ * The operator token is compared in constant time; a team token is looked up by its sha256, so
+ * the database never holds, and a timing difference never reveals, a usable token.
+ */
+export async function authenticate(req: IncomingMessage, operatorToken: string | null, teamTokens: boolean, management: ManagementContext): Promise<AdminPrincipal> {
+  if (operatorToken === null && !teamTokens) throw new HttpError(503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN (or ADMIN_API_TEAM_TOKENS=true)')
+  const header = req.headers.authorization
+  if (!header) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer <admin API token> header', undefined, CHALLENGE)
+  const given = /^Bearer\s+(.+)$/i.exec(header)?.[1].trim()
+  if (given === undefined) throw new HttpError(401, 'unauthorized', 'invalid admin API token', undefined, CHALLENGE)
+  if (operatorToken !== null && sameToken(given, operatorToken)) return { kind: 'operator' }
+  if (given.startsWith(TEAM_ADMIN_TOKEN_PREFIX)) {
+    const found = await findTeamAdminToken(management, given)
+    if (found.status === 'valid') return { kind: 'team', teamId: found.teamId, tokenId: found.id }
+    // Only the holder of the exact token can see this, so saying it was revoked tells nobody else anything.
+    if (found.status === 'revoked') throw new HttpError(401, 'unauthorized', 'admin API token has been revoked', undefined, CHALLENGE)
+  }
+  throw new HttpError(401, 'unauthorized', 'invalid admin API token', undefined, CHALLENGE)
+}

@@ -1,0 +1,32 @@
+import type { ManagementContext } from '@plugin-server/meta'
+import { AdminPrincipal, HttpError } from './interfaces'
+import { idParam } from './parse-input'
+import { Route } from './routes/route'
+
+async function configTeam(management: ManagementContext, id: number): Promise<number | null> {
+  const { rows } = await management.pool.query<{ team_id: number }>('SELECT team_id FROM plugin_configs WHERE id = $1', [id])
+  return rows[0]?.team_id ?? null
+}
+
+/**
+ * Runs before the handler reads the body. A team token gets the same 403 for another team's
+ * config and for a config that does not exist, so it cannot probe which ids exist elsewhere.
+ */
+export async function authorizeRoute(principal: AdminPrincipal, route: Route, params: Record<string, string>, management: ManagementContext): Promise<void> {
+  if (principal.kind === 'operator' || route.access === 'catalogue') return
+  const own = principal.teamId
+  switch (route.access) {
+    case 'operator':
+      throw new HttpError(403, 'forbidden', `${route.method} ${route.pattern} needs the operator token (ADMIN_API_TOKEN); this token is scoped to team ${own}`)
+    case 'team': {
+      const teamId = idParam(params.teamId, 'team')
+      if (teamId !== own) throw new HttpError(403, 'forbidden', `this token is scoped to team ${own} and cannot access team ${teamId}`)
+      return
+    }
+    case 'config': {
+      const id = idParam(params.id, 'plugin config')
+      if ((await configTeam(management, id)) !== own) throw new HttpError(403, 'forbidden', `this token is scoped to team ${own}; plugin config ${id} is not one of its configs`)
+      return
+    }
+  }
+}
