@@ -32,6 +32,7 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
   worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'))
   return {
     worker,
+    workers: [worker],
     closers: [{ name: 'job worker', close: () => worker.close() }, ...runtime.closers],
     checks: [...runtime.checks, { name: 'job worker', check: async () => { if (!worker.isRunning()) throw new Error('job worker is not running') } }],
   }

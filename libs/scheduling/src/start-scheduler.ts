@@ -52,6 +52,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   return {
     timekeeper,
     worker,
+    workers: [worker],
     closers: [
       { name: 'scheduler worker', close: () => worker.close() },
       { name: 'scheduler reconciler', close: async () => { clearInterval(timer); await timekeeper.reconcile().catch(() => undefined) } },

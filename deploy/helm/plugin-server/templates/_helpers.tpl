@@ -1,0 +1,66 @@
+{{- define "ps.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ps.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one role's objects: <fullname>-<role>, short enough for every kind. */}}
+{{- define "ps.roleName" -}}
+{{- printf "%s-%s" (include "ps.fullname" .root) .role | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ps.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "ps.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "ps.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ps.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .role }}
+{{- end -}}
+
+{{- define "ps.secretName" -}}
+{{- default (include "ps.fullname" .) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "ps.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/*
+The BullMQ queues a role consumes: its KEDA triggers read their wait lists. The capture app has
+none (it produces into ingest) and scales on CPU.
+*/}}
+{{- define "ps.roleQueues" -}}
+{{- $queues := dict "ingest-worker" (list "ingest") "exporter" (list "export" "export-deliveries") "job-worker" (list "jobs") "scheduler" (list "scheduled") -}}
+{{- get $queues .role | default list | toJson -}}
+{{- end -}}
+
+{{/* SHUTDOWN_GRACE_MS for a role: inside the pod's grace period, so the process exits before SIGKILL. */}}
+{{- define "ps.shutdownGraceMs" -}}
+{{- $grace := int .spec.terminationGracePeriodSeconds -}}
+{{- $margin := int .root.Values.shutdownMarginSeconds -}}
+{{- if le $grace $margin -}}
+{{- fail (printf "roles.%s.terminationGracePeriodSeconds (%d) must be greater than shutdownMarginSeconds (%d)" .role $grace $margin) -}}
+{{- end -}}
+{{- $timeout := int (default "30000" (get .root.Values.config "PLUGIN_TIMEOUT_MS")) -}}
+{{- if and (ne .role "capture") (le (mul (sub $grace $margin) 1000) $timeout) -}}
+{{- fail (printf "roles.%s.terminationGracePeriodSeconds (%d) minus shutdownMarginSeconds (%d) must be longer than config.PLUGIN_TIMEOUT_MS (%d ms), the longest a plugin call may run" .role $grace $margin $timeout) -}}
+{{- end -}}
+{{- mul (sub $grace $margin) 1000 -}}
+{{- end -}}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { MONITORED_QUEUES } from '@plugin-server/core'
+import { REPO_ROOT } from '../harness/processes'
+import { CHART, dashboards, helm, K8sObject, render, REQUIRED_SETS, runHelm } from './chart-tools'
+
+const PRODUCTION = ['-f', path.join(CHART, 'values-production.yaml')]
+const KEDA = [...REQUIRED_SETS, '--set', 'keda.enabled=true', '--set', 'keda.redisAddress=redis:6379', '--set', 'serviceMonitor.enabled=true']
+
+function validate(yaml: string): { validated: number; kinds: Record<string, number>; errors: { object: string; error: string }[] } {
+  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/validate-manifests.mjs')], { input: yaml, encoding: 'utf8', cwd: REPO_ROOT, env: process.env })
+  try {
+    return JSON.parse(result.stdout) as ReturnType<typeof validate>
+  } catch {
+    throw new Error(`validate-manifests.mjs failed (are kubernetes-models, @kubernetes-models/keda and @kubernetes-models/prometheus-operator installed?): ${result.stderr}`)
+  }
+}
+
+const ofKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind)
+type Container = { name: string; env?: { name: string; value?: string }[]; args?: string[] }
+const podSpec = (d: K8sObject) => (d.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } } }).template.spec
+
+describe('helm chart', function () {
+  this.timeout(180_000)
+  before(() => void helm())
+
+  for (const [name, args] of [['default values', REQUIRED_SETS], ['production example', PRODUCTION], ['KEDA and ServiceMonitor', KEDA]] as const) {
+    it(`lints, renders and validates against the Kubernetes, KEDA and Prometheus Operator schemas: ${name}`, () => {
+      const lint = runHelm(['lint', '--strict', CHART, ...args])
+      assert.equal(lint.status, 0, lint.stdout + lint.stderr)
+      const { yaml, objects } = render([...args])
+      const result = validate(yaml)
+      assert.deepEqual(result.errors, [])
+      assert.equal(result.validated, objects.length)
+      assert.equal(ofKind(objects, 'Deployment').length, 5)
+    })
+  }
+
+  it('scales each worker role with KEDA on its own queues\' BullMQ wait lists', () => {
+    const { objects } = render(KEDA)
+    const triggers = Object.fromEntries(
+      ofKind(objects, 'ScaledObject').map((o) => {
+        const spec = o.spec as { triggers: { type: string; metadata: Record<string, string> }[] }
+        return [o.metadata.name.replace('ps-plugin-server-', ''), spec.triggers.filter((t) => t.type === 'redis').map((t) => t.metadata.listName)]
+      }),
+    )
+    assert.deepEqual(triggers, {
+      'ingest-worker': ['{ps}:ingest:wait'],
+      exporter: ['{ps}:export:wait', '{ps}:export-deliveries:wait'],
+      'job-worker': ['{ps}:jobs:wait'],
+    })
+    for (const list of Object.values(triggers).flat()) assert.ok(MONITORED_QUEUES.includes(list.split(':')[1]), list)
+    // Without KEDA (and for the HTTP app always) a CPU HorizontalPodAutoscaler.
+    assert.deepEqual(ofKind(objects, 'HorizontalPodAutoscaler').map((o) => o.metadata.name), ['ps-plugin-server-capture'])
+    assert.equal(ofKind(render(REQUIRED_SETS).objects, 'HorizontalPodAutoscaler').length, 4)
+  })
+
+  it('stops every role inside its grace period and probes the health endpoints', () => {
+    for (const args of [REQUIRED_SETS, PRODUCTION]) {
+      for (const deployment of ofKind(render([...args]).objects, 'Deployment')) {
+        const spec = podSpec(deployment)
+        const grace = Number(spec.containers[0].env?.find((e) => e.name === 'SHUTDOWN_GRACE_MS')?.value)
+        assert.ok(grace > 0 && grace < spec.terminationGracePeriodSeconds * 1000, `${deployment.metadata.name}: ${grace} ms`)
+        assert.ok(grace > 30_000 || deployment.metadata.name.endsWith('capture'), `${deployment.metadata.name}: longer than PLUGIN_TIMEOUT_MS`)
+        const container = spec.containers[0] as Container & Record<string, { httpGet: { path: string; port: string } }>
+        assert.deepEqual([container.livenessProbe.httpGet, container.readinessProbe.httpGet], [{ path: '/healthz', port: 'metrics' }, { path: '/readyz', port: 'metrics' }])
+        assert.deepEqual(container.args, ['start', deployment.metadata.name.replace('ps-plugin-server-', '')])
+      }
+    }
+  })
+
+  it('ships every dashboard as a ConfigMap for the Grafana sidecar and a migration hook', () => {
+    const { objects } = render(REQUIRED_SETS)
+    const maps = ofKind(objects, 'ConfigMap').filter((o) => o.metadata.labels?.grafana_dashboard === '1')
+    assert.equal(maps.length, dashboards().length)
+    for (const map of maps) for (const json of Object.values(map.data ?? {})) assert.ok((JSON.parse(json) as { panels: unknown[] }).panels.length > 0)
+    const job = ofKind(objects, 'Job')[0]
+    assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'pre-install,pre-upgrade')
+    assert.deepEqual(podSpec(job).containers[0].args, ['migrate'])
+  })
+
+  it('refuses wrong values with a message that names them', () => {
+    const cases: [string[], RegExp][] = [
+      [[], /secrets\/databaseUrl.*minLength|secrets\.databaseUrl is required/s],
+      [[...REQUIRED_SETS, '--set', 'roles.ingest-worker.replica=3'], /roles\/ingest-worker.*additional properties 'replica' not allowed/s],
+      [[...REQUIRED_SETS, '--set', 'keda.enabled=true'], /keda\/redisAddress/],
+      [[...REQUIRED_SETS, '--set', 'queuePrefix=ps'], /queuePrefix/],
+      [[...REQUIRED_SETS, '--set', 'roles.exporter.terminationGracePeriodSeconds=30'], /roles\.exporter\.terminationGracePeriodSeconds \(30\) minus shutdownMarginSeconds \(10\) must be longer than config\.PLUGIN_TIMEOUT_MS/],
+      [[...REQUIRED_SETS, '--set', 'secrets.databaseUrl=mysql://x'], /secrets\/databaseUrl/],
+      [[...REQUIRED_SETS, '--set-string', 'config.REDIS_URL=redis://elsewhere'], /config\/REDIS_URL/],
+    ]
+    for (const [args, message] of cases) {
+      const result = runHelm(['template', 'ps', CHART, ...args])
+      assert.notEqual(result.status, 0, `accepted: ${args.join(' ')}`)
+      assert.match(result.stderr, message)
+    }
+  })
+})
