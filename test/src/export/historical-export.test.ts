@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import path from 'node:path'
 import { insertEvents } from '@plugin-server/db'
 import { listHistoricalRuns } from '@plugin-server/export'
 import { eventually } from '../harness/fleet'
-import { FleetProcess, REPO_ROOT } from '../harness/processes'
+import { FleetProcess, startCli } from '../harness/processes'
 import { exportSetup, ExportSetup, testEvent } from './export-setup'
 
-const CLI = path.join(REPO_ROOT, 'test/dist/export/export-cli.js')
 
 describe('runHistoricalExport (plugin-server export historical)', function () {
   this.timeout(120_000)
@@ -23,15 +20,11 @@ describe('runHistoricalExport (plugin-server export historical)', function () {
   })
 
   const cli = (args: string[]) => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...s.env, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const proc = new FleetProcess(args.join(' '), child)
+    const proc = startCli(args, { ...s.env, LOG_LEVEL: 'warn' })
     children.push(proc)
     return proc
   }
+
   const progressed = (proc: FleetProcess, atLeast: number) =>
     proc.stderr.some((line) => Number(/: (\d+)\/\d+ events exported/.exec(line)?.[1] ?? -1) >= atLeast)
 

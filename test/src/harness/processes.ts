@@ -71,3 +71,23 @@ export async function startRole(role: string, env: Record<string, string>): Prom
 export async function stopAllProcesses(): Promise<void> {
   await Promise.all([...running].map((p) => p.kill('SIGKILL')))
 }
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the real `plugin-server` CLI to completion, with `stdin` as its input. */
+export function runCli(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin!.end(stdin)
+  })
+}

@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { CLI, REPO_ROOT, startCli } from '../harness/processes'
+import { CliResult, runCli, startCli } from '../harness/processes'
 import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, storedConfigValue } from './management-fixture'
 
-interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 describe('plugin-server plugin install|list|logs and config create|update|enable (CLI)', () => {
   let h: ManagementHarness

@@ -1,23 +1,13 @@
 import assert from 'assert/strict'
-import { spawn } from 'child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
+import { CliResult, runCli as runPluginServer } from '../harness/processes'
 import { fixture } from './helpers'
 
-const ROOT = join(__dirname, '..', '..', '..')
 
-function runCli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['--no-node-snapshot', join(ROOT, 'bin', 'plugin-server.js'), 'plugin', 'run', ...args], { cwd: ROOT })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (c) => (stdout += c))
-        child.stderr.on('data', (c) => (stderr += c))
-        child.on('error', reject)
-        child.on('close', (code) => resolve({ code, stdout, stderr }))
-        child.stdin.end(stdin ?? '')
-    })
+function runCli(args: string[], stdin?: string): Promise<CliResult> {
+    return runPluginServer(['plugin', 'run', ...args], {}, stdin ?? '')
 }
 
 describe('plugin-vm: plugin-server plugin run', () => {

@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import path from 'node:path'
 import { createTeam } from '@plugin-server/db'
 import { schedulingConfig, startJobWorker, StartedJobWorker } from '@plugin-server/scheduling'
 import { setConfigEnabled, startPluginRuntime } from '@plugin-server/meta'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
-import { REPO_ROOT } from '../harness/processes'
+import { runCli } from '../harness/processes'
 import { testRoleContext } from '../harness/role-context'
 import { ranJobs } from './jobs-fixture'
 
-const ENTRY = path.join(__dirname, 'job-cli-entry.js')
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, env)
 
 describe('plugin-server job trigger <configId> <jobName> --payload <json> (CLI)', function () {
   this.timeout(60_000)

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -7,7 +6,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { AddressPolicy, FetchRefusedError, fetchGuard, guardedFetch, parseAllowedHosts } from '@plugin-server/plugin-vm'
 import { ConfigError, loadConfig } from '@plugin-server/core'
-import { CLI, REPO_ROOT } from '../harness/processes'
+import { runCli } from '../harness/processes'
 import { loadCode } from '../plugin-vm/helpers'
 
 /** A plugin whose processEvent fetches `event.url` and reports the outcome instead of throwing. */
@@ -245,18 +244,8 @@ describe('security: plugin fetch policy', function () {
     })
     after(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-    function run(allowed: string, url: string): Promise<{ code: number | null; stdout: string }> {
-      return new Promise((resolve) => {
-        const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'plugin', 'run', dir, '--event', '-', '--config', `url=${url}`], {
-          cwd: REPO_ROOT,
-          env: { ...process.env, PLUGIN_FETCH_ALLOWED_HOSTS: allowed },
-        })
-        let stdout = ''
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-        child.on('exit', (status) => resolve({ code: status, stdout }))
-        child.stdin.end(JSON.stringify({ event: 'e', properties: {} }))
-      })
-    }
+    const run = (allowed: string, url: string) =>
+      runCli(['plugin', 'run', dir, '--event', '-', '--config', `url=${url}`], { PLUGIN_FETCH_ALLOWED_HOSTS: allowed }, JSON.stringify({ event: 'e', properties: {} }))
 
     it('applies the same policy and the same PLUGIN_FETCH_ALLOWED_HOSTS', async () => {
       const refused = await run('', `http://127.0.0.1:${port}/cli`)

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { spawn } from 'node:child_process'
-import path from 'node:path'
 import { ConfigError, loadConfig, parseSecretKeys } from '@plugin-server/core'
 import {
   createConfig, getConfig, installPluginFromPath, loadEnabledConfigs, ManagementError, rotateSecrets, SecretBox, setConfigEnabled, updateConfig,
 } from '@plugin-server/meta'
-import { REPO_ROOT } from '../harness/processes'
+import { runCli } from '../harness/processes'
 import { TEST_SECRETS_KEYS } from '../harness/security-env'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
 
@@ -168,18 +166,7 @@ describe('security: secret config values encrypted at rest', function () {
       const oldKeys = key('old')
       const newKey = key('new')
       await withKeys(oldKeys, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } }))
-      const entry = path.join(REPO_ROOT, 'test/dist/security/secrets-cli-entry.js')
-      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--no-node-snapshot', entry, 'secrets', 'rotate'], {
-          cwd: REPO_ROOT,
-          env: { ...process.env, DATABASE_URL: h.db.url, PLUGIN_SECRETS_KEYS: `${newKey},${oldKeys}`, LOG_LEVEL: 'warn' },
-        })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-        child.on('exit', (code) => resolve({ code, stdout, stderr }))
-      })
+      const out = await runCli(['secrets', 'rotate'], { DATABASE_URL: h.db.url, PLUGIN_SECRETS_KEYS: `${newKey},${oldKeys}`, LOG_LEVEL: 'warn' })
       assert.equal(out.code, 0, out.stderr)
       assert.deepEqual(JSON.parse(out.stdout), { keyId: 'new', configs: 1, reencrypted: 1, encrypted: 0, current: 0 })
       assert.match(out.stderr, /secrets rotate: 1\/1 configs \(1 re-encrypted, 0 plaintext encrypted, 0 already on key new\)/)
