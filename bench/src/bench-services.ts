@@ -11,8 +11,8 @@ export interface BenchServices {
 /** REDIS_URL / DATABASE_URL when set, otherwise local servers for the length of the run (fsync on, like production). */
 export async function benchServices(): Promise<BenchServices> {
   const started: LocalServer[] = []
-  const redisUrl = process.env.REDIS_URL ?? (started[started.push(await startRedisServer()) - 1].url)
-  const databaseUrl = process.env.DATABASE_URL ?? (started[started.push(await startPostgresServer()) - 1].url)
+  const redisUrl = process.env.REDIS_URL ?? started[started.push(await startRedisServer()) - 1].url
+  const databaseUrl = process.env.DATABASE_URL ?? started[started.push(await startPostgresServer()) - 1].url
   const pool = new Pool({ connectionString: databaseUrl, max: 1 })
   await migrate(pool)
   await pool.end()

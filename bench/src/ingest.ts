@@ -39,12 +39,26 @@ async function rawBullmq(redisUrl: string, bodies: number): Promise<number> {
   let done = 0
   let resolveFinished!: () => void
   const finished = new Promise<void>((resolve) => (resolveFinished = resolve))
-  const worker = createWorker<IngestBatch>(QUEUES.ingest, async () => {
-    if (++done === bodies) resolveFinished()
-  }, workerConnection, config.queuePrefix, { concurrency: 8 })
+  const worker = createWorker<IngestBatch>(
+    QUEUES.ingest,
+    async () => {
+      if (++done === bodies) resolveFinished()
+    },
+    workerConnection,
+    config.queuePrefix,
+    { concurrency: 8 },
+  )
   const events = Array.from({ length: PER_REQUEST }, (_, i) => ({
-    uuid: randomUUID(), team_id: 1, event: '$pageview', distinct_id: `u${i}`, properties: { seq: i, $lib: 'posthog-node', $current_url: 'https://example.com/pricing' },
-    timestamp: new Date().toISOString(), now: new Date().toISOString(), sent_at: null, ip: '127.0.0.1', site_url: '',
+    uuid: randomUUID(),
+    team_id: 1,
+    event: '$pageview',
+    distinct_id: `u${i}`,
+    properties: { seq: i, $lib: 'posthog-node', $current_url: 'https://example.com/pricing' },
+    timestamp: new Date().toISOString(),
+    now: new Date().toISOString(),
+    sent_at: null,
+    ip: '127.0.0.1',
+    site_url: '',
   }))
   const started = process.hrtime.bigint()
   for (let i = 0; i < bodies; i += IN_FLIGHT) {
@@ -65,9 +79,17 @@ async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, i
   await pool.query('TRUNCATE events')
   const team = await createTeam(pool, `bench ${randomUUID()}`)
   const port = await freePort()
-  const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, CAPTURE_PORT: String(port), QUEUE_PREFIX: `{bench-${randomUUID().slice(0, 8)}}`, LOG_LEVEL: 'warn' }
+  const env = {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    DATABASE_URL: databaseUrl,
+    CAPTURE_PORT: String(port),
+    QUEUE_PREFIX: `{bench-${randomUUID().slice(0, 8)}}`,
+    LOG_LEVEL: 'warn',
+  }
   const children: ChildProcess[] = [spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'capture'], { env, stdio: 'inherit' })]
-  for (let i = 0; i < ingestWorkers; i++) children.push(spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'ingest-worker'], { env, stdio: 'inherit' }))
+  for (let i = 0; i < ingestWorkers; i++)
+    children.push(spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'ingest-worker'], { env, stdio: 'inherit' }))
   const url = `http://127.0.0.1:${port}/batch/`
   try {
     await waitFor('capture', async () => (await fetch(`http://127.0.0.1:${port}/_health`)).ok, 30_000)
@@ -107,11 +129,14 @@ export async function benchIngest(): Promise<void> {
     const raw = await rawBullmq(redisUrl, bodies)
     const one = await fullPath(redisUrl, databaseUrl, bodies, 1)
     const two = await fullPath(redisUrl, databaseUrl, bodies, 2)
-    printTable(['path', 'events/s', 'ratio to raw BullMQ'], [
-      ['raw BullMQ, no-op worker (baseline)', raw.toFixed(0), '1.00'],
-      ['capture → BullMQ → 1 ingest-worker → Postgres', one.toFixed(0), (one / raw).toFixed(2)],
-      ['capture → BullMQ → 2 ingest-workers → Postgres', two.toFixed(0), (two / raw).toFixed(2)],
-    ])
+    printTable(
+      ['path', 'events/s', 'ratio to raw BullMQ'],
+      [
+        ['raw BullMQ, no-op worker (baseline)', raw.toFixed(0), '1.00'],
+        ['capture → BullMQ → 1 ingest-worker → Postgres', one.toFixed(0), (one / raw).toFixed(2)],
+        ['capture → BullMQ → 2 ingest-workers → Postgres', two.toFixed(0), (two / raw).toFixed(2)],
+      ],
+    )
   } finally {
     await redis?.stop()
     await postgres?.stop()

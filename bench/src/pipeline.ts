@@ -25,9 +25,23 @@ function batches(teamId: number): IngestBatch[] {
     events: Array.from({ length: PER_BATCH }, (_, i): IngestEvent => {
       const seq = b * PER_BATCH + i
       return {
-        uuid: randomUUID(), team_id: teamId, event: '$pageview', distinct_id: `user-${seq % 1000}`,
-        properties: { $lib: 'posthog-node', $lib_version: '5.0.0', $current_url: 'https://example.com/pricing', $browser: 'Chrome', $ip: IPS[seq % IPS.length], seq },
-        timestamp: now, now, sent_at: now, ip: '127.0.0.1', site_url: '',
+        uuid: randomUUID(),
+        team_id: teamId,
+        event: '$pageview',
+        distinct_id: `user-${seq % 1000}`,
+        properties: {
+          $lib: 'posthog-node',
+          $lib_version: '5.0.0',
+          $current_url: 'https://example.com/pricing',
+          $browser: 'Chrome',
+          $ip: IPS[seq % IPS.length],
+          seq,
+        },
+        timestamp: now,
+        now,
+        sent_at: now,
+        ip: '127.0.0.1',
+        site_url: '',
       }
     }),
   }))
@@ -69,7 +83,10 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
     await createConfig(ctx, { teamId: team.id, plugin: installed.plugin.id, enabled: true, order })
   }
   const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' }
-  const worker: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  const worker: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
   try {
     // One warm-up batch loads the team's plugins, so every variant is timed warm.
     await timeDrainWarmup(redisUrl, prefix, team.id, pool)
@@ -95,17 +112,22 @@ async function timeDrainWarmup(redisUrl: string, prefix: string, teamId: number,
 export async function benchPipeline(): Promise<void> {
   const services = await benchServices()
   try {
-    process.stdout.write(`ingest pipeline: ${EVENTS} events in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency 4), Postgres fsync on\n`)
+    process.stdout.write(
+      `ingest pipeline: ${EVENTS} events in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency 4), Postgres fsync on\n`,
+    )
     const baseline = await raw(services.redisUrl, 1)
     const none = await pipeline(services.redisUrl, services.databaseUrl, [])
     const one = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties'])
     const three = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
-    printTable(['variant', 'events/s', 'ratio to raw BullMQ', 'ratio to no plugins'], [
-      ['raw BullMQ, no-op worker (baseline)', baseline.toFixed(0), '1.00', ''],
-      ['pipeline, no plugins', none.toFixed(0), (none / baseline).toFixed(2), '1.00'],
-      ['pipeline, 1 plugin (add properties)', one.toFixed(0), (one / baseline).toFixed(2), (one / none).toFixed(2)],
-      ['pipeline, 3 plugins (+ meta.cache, + geoip)', three.toFixed(0), (three / baseline).toFixed(2), (three / none).toFixed(2)],
-    ])
+    printTable(
+      ['variant', 'events/s', 'ratio to raw BullMQ', 'ratio to no plugins'],
+      [
+        ['raw BullMQ, no-op worker (baseline)', baseline.toFixed(0), '1.00', ''],
+        ['pipeline, no plugins', none.toFixed(0), (none / baseline).toFixed(2), '1.00'],
+        ['pipeline, 1 plugin (add properties)', one.toFixed(0), (one / baseline).toFixed(2), (one / none).toFixed(2)],
+        ['pipeline, 3 plugins (+ meta.cache, + geoip)', three.toFixed(0), (three / baseline).toFixed(2), (three / none).toFixed(2)],
+      ],
+    )
   } finally {
     await services.stop()
   }

@@ -63,8 +63,19 @@ export async function benchScheduler(): Promise<void> {
           `INSERT INTO teams (name, api_token) SELECT 'bench ' || i, 'phc_bench_' || i || '_' || md5(random()::text) FROM generate_series(1, $1) i RETURNING id`,
           [CONFIGS],
         )
-        await pool.query(`INSERT INTO plugin_configs (team_id, plugin_id, enabled, config) SELECT unnest($1::int[]), $2, true, '{}'`, [teams.map((t) => t.id), pluginId])
-        const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, TIME_SCALE: String(TIME_SCALE), LOG_LEVEL: 'warn', SCHEDULER_RECONCILE_INTERVAL_MS: '5000' }
+        await pool.query(`INSERT INTO plugin_configs (team_id, plugin_id, enabled, config) SELECT unnest($1::int[]), $2, true, '{}'`, [
+          teams.map((t) => t.id),
+          pluginId,
+        ])
+        const env = {
+          ...process.env,
+          REDIS_URL: redisUrl,
+          DATABASE_URL: databaseUrl,
+          QUEUE_PREFIX: prefix,
+          TIME_SCALE: String(TIME_SCALE),
+          LOG_LEVEL: 'warn',
+          SCHEDULER_RECONCILE_INTERVAL_MS: '5000',
+        }
         for (let i = 0; i < 2; i++) children.push(spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
 
         const key = (teamId: number) => `${prefix}:cache:${pluginId}:${teamId}:runs`
@@ -84,7 +95,9 @@ export async function benchScheduler(): Promise<void> {
 
         const pipeline = redis.pipeline()
         teams.forEach((t) => pipeline.lrange(key(t.id), 0, -1))
-        const lists = ((await pipeline.exec()) ?? []).map(([, raw]) => (raw as string[]).map((r) => JSON.parse(r) as { start: number; end: number }).sort((a, b) => a.start - b.start))
+        const lists = ((await pipeline.exec()) ?? []).map(([, raw]) =>
+          (raw as string[]).map((r) => JSON.parse(r) as { start: number; end: number }).sort((a, b) => a.start - b.start),
+        )
         const drifts: number[] = []
         let overlaps = 0
         let runs = 0
@@ -98,10 +111,22 @@ export async function benchScheduler(): Promise<void> {
         }
         drifts.sort((a, b) => a - b)
         const ms = (v: number) => `${Math.round(v)} ms`
-        process.stdout.write(`\nscheduler: ${CONFIGS} configs with runEveryMinute, 2 scheduler processes, TIME_SCALE=${TIME_SCALE} (a minute lasts ${INTERVAL / 1000} s), ${MEASURE_MS / 1000} s measured\n\n`)
+        process.stdout.write(
+          `\nscheduler: ${CONFIGS} configs with runEveryMinute, 2 scheduler processes, TIME_SCALE=${TIME_SCALE} (a minute lasts ${INTERVAL / 1000} s), ${MEASURE_MS / 1000} s measured\n\n`,
+        )
         printTable(
           ['runs measured', 'runs/s', 'drift p50', 'drift p99', 'drift max', 'overlaps', 'target p99 ≤ 1 s'],
-          [[String(runs), (runs / ((measureTo - measureFrom) / 1000)).toFixed(0), ms(percentile(drifts, 50)), ms(percentile(drifts, 99)), ms(drifts[drifts.length - 1] ?? NaN), String(overlaps), percentile(drifts, 99) <= 1000 && overlaps === 0 ? 'met' : 'NOT met']],
+          [
+            [
+              String(runs),
+              (runs / ((measureTo - measureFrom) / 1000)).toFixed(0),
+              ms(percentile(drifts, 50)),
+              ms(percentile(drifts, 99)),
+              ms(drifts[drifts.length - 1] ?? NaN),
+              String(overlaps),
+              percentile(drifts, 99) <= 1000 && overlaps === 0 ? 'met' : 'NOT met',
+            ],
+          ],
         )
       } finally {
         children.forEach((c) => c.kill('SIGTERM'))

@@ -17,7 +17,10 @@ export class ChaosFleet {
   private readonly members: Member[] = []
   kills = 0
 
-  constructor(private readonly env: Record<string, string>, private readonly logDir: string) {}
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly logDir: string,
+  ) {}
 
   captureEnvPort(): string {
     return this.env.CAPTURE_PORT

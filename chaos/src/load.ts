@@ -23,8 +23,19 @@ export function startLoad(host: string, apiKey: string, eventsPerSecond: number,
     }
     return response
   }
-  const posthogs = Array.from({ length: clients }, () =>
-    new PostHog(apiKey, { host, flushAt: 50, flushInterval: 100, disableCompression: true, fetchRetryCount: 10, fetchRetryDelay: 1000, requestTimeout: 15_000, fetch: recordingFetch as never }),
+  const posthogs = Array.from(
+    { length: clients },
+    () =>
+      new PostHog(apiKey, {
+        host,
+        flushAt: 50,
+        flushInterval: 100,
+        disableCompression: true,
+        fetchRetryCount: 10,
+        fetchRetryDelay: 1000,
+        requestTimeout: 15_000,
+        fetch: recordingFetch as never,
+      }),
   )
   let seq = 0
   const timer = setInterval(() => {

@@ -115,7 +115,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const stored = async () => new Set((await pool.query<{ uuid: string }>(`SELECT uuid FROM events WHERE event = 'chaos event'`)).rows.map((r) => r.uuid))
     await waitFor('acknowledged events stored', async () => missing(load.acked, await stored()).length === 0, 180_000).catch(() => undefined)
     const storedUuids = await stored()
-    await waitFor('exports and jobs', async () => missing(storedUuids, sink.exported).length === 0 && missing([...load.withJob].filter((u) => storedUuids.has(u)), sink.jobs).length === 0, 180_000).catch(() => undefined)
+    await waitFor(
+      'exports and jobs',
+      async () =>
+        missing(storedUuids, sink.exported).length === 0 &&
+        missing(
+          [...load.withJob].filter((u) => storedUuids.has(u)),
+          sink.jobs,
+        ).length === 0,
+      180_000,
+    ).catch(() => undefined)
 
     const jobsQueue = createPluginJobsQueue(redis, { queuePrefix: '{chaos}' })
     const failedJobs = (await jobsQueue.getFailed()).map((j) => `${j.data.name}(${JSON.stringify(j.data.payload)}): ${j.failedReason}`)

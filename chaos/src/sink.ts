@@ -38,7 +38,7 @@ export class ChaosSink {
   private handle(path: string, body: string): number {
     const data = JSON.parse(body || 'null') as unknown
     if (path === '/export') {
-      if (Math.random() < this.failureRate) return ++this.refusedExports, 500
+      if (Math.random() < this.failureRate) return (++this.refusedExports, 500)
       for (const uuid of data as string[]) this.exported.set(uuid, (this.exported.get(uuid) ?? 0) + 1)
       return 200
     }

@@ -13,7 +13,14 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     maxWaitMs: config.capture.batchMaxWaitMs,
   })
   registerPluginMetricsCollector(ctx.registry, ctx.redis('plugin-metrics'), config.queuePrefix)
-  const admin = createAdminApi({ pool: ctx.pool(), redis: ctx.redis('admin'), queuePrefix: config.queuePrefix, logger, token: config.admin.token, teamTokens: config.admin.teamTokens })
+  const admin = createAdminApi({
+    pool: ctx.pool(),
+    redis: ctx.redis('admin'),
+    queuePrefix: config.queuePrefix,
+    logger,
+    token: config.admin.token,
+    teamTokens: config.admin.teamTokens,
+  })
   const server = await startCaptureServer(config.capture, {
     teams: new TeamResolver(ctx.pool()),
     batcher,

@@ -10,9 +10,7 @@ import { registerPluginRun } from './commands/plugin-run'
 import { registerStart } from './commands/start'
 import { registerTeam } from './commands/team'
 
-const program = new Command('plugin-server')
-  .description('Run PostHog-compatible plugins over a stream of analytics events')
-  .showHelpAfterError()
+const program = new Command('plugin-server').description('Run PostHog-compatible plugins over a stream of analytics events').showHelpAfterError()
 registerStart(program)
 registerMigrate(program)
 registerTeam(program)

@@ -14,8 +14,14 @@ function sameToken(given: string, token: string): boolean {
  * The operator token is compared in constant time; a team token is looked up by its sha256, so
  * the database never holds, and a timing difference never reveals, a usable token.
  */
-export async function authenticate(req: IncomingMessage, operatorToken: string | null, teamTokens: boolean, management: ManagementContext): Promise<AdminPrincipal> {
-  if (operatorToken === null && !teamTokens) throw new HttpError(503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN (or ADMIN_API_TEAM_TOKENS=true)')
+export async function authenticate(
+  req: IncomingMessage,
+  operatorToken: string | null,
+  teamTokens: boolean,
+  management: ManagementContext,
+): Promise<AdminPrincipal> {
+  if (operatorToken === null && !teamTokens)
+    throw new HttpError(503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN (or ADMIN_API_TEAM_TOKENS=true)')
   const header = req.headers.authorization
   if (!header) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer <admin API token> header', undefined, CHALLENGE)
   const given = /^Bearer\s+(.+)$/i.exec(header)?.[1].trim()

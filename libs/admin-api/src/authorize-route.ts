@@ -25,7 +25,8 @@ export async function authorizeRoute(principal: AdminPrincipal, route: Route, pa
     }
     case 'config': {
       const id = idParam(params.id, 'plugin config')
-      if ((await configTeam(management, id)) !== own) throw new HttpError(403, 'forbidden', `this token is scoped to team ${own}; plugin config ${id} is not one of its configs`)
+      if ((await configTeam(management, id)) !== own)
+        throw new HttpError(403, 'forbidden', `this token is scoped to team ${own}; plugin config ${id} is not one of its configs`)
       return
     }
   }

@@ -25,7 +25,12 @@ function sendError(res: ServerResponse, err: HttpError): void {
  * config values are never logged, since any of them may hold a secret.
  */
 export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
-  const management: ManagementContext = { pool: deps.pool, redis: deps.redis, queuePrefix: deps.queuePrefix, logger: deps.logger.child({ component: 'admin-api' }) }
+  const management: ManagementContext = {
+    pool: deps.pool,
+    redis: deps.redis,
+    queuePrefix: deps.queuePrefix,
+    logger: deps.logger.child({ component: 'admin-api' }),
+  }
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid')
@@ -42,7 +47,9 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
       const found = findRoute(method, path)
       if (!found) throw new HttpError(404, 'not_found', `no such endpoint: ${method} ${path}`)
       if ('allowed' in found) {
-        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path} (allowed: ${found.allowed.join(', ')})`, undefined, { Allow: found.allowed.join(', ') })
+        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path} (allowed: ${found.allowed.join(', ')})`, undefined, {
+          Allow: found.allowed.join(', '),
+        })
       }
       await authorizeRoute(principal, found.route, found.params, management)
       const result = await found.route.handler({ req, params: found.params, query: url.searchParams, management, maxBodyBytes })

@@ -52,7 +52,7 @@ export class HttpError extends Error {
     readonly code: HttpErrorCode,
     message: string,
     readonly field?: string,
-    readonly headers: Record<string, string> = {}
+    readonly headers: Record<string, string> = {},
   ) {
     super(message)
   }

@@ -60,7 +60,12 @@ export async function startCaptureServer(
     const teamId = await teams.teamId(parsed.token)
     if (teamId === null) throw new CaptureError(401, 'invalid_token', 'unknown api token: no team has this project API key', 'api_key')
     if (!limiter.take(parsed.token, parsed.events.length)) {
-      throw new CaptureError(429, 'rate_limited', `this project sends more than ${options.rateLimitPerSecond} events per second: slow down and retry`, 'api_key')
+      throw new CaptureError(
+        429,
+        'rate_limited',
+        `this project sends more than ${options.rateLimitPerSecond} events per second: slow down and retry`,
+        'api_key',
+      )
     }
     for (const warning of parsed.warnings) logger.warn({ team_id: teamId, warning }, 'capture warning')
     const events: IngestEvent[] = parsed.events.map((e) => ({
@@ -78,7 +83,11 @@ export async function startCaptureServer(
     const sizes = events.map((e) => Buffer.byteLength(JSON.stringify(e)))
     const tooLarge = sizes.findIndex((size) => size > options.maxEventBytes)
     if (tooLarge >= 0) {
-      throw new CaptureError(413, 'event_too_large', `event at index ${tooLarge} is ${sizes[tooLarge]} bytes, over the ${options.maxEventBytes} byte limit per event`)
+      throw new CaptureError(
+        413,
+        'event_too_large',
+        `event at index ${tooLarge} is ${sizes[tooLarge]} bytes, over the ${options.maxEventBytes} byte limit per event`,
+      )
     }
     const started = process.hrtime.bigint()
     await withTimeout(batcher.add(events, sizes), options.enqueueTimeoutMs, `the ingest queue did not accept the events within ${options.enqueueTimeoutMs} ms`)

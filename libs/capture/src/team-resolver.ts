@@ -8,7 +8,10 @@ import { findTeamByToken } from '@plugin-server/db'
 export class TeamResolver {
   private readonly cache = new Map<string, { teamId: number | null; expires: number }>()
 
-  constructor(private readonly pool: Pool, private readonly ttlMs = 10_000) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly ttlMs = 10_000,
+  ) {}
 
   async teamId(token: string): Promise<number | null> {
     const hit = this.cache.get(token)

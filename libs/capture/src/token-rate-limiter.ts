@@ -7,7 +7,11 @@ export class TokenRateLimiter {
   private readonly buckets = new Map<string, { tokens: number; updated: number }>()
   private readonly burst: number
 
-  constructor(private readonly perSecond: number, burst: number, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly perSecond: number,
+    burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.burst = burst > 0 ? burst : perSecond * 10
   }
 

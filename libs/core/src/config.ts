@@ -155,9 +155,7 @@ class Reader {
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
-    return this.string(name, fallback, (v) =>
-      (allowed as readonly string[]).includes(v) ? null : `expected one of ${allowed.join(', ')}`,
-    ) as T
+    return this.string(name, fallback, (v) => ((allowed as readonly string[]).includes(v) ? null : `expected one of ${allowed.join(', ')}`)) as T
   }
 }
 

@@ -25,7 +25,10 @@ export class EventBatcher {
   private timer: NodeJS.Timeout | null = null
   private readonly inFlight = new Set<Promise<void>>()
 
-  constructor(private readonly queue: Queue<IngestBatch>, private readonly limits: BatcherLimits) {}
+  constructor(
+    private readonly queue: Queue<IngestBatch>,
+    private readonly limits: BatcherLimits,
+  ) {}
 
   /** `sizes`: the events' serialized sizes when the caller has them already. */
   add(events: readonly IngestEvent[], sizes?: readonly number[]): Promise<void> {
@@ -65,9 +68,10 @@ export class EventBatcher {
     const batch = this.open
     this.open = null
     if (!batch || batch.events.length === 0) return
-    const sending = this.queue
-      .add('batch', { events: batch.events }, { jobId: `b-${randomUUID()}` })
-      .then(() => batch.settle(), (err: Error) => batch.settle(err))
+    const sending = this.queue.add('batch', { events: batch.events }, { jobId: `b-${randomUUID()}` }).then(
+      () => batch.settle(),
+      (err: Error) => batch.settle(err),
+    )
     this.inFlight.add(sending)
     void sending.finally(() => this.inFlight.delete(sending))
   }

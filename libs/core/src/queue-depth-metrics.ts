@@ -82,7 +82,11 @@ export async function readQueueDepths(redis: Redis, prefix: string, queues: read
  */
 export function registerQueueDepthMetrics(registry: Registry, redis: () => Redis, prefix: string, queues: readonly string[] = MONITORED_QUEUES): void {
   let cached: { at: number; read: Promise<QueueDepth[] | null> } | null = null
-  const errors = new Counter({ name: 'queue_depth_read_errors_total', help: 'Scrapes at which the queue depth could not be read from Redis', registers: [registry] })
+  const errors = new Counter({
+    name: 'queue_depth_read_errors_total',
+    help: 'Scrapes at which the queue depth could not be read from Redis',
+    registers: [registry],
+  })
   const read = (): Promise<QueueDepth[] | null> => {
     const now = Date.now()
     if (!cached || now - cached.at > 1000) {

@@ -14,7 +14,10 @@ const ENTRY = /^([A-Za-z0-9_.-]{1,32}):([A-Za-z0-9+/]+={0,2})$/
  * Throws a message naming the variable and the bad entry (by position: an entry holds key material).
  */
 export function parseSecretKeys(raw: string | undefined): SecretKey[] {
-  const entries = (raw ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')
+  const entries = (raw ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
   const keys: SecretKey[] = []
   entries.forEach((entry, index) => {
     const match = ENTRY.exec(entry)

@@ -42,8 +42,9 @@ export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): 
 }
 
 export async function countEvents(pool: Pool, teamId?: number): Promise<number> {
-  const { rows } = teamId === undefined
-    ? await pool.query<{ n: string }>('SELECT count(*) AS n FROM events')
-    : await pool.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE team_id = $1', [teamId])
+  const { rows } =
+    teamId === undefined
+      ? await pool.query<{ n: string }>('SELECT count(*) AS n FROM events')
+      : await pool.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE team_id = $1', [teamId])
   return Number(rows[0].n)
 }

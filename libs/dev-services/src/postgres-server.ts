@@ -24,7 +24,10 @@ export function findPostgresBinaries(prefer: 'system' | 'embedded' = 'system'): 
   if (prefer === 'embedded' && embedded && usable(embedded)) return embedded
   const debian = '/usr/lib/postgresql'
   const debianDirs = fs.existsSync(debian)
-    ? fs.readdirSync(debian).sort((a, b) => Number(b) - Number(a)).map((v) => path.join(debian, v, 'bin'))
+    ? fs
+        .readdirSync(debian)
+        .sort((a, b) => Number(b) - Number(a))
+        .map((v) => path.join(debian, v, 'bin'))
     : []
   const fromPath = which('initdb')
   if (fromPath && which('pg_ctl')) return path.dirname(fs.realpathSync(fromPath))

@@ -19,8 +19,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (!binary) throw new Error('redis-server not found on PATH: install it (Debian: apt-get install redis-server) or set REDIS_URL')
   const port = options.port ?? (await freePort())
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ps-redis-'))
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no',
-    '--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'everysec', '--protected-mode', 'no']
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--appendonly',
+    options.appendOnly ? 'yes' : 'no',
+    '--appendfsync',
+    'everysec',
+    '--protected-mode',
+    'no',
+  ]
   let child: ChildProcess | null = null
   const start = async () => {
     child = spawn(binary, args, { stdio: 'ignore' })

@@ -14,7 +14,7 @@ export class RetryScheduled extends Error {
  */
 export function exportBackoffStrategy(timeScale: number) {
   return (_attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob<DeliveryJobData>): number => {
-    const retries = err?.name === 'RetryScheduled' ? job?.data?.attempts?.length ?? 1 : 1
+    const retries = err?.name === 'RetryScheduled' ? (job?.data?.attempts?.length ?? 1) : 1
     return retryDelayMs(Math.max(1, retries), timeScale)
   }
 }

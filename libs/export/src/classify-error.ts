@@ -21,7 +21,10 @@ export function classifyError(err: unknown): ClassifiedError {
 /** A webhook the destination refused (4xx: not retried) or could not take (network, 429, 5xx: retried). */
 export class WebhookError extends Error {
   override name = 'WebhookError'
-  constructor(message: string, readonly retry: boolean) {
+  constructor(
+    message: string,
+    readonly retry: boolean,
+  ) {
     super(message)
   }
 }

@@ -20,8 +20,19 @@ export async function insertDeadLetter(pool: Pool, letter: NewDeadLetter): Promi
     `INSERT INTO export_dead_letters (job_key, plugin_config_id, team_id, method, events, event_count, error, retry_error, attempts, first_attempt_at, last_attempt_at)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, to_timestamp($10 / 1000.0), to_timestamp($11 / 1000.0))
      ON CONFLICT (job_key) DO NOTHING`,
-    [letter.jobKey, letter.configId, letter.teamId, letter.method, JSON.stringify(letter.events).replace(/\\u0000/g, ''), letter.events.length,
-      letter.error, letter.retryError, letter.attempts.length, first, last],
+    [
+      letter.jobKey,
+      letter.configId,
+      letter.teamId,
+      letter.method,
+      JSON.stringify(letter.events).replace(/\\u0000/g, ''),
+      letter.events.length,
+      letter.error,
+      letter.retryError,
+      letter.attempts.length,
+      first,
+      last,
+    ],
   )
   return (result.rowCount ?? 0) > 0
 }

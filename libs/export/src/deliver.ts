@@ -11,7 +11,12 @@ const PER_EVENT_CONCURRENCY = 8
  * One attempt at delivering `events` through one method of one config. exportEvents takes the whole
  * batch in one call; the per-event methods report per event, so only the failed ones are retried.
  */
-export async function deliver(config: ActiveConfig, method: ExportMethod, events: readonly ProcessedPluginEvent[], webhookTimeoutMs: number): Promise<DeliveryOutcome> {
+export async function deliver(
+  config: ActiveConfig,
+  method: ExportMethod,
+  events: readonly ProcessedPluginEvent[],
+  webhookTimeoutMs: number,
+): Promise<DeliveryOutcome> {
   if (method === 'exportEvents') {
     try {
       await config.use((instance) => instance.call('exportEvents', [events]))

@@ -75,9 +75,12 @@ export class DeliveryProcessor {
       const state = manager.state(data.configId)
       // Still setting up (or retrying setup): the job waits with backoff rather than losing its events.
       if (state?.status === 'pending' || state?.status === 'retrying') throw new Error(`plugin config ${data.configId} is not set up yet`)
-      const reason = state?.status === 'disabled' ? `plugin config ${data.configId} is disabled: ${state.reason}` : `plugin config ${data.configId} is not enabled`
+      const reason =
+        state?.status === 'disabled' ? `plugin config ${data.configId} is disabled: ${state.reason}` : `plugin config ${data.configId} is not enabled`
       await this.deadLetter(job, null, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')
-      await this.deps.metrics.add({ teamId: data.teamId, pluginName: 'unknown', configId: data.configId }, data.method, { undelivered_events: data.events.length })
+      await this.deps.metrics.add({ teamId: data.teamId, pluginName: 'unknown', configId: data.configId }, data.method, {
+        undelivered_events: data.events.length,
+      })
       return this.finish(job, 'dead letter')
     }
     const labels: MetricLabels = { teamId: config.record.teamId, pluginName: config.record.pluginName, configId: config.record.id }
@@ -105,7 +108,11 @@ export class DeliveryProcessor {
         await job.updateData({ ...data, events: outcome.retry.events, attempts })
         await this.deps.redis.zadd(this.keys.retrying(data.configId), Date.now(), job.id!)
         await this.deps.metrics.add(labels, data.method, counts)
-        this.log(config, 'WARN', `${data.method} failed for ${outcome.retry.events.length} events (retry ${attempts.length} of ${MAX_RETRIES} scheduled): ${outcome.retry.message}`)
+        this.log(
+          config,
+          'WARN',
+          `${data.method} failed for ${outcome.retry.events.length} events (retry ${attempts.length} of ${MAX_RETRIES} scheduled): ${outcome.retry.message}`,
+        )
         // The backoff strategy reads the attempts just stored to pick the delay.
         throw new RetryScheduled(outcome.retry.message)
       }
@@ -117,13 +124,33 @@ export class DeliveryProcessor {
   }
 
   private async deadLetter(
-    job: Job<DeliveryJobData>, config: ActiveConfig | null, events: readonly ProcessedPluginEvent[], error: string, retryError: boolean, attempts: AttemptRecord[], suffix: string,
+    job: Job<DeliveryJobData>,
+    config: ActiveConfig | null,
+    events: readonly ProcessedPluginEvent[],
+    error: string,
+    retryError: boolean,
+    attempts: AttemptRecord[],
+    suffix: string,
   ): Promise<void> {
     const { data } = job
     const message = config ? redact(error, logTarget(config.record).secrets) : error
-    await insertDeadLetter(this.deps.pool, { jobKey: `${job.id}-${suffix}`, configId: data.configId, teamId: data.teamId, method: data.method, events, error: message, retryError, attempts })
+    await insertDeadLetter(this.deps.pool, {
+      jobKey: `${job.id}-${suffix}`,
+      configId: data.configId,
+      teamId: data.teamId,
+      method: data.method,
+      events,
+      error: message,
+      retryError,
+      attempts,
+    })
     const why = retryError ? `still failing after ${attempts.length - 1} retries` : 'failed with an error that is not retried'
-    if (config) this.log(config, 'ERROR', `${data.method} ${why}: ${events.length} events kept as a dead letter (replay: plugin-server export replay ${data.configId}): ${message}`)
+    if (config)
+      this.log(
+        config,
+        'ERROR',
+        `${data.method} ${why}: ${events.length} events kept as a dead letter (replay: plugin-server export replay ${data.configId}): ${message}`,
+      )
     else this.deps.logger.error({ plugin_config_id: data.configId, events: events.length, err: message }, 'export batch kept as a dead letter')
   }
 
@@ -132,7 +159,15 @@ export class DeliveryProcessor {
     const { data } = job
     const { redis } = this.deps
     if (data.source.type === 'historical' && data.events.length > 0) {
-      await redis.eval(MARK_HISTORICAL_DONE, 2, this.keys.historicalDone(data.source.runId), this.keys.historicalEvents(data.source.runId), data.source.seq, data.events.length, 7 * 24 * 3600)
+      await redis.eval(
+        MARK_HISTORICAL_DONE,
+        2,
+        this.keys.historicalDone(data.source.runId),
+        this.keys.historicalEvents(data.source.runId),
+        data.source.seq,
+        data.events.length,
+        7 * 24 * 3600,
+      )
     }
     if (!data.delivered) await job.updateData({ ...data, events: [], delivered: true })
     await redis.multi().zrem(this.keys.pending(data.configId), job.id!).zrem(this.keys.retrying(data.configId), job.id!).exec()

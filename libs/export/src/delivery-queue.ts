@@ -18,7 +18,10 @@ export class DeliveryQueue {
   readonly queue: Queue<DeliveryJobData>
   private readonly keys: ExportKeys
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.queue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, {
       connection: redis,
       prefix,

@@ -52,7 +52,11 @@ export interface FlushResult {
 export class ExportBuffer {
   private readonly keys: ExportKeys
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly queue: DeliveryQueue) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly queue: DeliveryQueue,
+  ) {
     this.keys = exportKeys(prefix)
   }
 
@@ -63,8 +67,17 @@ export class ExportBuffer {
     const bytes = serialized.reduce((sum, s) => sum + Buffer.byteLength(s), 0)
     const k = this.keys
     const result = await this.redis.eval(
-      APPEND, 4, k.buffer(configId), k.bufferBytes(configId), k.buffered(), k.appended(configId, handoffId),
-      APPENDED_TTL_SECONDS, Date.now(), configId, bytes, ...serialized,
+      APPEND,
+      4,
+      k.buffer(configId),
+      k.bufferBytes(configId),
+      k.buffered(),
+      k.appended(configId, handoffId),
+      APPENDED_TTL_SECONDS,
+      Date.now(),
+      configId,
+      bytes,
+      ...serialized,
     )
     return Number(result) < 0 ? null : Number(result)
   }
@@ -80,14 +93,25 @@ export class ExportBuffer {
       const k = this.keys
       const batchId = `b-${configId}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
       const taken = (await this.redis.eval(
-        TAKE, 6, k.buffer(configId), k.bufferBytes(configId), k.buffered(), k.flushing(configId), k.flushingId(configId), k.flushingSince(),
-        configId, batchId, Date.now(),
+        TAKE,
+        6,
+        k.buffer(configId),
+        k.bufferBytes(configId),
+        k.buffered(),
+        k.flushing(configId),
+        k.flushingId(configId),
+        k.flushingSince(),
+        configId,
+        batchId,
+        Date.now(),
       )) as [string, string[]] | null
       if (!taken) break
       const [id, raw] = taken
       if (raw.length > 0) {
         const events = raw.map((s) => JSON.parse(s) as ProcessedPluginEvent)
-        await this.queue.add([{ jobId: id, data: { configId, teamId: events[0].team_id, method: 'exportEvents', events, source: { type: 'live' }, attempts: [] } }])
+        await this.queue.add([
+          { jobId: id, data: { configId, teamId: events[0].team_id, method: 'exportEvents', events, source: { type: 'live' }, attempts: [] } },
+        ])
         results.push({ batchId: id, events: events.length })
       }
       await this.redis.eval(FINISH, 3, k.flushing(configId), k.flushingId(configId), k.flushingSince(), id, configId)

@@ -17,13 +17,14 @@ export interface MetricLabels {
 export class ExportMetrics {
   private readonly counters: Record<keyof ExportCounts, Counter>
 
-  constructor(registry: Registry, private readonly redis: Redis, private readonly queuePrefix: string) {
+  constructor(
+    registry: Registry,
+    private readonly redis: Redis,
+    private readonly queuePrefix: string,
+  ) {
     const labelNames = ['team_id', 'plugin', 'plugin_config_id', 'method']
     this.counters = Object.fromEntries(
-      EXPORT_METRIC_NAMES.map((name) => [
-        name,
-        new Counter({ name: `plugin_export_${name}_total`, help: HELP[name], labelNames, registers: [registry] }),
-      ]),
+      EXPORT_METRIC_NAMES.map((name) => [name, new Counter({ name: `plugin_export_${name}_total`, help: HELP[name], labelNames, registers: [registry] })]),
     ) as Record<keyof ExportCounts, Counter>
   }
 

@@ -8,7 +8,9 @@ import { exportKeys } from './keys'
 
 /** What `plugin-server export status` prints: fleet-wide metrics, buffer, pending work, dead letters, historical runs. */
 export async function exportStatus(pool: Pool, redis: Redis, prefix: string, configId: number): Promise<ExportStatus> {
-  const { rows: [config] } = await pool.query<{ team_id: number; name: string }>(
+  const {
+    rows: [config],
+  } = await pool.query<{ team_id: number; name: string }>(
     'SELECT c.team_id, p.name FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id WHERE c.id = $1',
     [configId],
   )
@@ -28,15 +30,17 @@ export async function exportStatus(pool: Pool, redis: Redis, prefix: string, con
   const now = Date.now()
   const metrics = Object.fromEntries(EXPORT_METRIC_NAMES.map((name) => [name, all[name] ?? 0])) as ExportCounts
   const pluginMetrics = Object.fromEntries(Object.entries(all).filter(([name]) => !(EXPORT_METRIC_NAMES as readonly string[]).includes(name)))
-  const historicalRuns = await Promise.all(runs.map(async (r) => ({
-    id: r.id,
-    status: r.status,
-    from: r.from,
-    to: r.to,
-    total: r.totalEvents,
-    enqueued: r.enqueuedEvents,
-    done: Number((await redis.get(keys.historicalEvents(r.id))) ?? 0),
-  })))
+  const historicalRuns = await Promise.all(
+    runs.map(async (r) => ({
+      id: r.id,
+      status: r.status,
+      from: r.from,
+      to: r.to,
+      total: r.totalEvents,
+      enqueued: r.enqueuedEvents,
+      done: Number((await redis.get(keys.historicalEvents(r.id))) ?? 0),
+    })),
+  )
   return {
     pluginConfigId: configId,
     teamId: config.team_id,

@@ -33,7 +33,10 @@ export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<s
     const { id: configId, teamId } = config.record
     const per = (method: ExportMethod, selected: ProcessedPluginEvent[]) => {
       if (!config.methods.includes(method) || selected.length === 0) return
-      deliveries.push({ jobId: `e-${handoffId}-${configId}-${method}`, data: { configId, teamId, method, events: selected, source: { type: 'live' }, attempts: [] } })
+      deliveries.push({
+        jobId: `e-${handoffId}-${configId}-${method}`,
+        data: { configId, teamId, method, events: selected, source: { type: 'live' }, attempts: [] },
+      })
     }
     per('onEvent', others)
     per('onSnapshot', snapshots)

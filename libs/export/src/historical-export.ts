@@ -38,8 +38,17 @@ interface EventRow {
  * fixed (`h-<run>-<page>`), so a page handed over just before the crash is not exported twice.
  * Resolves when every page has been delivered or kept as a dead letter.
  */
-export async function runHistoricalExport(pool: Pool, redis: Redis, prefix: string, deliveries: DeliveryQueue, configId: number, options: HistoricalExportOptions): Promise<HistoricalProgress> {
-  const { rows: [config] } = await pool.query<{ team_id: number; config: Record<string, unknown> }>('SELECT team_id, config FROM plugin_configs WHERE id = $1', [configId])
+export async function runHistoricalExport(
+  pool: Pool,
+  redis: Redis,
+  prefix: string,
+  deliveries: DeliveryQueue,
+  configId: number,
+  options: HistoricalExportOptions,
+): Promise<HistoricalProgress> {
+  const {
+    rows: [config],
+  } = await pool.query<{ team_id: number; config: Record<string, unknown> }>('SELECT team_id, config FROM plugin_configs WHERE id = $1', [configId])
   if (!config) throw new Error(`plugin config ${configId} not found`)
   const ignored = [...configExportOptions(config.config, options.settings).ignoredEvents]
   const { run, resumed } = await openHistoricalRun(pool, configId, config.team_id, options.from, options.to, options.batchSize, ignored)
@@ -53,7 +62,14 @@ export async function runHistoricalExport(pool: Pool, redis: Redis, prefix: stri
   const progress = async (): Promise<HistoricalProgress> => {
     const finished = await done()
     const rate = (finished - doneAtStart) / Math.max(0.001, (Date.now() - started) / 1000)
-    const p = { runId: run.id, total: run.totalEvents, enqueued, done: finished, rate, etaSeconds: rate > 0 ? Math.max(0, run.totalEvents - finished) / rate : null }
+    const p = {
+      runId: run.id,
+      total: run.totalEvents,
+      enqueued,
+      done: finished,
+      rate,
+      etaSeconds: rate > 0 ? Math.max(0, run.totalEvents - finished) / rate : null,
+    }
     options.onProgress?.(p)
     return p
   }
@@ -75,7 +91,17 @@ export async function runHistoricalExport(pool: Pool, redis: Redis, prefix: stri
          AND ($7::timestamptz IS NULL OR (timestamp, uuid) <= ($7::timestamptz, $8::uuid))
        ORDER BY timestamp, uuid
        LIMIT $9`,
-      [run.teamId, options.from, options.to, ignored, cursor?.timestamp ?? null, cursor?.uuid ?? null, until?.timestamp ?? null, until?.uuid ?? null, until ? 2147483647 : run.batchSize],
+      [
+        run.teamId,
+        options.from,
+        options.to,
+        ignored,
+        cursor?.timestamp ?? null,
+        cursor?.uuid ?? null,
+        until?.timestamp ?? null,
+        until?.uuid ?? null,
+        until ? 2147483647 : run.batchSize,
+      ],
     )
     return rows
   }
@@ -84,7 +110,12 @@ export async function runHistoricalExport(pool: Pool, redis: Redis, prefix: stri
     const end = { timestamp: rows[rows.length - 1].ts_key, uuid: rows[rows.length - 1].uuid }
     await setPendingEnd(pool, run.id, end)
     const events: ProcessedPluginEvent[] = rows.map((r) => toProcessedEvent(r))
-    await deliveries.add([{ jobId: `h-${run.id}-${seq}`, data: { configId, teamId: run.teamId, method: 'exportEvents', events, source: { type: 'historical', runId: run.id, seq }, attempts: [] } }])
+    await deliveries.add([
+      {
+        jobId: `h-${run.id}-${seq}`,
+        data: { configId, teamId: run.teamId, method: 'exportEvents', events, source: { type: 'historical', runId: run.id, seq }, attempts: [] },
+      },
+    ])
     await advanceCursor(pool, run.id, end, rows.length)
     cursor = end
     seq++

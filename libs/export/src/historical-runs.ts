@@ -41,11 +41,22 @@ function toRun(r: Row): HistoricalRun {
 
 /** The unfinished run for exactly this config and range, or a new one (counting the events it will export). */
 export async function openHistoricalRun(
-  pool: Pool, configId: number, teamId: number, from: Date, to: Date, batchSize: number, ignored: readonly string[],
+  pool: Pool,
+  configId: number,
+  teamId: number,
+  from: Date,
+  to: Date,
+  batchSize: number,
+  ignored: readonly string[],
 ): Promise<{ run: HistoricalRun; resumed: boolean }> {
-  const existing = await pool.query<Row>(`SELECT ${COLUMNS} FROM export_historical_runs WHERE plugin_config_id = $1 AND range_from = $2 AND range_to = $3 AND status = 'running'`, [configId, from, to])
+  const existing = await pool.query<Row>(
+    `SELECT ${COLUMNS} FROM export_historical_runs WHERE plugin_config_id = $1 AND range_from = $2 AND range_to = $3 AND status = 'running'`,
+    [configId, from, to],
+  )
   if (existing.rows.length > 0) return { run: toRun(existing.rows[0]), resumed: true }
-  const { rows: [count] } = await pool.query<{ n: string }>(
+  const {
+    rows: [count],
+  } = await pool.query<{ n: string }>(
     'SELECT count(*) AS n FROM events WHERE team_id = $1 AND timestamp >= $2 AND timestamp < $3 AND NOT (event = ANY($4::text[]))',
     [teamId, from, to, ignored],
   )
@@ -61,7 +72,11 @@ export async function openHistoricalRun(
 }
 
 export async function setPendingEnd(pool: Pool, runId: number, end: { timestamp: string; uuid: string }): Promise<void> {
-  await pool.query('UPDATE export_historical_runs SET pending_end_timestamp = $2, pending_end_uuid = $3, updated_at = now() WHERE id = $1', [runId, end.timestamp, end.uuid])
+  await pool.query('UPDATE export_historical_runs SET pending_end_timestamp = $2, pending_end_uuid = $3, updated_at = now() WHERE id = $1', [
+    runId,
+    end.timestamp,
+    end.uuid,
+  ])
 }
 
 /** The page ending at `end` is in the queue: move the cursor past it. */

@@ -26,10 +26,7 @@ export interface AttemptRecord {
 }
 
 /** Where a delivery came from: the live stream, a historical run (to count its progress) or a replay. */
-export type DeliverySource =
-  | { type: 'live' }
-  | { type: 'historical'; runId: number; seq: number }
-  | { type: 'replay'; deadLetterId: number }
+export type DeliverySource = { type: 'live' } | { type: 'historical'; runId: number; seq: number } | { type: 'replay'; deadLetterId: number }
 
 /** One BullMQ job on the deliveries queue: events for one method of one plugin config. */
 export interface DeliveryJobData {
@@ -59,7 +56,13 @@ export interface ConfigExportOptions {
 
 export type ExportMetricName = 'events_seen' | 'events_delivered_successfully' | 'retry_errors' | 'other_errors' | 'undelivered_events'
 
-export const EXPORT_METRIC_NAMES: readonly ExportMetricName[] = ['events_seen', 'events_delivered_successfully', 'retry_errors', 'other_errors', 'undelivered_events']
+export const EXPORT_METRIC_NAMES: readonly ExportMetricName[] = [
+  'events_seen',
+  'events_delivered_successfully',
+  'retry_errors',
+  'other_errors',
+  'undelivered_events',
+]
 
 export type ExportCounts = Record<ExportMetricName, number>
 

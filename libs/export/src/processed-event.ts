@@ -2,7 +2,9 @@ import type { IngestEvent } from '@plugin-server/core'
 import type { ProcessedPluginEvent } from './interfaces'
 
 /** A stored event (ingest hand-off or a row read back from Postgres) as the scaffold's ProcessedPluginEvent. */
-export function toProcessedEvent(event: Pick<IngestEvent, 'uuid' | 'team_id' | 'event' | 'distinct_id' | 'properties' | 'ip'> & { timestamp: string | Date }): ProcessedPluginEvent {
+export function toProcessedEvent(
+  event: Pick<IngestEvent, 'uuid' | 'team_id' | 'event' | 'distinct_id' | 'properties' | 'ip'> & { timestamp: string | Date },
+): ProcessedPluginEvent {
   const properties = event.properties ?? {}
   const out: ProcessedPluginEvent = {
     distinct_id: event.distinct_id,

@@ -18,10 +18,12 @@ export async function replayDeadLetters(pool: Pool, deliveries: DeliveryQueue, c
   const result: ReplayResult = { replayed: 0, events: 0, deadLetterIds: [] }
   for (const letter of letters) {
     const events = await deadLetterEvents(pool, letter.id)
-    await deliveries.add([{
-      jobId: `r-${letter.id}`,
-      data: { configId, teamId: letter.teamId, method: letter.method, events, source: { type: 'replay', deadLetterId: letter.id }, attempts: [] },
-    }])
+    await deliveries.add([
+      {
+        jobId: `r-${letter.id}`,
+        data: { configId, teamId: letter.teamId, method: letter.method, events, source: { type: 'replay', deadLetterId: letter.id }, attempts: [] },
+      },
+    ])
     await markReplayed(pool, letter.id)
     result.replayed++
     result.events += events.length

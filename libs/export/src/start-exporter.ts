@@ -46,16 +46,26 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
     ...lock,
     settings: { backoffStrategy: exportBackoffStrategy(settings.timeScale) },
   })
-  const fanOutWorker = createWorker<ExportBatch, string>(QUEUES.export, (job) => fanOut({ manager, buffer, deliveries, settings }, job), ctx.redis('export-fanout-worker'), prefix, {
-    concurrency: settings.fanOutConcurrency,
-    ...lock,
-  })
-  for (const [name, worker] of [['delivery', deliveryWorker], ['fan-out', fanOutWorker]] as const) {
+  const fanOutWorker = createWorker<ExportBatch, string>(
+    QUEUES.export,
+    (job) => fanOut({ manager, buffer, deliveries, settings }, job),
+    ctx.redis('export-fanout-worker'),
+    prefix,
+    {
+      concurrency: settings.fanOutConcurrency,
+      ...lock,
+    },
+  )
+  for (const [name, worker] of [
+    ['delivery', deliveryWorker],
+    ['fan-out', fanOutWorker],
+  ] as const) {
     worker.on('error', (err) => logger.warn({ err: err.message, worker: name }, 'export worker error'))
   }
   fanOutWorker.on('failed', (job, err) => logger.error({ job_id: job?.id, err: err.message }, 'export hand-off failed, will retry with backoff'))
   deliveryWorker.on('failed', (job, err) => {
-    if (err.name !== 'RetryScheduled') logger.warn({ job_id: job?.id, plugin_config_id: job?.data.configId, err: err.message }, 'delivery attempt failed in the exporter, will retry')
+    if (err.name !== 'RetryScheduled')
+      logger.warn({ job_id: job?.id, plugin_config_id: job?.data.configId, err: err.message }, 'delivery attempt failed in the exporter, will retry')
   })
   let flushing: Promise<number> | null = null
   const flush = (all = false): Promise<number> => {

@@ -8,7 +8,11 @@ import { IngestPipeline } from './ingest-pipeline'
  * Consumes ingest batches at-least-once: a batch is acknowledged only after its rows are committed,
  * and a worker that dies holding one loses its lock, so another worker takes the batch over.
  */
-export function startIngestConsumer(ctx: RoleContext, steps: BatchStep[] = [], afterStore: AfterStoreHook[] = []): RunningRole & { worker: Worker<IngestBatch, BatchResult> } {
+export function startIngestConsumer(
+  ctx: RoleContext,
+  steps: BatchStep[] = [],
+  afterStore: AfterStoreHook[] = [],
+): RunningRole & { worker: Worker<IngestBatch, BatchResult> } {
   const { config, logger, registry } = ctx
   const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore)
   const events = new Counter({ name: 'ingest_events_total', help: 'Events by outcome', labelNames: ['outcome'], registers: [registry] })
@@ -46,6 +50,13 @@ export function startIngestConsumer(ctx: RoleContext, steps: BatchStep[] = [], a
   return {
     worker,
     closers: [{ name: 'ingest worker', close: () => worker.close() }],
-    checks: [{ name: 'ingest worker', check: async () => { if (!worker.isRunning()) throw new Error('ingest worker is not running') } }],
+    checks: [
+      {
+        name: 'ingest worker',
+        check: async () => {
+          if (!worker.isRunning()) throw new Error('ingest worker is not running')
+        },
+      },
+    ],
   }
 }

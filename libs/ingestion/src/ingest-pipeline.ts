@@ -5,7 +5,11 @@ import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 
 /** Runs a batch through its steps and stores what is left; safe to run twice on the same batch. */
 export class IngestPipeline {
-  constructor(private readonly pool: Pool, private readonly steps: BatchStep[] = [], private readonly afterStore: AfterStoreHook[] = []) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly steps: BatchStep[] = [],
+    private readonly afterStore: AfterStoreHook[] = [],
+  ) {}
 
   async process(batch: IngestBatch, batchId = 'adhoc'): Promise<BatchResult> {
     let events = batch.events

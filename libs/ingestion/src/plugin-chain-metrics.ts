@@ -15,7 +15,17 @@ export function createPluginChainMetrics(registry: Registry): PluginChainMetrics
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers: [registry],
     }),
-    errors: new Counter({ name: 'plugin_errors_total', help: 'Events a plugin failed on, or calls that failed', labelNames: ['plugin_config_id', 'method'], registers: [registry] }),
-    dropped: new Counter({ name: 'plugin_events_dropped_total', help: 'Events dropped by processEvent returning nothing', labelNames: ['plugin_config_id'], registers: [registry] }),
+    errors: new Counter({
+      name: 'plugin_errors_total',
+      help: 'Events a plugin failed on, or calls that failed',
+      labelNames: ['plugin_config_id', 'method'],
+      registers: [registry],
+    }),
+    dropped: new Counter({
+      name: 'plugin_events_dropped_total',
+      help: 'Events dropped by processEvent returning nothing',
+      labelNames: ['plugin_config_id'],
+      registers: [registry],
+    }),
   }
 }

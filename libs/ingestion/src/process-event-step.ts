@@ -94,13 +94,22 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: { pool: Poo
   if (failures.length > 0) await reportFailures(config, failures, deps)
 }
 
-async function reportFailures(config: ActiveConfig, failures: { slot: Slot; error: SerializedPluginError }[], deps: { pool: Pool; logs: PluginLogWriter; metrics: PluginChainMetrics }): Promise<void> {
+async function reportFailures(
+  config: ActiveConfig,
+  failures: { slot: Slot; error: SerializedPluginError }[],
+  deps: { pool: Pool; logs: PluginLogWriter; metrics: PluginChainMetrics },
+): Promise<void> {
   const target = logTarget(config.record)
   const name = label(config)
   deps.metrics.errors.inc({ plugin_config_id: String(config.record.id), method: 'processEvent' }, failures.length)
   for (const { slot } of failures) slot.failed.push(name)
   for (const { slot, error } of failures.slice(0, LOGGED_FAILURES_PER_BATCH)) {
-    deps.logs.write(target, 'PLUGIN', 'ERROR', `processEvent failed on event "${slot.event.event}" (${slot.event.uuid}), kept as it was: ${error.name}: ${error.message}`)
+    deps.logs.write(
+      target,
+      'PLUGIN',
+      'ERROR',
+      `processEvent failed on event "${slot.event.event}" (${slot.event.uuid}), kept as it was: ${error.name}: ${error.message}`,
+    )
   }
   if (failures.length > LOGGED_FAILURES_PER_BATCH) {
     deps.logs.write(target, 'PLUGIN', 'ERROR', `processEvent failed on ${failures.length - LOGGED_FAILURES_PER_BATCH} more events of the same batch`)

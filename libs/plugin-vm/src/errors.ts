@@ -2,36 +2,36 @@
 
 /** The plugin could not be read, validated, compiled or evaluated. */
 export class PluginLoadError extends Error {
-    override name = 'PluginLoadError'
+  override name = 'PluginLoadError'
 }
 
 /** The plugin threw (or rejected) inside a call. Carries the sandbox error's name and retry flag. */
 export class PluginError extends Error {
-    override name = 'PluginError'
-    constructor(
-        message: string,
-        readonly pluginErrorName: string,
-        readonly isRetryError: boolean,
-        readonly pluginStack?: string,
-        /** What the plugin itself said, without the plugin/config label (for users' eyes). */
-        readonly pluginMessage: string = message
-    ) {
-        super(message)
-    }
+  override name = 'PluginError'
+  constructor(
+    message: string,
+    readonly pluginErrorName: string,
+    readonly isRetryError: boolean,
+    readonly pluginStack?: string,
+    /** What the plugin itself said, without the plugin/config label (for users' eyes). */
+    readonly pluginMessage: string = message,
+  ) {
+    super(message)
+  }
 }
 
 /** A call breached the time or memory limit; the isolate has been disposed. */
 export class PluginLimitError extends Error {
-    override name = 'PluginLimitError'
-    constructor(
-        message: string,
-        readonly limit: 'time' | 'memory'
-    ) {
-        super(message)
-    }
+  override name = 'PluginLimitError'
+  constructor(
+    message: string,
+    readonly limit: 'time' | 'memory',
+  ) {
+    super(message)
+  }
 }
 
 /** The instance was disposed (breach, eviction or explicit) before or during the call. */
 export class PluginDisposedError extends Error {
-    override name = 'PluginDisposedError'
+  override name = 'PluginDisposedError'
 }

@@ -5,161 +5,161 @@
 
 /** A PostHog PluginEvent as it travels through processEvent; unknown keys are kept. */
 export interface PluginEvent {
-    event: string
-    distinct_id?: string
-    properties?: Record<string, unknown>
-    team_id?: number
-    uuid?: string
-    timestamp?: string
-    [key: string]: unknown
+  event: string
+  distinct_id?: string
+  properties?: Record<string, unknown>
+  team_id?: number
+  uuid?: string
+  timestamp?: string
+  [key: string]: unknown
 }
 
 export type PluginConfigFieldType = 'string' | 'attachment' | 'choice'
 
 export interface PluginConfigField {
-    markdown?: string
-    key?: string
-    name?: string
-    type?: PluginConfigFieldType
-    default?: string
-    hint?: string
-    required?: boolean
-    secret?: boolean
-    choices?: string[]
-    /** Deprecated in the contract; accepted and ignored. */
-    order?: number
-    [key: string]: unknown
+  markdown?: string
+  key?: string
+  name?: string
+  type?: PluginConfigFieldType
+  default?: string
+  hint?: string
+  required?: boolean
+  secret?: boolean
+  choices?: string[]
+  /** Deprecated in the contract; accepted and ignored. */
+  order?: number
+  [key: string]: unknown
 }
 
 /** plugin.json after validation. Unknown top-level keys are kept. */
 export interface PluginJson {
-    name: string
-    main?: string
-    url?: string
-    description?: string
-    config: PluginConfigField[]
-    [key: string]: unknown
+  name: string
+  main?: string
+  url?: string
+  description?: string
+  config: PluginConfigField[]
+  [key: string]: unknown
 }
 
 /** A plugin read from disk/archive, validated and compiled; reusable across many instances. */
 export interface PluginSource {
-    readonly name: string
-    readonly pluginJson: PluginJson
-    /** Path of the entry file inside the plugin, e.g. `index.ts`. */
-    readonly entry: string
-    /** esbuild output: a CommonJS body (sloppy mode) expecting `module`, `exports`, `require`. */
-    readonly code: string
-    /** sha256 of `code`; cache key for compiled scripts. */
-    readonly codeHash: string
-    /** Bare module names the code imports (`pg`, `crypto`, ...), all known to the sandbox. */
-    readonly imports: readonly string[]
+  readonly name: string
+  readonly pluginJson: PluginJson
+  /** Path of the entry file inside the plugin, e.g. `index.ts`. */
+  readonly entry: string
+  /** esbuild output: a CommonJS body (sloppy mode) expecting `module`, `exports`, `require`. */
+  readonly code: string
+  /** sha256 of `code`; cache key for compiled scripts. */
+  readonly codeHash: string
+  /** Bare module names the code imports (`pg`, `crypto`, ...), all known to the sandbox. */
+  readonly imports: readonly string[]
 }
 
 export type PluginMethodName =
-    | 'setupPlugin'
-    | 'teardownPlugin'
-    | 'processEvent'
-    | 'onEvent'
-    | 'onSnapshot'
-    | 'exportEvents'
-    | 'runEveryMinute'
-    | 'runEveryHour'
-    | 'runEveryDay'
-    | 'getSettings'
-    | 'composeWebhook'
+  | 'setupPlugin'
+  | 'teardownPlugin'
+  | 'processEvent'
+  | 'onEvent'
+  | 'onSnapshot'
+  | 'exportEvents'
+  | 'runEveryMinute'
+  | 'runEveryHour'
+  | 'runEveryDay'
+  | 'getSettings'
+  | 'composeWebhook'
 
 export const PLUGIN_METHOD_NAMES: readonly PluginMethodName[] = [
-    'setupPlugin',
-    'teardownPlugin',
-    'processEvent',
-    'onEvent',
-    'onSnapshot',
-    'exportEvents',
-    'runEveryMinute',
-    'runEveryHour',
-    'runEveryDay',
-    'getSettings',
-    'composeWebhook',
+  'setupPlugin',
+  'teardownPlugin',
+  'processEvent',
+  'onEvent',
+  'onSnapshot',
+  'exportEvents',
+  'runEveryMinute',
+  'runEveryHour',
+  'runEveryDay',
+  'getSettings',
+  'composeWebhook',
 ]
 
 export type MetricOperation = 'sum' | 'max' | 'min'
 
 export interface PluginAttachment {
-    content_type: string
-    file_name: string
-    /** Text (string) or binary (Uint8Array) contents. */
-    contents: string | Uint8Array
+  content_type: string
+  file_name: string
+  /** Text (string) or binary (Uint8Array) contents. */
+  contents: string | Uint8Array
 }
 
 export type LogLevel = 'log' | 'info' | 'warn' | 'error' | 'debug'
 
 export interface PluginLogEntry {
-    level: LogLevel
-    message: string
-    pluginName: string
-    configId: string | number
-    timestamp: Date
+  level: LogLevel
+  message: string
+  pluginName: string
+  configId: string | number
+  timestamp: Date
 }
 
 export interface PluginCapture {
-    event: string
-    properties: Record<string, unknown>
-    pluginName: string
-    configId: string | number
+  event: string
+  properties: Record<string, unknown>
+  pluginName: string
+  configId: string | number
 }
 
 export interface PluginJobRequest {
-    name: string
-    payload: unknown
-    /** When to run; `runNow` gives the current time. */
-    runAt: Date
+  name: string
+  payload: unknown
+  /** When to run; `runNow` gives the current time. */
+  runAt: Date
 }
 
 export interface HttpResponseData {
-    status: number
-    statusText: string
-    url: string
-    headers: [string, string][]
-    body: Uint8Array
+  status: number
+  statusText: string
+  url: string
+  headers: [string, string][]
+  body: Uint8Array
 }
 
 export interface HttpRequestInit {
-    method?: string
-    headers?: Record<string, string>
-    body?: string | Uint8Array
-    /** Milliseconds; the host also aborts at the call deadline. */
-    timeoutMs?: number
+  method?: string
+  headers?: Record<string, string>
+  body?: string | Uint8Array
+  /** Milliseconds; the host also aborts at the call deadline. */
+  timeoutMs?: number
 }
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
 export interface ApiRequest {
-    method: ApiMethod
-    path: string
-    options: Record<string, unknown>
+  method: ApiMethod
+  path: string
+  options: Record<string, unknown>
 }
 
 export interface PluginCache {
-    set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void>
-    get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown>
-    incr(key: string): Promise<number>
-    expire(key: string, ttlSeconds: number): Promise<boolean>
-    lpush(key: string, elementOrArray: unknown): Promise<number>
-    lrange(key: string, startIndex: number, endIndex: number): Promise<string[]>
-    llen(key: string): Promise<number>
-    lpop(key: string, count: number): Promise<string[]>
-    lrem(key: string, count: number, elementKey: string): Promise<number>
+  set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void>
+  get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown>
+  incr(key: string): Promise<number>
+  expire(key: string, ttlSeconds: number): Promise<boolean>
+  lpush(key: string, elementOrArray: unknown): Promise<number>
+  lrange(key: string, startIndex: number, endIndex: number): Promise<string[]>
+  llen(key: string): Promise<number>
+  lpop(key: string, count: number): Promise<string[]>
+  lrem(key: string, count: number, elementKey: string): Promise<number>
 }
 
 export interface PluginStorage {
-    get(key: string, defaultValue: unknown): Promise<unknown>
-    set(key: string, value: unknown): Promise<void>
-    del(key: string): Promise<void>
+  get(key: string, defaultValue: unknown): Promise<unknown>
+  set(key: string, value: unknown): Promise<void>
+  del(key: string): Promise<void>
 }
 
 export interface PluginCursor {
-    init(key: string, initialValue?: number): Promise<void>
-    increment(key: string, incrementBy?: number): Promise<number>
+  init(key: string, initialValue?: number): Promise<void>
+  increment(key: string, incrementBy?: number): Promise<number>
 }
 
 /**
@@ -167,106 +167,102 @@ export interface PluginCursor {
  * `createLocalHost` provides in-memory ones for tests and `plugin run`.
  */
 export interface PluginHost {
-    readonly config: Readonly<Record<string, unknown>>
-    readonly attachments: Readonly<Record<string, PluginAttachment | null>>
-    readonly cache: PluginCache
-    readonly storage: PluginStorage
-    readonly cursor: PluginCursor
-    enqueueJob(job: PluginJobRequest): Promise<void>
-    updateMetric(name: string, operation: MetricOperation, value: number): void
-    geoipLocate(ip: string): Promise<unknown>
-    log(entry: PluginLogEntry): void
-    capture(capture: PluginCapture): void
-    /** `posthog.api.*`; when absent the sandbox call rejects with a clear error. */
-    api?(request: ApiRequest): Promise<HttpResponseData>
-    /** Override for `fetch` (defaults to node-fetch with the call deadline). */
-    fetch?(url: string, init: HttpRequestInit): Promise<HttpResponseData>
-    /** Resolves a host module for the bridge (defaults to `require`). Return undefined when absent. */
-    loadHostModule?(name: string): unknown
+  readonly config: Readonly<Record<string, unknown>>
+  readonly attachments: Readonly<Record<string, PluginAttachment | null>>
+  readonly cache: PluginCache
+  readonly storage: PluginStorage
+  readonly cursor: PluginCursor
+  enqueueJob(job: PluginJobRequest): Promise<void>
+  updateMetric(name: string, operation: MetricOperation, value: number): void
+  geoipLocate(ip: string): Promise<unknown>
+  log(entry: PluginLogEntry): void
+  capture(capture: PluginCapture): void
+  /** `posthog.api.*`; when absent the sandbox call rejects with a clear error. */
+  api?(request: ApiRequest): Promise<HttpResponseData>
+  /** Override for `fetch` (defaults to node-fetch with the call deadline). */
+  fetch?(url: string, init: HttpRequestInit): Promise<HttpResponseData>
+  /** Resolves a host module for the bridge (defaults to `require`). Return undefined when absent. */
+  loadHostModule?(name: string): unknown
 }
 
 export interface PluginInstanceOptions {
-    /** Identifies the plugin config in errors and logs. */
-    configId: string | number
-    /** Isolate heap limit in MB (default 128). */
-    memoryLimitMb?: number
-    /** Deadline per call, sync and awaited async work (default 30 000 ms). */
-    timeoutMs?: number
-    /** Calls allowed inside one isolate at the same time; others wait (default 16). */
-    maxConcurrentCalls?: number
-    /** Fetch response bodies larger than this are rejected (default 50 MB). */
-    maxFetchBytes?: number
-    /**
-     * Hosts and networks plugin `fetch` (and bridged `pg`) may reach although they are private:
-     * hostnames (`db.internal`, `*.corp.example`), IPs and CIDRs (`10.0.0.0/8`, `fd00::/8`).
-     * Default none: loopback, private, link-local and other non-internet addresses are refused.
-     */
-    fetchAllowedHosts?: readonly string[]
-    /** Redirects a plugin fetch follows, each re-checked, before it fails (default 10). */
-    maxFetchRedirects?: number
+  /** Identifies the plugin config in errors and logs. */
+  configId: string | number
+  /** Isolate heap limit in MB (default 128). */
+  memoryLimitMb?: number
+  /** Deadline per call, sync and awaited async work (default 30 000 ms). */
+  timeoutMs?: number
+  /** Calls allowed inside one isolate at the same time; others wait (default 16). */
+  maxConcurrentCalls?: number
+  /** Fetch response bodies larger than this are rejected (default 50 MB). */
+  maxFetchBytes?: number
+  /**
+   * Hosts and networks plugin `fetch` (and bridged `pg`) may reach although they are private:
+   * hostnames (`db.internal`, `*.corp.example`), IPs and CIDRs (`10.0.0.0/8`, `fd00::/8`).
+   * Default none: loopback, private, link-local and other non-internet addresses are refused.
+   */
+  fetchAllowedHosts?: readonly string[]
+  /** Redirects a plugin fetch follows, each re-checked, before it fails (default 10). */
+  maxFetchRedirects?: number
 }
 
 export interface CallOptions {
-    /** Overrides the instance deadline for this call. */
-    timeoutMs?: number
+  /** Overrides the instance deadline for this call. */
+  timeoutMs?: number
 }
 
 export interface SerializedPluginError {
-    name: string
-    message: string
-    isRetryError: boolean
-    stack?: string
+  name: string
+  message: string
+  isRetryError: boolean
+  stack?: string
 }
 
 /** One entry per input event, in order. */
-export type BatchEventResult =
-    | { ok: true; event: PluginEvent | null }
-    | { ok: false; error: SerializedPluginError }
+export type BatchEventResult = { ok: true; event: PluginEvent | null } | { ok: false; error: SerializedPluginError }
 
 /** processEvent results kept as JSON text, so a chain of plugins never parses events on the host. */
-export type BatchJsonResult =
-    | { ok: true; json: string | null }
-    | { ok: false; error: SerializedPluginError }
+export type BatchJsonResult = { ok: true; json: string | null } | { ok: false; error: SerializedPluginError }
 
 export interface PluginInstanceStats {
-    calls: number
-    inFlight: number
-    heapUsedBytes: number
-    lastUsedAt: number
+  calls: number
+  inFlight: number
+  heapUsedBytes: number
+  lastUsedAt: number
 }
 
 export interface PluginInstance {
-    readonly pluginName: string
-    readonly configId: string | number
-    /** Methods the plugin exports, e.g. ['setupPlugin', 'processEvent']. */
-    readonly methods: readonly PluginMethodName[]
-    /** Names of `export const jobs = {...}`. */
-    readonly jobNames: readonly string[]
-    /** `export const metrics = {...}`. */
-    readonly metrics: Readonly<Record<string, MetricOperation>>
-    readonly disposed: boolean
-    hasMethod(name: PluginMethodName): boolean
-    /** Calls a method; `meta` is appended inside the sandbox. Rejects with PluginError/PluginLimitError. */
-    call(method: PluginMethodName, args: readonly unknown[], options?: CallOptions): Promise<unknown>
-    runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown>
-    /** processEvent over a whole batch in one boundary crossing; per-event results. */
-    processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]>
-    /** The same over events already serialised; results stay serialised (`json` null: dropped). */
-    processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]>
-    stats(): PluginInstanceStats
-    dispose(): void
+  readonly pluginName: string
+  readonly configId: string | number
+  /** Methods the plugin exports, e.g. ['setupPlugin', 'processEvent']. */
+  readonly methods: readonly PluginMethodName[]
+  /** Names of `export const jobs = {...}`. */
+  readonly jobNames: readonly string[]
+  /** `export const metrics = {...}`. */
+  readonly metrics: Readonly<Record<string, MetricOperation>>
+  readonly disposed: boolean
+  hasMethod(name: PluginMethodName): boolean
+  /** Calls a method; `meta` is appended inside the sandbox. Rejects with PluginError/PluginLimitError. */
+  call(method: PluginMethodName, args: readonly unknown[], options?: CallOptions): Promise<unknown>
+  runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown>
+  /** processEvent over a whole batch in one boundary crossing; per-event results. */
+  processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]>
+  /** The same over events already serialised; results stay serialised (`json` null: dropped). */
+  processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]>
+  stats(): PluginInstanceStats
+  dispose(): void
 }
 
 export interface PluginVm {
-    load(source: PluginSource, host: PluginHost, options: PluginInstanceOptions): Promise<PluginInstance>
+  load(source: PluginSource, host: PluginHost, options: PluginInstanceOptions): Promise<PluginInstance>
 }
 
 export interface PluginPoolOptions<K> {
-    /** Live isolates allowed before idle ones are evicted (least recently used first). */
-    maxLiveInstances?: number
-    create(key: K): Promise<PluginInstance>
-    /** After an instance is created (setupPlugin goes here). */
-    onLoad?(key: K, instance: PluginInstance): Promise<void>
-    /** Before an instance is torn down (teardownPlugin goes here); not called for broken ones. */
-    onEvict?(key: K, instance: PluginInstance, reason: 'lru' | 'explicit' | 'close'): Promise<void>
+  /** Live isolates allowed before idle ones are evicted (least recently used first). */
+  maxLiveInstances?: number
+  create(key: K): Promise<PluginInstance>
+  /** After an instance is created (setupPlugin goes here). */
+  onLoad?(key: K, instance: PluginInstance): Promise<void>
+  /** Before an instance is torn down (teardownPlugin goes here); not called for broken ones. */
+  onEvict?(key: K, instance: PluginInstance, reason: 'lru' | 'explicit' | 'close'): Promise<void>
 }

@@ -1,8 +1,8 @@
 import { PluginInstance, PluginPoolOptions } from './interfaces'
 
 interface Slot {
-    instance: PluginInstance
-    busy: number
+  instance: PluginInstance
+  busy: number
 }
 
 /** Default cap: far above the configs one worker serves in a normal deployment, so it never evicts there. */
@@ -13,83 +13,83 @@ export const DEFAULT_MAX_LIVE_INSTANCES = 5000
  * after a breach, and evicts the least recently used idle instance when over the cap.
  */
 export class PluginPool<K> {
-    private slots = new Map<K, Slot>()
-    private loading = new Map<K, Promise<Slot>>()
-    private readonly maxLive: number
+  private slots = new Map<K, Slot>()
+  private loading = new Map<K, Promise<Slot>>()
+  private readonly maxLive: number
 
-    constructor(private readonly options: PluginPoolOptions<K>) {
-        this.maxLive = options.maxLiveInstances ?? DEFAULT_MAX_LIVE_INSTANCES
-    }
+  constructor(private readonly options: PluginPoolOptions<K>) {
+    this.maxLive = options.maxLiveInstances ?? DEFAULT_MAX_LIVE_INSTANCES
+  }
 
-    get size(): number {
-        return this.slots.size
-    }
+  get size(): number {
+    return this.slots.size
+  }
 
-    has(key: K): boolean {
-        return this.slots.has(key)
-    }
+  has(key: K): boolean {
+    return this.slots.has(key)
+  }
 
-    async use<T>(key: K, fn: (instance: PluginInstance) => Promise<T>): Promise<T> {
-        const slot = await this.acquire(key)
-        slot.busy++
-        try {
-            return await fn(slot.instance)
-        } finally {
-            slot.busy--
-        }
+  async use<T>(key: K, fn: (instance: PluginInstance) => Promise<T>): Promise<T> {
+    const slot = await this.acquire(key)
+    slot.busy++
+    try {
+      return await fn(slot.instance)
+    } finally {
+      slot.busy--
     }
+  }
 
-    async evict(key: K, reason: 'lru' | 'explicit' | 'close' = 'explicit'): Promise<void> {
-        const slot = this.slots.get(key)
-        if (!slot) return
-        this.slots.delete(key)
-        try {
-            if (!slot.instance.disposed) await this.options.onEvict?.(key, slot.instance, reason)
-        } finally {
-            slot.instance.dispose()
-        }
+  async evict(key: K, reason: 'lru' | 'explicit' | 'close' = 'explicit'): Promise<void> {
+    const slot = this.slots.get(key)
+    if (!slot) return
+    this.slots.delete(key)
+    try {
+      if (!slot.instance.disposed) await this.options.onEvict?.(key, slot.instance, reason)
+    } finally {
+      slot.instance.dispose()
     }
+  }
 
-    async close(): Promise<void> {
-        await Promise.allSettled([...this.slots.keys()].map((key) => this.evict(key, 'close')))
-    }
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.slots.keys()].map((key) => this.evict(key, 'close')))
+  }
 
-    private async acquire(key: K): Promise<Slot> {
-        const existing = this.slots.get(key)
-        if (existing && !existing.instance.disposed) {
-            // Re-insert to keep Map order = least recently used first.
-            this.slots.delete(key)
-            this.slots.set(key, existing)
-            return existing
-        }
-        if (existing) this.slots.delete(key)
-        let pending = this.loading.get(key)
-        if (!pending) {
-            pending = this.load(key).finally(() => this.loading.delete(key))
-            this.loading.set(key, pending)
-        }
-        return pending
+  private async acquire(key: K): Promise<Slot> {
+    const existing = this.slots.get(key)
+    if (existing && !existing.instance.disposed) {
+      // Re-insert to keep Map order = least recently used first.
+      this.slots.delete(key)
+      this.slots.set(key, existing)
+      return existing
     }
+    if (existing) this.slots.delete(key)
+    let pending = this.loading.get(key)
+    if (!pending) {
+      pending = this.load(key).finally(() => this.loading.delete(key))
+      this.loading.set(key, pending)
+    }
+    return pending
+  }
 
-    private async load(key: K): Promise<Slot> {
-        await this.makeRoom()
-        const instance = await this.options.create(key)
-        try {
-            await this.options.onLoad?.(key, instance)
-        } catch (error) {
-            instance.dispose()
-            throw error
-        }
-        const slot = { instance, busy: 0 }
-        this.slots.set(key, slot)
-        return slot
+  private async load(key: K): Promise<Slot> {
+    await this.makeRoom()
+    const instance = await this.options.create(key)
+    try {
+      await this.options.onLoad?.(key, instance)
+    } catch (error) {
+      instance.dispose()
+      throw error
     }
+    const slot = { instance, busy: 0 }
+    this.slots.set(key, slot)
+    return slot
+  }
 
-    /** Busy instances are never evicted; the cap may be exceeded briefly while all are busy. */
-    private async makeRoom(): Promise<void> {
-        for (const [key, slot] of this.slots) {
-            if (this.slots.size < this.maxLive) return
-            if (slot.busy === 0) await this.evict(key, 'lru')
-        }
+  /** Busy instances are never evicted; the cap may be exceeded briefly while all are busy. */
+  private async makeRoom(): Promise<void> {
+    for (const [key, slot] of this.slots) {
+      if (this.slots.size < this.maxLive) return
+      if (slot.busy === 0) await this.evict(key, 'lru')
     }
+  }
 }

@@ -77,7 +77,12 @@ export class JobRunner {
       if (attempt < attempts) {
         this.deps.metrics.jobs.inc({ outcome: 'retry' })
         const delay = jobRetryDelayMs(attempt, this.deps.timeScale)
-        this.deps.logs.write(target, 'PLUGIN', 'WARN', `job "${name}" failed with RetryError (attempt ${attempt} of ${attempts}), retrying in ${delay / 1000} s: ${message}`)
+        this.deps.logs.write(
+          target,
+          'PLUGIN',
+          'WARN',
+          `job "${name}" failed with RetryError (attempt ${attempt} of ${attempts}), retrying in ${delay / 1000} s: ${message}`,
+        )
         return err
       }
       this.deps.metrics.jobs.inc({ outcome: 'failed' })

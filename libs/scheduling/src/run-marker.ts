@@ -10,7 +10,11 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * takeover of the same job id is not an overlap.
  */
 export class RunMarker {
-  constructor(private readonly redis: Redis, private readonly queuePrefix: string, private readonly ttlMs: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly queuePrefix: string,
+    private readonly ttlMs: number,
+  ) {}
 
   /** True when another run of the chain was marked running: an overlap. */
   async enter(chain: string, jobId: string): Promise<boolean> {

@@ -14,7 +14,14 @@ export interface StartedJobWorker extends RunningRole {
 export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): StartedJobWorker {
   const { logger } = ctx
   const timeScale = ctx.config.timeScale
-  const runner = new JobRunner({ manager: runtime.manager, pool: ctx.pool(), logs: runtime.services.logs, logger, metrics: createJobMetrics(ctx.registry), timeScale })
+  const runner = new JobRunner({
+    manager: runtime.manager,
+    pool: ctx.pool(),
+    logs: runtime.services.logs,
+    logger,
+    metrics: createJobMetrics(ctx.registry),
+    timeScale,
+  })
   const worker = createWorker<PluginJobData>(QUEUES.jobs, (job) => runner.run(job), ctx.redis('job-worker'), ctx.config.queuePrefix, {
     concurrency: config.jobWorkerConcurrency,
     lockDuration: config.jobWorkerLockDurationMs,
@@ -28,12 +35,25 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
       },
     },
   })
-  worker.on('failed', (job, err) => logger.info({ job_id: job?.id, job: job?.name, plugin_config_id: job?.data.pluginConfigId, attempts: job?.attemptsMade, err: err.message }, 'plugin job attempt failed'))
+  worker.on('failed', (job, err) =>
+    logger.info(
+      { job_id: job?.id, job: job?.name, plugin_config_id: job?.data.pluginConfigId, attempts: job?.attemptsMade, err: err.message },
+      'plugin job attempt failed',
+    ),
+  )
   worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'))
   return {
     worker,
     workers: [worker],
     closers: [{ name: 'job worker', close: () => worker.close() }, ...runtime.closers],
-    checks: [...runtime.checks, { name: 'job worker', check: async () => { if (!worker.isRunning()) throw new Error('job worker is not running') } }],
+    checks: [
+      ...runtime.checks,
+      {
+        name: 'job worker',
+        check: async () => {
+          if (!worker.isRunning()) throw new Error('job worker is not running')
+        },
+      },
+    ],
   }
 }

@@ -36,17 +36,21 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     // A run stalls only when its replica died; it must be taken over, not failed.
     maxStalledCount: 1000,
   })
-  worker.on('failed', (job, err) => logger.warn({ job_id: job?.id, data: job?.data, err: err.message }, 'scheduled run failed; the reconciler re-creates its chain'))
+  worker.on('failed', (job, err) =>
+    logger.warn({ job_id: job?.id, data: job?.data, err: err.message }, 'scheduled run failed; the reconciler re-creates its chain'),
+  )
   worker.on('error', (err) => logger.warn({ err: err.message }, 'scheduler worker error'))
 
-  const reconcile = (why: string) =>
-    void timekeeper.reconcile().catch((err: Error) => logger.warn({ err: err.message, why }, 'scheduler reconcile failed'))
+  const reconcile = (why: string) => void timekeeper.reconcile().catch((err: Error) => logger.warn({ err: err.message, why }, 'scheduler reconcile failed'))
   await timekeeper.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'first scheduler reconcile failed; retrying periodically'))
   const timer = setInterval(() => reconcile('periodic'), config.schedulerReconcileIntervalMs)
   timer.unref()
   // The manager re-reads configs on the same messages; refresh() joins its re-read, then the chains follow.
   await subscribeReload(ctx.redis('scheduler-reload'), queuePrefix, () => {
-    runtime.manager.refresh().catch(() => undefined).finally(() => reconcile('reload'))
+    runtime.manager
+      .refresh()
+      .catch(() => undefined)
+      .finally(() => reconcile('reload'))
   })
 
   return {
@@ -55,13 +59,24 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     workers: [worker],
     closers: [
       { name: 'scheduler worker', close: () => worker.close() },
-      { name: 'scheduler reconciler', close: async () => { clearInterval(timer); await timekeeper.reconcile().catch(() => undefined) } },
+      {
+        name: 'scheduler reconciler',
+        close: async () => {
+          clearInterval(timer)
+          await timekeeper.reconcile().catch(() => undefined)
+        },
+      },
       ...runtime.closers,
       { name: 'scheduled queue', close: () => queue.close() },
     ],
     checks: [
       ...runtime.checks,
-      { name: 'scheduler worker', check: async () => { if (!worker.isRunning()) throw new Error('scheduler worker is not running') } },
+      {
+        name: 'scheduler worker',
+        check: async () => {
+          if (!worker.isRunning()) throw new Error('scheduler worker is not running')
+        },
+      },
     ],
   }
 }

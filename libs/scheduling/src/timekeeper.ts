@@ -69,10 +69,14 @@ export class Timekeeper {
       await this.create(chain, data, known.has(chain) ? 'lost' : 'new')
       created.push(chain)
     }
-    const removed = await this.removeStale([...known].filter((chain) => !wanted.has(chain)), unknown)
+    const removed = await this.removeStale(
+      [...known].filter((chain) => !wanted.has(chain)),
+      unknown,
+    )
     this.deps.metrics.chains.set(wanted.size)
     timer()
-    if (created.length + removed.length > 0) this.deps.logger.info({ created: created.length, removed: removed.length, chains: wanted.size }, 'scheduler reconciled task chains')
+    if (created.length + removed.length > 0)
+      this.deps.logger.info({ created: created.length, removed: removed.length, chains: wanted.size }, 'scheduler reconciled task chains')
     return { chains: wanted.size, created, removed }
   }
 
@@ -124,7 +128,12 @@ export class Timekeeper {
     const parsed = candidates.map((chain) => ({ chain, match: CHAIN.exec(chain) }))
     const ids = parsed.flatMap(({ match }) => (match ? [Number(match[1])] : []))
     const stillEnabled = await enabledConfigIds(this.deps.pool, ids)
-    const ready = new Set(this.deps.manager.enabledConfigs().map((r) => r.id).filter((id) => !unknown.has(id)))
+    const ready = new Set(
+      this.deps.manager
+        .enabledConfigs()
+        .map((r) => r.id)
+        .filter((id) => !unknown.has(id)),
+    )
     const removed: string[] = []
     for (const { chain, match } of parsed) {
       const id = match ? Number(match[1]) : NaN

@@ -34,24 +34,34 @@ const missing = (value: unknown) => value === undefined || value === null || val
  */
 export function validateJobPayload(pluginName: string, publicJobs: unknown, jobName: string, payload: unknown): unknown {
   if (publicJobs === undefined || publicJobs === null) return payload
-  if (typeof publicJobs !== 'object' || Array.isArray(publicJobs)) throw new ManagementError('invalid_plugin', `plugin ${pluginName}: publicJobs in plugin.json must be an object`)
+  if (typeof publicJobs !== 'object' || Array.isArray(publicJobs))
+    throw new ManagementError('invalid_plugin', `plugin ${pluginName}: publicJobs in plugin.json must be an object`)
   const jobs = publicJobs as Record<string, PublicJobSpec>
   const spec = jobs[jobName]
   if (!Object.prototype.hasOwnProperty.call(jobs, jobName) || typeof spec !== 'object' || spec === null) {
-    throw new ManagementError('validation_error', `plugin ${pluginName} has no public job "${jobName}" (publicJobs: ${Object.keys(jobs).sort().join(', ') || 'none'})`, 'jobName')
+    throw new ManagementError(
+      'validation_error',
+      `plugin ${pluginName} has no public job "${jobName}" (publicJobs: ${Object.keys(jobs).sort().join(', ') || 'none'})`,
+      'jobName',
+    )
   }
   const fields: Record<string, JobPayloadField> = spec.payload ?? {}
   const given = payload ?? {}
-  if (typeof given !== 'object' || Array.isArray(given)) throw new ManagementError('validation_error', `job "${jobName}": the payload must be a JSON object`, 'payload')
+  if (typeof given !== 'object' || Array.isArray(given))
+    throw new ManagementError('validation_error', `job "${jobName}": the payload must be a JSON object`, 'payload')
   const values = given as Record<string, unknown>
   const problems: string[] = []
   for (const key of Object.keys(values)) {
-    if (!Object.prototype.hasOwnProperty.call(fields, key)) problems.push(`payload.${key} is not a field of job "${jobName}" (fields: ${Object.keys(fields).sort().join(', ') || 'none'})`)
+    if (!Object.prototype.hasOwnProperty.call(fields, key))
+      problems.push(`payload.${key} is not a field of job "${jobName}" (fields: ${Object.keys(fields).sort().join(', ') || 'none'})`)
   }
   const result: Record<string, unknown> = { ...values }
   for (const [key, field] of Object.entries(fields)) {
     if (!TYPES.includes(field?.type)) {
-      throw new ManagementError('invalid_plugin', `plugin ${pluginName}: publicJobs.${jobName}.payload.${key} has type ${JSON.stringify(field?.type)}, expected one of ${TYPES.join(', ')}`)
+      throw new ManagementError(
+        'invalid_plugin',
+        `plugin ${pluginName}: publicJobs.${jobName}.payload.${key} has type ${JSON.stringify(field?.type)}, expected one of ${TYPES.join(', ')}`,
+      )
     }
     const value = missing(values[key]) && field.default !== undefined ? field.default : values[key]
     if (missing(value)) {

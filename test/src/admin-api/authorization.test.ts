@@ -56,7 +56,11 @@ const CASES: Record<string, RouteCase> = {
   'DELETE /api/configs/:id': { ok: 200, team: 'own-team' },
   'POST /api/configs/:id/enable': { ok: 200, team: 'own-team' },
   'POST /api/configs/:id/disable': { ok: 200, team: 'own-team' },
-  'PUT /api/configs/:id/attachments/:key': { ok: 200, team: 'own-team', body: async () => ({ raw: Buffer.from('a,b'), headers: { 'content-type': 'text/csv' } }) },
+  'PUT /api/configs/:id/attachments/:key': {
+    ok: 200,
+    team: 'own-team',
+    body: async () => ({ raw: Buffer.from('a,b'), headers: { 'content-type': 'text/csv' } }),
+  },
   'GET /api/configs/:id/logs': { ok: 200, team: 'own-team' },
   'GET /api/configs/:id/metrics': { ok: 200, team: 'own-team' },
 }
@@ -89,7 +93,13 @@ describe('admin API authorization, route by route', () => {
     return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` }
   }
 
-  async function call(method: string, url: string, token: string | null, request: Request = {}, on = base): Promise<{ status: number; text: string; json: () => unknown }> {
+  async function call(
+    method: string,
+    url: string,
+    token: string | null,
+    request: Request = {},
+    on = base,
+  ): Promise<{ status: number; text: string; json: () => unknown }> {
     const headers: Record<string, string> = { ...request.headers }
     if (token !== null) headers.authorization = `Bearer ${token}`
     let body: Buffer | string | undefined = request.raw
@@ -172,7 +182,10 @@ describe('admin API authorization, route by route', () => {
 
   it("lists only the token's own team's configs and records when a token was last used", async () => {
     const listed = (await call('GET', `/api/teams/${a.id}/configs`, a.token)).json() as { id: number; team_id: number }[]
-    assert.deepEqual(listed.map((c) => [c.id, c.team_id]), [[a.configId, a.id]])
+    assert.deepEqual(
+      listed.map((c) => [c.id, c.team_id]),
+      [[a.configId, a.id]],
+    )
     const tokens = await listTeamAdminTokens(h.ctx, a.id)
     assert.equal(tokens.find((t) => t.name === 'a ci')?.last_used_at instanceof Date, true)
     assert.equal(tokens.find((t) => t.name === 'old')?.last_used_at, null)

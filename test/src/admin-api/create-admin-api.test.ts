@@ -41,7 +41,11 @@ describe('createAdminApi', () => {
     return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` }
   }
 
-  async function call(method: string, url: string, options: { body?: unknown; raw?: Buffer; headers?: Record<string, string>; token?: string | null; on?: string } = {}): Promise<Reply> {
+  async function call(
+    method: string,
+    url: string,
+    options: { body?: unknown; raw?: Buffer; headers?: Record<string, string>; token?: string | null; on?: string } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { ...options.headers }
     const token = options.token === undefined ? TOKEN : options.token
     if (token !== null) headers.authorization = `Bearer ${token}`
@@ -81,7 +85,12 @@ describe('createAdminApi', () => {
   it('is 503 for every /api request when no token is configured, and leaves other paths alone', async () => {
     const disabled = await start(null)
     try {
-      assertError(await call('GET', '/api/plugins', { on: disabled.base }), 503, 'admin_api_disabled', 'admin API disabled: set ADMIN_API_TOKEN (or ADMIN_API_TEAM_TOKENS=true)')
+      assertError(
+        await call('GET', '/api/plugins', { on: disabled.base }),
+        503,
+        'admin_api_disabled',
+        'admin API disabled: set ADMIN_API_TOKEN (or ADMIN_API_TEAM_TOKENS=true)',
+      )
       assert.equal((await call('GET', '/capture', { on: disabled.base })).status, 418)
     } finally {
       disabled.server.close()
@@ -104,7 +113,12 @@ describe('createAdminApi', () => {
     assertError(await call('GET', '/api/configs/42'), 404, 'not_found', 'plugin config 42 not found')
     assertError(await call('GET', '/api/plugins/9'), 404, 'not_found', 'plugin 9 not found')
     assertError(await call('GET', '/api/teams/7/configs'), 404, 'not_found', 'team 7 not found')
-    assertError(await call('POST', '/api/teams', { raw: Buffer.from('{oops'), headers: { 'content-type': 'application/json' } }), 400, 'invalid_json', 'request body is not valid JSON')
+    assertError(
+      await call('POST', '/api/teams', { raw: Buffer.from('{oops'), headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_json',
+      'request body is not valid JSON',
+    )
   })
 
   it('creates and lists teams', async () => {
@@ -112,8 +126,17 @@ describe('createAdminApi', () => {
     const created = await call('POST', '/api/teams', { body: { name: 'acme', api_token: 'phc_acme' } })
     assert.equal(created.status, 201)
     assert.equal((created.json() as { api_token: string }).api_token, 'phc_acme')
-    assertError(await call('POST', '/api/teams', { body: { name: 'again', api_token: 'phc_acme' } }), 409, 'conflict', 'a team with this api_token already exists', 'api_token')
-    assert.deepEqual((( await call('GET', '/api/teams')).json() as { name: string }[]).map((t) => t.name), ['acme'])
+    assertError(
+      await call('POST', '/api/teams', { body: { name: 'again', api_token: 'phc_acme' } }),
+      409,
+      'conflict',
+      'a team with this api_token already exists',
+      'api_token',
+    )
+    assert.deepEqual(
+      ((await call('GET', '/api/teams')).json() as { name: string }[]).map((t) => t.name),
+      ['acme'],
+    )
   })
 
   it('installs a .tar.gz upload; the same archive again is a no-op; shows plugin.json and versions', async () => {
@@ -122,11 +145,17 @@ describe('createAdminApi', () => {
     const again = await call('POST', '/api/plugins', { raw: await tarGz(BASIC), headers: { 'content-type': 'application/gzip' } })
     assert.equal(again.status, 200)
     assert.equal((again.json() as { status: string }).status, 'unchanged')
-    assert.deepEqual((( await call('GET', '/api/plugins')).json() as { name: string }[]).map((p) => p.name), ['management-basic'])
+    assert.deepEqual(
+      ((await call('GET', '/api/plugins')).json() as { name: string }[]).map((p) => p.name),
+      ['management-basic'],
+    )
     const detail = (await call('GET', '/api/plugins/management-basic')).json() as { id: number; plugin_json: { name: string }; versions: { version: number }[] }
     assert.equal(detail.id, pluginId)
     assert.equal(detail.plugin_json.name, 'management-basic')
-    assert.deepEqual(detail.versions.map((v) => v.version), [1])
+    assert.deepEqual(
+      detail.versions.map((v) => v.version),
+      [1],
+    )
   })
 
   it('refuses broken uploads with the reason', async () => {
@@ -134,7 +163,12 @@ describe('createAdminApi', () => {
     assert.equal(broken.status, 400)
     assert.equal((broken.json() as { error: { code: string } }).error.code, 'invalid_plugin')
     const wrongType = await call('POST', '/api/plugins', { raw: Buffer.from('x'), headers: { 'content-type': 'text/plain' } })
-    assertError(wrongType, 415, 'unsupported_media_type', 'send the plugin as a .zip (Content-Type: application/zip) or .tar.gz (Content-Type: application/gzip), got "text/plain"')
+    assertError(
+      wrongType,
+      415,
+      'unsupported_media_type',
+      'send the plugin as a .zip (Content-Type: application/zip) or .tar.gz (Content-Type: application/gzip), got "text/plain"',
+    )
     const garbage = await call('POST', '/api/plugins', { raw: Buffer.from('not a gzip'), headers: { 'content-type': 'application/gzip' } })
     assertError(garbage, 400, 'invalid_plugin', 'cannot read the tar.gz archive: incorrect header check')
   })
@@ -153,15 +187,27 @@ describe('createAdminApi', () => {
     const pluginId = await installBasic()
     const teamId = await createTeamRow(h)
     const url = `/api/teams/${teamId}/configs`
-    assertError(await call('POST', url, { body: { plugin_id: pluginId, config: { apiKey: SECRET } } }), 400, 'validation_error', 'plugin "management-basic": config field "label" is required', 'label')
+    assertError(
+      await call('POST', url, { body: { plugin_id: pluginId, config: { apiKey: SECRET } } }),
+      400,
+      'validation_error',
+      'plugin "management-basic": config field "label" is required',
+      'label',
+    )
     assertError(
       await call('POST', url, { body: { plugin_id: pluginId, config: { apiKey: SECRET, label: 'L', region: SECRET } } }),
       400,
       'validation_error',
       'plugin "management-basic": config field "region" must be one of "eu", "us"',
-      'region'
+      'region',
     )
-    assertError(await call('POST', url, { body: { config: {} } }), 400, 'validation_error', 'plugin_id is required: the plugin id (or its plugin.json name)', 'plugin_id')
+    assertError(
+      await call('POST', url, { body: { config: {} } }),
+      400,
+      'validation_error',
+      'plugin_id is required: the plugin id (or its plugin.json name)',
+      'plugin_id',
+    )
     const created = await call('POST', url, {
       body: {
         plugin_id: pluginId,
@@ -171,13 +217,24 @@ describe('createAdminApi', () => {
       },
     })
     assert.equal(created.status, 201, created.text)
-    const view = created.json() as { id: number; enabled: boolean; config: Record<string, string>; secret_fields: Record<string, string>; attachments: unknown[] }
+    const view = created.json() as {
+      id: number
+      enabled: boolean
+      config: Record<string, string>
+      secret_fields: Record<string, string>
+      attachments: unknown[]
+    }
     assert.equal(view.enabled, true)
     assert.deepEqual(view.config, { greeting: 'hello', mode: 'safe', label: 'L' })
     assert.deepEqual(view.secret_fields, { apiKey: 'set', region: 'not set' })
     assert.deepEqual(view.attachments, [{ key: 'mapping', file_name: 'm.json', content_type: 'application/json', size: 2 }])
     await h.reloads.next((m) => m.reason === 'config created' && m.pluginConfigId === view.id)
-    assertError(await call('POST', url, { body: { plugin_id: 'management-basic', config: { apiKey: SECRET, label: 'L' } } }), 409, 'conflict', `team ${teamId} already has a config for plugin "management-basic" (config ${view.id}); update that one`)
+    assertError(
+      await call('POST', url, { body: { plugin_id: 'management-basic', config: { apiKey: SECRET, label: 'L' } } }),
+      409,
+      'conflict',
+      `team ${teamId} already has a config for plugin "management-basic" (config ${view.id}); update that one`,
+    )
 
     const patched = await call('PATCH', `/api/configs/${view.id}`, { body: { config: { mode: 'fast' }, order: 4 } })
     assert.equal(patched.status, 200, patched.text)
@@ -185,20 +242,35 @@ describe('createAdminApi', () => {
     await h.reloads.next((m) => m.reason === 'config updated' && m.pluginConfigId === view.id)
     assertError(await call('PATCH', `/api/configs/${view.id}`, { body: { order: 'first' } }), 400, 'validation_error', 'order must be an integer', 'order')
 
-    const put = await call('PUT', `/api/configs/${view.id}/attachments/mapping`, { raw: Buffer.from('a,b,c'), headers: { 'content-type': 'text/csv', 'x-file-name': 'map.csv' } })
+    const put = await call('PUT', `/api/configs/${view.id}/attachments/mapping`, {
+      raw: Buffer.from('a,b,c'),
+      headers: { 'content-type': 'text/csv', 'x-file-name': 'map.csv' },
+    })
     assert.deepEqual((put.json() as { attachments: unknown[] }).attachments, [{ key: 'mapping', file_name: 'map.csv', content_type: 'text/csv', size: 5 }])
-    assertError(await call('PUT', `/api/configs/${view.id}/attachments/label`, { raw: Buffer.from('x') }), 400, 'validation_error', 'plugin "management-basic": config field "label" is not an attachment field', 'label')
+    assertError(
+      await call('PUT', `/api/configs/${view.id}/attachments/label`, { raw: Buffer.from('x') }),
+      400,
+      'validation_error',
+      'plugin "management-basic": config field "label" is not an attachment field',
+      'label',
+    )
 
     assert.equal(((await call('POST', `/api/configs/${view.id}/disable`)).json() as { enabled: boolean }).enabled, false)
     await h.reloads.next((m) => m.reason === 'config disabled' && m.pluginConfigId === view.id)
     assert.equal(((await call('POST', `/api/configs/${view.id}/enable`)).json() as { enabled: boolean }).enabled, true)
-    assert.deepEqual(((await call('GET', url)).json() as { id: number }[]).map((c) => c.id), [view.id])
+    assert.deepEqual(
+      ((await call('GET', url)).json() as { id: number }[]).map((c) => c.id),
+      [view.id],
+    )
     assert.equal(((await call('GET', `/api/configs/${view.id}`)).json() as { id: number }).id, view.id)
 
     await insertLog(h, view.id, 'INFO', 'SYSTEM', 'loaded')
     await insertLog(h, view.id, 'ERROR', 'CONSOLE', `bad key ${SECRET}`)
     const logs = (await call('GET', `/api/configs/${view.id}/logs?level=error`)).json() as { message: string }[]
-    assert.deepEqual(logs.map((l) => l.message), ['bad key [secret]'])
+    assert.deepEqual(
+      logs.map((l) => l.message),
+      ['bad key [secret]'],
+    )
     assertError(await call('GET', `/api/configs/${view.id}/logs?after=x`), 400, 'validation_error', 'after must be a non-negative integer', 'after')
 
     await updateMetric(h.ctx.redis, h.ctx.queuePrefix, view.id, 'events_seen', 'sum', 3)

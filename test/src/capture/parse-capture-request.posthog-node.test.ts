@@ -69,7 +69,10 @@ describe('parseCaptureRequest with a real posthog-node 5.x payload', () => {
 
     assert.equal(parsed.token, 'phc_node_token')
     assert.deepEqual(parsed.warnings, [])
-    assert.deepEqual(parsed.events.map((e) => e.event), ['signed up', 'backfilled', '$identify', '$create_alias'])
+    assert.deepEqual(
+      parsed.events.map((e) => e.event),
+      ['signed up', 'backfilled', '$identify', '$create_alias'],
+    )
     for (const e of parsed.events) {
       assert.equal(e.distinct_id, 'user-1')
       // posthog-node generates uuid v7; it must be kept, not replaced by our v4.

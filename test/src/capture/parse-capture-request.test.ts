@@ -3,17 +3,7 @@ import { gzipSync } from 'node:zlib'
 
 import { normalizeEvent } from '@plugin-server/capture-lib'
 
-import {
-  assertRejects,
-  gzipJson,
-  jsonRequest,
-  LIMITS,
-  NOW,
-  parse,
-  request,
-  TOKEN,
-  UUID_V4_RE,
-} from './capture-request-fixture'
+import { assertRejects, gzipJson, jsonRequest, LIMITS, NOW, parse, request, TOKEN, UUID_V4_RE } from './capture-request-fixture'
 
 const ev = (extra: Record<string, unknown> = {}) => ({ event: 'clicked', distinct_id: 'user-1', ...extra })
 
@@ -37,7 +27,10 @@ describe('parseCaptureRequest', () => {
 
     it('accepts an array of events and keeps their order', () => {
       const parsed = parse(jsonRequest([ev({ event: 'a', token: TOKEN }), ev({ event: 'b' }), ev({ event: 'c' })]))
-      assert.deepEqual(parsed.events.map((e) => e.event), ['a', 'b', 'c'])
+      assert.deepEqual(
+        parsed.events.map((e) => e.event),
+        ['a', 'b', 'c'],
+      )
       assert.equal(parsed.token, TOKEN)
     })
 
@@ -50,7 +43,10 @@ describe('parseCaptureRequest', () => {
     it('accepts {data: [...]} and {data: {...}} wrappers', () => {
       assert.equal(parse(jsonRequest({ api_key: TOKEN, data: [ev(), ev()] })).events.length, 2)
       const single = parse(jsonRequest({ token: TOKEN, data: ev({ event: 'solo' }) }))
-      assert.deepEqual(single.events.map((e) => e.event), ['solo'])
+      assert.deepEqual(
+        single.events.map((e) => e.event),
+        ['solo'],
+      )
     })
 
     it('treats an event that happens to have a "data" field as an event, not a wrapper', () => {
@@ -92,9 +88,7 @@ describe('parseCaptureRequest', () => {
     const batch = { api_key: TOKEN, batch: [ev()], sent_at: NOW.toISOString() }
 
     it('gunzips a Content-Encoding: gzip body (posthog-node 5.x)', () => {
-      const parsed = parse(
-        request({ url: '/batch/', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipJson(batch) }),
-      )
+      const parsed = parse(request({ url: '/batch/', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipJson(batch) }))
       assert.equal(parsed.token, TOKEN)
       assert.equal(parsed.events[0].event, 'clicked')
     })
@@ -264,9 +258,19 @@ describe('parseCaptureRequest', () => {
     })
 
     it('rejects a missing or empty distinct_id with 400 naming the event index', () => {
-      const err = assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev(), { event: 'e', properties: {} }] }), 400, 'missing_distinct_id', 'event at index 1 has no distinct_id')
+      const err = assertRejects(
+        jsonRequest({ api_key: TOKEN, batch: [ev(), { event: 'e', properties: {} }] }),
+        400,
+        'missing_distinct_id',
+        'event at index 1 has no distinct_id',
+      )
       assert.equal(err.attr, 'distinct_id')
-      assertRejects(jsonRequest({ api_key: TOKEN, batch: [{ event: 'e', distinct_id: '' }] }), 400, 'missing_distinct_id', 'event at index 0 has no distinct_id')
+      assertRejects(
+        jsonRequest({ api_key: TOKEN, batch: [{ event: 'e', distinct_id: '' }] }),
+        400,
+        'missing_distinct_id',
+        'event at index 0 has no distinct_id',
+      )
       assertRejects(jsonRequest({ api_key: TOKEN, batch: [{ event: 'e', distinct_id: '   ' }] }), 400, 'missing_distinct_id', 'event at index 0')
     })
   })
@@ -284,7 +288,12 @@ describe('parseCaptureRequest', () => {
     })
 
     it('rejects an invalid uuid with 400 naming the event index', () => {
-      const err = assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev(), ev({ uuid: 'not-a-uuid' })] }), 400, 'invalid_uuid', 'event at index 1 has an invalid uuid')
+      const err = assertRejects(
+        jsonRequest({ api_key: TOKEN, batch: [ev(), ev({ uuid: 'not-a-uuid' })] }),
+        400,
+        'invalid_uuid',
+        'event at index 1 has an invalid uuid',
+      )
       assert.equal(err.attr, 'uuid')
       assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev({ uuid: 12 })] }), 400, 'invalid_uuid', 'event at index 0')
     })
@@ -363,11 +372,21 @@ describe('parseCaptureRequest', () => {
     it('rejects an empty body and a form without data with 400', () => {
       assertRejects(request({ body: Buffer.alloc(0) }), 400, 'no_data', 'empty request body')
       assertRejects(request({ method: 'GET', url: '/e/?ip=1', headers: {} }), 400, 'no_data', 'no "data" field')
-      assertRejects(request({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('compression=base64') }), 400, 'no_data', 'no "data" field')
+      assertRejects(
+        request({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('compression=base64') }),
+        400,
+        'no_data',
+        'no "data" field',
+      )
     })
 
     it('rejects a data field that is neither JSON nor base64, and corrupt gzip, with 400', () => {
-      assertRejects(request({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('data=%%%not*base64') }), 400, 'invalid_payload', 'neither JSON nor base64')
+      assertRejects(
+        request({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('data=%%%not*base64') }),
+        400,
+        'invalid_payload',
+        'neither JSON nor base64',
+      )
       const corrupt = gzipJson([ev()]).subarray(0, 12)
       assertRejects(request({ headers: { 'content-encoding': 'gzip' }, body: corrupt }), 400, 'invalid_payload', 'invalid gzip data')
     })
@@ -381,13 +400,23 @@ describe('parseCaptureRequest', () => {
       // 50 MB of spaces around a valid JSON event compresses to ~50 KB.
       const bomb = gzipSync(Buffer.concat([Buffer.from('['), Buffer.alloc(50 * 1024 * 1024, 0x20), Buffer.from(']')]))
       assert.ok(bomb.length < LIMITS.maxBodyBytes, 'the compressed bomb itself must be under the limit')
-      assertRejects(request({ headers: { 'content-encoding': 'gzip' }, body: bomb }), 413, 'payload_too_large', 'decompressed body exceeds the 65536 byte limit')
+      assertRejects(
+        request({ headers: { 'content-encoding': 'gzip' }, body: bomb }),
+        413,
+        'payload_too_large',
+        'decompressed body exceeds the 65536 byte limit',
+      )
       // Same bomb without any header: sniffed and still bounded.
       assertRejects(request({ url: '/e/?compression=gzip-js', headers: {}, body: bomb }), 413, 'payload_too_large', 'decompressed body exceeds')
     })
 
     it('rejects an unsupported Content-Encoding with 415', () => {
-      assertRejects(request({ headers: { 'content-encoding': 'br' }, body: Buffer.from('x') }), 415, 'unsupported_content_encoding', 'unsupported content encoding "br"')
+      assertRejects(
+        request({ headers: { 'content-encoding': 'br' }, body: Buffer.from('x') }),
+        415,
+        'unsupported_content_encoding',
+        'unsupported content encoding "br"',
+      )
     })
 
     it('rejects lz64 compression with 415', () => {
@@ -408,7 +437,12 @@ describe('parseCaptureRequest', () => {
     })
 
     it('rejects an event without a name with 400 naming the index', () => {
-      const err = assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev(), ev(), { distinct_id: 'u' }] }), 400, 'missing_event_name', 'event at index 2 has no "event" name')
+      const err = assertRejects(
+        jsonRequest({ api_key: TOKEN, batch: [ev(), ev(), { distinct_id: 'u' }] }),
+        400,
+        'missing_event_name',
+        'event at index 2 has no "event" name',
+      )
       assert.equal(err.attr, 'event')
       assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev({ event: '' })] }), 400, 'missing_event_name', 'event at index 0')
       assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev({ event: 5 })] }), 400, 'invalid_event', 'event at index 0 has a non-string "event" name')
@@ -416,7 +450,12 @@ describe('parseCaptureRequest', () => {
 
     it('rejects non-object events and non-object properties with 400 naming the index', () => {
       assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev(), 'oops'] }), 400, 'invalid_event', 'event at index 1 is not a JSON object')
-      assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev({ properties: [1] })] }), 400, 'invalid_event', 'event at index 0: "properties" must be a JSON object')
+      assertRejects(
+        jsonRequest({ api_key: TOKEN, batch: [ev({ properties: [1] })] }),
+        400,
+        'invalid_event',
+        'event at index 0: "properties" must be a JSON object',
+      )
     })
 
     it('checks the token before the events, so a token-less bad batch gets 401', () => {

@@ -30,7 +30,10 @@ describe('insertEvents', () => {
     const events = [ingestEvent(), ingestEvent({ properties: { nested: { x: [1, 2] }, text: 'é 🚀' } })]
     assert.equal(await insertEvents(db.pool, events), 2)
     const { rows } = await db.pool.query('SELECT properties FROM events ORDER BY properties::text')
-    assert.deepEqual(rows.map((r) => r.properties), [{ a: 1 }, { nested: { x: [1, 2] }, text: 'é 🚀' }])
+    assert.deepEqual(
+      rows.map((r) => r.properties),
+      [{ a: 1 }, { nested: { x: [1, 2] }, text: 'é 🚀' }],
+    )
   })
 
   it('stores nothing twice when the same batch is delivered again', async () => {

@@ -25,24 +25,40 @@ describe('migrate', () => {
 
   it('creates every table, then does nothing the second time', async () => {
     const first = await migrate(pool)
-    assert.deepEqual(first.applied, MIGRATIONS.map((m) => m.id))
+    assert.deepEqual(
+      first.applied,
+      MIGRATIONS.map((m) => m.id),
+    )
     const { rows } = await pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)
     for (const table of ['events', 'plugin_attachments', 'plugin_configs', 'plugin_log_entries', 'plugin_storage', 'plugins', 'schema_migrations', 'teams']) {
-      assert.ok(rows.some((r) => r.tablename === table), `table ${table} exists`)
+      assert.ok(
+        rows.some((r) => r.tablename === table),
+        `table ${table} exists`,
+      )
     }
     const second = await migrate(pool)
     assert.deepEqual(second.applied, [])
-    assert.deepEqual(second.alreadyApplied, MIGRATIONS.map((m) => m.id))
+    assert.deepEqual(
+      second.alreadyApplied,
+      MIGRATIONS.map((m) => m.id),
+    )
   })
 
   it('is safe when several processes run it at once', async () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => migrate(pool)))
     const applied = results.flatMap((r) => r.applied)
-    assert.deepEqual(applied, MIGRATIONS.map((m) => m.id), 'each migration applied exactly once')
+    assert.deepEqual(
+      applied,
+      MIGRATIONS.map((m) => m.id),
+      'each migration applied exactly once',
+    )
   })
 
   it('rolls back a failing migration and names it', async () => {
-    await assert.rejects(migrate(pool, [...MIGRATIONS, { id: '9999-broken', sql: 'CREATE TABLE broken (id int); SELECT no_such_function()' }]), /migration 9999-broken failed/)
+    await assert.rejects(
+      migrate(pool, [...MIGRATIONS, { id: '9999-broken', sql: 'CREATE TABLE broken (id int); SELECT no_such_function()' }]),
+      /migration 9999-broken failed/,
+    )
     const { rows } = await pool.query(`SELECT 1 FROM pg_tables WHERE tablename = 'broken'`)
     assert.equal(rows.length, 0)
   })

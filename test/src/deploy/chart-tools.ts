@@ -31,13 +31,17 @@ export function runHelm(args: string[]): { status: number | null; stdout: string
 export function render(args: string[]): { yaml: string; objects: K8sObject[] } {
   const result = runHelm(['template', 'ps', CHART, ...args])
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`)
-  const objects = parseAllDocuments(result.stdout).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null)
+  const objects = parseAllDocuments(result.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null)
   return { yaml: result.stdout, objects }
 }
 
 export function dashboards(): { file: string; json: Record<string, unknown> }[] {
   const dir = path.join(CHART, 'dashboards')
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((file) => ({ file, json: JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown> }))
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((file) => ({ file, json: JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown> }))
 }
 
 /** Every PromQL expression of a dashboard: panel targets and template variable queries. */

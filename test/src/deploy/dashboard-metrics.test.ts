@@ -35,11 +35,22 @@ describe('dashboards against the metrics of running processes', function () {
   before(async () => {
     fleet = await createTestFleet({ TIME_SCALE: '100' })
     const procs = await Promise.all(ROLES.map((role) => fleet.start(role)))
-    const body = { api_key: fleet.team.api_token, batch: Array.from({ length: 20 }, (_, i) => ({ event: 'dashboard test', distinct_id: `u${i}`, properties: {} })) }
+    const body = {
+      api_key: fleet.team.api_token,
+      batch: Array.from({ length: 20 }, (_, i) => ({ event: 'dashboard test', distinct_id: `u${i}`, properties: {} })),
+    }
     const response = await fetch(`${fleet.captureUrl}/batch/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
     assert.equal(response.status, 200)
-    await eventually('events stored', async () => Number((await fleet.db.pool.query('SELECT count(*) FROM events')).rows[0].count), (n) => n === 20)
-    await eventually('ingest job counted', () => scrape(procs[1]), (t) => /queue_jobs_processed_total\{[^}]*queue="ingest"[^}]*outcome="completed"[^}]*\} [1-9]/.test(t))
+    await eventually(
+      'events stored',
+      async () => Number((await fleet.db.pool.query('SELECT count(*) FROM events')).rows[0].count),
+      (n) => n === 20,
+    )
+    await eventually(
+      'ingest job counted',
+      () => scrape(procs[1]),
+      (t) => /queue_jobs_processed_total\{[^}]*queue="ingest"[^}]*outcome="completed"[^}]*\} [1-9]/.test(t),
+    )
     for (const [i, role] of ROLES.entries()) outputs.set(role, await scrape(procs[i]))
   })
   after(() => fleet?.close())
@@ -62,7 +73,12 @@ describe('dashboards against the metrics of running processes', function () {
 
   it('reports real series: queue depth in every role, job counts where jobs ran', () => {
     // Only the samples of the named metrics, so a failure shows what was there.
-    const samples = (role: string, name: string) => outputs.get(role)!.split('\n').filter((l) => l.startsWith(`${name}{`)).join('\n')
+    const samples = (role: string, name: string) =>
+      outputs
+        .get(role)!
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`))
+        .join('\n')
     for (const role of outputs.keys()) {
       assert.match(samples(role, 'queue_jobs'), /\{(?=[^}]*queue="ingest")(?=[^}]*state="waiting")[^}]*\} \d+/, role)
       assert.match(samples(role, 'queue_oldest_waiting_seconds'), /queue="export-deliveries"/, role)
@@ -74,9 +90,14 @@ describe('dashboards against the metrics of running processes', function () {
   })
 
   it('the metric-name extraction understands the queries it checks', () => {
-    assert.deepEqual(metricNames('histogram_quantile(0.95, sum by (queue, le) (rate(queue_job_duration_seconds_bucket{queue=~"$queue"}[$__rate_interval])))'), ['queue_job_duration_seconds_bucket'])
+    assert.deepEqual(metricNames('histogram_quantile(0.95, sum by (queue, le) (rate(queue_job_duration_seconds_bucket{queue=~"$queue"}[$__rate_interval])))'), [
+      'queue_job_duration_seconds_bucket',
+    ])
     assert.deepEqual(metricNames('label_values(queue_jobs, queue)'), ['queue_jobs'])
-    assert.deepEqual(metricNames('max(scheduler_chains) or sum by (reason) (increase(scheduler_chains_created_total[1h]))'), ['scheduler_chains', 'scheduler_chains_created_total'])
+    assert.deepEqual(metricNames('max(scheduler_chains) or sum by (reason) (increase(scheduler_chains_created_total[1h]))'), [
+      'scheduler_chains',
+      'scheduler_chains_created_total',
+    ])
     assert.ok(readFileSync(path.join(CHART, 'dashboards/queues.json'), 'utf8').includes('queue_jobs'))
   })
 })

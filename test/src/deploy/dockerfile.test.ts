@@ -9,13 +9,25 @@ import { REPO_ROOT } from '../harness/processes'
 // No Docker engine runs the tests: these checks catch what would break `docker build` or the image.
 describe('container image', () => {
   const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')
-  const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'))
-  const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'))
+  const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
 
   it('copies only files that exist and that .dockerignore lets through', () => {
     const sources = instructions
       .filter((l) => /^COPY\s/.test(l) && !l.includes('--from='))
-      .flatMap((l) => l.trim().split(/\s+/).slice(1, -1).filter((a) => !a.startsWith('--')))
+      .flatMap((l) =>
+        l
+          .trim()
+          .split(/\s+/)
+          .slice(1, -1)
+          .filter((a) => !a.startsWith('--')),
+      )
     assert.ok(sources.length > 10)
     for (const source of sources) {
       assert.ok(existsSync(path.join(REPO_ROOT, source)), `${source} does not exist`)
@@ -43,8 +55,12 @@ describe('container image', () => {
   })
 
   it('docker-compose runs the whole fleet against Redis with AOF and a migrated Postgres', () => {
-    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> }> }
-    const roles = Object.values(compose.services).map((s) => (s.command?.[0] === 'start' ? s.command[1] : s.environment?.ROLE)).filter(Boolean)
+    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>
+    }
+    const roles = Object.values(compose.services)
+      .map((s) => (s.command?.[0] === 'start' ? s.command[1] : s.environment?.ROLE))
+      .filter(Boolean)
     assert.deepEqual([...new Set(roles)].sort(), [...ROLES].sort())
     assert.equal(roles.filter((r) => r === 'ingest-worker').length, 2)
     assert.ok(compose.services.redis.command?.join(' ').includes('--appendonly yes'))

@@ -9,11 +9,18 @@ const PRODUCTION = ['-f', path.join(CHART, 'values-production.yaml')]
 const KEDA = [...REQUIRED_SETS, '--set', 'keda.enabled=true', '--set', 'keda.redisAddress=redis:6379', '--set', 'serviceMonitor.enabled=true']
 
 function validate(yaml: string): { validated: number; kinds: Record<string, number>; errors: { object: string; error: string }[] } {
-  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/validate-manifests.mjs')], { input: yaml, encoding: 'utf8', cwd: REPO_ROOT, env: process.env })
+  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/validate-manifests.mjs')], {
+    input: yaml,
+    encoding: 'utf8',
+    cwd: REPO_ROOT,
+    env: process.env,
+  })
   try {
     return JSON.parse(result.stdout) as ReturnType<typeof validate>
   } catch {
-    throw new Error(`validate-manifests.mjs failed (are kubernetes-models, @kubernetes-models/keda and @kubernetes-models/prometheus-operator installed?): ${result.stderr}`)
+    throw new Error(
+      `validate-manifests.mjs failed (are kubernetes-models, @kubernetes-models/keda and @kubernetes-models/prometheus-operator installed?): ${result.stderr}`,
+    )
   }
 }
 
@@ -25,7 +32,11 @@ describe('helm chart', function () {
   this.timeout(180_000)
   before(() => void helm())
 
-  for (const [name, args] of [['default values', REQUIRED_SETS], ['production example', PRODUCTION], ['KEDA and ServiceMonitor', KEDA]] as const) {
+  for (const [name, args] of [
+    ['default values', REQUIRED_SETS],
+    ['production example', PRODUCTION],
+    ['KEDA and ServiceMonitor', KEDA],
+  ] as const) {
     it(`lints, renders and validates against the Kubernetes, KEDA and Prometheus Operator schemas: ${name}`, () => {
       const lint = runHelm(['lint', '--strict', CHART, ...args])
       assert.equal(lint.status, 0, lint.stdout + lint.stderr)
@@ -37,7 +48,7 @@ describe('helm chart', function () {
     })
   }
 
-  it('scales each worker role with KEDA on its own queues\' BullMQ wait lists', () => {
+  it("scales each worker role with KEDA on its own queues' BullMQ wait lists", () => {
     const { objects } = render(KEDA)
     const triggers = Object.fromEntries(
       ofKind(objects, 'ScaledObject').map((o) => {
@@ -52,7 +63,10 @@ describe('helm chart', function () {
     })
     for (const list of Object.values(triggers).flat()) assert.ok(MONITORED_QUEUES.includes(list.split(':')[1]), list)
     // Without KEDA (and for the HTTP app always) a CPU HorizontalPodAutoscaler.
-    assert.deepEqual(ofKind(objects, 'HorizontalPodAutoscaler').map((o) => o.metadata.name), ['ps-plugin-server-capture'])
+    assert.deepEqual(
+      ofKind(objects, 'HorizontalPodAutoscaler').map((o) => o.metadata.name),
+      ['ps-plugin-server-capture'],
+    )
     assert.equal(ofKind(render(REQUIRED_SETS).objects, 'HorizontalPodAutoscaler').length, 4)
   })
 
@@ -64,7 +78,13 @@ describe('helm chart', function () {
         assert.ok(grace > 0 && grace < spec.terminationGracePeriodSeconds * 1000, `${deployment.metadata.name}: ${grace} ms`)
         assert.ok(grace > 30_000 || deployment.metadata.name.endsWith('capture'), `${deployment.metadata.name}: longer than PLUGIN_TIMEOUT_MS`)
         const container = spec.containers[0] as Container & Record<string, { httpGet: { path: string; port: string } }>
-        assert.deepEqual([container.livenessProbe.httpGet, container.readinessProbe.httpGet], [{ path: '/healthz', port: 'metrics' }, { path: '/readyz', port: 'metrics' }])
+        assert.deepEqual(
+          [container.livenessProbe.httpGet, container.readinessProbe.httpGet],
+          [
+            { path: '/healthz', port: 'metrics' },
+            { path: '/readyz', port: 'metrics' },
+          ],
+        )
         assert.deepEqual(container.args, ['start', deployment.metadata.name.replace('ps-plugin-server-', '')])
       }
     }
@@ -86,7 +106,10 @@ describe('helm chart', function () {
       [[...REQUIRED_SETS, '--set', 'roles.ingest-worker.replica=3'], /roles\/ingest-worker.*additional properties 'replica' not allowed/s],
       [[...REQUIRED_SETS, '--set', 'keda.enabled=true'], /keda\/redisAddress/],
       [[...REQUIRED_SETS, '--set', 'queuePrefix=ps'], /queuePrefix/],
-      [[...REQUIRED_SETS, '--set', 'roles.exporter.terminationGracePeriodSeconds=30'], /roles\.exporter\.terminationGracePeriodSeconds \(30\) minus shutdownMarginSeconds \(10\) must be longer than config\.PLUGIN_TIMEOUT_MS/],
+      [
+        [...REQUIRED_SETS, '--set', 'roles.exporter.terminationGracePeriodSeconds=30'],
+        /roles\.exporter\.terminationGracePeriodSeconds \(30\) minus shutdownMarginSeconds \(10\) must be longer than config\.PLUGIN_TIMEOUT_MS/,
+      ],
       [[...REQUIRED_SETS, '--set', 'secrets.databaseUrl=mysql://x'], /secrets\/databaseUrl/],
       [[...REQUIRED_SETS, '--set-string', 'config.REDIS_URL=redis://elsewhere'], /config\/REDIS_URL/],
     ]

@@ -48,16 +48,24 @@ describe('queue metrics', () => {
     registerQueueDepthMetrics(registry, () => redis, prefix, ['ingest', 'jobs'])
     const queue = new Queue('ingest', { connection: redis, prefix })
     closers.push(() => queue.close())
-    await queue.addBulk([{ name: 'x', data: {} }, { name: 'y', data: {} }, { name: 'z', data: { fail: true } }])
+    await queue.addBulk([
+      { name: 'x', data: {} },
+      { name: 'y', data: {} },
+      { name: 'z', data: { fail: true } },
+    ])
     const before = await registry.metrics()
     assert.match(before, /queue_jobs\{queue="ingest",state="waiting"\} 3/)
     assert.match(before, /queue_jobs\{queue="jobs",state="waiting"\} 0/)
     assert.match(before, /queue_oldest_waiting_seconds\{queue="ingest"\} [\d.]+/)
 
     const connection = redis.duplicate()
-    const worker = new Worker<{ fail?: boolean }>('ingest', async (job) => {
-      if (job.data.fail) throw new Error('no')
-    }, { connection, prefix })
+    const worker = new Worker<{ fail?: boolean }>(
+      'ingest',
+      async (job) => {
+        if (job.data.fail) throw new Error('no')
+      },
+      { connection, prefix },
+    )
     // A connection handed to BullMQ stays open after close(): left open, it would keep mocha alive.
     closers.push(async () => connection.disconnect())
     closers.push(() => worker.close())

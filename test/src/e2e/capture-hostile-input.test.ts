@@ -5,7 +5,7 @@ import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 
 /** A small deterministic generator, so a failing payload can be found again. */
 function prng(seed: number): () => number {
-  return () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+  return () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
 }
 
 interface Bad {
@@ -23,7 +23,14 @@ function badPayloads(token: string, count: number): Bad[] {
   // Built as text: serialising it would overflow this process's stack long before the server's limit matters.
   const nestedJson = (depth: number) => {
     const opens = Array.from({ length: depth }, () => (random() < 0.5 ? '{"k":' : '['))
-    return opens.join('') + '"leaf"' + opens.reverse().map((o) => (o === '[' ? ']' : '}')).join('')
+    return (
+      opens.join('') +
+      '"leaf"' +
+      opens
+        .reverse()
+        .map((o) => (o === '[' ? ']' : '}'))
+        .join('')
+    )
   }
   const makers: Record<string, () => Omit<Bad, 'kind'>> = {
     'truncated gzip': () => {
@@ -42,22 +49,44 @@ function badPayloads(token: string, count: number): Bad[] {
     }),
     'deeply nested JSON': () => ({
       path: '/batch',
-      body: Buffer.from(`{"api_key":"${token}","batch":[{"event":"e","distinct_id":"d","properties":{"deep":${nestedJson(65 + Math.floor(random() * 20_000))}}}]}`),
+      body: Buffer.from(
+        `{"api_key":"${token}","batch":[{"event":"e","distinct_id":"d","properties":{"deep":${nestedJson(65 + Math.floor(random() * 20_000))}}}]}`,
+      ),
       headers: {},
     }),
-    'non-object properties': () => ({ path: '/capture', body: json({ api_key: token, ...event({ properties: pick(['text', 42, [1, 2], true]) }) }), headers: {} }),
+    'non-object properties': () => ({
+      path: '/capture',
+      body: json({ api_key: token, ...event({ properties: pick(['text', 42, [1, 2], true]) }) }),
+      headers: {},
+    }),
     'invalid UTF-8': () => ({
       path: '/batch',
-      body: Buffer.concat([Buffer.from(`{"api_key":"${token}","batch":[{"event":"e","distinct_id":"d","properties":{"x":"`), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}}]}')]),
+      body: Buffer.concat([
+        Buffer.from(`{"api_key":"${token}","batch":[{"event":"e","distinct_id":"d","properties":{"x":"`),
+        Buffer.from([0xff, 0xfe, 0xc3, 0x28]),
+        Buffer.from('"}}]}'),
+      ]),
       headers: {},
     }),
-    'random bytes': () => ({ path: pick(['/batch', '/e', '/i/v0/e']), body: Buffer.from(Array.from({ length: 1 + Math.floor(random() * 500) }, () => Math.floor(random() * 256))), headers: {} }),
+    'random bytes': () => ({
+      path: pick(['/batch', '/e', '/i/v0/e']),
+      body: Buffer.from(Array.from({ length: 1 + Math.floor(random() * 500) }, () => Math.floor(random() * 256))),
+      headers: {},
+    }),
     'truncated JSON': () => {
       const full = JSON.stringify({ api_key: token, batch: [event(), event()] })
       return { path: '/batch', body: Buffer.from(full.slice(0, Math.floor(random() * (full.length - 1)))), headers: {} }
     },
-    'events without names or ids': () => ({ path: '/batch', body: json({ api_key: token, batch: [pick([{ distinct_id: 'd' }, { event: 'e' }, { event: 'e', distinct_id: 'd', uuid: 'not-a-uuid' }, 'text', null])] }), headers: {} }),
-    'unsupported encoding': () => ({ path: '/batch', body: json({ api_key: token, batch: [event()] }), headers: { 'Content-Encoding': pick(['br', 'deflate', 'zstd']) } }),
+    'events without names or ids': () => ({
+      path: '/batch',
+      body: json({ api_key: token, batch: [pick([{ distinct_id: 'd' }, { event: 'e' }, { event: 'e', distinct_id: 'd', uuid: 'not-a-uuid' }, 'text', null])] }),
+      headers: {},
+    }),
+    'unsupported encoding': () => ({
+      path: '/batch',
+      body: json({ api_key: token, batch: [event()] }),
+      headers: { 'Content-Encoding': pick(['br', 'deflate', 'zstd']) },
+    }),
   }
   const kinds = Object.keys(makers)
   return Array.from({ length: count }, (_, i) => ({ kind: kinds[i % kinds.length], ...makers[kinds[i % kinds.length]]() }))
@@ -84,20 +113,27 @@ describe('capture under hostile input', function () {
     const wrong: string[] = []
     const codes = new Map<string, Set<string>>()
     let next = 0
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < payloads.length) {
-        const bad = payloads[next++]
-        const answer = await post(bad.path, bad.body, bad.headers)
-        if (answer.status < 400 || answer.status >= 500 || !answer.body.detail) wrong.push(`${bad.kind}: ${answer.status} ${JSON.stringify(answer.body)}`)
-        codes.set(bad.kind, (codes.get(bad.kind) ?? new Set()).add(answer.body.code))
-      }
-    }))
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < payloads.length) {
+          const bad = payloads[next++]
+          const answer = await post(bad.path, bad.body, bad.headers)
+          if (answer.status < 400 || answer.status >= 500 || !answer.body.detail) wrong.push(`${bad.kind}: ${answer.status} ${JSON.stringify(answer.body)}`)
+          codes.set(bad.kind, (codes.get(bad.kind) ?? new Set()).add(answer.body.code))
+        }
+      }),
+    )
     assert.deepEqual(wrong.slice(0, 10), [])
     assert.deepEqual([...codes.get('deeply nested JSON')!], ['too_deep'])
     assert.deepEqual([...codes.get('invalid UTF-8')!], ['invalid_utf8'])
     assert.deepEqual([...codes.get('truncated gzip')!], ['invalid_payload'])
 
-    const big = await post('/batch', Buffer.from(JSON.stringify({ api_key: fleet.team.api_token, batch: [{ event: 'e', distinct_id: 'd', properties: { blob: 'x'.repeat(10 * 1024 * 1024) } }] })))
+    const big = await post(
+      '/batch',
+      Buffer.from(
+        JSON.stringify({ api_key: fleet.team.api_token, batch: [{ event: 'e', distinct_id: 'd', properties: { blob: 'x'.repeat(10 * 1024 * 1024) } }] }),
+      ),
+    )
     assert.equal(big.status, 413)
     assert.equal(big.body.code, 'event_too_large')
     assert.match(big.body.detail, /event at index 0 is \d+ bytes, over the 1048576 byte limit per event/)
@@ -105,7 +141,11 @@ describe('capture under hostile input', function () {
     assert.equal((await fetch(`${fleet.captureUrl}/_health`)).status, 200)
     const good = Array.from({ length: 50 }, (_, i) => ({ event: 'good', distinct_id: `u${i}`, properties: { i } }))
     assert.equal((await post('/batch', Buffer.from(JSON.stringify({ api_key: fleet.team.api_token, batch: good })))).status, 200)
-    await eventually('good events stored', () => countEvents(fleet.db.pool), (n) => n === 50)
+    await eventually(
+      'good events stored',
+      () => countEvents(fleet.db.pool),
+      (n) => n === 50,
+    )
   })
 })
 

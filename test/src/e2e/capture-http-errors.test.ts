@@ -29,7 +29,11 @@ describe('capture HTTP answers', function () {
   it('answers 200 {status: 1} once the events are stored in Redis, and they reach Postgres', async () => {
     const answer = await post('/batch/', JSON.stringify({ api_key: token, batch: [{ event: 'ok', distinct_id: 'u1', properties: {} }] }))
     assert.deepEqual(answer, { status: 200, body: { status: 1 } })
-    await eventually('stored', () => countEvents(fleet.db.pool), (n) => n === 1)
+    await eventually(
+      'stored',
+      () => countEvents(fleet.db.pool),
+      (n) => n === 1,
+    )
   })
 
   it('400 invalid_json for a body that is not JSON', async () => {
@@ -65,7 +69,16 @@ describe('capture HTTP answers', function () {
   })
 
   it('400 missing_event_name naming the event without a name', async () => {
-    const answer = await post('/batch/', JSON.stringify({ api_key: token, batch: [{ event: 'ok', distinct_id: 'u' }, { distinct_id: 'u', properties: {} }] }))
+    const answer = await post(
+      '/batch/',
+      JSON.stringify({
+        api_key: token,
+        batch: [
+          { event: 'ok', distinct_id: 'u' },
+          { distinct_id: 'u', properties: {} },
+        ],
+      }),
+    )
     assert.equal(answer.status, 400)
     assert.equal(answer.body.code, 'missing_event_name')
     assert.equal(answer.body.detail, 'event at index 1 has no "event" name')
@@ -85,8 +98,15 @@ describe('capture HTTP answers', function () {
     const form = `data=${encodeURIComponent(Buffer.from(JSON.stringify(events)).toString('base64'))}`
     const b64 = await post('/e/', form, { 'Content-Type': 'application/x-www-form-urlencoded' })
     assert.equal(b64.status, 200)
-    await eventually('stored', () => countEvents(fleet.db.pool), (n) => n === before + 2)
+    await eventually(
+      'stored',
+      () => countEvents(fleet.db.pool),
+      (n) => n === before + 2,
+    )
     const { rows } = await fleet.db.pool.query(`SELECT site_url FROM events WHERE distinct_id = 'web-1'`)
-    assert.deepEqual(rows.map((r) => r.site_url), ['https://example.com', 'https://example.com'])
+    assert.deepEqual(
+      rows.map((r) => r.site_url),
+      ['https://example.com', 'https://example.com'],
+    )
   })
 })

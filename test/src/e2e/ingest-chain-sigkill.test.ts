@@ -17,8 +17,20 @@ describe('the processEvent chain on two ingest-worker processes, one killed with
 
   it('stores exactly the 10 000 events less those a plugin dropped, none doubled', async () => {
     const management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
-    await enablePlugin(management, fleet.team.id, writePlugin('drop-every-tenth', `export function processEvent(e) { return e.properties.seq % 10 === 0 ? null : e }`), {}, { order: 1 })
-    await enablePlugin(management, fleet.team.id, writePlugin('tagger', `export async function processEvent(e, { cache }) { e.properties.tagged = true; return e }`), {}, { order: 2 })
+    await enablePlugin(
+      management,
+      fleet.team.id,
+      writePlugin('drop-every-tenth', `export function processEvent(e) { return e.properties.seq % 10 === 0 ? null : e }`),
+      {},
+      { order: 1 },
+    )
+    await enablePlugin(
+      management,
+      fleet.team.id,
+      writePlugin('tagger', `export async function processEvent(e, { cache }) { e.properties.tagged = true; return e }`),
+      {},
+      { order: 2 },
+    )
     await management.close()
     await fleet.start('capture')
     const workers = [await fleet.start('ingest-worker'), await fleet.start('ingest-worker')]
@@ -31,7 +43,12 @@ describe('the processEvent chain on two ingest-worker processes, one killed with
         for (let i = chunk * 1000; i < (chunk + 1) * 1000; i++) client.capture({ distinctId: `u${i % 50}`, event: 'e', properties: { seq: i } })
         const sending = client.shutdown()
         if (chunk === 3) {
-          await eventually('batches in flight', () => queue.getActiveCount(), (n) => n > 0, 30_000)
+          await eventually(
+            'batches in flight',
+            () => queue.getActiveCount(),
+            (n) => n > 0,
+            30_000,
+          )
           killedWhileActive = true
           await workers[0].kill('SIGKILL')
         }
@@ -43,7 +60,12 @@ describe('the processEvent chain on two ingest-worker processes, one killed with
       redis.disconnect()
     }
     assert.ok(killedWhileActive)
-    await eventually('all stored', () => countEvents(fleet.db.pool), (n) => n >= 9000, 120_000)
+    await eventually(
+      'all stored',
+      () => countEvents(fleet.db.pool),
+      (n) => n >= 9000,
+      120_000,
+    )
     await new Promise((r) => setTimeout(r, 1000))
     const { rows } = await fleet.db.pool.query<{ n: number; distinct_seq: number; tagged: number; tenths: number }>(
       `SELECT count(*)::int AS n, count(DISTINCT properties->>'seq')::int AS distinct_seq,

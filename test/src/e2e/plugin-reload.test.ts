@@ -33,26 +33,48 @@ describe('plugin config changes reach every running worker', function () {
   }
 
   it('within 2 s, on two ingest-worker processes', async () => {
-    const config = await enablePlugin(management, fleet.team.id, writePlugin('tagger', `export function processEvent(e, { config }) { e.properties.tag = config.tag; return e }`, [{ key: 'tag', type: 'string', required: true }]), { tag: 'v1' })
+    const config = await enablePlugin(
+      management,
+      fleet.team.id,
+      writePlugin('tagger', `export function processEvent(e, { config }) { e.properties.tag = config.tag; return e }`, [
+        { key: 'tag', type: 'string', required: true },
+      ]),
+      { tag: 'v1' },
+    )
     await fleet.start('capture')
     await fleet.start('ingest-worker')
     await fleet.start('ingest-worker')
     // Both workers must have loaded the config for the test to mean anything.
     let round = 0
-    await eventually('both workers loaded the plugin', async () => {
-      await send(`warmup-${round++}`, 10)
-      await new Promise((r) => setTimeout(r, 200))
-      const { rows } = await fleet.db.pool.query(`SELECT DISTINCT instance_id FROM plugin_log_entries WHERE plugin_config_id = $1 AND message LIKE 'plugin loaded%'`, [config.id])
-      return rows.length
-    }, (n) => n === 2, 60_000)
+    await eventually(
+      'both workers loaded the plugin',
+      async () => {
+        await send(`warmup-${round++}`, 10)
+        await new Promise((r) => setTimeout(r, 200))
+        const { rows } = await fleet.db.pool.query(
+          `SELECT DISTINCT instance_id FROM plugin_log_entries WHERE plugin_config_id = $1 AND message LIKE 'plugin loaded%'`,
+          [config.id],
+        )
+        return rows.length
+      },
+      (n) => n === 2,
+      60_000,
+    )
     assert.deepEqual([...new Set(await tags('warmup-0'))], ['v1'])
 
     await updateConfig(management, config.id, { config: { tag: 'v2' } })
     await new Promise((r) => setTimeout(r, 2000))
     await send('after', 40)
-    await eventually('events stored', async () => (await tags('after')).length, (n) => n === 40)
+    await eventually(
+      'events stored',
+      async () => (await tags('after')).length,
+      (n) => n === 40,
+    )
     assert.deepEqual([...new Set(await tags('after'))], ['v2'])
-    const { rows } = await fleet.db.pool.query(`SELECT DISTINCT instance_id FROM plugin_log_entries WHERE plugin_config_id = $1 AND message = 'plugin unloaded (explicit)'`, [config.id])
+    const { rows } = await fleet.db.pool.query(
+      `SELECT DISTINCT instance_id FROM plugin_log_entries WHERE plugin_config_id = $1 AND message = 'plugin unloaded (explicit)'`,
+      [config.id],
+    )
     assert.equal(rows.length, 2, 'both workers tore the old instance down')
   })
 })

@@ -22,7 +22,13 @@ describe('the published @posthog/geoip-plugin runs unchanged', function () {
   after(async () => fleet.close())
 
   const row = (distinctId: string) =>
-    eventually('stored', async () => (await fleet.db.pool.query('SELECT properties FROM events WHERE distinct_id = $1', [distinctId])).rows[0]?.properties as Record<string, unknown> | undefined, Boolean)
+    eventually(
+      'stored',
+      async () =>
+        (await fleet.db.pool.query('SELECT properties FROM events WHERE distinct_id = $1', [distinctId])).rows[0]?.properties as
+          Record<string, unknown> | undefined,
+      Boolean,
+    )
 
   it('enriches events from posthog-node (created with disableGeoip: false) using the MaxMind test database it ships', async () => {
     const client = new PostHog(fleet.team.api_token, { host: fleet.captureUrl, flushAt: 1, disableGeoip: false })

@@ -15,7 +15,14 @@ interface Sent {
 
 /** Sends `count` events through the real client: gzip or not, flushed in batches of `flushAt`. */
 async function send(host: string, token: string, events: Sent[], options: { gzip: boolean; flushAt: number }): Promise<void> {
-  const client = new PostHog(token, { host, flushAt: options.flushAt, flushInterval: 20, disableCompression: !options.gzip, fetchRetryCount: 5, fetchRetryDelay: 200 })
+  const client = new PostHog(token, {
+    host,
+    flushAt: options.flushAt,
+    flushInterval: 20,
+    disableCompression: !options.gzip,
+    fetchRetryCount: 5,
+    fetchRetryDelay: 200,
+  })
   for (const e of events) client.capture({ uuid: e.uuid, distinctId: e.distinctId, event: e.event, properties: e.properties, timestamp: e.timestamp })
   await client.shutdown()
 }
@@ -34,10 +41,20 @@ function makeEvents(count: number, from = 0): Sent[] {
 }
 
 async function assertStoredExactly(fleet: TestFleet, sent: Sent[]): Promise<void> {
-  await eventually('stored events', () => countEvents(fleet.db.pool), (n) => n >= sent.length, 60_000)
-  const { rows } = await fleet.db.pool.query<{ uuid: string; event: string; distinct_id: string; properties: Record<string, unknown>; timestamp: Date; team_id: number }>(
-    'SELECT uuid, event, distinct_id, properties, timestamp, team_id FROM events',
+  await eventually(
+    'stored events',
+    () => countEvents(fleet.db.pool),
+    (n) => n >= sent.length,
+    60_000,
   )
+  const { rows } = await fleet.db.pool.query<{
+    uuid: string
+    event: string
+    distinct_id: string
+    properties: Record<string, unknown>
+    timestamp: Date
+    team_id: number
+  }>('SELECT uuid, event, distinct_id, properties, timestamp, team_id FROM events')
   assert.equal(rows.length, sent.length, 'exactly the events sent are stored')
   const byUuid = new Map(rows.map((r) => [r.uuid, r]))
   for (const e of sent) {
@@ -92,7 +109,11 @@ describe('posthog-node → capture → BullMQ → ingest-worker → Postgres', f
         }
         await send(fleet.captureUrl, fleet.team.api_token, chunk, { gzip: i % 2 === 0, flushAt: 10 })
         if (i === 4) {
-          await eventually('batches in flight', () => queue.getActiveCount(), (n) => n > 0)
+          await eventually(
+            'batches in flight',
+            () => queue.getActiveCount(),
+            (n) => n > 0,
+          )
           assert.ok((await countEvents(fleet.db.pool)) <= 300, 'the worker holds batches it has not stored')
           await worker.kill('SIGKILL')
           // Postgres may still commit the insert the dead worker left waiting on the lock: its batch is then redelivered

@@ -29,12 +29,19 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
   it(`retries a batch whose exportEvents throws RetryError ${MAX_RETRIES} times with doubling delays, then keeps it as a dead letter`, async () => {
     s.destination.responder = () => 503
     const { configId } = await oneBatch('/down')
-    const [letter] = await eventually('a dead letter', () => listDeadLetters(s.db.pool, configId), (l) => l.length === 1)
+    const [letter] = await eventually(
+      'a dead letter',
+      () => listDeadLetters(s.db.pool, configId),
+      (l) => l.length === 1,
+    )
     const attempts = s.destination.on('/down')
     assert.equal(attempts.length, 1 + MAX_RETRIES, 'the first attempt and 15 retries')
     for (let retry = 1; retry <= MAX_RETRIES; retry++) {
       const gap = attempts[retry].at - attempts[retry - 1].at
-      assert.ok(gap >= retryDelayMs(retry, TEST_TIME_SCALE) - 1, `retry ${retry} came ${gap} ms after the attempt before, expected at least ${retryDelayMs(retry, TEST_TIME_SCALE)} ms`)
+      assert.ok(
+        gap >= retryDelayMs(retry, TEST_TIME_SCALE) - 1,
+        `retry ${retry} came ${gap} ms after the attempt before, expected at least ${retryDelayMs(retry, TEST_TIME_SCALE)} ms`,
+      )
     }
     assert.equal(letter.attempts, 1 + MAX_RETRIES)
     assert.equal(letter.retryError, true)
@@ -47,14 +54,23 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     assert.equal(status.retriesInFlight, 0)
     assert.equal(status.pendingBatches, 0)
     const text = await s.prometheus()
-    assert.match(text, new RegExp(`plugin_export_undelivered_events_total\\{team_id="${s.team.id}",plugin="Export Batch Fixture",plugin_config_id="${configId}",method="exportEvents"\\} 3`))
+    assert.match(
+      text,
+      new RegExp(
+        `plugin_export_undelivered_events_total\\{team_id="${s.team.id}",plugin="Export Batch Fixture",plugin_config_id="${configId}",method="exportEvents"\\} 3`,
+      ),
+    )
     assert.match(text, /plugin_export_retry_errors_total\{[^}]*\} 16/)
   })
 
   it('does not retry a batch whose exportEvents throws another error, and keeps it as a dead letter', async () => {
     s.destination.responder = () => 400
     const { configId } = await oneBatch('/refused')
-    const [letter] = await eventually('a dead letter', () => listDeadLetters(s.db.pool, configId), (l) => l.length === 1)
+    const [letter] = await eventually(
+      'a dead letter',
+      () => listDeadLetters(s.db.pool, configId),
+      (l) => l.length === 1,
+    )
     assert.equal(s.destination.on('/refused').length, 1)
     assert.equal(letter.retryError, false)
     assert.equal(letter.attempts, 1)
@@ -64,10 +80,21 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
   it('counts a batch delivered after 3 retries once', async () => {
     s.destination.responder = ({ index }) => (index < 3 ? 503 : 200)
     const { configId, events } = await oneBatch('/flaky')
-    await eventually('delivered', () => s.metrics(configId), (m) => m.events_delivered_successfully > 0)
-    await eventually('job finished', async () => (await s.exportQueue.getJobCounts('active')).active, (n) => n === 0)
+    await eventually(
+      'delivered',
+      () => s.metrics(configId),
+      (m) => m.events_delivered_successfully > 0,
+    )
+    await eventually(
+      'job finished',
+      async () => (await s.exportQueue.getJobCounts('active')).active,
+      (n) => n === 0,
+    )
     assert.equal(s.destination.on('/flaky').length, 4)
-    assert.deepEqual(s.destination.deliveredUuids('/flaky'), events.map((e) => e.uuid))
+    assert.deepEqual(
+      s.destination.deliveredUuids('/flaky'),
+      events.map((e) => e.uuid),
+    )
     assert.deepEqual(await s.metrics(configId), { events_seen: 3, events_delivered_successfully: 3, retry_errors: 3, other_errors: 0, undelivered_events: 0 })
     assert.deepEqual(await listDeadLetters(s.db.pool, configId), [])
   })
@@ -75,13 +102,28 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
   it('replays a dead letter with a new retry budget and marks it replayed', async () => {
     s.destination.responder = () => 400
     const { configId, events } = await oneBatch('/replay')
-    const [letter] = await eventually('a dead letter', () => listDeadLetters(s.db.pool, configId), (l) => l.length === 1)
+    const [letter] = await eventually(
+      'a dead letter',
+      () => listDeadLetters(s.db.pool, configId),
+      (l) => l.length === 1,
+    )
     s.destination.responder = () => 200
     const { DeliveryQueue } = await import('@plugin-server/export')
     const deliveries = new DeliveryQueue(s.redis, s.prefix)
-    assert.deepEqual(await replayDeadLetters(s.db.pool, deliveries, configId, { since: new Date(Date.now() - 60_000) }), { replayed: 1, events: 3, deadLetterIds: [letter.id] })
-    await eventually('replayed batch delivered', async () => s.destination.deliveredUuids('/replay'), (u) => u.length === 3)
-    assert.deepEqual(s.destination.deliveredUuids('/replay'), events.map((e) => e.uuid))
+    assert.deepEqual(await replayDeadLetters(s.db.pool, deliveries, configId, { since: new Date(Date.now() - 60_000) }), {
+      replayed: 1,
+      events: 3,
+      deadLetterIds: [letter.id],
+    })
+    await eventually(
+      'replayed batch delivered',
+      async () => s.destination.deliveredUuids('/replay'),
+      (u) => u.length === 3,
+    )
+    assert.deepEqual(
+      s.destination.deliveredUuids('/replay'),
+      events.map((e) => e.uuid),
+    )
     const [after] = await listDeadLetters(s.db.pool, configId)
     assert.notEqual(after.replayedAt, null)
     assert.deepEqual(await replayDeadLetters(s.db.pool, deliveries, configId), { replayed: 0, events: 0, deadLetterIds: [] })
@@ -91,7 +133,14 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
   it('calls onEvent and onSnapshot with a copy of each event per config, retrying only the events that threw RetryError', async () => {
     const source = fs.readFileSync(path.join(FIXTURES, 'export-on-event/index.ts'), 'utf8')
     const first = await s.enable(s.team.id, 'export-on-event', { url: `${s.url}/on`, label: 'first' })
-    const second = await s.enable(s.team.id, writePlugin('export-on-event-second', source, [{ key: 'url', type: 'string' }, { key: 'label', type: 'string' }]), { url: `${s.url}/on`, label: 'second' })
+    const second = await s.enable(
+      s.team.id,
+      writePlugin('export-on-event-second', source, [
+        { key: 'url', type: 'string' },
+        { key: 'label', type: 'string' },
+      ]),
+      { url: `${s.url}/on`, label: 'second' },
+    )
     const flaky = testEvent(s.team.id, 'flaky')
     const events = [testEvent(s.team.id, 'fine'), flaky, testEvent(s.team.id, '$snapshot')]
     let flakyFailures = 0
@@ -101,15 +150,27 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     }
     await s.startExporter()
     await s.handoff(s.team.id, events)
-    await eventually('all delivered', async () => (await s.metrics(first)).events_delivered_successfully + (await s.metrics(second)).events_delivered_successfully, (n) => n === 6)
-    const received = s.destination.on('/on').map((r) => r.body as { kind: string; label: string; event: { uuid: string; event: string; properties: Record<string, unknown> } })
+    await eventually(
+      'all delivered',
+      async () => (await s.metrics(first)).events_delivered_successfully + (await s.metrics(second)).events_delivered_successfully,
+      (n) => n === 6,
+    )
+    const received = s.destination
+      .on('/on')
+      .map((r) => r.body as { kind: string; label: string; event: { uuid: string; event: string; properties: Record<string, unknown> } })
     for (const r of received) assert.equal(r.event.properties.touched_by, r.label, 'each plugin sees only its own change')
     const calls = (label: string, uuid: string) => received.filter((r) => r.label === label && r.event.uuid === uuid)
     assert.equal(calls('first', flaky.uuid).length, 3, 'two RetryErrors, then delivered')
     assert.equal(calls('first', events[0].uuid).length, 1, 'an event that succeeded is not called again')
     assert.equal(calls('second', flaky.uuid).length, 1)
-    assert.deepEqual(calls('first', events[2].uuid).map((r) => r.kind), ['onSnapshot'])
-    assert.deepEqual(calls('first', events[0].uuid).map((r) => r.kind), ['onEvent'])
+    assert.deepEqual(
+      calls('first', events[2].uuid).map((r) => r.kind),
+      ['onSnapshot'],
+    )
+    assert.deepEqual(
+      calls('first', events[0].uuid).map((r) => r.kind),
+      ['onEvent'],
+    )
     assert.deepEqual(await s.metrics(first), { events_seen: 3, events_delivered_successfully: 3, retry_errors: 2, other_errors: 0, undelivered_events: 0 })
   })
 
@@ -119,7 +180,11 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     await s.startExporter()
     const event = testEvent(s.team.id, 'signed up')
     await s.handoff(s.team.id, [event, testEvent(s.team.id, '$autocapture')])
-    await eventually('delivered', () => s.metrics(configId), (m) => m.events_delivered_successfully === 2)
+    await eventually(
+      'delivered',
+      () => s.metrics(configId),
+      (m) => m.events_delivered_successfully === 2,
+    )
     const hooks = s.destination.on('/hook')
     assert.equal(hooks.length, 2)
     assert.deepEqual(hooks[1].body, { text: 'user-1 did signed up', uuid: event.uuid })

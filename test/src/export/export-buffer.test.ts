@@ -15,7 +15,7 @@ describe('ExportBuffer (exportEvents buffering per config)', function () {
     await s.close()
   })
 
-  const batches = (path: string) => s.destination.on(path).map((r) => (r.body.events as { uuid: string; event: string }[]))
+  const batches = (path: string) => s.destination.on(path).map((r) => r.body.events as { uuid: string; event: string }[])
 
   it('flushes a buffer when it reaches its byte size, into batches of whole hand-offs', async () => {
     const events = Array.from({ length: 10 }, () => testEvent(s.team.id, 'sized', { n: 'x'.repeat(100) }))
@@ -23,8 +23,15 @@ describe('ExportBuffer (exportEvents buffering per config)', function () {
     const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/size`, exportEventsBufferBytes: String(5 * eventBytes) })
     await s.startExporter({ EXPORT_FANOUT_CONCURRENCY: '1' })
     for (const event of events) await s.handoff(s.team.id, [event])
-    await eventually('two batches', async () => batches('/size').length, (n) => n === 2)
-    assert.deepEqual(batches('/size').map((b) => b.map((e) => e.uuid)), [events.slice(0, 5).map((e) => e.uuid), events.slice(5).map((e) => e.uuid)])
+    await eventually(
+      'two batches',
+      async () => batches('/size').length,
+      (n) => n === 2,
+    )
+    assert.deepEqual(
+      batches('/size').map((b) => b.map((e) => e.uuid)),
+      [events.slice(0, 5).map((e) => e.uuid), events.slice(5).map((e) => e.uuid)],
+    )
     assert.deepEqual(await s.metrics(configId), { events_seen: 10, events_delivered_successfully: 10, retry_errors: 0, other_errors: 0, undelivered_events: 0 })
   })
 
@@ -34,8 +41,15 @@ describe('ExportBuffer (exportEvents buffering per config)', function () {
     const kept = [testEvent(s.team.id, 'kept'), testEvent(s.team.id, 'also kept')]
     await s.handoff(s.team.id, [kept[0], testEvent(s.team.id, '$pageview')])
     await s.handoff(s.team.id, [testEvent(s.team.id, 'secret thing'), kept[1]])
-    await eventually('a batch', async () => batches('/age').length, (n) => n >= 1)
-    assert.deepEqual(batches('/age').map((b) => b.map((e) => e.event).sort()), [['also kept', 'kept']])
+    await eventually(
+      'a batch',
+      async () => batches('/age').length,
+      (n) => n >= 1,
+    )
+    assert.deepEqual(
+      batches('/age').map((b) => b.map((e) => e.event).sort()),
+      [['also kept', 'kept']],
+    )
   })
 
   it('turns a buffer into exactly one job however many exporters flush it at once', async () => {
@@ -48,7 +62,10 @@ describe('ExportBuffer (exportEvents buffering per config)', function () {
     const results = (await Promise.all(buffers.map((b) => b.flush(7)))).flat()
     const jobs = await deliveries.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])
     assert.equal(jobs.length, 1, 'one job')
-    assert.deepEqual(jobs[0].data.events.map((e) => e.uuid), events.map((e) => e.uuid))
+    assert.deepEqual(
+      jobs[0].data.events.map((e) => e.uuid),
+      events.map((e) => e.uuid),
+    )
     assert.ok(results.every((r) => r.batchId === jobs[0].id))
     assert.deepEqual(await buffers[0].flush(7), [], 'nothing left to flush')
     await deliveries.close()
@@ -67,7 +84,11 @@ describe('ExportBuffer (exportEvents buffering per config)', function () {
 
   it('finishes a flush whose exporter died between taking the buffer and adding the job, without losing or repeating events', async () => {
     const real = new DeliveryQueue(s.redis, s.prefix)
-    const dying = { add: async () => { throw new Error('SIGKILL') } } as unknown as DeliveryQueue
+    const dying = {
+      add: async () => {
+        throw new Error('SIGKILL')
+      },
+    } as unknown as DeliveryQueue
     const first = toProcessedEvent(testEvent(s.team.id, 'first'))
     const second = toProcessedEvent(testEvent(s.team.id, 'second'))
     await new ExportBuffer(s.redis, s.prefix, dying).append(9, 'h-1', [first])

@@ -87,7 +87,18 @@ export async function exportSetup(): Promise<ExportSetup> {
 
 export function testEvent(teamId: number, name = '$pageview', properties: Record<string, unknown> = {}): IngestEvent {
   const now = new Date().toISOString()
-  return { uuid: randomUUID(), team_id: teamId, event: name, distinct_id: 'user-1', properties, timestamp: now, now, sent_at: null, ip: '127.0.0.1', site_url: '' }
+  return {
+    uuid: randomUUID(),
+    team_id: teamId,
+    event: name,
+    distinct_id: 'user-1',
+    properties,
+    timestamp: now,
+    now,
+    sent_at: null,
+    ip: '127.0.0.1',
+    site_url: '',
+  }
 }
 
 export { DELIVERIES_QUEUE }

@@ -5,7 +5,6 @@ import { eventually } from '../harness/fleet'
 import { FleetProcess, startCli } from '../harness/processes'
 import { exportSetup, ExportSetup, testEvent } from './export-setup'
 
-
 describe('runHistoricalExport (plugin-server export historical)', function () {
   this.timeout(120_000)
   let s: ExportSetup
@@ -32,14 +31,36 @@ describe('runHistoricalExport (plugin-server export historical)', function () {
     const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/hist`, exportEventsToIgnore: 'ignored' })
     const base = Date.parse('2024-01-01T00:00:00Z')
     const events = Array.from({ length: 1000 }, (_, i) => ({ ...testEvent(s.team.id, 'old'), timestamp: new Date(base + i * 1000).toISOString() }))
-    await insertEvents(s.db.pool, [...events, { ...testEvent(s.team.id, 'ignored'), timestamp: new Date(base).toISOString() }, { ...testEvent(s.team.id, 'too late'), timestamp: '2024-02-01T00:00:00Z' }])
+    await insertEvents(s.db.pool, [
+      ...events,
+      { ...testEvent(s.team.id, 'ignored'), timestamp: new Date(base).toISOString() },
+      { ...testEvent(s.team.id, 'too late'), timestamp: '2024-02-01T00:00:00Z' },
+    ])
     await s.startExporter()
     // The destination answers five batches, then hangs until the command is killed.
     let answered = 0
     s.destination.responder = () => (answered++ < 5 ? 200 : 'hold')
-    const args = ['export', 'historical', String(configId), '--from', '2024-01-01T00:00:00Z', '--to', '2024-01-02T00:00:00Z', '--batch-size', '100', '--max-in-flight', '1']
+    const args = [
+      'export',
+      'historical',
+      String(configId),
+      '--from',
+      '2024-01-01T00:00:00Z',
+      '--to',
+      '2024-01-02T00:00:00Z',
+      '--batch-size',
+      '100',
+      '--max-in-flight',
+      '1',
+    ]
     const first = cli(args)
-    await eventually('progress shown', async () => progressed(first, 500), (ok) => ok).catch((err: Error) => { throw new Error(`${err.message}: ${first.stderr.join('\n')}`) })
+    await eventually(
+      'progress shown',
+      async () => progressed(first, 500),
+      (ok) => ok,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${first.stderr.join('\n')}`)
+    })
     await first.kill('SIGKILL')
     const [run] = await listHistoricalRuns(s.db.pool, configId)
     assert.equal(run.status, 'running')
@@ -49,7 +70,10 @@ describe('runHistoricalExport (plugin-server export historical)', function () {
     s.destination.release()
     const second = cli(args)
     assert.equal(await second.exited, 0, second.stderr.join('\n'))
-    assert.ok(second.stderr.some((l) => l.startsWith(`resuming historical export run ${run.id}: ${run.enqueuedEvents}/1000`)), second.stderr.join('\n'))
+    assert.ok(
+      second.stderr.some((l) => l.startsWith(`resuming historical export run ${run.id}: ${run.enqueuedEvents}/1000`)),
+      second.stderr.join('\n'),
+    )
     assert.match(second.stderr.join('\n'), /1000\/1000 events exported \(100%\).*events\/s, ETA/)
     const delivered = s.destination.deliveredUuids('/hist')
     assert.deepEqual([...new Set(delivered)].sort(), events.map((e) => e.uuid).sort())

@@ -15,22 +15,34 @@ describe('startExporter (the exporter role)', function () {
     await s.close()
   })
 
-  it('keeps delivering config B while config A\'s destination hangs', async () => {
+  it("keeps delivering config B while config A's destination hangs", async () => {
     const otherTeam = await createTeam(s.db.pool, 'b')
     const a = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/a`, exportEventsBufferBytes: '1' })
     const b = await s.enable(otherTeam.id, 'export-batch', { url: `${s.url}/b`, exportEventsBufferBytes: '1' })
     s.destination.responder = ({ path }) => (path === '/a' ? 'hold' : 200)
     await s.startExporter({ EXPORT_CONCURRENCY: '4', EXPORT_CONFIG_CONCURRENCY: '2' })
     for (let i = 0; i < 6; i++) await s.handoff(s.team.id, [testEvent(s.team.id)])
-    await eventually('A holds its share of the slots', async () => s.destination.heldCount(), (n) => n === 2)
+    await eventually(
+      'A holds its share of the slots',
+      async () => s.destination.heldCount(),
+      (n) => n === 2,
+    )
     const bEvent = testEvent(otherTeam.id)
     await s.handoff(otherTeam.id, [bEvent])
-    await eventually('B delivered', async () => s.destination.deliveredUuids('/b'), (u) => u.length === 1)
+    await eventually(
+      'B delivered',
+      async () => s.destination.deliveredUuids('/b'),
+      (u) => u.length === 1,
+    )
     assert.equal(s.destination.heldCount(), 2, 'A is still hanging, and never took more than its share')
     assert.equal(s.destination.on('/a').length, 2)
     s.destination.responder = () => 200
     s.destination.release()
-    await eventually('A delivered once its destination answers', () => s.metrics(a), (m) => m.events_delivered_successfully === 6)
+    await eventually(
+      'A delivered once its destination answers',
+      () => s.metrics(a),
+      (m) => m.events_delivered_successfully === 6,
+    )
     assert.equal((await s.metrics(b)).events_delivered_successfully, 1)
   })
 
@@ -38,15 +50,29 @@ describe('startExporter (the exporter role)', function () {
     const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/kill` })
     let first = true
     s.destination.responder = () => (first ? ((first = false), 'hold') : 200)
-    const env = { ...s.env, REDIS_URL: process.env.REDIS_URL!, EXPORT_BUFFER_MAX_AGE_MS: '100', EXPORT_FLUSH_INTERVAL_MS: '50', EXPORT_LOCK_DURATION_MS: '2000' }
+    const env = {
+      ...s.env,
+      REDIS_URL: process.env.REDIS_URL!,
+      EXPORT_BUFFER_MAX_AGE_MS: '100',
+      EXPORT_FLUSH_INTERVAL_MS: '50',
+      EXPORT_LOCK_DURATION_MS: '2000',
+    }
     const doomed = await startRole('exporter', env)
     const events = Array.from({ length: 20 }, () => testEvent(s.team.id))
     await s.handoff(s.team.id, events.slice(0, 10))
     await s.handoff(s.team.id, events.slice(10))
-    await eventually('the batch reached the destination', async () => s.destination.heldCount(), (n) => n === 1)
+    await eventually(
+      'the batch reached the destination',
+      async () => s.destination.heldCount(),
+      (n) => n === 1,
+    )
     await doomed.kill('SIGKILL')
     const survivor = await startRole('exporter', env)
-    await eventually('delivered by the survivor', async () => s.destination.deliveredUuids('/kill'), (u) => u.length >= 20)
+    await eventually(
+      'delivered by the survivor',
+      async () => s.destination.deliveredUuids('/kill'),
+      (u) => u.length >= 20,
+    )
     const delivered = s.destination.deliveredUuids('/kill')
     assert.deepEqual([...delivered].sort(), events.map((e) => e.uuid).sort(), 'every event delivered exactly once after the kill')
     const seen = s.destination.on('/kill').flatMap((r) => (r.body.events as { uuid: string }[]).map((e) => e.uuid))

@@ -15,7 +15,10 @@ export class FleetProcess {
   private waiters: { predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = []
   readonly exited: Promise<number | null>
 
-  constructor(readonly name: string, readonly child: ChildProcess) {
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
     readline.createInterface({ input: child.stdout! }).on('line', (text) => {
       let line: LogLine
       try {
@@ -81,7 +84,11 @@ export interface CliResult {
 /** Runs the real `plugin-server` CLI to completion, with `stdin` as its input. */
 export function runCli(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))

@@ -24,8 +24,10 @@ export async function provideServices(): Promise<TestServices> {
   if (!redis || !postgres) {
     await redis?.stop()
     await postgres?.stop()
-    throw new Error(`the tests need a real Redis and Postgres and none could be started:\n  ${problems.join('\n  ')}\n` +
-      'Install them (Debian: apt-get install redis-server postgresql), start a Docker engine, or set REDIS_URL and DATABASE_URL.')
+    throw new Error(
+      `the tests need a real Redis and Postgres and none could be started:\n  ${problems.join('\n  ')}\n` +
+        'Install them (Debian: apt-get install redis-server postgresql), start a Docker engine, or set REDIS_URL and DATABASE_URL.',
+    )
   }
   return {
     redisUrl: redis.url,

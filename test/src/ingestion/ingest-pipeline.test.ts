@@ -18,8 +18,14 @@ describe('IngestPipeline', () => {
     const result = await pipeline.process({ events: [0, 1, 2, 3].map((n) => ingestEvent({ properties: { n } })) })
     assert.deepEqual(calls, [4, 2])
     assert.deepEqual(result, { received: 4, stored: 2, duplicates: 0, dropped: 2 })
-    const { rows } = await db.pool.query('SELECT properties FROM events ORDER BY (properties->>\'n\')::int')
-    assert.deepEqual(rows.map((r) => r.properties), [{ n: 0, tagged: true }, { n: 2, tagged: true }])
+    const { rows } = await db.pool.query("SELECT properties FROM events ORDER BY (properties->>'n')::int")
+    assert.deepEqual(
+      rows.map((r) => r.properties),
+      [
+        { n: 0, tagged: true },
+        { n: 2, tagged: true },
+      ],
+    )
   })
 
   it('removes NUL characters Postgres cannot store instead of failing the batch', async () => {

@@ -42,7 +42,7 @@ describe('processEventStep (the processEvent chain)', function () {
     return { step, stored: new IngestPipeline(db.pool, [step]) }
   }
 
-  it('runs each team\'s configs in ascending order, each receiving the previous output, and follows order changes', async () => {
+  it("runs each team's configs in ascending order, each receiving the previous output, and follows order changes", async () => {
     const first = await enablePlugin(management, team.id, writePlugin('first', ADD('first')), {}, { order: 2 })
     await enablePlugin(management, team.id, writePlugin('second', ADD('second')), {}, { order: 1 })
     const { step } = await pipeline()
@@ -65,11 +65,20 @@ describe('processEventStep (the processEvent chain)', function () {
   })
 
   it('keeps the event as it was before a plugin that throws, logs the error and stores it as the last error, and goes on', async () => {
-    const failing = await enablePlugin(management, team.id, writePlugin('thrower', `export function processEvent(e) { e.properties.half = true; if (e.properties.fail) throw new Error('boom on ' + e.event); return e }`), {}, { order: 1 })
+    const failing = await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'thrower',
+        `export function processEvent(e) { e.properties.half = true; if (e.properties.fail) throw new Error('boom on ' + e.event); return e }`,
+      ),
+      {},
+      { order: 1 },
+    )
     await enablePlugin(management, team.id, writePlugin('after', ADD('after')), {}, { order: 2 })
     const { step } = await pipeline()
     const [bad, good] = await step.run([event(team.id, { fail: true }, 'bad one'), event(team.id, {}, 'good one')])
-    assert.equal(bad.properties.half, undefined, 'the failed plugin\'s changes are not kept')
+    assert.equal(bad.properties.half, undefined, "the failed plugin's changes are not kept")
     assert.deepEqual(bad.properties.chain, ['after'])
     assert.deepEqual(bad.properties.$plugins_failed, [`thrower (${failing.id})`])
     assert.deepEqual(bad.properties.$plugins_succeeded, [`after (${failing.id + 1})`])
@@ -83,8 +92,12 @@ describe('processEventStep (the processEvent chain)', function () {
     assert.equal(rows[0].error.event, 'bad one')
   })
 
-  it('treats a result that is not an event as that plugin\'s error, saying so', async () => {
-    const odd = await enablePlugin(management, team.id, writePlugin('odd', `export function processEvent(e) { return e.properties.kind === 'string' ? 'nope' : { properties: {} } }`))
+  it("treats a result that is not an event as that plugin's error, saying so", async () => {
+    const odd = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('odd', `export function processEvent(e) { return e.properties.kind === 'string' ? 'nope' : { properties: {} } }`),
+    )
     const { step } = await pipeline()
     const out = await step.run([event(team.id, { kind: 'string' }), event(team.id, { kind: 'no name' })])
     assert.equal(out.length, 2)
@@ -96,8 +109,23 @@ describe('processEventStep (the processEvent chain)', function () {
   })
 
   it('runs async plugins, and plugins that return a new object or mutate their argument', async () => {
-    await enablePlugin(management, team.id, writePlugin('async-new', `export async function processEvent(e) { await new Promise((r) => setTimeout(r, 5)); return { ...e, event: e.event + '!', properties: { ...e.properties, fresh: true } } }`), {}, { order: 1 })
-    await enablePlugin(management, team.id, writePlugin('mutator', `export function processEvent(e) { e.properties.mutated = true; e.distinct_id = 'changed'; return e }`), {}, { order: 2 })
+    await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'async-new',
+        `export async function processEvent(e) { await new Promise((r) => setTimeout(r, 5)); return { ...e, event: e.event + '!', properties: { ...e.properties, fresh: true } } }`,
+      ),
+      {},
+      { order: 1 },
+    )
+    await enablePlugin(
+      management,
+      team.id,
+      writePlugin('mutator', `export function processEvent(e) { e.properties.mutated = true; e.distinct_id = 'changed'; return e }`),
+      {},
+      { order: 2 },
+    )
     const { step } = await pipeline()
     const [out] = await step.run([event(team.id, { keep: 1 })])
     assert.equal(out.event, '$pageview!')
@@ -124,16 +152,29 @@ describe('processEventStep (the processEvent chain)', function () {
     assert.deepEqual(out.properties.$plugins_deferred, [`exporter (${exporter.id})`])
   })
 
-  it('keeps two teams apart: each team\'s events go through its own plugins only', async () => {
+  it("keeps two teams apart: each team's events go through its own plugins only", async () => {
     await enablePlugin(management, team.id, writePlugin('team-a-plugin', ADD('a')))
-    await enablePlugin(management, otherTeam.id, writePlugin('team-b-plugin', `export function processEvent(e, { cache }) { e.properties.chain = ['b']; return e }`))
+    await enablePlugin(
+      management,
+      otherTeam.id,
+      writePlugin('team-b-plugin', `export function processEvent(e, { cache }) { e.properties.chain = ['b']; return e }`),
+    )
     const { step } = await pipeline()
     const out = await step.run([event(team.id), event(otherTeam.id), event(team.id)])
-    assert.deepEqual(out.map((e) => e.properties.chain), [['a'], ['b'], ['a']])
+    assert.deepEqual(
+      out.map((e) => e.properties.chain),
+      [['a'], ['b'], ['a']],
+    )
   })
 
   it('fails only the plugin that exceeds its time limit; the batch completes for the others', async () => {
-    const slow = await enablePlugin(management, team.id, writePlugin('slow', `export function processEvent(e) { if (e.properties.hang) { while (true) {} } return e }`), {}, { order: 1 })
+    const slow = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('slow', `export function processEvent(e) { if (e.properties.hang) { while (true) {} } return e }`),
+      {},
+      { order: 1 },
+    )
     await enablePlugin(management, team.id, writePlugin('after', ADD('after')), {}, { order: 2 })
     await enablePlugin(management, otherTeam.id, writePlugin('other-team', ADD('other')))
     const { step } = await pipeline()

@@ -5,7 +5,6 @@ import path from 'node:path'
 import { CliResult, runCli, startCli } from '../harness/processes'
 import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, storedConfigValue } from './management-fixture'
 
-
 describe('plugin-server plugin install|list|logs and config create|update|enable (CLI)', () => {
   let h: ManagementHarness
   let env: Record<string, string>
@@ -43,14 +42,29 @@ describe('plugin-server plugin install|list|logs and config create|update|enable
     assert.equal(JSON.parse(again.stdout).status, 'unchanged')
     assert.match(again.stderr, /plugin-server: plugin "management-basic" version 1 has identical source; nothing to do/)
     const listed = JSON.parse((await cli('plugin', 'list')).stdout) as { name: string }[]
-    assert.deepEqual(listed.map((p) => p.name), ['management-basic'])
+    assert.deepEqual(
+      listed.map((p) => p.name),
+      ['management-basic'],
+    )
 
     const teamId = await createTeamRow(h)
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ps-cli-'))
     await fs.writeFile(path.join(dir, 'mapping.json'), '{"a":"b"}')
     const created = await ok(
-      'config', 'create', '--team', String(teamId), '--plugin', 'management-basic',
-      '--config', `apiKey=${SECRET}`, '--config', 'label=x=y', '--attachment', `mapping=${path.join(dir, 'mapping.json')}`, '--order', '3'
+      'config',
+      'create',
+      '--team',
+      String(teamId),
+      '--plugin',
+      'management-basic',
+      '--config',
+      `apiKey=${SECRET}`,
+      '--config',
+      'label=x=y',
+      '--attachment',
+      `mapping=${path.join(dir, 'mapping.json')}`,
+      '--order',
+      '3',
     )
     assert.deepEqual(created.config, { greeting: 'hello', mode: 'safe', label: 'x=y' })
     assert.deepEqual(created.secret_fields, { apiKey: 'set', region: 'not set' })
@@ -67,7 +81,18 @@ describe('plugin-server plugin install|list|logs and config create|update|enable
     const refused = await cli('config', 'update', id, '--config', `region=${SECRET}`)
     assert.equal(refused.code, 1)
     assert.equal(refused.stderr.trim().split('\n').pop(), 'plugin-server: plugin "management-basic": config field "region" must be one of "eu", "us"')
-    const duplicate = await cli('config', 'create', '--team', String(teamId), '--plugin', 'management-basic', '--config', `apiKey=${SECRET}`, '--config', 'label=L')
+    const duplicate = await cli(
+      'config',
+      'create',
+      '--team',
+      String(teamId),
+      '--plugin',
+      'management-basic',
+      '--config',
+      `apiKey=${SECRET}`,
+      '--config',
+      'label=L',
+    )
     assert.equal(duplicate.code, 1)
     assert.match(duplicate.stderr, /plugin-server: team \d+ already has a config for plugin "management-basic" \(config \d+\); update that one/)
     const malformed = await cli('config', 'update', id, '--config', SECRET)
@@ -77,7 +102,10 @@ describe('plugin-server plugin install|list|logs and config create|update|enable
     assert.equal((await ok('config', 'enable', id)).enabled, true)
     await h.reloads.next((m) => m.reason === 'config enabled' && m.pluginConfigId === created.id)
     const list = (await ok('config', 'list', '--team', String(teamId))) as unknown as { id: number }[]
-    assert.deepEqual(list.map((c) => c.id), [created.id])
+    assert.deepEqual(
+      list.map((c) => c.id),
+      [created.id],
+    )
     assert.deepEqual(await ok('config', 'delete', id), { id: created.id, deleted: true })
     assert.equal((await cli('config', 'get', id)).stderr.trim(), `plugin-server: plugin config ${id} not found`)
   })
@@ -85,14 +113,37 @@ describe('plugin-server plugin install|list|logs and config create|update|enable
   it('prints log rows as JSON lines, filters them, and follows new rows', async () => {
     await ok('plugin', 'install', BASIC)
     const teamId = await createTeamRow(h, 'logs')
-    const created = await ok('config', 'create', '--team', String(teamId), '--plugin', 'management-basic', '--config', `apiKey=${SECRET}`, '--config', 'label=L')
+    const created = await ok(
+      'config',
+      'create',
+      '--team',
+      String(teamId),
+      '--plugin',
+      'management-basic',
+      '--config',
+      `apiKey=${SECRET}`,
+      '--config',
+      'label=L',
+    )
     const id = Number(created.id)
     await insertLog(h, id, 'INFO', 'SYSTEM', 'first row')
     await insertLog(h, id, 'ERROR', 'PLUGIN', 'second row')
     const all = await cli('plugin', 'logs', String(id))
-    assert.deepEqual(all.stdout.trim().split('\n').map((l) => JSON.parse(l).message), ['first row', 'second row'])
+    assert.deepEqual(
+      all.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).message),
+      ['first row', 'second row'],
+    )
     const errors = await cli('plugin', 'logs', String(id), '--level', 'error')
-    assert.deepEqual(errors.stdout.trim().split('\n').map((l) => JSON.parse(l).message), ['second row'])
+    assert.deepEqual(
+      errors.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).message),
+      ['second row'],
+    )
 
     const follower = startCli(['plugin', 'logs', String(id), '--follow', '--interval', '100'], env)
     await follower.waitForLog((l) => l.message === 'second row', 10_000)

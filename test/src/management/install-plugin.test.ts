@@ -28,7 +28,10 @@ describe('installPlugin', () => {
     assert.deepEqual([...files.keys()].sort(), ['index.ts', 'plugin.json'])
     assert.equal(files.get('index.ts')?.toString(), await fs.readFile(path.join(BASIC, 'index.ts'), 'utf8'), 'the source, not the compiled code')
     const detail = await getPlugin(h.ctx, 'management-basic')
-    assert.deepEqual(detail.versions.map((v) => v.version), [1])
+    assert.deepEqual(
+      detail.versions.map((v) => v.version),
+      [1],
+    )
     assert.equal(detail.plugin_json.name, 'management-basic')
     await h.reloads.next((m) => m.reason === 'plugin installed' && m.pluginId === result.plugin.id)
   })
@@ -58,10 +61,13 @@ describe('installPlugin', () => {
     assert.equal(second.plugin.version, 2)
     assert.notEqual(second.plugin.content_hash, first.plugin.content_hash)
     const detail = await getPlugin(h.ctx, first.plugin.id)
-    assert.deepEqual(detail.versions.map((v) => [v.version, v.content_hash]), [
-      [2, second.plugin.content_hash],
-      [1, first.plugin.content_hash],
-    ])
+    assert.deepEqual(
+      detail.versions.map((v) => [v.version, v.content_hash]),
+      [
+        [2, second.plugin.content_hash],
+        [1, first.plugin.content_hash],
+      ],
+    )
     assert.equal((await listPlugins(h.ctx)).length, 1)
     await h.reloads.next((m) => m.reason === 'plugin updated' && m.pluginId === first.plugin.id)
   })

@@ -72,7 +72,10 @@ export async function startManagement(): Promise<ManagementHarness> {
 }
 
 export async function createTeamRow(h: ManagementHarness, name = 'team'): Promise<number> {
-  const { rows } = await h.db.pool.query<{ id: number }>(`INSERT INTO teams (name, api_token) VALUES ($1, $2) RETURNING id`, [name, `phc_${Math.random().toString(36).slice(2)}`])
+  const { rows } = await h.db.pool.query<{ id: number }>(`INSERT INTO teams (name, api_token) VALUES ($1, $2) RETURNING id`, [
+    name,
+    `phc_${Math.random().toString(36).slice(2)}`,
+  ])
   return rows[0].id
 }
 
@@ -88,7 +91,7 @@ export async function insertLog(h: ManagementHarness, configId: number, type: st
   const { rows } = await h.db.pool.query<{ id: string }>(
     `INSERT INTO plugin_log_entries (team_id, plugin_id, plugin_config_id, source, type, message, instance_id)
      SELECT team_id, plugin_id, id, $2, $3, $4, 'test-instance' FROM plugin_configs WHERE id = $1 RETURNING id`,
-    [configId, source, type, message]
+    [configId, source, type, message],
   )
   return Number(rows[0].id)
 }
@@ -98,7 +101,10 @@ export async function insertLog(h: ManagementHarness, configId: number, type: st
  * `enc:v1:…`), so this asserts that and opens them with the test key.
  */
 export async function storedConfigValue(h: ManagementHarness, configId: number, key: string): Promise<unknown> {
-  const { rows } = await h.db.pool.query<{ config: Record<string, unknown>; team_id: number; plugin_id: number }>('SELECT config, team_id, plugin_id FROM plugin_configs WHERE id = $1', [configId])
+  const { rows } = await h.db.pool.query<{ config: Record<string, unknown>; team_id: number; plugin_id: number }>(
+    'SELECT config, team_id, plugin_id FROM plugin_configs WHERE id = $1',
+    [configId],
+  )
   const value = rows[0].config[key]
   if (typeof value !== 'string' || !value.startsWith('enc:v1:')) return value
   return envSecretBox().open(value, secretAad({ teamId: rows[0].team_id, pluginId: rows[0].plugin_id }, key))

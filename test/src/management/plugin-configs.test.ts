@@ -89,7 +89,7 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     for (const [config, message] of attempts) {
       const err = await create({ config }).then(
         () => assert.fail('expected a validation error'),
-        (e: unknown) => e
+        (e: unknown) => e,
       )
       assert.ok(err instanceof ManagementError)
       assert.equal(err.message, message)
@@ -104,11 +104,14 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     assert.equal(updated.secret_fields.apiKey, 'set')
     assert.equal(updated.order, 7)
     assert.equal(await storedConfigValue(h, view.id, 'apiKey'), SECRET)
-    await assert.rejects(updateConfig(h.ctx, view.id, { config: { apiKey: '' } }), { status: 400, message: 'plugin "management-basic": config field "apiKey" is required' })
+    await assert.rejects(updateConfig(h.ctx, view.id, { config: { apiKey: '' } }), {
+      status: 400,
+      message: 'plugin "management-basic": config field "apiKey" is required',
+    })
     await h.reloads.next((m) => m.reason === 'config updated' && m.pluginConfigId === view.id)
   })
 
-  it('enables after re-checking, clears the lifecycle\'s disabled reason, disables', async () => {
+  it("enables after re-checking, clears the lifecycle's disabled reason, disables", async () => {
     const view = await create()
     await h.db.pool.query(`UPDATE plugin_configs SET disabled_reason = 'setupPlugin failed 10 times' WHERE id = $1`, [view.id])
     const enabled = await setConfigEnabled(h.ctx, view.id, true)
@@ -148,16 +151,22 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     assert.deepEqual(view.secret_fields, { token: 'not set' })
   })
 
-  it('lists a team\'s configs in chain order and deletes', async () => {
+  it("lists a team's configs in chain order and deletes", async () => {
     await installPluginFromPath(h.ctx, WITH_ATTACHMENT)
     const a = await create({ order: 5 })
     const rules = [{ key: 'rules', file_name: 'r.json', content_type: 'application/json', contents: Buffer.from('{}') }]
     const b = await createConfig(h.ctx, { teamId, plugin: 'management-attachment', attachments: rules, order: 2 })
-    assert.deepEqual((await listConfigs(h.ctx, teamId)).map((c) => c.id), [b.id, a.id])
+    assert.deepEqual(
+      (await listConfigs(h.ctx, teamId)).map((c) => c.id),
+      [b.id, a.id],
+    )
     assertNoSecret(await listConfigs(h.ctx, teamId), 'the list')
     assert.deepEqual(await deleteConfig(h.ctx, a.id), { id: a.id, deleted: true })
     await h.reloads.next((m) => m.reason === 'config deleted' && m.pluginConfigId === a.id && m.teamId === teamId)
-    assert.deepEqual((await listConfigs(h.ctx, teamId)).map((c) => c.id), [b.id])
+    assert.deepEqual(
+      (await listConfigs(h.ctx, teamId)).map((c) => c.id),
+      [b.id],
+    )
   })
 
   it('scrubs the secret from errors the plugin itself wrote', async () => {

@@ -23,25 +23,46 @@ describe('readLogs', () => {
 
   it('returns the latest rows oldest first, with a limit', async () => {
     const rows = await readLogs(h.ctx, configId)
-    assert.deepEqual(rows.map((r) => r.type), ['INFO', 'LOG', 'ERROR', 'WARN'])
+    assert.deepEqual(
+      rows.map((r) => r.type),
+      ['INFO', 'LOG', 'ERROR', 'WARN'],
+    )
     assert.equal(typeof rows[0].id, 'number')
-    assert.deepEqual((await readLogs(h.ctx, configId, { limit: 2 })).map((r) => r.type), ['ERROR', 'WARN'])
+    assert.deepEqual(
+      (await readLogs(h.ctx, configId, { limit: 2 })).map((r) => r.type),
+      ['ERROR', 'WARN'],
+    )
   })
 
   it('filters by level and source, case-insensitive, repeatable or comma-separated', async () => {
-    assert.deepEqual((await readLogs(h.ctx, configId, { levels: ['error', 'warn'] })).map((r) => r.type), ['ERROR', 'WARN'])
-    assert.deepEqual((await readLogs(h.ctx, configId, { levels: ['info,log'] })).map((r) => r.type), ['INFO', 'LOG'])
-    assert.deepEqual((await readLogs(h.ctx, configId, { sources: ['console'] })).map((r) => r.type), ['LOG', 'WARN'])
+    assert.deepEqual(
+      (await readLogs(h.ctx, configId, { levels: ['error', 'warn'] })).map((r) => r.type),
+      ['ERROR', 'WARN'],
+    )
+    assert.deepEqual(
+      (await readLogs(h.ctx, configId, { levels: ['info,log'] })).map((r) => r.type),
+      ['INFO', 'LOG'],
+    )
+    assert.deepEqual(
+      (await readLogs(h.ctx, configId, { sources: ['console'] })).map((r) => r.type),
+      ['LOG', 'WARN'],
+    )
   })
 
   it('pages after an id and searches the message literally', async () => {
     const all = await readLogs(h.ctx, configId)
-    assert.deepEqual((await readLogs(h.ctx, configId, { afterId: all[1].id })).map((r) => r.id), [all[2].id, all[3].id])
-    assert.deepEqual((await readLogs(h.ctx, configId, { search: '100%' })).map((r) => r.message), ['processing 100% of events_x'])
+    assert.deepEqual(
+      (await readLogs(h.ctx, configId, { afterId: all[1].id })).map((r) => r.id),
+      [all[2].id, all[3].id],
+    )
+    assert.deepEqual(
+      (await readLogs(h.ctx, configId, { search: '100%' })).map((r) => r.message),
+      ['processing 100% of events_x'],
+    )
     assert.deepEqual(await readLogs(h.ctx, configId, { search: '100_' }), [])
   })
 
-  it('scrubs the config\'s secret from what the plugin printed', async () => {
+  it("scrubs the config's secret from what the plugin printed", async () => {
     const rows = await readLogs(h.ctx, configId, { levels: ['warn'] })
     assert.equal(rows[0].message, 'calling the API with [secret]')
   })

@@ -49,7 +49,10 @@ describe('plugin-server team token create|list|revoke (CLI)', () => {
     assert.equal(listed.code, 0, listed.stderr)
     assert.ok(!listed.stdout.includes(view.token) && !listed.stdout.includes(rows[0].token_hash), 'list shows neither the token nor its hash')
     const tokens = JSON.parse(listed.stdout) as Record<string, unknown>[]
-    assert.deepEqual(tokens.map((t) => Object.keys(t).sort()), [['created_at', 'id', 'last_used_at', 'name', 'revoked_at', 'team_id']])
+    assert.deepEqual(
+      tokens.map((t) => Object.keys(t).sort()),
+      [['created_at', 'id', 'last_used_at', 'name', 'revoked_at', 'team_id']],
+    )
 
     assert.equal((await findTeamAdminToken(h.ctx, view.token)).status, 'valid')
     const revoked = await cli('team', 'token', 'revoke', String(view.id))

@@ -40,16 +40,28 @@ describe('validateConfig', () => {
   })
 
   it('refuses a choice outside the choices and says what was given', () => {
-    rejects(() => check({ apiKey: SECRET, label: 'L', mode: 'slow' }), 'plugin "management-basic": config field "mode" must be one of "fast", "safe" (got "slow")', 'mode')
+    rejects(
+      () => check({ apiKey: SECRET, label: 'L', mode: 'slow' }),
+      'plugin "management-basic": config field "mode" must be one of "fast", "safe" (got "slow")',
+      'mode',
+    )
   })
 
   it('refuses a bad choice on a secret field without echoing the value', () => {
-    const err = rejects(() => check({ apiKey: SECRET, label: 'L', region: SECRET }), 'plugin "management-basic": config field "region" must be one of "eu", "us"', 'region')
+    const err = rejects(
+      () => check({ apiKey: SECRET, label: 'L', region: SECRET }),
+      'plugin "management-basic": config field "region" must be one of "eu", "us"',
+      'region',
+    )
     assert.ok(!err.message.includes(SECRET))
   })
 
   it('never echoes the secret in an error on another field', () => {
-    const err = rejects(() => check({ apiKey: SECRET, mode: 'slow', label: 'L' }), 'plugin "management-basic": config field "mode" must be one of "fast", "safe" (got "slow")', 'mode')
+    const err = rejects(
+      () => check({ apiKey: SECRET, mode: 'slow', label: 'L' }),
+      'plugin "management-basic": config field "mode" must be one of "fast", "safe" (got "slow")',
+      'mode',
+    )
     assert.ok(!JSON.stringify({ ...err, message: err.message }).includes(SECRET))
   })
 
@@ -58,8 +70,16 @@ describe('validateConfig', () => {
   })
 
   it('refuses a value for an attachment field and an upload for a string field', () => {
-    rejects(() => check({ apiKey: SECRET, label: 'L', mapping: 'x' }), 'plugin "management-basic": config field "mapping" is an attachment: upload a file instead of giving a value', 'mapping')
-    rejects(() => check({ apiKey: SECRET, label: 'L' }, { uploadKeys: ['label'] }), 'plugin "management-basic": config field "label" is not an attachment field', 'label')
+    rejects(
+      () => check({ apiKey: SECRET, label: 'L', mapping: 'x' }),
+      'plugin "management-basic": config field "mapping" is an attachment: upload a file instead of giving a value',
+      'mapping',
+    )
+    rejects(
+      () => check({ apiKey: SECRET, label: 'L' }, { uploadKeys: ['label'] }),
+      'plugin "management-basic": config field "label" is not an attachment field',
+      'label',
+    )
   })
 
   it('keeps attachments out of the config values', () => {
@@ -68,7 +88,11 @@ describe('validateConfig', () => {
 
   it('requires a required attachment, stored or uploaded', () => {
     const input = { pluginName: 'management-attachment', schema: withAttachment.config, stored: {}, given: {}, uploadKeys: [] }
-    rejects(() => validateConfig({ ...input, attachmentKeys: new Set() }), 'plugin "management-attachment": config field "rules" is required: upload an attachment for it', 'rules')
+    rejects(
+      () => validateConfig({ ...input, attachmentKeys: new Set() }),
+      'plugin "management-attachment": config field "rules" is required: upload an attachment for it',
+      'rules',
+    )
     assert.deepEqual(validateConfig({ ...input, attachmentKeys: new Set(['rules']) }), {})
   })
 
@@ -83,6 +107,10 @@ describe('validateConfig', () => {
 
   it('stores numbers and booleans as strings and refuses objects', () => {
     assert.equal(check({ apiKey: SECRET, label: 'L', note: 42 })['note'], '42')
-    rejects(() => check({ apiKey: SECRET, label: 'L', note: { a: 1 } as unknown as string }), 'plugin "management-basic": config field "note" must be a string', 'note')
+    rejects(
+      () => check({ apiKey: SECRET, label: 'L', note: { a: 1 } as unknown as string }),
+      'plugin "management-basic": config field "note" must be a string',
+      'note',
+    )
   })
 })

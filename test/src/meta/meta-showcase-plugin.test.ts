@@ -13,7 +13,7 @@ import path from 'node:path'
 
 const SECRET = 'sk_live_SHOWCASE_5ecret'
 
-describe('a real plugin\'s behaviour with cache, storage, attachments, geoip and metrics together (meta-showcase fixture)', function () {
+describe("a real plugin's behaviour with cache, storage, attachments, geoip and metrics together (meta-showcase fixture)", function () {
   this.timeout(60_000)
   let db: TestDatabase
   let team: Team
@@ -49,13 +49,27 @@ describe('a real plugin\'s behaviour with cache, storage, attachments, geoip and
 
   const event = (distinctId: string, ip: string | null): IngestEvent => {
     const now = new Date().toISOString()
-    return { uuid: randomUUID(), team_id: team.id, event: '$pageview', distinct_id: distinctId, properties: {}, timestamp: now, now, sent_at: null, ip, site_url: '' }
+    return {
+      uuid: randomUUID(),
+      team_id: team.id,
+      event: '$pageview',
+      distinct_id: distinctId,
+      properties: {},
+      timestamp: now,
+      now,
+      sent_at: null,
+      ip,
+      site_url: '',
+    }
   }
 
   it('enriches, blocks, remembers and counts, with every meta member backed by the real services', async () => {
     const step = processEventStep(runtime.manager, { pool: db.pool, logs: runtime.services.logs, metrics: createPluginChainMetrics(ctx.registry) })
     const out = await step.run([event('anna', '89.160.20.128'), event('bob', '203.0.113.9'), event('carl', null)])
-    assert.deepEqual(out.map((e) => e.properties.$is_first_event ?? false), [true, false, true])
+    assert.deepEqual(
+      out.map((e) => e.properties.$is_first_event ?? false),
+      [true, false, true],
+    )
     assert.equal(out[0].properties.$country_code, 'SE', 'geoip')
     assert.equal(out[1].properties.$blocked_ip, true, 'attachment-driven blocklist')
     assert.deepEqual(out.map((e) => e.properties.$enricher_sequence ?? null).sort(), [1, 2, null], 'fleet-wide counter in the cache')
@@ -63,14 +77,28 @@ describe('a real plugin\'s behaviour with cache, storage, attachments, geoip and
     assert.equal(again.properties.$is_first_event, undefined, 'the cache remembers across batches')
     assert.equal(again.properties.$enricher_sequence, 3)
     const configId = (await runtime.manager.teamConfigs(team.id))[0].record.id
-    await eventually('metrics', () => readMetrics(runtime.services.redis, prefix, configId), (m) => m.events_enriched === 3)
+    await eventually(
+      'metrics',
+      () => readMetrics(runtime.services.redis, prefix, configId),
+      (m) => m.events_enriched === 3,
+    )
     assert.deepEqual(await readMetrics(runtime.services.redis, prefix, configId), { events_enriched: 3, largest_batch_position: 3 })
     const { rows } = await db.pool.query(`SELECT key, value FROM plugin_storage WHERE plugin_config_id = $1 ORDER BY key`, [configId])
-    assert.deepEqual(rows, [{ key: 'last_event:anna', value: '$pageview' }, { key: 'last_event:carl', value: '$pageview' }, { key: 'setups', value: 1 }])
+    assert.deepEqual(rows, [
+      { key: 'last_event:anna', value: '$pageview' },
+      { key: 'last_event:carl', value: '$pageview' },
+      { key: 'setups', value: 1 },
+    ])
     await runtime.services.logs.flush()
     const logs = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 AND source = 'CONSOLE'`, [configId])
-    assert.deepEqual(logs.rows.map((r) => r.message), ['loaded 2 blocked IPs (key ends in …)'])
-    assert.ok(logged.some((l) => l.includes('loaded 2 blocked IPs')), 'plugin console output reaches pino')
+    assert.deepEqual(
+      logs.rows.map((r) => r.message),
+      ['loaded 2 blocked IPs (key ends in …)'],
+    )
+    assert.ok(
+      logged.some((l) => l.includes('loaded 2 blocked IPs')),
+      'plugin console output reaches pino',
+    )
     assert.ok(!logged.join('\n').includes(SECRET), 'the secret never reaches the logs')
   })
 })

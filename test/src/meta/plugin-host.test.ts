@@ -51,11 +51,14 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
   }
 
   it('posthog.capture enqueues into the team\'s ingest path as the "Plugin Server" person, and drops captures past the depth limit', async () => {
-    const config = await activeConfig('capturer', `export function processEvent(e) {
+    const config = await activeConfig(
+      'capturer',
+      `export function processEvent(e) {
       posthog.capture('derived ' + e.event, { from: e.event, timestamp: '2026-01-02T03:04:05.000Z' })
       posthog.capture('for a user', { distinct_id: 'user-9' })
       return e
-    }`)
+    }`,
+    )
     await config.use((i) => i.processEventBatch([{ event: 'seed', properties: {} }]), { captureDepth: 0 })
     await config.use((i) => i.processEventBatch([{ event: 'deep', properties: {} }]), { captureDepth: 3 })
     await runtime!.services.capturer.drain()
@@ -79,17 +82,28 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
   })
 
   it('meta.jobs enqueues durable delayed jobs, and an unknown job name is an error naming it', async () => {
-    const config = await activeConfig('job-maker', `
+    const config = await activeConfig(
+      'job-maker',
+      `
       export const jobs = { retryRequest: async () => {}, cleanup: async () => {} }
       export async function processEvent(e, { jobs }) {
         if (e.event === 'unknown') await jobs.nope({}).runNow()
         await jobs.retryRequest({ url: 'https://example.com', n: 1 }).runIn(2, 'hours')
         await jobs.cleanup(null).runNow()
         return e
-      }`)
+      }`,
+    )
     const [ok, unknown] = await config.use((i) => i.processEventBatch([{ event: 'ok' }, { event: 'unknown' }]))
     assert.equal(ok.ok, true)
-    assert.deepEqual(unknown, { ok: false, error: { name: 'Error', message: 'unknown job "nope": this plugin exports the jobs retryRequest, cleanup', isRetryError: false, stack: (unknown as { error: { stack?: string } }).error.stack } })
+    assert.deepEqual(unknown, {
+      ok: false,
+      error: {
+        name: 'Error',
+        message: 'unknown job "nope": this plugin exports the jobs retryRequest, cleanup',
+        isRetryError: false,
+        stack: (unknown as { error: { stack?: string } }).error.stack,
+      },
+    })
     const queue = createPluginJobsQueue(ctx.redis('check'), ctx.config)
     const delayed = await queue.getJobs(['delayed'])
     assert.equal(delayed.length, 1)
@@ -98,12 +112,17 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     assert.equal(delayed[0].data.pluginConfigId, config.record.id)
     assert.ok(Math.abs(delayed[0].opts.delay! - 2 * 3600_000) < 5_000)
     const now = await queue.getJobs(['waiting'])
-    assert.deepEqual(now.map((j) => j.name), ['cleanup'])
+    assert.deepEqual(
+      now.map((j) => j.name),
+      ['cleanup'],
+    )
     await queue.close()
   })
 
   it('meta.metrics aggregates per config, and a wrong operation for the metric type is a clear error', async () => {
-    const config = await activeConfig('metrics-user', `
+    const config = await activeConfig(
+      'metrics-user',
+      `
       export const metrics = { handled: 'sum', biggest: 'max', smallest: 'min' }
       export function processEvent(e, { metrics }) {
         if (e.event === 'wrong') metrics.handled.max(3)
@@ -111,23 +130,36 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
         metrics.biggest.max(e.properties.size)
         metrics.smallest.min(e.properties.size)
         return e
-      }`)
-    const results = await config.use((i) => i.processEventBatch([
-      { event: 'a', properties: { size: 5 } }, { event: 'b', properties: { size: 50 } }, { event: 'c', properties: { size: 2 } }, { event: 'wrong', properties: { size: 1 } },
-    ]))
+      }`,
+    )
+    const results = await config.use((i) =>
+      i.processEventBatch([
+        { event: 'a', properties: { size: 5 } },
+        { event: 'b', properties: { size: 50 } },
+        { event: 'c', properties: { size: 2 } },
+        { event: 'wrong', properties: { size: 1 } },
+      ]),
+    )
     assert.equal((results[3] as { error: { message: string } }).error.message, 'metric "handled" is a sum metric: use increment(), not max()')
-    await eventually('metrics stored', () => readMetrics(runtime!.services.redis, prefix, config.record.id), (m) => m.handled === 3)
+    await eventually(
+      'metrics stored',
+      () => readMetrics(runtime!.services.redis, prefix, config.record.id),
+      (m) => m.handled === 3,
+    )
     assert.deepEqual(await readMetrics(runtime!.services.redis, prefix, config.record.id), { handled: 3, biggest: 50, smallest: 2 })
   })
 
   it('posthog.api calls the configured PostHog host with the personal key and the project token', async () => {
-    const config = await activeConfig('api-user', `export async function processEvent(e) {
+    const config = await activeConfig(
+      'api-user',
+      `export async function processEvent(e) {
       const got = await posthog.api.get('/api/projects/@current/events', { data: { limit: 2 } })
       const posted = await posthog.api.post('/api/projects/@current/annotations', { data: { content: 'hi' }, personalApiKey: 'phx_other' })
       e.properties.got = await got.json()
       e.properties.postedStatus = posted.status
       return e
-    }`)
+    }`,
+    )
     const [result] = await config.use((i) => i.processEventBatch([{ event: 'x', properties: {} }]))
     assert.deepEqual(result, { ok: true, event: { event: 'x', properties: { got: { results: [1, 2] }, postedStatus: 200 } } })
     assert.equal(apiRequests[0].method, 'GET')

@@ -19,7 +19,15 @@ describe('PluginLogWriter (plugin logs)', () => {
     const { rows } = await db.pool.query('SELECT team_id, plugin_id, plugin_config_id, source, type, message, instance_id FROM plugin_log_entries ORDER BY id')
     assert.deepEqual(rows, [
       { team_id: 3, plugin_id: 4, plugin_config_id: 5, source: 'CONSOLE', type: 'LOG', message: 'hello', instance_id: 'instance-1' },
-      { team_id: 3, plugin_id: 4, plugin_config_id: 5, source: 'PLUGIN', type: 'ERROR', message: 'failed calling https://api/?key=***', instance_id: 'instance-1' },
+      {
+        team_id: 3,
+        plugin_id: 4,
+        plugin_config_id: 5,
+        source: 'PLUGIN',
+        type: 'ERROR',
+        message: 'failed calling https://api/?key=***',
+        instance_id: 'instance-1',
+      },
     ])
     assert.ok(!lines.join('').includes('TOPSECRET'))
     const parsed = JSON.parse(lines[1]) as Record<string, unknown>

@@ -25,23 +25,38 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
 
   const logs = async (configId: number) => {
     await runtime.services.logs.flush()
-    const { rows } = await db.pool.query<{ source: string; type: string; message: string }>('SELECT source, type, message FROM plugin_log_entries WHERE plugin_config_id = $1 ORDER BY id', [configId])
+    const { rows } = await db.pool.query<{ source: string; type: string; message: string }>(
+      'SELECT source, type, message FROM plugin_log_entries WHERE plugin_config_id = $1 ORDER BY id',
+      [configId],
+    )
     return rows
   }
 
   it('retries a setupPlugin that throws RetryError on the documented schedule, 10 attempts, then disables the config fleet-wide', async () => {
-    const config = await enablePlugin(management, team.id, writePlugin('flaky-setup', `
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'flaky-setup',
+        `
       import { RetryError } from '@posthog/plugin-scaffold'
       export async function setupPlugin({ cache }) {
         await cache.lpush('attempts', [String(Date.now())])
         throw new RetryError('service down')
       }
-      export function processEvent(e) { return e }`))
+      export function processEvent(e) { return e }`,
+      ),
+    )
     runtime = await fx.start()
-    await eventually('config disabled', async () => {
-      await runtime.manager.teamConfigs(team.id)
-      return runtime.manager.state(config.id)?.status ?? 'gone'
-    }, (s) => s === 'disabled', 30_000)
+    await eventually(
+      'config disabled',
+      async () => {
+        await runtime.manager.teamConfigs(team.id)
+        return runtime.manager.state(config.id)?.status ?? 'gone'
+      },
+      (s) => s === 'disabled',
+      30_000,
+    )
     const { rows } = await db.pool.query('SELECT enabled, disabled_reason FROM plugin_configs WHERE id = $1', [config.id])
     assert.equal(rows[0].enabled, false)
     assert.equal(rows[0].disabled_reason, 'setupPlugin still failing with RetryError after 10 attempts: service down')
@@ -49,7 +64,10 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     assert.equal(attempts.length, 10)
     attempts.slice(1).forEach((t, i) => {
       const gap = t - attempts[i]
-      assert.ok(gap >= setupRetryDelayMs(i + 1, TIME_SCALE) - 5, `attempt ${i + 2} came ${gap} ms after attempt ${i + 1}, not before the ${setupRetryDelayMs(i + 1, TIME_SCALE)} ms backoff`)
+      assert.ok(
+        gap >= setupRetryDelayMs(i + 1, TIME_SCALE) - 5,
+        `attempt ${i + 2} came ${gap} ms after attempt ${i + 1}, not before the ${setupRetryDelayMs(i + 1, TIME_SCALE)} ms backoff`,
+      )
     })
     const messages = (await logs(config.id)).map((r) => `${r.type} ${r.message}`)
     assert.equal(messages.filter((m) => m.startsWith('WARN setupPlugin failed with RetryError')).length, 9)
@@ -58,7 +76,11 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
   })
 
   it('disables at once, with the reason, a config whose setupPlugin throws any other error', async () => {
-    const config = await enablePlugin(management, team.id, writePlugin('broken-setup', `export function setupPlugin() { throw new Error('missing API key') }\nexport function processEvent(e) { return e }`))
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('broken-setup', `export function setupPlugin() { throw new Error('missing API key') }\nexport function processEvent(e) { return e }`),
+    )
     runtime = await fx.start()
     assert.deepEqual(await runtime.manager.teamConfigs(team.id), [])
     const { rows } = await db.pool.query('SELECT enabled, disabled_reason, error FROM plugin_configs WHERE id = $1', [config.id])
@@ -68,20 +90,35 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
   })
 
   it('keeps meta.global from setupPlugin for later calls, and runs teardownPlugin when the config is disabled', async () => {
-    const config = await enablePlugin(management, team.id, writePlugin('global-user', `
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'global-user',
+        `
       export function setupPlugin({ global, config }) { global.greeting = 'hello ' + config.name }
       export function processEvent(e, { global }) { e.properties.greeting = global.greeting; return e }
       export async function teardownPlugin({ storage, global }) { await storage.set('torn down', global.greeting) }`,
-      [{ key: 'name', type: 'string', default: 'world' }]))
+        [{ key: 'name', type: 'string', default: 'world' }],
+      ),
+    )
     runtime = await fx.start()
     const [active] = await runtime.manager.teamConfigs(team.id)
     const [result] = await active.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
     assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { greeting: 'hello world' } } })
     await setConfigEnabled(management, config.id, false)
-    await eventually('teardown ran', async () => (await db.pool.query(`SELECT value FROM plugin_storage WHERE plugin_config_id = $1 AND key = 'torn down'`, [config.id])).rows[0]?.value, (v) => v === 'hello world', 5_000)
+    await eventually(
+      'teardown ran',
+      async () => (await db.pool.query(`SELECT value FROM plugin_storage WHERE plugin_config_id = $1 AND key = 'torn down'`, [config.id])).rows[0]?.value,
+      (v) => v === 'hello world',
+      5_000,
+    )
     assert.deepEqual(await runtime.manager.teamConfigs(team.id), [])
     const messages = (await logs(config.id)).map((r) => `${r.source} ${r.message}`)
-    assert.ok(messages.some((m) => /^SYSTEM plugin loaded \(version 1; methods: setupPlugin, teardownPlugin, processEvent\)/.test(m)), messages.join('\n'))
+    assert.ok(
+      messages.some((m) => /^SYSTEM plugin loaded \(version 1; methods: setupPlugin, teardownPlugin, processEvent\)/.test(m)),
+      messages.join('\n'),
+    )
     assert.ok(messages.includes('SYSTEM plugin unloaded (explicit)'))
   })
 })

@@ -12,7 +12,8 @@ describe('PostgresPluginStorage (meta.storage)', () => {
     const team = await db.pool.query(`INSERT INTO teams (name, api_token) VALUES ('t', 'tok') RETURNING id`)
     const plugin = await db.pool.query(`INSERT INTO plugins (name, plugin_json, content_hash) VALUES ('p', '{}', 'h') RETURNING id`)
     const make = async (teamName: string) => {
-      const t = teamName === 't' ? team.rows[0].id : (await db.pool.query(`INSERT INTO teams (name, api_token) VALUES ($1, $1) RETURNING id`, [teamName])).rows[0].id
+      const t =
+        teamName === 't' ? team.rows[0].id : (await db.pool.query(`INSERT INTO teams (name, api_token) VALUES ($1, $1) RETURNING id`, [teamName])).rows[0].id
       return (await db.pool.query(`INSERT INTO plugin_configs (team_id, plugin_id) VALUES ($1, $2) RETURNING id`, [t, plugin.rows[0].id])).rows[0].id as number
     }
     configA = await make('t')

@@ -4,159 +4,159 @@ import { loadCode, loadFixture, rejection } from './helpers'
 
 /** Each hostile mode must be contained: clear error, process alive, a well-behaved plugin still correct. */
 describe('plugin-vm: hostile plugins', () => {
-    let good: PluginInstance
+  let good: PluginInstance
 
-    before(async () => {
-        good = (await loadCode(`export function processEvent(e) { e.properties = { ...e.properties, good: ({}).polluted ?? 'clean' }; return e }`)).instance
+  before(async () => {
+    good = (await loadCode(`export function processEvent(e) { e.properties = { ...e.properties, good: ({}).polluted ?? 'clean' }; return e }`)).instance
+  })
+  after(() => good.dispose())
+
+  async function assertGoodStillWorks(): Promise<void> {
+    const [result] = await good.processEventBatch([{ event: 'ok', properties: {} }])
+    assert.deepEqual(result, { ok: true, event: { event: 'ok', properties: { good: 'clean' } } })
+    assert.equal(({} as Record<string, unknown>).polluted, undefined)
+  }
+
+  async function hostile(mode: string, timeoutMs = 1000, memoryLimitMb = 32) {
+    return loadFixture('hostile', { config: { mode } }, { timeoutMs, memoryLimitMb })
+  }
+
+  const limitCases: [string, 'time' | 'memory'][] = [
+    ['sync-loop', 'time'],
+    ['async-loop', 'time'],
+    ['never-resolves', 'time'],
+    ['memory-bomb', 'memory'],
+  ]
+  for (const [mode, limit] of limitCases) {
+    it(`contains ${mode} with a ${limit} limit error and disposes the isolate`, async () => {
+      const { host, instance } = await hostile(mode)
+      const error = await rejection(instance.processEventBatch([{ event: 'e' }]))
+      assert.ok(error instanceof PluginLimitError, `${error.name}: ${error.message}`)
+      assert.equal(error.limit, limit)
+      assert.match(error.message, new RegExp(`^plugin Hostile Fixture \\(config 7\\) exceeded its ${limit} limit`))
+      assert.equal(instance.disposed, true)
+      assert.ok(host.logs.some((l) => l.level === 'error' && l.message.includes(`exceeded its ${limit} limit`)))
+      // Later calls fail fast with the same error instead of hanging.
+      assert.equal(await rejection(instance.call('processEvent', [{ event: 'e' }])), error)
+      await assertGoodStillWorks()
     })
-    after(() => good.dispose())
+  }
 
-    async function assertGoodStillWorks(): Promise<void> {
-        const [result] = await good.processEventBatch([{ event: 'ok', properties: {} }])
-        assert.deepEqual(result, { ok: true, event: { event: 'ok', properties: { good: 'clean' } } })
-        assert.equal(({} as Record<string, unknown>).polluted, undefined)
+  it('contains a buffer bomb (limit error or a per-event allocation error)', async () => {
+    const { instance } = await hostile('buffer-bomb')
+    try {
+      const outcome = await instance.processEventBatch([{ event: 'e' }]).then(
+        (results) => (results[0].ok ? 'ok' : results[0].error.name + ': ' + results[0].error.message),
+        (error: Error) => (error instanceof PluginLimitError ? 'limit: ' + error.limit : 'other: ' + error.message),
+      )
+      assert.match(outcome, /^(limit: memory|RangeError: .*allocation failed.*)$/i)
+    } finally {
+      instance.dispose()
     }
+    await assertGoodStillWorks()
+  })
 
-    async function hostile(mode: string, timeoutMs = 1000, memoryLimitMb = 32) {
-        return loadFixture('hostile', { config: { mode } }, { timeoutMs, memoryLimitMb })
+  it('blocks constructor escapes and host modules', async () => {
+    const { instance } = await hostile('escape')
+    try {
+      const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
+      assert.ok(result.ok && result.event)
+      const found = result.event.properties?.found as Record<string, string>
+      for (const [name, outcome] of Object.entries(found)) {
+        assert.ok(!outcome.startsWith('LEAKED'), `${name}: ${outcome}`)
+      }
+      assert.match(found.requireFs, /module "fs" is not available to plugins/)
+      assert.match(found.requireChildProcess, /module "child_process" is not available/)
+      assert.match(found.ctor, /process is not defined|undefined/)
+    } finally {
+      instance.dispose()
     }
+    await assertGoodStillWorks()
+  })
 
-    const limitCases: [string, 'time' | 'memory'][] = [
-        ['sync-loop', 'time'],
-        ['async-loop', 'time'],
-        ['never-resolves', 'time'],
-        ['memory-bomb', 'memory'],
-    ]
-    for (const [mode, limit] of limitCases) {
-        it(`contains ${mode} with a ${limit} limit error and disposes the isolate`, async () => {
-            const { host, instance } = await hostile(mode)
-            const error = await rejection(instance.processEventBatch([{ event: 'e' }]))
-            assert.ok(error instanceof PluginLimitError, `${error.name}: ${error.message}`)
-            assert.equal(error.limit, limit)
-            assert.match(error.message, new RegExp(`^plugin Hostile Fixture \\(config 7\\) exceeded its ${limit} limit`))
-            assert.equal(instance.disposed, true)
-            assert.ok(host.logs.some((l) => l.level === 'error' && l.message.includes(`exceeded its ${limit} limit`)))
-            // Later calls fail fast with the same error instead of hanging.
-            assert.equal(await rejection(instance.call('processEvent', [{ event: 'e' }])), error)
-            await assertGoodStillWorks()
-        })
+  it('rejects static imports of fs and child_process at load', async () => {
+    for (const name of ['fs', 'child_process', 'node:fs']) {
+      const error = await rejection(loadCode(`import * as m from '${name}'\nexport function processEvent(e) { return m ? e : e }`))
+      assert.match(error.message, new RegExp(`module "${name}" is not available to plugins`))
     }
+  })
 
-    it('contains a buffer bomb (limit error or a per-event allocation error)', async () => {
-        const { instance } = await hostile('buffer-bomb')
-        try {
-            const outcome = await instance.processEventBatch([{ event: 'e' }]).then(
-                (results) => (results[0].ok ? 'ok' : results[0].error.name + ': ' + results[0].error.message),
-                (error: Error) => (error instanceof PluginLimitError ? 'limit: ' + error.limit : 'other: ' + error.message)
-            )
-            assert.match(outcome, /^(limit: memory|RangeError: .*allocation failed.*)$/i)
-        } finally {
-            instance.dispose()
-        }
-        await assertGoodStillWorks()
-    })
-
-    it('blocks constructor escapes and host modules', async () => {
-        const { instance } = await hostile('escape')
-        try {
-            const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
-            assert.ok(result.ok && result.event)
-            const found = result.event.properties?.found as Record<string, string>
-            for (const [name, outcome] of Object.entries(found)) {
-                assert.ok(!outcome.startsWith('LEAKED'), `${name}: ${outcome}`)
-            }
-            assert.match(found.requireFs, /module "fs" is not available to plugins/)
-            assert.match(found.requireChildProcess, /module "child_process" is not available/)
-            assert.match(found.ctor, /process is not defined|undefined/)
-        } finally {
-            instance.dispose()
-        }
-        await assertGoodStillWorks()
-    })
-
-    it('rejects static imports of fs and child_process at load', async () => {
-        for (const name of ['fs', 'child_process', 'node:fs']) {
-            const error = await rejection(loadCode(`import * as m from '${name}'\nexport function processEvent(e) { return m ? e : e }`))
-            assert.match(error.message, new RegExp(`module "${name}" is not available to plugins`))
-        }
-    })
-
-    it('keeps Object.prototype writes and replaced builtins inside the isolate', async () => {
-        const { instance } = await hostile('pollute')
-        try {
-            const [first] = await instance.processEventBatch([{ event: 'e', properties: {} }])
-            assert.deepEqual(first, { ok: true, event: { event: 'e', properties: { pollutedHere: 'yes' } } })
-            // The runtime captured JSON before plugin code ran, so the protocol survives.
-            const [second] = await instance.processEventBatch([{ event: 'f' }])
-            assert.ok(second.ok)
-        } finally {
-            instance.dispose()
-        }
-        await assertGoodStillWorks()
-    })
-
-    it('turns deep recursion into a per-event error', async () => {
-        const { instance } = await hostile('recursion')
-        try {
-            const [result] = await instance.processEventBatch([{ event: 'e' }])
-            assert.ok(!result.ok)
-            assert.equal(result.error.name, 'RangeError')
-            assert.match(result.error.message, /call stack/)
-        } finally {
-            instance.dispose()
-        }
-        await assertGoodStillWorks()
-    })
-
-    const thrown: [string, RegExp][] = [
-        ['throw-string', /^a plain string$/],
-        ['throw-undefined', /undefined was thrown/],
-        ['throw-object', /non-Error thrown: \{"code":42,"why":"not an error"\}/],
-    ]
-    for (const [mode, message] of thrown) {
-        it(`reports ${mode} as a readable error`, async () => {
-            const { instance } = await hostile(mode)
-            try {
-                const [result] = await instance.processEventBatch([{ event: 'e' }])
-                assert.ok(!result.ok)
-                assert.match(result.error.message, message)
-                const error = await rejection(instance.call('processEvent', [{ event: 'e' }]))
-                assert.ok(error instanceof PluginError)
-                assert.equal(instance.disposed, false)
-            } finally {
-                instance.dispose()
-            }
-        })
+  it('keeps Object.prototype writes and replaced builtins inside the isolate', async () => {
+    const { instance } = await hostile('pollute')
+    try {
+      const [first] = await instance.processEventBatch([{ event: 'e', properties: {} }])
+      assert.deepEqual(first, { ok: true, event: { event: 'e', properties: { pollutedHere: 'yes' } } })
+      // The runtime captured JSON before plugin code ran, so the protocol survives.
+      const [second] = await instance.processEventBatch([{ event: 'f' }])
+      assert.ok(second.ok)
+    } finally {
+      instance.dispose()
     }
+    await assertGoodStillWorks()
+  })
 
-    it('survives unhandled rejections and un-awaited promises', async () => {
-        const { host, instance } = await hostile('unhandled')
-        try {
-            for (let i = 0; i < 3; i++) {
-                const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
-                assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { survived: true } } })
-                assert.deepEqual(await instance.call('processEvent', [{ event: 'e' }]), { event: 'e', properties: { survived: true } })
-            }
-            assert.ok(host.logs.some((l) => l.level === 'warn' && /unhandled promise rejection: .*nobody listens/.test(l.message)))
-        } finally {
-            instance.dispose()
-        }
-        await assertGoodStillWorks()
-    })
+  it('turns deep recursion into a per-event error', async () => {
+    const { instance } = await hostile('recursion')
+    try {
+      const [result] = await instance.processEventBatch([{ event: 'e' }])
+      assert.ok(!result.ok)
+      assert.equal(result.error.name, 'RangeError')
+      assert.match(result.error.message, /call stack/)
+    } finally {
+      instance.dispose()
+    }
+    await assertGoodStillWorks()
+  })
 
-    it('contains an infinite loop in top-level code at load time', async () => {
-        const error = await rejection(loadCode('for (;;) {}\nexport function processEvent(e) { return e }', {}, { timeoutMs: 500 }))
-        assert.ok(error instanceof PluginLimitError)
-        assert.match(error.message, /plugin inline \(config 1\) exceeded its time limit \(500 ms\) while loading/)
-        await assertGoodStillWorks()
+  const thrown: [string, RegExp][] = [
+    ['throw-string', /^a plain string$/],
+    ['throw-undefined', /undefined was thrown/],
+    ['throw-object', /non-Error thrown: \{"code":42,"why":"not an error"\}/],
+  ]
+  for (const [mode, message] of thrown) {
+    it(`reports ${mode} as a readable error`, async () => {
+      const { instance } = await hostile(mode)
+      try {
+        const [result] = await instance.processEventBatch([{ event: 'e' }])
+        assert.ok(!result.ok)
+        assert.match(result.error.message, message)
+        const error = await rejection(instance.call('processEvent', [{ event: 'e' }]))
+        assert.ok(error instanceof PluginError)
+        assert.equal(instance.disposed, false)
+      } finally {
+        instance.dispose()
+      }
     })
+  }
 
-    it('contains an infinite loop inside a timer callback', async () => {
-        const { host, instance } = await loadCode(`export function setupPlugin() { setTimeout(() => { for (;;) {} }, 1) }`, {}, { timeoutMs: 300 })
-        await instance.call('setupPlugin', [])
-        for (let i = 0; i < 50 && !instance.disposed; i++) await new Promise((r) => setTimeout(r, 50))
-        assert.equal(instance.disposed, true)
-        assert.ok(host.logs.some((l) => l.message.includes('exceeded its time limit')))
-        await assertGoodStillWorks()
-    })
+  it('survives unhandled rejections and un-awaited promises', async () => {
+    const { host, instance } = await hostile('unhandled')
+    try {
+      for (let i = 0; i < 3; i++) {
+        const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
+        assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { survived: true } } })
+        assert.deepEqual(await instance.call('processEvent', [{ event: 'e' }]), { event: 'e', properties: { survived: true } })
+      }
+      assert.ok(host.logs.some((l) => l.level === 'warn' && /unhandled promise rejection: .*nobody listens/.test(l.message)))
+    } finally {
+      instance.dispose()
+    }
+    await assertGoodStillWorks()
+  })
+
+  it('contains an infinite loop in top-level code at load time', async () => {
+    const error = await rejection(loadCode('for (;;) {}\nexport function processEvent(e) { return e }', {}, { timeoutMs: 500 }))
+    assert.ok(error instanceof PluginLimitError)
+    assert.match(error.message, /plugin inline \(config 1\) exceeded its time limit \(500 ms\) while loading/)
+    await assertGoodStillWorks()
+  })
+
+  it('contains an infinite loop inside a timer callback', async () => {
+    const { host, instance } = await loadCode(`export function setupPlugin() { setTimeout(() => { for (;;) {} }, 1) }`, {}, { timeoutMs: 300 })
+    await instance.call('setupPlugin', [])
+    for (let i = 0; i < 50 && !instance.disposed; i++) await new Promise((r) => setTimeout(r, 50))
+    assert.equal(instance.disposed, true)
+    assert.ok(host.logs.some((l) => l.message.includes('exceeded its time limit')))
+    await assertGoodStillWorks()
+  })
 })

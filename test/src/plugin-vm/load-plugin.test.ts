@@ -9,136 +9,158 @@ import { fixture, loadCode, rejection, sourceFromCode } from './helpers'
 
 /** Minimal zip writer (deflate) so the test does not depend on a zip binary. */
 function makeZip(files: Map<string, Buffer>): Buffer {
-    const locals: Buffer[] = []
-    const centrals: Buffer[] = []
-    let offset = 0
-    for (const [name, data] of files) {
-        const nameBuf = Buffer.from(name)
-        const packed = deflateRawSync(data)
-        const crc = crc32(data)
-        const local = Buffer.alloc(30)
-        local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(8, 8)
-        local.writeUInt32LE(crc, 14); local.writeUInt32LE(packed.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(nameBuf.length, 26)
-        const central = Buffer.alloc(46)
-        central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt16LE(8, 10)
-        central.writeUInt32LE(crc, 16); central.writeUInt32LE(packed.length, 20); central.writeUInt32LE(data.length, 24)
-        central.writeUInt16LE(nameBuf.length, 28); central.writeUInt32LE(offset, 42)
-        locals.push(local, nameBuf, packed)
-        centrals.push(central, nameBuf)
-        offset += 30 + nameBuf.length + packed.length
-    }
-    const cd = Buffer.concat(centrals)
-    const end = Buffer.alloc(22)
-    end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(files.size, 8); end.writeUInt16LE(files.size, 10)
-    end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16)
-    return Buffer.concat([...locals, cd, end])
+  const locals: Buffer[] = []
+  const centrals: Buffer[] = []
+  let offset = 0
+  for (const [name, data] of files) {
+    const nameBuf = Buffer.from(name)
+    const packed = deflateRawSync(data)
+    const crc = crc32(data)
+    const local = Buffer.alloc(30)
+    local.writeUInt32LE(0x04034b50, 0)
+    local.writeUInt16LE(20, 4)
+    local.writeUInt16LE(8, 8)
+    local.writeUInt32LE(crc, 14)
+    local.writeUInt32LE(packed.length, 18)
+    local.writeUInt32LE(data.length, 22)
+    local.writeUInt16LE(nameBuf.length, 26)
+    const central = Buffer.alloc(46)
+    central.writeUInt32LE(0x02014b50, 0)
+    central.writeUInt16LE(20, 4)
+    central.writeUInt16LE(20, 6)
+    central.writeUInt16LE(8, 10)
+    central.writeUInt32LE(crc, 16)
+    central.writeUInt32LE(packed.length, 20)
+    central.writeUInt32LE(data.length, 24)
+    central.writeUInt16LE(nameBuf.length, 28)
+    central.writeUInt32LE(offset, 42)
+    locals.push(local, nameBuf, packed)
+    centrals.push(central, nameBuf)
+    offset += 30 + nameBuf.length + packed.length
+  }
+  const cd = Buffer.concat(centrals)
+  const end = Buffer.alloc(22)
+  end.writeUInt32LE(0x06054b50, 0)
+  end.writeUInt16LE(files.size, 8)
+  end.writeUInt16LE(files.size, 10)
+  end.writeUInt32LE(cd.length, 12)
+  end.writeUInt32LE(offset, 16)
+  return Buffer.concat([...locals, cd, end])
 }
 
 describe('plugin-vm: loading plugins', () => {
-    let tmp: string
-    before(() => {
-        tmp = mkdtempSync(join(tmpdir(), 'plugin-vm-load-'))
-    })
-    after(() => rmSync(tmp, { recursive: true, force: true }))
+  let tmp: string
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'plugin-vm-load-'))
+  })
+  after(() => rmSync(tmp, { recursive: true, force: true }))
 
-    describe('plugin.json validation', () => {
-        it('requires name and names the field', () => {
-            assert.throws(() => parsePluginJson('{"config": []}'), /plugin.json: name is required/)
-        })
-        it('names the offending config field', () => {
-            assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","type":"number"}]}'), /config\[0\]\.type must be one of string, attachment, choice/)
-            assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","type":"choice"}]}'), /config\[0\]\.choices is required/)
-            assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","required":"yes"}]}'), /config\[0\]\.required must be a boolean/)
-            assert.throws(() => parsePluginJson('not json'), /plugin.json: is not valid JSON/)
-        })
-        it('keeps unknown keys and accepts markdown-only and deprecated order', () => {
-            const json = parsePluginJson('{"name":"x","posthogVersion":">=1","config":[{"markdown":"hi"},{"key":"a","order":2,"secret":true,"hint":"h"}]}')
-            assert.equal(json.posthogVersion, '>=1')
-            assert.equal(json.config.length, 2)
-        })
+  describe('plugin.json validation', () => {
+    it('requires name and names the field', () => {
+      assert.throws(() => parsePluginJson('{"config": []}'), /plugin.json: name is required/)
     })
+    it('names the offending config field', () => {
+      assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","type":"number"}]}'), /config\[0\]\.type must be one of string, attachment, choice/)
+      assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","type":"choice"}]}'), /config\[0\]\.choices is required/)
+      assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","required":"yes"}]}'), /config\[0\]\.required must be a boolean/)
+      assert.throws(() => parsePluginJson('not json'), /plugin.json: is not valid JSON/)
+    })
+    it('keeps unknown keys and accepts markdown-only and deprecated order', () => {
+      const json = parsePluginJson('{"name":"x","posthogVersion":">=1","config":[{"markdown":"hi"},{"key":"a","order":2,"secret":true,"hint":"h"}]}')
+      assert.equal(json.posthogVersion, '>=1')
+      assert.equal(json.config.length, 2)
+    })
+  })
 
-    describe('entry resolution and compile', () => {
-        for (const entry of ['index.ts', 'index.js', 'src/index.ts', 'dist/index.js']) {
-            it(`falls back to ${entry} when main is absent`, async () => {
-                const source = await sourceFromFiles(new Map([['plugin.json', Buffer.from('{"name":"fb"}')], [entry, Buffer.from('export function processEvent(e) { return e }')]]))
-                assert.equal(source.entry, entry)
-            })
+  describe('entry resolution and compile', () => {
+    for (const entry of ['index.ts', 'index.js', 'src/index.ts', 'dist/index.js']) {
+      it(`falls back to ${entry} when main is absent`, async () => {
+        const source = await sourceFromFiles(
+          new Map([
+            ['plugin.json', Buffer.from('{"name":"fb"}')],
+            [entry, Buffer.from('export function processEvent(e) { return e }')],
+          ]),
+        )
+        assert.equal(source.entry, entry)
+      })
+    }
+    it('reports a missing main file', async () => {
+      const error = await rejection(sourceFromFiles(new Map([['plugin.json', Buffer.from('{"name":"m","main":"nope.js"}')]])))
+      assert.match(error.message, /main file "nope.js"/)
+    })
+    it('fails on an unknown module, naming it', async () => {
+      const error = await rejection(sourceFromCode(`import x from 'left-pad'; export function processEvent(e) { return x(e) }`))
+      assert.ok(error instanceof PluginLoadError)
+      assert.match(error.message, /module "left-pad" is not available to plugins/)
+    })
+    it('reports syntax errors with file and line', async () => {
+      const error = await rejection(sourceFromCode('export function processEvent(e) {\n  return e +\n}'))
+      assert.match(error.message, /failed to compile: index.ts:3/)
+    })
+    it('compiles .js as TypeScript and drops type-only imports', async () => {
+      const source = await sourceFromCode(
+        `import type { PluginEvent } from '@posthog/plugin-scaffold'\nexport function processEvent(e: PluginEvent): PluginEvent { return e }`,
+        'index.js',
+      )
+      assert.deepEqual(source.imports, [])
+    })
+    it('bundles relative imports of a multi-file plugin', async () => {
+      const source = await readPlugin(fixture('multi-file'))
+      assert.equal(source.entry, 'src/index.ts')
+      assert.deepEqual(source.imports, ['crypto'])
+    })
+  })
+
+  describe('export styles', () => {
+    const styles: Record<string, string> = {
+      'export function': `export function processEvent(e) { e.properties.s = 1; return e }`,
+      'export const': `export const processEvent = (e) => { e.properties.s = 1; return e }`,
+      'export default': `export default { processEvent(e) { e.properties.s = 1; return e } }`,
+      'module.exports': `module.exports = { processEvent: (e) => { e.properties.s = 1; return e } }`,
+      'exports.default': `exports.default = { processEvent: (e) => { e.properties.s = 1; return e } }`,
+      'legacy top-level function': `function processEvent(e) { e.properties.s = 1; return e }`,
+    }
+    for (const [style, code] of Object.entries(styles)) {
+      it(style, async () => {
+        const { instance } = await loadCode(code)
+        try {
+          assert.deepEqual(instance.methods, ['processEvent'])
+          const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
+          assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { s: 1 } } })
+        } finally {
+          instance.dispose()
         }
-        it('reports a missing main file', async () => {
-            const error = await rejection(sourceFromFiles(new Map([['plugin.json', Buffer.from('{"name":"m","main":"nope.js"}')]])))
-            assert.match(error.message, /main file "nope.js"/)
-        })
-        it('fails on an unknown module, naming it', async () => {
-            const error = await rejection(sourceFromCode(`import x from 'left-pad'; export function processEvent(e) { return x(e) }`))
-            assert.ok(error instanceof PluginLoadError)
-            assert.match(error.message, /module "left-pad" is not available to plugins/)
-        })
-        it('reports syntax errors with file and line', async () => {
-            const error = await rejection(sourceFromCode('export function processEvent(e) {\n  return e +\n}'))
-            assert.match(error.message, /failed to compile: index.ts:3/)
-        })
-        it('compiles .js as TypeScript and drops type-only imports', async () => {
-            const source = await sourceFromCode(`import type { PluginEvent } from '@posthog/plugin-scaffold'\nexport function processEvent(e: PluginEvent): PluginEvent { return e }`, 'index.js')
-            assert.deepEqual(source.imports, [])
-        })
-        it('bundles relative imports of a multi-file plugin', async () => {
-            const source = await readPlugin(fixture('multi-file'))
-            assert.equal(source.entry, 'src/index.ts')
-            assert.deepEqual(source.imports, ['crypto'])
-        })
-    })
+      })
+    }
+  })
 
-    describe('export styles', () => {
-        const styles: Record<string, string> = {
-            'export function': `export function processEvent(e) { e.properties.s = 1; return e }`,
-            'export const': `export const processEvent = (e) => { e.properties.s = 1; return e }`,
-            'export default': `export default { processEvent(e) { e.properties.s = 1; return e } }`,
-            'module.exports': `module.exports = { processEvent: (e) => { e.properties.s = 1; return e } }`,
-            'exports.default': `exports.default = { processEvent: (e) => { e.properties.s = 1; return e } }`,
-            'legacy top-level function': `function processEvent(e) { e.properties.s = 1; return e }`,
-        }
-        for (const [style, code] of Object.entries(styles)) {
-            it(style, async () => {
-                const { instance } = await loadCode(code)
-                try {
-                    assert.deepEqual(instance.methods, ['processEvent'])
-                    const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
-                    assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { s: 1 } } })
-                } finally {
-                    instance.dispose()
-                }
-            })
-        }
+  describe('archives', () => {
+    it('reads a .tar.gz in the GitHub layout (one top-level folder)', async () => {
+      const root = join(tmp, 'gh')
+      await fs.mkdir(join(root, 'hello-fixture-abc123'), { recursive: true })
+      await fs.cp(fixture('hello-world'), join(root, 'hello-fixture-abc123'), { recursive: true })
+      const archive = join(tmp, 'hello.tar.gz')
+      execFileSync('tar', ['-czf', archive, '-C', root, 'hello-fixture-abc123'])
+      const source = await readPlugin(archive)
+      assert.equal(source.name, 'Hello Fixture')
+      assert.equal(source.entry, 'index.js')
     })
-
-    describe('archives', () => {
-        it('reads a .tar.gz in the GitHub layout (one top-level folder)', async () => {
-            const root = join(tmp, 'gh')
-            await fs.mkdir(join(root, 'hello-fixture-abc123'), { recursive: true })
-            await fs.cp(fixture('hello-world'), join(root, 'hello-fixture-abc123'), { recursive: true })
-            const archive = join(tmp, 'hello.tar.gz')
-            execFileSync('tar', ['-czf', archive, '-C', root, 'hello-fixture-abc123'])
-            const source = await readPlugin(archive)
-            assert.equal(source.name, 'Hello Fixture')
-            assert.equal(source.entry, 'index.js')
-        })
-        it('reads a .zip, flat or with a top-level folder', async () => {
-            const files = await readPluginFiles(fixture('multi-file'))
-            const flat = join(tmp, 'flat.zip')
-            await fs.writeFile(flat, makeZip(files))
-            assert.equal((await readPlugin(flat)).name, 'Multi File Fixture')
-            const nested = join(tmp, 'nested.zip')
-            await fs.writeFile(nested, makeZip(new Map([...files].map(([p, d]) => [`repo-main/${p}`, d]))))
-            assert.equal((await readPlugin(nested)).entry, 'src/index.ts')
-        })
-        it('rejects entries that escape the plugin folder', async () => {
-            const evil = join(tmp, 'evil.zip')
-            await fs.writeFile(evil, makeZip(new Map([['../plugin.json', Buffer.from('{"name":"x"}')]])))
-            assert.match((await rejection(readPlugin(evil))).message, /escapes the plugin folder/)
-        })
-        it('reports a missing path', async () => {
-            assert.match((await rejection(readPlugin(join(tmp, 'nothing-here')))).message, /does not exist/)
-        })
+    it('reads a .zip, flat or with a top-level folder', async () => {
+      const files = await readPluginFiles(fixture('multi-file'))
+      const flat = join(tmp, 'flat.zip')
+      await fs.writeFile(flat, makeZip(files))
+      assert.equal((await readPlugin(flat)).name, 'Multi File Fixture')
+      const nested = join(tmp, 'nested.zip')
+      await fs.writeFile(nested, makeZip(new Map([...files].map(([p, d]) => [`repo-main/${p}`, d]))))
+      assert.equal((await readPlugin(nested)).entry, 'src/index.ts')
     })
+    it('rejects entries that escape the plugin folder', async () => {
+      const evil = join(tmp, 'evil.zip')
+      await fs.writeFile(evil, makeZip(new Map([['../plugin.json', Buffer.from('{"name":"x"}')]])))
+      assert.match((await rejection(readPlugin(evil))).message, /escapes the plugin folder/)
+    })
+    it('reports a missing path', async () => {
+      assert.match((await rejection(readPlugin(join(tmp, 'nothing-here')))).message, /does not exist/)
+    })
+  })
 })

@@ -6,66 +6,71 @@ import { PluginError } from '@plugin-server/plugin-vm'
 import { loadCode, loadFixture, rejection } from './helpers'
 
 describe('plugin-vm: PluginInstance', () => {
-    describe('hello-world fixture with the local host', () => {
-        it('runs setupPlugin, processEvent, onEvent, jobs, metrics and teardown', async () => {
-            const { host, instance } = await loadFixture('hello-world', { config: { greeting: 'hey', mode: 'loud' } })
-            try {
-                assert.deepEqual([...instance.methods].sort(), ['onEvent', 'processEvent', 'setupPlugin', 'teardownPlugin'])
-                assert.deepEqual(instance.jobNames, ['remember'])
-                assert.deepEqual(instance.metrics, { greeted: 'sum' })
-                await instance.call('setupPlugin', [])
-                const results = await instance.processEventBatch([
-                    { event: 'one', properties: { a: 1 } },
-                    { event: 'retry me' },
-                    { event: 'two' },
-                ])
-                assert.deepEqual(results[0], { ok: true, event: { event: 'one', properties: { a: 1, greeting: 'HEY', seen: 1 } } })
-                assert.equal(results[1].ok, false)
-                if (!results[1].ok) assert.deepEqual([results[1].error.name, results[1].error.isRetryError], ['RetryError', true])
-                assert.deepEqual(results[2], { ok: true, event: { event: 'two', properties: { greeting: 'HEY', seen: 2 } } })
-                await instance.call('onEvent', [{ event: 'one' }])
-                assert.deepEqual(host.captures.map((c) => [c.event, c.properties, c.configId]), [['greeted', { original: 'one' }, 7]])
-                assert.equal(host.jobs[0].name, 'remember')
-                assert.ok(host.jobs[0].runAt.getTime() > Date.now() + 50_000)
-                await instance.runJob('remember', { x: 1 })
-                assert.deepEqual(host.storageData.get('remembered'), { x: 1 })
-                assert.deepEqual(host.metricUpdates, [{ name: 'greeted', operation: 'sum', value: 1 }, { name: 'greeted', operation: 'sum', value: 1 }])
-                await instance.call('teardownPlugin', [])
-                assert.deepEqual(host.logs.map((l) => [l.level, l.message, l.pluginName, l.configId]), [
-                    ['log', 'set up with HEY', 'Hello Fixture', 7],
-                    ['info', 'bye', 'Hello Fixture', 7],
-                ])
-            } finally {
-                instance.dispose()
-            }
-        })
-
-        it('runs the legacy and multi-file fixtures', async () => {
-            const legacy = await loadFixture('legacy-no-export')
-            const multi = await loadFixture('multi-file', { config: { domain: 'example.com' } })
-            try {
-                await legacy.instance.call('setupPlugin', [])
-                assert.deepEqual(await legacy.instance.call('processEvent', [{ event: 'e' }]), { event: 'e', properties: { legacy: 'legacy:e' } })
-                const [kept, dropped] = await multi.instance.processEventBatch([
-                    { event: 'pv', distinct_id: 'u', properties: { $current_url: 'https://www.Example.com/a?b=1' } },
-                    { event: 'drop me' },
-                ])
-                assert.ok(kept.ok && kept.event)
-                assert.equal(kept.event.properties?.host, 'example.com')
-                assert.equal(kept.event.properties?.internal, true)
-                assert.equal(kept.event.properties?.tag, 'mf:pv:1')
-                assert.equal(kept.event.properties?.hash, '0bfe935e70c3')
-                assert.deepEqual(dropped, { ok: true, event: null })
-            } finally {
-                legacy.instance.dispose()
-                multi.instance.dispose()
-            }
-        })
+  describe('hello-world fixture with the local host', () => {
+    it('runs setupPlugin, processEvent, onEvent, jobs, metrics and teardown', async () => {
+      const { host, instance } = await loadFixture('hello-world', { config: { greeting: 'hey', mode: 'loud' } })
+      try {
+        assert.deepEqual([...instance.methods].sort(), ['onEvent', 'processEvent', 'setupPlugin', 'teardownPlugin'])
+        assert.deepEqual(instance.jobNames, ['remember'])
+        assert.deepEqual(instance.metrics, { greeted: 'sum' })
+        await instance.call('setupPlugin', [])
+        const results = await instance.processEventBatch([{ event: 'one', properties: { a: 1 } }, { event: 'retry me' }, { event: 'two' }])
+        assert.deepEqual(results[0], { ok: true, event: { event: 'one', properties: { a: 1, greeting: 'HEY', seen: 1 } } })
+        assert.equal(results[1].ok, false)
+        if (!results[1].ok) assert.deepEqual([results[1].error.name, results[1].error.isRetryError], ['RetryError', true])
+        assert.deepEqual(results[2], { ok: true, event: { event: 'two', properties: { greeting: 'HEY', seen: 2 } } })
+        await instance.call('onEvent', [{ event: 'one' }])
+        assert.deepEqual(
+          host.captures.map((c) => [c.event, c.properties, c.configId]),
+          [['greeted', { original: 'one' }, 7]],
+        )
+        assert.equal(host.jobs[0].name, 'remember')
+        assert.ok(host.jobs[0].runAt.getTime() > Date.now() + 50_000)
+        await instance.runJob('remember', { x: 1 })
+        assert.deepEqual(host.storageData.get('remembered'), { x: 1 })
+        assert.deepEqual(host.metricUpdates, [
+          { name: 'greeted', operation: 'sum', value: 1 },
+          { name: 'greeted', operation: 'sum', value: 1 },
+        ])
+        await instance.call('teardownPlugin', [])
+        assert.deepEqual(
+          host.logs.map((l) => [l.level, l.message, l.pluginName, l.configId]),
+          [
+            ['log', 'set up with HEY', 'Hello Fixture', 7],
+            ['info', 'bye', 'Hello Fixture', 7],
+          ],
+        )
+      } finally {
+        instance.dispose()
+      }
     })
 
-    describe('method results and batches', () => {
-        it('handles sync/async, new objects, mutation, null and undefined, and per-event errors', async () => {
-            const { instance } = await loadCode(`
+    it('runs the legacy and multi-file fixtures', async () => {
+      const legacy = await loadFixture('legacy-no-export')
+      const multi = await loadFixture('multi-file', { config: { domain: 'example.com' } })
+      try {
+        await legacy.instance.call('setupPlugin', [])
+        assert.deepEqual(await legacy.instance.call('processEvent', [{ event: 'e' }]), { event: 'e', properties: { legacy: 'legacy:e' } })
+        const [kept, dropped] = await multi.instance.processEventBatch([
+          { event: 'pv', distinct_id: 'u', properties: { $current_url: 'https://www.Example.com/a?b=1' } },
+          { event: 'drop me' },
+        ])
+        assert.ok(kept.ok && kept.event)
+        assert.equal(kept.event.properties?.host, 'example.com')
+        assert.equal(kept.event.properties?.internal, true)
+        assert.equal(kept.event.properties?.tag, 'mf:pv:1')
+        assert.equal(kept.event.properties?.hash, '0bfe935e70c3')
+        assert.deepEqual(dropped, { ok: true, event: null })
+      } finally {
+        legacy.instance.dispose()
+        multi.instance.dispose()
+      }
+    })
+  })
+
+  describe('method results and batches', () => {
+    it('handles sync/async, new objects, mutation, null and undefined, and per-event errors', async () => {
+      const { instance } = await loadCode(`
                 export async function processEvent(e) {
                     switch (e.event) {
                         case 'new': return { ...e, event: 'renamed' }
@@ -78,98 +83,109 @@ describe('plugin-vm: PluginInstance', () => {
                     }
                     return e
                 }`)
-            try {
-                const results = await instance.processEventBatch(
-                    ['new', 'mutate', 'null', 'undefined', 'async', 'throw', 'bigint', 'plain'].map((event) => ({ event, properties: {} }))
-                )
-                assert.deepEqual(results.map((r) => (r.ok ? r.event?.event ?? null : r.error.name)), ['renamed', 'mutate', null, null, 'async', 'TypeError', 'Error', 'plain'])
-                assert.equal(results[1].ok && results[1].event?.properties?.m, true)
-                assert.equal(results[4].ok && results[4].event?.later, true)
-                assert.match(!results[6].ok ? results[6].error.message : '', /not JSON-serializable/)
-                assert.deepEqual(await instance.processEventBatch([]), [])
-            } finally {
-                instance.dispose()
-            }
-        })
+      try {
+        const results = await instance.processEventBatch(
+          ['new', 'mutate', 'null', 'undefined', 'async', 'throw', 'bigint', 'plain'].map((event) => ({ event, properties: {} })),
+        )
+        assert.deepEqual(
+          results.map((r) => (r.ok ? (r.event?.event ?? null) : r.error.name)),
+          ['renamed', 'mutate', null, null, 'async', 'TypeError', 'Error', 'plain'],
+        )
+        assert.equal(results[1].ok && results[1].event?.properties?.m, true)
+        assert.equal(results[4].ok && results[4].event?.later, true)
+        assert.match(!results[6].ok ? results[6].error.message : '', /not JSON-serializable/)
+        assert.deepEqual(await instance.processEventBatch([]), [])
+      } finally {
+        instance.dispose()
+      }
+    })
 
-        it('rejects call() with a PluginError carrying the name and retry flag', async () => {
-            const { instance } = await loadCode(`
+    it('rejects call() with a PluginError carrying the name and retry flag', async () => {
+      const { instance } = await loadCode(`
                 import { RetryError as ScaffoldRetry } from '@posthog/plugin-scaffold'
                 export function setupPlugin() { throw new ScaffoldRetry('later') }
                 export function runEveryMinute() {
                     const e = new RetryError('x')
                     return { same: ScaffoldRetry === RetryError, instance: e instanceof RetryError, isError: e instanceof Error }
                 }`)
-            try {
-                const error = await rejection(instance.call('setupPlugin', []))
-                assert.ok(error instanceof PluginError)
-                assert.equal(error.isRetryError, true)
-                assert.match(error.message, /plugin inline \(config 1\): setupPlugin failed: RetryError: later/)
-                assert.deepEqual(await instance.call('runEveryMinute', []), { same: true, instance: true, isError: true })
-                assert.match((await rejection(instance.call('onEvent', []))).message, /does not export onEvent/)
-            } finally {
-                instance.dispose()
-            }
-        })
-
-        it('releases references: 100 000 calls without heap growth', async function () {
-            this.timeout(120_000)
-            const { instance } = await loadCode(`export function processEvent(e) { e.properties.n = (e.properties.n || 0) + 1; return e }`)
-            try {
-                const batch = Array.from({ length: 1000 }, (_, i) => ({ event: 'e' + i, properties: { i } }))
-                for (let i = 0; i < 20; i++) await instance.processEventBatch(batch)
-                const before = instance.stats().heapUsedBytes
-                for (let i = 0; i < 100_000; i++) await instance.call('processEvent', [{ event: 'x', properties: {} }])
-                for (let i = 0; i < 100; i++) await instance.processEventBatch(batch)
-                const after = instance.stats().heapUsedBytes
-                assert.equal(instance.stats().calls, 100_120)
-                assert.ok(after < before + 8 * 1024 * 1024, `heap grew from ${before} to ${after}`)
-            } finally {
-                instance.dispose()
-            }
-        })
+      try {
+        const error = await rejection(instance.call('setupPlugin', []))
+        assert.ok(error instanceof PluginError)
+        assert.equal(error.isRetryError, true)
+        assert.match(error.message, /plugin inline \(config 1\): setupPlugin failed: RetryError: later/)
+        assert.deepEqual(await instance.call('runEveryMinute', []), { same: true, instance: true, isError: true })
+        assert.match((await rejection(instance.call('onEvent', []))).message, /does not export onEvent/)
+      } finally {
+        instance.dispose()
+      }
     })
 
-    describe('sandbox globals and modules', () => {
-        let server: Server
-        let base: string
-        before(async () => {
-            server = createServer((req, res) => {
-                let body = ''
-                req.on('data', (c) => (body += c))
-                req.on('end', () => {
-                    res.setHeader('x-echo', req.headers['x-test'] ?? '')
-                    res.setHeader('content-type', 'application/json')
-                    res.statusCode = req.url === '/missing' ? 404 : 200
-                    res.end(JSON.stringify({ method: req.method, url: req.url, body }))
-                })
-            })
-            await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-            base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-        })
-        after(() => server.close())
+    it('releases references: 100 000 calls without heap growth', async function () {
+      this.timeout(120_000)
+      const { instance } = await loadCode(`export function processEvent(e) { e.properties.n = (e.properties.n || 0) + 1; return e }`)
+      try {
+        const batch = Array.from({ length: 1000 }, (_, i) => ({ event: 'e' + i, properties: { i } }))
+        for (let i = 0; i < 20; i++) await instance.processEventBatch(batch)
+        const before = instance.stats().heapUsedBytes
+        for (let i = 0; i < 100_000; i++) await instance.call('processEvent', [{ event: 'x', properties: {} }])
+        for (let i = 0; i < 100; i++) await instance.processEventBatch(batch)
+        const after = instance.stats().heapUsedBytes
+        assert.equal(instance.stats().calls, 100_120)
+        assert.ok(after < before + 8 * 1024 * 1024, `heap grew from ${before} to ${after}`)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
 
-        it('fetch (global and node-fetch) returns a Response-like object', async () => {
-            const { instance } = await loadCode(`
+  describe('sandbox globals and modules', () => {
+    let server: Server
+    let base: string
+    before(async () => {
+      server = createServer((req, res) => {
+        let body = ''
+        req.on('data', (c) => (body += c))
+        req.on('end', () => {
+          res.setHeader('x-echo', req.headers['x-test'] ?? '')
+          res.setHeader('content-type', 'application/json')
+          res.statusCode = req.url === '/missing' ? 404 : 200
+          res.end(JSON.stringify({ method: req.method, url: req.url, body }))
+        })
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    })
+    after(() => server.close())
+
+    it('fetch (global and node-fetch) returns a Response-like object', async () => {
+      const { instance } = await loadCode(
+        `
                 import nodeFetch from 'node-fetch'
                 export async function runEveryMinute({ config }) {
                     const a = await fetch(config.base + '/echo?x=1', { method: 'POST', body: JSON.stringify({ hi: 1 }), headers: { 'X-Test': 'yes' } })
                     const b = await nodeFetch(config.base + '/missing')
                     return { status: a.status, ok: a.ok, echo: a.headers.get('X-Echo'), json: await a.json(),
                              missing: [b.status, b.ok, b.statusText], text: (await b.text()).length > 0, buf: (await b.buffer()).length > 0 }
-                }`, { config: { base } })
-            try {
-                assert.deepEqual(await instance.call('runEveryMinute', []), {
-                    status: 200, ok: true, echo: 'yes', json: { method: 'POST', url: '/echo?x=1', body: '{"hi":1}' },
-                    missing: [404, false, 'Not Found'], text: true, buf: true,
-                })
-            } finally {
-                instance.dispose()
-            }
+                }`,
+        { config: { base } },
+      )
+      try {
+        assert.deepEqual(await instance.call('runEveryMinute', []), {
+          status: 200,
+          ok: true,
+          echo: 'yes',
+          json: { method: 'POST', url: '/echo?x=1', body: '{"hi":1}' },
+          missing: [404, false, 'Not Found'],
+          text: true,
+          buf: true,
         })
+      } finally {
+        instance.dispose()
+      }
+    })
 
-        it('provides URL, Buffer, text codecs, base64, timers, Intl and modern regex', async () => {
-            const { instance } = await loadCode(`
+    it('provides URL, Buffer, text codecs, base64, timers, Intl and modern regex', async () => {
+      const { instance } = await loadCode(`
                 export async function runEveryMinute() {
                     const u = new URL('/a/../b?q=1#h', 'https://User@Example.COM:443/x/y')
                     u.searchParams.append('z', 'a b')
@@ -183,19 +199,29 @@ describe('plugin-vm: PluginInstance', () => {
                         regex: 'Ünïcode 2024-01-02'.match(/(?<year>\\d{4})-\\d{2}/u).groups.year, prop: /\\p{L}+/u.exec('ünï!')[0],
                     }
                 }`)
-            try {
-                assert.deepEqual(await instance.call('runEveryMinute', []), {
-                    href: 'https://User@example.com/b?q=1&z=a+b#h', host: 'example.com', params: ['1', '2'],
-                    buffer: Buffer.from('héllo').toString('base64'), hex: '01ff', text: 'ünï', b64: 'aGk=', unb64: 'hi',
-                    waited: 'timer', intl: '1.234,5', date: 'janvier', regex: '2024', prop: 'ünï',
-                })
-            } finally {
-                instance.dispose()
-            }
+      try {
+        assert.deepEqual(await instance.call('runEveryMinute', []), {
+          href: 'https://User@example.com/b?q=1&z=a+b#h',
+          host: 'example.com',
+          params: ['1', '2'],
+          buffer: Buffer.from('héllo').toString('base64'),
+          hex: '01ff',
+          text: 'ünï',
+          b64: 'aGk=',
+          unb64: 'hi',
+          waited: 'timer',
+          intl: '1.234,5',
+          date: 'janvier',
+          regex: '2024',
+          prop: 'ünï',
         })
+      } finally {
+        instance.dispose()
+      }
+    })
 
-        it('imports crypto, url, zlib, stream, events, generic-pool, jsonwebtoken and plugin-contrib', async () => {
-            const { instance } = await loadCode(`
+    it('imports crypto, url, zlib, stream, events, generic-pool, jsonwebtoken and plugin-contrib', async () => {
+      const { instance } = await loadCode(`
                 import { createHash, createHmac, randomBytes, randomUUID } from 'crypto'
                 import * as url from 'url'
                 import { gzipSync, gunzipSync } from 'zlib'
@@ -225,29 +251,42 @@ describe('plugin-vm: PluginInstance', () => {
                         token, verified: jwt.verify(token, 'secret').sub, badToken,
                     }
                 }`)
-            try {
-                const result = (await instance.call('runEveryMinute', [])) as Record<string, unknown>
-                assert.deepEqual(result, {
-                    sha: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', hmac: createHmac('sha1', 'k').update('v').digest('base64'),
-                    random: 8, uuid: true, parsed: '1', resolved: 'http://a.com/z', zlib: 'round trip', stream: 'ab',
-                    flushed: [['x', 'y'], ['z']], heard: 1, token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1MSJ9.' + result.token?.toString().split('.')[2],
-                    verified: 'u1', badToken: 'JsonWebTokenError: invalid signature',
-                })
-            } finally {
-                instance.dispose()
-            }
+      try {
+        const result = (await instance.call('runEveryMinute', [])) as Record<string, unknown>
+        assert.deepEqual(result, {
+          sha: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+          hmac: createHmac('sha1', 'k').update('v').digest('base64'),
+          random: 8,
+          uuid: true,
+          parsed: '1',
+          resolved: 'http://a.com/z',
+          zlib: 'round trip',
+          stream: 'ab',
+          flushed: [['x', 'y'], ['z']],
+          heard: 1,
+          token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1MSJ9.' + result.token?.toString().split('.')[2],
+          verified: 'u1',
+          badToken: 'JsonWebTokenError: invalid signature',
         })
-
-        it('limits concurrent calls per isolate', async () => {
-            const { instance } = await loadCode(`
-                let active = 0, peak = 0
-                export async function runEveryMinute() { active++; peak = Math.max(peak, active); await new Promise((r) => setTimeout(r, 5)); active--; return peak }`, {}, { maxConcurrentCalls: 2 })
-            try {
-                const peaks = await Promise.all(Array.from({ length: 8 }, () => instance.call('runEveryMinute', [])))
-                assert.equal(Math.max(...(peaks as number[])), 2)
-            } finally {
-                instance.dispose()
-            }
-        })
+      } finally {
+        instance.dispose()
+      }
     })
+
+    it('limits concurrent calls per isolate', async () => {
+      const { instance } = await loadCode(
+        `
+                let active = 0, peak = 0
+                export async function runEveryMinute() { active++; peak = Math.max(peak, active); await new Promise((r) => setTimeout(r, 5)); active--; return peak }`,
+        {},
+        { maxConcurrentCalls: 2 },
+      )
+      try {
+        const peaks = await Promise.all(Array.from({ length: 8 }, () => instance.call('runEveryMinute', [])))
+        assert.equal(Math.max(...(peaks as number[])), 2)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
 })

@@ -5,60 +5,68 @@ import { join } from 'path'
 import { CliResult, runCli as runPluginServer } from '../harness/processes'
 import { fixture } from './helpers'
 
-
 function runCli(args: string[], stdin?: string): Promise<CliResult> {
-    return runPluginServer(['plugin', 'run', ...args], {}, stdin ?? '')
+  return runPluginServer(['plugin', 'run', ...args], {}, stdin ?? '')
 }
 
 describe('plugin-vm: plugin-server plugin run', () => {
-    let tmp: string
-    let eventFile: string
-    before(() => {
-        tmp = mkdtempSync(join(tmpdir(), 'plugin-run-'))
-        eventFile = join(tmp, 'event.json')
-        writeFileSync(eventFile, JSON.stringify({ event: 'pageview', distinct_id: 'u1', properties: { a: 1 } }))
-    })
-    after(() => rmSync(tmp, { recursive: true, force: true }))
+  let tmp: string
+  let eventFile: string
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'plugin-run-'))
+    eventFile = join(tmp, 'event.json')
+    writeFileSync(eventFile, JSON.stringify({ event: 'pageview', distinct_id: 'u1', properties: { a: 1 } }))
+  })
+  after(() => rmSync(tmp, { recursive: true, force: true }))
 
-    it('runs setup, processEvent, onEvent and teardown and prints one JSON object', async () => {
-        const { code, stdout, stderr } = await runCli([fixture('hello-world'), '--event', eventFile, '--config', 'greeting=howdy', '--config', 'mode=loud'])
-        assert.equal(code, 0, stderr)
-        const out = JSON.parse(stdout)
-        assert.deepEqual(out.event, { event: 'pageview', distinct_id: 'u1', properties: { a: 1, greeting: 'HOWDY', seen: 1 } })
-        assert.deepEqual(out.console, [{ level: 'log', message: 'set up with HOWDY' }, { level: 'info', message: 'bye' }])
-        assert.deepEqual(out.errors, [])
-        assert.deepEqual(out.captures, [{ event: 'greeted', properties: { original: 'pageview' } }])
-        assert.deepEqual(out.jobs.map((j: { name: string; payload: unknown }) => [j.name, j.payload]), [['remember', { event: 'pageview' }]])
-        assert.deepEqual(out.cacheWrites, [{ op: 'incr', key: 'seen', value: 1 }])
-        assert.deepEqual(out.metrics, [{ name: 'greeted', operation: 'sum', value: 1 }])
-    })
+  it('runs setup, processEvent, onEvent and teardown and prints one JSON object', async () => {
+    const { code, stdout, stderr } = await runCli([fixture('hello-world'), '--event', eventFile, '--config', 'greeting=howdy', '--config', 'mode=loud'])
+    assert.equal(code, 0, stderr)
+    const out = JSON.parse(stdout)
+    assert.deepEqual(out.event, { event: 'pageview', distinct_id: 'u1', properties: { a: 1, greeting: 'HOWDY', seen: 1 } })
+    assert.deepEqual(out.console, [
+      { level: 'log', message: 'set up with HOWDY' },
+      { level: 'info', message: 'bye' },
+    ])
+    assert.deepEqual(out.errors, [])
+    assert.deepEqual(out.captures, [{ event: 'greeted', properties: { original: 'pageview' } }])
+    assert.deepEqual(
+      out.jobs.map((j: { name: string; payload: unknown }) => [j.name, j.payload]),
+      [['remember', { event: 'pageview' }]],
+    )
+    assert.deepEqual(out.cacheWrites, [{ op: 'incr', key: 'seen', value: 1 }])
+    assert.deepEqual(out.metrics, [{ name: 'greeted', operation: 'sum', value: 1 }])
+  })
 
-    it('reads the event from stdin and reports a dropped event as null', async () => {
-        const { code, stdout } = await runCli([fixture('multi-file'), '--event', '-', '--config', 'domain=example.com'], JSON.stringify({ event: 'drop me' }))
-        assert.equal(code, 0)
-        assert.equal(JSON.parse(stdout).event, null)
-    })
+  it('reads the event from stdin and reports a dropped event as null', async () => {
+    const { code, stdout } = await runCli([fixture('multi-file'), '--event', '-', '--config', 'domain=example.com'], JSON.stringify({ event: 'drop me' }))
+    assert.equal(code, 0)
+    assert.equal(JSON.parse(stdout).event, null)
+  })
 
-    it('exits 1 naming the problem when the plugin throws', async () => {
-        const { code, stdout, stderr } = await runCli([fixture('hostile'), '--event', eventFile, '--config', 'mode=throw-string'])
-        assert.equal(code, 1)
-        assert.deepEqual(JSON.parse(stdout).errors.map((e: { stage: string }) => e.stage), ['processEvent'])
-        assert.match(stderr, /plugin run failed: .*processEvent failed: Error: a plain string/)
-    })
+  it('exits 1 naming the problem when the plugin throws', async () => {
+    const { code, stdout, stderr } = await runCli([fixture('hostile'), '--event', eventFile, '--config', 'mode=throw-string'])
+    assert.equal(code, 1)
+    assert.deepEqual(
+      JSON.parse(stdout).errors.map((e: { stage: string }) => e.stage),
+      ['processEvent'],
+    )
+    assert.match(stderr, /plugin run failed: .*processEvent failed: Error: a plain string/)
+  })
 
-    it('exits 1 when the plugin cannot be loaded or config is missing', async () => {
-        const missing = await runCli([join(tmp, 'nope'), '--event', eventFile])
-        assert.equal(missing.code, 1)
-        assert.match(missing.stderr, /plugin run failed: plugin path .*nope does not exist/)
-        const noConfig = await runCli([fixture('multi-file'), '--event', eventFile])
-        assert.equal(noConfig.code, 1)
-        assert.match(noConfig.stderr, /requires config domain/)
-    })
+  it('exits 1 when the plugin cannot be loaded or config is missing', async () => {
+    const missing = await runCli([join(tmp, 'nope'), '--event', eventFile])
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /plugin run failed: plugin path .*nope does not exist/)
+    const noConfig = await runCli([fixture('multi-file'), '--event', eventFile])
+    assert.equal(noConfig.code, 1)
+    assert.match(noConfig.stderr, /requires config domain/)
+  })
 
-    it('stops a plugin that exceeds its deadline', async () => {
-        const { code, stdout, stderr } = await runCli([fixture('hostile'), '--event', eventFile, '--config', 'mode=sync-loop', '--timeout', '300'])
-        assert.equal(code, 1)
-        assert.match(JSON.parse(stdout).errors[0].message, /exceeded its time limit \(300 ms\)/)
-        assert.match(stderr, /exceeded its time limit/)
-    })
+  it('stops a plugin that exceeds its deadline', async () => {
+    const { code, stdout, stderr } = await runCli([fixture('hostile'), '--event', eventFile, '--config', 'mode=sync-loop', '--timeout', '300'])
+    assert.equal(code, 1)
+    assert.match(JSON.parse(stdout).errors[0].message, /exceeded its time limit \(300 ms\)/)
+    assert.match(stderr, /exceeded its time limit/)
+  })
 })

@@ -39,7 +39,11 @@ describe('plugin-server job trigger <configId> <jobName> --payload <json> (CLI)'
     assert.equal(ok.code, 0, ok.stderr)
     const printed = JSON.parse(ok.stdout) as { jobId: string; payload: Record<string, unknown> }
     assert.deepEqual(printed.payload, { label: 'by hand', count: 2, dryRun: false })
-    const [job] = await eventually('ran', () => ranJobs(db.pool, config.id), (jobs) => jobs.length === 1)
+    const [job] = await eventually(
+      'ran',
+      () => ranJobs(db.pool, config.id),
+      (jobs) => jobs.length === 1,
+    )
     assert.deepEqual(job.payload, { label: 'by hand', count: 2, dryRun: false })
 
     const invalid = await cli(['job', 'trigger', String(config.id), 'record', '--payload', '{"count":"two"}'], env)

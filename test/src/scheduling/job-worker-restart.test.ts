@@ -38,8 +38,18 @@ describe('job-worker: a job survives a full restart of Redis (AOF) and of every 
     workers = await Promise.all([startRole('job-worker', env), startRole('job-worker', env)])
     // The plugin itself enqueues the job (meta.jobs.record(…).runIn(4, 'seconds')) from a job run by a worker.
     const queue = createPluginJobsQueue(redis, { queuePrefix: prefix })
-    await queue.add('schedule', { teamId: team.id, pluginConfigId: config.id, name: 'schedule', payload: { kind: 'in', value: 4, unit: 'seconds', label: 'durable' }, enqueuedAt: new Date().toISOString() })
-    await eventually('scheduled', () => queue.getDelayedCount(), (n) => n === 1)
+    await queue.add('schedule', {
+      teamId: team.id,
+      pluginConfigId: config.id,
+      name: 'schedule',
+      payload: { kind: 'in', value: 4, unit: 'seconds', label: 'durable' },
+      enqueuedAt: new Date().toISOString(),
+    })
+    await eventually(
+      'scheduled',
+      () => queue.getDelayedCount(),
+      (n) => n === 1,
+    )
     await queue.close()
     redis.disconnect()
 
@@ -48,9 +58,17 @@ describe('job-worker: a job survives a full restart of Redis (AOF) and of every 
     await redisServer.restart()
     workers = await Promise.all([startRole('job-worker', env), startRole('job-worker', env)])
 
-    const jobs = await eventually('ran', () => ranJobs(db.pool, config.id), (all) => all.some((j) => j.name === 'record'), 30_000)
+    const jobs = await eventually(
+      'ran',
+      () => ranJobs(db.pool, config.id),
+      (all) => all.some((j) => j.name === 'record'),
+      30_000,
+    )
     await sleep(1000)
-    assert.deepEqual((await ranJobs(db.pool, config.id)).filter((j) => j.name === 'record').map((j) => j.payload.label), ['durable'])
+    assert.deepEqual(
+      (await ranJobs(db.pool, config.id)).filter((j) => j.name === 'record').map((j) => j.payload.label),
+      ['durable'],
+    )
     assert.ok(jobs.length >= 1)
   })
 })

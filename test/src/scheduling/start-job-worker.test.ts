@@ -13,8 +13,15 @@ import { ranJobs } from './jobs-fixture'
 import { pluginLogMessages, sleep } from './scheduling-fixture'
 
 const UNIT_MS: Record<string, number> = {
-  millisecond: 1, second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000,
-  month: 30 * 86_400_000, quarter: 91 * 86_400_000, year: 365 * 86_400_000,
+  millisecond: 1,
+  second: 1000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 604_800_000,
+  month: 30 * 86_400_000,
+  quarter: 91 * 86_400_000,
+  year: 365 * 86_400_000,
 }
 
 describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', function () {
@@ -67,7 +74,11 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     await start()
     const sent = Date.now()
     await enqueue('schedule', { kind: 'now', label: 'now' })
-    const [job] = await eventually('ran', () => ran('record'), (jobs) => jobs.length === 1)
+    const [job] = await eventually(
+      'ran',
+      () => ran('record'),
+      (jobs) => jobs.length === 1,
+    )
     assert.equal(job.payload.label, 'now')
     assert.ok(job.at - sent < 1000, `ran ${job.at - sent} ms after it was sent`)
   })
@@ -76,7 +87,12 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     await start()
     const at = Date.now() + 1500
     await enqueue('schedule', { kind: 'at', at, label: 'at' })
-    const [job] = await eventually('ran', () => ran('record'), (jobs) => jobs.length === 1, 5000)
+    const [job] = await eventually(
+      'ran',
+      () => ran('record'),
+      (jobs) => jobs.length === 1,
+      5000,
+    )
     assert.ok(job.at >= at && job.at - at <= 1000, `ran ${job.at - at} ms after its time`)
     await sleep(1500)
     assert.equal((await ran('record')).length, 1)
@@ -87,7 +103,12 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     const units = Object.keys(UNIT_MS).flatMap((unit) => [unit, `${unit}s`])
     const sent = Date.now()
     for (const unit of units) await enqueue('schedule', { kind: 'in', value: unit.startsWith('millisecond') ? 700 : 1, unit, label: unit })
-    const delayed = await eventually('all scheduled', () => queue.getDelayed(), (jobs) => jobs.filter((j) => j.name === 'record').length >= units.length - 4, 10_000)
+    const delayed = await eventually(
+      'all scheduled',
+      () => queue.getDelayed(),
+      (jobs) => jobs.filter((j) => j.name === 'record').length >= units.length - 4,
+      10_000,
+    )
     for (const unit of units.filter((u) => !/^(millisecond|second)s?$/.test(u))) {
       const job = delayed.find((j) => (j.data.payload as { label: string }).label === unit)
       assert.ok(job, `no delayed job for runIn(1, '${unit}')`)
@@ -95,25 +116,44 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
       const due = job.timestamp + (job.opts.delay ?? 0)
       assert.ok(Math.abs(due - (sent + expected)) < 5000, `runIn(1, '${unit}') is due ${due - sent} ms after it was sent, expected ${expected}`)
     }
-    const short = await eventually('short ones ran', () => ran('record'), (jobs) => jobs.length === 4, 5000)
+    const short = await eventually(
+      'short ones ran',
+      () => ran('record'),
+      (jobs) => jobs.length === 4,
+      5000,
+    )
     for (const job of short) {
       const expected = String(job.payload.label).startsWith('millisecond') ? 700 : 1000
       assert.ok(job.at - sent >= expected && job.at - sent <= expected + 1000, `runIn(…, '${String(job.payload.label)}') ran after ${job.at - sent} ms`)
     }
     await enqueue('schedule', { kind: 'in', value: 1, unit: 'fortnight', label: 'bad' })
     const messages = await eventually('unknown unit logged', logs, (m) => m.some((l) => l.includes('fortnight')))
-    assert.ok(messages.some((l) => l.includes('unknown unit "fortnight"')), messages.join('\n'))
+    assert.ok(
+      messages.some((l) => l.includes('unknown unit "fortnight"')),
+      messages.join('\n'),
+    )
   })
 
   it('retries a job that throws RetryError with exponential backoff until it succeeds', async () => {
     await start()
     await enqueue('flaky', { label: 'a', failures: 2 })
-    const attempts = await eventually('three attempts', () => ran('flaky'), (jobs) => jobs.length === 3, 10_000)
-    assert.deepEqual(attempts.map((j) => j.payload.attempt), [1, 2, 3])
+    const attempts = await eventually(
+      'three attempts',
+      () => ran('flaky'),
+      (jobs) => jobs.length === 3,
+      10_000,
+    )
+    assert.deepEqual(
+      attempts.map((j) => j.payload.attempt),
+      [1, 2, 3],
+    )
     assert.ok(attempts[1].at - attempts[0].at >= jobRetryDelayMs(1, 100), 'first retry waited its backoff')
     assert.ok(attempts[2].at - attempts[1].at >= jobRetryDelayMs(2, 100), 'second retry waited twice as long')
     const messages = await eventually('retries logged', logs, (m) => m.filter((l) => l.includes('RetryError')).length === 2)
-    assert.ok(messages.some((l) => l.includes('failed with RetryError (attempt 1 of 11), retrying in 0.05 s')), messages.join('\n'))
+    assert.ok(
+      messages.some((l) => l.includes('failed with RetryError (attempt 1 of 11), retrying in 0.05 s')),
+      messages.join('\n'),
+    )
     await sleep(300)
     assert.equal((await ran('flaky')).length, 3)
   })
@@ -129,22 +169,37 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
   it('fails a job that throws another error without retrying, with a plugin log line', async () => {
     await start()
     const job = await enqueue('boom', {})
-    await eventually('failed', () => queue.getJobState(job.id!), (state) => state === 'failed')
+    await eventually(
+      'failed',
+      () => queue.getJobState(job.id!),
+      (state) => state === 'failed',
+    )
     assert.equal((await ran('boom')).length, 1)
     const messages = await eventually('logged', logs, (m) => m.some((l) => l.includes('boom: this job always fails')))
-    assert.ok(messages.some((l) => l.includes('job boom failed: Error: boom: this job always fails') || l.includes('boom failed')), messages.join('\n'))
+    assert.ok(
+      messages.some((l) => l.includes('job boom failed: Error: boom: this job always fails') || l.includes('boom failed')),
+      messages.join('\n'),
+    )
   })
 
   it('drops the jobs of a disabled or deleted config with a log line', async () => {
     const [worker] = [await start()]
     await setConfigEnabled(management, config.id, false)
     const disabledJob = await enqueue('record', { label: 'disabled' })
-    await eventually('dropped', () => queue.getJobState(disabledJob.id!), (state) => state === 'completed')
+    await eventually(
+      'dropped',
+      () => queue.getJobState(disabledJob.id!),
+      (state) => state === 'completed',
+    )
     const messages = await eventually('logged', logs, (m) => m.some((l) => l.includes('dropped')))
     assert.ok(messages.includes(`job "record" dropped: plugin config ${config.id} is disabled`), messages.join('\n'))
     await deleteConfig(management, config.id)
     const deletedJob = await enqueue('record', { label: 'deleted' })
-    await eventually('dropped', () => queue.getJobState(deletedJob.id!), (state) => state === 'completed')
+    await eventually(
+      'dropped',
+      () => queue.getJobState(deletedJob.id!),
+      (state) => state === 'completed',
+    )
     assert.equal((await ran()).length, 0)
     assert.ok(worker.worker.isRunning())
   })
@@ -154,9 +209,17 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     const processed = replicas.map(() => 0)
     replicas.forEach((r, i) => r.worker.on('completed', () => processed[i]++))
     await Promise.all(Array.from({ length: 30 }, (_, i) => enqueue('record', { label: `job-${i}` })))
-    const jobs = await eventually('all ran', () => ran('record'), (all) => all.length >= 30, 20_000)
+    const jobs = await eventually(
+      'all ran',
+      () => ran('record'),
+      (all) => all.length >= 30,
+      20_000,
+    )
     assert.equal(new Set(jobs.map((j) => j.payload.label)).size, 30)
     assert.equal(jobs.length, 30)
-    assert.ok(processed.every((n) => n > 0), `jobs per replica: ${processed.join(', ')}`)
+    assert.ok(
+      processed.every((n) => n > 0),
+      `jobs per replica: ${processed.join(', ')}`,
+    )
   })
 })

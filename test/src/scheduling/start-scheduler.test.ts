@@ -83,13 +83,22 @@ describe('scheduler: three replicas, one runEveryMinute taking 1.5 intervals (ch
       }
     })()
     assert.ok(takeover, `no run started after the kill; starts: ${JSON.stringify(starts)}`)
-    assert.ok(takeover - killedAt <= INTERVAL + LEASE + 1000, `next run ${takeover - killedAt} ms after the kill, expected ≤ interval + lease (${INTERVAL + LEASE} ms)`)
-    assert.ok(survivors.some((p) => p.lines.some((l) => l.msg === 'scheduled task taken over after the replica running it died')), 'a survivor took the run over')
+    assert.ok(
+      takeover - killedAt <= INTERVAL + LEASE + 1000,
+      `next run ${takeover - killedAt} ms after the kill, expected ≤ interval + lease (${INTERVAL + LEASE} ms)`,
+    )
+    assert.ok(
+      survivors.some((p) => p.lines.some((l) => l.msg === 'scheduled task taken over after the replica running it died')),
+      'a survivor took the run over',
+    )
     // The schedule goes on as before: the taken-over run ends, the next one follows one interval later.
     const { runs: done } = await waitForRuns(2, killedAt)
     const after = done.filter((r) => r.start > killedAt)
     assert.deepEqual(overlaps(done), [])
-    assert.ok(gaps(after).every((gap) => gap >= INTERVAL - 20 && gap <= INTERVAL + 1000), `gaps after the takeover: ${JSON.stringify(gaps(after))}`)
+    assert.ok(
+      gaps(after).every((gap) => gap >= INTERVAL - 20 && gap <= INTERVAL + 1000),
+      `gaps after the takeover: ${JSON.stringify(gaps(after))}`,
+    )
   })
 
   it('stops the runs and removes the chain within seconds when the config is disabled', async () => {

@@ -41,7 +41,14 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
   })
 
   const start = async (env: Record<string, string> = {}) => {
-    const all = { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, TIME_SCALE: String(TIME_SCALE), SCHEDULER_RECONCILE_INTERVAL_MS: '300', SCHEDULER_LOCK_DURATION_MS: '1000', ...env }
+    const all = {
+      DATABASE_URL: db.url,
+      QUEUE_PREFIX: prefix,
+      TIME_SCALE: String(TIME_SCALE),
+      SCHEDULER_RECONCILE_INTERVAL_MS: '300',
+      SCHEDULER_LOCK_DURATION_MS: '1000',
+      ...env,
+    }
     ctx = testRoleContext('scheduler', all)
     runtime = await startPluginRuntime(ctx)
     scheduler = await startScheduler(ctx, runtime, schedulingConfig(ctx.config))
@@ -52,15 +59,26 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
   it('creates the chain of a new config, which then runs debounced', async () => {
     await start()
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { durationMs: '100' })
-    const { runs } = await eventually('runs', () => runsOf(config.plugin_id), (r) => r.runs.length >= 3)
-    assert.ok(gaps(runs).every((gap) => gap >= INTERVAL - 20 && gap <= INTERVAL + 1000), JSON.stringify(gaps(runs)))
+    const { runs } = await eventually(
+      'runs',
+      () => runsOf(config.plugin_id),
+      (r) => r.runs.length >= 3,
+    )
+    assert.ok(
+      gaps(runs).every((gap) => gap >= INTERVAL - 20 && gap <= INTERVAL + 1000),
+      JSON.stringify(gaps(runs)),
+    )
     assert.deepEqual(await redis.smembers(`${prefix}:scheduler:chains`), [`chain-${config.id}-runEveryMinute`])
   })
 
   it('re-creates a chain lost with the Redis data, resuming one interval after the last run', async () => {
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { durationMs: '50' })
     const { timekeeper } = await start({ SCHEDULER_RECONCILE_INTERVAL_MS: '60000' })
-    await eventually('first run', () => runsOf(config.plugin_id), (r) => r.runs.length >= 1)
+    await eventually(
+      'first run',
+      () => runsOf(config.plugin_id),
+      (r) => r.runs.length >= 1,
+    )
     // What a Redis failover without persistence leaves: no job, no deduplication key, no chain set.
     await scheduler!.worker.pause()
     const keys = await redis.keys(`${prefix}:scheduled:*`)
@@ -69,36 +87,75 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
     const lostAt = Date.now()
     const result = await timekeeper.reconcile()
     assert.deepEqual(result.created, [`chain-${config.id}-runEveryMinute`])
-    const { starts } = await eventually('run after the loss', () => runsOf(config.plugin_id), (r) => r.starts.some((s) => s > lostAt))
+    const { starts } = await eventually(
+      'run after the loss',
+      () => runsOf(config.plugin_id),
+      (r) => r.starts.some((s) => s > lostAt),
+    )
     assert.ok(starts.find((s) => s > lostAt)! - lostAt <= INTERVAL + 1000)
   })
 
   it('removes the chain within seconds when the config is disabled, and no run follows', async () => {
     await start()
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { durationMs: '50' })
-    await eventually('first run', () => runsOf(config.plugin_id), (r) => r.runs.length >= 1)
+    await eventually(
+      'first run',
+      () => runsOf(config.plugin_id),
+      (r) => r.runs.length >= 1,
+    )
     await setConfigEnabled(management, config.id, false)
     const disabledAt = Date.now()
-    await eventually('chain removed', () => redis.exists(`${prefix}:scheduled:de:chain-${config.id}-runEveryMinute`), (n) => n === 0, 5000)
+    await eventually(
+      'chain removed',
+      () => redis.exists(`${prefix}:scheduled:de:chain-${config.id}-runEveryMinute`),
+      (n) => n === 0,
+      5000,
+    )
     assert.deepEqual(await redis.smembers(`${prefix}:scheduler:chains`), [])
     await sleep(3 * INTERVAL)
-    assert.deepEqual((await runsOf(config.plugin_id)).starts.filter((s) => s > disabledAt + 200), [])
+    assert.deepEqual(
+      (await runsOf(config.plugin_id)).starts.filter((s) => s > disabledAt + 200),
+      [],
+    )
   })
 
-  it('writes a failing task\'s error to the plugin logs and keeps the schedule going', async () => {
+  it("writes a failing task's error to the plugin logs and keeps the schedule going", async () => {
     await start()
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { mode: 'fail' })
-    await eventually('runs', () => runsOf(config.plugin_id), (r) => r.runs.length >= 3)
-    const logs = await eventually('error logged', () => pluginLogMessages(db.pool, config.id), (m) => m.some((l) => l.includes('runEveryMinute failed')))
-    assert.ok(logs.some((l) => l.includes('runEveryMinute failed: Error: the task failed on purpose; the schedule goes on')), logs.join('\n'))
+    await eventually(
+      'runs',
+      () => runsOf(config.plugin_id),
+      (r) => r.runs.length >= 3,
+    )
+    const logs = await eventually(
+      'error logged',
+      () => pluginLogMessages(db.pool, config.id),
+      (m) => m.some((l) => l.includes('runEveryMinute failed')),
+    )
+    assert.ok(
+      logs.some((l) => l.includes('runEveryMinute failed: Error: the task failed on purpose; the schedule goes on')),
+      logs.join('\n'),
+    )
   })
 
   it('stops a task at the sandbox deadline and keeps the schedule going', async () => {
     await start({ PLUGIN_TIMEOUT_MS: '300' })
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { mode: 'hang' })
-    const { starts } = await eventually('runs', () => runsOf(config.plugin_id), (r) => r.starts.length >= 2, 20_000)
+    const { starts } = await eventually(
+      'runs',
+      () => runsOf(config.plugin_id),
+      (r) => r.starts.length >= 2,
+      20_000,
+    )
     assert.ok(starts[1] - starts[0] >= 300 + INTERVAL - 20, `second run ${starts[1] - starts[0]} ms after the first`)
-    const logs = await eventually('timeout logged', () => pluginLogMessages(db.pool, config.id), (m) => m.some((l) => l.includes('runEveryMinute stopped')))
-    assert.ok(logs.some((l) => /runEveryMinute stopped \(time limit\)/.test(l)), logs.join('\n'))
+    const logs = await eventually(
+      'timeout logged',
+      () => pluginLogMessages(db.pool, config.id),
+      (m) => m.some((l) => l.includes('runEveryMinute stopped')),
+    )
+    assert.ok(
+      logs.some((l) => /runEveryMinute stopped \(time limit\)/.test(l)),
+      logs.join('\n'),
+    )
   })
 })

@@ -41,7 +41,8 @@ describe('validateJobPayload (publicJobs in plugin.json)', () => {
           'payload.dryRun must be true or false',
           'payload.since must be a date',
           'payload.period must be a date range',
-        ]) assert.ok(err.message.includes(part), `${part} in: ${err.message}`)
+        ])
+          assert.ok(err.message.includes(part), `${part} in: ${err.message}`)
         return true
       },
     )

@@ -55,10 +55,32 @@ describe('security: plugin fetch policy', function () {
   describe('AddressPolicy', () => {
     const policy = new AddressPolicy()
     const refused = [
-      '127.0.0.1', '127.255.255.254', '0.0.0.0', '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1',
-      '169.254.169.254', '224.0.0.1', '255.255.255.255', '198.18.0.1', '::', '::1', 'fc00::1', 'fd00:ec2::254', 'fe80::1',
-      'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '::ffff:10.0.0.1', '64:ff9b::a9fe:a9fe',
-      '2002:7f00:1::', '::127.0.0.1', 'fe80::1%eth0',
+      '127.0.0.1',
+      '127.255.255.254',
+      '0.0.0.0',
+      '10.0.0.1',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '100.64.0.1',
+      '169.254.169.254',
+      '224.0.0.1',
+      '255.255.255.255',
+      '198.18.0.1',
+      '::',
+      '::1',
+      'fc00::1',
+      'fd00:ec2::254',
+      'fe80::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:169.254.169.254',
+      '::ffff:10.0.0.1',
+      '64:ff9b::a9fe:a9fe',
+      '2002:7f00:1::',
+      '::127.0.0.1',
+      'fe80::1%eth0',
     ]
     for (const address of refused) {
       it(`refuses ${address}`, () => assert.ok(policy.refusal(address), `${address} should be refused`))
@@ -88,22 +110,26 @@ describe('security: plugin fetch policy', function () {
       assert.deepEqual(parseAllowedHosts(' 10.0.0.0/8, db.internal  ::1 '), ['10.0.0.0/8', 'db.internal', '::1'])
       assert.deepEqual(loadConfig({ PLUGIN_FETCH_ALLOWED_HOSTS: '10.0.0.0/8,*.corp.example' }).plugins.fetchAllowedHosts, ['10.0.0.0/8', '*.corp.example'])
       assert.deepEqual(loadConfig({}).plugins.fetchAllowedHosts, [])
-      assert.throws(() => loadConfig({ PLUGIN_FETCH_ALLOWED_HOSTS: '10.0.0.0/40' }), (err: unknown) => err instanceof ConfigError && /PLUGIN_FETCH_ALLOWED_HOSTS: expected a CIDR/.test(err.message))
+      assert.throws(
+        () => loadConfig({ PLUGIN_FETCH_ALLOWED_HOSTS: '10.0.0.0/40' }),
+        (err: unknown) => err instanceof ConfigError && /PLUGIN_FETCH_ALLOWED_HOSTS: expected a CIDR/.test(err.message),
+      )
     })
   })
 
   describe('fetch from a plugin with the default (empty) allowlist', () => {
-    const cases = (p: () => number) => [
-      ['loopback', () => `http://127.0.0.1:${p()}/`],
-      ['loopback by name (refused after DNS)', () => `http://localhost:${p()}/`],
-      ['IPv6 loopback', () => `http://[::1]:${p()}/`],
-      ['IPv4-mapped IPv6 loopback', () => `http://[::ffff:127.0.0.1]:${p()}/`],
-      ['loopback written in hex', () => `http://0x7f000001:${p()}/`],
-      ['loopback written as a decimal integer', () => `http://2130706433:${p()}/`],
-      ['the cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/'],
-      ['a private address', () => 'http://10.0.0.1/'],
-      ['0.0.0.0', () => `http://0.0.0.0:${p()}/`],
-    ] as const
+    const cases = (p: () => number) =>
+      [
+        ['loopback', () => `http://127.0.0.1:${p()}/`],
+        ['loopback by name (refused after DNS)', () => `http://localhost:${p()}/`],
+        ['IPv6 loopback', () => `http://[::1]:${p()}/`],
+        ['IPv4-mapped IPv6 loopback', () => `http://[::ffff:127.0.0.1]:${p()}/`],
+        ['loopback written in hex', () => `http://0x7f000001:${p()}/`],
+        ['loopback written as a decimal integer', () => `http://2130706433:${p()}/`],
+        ['the cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/'],
+        ['a private address', () => 'http://10.0.0.1/'],
+        ['0.0.0.0', () => `http://0.0.0.0:${p()}/`],
+      ] as const
     for (const [what, url] of cases(() => port)) {
       it(`refuses ${what}`, async () => {
         const before = seen.length
@@ -134,7 +160,11 @@ describe('security: plugin fetch policy', function () {
       const before = seen.length
       const out = await fetchFromPlugin(`http://localhost:${port}/to?target=${encodeURIComponent(`http://127.0.0.1:${port}/inner`)}`, ['localhost'])
       assert.match(out.error ?? '', /FetchRefusedError: fetch refused: 127\.0\.0\.1 is a loopback address/)
-      assert.deepEqual(seen.slice(before).map((s) => s.path), ['/to'], 'the refused hop was never requested')
+      assert.deepEqual(
+        seen.slice(before).map((s) => s.path),
+        ['/to'],
+        'the refused hop was never requested',
+      )
     })
 
     it('refuses a redirect to the metadata address and to a non-http scheme', async () => {
@@ -161,10 +191,14 @@ describe('security: plugin fetch policy', function () {
     it('drops credentials on a cross-origin hop and turns a 303 POST into a GET', async () => {
       const target = `http://127.0.0.1:${port}/landing`
       const cross = await fetchFromPlugin(`http://localhost:${port}/to?status=303&target=${encodeURIComponent(target)}`, ['localhost', '127.0.0.0/8'], {
-        method: 'POST', body: 'x', headers: { Authorization: 'Bearer sk_cross' },
+        method: 'POST',
+        body: 'x',
+        headers: { Authorization: 'Bearer sk_cross' },
       })
       assert.equal(cross.text, 'ok /landing GET auth=-')
-      const same = await fetchFromPlugin(`http://127.0.0.1:${port}/to?status=307&target=/landing`, ['127.0.0.0/8'], { headers: { Authorization: 'Bearer sk_same' } })
+      const same = await fetchFromPlugin(`http://127.0.0.1:${port}/to?status=307&target=/landing`, ['127.0.0.0/8'], {
+        headers: { Authorization: 'Bearer sk_same' },
+      })
       assert.equal(same.text, 'ok /landing GET auth=Bearer sk_same')
     })
   })
@@ -210,7 +244,13 @@ describe('security: plugin fetch policy', function () {
 
     it('refuses connections to loopback, by address, by name, by connection string and through a Pool', async () => {
       const db = database()
-      const config = { host: db.hostname, port: Number(db.port), user: decodeURIComponent(db.username), database: db.pathname.slice(1), connectionTimeoutMillis: 5000 }
+      const config = {
+        host: db.hostname,
+        port: Number(db.port),
+        user: decodeURIComponent(db.username),
+        database: db.pathname.slice(1),
+        connectionTimeoutMillis: 5000,
+      }
       assert.match((await query(config, [])).error ?? '', /fetch refused: pg: 127\.0\.0\.1 is a loopback address/)
       assert.match((await query({ ...config, host: 'localhost' }, [])).error ?? '', /fetch refused: host "localhost" resolves only to refused addresses/)
       assert.match((await query(process.env.DATABASE_URL, [])).error ?? '', /fetch refused/)
@@ -220,12 +260,18 @@ describe('security: plugin fetch policy', function () {
 
     it('connects when the operator allows the address', async () => {
       const db = database()
-      const out = await query({ host: db.hostname, port: Number(db.port), user: decodeURIComponent(db.username), database: db.pathname.slice(1) }, ['127.0.0.0/8'])
+      const out = await query({ host: db.hostname, port: Number(db.port), user: decodeURIComponent(db.username), database: db.pathname.slice(1) }, [
+        '127.0.0.0/8',
+      ])
       assert.deepEqual(out.rows, [{ one: 1 }], JSON.stringify(out))
     })
 
     it('does not hand out pg internals that would skip the guard', async () => {
-      const { instance } = await loadCode(`export function processEvent(e) { try { require('pg/lib/client'); return { ...e, loaded: true } } catch (err) { return { ...e, error: err.message } } }`, {}, { fetchAllowedHosts: [] })
+      const { instance } = await loadCode(
+        `export function processEvent(e) { try { require('pg/lib/client'); return { ...e, loaded: true } } catch (err) { return { ...e, error: err.message } } }`,
+        {},
+        { fetchAllowedHosts: [] },
+      )
       try {
         const out = (await instance.call('processEvent', [{ event: 'e' }])) as { error?: string }
         assert.match(out.error ?? '', /pg\/lib\/client/)
@@ -240,12 +286,19 @@ describe('security: plugin fetch policy', function () {
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'security-fetch-'))
       fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'fetch probe', main: 'index.js', config: [{ key: 'url', type: 'string' }] }))
-      fs.writeFileSync(path.join(dir, 'index.js'), 'export async function processEvent(e, { config }) { const r = await fetch(config.url); e.properties.body = await r.text(); return e }')
+      fs.writeFileSync(
+        path.join(dir, 'index.js'),
+        'export async function processEvent(e, { config }) { const r = await fetch(config.url); e.properties.body = await r.text(); return e }',
+      )
     })
     after(() => fs.rmSync(dir, { recursive: true, force: true }))
 
     const run = (allowed: string, url: string) =>
-      runCli(['plugin', 'run', dir, '--event', '-', '--config', `url=${url}`], { PLUGIN_FETCH_ALLOWED_HOSTS: allowed }, JSON.stringify({ event: 'e', properties: {} }))
+      runCli(
+        ['plugin', 'run', dir, '--event', '-', '--config', `url=${url}`],
+        { PLUGIN_FETCH_ALLOWED_HOSTS: allowed },
+        JSON.stringify({ event: 'e', properties: {} }),
+      )
 
     it('applies the same policy and the same PLUGIN_FETCH_ALLOWED_HOSTS', async () => {
       const refused = await run('', `http://127.0.0.1:${port}/cli`)

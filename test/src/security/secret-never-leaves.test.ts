@@ -50,12 +50,18 @@ describe('security: a secret config value never leaves the server', function () 
     processes.push(await fleet.start('ingest-worker'))
 
     await cli('plugin', 'install', path.join(FIXTURES, 'security-secret-user'))
-    const created = JSON.parse(await cli('config', 'create', '--team', String(fleet.team.id), '--plugin', 'Security Secret User', '--config', `apiKey=${SECRET}`, '--enable')) as { id: number }
+    const created = JSON.parse(
+      await cli('config', 'create', '--team', String(fleet.team.id), '--plugin', 'Security Secret User', '--config', `apiKey=${SECRET}`, '--enable'),
+    ) as { id: number }
     const id = created.id
     await cli('config', 'update', String(id), '--config', `apiKey=${SECRET}`, '--config', 'label=updated')
     await api('PATCH', `/api/configs/${id}`, { config: { apiKey: SECRET, label: 'patched' } })
     // A refused write whose value is the secret: the error must not echo it.
-    const bad = await fetch(`${fleet.captureUrl}/api/configs/${id}`, { method: 'PATCH', headers: { Authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ config: { nope: SECRET } }) })
+    const bad = await fetch(`${fleet.captureUrl}/api/configs/${id}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ config: { nope: SECRET } }),
+    })
     outputs.push({ where: 'PATCH unknown key (error)', text: await bad.text() })
     assert.equal(bad.status, 400)
 
@@ -63,7 +69,16 @@ describe('security: a secret config value never leaves the server', function () 
     const res = await fetch(`${fleet.captureUrl}/batch`, { method: 'POST', body: JSON.stringify({ api_key: fleet.team.api_token, batch }) })
     assert.equal(res.status, 200)
 
-    const stored = await eventually('events stored', async () => (await fleet.db.pool.query<{ event: string; properties: Record<string, unknown> }>('SELECT event, properties FROM events WHERE team_id = $1', [fleet.team.id])).rows, (rows) => rows.length === 4)
+    const stored = await eventually(
+      'events stored',
+      async () =>
+        (
+          await fleet.db.pool.query<{ event: string; properties: Record<string, unknown> }>('SELECT event, properties FROM events WHERE team_id = $1', [
+            fleet.team.id,
+          ])
+        ).rows,
+      (rows) => rows.length === 4,
+    )
     const logRows = await eventually(
       'plugin logs written',
       async () => (await fleet.db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 ORDER BY id', [id])).rows,
@@ -72,7 +87,10 @@ describe('security: a secret config value never leaves the server', function () 
 
     // The secret was really used (otherwise the test proves nothing).
     assert.ok(stored.filter((e) => e.event === 'normal').every((e) => e.properties.key_length === SECRET.length))
-    assert.ok(logRows.some((r) => r.message.includes('processing with ***')), 'console output was written, redacted')
+    assert.ok(
+      logRows.some((r) => r.message.includes('processing with ***')),
+      'console output was written, redacted',
+    )
     const fetchLines = logRows.filter((r) => r.message.startsWith('fetch failed')).map((r) => r.message)
     assert.match(fetchLines[0], /FetchRefusedError: fetch refused: 169\.254\.169\.254 is a link-local \(cloud metadata\) address/)
     assert.match(fetchLines[1], /10\.1\.2\.3 is a private address/)
@@ -90,18 +108,31 @@ describe('security: a secret config value never leaves the server', function () 
     await api('GET', '/api/plugins/Security%20Secret%20User')
 
     for (const row of logRows) outputs.push({ where: 'plugin_log_entries', text: row.message })
-    const configRow = (await fleet.db.pool.query<{ config: string; error: string | null; disabled_reason: string | null }>('SELECT config::text, error::text, disabled_reason FROM plugin_configs WHERE id = $1', [id])).rows[0]
+    const configRow = (
+      await fleet.db.pool.query<{ config: string; error: string | null; disabled_reason: string | null }>(
+        'SELECT config::text, error::text, disabled_reason FROM plugin_configs WHERE id = $1',
+        [id],
+      )
+    ).rows[0]
     assert.match(configRow.error ?? '', /fetch with key \*\*\* failed|rejected key \*\*\*/, 'the plugin error was stored, redacted')
-    outputs.push({ where: 'plugin_configs.error', text: configRow.error ?? '' }, { where: 'plugin_configs.disabled_reason', text: configRow.disabled_reason ?? '' })
+    outputs.push(
+      { where: 'plugin_configs.error', text: configRow.error ?? '' },
+      { where: 'plugin_configs.disabled_reason', text: configRow.disabled_reason ?? '' },
+    )
     outputs.push({ where: 'plugin_configs.config (raw jsonb)', text: configRow.config })
     assert.match(configRow.config, /"apiKey": "enc:v1:test:/, 'stored as ciphertext')
 
     await Promise.all(processes.map((p) => p.kill('SIGTERM')))
     for (const p of processes) outputs.push({ where: `process ${p.name}`, text: [...p.lines.map((l) => JSON.stringify(l)), ...p.stderr].join('\n') })
 
-    const leaks = outputs.filter((o) => o.text.includes(SECRET)).map((o) => `${o.where}: …${o.text.slice(Math.max(0, o.text.indexOf(SECRET) - 200), o.text.indexOf(SECRET) + 60)}…`)
+    const leaks = outputs
+      .filter((o) => o.text.includes(SECRET))
+      .map((o) => `${o.where}: …${o.text.slice(Math.max(0, o.text.indexOf(SECRET) - 200), o.text.indexOf(SECRET) + 60)}…`)
     assert.deepEqual(leaks, [], `the secret leaked:\n${leaks.join('\n')}`)
     assert.ok(outputs.length >= 25, `searched ${outputs.length} outputs`)
-    assert.ok(outputs.some((o) => o.where === 'process start ingest-worker' && o.text.length > 1000), 'the worker logged (at debug level)')
+    assert.ok(
+      outputs.some((o) => o.where === 'process start ingest-worker' && o.text.length > 1000),
+      'the worker logged (at debug level)',
+    )
   })
 })

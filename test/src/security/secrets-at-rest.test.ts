@@ -2,7 +2,15 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { ConfigError, loadConfig, parseSecretKeys } from '@plugin-server/core'
 import {
-  createConfig, getConfig, installPluginFromPath, loadEnabledConfigs, ManagementError, rotateSecrets, SecretBox, setConfigEnabled, updateConfig,
+  createConfig,
+  getConfig,
+  installPluginFromPath,
+  loadEnabledConfigs,
+  ManagementError,
+  rotateSecrets,
+  SecretBox,
+  setConfigEnabled,
+  updateConfig,
 } from '@plugin-server/meta'
 import { runCli } from '../harness/processes'
 import { TEST_SECRETS_KEYS } from '../harness/security-env'
@@ -47,15 +55,23 @@ describe('security: secret config values encrypted at rest', function () {
     })
 
     it('validates PLUGIN_SECRETS_KEYS at start-up without echoing key material', () => {
-      assert.equal(loadConfig({ PLUGIN_SECRETS_KEYS: `${key('new')},${key('old')}` }).plugins.secretsKeys.map((k) => k.id).join(), 'new,old')
+      assert.equal(
+        loadConfig({ PLUGIN_SECRETS_KEYS: `${key('new')},${key('old')}` })
+          .plugins.secretsKeys.map((k) => k.id)
+          .join(),
+        'new,old',
+      )
       assert.deepEqual(loadConfig({}).plugins.secretsKeys, [])
       const short = `k1:${randomBytes(16).toString('base64')}`
-      assert.throws(() => loadConfig({ PLUGIN_SECRETS_KEYS: short }), (err: unknown) => {
-        assert.ok(err instanceof ConfigError)
-        assert.match(err.message, /PLUGIN_SECRETS_KEYS: entry 1 is not "<id>:<base64 of 32 bytes>"/)
-        assert.ok(!err.message.includes(short.slice(3)), 'the key is not in the message')
-        return true
-      })
+      assert.throws(
+        () => loadConfig({ PLUGIN_SECRETS_KEYS: short }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError)
+          assert.match(err.message, /PLUGIN_SECRETS_KEYS: entry 1 is not "<id>:<base64 of 32 bytes>"/)
+          assert.ok(!err.message.includes(short.slice(3)), 'the key is not in the message')
+          return true
+        },
+      )
       assert.throws(() => parseSecretKeys(`${key('x')},${key('x')}`), /key id "x" appears twice/)
     })
   })
@@ -71,7 +87,8 @@ describe('security: secret config values encrypted at rest', function () {
     })
     afterEach(() => h.close())
 
-    const rawConfig = async (id: number) => (await h.db.pool.query<{ config: Record<string, string> }>('SELECT config FROM plugin_configs WHERE id = $1', [id])).rows[0].config
+    const rawConfig = async (id: number) =>
+      (await h.db.pool.query<{ config: Record<string, string> }>('SELECT config FROM plugin_configs WHERE id = $1', [id])).rows[0].config
     const box = (keys: string) => new SecretBox(parseSecretKeys(keys))
 
     it('stores secret fields sealed on create and update, other fields in the clear, and workers read the plaintext', async () => {
@@ -112,9 +129,13 @@ describe('security: secret config values encrypted at rest', function () {
     it('rotates: add a key in front, re-encrypt everything (legacy plaintext too), drop the old key', async () => {
       const oldKeys = key('old')
       const newKey = key('new')
-      const first = await withKeys(oldKeys, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }))
+      const first = await withKeys(oldKeys, () =>
+        createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }),
+      )
       const otherTeam = await createTeamRow(h)
-      const second = await withKeys(oldKeys, () => createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_legacy_plain', label: 'L' }, enabled: true }))
+      const second = await withKeys(oldKeys, () =>
+        createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_legacy_plain', label: 'L' }, enabled: true }),
+      )
       // A value from before encryption existed.
       await h.db.pool.query(`UPDATE plugin_configs SET config = jsonb_set(config, '{apiKey}', '"sk_legacy_plain"') WHERE id = $1`, [second.id])
       const before = (await rawConfig(first.id)).apiKey
@@ -153,10 +174,15 @@ describe('security: secret config values encrypted at rest', function () {
       const kept = key('kept')
       const a = await withKeys(lost, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }))
       const otherTeam = await createTeamRow(h)
-      const b = await withKeys(kept, () => createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_kept', label: 'L' }, enabled: true }))
+      const b = await withKeys(kept, () =>
+        createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_kept', label: 'L' }, enabled: true }),
+      )
       const unreadable: [number, string][] = []
       const records = await loadEnabledConfigs(h.db.pool, { secrets: box(kept), onUnreadable: (id, message) => unreadable.push([id, message]) })
-      assert.deepEqual(records.map((r) => r.id), [b.id])
+      assert.deepEqual(
+        records.map((r) => r.id),
+        [b.id],
+      )
       assert.equal(unreadable.length, 1)
       assert.equal(unreadable[0][0], a.id)
       assert.match(unreadable[0][1], /secret config field "apiKey": secret encrypted with key "lost", which PLUGIN_SECRETS_KEYS does not hold/)

@@ -42,8 +42,24 @@ describe('security: plugin isolation between teams', function () {
     const installed = await installPluginFromPath(fx.management, `${FIXTURES}/security-team-probe`)
     pluginId = installed.plugin.id
     const attachment = (text: string) => [{ key: 'file', file_name: 'f.txt', content_type: 'text/plain', contents: Buffer.from(text) }]
-    configA = (await createConfig(fx.management, { teamId: fx.team.id, plugin: pluginId, config: { team: 'A' }, attachments: attachment('attachment of A'), enabled: true })).id
-    configB = (await createConfig(fx.management, { teamId: teamB.id, plugin: pluginId, config: { team: 'B' }, attachments: attachment('attachment of B'), enabled: true })).id
+    configA = (
+      await createConfig(fx.management, {
+        teamId: fx.team.id,
+        plugin: pluginId,
+        config: { team: 'A' },
+        attachments: attachment('attachment of A'),
+        enabled: true,
+      })
+    ).id
+    configB = (
+      await createConfig(fx.management, {
+        teamId: teamB.id,
+        plugin: pluginId,
+        config: { team: 'B' },
+        attachments: attachment('attachment of B'),
+        enabled: true,
+      })
+    ).id
     runtime = await fx.start()
     redis = new Redis(process.env.REDIS_URL!)
   })
@@ -65,9 +81,19 @@ describe('security: plugin isolation between teams', function () {
     await run(configA, { event: 'plant', properties: { value: 'secret of A' } })
     const prefix = fx.prefix
     const keys = [
-      'planted', 'planted-list', '../planted', `../${fx.team.id}/planted`, `../../${pluginId}/${fx.team.id}/planted`,
-      `${prefix}:cache:${pluginId}:${fx.team.id}:planted`, `:cache:${pluginId}:${fx.team.id}:planted`, `${fx.team.id}:planted`,
-      '*', 'planted\r\nGET planted', "planted' OR '1'='1", '%', `plugin_config:${configA}:planted`,
+      'planted',
+      'planted-list',
+      '../planted',
+      `../${fx.team.id}/planted`,
+      `../../${pluginId}/${fx.team.id}/planted`,
+      `${prefix}:cache:${pluginId}:${fx.team.id}:planted`,
+      `:cache:${pluginId}:${fx.team.id}:planted`,
+      `${fx.team.id}:planted`,
+      '*',
+      'planted\r\nGET planted',
+      "planted' OR '1'='1",
+      '%',
+      `plugin_config:${configA}:planted`,
     ]
     const fromB = await run(configB, { event: 'probe', properties: { keys } })
     const found = (fromB.properties as { found: Record<string, unknown> }).found
@@ -87,14 +113,18 @@ describe('security: plugin isolation between teams', function () {
     assert.deepEqual(own.attachments, { file: 'attachment of A' })
   })
 
-  it("captures into its own team, whatever team or token it puts in the properties", async () => {
+  it('captures into its own team, whatever team or token it puts in the properties', async () => {
     await run(configB, { event: 'capture-as', properties: { otherTeam: fx.team.id, otherToken: fx.team.api_token } })
     const queue = createIngestQueue(redis, { queuePrefix: fx.prefix, ingest: { attempts: 1 } })
     try {
-      const events = await eventually('captured event enqueued', async () => {
-        const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])
-        return jobs.flatMap((j) => j.data.events).filter((e) => e.event === 'captured-as-other')
-      }, (list) => list.length === 1)
+      const events = await eventually(
+        'captured event enqueued',
+        async () => {
+          const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])
+          return jobs.flatMap((j) => j.data.events).filter((e) => e.event === 'captured-as-other')
+        },
+        (list) => list.length === 1,
+      )
       assert.equal(events[0].team_id, teamB.id)
       assert.equal(events[0].properties.$plugin_config_id, configB)
     } finally {
@@ -102,11 +132,15 @@ describe('security: plugin isolation between teams', function () {
     }
   })
 
-  it("enqueues jobs for its own config, whatever the payload claims", async () => {
+  it('enqueues jobs for its own config, whatever the payload claims', async () => {
     await run(configB, { event: 'job-as', properties: { otherTeam: fx.team.id, otherConfig: configA } })
     const queue = createPluginJobsQueue(redis, { queuePrefix: fx.prefix })
     try {
-      const jobs = await eventually('job enqueued', async () => (await queue.getJobs(['waiting', 'delayed', 'active'])).filter((j) => j.data.name === 'probe'), (l) => l.length === 1)
+      const jobs = await eventually(
+        'job enqueued',
+        async () => (await queue.getJobs(['waiting', 'delayed', 'active'])).filter((j) => j.data.name === 'probe'),
+        (l) => l.length === 1,
+      )
       assert.equal(jobs[0].data.teamId, teamB.id)
       assert.equal(jobs[0].data.pluginConfigId, configB)
       assert.deepEqual(jobs[0].data.payload, { teamId: fx.team.id, pluginConfigId: configA, team_id: fx.team.id })
@@ -118,15 +152,29 @@ describe('security: plugin isolation between teams', function () {
   it("writes logs only to its own config and team, and sees only its own team's events", async () => {
     await run(configB, { event: 'probe', properties: { keys: [] } })
     await runtime.services.logs.flush()
-    const rows = await eventually('probe log written', async () => (await fx.db.pool.query<{ team_id: number; plugin_config_id: number; message: string }>(
-      "SELECT team_id, plugin_config_id, message FROM plugin_log_entries WHERE message LIKE 'probe from team %'")).rows, (r) => r.some((x) => x.message === 'probe from team B'))
+    const rows = await eventually(
+      'probe log written',
+      async () =>
+        (
+          await fx.db.pool.query<{ team_id: number; plugin_config_id: number; message: string }>(
+            "SELECT team_id, plugin_config_id, message FROM plugin_log_entries WHERE message LIKE 'probe from team %'",
+          )
+        ).rows,
+      (r) => r.some((x) => x.message === 'probe from team B'),
+    )
     for (const row of rows) {
       assert.equal(row.plugin_config_id, row.message.endsWith('A') ? configA : configB)
       assert.equal(row.team_id, row.message.endsWith('A') ? fx.team.id : teamB.id)
     }
     // The ingest chain asks the manager for one team's configs: the other team's plugin never gets the event.
-    assert.deepEqual((await runtime.manager.teamConfigs(fx.team.id)).map((c) => c.record.id), [configA])
-    assert.deepEqual((await runtime.manager.teamConfigs(teamB.id)).map((c) => c.record.id), [configB])
+    assert.deepEqual(
+      (await runtime.manager.teamConfigs(fx.team.id)).map((c) => c.record.id),
+      [configA],
+    )
+    assert.deepEqual(
+      (await runtime.manager.teamConfigs(teamB.id)).map((c) => c.record.id),
+      [configB],
+    )
   })
 
   it("posthog.api uses its own project's token by default, and a plugin-named host gets neither the operator's key nor a private address", async () => {

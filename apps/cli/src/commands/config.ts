@@ -32,7 +32,7 @@ async function readAttachments(values: string[]): Promise<AttachmentInput[]> {
         throw new Error(`--attachment ${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
       }
       return { key, file_name: basename(path), content_type: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', contents }
-    })
+    }),
   )
 }
 
@@ -40,7 +40,7 @@ function writeOptions(command: Command): Command {
   return command
     .option('--config <key=value>', 'config field value (repeatable); key= clears a field', collect, [])
     .option('--attachment <key=path>', 'file for an attachment field (repeatable)', collect, [])
-    .option('--order <n>', 'position in the team\'s plugin chain (lower runs first)', integer('--order'))
+    .option('--order <n>', "position in the team's plugin chain (lower runs first)", integer('--order'))
 }
 
 export function registerConfig(program: Command): void {
@@ -50,7 +50,7 @@ export function registerConfig(program: Command): void {
       .command('create')
       .requiredOption('--team <id>', 'team id', positiveInt('--team'))
       .requiredOption('--plugin <plugin>', 'plugin id or plugin.json name')
-      .option('--enable', 'enable it right away (configs start disabled)')
+      .option('--enable', 'enable it right away (configs start disabled)'),
   )
     .description('create the config of a plugin for a team, validated against plugin.json')
     .action(async (options: WriteOptions & { team: number; plugin: string; enable?: boolean }) => {
@@ -58,8 +58,15 @@ export function registerConfig(program: Command): void {
       const attachments = await readAttachments(options.attachment)
       printJson(
         await withManagement((ctx) =>
-          createConfig(ctx, { teamId: options.team, plugin: options.plugin, config: values, attachments, order: options.order, enabled: options.enable === true })
-        )
+          createConfig(ctx, {
+            teamId: options.team,
+            plugin: options.plugin,
+            config: values,
+            attachments,
+            order: options.order,
+            enabled: options.enable === true,
+          }),
+        ),
       )
     })
   writeOptions(config.command('update').argument('<configId>', 'plugin config id', positiveInt('configId')))
@@ -92,6 +99,6 @@ export function registerConfig(program: Command): void {
   config
     .command('list')
     .requiredOption('--team <id>', 'team id', positiveInt('--team'))
-    .description('list a team\'s configs in chain order')
+    .description("list a team's configs in chain order")
     .action(async (options: { team: number }) => printJson(await withManagement((ctx) => listConfigs(ctx, options.team))))
 }

@@ -116,7 +116,8 @@ async function runDemo(options: DemoOptions): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000))
       await sendSampleEvents(host, team.api_token, 50, sent)
       sent += 50
-      const heartbeats = (await pool.query(`SELECT count(*)::int AS n FROM events WHERE team_id = $1 AND event = 'greeter heartbeat'`, [team.id])).rows[0].n as number
+      const heartbeats = (await pool.query(`SELECT count(*)::int AS n FROM events WHERE team_id = $1 AND event = 'greeter heartbeat'`, [team.id])).rows[0]
+        .n as number
       log(`sent ${sent}, stored ${await countEvents(pool, team.id)}, exported ${sink.received()}, scheduled heartbeats ${heartbeats}`)
     }
     await pool.end()

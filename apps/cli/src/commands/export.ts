@@ -12,7 +12,7 @@ export function registerExport(program: Command): void {
     .command('replay')
     .argument('<configId>', 'plugin config id', positiveInt('configId'))
     .option('--since <time>', 'only dead letters created at or after this time (ISO 8601, or relative: 30m, 2h, 7d)', parseTime)
-    .description('hand the config\'s dead letters back to the exporters, with a new retry budget')
+    .description("hand the config's dead letters back to the exporters, with a new retry budget")
     .action((configId: number, options: { since?: Date }) =>
       withExport(async ({ pool, deliveries }) => printJson(await replayDeadLetters(pool, deliveries, configId, { since: options.since }))),
     )
@@ -24,7 +24,7 @@ export function registerExport(program: Command): void {
     .requiredOption('--to <time>', 'last event timestamp (exclusive)', parseTime)
     .option('--batch-size <n>', 'events per exportEvents batch', positiveInt('--batch-size'), 500)
     .option('--max-in-flight <n>', 'batches handed to the exporters and not finished yet, at most', positiveInt('--max-in-flight'), 4)
-    .description('stream stored events through the config\'s exportEvents (run by the exporters); run again to resume')
+    .description("stream stored events through the config's exportEvents (run by the exporters); run again to resume")
     .action((configId: number, options: { from: Date; to: Date; batchSize: number; maxInFlight: number }) =>
       withExport(async ({ pool, redis, deliveries, config }) => {
         if (options.from >= options.to) fail('--from must be before --to')
@@ -35,7 +35,10 @@ export function registerExport(program: Command): void {
           batchSize: options.batchSize,
           maxInFlight: options.maxInFlight,
           settings: exportSettings(config),
-          onStart: (run, resumed) => process.stderr.write(`${resumed ? 'resuming' : 'starting'} historical export run ${run.id}: ${run.enqueuedEvents}/${run.totalEvents} events handed over so far\n`),
+          onStart: (run, resumed) =>
+            process.stderr.write(
+              `${resumed ? 'resuming' : 'starting'} historical export run ${run.id}: ${run.enqueuedEvents}/${run.totalEvents} events handed over so far\n`,
+            ),
           onProgress: (p) => {
             if (Date.now() - lastPrinted < 1000 && p.done < p.total) return
             lastPrinted = Date.now()
@@ -60,7 +63,9 @@ function progressLine(p: HistoricalProgress): string {
   return `run ${p.runId}: ${p.done}/${p.total} events exported (${pct}%), ${p.enqueued} handed over, ${Math.round(p.rate)} events/s, ETA ${eta}`
 }
 
-async function withExport(fn: (deps: { pool: Pool; redis: ReturnType<typeof createRedis>; deliveries: DeliveryQueue; config: Config }) => Promise<void>): Promise<void> {
+async function withExport(
+  fn: (deps: { pool: Pool; redis: ReturnType<typeof createRedis>; deliveries: DeliveryQueue; config: Config }) => Promise<void>,
+): Promise<void> {
   await withPool(async (pool, config) => {
     const redis = createRedis(config.redisUrl, cliLogger(config), 'cli-export')
     const deliveries = new DeliveryQueue(redis, config.queuePrefix)

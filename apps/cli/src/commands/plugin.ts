@@ -42,7 +42,7 @@ export function registerPluginManagement(plugin: Command): void {
     .option('--search <text>', 'only messages containing this text')
     .option('--limit <n>', 'how many of the latest rows to print first (default 100)', positiveInt('--limit'))
     .option('--interval <ms>', 'poll interval with --follow (default 1000)', positiveInt('--interval'), 1000)
-    .description('print a plugin config\'s log rows, one JSON object per line')
+    .description("print a plugin config's log rows, one JSON object per line")
     .action(async (configId: number, options: LogsOptions) => {
       await withManagement(async (ctx) => {
         const query = { levels: options.level, sources: options.source, search: options.search }

@@ -17,9 +17,11 @@ export function registerSecrets(program: Command): void {
       const result = await withManagement((ctx) =>
         rotateSecrets(ctx, (done, total, so) => {
           if (done === total || done % 100 === 0) {
-            process.stderr.write(`secrets rotate: ${done}/${total} configs (${so.reencrypted} re-encrypted, ${so.encrypted} plaintext encrypted, ${so.current} already on key ${so.keyId})\n`)
+            process.stderr.write(
+              `secrets rotate: ${done}/${total} configs (${so.reencrypted} re-encrypted, ${so.encrypted} plaintext encrypted, ${so.current} already on key ${so.keyId})\n`,
+            )
           }
-        })
+        }),
       )
       printJson(result)
     })

@@ -32,6 +32,6 @@ export async function demoServices(log: (line: string) => void): Promise<DemoSer
     await Promise.all(started.map((s) => s.stop()))
     throw err
   }
-  if (!redisUrl || !databaseUrl) throw new Error("no Redis or Postgres URL")
+  if (!redisUrl || !databaseUrl) throw new Error('no Redis or Postgres URL')
   return { redisUrl, databaseUrl, started: names, stop: async () => void (await Promise.all(started.map((s) => s.stop()))) }
 }

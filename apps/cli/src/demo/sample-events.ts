@@ -15,7 +15,12 @@ export async function sendSampleEvents(host: string, apiKey: string, count: numb
       client.capture({
         distinctId: user,
         event: i % 7 === 0 ? 'signed up' : '$pageview',
-        properties: { $current_url: `https://example.com${PAGES[i % PAGES.length]}`, $browser: BROWSERS[i % BROWSERS.length], $ip: IPS[i % IPS.length], demo_sequence: i },
+        properties: {
+          $current_url: `https://example.com${PAGES[i % PAGES.length]}`,
+          $browser: BROWSERS[i % BROWSERS.length],
+          $ip: IPS[i % IPS.length],
+          demo_sequence: i,
+        },
       })
     }
   }

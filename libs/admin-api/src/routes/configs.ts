@@ -35,7 +35,12 @@ export const configRoutes: Route[] = [
       return { status: 201, body: view }
     },
   },
-  { method: 'GET', pattern: '/api/configs/:id', access: 'config', handler: async ({ params, management }) => ({ status: 200, body: await getConfig(management, idParam(params.id, 'plugin config')) }) },
+  {
+    method: 'GET',
+    pattern: '/api/configs/:id',
+    access: 'config',
+    handler: async ({ params, management }) => ({ status: 200, body: await getConfig(management, idParam(params.id, 'plugin config')) }),
+  },
   {
     method: 'PATCH',
     pattern: '/api/configs/:id',
@@ -52,7 +57,12 @@ export const configRoutes: Route[] = [
       return { status: 200, body: view }
     },
   },
-  { method: 'DELETE', pattern: '/api/configs/:id', access: 'config', handler: async ({ params, management }) => ({ status: 200, body: await deleteConfig(management, idParam(params.id, 'plugin config')) }) },
+  {
+    method: 'DELETE',
+    pattern: '/api/configs/:id',
+    access: 'config',
+    handler: async ({ params, management }) => ({ status: 200, body: await deleteConfig(management, idParam(params.id, 'plugin config')) }),
+  },
   {
     method: 'POST',
     pattern: '/api/configs/:id/enable',

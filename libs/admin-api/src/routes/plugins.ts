@@ -16,7 +16,11 @@ function archiveKind(contentType: string | undefined): ArchiveKind {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase()
   const kind = ARCHIVE_TYPES[type]
   if (!kind) {
-    throw new HttpError(415, 'unsupported_media_type', `send the plugin as a .zip (Content-Type: application/zip) or .tar.gz (Content-Type: application/gzip), got ${JSON.stringify(type || 'no Content-Type')}`)
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `send the plugin as a .zip (Content-Type: application/zip) or .tar.gz (Content-Type: application/gzip), got ${JSON.stringify(type || 'no Content-Type')}`,
+    )
   }
   return kind
 }
@@ -36,5 +40,10 @@ export const pluginRoutes: Route[] = [
     },
   },
   // By id or by plugin.json name (URL-encoded).
-  { method: 'GET', pattern: '/api/plugins/:plugin', access: 'catalogue', handler: async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) }) },
+  {
+    method: 'GET',
+    pattern: '/api/plugins/:plugin',
+    access: 'catalogue',
+    handler: async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) }),
+  },
 ]

@@ -25,11 +25,7 @@ function tooDeep(value: unknown, limit: number): boolean {
  * CaptureError naming the event's index; recoverable ones (bad timestamps) become warnings
  * prefixed with the index.
  */
-export function normalizeEvent(
-  raw: JsonObject,
-  index: number,
-  ctx: NormalizeContext,
-): { event: IncomingEvent; warnings: string[] } {
+export function normalizeEvent(raw: JsonObject, index: number, ctx: NormalizeContext): { event: IncomingEvent; warnings: string[] } {
   const name = raw.event
   if (name === undefined || name === null || name === '') {
     throw new CaptureError(400, 'missing_event_name', `event at index ${index} has no "event" name`, 'event')

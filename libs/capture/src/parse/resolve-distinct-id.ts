@@ -11,9 +11,7 @@ const MAX_DISTINCT_ID_LENGTH = 200
  * Postgres text cannot hold them, and the result is cut to 200 characters. Empty → 400.
  */
 export function resolveDistinctId(event: JsonObject, properties: JsonObject, index: number): string {
-  const raw = [event.distinct_id, event.$distinct_id, properties.distinct_id, properties.$distinct_id].find(
-    (v) => v !== undefined && v !== null,
-  )
+  const raw = [event.distinct_id, event.$distinct_id, properties.distinct_id, properties.$distinct_id].find((v) => v !== undefined && v !== null)
   const text = raw === undefined ? '' : typeof raw === 'string' ? raw : JSON.stringify(raw)
   const id = Array.from(text.replace(/\0/g, '\uFFFD')).slice(0, MAX_DISTINCT_ID_LENGTH).join('')
   if (id.trim() === '') {

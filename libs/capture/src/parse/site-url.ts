@@ -7,12 +7,7 @@ import { CaptureRequest, JsonObject } from './interfaces'
  * none is usable (server-side SDKs send none of them).
  */
 export function siteUrl(headers: CaptureRequest['headers'], properties: JsonObject): string {
-  return (
-    originOf(headerValue(headers, 'origin')) ??
-    originOf(headerValue(headers, 'referer')) ??
-    originOf(properties.$current_url) ??
-    ''
-  )
+  return originOf(headerValue(headers, 'origin')) ?? originOf(headerValue(headers, 'referer')) ?? originOf(properties.$current_url) ?? ''
 }
 
 function originOf(value: unknown): string | null {

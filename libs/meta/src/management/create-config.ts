@@ -9,7 +9,10 @@ import { validateConfig } from './validate-config'
 async function assertNoConfig(client: PoolClient, teamId: number, pluginId: number, pluginName: string): Promise<void> {
   const { rows } = await client.query<{ id: number }>('SELECT id FROM plugin_configs WHERE team_id = $1 AND plugin_id = $2', [teamId, pluginId])
   if (rows[0]) {
-    throw new ManagementError('conflict', `team ${teamId} already has a config for plugin ${JSON.stringify(pluginName)} (config ${rows[0].id}); update that one`)
+    throw new ManagementError(
+      'conflict',
+      `team ${teamId} already has a config for plugin ${JSON.stringify(pluginName)} (config ${rows[0].id}); update that one`,
+    )
   }
 }
 
@@ -33,7 +36,13 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
     const { rows } = await client.query<{ id: number }>(
       `INSERT INTO plugin_configs (team_id, plugin_id, enabled, "order", config)
        VALUES ($1, $2, $3, COALESCE($4, (SELECT COALESCE(MAX("order"), 0) + 1 FROM plugin_configs WHERE team_id = $1)), $5) RETURNING id`,
-      [input.teamId, plugin.id, input.enabled ?? false, input.order ?? null, sealConfig(plugin.name, plugin.config_schema, config, { teamId: input.teamId, pluginId: plugin.id })]
+      [
+        input.teamId,
+        plugin.id,
+        input.enabled ?? false,
+        input.order ?? null,
+        sealConfig(plugin.name, plugin.config_schema, config, { teamId: input.teamId, pluginId: plugin.id }),
+      ],
     )
     for (const attachment of attachments) await upsertAttachment(client, rows[0].id, attachment)
     return rows[0].id
@@ -41,7 +50,7 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
   const view = await configView(ctx.pool, id)
   ctx.logger.info(
     { teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id, keys: Object.keys(view.config), attachments: view.attachments.map((a) => a.key) },
-    'plugin config created'
+    'plugin config created',
   )
   await notifyWorkers(ctx, { reason: 'config created', teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id })
   return view

@@ -9,7 +9,7 @@ export async function createTeamAdminToken(ctx: ManagementContext, teamId: numbe
   const token = generateTeamAdminToken()
   const { rows } = await ctx.pool.query<TeamAdminTokenView>(
     `INSERT INTO team_admin_tokens (team_id, name, token_hash) VALUES ($1, $2, $3) RETURNING ${TEAM_ADMIN_TOKEN_COLUMNS}`,
-    [teamId, name, hashTeamAdminToken(token)]
+    [teamId, name, hashTeamAdminToken(token)],
   )
   ctx.logger.info({ teamId, tokenId: rows[0].id }, 'team admin token created')
   return { ...rows[0], token }

@@ -53,7 +53,7 @@ export async function attachmentViews(db: Queryable, configIds: number[]): Promi
   const { rows } = await db.query<AttachmentView & { plugin_config_id: number }>(
     `SELECT plugin_config_id, key, file_name, content_type, octet_length(contents) AS size
      FROM plugin_attachments WHERE plugin_config_id = ANY($1::int[]) ORDER BY key`,
-    [configIds]
+    [configIds],
   )
   const byConfig = new Map<number, AttachmentView[]>(configIds.map((id) => [id, []]))
   for (const { plugin_config_id, ...view } of rows) byConfig.get(plugin_config_id)?.push(view)
@@ -70,11 +70,15 @@ export async function assertTeamExists(db: Queryable, teamId: number): Promise<v
   if (rows.length === 0) throw new ManagementError('not_found', `team ${teamId} not found`)
 }
 
-export async function upsertAttachment(db: Queryable, configId: number, a: { key: string; file_name: string; content_type: string; contents: Buffer }): Promise<void> {
+export async function upsertAttachment(
+  db: Queryable,
+  configId: number,
+  a: { key: string; file_name: string; content_type: string; contents: Buffer },
+): Promise<void> {
   await db.query(
     `INSERT INTO plugin_attachments (plugin_config_id, key, content_type, file_name, contents) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (plugin_config_id, key) DO UPDATE SET content_type = EXCLUDED.content_type, file_name = EXCLUDED.file_name, contents = EXCLUDED.contents`,
-    [configId, a.key, a.content_type, a.file_name, a.contents]
+    [configId, a.key, a.content_type, a.file_name, a.contents],
   )
 }
 

@@ -7,7 +7,7 @@ const LAST_USED_RESOLUTION_MS = 60_000
 export async function findTeamAdminToken(ctx: ManagementContext, token: string): Promise<TeamAdminTokenLookup> {
   const { rows } = await ctx.pool.query<{ id: number; team_id: number; last_used_at: Date | null; revoked_at: Date | null }>(
     'SELECT id, team_id, last_used_at, revoked_at FROM team_admin_tokens WHERE token_hash = $1',
-    [hashTeamAdminToken(token)]
+    [hashTeamAdminToken(token)],
   )
   const row = rows[0]
   if (!row) return { status: 'unknown' }

@@ -8,7 +8,7 @@ export async function getPlugin(ctx: ManagementContext, plugin: number | string)
   const { rows: json } = await ctx.pool.query<{ plugin_json: PluginJson }>('SELECT plugin_json FROM plugins WHERE id = $1', [summary.id])
   const { rows: versions } = await ctx.pool.query<PluginVersionSummary>(
     'SELECT version, content_hash, created_at FROM plugin_versions WHERE plugin_id = $1 ORDER BY version DESC',
-    [summary.id]
+    [summary.id],
   )
   return { ...summary, plugin_json: json[0].plugin_json, versions }
 }

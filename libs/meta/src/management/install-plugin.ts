@@ -26,19 +26,23 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
     const { rows } = await client.query<PluginSummary>(`SELECT ${PLUGIN_SUMMARY_COLUMNS} FROM plugins WHERE name = $1`, [pluginJson.name])
     const existing = rows[0]
     if (existing && existing.content_hash === hash) {
-      return { status: 'unchanged', message: `plugin ${JSON.stringify(pluginJson.name)} version ${existing.version} has identical source; nothing to do`, plugin: existing }
+      return {
+        status: 'unchanged',
+        message: `plugin ${JSON.stringify(pluginJson.name)} version ${existing.version} has identical source; nothing to do`,
+        plugin: existing,
+      }
     }
     const values = [pluginJson.name, pluginJson.description ?? '', pluginJson.url ?? null, pluginJson, JSON.stringify(pluginJson.config), stored, hash]
     const { rows: saved } = existing
       ? await client.query<PluginSummary>(
           `UPDATE plugins SET name = $1, description = $2, url = $3, plugin_json = $4, config_schema = $5, source = $6, content_hash = $7,
              version = version + 1, updated_at = now() WHERE id = $8 RETURNING ${PLUGIN_SUMMARY_COLUMNS}`,
-          [...values, existing.id]
+          [...values, existing.id],
         )
       : await client.query<PluginSummary>(
           `INSERT INTO plugins (name, description, url, plugin_json, config_schema, source, content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)
            RETURNING ${PLUGIN_SUMMARY_COLUMNS}`,
-          values
+          values,
         )
     const plugin = saved[0]
     await client.query('INSERT INTO plugin_versions (plugin_id, version, content_hash, plugin_json, source) VALUES ($1, $2, $3, $4, $5)', [

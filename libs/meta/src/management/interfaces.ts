@@ -140,7 +140,7 @@ export class ManagementError extends Error {
   constructor(
     readonly code: ManagementErrorCode,
     message: string,
-    readonly field?: string
+    readonly field?: string,
   ) {
     super(message)
     this.status = STATUS[code]

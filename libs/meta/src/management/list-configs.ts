@@ -6,7 +6,10 @@ import { toConfigView } from './redact'
 export async function listConfigs(ctx: ManagementContext, teamId: number): Promise<PluginConfigView[]> {
   await assertTeamExists(ctx.pool, teamId)
   const rows = await listConfigRows(ctx.pool, teamId)
-  const attachments = await attachmentViews(ctx.pool, rows.map((r) => r.id))
+  const attachments = await attachmentViews(
+    ctx.pool,
+    rows.map((r) => r.id),
+  )
   return rows.map((row) => toConfigView(row, attachments.get(row.id) ?? []))
 }
 

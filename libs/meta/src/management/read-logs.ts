@@ -7,7 +7,10 @@ const MAX_LIMIT = 1000
 
 function upperAll(name: string, given: string[] | undefined, allowed: readonly string[]): string[] | null {
   if (!given || given.length === 0) return null
-  const values = given.flatMap((v) => v.split(',')).map((v) => v.trim().toUpperCase()).filter((v) => v !== '')
+  const values = given
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim().toUpperCase())
+    .filter((v) => v !== '')
   for (const value of values) {
     if (!allowed.includes(value)) {
       throw new ManagementError('validation_error', `${name} ${JSON.stringify(value)} is not one of ${allowed.map((a) => a.toLowerCase()).join(', ')}`, name)
@@ -40,7 +43,7 @@ export async function readLogs(ctx: ManagementContext, configId: number, query: 
        AND ($3::text[] IS NULL OR type = ANY($3)) AND ($4::text[] IS NULL OR source = ANY($4))
        AND ($5::text IS NULL OR message ILIKE $5)
      ORDER BY id ${newest ? 'DESC' : 'ASC'} LIMIT $6`,
-    [configId, query.afterId ?? 0, types, sources, search, limit]
+    [configId, query.afterId ?? 0, types, sources, search, limit],
   )
   if (newest) rows.reverse()
   // Plugins print what they like, their own API key included.

@@ -42,7 +42,7 @@ export async function rotateSecrets(ctx: ManagementContext, onProgress?: RotateP
     await inTransaction(ctx.pool, async (client) => {
       const { rows } = await client.query<Row>(
         'SELECT c.team_id, c.plugin_id, c.config, p.config_schema FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id WHERE c.id = $1 FOR UPDATE OF c',
-        [id]
+        [id],
       )
       if (!rows[0]) return
       const next = reseal(rows[0], box, keyId, result)

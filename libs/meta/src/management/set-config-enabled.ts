@@ -22,7 +22,7 @@ export async function setConfigEnabled(ctx: ManagementContext, id: number, enabl
     }
     await client.query(
       `UPDATE plugin_configs SET enabled = $2, disabled_reason = CASE WHEN $2 THEN NULL ELSE disabled_reason END, updated_at = now() WHERE id = $1`,
-      [id, enabled]
+      [id, enabled],
     )
   })
   const view = await configView(ctx.pool, id)

@@ -26,13 +26,21 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
       `UPDATE plugin_configs SET config = $2, "order" = COALESCE($3, "order"), enabled = COALESCE($4, enabled),
          disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END, updated_at = now()
        WHERE id = $1`,
-      [id, sealConfig(row.plugin_name, row.config_schema, config, { teamId: row.team_id, pluginId: row.plugin_id }), input.order ?? null, input.enabled ?? null]
+      [
+        id,
+        sealConfig(row.plugin_name, row.config_schema, config, { teamId: row.team_id, pluginId: row.plugin_id }),
+        input.order ?? null,
+        input.enabled ?? null,
+      ],
     )
     for (const attachment of attachments) await upsertAttachment(client, id, attachment)
     return [...Object.keys(input.config ?? {}), ...attachments.map((a) => a.key)]
   })
   const view = await configView(ctx.pool, id)
-  ctx.logger.info({ teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id, changedKeys, order: input.order, enabled: input.enabled }, 'plugin config updated')
+  ctx.logger.info(
+    { teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id, changedKeys, order: input.order, enabled: input.enabled },
+    'plugin config updated',
+  )
   await notifyWorkers(ctx, { reason: 'config updated', teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id })
   return view
 }

@@ -38,7 +38,12 @@ export function logTarget(record: PluginConfigRecord): LogTarget {
 }
 
 /** The real capabilities behind one config's `meta`, `console` and `posthog`. */
-export function createHost(record: PluginConfigRecord, attachments: Record<string, PluginAttachment>, depth: CaptureDepth, services: RuntimeServices): PluginHost {
+export function createHost(
+  record: PluginConfigRecord,
+  attachments: Record<string, PluginAttachment>,
+  depth: CaptureDepth,
+  services: RuntimeServices,
+): PluginHost {
   const { redis, queuePrefix, logs, capturer } = services
   const target = logTarget(record)
   return {
@@ -62,7 +67,12 @@ export function createHost(record: PluginConfigRecord, attachments: Record<strin
     capture: ({ event, properties }) => {
       const captureDepth = depth.next()
       if (!capturer.capture({ teamId: record.teamId, pluginName: record.pluginName, pluginConfigId: record.id }, event, properties, captureDepth)) {
-        logs.write(target, 'SYSTEM', 'WARN', `posthog.capture("${event}") dropped: capture depth ${captureDepth} is over the limit of ${services.plugins.captureMaxDepth} (a plugin capturing events from events it processes loops)`)
+        logs.write(
+          target,
+          'SYSTEM',
+          'WARN',
+          `posthog.capture("${event}") dropped: capture depth ${captureDepth} is over the limit of ${services.plugins.captureMaxDepth} (a plugin capturing events from events it processes loops)`,
+        )
       }
     },
     api: (request) =>

@@ -89,7 +89,15 @@ function toRecord(r: ConfigRow, config: Record<string, unknown>): PluginConfigRe
     order: r.order,
     config,
     pluginJson: r.plugin_json,
-    signature: [r.content_hash, r.version, r.order, configHash, r.config_updated_at.toISOString(), r.plugin_updated_at.toISOString(), r.attachments_signature ?? ''].join('|'),
+    signature: [
+      r.content_hash,
+      r.version,
+      r.order,
+      configHash,
+      r.config_updated_at.toISOString(),
+      r.plugin_updated_at.toISOString(),
+      r.attachments_signature ?? '',
+    ].join('|'),
   }
 }
 

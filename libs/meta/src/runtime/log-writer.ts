@@ -50,7 +50,10 @@ export class PluginLogWriter {
   write(target: LogTarget, source: LogSource, type: LogType, text: string): void {
     const message = redact(text, target.secrets).slice(0, MAX_MESSAGE)
     const level = type === 'ERROR' ? 'error' : type === 'WARN' ? 'warn' : type === 'DEBUG' ? 'debug' : 'info'
-    this.logger[level]({ team_id: target.teamId, plugin_id: target.pluginId, plugin_config_id: target.pluginConfigId, plugin: target.pluginName, source }, message)
+    this.logger[level](
+      { team_id: target.teamId, plugin_id: target.pluginId, plugin_config_id: target.pluginConfigId, plugin: target.pluginName, source },
+      message,
+    )
     if (this.buffer.length >= this.options.maxBuffered) {
       this.dropped++
       return

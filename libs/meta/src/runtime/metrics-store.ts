@@ -20,7 +20,14 @@ end
 return current
 `
 
-export async function updateMetric(redis: Redis, queuePrefix: string, pluginConfigId: number, name: string, operation: MetricOperation, value: number): Promise<number> {
+export async function updateMetric(
+  redis: Redis,
+  queuePrefix: string,
+  pluginConfigId: number,
+  name: string,
+  operation: MetricOperation,
+  value: number,
+): Promise<number> {
   if (!Number.isFinite(value)) throw new Error(`metric ${name}: value must be a finite number, got ${String(value)}`)
   const result = await redis.eval(UPDATE, 1, metricsKey(queuePrefix, pluginConfigId), name, operation, String(value))
   return Number(result)

@@ -22,7 +22,8 @@ export function pluginCapturedEvent(target: CaptureTarget, event: string, proper
     uuid: randomUUID(),
     team_id: target.teamId,
     event,
-    distinct_id: typeof distinctId === 'string' && distinctId !== '' ? distinctId : typeof distinctId === 'number' ? String(distinctId) : PLUGIN_CAPTURE_DISTINCT_ID,
+    distinct_id:
+      typeof distinctId === 'string' && distinctId !== '' ? distinctId : typeof distinctId === 'number' ? String(distinctId) : PLUGIN_CAPTURE_DISTINCT_ID,
     properties: { $lib: 'posthog-plugin-server', $lib_version: LIB_VERSION, $plugin_config_id: target.pluginConfigId, ...rest },
     timestamp: parsed && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : now,
     now,

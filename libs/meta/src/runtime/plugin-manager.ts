@@ -30,7 +30,10 @@ export class PluginManager {
   private readonly secrets: SecretBox
   private readonly reportedUnreadable = new Set<number>()
 
-  constructor(private readonly services: RuntimeServices, private readonly vm: PluginVm) {
+  constructor(
+    private readonly services: RuntimeServices,
+    private readonly vm: PluginVm,
+  ) {
     this.secrets = new SecretBox(services.plugins.secretsKeys)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
@@ -43,7 +46,10 @@ export class PluginManager {
   /** Reads the configs and re-reads them every reconcile interval; `reload` is for pub/sub messages. */
   async start(): Promise<void> {
     await this.refresh()
-    this.timer = setInterval(() => void this.refresh().catch((err: Error) => this.services.logger.warn({ err: err.message }, 'plugin reconcile failed')), this.services.plugins.reconcileIntervalMs)
+    this.timer = setInterval(
+      () => void this.refresh().catch((err: Error) => this.services.logger.warn({ err: err.message }, 'plugin reconcile failed')),
+      this.services.plugins.reconcileIntervalMs,
+    )
     this.timer.unref()
   }
 
@@ -57,7 +63,9 @@ export class PluginManager {
       do {
         this.refreshAgain = false
         try {
-          await this.reconcile(await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) }))
+          await this.reconcile(
+            await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) }),
+          )
           this.lastRefreshError = null
         } catch (err) {
           this.lastRefreshError = (err as Error).message
@@ -197,11 +205,17 @@ export class PluginManager {
       const withinWindow = Date.now() + delay - firstAttemptAt <= plugins.setupRetryWindowMs / timeScale
       if (err instanceof PluginError && err.isRetryError && attempt < plugins.setupMaxAttempts && withinWindow) {
         this.states.set(id, { status: 'retrying', attempts: attempt, firstAttemptAt, nextAttemptAt: Date.now() + delay, lastError: message })
-        logs.write(target, 'SYSTEM', 'WARN', `setupPlugin failed with RetryError (attempt ${attempt} of ${plugins.setupMaxAttempts}), retrying in ${Math.round(delay / 1000)} s: ${message}`)
+        logs.write(
+          target,
+          'SYSTEM',
+          'WARN',
+          `setupPlugin failed with RetryError (attempt ${attempt} of ${plugins.setupMaxAttempts}), retrying in ${Math.round(delay / 1000)} s: ${message}`,
+        )
       } else {
-        const reason = err instanceof PluginError && err.isRetryError
-          ? `setupPlugin still failing with RetryError after ${attempt} attempts: ${message}`
-          : `setupPlugin failed: ${message}`
+        const reason =
+          err instanceof PluginError && err.isRetryError
+            ? `setupPlugin still failing with RetryError after ${attempt} attempts: ${message}`
+            : `setupPlugin failed: ${message}`
         this.states.set(id, { status: 'disabled', reason })
         logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`)
         await disableConfig(this.services.pool, id, reason)
@@ -214,7 +228,12 @@ export class PluginManager {
   private ready(id: number, instance: PluginInstance): void {
     this.states.set(id, { status: 'ready' })
     const record = this.records.get(id)!
-    this.services.logs.write(logTarget(record), 'SYSTEM', 'INFO', `plugin loaded (version ${record.pluginVersion}; methods: ${instance.methods.join(', ') || 'none'})`)
+    this.services.logs.write(
+      logTarget(record),
+      'SYSTEM',
+      'INFO',
+      `plugin loaded (version ${record.pluginVersion}; methods: ${instance.methods.join(', ') || 'none'})`,
+    )
   }
 
   private async teardown(id: number, instance: PluginInstance, reason: string): Promise<void> {
@@ -225,7 +244,12 @@ export class PluginManager {
       try {
         await instance.call('teardownPlugin', [])
       } catch (err) {
-        this.services.logs.write(target, 'PLUGIN', 'ERROR', `teardownPlugin failed: ${redact(err instanceof PluginError ? err.pluginMessage : (err as Error).message, target.secrets)}`)
+        this.services.logs.write(
+          target,
+          'PLUGIN',
+          'ERROR',
+          `teardownPlugin failed: ${redact(err instanceof PluginError ? err.pluginMessage : (err as Error).message, target.secrets)}`,
+        )
       }
     }
     this.services.logs.write(target, 'SYSTEM', 'INFO', `plugin unloaded (${reason})`)

@@ -25,9 +25,17 @@ export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new Is
   const jobs = createPluginJobsQueue(redis, config)
   const logs = new PluginLogWriter(ctx.pool(), logger, `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`)
   const capturer = new PluginCapturer(
-    new EventBatcher(ingestQueue, { maxEvents: config.capture.batchMaxEvents, maxBytes: config.capture.batchMaxBytes, maxWaitMs: config.capture.batchMaxWaitMs }),
+    new EventBatcher(ingestQueue, {
+      maxEvents: config.capture.batchMaxEvents,
+      maxBytes: config.capture.batchMaxBytes,
+      maxWaitMs: config.capture.batchMaxWaitMs,
+    }),
     config.plugins.captureMaxDepth,
-    (target, event, err) => logger.error({ team_id: target.teamId, plugin_config_id: target.pluginConfigId, event, err: err.message }, 'event captured by a plugin could not be enqueued'),
+    (target, event, err) =>
+      logger.error(
+        { team_id: target.teamId, plugin_config_id: target.pluginConfigId, event, err: err.message },
+        'event captured by a plugin could not be enqueued',
+      ),
   )
   const services: RuntimeServices = {
     pool: ctx.pool(),

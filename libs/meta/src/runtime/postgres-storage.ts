@@ -3,10 +3,16 @@ import type { PluginStorage } from '@plugin-server/plugin-vm'
 
 /** `meta.storage`: durable key/value per plugin config in Postgres. Setting undefined deletes. */
 export class PostgresPluginStorage implements PluginStorage {
-  constructor(private readonly pool: Pool, private readonly pluginConfigId: number) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly pluginConfigId: number,
+  ) {}
 
   async get(key: string, defaultValue: unknown): Promise<unknown> {
-    const { rows } = await this.pool.query<{ value: unknown }>('SELECT value FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2', [this.pluginConfigId, key])
+    const { rows } = await this.pool.query<{ value: unknown }>('SELECT value FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2', [
+      this.pluginConfigId,
+      key,
+    ])
     return rows.length === 0 ? defaultValue : rows[0].value
   }
 

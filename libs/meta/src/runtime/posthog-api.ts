@@ -24,7 +24,11 @@ export async function callPosthogApi(request: ApiRequest, defaults: ApiDefaults,
   const ownHost = host === defaults.host.replace(/\/+$/, '')
   const personalApiKey = options.personalApiKey ?? (ownHost ? defaults.personalApiKey : '')
   if (!personalApiKey) {
-    throw new Error(ownHost ? 'posthog.api: no personal API key: pass personalApiKey or set POSTHOG_PERSONAL_API_KEY' : 'posthog.api: a host other than POSTHOG_API_HOST needs its own personalApiKey')
+    throw new Error(
+      ownHost
+        ? 'posthog.api: no personal API key: pass personalApiKey or set POSTHOG_PERSONAL_API_KEY'
+        : 'posthog.api: a host other than POSTHOG_API_HOST needs its own personalApiKey',
+    )
   }
   const url = new URL(`${host}${request.path.startsWith('/') ? '' : '/'}${request.path}`)
   url.searchParams.set('token', options.projectApiKey ?? defaults.projectApiKey)

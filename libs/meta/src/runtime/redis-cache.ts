@@ -8,7 +8,12 @@ import type { PluginCache } from '@plugin-server/plugin-vm'
 export class RedisPluginCache implements PluginCache {
   private readonly prefix: string
 
-  constructor(private readonly redis: Redis, queuePrefix: string, pluginId: number, teamId: number) {
+  constructor(
+    private readonly redis: Redis,
+    queuePrefix: string,
+    pluginId: number,
+    teamId: number,
+  ) {
     this.prefix = `${queuePrefix}:cache:${pluginId}:${teamId}:`
   }
 

@@ -5,7 +5,11 @@ import type { PluginCursor } from '@plugin-server/plugin-vm'
 export class RedisPluginCursor implements PluginCursor {
   private readonly prefix: string
 
-  constructor(private readonly redis: Redis, queuePrefix: string, pluginConfigId: number) {
+  constructor(
+    private readonly redis: Redis,
+    queuePrefix: string,
+    pluginConfigId: number,
+  ) {
     this.prefix = `${queuePrefix}:cursor:${pluginConfigId}:`
   }
 

@@ -12,12 +12,17 @@ export function secretAad(scope: SecretScope, key: string): string {
 }
 
 /** Seals the non-empty values of fields plugin.json marks `secret`; `config` must be plaintext (opened first). */
-export function sealSecretFields(schema: readonly PluginConfigField[], config: Record<string, unknown>, box: SecretBox, scope: SecretScope): Record<string, unknown> {
+export function sealSecretFields(
+  schema: readonly PluginConfigField[],
+  config: Record<string, unknown>,
+  box: SecretBox,
+  scope: SecretScope,
+): Record<string, unknown> {
   const secret = new Set(schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string))
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) =>
-      secret.has(key) && typeof value === 'string' && value !== '' ? [key, box.seal(value, secretAad(scope, key))] : [key, value]
-    )
+      secret.has(key) && typeof value === 'string' && value !== '' ? [key, box.seal(value, secretAad(scope, key))] : [key, value],
+    ),
   )
 }
 
@@ -31,6 +36,6 @@ export function openSecretFields<T>(config: Record<string, T>, box: SecretBox, s
       } catch (err) {
         throw new Error(`secret config field "${key}": ${(err as Error).message}`)
       }
-    })
+    }),
   )
 }

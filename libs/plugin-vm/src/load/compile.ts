@@ -6,45 +6,45 @@ import { isKnownModule, normalizeModuleName } from '../modules'
 import { PluginFiles } from './limits'
 
 export interface CompiledPlugin {
-    code: string
-    codeHash: string
-    imports: string[]
+  code: string
+  codeHash: string
+  imports: string[]
 }
 
 const SOURCE_EXTENSIONS = ['', '.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs', '.json', '/index.ts', '/index.js']
 const NAMESPACE = 'plugin'
 
 function resolveRelative(files: PluginFiles, importer: string, request: string): string | undefined {
-    const base = posix.normalize(posix.join(posix.dirname(importer), request))
-    return SOURCE_EXTENSIONS.map((ext) => base + ext).find((candidate) => files.has(candidate))
+  const base = posix.normalize(posix.join(posix.dirname(importer), request))
+  return SOURCE_EXTENSIONS.map((ext) => base + ext).find((candidate) => files.has(candidate))
 }
 
 /** Serves the in-memory plugin files to esbuild and marks bare imports external (the sandbox provides them). */
 function memoryFiles(files: PluginFiles, imports: Set<string>): EsbuildPlugin {
-    return {
-        name: 'plugin-files',
-        setup(b) {
-            b.onResolve({ filter: /.*/ }, (args) => {
-                if (args.kind === 'entry-point') return { path: args.path, namespace: NAMESPACE }
-                if (args.path.startsWith('.') || args.path.startsWith('/')) {
-                    const found = resolveRelative(files, args.importer, args.path)
-                    if (!found) return { errors: [{ text: `cannot find ${args.path} imported from ${args.importer}` }] }
-                    return { path: found, namespace: NAMESPACE }
-                }
-                if (!isKnownModule(args.path)) {
-                    return { errors: [{ text: `module "${args.path}" is not available to plugins` }] }
-                }
-                imports.add(normalizeModuleName(args.path))
-                return { path: args.path, external: true }
-            })
-            b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
-                contents: files.get(args.path),
-                // PostHog compiled .js as TypeScript too; JSON stays JSON.
-                loader: args.path.endsWith('.json') ? 'json' : 'ts',
-                resolveDir: posix.dirname(args.path),
-            }))
-        },
-    }
+  return {
+    name: 'plugin-files',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return { path: args.path, namespace: NAMESPACE }
+        if (args.path.startsWith('.') || args.path.startsWith('/')) {
+          const found = resolveRelative(files, args.importer, args.path)
+          if (!found) return { errors: [{ text: `cannot find ${args.path} imported from ${args.importer}` }] }
+          return { path: found, namespace: NAMESPACE }
+        }
+        if (!isKnownModule(args.path)) {
+          return { errors: [{ text: `module "${args.path}" is not available to plugins` }] }
+        }
+        imports.add(normalizeModuleName(args.path))
+        return { path: args.path, external: true }
+      })
+      b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
+        contents: files.get(args.path),
+        // PostHog compiled .js as TypeScript too; JSON stays JSON.
+        loader: args.path.endsWith('.json') ? 'json' : 'ts',
+        resolveDir: posix.dirname(args.path),
+      }))
+    },
+  }
 }
 
 /**
@@ -52,27 +52,27 @@ function memoryFiles(files: PluginFiles, imports: Set<string>): EsbuildPlugin {
  * declare top-level functions (no exports) keep them.
  */
 export async function compilePlugin(files: PluginFiles, entry: string, pluginName: string): Promise<CompiledPlugin> {
-    const imports = new Set<string>()
-    try {
-        const result = await build({
-            entryPoints: [entry],
-            bundle: true,
-            write: false,
-            format: 'cjs',
-            platform: 'neutral',
-            target: 'es2022',
-            treeShaking: false,
-            logLevel: 'silent',
-            sourcemap: false,
-            plugins: [memoryFiles(files, imports)],
-        })
-        const code = result.outputFiles[0].text
-        return { code, codeHash: createHash('sha256').update(code).digest('hex'), imports: [...imports].sort() }
-    } catch (error) {
-        const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors
-        const detail = errors?.length
-            ? errors.map((e) => (e.location ? `${e.location.file.replace(/^plugin:/, "")}:${e.location.line}: ${e.text}` : e.text)).join('; ')
-            : (error as Error).message
-        throw new PluginLoadError(`plugin ${pluginName} failed to compile: ${detail}`)
-    }
+  const imports = new Set<string>()
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'neutral',
+      target: 'es2022',
+      treeShaking: false,
+      logLevel: 'silent',
+      sourcemap: false,
+      plugins: [memoryFiles(files, imports)],
+    })
+    const code = result.outputFiles[0].text
+    return { code, codeHash: createHash('sha256').update(code).digest('hex'), imports: [...imports].sort() }
+  } catch (error) {
+    const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors
+    const detail = errors?.length
+      ? errors.map((e) => (e.location ? `${e.location.file.replace(/^plugin:/, '')}:${e.location.line}: ${e.text}` : e.text)).join('; ')
+      : (error as Error).message
+    throw new PluginLoadError(`plugin ${pluginName} failed to compile: ${detail}`)
+  }
 }

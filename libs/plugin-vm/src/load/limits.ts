@@ -7,12 +7,15 @@ export const SKIPPED_DIRS = new Set(['node_modules', '.git'])
 export type PluginFiles = Map<string, Buffer>
 
 export function isSkippedPath(path: string): boolean {
-    return path.split('/').some((segment) => SKIPPED_DIRS.has(segment))
+  return path.split('/').some((segment) => SKIPPED_DIRS.has(segment))
 }
 
 /** Rejects absolute paths and `..` so an archive cannot name files outside the plugin. */
 export function normalizeEntryPath(path: string): string | null {
-    const parts = path.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.')
-    if (parts.length === 0 || parts.some((p) => p === '..')) return null
-    return parts.join('/')
+  const parts = path
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+  if (parts.length === 0 || parts.some((p) => p === '..')) return null
+  return parts.join('/')
 }

@@ -6,58 +6,58 @@ const STRING_KEYS = ['markdown', 'key', 'name', 'hint'] as const
 const BOOLEAN_KEYS = ['required', 'secret'] as const
 
 function fail(path: string, problem: string): never {
-    throw new PluginLoadError(`plugin.json: ${path} ${problem}`)
+  throw new PluginLoadError(`plugin.json: ${path} ${problem}`)
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function validateField(raw: unknown, index: number): PluginConfigField {
-    const at = `config[${index}]`
-    if (!isRecord(raw)) fail(at, 'must be an object')
-    for (const key of STRING_KEYS) {
-        if (raw[key] !== undefined && typeof raw[key] !== 'string') fail(`${at}.${key}`, 'must be a string')
+  const at = `config[${index}]`
+  if (!isRecord(raw)) fail(at, 'must be an object')
+  for (const key of STRING_KEYS) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'string') fail(`${at}.${key}`, 'must be a string')
+  }
+  for (const key of BOOLEAN_KEYS) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'boolean') fail(`${at}.${key}`, 'must be a boolean')
+  }
+  if (raw.type !== undefined && !FIELD_TYPES.includes(raw.type as string)) {
+    fail(`${at}.type`, `must be one of ${FIELD_TYPES.join(', ')} (got ${JSON.stringify(raw.type)})`)
+  }
+  // PostHog stores defaults as strings but real plugins ship numbers/booleans; accept scalars.
+  if (raw.default !== undefined && raw.default !== null && typeof raw.default === 'object') {
+    fail(`${at}.default`, 'must be a string')
+  }
+  if (raw.order !== undefined && typeof raw.order !== 'number') fail(`${at}.order`, 'must be a number')
+  if (raw.choices !== undefined) {
+    if (!Array.isArray(raw.choices) || raw.choices.some((c) => typeof c !== 'string')) {
+      fail(`${at}.choices`, 'must be an array of strings')
     }
-    for (const key of BOOLEAN_KEYS) {
-        if (raw[key] !== undefined && typeof raw[key] !== 'boolean') fail(`${at}.${key}`, 'must be a boolean')
-    }
-    if (raw.type !== undefined && !FIELD_TYPES.includes(raw.type as string)) {
-        fail(`${at}.type`, `must be one of ${FIELD_TYPES.join(', ')} (got ${JSON.stringify(raw.type)})`)
-    }
-    // PostHog stores defaults as strings but real plugins ship numbers/booleans; accept scalars.
-    if (raw.default !== undefined && raw.default !== null && typeof raw.default === 'object') {
-        fail(`${at}.default`, 'must be a string')
-    }
-    if (raw.order !== undefined && typeof raw.order !== 'number') fail(`${at}.order`, 'must be a number')
-    if (raw.choices !== undefined) {
-        if (!Array.isArray(raw.choices) || raw.choices.some((c) => typeof c !== 'string')) {
-            fail(`${at}.choices`, 'must be an array of strings')
-        }
-    }
-    if (raw.type === 'choice' && !Array.isArray(raw.choices)) fail(`${at}.choices`, 'is required when type is "choice"')
-    if (raw.markdown === undefined && raw.key === undefined) fail(`${at}.key`, 'is required (or give a markdown block)')
-    return raw as PluginConfigField
+  }
+  if (raw.type === 'choice' && !Array.isArray(raw.choices)) fail(`${at}.choices`, 'is required when type is "choice"')
+  if (raw.markdown === undefined && raw.key === undefined) fail(`${at}.key`, 'is required (or give a markdown block)')
+  return raw as PluginConfigField
 }
 
 /** Validates a parsed plugin.json; errors name the offending field. Unknown keys are kept. */
 export function validatePluginJson(raw: unknown): PluginJson {
-    if (!isRecord(raw)) fail('(root)', 'must be a JSON object')
-    if (typeof raw.name !== 'string' || raw.name.trim() === '') fail('name', 'is required and must be a non-empty string')
-    for (const key of ['main', 'url', 'description']) {
-        if (raw[key] !== undefined && typeof raw[key] !== 'string') fail(key, 'must be a string')
-    }
-    if (raw.config !== undefined && !Array.isArray(raw.config)) fail('config', 'must be an array')
-    const config = ((raw.config as unknown[] | undefined) ?? []).map(validateField)
-    return { ...raw, name: raw.name, config } as PluginJson
+  if (!isRecord(raw)) fail('(root)', 'must be a JSON object')
+  if (typeof raw.name !== 'string' || raw.name.trim() === '') fail('name', 'is required and must be a non-empty string')
+  for (const key of ['main', 'url', 'description']) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'string') fail(key, 'must be a string')
+  }
+  if (raw.config !== undefined && !Array.isArray(raw.config)) fail('config', 'must be an array')
+  const config = ((raw.config as unknown[] | undefined) ?? []).map(validateField)
+  return { ...raw, name: raw.name, config } as PluginJson
 }
 
 export function parsePluginJson(text: string): PluginJson {
-    let parsed: unknown
-    try {
-        parsed = JSON.parse(text)
-    } catch (error) {
-        throw new PluginLoadError(`plugin.json: is not valid JSON (${(error as Error).message})`)
-    }
-    return validatePluginJson(parsed)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new PluginLoadError(`plugin.json: is not valid JSON (${(error as Error).message})`)
+  }
+  return validatePluginJson(parsed)
 }

@@ -7,60 +7,60 @@ import { readTar } from './tar'
 import { readZip } from './zip'
 
 async function walk(root: string, dir: string, files: PluginFiles): Promise<void> {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-        const full = join(dir, entry.name)
-        const rel = relative(root, full).split(sep).join('/')
-        if (isSkippedPath(rel)) continue
-        if (entry.isDirectory()) await walk(root, full, files)
-        else if (entry.isFile()) {
-            if (files.size >= MAX_PLUGIN_FILES) throw new PluginLoadError(`plugin has more than ${MAX_PLUGIN_FILES} files`)
-            files.set(rel, await fs.readFile(full))
-        }
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name)
+    const rel = relative(root, full).split(sep).join('/')
+    if (isSkippedPath(rel)) continue
+    if (entry.isDirectory()) await walk(root, full, files)
+    else if (entry.isFile()) {
+      if (files.size >= MAX_PLUGIN_FILES) throw new PluginLoadError(`plugin has more than ${MAX_PLUGIN_FILES} files`)
+      files.set(rel, await fs.readFile(full))
     }
+  }
 }
 
 /** GitHub archives wrap everything in one `<repo>-<sha>/` folder; the plugin root is inside it. */
 function stripSingleTopFolder(files: PluginFiles): PluginFiles {
-    if (files.has('plugin.json')) return files
-    const tops = new Set([...files.keys()].map((p) => p.split('/')[0]))
-    if (tops.size !== 1 || [...files.keys()].some((p) => !p.includes('/'))) return files
-    const prefix = [...tops][0] + '/'
-    return new Map([...files].map(([path, data]) => [path.slice(prefix.length), data]))
+  if (files.has('plugin.json')) return files
+  const tops = new Set([...files.keys()].map((p) => p.split('/')[0]))
+  if (tops.size !== 1 || [...files.keys()].some((p) => !p.includes('/'))) return files
+  const prefix = [...tops][0] + '/'
+  return new Map([...files].map(([path, data]) => [path.slice(prefix.length), data]))
 }
 
 function cleanArchive(raw: Map<string, Buffer>): PluginFiles {
-    const files: PluginFiles = new Map()
-    for (const [path, data] of raw) {
-        const normalized = normalizeEntryPath(path)
-        if (normalized === null) throw new PluginLoadError(`archive entry ${JSON.stringify(path)} escapes the plugin folder`)
-        if (!isSkippedPath(normalized)) files.set(normalized, data)
-    }
-    return stripSingleTopFolder(files)
+  const files: PluginFiles = new Map()
+  for (const [path, data] of raw) {
+    const normalized = normalizeEntryPath(path)
+    if (normalized === null) throw new PluginLoadError(`archive entry ${JSON.stringify(path)} escapes the plugin folder`)
+    if (!isSkippedPath(normalized)) files.set(normalized, data)
+  }
+  return stripSingleTopFolder(files)
 }
 
 export function readArchiveBuffer(archive: Buffer, fileName: string): PluginFiles {
-    const lower = fileName.toLowerCase()
-    if (lower.endsWith('.zip')) return cleanArchive(readZip(archive))
-    if (lower.endsWith('.tar.gz') || lower.endsWith('.tgz')) {
-        return cleanArchive(readTar(gunzipSync(archive, { maxOutputLength: MAX_PLUGIN_BYTES })))
-    }
-    if (lower.endsWith('.tar')) return cleanArchive(readTar(archive))
-    throw new PluginLoadError(`unsupported archive type for ${fileName} (use .zip, .tar.gz or a directory)`)
+  const lower = fileName.toLowerCase()
+  if (lower.endsWith('.zip')) return cleanArchive(readZip(archive))
+  if (lower.endsWith('.tar.gz') || lower.endsWith('.tgz')) {
+    return cleanArchive(readTar(gunzipSync(archive, { maxOutputLength: MAX_PLUGIN_BYTES })))
+  }
+  if (lower.endsWith('.tar')) return cleanArchive(readTar(archive))
+  throw new PluginLoadError(`unsupported archive type for ${fileName} (use .zip, .tar.gz or a directory)`)
 }
 
 /** Reads a plugin from a directory or a .zip/.tar.gz archive into memory. */
 export async function readPluginFiles(path: string): Promise<PluginFiles> {
-    let stat
-    try {
-        stat = await fs.stat(path)
-    } catch {
-        throw new PluginLoadError(`plugin path ${path} does not exist`)
-    }
-    if (stat.isDirectory()) {
-        const files: PluginFiles = new Map()
-        await walk(path, path, files)
-        return stripSingleTopFolder(files)
-    }
-    if (stat.size > MAX_PLUGIN_BYTES) throw new PluginLoadError(`archive ${path} is larger than ${MAX_PLUGIN_BYTES} bytes`)
-    return readArchiveBuffer(await fs.readFile(path), path)
+  let stat
+  try {
+    stat = await fs.stat(path)
+  } catch {
+    throw new PluginLoadError(`plugin path ${path} does not exist`)
+  }
+  if (stat.isDirectory()) {
+    const files: PluginFiles = new Map()
+    await walk(path, path, files)
+    return stripSingleTopFolder(files)
+  }
+  if (stat.size > MAX_PLUGIN_BYTES) throw new PluginLoadError(`archive ${path} is larger than ${MAX_PLUGIN_BYTES} bytes`)
+  return readArchiveBuffer(await fs.readFile(path), path)
 }

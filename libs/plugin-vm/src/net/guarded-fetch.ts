@@ -3,12 +3,12 @@ import { FetchGuard } from './fetch-guard'
 import { FetchRefusedError } from './fetch-refused-error'
 
 interface NodeFetchResponse {
-    status: number
-    statusText: string
-    url: string
-    headers: { raw(): Record<string, string[]>; get(name: string): string | null }
-    body: { resume?(): void }
-    buffer(): Promise<Buffer>
+  status: number
+  statusText: string
+  url: string
+  headers: { raw(): Record<string, string[]>; get(name: string): string | null }
+  body: { resume?(): void }
+  buffer(): Promise<Buffer>
 }
 type NodeFetch = (url: string, init: Record<string, unknown>) => Promise<NodeFetchResponse>
 
@@ -20,13 +20,13 @@ const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding']
 
 export interface GuardedFetchOptions {
-    guard: FetchGuard
-    signal?: AbortSignal
-    maxBytes: number
+  guard: FetchGuard
+  signal?: AbortSignal
+  maxBytes: number
 }
 
 function withoutHeaders(headers: Record<string, string>, names: string[]): Record<string, string> {
-    return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.includes(name.toLowerCase())))
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.includes(name.toLowerCase())))
 }
 
 /**
@@ -35,42 +35,55 @@ function withoutHeaders(headers: Record<string, string>, names: string[]): Recor
  * messages keep the origin but not the path and query, where plugins put API keys.
  */
 export async function guardedFetch(rawUrl: string, init: HttpRequestInit, options: GuardedFetchOptions): Promise<HttpResponseData> {
-    const { guard } = options
-    let url = guard.check(rawUrl)
-    let method = (init.method ?? 'GET').toUpperCase()
-    let headers = { ...(init.headers ?? {}) }
-    let body: string | Buffer | undefined = init.body instanceof Uint8Array ? Buffer.from(init.body) : init.body
-    for (let hop = 0; ; hop++) {
-        const response = await send(url, method, headers, body, init, options)
-        const location = response.headers.get('location')
-        if (!REDIRECTS.has(response.status) || location === null) {
-            const data = await response.buffer()
-            const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
-            return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
-        }
-        response.body.resume?.()
-        if (hop >= guard.maxRedirects) throw new FetchRefusedError(`more than ${guard.maxRedirects} redirects starting at ${new URL(rawUrl).origin}`, false)
-        const next = guard.check(location, url)
-        if (next.origin !== url.origin) headers = withoutHeaders(headers, CREDENTIAL_HEADERS)
-        if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
-            method = method === 'HEAD' ? 'HEAD' : 'GET'
-            body = undefined
-            headers = withoutHeaders(headers, BODY_HEADERS)
-        }
-        url = next
+  const { guard } = options
+  let url = guard.check(rawUrl)
+  let method = (init.method ?? 'GET').toUpperCase()
+  let headers = { ...(init.headers ?? {}) }
+  let body: string | Buffer | undefined = init.body instanceof Uint8Array ? Buffer.from(init.body) : init.body
+  for (let hop = 0; ; hop++) {
+    const response = await send(url, method, headers, body, init, options)
+    const location = response.headers.get('location')
+    if (!REDIRECTS.has(response.status) || location === null) {
+      const data = await response.buffer()
+      const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
+      return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
     }
+    response.body.resume?.()
+    if (hop >= guard.maxRedirects) throw new FetchRefusedError(`more than ${guard.maxRedirects} redirects starting at ${new URL(rawUrl).origin}`, false)
+    const next = guard.check(location, url)
+    if (next.origin !== url.origin) headers = withoutHeaders(headers, CREDENTIAL_HEADERS)
+    if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+      method = method === 'HEAD' ? 'HEAD' : 'GET'
+      body = undefined
+      headers = withoutHeaders(headers, BODY_HEADERS)
+    }
+    url = next
+  }
 }
 
-async function send(url: URL, method: string, headers: Record<string, string>, body: string | Buffer | undefined, init: HttpRequestInit, options: GuardedFetchOptions): Promise<NodeFetchResponse> {
-    try {
-        return await nodeFetch(url.href, {
-            method, headers, body, signal: options.signal, size: options.maxBytes, timeout: init.timeoutMs ?? 0,
-            redirect: 'manual', agent: options.guard.agentFor(url),
-        })
-    } catch (error) {
-        const e = error as Error & { code?: string }
-        if (e.code === 'ERR_PLUGIN_FETCH_REFUSED') throw new FetchRefusedError(e.message.replace(/^.*fetch refused: /, '').replace(/ \(operators can.*$/, ''))
-        if (typeof e.message === 'string' && e.message.includes(url.href)) e.message = e.message.split(url.href).join(`${url.origin}/…`)
-        throw e
-    }
+async function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | Buffer | undefined,
+  init: HttpRequestInit,
+  options: GuardedFetchOptions,
+): Promise<NodeFetchResponse> {
+  try {
+    return await nodeFetch(url.href, {
+      method,
+      headers,
+      body,
+      signal: options.signal,
+      size: options.maxBytes,
+      timeout: init.timeoutMs ?? 0,
+      redirect: 'manual',
+      agent: options.guard.agentFor(url),
+    })
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    if (e.code === 'ERR_PLUGIN_FETCH_REFUSED') throw new FetchRefusedError(e.message.replace(/^.*fetch refused: /, '').replace(/ \(operators can.*$/, ''))
+    if (typeof e.message === 'string' && e.message.includes(url.href)) e.message = e.message.split(url.href).join(`${url.origin}/…`)
+    throw e
+  }
 }

@@ -14,51 +14,51 @@ import { URLSearchParams } from './url-search-params'
 const scope = globalThis as unknown as Record<string, unknown>
 
 function api(method: string) {
-    return async (path: string, options: Record<string, unknown> = {}) =>
-        toResponse(await hostAsync('api', [method, String(path), JSON.parse(JSON.stringify(options))]))
+  return async (path: string, options: Record<string, unknown> = {}) =>
+    toResponse(await hostAsync('api', [method, String(path), JSON.parse(JSON.stringify(options))]))
 }
 
 const posthog = {
-    capture(event: string, properties: Record<string, unknown> = {}): void {
-        hostFire('capture', [String(event), JSON.parse(JSON.stringify(properties ?? {}))])
-    },
-    api: { get: api('GET'), post: api('POST'), put: api('PUT'), delete: api('DELETE') },
+  capture(event: string, properties: Record<string, unknown> = {}): void {
+    hostFire('capture', [String(event), JSON.parse(JSON.stringify(properties ?? {}))])
+  },
+  api: { get: api('GET'), post: api('POST'), put: api('PUT'), delete: api('DELETE') },
 }
 
 const globals: Record<string, unknown> = {
-    console: createConsole(),
-    fetch,
-    Headers,
-    Response,
-    posthog,
-    RetryError,
-    URL,
-    URLSearchParams,
-    Buffer,
-    TextEncoder,
-    TextDecoder,
-    atob,
-    btoa,
-    ...timerGlobals,
+  console: createConsole(),
+  fetch,
+  Headers,
+  Response,
+  posthog,
+  RetryError,
+  URL,
+  URLSearchParams,
+  Buffer,
+  TextEncoder,
+  TextDecoder,
+  atob,
+  btoa,
+  ...timerGlobals,
 }
 for (const [name, value] of Object.entries(globals)) {
-    Object.defineProperty(scope, name, { value, writable: true, configurable: true, enumerable: false })
+  Object.defineProperty(scope, name, { value, writable: true, configurable: true, enumerable: false })
 }
 
 function safeFireTimer(id: number): void {
-    try {
-        fireTimer(id)
-    } catch (error) {
-        hostFire('log', ['error', `uncaught error in timer callback: ${String((error as Error)?.stack ?? error)}`])
-    }
+  try {
+    fireTimer(id)
+  } catch (error) {
+    hostFire('log', ['error', `uncaught error in timer callback: ${String((error as Error)?.stack ?? error)}`])
+  }
 }
 
 function safeCallback(id: number, args: unknown[]): void {
-    try {
-        runCallback(id, args)
-    } catch (error) {
-        hostFire('log', ['error', `uncaught error in callback: ${String((error as Error)?.stack ?? error)}`])
-    }
+  try {
+    runCallback(id, args)
+  } catch (error) {
+    hostFire('log', ['error', `uncaught error in callback: ${String((error as Error)?.stack ?? error)}`])
+  }
 }
 
 scope.__ps_runtime = { load, call, runJob, processBatch, collect, fireTimer: safeFireTimer, runCallback: safeCallback, releaseCallback, decodeResult }

@@ -5,20 +5,20 @@
  */
 
 interface TransferOptions {
-    arguments?: { copy?: boolean }
-    result?: { copy?: boolean; promise?: boolean }
+  arguments?: { copy?: boolean }
+  result?: { copy?: boolean; promise?: boolean }
 }
 
 interface HostReference {
-    applySync(receiver: undefined, args: unknown[], options?: TransferOptions): unknown
-    apply(receiver: undefined, args: unknown[], options?: TransferOptions): Promise<unknown>
-    applyIgnored(receiver: undefined, args: unknown[], options?: TransferOptions): void
+  applySync(receiver: undefined, args: unknown[], options?: TransferOptions): unknown
+  apply(receiver: undefined, args: unknown[], options?: TransferOptions): Promise<unknown>
+  applyIgnored(receiver: undefined, args: unknown[], options?: TransferOptions): void
 }
 
 export interface HostReply {
-    ok: boolean
-    value?: unknown
-    error?: { name: string; message: string; code?: unknown }
+  ok: boolean
+  value?: unknown
+  error?: { name: string; message: string; code?: unknown }
 }
 
 const scope = globalThis as unknown as Record<string, unknown>
@@ -29,20 +29,20 @@ const COPY: TransferOptions = { arguments: { copy: true }, result: { copy: true 
 const COPY_PROMISE: TransferOptions = { arguments: { copy: true }, result: { copy: true, promise: true } }
 
 export function hostError(error: { name: string; message: string; code?: unknown }): Error {
-    const result = new Error(error.message) as Error & { code?: unknown }
-    result.name = error.name
-    if (error.code !== undefined) result.code = error.code
-    return result
+  const result = new Error(error.message) as Error & { code?: unknown }
+  result.name = error.name
+  if (error.code !== undefined) result.code = error.code
+  return result
 }
 
 function unwrap(reply: HostReply): unknown {
-    if (!reply.ok) throw hostError(reply.error ?? { name: 'Error', message: 'host call failed' })
-    return reply.value
+  if (!reply.ok) throw hostError(reply.error ?? { name: 'Error', message: 'host call failed' })
+  return reply.value
 }
 
 /** Blocks the isolate until the host answers; for cheap, synchronous host work (hashes, zlib). */
 export function hostSync(op: string, args: unknown[]): unknown {
-    return unwrap(link.sync.applySync(undefined, [op, args], COPY) as HostReply)
+  return unwrap(link.sync.applySync(undefined, [op, args], COPY) as HostReply)
 }
 
 /**
@@ -51,57 +51,70 @@ export function hostSync(op: string, args: unknown[]): unknown {
  * per event. Slow ones (fetch, api, bridged SDKs) go alone so they cannot hold the others up.
  */
 const BATCHED_OPS = new Set([
-    'cache.set', 'cache.get', 'cache.incr', 'cache.expire', 'cache.lpush', 'cache.lrange', 'cache.llen', 'cache.lpop', 'cache.lrem',
-    'storage.get', 'storage.set', 'storage.del', 'cursor.init', 'cursor.increment', 'geoip.locate',
+  'cache.set',
+  'cache.get',
+  'cache.incr',
+  'cache.expire',
+  'cache.lpush',
+  'cache.lrange',
+  'cache.llen',
+  'cache.lpop',
+  'cache.lrem',
+  'storage.get',
+  'storage.set',
+  'storage.del',
+  'cursor.init',
+  'cursor.increment',
+  'geoip.locate',
 ])
 
 interface PendingCall {
-    op: string
-    args: unknown[]
-    resolve: (value: unknown) => void
-    reject: (error: unknown) => void
+  op: string
+  args: unknown[]
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
 }
 
 let pending: PendingCall[] = []
 
 function callHost(op: string, args: unknown[]): Promise<HostReply> {
-    return link.async.apply(undefined, [op, args], COPY_PROMISE) as Promise<HostReply>
+  return link.async.apply(undefined, [op, args], COPY_PROMISE) as Promise<HostReply>
 }
 
 function flushPending(): void {
-    const calls = pending
-    pending = []
-    const settle = (call: PendingCall, reply: HostReply) => {
-        try {
-            call.resolve(unwrap(reply))
-        } catch (error) {
-            call.reject(error)
-        }
+  const calls = pending
+  pending = []
+  const settle = (call: PendingCall, reply: HostReply) => {
+    try {
+      call.resolve(unwrap(reply))
+    } catch (error) {
+      call.reject(error)
     }
-    if (calls.length === 1) {
-        callHost(calls[0].op, calls[0].args).then((reply) => settle(calls[0], reply), calls[0].reject)
-        return
-    }
-    callHost('batch', [calls.map((c) => [c.op, c.args])]).then(
-        (reply) => {
-            if (!reply.ok) return calls.forEach((c) => c.reject(hostError(reply.error ?? { name: 'Error', message: 'host call failed' })))
-            const replies = reply.value as HostReply[]
-            calls.forEach((call, i) => settle(call, replies[i]))
-        },
-        (error: unknown) => calls.forEach((c) => c.reject(error))
-    )
+  }
+  if (calls.length === 1) {
+    callHost(calls[0].op, calls[0].args).then((reply) => settle(calls[0], reply), calls[0].reject)
+    return
+  }
+  callHost('batch', [calls.map((c) => [c.op, c.args])]).then(
+    (reply) => {
+      if (!reply.ok) return calls.forEach((c) => c.reject(hostError(reply.error ?? { name: 'Error', message: 'host call failed' })))
+      const replies = reply.value as HostReply[]
+      calls.forEach((call, i) => settle(call, replies[i]))
+    },
+    (error: unknown) => calls.forEach((c) => c.reject(error)),
+  )
 }
 
 /** Returns a sandbox promise settled when the host's promise settles. */
 export function hostAsync(op: string, args: unknown[]): Promise<unknown> {
-    if (!BATCHED_OPS.has(op)) return callHost(op, args).then(unwrap)
-    return new Promise((resolve, reject) => {
-        pending.push({ op, args, resolve, reject })
-        if (pending.length === 1) void Promise.resolve().then(flushPending)
-    })
+  if (!BATCHED_OPS.has(op)) return callHost(op, args).then(unwrap)
+  return new Promise((resolve, reject) => {
+    pending.push({ op, args, resolve, reject })
+    if (pending.length === 1) void Promise.resolve().then(flushPending)
+  })
 }
 
 /** Fire and forget (logs, metrics, captures); delivered before the current call's result. */
 export function hostFire(op: string, args: unknown[]): void {
-    link.sync.applyIgnored(undefined, [op, args], { arguments: { copy: true } })
+  link.sync.applyIgnored(undefined, [op, args], { arguments: { copy: true } })
 }

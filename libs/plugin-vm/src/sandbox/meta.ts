@@ -2,74 +2,73 @@ import { Buffer } from 'buffer'
 import { hostAsync, hostFire } from './host-link'
 
 export interface LoadInfo {
-    config: Record<string, unknown>
-    attachments: Record<string, { content_type: string; file_name: string; contents: string | Uint8Array } | null>
+  config: Record<string, unknown>
+  attachments: Record<string, { content_type: string; file_name: string; contents: string | Uint8Array } | null>
 }
 
 const METRIC_METHODS: Record<string, string> = { sum: 'increment', max: 'max', min: 'min' }
 
 function cacheMethod(name: string) {
-    return (...args: unknown[]) => hostAsync(`cache.${name}`, args)
+  return (...args: unknown[]) => hostAsync(`cache.${name}`, args)
 }
 
 /** The `meta` argument: data copied in once, capabilities forwarded to the host. Built once per isolate. */
 export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<string, string>): Record<string, unknown> {
-    const attachments: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(info.attachments)) {
-        attachments[key] =
-            value && value.contents instanceof Uint8Array ? { ...value, contents: Buffer.from(value.contents) } : value
-    }
-    const declared: Record<string, unknown> = {}
-    for (const name of jobNames) {
-        declared[name] = (payload?: unknown) => ({
-            runNow: () => hostAsync('jobs.enqueue', [name, payload, 'now']),
-            runAt: (date: Date) => hostAsync('jobs.enqueue', [name, payload, 'at', new Date(date).getTime()]),
-            runIn: (duration: number, unit: string) => hostAsync('jobs.enqueue', [name, payload, 'in', Number(duration), String(unit)]),
-        })
-    }
-    // Calling a job the plugin does not export says which one, instead of "is not a function".
-    const jobs = new Proxy(declared, {
-        get: (target, key) => {
-            if (typeof key !== 'string' || key in target || key === 'then' || key === 'toJSON') return target[key as string]
-            return () => {
-                throw new Error(`unknown job "${key}": this plugin exports ${jobNames.length ? `the jobs ${jobNames.join(', ')}` : 'no jobs'}`)
-            }
-        },
+  const attachments: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(info.attachments)) {
+    attachments[key] = value && value.contents instanceof Uint8Array ? { ...value, contents: Buffer.from(value.contents) } : value
+  }
+  const declared: Record<string, unknown> = {}
+  for (const name of jobNames) {
+    declared[name] = (payload?: unknown) => ({
+      runNow: () => hostAsync('jobs.enqueue', [name, payload, 'now']),
+      runAt: (date: Date) => hostAsync('jobs.enqueue', [name, payload, 'at', new Date(date).getTime()]),
+      runIn: (duration: number, unit: string) => hostAsync('jobs.enqueue', [name, payload, 'in', Number(duration), String(unit)]),
     })
-    const metricApi: Record<string, unknown> = {}
-    for (const [name, operation] of Object.entries(metrics)) {
-        const allowed = METRIC_METHODS[operation]
-        if (!allowed) continue
-        // Every method exists on every metric so that a wrong one says what to call instead of "not a function".
-        metricApi[name] = Object.fromEntries(
-            Object.entries(METRIC_METHODS).map(([op, method]) => [
-                method,
-                (value: number) => {
-                    if (op !== operation) throw new Error(`metric "${name}" is a ${operation} metric: use ${allowed}(), not ${method}()`)
-                    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`metric "${name}": ${method}() needs a finite number, got ${String(value)}`)
-                    return hostFire('metric', [name, operation, value])
-                },
-            ])
-        )
-    }
-    return {
-        config: info.config,
-        attachments,
-        global: {},
-        jobs,
-        metrics: metricApi,
-        cache: Object.fromEntries(['set', 'get', 'incr', 'expire', 'lpush', 'lrange', 'llen', 'lpop', 'lrem'].map((m) => [m, cacheMethod(m)])),
-        storage: {
-            get: (key: string, defaultValue?: unknown) => hostAsync('storage.get', [key, defaultValue]),
-            set: (key: string, value: unknown) => hostAsync('storage.set', [key, value]),
-            del: (key: string) => hostAsync('storage.del', [key]),
+  }
+  // Calling a job the plugin does not export says which one, instead of "is not a function".
+  const jobs = new Proxy(declared, {
+    get: (target, key) => {
+      if (typeof key !== 'string' || key in target || key === 'then' || key === 'toJSON') return target[key as string]
+      return () => {
+        throw new Error(`unknown job "${key}": this plugin exports ${jobNames.length ? `the jobs ${jobNames.join(', ')}` : 'no jobs'}`)
+      }
+    },
+  })
+  const metricApi: Record<string, unknown> = {}
+  for (const [name, operation] of Object.entries(metrics)) {
+    const allowed = METRIC_METHODS[operation]
+    if (!allowed) continue
+    // Every method exists on every metric so that a wrong one says what to call instead of "not a function".
+    metricApi[name] = Object.fromEntries(
+      Object.entries(METRIC_METHODS).map(([op, method]) => [
+        method,
+        (value: number) => {
+          if (op !== operation) throw new Error(`metric "${name}" is a ${operation} metric: use ${allowed}(), not ${method}()`)
+          if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`metric "${name}": ${method}() needs a finite number, got ${String(value)}`)
+          return hostFire('metric', [name, operation, value])
         },
-        utils: {
-            cursor: {
-                init: (key: string, initialValue?: number) => hostAsync('cursor.init', [key, initialValue]),
-                increment: (key: string, incrementBy?: number) => hostAsync('cursor.increment', [key, incrementBy]),
-            },
-        },
-        geoip: { locate: (ip: string) => hostAsync('geoip.locate', [ip]) },
-    }
+      ]),
+    )
+  }
+  return {
+    config: info.config,
+    attachments,
+    global: {},
+    jobs,
+    metrics: metricApi,
+    cache: Object.fromEntries(['set', 'get', 'incr', 'expire', 'lpush', 'lrange', 'llen', 'lpop', 'lrem'].map((m) => [m, cacheMethod(m)])),
+    storage: {
+      get: (key: string, defaultValue?: unknown) => hostAsync('storage.get', [key, defaultValue]),
+      set: (key: string, value: unknown) => hostAsync('storage.set', [key, value]),
+      del: (key: string) => hostAsync('storage.del', [key]),
+    },
+    utils: {
+      cursor: {
+        init: (key: string, initialValue?: number) => hostAsync('cursor.init', [key, initialValue]),
+        increment: (key: string, incrementBy?: number) => hostAsync('cursor.increment', [key, incrementBy]),
+      },
+    },
+    geoip: { locate: (ip: string) => hostAsync('geoip.locate', [ip]) },
+  }
 }

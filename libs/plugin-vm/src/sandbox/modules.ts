@@ -12,36 +12,36 @@ import { createZlib } from './zlib'
 
 /** Module factories run on first require so an isolate only pays for what its plugin uses. */
 const factories: Record<(typeof SANDBOX_MODULES)[number], () => unknown> = {
-    '@posthog/plugin-scaffold': () => ({ RetryError, MetricsOperation: { Sum: 'sum', Max: 'max', Min: 'min' } }),
-    '@posthog/plugin-contrib': () => ({ createBuffer }),
-    crypto: createCrypto,
-    url: () => ({
-        URL,
-        URLSearchParams,
-        parse: (input: string, parseQuery?: boolean) => hostSync('url.parse', [String(input), Boolean(parseQuery)]),
-        format: (input: unknown) => (input instanceof URL ? input.href : hostSync('url.format', [input])),
-        resolve: (from: string, to: string) => hostSync('url.resolve', [String(from), String(to)]),
-        domainToASCII: (domain: string) => hostSync('url.domainToASCII', [String(domain)]),
-    }),
-    zlib: createZlib,
-    'node-fetch': () => Object.assign(fetch, { default: fetch, Headers, Response }),
-    // Pure-JS packages bundled into the runtime (see vm/runtime-bundle.ts).
-    'generic-pool': () => require('generic-pool'),
-    stream: () => require('readable-stream'),
-    buffer: () => require('buffer'),
-    events: () => require('events'),
-    jsonwebtoken: createJwt,
+  '@posthog/plugin-scaffold': () => ({ RetryError, MetricsOperation: { Sum: 'sum', Max: 'max', Min: 'min' } }),
+  '@posthog/plugin-contrib': () => ({ createBuffer }),
+  crypto: createCrypto,
+  url: () => ({
+    URL,
+    URLSearchParams,
+    parse: (input: string, parseQuery?: boolean) => hostSync('url.parse', [String(input), Boolean(parseQuery)]),
+    format: (input: unknown) => (input instanceof URL ? input.href : hostSync('url.format', [input])),
+    resolve: (from: string, to: string) => hostSync('url.resolve', [String(from), String(to)]),
+    domainToASCII: (domain: string) => hostSync('url.domainToASCII', [String(domain)]),
+  }),
+  zlib: createZlib,
+  'node-fetch': () => Object.assign(fetch, { default: fetch, Headers, Response }),
+  // Pure-JS packages bundled into the runtime (see vm/runtime-bundle.ts).
+  'generic-pool': () => require('generic-pool'),
+  stream: () => require('readable-stream'),
+  buffer: () => require('buffer'),
+  events: () => require('events'),
+  jsonwebtoken: createJwt,
 }
 
 const cache = new Map<string, unknown>()
 
 export function sandboxRequire(request: unknown): unknown {
-    const name = normalizeModuleName(String(request))
-    if (cache.has(name)) return cache.get(name)
-    let value: unknown
-    if (name in factories) value = factories[name as keyof typeof factories]()
-    else if (bridgedRoot(name) !== undefined) value = requireBridged(name)
-    else throw new Error(`module "${name}" is not available to plugins`)
-    cache.set(name, value)
-    return value
+  const name = normalizeModuleName(String(request))
+  if (cache.has(name)) return cache.get(name)
+  let value: unknown
+  if (name in factories) value = factories[name as keyof typeof factories]()
+  else if (bridgedRoot(name) !== undefined) value = requireBridged(name)
+  else throw new Error(`module "${name}" is not available to plugins`)
+  cache.set(name, value)
+  return value
 }

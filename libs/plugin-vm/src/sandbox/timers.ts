@@ -7,9 +7,9 @@ import { hostFire } from './host-link'
 type Callback = (...args: unknown[]) => void
 
 interface Timer {
-    callback: Callback
-    args: unknown[]
-    interval: number | undefined
+  callback: Callback
+  args: unknown[]
+  interval: number | undefined
 }
 
 const MAX_TIMERS = 10000
@@ -17,34 +17,34 @@ const timers = new Map<number, Timer>()
 let nextId = 1
 
 function schedule(callback: Callback, delay: unknown, args: unknown[], repeat: boolean): number {
-    if (typeof callback !== 'function') throw new TypeError('The "callback" argument must be of type function')
-    if (timers.size >= MAX_TIMERS) throw new Error(`too many pending timers (limit ${MAX_TIMERS})`)
-    const ms = Math.max(0, Number(delay) || 0)
-    const id = nextId++
-    timers.set(id, { callback, args, interval: repeat ? Math.max(ms, 1) : undefined })
-    hostFire('timer.set', [id, ms])
-    return id
+  if (typeof callback !== 'function') throw new TypeError('The "callback" argument must be of type function')
+  if (timers.size >= MAX_TIMERS) throw new Error(`too many pending timers (limit ${MAX_TIMERS})`)
+  const ms = Math.max(0, Number(delay) || 0)
+  const id = nextId++
+  timers.set(id, { callback, args, interval: repeat ? Math.max(ms, 1) : undefined })
+  hostFire('timer.set', [id, ms])
+  return id
 }
 
 function clear(id: unknown): void {
-    const key = Number(id)
-    if (timers.delete(key)) hostFire('timer.clear', [key])
+  const key = Number(id)
+  if (timers.delete(key)) hostFire('timer.clear', [key])
 }
 
 export function fireTimer(id: number): void {
-    const timer = timers.get(id)
-    if (!timer) return
-    if (timer.interval === undefined) timers.delete(id)
-    else hostFire('timer.set', [id, timer.interval])
-    timer.callback(...timer.args)
+  const timer = timers.get(id)
+  if (!timer) return
+  if (timer.interval === undefined) timers.delete(id)
+  else hostFire('timer.set', [id, timer.interval])
+  timer.callback(...timer.args)
 }
 
 export const timerGlobals = {
-    setTimeout: (callback: Callback, delay?: number, ...args: unknown[]) => schedule(callback, delay, args, false),
-    setInterval: (callback: Callback, delay?: number, ...args: unknown[]) => schedule(callback, delay, args, true),
-    setImmediate: (callback: Callback, ...args: unknown[]) => schedule(callback, 0, args, false),
-    clearTimeout: clear,
-    clearInterval: clear,
-    clearImmediate: clear,
-    queueMicrotask: (callback: () => void) => void Promise.resolve().then(callback),
+  setTimeout: (callback: Callback, delay?: number, ...args: unknown[]) => schedule(callback, delay, args, false),
+  setInterval: (callback: Callback, delay?: number, ...args: unknown[]) => schedule(callback, delay, args, true),
+  setImmediate: (callback: Callback, ...args: unknown[]) => schedule(callback, 0, args, false),
+  clearTimeout: clear,
+  clearInterval: clear,
+  clearImmediate: clear,
+  queueMicrotask: (callback: () => void) => void Promise.resolve().then(callback),
 }

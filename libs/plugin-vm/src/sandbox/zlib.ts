@@ -4,30 +4,30 @@ import { hostSync } from './host-link'
 const METHODS = ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']
 
 function input(data: unknown): Uint8Array {
-    if (typeof data === 'string') return new Uint8Array(Buffer.from(data, 'utf8'))
-    if (data instanceof Uint8Array) return new Uint8Array(data)
-    if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0))
-    throw new TypeError('zlib: input must be a string, Buffer or Uint8Array')
+  if (typeof data === 'string') return new Uint8Array(Buffer.from(data, 'utf8'))
+  if (data instanceof Uint8Array) return new Uint8Array(data)
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0))
+  throw new TypeError('zlib: input must be a string, Buffer or Uint8Array')
 }
 
 /** zlib's one-shot API (sync and callback forms); streaming zlib is not offered. */
 export function createZlib(): Record<string, unknown> {
-    const zlib: Record<string, unknown> = { constants: hostSync('zlib.constants', []) }
-    for (const method of METHODS) {
-        const run = (data: unknown, options?: unknown) =>
-            Buffer.from(hostSync('zlib', [method, input(data), typeof options === 'object' ? options : undefined]) as Uint8Array)
-        zlib[`${method}Sync`] = run
-        zlib[method] = (data: unknown, options: unknown, callback?: (err: Error | null, out?: Buffer) => void) => {
-            const cb = (typeof options === 'function' ? options : callback) as (err: Error | null, out?: Buffer) => void
-            let result: Buffer | undefined
-            let error: Error | null = null
-            try {
-                result = run(data, typeof options === 'function' ? undefined : options)
-            } catch (e) {
-                error = e as Error
-            }
-            void Promise.resolve().then(() => cb(error, result))
-        }
+  const zlib: Record<string, unknown> = { constants: hostSync('zlib.constants', []) }
+  for (const method of METHODS) {
+    const run = (data: unknown, options?: unknown) =>
+      Buffer.from(hostSync('zlib', [method, input(data), typeof options === 'object' ? options : undefined]) as Uint8Array)
+    zlib[`${method}Sync`] = run
+    zlib[method] = (data: unknown, options: unknown, callback?: (err: Error | null, out?: Buffer) => void) => {
+      const cb = (typeof options === 'function' ? options : callback) as (err: Error | null, out?: Buffer) => void
+      let result: Buffer | undefined
+      let error: Error | null = null
+      try {
+        result = run(data, typeof options === 'function' ? undefined : options)
+      } catch (e) {
+        error = e as Error
+      }
+      void Promise.resolve().then(() => cb(error, result))
     }
-    return zlib
+  }
+  return zlib
 }

@@ -7,138 +7,140 @@ import type { FetchGuard } from '../net/fetch-guard'
 import { jobRunAt } from './job-time'
 
 export interface HostReply {
-    ok: boolean
-    value?: unknown
-    error?: { name: string; message: string; code?: unknown }
+  ok: boolean
+  value?: unknown
+  error?: { name: string; message: string; code?: unknown }
 }
 
 export interface DispatcherContext {
-    host: PluginHost
-    pluginName: string
-    configId: string | number
-    bridge: HostModuleBridge
-    timers: HostTimers
-    signal: AbortSignal
-    maxFetchBytes: number
-    /** The fetch policy of this instance (addresses, schemes, redirects). */
-    fetchGuard: FetchGuard
+  host: PluginHost
+  pluginName: string
+  configId: string | number
+  bridge: HostModuleBridge
+  timers: HostTimers
+  signal: AbortSignal
+  maxFetchBytes: number
+  /** The fetch policy of this instance (addresses, schemes, redirects). */
+  fetchGuard: FetchGuard
 }
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
 
 function failure(error: unknown): HostReply {
-    const e = error as { name?: unknown; message?: unknown; code?: unknown }
-    const code = typeof e?.code === 'string' || typeof e?.code === 'number' ? e.code : undefined
-    return { ok: false, error: { name: String(e?.name ?? 'Error'), message: String(e?.message ?? error), code } }
+  const e = error as { name?: unknown; message?: unknown; code?: unknown }
+  const code = typeof e?.code === 'string' || typeof e?.code === 'number' ? e.code : undefined
+  return { ok: false, error: { name: String(e?.name ?? 'Error'), message: String(e?.message ?? error), code } }
 }
 
 /** Every operation the sandbox may ask of the host, and nothing else. */
 export class HostDispatcher {
-    constructor(private readonly ctx: DispatcherContext) {}
+  constructor(private readonly ctx: DispatcherContext) {}
 
-    sync(op: string, args: unknown[]): HostReply {
-        try {
-            return { ok: true, value: this.runSync(op, args) }
-        } catch (error) {
-            return failure(error)
-        }
+  sync(op: string, args: unknown[]): HostReply {
+    try {
+      return { ok: true, value: this.runSync(op, args) }
+    } catch (error) {
+      return failure(error)
     }
+  }
 
-    async async(op: string, args: unknown[]): Promise<HostReply> {
-        try {
-            return { ok: true, value: await this.runAsync(op, args) }
-        } catch (error) {
-            return failure(error)
-        }
+  async async(op: string, args: unknown[]): Promise<HostReply> {
+    try {
+      return { ok: true, value: await this.runAsync(op, args) }
+    } catch (error) {
+      return failure(error)
     }
+  }
 
-    private runSync(op: string, args: unknown[]): unknown {
-        const { host, pluginName, configId, bridge } = this.ctx
-        switch (op) {
-            case 'log': {
-                const level = (LEVELS.has(String(args[0])) ? args[0] : 'log') as LogLevel
-                return host.log({ level, message: String(args[1]), pluginName, configId, timestamp: new Date() })
-            }
-            case 'capture':
-                return host.capture({ event: String(args[0]), properties: (args[1] ?? {}) as Record<string, unknown>, pluginName, configId })
-            case 'metric':
-                return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
-            case 'timer.set':
-                return this.ctx.timers.set(Number(args[0]), Number(args[1]))
-            case 'timer.clear':
-                return this.ctx.timers.clear(Number(args[0]))
-            case 'bridge.require':
-                return bridge.require(String(args[0]))
-            case 'bridge.get':
-                return bridge.get(Number(args[0]), String(args[1]))
-            case 'bridge.set':
-                return bridge.set(Number(args[0]), String(args[1]), args[2])
-            case 'bridge.has':
-                return bridge.has(Number(args[0]), String(args[1]))
-            case 'bridge.keys':
-                return bridge.keys(Number(args[0]))
-            case 'bridge.call':
-                return bridge.call(Number(args[0]), args[1] === null ? null : String(args[1]), args[2])
-            case 'bridge.construct':
-                return bridge.construct(Number(args[0]), args[1])
-            case 'bridge.release':
-                return bridge.release(Number(args[0]))
-        }
-        const handler = SYNC_OPS[op]
-        if (!handler) throw new Error(`unknown host operation ${op}`)
-        return handler(args)
+  private runSync(op: string, args: unknown[]): unknown {
+    const { host, pluginName, configId, bridge } = this.ctx
+    switch (op) {
+      case 'log': {
+        const level = (LEVELS.has(String(args[0])) ? args[0] : 'log') as LogLevel
+        return host.log({ level, message: String(args[1]), pluginName, configId, timestamp: new Date() })
+      }
+      case 'capture':
+        return host.capture({ event: String(args[0]), properties: (args[1] ?? {}) as Record<string, unknown>, pluginName, configId })
+      case 'metric':
+        return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
+      case 'timer.set':
+        return this.ctx.timers.set(Number(args[0]), Number(args[1]))
+      case 'timer.clear':
+        return this.ctx.timers.clear(Number(args[0]))
+      case 'bridge.require':
+        return bridge.require(String(args[0]))
+      case 'bridge.get':
+        return bridge.get(Number(args[0]), String(args[1]))
+      case 'bridge.set':
+        return bridge.set(Number(args[0]), String(args[1]), args[2])
+      case 'bridge.has':
+        return bridge.has(Number(args[0]), String(args[1]))
+      case 'bridge.keys':
+        return bridge.keys(Number(args[0]))
+      case 'bridge.call':
+        return bridge.call(Number(args[0]), args[1] === null ? null : String(args[1]), args[2])
+      case 'bridge.construct':
+        return bridge.construct(Number(args[0]), args[1])
+      case 'bridge.release':
+        return bridge.release(Number(args[0]))
     }
+    const handler = SYNC_OPS[op]
+    if (!handler) throw new Error(`unknown host operation ${op}`)
+    return handler(args)
+  }
 
-    private async runAsync(op: string, args: unknown[]): Promise<unknown> {
-        const { host, signal, maxFetchBytes, fetchGuard } = this.ctx
-        const [a, b, c] = args
-        switch (op) {
-            case 'batch':
-                // Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
-                return Promise.all((a as [string, unknown[]][]).map(([inner, innerArgs]) => (inner === 'batch' ? failure(new Error('nested batch')) : this.async(inner, innerArgs))))
-            case 'cache.set':
-                return host.cache.set(String(a), b, c as number | undefined, args[3] as { jsonSerialize?: boolean })
-            case 'cache.get':
-                return host.cache.get(String(a), b, c as { jsonSerialize?: boolean })
-            case 'cache.incr':
-                return host.cache.incr(String(a))
-            case 'cache.expire':
-                return host.cache.expire(String(a), Number(b))
-            case 'cache.lpush':
-                return host.cache.lpush(String(a), b)
-            case 'cache.lrange':
-                return host.cache.lrange(String(a), Number(b), Number(c))
-            case 'cache.llen':
-                return host.cache.llen(String(a))
-            case 'cache.lpop':
-                return host.cache.lpop(String(a), b === undefined ? 1 : Number(b))
-            case 'cache.lrem':
-                return host.cache.lrem(String(a), Number(b), String(c))
-            case 'storage.get':
-                return host.storage.get(String(a), b)
-            case 'storage.set':
-                return host.storage.set(String(a), b)
-            case 'storage.del':
-                return host.storage.del(String(a))
-            case 'cursor.init':
-                return host.cursor.init(String(a), b as number | undefined)
-            case 'cursor.increment':
-                return host.cursor.increment(String(a), b as number | undefined)
-            case 'geoip.locate':
-                return host.geoipLocate(String(a))
-            case 'jobs.enqueue':
-                return host.enqueueJob({ name: String(a), payload: b, runAt: jobRunAt(String(c), args[3], args[4]) })
-            case 'fetch': {
-                const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]
-                // A host's own fetch is trusted host code (tests, embedders) and applies its own policy.
-                return host.fetch ? host.fetch(String(a), init) : defaultFetch(String(a), init, { guard: fetchGuard, signal, maxBytes: maxFetchBytes })
-            }
-            case 'api':
-                if (!host.api) throw new Error('posthog.api is not available on this server')
-                return host.api({ method: String(a) as ApiMethod, path: String(b), options: (c ?? {}) as Record<string, unknown> })
-            case 'bridge.await':
-                return this.ctx.bridge.await(Number(a))
-        }
-        throw new Error(`unknown host operation ${op}`)
+  private async runAsync(op: string, args: unknown[]): Promise<unknown> {
+    const { host, signal, maxFetchBytes, fetchGuard } = this.ctx
+    const [a, b, c] = args
+    switch (op) {
+      case 'batch':
+        // Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
+        return Promise.all(
+          (a as [string, unknown[]][]).map(([inner, innerArgs]) => (inner === 'batch' ? failure(new Error('nested batch')) : this.async(inner, innerArgs))),
+        )
+      case 'cache.set':
+        return host.cache.set(String(a), b, c as number | undefined, args[3] as { jsonSerialize?: boolean })
+      case 'cache.get':
+        return host.cache.get(String(a), b, c as { jsonSerialize?: boolean })
+      case 'cache.incr':
+        return host.cache.incr(String(a))
+      case 'cache.expire':
+        return host.cache.expire(String(a), Number(b))
+      case 'cache.lpush':
+        return host.cache.lpush(String(a), b)
+      case 'cache.lrange':
+        return host.cache.lrange(String(a), Number(b), Number(c))
+      case 'cache.llen':
+        return host.cache.llen(String(a))
+      case 'cache.lpop':
+        return host.cache.lpop(String(a), b === undefined ? 1 : Number(b))
+      case 'cache.lrem':
+        return host.cache.lrem(String(a), Number(b), String(c))
+      case 'storage.get':
+        return host.storage.get(String(a), b)
+      case 'storage.set':
+        return host.storage.set(String(a), b)
+      case 'storage.del':
+        return host.storage.del(String(a))
+      case 'cursor.init':
+        return host.cursor.init(String(a), b as number | undefined)
+      case 'cursor.increment':
+        return host.cursor.increment(String(a), b as number | undefined)
+      case 'geoip.locate':
+        return host.geoipLocate(String(a))
+      case 'jobs.enqueue':
+        return host.enqueueJob({ name: String(a), payload: b, runAt: jobRunAt(String(c), args[3], args[4]) })
+      case 'fetch': {
+        const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]
+        // A host's own fetch is trusted host code (tests, embedders) and applies its own policy.
+        return host.fetch ? host.fetch(String(a), init) : defaultFetch(String(a), init, { guard: fetchGuard, signal, maxBytes: maxFetchBytes })
+      }
+      case 'api':
+        if (!host.api) throw new Error('posthog.api is not available on this server')
+        return host.api({ method: String(a) as ApiMethod, path: String(b), options: (c ?? {}) as Record<string, unknown> })
+      case 'bridge.await':
+        return this.ctx.bridge.await(Number(a))
     }
+    throw new Error(`unknown host operation ${op}`)
+  }
 }

@@ -9,56 +9,55 @@ const ZLIB_METHODS = new Set(['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRa
 type ZlibSync = (data: Buffer, options?: object) => Buffer
 
 function bytes(value: Buffer): Uint8Array {
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
 }
 
 function toKey(value: unknown): unknown {
-    return value instanceof Uint8Array ? Buffer.from(value) : value
+  return value instanceof Uint8Array ? Buffer.from(value) : value
 }
 
 interface JwtModule {
-    sign(payload: unknown, secret: unknown, options?: object): string
-    verify(token: string, secret: unknown, options?: object): unknown
-    decode(token: string, options?: object): unknown
+  sign(payload: unknown, secret: unknown, options?: object): string
+  verify(token: string, secret: unknown, options?: object): unknown
+  decode(token: string, options?: object): unknown
 }
 
 let jwt: JwtModule | undefined
 
 function runJwt(op: string, args: unknown[]): unknown {
-     
-    jwt ??= require('jsonwebtoken') as JwtModule
-    const [first, second, options] = args
-    if (op === 'sign') return jwt.sign(first, toKey(second), (options as object) ?? undefined)
-    if (op === 'verify') return jwt.verify(String(first), toKey(second), (options as object) ?? undefined)
-    if (op === 'decode') return jwt.decode(String(first), (second as object) ?? undefined)
-    throw new Error(`unknown jsonwebtoken operation ${op}`)
+  jwt ??= require('jsonwebtoken') as JwtModule
+  const [first, second, options] = args
+  if (op === 'sign') return jwt.sign(first, toKey(second), (options as object) ?? undefined)
+  if (op === 'verify') return jwt.verify(String(first), toKey(second), (options as object) ?? undefined)
+  if (op === 'decode') return jwt.decode(String(first), (second as object) ?? undefined)
+  throw new Error(`unknown jsonwebtoken operation ${op}`)
 }
 
 export const SYNC_OPS: Record<string, (args: unknown[]) => unknown> = {
-    'crypto.digest': ([algorithm, key, chunks]) => {
-        const hash = key ? crypto.createHmac(String(algorithm), Buffer.from(key as Uint8Array)) : crypto.createHash(String(algorithm))
-        for (const chunk of chunks as Uint8Array[]) hash.update(chunk)
-        return bytes(hash.digest())
-    },
-    'crypto.randomBytes': ([size]) => {
-        const n = Number(size)
-        if (!Number.isInteger(n) || n < 0 || n > 65536) throw new RangeError('randomBytes: size must be an integer between 0 and 65536')
-        return bytes(crypto.randomBytes(n))
-    },
-    'crypto.randomUUID': () => crypto.randomUUID(),
-    'crypto.getHashes': () => crypto.getHashes(),
-    zlib: ([method, data, options]) => {
-        if (!ZLIB_METHODS.has(String(method))) throw new Error(`unknown zlib method ${String(method)}`)
-        const run = (zlib as unknown as Record<string, ZlibSync>)[`${String(method)}Sync`]
-        return bytes(run(Buffer.from(data as Uint8Array), { ...(options as object), maxOutputLength: MAX_OUTPUT }))
-    },
-    'zlib.constants': () => ({ ...zlib.constants }),
-    'url.domainToASCII': ([domain]) => url.domainToASCII(String(domain)),
-    'url.parse': ([input, parseQuery]) => {
-        const parsed = url.parse(String(input), Boolean(parseQuery))
-        return JSON.parse(JSON.stringify({ ...parsed, query: parsed.query }))
-    },
-    'url.format': ([input]) => url.format(input as url.UrlObject),
-    'url.resolve': ([from, to]) => url.resolve(String(from), String(to)),
-    jwt: ([op, ...args]) => runJwt(String(op), args),
+  'crypto.digest': ([algorithm, key, chunks]) => {
+    const hash = key ? crypto.createHmac(String(algorithm), Buffer.from(key as Uint8Array)) : crypto.createHash(String(algorithm))
+    for (const chunk of chunks as Uint8Array[]) hash.update(chunk)
+    return bytes(hash.digest())
+  },
+  'crypto.randomBytes': ([size]) => {
+    const n = Number(size)
+    if (!Number.isInteger(n) || n < 0 || n > 65536) throw new RangeError('randomBytes: size must be an integer between 0 and 65536')
+    return bytes(crypto.randomBytes(n))
+  },
+  'crypto.randomUUID': () => crypto.randomUUID(),
+  'crypto.getHashes': () => crypto.getHashes(),
+  zlib: ([method, data, options]) => {
+    if (!ZLIB_METHODS.has(String(method))) throw new Error(`unknown zlib method ${String(method)}`)
+    const run = (zlib as unknown as Record<string, ZlibSync>)[`${String(method)}Sync`]
+    return bytes(run(Buffer.from(data as Uint8Array), { ...(options as object), maxOutputLength: MAX_OUTPUT }))
+  },
+  'zlib.constants': () => ({ ...zlib.constants }),
+  'url.domainToASCII': ([domain]) => url.domainToASCII(String(domain)),
+  'url.parse': ([input, parseQuery]) => {
+    const parsed = url.parse(String(input), Boolean(parseQuery))
+    return JSON.parse(JSON.stringify({ ...parsed, query: parsed.query }))
+  },
+  'url.format': ([input]) => url.format(input as url.UrlObject),
+  'url.resolve': ([from, to]) => url.resolve(String(from), String(to)),
+  jwt: ([op, ...args]) => runJwt(String(op), args),
 }

@@ -6,5 +6,5 @@ import { guardedFetch, GuardedFetchOptions } from '../net/guarded-fetch'
  * only, redirects re-checked), body read fully (bounded) so one copy crosses the boundary.
  */
 export function defaultFetch(url: string, init: HttpRequestInit, options: GuardedFetchOptions): Promise<HttpResponseData> {
-    return guardedFetch(url, init, options)
+  return guardedFetch(url, init, options)
 }

@@ -1,207 +1,214 @@
 import ivm from 'isolated-vm'
 import { PluginDisposedError, PluginError, PluginLimitError } from '../errors'
 import {
-    BatchEventResult, BatchJsonResult, CallOptions, MetricOperation, PluginEvent, PluginHost, PluginInstance, PluginInstanceStats,
-    PluginMethodName, SerializedPluginError,
+  BatchEventResult,
+  BatchJsonResult,
+  CallOptions,
+  MetricOperation,
+  PluginEvent,
+  PluginHost,
+  PluginInstance,
+  PluginInstanceStats,
+  PluginMethodName,
+  SerializedPluginError,
 } from '../interfaces'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
 
 export interface RuntimeRefs {
-    call: ivm.Reference
-    runJob: ivm.Reference
-    processBatch: ivm.Reference
-    collect: ivm.Reference
+  call: ivm.Reference
+  runJob: ivm.Reference
+  processBatch: ivm.Reference
+  collect: ivm.Reference
 }
 
 export interface InstanceParts {
-    isolate: ivm.Isolate
-    context: ivm.Context
-    refs: RuntimeRefs
-    host: PluginHost
-    bridge: HostModuleBridge
-    timers: HostTimers
-    abort: AbortController
-    pluginName: string
-    configId: string | number
-    timeoutMs: number
-    memoryLimitMb: number
-    maxConcurrentCalls: number
-    description: { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
+  isolate: ivm.Isolate
+  context: ivm.Context
+  refs: RuntimeRefs
+  host: PluginHost
+  bridge: HostModuleBridge
+  timers: HostTimers
+  abort: AbortController
+  pluginName: string
+  configId: string | number
+  timeoutMs: number
+  memoryLimitMb: number
+  maxConcurrentCalls: number
+  description: { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
 }
 
 function isLimitMessage(error: unknown): boolean {
-    return /memory limit|execution timed out|isolate is disposed/i.test(String((error as Error)?.message))
+  return /memory limit|execution timed out|isolate is disposed/i.test(String((error as Error)?.message))
 }
 
 function describe(error: unknown): string {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
 
 type Envelope = { ok: true; value: unknown } | { ok: false; error: SerializedPluginError }
 
 /** One plugin config in its own isolate. Every call runs under the deadline and the concurrency bound. */
 export class IsolatePluginInstance implements PluginInstance {
-    readonly pluginName: string
-    readonly configId: string | number
-    readonly methods: readonly PluginMethodName[]
-    readonly jobNames: readonly string[]
-    readonly metrics: Readonly<Record<string, MetricOperation>>
-    private readonly semaphore: Semaphore
-    private limitError: PluginLimitError | undefined
-    private disposeReason: string | undefined
-    private calls = 0
-    private nextCallId = 1
-    private lastUsedAt = Date.now()
+  readonly pluginName: string
+  readonly configId: string | number
+  readonly methods: readonly PluginMethodName[]
+  readonly jobNames: readonly string[]
+  readonly metrics: Readonly<Record<string, MetricOperation>>
+  private readonly semaphore: Semaphore
+  private limitError: PluginLimitError | undefined
+  private disposeReason: string | undefined
+  private calls = 0
+  private nextCallId = 1
+  private lastUsedAt = Date.now()
 
-    constructor(private readonly parts: InstanceParts) {
-        this.pluginName = parts.pluginName
-        this.configId = parts.configId
-        this.methods = parts.description.methods
-        this.jobNames = parts.description.jobNames
-        this.metrics = parts.description.metrics
-        this.semaphore = new Semaphore(parts.maxConcurrentCalls)
-    }
+  constructor(private readonly parts: InstanceParts) {
+    this.pluginName = parts.pluginName
+    this.configId = parts.configId
+    this.methods = parts.description.methods
+    this.jobNames = parts.description.jobNames
+    this.metrics = parts.description.metrics
+    this.semaphore = new Semaphore(parts.maxConcurrentCalls)
+  }
 
-    get disposed(): boolean {
-        return this.disposeReason !== undefined || this.parts.isolate.isDisposed
-    }
+  get disposed(): boolean {
+    return this.disposeReason !== undefined || this.parts.isolate.isDisposed
+  }
 
-    get label(): string {
-        return `plugin ${this.pluginName} (config ${this.configId})`
-    }
+  get label(): string {
+    return `plugin ${this.pluginName} (config ${this.configId})`
+  }
 
-    hasMethod(name: PluginMethodName): boolean {
-        return this.methods.includes(name)
-    }
+  hasMethod(name: PluginMethodName): boolean {
+    return this.methods.includes(name)
+  }
 
-    async call(method: PluginMethodName, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
-        const json = await this.run(method, options, (timeout) => this.apply(this.parts.refs.call, [JSON.stringify(args)], timeout, method))
-        return this.unwrap(method, json)
-    }
+  async call(method: PluginMethodName, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    const json = await this.run(method, options, (timeout) => this.apply(this.parts.refs.call, [JSON.stringify(args)], timeout, method))
+    return this.unwrap(method, json)
+  }
 
-    async runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown> {
-        const json = await this.run(`job ${name}`, options, (timeout) =>
-            this.apply(this.parts.refs.runJob, [JSON.stringify(payload ?? null)], timeout, name)
-        )
-        return this.unwrap(`job ${name}`, json)
-    }
+  async runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown> {
+    const json = await this.run(`job ${name}`, options, (timeout) => this.apply(this.parts.refs.runJob, [JSON.stringify(payload ?? null)], timeout, name))
+    return this.unwrap(`job ${name}`, json)
+  }
 
-    async processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]> {
-        const results = await this.processEventBatchJson(events.map((e) => JSON.stringify(e)), options)
-        return results.map((r) => (r.ok ? { ok: true, event: r.json === null ? null : (JSON.parse(r.json) as PluginEvent) } : r))
-    }
+  async processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]> {
+    const results = await this.processEventBatchJson(
+      events.map((e) => JSON.stringify(e)),
+      options,
+    )
+    return results.map((r) => (r.ok ? { ok: true, event: r.json === null ? null : (JSON.parse(r.json) as PluginEvent) } : r))
+  }
 
-    async processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]> {
-        if (eventsJson.length === 0) return []
-        const text = await this.run('processEvent', options, (timeout) =>
-            this.apply(this.parts.refs.processBatch, ['[' + eventsJson.join(',') + ']'], timeout)
-        )
-        // A whole-call failure comes back as an envelope; per-event results as lines (see sandbox/runner.ts).
-        if (text.startsWith('{')) return this.unwrap('processEvent', text) as never
-        return text.split('\n').map((line): BatchJsonResult => {
-            if (line[0] === 'E') return { ok: true, json: line.slice(1) }
-            if (line[0] === 'N') return { ok: true, json: null }
-            return { ok: false, error: JSON.parse(line.slice(1)) as SerializedPluginError }
-        })
-    }
+  async processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]> {
+    if (eventsJson.length === 0) return []
+    const text = await this.run('processEvent', options, (timeout) => this.apply(this.parts.refs.processBatch, ['[' + eventsJson.join(',') + ']'], timeout))
+    // A whole-call failure comes back as an envelope; per-event results as lines (see sandbox/runner.ts).
+    if (text.startsWith('{')) return this.unwrap('processEvent', text) as never
+    return text.split('\n').map((line): BatchJsonResult => {
+      if (line[0] === 'E') return { ok: true, json: line.slice(1) }
+      if (line[0] === 'N') return { ok: true, json: null }
+      return { ok: false, error: JSON.parse(line.slice(1)) as SerializedPluginError }
+    })
+  }
 
-    stats(): PluginInstanceStats {
-        const heapUsedBytes = this.disposed ? 0 : this.parts.isolate.getHeapStatisticsSync().used_heap_size
-        return { calls: this.calls, inFlight: this.semaphore.inFlight, heapUsedBytes, lastUsedAt: this.lastUsedAt }
-    }
+  stats(): PluginInstanceStats {
+    const heapUsedBytes = this.disposed ? 0 : this.parts.isolate.getHeapStatisticsSync().used_heap_size
+    return { calls: this.calls, inFlight: this.semaphore.inFlight, heapUsedBytes, lastUsedAt: this.lastUsedAt }
+  }
 
-    dispose(reason = 'disposed'): void {
-        if (this.disposeReason !== undefined) return
-        this.disposeReason = reason
-        this.parts.timers.clearAll()
-        this.parts.abort.abort()
-        this.parts.bridge.clear()
-        if (!this.parts.isolate.isDisposed) this.parts.isolate.dispose()
-    }
+  dispose(reason = 'disposed'): void {
+    if (this.disposeReason !== undefined) return
+    this.disposeReason = reason
+    this.parts.timers.clearAll()
+    this.parts.abort.abort()
+    this.parts.bridge.clear()
+    if (!this.parts.isolate.isDisposed) this.parts.isolate.dispose()
+  }
 
-    /** Translates an isolated-vm failure outside a caller (timer, SDK callback) into a breach if it was one. */
-    handleBackgroundError(error: unknown): void {
-        const translated = this.translate(error, this.parts.timeoutMs, 'background task')
-        if (!(translated instanceof PluginLimitError) && !this.disposed) {
-            this.log('error', translated.message)
-        }
+  /** Translates an isolated-vm failure outside a caller (timer, SDK callback) into a breach if it was one. */
+  handleBackgroundError(error: unknown): void {
+    const translated = this.translate(error, this.parts.timeoutMs, 'background task')
+    if (!(translated instanceof PluginLimitError) && !this.disposed) {
+      this.log('error', translated.message)
     }
+  }
 
-    private async apply(ref: ivm.Reference, args: unknown[], timeout: number, name?: string): Promise<string> {
-        const id = this.nextCallId++
-        const options = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout } as const
-        const head = name === undefined ? [id] : [id, name]
-        try {
-            return (await ref.apply(undefined, [...head, ...args], options)) as string
-        } catch (error) {
-            // The runtime never throws, so anything but a limit/disposal is a plugin's unhandled rejection.
-            if (this.disposed || isLimitMessage(error)) throw error
-            this.log('warn', `unhandled promise rejection: ${describe(error)}`)
-            return (await this.parts.refs.collect.apply(undefined, [id], options)) as string
-        }
+  private async apply(ref: ivm.Reference, args: unknown[], timeout: number, name?: string): Promise<string> {
+    const id = this.nextCallId++
+    const options = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout } as const
+    const head = name === undefined ? [id] : [id, name]
+    try {
+      return (await ref.apply(undefined, [...head, ...args], options)) as string
+    } catch (error) {
+      // The runtime never throws, so anything but a limit/disposal is a plugin's unhandled rejection.
+      if (this.disposed || isLimitMessage(error)) throw error
+      this.log('warn', `unhandled promise rejection: ${describe(error)}`)
+      return (await this.parts.refs.collect.apply(undefined, [id], options)) as string
     }
+  }
 
-    private unwrap(label: string, json: string): unknown {
-        const envelope = JSON.parse(json) as Envelope
-        if (envelope.ok) return envelope.value
-        const { error } = envelope
-        throw new PluginError(`${this.label}: ${label} failed: ${error.name}: ${error.message}`, error.name, error.isRetryError, error.stack, error.message)
-    }
+  private unwrap(label: string, json: string): unknown {
+    const envelope = JSON.parse(json) as Envelope
+    if (envelope.ok) return envelope.value
+    const { error } = envelope
+    throw new PluginError(`${this.label}: ${label} failed: ${error.name}: ${error.message}`, error.name, error.isRetryError, error.stack, error.message)
+  }
 
-    private async run<T>(label: string, options: CallOptions | undefined, start: (timeout: number) => Promise<T>): Promise<T> {
-        this.assertAlive()
-        await this.semaphore.acquire()
-        const timeoutMs = options?.timeoutMs ?? this.parts.timeoutMs
-        let timer: NodeJS.Timeout | undefined
-        try {
-            this.assertAlive()
-            this.calls++
-            this.lastUsedAt = Date.now()
-            // isolated-vm's timeout only covers synchronous execution; this covers awaited work too.
-            const deadline = new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(this.breach('time', timeoutMs)), timeoutMs)
-            })
-            return await Promise.race([start(timeoutMs), deadline])
-        } catch (error) {
-            throw this.translate(error, timeoutMs, label)
-        } finally {
-            clearTimeout(timer)
-            this.semaphore.release()
-        }
+  private async run<T>(label: string, options: CallOptions | undefined, start: (timeout: number) => Promise<T>): Promise<T> {
+    this.assertAlive()
+    await this.semaphore.acquire()
+    const timeoutMs = options?.timeoutMs ?? this.parts.timeoutMs
+    let timer: NodeJS.Timeout | undefined
+    try {
+      this.assertAlive()
+      this.calls++
+      this.lastUsedAt = Date.now()
+      // isolated-vm's timeout only covers synchronous execution; this covers awaited work too.
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(this.breach('time', timeoutMs)), timeoutMs)
+      })
+      return await Promise.race([start(timeoutMs), deadline])
+    } catch (error) {
+      throw this.translate(error, timeoutMs, label)
+    } finally {
+      clearTimeout(timer)
+      this.semaphore.release()
     }
+  }
 
-    private assertAlive(): void {
-        if (this.limitError) throw this.limitError
-        if (this.disposed) throw new PluginDisposedError(`${this.label} is disposed (${this.disposeReason ?? 'isolate disposed'})`)
-    }
+  private assertAlive(): void {
+    if (this.limitError) throw this.limitError
+    if (this.disposed) throw new PluginDisposedError(`${this.label} is disposed (${this.disposeReason ?? 'isolate disposed'})`)
+  }
 
-    private translate(error: unknown, timeoutMs: number, label: string): Error {
-        if (error instanceof PluginLimitError || error instanceof PluginError || error instanceof PluginDisposedError) return error
-        const message = String((error as Error)?.message ?? error)
-        if (/memory limit/i.test(message)) return this.breach('memory')
-        if (/execution timed out/i.test(message)) return this.breach('time', timeoutMs)
-        if (this.limitError) return this.limitError
-        if (this.disposed) return new PluginDisposedError(`${this.label} was disposed during ${label} (${this.disposeReason ?? 'isolate disposed'})`)
-        return new PluginError(`${this.label}: ${label} failed: ${message}`, (error as Error)?.name ?? 'Error', false, undefined, message)
-    }
+  private translate(error: unknown, timeoutMs: number, label: string): Error {
+    if (error instanceof PluginLimitError || error instanceof PluginError || error instanceof PluginDisposedError) return error
+    const message = String((error as Error)?.message ?? error)
+    if (/memory limit/i.test(message)) return this.breach('memory')
+    if (/execution timed out/i.test(message)) return this.breach('time', timeoutMs)
+    if (this.limitError) return this.limitError
+    if (this.disposed) return new PluginDisposedError(`${this.label} was disposed during ${label} (${this.disposeReason ?? 'isolate disposed'})`)
+    return new PluginError(`${this.label}: ${label} failed: ${message}`, (error as Error)?.name ?? 'Error', false, undefined, message)
+  }
 
-    private breach(limit: 'time' | 'memory', timeoutMs?: number): PluginLimitError {
-        if (!this.limitError) {
-            const detail = limit === 'time' ? `${timeoutMs} ms` : `${this.parts.memoryLimitMb} MB`
-            this.limitError = new PluginLimitError(`${this.label} exceeded its ${limit} limit (${detail})`, limit)
-            this.log('error', `${this.limitError.message}; the isolate was disposed`)
-            this.dispose(`${limit} limit exceeded`)
-        }
-        return this.limitError
+  private breach(limit: 'time' | 'memory', timeoutMs?: number): PluginLimitError {
+    if (!this.limitError) {
+      const detail = limit === 'time' ? `${timeoutMs} ms` : `${this.parts.memoryLimitMb} MB`
+      this.limitError = new PluginLimitError(`${this.label} exceeded its ${limit} limit (${detail})`, limit)
+      this.log('error', `${this.limitError.message}; the isolate was disposed`)
+      this.dispose(`${limit} limit exceeded`)
     }
+    return this.limitError
+  }
 
-    private log(level: 'error' | 'warn', message: string): void {
-        try {
-            this.parts.host.log({ level, message, pluginName: this.pluginName, configId: this.configId, timestamp: new Date() })
-        } catch {
-            // A failing log sink must not turn a contained breach into a crash.
-        }
+  private log(level: 'error' | 'warn', message: string): void {
+    try {
+      this.parts.host.log({ level, message, pluginName: this.pluginName, configId: this.configId, timestamp: new Date() })
+    } catch {
+      // A failing log sink must not turn a contained breach into a crash.
     }
+  }
 }

@@ -8,20 +8,20 @@ let bundle: string | undefined
  * generic-pool) bundled once per process into a script that runs first in every isolate.
  */
 export function runtimeSource(): string {
-    if (bundle !== undefined) return bundle
-    const result = buildSync({
-        entryPoints: [join(__dirname, '..', 'sandbox', 'entry.js')],
-        bundle: true,
-        write: false,
-        format: 'iife',
-        platform: 'browser',
-        target: 'es2022',
-        minify: true,
-        logLevel: 'silent',
-        define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
-        // The browser build of abort-controller reads `self`; the isolate has neither.
-        alias: { 'abort-controller': 'abort-controller/dist/abort-controller.js' },
-    })
-    bundle = result.outputFiles[0].text
-    return bundle
+  if (bundle !== undefined) return bundle
+  const result = buildSync({
+    entryPoints: [join(__dirname, '..', 'sandbox', 'entry.js')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    logLevel: 'silent',
+    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
+    // The browser build of abort-controller reads `self`; the isolate has neither.
+    alias: { 'abort-controller': 'abort-controller/dist/abort-controller.js' },
+  })
+  bundle = result.outputFiles[0].text
+  return bundle
 }

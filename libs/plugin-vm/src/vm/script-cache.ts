@@ -8,16 +8,16 @@ const cache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>()
  * after a breach or eviction skips parsing and compiling the plugin again.
  */
 export async function compileCached(isolate: ivm.Isolate, key: string, code: string, filename: string): Promise<ivm.Script> {
-    const cachedData = cache.get(key)
-    const script = (await isolate.compileScript(code, cachedData ? { filename, cachedData } : { filename, produceCachedData: true })) as ivm.Script & {
-        cachedData?: ivm.ExternalCopy<ArrayBuffer>
-        cachedDataRejected?: boolean
-    }
-    if (!cachedData && script.cachedData) {
-        if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string)
-        cache.set(key, script.cachedData)
-    } else if (cachedData && script.cachedDataRejected) {
-        cache.delete(key)
-    }
-    return script
+  const cachedData = cache.get(key)
+  const script = (await isolate.compileScript(code, cachedData ? { filename, cachedData } : { filename, produceCachedData: true })) as ivm.Script & {
+    cachedData?: ivm.ExternalCopy<ArrayBuffer>
+    cachedDataRejected?: boolean
+  }
+  if (!cachedData && script.cachedData) {
+    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string)
+    cache.set(key, script.cachedData)
+  } else if (cachedData && script.cachedDataRejected) {
+    cache.delete(key)
+  }
+  return script
 }
