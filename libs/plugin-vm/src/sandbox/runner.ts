@@ -1,24 +1,12 @@
 import { toErrorRecord } from './errors'
 import { createMeta, LoadInfo } from './meta'
 import { sandboxRequire } from './modules'
+import { PLUGIN_METHOD_NAMES } from '../interfaces'
 
-/**
+/*
  * Runs inside the isolate: evaluates the plugin, finds its methods, and executes calls and
  * batches. Results go back as JSON strings: one copy, and the same shape events take downstream.
  */
-const METHOD_NAMES = [
-  'setupPlugin',
-  'teardownPlugin',
-  'processEvent',
-  'onEvent',
-  'onSnapshot',
-  'exportEvents',
-  'runEveryMinute',
-  'runEveryHour',
-  'runEveryDay',
-  'getSettings',
-  'composeWebhook',
-]
 // Captured before plugin code runs, so a plugin replacing JSON cannot break the protocol.
 const { stringify, parse } = JSON
 type Fn = (...args: unknown[]) => unknown
@@ -46,7 +34,7 @@ export function load(factory: Fn, info: LoadInfo): string {
   const locals = factory(module.exports, module, sandboxRequire)
   const exported = module.exports
   const candidates = [exported, exported?.default, locals]
-  for (const name of METHOD_NAMES) {
+  for (const name of PLUGIN_METHOD_NAMES) {
     const fn = pick(candidates, name, 'function')
     if (fn) methods[name] = fn as Fn
   }

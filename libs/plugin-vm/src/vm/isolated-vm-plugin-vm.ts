@@ -1,6 +1,15 @@
 import ivm from 'isolated-vm'
 import { PluginLimitError, PluginLoadError } from '../errors'
-import { MetricOperation, PluginHost, PluginInstance, PluginInstanceOptions, PluginMethodName, PluginSource, PluginVm } from '../interfaces'
+import {
+  MetricOperation,
+  PLUGIN_METHOD_NAMES,
+  PluginHost,
+  PluginInstance,
+  PluginInstanceOptions,
+  PluginMethodName,
+  PluginSource,
+  PluginVm,
+} from '../interfaces'
 import { HostDispatcher } from './host-dispatcher'
 import { HostModuleBridge } from './host-bridge'
 import { loadHostModule } from './host-modules'
@@ -11,21 +20,8 @@ import { compileCached } from './script-cache'
 import { createHash } from 'crypto'
 import { fetchGuard } from '../net/fetch-guard'
 
-const LOCAL_NAMES = [
-  'setupPlugin',
-  'teardownPlugin',
-  'processEvent',
-  'onEvent',
-  'onSnapshot',
-  'exportEvents',
-  'runEveryMinute',
-  'runEveryHour',
-  'runEveryDay',
-  'getSettings',
-  'composeWebhook',
-  'jobs',
-  'metrics',
-]
+/** What a plugin may declare at top level without exporting it: its methods, jobs and metrics. */
+const LOCAL_NAMES = [...PLUGIN_METHOD_NAMES, 'jobs', 'metrics']
 
 /** Legacy plugins declare top-level functions without exporting them; the wrapper hands them back. */
 function wrapPlugin(code: string): string {
