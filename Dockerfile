@@ -17,6 +17,7 @@ COPY libs/dev-services/package.json libs/dev-services/
 COPY libs/plugin-vm/package.json libs/plugin-vm/
 COPY libs/meta/package.json libs/meta/
 COPY libs/admin-api/package.json libs/admin-api/
+COPY libs/admin-ui/package.json libs/admin-ui/
 COPY libs/capture/package.json libs/capture/
 COPY libs/ingestion/package.json libs/ingestion/
 COPY libs/export/package.json libs/export/
@@ -32,8 +33,10 @@ COPY tsconfig.base.json tsconfig.json ./
 COPY bin/ bin/
 COPY libs/ libs/
 COPY apps/ apps/
-# The CLI's project references build every app and lib it starts (not test/ or bench/).
+# The CLI's project references build every app and lib it starts (not test/ or bench/); the web
+# UI is bundled by Vite (a devDependency, pruned after) into libs/admin-ui/dist, which capture serves.
 RUN npx tsc -b apps/cli \
+  && npm run build -w @plugin-server/admin-ui \
   && npm prune --omit=dev --no-audit --no-fund \
   && find libs apps -name '*.tsbuildinfo' -delete
 

@@ -11,6 +11,21 @@ export default tseslint.config(
     },
   },
   {
+    // The admin UI runs in the browser on Preact: React and Node modules would only fail at build or run time.
+    files: ['libs/admin-ui/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['react', 'react-dom', 'react/*', 'react-dom/*'], message: 'import from preact (preact/hooks, preact/compat) instead' },
+            { group: ['node:*'], message: 'browser code cannot use Node modules' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['bin/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly', __filename: 'readonly' } },
   },

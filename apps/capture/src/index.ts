@@ -1,9 +1,10 @@
-import { createAdminApi } from '@plugin-server/admin-api'
+import { createAdminApi, createAdminUi } from '@plugin-server/admin-api'
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
+import { exportSettings } from '@plugin-server/export'
 import { registerPluginMetricsCollector } from '@plugin-server/meta'
 
-/** The HTTP app: PostHog client requests in, ingest batches out; the admin API under /api/ on the same port. */
+/** The HTTP app: PostHog client requests in, ingest batches out; the admin API under /api/ and its web UI under /admin/ on the same port. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
   const { config, logger } = ctx
   const queue = createIngestQueue(ctx.redis('ingest-queue'), config)
@@ -13,6 +14,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     maxWaitMs: config.capture.batchMaxWaitMs,
   })
   registerPluginMetricsCollector(ctx.registry, ctx.redis('plugin-metrics'), config.queuePrefix)
+  const adminEnabled = config.admin.token !== null || config.admin.teamTokens
   const admin = createAdminApi({
     pool: ctx.pool(),
     redis: ctx.redis('admin'),
@@ -20,19 +22,26 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     logger,
     token: config.admin.token,
     teamTokens: config.admin.teamTokens,
+    exportSettings: exportSettings(config),
+    // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
+    pluginSettings: config.plugins,
   })
+  // The web UI is only offered where its API answers; /api itself stays mounted to say why it is off.
+  const mounted = adminEnabled ? [admin, createAdminUi()] : [admin]
   const server = await startCaptureServer(config.capture, {
     teams: new TeamResolver(ctx.pool()),
     batcher,
     metrics: createCaptureMetrics(ctx.registry),
     logger,
-    mounted: [admin],
+    mounted,
   })
-  logger.info({ port: server.port, host: config.capture.host, adminApi: config.admin.token !== null || config.admin.teamTokens }, 'capture listening')
+  logger.info({ port: server.port, host: config.capture.host, adminApi: adminEnabled }, 'capture listening')
   return {
     closers: [
       { name: 'capture server', close: server.close },
       { name: 'capture batcher', close: () => batcher.drain() },
+      // Historical exports it drives stop between pages (they resume when started again), then its queues close.
+      { name: 'admin API', close: () => admin.close() },
       { name: 'ingest queue', close: () => queue.close() },
     ],
   }

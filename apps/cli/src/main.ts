@@ -7,6 +7,7 @@ import { registerConfig } from './commands/config'
 import { registerMigrate } from './commands/migrate'
 import { registerPluginManagement } from './commands/plugin'
 import { registerPluginRun } from './commands/plugin-run'
+import { registerPluginTry } from './commands/plugin-try'
 import { registerStart } from './commands/start'
 import { registerTeam } from './commands/team'
 
@@ -17,6 +18,7 @@ registerTeam(program)
 const plugin = program.command('plugin').description('install, inspect and try plugins')
 registerPluginManagement(plugin)
 registerPluginRun(plugin)
+registerPluginTry(plugin)
 registerConfig(program)
 registerExport(program)
 registerJob(program)

@@ -1,9 +1,10 @@
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ManagementContext, ManagementError } from '@plugin-server/meta'
+import { createAdminServices } from './admin-services'
 import { authenticate } from './authenticate'
 import { authorizeRoute } from './authorize-route'
 import { sendJson } from './http-io'
-import { AdminApiDeps, AdminApiHandler, ErrorBody, HttpError } from './interfaces'
+import { AdminApi, AdminApiDeps, ErrorBody, HttpError } from './interfaces'
 import { findRoute } from './router'
 
 const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024
@@ -24,7 +25,7 @@ function sendError(res: ServerResponse, err: HttpError): void {
  * answers everything under /api/ and leaves other paths to the caller. Request bodies and
  * config values are never logged, since any of them may hold a secret.
  */
-export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
+export function createAdminApi(deps: AdminApiDeps): AdminApi {
   const management: ManagementContext = {
     pool: deps.pool,
     redis: deps.redis,
@@ -32,7 +33,8 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     logger: deps.logger.child({ component: 'admin-api' }),
   }
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-  return async (req, res) => {
+  const services = createAdminServices(management, deps.exportSettings)
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid')
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') return false
     const started = Date.now()
@@ -52,7 +54,16 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
         })
       }
       await authorizeRoute(principal, found.route, found.params, management)
-      const result = await found.route.handler({ req, params: found.params, query: url.searchParams, management, maxBodyBytes })
+      const result = await found.route.handler({
+        req,
+        params: found.params,
+        query: url.searchParams,
+        management,
+        maxBodyBytes,
+        principal,
+        services,
+        pluginSettings: deps.pluginSettings,
+      })
       status = result.status
       sendJson(res, result.status, result.body)
     } catch (err) {
@@ -70,4 +81,5 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     management.logger.info({ method, path, status, ...actor, ms: Date.now() - started }, 'admin API request')
     return true
   }
+  return Object.assign(handler, { close: () => services.close() })
 }

@@ -1,4 +1,8 @@
 export * from './interfaces'
 export { createAdminApi } from './create-admin-api'
+export { createAdminUi } from './serve-ui'
+export type { AdminUiOptions } from './serve-ui'
 export { ROUTES } from './router'
 export type { Route, RouteAccess, HttpMethod } from './routes/route'
+export type { ConfigStatusView, SetupView } from './config-status-view'
+export type { HistoricalRunView } from './historical-exports'

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
+import type { ExportSettings } from '@plugin-server/export'
+import type { TrySettings } from '@plugin-server/meta'
 
 export interface AdminApiDeps {
   pool: Pool
@@ -18,6 +20,16 @@ export interface AdminApiDeps {
   teamTokens?: boolean
   /** Largest accepted request body (archives, attachments, JSON); 50 MB by default. */
   maxBodyBytes?: number
+  /**
+   * The EXPORT_* settings (see `exportSettings`), for the historical exports this process drives;
+   * without them starting one answers 503. Dead-letter replays do not need them.
+   */
+  exportSettings?: ExportSettings
+  /**
+   * The PLUGIN_* settings (`config.plugins`) dry runs (`POST /api/teams/:teamId/try`) obey: limits,
+   * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.
+   */
+  pluginSettings?: Partial<TrySettings>
 }
 
 /** Who made a request: the operator, or a token of one team. */
@@ -25,6 +37,12 @@ export type AdminPrincipal = { kind: 'operator' } | { kind: 'team'; teamId: numb
 
 /** Answers requests under /api/ and resolves true; resolves false, untouched, for any other path. */
 export type AdminApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
+
+/** The handler, and what stops its background work when the process shuts down. */
+export interface AdminApi extends AdminApiHandler {
+  /** Stops the historical exports this process drives (POST the same range again to resume) and closes its queues. */
+  close(): Promise<void>
+}
 
 export type HttpErrorCode =
   | 'validation_error'
@@ -38,6 +56,8 @@ export type HttpErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'admin_api_disabled'
+  | 'unavailable'
+  | 'too_many_requests'
   | 'internal_error'
 
 /** Every error response: `{ error: { code, message, field? } }`. */

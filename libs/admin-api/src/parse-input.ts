@@ -18,6 +18,23 @@ export function optionalInt(body: Record<string, unknown>, key: string): number 
   return value
 }
 
+/** An array of positive integer ids, or undefined when absent. */
+export function idList(body: Record<string, unknown>, key: string): number[] | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value) || !value.every((id) => typeof id === 'number' && Number.isInteger(id) && id > 0))
+    throw invalid(key, 'must be an array of ids (positive integers)')
+  return value as number[]
+}
+
+/** A `?key=` integer within [min, max], or `fallback` when absent. */
+export function intQueryParam(query: URLSearchParams, key: string, fallback: number, min: number, max: number): number {
+  const value = query.get(key)
+  if (value === null || value === '') return fallback
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) throw invalid(key, `must be an integer from ${min} to ${max}`)
+  return Number(value)
+}
+
 export function optionalBool(body: Record<string, unknown>, key: string): boolean | undefined {
   const value = body[key]
   if (value === undefined || value === null) return undefined

@@ -1,10 +1,25 @@
 import { configDataRoutes } from './routes/config-data'
+import { configStatusRoutes } from './routes/config-status'
 import { configRoutes } from './routes/configs'
+import { exportRoutes } from './routes/exports'
+import { jobRoutes } from './routes/jobs'
+import { meRoutes } from './routes/me'
 import { pluginRoutes } from './routes/plugins'
 import { Route } from './routes/route'
 import { teamRoutes } from './routes/teams'
+import { tryRoutes } from './routes/try'
 
-export const ROUTES: readonly Route[] = [...teamRoutes, ...pluginRoutes, ...configRoutes, ...configDataRoutes]
+export const ROUTES: readonly Route[] = [
+  ...teamRoutes,
+  ...pluginRoutes,
+  ...configRoutes,
+  ...configDataRoutes,
+  ...meRoutes,
+  ...configStatusRoutes,
+  ...jobRoutes,
+  ...exportRoutes,
+  ...tryRoutes,
+]
 
 export interface RouteMatch {
   route: Route

@@ -71,12 +71,22 @@ export function toDeadLetter(r: Row): DeadLetter {
   }
 }
 
-export async function listDeadLetters(pool: Pool, configId: number, options: { since?: Date; onlyPending?: boolean } = {}): Promise<DeadLetter[]> {
+export interface DeadLetterQuery {
+  since?: Date
+  onlyPending?: boolean
+  /** Only these dead letters (of the config). */
+  ids?: readonly number[]
+  /** Newest first and at most `limit` of them; by default all, oldest first. */
+  newest?: number
+}
+
+export async function listDeadLetters(pool: Pool, configId: number, options: DeadLetterQuery = {}): Promise<DeadLetter[]> {
   const { rows } = await pool.query<Row>(
     `SELECT ${COLUMNS} FROM export_dead_letters
      WHERE plugin_config_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND (NOT $3 OR replayed_at IS NULL)
-     ORDER BY id`,
-    [configId, options.since ?? null, options.onlyPending ?? false],
+       AND ($4::bigint[] IS NULL OR id = ANY($4::bigint[]))
+     ORDER BY id ${options.newest === undefined ? 'ASC' : 'DESC'} LIMIT $5`,
+    [configId, options.since ?? null, options.onlyPending ?? false, options.ids ?? null, options.newest ?? null],
   )
   return rows.map(toDeadLetter)
 }

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis'
 import { Counter, Registry } from 'prom-client'
-import { updateMetric } from '@plugin-server/meta'
+import { metricsKey } from '@plugin-server/meta'
+import { addToExportSeries } from './export-series'
 import { EXPORT_METRIC_NAMES, ExportCounts, ExportMethod } from './interfaces'
 
 export interface MetricLabels {
@@ -10,9 +11,10 @@ export interface MetricLabels {
 }
 
 /**
- * The reference's export metrics, written twice: into the fleet-wide plugin metrics hash in Redis
- * (what `export status` and the plugin's metrics show, summed over every exporter), and into this
- * process's Prometheus counters (`plugin_export_<name>_total`, summed over exporters by PromQL).
+ * The reference's export metrics, written three times: into the fleet-wide plugin metrics hash in
+ * Redis (what `export status` and the plugin's metrics show, summed over every exporter), into a
+ * per-minute series next to it (the admin UI's chart), and into this process's Prometheus counters
+ * (`plugin_export_<name>_total`, summed over exporters by PromQL).
  */
 export class ExportMetrics {
   private readonly counters: Record<keyof ExportCounts, Counter>
@@ -28,16 +30,21 @@ export class ExportMetrics {
     ) as Record<keyof ExportCounts, Counter>
   }
 
+  /** Totals and the per-minute series in one round trip: a sum in the metrics hash is a plain HINCRBYFLOAT. */
   async add(labels: MetricLabels, method: ExportMethod, counts: Partial<ExportCounts>): Promise<void> {
     const promLabels = { team_id: String(labels.teamId), plugin: labels.pluginName, plugin_config_id: String(labels.configId), method }
-    const updates: Promise<number>[] = []
+    const pipeline = this.redis.pipeline()
+    const added: Partial<ExportCounts> = {}
     for (const name of EXPORT_METRIC_NAMES) {
       const value = counts[name] ?? 0
       if (value === 0) continue
       this.counters[name].inc(promLabels, value)
-      updates.push(updateMetric(this.redis, this.queuePrefix, labels.configId, name, 'sum', value))
+      pipeline.hincrbyfloat(metricsKey(this.queuePrefix, labels.configId), name, value)
+      added[name] = value
     }
-    await Promise.all(updates)
+    if (pipeline.length === 0) return
+    addToExportSeries(pipeline, this.queuePrefix, labels.configId, added)
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
   }
 }
 

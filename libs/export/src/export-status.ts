@@ -2,7 +2,7 @@ import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import { readMetrics } from '@plugin-server/meta'
 import { deadLetterCounts } from './dead-letters'
-import { listHistoricalRuns } from './historical-runs'
+import { listHistoricalProgress } from './historical-progress'
 import { EXPORT_METRIC_NAMES, ExportCounts, ExportStatus } from './interfaces'
 import { exportKeys } from './keys'
 
@@ -25,22 +25,11 @@ export async function exportStatus(pool: Pool, redis: Redis, prefix: string, con
     redis.zcard(keys.pending(configId)),
     redis.zcard(keys.retrying(configId)),
     deadLetterCounts(pool, configId),
-    listHistoricalRuns(pool, configId),
+    listHistoricalProgress(pool, redis, prefix, configId),
   ])
   const now = Date.now()
   const metrics = Object.fromEntries(EXPORT_METRIC_NAMES.map((name) => [name, all[name] ?? 0])) as ExportCounts
   const pluginMetrics = Object.fromEntries(Object.entries(all).filter(([name]) => !(EXPORT_METRIC_NAMES as readonly string[]).includes(name)))
-  const historicalRuns = await Promise.all(
-    runs.map(async (r) => ({
-      id: r.id,
-      status: r.status,
-      from: r.from,
-      to: r.to,
-      total: r.totalEvents,
-      enqueued: r.enqueuedEvents,
-      done: Number((await redis.get(keys.historicalEvents(r.id))) ?? 0),
-    })),
-  )
   return {
     pluginConfigId: configId,
     teamId: config.team_id,
@@ -52,6 +41,6 @@ export async function exportStatus(pool: Pool, redis: Redis, prefix: string, con
     oldestPendingBatchAgeSeconds: oldest.length === 2 ? (now - Number(oldest[1])) / 1000 : null,
     retriesInFlight: retrying,
     deadLetters: dead,
-    historicalRuns,
+    historicalRuns: runs,
   }
 }

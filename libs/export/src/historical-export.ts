@@ -17,6 +17,8 @@ export interface HistoricalExportOptions {
   onStart?: (run: HistoricalRun, resumed: boolean) => void
   onProgress?: (progress: HistoricalProgress) => void
   pollMs?: number
+  /** Stops the run between pages (it rejects with the abort reason); run again to resume. */
+  signal?: AbortSignal
 }
 
 interface EventRow {
@@ -73,7 +75,10 @@ export async function runHistoricalExport(
     options.onProgress?.(p)
     return p
   }
-  const pause = () => new Promise((r) => setTimeout(r, options.pollMs ?? 500))
+  const pause = async () => {
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 500))
+    options.signal?.throwIfAborted()
+  }
 
   async function done(): Promise<number> {
     return Number((await redis.get(keys.historicalEvents(run.id))) ?? 0)
@@ -128,6 +133,7 @@ export async function runHistoricalExport(
     if (rows.length > 0) await handOver(rows)
   }
   for (;;) {
+    options.signal?.throwIfAborted()
     while (seq - (await pagesDone()) >= options.maxInFlight) {
       await progress()
       await pause()

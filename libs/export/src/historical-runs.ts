@@ -16,11 +16,13 @@ interface Row {
   cursor_uuid: string | null
   pending_end_timestamp: string | null
   pending_end_uuid: string | null
+  created_at: Date
+  finished_at: Date | null
 }
 
 // Cursor timestamps travel as text so their microseconds survive (a JS Date keeps milliseconds).
 const COLUMNS = `id, plugin_config_id, team_id, range_from, range_to, batch_size, status, total_events, enqueued_events, next_seq,
-  cursor_timestamp::text, cursor_uuid::text, pending_end_timestamp::text, pending_end_uuid::text`
+  cursor_timestamp::text, cursor_uuid::text, pending_end_timestamp::text, pending_end_uuid::text, created_at, finished_at`
 
 function toRun(r: Row): HistoricalRun {
   return {
@@ -36,6 +38,8 @@ function toRun(r: Row): HistoricalRun {
     nextSeq: r.next_seq,
     cursor: r.cursor_timestamp && r.cursor_uuid ? { timestamp: r.cursor_timestamp, uuid: r.cursor_uuid } : null,
     pendingEnd: r.pending_end_timestamp && r.pending_end_uuid ? { timestamp: r.pending_end_timestamp, uuid: r.pending_end_uuid } : null,
+    createdAt: r.created_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString() ?? null,
   }
 }
 

@@ -103,6 +103,8 @@ export interface HistoricalRun {
   nextSeq: number
   cursor: { timestamp: string; uuid: string } | null
   pendingEnd: { timestamp: string; uuid: string } | null
+  createdAt: string
+  finishedAt: string | null
 }
 
 export interface HistoricalProgress {
@@ -127,5 +129,19 @@ export interface ExportStatus {
   oldestPendingBatchAgeSeconds: number | null
   retriesInFlight: number
   deadLetters: { pending: number; pendingEvents: number; replayed: number }
-  historicalRuns: { id: number; status: string; from: string; to: string; total: number; enqueued: number; done: number }[]
+  historicalRuns: HistoricalRunProgress[]
+}
+
+/** A historical run and how far the exporters got with it. */
+export interface HistoricalRunProgress {
+  id: number
+  status: HistoricalRun['status']
+  from: string
+  to: string
+  total: number
+  enqueued: number
+  /** Events whose batch the exporters finished (delivered or kept as a dead letter). */
+  done: number
+  createdAt: string
+  finishedAt: string | null
 }

@@ -9,12 +9,17 @@ export interface ReplayResult {
 }
 
 /**
- * Hands the config's dead letters not replayed yet (created at or after `since`) back to the
+ * Hands the config's dead letters not replayed yet (created at or after `since`, or only `ids`) back to the
  * exporters as fresh delivery jobs with a new retry budget. The job id derives from the dead letter,
  * so a replay interrupted between enqueueing and marking it replayed does not deliver it twice.
  */
-export async function replayDeadLetters(pool: Pool, deliveries: DeliveryQueue, configId: number, options: { since?: Date } = {}): Promise<ReplayResult> {
-  const letters = await listDeadLetters(pool, configId, { since: options.since, onlyPending: true })
+export async function replayDeadLetters(
+  pool: Pool,
+  deliveries: DeliveryQueue,
+  configId: number,
+  options: { since?: Date; ids?: readonly number[] } = {},
+): Promise<ReplayResult> {
+  const letters = await listDeadLetters(pool, configId, { since: options.since, ids: options.ids, onlyPending: true })
   const result: ReplayResult = { replayed: 0, events: 0, deadLetterIds: [] }
   for (const letter of letters) {
     const events = await deadLetterEvents(pool, letter.id)

@@ -1,3 +1,4 @@
 export * from './management'
 export * from './runtime'
 export * from './secrets'
+export * from './try-run'

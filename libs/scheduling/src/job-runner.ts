@@ -1,7 +1,8 @@
 import type { Logger, PluginJobData } from '@plugin-server/core'
-import { ActiveConfig, logTarget, PluginLogWriter, PluginManager, redact } from '@plugin-server/meta'
+import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginLogWriter, PluginManager, redact } from '@plugin-server/meta'
 import { PluginError } from '@plugin-server/plugin-vm'
 import { Job, UnrecoverableError } from 'bullmq'
+import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import { readConfigStatus } from './config-status'
 import type { JobMetrics } from './job-metrics'
@@ -14,6 +15,9 @@ export interface JobRunnerDeps {
   logger: Logger
   metrics: JobMetrics
   timeScale: number
+  /** Where each job's state changes are recorded for the admin API (the job history). */
+  redis: Redis
+  queuePrefix: string
 }
 
 /**
@@ -22,7 +26,13 @@ export interface JobRunnerDeps {
  * outcome but success is written to the config's plugin logs.
  */
 export class JobRunner {
-  constructor(private readonly deps: JobRunnerDeps) {}
+  private readonly history: JobHistory
+
+  constructor(private readonly deps: JobRunnerDeps) {
+    this.history = new JobHistory(deps.redis, deps.queuePrefix, (err) =>
+      deps.logger.warn({ err: err.message }, 'plugin job state not recorded in the job history'),
+    )
+  }
 
   async run(job: Job<PluginJobData>): Promise<void> {
     const { logs, metrics } = this.deps
@@ -30,32 +40,51 @@ export class JobRunner {
     if (job.attemptsMade === 0 && job.stalledCounter === 0) {
       metrics.startDelaySeconds.observe(Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000)
     }
+    // No secrets known until the config is loaded: until then the payload is not recorded.
+    const ref: JobRunRef = { pluginConfigId, jobId: job.id ?? '', name, enqueuedAt: job.data.enqueuedAt ?? new Date(job.timestamp).toISOString() }
+    const attempt = job.attemptsMade + 1
     const status = await readConfigStatus(this.deps.pool, pluginConfigId)
     if (!status?.enabled) {
       metrics.jobs.inc({ outcome: 'dropped' })
       const why = `job "${name}" dropped: plugin config ${pluginConfigId} is ${status ? 'disabled' : 'deleted'}`
       this.deps.logger.warn({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, why)
       if (status) logs.write(status.target, 'SYSTEM', 'WARN', why)
+      await this.history.finished(ref, { state: 'failed', attempts: attempt, error: why })
       return
     }
     const active = await this.activeConfig(pluginConfigId)
     if (!active) {
       metrics.jobs.inc({ outcome: 'retry' })
-      logs.write(status.target, 'SYSTEM', 'WARN', `job "${name}" postponed: the plugin is not set up yet (setupPlugin has not succeeded)`)
+      const why = `job "${name}" postponed: the plugin is not set up yet (setupPlugin has not succeeded)`
+      logs.write(status.target, 'SYSTEM', 'WARN', why)
+      await this.history.finished(ref, { state: attempt < (job.opts.attempts ?? 1) ? 'retrying' : 'failed', attempts: attempt, error: why })
       throw new Error(`plugin config ${pluginConfigId} is not set up`)
     }
     const target = logTarget(active.record)
+    const known: JobRunRef = { ...ref, payload, secrets: target.secrets }
     if (!active.jobNames.includes(name)) {
       metrics.jobs.inc({ outcome: 'failed' })
-      logs.write(target, 'SYSTEM', 'ERROR', `job "${name}" failed: the plugin exports no such job (jobs: ${active.jobNames.join(', ') || 'none'})`)
+      const why = `job "${name}" failed: the plugin exports no such job (jobs: ${active.jobNames.join(', ') || 'none'})`
+      logs.write(target, 'SYSTEM', 'ERROR', why)
+      await this.history.finished(known, { state: 'failed', attempts: attempt, error: why })
       throw new UnrecoverableError(`unknown job ${name}`)
     }
+    await this.history.running(known, attempt)
+    const startedAt = Date.now()
     const timer = metrics.durationSeconds.startTimer()
     try {
       await active.use((instance) => instance.runJob(name, payload))
       metrics.jobs.inc({ outcome: 'success' })
+      await this.history.finished(known, { state: 'completed', attempts: attempt, startedAt, error: null })
     } catch (err) {
-      throw this.failure(job, target, err as Error)
+      const failure = this.failure(job, target, err as Error)
+      await this.history.finished(known, {
+        state: failure instanceof UnrecoverableError ? 'failed' : 'retrying',
+        attempts: attempt,
+        startedAt,
+        error: redact((err as Error).message, target.secrets),
+      })
+      throw failure
     } finally {
       timer()
     }

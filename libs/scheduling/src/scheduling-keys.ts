@@ -9,4 +9,6 @@ export const schedulingKeys = {
   lastFinish: (prefix: string) => `${prefix}:scheduler:last-finish`,
   /** STRING job id of the run in progress, with a TTL: how overlaps are detected. */
   running: (prefix: string, chain: string) => `${prefix}:scheduler:running:${chain}`,
+  /** LIST of the chain's last runs, newest first (JSON TaskRunRecord), capped and expiring: the admin API's history. */
+  runs: (prefix: string, chain: string) => `${prefix}:scheduler:runs:${chain}`,
 }

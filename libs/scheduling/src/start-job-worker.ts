@@ -21,6 +21,8 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
     logger,
     metrics: createJobMetrics(ctx.registry),
     timeScale,
+    redis: runtime.services.redis,
+    queuePrefix: ctx.config.queuePrefix,
   })
   const worker = createWorker<PluginJobData>(QUEUES.jobs, (job) => runner.run(job), ctx.redis('job-worker'), ctx.config.queuePrefix, {
     concurrency: config.jobWorkerConcurrency,

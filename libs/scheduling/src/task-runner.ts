@@ -11,6 +11,7 @@ import { successorOptions } from './scheduled-queue'
 import type { SchedulerMetrics } from './scheduler-metrics'
 import { schedulingKeys } from './scheduling-keys'
 import { chainId, taskIntervalMs } from './task-interval'
+import { recordTaskRun, TaskRunRecord } from './task-run-history'
 
 export interface TaskRunnerDeps {
   manager: PluginManager
@@ -61,7 +62,9 @@ export class TaskRunner {
     }
     if (!active) {
       metrics.runs.inc({ task, outcome: 'skipped' })
-      logs.write(status.target, 'SYSTEM', 'WARN', `${task} skipped: the plugin is not set up (setupPlugin has not succeeded yet)`)
+      const why = `${task} skipped: the plugin is not set up (setupPlugin has not succeeded yet)`
+      logs.write(status.target, 'SYSTEM', 'WARN', why)
+      await this.history(chain, { started_at: new Date(startedAt).toISOString(), duration_ms: 0, outcome: 'error', error: why })
       return
     }
 
@@ -72,17 +75,29 @@ export class TaskRunner {
     }
     log.debug('scheduled task started')
     const timer = metrics.durationSeconds.startTimer({ task })
+    const runStart = Date.now()
+    let error: string | null = null
     try {
       await active.use((instance) => instance.call(task, []))
       metrics.runs.inc({ task, outcome: 'success' })
     } catch (err) {
-      this.report(active, task, err as Error)
+      error = this.report(active, task, err as Error)
     } finally {
       timer()
+      const finished = Date.now()
       await this.deps.marker.leave(chain, jobId)
-      await this.deps.redis.hset(schedulingKeys.lastFinish(this.deps.queuePrefix), chain, String(Date.now()))
+      await this.deps.redis.hset(schedulingKeys.lastFinish(this.deps.queuePrefix), chain, String(finished))
+      const run: TaskRunRecord = { started_at: new Date(runStart).toISOString(), duration_ms: finished - runStart, outcome: error === null ? 'ok' : 'error' }
+      await this.history(chain, error === null ? run : { ...run, error })
       log.debug('scheduled task finished')
     }
+  }
+
+  /** Best effort: the history is for people, the schedule must not depend on it. */
+  private async history(chain: string, run: TaskRunRecord): Promise<void> {
+    await recordTaskRun(this.deps.redis, this.deps.queuePrefix, chain, run).catch((err: Error) =>
+      this.deps.logger.warn({ chain, err: err.message }, 'scheduled run not recorded in the task history'),
+    )
   }
 
   /** Postgres says enabled but this replica may not have read the config yet (reload in flight). */
@@ -92,17 +107,20 @@ export class TaskRunner {
     return manager.config(id)
   }
 
-  private report(active: ActiveConfig, task: ScheduledTaskData['task'], err: Error): void {
+  /** Logs the failure; returns what the task history shows of it (redacted). */
+  private report(active: ActiveConfig, task: ScheduledTaskData['task'], err: Error): string {
     const target = logTarget(active.record)
     const message = redact(err.message, target.secrets)
     if (err instanceof PluginLimitError) {
       this.deps.metrics.runs.inc({ task, outcome: 'timeout' })
-      this.deps.logs.write(target, 'SYSTEM', 'ERROR', `${task} stopped (${err.limit} limit): ${message}; the schedule goes on`)
-    } else {
-      this.deps.metrics.runs.inc({ task, outcome: 'error' })
-      // A PluginError's message already names the plugin, the config and the method.
-      const text = err instanceof PluginError ? message : `${task} failed: ${message}`
-      this.deps.logs.write(target, 'PLUGIN', 'ERROR', `${text}; the schedule goes on`)
+      const text = `${task} stopped (${err.limit} limit): ${message}`
+      this.deps.logs.write(target, 'SYSTEM', 'ERROR', `${text}; the schedule goes on`)
+      return text
     }
+    this.deps.metrics.runs.inc({ task, outcome: 'error' })
+    // A PluginError's message already names the plugin, the config and the method.
+    const text = err instanceof PluginError ? message : `${task} failed: ${message}`
+    this.deps.logs.write(target, 'PLUGIN', 'ERROR', `${text}; the schedule goes on`)
+    return text
   }
 }

@@ -1,5 +1,5 @@
 import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
-import { ManagementContext, ManagementError } from '@plugin-server/meta'
+import { JobHistory, ManagementContext, ManagementError } from '@plugin-server/meta'
 import type { TriggeredJob, TriggerJobInput } from './interfaces'
 import { validateJobPayload } from './validate-job-payload'
 
@@ -21,6 +21,11 @@ export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput)
   try {
     const job = await queue.add(input.jobName, data)
     ctx.logger.info({ pluginConfigId: input.pluginConfigId, job: input.jobName, jobId: job.id }, 'plugin job triggered')
+    // The payload came from whoever triggered the job, not from the config's secrets: recorded as given.
+    const history = new JobHistory(ctx.redis, ctx.queuePrefix, (err) =>
+      ctx.logger.warn({ pluginConfigId: input.pluginConfigId, err: err.message }, 'triggered job not recorded in the job history'),
+    )
+    if (job.id) await history.queued({ ...data, jobId: job.id, secrets: [] })
     return { jobId: job.id ?? '', pluginConfigId: input.pluginConfigId, teamId: row.team_id, name: input.jobName, payload }
   } finally {
     await queue.close()

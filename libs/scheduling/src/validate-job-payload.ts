@@ -50,10 +50,12 @@ export function validateJobPayload(pluginName: string, publicJobs: unknown, jobN
   if (typeof given !== 'object' || Array.isArray(given))
     throw new ManagementError('validation_error', `job "${jobName}": the payload must be a JSON object`, 'payload')
   const values = given as Record<string, unknown>
-  const problems: string[] = []
+  // Each problem names its field, so a form can show the first one next to its input.
+  const problems: { field: string; text: string }[] = []
+  const problem = (key: string, text: string) => problems.push({ field: `payload.${key}`, text: `payload.${key} ${text}` })
   for (const key of Object.keys(values)) {
     if (!Object.prototype.hasOwnProperty.call(fields, key))
-      problems.push(`payload.${key} is not a field of job "${jobName}" (fields: ${Object.keys(fields).sort().join(', ') || 'none'})`)
+      problem(key, `is not a field of job "${jobName}" (fields: ${Object.keys(fields).sort().join(', ') || 'none'})`)
   }
   const result: Record<string, unknown> = { ...values }
   for (const [key, field] of Object.entries(fields)) {
@@ -65,13 +67,16 @@ export function validateJobPayload(pluginName: string, publicJobs: unknown, jobN
     }
     const value = missing(values[key]) && field.default !== undefined ? field.default : values[key]
     if (missing(value)) {
-      if (field.required) problems.push(`payload.${key} is required (${field.type})`)
+      if (field.required) problem(key, `is required (${field.type})`)
       continue
     }
     const expected = typeProblem(field.type, value)
-    if (expected) problems.push(`payload.${key} must be ${expected}, got ${JSON.stringify(value)}`)
+    if (expected) problem(key, `must be ${expected}, got ${JSON.stringify(value)}`)
     result[key] = value
   }
-  if (problems.length > 0) throw new ManagementError('validation_error', `job "${jobName}" of plugin ${pluginName}: ${problems.join('; ')}`, 'payload')
+  if (problems.length > 0) {
+    const text = problems.map((p) => p.text).join('; ')
+    throw new ManagementError('validation_error', `job "${jobName}" of plugin ${pluginName}: ${text}`, problems[0].field)
+  }
   return result
 }

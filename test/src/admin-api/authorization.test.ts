@@ -5,8 +5,10 @@ import http from 'node:http'
 import { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { createAdminApi, Route, ROUTES } from '@plugin-server/admin-api'
+import { AdminApi, createAdminApi, Route, ROUTES } from '@plugin-server/admin-api'
+import { exportSettings } from '@plugin-server/export'
 import { createConfig, createTeamAdminToken, installPluginFromPath, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/meta'
+import { testRoleContext } from '../harness/role-context'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
 
 const OPERATOR = 'test-admin-token-0123456789'
@@ -18,7 +20,8 @@ interface RouteCase {
   /** Status of a valid request by the operator (or by the owning team where allowed). */
   ok: number
   team: TeamAccess
-  body?: () => Promise<{ raw?: Buffer; json?: unknown; headers?: Record<string, string> }>
+  /** `target`: the team whose resources the request is about. */
+  body?: (target: Team) => Promise<{ raw?: Buffer; json?: unknown; headers?: Record<string, string> }>
 }
 
 interface Request {
@@ -63,13 +66,37 @@ const CASES: Record<string, RouteCase> = {
   },
   'GET /api/configs/:id/logs': { ok: 200, team: 'own-team' },
   'GET /api/configs/:id/metrics': { ok: 200, team: 'own-team' },
+  'POST /api/teams/:teamId/try': {
+    ok: 200,
+    team: 'own-team',
+    body: async (t) => ({ json: { event: { event: 'e' }, target: { plugin_config_id: t.configId } } }),
+  },
+  'GET /api/me': { ok: 200, team: 'any' },
+  'PUT /api/teams/:teamId/configs/order': { ok: 200, team: 'own-team', body: async (t) => ({ json: { ids: [t.configId] } }) },
+  'GET /api/configs/:id/status': { ok: 200, team: 'own-team' },
+  'GET /api/configs/:id/export-series': { ok: 200, team: 'own-team' },
+  'GET /api/configs/:id/jobs': { ok: 200, team: 'own-team' },
+  'POST /api/configs/:id/jobs/:name': { ok: 201, team: 'own-team', body: async () => ({ json: { payload: { n: 1 } } }) },
+  'GET /api/configs/:id/dead-letters': { ok: 200, team: 'own-team' },
+  'POST /api/configs/:id/dead-letters/replay': { ok: 200, team: 'own-team', body: async () => ({ json: {} }) },
+  'GET /api/configs/:id/historical-exports': { ok: 200, team: 'own-team' },
+  'POST /api/configs/:id/historical-exports': {
+    ok: 202,
+    team: 'own-team',
+    body: async () => ({ json: { from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' } }),
+  },
 }
 
 const routeKey = (route: Route): string => `${route.method} ${route.pattern}`
 
 /** The route's path for one team's resources. */
 function pathFor(route: Route, teamId: number, configId: number): string {
-  return route.pattern.replace(':teamId', String(teamId)).replace(':id', String(configId)).replace(':plugin', 'management-basic').replace(':key', 'mapping')
+  return route.pattern
+    .replace(':teamId', String(teamId))
+    .replace(':id', String(configId))
+    .replace(':plugin', 'management-basic')
+    .replace(':key', 'mapping')
+    .replace(':name', 'someJob')
 }
 
 interface Team {
@@ -85,9 +112,12 @@ describe('admin API authorization, route by route', () => {
   let a: Team
   let b: Team
   let revokedA: string
+  let apis: AdminApi[] = []
 
   async function start(token: string | null, teamTokens: boolean): Promise<{ server: http.Server; base: string }> {
-    const api = createAdminApi({ pool: h.ctx.pool, redis: h.ctx.redis, queuePrefix: h.ctx.queuePrefix, logger: h.ctx.logger, token, teamTokens })
+    const { pool, redis, queuePrefix, logger } = h.ctx
+    const api = createAdminApi({ pool, redis, queuePrefix, logger, token, teamTokens, exportSettings: exportSettings(testRoleContext('capture', {}).config) })
+    apis.push(api)
     const s = http.createServer((req, res) => void api(req, res).then((handled) => (handled ? undefined : res.writeHead(418).end())))
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
     return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` }
@@ -115,7 +145,7 @@ describe('admin API authorization, route by route', () => {
 
   async function team(name: string): Promise<Team> {
     const id = await createTeamRow(h, name)
-    const config = await createConfig(h.ctx, { teamId: id, plugin: 'management-basic', config: { apiKey: SECRET, label: name } })
+    const config = await createConfig(h.ctx, { teamId: id, plugin: 'management-basic', config: { apiKey: SECRET, label: name }, enabled: true })
     return { id, configId: config.id, token: (await createTeamAdminToken(h.ctx, id, `${name} ci`)).token }
   }
 
@@ -133,6 +163,8 @@ describe('admin API authorization, route by route', () => {
 
   afterEach(async () => {
     server.close()
+    await Promise.all(apis.map((api) => api.close()))
+    apis = []
     const logs = h.logText()
     assert.ok(!logs.includes(SECRET), 'no log line holds the secret value')
     for (const token of [a.token, b.token, revokedA]) assert.ok(!logs.includes(token), 'no log line holds an admin token')
@@ -148,10 +180,10 @@ describe('admin API authorization, route by route', () => {
     it(key, async () => {
       const c = CASES[key]
       assert.ok(c, `no authorization case for ${key}`)
-      const request = async (): Promise<Request> => (c.body ? c.body() : {})
+      const request = async (target: Team): Promise<Request> => (c.body ? c.body(target) : {})
       const onA = pathFor(route, a.id, a.configId)
       const expect = async (token: string | null, url: string, status: number, what: string, message?: RegExp): Promise<void> => {
-        const reply = await call(route.method, url, token, await request())
+        const reply = await call(route.method, url, token, await request(url === onA ? a : b))
         assert.equal(reply.status, status, `${key} ${what}: ${reply.text}`)
         if (message) assert.match((reply.json() as { error: { message: string } }).error.message, message, `${key} ${what}`)
       }

@@ -103,6 +103,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
 
     log('where to look:')
     log(`  capture endpoint   ${host}/batch  (token ${team.api_token})`)
+    log(`  admin web UI       ${host}/admin/  (sign in with the operator token ${adminToken})`)
     log(`  admin API          curl -H 'Authorization: Bearer ${adminToken}' ${host}/api/teams/${team.id}/configs`)
     log(`  events table       psql ${services.databaseUrl} -c 'SELECT * FROM events ORDER BY timestamp DESC LIMIT 5'`)
     log(`  process logs       ${logDir}`)

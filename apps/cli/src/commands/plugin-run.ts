@@ -40,7 +40,8 @@ function splitPair(raw: string, flag: string): [string, string] {
   return [raw.slice(0, eq), raw.slice(eq + 1)]
 }
 
-async function readEvent(source: string): Promise<PluginEvent> {
+/** A PluginEvent JSON file, or stdin for `-`. */
+export async function readEvent(source: string): Promise<PluginEvent> {
   const text = source === '-' ? await readStdin() : await fs.readFile(source, 'utf8')
   const event = JSON.parse(text) as PluginEvent
   if (typeof event !== 'object' || event === null || typeof event.event !== 'string') {

@@ -1,7 +1,7 @@
-import { createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
+import { createConfig, deleteConfig, getConfig, listConfigs, reorderConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
-import { attachmentValues, configValues, idParam, optionalBool, optionalInt } from '../parse-input'
+import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt } from '../parse-input'
 import { Route } from './route'
 
 function pluginRef(value: unknown): number | string {
@@ -33,6 +33,17 @@ export const configRoutes: Route[] = [
         enabled: optionalBool(body, 'enabled'),
       })
       return { status: 201, body: view }
+    },
+  },
+  {
+    method: 'PUT',
+    pattern: '/api/teams/:teamId/configs/order',
+    access: 'team',
+    handler: async ({ req, params, management, maxBodyBytes }) => {
+      const teamId = idParam(params.teamId, 'team')
+      const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
+      if (ids === undefined) throw new HttpError(400, 'validation_error', 'ids is required: every config id of the team, first runs first', 'ids')
+      return { status: 200, body: await reorderConfigs(management, teamId, ids) }
     },
   },
   {

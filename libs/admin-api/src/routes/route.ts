@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http'
-import type { ManagementContext } from '@plugin-server/meta'
+import type { ManagementContext, TrySettings } from '@plugin-server/meta'
+import type { AdminServices } from '../admin-services'
+import type { AdminPrincipal } from '../interfaces'
 
 export interface RouteContext {
   req: IncomingMessage
@@ -7,6 +9,12 @@ export interface RouteContext {
   query: URLSearchParams
   management: ManagementContext
   maxBodyBytes: number
+  /** Who is asking; already allowed on this route. */
+  principal: AdminPrincipal
+  /** Queues and background work of this API process (dead-letter replays, historical exports, task chains). */
+  services: AdminServices
+  /** `AdminApiDeps.pluginSettings`, for dry runs. */
+  pluginSettings?: Partial<TrySettings>
 }
 
 export interface RouteResult {

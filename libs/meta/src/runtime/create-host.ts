@@ -1,6 +1,7 @@
 import { fetchGuard } from '@plugin-server/plugin-vm'
 import type { LogLevel, PluginAttachment, PluginHost } from '@plugin-server/plugin-vm'
 import type { RuntimeServices } from './interfaces'
+import { JobHistory } from './job-history'
 import { PluginConfigRecord, secretValues } from './load-configs'
 import { LogTarget, LogType } from './log-writer'
 import { updateMetric } from './metrics-store'
@@ -46,6 +47,9 @@ export function createHost(
 ): PluginHost {
   const { redis, queuePrefix, logs, capturer } = services
   const target = logTarget(record)
+  const jobHistory = new JobHistory(redis, queuePrefix, (err) =>
+    services.logger.warn({ plugin_config_id: record.id, err: err.message }, 'plugin job not recorded in the job history'),
+  )
   return {
     config: record.config,
     attachments,
@@ -55,7 +59,8 @@ export function createHost(
     enqueueJob: async (job) => {
       const delay = Math.max(0, job.runAt.getTime() - Date.now())
       const data = { teamId: record.teamId, pluginConfigId: record.id, name: job.name, payload: job.payload ?? null, enqueuedAt: new Date().toISOString() }
-      await services.jobs.add(job.name, data, { delay })
+      const added = await services.jobs.add(job.name, data, { delay })
+      if (added.id) await jobHistory.queued({ ...data, jobId: added.id, secrets: target.secrets })
     },
     updateMetric: (name, operation, value) => {
       updateMetric(redis, queuePrefix, record.id, name, operation, value).catch((err: Error) =>

@@ -6,6 +6,7 @@ import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
 import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
 import { redact } from './log-writer'
 import { setupRetryDelayMs } from './setup-retry'
+import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
 import { SecretBox } from '../secrets/secret-box'
 
 /**
@@ -29,12 +30,14 @@ export class PluginManager {
   lastRefreshError: string | null = null
   private readonly secrets: SecretBox
   private readonly reportedUnreadable = new Set<number>()
+  private readonly published: SetupStatePublisher
 
   constructor(
     private readonly services: RuntimeServices,
     private readonly vm: PluginVm,
   ) {
     this.secrets = new SecretBox(services.plugins.secretsKeys)
+    this.published = new SetupStatePublisher(services.redis, services.queuePrefix, services.logger)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -116,6 +119,7 @@ export class PluginManager {
     if (this.timer) clearInterval(this.timer)
     await this.refreshing
     await this.instances.close()
+    await this.published.close()
   }
 
   private async reconcile(next: PluginConfigRecord[]): Promise<void> {
@@ -126,13 +130,15 @@ export class PluginManager {
     this.teams = new Map()
     for (const record of next) {
       this.teams.set(record.teamId, [...(this.teams.get(record.teamId) ?? []), record.id])
-      if (!this.states.has(record.id)) this.states.set(record.id, { status: 'pending' })
+      if (!this.states.has(record.id)) this.setState(record.id, { status: 'pending' })
     }
+    this.published.refresh()
   }
 
   private async unload(id: number): Promise<void> {
     await this.instances.evict(id, 'explicit')
     this.states.delete(id)
+    this.published.forget(id)
     this.depths.delete(id)
     this.exports.delete(id)
   }
@@ -170,7 +176,12 @@ export class PluginManager {
     const [source, attachments] = await Promise.all([this.source(record), loadAttachments(this.services.pool, id)])
     const host = createHost(record, attachments, this.depth(id), this.services)
     const { memoryLimitMb, timeoutMs, fetchAllowedHosts } = this.services.plugins
-    const instance = await this.vm.load(source, host, { configId: id, memoryLimitMb, timeoutMs, fetchAllowedHosts })
+    const instance = await this.vm.load(source, host, { configId: id, memoryLimitMb, timeoutMs, fetchAllowedHosts }).catch((err: Error) => {
+      // Still pending here (tried again on next use), but the fleet should see why it is not running.
+      const message = redact(err instanceof PluginError ? err.pluginMessage : err.message, logTarget(record).secrets)
+      this.published.publish(id, { status: 'failed', attempts: 0, nextAttemptAt: null, lastError: message })
+      throw err
+    })
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
     this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
     return instance
@@ -204,7 +215,7 @@ export class PluginManager {
       const delay = setupRetryDelayMs(attempt, timeScale)
       const withinWindow = Date.now() + delay - firstAttemptAt <= plugins.setupRetryWindowMs / timeScale
       if (err instanceof PluginError && err.isRetryError && attempt < plugins.setupMaxAttempts && withinWindow) {
-        this.states.set(id, { status: 'retrying', attempts: attempt, firstAttemptAt, nextAttemptAt: Date.now() + delay, lastError: message })
+        this.setState(id, { status: 'retrying', attempts: attempt, firstAttemptAt, nextAttemptAt: Date.now() + delay, lastError: message })
         logs.write(
           target,
           'SYSTEM',
@@ -216,7 +227,7 @@ export class PluginManager {
           err instanceof PluginError && err.isRetryError
             ? `setupPlugin still failing with RetryError after ${attempt} attempts: ${message}`
             : `setupPlugin failed: ${message}`
-        this.states.set(id, { status: 'disabled', reason })
+        this.setState(id, { status: 'disabled', reason }, attempt)
         logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`)
         await disableConfig(this.services.pool, id, reason)
         await publishReload(this.services.redis, this.services.queuePrefix, { reason: 'setup failed', teamId: record.teamId, pluginConfigId: id })
@@ -226,7 +237,8 @@ export class PluginManager {
   }
 
   private ready(id: number, instance: PluginInstance): void {
-    this.states.set(id, { status: 'ready' })
+    const previous = this.states.get(id)
+    this.setState(id, { status: 'ready' }, (previous?.status === 'retrying' ? previous.attempts : 0) + 1)
     const record = this.records.get(id)!
     this.services.logs.write(
       logTarget(record),
@@ -234,6 +246,12 @@ export class PluginManager {
       'INFO',
       `plugin loaded (version ${record.pluginVersion}; methods: ${instance.methods.join(', ') || 'none'})`,
     )
+  }
+
+  /** `attempts`: setupPlugin calls it took to reach this state, for the published view. */
+  private setState(id: number, state: SetupState, attempts = 0): void {
+    this.states.set(id, state)
+    this.published.publish(id, publishedState(state, attempts))
   }
 
   private async teardown(id: number, instance: PluginInstance, reason: string): Promise<void> {
@@ -253,5 +271,16 @@ export class PluginManager {
       }
     }
     this.services.logs.write(target, 'SYSTEM', 'INFO', `plugin unloaded (${reason})`)
+  }
+}
+
+function publishedState(state: SetupState, attempts: number): Omit<PublishedSetupState, 'updatedAt' | 'seenAt'> {
+  switch (state.status) {
+    case 'retrying':
+      return { status: 'retrying', attempts: state.attempts, nextAttemptAt: state.nextAttemptAt, lastError: state.lastError }
+    case 'disabled':
+      return { status: 'disabled', attempts, nextAttemptAt: null, lastError: state.reason }
+    default:
+      return { status: state.status, attempts, nextAttemptAt: null, lastError: null }
   }
 }

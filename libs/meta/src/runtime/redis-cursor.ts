@@ -20,4 +20,10 @@ export class RedisPluginCursor implements PluginCursor {
   increment(key: string, incrementBy = 1): Promise<number> {
     return this.redis.incrby(this.prefix + key, incrementBy)
   }
+
+  /** The current value without changing it (dry runs); null when the cursor was never set. */
+  async value(key: string): Promise<number | null> {
+    const raw = await this.redis.get(this.prefix + key)
+    return raw === null ? null : Number(raw)
+  }
 }

@@ -1,0 +1,96 @@
+import { DeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
+import { getConfig } from '@plugin-server/meta'
+import { readJsonObject } from '../http-io'
+import { HttpError } from '../interfaces'
+import { idList, idParam, intQueryParam, optionalInt, optionalString } from '../parse-input'
+import { Route } from './route'
+
+const MAX_DEAD_LETTERS = 1000
+const DEFAULT_BATCH_SIZE = 500
+const MAX_BATCH_SIZE = 10_000
+
+/** Dead letters without their events: those may hold anything users sent. */
+function deadLetterView(d: DeadLetter) {
+  return {
+    id: d.id,
+    method: d.method,
+    event_count: d.eventCount,
+    error: d.error,
+    retry_error: d.retryError,
+    attempts: d.attempts,
+    first_attempt_at: d.firstAttemptAt,
+    last_attempt_at: d.lastAttemptAt,
+    created_at: d.createdAt,
+    replayed_at: d.replayedAt,
+  }
+}
+
+function isoTime(body: Record<string, unknown>, key: string): Date {
+  const value = optionalString(body, key)
+  const ms = value === undefined ? NaN : Date.parse(value)
+  if (value === undefined || !/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms))
+    throw new HttpError(400, 'validation_error', `${key} must be an ISO 8601 time, e.g. 2024-05-01T00:00:00Z`, key)
+  return new Date(ms)
+}
+
+export const exportRoutes: Route[] = [
+  {
+    method: 'GET',
+    pattern: '/api/configs/:id/dead-letters',
+    access: 'config',
+    handler: async ({ params, query, management }) => {
+      const id = idParam(params.id, 'plugin config')
+      const limit = intQueryParam(query, 'limit', 100, 1, MAX_DEAD_LETTERS)
+      await getConfig(management, id)
+      return { status: 200, body: (await listDeadLetters(management.pool, id, { newest: limit })).map(deadLetterView) }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/api/configs/:id/dead-letters/replay',
+    access: 'config',
+    handler: async ({ req, params, management, services, maxBodyBytes }) => {
+      const id = idParam(params.id, 'plugin config')
+      const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
+      await getConfig(management, id)
+      if (ids !== undefined) {
+        const pending = new Set((await listDeadLetters(management.pool, id, { ids, onlyPending: true })).map((d) => d.id))
+        const unknown = ids.filter((d) => !pending.has(d))
+        if (unknown.length > 0)
+          throw new HttpError(400, 'validation_error', `ids: not dead letters of config ${id} waiting for a replay: ${unknown.join(', ')}`, 'ids')
+      }
+      const result = await replayDeadLetters(management.pool, services.deliveries(), id, { ids })
+      management.logger.info({ pluginConfigId: id, replayed: result.replayed, events: result.events }, 'dead letters replayed')
+      return { status: 200, body: { replayed: result.replayed, events: result.events } }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/api/configs/:id/historical-exports',
+    access: 'config',
+    handler: async ({ params, management, services }) => {
+      const id = idParam(params.id, 'plugin config')
+      await getConfig(management, id)
+      return { status: 200, body: await services.historical.list(id) }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/api/configs/:id/historical-exports',
+    access: 'config',
+    handler: async ({ req, params, management, services, maxBodyBytes }) => {
+      const id = idParam(params.id, 'plugin config')
+      const body = await readJsonObject(req, maxBodyBytes)
+      const from = isoTime(body, 'from')
+      const to = isoTime(body, 'to')
+      if (from >= to) throw new HttpError(400, 'validation_error', 'from must be before to', 'from')
+      const batchSize = optionalInt(body, 'batch_size') ?? DEFAULT_BATCH_SIZE
+      if (batchSize < 1 || batchSize > MAX_BATCH_SIZE)
+        throw new HttpError(400, 'validation_error', `batch_size must be from 1 to ${MAX_BATCH_SIZE}`, 'batch_size')
+      const config = await getConfig(management, id)
+      const run = await services.historical.start(id, config.team_id, { from, to, batchSize })
+      const view = (await services.historical.list(id)).find((r) => r.id === run.id)
+      return { status: 202, body: view }
+    },
+  },
+]

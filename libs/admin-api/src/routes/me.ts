@@ -1,0 +1,17 @@
+import { HttpError } from '../interfaces'
+import { Route } from './route'
+
+export const meRoutes: Route[] = [
+  // What the UI shows as "signed in as", and which screens it offers.
+  {
+    method: 'GET',
+    pattern: '/api/me',
+    access: 'catalogue',
+    handler: async ({ principal, management }) => {
+      if (principal.kind === 'operator') return { status: 200, body: { kind: 'operator' } }
+      const { rows } = await management.pool.query<{ name: string }>('SELECT name FROM teams WHERE id = $1', [principal.teamId])
+      if (!rows[0]) throw new HttpError(401, 'unauthorized', 'the team of this admin API token no longer exists')
+      return { status: 200, body: { kind: 'team', team_id: principal.teamId, team_name: rows[0].name } }
+    },
+  },
+]

@@ -1,0 +1,71 @@
+import { clearSession, storedToken } from '../lib/session'
+
+/** An error answer of the API (`{ error: { code, message, field? } }`), or a request that never got one (status 0). */
+export class ApiError extends Error {
+  override name = 'ApiError'
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message)
+  }
+}
+
+export type RequestBody = { json: unknown } | { raw: Blob; contentType: string; headers?: Record<string, string> }
+
+export interface RequestOptions {
+  body?: RequestBody
+  /** A token to try instead of the stored one (the login form); a 401 then does not end the session. */
+  token?: string
+}
+
+let unauthorizedListener: (message: string) => void = () => undefined
+
+/** The app goes back to the login page, with the message, whenever the stored token is refused. */
+export function onUnauthorized(listener: (message: string) => void): void {
+  unauthorizedListener = listener
+}
+
+function errorFromBody(status: number, body: unknown): ApiError {
+  const error = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)?.error
+  if (error && typeof error.message === 'string') {
+    return new ApiError(status, String(error.code ?? 'error'), error.message, typeof error.field === 'string' ? error.field : undefined)
+  }
+  return new ApiError(status, 'http_error', `the server answered HTTP ${status}`)
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const token = options.token ?? storedToken()
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (token) headers.Authorization = `Bearer ${token}`
+  let body: BodyInit | undefined
+  if (options.body && 'json' in options.body) {
+    headers['Content-Type'] = 'application/json'
+    body = JSON.stringify(options.body.json)
+  } else if (options.body) {
+    Object.assign(headers, options.body.headers, { 'Content-Type': options.body.contentType })
+    body = options.body.raw
+  }
+  let res: Response
+  try {
+    res = await fetch(path, { method, headers, body })
+  } catch (err) {
+    throw new ApiError(0, 'network_error', `could not reach the server: ${(err as Error).message}`)
+  }
+  const text = await res.text()
+  let parsed: unknown = null
+  try {
+    parsed = text === '' ? null : JSON.parse(text)
+  } catch {
+    if (res.ok) throw new ApiError(res.status, 'invalid_response', `the server answered ${method} ${path} with something that is not JSON`)
+  }
+  if (res.ok) return parsed as T
+  const error = errorFromBody(res.status, parsed)
+  if (res.status === 401 && options.token === undefined) {
+    clearSession()
+    unauthorizedListener(error.message)
+  }
+  throw error
+}

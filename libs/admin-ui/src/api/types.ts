@@ -1,0 +1,278 @@
+// The shapes of the admin API answers (libs/admin-api/API.md). Dates arrive as ISO strings.
+
+export type Me = { kind: 'operator' } | { kind: 'team'; team_id: number; team_name: string }
+
+export interface Team {
+  id: number
+  name: string
+  api_token: string
+  created_at: string
+}
+
+export type ConfigFieldType = 'string' | 'attachment' | 'choice'
+
+/** One entry of plugin.json `config`: a field (with `key`) or a text block (only `markdown`). */
+export interface ConfigField {
+  markdown?: string
+  key?: string
+  name?: string
+  type?: ConfigFieldType
+  default?: string
+  hint?: string
+  required?: boolean
+  secret?: boolean
+  choices?: string[]
+}
+
+export interface PayloadFieldSpec {
+  type?: string
+  title?: string
+  required?: boolean
+}
+
+export interface PublicJobSpec {
+  payload?: Record<string, PayloadFieldSpec>
+}
+
+export interface PluginJson {
+  name: string
+  description?: string
+  url?: string
+  config?: ConfigField[]
+  publicJobs?: Record<string, PublicJobSpec>
+  [key: string]: unknown
+}
+
+export interface PluginSummary {
+  id: number
+  name: string
+  description: string
+  url: string | null
+  version: number
+  content_hash: string
+  config_schema: ConfigField[]
+  created_at: string
+  updated_at: string
+}
+
+export interface PluginVersion {
+  version: number
+  content_hash: string
+  created_at: string
+}
+
+export interface PluginDetail extends PluginSummary {
+  plugin_json: PluginJson
+  versions: PluginVersion[]
+}
+
+export interface InstallResult {
+  status: 'installed' | 'updated' | 'unchanged'
+  message: string
+  plugin: PluginSummary
+}
+
+export interface AttachmentView {
+  key: string
+  file_name: string
+  content_type: string
+  size: number
+}
+
+export type SecretState = 'set' | 'not set'
+
+export interface PluginConfigView {
+  id: number
+  team_id: number
+  plugin_id: number
+  plugin_name: string
+  enabled: boolean
+  order: number
+  config: Record<string, string>
+  secret_fields: Record<string, SecretState>
+  attachments: AttachmentView[]
+  error: unknown
+  disabled_reason: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface NewAttachment {
+  file_name: string
+  content_type: string
+  contents_base64: string
+}
+
+export interface CreateConfigInput {
+  plugin_id: number | string
+  config?: Record<string, string>
+  attachments?: Record<string, NewAttachment>
+  order?: number
+  enabled?: boolean
+}
+
+export interface UpdateConfigInput {
+  config?: Record<string, string>
+  order?: number
+  enabled?: boolean
+}
+
+export interface ExportMetrics {
+  events_seen: number
+  events_delivered_successfully: number
+  retry_errors: number
+  other_errors: number
+  undelivered_events: number
+}
+
+export type SetupState = 'ready' | 'pending' | 'retrying' | 'failed' | 'disabled' | 'unknown'
+
+export interface ScheduledRun {
+  started_at: string
+  duration_ms: number
+  outcome: 'ok' | 'error'
+  error?: string
+}
+
+export interface ScheduledTask {
+  task: string
+  next_run_at: string | null
+  last_runs: ScheduledRun[]
+}
+
+export interface ConfigStatus {
+  config: PluginConfigView
+  setup: { status: SetupState; attempts: number; next_attempt_at: string | null; last_error: string | null; updated_at: string }
+  last_error: { message: string; time: string } | null
+  disabled_reason: string | null
+  export: {
+    metrics: ExportMetrics
+    buffer: { events: number; bytes: number; ageSeconds: number | null }
+    pending_batches: number
+    retries_in_flight: number
+    dead_letters: { pending: number; pendingEvents: number; replayed: number }
+  } | null
+  plugin_metrics: Record<string, number>
+  scheduled: ScheduledTask[]
+}
+
+export interface ExportSeriesPoint extends ExportMetrics {
+  t: string
+}
+
+export interface ExportSeries {
+  bucket_seconds: number
+  points: ExportSeriesPoint[]
+}
+
+export const LOG_LEVELS = ['DEBUG', 'LOG', 'INFO', 'WARN', 'ERROR'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+export const LOG_SOURCES = ['SYSTEM', 'PLUGIN', 'CONSOLE'] as const
+export type LogSource = (typeof LOG_SOURCES)[number]
+
+export interface LogRow {
+  id: number
+  timestamp: string
+  source: LogSource
+  type: LogLevel
+  message: string
+}
+
+export interface LogQuery {
+  levels: string[]
+  sources: string[]
+  search: string
+  after?: number
+  limit?: number
+}
+
+export type JobState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed'
+
+export interface JobView {
+  id: string | number
+  name: string
+  payload: unknown
+  state: JobState
+  attempts: number | null
+  enqueued_at: string | null
+  started_at: string | null
+  finished_at: string | null
+  duration_ms: number | null
+  error: string | null
+}
+
+export interface JobsView {
+  public_jobs: Record<string, PublicJobSpec>
+  jobs: JobView[]
+}
+
+export interface TriggeredJob {
+  jobId: string | number
+  pluginConfigId: number
+  teamId: number
+  name: string
+  payload: unknown
+}
+
+export interface DeadLetter {
+  id: number
+  method: string
+  event_count: number
+  error: string
+  /** True when the export gave up after exhausting RetryError retries; false for another error. */
+  retry_error: boolean
+  attempts: number
+  first_attempt_at: string | null
+  last_attempt_at: string | null
+  created_at: string
+  replayed_at: string | null
+}
+
+export interface ReplayResult {
+  replayed: number
+  events: number
+}
+
+export interface HistoricalRun {
+  id: number
+  status: 'running' | 'done'
+  from: string
+  to: string
+  total: number
+  enqueued: number
+  done: number
+  created_at: string
+  finished_at: string | null
+}
+
+export interface PluginEvent {
+  event: string
+  [key: string]: unknown
+}
+
+export type TryTarget = { plugin_config_id: number } | { plugin_id: number; config?: Record<string, string> } | { chain: true }
+
+export interface TryHostCall {
+  call: string
+  args: unknown[]
+  performed: boolean
+  result?: unknown
+}
+
+export interface TryStep {
+  plugin_config_id: number | null
+  plugin: string
+  method: string
+  duration_ms: number
+  output?: unknown
+  error: string | null
+  logs: { level: string; message: string }[]
+  host_calls: TryHostCall[]
+}
+
+export interface TryResult {
+  input: PluginEvent
+  output: PluginEvent | null
+  dropped: boolean
+  steps: TryStep[]
+}

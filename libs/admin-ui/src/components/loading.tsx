@@ -1,0 +1,3 @@
+export function Loading({ what }: { what?: string }) {
+  return <p class="muted">Loading{what ? ` ${what}` : ''}…</p>
+}

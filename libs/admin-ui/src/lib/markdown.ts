@@ -1,0 +1,15 @@
+import DOMPurify from 'dompurify'
+import { marked } from 'marked'
+
+// plugin.json text comes from whoever wrote the plugin: sanitized before it reaches the page, and
+// links open in a new tab without access to this one.
+DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+  if (node.tagName === 'A') {
+    node.setAttribute('target', '_blank')
+    node.setAttribute('rel', 'noopener noreferrer')
+  }
+})
+
+export function markdownToHtml(text: string): string {
+  return DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true }))
+}

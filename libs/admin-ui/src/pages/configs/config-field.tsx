@@ -1,0 +1,93 @@
+import type { AttachmentView, SecretState } from '../../api/types'
+import { Badge } from '../../components/badge'
+import { Markdown } from '../../components/markdown'
+import { formatBytes } from '../../lib/format'
+import { FormMode, isAttachment, isSecret, KeyedField } from './form-model'
+
+interface Props {
+  field: KeyedField
+  mode: FormMode
+  value: string
+  onValue: (value: string) => void
+  onFile: (file: File | undefined) => void
+  error?: string
+  /** Edit only: whether the stored config has this secret. */
+  secretState?: SecretState
+  /** Edit only: the stored attachment for this key. */
+  attachment?: AttachmentView
+}
+
+/** One plugin.json field: a text input, a select of `choices`, a file input, or a password input for a secret. */
+export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, secretState, attachment }: Props) {
+  const { key } = field
+  const id = `field-${key}`
+  const common = {
+    id,
+    name: key,
+    'data-testid': id,
+    'aria-invalid': error ? true : undefined,
+    'aria-describedby': field.hint ? `field-hint-${key}` : undefined,
+  }
+  const placeholder = field.default !== undefined && field.default !== '' ? String(field.default) : undefined
+
+  let input
+  if (isAttachment(field)) {
+    input =
+      mode === 'try' ? (
+        <p class="muted">Attachments cannot be given here; configure the plugin to try it with one.</p>
+      ) : (
+        <input {...common} type="file" onChange={(e) => onFile(e.currentTarget.files?.[0])} />
+      )
+  } else if (field.type === 'choice') {
+    input = (
+      <select {...common} value={value} onChange={(e) => onValue(e.currentTarget.value)}>
+        {(value === '' || field.required !== true) && <option value="">{field.required ? 'Choose…' : '—'}</option>}
+        {(field.choices ?? []).map((choice) => (
+          <option key={choice} value={choice}>
+            {choice}
+          </option>
+        ))}
+      </select>
+    )
+  } else if (isSecret(field)) {
+    input = (
+      <input
+        {...common}
+        type="password"
+        autocomplete="new-password"
+        value={value}
+        placeholder={mode === 'edit' && secretState === 'set' ? 'leave empty to keep the stored value' : placeholder}
+        onInput={(e) => onValue(e.currentTarget.value)}
+      />
+    )
+  } else {
+    input = <input {...common} type="text" value={value} placeholder={placeholder} onInput={(e) => onValue(e.currentTarget.value)} />
+  }
+
+  return (
+    <div class={`field ${error ? 'field-invalid' : ''}`}>
+      <label for={id}>
+        {field.name ?? key}
+        {field.required && (
+          <span class="required" title="required">
+            *
+          </span>
+        )}
+        <code class="field-key">{key}</code>
+        {isSecret(field) && mode !== 'try' && <Badge state={secretState ?? 'not set'} testid={`field-secret-state-${key}`} />}
+      </label>
+      {input}
+      {attachment && (
+        <p class="help" data-testid={`field-attachment-${key}`}>
+          Stored: {attachment.file_name} ({attachment.content_type}, {formatBytes(attachment.size)}). Choose a file to replace it.
+        </p>
+      )}
+      {field.hint && <Markdown text={field.hint} class="help" testid={`field-hint-${key}`} />}
+      {error && (
+        <p class="field-error" role="alert" data-testid={`field-error-${key}`}>
+          {error}
+        </p>
+      )}
+    </div>
+  )
+}

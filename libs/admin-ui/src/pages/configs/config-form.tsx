@@ -1,0 +1,133 @@
+import { useRef, useState } from 'preact/hooks'
+import type { ApiError } from '../../api/client'
+import { api } from '../../api/endpoints'
+import type { ConfigField, NewAttachment, PluginConfigView } from '../../api/types'
+import { ErrorMessage } from '../../components/error-message'
+import { fileToBase64 } from '../../lib/files'
+import { toApiError } from '../../lib/use-async'
+import { ConfigFields } from './config-fields'
+import { configToSend, fieldOfError, initialValues, missingRequired } from './form-model'
+
+type Target = { kind: 'create'; teamId: number; pluginId: number } | { kind: 'edit'; config: PluginConfigView }
+
+interface Props {
+  schema: ConfigField[]
+  target: Target
+  onSaved: (view: PluginConfigView) => void
+  /** Shown as saved from the start (a config just created, then opened). */
+  savedMessage?: string
+}
+
+async function asNewAttachments(files: Record<string, File>): Promise<Record<string, NewAttachment>> {
+  const entries = await Promise.all(
+    Object.entries(files).map(async ([key, file]) => {
+      const attachment: NewAttachment = {
+        file_name: file.name,
+        content_type: file.type || 'application/octet-stream',
+        contents_base64: await fileToBase64(file),
+      }
+      return [key, attachment] as const
+    }),
+  )
+  return Object.fromEntries(entries)
+}
+
+/** Creates a config (one POST, attachments inline) or edits one (PATCH, then one PUT per new attachment). */
+export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
+  const mode = target.kind
+  const existing = target.kind === 'edit' ? target.config : undefined
+  const [initial, setInitial] = useState(() => initialValues(schema, mode, existing))
+  const [values, setValues] = useState(initial)
+  const [files, setFiles] = useState<Record<string, File>>({})
+  const [enabled, setEnabled] = useState(true)
+  const [errors, setErrors] = useState<Record<string, string>>({})
+  const [formError, setFormError] = useState<ApiError | null>(null)
+  const [saved, setSaved] = useState<string | null>(savedMessage ?? null)
+  const [busy, setBusy] = useState(false)
+  const formRef = useRef<HTMLFormElement>(null)
+
+  const edited = () => {
+    setSaved(null)
+    setFormError(null)
+  }
+
+  const save = async (): Promise<PluginConfigView> => {
+    const config = configToSend(schema, mode, values, initial)
+    if (target.kind === 'create') {
+      const attachments = Object.keys(files).length > 0 ? await asNewAttachments(files) : undefined
+      return api.createConfig(target.teamId, { plugin_id: target.pluginId, config, attachments, enabled })
+    }
+    let view = target.config
+    if (Object.keys(config).length > 0) view = await api.updateConfig(view.id, { config })
+    for (const [key, file] of Object.entries(files)) view = await api.uploadAttachment(view.id, key, file)
+    return view
+  }
+
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    edited()
+    const missing = missingRequired(schema, mode, values, files, existing)
+    setErrors(missing)
+    if (Object.keys(missing).length > 0) return
+    setBusy(true)
+    try {
+      const view = await save()
+      const fresh = initialValues(schema, 'edit', view)
+      setInitial(fresh)
+      setValues(fresh)
+      setFiles({})
+      formRef.current?.querySelectorAll<HTMLInputElement>('input[type=file]').forEach((input) => (input.value = ''))
+      setSaved(mode === 'create' ? 'Config created.' : 'Saved.')
+      onSaved(view)
+    } catch (err) {
+      const error = toApiError(err)
+      const key = fieldOfError(error.field, schema)
+      if (key !== null) setErrors({ [key]: error.message })
+      else setFormError(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <form ref={formRef} class="config-form" onSubmit={submit} noValidate>
+      <ErrorMessage error={formError} testid="form-error" />
+      <ConfigFields
+        schema={schema}
+        mode={mode}
+        values={values}
+        existing={existing}
+        errors={errors}
+        onValue={(key, value) => {
+          edited()
+          setValues((v) => ({ ...v, [key]: value }))
+        }}
+        onFile={(key, file) => {
+          edited()
+          setFiles((f) => {
+            const next = { ...f }
+            if (file) next[key] = file
+            else delete next[key]
+            return next
+          })
+        }}
+      />
+      {mode === 'create' && (
+        <label class="checkbox">
+          <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} data-testid="config-enabled" />
+          Enable it now (new configs start disabled otherwise)
+        </label>
+      )}
+      <div class="form-actions">
+        <button type="submit" class="primary" disabled={busy} data-testid="config-save">
+          {busy ? 'Saving…' : mode === 'create' ? 'Create config' : 'Save'}
+        </button>
+        {saved && (
+          <span class="message-inline message-ok" role="status" data-testid="config-saved">
+            {saved}
+          </span>
+        )}
+      </div>
+    </form>
+  )
+}

@@ -1,0 +1,115 @@
+import { api } from '../../api/endpoints'
+import type { PluginDetail } from '../../api/types'
+import { ErrorMessage } from '../../components/error-message'
+import { JsonBlock } from '../../components/json-block'
+import { Loading } from '../../components/loading'
+import { formatTime } from '../../lib/format'
+import { href, navigate } from '../../lib/router'
+import { useSession } from '../../lib/session-context'
+import { useAsync } from '../../lib/use-async'
+import { ConfigSchemaTable } from './config-schema-table'
+import { PublicJobsTable } from './public-jobs-table'
+
+/** plugin.json keys shown in their own sections; the rest is listed as JSON. */
+const SHOWN_KEYS = new Set(['name', 'description', 'url', 'config', 'publicJobs'])
+
+export function PluginDetailPage({ pluginId }: { pluginId: string }) {
+  const { teamId } = useSession()
+  const plugin = useAsync(() => api.plugin(pluginId), [pluginId])
+  // To point at the team's existing config instead of offering a second one (the API allows one per plugin).
+  const configs = useAsync(() => (teamId === null ? Promise.resolve([]) : api.configs(teamId)), [teamId])
+
+  if (plugin.data === undefined) return plugin.error ? <ErrorMessage error={plugin.error} /> : <Loading what="the plugin" />
+  const p: PluginDetail = plugin.data
+  const json = p.plugin_json
+  const existing = configs.data?.find((c) => c.plugin_id === p.id)
+  const others = Object.fromEntries(Object.entries(json).filter(([key]) => !SHOWN_KEYS.has(key)))
+
+  return (
+    <section>
+      <p class="crumbs">
+        <a href={href('/plugins')}>Plugins</a> /
+      </p>
+      <div class="page-head row">
+        <div>
+          <h1 data-testid="plugin-detail-name">{p.name}</h1>
+          <p class="muted">
+            Version {p.version} · installed {formatTime(p.created_at)} · updated {formatTime(p.updated_at)}
+          </p>
+        </div>
+        <div class="actions">
+          {existing && (
+            <a class="button" href={href(`/configs/${existing.id}`)} data-testid="plugin-existing-config">
+              Open this team's config #{existing.id}
+            </a>
+          )}
+          <button type="button" class="primary" onClick={() => navigate(`/configs/new?plugin=${p.id}`)} data-testid="plugin-configure">
+            Configure for this team
+          </button>
+        </div>
+      </div>
+
+      <div class="card" data-testid="plugin-json">
+        <h2>plugin.json</h2>
+        <dl class="fields">
+          <dt>name</dt>
+          <dd>{json.name}</dd>
+          <dt>description</dt>
+          <dd>{json.description ?? <span class="muted">—</span>}</dd>
+          <dt>url</dt>
+          <dd>
+            {json.url ? (
+              <a href={json.url} target="_blank" rel="noopener noreferrer">
+                {json.url}
+              </a>
+            ) : (
+              <span class="muted">—</span>
+            )}
+          </dd>
+        </dl>
+        <h3>Config schema</h3>
+        <ConfigSchemaTable schema={json.config ?? []} />
+        {json.publicJobs && Object.keys(json.publicJobs).length > 0 && (
+          <>
+            <h3>Public jobs</h3>
+            <PublicJobsTable jobs={json.publicJobs} />
+          </>
+        )}
+        {Object.keys(others).length > 0 && (
+          <>
+            <h3>Other keys</h3>
+            <JsonBlock value={others} testid="plugin-json-other" />
+          </>
+        )}
+        <details class="raw">
+          <summary>plugin.json as uploaded</summary>
+          <JsonBlock value={json} testid="plugin-json-raw" />
+        </details>
+      </div>
+
+      <div class="card">
+        <h2>Versions</h2>
+        <table class="table" data-testid="plugin-versions">
+          <thead>
+            <tr>
+              <th class="num">Version</th>
+              <th>Content hash</th>
+              <th>Installed</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.versions.map((v) => (
+              <tr key={v.version}>
+                <td class="num">{v.version}</td>
+                <td>
+                  <code title={v.content_hash}>{v.content_hash.slice(0, 12)}</code>
+                </td>
+                <td>{formatTime(v.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  )
+}

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto'
+import os from 'node:os'
+import type Redis from 'ioredis'
+import type { Logger } from '@plugin-server/core'
+
+/** A config's setup as one process sees it; `failed`: the plugin could not even be loaded (tried again on next use). */
+export type SetupStatus = 'pending' | 'ready' | 'retrying' | 'failed' | 'disabled'
+
+export interface PublishedSetupState {
+  status: SetupStatus
+  /** setupPlugin attempts so far (for `ready`: how many it took). */
+  attempts: number
+  /** Epoch ms of the next attempt while retrying. */
+  nextAttemptAt: number | null
+  /** Already redacted of the config's secret values. */
+  lastError: string | null
+  /** Epoch ms the state last changed. */
+  updatedAt: number
+  /** Epoch ms the process last wrote it: unchanged states are written again now and then, so a live process is told from a dead one. */
+  seenAt: number
+}
+
+type StateChange = Omit<PublishedSetupState, 'updatedAt' | 'seenAt'>
+
+/** How often a process writes its unchanged states again, and when a state not written for long counts as left by a dead process. */
+export const SETUP_STATE_REFRESH_MS = 15 * 60 * 1000
+export const SETUP_STATE_STALE_MS = 4 * SETUP_STATE_REFRESH_MS
+/** The whole hash goes a day after the last write by any process (every config was unloaded or the fleet stopped). */
+export const SETUP_STATE_TTL_MS = 25 * 3600 * 1000
+
+/** HASH per config: process instance id → JSON PublishedSetupState. */
+export function setupStateKey(queuePrefix: string, pluginConfigId: number): string {
+  return `${queuePrefix}:setup-state:${pluginConfigId}`
+}
+
+/**
+ * Publishes one process's setup states to Redis, where the admin API reads them: each process
+ * writes its own hash field, so a worker that never needed a config (still `pending`) does not
+ * hide another's `retrying`. Writes happen on a change (and a periodic refresh), never fail the
+ * caller, and are cleared when the config is unloaded or the process stops.
+ */
+export class SetupStatePublisher {
+  private readonly instanceId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+  private readonly last = new Map<number, { signature: string; value: PublishedSetupState }>()
+  private readonly writes = new Set<Promise<unknown>>()
+  private warned = false
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly queuePrefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  publish(pluginConfigId: number, state: StateChange): void {
+    const signature = JSON.stringify(state)
+    if (this.last.get(pluginConfigId)?.signature === signature) return
+    const now = Date.now()
+    const value: PublishedSetupState = { ...state, updatedAt: now, seenAt: now }
+    this.last.set(pluginConfigId, { signature, value })
+    this.write([[pluginConfigId, value]])
+  }
+
+  /** Writes again the states not written for a while (called on every reconcile; cheap when nothing is due). */
+  refresh(): void {
+    const now = Date.now()
+    const due = [...this.last.entries()].filter(([, { value }]) => now - value.seenAt >= SETUP_STATE_REFRESH_MS)
+    for (const [, entry] of due) entry.value = { ...entry.value, seenAt: now }
+    if (due.length > 0) this.write(due.map(([id, { value }]) => [id, value]))
+  }
+
+  /** The config is no longer loaded here (changed, disabled or deleted). */
+  forget(pluginConfigId: number): void {
+    if (!this.last.delete(pluginConfigId)) return
+    this.track(this.redis.hdel(setupStateKey(this.queuePrefix, pluginConfigId), this.instanceId))
+  }
+
+  /** Clears this process's states, so a stopped worker does not speak for the fleet. */
+  async close(): Promise<void> {
+    for (const id of [...this.last.keys()]) this.forget(id)
+    await Promise.allSettled([...this.writes])
+  }
+
+  private write(states: [number, PublishedSetupState][]): void {
+    const multi = this.redis.multi()
+    for (const [id, value] of states) {
+      const key = setupStateKey(this.queuePrefix, id)
+      multi.hset(key, this.instanceId, JSON.stringify(value)).pexpire(key, SETUP_STATE_TTL_MS)
+    }
+    this.track(multi.exec())
+  }
+
+  private track(write: Promise<unknown>): void {
+    const tracked = write
+      .catch((err: Error) => {
+        if (this.warned) return
+        this.warned = true
+        this.logger.warn({ err: err.message }, 'plugin setup state not published to Redis; the admin API shows it as unknown')
+      })
+      .finally(() => this.writes.delete(tracked))
+    this.writes.add(tracked)
+  }
+}

@@ -1,0 +1,7 @@
+export * from './interfaces'
+export { tryEvent, DEFAULT_TRY_DEADLINE_MS, DEFAULT_TRY_SETTINGS } from './try-event'
+export { TryGate, defaultTryGate, MAX_CONCURRENT_TRY_RUNS, TRY_QUEUE_WAIT_MS } from './try-gate'
+export { TryRefusedError } from './try-errors'
+export { parseTryEvent, parseTryTarget, MAX_TRY_EVENT_BYTES, TRY_DISTINCT_ID } from './parse-try-input'
+export { RecordingHost } from './recording-host'
+export type { RecordingHostOptions } from './recording-host'

@@ -1,0 +1,24 @@
+import type { PluginCursor } from '@plugin-server/plugin-vm'
+
+/** `meta.utils.cursor` of a dry run: starts from the config's real counters, moves only here. */
+export class OverlayCursor implements PluginCursor {
+  private readonly values = new Map<string, number>()
+
+  /** `read` null: a plugin without a config yet, whose counters do not exist. */
+  constructor(private readonly read: ((key: string) => Promise<number | null>) | null) {}
+
+  async init(key: string, initialValue = 0): Promise<void> {
+    if ((await this.current(key)) === null) this.values.set(key, initialValue)
+  }
+
+  async increment(key: string, incrementBy = 1): Promise<number> {
+    const next = ((await this.current(key)) ?? 0) + incrementBy
+    this.values.set(key, next)
+    return next
+  }
+
+  private async current(key: string): Promise<number | null> {
+    if (this.values.has(key)) return this.values.get(key)!
+    return this.read ? this.read(key) : null
+  }
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict'
+import type { JobRunView } from '@plugin-server/meta'
+import { eventually } from '../harness/fleet'
+import { AdminFleet, startAdminFleet } from './admin-fleet'
+
+const SECRET = 'sk_jobs_test_9a8b7c6d5e4f3a2b'
+
+interface JobsView {
+  public_jobs: Record<string, { payload?: Record<string, { type: string; required?: boolean }> }>
+  jobs: JobRunView[]
+}
+
+interface Triggered {
+  jobId: string
+  pluginConfigId: number
+  teamId: number
+  name: string
+  payload: unknown
+}
+
+describe('jobs of a config: GET /api/configs/:id/jobs, POST /api/configs/:id/jobs/:name', function () {
+  this.timeout(120_000)
+  let f: AdminFleet
+  let id: number
+  const jobs = () => f.ok<JobsView>('GET', `/api/configs/${id}/jobs`)
+  const trigger = (name: string, body: unknown) => f.call('POST', `/api/configs/${id}/jobs/${name}`, body, f.teamToken)
+  const job = async (jobId: string, ok: (j: JobRunView) => boolean, what: string): Promise<JobRunView> =>
+    (await eventually(
+      what,
+      async () => (await jobs()).jobs.find((j) => j.id === jobId),
+      (j) => j !== undefined && ok(j),
+    ))!
+
+  before(async () => {
+    // TIME_SCALE shortens RetryError backoff (5 s becomes 50 ms), not runIn delays.
+    f = await startAdminFleet(['capture', 'job-worker'], { TIME_SCALE: '100' })
+    id = await f.enable('admin-jobs', { apiKey: SECRET })
+  })
+  after(() => f.close())
+
+  it("lists the plugin's public jobs with their payload fields, and no runs yet", async () => {
+    const view = await jobs()
+    assert.deepEqual(Object.keys(view.public_jobs).sort(), ['chain', 'flaky', 'greet', 'leak'])
+    assert.deepEqual(view.public_jobs.greet.payload, { name: { type: 'string', title: 'Name', required: true }, times: { type: 'number', default: 1 } })
+    assert.deepEqual(view.jobs, [])
+  })
+
+  it('names the payload field a trigger gets wrong', async () => {
+    const missing = await trigger('greet', { payload: {} })
+    assert.equal(missing.status, 400, missing.text)
+    assert.deepEqual(missing.json(), {
+      error: { code: 'validation_error', message: 'job "greet" of plugin admin-jobs: payload.name is required (string)', field: 'payload.name' },
+    })
+    const wrongType = await trigger('greet', { payload: { name: 'Ada', times: 'twice' } })
+    assert.equal(wrongType.status, 400, wrongType.text)
+    assert.equal(wrongType.json<{ error: { field: string } }>().error.field, 'payload.times')
+    const unknown = await trigger('nope', {})
+    assert.equal(unknown.status, 400, unknown.text)
+    assert.match(unknown.json<{ error: { message: string } }>().error.message, /has no public job "nope"/)
+  })
+
+  it('a triggered job shows up completed, with its payload, attempts, times and duration', async () => {
+    const reply = await trigger('greet', { payload: { name: 'Ada' } })
+    assert.equal(reply.status, 201, reply.text)
+    const triggered = reply.json<Triggered>()
+    assert.deepEqual(
+      { ...triggered, jobId: undefined },
+      { jobId: undefined, pluginConfigId: id, teamId: f.fleet.team.id, name: 'greet', payload: { name: 'Ada', times: 1 } },
+    )
+    const done = await job(triggered.jobId, (j) => j.state === 'completed', 'greet completed')
+    assert.equal(done.name, 'greet')
+    assert.deepEqual(done.payload, { name: 'Ada', times: 1 })
+    assert.equal(done.attempts, 1)
+    assert.equal(done.error, null)
+    assert.ok(done.duration_ms !== null && done.duration_ms >= 20, `the job sleeps 20 ms: ${JSON.stringify(done)}`)
+    const [enqueued, started, finished] = [done.enqueued_at, done.started_at, done.finished_at].map((t) => Date.parse(t ?? ''))
+    assert.ok(enqueued <= started && started <= finished, JSON.stringify(done))
+  })
+
+  it('a failing job is failed, and its error never holds the secret', async () => {
+    const { jobId } = (await trigger('leak', {})).json<Triggered>()
+    const failed = await job(jobId, (j) => j.state === 'failed', 'leak failed')
+    assert.match(failed.error ?? '', /upstream refused key \*\*\*/)
+    assert.ok(!JSON.stringify(await jobs()).includes(SECRET), 'the job list holds the secret')
+  })
+
+  it('a RetryError is retried: completed on the second attempt', async () => {
+    const { jobId } = (await trigger('flaky', {})).json<Triggered>()
+    const done = await job(jobId, (j) => j.state === 'completed', 'flaky completed')
+    assert.equal(done.attempts, 2)
+  })
+
+  it('jobs the plugin enqueues with meta.jobs are listed too: run now, and queued for later', async () => {
+    await trigger('chain', {})
+    const listed = await eventually(
+      'the jobs chain enqueued',
+      async () => (await jobs()).jobs.filter((j) => j.name === 'greet' && (j.payload as { name: string }).name !== 'Ada'),
+      (found) => found.length === 2 && found.some((j) => j.state === 'completed'),
+    )
+    const now = listed.find((j) => j.state === 'completed')!
+    assert.deepEqual(now.payload, { name: 'from chain', times: 2 })
+    const later = listed.find((j) => j.state !== 'completed')!
+    assert.deepEqual(
+      { state: later.state, payload: later.payload, started_at: later.started_at },
+      { state: 'queued', payload: { name: 'later', times: 3 }, started_at: null },
+    )
+    const all = (await jobs()).jobs
+    const times = all.map((j) => Date.parse(j.enqueued_at ?? ''))
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first',
+    )
+    assert.equal((await f.ok<JobsView>('GET', `/api/configs/${id}/jobs?limit=2`)).jobs.length, 2)
+    assert.equal((await f.call('GET', `/api/configs/${id}/jobs?limit=0`)).status, 400)
+  })
+
+  it("is 403 for another team's token", async () => {
+    await f.assertOtherTeamForbidden([
+      ['GET', `/api/configs/${id}/jobs`],
+      ['POST', `/api/configs/${id}/jobs/greet`, { payload: { name: 'x' } }],
+    ])
+  })
+})

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { AdminApi, createAdminApi } from '@plugin-server/admin-api'
+import { createConfig, createTeamAdminToken, installPluginFromPath, TryResult } from '@plugin-server/meta'
+import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
+
+const OPERATOR = 'test-admin-token-0123456789'
+
+interface Reply {
+  status: number
+  headers: Headers
+  text: string
+  json: () => unknown
+}
+
+describe('POST /api/teams/:teamId/try', function () {
+  this.timeout(60_000)
+  let h: ManagementHarness
+  let api: AdminApi
+  let server: http.Server
+  let base: string
+  let teamId: number
+  let teamToken: string
+  let enricherId: number
+
+  async function call(url: string, body: unknown, token = OPERATOR): Promise<Reply> {
+    const res = await fetch(`${base}${url}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })
+    const text = await res.text()
+    assert.ok(!text.includes(SECRET), `the response holds the secret value: ${text}`)
+    return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) }
+  }
+
+  function assertError(reply: Reply, status: number, code: string, field?: string): void {
+    assert.equal(reply.status, status, reply.text)
+    const { error } = reply.json() as { error: { code: string; field?: string } }
+    assert.equal(error.code, code)
+    assert.equal(error.field, field)
+  }
+
+  async function configure(fixture: string, team: number, config: Record<string, string>): Promise<number> {
+    const installed = await installPluginFromPath(h.ctx, path.join(FIXTURES, fixture))
+    return (await createConfig(h.ctx, { teamId: team, plugin: installed.plugin.id, config })).id
+  }
+
+  beforeEach(async () => {
+    h = await startManagement()
+    const { pool, redis, queuePrefix, logger } = h.ctx
+    api = createAdminApi({ pool, redis, queuePrefix, logger, token: OPERATOR, teamTokens: true, pluginSettings: { fetchAllowedHosts: ['127.0.0.1'] } })
+    server = http.createServer((req, res) => void api(req, res).then((handled) => (handled ? undefined : res.writeHead(418).end())))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    teamId = await createTeamRow(h, 'try')
+    teamToken = (await createTeamAdminToken(h.ctx, teamId, 'ui')).token
+    enricherId = await configure('try-enricher', teamId, { apiKey: SECRET })
+  })
+
+  afterEach(async () => {
+    server.close()
+    await api.close()
+    assert.ok(!h.logText().includes(SECRET), 'no log line holds the secret value')
+    await h.close()
+  })
+
+  it("answers the output event, the steps' logs and host calls, with the stored secret used but never shown", async () => {
+    const reply = await call(
+      `/api/teams/${teamId}/try`,
+      { event: { event: '$pageview', properties: { path: '/' } }, target: { plugin_config_id: enricherId } },
+      teamToken,
+    )
+    assert.equal(reply.status, 200, reply.text)
+    const result = reply.json() as TryResult
+    assert.equal(result.dropped, false)
+    assert.equal((result.output?.properties as Record<string, unknown>).greeting, 'hello')
+    const processing = result.steps.find((s) => s.method === 'processEvent')!
+    assert.equal(processing.plugin, 'try-enricher')
+    assert.deepEqual(processing.logs, [{ level: 'info', message: 'processing with key [secret]' }])
+    assert.ok(processing.host_calls.some((c) => c.call === 'cache.set' && !c.performed))
+    assert.ok(processing.host_calls.some((c) => c.call === 'jobs' && !c.performed))
+    assert.deepEqual(await h.ctx.redis.keys(`${h.ctx.queuePrefix}*`), [], 'nothing was written to Redis')
+  })
+
+  it('a plugin error is a failed step in a 200 answer; a drop is an empty output', async () => {
+    const thrown = await call(`/api/teams/${teamId}/try`, { event: { event: 'throw' }, target: { plugin_config_id: enricherId } })
+    assert.equal(thrown.status, 200, thrown.text)
+    const steps = (thrown.json() as TryResult).steps
+    assert.equal(steps.find((s) => s.method === 'processEvent')?.error, 'Error: the API rejected key [secret]')
+
+    const dropped = (await call(`/api/teams/${teamId}/try`, { event: { event: 'drop' }, target: { chain: true } })).json() as TryResult
+    assert.equal(dropped.steps.length, 0, 'the config is disabled, so the chain is empty')
+    const droppedByConfig = (await call(`/api/teams/${teamId}/try`, { event: { event: 'drop' }, target: { plugin_config_id: enricherId } })).json() as TryResult
+    assert.deepEqual([droppedByConfig.dropped, droppedByConfig.output], [true, null])
+  })
+
+  it('sends the GET to an allowlisted server, not the POST', async () => {
+    const seen: string[] = []
+    const sink = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`)
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}')
+    })
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
+      await installPluginFromPath(h.ctx, path.join(FIXTURES, 'try-fetcher'))
+      const reply = await call(`/api/teams/${teamId}/try`, { event: { event: 'e', distinct_id: 'd1' }, target: { plugin_id: 'try-fetcher', config: { url } } })
+      assert.equal(reply.status, 200, reply.text)
+      assert.deepEqual(seen, ['GET /lookup?id=d1'])
+      const props = (reply.json() as TryResult).output?.properties as Record<string, unknown>
+      assert.deepEqual(props.lookup, { status: 200, body: { ok: true } })
+      assert.match(String(props.post_error), /was not sent: this is a dry run/)
+    } finally {
+      sink.close()
+    }
+  })
+
+  it("refuses other teams' configs with 403 and bad input with 400 naming the field", async () => {
+    const other = await createTeamRow(h, 'other')
+    const foreign = await configure('try-tagger', other, {})
+    assertError(
+      await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { plugin_config_id: foreign } }, teamToken),
+      403,
+      'forbidden',
+      'target.plugin_config_id',
+    )
+    assertError(
+      await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { plugin_config_id: foreign } }),
+      403,
+      'forbidden',
+      'target.plugin_config_id',
+    )
+    assertError(await call(`/api/teams/${other}/try`, { event: { event: 'e' }, target: { plugin_config_id: foreign } }, teamToken), 403, 'forbidden')
+
+    assertError(await call(`/api/teams/${teamId}/try`, { target: { chain: true } }), 400, 'validation_error', 'event')
+    assertError(await call(`/api/teams/${teamId}/try`, { event: { properties: {} }, target: { chain: true } }), 400, 'validation_error', 'event.event')
+    assertError(await call(`/api/teams/${teamId}/try`, { event: { event: 'e' } }), 400, 'validation_error', 'target')
+    assertError(
+      await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { plugin_id: 'try-enricher', config: { greeting: 'x' } } }),
+      400,
+      'validation_error',
+      'config.apiKey',
+    )
+    assertError(await call(`/api/teams/${teamId}/try`, '{"event":'), 400, 'invalid_json')
+    assertError(await call(`/api/teams/999999/try`, { event: { event: 'e' }, target: { chain: true } }), 404, 'not_found')
+  })
+
+  it('runs at most two dry runs at once and tells a third to come back (429, Retry-After)', async () => {
+    const fetcher = await configure('try-fetcher', teamId, { url: 'http://127.0.0.1:9' })
+    const slow = { event: { event: 'e', properties: { sleep_ms: 3000 } }, target: { plugin_config_id: fetcher } }
+    const running = [call(`/api/teams/${teamId}/try`, slow), call(`/api/teams/${teamId}/try`, slow)]
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const third = await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { plugin_config_id: fetcher } })
+    assertError(third, 429, 'too_many_requests')
+    assert.equal(third.headers.get('retry-after'), '5')
+    assert.match((third.json() as { error: { message: string } }).error.message, /^2 dry runs are already running on this server; try again in a few seconds$/)
+    for (const reply of await Promise.all(running)) assert.equal(reply.status, 200, reply.text)
+  })
+})

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict'
+import type { Page } from 'playwright-core'
+import { screenshot } from '../harness/browser'
+import { Destination } from '../export/destination'
+import {
+  configureThroughUi,
+  ElementData,
+  lastNumber,
+  listConfigs,
+  makeEvents,
+  packPlugin,
+  SECRET_API_KEY,
+  sendEvents,
+  startUiFleet,
+  storedProperties,
+  UiFleet,
+  until,
+  uploadPlugin,
+  waitForText,
+} from './admin-ui-fixture'
+
+describe('admin UI: configs list, processEvent order and status counters', function () {
+  this.timeout(120_000)
+  let ui: UiFleet
+  let sink: Destination
+  let enricher: number
+  let tagger: number
+  let round = 0
+
+  /** Sends one event at a time until one is stored with the wanted tag: workers apply the new order within moments. */
+  async function storedTagBecomes(expected: string): Promise<void> {
+    await until(
+      `a stored event tagged ${expected}`,
+      async () => {
+        const [event] = makeEvents(1, { round: ++round })
+        await sendEvents(ui.fleet, [event])
+        const [stored] = await until(
+          'the event stored',
+          () => storedProperties(ui.fleet, [event.uuid]),
+          (rows) => rows.length === 1,
+        )
+        return stored.chain_tag
+      },
+      (tag) => tag === expected,
+    )
+  }
+
+  const rowOrder = async (page: Page): Promise<number[]> => {
+    const rows = page.locator('[data-testid^="config-row-"]')
+    await rows.first().waitFor()
+    const ids = await rows.evaluateAll((all: ElementData[]) =>
+      all.map((r) => [Number((r.dataset.testid ?? '').slice('config-row-'.length)), Number(r.dataset.order)]),
+    )
+    return ids.sort((a, b) => a[1] - b[1]).map(([id]) => id)
+  }
+  const apiOrder = async (): Promise<number[]> => (await listConfigs(ui.fleet)).map((c) => c.id)
+
+  before(async () => {
+    sink = new Destination()
+    const sinkUrl = await sink.start()
+    ui = await startUiFleet(['capture', 'ingest-worker', 'exporter'])
+    const { page } = ui.operator
+    await uploadPlugin(page, ui.operator, packPlugin('ui-enricher', 'zip'))
+    await uploadPlugin(page, ui.operator, packPlugin('ui-tagger', 'tar.gz'))
+    enricher = await configureThroughUi(page, ui.operator, ui.fleet, 'ui-enricher', {
+      values: { greeting: 'hello', apiKey: SECRET_API_KEY, sinkUrl: `${sinkUrl}/sink` },
+    })
+    tagger = await configureThroughUi(page, ui.operator, ui.fleet, 'ui-tagger', {})
+  })
+  after(async () => {
+    await ui?.close()
+    await sink?.close()
+  })
+  afterEach(() => ui.operator.assertNoProblems())
+
+  it('switches a config off and on with its toggle: a disabled config leaves events alone', async () => {
+    const { page } = ui.operator
+    await page.getByTestId('nav-configs').click()
+    assert.deepEqual(await rowOrder(page), [enricher, tagger], 'first configured runs first')
+    assert.ok((await page.getByTestId(`config-toggle-${enricher}`).isChecked()) && (await page.getByTestId(`config-toggle-${tagger}`).isChecked()))
+    await storedTagBecomes('tagger')
+
+    await page.getByTestId(`config-toggle-${tagger}`).uncheck()
+    await until(
+      'the tagger disabled',
+      () => listConfigs(ui.fleet),
+      (configs) => configs.find((c) => c.id === tagger)?.enabled === false,
+    )
+    await storedTagBecomes('enricher')
+    await page.getByTestId(`config-toggle-${tagger}`).check()
+    await until(
+      'the tagger enabled',
+      () => listConfigs(ui.fleet),
+      (configs) => configs.every((c) => c.enabled),
+    )
+    await storedTagBecomes('tagger')
+    await screenshot(page, 'configs-list')
+  })
+
+  it('reorders by drag and drop: the tagger now runs first, so the enricher writes the property last', async () => {
+    const { page } = ui.operator
+    await page.getByTestId(`config-row-${tagger}`).dragTo(page.getByTestId(`config-row-${enricher}`))
+    await until('the new order stored', apiOrder, (ids) => ids[0] === tagger)
+    assert.deepEqual(await rowOrder(page), [tagger, enricher], 'the list shows the new order')
+    await storedTagBecomes('enricher')
+  })
+
+  it('reorders with the up/down buttons, back to the enricher first', async () => {
+    const { page } = ui.operator
+    await page.getByTestId(`config-down-${tagger}`).click()
+    await until('the new order stored', apiOrder, (ids) => ids[0] === enricher)
+    assert.deepEqual(await rowOrder(page), [enricher, tagger])
+    await storedTagBecomes('tagger')
+
+    await page.getByTestId(`config-up-${tagger}`).click()
+    await until('the new order stored', apiOrder, (ids) => ids[0] === tagger)
+    await page.reload()
+    assert.deepEqual(await rowOrder(page), [tagger, enricher], 'the order survives a reload')
+    await page.getByTestId(`config-up-${enricher}`).click()
+    await until('the new order stored', apiOrder, (ids) => ids[0] === enricher)
+    await storedTagBecomes('tagger')
+  })
+
+  it("the status page's export counters move as events arrive, with a chart", async () => {
+    const { page } = ui.operator
+    await page.getByTestId('nav-configs').click()
+    await page.getByTestId(`config-open-${enricher}`).click()
+    await page.getByTestId('tab-status').click()
+    const seen = page.getByTestId('export-metric-events_seen')
+    const delivered = page.getByTestId('export-metric-events_delivered_successfully')
+    await seen.waitFor()
+    const before = lastNumber(await seen.textContent())
+    assert.ok(Number.isFinite(before), `events_seen shows a number: ${await seen.textContent()}`)
+    const events = makeEvents(5, { counters: true })
+    await sendEvents(ui.fleet, events)
+    await until(
+      'the sink got the events',
+      async () => sink.deliveredUuids('/sink'),
+      (uuids) => events.every((e) => uuids.includes(e.uuid)),
+    )
+    await waitForText(seen, (t) => lastNumber(t) >= before + 5, 'events_seen counts the new events', 20_000)
+    await waitForText(delivered, (t) => lastNumber(t) >= 5, 'events_delivered_successfully moves', 20_000)
+    await page.getByTestId('export-chart').locator('svg').or(page.locator('svg[data-testid="export-chart"]')).first().waitFor()
+    await page.getByTestId('status-setup').waitFor()
+    await screenshot(page, 'status')
+  })
+})

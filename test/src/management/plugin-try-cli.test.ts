@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { createConfig, installPluginFromPath, TryResult } from '@plugin-server/meta'
+import { runCli } from '../harness/processes'
+import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement } from './management-fixture'
+
+describe('plugin-server plugin try (CLI)', function () {
+  this.timeout(60_000)
+  let h: ManagementHarness
+  let env: Record<string, string>
+
+  beforeEach(async () => {
+    h = await startManagement()
+    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix, LOG_FORMAT: 'json', LOG_LEVEL: 'info' }
+  })
+
+  afterEach(() => h.close())
+
+  it('prints the TryResult of a config, a plugin or the chain; a failed step fails the command; the secret never shows', async () => {
+    const teamId = await createTeamRow(h, 'cli')
+    const installed = await installPluginFromPath(h.ctx, path.join(FIXTURES, 'try-enricher'))
+    const config = await createConfig(h.ctx, { teamId, plugin: installed.plugin.id, config: { apiKey: SECRET }, enabled: true })
+
+    const byConfig = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--config', String(config.id)], env, JSON.stringify({ event: 'signup' }))
+    assert.equal(byConfig.code, 0, byConfig.stderr)
+    const result = JSON.parse(byConfig.stdout) as TryResult
+    assert.equal((result.output?.properties as Record<string, unknown>).greeting, 'hello')
+    assert.ok(result.steps.some((s) => s.method === 'processEvent' && s.logs[0]?.message === 'processing with key [secret]'))
+
+    const thrown = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--chain'], env, JSON.stringify({ event: 'throw' }))
+    assert.equal(thrown.code, 1)
+    assert.equal((JSON.parse(thrown.stdout) as TryResult).steps.find((s) => s.method === 'processEvent')?.error, 'Error: the API rejected key [secret]')
+
+    const unconfigured = await runCli(
+      ['plugin', 'try', String(teamId), '--event', '-', '--plugin', 'try-enricher', '--set', 'greeting=hey'],
+      env,
+      '{"event":"e"}',
+    )
+    assert.equal(unconfigured.code, 1)
+    assert.match(unconfigured.stderr, /plugin-server: plugin "try-enricher": config field "apiKey" is required/)
+
+    const ambiguous = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--chain', '--config', String(config.id)], env, '{"event":"e"}')
+    assert.equal(ambiguous.code, 1)
+    assert.match(ambiguous.stderr, /give exactly one of --config <configId>, --plugin <id\|name> or --chain/)
+
+    for (const run of [byConfig, thrown, unconfigured, ambiguous]) assert.ok(!run.stdout.includes(SECRET) && !run.stderr.includes(SECRET))
+  })
+})
