@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { PostHog } from 'posthog-node'
+import { zipFolder } from '../harness/archives'
 import { BrowserSession, launchBrowser, login } from '../harness/browser'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import type { FleetProcess } from '../harness/processes'
@@ -113,7 +114,7 @@ export function packPlugin(fixture: string, kind: 'zip' | 'tar.gz', change?: (di
   fs.cpSync(path.join(FIXTURES, fixture), dir, { recursive: true })
   change?.(dir)
   const archive = path.join(work, `${fixture}.${kind}`)
-  if (kind === 'zip') execFileSync('zip', ['-qr', archive, fixture], { cwd: work })
+  if (kind === 'zip') fs.writeFileSync(archive, zipFolder(dir))
   else execFileSync('tar', ['-czf', archive, '-C', work, fixture])
   return archive
 }

@@ -140,8 +140,11 @@ describe('admin UI: configs list, processEvent order and status counters', funct
     )
     await waitForText(seen, (t) => lastNumber(t) >= before + 5, 'events_seen counts the new events', 20_000)
     await waitForText(delivered, (t) => lastNumber(t) >= 5, 'events_delivered_successfully moves', 20_000)
-    await page.getByTestId('export-chart').locator('svg').or(page.locator('svg[data-testid="export-chart"]')).first().waitFor()
-    await page.getByTestId('status-setup').waitFor()
+    // One line per export counter; the y axis tops out at the busiest minute, at least the 5 just sent.
+    const chart = page.locator('svg[data-testid="export-chart"]')
+    await waitForText(chart.locator('text').first(), (t) => lastNumber(t) >= 5, 'the chart scale', 20_000)
+    assert.equal(await chart.locator('polyline').count(), 5)
+    await waitForText(page.getByTestId('status-setup'), (t) => /ready/.test(t), 'setup ready')
     await screenshot(page, 'status')
   })
 })

@@ -3,50 +3,9 @@ import { execFileSync } from 'child_process'
 import { mkdtempSync, promises as fs, rmSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
-import { deflateRawSync, crc32 } from 'zlib'
 import { parsePluginJson, PluginLoadError, readPlugin, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
+import { makeZip } from '../harness/archives'
 import { fixture, loadCode, rejection, sourceFromCode } from './helpers'
-
-/** Minimal zip writer (deflate) so the test does not depend on a zip binary. */
-function makeZip(files: Map<string, Buffer>): Buffer {
-  const locals: Buffer[] = []
-  const centrals: Buffer[] = []
-  let offset = 0
-  for (const [name, data] of files) {
-    const nameBuf = Buffer.from(name)
-    const packed = deflateRawSync(data)
-    const crc = crc32(data)
-    const local = Buffer.alloc(30)
-    local.writeUInt32LE(0x04034b50, 0)
-    local.writeUInt16LE(20, 4)
-    local.writeUInt16LE(8, 8)
-    local.writeUInt32LE(crc, 14)
-    local.writeUInt32LE(packed.length, 18)
-    local.writeUInt32LE(data.length, 22)
-    local.writeUInt16LE(nameBuf.length, 26)
-    const central = Buffer.alloc(46)
-    central.writeUInt32LE(0x02014b50, 0)
-    central.writeUInt16LE(20, 4)
-    central.writeUInt16LE(20, 6)
-    central.writeUInt16LE(8, 10)
-    central.writeUInt32LE(crc, 16)
-    central.writeUInt32LE(packed.length, 20)
-    central.writeUInt32LE(data.length, 24)
-    central.writeUInt16LE(nameBuf.length, 28)
-    central.writeUInt32LE(offset, 42)
-    locals.push(local, nameBuf, packed)
-    centrals.push(central, nameBuf)
-    offset += 30 + nameBuf.length + packed.length
-  }
-  const cd = Buffer.concat(centrals)
-  const end = Buffer.alloc(22)
-  end.writeUInt32LE(0x06054b50, 0)
-  end.writeUInt16LE(files.size, 8)
-  end.writeUInt16LE(files.size, 10)
-  end.writeUInt32LE(cd.length, 12)
-  end.writeUInt32LE(offset, 16)
-  return Buffer.concat([...locals, cd, end])
-}
 
 describe('plugin-vm: loading plugins', () => {
   let tmp: string
