@@ -1,3 +1,4 @@
+import { exportEventsToIgnore } from '@plugin-server/meta'
 import type { ConfigExportOptions, ExportSettings } from './interfaces'
 
 /**
@@ -6,12 +7,10 @@ import type { ConfigExportOptions, ExportSettings } from './interfaces'
  * plugin.json; values that are missing or not positive numbers fall back to the exporter's defaults.
  */
 export function configExportOptions(config: Readonly<Record<string, unknown>>, settings: ExportSettings): ConfigExportOptions {
-  const ignore = config.exportEventsToIgnore
-  const names = Array.isArray(ignore) ? ignore.map(String) : typeof ignore === 'string' ? ignore.split(',') : []
   const bytes = positive(config.exportEventsBufferBytes)
   const seconds = positive(config.exportEventsBufferSeconds)
   return {
-    ignoredEvents: new Set(names.map((n) => n.trim()).filter((n) => n !== '')),
+    ignoredEvents: exportEventsToIgnore(config),
     maxBytes: bytes === null ? settings.bufferMaxBytes : Math.floor(bytes),
     maxAgeMs: seconds === null ? settings.bufferMaxAgeMs : seconds * 1000,
   }

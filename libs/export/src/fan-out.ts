@@ -5,7 +5,7 @@ import { configExportOptions } from './config-export-options'
 import type { DeliveryQueue, NewDelivery } from './delivery-queue'
 import type { ExportBuffer } from './export-buffer'
 import type { ExportMethod, ExportSettings, ProcessedPluginEvent } from './interfaces'
-import { toProcessedEvent } from './processed-event'
+import { toProcessedEvent } from '@plugin-server/meta'
 
 export interface FanOutDeps {
   manager: PluginManager

@@ -5,7 +5,7 @@ import type { DeliveryQueue } from './delivery-queue'
 import { advanceCursor, finishHistoricalRun, openHistoricalRun, setPendingEnd } from './historical-runs'
 import type { ExportSettings, HistoricalProgress, HistoricalRun, ProcessedPluginEvent } from './interfaces'
 import { exportKeys } from './keys'
-import { toProcessedEvent } from './processed-event'
+import { toProcessedEvent } from '@plugin-server/meta'
 
 export interface HistoricalExportOptions {
   from: Date

@@ -1,22 +1,12 @@
 /** Public types of the exporter: delivery jobs, settings, dead letters, historical runs, status. */
 import type { Config } from '@plugin-server/core'
+import type { ProcessedPluginEvent } from '@plugin-server/meta'
 
 /** The plugin methods the exporter calls; each delivery job is for one of them. */
 export type ExportMethod = 'exportEvents' | 'onEvent' | 'onSnapshot' | 'composeWebhook'
 
-/** The scaffold's ProcessedPluginEvent: what onEvent, onSnapshot, exportEvents and composeWebhook receive. */
-export interface ProcessedPluginEvent {
-  distinct_id: string
-  ip: string | null
-  team_id: number
-  event: string
-  properties: Record<string, unknown>
-  timestamp: string
-  uuid: string
-  $set?: Record<string, unknown>
-  $set_once?: Record<string, unknown>
-  elements?: Record<string, unknown>[]
-}
+/** Defined in meta, which "try it" shares with the exporters. */
+export type { ProcessedPluginEvent }
 
 /** One failed attempt, kept on the job (and in its dead letter) so the retry spacing can be checked. */
 export interface AttemptRecord {

@@ -1,4 +1,5 @@
 import type { PluginEvent } from '@plugin-server/plugin-vm'
+import { ProcessedPluginEvent, toProcessedEvent } from '../runtime/processed-event'
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -22,27 +23,15 @@ export function chainOutput(input: PluginEvent, last: PluginEvent, labels: { suc
   }
 }
 
-/** The scaffold's ProcessedPluginEvent, what onEvent, exportEvents and composeWebhook receive on the exporters. */
-export function processedEvent(event: PluginEvent): Record<string, unknown> {
-  const properties = isObject(event.properties) ? event.properties : {}
-  const out: Record<string, unknown> = {
-    distinct_id: event.distinct_id,
-    ip: typeof event.ip === 'string' ? event.ip : null,
-    team_id: event.team_id,
+/** The stored event as the exporters hand it to onEvent, exportEvents and composeWebhook. */
+export function processedEvent(event: PluginEvent): ProcessedPluginEvent {
+  return toProcessedEvent({
+    uuid: String(event.uuid ?? ''),
+    team_id: Number(event.team_id),
     event: event.event,
-    properties,
-    timestamp: event.timestamp,
-    uuid: event.uuid,
-  }
-  if (isObject(properties.$set)) out.$set = properties.$set
-  if (isObject(properties.$set_once)) out.$set_once = properties.$set_once
-  if (Array.isArray(properties.$elements)) out.elements = properties.$elements.filter(isObject)
-  return out
-}
-
-/** `exportEventsToIgnore`, the PostHog config field exporters honour before buffering. */
-export function exportIgnores(config: Readonly<Record<string, unknown>>, eventName: string): boolean {
-  const ignore = config.exportEventsToIgnore
-  const names = Array.isArray(ignore) ? ignore.map(String) : typeof ignore === 'string' ? ignore.split(',') : []
-  return names.some((name) => name.trim() === eventName)
+    distinct_id: String(event.distinct_id ?? ''),
+    properties: isObject(event.properties) ? event.properties : {},
+    ip: typeof event.ip === 'string' ? event.ip : null,
+    timestamp: String(event.timestamp ?? ''),
+  })
 }

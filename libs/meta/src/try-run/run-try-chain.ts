@@ -1,7 +1,8 @@
 import type { BatchEventResult, PluginEvent } from '@plugin-server/plugin-vm'
 import { shownHeaders, shownUrl } from './dry-net'
 import type { TryStep } from './interfaces'
-import { chainOutput, exportIgnores, processedEvent } from './processed-event'
+import { exportEventsToIgnore } from '../runtime/processed-event'
+import { chainOutput, processedEvent } from './processed-event'
 import type { TryPlugin } from './try-plugin'
 
 export interface ChainRun {
@@ -81,7 +82,7 @@ async function deliver(ready: TryPlugin[], stored: PluginEvent): Promise<TryStep
     } else if (plugin.has('onEvent')) {
       steps.push((await plugin.run('onEvent', (instance, timeoutMs) => instance.call('onEvent', [event], { timeoutMs }))).step)
     }
-    if (plugin.has('exportEvents') && !exportIgnores(plugin.config, stored.event)) {
+    if (plugin.has('exportEvents') && !exportEventsToIgnore(plugin.config).has(stored.event)) {
       steps.push((await plugin.run('exportEvents', (instance, timeoutMs) => instance.call('exportEvents', [[event]], { timeoutMs }))).step)
     }
     if (!snapshot && plugin.has('composeWebhook')) {

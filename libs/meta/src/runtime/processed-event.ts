@@ -1,0 +1,49 @@
+import type { IngestEvent } from '@plugin-server/core'
+
+/** The scaffold's ProcessedPluginEvent: what onEvent, onSnapshot, exportEvents and composeWebhook receive. */
+export interface ProcessedPluginEvent {
+  distinct_id: string
+  ip: string | null
+  team_id: number
+  event: string
+  properties: Record<string, unknown>
+  timestamp: string
+  uuid: string
+  $set?: Record<string, unknown>
+  $set_once?: Record<string, unknown>
+  elements?: Record<string, unknown>[]
+}
+
+/**
+ * A stored event (ingest hand-off, a row read back from Postgres, or a dry run's chain output) as
+ * the scaffold's ProcessedPluginEvent; the exporters and "try it" share it so both show plugins the same thing.
+ */
+export function toProcessedEvent(
+  event: Pick<IngestEvent, 'uuid' | 'team_id' | 'event' | 'distinct_id' | 'properties' | 'ip'> & { timestamp: string | Date },
+): ProcessedPluginEvent {
+  const properties = event.properties ?? {}
+  const out: ProcessedPluginEvent = {
+    distinct_id: event.distinct_id,
+    ip: event.ip,
+    team_id: event.team_id,
+    event: event.event,
+    properties,
+    timestamp: typeof event.timestamp === 'string' ? event.timestamp : event.timestamp.toISOString(),
+    uuid: event.uuid,
+  }
+  if (isObject(properties.$set)) out.$set = properties.$set
+  if (isObject(properties.$set_once)) out.$set_once = properties.$set_once
+  if (Array.isArray(properties.$elements)) out.elements = properties.$elements.filter(isObject)
+  return out
+}
+
+/** PostHog's `exportEventsToIgnore` config field (comma-separated event names, or a list). */
+export function exportEventsToIgnore(config: Readonly<Record<string, unknown>>): Set<string> {
+  const ignore = config.exportEventsToIgnore
+  const names = Array.isArray(ignore) ? ignore.map(String) : typeof ignore === 'string' ? ignore.split(',') : []
+  return new Set(names.map((n) => n.trim()).filter((n) => n !== ''))
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
