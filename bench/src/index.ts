@@ -1,3 +1,4 @@
+import { benchAdminApi } from './admin-api'
 import { benchIngest } from './ingest'
 import { benchPipeline } from './pipeline'
 import { benchPluginVm } from './plugin-vm'
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   if (!only || only === 'pipeline') await benchPipeline()
   if (!only || only === 'plugin-vm') await benchPluginVm()
   if (!only || only === 'scheduler') await benchScheduler()
+  if (!only || only === 'admin-api') await benchAdminApi()
 }
 
 main().catch((err: Error) => {
