@@ -37,6 +37,11 @@ async function runDemo(options: DemoOptions): Promise<void> {
   const services = await demoServices(log)
   const fleet: DemoProcess[] = []
   let sink: ExportSink | null = null
+  const pool = new Pool({ connectionString: services.databaseUrl, max: 2 })
+  // Postgres goes away while we stop it; an idle client's error then must not crash the demo.
+  pool.on('error', (err) => {
+    if (!stopping) log(`demo database connection failed: ${err.message}`)
+  })
   let stopping = false
   const stop = async (code: number) => {
     if (stopping) return
@@ -44,6 +49,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
     log('stopping the fleet ...')
     await stopFleet(fleet)
     await sink?.close()
+    await pool.end().catch(() => undefined)
     await services.stop()
     log(`stopped; logs kept in ${logDir}`)
     process.exit(code)
@@ -51,7 +57,6 @@ async function runDemo(options: DemoOptions): Promise<void> {
   process.once('SIGINT', () => void stop(0))
   process.once('SIGTERM', () => void stop(0))
   try {
-    const pool = new Pool({ connectionString: services.databaseUrl, max: 2 })
     const migrated = await migrate(pool)
     log(`migrations applied: ${migrated.applied.join(', ') || 'none (up to date)'}`)
     const team = await createTeam(pool, `Demo team ${new Date().toISOString()}`)
@@ -121,9 +126,9 @@ async function runDemo(options: DemoOptions): Promise<void> {
         .n as number
       log(`sent ${sent}, stored ${await countEvents(pool, team.id)}, exported ${sink.received()}, scheduled heartbeats ${heartbeats}`)
     }
-    await pool.end()
     await stop(0)
   } catch (err) {
+    if (stopping) return
     log(`demo failed: ${(err as Error).message}`)
     await stop(1)
   }
