@@ -1,3 +1,4 @@
+import { parseAttachmentInputs } from '@plugin-server/meta'
 import type { AttachmentInput, ConfigInputValue } from '@plugin-server/meta'
 import { HttpError } from './interfaces'
 
@@ -66,20 +67,5 @@ export function configValues(body: Record<string, unknown>): Record<string, Conf
 export function attachmentValues(body: Record<string, unknown>): AttachmentInput[] | undefined {
   const value = body.attachments
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'object' || Array.isArray(value))
-    throw invalid('attachments', 'must be an object of field key to { file_name, content_type, contents_base64 }')
-  return Object.entries(value as Record<string, unknown>).map(([key, raw]) => {
-    const at = `attachments.${key}`
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(at, 'must be an object { file_name, content_type, contents_base64 }')
-    const a = raw as Record<string, unknown>
-    if (typeof a.file_name !== 'string' || a.file_name === '') throw invalid(`${at}.file_name`, 'is required')
-    if (a.content_type !== undefined && typeof a.content_type !== 'string') throw invalid(`${at}.content_type`, 'must be a string')
-    if (typeof a.contents_base64 !== 'string') throw invalid(`${at}.contents_base64`, 'is required (base64 of the file)')
-    return {
-      key,
-      file_name: a.file_name,
-      content_type: (a.content_type as string | undefined) ?? 'application/octet-stream',
-      contents: Buffer.from(a.contents_base64, 'base64'),
-    }
-  })
+  return parseAttachmentInputs(value)
 }

@@ -3,7 +3,7 @@ import http from 'node:http'
 import { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { AdminApi, createAdminApi } from '@plugin-server/admin-api'
-import { createConfig, createTeamAdminToken, installPluginFromPath, TryResult } from '@plugin-server/meta'
+import { createConfig, createTeamAdminToken, installPluginFromPath, MAX_TRY_ATTACHMENT_BYTES, TryResult } from '@plugin-server/meta'
 import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
 
 const OPERATOR = 'test-admin-token-0123456789'
@@ -116,6 +116,32 @@ describe('POST /api/teams/:teamId/try', function () {
     } finally {
       sink.close()
     }
+  })
+
+  it('runs a plugin not configured yet with files given as on POST /configs; a missing or oversized one is a 400 naming the field', async () => {
+    await installPluginFromPath(h.ctx, path.join(FIXTURES, 'ui-enricher'))
+    await installPluginFromPath(h.ctx, path.join(FIXTURES, 'management-attachment'))
+    const csv = (text: string | Buffer) => ({ file_name: 'lookup.csv', content_type: 'text/csv', contents_base64: Buffer.from(text).toString('base64') })
+    const target = (lookup: unknown) => ({ plugin_id: 'ui-enricher', config: { greeting: 'hey', apiKey: SECRET }, attachments: { lookup } })
+
+    const reply = await call(`/api/teams/${teamId}/try`, { event: { event: 'e', distinct_id: 'd2' }, target: target(csv('d1,silver\nd2,gold\n')) }, teamToken)
+    assert.equal(reply.status, 200, reply.text)
+    const result = reply.json() as TryResult
+    assert.equal((result.output?.properties as Record<string, unknown>).segment, 'gold', 'the segment came from the given file')
+    assert.equal(result.steps.find((s) => s.method === 'setupPlugin')?.logs[0]?.message, 'setup: 2 lookup entries, failExports=no')
+
+    const missing = await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { plugin_id: 'management-attachment', config: { token: SECRET } } })
+    assertError(missing, 400, 'validation_error', 'attachments.rules')
+    assert.match((missing.json() as { error: { message: string } }).error.message, /config field "rules" is required: upload an attachment for it/)
+    assertError(
+      await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { ...target(csv('')), attachments: { tag: csv('') } } }),
+      400,
+      'validation_error',
+      'attachments.tag',
+    )
+    const big = await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: target(csv(Buffer.alloc(MAX_TRY_ATTACHMENT_BYTES + 1))) })
+    assertError(big, 400, 'validation_error', 'attachments')
+    assert.match((big.json() as { error: { message: string } }).error.message, /at most 10485760 \(10 MB\)/)
   })
 
   it("refuses other teams' configs with 403 and bad input with 400 naming the field", async () => {

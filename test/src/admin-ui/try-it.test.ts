@@ -87,4 +87,36 @@ describe('admin UI: try it', function () {
       redis.disconnect()
     }
   })
+
+  it('runs a plugin not configured yet with a file chosen for its attachment field, sent base64 and read by the plugin', async () => {
+    const { page } = ui.operator
+    await uploadPlugin(page, ui.operator, packPlugin('management-attachment', 'zip'))
+    await page.getByTestId('nav-try').click()
+    await page.getByTestId('try-event').fill(JSON.stringify({ event: 'try attachment', distinct_id: 'file-user' }))
+    await page.getByTestId('try-target').selectOption({ label: 'management-attachment' })
+
+    // Required like on the config form: nothing is sent until a file is chosen.
+    await page.getByTestId('try-run').click()
+    await waitForText(page.getByTestId('field-error-rules'), (t) => /choose a file/i.test(t), 'the missing file named on its field')
+    assert.match((await page.getByTestId('try-error').textContent()) ?? '', /required settings/)
+
+    const rules = '{"a":1,"b":2,"c":3}'
+    await page.getByTestId('field-rules').setInputFiles(tempFile('rules.json', rules))
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/try'))
+    await page.getByTestId('try-run').click()
+    const body = (await sent).postDataJSON() as { target: { plugin_id: number; attachments: Record<string, { file_name: string; contents_base64: string }> } }
+    assert.equal(body.target.attachments.rules.file_name, 'rules.json')
+    assert.equal(Buffer.from(body.target.attachments.rules.contents_base64, 'base64').toString(), rules)
+
+    const text = await waitForText(page.getByTestId('try-output'), (t) => t.includes('rule_count'), 'the output event')
+    assert.match(text, /"?rule_count"?\s*:\s*3/, 'setupPlugin parsed the chosen file')
+    assert.equal(await page.getByTestId('try-error').count(), 0)
+    assert.equal(await page.locator('[data-testid="try-step"][data-method="setupPlugin"]').getByTestId('try-step-error').count(), 0)
+    await screenshot(page, 'try-it-plugin-attachment')
+    assert.deepEqual(
+      (await listConfigs(ui.fleet)).map((c) => c.plugin_name),
+      ['ui-enricher'],
+      'trying did not configure the plugin',
+    )
+  })
 })

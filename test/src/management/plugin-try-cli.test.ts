@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { createConfig, installPluginFromPath, TryResult } from '@plugin-server/meta'
 import { runCli } from '../harness/processes'
-import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement } from './management-fixture'
+import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from './management-fixture'
 
 describe('plugin-server plugin try (CLI)', function () {
   this.timeout(60_000)
@@ -42,6 +44,28 @@ describe('plugin-server plugin try (CLI)', function () {
     const ambiguous = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--chain', '--config', String(config.id)], env, '{"event":"e"}')
     assert.equal(ambiguous.code, 1)
     assert.match(ambiguous.stderr, /give exactly one of --config <configId>, --plugin <id\|name> or --chain/)
+
+    // --attachment reads files as `config create` does; the plugin gets them as meta.attachments.
+    await installPluginFromPath(h.ctx, WITH_ATTACHMENT)
+    const rules = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'ps-try-cli-')), 'rules.json')
+    await fs.writeFile(rules, '{"a":1,"b":2}')
+    const withFile = await runCli(
+      ['plugin', 'try', String(teamId), '--event', '-', '--plugin', 'management-attachment', '--attachment', `rules=${rules}`],
+      env,
+      '{"event":"e"}',
+    )
+    assert.equal(withFile.code, 0, withFile.stderr)
+    assert.equal(((JSON.parse(withFile.stdout) as TryResult).output?.properties as Record<string, unknown>).rule_count, 2)
+    const withoutFile = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--plugin', 'management-attachment'], env, '{"event":"e"}')
+    assert.equal(withoutFile.code, 1)
+    assert.match(withoutFile.stderr, /config field "rules" is required: upload an attachment for it/)
+    const fileForConfig = await runCli(
+      ['plugin', 'try', String(teamId), '--event', '-', '--config', String(config.id), '--attachment', `rules=${rules}`],
+      env,
+      '{"event":"e"}',
+    )
+    assert.equal(fileForConfig.code, 1)
+    assert.match(fileForConfig.stderr, /--set and --attachment only go with --plugin/)
 
     for (const run of [byConfig, thrown, unconfigured, ambiguous]) assert.ok(!run.stdout.includes(SECRET) && !run.stderr.includes(SECRET))
   })

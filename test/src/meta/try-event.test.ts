@@ -2,12 +2,24 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { createConfig, installPluginFromPath, ManagementError, TryContext, TryGate, tryEvent, TryRefusedError, TryResult, TryStep } from '@plugin-server/meta'
-import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
+import {
+  createConfig,
+  installPluginFromPath,
+  ManagementError,
+  MAX_TRY_ATTACHMENT_BYTES,
+  TryContext,
+  TryGate,
+  tryEvent,
+  TryRefusedError,
+  TryResult,
+  TryStep,
+} from '@plugin-server/meta'
+import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
 
 const ENRICHER = path.join(FIXTURES, 'try-enricher')
 const TAGGER = path.join(FIXTURES, 'try-tagger')
 const FETCHER = path.join(FIXTURES, 'try-fetcher')
+const UI_ENRICHER = path.join(FIXTURES, 'ui-enricher')
 const WEBHOOK_TOKEN = 'whk_9d8c7b6a5f4e3d2c'
 
 function stepsOf(result: TryResult): string[] {
@@ -18,6 +30,11 @@ function step(result: TryResult, plugin: string, method: string): TryStep {
   const found = result.steps.find((s) => s.plugin === plugin && s.method === method)
   assert.ok(found, `no ${plugin}.${method} step in ${stepsOf(result).join(', ')}`)
   return found
+}
+
+/** An attachment as request bodies give it. */
+function file(file_name: string, contents: string | Buffer, content_type?: string): Record<string, string> {
+  return { file_name, contents_base64: Buffer.from(contents).toString('base64'), ...(content_type ? { content_type } : {}) }
 }
 
 function assertNoSecret(result: unknown): void {
@@ -223,6 +240,52 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
       () => tryEvent(ctx, { teamId, event: { event: 'e' }, target: { plugin_id: 'no-such-plugin' } }),
       (err: ManagementError) => err.status === 404 && err.field === 'target.plugin_id',
     )
+  })
+
+  it('runs a plugin the team has not configured with given attachments, as meta.attachments, checked like a new config', async () => {
+    await installPluginFromPath(h.ctx, UI_ENRICHER)
+    const config = { greeting: 'Hi', apiKey: SECRET }
+    const lookup = file('lookup.csv', 'u1,platinum\nu2,bronze\n', 'text/csv')
+    const result = await run({ event: 'e', distinct_id: 'u1' }, { plugin_id: 'ui-enricher', config, attachments: { lookup } })
+    assert.deepEqual(step(result, 'ui-enricher', 'setupPlugin').logs, [{ level: 'info', message: 'setup: 2 lookup entries, failExports=no' }])
+    const props = result.output?.properties as Record<string, unknown>
+    assert.equal(props.segment, 'platinum', 'processEvent read the segment from the attachment')
+    assert.equal(props.greeting, 'HI')
+    // The content type defaults as on POST /configs; a JSON file name is read as JSON by the plugin.
+    const json = await run(
+      { event: 'e', distinct_id: 'u3' },
+      { plugin_id: 'ui-enricher', config, attachments: { lookup: file('lookup.json', '{"u3":"gold"}') } },
+    )
+    assert.equal((json.output?.properties as Record<string, unknown>).segment, 'gold')
+    assert.equal((await h.db.pool.query('SELECT 1 FROM plugin_attachments')).rowCount, 0, 'nothing was stored')
+
+    await installPluginFromPath(h.ctx, WITH_ATTACHMENT)
+    const rules = await run({ event: 'e' }, { plugin_id: 'management-attachment', attachments: { rules: file('rules.json', '{"a":1,"b":2,"c":3}') } })
+    assert.equal((rules.output?.properties as Record<string, unknown>).rule_count, 3)
+
+    const cases: [unknown, string, RegExp][] = [
+      [{ plugin_id: 'management-attachment' }, 'attachments.rules', /config field "rules" is required: upload an attachment for it/],
+      [{ plugin_id: 'management-attachment', attachments: {} }, 'attachments.rules', /"rules" is required/],
+      [{ plugin_id: 'ui-enricher', config, attachments: { nope: lookup } }, 'attachments.nope', /"nope" does not exist in plugin.json/],
+      [{ plugin_id: 'ui-enricher', config, attachments: { greeting: lookup } }, 'attachments.greeting', /"greeting" is not an attachment field/],
+      [{ plugin_id: 'ui-enricher', config: { ...config, lookup: 'x' } }, 'config.lookup', /"lookup" is an attachment/],
+      [{ plugin_id: 'ui-enricher', config, attachments: [lookup] }, 'attachments', /must be an object of field key/],
+      [{ plugin_id: 'ui-enricher', config, attachments: { lookup: { file_name: 'l.csv' } } }, 'attachments.lookup.contents_base64', /is required/],
+      [{ plugin_id: 'ui-enricher', config, attachments: { lookup: { contents_base64: '' } } }, 'attachments.lookup.file_name', /is required/],
+      [{ plugin_config_id: enricherId, attachments: { lookup } }, 'attachments', /only be given with target.plugin_id/],
+      [
+        { plugin_id: 'ui-enricher', config, attachments: { lookup: file('big.csv', Buffer.alloc(MAX_TRY_ATTACHMENT_BYTES + 1, 'a')) } },
+        'attachments',
+        /attachments are 10485761 bytes in all; a dry run takes at most 10485760/,
+      ],
+    ]
+    for (const [target, field, message] of cases) {
+      await assert.rejects(
+        () => tryEvent(ctx, { teamId, event: { event: 'e' }, target }),
+        (err: ManagementError) => err instanceof ManagementError && err.status === 400 && err.field === field && message.test(err.message),
+        `${JSON.stringify(target).slice(0, 200)} → ${field}`,
+      )
+    }
   })
 
   it('refuses bad events and targets naming the field, and configs of other teams with 403', async () => {

@@ -1,39 +1,13 @@
-import { promises as fs } from 'node:fs'
-import { basename, extname } from 'node:path'
 import type { Command } from 'commander'
-import { AttachmentInput, createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
+import { createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
 import { printJson, withManagement } from '../cli-context'
 import { collect, integer, parseKeyValues, positiveInt } from './option-parsers'
+import { readAttachments } from './read-attachments'
 
 interface WriteOptions {
   config: string[]
   attachment: string[]
   order?: number
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.json': 'application/json',
-  '.txt': 'text/plain',
-  '.csv': 'text/csv',
-  '.pem': 'application/x-pem-file',
-  '.key': 'application/x-pem-file',
-  '.xml': 'application/xml',
-  '.yaml': 'application/yaml',
-  '.yml': 'application/yaml',
-}
-
-async function readAttachments(values: string[]): Promise<AttachmentInput[]> {
-  return Promise.all(
-    parseKeyValues('--attachment', values).map(async ([key, path]) => {
-      let contents: Buffer
-      try {
-        contents = await fs.readFile(path)
-      } catch (err) {
-        throw new Error(`--attachment ${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-      }
-      return { key, file_name: basename(path), content_type: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', contents }
-    }),
-  )
 }
 
 function writeOptions(command: Command): Command {

@@ -250,7 +250,8 @@ export interface PluginEvent {
   [key: string]: unknown
 }
 
-export type TryTarget = { plugin_config_id: number } | { plugin_id: number; config?: Record<string, string> } | { chain: true }
+export type TryTarget =
+  { plugin_config_id: number } | { plugin_id: number; config?: Record<string, string>; attachments?: Record<string, NewAttachment> } | { chain: true }
 
 export interface TryHostCall {
   call: string

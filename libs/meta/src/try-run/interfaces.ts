@@ -1,5 +1,5 @@
 import type { LogLevel, PluginEvent, PluginVm } from '@plugin-server/plugin-vm'
-import type { ConfigInputValue, ManagementContext } from '../management/interfaces'
+import type { AttachmentInput, ConfigInputValue, ManagementContext } from '../management/interfaces'
 import type { GeoIpLocator } from '../runtime/geoip-locator'
 import type { TryGate } from './try-gate'
 
@@ -31,13 +31,15 @@ export interface TryContext extends ManagementContext {
 }
 
 export type TryTarget =
-  { kind: 'config'; pluginConfigId: number } | { kind: 'plugin'; plugin: number | string; config: Record<string, ConfigInputValue> } | { kind: 'chain' }
+  | { kind: 'config'; pluginConfigId: number }
+  | { kind: 'plugin'; plugin: number | string; config: Record<string, ConfigInputValue>; attachments: AttachmentInput[] }
+  | { kind: 'chain' }
 
 /** `event` and `target` are checked here (errors name the field), so every caller validates the same way. */
 export interface TryInput {
   teamId: number
   event: unknown
-  /** `{ plugin_config_id }`, `{ plugin_id, config? }` or `{ chain: true }`, as the HTTP body gives it. */
+  /** `{ plugin_config_id }`, `{ plugin_id, config?, attachments? }` or `{ chain: true }`, as the HTTP body gives it. */
   target: unknown
 }
 

@@ -1,9 +1,9 @@
-import type { PluginConfigField } from '@plugin-server/plugin-vm'
+import type { PluginAttachment, PluginConfigField } from '@plugin-server/plugin-vm'
 import { assertTeamExists } from '../management/db-helpers'
 import { ManagementContext, ManagementError } from '../management/interfaces'
 import { findPluginSummary } from '../management/list-plugins'
 import { secretValues } from '../management/redact'
-import { validateConfig } from '../management/validate-config'
+import { assertAttachmentField, configFields, validateConfig } from '../management/validate-config'
 import { envSecretBox } from '../secrets/env-secret-box'
 import { openSecretFields } from '../secrets/secret-fields'
 import type { TryTarget } from './interfaces'
@@ -20,6 +20,8 @@ export interface TrySpec {
   contentHash: string
   /** Plaintext, secrets included: the plugin gets what it would get on the workers. */
   config: Record<string, unknown>
+  /** Given with the request (a plugin not configured yet); absent: a config's stored attachments are read. */
+  attachments?: Record<string, PluginAttachment>
   /** Values scrubbed out of everything the dry run returns. */
   secrets: string[]
   /** Why the config cannot run (its secrets do not decrypt); shown as its failing step. */
@@ -61,14 +63,25 @@ function fromRow(row: ConfigRow): TrySpec {
   }
 }
 
-/** A plugin the team has not configured: the given values go through the same checks as creating a config. */
+/** Names a management error's field as the request body does (`config.key`, `attachments.key`), as the config forms name their fields. */
+function renamed(err: unknown, field: (key: string | undefined) => string): unknown {
+  return err instanceof ManagementError ? new ManagementError(err.code, err.message, field(err.field)) : err
+}
+
+/** A plugin the team has not configured: the given values and files go through the same checks as creating a config. */
 async function pluginSpec(ctx: ManagementContext, teamId: number, target: Extract<TryTarget, { kind: 'plugin' }>): Promise<TrySpec> {
   let plugin
   try {
     plugin = await findPluginSummary(ctx.pool, target.plugin)
   } catch (err) {
-    if (err instanceof ManagementError) throw new ManagementError(err.code, err.message, 'target.plugin_id')
-    throw err
+    throw renamed(err, () => 'target.plugin_id')
+  }
+  const uploadKeys = target.attachments.map((a) => a.key)
+  try {
+    // Before the values: a key given both ways is wrong as a file first (validateConfig would name it as a value).
+    for (const key of uploadKeys) assertAttachmentField(plugin.name, plugin.config_schema, key)
+  } catch (err) {
+    throw renamed(err, (key) => (key ? `attachments.${key}` : 'attachments'))
   }
   let config: Record<string, string>
   try {
@@ -77,13 +90,16 @@ async function pluginSpec(ctx: ManagementContext, teamId: number, target: Extrac
       schema: plugin.config_schema,
       stored: {},
       given: target.config,
-      attachmentKeys: new Set(),
-      uploadKeys: [],
+      attachmentKeys: new Set(uploadKeys),
+      uploadKeys,
     })
   } catch (err) {
-    // Named as in the request body's config object, as the config forms name their fields.
-    if (err instanceof ManagementError) throw new ManagementError(err.code, err.message, err.field ? `config.${err.field}` : 'config')
-    throw err
+    const attachmentFields = new Set(configFields(plugin.config_schema).flatMap((f) => (f.type === 'attachment' ? [f.key as string] : [])))
+    throw renamed(err, (key) => {
+      if (key === undefined) return 'config'
+      // A key not given as a value can only be missing; for an attachment field, what is missing is the file.
+      return !Object.hasOwn(target.config, key) && attachmentFields.has(key) ? `attachments.${key}` : `config.${key}`
+    })
   }
   const { rows } = await ctx.pool.query<{ api_token: string }>('SELECT api_token FROM teams WHERE id = $1', [teamId])
   return {
@@ -94,6 +110,8 @@ async function pluginSpec(ctx: ManagementContext, teamId: number, target: Extrac
     pluginName: plugin.name,
     contentHash: plugin.content_hash,
     config,
+    // As the workers read them from plugin_attachments (loadAttachments).
+    attachments: Object.fromEntries(target.attachments.map((a) => [a.key, { content_type: a.content_type, file_name: a.file_name, contents: a.contents }])),
     secrets: secretValues(plugin.config_schema, config),
     loadError: null,
   }

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
-import { ConfigInputValue, ManagementError } from '../management/interfaces'
+import { AttachmentInput, ConfigInputValue, ManagementError } from '../management/interfaces'
+import { parseAttachmentInputs } from '../management/parse-attachments'
 import type { TryTarget } from './interfaces'
 
 /** The capture app's default limit for one event; a sample event has no reason to be larger. */
 export const MAX_TRY_EVENT_BYTES = 1024 * 1024
 /** Used when the sample event names nobody: the dry run still needs someone for plugins keyed on it. */
 export const TRY_DISTINCT_ID = 'try-it'
+/** All attachments of one dry run together: enough for lookup tables and keys, and each run holds them in memory. */
+export const MAX_TRY_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
-const TARGET_SHAPES = '{ "plugin_config_id": id }, { "plugin_id": id or name, "config"?: {…} } or { "chain": true }'
+const TARGET_SHAPES = '{ "plugin_config_id": id }, { "plugin_id": id or name, "config"?: {…}, "attachments"?: {…} } or { "chain": true }'
 
 function invalid(field: string, message: string): ManagementError {
   return new ManagementError('validation_error', message, field)
@@ -70,12 +73,23 @@ function configValues(raw: unknown): Record<string, ConfigInputValue> {
   return config
 }
 
+/** Shaped as on POST /configs; checked against plugin.json once the plugin is known. */
+function attachmentValues(raw: unknown): AttachmentInput[] {
+  if (raw === undefined || raw === null) return []
+  const attachments = parseAttachmentInputs(raw)
+  const bytes = attachments.reduce((sum, a) => sum + a.contents.byteLength, 0)
+  if (bytes > MAX_TRY_ATTACHMENT_BYTES)
+    throw invalid('attachments', `attachments are ${bytes} bytes in all; a dry run takes at most ${MAX_TRY_ATTACHMENT_BYTES} (10 MB)`)
+  return attachments
+}
+
 export function parseTryTarget(raw: unknown): TryTarget {
   if (!isObject(raw)) throw invalid('target', `target must be ${TARGET_SHAPES}`)
   const given = ['plugin_config_id', 'plugin_id', 'chain'].filter((key) => raw[key] !== undefined && raw[key] !== null)
   if (given.length !== 1) throw invalid('target', `target must be exactly one of ${TARGET_SHAPES}`)
   // Stored configs run with their stored values; silently ignoring given ones would mislead.
   if (given[0] !== 'plugin_id' && raw.config !== undefined) throw invalid('config', 'config values can only be given with target.plugin_id')
+  if (given[0] !== 'plugin_id' && raw.attachments !== undefined) throw invalid('attachments', 'attachments can only be given with target.plugin_id')
   if (given[0] === 'chain') {
     if (raw.chain !== true) throw invalid('target.chain', 'target.chain must be true')
     return { kind: 'chain' }
@@ -88,5 +102,5 @@ export function parseTryTarget(raw: unknown): TryTarget {
   const id = positiveId(raw.plugin_id)
   if (id === null && (typeof raw.plugin_id !== 'string' || raw.plugin_id.trim() === ''))
     throw invalid('target.plugin_id', 'target.plugin_id must be a plugin id or its plugin.json name')
-  return { kind: 'plugin', plugin: id ?? (raw.plugin_id as string), config: configValues(raw.config) }
+  return { kind: 'plugin', plugin: id ?? (raw.plugin_id as string), config: configValues(raw.config), attachments: attachmentValues(raw.attachments) }
 }

@@ -94,7 +94,7 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
   const cursor = id === null ? null : new RedisPluginCursor(redis, queuePrefix, id)
   const host = new RecordingHost({
     config: spec.config,
-    attachments: id === null || spec.loadError ? {} : await loadAttachments(pool, id),
+    attachments: spec.attachments ?? (id === null || spec.loadError ? {} : await loadAttachments(pool, id)),
     recorder,
     // A config reads its own namespaces; a plugin not configured yet has none.
     cache: new OverlayCache(id === null ? null : new RedisPluginCache(redis, queuePrefix, spec.pluginId, spec.teamId)),

@@ -95,8 +95,10 @@ export class TryPlugin {
     const started = performance.now()
     try {
       const value = await call(instance, timeoutMs)
+      await hostTasksDrained()
       return { step: this.step(method, started, null), ok: true, value }
     } catch (err) {
+      await hostTasksDrained()
       let text = errorText(err)
       // The call's limit was what was left of the run, not the workers' limit the message implies.
       if (timeoutMs < this.parts.settings.timeoutMs && /time limit/.test(text)) text += ` (all that was left of the dry run's ${this.parts.deadline.ms} ms)`
@@ -137,4 +139,13 @@ export class TryPlugin {
       ...recorder.take(),
     }
   }
+}
+
+/**
+ * Logs come from the isolate fire-and-forget; on a busy machine the last ones can still be queued
+ * for this thread when the call's result arrives. One turn of the event loop lets them land, so
+ * they are shown with the step that wrote them rather than the next one.
+ */
+function hostTasksDrained(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }

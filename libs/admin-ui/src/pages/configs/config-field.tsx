@@ -32,12 +32,7 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
 
   let input
   if (isAttachment(field)) {
-    input =
-      mode === 'try' ? (
-        <p class="muted">Attachments cannot be given here; configure the plugin to try it with one.</p>
-      ) : (
-        <input {...common} type="file" onChange={(e) => onFile(e.currentTarget.files?.[0])} />
-      )
+    input = <input {...common} type="file" onChange={(e) => onFile(e.currentTarget.files?.[0])} />
   } else if (field.type === 'choice') {
     input = (
       <select {...common} value={value} onChange={(e) => onValue(e.currentTarget.value)}>

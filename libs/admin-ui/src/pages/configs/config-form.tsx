@@ -1,12 +1,12 @@
 import { useRef, useState } from 'preact/hooks'
 import type { ApiError } from '../../api/client'
 import { api } from '../../api/endpoints'
-import type { ConfigField, NewAttachment, PluginConfigView } from '../../api/types'
+import type { ConfigField, PluginConfigView } from '../../api/types'
 import { ErrorMessage } from '../../components/error-message'
-import { fileToBase64 } from '../../lib/files'
+import { asNewAttachments } from '../../lib/files'
 import { toApiError } from '../../lib/use-async'
 import { ConfigFields } from './config-fields'
-import { configToSend, fieldOfError, initialValues, missingRequired } from './form-model'
+import { configToSend, fieldOfError, initialValues, missingRequired, withFile } from './form-model'
 
 type Target = { kind: 'create'; teamId: number; pluginId: number } | { kind: 'edit'; config: PluginConfigView }
 
@@ -16,20 +16,6 @@ interface Props {
   onSaved: (view: PluginConfigView) => void
   /** Shown as saved from the start (a config just created, then opened). */
   savedMessage?: string
-}
-
-async function asNewAttachments(files: Record<string, File>): Promise<Record<string, NewAttachment>> {
-  const entries = await Promise.all(
-    Object.entries(files).map(async ([key, file]) => {
-      const attachment: NewAttachment = {
-        file_name: file.name,
-        content_type: file.type || 'application/octet-stream',
-        contents_base64: await fileToBase64(file),
-      }
-      return [key, attachment] as const
-    }),
-  )
-  return Object.fromEntries(entries)
 }
 
 /** Creates a config (one POST, attachments inline) or edits one (PATCH, then one PUT per new attachment). */
@@ -66,7 +52,7 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
   const submit = async (e: Event) => {
     e.preventDefault()
     edited()
-    const missing = missingRequired(schema, mode, values, files, existing)
+    const missing = missingRequired(schema, values, files, existing)
     setErrors(missing)
     if (Object.keys(missing).length > 0) return
     setBusy(true)
@@ -104,12 +90,7 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
         }}
         onFile={(key, file) => {
           edited()
-          setFiles((f) => {
-            const next = { ...f }
-            if (file) next[key] = file
-            else delete next[key]
-            return next
-          })
+          setFiles((f) => withFile(f, key, file))
         }}
       />
       {mode === 'create' && (

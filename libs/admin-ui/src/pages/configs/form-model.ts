@@ -27,7 +27,6 @@ export function initialValues(schema: ConfigField[], mode: FormMode, existing?: 
 /** Required fields left empty, as field key → message; the server checks again. */
 export function missingRequired(
   schema: ConfigField[],
-  mode: FormMode,
   values: Record<string, string>,
   files: Record<string, File>,
   existing?: PluginConfigView,
@@ -37,7 +36,6 @@ export function missingRequired(
     if (field.required !== true) continue
     const hasDefault = field.default !== undefined && String(field.default) !== ''
     if (isAttachment(field)) {
-      if (mode === 'try') continue
       if (!files[field.key] && !existing?.attachments.some((a) => a.key === field.key)) errors[field.key] = 'Required: choose a file.'
     } else if ((values[field.key] ?? '').trim() === '' && !hasDefault) {
       if (isSecret(field) && existing?.secret_fields[field.key] === 'set') continue
@@ -45,6 +43,14 @@ export function missingRequired(
     }
   }
   return errors
+}
+
+/** The chosen files with `key`'s replaced, or removed when its input was cleared. */
+export function withFile(files: Record<string, File>, key: string, file: File | undefined): Record<string, File> {
+  const next = { ...files }
+  if (file) next[key] = file
+  else delete next[key]
+  return next
 }
 
 /**

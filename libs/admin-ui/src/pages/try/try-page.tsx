@@ -3,10 +3,11 @@ import { api } from '../../api/endpoints'
 import type { TryResult } from '../../api/types'
 import { ErrorMessage } from '../../components/error-message'
 import { Loading } from '../../components/loading'
+import { asNewAttachments } from '../../lib/files'
 import { prettyJson } from '../../lib/format'
 import { toApiError, useAsync } from '../../lib/use-async'
 import { ConfigFields } from '../configs/config-fields'
-import { initialValues, missingRequired } from '../configs/form-model'
+import { fieldOfError, initialValues, missingRequired, withFile } from '../configs/form-model'
 import { samples } from './samples'
 import { TryResultView } from './try-result'
 import { parseEvent, targetFromOption } from './try-target'
@@ -25,6 +26,7 @@ export function TryPage({ teamId, initialConfigId }: Props) {
   const [eventText, setEventText] = useState(() => prettyJson(samples()[0].event))
   const [target, setTarget] = useState(initialConfigId ? `config:${initialConfigId}` : 'chain')
   const [values, setValues] = useState<Record<string, string>>({})
+  const [files, setFiles] = useState<Record<string, File>>({})
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({})
   const [result, setResult] = useState<TryResult | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -41,6 +43,7 @@ export function TryPage({ teamId, initialConfigId }: Props) {
     setTarget(option)
     const plugin = plugins.find((p) => `plugin:${p.id}` === option)
     setValues(plugin ? initialValues(plugin.config_schema, 'try') : {})
+    setFiles({})
     setFieldErrors({})
   }
 
@@ -49,14 +52,17 @@ export function TryPage({ teamId, initialConfigId }: Props) {
     setResult(null)
     const event = parseEvent(eventText)
     if (typeof event === 'string') return setError(event)
-    const missing = targetPlugin ? missingRequired(schema, 'try', values, {}) : {}
+    const missing = targetPlugin ? missingRequired(schema, values, files) : {}
     setFieldErrors(missing)
     if (Object.keys(missing).length > 0) return setError('Fill in the required settings of the plugin.')
     setBusy(true)
     try {
-      setResult(await api.tryEvent(teamId, event, targetFromOption(target, schema, values)))
+      const attachments = targetPlugin ? await asNewAttachments(files) : {}
+      setResult(await api.tryEvent(teamId, event, targetFromOption(target, schema, values, attachments)))
     } catch (err) {
       const apiError = toApiError(err)
+      const key = targetPlugin ? fieldOfError(apiError.field, schema) : null
+      if (key !== null) setFieldErrors({ [key]: apiError.message })
       setError(apiError.field ? `${apiError.field}: ${apiError.message}` : apiError.message)
     } finally {
       setBusy(false)
@@ -129,7 +135,8 @@ export function TryPage({ teamId, initialConfigId }: Props) {
             )}
           </select>
           {targetPlugin && (
-            <div class="try-settings">
+            // Keyed by the target: another plugin's form starts with empty file inputs, as its state does.
+            <div class="try-settings" key={target}>
               <h3>Settings for this run</h3>
               <ConfigFields
                 schema={schema}
@@ -137,7 +144,7 @@ export function TryPage({ teamId, initialConfigId }: Props) {
                 values={values}
                 errors={fieldErrors}
                 onValue={(key, value) => setValues((v) => ({ ...v, [key]: value }))}
-                onFile={() => undefined}
+                onFile={(key, file) => setFiles((f) => withFile(f, key, file))}
               />
             </div>
           )}

@@ -1,11 +1,16 @@
-import type { ConfigField, PluginEvent, TryTarget } from '../../api/types'
+import type { ConfigField, NewAttachment, PluginEvent, TryTarget } from '../../api/types'
 import { configToSend } from '../configs/form-model'
 
-/** The select's value (`config:<id>`, `plugin:<id>`, `chain`) as the API's target. */
-export function targetFromOption(option: string, schema: ConfigField[], values: Record<string, string>): TryTarget {
+/** The select's value (`config:<id>`, `plugin:<id>`, `chain`) as the API's target; values and files count for a plugin only. */
+export function targetFromOption(
+  option: string,
+  schema: ConfigField[],
+  values: Record<string, string>,
+  attachments: Record<string, NewAttachment> = {},
+): TryTarget {
   const [kind, id] = option.split(':')
   if (kind === 'config') return { plugin_config_id: Number(id) }
-  if (kind === 'plugin') return { plugin_id: Number(id), config: configToSend(schema, 'try', values, {}) }
+  if (kind === 'plugin') return { plugin_id: Number(id), config: configToSend(schema, 'try', values, {}), attachments }
   return { chain: true }
 }
 
