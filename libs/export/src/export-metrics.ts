@@ -1,6 +1,6 @@
 import type Redis from 'ioredis'
 import { Counter, Registry } from 'prom-client'
-import { metricsKey } from '@plugin-server/meta'
+import { addMetricSums } from '@plugin-server/meta'
 import { addToExportSeries } from './export-series'
 import { EXPORT_METRIC_NAMES, ExportCounts, ExportMethod } from './interfaces'
 
@@ -30,19 +30,19 @@ export class ExportMetrics {
     ) as Record<keyof ExportCounts, Counter>
   }
 
-  /** Totals and the per-minute series in one round trip: a sum in the metrics hash is a plain HINCRBYFLOAT. */
+  /** Totals and the per-minute series in one round trip. */
   async add(labels: MetricLabels, method: ExportMethod, counts: Partial<ExportCounts>): Promise<void> {
     const promLabels = { team_id: String(labels.teamId), plugin: labels.pluginName, plugin_config_id: String(labels.configId), method }
-    const pipeline = this.redis.pipeline()
     const added: Partial<ExportCounts> = {}
     for (const name of EXPORT_METRIC_NAMES) {
       const value = counts[name] ?? 0
       if (value === 0) continue
       this.counters[name].inc(promLabels, value)
-      pipeline.hincrbyfloat(metricsKey(this.queuePrefix, labels.configId), name, value)
       added[name] = value
     }
-    if (pipeline.length === 0) return
+    if (Object.keys(added).length === 0) return
+    const pipeline = this.redis.pipeline()
+    addMetricSums(pipeline, this.queuePrefix, labels.configId, added)
     addToExportSeries(pipeline, this.queuePrefix, labels.configId, added)
     for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
   }

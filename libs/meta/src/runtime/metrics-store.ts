@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis'
 import type Redis from 'ioredis'
 import type { MetricOperation } from '@plugin-server/plugin-vm'
 
@@ -31,6 +32,11 @@ export async function updateMetric(
   if (!Number.isFinite(value)) throw new Error(`metric ${name}: value must be a finite number, got ${String(value)}`)
   const result = await redis.eval(UPDATE, 1, metricsKey(queuePrefix, pluginConfigId), name, operation, String(value))
   return Number(result)
+}
+
+/** `sum` updates queued on the caller's pipeline, for writers that batch them with other commands; same storage as updateMetric. */
+export function addMetricSums(pipeline: ChainableCommander, queuePrefix: string, pluginConfigId: number, sums: Readonly<Record<string, number>>): void {
+  for (const [name, value] of Object.entries(sums)) pipeline.hincrbyfloat(metricsKey(queuePrefix, pluginConfigId), name, value)
 }
 
 export async function readMetrics(redis: Redis, queuePrefix: string, pluginConfigId: number): Promise<Record<string, number>> {
