@@ -1,3 +1,4 @@
+import { FormField } from '../../components/form-field'
 import type { PayloadFieldSpec } from '../../api/types'
 
 interface Props {
@@ -32,23 +33,16 @@ export function PayloadInput({ name, spec, value, onValue, error }: Props) {
       input = <input {...common} type="text" value={value} onInput={(e) => onValue(e.currentTarget.value)} />
   }
   return (
-    <div class={`field ${error ? 'field-invalid' : ''}`}>
-      <label for={id}>
-        {spec.title ?? name}
-        {spec.required && (
-          <span class="required" title="required">
-            *
-          </span>
-        )}
-        <code class="field-key">{name}</code>
-        <span class="muted small">{spec.type ?? 'string'}</span>
-      </label>
+    <FormField
+      id={id}
+      label={spec.title ?? name}
+      fieldKey={name}
+      required={spec.required}
+      tag={<span class="muted small">{spec.type ?? 'string'}</span>}
+      error={error}
+      errorTestId={`job-payload-error-${name}`}
+    >
       {input}
-      {error && (
-        <p class="field-error" data-testid={`job-payload-error-${name}`}>
-          {error}
-        </p>
-      )}
-    </div>
+    </FormField>
   )
 }

@@ -1,5 +1,6 @@
 import type { AttachmentView, SecretState } from '../../api/types'
 import { Badge } from '../../components/badge'
+import { FormField } from '../../components/form-field'
 import { Markdown } from '../../components/markdown'
 import { formatBytes } from '../../lib/format'
 import { FormMode, isAttachment, isSecret, KeyedField } from './form-model'
@@ -60,17 +61,15 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
   }
 
   return (
-    <div class={`field ${error ? 'field-invalid' : ''}`}>
-      <label for={id}>
-        {field.name ?? key}
-        {field.required && (
-          <span class="required" title="required">
-            *
-          </span>
-        )}
-        <code class="field-key">{key}</code>
-        {isSecret(field) && mode !== 'try' && <Badge state={secretState ?? 'not set'} testid={`field-secret-state-${key}`} />}
-      </label>
+    <FormField
+      id={id}
+      label={field.name ?? key}
+      fieldKey={key}
+      required={field.required}
+      tag={isSecret(field) && mode !== 'try' && <Badge state={secretState ?? 'not set'} testid={`field-secret-state-${key}`} />}
+      error={error}
+      errorTestId={`field-error-${key}`}
+    >
       {input}
       {attachment && (
         <p class="help" data-testid={`field-attachment-${key}`}>
@@ -78,11 +77,6 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
         </p>
       )}
       {field.hint && <Markdown text={field.hint} class="help" testid={`field-hint-${key}`} />}
-      {error && (
-        <p class="field-error" role="alert" data-testid={`field-error-${key}`}>
-          {error}
-        </p>
-      )}
-    </div>
+    </FormField>
   )
 }
