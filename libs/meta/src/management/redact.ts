@@ -1,4 +1,5 @@
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
+import { redact } from '../secrets/redact'
 import { AttachmentView, PluginConfigView, SecretState } from './interfaces'
 import { configFields, isSecretField } from './validate-config'
 
@@ -64,7 +65,7 @@ export function secretValues(schema: readonly PluginConfigField[], config: Recor
  */
 export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0 || value === null || value === undefined) return value
-  const scrubText = (text: string): string => secrets.reduce((acc, secret) => acc.split(secret).join('[secret]'), text)
+  const scrubText = (text: string): string => redact(text, secrets, '[secret]')
   if (typeof value === 'string') return scrubText(value) as T
   if (typeof value === 'object') return JSON.parse(scrubText(JSON.stringify(value))) as T
   return value

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis'
-import { redact } from './log-writer'
+import { redact } from '../secrets/redact'
 
 export type JobRunState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed'
 

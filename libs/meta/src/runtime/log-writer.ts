@@ -1,5 +1,6 @@
 import { Logger, stripNulFromJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
+import { redact } from '../secrets/redact'
 
 export type LogSource = 'SYSTEM' | 'PLUGIN' | 'CONSOLE'
 export type LogType = 'DEBUG' | 'LOG' | 'INFO' | 'WARN' | 'ERROR'
@@ -102,10 +103,4 @@ export class PluginLogWriter {
       this.logger.warn({ err: (err as Error).message, rows: rows.length }, 'could not write plugin log entries, will retry')
     }
   }
-}
-
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***')
-  return out
 }

@@ -1,3 +1,4 @@
+import { redact } from '../secrets/redact'
 import type { JsonValue } from './interfaces'
 
 export interface SafeLimits {
@@ -23,13 +24,11 @@ export class Redactor {
   private readonly secrets: string[]
 
   constructor(secrets: Iterable<string>) {
-    // Longest first, so a secret that contains another is replaced whole.
-    this.secrets = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length)
+    this.secrets = [...new Set(secrets)]
   }
 
   text(value: string, max = Infinity): string {
-    let out = value
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(SECRET_MARK)
+    const out = redact(value, this.secrets, SECRET_MARK)
     return out.length > max ? `${out.slice(0, max)}… (${out.length - max} more characters)` : out
   }
 
