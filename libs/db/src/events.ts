@@ -1,4 +1,4 @@
-import { IngestEvent, stripNulFromJson } from '@plugin-server/core'
+import { IngestEvent, toPostgresJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
 
 export interface StoredEvent {
@@ -14,9 +14,11 @@ export interface StoredEvent {
 }
 
 /**
- * One statement per batch, idempotent on the uuid so a redelivered batch (a killed worker's job run
- * again) stores nothing twice. NUL characters, which Postgres cannot store, are removed rather than
- * failing the batch. Returns how many rows were new.
+ * One statement per batch, idempotent on (team, uuid) so a redelivered batch (a killed worker's job
+ * run again) stores nothing twice. The uuid is the client's and identifies an event within its team
+ * only: another team sending the same uuid gets its own row. NUL characters and lone UTF-16
+ * surrogates, which Postgres cannot store, are removed / replaced rather than failing the batch.
+ * Returns how many rows were new.
  */
 export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): Promise<number> {
   if (events.length === 0) return 0
@@ -35,8 +37,8 @@ export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): 
      SELECT uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url
      FROM jsonb_to_recordset($1::jsonb) AS r(uuid uuid, team_id int, event text, distinct_id text,
        properties jsonb, timestamp timestamptz, ip text, site_url text)
-     ON CONFLICT (uuid) DO NOTHING`,
-    [stripNulFromJson(JSON.stringify(rows))],
+     ON CONFLICT (team_id, uuid) DO NOTHING`,
+    [toPostgresJson(JSON.stringify(rows))],
   )
   return result.rowCount ?? 0
 }

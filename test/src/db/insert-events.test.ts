@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import type { IngestEvent } from '@plugin-server/core'
+import { IngestEvent, toPostgresJson } from '@plugin-server/core'
 import { countEvents, insertEvents } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 
@@ -42,12 +42,39 @@ describe('insertEvents', () => {
     assert.equal(await insertEvents(db.pool, [...events, ingestEvent()]), 1)
     assert.equal(await countEvents(db.pool), 4)
   })
+
+  it("stores two teams' events that share a uuid, each once; the same team sending it again stores nothing", async () => {
+    const uuid = randomUUID()
+    assert.equal(await insertEvents(db.pool, [ingestEvent({ uuid, team_id: 1, event: 'from team 1' })]), 1)
+    assert.equal(await insertEvents(db.pool, [ingestEvent({ uuid, team_id: 2, event: 'from team 2' })]), 1)
+    assert.equal(await insertEvents(db.pool, [ingestEvent({ uuid, team_id: 2, event: 'team 2 again' })]), 0)
+    const { rows } = await db.pool.query('SELECT team_id, event FROM events WHERE uuid = $1 ORDER BY team_id', [uuid])
+    assert.deepEqual(rows, [
+      { team_id: 1, event: 'from team 1' },
+      { team_id: 2, event: 'from team 2' },
+    ])
+  })
+
+  it('replaces lone UTF-16 surrogates, which Postgres jsonb refuses, with U+FFFD and keeps surrogate pairs', async () => {
+    const event = ingestEvent({
+      event: 'lone \ud800',
+      distinct_id: '\udc00',
+      properties: { high: 'a\ud800b', low: '\udfff', pair: '\ud83d\ude80', '\udbff': 1 },
+    })
+    assert.equal(await insertEvents(db.pool, [event]), 1)
+    const { rows } = await db.pool.query('SELECT event, distinct_id, properties FROM events')
+    assert.deepEqual(rows, [{ event: 'lone \ufffd', distinct_id: '\ufffd', properties: { high: 'a\ufffdb', low: '\ufffd', pair: '🚀', '\ufffd': 1 } }])
+  })
 })
 
-describe('stripNulFromJson', () => {
-  it('removes NUL escapes but keeps a literal backslash followed by "u0000"', async () => {
-    const { stripNulFromJson } = await import('@plugin-server/core')
+describe('toPostgresJson', () => {
+  it('removes NUL escapes but keeps a literal backslash followed by "u0000"', () => {
     const value = { a: 'x\u0000y', b: '\\u0000 stays', c: '\\\u0000' }
-    assert.deepEqual(JSON.parse(stripNulFromJson(JSON.stringify(value))), { a: 'xy', b: '\\u0000 stays', c: '\\' })
+    assert.deepEqual(JSON.parse(toPostgresJson(JSON.stringify(value))), { a: 'xy', b: '\\u0000 stays', c: '\\' })
+  })
+
+  it('replaces lone surrogate escapes, keeps escaped pairs and literal backslashes followed by "ud800"', () => {
+    const json = '{"a":"\\ud800","b":"\\\\ud800","c":"\\ud83d\\ude80","d":"\\udc00\\ud800","e":"\\\\\\udc00"}'
+    assert.deepEqual(JSON.parse(toPostgresJson(json)), { a: '\ufffd', b: '\\ud800', c: '🚀', d: '\ufffd\ufffd', e: '\\\ufffd' })
   })
 })

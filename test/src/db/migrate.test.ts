@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { Pool } from 'pg'
-import { migrate, MIGRATIONS } from '@plugin-server/db'
+import { insertEvents, migrate, MIGRATIONS } from '@plugin-server/db'
+import { ingestEvent } from './insert-events.test'
 
 describe('migrate', () => {
   let pool: Pool
@@ -52,6 +54,27 @@ describe('migrate', () => {
       MIGRATIONS.map((m) => m.id),
       'each migration applied exactly once',
     )
+  })
+
+  it('keys events by (team, uuid) from 0005 on, keeping the rows a database already had', async () => {
+    const before = MIGRATIONS.findIndex((m) => m.id === '0005-events-team-uuid-key')
+    await migrate(pool, MIGRATIONS.slice(0, before))
+    const [a, b] = [randomUUID(), randomUUID()]
+    await pool.query(`INSERT INTO events (uuid, team_id, event, distinct_id, timestamp) VALUES ($1, 1, 'old a', 'u', now()), ($2, 2, 'old b', 'u', now())`, [
+      a,
+      b,
+    ])
+    assert.deepEqual(
+      (await migrate(pool)).applied,
+      MIGRATIONS.slice(before).map((m) => m.id),
+    )
+    assert.equal(await insertEvents(pool, [ingestEvent({ uuid: a, team_id: 2, event: 'new' }), ingestEvent({ uuid: b, team_id: 2 })]), 1)
+    const { rows } = await pool.query('SELECT uuid, team_id, event FROM events ORDER BY event')
+    assert.deepEqual(rows, [
+      { uuid: a, team_id: 2, event: 'new' },
+      { uuid: a, team_id: 1, event: 'old a' },
+      { uuid: b, team_id: 2, event: 'old b' },
+    ])
   })
 
   it('rolls back a failing migration and names it', async () => {

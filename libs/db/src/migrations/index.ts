@@ -2,6 +2,7 @@ import { sql as initial } from './0001-initial'
 import { sql as pluginManagement } from './0002-plugin-management'
 import { sql as exportsSchema } from './0003-exports'
 import { sql as teamAdminTokens } from './0004-team-admin-tokens'
+import { sql as eventsTeamUuidKey } from './0005-events-team-uuid-key'
 
 export interface Migration {
   id: string
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0002-plugin-management', sql: pluginManagement },
   { id: '0003-exports', sql: exportsSchema },
   { id: '0004-team-admin-tokens', sql: teamAdminTokens },
+  { id: '0005-events-team-uuid-key', sql: eventsTeamUuidKey },
 ]

@@ -1,4 +1,4 @@
-import { Logger, stripNulFromJson } from '@plugin-server/core'
+import { Logger, toPostgresJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
 import { redact } from '../secrets/redact'
 
@@ -95,7 +95,7 @@ export class PluginLogWriter {
          SELECT team_id, plugin_id, plugin_config_id, timestamp, source, type, message, instance_id
          FROM jsonb_to_recordset($1::jsonb) AS r(team_id int, plugin_id int, plugin_config_id int, timestamp timestamptz,
            source text, type text, message text, instance_id text)`,
-        [stripNulFromJson(JSON.stringify(rows))],
+        [toPostgresJson(JSON.stringify(rows))],
       )
     } catch (err) {
       // Postgres is down: keep the rows for the next flush, within the bound.
