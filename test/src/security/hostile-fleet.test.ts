@@ -1,0 +1,380 @@
+import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { PostHog } from 'posthog-node'
+import type { Team } from '@plugin-server/db'
+import { updateConfig } from '@plugin-server/meta'
+import { eventually } from '../harness/fleet'
+import { cpuSeconds, HostileFleet, HostileTeam, NEIGHBOUR_BOUND_MS, percentile } from './hostile-fleet-fixture'
+
+/** The deadline every hostile call runs under in these fleets; the other team's bounds sit well inside it. */
+const DEADLINES = { PLUGIN_TIMEOUT_MS: '5000', PLUGIN_PROCESS_EVENT_TIMEOUT_MS: '5000' }
+/** Capture gathers the two teams' concurrent requests into one batch, so batches mix teams. */
+const MIXING = { CAPTURE_BATCH_MAX_WAIT_MS: '20' }
+const NEIGHBOUR_P95_MS = 2000
+
+const healthyEvents = (n: number, tag = 'neighbour') => Array.from({ length: n }, (_, i) => ({ event: 'e', properties: { tag, seq: i } }))
+
+/**
+ * Issue #15 in the running fleet: each hostile plugin sits next to another team's healthy plugin in
+ * real capture and ingest-worker processes; the attack must fail, be blamed on the hostile config
+ * only, and leave every process running and the other team's events flowing.
+ */
+describe('security: hostile plugins in a running fleet', function () {
+  this.timeout(120_000)
+
+  describe('through the pg bridge and forged output', () => {
+    let hf: HostileFleet
+    const teams: Record<string, HostileTeam> = {}
+    let squatter: { team: Team }
+    const marker = `hostile_owned_${randomBytes(5).toString('hex')}`
+
+    before(async () => {
+      // Loopback is not allowed for plugins here, as in production: the fleet's own Redis and Postgres are loopback.
+      hf = await HostileFleet.create({ PLUGIN_FETCH_ALLOWED_HOSTS: '', ...DEADLINES, ...MIXING })
+      const database = new URL(hf.fleet.db.url)
+      const target = {
+        redisPort: Number(new URL(process.env.REDIS_URL!).port),
+        pgPort: Number(database.port),
+        database: database.pathname.slice(1),
+        user: decodeURIComponent(database.username) || 'postgres',
+        marker,
+      }
+      teams['raw-socket'] = await hf.addHostileTeam('raw-socket', { target })
+      teams['type-parser'] = await hf.addHostileTeam('type-parser')
+      teams['pg-connect'] = await hf.addHostileTeam('pg-connect')
+      for (const mode of ['to-json-null', 'event-null', 'join-override'] as const) teams[mode] = await hf.addHostileTeam(mode, { enricherFirst: true })
+      squatter = await hf.addNeighbourTeam('squatter')
+      await hf.start(['capture', 'ingest-worker'])
+    })
+    after(async () => hf?.close())
+
+    it('stores the same uuid once for each of two teams (events are keyed by team and uuid)', async () => {
+      const uuid = randomUUID()
+      await hf.send(hf.healthyTeam, [{ event: 'squat', uuid }])
+      await hf.waitStored(hf.healthyTeam.id, [uuid], Date.now())
+      await hf.send(squatter.team, [{ event: 'squat', uuid }])
+      await hf.waitStored(squatter.team.id, [uuid], Date.now())
+      // Redelivered copies travel in one batch with a marker: once the marker is stored, so would they be.
+      const markers = [randomUUID(), randomUUID()]
+      await hf.send(
+        hf.healthyTeam,
+        [
+          { event: 'squat', uuid },
+          { event: 'marker', uuid: markers[0] },
+        ],
+        { flushAt: 2 },
+      )
+      await hf.send(
+        squatter.team,
+        [
+          { event: 'squat', uuid },
+          { event: 'marker', uuid: markers[1] },
+        ],
+        { flushAt: 2 },
+      )
+      await hf.waitStored(hf.healthyTeam.id, [markers[0]], Date.now())
+      await hf.waitStored(squatter.team.id, [markers[1]], Date.now())
+      const { rows } = await hf.pool.query<{ team_id: number }>('SELECT team_id FROM events WHERE uuid = $1 ORDER BY team_id', [uuid])
+      assert.deepEqual(
+        rows.map((r) => r.team_id),
+        [hf.healthyTeam.id, squatter.team.id].sort((a, b) => a - b),
+      )
+      await hf.assertAllAlive()
+    })
+
+    it("cannot open raw sockets to the fleet's own Redis and Postgres through the pg bridge", async () => {
+      const { team, configId } = teams['raw-socket']
+      const since = Date.now()
+      const [[probe], neighbours] = await Promise.all([hf.send(team, [{ event: 'probe' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(team.id, [probe], since, 30_000)
+      const row = (await hf.rows(team.id)).find((r) => r.uuid === probe)!
+      const attempts = row.properties.attempts as Record<string, string>
+      const seen = JSON.stringify(attempts)
+      assert.match(attempts.connectionRedis, /^threw: /, `pg.Connection is not offered to plugins: ${seen}`)
+      assert.match(attempts.connectionPostgres, /^threw: /, `pg.Connection is not offered to plugins: ${seen}`)
+      assert.match(attempts.clientStreamRedis, /^(threw|refused): /, `a Client's socket is not reachable or refuses loopback: ${seen}`)
+      assert.equal(await hf.redisClient.exists(marker, `${marker}-client`), 0, 'nothing was written to Redis')
+      const { rows } = await hf.pool.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [marker])
+      assert.equal(rows[0].found, null, 'nothing was created in Postgres')
+      await hf.waitForLog(configId, /raw sockets: /)
+      await hf.assertAllAlive()
+    })
+
+    for (const mode of ['to-json-null', 'event-null', 'join-override'] as const) {
+      it(`forged output (${mode}) is only that config's problem: the other team's events are stored within ${NEIGHBOUR_BOUND_MS / 1000} s`, async () => {
+        const { team, configId, enricherId } = teams[mode]
+        const since = Date.now()
+        const [hostile, neighbours] = await Promise.all([hf.send(team, healthyEvents(20, 'hostile')), hf.send(hf.healthyTeam, healthyEvents(20))])
+        const took = await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+        process.stdout.write(`      the other team's 20 events stored ${took} ms after sending\n`)
+        await hf.waitStored(team.id, hostile, since, 30_000)
+        const rows = (await hf.rows(team.id)).filter((r) => hostile.includes(r.uuid))
+        assert.equal(rows.length, hostile.length, 'each hostile event stored once')
+        for (const row of rows) {
+          assert.equal(row.event, 'e', 'the event keeps its name')
+          assert.equal(row.properties.enriched, 'v1', `the plugin before the hostile one (config ${enricherId}) still applies`)
+        }
+        const { rows: forged } = await hf.pool.query(`SELECT uuid FROM events WHERE event = 'forged' OR properties ? 'forged'`)
+        assert.deepEqual(forged, [], 'no forged event was stored')
+        if (mode === 'join-override' && rows.every((r) => r.properties.hostile === 'join-override')) {
+          // The runner never used the overridden join: the plugin's own (valid) output was kept.
+        } else {
+          for (const row of rows) assert.equal(row.properties.hostile, undefined, 'stored as before the hostile plugin')
+          for (const row of rows) assert.match(JSON.stringify(row.properties.$plugins_failed), new RegExp(`\\(${configId}\\)`), 'the failing config is named')
+          await hf.assertBlamed(configId, /event|return|output|json/i)
+        }
+        await hf.assertAllAlive()
+      })
+    }
+
+    it("cannot replace the host's pg type parsers, and later config reloads work for both teams", async () => {
+      const { team, configId } = teams['type-parser']
+      const since = Date.now()
+      const [probe] = await hf.send(team, [{ event: 'probe' }])
+      await hf.waitStored(team.id, [probe], since, 30_000)
+      const row = (await hf.rows(team.id)).find((r) => r.uuid === probe)!
+      assert.match(String(row.properties.typeParser), /^threw: /, `pg.types is not offered to plugins: ${String(row.properties.typeParser)}`)
+      await hf.waitForLog(configId, /type parser: /)
+
+      const management = hf.managementContext()
+      await updateConfig(management, hf.healthyConfigId, { config: { tag: 'v2' } })
+      await updateConfig(management, configId, { config: { mode: 'type-parser', target: '{}' } })
+      let round = 0
+      await eventually(
+        'both teams run their reloaded configs',
+        async () => {
+          const tag = `after-reload-${round++}`
+          const [mine, theirs] = await Promise.all([
+            hf.send(hf.healthyTeam, [{ event: 'e', properties: { tag } }]),
+            hf.send(team, [{ event: 'e', properties: { tag } }]),
+          ])
+          await hf.waitStored(hf.healthyTeam.id, mine, Date.now())
+          await hf.waitStored(team.id, theirs, Date.now())
+          const healthy = (await hf.rows(hf.healthyTeam.id)).find((r) => r.uuid === mine[0])!
+          const hostile = (await hf.rows(team.id)).find((r) => r.uuid === theirs[0])!
+          const { rows: reloaded } = await hf.pool.query(`SELECT 1 FROM plugin_log_entries WHERE plugin_config_id = $1 AND message LIKE 'plugin loaded%'`, [
+            configId,
+          ])
+          return { enriched: healthy.properties.enriched, hostile: hostile.properties.hostile, hostileLoads: reloaded.length }
+        },
+        (seen) => seen.enriched === 'v2' && seen.hostile === 'type-parser' && seen.hostileLoads >= 2,
+        45_000,
+      )
+      await hf.assertAllAlive()
+    })
+
+    it('a refused pg connection the plugin swallows does not crash the worker', async () => {
+      const { team, configId } = teams['pg-connect']
+      const since = Date.now()
+      const [hostile, neighbours] = await Promise.all([hf.send(team, healthyEvents(5, 'hostile')), hf.send(hf.healthyTeam, healthyEvents(20))])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(team.id, hostile, since, 30_000)
+      const line = await hf.waitForLog(configId, /pg connect failed: /)
+      assert.match(line.message, /refused|not allowed|loopback|ECONNREFUSED|unavailable/i)
+      assert.equal(hf.worker().child.exitCode, null, 'the ingest worker is still running')
+      // A crash may come a moment after the batch: one more round trip through the worker proves it did not.
+      const later = await hf.send(hf.healthyTeam, healthyEvents(5, 'later'))
+      await hf.waitStored(hf.healthyTeam.id, later, Date.now())
+      await hf.assertAllAlive()
+    })
+  })
+
+  describe('work outside the limits, fan-out and sizes', () => {
+    let hf: HostileFleet
+    const teams: Record<string, HostileTeam> = {}
+
+    before(async () => {
+      hf = await HostileFleet.create({
+        ...DEADLINES,
+        ...MIXING,
+        // Room for the 64 MB key and 40 MB values to reach the host, so what refuses them is the size bound.
+        PLUGIN_MEMORY_LIMIT_MB: '512',
+        PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE: '1000',
+      })
+      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval'] as const) teams[mode] = await hf.addHostileTeam(mode)
+      await hf.start(['capture', 'ingest-worker'])
+    })
+    after(async () => hf?.close())
+
+    it('has no WebAssembly to grow memory outside its heap limit', async () => {
+      const { team, configId } = teams.wasm
+      const [probe] = await hf.send(team, [{ event: 'probe' }])
+      await hf.waitStored(team.id, [probe], Date.now(), 30_000)
+      const row = (await hf.rows(team.id)).find((r) => r.uuid === probe)!
+      assert.deepEqual(row.properties.wasm, { type: 'undefined' })
+      await hf.waitForLog(configId, /wasm: /)
+      await hf.assertAllAlive()
+    })
+
+    it("compresses 12 MB with brotli without holding up the worker's /healthz or the other team", async () => {
+      const { team, configId } = teams.brotli
+      const worker = hf.worker()
+      const since = Date.now()
+      const sending = Promise.all([hf.send(team, [{ event: 'probe' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+      const latencies: number[] = []
+      let finished = false
+      const [[[probe], neighbours]] = await Promise.all([
+        sending,
+        (async () => {
+          while (!finished) {
+            latencies.push(await hf.healthzMs(worker))
+            await new Promise((r) => setTimeout(r, 100))
+          }
+        })(),
+        (async () => {
+          try {
+            await eventually(
+              'the brotli event is stored or its failure logged',
+              async () => {
+                const [[p]] = await sending
+                const stored = (await hf.rows(team.id)).some((r) => r.uuid === p)
+                const failed = (await hf.logs(configId)).some((r) => r.type === 'ERROR')
+                return stored || failed
+              },
+              (done) => done,
+              90_000,
+            )
+          } finally {
+            finished = true
+          }
+        })(),
+      ])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      process.stdout.write(`      /healthz during the compression: ${latencies.length} answers, slowest ${Math.max(...latencies)} ms\n`)
+      assert.ok(latencies.length >= 3, 'the worker was asked while the compression ran')
+      assert.ok(Math.max(...latencies) < 1000, `every /healthz answered within 1 s (slowest ${Math.max(...latencies)} ms)`)
+      assert.ok(probe)
+      await hf.assertBlamed(configId, /limit|exceed|too large|bytes|timed out|deadline/i)
+      await hf.assertAllAlive()
+    })
+
+    it('stores at most 10 of the 20 000 events one event captures', async () => {
+      const { team, configId } = teams['fan-out']
+      const since = Date.now()
+      const [[parent], neighbours] = await Promise.all([hf.send(team, [{ event: 'fanout' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await eventually(
+        'the fan-out event handled',
+        async () => (await hf.rows(team.id)).some((r) => r.uuid === parent) || (await hf.logs(configId)).some((r) => r.type === 'ERROR'),
+        (done) => done,
+        30_000,
+      )
+      await eventually(
+        'the captured events ingested',
+        () => hf.ingestBacklog(),
+        (n) => n === 0,
+        90_000,
+      )
+      const children = (await hf.rows(team.id)).filter((r) => r.event === 'fanout-child')
+      assert.ok(children.length <= 10, `${children.length} captured events stored`)
+      const line = await hf.waitForLog(configId, /captur/i)
+      assert.match(line.type, /WARN|ERROR/)
+      await hf.assertAllAlive()
+    })
+
+    it('refuses a 64 MB cache key and 40 MB cache and storage values with a clear error in its logs', async () => {
+      const { team, configId } = teams.sizes
+      const since = Date.now()
+      const [, neighbours] = await Promise.all([
+        hf.send(team, [{ event: 'cache-key' }, { event: 'cache-value' }, { event: 'storage-value' }], { flushAt: 1 }),
+        hf.send(hf.healthyTeam, healthyEvents(20)),
+      ])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      const expectations = { 'cache-key': /key/i, 'cache-value': /value/i, 'storage-value': /value/i }
+      for (const [name, what] of Object.entries(expectations)) {
+        const line = await hf.waitForLog(configId, new RegExp(`^${name} (accepted|refused)`), 60_000)
+        assert.match(line.message, new RegExp(`^${name} refused: `), `${name} is refused`)
+        assert.match(line.message, what)
+        assert.match(line.message, /limit|too (large|long|big)|exceed|max|over|bytes/i, 'the error says which bound')
+      }
+      assert.equal(await hf.redisClient.exists(`${hf.queuePrefix}:cache:${hf.hostilePlugin}:${team.id}:big-value`), 0, 'the big cache value was not stored')
+      const { rows } = await hf.pool.query('SELECT key FROM plugin_storage WHERE plugin_config_id = $1', [configId])
+      assert.deepEqual(rows, [], 'the big storage value was not stored')
+      await hf.assertBlamed(configId, /refused/)
+      await hf.assertAllAlive()
+    })
+
+    it("stops a setInterval busy loop started in setupPlugin at its background CPU budget ('cpu' limit)", async () => {
+      const { team, configId } = teams['busy-interval']
+      const worker = hf.worker()
+      await hf.send(team, [{ event: 'wake' }])
+      const stopped = await eventually(
+        'the busy config stopped for its CPU use',
+        async () => ({ row: await hf.configRow(configId), cpuLog: (await hf.logs(configId)).some((r) => /\bcpu\b/i.test(r.message)) }),
+        ({ row, cpuLog }) => cpuLog || (!row.enabled && /^plugin disabled by the server:/.test(row.disabled_reason ?? '')),
+        60_000,
+      )
+      process.stdout.write(`      stopped: ${JSON.stringify(stopped.row.disabled_reason ?? 'isolate stopped, config still enabled')}\n`)
+      // The loop ran flat out on a core; once stopped, the worker is nearly idle.
+      const before = cpuSeconds(worker.child.pid!)
+      await new Promise((r) => setTimeout(r, 2000))
+      const used = cpuSeconds(worker.child.pid!) - before
+      assert.ok(used < 0.6, `the worker used ${used.toFixed(2)} s of CPU in the 2 s after the stop`)
+      const neighbours = await hf.send(hf.healthyTeam, healthyEvents(20))
+      await hf.waitStored(hf.healthyTeam.id, neighbours, Date.now())
+      await hf.waitForLog(configId, /cpu/i)
+      await hf.assertAllAlive()
+    })
+  })
+
+  describe('a noisy neighbour', () => {
+    let hf: HostileFleet
+    let looping: HostileTeam
+
+    before(async () => {
+      hf = await HostileFleet.create({ ...DEADLINES, ...MIXING })
+      looping = await hf.addHostileTeam('sync-loop')
+      await hf.start(['capture', 'ingest-worker'])
+    })
+    after(async () => hf?.close())
+
+    it(`keeps the other team's storage lag within ${NEIGHBOUR_P95_MS} ms p95 while it loops, until the breaker disables it`, async () => {
+      const sent: { uuid: string; at: number }[] = []
+      let disabledAt: number | null = null
+      const startedAt = Date.now()
+      const watch = (async () => {
+        while (disabledAt === null && Date.now() - startedAt < 40_000) {
+          const row = await hf.configRow(looping.configId)
+          if (!row.enabled) disabledAt = Date.now()
+          else await new Promise((r) => setTimeout(r, 200))
+        }
+      })()
+      const stream = async (teamToken: string, perSecond: number, record: boolean) => {
+        const client = new PostHog(teamToken, { host: hf.fleet.captureUrl, flushAt: 1, flushInterval: 0, fetchRetryCount: 3, fetchRetryDelay: 100 })
+        // Paced sending is the load itself; it stops 2 s after the breaker (or after 30 s without one).
+        while (Date.now() - startedAt < 30_000 && (disabledAt === null || Date.now() - disabledAt < 2000)) {
+          const uuid = randomUUID()
+          const at = Date.now()
+          client.capture({ distinctId: 'person', event: 'e', uuid, properties: { sent_ms: at } })
+          if (record) sent.push({ uuid, at })
+          await new Promise((r) => setTimeout(r, 1000 / perSecond))
+        }
+        await client.shutdown()
+      }
+      await Promise.all([stream(hf.healthyTeam.api_token, 10, true), stream(looping.team.api_token, 2, false), watch])
+
+      // Printed before any assertion, so a run that misses the bound still reports what it measured.
+      const lagOf = async () => {
+        const stored = new Map((await hf.rows(hf.healthyTeam.id)).map((r) => [r.uuid, r.created_at.getTime()]))
+        return sent.filter((s) => disabledAt === null || s.at < disabledAt).map((s) => (stored.get(s.uuid) ?? Number.POSITIVE_INFINITY) - s.at)
+      }
+      const lags = (await eventually('the other team stored', lagOf, (list) => list.every(Number.isFinite), 30_000).catch(() => lagOf())).sort((a, b) => a - b)
+      const p95 = percentile(lags, 95)
+      const missing = lags.filter((l) => !Number.isFinite(l)).length
+      process.stdout.write(
+        `      the other team's storage lag while the neighbour looped (${lags.length} events, ${((disabledAt ?? Date.now()) - startedAt) / 1000} s): ` +
+          `p50 ${percentile(lags, 50)} ms, p95 ${p95} ms, max ${lags[lags.length - 1]} ms${missing ? `, ${missing} not stored after 30 s` : ''}\n`,
+      )
+      assert.ok(lags.length >= 20, 'enough events were sent while the neighbour looped')
+      assert.ok(p95 <= NEIGHBOUR_P95_MS, `p95 ${p95} ms within ${NEIGHBOUR_P95_MS} ms`)
+
+      const row = await hf.configRow(looping.configId)
+      assert.equal(row.enabled, false, 'the looping config was disabled')
+      assert.match(row.disabled_reason ?? '', /^plugin disabled by the server:/)
+      const breaches = (await hf.logs(looping.configId)).filter((r) => r.type === 'ERROR' && /exceeded|timed out|deadline|limit/i.test(r.message))
+      assert.ok(breaches.length >= 3, `${breaches.length} breaches logged against config ${looping.configId} before it was disabled`)
+      await hf.assertAllAlive()
+    })
+  })
+})
