@@ -1,5 +1,6 @@
 import { benchAdminApi } from './admin-api'
 import { benchIngest } from './ingest'
+import { benchNeighbourLag } from './neighbour-lag'
 import { benchPipeline } from './pipeline'
 import { benchPluginVm } from './plugin-vm'
 import { benchScheduler } from './scheduler'
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   if (!only || only === 'plugin-vm') await benchPluginVm()
   if (!only || only === 'scheduler') await benchScheduler()
   if (!only || only === 'admin-api') await benchAdminApi()
+  if (!only || only === 'neighbour') await benchNeighbourLag()
 }
 
 main().catch((err: Error) => {
