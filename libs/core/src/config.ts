@@ -52,6 +52,8 @@ export interface Config {
     geoipDatabasePath: string
     posthogApiHost: string
     posthogPersonalApiKey: string
+    /** Deadline of one processEvent batch call: lower than timeoutMs, a slow plugin holds its team's events back less. */
+    processEventTimeoutMs: number
     /** Private hosts/networks plugin fetch and bridged pg may reach (hostnames, `*.suffix`, IPs, CIDRs). */
     fetchAllowedHosts: string[]
     /** Keys secret config values are encrypted with at rest; the first encrypts. Empty: secrets cannot be written. */
@@ -90,6 +92,8 @@ export interface Config {
     /** How long a worker holds a batch before another worker may take it over (stall detection). */
     lockDurationMs: number
     attempts: number
+    /** Failed attempts after which a batch's teams are acknowledged separately: each still-failing team becomes its own job. */
+    splitAfterAttempts: number
   }
 }
 
@@ -221,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
       geoipDatabasePath: r.string('GEOIP_DATABASE_PATH', ''),
       posthogApiHost: r.string('POSTHOG_API_HOST', 'https://app.posthog.com', url(['http:', 'https:'])),
       posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', ''),
+      processEventTimeoutMs: r.int('PLUGIN_PROCESS_EVENT_TIMEOUT_MS', 5000, 10, 3_600_000),
       fetchAllowedHosts: r.list('PLUGIN_FETCH_ALLOWED_HOSTS', allowedHostProblem),
       secretsKeys: r.parsed('PLUGIN_SECRETS_KEYS', parseSecretKeys, []),
     },
@@ -248,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: r.int('INGEST_CONCURRENCY', 4, 1, 1000),
       lockDurationMs: r.int('INGEST_LOCK_DURATION_MS', 30_000, 1000),
       attempts: r.int('INGEST_ATTEMPTS', 20, 1, 1000),
+      splitAfterAttempts: r.int('INGEST_SPLIT_AFTER_ATTEMPTS', 3, 0, 1000),
     },
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)

@@ -7,14 +7,18 @@ export interface ExportingTeams {
 }
 
 /**
- * After a batch is stored, its events go to the exporters, one job per team, only for teams with a
- * config that exports. The job id derives from the ingest batch, so a redelivered batch does not
- * hand the same events over twice while the first job is still known to BullMQ.
+ * After a team's events of a batch are stored, they go to the exporters, one job per team, only for
+ * teams with a config that exports. The job id derives from the ingest batch, so a redelivered
+ * batch does not hand the same events over twice while the first job is still known to BullMQ.
  */
 export function exportHandoff(teams: ExportingTeams, queue: Queue<ExportBatch>): AfterStoreHook {
   return async (events, batchId) => {
     const byTeam = new Map<number, IngestEvent[]>()
-    for (const event of events) byTeam.set(event.team_id, [...(byTeam.get(event.team_id) ?? []), event])
+    for (const event of events) {
+      const team = byTeam.get(event.team_id)
+      if (team) team.push(event)
+      else byTeam.set(event.team_id, [event])
+    }
     const jobs = []
     for (const [teamId, teamEvents] of byTeam) {
       if (await teams.teamHas(teamId, ['onEvent', 'onSnapshot', 'exportEvents'])) {

@@ -1,12 +1,16 @@
-import type { Worker } from 'bullmq'
-import { createWorker, IngestBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import type { Job, Queue, Worker } from 'bullmq'
+import { createIngestQueue, createWorker, IngestBatch, Logger, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { Counter, Histogram } from 'prom-client'
 import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 import { IngestPipeline } from './ingest-pipeline'
+import { TeamBatchError } from './team-batch-error'
 
 /**
- * Consumes ingest batches at-least-once: a batch is acknowledged only after its rows are committed,
- * and a worker that dies holding one loses its lock, so another worker takes the batch over.
+ * Consumes ingest batches at-least-once: a team's events are acknowledged (with their batch) only
+ * after they are committed, and a worker that dies holding a batch loses its lock, so another worker
+ * takes it over. A batch that has failed INGEST_SPLIT_AFTER_ATTEMPTS times is split: the teams that
+ * succeed are acknowledged with it, each team that still fails becomes an ingest job of its own, so a
+ * poison team never holds another team's events back for the rest of the retries.
  */
 export function startIngestConsumer(
   ctx: RoleContext,
@@ -15,6 +19,7 @@ export function startIngestConsumer(
 ): RunningRole & { worker: Worker<IngestBatch, BatchResult> } {
   const { config, logger, registry } = ctx
   const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore)
+  const requeue = createIngestQueue(ctx.redis('ingest-requeue'), config)
   const events = new Counter({ name: 'ingest_events_total', help: 'Events by outcome', labelNames: ['outcome'], registers: [registry] })
   const seconds = new Histogram({
     name: 'ingest_batch_seconds',
@@ -26,11 +31,18 @@ export function startIngestConsumer(
     QUEUES.ingest,
     async (job) => {
       const timer = seconds.startTimer()
-      const result = await pipeline.process(job.data, job.id ?? 'unknown')
+      let result: BatchResult
+      try {
+        result = await pipeline.process(job.data, job.id ?? 'unknown')
+      } catch (err) {
+        if (!(err instanceof TeamBatchError) || !shouldSplit(job, config.ingest.splitAfterAttempts)) throw err
+        result = await splitOff(job as Job<IngestBatch, BatchResult> & { id: string }, err, requeue, logger)
+      }
       timer()
       events.inc({ outcome: 'stored' }, result.stored)
       events.inc({ outcome: 'duplicate' }, result.duplicates)
       events.inc({ outcome: 'dropped' }, result.dropped)
+      events.inc({ outcome: 'requeued' }, result.requeued)
       return result
     },
     ctx.redis('ingest-worker'),
@@ -49,7 +61,11 @@ export function startIngestConsumer(
   worker.on('error', (err) => logger.warn({ err: err.message }, 'ingest worker error'))
   return {
     worker,
-    closers: [{ name: 'ingest worker', close: () => worker.close() }],
+    // The worker drains first; its last splits still need the queue.
+    closers: [
+      { name: 'ingest worker', close: () => worker.close() },
+      { name: 'ingest requeue', close: () => requeue.close() },
+    ],
     checks: [
       {
         name: 'ingest worker',
@@ -59,4 +75,34 @@ export function startIngestConsumer(
       },
     ],
   }
+}
+
+/** A batch of one team keeps the normal retries: there is no other team to unblock. */
+function shouldSplit(job: Job<IngestBatch, BatchResult>, afterAttempts: number): boolean {
+  if (job.id === undefined || job.attemptsMade < afterAttempts) return false
+  const teams = new Set<number>()
+  for (const event of job.data.events) if (teams.add(event.team_id).size > 1) return true
+  return false
+}
+
+/**
+ * Each failed team's events become a new ingest job, added before this job completes so nothing
+ * acknowledged is lost. Its id derives from this job and the team, so a redelivery of this job
+ * (its worker died after the add) does not add it twice.
+ */
+async function splitOff(
+  job: Job<IngestBatch, BatchResult> & { id: string },
+  err: TeamBatchError,
+  requeue: Queue<IngestBatch>,
+  logger: Logger,
+): Promise<BatchResult> {
+  const jobs = err.failures.map((f) => ({ name: 'batch', data: { events: f.events }, opts: { jobId: `${job.id}-team-${f.teamId}` } }))
+  await requeue.addBulk(jobs)
+  err.failures.forEach((f, i) => {
+    logger.warn(
+      { job_id: job.id, attempts: job.attemptsMade, team_id: f.teamId, events: f.events.length, requeued_as: jobs[i].opts.jobId, err: f.error.message },
+      "ingest batch split: a team's part failed again and goes on as its own job; the other teams' events are stored",
+    )
+  })
+  return { ...err.result, requeued: err.failures.reduce((n, f) => n + f.events.length, 0) }
 }

@@ -1,8 +1,9 @@
 import type { IngestEvent } from '@plugin-server/core'
 
 /**
- * One stage of the per-batch pipeline (the plugin chain is one). It receives the whole batch so a
- * stage can cross expensive boundaries (isolates, network) once per batch, not once per event.
+ * One stage of the per-batch pipeline (the plugin chain is one). It receives one team's events of
+ * a batch at once, so a stage can cross expensive boundaries (isolates, network) once per batch
+ * and team, not once per event; teams of the same batch run through it concurrently.
  */
 export interface BatchStep {
   name: string
@@ -15,7 +16,9 @@ export interface BatchResult {
   /** Rows already present: a redelivered batch, or a client that sent the same uuid twice. */
   duplicates: number
   dropped: number
+  /** Events of teams whose part kept failing, handed to a new ingest job of their own (see ingest-consumer.ts). */
+  requeued: number
 }
 
-/** Runs once a batch's events are committed (hand-off to exporters); a failure retries the whole batch. */
+/** Runs once a team's events of a batch are committed (hand-off to exporters); a failure fails that team's part. */
 export type AfterStoreHook = (events: IngestEvent[], batchId: string) => Promise<void>

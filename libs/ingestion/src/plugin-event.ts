@@ -18,30 +18,56 @@ export function toPluginEvent(event: IngestEvent): PluginEvent {
 }
 
 /**
- * Back from a plugin's output. The uuid and team stay the server's: a plugin cannot move an event
- * to another team or make it collide with another event. Top-level $set/$set_once join properties,
- * as they do at capture.
+ * Back from a plugin's output (parsed from the sandbox's JSON). The uuid and team stay the
+ * server's: a plugin cannot move an event to another team or make it collide with another event.
+ * Top-level $set/$set_once join properties, as they do at capture. Every field the events table
+ * needs comes out with its type (a field the plugin broke keeps the original's value); an output
+ * that is not an event at all throws, naming what is wrong, and is that plugin's error.
  */
-export function fromPluginEvent(original: IngestEvent, output: PluginEvent): IngestEvent {
-  // The output was parsed from the sandbox's JSON: a fresh object nobody else holds, so no copies.
+export function fromPluginEvent(original: IngestEvent, output: unknown): IngestEvent {
+  if (!isObject(output)) throw new Error(`processEvent returned ${describe(output)}, expected an event object`)
+  if (typeof output.event !== 'string' || output.event === '') {
+    throw new Error(`processEvent returned an event whose "event" is ${describe(output.event)}, expected a non-empty string`)
+  }
+  // A fresh object parsed from JSON that nobody else holds, so no copies.
   const properties = isObject(output.properties) ? output.properties : {}
   for (const key of ['$set', '$set_once'] as const) {
-    if (isObject(output[key])) properties[key] = isObject(properties[key]) ? { ...properties[key], ...output[key] } : output[key]
+    const value = output[key]
+    if (isObject(value)) properties[key] = isObject(properties[key]) ? { ...properties[key], ...value } : value
   }
   return {
     ...original,
     event: output.event,
-    distinct_id: output.distinct_id === undefined || output.distinct_id === null ? original.distinct_id : String(output.distinct_id),
+    distinct_id: distinctId(output.distinct_id, original.distinct_id),
     properties,
     timestamp: output.timestamp === original.timestamp ? original.timestamp : normalizeTimestamp(output.timestamp, original.timestamp),
-    ip: typeof output.ip === 'string' || output.ip === null ? (output.ip as string | null) : original.ip,
+    ip: typeof output.ip === 'string' || output.ip === null ? output.ip : original.ip,
     site_url: typeof output.site_url === 'string' ? output.site_url : original.site_url,
   }
 }
 
+/** Plugins set numbers as ids (PostHog took them as strings); objects and arrays are not ids. */
+function distinctId(value: unknown, fallback: string): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return fallback
+}
+
+// Years 0001 to 9999: what Postgres reads back from toISOString (JavaScript dates reach far beyond both ways).
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z')
+const LATEST = Date.parse('+010000-01-01T00:00:00Z')
+
 function normalizeTimestamp(value: unknown, fallback: string): string {
   const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN
-  return Number.isNaN(parsed) ? fallback : new Date(parsed).toISOString()
+  return parsed >= EARLIEST && parsed < LATEST ? new Date(parsed).toISOString() : fallback
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'nothing'
+  if (value === '') return 'an empty string'
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

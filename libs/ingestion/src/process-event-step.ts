@@ -1,6 +1,6 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, redact, setConfigError } from '@plugin-server/meta'
-import type { BatchJsonResult, PluginEvent, SerializedPluginError } from '@plugin-server/plugin-vm'
+import type { BatchJsonResult, SerializedPluginError } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
 import type { BatchStep } from './interfaces'
 import type { PluginChainMetrics } from './plugin-chain-metrics'
@@ -10,13 +10,33 @@ export interface TeamPlugins {
   teamConfigs(teamId: number): Promise<ActiveConfig[]>
 }
 
+export interface ProcessEventDeps {
+  pool: Pool
+  logs: PluginLogWriter
+  metrics: PluginChainMetrics
+  /** Deadline of one processEvent batch call (PLUGIN_PROCESS_EVENT_TIMEOUT_MS); the instance's own when unset. */
+  timeoutMs?: number
+}
+
+interface Output {
+  config: ActiveConfig
+  /** The event as this plugin returned it, still serialised. */
+  json: string
+}
+
 interface Slot {
   event: IngestEvent
-  /** The event as the last plugin that succeeded returned it, still serialised. */
+  /** The event as the server holds it, serialised once for the first plugin. */
   json: string | null
+  /** What each plugin that succeeded on this event returned, in chain order; the last is the current event. */
+  outputs: Output[]
   dropped: boolean
-  succeeded: string[]
   failed: string[]
+}
+
+interface Failure {
+  slot: Slot
+  error: SerializedPluginError
 }
 
 /** Per config and batch, only the first few failures are logged one by one; the rest are counted. */
@@ -26,22 +46,27 @@ const EXPORT_METHODS = ['onEvent', 'onSnapshot', 'exportEvents'] as const
 /**
  * The processEvent chain: for each team, its configs in order, each over the whole batch in one
  * call into its sandbox. A falsy result drops the event; an error (or a result that is not an
- * event) keeps the event as it was before that plugin and the chain goes on.
+ * event) keeps the event as it was before that plugin and the chain goes on. Whatever a plugin
+ * returns, the blame for it lands on that plugin's config and the other events go on.
  */
-export function processEventStep(plugins: TeamPlugins, deps: { pool: Pool; logs: PluginLogWriter; metrics: PluginChainMetrics }): BatchStep {
+export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): BatchStep {
   return {
     name: 'processEvent',
     run: async (events) => {
       const byTeam = new Map<number, Slot[]>()
-      const slots = events.map((event): Slot => ({ event, json: null, dropped: false, succeeded: [], failed: [] }))
-      for (const slot of slots) byTeam.set(slot.event.team_id, [...(byTeam.get(slot.event.team_id) ?? []), slot])
+      const slots = events.map((event): Slot => ({ event, json: null, outputs: [], dropped: false, failed: [] }))
+      for (const slot of slots) {
+        const team = byTeam.get(slot.event.team_id)
+        if (team) team.push(slot)
+        else byTeam.set(slot.event.team_id, [slot])
+      }
       await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await plugins.teamConfigs(teamId), teamSlots, deps)))
       return slots.filter((s) => !s.dropped).map((s) => s.event)
     },
   }
 }
 
-async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: { pool: Pool; logs: PluginLogWriter; metrics: PluginChainMetrics }): Promise<void> {
+async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: ProcessEventDeps): Promise<void> {
   const live = slots.filter((s) => s.event.event !== '$snapshot')
   if (live.length === 0 || configs.length === 0) return
   for (const config of configs) {
@@ -50,55 +75,110 @@ async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: { pool: Poo
     if (inputs.length === 0) break
     await runConfig(config, inputs, deps)
   }
+  await decode(live, deps)
   const deferred = configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label)
   for (const slot of live) {
     if (slot.dropped) continue
-    // Parsed once, after the whole chain, however many plugins it went through.
-    if (slot.succeeded.length > 0) slot.event = fromPluginEvent(slot.event, JSON.parse(slot.json!) as PluginEvent)
-    if (slot.succeeded.length === 0 && slot.failed.length === 0 && deferred.length === 0) continue
+    const succeeded = slot.outputs.map((o) => label(o.config))
+    if (succeeded.length === 0 && slot.failed.length === 0 && deferred.length === 0) continue
     slot.event = {
       ...slot.event,
-      properties: { ...slot.event.properties, $plugins_succeeded: slot.succeeded, $plugins_failed: slot.failed, $plugins_deferred: deferred },
+      properties: { ...slot.event.properties, $plugins_succeeded: succeeded, $plugins_failed: slot.failed, $plugins_deferred: deferred },
     }
   }
 }
 
-async function runConfig(config: ActiveConfig, inputs: Slot[], deps: { pool: Pool; logs: PluginLogWriter; metrics: PluginChainMetrics }): Promise<void> {
-  const id = String(config.record.id)
-  const name = label(config)
-  const timer = deps.metrics.callSeconds.startTimer({ plugin_config_id: id, method: 'processEvent' })
-  let results: BatchJsonResult[]
+/**
+ * Parsed once, after the whole chain, however many plugins it went through. An output that cannot
+ * become a stored event is the fault of the plugin that returned it: that config is blamed, and the
+ * event falls back to what the plugin before it returned (or to the event as captured).
+ */
+async function decode(slots: Slot[], deps: ProcessEventDeps): Promise<void> {
+  const blamed = new Map<ActiveConfig, Failure[]>()
+  for (const slot of slots) {
+    if (slot.dropped) continue
+    for (let last = slot.outputs.at(-1); last !== undefined; last = slot.outputs.at(-1)) {
+      const message = decodeInto(slot, last.json)
+      if (message === null) break
+      slot.outputs.pop()
+      const failures = blamed.get(last.config) ?? []
+      failures.push({ slot, error: { name: 'Error', message, isRetryError: false } })
+      blamed.set(last.config, failures)
+    }
+  }
+  for (const [config, failures] of blamed) await reportFailures(config, failures, deps)
+}
+
+/** Sets the slot's event from a plugin's output; what is wrong with the output otherwise. */
+function decodeInto(slot: Slot, json: string): string | null {
+  let output: unknown
   try {
-    const depth = Math.max(0, ...inputs.map((s) => s.event.plugin_capture_depth ?? 0))
-    const json = inputs.map((s) => (s.json ??= JSON.stringify(toPluginEvent(s.event))))
-    results = await config.use((instance) => instance.processEventBatchJson(json), { captureDepth: depth })
+    output = JSON.parse(json)
+  } catch (err) {
+    return `processEvent returned an event that is not valid JSON: ${(err as Error).message}`
+  }
+  try {
+    slot.event = fromPluginEvent(slot.event, output)
+    return null
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEventDeps): Promise<void> {
+  const id = String(config.record.id)
+  const timer = deps.metrics.callSeconds.startTimer({ plugin_config_id: id, method: 'processEvent' })
+  let results: readonly BatchJsonResult[]
+  try {
+    let depth = 0
+    for (const slot of inputs) depth = Math.max(depth, slot.event.plugin_capture_depth ?? 0)
+    const json = inputs.map((s) => s.outputs.at(-1)?.json ?? (s.json ??= JSON.stringify(toPluginEvent(s.event))))
+    const options = deps.timeoutMs === undefined ? undefined : { timeoutMs: deps.timeoutMs }
+    results = await config.use((instance) => instance.processEventBatchJson(json, options), { captureDepth: depth })
+    if (!Array.isArray(results) || results.length !== inputs.length) {
+      throw new Error(`processEvent returned ${Array.isArray(results) ? results.length : 'no'} results for a batch of ${inputs.length} events`)
+    }
   } catch (err) {
     // The whole call failed (time or memory limit, isolate gone): this plugin's step fails for these events only.
-    const error = { name: (err as Error).name, message: (err as Error).message, isRetryError: false }
+    const error = toSerializedError(err)
     results = inputs.map(() => ({ ok: false, error }))
   } finally {
     timer()
   }
-  const failures: { slot: Slot; error: SerializedPluginError }[] = []
+  const failures: Failure[] = []
   results.forEach((result, i) => {
     const slot = inputs[i]
-    if (!result.ok) return failures.push({ slot, error: result.error })
+    if (!result?.ok) return failures.push({ slot, error: toSerializedError(result?.error) })
     if (result.json === null) {
       slot.dropped = true
       deps.metrics.dropped.inc({ plugin_config_id: id })
       return
     }
-    slot.json = result.json
-    slot.succeeded.push(name)
+    // The sandbox checks the event; this cheap check keeps one plugin's broken output from reaching the next plugin.
+    if (!isObjectText(result.json)) {
+      return failures.push({ slot, error: { name: 'Error', message: 'processEvent returned something that is not an event object', isRetryError: false } })
+    }
+    slot.outputs.push({ config, json: result.json })
   })
   if (failures.length > 0) await reportFailures(config, failures, deps)
 }
 
-async function reportFailures(
-  config: ActiveConfig,
-  failures: { slot: Slot; error: SerializedPluginError }[],
-  deps: { pool: Pool; logs: PluginLogWriter; metrics: PluginChainMetrics },
-): Promise<void> {
+function isObjectText(json: unknown): json is string {
+  return typeof json === 'string' && json.length >= 2 && json.charCodeAt(0) === 0x7b && json.charCodeAt(json.length - 1) === 0x7d
+}
+
+/** A host error, or an error record from the sandbox, which a subverted sandbox could have shaped as anything. */
+function toSerializedError(value: unknown): SerializedPluginError {
+  if (typeof value !== 'object' || value === null) return { name: 'Error', message: `processEvent failed: ${String(value)}`, isRetryError: false }
+  const { name, message, isRetryError } = value as Record<string, unknown>
+  return {
+    name: typeof name === 'string' && name !== '' ? name : 'Error',
+    message: typeof message === 'string' ? message : (JSON.stringify(message) ?? 'no message'),
+    isRetryError: isRetryError === true,
+  }
+}
+
+async function reportFailures(config: ActiveConfig, failures: Failure[], deps: ProcessEventDeps): Promise<void> {
   const target = logTarget(config.record)
   const name = label(config)
   deps.metrics.errors.inc({ plugin_config_id: String(config.record.id), method: 'processEvent' }, failures.length)

@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { IngestEvent, toPostgresJson } from '@plugin-server/core'
+import { toPostgresJson } from '@plugin-server/core'
 import { countEvents, insertEvents } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
-
-export function ingestEvent(overrides: Partial<IngestEvent> = {}): IngestEvent {
-  const now = new Date().toISOString()
-  return {
-    uuid: randomUUID(),
-    team_id: 1,
-    event: '$pageview',
-    distinct_id: 'user-1',
-    properties: { a: 1 },
-    timestamp: now,
-    now,
-    sent_at: null,
-    ip: '127.0.0.1',
-    site_url: '',
-    ...overrides,
-  }
-}
+import { ingestEvent } from './ingest-event'
 
 describe('insertEvents', () => {
   let db: TestDatabase

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { Pool } from 'pg'
 import { insertEvents, migrate, MIGRATIONS } from '@plugin-server/db'
-import { ingestEvent } from './insert-events.test'
+import { ingestEvent } from './ingest-event'
 
 describe('migrate', () => {
   let pool: Pool

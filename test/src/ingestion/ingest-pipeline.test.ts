@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { countEvents } from '@plugin-server/db'
-import { IngestPipeline } from '@plugin-server/ingestion'
+import type { IngestEvent } from '@plugin-server/core'
+import { IngestPipeline, TeamBatchError } from '@plugin-server/ingestion'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
-import { ingestEvent } from '../db/insert-events.test'
+import { eventually } from '../harness/fleet'
+import { ingestEvent } from '../db/ingest-event'
+
+/** A promise the test settles by hand: a team whose chain takes exactly as long as the test wants. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open = () => {}
+  const wait = new Promise<void>((resolve) => (open = resolve))
+  return { wait, open }
+}
 
 describe('IngestPipeline', () => {
   let db: TestDatabase
@@ -17,7 +27,7 @@ describe('IngestPipeline', () => {
     ])
     const result = await pipeline.process({ events: [0, 1, 2, 3].map((n) => ingestEvent({ properties: { n } })) })
     assert.deepEqual(calls, [4, 2])
-    assert.deepEqual(result, { received: 4, stored: 2, duplicates: 0, dropped: 2 })
+    assert.deepEqual(result, { received: 4, stored: 2, duplicates: 0, dropped: 2, requeued: 0 })
     const { rows } = await db.pool.query("SELECT properties FROM events ORDER BY (properties->>'n')::int")
     assert.deepEqual(
       rows.map((r) => r.properties),
@@ -39,7 +49,69 @@ describe('IngestPipeline', () => {
     const pipeline = new IngestPipeline(db.pool)
     const batch = { events: [ingestEvent(), ingestEvent()] }
     await pipeline.process(batch)
-    assert.deepEqual(await pipeline.process(batch), { received: 2, stored: 0, duplicates: 2, dropped: 0 })
+    assert.deepEqual(await pipeline.process(batch), { received: 2, stored: 0, duplicates: 2, dropped: 0, requeued: 0 })
     assert.equal(await countEvents(db.pool), 2)
+  })
+
+  it('stores one event per team and uuid: another team reusing a uuid is stored, the same team repeating it is a duplicate', async () => {
+    const pipeline = new IngestPipeline(db.pool)
+    const uuid = randomUUID()
+    const result = await pipeline.process({ events: [ingestEvent({ uuid, team_id: 1 }), ingestEvent({ uuid, team_id: 2 }), ingestEvent({ uuid, team_id: 1 })] })
+    assert.deepEqual(result, { received: 3, stored: 2, duplicates: 1, dropped: 0, requeued: 0 })
+    const { rows } = await db.pool.query('SELECT team_id FROM events WHERE uuid = $1 ORDER BY team_id', [uuid])
+    assert.deepEqual(rows, [{ team_id: 1 }, { team_id: 2 }])
+  })
+
+  it("stores and hands over each team's events as soon as that team's steps are done; a slow team delays only itself", async () => {
+    const slow = gate()
+    const handedOver: number[][] = []
+    const pipeline = new IngestPipeline(
+      db.pool,
+      [{ name: 'slow for team 1', run: async (events) => (events[0].team_id === 1 ? (await slow.wait, events) : events) }],
+      [async (events) => void handedOver.push(events.map((e) => e.team_id))],
+    )
+    const events = [ingestEvent({ team_id: 1 }), ingestEvent({ team_id: 2 }), ingestEvent({ team_id: 1 }), ingestEvent({ team_id: 2 })]
+    let settled = false
+    const processing = pipeline.process({ events }, 'b-1').finally(() => (settled = true))
+    await eventually(
+      'team 2 stored',
+      () => countEvents(db.pool, 2),
+      (n) => n === 2,
+    )
+    assert.deepEqual(handedOver, [[2, 2]], "team 2's events are handed over on their own")
+    assert.equal(await countEvents(db.pool, 1), 0)
+    assert.equal(settled, false, 'the batch is acknowledged only once every team is stored')
+    slow.open()
+    assert.deepEqual(await processing, { received: 4, stored: 4, duplicates: 0, dropped: 0, requeued: 0 })
+    assert.deepEqual(handedOver, [
+      [2, 2],
+      [1, 1],
+    ])
+  })
+
+  it('stores the teams that succeed and then fails naming the teams that did not, with their events', async () => {
+    const failing: IngestEvent[] = [ingestEvent({ team_id: 7 }), ingestEvent({ team_id: 7 })]
+    const pipeline = new IngestPipeline(db.pool, [
+      {
+        name: 'fails for team 7',
+        run: async (events) => {
+          if (events[0].team_id === 7) throw new Error('team 7 is poison')
+          return events.slice(1)
+        },
+      },
+    ])
+    const error = await pipeline.process({ events: [ingestEvent({ team_id: 1 }), failing[0], ingestEvent({ team_id: 1 }), failing[1]] }).then(
+      () => assert.fail('expected the batch to fail'),
+      (e: unknown) => e,
+    )
+    assert.ok(error instanceof TeamBatchError)
+    assert.match(error.message, /team 7 \(2 events\): team 7 is poison/)
+    assert.deepEqual(
+      error.failures.map((f) => ({ teamId: f.teamId, events: f.events, message: f.error.message })),
+      [{ teamId: 7, events: failing, message: 'team 7 is poison' }],
+    )
+    assert.deepEqual(error.result, { received: 4, stored: 1, duplicates: 0, dropped: 1, requeued: 0 })
+    assert.equal(await countEvents(db.pool, 1), 1)
+    assert.equal(await countEvents(db.pool, 7), 0)
   })
 })

@@ -24,7 +24,8 @@ describe('processEventStep (the processEvent chain)', function () {
   let runtime: PluginRuntime | null
 
   beforeEach(async () => {
-    fx = await pluginRuntimeFixture({ PLUGIN_TIMEOUT_MS: '500' })
+    // processEvent runs under its own, lower deadline.
+    fx = await pluginRuntimeFixture({ PLUGIN_PROCESS_EVENT_TIMEOUT_MS: '500', PLUGIN_TIMEOUT_MS: '30000' })
     ;({ db, team, ctx, management } = fx)
     otherTeam = await createTeam(db.pool, 'b')
     runtime = null
@@ -38,7 +39,12 @@ describe('processEventStep (the processEvent chain)', function () {
 
   const pipeline = async () => {
     runtime = await fx.start()
-    const step = processEventStep(runtime.manager, { pool: db.pool, logs: runtime.services.logs, metrics: createPluginChainMetrics(ctx.registry) })
+    const step = processEventStep(runtime.manager, {
+      pool: db.pool,
+      logs: runtime.services.logs,
+      metrics: createPluginChainMetrics(ctx.registry),
+      timeoutMs: ctx.config.plugins.processEventTimeoutMs,
+    })
     return { step, stored: new IngestPipeline(db.pool, [step]) }
   }
 
@@ -59,7 +65,7 @@ describe('processEventStep (the processEvent chain)', function () {
     await enablePlugin(management, team.id, writePlugin('after', ADD('after')), {}, { order: 2 })
     const { stored } = await pipeline()
     const result = await stored.process({ events: [event(team.id, { drop: true }), event(team.id, { n: 1 })] })
-    assert.deepEqual(result, { received: 2, stored: 1, duplicates: 0, dropped: 1 })
+    assert.deepEqual(result, { received: 2, stored: 1, duplicates: 0, dropped: 1, requeued: 0 })
     const { rows } = await db.pool.query('SELECT properties FROM events')
     assert.deepEqual(rows[0].properties.chain, ['after'])
   })
@@ -167,7 +173,7 @@ describe('processEventStep (the processEvent chain)', function () {
     )
   })
 
-  it('fails only the plugin that exceeds its time limit; the batch completes for the others', async () => {
+  it('fails only the plugin that exceeds its processEvent deadline; the batch completes for the others', async () => {
     const slow = await enablePlugin(
       management,
       team.id,
@@ -185,7 +191,7 @@ describe('processEventStep (the processEvent chain)', function () {
     assert.deepEqual(out[2].properties.chain, ['other'])
     await runtime!.services.logs.flush()
     const { rows } = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type = 'ERROR'`, [slow.id])
-    assert.match(rows[0].message, new RegExp(`plugin slow \\(config ${slow.id}\\) exceeded its time limit`))
+    assert.match(rows[0].message, new RegExp(`plugin slow \\(config ${slow.id}\\) exceeded its time limit \\(500 ms\\)`))
     const [next] = await step.run([event(team.id)])
     assert.deepEqual(next.properties.$plugins_succeeded, [`slow (${slow.id})`, `after (${slow.id + 1})`], 'the isolate is recycled')
   })

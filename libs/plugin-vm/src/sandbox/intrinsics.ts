@@ -1,0 +1,50 @@
+/**
+ * Built-ins the runtime uses while running calls and batches, captured when the runtime is
+ * evaluated: before any plugin code runs. A plugin shares this realm and may replace globals and
+ * prototype methods (JSON.stringify, Array.prototype.join, Promise.prototype.then, String, …); what
+ * the runtime needs must keep working whatever it did, so a plugin can only spoil its own results.
+ *
+ * Besides these, the runtime avoids anything that looks a property up at call time: no spread or
+ * for…of (array iterators), no array methods, no `instanceof` (Symbol.hasInstance), and the objects
+ * it serialises have no prototype (Object.prototype.toJSON would otherwise apply to them).
+ */
+
+type Uncurried<F> = F extends (this: infer T, ...args: infer A) => infer R ? (self: T, ...args: A) => R : never
+
+const uncurry = <F extends (...args: never[]) => unknown>(fn: F): Uncurried<F> => Function.prototype.call.bind(fn) as unknown as Uncurried<F>
+
+export const stringify = JSON.stringify
+export const parse = JSON.parse
+export const objectKeys = Object.keys
+export const objectCreate = Object.create
+export const setPrototypeOf = Object.setPrototypeOf
+export const defineProperty = Object.defineProperty
+export const isArray = Array.isArray
+export const reflectApply = Reflect.apply
+export const toStringValue = String
+export const NativePromise = Promise
+export const stringSlice = uncurry(String.prototype.slice as (this: string, start?: number, end?: number) => string)
+export const isPrototypeOf = uncurry(Object.prototype.isPrototypeOf as (this: object, value: unknown) => boolean)
+export const errorPrototype: object = Error.prototype
+
+/** An empty object without a prototype: no inherited setters, getters or toJSON. */
+export function bare<T extends object>(): T {
+  return objectCreate(null) as T
+}
+
+/** The same object, its prototype removed (arrays stay arrays for JSON). */
+export function detached<T extends object>(value: T): T {
+  setPrototypeOf(value, null)
+  return value
+}
+
+/**
+ * A promise of the runtime's own. Its own `constructor` is undefined, so `then` on it (isolated-vm
+ * waits on it that way) uses the built-in Promise even if the plugin replaced
+ * Promise.prototype.constructor or Promise[Symbol.species].
+ */
+export function ownPromise<T>(executor: (resolve: (value: T) => void) => void): Promise<T> {
+  const promise = new NativePromise<T>(executor)
+  defineProperty(promise, 'constructor', { value: undefined })
+  return promise
+}
