@@ -1,4 +1,6 @@
 import { Command } from 'commander'
+import pino from 'pino'
+import { installFatalHandlers } from '@plugin-server/core'
 import { registerDemo } from './commands/demo'
 import { registerExport } from './commands/export'
 import { registerJob } from './commands/job'
@@ -10,6 +12,9 @@ import { registerPluginRun } from './commands/plugin-run'
 import { registerPluginTry } from './commands/plugin-try'
 import { registerStart } from './commands/start'
 import { registerTeam } from './commands/team'
+
+// Before anything runs: a crash in any command is logged and exits promptly (`start` swaps in the role's logger).
+installFatalHandlers(pino({ base: { pid: process.pid, cli: true } }, pino.destination({ dest: 2, sync: true })))
 
 const program = new Command('plugin-server').description('Run PostHog-compatible plugins over a stream of analytics events').showHelpAfterError()
 registerStart(program)

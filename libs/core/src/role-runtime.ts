@@ -2,6 +2,7 @@ import type Redis from 'ioredis'
 import type { RedisOptions } from 'ioredis'
 import type { Registry } from 'prom-client'
 import { Config, ConfigError, loadConfig } from './config'
+import { installFatalHandlers } from './fatal-errors'
 import { startHealthServer, ReadinessCheck } from './health-server'
 import type { Role } from './interfaces'
 import { createLogger, Logger } from './logger'
@@ -52,6 +53,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
     throw err
   }
   const logger = createLogger(config, { role })
+  installFatalHandlers(logger)
   const registry = createRegistry(role)
   const connections: Redis[] = []
   let pool: Pool | null = null

@@ -12,3 +12,7 @@ export { AddressPolicy, parseAllowedHosts, ALLOWLIST_VARIABLE } from './net/addr
 export { FetchGuard, fetchGuard, DEFAULT_MAX_REDIRECTS } from './net/fetch-guard'
 export { FetchRefusedError } from './net/fetch-refused-error'
 export { guardedFetch, GuardedFetchOptions } from './net/guarded-fetch'
+export { CapabilityBridge, CapabilityBridgeOptions } from './bridge/capability-bridge'
+export { Args } from './bridge/args'
+export { Facade, FacadeType, ModuleSpec, CallContext, Member } from './bridge/facade'
+export { withAddressPolicy, outsideAddressPolicy, installSocketGuard } from './net/socket-guard'

@@ -1,5 +1,6 @@
 import assert from 'assert/strict'
 import { randomBytes } from 'crypto'
+import { EventEmitter } from 'events'
 import { loadCode, rejection } from './helpers'
 
 describe('plugin-vm: bridged host modules', () => {
@@ -51,28 +52,27 @@ describe('plugin-vm: bridged host modules', () => {
     }
   })
 
-  it('refuses host internals through bridged objects', async () => {
+  it("hands out only the isolate's own objects: a bridged class's constructor is the sandbox Function", async () => {
     const { instance } = await loadCode(`
             import { Client } from 'pg'
             export function runEveryMinute() {
-                const out = {}
-                const tries = {
-                    ctor: () => Client.constructor,
-                    proto: () => Client.prototype,
-                    ctorCall: () => new Client({}).constructor.constructor('return process')(),
-                    priv: () => new Client({})._connecting,
+                const client = new Client({})
+                return {
+                    viaClass: Client.constructor('return typeof process')(),
+                    viaInstance: client.constructor.constructor('return typeof process')(),
+                    viaMethod: client.query.constructor('return typeof require')(),
+                    isInstance: client instanceof Client,
+                    privateField: typeof client._connecting,
                 }
-                for (const [k, f] of Object.entries(tries)) {
-                    try { out[k] = 'got ' + typeof f() } catch (e) { out[k] = e.message }
-                }
-                return out
             }`)
     try {
-      const out = (await instance.call('runEveryMinute', [])) as Record<string, string>
-      assert.match(out.ctor, /property constructor of a bridged module is not accessible/)
-      assert.match(out.ctorCall, /property constructor of a bridged module is not accessible/)
-      assert.match(out.priv, /property _connecting of a bridged module is not accessible/)
-      assert.ok(!String(out.proto).startsWith('got object'), out.proto)
+      assert.deepEqual(await instance.call('runEveryMinute', []), {
+        viaClass: 'undefined',
+        viaInstance: 'undefined',
+        viaMethod: 'undefined',
+        isInstance: true,
+        privateField: 'undefined',
+      })
     } finally {
       instance.dispose()
     }
@@ -85,26 +85,45 @@ describe('plugin-vm: bridged host modules', () => {
     })
   }
 
-  it('uses the host-provided module loader when given (e.g. for a fake SDK)', async () => {
-    class FakeBigQuery {
-      constructor(readonly options: { projectId: string }) {}
-      dataset(name: string) {
-        return { table: (t: string) => ({ insert: async (rows: unknown[]) => ({ inserted: rows.length, at: `${this.options.projectId}.${name}.${t}` }) }) }
+  it('wraps a host-provided SDK (PluginHost.loadHostModule) in the same facades, so its other members stay out of reach', async () => {
+    class FakeClient extends EventEmitter {
+      constructor(readonly config: Record<string, unknown>) {
+        super()
+      }
+      async connect() {}
+      async query(config: { text: string; values?: unknown[] }) {
+        return { rows: [{ text: config.text, values: config.values, host: this.config.host }], rowCount: 1, command: 'SELECT', fields: [] }
+      }
+      async end() {}
+      hostSecret() {
+        return 'host only'
       }
     }
     const { instance } = await loadCode(
       `
-            import { BigQuery } from '@google-cloud/bigquery'
-            export async function exportEvents(events) {
-                const bq = new BigQuery({ projectId: 'p' })
-                return await bq.dataset('d').table('t').insert(events)
+            import { Client } from 'pg'
+            export async function runEveryMinute() {
+                const client = new Client({ host: 'db.example' })
+                await client.connect()
+                const { rows } = await client.query('SELECT $1', [1])
+                await client.end()
+                return { row: rows[0], hostSecret: typeof client.hostSecret, config: typeof client.config }
             }`,
-      { loadHostModule: (name) => (name === '@google-cloud/bigquery' ? { BigQuery: FakeBigQuery } : undefined) },
+      { loadHostModule: (name) => (name === 'pg' ? { Client: FakeClient, Pool: FakeClient } : undefined) },
     )
     try {
-      assert.deepEqual(await instance.call('exportEvents', [[{ event: 'a' }, { event: 'b' }]]), { inserted: 2, at: 'p.d.t' })
+      assert.deepEqual(await instance.call('runEveryMinute', []), {
+        row: { text: 'SELECT $1', values: [1], host: 'db.example' },
+        hostSecret: 'undefined',
+        config: 'undefined',
+      })
     } finally {
       instance.dispose()
     }
+  })
+
+  it('reports a module the host loader does not supply as not installed', async () => {
+    const error = await rejection(loadCode(`import pg from 'pg'\nexport function processEvent(e) { return pg ? e : e }`, { loadHostModule: () => undefined }))
+    assert.match(error.message, /module pg is not installed on this server/)
   })
 })

@@ -1,106 +1,122 @@
+import { Buffer } from 'buffer'
+import type { BoundRef, CallReply, ErrorFields, FacadeRef, FacadeShape, ModuleReply, Settled } from '../bridge/wire'
 import { hostAsync, hostFire, hostSync } from './host-link'
 
 /**
- * Proxies for host-side SDK objects (pg, snowflake-sdk, aws-sdk, @google-cloud/*). Calls go to the
- * host synchronously; when the host method returns a promise the proxy returns a sandbox promise
- * for it, so `new Client()` stays synchronous and `await client.query()` works.
+ * Bridged modules (pg, …) as the plugin sees them: objects built here, in the isolate, from the
+ * names of what a host facade offers. Their methods, getters and constructors call the host with a
+ * facade number; nothing the plugin can reach is a host object, so walking properties, prototypes
+ * or constructors only ever finds the isolate's own.
  */
-interface HandleRef {
-  __psHandle: number
-  fn: boolean
-}
-interface CallbackRef {
-  __psCallback: number
-}
+type Fn = (...args: unknown[]) => unknown
 
+const shapes = new Map<string, FacadeShape>()
 const handleOf = new WeakMap<object, number>()
-const callbacks = new Map<number, (...args: unknown[]) => unknown>()
+const callbacks = new Map<number, Fn>()
+const functionIds = new WeakMap<Fn, number>()
 let nextCallback = 1
+let nextFunction = 1
 const registry = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<number>((id) => hostFire('bridge.release', [id])) : undefined
 
-function isHandle(value: unknown): value is HandleRef {
-  return typeof value === 'object' && value !== null && typeof (value as HandleRef).__psHandle === 'number'
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null
 }
 
+/** Plugin value → what the host gets: data copied, functions as callback ids, bridged objects as their numbers. */
 export function encodeArg(value: unknown, depth = 0): unknown {
-  if (depth > 32) throw new Error('bridged call argument is nested too deeply')
+  if (depth > 64) throw new TypeError('bridged call argument is nested too deeply')
   if (typeof value === 'function') {
-    const handle = handleOf.get(value)
-    if (handle !== undefined) return { __psHandle: handle, fn: true }
+    let fn = functionIds.get(value as Fn)
+    if (fn === undefined) functionIds.set(value as Fn, (fn = nextFunction++))
     const id = nextCallback++
-    callbacks.set(id, value as (...args: unknown[]) => unknown)
-    return { __psCallback: id } satisfies CallbackRef
+    callbacks.set(id, value as Fn)
+    return { __psCallback: id, fn }
   }
-  if (typeof value !== 'object' || value === null) return value
+  if (!isRecord(value)) return typeof value === 'symbol' ? undefined : value
   const handle = handleOf.get(value)
-  if (handle !== undefined) return { __psHandle: handle, fn: false }
+  if (handle !== undefined) return { __psFacade: handle }
   if (value instanceof Uint8Array || value instanceof Date || value instanceof ArrayBuffer) return value
   if (Array.isArray(value)) return value.map((v) => encodeArg(v, depth + 1))
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) out[key] = encodeArg((value as Record<string, unknown>)[key], depth + 1)
+  for (const key of Object.keys(value)) out[key] = encodeArg(value[key], depth + 1)
   return out
 }
 
-export function decodeResult(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value
-  if (isHandle(value)) return makeProxy(value.__psHandle, value.fn)
-  if (value instanceof Uint8Array || value instanceof Date) return value
-  if (Array.isArray(value)) return value.map(decodeResult)
+function hostErrorOf(fields: ErrorFields): Error {
+  const error = new Error(fields.message) as Error & Record<string, unknown>
+  for (const [key, value] of Object.entries(fields)) if (key !== 'message') error[key] = value
+  return error
+}
+
+/** Host value → plugin value; `receiver` answers a method returning its own object, `proto` is `new.target.prototype`. */
+export function decodeResult(value: unknown, receiver?: object, proto?: object): unknown {
+  if (!isRecord(value)) return value
+  if (value.__psSelf === true) return receiver
+  if (typeof value.__psFacade === 'number') return makeFacade(value as unknown as FacadeRef, proto)
+  if (isRecord(value.__psError)) return hostErrorOf(value.__psError as ErrorFields)
+  if (isRecord(value.__psBound)) {
+    const { __psBound, method } = value as unknown as BoundRef
+    const target = makeFacade(__psBound) as Record<string, Fn>
+    return (...args: unknown[]) => target[method](...args)
+  }
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  if (value instanceof Date || value instanceof ArrayBuffer) return value
+  if (Array.isArray(value)) return value.map((v) => decodeResult(v, receiver))
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) out[key] = decodeResult((value as Record<string, unknown>)[key])
+  for (const key of Object.keys(value)) out[key] = decodeResult(value[key], receiver)
   return out
 }
 
-function settle(reply: unknown): unknown {
-  const r = reply as { promise?: number; value?: unknown }
-  if (r.promise !== undefined) return hostAsync('bridge.await', [r.promise]).then(decodeResult)
-  return decodeResult(r.value)
+function settle(reply: CallReply, receiver: object): unknown {
+  if ('promise' in reply) {
+    return hostAsync('bridge.await', [reply.promise]).then((settled) => {
+      const s = settled as Settled
+      if (!s.ok) throw hostErrorOf(s.error)
+      return decodeResult(s.value, receiver)
+    })
+  }
+  return decodeResult(reply.value, receiver)
 }
 
-function invoke(handle: number, method: string | null, args: unknown[]): unknown {
-  return settle(hostSync('bridge.call', [handle, method, encodeArg(args)]))
+function handle(object: object): number {
+  const id = handleOf.get(object)
+  if (id === undefined) throw new TypeError('not a bridged object')
+  return id
 }
 
-function makeProxy(handle: number, isFunction: boolean): object {
-  const target = isFunction ? function bridged() {} : {}
-  const proxy: object = new Proxy(target, {
-    get(_t, prop) {
-      if (typeof prop === 'symbol' || prop === 'then') return undefined
-      const value = hostSync('bridge.get', [handle, prop]) as { method?: boolean; value?: unknown }
-      if (value.method) return (...args: unknown[]) => invoke(handle, prop, args)
-      return decodeResult(value.value)
-    },
-    set(_t, prop, value) {
-      if (typeof prop === 'symbol') return false
-      hostSync('bridge.set', [handle, prop, encodeArg(value)])
-      return true
-    },
-    has(_t, prop) {
-      return typeof prop === 'string' && Boolean(hostSync('bridge.has', [handle, prop]))
-    },
-    apply(_t, _this, args) {
-      return invoke(handle, null, args)
-    },
-    // Needed for `import * as pg from 'pg'`: esbuild copies the module's own keys.
-    ownKeys() {
-      const keys = hostSync('bridge.keys', [handle]) as string[]
-      return isFunction ? [...new Set([...keys, 'prototype'])] : keys
-    },
-    getOwnPropertyDescriptor(t, prop) {
-      if (isFunction && prop === 'prototype') return Reflect.getOwnPropertyDescriptor(t, prop)
-      if (typeof prop === 'symbol') return undefined
-      return { value: proxy[prop as keyof typeof proxy], enumerable: true, configurable: true, writable: true }
-    },
-    construct(_t, args) {
-      return decodeResult(hostSync('bridge.construct', [handle, encodeArg(args)])) as object
-    },
-  })
-  handleOf.set(proxy, handle)
-  registry?.register(proxy, handle)
-  return proxy
+function define(object: object, name: string, descriptor: PropertyDescriptor): void {
+  Object.defineProperty(object, name, { configurable: true, ...descriptor })
 }
 
-/** Called by the host when an SDK invokes a callback the plugin passed in. */
+function makeConstructor(owner: object, name: string): Fn {
+  const ctor = function (this: unknown, ...args: unknown[]) {
+    if (!new.target) throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`)
+    return decodeResult(hostSync('bridge.construct', [handle(owner), name, encodeArg(args)]), undefined, new.target.prototype as object)
+  }
+  define(ctor, 'name', { value: name })
+  return ctor
+}
+
+function makeFacade(ref: FacadeRef, proto?: object): object {
+  if (ref.shape) shapes.set(ref.type, ref.shape)
+  const shape = shapes.get(ref.type)
+  if (!shape) throw new TypeError(`unknown bridged type ${ref.type}`)
+  const object: object = Object.create(proto ?? Object.prototype) as object
+  handleOf.set(object, ref.__psFacade)
+  registry?.register(object, ref.__psFacade)
+  // Each member closes over the object, so a detached method keeps its object (and handle) alive.
+  for (const name of shape.methods) {
+    const method = { [name]: (...args: unknown[]) => settle(hostSync('bridge.call', [handle(object), name, encodeArg(args)]) as CallReply, object) }[name]
+    define(object, name, { value: method, writable: true, enumerable: false })
+  }
+  for (const name of shape.properties) {
+    define(object, name, { get: () => decodeResult(hostSync('bridge.get', [handle(object), name]), object), enumerable: true })
+  }
+  for (const name of shape.constructors) define(object, name, { value: makeConstructor(object, name), writable: true, enumerable: true })
+  return object
+}
+
+/** Called by the host when an SDK calls a function the plugin passed in. */
 export function runCallback(id: number, args: unknown[]): void {
   const callback = callbacks.get(id)
   if (callback) callback(...(decodeResult(args) as unknown[]))
@@ -111,5 +127,7 @@ export function releaseCallback(id: number): void {
 }
 
 export function requireBridged(name: string): unknown {
-  return decodeResult(hostSync('bridge.require', [name]))
+  const reply = hostSync('bridge.require', [name]) as ModuleReply
+  const module = makeFacade(reply.module) as Record<string, unknown>
+  return reply.member === undefined ? module : module[reply.member]
 }

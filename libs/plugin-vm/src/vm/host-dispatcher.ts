@@ -71,16 +71,10 @@ export class HostDispatcher {
         return bridge.require(String(args[0]))
       case 'bridge.get':
         return bridge.get(Number(args[0]), String(args[1]))
-      case 'bridge.set':
-        return bridge.set(Number(args[0]), String(args[1]), args[2])
-      case 'bridge.has':
-        return bridge.has(Number(args[0]), String(args[1]))
-      case 'bridge.keys':
-        return bridge.keys(Number(args[0]))
       case 'bridge.call':
-        return bridge.call(Number(args[0]), args[1] === null ? null : String(args[1]), args[2])
+        return bridge.call(Number(args[0]), String(args[1]), args[2])
       case 'bridge.construct':
-        return bridge.construct(Number(args[0]), args[1])
+        return bridge.construct(Number(args[0]), String(args[1]), args[2])
       case 'bridge.release':
         return bridge.release(Number(args[0]))
     }

@@ -12,7 +12,6 @@ import {
 } from '../interfaces'
 import { HostDispatcher } from './host-dispatcher'
 import { HostModuleBridge } from './host-bridge'
-import { loadHostModule } from './host-modules'
 import { HostTimers } from './host-timers'
 import { IsolatePluginInstance } from './isolate-plugin-instance'
 import { runtimeSource } from './runtime-bundle'
@@ -55,16 +54,18 @@ export class IsolatedVmPluginVm implements PluginVm {
       const fireTimer = (id: number) =>
         refs.fireTimer.apply(undefined, [id], { timeout: settings.timeoutMs }).catch((e: unknown) => instance?.handleBackgroundError(e))
       const timers = new HostTimers((id) => void fireTimer(id))
-      const bridge = new HostModuleBridge(
-        (name) => loadHostModule(name, host.loadHostModule?.bind(host), guard.policy),
-        (id, args) =>
+      const bridge = new HostModuleBridge({
+        policy: guard.policy,
+        loadModule: host.loadHostModule?.bind(host),
+        invokeCallback: (id, args) =>
           void refs.runCallback
             .apply(undefined, [id, args], { arguments: { copy: true }, timeout: settings.timeoutMs })
             .catch((e: unknown) => instance?.handleBackgroundError(e)),
-        (id) => {
+        releaseCallback: (id) => {
           if (!isolate.isDisposed) refs.releaseCallback.applyIgnored(undefined, [id])
         },
-      )
+        warn: (message) => host.log({ level: 'warn', message, pluginName: source.name, configId: options.configId, timestamp: new Date() }),
+      })
       const dispatcher = new HostDispatcher({
         host,
         pluginName: source.name,

@@ -1,0 +1,10 @@
+import type { ModuleSpec } from './facade'
+import { pgSpec } from './pg'
+
+/**
+ * The bridged modules that have a spec. A module listed in BRIDGED_MODULES without one here fails
+ * to load with "module <name> is not installed on this server"; adding one is one spec file.
+ */
+export const MODULE_SPECS: Readonly<Record<string, ModuleSpec>> = {
+  pg: pgSpec as ModuleSpec,
+}
