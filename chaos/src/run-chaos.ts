@@ -2,16 +2,29 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import Redis from 'ioredis'
-import pino from 'pino'
 import { Pool } from 'pg'
 import { createPluginJobsQueue } from '@plugin-server/core'
-import { createTeam, migrate } from '@plugin-server/db'
+import { migrate } from '@plugin-server/db'
 import { freePort, startPostgresServer, startRedisServer, waitFor } from '@plugin-server/dev-services'
-import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { Canaries } from './canaries'
 import { ChaosFleet } from './chaos-fleet'
-import { checkSchedule, missing, ScheduleCheck } from './checks'
+import { setUpTeams } from './chaos-teams'
+import { brokenInvariants } from './broken-invariants'
+import { Discrepancy, SAMPLE } from './discrepancy'
+import { checkEvents } from './event-checks'
+import { runFaultPlan } from './fault-plan'
+import { exposeFaults, redisLossWindows, serviceOutages } from './faults'
+import { checkJobs, FailedJob } from './job-checks'
+import { eventKey, missing } from './keys'
 import { startLoad } from './load'
+import { locateInRedis } from './locate-in-redis'
+import type { ChaosReport } from './report'
+import { checkSchedule } from './schedule-check'
+import { settle } from './settle'
 import { ChaosSink } from './sink'
+import { readStoredEvents } from './stored-events'
+
+export type { ChaosReport } from './report'
 
 export interface ChaosOptions {
   seconds: number
@@ -21,28 +34,13 @@ export interface ChaosOptions {
   log: (line: string) => void
 }
 
-export interface ChaosReport {
-  sent: number
-  acked: number
-  stored: number
-  exported: number
-  exportDuplicates: number
-  jobsExpected: number
-  jobsRan: number
-  jobsFailed: string[]
-  schedule: ScheduleCheck
-  kills: number
-  restarts: number
-  maxRecoveryMs: number
-  logDir: string
-  failures: string[]
-}
-
 const TIME_SCALE = 20
 const LEASE_MS = 3000
 const SCHEDULE_INTERVAL_MS = 60_000 / TIME_SCALE
+const QUEUE_PREFIX = '{chaos}'
+const TEAMS = 2
 
-/** The whole fleet under load while processes are killed and Redis and Postgres restart. */
+/** The whole fleet under load while capture, workers, Redis and Postgres are killed the hard way. */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { log } = options
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugin-server-chaos-'))
@@ -60,7 +58,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     {
       REDIS_URL: redisServer.url,
       DATABASE_URL: postgresServer.url,
-      QUEUE_PREFIX: '{chaos}',
+      QUEUE_PREFIX,
       CAPTURE_PORT: String(await freePort()),
       CAPTURE_HOST: '127.0.0.1',
       LOG_FORMAT: 'json',
@@ -75,89 +73,67 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     },
     logDir,
   )
-  const outages: { from: number; to: number }[] = []
-  let restarts = 0
-  let maxRecoveryMs = 0
   try {
     await migrate(pool)
-    const team = await createTeam(pool, 'chaos')
-    const management = { pool, redis, queuePrefix: '{chaos}', logger: pino({ level: 'silent' }) }
-    const installed = await installPluginFromPath(management, path.resolve(__dirname, '../fixtures/chaos-plugin'))
-    await createConfig(management, { teamId: team.id, plugin: installed.plugin.id, enabled: true, config: { sinkUrl: sink.url, taskMs: '400' } })
+    const teams = await setUpTeams(pool, redis, QUEUE_PREFIX, sink.url, TEAMS)
     fleet.startAll()
     const captureUrl = `http://127.0.0.1:${fleet.captureEnvPort()}`
     await waitFor('capture', async () => (await fetch(`${captureUrl}/_health`)).ok, 60_000)
-    log(`fleet up (logs in ${logDir}); load ${options.eventsPerSecond} events/s for ${options.seconds} s`)
+    log(`fleet up (logs in ${logDir}); load ${options.eventsPerSecond} events/s over ${TEAMS} teams for ${options.seconds} s`)
 
-    const load = startLoad(captureUrl, team.api_token, options.eventsPerSecond)
-    const started = Date.now()
-    const at = (share: number) => started + share * options.seconds * 1000
-    const disrupt = async (name: string, restart: () => Promise<void>) => {
-      const from = Date.now()
-      log(`restarting ${name}`)
-      await restart()
-      restarts++
-      const recovered = await canaryStored(captureUrl, team.api_token, pool, name)
-      outages.push({ from, to: recovered })
-      maxRecoveryMs = Math.max(maxRecoveryMs, recovered - from)
-      log(`${name} back; pipeline recovered ${recovered - from} ms after the restart began`)
-    }
-    let redisDone = false
-    let postgresDone = false
-    while (Date.now() < at(1)) {
-      await new Promise((r) => setTimeout(r, Math.max(1000, (options.seconds * 1000) / 12)))
-      if (!redisDone && Date.now() > at(0.35)) await disrupt('redis', () => redisServer.restart()).then(() => (redisDone = true))
-      else if (!postgresDone && Date.now() > at(0.65)) await disrupt('postgres', () => postgresServer.restart()).then(() => (postgresDone = true))
-      else if (Date.now() < at(0.95)) await fleet.killRandomWorker(500 + Math.random() * 1500, log)
-    }
-    log('load stopped; waiting for the fleet to catch up')
+    const canaries = new Canaries(captureUrl, teams[0], pool)
+    const load = startLoad(captureUrl, teams, options.eventsPerSecond)
+    const startedAt = Date.now()
+    const faults = await runFaultPlan(options.seconds, {
+      fleet,
+      redis: redisServer,
+      postgres: postgresServer,
+      inFlight: () => load.inFlight,
+      recovered: (name) => canaries.stored(name),
+      log,
+    })
     await load.stop()
-    const stored = async () => new Set((await pool.query<{ uuid: string }>(`SELECT uuid FROM events WHERE event = 'chaos event'`)).rows.map((r) => r.uuid))
-    await waitFor('acknowledged events stored', async () => missing(load.acked, await stored()).length === 0, 180_000).catch(() => undefined)
-    const storedUuids = await stored()
-    await waitFor(
-      'exports and jobs',
-      async () =>
-        missing(storedUuids, sink.exported).length === 0 &&
-        missing(
-          [...load.withJob].filter((u) => storedUuids.has(u)),
-          sink.jobs,
-        ).length === 0,
-      180_000,
-    ).catch(() => undefined)
+    await fleet.restartKilled()
+    log('load stopped; waiting for the fleet to catch up')
+    const settled = await settle(
+      async () => {
+        const stored = await readStoredEvents(pool)
+        const jobsDue = [...stored.keys()].filter((key) => load.sent.get(key)?.withJob && !sink.jobs.has(key))
+        const done = missing(load.acked.keys(), stored).length === 0 && missing(stored.keys(), sink.exported).length === 0 && jobsDue.length === 0
+        return { done, progress: stored.size + sink.exported.size + sink.jobs.size }
+      },
+      { quietMs: 30_000, timeoutMs: 300_000, intervalMs: 500 },
+    )
+    if (!settled) log('the fleet stopped making progress before every check held; checking what there is')
 
-    const jobsQueue = createPluginJobsQueue(redis, { queuePrefix: '{chaos}' })
-    const failedJobs = (await jobsQueue.getFailed()).map((j) => `${j.data.name}(${JSON.stringify(j.data.payload)}): ${j.failedReason}`)
-    await jobsQueue.close()
-    const expectedJobs = [...load.withJob].filter((u) => storedUuids.has(u))
-    const report: ChaosReport = {
-      sent: load.sent.size,
-      acked: load.acked.size,
-      stored: storedUuids.size,
-      exported: [...storedUuids].filter((u) => sink.exported.has(u)).length,
-      exportDuplicates: [...sink.exported.values()].filter((n) => n > 1).length,
-      jobsExpected: expectedJobs.length,
-      jobsRan: expectedJobs.filter((u) => sink.jobs.has(u)).length,
-      jobsFailed: failedJobs,
-      schedule: checkSchedule([...sink.runs.values()], SCHEDULE_INTERVAL_MS, LEASE_MS, outages),
-      kills: fleet.kills,
-      restarts,
-      maxRecoveryMs,
+    const stored = await readStoredEvents(pool)
+    const events = checkEvents({
+      load,
+      canaries: canaries.keys,
+      stored,
+      exported: sink.exported,
+      exportedProcessedBy: sink.exportedProcessedBy,
+      teams,
+      redisWindows: redisLossWindows(faults),
+    })
+    const jobs = checkJobs(load, stored, sink.jobs, await failedJobs(redis))
+    const schedule = checkSchedule([...sink.runs.values()], SCHEDULE_INTERVAL_MS, LEASE_MS, serviceOutages(faults))
+    const discrepancies = [...events.discrepancies, ...jobs.discrepancies]
+    await locateBroken(redis, events.discrepancies)
+    const failures = brokenInvariants({ discrepancies, schedule, configs: TEAMS, faults, exits: fleet.unexpectedExits() })
+    return {
+      events: events.figures,
+      jobs: jobs.figures,
+      schedule,
+      startedAt,
+      faults: exposeFaults(faults, load.acked, stored),
+      failedRequests: load.failedRequests,
+      refusedExports: sink.refusedExports,
+      maxRecoveryMs: Math.max(0, ...faults.map((f) => (f.recoveredAt === null ? 0 : f.recoveredAt - f.at))),
+      discrepancies,
+      failures,
       logDir,
-      failures: [],
     }
-    const lost = missing(load.acked, storedUuids)
-    if (lost.length > 0) report.failures.push(`${lost.length} acknowledged events not stored (e.g. ${lost.slice(0, 3).join(', ')})`)
-    const notExported = missing(storedUuids, sink.exported)
-    if (notExported.length > 0) report.failures.push(`${notExported.length} stored events never exported`)
-    const jobsMissing = expectedJobs.length - report.jobsRan - failedJobs.length
-    if (jobsMissing > 0) report.failures.push(`${jobsMissing} enqueued jobs neither ran nor failed with a reason`)
-    if (report.schedule.overlaps > 0) report.failures.push(`${report.schedule.overlaps} overlapping scheduled runs`)
-    if (report.schedule.skips > 0) report.failures.push(`${report.schedule.skips} scheduled runs late by more than one interval plus the lease`)
-    if (report.schedule.runs < 2) report.failures.push(`only ${report.schedule.runs} scheduled runs`)
-    const exits = fleet.unexpectedExits()
-    if (exits.length > 0) report.failures.push(`processes exited without being killed: ${exits.join('; ')}`)
-    return report
   } finally {
     await fleet.stop()
     redis.disconnect()
@@ -168,11 +144,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-/** Sends one event until capture takes it, then waits for it in Postgres: the end of an outage. */
-async function canaryStored(captureUrl: string, token: string, pool: Pool, name: string): Promise<number> {
-  const uuid = crypto.randomUUID()
-  const body = JSON.stringify({ api_key: token, batch: [{ uuid, event: 'chaos canary', distinct_id: name, properties: {} }] })
-  await waitFor('canary accepted', async () => (await fetch(`${captureUrl}/batch`, { method: 'POST', body }).catch(() => null))?.status === 200, 120_000)
-  await waitFor('canary stored', async () => (await pool.query('SELECT 1 FROM events WHERE uuid = $1', [uuid])).rows.length === 1, 120_000)
-  return Date.now()
+/** Names, for the first ids of each broken event comparison, where in Redis the event still is. */
+async function locateBroken(redis: Redis, discrepancies: Discrepancy[]): Promise<void> {
+  for (const d of discrepancies.filter((d) => d.breaks && d.ids.length > 0)) {
+    const sample = d.ids.slice(0, SAMPLE)
+    const byUuid = await locateInRedis(
+      redis,
+      QUEUE_PREFIX,
+      sample.map((key) => key.slice(key.indexOf(':') + 1)),
+    )
+    d.whereabouts = new Map(sample.map((key) => [key, byUuid.get(key.slice(key.indexOf(':') + 1)) ?? '']))
+  }
+}
+
+async function failedJobs(redis: Redis): Promise<FailedJob[]> {
+  const queue = createPluginJobsQueue(redis, { queuePrefix: QUEUE_PREFIX })
+  try {
+    return (await queue.getFailed()).map((job) => {
+      const payload = job.data.payload as { team_id?: number; uuid?: string } | null
+      const key = payload?.team_id !== undefined && payload.uuid !== undefined ? eventKey(payload.team_id, payload.uuid) : `job ${job.id}`
+      return { key, reason: job.failedReason }
+    })
+  } finally {
+    await queue.close()
+  }
 }

@@ -72,9 +72,9 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   const settings = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c max_connections=400']
   if (options.fast) settings.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off')
   const start = () => void run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'postgres.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start'])
-  const halt = () => {
+  const halt = (mode: 'fast' | 'immediate' = 'fast') => {
     try {
-      run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'])
+      run('pg_ctl', ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'])
     } catch {
       // already stopped
     }
@@ -89,8 +89,8 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     dir,
-    restart: async () => {
-      halt()
+    restart: async (how = 'clean') => {
+      halt(how === 'crash' ? 'immediate' : 'fast')
       start()
     },
     stop: async () => {

@@ -42,11 +42,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     child = spawn(binary, args, { stdio: 'ignore' })
     await waitFor(`redis-server on port ${port}`, () => ping(port), 10_000)
   }
-  const halt = async () => {
+  const halt = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const proc = child
-    if (!proc || proc.exitCode !== null) return
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
     const exited = new Promise((r) => proc.once('exit', r))
-    proc.kill('SIGTERM')
+    proc.kill(signal)
     await exited
   }
   await start()
@@ -54,8 +54,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
-    restart: async () => {
-      await halt()
+    restart: async (how = 'clean') => {
+      await halt(how === 'crash' ? 'SIGKILL' : 'SIGTERM')
       await start()
     },
     stop: async () => {

@@ -1,0 +1,33 @@
+import path from 'node:path'
+import type { Pool } from 'pg'
+import type { Redis } from 'ioredis'
+import pino from 'pino'
+import { createTeam } from '@plugin-server/db'
+import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import type { LoadTeam } from './load'
+
+export interface ChaosTeam extends LoadTeam {
+  /** The enrichment the fixture's processEvent puts on each of this team's events (its config's `name`). */
+  configName: string
+  /** How ingestion names the config in `$plugins_succeeded`. */
+  configLabel: string
+}
+
+/** Teams, each with its own config of the chaos fixture plugin, so events, jobs and runs must stay with their team. */
+export async function setUpTeams(pool: Pool, redis: Redis, queuePrefix: string, sinkUrl: string, count: number): Promise<ChaosTeam[]> {
+  const management = { pool, redis, queuePrefix, logger: pino({ level: 'silent' }) }
+  const installed = await installPluginFromPath(management, path.resolve(__dirname, '../fixtures/chaos-plugin'))
+  const teams: ChaosTeam[] = []
+  for (let i = 1; i <= count; i++) {
+    const team = await createTeam(pool, `chaos ${i}`)
+    const configName = `chaos team ${team.id}`
+    const config = await createConfig(management, {
+      teamId: team.id,
+      plugin: installed.plugin.id,
+      enabled: true,
+      config: { name: configName, sinkUrl, taskMs: '400' },
+    })
+    teams.push({ id: team.id, apiToken: team.api_token, configName, configLabel: `${config.plugin_name} (${config.id})` })
+  }
+  return teams
+}
