@@ -45,7 +45,7 @@ export async function withManagement<T>(fn: (ctx: ManagementContext, config: Con
   const pool = createPool(config.databaseUrl, 2, logger)
   const redis = createRedis(config.redisUrl, logger, 'cli-management', { maxRetriesPerRequest: 1, enableOfflineQueue: true })
   try {
-    return await fn({ pool, redis, queuePrefix: config.queuePrefix, logger }, config)
+    return await fn({ pool, redis, queuePrefix: config.queuePrefix, logger, attachmentMaxBytes: config.plugins.attachmentMaxBytes }, config)
   } finally {
     redis.disconnect()
     await pool.end()

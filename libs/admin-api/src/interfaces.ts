@@ -30,6 +30,8 @@ export interface AdminApiDeps {
    * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.
    */
   pluginSettings?: Partial<TrySettings>
+  /** Largest attachment a config may be given (PLUGIN_ATTACHMENT_MAX_BYTES); 10 MiB by default. */
+  attachmentMaxBytes?: number
 }
 
 /** Who made a request: the operator, or a token of one team. */

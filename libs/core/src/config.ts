@@ -58,6 +58,22 @@ export interface Config {
     fetchAllowedHosts: string[]
     /** Keys secret config values are encrypted with at rest; the first encrypts. Empty: secrets cannot be written. */
     secretsKeys: SecretKey[]
+    /** Largest input of one zlib/crypto/jsonwebtoken task a plugin asks of the host. */
+    hostWorkMaxBytes: number
+    /** CPU a config's isolate may use outside calls (timers, callbacks) per minute before it is disposed. */
+    backgroundCpuMsPerMinute: number
+    /** posthog.capture calls per event of a processEvent/onEvent call; the rest are dropped. */
+    capturesPerEvent: number
+    /** posthog.capture calls per other call, and per minute outside calls. */
+    capturesPerCall: number
+    cacheMaxKeyBytes: number
+    cacheMaxValueBytes: number
+    storageMaxValueBytes: number
+    /** Largest attachment a config may be given. */
+    attachmentMaxBytes: number
+    /** Limit breaches (time, memory, cpu) within the window that disable a config fleet-wide. */
+    breakerMaxBreaches: number
+    breakerWindowMs: number
   }
   export: {
     /** Delivery jobs one exporter process runs at once. */
@@ -228,6 +244,16 @@ export function loadConfig(env: Env = process.env): Config {
       processEventTimeoutMs: r.int('PLUGIN_PROCESS_EVENT_TIMEOUT_MS', 5000, 10, 3_600_000),
       fetchAllowedHosts: r.list('PLUGIN_FETCH_ALLOWED_HOSTS', allowedHostProblem),
       secretsKeys: r.parsed('PLUGIN_SECRETS_KEYS', parseSecretKeys, []),
+      hostWorkMaxBytes: r.int('PLUGIN_HOST_WORK_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      backgroundCpuMsPerMinute: r.int('PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE', 5000, 10, 60_000),
+      capturesPerEvent: r.int('PLUGIN_CAPTURES_PER_EVENT', 10, 0, 100_000),
+      capturesPerCall: r.int('PLUGIN_CAPTURES_PER_CALL', 1000, 0, 1_000_000),
+      cacheMaxKeyBytes: r.int('PLUGIN_CACHE_MAX_KEY_BYTES', 1024, 1, 1024 * 1024),
+      cacheMaxValueBytes: r.int('PLUGIN_CACHE_MAX_VALUE_BYTES', 1024 * 1024, 1, 512 * 1024 * 1024),
+      storageMaxValueBytes: r.int('PLUGIN_STORAGE_MAX_VALUE_BYTES', 1024 * 1024, 1, 256 * 1024 * 1024),
+      attachmentMaxBytes: r.int('PLUGIN_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+      breakerMaxBreaches: r.int('PLUGIN_BREAKER_MAX_BREACHES', 3, 1, 1000),
+      breakerWindowMs: r.int('PLUGIN_BREAKER_WINDOW_MS', 600_000, 1000, 7 * 24 * 3600 * 1000),
     },
     export: {
       concurrency: r.int('EXPORT_CONCURRENCY', 16, 1, 1000),

@@ -1,4 +1,5 @@
 /** Errors the VM raises to its callers. Each message names the plugin and config id. */
+import type { PluginLimitKind } from './interfaces'
 
 /** The plugin could not be read, validated, compiled or evaluated. */
 export class PluginLoadError extends Error {
@@ -20,12 +21,12 @@ export class PluginError extends Error {
   }
 }
 
-/** A call breached the time or memory limit; the isolate has been disposed. */
+/** A call (or background work) breached a limit; the isolate has been disposed. */
 export class PluginLimitError extends Error {
   override name = 'PluginLimitError'
   constructor(
     message: string,
-    readonly limit: 'time' | 'memory',
+    readonly limit: PluginLimitKind,
   ) {
     super(message)
   }

@@ -1,3 +1,5 @@
+import type { PluginLimitError } from './errors'
+
 /**
  * Public contract of the plugin VM. Everything a caller (libs/meta, the ingest worker, the CLI,
  * tests) needs is declared here; the isolated-vm implementation lives behind `PluginVm`.
@@ -83,6 +85,9 @@ export const PLUGIN_METHOD_NAMES: readonly PluginMethodName[] = [
 ]
 
 export type MetricOperation = 'sum' | 'max' | 'min'
+
+/** Limits whose breach disposes the isolate: a call's deadline, the heap, background CPU per minute. */
+export type PluginLimitKind = 'time' | 'memory' | 'cpu'
 
 export interface PluginAttachment {
   content_type: string
@@ -204,6 +209,25 @@ export interface PluginInstanceOptions {
   fetchAllowedHosts?: readonly string[]
   /** Redirects a plugin fetch follows, each re-checked, before it fails (default 10). */
   maxFetchRedirects?: number
+  /** Largest input of one zlib/crypto/jsonwebtoken task on the host (default 16 MiB; PLUGIN_HOST_WORK_MAX_BYTES). */
+  hostWorkMaxBytes?: number
+  /** CPU the isolate may use outside calls (timers, SDK callbacks) per minute before it is disposed (default 5000). */
+  backgroundCpuMsPerMinute?: number
+  /** posthog.capture calls allowed per event of a processEvent/onEvent call (default 10). */
+  capturesPerEvent?: number
+  /** posthog.capture calls allowed per other call, and per minute outside calls (default 1000). */
+  capturesPerCall?: number
+  /** Bytes of a cache, storage or cursor key (default 1024). */
+  cacheMaxKeyBytes?: number
+  /** Bytes of a cache value (`set`, `lpush`), JSON-encoded as stored (default 1 MiB). */
+  cacheMaxValueBytes?: number
+  /** Bytes of a storage value, JSON-encoded as stored (default 1 MiB). */
+  storageMaxValueBytes?: number
+  /**
+   * Told of every limit breach (time, memory, cpu) of this instance, also while loading; the
+   * isolate is already disposed. A circuit breaker counts these.
+   */
+  onBreach?(error: PluginLimitError): void
 }
 
 export interface CallOptions {

@@ -17,6 +17,30 @@ describe('loadConfig', () => {
     assert.equal(config.logFormat, 'pretty')
   })
 
+  it('bounds the work done for a plugin: defaults, overrides and a wrong value named', () => {
+    const { plugins } = loadConfig({})
+    assert.deepEqual(
+      [
+        plugins.hostWorkMaxBytes,
+        plugins.backgroundCpuMsPerMinute,
+        plugins.capturesPerEvent,
+        plugins.capturesPerCall,
+        plugins.cacheMaxKeyBytes,
+        plugins.cacheMaxValueBytes,
+        plugins.storageMaxValueBytes,
+        plugins.attachmentMaxBytes,
+        plugins.breakerMaxBreaches,
+        plugins.breakerWindowMs,
+      ],
+      [16 * 1024 * 1024, 5000, 10, 1000, 1024, 1024 * 1024, 1024 * 1024, 10 * 1024 * 1024, 3, 600_000],
+    )
+    assert.equal(loadConfig({ PLUGIN_CAPTURES_PER_EVENT: '2', PLUGIN_BREAKER_WINDOW_MS: '60000' }).plugins.capturesPerEvent, 2)
+    assert.throws(
+      () => loadConfig({ PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE: '0' }),
+      /PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE: expected an integer between 10 and 60000, got "0"/,
+    )
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),

@@ -95,6 +95,30 @@ describe('plugin-vm: hostile plugins', () => {
     await assertGoodStillWorks()
   })
 
+  it('has no WebAssembly to grow memory past the isolate limit with', async () => {
+    const { instance } = await hostile('wasm-memory')
+    try {
+      const [result] = await instance.processEventBatch([{ event: 'e' }])
+      assert.ok(!result.ok)
+      assert.match(result.error.message, /Cannot read properties of undefined \(reading 'Memory'\)/)
+    } finally {
+      instance.dispose()
+    }
+    await assertGoodStillWorks()
+  })
+
+  it('stores at most PLUGIN_CAPTURES_PER_EVENT captures for an event that captures 20 000 times', async () => {
+    const { host, instance } = await hostile('capture-flood')
+    try {
+      const [result] = await instance.processEventBatch([{ event: 'e' }])
+      assert.ok(result.ok)
+      assert.equal(host.captures.length, 10)
+      assert.ok(host.logs.some((l) => l.message.endsWith('the rest were dropped (PLUGIN_CAPTURES_PER_EVENT)')))
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it('turns deep recursion into a per-event error', async () => {
     const { instance } = await hostile('recursion')
     try {

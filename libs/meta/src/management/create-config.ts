@@ -1,4 +1,5 @@
 import { PoolClient } from 'pg'
+import { assertAttachmentSizes } from './attachment-size'
 import { assertTeamExists, configView, inTransaction, upsertAttachment } from './db-helpers'
 import { CreateConfigInput, ManagementContext, ManagementError, PluginConfigView } from './interfaces'
 import { findPluginSummary } from './list-plugins'
@@ -18,6 +19,7 @@ async function assertNoConfig(client: PoolClient, teamId: number, pluginId: numb
 
 /** One config per plugin per team, as in PostHog. New configs run last and start disabled unless asked. */
 export async function createConfig(ctx: ManagementContext, input: CreateConfigInput): Promise<PluginConfigView> {
+  assertAttachmentSizes(ctx, input.attachments ?? [])
   const id = await inTransaction(ctx.pool, async (client) => {
     await assertTeamExists(client, input.teamId)
     const plugin = await findPluginSummary(client, input.plugin)

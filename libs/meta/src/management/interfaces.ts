@@ -9,6 +9,8 @@ export interface ManagementContext {
   redis: Redis
   queuePrefix: string
   logger: Logger
+  /** Largest attachment accepted (PLUGIN_ATTACHMENT_MAX_BYTES; default 10 MiB). */
+  attachmentMaxBytes?: number
 }
 
 export interface PluginVersionSummary {

@@ -1,3 +1,4 @@
+import { assertAttachmentSizes } from './attachment-size'
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys, upsertAttachment } from './db-helpers'
 import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
 import { notifyWorkers } from './notify'
@@ -9,6 +10,7 @@ import { validateConfig } from './validate-config'
  * '' or null is cleared (and falls back to its default, if it has one).
  */
 export async function updateConfig(ctx: ManagementContext, id: number, input: UpdateConfigInput): Promise<PluginConfigView> {
+  assertAttachmentSizes(ctx, input.attachments ?? [])
   const changedKeys = await inTransaction(ctx.pool, async (client) => {
     const row = await findConfigRow(client, id, true)
     const attachments = input.attachments ?? []

@@ -13,10 +13,10 @@ export async function setConfigError(pool: Pool, pluginConfigId: number, error: 
 }
 
 /** Disables a config for the whole fleet (every worker tears it down on the reload that follows). */
-export async function disableConfig(pool: Pool, pluginConfigId: number, reason: string): Promise<void> {
+export async function disableConfig(pool: Pool, pluginConfigId: number, reason: string, errorName = 'SetupError'): Promise<void> {
   await pool.query(`UPDATE plugin_configs SET enabled = false, disabled_reason = $2, error = $3, updated_at = now() WHERE id = $1`, [
     pluginConfigId,
     reason,
-    JSON.stringify({ message: reason, name: 'SetupError', time: new Date().toISOString() }),
+    JSON.stringify({ message: reason, name: errorName, time: new Date().toISOString() }),
   ])
 }

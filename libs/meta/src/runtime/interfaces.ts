@@ -1,6 +1,7 @@
 import type { Config, Logger, PluginJobData } from '@plugin-server/core'
 import type { PluginMethodName, PluginInstance } from '@plugin-server/plugin-vm'
 import type { Queue } from 'bullmq'
+import type { Registry } from 'prom-client'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { GeoIpLocator } from './geoip-locator'
@@ -20,6 +21,8 @@ export interface RuntimeServices {
   geoip: GeoIpLocator
   plugins: Config['plugins']
   timeScale: number
+  /** The role's metrics registry (the circuit breaker counts disabled configs there). */
+  registry?: Registry
 }
 
 export type SetupState =

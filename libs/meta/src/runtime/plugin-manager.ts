@@ -1,8 +1,20 @@
 import { publishReload } from '@plugin-server/core'
-import { PluginError, PluginInstance, PluginMethodName, PluginPool, PluginSource, PluginVm, sourceFromFiles } from '@plugin-server/plugin-vm'
+import {
+  PluginError,
+  PluginInstance,
+  PluginInstanceOptions,
+  PluginLimitError,
+  PluginMethodName,
+  PluginPool,
+  PluginSource,
+  PluginVm,
+  sourceFromFiles,
+} from '@plugin-server/plugin-vm'
+import { countBreakerDisabled } from './breaker-metrics'
 import { disableConfig } from './config-errors'
 import { CaptureDepth, createHost, logTarget } from './create-host'
 import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
+import { LimitBreaker } from './limit-breaker'
 import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
 import { redact } from '../secrets/redact'
 import { setupRetryDelayMs } from './setup-retry'
@@ -31,6 +43,9 @@ export class PluginManager {
   private readonly secrets: SecretBox
   private readonly reportedUnreadable = new Set<number>()
   private readonly published: SetupStatePublisher
+  private readonly breaker: LimitBreaker
+  /** Configs this process is disabling for their breaches (counted once however many breaches follow). */
+  private readonly tripping = new Set<number>()
 
   constructor(
     private readonly services: RuntimeServices,
@@ -38,6 +53,10 @@ export class PluginManager {
   ) {
     this.secrets = new SecretBox(services.plugins.secretsKeys)
     this.published = new SetupStatePublisher(services.redis, services.queuePrefix, services.logger)
+    this.breaker = new LimitBreaker(services.redis, services.queuePrefix, {
+      maxBreaches: services.plugins.breakerMaxBreaches,
+      windowMs: services.plugins.breakerWindowMs,
+    })
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -175,8 +194,7 @@ export class PluginManager {
     if (!record) throw new Error(`plugin config ${id} is not enabled`)
     const [source, attachments] = await Promise.all([this.source(record), loadAttachments(this.services.pool, id)])
     const host = createHost(record, attachments, this.depth(id), this.services)
-    const { memoryLimitMb, timeoutMs, fetchAllowedHosts } = this.services.plugins
-    const instance = await this.vm.load(source, host, { configId: id, memoryLimitMb, timeoutMs, fetchAllowedHosts }).catch((err: Error) => {
+    const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: Error) => {
       // Still pending here (tried again on next use), but the fleet should see why it is not running.
       const message = redact(err instanceof PluginError ? err.pluginMessage : err.message, logTarget(record).secrets)
       this.published.publish(id, { status: 'failed', attempts: 0, nextAttemptAt: null, lastError: message })
@@ -185,6 +203,58 @@ export class PluginManager {
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
     this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
     return instance
+  }
+
+  private instanceOptions(id: number): PluginInstanceOptions {
+    const p = this.services.plugins
+    return {
+      configId: id,
+      memoryLimitMb: p.memoryLimitMb,
+      timeoutMs: p.timeoutMs,
+      fetchAllowedHosts: p.fetchAllowedHosts,
+      hostWorkMaxBytes: p.hostWorkMaxBytes,
+      backgroundCpuMsPerMinute: p.backgroundCpuMsPerMinute,
+      capturesPerEvent: p.capturesPerEvent,
+      capturesPerCall: p.capturesPerCall,
+      cacheMaxKeyBytes: p.cacheMaxKeyBytes,
+      cacheMaxValueBytes: p.cacheMaxValueBytes,
+      storageMaxValueBytes: p.storageMaxValueBytes,
+      onBreach: (error) => void this.breached(id, error),
+    }
+  }
+
+  /**
+   * The circuit breaker: breaches are counted fleet-wide; at PLUGIN_BREAKER_MAX_BREACHES within
+   * PLUGIN_BREAKER_WINDOW_MS the config is disabled for every worker with the reason in its logs.
+   * Its team's other plugins go on without it.
+   */
+  private async breached(id: number, error: PluginLimitError): Promise<void> {
+    const record = this.records.get(id)
+    if (!record || this.tripping.has(id)) return
+    const { logs, logger, pool, redis, queuePrefix, registry } = this.services
+    let count: number
+    try {
+      count = await this.breaker.record(id)
+    } catch (err) {
+      logger.warn({ plugin_config_id: id, err: (err as Error).message }, 'plugin limit breach not counted (Redis unavailable)')
+      return
+    }
+    if (!this.breaker.tripped(count) || this.tripping.has(id)) return
+    this.tripping.add(id)
+    try {
+      const target = logTarget(record)
+      const reason = this.breaker.reason(error.limit, count, redact(error.message, target.secrets))
+      await disableConfig(pool, id, reason, 'PluginLimitError')
+      this.setState(id, { status: 'disabled', reason })
+      logs.write(target, 'SYSTEM', 'ERROR', reason)
+      countBreakerDisabled(registry, error.limit)
+      await this.breaker.reset(id)
+      await publishReload(redis, queuePrefix, { reason: 'limits breached', teamId: record.teamId, pluginConfigId: id })
+    } catch (err) {
+      logger.error({ plugin_config_id: id, err: (err as Error).message }, 'plugin config breaching its limits could not be disabled')
+    } finally {
+      this.tripping.delete(id)
+    }
   }
 
   /** Compiled once per plugin version and shared by every config of that plugin. */

@@ -48,6 +48,7 @@ export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new Is
     geoip: new GeoIpLocator(config.plugins.geoipDatabasePath),
     plugins: config.plugins,
     timeScale: config.timeScale,
+    registry: ctx.registry,
   }
   const manager = new PluginManager(services, vm)
   await manager.start()

@@ -1,5 +1,5 @@
 import { Buffer } from 'buffer'
-import { hostSync } from './host-link'
+import { hostSync, hostWork } from './host-link'
 
 /** node:crypto subset: hashing buffers input in the sandbox and asks the host once, at digest. */
 type Encoding = 'utf8' | 'hex' | 'base64' | 'latin1' | 'binary' | 'base64url' | undefined
@@ -20,7 +20,7 @@ class Digestable {
     private readonly key: Uint8Array | null,
   ) {
     // Fail at creation for unknown algorithms, like node does.
-    hostSync('crypto.digest', [algorithm, key, []])
+    hostWork('crypto.digest', [algorithm, key, []], key?.byteLength ?? 0)
   }
   update(data: unknown, encoding?: Encoding): this {
     if (this.done) throw new Error('Digest already called')
@@ -30,7 +30,8 @@ class Digestable {
   digest(encoding?: Encoding): Buffer | string {
     if (this.done) throw new Error('Digest already called')
     this.done = true
-    const out = Buffer.from(hostSync('crypto.digest', [this.algorithm, this.key, this.chunks]) as Uint8Array)
+    const size = this.chunks.reduce((sum, chunk) => sum + chunk.byteLength, this.key?.byteLength ?? 0)
+    const out = Buffer.from(hostWork('crypto.digest', [this.algorithm, this.key, this.chunks], size) as Uint8Array)
     return encoding ? out.toString(encoding) : out
   }
   copy(): Digestable {

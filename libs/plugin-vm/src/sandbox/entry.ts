@@ -13,14 +13,39 @@ import { URLSearchParams } from './url-search-params'
 /** Installs the plugin-visible globals and exposes the runtime API the host calls. */
 const scope = globalThis as unknown as Record<string, unknown>
 
+// WebAssembly memory lives outside the V8 heap, so isolated-vm's memory limit does not hold it back
+// (a plugin grew one to 2.5 GB under a 128 MB limit). The global is the only way to reach it; once
+// deleted, nothing in the isolate leads back to it. Fail closed if it cannot be removed.
+delete scope.WebAssembly
+if ('WebAssembly' in scope) throw new Error('the sandbox could not remove WebAssembly')
+
 function api(method: string) {
   return async (path: string, options: Record<string, unknown> = {}) =>
     toResponse(await hostAsync('api', [method, String(path), JSON.parse(JSON.stringify(options))]))
 }
 
+/**
+ * The host call whose code is running synchronously right now, if any: captures made there are
+ * charged to that call's allowance alone. After an await the call is no longer known (the host then
+ * charges whichever call in flight has room).
+ */
+let runningCall: number | null = null
+
+function asCall<A extends unknown[], R>(fn: (id: number, ...rest: A) => R): (id: number, ...rest: A) => R {
+  return (id, ...rest) => {
+    const outer = runningCall
+    runningCall = id
+    try {
+      return fn(id, ...rest)
+    } finally {
+      runningCall = outer
+    }
+  }
+}
+
 const posthog = {
   capture(event: string, properties: Record<string, unknown> = {}): void {
-    hostFire('capture', [String(event), JSON.parse(JSON.stringify(properties ?? {}))])
+    hostFire('capture', [String(event), JSON.parse(JSON.stringify(properties ?? {})), runningCall])
   },
   api: { get: api('GET'), post: api('POST'), put: api('PUT'), delete: api('DELETE') },
 }
@@ -61,4 +86,14 @@ function safeCallback(id: number, args: unknown[]): void {
   }
 }
 
-scope.__ps_runtime = { load, call, runJob, processBatch, collect, fireTimer: safeFireTimer, runCallback: safeCallback, releaseCallback, decodeResult }
+scope.__ps_runtime = {
+  load,
+  call: asCall(call),
+  runJob: asCall(runJob),
+  processBatch: asCall(processBatch),
+  collect,
+  fireTimer: safeFireTimer,
+  runCallback: safeCallback,
+  releaseCallback,
+  decodeResult,
+}

@@ -11,6 +11,7 @@ interface TransferOptions {
 
 interface HostReference {
   applySync(receiver: undefined, args: unknown[], options?: TransferOptions): unknown
+  applySyncPromise(receiver: undefined, args: unknown[], options?: TransferOptions): unknown
   apply(receiver: undefined, args: unknown[], options?: TransferOptions): Promise<unknown>
   applyIgnored(receiver: undefined, args: unknown[], options?: TransferOptions): void
 }
@@ -22,7 +23,7 @@ export interface HostReply {
 }
 
 const scope = globalThis as unknown as Record<string, unknown>
-const link = scope.__ps_link as { sync: HostReference; async: HostReference }
+const link = scope.__ps_link as { sync: HostReference; async: HostReference; work: HostReference; inlineWorkBytes: number }
 delete scope.__ps_link
 
 const COPY: TransferOptions = { arguments: { copy: true }, result: { copy: true } }
@@ -43,6 +44,16 @@ function unwrap(reply: HostReply): unknown {
 /** Blocks the isolate until the host answers; for cheap, synchronous host work (hashes, zlib). */
 export function hostSync(op: string, args: unknown[]): unknown {
   return unwrap(link.sync.applySync(undefined, [op, args], COPY) as HostReply)
+}
+
+/**
+ * zlib, hashing and jsonwebtoken: small inputs are answered inline like `hostSync`; larger ones run
+ * in a host worker thread while the isolate waits, so the plugin keeps a synchronous API and the
+ * host's event loop stays free. `size` is the input's byte count.
+ */
+export function hostWork(op: string, args: unknown[], size: number): unknown {
+  if (size <= link.inlineWorkBytes) return hostSync(op, args)
+  return unwrap(link.work.applySyncPromise(undefined, [op, args], { arguments: { copy: true } }) as HostReply)
 }
 
 /**

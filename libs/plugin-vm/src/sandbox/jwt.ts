@@ -1,12 +1,31 @@
-import { hostSync } from './host-link'
+import { hostWork } from './host-link'
+
+/** Rough input size, to send large tokens and keys to a host worker thread (the host checks again). */
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length
+  if (value instanceof Uint8Array) return value.byteLength
+  try {
+    return String(JSON.stringify(value) ?? '').length
+  } catch {
+    return Infinity
+  }
+}
+
+function run(op: string, args: unknown[]): unknown {
+  return hostWork(
+    'jwt',
+    [op, ...args],
+    args.reduce<number>((sum, arg) => sum + sizeOf(arg), 0),
+  )
+}
 
 /** jsonwebtoken runs on the host (it needs node crypto); calls are synchronous like the original. */
 function withCallback(op: string, args: unknown[], callback: unknown): unknown {
-  if (typeof callback !== 'function') return hostSync('jwt', [op, ...args])
+  if (typeof callback !== 'function') return run(op, args)
   let result: unknown
   let error: unknown = null
   try {
-    result = hostSync('jwt', [op, ...args])
+    result = run(op, args)
   } catch (e) {
     error = e
   }
@@ -24,7 +43,7 @@ export function createJwt(): Record<string, unknown> {
       withCallback('sign', [payload, secret, options(opts)], typeof opts === 'function' ? opts : cb),
     verify: (token: unknown, secret: unknown, opts?: unknown, cb?: unknown) =>
       withCallback('verify', [token, secret, options(opts)], typeof opts === 'function' ? opts : cb),
-    decode: (token: unknown, opts?: unknown) => hostSync('jwt', ['decode', token, opts]),
+    decode: (token: unknown, opts?: unknown) => run('decode', [token, opts]),
   }
   return { ...jwt, default: jwt }
 }

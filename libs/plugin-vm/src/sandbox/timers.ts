@@ -2,7 +2,8 @@ import { hostFire } from './host-link'
 
 /**
  * Timers are kept on the host (the isolate has no event loop). The host fires them back through
- * `fireTimer` with the call deadline as their time limit and drops them when the isolate dies.
+ * `fireTimer` with the call deadline as their time limit, charges what they run to the background
+ * CPU budget, and drops them when the isolate dies.
  */
 type Callback = (...args: unknown[]) => void
 
@@ -13,15 +14,17 @@ interface Timer {
 }
 
 const MAX_TIMERS = 10000
+/** A repeating timer fires at most every 10 ms: a 0 ms interval is a busy loop driven by the host. */
+const MIN_INTERVAL_MS = 10
 const timers = new Map<number, Timer>()
 let nextId = 1
 
 function schedule(callback: Callback, delay: unknown, args: unknown[], repeat: boolean): number {
   if (typeof callback !== 'function') throw new TypeError('The "callback" argument must be of type function')
   if (timers.size >= MAX_TIMERS) throw new Error(`too many pending timers (limit ${MAX_TIMERS})`)
-  const ms = Math.max(0, Number(delay) || 0)
+  const ms = repeat ? Math.max(MIN_INTERVAL_MS, Number(delay) || 0) : Math.max(0, Number(delay) || 0)
   const id = nextId++
-  timers.set(id, { callback, args, interval: repeat ? Math.max(ms, 1) : undefined })
+  timers.set(id, { callback, args, interval: repeat ? ms : undefined })
   hostFire('timer.set', [id, ms])
   return id
 }

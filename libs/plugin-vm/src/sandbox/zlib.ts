@@ -1,5 +1,5 @@
 import { Buffer } from 'buffer'
-import { hostSync } from './host-link'
+import { hostSync, hostWork } from './host-link'
 
 const METHODS = ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']
 
@@ -10,12 +10,14 @@ function input(data: unknown): Uint8Array {
   throw new TypeError('zlib: input must be a string, Buffer or Uint8Array')
 }
 
-/** zlib's one-shot API (sync and callback forms); streaming zlib is not offered. */
+/** zlib's one-shot API (sync and callback forms, both run at the call); streaming zlib is not offered. */
 export function createZlib(): Record<string, unknown> {
   const zlib: Record<string, unknown> = { constants: hostSync('zlib.constants', []) }
   for (const method of METHODS) {
-    const run = (data: unknown, options?: unknown) =>
-      Buffer.from(hostSync('zlib', [method, input(data), typeof options === 'object' ? options : undefined]) as Uint8Array)
+    const run = (data: unknown, options?: unknown) => {
+      const bytes = input(data)
+      return Buffer.from(hostWork('zlib', [method, bytes, typeof options === 'object' ? options : undefined], bytes.byteLength) as Uint8Array)
+    }
     zlib[`${method}Sync`] = run
     zlib[method] = (data: unknown, options: unknown, callback?: (err: Error | null, out?: Buffer) => void) => {
       const cb = (typeof options === 'function' ? options : callback) as (err: Error | null, out?: Buffer) => void

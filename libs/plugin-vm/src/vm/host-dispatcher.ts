@@ -1,6 +1,9 @@
 import { ApiMethod, LogLevel, MetricOperation, PluginHost } from '../interfaces'
+import { CaptureBudget } from './capture-budget'
 import { HostModuleBridge } from './host-bridge'
 import { SYNC_OPS } from './host-sync-ops'
+import { HostWork } from './host-work/host-work'
+import { StoreBounds } from './store-bounds'
 import { HostTimers } from './host-timers'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
@@ -22,6 +25,12 @@ export interface DispatcherContext {
   maxFetchBytes: number
   /** The fetch policy of this instance (addresses, schemes, redirects). */
   fetchGuard: FetchGuard
+  /** zlib, hashing and jsonwebtoken: size cap, inline or in a worker thread. */
+  work: HostWork
+  /** posthog.capture calls allowed to the calls in flight. */
+  captures: CaptureBudget
+  /** Key and value sizes for cache, storage and cursors. */
+  store: StoreBounds
 }
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
@@ -52,6 +61,15 @@ export class HostDispatcher {
     }
   }
 
+  /** Host work the isolate waits for (applySyncPromise) while it runs off the event loop. */
+  async work(op: string, args: unknown[]): Promise<HostReply> {
+    try {
+      return { ok: true, value: await this.ctx.work.run(op, args) }
+    } catch (error) {
+      return failure(error)
+    }
+  }
+
   private runSync(op: string, args: unknown[]): unknown {
     const { host, pluginName, configId, bridge } = this.ctx
     switch (op) {
@@ -60,6 +78,8 @@ export class HostDispatcher {
         return host.log({ level, message: String(args[1]), pluginName, configId, timestamp: new Date() })
       }
       case 'capture':
+        // Over the budget: dropped, never enqueued (the budget reports it once per call).
+        if (!this.ctx.captures.take(typeof args[2] === 'number' ? args[2] : null)) return undefined
         return host.capture({ event: String(args[0]), properties: (args[1] ?? {}) as Record<string, unknown>, pluginName, configId })
       case 'metric':
         return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
@@ -78,14 +98,17 @@ export class HostDispatcher {
       case 'bridge.release':
         return bridge.release(Number(args[0]))
     }
+    if (HostWork.handles(op)) return this.ctx.work.inline(op, args)
     const handler = SYNC_OPS[op]
     if (!handler) throw new Error(`unknown host operation ${op}`)
     return handler(args)
   }
 
   private async runAsync(op: string, args: unknown[]): Promise<unknown> {
-    const { host, signal, maxFetchBytes, fetchGuard } = this.ctx
-    const [a, b, c] = args
+    const { host, signal, maxFetchBytes, fetchGuard, store } = this.ctx
+    const [b, c] = args.slice(1)
+    // Every cache, storage and cursor operation names a key first; its size is checked before any store sees it.
+    const a = /^(cache|storage|cursor)\./.test(op) ? store.key(op, args[0]) : args[0]
     switch (op) {
       case 'batch':
         // Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
@@ -93,6 +116,7 @@ export class HostDispatcher {
           (a as [string, unknown[]][]).map(([inner, innerArgs]) => (inner === 'batch' ? failure(new Error('nested batch')) : this.async(inner, innerArgs))),
         )
       case 'cache.set':
+        store.cacheValue(op, b)
         return host.cache.set(String(a), b, c as number | undefined, args[3] as { jsonSerialize?: boolean })
       case 'cache.get':
         return host.cache.get(String(a), b, c as { jsonSerialize?: boolean })
@@ -101,6 +125,7 @@ export class HostDispatcher {
       case 'cache.expire':
         return host.cache.expire(String(a), Number(b))
       case 'cache.lpush':
+        store.cacheValue(op, b)
         return host.cache.lpush(String(a), b)
       case 'cache.lrange':
         return host.cache.lrange(String(a), Number(b), Number(c))
@@ -109,10 +134,12 @@ export class HostDispatcher {
       case 'cache.lpop':
         return host.cache.lpop(String(a), b === undefined ? 1 : Number(b))
       case 'cache.lrem':
+        store.cacheValue(op, c)
         return host.cache.lrem(String(a), Number(b), String(c))
       case 'storage.get':
         return host.storage.get(String(a), b)
       case 'storage.set':
+        store.storageValue(op, b)
         return host.storage.set(String(a), b)
       case 'storage.del':
         return host.storage.del(String(a))

@@ -3,12 +3,12 @@ import * as url from 'url'
 import * as zlib from 'zlib'
 
 /** Synchronous host services behind the sandbox's crypto, zlib, url and jsonwebtoken shims. */
-const MAX_OUTPUT = 50 * 1024 * 1024
+export const ZLIB_MAX_OUTPUT = 50 * 1024 * 1024
 const ZLIB_METHODS = new Set(['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress'])
 
 type ZlibSync = (data: Buffer, options?: object) => Buffer
 
-function bytes(value: Buffer): Uint8Array {
+export function bytes(value: Buffer): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
 }
 
@@ -33,12 +33,34 @@ function runJwt(op: string, args: unknown[]): unknown {
   throw new Error(`unknown jsonwebtoken operation ${op}`)
 }
 
-export const SYNC_OPS: Record<string, (args: unknown[]) => unknown> = {
+/**
+ * Work whose cost grows with its input (zlib, hashes, JSON Web Tokens): small inputs run inline on
+ * the host, larger ones in a worker thread (see host-work/), so a plugin cannot stall the event
+ * loop. The worker thread runs these same functions.
+ */
+export const WORK_OPS: Record<string, (args: unknown[]) => unknown> = {
   'crypto.digest': ([algorithm, key, chunks]) => {
     const hash = key ? crypto.createHmac(String(algorithm), Buffer.from(key as Uint8Array)) : crypto.createHash(String(algorithm))
     for (const chunk of chunks as Uint8Array[]) hash.update(chunk)
     return bytes(hash.digest())
   },
+  zlib: ([method, data, options]) => {
+    if (!ZLIB_METHODS.has(String(method))) throw new Error(`unknown zlib method ${String(method)}`)
+    const run = (zlib as unknown as Record<string, ZlibSync>)[`${String(method)}Sync`]
+    return bytes(run(Buffer.from(data as Uint8Array), { ...(options as object), maxOutputLength: ZLIB_MAX_OUTPUT }))
+  },
+  jwt: ([op, ...args]) => runJwt(String(op), args),
+}
+
+/** How a work operation is named in errors, as the plugin called it. */
+export function workLabel(op: string, args: unknown[]): string {
+  if (op === 'zlib') return `zlib.${String(args[0])}`
+  if (op === 'jwt') return `jsonwebtoken.${String(args[0])}`
+  return args[1] ? 'crypto.createHmac' : 'crypto.createHash'
+}
+
+/** Cheap synchronous host services: answered inline, whatever the plugin passes. */
+export const SYNC_OPS: Record<string, (args: unknown[]) => unknown> = {
   'crypto.randomBytes': ([size]) => {
     const n = Number(size)
     if (!Number.isInteger(n) || n < 0 || n > 65536) throw new RangeError('randomBytes: size must be an integer between 0 and 65536')
@@ -46,11 +68,6 @@ export const SYNC_OPS: Record<string, (args: unknown[]) => unknown> = {
   },
   'crypto.randomUUID': () => crypto.randomUUID(),
   'crypto.getHashes': () => crypto.getHashes(),
-  zlib: ([method, data, options]) => {
-    if (!ZLIB_METHODS.has(String(method))) throw new Error(`unknown zlib method ${String(method)}`)
-    const run = (zlib as unknown as Record<string, ZlibSync>)[`${String(method)}Sync`]
-    return bytes(run(Buffer.from(data as Uint8Array), { ...(options as object), maxOutputLength: MAX_OUTPUT }))
-  },
   'zlib.constants': () => ({ ...zlib.constants }),
   'url.domainToASCII': ([domain]) => url.domainToASCII(String(domain)),
   'url.parse': ([input, parseQuery]) => {
@@ -59,5 +76,4 @@ export const SYNC_OPS: Record<string, (args: unknown[]) => unknown> = {
   },
   'url.format': ([input]) => url.format(input as url.UrlObject),
   'url.resolve': ([from, to]) => url.resolve(String(from), String(to)),
-  jwt: ([op, ...args]) => runJwt(String(op), args),
 }

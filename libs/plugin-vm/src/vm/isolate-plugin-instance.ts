@@ -8,10 +8,15 @@ import {
   PluginEvent,
   PluginHost,
   PluginInstance,
+  PluginInstanceOptions,
   PluginInstanceStats,
+  PluginLimitKind,
   PluginMethodName,
   SerializedPluginError,
 } from '../interfaces'
+import { BackgroundCpuBudget } from './background-cpu-budget'
+import { CaptureBudget, CaptureGrant } from './capture-budget'
+import { cpuSampler } from './cpu-sampler'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
@@ -37,6 +42,11 @@ export interface InstanceParts {
   memoryLimitMb: number
   maxConcurrentCalls: number
   description: { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
+  /** CPU used outside calls; calls mark their start and end on it. */
+  cpu: BackgroundCpuBudget
+  /** posthog.capture allowances; each call opens one for its duration. */
+  captures: CaptureBudget
+  onBreach?: PluginInstanceOptions['onBreach']
 }
 
 function isLimitMessage(error: unknown): boolean {
@@ -85,12 +95,15 @@ export class IsolatePluginInstance implements PluginInstance {
   }
 
   async call(method: PluginMethodName, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
-    const json = await this.run(method, options, (timeout) => this.apply(this.parts.refs.call, [JSON.stringify(args)], timeout, method))
+    const events = method === 'processEvent' || method === 'onEvent' ? 1 : null
+    const json = await this.run(method, options, events, (timeout, grant) => this.apply(this.parts.refs.call, [JSON.stringify(args)], timeout, grant, method))
     return this.unwrap(method, json)
   }
 
   async runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown> {
-    const json = await this.run(`job ${name}`, options, (timeout) => this.apply(this.parts.refs.runJob, [JSON.stringify(payload ?? null)], timeout, name))
+    const json = await this.run(`job ${name}`, options, null, (timeout, grant) =>
+      this.apply(this.parts.refs.runJob, [JSON.stringify(payload ?? null)], timeout, grant, name),
+    )
     return this.unwrap(`job ${name}`, json)
   }
 
@@ -104,7 +117,9 @@ export class IsolatePluginInstance implements PluginInstance {
 
   async processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]> {
     if (eventsJson.length === 0) return []
-    const text = await this.run('processEvent', options, (timeout) => this.apply(this.parts.refs.processBatch, ['[' + eventsJson.join(',') + ']'], timeout))
+    const text = await this.run('processEvent', options, eventsJson.length, (timeout, grant) =>
+      this.apply(this.parts.refs.processBatch, ['[' + eventsJson.join(',') + ']'], timeout, grant),
+    )
     // A whole-call failure comes back as an envelope; per-event results as lines (see sandbox/runner.ts).
     if (text.startsWith('{')) return this.unwrap('processEvent', text) as never
     return text.split('\n').map((line): BatchJsonResult => {
@@ -123,6 +138,7 @@ export class IsolatePluginInstance implements PluginInstance {
     if (this.disposeReason !== undefined) return
     this.disposeReason = reason
     this.parts.timers.clearAll()
+    cpuSampler.unwatch(this.parts.cpu)
     this.parts.abort.abort()
     this.parts.bridge.clear()
     if (!this.parts.isolate.isDisposed) this.parts.isolate.dispose()
@@ -136,8 +152,10 @@ export class IsolatePluginInstance implements PluginInstance {
     }
   }
 
-  private async apply(ref: ivm.Reference, args: unknown[], timeout: number, name?: string): Promise<string> {
+  private async apply(ref: ivm.Reference, args: unknown[], timeout: number, grant: CaptureGrant, name?: string): Promise<string> {
     const id = this.nextCallId++
+    // The sandbox tags captures made while this call's code runs with its id.
+    this.parts.captures.bind(id, grant)
     const options = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout } as const
     const head = name === undefined ? [id] : [id, name]
     try {
@@ -157,11 +175,19 @@ export class IsolatePluginInstance implements PluginInstance {
     throw new PluginError(`${this.label}: ${label} failed: ${error.name}: ${error.message}`, error.name, error.isRetryError, error.stack, error.message)
   }
 
-  private async run<T>(label: string, options: CallOptions | undefined, start: (timeout: number) => Promise<T>): Promise<T> {
+  /** `events`: how many events the call is about (processEvent/onEvent), for the capture allowance. */
+  private async run<T>(
+    label: string,
+    options: CallOptions | undefined,
+    events: number | null,
+    start: (timeout: number, captures: CaptureGrant) => Promise<T>,
+  ): Promise<T> {
     this.assertAlive()
     await this.semaphore.acquire()
     const timeoutMs = options?.timeoutMs ?? this.parts.timeoutMs
     let timer: NodeJS.Timeout | undefined
+    const captures = this.parts.captures.open(events)
+    this.parts.cpu.callStarted()
     try {
       this.assertAlive()
       this.calls++
@@ -170,11 +196,13 @@ export class IsolatePluginInstance implements PluginInstance {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(this.breach('time', timeoutMs)), timeoutMs)
       })
-      return await Promise.race([start(timeoutMs), deadline])
+      return await Promise.race([start(timeoutMs, captures), deadline])
     } catch (error) {
       throw this.translate(error, timeoutMs, label)
     } finally {
       clearTimeout(timer)
+      this.parts.cpu.callEnded()
+      this.parts.captures.close(captures)
       this.semaphore.release()
     }
   }
@@ -194,14 +222,25 @@ export class IsolatePluginInstance implements PluginInstance {
     return new PluginError(`${this.label}: ${label} failed: ${message}`, (error as Error)?.name ?? 'Error', false, undefined, message)
   }
 
-  private breach(limit: 'time' | 'memory', timeoutMs?: number): PluginLimitError {
+  /** Disposes the isolate for a breach (the first one sticks) and tells the breach listener. */
+  breach(limit: PluginLimitKind, timeoutMs = this.parts.timeoutMs): PluginLimitError {
     if (!this.limitError) {
-      const detail = limit === 'time' ? `${timeoutMs} ms` : `${this.parts.memoryLimitMb} MB`
-      this.limitError = new PluginLimitError(`${this.label} exceeded its ${limit} limit (${detail})`, limit)
+      this.limitError = new PluginLimitError(`${this.label} exceeded its ${this.limitText(limit, timeoutMs)}`, limit)
       this.log('error', `${this.limitError.message}; the isolate was disposed`)
       this.dispose(`${limit} limit exceeded`)
+      try {
+        this.parts.onBreach?.(this.limitError)
+      } catch {
+        // The breach is contained whatever the listener does.
+      }
     }
     return this.limitError
+  }
+
+  private limitText(limit: PluginLimitKind, timeoutMs: number): string {
+    if (limit === 'time') return `time limit (${timeoutMs} ms)`
+    if (limit === 'memory') return `memory limit (${this.parts.memoryLimitMb} MB)`
+    return `background CPU limit (${this.parts.cpu.budgetMs} ms per minute)`
   }
 
   private log(level: 'error' | 'warn', message: string): void {

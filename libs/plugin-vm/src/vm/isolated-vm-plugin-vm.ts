@@ -10,12 +10,17 @@ import {
   PluginSource,
   PluginVm,
 } from '../interfaces'
+import { BackgroundCpuBudget } from './background-cpu-budget'
+import { CaptureBudget } from './capture-budget'
+import { cpuSampler } from './cpu-sampler'
 import { HostDispatcher } from './host-dispatcher'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
+import { HostWork, INLINE_WORK_BYTES } from './host-work/host-work'
 import { IsolatePluginInstance } from './isolate-plugin-instance'
 import { runtimeSource } from './runtime-bundle'
 import { compileCached } from './script-cache'
+import { StoreBounds } from './store-bounds'
 import { createHash } from 'crypto'
 import { fetchGuard } from '../net/fetch-guard'
 
@@ -37,6 +42,13 @@ export const DEFAULTS = {
   maxFetchBytes: 50 * 1024 * 1024,
   fetchAllowedHosts: [] as readonly string[],
   maxFetchRedirects: 10,
+  hostWorkMaxBytes: 16 * 1024 * 1024,
+  backgroundCpuMsPerMinute: 5000,
+  capturesPerEvent: 10,
+  capturesPerCall: 1000,
+  cacheMaxKeyBytes: 1024,
+  cacheMaxValueBytes: 1024 * 1024,
+  storageMaxValueBytes: 1024 * 1024,
 }
 
 /** The isolated-vm implementation of PluginVm: one isolate per plugin config. */
@@ -48,11 +60,18 @@ export class IsolatedVmPluginVm implements PluginVm {
     const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects)
     const isolate = new ivm.Isolate({ memoryLimit: settings.memoryLimitMb })
     let instance: IsolatePluginInstance | undefined
+    let cpu: BackgroundCpuBudget | undefined
     try {
       const context = await isolate.createContext()
       const abort = new AbortController()
+      const report = (message: string) => reportLimit(host, source.name, options.configId, message)
+      const captures = new CaptureBudget({ perEvent: settings.capturesPerEvent, perCall: settings.capturesPerCall }, report)
+      // Each timer run is charged to the background CPU budget as soon as it ends.
       const fireTimer = (id: number) =>
-        refs.fireTimer.apply(undefined, [id], { timeout: settings.timeoutMs }).catch((e: unknown) => instance?.handleBackgroundError(e))
+        refs.fireTimer
+          .apply(undefined, [id], { timeout: settings.timeoutMs })
+          .catch((e: unknown) => instance?.handleBackgroundError(e))
+          .finally(() => cpu?.sample())
       const timers = new HostTimers((id) => void fireTimer(id))
       const bridge = new HostModuleBridge({
         policy: guard.policy,
@@ -75,10 +94,28 @@ export class IsolatedVmPluginVm implements PluginVm {
         signal: abort.signal,
         maxFetchBytes: settings.maxFetchBytes,
         fetchGuard: guard,
+        work: new HostWork({
+          maxBytes: settings.hostWorkMaxBytes,
+          timeoutMs: settings.timeoutMs,
+          signal: abort.signal,
+          onTimeout: () => instance?.breach('time', settings.timeoutMs),
+          onInlineTime: (ms) => cpu?.chargeHost(ms),
+        }),
+        captures,
+        store: new StoreBounds(settings, report),
       })
       const syncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.sync(op, args))
       const asyncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.async(op, args))
-      await context.evalClosure('globalThis.__ps_link = { sync: $0, async: $1 }', [syncRef, asyncRef])
+      // applySyncPromise only takes transferable results: the reply is copied into the isolate.
+      const workRef = new ivm.Reference((op: string, args: unknown[]) =>
+        dispatcher.work(op, args).then((reply) => new ivm.ExternalCopy(reply).copyInto({ release: true })),
+      )
+      await context.evalClosure('globalThis.__ps_link = { sync: $0, async: $1, work: $2, inlineWorkBytes: $3 }', [
+        syncRef,
+        asyncRef,
+        workRef,
+        INLINE_WORK_BYTES,
+      ])
 
       const runtime = runtimeSource()
       runtimeHash ??= createHash('sha256').update(runtime).digest('hex')
@@ -107,6 +144,12 @@ export class IsolatedVmPluginVm implements PluginVm {
         timeout: settings.timeoutMs,
       })) as string
       const description = JSON.parse(describeJson) as { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
+      // Counted from here: loading is not background work.
+      cpu = new BackgroundCpuBudget(
+        () => (isolate.isDisposed ? undefined : isolate.cpuTime),
+        settings.backgroundCpuMsPerMinute,
+        () => instance?.breach('cpu'),
+      )
       instance = new IsolatePluginInstance({
         isolate,
         context,
@@ -121,12 +164,35 @@ export class IsolatedVmPluginVm implements PluginVm {
         timeoutMs: settings.timeoutMs,
         memoryLimitMb: settings.memoryLimitMb,
         maxConcurrentCalls: settings.maxConcurrentCalls,
+        cpu,
+        captures,
+        onBreach: settings.onBreach,
       })
+      cpuSampler.watch(cpu)
       return instance
     } catch (error) {
       if (!isolate.isDisposed) isolate.dispose()
-      throw loadError(label, error, settings)
+      const failure = loadError(label, error, settings)
+      if (failure instanceof PluginLimitError) notifyBreach(settings.onBreach, failure)
+      throw failure
     }
+  }
+}
+
+function notifyBreach(onBreach: PluginInstanceOptions['onBreach'], error: PluginLimitError): void {
+  try {
+    onBreach?.(error)
+  } catch {
+    // The breach is contained whatever the listener does.
+  }
+}
+
+/** A bound the host enforced (captures, cache/storage sizes), in the plugin's logs. */
+function reportLimit(host: PluginHost, pluginName: string, configId: string | number, message: string): void {
+  try {
+    host.log({ level: 'error', message, pluginName, configId, timestamp: new Date() })
+  } catch {
+    // A failing log sink must not fail the plugin's call.
   }
 }
 

@@ -1,0 +1,24 @@
+import { Counter, Registry } from 'prom-client'
+import type { PluginLimitKind } from '@plugin-server/plugin-vm'
+
+// One counter per registry, however many plugin managers (tests, roles) share it.
+const byRegistry = new WeakMap<Registry, Counter<'reason'>>()
+
+/** `plugin_breaker_disabled_total{reason}`: configs the circuit breaker disabled, by the limit of the last breach. */
+export function breakerDisabledCounter(registry: Registry): Counter<'reason'> {
+  let counter = byRegistry.get(registry)
+  if (!counter) {
+    counter = new Counter({
+      name: 'plugin_breaker_disabled_total',
+      help: 'Plugin configs disabled by the server for breaching their limits repeatedly, by the kind of the last breach (time, memory, cpu)',
+      labelNames: ['reason'],
+      registers: [registry],
+    })
+    byRegistry.set(registry, counter)
+  }
+  return counter
+}
+
+export function countBreakerDisabled(registry: Registry | undefined, kind: PluginLimitKind): void {
+  if (registry) breakerDisabledCounter(registry).inc({ reason: kind })
+}

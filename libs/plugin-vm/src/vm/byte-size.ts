@@ -1,0 +1,54 @@
+/**
+ * Roughly the size of `value` once JSON-encoded (strings in UTF-8, byte arrays by length), for
+ * checking limits. Stops as soon as the count passes `limit`, so a 40 MB value costs no more to
+ * refuse than a value just over the limit.
+ */
+export function byteSize(value: unknown, limit: number): number {
+  let total = 0
+  const seen = new Set<object>()
+  const visit = (v: unknown): void => {
+    if (total > limit) return
+    if (typeof v === 'string') {
+      // UTF-8 never takes fewer bytes than UTF-16 code units, so the cheap length decides long strings.
+      total += v.length > limit ? v.length : Buffer.byteLength(v, 'utf8') + 2
+      return
+    }
+    if (v === null || v === undefined || typeof v === 'boolean') {
+      total += 5
+      return
+    }
+    if (typeof v === 'number' || typeof v === 'bigint') {
+      total += String(v).length
+      return
+    }
+    if (typeof v !== 'object') return
+    if (ArrayBuffer.isView(v)) {
+      total += v.byteLength
+      return
+    }
+    if (v instanceof ArrayBuffer) {
+      total += v.byteLength
+      return
+    }
+    // Structured clone keeps cycles; JSON would refuse them, so counting each object once is enough.
+    if (seen.has(v)) return
+    seen.add(v)
+    if (Array.isArray(v)) {
+      total += 2
+      for (const item of v) {
+        visit(item)
+        total += 1
+        if (total > limit) return
+      }
+      return
+    }
+    total += 2
+    for (const [key, item] of Object.entries(v as Record<string, unknown>)) {
+      total += key.length + 4
+      visit(item)
+      if (total > limit) return
+    }
+  }
+  visit(value)
+  return total
+}

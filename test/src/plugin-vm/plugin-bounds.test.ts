@@ -1,0 +1,279 @@
+import assert from 'assert/strict'
+import { PluginLimitError } from '@plugin-server/plugin-vm'
+import { eventually } from '../harness/fleet'
+import { loadCode, rejection } from './helpers'
+
+/** CPU this process (all its threads) uses over `ms`, in ms. */
+async function processCpuMs(ms: number): Promise<number> {
+  const before = process.cpuUsage()
+  await new Promise((r) => setTimeout(r, ms))
+  const used = process.cpuUsage(before)
+  return (used.user + used.system) / 1000
+}
+
+describe('plugin-vm: bounds on what one plugin may make the host do', function () {
+  this.timeout(60_000)
+
+  describe('WebAssembly', () => {
+    it('is gone from the isolate, whichever way the plugin looks for it', async () => {
+      const { instance } = await loadCode(`export function runEveryMinute() {
+        const attempt = (f) => { try { const v = f(); return v === undefined ? 'undefined' : 'FOUND ' + typeof v } catch (e) { return e.name } }
+        return {
+          typeof: typeof WebAssembly,
+          property: attempt(() => globalThis.WebAssembly),
+          ownKeys: Reflect.ownKeys(globalThis).filter((k) => String(k).includes('WebAssembly')).length,
+          names: Object.getOwnPropertyNames(globalThis).filter((k) => /wasm|webassembly/i.test(k)).length,
+          indirectEval: attempt(() => (0, eval)('WebAssembly')),
+          newFunction: attempt(() => Function('return WebAssembly')()),
+          descriptor: attempt(() => Object.getOwnPropertyDescriptor(globalThis, 'WebAssembly')),
+          fromConstructor: attempt(() => this.constructor.constructor('return typeof WebAssembly === "undefined" ? undefined : WebAssembly')()),
+        }
+      }`)
+      try {
+        assert.deepEqual(await instance.call('runEveryMinute', []), {
+          typeof: 'undefined',
+          property: 'undefined',
+          ownKeys: 0,
+          names: 0,
+          indirectEval: 'ReferenceError',
+          newFunction: 'ReferenceError',
+          descriptor: 'undefined',
+          fromConstructor: 'undefined',
+        })
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
+  describe('background CPU', () => {
+    it('stops a setInterval busy loop started in setupPlugin with a cpu limit error, and the host goes idle', async () => {
+      const { host, instance } = await loadCode(
+        `export function setupPlugin() { setInterval(() => { const end = Date.now() + 8; while (Date.now() < end) {} }, 1) }`,
+        {},
+        { backgroundCpuMsPerMinute: 300 },
+      )
+      await instance.call('setupPlugin', [])
+      await eventually(
+        'instance disposed',
+        async () => instance.disposed,
+        (d) => d,
+        10_000,
+      )
+      const message = 'plugin inline (config 1) exceeded its background CPU limit (300 ms per minute)'
+      assert.ok(
+        host.logs.some((l) => l.level === 'error' && l.message === `${message}; the isolate was disposed`),
+        host.logs.map((l) => l.message).join('\n'),
+      )
+      const error = await rejection(instance.call('setupPlugin', []))
+      assert.ok(error instanceof PluginLimitError)
+      assert.equal(error.limit, 'cpu')
+      assert.equal(error.message, message)
+      // No timer is left to fire: the process is idle again.
+      await eventually(
+        'process CPU after the breach',
+        () => processCpuMs(500),
+        (ms) => ms < 150,
+        5_000,
+      )
+    })
+
+    it('catches a background continuation that never ends (isolated-vm gives it no time limit)', async () => {
+      const { instance } = await loadCode(
+        `export function setupPlugin(meta) { setTimeout(async () => { await meta.cache.get('x', null); for (;;) {} }, 1) }`,
+        {},
+        { backgroundCpuMsPerMinute: 300 },
+      )
+      await instance.call('setupPlugin', [])
+      await eventually(
+        'instance disposed',
+        async () => instance.disposed,
+        (d) => d,
+        10_000,
+      )
+      assert.equal(
+        (await rejection(instance.call('setupPlugin', []))).message,
+        'plugin inline (config 1) exceeded its background CPU limit (300 ms per minute)',
+      )
+    })
+
+    it('reports every breach to onBreach, once per instance', async () => {
+      const breaches: PluginLimitError[] = []
+      const { instance } = await loadCode(
+        `export function setupPlugin() { setInterval(() => { const end = Date.now() + 5; while (Date.now() < end) {} }, 10) }`,
+        {},
+        {
+          backgroundCpuMsPerMinute: 100,
+          onBreach: (error) => breaches.push(error),
+        },
+      )
+      await instance.call('setupPlugin', [])
+      await eventually(
+        'breach reported',
+        async () => breaches.length,
+        (n) => n > 0,
+        10_000,
+      )
+      assert.deepEqual(
+        breaches.map((b) => [b.limit, b.message]),
+        [['cpu', 'plugin inline (config 1) exceeded its background CPU limit (100 ms per minute)']],
+      )
+      const timeBreaches: PluginLimitError[] = []
+      const looping = await loadCode(`export function processEvent() { for (;;) {} }`, {}, { timeoutMs: 200, onBreach: (error) => timeBreaches.push(error) })
+      await rejection(looping.instance.processEventBatch([{ event: 'e' }]))
+      await rejection(looping.instance.processEventBatch([{ event: 'e' }]))
+      assert.deepEqual(
+        timeBreaches.map((b) => b.limit),
+        ['time'],
+      )
+    })
+
+    it('does not charge a plugin for CPU its calls use', async () => {
+      const { instance } = await loadCode(
+        `export function processEvent(e) { const end = Date.now() + 400; while (Date.now() < end) {} return e }`,
+        {},
+        { backgroundCpuMsPerMinute: 100 },
+      )
+      try {
+        for (let i = 0; i < 2; i++) assert.deepEqual(await instance.processEventBatch([{ event: 'e' }]), [{ ok: true, event: { event: 'e' } }])
+        assert.equal(instance.disposed, false)
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('fires a repeating interval at most every 10 ms, however short the plugin asks for', async () => {
+      const { instance } = await loadCode(`let fired = 0
+        export function setupPlugin() { setInterval(() => fired++, 0) }
+        export function runEveryMinute() { return fired }`)
+      try {
+        await instance.call('setupPlugin', [])
+        await new Promise((r) => setTimeout(r, 300))
+        const fired = (await instance.call('runEveryMinute', [])) as number
+        assert.ok(fired > 0 && fired <= 31, `fired ${fired} times in 300 ms`)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
+  describe('posthog.capture', () => {
+    const capturing = `
+      export function processEvent(event) { for (let i = 0; i < event.properties.n; i++) posthog.capture('child', { i }); return event }
+      export function runEveryMinute() { for (let i = 0; i < 2500; i++) posthog.capture('tick', { i }) }
+      export function setupPlugin() { setTimeout(() => { for (let i = 0; i < 1500; i++) posthog.capture('timer', { i }) }, 1) }`
+
+    it('lets a processEvent batch of n events capture n × PLUGIN_CAPTURES_PER_EVENT, drops the rest and says so once', async () => {
+      const { host, instance } = await loadCode(capturing, {}, { capturesPerEvent: 10 })
+      try {
+        const results = await instance.processEventBatch([1, 2, 3].map(() => ({ event: 'e', properties: { n: 20_000 } })))
+        assert.ok(results.every((r) => r.ok))
+        assert.equal(host.captures.length, 30)
+        const reports = host.logs.filter((l) => l.message.includes('posthog.capture called more than'))
+        assert.deepEqual(
+          reports.map((l) => [l.level, l.message]),
+          [['error', 'posthog.capture called more than 30 times for 3 events in one call; the rest were dropped (PLUGIN_CAPTURES_PER_EVENT)']],
+        )
+        // The allowance is per call: the next batch captures again.
+        await instance.call('processEvent', [{ event: 'e', properties: { n: 5 } }])
+        assert.equal(host.captures.length, 35)
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it("charges a flood to the call that made it, not to calls that overlap it (their events' own allowance stays theirs)", async () => {
+      const { host, instance } = await loadCode(
+        `export function processEvent(event) {
+          if (event.event === 'flood') for (let i = 0; i < 20000; i++) posthog.capture('flood-child', { i })
+          else posthog.capture('own-child')
+          return event
+        }`,
+        {},
+        { capturesPerEvent: 10 },
+      )
+      try {
+        // The second batch is handed to the isolate while the host still works through the flood's captures.
+        const flood = instance.processEventBatch([{ event: 'flood' }])
+        const others = instance.processEventBatch(Array.from({ length: 10 }, () => ({ event: 'other' })))
+        await Promise.all([flood, others])
+        assert.equal(host.captures.filter((c) => c.event === 'flood-child').length, 10)
+        assert.equal(host.captures.filter((c) => c.event === 'own-child').length, 10)
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('caps other calls at PLUGIN_CAPTURES_PER_CALL, and background work at that many per minute', async () => {
+      const { host, instance } = await loadCode(capturing, {}, { capturesPerCall: 1000 })
+      try {
+        await instance.call('runEveryMinute', [])
+        assert.equal(host.captures.filter((c) => c.event === 'tick').length, 1000)
+        await instance.call('setupPlugin', [])
+        await eventually(
+          'timer captures',
+          async () => host.captures.filter((c) => c.event === 'timer').length,
+          (n) => n === 1000,
+          5_000,
+        )
+        const reports = host.logs.filter((l) => l.message.startsWith('posthog.capture called more than')).map((l) => l.message)
+        assert.deepEqual(reports, [
+          'posthog.capture called more than 1000 times in one call; the rest were dropped (PLUGIN_CAPTURES_PER_CALL)',
+          'posthog.capture called more than 1000 times in one minute outside calls; the rest were dropped (PLUGIN_CAPTURES_PER_CALL)',
+        ])
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
+  describe('cache and storage', () => {
+    const writer = `export async function runEveryMinute(what, { cache, storage }) {
+      const big = 'x'.repeat(what.size)
+      const attempt = async (f) => { try { await f(); return 'ok' } catch (e) { return e.name + ': ' + e.message } }
+      switch (what.op) {
+        case 'cache key': return attempt(() => cache.set(big, 1))
+        case 'cache get key': return attempt(() => cache.get(big, null))
+        case 'storage key': return attempt(() => storage.get(big, null))
+        case 'cache value': return attempt(() => cache.set('k', big))
+        case 'cache lpush': return attempt(() => cache.lpush('list', [big]))
+        case 'storage value': return attempt(() => storage.set('k', { big }))
+      }
+    }`
+    const cases: [string, number, string][] = [
+      ['cache key', 2000, 'RangeError: cache.set: the key is larger than 1024 bytes (PLUGIN_CACHE_MAX_KEY_BYTES)'],
+      ['cache get key', 64 * 1024 * 1024, 'RangeError: cache.get: the key is larger than 1024 bytes (PLUGIN_CACHE_MAX_KEY_BYTES)'],
+      ['storage key', 2000, 'RangeError: storage.get: the key is larger than 1024 bytes (PLUGIN_CACHE_MAX_KEY_BYTES)'],
+      ['cache value', 40 * 1024 * 1024, 'RangeError: cache.set: the value is larger than 1048576 bytes (PLUGIN_CACHE_MAX_VALUE_BYTES)'],
+      ['cache lpush', 2 * 1024 * 1024, 'RangeError: cache.lpush: the value is larger than 1048576 bytes (PLUGIN_CACHE_MAX_VALUE_BYTES)'],
+      ['storage value', 40 * 1024 * 1024, 'RangeError: storage.set: the value is larger than 1048576 bytes (PLUGIN_STORAGE_MAX_VALUE_BYTES)'],
+    ]
+    for (const [op, size, expected] of cases) {
+      it(`refuses a ${op} of ${size} bytes: the plugin's promise rejects and its logs say why`, async () => {
+        const { host, instance } = await loadCode(writer, {}, { memoryLimitMb: 512 })
+        try {
+          assert.equal(await instance.call('runEveryMinute', [{ op, size }]), expected)
+          assert.ok(
+            host.logs.some((l) => l.level === 'error' && `RangeError: ${l.message}` === expected),
+            host.logs.map((l) => l.message).join('\n'),
+          )
+          assert.deepEqual(host.cache.writes, [])
+          assert.equal(host.storageData.size, 0)
+        } finally {
+          instance.dispose()
+        }
+      })
+    }
+
+    it('accepts keys and values up to the limits', async () => {
+      const { host, instance } = await loadCode(writer.replace("'x'.repeat(what.size)", "'é'.repeat(what.size / 2)"))
+      try {
+        assert.equal(await instance.call('runEveryMinute', [{ op: 'cache key', size: 1024 }]), 'ok')
+        assert.equal(await instance.call('runEveryMinute', [{ op: 'cache value', size: 1000 * 1024 }]), 'ok')
+        assert.equal(host.logs.length, 0)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+})
