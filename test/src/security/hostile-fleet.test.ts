@@ -119,6 +119,7 @@ describe('security: hostile plugins in a running fleet', function () {
         assert.deepEqual(forged, [], 'no forged event was stored')
         if (mode === 'join-override' && rows.every((r) => r.properties.hostile === 'join-override')) {
           // The runner never used the overridden join: the plugin's own (valid) output was kept.
+          process.stdout.write(`      the overridden Array.prototype.join did not reach the runner: the plugin's own output was kept\n`)
         } else {
           for (const row of rows) assert.equal(row.properties.hostile, undefined, 'stored as before the hostile plugin')
           for (const row of rows) assert.match(JSON.stringify(row.properties.$plugins_failed), new RegExp(`\\(${configId}\\)`), 'the failing config is named')
@@ -267,7 +268,8 @@ describe('security: hostile plugins in a running fleet', function () {
         90_000,
       )
       const children = (await hf.rows(team.id)).filter((r) => r.event === 'fanout-child')
-      assert.ok(children.length <= 10, `${children.length} captured events stored`)
+      const distinct = new Set(children.map((c) => c.properties.i)).size
+      assert.ok(children.length <= 10, `${children.length} captured events stored (${distinct} distinct captures)`)
       const line = await hf.waitForLog(configId, /captur/i)
       assert.match(line.type, /WARN|ERROR/)
       await hf.assertAllAlive()
