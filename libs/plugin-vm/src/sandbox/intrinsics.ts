@@ -16,6 +16,7 @@ const uncurry = <F extends (...args: never[]) => unknown>(fn: F): Uncurried<F> =
 export const stringify = JSON.stringify
 export const parse = JSON.parse
 export const objectKeys = Object.keys
+export const hasOwn = Object.hasOwn
 export const objectCreate = Object.create
 export const setPrototypeOf = Object.setPrototypeOf
 export const defineProperty = Object.defineProperty

@@ -1,7 +1,10 @@
+import { lineEnvelope, runBatchExport } from './batch-export'
 import { errorRecord, toErrorRecord } from './errors'
-import { bare, detached, isArray, objectKeys, ownPromise, parse, reflectApply, setPrototypeOf, stringify } from './intrinsics'
+import { eventLine, failLine, joinLines, Lines } from './event-lines'
+import { bare, detached, objectKeys, ownPromise, parse, reflectApply, stringify } from './intrinsics'
 import { createMeta, LoadInfo } from './meta'
 import { sandboxRequire } from './modules'
+import { isThenable, whenSettled } from './settle'
 import { PLUGIN_METHOD_NAMES } from '../interfaces'
 
 /*
@@ -13,16 +16,16 @@ import { PLUGIN_METHOD_NAMES } from '../interfaces'
  * is plain syntax: index loops, `+` concatenation, objects without prototypes.
  */
 type Fn = (...args: unknown[]) => unknown
-type Lines = Record<number, string>
 
 const methods = bare<Record<string, Fn>>()
 const jobs = bare<Record<string, Fn>>()
+/**
+ * processEventBatch, when the plugin exports it without processEvent (PostHog 1.x derived either
+ * from the other; with both, processEvent served ingestion and so it does here). The plugin is then
+ * listed as having processEvent, and batches and processEvent calls go through it.
+ */
+let batchExport: Fn | undefined
 let meta: Record<string, unknown> = {}
-
-/** Reading `then` runs plugin code (a getter), so callers catch. */
-function isThenable(value: unknown): boolean {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
-}
 
 function pick(candidates: unknown[], name: string, kind: 'function' | 'object'): unknown {
   for (let i = 0; i < candidates.length; i++) {
@@ -41,8 +44,13 @@ export function load(factory: Fn, info: LoadInfo): string {
   const exported = module.exports
   const candidates = [exported, exported?.default, locals]
   for (let i = 0; i < PLUGIN_METHOD_NAMES.length; i++) {
-    const fn = pick(candidates, PLUGIN_METHOD_NAMES[i], 'function')
-    if (fn) methods[PLUGIN_METHOD_NAMES[i]] = fn as Fn
+    const name = PLUGIN_METHOD_NAMES[i]
+    let fn = pick(candidates, name, 'function')
+    if (!fn && name === 'processEvent') {
+      fn = pick(candidates, 'processEventBatch', 'function')
+      if (fn) batchExport = fn as Fn
+    }
+    if (fn) methods[name] = fn as Fn
   }
   const declaredJobs = (pick(candidates, 'jobs', 'object') ?? {}) as Record<string, unknown>
   const jobNames = objectKeys(declaredJobs)
@@ -84,22 +92,6 @@ function ok(value: unknown): string {
 
 function fail(error: unknown): string {
   return envelope(false, 'error', toErrorRecord(error))
-}
-
-/**
- * Calls `onValue` or `onError` once. `await` follows a native promise without looking up `then` or
- * Promise[Symbol.species], which the plugin may have replaced; any other thenable is followed with
- * its own `then`, as PostHog's `await` did. Never rejects: nobody waits on it.
- */
-async function whenSettled(value: unknown, onValue: (v: unknown) => void, onError: (e: unknown) => void): Promise<void> {
-  let result: unknown
-  try {
-    result = await value
-  } catch (error) {
-    onError(error)
-    return
-  }
-  onValue(result)
 }
 
 /** The call's arguments plus `meta`, as an array-like without a prototype (no iterator, no setters). */
@@ -166,7 +158,23 @@ export function call(id: number, method: string, argsJson: string): string | Pro
   } catch (error) {
     return remember(id, parseError('the arguments of ' + method, error))
   }
+  if (method === 'processEvent' && batchExport !== undefined) return remember(id, oneEventBatch(batchExport, args[0]))
   return remember(id, invoke(methods[method], method, args))
+}
+
+/** processEvent(event) of a processEventBatch plugin: a batch of one, as PostHog derived it. */
+function oneEventBatch(fn: Fn, event: unknown): string | Promise<string> {
+  // An array literal defines its element: no setter the plugin put on Array.prototype runs.
+  const line = runBatchExport(fn, [event], meta)
+  if (typeof line === 'string') return lineEnvelope(line)
+  return ownPromise(
+    (resolve) =>
+      void whenSettled(
+        line,
+        (v) => resolve(lineEnvelope(v as string)),
+        (e) => resolve(fail(e)),
+      ),
+  )
 }
 
 export function runJob(id: number, name: string, payloadJson: string): string | Promise<string> {
@@ -177,74 +185,6 @@ export function runJob(id: number, name: string, payloadJson: string): string | 
     return remember(id, parseError('the payload of job ' + name, error))
   }
   return remember(id, invoke(jobs[name], 'job ' + name, [payload]))
-}
-
-/*
- * One line per event, so the host can split the batch without parsing it and hand each event's
- * JSON straight to the next plugin: `E<event json>`, `N` (dropped) or `X<error json>`. JSON text
- * never holds a raw newline, so "\n" separates lines safely.
- */
-
-function failLine(error: unknown): string {
-  return 'X' + stringify(toErrorRecord(error))
-}
-
-function faultLine(message: string): string {
-  return 'X' + stringify(errorRecord('Error', message))
-}
-
-function describeName(value: unknown): string {
-  if (value === null) return 'null'
-  if (value === '') return 'an empty string'
-  if (isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : 'a ' + typeof value
-}
-
-/**
- * The copy of a returned event. Its prototype (with nothing but `constructor` on it) has no
- * prototype: nothing the plugin puts on Object.prototype reaches it, and unlike Object.create(null)
- * its instances stay fast objects, which JSON.stringify serialises much faster.
- */
-class EventFields {}
-setPrototypeOf(EventFields.prototype, null)
-
-/**
- * The returned event as the rest of the chain will see it: its own enumerable top-level fields,
- * each read once (getters and Proxy traps run here, under the isolate's limits), copied onto an
- * object without a prototype. Validated and serialised from that copy, so a getter answering
- * differently the second time or a toJSON on Object.prototype cannot change the shape; a toJSON of
- * the event's own is refused.
- */
-function eventLine(value: unknown): string {
-  try {
-    if (value === undefined || value === null || value === false) return 'N'
-    if (typeof value !== 'object' || isArray(value)) {
-      return faultLine('processEvent returned ' + (isArray(value) ? 'an array' : 'a ' + typeof value) + ', expected an event or null')
-    }
-    const keys = objectKeys(value)
-    const copy = new EventFields() as Record<string, unknown>
-    for (let i = 0; i < keys.length; i++) copy[keys[i]] = (value as Record<string, unknown>)[keys[i]]
-    // JSON.stringify would let it replace the whole event; a plugin returns the event's data itself.
-    if (typeof copy.toJSON === 'function') return faultLine('processEvent returned an event with a toJSON method, expected the event itself')
-    const name = copy.event
-    if (name === undefined) return faultLine('processEvent returned an object without an "event" name, expected an event or null')
-    if (typeof name !== 'string' || name === '') {
-      return faultLine('processEvent returned an event whose "event" is ' + describeName(name) + ', expected a non-empty string')
-    }
-    try {
-      return 'E' + stringify(copy)
-    } catch (error) {
-      return faultLine('processEvent returned an event that is not JSON-serializable: ' + toErrorRecord(error).message)
-    }
-  } catch (error) {
-    return faultLine('processEvent returned an event that could not be read: ' + toErrorRecord(error).message)
-  }
-}
-
-function joinLines(lines: Lines, count: number): string {
-  let text = ''
-  for (let i = 0; i < count; i++) text += i === 0 ? lines[i] : '\n' + lines[i]
-  return text
 }
 
 /**
@@ -300,7 +240,10 @@ function finishAsync(fn: Fn, events: unknown[], lines: Lines, first: number, fir
   })
 }
 
-/** processEvent over a batch; a sync plugin runs the events in order and never touches the microtask queue. */
+/**
+ * processEvent over a batch, one line per event (see ./event-lines); a sync plugin runs the events
+ * in order and never touches the microtask queue. A processEventBatch plugin gets the whole batch.
+ */
 export function processBatch(id: number, eventsJson: string): string | Promise<string> {
   return remember(id, runBatch(eventsJson))
 }
@@ -314,6 +257,7 @@ function runBatch(eventsJson: string): string | Promise<string> {
   } catch (error) {
     return parseError('the batch', error)
   }
+  if (batchExport !== undefined) return runBatchExport(batchExport, events, meta)
   const lines = bare<Lines>()
   for (let i = 0; i < events.length; i++) {
     let result: unknown

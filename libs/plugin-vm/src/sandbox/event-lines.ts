@@ -1,0 +1,92 @@
+import { errorRecord, toErrorRecord } from './errors'
+import { isArray, objectKeys, setPrototypeOf, stringify } from './intrinsics'
+
+/*
+ * One line per event, so the host can split the batch without parsing it and hand each event's
+ * JSON straight to the next plugin: `E<event json>`, `N` (dropped) or `X<error json>`. JSON text
+ * never holds a raw newline, so "\n" separates lines safely.
+ */
+
+export type Lines = Record<number, string>
+/** The export whose output a line reports, named in its error messages. */
+export type EventMethod = 'processEvent' | 'processEventBatch'
+
+export function failLine(error: unknown): string {
+  return 'X' + stringify(toErrorRecord(error))
+}
+
+export function faultLine(message: string): string {
+  return 'X' + stringify(errorRecord('Error', message))
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'nothing'
+  if (value === '') return 'an empty string'
+  if (isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : 'a ' + typeof value
+}
+
+/**
+ * The copy of a returned event. Its prototype (with nothing but `constructor` on it) has no
+ * prototype: nothing the plugin puts on Object.prototype reaches it, and unlike Object.create(null)
+ * its instances stay fast objects, which JSON.stringify serialises much faster.
+ */
+class EventFields {}
+setPrototypeOf(EventFields.prototype, null)
+
+/**
+ * The returned event as the rest of the chain will see it: its own enumerable top-level fields,
+ * each read once (getters and Proxy traps run here, under the isolate's limits), copied onto an
+ * object without a prototype. Validated and serialised from that copy, so a getter answering
+ * differently the second time or a toJSON on Object.prototype cannot change the shape. Throws what
+ * a getter or trap throws.
+ */
+export function copyEvent(value: object): Record<string, unknown> {
+  const keys = objectKeys(value)
+  const copy = new EventFields() as Record<string, unknown>
+  for (let i = 0; i < keys.length; i++) copy[keys[i]] = (value as Record<string, unknown>)[keys[i]]
+  return copy
+}
+
+/** The line of a copied event; a toJSON of the event's own is refused. */
+export function copiedEventLine(copy: Record<string, unknown>, method: EventMethod): string {
+  // JSON.stringify would let it replace the whole event; a plugin returns the event's data itself.
+  if (typeof copy.toJSON === 'function') return faultLine(method + ' returned an event with a toJSON method, expected the event itself')
+  const name = copy.event
+  if (name === undefined) return faultLine(method + ' returned an object without an "event" name, expected an event or null')
+  if (typeof name !== 'string' || name === '') {
+    return faultLine(method + ' returned an event whose "event" is ' + describeValue(name) + ', expected a non-empty string')
+  }
+  try {
+    return 'E' + stringify(copy)
+  } catch (error) {
+    return faultLine(method + ' returned an event that is not JSON-serializable: ' + toErrorRecord(error).message)
+  }
+}
+
+/** What processEvent returned, as a line: falsy drops the event. */
+export function eventLine(value: unknown): string {
+  try {
+    if (value === undefined || value === null || value === false) return 'N'
+    if (typeof value !== 'object' || isArray(value)) {
+      return faultLine('processEvent returned ' + (isArray(value) ? 'an array' : 'a ' + typeof value) + ', expected an event or null')
+    }
+    return copiedEventLine(copyEvent(value), 'processEvent')
+  } catch (error) {
+    return faultLine('processEvent returned an event that could not be read: ' + toErrorRecord(error).message)
+  }
+}
+
+export function joinLines(lines: Lines, count: number): string {
+  let text = ''
+  for (let i = 0; i < count; i++) text += i === 0 ? lines[i] : '\n' + lines[i]
+  return text
+}
+
+/** The same line for every event of a batch: a failure that belongs to no one event. */
+export function sameLine(line: string, count: number): string {
+  let text = ''
+  for (let i = 0; i < count; i++) text += i === 0 ? line : '\n' + line
+  return text
+}
