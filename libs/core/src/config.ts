@@ -110,6 +110,10 @@ export interface Config {
     attempts: number
     /** Failed attempts after which a batch's teams are acknowledged separately: each still-failing team becomes its own job. */
     splitAfterAttempts: number
+    /** Batch parts of one team a worker runs at once; the other slots stay free for other teams. */
+    teamConcurrency: number
+    /** How long a team at its cap may keep a batch waiting for it before the batch is deferred. */
+    teamWaitMs: number
   }
 }
 
@@ -200,6 +204,19 @@ function allowedHostProblem(entry: string): string | null {
   return /^(\*\.|\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?\.?$/i.test(address) ? null : 'expected a hostname, *.suffix, IP address or CIDR'
 }
 
+function ingestConfig(r: Reader): Config['ingest'] {
+  const concurrency = r.int('INGEST_CONCURRENCY', 4, 1, 1000)
+  return {
+    concurrency,
+    lockDurationMs: r.int('INGEST_LOCK_DURATION_MS', 30_000, 1000),
+    attempts: r.int('INGEST_ATTEMPTS', 20, 1, 1000),
+    splitAfterAttempts: r.int('INGEST_SPLIT_AFTER_ATTEMPTS', 3, 0, 1000),
+    // Half the slots by default: one stuck team never holds the rest, and a lone busy team still overlaps batches.
+    teamConcurrency: r.int('INGEST_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
+    teamWaitMs: r.int('INGEST_TEAM_WAIT_MS', 1000, 0, 600_000),
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env)
   const config: Config = {
@@ -275,12 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: r.int('JOB_WORKER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
     },
     timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
-    ingest: {
-      concurrency: r.int('INGEST_CONCURRENCY', 4, 1, 1000),
-      lockDurationMs: r.int('INGEST_LOCK_DURATION_MS', 30_000, 1000),
-      attempts: r.int('INGEST_ATTEMPTS', 20, 1, 1000),
-      splitAfterAttempts: r.int('INGEST_SPLIT_AFTER_ATTEMPTS', 3, 0, 1000),
-    },
+    ingest: ingestConfig(r),
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)
   return config

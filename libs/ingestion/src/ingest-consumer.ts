@@ -1,9 +1,11 @@
-import type { Job, Queue, Worker } from 'bullmq'
+import { DelayedError, Job, Queue, Worker } from 'bullmq'
 import { createIngestQueue, createWorker, IngestBatch, Logger, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { Counter, Histogram } from 'prom-client'
 import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
-import { IngestPipeline } from './ingest-pipeline'
+import { Admission, IngestPipeline, TeamPart } from './ingest-pipeline'
 import { TeamBatchError } from './team-batch-error'
+import { TeamBusyError } from './team-busy-error'
+import { TeamGate } from './team-gate'
 
 /**
  * Consumes ingest batches at-least-once: a team's events are acknowledged (with their batch) only
@@ -11,6 +13,11 @@ import { TeamBatchError } from './team-batch-error'
  * takes it over. A batch that has failed INGEST_SPLIT_AFTER_ATTEMPTS times is split: the teams that
  * succeed are acknowledged with it, each team that still fails becomes an ingest job of its own, so a
  * poison team never holds another team's events back for the rest of the retries.
+ *
+ * A team has at most INGEST_TEAM_CONCURRENCY parts running in a worker (TeamGate). The part of a
+ * team at its cap in a batch of several teams becomes an ingest job of its own at once, and a
+ * batch of only that team goes back to the delayed set, so a team whose plugins are slow or stuck
+ * never takes every slot of the worker.
  */
 export function startIngestConsumer(
   ctx: RoleContext,
@@ -19,6 +26,7 @@ export function startIngestConsumer(
 ): RunningRole & { worker: Worker<IngestBatch, BatchResult> } {
   const { config, logger, registry } = ctx
   const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore)
+  const gate = new TeamGate(config.ingest.teamConcurrency, config.ingest.teamWaitMs)
   const requeue = createIngestQueue(ctx.redis('ingest-requeue'), config)
   const events = new Counter({ name: 'ingest_events_total', help: 'Events by outcome', labelNames: ['outcome'], registers: [registry] })
   const seconds = new Histogram({
@@ -29,20 +37,33 @@ export function startIngestConsumer(
   })
   const worker = createWorker<IngestBatch, BatchResult>(
     QUEUES.ingest,
-    async (job) => {
+    async (job, token) => {
       const timer = seconds.startTimer()
       let result: BatchResult
+      let deferred = 0
+      const admission: Admission = {
+        gate,
+        defer: async (parts) => {
+          deferred = await deferParts(job as IdentifiedJob, parts, requeue, logger)
+        },
+      }
       try {
-        result = await pipeline.process(job.data, job.id ?? 'unknown')
+        result = await pipeline.process(job.data, job.id ?? 'unknown', job.id === undefined ? undefined : admission)
       } catch (err) {
+        if (err instanceof TeamBusyError) {
+          // Not a failure: the batch waits in the delayed set without using an attempt.
+          await job.moveToDelayed(Date.now() + Math.max(100, config.ingest.teamWaitMs), token)
+          throw new DelayedError()
+        }
         if (!(err instanceof TeamBatchError) || !shouldSplit(job, config.ingest.splitAfterAttempts)) throw err
-        result = await splitOff(job as Job<IngestBatch, BatchResult> & { id: string }, err, requeue, logger)
+        result = await splitOff(job as IdentifiedJob, err, requeue, logger)
       }
       timer()
       events.inc({ outcome: 'stored' }, result.stored)
       events.inc({ outcome: 'duplicate' }, result.duplicates)
       events.inc({ outcome: 'dropped' }, result.dropped)
-      events.inc({ outcome: 'requeued' }, result.requeued)
+      events.inc({ outcome: 'deferred' }, deferred)
+      events.inc({ outcome: 'requeued' }, result.requeued - deferred)
       return result
     },
     ctx.redis('ingest-worker'),
@@ -77,6 +98,21 @@ export function startIngestConsumer(
   }
 }
 
+type IdentifiedJob = Job<IngestBatch, BatchResult> & { id: string }
+
+/**
+ * Busy teams' parts become ingest jobs of their own, then leave this job's data, so a retry of this
+ * job does not run them again. Ids derive from this job and the team: a redelivery adds nothing twice.
+ */
+async function deferParts(job: IdentifiedJob, parts: TeamPart[], requeue: Queue<IngestBatch>, logger: Logger): Promise<number> {
+  await requeue.addBulk(parts.map((p) => ({ name: 'batch', data: { events: p.events }, opts: { jobId: `${job.id}-team-${p.teamId}` } })))
+  const teams = new Set(parts.map((p) => p.teamId))
+  await job.updateData({ events: job.data.events.filter((e) => !teams.has(e.team_id)) })
+  const events = parts.reduce((n, p) => n + p.events.length, 0)
+  logger.info({ job_id: job.id, teams: [...teams], events }, 'ingest batch: teams at INGEST_TEAM_CONCURRENCY go on as jobs of their own')
+  return events
+}
+
 /** A batch of one team keeps the normal retries: there is no other team to unblock. */
 function shouldSplit(job: Job<IngestBatch, BatchResult>, afterAttempts: number): boolean {
   if (job.id === undefined || job.attemptsMade < afterAttempts) return false
@@ -90,12 +126,7 @@ function shouldSplit(job: Job<IngestBatch, BatchResult>, afterAttempts: number):
  * acknowledged is lost. Its id derives from this job and the team, so a redelivery of this job
  * (its worker died after the add) does not add it twice.
  */
-async function splitOff(
-  job: Job<IngestBatch, BatchResult> & { id: string },
-  err: TeamBatchError,
-  requeue: Queue<IngestBatch>,
-  logger: Logger,
-): Promise<BatchResult> {
+async function splitOff(job: IdentifiedJob, err: TeamBatchError, requeue: Queue<IngestBatch>, logger: Logger): Promise<BatchResult> {
   const jobs = err.failures.map((f) => ({ name: 'batch', data: { events: f.events }, opts: { jobId: `${job.id}-team-${f.teamId}` } }))
   await requeue.addBulk(jobs)
   err.failures.forEach((f, i) => {
@@ -104,5 +135,5 @@ async function splitOff(
       "ingest batch split: a team's part failed again and goes on as its own job; the other teams' events are stored",
     )
   })
-  return { ...err.result, requeued: err.failures.reduce((n, f) => n + f.events.length, 0) }
+  return { ...err.result, requeued: err.result.requeued + err.failures.reduce((n, f) => n + f.events.length, 0) }
 }

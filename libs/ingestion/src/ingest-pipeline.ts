@@ -3,6 +3,23 @@ import { insertEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 import { TeamBatchError, TeamFailure } from './team-batch-error'
+import { TeamBusyError } from './team-busy-error'
+import type { TeamGate, TeamLease } from './team-gate'
+
+/** One team's events of a batch. */
+export interface TeamPart {
+  teamId: number
+  events: IngestEvent[]
+}
+
+/**
+ * How a worker admits teams' parts (ingest-consumer.ts): a part whose team is at its cap is not
+ * run here but handed to `defer`, which must have put it somewhere durable when it resolves.
+ */
+export interface Admission {
+  gate: TeamGate
+  defer(parts: TeamPart[]): Promise<void>
+}
 
 /**
  * Runs a batch through its steps, stores what is left and runs the after-store hooks; safe to run
@@ -18,12 +35,29 @@ export class IngestPipeline {
     private readonly afterStore: AfterStoreHook[] = [],
   ) {}
 
-  async process(batch: IngestBatch, batchId = 'adhoc'): Promise<BatchResult> {
-    const teams = byTeam(batch.events)
-    const outcomes = await Promise.allSettled([...teams.values()].map((events) => this.processTeam(events, batchId)))
-    const result: BatchResult = { received: batch.events.length, stored: 0, duplicates: 0, dropped: 0, requeued: 0 }
+  /**
+   * Without `admission` every team's part runs. With it, a batch of one team waits for that team's
+   * lease (TeamBusyError when the team is stuck), and in a batch of several teams each busy team's
+   * part is deferred at once, counted as requeued.
+   */
+  async process(batch: IngestBatch, batchId = 'adhoc', admission?: Admission): Promise<BatchResult> {
+    const parts = byTeam(batch.events)
+    const leases = await admit(parts, admission)
+    const deferred = parts.filter((_, i) => leases[i] === null)
+    if (deferred.length > 0) {
+      try {
+        await admission!.defer(deferred)
+      } catch (err) {
+        for (const lease of leases) lease?.()
+        throw err
+      }
+    }
+    const admitted = parts.flatMap((part, i) => (leases[i] === null ? [] : [{ ...part, release: leases[i] ?? noop }]))
+    // Each lease goes back when its own team is done, not when the slowest team of the batch is.
+    const outcomes = await Promise.allSettled(admitted.map((part) => this.processTeam(part.events, batchId).finally(part.release)))
+    const result: BatchResult = { received: batch.events.length, stored: 0, duplicates: 0, dropped: 0, requeued: count(deferred) }
     const failures: TeamFailure[] = []
-    ;[...teams].forEach(([teamId, events], i) => {
+    admitted.forEach(({ teamId, events }, i) => {
       const outcome = outcomes[i]
       if (outcome.status === 'rejected') return failures.push({ teamId, events, error: asError(outcome.reason) })
       result.stored += outcome.value.stored
@@ -43,15 +77,32 @@ export class IngestPipeline {
   }
 }
 
-function byTeam(events: readonly IngestEvent[]): Map<number, IngestEvent[]> {
+/** One lease per part, null for a part to defer; undefined leases (no admission) mean "run, nothing to release". */
+async function admit(parts: TeamPart[], admission: Admission | undefined): Promise<(TeamLease | undefined | null)[]> {
+  if (!admission) return parts.map(() => undefined)
+  if (parts.length === 1) {
+    const lease = await admission.gate.enter(parts[0].teamId)
+    if (!lease) throw new TeamBusyError(parts[0].teamId)
+    return [lease]
+  }
+  return parts.map((part) => admission.gate.tryEnter(part.teamId) ?? null)
+}
+
+function byTeam(events: readonly IngestEvent[]): TeamPart[] {
   const teams = new Map<number, IngestEvent[]>()
   for (const event of events) {
     const team = teams.get(event.team_id)
     if (team) team.push(event)
     else teams.set(event.team_id, [event])
   }
-  return teams
+  return [...teams].map(([teamId, events]) => ({ teamId, events }))
 }
+
+function count(parts: TeamPart[]): number {
+  return parts.reduce((n, part) => n + part.events.length, 0)
+}
+
+function noop(): void {}
 
 function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason))

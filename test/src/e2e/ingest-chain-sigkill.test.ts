@@ -27,7 +27,15 @@ describe('the processEvent chain on two ingest-worker processes, one killed with
     await enablePlugin(
       management,
       fleet.team.id,
-      writePlugin('tagger', `export async function processEvent(e, { cache }) { e.properties.tagged = true; return e }`),
+      // Slow on the fourth thousand only: the kill then surely finds batches in flight, however fast the rest is.
+      writePlugin(
+        'tagger',
+        `export async function processEvent(e) {
+          if (e.properties.seq >= 3000 && e.properties.seq < 4000) await new Promise((r) => setTimeout(r, 3))
+          e.properties.tagged = true
+          return e
+        }`,
+      ),
       {},
       { order: 2 },
     )
