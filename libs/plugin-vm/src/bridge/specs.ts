@@ -1,5 +1,7 @@
+import { awsSdkSpec } from './aws-sdk'
 import type { ModuleSpec } from './facade'
 import { pgSpec } from './pg'
+import { snowflakeSpec } from './snowflake'
 
 /**
  * The bridged modules that have a spec. A module listed in BRIDGED_MODULES without one here fails
@@ -7,4 +9,6 @@ import { pgSpec } from './pg'
  */
 export const MODULE_SPECS: Readonly<Record<string, ModuleSpec>> = {
   pg: pgSpec as ModuleSpec,
+  'aws-sdk': awsSdkSpec as ModuleSpec,
+  'snowflake-sdk': snowflakeSpec as ModuleSpec,
 }

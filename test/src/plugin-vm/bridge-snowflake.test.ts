@@ -1,0 +1,142 @@
+import assert from 'assert/strict'
+import fs from 'fs'
+import http from 'http'
+import { AddressInfo } from 'net'
+import { gunzipSync } from 'zlib'
+import { loadCode } from './helpers'
+
+/**
+ * A local stand-in for Snowflake's REST API, enough for the real snowflake-sdk to log in, run one
+ * statement and log out: the requests are the SDK's own, the answers are Snowflake's JSON shapes.
+ */
+async function startFakeSnowflake(): Promise<{ url: string; queries: { sqlText: string; bindings: unknown }[]; close: () => Promise<void> }> {
+  const queries: { sqlText: string; bindings: unknown }[] = []
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks)
+      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString() : raw.toString()
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+      const send = (data: unknown) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, code: null, message: null, data }))
+      const path = req.url ?? ''
+      if (path.startsWith('/session/v1/login-request')) return send({ token: 't', masterToken: 'm', sessionId: 1, parameters: [] })
+      if (path.startsWith('/queries/v1/query-request')) {
+        queries.push({ sqlText: String(body.sqlText), bindings: body.bindings })
+        return send({
+          parameters: [],
+          rowtype: [{ name: 'N', type: 'fixed', nullable: false, scale: 0, precision: 38, length: null, byteLength: null }],
+          rowset: [['7']],
+          total: 1,
+          returned: 1,
+          queryId: 'q-1',
+          statementTypeId: 4096,
+          version: 1,
+          queryResultFormat: 'json',
+        })
+      }
+      if (path.startsWith('/session')) return send({})
+      res.writeHead(404).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    queries,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  }
+}
+
+const connect = (accessUrl: string) => `
+  const connection = snowflake.createConnection({ account: 'acct', username: 'u', password: 'p', accessUrl: '${accessUrl}', sfRetryMaxLoginRetries: 0 })
+  const connectError = await new Promise((resolve) => connection.connect((err) => resolve(err ? { name: err.name, code: err.code, message: err.message } : null)))`
+
+describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
+  this.timeout(60_000)
+
+  it('connects, executes with binds and a complete callback (statement and rows), and destroys the connection', async () => {
+    const fake = await startFakeSnowflake()
+    const { instance } = await loadCode(`
+      import * as snowflake from 'snowflake-sdk'
+      export async function runEveryMinute() {
+        ${connect(fake.url)}
+        if (connectError) return connectError
+        const result = await new Promise((resolve, reject) =>
+          connection.execute({
+            sqlText: 'SELECT ? AS n',
+            binds: [7],
+            complete: (err, stmt, rows) => (err ? reject(err) : resolve({ rows, sql: stmt.getSqlText(), queryId: stmt.getQueryId() })),
+          }))
+        await new Promise((resolve, reject) => connection.destroy((err) => (err ? reject(err) : resolve())))
+        return { ...result, id: typeof connection.getId() }
+      }`)
+    try {
+      assert.deepEqual(await instance.call('runEveryMinute', []), { rows: [{ N: 7 }], sql: 'SELECT ? AS n', queryId: 'q-1', id: 'string' })
+      assert.deepEqual(fake.queries[0], { sqlText: 'SELECT ? AS n', bindings: { '1': { type: 'FIXED', value: '7' } } })
+    } finally {
+      instance.dispose()
+      await fake.close()
+    }
+  })
+
+  it('refuses PUT and GET (they read and write files on the server), options outside the allowlist, and ignores configure() with a warning', async () => {
+    const { host, instance } = await loadCode(`
+      import snowflake from 'snowflake-sdk'
+      export function runEveryMinute() {
+        snowflake.configure({ insecureConnect: true })
+        const attempt = (fn) => { try { fn(); return 'accepted' } catch (e) { return e.message } }
+        const connection = snowflake.createConnection({ account: 'acct', username: 'u', password: 'p' })
+        return [
+          attempt(() => connection.execute({ sqlText: " put file:///etc/passwd @stage" })),
+          attempt(() => connection.execute({ sqlText: 'GET @stage file:///tmp/' })),
+          attempt(() => snowflake.createConnection({ account: 'a', username: 'u', privateKeyPath: '/etc/ssl/key.pem' })),
+          attempt(() => snowflake.createConnection({ account: 'a', username: 'u', authenticator: 'EXTERNALBROWSER' })),
+          attempt(() => connection.execute({ sqlText: 'SELECT 1', fileStream: 'x' })),
+        ]
+      }`)
+    try {
+      const out = (await instance.call('runEveryMinute', [])) as string[]
+      assert.match(out[0], /snowflake-sdk\.Connection\.execute: PUT statements are not available to plugins/)
+      assert.match(out[1], /GET statements are not available to plugins/)
+      assert.match(out[2], /snowflake-sdk\.createConnection: option "privateKeyPath" is not available to plugins/)
+      assert.match(out[3], /option "authenticator" must be one of SNOWFLAKE, SNOWFLAKE_JWT, OAUTH/)
+      assert.match(out[4], /execute option "fileStream" is not available to plugins/)
+      assert.ok(host.logs.some((l) => /snowflake-sdk: configure\(\) is ignored/.test(l.message)))
+    } finally {
+      instance.dispose()
+    }
+  })
+
+  describe('the address policy, with the SDK error in the plugin logs and no snowflake.log on the server', () => {
+    const run = (accessUrl: string) => `
+      import snowflake from 'snowflake-sdk'
+      export async function runEveryMinute() {
+        ${connect(accessUrl)}
+        return connectError
+      }`
+
+    it('refuses 169.254.169.254 and 127.0.0.1, and lets PLUGIN_FETCH_ALLOWED_HOSTS allow loopback', async () => {
+      const metadata = await loadCode(run('http://169.254.169.254'), {}, { fetchAllowedHosts: [] })
+      const loopback = await loadCode(run('http://127.0.0.1:9'), {}, { fetchAllowedHosts: [] })
+      const allowed = await loadCode(run('http://127.0.0.1:9'), {}, { fetchAllowedHosts: ['127.0.0.1'] })
+      try {
+        const [m, l, a] = (await Promise.all([metadata, loopback, allowed].map((p) => p.instance.call('runEveryMinute', [])))) as Record<string, string>[]
+        assert.match(m.message, /fetch refused: snowflake-sdk: 169\.254\.169\.254 is a link-local \(cloud metadata\) address/)
+        assert.match(
+          l.message,
+          /fetch refused: snowflake-sdk: 127\.0\.0\.1 is a loopback address \(operators can allow internal hosts with PLUGIN_FETCH_ALLOWED_HOSTS\)/,
+        )
+        assert.match(a.message, /connect ECONNREFUSED 127\.0\.0\.1:9/)
+        assert.equal(m.name, 'NetworkError')
+        assert.ok(
+          loopback.host.logs.some((entry) => /snowflake-sdk error: .*connection failed.*fetch refused/.test(entry.message)),
+          'the SDK logs the failure into the plugin logs',
+        )
+        assert.equal(fs.existsSync('snowflake.log'), false)
+      } finally {
+        for (const p of [metadata, loopback, allowed]) p.instance.dispose()
+      }
+    })
+  })
+})
