@@ -1,4 +1,5 @@
 import { join } from 'path'
+import { eventually } from '../harness/fleet'
 import { TEST_FETCH_ALLOWLIST } from '../harness/security-env'
 import {
   IsolatedVmPluginVm,
@@ -48,4 +49,14 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     return error as Error
   }
   throw new Error('expected the promise to reject')
+}
+
+/** Waits until the instance's isolate is gone (a limit breach in the background disposes it). */
+export async function disposal(instance: PluginInstance, timeoutMs = 10_000): Promise<void> {
+  await eventually(
+    'instance disposed',
+    async () => instance.disposed,
+    (d) => d,
+    timeoutMs,
+  )
 }

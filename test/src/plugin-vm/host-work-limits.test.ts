@@ -2,8 +2,7 @@ import assert from 'assert/strict'
 import { createHash, createHmac, randomBytes } from 'crypto'
 import { gunzipSync } from 'zlib'
 import { PluginLimitError } from '@plugin-server/plugin-vm'
-import { eventually } from '../harness/fleet'
-import { loadCode, rejection } from './helpers'
+import { disposal, loadCode, rejection } from './helpers'
 
 /**
  * Watches the host's event loop: the longest gap between ticks of a 10 ms interval. Work done on the
@@ -170,12 +169,7 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     )
     const probe = eventLoopProbe()
     await instance.call('setupPlugin', [])
-    await eventually(
-      'instance disposed',
-      async () => instance.disposed,
-      (d) => d,
-      10_000,
-    )
+    await disposal(instance)
     assert.ok(probe.stop() < STALL_MS)
     assert.ok(host.logs.some((l) => l.message === 'plugin inline (config 1) exceeded its time limit (2000 ms); the isolate was disposed'))
     assert.ok((await rejection(instance.call('setupPlugin', []))) instanceof PluginLimitError)

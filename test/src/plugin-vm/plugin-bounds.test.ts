@@ -1,7 +1,7 @@
 import assert from 'assert/strict'
 import { PluginLimitError } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
-import { loadCode, rejection } from './helpers'
+import { disposal, loadCode, rejection } from './helpers'
 
 /** CPU this process (all its threads) uses over `ms`, in ms. */
 async function processCpuMs(ms: number): Promise<number> {
@@ -54,12 +54,7 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
         { backgroundCpuMsPerMinute: 300 },
       )
       await instance.call('setupPlugin', [])
-      await eventually(
-        'instance disposed',
-        async () => instance.disposed,
-        (d) => d,
-        10_000,
-      )
+      await disposal(instance)
       const message = 'plugin inline (config 1) exceeded its background CPU limit (300 ms per minute)'
       assert.ok(
         host.logs.some((l) => l.level === 'error' && l.message === `${message}; the isolate was disposed`),
@@ -85,12 +80,7 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
         { backgroundCpuMsPerMinute: 300 },
       )
       await instance.call('setupPlugin', [])
-      await eventually(
-        'instance disposed',
-        async () => instance.disposed,
-        (d) => d,
-        10_000,
-      )
+      await disposal(instance)
       assert.equal(
         (await rejection(instance.call('setupPlugin', []))).message,
         'plugin inline (config 1) exceeded its background CPU limit (300 ms per minute)',
