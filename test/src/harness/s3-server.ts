@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import type { Server } from 'node:http'
+import http, { type Server } from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -36,12 +36,11 @@ export async function startS3Server(buckets: string[]): Promise<TestS3Server> {
     port,
     directory,
     objects: async (bucket) => {
-      const list = await (await fetch(`${endpoint}/${bucket}?list-type=2`)).text()
+      const list = (await rawGet(`${endpoint}/${bucket}?list-type=2`)).toString('utf8')
       const keys = [...list.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => decodeXml(m[1]))
       const out = new Map<string, Buffer>()
       for (const key of keys) {
-        const response = await fetch(`${endpoint}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`)
-        out.set(key, Buffer.from(await response.arrayBuffer()))
+        out.set(key, await rawGet(`${endpoint}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`))
       }
       return out
     },
@@ -60,6 +59,19 @@ export function gzippedJsonLines(bodies: Iterable<Buffer>): unknown[] {
     for (const line of gunzipSync(body).toString('utf8').split('\n')) if (line.trim() !== '') out.push(JSON.parse(line))
   }
   return out
+}
+
+/** The body as stored: fetch would undo the gzip of objects uploaded with ContentEncoding: gzip. */
+function rawGet(url: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET ${url}: ${res.statusCode}`))))
+      })
+      .on('error', reject)
+  })
 }
 
 function decodeXml(text: string): string {
