@@ -7,17 +7,17 @@ import { registerPluginMetricsCollector } from '@plugin-server/meta'
 /** The HTTP app: PostHog client requests in, ingest batches out; the admin API under /api/ and its web UI under /admin/ on the same port. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
   const { config, logger } = ctx
-  const queue = createIngestQueue(ctx.redis('ingest-queue'), config)
+  const queue = createIngestQueue(ctx.newRedisConnection('ingest-queue'), config)
   const batcher = new EventBatcher(queue, {
     maxEvents: config.capture.batchMaxEvents,
     maxBytes: config.capture.batchMaxBytes,
     maxWaitMs: config.capture.batchMaxWaitMs,
   })
-  registerPluginMetricsCollector(ctx.registry, ctx.redis('plugin-metrics'), config.queuePrefix)
+  registerPluginMetricsCollector(ctx.registry, ctx.newRedisConnection('plugin-metrics'), config.queuePrefix)
   const adminEnabled = config.admin.token !== null || config.admin.teamTokens
   const admin = createAdminApi({
     pool: ctx.pool(),
-    redis: ctx.redis('admin'),
+    redis: ctx.newRedisConnection('admin'),
     queuePrefix: config.queuePrefix,
     logger,
     token: config.admin.token,

@@ -5,7 +5,7 @@ import { startPluginRuntime } from '@plugin-server/meta'
 /** Ingest batches → each team's processEvent chain → Postgres → hand-off to the exporters, team by team. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
   const runtime = await startPluginRuntime(ctx)
-  const exportQueue = createExportQueue(ctx.redis('export-queue'), ctx.config)
+  const exportQueue = createExportQueue(ctx.newRedisConnection('export-queue'), ctx.config)
   const chain = processEventStep(runtime.manager, {
     pool: ctx.pool(),
     logs: runtime.services.logs,

@@ -18,8 +18,11 @@ export interface RoleContext {
   config: Config
   logger: Logger
   registry: Registry
-  /** A new Redis connection; BullMQ workers need one each because they block. */
-  redis: (purpose: string, options?: RedisOptions) => Redis
+  /**
+   * Opens a new Redis connection on every call (closed at shutdown), so call it once per long-lived
+   * user, never per request: BullMQ workers need one each because they block.
+   */
+  newRedisConnection: (purpose: string, options?: RedisOptions) => Redis
   pool: () => Pool
 }
 
@@ -62,7 +65,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
     config,
     logger,
     registry,
-    redis: (purpose, options) => {
+    newRedisConnection: (purpose, options) => {
       const connection = createRedis(config.redisUrl, logger, `${role}:${purpose}`, options)
       connections.push(connection)
       return connection
@@ -71,12 +74,12 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   }
   // Every role reports every queue's depth (fleet-wide, read at scrape time; see queue-depth-metrics).
   let depthRedis: Redis | null = null
-  registerQueueDepthMetrics(registry, () => (depthRedis ??= context.redis('queue-metrics')), config.queuePrefix)
+  registerQueueDepthMetrics(registry, () => (depthRedis ??= context.newRedisConnection('queue-metrics')), config.queuePrefix)
   const running = await start(context)
   if (running.workers?.length) registerQueueWorkerMetrics(registry)
   for (const worker of running.workers ?? []) observeQueueWorker(registry, worker)
   const checks: ReadinessCheck[] = [
-    { name: 'redis', check: async () => void (await context.redis('readiness').ping()) },
+    { name: 'redis', check: async () => void (await context.newRedisConnection('readiness').ping()) },
     { name: 'postgres', check: async () => void (await context.pool().query('SELECT 1')) },
     ...(running.checks ?? []),
   ]

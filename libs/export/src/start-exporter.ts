@@ -32,15 +32,15 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const prefix = config.queuePrefix
   const runtime = await startPluginRuntime(ctx)
   const { manager } = runtime
-  const redis = ctx.redis('export')
-  const deliveries = new DeliveryQueue(ctx.redis('export-deliveries'), prefix)
+  const redis = ctx.newRedisConnection('export')
+  const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix)
   const buffer = new ExportBuffer(redis, prefix, deliveries)
   const metrics = new ExportMetrics(ctx.registry, redis, prefix)
   registerPendingGauges(ctx.registry, redis, prefix, () => manager.enabledConfigs())
   const processor = new DeliveryProcessor({ manager, pool: ctx.pool(), redis, queuePrefix: prefix, metrics, logs: runtime.services.logs, logger, settings })
   const lock = { lockDuration: settings.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(settings.lockDurationMs / 2)), maxStalledCount: 100 }
   const deliveryWorker = new Worker<DeliveryJobData, string>(DELIVERIES_QUEUE, processor.process, {
-    connection: ctx.redis('export-delivery-worker'),
+    connection: ctx.newRedisConnection('export-delivery-worker'),
     prefix,
     concurrency: settings.concurrency,
     ...lock,
@@ -49,7 +49,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const fanOutWorker = createWorker<ExportBatch, string>(
     QUEUES.export,
     (job) => fanOut({ manager, buffer, deliveries, settings }, job),
-    ctx.redis('export-fanout-worker'),
+    ctx.newRedisConnection('export-fanout-worker'),
     prefix,
     {
       concurrency: settings.fanOutConcurrency,

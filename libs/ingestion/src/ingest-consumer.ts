@@ -27,7 +27,7 @@ export function startIngestConsumer(
   const { config, logger, registry } = ctx
   const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore)
   const gate = new TeamGate(config.ingest.teamConcurrency, config.ingest.teamWaitMs)
-  const requeue = createIngestQueue(ctx.redis('ingest-requeue'), config)
+  const requeue = createIngestQueue(ctx.newRedisConnection('ingest-requeue'), config)
   const events = new Counter({ name: 'ingest_events_total', help: 'Events by outcome', labelNames: ['outcome'], registers: [registry] })
   const seconds = new Histogram({
     name: 'ingest_batch_seconds',
@@ -66,7 +66,7 @@ export function startIngestConsumer(
       events.inc({ outcome: 'requeued' }, result.requeued - deferred)
       return result
     },
-    ctx.redis('ingest-worker'),
+    ctx.newRedisConnection('ingest-worker'),
     config.queuePrefix,
     {
       concurrency: config.ingest.concurrency,

@@ -24,7 +24,7 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
     redis: runtime.services.redis,
     queuePrefix: ctx.config.queuePrefix,
   })
-  const worker = createWorker<PluginJobData>(QUEUES.jobs, (job) => runner.run(job), ctx.redis('job-worker'), ctx.config.queuePrefix, {
+  const worker = createWorker<PluginJobData>(QUEUES.jobs, (job) => runner.run(job), ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, {
     concurrency: config.jobWorkerConcurrency,
     lockDuration: config.jobWorkerLockDurationMs,
     stalledInterval: Math.max(250, Math.floor(config.jobWorkerLockDurationMs / 4)),

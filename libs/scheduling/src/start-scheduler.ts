@@ -20,15 +20,15 @@ export interface StartedScheduler extends RunningRole {
 export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): Promise<StartedScheduler> {
   const { logger, registry } = ctx
   const { queuePrefix, timeScale, plugins } = ctx.config
-  const redis = ctx.redis('scheduler')
-  const queue = createScheduledQueue(ctx.redis('scheduled-queue'), queuePrefix)
+  const redis = ctx.newRedisConnection('scheduler')
+  const queue = createScheduledQueue(ctx.newRedisConnection('scheduled-queue'), queuePrefix)
   const metrics = createSchedulerMetrics(registry)
   const marker = new RunMarker(redis, queuePrefix, plugins.timeoutMs + config.schedulerLockDurationMs)
   const deps = { manager: runtime.manager, queue, redis, pool: ctx.pool(), logger, metrics, queuePrefix, timeScale }
   const runner = new TaskRunner({ ...deps, logs: runtime.services.logs, marker })
   const timekeeper = new Timekeeper(deps)
 
-  const worker = createWorker<ScheduledTaskData>(QUEUES.scheduled, (job) => runner.run(job), ctx.redis('scheduler-worker'), queuePrefix, {
+  const worker = createWorker<ScheduledTaskData>(QUEUES.scheduled, (job) => runner.run(job), ctx.newRedisConnection('scheduler-worker'), queuePrefix, {
     concurrency: config.schedulerConcurrency,
     // The lease: renewed every half of it while the run goes on, so a slow run keeps it; a dead replica's run is taken over once it expires.
     lockDuration: config.schedulerLockDurationMs,
@@ -46,7 +46,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const timer = setInterval(() => reconcile('periodic'), config.schedulerReconcileIntervalMs)
   timer.unref()
   // The manager re-reads configs on the same messages; refresh() joins its re-read, then the chains follow.
-  await subscribeReload(ctx.redis('scheduler-reload'), queuePrefix, () => {
+  await subscribeReload(ctx.newRedisConnection('scheduler-reload'), queuePrefix, () => {
     runtime.manager
       .refresh()
       .catch(() => undefined)

@@ -18,7 +18,7 @@ export function testRoleContext(role: Role, env: Record<string, string>): RoleCo
     config,
     logger,
     registry: new Registry(),
-    redis: (purpose, options) => {
+    newRedisConnection: (purpose, options) => {
       const connection = createRedis(config.redisUrl, logger, `test:${purpose}`, options)
       connections.push(connection)
       return connection

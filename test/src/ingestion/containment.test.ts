@@ -89,7 +89,7 @@ describe('containment: one plugin breaks only its own events', function () {
     const healthyB = await enablePlugin(fx.management, teamB.id, 'containment-healthy')
     runtime = await fx.start()
     const consumer = startIngestConsumer(fx.ctx, [chain()])
-    const queue = createIngestQueue(fx.ctx.redis('producer'), fx.ctx.config)
+    const queue = createIngestQueue(fx.ctx.newRedisConnection('producer'), fx.ctx.config)
     try {
       const modes = [...FORGED, ...VALID]
       const events = modes.flatMap((mode, n) => [event(teamA, { n, mode }), event(teamB, { n, mode })])
@@ -227,7 +227,7 @@ describe('containment: one plugin breaks only its own events', function () {
     await enablePlugin(fx.management, teamB.id, 'containment-healthy')
     runtime = await fx.start()
     const consumer = startIngestConsumer(fx.ctx, [chain()])
-    const queue = createIngestQueue(fx.ctx.redis('producer'), fx.ctx.config)
+    const queue = createIngestQueue(fx.ctx.newRedisConnection('producer'), fx.ctx.config)
     try {
       const events = [0, 1, 2].flatMap((n) => [event(teamA, { n }), event(teamB, { n })])
       const sent = Date.now()

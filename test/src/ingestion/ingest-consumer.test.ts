@@ -36,7 +36,7 @@ describe('startIngestConsumer: a poison team is split off', function () {
     logLines = []
     const sink = new Writable({ write: (chunk, _encoding, done) => (logLines.push(JSON.parse(String(chunk))), done()) })
     ctx.logger = pino({ level: 'warn' }, sink)
-    queue = createIngestQueue(ctx.redis('producer'), ctx.config)
+    queue = createIngestQueue(ctx.newRedisConnection('producer'), ctx.config)
     consumer = startIngestConsumer(ctx, [poisonStep])
   })
 

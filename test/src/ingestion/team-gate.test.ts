@@ -82,7 +82,7 @@ describe('startIngestConsumer: a team whose plugins are stuck', function () {
       INGEST_TEAM_CONCURRENCY: '2',
       INGEST_TEAM_WAIT_MS: '200',
     })
-    queue = createIngestQueue(ctx.redis('producer'), ctx.config)
+    queue = createIngestQueue(ctx.newRedisConnection('producer'), ctx.config)
     consumer = startIngestConsumer(ctx, [stuckStep])
   })
 

@@ -79,7 +79,7 @@ describe('PluginManager circuit breaker (a config that keeps breaching its limit
       [['time', 1]],
     )
     // The count starts again, so re-enabling the config gives it a clean slate.
-    assert.equal(await fx.ctx.redis('check').exists(breachesKey(fx.prefix, looping.id)), 0)
+    assert.equal(await fx.ctx.newRedisConnection('check').exists(breachesKey(fx.prefix, looping.id)), 0)
   })
 
   it('counts breaches fleet-wide in Redis, expiring them a window after the first', async () => {
@@ -87,7 +87,7 @@ describe('PluginManager circuit breaker (a config that keeps breaching its limit
     runtime = await fx.start()
     const [config] = await runtime.manager.teamConfigs(fx.team.id)
     await config.use((instance) => instance.processEventBatch([{ event: 'e' }])).catch(() => undefined)
-    const redis = fx.ctx.redis('check')
+    const redis = fx.ctx.newRedisConnection('check')
     const key = breachesKey(fx.prefix, looping.id)
     await eventually(
       'breach counted',

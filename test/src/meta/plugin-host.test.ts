@@ -62,7 +62,7 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     await config.use((i) => i.processEventBatch([{ event: 'seed', properties: {} }]), { captureDepth: 0 })
     await config.use((i) => i.processEventBatch([{ event: 'deep', properties: {} }]), { captureDepth: 3 })
     await runtime!.services.capturer.drain()
-    const queue = createIngestQueue(ctx.redis('check'), ctx.config)
+    const queue = createIngestQueue(ctx.newRedisConnection('check'), ctx.config)
     const jobs = await queue.getJobs(['waiting'])
     const events = jobs.flatMap((j) => (j.data as IngestBatch).events)
     assert.equal(events.length, 2, 'the two captures at depth 1 were enqueued, the ones at depth 4 were not')
@@ -104,7 +104,7 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
         stack: (unknown as { error: { stack?: string } }).error.stack,
       },
     })
-    const queue = createPluginJobsQueue(ctx.redis('check'), ctx.config)
+    const queue = createPluginJobsQueue(ctx.newRedisConnection('check'), ctx.config)
     const delayed = await queue.getJobs(['delayed'])
     assert.equal(delayed.length, 1)
     assert.equal(delayed[0].name, 'retryRequest')

@@ -60,7 +60,7 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     const { rows } = await db.pool.query('SELECT enabled, disabled_reason FROM plugin_configs WHERE id = $1', [config.id])
     assert.equal(rows[0].enabled, false)
     assert.equal(rows[0].disabled_reason, 'setupPlugin still failing with RetryError after 10 attempts: service down')
-    const attempts = (await ctx.redis('check').lrange(`${prefix}:cache:${config.plugin_id}:${team.id}:attempts`, 0, -1)).map(Number).reverse()
+    const attempts = (await ctx.newRedisConnection('check').lrange(`${prefix}:cache:${config.plugin_id}:${team.id}:attempts`, 0, -1)).map(Number).reverse()
     assert.equal(attempts.length, 10)
     attempts.slice(1).forEach((t, i) => {
       const gap = t - attempts[i]

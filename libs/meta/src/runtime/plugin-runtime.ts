@@ -20,8 +20,8 @@ export interface PluginRuntime {
 export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new IsolatedVmPluginVm()): Promise<PluginRuntime> {
   const { config, logger } = ctx
   // Plugins issue many small commands at once (a batch of events each awaiting the cache): pipeline them.
-  const redis = ctx.redis('plugins', { enableAutoPipelining: true })
-  const ingestQueue = createIngestQueue(ctx.redis('plugin-capture'), config)
+  const redis = ctx.newRedisConnection('plugins', { enableAutoPipelining: true })
+  const ingestQueue = createIngestQueue(ctx.newRedisConnection('plugin-capture'), config)
   const jobs = createPluginJobsQueue(redis, config)
   const logs = new PluginLogWriter(ctx.pool(), logger, `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`)
   const capturer = new PluginCapturer(
@@ -52,7 +52,7 @@ export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new Is
   }
   const manager = new PluginManager(services, vm)
   await manager.start()
-  await subscribeReload(ctx.redis('plugin-reload'), config.queuePrefix, (message) => {
+  await subscribeReload(ctx.newRedisConnection('plugin-reload'), config.queuePrefix, (message) => {
     logger.debug({ message }, 'plugin reload requested')
     manager.refresh().catch((err: Error) => logger.warn({ err: err.message }, 'plugin reload failed'))
   })
