@@ -1,5 +1,8 @@
 import { awsSdkSpec } from './aws-sdk'
 import type { ModuleSpec } from './facade'
+import { googleBigQuerySpec } from './google-bigquery'
+import { googlePubSubSpec } from './google-pubsub'
+import { googleStorageSpec } from './google-storage'
 import { pgSpec } from './pg'
 import { snowflakeSpec } from './snowflake'
 
@@ -9,6 +12,9 @@ import { snowflakeSpec } from './snowflake'
  */
 export const MODULE_SPECS: Readonly<Record<string, ModuleSpec>> = {
   pg: pgSpec as ModuleSpec,
+  '@google-cloud/bigquery': googleBigQuerySpec as ModuleSpec,
+  '@google-cloud/storage': googleStorageSpec as ModuleSpec,
+  '@google-cloud/pubsub': googlePubSubSpec as ModuleSpec,
   'aws-sdk': awsSdkSpec as ModuleSpec,
   'snowflake-sdk': snowflakeSpec as ModuleSpec,
 }

@@ -4,6 +4,8 @@ import type { ErrorFields, FacadeRef } from './wire'
 
 const MAX_DEPTH = 64
 const MAX_ERROR_FIELDS = 32
+/** An `errors` list (BigQuery's per-row insert errors, an API's error list) crosses as JSON data up to this size. */
+const MAX_ERRORS_CHARS = 64 * 1024
 
 /** What encoding and decoding need from the bridge: handles for facades, callbacks for plugin functions. */
 export interface CodecHost {
@@ -23,11 +25,24 @@ export function errorFields(error: unknown): ErrorFields {
       if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
         fields[key] = value
         count++
+      } else if (key === 'errors' && Array.isArray(value)) {
+        const list = jsonList(value)
+        if (list) fields[key] = list
       }
     }
     return fields
   } catch {
     return { name: 'Error', message: 'an error the host could not describe' }
+  }
+}
+
+/** A copy of a list as JSON data, or undefined when it is not data or too big. */
+function jsonList(value: unknown[]): unknown[] | undefined {
+  try {
+    const text = JSON.stringify(value)
+    return text.length <= MAX_ERRORS_CHARS ? (JSON.parse(text) as unknown[]) : undefined
+  } catch {
+    return undefined
   }
 }
 

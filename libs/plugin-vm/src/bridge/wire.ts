@@ -30,11 +30,11 @@ export interface BoundRef {
   method: string
 }
 
-/** A host error as the plugin sees it: name, message, code and the SDK's other plain fields. */
+/** A host error as the plugin sees it: name, message, code and the SDK's other plain fields; an `errors` list as JSON data. */
 export interface ErrorFields {
   name: string
   message: string
-  [field: string]: string | number | boolean | null
+  [field: string]: string | number | boolean | null | unknown[]
 }
 
 export interface ErrorRef {

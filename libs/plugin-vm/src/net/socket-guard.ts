@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'async_hooks'
+import { Agent, ClientRequest, RequestOptions } from 'http'
 import { isIP, LookupFunction, Socket } from 'net'
 import { AddressPolicy, normalizeHost } from './address-policy'
 import { FetchRefusedError } from './fetch-refused-error'
@@ -16,6 +17,8 @@ type Connect = (this: Socket, ...args: ConnectArgs) => Socket
 
 const scopes = new AsyncLocalStorage<PolicyScope>()
 const lookups = new WeakMap<AddressPolicy, LookupFunction>()
+/** Sockets connected inside a policy scope: never kept alive in an http(s) Agent's pool for others to reuse. */
+const scopedSockets = new WeakSet<Socket>()
 let original: Connect | undefined
 
 /**
@@ -44,6 +47,7 @@ export function installSocketGuard(): void {
   Socket.prototype.connect = function guardedConnect(this: Socket, ...args: ConnectArgs): Socket {
     const scope = scopes.getStore()
     if (!scope) return connect.apply(this, args)
+    scopedSockets.add(this)
     const [options, callback] = normalize(args)
     const refusal = refusalOf(options, scope)
     if (refusal) {
@@ -55,6 +59,40 @@ export function installSocketGuard(): void {
     const checked = { ...options, lookup: scope.lookup }
     return callback ? connect.call(this, checked, callback) : connect.call(this, checked)
   } as typeof Socket.prototype.connect
+  installAgentGuard()
+}
+
+type AddRequest = (this: Agent, req: ClientRequest, options: RequestOptions) => void
+
+/**
+ * A kept-alive socket is reused without a new connect, so the check above would not see it: Node's
+ * global agents keep sockets alive (Node 19+), and SDKs share agents. A socket opened under a policy
+ * is closed after its request instead of pooled (no other plugin or host code inherits it), and a
+ * request made under a policy never takes a pooled socket someone else opened. Not covered: a request
+ * queued behind an agent's finite `maxSockets` is handed the next socket freed (the global agents
+ * have no limit).
+ */
+function installAgentGuard(): void {
+  const proto = Agent.prototype as Agent & { addRequest: AddRequest }
+  // Typed as returning void by @types/node; Node destroys the socket instead of pooling it when it returns false.
+  const keepSocketAlive = proto.keepSocketAlive as (this: Agent, socket: Socket) => boolean
+  proto.keepSocketAlive = function guardedKeepSocketAlive(this: Agent, socket: Socket): boolean {
+    return scopedSockets.has(socket) ? false : keepSocketAlive.call(this, socket)
+  } as typeof proto.keepSocketAlive
+  const addRequest = proto.addRequest
+  proto.addRequest = function guardedAddRequest(this: Agent, req: ClientRequest, options: RequestOptions): void {
+    const pool = this.freeSockets as Record<string, Socket[] | undefined>
+    const name = scopes.getStore() ? this.getName(options) : ''
+    const free = name ? pool[name] : undefined
+    if (!free?.length) return addRequest.call(this, req, options)
+    delete pool[name]
+    try {
+      addRequest.call(this, req, options)
+    } finally {
+      const added = pool[name]
+      pool[name] = added ? [...free, ...added] : free
+    }
+  }
 }
 
 /**

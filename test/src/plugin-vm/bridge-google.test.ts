@@ -1,0 +1,161 @@
+import assert from 'assert/strict'
+import { BigQueryServer } from '../harness/bigquery-server'
+import { loadCode, rejection } from './helpers'
+
+const LOOPBACK = ['127.0.0.1']
+
+/** A plugin's setup as PostHog's export plugins write it: the client from the key attachment. */
+const BIGQUERY_CLIENT = `
+  import { BigQuery } from '@google-cloud/bigquery'
+  function client(config) {
+    const credentials = JSON.parse(config.key)
+    return new BigQuery({ projectId: credentials.project_id, credentials, autoRetry: false, apiEndpoint: config.endpoint })
+  }
+`
+
+describe('plugin-vm: Google Cloud SDKs through the capability bridge', function () {
+  this.timeout(30_000)
+  let google: BigQueryServer
+
+  beforeEach(async () => {
+    google = new BigQueryServer()
+    await google.start()
+  })
+  afterEach(() => google.close())
+
+  describe('@google-cloud/bigquery', () => {
+    it('creates a missing table, inserts rows and reads metadata, with a token from the key file token_uri', async () => {
+      const { instance } = await loadCode(
+        `${BIGQUERY_CLIENT}
+        export async function runEveryMinute({ config }) {
+          const bigquery = client(config)
+          const table = bigquery.dataset('analytics').table('events')
+          let missing
+          try { await table.getMetadata() } catch (error) { missing = { message: error.message, code: error.code } }
+          const [created] = await bigquery.dataset('analytics').createTable('events', { schema: [{ name: 'uuid', type: 'STRING' }], timePartitioning: { type: 'DAY' } })
+          const [inserted] = await table.insert([{ json: { uuid: 'a' } }, { json: { uuid: 'b' } }], { raw: true, createInsertId: false, partialRetries: 0 })
+          const [metadata, response] = await table.getMetadata()
+          const exists = await new Promise((resolve, reject) => created.exists((err, found) => (err ? reject(err) : resolve(found))))
+          return { missing, inserted, fields: metadata.schema.fields, response: Object.keys(response), exists, projectId: bigquery.projectId, id: created.id }
+        }`,
+        { config: { key: google.keyJson('proj-1'), endpoint: google.url } },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        const out = (await instance.call('runEveryMinute', [])) as Record<string, unknown>
+        assert.deepEqual(out.missing, { message: 'Not found: Table proj-1:analytics.events', code: 404 })
+        assert.deepEqual(out.inserted, { kind: 'bigquery#tableDataInsertAllResponse' })
+        assert.deepEqual(out.fields, [{ name: 'uuid', type: 'STRING' }])
+        assert.ok(!(out.response as string[]).includes('request'), 'the API response is its body, never the HTTP response with its request headers')
+        assert.equal(out.exists, true, 'a node-style callback gets (err, ...results)')
+        assert.equal(out.projectId, 'proj-1')
+        assert.equal(out.id, 'events')
+        assert.deepEqual(google.rowsOf('proj-1:analytics.events'), [{ uuid: 'a' }, { uuid: 'b' }])
+        assert.ok(google.tokensIssued >= 1, 'the token came from the stand-in named by token_uri')
+        assert.ok(
+          google.requests.filter((r) => r.path !== '/token').every((r) => r.status !== 401),
+          'every API call carried the issued token',
+        )
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('hands a 503 and a partial failure to the plugin as plain errors with code and errors, so it can throw RetryError', async () => {
+      google.tables.set('p:d.t', { id: 'p:d.t' })
+      const { instance } = await loadCode(
+        `${BIGQUERY_CLIENT}
+        import { RetryError } from '@posthog/plugin-scaffold'
+        export async function exportEvents(events, { config }) {
+          try {
+            await client(config).dataset('d').table('t').insert(events.map((e) => ({ json: { uuid: e.uuid } })), { raw: true })
+          } catch (error) {
+            const fields = { name: error.name, message: error.message, code: error.code, errors: error.errors, isError: error instanceof Error }
+            if (error.code === 503) throw new RetryError(JSON.stringify(fields))
+            throw error
+          }
+        }`,
+        { config: { key: google.keyJson('p'), endpoint: google.url } },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        google.failInserts(1)
+        const error = await rejection(instance.call('exportEvents', [[{ uuid: 'u1' }]]))
+        assert.equal((error as { isRetryError?: boolean }).isRetryError, true, error.message)
+        assert.deepEqual(JSON.parse(error.message.slice(error.message.indexOf('{'))), {
+          name: 'Error',
+          message: 'The service is currently unavailable.',
+          code: 503,
+          errors: [{ reason: 'backendError', message: 'The service is currently unavailable.' }],
+          isError: true,
+        })
+        await instance.call('exportEvents', [[{ uuid: 'u2' }]])
+        assert.deepEqual(google.rowsOf('p:d.t'), [{ uuid: 'u2' }])
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('never uses the server’s own credentials: no credentials, a key file path or another credential type is refused by name', async () => {
+      const { instance } = await loadCode(
+        `import { BigQuery } from '@google-cloud/bigquery'
+        export function runEveryMinute({ config }) {
+          const attempt = (options) => { try { new BigQuery(options); return 'made' } catch (e) { return e.message } }
+          return [
+            attempt({ projectId: 'p' }),
+            attempt({ projectId: 'p', keyFilename: '/etc/google/key.json' }),
+            attempt({ projectId: 'p', credentials: { type: 'external_account', credential_source: { file: '/etc/passwd' } } }),
+            attempt({ projectId: 'p', credentials: { client_email: 'a@b' } }),
+          ]
+        }`,
+      )
+      try {
+        const messages = (await instance.call('runEveryMinute', [])) as string[]
+        assert.match(messages[0], /options\.credentials is required .*never uses its own Google credentials/)
+        assert.match(messages[1], /option "keyFilename" is not available to plugins/)
+        assert.match(messages[2], /options\.credentials\.credential_source is not available to plugins/)
+        assert.match(messages[3], /options\.credentials\.private_key is required/)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
+  describe('the address policy on every socket the SDKs open', () => {
+    const attempt = (sdk: 'bigquery' | 'storage') =>
+      sdk === 'bigquery'
+        ? `${BIGQUERY_CLIENT}
+          export async function runEveryMinute({ config }) {
+            try { await client(config).dataset('d').table('t').getMetadata(); return 'reached' } catch (e) { return e.message }
+          }`
+        : `import { Storage } from '@google-cloud/storage'
+          export async function runEveryMinute({ config }) {
+            const credentials = JSON.parse(config.key)
+            const storage = new Storage({ projectId: credentials.project_id, credentials, apiEndpoint: config.endpoint, autoRetry: false })
+            try { await storage.bucket('b').file('f.csv').save('x', { resumable: false, validation: false }); return 'reached' } catch (e) { return e.message }
+          }`
+
+    for (const sdk of ['bigquery', 'storage'] as const) {
+      it(`${sdk}: refuses the metadata address and loopback, and reaches loopback once PLUGIN_FETCH_ALLOWED_HOSTS lists it`, async () => {
+        google.tables.set('stand-in-project:d.t', { id: 'stand-in-project:d.t' })
+        const run = async (endpoint: string, allowed: string[]) => {
+          const { instance } = await loadCode(attempt(sdk), { config: { key: google.keyJson(), endpoint } }, { fetchAllowedHosts: allowed })
+          try {
+            return (await instance.call('runEveryMinute', [])) as string
+          } finally {
+            instance.dispose()
+          }
+        }
+        const label = `@google-cloud/${sdk}`
+        assert.match(
+          await run('http://169.254.169.254', LOOPBACK),
+          new RegExp(`fetch refused: ${label}: 169\\.254\\.169\\.254 is a link-local \\(cloud metadata\\) address`),
+        )
+        const before = google.requests.length
+        assert.match(await run(google.url, []), new RegExp(`fetch refused: ${label}: 127\\.0\\.0\\.1 is a loopback address`))
+        assert.equal(google.requests.length, before, 'nothing reached the stand-in while loopback was refused')
+        assert.equal(await run(google.url, LOOPBACK), 'reached')
+      })
+    }
+  })
+})
