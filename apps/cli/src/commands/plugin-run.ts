@@ -1,7 +1,8 @@
+import { randomUUID } from 'crypto'
 import { Command } from 'commander'
-import { promises as fs } from 'fs'
-import { basename, extname } from 'path'
+import { validateConfig } from '@plugin-server/meta'
 import {
+  BatchEventResult,
   IsolatedVmPluginVm,
   LocalHost,
   PluginAttachment,
@@ -13,9 +14,13 @@ import {
   parseAllowedHosts,
   readPlugin,
 } from '@plugin-server/plugin-vm'
+import { collect, parseKeyValues } from './option-parsers'
+import { readEvent, readEvents } from './plugin-run-input'
+import { readAttachments } from './read-attachments'
 
 export interface PluginRunOptions {
-  event: string
+  event?: string
+  events?: string
   config: string[]
   attachment: string[]
   timeout?: string
@@ -23,110 +28,124 @@ export interface PluginRunOptions {
 
 interface StageError {
   stage: string
+  /** With --events: which input event (from 0) the error is about. */
+  index?: number
   name: string
   message: string
   isRetryError: boolean
 }
 
-const CONTENT_TYPES: Record<string, string> = { '.json': 'application/json', '.csv': 'text/csv', '.txt': 'text/plain', '.mmdb': 'application/octet-stream' }
+/** Events per processEvent call with --events: about an ingest batch, so a long file does not race one call's deadline. */
+const BATCH_SIZE = 500
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
+async function buildAttachments(values: string[]): Promise<Record<string, PluginAttachment>> {
+  const read = await readAttachments(values)
+  return Object.fromEntries(read.map((a) => [a.key, { file_name: a.file_name, content_type: a.content_type, contents: a.contents }]))
 }
 
-function splitPair(raw: string, flag: string): [string, string] {
-  const eq = raw.indexOf('=')
-  if (eq <= 0) throw new Error(`${flag} expects key=value, got "${raw}"`)
-  return [raw.slice(0, eq), raw.slice(eq + 1)]
-}
-
-/** A PluginEvent JSON file, or stdin for `-`. */
-export async function readEvent(source: string): Promise<PluginEvent> {
-  const text = source === '-' ? await readStdin() : await fs.readFile(source, 'utf8')
-  const event = JSON.parse(text) as PluginEvent
-  if (typeof event !== 'object' || event === null || typeof event.event !== 'string') {
-    throw new Error('--event must be a PluginEvent JSON object with an "event" string')
-  }
-  return event
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
-}
-
-function buildConfig(source: PluginSource, pairs: string[]): Record<string, unknown> {
-  const config: Record<string, unknown> = {}
-  for (const field of source.pluginJson.config) {
-    if (field.key && field.default !== undefined && field.type !== 'attachment') config[field.key] = field.default
-  }
-  for (const raw of pairs) {
-    const [key, value] = splitPair(raw, '--config')
-    config[key] = value
-  }
-  return config
-}
-
-async function buildAttachments(pairs: string[]): Promise<Record<string, PluginAttachment>> {
-  const attachments: Record<string, PluginAttachment> = {}
-  for (const raw of pairs) {
-    const [key, path] = splitPair(raw, '--attachment')
-    const contents = await fs.readFile(path)
-    attachments[key] = { file_name: basename(path), content_type: CONTENT_TYPES[extname(path)] ?? 'application/octet-stream', contents }
-  }
-  return attachments
-}
-
-function missingRequired(source: PluginSource, config: Record<string, unknown>, attachments: Record<string, PluginAttachment>): string[] {
+function missingRequired(source: PluginSource, given: Record<string, string>, attachments: Record<string, PluginAttachment>): string[] {
   return source.pluginJson.config
-    .filter((f) => f.key && f.required && config[f.key] === undefined && attachments[f.key] === undefined)
+    .filter((f) => f.key && f.required && f.default === undefined && given[f.key] === undefined && attachments[f.key] === undefined)
     .map((f) => f.key as string)
 }
 
-async function stage(instance: PluginInstance, errors: StageError[], method: PluginMethodName, args: unknown[]): Promise<{ ran: boolean; value?: unknown }> {
-  if (!instance.hasMethod(method)) return { ran: false }
-  try {
-    return { ran: true, value: await instance.call(method, args) }
-  } catch (error) {
-    const e = error as Error
-    errors.push({
-      stage: method,
-      name: error instanceof PluginError ? error.pluginErrorName : e.name,
-      message: e.message,
-      isRetryError: error instanceof PluginError && error.isRetryError,
-    })
-    return { ran: false }
+/** The config `config create` would store: the same checks (choices, attachments, unknown keys) and defaults. */
+function buildConfig(source: PluginSource, pairs: string[], attachments: Record<string, PluginAttachment>): Record<string, string> {
+  const given = Object.fromEntries(parseKeyValues('--config', pairs))
+  const missing = missingRequired(source, given, attachments)
+  if (missing.length > 0) throw new Error(`plugin ${source.name} requires config ${missing.join(', ')} (pass --config key=value)`)
+  const keys = Object.keys(attachments)
+  return validateConfig({ pluginName: source.name, schema: source.pluginJson.config, stored: {}, given, attachmentKeys: new Set(keys), uploadKeys: keys })
+}
+
+function stageError(stage: string, error: unknown, index?: number): StageError {
+  const e = error as Error
+  return {
+    stage,
+    ...(index === undefined ? {} : { index }),
+    name: error instanceof PluginError ? error.pluginErrorName : e.name,
+    message: e.message,
+    isRetryError: error instanceof PluginError && error.isRetryError,
   }
 }
 
-/** Runs one event through a plugin with a LocalHost (dry run: nothing leaves the process except fetch). */
+async function stage(instance: PluginInstance, errors: StageError[], method: PluginMethodName, args: unknown[], index?: number): Promise<void> {
+  if (!instance.hasMethod(method)) return
+  try {
+    await instance.call(method, args)
+  } catch (error) {
+    errors.push(stageError(method, error, index))
+  }
+}
+
+/**
+ * processEvent (or processEventBatch) over the events, in batches, checked as the ingest chain
+ * checks results: one processed event or null per input; a failed event is null and its error listed.
+ */
+async function processEvents(instance: PluginInstance, errors: StageError[], events: PluginEvent[], numbered: boolean): Promise<(PluginEvent | null)[]> {
+  if (!instance.hasMethod('processEvent')) return events
+  const processed: (PluginEvent | null)[] = []
+  for (let start = 0; start < events.length; start += BATCH_SIZE) {
+    const batch = events.slice(start, start + BATCH_SIZE)
+    let results: BatchEventResult[]
+    try {
+      results = await instance.processEventBatch(batch)
+    } catch (error) {
+      // The whole call failed (a limit, the isolate gone): nothing after it can run either.
+      errors.push(stageError('processEvent', error))
+      return events.map(() => null)
+    }
+    results.forEach((result, i) => {
+      if (result.ok) return processed.push(result.event)
+      const { name, message, isRetryError } = result.error
+      const label = `plugin ${instance.pluginName} (config ${instance.configId}): processEvent failed: ${name}: ${message}`
+      errors.push({ stage: 'processEvent', ...(numbered ? { index: start + i } : {}), name, message: label, isRetryError })
+      processed.push(null)
+    })
+  }
+  return processed
+}
+
+/**
+ * Events without a uuid get one, as capture gives them: processEventBatch results are matched to
+ * their events by uuid, so dropping one of several uuid-less events would shift the others.
+ */
+function withUuids(events: PluginEvent[]): PluginEvent[] {
+  return events.map((e) => (typeof e.uuid === 'string' && e.uuid !== '' ? e : { ...e, uuid: randomUUID() }))
+}
+
+/**
+ * Runs events through a plugin with a LocalHost (dry run: nothing leaves the process except
+ * fetch). One instance serves them all: setupPlugin once, processEvent over the events, onEvent for
+ * each processed one in order, exportEvents with all of them, teardownPlugin.
+ */
 export async function runPluginOnce(path: string, options: PluginRunOptions): Promise<{ output: Record<string, unknown>; exitCode: number }> {
+  if ((options.event === undefined) === (options.events === undefined)) throw new Error('give exactly one of --event <file|-> or --events <file|->')
   const source = await readPlugin(path)
-  const event = await readEvent(options.event)
-  const config = buildConfig(source, options.config)
+  const many = options.events !== undefined
+  const inputs = options.events !== undefined ? withUuids(await readEvents(options.events)) : [await readEvent(options.event as string)]
   const attachments = await buildAttachments(options.attachment)
-  const missing = missingRequired(source, config, attachments)
-  if (missing.length > 0) throw new Error(`plugin ${source.name} requires config ${missing.join(', ')} (pass --config key=value)`)
+  const config = buildConfig(source, options.config, attachments)
   const host = new LocalHost({ config, attachments })
-  const timeoutMs = options.timeout ? Number(options.timeout) : undefined
+  if (options.timeout !== undefined && !/^[1-9]\d*$/.test(options.timeout))
+    throw new Error(`--timeout must be a positive number of milliseconds, got "${options.timeout}"`)
+  const timeoutMs = options.timeout === undefined ? undefined : Number(options.timeout)
   // The same fetch policy as the workers: a dry run on an operator's machine is no licence to reach its network.
   const fetchAllowedHosts = parseAllowedHosts(process.env.PLUGIN_FETCH_ALLOWED_HOSTS)
   const instance = await new IsolatedVmPluginVm().load(source, host, { configId: 'local', timeoutMs, fetchAllowedHosts })
   const errors: StageError[] = []
-  let processed: PluginEvent | null = event
+  let processed: (PluginEvent | null)[] = inputs.map(() => null)
   try {
-    const setup = await stage(instance, errors, 'setupPlugin', [])
+    await stage(instance, errors, 'setupPlugin', [])
     if (errors.length === 0) {
-      if (instance.hasMethod('processEvent')) {
-        const result = await stage(instance, errors, 'processEvent', [event])
-        processed = result.ran ? ((result.value as PluginEvent | null) ?? null) : null
+      processed = await processEvents(instance, errors, inputs, many)
+      const kept = processed.filter((e): e is PluginEvent => e !== null)
+      if (kept.length > 0 && !instance.disposed) {
+        for (let i = 0; i < processed.length; i++) {
+          if (processed[i] !== null) await stage(instance, errors, 'onEvent', [processed[i]], many ? i : undefined)
+        }
+        await stage(instance, errors, 'exportEvents', [kept])
       }
-      if (processed && errors.length === 0) {
-        await stage(instance, errors, 'onEvent', [processed])
-        await stage(instance, errors, 'exportEvents', [[processed]])
-      }
-      void setup
       await stage(instance, errors, 'teardownPlugin', [])
     }
   } finally {
@@ -134,7 +153,7 @@ export async function runPluginOnce(path: string, options: PluginRunOptions): Pr
   }
   const output = {
     plugin: { name: source.name, methods: instance.methods, jobs: instance.jobNames },
-    event: processed,
+    ...(many ? { events: processed } : { event: processed[0] }),
     console: host.logs.map((l) => ({ level: l.level, message: l.message })),
     errors,
     captures: host.captures.map((c) => ({ event: c.event, properties: c.properties })),
@@ -149,8 +168,9 @@ export async function runPluginOnce(path: string, options: PluginRunOptions): Pr
 export function registerPluginRun(plugin: Command): void {
   plugin
     .command('run <path>')
-    .description('try a plugin (directory, .zip or .tar.gz) on one event without Redis or Postgres')
-    .requiredOption('--event <file>', 'PluginEvent JSON file, or - for stdin')
+    .description('try a plugin (directory, .zip or .tar.gz) on events without Redis or Postgres')
+    .option('--event <file>', 'PluginEvent JSON file, or - for stdin')
+    .option('--events <file>', 'several events: a JSON array or JSON lines, or - for stdin; one plugin instance serves them all')
     .option('--config <key=value>', 'plugin config value (repeatable)', collect, [])
     .option('--attachment <key=path>', 'attachment file (repeatable)', collect, [])
     .option('--timeout <ms>', 'deadline per plugin call in milliseconds')
@@ -159,7 +179,9 @@ export function registerPluginRun(plugin: Command): void {
         const { output, exitCode } = await runPluginOnce(path, options)
         process.stdout.write(JSON.stringify(output, null, 2) + '\n')
         const failed = output.errors as StageError[]
-        if (failed.length > 0) process.stderr.write(`plugin run failed: ${failed.map((e) => e.message).join('; ')}\n`)
+        if (failed.length > 0) {
+          process.stderr.write(`plugin run failed: ${failed.map((e) => (e.index === undefined ? '' : `event ${e.index}: `) + e.message).join('; ')}\n`)
+        }
         process.exitCode = exitCode
       } catch (error) {
         process.stderr.write(`plugin run failed: ${(error as Error).message}\n`)

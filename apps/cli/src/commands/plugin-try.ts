@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { tryEvent } from '@plugin-server/meta'
 import { printJson, withManagement } from '../cli-context'
 import { collect, parseKeyValues, positiveInt } from './option-parsers'
-import { readEvent } from './plugin-run'
+import { readEvent } from './plugin-run-input'
 import { readAttachments } from './read-attachments'
 
 interface TryOptions {

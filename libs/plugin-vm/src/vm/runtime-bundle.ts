@@ -1,7 +1,13 @@
 import { buildSync } from 'esbuild'
-import { join } from 'path'
+import { dirname, join } from 'path'
 
 let bundle: string | undefined
+
+/** The CommonJS build of abort-controller, found from readable-stream (which imports it) as Node would. */
+function abortControllerPath(): string {
+  const from = dirname(require.resolve('readable-stream/package.json'))
+  return require.resolve('abort-controller/dist/abort-controller.js', { paths: [from] })
+}
 
 /**
  * The sandbox runtime (dist/sandbox/*.js plus pure-JS packages: buffer, events, readable-stream,
@@ -19,8 +25,9 @@ export function runtimeSource(): string {
     minify: true,
     logLevel: 'silent',
     define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
-    // The browser build of abort-controller reads `self`; the isolate has neither.
-    alias: { 'abort-controller': 'abort-controller/dist/abort-controller.js' },
+    // The browser build of abort-controller reads `self`; the isolate has neither. An absolute path:
+    // esbuild resolves an alias's target from the working directory, which is wherever the CLI was started.
+    alias: { 'abort-controller': abortControllerPath() },
   })
   bundle = result.outputFiles[0].text
   return bundle
