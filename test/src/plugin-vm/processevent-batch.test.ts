@@ -118,6 +118,20 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
     ])
   })
 
+  it('refuses a Proxy claiming a huge length, or one whose traps throw, without walking it', async () => {
+    const plugin = await load(`export function processEventBatch(events) {
+      if (events[0].event === 'huge') return new Proxy(events, { get: (t, k) => (k === 'length' ? 4294967295 : t[k]) })
+      return new Proxy(events, { get: (t, k) => { if (k === '0') throw new Error('trap'); return t[k] } })
+    }`)
+    assert.deepEqual(outcomes(await plugin.processEventBatch(events('huge'))), [
+      'error: processEventBatch returned 4294967295 entries for a batch of 1 events: processEventBatch can change and drop the events it is given, not add events or change their uuid (posthog.capture sends new events)',
+    ])
+    assert.deepEqual(outcomes(await plugin.processEventBatch(events('trap', 'x'))), [
+      'error: processEventBatch returned events that could not be read: trap',
+      'error: processEventBatch returned events that could not be read: trap',
+    ])
+  })
+
   it('matches sample events without a uuid by their order, and serves call("processEvent") as a batch of one', async () => {
     const plugin = await load(`export function processEventBatch(events) { return events.map((e) => ({ ...e, seen: events.length })) }`)
     assert.deepEqual(await plugin.processEventBatch([{ event: 'a' }, { event: 'b' }]), [
