@@ -45,9 +45,11 @@ const EXPORT_METHODS = ['onEvent', 'onSnapshot', 'exportEvents'] as const
 
 /**
  * The processEvent chain: for each team, its configs in order, each over the whole batch in one
- * call into its sandbox. A falsy result drops the event; an error (or a result that is not an
- * event) keeps the event as it was before that plugin and the chain goes on. Whatever a plugin
- * returns, the blame for it lands on that plugin's config and the other events go on.
+ * call into its sandbox (a plugin exporting only processEventBatch gets that batch in that call;
+ * the sandbox matches what it returns back to the events, so results stay per event). A falsy
+ * result drops the event; an error (or a result that is not an event) keeps the event as it was
+ * before that plugin and the chain goes on. Whatever a plugin returns, the blame for it lands on
+ * that plugin's config and the other events go on.
  */
 export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): BatchStep {
   return {
