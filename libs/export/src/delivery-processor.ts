@@ -73,8 +73,10 @@ export class DeliveryProcessor {
     const config = await manager.config(data.configId)
     if (!config) {
       const state = manager.state(data.configId)
-      // Still setting up (or retrying setup): the job waits with backoff rather than losing its events.
-      if (state?.status === 'pending' || state?.status === 'retrying') throw new Error(`plugin config ${data.configId} is not set up yet`)
+      // Still setting up (retrying setup, or its plugin failed to load and awaits a retry or a fix): the job waits with backoff rather than losing its events.
+      if (state?.status === 'pending' || state?.status === 'retrying' || state?.status === 'failed') {
+        throw new Error(`plugin config ${data.configId} is not set up yet${state.status === 'failed' ? ` (its plugin failed to load: ${state.lastError})` : ''}`)
+      }
       const reason =
         state?.status === 'disabled' ? `plugin config ${data.configId} is disabled: ${state.reason}` : `plugin config ${data.configId} is not enabled`
       await this.deadLetter(job, null, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')

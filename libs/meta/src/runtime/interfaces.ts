@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { GeoIpLocator } from './geoip-locator'
+import type { LoadFailureReason } from './load-failure-reason'
 import type { PluginConfigRecord } from './load-configs'
 import type { PluginLogWriter } from './log-writer'
 import type { PluginCapturer } from './plugin-capture'
@@ -30,6 +31,8 @@ export type SetupState =
   | { status: 'ready' }
   | { status: 'retrying'; attempts: number; firstAttemptAt: number; nextAttemptAt: number; lastError: string }
   | { status: 'disabled'; reason: string }
+  /** The plugin could not be loaded (compiled or evaluated); tried again at `nextAttemptAt`. */
+  | { status: 'failed'; attempts: number; nextAttemptAt: number; lastError: string; reason: LoadFailureReason }
 
 /** A config whose setupPlugin succeeded in this process: what the ingest, export, scheduler and job roles call. */
 export interface ActiveConfig {

@@ -15,6 +15,9 @@ import { disableConfig } from './config-errors'
 import { CaptureDepth, createHost, logTarget } from './create-host'
 import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
 import { LimitBreaker } from './limit-breaker'
+import { checkPluginSource } from './check-plugin-source'
+import { loadFailureReason } from './load-failure-reason'
+import { LoadFailureReporter } from './load-failure-reporter'
 import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
 import { redact } from '../secrets/redact'
 import { setupRetryDelayMs } from './setup-retry'
@@ -44,6 +47,7 @@ export class PluginManager {
   private readonly reportedUnreadable = new Set<number>()
   private readonly published: SetupStatePublisher
   private readonly breaker: LimitBreaker
+  private readonly loadFailures: LoadFailureReporter
   /** Configs this process is disabling for their breaches (counted once however many breaches follow). */
   private readonly tripping = new Set<number>()
 
@@ -57,6 +61,7 @@ export class PluginManager {
       maxBreaches: services.plugins.breakerMaxBreaches,
       windowMs: services.plugins.breakerWindowMs,
     })
+    this.loadFailures = new LoadFailureReporter(services)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -139,6 +144,7 @@ export class PluginManager {
     await this.refreshing
     await this.instances.close()
     await this.published.close()
+    await this.loadFailures.close()
   }
 
   private async reconcile(next: PluginConfigRecord[]): Promise<void> {
@@ -158,13 +164,16 @@ export class PluginManager {
     await this.instances.evict(id, 'explicit')
     this.states.delete(id)
     this.published.forget(id)
+    this.loadFailures.forget(id)
     this.depths.delete(id)
     this.exports.delete(id)
   }
 
+  /** Pending, or retrying (setup) / failed (load) and past the backoff: a batch never waits on a plugin that failed a moment ago. */
   private due(id: number): boolean {
     const state = this.states.get(id)
-    return state?.status === 'pending' || (state?.status === 'retrying' && state.nextAttemptAt <= Date.now())
+    if (state?.status === 'pending') return true
+    return (state?.status === 'retrying' || state?.status === 'failed') && state.nextAttemptAt <= Date.now()
   }
 
   /** Setup errors are recorded by `setup`; the caller only needs to know whether it is ready. */
@@ -192,14 +201,14 @@ export class PluginManager {
   private async create(id: number): Promise<PluginInstance> {
     const record = this.records.get(id)
     if (!record) throw new Error(`plugin config ${id} is not enabled`)
-    const [source, attachments] = await Promise.all([this.source(record), loadAttachments(this.services.pool, id)])
+    const checked = this.source(record).then((source) => (checkPluginSource(record, source), source))
+    const [source, attachments] = await Promise.all([
+      checked.catch((err: unknown) => this.loadFailed(record, 'compile', err)),
+      loadAttachments(this.services.pool, id),
+    ])
     const host = createHost(record, attachments, this.depth(id), this.services)
-    const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: Error) => {
-      // Still pending here (tried again on next use), but the fleet should see why it is not running.
-      const message = redact(err instanceof PluginError ? err.pluginMessage : err.message, logTarget(record).secrets)
-      this.published.publish(id, { status: 'failed', attempts: 0, nextAttemptAt: null, lastError: message })
-      throw err
-    })
+    const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: unknown) => this.loadFailed(record, 'evaluate', err))
+    this.loadFailures.loaded(record)
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
     this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
     return instance
@@ -255,6 +264,30 @@ export class PluginManager {
     } finally {
       this.tripping.delete(id)
     }
+  }
+
+  /**
+   * A plugin that cannot be loaded is tried again on the setup backoff (5 s, 10 s, … capped at the
+   * delay before setup's last attempt), not on every batch; it stays enabled, since only a new
+   * version (or config change), which reloads it at once, can fix it. Errors that are not the
+   * plugin's (Postgres unreachable) leave it pending, tried again on next use.
+   */
+  private loadFailed(record: PluginConfigRecord, stage: 'compile' | 'evaluate', err: unknown): never {
+    const reason = loadFailureReason(stage, err)
+    const current = this.records.get(record.id)?.signature === record.signature
+    if (reason === null || !current) {
+      if (reason === null)
+        this.services.logger.warn({ plugin_config_id: record.id, err: (err as Error).message }, 'plugin config not loaded, tried again on next use')
+      throw err
+    }
+    const { plugins, timeScale } = this.services
+    const previous = this.states.get(record.id)
+    const attempt = (previous?.status === 'failed' ? previous.attempts : 0) + 1
+    const delay = setupRetryDelayMs(Math.min(attempt, plugins.setupMaxAttempts), timeScale)
+    const message = redact((err as Error).message, logTarget(record).secrets)
+    this.setState(record.id, { status: 'failed', attempts: attempt, nextAttemptAt: Date.now() + delay, lastError: message, reason })
+    this.loadFailures.failed({ record, reason, message, attempt, retryInMs: delay })
+    throw err
   }
 
   /** Compiled once per plugin version and shared by every config of that plugin. */
@@ -347,7 +380,8 @@ export class PluginManager {
 function publishedState(state: SetupState, attempts: number): Omit<PublishedSetupState, 'updatedAt' | 'seenAt'> {
   switch (state.status) {
     case 'retrying':
-      return { status: 'retrying', attempts: state.attempts, nextAttemptAt: state.nextAttemptAt, lastError: state.lastError }
+    case 'failed':
+      return { status: state.status, attempts: state.attempts, nextAttemptAt: state.nextAttemptAt, lastError: state.lastError }
     case 'disabled':
       return { status: 'disabled', attempts, nextAttemptAt: null, lastError: state.reason }
     default:
