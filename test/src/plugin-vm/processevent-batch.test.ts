@@ -102,10 +102,12 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
     ])
   })
 
-  it('matches by the uuids the events arrived with, not by what a getter the plugin added answers', async () => {
+  it('matches by the uuids the events arrived with, whatever the plugin did to Object, Array and Map prototypes', async () => {
     const plugin = await load(`export function processEventBatch(events) {
       Object.defineProperty(Object.prototype, 'uuid', { get() { return 'forged' }, configurable: true })
       Object.defineProperty(Array.prototype, '0', { set() {}, configurable: true })
+      Map.prototype.get = () => undefined
+      Map.prototype.set = function () { return this }
       for (const e of events) e.event += '!'
       return events
     }`)

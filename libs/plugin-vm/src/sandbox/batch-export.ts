@@ -1,6 +1,6 @@
 import { toErrorRecord } from './errors'
 import { copiedEventLine, copyEvent, describeValue, failLine, faultLine, joinLines, Lines, sameLine } from './event-lines'
-import { bare, hasOwn, isArray, ownPromise, stringify, stringSlice } from './intrinsics'
+import { bare, hasOwn, isArray, mapGet, mapSet, NativeMap, ownPromise, stringify, stringSlice } from './intrinsics'
 import { isThenable, whenSettled } from './settle'
 
 /*
@@ -18,27 +18,28 @@ type Fn = (...args: unknown[]) => unknown
 
 /** Input events by key, in order; `used` counts those already matched by a returned event. */
 type Queue = Record<number, number> & { count: number; used: number }
-type Inputs = Record<string, Queue>
+/** A Map used only through methods captured before plugin code ran (see ./intrinsics). */
+type Inputs = Map<unknown, Queue>
 
 /** Events without a string uuid (sample events of a dry run) share one key and match in order. */
-const NO_UUID = '-'
+const NO_UUID = bare<object>()
 
-function keyOf(uuid: unknown): string {
-  return typeof uuid === 'string' && uuid !== '' ? 'u' + uuid : NO_UUID
+function keyOf(uuid: unknown): unknown {
+  return typeof uuid === 'string' && uuid !== '' ? uuid : NO_UUID
 }
 
 /** Own fields only: the plugin may have put a `uuid` getter on Object.prototype. */
 function inputKeys(events: unknown[]): Inputs {
-  const inputs = bare<Inputs>()
+  const inputs: Inputs = new NativeMap()
   for (let i = 0; i < events.length; i++) {
     const event = events[i]
     const key = typeof event === 'object' && event !== null && hasOwn(event, 'uuid') ? keyOf((event as { uuid?: unknown }).uuid) : NO_UUID
-    let queue = inputs[key]
+    let queue = mapGet(inputs, key) as Queue | undefined
     if (queue === undefined) {
       queue = bare<Queue>()
       queue.count = 0
       queue.used = 0
-      inputs[key] = queue
+      mapSet(inputs, key, queue)
     }
     queue[queue.count] = i
     queue.count++
@@ -70,7 +71,7 @@ function matchedLines(value: unknown, inputs: Inputs, count: number): string {
       }
       const copy = copyEvent(item)
       const uuid = copy.uuid
-      const queue = inputs[keyOf(uuid)]
+      const queue = mapGet(inputs, keyOf(uuid)) as Queue | undefined
       if (queue === undefined)
         return fault('processEventBatch returned an event ' + shownUuid(uuid) + ' at index ' + j + ' that is not in the batch: ' + NOT_ADDED)
       if (queue.used === queue.count) {
