@@ -149,6 +149,12 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
     assert.match(error.message, /processEvent failed: Error: processEventBatch returned a string, expected an array of events/)
   })
 
+  it('finds processEventBatch declared at top level without an export, as legacy plugins declare their methods', async () => {
+    const plugin = await load(`function processEventBatch(events) { return events.map((e) => ({ ...e, legacy: true })) }`)
+    const [result] = await plugin.processEventBatch(events('a'))
+    assert.ok(result.ok && result.event?.legacy === true)
+  })
+
   it('uses processEvent when the plugin exports both, as PostHog did', async () => {
     const plugin = await load(`
       export function processEvent(e) { e.properties.by = 'processEvent'; return e }

@@ -24,8 +24,8 @@ import { StoreBounds } from './store-bounds'
 import { createHash } from 'crypto'
 import { fetchGuard } from '../net/fetch-guard'
 
-/** What a plugin may declare at top level without exporting it: its methods, jobs and metrics. */
-const LOCAL_NAMES = [...PLUGIN_METHOD_NAMES, 'jobs', 'metrics']
+/** What a plugin may declare at top level without exporting it: its methods (processEventBatch too), jobs and metrics. */
+const LOCAL_NAMES = [...PLUGIN_METHOD_NAMES, 'processEventBatch', 'jobs', 'metrics']
 
 /** Legacy plugins declare top-level functions without exporting them; the wrapper hands them back. */
 function wrapPlugin(code: string): string {
