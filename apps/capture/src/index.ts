@@ -1,10 +1,13 @@
-import { createAdminApi, createAdminUi } from '@plugin-server/admin-api'
+import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/admin-api'
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
 import { exportSettings } from '@plugin-server/export'
 import { registerPluginMetricsCollector } from '@plugin-server/meta'
 
-/** The HTTP app: PostHog client requests in, ingest batches out; the admin API under /api/ and its web UI under /admin/ on the same port. */
+/**
+ * The HTTP app: PostHog client requests in, ingest batches out; the admin API under /api/ and its web
+ * UI under /admin/, on the same port or on ADMIN_PORT.
+ */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
   const { config, logger } = ctx
   const queue = createIngestQueue(ctx.newRedisConnection('ingest-queue'), config)
@@ -29,17 +32,20 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   })
   // The web UI is only offered where its API answers; /api itself stays mounted to say why it is off.
   const mounted = adminEnabled ? [admin, createAdminUi()] : [admin]
+  // With ADMIN_PORT they get a port of their own and the capture port answers capture only.
+  const adminServer = config.admin.port === null ? null : await startAdminServer(config.capture.host, config.admin.port, mounted, logger)
   const server = await startCaptureServer(config.capture, {
     teams: new TeamResolver(ctx.pool()),
     batcher,
     metrics: createCaptureMetrics(ctx.registry),
     logger,
-    mounted,
+    mounted: adminServer ? [] : mounted,
   })
-  logger.info({ port: server.port, host: config.capture.host, adminApi: adminEnabled }, 'capture listening')
+  logger.info({ port: server.port, host: config.capture.host, adminApi: adminEnabled, adminPort: adminServer?.port ?? server.port }, 'capture listening')
   return {
     closers: [
       { name: 'capture server', close: server.close },
+      ...(adminServer ? [{ name: 'admin server', close: adminServer.close }] : []),
       { name: 'capture batcher', close: () => batcher.drain() },
       // Historical exports it drives stop between pages (they resume when started again), then its queues close.
       { name: 'admin API', close: () => admin.close() },

@@ -1,6 +1,8 @@
 export * from './interfaces'
 export { createAdminApi } from './create-admin-api'
 export { createAdminUi } from './serve-ui'
+export { startAdminServer } from './admin-server'
+export type { AdminServer } from './admin-server'
 export type { AdminUiOptions } from './serve-ui'
 export { ROUTES } from './router'
 export type { Route, RouteAccess, HttpMethod } from './routes/route'

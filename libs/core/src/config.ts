@@ -36,6 +36,11 @@ export interface Config {
     token: string | null
     /** Serve the API to team-scoped tokens even without an operator token; off and no token: 503. */
     teamTokens: boolean
+    /**
+     * Port of the admin API and web UI of their own (on CAPTURE_HOST), so they can be kept off the
+     * public capture Service; null serves them on the capture port as before.
+     */
+    port: number | null
   }
   plugins: {
     memoryLimitMb: number
@@ -204,6 +209,16 @@ function allowedHostProblem(entry: string): string | null {
   return /^(\*\.|\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?\.?$/i.test(address) ? null : 'expected a hostname, *.suffix, IP address or CIDR'
 }
 
+/** -1 (the default) keeps the admin API on the capture port; the same port twice could not be bound. */
+function adminPort(r: Reader, capturePort: number): number | null {
+  const port = r.int('ADMIN_PORT', -1, -1, 65535)
+  if (port === -1) return null
+  if (port !== 0 && port === capturePort) {
+    r.problems.push(`ADMIN_PORT: must differ from CAPTURE_PORT (unset it to serve the admin API on the capture port), got ${port}`)
+  }
+  return port
+}
+
 function ingestConfig(r: Reader): Config['ingest'] {
   const concurrency = r.int('INGEST_CONCURRENCY', 4, 1, 1000)
   return {
@@ -246,6 +261,7 @@ export function loadConfig(env: Env = process.env): Config {
     admin: {
       token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters')) || null,
       teamTokens: r.bool('ADMIN_API_TEAM_TOKENS', false),
+      port: null,
     },
     plugins: {
       memoryLimitMb: r.int('PLUGIN_MEMORY_LIMIT_MB', 128, 8, 4096),
@@ -294,6 +310,7 @@ export function loadConfig(env: Env = process.env): Config {
     timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
     ingest: ingestConfig(r),
   }
+  config.admin.port = adminPort(r, config.capture.port)
   if (r.problems.length > 0) throw new ConfigError(r.problems)
   return config
 }
