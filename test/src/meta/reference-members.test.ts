@@ -33,8 +33,8 @@ async function apiServer(name: string, requests: ApiRequest[]): Promise<{ url: s
 }
 
 // Members of the PostHog plugin reference that the other tests use only in part: the four
-// posthog.api methods and their options, every console level, require() and MetricsOperation.
-describe('PostHog plugin reference members (posthog.api, console, require, MetricsOperation, plugin.json)', function () {
+// posthog.api methods and their options, every console level, require(), MetricsOperation and CacheOptions.
+describe('PostHog plugin reference members (posthog.api, console, require, MetricsOperation, cache options, plugin.json)', function () {
   this.timeout(60_000)
   let fx: PluginRuntimeFixture
   let runtime: PluginRuntime
@@ -138,6 +138,25 @@ describe('PostHog plugin reference members (posthog.api, console, require, Metri
       (m) => m.seen === 2 && m.biggest === 9 && m.smallest === 3,
       5_000,
     )
+  })
+
+  it('meta.cache takes CacheOptions: jsonSerialize false stores and reads the raw string', async () => {
+    const { config, result } = await runOnce(
+      'cache-options',
+      `export async function processEvent(e, { cache }) {
+        await cache.set('raw', '{"not":"parsed"}', undefined, { jsonSerialize: false })
+        await cache.set('json', { parsed: true })
+        e.properties.raw = await cache.get('raw', null, { jsonSerialize: false })
+        e.properties.json = await cache.get('json', null)
+        e.properties.jsonAsText = await cache.get('json', null, { jsonSerialize: false })
+        return e
+      }`,
+    )
+    assert.deepEqual(result, {
+      ok: true,
+      event: { event: 'e', properties: { raw: '{"not":"parsed"}', json: { parsed: true }, jsonAsText: '{"parsed":true}' } },
+    })
+    assert.equal(await runtime.services.redis.get(`${fx.prefix}:cache:${config.plugin_id}:${fx.team.id}:raw`), '{"not":"parsed"}')
   })
 
   it('keeps plugin.json name, description, url and main as installed', async () => {
