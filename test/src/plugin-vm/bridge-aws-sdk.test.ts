@@ -205,3 +205,30 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
     })
   })
 })
+
+describe('plugin-vm: aws-sdk and snowflake-sdk are loaded on first use only', function () {
+  this.timeout(60_000)
+
+  it('a worker that loads and runs a plugin using neither has not required them; the first require happens with the first use', async () => {
+    const script = `
+      const { IsolatedVmPluginVm, LocalHost, sourceFromFiles } = require('@plugin-server/plugin-vm')
+      const loaded = () => Object.keys(require.cache).filter((f) => /node_modules\\/(aws-sdk|snowflake-sdk)\\//.test(f)).length
+      const plugin = (code) => sourceFromFiles(new Map([['plugin.json', Buffer.from('{"name":"p","main":"index.ts"}')], ['index.ts', Buffer.from(code)]]))
+      ;(async () => {
+        const vm = new IsolatedVmPluginVm()
+        const plain = await vm.load(await plugin('export function processEvent(e) { return e }'), new LocalHost(), { configId: 1 })
+        await plain.call('processEvent', [{ event: 'x', distinct_id: 'd', properties: {} }])
+        const before = loaded()
+        const aws = await vm.load(await plugin("import { S3 } from 'aws-sdk'\\nexport function runEveryMinute() { new S3({ accessKeyId: 'a', secretAccessKey: 'b' }) }"), new LocalHost(), { configId: 2 })
+        const afterLoad = loaded()
+        await aws.call('runEveryMinute', [])
+        console.log(JSON.stringify({ before, afterLoad, afterUse: loaded() }))
+        plain.dispose()
+        aws.dispose()
+      })().catch((e) => { console.error(e); process.exit(1) })`
+    const { execFileSync } = await import('child_process')
+    const out = JSON.parse(execFileSync(process.execPath, ['--no-node-snapshot', '-e', script], { cwd: __dirname, encoding: 'utf8' })) as Record<string, number>
+    assert.equal(out.before, 0, 'nothing of either SDK is required by the worker or a plugin not using them')
+    assert.ok(out.afterUse > 0, 'aws-sdk is required once a plugin uses it')
+  })
+})

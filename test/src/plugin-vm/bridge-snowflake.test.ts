@@ -1,52 +1,7 @@
 import assert from 'assert/strict'
 import fs from 'fs'
-import http from 'http'
-import { AddressInfo } from 'net'
-import { gunzipSync } from 'zlib'
+import { startFakeSnowflake } from '../harness/snowflake-server'
 import { loadCode } from './helpers'
-
-/**
- * A local stand-in for Snowflake's REST API, enough for the real snowflake-sdk to log in, run one
- * statement and log out: the requests are the SDK's own, the answers are Snowflake's JSON shapes.
- */
-async function startFakeSnowflake(): Promise<{ url: string; queries: { sqlText: string; bindings: unknown }[]; close: () => Promise<void> }> {
-  const queries: { sqlText: string; bindings: unknown }[] = []
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks)
-      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString() : raw.toString()
-      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-      const send = (data: unknown) =>
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, code: null, message: null, data }))
-      const path = req.url ?? ''
-      if (path.startsWith('/session/v1/login-request')) return send({ token: 't', masterToken: 'm', sessionId: 1, parameters: [] })
-      if (path.startsWith('/queries/v1/query-request')) {
-        queries.push({ sqlText: String(body.sqlText), bindings: body.bindings })
-        return send({
-          parameters: [],
-          rowtype: [{ name: 'N', type: 'fixed', nullable: false, scale: 0, precision: 38, length: null, byteLength: null }],
-          rowset: [['7']],
-          total: 1,
-          returned: 1,
-          queryId: 'q-1',
-          statementTypeId: 4096,
-          version: 1,
-          queryResultFormat: 'json',
-        })
-      }
-      if (path.startsWith('/session')) return send({})
-      res.writeHead(404).end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    queries,
-    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  }
-}
 
 const connect = (accessUrl: string) => `
   const connection = snowflake.createConnection({ account: 'acct', username: 'u', password: 'p', accessUrl: '${accessUrl}', sfRetryMaxLoginRetries: 0 })

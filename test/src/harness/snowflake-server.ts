@@ -1,0 +1,71 @@
+import http from 'node:http'
+import { AddressInfo } from 'node:net'
+import { gunzipSync } from 'node:zlib'
+
+export interface SnowflakeQuery {
+  sqlText: string
+  bindings: unknown
+}
+
+/** A local stand-in for Snowflake's REST API. */
+export interface FakeSnowflake {
+  url: string
+  port: number
+  queries: SnowflakeQuery[]
+  logins: number
+  close: () => Promise<void>
+}
+
+/**
+ * Enough of Snowflake's REST API for the real snowflake-sdk to log in, run statements and log
+ * out: the requests are the SDK's own, the answers Snowflake's JSON shapes (every statement
+ * answers one row, N = 7). `port` 0 picks a free one.
+ */
+export async function startFakeSnowflake(port = 0): Promise<FakeSnowflake> {
+  const state = { queries: [] as SnowflakeQuery[], logins: 0 }
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks)
+      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString() : raw.toString()
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+      const send = (data: unknown) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, code: null, message: null, data }))
+      const path = req.url ?? ''
+      if (path.startsWith('/session/v1/login-request')) {
+        state.logins++
+        return send({ token: 't', masterToken: 'm', sessionId: 1, parameters: [] })
+      }
+      if (path.startsWith('/queries/v1/query-request')) {
+        state.queries.push({ sqlText: String(body.sqlText), bindings: body.bindings })
+        return send({
+          parameters: [],
+          rowtype: [{ name: 'N', type: 'fixed', nullable: false, scale: 0, precision: 38, length: null, byteLength: null }],
+          rowset: [['7']],
+          total: 1,
+          returned: 1,
+          queryId: `q-${state.queries.length}`,
+          statementTypeId: 4096,
+          version: 1,
+          queryResultFormat: 'json',
+        })
+      }
+      if (path.startsWith('/session')) return send({})
+      res.writeHead(404).end()
+    })
+  })
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve))
+  const bound = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
+    get queries() {
+      return state.queries
+    },
+    get logins() {
+      return state.logins
+    },
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  }
+}
