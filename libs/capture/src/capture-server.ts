@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net'
 import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import type { EventBatcher } from '@plugin-server/core'
-import { CaptureError, parseCaptureRequest } from './parse'
+import { CaptureError, CaptureRequest, parseCaptureRequest, unknownToken } from './parse'
+import { answerSdkRequest, matchSdkEndpoint } from './sdk'
 import { readBody } from './read-body'
 import { TokenRateLimiter } from './token-rate-limiter'
 import type { TeamResolver } from './team-resolver'
@@ -17,6 +18,8 @@ export interface CaptureServerOptions {
   maxEventBytes: number
   rateLimitPerSecond: number
   rateLimitBurst: number
+  /** Path (on the SDK's api_host) that stores session recordings; null tells posthog-js recording is off. */
+  sessionRecordingEndpoint?: string | null
 }
 
 export interface CaptureServer {
@@ -43,22 +46,37 @@ export async function startCaptureServer(
   const { teams, batcher, metrics, logger } = deps
   const limiter = new TokenRateLimiter(options.rateLimitPerSecond, options.rateLimitBurst)
 
-  const handle = async (req: http.IncomingMessage): Promise<[number, unknown]> => {
+  const sdkSettings = { sessionRecordingEndpoint: options.sessionRecordingEndpoint ?? null }
+
+  const handle = async (req: http.IncomingMessage): Promise<[number, unknown, string?]> => {
     const url = new URL(req.url ?? '/', 'http://capture')
     const path = url.pathname.replace(/\/+$/, '') || '/'
     if (path === '/_health') return [200, { status: 'ok' }]
-    if (!CAPTURE_PATHS.has(path)) return [404, { type: 'validation_error', code: 'not_found', detail: `no capture endpoint at ${url.pathname}`, attr: null }]
+    const sdkEndpoint = matchSdkEndpoint(path)
+    if (!sdkEndpoint && !CAPTURE_PATHS.has(path)) {
+      return [404, { type: 'validation_error', code: 'not_found', detail: `no capture endpoint at ${url.pathname}`, attr: null }]
+    }
     if (req.method !== 'POST' && req.method !== 'GET') {
       return [405, { type: 'validation_error', code: 'method_not_allowed', detail: `method ${req.method} is not allowed, use POST`, attr: null }]
     }
     const now = new Date()
     const body = await readBody(req, options.maxBodyBytes)
-    const parsed = parseCaptureRequest(
-      { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers, body, ip: clientIp(req, options.trustProxy), now },
-      { maxBodyBytes: options.maxBodyBytes },
-    )
+    const request: CaptureRequest = {
+      method: req.method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      ip: clientIp(req, options.trustProxy),
+      now,
+    }
+    if (sdkEndpoint) {
+      const answer = await answerSdkRequest(sdkEndpoint, request, { teams, settings: sdkSettings, maxBodyBytes: options.maxBodyBytes })
+      return [answer.status, answer.body, answer.contentType]
+    }
+    const parsed = parseCaptureRequest(request, { maxBodyBytes: options.maxBodyBytes })
     const teamId = await teams.teamId(parsed.token)
-    if (teamId === null) throw new CaptureError(401, 'invalid_token', 'unknown api token: no team has this project API key', 'api_key')
+    if (teamId === null) throw unknownToken()
     if (!limiter.take(parsed.token, parsed.events.length)) {
       throw new CaptureError(
         429,
@@ -105,7 +123,7 @@ export async function startCaptureServer(
       return
     }
     handle(req).then(
-      ([status, body]) => respond(res, status, body),
+      ([status, body, contentType]) => respond(res, status, body, contentType),
       (err: unknown) => {
         if (err instanceof CaptureError) return respond(res, err.status, err.toBody())
         logger.error({ err: (err as Error).message, path: req.url }, 'capture request failed')
@@ -113,10 +131,11 @@ export async function startCaptureServer(
       },
     )
   })
-  const respond = (res: http.ServerResponse, status: number, body: unknown) => {
+  const respond = (res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json') => {
     metrics.requests.inc({ status: String(status) })
     const retryAfter = status === 429 ? { 'Retry-After': '1' } : {}
-    res.writeHead(status, { 'Content-Type': 'application/json', ...CORS, ...retryAfter }).end(JSON.stringify(body))
+    const text = contentType === 'application/json' ? JSON.stringify(body) : String(body)
+    res.writeHead(status, { 'Content-Type': contentType, ...CORS, ...retryAfter }).end(text)
   }
 
   server.keepAliveTimeout = 65_000

@@ -30,6 +30,8 @@ export interface Config {
     /** Events per second per API token and capture process; 0 turns the limit off. */
     rateLimitPerSecond: number
     rateLimitBurst: number
+    /** Path on capture's host that stores session recordings (a proxy route); null tells posthog-js recording is off. */
+    sessionRecordingEndpoint: string | null
   }
   admin: {
     /** Operator bearer token of the admin HTTP API (every team). */
@@ -257,6 +259,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxEventBytes: r.int('CAPTURE_MAX_EVENT_BYTES', 1024 * 1024, 1024),
       rateLimitPerSecond: r.int('CAPTURE_RATE_LIMIT_PER_SECOND', 0, 0),
       rateLimitBurst: r.int('CAPTURE_RATE_LIMIT_BURST', 0, 0),
+      sessionRecordingEndpoint:
+        r.string('CAPTURE_SESSION_RECORDING_ENDPOINT', '', (v) => (v === '' || v.startsWith('/') ? null : 'expected a path such as /s/')) || null,
     },
     admin: {
       token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters')) || null,

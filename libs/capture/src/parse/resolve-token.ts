@@ -46,7 +46,12 @@ function eventToken(event: JsonObject): unknown {
   return event.token ?? event.$token ?? event.api_key ?? properties.token
 }
 
-function missingToken(): CaptureError {
+/** A well-formed token no team has: the same answer from every endpoint. */
+export function unknownToken(): CaptureError {
+  return new CaptureError(401, 'invalid_token', 'unknown api token: no team has this project API key', 'api_key')
+}
+
+export function missingToken(): CaptureError {
   return new CaptureError(
     401,
     'missing_token',
@@ -56,7 +61,7 @@ function missingToken(): CaptureError {
 }
 
 /** Shape checks only, after PostHog capture's `validate_token`; whether the team exists is the server's call. */
-function validateToken(raw: unknown, where: string): string {
+export function validateToken(raw: unknown, where: string): string {
   if (typeof raw !== 'string') throw new CaptureError(401, 'invalid_token', `invalid api token in ${where}: not a string`, 'token')
   // A stray newline from a copy-pasted key should not lose events.
   const token = raw.trim()
