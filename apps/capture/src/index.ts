@@ -1,7 +1,6 @@
 import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/admin-api'
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
-import { exportSettings } from '@plugin-server/export'
 import { registerPluginMetricsCollector } from '@plugin-server/meta'
 
 /**
@@ -25,7 +24,6 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     logger,
     token: config.admin.token,
     teamTokens: config.admin.teamTokens,
-    exportSettings: exportSettings(config),
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
     pluginSettings: config.plugins,
     attachmentMaxBytes: config.plugins.attachmentMaxBytes,
@@ -47,7 +45,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
       { name: 'capture server', close: server.close },
       ...(adminServer ? [{ name: 'admin server', close: adminServer.close }] : []),
       { name: 'capture batcher', close: () => batcher.drain() },
-      // Historical exports it drives stop between pages (they resume when started again), then its queues close.
+      // Only closes its queues: historical exports it enqueued are run by the exporters.
       { name: 'admin API', close: () => admin.close() },
       { name: 'ingest queue', close: () => queue.close() },
     ],

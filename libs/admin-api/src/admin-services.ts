@@ -1,33 +1,32 @@
 import type { Queue } from 'bullmq'
-import { DeliveryQueue, ExportSettings } from '@plugin-server/export'
+import { DeliveryQueue } from '@plugin-server/export'
 import type { ManagementContext } from '@plugin-server/meta'
 import { createScheduledQueue, ScheduledTaskData } from '@plugin-server/scheduling'
 import { HistoricalExports } from './historical-exports'
 
-/** What routes need beyond management operations: queues of the fleet and the exports this process drives. */
+/** What routes need beyond management operations: queues of the fleet (dead-letter replays, historical runs, task chains). */
 export interface AdminServices {
-  /** Where replayed dead letters and historical pages go to the exporters. */
+  /** Where replayed dead letters go to the exporters. */
   deliveries(): DeliveryQueue
   /** The timekeeper's queue, read for when each task chain runs next. */
   scheduledQueue(): Queue<ScheduledTaskData>
+  /** Historical runs: enqueued for the exporters, read and cancelled here. */
   historical: HistoricalExports
   close(): Promise<void>
 }
 
 /** Queues are made on first use: most requests need neither, and a Queue is only a view of Redis keys. */
-export function createAdminServices(management: ManagementContext, exportSettings: ExportSettings | undefined): AdminServices {
+export function createAdminServices(management: ManagementContext): AdminServices {
   let deliveries: DeliveryQueue | null = null
   let scheduled: Queue<ScheduledTaskData> | null = null
   const getDeliveries = () => (deliveries ??= new DeliveryQueue(management.redis, management.queuePrefix))
-  const historical = new HistoricalExports(management, getDeliveries, exportSettings)
+  const historical = new HistoricalExports(management)
   return {
     deliveries: getDeliveries,
     scheduledQueue: () => (scheduled ??= createScheduledQueue(management.redis, management.queuePrefix)),
     historical,
     close: async () => {
-      // Runs first: they add to the deliveries queue until they stop.
-      await historical.close()
-      await Promise.all([deliveries?.close(), scheduled?.close()])
+      await Promise.all([historical.close(), deliveries?.close(), scheduled?.close()])
     },
   }
 }

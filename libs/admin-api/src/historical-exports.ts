@@ -1,18 +1,40 @@
-import { DeliveryQueue, ExportSettings, HistoricalRun, listHistoricalProgress, runHistoricalExport } from '@plugin-server/export'
+import {
+  cancelHistoricalExport,
+  getHistoricalProgress,
+  HistoricalQueue,
+  HistoricalRunOverlap,
+  HistoricalRunProgress,
+  listHistoricalProgress,
+  startHistoricalExport,
+} from '@plugin-server/export'
 import type { ManagementContext } from '@plugin-server/meta'
 import { HttpError } from './interfaces'
 
-/** A historical run as the API shows it; `error`: why the last attempt to drive it stopped, if it did. */
+/** A historical run as the API shows it. */
 export interface HistoricalRunView {
   id: number
-  status: 'running' | 'done'
+  status: 'queued' | 'running' | 'done' | 'cancelled'
   from: string
   to: string
-  total: number
+  batch_size: number
+  /** Events of the range stored before `snapshot_at`; null until an exporter has counted them. */
+  total: number | null
   enqueued: number
+  exported: number
+  failed: number
+  skipped: number
+  /** exported + failed + skipped, never more than total. */
   done: number
+  percent: number | null
+  /** Events per second since an exporter started the run. */
+  rate: number
+  eta_seconds: number | null
+  snapshot_at: string
   created_at: string
+  started_at: string | null
+  cancelled_at: string | null
   finished_at: string | null
+  /** Why the last attempt to run it stopped (the exporters retry it), if it did. */
   error: { message: string; time: string } | null
 }
 
@@ -24,106 +46,81 @@ export interface HistoricalRange {
 
 /** Pages handed to the exporters and not finished yet, at most (the CLI's default). */
 const MAX_IN_FLIGHT = 4
-/** Long enough to be read after a weekend; a run that is resumed clears it. */
-const ERROR_TTL_SECONDS = 7 * 24 * 3600
 
-const errorKey = (queuePrefix: string, runId: number) => `${queuePrefix}:export:historical-error:${runId}`
-
-interface InFlight {
-  started: Promise<HistoricalRun>
-  abort: AbortController
-  finished: Promise<void>
+function view(p: HistoricalRunProgress): HistoricalRunView {
+  return {
+    id: p.id,
+    status: p.status,
+    from: p.from,
+    to: p.to,
+    batch_size: p.batchSize,
+    total: p.total,
+    enqueued: p.enqueued,
+    exported: p.exported,
+    failed: p.failed,
+    skipped: p.skipped,
+    done: p.done,
+    percent: p.percent,
+    rate: p.rate,
+    eta_seconds: p.etaSeconds,
+    snapshot_at: p.snapshotAt,
+    created_at: p.createdAt,
+    started_at: p.startedAt,
+    cancelled_at: p.cancelledAt,
+    finished_at: p.finishedAt,
+    error: p.lastError,
+  }
 }
 
 /**
- * Drives historical exports inside the API process, as `plugin-server export historical` does in
- * the CLI: the run's cursor is in Postgres, so a run stopped by a restart resumes when the same
- * range is started again. One process drives a range at most once at a time; two API replicas
- * given the same range would both drive it, which the fixed page job ids make harmless.
+ * Historical exports as the API sees them: it enqueues runs and cancels them, and reads their
+ * progress; the exporters do the work (a restart of this process changes nothing about a run).
  */
 export class HistoricalExports {
-  private readonly inFlight = new Map<string, InFlight>()
-  private closing = false
+  private queue: HistoricalQueue | null = null
 
-  constructor(
-    private readonly management: ManagementContext,
-    private readonly deliveries: () => DeliveryQueue,
-    private readonly settings: ExportSettings | undefined,
-  ) {}
+  constructor(private readonly management: ManagementContext) {}
 
-  /** Resolves with the run once it is open (new or resumed); the export goes on in the background. */
-  start(configId: number, teamId: number, range: HistoricalRange): Promise<HistoricalRun> {
-    const { settings } = this
-    if (!settings) throw new HttpError(503, 'unavailable', 'historical exports are not available here: the admin API was started without the export settings')
-    if (this.closing) throw new HttpError(503, 'unavailable', 'the server is shutting down; start the historical export again once it is back')
-    const key = `${configId}:${range.from.toISOString()}:${range.to.toISOString()}`
-    const running = this.inFlight.get(key)
-    if (running) return running.started
-    const { pool, redis, queuePrefix, logger } = this.management
-    const abort = new AbortController()
-    const log = logger.child({ pluginConfigId: configId, teamId, from: range.from.toISOString(), to: range.to.toISOString() })
-    let opened: HistoricalRun | null = null
-    let resolveStarted!: (run: HistoricalRun) => void
-    let rejectStarted!: (err: Error) => void
-    const started = new Promise<HistoricalRun>((resolve, reject) => ((resolveStarted = resolve), (rejectStarted = reject)))
-    const finished = runHistoricalExport(pool, redis, queuePrefix, this.deliveries(), configId, {
-      ...range,
-      maxInFlight: MAX_IN_FLIGHT,
-      settings,
-      signal: abort.signal,
-      onStart: (run, resumed) => {
-        opened = run
-        log.info({ runId: run.id, resumed, total: run.totalEvents, enqueued: run.enqueuedEvents }, 'historical export started by the admin API')
-        redis.del(errorKey(queuePrefix, run.id)).catch(() => undefined)
-        resolveStarted(run)
-      },
-    })
-      .then((progress) => log.info({ runId: progress.runId, done: progress.done, total: progress.total }, 'historical export finished'))
-      .catch(async (err: Error) => {
-        if (!opened) return rejectStarted(err)
-        if (abort.signal.aborted) return log.info({ runId: opened.id }, 'historical export stopped for shutdown; start the same range again to resume')
-        log.error({ runId: opened.id, err: err.message }, 'historical export failed; start the same range again to resume')
-        const record = JSON.stringify({ message: err.message, time: new Date().toISOString() })
-        await redis.set(errorKey(queuePrefix, opened.id), record, 'EX', ERROR_TTL_SECONDS).catch(() => undefined)
-      })
-      .finally(() => this.inFlight.delete(key))
-    this.inFlight.set(key, { started, abort, finished })
-    return started
+  /** The new run, or the unfinished one of exactly this range (`created: false`); 409 for a range overlapping an unfinished run. */
+  async start(configId: number, range: HistoricalRange): Promise<{ run: HistoricalRunView; created: boolean }> {
+    const { pool, logger } = this.management
+    try {
+      const { run, created } = await startHistoricalExport(pool, this.historicalQueue(), configId, { ...range, maxInFlight: MAX_IN_FLIGHT })
+      if (created) logger.info({ pluginConfigId: configId, runId: run.id, from: run.from, to: run.to }, 'historical export enqueued by the admin API')
+      return { run: (await this.get(configId, run.id))!, created }
+    } catch (err) {
+      if (err instanceof HistoricalRunOverlap) throw new HttpError(409, 'conflict', err.message, 'from')
+      throw err
+    }
   }
 
   /** Newest first. */
   async list(configId: number): Promise<HistoricalRunView[]> {
     const { pool, redis, queuePrefix } = this.management
-    const runs = await listHistoricalProgress(pool, redis, queuePrefix, configId)
-    if (runs.length === 0) return []
-    const errors = await redis.mget(...runs.map((r) => errorKey(queuePrefix, r.id)))
-    const views = runs.map((r, i) => ({
-      id: r.id,
-      status: r.status,
-      from: r.from,
-      to: r.to,
-      total: r.total,
-      enqueued: r.enqueued,
-      done: r.done,
-      created_at: r.createdAt,
-      finished_at: r.finishedAt,
-      error: parseError(errors[i]),
-    }))
-    return views.reverse()
+    return (await listHistoricalProgress(pool, redis, queuePrefix, configId)).map(view).reverse()
+  }
+
+  /** The run if it is one of this config's. */
+  async get(configId: number, runId: number): Promise<HistoricalRunView | null> {
+    const { pool, redis, queuePrefix } = this.management
+    const progress = await getHistoricalProgress(pool, redis, queuePrefix, runId)
+    return progress && progress.pluginConfigId === configId ? view(progress) : null
+  }
+
+  /** 404 for a run that is not this config's, 409 for one already finished. */
+  async cancel(configId: number, runId: number): Promise<HistoricalRunView> {
+    if (!(await this.get(configId, runId))) throw new HttpError(404, 'not_found', `historical export run ${runId} of plugin config ${configId} not found`)
+    const result = await cancelHistoricalExport(this.management.pool, runId)
+    if (result.outcome === 'finished') throw new HttpError(409, 'conflict', `historical export run ${runId} is already ${result.run.status}`)
+    this.management.logger.info({ pluginConfigId: configId, runId }, 'historical export cancelled by the admin API')
+    return (await this.get(configId, runId))!
   }
 
   async close(): Promise<void> {
-    this.closing = true
-    for (const entry of this.inFlight.values()) entry.abort.abort(new Error('admin API shutting down'))
-    await Promise.allSettled([...this.inFlight.values()].map((e) => e.finished))
+    await this.queue?.close()
   }
-}
 
-function parseError(text: string | null): HistoricalRunView['error'] {
-  if (text === null) return null
-  try {
-    return JSON.parse(text) as HistoricalRunView['error']
-  } catch {
-    return null
+  private historicalQueue(): HistoricalQueue {
+    return (this.queue ??= new HistoricalQueue(this.management.redis, this.management.queuePrefix))
   }
 }

@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
-import type { ExportSettings } from '@plugin-server/export'
 import type { TrySettings } from '@plugin-server/meta'
 
 export interface AdminApiDeps {
@@ -21,11 +20,6 @@ export interface AdminApiDeps {
   /** Largest accepted request body (archives, attachments, JSON); 50 MB by default. */
   maxBodyBytes?: number
   /**
-   * The EXPORT_* settings (see `exportSettings`), for the historical exports this process drives;
-   * without them starting one answers 503. Dead-letter replays do not need them.
-   */
-  exportSettings?: ExportSettings
-  /**
    * The PLUGIN_* settings (`config.plugins`) dry runs (`POST /api/teams/:teamId/try`) obey: limits,
    * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.
    */
@@ -42,7 +36,7 @@ export type AdminApiHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 
 /** The handler, and what stops its background work when the process shuts down. */
 export interface AdminApi extends AdminApiHandler {
-  /** Stops the historical exports this process drives (POST the same range again to resume) and closes its queues. */
+  /** Closes the queues this process opened (historical runs are the exporters' and go on). */
   close(): Promise<void>
 }
 

@@ -10,6 +10,8 @@ export const QUEUES = {
   jobs: 'jobs',
   /** The exporter's own: one job per flushed exportEvents batch or per-event delivery. */
   exportDeliveries: 'export-deliveries',
+  /** The exporter's own: one job per historical export run, driven page by page by one exporter at a time. */
+  exportHistorical: 'export-historical',
 } as const
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]

@@ -3,25 +3,18 @@ import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager, redact } from '@plugin-server/meta'
+import { getHistoricalRunStatus } from '@plugin-server/db'
 import { RetryScheduled } from './backoff-strategy'
 import { insertDeadLetter } from './dead-letters'
 import { deliver } from './deliver'
 import type { ExportMetrics, MetricLabels } from './export-metrics'
+import { markHistoricalPageDone } from './historical-pages'
 import type { AttemptRecord, DeliveryJobData, ExportCounts, ExportSettings, ProcessedPluginEvent } from './interfaces'
 import { exportKeys, ExportKeys } from './keys'
 import { mayRetry, MAX_RETRIES } from './retry-schedule'
 
 /** How long a job waits when its config already has its share of this exporter's slots. */
 const BUSY_CONFIG_DELAY_MS = 500
-
-const MARK_HISTORICAL_DONE = `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
-  redis.call('INCRBY', KEYS[2], ARGV[2])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return 1
-`
 
 export interface DeliveryDeps {
   manager: PluginManager
@@ -51,6 +44,9 @@ export class DeliveryProcessor {
   readonly process = async (job: Job<DeliveryJobData>, token?: string): Promise<string> => {
     const { configId } = job.data
     if (job.data.delivered || job.data.events.length === 0) return this.finish(job, 'already done')
+    // A cancelled run's pages not started yet are dropped (counted neither exported nor failed).
+    if (job.data.source.type === 'historical' && (await getHistoricalRunStatus(this.deps.pool, job.data.source.runId)) === 'cancelled')
+      return this.finish(job, 'historical run cancelled', { dropped: job.data.events.length })
     const busy = this.inFlight.get(configId) ?? 0
     if (busy >= this.deps.settings.configConcurrency) {
       await job.moveToDelayed(Date.now() + BUSY_CONFIG_DELAY_MS, token)
@@ -75,7 +71,9 @@ export class DeliveryProcessor {
       const state = manager.state(data.configId)
       // Still setting up (retrying setup, or its plugin failed to load and awaits a retry or a fix): the job waits with backoff rather than losing its events.
       if (state?.status === 'pending' || state?.status === 'retrying' || state?.status === 'failed') {
-        throw new Error(`plugin config ${data.configId} is not set up yet${state.status === 'failed' ? ` (its plugin failed to load: ${state.lastError})` : ''}`)
+        throw new Error(
+          `plugin config ${data.configId} is not set up yet${state.status === 'failed' ? ` (its plugin failed to load: ${state.lastError})` : ''}`,
+        )
       }
       const reason =
         state?.status === 'disabled' ? `plugin config ${data.configId} is disabled: ${state.reason}` : `plugin config ${data.configId} is not enabled`
@@ -83,14 +81,14 @@ export class DeliveryProcessor {
       await this.deps.metrics.add({ teamId: data.teamId, pluginName: 'unknown', configId: data.configId }, data.method, {
         undelivered_events: data.events.length,
       })
-      return this.finish(job, 'dead letter')
+      return this.finish(job, 'dead letter', { failed: data.events.length })
     }
     const labels: MetricLabels = { teamId: config.record.teamId, pluginName: config.record.pluginName, configId: config.record.id }
     if (!config.methods.includes(data.method)) {
       const reason = `${config.record.pluginName} no longer exports ${data.method}`
       await this.deadLetter(job, config, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')
       await this.deps.metrics.add(labels, data.method, { undelivered_events: data.events.length })
-      return this.finish(job, 'dead letter')
+      return this.finish(job, 'dead letter', { failed: data.events.length })
     }
     const counts: Partial<ExportCounts> = {}
     if (data.attempts.length === 0) counts.events_seen = data.events.length
@@ -107,7 +105,8 @@ export class DeliveryProcessor {
     if (outcome.retry) {
       const attempts: AttemptRecord[] = [...data.attempts, { at: startedAt, error: outcome.retry.message, retryError: true }]
       if (mayRetry(attempts.length, attempts[0].at, Date.now(), settings.timeScale)) {
-        await job.updateData({ ...data, events: outcome.retry.events, attempts })
+        const deadLettered = (data.deadLettered ?? 0) + (outcome.failed?.events.length ?? 0)
+        await job.updateData({ ...data, events: outcome.retry.events, attempts, deadLettered })
         await this.deps.redis.zadd(this.keys.retrying(data.configId), Date.now(), job.id!)
         await this.deps.metrics.add(labels, data.method, counts)
         this.log(
@@ -122,7 +121,7 @@ export class DeliveryProcessor {
       counts.undelivered_events += outcome.retry.events.length
     }
     await this.deps.metrics.add(labels, data.method, counts)
-    return this.finish(job, outcome.retry || outcome.failed ? 'dead letter' : 'delivered')
+    return this.finish(job, outcome.retry || outcome.failed ? 'dead letter' : 'delivered', { failed: counts.undelivered_events })
   }
 
   private async deadLetter(
@@ -156,20 +155,19 @@ export class DeliveryProcessor {
     else this.deps.logger.error({ plugin_config_id: data.configId, events: events.length, err: message }, 'export batch kept as a dead letter')
   }
 
-  /** Drops the events from the finished job (a redelivery then does nothing) and clears its status entries. */
-  private async finish(job: Job<DeliveryJobData>, result: string): Promise<string> {
+  /**
+   * Drops the events from the finished job (a redelivery then does nothing) and clears its status
+   * entries. A historical page also counts towards its run: its events were exported unless kept as
+   * dead letters (`failed`, in this attempt or earlier ones) or dropped by a cancel.
+   */
+  private async finish(job: Job<DeliveryJobData>, result: string, outcome: { failed?: number; dropped?: number } = {}): Promise<string> {
     const { data } = job
     const { redis } = this.deps
-    if (data.source.type === 'historical' && data.events.length > 0) {
-      await redis.eval(
-        MARK_HISTORICAL_DONE,
-        2,
-        this.keys.historicalDone(data.source.runId),
-        this.keys.historicalEvents(data.source.runId),
-        data.source.seq,
-        data.events.length,
-        7 * 24 * 3600,
-      )
+    if (data.source.type === 'historical' && !data.delivered) {
+      const failed = (data.deadLettered ?? 0) + (outcome.failed ?? 0)
+      const pageEvents = data.source.events ?? data.events.length
+      const exported = Math.max(0, pageEvents - failed - (outcome.dropped ?? 0))
+      await markHistoricalPageDone(redis, this.deps.queuePrefix, data.source.runId, data.source.seq, { exported, failed })
     }
     if (!data.delivered) await job.updateData({ ...data, events: [], delivered: true })
     await redis.multi().zrem(this.keys.pending(data.configId), job.id!).zrem(this.keys.retrying(data.configId), job.id!).exec()

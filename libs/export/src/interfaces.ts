@@ -1,5 +1,6 @@
 /** Public types of the exporter: delivery jobs, settings, dead letters, historical runs, status. */
 import type { Config } from '@plugin-server/core'
+import type { HistoricalRunRecord, HistoricalRunStatus } from '@plugin-server/db'
 import type { ProcessedPluginEvent } from '@plugin-server/meta'
 
 /** The plugin methods the exporter calls; each delivery job is for one of them. */
@@ -16,7 +17,11 @@ export interface AttemptRecord {
 }
 
 /** Where a delivery came from: the live stream, a historical run (to count its progress) or a replay. */
-export type DeliverySource = { type: 'live' } | { type: 'historical'; runId: number; seq: number } | { type: 'replay'; deadLetterId: number }
+export type DeliverySource =
+  | { type: 'live' }
+  /** `events`: how many the page had when handed over (its exported and failed counts add up to it). */
+  | { type: 'historical'; runId: number; seq: number; events?: number }
+  | { type: 'replay'; deadLetterId: number }
 
 /** One BullMQ job on the deliveries queue: events for one method of one plugin config. */
 export interface DeliveryJobData {
@@ -29,6 +34,8 @@ export interface DeliveryJobData {
   attempts: AttemptRecord[]
   /** Set when the events were delivered; the job then carries no events (and a redelivery does nothing). */
   delivered?: boolean
+  /** Events of this job already kept as dead letters by earlier attempts (a historical page's failed count). */
+  deadLettered?: number
 }
 
 /** The EXPORT_* settings of the one validated configuration, and the time scale (tests). */
@@ -80,31 +87,42 @@ export interface DeadLetter {
   replayedAt: string | null
 }
 
-export interface HistoricalRun {
+/** A run as stored (see libs/db historical-runs). */
+export type HistoricalRun = HistoricalRunRecord
+
+/** A historical run and how far the exporters got with it. */
+export interface HistoricalRunProgress {
   id: number
   pluginConfigId: number
-  teamId: number
+  status: HistoricalRunStatus
   from: string
   to: string
   batchSize: number
-  status: 'running' | 'done'
-  totalEvents: number
-  enqueuedEvents: number
-  nextSeq: number
-  cursor: { timestamp: string; uuid: string } | null
-  pendingEnd: { timestamp: string; uuid: string } | null
-  createdAt: string
-  finishedAt: string | null
-}
-
-export interface HistoricalProgress {
-  runId: number
-  total: number
+  /** Events of the range stored before `snapshotAt`, fixed when an exporter starts the run; null while queued. */
+  total: number | null
+  /** Events handed to the exporters as pages. */
   enqueued: number
+  /** Delivered to the plugin. */
+  exported: number
+  /** Kept as dead letters (replayable). */
+  failed: number
+  /** Left out by the config's exportEventsToIgnore. */
+  skipped: number
+  /** exported + failed + skipped: never more than `total`. */
   done: number
-  /** Events per second since this command started. */
+  /** done / total in %, rounded down; null while the total is not known. */
+  percent: number | null
+  /** Events per second since an exporter started the run (until it finished). */
   rate: number
+  /** Seconds left at that rate; null when not running or nothing done yet. */
   etaSeconds: number | null
+  snapshotAt: string
+  createdAt: string
+  startedAt: string | null
+  cancelledAt: string | null
+  finishedAt: string | null
+  /** Why the last attempt to run it stopped (it is retried), if it did. */
+  lastError: { message: string; time: string } | null
 }
 
 export interface ExportStatus {
@@ -120,18 +138,4 @@ export interface ExportStatus {
   retriesInFlight: number
   deadLetters: { pending: number; pendingEvents: number; replayed: number }
   historicalRuns: HistoricalRunProgress[]
-}
-
-/** A historical run and how far the exporters got with it. */
-export interface HistoricalRunProgress {
-  id: number
-  status: HistoricalRun['status']
-  from: string
-  to: string
-  total: number
-  enqueued: number
-  /** Events whose batch the exporters finished (delivered or kept as a dead letter). */
-  done: number
-  createdAt: string
-  finishedAt: string | null
 }

@@ -22,12 +22,16 @@ export const exportKeys = (prefix: string) => ({
   pending: (configId: number) => `${prefix}:export:pending:${configId}`,
   /** Delivery jobs waiting for a retry. */
   retrying: (configId: number) => `${prefix}:export:retrying:${configId}`,
-  /** Historical run progress: finished batch numbers and their event count. */
+  /** Historical run progress: numbers of the pages finished (each counted once, however often it is delivered) … */
   historicalDone: (runId: number) => `${prefix}:export:historical-done:${runId}`,
-  historicalEvents: (runId: number) => `${prefix}:export:historical-events:${runId}`,
+  /** … and their events: hash of `exported` and `failed` (kept as a dead letter). */
+  historicalCounts: (runId: number) => `${prefix}:export:historical-counts:${runId}`,
 })
 
 export type ExportKeys = ReturnType<typeof exportKeys>
 
 /** BullMQ queue of delivery jobs (one per flushed batch, per hand-off for onEvent/onSnapshot/webhooks). */
 export const DELIVERIES_QUEUE = QUEUES.exportDeliveries
+
+/** BullMQ queue of historical runs: one job (`hr-<run>`) per run, which an exporter drives page by page. */
+export const HISTORICAL_QUEUE = QUEUES.exportHistorical

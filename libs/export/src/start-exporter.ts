@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq'
 import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
 import { exportBackoffStrategy } from './backoff-strategy'
 import { DeliveryProcessor } from './delivery-processor'
@@ -9,9 +10,14 @@ import { ExportMetrics } from './export-metrics'
 import { exportSettings } from './export-settings'
 import { fanOut } from './fan-out'
 import { flushDue } from './flush-due'
+import { HistoricalJobData, HistoricalQueue } from './historical-queue'
+import { HistoricalRunner } from './historical-runner'
 import type { DeliveryJobData, ExportSettings } from './interfaces'
 import { DELIVERIES_QUEUE } from './keys'
 import { registerPendingGauges } from './pending-gauges'
+
+/** Historical runs one exporter drives at once. */
+const HISTORICAL_RUNS_PER_EXPORTER = 4
 
 export interface RunningExporter extends RunningRole {
   runtime: PluginRuntime
@@ -19,6 +25,7 @@ export interface RunningExporter extends RunningRole {
   deliveries: DeliveryQueue
   deliveryWorker: Worker<DeliveryJobData, string>
   fanOutWorker: Worker<ExportBatch, string>
+  historicalWorker: Worker<HistoricalJobData, string>
   /** Flushes the buffers that are due now (also runs on a timer). */
   flushDue: (all?: boolean) => Promise<number>
 }
@@ -56,12 +63,31 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
       ...lock,
     },
   )
+  const historicalQueue = new HistoricalQueue(ctx.newRedisConnection('export-historical'), prefix)
+  const historical = new HistoricalRunner({ pool: ctx.pool(), redis, queuePrefix: prefix, deliveries, logger })
+  // Runs mostly wait for the delivery workers, so a few at once cost little; one run is driven by one exporter at a time (its job's lock).
+  const historicalWorker = createWorker<HistoricalJobData, string>(
+    QUEUES.exportHistorical,
+    historical.process,
+    ctx.newRedisConnection('export-historical-worker'),
+    prefix,
+    {
+      concurrency: HISTORICAL_RUNS_PER_EXPORTER,
+      ...lock,
+    },
+  )
+  // A run whose job was never added (its starter died between the insert and the add) gets it now.
+  for (const runId of await listUnfinishedHistoricalRuns(ctx.pool())) await historicalQueue.ensure(runId)
   for (const [name, worker] of [
     ['delivery', deliveryWorker],
     ['fan-out', fanOutWorker],
+    ['historical', historicalWorker],
   ] as const) {
     worker.on('error', (err) => logger.warn({ err: err.message, worker: name }, 'export worker error'))
   }
+  historicalWorker.on('failed', (job, err) => {
+    if (err.name !== 'DelayedError') logger.warn({ job_id: job?.id, err: err.message }, 'historical export run failed in this exporter, will retry')
+  })
   fanOutWorker.on('failed', (job, err) => logger.error({ job_id: job?.id, err: err.message }, 'export hand-off failed, will retry with backoff'))
   deliveryWorker.on('failed', (job, err) => {
     if (err.name !== 'RetryScheduled')
@@ -82,8 +108,18 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
     deliveries,
     deliveryWorker,
     fanOutWorker,
+    historicalWorker,
     flushDue: flush,
     closers: [
+      {
+        name: 'historical export runs',
+        close: async () => {
+          // Runs go back to the queue at their next page for another exporter; this one stops taking new ones.
+          historical.stop()
+          await historicalWorker.close()
+          await historicalQueue.close()
+        },
+      },
       { name: 'export hand-offs', close: () => fanOutWorker.close() },
       {
         name: 'export buffers',
@@ -103,7 +139,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
       {
         name: 'export workers',
         check: async () => {
-          if (!deliveryWorker.isRunning() || !fanOutWorker.isRunning()) throw new Error('an export worker is not running')
+          if (!deliveryWorker.isRunning() || !fanOutWorker.isRunning() || !historicalWorker.isRunning()) throw new Error('an export worker is not running')
         },
       },
     ],

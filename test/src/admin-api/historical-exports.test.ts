@@ -6,7 +6,7 @@ import { testEvent } from '../export/export-setup'
 import { eventually } from '../harness/fleet'
 import { AdminFleet, startAdminFleet } from './admin-fleet'
 
-describe('historical exports of a config: GET and POST /api/configs/:id/historical-exports', function () {
+describe('historical exports of a config: /api/configs/:id/historical-exports', function () {
   this.timeout(120_000)
   let f: AdminFleet
   let destination: Destination
@@ -17,7 +17,8 @@ describe('historical exports of a config: GET and POST /api/configs/:id/historic
   before(async () => {
     destination = new Destination()
     const sink = await destination.start()
-    f = await startAdminFleet(['capture', 'exporter'])
+    // No exporter yet: the API process only enqueues runs.
+    f = await startAdminFleet(['capture'])
     id = await f.enable('export-batch', { url: `${sink}/history`, exportEventsToIgnore: 'ignored' })
     const base = Date.parse(range.from)
     await insertEvents(f.fleet.db.pool, [
@@ -47,24 +48,42 @@ describe('historical exports of a config: GET and POST /api/configs/:id/historic
     assert.deepEqual(await f.ok('GET', url()), [])
   })
 
-  it('starts a run in the API process (202), once per range, and it finishes with every event exported', async () => {
+  it('enqueues a run (202) once per range fleet-wide; it stays queued until an exporter runs it to done', async () => {
     const [started, same] = await Promise.all([
       f.ok<HistoricalRunView>('POST', url(), { ...range, batch_size: 100 }, 202, f.teamToken),
       f.ok<HistoricalRunView>('POST', url(), { ...range, batch_size: 100 }, 202),
     ])
-    assert.equal(same.id, started.id, 'the same range is driven once')
+    assert.equal(same.id, started.id, 'a second start of the same range answers the same run')
     assert.deepEqual(
-      { status: started.status, from: started.from, to: started.to, total: started.total, finished_at: started.finished_at, error: started.error },
-      { status: 'running', ...range, total: 250, finished_at: null, error: null },
+      { status: started.status, from: started.from, to: started.to, total: started.total, done: started.done, finished_at: started.finished_at },
+      { status: 'queued', ...range, total: null, done: 0, finished_at: null },
     )
-    assert.ok(!Number.isNaN(Date.parse(started.created_at)))
-    const [done] = await eventually(
+    const overlapping = await f.call('POST', url(), { from: '2024-01-01T12:00:00Z', to: '2024-01-03T00:00:00Z' })
+    assert.equal(overlapping.status, 409, overlapping.text)
+    assert.match(overlapping.json<{ error: { message: string } }>().error.message, new RegExp(`run ${started.id} .*overlaps this range`))
+    const queued = await f.ok<HistoricalRunView>('GET', `${url()}/${started.id}`, undefined, 200, f.teamToken)
+    assert.equal(queued.status, 'queued', 'nothing in the API process runs it')
+
+    await f.fleet.start('exporter')
+    const done = await eventually(
       'the run done',
-      () => f.ok<HistoricalRunView[]>('GET', url(), undefined, 200, f.teamToken),
-      (runs) => runs.length === 1 && runs[0].status === 'done',
+      () => f.ok<HistoricalRunView>('GET', `${url()}/${started.id}`),
+      (run) => run.status === 'done',
     )
-    assert.deepEqual({ id: done.id, total: done.total, enqueued: done.enqueued, done: done.done }, { id: started.id, total: 250, enqueued: 250, done: 250 })
-    assert.ok(done.finished_at !== null && Date.parse(done.finished_at) >= Date.parse(done.created_at))
+    assert.deepEqual(
+      {
+        total: done.total,
+        enqueued: done.enqueued,
+        exported: done.exported,
+        failed: done.failed,
+        skipped: done.skipped,
+        done: done.done,
+        percent: done.percent,
+      },
+      { total: 251, enqueued: 250, exported: 250, failed: 0, skipped: 1, done: 251, percent: 100 },
+    )
+    assert.ok(done.finished_at !== null && done.started_at !== null && Date.parse(done.finished_at) >= Date.parse(done.started_at))
+    assert.ok(Date.parse(done.snapshot_at) >= Date.parse(done.created_at) && done.eta_seconds === null)
     const delivered = destination.deliveredUuids('/history')
     assert.equal(delivered.length, 250)
     assert.equal(new Set(delivered).size, 250, 'no event exported twice')
@@ -82,10 +101,42 @@ describe('historical exports of a config: GET and POST /api/configs/:id/historic
     assert.ok(runs[0].id > runs[1].id)
   })
 
+  it('POST …/:run/cancel cancels a running run (200, cancelled), then 409; an unknown run is 404', async () => {
+    destination.responder = () => 'hold'
+    const run = await f.ok<HistoricalRunView>('POST', url(), { ...range, batch_size: 10 }, 202)
+    // Both of the config's delivery slots held: every other page of the run waits in the queue.
+    await eventually(
+      'two batches held',
+      async () => destination.heldCount(),
+      (n) => n === 2,
+    )
+    const cancelled = await f.ok<HistoricalRunView>('POST', `${url()}/${run.id}/cancel`, undefined, 200, f.teamToken)
+    assert.equal(cancelled.status, 'cancelled')
+    assert.ok(cancelled.cancelled_at !== null)
+    const sent = destination.on('/history').length
+    destination.responder = () => 200
+    destination.release()
+    const end = await eventually(
+      'the cancelled run wrapped up',
+      () => f.ok<HistoricalRunView>('GET', `${url()}/${run.id}`),
+      (r) => r.finished_at !== null,
+    )
+    assert.equal(end.status, 'cancelled')
+    assert.ok(end.done < end.total!, `stopped part way: ${end.done}/${end.total}`)
+    assert.equal(destination.on('/history').length, sent, 'no batch sent after the cancel')
+    const again = await f.call('POST', `${url()}/${run.id}/cancel`)
+    assert.equal(again.status, 409, again.text)
+    assert.equal((await f.call('POST', `${url()}/999999/cancel`)).status, 404)
+    assert.equal((await f.call('GET', `${url()}/999999`)).status, 404)
+  })
+
   it("is 403 for another team's token", async () => {
+    const [run] = await f.ok<HistoricalRunView[]>('GET', url())
     await f.assertOtherTeamForbidden([
       ['GET', url()],
       ['POST', url(), range],
+      ['GET', `${url()}/${run.id}`],
+      ['POST', `${url()}/${run.id}/cancel`],
     ])
   })
 })

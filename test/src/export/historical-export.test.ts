@@ -1,84 +1,152 @@
 import assert from 'node:assert/strict'
-import { insertEvents } from '@plugin-server/db'
-import { listHistoricalRuns } from '@plugin-server/export'
+import type { HistoricalRunProgress } from '@plugin-server/export'
 import { eventually } from '../harness/fleet'
-import { FleetProcess, startCli } from '../harness/processes'
-import { exportSetup, ExportSetup, testEvent } from './export-setup'
+import type { FleetProcess } from '../harness/processes'
+import { historicalFleet, HistoricalFleet, RANGE } from './historical-fleet'
 
-describe('runHistoricalExport (plugin-server export historical)', function () {
-  this.timeout(120_000)
-  let s: ExportSetup
-  const children: FleetProcess[] = []
+const TAKEN = 'historical export run taken by this exporter'
 
-  beforeEach(async () => {
-    s = await exportSetup()
-  })
+const sorted = (uuids: Iterable<string>) => [...uuids].sort()
+
+describe('historical export runs executed by the exporters (plugin-server export historical)', function () {
+  this.timeout(180_000)
+  let h: HistoricalFleet
+
   afterEach(async () => {
-    await Promise.all(children.map((c) => c.kill('SIGKILL')))
-    await s.close()
+    await h?.close()
   })
 
-  const cli = (args: string[]) => {
-    const proc = startCli(args, { ...s.env, LOG_LEVEL: 'warn' })
-    children.push(proc)
-    return proc
+  const start = async (args: string[] = []): Promise<HistoricalRunProgress> => {
+    const started = await h.cli(['export', 'historical', String(h.configId), '--from', RANGE.from, '--to', RANGE.to, '--detach', ...args])
+    assert.equal(started.code, 0, started.stderr)
+    return JSON.parse(started.stdout) as HistoricalRunProgress
   }
 
-  const progressed = (proc: FleetProcess, atLeast: number) =>
-    proc.stderr.some((line) => Number(/: (\d+)\/\d+ events exported/.exec(line)?.[1] ?? -1) >= atLeast)
+  it('survives a SIGKILL of the exporter running it: another exporter takes it over and every event of the range is exported', async () => {
+    h = await historicalFleet(1000)
+    const exporters = await Promise.all([h.fleet.start('exporter'), h.fleet.start('exporter')])
+    // Six batches answered, then the destination holds until the exporter driving the run is killed.
+    h.destination.responder = ({ index }) => (index < 6 ? 200 : 'hold')
+    const run = await start(['--batch-size', '50', '--max-in-flight', '2'])
+    assert.equal(run.total, null, 'the CLI only enqueues: the total is counted by an exporter')
+    const takenBy = (p: FleetProcess) => p.lines.some((l) => l.msg === TAKEN && l.runId === run.id)
+    const driver = await eventually(
+      'an exporter takes the run',
+      async () => exporters.find(takenBy),
+      (p) => p !== undefined,
+    )
+    await eventually(
+      'a batch held mid-run',
+      async () => h.destination.heldCount(),
+      (n) => n >= 1,
+    )
+    const before = await eventually(
+      'the six answered batches counted',
+      () => h.progress(run.id),
+      (p) => p.exported >= 300,
+    )
+    assert.equal(before.status, 'running')
+    assert.ok(before.exported < 1000, `killed part way (${before.exported} exported)`)
+    await driver!.kill('SIGKILL')
+    h.destination.responder = () => 200
+    h.destination.release()
 
-  it('streams stored events in batches with progress, and resumes where it stopped after a SIGKILL', async () => {
-    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/hist`, exportEventsToIgnore: 'ignored' })
-    const base = Date.parse('2024-01-01T00:00:00Z')
-    const events = Array.from({ length: 1000 }, (_, i) => ({ ...testEvent(s.team.id, 'old'), timestamp: new Date(base + i * 1000).toISOString() }))
-    await insertEvents(s.db.pool, [
-      ...events,
-      { ...testEvent(s.team.id, 'ignored'), timestamp: new Date(base).toISOString() },
-      { ...testEvent(s.team.id, 'too late'), timestamp: '2024-02-01T00:00:00Z' },
-    ])
-    await s.startExporter()
-    // The destination answers five batches, then hangs until the command is killed.
-    let answered = 0
-    s.destination.responder = () => (answered++ < 5 ? 200 : 'hold')
-    const args = [
+    const survivor = exporters.find((p) => p !== driver)!
+    const done = await h.finished(run.id)
+    assert.ok(takenBy(survivor), 'the other exporter took the run over')
+    assert.deepEqual(
+      { status: done.status, total: done.total, exported: done.exported, failed: done.failed, skipped: done.skipped, done: done.done, percent: done.percent },
+      { status: 'done', total: 1003, exported: 1000, failed: 0, skipped: 3, done: 1003, percent: 100 },
+    )
+    const delivered = h.destination.deliveredUuids(h.path)
+    assert.deepEqual(sorted(new Set(delivered)), sorted(h.exportable), 'every event of the range exported, none skipped, nothing else')
+    const again = delivered.length - new Set(delivered).size
+    assert.ok(again <= 100, `at most the pages in flight at the kill exported twice (${again} events)`)
+  })
+
+  it('is cancelled from the CLI: status says cancelled and no page is exported after it', async () => {
+    h = await historicalFleet(1000, { EXPORT_CONFIG_CONCURRENCY: '2' })
+    await h.fleet.start('exporter')
+    h.destination.responder = ({ index }) => (index < 3 ? 200 : 'hold')
+    const run = await start(['--batch-size', '50', '--max-in-flight', '2'])
+    // Both pages in flight are held: the run waits for them, nothing else is on its way.
+    await eventually(
+      'two batches held',
+      async () => h.destination.heldCount(),
+      (n) => n === 2,
+    )
+    const cancelled = await h.cli(['export', 'historical', 'cancel', String(run.id)])
+    assert.equal(cancelled.code, 0, cancelled.stderr)
+    assert.equal((JSON.parse(cancelled.stdout) as HistoricalRunProgress).status, 'cancelled')
+    const requestsAtCancel = h.destination.on(h.path).length
+    h.destination.release()
+
+    // It finishes once the pages in flight at the cancel are done.
+    const end = await h.finished(run.id)
+    assert.equal(h.destination.on(h.path).length, requestsAtCancel, 'no batch sent after the cancel')
+    const status = await h.cli(['export', 'historical', 'status', String(run.id)])
+    assert.equal(status.code, 0, status.stderr)
+    const shown = JSON.parse(status.stdout) as HistoricalRunProgress
+    assert.deepEqual(
+      { status: shown.status, total: shown.total, exported: shown.exported, failed: shown.failed, finished: shown.finishedAt !== null },
+      { status: 'cancelled', total: 1003, exported: 250, failed: 0, finished: true },
+    )
+    assert.equal(end.cancelledAt !== null, true)
+    const again = await h.cli(['export', 'historical', 'cancel', String(run.id)])
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, new RegExp(`run ${run.id} is already cancelled`))
+  })
+
+  it('keeps progress at or under 100 % while events of the range keep arriving during the run', async () => {
+    h = await historicalFleet(400)
+    await h.fleet.start('exporter')
+    const follower = h.startCli([
       'export',
       'historical',
-      String(configId),
+      String(h.configId),
       '--from',
-      '2024-01-01T00:00:00Z',
+      RANGE.from,
       '--to',
-      '2024-01-02T00:00:00Z',
+      RANGE.to,
       '--batch-size',
-      '100',
+      '20',
       '--max-in-flight',
       '1',
-    ]
-    const first = cli(args)
-    await eventually(
-      'progress shown',
-      async () => progressed(first, 500),
-      (ok) => ok,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}: ${first.stderr.join('\n')}`)
-    })
-    await first.kill('SIGKILL')
-    const [run] = await listHistoricalRuns(s.db.pool, configId)
-    assert.equal(run.status, 'running')
-    assert.equal(run.totalEvents, 1000)
-    assert.ok(run.enqueuedEvents >= 500 && run.enqueuedEvents < 1000, `stopped part way (${run.enqueuedEvents} handed over)`)
-    s.destination.responder = () => 200
-    s.destination.release()
-    const second = cli(args)
-    assert.equal(await second.exited, 0, second.stderr.join('\n'))
-    assert.ok(
-      second.stderr.some((l) => l.startsWith(`resuming historical export run ${run.id}: ${run.enqueuedEvents}/1000`)),
-      second.stderr.join('\n'),
+    ])
+    const runId = Number(
+      (await eventually(
+        'the run started',
+        async () => /run (\d+)/.exec(follower.stderr.join('\n')),
+        (m) => m !== null,
+      ))![1],
     )
-    assert.match(second.stderr.join('\n'), /1000\/1000 events exported \(100%\).*events\/s, ETA/)
-    const delivered = s.destination.deliveredUuids('/hist')
-    assert.deepEqual([...new Set(delivered)].sort(), events.map((e) => e.uuid).sort())
-    assert.equal(delivered.length, 1000, 'no batch exported twice')
-    const [done] = await listHistoricalRuns(s.db.pool, configId)
-    assert.equal(done.status, 'done')
+    const seen: HistoricalRunProgress[] = []
+    const late: string[] = []
+    for (;;) {
+      late.push(...(await h.store(5)))
+      const p = await h.progress(runId)
+      seen.push(p)
+      if (p.finishedAt !== null) break
+    }
+    assert.equal(await follower.exited, 0, follower.stderr.join('\n'))
+    const counted = seen.filter((p) => p.total !== null)
+    assert.ok(counted.length > 3 && late.length > 100, `progress read ${counted.length} times while ${late.length} events arrived`)
+    for (const p of counted) assert.ok(p.done <= p.total! && p.percent! <= 100, `${p.done}/${p.total} (${p.percent}%)`)
+    assert.ok(
+      counted.some((p) => p.status === 'running' && p.etaSeconds !== null && p.rate > 0),
+      'a rate and an ETA while running',
+    )
+    const end = seen[seen.length - 1]
+    assert.equal(end.total, end.done)
+    assert.equal(end.percent, 100)
+    const delivered = new Set(h.destination.deliveredUuids(h.path))
+    const lateExported = late.filter((u) => delivered.has(u)).length
+    assert.equal(end.exported + end.skipped, end.total, 'exported + skipped is the total')
+    assert.ok(
+      h.exportable.every((u) => delivered.has(u)),
+      'every event stored before the start exported',
+    )
+    assert.equal(delivered.size, end.exported, `only the events counted at the start were exported (${lateExported} of the late ones were)`)
+    assert.match(follower.stderr.join('\n'), new RegExp(`run ${runId}: ${end.total}/${end.total} events \\(100%\\) done`))
   })
 })

@@ -87,10 +87,34 @@ export const exportRoutes: Route[] = [
       const batchSize = optionalInt(body, 'batch_size') ?? DEFAULT_BATCH_SIZE
       if (batchSize < 1 || batchSize > MAX_BATCH_SIZE)
         throw new HttpError(400, 'validation_error', `batch_size must be from 1 to ${MAX_BATCH_SIZE}`, 'batch_size')
-      const config = await getConfig(management, id)
-      const run = await services.historical.start(id, config.team_id, { from, to, batchSize })
-      const view = (await services.historical.list(id)).find((r) => r.id === run.id)
-      return { status: 202, body: view }
+      await getConfig(management, id)
+      // Enqueued for the exporters; the same range again answers the run already there.
+      const { run } = await services.historical.start(id, { from, to, batchSize })
+      return { status: 202, body: run }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/api/configs/:id/historical-exports/:run',
+    access: 'config',
+    handler: async ({ params, management, services }) => {
+      const id = idParam(params.id, 'plugin config')
+      const runId = idParam(params.run, 'historical export run')
+      await getConfig(management, id)
+      const run = await services.historical.get(id, runId)
+      if (!run) throw new HttpError(404, 'not_found', `historical export run ${runId} of plugin config ${id} not found`)
+      return { status: 200, body: run }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/api/configs/:id/historical-exports/:run/cancel',
+    access: 'config',
+    handler: async ({ params, management, services }) => {
+      const id = idParam(params.id, 'plugin config')
+      const runId = idParam(params.run, 'historical export run')
+      await getConfig(management, id)
+      return { status: 200, body: await services.historical.cancel(id, runId) }
     },
   },
 ]

@@ -3,6 +3,7 @@ import { sql as pluginManagement } from './0002-plugin-management'
 import { sql as exportsSchema } from './0003-exports'
 import { sql as teamAdminTokens } from './0004-team-admin-tokens'
 import { sql as eventsTeamUuidKey } from './0005-events-team-uuid-key'
+import { sql as durableHistoricalExports } from './0006-durable-historical-exports'
 
 export interface Migration {
   id: string
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0003-exports', sql: exportsSchema },
   { id: '0004-team-admin-tokens', sql: teamAdminTokens },
   { id: '0005-events-team-uuid-key', sql: eventsTeamUuidKey },
+  { id: '0006-durable-historical-exports', sql: durableHistoricalExports },
 ]
