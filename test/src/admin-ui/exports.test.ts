@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import type { Locator } from 'playwright-core'
+import { insertEvents } from '@plugin-server/db'
 import { screenshot } from '../harness/browser'
 import { Destination } from '../export/destination'
+import { testEvent } from '../export/export-setup'
 import {
   api,
   configureThroughUi,
@@ -30,6 +32,7 @@ interface HistoricalRunView {
   status: string
   total: number
   done: number
+  exported: number
 }
 
 /** A date input takes what its type wants; the context runs in UTC, so the instant is the same. */
@@ -157,5 +160,44 @@ describe('admin UI: exports tab (dead letters, historical export)', function () 
     )
     assert.equal(sink.deliveredUuids('/sink').length - delivered, stored, 'the sink got every stored event again')
     await screenshot(page, 'exports-historical')
+  })
+
+  it('a running historical export is cancelled with its Cancel button: the row says cancelled and nothing more is sent', async () => {
+    const { page } = ui.operator
+    // Three pages of 500; the sink holds every batch, so the run stays running until it is cancelled.
+    await insertEvents(
+      ui.fleet.db.pool,
+      Array.from({ length: 1200 }, () => testEvent(ui.fleet.team.id, 'stored earlier')),
+    )
+    sink.responder = () => 'hold'
+    await openConfig(page, ui.operator, config, 'exports')
+    await fillInstant(page.getByTestId('historical-from'), new Date(Date.now() - 3600_000))
+    await fillInstant(page.getByTestId('historical-to'), new Date(Date.now() + 3600_000))
+    await page.getByTestId('historical-start').click()
+    // The config's two delivery slots held: its third page waits in the queue.
+    await until(
+      'two batches of the run held',
+      async () => sink.heldCount(),
+      (n) => n === 2,
+    )
+    const [run] = await api<HistoricalRunView[]>(ui.fleet, 'GET', `/api/configs/${config}/historical-exports`)
+    assert.equal(run.status, 'running')
+    const row = page.locator(`[data-testid="historical-run-row"][data-id="${run.id}"]`)
+    await screenshot(page, 'exports-historical-running')
+    await page.getByTestId(`historical-cancel-${run.id}`).click()
+    await row.and(page.locator('[data-status="cancelled"]')).waitFor({ timeout: 30_000 })
+    const sent = sink.received.length
+    sink.responder = () => 200
+    sink.release()
+    const [end] = await until(
+      'the cancelled run wrapped up',
+      () => api<(HistoricalRunView & { finished_at: string | null })[]>(ui.fleet, 'GET', `/api/configs/${config}/historical-exports`),
+      ([r]) => r.id === run.id && r.finished_at !== null,
+    )
+    assert.equal(end.status, 'cancelled')
+    assert.ok(end.done < end.total, `stopped part way: ${end.done}/${end.total}`)
+    assert.equal(sink.received.length, sent, 'no batch sent after the cancel')
+    assert.equal(await page.getByTestId(`historical-cancel-${run.id}`).count(), 0, 'no Cancel button on a cancelled run')
+    await screenshot(page, 'exports-historical-cancelled')
   })
 })

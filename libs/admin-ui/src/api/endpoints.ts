@@ -59,6 +59,7 @@ export const api = {
   historicalExports: (id: number) => request<HistoricalRun[]>('GET', `${config(id)}/historical-exports`),
   startHistoricalExport: (id: number, from: string, to: string) =>
     request<HistoricalRun>('POST', `${config(id)}/historical-exports`, { body: { json: { from, to } } }),
+  cancelHistoricalExport: (id: number, runId: number) => request<HistoricalRun>('POST', `${config(id)}/historical-exports/${runId}/cancel`),
 
   tryEvent: (teamId: number, event: PluginEvent, target: TryTarget) =>
     request<TryResult>('POST', `/api/teams/${teamId}/try`, { body: { json: { event, target } } }),

@@ -233,16 +233,29 @@ export interface ReplayResult {
   events: number
 }
 
+/** GET /api/configs/:id/historical-exports(/:run): a run the exporters execute. */
 export interface HistoricalRun {
   id: number
-  status: 'running' | 'done'
+  status: 'queued' | 'running' | 'done' | 'cancelled'
   from: string
   to: string
-  total: number
+  batch_size: number
+  /** Fixed when an exporter starts the run; null while queued. */
+  total: number | null
   enqueued: number
+  exported: number
+  failed: number
+  skipped: number
   done: number
+  percent: number | null
+  rate: number
+  eta_seconds: number | null
+  snapshot_at: string
   created_at: string
+  started_at: string | null
+  cancelled_at: string | null
   finished_at: string | null
+  error: { message: string; time: string } | null
 }
 
 export interface PluginEvent {
