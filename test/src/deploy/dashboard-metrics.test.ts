@@ -3,7 +3,7 @@ import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { FleetProcess } from '../harness/processes'
-import { CHART, dashboardQueries, dashboards, metricNames } from './chart-tools'
+import { CHART, dashboardQueries, dashboards, K8sObject, metricNames, render, REQUIRED_SETS } from './chart-tools'
 
 const ROLES = ['capture', 'ingest-worker', 'exporter', 'scheduler', 'job-worker'] as const
 
@@ -71,6 +71,16 @@ describe('dashboards against the metrics of running processes', function () {
     assert.deepEqual(missing, [])
   })
 
+  it('every metric an alert of the PrometheusRule queries is exported by some role (kube-state-metrics aside)', () => {
+    const all = new Set([...outputs.values()].flatMap((text) => [...exported(text)]))
+    const rule = render([...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true']).objects.find((o: K8sObject) => o.kind === 'PrometheusRule')!
+    const exprs = (rule.spec as { groups: { rules: { expr: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.expr))
+    const names = exprs.flatMap((expr) => metricNames(expr).map((name) => ({ name, expr })))
+    assert.ok(names.length >= exprs.length, `only ${names.length} metric references in ${exprs.length} alerts`)
+    const missing = names.filter(({ name }) => !name.startsWith('kube_') && !all.has(name))
+    assert.deepEqual(missing, [])
+  })
+
   it('reports real series: queue depth in every role, job counts where jobs ran', () => {
     // Only the samples of the named metrics, so a failure shows what was there.
     const samples = (role: string, name: string) =>
@@ -94,6 +104,7 @@ describe('dashboards against the metrics of running processes', function () {
       'queue_job_duration_seconds_bucket',
     ])
     assert.deepEqual(metricNames('label_values(queue_jobs, queue)'), ['queue_jobs'])
+    assert.deepEqual(metricNames('x_total unless x_total offset 1h'), ['x_total'])
     assert.deepEqual(metricNames('max(scheduler_chains) or sum by (reason) (increase(scheduler_chains_created_total[1h]))'), [
       'scheduler_chains',
       'scheduler_chains_created_total',

@@ -7,6 +7,20 @@ import { CHART, dashboards, helm, K8sObject, render, REQUIRED_SETS, runHelm } fr
 
 const PRODUCTION = ['-f', path.join(CHART, 'values-production.yaml')]
 const KEDA = [...REQUIRED_SETS, '--set', 'keda.enabled=true', '--set', 'keda.redisAddress=redis:6379', '--set', 'serviceMonitor.enabled=true']
+const EVERYTHING = [
+  ...KEDA,
+  '--set', 'prometheusRule.enabled=true',
+  '--set', 'ingress.enabled=true',
+  '--set', 'ingress.tls[0].secretName=capture-tls',
+  '--set', 'ingress.tls[0].hosts[0]=capture.example.com',
+  '--set', 'networkPolicy.captureFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=ingress-nginx',
+  '--set', 'networkPolicy.adminFrom[0].podSelector.matchLabels.team=ops',
+  '--set', 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring',
+  '--set', 'roles.exporter.nodeSelector.pool=exports',
+  '--set', 'tolerations[0].key=dedicated',
+  '--set', 'tolerations[0].operator=Exists',
+  '--set', 'extraEnvFrom[0].secretRef.name=plugin-server-extra',
+] // prettier-ignore
 
 function validate(yaml: string): { validated: number; kinds: Record<string, number>; errors: { object: string; error: string }[] } {
   const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/validate-manifests.mjs')], {
@@ -36,6 +50,7 @@ describe('helm chart', function () {
     ['default values', REQUIRED_SETS],
     ['production example', PRODUCTION],
     ['KEDA and ServiceMonitor', KEDA],
+    ['every option on (alerts, Ingress, NetworkPolicy peers, per-role scheduling, extraEnvFrom)', EVERYTHING],
   ] as const) {
     it(`lints, renders and validates against the Kubernetes, KEDA and Prometheus Operator schemas: ${name}`, () => {
       const lint = runHelm(['lint', '--strict', CHART, ...args])

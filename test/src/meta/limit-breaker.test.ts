@@ -75,7 +75,7 @@ describe('PluginManager circuit breaker (a config that keeps breaching its limit
     )
     const counter = await fx.ctx.registry.getSingleMetric('plugin_breaker_disabled_total')?.get()
     assert.deepEqual(
-      counter?.values.map((v) => [v.labels.reason, v.value]),
+      counter?.values.filter((v) => v.value > 0).map((v) => [v.labels.reason, v.value]),
       [['time', 1]],
     )
     // The count starts again, so re-enabling the config gives it a clean slate.

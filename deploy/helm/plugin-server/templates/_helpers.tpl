@@ -64,3 +64,52 @@ none (it produces into ingest) and scales on CPU.
 {{- end -}}
 {{- mul (sub $grace $margin) 1000 -}}
 {{- end -}}
+
+{{/*
+Every secret-bearing variable, the one list the chart keeps: each comes from the Secret (the chart's,
+or secrets.existingSecret), never from the ConfigMap or a plain env value. `value` is its key under
+`secrets:`; a variable of this list given under `config:` instead goes to the Secret too. `roles`:
+the roles whose pods get it (all, capture, or none: read by KEDA only). Add new ones here.
+*/}}
+{{- define "ps.secretVariables" -}}
+DATABASE_URL: { value: databaseUrl, roles: all, required: true }
+REDIS_URL: { value: redisUrl, roles: all, required: true }
+ADMIN_API_TOKEN: { value: adminApiToken, roles: capture, required: false }
+PLUGIN_SECRETS_KEYS: { value: pluginSecretsKeys, roles: all, required: false }
+POSTHOG_PERSONAL_API_KEY: { value: posthogPersonalApiKey, roles: all, required: false }
+REDIS_PASSWORD: { value: redisPassword, roles: none, required: false }
+{{- end -}}
+
+{{/* The value of one secret variable: from `secrets:`, else from `config:`. */}}
+{{- define "ps.secretValue" -}}
+{{- $fromSecrets := get .root.Values.secrets .spec.value | default "" -}}
+{{- $fromConfig := get .root.Values.config .name | default "" -}}
+{{- if and $fromSecrets $fromConfig -}}
+{{- fail (printf "%s is set twice: as secrets.%s and as config.%s; keep one" .name .spec.value .name) -}}
+{{- end -}}
+{{- default $fromConfig $fromSecrets | toString -}}
+{{- end -}}
+
+{{/* The role's scheduling: its own nodeSelector, tolerations and affinity, else the chart-wide ones. */}}
+{{- define "ps.scheduling" -}}
+{{- with (.spec.nodeSelector | default .root.Values.nodeSelector) }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.spec.tolerations | default .root.Values.tolerations) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.spec.affinity | default .root.Values.affinity) }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "ps.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ps.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}

@@ -14,6 +14,8 @@ export function breakerDisabledCounter(registry: Registry): Counter<'reason'> {
       labelNames: ['reason'],
       registers: [registry],
     })
+    // Every reason from zero: a series that first appears at 1 shows no increase, and alerts would miss it.
+    for (const reason of ['time', 'memory', 'cpu'] satisfies PluginLimitKind[]) counter.inc({ reason }, 0)
     byRegistry.set(registry, counter)
   }
   return counter

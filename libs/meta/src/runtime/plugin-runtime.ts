@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, ReadinessCheck, RoleContext, subscribeReload } from '@plugin-server/core'
 import { IsolatedVmPluginVm, PluginVm } from '@plugin-server/plugin-vm'
+import { breakerDisabledCounter } from './breaker-metrics'
 import { GeoIpLocator } from './geoip-locator'
 import type { RuntimeServices } from './interfaces'
 import { PluginLogWriter } from './log-writer'
@@ -50,6 +51,8 @@ export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new Is
     timeScale: config.timeScale,
     registry: ctx.registry,
   }
+  // Exported from start-up, so the alert on configs disabled by the server sees the first one.
+  breakerDisabledCounter(ctx.registry)
   const manager = new PluginManager(services, vm)
   await manager.start()
   await subscribeReload(ctx.newRedisConnection('plugin-reload'), config.queuePrefix, (message) => {

@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { REPO_ROOT } from '../harness/processes'
+import { CHART, helm, K8sObject, render, REQUIRED_SETS, runHelm } from './chart-tools'
+
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }
+type Port = { name: string; containerPort: number }
+type Container = { name: string; env?: EnvVar[]; envFrom?: Record<string, { name: string }>[]; ports?: Port[] }
+type PodSpec = {
+  serviceAccountName?: string
+  containers: Container[]
+  nodeSelector?: Record<string, string>
+  tolerations?: Record<string, string>[]
+}
+type ServiceSpec = { ports: { name: string; port: number; targetPort: string }[] }
+type PolicyRule = { ports: { port: string }[]; from?: Record<string, unknown>[] }
+
+const ofKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind)
+const named = (objects: K8sObject[], kind: string, name: string) => {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name)
+  if (!found) throw new Error(`no ${kind} ${name} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`)
+  return found
+}
+const podSpec = (o: K8sObject) => (o.spec as { template: { spec: PodSpec } }).template.spec
+const role = (o: K8sObject) => o.metadata.name.replace('ps-plugin-server-', '')
+
+/** The chart's one list of secret variables (ps.secretVariables in _helpers.tpl). */
+function chartSecretVariables(): string[] {
+  const helpers = readFileSync(path.join(CHART, 'templates/_helpers.tpl'), 'utf8')
+  const block = /define "ps\.secretVariables" -}}\n([\s\S]*?)\n{{- end -}}/.exec(helpers)?.[1]
+  assert.ok(block, 'ps.secretVariables not found in _helpers.tpl')
+  return [...block.matchAll(/^([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1])
+}
+
+/** Variables the server reads as text whose name says they hold a credential. */
+function secretVariablesOfTheServer(): string[] {
+  const config = readFileSync(path.join(REPO_ROOT, 'libs/core/src/config.ts'), 'utf8')
+  return [...config.matchAll(/r\.(?:string|parsed|list)\('([A-Z0-9_]+)'/g)]
+    .map((m) => m[1])
+    .filter((name) => /(_URL|TOKEN|_KEY|_KEYS|SECRET|PASSWORD)$/.test(name))
+}
+
+// A recognizable value per secret: wherever it shows up outside a Secret, it leaked.
+const SECRET_VALUES = {
+  DATABASE_URL: 'postgres://ps:pg-secret-4711@pg:5432/plugin_server',
+  REDIS_URL: 'redis://:redis-secret-4711@redis:6379',
+  ADMIN_API_TOKEN: 'admin-token-secret-4711',
+  PLUGIN_SECRETS_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+  POSTHOG_PERSONAL_API_KEY: 'phx_personal-secret-4711',
+  REDIS_PASSWORD: 'redis-secret-4711',
+}
+const VIA_SECRETS = [
+  '--set-string', `secrets.databaseUrl=${SECRET_VALUES.DATABASE_URL}`,
+  '--set-string', `secrets.redisUrl=${SECRET_VALUES.REDIS_URL}`,
+  '--set-string', `secrets.adminApiToken=${SECRET_VALUES.ADMIN_API_TOKEN}`,
+  '--set-string', `secrets.redisPassword=${SECRET_VALUES.REDIS_PASSWORD}`,
+] // prettier-ignore
+
+describe('helm chart: secrets, ports and exposure', function () {
+  this.timeout(180_000)
+  before(() => void helm())
+
+  it('keeps one list of secret variables that covers every credential the server reads', () => {
+    const listed = chartSecretVariables()
+    for (const name of secretVariablesOfTheServer()) assert.ok(listed.includes(name), `${name} is missing from ps.secretVariables`)
+    assert.deepEqual(Object.keys(SECRET_VALUES).sort(), [...listed].sort(), 'this test sets every listed variable')
+  })
+
+  for (const [how, args] of [
+    [
+      'under config:',
+      [
+        ...VIA_SECRETS,
+        '--set-string',
+        `config.PLUGIN_SECRETS_KEYS=${SECRET_VALUES.PLUGIN_SECRETS_KEYS}`,
+        '--set-string',
+        `config.POSTHOG_PERSONAL_API_KEY=${SECRET_VALUES.POSTHOG_PERSONAL_API_KEY}`,
+      ],
+    ],
+    [
+      'under secrets:',
+      [
+        ...VIA_SECRETS,
+        '--set-string',
+        `secrets.pluginSecretsKeys=${SECRET_VALUES.PLUGIN_SECRETS_KEYS}`,
+        '--set-string',
+        `secrets.posthogPersonalApiKey=${SECRET_VALUES.POSTHOG_PERSONAL_API_KEY}`,
+      ],
+    ],
+  ] as const) {
+    it(`puts every secret set ${how} in the Secret and in no ConfigMap or plain env value`, () => {
+      const { objects } = render([...args, '--set', 'prometheusRule.enabled=true', '--set', 'ingress.enabled=true'])
+      const secret = named(objects, 'Secret', 'ps-plugin-server') as K8sObject & { stringData: Record<string, string> }
+      assert.deepEqual(secret.stringData, SECRET_VALUES)
+      for (const map of ofKind(objects, 'ConfigMap')) {
+        const text = JSON.stringify(map)
+        for (const [name, value] of Object.entries(SECRET_VALUES)) {
+          assert.ok(!text.includes(value), `ConfigMap ${map.metadata.name} holds the value of ${name}`)
+          assert.ok(!(name in (map.data ?? {})), `ConfigMap ${map.metadata.name} has the key ${name}`)
+        }
+      }
+      // Outside Secrets (the migration hook has its own), no object carries a secret value at all.
+      for (const object of objects.filter((o) => o.kind !== 'Secret')) {
+        const text = JSON.stringify(object)
+        for (const [name, value] of Object.entries(SECRET_VALUES)) assert.ok(!text.includes(value), `${object.kind} ${object.metadata.name} holds ${name}`)
+      }
+      for (const deployment of ofKind(objects, 'Deployment')) {
+        const env = podSpec(deployment).containers[0].env ?? []
+        const fromSecret = env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name)
+        const expected = [
+          'DATABASE_URL',
+          'REDIS_URL',
+          'PLUGIN_SECRETS_KEYS',
+          'POSTHOG_PERSONAL_API_KEY',
+          ...(role(deployment) === 'capture' ? ['ADMIN_API_TOKEN'] : []),
+        ]
+        assert.deepEqual(fromSecret.sort(), expected.sort(), deployment.metadata.name)
+        for (const e of env.filter((v) => v.valueFrom?.secretKeyRef)) assert.equal(e.valueFrom!.secretKeyRef!.key, e.name)
+      }
+    })
+  }
+
+  it('refuses a secret where it would not reach the Secret, naming it', () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['--set', 'secrets.existingSecret=mine', '--set-string', 'config.PLUGIN_SECRETS_KEYS=k1:abc'],
+        /config\.PLUGIN_SECRETS_KEYS is a secret: with secrets\.existingSecret, put it in that Secret/,
+      ],
+      [[...REQUIRED_SETS, '--set-string', 'roles.exporter.env.POSTHOG_PERSONAL_API_KEY=phx'], /roles\.exporter\.env\.POSTHOG_PERSONAL_API_KEY is a secret/],
+      [
+        [...REQUIRED_SETS, '--set-string', 'secrets.pluginSecretsKeys=k1:abc', '--set-string', 'config.PLUGIN_SECRETS_KEYS=k1:abc'],
+        /PLUGIN_SECRETS_KEYS is set twice/,
+      ],
+      [[...REQUIRED_SETS, '--set', 'admin.port=9090'], /admin\.port \(9090\) must differ from metricsPort/],
+      [[...REQUIRED_SETS, '--set', 'admin.port=8000'], /admin\/port/],
+      [[...REQUIRED_SETS, '--set-string', 'config.ADMIN_PORT=8001'], /config\/ADMIN_PORT/],
+    ]
+    for (const [args, message] of cases) {
+      const result = runHelm(['template', 'ps', CHART, ...args])
+      assert.notEqual(result.status, 0, `accepted: ${args.join(' ')}`)
+      assert.match(result.stderr, message)
+    }
+  })
+
+  it('with an existing Secret, creates none and reads every secret variable from it', () => {
+    const { objects } = render(['--set', 'secrets.existingSecret=mine', '--set', 'extraEnvFrom[0].secretRef.name=extra'])
+    assert.deepEqual(
+      ofKind(objects, 'Secret').map((o) => o.metadata.name),
+      [],
+    )
+    for (const deployment of ofKind(objects, 'Deployment')) {
+      const container = podSpec(deployment).containers[0]
+      for (const e of (container.env ?? []).filter((v) => v.valueFrom)) assert.equal(e.valueFrom!.secretKeyRef!.name, 'mine', e.name)
+      assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'ps-plugin-server' } }, { secretRef: { name: 'extra' } }])
+    }
+  })
+
+  it('serves the admin API on its own port and Service, off the capture Service and its Ingress', () => {
+    const { objects } = render([...REQUIRED_SETS, '--set', 'ingress.enabled=true', '--set', 'admin.port=8100'])
+    const capture = podSpec(named(objects, 'Deployment', 'ps-plugin-server-capture')).containers[0]
+    assert.equal(capture.env?.find((e) => e.name === 'ADMIN_PORT')?.value, '8100')
+    assert.deepEqual(
+      capture.ports?.map((p) => [p.name, p.containerPort]),
+      [
+        ['metrics', 9090],
+        ['http', 8000],
+        ['admin', 8100],
+      ],
+    )
+    const targets = (name: string) => (named(objects, 'Service', name).spec as ServiceSpec).ports.map((p) => p.targetPort)
+    assert.deepEqual(targets('ps-plugin-server-capture'), ['http'])
+    assert.deepEqual(targets('ps-plugin-server-capture-admin'), ['admin'])
+    const ingress = named(objects, 'Ingress', 'ps-plugin-server-capture').spec as {
+      rules: { http: { paths: { backend: { service: { name: string; port: { name: string } } } }[] } }[]
+    }
+    const backends = ingress.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service))
+    assert.deepEqual(backends, [{ name: 'ps-plugin-server-capture', port: { name: 'http' } }])
+    for (const deployment of ofKind(objects, 'Deployment').filter((d) => role(d) !== 'capture')) {
+      assert.equal(
+        podSpec(deployment).containers[0].env?.find((e) => e.name === 'ADMIN_PORT'),
+        undefined,
+        deployment.metadata.name,
+      )
+    }
+  })
+
+  it('lets capture in from where values say, the admin port only from adminFrom, and workers nothing but scrapes', () => {
+    const policies = (args: string[]) =>
+      Object.fromEntries(
+        ofKind(render([...REQUIRED_SETS, ...args]).objects, 'NetworkPolicy').map((p) => [role(p), (p.spec as { ingress: PolicyRule[] }).ingress]),
+      )
+    const open = policies([])
+    const ports = (rules: PolicyRule[]) => rules.flatMap((r) => r.ports.map((p) => p.port))
+    assert.deepEqual(Object.keys(open).sort(), ['capture', 'exporter', 'ingest-worker', 'job-worker', 'scheduler'])
+    for (const worker of ['exporter', 'ingest-worker', 'job-worker', 'scheduler']) assert.deepEqual(ports(open[worker]), ['metrics'], worker)
+    assert.deepEqual(ports(open.capture), ['metrics', 'http'], 'no admin rule while adminFrom is empty')
+    const ops = { podSelector: { matchLabels: { team: 'ops' } } }
+    const ingressNginx = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }
+    const limited = policies([
+      '--set',
+      'networkPolicy.adminFrom[0].podSelector.matchLabels.team=ops',
+      '--set',
+      'networkPolicy.captureFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=ingress-nginx',
+    ])
+    assert.deepEqual(
+      limited.capture.map((r) => [r.ports[0].port, r.from]),
+      [
+        ['metrics', undefined],
+        ['http', [ingressNginx]],
+        ['admin', [ops]],
+      ],
+    )
+    assert.deepEqual(ofKind(render([...REQUIRED_SETS, '--set', 'networkPolicy.enabled=false']).objects, 'NetworkPolicy'), [])
+  })
+
+  it("runs every role under the chart's ServiceAccount, on its own nodes when it names them", () => {
+    const { objects } = render([
+      ...REQUIRED_SETS,
+      '--set',
+      'nodeSelector.pool=general',
+      '--set',
+      'roles.exporter.nodeSelector.pool=exports',
+      '--set',
+      'roles.ingest-worker.tolerations[0].key=ingest',
+      '--set',
+      'roles.ingest-worker.tolerations[0].operator=Exists',
+    ])
+    const account = ofKind(objects, 'ServiceAccount')
+    assert.deepEqual(
+      account.map((a) => [a.metadata.name, (a as K8sObject & { automountServiceAccountToken: boolean }).automountServiceAccountToken]),
+      [['ps-plugin-server', false]],
+    )
+    const pools: Record<string, string | undefined> = {}
+    for (const deployment of ofKind(objects, 'Deployment')) {
+      const spec = podSpec(deployment)
+      assert.equal(spec.serviceAccountName, 'ps-plugin-server')
+      pools[role(deployment)] = spec.nodeSelector?.pool
+      assert.equal(spec.tolerations?.[0]?.key, role(deployment) === 'ingest-worker' ? 'ingest' : undefined, deployment.metadata.name)
+    }
+    assert.deepEqual(pools, { capture: 'general', exporter: 'exports', 'ingest-worker': 'general', 'job-worker': 'general', scheduler: 'general' })
+  })
+
+  it('alerts on backlogs, dead letters, configs the server disabled, plugin errors and pods not ready', () => {
+    const rule = named(render([...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true']).objects, 'PrometheusRule', 'ps-plugin-server')
+    const alerts = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
+    assert.deepEqual(
+      alerts.map((a) => a.alert),
+      [
+        'PluginServerIngestBacklogGrowing',
+        'PluginServerExportBacklogGrowing',
+        'PluginServerExportBatchStuck',
+        'PluginServerQueuePaused',
+        'PluginServerQueueDepthUnreadable',
+        'PluginServerDeadLettersPending',
+        'PluginServerConfigsDisabled',
+        'PluginServerPluginErrors',
+        'PluginServerPodsNotReady',
+      ],
+    )
+    const notReady = alerts.find((a) => a.alert === 'PluginServerPodsNotReady')!.expr
+    assert.match(notReady, /deployment=~"ps-plugin-server-\(capture\|exporter\|ingest-worker\|job-worker\|scheduler\)"/)
+    assert.deepEqual(ofKind(render(REQUIRED_SETS).objects, 'PrometheusRule'), [], 'off by default: it needs the Prometheus Operator')
+  })
+
+  it('says after install where capture and the admin UI are and which Secret holds what', () => {
+    const result = runHelm(['install', 'ps', CHART, '--dry-run=client', ...REQUIRED_SETS])
+    assert.equal(result.status, 0, result.stderr)
+    const notes = result.stdout.slice(result.stdout.indexOf('NOTES:'))
+    assert.match(notes, /port-forward svc\/ps-plugin-server-capture 8000:80/)
+    assert.match(notes, /port-forward svc\/ps-plugin-server-capture-admin 8001:80/)
+    assert.match(notes, /The admin API is off: set secrets\.adminApiToken/)
+    assert.match(notes, /ADMIN_API_TOKEN, DATABASE_URL, PLUGIN_SECRETS_KEYS, POSTHOG_PERSONAL_API_KEY, REDIS_PASSWORD, REDIS_URL/)
+    assert.match(notes, /PLUGIN_SECRETS_KEYS is not set/)
+  })
+})
