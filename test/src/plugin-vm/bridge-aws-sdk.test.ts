@@ -178,7 +178,7 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
         }
       }`
 
-    it('refuses the instance metadata address (169.254.169.254) with the policy named in the error', async () => {
+    it('refuses the instance metadata address (169.254.169.254) with the policy named in the error, on the SDK’s retry too', async () => {
       const { instance } = await loadCode(refusedRun('http://169.254.169.254'))
       try {
         const out = (await instance.call('runEveryMinute', [])) as { message: string }

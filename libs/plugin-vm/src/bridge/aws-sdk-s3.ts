@@ -52,7 +52,9 @@ export class S3Target {
 
   constructor(readonly client: AwsS3Client) {
     const secure = client.endpoint.protocol === 'https:'
-    this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 16 }) : new http.Agent({ keepAlive: true, maxSockets: 16 })
+    // Idle sockets close after 15 s: a plugin making a client per batch does not pile them up.
+    const options = { keepAlive: true, maxSockets: 16, timeout: 15_000 }
+    this.agent = secure ? new https.Agent(options) : new http.Agent(options)
     client.config.httpOptions = { ...(client.config.httpOptions ?? {}), agent: this.agent }
   }
 }
