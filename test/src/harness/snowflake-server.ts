@@ -13,6 +13,8 @@ export interface FakeSnowflake {
   port: number
   queries: SnowflakeQuery[]
   logins: number
+  /** Sessions closed (`connection.destroy()` logs out). */
+  logouts: number
   close: () => Promise<void>
 }
 
@@ -22,7 +24,7 @@ export interface FakeSnowflake {
  * answers one row, N = 7). `port` 0 picks a free one.
  */
 export async function startFakeSnowflake(port = 0): Promise<FakeSnowflake> {
-  const state = { queries: [] as SnowflakeQuery[], logins: 0 }
+  const state = { queries: [] as SnowflakeQuery[], logins: 0, logouts: 0 }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -51,7 +53,10 @@ export async function startFakeSnowflake(port = 0): Promise<FakeSnowflake> {
           queryResultFormat: 'json',
         })
       }
-      if (path.startsWith('/session')) return send({})
+      if (path.startsWith('/session')) {
+        if (path.includes('delete=true')) state.logouts++
+        return send({})
+      }
       res.writeHead(404).end()
     })
   })
@@ -65,6 +70,9 @@ export async function startFakeSnowflake(port = 0): Promise<FakeSnowflake> {
     },
     get logins() {
       return state.logins
+    },
+    get logouts() {
+      return state.logouts
     },
     close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   }

@@ -1,5 +1,6 @@
 import assert from 'assert/strict'
 import fs from 'fs'
+import { eventually } from '../harness/fleet'
 import { startFakeSnowflake } from '../harness/snowflake-server'
 import { loadCode } from './helpers'
 
@@ -29,6 +30,29 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
     try {
       assert.deepEqual(await instance.call('runEveryMinute', []), { rows: [{ N: 7 }], sql: 'SELECT ? AS n', queryId: 'q-1', id: 'string' })
       assert.deepEqual(fake.queries[0], { sqlText: 'SELECT ? AS n', bindings: { '1': { type: 'FIXED', value: '7' } } })
+    } finally {
+      instance.dispose()
+      await fake.close()
+    }
+  })
+
+  it('logs out of a connection the plugin left open when its isolate is disposed', async () => {
+    const fake = await startFakeSnowflake()
+    const { instance } = await loadCode(`
+      import snowflake from 'snowflake-sdk'
+      export async function runEveryMinute() {
+        ${connect(fake.url)}
+        return connectError
+      }`)
+    try {
+      assert.equal(await instance.call('runEveryMinute', []), null)
+      assert.equal(fake.logouts, 0)
+      instance.dispose()
+      await eventually(
+        'logged out',
+        async () => fake.logouts,
+        (n) => n === 1,
+      )
     } finally {
       instance.dispose()
       await fake.close()

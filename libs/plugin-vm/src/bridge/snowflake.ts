@@ -148,7 +148,8 @@ const CONNECTION: FacadeType<ConnectionTarget> = {
     getId: (t) => t.connection.getId(),
   }),
   dispose: (t) => t.connection.destroy(() => undefined),
-  closed: (t) => t.destroyed || !t.connection.isUp(),
+  // Not `!isUp()`: a connection is handed out before it connects, and must be tracked from then on.
+  closed: (t) => t.destroyed,
 }
 
 function connectionOf(args: Args): SnowflakeConnection {
