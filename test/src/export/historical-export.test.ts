@@ -64,6 +64,40 @@ describe('historical export runs executed by the exporters (plugin-server export
     assert.ok(again <= 100, `at most the pages in flight at the kill exported twice (${again} events)`)
   })
 
+  it('goes on from its last page in the restarted exporter after a SIGKILL of the only one', async () => {
+    h = await historicalFleet(600)
+    const first = await h.fleet.start('exporter')
+    h.destination.responder = ({ index }) => (index < 4 ? 200 : 'hold')
+    const run = await start(['--batch-size', '50', '--max-in-flight', '1'])
+    await eventually(
+      'the fifth batch held',
+      async () => h.destination.heldCount(),
+      (n) => n === 1,
+    )
+    await first.kill('SIGKILL')
+    h.destination.responder = () => 200
+    h.destination.release()
+
+    const restarted = await h.fleet.start('exporter')
+    const done = await h.finished(run.id)
+    const taken = restarted.lines.find((l) => l.msg === TAKEN && l.runId === run.id)
+    assert.ok(taken, 'the restarted exporter took the run')
+    assert.equal(taken.nextPage, 5, 'from the page after the last one handed over, not from the start')
+    assert.deepEqual(
+      { status: done.status, exported: done.exported, done: done.done, total: done.total },
+      { status: 'done', exported: 600, done: 603, total: 603 },
+    )
+    const delivered = h.destination.deliveredUuids(h.path)
+    assert.deepEqual(sorted(new Set(delivered)), sorted(h.exportable), 'every event of the range exported')
+    const firstPages = new Set(
+      h.destination
+        .on(h.path)
+        .slice(0, 4)
+        .flatMap((r) => (r.body.events as { uuid: string }[]).map((e) => e.uuid)),
+    )
+    assert.equal(delivered.filter((u) => firstPages.has(u)).length, 200, 'the four pages delivered before the kill were not exported again')
+  })
+
   it('is cancelled from the CLI: status says cancelled and no page is exported after it', async () => {
     h = await historicalFleet(1000, { EXPORT_CONFIG_CONCURRENCY: '2' })
     await h.fleet.start('exporter')
