@@ -4,8 +4,8 @@ import { eventually } from '../harness/fleet'
 import { startFakeSnowflake } from '../harness/snowflake-server'
 import { loadCode } from './helpers'
 
-const connect = (accessUrl: string) => `
-  const connection = snowflake.createConnection({ account: 'acct', username: 'u', password: 'p', accessUrl: '${accessUrl}', sfRetryMaxLoginRetries: 0 })
+const connect = (accessUrl: string, retries = 0) => `
+  const connection = snowflake.createConnection({ account: 'acct', username: 'u', password: 'p', accessUrl: '${accessUrl}', sfRetryMaxLoginRetries: ${retries} })
   const connectError = await new Promise((resolve) => connection.connect((err) => resolve(err ? { name: err.name, code: err.code, message: err.message } : null)))`
 
 describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
@@ -88,10 +88,10 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
   })
 
   describe('the address policy, with the SDK error in the plugin logs and no snowflake.log on the server', () => {
-    const run = (accessUrl: string) => `
+    const run = (accessUrl: string, retries = 0) => `
       import snowflake from 'snowflake-sdk'
       export async function runEveryMinute() {
-        ${connect(accessUrl)}
+        ${connect(accessUrl, retries)}
         return connectError
       }`
 
@@ -115,6 +115,16 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
         assert.equal(fs.existsSync('snowflake.log'), false)
       } finally {
         for (const p of [metadata, loopback, allowed]) p.instance.dispose()
+      }
+    })
+
+    it('refuses the SDK’s login retry too: its timers run in the scope of the call that started them', async () => {
+      const { instance } = await loadCode(run('http://169.254.169.254', 1), {}, { fetchAllowedHosts: [] })
+      try {
+        const out = (await instance.call('runEveryMinute', [])) as Record<string, string>
+        assert.match(out.message, /fetch refused: snowflake-sdk: 169\.254\.169\.254 is a link-local/)
+      } finally {
+        instance.dispose()
       }
     })
   })
