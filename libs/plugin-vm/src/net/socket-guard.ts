@@ -17,8 +17,8 @@ type Connect = (this: Socket, ...args: ConnectArgs) => Socket
 
 const scopes = new AsyncLocalStorage<PolicyScope>()
 const lookups = new WeakMap<AddressPolicy, LookupFunction>()
-/** Sockets connected inside a policy scope: never kept alive in an http(s) Agent's pool for others to reuse. */
-const scopedSockets = new WeakSet<Socket>()
+/** The policy each socket was connected under: a kept-alive socket is reused only under the same one. */
+const socketPolicies = new WeakMap<Socket, AddressPolicy>()
 let original: Connect | undefined
 
 /**
@@ -47,7 +47,7 @@ export function installSocketGuard(): void {
   Socket.prototype.connect = function guardedConnect(this: Socket, ...args: ConnectArgs): Socket {
     const scope = scopes.getStore()
     if (!scope) return connect.apply(this, args)
-    scopedSockets.add(this)
+    socketPolicies.set(this, scope.policy)
     const [options, callback] = normalize(args)
     const refusal = refusalOf(options, scope)
     if (refusal) {
@@ -66,31 +66,30 @@ type AddRequest = (this: Agent, req: ClientRequest, options: RequestOptions) => 
 
 /**
  * A kept-alive socket is reused without a new connect, so the check above would not see it: Node's
- * global agents keep sockets alive (Node 19+), and SDKs share agents. A socket opened under a policy
- * is closed after its request instead of pooled (no other plugin or host code inherits it), and a
- * request made under a policy never takes a pooled socket someone else opened. Not covered: a request
- * queued behind an agent's finite `maxSockets` is handed the next socket freed (the global agents
- * have no limit).
+ * global agents keep sockets alive (Node 19+), and SDKs share agents. A request takes a pooled socket
+ * only if it was connected under the same policy (the same plugin instance's, or none for host code),
+ * so no plugin inherits a socket host code or another policy opened, and host code inherits none a
+ * plugin opened. Not covered: a request queued behind an agent's finite `maxSockets` is handed the
+ * next socket freed (the global agents have no limit).
  */
 function installAgentGuard(): void {
   const proto = Agent.prototype as Agent & { addRequest: AddRequest }
-  // Typed as returning void by @types/node; Node destroys the socket instead of pooling it when it returns false.
-  const keepSocketAlive = proto.keepSocketAlive as (this: Agent, socket: Socket) => boolean
-  proto.keepSocketAlive = function guardedKeepSocketAlive(this: Agent, socket: Socket): boolean {
-    return scopedSockets.has(socket) ? false : keepSocketAlive.call(this, socket)
-  } as typeof proto.keepSocketAlive
   const addRequest = proto.addRequest
   proto.addRequest = function guardedAddRequest(this: Agent, req: ClientRequest, options: RequestOptions): void {
     const pool = this.freeSockets as Record<string, Socket[] | undefined>
-    const name = scopes.getStore() ? this.getName(options) : ''
-    const free = name ? pool[name] : undefined
-    if (!free?.length) return addRequest.call(this, req, options)
-    delete pool[name]
+    const name = this.getName(options)
+    const free = pool[name]
+    const policy = scopes.getStore()?.policy
+    const hidden = free?.filter((socket) => socketPolicies.get(socket) !== policy) ?? []
+    if (hidden.length === 0) return addRequest.call(this, req, options)
+    const usable = free!.filter((socket) => !hidden.includes(socket))
+    if (usable.length > 0) pool[name] = usable
+    else delete pool[name]
     try {
       addRequest.call(this, req, options)
     } finally {
-      const added = pool[name]
-      pool[name] = added ? [...free, ...added] : free
+      const left = pool[name] ?? []
+      pool[name] = [...hidden, ...left]
     }
   }
 }
