@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { ROLES } from '@plugin-server/core'
+import { publishReload, ROLES } from '@plugin-server/core'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import type { FleetProcess } from '../harness/processes'
 
@@ -8,6 +8,7 @@ const POLLS = 1000
 /** As many probes at once as a busy kubelet plus two Prometheus replicas might send. */
 const PARALLEL = 8
 const POOL_SIZE = 3
+const ADMIN_TOKEN = 'probe-connections-admin-token'
 const ENDPOINTS = ['/readyz', '/healthz', '/metrics'] as const
 
 function healthPort(proc: FleetProcess, role: string): number {
@@ -54,9 +55,16 @@ describe('health probes and metric scrapes', function () {
     return rows[0]
   }
 
+  // One at a time: the test's own pool then holds one connection, the one pg_backend_pid() leaves out.
+  const postgresConnectionsOfEveryRole = async () => {
+    const counts: { role: number; other: number }[] = []
+    for (const role of ROLES) counts.push(await postgresConnections(role))
+    return counts
+  }
+
   before(async () => {
     // A small pool, filled by the warm-up: from then on the pool neither grows nor idles out.
-    fleet = await createTestFleet({ PG_POOL_SIZE: String(POOL_SIZE) })
+    fleet = await createTestFleet({ PG_POOL_SIZE: String(POOL_SIZE), ADMIN_API_TOKEN: ADMIN_TOKEN })
     redis = new Redis(process.env.REDIS_URL!)
     for (const role of ROLES) ports.set(role, healthPort(await fleet.start(role), role))
   })
@@ -84,6 +92,41 @@ describe('health probes and metric scrapes', function () {
       assert.deepEqual(await postgresConnections(role), postgresBefore, 'Postgres connections of the role pool, and of no pool')
     })
   }
+
+  it('capture events, admin API reads and plugin reload messages open no connection either', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+    const requests = [
+      () =>
+        fetch(`${fleet.captureUrl}/batch/`, {
+          method: 'POST',
+          body: JSON.stringify({ api_key: fleet.team.api_token, batch: [{ event: 'e', distinct_id: 'u' }] }),
+        }),
+      () => fetch(`${fleet.captureUrl}/api/teams`, { headers: admin }),
+      () => fetch(`${fleet.captureUrl}/api/teams/${fleet.team.id}/configs`, { headers: admin }),
+      () => fetch(`${fleet.captureUrl}/api/plugins`, { headers: admin }),
+      () => fetch(`${fleet.captureUrl}/api/me`, { headers: admin }),
+    ]
+    const round = async (times: number) => {
+      for (let i = 0; i < times; i++) {
+        const answers = await Promise.all(requests.map((send) => send()))
+        for (const res of answers) assert.equal(res.status, 200, res.url)
+        await Promise.all(answers.map((res) => res.arrayBuffer()))
+      }
+    }
+    await round(PARALLEL)
+    const redisBefore = await redisClients()
+    const postgresBefore = await postgresConnectionsOfEveryRole()
+    await round(200)
+    for (let i = 0; i < 200; i++) await publishReload(redis, fleet.env.QUEUE_PREFIX, { reason: 'probe-connections test' })
+    // Every role has taken the reloads once its readiness, which waits behind nothing, still answers.
+    for (const port of ports.values()) await poll(`http://127.0.0.1:${port}/readyz`, PARALLEL)
+    assert.equal(await redisClients(), redisBefore, 'Redis connected_clients')
+    const postgresAfter = await postgresConnectionsOfEveryRole()
+    for (const [i, role] of ROLES.entries()) {
+      assert.ok(postgresAfter[i].role <= POOL_SIZE, `${role}: ${postgresAfter[i].role} pool connections`)
+      assert.equal(postgresAfter[i].other, postgresBefore[i].other, 'Postgres connections of no pool')
+    }
+  })
 
   it('each role probes and scrapes through one named Redis connection of each kind, opened once', async () => {
     const names = String(await redis.call('CLIENT', 'LIST')).match(/ name=\S+/g) ?? []
