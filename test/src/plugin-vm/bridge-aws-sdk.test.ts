@@ -14,7 +14,7 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
   before(async () => (s3 = await startS3Server([BUCKET])))
   after(async () => s3.stop())
 
-  it('puts, uploads, lists, reads, heads and deletes objects with .promise() and node-style callbacks, results as plain data', async () => {
+  it('puts, uploads, lists, reads, heads and deletes objects with .promise(), .send(cb) and node-style callbacks, results as plain data', async () => {
     const { instance } = await loadCode(
       `
       import { S3 } from 'aws-sdk'
@@ -27,6 +27,8 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
         const listed = await s3.listObjectsV2({ Bucket: '${BUCKET}', Prefix: 'a/' }).promise()
         const got = await s3.getObject({ Bucket: '${BUCKET}', Key: 'a/two.jsonl.gz' }).promise()
         const head = await s3.headBucket({ Bucket: '${BUCKET}' }).promise()
+        const sentLength = await new Promise((resolve, reject) =>
+          s3.headObject({ Bucket: '${BUCKET}', Key: 'a/one.txt' }).send((err, data) => (err ? reject(err) : resolve(data.ContentLength))))
         const deleted = await new Promise((resolve, reject) =>
           s3.deleteObject({ Bucket: '${BUCKET}', Key: 'a/one.txt' }, (err, data) => (err ? reject(err) : resolve(data))))
         const after = await s3.listObjectsV2({ Bucket: '${BUCKET}', Prefix: 'a/' }).promise()
@@ -38,6 +40,7 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
           body: gunzipSync(got.Body).toString(),
           bodyIsBuffer: Buffer.isBuffer(got.Body),
           headIsData: typeof head === 'object',
+          sentLength,
           deleted: typeof deleted,
           after: after.Contents.map((c) => c.Key),
         }
@@ -53,6 +56,7 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
         body: '{"n":2}\n',
         bodyIsBuffer: true,
         headIsData: true,
+        sentLength: 3,
         deleted: 'object',
         after: ['a/two.jsonl.gz'],
       })

@@ -101,8 +101,9 @@ function progress(event: unknown): unknown {
   return { loaded: e.loaded, total: e.total, part: e.part, key: e.key }
 }
 
-/** Calls `callback(err, data)` with the outcome; the plugin function runs later, in the isolate. */
-function reply(outcome: Promise<unknown>, callback: Callback): void {
+/** Calls `callback(err, data)` with the outcome; the plugin function runs later, in the isolate. `send()` without one only sends. */
+function reply(outcome: Promise<unknown>, callback: Callback | undefined): void {
+  if (!callback) return void outcome.catch(() => undefined)
   outcome.then(
     (data) => callback.call(null, data),
     (error: unknown) => callback.call(error),
@@ -119,7 +120,7 @@ const REQUEST: FacadeType<RequestTarget> = {
   name: 'aws-sdk.Request',
   methods: {
     promise: (t) => t.run(),
-    send: (t, args) => reply(t.run(), args.callback(0, 'callback')),
+    send: (t, args) => reply(t.run(), args.takeCallback()),
     abort: (t, _args, ctx) => {
       t.request.abort()
       return ctx.self
@@ -131,7 +132,7 @@ const UPLOAD: FacadeType<UploadTarget> = {
   name: 'aws-sdk.S3.ManagedUpload',
   methods: {
     promise: (t) => t.run(),
-    send: (t, args) => reply(t.run(), args.callback(0, 'callback')),
+    send: (t, args) => reply(t.run(), args.takeCallback()),
     abort: (t) => t.upload.abort(),
     ...eventMethods((t) => t.relay),
   },
