@@ -43,3 +43,9 @@ export async function readHistoricalCounts(redis: Redis, prefix: string, runIds:
     return exported === null && failed === null ? null : { exported: Number(exported ?? 0), failed: Number(failed ?? 0) }
   })
 }
+
+/** Numbers of the pages in [0, handedOver) not finished yet (at most the run's pages in flight). */
+export async function unfinishedHistoricalPages(redis: Redis, prefix: string, runId: number, handedOver: number): Promise<number[]> {
+  const done = new Set((await redis.smembers(exportKeys(prefix).historicalDone(runId))).map(Number))
+  return Array.from({ length: handedOver }, (_, seq) => seq).filter((seq) => !done.has(seq))
+}

@@ -19,7 +19,7 @@ import {
 } from '@plugin-server/db'
 import { exportEventsToIgnore, toProcessedEvent } from '@plugin-server/meta'
 import type { DeliveryQueue } from './delivery-queue'
-import { historicalPagesDone, markHistoricalPageDone, readHistoricalCounts } from './historical-pages'
+import { historicalPagesDone, markHistoricalPageDone, readHistoricalCounts, unfinishedHistoricalPages } from './historical-pages'
 import type { HistoricalJobData } from './historical-queue'
 
 export interface HistoricalRunnerDeps {
@@ -154,14 +154,22 @@ export class HistoricalRunner {
       if (rows.length === 0) break
       await handOver(rows)
     }
-    // The last pages: wait for the exporters (a cancel meanwhile drops the ones not started).
-    let drainUntil = status === 'cancelled' ? Date.now() + (this.deps.cancelDrainMs ?? 30_000) : Infinity
-    while ((await pagesDone()) < seq && Date.now() < drainUntil) {
-      await this.pause()
-      if (drainUntil === Infinity) {
-        await refresh()
-        if (status === 'cancelled') drainUntil = Date.now() + (this.deps.cancelDrainMs ?? 30_000)
+    // The last pages: wait for the exporters. Once cancelled, its pages waiting for a retry are made
+    // to run now (and dropped) every second, and the wait is bounded.
+    const drainMs = this.deps.cancelDrainMs ?? 30_000
+    let drainUntil = Infinity
+    let dropped = 0
+    for (;;) {
+      if (status === 'cancelled') {
+        if (drainUntil === Infinity) drainUntil = Date.now() + drainMs
+        if (Date.now() - dropped >= 1000) {
+          dropped = Date.now()
+          await this.dropWaitingPages(runId, seq)
+        }
       }
+      if ((await pagesDone()) >= seq || Date.now() >= drainUntil) break
+      await this.pause()
+      await refresh()
     }
     const [counts] = await readHistoricalCounts(redis, queuePrefix, [runId])
     const finished = await finishHistoricalRun(pool, runId, counts ?? { exported: 0, failed: 0 })
@@ -170,6 +178,15 @@ export class HistoricalRunner {
       'historical export run finished',
     )
     return finished?.status ?? 'already finished'
+  }
+
+  /** Pages of a cancelled run waiting for a retry run now, so the exporters drop them instead of holding them until their retry time. */
+  private async dropWaitingPages(runId: number, handedOver: number): Promise<void> {
+    const { redis, queuePrefix, deliveries } = this.deps
+    for (const seq of await unfinishedHistoricalPages(redis, queuePrefix, runId, handedOver)) {
+      const job = await deliveries.queue.getJob(`h-${runId}-${seq}`)
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined)
+    }
   }
 
   /** Waits (bounded) until no transaction that began before the snapshot bound is open, so the set counted is the set exported. */

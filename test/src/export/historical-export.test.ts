@@ -131,6 +131,26 @@ describe('historical export runs executed by the exporters (plugin-server export
     assert.match(again.stderr, new RegExp(`run ${run.id} is already cancelled`))
   })
 
+  it("drops a cancelled run's page waiting for a retry at once, not at its retry time", async () => {
+    h = await historicalFleet(100, { TIME_SCALE: '1' })
+    await h.fleet.start('exporter')
+    // Every batch fails with RetryError: the third attempt is followed by an 8 s wait.
+    h.destination.responder = () => 503
+    const run = await start(['--batch-size', '50', '--max-in-flight', '1'])
+    const tries = await eventually(
+      'the first page tried three times',
+      async () => h.destination.on(h.path),
+      (r) => r.length >= 3,
+      20_000,
+    )
+    const cancelled = await h.cli(['export', 'historical', 'cancel', String(run.id)])
+    assert.equal(cancelled.code, 0, cancelled.stderr)
+    const end = await h.finished(run.id)
+    assert.ok(Date.parse(end.finishedAt!) < tries[2].at + 8000, 'wrapped up before the next retry was due')
+    assert.equal(h.destination.on(h.path).length, 3, 'the page was not tried again')
+    assert.deepEqual({ status: end.status, exported: end.exported, failed: end.failed }, { status: 'cancelled', exported: 0, failed: 0 })
+  })
+
   it('keeps progress at or under 100 % while events of the range keep arriving during the run', async () => {
     h = await historicalFleet(400)
     await h.fleet.start('exporter')
