@@ -7,6 +7,7 @@ import { Pool } from 'pg'
 import { countEvents, createTeam, migrate } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { demoServices } from '../demo/local-services'
+import { DemoEnv, removeDemoEnvFile, shellExports, writeDemoEnvFile } from '../demo/demo-env'
 import { DemoProcess, spawnRole, stopFleet } from '../demo/demo-fleet'
 import { installExamplePlugins } from '../demo/example-plugins'
 import { ExportSink, startExportSink } from '../demo/export-sink'
@@ -16,6 +17,7 @@ interface DemoOptions {
   events: string
   duration: string
   ingestWorkers: string
+  writeEnv: string
 }
 
 const log = (line: string) => process.stdout.write(`[demo] ${line}\n`)
@@ -27,6 +29,11 @@ export function registerDemo(program: Command): void {
     .option('--events <n>', 'events to send in the first burst', '1000')
     .option('--duration <seconds>', 'keep events flowing this long, then stop (0: until Ctrl-C)', '0')
     .option('--ingest-workers <n>', 'ingest-worker processes', '2')
+    .option(
+      '--write-env <path>',
+      'where to write the environment another shell needs (mode 0600, removed on stop; not --env-file, which Node 20 takes for itself)',
+      '.demo/env',
+    )
     .action((options: DemoOptions) => runDemo(options))
 }
 
@@ -43,10 +50,13 @@ async function runDemo(options: DemoOptions): Promise<void> {
     if (!stopping) log(`demo database connection failed: ${err.message}`)
   })
   let stopping = false
+  const envFile = path.resolve(options.writeEnv)
+  let shellEnv: DemoEnv | null = null
   const stop = async (code: number) => {
     if (stopping) return
     stopping = true
     log('stopping the fleet ...')
+    if (shellEnv) removeDemoEnvFile(envFile, shellEnv)
     await stopFleet(fleet)
     await sink?.close()
     await pool.end().catch(() => undefined)
@@ -63,7 +73,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
     log(`team ${team.id} created with API token ${team.api_token}`)
     // Secret config values are encrypted at rest and need a key; the demo makes one for its run
     // unless one is given (keep your own if DATABASE_URL points at a database you keep).
-    process.env.PLUGIN_SECRETS_KEYS ||= `demo:${randomBytes(32).toString('base64')}`
+    const secretsKeys = (process.env.PLUGIN_SECRETS_KEYS ||= `demo:${randomBytes(32).toString('base64')}`)
     sink = await startExportSink()
     const examples = { 'http-export': { url: sink.url, authToken: randomBytes(12).toString('hex') } }
     for (const line of await installExamplePlugins(pool, services.redisUrl, team.id, examples)) log(line)
@@ -86,6 +96,18 @@ async function runDemo(options: DemoOptions): Promise<void> {
     const host = `http://127.0.0.1:${capturePort}`
     await waitFor('capture', async () => (await fetch(`${host}/_health`)).ok, 30_000)
     log(`fleet up: ${fleet.map((p) => `${p.role} (pid ${p.child.pid})`).join(', ')}`)
+    // Commands in another shell need the same database, Redis and keys; the secrets key above is
+    // this run's own, so without it there `config create` could not seal what this fleet opens.
+    shellEnv = {
+      REDIS_URL: services.redisUrl,
+      DATABASE_URL: services.databaseUrl,
+      PLUGIN_SECRETS_KEYS: secretsKeys,
+      ADMIN_API_TOKEN: adminToken,
+      ...(process.env.QUEUE_PREFIX ? { QUEUE_PREFIX: process.env.QUEUE_PREFIX } : {}),
+    }
+    writeDemoEnvFile(envFile, shellEnv)
+    log(`environment for another shell written to ${envFile} (mode 0600): source it there, or run`)
+    for (const line of shellExports(shellEnv)) log(`  ${line}`)
 
     const burst = Number(options.events)
     const started = Date.now()

@@ -3,6 +3,7 @@ import { AttachmentView, ManagementError, PluginConfigView } from './interfaces'
 import { PluginConfigRow, toConfigView } from './redact'
 import { envSecretBox } from '../secrets/env-secret-box'
 import { openSecretFields } from '../secrets/secret-fields'
+import { SecretKeyError } from '../secrets/secret-box'
 
 export type Queryable = Pool | PoolClient
 
@@ -33,20 +34,42 @@ export async function findConfigRow(db: Queryable, id: number, forUpdate = false
 }
 
 /**
- * Rows with their secret values decrypted: merging an update, re-checking on enable and scrubbing
- * secrets out of errors and logs all work on plaintext. Nothing here is returned to callers as is.
+ * Rows with their secret values decrypted: merging an update and re-checking on enable work on
+ * plaintext, so writes need the key. Nothing here is returned to callers as is.
  */
 function openRow(row: PluginConfigRow): PluginConfigRow {
   try {
     return { ...row, config: openSecretFields(row.config, envSecretBox(), { teamId: row.team_id, pluginId: row.plugin_id }) }
   } catch (err) {
-    throw new Error(`plugin config ${row.id}: ${(err as Error).message}`)
+    throw new Error(`plugin config ${row.id}: ${(err as Error).message}`, { cause: err })
   }
 }
 
+/**
+ * A row for a view (config get/list, logs), which shows secrets only as set / not set and so must
+ * not need PLUGIN_SECRETS_KEYS: a shell or pod without the key can still read. With the key, values
+ * are opened so views can also scrub them out of error texts and logs (writers already redact them);
+ * without it, the sealed values stay as they are and are never shown.
+ */
+function rowForView(row: PluginConfigRow): PluginConfigRow {
+  try {
+    return openRow(row)
+  } catch (err) {
+    if ((err as Error).cause instanceof SecretKeyError) return row
+    throw err
+  }
+}
+
+export async function findConfigRowForView(db: Queryable, id: number): Promise<PluginConfigRow> {
+  const { rows } = await db.query<PluginConfigRow>(`${CONFIG_ROW} WHERE c.id = $1`, [id])
+  if (!rows[0]) throw new ManagementError('not_found', `plugin config ${id} not found`)
+  return rowForView(rows[0])
+}
+
+/** A team's configs in chain order, for views (see rowForView). */
 export async function listConfigRows(db: Queryable, teamId: number): Promise<PluginConfigRow[]> {
   const { rows } = await db.query<PluginConfigRow>(`${CONFIG_ROW} WHERE c.team_id = $1 ORDER BY c."order", c.id`, [teamId])
-  return rows.map(openRow)
+  return rows.map(rowForView)
 }
 
 export async function attachmentViews(db: Queryable, configIds: number[]): Promise<Map<number, AttachmentView[]>> {
@@ -61,8 +84,15 @@ export async function attachmentViews(db: Queryable, configIds: number[]): Promi
 }
 
 export async function configView(db: Queryable, id: number): Promise<PluginConfigView> {
-  const row = await findConfigRow(db, id)
+  const row = await findConfigRowForView(db, id)
   return toConfigView(row, (await attachmentViews(db, [id])).get(id) ?? [])
+}
+
+/** The team of a config, without locking it; not_found when there is no such config. */
+export async function teamOf(db: Queryable, id: number): Promise<number> {
+  const { rows } = await db.query<{ team_id: number }>('SELECT team_id FROM plugin_configs WHERE id = $1', [id])
+  if (!rows[0]) throw new ManagementError('not_found', `plugin config ${id} not found`)
+  return rows[0].team_id
 }
 
 export async function assertTeamExists(db: Queryable, teamId: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { findConfigRow } from './db-helpers'
+import { findConfigRowForView } from './db-helpers'
 import { PLUGIN_LOG_SOURCES, PLUGIN_LOG_TYPES, LogQuery, ManagementContext, ManagementError, PluginLogRow } from './interfaces'
 import { scrubSecrets, secretValues } from './redact'
 
@@ -24,7 +24,7 @@ function upperAll(name: string, given: string[] | undefined, allowed: readonly s
  * is how a follower pages through new rows. Returned oldest first either way.
  */
 export async function readLogs(ctx: ManagementContext, configId: number, query: LogQuery = {}): Promise<PluginLogRow[]> {
-  const row = await findConfigRow(ctx.pool, configId)
+  const row = await findConfigRowForView(ctx.pool, configId)
   const types = upperAll('level', query.levels, PLUGIN_LOG_TYPES)
   const sources = upperAll('source', query.sources, PLUGIN_LOG_SOURCES)
   const limit = query.limit ?? DEFAULT_LIMIT

@@ -1,5 +1,5 @@
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
-import { isSealed, SecretBox } from './secret-box'
+import { isSealed, SecretBox, SecretKeyError } from './secret-box'
 
 /** Where a config lives; part of each ciphertext's associated data. */
 export interface SecretScope {
@@ -34,7 +34,9 @@ export function openSecretFields<T>(config: Record<string, T>, box: SecretBox, s
       try {
         return [key, box.open(value, secretAad(scope, key)) as T]
       } catch (err) {
-        throw new Error(`secret config field "${key}": ${(err as Error).message}`)
+        // Still a SecretKeyError when it was one, so views can tell "no key here" from other failures.
+        const Wrapped = err instanceof SecretKeyError ? SecretKeyError : Error
+        throw new Wrapped(`secret config field "${key}": ${(err as Error).message}`)
       }
     }),
   )
