@@ -64,6 +64,36 @@ describe('historical export runs executed by the exporters (plugin-server export
     assert.ok(again <= 100, `at most the pages in flight at the kill exported twice (${again} events)`)
   })
 
+  it('is handed back at once by an exporter stopped with SIGTERM: another one takes it over long before the lock would expire', async () => {
+    h = await historicalFleet(1000, { EXPORT_LOCK_DURATION_MS: '60000' })
+    const exporters = await Promise.all([h.fleet.start('exporter'), h.fleet.start('exporter')])
+    const run = await start(['--batch-size', '10', '--max-in-flight', '1'])
+    const takenBy = (p: FleetProcess) => p.lines.some((l) => l.msg === TAKEN && l.runId === run.id)
+    const driver = await eventually(
+      'an exporter takes the run',
+      async () => exporters.find(takenBy),
+      (p) => p !== undefined,
+    )
+    await eventually(
+      'a tenth of the run exported',
+      () => h.progress(run.id),
+      (p) => p.exported >= 100,
+    )
+    const stoppedAt = Date.now()
+    assert.equal(await driver!.kill('SIGTERM'), 0, 'the exporter exits cleanly')
+    const survivor = exporters.find((p) => p !== driver)!
+    await eventually(
+      'the other exporter takes the run',
+      async () => takenBy(survivor),
+      (ok) => ok,
+      20_000,
+    )
+    assert.ok(Date.now() - stoppedAt < 20_000, `taken over ${Date.now() - stoppedAt} ms after the SIGTERM (the lock lasts 60 s)`)
+    const done = await h.finished(run.id)
+    assert.deepEqual({ status: done.status, exported: done.exported, done: done.done }, { status: 'done', exported: 1000, done: 1003 })
+    assert.deepEqual(sorted(new Set(h.destination.deliveredUuids(h.path))), sorted(h.exportable))
+  })
+
   it('goes on from its last page in the restarted exporter after a SIGKILL of the only one', async () => {
     h = await historicalFleet(600)
     const first = await h.fleet.start('exporter')
