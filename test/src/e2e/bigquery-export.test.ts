@@ -122,6 +122,36 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
     )
   })
 
+  it('loads a plugin importing all three Google SDKs in an ingest worker: every stored event carries what its clients named', async () => {
+    fleet = await createTestFleet()
+    const ctx = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
+    try {
+      const installed = await installPluginFromPath(ctx, path.join(FIXTURES, 'bigquery-gcs-pubsub-probe'))
+      await createConfig(ctx, {
+        teamId: fleet.team.id,
+        plugin: installed.plugin.id,
+        enabled: true,
+        attachments: [{ key: 'googleCloudKeyJson', file_name: 'key.json', content_type: 'application/json', contents: Buffer.from(google.keyJson()) }],
+      })
+    } finally {
+      await ctx.close()
+    }
+    await fleet.start('capture')
+    await fleet.start('ingest-worker')
+    const uuids = await send(fleet, 5, 'probe')
+    const running = fleet
+    const rows = await eventually(
+      'stored events',
+      async () => (await running.db.pool.query<{ uuid: string; properties: { google?: unknown } }>('SELECT uuid, properties FROM events')).rows,
+      (r) => r.length >= uuids.length,
+      60_000,
+    )
+    for (const row of rows) {
+      assert.deepEqual(row.properties.google, { bigquery: 'events', gcs: 'day/batch.csv', pubsub: 'projects/stand-in-project/topics/events' })
+    }
+    assert.equal(google.requests.length, 0, 'making clients needs no network')
+  })
+
   it('refuses the stand-in on loopback when PLUGIN_FETCH_ALLOWED_HOSTS does not list it, naming the address in the plugin logs', async () => {
     let configId: number
     ;({ fleet, configId } = await startFleet(google, { PLUGIN_FETCH_ALLOWED_HOSTS: '' }))

@@ -1,6 +1,6 @@
 import assert from 'assert/strict'
 import { BigQueryServer } from '../harness/bigquery-server'
-import { loadCode, rejection } from './helpers'
+import { loadCode, loadFixture, rejection } from './helpers'
 
 const LOOPBACK = ['127.0.0.1']
 
@@ -115,6 +115,79 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
         assert.match(messages[1], /option "keyFilename" is not available to plugins/)
         assert.match(messages[2], /options\.credentials\.credential_source is not available to plugins/)
         assert.match(messages[3], /options\.credentials\.private_key is required/)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
+  describe('@google-cloud/storage', () => {
+    it("runs a plugin written like PostHog's GCS export: a PassThrough piped into file.createWriteStream uploads the CSV", async () => {
+      const { host, instance } = await loadFixture(
+        'gcs-export',
+        {
+          config: { bucketName: 'exports', apiEndpoint: google.url, exportEventsToIgnore: '' },
+          attachments: { googleCloudKeyJson: { file_name: 'key.json', content_type: 'application/json', contents: google.keyJson() } },
+        },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        await instance.call('setupPlugin', [])
+        const events = [1, 2].map((i) => ({
+          uuid: `u${i}`,
+          event: 'signed up',
+          distinct_id: 'd',
+          team_id: 2,
+          properties: { i },
+          timestamp: '2026-01-01T00:00:00Z',
+        }))
+        await instance.call('exportEvents', [events])
+        assert.equal(google.objects.length, 1)
+        const [object] = google.objects
+        assert.equal(object.bucket, 'exports')
+        assert.match(object.name, /^\d{4}-\d\d-\d\d\/[0-9a-f]{16}\.csv$/)
+        assert.ok(object.body.includes('uuid,event,properties,distinct_id,team_id,timestamp\nu1,signed up,'), object.body)
+        assert.ok(object.body.includes('u2,signed up,'))
+        assert.ok(host.logs.some((l) => l.message.includes(`Uploaded 2 events to ${object.name}`)))
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('turns a failed stream upload into the stream error event, so the plugin throws RetryError', async () => {
+      const { instance } = await loadFixture(
+        'gcs-export',
+        {
+          config: { bucketName: 'exports', apiEndpoint: `${google.url}/missing`, exportEventsToIgnore: '' },
+          attachments: { googleCloudKeyJson: { file_name: 'key.json', content_type: 'application/json', contents: google.keyJson() } },
+        },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        await instance.call('setupPlugin', [])
+        const error = await rejection(instance.call('exportEvents', [[{ uuid: 'u1', event: 'e', distinct_id: 'd', team_id: 2, properties: {} }]]))
+        assert.equal((error as { isRetryError?: boolean }).isRetryError, true)
+        assert.match(error.message, /Failed to upload to GCS: Not found: POST \/missing\/upload\/storage\/v1\/b\/exports\/o/)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
+  describe('@google-cloud/pubsub', () => {
+    it('opens its gRPC channel under the address policy: a refused address fails with the policy’s reason', async () => {
+      const { instance } = await loadCode(
+        `import { PubSub } from '@google-cloud/pubsub'
+        export async function runEveryMinute({ config }) {
+          const credentials = JSON.parse(config.key)
+          const topic = new PubSub({ projectId: credentials.project_id, credentials, apiEndpoint: '169.254.169.254:8085' }).topic('events')
+          try { await topic.getMetadata({ timeout: 3000, maxRetries: 0 }); return 'reached' } catch (e) { return e.message }
+        }`,
+        { config: { key: google.keyJson() } },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        assert.match(String(await instance.call('runEveryMinute', [])), /169\.254\.169\.254 is a link-local \(cloud metadata\) address/)
       } finally {
         instance.dispose()
       }

@@ -45,6 +45,11 @@ export class EventRelay {
     else this.listeners.delete(event)
   }
 
+  /** How many plugin listeners the event has (`listenerCount`, which stream piping asks). */
+  count(event: string): number {
+    return this.listeners.get(event)?.length ?? 0
+  }
+
   private check(event: string): void {
     if (!this.events.includes(event)) throw new TypeError(`${this.label}: event "${event}" is not available to plugins (one of ${this.events.join(', ')})`)
   }

@@ -10,8 +10,8 @@ interface PsTopic {
   name: string
   publish(data: Buffer, attributes?: Record<string, string>): Promise<unknown>
   publishMessage(message: Record<string, unknown>): Promise<unknown>
-  getMetadata(): Promise<unknown>
-  create(): Promise<[PsTopic, unknown]>
+  getMetadata(gaxOpts?: Record<string, unknown>): Promise<unknown>
+  create(gaxOpts?: Record<string, unknown>): Promise<[PsTopic, unknown]>
   exists(): Promise<unknown>
   flush(): Promise<unknown>
 }
@@ -30,6 +30,8 @@ class ClientTarget {
 }
 
 const TOPIC_OPTIONS = ['batching', 'messageOrdering', 'enableOpenTelemetryTracing']
+/** Call options (gax): a deadline and a retry count, so a plugin need not wait out the SDK's 60 s of retries. */
+const CALL_OPTIONS = ['timeout', 'maxRetries']
 const MESSAGE_KEYS = ['data', 'attributes', 'orderingKey', 'json']
 
 function call<T extends object>(run: (target: T, args: Args) => Promise<unknown>): Member<T> {
@@ -61,8 +63,8 @@ const TOPIC: FacadeType<PsTopic> = {
       return t.publish(args.at(0) as Buffer, attributes(args, 1, 'attributes'))
     }),
     publishMessage: call((t, args) => t.publishMessage(message(args))),
-    getMetadata: call((t) => t.getMetadata()),
-    create: call((t) => t.create().then(([topic, response]) => [new Facade(TOPIC, topic), response])),
+    getMetadata: call((t, args) => t.getMetadata(pickOptions(args, 0, 'gaxOpts', CALL_OPTIONS))),
+    create: call((t, args) => t.create(pickOptions(args, 0, 'gaxOpts', CALL_OPTIONS)).then(([topic, response]) => [new Facade(TOPIC, topic), response])),
     exists: call((t) => t.exists()),
     flush: call((t) => t.flush()),
   },
@@ -94,7 +96,8 @@ const ROOT: FacadeType<PsSdk> = {
 /**
  * `@google-cloud/pubsub` for plugins: `new PubSub({ projectId, credentials, apiEndpoint, port })`,
  * `topic(name, { batching, messageOrdering })`, `topic.publish(buffer, attributes)`,
- * `publishMessage({ data, attributes, orderingKey, json })`, `getMetadata`, `create`, `exists`,
+ * `publishMessage({ data, attributes, orderingKey, json })`, `getMetadata` and `create` (with
+ * `{ timeout, maxRetries }`), `exists`,
  * `flush`, `createTopic`, `close`. The SDK (and gRPC) is required on first use.
  */
 export const googlePubSubSpec: ModuleSpec<PsSdk> = {

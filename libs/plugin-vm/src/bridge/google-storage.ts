@@ -1,6 +1,7 @@
 import type { Args } from './args'
 import { Facade, FacadeType, Member, ModuleSpec } from './facade'
 import { googleClientOptions, pickOptions, sdkPath, settle } from './google-common'
+import { UPLOAD_STREAM, UploadTarget } from './google-storage-upload'
 
 const MODULE = '@google-cloud/storage'
 const SCOPES = [
@@ -9,7 +10,7 @@ const SCOPES = [
   'https://www.googleapis.com/auth/devstorage.full_control',
 ]
 
-/** The parts of `@google-cloud/storage` the facades use; anything else of the SDK (uploads from host paths, signed URLs, streams) stays out of reach. */
+/** The parts of `@google-cloud/storage` the facades use; anything else of the SDK (uploads from host paths, signed URLs, read streams) stays out of reach. */
 interface GcsFile {
   name: string
   save(data: Buffer | string, options?: Record<string, unknown>): Promise<unknown>
@@ -58,6 +59,8 @@ const FILE: FacadeType<GcsFile> = {
     exists: call((f) => f.exists()),
     delete: call((f) => f.delete()),
     getMetadata: call((f) => f.getMetadata()),
+    createWriteStream: (f, args, ctx) =>
+      new Facade(UPLOAD_STREAM, new UploadTarget(f, pickOptions(args, 0, 'options', SAVE_OPTIONS), ctx.warn, UPLOAD_STREAM.name)),
   },
   properties: { name: (f) => f.name },
 }
@@ -97,7 +100,8 @@ const ROOT: FacadeType<GcsSdk> = {
 
 /**
  * `@google-cloud/storage` for plugins: `new Storage({ projectId, credentials, apiEndpoint,
- * autoRetry, maxRetries })`, `bucket(name).file(name)`, `file.save(data, options)`, `download`,
+ * autoRetry, maxRetries, retryOptions })`, `bucket(name).file(name)`, `file.save(data, options)`,
+ * `createWriteStream(options)` (one upload at end, see google-storage-upload.ts), `download`,
  * `exists`, `delete`, `getMetadata`. The SDK is required on first use.
  */
 export const googleStorageSpec: ModuleSpec<GcsSdk> = {
