@@ -87,6 +87,9 @@ export class HistoricalRunner {
     let run = await getHistoricalRun(pool, runId)
     // A deleted config takes its runs with it.
     if (!run || run.finishedAt !== null) return 'already finished'
+    // Cancelled before any exporter started it: nothing to count or export.
+    if (run.status === 'cancelled' && run.totalEvents === null)
+      return (await finishHistoricalRun(pool, runId, { exported: 0, failed: 0 }))?.status ?? 'already finished'
     if (run.totalEvents === null) await this.settle(runId)
     run = await beginHistoricalRun(pool, runId, run.totalEvents ?? (await countHistoricalEvents(pool, runId)))
     if (!run) return 'already finished'

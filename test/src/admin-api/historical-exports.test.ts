@@ -63,6 +63,8 @@ describe('historical exports of a config: /api/configs/:id/historical-exports', 
     assert.match(overlapping.json<{ error: { message: string } }>().error.message, new RegExp(`run ${started.id} .*overlaps this range`))
     const queued = await f.ok<HistoricalRunView>('GET', `${url()}/${started.id}`, undefined, 200, f.teamToken)
     assert.equal(queued.status, 'queued', 'nothing in the API process runs it')
+    const earlier = await f.ok<HistoricalRunView>('POST', url(), { from: '2023-01-01T00:00:00Z', to: '2023-01-02T00:00:00Z' }, 202)
+    assert.equal((await f.ok<HistoricalRunView>('POST', `${url()}/${earlier.id}/cancel`)).status, 'cancelled', 'a queued run is cancelled too')
 
     await f.fleet.start('exporter')
     const done = await eventually(
@@ -88,6 +90,12 @@ describe('historical exports of a config: /api/configs/:id/historical-exports', 
     assert.equal(delivered.length, 250)
     assert.equal(new Set(delivered).size, 250, 'no event exported twice')
     assert.equal(destination.on('/history').length, 3, 'in batches of at most 100')
+    const wrapped = await eventually(
+      'the run cancelled before an exporter started it wrapped up',
+      () => f.ok<HistoricalRunView>('GET', `${url()}/${earlier.id}`),
+      (run) => run.finished_at !== null,
+    )
+    assert.deepEqual({ status: wrapped.status, total: wrapped.total, done: wrapped.done }, { status: 'cancelled', total: null, done: 0 })
   })
 
   it('a finished range started again is a new run, listed first', async () => {
@@ -95,10 +103,12 @@ describe('historical exports of a config: /api/configs/:id/historical-exports', 
     const runs = await eventually(
       'the second run done',
       () => f.ok<HistoricalRunView[]>('GET', url()),
-      (r) => r.length === 2 && r.every((run) => run.status === 'done'),
+      (r) => r.length === 3 && r.filter((run) => run.from === range.from).every((run) => run.status === 'done'),
     )
+    const ofRange = runs.filter((run) => run.from === range.from)
+    assert.equal(ofRange.length, 2)
     assert.equal(runs[0].id, again.id)
-    assert.ok(runs[0].id > runs[1].id)
+    assert.ok(ofRange[0].id > ofRange[1].id)
   })
 
   it('POST …/:run/cancel cancels a running run (200, cancelled), then 409; an unknown run is 404', async () => {
