@@ -1,4 +1,6 @@
 import assert from 'assert/strict'
+import { execFileSync } from 'child_process'
+import { REPO_ROOT } from '../harness/processes'
 import { BigQueryServer } from '../harness/bigquery-server'
 import { loadCode, loadFixture, rejection } from './helpers'
 
@@ -192,6 +194,22 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
         instance.dispose()
       }
     })
+  })
+
+  it('requires no Google SDK when a worker starts, and only the one a plugin imports when it does', () => {
+    const script = `
+      const loaded = (re) => Object.keys(require.cache).filter((f) => re.test(f)).length
+      const google = /@google-cloud|google-auth-library|google-gax|@grpc|gaxios/
+      require('@plugin-server/plugin-vm'); require('@plugin-server/ingestion'); require('@plugin-server/export')
+      const atStart = loaded(google)
+      const { CapabilityBridge, AddressPolicy } = require('@plugin-server/plugin-vm')
+      const bridge = new CapabilityBridge({ policy: new AddressPolicy([]), invokeCallback() {}, releaseCallback() {}, warn() {} })
+      bridge.require('@google-cloud/storage')
+      console.log(JSON.stringify({ atStart, storage: loaded(/@google-cloud[\\/]storage/), bigquery: loaded(/@google-cloud[\\/]bigquery/), pubsub: loaded(/@google-cloud[\\/]pubsub/) }))`
+    const out = JSON.parse(execFileSync(process.execPath, ['--no-node-snapshot', '-e', script], { cwd: REPO_ROOT }).toString()) as Record<string, number>
+    assert.equal(out.atStart, 0, 'nothing of the Google SDKs is required at start')
+    assert.ok(out.storage > 0, 'the imported SDK is required on first use')
+    assert.deepEqual([out.bigquery, out.pubsub], [0, 0], 'the others stay unloaded')
   })
 
   describe('the address policy on every socket the SDKs open', () => {
