@@ -1,6 +1,7 @@
 import pino from 'pino'
 import { Config, ConfigError, createLogger, createPool, createRedis, loadConfig, Logger, Pool } from '@plugin-server/core'
 import type { ManagementContext } from '@plugin-server/meta'
+import { nameConnectionVariable } from './connection-errors'
 
 /** Management commands print results on stdout and logs on stderr, so output stays pipeable. */
 export function cliConfig(): Config {
@@ -21,6 +22,8 @@ export async function withPool<T>(fn: (pool: Pool, config: Config) => Promise<T>
   const pool = createPool(config.databaseUrl, 2, cliLogger(config))
   try {
     return await fn(pool, config)
+  } catch (err) {
+    throw nameConnectionVariable(err, config)
   } finally {
     await pool.end()
   }
@@ -46,6 +49,8 @@ export async function withManagement<T>(fn: (ctx: ManagementContext, config: Con
   const redis = createRedis(config.redisUrl, logger, 'cli-management', { maxRetriesPerRequest: 1, enableOfflineQueue: true })
   try {
     return await fn({ pool, redis, queuePrefix: config.queuePrefix, logger, attachmentMaxBytes: config.plugins.attachmentMaxBytes }, config)
+  } catch (err) {
+    throw nameConnectionVariable(err, config)
   } finally {
     redis.disconnect()
     await pool.end()

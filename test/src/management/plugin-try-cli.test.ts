@@ -23,7 +23,7 @@ describe('plugin-server plugin try (CLI)', function () {
     const installed = await installPluginFromPath(h.ctx, path.join(FIXTURES, 'try-enricher'))
     const config = await createConfig(h.ctx, { teamId, plugin: installed.plugin.id, config: { apiKey: SECRET }, enabled: true })
 
-    const byConfig = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--config', String(config.id)], env, JSON.stringify({ event: 'signup' }))
+    const byConfig = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--config-id', String(config.id)], env, JSON.stringify({ event: 'signup' }))
     assert.equal(byConfig.code, 0, byConfig.stderr)
     const result = JSON.parse(byConfig.stdout) as TryResult
     assert.equal((result.output?.properties as Record<string, unknown>).greeting, 'hello')
@@ -41,9 +41,9 @@ describe('plugin-server plugin try (CLI)', function () {
     assert.equal(unconfigured.code, 1)
     assert.match(unconfigured.stderr, /plugin-server: plugin "try-enricher": config field "apiKey" is required/)
 
-    const ambiguous = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--chain', '--config', String(config.id)], env, '{"event":"e"}')
+    const ambiguous = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--chain', '--config-id', String(config.id)], env, '{"event":"e"}')
     assert.equal(ambiguous.code, 1)
-    assert.match(ambiguous.stderr, /give exactly one of --config <configId>, --plugin <id\|name> or --chain/)
+    assert.match(ambiguous.stderr, /give exactly one of --config-id <configId>, --plugin <id\|name> or --chain/)
 
     // --attachment reads files as `config create` does; the plugin gets them as meta.attachments.
     await installPluginFromPath(h.ctx, WITH_ATTACHMENT)
@@ -60,7 +60,7 @@ describe('plugin-server plugin try (CLI)', function () {
     assert.equal(withoutFile.code, 1)
     assert.match(withoutFile.stderr, /config field "rules" is required: upload an attachment for it/)
     const fileForConfig = await runCli(
-      ['plugin', 'try', String(teamId), '--event', '-', '--config', String(config.id), '--attachment', `rules=${rules}`],
+      ['plugin', 'try', String(teamId), '--event', '-', '--config-id', String(config.id), '--attachment', `rules=${rules}`],
       env,
       '{"event":"e"}',
     )

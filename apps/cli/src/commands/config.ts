@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
-import { printJson, withManagement } from '../cli-context'
+import { withManagement } from '../cli-context'
+import { printResult } from '../output'
 import { collect, integer, parseKeyValues, positiveInt } from './option-parsers'
 import { readAttachments } from './read-attachments'
 
@@ -30,7 +31,7 @@ export function registerConfig(program: Command): void {
     .action(async (options: WriteOptions & { team: number; plugin: string; enable?: boolean }) => {
       const values = Object.fromEntries(parseKeyValues('--config', options.config))
       const attachments = await readAttachments(options.attachment)
-      printJson(
+      printResult(
         await withManagement((ctx) =>
           createConfig(ctx, {
             teamId: options.team,
@@ -48,7 +49,7 @@ export function registerConfig(program: Command): void {
     .action(async (id: number, options: WriteOptions) => {
       const values = Object.fromEntries(parseKeyValues('--config', options.config))
       const attachments = await readAttachments(options.attachment)
-      printJson(await withManagement((ctx) => updateConfig(ctx, id, { config: values, attachments, order: options.order })))
+      printResult(await withManagement((ctx) => updateConfig(ctx, id, { config: values, attachments, order: options.order })))
     })
   for (const [name, enabled] of [
     ['enable', true],
@@ -58,21 +59,21 @@ export function registerConfig(program: Command): void {
       .command(name)
       .argument('<configId>', 'plugin config id', positiveInt('configId'))
       .description(`${name} a config; workers pick the change up within seconds`)
-      .action(async (id: number) => printJson(await withManagement((ctx) => setConfigEnabled(ctx, id, enabled))))
+      .action(async (id: number) => printResult(await withManagement((ctx) => setConfigEnabled(ctx, id, enabled))))
   }
   config
     .command('delete')
     .argument('<configId>', 'plugin config id', positiveInt('configId'))
     .description('delete a config with its attachments and storage')
-    .action(async (id: number) => printJson(await withManagement((ctx) => deleteConfig(ctx, id))))
+    .action(async (id: number) => printResult(await withManagement((ctx) => deleteConfig(ctx, id))))
   config
     .command('get')
     .argument('<configId>', 'plugin config id', positiveInt('configId'))
     .description('show a config (secret values are never shown)')
-    .action(async (id: number) => printJson(await withManagement((ctx) => getConfig(ctx, id))))
+    .action(async (id: number) => printResult(await withManagement((ctx) => getConfig(ctx, id))))
   config
     .command('list')
     .requiredOption('--team <id>', 'team id', positiveInt('--team'))
     .description("list a team's configs in chain order")
-    .action(async (options: { team: number }) => printJson(await withManagement((ctx) => listConfigs(ctx, options.team))))
+    .action(async (options: { team: number }) => printResult(await withManagement((ctx) => listConfigs(ctx, options.team))))
 }

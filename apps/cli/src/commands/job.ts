@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { triggerJob } from '@plugin-server/scheduling'
-import { printJson, withManagement } from '../cli-context'
+import { withManagement } from '../cli-context'
+import { printResult } from '../output'
 import { positiveInt } from './option-parsers'
 
 function parsePayload(text: string): unknown {
@@ -21,6 +22,6 @@ export function registerJob(program: Command): void {
     .description('run a plugin job now (a job-worker picks it up); prints the queued job')
     .action(async (configId: number, jobName: string, options: { payload: string }) => {
       const payload = parsePayload(options.payload)
-      printJson(await withManagement((ctx) => triggerJob(ctx, { pluginConfigId: configId, jobName, payload })))
+      printResult(await withManagement((ctx) => triggerJob(ctx, { pluginConfigId: configId, jobName, payload })))
     })
 }

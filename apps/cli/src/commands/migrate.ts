@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { migrate } from '@plugin-server/db'
-import { printJson, withPool } from '../cli-context'
+import { withPool } from '../cli-context'
+import { printResult } from '../output'
 
 export function registerMigrate(program: Command): void {
   program
@@ -8,6 +9,6 @@ export function registerMigrate(program: Command): void {
     .description('apply pending Postgres migrations (idempotent; safe to run from several pods at once)')
     .action(async () => {
       const result = await withPool((pool) => migrate(pool, undefined, (id) => process.stderr.write(`applying ${id}\n`)))
-      printJson(result)
+      printResult(result)
     })
 }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import { tryEvent } from '@plugin-server/meta'
 import { printJson, withManagement } from '../cli-context'
 import { collect, parseKeyValues, positiveInt } from './option-parsers'
@@ -7,7 +7,9 @@ import { readAttachments } from './read-attachments'
 
 interface TryOptions {
   event: string
-  config?: number
+  configId?: number
+  /** Deprecated spelling of configId: everywhere else --config means key=value. */
+  config?: string
   plugin?: string
   chain?: boolean
   set: string[]
@@ -16,11 +18,13 @@ interface TryOptions {
 
 /** The same request body the admin API takes (files as base64), so the two cannot disagree on what a target is. */
 async function target(options: TryOptions): Promise<Record<string, unknown>> {
-  const given = [options.config !== undefined, options.plugin !== undefined, options.chain === true].filter(Boolean).length
-  if (given !== 1) throw new Error('give exactly one of --config <configId>, --plugin <id|name> or --chain')
+  if (options.config !== undefined && options.configId !== undefined) throw new Error('give --config-id once (--config is its old name)')
+  const configId = options.configId ?? oldConfigFlag(options.config)
+  const given = [configId !== undefined, options.plugin !== undefined, options.chain === true].filter(Boolean).length
+  if (given !== 1) throw new Error('give exactly one of --config-id <configId>, --plugin <id|name> or --chain')
   if ((options.set.length > 0 || options.attachment.length > 0) && options.plugin === undefined)
     throw new Error('--set and --attachment only go with --plugin: a stored config runs with its stored values and attachments')
-  if (options.config !== undefined) return { plugin_config_id: options.config }
+  if (configId !== undefined) return { plugin_config_id: configId }
   if (options.plugin === undefined) return { chain: true }
   const attachments = (await readAttachments(options.attachment)).map((a) => [
     a.key,
@@ -29,12 +33,26 @@ async function target(options: TryOptions): Promise<Record<string, unknown>> {
   return { plugin_id: options.plugin, config: Object.fromEntries(parseKeyValues('--set', options.set)), attachments: Object.fromEntries(attachments) }
 }
 
+/**
+ * `--config key=value` is what the flag means in other commands: say where that goes here.
+ * Checked here rather than as an argParser, since commander would echo the value (maybe a secret).
+ */
+function oldConfigFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new Error('in plugin try, --config is the old name of --config-id <configId>; config values for --plugin go in --set key=value')
+  }
+  process.stderr.write('plugin-server: plugin try --config <configId> is deprecated, use --config-id <configId>\n')
+  return Number(value)
+}
+
 export function registerPluginTry(plugin: Command): void {
   plugin
     .command('try')
     .argument('<teamId>', 'team whose config, plugin or chain runs', positiveInt('teamId'))
     .requiredOption('--event <file>', 'sample PluginEvent JSON file, or - for stdin')
-    .option('--config <configId>', "one of the team's plugin configs (enabled or not), with its stored values", positiveInt('--config'))
+    .option('--config-id <configId>', "one of the team's plugin configs (enabled or not), with its stored values", positiveInt('--config-id'))
+    .addOption(new Option('--config <configId>', 'deprecated: --config-id').hideHelp())
     .option('--plugin <plugin>', 'a plugin the team has not configured yet (id or plugin.json name)')
     .option('--set <key=value>', 'config value for --plugin (repeatable)', collect, [])
     .option('--attachment <key=path>', 'file for an attachment field of --plugin (repeatable)', collect, [])

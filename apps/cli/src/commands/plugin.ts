@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { getPlugin, installPluginFromPath, listPlugins, readLogs } from '@plugin-server/meta'
-import { printJson, withManagement } from '../cli-context'
+import { withManagement } from '../cli-context'
+import { jsonOutput, printResult } from '../output'
 import { collect, positiveInt } from './option-parsers'
 
 interface LogsOptions {
@@ -8,8 +9,13 @@ interface LogsOptions {
   level: string[]
   source: string[]
   search?: string
-  limit?: number
+  limit: number
   interval: number
+}
+
+function logLine(row: { timestamp: Date | string; type: string; source: string; message: string }): string {
+  const time = row.timestamp instanceof Date ? row.timestamp.toISOString() : row.timestamp
+  return `${time}  ${row.type.padEnd(5)}  ${row.source.padEnd(7)}  ${row.message}`
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -22,17 +28,17 @@ export function registerPluginManagement(plugin: Command): void {
     .action(async (path: string) => {
       const result = await withManagement((ctx) => installPluginFromPath(ctx, path))
       if (result.status === 'unchanged') process.stderr.write(`plugin-server: ${result.message}\n`)
-      printJson(result)
+      printResult(result)
     })
   plugin
     .command('list')
     .description('list installed plugins')
-    .action(async () => printJson(await withManagement((ctx) => listPlugins(ctx))))
+    .action(async () => printResult(await withManagement((ctx) => listPlugins(ctx))))
   plugin
     .command('get')
     .argument('<plugin>', 'plugin id or plugin.json name')
     .description('show a plugin: plugin.json and its versions')
-    .action(async (ref: string) => printJson(await withManagement((ctx) => getPlugin(ctx, ref))))
+    .action(async (ref: string) => printResult(await withManagement((ctx) => getPlugin(ctx, ref))))
   plugin
     .command('logs')
     .argument('<configId>', 'plugin config id', positiveInt('configId'))
@@ -40,9 +46,9 @@ export function registerPluginManagement(plugin: Command): void {
     .option('--level <level>', 'only this level: debug, log, info, warn, error (repeatable, or comma-separated)', collect, [])
     .option('--source <source>', 'only this source: system, plugin, console (repeatable, or comma-separated)', collect, [])
     .option('--search <text>', 'only messages containing this text')
-    .option('--limit <n>', 'how many of the latest rows to print first (default 100)', positiveInt('--limit'))
-    .option('--interval <ms>', 'poll interval with --follow (default 1000)', positiveInt('--interval'), 1000)
-    .description("print a plugin config's log rows, one JSON object per line")
+    .option('--limit <n>', 'how many of the latest rows to print first', positiveInt('--limit'), 100)
+    .option('--interval <ms>', 'poll interval with --follow', positiveInt('--interval'), 1000)
+    .description("print a plugin config's log rows: aligned text at a terminal, one JSON object per line otherwise (or with --json)")
     .action(async (configId: number, options: LogsOptions) => {
       await withManagement(async (ctx) => {
         const query = { levels: options.level, sources: options.source, search: options.search }
@@ -52,7 +58,7 @@ export function registerPluginManagement(plugin: Command): void {
         let stopped = false
         if (options.follow) process.once('SIGINT', () => (stopped = true))
         for (;;) {
-          for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`)
+          for (const row of rows) process.stdout.write(`${jsonOutput() ? JSON.stringify(row) : logLine(row)}\n`)
           if (rows.length > 0) lastId = rows[rows.length - 1].id
           if (!options.follow) return
           await sleep(options.interval)

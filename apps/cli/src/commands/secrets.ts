@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { rotateSecrets } from '@plugin-server/meta'
-import { printJson, withManagement } from '../cli-context'
+import { withManagement } from '../cli-context'
+import { printResult } from '../output'
 
 /**
  * `secrets rotate`: re-encrypt every stored secret config value with the first key of
@@ -23,7 +24,7 @@ export function registerSecrets(program: Command): void {
           }
         }),
       )
-      printJson(result)
+      printResult(result)
     })
   secrets
     .command('generate-key')

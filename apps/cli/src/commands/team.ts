@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { createTeam, listTeams } from '@plugin-server/db'
 import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/meta'
-import { printJson, withManagement, withPool } from '../cli-context'
+import { withManagement, withPool } from '../cli-context'
+import { printResult } from '../output'
 import { positiveInt } from './option-parsers'
 
 function registerTeamTokens(team: Command): void {
@@ -12,18 +13,18 @@ function registerTeamTokens(team: Command): void {
     .option('--name <name>', 'a label to recognise the token by', '')
     .description('create a token and print it; this is the only time it is shown')
     .action(async (teamId: number, options: { name: string }) => {
-      printJson(await withManagement((ctx) => createTeamAdminToken(ctx, teamId, options.name)))
+      printResult(await withManagement((ctx) => createTeamAdminToken(ctx, teamId, options.name)))
     })
   token
     .command('list')
     .argument('<teamId>', 'team id', positiveInt('teamId'))
     .description("list a team's tokens (never the tokens themselves), revoked ones included")
-    .action(async (teamId: number) => printJson(await withManagement((ctx) => listTeamAdminTokens(ctx, teamId))))
+    .action(async (teamId: number) => printResult(await withManagement((ctx) => listTeamAdminTokens(ctx, teamId))))
   token
     .command('revoke')
     .argument('<tokenId>', 'token id (from token list)', positiveInt('tokenId'))
     .description('revoke a token; requests with it get 401 from then on')
-    .action(async (tokenId: number) => printJson(await withManagement((ctx) => revokeTeamAdminToken(ctx, tokenId))))
+    .action(async (tokenId: number) => printResult(await withManagement((ctx) => revokeTeamAdminToken(ctx, tokenId))))
 }
 
 export function registerTeam(program: Command): void {
@@ -34,11 +35,11 @@ export function registerTeam(program: Command): void {
     .option('--token <token>', 'API token to use instead of a generated one')
     .description('create a team and print it with its API token')
     .action(async (options: { name: string; token?: string }) => {
-      printJson(await withPool((pool) => createTeam(pool, options.name, options.token)))
+      printResult(await withPool((pool) => createTeam(pool, options.name, options.token)))
     })
   team
     .command('list')
     .description('list teams')
-    .action(async () => printJson(await withPool((pool) => listTeams(pool))))
+    .action(async () => printResult(await withPool((pool) => listTeams(pool))))
   registerTeamTokens(team)
 }

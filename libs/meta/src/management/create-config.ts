@@ -3,6 +3,7 @@ import { assertAttachmentSizes } from './attachment-size'
 import { assertTeamExists, configView, inTransaction, upsertAttachment } from './db-helpers'
 import { CreateConfigInput, ManagementContext, ManagementError, PluginConfigView } from './interfaces'
 import { findPluginSummary } from './list-plugins'
+import { lockTeamOrder, makeRoomForOrder } from './make-room-for-order'
 import { notifyWorkers } from './notify'
 import { sealConfig } from './seal-config'
 import { validateConfig } from './validate-config'
@@ -17,7 +18,10 @@ async function assertNoConfig(client: PoolClient, teamId: number, pluginId: numb
   }
 }
 
-/** One config per plugin per team, as in PostHog. New configs run last and start disabled unless asked. */
+/**
+ * One config per plugin per team, as in PostHog. New configs run last unless given an order (a
+ * taken one moves the configs from there on down by one) and start disabled unless asked.
+ */
 export async function createConfig(ctx: ManagementContext, input: CreateConfigInput): Promise<PluginConfigView> {
   assertAttachmentSizes(ctx, input.attachments ?? [])
   const id = await inTransaction(ctx.pool, async (client) => {
@@ -35,6 +39,8 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
       attachmentKeys: new Set(attachments.map((a) => a.key)),
       uploadKeys: attachments.map((a) => a.key),
     })
+    await lockTeamOrder(client, input.teamId)
+    if (input.order !== undefined) await makeRoomForOrder(client, input.teamId, input.order, null)
     const { rows } = await client.query<{ id: number }>(
       `INSERT INTO plugin_configs (team_id, plugin_id, enabled, "order", config)
        VALUES ($1, $2, $3, COALESCE($4, (SELECT COALESCE(MAX("order"), 0) + 1 FROM plugin_configs WHERE team_id = $1)), $5) RETURNING id`,

@@ -1,6 +1,7 @@
 import { assertTeamExists, inTransaction } from './db-helpers'
 import { ManagementContext, ManagementError, PluginConfigView } from './interfaces'
 import { listConfigs } from './list-configs'
+import { lockTeamOrder } from './make-room-for-order'
 import { notifyWorkers } from './notify'
 
 /**
@@ -11,6 +12,7 @@ import { notifyWorkers } from './notify'
 export async function reorderConfigs(ctx: ManagementContext, teamId: number, ids: readonly number[]): Promise<PluginConfigView[]> {
   await assertTeamExists(ctx.pool, teamId)
   await inTransaction(ctx.pool, async (client) => {
+    await lockTeamOrder(client, teamId)
     // Locked so a config created meanwhile cannot slip past the completeness check.
     const { rows } = await client.query<{ id: number }>('SELECT id FROM plugin_configs WHERE team_id = $1 ORDER BY id FOR UPDATE', [teamId])
     assertSameIds(

@@ -1,6 +1,7 @@
 import { assertAttachmentSizes } from './attachment-size'
-import { configView, findConfigRow, inTransaction, storedAttachmentKeys, upsertAttachment } from './db-helpers'
+import { configView, findConfigRow, inTransaction, storedAttachmentKeys, teamOf, upsertAttachment } from './db-helpers'
 import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
+import { lockTeamOrder, makeRoomForOrder } from './make-room-for-order'
 import { notifyWorkers } from './notify'
 import { sealConfig } from './seal-config'
 import { validateConfig } from './validate-config'
@@ -12,6 +13,8 @@ import { validateConfig } from './validate-config'
 export async function updateConfig(ctx: ManagementContext, id: number, input: UpdateConfigInput): Promise<PluginConfigView> {
   assertAttachmentSizes(ctx, input.attachments ?? [])
   const changedKeys = await inTransaction(ctx.pool, async (client) => {
+    // The team's order lock comes before the row lock, as in reorderConfigs, so the two cannot deadlock.
+    if (input.order !== undefined && input.order !== null) await lockTeamOrder(client, await teamOf(client, id))
     const row = await findConfigRow(client, id, true)
     const attachments = input.attachments ?? []
     const keys = await storedAttachmentKeys(client, id)
@@ -24,6 +27,7 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
       attachmentKeys: keys,
       uploadKeys: attachments.map((a) => a.key),
     })
+    if (input.order !== undefined && input.order !== null && input.order !== row.order) await makeRoomForOrder(client, row.team_id, input.order, id)
     await client.query(
       `UPDATE plugin_configs SET config = $2, "order" = COALESCE($3, "order"), enabled = COALESCE($4, enabled),
          disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END, updated_at = now()

@@ -25,7 +25,7 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
   const [initial, setInitial] = useState(() => initialValues(schema, mode, existing))
   const [values, setValues] = useState(initial)
   const [files, setFiles] = useState<Record<string, File>>({})
-  const [enabled, setEnabled] = useState(true)
+  const [enabled, setEnabled] = useState(false)
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<ApiError | null>(null)
   const [saved, setSaved] = useState<string | null>(savedMessage ?? null)

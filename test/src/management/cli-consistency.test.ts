@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { installPluginFromPath, updateConfig } from '@plugin-server/meta'
+import type { Command } from 'commander'
+import { nameConnectionVariable } from '../../../apps/cli/dist/connection-errors'
+import { formatHuman } from '../../../apps/cli/dist/output'
+import { buildProgram } from '../../../apps/cli/dist/program'
+import { REPO_ROOT, runCli } from '../harness/processes'
+import { TEST_SECURITY_ENV } from '../harness/security-env'
+import { BASIC, createTeamRow, ManagementHarness, startManagement, WITH_ATTACHMENT } from './management-fixture'
+
+/** The required fields of the management-basic fixture. */
+const BASIC_VALUES = ['--config', 'apiKey=sk_test_consistency_1', '--config', 'label=L']
+
+interface ConfigView {
+  id: number
+  order: number
+  enabled: boolean
+  plugin_name: string
+}
+
+/** Every command of the CLI with its full name, walked from the program main runs. */
+function allCommands(command: Command = buildProgram(), prefix: string[] = []): { name: string; command: Command }[] {
+  return command.commands.flatMap((sub) => {
+    const name = [...prefix, sub.name()]
+    return [{ name: name.join(' '), command: sub }, ...allCommands(sub, name)]
+  })
+}
+
+describe('plugin-server CLI consistency', function () {
+  this.timeout(120_000)
+  let h: ManagementHarness
+  let env: Record<string, string>
+
+  before(async () => {
+    h = await startManagement()
+    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix, ...TEST_SECURITY_ENV }
+  })
+  after(async () => h.close())
+
+  it('--version prints the version of the package the CLI ships in', async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag])
+      assert.equal(result.code, 0)
+      assert.equal(result.stdout.trim(), version)
+    }
+  })
+
+  it('no help text states a default twice, and every command offers --json', () => {
+    const commands = allCommands()
+    assert.ok(commands.length > 20, `found the commands: ${commands.map((c) => c.name).join(', ')}`)
+    for (const { name, command } of commands) {
+      const help = command.helpInformation()
+      assert.doesNotMatch(help, /\(default [^)]*\)\s*\(default: /, `plugin-server ${name} --help`)
+      if (command.commands.length === 0) assert.match(help, /--json/, `plugin-server ${name} --help lists --json`)
+    }
+  })
+
+  it('output is JSON for scripts (--json, or stdout not a terminal) and aligned text for people', async () => {
+    await createTeamRow(h, 'json team')
+    const piped = await runCli(['team', 'list'], env)
+    assert.equal(piped.code, 0, piped.stderr)
+    const asked = await runCli(['team', 'list', '--json'], env)
+    assert.deepEqual(JSON.parse(asked.stdout), JSON.parse(piped.stdout))
+    assert.equal(
+      formatHuman([
+        { id: 1, name: 'a', enabled: true },
+        { id: 22, name: 'bb', enabled: false },
+      ]),
+      'id  name  enabled\n1   a     true\n22  bb    false',
+    )
+    assert.equal(formatHuman({ id: 3, plugin_name: 'x', error: null }), 'id           3\nplugin_name  x\nerror        -')
+  })
+
+  it('--config means key=value everywhere; plugin try takes --config-id, and its old --config <id> still works with a notice', async () => {
+    const teamId = await createTeamRow(h, 'try team')
+    await installPluginFromPath(h.ctx, BASIC)
+    const created = await runCli(['config', 'create', '--team', String(teamId), '--plugin', 'management-basic', ...BASIC_VALUES], env)
+    assert.equal(created.code, 0, created.stderr)
+    const config = JSON.parse(created.stdout) as ConfigView
+    const event = JSON.stringify({ event: 'signup', distinct_id: 'u1', properties: {} })
+    const byId = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--config-id', String(config.id)], env, event)
+    assert.equal(byId.code, 0, byId.stderr)
+    assert.doesNotMatch(byId.stderr, /deprecated/)
+    const old = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--config', String(config.id)], env, event)
+    assert.equal(old.code, 0, old.stderr)
+    assert.deepEqual(JSON.parse(old.stdout).steps.length, JSON.parse(byId.stdout).steps.length)
+    assert.match(old.stderr, /--config <configId> is deprecated, use --config-id/)
+    const mistaken = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--config', 'apiKey=sk_do_not_echo_me'], env, event)
+    assert.equal(mistaken.code, 1)
+    assert.match(mistaken.stderr, /--config is the old name of --config-id <configId>; config values for --plugin go in --set key=value/)
+    assert.doesNotMatch(mistaken.stderr, /sk_do_not_echo_me/, 'the value given is not echoed')
+  })
+
+  it('config create starts disabled unless --enable, as the admin API and the UI form do', async () => {
+    const teamId = await createTeamRow(h, 'defaults team')
+    await installPluginFromPath(h.ctx, BASIC)
+    const created = await runCli(['config', 'create', '--team', String(teamId), '--plugin', 'management-basic', ...BASIC_VALUES], env)
+    assert.equal((JSON.parse(created.stdout) as ConfigView).enabled, false)
+    const ui = fs.readFileSync(path.join(REPO_ROOT, 'libs/admin-ui/src/pages/configs/config-form.tsx'), 'utf8')
+    assert.match(ui, /const \[enabled, setEnabled\] = useState\(false\)/, "the UI form's enable box starts unchecked")
+  })
+
+  it('an order that is taken moves the configs from there on down instead of leaving two at one position (create and update)', async () => {
+    const teamId = await createTeamRow(h, 'order team')
+    await installPluginFromPath(h.ctx, BASIC)
+    await installPluginFromPath(h.ctx, WITH_ATTACHMENT)
+    const first = await runCli(['config', 'create', '--team', String(teamId), '--plugin', 'management-basic', ...BASIC_VALUES, '--order', '0'], env)
+    assert.equal(first.code, 0, first.stderr)
+    const second = await runCli(
+      ['config', 'create', '--team', String(teamId), '--plugin', 'management-attachment', '--order', '0', '--attachment', `rules=${__filename}`],
+      env,
+    )
+    assert.equal(second.code, 0, second.stderr)
+    const orders = async () => {
+      const listed = await runCli(['config', 'list', '--team', String(teamId)], env)
+      return (JSON.parse(listed.stdout) as ConfigView[]).map((c) => [c.plugin_name, c.order])
+    }
+    assert.deepEqual(await orders(), [
+      ['management-attachment', 0],
+      ['management-basic', 1],
+    ])
+    // The API's update goes through the same function: moving the first to 1 moves the other down.
+    const attachmentConfig = (JSON.parse(second.stdout) as ConfigView).id
+    await updateConfig(h.ctx, attachmentConfig, { order: 1 })
+    assert.deepEqual(await orders(), [
+      ['management-attachment', 1],
+      ['management-basic', 2],
+    ])
+  })
+
+  it('an unreachable database or Redis is named by the variable that points at it', async () => {
+    const database = await runCli(['config', 'list', '--team', '1'], { ...env, DATABASE_URL: 'postgres://postgres:hunter2@127.0.0.1:1/none' })
+    assert.equal(database.code, 1)
+    assert.match(database.stderr, /cannot reach Postgres at 127\.0\.0\.1:1 \(set by DATABASE_URL\): connect ECONNREFUSED/)
+    assert.doesNotMatch(database.stderr, /hunter2/, 'the password in the URL is not shown')
+    // ioredis gives up on a command without saying where it tried; the CLI names the variable.
+    const redisGaveUp = nameConnectionVariable(new Error('Reached the max retries per request limit (which is 1).'), {
+      databaseUrl: env.DATABASE_URL,
+      redisUrl: 'redis://:secret@127.0.0.1:6390',
+    })
+    assert.match((redisGaveUp as Error).message, /cannot reach Redis at 127\.0\.0\.1:6390 \(set by REDIS_URL\)/)
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED', port: 6390 })
+    assert.match((nameConnectionVariable(refused, { databaseUrl: env.DATABASE_URL, redisUrl: 'redis://127.0.0.1:6390' }) as Error).message, /REDIS_URL/)
+  })
+})
