@@ -76,8 +76,11 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
       ...lock,
     },
   )
-  // A run whose job was never added (its starter died between the insert and the add) gets it now.
-  for (const runId of await listUnfinishedHistoricalRuns(ctx.pool())) await historicalQueue.ensure(runId)
+  // A run whose job was never added (its starter died between the insert and the add) gets it now;
+  // in the background, so a slow database does not hold up the start of the exporter.
+  const reconciled = (async () => {
+    for (const runId of await listUnfinishedHistoricalRuns(ctx.pool())) await historicalQueue.ensure(runId)
+  })().catch((err: Error) => logger.warn({ err: err.message }, 'could not check that every unfinished historical run has its job'))
   for (const [name, worker] of [
     ['delivery', deliveryWorker],
     ['fan-out', fanOutWorker],
@@ -116,6 +119,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
         close: async () => {
           // Runs go back to the queue at their next page for another exporter; this one stops taking new ones.
           historical.stop()
+          await reconciled
           await historicalWorker.close()
           await historicalQueue.close()
         },

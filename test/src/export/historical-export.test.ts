@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHistoricalRun } from '@plugin-server/db'
 import type { HistoricalRunProgress } from '@plugin-server/export'
 import { eventually } from '../harness/fleet'
 import type { FleetProcess } from '../harness/processes'
@@ -126,6 +127,21 @@ describe('historical export runs executed by the exporters (plugin-server export
         .flatMap((r) => (r.body.events as { uuid: string }[]).map((e) => e.uuid)),
     )
     assert.equal(delivered.filter((u) => firstPages.has(u)).length, 200, 'the four pages delivered before the kill were not exported again')
+  })
+
+  it('a run whose job was never added (its starter died after the insert) is run when an exporter starts', async () => {
+    h = await historicalFleet(100)
+    const { run } = await createHistoricalRun(h.fleet.db.pool, {
+      configId: h.configId,
+      teamId: h.fleet.team.id,
+      from: new Date(RANGE.from),
+      to: new Date(RANGE.to),
+      batchSize: 50,
+      maxInFlight: 1,
+    })
+    await h.fleet.start('exporter')
+    const done = await h.finished(run.id)
+    assert.deepEqual({ status: done.status, exported: done.exported }, { status: 'done', exported: 100 })
   })
 
   it('is cancelled from the CLI: status says cancelled and no page is exported after it', async () => {
