@@ -2,6 +2,7 @@ import assert from 'assert/strict'
 import { execFileSync } from 'child_process'
 import { REPO_ROOT } from '../harness/processes'
 import { BigQueryServer } from '../harness/bigquery-server'
+import { PubSubServer } from '../harness/pubsub-server'
 import { loadCode, loadFixture, rejection } from './helpers'
 
 const LOOPBACK = ['127.0.0.1']
@@ -177,6 +178,36 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
   })
 
   describe('@google-cloud/pubsub', () => {
+    it("runs a plugin written like PostHog's Pub/Sub export: the topic created on setup, each event published", async () => {
+      const pubsub = new PubSubServer()
+      await pubsub.start()
+      const { host, instance } = await loadFixture(
+        'pubsub-export',
+        {
+          config: { topicId: 'events', apiEndpoint: pubsub.endpoint },
+          attachments: { googleCloudKeyJson: { file_name: 'key.json', content_type: 'application/json', contents: google.keyJson() } },
+        },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        await instance.call('setupPlugin', [])
+        assert.deepEqual([...pubsub.topics], ['projects/stand-in-project/topics/events'])
+        assert.ok(host.logs.some((l) => l.message.includes('Creating PubSub Topic - events')))
+        await instance.call('onEvent', [{ uuid: 'u1', event: 'signed up', distinct_id: 'd', team_id: 2, properties: { plan: 'pro' } }])
+        assert.equal(pubsub.messages.length, 1)
+        assert.deepEqual(JSON.parse(pubsub.messages[0].data.toString()), {
+          event: 'signed up',
+          properties: { plan: 'pro' },
+          distinct_id: 'd',
+          team_id: 2,
+          uuid: 'u1',
+        })
+      } finally {
+        instance.dispose()
+        await pubsub.close()
+      }
+    })
+
     it('opens its gRPC channel under the address policy: a refused address fails with the policy’s reason', async () => {
       const { instance } = await loadCode(
         `import { PubSub } from '@google-cloud/pubsub'
