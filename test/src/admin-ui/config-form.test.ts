@@ -31,6 +31,7 @@ describe('admin UI: config form', function () {
     const lookup = tempFile('lookup.json', JSON.stringify({ 'user-1': 'gold', 'user-2': 'silver' }))
     await openPlugin(page, ui.operator, 'ui-enricher')
     await page.getByTestId('plugin-configure').click()
+    assert.equal(await page.getByTestId('config-enabled').isChecked(), false, 'a new config starts disabled, as with config create and the API')
 
     // plugin.json markdown and hints are rendered, not shown as source.
     const markdown = page.getByTestId('markdown-block').first()
