@@ -35,7 +35,8 @@ function apiError(status: number, message: string, reason: string): Reply {
  * A local stand-in of the Google APIs the exports use, on 127.0.0.1: BigQuery's REST API (tables
  * get, create, patch, tabledata.insertAll), Cloud Storage's multipart upload and the OAuth token
  * endpoint a service account key's `token_uri` names. It records inserted rows and uploads, checks
- * every API call carries the token it issued, and answers 503 to the next `failInserts(n)` inserts.
+ * every API call carries the token it issued, answers 503 to the next `failInserts(n)` inserts, and
+ * refuses rows with `invalid: true` (insertErrors, a partial failure).
  */
 export class BigQueryServer {
   readonly requests: StandInRequest[] = []
@@ -150,7 +151,11 @@ export class BigQueryServer {
       this.failing--
       return apiError(503, 'The service is currently unavailable.', 'backendError')
     }
-    for (const row of body.rows) this.rows.push({ table, json: row.json, insertId: row.insertId })
-    return { status: 200, body: { kind: 'bigquery#tableDataInsertAllResponse' } }
+    // A row with `invalid: true` is refused as BigQuery refuses a row with an unknown field; the others are stored.
+    const insertErrors = body.rows.flatMap((row, index) =>
+      row.json.invalid === true ? [{ index, errors: [{ reason: 'invalid', location: 'invalid', message: 'no such field: invalid.' }] }] : [],
+    )
+    for (const row of body.rows) if (row.json.invalid !== true) this.rows.push({ table, json: row.json, insertId: row.insertId })
+    return { status: 200, body: { kind: 'bigquery#tableDataInsertAllResponse', ...(insertErrors.length ? { insertErrors } : {}) } }
   }
 }

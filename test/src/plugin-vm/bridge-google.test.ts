@@ -71,11 +71,13 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
         import { RetryError } from '@posthog/plugin-scaffold'
         export async function exportEvents(events, { config }) {
           try {
-            await client(config).dataset('d').table('t').insert(events.map((e) => ({ json: { uuid: e.uuid } })), { raw: true })
+            await client(config).dataset('d').table('t').insert(events.map(({ uuid, invalid }) => ({ json: invalid ? { uuid, invalid } : { uuid } })), { raw: true })
           } catch (error) {
             const fields = { name: error.name, message: error.message, code: error.code, errors: error.errors, isError: error instanceof Error }
             if (error.code === 503) throw new RetryError(JSON.stringify(fields))
-            throw error
+            // A bad row will not get better: name it and give up.
+            const [bad] = error.errors ?? []
+            throw new Error(error.name + ': ' + error.message + ' ' + JSON.stringify(bad))
           }
         }`,
         { config: { key: google.keyJson('p'), endpoint: google.url } },
@@ -94,6 +96,10 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
         })
         await instance.call('exportEvents', [[{ uuid: 'u2' }]])
         assert.deepEqual(google.rowsOf('p:d.t'), [{ uuid: 'u2' }])
+        const partial = await rejection(instance.call('exportEvents', [[{ uuid: 'u3' }, { uuid: 'u4', invalid: true }]]))
+        assert.equal((partial as { isRetryError?: boolean }).isRetryError, false)
+        assert.match(partial.message, /PartialFailureError: .*"reason":"invalid".*"row":\{"json":\{"uuid":"u4","invalid":true\}\}/, 'the refused row and why')
+        assert.deepEqual(google.rowsOf('p:d.t'), [{ uuid: 'u2' }, { uuid: 'u3' }])
       } finally {
         instance.dispose()
       }
