@@ -6,6 +6,9 @@ import { withTimeout } from './with-timeout'
 
 export type ReadinessCheck = { name: string; check: () => Promise<void> }
 
+/** How long each readiness check may take before /readyz reports it failed (the chart's probe allows 3 s). */
+export const READINESS_CHECK_TIMEOUT_MS = 2000
+
 export interface HealthServer {
   port: number
   close: () => Promise<void>
@@ -23,7 +26,7 @@ export async function startHealthServer(port: number, registry: Registry, checks
       await Promise.all(
         checks.map(async ({ name, check }) => {
           try {
-            await withTimeout(check(), 2000)
+            await withTimeout(check(), READINESS_CHECK_TIMEOUT_MS)
           } catch (err) {
             failures[name] = (err as Error).message
           }

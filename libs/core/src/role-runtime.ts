@@ -3,7 +3,7 @@ import type { RedisOptions } from 'ioredis'
 import type { Registry } from 'prom-client'
 import { Config, ConfigError, loadConfig } from './config'
 import { installFatalHandlers } from './fatal-errors'
-import { startHealthServer, ReadinessCheck } from './health-server'
+import { READINESS_CHECK_TIMEOUT_MS, ReadinessCheck, startHealthServer } from './health-server'
 import type { Role } from './interfaces'
 import { createLogger, Logger } from './logger'
 import { createRegistry } from './metrics'
@@ -12,6 +12,13 @@ import { registerQueueDepthMetrics } from './queue-depth-metrics'
 import { ObservableWorker, observeQueueWorker, registerQueueWorkerMetrics } from './queue-worker-metrics'
 import { createRedis } from './redis'
 import { Closer, installShutdown } from './shutdown'
+
+/**
+ * A query that never answers (a half-open connection) would hold its pool client for good, one per
+ * probe until the pool is empty; query_timeout (pg's, not in its types) fails the probe and the pool
+ * destroys that client.
+ */
+const POSTGRES_PROBE = { text: 'SELECT 1', query_timeout: READINESS_CHECK_TIMEOUT_MS }
 
 export interface RoleContext {
   role: Role
@@ -83,7 +90,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   const readinessRedis = context.newRedisConnection('readiness', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
   const checks: ReadinessCheck[] = [
     { name: 'redis', check: async () => void (await readinessRedis.ping()) },
-    { name: 'postgres', check: async () => void (await context.pool().query('SELECT 1')) },
+    { name: 'postgres', check: async () => void (await context.pool().query(POSTGRES_PROBE)) },
     ...(running.checks ?? []),
   ]
   const health = config.metricsPort >= 0 ? await startHealthServer(config.metricsPort, registry, checks, logger) : null
