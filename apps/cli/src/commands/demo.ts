@@ -7,6 +7,7 @@ import { Pool } from 'pg'
 import { countEvents, createTeam, migrate } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { demoServices } from '../demo/local-services'
+import { nameConnectionVariable } from '../connection-errors'
 import { DemoEnv, removeDemoEnvFile, shellExports, writeDemoEnvFile } from '../demo/demo-env'
 import { DemoProcess, spawnRole, stopFleet } from '../demo/demo-fleet'
 import { installExamplePlugins } from '../demo/example-plugins'
@@ -151,7 +152,8 @@ async function runDemo(options: DemoOptions): Promise<void> {
     await stop(0)
   } catch (err) {
     if (stopping) return
-    log(`demo failed: ${(err as Error).message}`)
+    const named = nameConnectionVariable(err, { databaseUrl: services.databaseUrl, redisUrl: services.redisUrl })
+    log(`demo failed: ${(named as Error).message}`)
     await stop(1)
   }
 }
