@@ -82,12 +82,13 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   // Every role reports every queue's depth (fleet-wide, read at scrape time; see queue-depth-metrics).
   let depthRedis: Redis | null = null
   registerQueueDepthMetrics(registry, () => (depthRedis ??= context.newRedisConnection('queue-metrics')), config.queuePrefix)
+  // One connection for every probe, opened before the role starts (so it is up by the first probe):
+  // probes come every few seconds for the life of the pod. Without an offline queue a ping while
+  // Redis is away fails at once instead of piling up.
+  const readinessRedis = context.newRedisConnection('readiness', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
   const running = await start(context)
   if (running.workers?.length) registerQueueWorkerMetrics(registry)
   for (const worker of running.workers ?? []) observeQueueWorker(registry, worker)
-  // One connection for every probe, opened here: probes come every few seconds for the life of the pod.
-  // Without an offline queue a ping while Redis is away fails at once instead of piling up.
-  const readinessRedis = context.newRedisConnection('readiness', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
   const checks: ReadinessCheck[] = [
     { name: 'redis', check: async () => void (await readinessRedis.ping()) },
     { name: 'postgres', check: async () => void (await context.pool().query(POSTGRES_PROBE)) },
