@@ -1,5 +1,6 @@
 import assert from 'assert/strict'
 import { execFileSync } from 'child_process'
+import net from 'net'
 import { REPO_ROOT } from '../harness/processes'
 import { BigQueryServer } from '../harness/bigquery-server'
 import { PubSubServer } from '../harness/pubsub-server'
@@ -100,6 +101,36 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
         assert.equal((partial as { isRetryError?: boolean }).isRetryError, false)
         assert.match(partial.message, /PartialFailureError: .*"reason":"invalid".*"row":\{"json":\{"uuid":"u4","invalid":true\}\}/, 'the refused row and why')
         assert.deepEqual(google.rowsOf('p:d.t'), [{ uuid: 'u2' }, { uuid: 'u3' }])
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('hands a request that got no answer to the plugin as a node-fetch FetchError, as PostHog’s plugin tests for it', async () => {
+      const closed = await new Promise<number>((resolve) => {
+        const server = net.createServer().listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as net.AddressInfo
+          server.close(() => resolve(port))
+        })
+      })
+      const { instance } = await loadCode(
+        `${BIGQUERY_CLIENT}
+        import { FetchError } from 'node-fetch'
+        const classify = (e) => ({ fetchError: e instanceof FetchError, name: e.name, type: e.type })
+        export async function runEveryMinute({ config }) {
+          const out = {}
+          try { await client(config).dataset('d').table('t').getMetadata() } catch (e) { out.sdk = classify(e) }
+          try { await fetch(config.endpoint + '/nothing') } catch (e) { out.fetch = classify(e) }
+          return out
+        }`,
+        { config: { key: google.keyJson(), endpoint: `http://127.0.0.1:${closed}` } },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        assert.deepEqual(await instance.call('runEveryMinute', []), {
+          sdk: { fetchError: true, name: 'FetchError', type: 'system' },
+          fetch: { fetchError: true, name: 'FetchError', type: 'system' },
+        })
       } finally {
         instance.dispose()
       }

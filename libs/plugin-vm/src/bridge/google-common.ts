@@ -63,7 +63,9 @@ export function googleError(error: unknown): Error {
   if (!(error instanceof Error)) return new Error(String(error))
   const source = error as Error & Record<string, unknown>
   const out = new Error(error.message) as Error & Record<string, unknown>
-  out.name = error.name
+  // A request that got no HTTP answer (gaxios wraps node-fetch's): a FetchError to the plugin, as node-fetch names it.
+  const cause = source.cause as { name?: unknown } | undefined
+  out.name = cause?.name === 'FetchError' || source.type === 'system' ? 'FetchError' : error.name
   for (const key of ['code', 'status', 'reason', 'details', 'type', 'errno', 'syscall']) {
     const value = source[key]
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[key] = value

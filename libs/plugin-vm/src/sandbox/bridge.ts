@@ -1,5 +1,6 @@
 import { Buffer } from 'buffer'
 import type { BoundRef, CallReply, ErrorFields, FacadeRef, FacadeShape, ModuleReply, Settled } from '../bridge/wire'
+import { FetchError } from './fetch-error'
 import { hostAsync, hostFire, hostSync } from './host-link'
 
 /**
@@ -43,7 +44,7 @@ export function encodeArg(value: unknown, depth = 0): unknown {
 }
 
 function hostErrorOf(fields: ErrorFields): Error {
-  const error = new Error(fields.message) as Error & Record<string, unknown>
+  const error = (fields.name === 'FetchError' ? new FetchError(fields.message) : new Error(fields.message)) as Error & Record<string, unknown>
   for (const [key, value] of Object.entries(fields)) if (key !== 'message') error[key] = value
   return error
 }

@@ -1,3 +1,5 @@
+import { FetchError } from './fetch-error'
+
 /**
  * The only path from the sandbox to the host: three ivm References the host installs before the
  * runtime runs. They are captured here and removed from the global object so plugin code never
@@ -30,7 +32,7 @@ const COPY: TransferOptions = { arguments: { copy: true }, result: { copy: true 
 const COPY_PROMISE: TransferOptions = { arguments: { copy: true }, result: { copy: true, promise: true } }
 
 export function hostError(error: { name: string; message: string; code?: unknown }): Error {
-  const result = new Error(error.message) as Error & { code?: unknown }
+  const result = (error.name === 'FetchError' ? new FetchError(error.message) : new Error(error.message)) as Error & { code?: unknown }
   result.name = error.name
   if (error.code !== undefined) result.code = error.code
   return result

@@ -4,6 +4,7 @@ import { createBuffer } from './contrib'
 import { createCrypto } from './crypto'
 import { RetryError } from './errors'
 import { fetch, Headers, Response } from './fetch'
+import { FetchError } from './fetch-error'
 import { createJwt } from './jwt'
 import { hostSync } from './host-link'
 import { URL } from './url-class'
@@ -24,7 +25,7 @@ const factories: Record<(typeof SANDBOX_MODULES)[number], () => unknown> = {
     domainToASCII: (domain: string) => hostSync('url.domainToASCII', [String(domain)]),
   }),
   zlib: createZlib,
-  'node-fetch': () => Object.assign(fetch, { default: fetch, Headers, Response }),
+  'node-fetch': () => Object.assign(fetch, { default: fetch, Headers, Response, FetchError }),
   // Pure-JS packages bundled into the runtime (see vm/runtime-bundle.ts).
   'generic-pool': () => require('generic-pool'),
   stream: () => require('readable-stream'),
