@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import { PostHog } from 'posthog-node'
-import { createConfig, installPluginFromPath, readLogs } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/meta'
 import { BigQueryServer } from '../harness/bigquery-server'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
+import { pluginLogMessages, sendEvents } from '../harness/fleet-io'
 import { FIXTURES, managementContext } from '../harness/plugins'
 
 const TABLE = 'stand-in-project:analytics.events'
-
-async function send(fleet: TestFleet, count: number, tag: string): Promise<string[]> {
-  const client = new PostHog(fleet.team.api_token, { host: fleet.captureUrl, flushAt: 50, flushInterval: 20, fetchRetryCount: 5, fetchRetryDelay: 200 })
-  const uuids = Array.from({ length: count }, () => crypto.randomUUID())
-  uuids.forEach((uuid, i) => client.capture({ uuid, distinctId: `user-${i % 7}`, event: `${tag} ${i}`, properties: { seq: i, tag } }))
-  await client.shutdown()
-  return uuids
-}
-
-async function logsOf(fleet: TestFleet, configId: number): Promise<string[]> {
-  const ctx = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
-  try {
-    return (await readLogs(ctx, configId)).map((row) => row.message)
-  } finally {
-    await ctx.close()
-  }
-}
 
 /** A fleet (capture, ingest-worker, exporter) and the fixture enabled with a key whose token_uri is the stand-in. */
 async function startFleet(google: BigQueryServer, env: Record<string, string> = {}): Promise<{ fleet: TestFleet; configId: number }> {
@@ -65,7 +48,7 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
   it('creates the table on setup and inserts every captured event once, authenticated with the key from the attachment', async () => {
     let configId: number
     ;({ fleet, configId } = await startFleet(google))
-    const uuids = await send(fleet, 40, 'export')
+    const uuids = await sendEvents(fleet, 40, 'export', 7)
     const rows = await eventually(
       'rows in the stand-in',
       async () => google.rowsOf(TABLE),
@@ -87,7 +70,7 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
       google.requests.every((r) => r.status !== 401),
       'every API call carried the issued token',
     )
-    const logs = await logsOf(fleet, configId)
+    const logs = await pluginLogMessages(fleet, configId)
     assert.ok(
       logs.some((l) => l.includes('Creating BigQuery Table - analytics:events')),
       'setupPlugin created the table',
@@ -100,7 +83,7 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
     google.failInserts(2)
     let configId: number
     ;({ fleet, configId } = await startFleet(google))
-    const uuids = await send(fleet, 25, 'retry')
+    const uuids = await sendEvents(fleet, 25, 'retry', 7)
     const rows = await eventually(
       'rows in the stand-in after the retries',
       async () => google.rowsOf(TABLE),
@@ -117,7 +100,7 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
     const running = fleet
     await eventually(
       'the plugin logged the code and the errors of the 503',
-      () => logsOf(running, configId),
+      () => pluginLogMessages(running, configId),
       (logs) => logs.some((l) => l.includes('(code 503)') && l.includes('backendError')),
     )
   })
@@ -138,7 +121,7 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
     }
     await fleet.start('capture')
     await fleet.start('ingest-worker')
-    const uuids = await send(fleet, 5, 'probe')
+    const uuids = await sendEvents(fleet, 5, 'probe', 7)
     const running = fleet
     const rows = await eventually(
       'stored events',
@@ -155,11 +138,11 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
   it('refuses the stand-in on loopback when PLUGIN_FETCH_ALLOWED_HOSTS does not list it, naming the address in the plugin logs', async () => {
     let configId: number
     ;({ fleet, configId } = await startFleet(google, { PLUGIN_FETCH_ALLOWED_HOSTS: '' }))
-    await send(fleet, 3, 'refused')
+    await sendEvents(fleet, 3, 'refused', 7)
     const running = fleet
     await eventually(
       'the refusal in the plugin logs',
-      () => logsOf(running, configId),
+      () => pluginLogMessages(running, configId),
       (logs) => logs.some((l) => l.includes('fetch refused: @google-cloud/bigquery: 127.0.0.1 is a loopback address')),
       60_000,
     )

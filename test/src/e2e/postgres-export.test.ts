@@ -2,27 +2,10 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { Pool } from 'pg'
-import { PostHog } from 'posthog-node'
-import { createConfig, installPluginFromPath, readLogs } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/meta'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
+import { pluginLogMessages, sendEvents } from '../harness/fleet-io'
 import { FIXTURES, managementContext } from '../harness/plugins'
-
-async function send(fleet: TestFleet, count: number, tag: string): Promise<string[]> {
-  const client = new PostHog(fleet.team.api_token, { host: fleet.captureUrl, flushAt: 50, flushInterval: 20, fetchRetryCount: 5, fetchRetryDelay: 200 })
-  const uuids = Array.from({ length: count }, () => crypto.randomUUID())
-  uuids.forEach((uuid, i) => client.capture({ uuid, distinctId: `user-${i % 5}`, event: `${tag} ${i}`, properties: { seq: i, tag } }))
-  await client.shutdown()
-  return uuids
-}
-
-async function logsOf(fleet: TestFleet, configId: number): Promise<string[]> {
-  const ctx = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
-  try {
-    return (await readLogs(ctx, configId)).map((row) => row.message)
-  } finally {
-    await ctx.close()
-  }
-}
 
 /** A second database on the harness Postgres: the export's destination, apart from the fleet's own. */
 async function createDestination(): Promise<{ name: string; pool: Pool; drop: () => Promise<void> }> {
@@ -93,7 +76,7 @@ describe('Postgres export: a plugin importing pg, through the running fleet, int
   const tryExported = async () => ((await destination.pool.query("SELECT to_regclass('public.posthog_event') AS t")).rows[0].t === null ? [] : exported())
 
   it('creates the table on setup and inserts every captured event once', async () => {
-    const uuids = await send(fleet, 40, 'pg')
+    const uuids = await sendEvents(fleet, 40, 'pg')
     const rows = await eventually('rows in the destination database', tryExported, (r) => r.length >= uuids.length, 60_000)
     assert.deepEqual(rows.map((r) => r.uuid).sort(), [...uuids].sort(), 'every event inserted exactly once')
     const first = rows.find((r) => r.uuid === uuids[0])!
@@ -106,14 +89,14 @@ describe('Postgres export: a plugin importing pg, through the running fleet, int
     let uuids: string[]
     try {
       // The exporter sets its plugins up on their first batch: one event first, so the table exists to lock.
-      const warm = await send(fleet, 1, 'warm-up')
+      const warm = await sendEvents(fleet, 1, 'warm-up')
       await eventually('the warm-up event exported', tryExported, (r) => r.some((row) => row.uuid === warm[0]), 60_000)
       await lock.query('BEGIN')
       await lock.query('LOCK TABLE posthog_event IN ACCESS EXCLUSIVE MODE')
-      uuids = await send(fleet, 15, 'locked')
+      uuids = await sendEvents(fleet, 15, 'locked')
       await eventually(
         'the statement timeout in the plugin logs',
-        () => logsOf(fleet, configId),
+        () => pluginLogMessages(fleet, configId),
         (logs) => logs.some((l) => l.includes('(57014)') && l.includes('canceling statement due to statement timeout')),
         60_000,
       )
