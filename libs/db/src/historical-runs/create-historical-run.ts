@@ -1,4 +1,5 @@
 import type { Pool } from 'pg'
+import { inTransaction } from '../in-transaction'
 import { HISTORICAL_RUN_COLUMNS, HistoricalRunRecord, HistoricalRunRow, toHistoricalRun } from './historical-run-record'
 
 export interface NewHistoricalRun {
@@ -23,9 +24,7 @@ export type CreateHistoricalRunResult = { outcome: 'created' | 'existing' | 'ove
  * or CLIs starting at once cannot both insert.
  */
 export async function createHistoricalRun(pool: Pool, run: NewHistoricalRun): Promise<CreateHistoricalRunResult> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
+  return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('export_historical_runs'), $1)`, [run.configId])
     const { rows: active } = await client.query<HistoricalRunRow>(
       `SELECT ${HISTORICAL_RUN_COLUMNS} FROM export_historical_runs
@@ -45,12 +44,6 @@ export async function createHistoricalRun(pool: Pool, run: NewHistoricalRun): Pr
       )
       result = { outcome: 'created', run: toHistoricalRun(rows[0]) }
     }
-    await client.query('COMMIT')
     return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined)
-    throw err
-  } finally {
-    client.release()
-  }
+  })
 }

@@ -7,20 +7,8 @@ import { SecretKeyError } from '../secrets/secret-box'
 
 export type Queryable = Pool | PoolClient
 
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    const result = await fn(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined)
-    throw err
-  } finally {
-    client.release()
-  }
-}
+// One transaction helper for every store owner; management code imports it from here as before.
+export { inTransaction } from '@plugin-server/db'
 
 const CONFIG_ROW = `
 SELECT c.id, c.team_id, c.plugin_id, p.name AS plugin_name, p.config_schema, c.enabled, c."order", c.config,
