@@ -4,6 +4,7 @@ import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager, redact } from '@plugin-server/meta'
 import { getHistoricalRunStatus } from '@plugin-server/db'
+import type { FetchGuard } from '@plugin-server/plugin-vm'
 import { RetryScheduled } from './backoff-strategy'
 import { insertDeadLetter } from './dead-letters'
 import { deliver } from './deliver'
@@ -25,6 +26,8 @@ export interface DeliveryDeps {
   logs: PluginLogWriter
   logger: Logger
   settings: ExportSettings
+  /** The plugins' fetch policy, applied to the webhooks composeWebhook returns. */
+  webhookGuard: FetchGuard
 }
 
 /**
@@ -92,7 +95,7 @@ export class DeliveryProcessor {
     }
     const counts: Partial<ExportCounts> = {}
     if (data.attempts.length === 0) counts.events_seen = data.events.length
-    const outcome = await deliver(config, data.method, data.events, settings.webhookTimeoutMs)
+    const outcome = await deliver(config, data.method, data.events, { timeoutMs: settings.webhookTimeoutMs, guard: this.deps.webhookGuard })
     counts.events_delivered_successfully = outcome.delivered.length
     counts.retry_errors = outcome.retry?.errors ?? 0
     counts.other_errors = outcome.failed?.errors ?? 0
