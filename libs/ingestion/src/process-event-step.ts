@@ -172,11 +172,13 @@ function isObjectText(json: unknown): json is string {
 /** A host error, or an error record from the sandbox, which a subverted sandbox could have shaped as anything. */
 function toSerializedError(value: unknown): SerializedPluginError {
   if (typeof value !== 'object' || value === null) return { name: 'Error', message: `processEvent failed: ${String(value)}`, isRetryError: false }
-  const { name, message, isRetryError } = value as Record<string, unknown>
+  const { name, message, isRetryError, stack } = value as Record<string, unknown>
   return {
     name: typeof name === 'string' && name !== '' ? name : 'Error',
     message: typeof message === 'string' ? message : (JSON.stringify(message) ?? 'no message'),
     isRetryError: isRetryError === true,
+    // The log writer keeps only its frames, sanitised.
+    ...(typeof stack === 'string' ? { stack } : {}),
   }
 }
 
@@ -191,6 +193,7 @@ async function reportFailures(config: ActiveConfig, failures: Failure[], deps: P
       'PLUGIN',
       'ERROR',
       `processEvent failed on event "${slot.event.event}" (${slot.event.uuid}), kept as it was: ${error.name}: ${error.message}`,
+      error.stack,
     )
   }
   if (failures.length > LOGGED_FAILURES_PER_BATCH) {

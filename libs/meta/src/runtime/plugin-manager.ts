@@ -331,7 +331,7 @@ export class PluginManager {
             ? `setupPlugin still failing with RetryError after ${attempt} attempts: ${message}`
             : `setupPlugin failed: ${message}`
         this.setState(id, { status: 'disabled', reason }, attempt)
-        logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`)
+        logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`, err instanceof PluginError ? err.pluginStack : undefined)
         await disableConfig(this.services.pool, id, reason)
         await publishReload(this.services.redis, this.services.queuePrefix, { reason: 'setup failed', teamId: record.teamId, pluginConfigId: id })
       }
