@@ -7,6 +7,8 @@ export { installPlugin, installPluginArchive, installPluginFromPath } from './in
 export type { ArchiveKind } from './install-plugin'
 export { listPlugins } from './list-plugins'
 export { getPlugin } from './get-plugin'
+export { setCurrentVersion } from './set-current-version'
+export { deletePlugin } from './delete-plugin'
 export { createConfig } from './create-config'
 export { updateConfig } from './update-config'
 export { setConfigEnabled } from './set-config-enabled'

@@ -295,7 +295,7 @@ export class PluginManager {
     const key = `${record.pluginId}:${record.contentHash}`
     let source = this.sources.get(key)
     if (!source) {
-      source = loadPluginFiles(this.services.pool, record.pluginId).then((files) => sourceFromFiles(files))
+      source = loadPluginFiles(this.services.pool, record.pluginId, record.contentHash).then((files) => sourceFromFiles(files))
       source.catch(() => this.sources.delete(key))
       this.sources.set(key, source)
     }

@@ -40,8 +40,10 @@ interface ConfigRow {
 }
 
 const CONFIG_ROWS = `
-SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, p.content_hash, p.config_schema, c.config
+SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, COALESCE(v.content_hash, p.content_hash) AS content_hash,
+       COALESCE(v.plugin_json->'config', p.config_schema) AS config_schema, c.config
 FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id JOIN teams t ON t.id = c.team_id
+LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version -- a pinned config tries its version
 WHERE c.team_id = $1 AND ($2::int IS NULL OR c.id = $2) AND (NOT $3 OR c.enabled)
 ORDER BY c."order", c.id`
 

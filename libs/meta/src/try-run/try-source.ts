@@ -17,7 +17,7 @@ export function trySource(pool: Pool, pluginId: number, contentHash: string): Pr
     cache.set(key, source)
     return source
   }
-  source = loadPluginFiles(pool, pluginId).then((files) => sourceFromFiles(files))
+  source = loadPluginFiles(pool, pluginId, contentHash).then((files) => sourceFromFiles(files))
   source.catch(() => cache.delete(key))
   cache.set(key, source)
   if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string)
