@@ -3,6 +3,7 @@ import { benchIngest } from './ingest'
 import { benchNeighbourLag } from './neighbour-lag'
 import { benchPipeline } from './pipeline'
 import { benchPluginVm } from './plugin-vm'
+import { benchRolesStartup } from './roles-startup'
 import { benchScheduler } from './scheduler'
 
 /** `npm run bench`: every figure is printed next to a baseline measured in the same run. */
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   if (!only || only === 'scheduler') await benchScheduler()
   if (!only || only === 'admin-api') await benchAdminApi()
   if (!only || only === 'neighbour') await benchNeighbourLag()
+  if (only === 'roles-startup') await benchRolesStartup()
 }
 
 main().catch((err: Error) => {

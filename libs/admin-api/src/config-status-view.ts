@@ -1,5 +1,14 @@
 import { exportStatus, ExportCounts, ExportStatus } from '@plugin-server/export'
-import { FleetSetupState, getConfig, PluginConfigView, PluginLogRow, readLogs, readSetupState } from '@plugin-server/meta'
+import {
+  FleetSetupState,
+  getConfig,
+  PluginConfigView,
+  PluginLogRow,
+  ProcessingSummary,
+  readLogs,
+  readProcessingSeries,
+  readSetupState,
+} from '@plugin-server/meta'
 import { readScheduledTasks, ScheduledTaskView } from '@plugin-server/scheduling'
 import type { RouteContext } from './routes/route'
 
@@ -26,17 +35,27 @@ export interface ConfigStatusView {
   }
   plugin_metrics: Record<string, number>
   scheduled: ScheduledTaskView[]
+  /** What the config's processEvent did in the last hour, fleet-wide (all zeros when the plugin has no processEvent). */
+  processing: ProcessingSummary
+  /** The methods the plugin's loaded code exports, as the workers that loaded it saw them; null until one has. */
+  methods: string[] | null
+  /** Whether the plugin exports events (exportEvents, onEvent, onSnapshot, composeWebhook); null while no worker has loaded it. */
+  exports: boolean | null
 }
+
+/** Methods that make a plugin an exporter, whose status shows the Export panel. */
+const EXPORTING_METHODS = ['exportEvents', 'onEvent', 'onSnapshot', 'composeWebhook']
 
 /** Everything the status page shows, each part read from where the fleet keeps it (Postgres, Redis, the scheduled queue). */
 export async function configStatusView({ management, services }: Pick<RouteContext, 'management' | 'services'>, id: number): Promise<ConfigStatusView> {
   const config = await getConfig(management, id)
   const { pool, redis, queuePrefix } = management
-  const [setup, exported, scheduled, errorLogs] = await Promise.all([
+  const [setup, exported, scheduled, errorLogs, processing] = await Promise.all([
     readSetupState(redis, queuePrefix, id),
     exportStatus(pool, redis, queuePrefix, id),
     readScheduledTasks(services.scheduledQueue(), redis, queuePrefix, id),
     readLogs(management, id, { levels: ['ERROR'], limit: 1 }),
+    readProcessingSeries(redis, queuePrefix, id, 60),
   ])
   return {
     config,
@@ -52,6 +71,9 @@ export async function configStatusView({ management, services }: Pick<RouteConte
     },
     plugin_metrics: exported.pluginMetrics,
     scheduled,
+    processing: processing.total,
+    methods: setup.methods,
+    exports: setup.methods === null ? null : setup.methods.some((m) => EXPORTING_METHODS.includes(m)),
   }
 }
 

@@ -4,6 +4,8 @@ import type { BatchJsonResult, SerializedPluginError } from '@plugin-server/plug
 import type { Pool } from 'pg'
 import type { BatchStep } from './interfaces'
 import type { PluginChainMetrics } from './plugin-chain-metrics'
+import type { ProcessingMetrics } from './processing-metrics'
+import { ProcessingTally, TallyTarget } from './processing-tally'
 import { fromPluginEvent, toPluginEvent } from './plugin-event'
 
 export interface TeamPlugins {
@@ -14,6 +16,8 @@ export interface ProcessEventDeps {
   pool: Pool
   logs: PluginLogWriter
   metrics: PluginChainMetrics
+  /** Per-config counts and times, written once per team's part of a batch (the status page, the configs list). */
+  processing?: ProcessingMetrics
   /** Deadline of one processEvent batch call (PLUGIN_PROCESS_EVENT_TIMEOUT_MS); the instance's own when unset. */
   timeoutMs?: number
 }
@@ -62,22 +66,27 @@ export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): 
         if (team) team.push(slot)
         else byTeam.set(slot.event.team_id, [slot])
       }
-      await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await plugins.teamConfigs(teamId), teamSlots, deps)))
+      const tally = new ProcessingTally()
+      try {
+        await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await plugins.teamConfigs(teamId), teamSlots, deps, tally)))
+      } finally {
+        deps.processing?.record(tally)
+      }
       return slots.filter((s) => !s.dropped).map((s) => s.event)
     },
   }
 }
 
-async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: ProcessEventDeps): Promise<void> {
+async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const live = slots.filter((s) => s.event.event !== '$snapshot')
   if (live.length === 0 || configs.length === 0) return
   for (const config of configs) {
     if (!config.methods.includes('processEvent')) continue
     const inputs = live.filter((s) => !s.dropped)
     if (inputs.length === 0) break
-    await runConfig(config, inputs, deps)
+    await runConfig(config, inputs, deps, tally)
   }
-  await decode(live, deps)
+  await decode(live, deps, tally)
   const deferred = configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label)
   for (const slot of live) {
     if (slot.dropped) continue
@@ -95,7 +104,7 @@ async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: ProcessEven
  * become a stored event is the fault of the plugin that returned it: that config is blamed, and the
  * event falls back to what the plugin before it returned (or to the event as captured).
  */
-async function decode(slots: Slot[], deps: ProcessEventDeps): Promise<void> {
+async function decode(slots: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const blamed = new Map<ActiveConfig, Failure[]>()
   for (const slot of slots) {
     if (slot.dropped) continue
@@ -108,7 +117,10 @@ async function decode(slots: Slot[], deps: ProcessEventDeps): Promise<void> {
       blamed.set(last.config, failures)
     }
   }
-  for (const [config, failures] of blamed) await reportFailures(config, failures, deps)
+  for (const [config, failures] of blamed) {
+    tally.returnedButInvalid(tallyTarget(config), failures.length)
+    await reportFailures(config, failures, deps)
+  }
 }
 
 /** Sets the slot's event from a plugin's output; what is wrong with the output otherwise. */
@@ -127,9 +139,11 @@ function decodeInto(slot: Slot, json: string): string | null {
   }
 }
 
-async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEventDeps): Promise<void> {
+async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const id = String(config.record.id)
+  const target = tallyTarget(config)
   const timer = deps.metrics.callSeconds.startTimer({ plugin_config_id: id, method: 'processEvent' })
+  const started = performance.now()
   let results: readonly BatchJsonResult[]
   try {
     let depth = 0
@@ -146,6 +160,7 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEven
     results = inputs.map(() => ({ ok: false, error }))
   } finally {
     timer()
+    tally.called(target, inputs.length, performance.now() - started)
   }
   const failures: Failure[] = []
   results.forEach((result, i) => {
@@ -154,6 +169,7 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEven
     if (result.json === null) {
       slot.dropped = true
       deps.metrics.dropped.inc({ plugin_config_id: id })
+      tally.dropped(target)
       return
     }
     // The sandbox checks the event; this cheap check keeps one plugin's broken output from reaching the next plugin.
@@ -161,7 +177,9 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEven
       return failures.push({ slot, error: { name: 'Error', message: 'processEvent returned something that is not an event object', isRetryError: false } })
     }
     slot.outputs.push({ config, json: result.json })
+    tally.returned(target)
   })
+  tally.failed(target, failures.length)
   if (failures.length > 0) await reportFailures(config, failures, deps)
 }
 
@@ -211,3 +229,7 @@ async function reportFailures(config: ActiveConfig, failures: Failure[], deps: P
 function label(config: ActiveConfig): string {
   return `${config.record.pluginName} (${config.record.id})`
 }
+function tallyTarget(config: ActiveConfig): TallyTarget {
+  return { configId: config.record.id, pluginName: config.record.pluginName }
+}
+

@@ -16,3 +16,4 @@ export { CapabilityBridge, CapabilityBridgeOptions } from './bridge/capability-b
 export { Args } from './bridge/args'
 export { Facade, FacadeType, ModuleSpec, CallContext, Member } from './bridge/facade'
 export { withAddressPolicy, outsideAddressPolicy, installSocketGuard } from './net/socket-guard'
+export { PluginCapabilities, capabilitiesOf } from './capabilities/plugin-capabilities'

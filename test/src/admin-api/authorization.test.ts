@@ -73,6 +73,8 @@ const CASES: Record<string, RouteCase> = {
   'PUT /api/teams/:teamId/configs/order': { ok: 200, team: 'own-team', body: async (t) => ({ json: { ids: [t.configId] } }) },
   'GET /api/configs/:id/status': { ok: 200, team: 'own-team' },
   'GET /api/configs/:id/export-series': { ok: 200, team: 'own-team' },
+  'GET /api/configs/:id/processing-series': { ok: 200, team: 'own-team' },
+  'GET /api/teams/:teamId/configs/health': { ok: 200, team: 'own-team' },
   'GET /api/configs/:id/jobs': { ok: 200, team: 'own-team' },
   'POST /api/configs/:id/jobs/:name': { ok: 201, team: 'own-team', body: async () => ({ json: { payload: { n: 1 } } }) },
   'GET /api/configs/:id/dead-letters': { ok: 200, team: 'own-team' },

@@ -1,6 +1,7 @@
 // Every call the UI makes, one function per endpoint of libs/admin-api/API.md.
 import { request } from './client'
 import type {
+  ConfigsHealth,
   ConfigStatus,
   CreateConfigInput,
   DeadLetter,
@@ -15,6 +16,7 @@ import type {
   PluginDetail,
   PluginEvent,
   PluginSummary,
+  ProcessingSeries,
   ReplayResult,
   Team,
   TriggeredJob,
@@ -48,6 +50,8 @@ export const api = {
 
   status: (id: number) => request<ConfigStatus>('GET', `${config(id)}/status`),
   exportSeries: (id: number, minutes: number) => request<ExportSeries>('GET', `${config(id)}/export-series?minutes=${minutes}`),
+  processingSeries: (id: number, minutes: number) => request<ProcessingSeries>('GET', `${config(id)}/processing-series?minutes=${minutes}`),
+  configsHealth: (teamId: number) => request<ConfigsHealth>('GET', `/api/teams/${teamId}/configs/health`),
   logs: (id: number, query: LogQuery) => request<LogRow[]>('GET', `${config(id)}/logs?${logParams(query)}`),
 
   jobs: (id: number) => request<JobsView>('GET', `${config(id)}/jobs?limit=50`),

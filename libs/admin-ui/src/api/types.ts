@@ -154,6 +154,37 @@ export interface ConfigStatus {
   } | null
   plugin_metrics: Record<string, number>
   scheduled: ScheduledTask[]
+  /** The last hour of the config's processEvent, fleet-wide. */
+  processing: ProcessingSummary
+  /** The plugin's methods as the workers that loaded it saw them; null until one has. */
+  methods: string[] | null
+  /** Whether the plugin exports events; null while no worker has loaded it. */
+  exports: boolean | null
+}
+
+export interface ProcessingCounts {
+  events_in: number
+  events_returned: number
+  events_dropped: number
+  events_failed: number
+  calls: number
+  time_ms: number
+}
+
+export interface ProcessingSummary extends ProcessingCounts {
+  p50_ms: number | null
+  p99_ms: number | null
+}
+
+export interface ProcessingSeries {
+  bucket_seconds: number
+  points: (ProcessingSummary & { t: string })[]
+  total: ProcessingSummary
+}
+
+export interface ConfigsHealth {
+  minutes: number
+  configs: (ProcessingCounts & { id: number })[]
 }
 
 export interface ExportSeriesPoint extends ExportMetrics {

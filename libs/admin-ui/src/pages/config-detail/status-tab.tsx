@@ -6,6 +6,7 @@ import { Loading } from '../../components/loading'
 import { formatBytes, formatDuration, formatTime } from '../../lib/format'
 import { useAsync } from '../../lib/use-async'
 import { EXPORT_METRICS, ExportChart } from './export-chart'
+import { ProcessingPanel } from './processing-panel'
 import { SetupState } from './setup-state'
 
 const REFRESH_MS = 3000
@@ -13,9 +14,12 @@ const REFRESH_MS = 3000
 export function StatusTab({ configId }: { configId: number }) {
   const status = useAsync(() => api.status(configId), [configId], REFRESH_MS)
   const series = useAsync(() => api.exportSeries(configId, 60), [configId], REFRESH_MS)
+  const processing = useAsync(() => api.processingSeries(configId, 60), [configId], REFRESH_MS)
   if (status.data === undefined) return status.error ? <ErrorMessage error={status.error} /> : <Loading what="the status" />
   const s: ConfigStatus = status.data
   const metrics = Object.entries(s.plugin_metrics)
+  const showExport = exportsEvents(s)
+  const showProcessing = s.methods === null || s.methods.includes('processEvent') || s.processing.events_in > 0
 
   return (
     <div class="stack">
@@ -30,8 +34,10 @@ export function StatusTab({ configId }: { configId: number }) {
         )}
       </div>
 
-      {s.export && (
-        <div class="card">
+      {showProcessing && <ProcessingPanel total={s.processing} series={processing.data} seriesError={processing.error} />}
+
+      {s.export && showExport && (
+        <div class="card" data-testid="export-panel">
           <h2>Export</h2>
           <div class="tiles">
             {EXPORT_METRICS.map((m) => (
@@ -110,4 +116,14 @@ export function StatusTab({ configId }: { configId: number }) {
       </div>
     </div>
   )
+}
+
+/**
+ * Whether the Export panel applies: the plugin's code exports an export method, as the workers that
+ * loaded it saw it; before any has, only when something was exported (a processEvent-only plugin
+ * never shows a panel of zeros).
+ */
+function exportsEvents(s: ConfigStatus): boolean {
+  if (s.exports !== null) return s.exports
+  return EXPORT_METRICS.some((m) => (s.export?.metrics[m.key] ?? 0) > 0)
 }
