@@ -171,8 +171,10 @@ export class IsolatedVmPluginVm implements PluginVm {
       cpuSampler.watch(cpu)
       return instance
     } catch (error) {
+      // Only the memory limit makes isolated-vm dispose an isolate by itself (see IsolatePluginInstance).
+      const hitMemory = isolate.isDisposed
       if (!isolate.isDisposed) isolate.dispose()
-      const failure = loadError(label, error, settings)
+      const failure = loadError(label, error, settings, hitMemory)
       if (failure instanceof PluginLimitError) notifyBreach(settings.onBreach, failure)
       throw failure
     }
@@ -196,9 +198,9 @@ function reportLimit(host: PluginHost, pluginName: string, configId: string | nu
   }
 }
 
-function loadError(label: string, error: unknown, settings: typeof DEFAULTS): Error {
+function loadError(label: string, error: unknown, settings: typeof DEFAULTS, hitMemory: boolean): Error {
   const message = String((error as Error)?.message ?? error)
-  if (/memory limit/i.test(message)) return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
+  if (hitMemory || /memory limit/i.test(message)) return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
   if (/execution timed out/i.test(message)) return new PluginLimitError(`${label} exceeded its time limit (${settings.timeoutMs} ms) while loading`, 'time')
   return new PluginLoadError(`${label} failed to load: ${message}`)
 }
