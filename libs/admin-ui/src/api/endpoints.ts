@@ -52,7 +52,7 @@ export const api = {
   exportSeries: (id: number, minutes: number) => request<ExportSeries>('GET', `${config(id)}/export-series?minutes=${minutes}`),
   processingSeries: (id: number, minutes: number) => request<ProcessingSeries>('GET', `${config(id)}/processing-series?minutes=${minutes}`),
   configsHealth: (teamId: number) => request<ConfigsHealth>('GET', `/api/teams/${teamId}/configs/health`),
-  logs: (id: number, query: LogQuery) => request<LogRow[]>('GET', `${config(id)}/logs?${logParams(query)}`),
+  logs: (id: number, query: LogQuery, signal?: AbortSignal) => request<LogRow[]>('GET', `${config(id)}/logs?${logParams(query)}`, { signal }),
 
   jobs: (id: number) => request<JobsView>('GET', `${config(id)}/jobs?limit=50`),
   triggerJob: (id: number, name: string, payload: Record<string, unknown> | undefined) =>
@@ -80,5 +80,6 @@ function logParams(query: LogQuery): string {
   if (query.search !== '') params.set('search', query.search)
   if (query.after !== undefined) params.set('after', String(query.after))
   if (query.limit !== undefined) params.set('limit', String(query.limit))
+  if (query.wait !== undefined) params.set('wait', String(query.wait))
   return params.toString()
 }
