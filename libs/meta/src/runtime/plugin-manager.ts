@@ -1,5 +1,6 @@
 import { publishReload } from '@plugin-server/core'
 import {
+  PluginCapabilities,
   PluginError,
   PluginInstance,
   PluginInstanceOptions,
@@ -11,6 +12,7 @@ import {
   sourceFromFiles,
 } from '@plugin-server/plugin-vm'
 import { countBreakerDisabled } from './breaker-metrics'
+import { CapabilitiesCache } from './capabilities-cache'
 import { disableConfig } from './config-errors'
 import { CaptureDepth, createHost, logTarget } from './create-host'
 import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
@@ -50,6 +52,8 @@ export class PluginManager {
   private readonly loadFailures: LoadFailureReporter
   /** Configs this process is disabling for their breaches (counted once however many breaches follow). */
   private readonly tripping = new Set<number>()
+  /** What each config's version exports, from its version row: routing reads this instead of loading plugins. */
+  private readonly capabilities: CapabilitiesCache
 
   constructor(
     private readonly services: RuntimeServices,
@@ -62,6 +66,7 @@ export class PluginManager {
       windowMs: services.plugins.breakerWindowMs,
     })
     this.loadFailures = new LoadFailureReporter(services)
+    this.capabilities = new CapabilitiesCache(services.pool, services.logger)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -90,9 +95,9 @@ export class PluginManager {
       do {
         this.refreshAgain = false
         try {
-          await this.reconcile(
-            await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) }),
-          )
+          const records = await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) })
+          await this.capabilities.refresh(records)
+          await this.reconcile(records)
           this.lastRefreshError = null
         } catch (err) {
           this.lastRefreshError = (err as Error).message
@@ -110,18 +115,32 @@ export class PluginManager {
     this.services.logger.error({ plugin_config_id: id, err: message }, 'plugin config left out: its secrets cannot be decrypted with PLUGIN_SECRETS_KEYS')
   }
 
-  /** The team's configs that are set up, in processEvent order; sets up the ones not loaded yet. */
-  async teamConfigs(teamId: number): Promise<ActiveConfig[]> {
-    const ids = this.teams.get(teamId) ?? []
+  /**
+   * The team's configs that are set up, in processEvent order; sets up the ones not loaded yet. With
+   * `methods`, only configs exporting one of them (or whose exports are not known yet) are loaded and
+   * returned, so a role never sets up a plugin for a method it does not run.
+   */
+  async teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]> {
+    const ids = (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
     await Promise.all(ids.filter((id) => this.due(id)).map((id) => this.load(id)))
     return ids.filter((id) => this.states.get(id)?.status === 'ready').map((id) => this.active(id))
   }
 
-  /** Whether some enabled config of the team exports one of `methods` (loading the team's configs first). */
+  /** Whether some enabled config of the team exports one of `methods`: read from the version rows; only configs whose exports are unknown are loaded. */
   async teamHas(teamId: number, methods: readonly PluginMethodName[]): Promise<boolean> {
     const ids = this.teams.get(teamId) ?? []
-    await Promise.all(ids.filter((id) => !this.exports.has(id) && this.due(id)).map((id) => this.load(id)))
-    return ids.some((id) => this.exports.get(id)?.methods.some((m) => methods.includes(m)))
+    await Promise.all(ids.filter((id) => !this.methodsOf(id) && this.due(id)).map((id) => this.load(id)))
+    return ids.some((id) => this.methodsOf(id)?.some((m) => methods.includes(m)))
+  }
+
+  /** What the config's version exports, without loading it; null while not known (then only `config(id)` tells). */
+  capabilitiesOf(id: number): PluginCapabilities | null {
+    const record = this.records.get(id)
+    return record ? this.capabilities.of(record) : null
+  }
+
+  private methodsOf(id: number): readonly PluginMethodName[] | undefined {
+    return this.capabilitiesOf(id)?.methods ?? this.exports.get(id)?.methods
   }
 
   async config(id: number): Promise<ActiveConfig | null> {
@@ -211,6 +230,7 @@ export class PluginManager {
     this.loadFailures.loaded(record)
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
     this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
+    this.capabilities.learned(record, instance)
     return instance
   }
 
