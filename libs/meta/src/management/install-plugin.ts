@@ -1,5 +1,4 @@
 import { nextPluginVersion, recordVersionCapabilities } from '@plugin-server/db'
-import { recordVersionCapabilities } from '@plugin-server/db'
 import { readArchiveBuffer, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
 import { contentHash, filesToJson } from './content-hash'
 import { inTransaction } from './db-helpers'
