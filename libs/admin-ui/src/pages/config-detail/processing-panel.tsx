@@ -19,8 +19,11 @@ function formatMs(ms: number | null): string {
   return ms < 10 ? `${ms.toFixed(1)} ms` : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`
 }
 
+/** The share of events in, as the configs list's health column writes it: whole percents from 10 %, one decimal below. */
 function share(part: number, whole: number): string {
-  return whole === 0 ? '' : ` (${((part / whole) * 100).toFixed(part === whole || part === 0 ? 0 : 1)}%)`
+  if (whole === 0) return ''
+  const percent = (part / whole) * 100
+  return ` (${percent === 0 || percent >= 10 ? Math.round(percent) : percent.toFixed(1)}%)`
 }
 
 interface Props {
