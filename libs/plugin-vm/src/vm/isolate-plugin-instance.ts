@@ -80,6 +80,8 @@ export class IsolatePluginInstance implements PluginInstance {
   private disposeReason: string | undefined
   private calls = 0
   private nextCallId = 1
+  /** Calls whose result arrived: the next call tells the sandbox to let go of them (see sandbox/runner.ts). */
+  private received: number[] = []
   private lastUsedAt = Date.now()
 
   constructor(private readonly parts: InstanceParts) {
@@ -175,9 +177,11 @@ export class IsolatePluginInstance implements PluginInstance {
     // The sandbox tags captures made while this call's code runs with its id.
     this.parts.captures.bind(id, grant)
     const options = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout } as const
-    const head = name === undefined ? [id] : [id, name]
+    const head = name === undefined ? [id, this.received.splice(0)] : [id, this.received.splice(0), name]
     try {
-      return (await ref.apply(undefined, [...head, ...args], options)) as string
+      const result = (await ref.apply(undefined, [...head, ...args], options)) as string
+      this.received.push(id)
+      return result
     } catch (error) {
       // The runtime never throws, so anything but a limit/disposal is a plugin's unhandled rejection.
       if (this.disposed || isLimitMessage(error)) throw error
