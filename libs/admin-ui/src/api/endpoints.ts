@@ -18,6 +18,7 @@ import type {
   PluginSummary,
   ProcessingSeries,
   ReplayResult,
+  SetCurrentVersionResult,
   Team,
   TriggeredJob,
   TryResult,
@@ -34,6 +35,8 @@ export const api = {
   plugins: () => request<PluginSummary[]>('GET', '/api/plugins'),
   plugin: (ref: number | string) => request<PluginDetail>('GET', `/api/plugins/${encodeURIComponent(ref)}`),
   installPlugin: (archive: Blob, contentType: string) => request<InstallResult>('POST', '/api/plugins', { body: { raw: archive, contentType } }),
+  setCurrentVersion: (ref: number | string, version: number) =>
+    request<SetCurrentVersionResult>('POST', `/api/plugins/${encodeURIComponent(ref)}/current-version`, { body: { json: { version } } }),
 
   configs: (teamId: number) => request<PluginConfigView[]>('GET', `/api/teams/${teamId}/configs`),
   createConfig: (teamId: number, input: CreateConfigInput) => request<PluginConfigView>('POST', `/api/teams/${teamId}/configs`, { body: { json: input } }),

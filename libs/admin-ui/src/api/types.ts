@@ -59,6 +59,19 @@ export interface PluginVersion {
   version: number
   content_hash: string
   created_at: string
+  /** The version configs without a pin run. */
+  current: boolean
+  /** Configs running it (pinned to it, or following the plugin while it is current). */
+  config_count: number
+  config_schema: ConfigField[]
+}
+
+export interface SetCurrentVersionResult {
+  status: 'changed' | 'unchanged'
+  message: string
+  plugin: PluginSummary
+  previous_version: number
+  following_configs: number
 }
 
 export interface PluginDetail extends PluginSummary {
@@ -86,6 +99,9 @@ export interface PluginConfigView {
   team_id: number
   plugin_id: number
   plugin_name: string
+  /** The version it runs: `pinned_version`, or the plugin's current version. */
+  plugin_version: number
+  pinned_version: number | null
   enabled: boolean
   order: number
   config: Record<string, string>
@@ -109,12 +125,15 @@ export interface CreateConfigInput {
   attachments?: Record<string, NewAttachment>
   order?: number
   enabled?: boolean
+  pinned_version?: number | null
 }
 
 export interface UpdateConfigInput {
   config?: Record<string, string>
   order?: number
   enabled?: boolean
+  /** A version pins, null unpins, absent leaves the pin. */
+  pinned_version?: number | null
 }
 
 export interface ExportMetrics {

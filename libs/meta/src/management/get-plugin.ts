@@ -11,7 +11,8 @@ export async function getPlugin(ctx: ManagementContext, plugin: number | string)
   const summary: PluginSummary = await findPluginSummary(ctx.pool, plugin)
   const { rows: json } = await ctx.pool.query<{ plugin_json: PluginJson }>('SELECT plugin_json FROM plugins WHERE id = $1', [summary.id])
   const { rows: versions } = await ctx.pool.query<Omit<PluginVersionSummary, 'current' | 'config_count'>>(
-    'SELECT version, content_hash, created_at FROM plugin_versions WHERE plugin_id = $1 ORDER BY version DESC',
+    // Each version's fields: a config pinned to it is edited against them.
+    `SELECT version, content_hash, created_at, COALESCE(plugin_json->'config', '[]'::jsonb) AS config_schema FROM plugin_versions WHERE plugin_id = $1 ORDER BY version DESC`,
     [summary.id],
   )
   const running = new Map<number, number>()

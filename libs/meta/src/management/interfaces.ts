@@ -21,6 +21,8 @@ export interface PluginVersionSummary {
   current: boolean
   /** How many configs run this version (pinned to it, or following the plugin while it is current). */
   config_count: number
+  /** This version's plugin.json `config`: what a config running it is checked against. */
+  config_schema: PluginConfigField[]
 }
 
 export interface PluginSummary {

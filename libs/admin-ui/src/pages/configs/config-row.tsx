@@ -64,7 +64,15 @@ export function ConfigRow({ config, position, health, last, dragging, onDragStar
       <td class="num">{position + 1}</td>
       <td>
         <a href={href(`/configs/${id}`)}>{config.plugin_name}</a>
-        <span class="muted"> #{id}</span>
+        <span class="muted"> #{id}</span>{' '}
+        <span
+          class="muted small"
+          data-testid={`config-version-${id}`}
+          title={config.pinned_version === null ? "follows the plugin's current version" : 'pinned'}
+        >
+          v{config.plugin_version}
+          {config.pinned_version !== null && ' (pinned)'}
+        </span>
       </td>
       <td>
         {config.enabled ? <Badge tone="ok">enabled</Badge> : <Badge tone="muted">disabled</Badge>}
