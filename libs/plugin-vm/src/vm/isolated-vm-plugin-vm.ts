@@ -18,6 +18,7 @@ import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { HostWork, INLINE_WORK_BYTES } from './host-work/host-work'
 import { IsolatePluginInstance } from './isolate-plugin-instance'
+import { trackIsolate } from './live-isolates'
 import { runtimeSource } from './runtime-bundle'
 import { compileCached } from './script-cache'
 import { StoreBounds } from './store-bounds'
@@ -59,6 +60,7 @@ export class IsolatedVmPluginVm implements PluginVm {
     // Before the isolate exists: a bad allowlist is the caller's error, not the plugin's.
     const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects)
     const isolate = new ivm.Isolate({ memoryLimit: settings.memoryLimitMb })
+    trackIsolate(isolate)
     let instance: IsolatePluginInstance | undefined
     let cpu: BackgroundCpuBudget | undefined
     try {
