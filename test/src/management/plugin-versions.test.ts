@@ -10,6 +10,7 @@ import {
   loadPluginFiles,
   ManagementError,
   setCurrentVersion,
+  tryEvent,
   updateConfig,
 } from '@plugin-server/meta'
 import { writePlugin } from '../harness/plugins'
@@ -174,6 +175,18 @@ describe('plugin versions: rollback, pin, delete', () => {
       const config = await createConfig(h.ctx, { teamId, plugin: 'versioned', config: { greeting: 'hi' } })
       await assert.rejects(updateConfig(h.ctx, config.id, { pinnedVersion: 4 }), refusal('validation_error', /has no version 4/, 'pinned_version'))
       assert.equal((await getConfig(h.ctx, config.id)).pinned_version, null)
+    })
+  })
+
+  describe('try it', () => {
+    it('runs the version the config runs: its pin, not the current version', async () => {
+      await install(1)
+      const config = await createConfig(h.ctx, { teamId, plugin: 'versioned', config: { greeting: 'hi' }, pinnedVersion: 1 })
+      await install(2)
+      const tried = () => tryEvent(h.ctx, { teamId, event: { event: 'e', distinct_id: 'u' }, target: { plugin_config_id: config.id } })
+      assert.equal((await tried()).output?.properties?.version, 1)
+      await updateConfig(h.ctx, config.id, { pinnedVersion: null })
+      assert.equal((await tried()).output?.properties?.version, 2)
     })
   })
 
