@@ -93,7 +93,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const startedAt = Date.now()
     for (let k = 0; k * options.sampleSeconds <= options.seconds; k++) {
       await sleepUntil(startedAt + k * options.sampleSeconds * 1000)
-      const sample = await takeSample(k * options.sampleSeconds, redis, pool, fleet.processes)
+      // When the sample was taken, not when it was due: on a busy machine a round can start late.
+      const sample = await takeSample(Math.round((Date.now() - startedAt) / 1000), redis, pool, fleet.processes)
       samples.push(sample)
       log(`+${sample.t} s: ${summary(sample)}`)
       if (fleet.exits().length > 0) break
