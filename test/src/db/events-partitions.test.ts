@@ -125,6 +125,31 @@ describe('events partitioned by day', () => {
     assert.deepEqual(again.created, [])
   })
 
+  it('stores every batch inserted while partitions are being made, filled from the default partition and dropped', async () => {
+    let stop = false
+    const sent: string[] = []
+    const ingest = (async () => {
+      for (let i = 0; !stop; i++) {
+        // Days -1 to +14: some have partitions, some are made meanwhile (their rows moved out of the default).
+        const batch = Array.from({ length: 20 }, (_, j) => ingestEvent({ timestamp: addDays(new Date(), ((i * 20 + j) % 16) - 1).toISOString() }))
+        assert.equal(await insertEvents(db.pool, batch), batch.length)
+        sent.push(...batch.map((e) => e.uuid))
+      }
+    })()
+    await createEventsPartition(db.pool, addDays(today(), -6))
+    for (let ahead = 8; ahead <= 14; ahead++) await maintainEventsPartitions(db.pool, { aheadDays: ahead, retentionDays: 5 })
+    stop = true
+    await ingest
+    assert.ok(!(await partitionNames()).includes(eventsPartitionName(addDays(today(), -6))), 'the old partition was dropped meanwhile')
+    const { rows } = await db.pool.query<{ n: string; in_default: string }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE tableoid = 'events_default'::regclass) AS in_default FROM events WHERE uuid = ANY($1::uuid[])`,
+      [sent],
+    )
+    assert.equal(Number(rows[0].n), sent.length)
+    const made = await maintainEventsPartitions(db.pool, { aheadDays: 15, retentionDays: 5 })
+    assert.equal(made.movedRows, Number(rows[0].in_default), 'what landed in the default partition moves into the day made for it')
+  })
+
   it('drops partitions older than the retention, deletes older events of the default partition, and keeps recent events', async () => {
     const old = addDays(today(), -5)
     await createEventsPartition(db.pool, old)
