@@ -112,4 +112,20 @@ describe('admin UI: plugin versions', function () {
     const gone = await fetch(`${ui.fleet.captureUrl}/api/plugins/ui-versioned`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } })
     assert.equal(gone.status, 404)
   })
+
+  it("the new config form can pin a version, and shows that version's fields", async () => {
+    const { page } = ui.operator
+    await installPluginFromPath(management, versionDir(1))
+    await installPluginFromPath(management, versionDir(2))
+    await openPlugin(page, ui.operator, 'ui-versioned')
+    await page.getByTestId('plugin-configure').click()
+    await page.getByTestId('field-farewell').waitFor()
+    await page.getByTestId('new-config-pin-select').selectOption('1')
+    await page.getByTestId('field-farewell').waitFor({ state: 'detached' })
+    await page.getByTestId('field-greeting').fill('hello')
+    await page.getByTestId('config-save').click()
+    await waitForText(page.getByTestId('config-runs-version'), (t) => /Runs version 1\b.*pinned/.test(t), 'the new config pinned to version 1')
+    const [created] = await api<(VersionedConfig & { plugin_name: string })[]>(ui.fleet, 'GET', `/api/teams/${ui.fleet.team.id}/configs`)
+    assert.deepEqual([created.plugin_name, created.plugin_version, created.pinned_version], ['ui-versioned', 1, 1])
+  })
 })
