@@ -1,3 +1,4 @@
+import { readVersionCapabilities, versionKey } from '@plugin-server/db'
 import { exportStatus, ExportCounts, ExportStatus } from '@plugin-server/export'
 import {
   FleetSetupState,
@@ -37,9 +38,9 @@ export interface ConfigStatusView {
   scheduled: ScheduledTaskView[]
   /** What the config's processEvent did in the last hour, fleet-wide (all zeros when the plugin has no processEvent). */
   processing: ProcessingSummary
-  /** The methods the plugin's loaded code exports, as the workers that loaded it saw them; null until one has. */
+  /** The methods the config's plugin version exports (recorded at install, or as a worker that loaded it saw them); null while unknown. */
   methods: string[] | null
-  /** Whether the plugin exports events (exportEvents, onEvent, onSnapshot, composeWebhook); null while no worker has loaded it. */
+  /** Whether the plugin exports events (exportEvents, onEvent, onSnapshot, composeWebhook); null while its methods are unknown. */
   exports: boolean | null
 }
 
@@ -50,13 +51,17 @@ const EXPORTING_METHODS = ['exportEvents', 'onEvent', 'onSnapshot', 'composeWebh
 export async function configStatusView({ management, services }: Pick<RouteContext, 'management' | 'services'>, id: number): Promise<ConfigStatusView> {
   const config = await getConfig(management, id)
   const { pool, redis, queuePrefix } = management
-  const [setup, exported, scheduled, errorLogs, processing] = await Promise.all([
+  const version = { pluginId: config.plugin_id, version: config.plugin_version }
+  const [setup, exported, scheduled, errorLogs, processing, capabilities] = await Promise.all([
     readSetupState(redis, queuePrefix, id),
     exportStatus(pool, redis, queuePrefix, id),
     readScheduledTasks(services.scheduledQueue(), redis, queuePrefix, id),
     readLogs(management, id, { levels: ['ERROR'], limit: 1 }),
     readProcessingSeries(redis, queuePrefix, id, 60),
+    readVersionCapabilities(pool, [version]),
   ])
+  // Versions installed before capabilities were recorded are known once a worker loaded them.
+  const methods = capabilities.get(versionKey(version))?.methods ?? setup.methods
   return {
     config,
     setup: setupView(config, setup),
@@ -72,8 +77,8 @@ export async function configStatusView({ management, services }: Pick<RouteConte
     plugin_metrics: exported.pluginMetrics,
     scheduled,
     processing: processing.total,
-    methods: setup.methods,
-    exports: setup.methods === null ? null : setup.methods.some((m) => EXPORTING_METHODS.includes(m)),
+    methods,
+    exports: methods === null ? null : methods.some((m) => EXPORTING_METHODS.includes(m)),
   }
 }
 

@@ -98,10 +98,12 @@ describe('admin UI: per-config processing metrics', function () {
     await docsScreenshot(page, 'status-processing')
   })
 
-  it('shows the Export panel for a plugin that exports', async () => {
+  it('shows the Export panel for a plugin that exports, with historical runs apart from live delivery', async () => {
     const { page } = ui.operator
     await openConfig(page, ui.operator, enricher, 'status')
     await page.getByTestId('export-panel').waitFor({ timeout: 15_000 })
+    assert.equal(await page.getByTestId('export-panel').locator('h2').innerText(), 'Export: live delivery')
+    await waitForText(page.getByTestId('status-historical'), (t) => t.includes('No historical export of this config.'), 'historical runs, apart')
     await page.getByTestId('processing-panel').waitFor()
   })
 

@@ -374,7 +374,8 @@ export class PluginManager {
   /** `attempts`: setupPlugin calls it took to reach this state, for the published view. */
   private setState(id: number, state: SetupState, attempts = 0): void {
     this.states.set(id, state)
-    this.published.publish(id, publishedState(state, attempts))
+    const methods = this.exports.get(id)?.methods
+    this.published.publish(id, methods ? { ...publishedState(state, attempts), methods } : publishedState(state, attempts))
   }
 
   private async teardown(id: number, instance: PluginInstance, reason: string): Promise<void> {

@@ -6,6 +6,7 @@ import { Loading } from '../../components/loading'
 import { formatBytes, formatDuration, formatTime } from '../../lib/format'
 import { useAsync } from '../../lib/use-async'
 import { EXPORT_METRICS, ExportChart } from './export-chart'
+import { HistoricalSummary } from './historical-summary'
 import { ProcessingPanel } from './processing-panel'
 import { SetupState } from './setup-state'
 
@@ -15,6 +16,7 @@ export function StatusTab({ configId }: { configId: number }) {
   const status = useAsync(() => api.status(configId), [configId], REFRESH_MS)
   const series = useAsync(() => api.exportSeries(configId, 60), [configId], REFRESH_MS)
   const processing = useAsync(() => api.processingSeries(configId, 60), [configId], REFRESH_MS)
+  const runs = useAsync(() => api.historicalExports(configId), [configId], REFRESH_MS)
   if (status.data === undefined) return status.error ? <ErrorMessage error={status.error} /> : <Loading what="the status" />
   const s: ConfigStatus = status.data
   const metrics = Object.entries(s.plugin_metrics)
@@ -38,7 +40,7 @@ export function StatusTab({ configId }: { configId: number }) {
 
       {s.export && showExport && (
         <div class="card" data-testid="export-panel">
-          <h2>Export</h2>
+          <h2>Export: live delivery</h2>
           <div class="tiles">
             {EXPORT_METRICS.map((m) => (
               <div key={m.key} class="tile">
@@ -57,6 +59,7 @@ export function StatusTab({ configId }: { configId: number }) {
           </p>
           <h3>Last hour, per minute</h3>
           {series.data ? <ExportChart series={series.data} /> : <ErrorMessage error={series.error} />}
+          <HistoricalSummary configId={configId} runs={runs.data} />
         </div>
       )}
 
