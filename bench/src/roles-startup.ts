@@ -14,13 +14,27 @@ import { printTable } from './table'
 const CONFIGS = Number(process.env.BENCH_ROLES_CONFIGS ?? 1000)
 const ROLES = (process.env.BENCH_ROLES ?? 'capture,scheduler,exporter,ingest-worker').split(',')
 /** How long after /readyz the second RSS is read: what a role loads lazily right after start shows there. */
-const SETTLE_MS = Number(process.env.BENCH_ROLES_SETTLE_SECONDS ?? 15) * 1000
+const SETTLE_MS = Number(process.env.BENCH_ROLES_SETTLE_SECONDS ?? 10) * 1000
 const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 
-/** The shape the issue names: a scheduled task and a buffered export, so scheduler and exporter both have work for it. */
-const PLUGIN = `export async function runEveryMinute({ cache }) { await cache.incr('runs') }
+/**
+ * The shape the issue names (a scheduled task and a buffered export: the scheduler runs the task, so
+ * it loads every config either way), and the same plugin without the task (the scheduler has nothing
+ * to run for it, so it should load nothing).
+ */
+const SCENARIOS: readonly { name: string; code: string }[] = [
+  {
+    name: 'runEveryMinute + exportEvents',
+    code: `export async function runEveryMinute({ cache }) { await cache.incr('runs') }
 export async function exportEvents(events, { cache }) { await cache.incr('exported') }
-export async function setupPlugin({ global }) { global.ready = true }`
+export async function setupPlugin({ global }) { global.ready = true }`,
+  },
+  {
+    name: 'exportEvents only',
+    code: `export async function exportEvents(events, { cache }) { await cache.incr('exported') }
+export async function setupPlugin({ global }) { global.ready = true }`,
+  },
+]
 
 function rssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -62,34 +76,38 @@ async function measureRole(role: string, env: NodeJS.ProcessEnv): Promise<RoleFi
 
 /**
  * Start-up time (spawn → /readyz 200) and resident memory of each role with CONFIGS enabled configs of
- * one plugin (runEveryMinute + exportEvents), one role at a time on an otherwise idle fleet.
+ * one plugin, per scenario, one role at a time on an otherwise idle fleet.
  */
 export async function benchRolesStartup(): Promise<void> {
   const services = await benchServices()
   const pool = new Pool({ connectionString: services.databaseUrl, max: 2 })
   const redis = new Redis(services.redisUrl)
-  const prefix = `{bench-roles-${randomBytes(4).toString('hex')}}`
   try {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-roles-'))
-    fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: `bench-roles-${randomBytes(3).toString('hex')}`, config: [] }))
-    fs.writeFileSync(path.join(dir, 'index.ts'), PLUGIN)
-    const installed = await installPluginFromPath({ pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }, dir)
-    const { rows: teams } = await pool.query<{ id: number }>(
-      `INSERT INTO teams (name, api_token) SELECT 'bench roles ' || i, 'phc_roles_' || i || '_' || md5(random()::text) FROM generate_series(1, $1) i RETURNING id`,
-      [CONFIGS],
-    )
-    await pool.query(`INSERT INTO plugin_configs (team_id, plugin_id, enabled, config) SELECT unnest($1::int[]), $2, true, '{}'`, [
-      teams.map((t) => t.id),
-      installed.plugin.id,
-    ])
-    const env = { ...process.env, REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' }
-    const figures: RoleFigures[] = []
-    for (const role of ROLES) figures.push(await measureRole(role, env))
-    process.stdout.write(`\nroles start-up: ${CONFIGS} enabled configs (runEveryMinute + exportEvents), one role process at a time\n\n`)
-    printTable(
-      ['role', 'start → /readyz', 'RSS at ready', `RSS ${SETTLE_MS / 1000} s later`],
-      figures.map((f) => [f.role, `${f.startMs} ms`, `${f.rssAtReadyMb.toFixed(0)} MB`, `${f.rssSettledMb.toFixed(0)} MB`]),
-    )
+    for (const scenario of SCENARIOS) {
+      // A queue prefix of its own per scenario, and the previous scenario's configs disabled: each starts from nothing.
+      const prefix = `{bench-roles-${randomBytes(4).toString('hex')}}`
+      await pool.query('UPDATE plugin_configs SET enabled = false')
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-roles-'))
+      fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: `bench-roles-${randomBytes(3).toString('hex')}`, config: [] }))
+      fs.writeFileSync(path.join(dir, 'index.ts'), scenario.code)
+      const installed = await installPluginFromPath({ pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }, dir)
+      const { rows: teams } = await pool.query<{ id: number }>(
+        `INSERT INTO teams (name, api_token) SELECT 'bench roles ' || i, 'phc_roles_' || i || '_' || md5(random()::text) FROM generate_series(1, $1) i RETURNING id`,
+        [CONFIGS],
+      )
+      await pool.query(`INSERT INTO plugin_configs (team_id, plugin_id, enabled, config) SELECT unnest($1::int[]), $2, true, '{}'`, [
+        teams.map((t) => t.id),
+        installed.plugin.id,
+      ])
+      const env = { ...process.env, REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' }
+      const figures: RoleFigures[] = []
+      for (const role of ROLES) figures.push(await measureRole(role, env))
+      process.stdout.write(`\nroles start-up: ${CONFIGS} enabled configs of one plugin (${scenario.name}), one role process at a time\n\n`)
+      printTable(
+        ['role', 'start → /readyz', 'RSS at ready', `RSS ${SETTLE_MS / 1000} s later`],
+        figures.map((f) => [f.role, `${f.startMs} ms`, `${f.rssAtReadyMb.toFixed(0)} MB`, `${f.rssSettledMb.toFixed(0)} MB`]),
+      )
+    }
   } finally {
     redis.disconnect()
     await pool.end()

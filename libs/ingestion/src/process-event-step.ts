@@ -1,6 +1,6 @@
 import type { IngestEvent } from '@plugin-server/core'
-import { ActiveConfig, logTarget, PluginLogWriter, redact, setConfigError } from '@plugin-server/meta'
-import type { BatchJsonResult, SerializedPluginError } from '@plugin-server/plugin-vm'
+import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, redact, setConfigError } from '@plugin-server/meta'
+import type { BatchJsonResult, PluginMethodName, SerializedPluginError } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
 import type { BatchStep } from './interfaces'
 import type { PluginChainMetrics } from './plugin-chain-metrics'
@@ -9,7 +9,10 @@ import { ProcessingTally, TallyTarget } from './processing-tally'
 import { fromPluginEvent, toPluginEvent } from './plugin-event'
 
 export interface TeamPlugins {
-  teamConfigs(teamId: number): Promise<ActiveConfig[]>
+  /** With `methods`, only the configs exporting one of them are set up (and returned). */
+  teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]>
+  /** The configs exporting one of `methods`, from what their versions export, without setting them up (the exporters do). */
+  teamExporting?(teamId: number, methods: readonly PluginMethodName[]): Promise<readonly PluginConfigRecord[]>
 }
 
 export interface ProcessEventDeps {
@@ -68,7 +71,7 @@ export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): 
       }
       const tally = new ProcessingTally()
       try {
-        await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await plugins.teamConfigs(teamId), teamSlots, deps, tally)))
+        await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await teamPlugins(plugins, teamId), teamSlots, deps, tally)))
       } finally {
         deps.processing?.record(tally)
       }
@@ -77,9 +80,25 @@ export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): 
   }
 }
 
-async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
+interface TeamChain {
+  configs: ActiveConfig[]
+  /** Labels of the configs that export (they run in the exporters, after storage). */
+  deferred: string[]
+}
+
+/** Only processEvent configs are set up here: an export-only plugin's setupPlugin belongs to the exporters. */
+async function teamPlugins(plugins: TeamPlugins, teamId: number): Promise<TeamChain> {
+  if (!plugins.teamExporting) {
+    const configs = await plugins.teamConfigs(teamId)
+    return { configs, deferred: configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label) }
+  }
+  const [configs, exporting] = await Promise.all([plugins.teamConfigs(teamId, ['processEvent']), plugins.teamExporting(teamId, EXPORT_METHODS)])
+  return { configs, deferred: exporting.map((record) => `${record.pluginName} (${record.id})`) }
+}
+
+async function runTeam({ configs, deferred }: TeamChain, slots: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const live = slots.filter((s) => s.event.event !== '$snapshot')
-  if (live.length === 0 || configs.length === 0) return
+  if (live.length === 0 || (configs.length === 0 && deferred.length === 0)) return
   for (const config of configs) {
     if (!config.methods.includes('processEvent')) continue
     const inputs = live.filter((s) => !s.dropped)
@@ -232,4 +251,3 @@ function label(config: ActiveConfig): string {
 function tallyTarget(config: ActiveConfig): TallyTarget {
   return { configId: config.record.id, pluginName: config.record.pluginName }
 }
-

@@ -3,7 +3,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { createTeam, Team } from '@plugin-server/db'
 import { createConfig, installPluginFromPath, PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
+import { createPluginChainMetrics, processEventStep } from '@plugin-server/ingestion'
 import { createScheduledQueue, createSchedulerMetrics, Timekeeper } from '@plugin-server/scheduling'
+import { randomUUID } from 'node:crypto'
 import Redis from 'ioredis'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
@@ -139,6 +141,33 @@ describe('Plugin capabilities (recorded at install, read instead of loading plug
     )
     assert.equal(manager.state(enricher.config.id)?.status, 'pending')
     assert.equal(await setups(enricher.plugin.id), 0)
+  })
+
+  it('runs processEvent in the ingest step without setting up an export-only plugin, which is still listed as deferred', async () => {
+    const exporter = await install('exporter', EXPORTER)
+    const enricher = await install('enricher', ENRICHER)
+    const { manager, services } = await start()
+    const step = processEventStep(manager, { pool: db.pool, logs: services.logs, metrics: createPluginChainMetrics(ctx!.registry) })
+    const now = new Date().toISOString()
+    const [out] = await step.run([
+      {
+        uuid: randomUUID(),
+        team_id: team.id,
+        event: '$pageview',
+        distinct_id: 'u',
+        properties: {},
+        timestamp: now,
+        now,
+        sent_at: null,
+        ip: null,
+        site_url: '',
+      },
+    ])
+    assert.deepEqual(out.properties.$plugins_succeeded, [`enricher (${enricher.config.id})`])
+    assert.deepEqual(out.properties.$plugins_deferred, [`exporter (${exporter.config.id})`])
+    assert.equal(manager.state(exporter.config.id)?.status, 'pending')
+    assert.equal(await setups(exporter.plugin.id), 0)
+    assert.equal(await setups(enricher.plugin.id), 1)
   })
 
   it('learns a version installed before capabilities were recorded on its first load, and records it for the other processes', async () => {

@@ -128,9 +128,14 @@ export class PluginManager {
 
   /** Whether some enabled config of the team exports one of `methods`: read from the version rows; only configs whose exports are unknown are loaded. */
   async teamHas(teamId: number, methods: readonly PluginMethodName[]): Promise<boolean> {
+    return (await this.teamExporting(teamId, methods)).length > 0
+  }
+
+  /** The team's enabled configs exporting one of `methods`, in order, set up here or not (only configs whose exports are unknown are loaded). */
+  async teamExporting(teamId: number, methods: readonly PluginMethodName[]): Promise<PluginConfigRecord[]> {
     const ids = this.teams.get(teamId) ?? []
     await Promise.all(ids.filter((id) => !this.methodsOf(id) && this.due(id)).map((id) => this.load(id)))
-    return ids.some((id) => this.methodsOf(id)?.some((m) => methods.includes(m)))
+    return ids.filter((id) => this.methodsOf(id)?.some((m) => methods.includes(m))).map((id) => this.records.get(id)!)
   }
 
   /** What the config's version exports, without loading it; null while not known (then only `config(id)` tells). */
