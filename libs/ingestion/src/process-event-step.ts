@@ -106,7 +106,6 @@ async function runTeam({ configs, deferred }: TeamChain, slots: Slot[], deps: Pr
     await runConfig(config, inputs, deps, tally)
   }
   await decode(live, deps, tally)
-  const deferred = configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label)
   for (const slot of live) {
     if (slot.dropped) continue
     const succeeded = slot.outputs.map((o) => label(o.config))
