@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
-import type { TrySettings } from '@plugin-server/meta'
+import type { TrySettings } from '@plugin-server/try-it'
 import type { LogTailOptions } from './log-tail'
 
 export interface AdminApiDeps {

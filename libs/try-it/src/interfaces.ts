@@ -1,6 +1,5 @@
 import type { LogLevel, PluginEvent, PluginVm } from '@plugin-server/plugin-vm'
-import type { AttachmentInput, ConfigInputValue, ManagementContext } from '../management/interfaces'
-import type { GeoIpLocator } from '../runtime/geoip-locator'
+import type { AttachmentInput, ConfigInputValue, GeoIpLocator, ManagementContext } from '@plugin-server/meta'
 import type { TryGate } from './try-gate'
 
 /** What a dry run may put in its answer: plain JSON, nothing the response writer has to guess about. */

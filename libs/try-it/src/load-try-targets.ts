@@ -1,11 +1,16 @@
 import type { PluginAttachment, PluginConfigField } from '@plugin-server/plugin-vm'
-import { assertTeamExists } from '../management/db-helpers'
-import { ManagementContext, ManagementError } from '../management/interfaces'
-import { findPluginSummary } from '../management/list-plugins'
-import { secretValues } from '../management/redact'
-import { assertAttachmentField, configFields, validateConfig } from '../management/validate-config'
-import { envSecretBox } from '../secrets/env-secret-box'
-import { openSecretFields } from '../secrets/secret-fields'
+import {
+  assertAttachmentField,
+  assertTeamExists,
+  configFields,
+  envSecretBox,
+  findPluginSummary,
+  ManagementContext,
+  ManagementError,
+  openSecretFields,
+  schemaSecretValues as secretValues,
+  validateConfig,
+} from '@plugin-server/meta'
 import type { TryTarget } from './interfaces'
 import { TryRefusedError } from './try-errors'
 

@@ -1,5 +1,5 @@
 import type { PluginEvent } from '@plugin-server/plugin-vm'
-import { ProcessedPluginEvent, toProcessedEvent } from '../runtime/processed-event'
+import { ProcessedPluginEvent, toProcessedEvent } from '@plugin-server/meta'
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -1,4 +1,4 @@
-import { redact } from '../secrets/redact'
+import { redact } from '@plugin-server/meta'
 import type { JsonValue } from './interfaces'
 
 export interface SafeLimits {

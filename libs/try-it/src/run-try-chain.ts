@@ -1,7 +1,7 @@
 import type { BatchEventResult, PluginEvent } from '@plugin-server/plugin-vm'
 import { shownHeaders, shownUrl } from './dry-net'
 import type { TryStep } from './interfaces'
-import { exportEventsToIgnore } from '../runtime/processed-event'
+import { exportEventsToIgnore } from '@plugin-server/meta'
 import { chainOutput, processedEvent } from './processed-event'
 import type { TryPlugin } from './try-plugin'
 

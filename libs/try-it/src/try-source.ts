@@ -1,7 +1,7 @@
 import { sourceFromFiles } from '@plugin-server/plugin-vm'
 import type { PluginSource } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
-import { loadPluginFiles } from '../runtime/load-configs'
+import { loadPluginFiles } from '@plugin-server/meta'
 
 /** Compiling takes longer than most dry runs; the same few plugins are tried again and again. */
 const MAX_CACHED = 32

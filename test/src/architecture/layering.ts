@@ -12,6 +12,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['plugin-vm'],
   ['meta'],
   ['capture-lib', 'ingestion', 'export', 'scheduling'],
+  ['try-it'],
   ['admin-api'],
   ['capture', 'ingest-worker', 'job-worker', 'scheduler', 'exporter'],
   ['cli'],

@@ -10,9 +10,9 @@ import {
   loadPluginFiles,
   ManagementError,
   setCurrentVersion,
-  tryEvent,
   updateConfig,
 } from '@plugin-server/meta'
+import { tryEvent } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
