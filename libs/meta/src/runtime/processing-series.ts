@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis'
+import { processingKeys } from './processing-keys'
 
 /**
  * Per config and minute, what its processEvent did, summed over every ingest worker: one Redis
@@ -48,9 +49,9 @@ export interface ProcessingSample extends ProcessingCounts {
   histogram: Map<number, number>
 }
 
-/** HASH of counts and histogram buckets for what a config's processEvent did in one minute (epoch minutes). */
+/** The minute's HASH (processing-keys.ts). */
 export function processingSeriesKey(queuePrefix: string, configId: number, epochMinute: number): string {
-  return `${queuePrefix}:processing-series:${configId}:${epochMinute}`
+  return processingKeys(queuePrefix).series(configId, epochMinute)
 }
 
 /** Adds a batch's sample to the current minute's bucket, on the caller's pipeline. */
