@@ -3,8 +3,10 @@ import { EventsPartitionMaintenance, maintainEventsPartitions } from '@plugin-se
 import type { Pool } from 'pg'
 import { Counter, Registry } from 'prom-client'
 
-/** Daily partitions are made days ahead, so an hourly pass is plenty; a failed pass is simply retried by the next. */
+/** Daily partitions are made days ahead, so an hourly pass is plenty. */
 const INTERVAL_MS = 3_600_000
+/** A failed pass (database down, schema not migrated yet, a lock not had in time) is tried again sooner. */
+const RETRY_MS = 60_000
 
 /**
  * The scheduler keeps the events table's partitions: the coming days' ready, and (with
@@ -13,6 +15,7 @@ const INTERVAL_MS = 3_600_000
  */
 export class EventsPartitionMaintainer {
   private timer: NodeJS.Timeout | null = null
+  private retry: NodeJS.Timeout | null = null
   private running: Promise<EventsPartitionMaintenance | null> | null = null
   private readonly created: Counter
   private readonly dropped: Counter
@@ -58,6 +61,8 @@ export class EventsPartitionMaintainer {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
+    if (this.retry) clearTimeout(this.retry)
+    this.timer = this.retry = null
     await this.running
   }
 
@@ -82,7 +87,14 @@ export class EventsPartitionMaintainer {
       return result
     } catch (err) {
       this.failures.inc()
-      this.logger.warn({ err: (err as Error).message }, 'events partition maintenance failed; retrying on the next pass')
+      this.logger.warn({ err: (err as Error).message, retry_in_ms: RETRY_MS }, 'events partition maintenance failed')
+      if (this.timer && !this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = null
+          void this.runOnce()
+        }, RETRY_MS)
+        this.retry.unref()
+      }
       return null
     }
   }
