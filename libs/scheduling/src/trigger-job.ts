@@ -9,7 +9,9 @@ import { validateJobPayload } from './validate-job-payload'
  */
 export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput): Promise<TriggeredJob> {
   const { rows } = await ctx.pool.query<{ team_id: number; enabled: boolean; name: string; plugin_json: Record<string, unknown> }>(
-    'SELECT c.team_id, c.enabled, p.name, p.plugin_json FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id WHERE c.id = $1',
+    // A pinned config's jobs are those of its version's plugin.json.
+    `SELECT c.team_id, c.enabled, p.name, COALESCE(v.plugin_json, p.plugin_json) AS plugin_json FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id
+     LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version WHERE c.id = $1`,
     [input.pluginConfigId],
   )
   if (rows.length === 0) throw new ManagementError('not_found', `plugin config ${input.pluginConfigId} not found`)
