@@ -12,6 +12,7 @@ interface PluginDetail {
 }
 
 interface VersionedConfig {
+  id: number
   plugin_version: number
   pinned_version: number | null
 }
