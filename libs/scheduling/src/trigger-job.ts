@@ -1,4 +1,5 @@
 import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
+import { readConfigCapabilities } from '@plugin-server/db'
 import { JobHistory, ManagementContext, ManagementError } from '@plugin-server/meta'
 import type { TriggeredJob, TriggerJobInput } from './interfaces'
 import { validateJobPayload } from './validate-job-payload'
@@ -18,6 +19,10 @@ export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput)
   const row = rows[0]
   if (!row.enabled) throw new ManagementError('conflict', `plugin config ${input.pluginConfigId} is disabled: enable it first (its jobs would be dropped)`)
   const payload = validateJobPayload(row.name, row.plugin_json.publicJobs, input.jobName, input.payload)
+  // Without publicJobs any name passes the check above; what the version exports says whether a job-worker could run it.
+  const capabilities = await readConfigCapabilities(ctx.pool, input.pluginConfigId)
+  if (capabilities && !capabilities.jobs.includes(input.jobName))
+    throw new ManagementError('validation_error', `plugin ${row.name} exports no job "${input.jobName}" (jobs: ${capabilities.jobs.join(', ') || 'none'})`)
   const data: PluginJobData = { teamId: row.team_id, pluginConfigId: input.pluginConfigId, name: input.jobName, payload, enqueuedAt: new Date().toISOString() }
   const queue = createPluginJobsQueue(ctx.redis, { queuePrefix: ctx.queuePrefix })
   try {
