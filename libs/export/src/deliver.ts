@@ -1,8 +1,15 @@
-import type { ActiveConfig } from '@plugin-server/meta'
 import type { PluginInstance } from '@plugin-server/plugin-vm'
 import { classifyError, WebhookError } from './classify-error'
 import type { DeliveryOutcome, ExportMethod, ProcessedPluginEvent } from './interfaces'
-import { isWebhook, sendWebhook, WebhookOptions } from './send-webhook'
+import { isWebhook, sendWebhook, Webhook, WebhookOptions } from './send-webhook'
+
+/** What delivery needs of a config (an ActiveConfig is one): its instance for the length of a call. */
+export interface DeliveryTarget {
+  use<T>(fn: (instance: PluginInstance) => Promise<T>): Promise<T>
+}
+
+/** Takes what composeWebhook returned instead of sending it: Try it records it, so a dry run never sends. */
+export type WebhookSender = (webhook: Webhook) => Promise<void>
 
 /** Calls per event (onEvent, onSnapshot, composeWebhook) in flight at once within one job. */
 const PER_EVENT_CONCURRENCY = 8
@@ -12,10 +19,10 @@ const PER_EVENT_CONCURRENCY = 8
  * batch in one call; the per-event methods report per event, so only the failed ones are retried.
  */
 export async function deliver(
-  config: ActiveConfig,
+  config: DeliveryTarget,
   method: ExportMethod,
   events: readonly ProcessedPluginEvent[],
-  webhook: WebhookOptions,
+  webhook: WebhookOptions | WebhookSender,
 ): Promise<DeliveryOutcome> {
   if (method === 'exportEvents') {
     try {
@@ -40,7 +47,12 @@ export async function deliver(
 }
 
 /** null on success, the classified error otherwise. */
-async function callOne(instance: PluginInstance, method: Exclude<ExportMethod, 'exportEvents'>, event: ProcessedPluginEvent, webhookOptions: WebhookOptions) {
+async function callOne(
+  instance: PluginInstance,
+  method: Exclude<ExportMethod, 'exportEvents'>,
+  event: ProcessedPluginEvent,
+  webhookOptions: WebhookOptions | WebhookSender,
+) {
   try {
     if (method !== 'composeWebhook') {
       await instance.call(method, [event])
@@ -49,7 +61,8 @@ async function callOne(instance: PluginInstance, method: Exclude<ExportMethod, '
     const webhook = await instance.call('composeWebhook', [event])
     if (webhook === null || webhook === undefined) return null
     if (!isWebhook(webhook)) throw new WebhookError('composeWebhook returned something other than {url, body, headers, method} or null', false)
-    await sendWebhook(webhook, webhookOptions)
+    if (typeof webhookOptions === 'function') await webhookOptions(webhook)
+    else await sendWebhook(webhook, webhookOptions)
     return null
   } catch (err) {
     return classifyError(err)

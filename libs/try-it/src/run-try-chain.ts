@@ -1,10 +1,8 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { runEventChain, toPluginEvent } from '@plugin-server/ingestion'
-import { exportEventsToIgnore } from '@plugin-server/meta'
 import type { BatchJsonResult, PluginEvent } from '@plugin-server/plugin-vm'
-import { shownHeaders, shownUrl } from './dry-net'
+import { dryDelivery } from './dry-delivery'
 import type { TryStep } from './interfaces'
-import { processedEvent } from './processed-event'
 import type { TryPlugin } from './try-plugin'
 
 export interface ChainRun {
@@ -14,11 +12,6 @@ export interface ChainRun {
 }
 
 const EXPORT_METHODS = ['onEvent', 'onSnapshot', 'exportEvents'] as const
-
-/** Anything else is not an event (the exporters refuse it the same way). */
-function isWebhook(value: unknown): value is { url: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { url?: unknown }).url === 'string'
-}
 
 /** A whole call that failed: its step already says why, in the dry run's words. */
 class StepFailed extends Error {}
@@ -76,46 +69,11 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Pro
     // Session recordings skip the chain, so their plugins are set up here, for onSnapshot.
     for (const plugin of plugins) await start(plugin)
     output = toPluginEvent(slot.event)
-    steps.push(...(await deliver(ready, output)))
+    steps.push(...(await dryDelivery(ready, output)))
   }
   for (const plugin of ready) {
     if (plugin.alive && plugin.has('teardownPlugin'))
       steps.push((await plugin.run('teardownPlugin', (instance, timeoutMs) => instance.call('teardownPlugin', [], { timeoutMs }))).step)
   }
   return { output, dropped, steps }
-}
-
-/** What the exporters would do with the stored event; composeWebhook's request is shown, not sent. */
-async function deliver(ready: TryPlugin[], stored: PluginEvent): Promise<TryStep[]> {
-  const steps: TryStep[] = []
-  const event = processedEvent(stored)
-  const snapshot = stored.event === '$snapshot'
-  for (const plugin of ready) {
-    if (snapshot) {
-      if (plugin.has('onSnapshot'))
-        steps.push((await plugin.run('onSnapshot', (instance, timeoutMs) => instance.call('onSnapshot', [event], { timeoutMs }))).step)
-    } else if (plugin.has('onEvent')) {
-      steps.push((await plugin.run('onEvent', (instance, timeoutMs) => instance.call('onEvent', [event], { timeoutMs }))).step)
-    }
-    if (plugin.has('exportEvents') && !exportEventsToIgnore(plugin.config).has(stored.event)) {
-      steps.push((await plugin.run('exportEvents', (instance, timeoutMs) => instance.call('exportEvents', [[event]], { timeoutMs }))).step)
-    }
-    if (!snapshot && plugin.has('composeWebhook')) {
-      const outcome = await plugin.run('composeWebhook', (instance, timeoutMs) => instance.call('composeWebhook', [event], { timeoutMs }))
-      if (outcome.ok && outcome.value !== null && outcome.value !== undefined && !isWebhook(outcome.value)) {
-        plugin.fail(outcome.step, 'composeWebhook returned something other than {url, body, headers, method} or null')
-      } else if (outcome.ok) {
-        outcome.step.output = plugin.shown(isWebhook(outcome.value) ? webhookView(outcome.value) : null)
-      }
-      steps.push(outcome.step)
-    }
-  }
-  return steps
-}
-
-/** The request the exporter would send, as it would send it (POST unless the plugin says otherwise). */
-function webhookView(webhook: { url: string; method?: unknown; headers?: unknown; body?: unknown }): Record<string, unknown> {
-  const headers = typeof webhook.headers === 'object' && webhook.headers !== null ? shownHeaders(webhook.headers as Record<string, string>) : {}
-  const method = typeof webhook.method === 'string' ? webhook.method.toUpperCase() : 'POST'
-  return { url: shownUrl(webhook.url), method, headers, body: webhook.body ?? null, sent: false }
 }
