@@ -1,19 +1,37 @@
 import type Redis from 'ioredis'
-import { Gauge, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
+import { withTimeout } from '@plugin-server/core'
 import type { PluginConfigRecord } from '@plugin-server/meta'
 import { exportKeys } from './keys'
 
 /**
+ * A scrape waits this long for Redis. The exporter's connection never gives up a command (BullMQ
+ * needs that), so without it every scrape during a Redis outage stayed open until Redis returned.
+ */
+const READ_TIMEOUT_MS = 2000
+
+/**
  * Fleet state read from Redis at scrape time: every exporter reports the same values, so dashboards
- * take max() over instances. Counters stay per process (see ExportMetrics); these are levels.
+ * take max() over instances. Counters stay per process (see ExportMetrics); these are levels. A read
+ * that takes over 2 s leaves the gauges empty and counts `plugin_export_pending_read_errors_total`.
  */
 export function registerPendingGauges(registry: Registry, redis: Redis, prefix: string, configs: () => readonly PluginConfigRecord[]): void {
   const keys = exportKeys(prefix)
   const labelNames = ['team_id', 'plugin', 'plugin_config_id']
+  const errors = new Counter({
+    name: 'plugin_export_pending_read_errors_total',
+    help: 'Scrapes at which the pending export gauges could not be read from Redis',
+    registers: [registry],
+  })
   let collecting: Promise<void> | null = null
   // prom-client calls collect() once per gauge; one Redis round trip serves all four.
   const shared = async () => {
-    collecting ??= collect().finally(() => setTimeout(() => (collecting = null), 0))
+    collecting ??= withTimeout(collect(), READ_TIMEOUT_MS)
+      .catch(() => {
+        for (const g of [oldest, pending, retrying, buffered]) g.reset()
+        errors.inc()
+      })
+      .finally(() => setTimeout(() => (collecting = null), 0))
     await collecting
   }
   const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames, registers: [registry], collect: shared })
