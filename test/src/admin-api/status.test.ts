@@ -15,7 +15,7 @@ describe('GET /api/configs/:id/status', function () {
 
   before(async () => {
     // TIME_SCALE 60: the recorder's runEveryMinute runs every second. Setup retries only happen when a
-    // worker needs the config (reloads, the timekeeper's 15 s reconcile), so `retrying` lasts.
+    // worker needs the config (an event for its team, then reloads), so `retrying` lasts.
     f = await startAdminFleet(['capture', 'scheduler', 'ingest-worker'], { TIME_SCALE: '60', PLUGIN_SETUP_MAX_ATTEMPTS: '100' })
     retrying = await f.enable('admin-setup-retry', { apiKey: SECRET })
     recorder = await f.enable('scheduling-recorder', { durationMs: '30' })
@@ -24,6 +24,8 @@ describe('GET /api/configs/:id/status', function () {
   after(() => f.close())
 
   it('shows the fleet-wide setup state: retrying, with attempts, the next attempt and the redacted error', async () => {
+    // Only the roles that run a config's methods set it up: an event for the team makes the ingest worker load it.
+    await sendEvents(f.fleet, [{ event: 'wake up' }])
     const { setup, config } = await eventually(
       'setup retrying',
       () => status(retrying),
