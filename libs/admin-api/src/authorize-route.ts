@@ -1,11 +1,11 @@
+import { findPluginConfigTeam } from '@plugin-server/db'
 import type { ManagementContext } from '@plugin-server/meta'
 import { AdminPrincipal, HttpError } from './interfaces'
 import { idParam } from './parse-input'
 import { Route } from './routes/route'
 
 async function configTeam(management: ManagementContext, id: number): Promise<number | null> {
-  const { rows } = await management.pool.query<{ team_id: number }>('SELECT team_id FROM plugin_configs WHERE id = $1', [id])
-  return rows[0]?.team_id ?? null
+  return findPluginConfigTeam(management.pool, id)
 }
 
 /**

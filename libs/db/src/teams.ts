@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Pool } from 'pg'
+import type { Queryable } from './queryable'
 
 export interface Team {
   id: number
@@ -22,4 +23,9 @@ export async function findTeamByToken(pool: Pool, apiToken: string): Promise<Tea
 export async function listTeams(pool: Pool): Promise<Team[]> {
   const { rows } = await pool.query<Team>('SELECT * FROM teams ORDER BY id')
   return rows
+}
+
+export async function findTeamById(db: Queryable, id: number): Promise<Team | null> {
+  const { rows } = await db.query<Team>('SELECT * FROM teams WHERE id = $1', [id])
+  return rows[0] ?? null
 }

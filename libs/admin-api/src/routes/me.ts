@@ -1,3 +1,4 @@
+import { findTeamById } from '@plugin-server/db'
 import { HttpError } from '../interfaces'
 import { Route } from './route'
 
@@ -9,9 +10,9 @@ export const meRoutes: Route[] = [
     access: 'catalogue',
     handler: async ({ principal, management }) => {
       if (principal.kind === 'operator') return { status: 200, body: { kind: 'operator' } }
-      const { rows } = await management.pool.query<{ name: string }>('SELECT name FROM teams WHERE id = $1', [principal.teamId])
-      if (!rows[0]) throw new HttpError(401, 'unauthorized', 'the team of this admin API token no longer exists')
-      return { status: 200, body: { kind: 'team', team_id: principal.teamId, team_name: rows[0].name } }
+      const team = await findTeamById(management.pool, principal.teamId)
+      if (!team) throw new HttpError(401, 'unauthorized', 'the team of this admin API token no longer exists')
+      return { status: 200, body: { kind: 'team', team_id: principal.teamId, team_name: team.name } }
     },
   },
 ]

@@ -11,5 +11,3 @@ export function generateTeamAdminToken(): string {
 export function hashTeamAdminToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
-
-export const TEAM_ADMIN_TOKEN_COLUMNS = 'id, team_id, name, created_at, last_used_at, revoked_at'

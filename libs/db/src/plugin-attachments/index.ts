@@ -1,0 +1,3 @@
+export * from './list-attachment-summaries'
+export * from './upsert-plugin-attachment'
+export * from './list-plugin-attachment-keys'

@@ -1,0 +1,6 @@
+export * from './team-admin-token-record'
+export * from './find-team-admin-token-by-hash'
+export * from './touch-team-admin-token'
+export * from './insert-team-admin-token'
+export * from './mark-team-admin-token-revoked'
+export * from './list-team-admin-token-records'
