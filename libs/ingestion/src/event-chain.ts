@@ -89,9 +89,18 @@ export async function runEventChain<L extends ChainLink>(
     if (slot.droppedBy !== null) continue
     const succeeded = slot.outputs.map((o) => o.link.label)
     if (succeeded.length === 0 && slot.failed.length === 0 && deferred.length === 0) continue
+    if (succeeded.length > 0) {
+      // Decoded from the last output: the event and its properties are fresh objects only this slot holds.
+      const properties = slot.event.properties
+      properties.$plugins_succeeded = succeeded
+      properties.$plugins_failed = slot.failed
+      properties.$plugins_deferred = deferred.slice()
+      continue
+    }
+    // The event as the job holds it: copied, never changed in place.
     slot.event = {
       ...slot.event,
-      properties: { ...slot.event.properties, $plugins_succeeded: succeeded, $plugins_failed: slot.failed, $plugins_deferred: [...deferred] },
+      properties: { ...slot.event.properties, $plugins_succeeded: succeeded, $plugins_failed: slot.failed, $plugins_deferred: deferred.slice() },
     }
   }
   return slots

@@ -53,23 +53,31 @@ export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): 
         else byTeam.set(event.team_id, [event])
       }
       const tally = new ProcessingTally()
-      /** Each event as the chain left it; null: dropped. */
-      const after = new Map<IngestEvent, IngestEvent | null>()
+      /** Each team's events as the chain left them (null: dropped), in the team's order. */
+      const outcomes = new Map<number, (IngestEvent | null)[]>()
       try {
         await Promise.all(
           [...byTeam].map(async ([teamId, teamEvents]) => {
-            const outcomes = await runTeam(await teamPlugins(plugins, teamId), teamEvents, deps, tally)
-            teamEvents.forEach((event, i) => after.set(event, outcomes[i]))
+            outcomes.set(teamId, await runTeam(await teamPlugins(plugins, teamId), teamEvents, deps, tally))
           }),
         )
       } finally {
         deps.processing?.record(tally)
       }
-      // In the batch's order, whatever order the teams finished in.
-      return events.flatMap((event) => {
-        const outcome = after.get(event)
-        return outcome ? [outcome] : []
-      })
+      const kept: IngestEvent[] = []
+      if (byTeam.size === 1) {
+        for (const outcome of outcomes.values().next().value ?? []) if (outcome) kept.push(outcome)
+        return kept
+      }
+      // In the batch's order, whatever order the teams finished in: each team's next outcome in turn.
+      const next = new Map<number, number>()
+      for (const event of events) {
+        const i = next.get(event.team_id) ?? 0
+        next.set(event.team_id, i + 1)
+        const outcome = outcomes.get(event.team_id)?.[i]
+        if (outcome) kept.push(outcome)
+      }
+      return kept
     },
   }
 }
@@ -125,8 +133,9 @@ async function runTeam(
 async function linkDone({ link, dropped, returned, failures }: LinkReport<ConfigLink>, deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const target = tallyTarget(link.config)
   if (dropped.length > 0) deps.metrics.dropped.inc({ plugin_config_id: String(link.config.record.id) }, dropped.length)
-  for (let i = 0; i < dropped.length; i++) tally.dropped(target)
-  for (let i = 0; i < returned; i++) tally.returned(target)
+  // Counted once per link and batch: no per-event lookups.
+  tally.dropped(target, dropped.length)
+  tally.returned(target, returned)
   tally.failed(target, failures.length)
   if (failures.length > 0) await reportFailures(link.config, failures, deps)
 }

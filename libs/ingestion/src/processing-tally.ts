@@ -23,12 +23,12 @@ export class ProcessingTally {
     sample.histogram.set(bucket, (sample.histogram.get(bucket) ?? 0) + 1)
   }
 
-  returned(target: TallyTarget): void {
-    this.sample(target).events_returned += 1
+  returned(target: TallyTarget, events = 1): void {
+    this.sample(target).events_returned += events
   }
 
-  dropped(target: TallyTarget): void {
-    this.sample(target).events_dropped += 1
+  dropped(target: TallyTarget, events = 1): void {
+    this.sample(target).events_dropped += events
   }
 
   failed(target: TallyTarget, events: number): void {
