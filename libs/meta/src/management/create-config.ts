@@ -1,4 +1,5 @@
-import { PoolClient } from 'pg'
+import { findTeamPluginConfigId, insertPluginConfig, lockPluginConfigCreate } from '@plugin-server/db'
+import type { PoolClient } from 'pg'
 import { assertAttachmentSizes } from './attachment-size'
 import { assertTeamExists, configView, inTransaction, upsertAttachment } from './db-helpers'
 import { CreateConfigInput, ManagementContext, ManagementError, PluginConfigView } from './interfaces'
@@ -10,12 +11,9 @@ import { validateConfig } from './validate-config'
 import { versionSchema } from './version-schema'
 
 async function assertNoConfig(client: PoolClient, teamId: number, pluginId: number, pluginName: string): Promise<void> {
-  const { rows } = await client.query<{ id: number }>('SELECT id FROM plugin_configs WHERE team_id = $1 AND plugin_id = $2', [teamId, pluginId])
-  if (rows[0]) {
-    throw new ManagementError(
-      'conflict',
-      `team ${teamId} already has a config for plugin ${JSON.stringify(pluginName)} (config ${rows[0].id}); update that one`,
-    )
+  const existing = await findTeamPluginConfigId(client, teamId, pluginId)
+  if (existing !== null) {
+    throw new ManagementError('conflict', `team ${teamId} already has a config for plugin ${JSON.stringify(pluginName)} (config ${existing}); update that one`)
   }
 }
 
@@ -29,7 +27,7 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
     await assertTeamExists(client, input.teamId)
     const plugin = await findPluginSummary(client, input.plugin)
     // Serializes concurrent creates for the same team and plugin so the conflict message wins over a unique violation.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`config:${input.teamId}:${plugin.id}`])
+    await lockPluginConfigCreate(client, input.teamId, plugin.id)
     await assertNoConfig(client, input.teamId, plugin.id, plugin.name)
     const attachments = input.attachments ?? []
     const pinnedVersion = input.pinnedVersion ?? null
@@ -44,20 +42,16 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
     })
     await lockTeamOrder(client, input.teamId)
     if (input.order !== undefined) await makeRoomForOrder(client, input.teamId, input.order, null)
-    const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO plugin_configs (team_id, plugin_id, enabled, "order", config, pinned_version)
-       VALUES ($1, $2, $3, COALESCE($4, (SELECT COALESCE(MAX("order"), 0) + 1 FROM plugin_configs WHERE team_id = $1)), $5, $6) RETURNING id`,
-      [
-        input.teamId,
-        plugin.id,
-        input.enabled ?? false,
-        input.order ?? null,
-        sealConfig(plugin.name, schema, config, { teamId: input.teamId, pluginId: plugin.id }),
-        pinnedVersion,
-      ],
-    )
-    for (const attachment of attachments) await upsertAttachment(client, rows[0].id, attachment)
-    return rows[0].id
+    const configId = await insertPluginConfig(client, {
+      teamId: input.teamId,
+      pluginId: plugin.id,
+      enabled: input.enabled ?? false,
+      order: input.order ?? null,
+      config: sealConfig(plugin.name, schema, config, { teamId: input.teamId, pluginId: plugin.id }),
+      pinnedVersion,
+    })
+    for (const attachment of attachments) await upsertAttachment(client, configId, attachment)
+    return configId
   })
   const view = await configView(ctx.pool, id)
   ctx.logger.info(

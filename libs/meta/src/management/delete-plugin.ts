@@ -1,4 +1,4 @@
-import { deletePluginRow, listPluginConfigVersions, lockPluginRow } from '@plugin-server/db'
+import { deletePluginRow, listPluginConfigVersions, lockPluginName, lockPluginRow } from '@plugin-server/db'
 import { inTransaction } from './db-helpers'
 import { DeletePluginResult, ManagementContext, ManagementError, PluginConfigUse } from './interfaces'
 import { findPluginSummary } from './list-plugins'
@@ -17,7 +17,7 @@ export async function deletePlugin(ctx: ManagementContext, pluginRef: number | s
   const result = await inTransaction(ctx.pool, async (client): Promise<DeletePluginResult> => {
     const plugin = await findPluginSummary(client, pluginRef)
     // The install lock: an install cannot add a version (nor a create a config) to a plugin being deleted.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plugin:${plugin.name}`])
+    await lockPluginName(client, plugin.name)
     await lockPluginRow(client, plugin.id)
     const configs = await listPluginConfigVersions(client, plugin.id)
     if (configs.length > 0 && options.force !== true) {

@@ -1,7 +1,7 @@
-import { ManagementContext, PluginDetail, PluginSummary, PluginVersionSummary } from './interfaces'
+import { ManagementContext, ManagementError, PluginDetail, PluginSummary } from './interfaces'
 import { findPluginSummary } from './list-plugins'
-import { listPluginConfigVersions } from '@plugin-server/db'
-import type { PluginJson } from '@plugin-server/plugin-vm'
+import { listPluginConfigVersions, listPluginVersionSummaries, readPluginJson } from '@plugin-server/db'
+import type { PluginConfigField, PluginJson } from '@plugin-server/plugin-vm'
 
 /**
  * plugin.json and the version history, each version with how many configs run it; sources stay in
@@ -9,17 +9,15 @@ import type { PluginJson } from '@plugin-server/plugin-vm'
  */
 export async function getPlugin(ctx: ManagementContext, plugin: number | string): Promise<PluginDetail> {
   const summary: PluginSummary = await findPluginSummary(ctx.pool, plugin)
-  const { rows: json } = await ctx.pool.query<{ plugin_json: PluginJson }>('SELECT plugin_json FROM plugins WHERE id = $1', [summary.id])
-  const { rows: versions } = await ctx.pool.query<Omit<PluginVersionSummary, 'current' | 'config_count'>>(
-    // Each version's fields: a config pinned to it is edited against them.
-    `SELECT version, content_hash, created_at, COALESCE(plugin_json->'config', '[]'::jsonb) AS config_schema FROM plugin_versions WHERE plugin_id = $1 ORDER BY version DESC`,
-    [summary.id],
-  )
+  const pluginJson = await readPluginJson<PluginJson>(ctx.pool, summary.id)
+  // Deleted between the two reads.
+  if (pluginJson === null) throw new ManagementError('not_found', `plugin ${summary.id} not found`)
+  const versions = await listPluginVersionSummaries<PluginConfigField[]>(ctx.pool, summary.id)
   const running = new Map<number, number>()
   for (const config of await listPluginConfigVersions(ctx.pool, summary.id)) running.set(config.runs_version, (running.get(config.runs_version) ?? 0) + 1)
   return {
     ...summary,
-    plugin_json: json[0].plugin_json,
+    plugin_json: pluginJson,
     versions: versions.map((v) => ({ ...v, current: v.version === summary.version, config_count: running.get(v.version) ?? 0 })),
   }
 }

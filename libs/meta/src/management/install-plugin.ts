@@ -1,10 +1,19 @@
-import { nextPluginVersion, recordVersionCapabilities } from '@plugin-server/db'
+import {
+  findPluginRecord,
+  insertPluginRow,
+  insertPluginVersion,
+  lockPluginName,
+  nextPluginVersion,
+  PluginRowInput,
+  recordVersionCapabilities,
+  updatePluginRow,
+} from '@plugin-server/db'
+import type { PluginConfigField } from '@plugin-server/plugin-vm'
 import { readArchiveBuffer, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
 import { contentHash, filesToJson } from './content-hash'
 import { inTransaction } from './db-helpers'
 import { InstallResult, ManagementContext, ManagementError, PluginFileMap, PluginSummary } from './interfaces'
 import { asManagementError } from './load-error'
-import { PLUGIN_SUMMARY_COLUMNS } from './list-plugins'
 import { notifyWorkers } from './notify'
 import { learnCapabilities } from '../runtime/learn-capabilities'
 
@@ -25,10 +34,9 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
   // Not refused here when the module does not evaluate: it stays unknown and fails to load in the workers with their load error, as before.
   const capabilities = await learnCapabilities(source).catch(() => null)
   const result = await inTransaction(ctx.pool, async (client): Promise<InstallResult> => {
-    // Two installs of the same new plugin at once would both miss the SELECT; the lock orders them.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plugin:${pluginJson.name}`])
-    const { rows } = await client.query<PluginSummary>(`SELECT ${PLUGIN_SUMMARY_COLUMNS} FROM plugins WHERE name = $1`, [pluginJson.name])
-    const existing = rows[0]
+    // Two installs of the same new plugin at once would both find no row; the lock orders them.
+    await lockPluginName(client, pluginJson.name)
+    const existing: PluginSummary | null = await findPluginRecord<PluginConfigField[]>(client, { name: pluginJson.name })
     if (existing && existing.content_hash === hash) {
       return {
         status: 'unchanged',
@@ -36,26 +44,19 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
         plugin: existing,
       }
     }
-    const values = [pluginJson.name, pluginJson.description ?? '', pluginJson.url ?? null, pluginJson, JSON.stringify(pluginJson.config), stored, hash]
-    const { rows: saved } = existing
-      ? await client.query<PluginSummary>(
-          `UPDATE plugins SET name = $1, description = $2, url = $3, plugin_json = $4, config_schema = $5, source = $6, content_hash = $7,
-             version = $9, updated_at = now() WHERE id = $8 RETURNING ${PLUGIN_SUMMARY_COLUMNS}`,
-          [...values, existing.id, await nextPluginVersion(client, existing.id)],
-        )
-      : await client.query<PluginSummary>(
-          `INSERT INTO plugins (name, description, url, plugin_json, config_schema, source, content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           RETURNING ${PLUGIN_SUMMARY_COLUMNS}`,
-          values,
-        )
-    const plugin = saved[0]
-    await client.query('INSERT INTO plugin_versions (plugin_id, version, content_hash, plugin_json, source) VALUES ($1, $2, $3, $4, $5)', [
-      plugin.id,
-      plugin.version,
-      hash,
+    const row: PluginRowInput = {
+      name: pluginJson.name,
+      description: pluginJson.description ?? '',
+      url: pluginJson.url ?? null,
       pluginJson,
-      stored,
-    ])
+      configSchema: JSON.stringify(pluginJson.config),
+      source: stored,
+      contentHash: hash,
+    }
+    const plugin: PluginSummary = existing
+      ? await updatePluginRow<PluginConfigField[]>(client, existing.id, await nextPluginVersion(client, existing.id), row)
+      : await insertPluginRow<PluginConfigField[]>(client, row)
+    await insertPluginVersion(client, { pluginId: plugin.id, version: plugin.version, contentHash: hash, pluginJson, source: stored })
     if (capabilities) await recordVersionCapabilities(client, { pluginId: plugin.id, version: plugin.version }, capabilities)
     return existing
       ? { status: 'updated', message: `plugin ${JSON.stringify(plugin.name)} updated to version ${plugin.version}`, plugin }

@@ -1,3 +1,4 @@
+import { lockTeamPluginConfigIds, setPluginConfigOrder } from '@plugin-server/db'
 import { assertTeamExists, inTransaction } from './db-helpers'
 import { ManagementContext, ManagementError, PluginConfigView } from './interfaces'
 import { listConfigs } from './list-configs'
@@ -14,17 +15,8 @@ export async function reorderConfigs(ctx: ManagementContext, teamId: number, ids
   await inTransaction(ctx.pool, async (client) => {
     await lockTeamOrder(client, teamId)
     // Locked so a config created meanwhile cannot slip past the completeness check.
-    const { rows } = await client.query<{ id: number }>('SELECT id FROM plugin_configs WHERE team_id = $1 ORDER BY id FOR UPDATE', [teamId])
-    assertSameIds(
-      rows.map((r) => r.id),
-      ids,
-    )
-    await client.query(
-      `UPDATE plugin_configs c SET "order" = o.position, updated_at = now()
-       FROM unnest($1::int[]) WITH ORDINALITY AS o(id, position)
-       WHERE c.id = o.id AND c."order" IS DISTINCT FROM o.position`,
-      [ids],
-    )
+    assertSameIds(await lockTeamPluginConfigIds(client, teamId), ids)
+    await setPluginConfigOrder(client, ids)
   })
   ctx.logger.info({ teamId, order: ids }, 'plugin configs reordered')
   await notifyWorkers(ctx, { reason: 'configs reordered', teamId })

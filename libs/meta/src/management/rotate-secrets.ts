@@ -3,6 +3,7 @@ import { SECRETS_KEYS_VARIABLE } from '@plugin-server/core'
 import { envSecretBox } from '../secrets/env-secret-box'
 import { isSealed, SecretBox, sealedKeyId } from '../secrets/secret-box'
 import { SecretScope, secretAad } from '../secrets/secret-fields'
+import { listPluginConfigIds, lockPluginConfigSecrets, PluginConfigSecretsRecord, writePluginConfigValues } from '@plugin-server/db'
 import { inTransaction } from './db-helpers'
 import { ManagementContext, ManagementError } from './interfaces'
 
@@ -20,12 +21,7 @@ export interface RotateSecretsResult {
 
 export type RotateProgress = (done: number, total: number, result: RotateSecretsResult) => void
 
-interface Row {
-  team_id: number
-  plugin_id: number
-  config: Record<string, unknown>
-  config_schema: PluginConfigField[]
-}
+type Row = PluginConfigSecretsRecord<PluginConfigField[]>
 
 /**
  * Re-encrypts every stored secret with the first key of PLUGIN_SECRETS_KEYS, one config per
@@ -36,20 +32,15 @@ export async function rotateSecrets(ctx: ManagementContext, onProgress?: RotateP
   const box = envSecretBox()
   const keyId = box.currentKeyId
   if (!keyId) throw new ManagementError('validation_error', `${SECRETS_KEYS_VARIABLE} is not set: put the new key first in it and run again`)
-  const { rows: ids } = await ctx.pool.query<{ id: number }>('SELECT id FROM plugin_configs ORDER BY id')
+  const ids = await listPluginConfigIds(ctx.pool)
   const result: RotateSecretsResult = { keyId, configs: 0, reencrypted: 0, encrypted: 0, current: 0 }
-  for (const { id } of ids) {
+  for (const id of ids) {
     await inTransaction(ctx.pool, async (client) => {
-      const { rows } = await client.query<Row>(
-        // The secret fields of the version the config runs: a pinned one may declare others than the current version.
-        `SELECT c.team_id, c.plugin_id, c.config, COALESCE(v.plugin_json->'config', p.config_schema) AS config_schema
-         FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version
-         WHERE c.id = $1 FOR UPDATE OF c`,
-        [id],
-      )
-      if (!rows[0]) return
-      const next = reseal(rows[0], box, keyId, result)
-      if (next) await client.query('UPDATE plugin_configs SET config = $2 WHERE id = $1', [id, next])
+      // The secret fields of the version the config runs: a pinned one may declare others than the current version.
+      const row = await lockPluginConfigSecrets<PluginConfigField[]>(client, id)
+      if (!row) return
+      const next = reseal(row, box, keyId, result)
+      if (next) await writePluginConfigValues(client, id, next)
     }).catch((err: Error) => {
       throw new Error(`plugin config ${id}: ${err.message}`)
     })

@@ -1,3 +1,4 @@
+import { touchPluginConfig } from '@plugin-server/db'
 import { assertAttachmentSizes } from './attachment-size'
 import { configView, findConfigRow, inTransaction, upsertAttachment } from './db-helpers'
 import { AttachmentInput, ManagementContext, PluginConfigView } from './interfaces'
@@ -11,7 +12,7 @@ export async function setAttachment(ctx: ManagementContext, id: number, attachme
     const row = await findConfigRow(client, id, true)
     assertAttachmentField(row.plugin_name, row.config_schema, attachment.key)
     await upsertAttachment(client, id, attachment)
-    await client.query('UPDATE plugin_configs SET updated_at = now() WHERE id = $1', [id])
+    await touchPluginConfig(client, id)
   })
   const view = await configView(ctx.pool, id)
   ctx.logger.info({ teamId: view.team_id, pluginConfigId: id, key: attachment.key, size: attachment.contents.length }, 'plugin attachment set')

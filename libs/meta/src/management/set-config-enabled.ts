@@ -1,3 +1,4 @@
+import { setPluginConfigEnabled } from '@plugin-server/db'
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys } from './db-helpers'
 import { ManagementContext, PluginConfigView } from './interfaces'
 import { notifyWorkers } from './notify'
@@ -20,10 +21,7 @@ export async function setConfigEnabled(ctx: ManagementContext, id: number, enabl
         uploadKeys: [],
       })
     }
-    await client.query(
-      `UPDATE plugin_configs SET enabled = $2, disabled_reason = CASE WHEN $2 THEN NULL ELSE disabled_reason END, updated_at = now() WHERE id = $1`,
-      [id, enabled],
-    )
+    await setPluginConfigEnabled(client, id, enabled)
   })
   const view = await configView(ctx.pool, id)
   ctx.logger.info({ teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id }, enabled ? 'plugin config enabled' : 'plugin config disabled')

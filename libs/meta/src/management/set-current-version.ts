@@ -1,4 +1,4 @@
-import { listPluginConfigVersions, makePluginVersionCurrent } from '@plugin-server/db'
+import { listPluginConfigVersions, lockPluginName, makePluginVersionCurrent } from '@plugin-server/db'
 import { inTransaction } from './db-helpers'
 import { ManagementContext, SetCurrentVersionResult } from './interfaces'
 import { findPluginSummary } from './list-plugins'
@@ -14,7 +14,7 @@ export async function setCurrentVersion(ctx: ManagementContext, pluginRef: numbe
   const result = await inTransaction(ctx.pool, async (client): Promise<SetCurrentVersionResult> => {
     const found = await findPluginSummary(client, pluginRef)
     // The install lock: a rollback and an install of the same plugin do not interleave.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plugin:${found.name}`])
+    await lockPluginName(client, found.name)
     const name = JSON.stringify(found.name)
     if (found.version === version) {
       const following = (await listPluginConfigVersions(client, found.id)).filter((c) => c.pinned_version === null).length

@@ -1,3 +1,4 @@
+import { updatePluginConfigRow } from '@plugin-server/db'
 import { assertAttachmentSizes } from './attachment-size'
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys, teamOf, upsertAttachment } from './db-helpers'
 import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
@@ -32,20 +33,12 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
       uploadKeys: attachments.map((a) => a.key),
     })
     if (input.order !== undefined && input.order !== null && input.order !== row.order) await makeRoomForOrder(client, row.team_id, input.order, id)
-    await client.query(
-      `UPDATE plugin_configs SET config = $2, "order" = COALESCE($3, "order"), enabled = COALESCE($4, enabled),
-         disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END,
-         pinned_version = CASE WHEN $5 THEN $6::int ELSE pinned_version END, updated_at = now()
-       WHERE id = $1`,
-      [
-        id,
-        sealConfig(row.plugin_name, schema, config, { teamId: row.team_id, pluginId: row.plugin_id }),
-        input.order ?? null,
-        input.enabled ?? null,
-        input.pinnedVersion !== undefined,
-        input.pinnedVersion ?? null,
-      ],
-    )
+    await updatePluginConfigRow(client, id, {
+      config: sealConfig(row.plugin_name, schema, config, { teamId: row.team_id, pluginId: row.plugin_id }),
+      order: input.order ?? null,
+      enabled: input.enabled ?? null,
+      pin: input.pinnedVersion === undefined ? undefined : { version: input.pinnedVersion },
+    })
     for (const attachment of attachments) await upsertAttachment(client, id, attachment)
     return [...Object.keys(input.config ?? {}), ...attachments.map((a) => a.key), ...(input.pinnedVersion !== undefined ? ['pinned_version'] : [])]
   })
