@@ -1,10 +1,10 @@
 import {
-  findPluginConfigRecord,
+  findPluginConfigDetail,
   findPluginConfigTeam,
   findTeamById,
   listAttachmentSummaries,
   listPluginAttachmentKeys,
-  listTeamPluginConfigRecords,
+  listTeamPluginConfigDetails,
 } from '@plugin-server/db'
 import { AttachmentView, ManagementError, PluginConfigView } from './interfaces'
 import { PluginConfigRow, toConfigView } from './redact'
@@ -19,7 +19,7 @@ export type { Queryable }
 export { inTransaction } from '@plugin-server/db'
 
 export async function findConfigRow(db: Queryable, id: number, forUpdate = false): Promise<PluginConfigRow> {
-  const row = await findPluginConfigRecord<PluginConfigRow['config_schema']>(db, id, forUpdate)
+  const row = await findPluginConfigDetail<PluginConfigRow['config_schema']>(db, id, forUpdate)
   if (!row) throw new ManagementError('not_found', `plugin config ${id} not found`)
   return openRow(row)
 }
@@ -52,14 +52,14 @@ function rowForView(row: PluginConfigRow): PluginConfigRow {
 }
 
 export async function findConfigRowForView(db: Queryable, id: number): Promise<PluginConfigRow> {
-  const row = await findPluginConfigRecord<PluginConfigRow['config_schema']>(db, id)
+  const row = await findPluginConfigDetail<PluginConfigRow['config_schema']>(db, id)
   if (!row) throw new ManagementError('not_found', `plugin config ${id} not found`)
   return rowForView(row)
 }
 
 /** A team's configs in chain order, for views (see rowForView). */
 export async function listConfigRows(db: Queryable, teamId: number): Promise<PluginConfigRow[]> {
-  const rows = await listTeamPluginConfigRecords<PluginConfigRow['config_schema']>(db, teamId)
+  const rows = await listTeamPluginConfigDetails<PluginConfigRow['config_schema']>(db, teamId)
   return rows.map(rowForView)
 }
 

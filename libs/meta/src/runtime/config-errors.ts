@@ -1,3 +1,4 @@
+import { disablePluginConfig, setPluginConfigError } from '@plugin-server/db'
 import type { Pool } from 'pg'
 
 export interface StoredPluginError {
@@ -9,14 +10,10 @@ export interface StoredPluginError {
 
 /** The config's last error, shown to its users; messages are already redacted by the caller. */
 export async function setConfigError(pool: Pool, pluginConfigId: number, error: StoredPluginError | null): Promise<void> {
-  await pool.query('UPDATE plugin_configs SET error = $2 WHERE id = $1', [pluginConfigId, error === null ? null : JSON.stringify(error)])
+  await setPluginConfigError(pool, pluginConfigId, error === null ? null : JSON.stringify(error))
 }
 
 /** Disables a config for the whole fleet (every worker tears it down on the reload that follows). */
 export async function disableConfig(pool: Pool, pluginConfigId: number, reason: string, errorName = 'SetupError'): Promise<void> {
-  await pool.query(`UPDATE plugin_configs SET enabled = false, disabled_reason = $2, error = $3, updated_at = now() WHERE id = $1`, [
-    pluginConfigId,
-    reason,
-    JSON.stringify({ message: reason, name: errorName, time: new Date().toISOString() }),
-  ])
+  await disablePluginConfig(pool, pluginConfigId, reason, JSON.stringify({ message: reason, name: errorName, time: new Date().toISOString() }))
 }

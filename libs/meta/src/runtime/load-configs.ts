@@ -1,5 +1,5 @@
 import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
-import { readPluginVersionFiles } from '@plugin-server/db'
+import { EnabledConfigRunRecord, listEnabledConfigRuns, listPluginAttachments, readPluginVersionFiles } from '@plugin-server/db'
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
 import { SecretBox } from '../secrets/secret-box'
@@ -25,22 +25,7 @@ export interface PluginConfigRecord {
   signature: string
 }
 
-interface ConfigRow {
-  id: number
-  team_id: number
-  api_token: string
-  plugin_id: number
-  name: string
-  version: number
-  pinned_version: number | null
-  content_hash: string
-  order: number
-  config: Record<string, unknown>
-  plugin_json: PluginJson
-  config_updated_at: Date
-  plugin_updated_at: Date
-  attachments_signature: string | null
-}
+type ConfigRow = EnabledConfigRunRecord<PluginJson>
 
 export interface LoadConfigsOptions {
   ids?: number[]
@@ -55,18 +40,7 @@ export interface LoadConfigsOptions {
 
 /** Enabled configs (all teams, or those matching the filter), in processEvent order, secrets decrypted. */
 export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions = {}): Promise<PluginConfigRecord[]> {
-  const { rows } = await pool.query<ConfigRow>(
-    // A pinned config reads its version's row, so a new install or a rollback (which touch the plugin row) leaves its signature alone.
-    `SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, COALESCE(v.version, p.version) AS version, c.pinned_version,
-            COALESCE(v.content_hash, p.content_hash) AS content_hash, c."order", c.config, COALESCE(v.plugin_json, p.plugin_json) AS plugin_json,
-            c.updated_at AS config_updated_at, COALESCE(v.created_at, p.updated_at) AS plugin_updated_at,
-            (SELECT string_agg(a.id::text || ':' || md5(a.contents), ',' ORDER BY a.id) FROM plugin_attachments a WHERE a.plugin_config_id = c.id) AS attachments_signature
-     FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id JOIN teams t ON t.id = c.team_id
-     LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version
-     WHERE c.enabled AND ($1::int[] IS NULL OR c.id = ANY($1::int[]))
-     ORDER BY c.team_id, c."order", c.id`,
-    [filter.ids ?? null],
-  )
+  const rows = await listEnabledConfigRuns<PluginJson>(pool, filter.ids ?? null)
   const box = filter.secrets ?? new SecretBox([])
   const records: PluginConfigRecord[] = []
   for (const r of rows) {
@@ -118,10 +92,7 @@ export async function loadPluginFiles(pool: Pool, pluginId: number, contentHash:
 }
 
 export async function loadAttachments(pool: Pool, pluginConfigId: number): Promise<Record<string, PluginAttachment>> {
-  const { rows } = await pool.query<{ key: string; content_type: string; file_name: string; contents: Buffer }>(
-    'SELECT key, content_type, file_name, contents FROM plugin_attachments WHERE plugin_config_id = $1',
-    [pluginConfigId],
-  )
+  const rows = await listPluginAttachments(pool, pluginConfigId)
   return Object.fromEntries(rows.map((r) => [r.key, { content_type: r.content_type, file_name: r.file_name, contents: r.contents }]))
 }
 

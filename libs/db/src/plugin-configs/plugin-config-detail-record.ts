@@ -3,7 +3,7 @@
  * its version's schema and number, not the current one's. `Schema` is the plugin.json `config`
  * array, typed by the caller that knows its shape (libs/db does not depend on plugin-vm).
  */
-export interface PluginConfigRecord<Schema = unknown> {
+export interface PluginConfigDetailRecord<Schema = unknown> {
   id: number
   team_id: number
   plugin_id: number
@@ -20,7 +20,7 @@ export interface PluginConfigRecord<Schema = unknown> {
   updated_at: Date
 }
 
-export const PLUGIN_CONFIG_RECORD_SELECT = `
+export const PLUGIN_CONFIG_DETAIL_SELECT = `
 SELECT c.id, c.team_id, c.plugin_id, p.name AS plugin_name, COALESCE(v.plugin_json->'config', p.config_schema) AS config_schema,
        c.pinned_version, COALESCE(v.version, p.version) AS plugin_version, c.enabled, c."order", c.config,
        c.error, c.disabled_reason, c.created_at, c.updated_at

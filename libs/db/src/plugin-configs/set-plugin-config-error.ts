@@ -1,0 +1,6 @@
+import type { Pool } from 'pg'
+
+/** `error` is the already-serialized JSON shown to the config's users (redacted by the caller), or null to clear it. */
+export async function setPluginConfigError(pool: Pool, pluginConfigId: number, error: string | null): Promise<void> {
+  await pool.query('UPDATE plugin_configs SET error = $2 WHERE id = $1', [pluginConfigId, error])
+}

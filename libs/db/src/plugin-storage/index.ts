@@ -1,0 +1,3 @@
+export * from './read-plugin-storage-value'
+export * from './write-plugin-storage-value'
+export * from './delete-plugin-storage-value'
