@@ -1,3 +1,4 @@
+import type { HistoricalRun } from '@plugin-server/admin-contract'
 import {
   cancelHistoricalExport,
   getHistoricalProgress,
@@ -10,33 +11,8 @@ import {
 import type { ManagementContext } from '@plugin-server/meta'
 import { HttpError } from './interfaces'
 
-/** A historical run as the API shows it. */
-export interface HistoricalRunView {
-  id: number
-  status: 'queued' | 'running' | 'done' | 'cancelled'
-  from: string
-  to: string
-  batch_size: number
-  /** Events of the range stored before `snapshot_at`; null until an exporter has counted them. */
-  total: number | null
-  enqueued: number
-  exported: number
-  failed: number
-  skipped: number
-  /** exported + failed + skipped, never more than total. */
-  done: number
-  percent: number | null
-  /** Events per second since an exporter started the run. */
-  rate: number
-  eta_seconds: number | null
-  snapshot_at: string
-  created_at: string
-  started_at: string | null
-  cancelled_at: string | null
-  finished_at: string | null
-  /** Why the last attempt to run it stopped (the exporters retry it), if it did. */
-  error: { message: string; time: string } | null
-}
+/** A historical run as the API shows it (the contract's shape, which `view` must build). */
+export type HistoricalRunView = HistoricalRun
 
 export interface HistoricalRange {
   from: Date

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
+import type { ErrorBody as WireErrorBody, ErrorCode } from '@plugin-server/admin-contract'
 import type { Logger } from '@plugin-server/core'
 import type { TrySettings } from '@plugin-server/try-it'
 import type { LogTailOptions } from './log-tail'
@@ -47,26 +48,9 @@ export interface AdminApi extends AdminApiHandler {
   longPolls(): number
 }
 
-export type HttpErrorCode =
-  | 'validation_error'
-  | 'invalid_plugin'
-  | 'invalid_json'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'admin_api_disabled'
-  | 'unavailable'
-  | 'too_many_requests'
-  | 'internal_error'
-
-/** Every error response: `{ error: { code, message, field? } }`. */
-export interface ErrorBody {
-  error: { code: HttpErrorCode; message: string; field?: string }
-}
+/** The error codes and body of every 4xx/5xx answer are the wire contract's. */
+export type HttpErrorCode = ErrorCode
+export type ErrorBody = WireErrorBody
 
 export class HttpError extends Error {
   override name = 'HttpError'

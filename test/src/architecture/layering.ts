@@ -7,8 +7,8 @@ import path from 'node:path'
  * others, so it sits above them.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['core', 'dev-services', 'admin-ui'],
-  ['db'],
+  ['core', 'dev-services', 'admin-contract'],
+  ['db', 'admin-ui'],
   ['plugin-vm'],
   ['meta'],
   ['capture-lib', 'ingestion', 'export', 'scheduling'],

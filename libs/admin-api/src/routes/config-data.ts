@@ -3,6 +3,7 @@ import { HttpError } from '../interfaces'
 import { readBody } from '../http-io'
 import { idParam } from '../parse-input'
 import { waitForLogs } from '../wait-for-logs'
+import { defineRoute } from './define-route'
 import { Route } from './route'
 
 /** Longer than most proxies hold an idle request would only turn waits into gateway errors. */
@@ -21,49 +22,34 @@ function listQuery(query: URLSearchParams, key: string): string[] | undefined {
 }
 
 export const configDataRoutes: Route[] = [
-  {
-    method: 'PUT',
-    pattern: '/api/configs/:id/attachments/:key',
-    access: 'config',
-    handler: async ({ req, params, management, maxBodyBytes }) => {
-      const id = idParam(params.id, 'plugin config')
-      const contents = await readBody(req, maxBodyBytes)
-      const header = req.headers['x-file-name']
-      const fileName = (Array.isArray(header) ? header[0] : header) ?? params.key
-      const contentType = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim()
-      const view = await setAttachment(management, id, { key: params.key, file_name: fileName, content_type: contentType, contents })
-      return { status: 200, body: view }
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/configs/:id/logs',
-    access: 'config',
-    handler: async ({ req, params, query, management, services }) => {
-      const id = idParam(params.id, 'plugin config')
-      const logQuery = {
-        levels: listQuery(query, 'level'),
-        sources: listQuery(query, 'source'),
-        afterId: intQuery(query, 'after'),
-        search: query.get('search') ?? undefined,
-        limit: intQuery(query, 'limit'),
-      }
-      const wait = intQuery(query, 'wait')
-      if (wait === undefined || wait === 0) return { status: 200, body: await readLogs(management, id, logQuery) }
-      if (wait > MAX_WAIT_SECONDS) throw new HttpError(400, 'validation_error', `wait must be at most ${MAX_WAIT_SECONDS} (seconds)`, 'wait')
-      const { afterId } = logQuery
-      if (afterId === undefined) throw new HttpError(400, 'validation_error', 'wait needs after=<id>: it waits for rows after that one', 'wait')
-      return { status: 200, body: await waitForLogs(req, management, services.logTail, id, { ...logQuery, afterId }, wait * 1000) }
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/configs/:id/metrics',
-    access: 'config',
-    handler: async ({ params, management }) => {
-      const id = idParam(params.id, 'plugin config')
-      await getConfig(management, id)
-      return { status: 200, body: { plugin_config_id: id, metrics: await readMetrics(management.redis, management.queuePrefix, id) } }
-    },
-  },
+  defineRoute('PUT /api/configs/:id/attachments/:key', 'config', async ({ req, params, management, maxBodyBytes }) => {
+    const id = idParam(params.id, 'plugin config')
+    const contents = await readBody(req, maxBodyBytes)
+    const header = req.headers['x-file-name']
+    const fileName = (Array.isArray(header) ? header[0] : header) ?? params.key
+    const contentType = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim()
+    const view = await setAttachment(management, id, { key: params.key, file_name: fileName, content_type: contentType, contents })
+    return { status: 200, body: view }
+  }),
+  defineRoute('GET /api/configs/:id/logs', 'config', async ({ req, params, query, management, services }) => {
+    const id = idParam(params.id, 'plugin config')
+    const logQuery = {
+      levels: listQuery(query, 'level'),
+      sources: listQuery(query, 'source'),
+      afterId: intQuery(query, 'after'),
+      search: query.get('search') ?? undefined,
+      limit: intQuery(query, 'limit'),
+    }
+    const wait = intQuery(query, 'wait')
+    if (wait === undefined || wait === 0) return { status: 200, body: await readLogs(management, id, logQuery) }
+    if (wait > MAX_WAIT_SECONDS) throw new HttpError(400, 'validation_error', `wait must be at most ${MAX_WAIT_SECONDS} (seconds)`, 'wait')
+    const { afterId } = logQuery
+    if (afterId === undefined) throw new HttpError(400, 'validation_error', 'wait needs after=<id>: it waits for rows after that one', 'wait')
+    return { status: 200, body: await waitForLogs(req, management, services.logTail, id, { ...logQuery, afterId }, wait * 1000) }
+  }),
+  defineRoute('GET /api/configs/:id/metrics', 'config', async ({ params, management }) => {
+    const id = idParam(params.id, 'plugin config')
+    await getConfig(management, id)
+    return { status: 200, body: { plugin_config_id: id, metrics: await readMetrics(management.redis, management.queuePrefix, id) } }
+  }),
 ]

@@ -2,6 +2,7 @@ import { createConfig, deleteConfig, getConfig, listConfigs, reorderConfigs, set
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt, optionalNullableId } from '../parse-input'
+import { defineRoute } from './define-route'
 import { Route } from './route'
 
 function pluginRef(value: unknown): number | string {
@@ -11,81 +12,56 @@ function pluginRef(value: unknown): number | string {
 }
 
 export const configRoutes: Route[] = [
-  {
-    method: 'GET',
-    pattern: '/api/teams/:teamId/configs',
-    access: 'team',
-    handler: async ({ params, management }) => ({ status: 200, body: await listConfigs(management, idParam(params.teamId, 'team')) }),
-  },
-  {
-    method: 'POST',
-    pattern: '/api/teams/:teamId/configs',
-    access: 'team',
-    handler: async ({ req, params, management, maxBodyBytes }) => {
-      const teamId = idParam(params.teamId, 'team')
-      const body = await readJsonObject(req, maxBodyBytes)
-      const view = await createConfig(management, {
-        teamId,
-        plugin: pluginRef(body.plugin_id),
-        config: configValues(body),
-        attachments: attachmentValues(body),
-        order: optionalInt(body, 'order'),
-        enabled: optionalBool(body, 'enabled'),
-        pinnedVersion: optionalNullableId(body, 'pinned_version'),
-      })
-      return { status: 201, body: view }
-    },
-  },
-  {
-    method: 'PUT',
-    pattern: '/api/teams/:teamId/configs/order',
-    access: 'team',
-    handler: async ({ req, params, management, maxBodyBytes }) => {
-      const teamId = idParam(params.teamId, 'team')
-      const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
-      if (ids === undefined) throw new HttpError(400, 'validation_error', 'ids is required: every config id of the team, first runs first', 'ids')
-      return { status: 200, body: await reorderConfigs(management, teamId, ids) }
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/configs/:id',
-    access: 'config',
-    handler: async ({ params, management }) => ({ status: 200, body: await getConfig(management, idParam(params.id, 'plugin config')) }),
-  },
-  {
-    method: 'PATCH',
-    pattern: '/api/configs/:id',
-    access: 'config',
-    handler: async ({ req, params, management, maxBodyBytes }) => {
-      const id = idParam(params.id, 'plugin config')
-      const body = await readJsonObject(req, maxBodyBytes)
-      const view = await updateConfig(management, id, {
-        config: configValues(body),
-        attachments: attachmentValues(body),
-        order: optionalInt(body, 'order'),
-        enabled: optionalBool(body, 'enabled'),
-        pinnedVersion: optionalNullableId(body, 'pinned_version'),
-      })
-      return { status: 200, body: view }
-    },
-  },
-  {
-    method: 'DELETE',
-    pattern: '/api/configs/:id',
-    access: 'config',
-    handler: async ({ params, management }) => ({ status: 200, body: await deleteConfig(management, idParam(params.id, 'plugin config')) }),
-  },
-  {
-    method: 'POST',
-    pattern: '/api/configs/:id/enable',
-    access: 'config',
-    handler: async ({ params, management }) => ({ status: 200, body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), true) }),
-  },
-  {
-    method: 'POST',
-    pattern: '/api/configs/:id/disable',
-    access: 'config',
-    handler: async ({ params, management }) => ({ status: 200, body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), false) }),
-  },
+  defineRoute('GET /api/teams/:teamId/configs', 'team', async ({ params, management }) => ({
+    status: 200,
+    body: await listConfigs(management, idParam(params.teamId, 'team')),
+  })),
+  defineRoute('POST /api/teams/:teamId/configs', 'team', async ({ req, params, management, maxBodyBytes }) => {
+    const teamId = idParam(params.teamId, 'team')
+    const body = await readJsonObject(req, maxBodyBytes)
+    const view = await createConfig(management, {
+      teamId,
+      plugin: pluginRef(body.plugin_id),
+      config: configValues(body),
+      attachments: attachmentValues(body),
+      order: optionalInt(body, 'order'),
+      enabled: optionalBool(body, 'enabled'),
+      pinnedVersion: optionalNullableId(body, 'pinned_version'),
+    })
+    return { status: 201, body: view }
+  }),
+  defineRoute('PUT /api/teams/:teamId/configs/order', 'team', async ({ req, params, management, maxBodyBytes }) => {
+    const teamId = idParam(params.teamId, 'team')
+    const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
+    if (ids === undefined) throw new HttpError(400, 'validation_error', 'ids is required: every config id of the team, first runs first', 'ids')
+    return { status: 200, body: await reorderConfigs(management, teamId, ids) }
+  }),
+  defineRoute('GET /api/configs/:id', 'config', async ({ params, management }) => ({
+    status: 200,
+    body: await getConfig(management, idParam(params.id, 'plugin config')),
+  })),
+  defineRoute('PATCH /api/configs/:id', 'config', async ({ req, params, management, maxBodyBytes }) => {
+    const id = idParam(params.id, 'plugin config')
+    const body = await readJsonObject(req, maxBodyBytes)
+    const view = await updateConfig(management, id, {
+      config: configValues(body),
+      attachments: attachmentValues(body),
+      order: optionalInt(body, 'order'),
+      enabled: optionalBool(body, 'enabled'),
+      pinnedVersion: optionalNullableId(body, 'pinned_version'),
+    })
+    return { status: 200, body: view }
+  }),
+  defineRoute('DELETE /api/configs/:id', 'config', async ({ params, management }) => ({
+    status: 200,
+    body: await deleteConfig(management, idParam(params.id, 'plugin config')),
+  })),
+  defineRoute('POST /api/configs/:id/enable', 'config', async ({ params, management }) => ({
+    status: 200,
+    body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), true),
+  })),
+  defineRoute('POST /api/configs/:id/disable', 'config', async ({ params, management }) => ({
+    status: 200,
+    body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), false),
+  })),
 ]

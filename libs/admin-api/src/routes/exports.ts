@@ -3,6 +3,7 @@ import { getConfig } from '@plugin-server/meta'
 import { readJsonObject } from '../http-io'
 import { HttpError } from '../interfaces'
 import { idList, idParam, intQueryParam, optionalInt, optionalString } from '../parse-input'
+import { defineRoute } from './define-route'
 import { Route } from './route'
 
 const MAX_DEAD_LETTERS = 1000
@@ -34,87 +35,57 @@ function isoTime(body: Record<string, unknown>, key: string): Date {
 }
 
 export const exportRoutes: Route[] = [
-  {
-    method: 'GET',
-    pattern: '/api/configs/:id/dead-letters',
-    access: 'config',
-    handler: async ({ params, query, management }) => {
-      const id = idParam(params.id, 'plugin config')
-      const limit = intQueryParam(query, 'limit', 100, 1, MAX_DEAD_LETTERS)
-      await getConfig(management, id)
-      return { status: 200, body: (await listDeadLetters(management.pool, id, { newest: limit })).map(deadLetterView) }
-    },
-  },
-  {
-    method: 'POST',
-    pattern: '/api/configs/:id/dead-letters/replay',
-    access: 'config',
-    handler: async ({ req, params, management, services, maxBodyBytes }) => {
-      const id = idParam(params.id, 'plugin config')
-      const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
-      await getConfig(management, id)
-      if (ids !== undefined) {
-        const pending = new Set((await listDeadLetters(management.pool, id, { ids, onlyPending: true })).map((d) => d.id))
-        const unknown = ids.filter((d) => !pending.has(d))
-        if (unknown.length > 0)
-          throw new HttpError(400, 'validation_error', `ids: not dead letters of config ${id} waiting for a replay: ${unknown.join(', ')}`, 'ids')
-      }
-      const result = await replayDeadLetters(management.pool, services.deliveries(), id, { ids })
-      management.logger.info({ pluginConfigId: id, replayed: result.replayed, events: result.events }, 'dead letters replayed')
-      return { status: 200, body: { replayed: result.replayed, events: result.events } }
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/configs/:id/historical-exports',
-    access: 'config',
-    handler: async ({ params, management, services }) => {
-      const id = idParam(params.id, 'plugin config')
-      await getConfig(management, id)
-      return { status: 200, body: await services.historical.list(id) }
-    },
-  },
-  {
-    method: 'POST',
-    pattern: '/api/configs/:id/historical-exports',
-    access: 'config',
-    handler: async ({ req, params, management, services, maxBodyBytes }) => {
-      const id = idParam(params.id, 'plugin config')
-      const body = await readJsonObject(req, maxBodyBytes)
-      const from = isoTime(body, 'from')
-      const to = isoTime(body, 'to')
-      if (from >= to) throw new HttpError(400, 'validation_error', 'from must be before to', 'from')
-      const batchSize = optionalInt(body, 'batch_size') ?? DEFAULT_BATCH_SIZE
-      if (batchSize < 1 || batchSize > MAX_BATCH_SIZE)
-        throw new HttpError(400, 'validation_error', `batch_size must be from 1 to ${MAX_BATCH_SIZE}`, 'batch_size')
-      await getConfig(management, id)
-      // Enqueued for the exporters; the same range again answers the run already there.
-      const { run } = await services.historical.start(id, { from, to, batchSize })
-      return { status: 202, body: run }
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/configs/:id/historical-exports/:run',
-    access: 'config',
-    handler: async ({ params, management, services }) => {
-      const id = idParam(params.id, 'plugin config')
-      const runId = idParam(params.run, 'historical export run')
-      await getConfig(management, id)
-      const run = await services.historical.get(id, runId)
-      if (!run) throw new HttpError(404, 'not_found', `historical export run ${runId} of plugin config ${id} not found`)
-      return { status: 200, body: run }
-    },
-  },
-  {
-    method: 'POST',
-    pattern: '/api/configs/:id/historical-exports/:run/cancel',
-    access: 'config',
-    handler: async ({ params, management, services }) => {
-      const id = idParam(params.id, 'plugin config')
-      const runId = idParam(params.run, 'historical export run')
-      await getConfig(management, id)
-      return { status: 200, body: await services.historical.cancel(id, runId) }
-    },
-  },
+  defineRoute('GET /api/configs/:id/dead-letters', 'config', async ({ params, query, management }) => {
+    const id = idParam(params.id, 'plugin config')
+    const limit = intQueryParam(query, 'limit', 100, 1, MAX_DEAD_LETTERS)
+    await getConfig(management, id)
+    return { status: 200, body: (await listDeadLetters(management.pool, id, { newest: limit })).map(deadLetterView) }
+  }),
+  defineRoute('POST /api/configs/:id/dead-letters/replay', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
+    const id = idParam(params.id, 'plugin config')
+    const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
+    await getConfig(management, id)
+    if (ids !== undefined) {
+      const pending = new Set((await listDeadLetters(management.pool, id, { ids, onlyPending: true })).map((d) => d.id))
+      const unknown = ids.filter((d) => !pending.has(d))
+      if (unknown.length > 0)
+        throw new HttpError(400, 'validation_error', `ids: not dead letters of config ${id} waiting for a replay: ${unknown.join(', ')}`, 'ids')
+    }
+    const result = await replayDeadLetters(management.pool, services.deliveries(), id, { ids })
+    management.logger.info({ pluginConfigId: id, replayed: result.replayed, events: result.events }, 'dead letters replayed')
+    return { status: 200, body: { replayed: result.replayed, events: result.events } }
+  }),
+  defineRoute('GET /api/configs/:id/historical-exports', 'config', async ({ params, management, services }) => {
+    const id = idParam(params.id, 'plugin config')
+    await getConfig(management, id)
+    return { status: 200, body: await services.historical.list(id) }
+  }),
+  defineRoute('POST /api/configs/:id/historical-exports', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
+    const id = idParam(params.id, 'plugin config')
+    const body = await readJsonObject(req, maxBodyBytes)
+    const from = isoTime(body, 'from')
+    const to = isoTime(body, 'to')
+    if (from >= to) throw new HttpError(400, 'validation_error', 'from must be before to', 'from')
+    const batchSize = optionalInt(body, 'batch_size') ?? DEFAULT_BATCH_SIZE
+    if (batchSize < 1 || batchSize > MAX_BATCH_SIZE)
+      throw new HttpError(400, 'validation_error', `batch_size must be from 1 to ${MAX_BATCH_SIZE}`, 'batch_size')
+    await getConfig(management, id)
+    // Enqueued for the exporters; the same range again answers the run already there.
+    const { run } = await services.historical.start(id, { from, to, batchSize })
+    return { status: 202, body: run }
+  }),
+  defineRoute('GET /api/configs/:id/historical-exports/:run', 'config', async ({ params, management, services }) => {
+    const id = idParam(params.id, 'plugin config')
+    const runId = idParam(params.run, 'historical export run')
+    await getConfig(management, id)
+    const run = await services.historical.get(id, runId)
+    if (!run) throw new HttpError(404, 'not_found', `historical export run ${runId} of plugin config ${id} not found`)
+    return { status: 200, body: run }
+  }),
+  defineRoute('POST /api/configs/:id/historical-exports/:run/cancel', 'config', async ({ params, management, services }) => {
+    const id = idParam(params.id, 'plugin config')
+    const runId = idParam(params.run, 'historical export run')
+    await getConfig(management, id)
+    return { status: 200, body: await services.historical.cancel(id, runId) }
+  }),
 ]

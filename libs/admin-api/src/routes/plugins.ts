@@ -2,6 +2,7 @@ import { ArchiveKind, deletePlugin, getPlugin, installPluginArchive, listPlugins
 import { HttpError } from '../interfaces'
 import { readBody, readJsonObject } from '../http-io'
 import { optionalInt } from '../parse-input'
+import { defineRoute } from './define-route'
 import { Route } from './route'
 
 const ARCHIVE_TYPES: Record<string, ArchiveKind> = {
@@ -27,47 +28,26 @@ function archiveKind(contentType: string | undefined): ArchiveKind {
 }
 
 export const pluginRoutes: Route[] = [
-  { method: 'GET', pattern: '/api/plugins', access: 'catalogue', handler: async ({ management }) => ({ status: 200, body: await listPlugins(management) }) },
-  {
-    method: 'POST',
-    pattern: '/api/plugins',
-    access: 'operator',
-    handler: async ({ req, management, maxBodyBytes }) => {
-      const kind = archiveKind(req.headers['content-type'])
-      const archive = await readBody(req, maxBodyBytes)
-      if (archive.length === 0) throw new HttpError(400, 'validation_error', 'request body is empty: send the plugin archive')
-      const result = await installPluginArchive(management, archive, kind)
-      return { status: result.status === 'installed' ? 201 : 200, body: result }
-    },
-  },
+  defineRoute('GET /api/plugins', 'catalogue', async ({ management }) => ({ status: 200, body: await listPlugins(management) })),
+  defineRoute('POST /api/plugins', 'operator', async ({ req, management, maxBodyBytes }) => {
+    const kind = archiveKind(req.headers['content-type'])
+    const archive = await readBody(req, maxBodyBytes)
+    if (archive.length === 0) throw new HttpError(400, 'validation_error', 'request body is empty: send the plugin archive')
+    const result = await installPluginArchive(management, archive, kind)
+    return { status: result.status === 'installed' ? 201 : 200, body: result }
+  }),
   // By id or by plugin.json name (URL-encoded).
-  {
-    method: 'GET',
-    pattern: '/api/plugins/:plugin',
-    access: 'catalogue',
-    handler: async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) }),
-  },
+  defineRoute('GET /api/plugins/:plugin', 'catalogue', async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) })),
   // Rollback (or forward again): configs without a pin switch to this stored version fleet-wide.
-  {
-    method: 'POST',
-    pattern: '/api/plugins/:plugin/current-version',
-    access: 'operator',
-    handler: async ({ req, params, management, maxBodyBytes }) => {
-      const version = optionalInt(await readJsonObject(req, maxBodyBytes), 'version')
-      if (version === undefined || version < 1)
-        throw new HttpError(400, 'validation_error', 'version is required: the stored version to make current', 'version')
-      return { status: 200, body: await setCurrentVersion(management, params.plugin, version) }
-    },
-  },
+  defineRoute('POST /api/plugins/:plugin/current-version', 'operator', async ({ req, params, management, maxBodyBytes }) => {
+    const version = optionalInt(await readJsonObject(req, maxBodyBytes), 'version')
+    if (version === undefined || version < 1) throw new HttpError(400, 'validation_error', 'version is required: the stored version to make current', 'version')
+    return { status: 200, body: await setCurrentVersion(management, params.plugin, version) }
+  }),
   // ?force=true also deletes the configs using it; without it, 409 naming them.
-  {
-    method: 'DELETE',
-    pattern: '/api/plugins/:plugin',
-    access: 'operator',
-    handler: async ({ params, query, management }) => {
-      const force = query.get('force')
-      if (force !== null && force !== 'true' && force !== 'false') throw new HttpError(400, 'validation_error', 'force must be true or false', 'force')
-      return { status: 200, body: await deletePlugin(management, params.plugin, { force: force === 'true' }) }
-    },
-  },
+  defineRoute('DELETE /api/plugins/:plugin', 'operator', async ({ params, query, management }) => {
+    const force = query.get('force')
+    if (force !== null && force !== 'true' && force !== 'false') throw new HttpError(400, 'validation_error', 'force must be true or false', 'force')
+    return { status: 200, body: await deletePlugin(management, params.plugin, { force: force === 'true' }) }
+  }),
 ]

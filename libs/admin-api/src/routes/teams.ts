@@ -2,6 +2,7 @@ import { createTeam, listTeams } from '@plugin-server/db'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { optionalString } from '../parse-input'
+import { defineRoute } from './define-route'
 import { Route } from './route'
 
 function isUniqueViolation(err: unknown): boolean {
@@ -9,22 +10,17 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 export const teamRoutes: Route[] = [
-  { method: 'GET', pattern: '/api/teams', access: 'operator', handler: async ({ management }) => ({ status: 200, body: await listTeams(management.pool) }) },
-  {
-    method: 'POST',
-    pattern: '/api/teams',
-    access: 'operator',
-    handler: async ({ req, management, maxBodyBytes }) => {
-      const body = await readJsonObject(req, maxBodyBytes)
-      const name = optionalString(body, 'name')
-      if (name === undefined || name.trim() === '') throw new HttpError(400, 'validation_error', 'name is required', 'name')
-      const token = optionalString(body, 'api_token')
-      try {
-        return { status: 201, body: await createTeam(management.pool, name, token) }
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new HttpError(409, 'conflict', 'a team with this api_token already exists', 'api_token')
-        throw err
-      }
-    },
-  },
+  defineRoute('GET /api/teams', 'operator', async ({ management }) => ({ status: 200, body: await listTeams(management.pool) })),
+  defineRoute('POST /api/teams', 'operator', async ({ req, management, maxBodyBytes }) => {
+    const body = await readJsonObject(req, maxBodyBytes)
+    const name = optionalString(body, 'name')
+    if (name === undefined || name.trim() === '') throw new HttpError(400, 'validation_error', 'name is required', 'name')
+    const token = optionalString(body, 'api_token')
+    try {
+      return { status: 201, body: await createTeam(management.pool, name, token) }
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new HttpError(409, 'conflict', 'a team with this api_token already exists', 'api_token')
+      throw err
+    }
+  }),
 ]

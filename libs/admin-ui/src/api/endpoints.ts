@@ -5,6 +5,7 @@ import type {
   ConfigStatus,
   CreateConfigInput,
   DeadLetter,
+  DeleteConfigResult,
   ExportSeries,
   HistoricalRun,
   InstallResult,
@@ -43,7 +44,7 @@ export const api = {
   reorderConfigs: (teamId: number, ids: number[]) => request<PluginConfigView[]>('PUT', `/api/teams/${teamId}/configs/order`, { body: { json: { ids } } }),
   config: (id: number) => request<PluginConfigView>('GET', config(id)),
   updateConfig: (id: number, input: UpdateConfigInput) => request<PluginConfigView>('PATCH', config(id), { body: { json: input } }),
-  deleteConfig: (id: number) => request<PluginConfigView>('DELETE', config(id)),
+  deleteConfig: (id: number) => request<DeleteConfigResult>('DELETE', config(id)),
   setConfigEnabled: (id: number, enabled: boolean) => request<PluginConfigView>('POST', `${config(id)}/${enabled ? 'enable' : 'disable'}`),
   uploadAttachment: (id: number, key: string, file: File) =>
     request<PluginConfigView>('PUT', `${config(id)}/attachments/${encodeURIComponent(key)}`, {

@@ -1,0 +1,54 @@
+export interface DeadLetter {
+  id: number
+  method: string
+  event_count: number
+  error: string
+  /** True when the export gave up after exhausting RetryError retries; false for another error. */
+  retry_error: boolean
+  attempts: number
+  first_attempt_at: string | null
+  last_attempt_at: string | null
+  created_at: string
+  replayed_at: string | null
+}
+
+export interface ReplayDeadLettersInput {
+  /** All pending dead letters when absent. */
+  ids?: number[]
+}
+
+export interface ReplayResult {
+  replayed: number
+  events: number
+}
+
+export interface StartHistoricalExportInput {
+  from: string
+  to: string
+  batch_size?: number
+}
+
+/** A historical export run; the exporters execute it. */
+export interface HistoricalRun {
+  id: number
+  status: 'queued' | 'running' | 'done' | 'cancelled'
+  from: string
+  to: string
+  batch_size: number
+  /** Fixed when an exporter starts the run; null while queued. */
+  total: number | null
+  enqueued: number
+  exported: number
+  failed: number
+  skipped: number
+  done: number
+  percent: number | null
+  rate: number
+  eta_seconds: number | null
+  snapshot_at: string
+  created_at: string
+  started_at: string | null
+  cancelled_at: string | null
+  finished_at: string | null
+  error: { message: string; time: string } | null
+}

@@ -1,0 +1,13 @@
+// The admin API's wire contract: what admin-api answers and admin-ui reads. Types only, apart from the route key list.
+export type * from './errors'
+export type * from './teams'
+export type * from './plugins'
+export type * from './configs'
+export type * from './processing'
+export type * from './status'
+export type * from './logs'
+export type * from './jobs'
+export type * from './exports'
+export type * from './try'
+export type { AdminRoutes, AdminRouteKey, Answer, RawBody, ServerValueOf } from './routes'
+export { ADMIN_ROUTE_KEYS } from './routes'
