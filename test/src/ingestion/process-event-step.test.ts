@@ -158,6 +158,31 @@ describe('processEventStep (the processEvent chain)', function () {
     assert.deepEqual(out.properties.$plugins_deferred, [`exporter (${exporter.id})`])
   })
 
+  it("never changes the job's own events, whether a plugin succeeded on them or every plugin failed", async () => {
+    await enablePlugin(management, team.id, writePlugin('adder', ADD('adder')), {}, { order: 1 })
+    await enablePlugin(management, otherTeam.id, writePlugin('always-throws', `export function processEvent() { throw new Error('no') }`))
+    const { step } = await pipeline()
+    const inputs = [event(team.id, { kept: 1 }), event(otherTeam.id, { kept: 2 })]
+    const [succeeded, failed] = await step.run(inputs)
+    assert.deepEqual(succeeded.properties.chain, ['adder'])
+    assert.equal((failed.properties.$plugins_failed as string[]).length, 1)
+    assert.deepEqual(inputs[0].properties, { kept: 1 }, 'the chain wrote into a decoded copy')
+    assert.deepEqual(inputs[1].properties, { kept: 2 }, 'the failed-everywhere event was copied before its $plugins_* were set')
+  })
+
+  it('returns the events of several teams in the batch order, without the dropped ones', async () => {
+    await enablePlugin(management, team.id, writePlugin('dropper', `export function processEvent(e) { return e.properties.drop ? null : e }`))
+    await enablePlugin(management, otherTeam.id, writePlugin('team-b-plugin', ADD('b')))
+    const { step } = await pipeline()
+    const names = ['a1', 'b1', 'a2', 'b2', 'a3']
+    const inputs = names.map((name, i) => event(name[0] === 'a' ? team.id : otherTeam.id, { drop: i === 2 }, name))
+    const out = await step.run(inputs)
+    assert.deepEqual(
+      out.map((e) => e.event),
+      ['a1', 'b1', 'b2', 'a3'],
+    )
+  })
+
   it("keeps two teams apart: each team's events go through its own plugins only", async () => {
     await enablePlugin(management, team.id, writePlugin('team-a-plugin', ADD('a')))
     await enablePlugin(
