@@ -1,3 +1,4 @@
+import { countDeadLetters, DeadLetterRecord, insertDeadLetterRow, listDeadLetterRecords, markDeadLetterReplayed, readDeadLetterEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import type { AttemptRecord, DeadLetter, ExportMethod, ProcessedPluginEvent } from './interfaces'
 
@@ -16,43 +17,23 @@ export interface NewDeadLetter {
 export async function insertDeadLetter(pool: Pool, letter: NewDeadLetter): Promise<boolean> {
   const first = letter.attempts[0]?.at ?? Date.now()
   const last = letter.attempts[letter.attempts.length - 1]?.at ?? first
-  const result = await pool.query(
-    `INSERT INTO export_dead_letters (job_key, plugin_config_id, team_id, method, events, event_count, error, retry_error, attempts, first_attempt_at, last_attempt_at)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, to_timestamp($10 / 1000.0), to_timestamp($11 / 1000.0))
-     ON CONFLICT (job_key) DO NOTHING`,
-    [
-      letter.jobKey,
-      letter.configId,
-      letter.teamId,
-      letter.method,
-      JSON.stringify(letter.events).replace(/\\u0000/g, ''),
-      letter.events.length,
-      letter.error,
-      letter.retryError,
-      letter.attempts.length,
-      first,
-      last,
-    ],
-  )
-  return (result.rowCount ?? 0) > 0
+  return insertDeadLetterRow(pool, {
+    jobKey: letter.jobKey,
+    configId: letter.configId,
+    teamId: letter.teamId,
+    method: letter.method,
+    // Postgres jsonb refuses the NUL character, which an event may carry; dropped rather than losing the letter.
+    eventsJson: JSON.stringify(letter.events).replace(/\\u0000/g, ''),
+    eventCount: letter.events.length,
+    error: letter.error,
+    retryError: letter.retryError,
+    attempts: letter.attempts.length,
+    firstAttemptAt: first,
+    lastAttemptAt: last,
+  })
 }
 
-interface Row {
-  id: string
-  plugin_config_id: number
-  team_id: number
-  method: ExportMethod
-  event_count: number
-  error: string
-  retry_error: boolean
-  attempts: number
-  first_attempt_at: Date
-  last_attempt_at: Date
-  created_at: Date
-  replayed_at: Date | null
-}
-
-const COLUMNS = 'id, plugin_config_id, team_id, method, event_count, error, retry_error, attempts, first_attempt_at, last_attempt_at, created_at, replayed_at'
+type Row = DeadLetterRecord<ExportMethod>
 
 export function toDeadLetter(r: Row): DeadLetter {
   return {
@@ -81,32 +62,23 @@ export interface DeadLetterQuery {
 }
 
 export async function listDeadLetters(pool: Pool, configId: number, options: DeadLetterQuery = {}): Promise<DeadLetter[]> {
-  const { rows } = await pool.query<Row>(
-    `SELECT ${COLUMNS} FROM export_dead_letters
-     WHERE plugin_config_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND (NOT $3 OR replayed_at IS NULL)
-       AND ($4::bigint[] IS NULL OR id = ANY($4::bigint[]))
-     ORDER BY id ${options.newest === undefined ? 'ASC' : 'DESC'} LIMIT $5`,
-    [configId, options.since ?? null, options.onlyPending ?? false, options.ids ?? null, options.newest ?? null],
-  )
+  const rows = await listDeadLetterRecords<ExportMethod>(pool, configId, {
+    since: options.since ?? null,
+    onlyPending: options.onlyPending ?? false,
+    ids: options.ids ?? null,
+    newest: options.newest ?? null,
+  })
   return rows.map(toDeadLetter)
 }
 
 export async function deadLetterEvents(pool: Pool, id: number): Promise<ProcessedPluginEvent[]> {
-  const { rows } = await pool.query<{ events: ProcessedPluginEvent[] }>('SELECT events FROM export_dead_letters WHERE id = $1', [id])
-  return rows[0]?.events ?? []
+  return readDeadLetterEvents<ProcessedPluginEvent>(pool, id)
 }
 
 export async function markReplayed(pool: Pool, id: number): Promise<void> {
-  await pool.query('UPDATE export_dead_letters SET replayed_at = now() WHERE id = $1', [id])
+  await markDeadLetterReplayed(pool, id)
 }
 
 export async function deadLetterCounts(pool: Pool, configId: number): Promise<{ pending: number; pendingEvents: number; replayed: number }> {
-  const { rows } = await pool.query<{ pending: string; pending_events: string; replayed: string }>(
-    `SELECT count(*) FILTER (WHERE replayed_at IS NULL) AS pending,
-            coalesce(sum(event_count) FILTER (WHERE replayed_at IS NULL), 0) AS pending_events,
-            count(*) FILTER (WHERE replayed_at IS NOT NULL) AS replayed
-     FROM export_dead_letters WHERE plugin_config_id = $1`,
-    [configId],
-  )
-  return { pending: Number(rows[0].pending), pendingEvents: Number(rows[0].pending_events), replayed: Number(rows[0].replayed) }
+  return countDeadLetters(pool, configId)
 }

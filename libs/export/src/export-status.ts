@@ -1,5 +1,6 @@
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
+import { findPluginConfigPlugin } from '@plugin-server/db'
 import { readMetrics } from '@plugin-server/meta'
 import { deadLetterCounts } from './dead-letters'
 import { listHistoricalProgress } from './historical-progress'
@@ -8,12 +9,7 @@ import { exportKeys } from './keys'
 
 /** What `plugin-server export status` prints: fleet-wide metrics, buffer, pending work, dead letters, historical runs. */
 export async function exportStatus(pool: Pool, redis: Redis, prefix: string, configId: number): Promise<ExportStatus> {
-  const {
-    rows: [config],
-  } = await pool.query<{ team_id: number; name: string }>(
-    'SELECT c.team_id, p.name FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id WHERE c.id = $1',
-    [configId],
-  )
+  const config = await findPluginConfigPlugin(pool, configId)
   if (!config) throw new Error(`plugin config ${configId} not found`)
   const keys = exportKeys(prefix)
   const [all, events, bytes, since, oldest, pending, retrying, dead, runs] = await Promise.all([

@@ -1,0 +1,6 @@
+export * from './dead-letter-record'
+export * from './insert-dead-letter-row'
+export * from './list-dead-letter-records'
+export * from './read-dead-letter-events'
+export * from './mark-dead-letter-replayed'
+export * from './count-dead-letters'
