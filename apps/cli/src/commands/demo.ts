@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { Pool } from 'pg'
-import { countEvents, createTeam, migrate } from '@plugin-server/db'
+import { countEvents, countEventsByName, countTeamEventsNamed, createTeam, LatestEventRecord, migrate, readLatestEvent } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { demoServices } from '../demo/local-services'
 import { nameConnectionVariable } from '../connection-errors'
@@ -36,6 +36,21 @@ export function registerDemo(program: Command): void {
       '.demo/env',
     )
     .action((options: DemoOptions) => runDemo(options))
+}
+
+/** The properties the example plugins set on a $pageview, as the demo prints them (null when absent, so the line keeps its shape). */
+function sampleOf(e: LatestEventRecord | null): Record<string, unknown> | undefined {
+  if (!e) return undefined
+  const p = e.properties
+  return {
+    event: e.event,
+    distinct_id: e.distinct_id,
+    greeting: p.greeting ?? null,
+    events_by_person: p.events_by_person ?? null,
+    city: p.$geoip_city_name ?? null,
+    country: p.$geoip_country_code ?? null,
+    plugins_succeeded: p.$plugins_succeeded ?? null,
+  }
 }
 
 async function runDemo(options: DemoOptions): Promise<void> {
@@ -116,16 +131,9 @@ async function runDemo(options: DemoOptions): Promise<void> {
     await waitFor('events in Postgres', async () => (await countEvents(pool, team.id)) >= burst, 60_000)
     const seconds = (Date.now() - started) / 1000
     log(`${burst} events sent with posthog-node and stored in Postgres in ${seconds.toFixed(2)} s`)
-    const { rows } = await pool.query(`SELECT event, count(*)::int AS n FROM events WHERE team_id = $1 GROUP BY event ORDER BY n DESC`, [team.id])
-    for (const row of rows as { event: string; n: number }[]) log(`  ${row.event.padEnd(12)} ${row.n}`)
-    const sample = await pool.query(
-      `SELECT event, distinct_id, properties->'greeting' AS greeting, properties->'events_by_person' AS events_by_person,
-              properties->'$geoip_city_name' AS city, properties->'$geoip_country_code' AS country, properties->'$plugins_succeeded' AS plugins_succeeded
-       FROM events WHERE team_id = $1 AND event = '$pageview' ORDER BY timestamp DESC LIMIT 1`,
-      [team.id],
-    )
-    log(`a stored event, as the plugins left it (some properties): ${JSON.stringify(sample.rows[0])}`)
-    const exportable = Number((await pool.query(`SELECT count(*) AS n FROM events WHERE team_id = $1 AND event <> '$identify'`, [team.id])).rows[0].n)
+    for (const row of await countEventsByName(pool, team.id)) log(`  ${row.event.padEnd(12)} ${row.n}`)
+    log(`a stored event, as the plugins left it (some properties): ${JSON.stringify(sampleOf(await readLatestEvent(pool, team.id, '$pageview')))}`)
+    const exportable = await countTeamEventsNamed(pool, team.id, '$identify', { except: true })
     await waitFor('exported events', async () => sink!.received() >= exportable, 60_000).catch(() => undefined)
     log(`${sink.received()} of ${exportable} stored events (all but $identify) exported by "HTTP export (example)" to ${sink.url}`)
 
@@ -145,8 +153,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000))
       await sendSampleEvents(host, team.api_token, 50, sent)
       sent += 50
-      const heartbeats = (await pool.query(`SELECT count(*)::int AS n FROM events WHERE team_id = $1 AND event = 'greeter heartbeat'`, [team.id])).rows[0]
-        .n as number
+      const heartbeats = await countTeamEventsNamed(pool, team.id, 'greeter heartbeat')
       log(`sent ${sent}, stored ${await countEvents(pool, team.id)}, exported ${sink.received()}, scheduled heartbeats ${heartbeats}`)
     }
     await stop(0)
