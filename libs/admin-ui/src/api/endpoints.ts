@@ -1,76 +1,51 @@
-// Every call the UI makes, one function per endpoint of libs/admin-api/API.md.
-import { request } from './client'
-import type {
-  ConfigsHealth,
-  ConfigStatus,
-  CreateConfigInput,
-  DeadLetter,
-  DeleteConfigResult,
-  ExportSeries,
-  HistoricalRun,
-  InstallResult,
-  JobsView,
-  LogQuery,
-  LogRow,
-  Me,
-  PluginConfigView,
-  PluginDetail,
-  PluginEvent,
-  PluginSummary,
-  ProcessingSeries,
-  ReplayResult,
-  SetCurrentVersionResult,
-  Team,
-  TriggeredJob,
-  TryResult,
-  TryTarget,
-  UpdateConfigInput,
-} from './types'
-
-const config = (id: number) => `/api/configs/${id}`
+// Every call the UI makes, one function per endpoint of libs/admin-api/API.md, each by its contract key.
+import { callRoute } from './call-route'
+import type { CreateConfigInput, LogQuery, PluginEvent, TryTarget, UpdateConfigInput } from './types'
 
 export const api = {
-  me: (token?: string) => request<Me>('GET', '/api/me', { token }),
-  teams: () => request<Team[]>('GET', '/api/teams'),
+  me: (token?: string) => callRoute('GET /api/me', {}, { token }),
+  teams: () => callRoute('GET /api/teams', {}),
 
-  plugins: () => request<PluginSummary[]>('GET', '/api/plugins'),
-  plugin: (ref: number | string) => request<PluginDetail>('GET', `/api/plugins/${encodeURIComponent(ref)}`),
-  installPlugin: (archive: Blob, contentType: string) => request<InstallResult>('POST', '/api/plugins', { body: { raw: archive, contentType } }),
+  plugins: () => callRoute('GET /api/plugins', {}),
+  plugin: (ref: number | string) => callRoute('GET /api/plugins/:plugin', { plugin: ref }),
+  installPlugin: (archive: Blob, contentType: string) => callRoute('POST /api/plugins', {}, { body: { raw: archive, contentType } }),
   setCurrentVersion: (ref: number | string, version: number) =>
-    request<SetCurrentVersionResult>('POST', `/api/plugins/${encodeURIComponent(ref)}/current-version`, { body: { json: { version } } }),
+    callRoute('POST /api/plugins/:plugin/current-version', { plugin: ref }, { body: { json: { version } } }),
 
-  configs: (teamId: number) => request<PluginConfigView[]>('GET', `/api/teams/${teamId}/configs`),
-  createConfig: (teamId: number, input: CreateConfigInput) => request<PluginConfigView>('POST', `/api/teams/${teamId}/configs`, { body: { json: input } }),
-  reorderConfigs: (teamId: number, ids: number[]) => request<PluginConfigView[]>('PUT', `/api/teams/${teamId}/configs/order`, { body: { json: { ids } } }),
-  config: (id: number) => request<PluginConfigView>('GET', config(id)),
-  updateConfig: (id: number, input: UpdateConfigInput) => request<PluginConfigView>('PATCH', config(id), { body: { json: input } }),
-  deleteConfig: (id: number) => request<DeleteConfigResult>('DELETE', config(id)),
-  setConfigEnabled: (id: number, enabled: boolean) => request<PluginConfigView>('POST', `${config(id)}/${enabled ? 'enable' : 'disable'}`),
+  configs: (teamId: number) => callRoute('GET /api/teams/:teamId/configs', { teamId }),
+  createConfig: (teamId: number, input: CreateConfigInput) => callRoute('POST /api/teams/:teamId/configs', { teamId }, { body: { json: input } }),
+  reorderConfigs: (teamId: number, ids: number[]) => callRoute('PUT /api/teams/:teamId/configs/order', { teamId }, { body: { json: { ids } } }),
+  config: (id: number) => callRoute('GET /api/configs/:id', { id }),
+  updateConfig: (id: number, input: UpdateConfigInput) => callRoute('PATCH /api/configs/:id', { id }, { body: { json: input } }),
+  deleteConfig: (id: number) => callRoute('DELETE /api/configs/:id', { id }),
+  setConfigEnabled: (id: number, enabled: boolean) => callRoute(enabled ? 'POST /api/configs/:id/enable' : 'POST /api/configs/:id/disable', { id }),
   uploadAttachment: (id: number, key: string, file: File) =>
-    request<PluginConfigView>('PUT', `${config(id)}/attachments/${encodeURIComponent(key)}`, {
+    callRoute(
+      'PUT /api/configs/:id/attachments/:key',
+      { id, key },
       // Header values must be ISO-8859-1; anything else in a file name is percent-encoded.
-      body: { raw: file, contentType: file.type || 'application/octet-stream', headers: { 'X-File-Name': latin1(file.name) } },
-    }),
+      { body: { raw: file, contentType: file.type || 'application/octet-stream', headers: { 'X-File-Name': latin1(file.name) } } },
+    ),
 
-  status: (id: number) => request<ConfigStatus>('GET', `${config(id)}/status`),
-  exportSeries: (id: number, minutes: number) => request<ExportSeries>('GET', `${config(id)}/export-series?minutes=${minutes}`),
-  processingSeries: (id: number, minutes: number) => request<ProcessingSeries>('GET', `${config(id)}/processing-series?minutes=${minutes}`),
-  configsHealth: (teamId: number) => request<ConfigsHealth>('GET', `/api/teams/${teamId}/configs/health`),
-  logs: (id: number, query: LogQuery, signal?: AbortSignal) => request<LogRow[]>('GET', `${config(id)}/logs?${logParams(query)}`, { signal }),
+  status: (id: number) => callRoute('GET /api/configs/:id/status', { id }),
+  exportSeries: (id: number, minutes: number) => callRoute('GET /api/configs/:id/export-series', { id }, { query: `minutes=${minutes}` }),
+  processingSeries: (id: number, minutes: number) => callRoute('GET /api/configs/:id/processing-series', { id }, { query: `minutes=${minutes}` }),
+  configsHealth: (teamId: number) => callRoute('GET /api/teams/:teamId/configs/health', { teamId }),
+  logs: (id: number, query: LogQuery, signal?: AbortSignal) => callRoute('GET /api/configs/:id/logs', { id }, { query: logParams(query), signal }),
 
-  jobs: (id: number) => request<JobsView>('GET', `${config(id)}/jobs?limit=50`),
+  jobs: (id: number) => callRoute('GET /api/configs/:id/jobs', { id }, { query: 'limit=50' }),
   triggerJob: (id: number, name: string, payload: Record<string, unknown> | undefined) =>
-    request<TriggeredJob>('POST', `${config(id)}/jobs/${encodeURIComponent(name)}`, { body: { json: payload === undefined ? {} : { payload } } }),
+    callRoute('POST /api/configs/:id/jobs/:name', { id, name }, { body: { json: payload === undefined ? {} : { payload } } }),
 
-  deadLetters: (id: number) => request<DeadLetter[]>('GET', `${config(id)}/dead-letters`),
-  replayDeadLetters: (id: number, ids?: number[]) => request<ReplayResult>('POST', `${config(id)}/dead-letters/replay`, { body: { json: ids ? { ids } : {} } }),
-  historicalExports: (id: number) => request<HistoricalRun[]>('GET', `${config(id)}/historical-exports`),
+  deadLetters: (id: number) => callRoute('GET /api/configs/:id/dead-letters', { id }),
+  replayDeadLetters: (id: number, ids?: number[]) => callRoute('POST /api/configs/:id/dead-letters/replay', { id }, { body: { json: ids ? { ids } : {} } }),
+  historicalExports: (id: number) => callRoute('GET /api/configs/:id/historical-exports', { id }),
   startHistoricalExport: (id: number, from: string, to: string) =>
-    request<HistoricalRun>('POST', `${config(id)}/historical-exports`, { body: { json: { from, to } } }),
-  cancelHistoricalExport: (id: number, runId: number) => request<HistoricalRun>('POST', `${config(id)}/historical-exports/${runId}/cancel`),
+    callRoute('POST /api/configs/:id/historical-exports', { id }, { body: { json: { from, to } } }),
+  cancelHistoricalExport: (id: number, runId: number) => callRoute('POST /api/configs/:id/historical-exports/:run/cancel', { id, run: runId }),
 
   tryEvent: (teamId: number, event: PluginEvent, target: TryTarget) =>
-    request<TryResult>('POST', `/api/teams/${teamId}/try`, { body: { json: { event, target } } }),
+    callRoute('POST /api/teams/:teamId/try', { teamId }, { body: { json: { event, target } } }),
 }
 
 function latin1(name: string): string {
