@@ -80,7 +80,8 @@ const CASES: Record<string, RouteCase> = {
   'GET /api/configs/:id/processing-series': { ok: 200, team: 'own-team' },
   'GET /api/teams/:teamId/configs/health': { ok: 200, team: 'own-team' },
   'GET /api/configs/:id/jobs': { ok: 200, team: 'own-team' },
-  'POST /api/configs/:id/jobs/:name': { ok: 201, team: 'own-team', body: async () => ({ json: { payload: { n: 1 } } }) },
+  // management-basic exports no job: a caller allowed through reaches the job check (400 naming the jobs it has), the others are refused before it.
+  'POST /api/configs/:id/jobs/:name': { ok: 400, team: 'own-team', body: async () => ({ json: { payload: { n: 1 } } }) },
   'GET /api/configs/:id/dead-letters': { ok: 200, team: 'own-team' },
   'POST /api/configs/:id/dead-letters/replay': { ok: 200, team: 'own-team', body: async () => ({ json: {} }) },
   'GET /api/configs/:id/historical-exports': { ok: 200, team: 'own-team' },
