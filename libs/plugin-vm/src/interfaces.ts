@@ -289,4 +289,6 @@ export interface PluginPoolOptions<K> {
   onLoad?(key: K, instance: PluginInstance): Promise<void>
   /** Before an instance is torn down (teardownPlugin goes here); not called for broken ones. */
   onEvict?(key: K, instance: PluginInstance, reason: 'lru' | 'explicit' | 'close'): Promise<void>
+  /** How long an evicted instance may finish the calls it has in flight before it is torn down anyway (default 30 s, the call deadline). */
+  drainTimeoutMs?: number
 }

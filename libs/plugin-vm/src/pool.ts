@@ -3,7 +3,11 @@ import { PluginInstance, PluginPoolOptions } from './interfaces'
 interface Slot {
   instance: PluginInstance
   busy: number
+  /** Set while an eviction waits for the calls in flight. */
+  idle?: () => void
 }
+
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000
 
 /** Default cap: PLUGIN_MAX_LIVE_INSTANCES's default (libs/core config), so a pool built without the config caps like one built with it. */
 export const DEFAULT_MAX_LIVE_INSTANCES = 2000
@@ -36,18 +40,37 @@ export class PluginPool<K> {
       return await fn(slot.instance)
     } finally {
       slot.busy--
+      if (slot.busy === 0) slot.idle?.()
     }
   }
 
+  /**
+   * Takes the instance out of the pool at once (the next `use` loads a new one: a reload), lets the
+   * calls it has in flight finish, bounded by `drainTimeoutMs`, then tears it down. Disposing it
+   * under those calls would fail the batch, job or export each one carries.
+   */
   async evict(key: K, reason: 'lru' | 'explicit' | 'close' = 'explicit'): Promise<void> {
     const slot = this.slots.get(key)
     if (!slot) return
     this.slots.delete(key)
+    await this.drain(slot)
     try {
       if (!slot.instance.disposed) await this.options.onEvict?.(key, slot.instance, reason)
     } finally {
       slot.instance.dispose()
     }
+  }
+
+  private drain(slot: Slot): Promise<void> {
+    if (slot.busy === 0 || slot.instance.disposed) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS)
+      timer.unref?.()
+      slot.idle = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
   }
 
   async close(): Promise<void> {

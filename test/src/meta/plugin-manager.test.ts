@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { Team } from '@plugin-server/db'
-import { PluginRuntime, setConfigEnabled, setupRetryDelayMs } from '@plugin-server/meta'
+import { PluginRuntime, setConfigEnabled, setupRetryDelayMs, updateConfig } from '@plugin-server/meta'
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
@@ -123,5 +123,52 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       messages.join('\n'),
     )
     assert.ok(messages.includes('SYSTEM plugin unloaded (explicit)'))
+  })
+
+  it('lets a batch in flight finish on the config it started with when a reload replaces it, and serves the next batch from the new one', async () => {
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'slow-tagger',
+        `
+      export async function setupPlugin({ global, config }) { global.tag = config.tag }
+      export async function processEvent(e, { global, cache }) {
+        await cache.set('started', 'yes')
+        while ((await cache.get('go')) !== 'yes') await new Promise((r) => setTimeout(r, 20))
+        e.properties.tag = global.tag
+        return e
+      }
+      export async function teardownPlugin({ storage, global }) { await storage.set('torn down', global.tag) }`,
+        [{ key: 'tag', type: 'string', default: 'old' }],
+      ),
+    )
+    runtime = await fx.start()
+    const [active] = await runtime.manager.teamConfigs(team.id)
+    const inFlight = active.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
+    const redis = ctx.newRedisConnection('check')
+    const cacheKey = (key: string) => `${prefix}:cache:${config.plugin_id}:${team.id}:${key}`
+    await eventually(
+      'the batch started',
+      () => redis.get(cacheKey('started')),
+      (v) => v !== null,
+      10_000,
+    )
+    await updateConfig(management, config.id, { config: { tag: 'new' } })
+    const reloaded = runtime.manager.refresh()
+    const [next] = await eventually(
+      'the new config set up',
+      () => runtime.manager.teamConfigs(team.id),
+      (c) => c[0]?.record.config.tag === 'new',
+      10_000,
+    )
+    await redis.set(cacheKey('go'), JSON.stringify('yes'))
+    const [result] = await inFlight
+    assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { tag: 'old' } } }, 'the batch in flight was not failed by the reload')
+    const [after] = await next.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
+    assert.deepEqual(after, { ok: true, event: { event: 'e', properties: { tag: 'new' } } })
+    await reloaded
+    const tornDown = await db.pool.query(`SELECT value FROM plugin_storage WHERE plugin_config_id = $1 AND key = 'torn down'`, [config.id])
+    assert.equal(tornDown.rows[0]?.value, 'old', 'the old instance was torn down after its call, with its own state')
   })
 })

@@ -57,6 +57,33 @@ describe('plugin-vm: PluginPool', () => {
     }
   })
 
+  it('lets the calls in flight finish on an evicted instance, serves new calls from a new one, and tears the old one down after', async () => {
+    const log: string[] = []
+    const pool = makePool(5, log)
+    try {
+      await pool.use(1, run)
+      let release!: () => void
+      const started = new Promise<void>((ready) => {
+        void pool.use(1, async (instance) => {
+          ready()
+          await new Promise<void>((resolve) => (release = resolve))
+          log.push('in-flight call ends')
+          return run(instance)
+        })
+      })
+      await started
+      const evicted = pool.evict(1, 'explicit')
+      assert.equal(pool.has(1), false, 'taken out of the pool at once')
+      const fresh = await pool.use(1, run)
+      assert.equal(fresh.n, 1, 'a new instance serves the next call')
+      release()
+      await evicted
+      assert.deepEqual(log, ['load 1', 'load 1', 'in-flight call ends', 'evict 1 explicit'])
+    } finally {
+      await pool.close()
+    }
+  })
+
   it('recycles an instance after a breach', async () => {
     const log: string[] = []
     const pool = new PluginPool<number>({

@@ -38,6 +38,8 @@ export class PluginManager {
   private readonly states = new Map<number, SetupState>()
   private readonly depths = new Map<number, CaptureDepth>()
   private readonly exports = new Map<number, Pick<PluginInstance, 'methods' | 'jobNames'>>()
+  /** What each live instance was loaded from, for its teardown after a reload replaced the record. */
+  private readonly loadedFrom = new WeakMap<PluginInstance, PluginConfigRecord>()
   private readonly sources = new Map<string, Promise<PluginSource>>()
   private readonly instances: PluginPool<number>
   private refreshing: Promise<void> | null = null
@@ -72,6 +74,7 @@ export class PluginManager {
       create: (id) => this.create(id),
       onLoad: (id, instance) => this.setup(id, instance),
       onEvict: (id, instance, reason) => this.teardown(id, instance, reason),
+      drainTimeoutMs: services.plugins.timeoutMs,
     })
   }
 
@@ -174,7 +177,9 @@ export class PluginManager {
   private async reconcile(next: PluginConfigRecord[]): Promise<void> {
     const nextById = new Map(next.map((r) => [r.id, r]))
     const gone = [...this.records.values()].filter((old) => nextById.get(old.id)?.signature !== old.signature)
-    await Promise.all(gone.map((old) => this.unload(old.id)))
+    // Detached before the records change, torn down after: calls from now on load the new version,
+    // calls in flight finish on the old instance (its batch, job or export is not failed by the reload).
+    const unloading = gone.map((old) => this.unload(old.id))
     this.records = nextById
     this.teams = new Map()
     for (const record of next) {
@@ -182,15 +187,17 @@ export class PluginManager {
       if (!this.states.has(record.id)) this.setState(record.id, { status: 'pending' })
     }
     this.published.refresh()
+    await Promise.all(unloading)
   }
 
-  private async unload(id: number): Promise<void> {
-    await this.instances.evict(id, 'explicit')
+  /** Forgets the config's state at once (synchronously), then drains and tears down its instance. */
+  private unload(id: number): Promise<void> {
     this.states.delete(id)
     this.published.forget(id)
     this.loadFailures.forget(id)
     this.depths.delete(id)
     this.exports.delete(id)
+    return this.instances.evict(id, 'explicit')
   }
 
   /** Pending, or retrying (setup) / failed (load) and past the backoff: a batch never waits on a plugin that failed a moment ago. */
@@ -233,6 +240,7 @@ export class PluginManager {
     const host = createHost(record, attachments, this.depth(id), this.services)
     const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: unknown) => this.loadFailed(record, 'evaluate', err))
     this.loadFailures.loaded(record)
+    this.loadedFrom.set(instance, record)
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
     this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
     this.capabilities.learned(record, instance)
@@ -384,7 +392,8 @@ export class PluginManager {
   }
 
   private async teardown(id: number, instance: PluginInstance, reason: string): Promise<void> {
-    const record = this.records.get(id)
+    // The record it was loaded from: by now a reload may have replaced or removed the config's record.
+    const record = this.loadedFrom.get(instance) ?? this.records.get(id)
     if (!record) return
     const target = logTarget(record)
     if (instance.hasMethod('teardownPlugin')) {
