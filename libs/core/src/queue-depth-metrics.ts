@@ -2,6 +2,7 @@ import type Redis from 'ioredis'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { QUEUES } from './queues'
 import { withTimeout } from './with-timeout'
+import { BULLMQ_STATE_STRUCTURES, bullmqKeys } from './bullmq-internals'
 
 /**
  * Queues whose depth every process reports. `export-deliveries` is libs/export's internal queue
@@ -10,15 +11,7 @@ import { withTimeout } from './with-timeout'
  */
 export const MONITORED_QUEUES: readonly string[] = [...Object.values(QUEUES), 'export-deliveries']
 
-/** BullMQ 6 states and the Redis structure holding each (lists are LLEN'd, sorted sets ZCARD'd). */
-const STATES = [
-  { state: 'waiting', key: 'wait', list: true },
-  { state: 'active', key: 'active', list: true },
-  { state: 'prioritized', key: 'prioritized', list: false },
-  { state: 'delayed', key: 'delayed', list: false },
-  { state: 'failed', key: 'failed', list: false },
-  { state: 'waiting-children', key: 'waiting-children', list: false },
-] as const
+const STATES = BULLMQ_STATE_STRUCTURES
 
 export interface QueueDepth {
   queue: string
@@ -30,19 +23,18 @@ export interface QueueDepth {
 
 /**
  * Reads every queue's depth in two pipelined round trips: counts plus the head of each wait list,
- * then those jobs' timestamps. The key layout is BullMQ 6's (`<prefix>:<queue>:wait` is a list that
- * jobs are LPUSHed onto and taken from the right); KEDA's Redis list trigger reads the same key.
+ * then those jobs' timestamps, in BullMQ's own layout (bullmq-internals.ts).
  */
 export async function readQueueDepths(redis: Redis, prefix: string, queues: readonly string[], now = Date.now()): Promise<QueueDepth[]> {
   const first = redis.pipeline()
   for (const queue of queues) {
-    const base = `${prefix}:${queue}:`
+    const keys = bullmqKeys(prefix, queue)
     for (const { key, list } of STATES) {
-      if (list) first.llen(base + key)
-      else first.zcard(base + key)
+      if (list) first.llen(keys.structure(key))
+      else first.zcard(keys.structure(key))
     }
-    first.lindex(`${base}wait`, -1)
-    first.hexists(`${base}meta`, 'paused')
+    first.lindex(keys.structure('wait'), -1)
+    first.hexists(keys.meta(), 'paused')
   }
   const replies = (await first.exec()) ?? []
   const per = STATES.length + 2
@@ -59,7 +51,7 @@ export async function readQueueDepths(redis: Redis, prefix: string, queues: read
   if (heads.every((h) => h === null)) return depths
   const second = redis.pipeline()
   queues.forEach((queue, q) => {
-    if (heads[q] !== null) second.hmget(`${prefix}:${queue}:${heads[q]}`, 'timestamp', 'delay')
+    if (heads[q] !== null) second.hmget(bullmqKeys(prefix, queue).job(heads[q] as string), 'timestamp', 'delay')
   })
   const times = (await second.exec()) ?? []
   let t = 0

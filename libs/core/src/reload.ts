@@ -1,4 +1,5 @@
 import type Redis from 'ioredis'
+import { redisKeys } from './redis-keys'
 
 /** What changed; workers reload the named config, or every config of the team, or everything. */
 export interface ReloadMessage {
@@ -10,7 +11,7 @@ export interface ReloadMessage {
 
 /** Pub/sub reaches every running worker at once; the periodic reconcile covers missed messages. */
 export function reloadChannel(queuePrefix: string): string {
-  return `${queuePrefix}:plugin-reload`
+  return redisKeys(queuePrefix).reloadChannel()
 }
 
 export async function publishReload(redis: Redis, queuePrefix: string, message: ReloadMessage): Promise<void> {

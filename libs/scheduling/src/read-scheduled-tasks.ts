@@ -38,7 +38,7 @@ async function readTask(
 ): Promise<ScheduledTaskView | null> {
   const [known, jobId, runs] = await Promise.all([
     redis.sismember(schedulingKeys.chains(queuePrefix), chain),
-    redis.get(queue.toKey(`de:${chain}`)),
+    queue.getDeduplicationJobId(chain),
     redis.lrange(schedulingKeys.runs(queuePrefix, chain), 0, -1),
   ])
   const job = jobId ? await queue.getJob(jobId) : undefined

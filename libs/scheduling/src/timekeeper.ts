@@ -1,4 +1,4 @@
-import type { Logger } from '@plugin-server/core'
+import { dropDeduplicatedSuccessor, jobsExist, type Logger } from '@plugin-server/core'
 import type { PluginManager } from '@plugin-server/meta'
 import type { Queue } from 'bullmq'
 import type Redis from 'ioredis'
@@ -109,13 +109,14 @@ export class Timekeeper {
   /** A chain is alive while its deduplication key names a job that still exists (delayed, waiting or active). */
   private async aliveChains(chains: string[]): Promise<Set<string>> {
     const { queue, redis } = this.deps
-    const ids = chains.length ? await redis.mget(...chains.map((chain) => queue.toKey(`de:${chain}`))) : []
+    const ids = await Promise.all(chains.map((chain) => queue.getDeduplicationJobId(chain)))
     const candidates = chains.map((chain, i) => [chain, ids[i]] as const).filter((entry): entry is readonly [string, string] => entry[1] !== null)
-    if (candidates.length === 0) return new Set()
-    const pipeline = redis.pipeline()
-    for (const [, id] of candidates) pipeline.exists(queue.toKey(id))
-    const exists = (await pipeline.exec()) ?? []
-    return new Set(candidates.filter((_, i) => exists[i]?.[1] === 1).map(([chain]) => chain))
+    const exists = await jobsExist(
+      redis,
+      queue,
+      candidates.map(([, id]) => id),
+    )
+    return new Set(candidates.filter((_, i) => exists[i]).map(([chain]) => chain))
   }
 
   /** Resumes where the lost chain was (last end + interval) when known, else runs right away. */
@@ -160,11 +161,11 @@ export class Timekeeper {
    */
   private async remove(chain: string, task: ScheduledTask): Promise<boolean> {
     const { queue, redis, queuePrefix } = this.deps
-    const jobId = await redis.get(queue.toKey(`de:${chain}`))
+    const jobId = await queue.getDeduplicationJobId(chain)
     const job = jobId ? await queue.getJob(jobId) : undefined
     if (job) {
       if ((await job.getState()) === 'active') {
-        await redis.del(queue.toKey(`dn:${chain}`))
+        await dropDeduplicatedSuccessor(redis, queue, chain)
         return false
       }
       try {
@@ -174,7 +175,8 @@ export class Timekeeper {
         return false
       }
     }
-    await redis.del(queue.toKey(`de:${chain}`), queue.toKey(`dn:${chain}`))
+    await queue.removeDeduplicationKey(chain)
+    await dropDeduplicatedSuccessor(redis, queue, chain)
     await redis.srem(schedulingKeys.chains(queuePrefix), chain)
     await redis.hdel(schedulingKeys.lastFinish(queuePrefix), chain)
     return true

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis'
 import { redact } from '../secrets/redact'
+import { redisKeys } from '@plugin-server/core'
 
 export type JobRunState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed'
 
@@ -35,9 +36,9 @@ const MAX_ERROR_CHARS = 2000
 
 export const jobHistoryKeys = (queuePrefix: string, pluginConfigId: number) => ({
   /** ZSET job id → epoch ms it was enqueued: the order, and what falls off the end. */
-  order: `${queuePrefix}:job-runs:${pluginConfigId}`,
+  order: redisKeys(queuePrefix).jobRuns(pluginConfigId),
   /** HASH job id → JSON of its JobRunView fields (the payload as JSON text). */
-  runs: `${queuePrefix}:job-runs:${pluginConfigId}:data`,
+  runs: redisKeys(queuePrefix).jobRunsData(pluginConfigId),
 })
 
 /**

@@ -1,9 +1,10 @@
 import type Redis from 'ioredis'
 import type { PluginLimitKind } from '@plugin-server/plugin-vm'
+import { redisKeys } from '@plugin-server/core'
 
 /** STRING per config: limit breaches (time, memory, cpu) across the fleet, expiring a window after the first. */
 export function breachesKey(queuePrefix: string, pluginConfigId: number): string {
-  return `${queuePrefix}:plugin-breaches:${pluginConfigId}`
+  return redisKeys(queuePrefix).pluginBreaches(pluginConfigId)
 }
 
 // INCR and PEXPIRE in one step, so a crash between the two never leaves a count that never expires.

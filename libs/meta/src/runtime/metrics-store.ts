@@ -1,13 +1,14 @@
 import type { ChainableCommander } from 'ioredis'
 import type Redis from 'ioredis'
 import type { MetricOperation } from '@plugin-server/plugin-vm'
+import { redisKeys } from '@plugin-server/core'
 
 /**
  * Plugin metrics (`export const metrics = { name: 'sum' | 'max' | 'min' }`) aggregated across the
  * whole fleet in one Redis hash per plugin config, so every worker's updates land in one value.
  */
 export function metricsKey(queuePrefix: string, pluginConfigId: number): string {
-  return `${queuePrefix}:plugin-metrics:${pluginConfigId}`
+  return redisKeys(queuePrefix).pluginMetrics(pluginConfigId)
 }
 
 /**
@@ -15,7 +16,7 @@ export function metricsKey(queuePrefix: string, pluginConfigId: number): string 
  * them in one round trip instead of SCANning the whole keyspace.
  */
 export function metricsIndexKey(queuePrefix: string): string {
-  return `${queuePrefix}:plugin-metrics-configs`
+  return redisKeys(queuePrefix).pluginMetricsConfigs()
 }
 
 const UPDATE = `

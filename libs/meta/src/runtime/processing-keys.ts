@@ -1,10 +1,6 @@
-/**
- * Redis keys of the per-config processing metrics (processing-series.ts). All start with the queue
- * prefix, whose {hash tag} keeps them in one Redis Cluster slot with the rest of the fleet's keys.
- */
-export const processingKeys = (prefix: string) => ({
-  /** HASH of counts and call-time histogram buckets for what a config's processEvent did in one minute (epoch minutes). */
-  series: (configId: number, epochMinute: number) => `${prefix}:processing-series:${configId}:${epochMinute}`,
-})
+import { redisKeys } from '@plugin-server/core'
+
+/** The processing metrics' keys (processing-series.ts); built, with every other key, in core's redis-keys.ts. */
+export const processingKeys = (prefix: string) => ({ series: redisKeys(prefix).processingSeries })
 
 export type ProcessingKeys = ReturnType<typeof processingKeys>

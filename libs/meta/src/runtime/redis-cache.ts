@@ -1,21 +1,18 @@
 import type Redis from 'ioredis'
 import type { PluginCache } from '@plugin-server/plugin-vm'
+import { redisKeys } from '@plugin-server/core'
 
 /**
  * `meta.cache`, one Redis namespace per (plugin, team): a team's plugin can only ever name keys
  * under its own prefix. Values are JSON-encoded unless the plugin asks for raw strings.
  */
 export class RedisPluginCache implements PluginCache {
-  private readonly prefix: string
-
   constructor(
     private readonly redis: Redis,
-    queuePrefix: string,
-    pluginId: number,
-    teamId: number,
-  ) {
-    this.prefix = `${queuePrefix}:cache:${pluginId}:${teamId}:`
-  }
+    private readonly queuePrefix: string,
+    private readonly pluginId: number,
+    private readonly teamId: number,
+  ) {}
 
   async set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void> {
     const encoded = encode(value, options)
@@ -65,7 +62,7 @@ export class RedisPluginCache implements PluginCache {
 
   private key(key: string): string {
     if (typeof key !== 'string' || key === '') throw new Error('cache key must be a non-empty string')
-    return this.prefix + key
+    return redisKeys(this.queuePrefix).cache(this.pluginId, this.teamId, key)
   }
 }
 

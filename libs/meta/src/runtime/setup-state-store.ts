@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import type Redis from 'ioredis'
 import type { Logger } from '@plugin-server/core'
+import { redisKeys } from '@plugin-server/core'
 
 /** A config's setup as one process sees it; `failed`: the plugin could not even be loaded (tried again on next use). */
 export type SetupStatus = 'pending' | 'ready' | 'retrying' | 'failed' | 'disabled'
@@ -32,7 +33,7 @@ export const SETUP_STATE_TTL_MS = 25 * 3600 * 1000
 
 /** HASH per config: process instance id → JSON PublishedSetupState. */
 export function setupStateKey(queuePrefix: string, pluginConfigId: number): string {
-  return `${queuePrefix}:setup-state:${pluginConfigId}`
+  return redisKeys(queuePrefix).setupState(pluginConfigId)
 }
 
 /**

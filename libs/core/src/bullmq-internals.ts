@@ -1,0 +1,48 @@
+import type { Queue } from 'bullmq'
+import type Redis from 'ioredis'
+
+/**
+ * The only place that reads BullMQ's own Redis layout, for what its public API does not offer
+ * (pipelined depth reads across queues, a job's existence in bulk, the stored successor of a
+ * deduplicated job). Written against this BullMQ version; test/src/core/bullmq-internals.test.ts
+ * fails when another one is installed, so an upgrade re-checks these reads against the new layout.
+ */
+export const BULLMQ_INTERNALS_VERSION = '6.7.0'
+
+/** BullMQ 6 job states and the Redis structure holding each (lists are LLEN'd, sorted sets ZCARD'd). */
+export const BULLMQ_STATE_STRUCTURES = [
+  { state: 'waiting', key: 'wait', list: true },
+  { state: 'active', key: 'active', list: true },
+  { state: 'prioritized', key: 'prioritized', list: false },
+  { state: 'delayed', key: 'delayed', list: false },
+  { state: 'failed', key: 'failed', list: false },
+  { state: 'waiting-children', key: 'waiting-children', list: false },
+] as const
+
+/**
+ * Keys BullMQ builds under `<prefix>:<queue>:`: a state's structure (`wait` is a list jobs are
+ * LPUSHed onto and taken from the right; KEDA's Redis list trigger reads it too), the queue's meta
+ * hash (`paused` field) and a job's hash (`timestamp`, `delay`).
+ */
+export const bullmqKeys = (prefix: string, queue: string) => ({
+  structure: (name: string) => `${prefix}:${queue}:${name}`,
+  meta: () => `${prefix}:${queue}:meta`,
+  job: (jobId: string) => `${prefix}:${queue}:${jobId}`,
+})
+
+/** Whether each job's hash exists, in one round trip (Queue#getJob would read each whole job). */
+export async function jobsExist(redis: Redis, queue: Queue, jobIds: readonly string[]): Promise<boolean[]> {
+  if (jobIds.length === 0) return []
+  const pipeline = redis.pipeline()
+  for (const id of jobIds) pipeline.exists(queue.toKey(id))
+  const replies = (await pipeline.exec()) ?? []
+  return jobIds.map((_, i) => replies[i]?.[1] === 1)
+}
+
+/**
+ * Drops the job BullMQ stored to follow an active deduplicated one (`dn:<id>`, re-queued when the
+ * active job finishes). BullMQ 6.7 has no public call for it; removeDeduplicationKey drops only `de:`.
+ */
+export async function dropDeduplicatedSuccessor(redis: Redis, queue: Queue, deduplicationId: string): Promise<void> {
+  await redis.del(queue.toKey(`dn:${deduplicationId}`))
+}

@@ -1,0 +1,70 @@
+/**
+ * Every Redis key (and the pub/sub channel) the fleet builds itself, in one shape:
+ * `${prefix}:<area>:<...parts>`. The prefix is the queue prefix, whose {hash tag} puts every key in one
+ * Redis Cluster slot, so Lua scripts may touch several at once and dropping a test prefix drops them all.
+ *
+ * The strings are those a deployed fleet already wrote: changing one makes its data unreadable, so
+ * test/src/core/redis-keys.test.ts pins each. Keys BullMQ builds itself are in bullmq-internals.ts.
+ */
+export const redisKeys = (prefix: string) => ({
+  /** libs/export: the exporters' buffers, in-flight flushes and pending deliveries. */
+  export: {
+    /** LIST of serialized events of a config's exportEvents buffer, oldest first. */
+    buffer: (configId: number) => `${prefix}:export:buffer:${configId}`,
+    /** STRING bytes in the buffer. */
+    bufferBytes: (configId: number) => `${prefix}:export:buffer-bytes:${configId}`,
+    /** ZSET of configs with buffered events, scored by when their oldest buffered event arrived. */
+    buffered: () => `${prefix}:export:buffered`,
+    /** LIST of events taken from the buffer whose delivery job may not exist yet; finished or taken over by the next flush. */
+    flushing: (configId: number) => `${prefix}:export:flushing:${configId}`,
+    /** STRING id of the flush in progress. */
+    flushingId: (configId: number) => `${prefix}:export:flushing-id:${configId}`,
+    /** ZSET of configs with a flush in progress, scored by when it started: a stale one is finished by another exporter. */
+    flushingSince: () => `${prefix}:export:flushing-since`,
+    /** STRING with a TTL marking an ingest hand-off as buffered for a config, so a redelivered hand-off is not buffered twice. */
+    appended: (configId: number, handoffId: string) => `${prefix}:export:appended:${configId}:${handoffId}`,
+    /** ZSET of delivery jobs not finished yet, scored by when they were enqueued (oldest pending batch). */
+    pending: (configId: number) => `${prefix}:export:pending:${configId}`,
+    /** ZSET of delivery jobs waiting for a retry. */
+    retrying: (configId: number) => `${prefix}:export:retrying:${configId}`,
+    /** SET of the numbers of a historical run's finished pages (each counted once, however often it is delivered). */
+    historicalDone: (runId: number) => `${prefix}:export:historical-done:${runId}`,
+    /** HASH `exported` / `failed` event counts of a historical run (failed ones kept as a dead letter). */
+    historicalCounts: (runId: number) => `${prefix}:export:historical-counts:${runId}`,
+  },
+  /** HASH metric name → count of what happened to a config's exports in one minute (epoch minutes); 25 h TTL; libs/export. */
+  exportSeries: (configId: number, epochMinute: number) => `${prefix}:export-series:${configId}:${epochMinute}`,
+  /** libs/scheduling: what the timekeeper keeps next to BullMQ's own keys. */
+  scheduler: {
+    /** SET of chain ids the reconciler created: what it must remove when a config goes away. */
+    chains: () => `${prefix}:scheduler:chains`,
+    /** HASH chain id → epoch ms of the end of its last run: where a re-created chain resumes. */
+    lastFinish: () => `${prefix}:scheduler:last-finish`,
+    /** STRING job id of the run in progress, with a TTL: how overlaps are detected. */
+    running: (chain: string) => `${prefix}:scheduler:running:${chain}`,
+    /** LIST of the chain's last runs, newest first (JSON TaskRunRecord), capped and expiring: the admin API's history. */
+    runs: (chain: string) => `${prefix}:scheduler:runs:${chain}`,
+  },
+  /** HASH of counts and call-time histogram buckets for a config's processEvent in one minute (epoch minutes); libs/meta. */
+  processingSeries: (configId: number, epochMinute: number) => `${prefix}:processing-series:${configId}:${epochMinute}`,
+  /** HASH metric name → sum of a config's plugin metrics (createMetrics); libs/meta. */
+  pluginMetrics: (configId: number) => `${prefix}:plugin-metrics:${configId}`,
+  /** SET of config ids with plugin metrics. */
+  pluginMetricsConfigs: () => `${prefix}:plugin-metrics-configs`,
+  /** STRING counter a plugin's storage cursor (createCursor / incrementCursor) keeps under its own name; libs/meta. */
+  cursor: (configId: number, name: string) => `${prefix}:cursor:${configId}:${name}`,
+  /** STRING value of a plugin's cache under its own key, per plugin and team, with the plugin's TTL if any; libs/meta. */
+  cache: (pluginId: number, teamId: number, key: string) => `${prefix}:cache:${pluginId}:${teamId}:${key}`,
+  /** HASH instance id → setup state of a config on each worker instance; libs/meta. */
+  setupState: (configId: number) => `${prefix}:setup-state:${configId}`,
+  /** ZSET of a config's plugin job runs by time (the order of the history); libs/meta. */
+  jobRuns: (configId: number) => `${prefix}:job-runs:${configId}`,
+  /** HASH run id → JSON record of those runs. */
+  jobRunsData: (configId: number) => `${prefix}:job-runs:${configId}:data`,
+  /** ZSET of a config's recent limit breaches in the breaker's window; libs/meta. */
+  pluginBreaches: (configId: number) => `${prefix}:plugin-breaches:${configId}`,
+  /** Pub/sub channel (not a key) of ReloadMessage JSON that every worker subscribes to; libs/core reload.ts. */
+  reloadChannel: () => `${prefix}:plugin-reload`,
+})
+
+export type RedisKeys = ReturnType<typeof redisKeys>

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { Queue, Worker } from 'bullmq'
+import Redis from 'ioredis'
+import { BULLMQ_INTERNALS_VERSION, bullmqKeys, dropDeduplicatedSuccessor, jobsExist, readQueueDepths } from '@plugin-server/core'
+import { testQueuePrefix } from '../harness/databases'
+
+const bullmqVersion = (createRequire(__filename)('bullmq/package.json') as { version: string }).version
+
+describe('BullMQ internals adapter (libs/core bullmq-internals.ts)', () => {
+  let redis: Redis
+  let queue: Queue
+  let prefix: string
+  let worker: Worker | undefined
+  let workerRedis: Redis | undefined
+
+  beforeEach(() => {
+    redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })
+    prefix = testQueuePrefix()
+    queue = new Queue('scheduled', { connection: redis, prefix })
+  })
+
+  afterEach(async () => {
+    await worker?.close()
+    workerRedis?.disconnect()
+    worker = undefined
+    workerRedis = undefined
+    await queue.close()
+    redis.disconnect()
+  })
+
+  it('was written for the installed BullMQ version (an upgrade must re-check these reads)', () => {
+    assert.equal(bullmqVersion, BULLMQ_INTERNALS_VERSION)
+  })
+
+  it('finds a waiting job where BullMQ keeps it: the wait list, the job hash and the queue depth read from them', async () => {
+    const job = await queue.add('t', { n: 1 })
+    assert.equal(await redis.lindex(bullmqKeys(prefix, 'scheduled').structure('wait'), -1), job.id)
+    assert.equal(await redis.hget(bullmqKeys(prefix, 'scheduled').job(job.id!), 'timestamp'), String(job.timestamp))
+    const [depth] = await readQueueDepths(redis, prefix, ['scheduled'])
+    assert.equal(depth.counts.waiting, await queue.getWaitingCount())
+    await queue.pause()
+    assert.equal((await readQueueDepths(redis, prefix, ['scheduled']))[0].paused, true)
+  })
+
+  it('tells which jobs exist, as Queue#getJob does', async () => {
+    const job = await queue.add('t', { n: 1 })
+    assert.deepEqual(await jobsExist(redis, queue, [job.id!, 'no-such-job']), [true, false])
+    assert.equal(await queue.getJob('no-such-job'), undefined)
+  })
+
+  it('drops the successor BullMQ stores for an active deduplicated job, so none is queued when it finishes', async () => {
+    const options = { deduplication: { id: 'chain-1', keepLastIfActive: true } }
+    let release = (): void => undefined
+    const started = new Promise<void>((resolve) => {
+      worker = new Worker('scheduled', () => new Promise<void>((done) => ((release = done), resolve())), {
+        connection: (workerRedis = redis.duplicate()),
+        prefix,
+      })
+    })
+    const first = await queue.add('t', { n: 1 }, options)
+    assert.equal(await queue.getDeduplicationJobId('chain-1'), first.id)
+    await started
+    await queue.add('t', { n: 2 }, options)
+    assert.equal(await redis.exists(queue.toKey('dn:chain-1')), 1, 'BullMQ stored the successor where the adapter looks')
+    await dropDeduplicatedSuccessor(redis, queue, 'chain-1')
+    const finished = new Promise((resolve) => worker!.once('completed', resolve))
+    release()
+    await finished
+    assert.equal(await queue.getJobCountByTypes('waiting', 'delayed', 'active'), 0)
+    await queue.removeDeduplicationKey('chain-1')
+    assert.equal(await queue.getDeduplicationJobId('chain-1'), null)
+  })
+})
