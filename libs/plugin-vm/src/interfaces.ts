@@ -252,6 +252,8 @@ export interface PluginInstanceStats {
   calls: number
   inFlight: number
   heapUsedBytes: number
+  /** Memory outside the heap the isolate holds (copied-in strings over 1 KB, array buffers). */
+  externalBytes: number
   lastUsedAt: number
 }
 

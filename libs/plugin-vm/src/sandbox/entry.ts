@@ -19,6 +19,15 @@ const scope = globalThis as unknown as Record<string, unknown>
 delete scope.WebAssembly
 if ('WebAssembly' in scope) throw new Error('the sandbox could not remove WebAssembly')
 
+// The host runs V8 with --expose-gc so the runtime can free the external strings of past batches
+// (see GC_AFTER_BYTES_IN in isolate-plugin-instance.ts); plugins never reach it.
+const gc = typeof scope.gc === 'function' ? (scope.gc as () => void) : null
+// V8 makes the global writable but not configurable: overwritten, the function is unreachable.
+scope.gc = undefined
+function collectGarbage(): void {
+  gc?.()
+}
+
 function api(method: string) {
   return async (path: string, options: Record<string, unknown> = {}) =>
     toResponse(await hostAsync('api', [method, String(path), JSON.parse(JSON.stringify(options))]))
@@ -104,4 +113,5 @@ scope.__ps_runtime = {
   runCallback: safeCallback,
   releaseCallback,
   decodeResult,
+  collectGarbage,
 }

@@ -1,4 +1,5 @@
 import ivm from 'isolated-vm'
+import v8 from 'v8'
 import { PluginLimitError, PluginLoadError } from '../errors'
 import {
   MetricOperation,
@@ -33,6 +34,10 @@ function wrapPlugin(code: string): string {
   const locals = LOCAL_NAMES.map((n) => `${n}: typeof ${n} === 'undefined' ? undefined : ${n}`).join(', ')
   return `(function (exports, module, require) {\n${code}\n;return { ${locals} }\n})`
 }
+
+// Contexts created from here on get a \`gc\` global, which the sandbox runtime takes for itself and
+// removes before any plugin code runs (sandbox/entry.ts); Node's own main context is unaffected.
+v8.setFlagsFromString('--expose-gc')
 
 let runtimeHash: string | undefined
 
@@ -132,6 +137,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         runJob: await get('runJob'),
         processBatch: await get('processBatch'),
         collect: await get('collect'),
+        collectGarbage: await get('collectGarbage'),
         fireTimer: await get('fireTimer'),
         runCallback: await get('runCallback'),
         releaseCallback: await get('releaseCallback'),
@@ -202,7 +208,8 @@ function reportLimit(host: PluginHost, pluginName: string, configId: string | nu
 
 function loadError(label: string, error: unknown, settings: typeof DEFAULTS, hitMemory: boolean): Error {
   const message = String((error as Error)?.message ?? error)
-  if (hitMemory || /memory limit/i.test(message)) return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
+  if (hitMemory || /memory limit/i.test(message))
+    return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
   if (/execution timed out/i.test(message)) return new PluginLimitError(`${label} exceeded its time limit (${settings.timeoutMs} ms) while loading`, 'time')
   return new PluginLoadError(`${label} failed to load: ${message}`)
 }
