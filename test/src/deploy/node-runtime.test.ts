@@ -40,6 +40,14 @@ describe('the Node runtime', () => {
     assert.equal(Number(process.versions.node.split('.')[0]), REQUIRED_MAJOR, `tests run on ${process.version}`)
   })
 
+  it('every npm script starts Node through scripts/node, so `npm test` from an older Node runs on the project Node', () => {
+    const { scripts } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    for (const [name, command] of Object.entries(scripts)) {
+      assert.doesNotMatch(command, /(^|&&|;|\|\|)\s*node\s/, `npm script "${name}" runs the system node: use scripts/node`)
+    }
+    assert.match(scripts.test, /scripts\/node --no-node-snapshot node_modules\/mocha\/bin\/mocha\.js/)
+  })
+
   it('every role logs its Node version at start-up and exports nodejs_version_info on /metrics', async () => {
     // One at a time, as a busy machine starts five roles at once too slowly for the harness's wait.
     for (const role of ROLES) {
