@@ -23,6 +23,7 @@ COPY libs/capture/package.json libs/capture/
 COPY libs/ingestion/package.json libs/ingestion/
 COPY libs/export/package.json libs/export/
 COPY libs/scheduling/package.json libs/scheduling/
+COPY libs/try-it/package.json libs/try-it/
 COPY apps/capture/package.json apps/capture/
 COPY apps/ingest-worker/package.json apps/ingest-worker/
 COPY apps/job-worker/package.json apps/job-worker/
@@ -57,6 +58,7 @@ COPY libs/capture/package.json libs/capture/
 COPY libs/ingestion/package.json libs/ingestion/
 COPY libs/export/package.json libs/export/
 COPY libs/scheduling/package.json libs/scheduling/
+COPY libs/try-it/package.json libs/try-it/
 COPY apps/capture/package.json apps/capture/
 COPY apps/ingest-worker/package.json apps/ingest-worker/
 COPY apps/job-worker/package.json apps/job-worker/

@@ -11,6 +11,24 @@ export default tseslint.config(
     },
   },
   {
+    // Packages are imported by name (their index), never by a path into their sources or build: the
+    // full layering check (upward imports, cycles) is test/src/architecture/layering.test.ts.
+    files: ['{libs,apps}/*/src/**/*.{ts,tsx}', '{test,bench,chaos}/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@plugin-server/[^/]+/.+',
+              message: "import the package's index (@plugin-server/<name>); what it does not export is internal (CONTRIBUTING.md, Layers)",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The admin UI runs in the browser on Preact: React and Node modules would only fail at build or run time.
     files: ['libs/admin-ui/src/**/*.{ts,tsx}'],
     rules: {

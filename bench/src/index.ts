@@ -3,7 +3,9 @@ import { benchIngest } from './ingest'
 import { benchNeighbourLag } from './neighbour-lag'
 import { benchPipeline } from './pipeline'
 import { benchPluginVm } from './plugin-vm'
+import { benchRolesStartup } from './roles-startup'
 import { benchScheduler } from './scheduler'
+import { benchStage } from './stage'
 
 /** `npm run bench`: every figure is printed next to a baseline measured in the same run. */
 async function main(): Promise<void> {
@@ -14,6 +16,8 @@ async function main(): Promise<void> {
   if (!only || only === 'scheduler') await benchScheduler()
   if (!only || only === 'admin-api') await benchAdminApi()
   if (!only || only === 'neighbour') await benchNeighbourLag()
+  if (only === 'roles-startup') await benchRolesStartup()
+  if (!only || only === 'stage') await benchStage()
 }
 
 main().catch((err: Error) => {

@@ -42,6 +42,8 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   logger.info({ port: server.port, host: config.capture.host, adminApi: adminEnabled, adminPort: adminServer?.port ?? server.port }, 'capture listening')
   return {
     closers: [
+      // Held log long-polls answer now; otherwise closing the servers would wait up to their 30 s.
+      { name: 'admin log long-polls', close: async () => admin.releaseLongPolls() },
       { name: 'capture server', close: server.close },
       ...(adminServer ? [{ name: 'admin server', close: adminServer.close }] : []),
       { name: 'capture batcher', close: () => batcher.drain() },

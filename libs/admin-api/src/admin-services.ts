@@ -3,6 +3,7 @@ import { DeliveryQueue } from '@plugin-server/export'
 import type { ManagementContext } from '@plugin-server/meta'
 import { createScheduledQueue, ScheduledTaskData } from '@plugin-server/scheduling'
 import { HistoricalExports } from './historical-exports'
+import { LOG_TAIL_DEFAULTS, LogTail, LogTailOptions } from './log-tail'
 
 /** What routes need beyond management operations: queues of the fleet (dead-letter replays, historical runs, task chains). */
 export interface AdminServices {
@@ -12,20 +13,25 @@ export interface AdminServices {
   scheduledQueue(): Queue<ScheduledTaskData>
   /** Historical runs: enqueued for the exporters, read and cancelled here. */
   historical: HistoricalExports
+  /** Long-polls on log rows, bounded and sharing one periodic query. */
+  logTail: LogTail
   close(): Promise<void>
 }
 
 /** Queues are made on first use: most requests need neither, and a Queue is only a view of Redis keys. */
-export function createAdminServices(management: ManagementContext): AdminServices {
+export function createAdminServices(management: ManagementContext, logTail?: Partial<LogTailOptions>): AdminServices {
   let deliveries: DeliveryQueue | null = null
   let scheduled: Queue<ScheduledTaskData> | null = null
   const getDeliveries = () => (deliveries ??= new DeliveryQueue(management.redis, management.queuePrefix))
   const historical = new HistoricalExports(management)
+  const tail = new LogTail(management.pool, management.logger, { ...LOG_TAIL_DEFAULTS, ...logTail })
   return {
     deliveries: getDeliveries,
     scheduledQueue: () => (scheduled ??= createScheduledQueue(management.redis, management.queuePrefix)),
     historical,
+    logTail: tail,
     close: async () => {
+      tail.releaseAll()
       await Promise.all([historical.close(), deliveries?.close(), scheduled?.close()])
     },
   }

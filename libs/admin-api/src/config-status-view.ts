@@ -1,5 +1,15 @@
+import { readVersionCapabilities, versionKey } from '@plugin-server/db'
 import { exportStatus, ExportCounts, ExportStatus } from '@plugin-server/export'
-import { FleetSetupState, getConfig, PluginConfigView, PluginLogRow, readLogs, readSetupState } from '@plugin-server/meta'
+import {
+  FleetSetupState,
+  getConfig,
+  PluginConfigView,
+  PluginLogRow,
+  ProcessingSummary,
+  readLogs,
+  readProcessingSeries,
+  readSetupState,
+} from '@plugin-server/meta'
 import { readScheduledTasks, ScheduledTaskView } from '@plugin-server/scheduling'
 import type { RouteContext } from './routes/route'
 
@@ -26,18 +36,32 @@ export interface ConfigStatusView {
   }
   plugin_metrics: Record<string, number>
   scheduled: ScheduledTaskView[]
+  /** What the config's processEvent did in the last hour, fleet-wide (all zeros when the plugin has no processEvent). */
+  processing: ProcessingSummary
+  /** The methods the config's plugin version exports (recorded at install, or as a worker that loaded it saw them); null while unknown. */
+  methods: string[] | null
+  /** Whether the plugin exports events (exportEvents, onEvent, onSnapshot, composeWebhook); null while its methods are unknown. */
+  exports: boolean | null
 }
+
+/** Methods that make a plugin an exporter, whose status shows the Export panel. */
+const EXPORTING_METHODS = ['exportEvents', 'onEvent', 'onSnapshot', 'composeWebhook']
 
 /** Everything the status page shows, each part read from where the fleet keeps it (Postgres, Redis, the scheduled queue). */
 export async function configStatusView({ management, services }: Pick<RouteContext, 'management' | 'services'>, id: number): Promise<ConfigStatusView> {
   const config = await getConfig(management, id)
   const { pool, redis, queuePrefix } = management
-  const [setup, exported, scheduled, errorLogs] = await Promise.all([
+  const version = { pluginId: config.plugin_id, version: config.plugin_version }
+  const [setup, exported, scheduled, errorLogs, processing, capabilities] = await Promise.all([
     readSetupState(redis, queuePrefix, id),
     exportStatus(pool, redis, queuePrefix, id),
     readScheduledTasks(services.scheduledQueue(), redis, queuePrefix, id),
     readLogs(management, id, { levels: ['ERROR'], limit: 1 }),
+    readProcessingSeries(redis, queuePrefix, id, 60),
+    readVersionCapabilities(pool, [version]),
   ])
+  // Versions installed before capabilities were recorded are known once a worker loaded them.
+  const methods = capabilities.get(versionKey(version))?.methods ?? setup.methods
   return {
     config,
     setup: setupView(config, setup),
@@ -52,6 +76,9 @@ export async function configStatusView({ management, services }: Pick<RouteConte
     },
     plugin_metrics: exported.pluginMetrics,
     scheduled,
+    processing: processing.total,
+    methods,
+    exports: methods === null ? null : methods.some((m) => EXPORTING_METHODS.includes(m)),
   }
 }
 

@@ -34,7 +34,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
     attachmentMaxBytes: deps.attachmentMaxBytes,
   }
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-  const services = createAdminServices(management)
+  const services = createAdminServices(management, deps.logLongPolls)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid')
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') return false
@@ -82,5 +82,9 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
     management.logger.info({ method, path, status, ...actor, ms: Date.now() - started }, 'admin API request')
     return true
   }
-  return Object.assign(handler, { close: () => services.close() })
+  return Object.assign(handler, {
+    close: () => services.close(),
+    releaseLongPolls: () => services.logTail.releaseAll(),
+    longPolls: () => services.logTail.waiting,
+  })
 }

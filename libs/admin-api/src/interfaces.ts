@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
-import type { TrySettings } from '@plugin-server/meta'
+import type { TrySettings } from '@plugin-server/try-it'
+import type { LogTailOptions } from './log-tail'
 
 export interface AdminApiDeps {
   pool: Pool
@@ -26,6 +27,8 @@ export interface AdminApiDeps {
   pluginSettings?: Partial<TrySettings>
   /** Largest attachment a config may be given (PLUGIN_ATTACHMENT_MAX_BYTES); 10 MiB by default. */
   attachmentMaxBytes?: number
+  /** Log long-polls (`?after=&wait=`): at most 100 held at once, checked every 500 ms, by default. */
+  logLongPolls?: Partial<LogTailOptions>
 }
 
 /** Who made a request: the operator, or a token of one team. */
@@ -38,6 +41,10 @@ export type AdminApiHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 export interface AdminApi extends AdminApiHandler {
   /** Closes the queues this process opened (historical runs are the exporters' and go on). */
   close(): Promise<void>
+  /** Answers the log long-polls held now, so that closing the server does not wait out their `wait`. */
+  releaseLongPolls(): void
+  /** Log long-polls held now. */
+  longPolls(): number
 }
 
 export type HttpErrorCode =

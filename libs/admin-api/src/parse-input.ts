@@ -36,6 +36,15 @@ export function intQueryParam(query: URLSearchParams, key: string, fallback: num
   return Number(value)
 }
 
+/** Three states: absent (undefined), null (cleared), or a positive integer; `pinned_version: null` unpins. */
+export function optionalNullableId(body: Record<string, unknown>, key: string): number | null | undefined {
+  if (!Object.hasOwn(body, key)) return undefined
+  const value = body[key]
+  if (value === null) return null
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalid(key, 'must be a positive integer, or null')
+  return value
+}
+
 export function optionalBool(body: Record<string, unknown>, key: string): boolean | undefined {
   const value = body[key]
   if (value === undefined || value === null) return undefined

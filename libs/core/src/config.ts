@@ -122,6 +122,12 @@ export interface Config {
     /** How long a team at its cap may keep a batch waiting for it before the batch is deferred. */
     teamWaitMs: number
   }
+  events: {
+    /** Events whose timestamp is older than this many days are dropped (whole daily partitions); null keeps them all. */
+    retentionDays: number | null
+    /** Daily partitions the scheduler keeps ready after today. */
+    partitionsAheadDays: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -313,6 +319,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
     ingest: ingestConfig(r),
+    events: {
+      retentionDays: r.int('EVENTS_RETENTION_DAYS', 0, 0, 36_500) || null,
+      partitionsAheadDays: r.int('EVENTS_PARTITIONS_AHEAD_DAYS', 7, 1, 365),
+    },
   }
   config.admin.port = adminPort(r, config.capture.port)
   if (r.problems.length > 0) throw new ConfigError(r.problems)

@@ -14,11 +14,37 @@ export interface StoredEvent {
 }
 
 /**
+ * How far apart two timestamps of one (team, uuid) may be and still be the same event delivered
+ * twice. A redelivered batch carries the same timestamps; a client's retry is re-corrected for
+ * clock skew by capture and so may differ by the retry's delay. One day also bounds the dedupe
+ * check to the two or three daily partitions around the event (run-time pruning).
+ */
+export const EVENT_DEDUPE_WINDOW = '1 day'
+
+/** The statement insertEvents runs ($1: the rows as a JSON array); exported so tests can look at its plan. */
+export const INSERT_EVENTS_SQL = `INSERT INTO events (uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url)
+  SELECT DISTINCT ON (r.team_id, r.uuid) r.uuid, r.team_id, r.event, r.distinct_id, r.properties, r.timestamp, r.ip, r.site_url
+  FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (uuid uuid, team_id int, event text, distinct_id text,
+    properties jsonb, timestamp timestamptz, ip text, site_url text)) WITH ORDINALITY
+    AS r(uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url, n)
+  -- LATERAL … LIMIT 1 keeps this a lookup per event (an anti join could scan every partition whole).
+  LEFT JOIN LATERAL (
+    SELECT true AS found FROM events e WHERE e.team_id = r.team_id AND e.uuid = r.uuid
+      AND e.timestamp >= r.timestamp - interval '${EVENT_DEDUPE_WINDOW}' AND e.timestamp <= r.timestamp + interval '${EVENT_DEDUPE_WINDOW}'
+    LIMIT 1) stored ON true
+  WHERE stored.found IS NULL
+  ORDER BY r.team_id, r.uuid, r.n
+  ON CONFLICT DO NOTHING`
+
+/**
  * One statement per batch, idempotent on (team, uuid) so a redelivered batch (a killed worker's job
  * run again) stores nothing twice. The uuid is the client's and identifies an event within its team
- * only: another team sending the same uuid gets its own row. NUL characters and lone UTF-16
- * surrogates, which Postgres cannot store, are removed / replaced rather than failing the batch.
- * Returns how many rows were new.
+ * only: another team sending the same uuid gets its own row. events is partitioned by timestamp, so
+ * its unique key is (team, uuid, timestamp): an exact redelivery is refused by it (even by two
+ * inserts at once), and an event whose team already stored its uuid within EVENT_DEDUPE_WINDOW of
+ * its timestamp is skipped too, whichever partition holds it. A uuid repeated within the batch is
+ * stored once (the first). NUL characters and lone UTF-16 surrogates, which Postgres cannot store,
+ * are removed / replaced rather than failing the batch. Returns how many rows were new.
  */
 export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): Promise<number> {
   if (events.length === 0) return 0
@@ -32,14 +58,7 @@ export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): 
     ip: e.ip,
     site_url: e.site_url,
   }))
-  const result = await pool.query(
-    `INSERT INTO events (uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url)
-     SELECT uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url
-     FROM jsonb_to_recordset($1::jsonb) AS r(uuid uuid, team_id int, event text, distinct_id text,
-       properties jsonb, timestamp timestamptz, ip text, site_url text)
-     ON CONFLICT (team_id, uuid) DO NOTHING`,
-    [toPostgresJson(JSON.stringify(rows))],
-  )
+  const result = await pool.query(INSERT_EVENTS_SQL, [toPostgresJson(JSON.stringify(rows))])
   return result.rowCount ?? 0
 }
 

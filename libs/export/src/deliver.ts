@@ -2,7 +2,7 @@ import type { ActiveConfig } from '@plugin-server/meta'
 import type { PluginInstance } from '@plugin-server/plugin-vm'
 import { classifyError, WebhookError } from './classify-error'
 import type { DeliveryOutcome, ExportMethod, ProcessedPluginEvent } from './interfaces'
-import { isWebhook, sendWebhook } from './send-webhook'
+import { isWebhook, sendWebhook, WebhookOptions } from './send-webhook'
 
 /** Calls per event (onEvent, onSnapshot, composeWebhook) in flight at once within one job. */
 const PER_EVENT_CONCURRENCY = 8
@@ -15,7 +15,7 @@ export async function deliver(
   config: ActiveConfig,
   method: ExportMethod,
   events: readonly ProcessedPluginEvent[],
-  webhookTimeoutMs: number,
+  webhook: WebhookOptions,
 ): Promise<DeliveryOutcome> {
   if (method === 'exportEvents') {
     try {
@@ -27,7 +27,7 @@ export async function deliver(
       return retry ? { delivered: [], retry: group, failed: null } : { delivered: [], retry: null, failed: group }
     }
   }
-  const results = await config.use((instance) => mapLimit(events, PER_EVENT_CONCURRENCY, (event) => callOne(instance, method, event, webhookTimeoutMs)))
+  const results = await config.use((instance) => mapLimit(events, PER_EVENT_CONCURRENCY, (event) => callOne(instance, method, event, webhook)))
   const outcome: DeliveryOutcome = { delivered: [], retry: null, failed: null }
   results.forEach((result, i) => {
     if (result === null) return void outcome.delivered.push(events[i])
@@ -40,7 +40,7 @@ export async function deliver(
 }
 
 /** null on success, the classified error otherwise. */
-async function callOne(instance: PluginInstance, method: Exclude<ExportMethod, 'exportEvents'>, event: ProcessedPluginEvent, webhookTimeoutMs: number) {
+async function callOne(instance: PluginInstance, method: Exclude<ExportMethod, 'exportEvents'>, event: ProcessedPluginEvent, webhookOptions: WebhookOptions) {
   try {
     if (method !== 'composeWebhook') {
       await instance.call(method, [event])
@@ -49,7 +49,7 @@ async function callOne(instance: PluginInstance, method: Exclude<ExportMethod, '
     const webhook = await instance.call('composeWebhook', [event])
     if (webhook === null || webhook === undefined) return null
     if (!isWebhook(webhook)) throw new WebhookError('composeWebhook returned something other than {url, body, headers, method} or null', false)
-    await sendWebhook(webhook, webhookTimeoutMs)
+    await sendWebhook(webhook, webhookOptions)
     return null
   } catch (err) {
     return classifyError(err)

@@ -4,6 +4,7 @@ import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager, redact } from '@plugin-server/meta'
 import { getHistoricalRunStatus } from '@plugin-server/db'
+import type { FetchGuard } from '@plugin-server/plugin-vm'
 import { RetryScheduled } from './backoff-strategy'
 import { insertDeadLetter } from './dead-letters'
 import { deliver } from './deliver'
@@ -25,6 +26,8 @@ export interface DeliveryDeps {
   logs: PluginLogWriter
   logger: Logger
   settings: ExportSettings
+  /** The plugins' fetch policy, applied to the webhooks composeWebhook returns. */
+  webhookGuard: FetchGuard
 }
 
 /**
@@ -78,21 +81,26 @@ export class DeliveryProcessor {
       const reason =
         state?.status === 'disabled' ? `plugin config ${data.configId} is disabled: ${state.reason}` : `plugin config ${data.configId} is not enabled`
       await this.deadLetter(job, null, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')
-      await this.deps.metrics.add({ teamId: data.teamId, pluginName: 'unknown', configId: data.configId }, data.method, {
-        undelivered_events: data.events.length,
-      })
+      await this.deps.metrics.add(
+        { teamId: data.teamId, pluginName: 'unknown', configId: data.configId },
+        data.method,
+        {
+          undelivered_events: data.events.length,
+        },
+        data.source.type,
+      )
       return this.finish(job, 'dead letter', { failed: data.events.length })
     }
     const labels: MetricLabels = { teamId: config.record.teamId, pluginName: config.record.pluginName, configId: config.record.id }
     if (!config.methods.includes(data.method)) {
       const reason = `${config.record.pluginName} no longer exports ${data.method}`
       await this.deadLetter(job, config, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')
-      await this.deps.metrics.add(labels, data.method, { undelivered_events: data.events.length })
+      await this.deps.metrics.add(labels, data.method, { undelivered_events: data.events.length }, data.source.type)
       return this.finish(job, 'dead letter', { failed: data.events.length })
     }
     const counts: Partial<ExportCounts> = {}
     if (data.attempts.length === 0) counts.events_seen = data.events.length
-    const outcome = await deliver(config, data.method, data.events, settings.webhookTimeoutMs)
+    const outcome = await deliver(config, data.method, data.events, { timeoutMs: settings.webhookTimeoutMs, guard: this.deps.webhookGuard })
     counts.events_delivered_successfully = outcome.delivered.length
     counts.retry_errors = outcome.retry?.errors ?? 0
     counts.other_errors = outcome.failed?.errors ?? 0
@@ -108,7 +116,7 @@ export class DeliveryProcessor {
         const deadLettered = (data.deadLettered ?? 0) + (outcome.failed?.events.length ?? 0)
         await job.updateData({ ...data, events: outcome.retry.events, attempts, deadLettered })
         await this.deps.redis.zadd(this.keys.retrying(data.configId), Date.now(), job.id!)
-        await this.deps.metrics.add(labels, data.method, counts)
+        await this.deps.metrics.add(labels, data.method, counts, data.source.type)
         this.log(
           config,
           'WARN',
@@ -120,7 +128,7 @@ export class DeliveryProcessor {
       await this.deadLetter(job, config, outcome.retry.events, outcome.retry.message, true, attempts, 'exhausted')
       counts.undelivered_events += outcome.retry.events.length
     }
-    await this.deps.metrics.add(labels, data.method, counts)
+    await this.deps.metrics.add(labels, data.method, counts, data.source.type)
     return this.finish(job, outcome.retry || outcome.failed ? 'dead letter' : 'delivered', { failed: counts.undelivered_events })
   }
 

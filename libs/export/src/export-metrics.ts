@@ -2,7 +2,7 @@ import type Redis from 'ioredis'
 import { Counter, Registry } from 'prom-client'
 import { addMetricSums } from '@plugin-server/meta'
 import { addToExportSeries } from './export-series'
-import { EXPORT_METRIC_NAMES, ExportCounts, ExportMethod } from './interfaces'
+import { DeliverySource, EXPORT_METRIC_NAMES, ExportCounts, ExportMethod } from './interfaces'
 
 export interface MetricLabels {
   teamId: number
@@ -15,6 +15,10 @@ export interface MetricLabels {
  * Redis (what `export status` and the plugin's metrics show, summed over every exporter), into a
  * per-minute series next to it (the admin UI's chart), and into this process's Prometheus counters
  * (`plugin_export_<name>_total`, summed over exporters by PromQL).
+ *
+ * Historical runs count only in Prometheus: their progress is counted per run (exported, failed),
+ * so the totals and the series stay about live delivery (and replays of its dead letters), which a
+ * backfill of a year of events would otherwise swamp.
  */
 export class ExportMetrics {
   private readonly counters: Record<keyof ExportCounts, Counter>
@@ -31,7 +35,7 @@ export class ExportMetrics {
   }
 
   /** Totals and the per-minute series in one round trip. */
-  async add(labels: MetricLabels, method: ExportMethod, counts: Partial<ExportCounts>): Promise<void> {
+  async add(labels: MetricLabels, method: ExportMethod, counts: Partial<ExportCounts>, source: DeliverySource['type'] = 'live'): Promise<void> {
     const promLabels = { team_id: String(labels.teamId), plugin: labels.pluginName, plugin_config_id: String(labels.configId), method }
     const added: Partial<ExportCounts> = {}
     for (const name of EXPORT_METRIC_NAMES) {
@@ -40,7 +44,7 @@ export class ExportMetrics {
       this.counters[name].inc(promLabels, value)
       added[name] = value
     }
-    if (Object.keys(added).length === 0) return
+    if (Object.keys(added).length === 0 || source === 'historical') return
     const pipeline = this.redis.pipeline()
     addMetricSums(pipeline, this.queuePrefix, labels.configId, added)
     addToExportSeries(pipeline, this.queuePrefix, labels.configId, added)

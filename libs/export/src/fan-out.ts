@@ -14,6 +14,8 @@ export interface FanOutDeps {
   settings: ExportSettings
 }
 
+const EXPORTER_METHODS = ['onEvent', 'onSnapshot', 'composeWebhook', 'exportEvents'] as const
+
 /**
  * One ingest hand-off (a team's stored events) → each exporting config of the team: exportEvents
  * events into the config's buffer, onEvent / onSnapshot / composeWebhook events into a delivery
@@ -22,7 +24,8 @@ export interface FanOutDeps {
  */
 export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<string> {
   const handoffId = job.id ?? `${job.data.teamId}-${job.timestamp}`
-  const configs = await deps.manager.teamConfigs(job.data.teamId)
+  // Only the configs that export here are set up in this role (a processEvent-only plugin is the ingest workers').
+  const configs = await deps.manager.teamConfigs(job.data.teamId, EXPORTER_METHODS)
   // Built once; each delivery job carries its own serialized copy, so no plugin sees another's changes.
   const events = job.data.events.map(toProcessedEvent)
   const snapshots = events.filter((e) => e.event === '$snapshot')

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq'
 import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
+import { fetchGuard } from '@plugin-server/plugin-vm'
 import { exportBackoffStrategy } from './backoff-strategy'
 import { DeliveryProcessor } from './delivery-processor'
 import { DeliveryQueue } from './delivery-queue'
@@ -44,7 +45,17 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const buffer = new ExportBuffer(redis, prefix, deliveries)
   const metrics = new ExportMetrics(ctx.registry, redis, prefix)
   registerPendingGauges(ctx.registry, redis, prefix, () => manager.enabledConfigs())
-  const processor = new DeliveryProcessor({ manager, pool: ctx.pool(), redis, queuePrefix: prefix, metrics, logs: runtime.services.logs, logger, settings })
+  const processor = new DeliveryProcessor({
+    manager,
+    pool: ctx.pool(),
+    redis,
+    queuePrefix: prefix,
+    metrics,
+    logs: runtime.services.logs,
+    logger,
+    settings,
+    webhookGuard: fetchGuard(ctx.config.plugins.fetchAllowedHosts),
+  })
   const lock = { lockDuration: settings.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(settings.lockDurationMs / 2)), maxStalledCount: 100 }
   const deliveryWorker = new Worker<DeliveryJobData, string>(DELIVERIES_QUEUE, processor.process, {
     connection: ctx.newRedisConnection('export-delivery-worker'),

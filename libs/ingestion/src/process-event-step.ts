@@ -1,19 +1,26 @@
 import type { IngestEvent } from '@plugin-server/core'
-import { ActiveConfig, logTarget, PluginLogWriter, redact, setConfigError } from '@plugin-server/meta'
-import type { BatchJsonResult, SerializedPluginError } from '@plugin-server/plugin-vm'
+import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, redact, setConfigError } from '@plugin-server/meta'
+import type { BatchJsonResult, PluginMethodName, SerializedPluginError } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
 import type { BatchStep } from './interfaces'
 import type { PluginChainMetrics } from './plugin-chain-metrics'
+import type { ProcessingMetrics } from './processing-metrics'
+import { ProcessingTally, TallyTarget } from './processing-tally'
 import { fromPluginEvent, toPluginEvent } from './plugin-event'
 
 export interface TeamPlugins {
-  teamConfigs(teamId: number): Promise<ActiveConfig[]>
+  /** With `methods`, only the configs exporting one of them are set up (and returned). */
+  teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]>
+  /** The configs exporting one of `methods`, from what their versions export, without setting them up (the exporters do). */
+  teamExporting?(teamId: number, methods: readonly PluginMethodName[]): Promise<readonly PluginConfigRecord[]>
 }
 
 export interface ProcessEventDeps {
   pool: Pool
   logs: PluginLogWriter
   metrics: PluginChainMetrics
+  /** Per-config counts and times, written once per team's part of a batch (the status page, the configs list). */
+  processing?: ProcessingMetrics
   /** Deadline of one processEvent batch call (PLUGIN_PROCESS_EVENT_TIMEOUT_MS); the instance's own when unset. */
   timeoutMs?: number
 }
@@ -62,23 +69,43 @@ export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): 
         if (team) team.push(slot)
         else byTeam.set(slot.event.team_id, [slot])
       }
-      await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await plugins.teamConfigs(teamId), teamSlots, deps)))
+      const tally = new ProcessingTally()
+      try {
+        await Promise.all([...byTeam].map(async ([teamId, teamSlots]) => runTeam(await teamPlugins(plugins, teamId), teamSlots, deps, tally)))
+      } finally {
+        deps.processing?.record(tally)
+      }
       return slots.filter((s) => !s.dropped).map((s) => s.event)
     },
   }
 }
 
-async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: ProcessEventDeps): Promise<void> {
+interface TeamChain {
+  configs: ActiveConfig[]
+  /** Labels of the configs that export (they run in the exporters, after storage). */
+  deferred: string[]
+}
+
+/** Only processEvent configs are set up here: an export-only plugin's setupPlugin belongs to the exporters. */
+async function teamPlugins(plugins: TeamPlugins, teamId: number): Promise<TeamChain> {
+  if (!plugins.teamExporting) {
+    const configs = await plugins.teamConfigs(teamId)
+    return { configs, deferred: configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label) }
+  }
+  const [configs, exporting] = await Promise.all([plugins.teamConfigs(teamId, ['processEvent']), plugins.teamExporting(teamId, EXPORT_METHODS)])
+  return { configs, deferred: exporting.map((record) => `${record.pluginName} (${record.id})`) }
+}
+
+async function runTeam({ configs, deferred }: TeamChain, slots: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const live = slots.filter((s) => s.event.event !== '$snapshot')
-  if (live.length === 0 || configs.length === 0) return
+  if (live.length === 0 || (configs.length === 0 && deferred.length === 0)) return
   for (const config of configs) {
     if (!config.methods.includes('processEvent')) continue
     const inputs = live.filter((s) => !s.dropped)
     if (inputs.length === 0) break
-    await runConfig(config, inputs, deps)
+    await runConfig(config, inputs, deps, tally)
   }
-  await decode(live, deps)
-  const deferred = configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label)
+  await decode(live, deps, tally)
   for (const slot of live) {
     if (slot.dropped) continue
     const succeeded = slot.outputs.map((o) => label(o.config))
@@ -95,7 +122,7 @@ async function runTeam(configs: ActiveConfig[], slots: Slot[], deps: ProcessEven
  * become a stored event is the fault of the plugin that returned it: that config is blamed, and the
  * event falls back to what the plugin before it returned (or to the event as captured).
  */
-async function decode(slots: Slot[], deps: ProcessEventDeps): Promise<void> {
+async function decode(slots: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const blamed = new Map<ActiveConfig, Failure[]>()
   for (const slot of slots) {
     if (slot.dropped) continue
@@ -108,7 +135,10 @@ async function decode(slots: Slot[], deps: ProcessEventDeps): Promise<void> {
       blamed.set(last.config, failures)
     }
   }
-  for (const [config, failures] of blamed) await reportFailures(config, failures, deps)
+  for (const [config, failures] of blamed) {
+    tally.returnedButInvalid(tallyTarget(config), failures.length)
+    await reportFailures(config, failures, deps)
+  }
 }
 
 /** Sets the slot's event from a plugin's output; what is wrong with the output otherwise. */
@@ -127,9 +157,11 @@ function decodeInto(slot: Slot, json: string): string | null {
   }
 }
 
-async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEventDeps): Promise<void> {
+async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
   const id = String(config.record.id)
+  const target = tallyTarget(config)
   const timer = deps.metrics.callSeconds.startTimer({ plugin_config_id: id, method: 'processEvent' })
+  const started = performance.now()
   let results: readonly BatchJsonResult[]
   try {
     let depth = 0
@@ -146,6 +178,7 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEven
     results = inputs.map(() => ({ ok: false, error }))
   } finally {
     timer()
+    tally.called(target, inputs.length, performance.now() - started)
   }
   const failures: Failure[] = []
   results.forEach((result, i) => {
@@ -154,6 +187,7 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEven
     if (result.json === null) {
       slot.dropped = true
       deps.metrics.dropped.inc({ plugin_config_id: id })
+      tally.dropped(target)
       return
     }
     // The sandbox checks the event; this cheap check keeps one plugin's broken output from reaching the next plugin.
@@ -161,7 +195,9 @@ async function runConfig(config: ActiveConfig, inputs: Slot[], deps: ProcessEven
       return failures.push({ slot, error: { name: 'Error', message: 'processEvent returned something that is not an event object', isRetryError: false } })
     }
     slot.outputs.push({ config, json: result.json })
+    tally.returned(target)
   })
+  tally.failed(target, failures.length)
   if (failures.length > 0) await reportFailures(config, failures, deps)
 }
 
@@ -172,11 +208,13 @@ function isObjectText(json: unknown): json is string {
 /** A host error, or an error record from the sandbox, which a subverted sandbox could have shaped as anything. */
 function toSerializedError(value: unknown): SerializedPluginError {
   if (typeof value !== 'object' || value === null) return { name: 'Error', message: `processEvent failed: ${String(value)}`, isRetryError: false }
-  const { name, message, isRetryError } = value as Record<string, unknown>
+  const { name, message, isRetryError, stack } = value as Record<string, unknown>
   return {
     name: typeof name === 'string' && name !== '' ? name : 'Error',
     message: typeof message === 'string' ? message : (JSON.stringify(message) ?? 'no message'),
     isRetryError: isRetryError === true,
+    // The log writer keeps only its frames, sanitised.
+    ...(typeof stack === 'string' ? { stack } : {}),
   }
 }
 
@@ -191,6 +229,7 @@ async function reportFailures(config: ActiveConfig, failures: Failure[], deps: P
       'PLUGIN',
       'ERROR',
       `processEvent failed on event "${slot.event.event}" (${slot.event.uuid}), kept as it was: ${error.name}: ${error.message}`,
+      error.stack,
     )
   }
   if (failures.length > LOGGED_FAILURES_PER_BATCH) {
@@ -207,4 +246,7 @@ async function reportFailures(config: ActiveConfig, failures: Failure[], deps: P
 
 function label(config: ActiveConfig): string {
   return `${config.record.pluginName} (${config.record.id})`
+}
+function tallyTarget(config: ActiveConfig): TallyTarget {
+  return { configId: config.record.id, pluginName: config.record.pluginName }
 }

@@ -1,4 +1,3 @@
 export * from './management'
 export * from './runtime'
 export * from './secrets'
-export * from './try-run'

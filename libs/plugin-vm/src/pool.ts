@@ -5,8 +5,8 @@ interface Slot {
   busy: number
 }
 
-/** Default cap: far above the configs one worker serves in a normal deployment, so it never evicts there. */
-export const DEFAULT_MAX_LIVE_INSTANCES = 5000
+/** Default cap: PLUGIN_MAX_LIVE_INSTANCES's default (libs/core config), so a pool built without the config caps like one built with it. */
+export const DEFAULT_MAX_LIVE_INSTANCES = 2000
 
 /**
  * Caps live isolates per process. `use` loads on demand, reloads instances that were disposed

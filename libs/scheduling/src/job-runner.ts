@@ -115,12 +115,13 @@ export class JobRunner {
         return err
       }
       this.deps.metrics.jobs.inc({ outcome: 'failed' })
-      this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed with RetryError ${attempt} times, giving up: ${message}`)
+      this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed with RetryError ${attempt} times, giving up: ${message}`, err.pluginStack)
       return new UnrecoverableError(message)
     }
     this.deps.metrics.jobs.inc({ outcome: 'failed' })
     // A PluginError's message already names the plugin, the config and the job.
-    this.deps.logs.write(target, 'PLUGIN', 'ERROR', err instanceof PluginError ? message : `job "${name}" failed: ${message}`)
+    if (err instanceof PluginError) this.deps.logs.write(target, 'PLUGIN', 'ERROR', message, err.pluginStack)
+    else this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed: ${message}`)
     return new UnrecoverableError(message)
   }
 }

@@ -1,6 +1,7 @@
 import { createWorker, QUEUES, RoleContext, RunningRole, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/meta'
 import type { Worker } from 'bullmq'
+import { EventsPartitionMaintainer } from './events-partition-maintainer'
 import type { ScheduledTaskData, SchedulingConfig } from './interfaces'
 import { RunMarker } from './run-marker'
 import { createScheduledQueue } from './scheduled-queue'
@@ -11,11 +12,13 @@ import { Timekeeper } from './timekeeper'
 export interface StartedScheduler extends RunningRole {
   timekeeper: Timekeeper
   worker: Worker<ScheduledTaskData>
+  eventsPartitions: EventsPartitionMaintainer
 }
 
 /**
  * The scheduler role: a BullMQ worker on the `scheduled` queue (any replica runs any chain's next
- * run, one at a time per chain) and the timekeeper that keeps one chain per (config, task).
+ * run, one at a time per chain) and the timekeeper that keeps one chain per (config, task). It also
+ * keeps the events table's daily partitions (created ahead, dropped after EVENTS_RETENTION_DAYS).
  */
 export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): Promise<StartedScheduler> {
   const { logger, registry } = ctx
@@ -27,6 +30,8 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const deps = { manager: runtime.manager, queue, redis, pool: ctx.pool(), logger, metrics, queuePrefix, timeScale }
   const runner = new TaskRunner({ ...deps, logs: runtime.services.logs, marker })
   const timekeeper = new Timekeeper(deps)
+  const eventsPartitions = new EventsPartitionMaintainer(ctx.pool(), logger, registry, ctx.config.events)
+  eventsPartitions.start()
 
   const worker = createWorker<ScheduledTaskData>(QUEUES.scheduled, (job) => runner.run(job), ctx.newRedisConnection('scheduler-worker'), queuePrefix, {
     concurrency: config.schedulerConcurrency,
@@ -56,8 +61,10 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   return {
     timekeeper,
     worker,
+    eventsPartitions,
     workers: [worker],
     closers: [
+      { name: 'events partition maintenance', close: () => eventsPartitions.close() },
       { name: 'scheduler worker', close: () => worker.close() },
       {
         name: 'scheduler reconciler',

@@ -120,7 +120,7 @@ export class TaskRunner {
     this.deps.metrics.runs.inc({ task, outcome: 'error' })
     // A PluginError's message already names the plugin, the config and the method.
     const text = err instanceof PluginError ? message : `${task} failed: ${message}`
-    this.deps.logs.write(target, 'PLUGIN', 'ERROR', `${text}; the schedule goes on`)
+    this.deps.logs.write(target, 'PLUGIN', 'ERROR', `${text}; the schedule goes on`, err instanceof PluginError ? err.pluginStack : undefined)
     return text
   }
 }

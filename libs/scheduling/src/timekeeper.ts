@@ -80,20 +80,25 @@ export class Timekeeper {
     return { chains: wanted.size, created, removed }
   }
 
-  /** Chains every enabled, set-up config needs; configs not set up yet are `unknown`: their chains are left alone. */
+  /**
+   * Chains every enabled config needs, from what its version row says it exports: no plugin is
+   * loaded for this. A version whose exports are not recorded yet is loaded once to learn them (the
+   * manager records them); if it cannot be set up, its config is `unknown` and its chains are left alone.
+   */
   private async wantedChains(): Promise<{ wanted: Map<string, ScheduledTaskData>; unknown: Set<number> }> {
     const wanted = new Map<string, ScheduledTaskData>()
     const unknown = new Set<number>()
-    const records = [...this.deps.manager.enabledConfigs()]
+    const { manager } = this.deps
+    const records = [...manager.enabledConfigs()]
     const next = async (): Promise<void> => {
       for (let record = records.shift(); record; record = records.shift()) {
-        const active = await this.deps.manager.config(record.id).catch(() => null)
-        if (!active) {
+        const methods = manager.capabilitiesOf(record.id)?.methods ?? (await manager.config(record.id).catch(() => null))?.methods
+        if (!methods) {
           unknown.add(record.id)
           continue
         }
         for (const task of SCHEDULED_TASKS) {
-          if (active.methods.includes(task)) wanted.set(chainId(record.id, task), { teamId: record.teamId, pluginConfigId: record.id, task })
+          if (methods.includes(task)) wanted.set(chainId(record.id, task), { teamId: record.teamId, pluginConfigId: record.id, task })
         }
       }
     }

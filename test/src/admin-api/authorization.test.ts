@@ -44,6 +44,10 @@ const CASES: Record<string, RouteCase> = {
   'GET /api/plugins': { ok: 200, team: 'any' },
   'POST /api/plugins': { ok: 200, team: 'forbidden', body: async () => ({ raw: await tarGz(BASIC), headers: { 'content-type': 'application/gzip' } }) },
   'GET /api/plugins/:plugin': { ok: 200, team: 'any' },
+  // Version 1 is already current: "unchanged" shows the request got past authorization without moving the configs.
+  'POST /api/plugins/:plugin/current-version': { ok: 200, team: 'forbidden', body: async () => ({ json: { version: 1 } }) },
+  // The plugin has configs and no force: the handler's 409 shows the request got past authorization.
+  'DELETE /api/plugins/:plugin': { ok: 409, team: 'forbidden' },
   'GET /api/teams/:teamId/configs': { ok: 200, team: 'own-team' },
   'POST /api/teams/:teamId/configs': {
     ok: 201,
@@ -73,6 +77,8 @@ const CASES: Record<string, RouteCase> = {
   'PUT /api/teams/:teamId/configs/order': { ok: 200, team: 'own-team', body: async (t) => ({ json: { ids: [t.configId] } }) },
   'GET /api/configs/:id/status': { ok: 200, team: 'own-team' },
   'GET /api/configs/:id/export-series': { ok: 200, team: 'own-team' },
+  'GET /api/configs/:id/processing-series': { ok: 200, team: 'own-team' },
+  'GET /api/teams/:teamId/configs/health': { ok: 200, team: 'own-team' },
   'GET /api/configs/:id/jobs': { ok: 200, team: 'own-team' },
   'POST /api/configs/:id/jobs/:name': { ok: 201, team: 'own-team', body: async () => ({ json: { payload: { n: 1 } } }) },
   'GET /api/configs/:id/dead-letters': { ok: 200, team: 'own-team' },

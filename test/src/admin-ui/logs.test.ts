@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import type { Page } from 'playwright-core'
 import { screenshot } from '../harness/browser'
 import {
+  api,
   configureThroughUi,
   ElementData,
   openConfig,
@@ -25,6 +26,17 @@ function logRows(page: Page): Promise<Row[]> {
   return page
     .getByTestId('log-row')
     .evaluateAll((rows: ElementData[]) => rows.map((r) => ({ level: r.dataset.level ?? '', source: r.dataset.source ?? '', text: r.textContent ?? '' })))
+}
+
+interface ApiRow {
+  id: number
+  type: string
+  message: string
+}
+
+/** The ids of the rows shown, top to bottom. */
+function shownIds(page: Page): Promise<number[]> {
+  return page.getByTestId('log-row').evaluateAll((rows: ElementData[]) => rows.map((r) => Number(r.dataset.id)))
 }
 
 /** Waits until the rows shown satisfy `ok`, without touching the page. */
@@ -54,6 +66,48 @@ describe('admin UI: live logs', function () {
   })
   after(async () => ui?.close())
   afterEach(() => ui.operator.assertNoProblems())
+
+  it("while following, shows exactly the API's rows (ids, order, none twice) as new rows arrive; an error row shows the plugin's stack", async () => {
+    const { page } = ui.operator
+    await openConfig(page, ui.operator, config, 'logs')
+    assert.equal(await page.getByTestId('logs-follow').isChecked(), true, 'Follow is on by default')
+    const apiRows = () => api<ApiRow[]>(ui.fleet, 'GET', `/api/configs/${config}/logs?limit=1000`)
+
+    for (const round of [1, 2, 3]) {
+      const names = [1, 2, 3].map((i) => `round ${round} event ${i}`)
+      await sendEvents(
+        ui.fleet,
+        names.map((event, i) => ({ uuid: crypto.randomUUID(), event, distinctId: `round-user-${i}` })),
+      )
+      // The API's rows from the first one shown on (the tab shows the newest 100, then follows).
+      const { shown } = await until(
+        `round ${round}'s rows shown, the same as the API's`,
+        async () => {
+          const shown = await shownIds(page)
+          const all = await apiRows()
+          return { shown, expected: all.filter((r) => shown.length > 0 && r.id >= shown[0]), all }
+        },
+        ({ shown, expected }) =>
+          names.every((n) => expected.some((r) => r.message.includes(`enriched ${n}`))) && JSON.stringify(shown) === JSON.stringify(expected.map((r) => r.id)),
+      )
+      assert.equal(new Set(shown).size, shown.length, 'no row is shown twice')
+      assert.deepEqual(
+        shown,
+        [...shown].sort((a, b) => a - b),
+        'oldest first, newest last',
+      )
+    }
+
+    await sendEvents(ui.fleet, [{ uuid: crypto.randomUUID(), event: 'ui boom', distinctId: 'stack-user' }])
+    const errorRow = page.getByTestId('log-row').filter({ hasText: 'refusing ui boom of stack-user' })
+    const stack = await waitForText(errorRow.getByTestId('log-stack'), (t) => t.includes('at processEvent (plugin/'), "the error row's stack")
+    assert.ok(!/\/(home|work|usr|tmp)\//.test(stack), `no host path in the stack: ${stack}`)
+    assert.ok(!stack.includes('plugin-vm-runtime'), 'no frame of the sandbox runtime')
+    const shown = await shownIds(page)
+    const expected = (await apiRows()).filter((r) => r.id >= shown[0]).map((r) => r.id)
+    assert.deepEqual(shown, expected, 'still exactly the API rows after the error row')
+    await screenshot(page, 'logs-stack')
+  })
 
   it('with Follow on, new log lines appear without a reload; level, source and search filters narrow them', async () => {
     const { page } = ui.operator

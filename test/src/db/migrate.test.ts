@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { Pool } from 'pg'
-import { insertEvents, migrate, MIGRATIONS } from '@plugin-server/db'
+import { addDays, eventsPartitionName, insertEvents, listEventsPartitions, maintainEventsPartitions, migrate, MIGRATIONS, utcDayStart } from '@plugin-server/db'
 import { ingestEvent } from './ingest-event'
 
 describe('migrate', () => {
@@ -16,6 +16,8 @@ describe('migrate', () => {
     const url = new URL(process.env.DATABASE_URL!)
     url.pathname = `/${name}`
     pool = new Pool({ connectionString: url.toString(), max: 10 })
+    // DROP DATABASE … WITH (FORCE) can reach a client the ended pool is still closing; that is expected.
+    pool.on('error', () => undefined)
   })
 
   afterEach(async () => {
@@ -75,6 +77,81 @@ describe('migrate', () => {
       { uuid: a, team_id: 1, event: 'old a' },
       { uuid: b, team_id: 2, event: 'old b' },
     ])
+  })
+
+  describe('0007: events partitioned by day', () => {
+    const today = () => utcDayStart(new Date())
+    const stored = async () =>
+      (await pool.query('SELECT uuid::text, team_id, event, properties, timestamp, created_at, ip, site_url FROM events ORDER BY timestamp, uuid')).rows
+    const upgradeWithEvents = async () => {
+      await migrate(
+        pool,
+        MIGRATIONS.slice(
+          0,
+          MIGRATIONS.findIndex((m) => m.id === '0007-events-partitioned-by-day'),
+        ),
+      )
+      const at = (timestamp: string, n: number, team = 1) => ({ uuid: randomUUID(), team_id: team, event: `e${n}`, timestamp, properties: { n } })
+      const sameMoment = new Date(Date.now() - 1000).toISOString()
+      const events = [
+        at(addDays(new Date(), -40).toISOString(), 1),
+        at(addDays(new Date(), -1).toISOString(), 2, 2),
+        at(sameMoment, 3),
+        at(sameMoment, 4),
+        at(addDays(today(), 3).toISOString(), 5),
+        at('2100-01-01T00:00:00Z', 6, 2),
+      ]
+      await pool.query(
+        `INSERT INTO events (uuid, team_id, event, distinct_id, properties, timestamp, created_at, ip)
+         SELECT uuid, team_id, event, 'u', properties, timestamp, now() - interval '1 hour', '10.0.0.1' FROM jsonb_to_recordset($1::jsonb)
+           AS r(uuid uuid, team_id int, event text, properties jsonb, timestamp timestamptz)`,
+        [JSON.stringify(events)],
+      )
+      const before = await stored()
+      assert.deepEqual((await migrate(pool)).applied.slice(0, 1), ['0007-events-partitioned-by-day'])
+      return { events, before }
+    }
+
+    it('keeps every event of an existing install, with its timestamps and in the order readers page through them', async () => {
+      const { events, before } = await upgradeWithEvents()
+      assert.deepEqual(await stored(), before)
+      const { rows: homes } = await pool.query<{ event: string; home: string }>('SELECT event, tableoid::regclass::text AS home FROM events ORDER BY event')
+      assert.deepEqual(homes, [
+        { event: 'e1', home: 'events_legacy' },
+        { event: 'e2', home: 'events_legacy' },
+        { event: 'e3', home: 'events_legacy' },
+        { event: 'e4', home: 'events_legacy' },
+        { event: 'e5', home: eventsPartitionName(addDays(today(), 3)) },
+        { event: 'e6', home: 'events_default' },
+      ])
+      const ingest = events.map((e) => ingestEvent({ ...e, timestamp: new Date(e.timestamp).toISOString() }))
+      assert.equal(await insertEvents(pool, ingest), 0, 'every event delivered again: nothing new')
+      const { rows: indexes } = await pool.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname`)
+      assert.deepEqual(
+        indexes.map((i) => i.indexdef.replace(/^.* USING /, '')),
+        ['btree (team_id, uuid, "timestamp")', 'btree (team_id, "timestamp")'],
+      )
+    })
+
+    it("drops an upgraded install's legacy partition once all of it is older than the retention", async () => {
+      await upgradeWithEvents()
+      const kept = await maintainEventsPartitions(pool, { aheadDays: 7, retentionDays: 30 })
+      assert.deepEqual(kept.dropped, [])
+      const later = await maintainEventsPartitions(pool, { aheadDays: 7, retentionDays: 1, now: addDays(today(), 2.5) })
+      assert.deepEqual(later.dropped, ['events_legacy'])
+      assert.ok(!(await listEventsPartitions(pool)).some((p) => p.name === 'events_legacy'))
+      assert.deepEqual(
+        (await stored()).map((r) => r.event),
+        ['e5', 'e6'],
+      )
+    })
+
+    it('gives a new install daily partitions from today and no legacy partition', async () => {
+      await migrate(pool)
+      const names = (await listEventsPartitions(pool)).filter((p) => !p.isDefault).map((p) => p.name)
+      assert.equal(names[0], eventsPartitionName(today()))
+      assert.ok(!names.includes('events_legacy'))
+    })
   })
 
   it('rolls back a failing migration and names it', async () => {

@@ -191,4 +191,19 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     assert.equal(hooks[1].headers['x-fixture'], 'webhook')
     assert.deepEqual(await s.metrics(configId), { events_seen: 2, events_delivered_successfully: 2, retry_errors: 1, other_errors: 0, undelivered_events: 0 })
   })
+
+  it('refuses a composeWebhook URL on an address the plugin fetch policy refuses, without retrying or sending it', async () => {
+    const configId = await s.enable(s.team.id, 'export-webhook', { url: `${s.url}/internal` })
+    await s.startExporter({ PLUGIN_FETCH_ALLOWED_HOSTS: '' })
+    await s.handoff(s.team.id, [testEvent(s.team.id, 'signed up')])
+    const [letter] = await eventually(
+      'a dead letter',
+      () => listDeadLetters(s.db.pool, configId),
+      (l) => l.length === 1,
+    )
+    assert.match(letter.error, /webhook to 127\.0\.0\.1:\d+ refused: fetch refused: .*127\.0\.0\.1/)
+    assert.equal(letter.retryError, false)
+    assert.equal(s.destination.on('/internal').length, 0, 'the private address was never reached')
+    assert.deepEqual(await s.metrics(configId), { events_seen: 1, events_delivered_successfully: 0, retry_errors: 0, other_errors: 1, undelivered_events: 1 })
+  })
 })

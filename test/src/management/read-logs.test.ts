@@ -49,11 +49,16 @@ describe('readLogs', () => {
     )
   })
 
-  it('pages after an id and searches the message literally', async () => {
+  it('pages strictly after an id, oldest first, and searches the message literally', async () => {
     const all = await readLogs(h.ctx, configId)
     assert.deepEqual(
       (await readLogs(h.ctx, configId, { afterId: all[1].id })).map((r) => r.id),
       [all[2].id, all[3].id],
+    )
+    assert.deepEqual(
+      (await readLogs(h.ctx, configId, { afterId: all[0].id, limit: 2 })).map((r) => r.id),
+      [all[1].id, all[2].id],
+      'the first rows after the id, oldest first: a follower pages forward without gaps',
     )
     assert.deepEqual(
       (await readLogs(h.ctx, configId, { search: '100%' })).map((r) => r.message),

@@ -35,4 +35,42 @@ describe('PluginLogWriter (plugin logs)', () => {
     assert.equal(parsed.team_id, 3)
     assert.equal(parsed.level, 50)
   })
+
+  it("puts the plugin's stack frames after an error's first line: no runtime frames, no host paths, no secrets, at most 20 frames", async () => {
+    const writer = new PluginLogWriter(db.pool, pino({ level: 'silent' }), 'instance-1')
+    const target = { teamId: 3, pluginId: 4, pluginConfigId: 5, pluginName: 'P', secrets: ['sk_live_TOPSECRET'] }
+    const stack = [
+      'Error: boom sk_live_TOPSECRET',
+      '    at lookup (plugin/p/index.js:12:11)',
+      '    at processEvent (plugin/p/index.js:30:5)',
+      '    at callMethod (plugin-vm-runtime.js:412:20)',
+      '    at shaped (/home/deploy/app/node_modules/secret-dir/x.js:1:1)',
+      '    at withKey (plugin/p/index.js:40:1) sk_live_TOPSECRET',
+    ].join('\n')
+    writer.write(target, 'PLUGIN', 'ERROR', 'processEvent failed: Error: boom', stack)
+    writer.write(
+      target,
+      'PLUGIN',
+      'ERROR',
+      'deep',
+      ['RangeError: deep', ...Array.from({ length: 25 }, (_, i) => `    at f${i} (plugin/p/index.js:${i}:1)`)].join('\n'),
+    )
+    writer.write(target, 'PLUGIN', 'ERROR', 'no frames', 'just a string a plugin put in its stack')
+    await writer.close()
+    const { rows } = await db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries ORDER BY id')
+    assert.equal(
+      rows[0].message,
+      [
+        'processEvent failed: Error: boom',
+        '    at lookup (plugin/p/index.js:12:11)',
+        '    at processEvent (plugin/p/index.js:30:5)',
+        '    at shaped (x.js:1:1)',
+        '    at withKey (plugin/p/index.js:40:1) ***',
+      ].join('\n'),
+    )
+    const deep = rows[1].message.split('\n')
+    assert.equal(deep.length, 1 + 20 + 1)
+    assert.equal(deep[21], '    … 5 more frames')
+    assert.equal(rows[2].message, 'no frames')
+  })
 })

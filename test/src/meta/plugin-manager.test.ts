@@ -71,7 +71,10 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     })
     const messages = (await logs(config.id)).map((r) => `${r.type} ${r.message}`)
     assert.equal(messages.filter((m) => m.startsWith('WARN setupPlugin failed with RetryError')).length, 9)
-    assert.ok(messages.includes('ERROR plugin disabled: setupPlugin still failing with RetryError after 10 attempts: service down'))
+    // An ERROR row's first line says what failed; the plugin's stack frames follow it.
+    const disabled = messages.find((m) => m.startsWith('ERROR plugin disabled: '))?.split('\n') ?? []
+    assert.equal(disabled[0], 'ERROR plugin disabled: setupPlugin still failing with RetryError after 10 attempts: service down')
+    assert.match(disabled[1] ?? '', /^ {4}at setupPlugin \(plugin\//)
     assert.deepEqual(await runtime.manager.teamConfigs(team.id), [], 'a disabled config does not run')
   })
 

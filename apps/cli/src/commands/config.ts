@@ -9,6 +9,7 @@ interface WriteOptions {
   config: string[]
   attachment: string[]
   order?: number
+  pinVersion?: number
 }
 
 function writeOptions(command: Command): Command {
@@ -16,6 +17,18 @@ function writeOptions(command: Command): Command {
     .option('--config <key=value>', 'config field value (repeatable); key= clears a field', collect, [])
     .option('--attachment <key=path>', 'file for an attachment field (repeatable)', collect, [])
     .option('--order <n>', "position in the team's plugin chain (lower runs first)", integer('--order'))
+    .option(
+      '--pin-version <n>',
+      "run this stored plugin version, whatever is installed or rolled back later (default: follow the plugin's current version)",
+      positiveInt('--pin-version'),
+    )
+}
+
+/** --pin-version N pins, --unpin follows the current version again, neither leaves the pin alone. */
+function pinChange(options: { pinVersion?: number; unpin?: boolean }): number | null | undefined {
+  if (options.unpin === true && options.pinVersion !== undefined) throw new Error('--pin-version and --unpin contradict each other; give one')
+  if (options.unpin === true) return null
+  return options.pinVersion
 }
 
 export function registerConfig(program: Command): void {
@@ -40,16 +53,19 @@ export function registerConfig(program: Command): void {
             attachments,
             order: options.order,
             enabled: options.enable === true,
+            pinnedVersion: options.pinVersion,
           }),
         ),
       )
     })
   writeOptions(config.command('update').argument('<configId>', 'plugin config id', positiveInt('configId')))
+    .option('--unpin', "stop pinning: run the plugin's current version again")
     .description('change some fields of a config; fields not given (secrets too) keep their value')
-    .action(async (id: number, options: WriteOptions) => {
+    .action(async (id: number, options: WriteOptions & { unpin?: boolean }) => {
       const values = Object.fromEntries(parseKeyValues('--config', options.config))
       const attachments = await readAttachments(options.attachment)
-      printResult(await withManagement((ctx) => updateConfig(ctx, id, { config: values, attachments, order: options.order })))
+      const pinnedVersion = pinChange(options)
+      printResult(await withManagement((ctx) => updateConfig(ctx, id, { config: values, attachments, order: options.order, pinnedVersion })))
     })
   for (const [name, enabled] of [
     ['enable', true],

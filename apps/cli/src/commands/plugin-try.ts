@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { tryEvent } from '@plugin-server/meta'
+import { tryEvent } from '@plugin-server/try-it'
 import { printJson, withManagement } from '../cli-context'
 import { collect, parseKeyValues, positiveInt } from './option-parsers'
 import { readEvent } from './plugin-run-input'

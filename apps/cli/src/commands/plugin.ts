@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { getPlugin, installPluginFromPath, listPlugins, readLogs } from '@plugin-server/meta'
+import { deletePlugin, getPlugin, installPluginFromPath, listPlugins, readLogs, setCurrentVersion } from '@plugin-server/meta'
 import { withManagement } from '../cli-context'
 import { jsonOutput, printResult } from '../output'
 import { collect, positiveInt } from './option-parsers'
@@ -39,6 +39,24 @@ export function registerPluginManagement(plugin: Command): void {
     .argument('<plugin>', 'plugin id or plugin.json name')
     .description('show a plugin: plugin.json and its versions')
     .action(async (ref: string) => printResult(await withManagement((ctx) => getPlugin(ctx, ref))))
+  plugin
+    .command('rollback')
+    .argument('<plugin>', 'plugin id or plugin.json name')
+    .requiredOption('--to-version <n>', 'the stored version to make current (see plugin get)', positiveInt('--to-version'))
+    .description('make an earlier (or later) stored version current: configs without a pin switch to it on every worker within seconds')
+    .action(async (ref: string, options: { toVersion: number }) => {
+      const result = await withManagement((ctx) => setCurrentVersion(ctx, ref, options.toVersion))
+      if (result.status === 'unchanged') process.stderr.write(`plugin-server: ${result.message}\n`)
+      printResult(result)
+    })
+  plugin
+    .command('delete')
+    .argument('<plugin>', 'plugin id or plugin.json name')
+    .option('--force', 'also delete the configs that use it (refused otherwise, naming them)')
+    .description('delete a plugin and all its versions')
+    .action(async (ref: string, options: { force?: boolean }) =>
+      printResult(await withManagement((ctx) => deletePlugin(ctx, ref, { force: options.force === true }))),
+    )
   plugin
     .command('logs')
     .argument('<configId>', 'plugin config id', positiveInt('configId'))

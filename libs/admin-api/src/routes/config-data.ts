@@ -2,7 +2,11 @@ import { getConfig, readLogs, readMetrics, setAttachment } from '@plugin-server/
 import { HttpError } from '../interfaces'
 import { readBody } from '../http-io'
 import { idParam } from '../parse-input'
+import { waitForLogs } from '../wait-for-logs'
 import { Route } from './route'
+
+/** Longer than most proxies hold an idle request would only turn waits into gateway errors. */
+const MAX_WAIT_SECONDS = 30
 
 function intQuery(query: URLSearchParams, key: string): number | undefined {
   const value = query.get(key)
@@ -35,15 +39,21 @@ export const configDataRoutes: Route[] = [
     method: 'GET',
     pattern: '/api/configs/:id/logs',
     access: 'config',
-    handler: async ({ params, query, management }) => {
-      const rows = await readLogs(management, idParam(params.id, 'plugin config'), {
+    handler: async ({ req, params, query, management, services }) => {
+      const id = idParam(params.id, 'plugin config')
+      const logQuery = {
         levels: listQuery(query, 'level'),
         sources: listQuery(query, 'source'),
         afterId: intQuery(query, 'after'),
         search: query.get('search') ?? undefined,
         limit: intQuery(query, 'limit'),
-      })
-      return { status: 200, body: rows }
+      }
+      const wait = intQuery(query, 'wait')
+      if (wait === undefined || wait === 0) return { status: 200, body: await readLogs(management, id, logQuery) }
+      if (wait > MAX_WAIT_SECONDS) throw new HttpError(400, 'validation_error', `wait must be at most ${MAX_WAIT_SECONDS} (seconds)`, 'wait')
+      const { afterId } = logQuery
+      if (afterId === undefined) throw new HttpError(400, 'validation_error', 'wait needs after=<id>: it waits for rows after that one', 'wait')
+      return { status: 200, body: await waitForLogs(req, management, services.logTail, id, { ...logQuery, afterId }, wait * 1000) }
     },
   },
   {

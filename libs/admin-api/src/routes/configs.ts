@@ -1,7 +1,7 @@
 import { createConfig, deleteConfig, getConfig, listConfigs, reorderConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
-import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt } from '../parse-input'
+import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt, optionalNullableId } from '../parse-input'
 import { Route } from './route'
 
 function pluginRef(value: unknown): number | string {
@@ -31,6 +31,7 @@ export const configRoutes: Route[] = [
         attachments: attachmentValues(body),
         order: optionalInt(body, 'order'),
         enabled: optionalBool(body, 'enabled'),
+        pinnedVersion: optionalNullableId(body, 'pinned_version'),
       })
       return { status: 201, body: view }
     },
@@ -64,6 +65,7 @@ export const configRoutes: Route[] = [
         attachments: attachmentValues(body),
         order: optionalInt(body, 'order'),
         enabled: optionalBool(body, 'enabled'),
+        pinnedVersion: optionalNullableId(body, 'pinned_version'),
       })
       return { status: 200, body: view }
     },

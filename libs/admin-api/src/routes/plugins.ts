@@ -1,6 +1,7 @@
-import { ArchiveKind, getPlugin, installPluginArchive, listPlugins } from '@plugin-server/meta'
+import { ArchiveKind, deletePlugin, getPlugin, installPluginArchive, listPlugins, setCurrentVersion } from '@plugin-server/meta'
 import { HttpError } from '../interfaces'
-import { readBody } from '../http-io'
+import { readBody, readJsonObject } from '../http-io'
+import { optionalInt } from '../parse-input'
 import { Route } from './route'
 
 const ARCHIVE_TYPES: Record<string, ArchiveKind> = {
@@ -45,5 +46,28 @@ export const pluginRoutes: Route[] = [
     pattern: '/api/plugins/:plugin',
     access: 'catalogue',
     handler: async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) }),
+  },
+  // Rollback (or forward again): configs without a pin switch to this stored version fleet-wide.
+  {
+    method: 'POST',
+    pattern: '/api/plugins/:plugin/current-version',
+    access: 'operator',
+    handler: async ({ req, params, management, maxBodyBytes }) => {
+      const version = optionalInt(await readJsonObject(req, maxBodyBytes), 'version')
+      if (version === undefined || version < 1)
+        throw new HttpError(400, 'validation_error', 'version is required: the stored version to make current', 'version')
+      return { status: 200, body: await setCurrentVersion(management, params.plugin, version) }
+    },
+  },
+  // ?force=true also deletes the configs using it; without it, 409 naming them.
+  {
+    method: 'DELETE',
+    pattern: '/api/plugins/:plugin',
+    access: 'operator',
+    handler: async ({ params, query, management }) => {
+      const force = query.get('force')
+      if (force !== null && force !== 'true' && force !== 'false') throw new HttpError(400, 'validation_error', 'force must be true or false', 'force')
+      return { status: 200, body: await deletePlugin(management, params.plugin, { force: force === 'true' }) }
+    },
   },
 ]

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import type { ManagementContext, TrySettings } from '@plugin-server/meta'
+import type { ManagementContext } from '@plugin-server/meta'
+import type { TrySettings } from '@plugin-server/try-it'
 import type { AdminServices } from '../admin-services'
 import type { AdminPrincipal } from '../interfaces'
 

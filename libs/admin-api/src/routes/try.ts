@@ -1,4 +1,4 @@
-import { TryRefusedError, tryEvent } from '@plugin-server/meta'
+import { TryRefusedError, tryEvent } from '@plugin-server/try-it'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { idParam } from '../parse-input'

@@ -19,6 +19,8 @@ export interface RequestOptions {
   body?: RequestBody
   /** A token to try instead of the stored one (the login form); a 401 then does not end the session. */
   token?: string
+  /** Cancels the request (a long-poll given up when its view closes). */
+  signal?: AbortSignal
 }
 
 let unauthorizedListener: (message: string) => void = () => undefined
@@ -50,7 +52,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   let res: Response
   try {
-    res = await fetch(path, { method, headers, body })
+    res = await fetch(path, { method, headers, body, signal: options.signal })
   } catch (err) {
     throw new ApiError(0, 'network_error', `could not reach the server: ${(err as Error).message}`)
   }

@@ -1,6 +1,7 @@
 // Every call the UI makes, one function per endpoint of libs/admin-api/API.md.
 import { request } from './client'
 import type {
+  ConfigsHealth,
   ConfigStatus,
   CreateConfigInput,
   DeadLetter,
@@ -15,7 +16,9 @@ import type {
   PluginDetail,
   PluginEvent,
   PluginSummary,
+  ProcessingSeries,
   ReplayResult,
+  SetCurrentVersionResult,
   Team,
   TriggeredJob,
   TryResult,
@@ -32,6 +35,8 @@ export const api = {
   plugins: () => request<PluginSummary[]>('GET', '/api/plugins'),
   plugin: (ref: number | string) => request<PluginDetail>('GET', `/api/plugins/${encodeURIComponent(ref)}`),
   installPlugin: (archive: Blob, contentType: string) => request<InstallResult>('POST', '/api/plugins', { body: { raw: archive, contentType } }),
+  setCurrentVersion: (ref: number | string, version: number) =>
+    request<SetCurrentVersionResult>('POST', `/api/plugins/${encodeURIComponent(ref)}/current-version`, { body: { json: { version } } }),
 
   configs: (teamId: number) => request<PluginConfigView[]>('GET', `/api/teams/${teamId}/configs`),
   createConfig: (teamId: number, input: CreateConfigInput) => request<PluginConfigView>('POST', `/api/teams/${teamId}/configs`, { body: { json: input } }),
@@ -48,7 +53,9 @@ export const api = {
 
   status: (id: number) => request<ConfigStatus>('GET', `${config(id)}/status`),
   exportSeries: (id: number, minutes: number) => request<ExportSeries>('GET', `${config(id)}/export-series?minutes=${minutes}`),
-  logs: (id: number, query: LogQuery) => request<LogRow[]>('GET', `${config(id)}/logs?${logParams(query)}`),
+  processingSeries: (id: number, minutes: number) => request<ProcessingSeries>('GET', `${config(id)}/processing-series?minutes=${minutes}`),
+  configsHealth: (teamId: number) => request<ConfigsHealth>('GET', `/api/teams/${teamId}/configs/health`),
+  logs: (id: number, query: LogQuery, signal?: AbortSignal) => request<LogRow[]>('GET', `${config(id)}/logs?${logParams(query)}`, { signal }),
 
   jobs: (id: number) => request<JobsView>('GET', `${config(id)}/jobs?limit=50`),
   triggerJob: (id: number, name: string, payload: Record<string, unknown> | undefined) =>
@@ -76,5 +83,6 @@ function logParams(query: LogQuery): string {
   if (query.search !== '') params.set('search', query.search)
   if (query.after !== undefined) params.set('after', String(query.after))
   if (query.limit !== undefined) params.set('limit', String(query.limit))
+  if (query.wait !== undefined) params.set('wait', String(query.wait))
   return params.toString()
 }

@@ -59,6 +59,19 @@ export interface PluginVersion {
   version: number
   content_hash: string
   created_at: string
+  /** The version configs without a pin run. */
+  current: boolean
+  /** Configs running it (pinned to it, or following the plugin while it is current). */
+  config_count: number
+  config_schema: ConfigField[]
+}
+
+export interface SetCurrentVersionResult {
+  status: 'changed' | 'unchanged'
+  message: string
+  plugin: PluginSummary
+  previous_version: number
+  following_configs: number
 }
 
 export interface PluginDetail extends PluginSummary {
@@ -86,6 +99,9 @@ export interface PluginConfigView {
   team_id: number
   plugin_id: number
   plugin_name: string
+  /** The version it runs: `pinned_version`, or the plugin's current version. */
+  plugin_version: number
+  pinned_version: number | null
   enabled: boolean
   order: number
   config: Record<string, string>
@@ -109,12 +125,15 @@ export interface CreateConfigInput {
   attachments?: Record<string, NewAttachment>
   order?: number
   enabled?: boolean
+  pinned_version?: number | null
 }
 
 export interface UpdateConfigInput {
   config?: Record<string, string>
   order?: number
   enabled?: boolean
+  /** A version pins, null unpins, absent leaves the pin. */
+  pinned_version?: number | null
 }
 
 export interface ExportMetrics {
@@ -154,6 +173,37 @@ export interface ConfigStatus {
   } | null
   plugin_metrics: Record<string, number>
   scheduled: ScheduledTask[]
+  /** The last hour of the config's processEvent, fleet-wide. */
+  processing: ProcessingSummary
+  /** The plugin's methods as the workers that loaded it saw them; null until one has. */
+  methods: string[] | null
+  /** Whether the plugin exports events; null while no worker has loaded it. */
+  exports: boolean | null
+}
+
+export interface ProcessingCounts {
+  events_in: number
+  events_returned: number
+  events_dropped: number
+  events_failed: number
+  calls: number
+  time_ms: number
+}
+
+export interface ProcessingSummary extends ProcessingCounts {
+  p50_ms: number | null
+  p99_ms: number | null
+}
+
+export interface ProcessingSeries {
+  bucket_seconds: number
+  points: (ProcessingSummary & { t: string })[]
+  total: ProcessingSummary
+}
+
+export interface ConfigsHealth {
+  minutes: number
+  configs: (ProcessingCounts & { id: number })[]
 }
 
 export interface ExportSeriesPoint extends ExportMetrics {
@@ -170,11 +220,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 export const LOG_SOURCES = ['SYSTEM', 'PLUGIN', 'CONSOLE'] as const
 export type LogSource = (typeof LOG_SOURCES)[number]
 
+/** Every page of log rows is oldest first (ascending id): the last row is the newest, and its id is the follow cursor. */
 export interface LogRow {
   id: number
   timestamp: string
   source: LogSource
   type: LogLevel
+  /** The first line says what happened; an ERROR from plugin code has the plugin's stack frames on the lines after it. */
   message: string
 }
 
@@ -182,8 +234,11 @@ export interface LogQuery {
   levels: string[]
   sources: string[]
   search: string
+  /** Only rows with a larger id (the follow cursor); without it, the newest `limit` rows. */
   after?: number
   limit?: number
+  /** With `after`: seconds (1–30) the server may hold the request until a row arrives. */
+  wait?: number
 }
 
 export type JobState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed'

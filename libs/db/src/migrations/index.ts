@@ -4,6 +4,9 @@ import { sql as exportsSchema } from './0003-exports'
 import { sql as teamAdminTokens } from './0004-team-admin-tokens'
 import { sql as eventsTeamUuidKey } from './0005-events-team-uuid-key'
 import { sql as durableHistoricalExports } from './0006-durable-historical-exports'
+import { sql as eventsPartitionedByDay } from './0007-events-partitioned-by-day'
+import { sql as pluginVersionPins } from './0008-plugin-version-pins'
+import { sql as pluginVersionCapabilities } from './0009-plugin-version-capabilities'
 
 export interface Migration {
   id: string
@@ -18,4 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0004-team-admin-tokens', sql: teamAdminTokens },
   { id: '0005-events-team-uuid-key', sql: eventsTeamUuidKey },
   { id: '0006-durable-historical-exports', sql: durableHistoricalExports },
+  { id: '0007-events-partitioned-by-day', sql: eventsPartitionedByDay },
+  { id: '0008-plugin-version-pins', sql: pluginVersionPins },
+  { id: '0009-plugin-version-capabilities', sql: pluginVersionCapabilities },
 ]

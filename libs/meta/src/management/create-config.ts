@@ -7,6 +7,7 @@ import { lockTeamOrder, makeRoomForOrder } from './make-room-for-order'
 import { notifyWorkers } from './notify'
 import { sealConfig } from './seal-config'
 import { validateConfig } from './validate-config'
+import { versionSchema } from './version-schema'
 
 async function assertNoConfig(client: PoolClient, teamId: number, pluginId: number, pluginName: string): Promise<void> {
   const { rows } = await client.query<{ id: number }>('SELECT id FROM plugin_configs WHERE team_id = $1 AND plugin_id = $2', [teamId, pluginId])
@@ -31,9 +32,11 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`config:${input.teamId}:${plugin.id}`])
     await assertNoConfig(client, input.teamId, plugin.id, plugin.name)
     const attachments = input.attachments ?? []
+    const pinnedVersion = input.pinnedVersion ?? null
+    const schema = await versionSchema(client, plugin, pinnedVersion)
     const config = validateConfig({
       pluginName: plugin.name,
-      schema: plugin.config_schema,
+      schema,
       stored: {},
       given: input.config ?? {},
       attachmentKeys: new Set(attachments.map((a) => a.key)),
@@ -42,14 +45,15 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
     await lockTeamOrder(client, input.teamId)
     if (input.order !== undefined) await makeRoomForOrder(client, input.teamId, input.order, null)
     const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO plugin_configs (team_id, plugin_id, enabled, "order", config)
-       VALUES ($1, $2, $3, COALESCE($4, (SELECT COALESCE(MAX("order"), 0) + 1 FROM plugin_configs WHERE team_id = $1)), $5) RETURNING id`,
+      `INSERT INTO plugin_configs (team_id, plugin_id, enabled, "order", config, pinned_version)
+       VALUES ($1, $2, $3, COALESCE($4, (SELECT COALESCE(MAX("order"), 0) + 1 FROM plugin_configs WHERE team_id = $1)), $5, $6) RETURNING id`,
       [
         input.teamId,
         plugin.id,
         input.enabled ?? false,
         input.order ?? null,
-        sealConfig(plugin.name, plugin.config_schema, config, { teamId: input.teamId, pluginId: plugin.id }),
+        sealConfig(plugin.name, schema, config, { teamId: input.teamId, pluginId: plugin.id }),
+        pinnedVersion,
       ],
     )
     for (const attachment of attachments) await upsertAttachment(client, rows[0].id, attachment)

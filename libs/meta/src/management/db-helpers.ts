@@ -10,10 +10,13 @@ export type Queryable = Pool | PoolClient
 // One transaction helper for every store owner; management code imports it from here as before.
 export { inTransaction } from '@plugin-server/db'
 
+// A pinned config is validated and shown against its version's plugin.json, not the current one.
 const CONFIG_ROW = `
-SELECT c.id, c.team_id, c.plugin_id, p.name AS plugin_name, p.config_schema, c.enabled, c."order", c.config,
+SELECT c.id, c.team_id, c.plugin_id, p.name AS plugin_name, COALESCE(v.plugin_json->'config', p.config_schema) AS config_schema,
+       c.pinned_version, COALESCE(v.version, p.version) AS plugin_version, c.enabled, c."order", c.config,
        c.error, c.disabled_reason, c.created_at, c.updated_at
-FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id`
+FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id
+LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version`
 
 export async function findConfigRow(db: Queryable, id: number, forUpdate = false): Promise<PluginConfigRow> {
   const { rows } = await db.query<PluginConfigRow>(`${CONFIG_ROW} WHERE c.id = $1${forUpdate ? ' FOR UPDATE OF c' : ''}`, [id])

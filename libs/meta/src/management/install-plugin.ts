@@ -1,3 +1,4 @@
+import { nextPluginVersion, recordVersionCapabilities } from '@plugin-server/db'
 import { readArchiveBuffer, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
 import { contentHash, filesToJson } from './content-hash'
 import { inTransaction } from './db-helpers'
@@ -5,6 +6,7 @@ import { InstallResult, ManagementContext, ManagementError, PluginFileMap, Plugi
 import { asManagementError } from './load-error'
 import { PLUGIN_SUMMARY_COLUMNS } from './list-plugins'
 import { notifyWorkers } from './notify'
+import { learnCapabilities } from '../runtime/learn-capabilities'
 
 /**
  * Stores a plugin under its plugin.json name. It is compiled first so a broken plugin is refused
@@ -20,6 +22,8 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
   const { pluginJson } = source
   const hash = contentHash(files)
   const stored = filesToJson(files)
+  // Not refused here when the module does not evaluate: it stays unknown and fails to load in the workers with their load error, as before.
+  const capabilities = await learnCapabilities(source).catch(() => null)
   const result = await inTransaction(ctx.pool, async (client): Promise<InstallResult> => {
     // Two installs of the same new plugin at once would both miss the SELECT; the lock orders them.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plugin:${pluginJson.name}`])
@@ -36,8 +40,8 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
     const { rows: saved } = existing
       ? await client.query<PluginSummary>(
           `UPDATE plugins SET name = $1, description = $2, url = $3, plugin_json = $4, config_schema = $5, source = $6, content_hash = $7,
-             version = version + 1, updated_at = now() WHERE id = $8 RETURNING ${PLUGIN_SUMMARY_COLUMNS}`,
-          [...values, existing.id],
+             version = $9, updated_at = now() WHERE id = $8 RETURNING ${PLUGIN_SUMMARY_COLUMNS}`,
+          [...values, existing.id, await nextPluginVersion(client, existing.id)],
         )
       : await client.query<PluginSummary>(
           `INSERT INTO plugins (name, description, url, plugin_json, config_schema, source, content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -52,6 +56,7 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
       pluginJson,
       stored,
     ])
+    if (capabilities) await recordVersionCapabilities(client, { pluginId: plugin.id, version: plugin.version }, capabilities)
     return existing
       ? { status: 'updated', message: `plugin ${JSON.stringify(plugin.name)} updated to version ${plugin.version}`, plugin }
       : { status: 'installed', message: `plugin ${JSON.stringify(plugin.name)} installed (version 1)`, plugin }

@@ -17,6 +17,12 @@ export interface PluginVersionSummary {
   version: number
   content_hash: string
   created_at: Date
+  /** The version configs without a pin run. */
+  current: boolean
+  /** How many configs run this version (pinned to it, or following the plugin while it is current). */
+  config_count: number
+  /** This version's plugin.json `config`: what a config running it is checked against. */
+  config_schema: PluginConfigField[]
 }
 
 export interface PluginSummary {
@@ -70,6 +76,10 @@ export interface PluginConfigView {
   team_id: number
   plugin_id: number
   plugin_name: string
+  /** The version this config runs: `pinned_version`, or the plugin's current version when not pinned. */
+  plugin_version: number
+  /** null: the config follows the plugin's current version (a new install, a rollback). */
+  pinned_version: number | null
   enabled: boolean
   order: number
   config: Record<string, string>
@@ -92,6 +102,8 @@ export interface CreateConfigInput {
   attachments?: AttachmentInput[]
   order?: number
   enabled?: boolean
+  /** Run this stored version of the plugin, whatever is installed or rolled back later; absent or null: follow the current version. */
+  pinnedVersion?: number | null
 }
 
 export interface UpdateConfigInput {
@@ -100,6 +112,34 @@ export interface UpdateConfigInput {
   attachments?: AttachmentInput[]
   order?: number
   enabled?: boolean
+  /** A version number pins the config to it; null unpins (back to the current version); absent leaves the pin as it is. */
+  pinnedVersion?: number | null
+}
+
+/** A config using a plugin, as `plugin delete` names them. */
+export interface PluginConfigUse {
+  id: number
+  team_id: number
+  enabled: boolean
+  pinned_version: number | null
+  runs_version: number
+}
+
+export interface SetCurrentVersionResult {
+  status: 'changed' | 'unchanged'
+  message: string
+  plugin: PluginSummary
+  previous_version: number
+  /** Configs now running the new current version (those without a pin); pinned ones are left where they are. */
+  following_configs: number
+}
+
+export interface DeletePluginResult {
+  id: number
+  name: string
+  deleted: true
+  /** Configs deleted with it (only with force). */
+  deleted_configs: PluginConfigUse[]
 }
 
 export const PLUGIN_LOG_TYPES = ['DEBUG', 'LOG', 'INFO', 'WARN', 'ERROR'] as const

@@ -9,6 +9,8 @@ export interface PluginConfigRow {
   plugin_id: number
   plugin_name: string
   config_schema: PluginConfigField[]
+  pinned_version: number | null
+  plugin_version: number
   enabled: boolean
   order: number
   config: Record<string, string>
@@ -37,6 +39,8 @@ export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]
     team_id: row.team_id,
     plugin_id: row.plugin_id,
     plugin_name: row.plugin_name,
+    plugin_version: row.plugin_version,
+    pinned_version: row.pinned_version,
     enabled: row.enabled,
     order: row.order,
     config,

@@ -5,6 +5,7 @@ import { lockTeamOrder, makeRoomForOrder } from './make-room-for-order'
 import { notifyWorkers } from './notify'
 import { sealConfig } from './seal-config'
 import { validateConfig } from './validate-config'
+import { versionSchema } from './version-schema'
 
 /**
  * Merges into what is stored: keys not given (secrets included) keep their value, a key given as
@@ -19,9 +20,12 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
     const attachments = input.attachments ?? []
     const keys = await storedAttachmentKeys(client, id)
     for (const a of attachments) keys.add(a.key)
+    // A new pin (or unpinning) checks the config against the fields of the version it will run.
+    const schema =
+      input.pinnedVersion === undefined ? row.config_schema : await versionSchema(client, { id: row.plugin_id, name: row.plugin_name }, input.pinnedVersion)
     const config = validateConfig({
       pluginName: row.plugin_name,
-      schema: row.config_schema,
+      schema,
       stored: row.config,
       given: input.config ?? {},
       attachmentKeys: keys,
@@ -30,17 +34,20 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
     if (input.order !== undefined && input.order !== null && input.order !== row.order) await makeRoomForOrder(client, row.team_id, input.order, id)
     await client.query(
       `UPDATE plugin_configs SET config = $2, "order" = COALESCE($3, "order"), enabled = COALESCE($4, enabled),
-         disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END, updated_at = now()
+         disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END,
+         pinned_version = CASE WHEN $5 THEN $6::int ELSE pinned_version END, updated_at = now()
        WHERE id = $1`,
       [
         id,
-        sealConfig(row.plugin_name, row.config_schema, config, { teamId: row.team_id, pluginId: row.plugin_id }),
+        sealConfig(row.plugin_name, schema, config, { teamId: row.team_id, pluginId: row.plugin_id }),
         input.order ?? null,
         input.enabled ?? null,
+        input.pinnedVersion !== undefined,
+        input.pinnedVersion ?? null,
       ],
     )
     for (const attachment of attachments) await upsertAttachment(client, id, attachment)
-    return [...Object.keys(input.config ?? {}), ...attachments.map((a) => a.key)]
+    return [...Object.keys(input.config ?? {}), ...attachments.map((a) => a.key), ...(input.pinnedVersion !== undefined ? ['pinned_version'] : [])]
   })
   const view = await configView(ctx.pool, id)
   ctx.logger.info(

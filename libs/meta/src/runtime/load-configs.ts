@@ -1,4 +1,5 @@
 import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
+import { readPluginVersionFiles } from '@plugin-server/db'
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
 import { SecretBox } from '../secrets/secret-box'
@@ -11,7 +12,10 @@ export interface PluginConfigRecord {
   teamApiToken: string
   pluginId: number
   pluginName: string
+  /** The version this config runs: its pin, or the plugin's current version. */
   pluginVersion: number
+  /** Set when the config is pinned to `pluginVersion` (it stays there when the plugin moves on). */
+  pinnedVersion: number | null
   contentHash: string
   order: number
   /** Includes secret values: plugins need them; they never leave the worker. */
@@ -28,6 +32,7 @@ interface ConfigRow {
   plugin_id: number
   name: string
   version: number
+  pinned_version: number | null
   content_hash: string
   order: number
   config: Record<string, unknown>
@@ -51,10 +56,13 @@ export interface LoadConfigsOptions {
 /** Enabled configs (all teams, or those matching the filter), in processEvent order, secrets decrypted. */
 export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions = {}): Promise<PluginConfigRecord[]> {
   const { rows } = await pool.query<ConfigRow>(
-    `SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, p.version, p.content_hash, c."order", c.config, p.plugin_json,
-            c.updated_at AS config_updated_at, p.updated_at AS plugin_updated_at,
+    // A pinned config reads its version's row, so a new install or a rollback (which touch the plugin row) leaves its signature alone.
+    `SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, COALESCE(v.version, p.version) AS version, c.pinned_version,
+            COALESCE(v.content_hash, p.content_hash) AS content_hash, c."order", c.config, COALESCE(v.plugin_json, p.plugin_json) AS plugin_json,
+            c.updated_at AS config_updated_at, COALESCE(v.created_at, p.updated_at) AS plugin_updated_at,
             (SELECT string_agg(a.id::text || ':' || md5(a.contents), ',' ORDER BY a.id) FROM plugin_attachments a WHERE a.plugin_config_id = c.id) AS attachments_signature
      FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id JOIN teams t ON t.id = c.team_id
+     LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version
      WHERE c.enabled AND ($1::int[] IS NULL OR c.id = ANY($1::int[]))
      ORDER BY c.team_id, c."order", c.id`,
     [filter.ids ?? null],
@@ -85,6 +93,7 @@ function toRecord(r: ConfigRow, config: Record<string, unknown>): PluginConfigRe
     pluginId: r.plugin_id,
     pluginName: r.name,
     pluginVersion: r.version,
+    pinnedVersion: r.pinned_version,
     contentHash: r.content_hash,
     order: r.order,
     config,
@@ -101,10 +110,11 @@ function toRecord(r: ConfigRow, config: Record<string, unknown>): PluginConfigRe
   }
 }
 
-export async function loadPluginFiles(pool: Pool, pluginId: number): Promise<Map<string, Buffer>> {
-  const { rows } = await pool.query<{ source: Record<string, string> }>('SELECT source FROM plugins WHERE id = $1', [pluginId])
-  if (rows.length === 0) throw new Error(`plugin ${pluginId} not found`)
-  return new Map(Object.entries(rows[0].source).map(([path, base64]) => [path, Buffer.from(base64, 'base64')]))
+/** The files of the plugin version with this content hash (the one a config runs, see PluginConfigRecord). */
+export async function loadPluginFiles(pool: Pool, pluginId: number, contentHash: string): Promise<Map<string, Buffer>> {
+  const source = await readPluginVersionFiles(pool, pluginId, contentHash)
+  if (source === null) throw new Error(`plugin ${pluginId} not found`)
+  return new Map(Object.entries(source).map(([path, base64]) => [path, Buffer.from(base64, 'base64')]))
 }
 
 export async function loadAttachments(pool: Pool, pluginConfigId: number): Promise<Record<string, PluginAttachment>> {

@@ -1,6 +1,8 @@
-import { Logger, toPostgresJson } from '@plugin-server/core'
+import { Logger } from '@plugin-server/core'
+import { insertPluginLogs, NewPluginLogRow } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { redact } from '../secrets/redact'
+import { pluginStackFrames } from './plugin-stack'
 
 export type LogSource = 'SYSTEM' | 'PLUGIN' | 'CONSOLE'
 export type LogType = 'DEBUG' | 'LOG' | 'INFO' | 'WARN' | 'ERROR'
@@ -14,26 +16,18 @@ export interface LogTarget {
   secrets: readonly string[]
 }
 
-interface Row {
-  team_id: number
-  plugin_id: number
-  plugin_config_id: number
-  timestamp: string
-  source: LogSource
-  type: LogType
-  message: string
-  instance_id: string
-}
-
 const MAX_MESSAGE = 10_000
 
 /**
  * Plugin logs go to `plugin_log_entries` (what users read) in batched inserts, and to pino with the
  * team, plugin and config ids (what operators read). Buffered rows are bounded so a plugin that
  * logs in a loop cannot exhaust memory; what is dropped is counted and reported.
+ *
+ * A failure of plugin code passes the plugin's stack: its frames follow the first line of the
+ * message, so the row reads `summary\n    at fn (plugin/name/index.js:3:9)…` wherever it is shown.
  */
 export class PluginLogWriter {
-  private buffer: Row[] = []
+  private buffer: NewPluginLogRow[] = []
   private dropped = 0
   private readonly timer: NodeJS.Timeout
   private flushing: Promise<void> = Promise.resolve()
@@ -48,8 +42,9 @@ export class PluginLogWriter {
     this.timer.unref()
   }
 
-  write(target: LogTarget, source: LogSource, type: LogType, text: string): void {
-    const message = redact(text, target.secrets).slice(0, MAX_MESSAGE)
+  write(target: LogTarget, source: LogSource, type: LogType, text: string, pluginStack?: string): void {
+    const frames = pluginStackFrames(pluginStack)
+    const message = redact(frames === null ? text : `${text}\n${frames}`, target.secrets).slice(0, MAX_MESSAGE)
     const level = type === 'ERROR' ? 'error' : type === 'WARN' ? 'warn' : type === 'DEBUG' ? 'debug' : 'info'
     this.logger[level](
       { team_id: target.teamId, plugin_id: target.pluginId, plugin_config_id: target.pluginConfigId, plugin: target.pluginName, source },
@@ -90,13 +85,7 @@ export class PluginLogWriter {
     const rows = this.buffer
     this.buffer = []
     try {
-      await this.pool.query(
-        `INSERT INTO plugin_log_entries (team_id, plugin_id, plugin_config_id, timestamp, source, type, message, instance_id)
-         SELECT team_id, plugin_id, plugin_config_id, timestamp, source, type, message, instance_id
-         FROM jsonb_to_recordset($1::jsonb) AS r(team_id int, plugin_id int, plugin_config_id int, timestamp timestamptz,
-           source text, type text, message text, instance_id text)`,
-        [toPostgresJson(JSON.stringify(rows))],
-      )
+      await insertPluginLogs(this.pool, rows)
     } catch (err) {
       // Postgres is down: keep the rows for the next flush, within the bound.
       this.buffer = [...rows, ...this.buffer].slice(0, this.options.maxBuffered)

@@ -10,7 +10,16 @@ export function metricsKey(queuePrefix: string, pluginConfigId: number): string 
   return `${queuePrefix}:plugin-metrics:${pluginConfigId}`
 }
 
+/**
+ * The ids of every config with a metrics hash, written with the hash, so a /metrics scrape reads
+ * them in one round trip instead of SCANning the whole keyspace.
+ */
+export function metricsIndexKey(queuePrefix: string): string {
+  return `${queuePrefix}:plugin-metrics-configs`
+}
+
 const UPDATE = `
+redis.call('SADD', KEYS[2], ARGV[4])
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local value = tonumber(ARGV[3])
 if ARGV[2] == 'sum' then return redis.call('HINCRBYFLOAT', KEYS[1], ARGV[1], value) end
@@ -30,13 +39,48 @@ export async function updateMetric(
   value: number,
 ): Promise<number> {
   if (!Number.isFinite(value)) throw new Error(`metric ${name}: value must be a finite number, got ${String(value)}`)
-  const result = await redis.eval(UPDATE, 1, metricsKey(queuePrefix, pluginConfigId), name, operation, String(value))
+  const keys = [metricsKey(queuePrefix, pluginConfigId), metricsIndexKey(queuePrefix)]
+  const result = await redis.eval(UPDATE, keys.length, ...keys, name, operation, String(value), String(pluginConfigId))
   return Number(result)
 }
 
 /** `sum` updates queued on the caller's pipeline, for writers that batch them with other commands; same storage as updateMetric. */
 export function addMetricSums(pipeline: ChainableCommander, queuePrefix: string, pluginConfigId: number, sums: Readonly<Record<string, number>>): void {
-  for (const [name, value] of Object.entries(sums)) pipeline.hincrbyfloat(metricsKey(queuePrefix, pluginConfigId), name, value)
+  const entries = Object.entries(sums)
+  if (entries.length > 0) pipeline.sadd(metricsIndexKey(queuePrefix), String(pluginConfigId))
+  for (const [name, value] of entries) pipeline.hincrbyfloat(metricsKey(queuePrefix, pluginConfigId), name, value)
+}
+
+/** Every indexed config's metrics in two round trips: the index, then one pipeline of reads. */
+export async function readAllMetrics(redis: Redis, queuePrefix: string): Promise<Map<number, Record<string, number>>> {
+  const ids = (await redis.smembers(metricsIndexKey(queuePrefix))).map(Number).filter(Number.isSafeInteger)
+  const all = new Map<number, Record<string, number>>()
+  if (ids.length === 0) return all
+  const pipeline = redis.pipeline()
+  for (const id of ids) pipeline.hgetall(metricsKey(queuePrefix, id))
+  const replies = (await pipeline.exec()) ?? []
+  ids.forEach((id, i) => {
+    const [err, raw] = replies[i] ?? [null, null]
+    if (err) throw err
+    const entries = Object.entries((raw ?? {}) as Record<string, string>)
+    if (entries.length > 0) all.set(id, Object.fromEntries(entries.map(([k, v]) => [k, Number(v)])))
+  })
+  return all
+}
+
+/**
+ * Indexes metrics hashes written before the index existed: one SCAN of the keyspace, run once when
+ * a process starts reporting them rather than at every scrape.
+ */
+export async function indexExistingMetrics(redis: Redis, queuePrefix: string): Promise<void> {
+  const prefix = metricsKey(queuePrefix, 0).slice(0, -1)
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    cursor = next
+    const ids = keys.map((key) => key.slice(prefix.length)).filter((id) => /^\d+$/.test(id))
+    if (ids.length > 0) await redis.sadd(metricsIndexKey(queuePrefix), ...ids)
+  } while (cursor !== '0')
 }
 
 export async function readMetrics(redis: Redis, queuePrefix: string, pluginConfigId: number): Promise<Record<string, number>> {

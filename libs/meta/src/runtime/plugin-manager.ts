@@ -1,5 +1,6 @@
 import { publishReload } from '@plugin-server/core'
 import {
+  PluginCapabilities,
   PluginError,
   PluginInstance,
   PluginInstanceOptions,
@@ -11,6 +12,7 @@ import {
   sourceFromFiles,
 } from '@plugin-server/plugin-vm'
 import { countBreakerDisabled } from './breaker-metrics'
+import { CapabilitiesCache } from './capabilities-cache'
 import { disableConfig } from './config-errors'
 import { CaptureDepth, createHost, logTarget } from './create-host'
 import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
@@ -50,6 +52,8 @@ export class PluginManager {
   private readonly loadFailures: LoadFailureReporter
   /** Configs this process is disabling for their breaches (counted once however many breaches follow). */
   private readonly tripping = new Set<number>()
+  /** What each config's version exports, from its version row: routing reads this instead of loading plugins. */
+  private readonly capabilities: CapabilitiesCache
 
   constructor(
     private readonly services: RuntimeServices,
@@ -62,6 +66,7 @@ export class PluginManager {
       windowMs: services.plugins.breakerWindowMs,
     })
     this.loadFailures = new LoadFailureReporter(services)
+    this.capabilities = new CapabilitiesCache(services.pool, services.logger)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -90,9 +95,9 @@ export class PluginManager {
       do {
         this.refreshAgain = false
         try {
-          await this.reconcile(
-            await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) }),
-          )
+          const records = await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) })
+          await this.capabilities.refresh(records)
+          await this.reconcile(records)
           this.lastRefreshError = null
         } catch (err) {
           this.lastRefreshError = (err as Error).message
@@ -110,18 +115,37 @@ export class PluginManager {
     this.services.logger.error({ plugin_config_id: id, err: message }, 'plugin config left out: its secrets cannot be decrypted with PLUGIN_SECRETS_KEYS')
   }
 
-  /** The team's configs that are set up, in processEvent order; sets up the ones not loaded yet. */
-  async teamConfigs(teamId: number): Promise<ActiveConfig[]> {
-    const ids = this.teams.get(teamId) ?? []
+  /**
+   * The team's configs that are set up, in processEvent order; sets up the ones not loaded yet. With
+   * `methods`, only configs exporting one of them (or whose exports are not known yet) are loaded and
+   * returned, so a role never sets up a plugin for a method it does not run.
+   */
+  async teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]> {
+    const ids = (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
     await Promise.all(ids.filter((id) => this.due(id)).map((id) => this.load(id)))
     return ids.filter((id) => this.states.get(id)?.status === 'ready').map((id) => this.active(id))
   }
 
-  /** Whether some enabled config of the team exports one of `methods` (loading the team's configs first). */
+  /** Whether some enabled config of the team exports one of `methods`: read from the version rows; only configs whose exports are unknown are loaded. */
   async teamHas(teamId: number, methods: readonly PluginMethodName[]): Promise<boolean> {
+    return (await this.teamExporting(teamId, methods)).length > 0
+  }
+
+  /** The team's enabled configs exporting one of `methods`, in order, set up here or not (only configs whose exports are unknown are loaded). */
+  async teamExporting(teamId: number, methods: readonly PluginMethodName[]): Promise<PluginConfigRecord[]> {
     const ids = this.teams.get(teamId) ?? []
-    await Promise.all(ids.filter((id) => !this.exports.has(id) && this.due(id)).map((id) => this.load(id)))
-    return ids.some((id) => this.exports.get(id)?.methods.some((m) => methods.includes(m)))
+    await Promise.all(ids.filter((id) => !this.methodsOf(id) && this.due(id)).map((id) => this.load(id)))
+    return ids.filter((id) => this.methodsOf(id)?.some((m) => methods.includes(m))).map((id) => this.records.get(id)!)
+  }
+
+  /** What the config's version exports, without loading it; null while not known (then only `config(id)` tells). */
+  capabilitiesOf(id: number): PluginCapabilities | null {
+    const record = this.records.get(id)
+    return record ? this.capabilities.of(record) : null
+  }
+
+  private methodsOf(id: number): readonly PluginMethodName[] | undefined {
+    return this.capabilitiesOf(id)?.methods ?? this.exports.get(id)?.methods
   }
 
   async config(id: number): Promise<ActiveConfig | null> {
@@ -211,6 +235,7 @@ export class PluginManager {
     this.loadFailures.loaded(record)
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
     this.exports.set(id, { methods: instance.methods, jobNames: instance.jobNames })
+    this.capabilities.learned(record, instance)
     return instance
   }
 
@@ -295,7 +320,7 @@ export class PluginManager {
     const key = `${record.pluginId}:${record.contentHash}`
     let source = this.sources.get(key)
     if (!source) {
-      source = loadPluginFiles(this.services.pool, record.pluginId).then((files) => sourceFromFiles(files))
+      source = loadPluginFiles(this.services.pool, record.pluginId, record.contentHash).then((files) => sourceFromFiles(files))
       source.catch(() => this.sources.delete(key))
       this.sources.set(key, source)
     }
@@ -331,7 +356,7 @@ export class PluginManager {
             ? `setupPlugin still failing with RetryError after ${attempt} attempts: ${message}`
             : `setupPlugin failed: ${message}`
         this.setState(id, { status: 'disabled', reason }, attempt)
-        logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`)
+        logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`, err instanceof PluginError ? err.pluginStack : undefined)
         await disableConfig(this.services.pool, id, reason)
         await publishReload(this.services.redis, this.services.queuePrefix, { reason: 'setup failed', teamId: record.teamId, pluginConfigId: id })
       }
@@ -354,7 +379,8 @@ export class PluginManager {
   /** `attempts`: setupPlugin calls it took to reach this state, for the published view. */
   private setState(id: number, state: SetupState, attempts = 0): void {
     this.states.set(id, state)
-    this.published.publish(id, publishedState(state, attempts))
+    const methods = this.exports.get(id)?.methods
+    this.published.publish(id, methods ? { ...publishedState(state, attempts), methods } : publishedState(state, attempts))
   }
 
   private async teardown(id: number, instance: PluginInstance, reason: string): Promise<void> {

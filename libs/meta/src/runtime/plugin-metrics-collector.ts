@@ -1,14 +1,45 @@
 import type Redis from 'ioredis'
-import { Gauge, Registry } from 'prom-client'
-import { metricsKey } from './metrics-store'
+import { Counter, Gauge, Registry } from 'prom-client'
+import { withTimeout } from '@plugin-server/core'
+import { indexExistingMetrics, readAllMetrics } from './metrics-store'
+
+/** A scrape waits this long for Redis before it reports no plugin metrics and counts an error. */
+const READ_TIMEOUT_MS = 2000
+/** Scrapes within this long of a read share it, however many scrapers ask. */
+const READ_REUSE_MS = 1000
 
 /**
  * Exposes every config's fleet-wide plugin metrics (`meta.metrics`, and the export metrics kept in
  * the same store) as one gauge read from Redis at scrape time. One role registers it (the HTTP
- * app), so the values are not repeated by every worker.
+ * app), so the values are not repeated by every worker. A scrape costs two round trips whatever
+ * the keyspace holds (the config index, then its hashes in one pipeline), at most once a second.
  */
 export function registerPluginMetricsCollector(registry: Registry, redis: Redis, queuePrefix: string): Gauge<'plugin_config_id' | 'metric'> {
-  const prefix = metricsKey(queuePrefix, 0).slice(0, -1)
+  const errors = new Counter({
+    name: 'plugin_metric_read_errors_total',
+    help: 'Scrapes at which plugin metrics could not be read from Redis',
+    registers: [registry],
+  })
+  // Hashes written before the index existed; until this is done a scrape may miss some of them.
+  let indexed: Promise<void> | null = null
+  const index = (): Promise<void> =>
+    (indexed ??= indexExistingMetrics(redis, queuePrefix).catch((err: unknown) => {
+      indexed = null
+      throw err
+    }))
+  let cached: { at: number; read: Promise<Map<number, Record<string, number>> | null> } | null = null
+  const read = (): Promise<Map<number, Record<string, number>> | null> => {
+    const now = Date.now()
+    if (!cached || now - cached.at > READ_REUSE_MS) {
+      const reading = index().then(() => readAllMetrics(redis, queuePrefix))
+      const read = withTimeout(reading, READ_TIMEOUT_MS).catch(() => {
+        errors.inc()
+        return null
+      })
+      cached = { at: now, read }
+    }
+    return cached.read
+  }
   return new Gauge({
     name: 'plugin_metric',
     help: 'Plugin metrics (meta.metrics sum/max/min and export metrics), aggregated across the fleet, per plugin config',
@@ -16,15 +47,9 @@ export function registerPluginMetricsCollector(registry: Registry, redis: Redis,
     registers: [registry],
     async collect() {
       this.reset()
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-        cursor = next
-        for (const key of keys) {
-          const configId = key.slice(prefix.length)
-          for (const [metric, value] of Object.entries(await redis.hgetall(key))) this.set({ plugin_config_id: configId, metric }, Number(value))
-        }
-      } while (cursor !== '0')
+      for (const [configId, metrics] of (await read()) ?? new Map<number, Record<string, number>>()) {
+        for (const [metric, value] of Object.entries(metrics)) this.set({ plugin_config_id: String(configId), metric }, value)
+      }
     },
   })
 }

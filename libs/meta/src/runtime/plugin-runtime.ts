@@ -4,6 +4,7 @@ import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, Readine
 import { IsolatedVmPluginVm, PluginVm } from '@plugin-server/plugin-vm'
 import { breakerDisabledCounter } from './breaker-metrics'
 import { GeoIpLocator } from './geoip-locator'
+import { registerLiveIsolatesGauge } from './isolate-metrics'
 import type { RuntimeServices } from './interfaces'
 import { PluginLogWriter } from './log-writer'
 import { PluginCapturer } from './plugin-capture'
@@ -53,6 +54,7 @@ export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new Is
   }
   // Exported from start-up, so the alert on configs disabled by the server sees the first one.
   breakerDisabledCounter(ctx.registry)
+  registerLiveIsolatesGauge(ctx.registry)
   const manager = new PluginManager(services, vm)
   await manager.start()
   await subscribeReload(ctx.newRedisConnection('plugin-reload'), config.queuePrefix, (message) => {

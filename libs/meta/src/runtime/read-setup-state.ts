@@ -10,6 +10,8 @@ export interface FleetSetupState {
   updatedAt: string | null
   /** Processes that published a state for the config. */
   processes: number
+  /** The methods the plugin's loaded code exports, as any live process saw them; null when none has loaded it. */
+  methods: string[] | null
 }
 
 const RANK: Record<SetupStatus, number> = { pending: 0, ready: 1, retrying: 2, failed: 3, disabled: 4 }
@@ -25,7 +27,9 @@ export async function readSetupState(redis: Redis, queuePrefix: string, pluginCo
   const states = Object.values(raw)
     .map(parseState)
     .filter((s): s is PublishedSetupState => s !== null && (s.seenAt ?? s.updatedAt) >= oldest)
-  if (states.length === 0) return { status: 'unknown', attempts: 0, nextAttemptAt: null, lastError: null, updatedAt: null, processes: 0 }
+  if (states.length === 0) return { status: 'unknown', attempts: 0, nextAttemptAt: null, lastError: null, updatedAt: null, processes: 0, methods: null }
+  const loaded = states.filter((s) => Array.isArray(s.methods))
+  const methods = loaded.length === 0 ? null : [...new Set(loaded.flatMap((s) => s.methods ?? []))].sort()
   const [worst] = states.sort((a, b) => RANK[b.status] - RANK[a.status] || b.updatedAt - a.updatedAt)
   return {
     status: worst.status,
@@ -34,6 +38,7 @@ export async function readSetupState(redis: Redis, queuePrefix: string, pluginCo
     lastError: worst.lastError,
     updatedAt: new Date(worst.updatedAt).toISOString(),
     processes: states.length,
+    methods,
   }
 }
 

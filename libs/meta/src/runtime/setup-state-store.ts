@@ -18,6 +18,8 @@ export interface PublishedSetupState {
   updatedAt: number
   /** Epoch ms the process last wrote it: unchanged states are written again now and then, so a live process is told from a dead one. */
   seenAt: number
+  /** The plugin methods the loaded code exports (absent until it is loaded): the admin UI shows the Export panel only for exporters. */
+  methods?: readonly string[]
 }
 
 type StateChange = Omit<PublishedSetupState, 'updatedAt' | 'seenAt'>

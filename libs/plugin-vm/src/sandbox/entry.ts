@@ -4,7 +4,7 @@ import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
 import { hostAsync, hostFire } from './host-link'
-import { call, collect, load, processBatch, runJob } from './runner'
+import { call, collect, forget, load, processBatch, runJob } from './runner'
 import { atob, btoa, TextDecoder, TextEncoder } from './text'
 import { fireTimer, timerGlobals } from './timers'
 import { URL } from './url-class'
@@ -40,6 +40,14 @@ function asCall<A extends unknown[], R>(fn: (id: number, ...rest: A) => R): (id:
     } finally {
       runningCall = outer
     }
+  }
+}
+
+/** Every call first lets go of the results of calls the host has received since its last one. */
+function acking<A extends unknown[], R>(fn: (id: number, ...rest: A) => R): (id: number, received: number[], ...rest: A) => R {
+  return (id, received, ...rest) => {
+    forget(received)
+    return fn(id, ...rest)
   }
 }
 
@@ -88,9 +96,9 @@ function safeCallback(id: number, args: unknown[]): void {
 
 scope.__ps_runtime = {
   load,
-  call: asCall(call),
-  runJob: asCall(runJob),
-  processBatch: asCall(processBatch),
+  call: acking(asCall(call)),
+  runJob: acking(asCall(runJob)),
+  processBatch: acking(asCall(processBatch)),
   collect,
   fireTimer: safeFireTimer,
   runCallback: safeCallback,

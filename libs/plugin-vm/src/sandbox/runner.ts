@@ -124,9 +124,10 @@ function invoke(fn: Fn | undefined, label: string, args: unknown[]): string | Pr
 
 /**
  * isolated-vm fails a task when a promise was rejected without a handler (e.g. a plugin's floating
- * promise), discarding the call's real result. Recent results are kept so the host can collect
- * them in a second task. Bounded: the host never has more calls in flight than this; its call ids
- * are sequential, so a ring indexed by id keeps the most recent ones.
+ * promise), discarding the call's real result. Results are kept so the host can collect them in a
+ * second task, until the host says it received them (`forget`, with its next call): a whole batch's
+ * events each, so keeping them longer fills the heap of a plugin that does nothing wrong. Bounded
+ * besides: call ids are sequential, so a ring indexed by id keeps at most the most recent ones.
  */
 const RECENT_LIMIT = 1024
 const recentIds = bare<Record<number, number>>()
@@ -137,6 +138,16 @@ function remember(id: number, result: string | Promise<string>): string | Promis
   recentIds[slot] = id
   recentResults[slot] = result
   return result
+}
+
+/** Drops the results of calls whose outcome the host has received. */
+export function forget(ids: readonly number[]): void {
+  for (let i = 0; i < ids.length; i++) {
+    const slot = ids[i] % RECENT_LIMIT
+    if (recentIds[slot] !== ids[i]) continue
+    recentIds[slot] = -1
+    recentResults[slot] = undefined
+  }
 }
 
 export function collect(id: number): string | Promise<string> {

@@ -59,6 +59,15 @@ function describe(error: unknown): string {
 
 type Envelope = { ok: true; value: unknown } | { ok: false; error: SerializedPluginError }
 
+/** What a call's deadline timer resolves to, so the race can tell it from the call's own result. */
+const DEADLINE: unique symbol = Symbol('deadline')
+
+/**
+ * How long a call stopped at its deadline may take to settle. Disposal settles it at once in practice;
+ * isolated-vm itself gives a terminating script 5 s before calling it a catastrophe.
+ */
+const SETTLE_AFTER_STOP_MS = 5_000
+
 /** One plugin config in its own isolate. Every call runs under the deadline and the concurrency bound. */
 export class IsolatePluginInstance implements PluginInstance {
   readonly pluginName: string
@@ -71,6 +80,8 @@ export class IsolatePluginInstance implements PluginInstance {
   private disposeReason: string | undefined
   private calls = 0
   private nextCallId = 1
+  /** Calls whose result arrived: the next call tells the sandbox to let go of them (see sandbox/runner.ts). */
+  private received: number[] = []
   private lastUsedAt = Date.now()
 
   constructor(private readonly parts: InstanceParts) {
@@ -130,8 +141,17 @@ export class IsolatePluginInstance implements PluginInstance {
   }
 
   stats(): PluginInstanceStats {
-    const heapUsedBytes = this.disposed ? 0 : this.parts.isolate.getHeapStatisticsSync().used_heap_size
-    return { calls: this.calls, inFlight: this.semaphore.inFlight, heapUsedBytes, lastUsedAt: this.lastUsedAt }
+    return { calls: this.calls, inFlight: this.semaphore.inFlight, heapUsedBytes: this.heapUsedBytes(), lastUsedAt: this.lastUsedAt }
+  }
+
+  /** Waits for the isolate's lock: while plugin code runs, this holds the caller until it yields. */
+  private heapUsedBytes(): number {
+    try {
+      return this.disposed ? 0 : this.parts.isolate.getHeapStatisticsSync().used_heap_size
+    } catch {
+      // Disposed by a breach while this waited for the lock.
+      return 0
+    }
   }
 
   dispose(reason = 'disposed'): void {
@@ -157,9 +177,11 @@ export class IsolatePluginInstance implements PluginInstance {
     // The sandbox tags captures made while this call's code runs with its id.
     this.parts.captures.bind(id, grant)
     const options = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout } as const
-    const head = name === undefined ? [id] : [id, name]
+    const head = name === undefined ? [id, this.received.splice(0)] : [id, this.received.splice(0), name]
     try {
-      return (await ref.apply(undefined, [...head, ...args], options)) as string
+      const result = (await ref.apply(undefined, [...head, ...args], options)) as string
+      this.received.push(id)
+      return result
     } catch (error) {
       // The runtime never throws, so anything but a limit/disposal is a plugin's unhandled rejection.
       if (this.disposed || isLimitMessage(error)) throw error
@@ -193,10 +215,13 @@ export class IsolatePluginInstance implements PluginInstance {
       this.calls++
       this.lastUsedAt = Date.now()
       // isolated-vm's timeout only covers synchronous execution; this covers awaited work too.
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(this.breach('time', timeoutMs)), timeoutMs)
+      const deadline = new Promise<typeof DEADLINE>((resolve) => {
+        timer = setTimeout(() => resolve(DEADLINE), timeoutMs)
       })
-      return await Promise.race([start(timeoutMs, captures), deadline])
+      const call = start(timeoutMs, captures)
+      const first = await Promise.race([call, deadline])
+      if (first === DEADLINE) throw await this.expire(call, timeoutMs)
+      return first
     } catch (error) {
       throw this.translate(error, timeoutMs, label)
     } finally {
@@ -207,6 +232,35 @@ export class IsolatePluginInstance implements PluginInstance {
     }
   }
 
+  /**
+   * The call outlived its deadline. On a busy machine this timer can run before isolated-vm's
+   * memory-limit rejection is delivered, so the cause is read from the isolate, not from the order
+   * of arrival: an isolate isolated-vm already disposed hit its memory limit; otherwise it is
+   * stopped here and the call's settlement says whether its heap was over the limit when it stopped.
+   */
+  private async expire(call: Promise<unknown>, timeoutMs: number): Promise<PluginLimitError> {
+    if (this.memoryExhausted()) return this.breach('memory')
+    this.dispose('time limit exceeded')
+    let grace: NodeJS.Timeout | undefined
+    const settled = await Promise.race([
+      call.then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+      new Promise<undefined>((resolve) => {
+        grace = setTimeout(() => resolve(undefined), SETTLE_AFTER_STOP_MS)
+      }),
+    ])
+    clearTimeout(grace)
+    const hitMemory = /memory limit/i.test(String((settled as Error | undefined)?.message))
+    return hitMemory ? this.breach('memory') : this.breach('time', timeoutMs)
+  }
+
+  /** isolated-vm disposes an isolate by itself only when it breaches its memory limit. */
+  private memoryExhausted(): boolean {
+    return this.disposeReason === undefined && this.parts.isolate.isDisposed
+  }
+
   private assertAlive(): void {
     if (this.limitError) throw this.limitError
     if (this.disposed) throw new PluginDisposedError(`${this.label} is disposed (${this.disposeReason ?? 'isolate disposed'})`)
@@ -215,16 +269,20 @@ export class IsolatePluginInstance implements PluginInstance {
   private translate(error: unknown, timeoutMs: number, label: string): Error {
     if (error instanceof PluginLimitError || error instanceof PluginError || error instanceof PluginDisposedError) return error
     const message = String((error as Error)?.message ?? error)
-    if (/memory limit/i.test(message)) return this.breach('memory')
+    if (/memory limit/i.test(message) || this.memoryExhausted()) return this.breach('memory')
     if (/execution timed out/i.test(message)) return this.breach('time', timeoutMs)
     if (this.limitError) return this.limitError
     if (this.disposed) return new PluginDisposedError(`${this.label} was disposed during ${label} (${this.disposeReason ?? 'isolate disposed'})`)
     return new PluginError(`${this.label}: ${label} failed: ${message}`, (error as Error)?.name ?? 'Error', false, undefined, message)
   }
 
-  /** Disposes the isolate for a breach (the first one sticks) and tells the breach listener. */
-  breach(limit: PluginLimitKind, timeoutMs = this.parts.timeoutMs): PluginLimitError {
+  /**
+   * Disposes the isolate for a breach (the first one sticks) and tells the breach listener. A time or
+   * CPU breach found on an isolate isolated-vm already disposed is the memory breach that disposed it.
+   */
+  breach(reported: PluginLimitKind, timeoutMs = this.parts.timeoutMs): PluginLimitError {
     if (!this.limitError) {
+      const limit = this.memoryExhausted() ? 'memory' : reported
       this.limitError = new PluginLimitError(`${this.label} exceeded its ${this.limitText(limit, timeoutMs)}`, limit)
       this.log('error', `${this.limitError.message}; the isolate was disposed`)
       this.dispose(`${limit} limit exceeded`)

@@ -18,6 +18,7 @@ import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { HostWork, INLINE_WORK_BYTES } from './host-work/host-work'
 import { IsolatePluginInstance } from './isolate-plugin-instance'
+import { trackIsolate } from './live-isolates'
 import { runtimeSource } from './runtime-bundle'
 import { compileCached } from './script-cache'
 import { StoreBounds } from './store-bounds'
@@ -59,6 +60,7 @@ export class IsolatedVmPluginVm implements PluginVm {
     // Before the isolate exists: a bad allowlist is the caller's error, not the plugin's.
     const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects)
     const isolate = new ivm.Isolate({ memoryLimit: settings.memoryLimitMb })
+    trackIsolate(isolate)
     let instance: IsolatePluginInstance | undefined
     let cpu: BackgroundCpuBudget | undefined
     try {
@@ -171,8 +173,10 @@ export class IsolatedVmPluginVm implements PluginVm {
       cpuSampler.watch(cpu)
       return instance
     } catch (error) {
+      // Only the memory limit makes isolated-vm dispose an isolate by itself (see IsolatePluginInstance).
+      const hitMemory = isolate.isDisposed
       if (!isolate.isDisposed) isolate.dispose()
-      const failure = loadError(label, error, settings)
+      const failure = loadError(label, error, settings, hitMemory)
       if (failure instanceof PluginLimitError) notifyBreach(settings.onBreach, failure)
       throw failure
     }
@@ -196,9 +200,9 @@ function reportLimit(host: PluginHost, pluginName: string, configId: string | nu
   }
 }
 
-function loadError(label: string, error: unknown, settings: typeof DEFAULTS): Error {
+function loadError(label: string, error: unknown, settings: typeof DEFAULTS, hitMemory: boolean): Error {
   const message = String((error as Error)?.message ?? error)
-  if (/memory limit/i.test(message)) return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
+  if (hitMemory || /memory limit/i.test(message)) return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
   if (/execution timed out/i.test(message)) return new PluginLimitError(`${label} exceeded its time limit (${settings.timeoutMs} ms) while loading`, 'time')
   return new PluginLoadError(`${label} failed to load: ${message}`)
 }

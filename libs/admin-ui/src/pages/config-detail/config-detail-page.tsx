@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { ApiError } from '../../api/client'
 import { api } from '../../api/endpoints'
-import type { PluginConfigView } from '../../api/types'
+import type { ConfigField, PluginConfigView, PluginDetail } from '../../api/types'
 import { Badge } from '../../components/badge'
 import { ErrorMessage } from '../../components/error-message'
 import { Loading } from '../../components/loading'
@@ -13,6 +13,7 @@ import { ExportsTab } from './exports-tab'
 import { JobsTab } from './jobs-tab'
 import { LogsTab } from './logs-tab'
 import { StatusTab } from './status-tab'
+import { VersionPin } from './version-pin'
 
 const TABS = [
   { id: 'settings', label: 'Settings' },
@@ -21,6 +22,11 @@ const TABS = [
   { id: 'jobs', label: 'Jobs' },
   { id: 'exports', label: 'Exports' },
 ]
+
+/** The fields of the version the config runs (a pinned one may differ from the current). */
+function schemaOf(plugin: PluginDetail, version: number): ConfigField[] {
+  return plugin.versions.find((v) => v.version === version)?.config_schema ?? plugin.config_schema
+}
 
 interface Props {
   configId: number
@@ -68,7 +74,11 @@ export function ConfigDetailPage({ configId, tab, justCreated }: Props) {
             <span data-testid="config-plugin-name">{config.plugin_name}</span> <span class="muted">config #{config.id}</span>
           </h1>
           <p class="muted">
-            Team #{config.team_id} · position {config.order} · <a href={href(`/plugins/${plugin.id}`)}>plugin v{plugin.version}</a>{' '}
+            Team #{config.team_id} · position {config.order} ·{' '}
+            <a href={href(`/plugins/${plugin.id}`)} data-testid="config-plugin-version">
+              plugin v{config.plugin_version}
+              {config.pinned_version !== null && ' (pinned)'}
+            </a>{' '}
             {config.enabled ? <Badge tone="ok">enabled</Badge> : <Badge tone="muted">disabled</Badge>}
             {config.disabled_reason && <span> ({config.disabled_reason})</span>}
           </p>
@@ -100,9 +110,10 @@ export function ConfigDetailPage({ configId, tab, justCreated }: Props) {
       <div class="tab-body">
         {tab === 'settings' && (
           <div class="card">
+            <VersionPin key={`pin-${config.id}`} config={config} plugin={plugin} onSaved={setConfig} />
             <ConfigForm
-              key={config.id}
-              schema={plugin.config_schema}
+              key={`${config.id}-${config.plugin_version}`}
+              schema={schemaOf(plugin, config.plugin_version)}
               target={{ kind: 'edit', config }}
               onSaved={setConfig}
               savedMessage={justCreated ? 'Config created.' : undefined}

@@ -1,18 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { ApiError } from '../../api/client'
-import { api } from '../../api/endpoints'
-import { LOG_LEVELS, LOG_SOURCES, LogQuery, LogRow } from '../../api/types'
+import { LOG_LEVELS, LOG_SOURCES, LogRow } from '../../api/types'
 import { Badge, Tone } from '../../components/badge'
 import { ErrorMessage } from '../../components/error-message'
 import { formatClock } from '../../lib/format'
 import { useDebounced } from '../../lib/use-debounced'
-import { toApiError } from '../../lib/use-async'
 import { LogFilterState, LogFilters } from './log-filters'
-
-const FOLLOW_MS = 1000
-const INITIAL_ROWS = 100
-/** Older rows are dropped past this, so following for hours does not grow the page without bound. */
-const MAX_ROWS = 2000
+import { useFollowedLogs } from './use-followed-logs'
 
 const LEVEL_TONES: Record<string, Tone> = { ERROR: 'error', WARN: 'warn', INFO: 'info' }
 
@@ -21,63 +14,29 @@ function filterOf(chosen: string[], all: readonly string[]): string[] {
   return chosen.length === all.length ? [] : chosen
 }
 
+/** An ERROR row's first line says what failed; the lines after it are the plugin's stack. */
+function LogMessage({ row }: { row: LogRow }) {
+  const newline = row.message.indexOf('\n')
+  if (row.type !== 'ERROR' || newline < 0) return <span class="log-message">{row.message}</span>
+  return (
+    <span class="log-message">
+      {row.message.slice(0, newline)}
+      <pre class="log-stack" data-testid="log-stack">
+        {row.message.slice(newline + 1)}
+      </pre>
+    </span>
+  )
+}
+
 export function LogsTab({ configId }: { configId: number }) {
   const [filters, setFilters] = useState<LogFilterState>({ levels: [...LOG_LEVELS], sources: [...LOG_SOURCES], search: '', follow: true })
   const search = useDebounced(filters.search.trim(), 300)
-  const [rows, setRows] = useState<LogRow[]>([])
-  const [error, setError] = useState<ApiError | null>(null)
-  const followRef = useRef(filters.follow)
-  followRef.current = filters.follow
   const listRef = useRef<HTMLDivElement>(null)
 
-  const levels = filterOf(filters.levels, LOG_LEVELS)
-  const sources = filterOf(filters.sources, LOG_SOURCES)
   const nothingChosen = filters.levels.length === 0 || filters.sources.length === 0
-  const queryKey = JSON.stringify([levels, sources, search, nothingChosen])
-
+  const query = nothingChosen ? null : { levels: filterOf(filters.levels, LOG_LEVELS), sources: filterOf(filters.sources, LOG_SOURCES), search }
   // Any filter change starts over: the latest rows that match, then only newer ones while following.
-  useEffect(() => {
-    let cancelled = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let lastId = 0
-    const query: LogQuery = { levels, sources, search }
-    setRows([])
-    setError(null)
-    if (nothingChosen) return
-    const poll = async () => {
-      if (followRef.current) {
-        try {
-          const newer = await api.logs(configId, { ...query, after: lastId })
-          if (cancelled) return
-          if (newer.length > 0) {
-            lastId = newer[newer.length - 1].id
-            setRows((old) => [...old, ...newer].slice(-MAX_ROWS))
-          }
-          setError(null)
-        } catch (err) {
-          if (!cancelled) setError(toApiError(err))
-        }
-      }
-      if (!cancelled) timer = setTimeout(poll, FOLLOW_MS)
-    }
-    api.logs(configId, { ...query, limit: INITIAL_ROWS }).then(
-      (latest) => {
-        if (cancelled) return
-        // The API answers newest first; the view reads top to bottom, newest last.
-        const ordered = [...latest].reverse()
-        lastId = ordered.length > 0 ? ordered[ordered.length - 1].id : 0
-        setRows(ordered)
-        timer = setTimeout(poll, FOLLOW_MS)
-      },
-      (err: unknown) => {
-        if (!cancelled) setError(toApiError(err))
-      },
-    )
-    return () => {
-      cancelled = true
-      clearTimeout(timer)
-    }
-  }, [configId, queryKey])
+  const { rows, error } = useFollowedLogs(configId, query, filters.follow)
 
   useEffect(() => {
     const list = listRef.current
@@ -91,13 +50,20 @@ export function LogsTab({ configId }: { configId: number }) {
       <div class="log-list" ref={listRef} data-testid="logs">
         {rows.length === 0 && <p class="empty">{nothingChosen ? 'Tick at least one level and one source.' : 'No log entries match.'}</p>}
         {rows.map((row) => (
-          <div key={row.id} class={`log-row log-${row.type.toLowerCase()}`} data-level={row.type} data-source={row.source} data-testid="log-row">
+          <div
+            key={row.id}
+            class={`log-row log-${row.type.toLowerCase()}`}
+            data-id={row.id}
+            data-level={row.type}
+            data-source={row.source}
+            data-testid="log-row"
+          >
             <span class="log-time" title={row.timestamp}>
               {formatClock(row.timestamp)}
             </span>
             <Badge tone={LEVEL_TONES[row.type] ?? 'muted'}>{row.type}</Badge>
             <span class="log-source">{row.source}</span>
-            <span class="log-message">{row.message}</span>
+            <LogMessage row={row} />
           </div>
         ))}
       </div>

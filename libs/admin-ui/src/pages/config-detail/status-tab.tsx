@@ -6,6 +6,8 @@ import { Loading } from '../../components/loading'
 import { formatBytes, formatDuration, formatTime } from '../../lib/format'
 import { useAsync } from '../../lib/use-async'
 import { EXPORT_METRICS, ExportChart } from './export-chart'
+import { HistoricalSummary } from './historical-summary'
+import { ProcessingPanel } from './processing-panel'
 import { SetupState } from './setup-state'
 
 const REFRESH_MS = 3000
@@ -13,9 +15,13 @@ const REFRESH_MS = 3000
 export function StatusTab({ configId }: { configId: number }) {
   const status = useAsync(() => api.status(configId), [configId], REFRESH_MS)
   const series = useAsync(() => api.exportSeries(configId, 60), [configId], REFRESH_MS)
+  const processing = useAsync(() => api.processingSeries(configId, 60), [configId], REFRESH_MS)
+  const runs = useAsync(() => api.historicalExports(configId), [configId], REFRESH_MS)
   if (status.data === undefined) return status.error ? <ErrorMessage error={status.error} /> : <Loading what="the status" />
   const s: ConfigStatus = status.data
   const metrics = Object.entries(s.plugin_metrics)
+  const showExport = exportsEvents(s)
+  const showProcessing = s.methods === null || s.methods.includes('processEvent') || s.processing.events_in > 0
 
   return (
     <div class="stack">
@@ -30,9 +36,11 @@ export function StatusTab({ configId }: { configId: number }) {
         )}
       </div>
 
-      {s.export && (
-        <div class="card">
-          <h2>Export</h2>
+      {showProcessing && <ProcessingPanel total={s.processing} series={processing.data} seriesError={processing.error} />}
+
+      {s.export && showExport && (
+        <div class="card" data-testid="export-panel">
+          <h2>Export: live delivery</h2>
           <div class="tiles">
             {EXPORT_METRICS.map((m) => (
               <div key={m.key} class="tile">
@@ -51,6 +59,7 @@ export function StatusTab({ configId }: { configId: number }) {
           </p>
           <h3>Last hour, per minute</h3>
           {series.data ? <ExportChart series={series.data} /> : <ErrorMessage error={series.error} />}
+          <HistoricalSummary configId={configId} runs={runs.data} />
         </div>
       )}
 
@@ -110,4 +119,14 @@ export function StatusTab({ configId }: { configId: number }) {
       </div>
     </div>
   )
+}
+
+/**
+ * Whether the Export panel applies: the plugin's code exports an export method, as the workers that
+ * loaded it saw it; before any has, only when something was exported (a processEvent-only plugin
+ * never shows a panel of zeros).
+ */
+function exportsEvents(s: ConfigStatus): boolean {
+  if (s.exports !== null) return s.exports
+  return EXPORT_METRICS.some((m) => (s.export?.metrics[m.key] ?? 0) > 0)
 }

@@ -8,7 +8,8 @@ import { toApiError } from '../../lib/use-async'
 import { ConfigFields } from './config-fields'
 import { configToSend, fieldOfError, initialValues, missingRequired, withFile } from './form-model'
 
-type Target = { kind: 'create'; teamId: number; pluginId: number } | { kind: 'edit'; config: PluginConfigView }
+/** `pinnedVersion`: create the config pinned to that stored version (absent or null: it follows the current one). */
+type Target = { kind: 'create'; teamId: number; pluginId: number; pinnedVersion?: number | null } | { kind: 'edit'; config: PluginConfigView }
 
 interface Props {
   schema: ConfigField[]
@@ -41,7 +42,7 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
     const config = configToSend(schema, mode, values, initial)
     if (target.kind === 'create') {
       const attachments = Object.keys(files).length > 0 ? await asNewAttachments(files) : undefined
-      return api.createConfig(target.teamId, { plugin_id: target.pluginId, config, attachments, enabled })
+      return api.createConfig(target.teamId, { plugin_id: target.pluginId, config, attachments, enabled, pinned_version: target.pinnedVersion ?? undefined })
     }
     let view = target.config
     if (Object.keys(config).length > 0) view = await api.updateConfig(view.id, { config })

@@ -1,11 +1,14 @@
 import { useState } from 'preact/hooks'
-import type { PluginConfigView } from '../../api/types'
+import type { PluginConfigView, ProcessingCounts } from '../../api/types'
 import { Badge } from '../../components/badge'
 import { href } from '../../lib/router'
+import { ConfigHealth } from './config-health'
 
 interface Props {
   config: PluginConfigView
   position: number
+  /** The last hour of its processEvent; undefined until loaded. */
+  health: ProcessingCounts | undefined
   last: boolean
   dragging: boolean
   onDragStart: () => void
@@ -16,7 +19,7 @@ interface Props {
   onDelete: () => Promise<void>
 }
 
-export function ConfigRow({ config, position, last, dragging, onDragStart, onDragEnd, onDrop, onMove, onToggle, onDelete }: Props) {
+export function ConfigRow({ config, position, health, last, dragging, onDragStart, onDragEnd, onDrop, onMove, onToggle, onDelete }: Props) {
   const [over, setOver] = useState(false)
   const [confirming, setConfirming] = useState(false)
   const [busy, setBusy] = useState(false)
@@ -61,12 +64,23 @@ export function ConfigRow({ config, position, last, dragging, onDragStart, onDra
       <td class="num">{position + 1}</td>
       <td>
         <a href={href(`/configs/${id}`)}>{config.plugin_name}</a>
-        <span class="muted"> #{id}</span>
+        <span class="muted"> #{id}</span>{' '}
+        <span
+          class="muted small"
+          data-testid={`config-version-${id}`}
+          title={config.pinned_version === null ? "follows the plugin's current version" : 'pinned'}
+        >
+          v{config.plugin_version}
+          {config.pinned_version !== null && ' (pinned)'}
+        </span>
       </td>
       <td>
         {config.enabled ? <Badge tone="ok">enabled</Badge> : <Badge tone="muted">disabled</Badge>}
         {config.disabled_reason && <span class="muted small"> {config.disabled_reason}</span>}
         {config.error !== null && config.error !== undefined && <Badge tone="error">error</Badge>}
+      </td>
+      <td>
+        <ConfigHealth configId={id} counts={health} />
       </td>
       <td>
         <label class="switch">

@@ -8,6 +8,8 @@ import { href } from '../../lib/router'
 import { toApiError, useAsync } from '../../lib/use-async'
 import { ConfigRow } from './config-row'
 
+const HEALTH_REFRESH_MS = 10_000
+
 /** `ids` with `moved` taken out and put where `target` was. */
 function moveTo(ids: number[], moved: number, target: number): number[] {
   const rest = ids.filter((id) => id !== moved)
@@ -27,6 +29,7 @@ function inOrder(configs: PluginConfigView[], ids: number[]): PluginConfigView[]
 /** The team's configs in processEvent order: the first one sees each event first. */
 export function ConfigsPage({ teamId }: { teamId: number }) {
   const loaded = useAsync(() => api.configs(teamId), [teamId])
+  const health = useAsync(() => api.configsHealth(teamId), [teamId], HEALTH_REFRESH_MS)
   // A local copy, so a reorder shows at once and goes back if the server refuses it.
   const [configs, setConfigs] = useState<PluginConfigView[] | undefined>(undefined)
   const [error, setError] = useState<ApiError | null>(null)
@@ -84,6 +87,7 @@ export function ConfigsPage({ teamId }: { teamId: number }) {
               <th class="num">#</th>
               <th>Plugin</th>
               <th>State</th>
+              <th title="processEvent over the last hour: share of events that failed, and events in">Health (1 h)</th>
               <th>Enabled</th>
               <th class="actions-col">Actions</th>
             </tr>
@@ -94,6 +98,7 @@ export function ConfigsPage({ teamId }: { teamId: number }) {
                 key={config.id}
                 config={config}
                 position={index}
+                health={health.data?.configs.find((h) => h.id === config.id)}
                 last={index === configs.length - 1}
                 dragging={dragged === config.id}
                 onDragStart={() => setDragged(config.id)}

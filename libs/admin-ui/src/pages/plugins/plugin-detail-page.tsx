@@ -5,16 +5,18 @@ import { JsonBlock } from '../../components/json-block'
 import { Loading } from '../../components/loading'
 import { formatTime } from '../../lib/format'
 import { href, navigate } from '../../lib/router'
-import { useSession } from '../../lib/session-context'
+import { isOperator, useSession } from '../../lib/session-context'
 import { useAsync } from '../../lib/use-async'
 import { ConfigSchemaTable } from './config-schema-table'
+import { PluginVersionsTable } from './plugin-versions-table'
 import { PublicJobsTable } from './public-jobs-table'
 
 /** plugin.json keys shown in their own sections; the rest is listed as JSON. */
 const SHOWN_KEYS = new Set(['name', 'description', 'url', 'config', 'publicJobs'])
 
 export function PluginDetailPage({ pluginId }: { pluginId: string }) {
-  const { teamId } = useSession()
+  const session = useSession()
+  const { teamId } = session
   const plugin = useAsync(() => api.plugin(pluginId), [pluginId])
   // To point at the team's existing config instead of offering a second one (the API allows one per plugin).
   const configs = useAsync(() => (teamId === null ? Promise.resolve([]) : api.configs(teamId)), [teamId])
@@ -34,7 +36,7 @@ export function PluginDetailPage({ pluginId }: { pluginId: string }) {
         <div>
           <h1 data-testid="plugin-detail-name">{p.name}</h1>
           <p class="muted">
-            Version {p.version} · installed {formatTime(p.created_at)} · updated {formatTime(p.updated_at)}
+            Current version {p.version} · installed {formatTime(p.created_at)} · updated {formatTime(p.updated_at)}
           </p>
         </div>
         <div class="actions">
@@ -89,26 +91,7 @@ export function PluginDetailPage({ pluginId }: { pluginId: string }) {
 
       <div class="card">
         <h2>Versions</h2>
-        <table class="table" data-testid="plugin-versions">
-          <thead>
-            <tr>
-              <th class="num">Version</th>
-              <th>Content hash</th>
-              <th>Installed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.versions.map((v) => (
-              <tr key={v.version}>
-                <td class="num">{v.version}</td>
-                <td>
-                  <code title={v.content_hash}>{v.content_hash.slice(0, 12)}</code>
-                </td>
-                <td>{formatTime(v.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <PluginVersionsTable plugin={p} canChange={isOperator(session)} onChanged={plugin.reload} />
       </div>
     </section>
   )

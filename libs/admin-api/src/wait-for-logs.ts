@@ -1,0 +1,41 @@
+import type { IncomingMessage } from 'node:http'
+import { LogQuery, ManagementContext, PluginLogRow, readLogs } from '@plugin-server/meta'
+import type { LogTail } from './log-tail'
+
+/** Aborts when the client's connection closes before the answer is sent. */
+function clientGone(req: IncomingMessage): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController()
+  const abort = () => controller.abort()
+  if (req.socket.destroyed) abort()
+  else req.socket.once('close', abort)
+  return { signal: controller.signal, dispose: () => req.socket.off('close', abort) }
+}
+
+/**
+ * The rows after `query.afterId`, waiting up to `waitMs` for the first of them. Rows of the config
+ * that the filters leave out wake the wait but are not answered; it goes on waiting past them.
+ */
+export async function waitForLogs(
+  req: IncomingMessage,
+  management: ManagementContext,
+  tail: LogTail,
+  configId: number,
+  query: LogQuery & { afterId: number },
+  waitMs: number,
+): Promise<PluginLogRow[]> {
+  const deadline = Date.now() + waitMs
+  const gone = clientGone(req)
+  try {
+    let cursor = query.afterId
+    for (;;) {
+      const rows = await readLogs(management, configId, query)
+      const left = deadline - Date.now()
+      if (rows.length > 0 || left <= 0 || gone.signal.aborted) return rows
+      const newest = await tail.waitPast(configId, cursor, left, gone.signal)
+      if (newest === null) return []
+      cursor = newest
+    }
+  } finally {
+    gone.dispose()
+  }
+}

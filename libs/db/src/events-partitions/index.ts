@@ -1,0 +1,6 @@
+export * from './events-partition-day'
+export * from './list-events-partitions'
+export * from './create-events-partition'
+export * from './drop-events-partition'
+export * from './delete-default-events-before'
+export * from './maintain-events-partitions'

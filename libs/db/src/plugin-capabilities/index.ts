@@ -1,0 +1,3 @@
+export { PluginVersionCapabilities, PluginVersionKey, versionKey } from './plugin-version-capabilities'
+export { readVersionCapabilities } from './read-version-capabilities'
+export { recordVersionCapabilities } from './record-version-capabilities'

@@ -1,0 +1,101 @@
+import type { Config, Logger } from '@plugin-server/core'
+import { EventsPartitionMaintenance, maintainEventsPartitions } from '@plugin-server/db'
+import type { Pool } from 'pg'
+import { Counter, Registry } from 'prom-client'
+
+/** Daily partitions are made days ahead, so an hourly pass is plenty. */
+const INTERVAL_MS = 3_600_000
+/** A failed pass (database down, schema not migrated yet, a lock not had in time) is tried again sooner. */
+const RETRY_MS = 60_000
+
+/**
+ * The scheduler keeps the events table's partitions: the coming days' ready, and (with
+ * EVENTS_RETENTION_DAYS) those older than the retention dropped. Every replica runs it; the
+ * changes themselves are serialized in Postgres (libs/db events-partitions).
+ */
+export class EventsPartitionMaintainer {
+  private timer: NodeJS.Timeout | null = null
+  private retry: NodeJS.Timeout | null = null
+  private running: Promise<EventsPartitionMaintenance | null> | null = null
+  private readonly created: Counter
+  private readonly dropped: Counter
+  private readonly deletedRows: Counter
+  private readonly failures: Counter
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+    registry: Registry,
+    private readonly policy: Config['events'],
+  ) {
+    this.created = new Counter({ name: 'events_partitions_created_total', help: 'Daily events partitions created by this replica', registers: [registry] })
+    this.dropped = new Counter({
+      name: 'events_partitions_dropped_total',
+      help: 'Events partitions dropped by this replica because all of their range is older than EVENTS_RETENTION_DAYS',
+      registers: [registry],
+    })
+    this.deletedRows = new Counter({
+      name: 'events_retention_deleted_rows_total',
+      help: 'Events of the default partition (timestamps no daily partition covers) deleted as older than EVENTS_RETENTION_DAYS',
+      registers: [registry],
+    })
+    this.failures = new Counter({
+      name: 'events_partition_maintenance_failures_total',
+      help: 'Partition maintenance passes that failed',
+      registers: [registry],
+    })
+  }
+
+  /** A first pass now, in the background (a slow database does not hold up the role's start), then one every hour. */
+  start(): void {
+    void this.runOnce()
+    this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  /** Joins a pass in progress instead of starting a second one. Answers null when the pass failed. */
+  runOnce(): Promise<EventsPartitionMaintenance | null> {
+    this.running ??= this.pass().finally(() => (this.running = null))
+    return this.running
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    if (this.retry) clearTimeout(this.retry)
+    this.timer = this.retry = null
+    await this.running
+  }
+
+  private async pass(): Promise<EventsPartitionMaintenance | null> {
+    try {
+      const result = await maintainEventsPartitions(this.pool, { aheadDays: this.policy.partitionsAheadDays, retentionDays: this.policy.retentionDays })
+      this.created.inc(result.created.length)
+      this.dropped.inc(result.dropped.length)
+      this.deletedRows.inc(result.defaultRowsDeleted)
+      if (result.created.length + result.dropped.length + result.defaultRowsDeleted > 0) {
+        this.logger.info(
+          {
+            created: result.created,
+            moved_from_default: result.movedRows,
+            dropped: result.dropped,
+            default_rows_deleted: result.defaultRowsDeleted,
+            cutoff: result.cutoff?.toISOString() ?? null,
+          },
+          'events partitions maintained',
+        )
+      }
+      return result
+    } catch (err) {
+      this.failures.inc()
+      this.logger.warn({ err: (err as Error).message, retry_in_ms: RETRY_MS }, 'events partition maintenance failed')
+      if (this.timer && !this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = null
+          void this.runOnce()
+        }, RETRY_MS)
+        this.retry.unref()
+      }
+      return null
+    }
+  }
+}

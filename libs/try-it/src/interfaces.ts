@@ -1,0 +1,77 @@
+import type { LogLevel, PluginEvent, PluginVm } from '@plugin-server/plugin-vm'
+import type { AttachmentInput, ConfigInputValue, GeoIpLocator, ManagementContext } from '@plugin-server/meta'
+import type { TryGate } from './try-gate'
+
+/** What a dry run may put in its answer: plain JSON, nothing the response writer has to guess about. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
+/** The plugin settings the workers run with (a subset of `Config['plugins']`); a dry run obeys the same. */
+export interface TrySettings {
+  memoryLimitMb: number
+  /** Deadline of one plugin call; the whole dry run has its own, shorter one on top. */
+  timeoutMs: number
+  fetchAllowedHosts: readonly string[]
+  geoipDatabasePath: string
+  posthogApiHost: string
+  posthogPersonalApiKey: string
+}
+
+/** A management context plus what running plugins needs. Everything optional has a default. */
+export interface TryContext extends ManagementContext {
+  /** Missing values: the workers' defaults, and no fetch allowlist (private addresses refused). */
+  settings?: Partial<TrySettings>
+  /** One per process: the database is read into memory on first use. */
+  geoip?: GeoIpLocator
+  vm?: PluginVm
+  /** Bounds dry runs per process; a shared default gate when absent. */
+  gate?: TryGate
+  /** Deadline of the whole dry run (default 10 000 ms). */
+  deadlineMs?: number
+}
+
+export type TryTarget =
+  | { kind: 'config'; pluginConfigId: number }
+  | { kind: 'plugin'; plugin: number | string; config: Record<string, ConfigInputValue>; attachments: AttachmentInput[] }
+  | { kind: 'chain' }
+
+/** `event` and `target` are checked here (errors name the field), so every caller validates the same way. */
+export interface TryInput {
+  teamId: number
+  event: unknown
+  /** `{ plugin_config_id }`, `{ plugin_id, config?, attachments? }` or `{ chain: true }`, as the HTTP body gives it. */
+  target: unknown
+}
+
+export type TryMethod = 'setupPlugin' | 'processEvent' | 'onEvent' | 'onSnapshot' | 'exportEvents' | 'composeWebhook' | 'teardownPlugin'
+
+export interface TryLog {
+  level: LogLevel
+  message: string
+}
+
+/** One thing a plugin asked the host to do. `performed` false: recorded only (writes, captures, jobs, …). */
+export interface TryHostCall {
+  call: string
+  args: JsonValue[]
+  performed: boolean
+  result?: JsonValue
+  error?: string
+}
+
+export interface TryStep {
+  plugin_config_id: number | null
+  plugin: string
+  method: TryMethod
+  duration_ms: number
+  output?: JsonValue
+  error: string | null
+  logs: TryLog[]
+  host_calls: TryHostCall[]
+}
+
+export interface TryResult {
+  input: PluginEvent
+  output: PluginEvent | null
+  dropped: boolean
+  steps: TryStep[]
+}

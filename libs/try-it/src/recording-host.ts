@@ -1,0 +1,145 @@
+import { guardedFetch } from '@plugin-server/plugin-vm'
+import type {
+  ApiRequest,
+  FetchGuard,
+  HttpRequestInit,
+  HttpResponseData,
+  MetricOperation,
+  PluginAttachment,
+  PluginCache,
+  PluginCapture,
+  PluginCursor,
+  PluginHost,
+  PluginJobRequest,
+  PluginLogEntry,
+  PluginStorage,
+} from '@plugin-server/plugin-vm'
+import { ApiDefaults, callPosthogApi } from '@plugin-server/meta'
+import type { CallRecorder } from './call-recorder'
+import { notSentError, originOf, requestView, responseView, SENT_FETCH_METHODS, shownUrl } from './dry-net'
+
+export interface RecordingHostOptions {
+  config: Record<string, unknown>
+  attachments: Record<string, PluginAttachment>
+  recorder: CallRecorder
+  /** Overlays over the config's real namespaces (or empty ones): reads answered, writes kept in memory. */
+  cache: PluginCache
+  storage: PluginStorage
+  cursor: PluginCursor
+  geoip: (ip: string) => Promise<unknown>
+  fetchGuard: FetchGuard
+  /** Aborted at the dry run's deadline: nothing it started outlives it. */
+  signal: AbortSignal
+  maxFetchBytes: number
+  api: ApiDefaults
+}
+
+/** Arguments as the plugin passed them, without the trailing undefined ones it left out. */
+function given(...args: unknown[]): unknown[] {
+  while (args.length > 0 && args[args.length - 1] === undefined) args.pop()
+  return args
+}
+
+/**
+ * The PluginHost of a dry run. Reads (cache, storage, cursor, GeoIP, GET/HEAD fetches, GET
+ * posthog.api) are answered for real; everything that would change something outside the sandbox
+ * (cache/storage/cursor writes, captures, jobs, metrics, other requests) is recorded and not done.
+ * Every call lands in the recorder with its arguments and what the plugin got back.
+ */
+export class RecordingHost implements PluginHost {
+  readonly config: Readonly<Record<string, unknown>>
+  readonly attachments: Readonly<Record<string, PluginAttachment | null>>
+  readonly cache: PluginCache
+  readonly storage: PluginStorage
+  readonly cursor: PluginCursor
+
+  constructor(private readonly o: RecordingHostOptions) {
+    this.config = o.config
+    this.attachments = o.attachments
+    const { cache, storage, cursor } = o
+    this.cache = {
+      set: (key, value, ttl, options) => this.track('cache.set', given(key, value, ttl, options), false, () => cache.set(key, value, ttl, options)),
+      get: (key, defaultValue, options) => this.track('cache.get', given(key, defaultValue, options), true, () => cache.get(key, defaultValue, options)),
+      incr: (key) => this.track('cache.incr', [key], false, () => cache.incr(key)),
+      expire: (key, ttl) => this.track('cache.expire', [key, ttl], false, () => cache.expire(key, ttl)),
+      lpush: (key, items) => this.track('cache.lpush', [key, items], false, () => cache.lpush(key, items)),
+      lrange: (key, start, end) => this.track('cache.lrange', [key, start, end], true, () => cache.lrange(key, start, end)),
+      llen: (key) => this.track('cache.llen', [key], true, () => cache.llen(key)),
+      lpop: (key, count) => this.track('cache.lpop', [key, count], false, () => cache.lpop(key, count)),
+      lrem: (key, count, element) => this.track('cache.lrem', [key, count, element], false, () => cache.lrem(key, count, element)),
+    }
+    this.storage = {
+      get: (key, defaultValue) => this.track('storage.get', given(key, defaultValue), true, () => storage.get(key, defaultValue)),
+      set: (key, value) => this.track('storage.set', [key, value], false, () => storage.set(key, value)),
+      del: (key) => this.track('storage.del', [key], false, () => storage.del(key)),
+    }
+    this.cursor = {
+      init: (key, initialValue) => this.track('cursor.init', given(key, initialValue), false, () => cursor.init(key, initialValue)),
+      increment: (key, by) => this.track('cursor.increment', given(key, by), false, () => cursor.increment(key, by)),
+    }
+  }
+
+  async enqueueJob(job: PluginJobRequest): Promise<void> {
+    this.o.recorder.call('jobs', [{ name: job.name, payload: job.payload, run_at: job.runAt }], false)
+  }
+
+  updateMetric(name: string, operation: MetricOperation, value: number): void {
+    this.o.recorder.call('metrics', [name, operation, value], false)
+  }
+
+  geoipLocate(ip: string): Promise<unknown> {
+    return this.track('geoip', [ip], true, () => this.o.geoip(ip))
+  }
+
+  log(entry: PluginLogEntry): void {
+    this.o.recorder.log(entry.level, entry.message)
+  }
+
+  capture(capture: PluginCapture): void {
+    this.o.recorder.call('capture', [capture.event, capture.properties], false)
+  }
+
+  async fetch(url: string, init: HttpRequestInit): Promise<HttpResponseData> {
+    const request = requestView(init)
+    const args = [shownUrl(url), request]
+    if (!SENT_FETCH_METHODS.has(request.method)) {
+      const error = notSentError(`fetch: ${request.method} ${originOf(url)}`)
+      this.o.recorder.settle(this.o.recorder.call('fetch', args, false), { error })
+      throw error
+    }
+    const { fetchGuard: guard, signal, maxFetchBytes: maxBytes } = this.o
+    return this.track('fetch', args, true, () => guardedFetch(url, init, { guard, signal, maxBytes }), responseView)
+  }
+
+  async api(request: ApiRequest): Promise<HttpResponseData> {
+    const args = [request.method, request.path, request.options]
+    // The workers serve every method; a dry run sends only the reads.
+    if (request.method !== 'GET') {
+      const error = notSentError(`posthog.api.${request.method.toLowerCase()}(${JSON.stringify(request.path)})`)
+      this.o.recorder.settle(this.o.recorder.call('posthog.api', args, false), { error })
+      throw error
+    }
+    return this.track('posthog.api', args, true, () => callPosthogApi(request, this.o.api), responseView)
+  }
+
+  /** Bridged SDKs (pg, BigQuery, S3, …) talk to outside systems from the host, where nothing could be recorded or held back. */
+  loadHostModule(name: string): unknown {
+    const error = new Error(`module "${name}" is not available in a dry run (Try it): its calls would reach outside systems and cannot be held back`)
+    this.o.recorder.settle(this.o.recorder.call('module', [name], false), { error })
+    throw error
+  }
+
+  private async track<T>(call: string, args: unknown[], performed: boolean, run: () => Promise<T>, show?: (value: T) => unknown): Promise<T> {
+    const entry = this.o.recorder.call(call, args, performed)
+    try {
+      const result = await run()
+      this.o.recorder.settle(entry, { result: show ? show(result) : result })
+      return result
+    } catch (error) {
+      // Refused by the fetch policy: nothing left the process.
+      if ((error as { code?: unknown }).code === 'ERR_PLUGIN_FETCH_REFUSED') entry.performed = false
+      this.o.recorder.settle(entry, { error })
+      throw error
+    }
+  }
+}

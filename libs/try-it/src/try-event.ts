@@ -1,0 +1,119 @@
+import { fetchGuard, IsolatedVmPluginVm } from '@plugin-server/plugin-vm'
+import type { PluginEvent } from '@plugin-server/plugin-vm'
+import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor } from '@plugin-server/meta'
+import { CallRecorder } from './call-recorder'
+import { Deadline } from './deadline'
+import type { TryContext, TryInput, TryResult, TrySettings } from './interfaces'
+import { loadTrySpecs, TrySpec } from './load-try-targets'
+import { OverlayCache } from './overlay-cache'
+import { OverlayCursor } from './overlay-cursor'
+import { OverlayStorage } from './overlay-storage'
+import { parseTryEvent, parseTryTarget } from './parse-try-input'
+import { RecordingHost } from './recording-host'
+import { EVENT_LIMITS, Redactor } from './redactor'
+import { runTryChain } from './run-try-chain'
+import { defaultTryGate } from './try-gate'
+import { TryPlugin } from './try-plugin'
+import { trySource } from './try-source'
+
+/** Long enough for a plugin that fetches once or twice, short enough to wait for in a browser. */
+export const DEFAULT_TRY_DEADLINE_MS = 10_000
+/** A dry run only previews what a GET answers. */
+const MAX_TRY_FETCH_BYTES = 10 * 1024 * 1024
+
+/** The workers' defaults (see libs/core config); with no allowlist, private addresses are refused. */
+export const DEFAULT_TRY_SETTINGS: TrySettings = {
+  memoryLimitMb: 128,
+  timeoutMs: 30_000,
+  fetchAllowedHosts: [],
+  geoipDatabasePath: '',
+  posthogApiHost: 'https://app.posthog.com',
+  posthogPersonalApiKey: '',
+}
+
+const locators = new Map<string, GeoIpLocator>()
+
+/** One locator per database and process: each holds the whole database in memory. */
+function sharedLocator(path: string): GeoIpLocator {
+  let locator = locators.get(path)
+  if (!locator) locators.set(path, (locator = new GeoIpLocator(path)))
+  return locator
+}
+
+function withDefaults(given: Partial<TrySettings> = {}): TrySettings {
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<TrySettings>
+  return { ...DEFAULT_TRY_SETTINGS, ...defined }
+}
+
+/**
+ * Runs a sample event through a plugin config, a plugin the team has not configured yet, or the
+ * team's whole chain, without side effects: see RecordingHost for what is answered and what is
+ * only recorded. Logs are returned, never written to plugin_log_entries; secret config values are
+ * used but scrubbed from everything returned. Errors inside plugins are results; only bad input
+ * (ManagementError), a foreign config (403) or a full gate (429) reject.
+ */
+export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryResult> {
+  const event = parseTryEvent(input.event, input.teamId)
+  const target = parseTryTarget(input.target)
+  const specs = await loadTrySpecs(ctx, input.teamId, target)
+  const release = await (ctx.gate ?? defaultTryGate).acquire()
+  const started = Date.now()
+  const settings = withDefaults(ctx.settings)
+  const deadline = new Deadline(ctx.deadlineMs ?? DEFAULT_TRY_DEADLINE_MS)
+  // One redactor for the whole run: a chain's plugins may pass each other's secrets along in the event.
+  const redactor = new Redactor(specs.flatMap((s) => s.secrets))
+  const plugins: TryPlugin[] = []
+  try {
+    for (const spec of specs) plugins.push(await tryPlugin(ctx, spec, settings, deadline, redactor))
+    const run = await runTryChain(plugins, event)
+    ctx.logger.info(
+      { teamId: input.teamId, target: target.kind, pluginConfigIds: specs.map((s) => s.configId), steps: run.steps.length, ms: Date.now() - started },
+      'plugin dry run',
+    )
+    return {
+      input: redactor.json(event, EVENT_LIMITS) as PluginEvent,
+      output: run.output === null ? null : (redactor.json(run.output, EVENT_LIMITS) as PluginEvent),
+      dropped: run.dropped,
+      steps: run.steps,
+    }
+  } finally {
+    for (const plugin of plugins) plugin.dispose()
+    deadline.close()
+    release()
+  }
+}
+
+async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, deadline: Deadline, redactor: Redactor): Promise<TryPlugin> {
+  const { pool, redis, queuePrefix } = ctx
+  const id = spec.configId
+  const recorder = new CallRecorder(redactor)
+  const cursor = id === null ? null : new RedisPluginCursor(redis, queuePrefix, id)
+  const host = new RecordingHost({
+    config: spec.config,
+    attachments: spec.attachments ?? (id === null || spec.loadError ? {} : await loadAttachments(pool, id)),
+    recorder,
+    // A config reads its own namespaces; a plugin not configured yet has none.
+    cache: new OverlayCache(id === null ? null : new RedisPluginCache(redis, queuePrefix, spec.pluginId, spec.teamId)),
+    storage: new OverlayStorage(id === null ? null : new PostgresPluginStorage(pool, id)),
+    cursor: new OverlayCursor(cursor && ((key) => cursor.value(key))),
+    geoip: (ip) => (ctx.geoip ?? sharedLocator(settings.geoipDatabasePath)).locate(ip),
+    fetchGuard: fetchGuard(settings.fetchAllowedHosts),
+    signal: deadline.signal,
+    maxFetchBytes: MAX_TRY_FETCH_BYTES,
+    api: {
+      host: settings.posthogApiHost,
+      personalApiKey: settings.posthogPersonalApiKey,
+      projectApiKey: spec.teamApiToken,
+      guard: fetchGuard(settings.fetchAllowedHosts),
+    },
+  })
+  return new TryPlugin({
+    spec,
+    host,
+    recorder,
+    deadline,
+    settings,
+    vm: ctx.vm ?? new IsolatedVmPluginVm(),
+    source: () => trySource(pool, spec.pluginId, spec.contentHash),
+  })
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { REPO_ROOT } from '../harness/processes'
+import { checkLayering, Violation } from './layering'
+
+const WRONG = path.join(REPO_ROOT, 'test/fixtures/architecture/wrong-imports')
+
+describe('Layering (CONTRIBUTING.md: core, db → plugin-vm → meta → ingestion/export/scheduling/capture → admin-api → apps)', () => {
+  const wrong = checkLayering(WRONG)
+  const found = (rule: Violation['rule'], file: string) => wrong.filter((v) => v.rule === rule && v.file === file)
+
+  it('finds no upward or sideways import, no import of internals, no undeclared dependency and no run-time cycle in this repository', () => {
+    assert.deepEqual(checkLayering(REPO_ROOT), [])
+  })
+
+  it('fails a lib importing a lib above it, naming both layers', () => {
+    assert.deepEqual(
+      found('upward import', 'libs/core/src/index.ts').map((v) => v.detail),
+      ['core (layer 0) imports meta (layer 3)'],
+    )
+  })
+
+  it('fails an import of a package missing from the importer’s package.json', () => {
+    assert.equal(found('undeclared dependency', 'libs/core/src/index.ts').length, 1)
+  })
+
+  it('fails an app importing a lib’s internals by package path', () => {
+    assert.match(
+      found('internal import', 'apps/scheduler/src/index.ts')[0]?.detail ?? '',
+      /@plugin-server\/meta\/src\/plugin-manager: import @plugin-server\/meta/,
+    )
+  })
+
+  it('fails a relative path into another lib’s sources', () => {
+    assert.match(found('internal import', 'libs/db/src/index.ts')[0]?.detail ?? '', /reaches outside libs\/db/)
+  })
+
+  it('fails a run-time import cycle, but not one closed only by a type-only import', () => {
+    const cycles = wrong.filter((v) => v.rule === 'cycle').map((v) => v.detail)
+    assert.deepEqual(cycles, ['libs/meta/src/plugin-manager.ts → libs/meta/src/pool.ts → libs/meta/src/plugin-manager.ts'])
+  })
+
+  it('reports nothing else in the fixture than the wrong imports written there', () => {
+    assert.equal(wrong.length, 5, JSON.stringify(wrong, null, 2))
+  })
+})

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict'
+import {
+  addDays,
+  countEvents,
+  createEventsPartition,
+  eventsPartitionName,
+  inTransaction,
+  INSERT_EVENTS_SQL,
+  insertEvents,
+  listEventsPartitions,
+  maintainEventsPartitions,
+  utcDayStart,
+} from '@plugin-server/db'
+import { loadConfig } from '@plugin-server/core'
+import { PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
+import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
+import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
+import { eventually } from '../harness/fleet'
+import { testRoleContext } from '../harness/role-context'
+import { ingestEvent } from './ingest-event'
+
+const today = () => utcDayStart(new Date())
+
+describe('events partitioned by day', () => {
+  let db: TestDatabase
+  beforeEach(async () => (db = await createTestDatabase()))
+  afterEach(async () => db.drop())
+
+  /** Which partition holds each of these uuids. */
+  const homes = async (uuids: string[]) => {
+    const { rows } = await db.pool.query<{ uuid: string; home: string }>(
+      'SELECT uuid::text, tableoid::regclass::text AS home FROM events WHERE uuid = ANY($1::uuid[])',
+      [uuids],
+    )
+    return Object.fromEntries(rows.map((r) => [r.uuid, r.home]))
+  }
+  const partitionNames = async () => (await listEventsPartitions(db.pool)).map((p) => p.name)
+
+  it('has, once migrated, a partition for every day from today to a week ahead, and a default partition', async () => {
+    const names = await partitionNames()
+    for (let day = 0; day <= 7; day++) assert.ok(names.includes(eventsPartitionName(addDays(today(), day))), `day +${day} in ${names.join(', ')}`)
+    assert.ok(names.includes('events_default'))
+    const daily = (await listEventsPartitions(db.pool)).find((p) => p.name === eventsPartitionName(today()))
+    assert.deepEqual([daily?.from, daily?.to], [today(), addDays(today(), 1)])
+  })
+
+  it('stores events dated 1999 and 2100 (no daily partition) in the default partition, and a month ahead moves into its day when that partition is made', async () => {
+    const [past, future, monthAhead] = ['1999-06-01T12:00:00Z', '2100-01-01T00:00:00Z', addDays(today(), 30).toISOString()].map((timestamp) =>
+      ingestEvent({ timestamp }),
+    )
+    assert.equal(await insertEvents(db.pool, [past, future, monthAhead]), 3)
+    assert.deepEqual(await homes([past.uuid, future.uuid, monthAhead.uuid]), {
+      [past.uuid]: 'events_default',
+      [future.uuid]: 'events_default',
+      [monthAhead.uuid]: 'events_default',
+    })
+
+    const made = await createEventsPartition(db.pool, addDays(today(), 30))
+    assert.deepEqual(made, { name: eventsPartitionName(addDays(today(), 30)), created: true, movedRows: 1 })
+    assert.equal((await homes([monthAhead.uuid]))[monthAhead.uuid], made.name)
+    assert.equal(await insertEvents(db.pool, [past, future, monthAhead]), 0, 'delivered again: nothing new, wherever each one is')
+    assert.equal(await countEvents(db.pool), 3)
+  })
+
+  it('stores an event re-delivered after its day got its own partition only once', async () => {
+    const day = addDays(today(), 20)
+    const event = ingestEvent({ timestamp: new Date(day.getTime() + 5000).toISOString() })
+    assert.equal(await insertEvents(db.pool, [event]), 1)
+    await createEventsPartition(db.pool, day)
+    assert.equal(await insertEvents(db.pool, [event]), 0)
+    assert.equal(await countEvents(db.pool), 1)
+  })
+
+  it('stores an event once when a client re-sends it with a timestamp moved across midnight into the next partition', async () => {
+    const midnight = addDays(today(), 1)
+    const first = ingestEvent({ timestamp: new Date(midnight.getTime() - 400).toISOString(), event: 'first delivery' })
+    const resent = { ...first, timestamp: new Date(midnight.getTime() + 600).toISOString(), event: 'resent' }
+    assert.equal(await insertEvents(db.pool, [first]), 1)
+    assert.equal(await insertEvents(db.pool, [resent]), 0)
+    // Sent in the other order, and both in one batch: still one row each.
+    const later = ingestEvent({ timestamp: new Date(midnight.getTime() + 300).toISOString() })
+    const earlier = { ...later, timestamp: new Date(midnight.getTime() - 300).toISOString() }
+    assert.equal(await insertEvents(db.pool, [later, earlier]), 1)
+    const { rows } = await db.pool.query<{ event: string; home: string }>(
+      'SELECT event, tableoid::regclass::text AS home FROM events WHERE uuid = ANY($1::uuid[]) ORDER BY timestamp',
+      [[first.uuid, later.uuid]],
+    )
+    assert.deepEqual(rows, [
+      { event: 'first delivery', home: eventsPartitionName(today()) },
+      { event: '$pageview', home: eventsPartitionName(midnight) },
+    ])
+  })
+
+  it('takes a uuid re-sent with a timestamp more than a day from the stored one for a new event (the dedupe window)', async () => {
+    const event = ingestEvent({ timestamp: today().toISOString() })
+    assert.equal(await insertEvents(db.pool, [event]), 1)
+    assert.equal(await insertEvents(db.pool, [{ ...event, timestamp: addDays(today(), 1).toISOString() }]), 0, 'exactly a day apart: the same event')
+    assert.equal(await insertEvents(db.pool, [{ ...event, timestamp: new Date(addDays(today(), 1).getTime() + 1).toISOString() }]), 1)
+  })
+
+  it("looks for an event's uuid only in the partitions within a day of its timestamp", async () => {
+    const event = ingestEvent({ timestamp: addDays(today(), 3).toISOString() })
+    const plan = await inTransaction(db.pool, async (client) => {
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${INSERT_EVENTS_SQL}`, [JSON.stringify([event])])
+      await client.query('ROLLBACK')
+      await client.query('BEGIN')
+      return rows.map((r) => r['QUERY PLAN']).join('\n')
+    })
+    // Run-time pruning: the other partitions' scans show as "(never executed)".
+    const searched = [...plan.matchAll(/ on (events_\w+) \w+ \(actual/g)].map((m) => m[1])
+    assert.deepEqual(
+      searched,
+      [2, 3, 4].map((d) => eventsPartitionName(addDays(today(), d))),
+      plan,
+    )
+  })
+
+  it('creates the missing partitions of the window, once however many replicas maintain at once', async () => {
+    await db.pool.query(`ALTER TABLE events DETACH PARTITION ${eventsPartitionName(addDays(today(), 2))}`)
+    await db.pool.query(`DROP TABLE ${eventsPartitionName(addDays(today(), 2))}`)
+    const passes = await Promise.all([1, 2, 3].map(() => maintainEventsPartitions(db.pool, { aheadDays: 9, retentionDays: null })))
+    const created = passes.flatMap((p) => p.created).sort()
+    assert.deepEqual(created, [-1, 2, 8, 9].map((d) => eventsPartitionName(addDays(today(), d))).sort())
+    const again = await maintainEventsPartitions(db.pool, { aheadDays: 9, retentionDays: null })
+    assert.deepEqual(again.created, [])
+  })
+
+  it('stores every batch inserted while partitions are being made, filled from the default partition and dropped', async () => {
+    let stop = false
+    const sent: string[] = []
+    const ingest = (async () => {
+      for (let i = 0; !stop; i++) {
+        // Days -1 to +14: some have partitions, some are made meanwhile (their rows moved out of the default).
+        const batch = Array.from({ length: 20 }, (_, j) => ingestEvent({ timestamp: addDays(new Date(), ((i * 20 + j) % 16) - 1).toISOString() }))
+        assert.equal(await insertEvents(db.pool, batch), batch.length)
+        sent.push(...batch.map((e) => e.uuid))
+      }
+    })()
+    await createEventsPartition(db.pool, addDays(today(), -6))
+    for (let ahead = 8; ahead <= 14; ahead++) await maintainEventsPartitions(db.pool, { aheadDays: ahead, retentionDays: 5 })
+    stop = true
+    await ingest
+    assert.ok(!(await partitionNames()).includes(eventsPartitionName(addDays(today(), -6))), 'the old partition was dropped meanwhile')
+    const { rows } = await db.pool.query<{ n: string; in_default: string }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE tableoid = 'events_default'::regclass) AS in_default FROM events WHERE uuid = ANY($1::uuid[])`,
+      [sent],
+    )
+    assert.equal(Number(rows[0].n), sent.length)
+    const made = await maintainEventsPartitions(db.pool, { aheadDays: 15, retentionDays: 5 })
+    assert.equal(made.movedRows, Number(rows[0].in_default), 'what landed in the default partition moves into the day made for it')
+  })
+
+  it('drops partitions older than the retention, deletes older events of the default partition, and keeps recent events', async () => {
+    const old = addDays(today(), -5)
+    await createEventsPartition(db.pool, old)
+    await createEventsPartition(db.pool, addDays(today(), -2))
+    const oldEvent = ingestEvent({ timestamp: new Date(old.getTime() + 1000).toISOString() })
+    const ancient = ingestEvent({ timestamp: '1999-06-01T00:00:00Z' })
+    const twoDaysAgo = ingestEvent({ timestamp: addDays(new Date(), -2).toISOString() })
+    const recent = ingestEvent()
+    const farFuture = ingestEvent({ timestamp: '2100-01-01T00:00:00Z' })
+    assert.equal(await insertEvents(db.pool, [oldEvent, ancient, twoDaysAgo, recent, farFuture]), 5)
+
+    const result = await maintainEventsPartitions(db.pool, { aheadDays: 7, retentionDays: 3 })
+    assert.deepEqual(result.dropped, [eventsPartitionName(old)])
+    assert.equal(result.defaultRowsDeleted, 1)
+    const names = await partitionNames()
+    assert.ok(!names.includes(eventsPartitionName(old)))
+    assert.ok(names.includes(eventsPartitionName(addDays(today(), -2))), 'a partition newer than the cutoff stays')
+    const { rows } = await db.pool.query<{ uuid: string }>('SELECT uuid::text FROM events ORDER BY timestamp')
+    assert.deepEqual(
+      rows.map((r) => r.uuid),
+      [twoDaysAgo.uuid, recent.uuid, farFuture.uuid],
+    )
+  })
+})
+
+describe('events partition maintenance in the scheduler role', function () {
+  this.timeout(60_000)
+  let db: TestDatabase
+  let ctx: ReturnType<typeof testRoleContext>
+  let runtime: PluginRuntime
+  let scheduler: StartedScheduler
+
+  before(async () => {
+    db = await createTestDatabase()
+    await createEventsPartition(db.pool, addDays(today(), -10))
+    await insertEvents(db.pool, [ingestEvent({ timestamp: addDays(today(), -10).toISOString() }), ingestEvent()])
+    ctx = testRoleContext('scheduler', {
+      DATABASE_URL: db.url,
+      QUEUE_PREFIX: testQueuePrefix(),
+      EVENTS_RETENTION_DAYS: '7',
+      EVENTS_PARTITIONS_AHEAD_DAYS: '10',
+    })
+    runtime = await startPluginRuntime(ctx)
+    scheduler = await startScheduler(ctx, runtime, schedulingConfig(ctx.config))
+  })
+  after(async () => {
+    for (const closer of scheduler?.closers ?? runtime?.closers ?? []) await closer.close()
+    await ctx?.close()
+    await db.drop()
+  })
+
+  it('makes the partitions EVENTS_PARTITIONS_AHEAD_DAYS ahead and drops those past EVENTS_RETENTION_DAYS when it starts, counting both', async () => {
+    const names = await eventually(
+      'partitions',
+      () => listEventsPartitions(db.pool).then((ps) => ps.map((p) => p.name)),
+      (ns) => ns.includes(eventsPartitionName(addDays(today(), 10))) && !ns.includes(eventsPartitionName(addDays(today(), -10))),
+    )
+    assert.ok(names.includes(eventsPartitionName(addDays(today(), -1))))
+    assert.equal(await countEvents(db.pool), 1)
+    const metrics = await eventually(
+      'metrics',
+      () => ctx.registry.metrics(),
+      (text) => /^events_partitions_dropped_total 1$/m.test(text),
+    )
+    assert.match(metrics, /^events_partitions_created_total 4$/m)
+  })
+})
+
+describe('EVENTS_RETENTION_DAYS and EVENTS_PARTITIONS_AHEAD_DAYS', () => {
+  it('keep every event and partitions a week ahead by default; a wrong value names the variable', () => {
+    assert.deepEqual(loadConfig({}).events, { retentionDays: null, partitionsAheadDays: 7 })
+    assert.deepEqual(loadConfig({ EVENTS_RETENTION_DAYS: '90', EVENTS_PARTITIONS_AHEAD_DAYS: '3' }).events, { retentionDays: 90, partitionsAheadDays: 3 })
+    assert.equal(loadConfig({ EVENTS_RETENTION_DAYS: '0' }).events.retentionDays, null)
+    assert.throws(() => loadConfig({ EVENTS_RETENTION_DAYS: 'a month' }), /EVENTS_RETENTION_DAYS: expected an integer between 0 and 36500, got "a month"/)
+    assert.throws(() => loadConfig({ EVENTS_PARTITIONS_AHEAD_DAYS: '0' }), /EVENTS_PARTITIONS_AHEAD_DAYS: expected an integer between 1 and 365, got "0"/)
+  })
+})
