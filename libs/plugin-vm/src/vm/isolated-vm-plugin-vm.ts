@@ -202,7 +202,8 @@ function reportLimit(host: PluginHost, pluginName: string, configId: string | nu
 
 function loadError(label: string, error: unknown, settings: typeof DEFAULTS, hitMemory: boolean): Error {
   const message = String((error as Error)?.message ?? error)
-  if (hitMemory || /memory limit/i.test(message)) return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
+  if (hitMemory || /memory limit/i.test(message))
+    return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
   if (/execution timed out/i.test(message)) return new PluginLimitError(`${label} exceeded its time limit (${settings.timeoutMs} ms) while loading`, 'time')
   return new PluginLoadError(`${label} failed to load: ${message}`)
 }
