@@ -1,8 +1,10 @@
-import type { BatchEventResult, PluginEvent } from '@plugin-server/plugin-vm'
+import type { IngestEvent } from '@plugin-server/core'
+import { runEventChain, toPluginEvent } from '@plugin-server/ingestion'
+import { exportEventsToIgnore } from '@plugin-server/meta'
+import type { BatchJsonResult, PluginEvent } from '@plugin-server/plugin-vm'
 import { shownHeaders, shownUrl } from './dry-net'
 import type { TryStep } from './interfaces'
-import { exportEventsToIgnore } from '@plugin-server/meta'
-import { chainOutput, processedEvent } from './processed-event'
+import { processedEvent } from './processed-event'
 import type { TryPlugin } from './try-plugin'
 
 export interface ChainRun {
@@ -18,49 +20,62 @@ function isWebhook(value: unknown): value is { url: string } {
   return typeof value === 'object' && value !== null && typeof (value as { url?: unknown }).url === 'string'
 }
 
+/** A whole call that failed: its step already says why, in the dry run's words. */
+class StepFailed extends Error {}
+
 /**
- * The event's way through the plugins as ingestion and the exporters would take it: each plugin is
- * set up and its processEvent output feeds the next (a failure keeps the event as it was, null drops
- * it and ends the run); then the stored event goes to onEvent (onSnapshot), exportEvents and
- * composeWebhook of every plugin that is set up; then each is torn down.
+ * The event's way through the plugins, decided by ingestion's own chain (runEventChain): each
+ * plugin is set up when its turn comes and its processEvent output feeds the next (a failure keeps
+ * the event as it was, null drops it and ends the run), the output is parsed and stamped as the
+ * ingest worker would store it; then the stored event goes to onEvent (onSnapshot), exportEvents
+ * and composeWebhook of every plugin that is set up; then each is torn down.
  */
-export async function runTryChain(plugins: TryPlugin[], input: PluginEvent): Promise<ChainRun> {
+export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Promise<ChainRun> {
   const steps: TryStep[] = []
+  const started = new Set<TryPlugin>()
   const ready: TryPlugin[] = []
-  const succeeded: string[] = []
-  const failed: string[] = []
-  const snapshot = input.event === '$snapshot'
-  let current = input
-  let dropped = false
-  for (const plugin of plugins) {
+  const processSteps = new Map<TryPlugin, TryStep>()
+  const start = async (plugin: TryPlugin): Promise<void> => {
+    if (started.has(plugin)) return
+    started.add(plugin)
     steps.push(...(await plugin.start()))
-    if (!plugin.ready) continue
-    ready.push(plugin)
-    // Ingestion does not run processEvent on session recordings.
-    if (snapshot || !plugin.has('processEvent')) continue
-    const event = current
-    const outcome = await plugin.run('processEvent', async (instance, timeoutMs) => (await instance.processEventBatch([event], { timeoutMs }))[0])
-    steps.push(outcome.step)
-    const batch = outcome.value as BatchEventResult | undefined
-    if (!outcome.ok || !batch) {
-      failed.push(plugin.label)
-    } else if (!batch.ok) {
-      plugin.fail(outcome.step, `${batch.error.name}: ${batch.error.message}`)
-      failed.push(plugin.label)
-    } else {
-      outcome.step.output = plugin.shown(batch.event)
-      if (batch.event === null) {
-        dropped = true
-        break
-      }
-      current = batch.event
-      succeeded.push(plugin.label)
-    }
+    if (plugin.ready) ready.push(plugin)
   }
+  const [slot] = await runEventChain([input], plugins, {
+    runs: async (plugin) => {
+      await start(plugin)
+      return plugin.ready && plugin.has('processEvent')
+    },
+    call: async (plugin, json) => {
+      const outcome = await plugin.run('processEvent', (instance, timeoutMs) => instance.processEventBatchJson(json, { timeoutMs }))
+      steps.push(outcome.step)
+      processSteps.set(plugin, outcome.step)
+      if (!outcome.ok) throw new StepFailed(outcome.step.error ?? 'processEvent failed')
+      return outcome.value as BatchJsonResult[]
+    },
+    deferred: () => ready.filter((p) => EXPORT_METHODS.some((m) => p.has(m))).map((p) => p.label),
+    linkDone: async ({ link, inputs, dropped, failures }) => {
+      const step = processSteps.get(link)!
+      const [failure] = failures
+      if (failure) {
+        if (step.error === null) link.fail(step, `${failure.error.name}: ${failure.error.message}`)
+      } else {
+        const output = dropped.length > 0 ? null : inputs[0].outputs.at(-1)?.json
+        step.output = link.shown(output ? JSON.parse(output) : null)
+      }
+    },
+    // Returned, but not something ingestion could store: that plugin's step failed after all.
+    invalid: async (link, failures) => {
+      const step = processSteps.get(link)
+      if (step) link.fail(step, failures[0].error.message)
+    },
+  })
+  const dropped = slot.droppedBy !== null
   let output: PluginEvent | null = null
   if (!dropped) {
-    const deferred = ready.filter((p) => EXPORT_METHODS.some((m) => p.has(m))).map((p) => p.label)
-    output = snapshot ? input : chainOutput(input, current, { succeeded, failed, deferred })
+    // Session recordings skip the chain, so their plugins are set up here, for onSnapshot.
+    for (const plugin of plugins) await start(plugin)
+    output = toPluginEvent(slot.event)
     steps.push(...(await deliver(ready, output)))
   }
   for (const plugin of ready) {

@@ -9,6 +9,7 @@ import { OverlayCache } from './overlay-cache'
 import { OverlayCursor } from './overlay-cursor'
 import { OverlayStorage } from './overlay-storage'
 import { parseTryEvent, parseTryTarget } from './parse-try-input'
+import { toIngestEvent } from './processed-event'
 import { RecordingHost } from './recording-host'
 import { EVENT_LIMITS, Redactor } from './redactor'
 import { runTryChain } from './run-try-chain'
@@ -65,7 +66,7 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
   const plugins: TryPlugin[] = []
   try {
     for (const spec of specs) plugins.push(await tryPlugin(ctx, spec, settings, deadline, redactor))
-    const run = await runTryChain(plugins, event)
+    const run = await runTryChain(plugins, toIngestEvent(event))
     ctx.logger.info(
       { teamId: input.teamId, target: target.kind, pluginConfigIds: specs.map((s) => s.configId), steps: run.steps.length, ms: Date.now() - started },
       'plugin dry run',

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 import { createConfig, createTeamAdminToken, installPluginFromPath } from '@plugin-server/meta'
 import { screenshot } from '../harness/browser'
 import { managementContext, writePlugin } from '../harness/plugins'
@@ -10,6 +12,7 @@ interface PluginDetail {
 }
 
 interface VersionedConfig {
+  id: number
   plugin_version: number
   pinned_version: number | null
 }
@@ -17,7 +20,14 @@ interface VersionedConfig {
 /** Version 2 adds a `farewell` field: the config form shows the fields of the version the config runs. */
 function versionDir(version: number): string {
   const fields = [{ key: 'greeting', name: 'Greeting', type: 'string' }, ...(version === 2 ? [{ key: 'farewell', name: 'Farewell', type: 'string' }] : [])]
-  return writePlugin('ui-versioned', `export function processEvent(e) { e.properties.version = ${version}; return e }`, fields)
+  const dir = writePlugin(
+    'ui-versioned',
+    `export function processEvent(e) { e.properties.version = ${version}; return e }\nexport const jobs = { job${version}: async () => undefined }`,
+    fields,
+  )
+  // Each version has its own public job: the jobs tab shows those of the version a config runs.
+  fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'ui-versioned', config: fields, publicJobs: { [`job${version}`]: { payload: {} } } }))
+  return dir
 }
 
 describe('admin UI: plugin versions', function () {
@@ -127,5 +137,7 @@ describe('admin UI: plugin versions', function () {
     await waitForText(page.getByTestId('config-runs-version'), (t) => /Runs version 1\b.*pinned/.test(t), 'the new config pinned to version 1')
     const [created] = await api<(VersionedConfig & { plugin_name: string })[]>(ui.fleet, 'GET', `/api/teams/${ui.fleet.team.id}/configs`)
     assert.deepEqual([created.plugin_name, created.plugin_version, created.pinned_version], ['ui-versioned', 1, 1])
+    const jobs = await api<{ public_jobs: Record<string, unknown> }>(ui.fleet, 'GET', `/api/configs/${created.id}/jobs`)
+    assert.deepEqual(Object.keys(jobs.public_jobs), ['job1'], 'the public jobs of version 1, not of the current version 2')
   })
 })

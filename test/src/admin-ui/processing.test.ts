@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Page } from 'playwright-core'
+import { screenshot } from '../harness/browser'
 import { enablePlugin, FIXTURES, managementContext, writePlugin } from '../harness/plugins'
 import { REPO_ROOT } from '../harness/processes'
 import { api, makeEvents, openConfig, sendEvents, startUiFleet, UiFleet, until, waitForText } from './admin-ui-fixture'
@@ -105,6 +106,7 @@ describe('admin UI: per-config processing metrics', function () {
     assert.equal(await page.getByTestId('export-panel').locator('h2').innerText(), 'Export: live delivery')
     await waitForText(page.getByTestId('status-historical'), (t) => t.includes('No historical export of this config.'), 'historical runs, apart')
     await page.getByTestId('processing-panel').waitFor()
+    await screenshot(page, 'status-export-live-and-historical')
   })
 
   it("shows each config's health in the configs list: the share of failed events and events in over the last hour", async () => {

@@ -40,7 +40,11 @@ describe('Layering (CONTRIBUTING.md: core, db → plugin-vm → meta → ingesti
     assert.deepEqual(cycles, ['libs/meta/src/plugin-manager.ts → libs/meta/src/pool.ts → libs/meta/src/plugin-manager.ts'])
   })
 
+  it('fails a workspace package placed in no layer', () => {
+    assert.equal(found('unplaced package', 'libs/unplaced/package.json').length, 1)
+  })
+
   it('reports nothing else in the fixture than the wrong imports written there', () => {
-    assert.equal(wrong.length, 5, JSON.stringify(wrong, null, 2))
+    assert.equal(wrong.length, 6, JSON.stringify(wrong, null, 2))
   })
 })

@@ -19,7 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
 ]
 
 export interface Violation {
-  rule: 'upward import' | 'internal import' | 'undeclared dependency' | 'cycle'
+  rule: 'upward import' | 'internal import' | 'undeclared dependency' | 'cycle' | 'unplaced package'
   file: string
   detail: string
 }
@@ -93,6 +93,12 @@ export function checkLayering(root: string): Violation[] {
   const all = workspaces(root)
   for (const ws of all) {
     const own = layerOf(ws.short)
+    if (own < 0)
+      violations.push({
+        rule: 'unplaced package',
+        file: `${ws.dir}/package.json`,
+        detail: `${SCOPE}${ws.short} is in no layer: add it to LAYERS and CONTRIBUTING.md`,
+      })
     const srcDir = path.join(root, ws.dir, 'src')
     const graph = new Map<string, string[]>()
     for (const file of sourceFiles(srcDir)) {

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client'
 import { MONITORED_QUEUES, observeQueueWorker, QUEUES, readQueueDepths, registerQueueDepthMetrics } from '@plugin-server/core'
 import { DELIVERIES_QUEUE } from '@plugin-server/export'
 import { testQueuePrefix } from '../harness/databases'
+import { bound } from '../harness/wait'
 
 describe('queue metrics', () => {
   let redis: Redis
@@ -70,7 +71,7 @@ describe('queue metrics', () => {
     closers.push(async () => connection.disconnect())
     closers.push(() => worker.close())
     observeQueueWorker(registry, worker)
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + bound(10_000)
     let text = ''
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1100))

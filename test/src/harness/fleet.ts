@@ -3,6 +3,7 @@ import { createTeam, Team } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from './databases'
 import { FleetProcess, startRole } from './processes'
 import { TEST_SECURITY_ENV } from './security-env'
+import { waitFor } from './wait'
 
 /** A database, a queue prefix and a team of their own, with helpers to start roles against them. */
 export interface TestFleet {
@@ -46,13 +47,7 @@ export async function createTestFleet(extraEnv: Record<string, string> = {}): Pr
   }
 }
 
+/** waitFor under its older name: `timeoutMs` is stretched by the machine's load (see wait.ts). */
 export async function eventually<T>(what: string, fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: T = await fn()
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 100))
-    last = await fn()
-  }
-  return last
+  return waitFor(what, fn, ok, { timeoutMs })
 }

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import readline from 'node:readline'
 import { TEST_SECURITY_ENV } from './security-env'
+import { bound } from './wait'
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..')
 export const CLI = path.join(REPO_ROOT, 'bin/plugin-server.js')
@@ -33,9 +34,11 @@ export class FleetProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
   }
 
-  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
+  /** `unscaledMs` is stretched by the machine's load (see wait.ts). */
+  waitForLog(predicate: (line: LogLine) => boolean, unscaledMs = 30_000): Promise<LogLine> {
     const found = this.lines.find(predicate)
     if (found) return Promise.resolve(found)
+    const timeoutMs = bound(unscaledMs)
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`${this.name}: no matching log line within ${timeoutMs} ms; stderr: ${this.stderr.join('\n').slice(-2000)}`))
@@ -81,8 +84,13 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs the real `plugin-server` CLI to completion, with `stdin` as its input. */
-export function runCli(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<CliResult> {
+/**
+ * Runs the real `plugin-server` CLI to completion, with `stdin` as its input. A run that outlives
+ * `unscaledMs` (stretched by the machine's load, see wait.ts) is killed and fails naming the
+ * command: each run has its own bound, so a test of many runs is not held to one fixed total.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}, stdin = '', unscaledMs = 120_000): Promise<CliResult> {
+  const timeoutMs = bound(unscaledMs)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], {
       cwd: REPO_ROOT,
@@ -91,10 +99,14 @@ export function runCli(args: string[], env: Record<string, string> = {}, stdin =
     })
     let stdout = ''
     let stderr = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`plugin-server ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`))
+    }, timeoutMs)
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.on('error', (err) => (clearTimeout(timer), reject(err)))
+    child.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })))
     child.stdin!.end(stdin)
   })
 }

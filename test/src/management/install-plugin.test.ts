@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { publishReload } from '@plugin-server/core'
 import { filesFromJson, getPlugin, installPluginFromPath, listPlugins, ManagementError } from '@plugin-server/meta'
 import { BASIC, BROKEN, copyFixture, ManagementHarness, startManagement } from './management-fixture'
 
@@ -46,8 +47,11 @@ describe('installPlugin', () => {
     assert.equal(again.plugin.version, 1)
     const { rows } = await h.db.pool.query('SELECT count(*)::int AS n FROM plugin_versions')
     assert.equal(rows[0].n, 1)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    assert.equal(h.reloads.messages.filter((m) => m.reason !== 'plugin installed').length, 0, 'no reload for a no-op')
+    // Published after the install returned, so it arrives after anything the install published.
+    await publishReload(h.ctx.redis, h.ctx.queuePrefix, { reason: 'test marker' })
+    await h.reloads.next((m) => m.reason === 'test marker')
+    const others = h.reloads.messages.filter((m) => m.reason !== 'plugin installed' && m.reason !== 'test marker')
+    assert.equal(others.length, 0, 'no reload for a no-op')
   })
 
   it('makes changed source a new version of the same plugin, keeping the history', async () => {

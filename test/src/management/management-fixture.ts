@@ -7,6 +7,7 @@ import { ReloadMessage, subscribeReload } from '@plugin-server/core'
 import { envSecretBox, ManagementContext, secretAad } from '@plugin-server/meta'
 import { createTestDatabase, testQueuePrefix, TestDatabase } from '../harness/databases'
 import { REPO_ROOT } from '../harness/processes'
+import { bound } from '../harness/wait'
 
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/plugins')
 export const BASIC = path.join(FIXTURES, 'management-basic')
@@ -46,9 +47,10 @@ export async function startManagement(): Promise<ManagementHarness> {
   })
   const reloads: ReloadRecorder = {
     messages,
-    next: (predicate, timeoutMs = 2000) => {
+    next: (predicate, unscaledMs = 5000) => {
       const found = messages.find(predicate)
       if (found) return Promise.resolve(found)
+      const timeoutMs = bound(unscaledMs)
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no matching reload message within ${timeoutMs} ms; got ${JSON.stringify(messages)}`)), timeoutMs)
         waiters.push({ predicate, resolve: (m) => (clearTimeout(timer), resolve(m)) })

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
 import {
   createConfig,
   deletePlugin,
@@ -9,9 +12,11 @@ import {
   loadEnabledConfigs,
   loadPluginFiles,
   ManagementError,
+  rotateSecrets,
   setCurrentVersion,
   updateConfig,
 } from '@plugin-server/meta'
+import { triggerJob } from '@plugin-server/scheduling'
 import { tryEvent } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
@@ -187,6 +192,43 @@ describe('plugin versions: rollback, pin, delete', () => {
       assert.equal((await tried()).output?.properties?.version, 1)
       await updateConfig(h.ctx, config.id, { pinnedVersion: null })
       assert.equal((await tried()).output?.properties?.version, 2)
+    })
+  })
+
+  describe('what else reads the version a config runs', () => {
+    it('secrets rotate encrypts a plaintext value of a secret field only the pinned version declares', async () => {
+      const v1 = writePlugin('versioned', 'export function processEvent(e) { return e }', [{ key: 'token', type: 'string', secret: true }])
+      await installPluginFromPath(h.ctx, v1)
+      const config = await createConfig(h.ctx, { teamId, plugin: 'versioned', config: { token: 'tok_0123456789' }, pinnedVersion: 1 })
+      await install(2)
+      // As stored before secrets were encrypted at rest: what rotate encrypts, if the schema says the field is secret.
+      await h.db.pool.query(`UPDATE plugin_configs SET config = '{"token": "tok_0123456789"}' WHERE id = $1`, [config.id])
+      const oldKeys = process.env.PLUGIN_SECRETS_KEYS!
+      const newKey = `next:${randomBytes(32).toString('base64')}`
+      process.env.PLUGIN_SECRETS_KEYS = `${newKey},${oldKeys}`
+      try {
+        await rotateSecrets(h.ctx)
+      } finally {
+        process.env.PLUGIN_SECRETS_KEYS = oldKeys
+      }
+      const { rows } = await h.db.pool.query<{ token: string }>(`SELECT config->>'token' AS token FROM plugin_configs WHERE id = $1`, [config.id])
+      assert.match(rows[0].token, /^enc:v1:next:/)
+    })
+
+    it('a job is triggered against the public jobs of the pinned version', async () => {
+      /** A version whose only public job is `job`. */
+      const withJob = async (job: string) => {
+        const dir = writePlugin('versioned', `export const jobs = { ${job}: async () => undefined }`)
+        await fs.writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'versioned', config: [], publicJobs: { [job]: { payload: {} } } }))
+        return installPluginFromPath(h.ctx, dir)
+      }
+      await withJob('sync')
+      const config = await createConfig(h.ctx, { teamId, plugin: 'versioned', enabled: true, pinnedVersion: 1 })
+      await withJob('other')
+      const triggered = await triggerJob(h.ctx, { pluginConfigId: config.id, jobName: 'sync', payload: {} })
+      assert.equal(triggered.name, 'sync')
+      await updateConfig(h.ctx, config.id, { pinnedVersion: null })
+      await assert.rejects(triggerJob(h.ctx, { pluginConfigId: config.id, jobName: 'sync', payload: {} }), /sync/)
     })
   })
 

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { createTeam, Team } from '@plugin-server/db'
 import { createConfig, installPluginFromPath, PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
 import { createPluginChainMetrics, processEventStep } from '@plugin-server/ingestion'
-import { createScheduledQueue, createSchedulerMetrics, Timekeeper } from '@plugin-server/scheduling'
+import { createScheduledQueue, createSchedulerMetrics, Timekeeper, triggerJob } from '@plugin-server/scheduling'
 import { randomUUID } from 'node:crypto'
 import Redis from 'ioredis'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
@@ -168,6 +168,15 @@ describe('Plugin capabilities (recorded at install, read instead of loading plug
     assert.equal(manager.state(exporter.config.id)?.status, 'pending')
     assert.equal(await setups(exporter.plugin.id), 0)
     assert.equal(await setups(enricher.plugin.id), 1)
+  })
+
+  it('refuses to trigger a job the config’s version does not export, naming the jobs it does, and enqueues one it does', async () => {
+    const { config } = await install('everything', EVERYTHING)
+    await assert.rejects(triggerJob(management, { pluginConfigId: config.id, jobName: 'nope', payload: {} }), {
+      message: 'plugin everything exports no job "nope" (jobs: backfill, sync)',
+    })
+    const triggered = await triggerJob(management, { pluginConfigId: config.id, jobName: 'sync', payload: {} })
+    assert.equal(triggered.name, 'sync')
   })
 
   it('learns a version installed before capabilities were recorded on its first load, and records it for the other processes', async () => {

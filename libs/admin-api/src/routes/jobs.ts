@@ -1,3 +1,4 @@
+import { findPluginVersion } from '@plugin-server/db'
 import { getConfig, getPlugin, JOB_HISTORY_LENGTH, readJobHistory } from '@plugin-server/meta'
 import { triggerJob } from '@plugin-server/scheduling'
 import { readJsonObject } from '../http-io'
@@ -13,8 +14,13 @@ export const jobRoutes: Route[] = [
       const id = idParam(params.id, 'plugin config')
       const limit = intQueryParam(query, 'limit', 50, 1, JOB_HISTORY_LENGTH)
       const config = await getConfig(management, id)
-      const [plugin, jobs] = await Promise.all([getPlugin(management, config.plugin_id), readJobHistory(management.redis, management.queuePrefix, id, limit)])
-      return { status: 200, body: { public_jobs: plugin.plugin_json.publicJobs ?? {}, jobs } }
+      // The public jobs of the version the config runs (a pinned one may have others than the current version).
+      const [version, jobs] = await Promise.all([
+        findPluginVersion(management.pool, config.plugin_id, config.plugin_version),
+        readJobHistory(management.redis, management.queuePrefix, id, limit),
+      ])
+      const pluginJson = version?.plugin_json ?? (await getPlugin(management, config.plugin_id)).plugin_json
+      return { status: 200, body: { public_jobs: pluginJson.publicJobs ?? {}, jobs } }
     },
   },
   {

@@ -2,7 +2,7 @@ import type { Pool } from 'pg'
 import { createEventsPartition } from './create-events-partition'
 import { deleteDefaultEventsBefore } from './delete-default-events-before'
 import { dropEventsPartition } from './drop-events-partition'
-import { addDays, utcDayStart } from './events-partition-day'
+import { addDays, DAILY_PARTITION, utcDayStart } from './events-partition-day'
 import { EventsPartition, listEventsPartitions } from './list-events-partitions'
 
 export interface EventsPartitionPolicy {
@@ -45,7 +45,8 @@ export async function maintainEventsPartitions(pool: Pool, policy: EventsPartiti
   }
   if (cutoff) {
     for (const p of partitions) {
-      if (p.isDefault || p.to === null || p.to > cutoff) continue
+      // Partitions someone attached by hand under another name are theirs to drop.
+      if (p.isDefault || p.to === null || p.to > cutoff || !(DAILY_PARTITION.test(p.name) || p.name === 'events_legacy')) continue
       if (await dropEventsPartition(pool, p.name)) result.dropped.push(p.name)
     }
     result.defaultRowsDeleted = await deleteDefaultEventsBefore(pool, cutoff)

@@ -6,8 +6,8 @@
  * timestamp within a day of its own (libs/db/README.md).
  *
  * The existing table is not copied: it is attached as the partition `events_legacy` for every
- * timestamp before tomorrow (UTC), so an install with a large table migrates in the time of one
- * scan (the range check) and one index build (the new key), not a rewrite. Its rows dated tomorrow
+ * timestamp before tomorrow (UTC), so an install with a large table migrates in the time of two
+ * scans (rows dated later, the range check) and one index build (the new key), not a rewrite. Its rows dated tomorrow
  * or later (few: clients with clocks ahead) are moved to the new partitions. A new install (empty
  * table) gets no legacy partition. `events_default` takes any timestamp no partition covers (1999,
  * 2100), so an insert never fails for lack of a partition; the scheduler creates the daily

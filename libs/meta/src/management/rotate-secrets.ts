@@ -41,7 +41,10 @@ export async function rotateSecrets(ctx: ManagementContext, onProgress?: RotateP
   for (const { id } of ids) {
     await inTransaction(ctx.pool, async (client) => {
       const { rows } = await client.query<Row>(
-        'SELECT c.team_id, c.plugin_id, c.config, p.config_schema FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id WHERE c.id = $1 FOR UPDATE OF c',
+        // The secret fields of the version the config runs: a pinned one may declare others than the current version.
+        `SELECT c.team_id, c.plugin_id, c.config, COALESCE(v.plugin_json->'config', p.config_schema) AS config_schema
+         FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version
+         WHERE c.id = $1 FOR UPDATE OF c`,
         [id],
       )
       if (!rows[0]) return

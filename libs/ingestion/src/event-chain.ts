@@ -1,0 +1,189 @@
+import type { IngestEvent } from '@plugin-server/core'
+import type { BatchJsonResult, SerializedPluginError } from '@plugin-server/plugin-vm'
+import { fromPluginEvent, toPluginEvent } from './plugin-event'
+
+/** One plugin config of a team's chain, named as `$plugins_succeeded` and friends name it. */
+export interface ChainLink {
+  readonly label: string
+}
+
+export interface ChainOutput<L> {
+  link: L
+  /** The event as this link returned it, still serialised. */
+  json: string
+}
+
+/** One event on its way through the chain. */
+export interface ChainSlot<L> {
+  event: IngestEvent
+  /** The event as the server holds it, serialised once for the first link. */
+  json: string | null
+  /** What each link that succeeded on this event returned, in chain order; the last is the current event. */
+  outputs: ChainOutput<L>[]
+  /** The link whose falsy result dropped the event. */
+  droppedBy: L | null
+  /** Labels of the links that failed on this event, in the order they failed. */
+  failed: string[]
+}
+
+export interface ChainFailure<L> {
+  slot: ChainSlot<L>
+  error: SerializedPluginError
+}
+
+/** What one link's call did to the events it was given. */
+export interface LinkReport<L> {
+  link: L
+  inputs: ChainSlot<L>[]
+  returned: number
+  dropped: ChainSlot<L>[]
+  failures: ChainFailure<L>[]
+}
+
+/**
+ * What the chain cannot decide itself: which links run and how a link is called. Ingestion calls
+ * the config's pooled instance and counts, logs and blames in the report hooks; Try it calls its
+ * dry-run instance and shows each call as a step.
+ */
+export interface EventChainHooks<L> {
+  /** Whether the link runs processEvent; asked just before its turn (Try it loads the plugin then). */
+  runs(link: L): boolean | Promise<boolean>
+  /** One call into the link's sandbox over the events still in the chain, as JSON; one result per event. */
+  call(link: L, inputs: readonly string[], captureDepth: number): Promise<readonly BatchJsonResult[]>
+  /** Labels of the team's configs that export: they see the stored event later, in the exporters. */
+  deferred(): readonly string[]
+  /** After each link's call, before the next link runs. */
+  linkDone?(report: LinkReport<L>): Promise<void>
+  /** After the whole chain: outputs that cannot become a stored event, each blamed on the link that returned it. */
+  invalid?(link: L, failures: ChainFailure<L>[]): Promise<void>
+}
+
+/**
+ * The processEvent chain of one team's events, everything production decides about them: each
+ * link over all events still in the chain in one call; a falsy result drops the event; an error
+ * (or a result that is not an event) keeps the event as it was before that link and the chain goes
+ * on. Outputs are parsed once, after the chain (`fromPluginEvent`: $set/$set_once merged, the
+ * timestamp normalised, uuid and team kept); then `$plugins_succeeded`, `$plugins_failed` and
+ * `$plugins_deferred` are set. Session recordings ($snapshot) skip the chain. The ingest step and
+ * Try it both run this, so a dry run decides exactly what ingestion decides.
+ */
+export async function runEventChain<L extends ChainLink>(
+  events: readonly IngestEvent[],
+  links: readonly L[],
+  hooks: EventChainHooks<L>,
+): Promise<ChainSlot<L>[]> {
+  const slots = events.map((event): ChainSlot<L> => ({ event, json: null, outputs: [], droppedBy: null, failed: [] }))
+  const live = slots.filter((s) => s.event.event !== '$snapshot')
+  if (live.length === 0) return slots
+  for (const link of links) {
+    const inputs = live.filter((s) => s.droppedBy === null)
+    if (inputs.length === 0) break
+    if (!(await hooks.runs(link))) continue
+    const report = await runLink(link, inputs, hooks)
+    for (const { slot } of report.failures) slot.failed.push(link.label)
+    await hooks.linkDone?.(report)
+  }
+  await decode(live, hooks)
+  const deferred = hooks.deferred()
+  for (const slot of live) {
+    if (slot.droppedBy !== null) continue
+    const succeeded = slot.outputs.map((o) => o.link.label)
+    if (succeeded.length === 0 && slot.failed.length === 0 && deferred.length === 0) continue
+    slot.event = {
+      ...slot.event,
+      properties: { ...slot.event.properties, $plugins_succeeded: succeeded, $plugins_failed: slot.failed, $plugins_deferred: [...deferred] },
+    }
+  }
+  return slots
+}
+
+async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHooks<L>): Promise<LinkReport<L>> {
+  let results: readonly BatchJsonResult[]
+  try {
+    let depth = 0
+    for (const slot of inputs) depth = Math.max(depth, slot.event.plugin_capture_depth ?? 0)
+    const json = inputs.map((s) => s.outputs.at(-1)?.json ?? (s.json ??= JSON.stringify(toPluginEvent(s.event))))
+    results = await hooks.call(link, json, depth)
+    if (!Array.isArray(results) || results.length !== inputs.length) {
+      throw new Error(`processEvent returned ${Array.isArray(results) ? results.length : 'no'} results for a batch of ${inputs.length} events`)
+    }
+  } catch (err) {
+    // The whole call failed (time or memory limit, isolate gone): this link fails for these events only.
+    const error = toSerializedError(err)
+    results = inputs.map(() => ({ ok: false, error }))
+  }
+  const report: LinkReport<L> = { link, inputs, returned: 0, dropped: [], failures: [] }
+  results.forEach((result, i) => {
+    const slot = inputs[i]
+    if (!result?.ok) return void report.failures.push({ slot, error: toSerializedError(result?.error) })
+    if (result.json === null) {
+      slot.droppedBy = link
+      return void report.dropped.push(slot)
+    }
+    // The sandbox checks the event; this cheap check keeps one plugin's broken output from reaching the next plugin.
+    if (!isObjectText(result.json)) {
+      const error = { name: 'Error', message: 'processEvent returned something that is not an event object', isRetryError: false }
+      return void report.failures.push({ slot, error })
+    }
+    slot.outputs.push({ link, json: result.json })
+    report.returned++
+  })
+  return report
+}
+
+/**
+ * Parsed once, after the whole chain, however many links it went through. An output that cannot
+ * become a stored event is the fault of the link that returned it: that link is blamed, and the
+ * event falls back to what the link before it returned (or to the event as captured).
+ */
+async function decode<L extends ChainLink>(slots: ChainSlot<L>[], hooks: EventChainHooks<L>): Promise<void> {
+  const blamed = new Map<L, ChainFailure<L>[]>()
+  for (const slot of slots) {
+    if (slot.droppedBy !== null) continue
+    for (let last = slot.outputs.at(-1); last !== undefined; last = slot.outputs.at(-1)) {
+      const message = decodeInto(slot, last.json)
+      if (message === null) break
+      slot.outputs.pop()
+      const failures = blamed.get(last.link) ?? []
+      failures.push({ slot, error: { name: 'Error', message, isRetryError: false } })
+      blamed.set(last.link, failures)
+    }
+  }
+  for (const [link, failures] of blamed) {
+    for (const { slot } of failures) slot.failed.push(link.label)
+    await hooks.invalid?.(link, failures)
+  }
+}
+
+/** Sets the slot's event from a link's output; what is wrong with the output otherwise. */
+function decodeInto<L>(slot: ChainSlot<L>, json: string): string | null {
+  let output: unknown
+  try {
+    output = JSON.parse(json)
+  } catch (err) {
+    return `processEvent returned an event that is not valid JSON: ${(err as Error).message}`
+  }
+  try {
+    slot.event = fromPluginEvent(slot.event, output)
+    return null
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+function isObjectText(json: unknown): json is string {
+  return typeof json === 'string' && json.length >= 2 && json.charCodeAt(0) === 0x7b && json.charCodeAt(json.length - 1) === 0x7d
+}
+
+/** A host error, or an error record from the sandbox, which a subverted sandbox could have shaped as anything. */
+export function toSerializedError(value: unknown): SerializedPluginError {
+  if (typeof value !== 'object' || value === null) return { name: 'Error', message: `processEvent failed: ${String(value)}`, isRetryError: false }
+  const { name, message, isRetryError, stack } = value as Record<string, unknown>
+  return {
+    name: typeof name === 'string' && name !== '' ? name : 'Error',
+    message: typeof message === 'string' ? message : (JSON.stringify(message) ?? 'no message'),
+    isRetryError: isRetryError === true,
+    // The log writer keeps only its frames, sanitised.
+    ...(typeof stack === 'string' ? { stack } : {}),
+  }
+}
