@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { IsolatedVmPluginVm, LocalHost, PluginEvent, sourceFromFiles } from '@plugin-server/plugin-vm'
+
+const ISOLATED_VM_VERSION = (JSON.parse(readFileSync(require.resolve('isolated-vm/package.json'), 'utf8')) as { version: string }).version
 
 /**
  * µs per event per plugin for a trivial processEvent (adds a property), batched through the
@@ -66,7 +69,7 @@ export async function benchPluginVm(): Promise<void> {
 
   const widths = [34, 24, 18, 8]
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ')
-  console.log('\nplugin-vm (isolated-vm 5.0.4)')
+  console.log(`\nplugin-vm (isolated-vm ${ISOLATED_VM_VERSION}, Node ${process.versions.node})`)
   console.log(line(['measurement', 'isolate', 'in-process', 'ratio']))
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
   for (const row of rows) console.log(line(row))

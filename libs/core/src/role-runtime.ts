@@ -102,6 +102,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
     { name: 'postgres', close: async () => void (await pool?.end()) },
   ]
   const shutdown = installShutdown(logger, config.shutdownGraceMs, closers)
-  logger.info({ healthPort: health?.port ?? null }, `${role} started`)
+  // The Node version too: a fleet mid-upgrade shows which pods run which runtime (also nodejs_version_info on /metrics).
+  logger.info({ healthPort: health?.port ?? null, node: process.version }, `${role} started`)
   return { context, healthPort: health?.port ?? null, shutdown }
 }

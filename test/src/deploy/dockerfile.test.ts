@@ -6,6 +6,16 @@ import { parse } from 'yaml'
 import { ROLES } from '@plugin-server/core'
 import { REPO_ROOT } from '../harness/processes'
 
+interface LockEntry {
+  version: string
+  dev?: boolean
+  engines?: { node?: string }
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, file), 'utf8')) as T
+}
+
 // No Docker engine runs the tests: these checks catch what would break `docker build` or the image.
 describe('container image', () => {
   const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')
@@ -36,15 +46,49 @@ describe('container image', () => {
     }
   })
 
-  it('installs every workspace, runs as non-root with --no-node-snapshot on Node LTS', () => {
+  it('installs every workspace, runs as non-root with --no-node-snapshot', () => {
     const workspaces = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces
     for (const ws of workspaces) assert.ok(instructions.includes(`COPY ${ws}/package.json ${ws}/`), `Dockerfile does not copy ${ws}/package.json before npm ci`)
-    assert.match(dockerfile, /^ARG NODE_VERSION=(22|24)$/m)
-    assert.match(dockerfile, /npm prune --omit=dev/)
+    assert.match(dockerfile, /^RUN npm ci --omit=dev /m)
     assert.match(dockerfile, /^USER 10001:10001$/m)
     const entrypoint = path.join(REPO_ROOT, 'scripts/docker-entrypoint.sh')
     accessSync(entrypoint, constants.X_OK)
     assert.match(readFileSync(entrypoint, 'utf8'), /exec node --no-node-snapshot \/app\/bin\/plugin-server\.js "\$@"/)
+  })
+
+  it('builds on the Node major CI runs (.nvmrc, this test run) with the lockfile CI installed', () => {
+    const major = Number(readFileSync(path.join(REPO_ROOT, '.nvmrc'), 'utf8').trim().split('.')[0])
+    assert.equal(Number(process.versions.node.split('.')[0]), major, `the tests run on ${process.version}, .nvmrc says ${major}`)
+    assert.equal(/^ARG NODE_VERSION=(\d+)$/m.exec(dockerfile)?.[1], String(major), 'Dockerfile NODE_VERSION')
+    const froms = instructions.filter((l) => /^FROM\s/.test(l))
+    assert.ok(froms.length >= 2)
+    for (const from of froms) assert.match(from, /^FROM node:\$\{NODE_VERSION\}-bookworm(-slim)? AS \w+$/)
+
+    const manifest = readJson<{ engines: { node: string } }>('package.json')
+    assert.equal(manifest.engines.node, `>=${major}`)
+    const lock = readJson<{ packages: Record<string, LockEntry> }>('package-lock.json').packages
+    assert.deepEqual(lock[''].engines, manifest.engines, 'package-lock.json is not in step with package.json')
+    // What CI ran is what the lockfile pins, and that isolated-vm is one made for this Node.
+    const isolatedVm = lock['node_modules/isolated-vm']
+    assert.equal(isolatedVm.version, readJson<{ dependencies: Record<string, string> }>('libs/plugin-vm/package.json').dependencies['isolated-vm'])
+    assert.equal(readJson<{ version: string }>('node_modules/isolated-vm/package.json').version, isolatedVm.version)
+    assert.ok(major >= Number(/^>=(\d+)/.exec(isolatedVm.engines?.node ?? '')?.[1]), `isolated-vm ${isolatedVm.version} wants Node ${isolatedVm.engines?.node}`)
+    assert.equal(Number(lock['node_modules/@types/node'].version.split('.')[0]), major, '@types/node major')
+  })
+
+  it('installs the runtime with npm ci --omit=dev from the lockfile, bridged SDKs included', () => {
+    const stages = dockerfile.split(/^FROM /m).slice(1)
+    const runtime = stages.find((s) => /AS runtime/.test(s.split('\n')[0]))!
+    const source = /^COPY --from=(\w+) \/app\/node_modules\/ node_modules\/$/m.exec(runtime)?.[1]
+    const deps = stages.find((s) => s.split('\n')[0].endsWith(`AS ${source}`))
+    assert.ok(deps, 'the runtime copies node_modules from no stage of the Dockerfile')
+    assert.match(deps, /^RUN npm ci --omit=dev --no-audit --no-fund$/m)
+    assert.match(deps, /^COPY package\.json package-lock\.json \.\/$/m)
+    const lock = readJson<{ packages: Record<string, LockEntry> }>('package-lock.json').packages
+    for (const sdk of ['aws-sdk', '@google-cloud/bigquery', '@google-cloud/pubsub', '@google-cloud/storage', 'snowflake-sdk', 'isolated-vm']) {
+      assert.ok(lock[`node_modules/${sdk}`], `${sdk} is not in package-lock.json`)
+      assert.notEqual(lock[`node_modules/${sdk}`].dev, true, `${sdk} is a dev dependency: npm ci --omit=dev leaves it out of the image`)
+    }
   })
 
   it('takes the role from the arguments or ROLE, and says so when neither is given', () => {
