@@ -24,6 +24,7 @@ COPY libs/ingestion/package.json libs/ingestion/
 COPY libs/export/package.json libs/export/
 COPY libs/scheduling/package.json libs/scheduling/
 COPY libs/try-it/package.json libs/try-it/
+COPY libs/admin-contract/package.json libs/admin-contract/
 COPY apps/capture/package.json apps/capture/
 COPY apps/ingest-worker/package.json apps/ingest-worker/
 COPY apps/job-worker/package.json apps/job-worker/
@@ -59,6 +60,7 @@ COPY libs/ingestion/package.json libs/ingestion/
 COPY libs/export/package.json libs/export/
 COPY libs/scheduling/package.json libs/scheduling/
 COPY libs/try-it/package.json libs/try-it/
+COPY libs/admin-contract/package.json libs/admin-contract/
 COPY apps/capture/package.json apps/capture/
 COPY apps/ingest-worker/package.json apps/ingest-worker/
 COPY apps/job-worker/package.json apps/job-worker/
