@@ -17,7 +17,9 @@ describe('runSoak (the short version of npm run soak)', function () {
       warmupSeconds: 30,
       reloadSeconds: 10,
       timeScale: 6,
-      tolerances: { rss: { floor: 40, perHour: 0, unit: 'MB' }, 'heap used': { floor: 24, perHour: 0, unit: 'MB' } },
+      // A 60 s window holds a few swings of the GC sawtooth (heap used moved 34-63 MB in a flat exporter
+      // on a busy machine), so memory gets a wide floor here; the full run's 25 min window judges growth.
+      tolerances: { rss: { floor: 40, perHour: 0, unit: 'MB' }, 'heap used': { floor: 40, perHour: 0, unit: 'MB' } },
       log: (line) => void lines.push(line),
     })
     const context = `${formatReport(report)}\nrun log:\n${lines.join('\n')}`
