@@ -1,3 +1,4 @@
+import { findTeamById, listTryConfigRows, TryConfigRecord } from '@plugin-server/db'
 import type { PluginAttachment, PluginConfigField } from '@plugin-server/plugin-vm'
 import {
   assertAttachmentField,
@@ -33,24 +34,7 @@ export interface TrySpec {
   loadError: string | null
 }
 
-interface ConfigRow {
-  id: number
-  team_id: number
-  api_token: string
-  plugin_id: number
-  name: string
-  content_hash: string
-  config_schema: PluginConfigField[]
-  config: Record<string, string>
-}
-
-const CONFIG_ROWS = `
-SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, COALESCE(v.content_hash, p.content_hash) AS content_hash,
-       COALESCE(v.plugin_json->'config', p.config_schema) AS config_schema, c.config
-FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id JOIN teams t ON t.id = c.team_id
-LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version -- a pinned config tries its version
-WHERE c.team_id = $1 AND ($2::int IS NULL OR c.id = $2) AND (NOT $3 OR c.enabled)
-ORDER BY c."order", c.id`
+type ConfigRow = TryConfigRecord<PluginConfigField[]>
 
 /** Secrets are opened with the same keys management uses; a config that does not open fails alone. */
 function fromRow(row: ConfigRow): TrySpec {
@@ -108,11 +92,12 @@ async function pluginSpec(ctx: ManagementContext, teamId: number, target: Extrac
       return !Object.hasOwn(target.config, key) && attachmentFields.has(key) ? `attachments.${key}` : `config.${key}`
     })
   }
-  const { rows } = await ctx.pool.query<{ api_token: string }>('SELECT api_token FROM teams WHERE id = $1', [teamId])
+  const team = await findTeamById(ctx.pool, teamId)
+  if (!team) throw new ManagementError('not_found', `team ${teamId} does not exist`)
   return {
     configId: null,
     teamId,
-    teamApiToken: rows[0].api_token,
+    teamApiToken: team.api_token,
     pluginId: plugin.id,
     pluginName: plugin.name,
     contentHash: plugin.content_hash,
@@ -132,7 +117,7 @@ export async function loadTrySpecs(ctx: ManagementContext, teamId: number, targe
   await assertTeamExists(ctx.pool, teamId)
   if (target.kind === 'plugin') return [await pluginSpec(ctx, teamId, target)]
   const id = target.kind === 'config' ? target.pluginConfigId : null
-  const { rows } = await ctx.pool.query<ConfigRow>(CONFIG_ROWS, [teamId, id, target.kind === 'chain'])
+  const rows = await listTryConfigRows<PluginConfigField[]>(ctx.pool, teamId, id, target.kind === 'chain')
   if (target.kind === 'config' && rows.length === 0) {
     throw new TryRefusedError(403, 'forbidden', `plugin config ${id} is not one of team ${teamId}'s configs`, 'target.plugin_config_id')
   }
