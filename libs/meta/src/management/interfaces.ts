@@ -142,10 +142,9 @@ export interface DeletePluginResult {
   deleted_configs: PluginConfigUse[]
 }
 
-export const PLUGIN_LOG_TYPES = ['DEBUG', 'LOG', 'INFO', 'WARN', 'ERROR'] as const
-export type PluginLogType = (typeof PLUGIN_LOG_TYPES)[number]
-export const PLUGIN_LOG_SOURCES = ['SYSTEM', 'PLUGIN', 'CONSOLE'] as const
-export type PluginLogSource = (typeof PLUGIN_LOG_SOURCES)[number]
+// The log table's levels, sources and rows are libs/db's (the store's owner); management shows them as they are.
+export { PLUGIN_LOG_SOURCES, PLUGIN_LOG_TYPES } from '@plugin-server/db'
+export type { PluginLogSource, PluginLogType, PluginLogRecord as PluginLogRow } from '@plugin-server/db'
 
 export interface LogQuery {
   /** Case-insensitive level names (`info`, `WARN`). */
@@ -156,18 +155,6 @@ export interface LogQuery {
   /** Substring of the message, case-insensitive. */
   search?: string
   limit?: number
-}
-
-export interface PluginLogRow {
-  id: number
-  team_id: number
-  plugin_id: number
-  plugin_config_id: number
-  timestamp: Date
-  source: PluginLogSource
-  type: PluginLogType
-  message: string
-  instance_id: string
 }
 
 export type ManagementErrorCode = 'validation_error' | 'invalid_plugin' | 'not_found' | 'conflict'

@@ -1,24 +1,11 @@
+import type { PluginConfigDetailRecord } from '@plugin-server/db'
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
 import { redact } from '../secrets/redact'
 import { AttachmentView, PluginConfigView, SecretState } from './interfaces'
 import { configFields, isSecretField } from './validate-config'
 
-export interface PluginConfigRow {
-  id: number
-  team_id: number
-  plugin_id: number
-  plugin_name: string
-  config_schema: PluginConfigField[]
-  pinned_version: number | null
-  plugin_version: number
-  enabled: boolean
-  order: number
-  config: Record<string, string>
-  error: unknown
-  disabled_reason: string | null
-  created_at: Date
-  updated_at: Date
-}
+/** A config row as libs/db reads it, with its schema typed. */
+export type PluginConfigRow = PluginConfigDetailRecord<PluginConfigField[]>
 
 /**
  * Secret fields are write-only: the view says whether each is set, never what it is. A stored key
