@@ -1,6 +1,7 @@
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
+import type { PluginRecord, TeamAdminTokenRecord } from '@plugin-server/db'
 import type { PluginConfigField, PluginJson } from '@plugin-server/plugin-vm'
 
 /** Everything a management operation needs; the CLI and the admin API each build one. */
@@ -25,17 +26,8 @@ export interface PluginVersionSummary {
   config_schema: PluginConfigField[]
 }
 
-export interface PluginSummary {
-  id: number
-  name: string
-  description: string
-  url: string | null
-  version: number
-  content_hash: string
-  config_schema: PluginConfigField[]
-  created_at: Date
-  updated_at: Date
-}
+/** A plugin row as libs/db reads it, with its schema typed. */
+export type PluginSummary = PluginRecord<PluginConfigField[]>
 
 export interface PluginDetail extends PluginSummary {
   plugin_json: PluginJson
@@ -177,14 +169,8 @@ export class ManagementError extends Error {
 }
 
 /** A team admin token as listings show it: never the token, whose hash alone is stored. */
-export interface TeamAdminTokenView {
-  id: number
-  team_id: number
-  name: string
-  created_at: Date
-  last_used_at: Date | null
-  revoked_at: Date | null
-}
+/** A team admin token without its hash, as libs/db reads it: what the admin API may show. */
+export type TeamAdminTokenView = TeamAdminTokenRecord
 
 /** What creating a token returns: the only time the token itself is shown. */
 export interface CreatedTeamAdminToken extends TeamAdminTokenView {
