@@ -40,6 +40,18 @@ export async function jobsExist(redis: Redis, queue: Queue, jobIds: readonly str
 }
 
 /**
+ * Queue#getDeduplicationJobId for many ids in one round trip (it reads `de:<id>`): the scheduler
+ * checks every chain on each reconcile, and one GET per chain is thousands of round trips.
+ */
+export async function deduplicationJobIds(redis: Redis, queue: Queue, deduplicationIds: readonly string[]): Promise<(string | null)[]> {
+  if (deduplicationIds.length === 0) return []
+  const pipeline = redis.pipeline()
+  for (const id of deduplicationIds) pipeline.get(queue.toKey(`de:${id}`))
+  const replies = (await pipeline.exec()) ?? []
+  return deduplicationIds.map((_, i) => (typeof replies[i]?.[1] === 'string' ? (replies[i][1] as string) : null))
+}
+
+/**
  * Drops the job BullMQ stored to follow an active deduplicated one (`dn:<id>`, re-queued when the
  * active job finishes). BullMQ 6.7 has no public call for it; removeDeduplicationKey drops only `de:`.
  */

@@ -1,4 +1,4 @@
-import { dropDeduplicatedSuccessor, jobsExist, type Logger } from '@plugin-server/core'
+import { deduplicationJobIds, dropDeduplicatedSuccessor, jobsExist, type Logger } from '@plugin-server/core'
 import type { PluginManager } from '@plugin-server/meta'
 import type { Queue } from 'bullmq'
 import type Redis from 'ioredis'
@@ -109,7 +109,7 @@ export class Timekeeper {
   /** A chain is alive while its deduplication key names a job that still exists (delayed, waiting or active). */
   private async aliveChains(chains: string[]): Promise<Set<string>> {
     const { queue, redis } = this.deps
-    const ids = await Promise.all(chains.map((chain) => queue.getDeduplicationJobId(chain)))
+    const ids = await deduplicationJobIds(redis, queue, chains)
     const candidates = chains.map((chain, i) => [chain, ids[i]] as const).filter((entry): entry is readonly [string, string] => entry[1] !== null)
     const exists = await jobsExist(
       redis,

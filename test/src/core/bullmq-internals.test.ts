@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { Queue, Worker } from 'bullmq'
 import Redis from 'ioredis'
-import { BULLMQ_INTERNALS_VERSION, bullmqKeys, dropDeduplicatedSuccessor, jobsExist, readQueueDepths } from '@plugin-server/core'
+import { BULLMQ_INTERNALS_VERSION, bullmqKeys, deduplicationJobIds, dropDeduplicatedSuccessor, jobsExist, readQueueDepths } from '@plugin-server/core'
 import { testQueuePrefix } from '../harness/databases'
 
 const bullmqVersion = (createRequire(__filename)('bullmq/package.json') as { version: string }).version
@@ -47,6 +47,13 @@ describe('BullMQ internals adapter (libs/core bullmq-internals.ts)', () => {
     const job = await queue.add('t', { n: 1 })
     assert.deepEqual(await jobsExist(redis, queue, [job.id!, 'no-such-job']), [true, false])
     assert.equal(await queue.getJob('no-such-job'), undefined)
+  })
+
+  it('reads the job each deduplication id names, as Queue#getDeduplicationJobId does, for many ids at once', async () => {
+    const job = await queue.add('t', { n: 1 }, { deduplication: { id: 'chain-ids' } })
+    assert.deepEqual(await deduplicationJobIds(redis, queue, ['chain-ids', 'no-such-chain']), [job.id!, null])
+    assert.equal(await queue.getDeduplicationJobId('chain-ids'), job.id)
+    assert.equal(await queue.getDeduplicationJobId('no-such-chain'), null)
   })
 
   it('drops the successor BullMQ stores for an active deduplicated job, so none is queued when it finishes', async () => {
