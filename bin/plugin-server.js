@@ -34,7 +34,9 @@ const tooOld = Number(process.versions.node.split('.')[0]) < major
 if (tooOld || !process.execArgv.includes('--no-node-snapshot')) {
   const node = tooOld ? projectNode(major) : process.execPath
   const execArgv = process.execArgv.filter((a) => a !== '--no-node-snapshot')
-  const child = spawn(node, ['--no-node-snapshot', ...execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' })
+  // The malloc setting the image runs with (libs/core/src/malloc-tunables.ts); glibc reads it only at start.
+  const env = { GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=131072', ...process.env }
+  const child = spawn(node, ['--no-node-snapshot', ...execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit', env })
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
 } else {

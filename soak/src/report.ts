@@ -65,7 +65,7 @@ export function formatSamples(r: SoakReport): string {
     fmt(s.values['redis clients']),
     fmt(s.values['postgres connections']),
     ...names.map((n) => fmt(s.values[`${n} rss`])),
-    ...names.map((n) => fmt(s.values[`${n} heap used`])),
+    ...names.map((n) => fmt(s.values[`${n} heap after GC`])),
     fmt(sum(s, ' open fds')),
     fmt(sum(s, ' live isolates')),
     fmt(sum(s, ' backlog')),

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
+import { collectGarbage } from './collect-garbage'
 import { metricValue } from './prom-text'
 import type { SoakProcess } from './soak-fleet'
 import type { SeriesKind } from './tolerances'
@@ -31,7 +32,7 @@ export function seriesOf(processes: SoakProcess[]): SeriesInfo[] {
     { name: 'postgres connections', kind: 'postgres connections' },
     ...processes.flatMap((p) => [
       { name: `${p.name} rss`, kind: 'rss' as const },
-      { name: `${p.name} heap used`, kind: 'heap used' as const },
+      { name: `${p.name} heap after GC`, kind: 'heap after GC' as const },
       { name: `${p.name} open fds`, kind: 'open fds' as const },
       // Capture runs no plugins.
       ...(p.role === 'capture' ? [] : [{ name: `${p.name} live isolates`, kind: 'live isolates' as const }]),
@@ -47,15 +48,19 @@ export async function takeSample(t: number, redis: Redis, pool: Pool, processes:
   values['postgres connections'] = await postgresConnections(pool).catch(() => null)
   let queues: string | null = null
   for (const p of processes) {
-    const text = await fetch(`${p.healthUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })
-      .then((res) => (res.ok ? res.text() : null))
-      .catch(() => null)
-    const read = (name: string, scale = 1) => {
-      const v = text === null ? null : metricValue(text, name)
+    const text = await scrape(p)
+    const read = (name: string, scale = 1, from = text) => {
+      const v = from === null ? null : metricValue(from, name)
       return v === null ? null : v / scale
     }
+    // RSS as the process holds it (garbage included, as production sees it); the heap once a full
+    // GC has run, so that it measures what is kept (see collect-garbage.ts).
     values[`${p.name} rss`] = read('process_resident_memory_bytes', MB)
-    values[`${p.name} heap used`] = read('nodejs_heap_size_used_bytes', MB)
+    const collected = await collectGarbage(p.inspectPort).then(
+      () => true,
+      () => false,
+    )
+    values[`${p.name} heap after GC`] = collected ? read('nodejs_heap_size_used_bytes', MB, await scrape(p)) : null
     values[`${p.name} open fds`] = read('process_open_fds')
     if (p.role !== 'capture') values[`${p.name} live isolates`] = read('plugin_vm_live_isolates')
     queues ??= text
@@ -66,6 +71,12 @@ export async function takeSample(t: number, redis: Redis, pool: Pool, processes:
     values[`${q} backlog`] = states.every((s) => s === null) ? null : states.reduce<number>((sum, s) => sum + (s ?? 0), 0)
   }
   return { t, values }
+}
+
+function scrape(p: SoakProcess): Promise<string | null> {
+  return fetch(`${p.healthUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })
+    .then((res) => (res.ok ? res.text() : null))
+    .catch(() => null)
 }
 
 /** Clients connected to Redis other than the soak run's own (CLIENT LIST, one line per connection). */

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { GLIBC_MALLOC_TUNABLES } from '@plugin-server/core'
 import { freePort } from '@plugin-server/dev-services'
 
 const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
@@ -15,6 +16,8 @@ export interface SoakProcess {
   pid: number
   /** Where /healthz, /readyz and /metrics answer. */
   healthUrl: string
+  /** The DevTools port (loopback only) the sampler forces a full GC through before reading the heap. */
+  inspectPort: number
   child: ChildProcess
   log: string
 }
@@ -61,14 +64,15 @@ export class SoakFleet {
 
   private async spawn(role: string, index: number): Promise<SoakProcess> {
     const port = await freePort()
+    const inspectPort = await freePort()
     const log = path.join(this.logDir, `${role}-${index}.log`)
     const out = fs.openSync(log, 'a')
-    const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', role], {
-      env: { ...process.env, ...this.env, METRICS_PORT: String(port) },
+    const child = spawn(process.execPath, ['--no-node-snapshot', `--inspect=127.0.0.1:${inspectPort}`, BIN, 'start', role], {
+      env: { GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES, ...process.env, ...this.env, METRICS_PORT: String(port) },
       stdio: ['ignore', out, out],
     })
     fs.closeSync(out)
-    return { name: `${role} #${index}`, role, pid: child.pid!, healthUrl: `http://127.0.0.1:${port}`, child, log }
+    return { name: `${role} #${index}`, role, pid: child.pid!, healthUrl: `http://127.0.0.1:${port}`, inspectPort, child, log }
   }
 
   private async started(p: SoakProcess, timeoutMs: number): Promise<void> {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { parse } from 'yaml'
-import { ROLES } from '@plugin-server/core'
+import { GLIBC_MALLOC_TUNABLES, ROLES } from '@plugin-server/core'
 import { REPO_ROOT } from '../harness/processes'
 
 interface LockEntry {
@@ -89,6 +90,22 @@ describe('container image', () => {
       assert.ok(lock[`node_modules/${sdk}`], `${sdk} is not in package-lock.json`)
       assert.notEqual(lock[`node_modules/${sdk}`].dev, true, `${sdk} is a dev dependency: npm ci --omit=dev leaves it out of the image`)
     }
+  })
+
+  it('runs every role with the malloc setting the soak run was measured with, in the image and in a re-executed CLI', () => {
+    const env = instructions.find((l) => /^ENV /.test(l)) ?? ''
+    assert.ok(env.includes(`GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES}`), `the runtime image does not set GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES}`)
+    // Started without --no-node-snapshot, the CLI runs itself again; a preload shows the env that run gets.
+    const preload = path.join(mkdtempSync(path.join(os.tmpdir(), 'malloc-env-')), 'print-env.js')
+    writeFileSync(
+      preload,
+      `if (process.execArgv.includes('--no-node-snapshot')) process.stdout.write('child GLIBC_TUNABLES=' + process.env.GLIBC_TUNABLES + '\\n')\n`,
+    )
+    const env0 = { ...process.env }
+    delete env0.GLIBC_TUNABLES
+    const result = spawnSync(process.execPath, ['-r', preload, path.join(REPO_ROOT, 'bin/plugin-server.js'), '--help'], { encoding: 'utf8', env: env0 })
+    assert.equal(result.status, 0, result.stderr)
+    assert.match(result.stdout, new RegExp(`^child GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES.replace(/\./g, '\\.')}$`, 'm'))
   })
 
   it('takes the role from the arguments or ROLE, and says so when neither is given', () => {

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Role } from '@plugin-server/core'
+import { GLIBC_MALLOC_TUNABLES, Role } from '@plugin-server/core'
 
 export interface DemoProcess {
   role: Role
@@ -16,7 +16,7 @@ export function spawnRole(role: Role, index: number, env: Record<string, string>
   const logFile = path.join(logDir, `${role}-${index}.log`)
   const out = fs.openSync(logFile, 'a')
   const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', role], {
-    env: { ...process.env, ...env, LOG_FORMAT: 'json' },
+    env: { GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES, ...process.env, ...env, LOG_FORMAT: 'json' },
     stdio: ['ignore', out, out],
   })
   fs.closeSync(out)
