@@ -14,6 +14,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/core/package.json libs/core/
 COPY libs/db/package.json libs/db/
+COPY libs/secrets/package.json libs/secrets/
 COPY libs/dev-services/package.json libs/dev-services/
 COPY libs/plugin-vm/package.json libs/plugin-vm/
 COPY libs/meta/package.json libs/meta/
@@ -50,6 +51,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/core/package.json libs/core/
 COPY libs/db/package.json libs/db/
+COPY libs/secrets/package.json libs/secrets/
 COPY libs/dev-services/package.json libs/dev-services/
 COPY libs/plugin-vm/package.json libs/plugin-vm/
 COPY libs/meta/package.json libs/meta/

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import path from 'node:path'
 import Redis from 'ioredis'
-import pino from 'pino'
 import { Pool } from 'pg'
 import { createTeam } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
@@ -11,6 +10,7 @@ import { addToExportSeries, EXPORT_SERIES_BUCKET_MS } from '@plugin-server/expor
 import { installPluginFromPath } from '@plugin-server/meta'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
+import { benchManagement } from './bench-management'
 
 const REQUESTS = Number(process.env.BENCH_ADMIN_REQUESTS ?? 3000)
 /** A dry run costs milliseconds where a read costs a fraction of one. */
@@ -240,7 +240,7 @@ export async function benchAdminApi(): Promise<void> {
   let client: Client | null = null
   try {
     const team = await createTeam(pool, `bench ${prefix}`)
-    const installed = await installPluginFromPath({ pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }, FIXTURE)
+    const installed = await installPluginFromPath(benchManagement(pool, redis, prefix), FIXTURE)
     const started = await startCapture(services.redisUrl, services.databaseUrl, prefix)
     capture = started.child
     client = new Client(started.port)

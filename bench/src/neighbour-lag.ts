@@ -4,7 +4,6 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import Redis from 'ioredis'
-import pino from 'pino'
 import { Pool } from 'pg'
 import { PostHog } from 'posthog-node'
 import { createTeam, Team } from '@plugin-server/db'
@@ -12,6 +11,7 @@ import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/meta'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
+import { benchManagement } from './bench-management'
 
 const SECONDS = Number(process.env.BENCH_NEIGHBOUR_SECONDS ?? 40)
 const A_PER_SECOND = 10
@@ -86,7 +86,7 @@ async function measure(redisUrl: string, databaseUrl: string, scenario: Scenario
   const pool = new Pool({ connectionString: databaseUrl, max: 2 })
   const redis = new Redis(redisUrl)
   const prefix = `{bench-neighbour-${randomUUID().slice(0, 8)}}`
-  const ctx = { pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }
+  const ctx = benchManagement(pool, redis, prefix)
   const teamA = await createTeam(pool, `neighbour A ${prefix}`)
   const teamB = await createTeam(pool, `neighbour B ${prefix}`)
   const enricher = await installPluginFromPath(ctx, writePlugin('bench neighbour enricher', ENRICHER))

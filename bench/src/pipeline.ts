@@ -2,7 +2,6 @@ import { ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import Redis from 'ioredis'
-import pino from 'pino'
 import { Pool } from 'pg'
 import { createIngestQueue, createWorker, IngestBatch, IngestEvent, QUEUES } from '@plugin-server/core'
 import { countEvents, createTeam } from '@plugin-server/db'
@@ -10,6 +9,7 @@ import { waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/meta'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
+import { benchManagement } from './bench-management'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
 const PER_BATCH = 100
@@ -77,7 +77,7 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
   const prefix = `{bench-${randomUUID().slice(0, 8)}}`
   const team = await createTeam(pool, `bench ${prefix}`)
   const redis = new Redis(redisUrl)
-  const ctx = { pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }
+  const ctx = benchManagement(pool, redis, prefix)
   for (const [order, fixture] of plugins.entries()) {
     const installed = await installPluginFromPath(ctx, path.join(FIXTURES, fixture))
     await createConfig(ctx, { teamId: team.id, plugin: installed.plugin.id, enabled: true, order })

@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import pino from 'pino'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { installPluginFromPath } from '@plugin-server/meta'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
+import { benchManagement } from './bench-management'
 
 const CONFIGS = Number(process.env.BENCH_ROLES_CONFIGS ?? 1000)
 const ROLES = (process.env.BENCH_ROLES ?? 'capture,scheduler,exporter,ingest-worker').split(',')
@@ -90,7 +90,7 @@ export async function benchRolesStartup(): Promise<void> {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-roles-'))
       fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: `bench-roles-${randomBytes(3).toString('hex')}`, config: [] }))
       fs.writeFileSync(path.join(dir, 'index.ts'), scenario.code)
-      const installed = await installPluginFromPath({ pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }, dir)
+      const installed = await installPluginFromPath(benchManagement(pool, redis, prefix), dir)
       const { rows: teams } = await pool.query<{ id: number }>(
         `INSERT INTO teams (name, api_token) SELECT 'bench roles ' || i, 'phc_roles_' || i || '_' || md5(random()::text) FROM generate_series(1, $1) i RETURNING id`,
         [CONFIGS],

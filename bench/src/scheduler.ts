@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import pino from 'pino'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
 import { migrate } from '@plugin-server/db'
 import { startPostgresServer, startRedisServer } from '@plugin-server/dev-services'
 import { installPluginFromPath } from '@plugin-server/meta'
 import { printTable } from './table'
+import { benchManagement } from './bench-management'
 
 const CONFIGS = Number(process.env.BENCH_SCHEDULER_CONFIGS ?? 1000)
 const TIME_SCALE = 20
@@ -56,7 +56,7 @@ export async function benchScheduler(): Promise<void> {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-plugin-'))
         fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'bench-every-minute', config: [] }))
         fs.writeFileSync(path.join(dir, 'index.ts'), PLUGIN)
-        const installed = await installPluginFromPath({ pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }, dir)
+        const installed = await installPluginFromPath(benchManagement(pool, redis, prefix), dir)
         const pluginId = installed.plugin.id
         // One config per plugin per team: 1 000 teams with the same plugin.
         const { rows: teams } = await pool.query<{ id: number }>(

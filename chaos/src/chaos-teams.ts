@@ -2,8 +2,10 @@ import path from 'node:path'
 import type { Pool } from 'pg'
 import type { Redis } from 'ioredis'
 import pino from 'pino'
+import { parseSecretKeys } from '@plugin-server/core'
 import { createTeam } from '@plugin-server/db'
 import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { SecretBox } from '@plugin-server/secrets'
 import type { LoadTeam } from './load'
 
 export interface ChaosTeam extends LoadTeam {
@@ -15,7 +17,9 @@ export interface ChaosTeam extends LoadTeam {
 
 /** Teams, each with its own config of the chaos fixture plugin, so events, jobs and runs must stay with their team. */
 export async function setUpTeams(pool: Pool, redis: Redis, queuePrefix: string, sinkUrl: string, count: number): Promise<ChaosTeam[]> {
-  const management = { pool, redis, queuePrefix, logger: pino({ level: 'silent' }) }
+  // The keys of this process's environment, which the fleet it starts inherits.
+  const secrets = new SecretBox(parseSecretKeys(process.env.PLUGIN_SECRETS_KEYS))
+  const management = { pool, redis, queuePrefix, logger: pino({ level: 'silent' }), secrets }
   const installed = await installPluginFromPath(management, path.resolve(__dirname, '../fixtures/chaos-plugin'))
   const teams: ChaosTeam[] = []
   for (let i = 1; i <= count; i++) {

@@ -2,8 +2,10 @@ import path from 'node:path'
 import type { Pool } from 'pg'
 import type { Redis } from 'ioredis'
 import pino from 'pino'
+import { parseSecretKeys } from '@plugin-server/core'
 import { createTeam } from '@plugin-server/db'
 import { createConfig, installPluginFromPath, ManagementContext, updateConfig } from '@plugin-server/meta'
+import { SecretBox } from '@plugin-server/secrets'
 import type { LoadTeam } from '../../chaos/dist/load'
 
 export interface SoakTeam extends LoadTeam {
@@ -11,7 +13,8 @@ export interface SoakTeam extends LoadTeam {
 }
 
 export function soakManagement(pool: Pool, redis: Redis, queuePrefix: string): ManagementContext {
-  return { pool, redis, queuePrefix, logger: pino({ level: 'silent' }) }
+  // The keys of this process's environment, which the fleet it starts inherits.
+  return { pool, redis, queuePrefix, logger: pino({ level: 'silent' }), secrets: new SecretBox(parseSecretKeys(process.env.PLUGIN_SECRETS_KEYS)) }
 }
 
 /** Teams, each with its own config of the soak fixture plugin (cache, storage, jobs, runEveryMinute, exportEvents). */

@@ -2,6 +2,7 @@ import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
 import { registerPluginMetricsCollector } from '@plugin-server/meta'
+import { SecretBox } from '@plugin-server/secrets'
 
 /**
  * The HTTP app: PostHog client requests in, ingest batches out; the admin API under /api/ and its web
@@ -22,6 +23,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     redis: ctx.newRedisConnection('admin'),
     queuePrefix: config.queuePrefix,
     logger,
+    secrets: new SecretBox(config.plugins.secretsKeys),
     token: config.admin.token,
     teamTokens: config.admin.teamTokens,
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.

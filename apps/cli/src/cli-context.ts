@@ -1,6 +1,7 @@
 import pino from 'pino'
 import { Config, ConfigError, createLogger, createPool, createRedis, loadConfig, Logger, Pool } from '@plugin-server/core'
 import type { ManagementContext } from '@plugin-server/meta'
+import { SecretBox } from '@plugin-server/secrets'
 import { nameConnectionVariable } from './connection-errors'
 
 /** Management commands print results on stdout and logs on stderr, so output stays pipeable. */
@@ -48,7 +49,8 @@ export async function withManagement<T>(fn: (ctx: ManagementContext, config: Con
   const pool = createPool(config.databaseUrl, 2, logger)
   const redis = createRedis(config.redisUrl, logger, 'cli-management', { maxRetriesPerRequest: 1, enableOfflineQueue: true })
   try {
-    return await fn({ pool, redis, queuePrefix: config.queuePrefix, logger, attachmentMaxBytes: config.plugins.attachmentMaxBytes }, config)
+    const secrets = new SecretBox(config.plugins.secretsKeys)
+    return await fn({ pool, redis, queuePrefix: config.queuePrefix, logger, secrets, attachmentMaxBytes: config.plugins.attachmentMaxBytes }, config)
   } catch (err) {
     throw nameConnectionVariable(err, config)
   } finally {

@@ -31,6 +31,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
     redis: deps.redis,
     queuePrefix: deps.queuePrefix,
     logger: deps.logger.child({ component: 'admin-api' }),
+    secrets: deps.secrets,
     attachmentMaxBytes: deps.attachmentMaxBytes,
   }
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES

@@ -3,6 +3,7 @@ import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { ErrorBody as WireErrorBody, ErrorCode } from '@plugin-server/admin-contract'
 import type { Logger } from '@plugin-server/core'
+import type { SecretBox } from '@plugin-server/secrets'
 import type { TrySettings } from '@plugin-server/try-it'
 import type { LogTailOptions } from './log-tail'
 
@@ -11,6 +12,8 @@ export interface AdminApiDeps {
   redis: Redis
   queuePrefix: string
   logger: Logger
+  /** Seals and opens secret config values; built from the loaded config (`plugins.secretsKeys`). */
+  secrets: SecretBox
   /** The operator token (every route, every team); null: only team tokens, if `teamTokens`. */
   token: string | null
   /**

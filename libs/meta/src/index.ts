@@ -1,3 +1,2 @@
 export * from './management'
 export * from './runtime'
-export * from './secrets'

@@ -4,14 +4,13 @@ import {
   assertAttachmentField,
   assertTeamExists,
   configFields,
-  envSecretBox,
   findPluginSummary,
   ManagementContext,
   ManagementError,
-  openSecretFields,
   schemaSecretValues as secretValues,
   validateConfig,
 } from '@plugin-server/meta'
+import { openSecretFields, SecretBox } from '@plugin-server/secrets'
 import type { TryTarget } from './interfaces'
 import { TryRefusedError } from './try-errors'
 
@@ -36,8 +35,8 @@ export interface TrySpec {
 
 type ConfigRow = TryConfigRecord<PluginConfigField[]>
 
-/** Secrets are opened with the same keys management uses; a config that does not open fails alone. */
-function fromRow(row: ConfigRow): TrySpec {
+/** Secrets are opened with the caller's box, the one its management operations use; a config that does not open fails alone. */
+function fromRow(row: ConfigRow, box: SecretBox): TrySpec {
   const base = {
     configId: row.id,
     teamId: row.team_id,
@@ -47,7 +46,7 @@ function fromRow(row: ConfigRow): TrySpec {
     contentHash: row.content_hash,
   }
   try {
-    const config = openSecretFields(row.config, envSecretBox(), { teamId: row.team_id, pluginId: row.plugin_id })
+    const config = openSecretFields(row.config, box, { teamId: row.team_id, pluginId: row.plugin_id })
     return { ...base, config, secrets: secretValues(row.config_schema, config), loadError: null }
   } catch (err) {
     return { ...base, config: {}, secrets: [], loadError: `its secret config values cannot be decrypted: ${(err as Error).message}` }
@@ -121,5 +120,5 @@ export async function loadTrySpecs(ctx: ManagementContext, teamId: number, targe
   if (target.kind === 'config' && rows.length === 0) {
     throw new TryRefusedError(403, 'forbidden', `plugin config ${id} is not one of team ${teamId}'s configs`, 'target.plugin_config_id')
   }
-  return rows.map(fromRow)
+  return rows.map((row) => fromRow(row, ctx.secrets))
 }

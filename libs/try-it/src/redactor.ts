@@ -1,4 +1,4 @@
-import { redact } from '@plugin-server/meta'
+import { redact } from '@plugin-server/secrets'
 import type { JsonValue } from './interfaces'
 
 export interface SafeLimits {

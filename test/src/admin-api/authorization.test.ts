@@ -8,6 +8,7 @@ import path from 'node:path'
 import { AdminApi, createAdminApi, Route, ROUTES } from '@plugin-server/admin-api'
 import { createConfig, createTeamAdminToken, installPluginFromPath, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/meta'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
+import { testSecretBox } from '../harness/security-env'
 
 const OPERATOR = 'test-admin-token-0123456789'
 
@@ -125,7 +126,7 @@ describe('admin API authorization, route by route', () => {
 
   async function start(token: string | null, teamTokens: boolean): Promise<{ server: http.Server; base: string }> {
     const { pool, redis, queuePrefix, logger } = h.ctx
-    const api = createAdminApi({ pool, redis, queuePrefix, logger, token, teamTokens })
+    const api = createAdminApi({ pool, redis, queuePrefix, logger, secrets: testSecretBox(), token, teamTokens })
     apis.push(api)
     const s = http.createServer((req, res) => void api(req, res).then((handled) => (handled ? undefined : res.writeHead(418).end())))
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))

@@ -31,7 +31,15 @@ describe('createAdminApi', () => {
   let base: string
 
   async function start(token: string | null, maxBodyBytes?: number): Promise<{ server: http.Server; base: string }> {
-    const api = createAdminApi({ pool: h.ctx.pool, redis: h.ctx.redis, queuePrefix: h.ctx.queuePrefix, logger: h.ctx.logger, token, maxBodyBytes })
+    const api = createAdminApi({
+      pool: h.ctx.pool,
+      redis: h.ctx.redis,
+      queuePrefix: h.ctx.queuePrefix,
+      logger: h.ctx.logger,
+      secrets: h.ctx.secrets,
+      token,
+      maxBodyBytes,
+    })
     const s = http.createServer((req, res) => {
       void api(req, res).then((handled) => {
         if (!handled) res.writeHead(418).end('not mine')

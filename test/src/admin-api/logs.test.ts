@@ -23,7 +23,15 @@ describe('admin API: config logs', function () {
   let configId: number
 
   async function start(options: Parameters<typeof createAdminApi>[0]['logLongPolls'] = {}): Promise<void> {
-    api = createAdminApi({ pool: h.ctx.pool, redis: h.ctx.redis, queuePrefix: h.ctx.queuePrefix, logger: h.ctx.logger, token: TOKEN, logLongPolls: options })
+    api = createAdminApi({
+      pool: h.ctx.pool,
+      redis: h.ctx.redis,
+      queuePrefix: h.ctx.queuePrefix,
+      logger: h.ctx.logger,
+      secrets: h.ctx.secrets,
+      token: TOKEN,
+      logLongPolls: options,
+    })
     server = http.createServer((req, res) => void api(req, res))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -6,6 +6,7 @@ import { AdminApi, createAdminApi } from '@plugin-server/admin-api'
 import { createConfig, createTeamAdminToken, installPluginFromPath } from '@plugin-server/meta'
 import { MAX_TRY_ATTACHMENT_BYTES, TryResult } from '@plugin-server/try-it'
 import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
+import { testSecretBox } from '../harness/security-env'
 
 const OPERATOR = 'test-admin-token-0123456789'
 
@@ -52,7 +53,16 @@ describe('POST /api/teams/:teamId/try', function () {
   beforeEach(async () => {
     h = await startManagement()
     const { pool, redis, queuePrefix, logger } = h.ctx
-    api = createAdminApi({ pool, redis, queuePrefix, logger, token: OPERATOR, teamTokens: true, pluginSettings: { fetchAllowedHosts: ['127.0.0.1'] } })
+    api = createAdminApi({
+      pool,
+      redis,
+      queuePrefix,
+      logger,
+      secrets: testSecretBox(),
+      token: OPERATOR,
+      teamTokens: true,
+      pluginSettings: { fetchAllowedHosts: ['127.0.0.1'] },
+    })
     server = http.createServer((req, res) => void api(req, res).then((handled) => (handled ? undefined : res.writeHead(418).end())))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

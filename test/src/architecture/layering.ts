@@ -8,7 +8,7 @@ import path from 'node:path'
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['core', 'dev-services', 'admin-contract'],
-  ['db', 'admin-ui'],
+  ['db', 'secrets', 'admin-ui'],
   ['plugin-vm'],
   ['meta'],
   ['capture-lib', 'ingestion', 'export', 'scheduling'],

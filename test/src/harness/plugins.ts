@@ -6,13 +6,14 @@ import pino from 'pino'
 import type { Pool } from 'pg'
 import { ConfigInputValue, createConfig, installPluginFromPath, ManagementContext, PluginConfigView } from '@plugin-server/meta'
 import { REPO_ROOT } from './processes'
+import { testSecretBox } from './security-env'
 
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/plugins')
 
 /** Management operations against a test database and queue prefix, the way the CLI runs them. */
 export function managementContext(pool: Pool, queuePrefix: string): ManagementContext & { close: () => Promise<void> } {
   const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })
-  return { pool, redis, queuePrefix, logger: pino({ level: 'silent' }), close: async () => void redis.disconnect() }
+  return { pool, redis, queuePrefix, logger: pino({ level: 'silent' }), secrets: testSecretBox(), close: async () => void redis.disconnect() }
 }
 
 /** Installs `test/fixtures/plugins/<fixture>` and gives `teamId` an enabled config of it. */

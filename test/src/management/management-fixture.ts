@@ -4,9 +4,11 @@ import path from 'node:path'
 import Redis from 'ioredis'
 import pino from 'pino'
 import { ReloadMessage, subscribeReload } from '@plugin-server/core'
-import { envSecretBox, ManagementContext, secretAad } from '@plugin-server/meta'
+import { ManagementContext } from '@plugin-server/meta'
+import { secretAad } from '@plugin-server/secrets'
 import { createTestDatabase, testQueuePrefix, TestDatabase } from '../harness/databases'
 import { REPO_ROOT } from '../harness/processes'
+import { testSecretBox } from '../harness/security-env'
 import { bound } from '../harness/wait'
 
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/plugins')
@@ -59,7 +61,7 @@ export async function startManagement(): Promise<ManagementHarness> {
   }
   return {
     db,
-    ctx: { pool: db.pool, redis, queuePrefix, logger },
+    ctx: { pool: db.pool, redis, queuePrefix, logger, secrets: testSecretBox() },
     logText: () => chunks.join(''),
     reloads,
     close: async () => {
@@ -109,5 +111,5 @@ export async function storedConfigValue(h: ManagementHarness, configId: number, 
   )
   const value = rows[0].config[key]
   if (typeof value !== 'string' || !value.startsWith('enc:v1:')) return value
-  return envSecretBox().open(value, secretAad({ teamId: rows[0].team_id, pluginId: rows[0].plugin_id }, key))
+  return h.ctx.secrets.open(value, secretAad({ teamId: rows[0].team_id, pluginId: rows[0].plugin_id }, key))
 }

@@ -19,6 +19,7 @@ import {
 import { triggerJob } from '@plugin-server/scheduling'
 import { tryEvent } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'
+import { testSecretBox } from '../harness/security-env'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 /** A plugin whose version N tags events with N; version 1 also requires `greeting`, later ones do not. */
@@ -203,14 +204,8 @@ describe('plugin versions: rollback, pin, delete', () => {
       await install(2)
       // As stored before secrets were encrypted at rest: what rotate encrypts, if the schema says the field is secret.
       await h.db.pool.query(`UPDATE plugin_configs SET config = '{"token": "tok_0123456789"}' WHERE id = $1`, [config.id])
-      const oldKeys = process.env.PLUGIN_SECRETS_KEYS!
       const newKey = `next:${randomBytes(32).toString('base64')}`
-      process.env.PLUGIN_SECRETS_KEYS = `${newKey},${oldKeys}`
-      try {
-        await rotateSecrets(h.ctx)
-      } finally {
-        process.env.PLUGIN_SECRETS_KEYS = oldKeys
-      }
+      await rotateSecrets({ ...h.ctx, secrets: testSecretBox(`${newKey},${process.env.PLUGIN_SECRETS_KEYS}`) })
       const { rows } = await h.db.pool.query<{ token: string }>(`SELECT config->>'token' AS token FROM plugin_configs WHERE id = $1`, [config.id])
       assert.match(rows[0].token, /^enc:v1:next:/)
     })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { redact } from '@plugin-server/meta'
+import { redact } from '@plugin-server/secrets'
 
 describe('redact', () => {
   it('replaces every occurrence of each secret with the mark', () => {

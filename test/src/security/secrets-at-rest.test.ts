@@ -8,26 +8,15 @@ import {
   loadEnabledConfigs,
   ManagementError,
   rotateSecrets,
-  SecretBox,
   setConfigEnabled,
   updateConfig,
 } from '@plugin-server/meta'
+import { SecretBox } from '@plugin-server/secrets'
 import { runCli } from '../harness/processes'
 import { TEST_SECRETS_KEYS } from '../harness/security-env'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
 
 const key = (id: string) => `${id}:${randomBytes(32).toString('base64')}`
-
-/** Runs `fn` with PLUGIN_SECRETS_KEYS set as given (management reads it from the environment). */
-async function withKeys<T>(keys: string, fn: () => Promise<T>): Promise<T> {
-  const before = process.env.PLUGIN_SECRETS_KEYS
-  process.env.PLUGIN_SECRETS_KEYS = keys
-  try {
-    return await fn()
-  } finally {
-    process.env.PLUGIN_SECRETS_KEYS = before
-  }
-}
 
 describe('security: secret config values encrypted at rest', function () {
   describe('SecretBox', () => {
@@ -90,6 +79,8 @@ describe('security: secret config values encrypted at rest', function () {
     const rawConfig = async (id: number) =>
       (await h.db.pool.query<{ config: Record<string, string> }>('SELECT config FROM plugin_configs WHERE id = $1', [id])).rows[0].config
     const box = (keys: string) => new SecretBox(parseSecretKeys(keys))
+    /** The harness's context with a box of the given keys, as a process started with PLUGIN_SECRETS_KEYS=keys builds it. */
+    const keyed = (keys: string) => ({ ...h.ctx, secrets: box(keys) })
 
     it('stores secret fields sealed on create and update, other fields in the clear, and workers read the plaintext', async () => {
       const view = await createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true })
@@ -113,14 +104,12 @@ describe('security: secret config values encrypted at rest', function () {
     })
 
     it('fails closed when no key is configured: a secret is never written in the clear', async () => {
-      await withKeys('', async () => {
-        await assert.rejects(createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } }), (err: unknown) => {
-          assert.ok(err instanceof ManagementError)
-          assert.equal(err.code, 'validation_error')
-          assert.match(err.message, /config field "apiKey" is secret and cannot be stored: PLUGIN_SECRETS_KEYS is not set/)
-          assert.ok(!err.message.includes(SECRET))
-          return true
-        })
+      await assert.rejects(createConfig(keyed(''), { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } }), (err: unknown) => {
+        assert.ok(err instanceof ManagementError)
+        assert.equal(err.code, 'validation_error')
+        assert.match(err.message, /config field "apiKey" is secret and cannot be stored: PLUGIN_SECRETS_KEYS is not set/)
+        assert.ok(!err.message.includes(SECRET))
+        return true
       })
       const { rows } = await h.db.pool.query('SELECT 1 FROM plugin_configs')
       assert.equal(rows.length, 0)
@@ -129,41 +118,42 @@ describe('security: secret config values encrypted at rest', function () {
     it('rotates: add a key in front, re-encrypt everything (legacy plaintext too), drop the old key', async () => {
       const oldKeys = key('old')
       const newKey = key('new')
-      const first = await withKeys(oldKeys, () =>
-        createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }),
-      )
+      const first = await createConfig(keyed(oldKeys), { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true })
       const otherTeam = await createTeamRow(h)
-      const second = await withKeys(oldKeys, () =>
-        createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_legacy_plain', label: 'L' }, enabled: true }),
-      )
+      const second = await createConfig(keyed(oldKeys), {
+        teamId: otherTeam,
+        plugin: 'management-basic',
+        config: { apiKey: 'sk_legacy_plain', label: 'L' },
+        enabled: true,
+      })
       // A value from before encryption existed.
       await h.db.pool.query(`UPDATE plugin_configs SET config = jsonb_set(config, '{apiKey}', '"sk_legacy_plain"') WHERE id = $1`, [second.id])
       const before = (await rawConfig(first.id)).apiKey
       assert.match(before, /^enc:v1:old:/)
 
       const progress: string[] = []
-      const result = await withKeys(`${newKey},${oldKeys}`, () => rotateSecrets(h.ctx, (done, total) => progress.push(`${done}/${total}`)))
+      const result = await rotateSecrets(keyed(`${newKey},${oldKeys}`), (done, total) => progress.push(`${done}/${total}`))
       assert.deepEqual(result, { keyId: 'new', configs: 2, reencrypted: 1, encrypted: 1, current: 0 })
       assert.deepEqual(progress, ['1/2', '2/2'])
       assert.match((await rawConfig(first.id)).apiKey, /^enc:v1:new:/)
       assert.match((await rawConfig(second.id)).apiKey, /^enc:v1:new:/)
 
-      const again = await withKeys(`${newKey},${oldKeys}`, () => rotateSecrets(h.ctx))
+      const again = await rotateSecrets(keyed(`${newKey},${oldKeys}`))
       assert.deepEqual({ ...again, keyId: 'new' }, { keyId: 'new', configs: 2, reencrypted: 0, encrypted: 0, current: 2 })
 
       // The old key can go now.
       const records = await loadEnabledConfigs(h.db.pool, { secrets: box(newKey) })
       assert.deepEqual(records.map((r) => r.config.apiKey).sort(), [SECRET, 'sk_legacy_plain'].sort())
-      const view = await withKeys(newKey, () => getConfig(h.ctx, first.id))
+      const view = await getConfig(keyed(newKey), first.id)
       assert.equal(view.secret_fields.apiKey, 'set')
     })
 
     it('re-encrypting does not look like a config change to workers (no reload of every plugin)', async () => {
       const oldKeys = key('old')
       const newKey = key('new')
-      await withKeys(oldKeys, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }))
+      await createConfig(keyed(oldKeys), { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true })
       const [before] = await loadEnabledConfigs(h.db.pool, { secrets: box(oldKeys) })
-      await withKeys(`${newKey},${oldKeys}`, () => rotateSecrets(h.ctx))
+      await rotateSecrets(keyed(`${newKey},${oldKeys}`))
       const [after] = await loadEnabledConfigs(h.db.pool, { secrets: box(newKey) })
       assert.equal(after.signature, before.signature)
       assert.ok(!before.signature.includes(SECRET))
@@ -172,11 +162,9 @@ describe('security: secret config values encrypted at rest', function () {
     it('leaves out (and reports) only the config whose key was removed too early', async () => {
       const lost = key('lost')
       const kept = key('kept')
-      const a = await withKeys(lost, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true }))
+      const a = await createConfig(keyed(lost), { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' }, enabled: true })
       const otherTeam = await createTeamRow(h)
-      const b = await withKeys(kept, () =>
-        createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_kept', label: 'L' }, enabled: true }),
-      )
+      const b = await createConfig(keyed(kept), { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: 'sk_kept', label: 'L' }, enabled: true })
       const unreadable: [number, string][] = []
       const records = await loadEnabledConfigs(h.db.pool, { secrets: box(kept), onUnreadable: (id, message) => unreadable.push([id, message]) })
       assert.deepEqual(
@@ -191,7 +179,7 @@ describe('security: secret config values encrypted at rest', function () {
     it('plugin-server secrets rotate shows progress and prints the summary', async () => {
       const oldKeys = key('old')
       const newKey = key('new')
-      await withKeys(oldKeys, () => createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } }))
+      await createConfig(keyed(oldKeys), { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } })
       const out = await runCli(['secrets', 'rotate'], { DATABASE_URL: h.db.url, PLUGIN_SECRETS_KEYS: `${newKey},${oldKeys}`, LOG_LEVEL: 'warn' })
       assert.equal(out.code, 0, out.stderr)
       assert.deepEqual(JSON.parse(out.stdout), { keyId: 'new', configs: 1, reencrypted: 1, encrypted: 0, current: 0 })

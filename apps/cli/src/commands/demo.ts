@@ -4,8 +4,10 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { Pool } from 'pg'
+import { parseSecretKeys } from '@plugin-server/core'
 import { countEvents, countEventsByName, countTeamEventsNamed, createTeam, LatestEventRecord, migrate, readLatestEvent } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
+import { SecretBox } from '@plugin-server/secrets'
 import { demoServices } from '../demo/local-services'
 import { nameConnectionVariable } from '../connection-errors'
 import { DemoEnv, removeDemoEnvFile, shellExports, writeDemoEnvFile } from '../demo/demo-env'
@@ -92,7 +94,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
     const secretsKeys = (process.env.PLUGIN_SECRETS_KEYS ||= `demo:${randomBytes(32).toString('base64')}`)
     sink = await startExportSink()
     const examples = { 'http-export': { url: sink.url, authToken: randomBytes(12).toString('hex') } }
-    for (const line of await installExamplePlugins(pool, services.redisUrl, team.id, examples)) log(line)
+    for (const line of await installExamplePlugins(pool, services.redisUrl, new SecretBox(parseSecretKeys(secretsKeys)), team.id, examples)) log(line)
 
     const capturePort = await freePort()
     const adminToken = randomBytes(18).toString('base64url')

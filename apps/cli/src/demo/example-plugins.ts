@@ -4,6 +4,7 @@ import Redis from 'ioredis'
 import pino from 'pino'
 import type { Pool } from 'pg'
 import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import type { SecretBox } from '@plugin-server/secrets'
 
 const ROOT = path.resolve(__dirname, '../../../..')
 
@@ -18,9 +19,9 @@ function examplePluginDirs(): string[] {
 /** Settings the demo gives each example plugin, by plugin directory name. */
 export type ExampleConfigs = Record<string, Record<string, string>>
 
-export async function installExamplePlugins(pool: Pool, redisUrl: string, teamId: number, configs: ExampleConfigs = {}): Promise<string[]> {
+export async function installExamplePlugins(pool: Pool, redisUrl: string, secrets: SecretBox, teamId: number, configs: ExampleConfigs = {}): Promise<string[]> {
   const redis = new Redis(redisUrl)
-  const ctx = { pool, redis, queuePrefix: process.env.QUEUE_PREFIX ?? '{ps}', logger: pino({ level: 'silent' }) }
+  const ctx = { pool, redis, queuePrefix: process.env.QUEUE_PREFIX ?? '{ps}', logger: pino({ level: 'silent' }), secrets }
   const lines: string[] = []
   try {
     for (const [order, dir] of examplePluginDirs().entries()) {

@@ -47,13 +47,13 @@ export async function createConfig(ctx: ManagementContext, input: CreateConfigIn
       pluginId: plugin.id,
       enabled: input.enabled ?? false,
       order: input.order ?? null,
-      config: sealConfig(plugin.name, schema, config, { teamId: input.teamId, pluginId: plugin.id }),
+      config: sealConfig(plugin.name, schema, config, { teamId: input.teamId, pluginId: plugin.id }, ctx.secrets),
       pinnedVersion,
     })
     for (const attachment of attachments) await upsertAttachment(client, configId, attachment)
     return configId
   })
-  const view = await configView(ctx.pool, id)
+  const view = await configView(ctx.pool, ctx.secrets, id)
   ctx.logger.info(
     { teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id, keys: Object.keys(view.config), attachments: view.attachments.map((a) => a.key) },
     'plugin config created',

@@ -8,9 +8,7 @@ import {
 } from '@plugin-server/db'
 import { AttachmentView, ManagementError, PluginConfigView } from './interfaces'
 import { PluginConfigRow, toConfigView } from './redact'
-import { envSecretBox } from '../secrets/env-secret-box'
-import { openSecretFields } from '../secrets/secret-fields'
-import { SecretKeyError } from '../secrets/secret-box'
+import { openSecretFields, SecretBox, SecretKeyError } from '@plugin-server/secrets'
 
 import type { Queryable } from '@plugin-server/db'
 export type { Queryable }
@@ -18,19 +16,19 @@ export type { Queryable }
 // One transaction helper for every store owner; management code imports it from here as before.
 export { inTransaction } from '@plugin-server/db'
 
-export async function findConfigRow(db: Queryable, id: number, forUpdate = false): Promise<PluginConfigRow> {
+export async function findConfigRow(db: Queryable, box: SecretBox, id: number, forUpdate = false): Promise<PluginConfigRow> {
   const row = await findPluginConfigDetail<PluginConfigRow['config_schema']>(db, id, forUpdate)
   if (!row) throw new ManagementError('not_found', `plugin config ${id} not found`)
-  return openRow(row)
+  return openRow(row, box)
 }
 
 /**
  * Rows with their secret values decrypted: merging an update and re-checking on enable work on
  * plaintext, so writes need the key. Nothing here is returned to callers as is.
  */
-function openRow(row: PluginConfigRow): PluginConfigRow {
+function openRow(row: PluginConfigRow, box: SecretBox): PluginConfigRow {
   try {
-    return { ...row, config: openSecretFields(row.config, envSecretBox(), { teamId: row.team_id, pluginId: row.plugin_id }) }
+    return { ...row, config: openSecretFields(row.config, box, { teamId: row.team_id, pluginId: row.plugin_id }) }
   } catch (err) {
     throw new Error(`plugin config ${row.id}: ${(err as Error).message}`, { cause: err })
   }
@@ -42,25 +40,25 @@ function openRow(row: PluginConfigRow): PluginConfigRow {
  * are opened so views can also scrub them out of error texts and logs (writers already redact them);
  * without it, the sealed values stay as they are and are never shown.
  */
-function rowForView(row: PluginConfigRow): PluginConfigRow {
+function rowForView(row: PluginConfigRow, box: SecretBox): PluginConfigRow {
   try {
-    return openRow(row)
+    return openRow(row, box)
   } catch (err) {
     if ((err as Error).cause instanceof SecretKeyError) return row
     throw err
   }
 }
 
-export async function findConfigRowForView(db: Queryable, id: number): Promise<PluginConfigRow> {
+export async function findConfigRowForView(db: Queryable, box: SecretBox, id: number): Promise<PluginConfigRow> {
   const row = await findPluginConfigDetail<PluginConfigRow['config_schema']>(db, id)
   if (!row) throw new ManagementError('not_found', `plugin config ${id} not found`)
-  return rowForView(row)
+  return rowForView(row, box)
 }
 
 /** A team's configs in chain order, for views (see rowForView). */
-export async function listConfigRows(db: Queryable, teamId: number): Promise<PluginConfigRow[]> {
+export async function listConfigRows(db: Queryable, box: SecretBox, teamId: number): Promise<PluginConfigRow[]> {
   const rows = await listTeamPluginConfigDetails<PluginConfigRow['config_schema']>(db, teamId)
-  return rows.map(rowForView)
+  return rows.map((row) => rowForView(row, box))
 }
 
 export async function attachmentViews(db: Queryable, configIds: number[]): Promise<Map<number, AttachmentView[]>> {
@@ -70,8 +68,8 @@ export async function attachmentViews(db: Queryable, configIds: number[]): Promi
   return byConfig
 }
 
-export async function configView(db: Queryable, id: number): Promise<PluginConfigView> {
-  const row = await findConfigRowForView(db, id)
+export async function configView(db: Queryable, box: SecretBox, id: number): Promise<PluginConfigView> {
+  const row = await findConfigRowForView(db, box, id)
   return toConfigView(row, (await attachmentViews(db, [id])).get(id) ?? [])
 }
 

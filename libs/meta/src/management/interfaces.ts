@@ -3,6 +3,7 @@ import type { Pool } from 'pg'
 import type { Logger } from '@plugin-server/core'
 import type { PluginRecord, TeamAdminTokenRecord } from '@plugin-server/db'
 import type { PluginConfigField, PluginJson } from '@plugin-server/plugin-vm'
+import type { SecretBox } from '@plugin-server/secrets'
 
 /** Everything a management operation needs; the CLI and the admin API each build one. */
 export interface ManagementContext {
@@ -10,6 +11,11 @@ export interface ManagementContext {
   redis: Redis
   queuePrefix: string
   logger: Logger
+  /**
+   * Seals and opens secret config values: built once from the process's loaded config
+   * (`plugins.secretsKeys`, PLUGIN_SECRETS_KEYS), never read from the environment here.
+   */
+  secrets: SecretBox
   /** Largest attachment accepted (PLUGIN_ATTACHMENT_MAX_BYTES; default 10 MiB). */
   attachmentMaxBytes?: number
 }

@@ -5,7 +5,7 @@ import { toConfigView } from './redact'
 /** In the order the team's processEvent chain runs them. */
 export async function listConfigs(ctx: ManagementContext, teamId: number): Promise<PluginConfigView[]> {
   await assertTeamExists(ctx.pool, teamId)
-  const rows = await listConfigRows(ctx.pool, teamId)
+  const rows = await listConfigRows(ctx.pool, ctx.secrets, teamId)
   const attachments = await attachmentViews(
     ctx.pool,
     rows.map((r) => r.id),
@@ -14,5 +14,5 @@ export async function listConfigs(ctx: ManagementContext, teamId: number): Promi
 }
 
 export function getConfig(ctx: ManagementContext, id: number): Promise<PluginConfigView> {
-  return configView(ctx.pool, id)
+  return configView(ctx.pool, ctx.secrets, id)
 }

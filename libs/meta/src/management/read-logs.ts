@@ -40,7 +40,7 @@ export function checkLogQuery(query: LogQuery): void {
  */
 export async function readLogs(ctx: ManagementContext, configId: number, query: LogQuery = {}): Promise<PluginLogRow[]> {
   checkLogQuery(query)
-  const row = await findConfigRowForView(ctx.pool, configId)
+  const row = await findConfigRowForView(ctx.pool, ctx.secrets, configId)
   const rows = await readPluginLogs(ctx.pool, configId, {
     types: upperAll<PluginLogType>('level', query.levels, PLUGIN_LOG_TYPES),
     sources: upperAll<PluginLogSource>('source', query.sources, PLUGIN_LOG_SOURCES),

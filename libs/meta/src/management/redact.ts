@@ -1,6 +1,6 @@
 import type { PluginConfigDetailRecord } from '@plugin-server/db'
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
-import { redact } from '../secrets/redact'
+import { redact } from '@plugin-server/secrets'
 import { AttachmentView, PluginConfigView, SecretState } from './interfaces'
 import { configFields, isSecretField } from './validate-config'
 

@@ -1,8 +1,6 @@
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
 import { SECRETS_KEYS_VARIABLE } from '@plugin-server/core'
-import { envSecretBox } from '../secrets/env-secret-box'
-import { isSealed, SecretBox, sealedKeyId } from '../secrets/secret-box'
-import { SecretScope, secretAad } from '../secrets/secret-fields'
+import { isSealed, SecretBox, SecretScope, secretAad, sealedKeyId } from '@plugin-server/secrets'
 import { listPluginConfigIds, lockPluginConfigSecrets, PluginConfigSecretsRecord, writePluginConfigValues } from '@plugin-server/db'
 import { inTransaction } from './db-helpers'
 import { ManagementContext, ManagementError } from './interfaces'
@@ -24,12 +22,12 @@ export type RotateProgress = (done: number, total: number, result: RotateSecrets
 type Row = PluginConfigSecretsRecord<PluginConfigField[]>
 
 /**
- * Re-encrypts every stored secret with the first key of PLUGIN_SECRETS_KEYS, one config per
+ * Re-encrypts every stored secret with the first key of the context's box (PLUGIN_SECRETS_KEYS; it must hold every older key too), one config per
  * transaction (row locked, so a concurrent update is not lost). The plaintext does not change and
  * `updated_at` is left alone, so workers do not reload anything. Safe to run again at any time.
  */
 export async function rotateSecrets(ctx: ManagementContext, onProgress?: RotateProgress): Promise<RotateSecretsResult> {
-  const box = envSecretBox()
+  const box = ctx.secrets
   const keyId = box.currentKeyId
   if (!keyId) throw new ManagementError('validation_error', `${SECRETS_KEYS_VARIABLE} is not set: put the new key first in it and run again`)
   const ids = await listPluginConfigIds(ctx.pool)

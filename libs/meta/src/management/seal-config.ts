@@ -1,7 +1,5 @@
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
-import { envSecretBox } from '../secrets/env-secret-box'
-import { SecretKeyError } from '../secrets/secret-box'
-import { SecretScope, sealSecretFields } from '../secrets/secret-fields'
+import { SecretBox, SecretKeyError, SecretScope, sealSecretFields } from '@plugin-server/secrets'
 import { ManagementError } from './interfaces'
 
 /**
@@ -13,9 +11,10 @@ export function sealConfig(
   schema: readonly PluginConfigField[],
   config: Record<string, unknown>,
   scope: SecretScope,
+  box: SecretBox,
 ): Record<string, unknown> {
   try {
-    return sealSecretFields(schema, config, envSecretBox(), scope)
+    return sealSecretFields(schema, config, box, scope)
   } catch (err) {
     if (!(err instanceof SecretKeyError)) throw err
     const field = schema.find((f) => f.secret === true && f.key && typeof config[f.key] === 'string' && config[f.key] !== '')?.key

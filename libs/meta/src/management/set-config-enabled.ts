@@ -10,7 +10,7 @@ import { validateConfig } from './validate-config'
  */
 export async function setConfigEnabled(ctx: ManagementContext, id: number, enabled: boolean): Promise<PluginConfigView> {
   await inTransaction(ctx.pool, async (client) => {
-    const row = await findConfigRow(client, id, true)
+    const row = await findConfigRow(client, ctx.secrets, id, true)
     if (enabled) {
       validateConfig({
         pluginName: row.plugin_name,
@@ -23,7 +23,7 @@ export async function setConfigEnabled(ctx: ManagementContext, id: number, enabl
     }
     await setPluginConfigEnabled(client, id, enabled)
   })
-  const view = await configView(ctx.pool, id)
+  const view = await configView(ctx.pool, ctx.secrets, id)
   ctx.logger.info({ teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id }, enabled ? 'plugin config enabled' : 'plugin config disabled')
   await notifyWorkers(ctx, { reason: enabled ? 'config enabled' : 'config disabled', teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id })
   return view

@@ -17,7 +17,7 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
   const changedKeys = await inTransaction(ctx.pool, async (client) => {
     // The team's order lock comes before the row lock, as in reorderConfigs, so the two cannot deadlock.
     if (input.order !== undefined && input.order !== null) await lockTeamOrder(client, await teamOf(client, id))
-    const row = await findConfigRow(client, id, true)
+    const row = await findConfigRow(client, ctx.secrets, id, true)
     const attachments = input.attachments ?? []
     const keys = await storedAttachmentKeys(client, id)
     for (const a of attachments) keys.add(a.key)
@@ -34,7 +34,7 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
     })
     if (input.order !== undefined && input.order !== null && input.order !== row.order) await makeRoomForOrder(client, row.team_id, input.order, id)
     await updatePluginConfigRow(client, id, {
-      config: sealConfig(row.plugin_name, schema, config, { teamId: row.team_id, pluginId: row.plugin_id }),
+      config: sealConfig(row.plugin_name, schema, config, { teamId: row.team_id, pluginId: row.plugin_id }, ctx.secrets),
       order: input.order ?? null,
       enabled: input.enabled ?? null,
       pin: input.pinnedVersion === undefined ? undefined : { version: input.pinnedVersion },
@@ -42,7 +42,7 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
     for (const attachment of attachments) await upsertAttachment(client, id, attachment)
     return [...Object.keys(input.config ?? {}), ...attachments.map((a) => a.key), ...(input.pinnedVersion !== undefined ? ['pinned_version'] : [])]
   })
-  const view = await configView(ctx.pool, id)
+  const view = await configView(ctx.pool, ctx.secrets, id)
   ctx.logger.info(
     { teamId: view.team_id, pluginConfigId: id, pluginId: view.plugin_id, changedKeys, order: input.order, enabled: input.enabled },
     'plugin config updated',

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis'
-import { redact } from '../secrets/redact'
+import { redact } from '@plugin-server/secrets'
 import { redisKeys } from '@plugin-server/core'
 
 export type JobRunState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed'

@@ -2,8 +2,7 @@ import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
 import { EnabledConfigRunRecord, listEnabledConfigRuns, listPluginAttachments, readPluginVersionFiles } from '@plugin-server/db'
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
-import { SecretBox } from '../secrets/secret-box'
-import { openSecretFields } from '../secrets/secret-fields'
+import { openSecretFields, SecretBox } from '@plugin-server/secrets'
 
 /** Everything a worker needs to run one enabled plugin config, as read from Postgres. */
 export interface PluginConfigRecord {

@@ -1,7 +1,7 @@
 import { Logger } from '@plugin-server/core'
 import { insertPluginLogs, NewPluginLogRow } from '@plugin-server/db'
 import type { Pool } from 'pg'
-import { redact } from '../secrets/redact'
+import { redact } from '@plugin-server/secrets'
 import { pluginStackFrames } from './plugin-stack'
 
 export type LogSource = 'SYSTEM' | 'PLUGIN' | 'CONSOLE'

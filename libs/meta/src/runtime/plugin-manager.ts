@@ -21,10 +21,9 @@ import { checkPluginSource } from './check-plugin-source'
 import { loadFailureReason } from './load-failure-reason'
 import { LoadFailureReporter } from './load-failure-reporter'
 import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
-import { redact } from '../secrets/redact'
 import { setupRetryDelayMs } from './setup-retry'
 import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
-import { SecretBox } from '../secrets/secret-box'
+import { redact, SecretBox } from '@plugin-server/secrets'
 
 /**
  * Keeps this process's view of the enabled plugin configs and their sandboxes. Configs are set up

@@ -1,5 +1,13 @@
-import type { PluginConfigField } from '@plugin-server/plugin-vm'
 import { isSealed, SecretBox, SecretKeyError } from './secret-box'
+
+/**
+ * The part of a plugin.json config field sealing reads. Structural, so this package needs nothing
+ * of plugin-vm: its PluginConfigField is one.
+ */
+export interface SecretFieldSpec {
+  key?: string
+  secret?: boolean
+}
 
 /** Where a config lives; part of each ciphertext's associated data. */
 export interface SecretScope {
@@ -13,7 +21,7 @@ export function secretAad(scope: SecretScope, key: string): string {
 
 /** Seals the non-empty values of fields plugin.json marks `secret`; `config` must be plaintext (opened first). */
 export function sealSecretFields(
-  schema: readonly PluginConfigField[],
+  schema: readonly SecretFieldSpec[],
   config: Record<string, unknown>,
   box: SecretBox,
   scope: SecretScope,
