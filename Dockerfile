@@ -17,7 +17,8 @@ COPY libs/db/package.json libs/db/
 COPY libs/secrets/package.json libs/secrets/
 COPY libs/dev-services/package.json libs/dev-services/
 COPY libs/plugin-vm/package.json libs/plugin-vm/
-COPY libs/meta/package.json libs/meta/
+COPY libs/plugin-runtime/package.json libs/plugin-runtime/
+COPY libs/management/package.json libs/management/
 COPY libs/admin-api/package.json libs/admin-api/
 COPY libs/admin-ui/package.json libs/admin-ui/
 COPY libs/capture/package.json libs/capture/
@@ -54,7 +55,8 @@ COPY libs/db/package.json libs/db/
 COPY libs/secrets/package.json libs/secrets/
 COPY libs/dev-services/package.json libs/dev-services/
 COPY libs/plugin-vm/package.json libs/plugin-vm/
-COPY libs/meta/package.json libs/meta/
+COPY libs/plugin-runtime/package.json libs/plugin-runtime/
+COPY libs/management/package.json libs/management/
 COPY libs/admin-api/package.json libs/admin-api/
 COPY libs/admin-ui/package.json libs/admin-ui/
 COPY libs/capture/package.json libs/capture/

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Pool } from 'pg'
 import pino from 'pino'
 import { parseSecretKeys } from '@plugin-server/core'
-import type { ManagementContext } from '@plugin-server/meta'
+import type { ManagementContext } from '@plugin-server/management'
 import { SecretBox } from '@plugin-server/secrets'
 
 /**

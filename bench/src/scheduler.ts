@@ -7,7 +7,7 @@ import Redis from 'ioredis'
 import { Pool } from 'pg'
 import { migrate } from '@plugin-server/db'
 import { startPostgresServer, startRedisServer } from '@plugin-server/dev-services'
-import { installPluginFromPath } from '@plugin-server/meta'
+import { installPluginFromPath } from '@plugin-server/management'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
 

@@ -1,6 +1,6 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { createPluginChainMetrics, processEventStep } from '@plugin-server/ingestion'
-import type { ActiveConfig, PluginConfigRecord, PluginLogWriter } from '@plugin-server/meta'
+import type { ActiveConfig, PluginConfigRecord, PluginLogWriter } from '@plugin-server/plugin-runtime'
 import { IsolatedVmPluginVm, LocalHost, PluginInstance, PluginJson, sourceFromFiles } from '@plugin-server/plugin-vm'
 import { Pool } from 'pg'
 import { Registry } from 'prom-client'

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import pino from 'pino'
 import { parseSecretKeys } from '@plugin-server/core'
 import { createTeam } from '@plugin-server/db'
-import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { SecretBox } from '@plugin-server/secrets'
 import type { LoadTeam } from './load'
 

@@ -1,7 +1,7 @@
 import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/admin-api'
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
-import { registerPluginMetricsCollector } from '@plugin-server/meta'
+import { registerPluginMetricsCollector } from '@plugin-server/plugin-runtime'
 import { SecretBox } from '@plugin-server/secrets'
 
 /**

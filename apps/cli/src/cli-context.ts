@@ -1,6 +1,6 @@
 import pino from 'pino'
 import { Config, ConfigError, createLogger, createPool, createRedis, loadConfig, Logger, Pool } from '@plugin-server/core'
-import type { ManagementContext } from '@plugin-server/meta'
+import type { ManagementContext } from '@plugin-server/management'
 import { SecretBox } from '@plugin-server/secrets'
 import { nameConnectionVariable } from './connection-errors'
 

@@ -1,6 +1,6 @@
 import { createExportQueue, RoleContext, RunningRole } from '@plugin-server/core'
 import { createPluginChainMetrics, exportHandoff, ProcessingMetrics, processEventStep, startIngestConsumer } from '@plugin-server/ingestion'
-import { startPluginRuntime } from '@plugin-server/meta'
+import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 
 /** Ingest batches → each team's processEvent chain → Postgres → hand-off to the exporters, team by team. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {

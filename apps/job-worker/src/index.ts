@@ -1,5 +1,5 @@
 import type { RoleContext, RunningRole } from '@plugin-server/core'
-import { startPluginRuntime } from '@plugin-server/meta'
+import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { schedulingConfig, startJobWorker } from '@plugin-server/scheduling'
 
 /** meta.jobs runNow/runAt/runIn, with RetryError backoff (libs/scheduling/README.md). */

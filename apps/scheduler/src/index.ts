@@ -1,5 +1,5 @@
 import type { RoleContext, RunningRole } from '@plugin-server/core'
-import { startPluginRuntime } from '@plugin-server/meta'
+import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { schedulingConfig, startScheduler } from '@plugin-server/scheduling'
 
 /** runEvery* tasks of every enabled config: debounced, single flight across replicas (libs/scheduling/README.md). */

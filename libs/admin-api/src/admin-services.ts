@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq'
 import { DeliveryQueue } from '@plugin-server/export'
-import type { ManagementContext } from '@plugin-server/meta'
+import type { ManagementContext } from '@plugin-server/management'
 import { createScheduledQueue, ScheduledTaskData } from '@plugin-server/scheduling'
 import { HistoricalExports } from './historical-exports'
 import { LOG_TAIL_DEFAULTS, LogTail, LogTailOptions } from './log-tail'

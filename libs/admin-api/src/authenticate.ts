@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { findTeamAdminToken, ManagementContext, TEAM_ADMIN_TOKEN_PREFIX } from '@plugin-server/meta'
+import { findTeamAdminToken, ManagementContext, TEAM_ADMIN_TOKEN_PREFIX } from '@plugin-server/management'
 import { AdminPrincipal, HttpError } from './interfaces'
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer' }

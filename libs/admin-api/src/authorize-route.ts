@@ -1,5 +1,5 @@
 import { findPluginConfigTeam } from '@plugin-server/db'
-import type { ManagementContext } from '@plugin-server/meta'
+import type { ManagementContext } from '@plugin-server/management'
 import { AdminPrincipal, HttpError } from './interfaces'
 import { idParam } from './parse-input'
 import { Route } from './routes/route'

@@ -1,15 +1,7 @@
 import { readVersionCapabilities, versionKey } from '@plugin-server/db'
 import { exportStatus, ExportCounts, ExportStatus } from '@plugin-server/export'
-import {
-  FleetSetupState,
-  getConfig,
-  PluginConfigView,
-  PluginLogRow,
-  ProcessingSummary,
-  readLogs,
-  readProcessingSeries,
-  readSetupState,
-} from '@plugin-server/meta'
+import { FleetSetupState, ProcessingSummary, readProcessingSeries, readSetupState } from '@plugin-server/plugin-runtime'
+import { getConfig, PluginConfigView, PluginLogRow, readLogs } from '@plugin-server/management'
 import { readScheduledTasks, ScheduledTaskView } from '@plugin-server/scheduling'
 import type { RouteContext } from './routes/route'
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ManagementContext, ManagementError } from '@plugin-server/meta'
+import { ManagementContext, ManagementError } from '@plugin-server/management'
 import { createAdminServices } from './admin-services'
 import { authenticate } from './authenticate'
 import { authorizeRoute } from './authorize-route'

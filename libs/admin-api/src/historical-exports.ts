@@ -8,7 +8,7 @@ import {
   listHistoricalProgress,
   startHistoricalExport,
 } from '@plugin-server/export'
-import type { ManagementContext } from '@plugin-server/meta'
+import type { ManagementContext } from '@plugin-server/management'
 import { HttpError } from './interfaces'
 
 /** A historical run as the API shows it (the contract's shape, which `view` must build). */

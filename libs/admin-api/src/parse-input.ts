@@ -1,5 +1,5 @@
-import { parseAttachmentInputs } from '@plugin-server/meta'
-import type { AttachmentInput, ConfigInputValue } from '@plugin-server/meta'
+import { parseAttachmentInputs } from '@plugin-server/management'
+import type { AttachmentInput, ConfigInputValue } from '@plugin-server/management'
 import { HttpError } from './interfaces'
 
 function invalid(field: string, problem: string): HttpError {

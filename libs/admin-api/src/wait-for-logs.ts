@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { LogQuery, ManagementContext, PluginLogRow, readLogs } from '@plugin-server/meta'
+import { LogQuery, ManagementContext, PluginLogRow, readLogs } from '@plugin-server/management'
 import type { LogTail } from './log-tail'
 
 /** Aborts when the client's connection closes before the answer is sent. */

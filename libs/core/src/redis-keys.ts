@@ -45,23 +45,23 @@ export const redisKeys = (prefix: string) => ({
     /** LIST of the chain's last runs, newest first (JSON TaskRunRecord), capped and expiring: the admin API's history. */
     runs: (chain: string) => `${prefix}:scheduler:runs:${chain}`,
   },
-  /** HASH of counts and call-time histogram buckets for a config's processEvent in one minute (epoch minutes); libs/meta. */
+  /** HASH of counts and call-time histogram buckets for a config's processEvent in one minute (epoch minutes); libs/plugin-runtime. */
   processingSeries: (configId: number, epochMinute: number) => `${prefix}:processing-series:${configId}:${epochMinute}`,
-  /** HASH metric name → sum of a config's plugin metrics (createMetrics); libs/meta. */
+  /** HASH metric name → sum of a config's plugin metrics (createMetrics); libs/plugin-runtime. */
   pluginMetrics: (configId: number) => `${prefix}:plugin-metrics:${configId}`,
   /** SET of config ids with plugin metrics. */
   pluginMetricsConfigs: () => `${prefix}:plugin-metrics-configs`,
-  /** STRING counter a plugin's storage cursor (createCursor / incrementCursor) keeps under its own name; libs/meta. */
+  /** STRING counter a plugin's storage cursor (createCursor / incrementCursor) keeps under its own name; libs/plugin-runtime. */
   cursor: (configId: number, name: string) => `${prefix}:cursor:${configId}:${name}`,
-  /** STRING value of a plugin's cache under its own key, per plugin and team, with the plugin's TTL if any; libs/meta. */
+  /** STRING value of a plugin's cache under its own key, per plugin and team, with the plugin's TTL if any; libs/plugin-runtime. */
   cache: (pluginId: number, teamId: number, key: string) => `${prefix}:cache:${pluginId}:${teamId}:${key}`,
-  /** HASH instance id → setup state of a config on each worker instance; libs/meta. */
+  /** HASH instance id → setup state of a config on each worker instance; libs/plugin-runtime. */
   setupState: (configId: number) => `${prefix}:setup-state:${configId}`,
-  /** ZSET of a config's plugin job runs by time (the order of the history); libs/meta. */
+  /** ZSET of a config's plugin job runs by time (the order of the history); libs/plugin-runtime. */
   jobRuns: (configId: number) => `${prefix}:job-runs:${configId}`,
   /** HASH run id → JSON record of those runs. */
   jobRunsData: (configId: number) => `${prefix}:job-runs:${configId}:data`,
-  /** ZSET of a config's recent limit breaches in the breaker's window; libs/meta. */
+  /** ZSET of a config's recent limit breaches in the breaker's window; libs/plugin-runtime. */
   pluginBreaches: (configId: number) => `${prefix}:plugin-breaches:${configId}`,
   /** Pub/sub channel (not a key) of ReloadMessage JSON that every worker subscribes to; libs/core reload.ts. */
   reloadChannel: () => `${prefix}:plugin-reload`,

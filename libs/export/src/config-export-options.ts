@@ -1,4 +1,4 @@
-import { exportEventsToIgnore } from '@plugin-server/meta'
+import { exportEventsToIgnore } from '@plugin-server/plugin-runtime'
 import type { ConfigExportOptions, ExportSettings } from './interfaces'
 
 /**

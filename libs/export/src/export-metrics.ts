@@ -1,6 +1,6 @@
 import type Redis from 'ioredis'
 import { Counter, Registry } from 'prom-client'
-import { addMetricSums } from '@plugin-server/meta'
+import { addMetricSums } from '@plugin-server/plugin-runtime'
 import { addToExportSeries } from './export-series'
 import { DeliverySource, EXPORT_METRIC_NAMES, ExportCounts, ExportMethod } from './interfaces'
 

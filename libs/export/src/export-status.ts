@@ -1,7 +1,7 @@
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import { findPluginConfigPlugin } from '@plugin-server/db'
-import { readMetrics } from '@plugin-server/meta'
+import { readMetrics } from '@plugin-server/plugin-runtime'
 import { deadLetterCounts } from './dead-letters'
 import { listHistoricalProgress } from './historical-progress'
 import { EXPORT_METRIC_NAMES, ExportCounts, ExportStatus } from './interfaces'

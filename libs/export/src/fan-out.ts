@@ -1,11 +1,11 @@
 import type { Job } from 'bullmq'
 import type { ExportBatch } from '@plugin-server/core'
-import type { PluginManager } from '@plugin-server/meta'
+import type { PluginManager } from '@plugin-server/plugin-runtime'
 import { configExportOptions } from './config-export-options'
 import type { DeliveryQueue, NewDelivery } from './delivery-queue'
 import type { ExportBuffer } from './export-buffer'
 import type { ExportMethod, ExportSettings, ProcessedPluginEvent } from './interfaces'
-import { toProcessedEvent } from '@plugin-server/meta'
+import { toProcessedEvent } from '@plugin-server/plugin-runtime'
 
 export interface FanOutDeps {
   manager: PluginManager

@@ -1,4 +1,4 @@
-import type { PluginManager } from '@plugin-server/meta'
+import type { PluginManager } from '@plugin-server/plugin-runtime'
 import { configExportOptions } from './config-export-options'
 import type { ExportBuffer } from './export-buffer'
 import type { ExportSettings } from './interfaces'

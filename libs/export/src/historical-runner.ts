@@ -17,7 +17,7 @@ import {
   recordHistoricalRunError,
   setHistoricalPendingEnd,
 } from '@plugin-server/db'
-import { exportEventsToIgnore, toProcessedEvent } from '@plugin-server/meta'
+import { exportEventsToIgnore, toProcessedEvent } from '@plugin-server/plugin-runtime'
 import type { DeliveryQueue } from './delivery-queue'
 import { historicalPagesDone, markHistoricalPageDone, readHistoricalCounts, unfinishedHistoricalPages } from './historical-pages'
 import type { HistoricalJobData } from './historical-queue'

@@ -1,7 +1,7 @@
 /** Public types of the exporter: delivery jobs, settings, dead letters, historical runs, status. */
 import type { Config } from '@plugin-server/core'
 import type { HistoricalRunRecord, HistoricalRunStatus } from '@plugin-server/db'
-import type { ProcessedPluginEvent } from '@plugin-server/meta'
+import type { ProcessedPluginEvent } from '@plugin-server/plugin-runtime'
 
 /** The plugin methods the exporter calls; each delivery job is for one of them. */
 export type ExportMethod = 'exportEvents' | 'onEvent' | 'onSnapshot' | 'composeWebhook'

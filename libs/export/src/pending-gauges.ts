@@ -1,7 +1,7 @@
 import type Redis from 'ioredis'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { withTimeout } from '@plugin-server/core'
-import type { PluginConfigRecord } from '@plugin-server/meta'
+import type { PluginConfigRecord } from '@plugin-server/plugin-runtime'
 import { exportKeys } from './keys'
 
 /**

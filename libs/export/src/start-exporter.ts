@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq'
 import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
-import { PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
+import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { fetchGuard } from '@plugin-server/plugin-vm'
 import { exportBackoffStrategy } from './backoff-strategy'
 import { DeliveryProcessor } from './delivery-processor'

@@ -1,5 +1,5 @@
 import type { IngestEvent } from '@plugin-server/core'
-import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, setConfigError } from '@plugin-server/meta'
+import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, setConfigError } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import type { PluginMethodName } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'

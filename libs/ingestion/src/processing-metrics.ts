@@ -1,5 +1,5 @@
 import type { Logger } from '@plugin-server/core'
-import { addToProcessingSeries } from '@plugin-server/meta'
+import { addToProcessingSeries } from '@plugin-server/plugin-runtime'
 import type Redis from 'ioredis'
 import { Counter, Histogram, Registry } from 'prom-client'
 import type { ProcessingTally } from './processing-tally'

@@ -1,4 +1,4 @@
-import { processingTimeBucket, ProcessingSample } from '@plugin-server/meta'
+import { processingTimeBucket, ProcessingSample } from '@plugin-server/plugin-runtime'
 
 /** Who a sample is for: the Redis series is per config, the Prometheus series per plugin. */
 export interface TallyTarget {

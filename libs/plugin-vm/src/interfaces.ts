@@ -1,7 +1,7 @@
 import type { PluginLimitError } from './errors'
 
 /**
- * Public contract of the plugin VM. Everything a caller (libs/meta, the ingest worker, the CLI,
+ * Public contract of the plugin VM. Everything a caller (libs/plugin-runtime, the ingest worker, the CLI,
  * tests) needs is declared here; the isolated-vm implementation lives behind `PluginVm`.
  */
 
@@ -168,7 +168,7 @@ export interface PluginCursor {
 }
 
 /**
- * Capabilities the host grants one plugin config. libs/meta provides Redis/Postgres-backed ones;
+ * Capabilities the host grants one plugin config. libs/plugin-runtime provides Redis/Postgres-backed ones;
  * `createLocalHost` provides in-memory ones for tests and `plugin run`.
  */
 export interface PluginHost {

@@ -1,4 +1,4 @@
-import type { LogTarget } from '@plugin-server/meta'
+import type { LogTarget } from '@plugin-server/plugin-runtime'
 import { findPluginConfigPlugin, listEnabledConfigIds } from '@plugin-server/db'
 import type { Pool } from 'pg'
 

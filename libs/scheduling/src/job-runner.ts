@@ -1,5 +1,5 @@
 import type { Logger, PluginJobData } from '@plugin-server/core'
-import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/meta'
+import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { PluginError } from '@plugin-server/plugin-vm'
 import { Job, UnrecoverableError } from 'bullmq'

@@ -1,5 +1,5 @@
 import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
-import type { PluginRuntime } from '@plugin-server/meta'
+import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Worker } from 'bullmq'
 import type { SchedulingConfig } from './interfaces'
 import { createJobMetrics } from './job-metrics'

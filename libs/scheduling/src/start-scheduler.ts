@@ -1,5 +1,5 @@
 import { createWorker, QUEUES, RoleContext, RunningRole, subscribeReload } from '@plugin-server/core'
-import type { PluginRuntime } from '@plugin-server/meta'
+import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Worker } from 'bullmq'
 import { EventsPartitionMaintainer } from './events-partition-maintainer'
 import type { ScheduledTaskData, SchedulingConfig } from './interfaces'

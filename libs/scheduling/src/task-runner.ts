@@ -1,5 +1,5 @@
 import type { Logger } from '@plugin-server/core'
-import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/meta'
+import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { PluginError, PluginLimitError } from '@plugin-server/plugin-vm'
 import type { Job, Queue } from 'bullmq'

@@ -1,5 +1,5 @@
 import { deduplicationJobIds, dropDeduplicatedSuccessor, jobsExist, type Logger } from '@plugin-server/core'
-import type { PluginManager } from '@plugin-server/meta'
+import type { PluginManager } from '@plugin-server/plugin-runtime'
 import type { Queue } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'

@@ -1,6 +1,7 @@
 import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
 import { findPluginConfigJobTarget, readConfigCapabilities } from '@plugin-server/db'
-import { JobHistory, ManagementContext, ManagementError } from '@plugin-server/meta'
+import { JobHistory } from '@plugin-server/plugin-runtime'
+import { ManagementContext, ManagementError } from '@plugin-server/management'
 import type { TriggeredJob, TriggerJobInput } from './interfaces'
 import { validateJobPayload } from './validate-job-payload'
 

@@ -1,4 +1,4 @@
-import { ManagementError } from '@plugin-server/meta'
+import { ManagementError } from '@plugin-server/management'
 import type { JobPayloadField, JobPayloadFieldType, PublicJobSpec } from './interfaces'
 
 const TYPES: readonly JobPayloadFieldType[] = ['string', 'number', 'boolean', 'date', 'daterange', 'json']

@@ -1,5 +1,5 @@
 import { deliver, ExportMethod, Webhook } from '@plugin-server/export'
-import { exportEventsToIgnore } from '@plugin-server/meta'
+import { exportEventsToIgnore } from '@plugin-server/plugin-runtime'
 import type { PluginEvent, PluginInstance } from '@plugin-server/plugin-vm'
 import { shownHeaders, shownUrl } from './dry-net'
 import type { TryStep } from './interfaces'

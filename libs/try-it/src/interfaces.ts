@@ -1,5 +1,6 @@
 import type { LogLevel, PluginEvent, PluginVm } from '@plugin-server/plugin-vm'
-import type { AttachmentInput, ConfigInputValue, GeoIpLocator, ManagementContext } from '@plugin-server/meta'
+import type { AttachmentInput, ConfigInputValue, ManagementContext } from '@plugin-server/management'
+import type { GeoIpLocator } from '@plugin-server/plugin-runtime'
 import type { TryGate } from './try-gate'
 
 /** What a dry run may put in its answer: plain JSON, nothing the response writer has to guess about. */

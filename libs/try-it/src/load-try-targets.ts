@@ -9,7 +9,7 @@ import {
   ManagementError,
   schemaSecretValues as secretValues,
   validateConfig,
-} from '@plugin-server/meta'
+} from '@plugin-server/management'
 import { openSecretFields, SecretBox } from '@plugin-server/secrets'
 import type { TryTarget } from './interfaces'
 import { TryRefusedError } from './try-errors'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
-import { AttachmentInput, ConfigInputValue, ManagementError, parseAttachmentInputs } from '@plugin-server/meta'
+import { AttachmentInput, ConfigInputValue, ManagementError, parseAttachmentInputs } from '@plugin-server/management'
 import type { TryTarget } from './interfaces'
 
 /** The capture app's default limit for one event; a sample event has no reason to be larger. */

@@ -1,6 +1,6 @@
 import type { IngestEvent } from '@plugin-server/core'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
-import { ProcessedPluginEvent, toProcessedEvent } from '@plugin-server/meta'
+import { ProcessedPluginEvent, toProcessedEvent } from '@plugin-server/plugin-runtime'
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

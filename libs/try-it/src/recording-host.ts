@@ -14,7 +14,7 @@ import type {
   PluginLogEntry,
   PluginStorage,
 } from '@plugin-server/plugin-vm'
-import { ApiDefaults, callPosthogApi } from '@plugin-server/meta'
+import { ApiDefaults, callPosthogApi } from '@plugin-server/plugin-runtime'
 import type { CallRecorder } from './call-recorder'
 import { notSentError, originOf, requestView, responseView, SENT_FETCH_METHODS, shownUrl } from './dry-net'
 

@@ -1,6 +1,6 @@
 import { fetchGuard, IsolatedVmPluginVm } from '@plugin-server/plugin-vm'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
-import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor } from '@plugin-server/meta'
+import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor } from '@plugin-server/plugin-runtime'
 import { CallRecorder } from './call-recorder'
 import { Deadline } from './deadline'
 import type { TryContext, TryInput, TryResult, TrySettings } from './interfaces'

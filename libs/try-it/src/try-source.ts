@@ -1,7 +1,7 @@
 import { sourceFromFiles } from '@plugin-server/plugin-vm'
 import type { PluginSource } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
-import { loadPluginFiles } from '@plugin-server/meta'
+import { loadPluginFiles } from '@plugin-server/plugin-runtime'
 
 /** Compiling takes longer than most dry runs; the same few plugins are tried again and again. */
 const MAX_CACHED = 32

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createTeam } from '@plugin-server/db'
-import { ConfigInputValue, createTeamAdminToken } from '@plugin-server/meta'
+import { ConfigInputValue, createTeamAdminToken } from '@plugin-server/management'
 import { createTestFleet, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 

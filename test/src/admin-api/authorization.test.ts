@@ -6,7 +6,7 @@ import { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { AdminApi, createAdminApi, Route, ROUTES } from '@plugin-server/admin-api'
-import { createConfig, createTeamAdminToken, installPluginFromPath, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/meta'
+import { createConfig, createTeamAdminToken, installPluginFromPath, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/management'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
 import { testSecretBox } from '../harness/security-env'
 

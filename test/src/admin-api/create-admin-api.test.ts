@@ -6,7 +6,7 @@ import { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { createAdminApi } from '@plugin-server/admin-api'
-import { updateMetric } from '@plugin-server/meta'
+import { updateMetric } from '@plugin-server/plugin-runtime'
 import { BASIC, BROKEN, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
 
 const TOKEN = 'test-admin-token-0123456789'

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { JobRunView } from '@plugin-server/meta'
+import type { JobRunView } from '@plugin-server/plugin-runtime'
 import { eventually } from '../harness/fleet'
 import { AdminFleet, startAdminFleet } from './admin-fleet'
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import { AddressInfo } from 'node:net'
 import { AdminApi, createAdminApi } from '@plugin-server/admin-api'
-import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { eventually } from '../harness/fleet'
 import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
 

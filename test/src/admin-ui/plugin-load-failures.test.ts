@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createConfig } from '@plugin-server/meta'
+import { createConfig } from '@plugin-server/management'
 import { screenshot } from '../harness/browser'
 import { managementContext } from '../harness/plugins'
 import { storeUncompiledPlugin } from '../harness/stored-plugin'

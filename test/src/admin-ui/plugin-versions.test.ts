@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { createConfig, createTeamAdminToken, installPluginFromPath } from '@plugin-server/meta'
+import { createConfig, createTeamAdminToken, installPluginFromPath } from '@plugin-server/management'
 import { screenshot } from '../harness/browser'
 import { managementContext, writePlugin } from '../harness/plugins'
 import { api, OPERATOR_TOKEN, openConfig, openPlugin, startUiFleet, UiFleet, waitForText } from './admin-ui-fixture'

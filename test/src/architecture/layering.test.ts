@@ -5,7 +5,7 @@ import { checkLayering, Violation } from './layering'
 
 const WRONG = path.join(REPO_ROOT, 'test/fixtures/architecture/wrong-imports')
 
-describe('Layering (CONTRIBUTING.md: core, db → plugin-vm → meta → ingestion/export/scheduling/capture → admin-api → apps)', () => {
+describe('Layering (CONTRIBUTING.md: core, db, secrets → plugin-vm → plugin-runtime, management → ingestion/export/scheduling/capture → admin-api → apps)', () => {
   const wrong = checkLayering(WRONG)
   const found = (rule: Violation['rule'], file: string) => wrong.filter((v) => v.rule === rule && v.file === file)
 
@@ -16,7 +16,7 @@ describe('Layering (CONTRIBUTING.md: core, db → plugin-vm → meta → ingesti
   it('fails a lib importing a lib above it, naming both layers', () => {
     assert.deepEqual(
       found('upward import', 'libs/core/src/index.ts').map((v) => v.detail),
-      ['core (layer 0) imports meta (layer 3)'],
+      ['core (layer 0) imports plugin-runtime (layer 3)'],
     )
   })
 
@@ -27,7 +27,7 @@ describe('Layering (CONTRIBUTING.md: core, db → plugin-vm → meta → ingesti
   it('fails an app importing a lib’s internals by package path', () => {
     assert.match(
       found('internal import', 'apps/scheduler/src/index.ts')[0]?.detail ?? '',
-      /@plugin-server\/meta\/src\/plugin-manager: import @plugin-server\/meta/,
+      /@plugin-server\/plugin-runtime\/src\/plugin-manager: import @plugin-server\/plugin-runtime/,
     )
   })
 
@@ -37,7 +37,7 @@ describe('Layering (CONTRIBUTING.md: core, db → plugin-vm → meta → ingesti
 
   it('fails a run-time import cycle, but not one closed only by a type-only import', () => {
     const cycles = wrong.filter((v) => v.rule === 'cycle').map((v) => v.detail)
-    assert.deepEqual(cycles, ['libs/meta/src/plugin-manager.ts → libs/meta/src/pool.ts → libs/meta/src/plugin-manager.ts'])
+    assert.deepEqual(cycles, ['libs/plugin-runtime/src/plugin-manager.ts → libs/plugin-runtime/src/pool.ts → libs/plugin-runtime/src/plugin-manager.ts'])
   })
 
   it('fails a workspace package placed in no layer', () => {

@@ -10,7 +10,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['core', 'dev-services', 'admin-contract'],
   ['db', 'secrets', 'admin-ui'],
   ['plugin-vm'],
-  ['meta'],
+  ['plugin-runtime', 'management'],
   ['capture-lib', 'ingestion', 'export', 'scheduling'],
   ['try-it'],
   ['admin-api'],

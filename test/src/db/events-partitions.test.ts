@@ -12,7 +12,7 @@ import {
   utcDayStart,
 } from '@plugin-server/db'
 import { loadConfig } from '@plugin-server/core'
-import { PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
+import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { BigQueryServer } from '../harness/bigquery-server'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { pluginLogMessages, sendEvents } from '../harness/fleet-io'

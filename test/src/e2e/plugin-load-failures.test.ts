@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { ConfigStatusView } from '@plugin-server/admin-api'
-import { createConfig, installPluginFromPath, PluginConfigView } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath, PluginConfigView } from '@plugin-server/management'
 import { AdminFleet, startAdminFleet } from '../admin-api/admin-fleet'
 import { eventually } from '../harness/fleet'
 import { FleetProcess, runCli } from '../harness/processes'

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { updateConfig } from '@plugin-server/meta'
+import { updateConfig } from '@plugin-server/management'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
 

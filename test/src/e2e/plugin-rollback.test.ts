@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createTeam, Team } from '@plugin-server/db'
-import { createConfig, installPluginFromPath, PluginConfigView, setCurrentVersion } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath, PluginConfigView, setCurrentVersion } from '@plugin-server/management'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { managementContext, writePlugin } from '../harness/plugins'
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { Queue } from 'bullmq'
 import { DeliveryJobData, DeliveryQueue, ExportBuffer } from '@plugin-server/export'
-import { toProcessedEvent } from '@plugin-server/meta'
+import { toProcessedEvent } from '@plugin-server/plugin-runtime'
 import { eventually } from '../harness/fleet'
 import { DELIVERIES_QUEUE, exportSetup, ExportSetup, testEvent } from './export-setup'
 

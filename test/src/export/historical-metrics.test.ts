@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { readExportSeries } from '@plugin-server/export'
-import { readMetrics } from '@plugin-server/meta'
+import { readMetrics } from '@plugin-server/plugin-runtime'
 import Redis from 'ioredis'
 import { HistoricalFleet, historicalFleet, RANGE } from './historical-fleet'
 

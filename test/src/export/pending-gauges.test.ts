@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import Redis from 'ioredis'
 import { Registry } from 'prom-client'
 import { exportKeys, registerPendingGauges } from '@plugin-server/export'
-import type { PluginConfigRecord } from '@plugin-server/meta'
+import type { PluginConfigRecord } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
 // Only what the gauges read of a config.

@@ -1,5 +1,5 @@
 import { PostHog } from 'posthog-node'
-import { readLogs } from '@plugin-server/meta'
+import { readLogs } from '@plugin-server/management'
 import type { TestFleet } from './fleet'
 import { managementContext } from './plugins'
 

@@ -1,5 +1,5 @@
 import { createTeam, Team } from '@plugin-server/db'
-import { PluginRuntime, startPluginRuntime } from '@plugin-server/meta'
+import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from './databases'
 import { managementContext } from './plugins'
 import { testRoleContext } from './role-context'

@@ -4,7 +4,7 @@ import path from 'node:path'
 import Redis from 'ioredis'
 import pino from 'pino'
 import type { Pool } from 'pg'
-import { ConfigInputValue, createConfig, installPluginFromPath, ManagementContext, PluginConfigView } from '@plugin-server/meta'
+import { ConfigInputValue, createConfig, installPluginFromPath, ManagementContext, PluginConfigView } from '@plugin-server/management'
 import { REPO_ROOT } from './processes'
 import { testSecretBox } from './security-env'
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createConfig, installPluginFromPath, setAttachment, updateConfig } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath, setAttachment, updateConfig } from '@plugin-server/management'
 import { createTeamRow, ManagementHarness, startManagement, WITH_ATTACHMENT } from './management-fixture'
 
 describe('attachments over PLUGIN_ATTACHMENT_MAX_BYTES are refused wherever they are written', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { installPluginFromPath, updateConfig } from '@plugin-server/meta'
+import { installPluginFromPath, updateConfig } from '@plugin-server/management'
 import type { Command } from 'commander'
 import { nameConnectionVariable } from '../../../apps/cli/dist/connection-errors'
 import { formatHuman } from '../../../apps/cli/dist/output'

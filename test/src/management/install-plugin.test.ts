@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { publishReload } from '@plugin-server/core'
-import { filesFromJson, getPlugin, installPluginFromPath, listPlugins, ManagementError } from '@plugin-server/meta'
+import { filesFromJson, getPlugin, installPluginFromPath, listPlugins, ManagementError } from '@plugin-server/management'
 import { BASIC, BROKEN, copyFixture, ManagementHarness, startManagement } from './management-fixture'
 
 describe('installPlugin', () => {

@@ -10,7 +10,7 @@ import {
   setAttachment,
   setConfigEnabled,
   updateConfig,
-} from '@plugin-server/meta'
+} from '@plugin-server/management'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, storedConfigValue, WITH_ATTACHMENT } from './management-fixture'
 
 function assertNoSecret(value: unknown, where: string): void {

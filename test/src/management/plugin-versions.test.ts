@@ -9,13 +9,12 @@ import {
   getPlugin,
   installPluginFromPath,
   listConfigs,
-  loadEnabledConfigs,
-  loadPluginFiles,
   ManagementError,
   rotateSecrets,
   setCurrentVersion,
   updateConfig,
-} from '@plugin-server/meta'
+} from '@plugin-server/management'
+import { loadEnabledConfigs, loadPluginFiles } from '@plugin-server/plugin-runtime'
 import { triggerJob } from '@plugin-server/scheduling'
 import { tryEvent } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createConfig, installPluginFromPath, readLogs } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath, readLogs } from '@plugin-server/management'
 import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement } from './management-fixture'
 
 describe('readLogs', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { findTeamAdminToken } from '@plugin-server/meta'
+import { findTeamAdminToken } from '@plugin-server/management'
 import { startCli } from '../harness/processes'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 

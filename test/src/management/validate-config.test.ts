@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { ConfigValidationInput, ManagementError, validateConfig } from '@plugin-server/meta'
+import { ConfigValidationInput, ManagementError, validateConfig } from '@plugin-server/management'
 import { BASIC, SECRET, WITH_ATTACHMENT } from './management-fixture'
 
 const basic = JSON.parse(readFileSync(path.join(BASIC, 'plugin.json'), 'utf8'))

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createTeam } from '@plugin-server/db'
-import { startPluginRuntime } from '@plugin-server/meta'
+import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
 import Redis from 'ioredis'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'

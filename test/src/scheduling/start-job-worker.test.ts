@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
 import { createTeam, Team } from '@plugin-server/db'
-import { deleteConfig, PluginConfigView, setConfigEnabled, startPluginRuntime } from '@plugin-server/meta'
+import { deleteConfig, PluginConfigView, setConfigEnabled } from '@plugin-server/management'
+import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { jobRetryDelayMs, schedulingConfig, startJobWorker, StartedJobWorker } from '@plugin-server/scheduling'
 import type { Queue } from 'bullmq'
 import Redis from 'ioredis'
@@ -64,7 +65,7 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     workers.push(worker)
     return worker
   }
-  /** What `meta.jobs.<name>(payload).runNow()` adds (libs/meta create-host). */
+  /** What `meta.jobs.<name>(payload).runNow()` adds (libs/plugin-runtime create-host). */
   const enqueue = (name: string, payload: unknown, delay = 0) =>
     queue.add(name, { teamId: team.id, pluginConfigId: config.id, name, payload, enqueuedAt: new Date().toISOString() }, { delay })
   const ran = (name?: string) => ranJobs(db.pool, config.id).then((jobs) => jobs.filter((j) => !name || j.name === name))

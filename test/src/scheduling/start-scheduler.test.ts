@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { setConfigEnabled } from '@plugin-server/meta'
+import { setConfigEnabled } from '@plugin-server/management'
 import { createTestFleet, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 import type { FleetProcess } from '../harness/processes'

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createTeam, Team } from '@plugin-server/db'
-import { PluginRuntime, setConfigEnabled, startPluginRuntime } from '@plugin-server/meta'
+import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
+import { setConfigEnabled } from '@plugin-server/management'
 import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
 import Redis from 'ioredis'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'

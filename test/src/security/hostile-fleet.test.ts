@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { PostHog } from 'posthog-node'
 import type { Team } from '@plugin-server/db'
-import { updateConfig } from '@plugin-server/meta'
+import { updateConfig } from '@plugin-server/management'
 import { eventually } from '../harness/fleet'
 import { cpuSeconds, HostileFleet, HostileTeam, NEIGHBOUR_BOUND_MS, percentile } from './hostile-fleet-fixture'
 

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { ConfigError, loadConfig, parseSecretKeys } from '@plugin-server/core'
-import {
-  createConfig,
-  getConfig,
-  installPluginFromPath,
-  loadEnabledConfigs,
-  ManagementError,
-  rotateSecrets,
-  setConfigEnabled,
-  updateConfig,
-} from '@plugin-server/meta'
+import { createConfig, getConfig, installPluginFromPath, ManagementError, rotateSecrets, setConfigEnabled, updateConfig } from '@plugin-server/management'
+import { loadEnabledConfigs } from '@plugin-server/plugin-runtime'
 import { SecretBox } from '@plugin-server/secrets'
 import { runCli } from '../harness/processes'
 import { TEST_SECRETS_KEYS } from '../harness/security-env'

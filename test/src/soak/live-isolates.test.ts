@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { Registry } from 'prom-client'
-import { registerLiveIsolatesGauge } from '@plugin-server/meta'
+import { registerLiveIsolatesGauge } from '@plugin-server/plugin-runtime'
 import { loadCode } from '../plugin-vm/helpers'
 
 describe('plugin_vm_live_isolates (the gauge npm run soak reads)', () => {

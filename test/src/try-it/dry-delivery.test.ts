@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { tryEvent, TryResult, TryStep } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'
 import { createTeamRow, ManagementHarness, startManagement } from '../management/management-fixture'

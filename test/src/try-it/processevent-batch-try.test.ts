@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { tryEvent, TryResult } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'
 import { createTeamRow, ManagementHarness, startManagement } from '../management/management-fixture'

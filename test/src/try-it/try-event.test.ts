@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { createConfig, installPluginFromPath, ManagementError } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath, ManagementError } from '@plugin-server/management'
 import { MAX_TRY_ATTACHMENT_BYTES, TryContext, TryGate, tryEvent, TryRefusedError, TryResult, TryStep } from '@plugin-server/try-it'
 import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
 

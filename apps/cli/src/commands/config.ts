@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
+import { createConfig, deleteConfig, getConfig, listConfigs, setConfigEnabled, updateConfig } from '@plugin-server/management'
 import { withManagement } from '../cli-context'
 import { printResult } from '../output'
 import { collect, integer, parseKeyValues, positiveInt } from './option-parsers'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto'
 import { Command } from 'commander'
-import { validateConfig } from '@plugin-server/meta'
+import { validateConfig } from '@plugin-server/management'
 import {
   BatchEventResult,
   IsolatedVmPluginVm,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { deletePlugin, getPlugin, installPluginFromPath, listPlugins, readLogs, setCurrentVersion } from '@plugin-server/meta'
+import { deletePlugin, getPlugin, installPluginFromPath, listPlugins, readLogs, setCurrentVersion } from '@plugin-server/management'
 import { withManagement } from '../cli-context'
 import { jsonOutput, printResult } from '../output'
 import { collect, positiveInt } from './option-parsers'

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs'
 import { basename, extname } from 'node:path'
-import type { AttachmentInput } from '@plugin-server/meta'
+import type { AttachmentInput } from '@plugin-server/management'
 import { parseKeyValues } from './option-parsers'
 
 const CONTENT_TYPES: Record<string, string> = {

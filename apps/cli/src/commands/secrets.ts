@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
-import { rotateSecrets } from '@plugin-server/meta'
+import { rotateSecrets } from '@plugin-server/management'
 import { withManagement } from '../cli-context'
 import { printResult } from '../output'
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/meta'
+import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/management'
 import { withManagement, withPool } from '../cli-context'
 import { printResult } from '../output'
 import { positiveInt } from './option-parsers'

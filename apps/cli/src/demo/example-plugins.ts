@@ -3,7 +3,7 @@ import path from 'node:path'
 import Redis from 'ioredis'
 import pino from 'pino'
 import type { Pool } from 'pg'
-import { createConfig, installPluginFromPath } from '@plugin-server/meta'
+import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import type { SecretBox } from '@plugin-server/secrets'
 
 const ROOT = path.resolve(__dirname, '../../../..')

@@ -1,4 +1,5 @@
-import { getConfig, readLogs, readMetrics, setAttachment } from '@plugin-server/meta'
+import { getConfig, readLogs, setAttachment } from '@plugin-server/management'
+import { readMetrics } from '@plugin-server/plugin-runtime'
 import { HttpError } from '../interfaces'
 import { readBody } from '../http-io'
 import { idParam } from '../parse-input'

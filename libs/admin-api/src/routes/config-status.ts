@@ -1,5 +1,6 @@
 import { EXPORT_SERIES_MAX_MINUTES, readExportSeries } from '@plugin-server/export'
-import { getConfig, listConfigs, PROCESSING_SERIES_MAX_MINUTES, readProcessingCounts, readProcessingSeries } from '@plugin-server/meta'
+import { getConfig, listConfigs } from '@plugin-server/management'
+import { PROCESSING_SERIES_MAX_MINUTES, readProcessingCounts, readProcessingSeries } from '@plugin-server/plugin-runtime'
 import { configStatusView } from '../config-status-view'
 import { idParam, intQueryParam } from '../parse-input'
 import { defineRoute } from './define-route'

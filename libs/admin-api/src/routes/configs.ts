@@ -1,4 +1,4 @@
-import { createConfig, deleteConfig, getConfig, listConfigs, reorderConfigs, setConfigEnabled, updateConfig } from '@plugin-server/meta'
+import { createConfig, deleteConfig, getConfig, listConfigs, reorderConfigs, setConfigEnabled, updateConfig } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt, optionalNullableId } from '../parse-input'

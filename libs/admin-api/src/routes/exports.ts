@@ -1,5 +1,5 @@
 import { DeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
-import { getConfig } from '@plugin-server/meta'
+import { getConfig } from '@plugin-server/management'
 import { readJsonObject } from '../http-io'
 import { HttpError } from '../interfaces'
 import { idList, idParam, intQueryParam, optionalInt, optionalString } from '../parse-input'

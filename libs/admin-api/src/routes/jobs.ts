@@ -1,6 +1,7 @@
 import type { PublicJobSpec } from '@plugin-server/admin-contract'
 import { findPluginVersion } from '@plugin-server/db'
-import { getConfig, getPlugin, JOB_HISTORY_LENGTH, readJobHistory } from '@plugin-server/meta'
+import { getConfig, getPlugin } from '@plugin-server/management'
+import { JOB_HISTORY_LENGTH, readJobHistory } from '@plugin-server/plugin-runtime'
 import { triggerJob } from '@plugin-server/scheduling'
 import { readJsonObject } from '../http-io'
 import { idParam, intQueryParam } from '../parse-input'

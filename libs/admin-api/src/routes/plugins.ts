@@ -1,4 +1,4 @@
-import { ArchiveKind, deletePlugin, getPlugin, installPluginArchive, listPlugins, setCurrentVersion } from '@plugin-server/meta'
+import { ArchiveKind, deletePlugin, getPlugin, installPluginArchive, listPlugins, setCurrentVersion } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readBody, readJsonObject } from '../http-io'
 import { optionalInt } from '../parse-input'

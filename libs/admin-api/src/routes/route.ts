@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { ManagementContext } from '@plugin-server/meta'
+import type { ManagementContext } from '@plugin-server/management'
 import type { TrySettings } from '@plugin-server/try-it'
 import type { AdminServices } from '../admin-services'
 import type { AdminPrincipal } from '../interfaces'

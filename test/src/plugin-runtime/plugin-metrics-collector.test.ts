@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
 import { Registry } from 'prom-client'
-import { addMetricSums, registerPluginMetricsCollector, updateMetric } from '@plugin-server/meta'
+import { addMetricSums, registerPluginMetricsCollector, updateMetric } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
 /** Calls of one Redis command so far, from INFO commandstats (0 when never called). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { readMetrics, updateMetric } from '@plugin-server/meta'
+import { readMetrics, updateMetric } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
 describe('updateMetric / readMetrics (meta.metrics, fleet-wide)', () => {

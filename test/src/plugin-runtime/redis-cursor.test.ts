@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { RedisPluginCursor } from '@plugin-server/meta'
+import { RedisPluginCursor } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
 describe('RedisPluginCursor (meta.utils.cursor)', () => {

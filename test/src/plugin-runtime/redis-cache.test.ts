@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { RedisPluginCache } from '@plugin-server/meta'
+import { RedisPluginCache } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
 describe('RedisPluginCache (meta.cache)', () => {

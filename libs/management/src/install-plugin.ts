@@ -15,7 +15,7 @@ import { inTransaction } from './db-helpers'
 import { InstallResult, ManagementContext, ManagementError, PluginFileMap, PluginSummary } from './interfaces'
 import { asManagementError } from './load-error'
 import { notifyWorkers } from './notify'
-import { learnCapabilities } from '../runtime/learn-capabilities'
+import { learnCapabilities } from './learn-capabilities'
 
 /**
  * Stores a plugin under its plugin.json name. It is compiled first so a broken plugin is refused

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { GeoIpLocator } from '@plugin-server/meta'
+import { GeoIpLocator } from '@plugin-server/plugin-runtime'
 
 describe('GeoIpLocator (meta.geoip)', () => {
   const locator = new GeoIpLocator('')

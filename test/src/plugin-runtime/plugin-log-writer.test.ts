@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import pino from 'pino'
-import { PluginLogWriter } from '@plugin-server/meta'
+import { PluginLogWriter } from '@plugin-server/plugin-runtime'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 
 describe('PluginLogWriter (plugin logs)', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import type { Team } from '@plugin-server/db'
-import { PluginRuntime, setConfigEnabled, setupRetryDelayMs, updateConfig } from '@plugin-server/meta'
+import { PluginRuntime, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
+import { setConfigEnabled, updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { PostgresPluginStorage } from '@plugin-server/meta'
+import { PostgresPluginStorage } from '@plugin-server/plugin-runtime'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 
 describe('PostgresPluginStorage (meta.storage)', () => {

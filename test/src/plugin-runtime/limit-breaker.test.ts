@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { breachesKey, PluginRuntime } from '@plugin-server/meta'
+import { breachesKey, PluginRuntime } from '@plugin-server/plugin-runtime'
 import { PluginLimitError } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'

@@ -8,7 +8,7 @@ import {
   ProcessingSample,
   readProcessingCounts,
   readProcessingSeries,
-} from '@plugin-server/meta'
+} from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
 const MINUTE = 60_000

@@ -1,2 +1,0 @@
-export * from './management'
-export * from './runtime'
