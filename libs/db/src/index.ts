@@ -1,20 +1,81 @@
-export * from './migrate'
-export * from './migrations'
-export * from './teams'
-export * from './events'
-export * from './events-partitions'
-export * from './in-transaction'
-export * from './record-plugin-load-error'
-export * from './clear-plugin-load-error'
-export * from './historical-runs'
-export * from './plugin-versions'
-export * from './plugin-logs'
-export * from './plugin-capabilities'
-export * from './queryable'
-export * from './team-admin-tokens'
-export * from './plugin-configs'
-export * from './plugin-attachments'
-export * from './plugins'
-export * from './plugin-storage'
-export * from './dead-letters'
-export * from './event-reads'
+export { migrate } from './migrate'
+export { MIGRATIONS } from './migrations'
+export { createTeam, findTeamByToken, listTeams, findTeamById } from './teams'
+export type { Team } from './teams'
+export { insertEvents, countEvents, INSERT_EVENTS_SQL } from './events'
+export { utcDayStart, addDays, eventsPartitionName, listEventsPartitions, createEventsPartition, maintainEventsPartitions } from './events-partitions'
+export type { EventsPartitionMaintenance } from './events-partitions'
+export { inTransaction } from './in-transaction'
+export { recordPluginLoadError } from './record-plugin-load-error'
+export { clearPluginLoadError } from './clear-plugin-load-error'
+export {
+  createHistoricalRun,
+  getHistoricalRun,
+  getHistoricalRunStatus,
+  listHistoricalRuns,
+  listUnfinishedHistoricalRuns,
+  countHistoricalEvents,
+  countTransactionsBeforeSnapshot,
+  beginHistoricalRun,
+  readHistoricalPage,
+  setHistoricalPendingEnd,
+  advanceHistoricalCursor,
+  finishHistoricalRun,
+  cancelHistoricalRun,
+  recordHistoricalRunError,
+  getConfigValues,
+} from './historical-runs'
+export type { HistoricalRunStatus, HistoricalRunRecord, HistoricalEventRow } from './historical-runs'
+export {
+  findPluginVersion,
+  makePluginVersionCurrent,
+  listPluginConfigVersions,
+  deletePluginRow,
+  nextPluginVersion,
+  readPluginVersionFiles,
+  listPluginVersionNumbers,
+  lockPluginRow,
+  insertPluginVersion,
+  listPluginVersionSummaries,
+} from './plugin-versions'
+export { PLUGIN_LOG_TYPES, PLUGIN_LOG_SOURCES, insertPluginLogs, readPluginLogs, latestPluginLogIds } from './plugin-logs'
+export type { PluginLogType, PluginLogSource, NewPluginLogRow, PluginLogRecord } from './plugin-logs'
+export { versionKey, readVersionCapabilities, recordVersionCapabilities, readConfigCapabilities } from './plugin-capabilities'
+export type { Queryable } from './queryable'
+export { findTeamAdminTokenByHash, touchTeamAdminToken, insertTeamAdminToken, markTeamAdminTokenRevoked, listTeamAdminTokenRecords } from './team-admin-tokens'
+export type { TeamAdminTokenRecord } from './team-admin-tokens'
+export {
+  findPluginConfigDetail,
+  listTeamPluginConfigDetails,
+  findPluginConfigTeam,
+  setPluginConfigEnabled,
+  updatePluginConfigRow,
+  touchPluginConfig,
+  lockTeamPluginConfigIds,
+  setPluginConfigOrder,
+  lockTeamConfigOrder,
+  makeRoomForConfigOrder,
+  lockPluginConfigCreate,
+  findTeamPluginConfigId,
+  insertPluginConfig,
+  deletePluginConfigRow,
+  listPluginConfigIds,
+  lockPluginConfigSecrets,
+  writePluginConfigValues,
+  setPluginConfigError,
+  disablePluginConfig,
+  listEnabledConfigRuns,
+  findPluginConfigPlugin,
+  listEnabledConfigIds,
+  findPluginConfigJobTarget,
+  listTryConfigRows,
+} from './plugin-configs'
+export type { PluginConfigDetailRecord, PluginConfigSecretsRecord, EnabledConfigRunRecord, TryConfigRecord } from './plugin-configs'
+export { listAttachmentSummaries, upsertPluginAttachment, listPluginAttachmentKeys, listPluginAttachments } from './plugin-attachments'
+export { listPluginRecords, findPluginRecord, readPluginJson, lockPluginName, insertPluginRow, updatePluginRow } from './plugins'
+export type { PluginRecord, PluginRowInput } from './plugins'
+export { readPluginStorageValue, writePluginStorageValue, deletePluginStorageValue } from './plugin-storage'
+export { insertDeadLetterRow, listDeadLetterRecords, readDeadLetterEvents, markDeadLetterReplayed, countDeadLetters } from './dead-letters'
+export type { DeadLetterRecord } from './dead-letters'
+export { countEventsByName, countTeamEventsNamed, readLatestEvent } from './event-reads'
+export type { LatestEventRecord } from './event-reads'

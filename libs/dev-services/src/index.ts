@@ -1,4 +1,4 @@
-export * from './interfaces'
-export * from './free-port'
-export * from './redis-server'
-export * from './postgres-server'
+export type { LocalServer } from './interfaces'
+export { freePort, waitFor } from './free-port'
+export { startRedisServer } from './redis-server'
+export { startPostgresServer } from './postgres-server'

@@ -1,20 +1,46 @@
-export * from './interfaces'
+export { PLUGIN_METHOD_NAMES } from './interfaces'
+export type {
+  PluginEvent,
+  PluginConfigField,
+  PluginJson,
+  PluginSource,
+  PluginMethodName,
+  MetricOperation,
+  PluginLimitKind,
+  PluginAttachment,
+  LogLevel,
+  PluginLogEntry,
+  PluginCapture,
+  PluginJobRequest,
+  HttpResponseData,
+  HttpRequestInit,
+  ApiRequest,
+  PluginCache,
+  PluginStorage,
+  PluginCursor,
+  PluginHost,
+  PluginInstanceOptions,
+  SerializedPluginError,
+  BatchEventResult,
+  BatchJsonResult,
+  PluginInstance,
+  PluginVm,
+} from './interfaces'
 export { PluginDisposedError, PluginError, PluginLimitError, PluginLoadError } from './errors'
 export { readPlugin, sourceFromFiles } from './load/read-plugin'
 export { readPluginFiles, readArchiveBuffer } from './load/read-files'
-export { parsePluginJson, validatePluginJson } from './load/plugin-json'
-export { BRIDGED_MODULES, SANDBOX_MODULES } from './modules'
+export { parsePluginJson } from './load/plugin-json'
+export { BRIDGED_MODULES } from './modules'
 export { IsolatedVmPluginVm } from './vm/isolated-vm-plugin-vm'
 export { liveIsolateCount } from './vm/live-isolates'
-export { LocalHost, LocalHostOptions, MetricRecord } from './local/local-host'
-export { MemoryCache, CacheWrite } from './local/memory-cache'
-export { PluginPool, DEFAULT_MAX_LIVE_INSTANCES } from './pool'
-export { AddressPolicy, parseAllowedHosts, ALLOWLIST_VARIABLE } from './net/address-policy'
-export { FetchGuard, fetchGuard, DEFAULT_MAX_REDIRECTS } from './net/fetch-guard'
+export { LocalHost, LocalHostOptions } from './local/local-host'
+export { MemoryCache } from './local/memory-cache'
+export { PluginPool } from './pool'
+export { AddressPolicy, parseAllowedHosts } from './net/address-policy'
+export { FetchGuard, fetchGuard } from './net/fetch-guard'
 export { FetchRefusedError } from './net/fetch-refused-error'
-export { guardedFetch, GuardedFetchOptions } from './net/guarded-fetch'
-export { CapabilityBridge, CapabilityBridgeOptions } from './bridge/capability-bridge'
-export { Args } from './bridge/args'
-export { Facade, FacadeType, ModuleSpec, CallContext, Member } from './bridge/facade'
-export { withAddressPolicy, outsideAddressPolicy, installSocketGuard } from './net/socket-guard'
+export { guardedFetch } from './net/guarded-fetch'
+export { CapabilityBridge } from './bridge/capability-bridge'
+export { Facade, FacadeType, ModuleSpec } from './bridge/facade'
+export { withAddressPolicy, outsideAddressPolicy } from './net/socket-guard'
 export { PluginCapabilities, capabilitiesOf } from './capabilities/plugin-capabilities'

@@ -9,7 +9,7 @@ describe('Layering (CONTRIBUTING.md: core, db, secrets → plugin-vm → plugin-
   const wrong = checkLayering(WRONG)
   const found = (rule: Violation['rule'], file: string) => wrong.filter((v) => v.rule === rule && v.file === file)
 
-  it('finds no upward or sideways import, no import of internals, no undeclared dependency and no run-time cycle in this repository', () => {
+  it('finds no upward or sideways import, no import of internals, no undeclared dependency, no run-time cycle and no export * in a package index in this repository', () => {
     assert.deepEqual(checkLayering(REPO_ROOT), [])
   })
 
@@ -40,11 +40,18 @@ describe('Layering (CONTRIBUTING.md: core, db, secrets → plugin-vm → plugin-
     assert.deepEqual(cycles, ['libs/plugin-runtime/src/plugin-manager.ts → libs/plugin-runtime/src/pool.ts → libs/plugin-runtime/src/plugin-manager.ts'])
   })
 
+  it('fails an export * in a package’s src/index.ts, which hides what the package exports', () => {
+    assert.deepEqual(
+      found('star export', 'libs/plugin-runtime/src/index.ts').map((v) => v.detail),
+      ["export * from './types': name what it exports (export { … } from, export type { … } from), only what other packages use"],
+    )
+  })
+
   it('fails a workspace package placed in no layer', () => {
     assert.equal(found('unplaced package', 'libs/unplaced/package.json').length, 1)
   })
 
   it('reports nothing else in the fixture than the wrong imports written there', () => {
-    assert.equal(wrong.length, 6, JSON.stringify(wrong, null, 2))
+    assert.equal(wrong.length, 7, JSON.stringify(wrong, null, 2))
   })
 })

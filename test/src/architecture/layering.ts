@@ -19,7 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
 ]
 
 export interface Violation {
-  rule: 'upward import' | 'internal import' | 'undeclared dependency' | 'cycle' | 'unplaced package'
+  rule: 'upward import' | 'internal import' | 'undeclared dependency' | 'cycle' | 'unplaced package' | 'star export'
   file: string
   detail: string
 }
@@ -35,6 +35,8 @@ const SCOPE = '@plugin-server/'
 /** import/export … from '…' and bare imports; group 1 is set for type-only statements (erased at run time). */
 const STATEMENT = /^\s*(?:import|export)\s+(type\s+)?(?:[^;'"]*?\sfrom\s*)?['"]([^'"]+)['"]/gm
 const DYNAMIC = /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]/g
+/** `export * from '…'` and `export type * from '…'`: a package index lists its exports by name instead. */
+const STAR_EXPORT = /^\s*export\s+(?:type\s+)?\*\s*(?:as\s+\w+\s+)?from\s*['"][^'"]+['"]/gm
 
 function workspaces(root: string): Workspace[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
@@ -86,7 +88,8 @@ function resolveRelative(from: string, specifier: string): string | null {
  * Every layering rule broken under `root` (a checkout of this repository, or a fixture shaped like
  * one): an import of a package above or beside the importer, of another package's internals (a
  * path into it, by package name or relative path), of a package not declared in package.json, or
- * a cycle of run-time imports between the files of one package (type-only imports are erased).
+ * a cycle of run-time imports between the files of one package (type-only imports are erased), or
+ * an `export *` in a package's src/index.ts (its public surface says by name what it exports).
  */
 export function checkLayering(root: string): Violation[] {
   const violations: Violation[] = []
@@ -100,6 +103,14 @@ export function checkLayering(root: string): Violation[] {
         detail: `${SCOPE}${ws.short} is in no layer: add it to LAYERS and CONTRIBUTING.md`,
       })
     const srcDir = path.join(root, ws.dir, 'src')
+    const index = path.join(srcDir, 'index.ts')
+    if (fs.existsSync(index))
+      for (const [statement] of fs.readFileSync(index, 'utf8').matchAll(STAR_EXPORT))
+        violations.push({
+          rule: 'star export',
+          file: path.relative(root, index),
+          detail: `${statement.trim()}: name what it exports (export { … } from, export type { … } from), only what other packages use`,
+        })
     const graph = new Map<string, string[]>()
     for (const file of sourceFiles(srcDir)) {
       const rel = path.relative(root, file)
