@@ -17,7 +17,7 @@ describe('runSoak (the short version of npm run soak)', function () {
       warmupSeconds: 30,
       reloadSeconds: 10,
       timeScale: 6,
-      // A 60 s window holds a few swings of the GC sawtooth (heap used moved 34-63 MB in a flat exporter
+      // A 60 s window holds a few swings of the RSS sawtooth (a flat exporter moved 34-63 MB of heap
       // on a busy machine), so memory gets a wide floor here; the full run's 25 min window judges growth.
       tolerances: { rss: { floor: 40, perHour: 0, unit: 'MB' }, 'heap after GC': { floor: 20, perHour: 0, unit: 'MB' } },
       log: (line) => void lines.push(line),
