@@ -78,6 +78,8 @@ export interface Config {
     storageMaxValueBytes: number
     /** Largest attachment a config may be given. */
     attachmentMaxBytes: number
+    /** Isolates start from a startup snapshot of the sandbox runtime (faster to load; see libs/plugin-vm). */
+    runtimeSnapshot: boolean
     /** Limit breaches (time, memory, cpu) within the window that disable a config fleet-wide. */
     breakerMaxBreaches: number
     breakerWindowMs: number
@@ -295,6 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
       cacheMaxValueBytes: r.int('PLUGIN_CACHE_MAX_VALUE_BYTES', 1024 * 1024, 1, 512 * 1024 * 1024),
       storageMaxValueBytes: r.int('PLUGIN_STORAGE_MAX_VALUE_BYTES', 1024 * 1024, 1, 256 * 1024 * 1024),
       attachmentMaxBytes: r.int('PLUGIN_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+      runtimeSnapshot: r.bool('PLUGIN_RUNTIME_SNAPSHOT', true),
       breakerMaxBreaches: r.int('PLUGIN_BREAKER_MAX_BREACHES', 3, 1, 1000),
       breakerWindowMs: r.int('PLUGIN_BREAKER_WINDOW_MS', 600_000, 1000, 7 * 24 * 3600 * 1000),
     },

@@ -224,6 +224,12 @@ export interface PluginInstanceOptions {
   /** Bytes of a storage value, JSON-encoded as stored (default 1 MiB). */
   storageMaxValueBytes?: number
   /**
+   * Start the isolate from the process's startup snapshot of the sandbox runtime (default true;
+   * PLUGIN_RUNTIME_SNAPSHOT=false turns it off): the runtime is not compiled and run per isolate.
+   * Off, or where isolated-vm cannot make a snapshot, each isolate runs the runtime itself.
+   */
+  runtimeSnapshot?: boolean
+  /**
    * Told of every limit breach (time, memory, cpu) of this instance, also while loading; the
    * isolate is already disposed. A circuit breaker counts these.
    */

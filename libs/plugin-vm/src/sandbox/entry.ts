@@ -3,29 +3,41 @@ import { decodeResult, releaseCallback, runCallback } from './bridge'
 import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
-import { hostAsync, hostFire } from './host-link'
+import { connectHost, hostAsync, hostFire } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
 import { atob, btoa, TextDecoder, TextEncoder } from './text'
 import { fireTimer, timerGlobals } from './timers'
 import { URL } from './url-class'
 import { URLSearchParams } from './url-search-params'
 
-/** Installs the plugin-visible globals and exposes the runtime API the host calls. */
+/**
+ * Installs the plugin-visible globals and exposes the runtime API the host calls. Everything at top
+ * level here depends on nothing but this code: the process runs it once into a startup snapshot
+ * that every isolate starts from (vm/runtime-snapshot.ts). What is per context (the host link, `gc`,
+ * removing WebAssembly) happens in `init`, which the host calls in each new context before any
+ * plugin code runs.
+ */
 const scope = globalThis as unknown as Record<string, unknown>
 
-// WebAssembly memory lives outside the V8 heap, so isolated-vm's memory limit does not hold it back
-// (a plugin grew one to 2.5 GB under a 128 MB limit). The global is the only way to reach it; once
-// deleted, nothing in the isolate leads back to it. Fail closed if it cannot be removed.
-delete scope.WebAssembly
-if ('WebAssembly' in scope) throw new Error('the sandbox could not remove WebAssembly')
-
-// The host runs V8 with --expose-gc so the runtime can free the external strings of past batches
-// (see GC_AFTER_BYTES_IN in isolate-plugin-instance.ts); plugins never reach it.
-const gc = typeof scope.gc === 'function' ? (scope.gc as () => void) : null
-// V8 makes the global writable but not configurable: overwritten, the function is unreachable.
-scope.gc = undefined
+let gc: (() => void) | null = null
 function collectGarbage(): void {
   gc?.()
+}
+
+function init(sync: unknown, async: unknown, work: unknown, inlineWorkBytes: number): void {
+  // WebAssembly memory lives outside the V8 heap, so isolated-vm's memory limit does not hold it back
+  // (a plugin grew one to 2.5 GB under a 128 MB limit). The global is the only way to reach it; once
+  // deleted, nothing in the isolate leads back to it. V8 installs it again in every context made from
+  // a snapshot, so it is removed here, per context. Fail closed if it cannot be removed.
+  delete scope.WebAssembly
+  if ('WebAssembly' in scope) throw new Error('the sandbox could not remove WebAssembly')
+  // The host runs V8 with --expose-gc so the runtime can free the external strings of past batches
+  // (see GC_AFTER_BYTES_IN in isolate-plugin-instance.ts); plugins never reach it. V8 adds it to each
+  // new context (never to the snapshot), so it is taken here.
+  gc = typeof scope.gc === 'function' ? (scope.gc as () => void) : null
+  // V8 makes the global writable but not configurable: overwritten, the function is unreachable.
+  scope.gc = undefined
+  connectHost({ sync, async, work, inlineWorkBytes } as Parameters<typeof connectHost>[0])
 }
 
 function api(method: string) {
@@ -104,6 +116,7 @@ function safeCallback(id: number, args: unknown[]): void {
 }
 
 scope.__ps_runtime = {
+  init,
   load,
   call: acking(asCall(call)),
   runJob: acking(asCall(runJob)),

@@ -1,9 +1,11 @@
 import { FetchError } from './fetch-error'
 
 /**
- * The only path from the sandbox to the host: three ivm References the host installs before the
- * runtime runs. They are captured here and removed from the global object so plugin code never
- * sees them.
+ * The only path from the sandbox to the host: three ivm References the host hands to `connectHost`
+ * (through the runtime's `init`) after the runtime has run and before any plugin code does. They
+ * live only in this module's closure, never on the global object, so plugin code never sees them.
+ * The runtime itself runs before they exist: it is what the process's startup snapshot holds
+ * (vm/runtime-snapshot.ts), and a snapshot cannot hold References.
  */
 
 interface TransferOptions {
@@ -24,9 +26,25 @@ export interface HostReply {
   error?: { name: string; message: string; code?: unknown }
 }
 
-const scope = globalThis as unknown as Record<string, unknown>
-const link = scope.__ps_link as { sync: HostReference; async: HostReference; work: HostReference; inlineWorkBytes: number }
-delete scope.__ps_link
+interface HostLink {
+  sync: HostReference
+  async: HostReference
+  work: HostReference
+  inlineWorkBytes: number
+}
+
+let link: HostLink | null = null
+
+/** Once per context, by the host: a second call would let whoever makes it take the link over. */
+export function connectHost(next: HostLink): void {
+  if (link) throw new Error('the sandbox is already connected to its host')
+  link = next
+}
+
+function host(): HostLink {
+  if (!link) throw new Error('the sandbox is not connected to its host yet')
+  return link
+}
 
 const COPY: TransferOptions = { arguments: { copy: true }, result: { copy: true } }
 const COPY_PROMISE: TransferOptions = { arguments: { copy: true }, result: { copy: true, promise: true } }
@@ -45,7 +63,7 @@ function unwrap(reply: HostReply): unknown {
 
 /** Blocks the isolate until the host answers; for cheap, synchronous host work (hashes, zlib). */
 export function hostSync(op: string, args: unknown[]): unknown {
-  return unwrap(link.sync.applySync(undefined, [op, args], COPY) as HostReply)
+  return unwrap(host().sync.applySync(undefined, [op, args], COPY) as HostReply)
 }
 
 /**
@@ -54,8 +72,8 @@ export function hostSync(op: string, args: unknown[]): unknown {
  * host's event loop stays free. `size` is the input's byte count.
  */
 export function hostWork(op: string, args: unknown[], size: number): unknown {
-  if (size <= link.inlineWorkBytes) return hostSync(op, args)
-  return unwrap(link.work.applySyncPromise(undefined, [op, args], { arguments: { copy: true } }) as HostReply)
+  if (size <= host().inlineWorkBytes) return hostSync(op, args)
+  return unwrap(host().work.applySyncPromise(undefined, [op, args], { arguments: { copy: true } }) as HostReply)
 }
 
 /**
@@ -91,7 +109,7 @@ interface PendingCall {
 let pending: PendingCall[] = []
 
 function callHost(op: string, args: unknown[]): Promise<HostReply> {
-  return link.async.apply(undefined, [op, args], COPY_PROMISE) as Promise<HostReply>
+  return host().async.apply(undefined, [op, args], COPY_PROMISE) as Promise<HostReply>
 }
 
 function flushPending(): void {
@@ -129,5 +147,5 @@ export function hostAsync(op: string, args: unknown[]): Promise<unknown> {
 
 /** Fire and forget (logs, metrics, captures); delivered before the current call's result. */
 export function hostFire(op: string, args: unknown[]): void {
-  link.sync.applyIgnored(undefined, [op, args], { arguments: { copy: true } })
+  host().sync.applyIgnored(undefined, [op, args], { arguments: { copy: true } })
 }

@@ -21,6 +21,7 @@ import { HostWork, INLINE_WORK_BYTES } from './host-work/host-work'
 import { IsolatePluginInstance } from './isolate-plugin-instance'
 import { trackIsolate } from './live-isolates'
 import { runtimeSource } from './runtime-bundle'
+import { runtimeSnapshot } from './runtime-snapshot'
 import { compileCached } from './script-cache'
 import { StoreBounds } from './store-bounds'
 import { createHash } from 'crypto'
@@ -55,6 +56,7 @@ export const DEFAULTS = {
   cacheMaxKeyBytes: 1024,
   cacheMaxValueBytes: 1024 * 1024,
   storageMaxValueBytes: 1024 * 1024,
+  runtimeSnapshot: true,
 }
 
 /** The isolated-vm implementation of PluginVm: one isolate per plugin config. */
@@ -64,7 +66,8 @@ export class IsolatedVmPluginVm implements PluginVm {
     const label = `plugin ${source.name} (config ${options.configId})`
     // Before the isolate exists: a bad allowlist is the caller's error, not the plugin's.
     const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects)
-    const isolate = new ivm.Isolate({ memoryLimit: settings.memoryLimitMb })
+    const snapshot = settings.runtimeSnapshot ? runtimeSnapshot() : null
+    const isolate = new ivm.Isolate(snapshot ? { memoryLimit: settings.memoryLimitMb, snapshot } : { memoryLimit: settings.memoryLimitMb })
     trackIsolate(isolate)
     let instance: IsolatePluginInstance | undefined
     let cpu: BackgroundCpuBudget | undefined
@@ -117,20 +120,17 @@ export class IsolatedVmPluginVm implements PluginVm {
       const workRef = new ivm.Reference((op: string, args: unknown[]) =>
         dispatcher.work(op, args).then((reply) => new ivm.ExternalCopy(reply).copyInto({ release: true })),
       )
-      await context.evalClosure('globalThis.__ps_link = { sync: $0, async: $1, work: $2, inlineWorkBytes: $3 }', [
-        syncRef,
-        asyncRef,
-        workRef,
-        INLINE_WORK_BYTES,
-      ])
-
-      const runtime = runtimeSource()
-      runtimeHash ??= createHash('sha256').update(runtime).digest('hex')
-      const runtimeScript = await compileCached(isolate, runtimeHash, runtime, 'plugin-vm-runtime.js')
-      await runtimeScript.run(context, { timeout: settings.timeoutMs })
+      if (!snapshot) {
+        const runtime = runtimeSource()
+        runtimeHash ??= createHash('sha256').update(runtime).digest('hex')
+        const runtimeScript = await compileCached(isolate, runtimeHash, runtime, 'plugin-vm-runtime.js')
+        await runtimeScript.run(context, { timeout: settings.timeoutMs })
+      }
       const api = (await context.global.get('__ps_runtime', { reference: true })) as ivm.Reference<Record<string, unknown>>
       await context.global.delete('__ps_runtime')
       const get = (name: string) => api.get(name, { reference: true }) as Promise<ivm.Reference>
+      // Before any plugin code: the References go straight into the runtime's closure, never onto the global.
+      await (await get('init')).apply(undefined, [syncRef, asyncRef, workRef, INLINE_WORK_BYTES], { timeout: settings.timeoutMs })
       const refs = {
         load: await get('load'),
         call: await get('call'),
