@@ -4,7 +4,8 @@ import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 
 /** Ingest batches → each team's processEvent chain → Postgres → hand-off to the exporters, team by team. */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
-  const runtime = await startPluginRuntime(ctx)
+  // Configs load on their team's first batch: the sandbox runtime they share is built before /readyz, not during that batch.
+  const runtime = await startPluginRuntime(ctx, undefined, { prepare: true })
   const exportQueue = createExportQueue(ctx.newRedisConnection('export-queue'), ctx.config)
   const processing = new ProcessingMetrics(ctx.registry, runtime.services.redis, ctx.config.queuePrefix, ctx.logger)
   const chain = processEventStep(runtime.manager, {

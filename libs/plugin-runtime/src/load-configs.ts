@@ -20,6 +20,12 @@ export interface PluginConfigRecord {
   /** Includes secret values: plugins need them; they never leave the worker. */
   config: Record<string, unknown>
   pluginJson: PluginJson
+  /**
+   * Whether the config had attachments when read. Without any, loading it reads nothing more from
+   * Postgres (1 000 configs loading at once were 1 000 queries); adding one changes `signature`, so
+   * the config is reloaded and reads them.
+   */
+  hasAttachments: boolean
   /** Changes whenever the config, its attachments or its plugin change: what reloads compare. */
   signature: string
 }
@@ -71,6 +77,7 @@ function toRecord(r: ConfigRow, config: Record<string, unknown>): PluginConfigRe
     order: r.order,
     config,
     pluginJson: r.plugin_json,
+    hasAttachments: r.attachments_signature !== null,
     signature: [
       r.content_hash,
       r.version,

@@ -156,6 +156,11 @@ export class PluginManager {
     return this.states.get(id)?.status === 'ready' ? this.active(id) : null
   }
 
+  /** Whether this process knows the config as enabled: per scheduled run, so a lookup, not a scan of every config. */
+  knows(id: number): boolean {
+    return this.records.has(id)
+  }
+
   /** Every enabled config this process knows, whether set up or not (for schedulers and metrics). */
   enabledConfigs(): readonly PluginConfigRecord[] {
     return [...this.records.values()]
@@ -234,7 +239,8 @@ export class PluginManager {
     const checked = this.source(record).then((source) => (checkPluginSource(record, source), source))
     const [source, attachments] = await Promise.all([
       checked.catch((err: unknown) => this.loadFailed(record, 'compile', err)),
-      loadAttachments(this.services.pool, id),
+      // Not the plugin's fault (Postgres busy or down): said in the worker's log, tried again on next use.
+      record.hasAttachments ? loadAttachments(this.services.pool, id).catch((err: unknown) => this.loadFailed(record, 'compile', err)) : {},
     ])
     const host = createHost(record, attachments, this.depth(id), this.services)
     const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: unknown) => this.loadFailed(record, 'evaluate', err))
@@ -260,6 +266,7 @@ export class PluginManager {
       cacheMaxKeyBytes: p.cacheMaxKeyBytes,
       cacheMaxValueBytes: p.cacheMaxValueBytes,
       storageMaxValueBytes: p.storageMaxValueBytes,
+      runtimeSnapshot: p.runtimeSnapshot,
       onBreach: (error) => void this.breached(id, error),
     }
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, ReadinessCheck, RoleContext, subscribeReload } from '@plugin-server/core'
-import { IsolatedVmPluginVm, PluginVm } from '@plugin-server/plugin-vm'
+import { IsolatedVmPluginVm, PluginVm, prepareSandboxRuntime } from '@plugin-server/plugin-vm'
 import { breakerDisabledCounter } from './breaker-metrics'
 import { GeoIpLocator } from './geoip-locator'
 import { registerLiveIsolatesGauge } from './isolate-metrics'
@@ -18,9 +18,22 @@ export interface PluginRuntime {
   checks: ReadinessCheck[]
 }
 
+export interface PluginRuntimeOptions {
+  /**
+   * Build the sandbox runtime (and its startup snapshot) before returning, instead of on the first
+   * load: for roles whose first load holds up traffic. Roles that may load nothing leave it off.
+   */
+  prepare?: boolean
+}
+
 /** Everything a role needs to run plugins: the manager, kept current by pub/sub and a periodic reconcile. */
-export async function startPluginRuntime(ctx: RoleContext, vm: PluginVm = new IsolatedVmPluginVm()): Promise<PluginRuntime> {
+export async function startPluginRuntime(
+  ctx: RoleContext,
+  vm: PluginVm = new IsolatedVmPluginVm(),
+  options: PluginRuntimeOptions = {},
+): Promise<PluginRuntime> {
   const { config, logger } = ctx
+  if (options.prepare) prepareSandboxRuntime(config.plugins.runtimeSnapshot)
   // Plugins issue many small commands at once (a batch of events each awaiting the cache): pipeline them.
   const redis = ctx.newRedisConnection('plugins', { enableAutoPipelining: true })
   const ingestQueue = createIngestQueue(ctx.newRedisConnection('plugin-capture'), config)

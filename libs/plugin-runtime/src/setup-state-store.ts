@@ -46,6 +46,8 @@ export class SetupStatePublisher {
   private readonly instanceId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   private readonly last = new Map<number, { signature: string; value: PublishedSetupState }>()
   private readonly writes = new Set<Promise<unknown>>()
+  /** States published in this turn of the event loop, written together: 1 000 configs loading at once are one MULTI, not 1 000. */
+  private queued = new Map<number, PublishedSetupState>()
   private warned = false
 
   constructor(
@@ -60,7 +62,15 @@ export class SetupStatePublisher {
     const now = Date.now()
     const value: PublishedSetupState = { ...state, updatedAt: now, seenAt: now }
     this.last.set(pluginConfigId, { signature, value })
-    this.write([[pluginConfigId, value]])
+    if (this.queued.size === 0) setImmediate(() => this.flush())
+    this.queued.set(pluginConfigId, value)
+  }
+
+  private flush(): void {
+    if (this.queued.size === 0) return
+    const states = [...this.queued]
+    this.queued = new Map()
+    this.write(states)
   }
 
   /** Writes again the states not written for a while (called on every reconcile; cheap when nothing is due). */
@@ -73,6 +83,7 @@ export class SetupStatePublisher {
 
   /** The config is no longer loaded here (changed, disabled or deleted). */
   forget(pluginConfigId: number): void {
+    this.queued.delete(pluginConfigId)
     if (!this.last.delete(pluginConfigId)) return
     this.track(this.redis.hdel(setupStateKey(this.queuePrefix, pluginConfigId), this.instanceId))
   }
