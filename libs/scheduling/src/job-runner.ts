@@ -93,7 +93,7 @@ export class JobRunner {
 
   private async activeConfig(id: number): Promise<ActiveConfig | null> {
     const { manager } = this.deps
-    if (!manager.enabledConfigs().some((r) => r.id === id)) await manager.refresh()
+    if (!manager.knows(id)) await manager.refresh()
     return manager.config(id)
   }
 

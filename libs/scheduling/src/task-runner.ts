@@ -104,7 +104,7 @@ export class TaskRunner {
   /** Postgres says enabled but this replica may not have read the config yet (reload in flight). */
   private async activeConfig(id: number): Promise<ActiveConfig | null> {
     const { manager } = this.deps
-    if (!manager.enabledConfigs().some((r) => r.id === id)) await manager.refresh()
+    if (!manager.knows(id)) await manager.refresh()
     return manager.config(id)
   }
 
