@@ -1,4 +1,5 @@
 import { benchAdminApi } from './admin-api'
+import { benchConfigs } from './configs'
 import { benchIngest } from './ingest'
 import { benchNeighbourLag } from './neighbour-lag'
 import { benchPipeline } from './pipeline'
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   if (!only || only === 'neighbour') await benchNeighbourLag()
   if (only === 'roles-startup') await benchRolesStartup()
   if (!only || only === 'stage') await benchStage()
+  if (!only || only === 'configs') await benchConfigs()
 }
 
 main().catch((err: Error) => {
