@@ -19,6 +19,8 @@ const WARMUP_MS = Number(process.env.BENCH_SCHEDULER_WARMUP_SECONDS ?? 600) * 10
 const INTERVAL = 60_000 / TIME_SCALE
 const MEASURE_MS = Number(process.env.BENCH_SCHEDULER_SECONDS ?? 30) * 1000
 const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
+/** e.g. BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the replicas spend their time. */
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 const PLUGIN = `export async function runEveryMinute({ cache }) {
   const start = Date.now()
@@ -88,7 +90,7 @@ export async function benchScheduler(): Promise<void> {
           LOG_LEVEL: 'warn',
           SCHEDULER_RECONCILE_INTERVAL_MS: '5000',
         }
-        for (let i = 0; i < 2; i++) children.push(spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
+        for (let i = 0; i < 2; i++) children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
 
         const key = (teamId: number) => `${prefix}:cache:${pluginId}:${teamId}:runs`
         const counts = async () => {
