@@ -90,7 +90,8 @@ export async function benchScheduler(): Promise<void> {
           LOG_LEVEL: 'warn',
           SCHEDULER_RECONCILE_INTERVAL_MS: '5000',
         }
-        for (let i = 0; i < 2; i++) children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
+        for (let i = 0; i < 2; i++)
+          children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
 
         const key = (teamId: number) => `${prefix}:cache:${pluginId}:${teamId}:runs`
         const counts = async () => {
