@@ -4,12 +4,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import pino from 'pino'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
 import { createIngestQueue, IngestBatch, IngestEvent } from '@plugin-server/core'
 import { freePort, waitFor } from '@plugin-server/dev-services'
-import { installPluginFromPath } from '@plugin-server/meta'
+import { installPluginFromPath } from '@plugin-server/management'
+import { benchManagement } from './bench-management'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
 
@@ -95,7 +95,7 @@ async function worker(services: { redisUrl: string; databaseUrl: string }, pool:
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-configs-'))
   fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ name: `bench-configs-${randomBytes(3).toString('hex')}`, config: [] }))
   fs.writeFileSync(path.join(dir, 'index.ts'), PLUGIN)
-  const installed = await installPluginFromPath({ pool, redis, queuePrefix: prefix, logger: pino({ level: 'silent' }) }, dir)
+  const installed = await installPluginFromPath(benchManagement(pool, redis, prefix), dir)
   fs.rmSync(dir, { recursive: true, force: true })
   const { rows: teams } = await pool.query<{ id: number }>(
     `INSERT INTO teams (name, api_token) SELECT 'bench configs ' || i, 'phc_configs_' || i || '_' || md5(random()::text) FROM generate_series(1, $1) i RETURNING id`,
