@@ -1,5 +1,6 @@
 import { IngestEvent, toPostgresJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
+import { analyzeNewEventsPartitions } from './events-partitions/analyze-new-events-partitions'
 
 export interface StoredEvent {
   uuid: string
@@ -44,7 +45,9 @@ export const INSERT_EVENTS_SQL = `INSERT INTO events (uuid, team_id, event, dist
  * inserts at once), and an event whose team already stored its uuid within EVENT_DEDUPE_WINDOW of
  * its timestamp is skipped too, whichever partition holds it. A uuid repeated within the batch is
  * stored once (the first). NUL characters and lone UTF-16 surrogates, which Postgres cannot store,
- * are removed / replaced rather than failing the batch. Returns how many rows were new.
+ * are removed / replaced rather than failing the batch. Returns how many rows were new. A day's
+ * partition is analysed once its first rows land (analyzeNewEventsPartitions), so the uuid lookup
+ * is an index probe of the key from the first batches on.
  */
 export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): Promise<number> {
   if (events.length === 0) return 0
@@ -59,6 +62,11 @@ export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): 
     site_url: e.site_url,
   }))
   const result = await pool.query(INSERT_EVENTS_SQL, [toPostgresJson(JSON.stringify(rows))])
+  // In the background: the batch's rows are committed, and its acknowledgement need not wait for statistics.
+  void analyzeNewEventsPartitions(
+    pool,
+    events.map((e) => e.timestamp),
+  ).catch(() => undefined)
   return result.rowCount ?? 0
 }
 

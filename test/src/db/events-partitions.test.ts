@@ -115,6 +115,21 @@ describe('events partitioned by day', () => {
     )
   })
 
+  it("gives a day's partition statistics with its first batch, so each uuid lookup probes the key and not every event of the team", async () => {
+    const name = eventsPartitionName(today())
+    const statistics = async () =>
+      (await db.pool.query(`SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1 AND attname = 'uuid'`, [name])).rowCount
+    assert.equal(await statistics(), 0, 'a fresh partition has none')
+    const batch = () => Array.from({ length: 100 }, () => ingestEvent())
+    assert.equal(await insertEvents(db.pool, batch()), 100)
+    await eventually('statistics from the first batch', statistics, (n) => n === 1)
+    // Large enough for an index to beat reading the partition whole; the statistics are still the first batch's.
+    for (let i = 0; i < 30; i++) await insertEvents(db.pool, batch())
+    const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${INSERT_EVENTS_SQL}`, [JSON.stringify([ingestEvent()])])
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+    assert.match(plan, new RegExp(`Index (Only )?Scan using ${name}_pkey on ${name}`), plan)
+  })
+
   it('creates the missing partitions of the window, once however many replicas maintain at once', async () => {
     await db.pool.query(`ALTER TABLE events DETACH PARTITION ${eventsPartitionName(addDays(today(), 2))}`)
     await db.pool.query(`DROP TABLE ${eventsPartitionName(addDays(today(), 2))}`)

@@ -1,0 +1,85 @@
+import type { Pool } from 'pg'
+import { eventsPartitionName } from './events-partition-day'
+
+interface PoolMemo {
+  /** Partitions seen with statistics: never checked again. */
+  analyzed: Set<string>
+  /** One check per partition at a time, however many batches land in it at once. */
+  checking: Map<string, Promise<void>>
+}
+
+/** Per pool: each pool may be another database (tests make one per test). */
+const memos = new WeakMap<Pool, PoolMemo>()
+
+/**
+ * Gives a daily partition its first statistics as soon as it holds rows, rather than when
+ * autovacuum gets to it (a minute or more later). Without statistics the planner cannot tell that
+ * a uuid is nearly unique, costs the insert's uuid lookup through events_team_timestamp the same as
+ * through the key, and picks the former: each lookup then reads every event of the team in the
+ * window, so a batch costs time in proportion to the partition's rows (a fresh install, and every
+ * day's partition from midnight until analysed: measured 100-event batches going from 3 ms to over
+ * 700 ms within 30 000 rows). Statistics from the first rows are enough: the uuid's distinct ratio
+ * (-1, unique) is what makes the key the plan, and autovacuum keeps them fresh from then on.
+ *
+ * `timestamps` are those of a batch just stored. Costs nothing once this process has seen a day's
+ * partition with statistics; until then, one catalogue query per batch, and an ANALYZE of the
+ * partition (milliseconds while it is small). Never rejects: a failed check is tried again with the
+ * next batch.
+ */
+export async function analyzeNewEventsPartitions(pool: Pool, timestamps: readonly string[]): Promise<void> {
+  let memo = memos.get(pool)
+  if (!memo) memos.set(pool, (memo = { analyzed: new Set(), checking: new Map() }))
+  const names = new Set<string>()
+  let lastDay: string | null = null
+  for (const timestamp of timestamps) {
+    // Capture sends ISO timestamps in UTC: a batch's usually share their day, parsed once.
+    if (lastDay !== null && timestamp.startsWith(lastDay) && isUtcIso(timestamp)) continue
+    const time = Date.parse(timestamp)
+    if (Number.isNaN(time)) continue
+    const name = safePartitionName(new Date(time))
+    if (name && !memo.analyzed.has(name)) names.add(name)
+    lastDay = isUtcIso(timestamp) ? timestamp.slice(0, 10) : null
+  }
+  if (names.size === 0) return
+  await Promise.all([...names].map((name) => checkOnce(pool, memo, name)))
+}
+
+function checkOnce(pool: Pool, memo: PoolMemo, name: string): Promise<void> {
+  const { checking } = memo
+  const running = checking.get(name)
+  if (running) return running
+  const check = analyzeIfNoStatistics(pool, memo, name)
+    .catch(() => undefined)
+    .finally(() => checking.delete(name))
+  checking.set(name, check)
+  return check
+}
+
+async function analyzeIfNoStatistics(pool: Pool, memo: PoolMemo, name: string): Promise<void> {
+  const { rows } = await pool.query<{ exists: boolean; has_statistics: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists,
+       EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1 AND attname = 'uuid') AS has_statistics`,
+    [name],
+  )
+  // No partition: the day's rows are in events_default, which autovacuum looks after.
+  if (!rows[0].exists) return
+  if (rows[0].has_statistics) {
+    memo.analyzed.add(name)
+    return
+  }
+  // The name is one of ours (events_pYYYYMMDD), never the client's text.
+  await pool.query(`ANALYZE ${name}`)
+}
+
+/** YYYY-MM-DDT…Z: its first ten characters are its UTC day. */
+function isUtcIso(timestamp: string): boolean {
+  return timestamp.length > 11 && timestamp[4] === '-' && timestamp[7] === '-' && timestamp[10] === 'T' && timestamp.endsWith('Z')
+}
+
+function safePartitionName(day: Date): string | null {
+  try {
+    return eventsPartitionName(day)
+  } catch {
+    return null
+  }
+}
