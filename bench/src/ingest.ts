@@ -13,6 +13,9 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000)
 const PER_REQUEST = 100
 const IN_FLIGHT = 8
 const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
+/** e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to see where capture / the ingest workers spend their time. */
+const CAPTURE_NODE_ARGS = (process.env.BENCH_CAPTURE_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 /** The body posthog-node sends to /batch/: 100 events, gzip'd. */
 function batchBody(token: string, start: number): Buffer {
@@ -87,9 +90,9 @@ async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, i
     QUEUE_PREFIX: `{bench-${randomUUID().slice(0, 8)}}`,
     LOG_LEVEL: 'warn',
   }
-  const children: ChildProcess[] = [spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'capture'], { env, stdio: 'inherit' })]
+  const children: ChildProcess[] = [spawn(process.execPath, ['--no-node-snapshot', ...CAPTURE_NODE_ARGS, BIN, 'start', 'capture'], { env, stdio: 'inherit' })]
   for (let i = 0; i < ingestWorkers; i++)
-    children.push(spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'ingest-worker'], { env, stdio: 'inherit' }))
+    children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], { env, stdio: 'inherit' }))
   const url = `http://127.0.0.1:${port}/batch/`
   try {
     await waitFor('capture', async () => (await fetch(`http://127.0.0.1:${port}/_health`)).ok, 30_000)

@@ -4,7 +4,7 @@ import path from 'node:path'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
 import { createIngestQueue, createWorker, IngestBatch, IngestEvent, QUEUES } from '@plugin-server/core'
-import { countEvents, createTeam } from '@plugin-server/db'
+import { countEvents, createTeam, insertEvents } from '@plugin-server/db'
 import { waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
@@ -13,6 +13,8 @@ import { benchManagement } from './bench-management'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
 const PER_BATCH = 100
+/** The ingest worker's default INGEST_CONCURRENCY: batches in flight at once. */
+const CONCURRENCY = 4
 const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 /** e.g. BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where a worker spends its time. */
 const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
@@ -65,11 +67,37 @@ async function raw(redisUrl: string, teamId: number): Promise<number> {
   const prefix = `{bench-raw-${randomUUID().slice(0, 8)}}`
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
   let processed = 0
-  const worker = createWorker<IngestBatch>(QUEUES.ingest, async (job) => void (processed += job.data.events.length), connection, prefix, { concurrency: 4 })
+  const worker = createWorker<IngestBatch>(QUEUES.ingest, async (job) => void (processed += job.data.events.length), connection, prefix, {
+    concurrency: CONCURRENCY,
+  })
   const rate = await timeDrain(redisUrl, prefix, batches(teamId), async () => processed >= EVENTS)
   await worker.close()
   connection.disconnect()
   return rate
+}
+
+/**
+ * The same batches straight into insertEvents, CONCURRENCY at a time, on this process's pool: what
+ * Postgres alone takes on this machine, the ceiling of any pipeline that stores them.
+ */
+async function postgresAlone(databaseUrl: string): Promise<number> {
+  const pool = new Pool({ connectionString: databaseUrl, max: CONCURRENCY })
+  try {
+    const team = await createTeam(pool, `bench postgres ${randomUUID()}`)
+    const work = batches(team.id)
+    // As for the pipeline variants: the first batch is a warm-up, not timed.
+    await insertEvents(pool, batches(team.id)[0].events)
+    let next = 0
+    const started = process.hrtime.bigint()
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < work.length) await insertEvents(pool, work[next++].events)
+      }),
+    )
+    return EVENTS / (Number(process.hrtime.bigint() - started) / 1e9)
+  } finally {
+    await pool.end()
+  }
 }
 
 async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]): Promise<number> {
@@ -113,9 +141,10 @@ export async function benchPipeline(): Promise<void> {
   const services = await benchServices()
   try {
     process.stdout.write(
-      `ingest pipeline: ${EVENTS} events in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency 4), Postgres fsync on\n`,
+      `ingest pipeline: ${EVENTS} events in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency ${CONCURRENCY}), Postgres fsync on\n`,
     )
     const baseline = await raw(services.redisUrl, 1)
+    const postgres = await postgresAlone(services.databaseUrl)
     const none = await pipeline(services.redisUrl, services.databaseUrl, [])
     const one = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties'])
     const three = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
@@ -123,6 +152,7 @@ export async function benchPipeline(): Promise<void> {
       ['variant', 'events/s', 'ratio to raw BullMQ', 'ratio to no plugins'],
       [
         ['raw BullMQ, no-op worker (baseline)', baseline.toFixed(0), '1.00', ''],
+        [`Postgres alone (insertEvents, ${CONCURRENCY} batches at a time)`, postgres.toFixed(0), (postgres / baseline).toFixed(2), ''],
         ['pipeline, no plugins', none.toFixed(0), (none / baseline).toFixed(2), '1.00'],
         ['pipeline, 1 plugin (add properties)', one.toFixed(0), (one / baseline).toFixed(2), (one / none).toFixed(2)],
         ['pipeline, 3 plugins (+ meta.cache, + geoip)', three.toFixed(0), (three / baseline).toFixed(2), (three / none).toFixed(2)],
