@@ -30,15 +30,17 @@ export async function analyzeNewEventsPartitions(pool: Pool, timestamps: readonl
   let memo = memos.get(pool)
   if (!memo) memos.set(pool, (memo = { analyzed: new Set(), checking: new Map() }))
   const names = new Set<string>()
-  let lastDay: string | null = null
+  let lastDay = ''
   for (const timestamp of timestamps) {
-    // Capture sends ISO timestamps in UTC: a batch's usually share their day, parsed once.
-    if (lastDay !== null && timestamp.startsWith(lastDay) && isUtcIso(timestamp)) continue
+    // Capture's timestamps are toISOString()'s (YYYY-MM-DDTHH:MM:SS.sssZ): a batch's usually share
+    // their UTC day, its first ten characters, so most cost one comparison; anything else is parsed.
+    const day = isUtcIso(timestamp) ? timestamp.substring(0, 10) : ''
+    if (day !== '' && day === lastDay) continue
     const time = Date.parse(timestamp)
     if (Number.isNaN(time)) continue
     const name = safePartitionName(new Date(time))
     if (name && !memo.analyzed.has(name)) names.add(name)
-    lastDay = isUtcIso(timestamp) ? timestamp.slice(0, 10) : null
+    lastDay = day
   }
   if (names.size === 0) return
   await Promise.all([...names].map((name) => checkOnce(pool, memo, name)))
@@ -71,9 +73,9 @@ async function analyzeIfNoStatistics(pool: Pool, memo: PoolMemo, name: string): 
   await pool.query(`ANALYZE ${name}`)
 }
 
-/** YYYY-MM-DDT…Z: its first ten characters are its UTC day. */
+/** toISOString()'s form for years 0000 to 9999. */
 function isUtcIso(timestamp: string): boolean {
-  return timestamp.length > 11 && timestamp[4] === '-' && timestamp[7] === '-' && timestamp[10] === 'T' && timestamp.endsWith('Z')
+  return timestamp.length === 24 && timestamp.charCodeAt(10) === 84 /* T */ && timestamp.charCodeAt(23) === 90 /* Z */
 }
 
 function safePartitionName(day: Date): string | null {
