@@ -6,6 +6,18 @@ import { resolveDistinctId } from './resolve-distinct-id'
 import { resolveUuid } from './resolve-uuid'
 import { siteUrl } from './site-url'
 
+/** A request's events share its `now`: its text is made once per request, not once per event. */
+let lastNow: Date | null = null
+let lastNowText = ''
+
+function nowText(now: Date): string {
+  if (now !== lastNow) {
+    lastNow = now
+    lastNowText = now.toISOString()
+  }
+  return lastNowText
+}
+
 /** Deeper structures are not analytics data, and recursive code downstream (plugins, jsonb) should never meet them. */
 const MAX_DEPTH = 64
 
@@ -62,7 +74,7 @@ export function normalizeEvent(raw: JsonObject, index: number, ctx: NormalizeCon
     distinct_id: distinctId,
     properties,
     timestamp: ts.timestamp.toISOString(),
-    now: ctx.now.toISOString(),
+    now: nowText(ctx.now),
     sent_at: typeof sentAt === 'string' && sentAt !== '' ? sentAt : null,
     ip: ctx.ip,
     site_url: siteUrl(ctx.headers, properties),

@@ -21,7 +21,7 @@ export function parseEventTimestamp(input: TimestampInput): TimestampResult {
 
   let sentAt: Date | null = null
   if (!input.ignoreSentAt && isPresent(input.sentAt)) {
-    sentAt = parseDate(input.sentAt)
+    sentAt = parseSentAt(input.sentAt)
     if (sentAt === null) warnings.push(`ignored_invalid_timestamp: sent_at ${describe(input.sentAt)} is not a valid date`)
   }
 
@@ -56,6 +56,18 @@ export function parseEventTimestamp(input: TimestampInput): TimestampResult {
   }
 
   return { timestamp: result, warnings }
+}
+
+/** A batch's events share its `sent_at`: parsed once per batch, not once per event (only its time is read). */
+let lastSentAt: unknown = undefined
+let lastSentAtDate: Date | null = null
+
+function parseSentAt(value: unknown): Date | null {
+  if (typeof value !== 'string' || value !== lastSentAt) {
+    lastSentAtDate = parseDate(value)
+    lastSentAt = value
+  }
+  return lastSentAtDate
 }
 
 function isPresent(value: unknown): boolean {

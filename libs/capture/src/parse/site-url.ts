@@ -10,8 +10,19 @@ export function siteUrl(headers: CaptureRequest['headers'], properties: JsonObje
   return originOf(headerValue(headers, 'origin')) ?? originOf(headerValue(headers, 'referer')) ?? originOf(properties.$current_url) ?? ''
 }
 
+/** Events of a request often share their `$current_url` (and requests their Origin): the last answer is kept. */
+let lastValue = ''
+let lastOrigin: string | null = null
+
 function originOf(value: unknown): string | null {
   if (typeof value !== 'string' || value === '') return null
+  if (value === lastValue) return lastOrigin
+  lastOrigin = parse(value)
+  lastValue = value
+  return lastOrigin
+}
+
+function parse(value: string): string | null {
   try {
     const origin = new URL(value).origin
     // Sandboxed frames and file: pages report the opaque origin "null".
