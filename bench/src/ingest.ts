@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
 import { createIngestQueue, createWorker, IngestBatch, QUEUES } from '@plugin-server/core'
-import { countEvents, createTeam, migrate } from '@plugin-server/db'
+import { countEvents, createTeam, insertEvents, migrate } from '@plugin-server/db'
 import { freePort, startPostgresServer, startRedisServer, waitFor } from '@plugin-server/dev-services'
 import { printTable } from './table'
 
@@ -77,6 +77,44 @@ async function rawBullmq(redisUrl: string, bodies: number): Promise<number> {
   return (bodies * PER_REQUEST) / seconds
 }
 
+/**
+ * The same number of 100-event batches straight into insertEvents, 4 at a time (one ingest
+ * worker's INGEST_CONCURRENCY), on this process's pool: what Postgres alone takes on this machine.
+ */
+async function postgresAlone(databaseUrl: string, bodies: number): Promise<number> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 4 })
+  try {
+    await pool.query('TRUNCATE events')
+    const team = await createTeam(pool, `bench postgres ${randomUUID()}`)
+    const now = new Date().toISOString()
+    const batch = (b: number) =>
+      Array.from({ length: PER_REQUEST }, (_, i) => ({
+        uuid: randomUUID(),
+        team_id: team.id,
+        event: '$pageview',
+        distinct_id: `user-${(b * PER_REQUEST + i) % 1000}`,
+        properties: { $lib: 'posthog-node', $lib_version: '5.0.0', $current_url: 'https://example.com/pricing', seq: b * PER_REQUEST + i, $browser: 'Chrome' },
+        timestamp: now,
+        now,
+        sent_at: now,
+        ip: '127.0.0.1',
+        site_url: '',
+      }))
+    const work = Array.from({ length: bodies }, (_, b) => batch(b))
+    await insertEvents(pool, batch(bodies))
+    let next = 0
+    const started = process.hrtime.bigint()
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < work.length) await insertEvents(pool, work[next++])
+      }),
+    )
+    return (bodies * PER_REQUEST) / (Number(process.hrtime.bigint() - started) / 1e9)
+  } finally {
+    await pool.end()
+  }
+}
+
 async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, ingestWorkers: number): Promise<number> {
   const pool = new Pool({ connectionString: databaseUrl, max: 2 })
   await pool.query('TRUNCATE events')
@@ -118,6 +156,15 @@ async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, i
   }
 }
 
+/**
+ * On a machine whose cores are all busy, a path that does both the queue's work and Postgres' cannot
+ * beat doing them one after the other: 1 / (1/raw + 1/Postgres alone), derived, not measured.
+ */
+export function ceiling(raw: number, postgres: number): string[][] {
+  const both = 1 / (1 / raw + 1 / postgres)
+  return [['ceiling on busy cores: 1 / (1/raw + 1/Postgres alone)', both.toFixed(0), (both / raw).toFixed(2)]]
+}
+
 export async function benchIngest(): Promise<void> {
   const redis = process.env.REDIS_URL ? null : await startRedisServer()
   const postgres = process.env.DATABASE_URL ? null : await startPostgresServer()
@@ -130,12 +177,15 @@ export async function benchIngest(): Promise<void> {
     const bodies = Math.ceil(EVENTS / PER_REQUEST)
     process.stdout.write(`ingest: ${bodies * PER_REQUEST} events in gzip'd posthog-node batches of ${PER_REQUEST}, ${IN_FLIGHT} requests in flight\n`)
     const raw = await rawBullmq(redisUrl, bodies)
+    const postgres = await postgresAlone(databaseUrl, bodies)
     const one = await fullPath(redisUrl, databaseUrl, bodies, 1)
     const two = await fullPath(redisUrl, databaseUrl, bodies, 2)
     printTable(
       ['path', 'events/s', 'ratio to raw BullMQ'],
       [
         ['raw BullMQ, no-op worker (baseline)', raw.toFixed(0), '1.00'],
+        ['Postgres alone (insertEvents, the same batches, 4 at a time)', postgres.toFixed(0), (postgres / raw).toFixed(2)],
+        ...ceiling(raw, postgres),
         ['capture → BullMQ → 1 ingest-worker → Postgres', one.toFixed(0), (one / raw).toFixed(2)],
         ['capture → BullMQ → 2 ingest-workers → Postgres', two.toFixed(0), (two / raw).toFixed(2)],
       ],

@@ -8,6 +8,7 @@ import { countEvents, createTeam, insertEvents } from '@plugin-server/db'
 import { waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
+import { ceiling } from './ingest'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
 
@@ -100,7 +101,7 @@ async function postgresAlone(databaseUrl: string): Promise<number> {
   }
 }
 
-async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]): Promise<number> {
+async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[], extraEnv: Record<string, string> = {}): Promise<number> {
   const pool = new Pool({ connectionString: databaseUrl, max: 2 })
   const prefix = `{bench-${randomUUID().slice(0, 8)}}`
   const team = await createTeam(pool, `bench ${prefix}`)
@@ -110,7 +111,7 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
     const installed = await installPluginFromPath(ctx, path.join(FIXTURES, fixture))
     await createConfig(ctx, { teamId: team.id, plugin: installed.plugin.id, enabled: true, order })
   }
-  const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' }
+  const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', ...extraEnv }
   const worker: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -141,11 +142,13 @@ export async function benchPipeline(): Promise<void> {
   const services = await benchServices()
   try {
     process.stdout.write(
-      `ingest pipeline: ${EVENTS} events in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency ${CONCURRENCY}), Postgres fsync on\n`,
+      `ingest pipeline: ${EVENTS} events of one team in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency ${CONCURRENCY}, team concurrency ${CONCURRENCY / 2} unless said), Postgres fsync on\n`,
     )
     const baseline = await raw(services.redisUrl, 1)
     const postgres = await postgresAlone(services.databaseUrl)
     const none = await pipeline(services.redisUrl, services.databaseUrl, [])
+    // The bench's batches are all one team's, and by default a team gets half the worker's slots (TeamGate).
+    const noneWholeWorker = await pipeline(services.redisUrl, services.databaseUrl, [], { INGEST_TEAM_CONCURRENCY: String(CONCURRENCY) })
     const one = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties'])
     const three = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
     printTable(
@@ -153,7 +156,14 @@ export async function benchPipeline(): Promise<void> {
       [
         ['raw BullMQ, no-op worker (baseline)', baseline.toFixed(0), '1.00', ''],
         [`Postgres alone (insertEvents, ${CONCURRENCY} batches at a time)`, postgres.toFixed(0), (postgres / baseline).toFixed(2), ''],
+        ...ceiling(baseline, postgres).map((row) => [...row, '']),
         ['pipeline, no plugins', none.toFixed(0), (none / baseline).toFixed(2), '1.00'],
+        [
+          `pipeline, no plugins, INGEST_TEAM_CONCURRENCY=${CONCURRENCY} (the one team may take every slot)`,
+          noneWholeWorker.toFixed(0),
+          (noneWholeWorker / baseline).toFixed(2),
+          (noneWholeWorker / none).toFixed(2),
+        ],
         ['pipeline, 1 plugin (add properties)', one.toFixed(0), (one / baseline).toFixed(2), (one / none).toFixed(2)],
         ['pipeline, 3 plugins (+ meta.cache, + geoip)', three.toFixed(0), (three / baseline).toFixed(2), (three / none).toFixed(2)],
       ],
