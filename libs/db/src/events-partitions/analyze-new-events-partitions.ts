@@ -21,10 +21,10 @@ const memos = new WeakMap<Pool, PoolMemo>()
  * 700 ms within 30 000 rows). Statistics from the first rows are enough: the uuid's distinct ratio
  * (-1, unique) is what makes the key the plan, and autovacuum keeps them fresh from then on.
  *
- * `timestamps` are those of a batch just stored. Costs nothing once this process has seen a day's
- * partition with statistics; until then, one catalogue query per batch, and an ANALYZE of the
- * partition (milliseconds while it is small). Never rejects: a failed check is tried again with the
- * next batch.
+ * `timestamps` are those of a batch just stored. Costs a comparison per event once this process
+ * has seen a day's partition with statistics; until then, one catalogue query per batch, and an
+ * ANALYZE of the partition (milliseconds while it is small). Never rejects: a failed check is
+ * tried again with the next batch.
  */
 export async function analyzeNewEventsPartitions(pool: Pool, timestamps: readonly string[]): Promise<void> {
   let memo = memos.get(pool)
