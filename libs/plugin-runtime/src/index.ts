@@ -30,3 +30,4 @@ export { processingTimeBucket, processingSeriesKey, addToProcessingSeries, PROCE
 export type { ProcessingSample } from './processing-series'
 export { readProcessingSeries, readProcessingCounts, PROCESSING_SERIES_MAX_MINUTES } from './read-processing-series'
 export type { ProcessingSummary } from './read-processing-series'
+export { PluginConfigUnavailableError } from './config-unavailable-error'

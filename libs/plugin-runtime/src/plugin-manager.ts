@@ -1,3 +1,4 @@
+import { PluginConfigUnavailableError } from './config-unavailable-error'
 import { publishReload } from '@plugin-server/core'
 import {
   PluginCapabilities,
@@ -124,7 +125,10 @@ export class PluginManager {
    */
   async teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]> {
     const ids = (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
-    await Promise.all(ids.filter((id) => this.due(id)).map((id) => this.load(id)))
+    await this.loadForTeam(
+      teamId,
+      ids.filter((id) => this.due(id)),
+    )
     return ids.filter((id) => this.states.get(id)?.status === 'ready').map((id) => this.active(id))
   }
 
@@ -136,7 +140,10 @@ export class PluginManager {
   /** The team's enabled configs exporting one of `methods`, in order, set up here or not (only configs whose exports are unknown are loaded). */
   async teamExporting(teamId: number, methods: readonly PluginMethodName[]): Promise<PluginConfigRecord[]> {
     const ids = this.teams.get(teamId) ?? []
-    await Promise.all(ids.filter((id) => !this.methodsOf(id) && this.due(id)).map((id) => this.load(id)))
+    await this.loadForTeam(
+      teamId,
+      ids.filter((id) => !this.methodsOf(id) && this.due(id)),
+    )
     return ids.filter((id) => this.methodsOf(id)?.some((m) => methods.includes(m))).map((id) => this.records.get(id)!)
   }
 
@@ -211,9 +218,29 @@ export class PluginManager {
     return (state?.status === 'retrying' || state?.status === 'failed') && state.nextAttemptAt <= Date.now()
   }
 
-  /** Setup errors are recorded by `setup`; the caller only needs to know whether it is ready. */
-  private load(id: number): Promise<void> {
-    return this.instances.use(id, async () => undefined).catch(() => undefined)
+  /**
+   * Loads the team's configs; throws PluginConfigUnavailableError for those still pending after their
+   * load threw (and not reloaded meanwhile): the server, not the plugin, failed to read them.
+   */
+  private async loadForTeam(teamId: number, ids: readonly number[]): Promise<void> {
+    const records = new Map(ids.map((id) => [id, this.records.get(id)]))
+    const errors = await Promise.all(ids.map(async (id) => ({ id, error: await this.load(id) })))
+    const unavailable = errors.filter(({ id, error }) => error && this.states.get(id)?.status === 'pending' && this.records.get(id) === records.get(id))
+    if (unavailable.length === 0) return
+    throw new PluginConfigUnavailableError(
+      teamId,
+      unavailable.map(({ id, error }) => ({ id, pluginName: this.records.get(id)!.pluginName, error: error!.message })),
+    )
+  }
+
+  /** Setup and plugin load errors are recorded in the config's state; the error is returned for the caller to tell a failure that is not the plugin's. */
+  private load(id: number): Promise<Error | null> {
+    return this.instances
+      .use(id, async () => undefined)
+      .then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      )
   }
 
   private active(id: number): ActiveConfig {

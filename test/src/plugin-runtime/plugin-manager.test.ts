@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { Team } from '@plugin-server/db'
-import { PluginRuntime, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
+import { PluginConfigUnavailableError, PluginRuntime, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
 import { setConfigEnabled, updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
@@ -171,5 +171,29 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     await reloaded
     const tornDown = await db.pool.query(`SELECT value FROM plugin_storage WHERE plugin_config_id = $1 AND key = 'torn down'`, [config.id])
     assert.equal(tornDown.rows[0]?.value, 'old', 'the old instance was torn down after its call, with its own state')
+  })
+
+  it('fails teamConfigs naming the config when Postgres cannot give its plugin files, rather than running the team without it, and serves it once Postgres can', async () => {
+    const config = await enablePlugin(management, team.id, writePlugin('tagger', `export function processEvent(e) { e.properties.tagged = true; return e }`))
+    runtime = await fx.start()
+    // The plugin's files cannot be read: a server-side failure, not the plugin's.
+    await db.pool.query('ALTER TABLE plugin_versions RENAME TO plugin_versions_away')
+    try {
+      await assert.rejects(runtime.manager.teamConfigs(team.id), (err: unknown) => {
+        assert.ok(err instanceof PluginConfigUnavailableError, String(err))
+        assert.match(
+          err.message,
+          new RegExp(`^team ${team.id}: plugin config could not be loaded, tried again with the batch: tagger \\(${config.id}\\): .*plugin_versions`),
+        )
+        return true
+      })
+      assert.equal(runtime.manager.state(config.id)?.status, 'pending', 'not marked as a plugin failure')
+    } finally {
+      await db.pool.query('ALTER TABLE plugin_versions_away RENAME TO plugin_versions')
+    }
+    const [active] = await runtime.manager.teamConfigs(team.id)
+    assert.equal(active?.record.id, config.id)
+    const [result] = await active.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
+    assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { tagged: true } } })
   })
 })
