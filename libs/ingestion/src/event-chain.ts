@@ -1,5 +1,6 @@
 import type { IngestEvent } from '@plugin-server/core'
-import type { BatchJsonResult, SerializedPluginError } from '@plugin-server/plugin-vm'
+import type { BatchText, SerializedPluginError } from '@plugin-server/plugin-vm'
+import { LinkOutput } from './link-output'
 import { fromPluginEvent, toPluginEvent } from './plugin-event'
 
 /** One plugin config of a team's chain, named as `$plugins_succeeded` and friends name it. */
@@ -7,17 +8,16 @@ export interface ChainLink {
   readonly label: string
 }
 
+/** The event as one link returned it: an element of that call's text, still serialised (`output.json(index)`). */
 export interface ChainOutput<L> {
   link: L
-  /** The event as this link returned it, still serialised. */
-  json: string
+  output: LinkOutput<L>
+  index: number
 }
 
 /** One event on its way through the chain. */
 export interface ChainSlot<L> {
   event: IngestEvent
-  /** The event as the server holds it, serialised once for the first link. */
-  json: string | null
   /** What each link that succeeded on this event returned, in chain order; the last is the current event. */
   outputs: ChainOutput<L>[]
   /** The link whose falsy result dropped the event. */
@@ -48,8 +48,8 @@ export interface LinkReport<L> {
 export interface EventChainHooks<L> {
   /** Whether the link runs processEvent; asked just before its turn (Try it loads the plugin then). */
   runs(link: L): boolean | Promise<boolean>
-  /** One call into the link's sandbox over the events still in the chain, as JSON; one result per event. */
-  call(link: L, inputs: readonly string[], captureDepth: number): Promise<readonly BatchJsonResult[]>
+  /** One call into the link's sandbox over the `count` events still in the chain, as one JSON array; a result per event. */
+  call(link: L, batch: string, count: number, captureDepth: number): Promise<BatchText>
   /** Labels of the team's configs that export: they see the stored event later, in the exporters. */
   deferred(): readonly string[]
   /** After each link's call, before the next link runs. */
@@ -62,8 +62,9 @@ export interface EventChainHooks<L> {
  * The processEvent chain of one team's events, everything production decides about them: each
  * link over all events still in the chain in one call; a falsy result drops the event; an error
  * (or a result that is not an event) keeps the event as it was before that link and the chain goes
- * on. Outputs are parsed once, after the chain (`fromPluginEvent`: $set/$set_once merged, the
- * timestamp normalised, uuid and team kept); then `$plugins_succeeded`, `$plugins_failed` and
+ * on. Each link gets the text the link before returned (LinkOutput) as its batch; outputs are
+ * parsed once, after the chain (`fromPluginEvent`: $set/$set_once merged, the timestamp
+ * normalised, uuid and team kept); then `$plugins_succeeded`, `$plugins_failed` and
  * `$plugins_deferred` are set. Session recordings ($snapshot) skip the chain. The ingest step and
  * Try it both run this, so a dry run decides exactly what ingestion decides.
  */
@@ -72,7 +73,7 @@ export async function runEventChain<L extends ChainLink>(
   links: readonly L[],
   hooks: EventChainHooks<L>,
 ): Promise<ChainSlot<L>[]> {
-  const slots = events.map((event): ChainSlot<L> => ({ event, json: null, outputs: [], droppedBy: null, failed: [] }))
+  const slots = events.map((event): ChainSlot<L> => ({ event, outputs: [], droppedBy: null, failed: [] }))
   const live = slots.filter((s) => s.event.event !== '$snapshot')
   if (live.length === 0) return slots
   for (const link of links) {
@@ -107,37 +108,77 @@ export async function runEventChain<L extends ChainLink>(
 }
 
 async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHooks<L>): Promise<LinkReport<L>> {
-  let results: readonly BatchJsonResult[]
+  const report: LinkReport<L> = { link, inputs, returned: 0, dropped: [], failures: [] }
+  let answer: BatchText
+  let output: LinkOutput<L>
   try {
     let depth = 0
     for (const slot of inputs) depth = Math.max(depth, slot.event.plugin_capture_depth ?? 0)
-    const json = inputs.map((s) => s.outputs.at(-1)?.json ?? (s.json ??= JSON.stringify(toPluginEvent(s.event))))
-    results = await hooks.call(link, json, depth)
-    if (!Array.isArray(results) || results.length !== inputs.length) {
-      throw new Error(`processEvent returned ${Array.isArray(results) ? results.length : 'no'} results for a batch of ${inputs.length} events`)
+    answer = await hooks.call(link, batchOf(inputs), inputs.length, depth)
+    const codes: unknown = answer?.codes
+    if (typeof codes !== 'string' || codes.length !== inputs.length) {
+      throw new Error(`processEvent returned ${typeof codes === 'string' ? codes.length : 'no'} results for a batch of ${inputs.length} events`)
     }
+    output = new LinkOutput(link, typeof answer.events === 'string' ? answer.events : '')
+    const returned = count(codes, 0x45)
+    if (output.length !== returned) throw new Error(`processEvent returned ${output.length} events where its results name ${returned}`)
   } catch (err) {
     // The whole call failed (time or memory limit, isolate gone): this link fails for these events only.
     const error = toSerializedError(err)
-    results = inputs.map(() => ({ ok: false, error }))
+    for (const slot of inputs) report.failures.push({ slot, error })
+    return report
   }
-  const report: LinkReport<L> = { link, inputs, returned: 0, dropped: [], failures: [] }
-  results.forEach((result, i) => {
+  let returned = 0
+  let failed = 0
+  for (let i = 0; i < inputs.length; i++) {
     const slot = inputs[i]
-    if (!result?.ok) return void report.failures.push({ slot, error: toSerializedError(result?.error) })
-    if (result.json === null) {
+    const code = answer.codes.charCodeAt(i)
+    if (code === 0x4e) {
       slot.droppedBy = link
-      return void report.dropped.push(slot)
-    }
-    // The sandbox checks the event; this cheap check keeps one plugin's broken output from reaching the next plugin.
-    if (!isObjectText(result.json)) {
+      report.dropped.push(slot)
+    } else if (code !== 0x45) {
+      report.failures.push({ slot, error: toSerializedError(answer.errors?.[failed++]) })
+    } else if (!output.isObject(returned)) {
+      returned++
       const error = { name: 'Error', message: 'processEvent returned something that is not an event object', isRetryError: false }
-      return void report.failures.push({ slot, error })
+      report.failures.push({ slot, error })
+    } else {
+      slot.outputs.push({ link, output, index: returned++ })
+      output.slots.push(slot)
+      report.returned++
     }
-    slot.outputs.push({ link, json: result.json })
-    report.returned++
-  })
+  }
   return report
+}
+
+/**
+ * The link's batch as one JSON array: the text the link before returned when the chain goes on
+ * with exactly its events (the common case: no copy, no join); the events serialised in one call
+ * at the first link; otherwise each event's current JSON joined.
+ */
+function batchOf<L>(inputs: ChainSlot<L>[]): string {
+  const last = inputs[0].outputs.at(-1)
+  if (last === undefined) {
+    if (inputs.every((s) => s.outputs.length === 0)) return JSON.stringify(inputs.map((s) => toPluginEvent(s.event)))
+  } else if (
+    last.output.whole &&
+    last.output.length === inputs.length &&
+    inputs.every((s, i) => s.outputs.at(-1)?.output === last.output && s.outputs.at(-1)?.index === i)
+  ) {
+    return '[' + last.output.events + ']'
+  }
+  return '[' + inputs.map(currentJson).join(',') + ']'
+}
+
+function currentJson<L>(slot: ChainSlot<L>): string {
+  const last = slot.outputs.at(-1)
+  return last === undefined ? JSON.stringify(toPluginEvent(slot.event)) : last.output.json(last.index)
+}
+
+function count(codes: string, code: number): number {
+  let n = 0
+  for (let i = 0; i < codes.length; i++) if (codes.charCodeAt(i) === code) n++
+  return n
 }
 
 /**
@@ -150,7 +191,7 @@ async function decode<L extends ChainLink>(slots: ChainSlot<L>[], hooks: EventCh
   for (const slot of slots) {
     if (slot.droppedBy !== null) continue
     for (let last = slot.outputs.at(-1); last !== undefined; last = slot.outputs.at(-1)) {
-      const message = decodeInto(slot, last.json)
+      const message = decodeInto(slot, last)
       if (message === null) break
       slot.outputs.pop()
       const failures = blamed.get(last.link) ?? []
@@ -165,23 +206,19 @@ async function decode<L extends ChainLink>(slots: ChainSlot<L>[], hooks: EventCh
 }
 
 /** Sets the slot's event from a link's output; what is wrong with the output otherwise. */
-function decodeInto<L>(slot: ChainSlot<L>, json: string): string | null {
-  let output: unknown
+function decodeInto<L>(slot: ChainSlot<L>, { output, index }: ChainOutput<L>): string | null {
+  let value: unknown
   try {
-    output = JSON.parse(json)
+    value = output.value(index)
   } catch (err) {
     return `processEvent returned an event that is not valid JSON: ${(err as Error).message}`
   }
   try {
-    slot.event = fromPluginEvent(slot.event, output)
+    slot.event = fromPluginEvent(slot.event, value)
     return null
   } catch (err) {
     return (err as Error).message
   }
-}
-
-function isObjectText(json: unknown): json is string {
-  return typeof json === 'string' && json.length >= 2 && json.charCodeAt(0) === 0x7b && json.charCodeAt(json.length - 1) === 0x7d
 }
 
 /** A host error, or an error record from the sandbox, which a subverted sandbox could have shaped as anything. */

@@ -110,15 +110,15 @@ async function runTeam(
   const links = configs.map((config): ConfigLink => ({ config, label: label(config) }))
   const slots = await runEventChain(events, links, {
     runs: (link) => link.config.methods.includes('processEvent'),
-    call: async (link, json, captureDepth) => {
+    call: async (link, batch, count, captureDepth) => {
       const timer = deps.metrics.callSeconds.startTimer({ plugin_config_id: String(link.config.record.id), method: 'processEvent' })
       const started = performance.now()
       try {
         const options = deps.timeoutMs === undefined ? undefined : { timeoutMs: deps.timeoutMs }
-        return await link.config.use((instance) => instance.processEventBatchJson(json, options), { captureDepth })
+        return await link.config.use((instance) => instance.processEventBatchText(batch, count, options), { captureDepth })
       } finally {
         timer()
-        tally.called(tallyTarget(link.config), json.length, performance.now() - started)
+        tally.called(tallyTarget(link.config), count, performance.now() - started)
       }
     },
     deferred: () => deferred,

@@ -23,6 +23,7 @@ export type {
   SerializedPluginError,
   BatchEventResult,
   BatchJsonResult,
+  BatchText,
   PluginInstance,
   PluginVm,
 } from './interfaces'

@@ -254,6 +254,23 @@ export type BatchEventResult = { ok: true; event: PluginEvent | null } | { ok: f
 /** processEvent results kept as JSON text, so a chain of plugins never parses events on the host. */
 export type BatchJsonResult = { ok: true; json: string | null } | { ok: false; error: SerializedPluginError }
 
+/**
+ * processEvent over a batch given as one JSON array text, answered as text: what the ingest chain
+ * passes from plugin to plugin without splitting it into events.
+ */
+export interface BatchText {
+  /** One character per input event, in order: `E` returned an event, `N` dropped it (falsy), `X` failed. */
+  readonly codes: string
+  /** The error of each `X`, in order. */
+  readonly errors: readonly SerializedPluginError[]
+  /**
+   * The events returned (`E`), in order, as the body of a JSON array: `'[' + events + ']'` is the
+   * next plugin's batch. Elements are separated by "\n,", so `events.split('\n')` gives each one
+   * (after the first, behind its comma). Empty when no event was returned.
+   */
+  readonly events: string
+}
+
 export interface PluginInstanceStats {
   calls: number
   inFlight: number
@@ -281,6 +298,8 @@ export interface PluginInstance {
   processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]>
   /** The same over events already serialised; results stay serialised (`json` null: dropped). */
   processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]>
+  /** The same over a batch already serialised as one JSON array of `count` events; one text back (BatchText). */
+  processEventBatchText(batchJson: string, count: number, options?: CallOptions): Promise<BatchText>
   stats(): PluginInstanceStats
   dispose(): void
 }

@@ -1,6 +1,6 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { runEventChain, toPluginEvent } from '@plugin-server/ingestion'
-import type { BatchJsonResult, PluginEvent } from '@plugin-server/plugin-vm'
+import type { BatchText, PluginEvent } from '@plugin-server/plugin-vm'
 import { dryDelivery } from './dry-delivery'
 import type { TryStep } from './interfaces'
 import type { TryPlugin } from './try-plugin'
@@ -39,12 +39,12 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Pro
       await start(plugin)
       return plugin.ready && plugin.has('processEvent')
     },
-    call: async (plugin, json) => {
-      const outcome = await plugin.run('processEvent', (instance, timeoutMs) => instance.processEventBatchJson(json, { timeoutMs }))
+    call: async (plugin, batch, count) => {
+      const outcome = await plugin.run('processEvent', (instance, timeoutMs) => instance.processEventBatchText(batch, count, { timeoutMs }))
       steps.push(outcome.step)
       processSteps.set(plugin, outcome.step)
       if (!outcome.ok) throw new StepFailed(outcome.step.error ?? 'processEvent failed')
-      return outcome.value as BatchJsonResult[]
+      return outcome.value as BatchText
     },
     deferred: () => ready.filter((p) => EXPORT_METHODS.some((m) => p.has(m))).map((p) => p.label),
     linkDone: async ({ link, inputs, dropped, failures }) => {
@@ -53,7 +53,8 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Pro
       if (failure) {
         if (step.error === null) link.fail(step, `${failure.error.name}: ${failure.error.message}`)
       } else {
-        const output = dropped.length > 0 ? null : inputs[0].outputs.at(-1)?.json
+        const last = dropped.length > 0 ? undefined : inputs[0].outputs.at(-1)
+        const output = last?.output.json(last.index)
         step.output = link.shown(output ? JSON.parse(output) : null)
       }
     },

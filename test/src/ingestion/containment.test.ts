@@ -6,7 +6,7 @@ import { createTeam, Team } from '@plugin-server/db'
 import { BatchResult, createPluginChainMetrics, processEventStep, startIngestConsumer, TeamPlugins } from '@plugin-server/ingestion'
 import type { ActiveConfig, PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { PluginConfigView } from '@plugin-server/management'
-import type { BatchJsonResult, PluginInstance } from '@plugin-server/plugin-vm'
+import type { BatchJsonResult, BatchText, PluginInstance } from '@plugin-server/plugin-vm'
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
@@ -170,10 +170,11 @@ describe('containment: one plugin breaks only its own events', function () {
     const forging = (instance: PluginInstance): PluginInstance =>
       new Proxy(instance, {
         get: (target, key) =>
-          key === 'processEventBatchJson'
-            ? async (jsons: string[]) => {
-                const results = jsons.map((json) => answers[(JSON.parse(json) as { properties: { case: string } }).properties.case])
-                return jsons.length === 1 ? [] : results
+          key === 'processEventBatchText'
+            ? async (batch: string) => {
+                const events = JSON.parse(batch) as { properties: { case: string } }[]
+                const results = events.map((event) => answers[event.properties.case])
+                return events.length === 1 ? { codes: '', errors: [], events: '' } : batchText(results)
               }
             : Reflect.get(target, key),
       })
@@ -258,3 +259,11 @@ describe('containment: one plugin breaks only its own events', function () {
     }
   })
 })
+
+/** Per-event answers as the sandbox's batch text carries them (BatchText), each event's JSON as forged. */
+function batchText(results: BatchJsonResult[]): BatchText {
+  const codes = results.map((r) => (!r.ok ? 'X' : r.json === null ? 'N' : 'E')).join('')
+  const errors = results.flatMap((r) => (r.ok ? [] : [r.error]))
+  const events = results.flatMap((r) => (r.ok && r.json !== null ? [r.json] : [])).join('\n,')
+  return { codes, errors, events }
+}

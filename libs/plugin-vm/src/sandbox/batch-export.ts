@@ -1,5 +1,5 @@
 import { toErrorRecord } from './errors'
-import { copiedEventLine, copyEvent, describeValue, failLine, faultLine, joinLines, Lines, sameLine } from './event-lines'
+import { copiedEventLine, copyEvent, describeValue, failLine, faultLine, Lines, sameLine } from './event-lines'
 import { bare, hasOwn, isArray, mapGet, mapSet, NativeMap, ownPromise, stringify, stringSlice } from './intrinsics'
 import { isThenable, whenSettled } from './settle'
 
@@ -7,7 +7,7 @@ import { isThenable, whenSettled } from './settle'
  * A plugin exporting processEventBatch(events, meta) instead of processEvent: one call per batch,
  * and the array it returns replaces the batch. Each returned event is matched to the input event
  * with the same uuid, read before the plugin ran (it may change the inputs in place), so results
- * still come back as one line per input event and the host blames, drops and keeps per event as
+ * still come back per input event (see ./event-lines) and the host blames, drops and keeps per event as
  * for processEvent. An input event nothing was returned for is dropped. Returning something the
  * batch cannot be rebuilt from (not an array, more entries than events, an event whose uuid is not
  * the batch's or was already returned) fails the call for every event of the batch: they are kept
@@ -54,7 +54,7 @@ function shownUuid(uuid: unknown): string {
 const NOT_ADDED = 'processEventBatch can change and drop the events it is given, not add events or change their uuid (posthog.capture sends new events)'
 
 /** One line per input event from what processEventBatch returned; a structural fault fails them all. */
-function matchedLines(value: unknown, inputs: Inputs, count: number): string {
+function matchedLines(value: unknown, inputs: Inputs, count: number): Lines {
   const fault = (message: string) => sameLine(faultLine(message), count)
   try {
     if (!isArray(value)) return fault('processEventBatch returned ' + describeValue(value) + ', expected an array of events')
@@ -81,29 +81,32 @@ function matchedLines(value: unknown, inputs: Inputs, count: number): string {
       queue.used++
     }
     for (let i = 0; i < count; i++) if (lines[i] === undefined) lines[i] = 'N'
-    return joinLines(lines, count)
+    return lines
   } catch (error) {
     return fault('processEventBatch returned events that could not be read: ' + toErrorRecord(error).message)
   }
 }
 
-/** Runs processEventBatch over `events` (parsed by the runtime, so its own) under the caller's limits. */
-export function runBatchExport(fn: Fn, events: unknown[], meta: unknown): string | Promise<string> {
+/**
+ * Runs processEventBatch over `events` (parsed by the runtime, so its own) under the caller's limits;
+ * `encode` turns the per-event lines into what the caller answers the host.
+ */
+export function runBatchExport(fn: Fn, events: unknown[], meta: unknown, encode: (lines: Lines) => string): string | Promise<string> {
   const count = events.length
   const inputs = inputKeys(events)
   let result: unknown
   try {
     result = fn(events, meta)
-    if (!isThenable(result)) return matchedLines(result, inputs, count)
+    if (!isThenable(result)) return encode(matchedLines(result, inputs, count))
   } catch (error) {
-    return sameLine(failLine(error), count)
+    return encode(sameLine(failLine(error), count))
   }
   return ownPromise(
     (resolve) =>
       void whenSettled(
         result,
-        (v) => resolve(matchedLines(v, inputs, count)),
-        (e) => resolve(sameLine(failLine(e), count)),
+        (v) => resolve(encode(matchedLines(v, inputs, count))),
+        (e) => resolve(encode(sameLine(failLine(e), count))),
       ),
   )
 }
@@ -111,7 +114,7 @@ export function runBatchExport(fn: Fn, events: unknown[], meta: unknown): string
 /** A one-event batch's line as a call envelope: `call('processEvent')` on a processEventBatch plugin. */
 export function lineEnvelope(line: string): string {
   const kind = line[0]
-  if (kind === 'E') return '{"ok":true,"value":' + stringSlice(line, 1) + '}'
+  if (kind === '{') return '{"ok":true,"value":' + line + '}'
   if (kind === 'N') return '{"ok":true,"value":null}'
   return '{"ok":false,"error":' + stringSlice(line, 1) + '}'
 }

@@ -1,10 +1,18 @@
 import { errorRecord, toErrorRecord } from './errors'
-import { isArray, objectKeys, setPrototypeOf, stringify } from './intrinsics'
+import { bare, isArray, objectKeys, setPrototypeOf, stringify, stringSlice } from './intrinsics'
 
 /*
- * One line per event, so the host can split the batch without parsing it and hand each event's
- * JSON straight to the next plugin: `E<event json>`, `N` (dropped) or `X<error json>`. JSON text
- * never holds a raw newline, so "\n" separates lines safely.
+ * Each event's result is first a line: the event's JSON (an object, so it starts with `{`), `N`
+ * (dropped) or `X<error json>`; the event's line is the JSON itself, so it is never copied. A batch
+ * goes back to the host as one text (batchText) that keeps the returned events together, so the
+ * host can hand them to the next plugin and parse them with one call each, never one per event:
+ *
+ *   <one code per event: E, N or X>
+ *   <the error json of each X, one per line, in order>
+ *   <the json of each E, in order, separated by "\n,">
+ *
+ * The last part is the body of a JSON array (`[` + part + `]` parses to one value per E) whose
+ * elements still split on "\n": JSON text never holds a raw newline.
  */
 
 export type Lines = Record<number, string>
@@ -59,7 +67,7 @@ export function copiedEventLine(copy: Record<string, unknown>, method: EventMeth
     return faultLine(method + ' returned an event whose "event" is ' + describeValue(name) + ', expected a non-empty string')
   }
   try {
-    return 'E' + stringify(copy)
+    return stringify(copy)
   } catch (error) {
     return faultLine(method + ' returned an event that is not JSON-serializable: ' + toErrorRecord(error).message)
   }
@@ -78,15 +86,29 @@ export function eventLine(value: unknown): string {
   }
 }
 
-export function joinLines(lines: Lines, count: number): string {
-  let text = ''
-  for (let i = 0; i < count; i++) text += i === 0 ? lines[i] : '\n' + lines[i]
-  return text
+/** The batch's text (see the top of this file) from each event's line. */
+export function batchText(lines: Lines, count: number): string {
+  let codes = ''
+  let errors = ''
+  let events = ''
+  let returned = 0
+  for (let i = 0; i < count; i++) {
+    const line = lines[i]
+    const kind = line[0]
+    if (kind === '{') {
+      codes += 'E'
+      events += (returned++ === 0 ? '\n' : '\n,') + line
+    } else {
+      codes += kind
+      if (kind === 'X') errors += '\n' + stringSlice(line, 1)
+    }
+  }
+  return codes + errors + events
 }
 
 /** The same line for every event of a batch: a failure that belongs to no one event. */
-export function sameLine(line: string, count: number): string {
-  let text = ''
-  for (let i = 0; i < count; i++) text += i === 0 ? line : '\n' + line
-  return text
+export function sameLine(line: string, count: number): Lines {
+  const lines = bare<Lines>()
+  for (let i = 0; i < count; i++) lines[i] = line
+  return lines
 }

@@ -1,6 +1,6 @@
 import { lineEnvelope, runBatchExport } from './batch-export'
 import { errorRecord, toErrorRecord } from './errors'
-import { eventLine, failLine, joinLines, Lines } from './event-lines'
+import { batchText, eventLine, failLine, Lines } from './event-lines'
 import { bare, detached, objectKeys, ownPromise, parse, reflectApply, stringify } from './intrinsics'
 import { createMeta, LoadInfo } from './meta'
 import { sandboxRequire } from './modules'
@@ -176,16 +176,7 @@ export function call(id: number, method: string, argsJson: string): string | Pro
 /** processEvent(event) of a processEventBatch plugin: a batch of one, as PostHog derived it. */
 function oneEventBatch(fn: Fn, event: unknown): string | Promise<string> {
   // An array literal defines its element: no setter the plugin put on Array.prototype runs.
-  const line = runBatchExport(fn, [event], meta)
-  if (typeof line === 'string') return lineEnvelope(line)
-  return ownPromise(
-    (resolve) =>
-      void whenSettled(
-        line,
-        (v) => resolve(lineEnvelope(v as string)),
-        (e) => resolve(fail(e)),
-      ),
-  )
+  return runBatchExport(fn, [event], meta, (lines) => lineEnvelope(lines[0]))
 }
 
 export function runJob(id: number, name: string, payloadJson: string): string | Promise<string> {
@@ -216,7 +207,7 @@ function finishAsync(fn: Fn, events: unknown[], lines: Lines, first: number, fir
       lines[i] = line
       inFlight--
       left--
-      if (left === 0) resolve(joinLines(lines, count))
+      if (left === 0) resolve(batchText(lines, count))
       else if (!pumping) pump()
     }
     const start = (i: number) => {
@@ -252,8 +243,8 @@ function finishAsync(fn: Fn, events: unknown[], lines: Lines, first: number, fir
 }
 
 /**
- * processEvent over a batch, one line per event (see ./event-lines); a sync plugin runs the events
- * in order and never touches the microtask queue. A processEventBatch plugin gets the whole batch.
+ * processEvent over a batch, answered as one text (see ./event-lines); a sync plugin runs the
+ * events in order and never touches the microtask queue. A processEventBatch plugin gets the whole batch.
  */
 export function processBatch(id: number, eventsJson: string): string | Promise<string> {
   return remember(id, runBatch(eventsJson))
@@ -268,7 +259,7 @@ function runBatch(eventsJson: string): string | Promise<string> {
   } catch (error) {
     return parseError('the batch', error)
   }
-  if (batchExport !== undefined) return runBatchExport(batchExport, events, meta)
+  if (batchExport !== undefined) return runBatchExport(batchExport, events, meta, (lines) => batchText(lines, events.length))
   const lines = bare<Lines>()
   for (let i = 0; i < events.length; i++) {
     let result: unknown
@@ -281,5 +272,5 @@ function runBatch(eventsJson: string): string | Promise<string> {
     }
     lines[i] = eventLine(result)
   }
-  return joinLines(lines, events.length)
+  return batchText(lines, events.length)
 }

@@ -3,6 +3,7 @@ import { PluginDisposedError, PluginError, PluginLimitError } from '../errors'
 import {
   BatchEventResult,
   BatchJsonResult,
+  BatchText,
   CallOptions,
   MetricOperation,
   PluginEvent,
@@ -15,6 +16,7 @@ import {
   SerializedPluginError,
 } from '../interfaces'
 import { BackgroundCpuBudget } from './background-cpu-budget'
+import { perEventResults, readBatchText } from './batch-text'
 import { CaptureBudget, CaptureGrant } from './capture-budget'
 import { cpuSampler } from './cpu-sampler'
 import { HostModuleBridge } from './host-bridge'
@@ -139,16 +141,18 @@ export class IsolatePluginInstance implements PluginInstance {
 
   async processEventBatchJson(eventsJson: readonly string[], options?: CallOptions): Promise<BatchJsonResult[]> {
     if (eventsJson.length === 0) return []
-    const text = await this.run('processEvent', options, eventsJson.length, (timeout, grant) =>
-      this.apply(this.parts.refs.processBatch, ['[' + eventsJson.join(',') + ']'], timeout, grant),
-    )
-    // A whole-call failure comes back as an envelope; per-event results as lines (see sandbox/runner.ts).
-    if (text.startsWith('{')) return this.unwrap('processEvent', text) as never
-    return text.split('\n').map((line): BatchJsonResult => {
-      if (line[0] === 'E') return { ok: true, json: line.slice(1) }
-      if (line[0] === 'N') return { ok: true, json: null }
-      return { ok: false, error: JSON.parse(line.slice(1)) as SerializedPluginError }
-    })
+    return perEventResults(await this.processEventBatchText('[' + eventsJson.join(',') + ']', eventsJson.length, options))
+  }
+
+  async processEventBatchText(batchJson: string, count: number, options?: CallOptions): Promise<BatchText> {
+    if (count === 0) return { codes: '', errors: [], events: '' }
+    const text = await this.run('processEvent', options, count, (timeout, grant) => this.apply(this.parts.refs.processBatch, [batchJson], timeout, grant))
+    // A whole-call failure comes back as an envelope (see sandbox/runner.ts), which never starts like a batch's codes.
+    if (text.startsWith('{')) {
+      this.unwrap('processEvent', text)
+      throw new PluginError(`${this.label}: processEvent answered a batch with a value instead of its results`, 'Error', false, undefined, 'no results')
+    }
+    return readBatchText(text)
   }
 
   stats(): PluginInstanceStats {
