@@ -119,7 +119,7 @@ async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHook
     if (typeof codes !== 'string' || codes.length !== inputs.length) {
       throw new Error(`processEvent returned ${typeof codes === 'string' ? codes.length : 'no'} results for a batch of ${inputs.length} events`)
     }
-    output = new LinkOutput(link, typeof answer.events === 'string' ? answer.events : '')
+    output = new LinkOutput(link, typeof answer.events === 'string' ? answer.events : '[]')
     const returned = count(codes, 0x45)
     if (output.length !== returned) throw new Error(`processEvent returned ${output.length} events where its results name ${returned}`)
   } catch (err) {
@@ -165,7 +165,7 @@ function batchOf<L>(inputs: ChainSlot<L>[]): string {
     last.output.length === inputs.length &&
     inputs.every((s, i) => s.outputs.at(-1)?.output === last.output && s.outputs.at(-1)?.index === i)
   ) {
-    return '[' + last.output.events + ']'
+    return last.output.events
   }
   return '[' + inputs.map(currentJson).join(',') + ']'
 }

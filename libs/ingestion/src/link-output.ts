@@ -3,24 +3,26 @@ import type { ChainSlot } from './event-chain'
 const COMMA = 0x2c
 const OPEN = 0x7b
 const CLOSE = 0x7d
+const ARRAY_OPEN = 0x5b
+const ARRAY_CLOSE = 0x5d
 
 /**
- * The events one link returned from one call, kept as the sandbox's text (BatchText.events): the
- * next link gets that text as its batch when it goes on with exactly these events, without a copy
- * or a join on the host; after the chain each event is parsed from its line of the last text.
+ * The events one link returned from one call, kept as the sandbox's JSON array (BatchText.events):
+ * the next link gets that text as its batch when it goes on with exactly these events, without a
+ * copy or a join on the host; after the chain each event is parsed from its line of the last text.
  */
 export class LinkOutput<L> {
   /** The slots whose event this text holds, in its order (an element that is not an event object is not here). */
   readonly slots: ChainSlot<L>[] = []
-  /** Each element's line: the first as it is, every other behind its separating comma. */
+  /** Each element's line: behind `[` (the first) or its separating comma, the last followed by `]`. */
   private readonly lines: string[]
 
   constructor(
     readonly link: L,
-    /** The body of a JSON array, its elements separated by "\n,". */
+    /** A JSON array, its elements separated by "\n,". */
     readonly events: string,
   ) {
-    this.lines = events === '' ? [] : events.split('\n')
+    this.lines = events === '[]' ? [] : events.split('\n')
   }
 
   /** How many elements the text holds. */
@@ -39,14 +41,15 @@ export class LinkOutput<L> {
    */
   isObject(index: number): boolean {
     const line = this.lines[index]
-    const start = index === 0 ? 0 : 1
-    if (line === undefined || (start === 1 && line.charCodeAt(0) !== COMMA)) return false
-    return line.length >= start + 2 && line.charCodeAt(start) === OPEN && line.charCodeAt(line.length - 1) === CLOSE
+    if (line === undefined || line.charCodeAt(0) !== (index === 0 ? ARRAY_OPEN : COMMA)) return false
+    const end = index === this.lines.length - 1 ? line.length - 2 : line.length - 1
+    if (end === line.length - 2 && line.charCodeAt(line.length - 1) !== ARRAY_CLOSE) return false
+    return end >= 2 && line.charCodeAt(1) === OPEN && line.charCodeAt(end) === CLOSE
   }
 
   /** The element's JSON text. */
   json(index: number): string {
-    return index === 0 ? this.lines[0] : this.lines[index].slice(1)
+    return this.lines[index].slice(1, index === this.lines.length - 1 ? -1 : undefined)
   }
 
   /**

@@ -264,9 +264,9 @@ export interface BatchText {
   /** The error of each `X`, in order. */
   readonly errors: readonly SerializedPluginError[]
   /**
-   * The events returned (`E`), in order, as the body of a JSON array: `'[' + events + ']'` is the
-   * next plugin's batch. Elements are separated by "\n,", so `events.split('\n')` gives each one
-   * (after the first, behind its comma). Empty when no event was returned.
+   * The events returned (`E`), in order, as a JSON array: the next plugin's batch as it is (`[]`
+   * when none was). Elements are separated by "\n,", so `events.split('\n')` gives each one (the
+   * first behind `[`, the others behind their comma, the last followed by `]`).
    */
   readonly events: string
 }

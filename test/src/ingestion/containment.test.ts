@@ -174,7 +174,7 @@ describe('containment: one plugin breaks only its own events', function () {
             ? async (batch: string) => {
                 const events = JSON.parse(batch) as { properties: { case: string } }[]
                 const results = events.map((event) => answers[event.properties.case])
-                return events.length === 1 ? { codes: '', errors: [], events: '' } : batchText(results)
+                return events.length === 1 ? { codes: '', errors: [], events: '[]' } : batchText(results)
               }
             : Reflect.get(target, key),
       })
@@ -264,6 +264,6 @@ describe('containment: one plugin breaks only its own events', function () {
 function batchText(results: BatchJsonResult[]): BatchText {
   const codes = results.map((r) => (!r.ok ? 'X' : r.json === null ? 'N' : 'E')).join('')
   const errors = results.flatMap((r) => (r.ok ? [] : [r.error]))
-  const events = results.flatMap((r) => (r.ok && r.json !== null ? [r.json] : [])).join('\n,')
+  const events = '[' + results.flatMap((r) => (r.ok && r.json !== null ? [r.json] : [])).join('\n,') + ']'
   return { codes, errors, events }
 }

@@ -24,7 +24,7 @@ function link(label: string, failing: number[] = []) {
       return {
         codes: fails.map((f) => (f ? 'X' : 'E')).join(''),
         errors: fails.flatMap((f) => (f ? [{ name: 'Error', message: `${label} failed`, isRetryError: false }] : [])),
-        events: returned.map((e) => JSON.stringify(e)).join('\n,'),
+        events: '[' + returned.map((e) => JSON.stringify(e)).join('\n,') + ']',
       }
     },
   }
@@ -42,7 +42,7 @@ describe('runEventChain (the batch text between links)', () => {
     const [a, b] = [link('a'), link('b')]
     const slots = await run([a, b], [event(0), event(1), event(2)])
     const answerOfA = a.call(a.batches[0]).events
-    assert.equal(b.batches[0], '[' + answerOfA + ']')
+    assert.equal(b.batches[0], answerOfA)
     assert.deepEqual(
       slots.map((s) => s.event.properties.seen),
       [

@@ -5,14 +5,14 @@ import { bare, isArray, objectKeys, setPrototypeOf, stringify, stringSlice } fro
  * Each event's result is first a line: the event's JSON (an object, so it starts with `{`), `N`
  * (dropped) or `X<error json>`; the event's line is the JSON itself, so it is never copied. A batch
  * goes back to the host as one text (batchText) that keeps the returned events together, so the
- * host can hand them to the next plugin and parse them with one call each, never one per event:
+ * host hands them to the next plugin as they are, and splits them only to parse each at the end:
  *
  *   <one code per event: E, N or X>
  *   <the error json of each X, one per line, in order>
- *   <the json of each E, in order, separated by "\n,">
+ *   [<the json of each E, in order, separated by "\n,">]     (only when an event was returned)
  *
- * The last part is the body of a JSON array (`[` + part + `]` parses to one value per E) whose
- * elements still split on "\n": JSON text never holds a raw newline.
+ * The last part is a JSON array, the next plugin's batch as it is; its elements still split on
+ * "\n" (JSON text never holds a raw newline).
  */
 
 export type Lines = Record<number, string>
@@ -97,13 +97,13 @@ export function batchText(lines: Lines, count: number): string {
     const kind = line[0]
     if (kind === '{') {
       codes += 'E'
-      events += (returned++ === 0 ? '\n' : '\n,') + line
+      events += (returned++ === 0 ? '\n[' : '\n,') + line
     } else {
       codes += kind
       if (kind === 'X') errors += '\n' + stringSlice(line, 1)
     }
   }
-  return codes + errors + events
+  return returned === 0 ? codes + errors : codes + errors + events + ']'
 }
 
 /** The same line for every event of a batch: a failure that belongs to no one event. */

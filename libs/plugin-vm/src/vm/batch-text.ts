@@ -12,7 +12,7 @@ function malformed(what: string): Error {
 /**
  * A batch's answer as the sandbox's runner writes it (sandbox/event-lines.ts), read without parsing
  * or splitting the events: the codes line, one error line per `X`, then the returned events as one
- * piece of text. Throws when the text cannot be one the runner wrote; an error line that is not
+ * JSON array (a slice of the answer: no copy). Throws when the text cannot be one the runner wrote; an error line that is not
  * JSON does too (the whole call then fails, as the sandbox's own answer could not be read).
  */
 export function readBatchText(text: string): BatchText {
@@ -36,19 +36,22 @@ export function readBatchText(text: string): BatchText {
   }
   if (returned === 0) {
     if (at <= text.length) throw malformed('events although none was returned')
-    return { codes, errors, events: '' }
+    return { codes, errors, events: '[]' }
   }
   if (at > text.length) throw malformed(`no events although ${returned} were returned`)
   return { codes, errors, events: text.slice(at) }
 }
 
-/** Each returned event's JSON, in order: the events text split at its separators. */
+/** Each returned event's JSON, in order: the events array split at its separators. */
 export function splitEvents(events: string): string[] {
-  if (events === '') return []
+  if (events === '[]') return []
   const parts = events.split('\n')
-  for (let i = 1; i < parts.length; i++) {
-    if (parts[i].charCodeAt(0) !== 0x2c) throw malformed('events that are not separated by commas')
-    parts[i] = parts[i].slice(1)
+  const last = parts.length - 1
+  for (let i = 0; i <= last; i++) {
+    const part = parts[i]
+    if (part.charCodeAt(0) !== (i === 0 ? 0x5b : 0x2c)) throw malformed('events that are not one JSON array separated by "\\n,"')
+    if (i === last && part.charCodeAt(part.length - 1) !== 0x5d) throw malformed('an events array that does not end')
+    parts[i] = part.slice(1, i === last ? -1 : undefined)
   }
   return parts
 }

@@ -145,7 +145,7 @@ export class IsolatePluginInstance implements PluginInstance {
   }
 
   async processEventBatchText(batchJson: string, count: number, options?: CallOptions): Promise<BatchText> {
-    if (count === 0) return { codes: '', errors: [], events: '' }
+    if (count === 0) return { codes: '', errors: [], events: '[]' }
     const text = await this.run('processEvent', options, count, (timeout, grant) => this.apply(this.parts.refs.processBatch, [batchJson], timeout, grant))
     // A whole-call failure comes back as an envelope (see sandbox/runner.ts), which never starts like a batch's codes.
     if (text.startsWith('{')) {
