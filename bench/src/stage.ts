@@ -4,6 +4,7 @@ import type { ActiveConfig, PluginConfigRecord, PluginLogWriter } from '@plugin-
 import { IsolatedVmPluginVm, LocalHost, PluginInstance, PluginJson, sourceFromFiles } from '@plugin-server/plugin-vm'
 import { Pool } from 'pg'
 import { Registry } from 'prom-client'
+import { IsolateFloor } from './isolate-floor'
 import { printTable } from './table'
 
 /**
@@ -12,7 +13,8 @@ import { printTable } from './table'
  * ingest worker's default concurrency, against the copy floor measured in the same run: the same
  * plugin functions called in this process with a JSON copy of the event in and out per plugin.
  * CPU is the process's (isolate threads included). No Redis or Postgres: the step's only store
- * calls are failure reports, and these plugins do not fail (every output is checked).
+ * calls are failure reports, and these plugins do not fail (every output is checked). Beside them,
+ * the bare isolate round trip (isolate-floor.ts): what any isolate stage passing JSON must do at least.
  */
 const BATCH = 200 // CAPTURE_BATCH_MAX_EVENTS
 const CONCURRENCY = 4 // INGEST_CONCURRENCY
@@ -177,6 +179,10 @@ async function floorRun(plugins: number, batches: IngestEvent[][], total: number
   })
 }
 
+async function isolateFloorRun(floor: IsolateFloor, plugins: number, batches: IngestEvent[][], total: number): Promise<Run> {
+  return measure(total, async (b) => checkOutputs((await floor.run(batches[b % batches.length])) as IngestEvent[], plugins))
+}
+
 export async function benchStage(): Promise<void> {
   const total = Number(process.env.BENCH_EVENTS ?? 100_000)
   const batches = Array.from({ length: 50 }, (_, b) => Array.from({ length: BATCH }, (_, i) => pageview(b * BATCH + i, 1)))
@@ -184,24 +190,33 @@ export async function benchStage(): Promise<void> {
   const rows: string[][] = []
   for (const plugins of [1, 3]) {
     const { configs, instances } = await loadConfigs(vm, plugins)
+    const isolateFloor = new IsolateFloor(plugins, pluginSource)
     try {
       // Warm both sides (JIT, code caches) on a tenth of the events before measuring.
       await floorRun(plugins, batches, total / 10)
       await stageRun(configs, batches, total / 10)
+      await isolateFloorRun(isolateFloor, plugins, batches, total / 10)
       const floor = await floorRun(plugins, batches, total)
       const stage = await stageRun(configs, batches, total)
+      const bare = await isolateFloorRun(isolateFloor, plugins, batches, total)
       rows.push([
         `${plugins} plugin${plugins > 1 ? 's' : ''}`,
         `${Math.round(stage.eventsPerSecond)}`,
         `${stage.cpuUsPerEvent.toFixed(1)}`,
         `${floor.cpuUsPerEvent.toFixed(1)}`,
         `${(stage.cpuUsPerEvent / floor.cpuUsPerEvent).toFixed(2)}x`,
+        `${bare.cpuUsPerEvent.toFixed(1)}`,
+        `${(bare.cpuUsPerEvent / floor.cpuUsPerEvent).toFixed(2)}x`,
         stage.cpuUsPerEvent <= floor.cpuUsPerEvent ? 'meets ≤ 1.0x' : 'MISSES ≤ 1.0x',
       ])
     } finally {
       for (const instance of instances) instance.dispose()
+      isolateFloor.dispose()
     }
   }
   process.stdout.write(`processEvent stage: ${total} events, batches of ${BATCH}, ${CONCURRENCY} at a time\n`)
-  printTable(['plugins', 'stage events/s', 'stage CPU µs/event', 'copy floor CPU µs/event', 'stage / floor', 'target'], rows)
+  printTable(
+    ['plugins', 'stage events/s', 'stage CPU µs/event', 'copy floor CPU µs/event', 'stage / floor', 'bare isolate CPU µs/event', 'bare / floor', 'target'],
+    rows,
+  )
 }
