@@ -30,6 +30,13 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
     assert.equal(plugin.stats().calls, 1, 'one call for the batch')
   })
 
+  it('answers one result per input event when processEventBatch empties the array it was given and returns its own', async () => {
+    const plugin = await load(`export function processEventBatch(events) {
+      return events.splice(0, events.length).filter((e) => e.event !== 'drop')
+    }`)
+    assert.deepEqual(outcomes(await plugin.processEventBatch(events('a', 'drop', 'c'))), ['a', null, 'c'])
+  })
+
   it('drops the events the returned array leaves out, and nulls in it are ignored', async () => {
     const plugin = await load(`export async function processEventBatch(events) {
       await Promise.resolve()

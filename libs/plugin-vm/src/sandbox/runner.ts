@@ -259,7 +259,11 @@ function runBatch(eventsJson: string): string | Promise<string> {
   } catch (error) {
     return parseError('the batch', error)
   }
-  if (batchExport !== undefined) return runBatchExport(batchExport, events, meta, (lines) => batchText(lines, events.length))
+  if (batchExport !== undefined) {
+    // Read now: the plugin gets this array and may change its length.
+    const count = events.length
+    return runBatchExport(batchExport, events, meta, (lines) => batchText(lines, count))
+  }
   const lines = bare<Lines>()
   for (let i = 0; i < events.length; i++) {
     let result: unknown
