@@ -31,11 +31,17 @@ export interface ChaosOptions {
   eventsPerSecond: number
   /** Share of export requests the sink answers with 500. */
   exportFailureRate: number
+  /**
+   * Every worker's lock (lease) duration; 3 s by default. A lock is renewed every half of it, so on
+   * a machine too busy to renew in time a run is taken over while it still runs (an overlap the
+   * run would report); the test stretches it with the machine's load.
+   */
+  leaseMs?: number
   log: (line: string) => void
 }
 
 const TIME_SCALE = 20
-const LEASE_MS = 3000
+const DEFAULT_LEASE_MS = 3000
 const SCHEDULE_INTERVAL_MS = 60_000 / TIME_SCALE
 const QUEUE_PREFIX = '{chaos}'
 const TEAMS = 2
@@ -43,6 +49,7 @@ const TEAMS = 2
 /** The whole fleet under load while capture, workers, Redis and Postgres are killed the hard way. */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { log } = options
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugin-server-chaos-'))
   const logDir = path.join(dir, 'logs')
   fs.mkdirSync(logDir)
@@ -63,10 +70,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       CAPTURE_HOST: '127.0.0.1',
       LOG_FORMAT: 'json',
       TIME_SCALE: String(TIME_SCALE),
-      INGEST_LOCK_DURATION_MS: String(LEASE_MS),
-      EXPORT_LOCK_DURATION_MS: String(LEASE_MS),
-      SCHEDULER_LOCK_DURATION_MS: String(LEASE_MS),
-      JOB_WORKER_LOCK_DURATION_MS: String(LEASE_MS),
+      INGEST_LOCK_DURATION_MS: String(leaseMs),
+      EXPORT_LOCK_DURATION_MS: String(leaseMs),
+      SCHEDULER_LOCK_DURATION_MS: String(leaseMs),
+      JOB_WORKER_LOCK_DURATION_MS: String(leaseMs),
       EXPORT_BUFFER_MAX_AGE_MS: '1000',
       PLUGIN_FETCH_ALLOWED_HOSTS: '127.0.0.1',
       PLUGIN_RECONCILE_INTERVAL_MS: '5000',
@@ -117,7 +124,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       redisWindows: redisLossWindows(faults),
     })
     const jobs = checkJobs(load, stored, sink.jobs, await failedJobs(redis))
-    const schedule = checkSchedule([...sink.runs.values()], SCHEDULE_INTERVAL_MS, LEASE_MS, serviceOutages(faults))
+    const schedule = checkSchedule([...sink.runs.values()], SCHEDULE_INTERVAL_MS, leaseMs, serviceOutages(faults))
     const discrepancies = [...events.discrepancies, ...jobs.discrepancies]
     await locateBroken(redis, events.discrepancies)
     const failures = brokenInvariants({ discrepancies, schedule, configs: TEAMS, faults, exits: fleet.unexpectedExits() })
