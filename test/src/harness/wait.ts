@@ -57,18 +57,21 @@ interface SuiteTree extends TimedRunnable {
 
 /**
  * Stretches every suite's, hook's and test's mocha timeout by the current scale, once, before the
- * first test runs: `this.timeout(60_000)` means 60 s on an idle machine.
+ * first test runs: `this.timeout(60_000)` means 60 s on an idle machine. Every value is read before
+ * any is set, and a suite is set before what it holds, because mocha 11's Suite#timeout(ms) also
+ * sets every test and suite below it: setting the root first overwrote a file's own
+ * `this.timeout(600_000)` with the root's 60 s (the short soak run, 2½ minutes, failed at 60 s
+ * whenever the machine was idle enough for a scale of 1).
  */
 export function scaleMochaTimeouts(root: SuiteTree, scale = timeScale()): void {
-  const stretch = (r: TimedRunnable) => {
-    const ms = r.timeout()
-    if (ms > 0) r.timeout(Math.round(ms * scale))
-  }
+  const planned: [TimedRunnable, number][] = []
+  const plan = (r: TimedRunnable) => planned.push([r, r.timeout()])
   const visit = (suite: SuiteTree) => {
-    stretch(suite)
-    for (const hooks of [suite._beforeAll, suite._beforeEach, suite._afterAll, suite._afterEach]) hooks?.forEach(stretch)
-    suite.tests.forEach(stretch)
+    plan(suite)
+    for (const hooks of [suite._beforeAll, suite._beforeEach, suite._afterAll, suite._afterEach]) hooks?.forEach(plan)
+    suite.tests.forEach(plan)
     suite.suites.forEach(visit)
   }
   visit(root)
+  for (const [r, ms] of planned) r.timeout(Math.round(ms * scale))
 }
