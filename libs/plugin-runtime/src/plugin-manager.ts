@@ -1,4 +1,3 @@
-import { PluginConfigUnavailableError } from './config-unavailable-error'
 import { publishReload } from '@plugin-server/core'
 import {
   PluginCapabilities,
@@ -15,6 +14,7 @@ import {
 import { countBreakerDisabled } from './breaker-metrics'
 import { CapabilitiesCache } from './capabilities-cache'
 import { disableConfig } from './config-errors'
+import { PluginConfigUnavailableError } from './config-unavailable-error'
 import { CaptureDepth, createHost, logTarget } from './create-host'
 import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
 import { LimitBreaker } from './limit-breaker'
@@ -30,7 +30,8 @@ import { redact, SecretBox } from '@plugin-server/secrets'
  * Keeps this process's view of the enabled plugin configs and their sandboxes. Configs are set up
  * lazily, on first use, and torn down when they change, are disabled, are evicted or the process
  * stops. A config whose setupPlugin has not succeeded is left out of `teamConfigs`: its team's
- * events go on without it until setup succeeds or the config is disabled.
+ * events go on without it until setup succeeds or the config is disabled. A config the server could
+ * not read (Postgres) is not left out: `teamConfigs` throws PluginConfigUnavailableError instead.
  */
 export class PluginManager {
   private records = new Map<number, PluginConfigRecord>()
