@@ -1,3 +1,4 @@
+import { STAMP_DIGITS } from '../fire-stamp'
 import { FetchError } from './fetch-error'
 
 /**
@@ -145,7 +146,24 @@ export function hostAsync(op: string, args: unknown[]): Promise<unknown> {
   })
 }
 
-/** Fire and forget (logs, metrics, captures); delivered before the current call's result. */
+/**
+ * Fires sent so far. isolated-vm delivers fire-and-forget calls and call results through different
+ * queues, so on a busy host a call's result can arrive before the logs and captures it made. Every
+ * result carries this count (`stamped`) and the host waits until it has handled that many fires
+ * (vm/fire-fence.ts) before it treats the call as done.
+ */
+let fired = 0
+
+/** Fire and forget (logs, metrics, captures); the host handles them before the current call's result. */
 export function hostFire(op: string, args: unknown[]): void {
-  host().sync.applyIgnored(undefined, [op, args], { arguments: { copy: true } })
+  host().sync.applyIgnored(undefined, [op, args, true], { arguments: { copy: true } })
+  // Counted once sent: a fire whose arguments could not be copied never reaches the host.
+  fired++
+}
+
+/** The result followed by the fire count in STAMP_DIGITS digits: plain `+`, nothing a plugin can replace. */
+export function stamped(result: string): string {
+  let digits = '' + fired
+  while (digits.length < STAMP_DIGITS) digits = '0' + digits
+  return result + digits
 }

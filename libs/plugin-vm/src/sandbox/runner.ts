@@ -4,6 +4,7 @@ import { batchText, eventLine, failLine, Lines } from './event-lines'
 import { bare, detached, objectKeys, ownPromise, parse, reflectApply, stringify } from './intrinsics'
 import { createMeta, LoadInfo } from './meta'
 import { sandboxRequire } from './modules'
+import { stamped } from './host-link'
 import { isThenable, whenSettled } from './settle'
 import { PLUGIN_METHOD_NAMES } from '../interfaces'
 
@@ -72,7 +73,7 @@ export function load(factory: Fn, info: LoadInfo): string {
   description.methods = detached(objectKeys(methods))
   description.jobNames = detached(objectKeys(jobs))
   description.metrics = metrics
-  return stringify(description)
+  return stamped(stringify(description))
 }
 
 function envelope(ok: boolean, field: 'value' | 'error', value: unknown): string {
@@ -122,6 +123,19 @@ function invoke(fn: Fn | undefined, label: string, args: unknown[]): string | Pr
   )
 }
 
+/** What the host receives: the result stamped with the fires sent until it was ready (see host-link.ts). */
+function withStamp(result: string | Promise<string>): string | Promise<string> {
+  if (typeof result === 'string') return stamped(result)
+  return ownPromise(
+    (resolve) =>
+      void whenSettled(
+        result,
+        (v) => resolve(stamped(v as string)),
+        (e) => resolve(stamped(fail(e))),
+      ),
+  )
+}
+
 /**
  * isolated-vm fails a task when a promise was rejected without a handler (e.g. a plugin's floating
  * promise), discarding the call's real result. Results are kept so the host can collect them in a
@@ -155,7 +169,7 @@ export function collect(id: number): string | Promise<string> {
   const result = recentIds[slot] === id ? recentResults[slot] : undefined
   recentIds[slot] = -1
   recentResults[slot] = undefined
-  return result ?? fail(errorRecord('Error', 'call result was lost'))
+  return withStamp(result ?? fail(errorRecord('Error', 'call result was lost')))
 }
 
 function parseError(what: string, error: unknown): string {
@@ -167,10 +181,10 @@ export function call(id: number, method: string, argsJson: string): string | Pro
   try {
     args = parse(argsJson) as unknown[]
   } catch (error) {
-    return remember(id, parseError('the arguments of ' + method, error))
+    return withStamp(remember(id, parseError('the arguments of ' + method, error)))
   }
-  if (method === 'processEvent' && batchExport !== undefined) return remember(id, oneEventBatch(batchExport, args[0]))
-  return remember(id, invoke(methods[method], method, args))
+  if (method === 'processEvent' && batchExport !== undefined) return withStamp(remember(id, oneEventBatch(batchExport, args[0])))
+  return withStamp(remember(id, invoke(methods[method], method, args)))
 }
 
 /** processEvent(event) of a processEventBatch plugin: a batch of one, as PostHog derived it. */
@@ -184,9 +198,9 @@ export function runJob(id: number, name: string, payloadJson: string): string | 
   try {
     payload = parse(payloadJson)
   } catch (error) {
-    return remember(id, parseError('the payload of job ' + name, error))
+    return withStamp(remember(id, parseError('the payload of job ' + name, error)))
   }
-  return remember(id, invoke(jobs[name], 'job ' + name, [payload]))
+  return withStamp(remember(id, invoke(jobs[name], 'job ' + name, [payload])))
 }
 
 /**
@@ -247,7 +261,7 @@ function finishAsync(fn: Fn, events: unknown[], lines: Lines, first: number, fir
  * events in order and never touches the microtask queue. A processEventBatch plugin gets the whole batch.
  */
 export function processBatch(id: number, eventsJson: string): string | Promise<string> {
-  return remember(id, runBatch(eventsJson))
+  return withStamp(remember(id, runBatch(eventsJson)))
 }
 
 function runBatch(eventsJson: string): string | Promise<string> {

@@ -19,6 +19,7 @@ import { BackgroundCpuBudget } from './background-cpu-budget'
 import { perEventResults, readBatchText } from './batch-text'
 import { CaptureBudget, CaptureGrant } from './capture-budget'
 import { cpuSampler } from './cpu-sampler'
+import { FireFence, splitStamp } from './fire-fence'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
@@ -47,6 +48,8 @@ export interface InstanceParts {
   bridge: HostModuleBridge
   timers: HostTimers
   abort: AbortController
+  /** Holds a call until the host has handled the logs and captures it fired (see fire-fence.ts). */
+  fence: FireFence
   pluginName: string
   configId: string | number
   timeoutMs: number
@@ -182,6 +185,7 @@ export class IsolatePluginInstance implements PluginInstance {
     this.parts.timers.clearAll()
     cpuSampler.unwatch(this.parts.cpu)
     this.parts.abort.abort()
+    this.parts.fence.release()
     this.parts.bridge.clear()
     if (!this.parts.isolate.isDisposed) this.parts.isolate.dispose()
   }
@@ -201,20 +205,24 @@ export class IsolatePluginInstance implements PluginInstance {
     const options = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout } as const
     const head = name === undefined ? [id, this.received.splice(0)] : [id, this.received.splice(0), name]
     for (const arg of args) if (typeof arg === 'string') this.bytesIn += arg.length
+    let stamped: string
     try {
-      const result = (await ref.apply(undefined, [...head, ...args], options)) as string
+      stamped = (await ref.apply(undefined, [...head, ...args], options)) as string
       this.received.push(id)
       if (this.bytesIn >= GC_AFTER_BYTES_IN && !this.disposed) {
         this.bytesIn = 0
         this.parts.refs.collectGarbage.applyIgnored(undefined, [])
       }
-      return result
     } catch (error) {
       // The runtime never throws, so anything but a limit/disposal is a plugin's unhandled rejection.
       if (this.disposed || isLimitMessage(error)) throw error
       this.log('warn', `unhandled promise rejection: ${describe(error)}`)
-      return (await this.parts.refs.collect.apply(undefined, [id], options)) as string
+      stamped = (await this.parts.refs.collect.apply(undefined, [id], options)) as string
     }
+    const { result, fired } = splitStamp(stamped)
+    // Inside the call's deadline and capture allowance: its logs and captures are handled as its own.
+    await this.parts.fence.until(fired, timeout)
+    return result
   }
 
   private unwrap(label: string, json: string): unknown {

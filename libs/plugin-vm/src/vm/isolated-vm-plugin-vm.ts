@@ -14,6 +14,7 @@ import {
 import { BackgroundCpuBudget } from './background-cpu-budget'
 import { CaptureBudget } from './capture-budget'
 import { cpuSampler } from './cpu-sampler'
+import { FireFence, splitStamp } from './fire-fence'
 import { HostDispatcher } from './host-dispatcher'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
@@ -114,7 +115,13 @@ export class IsolatedVmPluginVm implements PluginVm {
         captures,
         store: new StoreBounds(settings, report),
       })
-      const syncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.sync(op, args))
+      const fence = new FireFence()
+      // `fired`: a fire-and-forget call (sandbox/host-link.ts hostFire), counted once handled.
+      const syncRef = new ivm.Reference((op: string, args: unknown[], fired?: boolean) => {
+        const reply = dispatcher.sync(op, args)
+        if (fired === true) fence.handledFire()
+        return reply
+      })
       const asyncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.async(op, args))
       // applySyncPromise only takes transferable results: the reply is copied into the isolate.
       const workRef = new ivm.Reference((op: string, args: unknown[]) =>
@@ -146,12 +153,16 @@ export class IsolatedVmPluginVm implements PluginVm {
       const pluginScript = await compileCached(isolate, source.codeHash, wrapPlugin(source.code), `plugin/${source.name}/${source.entry}`)
       const factory = (await pluginScript.run(context, { reference: true, timeout: settings.timeoutMs })) as ivm.Reference
       const info = { config: host.config, attachments: host.attachments }
-      const describeJson = (await refs.load.apply(undefined, [factory.derefInto(), info], {
-        arguments: { copy: true },
-        result: { copy: true },
-        timeout: settings.timeoutMs,
-      })) as string
-      const description = JSON.parse(describeJson) as { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
+      const loaded = splitStamp(
+        (await refs.load.apply(undefined, [factory.derefInto(), info], {
+          arguments: { copy: true },
+          result: { copy: true },
+          timeout: settings.timeoutMs,
+        })) as string,
+      )
+      // What the plugin's top level logged is in its logs before anything else happens.
+      await fence.until(loaded.fired, settings.timeoutMs)
+      const description = JSON.parse(loaded.result) as { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
       // Counted from here: loading is not background work.
       cpu = new BackgroundCpuBudget(
         () => (isolate.isDisposed ? undefined : isolate.cpuTime),
@@ -166,6 +177,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         bridge,
         timers,
         abort,
+        fence,
         description,
         pluginName: source.name,
         configId: options.configId,
