@@ -143,7 +143,7 @@ export async function benchScheduler(): Promise<void> {
         drifts.sort((a, b) => a - b)
         const ms = (v: number) => `${Math.round(v)} ms`
         process.stdout.write(
-          `\nscheduler: ${CONFIGS} configs with runEveryMinute, 2 scheduler processes, TIME_SCALE=${TIME_SCALE} (a minute lasts ${INTERVAL / 1000} s), ${MEASURE_MS / 1000} s measured\n\n`,
+          `\nscheduler: ${CONFIGS} configs with runEveryMinute, 2 scheduler processes, SCHEDULER_SHARDS=${process.env.SCHEDULER_SHARDS ?? 1}, TIME_SCALE=${TIME_SCALE} (a minute lasts ${INTERVAL / 1000} s), ${MEASURE_MS / 1000} s measured\n\n`,
         )
         printTable(
           ['runs measured', 'runs/s', 'drift p50', 'drift p99', 'drift max', 'overlaps', "replicas' RSS", 'target p99 ≤ 1 s'],

@@ -29,6 +29,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
     pluginSettings: config.plugins,
     attachmentMaxBytes: config.plugins.attachmentMaxBytes,
+    schedulerShards: config.scheduler.shards,
   })
   // The web UI is only offered where its API answers; /api itself stays mounted to say why it is off.
   const mounted = adminEnabled ? [admin, createAdminUi()] : [admin]

@@ -1,7 +1,6 @@
-import type { Queue } from 'bullmq'
 import { DeliveryQueue } from '@plugin-server/export'
 import type { ManagementContext } from '@plugin-server/management'
-import { createScheduledQueue, ScheduledTaskData } from '@plugin-server/scheduling'
+import { ScheduledQueues } from '@plugin-server/scheduling'
 import { HistoricalExports } from './historical-exports'
 import { LOG_TAIL_DEFAULTS, LogTail, LogTailOptions } from './log-tail'
 
@@ -9,8 +8,8 @@ import { LOG_TAIL_DEFAULTS, LogTail, LogTailOptions } from './log-tail'
 export interface AdminServices {
   /** Where replayed dead letters go to the exporters. */
   deliveries(): DeliveryQueue
-  /** The timekeeper's queue, read for when each task chain runs next. */
-  scheduledQueue(): Queue<ScheduledTaskData>
+  /** The timekeeper's queues, read for when each task chain runs next. */
+  scheduledQueues(): ScheduledQueues
   /** Historical runs: enqueued for the exporters, read and cancelled here. */
   historical: HistoricalExports
   /** Long-polls on log rows, bounded and sharing one periodic query. */
@@ -19,15 +18,15 @@ export interface AdminServices {
 }
 
 /** Queues are made on first use: most requests need neither, and a Queue is only a view of Redis keys. */
-export function createAdminServices(management: ManagementContext, logTail?: Partial<LogTailOptions>): AdminServices {
+export function createAdminServices(management: ManagementContext, logTail?: Partial<LogTailOptions>, schedulerShards = 1): AdminServices {
   let deliveries: DeliveryQueue | null = null
-  let scheduled: Queue<ScheduledTaskData> | null = null
+  let scheduled: ScheduledQueues | null = null
   const getDeliveries = () => (deliveries ??= new DeliveryQueue(management.redis, management.queuePrefix))
   const historical = new HistoricalExports(management)
   const tail = new LogTail(management.pool, management.logger, { ...LOG_TAIL_DEFAULTS, ...logTail })
   return {
     deliveries: getDeliveries,
-    scheduledQueue: () => (scheduled ??= createScheduledQueue(management.redis, management.queuePrefix)),
+    scheduledQueues: () => (scheduled ??= new ScheduledQueues(management.redis, management.queuePrefix, schedulerShards)),
     historical,
     logTail: tail,
     close: async () => {

@@ -47,7 +47,7 @@ export async function configStatusView({ management, services }: Pick<RouteConte
   const [setup, exported, scheduled, errorLogs, processing, capabilities] = await Promise.all([
     readSetupState(redis, queuePrefix, id),
     exportStatus(pool, redis, queuePrefix, id),
-    readScheduledTasks(services.scheduledQueue(), redis, queuePrefix, id),
+    readScheduledTasks(services.scheduledQueues().forConfig(id), redis, queuePrefix, id),
     readLogs(management, id, { levels: ['ERROR'], limit: 1 }),
     readProcessingSeries(redis, queuePrefix, id, 60),
     readVersionCapabilities(pool, [version]),

@@ -33,6 +33,8 @@ export interface AdminApiDeps {
   attachmentMaxBytes?: number
   /** Log long-polls (`?after=&wait=`): at most 100 held at once, checked every 500 ms, by default. */
   logLongPolls?: Partial<LogTailOptions>
+  /** SCHEDULER_SHARDS: which queue holds a config's task chains (default 1). */
+  schedulerShards?: number
 }
 
 /** Who made a request: the operator, or a token of one team. */

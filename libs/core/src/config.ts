@@ -105,6 +105,11 @@ export interface Config {
     lockDurationMs: number
     reconcileIntervalMs: number
     concurrency: number
+    /**
+     * Queues the chains are spread over (config id mod shards). 1: every replica runs any chain.
+     * More: each replica runs the shards it owns, so it loads only its share of the configs.
+     */
+    shards: number
   }
   jobWorker: {
     concurrency: number
@@ -315,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
       reconcileIntervalMs: r.int('SCHEDULER_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
       concurrency: r.int('SCHEDULER_CONCURRENCY', 50, 1, 1000),
+      shards: r.int('SCHEDULER_SHARDS', 1, 1, 1024),
     },
     jobWorker: {
       concurrency: r.int('JOB_WORKER_CONCURRENCY', 10, 1, 1000),

@@ -14,7 +14,14 @@ export const QUEUES = {
   exportHistorical: 'export-historical',
 } as const
 
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]
+/** Shard `shard` of the scheduler's chains: the `scheduled` queue itself when there is one shard. */
+export function scheduledShardQueue(shard: number, shards: number): ScheduledShardQueueName {
+  return shards === 1 ? QUEUES.scheduled : `${QUEUES.scheduled}-${shard}`
+}
+
+export type ScheduledShardQueueName = typeof QUEUES.scheduled | `${typeof QUEUES.scheduled}-${number}`
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES] | ScheduledShardQueueName
 
 export function createQueue<Data>(name: QueueName, connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue<Data> {
   return new Queue<Data>(name, { connection, prefix, ...options })

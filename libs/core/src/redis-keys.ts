@@ -44,6 +44,8 @@ export const redisKeys = (prefix: string) => ({
     running: (chain: string) => `${prefix}:scheduler:running:${chain}`,
     /** LIST of the chain's last runs, newest first (JSON TaskRunRecord), capped and expiring: the admin API's history. */
     runs: (chain: string) => `${prefix}:scheduler:runs:${chain}`,
+    /** ZSET replica id → Redis time (ms) of its last heartbeat: who shares the shards (SCHEDULER_SHARDS > 1). */
+    replicas: () => `${prefix}:scheduler:replicas`,
   },
   /** HASH of counts and call-time histogram buckets for a config's processEvent in one minute (epoch minutes); libs/plugin-runtime. */
   processingSeries: (configId: number, epochMinute: number) => `${prefix}:processing-series:${configId}:${epochMinute}`,

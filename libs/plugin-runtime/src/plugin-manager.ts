@@ -174,6 +174,22 @@ export class PluginManager {
     return [...this.records.values()]
   }
 
+  /**
+   * Tears down the live instances of these configs (teardownPlugin runs) and sets them up again on
+   * their next use: for a scheduler that handed their shard to another replica.
+   */
+  async release(ids: readonly number[]): Promise<void> {
+    // Only what was loaded: a pending config has nothing to tear down, a disabled one stays disabled.
+    const live = ids.filter((id) => this.records.has(id) && ['ready', 'retrying', 'failed'].includes(this.states.get(id)?.status ?? 'pending'))
+    await Promise.all(
+      live.map((id) => {
+        const unloaded = this.unload(id)
+        this.setState(id, { status: 'pending' })
+        return unloaded
+      }),
+    )
+  }
+
   state(id: number): SetupState | null {
     return this.states.get(id) ?? null
   }

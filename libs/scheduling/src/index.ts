@@ -1,6 +1,6 @@
 export type { ScheduledTaskData } from './interfaces'
 export { schedulingConfig } from './scheduling-config'
-export { createScheduledQueue } from './scheduled-queue'
+export { ScheduledQueues } from './scheduled-queues'
 export { createSchedulerMetrics } from './scheduler-metrics'
 export { jobRetryDelayMs } from './job-retry'
 export { readScheduledTasks } from './read-scheduled-tasks'

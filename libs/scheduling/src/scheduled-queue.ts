@@ -1,13 +1,4 @@
-import { createQueue, QUEUES } from '@plugin-server/core'
-import type { JobsOptions, Queue } from 'bullmq'
-import type Redis from 'ioredis'
-import type { ScheduledTaskData } from './interfaces'
-
-export function createScheduledQueue(connection: Redis, queuePrefix: string): Queue<ScheduledTaskData> {
-  return createQueue<ScheduledTaskData>(QUEUES.scheduled, connection, queuePrefix, {
-    defaultJobOptions: { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } },
-  })
-}
+import type { JobsOptions } from 'bullmq'
 
 /**
  * The next run of a chain, added when a run starts. While the run is active BullMQ only stores it

@@ -6,4 +6,5 @@ export const schedulingKeys = {
   lastFinish: (prefix: string) => redisKeys(prefix).scheduler.lastFinish(),
   running: (prefix: string, chain: string) => redisKeys(prefix).scheduler.running(chain),
   runs: (prefix: string, chain: string) => redisKeys(prefix).scheduler.runs(chain),
+  replicas: (prefix: string) => redisKeys(prefix).scheduler.replicas(),
 }

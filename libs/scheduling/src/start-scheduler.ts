@@ -1,50 +1,97 @@
-import { createWorker, QUEUES, RoleContext, RunningRole, subscribeReload } from '@plugin-server/core'
+import { createWorker, observeQueueWorker, RoleContext, RunningRole, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Worker } from 'bullmq'
 import { EventsPartitionMaintainer } from './events-partition-maintainer'
 import type { ScheduledTaskData, SchedulingConfig } from './interfaces'
 import { RunMarker } from './run-marker'
-import { createScheduledQueue } from './scheduled-queue'
+import { ScheduledQueues } from './scheduled-queues'
 import { createSchedulerMetrics } from './scheduler-metrics'
+import { ShardOwnership } from './shard-ownership'
 import { TaskRunner } from './task-runner'
 import { Timekeeper } from './timekeeper'
 
 export interface StartedScheduler extends RunningRole {
   timekeeper: Timekeeper
-  worker: Worker<ScheduledTaskData>
+  /** The BullMQ workers of the shards this replica owns now. */
+  readonly shardWorkers: Worker<ScheduledTaskData>[]
   eventsPartitions: EventsPartitionMaintainer
+  /** Null with one shard (every replica works the one `scheduled` queue). */
+  ownership: ShardOwnership | null
 }
 
 /**
- * The scheduler role: a BullMQ worker on the `scheduled` queue (any replica runs any chain's next
- * run, one at a time per chain) and the timekeeper that keeps one chain per (config, task). It also
- * keeps the events table's daily partitions (created ahead, dropped after EVENTS_RETENTION_DAYS).
+ * The scheduler role: BullMQ workers on the scheduled queues (one chain per config and task, one
+ * run at a time per chain) and the timekeeper that keeps those chains. With SCHEDULER_SHARDS = 1
+ * every replica works the one queue; with more, each works the shards it owns (ShardOwnership) and
+ * so sets up only their configs. It also keeps the events table's daily partitions.
  */
 export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): Promise<StartedScheduler> {
   const { logger, registry } = ctx
   const { queuePrefix, timeScale, plugins } = ctx.config
   const redis = ctx.newRedisConnection('scheduler')
-  const queue = createScheduledQueue(ctx.newRedisConnection('scheduled-queue'), queuePrefix)
+  const queues = new ScheduledQueues(ctx.newRedisConnection('scheduled-queue'), queuePrefix, config.schedulerShards)
   const metrics = createSchedulerMetrics(registry)
   const marker = new RunMarker(redis, queuePrefix, plugins.timeoutMs + config.schedulerLockDurationMs)
-  const deps = { manager: runtime.manager, queue, redis, pool: ctx.pool(), logger, metrics, queuePrefix, timeScale }
+  const deps = { manager: runtime.manager, queues, redis, pool: ctx.pool(), logger, metrics, queuePrefix, timeScale }
   const runner = new TaskRunner({ ...deps, logs: runtime.services.logs, marker })
   const timekeeper = new Timekeeper(deps)
   const eventsPartitions = new EventsPartitionMaintainer(ctx.pool(), logger, registry, ctx.config.events)
   eventsPartitions.start()
 
-  const worker = createWorker<ScheduledTaskData>(QUEUES.scheduled, (job) => runner.run(job), ctx.newRedisConnection('scheduler-worker'), queuePrefix, {
-    concurrency: config.schedulerConcurrency,
-    // The lease: renewed every half of it while the run goes on, so a slow run keeps it; a dead replica's run is taken over once it expires.
-    lockDuration: config.schedulerLockDurationMs,
-    stalledInterval: config.schedulerStalledIntervalMs,
-    // A run stalls only when its replica died; it must be taken over, not failed.
-    maxStalledCount: 1000,
-  })
-  worker.on('failed', (job, err) =>
-    logger.warn({ job_id: job?.id, data: job?.data, err: err.message }, 'scheduled run failed; the reconciler re-creates its chain'),
-  )
-  worker.on('error', (err) => logger.warn({ err: err.message }, 'scheduler worker error'))
+  const workers = new Map<number, Worker<ScheduledTaskData>>()
+  const stopping = new Set<Promise<void>>()
+  const openWorker = (shard: number, concurrency: number) => {
+    const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), (job) => runner.run(job), ctx.newRedisConnection('scheduler-worker'), queuePrefix, {
+      concurrency,
+      // The lease: renewed every half of it while the run goes on, so a slow run keeps it; a dead replica's run is taken over once it expires.
+      lockDuration: config.schedulerLockDurationMs,
+      stalledInterval: config.schedulerStalledIntervalMs,
+      // A run stalls only when its replica died; it must be taken over, not failed.
+      maxStalledCount: 1000,
+    })
+    worker.on('failed', (job, err) =>
+      logger.warn({ job_id: job?.id, data: job?.data, err: err.message }, 'scheduled run failed; the reconciler re-creates its chain'),
+    )
+    worker.on('error', (err) => logger.warn({ err: err.message, shard }, 'scheduler worker error'))
+    // Observed here, not through RunningRole.workers: shards come and go while the role runs.
+    observeQueueWorker(registry, worker)
+    workers.set(shard, worker)
+  }
+  /** Runs in flight finish first; then the shard's configs are torn down here (their next owner sets them up). */
+  const stopWorker = (shard: number) => {
+    const worker = workers.get(shard)!
+    workers.delete(shard)
+    const stopped = worker
+      .close()
+      .then(() => runtime.manager.release(runtime.manager.enabledConfigs().flatMap((r) => (queues.shardOf(r.id) === shard && !workers.has(shard) ? [r.id] : []))))
+      .catch((err: Error) => logger.warn({ err: err.message, shard }, 'scheduler shard not released cleanly'))
+      .finally(() => stopping.delete(stopped))
+    stopping.add(stopped)
+  }
+  // SCHEDULER_CONCURRENCY is per process, shared by the shards it owns.
+  const ownShards = async (owned: number[]) => {
+    for (const shard of [...workers.keys()]) if (!owned.includes(shard)) stopWorker(shard)
+    const concurrency = Math.max(1, Math.ceil(config.schedulerConcurrency / Math.max(1, owned.length)))
+    for (const shard of owned) {
+      if (workers.has(shard)) workers.get(shard)!.concurrency = concurrency
+      else openWorker(shard, concurrency)
+    }
+    metrics.shardsOwned.set(owned.length)
+  }
+  let ownership: ShardOwnership | null = null
+  if (config.schedulerShards === 1) {
+    await ownShards([0])
+  } else {
+    ownership = new ShardOwnership({
+      redis,
+      queuePrefix,
+      logger,
+      shards: config.schedulerShards,
+      leaseMs: config.schedulerLockDurationMs,
+      onChange: ownShards,
+    })
+    await ownership.start()
+  }
 
   const reconcile = (why: string) => void timekeeper.reconcile().catch((err: Error) => logger.warn({ err: err.message, why }, 'scheduler reconcile failed'))
   await timekeeper.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'first scheduler reconcile failed; retrying periodically'))
@@ -60,12 +107,22 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
 
   return {
     timekeeper,
-    worker,
+    get shardWorkers() {
+      return [...workers.values()]
+    },
     eventsPartitions,
-    workers: [worker],
+    ownership,
     closers: [
       { name: 'events partition maintenance', close: () => eventsPartitions.close() },
-      { name: 'scheduler worker', close: () => worker.close() },
+      {
+        name: 'scheduler workers',
+        close: async () => {
+          // Leaving the replica set first hands the shards to the others at their next heartbeat.
+          if (ownership) await ownership.close()
+          else for (const shard of [...workers.keys()]) stopWorker(shard)
+          await Promise.all([...stopping])
+        },
+      },
       {
         name: 'scheduler reconciler',
         close: async () => {
@@ -74,14 +131,15 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
         },
       },
       ...runtime.closers,
-      { name: 'scheduled queue', close: () => queue.close() },
+      { name: 'scheduled queues', close: () => queues.close() },
     ],
     checks: [
       ...runtime.checks,
       {
-        name: 'scheduler worker',
+        name: 'scheduler workers',
         check: async () => {
-          if (!worker.isRunning()) throw new Error('scheduler worker is not running')
+          const stopped = [...workers].filter(([, w]) => !w.isRunning()).map(([shard]) => shard)
+          if (stopped.length > 0) throw new Error(`scheduler worker of shard(s) ${stopped.join(', ')} is not running`)
         },
       },
     ],

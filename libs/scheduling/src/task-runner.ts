@@ -2,13 +2,14 @@ import type { Logger } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { PluginError, PluginLimitError } from '@plugin-server/plugin-vm'
-import type { Job, Queue } from 'bullmq'
+import type { Job } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import { readConfigStatus } from './config-status'
 import type { ScheduledTaskData } from './interfaces'
 import type { RunMarker } from './run-marker'
 import { successorOptions } from './scheduled-queue'
+import type { ScheduledQueues } from './scheduled-queues'
 import type { SchedulerMetrics } from './scheduler-metrics'
 import { schedulingKeys } from './scheduling-keys'
 import { chainId, taskIntervalMs } from './task-interval'
@@ -16,7 +17,7 @@ import { recordTaskRun, TaskRunRecord } from './task-run-history'
 
 export interface TaskRunnerDeps {
   manager: PluginManager
-  queue: Queue<ScheduledTaskData>
+  queues: ScheduledQueues
   redis: Redis
   pool: Pool
   logs: PluginLogWriter
@@ -36,12 +37,19 @@ export class TaskRunner {
   constructor(private readonly deps: TaskRunnerDeps) {}
 
   async run(job: Job<ScheduledTaskData>): Promise<void> {
-    const { queue, logger, metrics, logs } = this.deps
+    const { queues, logger, metrics, logs } = this.deps
     const { pluginConfigId, task } = job.data
     const startedAt = Date.now()
     const chain = chainId(pluginConfigId, task)
     const log = logger.child({ plugin_config_id: pluginConfigId, task, job_id: job.id })
 
+    const queue = queues.forConfig(pluginConfigId)
+    if (job.queueName !== queue.name) {
+      // SCHEDULER_SHARDS changed: the reconciler re-creates the chain in its shard, from its last end.
+      metrics.runs.inc({ task, outcome: 'dropped' })
+      log.info({ queue: job.queueName, shard_queue: queue.name }, 'scheduled task dropped: its chain now lives in another shard, the chain ends here')
+      return
+    }
     const status = await readConfigStatus(this.deps.pool, pluginConfigId)
     if (!status?.enabled) {
       metrics.runs.inc({ task, outcome: 'dropped' })

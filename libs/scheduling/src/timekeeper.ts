@@ -1,18 +1,18 @@
 import { deduplicationJobIds, dropDeduplicatedSuccessor, jobsExist, type Logger } from '@plugin-server/core'
 import type { PluginManager } from '@plugin-server/plugin-runtime'
-import type { Queue } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import { enabledConfigIds } from './config-status'
 import { SCHEDULED_TASKS, ScheduledTask, ScheduledTaskData } from './interfaces'
 import { chainHeadOptions } from './scheduled-queue'
+import type { ScheduledQueues } from './scheduled-queues'
 import type { SchedulerMetrics } from './scheduler-metrics'
 import { schedulingKeys } from './scheduling-keys'
 import { chainId, taskIntervalMs } from './task-interval'
 
 export interface TimekeeperDeps {
   manager: PluginManager
-  queue: Queue<ScheduledTaskData>
+  queues: ScheduledQueues
   redis: Redis
   pool: Pool
   logger: Logger
@@ -61,7 +61,7 @@ export class Timekeeper {
   private async pass(): Promise<ReconcileResult> {
     const timer = this.deps.metrics.reconcileSeconds.startTimer()
     const { wanted, unknown } = await this.wantedChains()
-    const alive = await this.aliveChains([...wanted.keys()])
+    const alive = await this.aliveChains(wanted)
     const known = new Set(await this.deps.redis.smembers(schedulingKeys.chains(this.deps.queuePrefix)))
     const created: string[] = []
     for (const [chain, data] of wanted) {
@@ -107,8 +107,23 @@ export class Timekeeper {
   }
 
   /** A chain is alive while its deduplication key names a job that still exists (delayed, waiting or active). */
-  private async aliveChains(chains: string[]): Promise<Set<string>> {
-    const { queue, redis } = this.deps
+  private async aliveChains(wanted: Map<string, ScheduledTaskData>): Promise<Set<string>> {
+    const { queues } = this.deps
+    const byShard = new Map<number, string[]>()
+    for (const [chain, data] of wanted) {
+      const shard = queues.shardOf(data.pluginConfigId)
+      byShard.set(shard, [...(byShard.get(shard) ?? []), chain])
+    }
+    const alive = new Set<string>()
+    for (const [shard, chains] of byShard) {
+      for (const chain of await this.aliveIn(shard, chains)) alive.add(chain)
+    }
+    return alive
+  }
+
+  private async aliveIn(shard: number, chains: string[]): Promise<string[]> {
+    const { redis } = this.deps
+    const queue = this.deps.queues.at(shard)
     const ids = await deduplicationJobIds(redis, queue, chains)
     const candidates = chains.map((chain, i) => [chain, ids[i]] as const).filter((entry): entry is readonly [string, string] => entry[1] !== null)
     const exists = await jobsExist(
@@ -116,16 +131,16 @@ export class Timekeeper {
       queue,
       candidates.map(([, id]) => id),
     )
-    return new Set(candidates.filter((_, i) => exists[i]).map(([chain]) => chain))
+    return candidates.filter((_, i) => exists[i]).map(([chain]) => chain)
   }
 
   /** Resumes where the lost chain was (last end + interval) when known, else runs right away. */
   private async create(chain: string, data: ScheduledTaskData, reason: 'new' | 'lost'): Promise<void> {
-    const { queue, redis, queuePrefix, timeScale } = this.deps
+    const { queues, redis, queuePrefix, timeScale } = this.deps
     await redis.sadd(schedulingKeys.chains(queuePrefix), chain)
     const lastFinish = Number(await redis.hget(schedulingKeys.lastFinish(queuePrefix), chain))
     const delay = lastFinish > 0 ? Math.max(0, lastFinish + taskIntervalMs(data.task, timeScale) - Date.now()) : 0
-    await queue.add(data.task, data, chainHeadOptions(chain, delay))
+    await queues.forConfig(data.pluginConfigId).add(data.task, data, chainHeadOptions(chain, delay))
     this.deps.metrics.chainsCreated.inc({ reason })
     this.deps.logger.info({ plugin_config_id: data.pluginConfigId, task: data.task, reason, delay_ms: delay }, 'scheduled task chain created')
   }
@@ -146,7 +161,7 @@ export class Timekeeper {
       // Enabled and set up here without exporting the task: the plugin changed. Enabled but not known here: leave it to the replicas that know.
       const reason = !match ? 'invalid' : !stillEnabled.has(id) ? 'disabled' : ready.has(id) ? 'not exported' : null
       if (!reason) continue
-      if (await this.remove(chain, (match?.[2] ?? 'runEveryMinute') as ScheduledTask)) {
+      if (await this.remove(chain, (match?.[2] ?? 'runEveryMinute') as ScheduledTask, match ? id : 0)) {
         removed.push(chain)
         this.deps.metrics.chainsRemoved.inc({ reason })
         this.deps.logger.info({ chain, reason }, 'scheduled task chain removed')
@@ -159,8 +174,9 @@ export class Timekeeper {
    * A waiting or delayed run is removed (BullMQ drops the deduplication key with it). A running one
    * cannot be: its stored successor is dropped instead, and the next pass finishes the job.
    */
-  private async remove(chain: string, task: ScheduledTask): Promise<boolean> {
-    const { queue, redis, queuePrefix } = this.deps
+  private async remove(chain: string, task: ScheduledTask, pluginConfigId: number): Promise<boolean> {
+    const { redis, queuePrefix } = this.deps
+    const queue = this.deps.queues.forConfig(pluginConfigId)
     const jobId = await queue.getDeduplicationJobId(chain)
     const job = jobId ? await queue.getJob(jobId) : undefined
     if (job) {

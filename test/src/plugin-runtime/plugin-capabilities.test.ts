@@ -5,7 +5,7 @@ import { createTeam, Team } from '@plugin-server/db'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { createPluginChainMetrics, processEventStep } from '@plugin-server/ingestion'
-import { createScheduledQueue, createSchedulerMetrics, Timekeeper, triggerJob } from '@plugin-server/scheduling'
+import { createSchedulerMetrics, ScheduledQueues, Timekeeper, triggerJob } from '@plugin-server/scheduling'
 import { randomUUID } from 'node:crypto'
 import Redis from 'ioredis'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
@@ -108,11 +108,11 @@ describe('Plugin capabilities (recorded at install, read instead of loading plug
     const exporter = await install('exporter', EXPORTER)
     const enricher = await install('enricher', ENRICHER)
     const { manager, services } = await start()
-    const queue = createScheduledQueue(ctx!.newRedisConnection('scheduled-queue'), prefix)
+    const queues = new ScheduledQueues(ctx!.newRedisConnection('scheduled-queue'), prefix, 1)
     try {
       const timekeeper = new Timekeeper({
         manager,
-        queue,
+        queues,
         redis: services.redis,
         pool: db.pool,
         logger: services.logger,
@@ -126,8 +126,8 @@ describe('Plugin capabilities (recorded at install, read instead of loading plug
       assert.equal(manager.state(enricher.config.id)?.status, 'pending')
       assert.equal(await setups(exporter.plugin.id), 0)
     } finally {
-      await queue.obliterate({ force: true })
-      await queue.close()
+      await queues.at(0).obliterate({ force: true })
+      await queues.close()
     }
   })
 

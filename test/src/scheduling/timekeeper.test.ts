@@ -81,10 +81,11 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
       (r) => r.runs.length >= 1,
     )
     // What a Redis failover without persistence leaves: no job, no deduplication key, no chain set.
-    await scheduler!.worker.pause()
+    const [worker] = scheduler!.shardWorkers
+    await worker.pause()
     const keys = await redis.keys(`${prefix}:scheduled:*`)
     await redis.del(...keys, `${prefix}:scheduler:chains`)
-    scheduler!.worker.resume()
+    worker.resume()
     const lostAt = Date.now()
     const result = await timekeeper.reconcile()
     assert.deepEqual(result.created, [`chain-${config.id}-runEveryMinute`])

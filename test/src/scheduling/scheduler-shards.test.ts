@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { createTeam } from '@plugin-server/db'
+import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
+import { enablePlugin, managementContext } from '../harness/plugins'
+import type { FleetProcess } from '../harness/processes'
+
+const TIME_SCALE = 30
+const LEASE = 2000
+const SHARDS = 4
+const CONFIGS = 8
+
+type Line = FleetProcess['lines'][number]
+
+/** The shards a replica said it owns last. */
+function owned(proc: FleetProcess): number[] | null {
+  const said = proc.lines.filter((l) => l.msg === 'scheduler shards owned')
+  return said.length === 0 ? null : (said[said.length - 1].shards as number[])
+}
+
+function startsOf(proc: FleetProcess, since: number): Line[] {
+  return proc.lines.filter((l) => l.msg === 'scheduled task started' && Number(l.time) >= since)
+}
+
+async function liveIsolates(proc: FleetProcess): Promise<number> {
+  const line = await proc.waitForLog((l) => l.msg === 'health and metrics server listening')
+  const text = await (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text()
+  return Number(/^plugin_vm_live_isolates(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN)
+}
+
+describe('scheduler: chains sharded over replicas (SCHEDULER_SHARDS=4, two replicas, child processes)', function () {
+  this.timeout(180_000)
+  let fleet: TestFleet
+  let replicas: FleetProcess[]
+  let management: ReturnType<typeof managementContext>
+  const configIds: number[] = []
+
+  before(async () => {
+    fleet = await createTestFleet({
+      TIME_SCALE: String(TIME_SCALE),
+      SCHEDULER_SHARDS: String(SHARDS),
+      SCHEDULER_LOCK_DURATION_MS: String(LEASE),
+      SCHEDULER_RECONCILE_INTERVAL_MS: '1000',
+      PLUGIN_RECONCILE_INTERVAL_MS: '1000',
+      LOG_LEVEL: 'debug',
+    })
+    management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
+    // One config per team, as a fleet of tenants has them.
+    for (let i = 0; i < CONFIGS; i++) {
+      const team = i === 0 ? fleet.team : await createTeam(fleet.db.pool, `shard team ${i}`)
+      configIds.push((await enablePlugin(management, team.id, 'scheduling-recorder')).id)
+    }
+    replicas = await Promise.all([1, 2].map(() => fleet.start('scheduler')))
+  })
+  after(async () => {
+    await management.close()
+    await fleet.close()
+  })
+
+  it('deals the shards out between the replicas, and runs each config on the replica owning its shard only, which alone sets it up', async () => {
+    await eventually(
+      'each replica owns two shards, together all four',
+      async () => replicas.map(owned),
+      (shards) => shards.every((s) => s?.length === 2) && new Set(shards.flatMap((s) => s ?? [])).size === SHARDS,
+    )
+    const since = Date.now()
+    await eventually(
+      'every config ran twice after the deal',
+      async () => configIds.map((id) => replicas.flatMap((r) => startsOf(r, since)).filter((l) => l.plugin_config_id === id).length),
+      (counts) => counts.every((n) => n >= 2),
+      60_000,
+    )
+    for (const id of configIds) {
+      const ranOn = replicas.filter((r) => startsOf(r, since).some((l) => l.plugin_config_id === id))
+      assert.equal(ranOn.length, 1, `config ${id} ran on ${ranOn.length} replicas`)
+      assert.ok(owned(ranOn[0])!.includes(id % SHARDS), `config ${id} (shard ${id % SHARDS}) ran on a replica owning ${JSON.stringify(owned(ranOn[0]))}`)
+    }
+    for (const replica of replicas) {
+      const mine = configIds.filter((id) => owned(replica)!.includes(id % SHARDS)).length
+      assert.equal(await liveIsolates(replica), mine, 'a replica holds isolates for the configs of its shards only')
+    }
+  })
+
+  it('hands a SIGKILLed replica’s shards to the survivor, which then runs every config', async () => {
+    const [killed, survivor] = replicas
+    await killed.kill('SIGKILL')
+    const killedAt = Date.now()
+    await eventually(
+      'the survivor owns every shard',
+      async () => owned(survivor),
+      (shards) => shards?.length === SHARDS,
+      // The dead replica's heartbeat must age past the lease first.
+      30_000,
+    )
+    await eventually(
+      'every config ran on the survivor after the kill',
+      async () => configIds.filter((id) => !startsOf(survivor, killedAt).some((l) => l.plugin_config_id === id)),
+      (left) => left.length === 0,
+      60_000,
+    )
+    assert.equal(await liveIsolates(survivor), CONFIGS)
+    const overlaps = survivor.lines.filter((l) => /overlap/.test(String(l.msg)))
+    assert.deepEqual(overlaps, [])
+  })
+
+  it('gives half the shards to a replica that joins, and tears down the configs it gave away', async () => {
+    const survivor = replicas[1]
+    const joined = await fleet.start('scheduler')
+    replicas.push(joined)
+    await eventually(
+      'the two replicas own two shards each',
+      async () => [owned(survivor), owned(joined)],
+      (shards) => shards.every((s) => s?.length === 2),
+      30_000,
+    )
+    const since = Date.now()
+    const theirs = configIds.filter((id) => owned(joined)!.includes(id % SHARDS))
+    await eventually(
+      'the configs of the given shards ran on the new replica',
+      async () => theirs.filter((id) => !startsOf(joined, since).some((l) => l.plugin_config_id === id)),
+      (left) => left.length === 0,
+      60_000,
+    )
+    await eventually(
+      'the old replica holds only its own configs’ isolates',
+      () => liveIsolates(survivor),
+      (n) => n === CONFIGS - theirs.length,
+    )
+    assert.equal(await liveIsolates(joined), theirs.length)
+  })
+})
