@@ -28,6 +28,10 @@ export const NativeMap = Map
 export const mapGet = uncurry(Map.prototype.get as (this: Map<unknown, unknown>, key: unknown) => unknown)
 export const mapSet = uncurry(Map.prototype.set as (this: Map<unknown, unknown>, key: unknown, value: unknown) => Map<unknown, unknown>)
 export const stringSlice = uncurry(String.prototype.slice as (this: string, start?: number, end?: number) => string)
+/** `then` of the built-in Promise: on the runtime's own promises (see ownPromise), never the plugin's replacement. */
+export const promiseThen = uncurry(
+  Promise.prototype.then as (this: Promise<unknown>, onValue: (value: unknown) => unknown, onError: (error: unknown) => unknown) => Promise<unknown>,
+)
 export const isPrototypeOf = uncurry(Object.prototype.isPrototypeOf as (this: object, value: unknown) => boolean)
 export const errorPrototype: object = Error.prototype
 

@@ -1,7 +1,7 @@
 import { lineEnvelope, runBatchExport } from './batch-export'
 import { errorRecord, toErrorRecord } from './errors'
 import { batchText, eventLine, failLine, Lines } from './event-lines'
-import { bare, detached, objectKeys, ownPromise, parse, reflectApply, stringify } from './intrinsics'
+import { bare, detached, objectKeys, ownPromise, parse, promiseThen, reflectApply, stringify } from './intrinsics'
 import { createMeta, LoadInfo } from './meta'
 import { sandboxRequire } from './modules'
 import { stamped } from './host-link'
@@ -123,17 +123,20 @@ function invoke(fn: Fn | undefined, label: string, args: unknown[]): string | Pr
   )
 }
 
-/** What the host receives: the result stamped with the fires sent until it was ready (see host-link.ts). */
+/**
+ * What the host receives: the result stamped with the fires sent until it was ready (see
+ * host-link.ts). A pending result is always the runtime's own promise, followed with the built-in
+ * `then` (`await` would look `then` up, and the plugin may have replaced it).
+ */
 function withStamp(result: string | Promise<string>): string | Promise<string> {
   if (typeof result === 'string') return stamped(result)
-  return ownPromise(
-    (resolve) =>
-      void whenSettled(
-        result,
-        (v) => resolve(stamped(v as string)),
-        (e) => resolve(stamped(fail(e))),
-      ),
-  )
+  return ownPromise((resolve) => {
+    promiseThen(
+      result,
+      (v) => resolve(stamped(v as string)),
+      (e) => resolve(stamped(fail(e))),
+    )
+  })
 }
 
 /**
