@@ -6,7 +6,16 @@ export { createLogger } from './logger'
 export type { Logger } from './logger'
 export { createRedis } from './redis'
 export { createPool, Pool } from './postgres'
-export { createQueue, createWorker, createIngestQueue, createPluginJobsQueue, createExportQueue, QUEUES, PLUGIN_JOB_BACKOFF, scheduledShardQueue } from './queues'
+export {
+  createQueue,
+  createWorker,
+  createIngestQueue,
+  createPluginJobsQueue,
+  createExportQueue,
+  QUEUES,
+  PLUGIN_JOB_BACKOFF,
+  scheduledShardQueue,
+} from './queues'
 export type { QueueName, ScheduledShardQueueName } from './queues'
 export type { Closer } from './shutdown'
 export type { ReadinessCheck } from './health-server'
