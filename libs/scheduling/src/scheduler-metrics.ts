@@ -61,7 +61,11 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
       registers: [registry],
     }),
     chains: new Gauge({ name: 'scheduler_chains', help: 'Task chains the last reconcile of this replica found or created', registers: [registry] }),
-    shardsOwned: new Gauge({ name: 'scheduler_shards_owned', help: 'Shards of the scheduled queues (SCHEDULER_SHARDS) this replica works', registers: [registry] }),
+    shardsOwned: new Gauge({
+      name: 'scheduler_shards_owned',
+      help: 'Shards of the scheduled queues (SCHEDULER_SHARDS) this replica works',
+      registers: [registry],
+    }),
     reconcileSeconds: new Histogram({
       name: 'scheduler_reconcile_seconds',
       help: 'Duration of one reconcile pass over every enabled config',

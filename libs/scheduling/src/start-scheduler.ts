@@ -63,7 +63,9 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     workers.delete(shard)
     const stopped = worker
       .close()
-      .then(() => runtime.manager.release(runtime.manager.enabledConfigs().flatMap((r) => (queues.shardOf(r.id) === shard && !workers.has(shard) ? [r.id] : []))))
+      .then(() =>
+        runtime.manager.release(runtime.manager.enabledConfigs().flatMap((r) => (queues.shardOf(r.id) === shard && !workers.has(shard) ? [r.id] : []))),
+      )
       .catch((err: Error) => logger.warn({ err: err.message, shard }, 'scheduler shard not released cleanly'))
       .finally(() => stopping.delete(stopped))
     stopping.add(stopped)
