@@ -12,6 +12,8 @@ import { printTable } from './table'
 import { benchManagement } from './bench-management'
 
 const CONFIGS = Number(process.env.BENCH_SCHEDULER_CONFIGS ?? 1000)
+/** Scheduler processes; with SCHEDULER_SHARDS > 1 each sets up only its share of the configs. */
+const REPLICAS = Number(process.env.BENCH_SCHEDULER_REPLICAS ?? 2)
 /** 20: a minute lasts 3 s, so every config runs 20 times as often as in production (10 000 configs: 3 333 runs/s instead of 167). */
 const TIME_SCALE = Number(process.env.BENCH_SCHEDULER_TIME_SCALE ?? 20)
 /** Warm-up (every config ran twice) gives up after this long and measures anyway, saying how far it got. */
@@ -54,7 +56,7 @@ async function withDatabase<T>(serverUrl: string, fn: (url: string) => Promise<T
   }
 }
 
-/** BENCH_SCHEDULER_CONFIGS (default 1 000) configs with a trivial runEveryMinute on two scheduler processes: start drift against the debounced schedule, and overlaps. */
+/** BENCH_SCHEDULER_CONFIGS (default 1 000) configs with a trivial runEveryMinute on BENCH_SCHEDULER_REPLICAS (2) scheduler processes: start drift against the debounced schedule, and overlaps. */
 export async function benchScheduler(): Promise<void> {
   const redisServer = process.env.REDIS_URL ? null : await startRedisServer()
   const postgres = process.env.DATABASE_URL ? null : await startPostgresServer()
@@ -90,7 +92,7 @@ export async function benchScheduler(): Promise<void> {
           LOG_LEVEL: 'warn',
           SCHEDULER_RECONCILE_INTERVAL_MS: '5000',
         }
-        for (let i = 0; i < 2; i++)
+        for (let i = 0; i < REPLICAS; i++)
           children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
 
         const key = (teamId: number) => `${prefix}:cache:${pluginId}:${teamId}:runs`
@@ -99,7 +101,7 @@ export async function benchScheduler(): Promise<void> {
           teams.forEach((t) => pipeline.llen(key(t.id)))
           return ((await pipeline.exec()) ?? []).map(([, n]) => Number(n))
         }
-        // Warm-up: every config ran twice (both replicas loaded every plugin), then measure.
+        // Warm-up: every config ran twice (each replica set up the configs it runs: all of them, or its shards' with SCHEDULER_SHARDS), then measure.
         const warmupStarted = Date.now()
         let lastProgress = 0
         for (;;) {
@@ -143,7 +145,7 @@ export async function benchScheduler(): Promise<void> {
         drifts.sort((a, b) => a - b)
         const ms = (v: number) => `${Math.round(v)} ms`
         process.stdout.write(
-          `\nscheduler: ${CONFIGS} configs with runEveryMinute, 2 scheduler processes, SCHEDULER_SHARDS=${process.env.SCHEDULER_SHARDS ?? 1}, TIME_SCALE=${TIME_SCALE} (a minute lasts ${INTERVAL / 1000} s), ${MEASURE_MS / 1000} s measured\n\n`,
+          `\nscheduler: ${CONFIGS} configs with runEveryMinute, ${REPLICAS} scheduler processes, SCHEDULER_SHARDS=${process.env.SCHEDULER_SHARDS ?? 1}, TIME_SCALE=${TIME_SCALE} (a minute lasts ${INTERVAL / 1000} s), ${MEASURE_MS / 1000} s measured\n\n`,
         )
         printTable(
           ['runs measured', 'runs/s', 'drift p50', 'drift p99', 'drift max', 'overlaps', "replicas' RSS", 'target p99 ≤ 1 s'],

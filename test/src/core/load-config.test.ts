@@ -41,6 +41,15 @@ describe('loadConfig', () => {
     )
   })
 
+  it('refuses more live plugin instances per process than V8 can hold, saying why and what to do', () => {
+    assert.equal(loadConfig({ PLUGIN_MAX_LIVE_INSTANCES: '3500' }).plugins.maxLiveInstances, 3500)
+    assert.throws(
+      () => loadConfig({ PLUGIN_MAX_LIVE_INSTANCES: '5000' }),
+      (err: Error) =>
+        err instanceof ConfigError && /PLUGIN_MAX_LIVE_INSTANCES: expected an integer between 1 and 3500, got "5000" \(V8 aborts a process holding about 4 050 isolates; .*SCHEDULER_SHARDS/.test(err.message),
+    )
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),
