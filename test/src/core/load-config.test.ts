@@ -46,7 +46,10 @@ describe('loadConfig', () => {
     assert.throws(
       () => loadConfig({ PLUGIN_MAX_LIVE_INSTANCES: '5000' }),
       (err: Error) =>
-        err instanceof ConfigError && /PLUGIN_MAX_LIVE_INSTANCES: expected an integer between 1 and 3500, got "5000" \(V8 aborts a process holding about 4 050 isolates; .*SCHEDULER_SHARDS/.test(err.message),
+        err instanceof ConfigError &&
+        /PLUGIN_MAX_LIVE_INSTANCES: expected an integer between 1 and 3500, got "5000" \(V8 aborts a process holding about 4 050 isolates; .*SCHEDULER_SHARDS/.test(
+          err.message,
+        ),
     )
   })
 
