@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import Redis from 'ioredis'
 import { createTeam } from '@plugin-server/db'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 import type { FleetProcess } from '../harness/processes'
+import { overlaps, recordedRuns } from './scheduling-fixture'
 
 const TIME_SCALE = 30
 const LEASE = 2000
@@ -126,5 +128,59 @@ describe('scheduler: chains sharded over replicas (SCHEDULER_SHARDS=4, two repli
       (n) => n === CONFIGS - theirs.length,
     )
     assert.equal(await liveIsolates(joined), theirs.length)
+  })
+})
+
+describe('scheduler: changing SCHEDULER_SHARDS moves a chain to its new shard without running it twice', function () {
+  this.timeout(180_000)
+  let fleet: TestFleet
+  let management: ReturnType<typeof managementContext>
+
+  before(async () => {
+    fleet = await createTestFleet({
+      TIME_SCALE: String(TIME_SCALE),
+      SCHEDULER_LOCK_DURATION_MS: String(LEASE),
+      SCHEDULER_RECONCILE_INTERVAL_MS: '1000',
+      PLUGIN_RECONCILE_INTERVAL_MS: '1000',
+      LOG_LEVEL: 'debug',
+    })
+    management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
+  })
+  after(async () => {
+    await management.close()
+    await fleet.close()
+  })
+
+  const redisOf = (f: TestFleet) => (redis ??= new Redis(f.env.REDIS_URL))
+  let redis: Redis | undefined
+  after(() => redis?.disconnect())
+
+  it('drops the run left in the old shard’s queue (a queue the new deal still works) and runs the chain from its new shard', async () => {
+    // An id that is in shard 0 of 2 and shard 2 of 4: the old queue `scheduled-0` is worked after the change too.
+    await fleet.db.pool.query(`SELECT setval(pg_get_serial_sequence('plugin_configs', 'id'), 101)`)
+    const config = await enablePlugin(management, fleet.team.id, 'scheduling-recorder')
+    assert.equal(config.id % 4, 2)
+    const before = await fleet.start('scheduler', { SCHEDULER_SHARDS: '2' })
+    await eventually(
+      'two runs from scheduled-0',
+      async () => before.lines.filter((l) => l.msg === 'scheduled task started' && l.plugin_config_id === config.id).length,
+      (n) => n >= 2,
+      60_000,
+    )
+    await before.kill('SIGTERM')
+    const after = await fleet.start('scheduler', { SCHEDULER_SHARDS: '4' })
+    const dropped = await after.waitForLog((l) => l.msg === 'scheduled task dropped: its chain now lives in another shard, the chain ends here', 60_000)
+    assert.equal(dropped.plugin_config_id, config.id)
+    assert.equal(dropped.queue, 'scheduled-0')
+    assert.equal(dropped.shard_queue, 'scheduled-2')
+    const since = Number(dropped.time)
+    await eventually(
+      'two runs from scheduled-2',
+      async () => after.lines.filter((l) => l.msg === 'scheduled task started' && l.plugin_config_id === config.id && Number(l.time) >= since).length,
+      (n) => n >= 2,
+      60_000,
+    )
+    const { runs } = await recordedRuns(redisOf(fleet), fleet.env.QUEUE_PREFIX, config.plugin_id, fleet.team.id)
+    assert.deepEqual(overlaps(runs), [])
   })
 })
