@@ -1,6 +1,6 @@
 import type Redis from 'ioredis'
 import { Counter, Gauge, Registry } from 'prom-client'
-import { QUEUES } from './queues'
+import { QUEUES, scheduledShardQueue } from './queues'
 import { withTimeout } from './with-timeout'
 import { BULLMQ_STATE_STRUCTURES, bullmqKeys } from './bullmq-internals'
 
@@ -10,6 +10,12 @@ import { BULLMQ_STATE_STRUCTURES, bullmqKeys } from './bullmq-internals'
  * that the two names agree.
  */
 export const MONITORED_QUEUES: readonly string[] = [...Object.values(QUEUES), 'export-deliveries']
+
+/** MONITORED_QUEUES with `scheduled` replaced by its shards' queues when SCHEDULER_SHARDS is above 1. */
+export function monitoredQueues(schedulerShards: number): string[] {
+  const scheduled = Array.from({ length: schedulerShards }, (_, shard) => scheduledShardQueue(shard, schedulerShards))
+  return [...new Set(MONITORED_QUEUES.flatMap((queue) => (queue === QUEUES.scheduled ? scheduled : [queue])))]
+}
 
 const STATES = BULLMQ_STATE_STRUCTURES
 

@@ -8,7 +8,7 @@ import type { Role } from './interfaces'
 import { createLogger, Logger } from './logger'
 import { createRegistry } from './metrics'
 import { createPool, Pool } from './postgres'
-import { registerQueueDepthMetrics } from './queue-depth-metrics'
+import { monitoredQueues, registerQueueDepthMetrics } from './queue-depth-metrics'
 import { ObservableWorker, observeQueueWorker, registerQueueWorkerMetrics } from './queue-worker-metrics'
 import { createRedis } from './redis'
 import { Closer, installShutdown } from './shutdown'
@@ -81,7 +81,12 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   }
   // Every role reports every queue's depth (fleet-wide, read at scrape time; see queue-depth-metrics).
   let depthRedis: Redis | null = null
-  registerQueueDepthMetrics(registry, () => (depthRedis ??= context.newRedisConnection('queue-metrics')), config.queuePrefix)
+  registerQueueDepthMetrics(
+    registry,
+    () => (depthRedis ??= context.newRedisConnection('queue-metrics')),
+    config.queuePrefix,
+    monitoredQueues(config.scheduler.shards),
+  )
   // One connection for every probe, opened before the role starts (so it is up by the first probe):
   // probes come every few seconds for the life of the pod. Without an offline queue a ping while
   // Redis is away fails at once instead of piling up.

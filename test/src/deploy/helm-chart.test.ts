@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
-import { MONITORED_QUEUES } from '@plugin-server/core'
+import { MONITORED_QUEUES, monitoredQueues } from '@plugin-server/core'
 import { REPO_ROOT } from '../harness/processes'
 import { CHART, dashboards, helm, K8sObject, render, REQUIRED_SETS, runHelm } from './chart-tools'
 
@@ -83,6 +83,22 @@ describe('helm chart', function () {
       ['ps-plugin-server-capture'],
     )
     assert.equal(ofKind(render(REQUIRED_SETS).objects, 'HorizontalPodAutoscaler').length, 4)
+  })
+
+  it('scales schedulers on the wait lists of their shards when config.SCHEDULER_SHARDS is above 1, as their processes report them', () => {
+    const listsOf = (args: string[]) =>
+      ofKind(render([...KEDA, '--set', 'roles.scheduler.autoscaling.enabled=true', ...args]).objects, 'ScaledObject')
+        .filter((o) => o.metadata.name.endsWith('scheduler'))
+        .flatMap((o) => (o.spec as { triggers: { type: string; metadata: Record<string, string> }[] }).triggers)
+        .filter((t) => t.type === 'redis')
+        .map((t) => t.metadata.listName)
+    assert.deepEqual(listsOf([]), ['{ps}:scheduled:wait'])
+    const sharded = listsOf(['--set-string', 'config.SCHEDULER_SHARDS=3'])
+    assert.deepEqual(sharded, ['{ps}:scheduled-0:wait', '{ps}:scheduled-1:wait', '{ps}:scheduled-2:wait'])
+    assert.deepEqual(
+      sharded.map((list) => list.split(':')[1]),
+      monitoredQueues(3).filter((q) => q.startsWith('scheduled')),
+    )
   })
 
   it('stops every role inside its grace period and probes the health endpoints', () => {

@@ -44,10 +44,19 @@ app.kubernetes.io/component: {{ .role }}
 
 {{/*
 The BullMQ queues a role consumes: its KEDA triggers read their wait lists. The capture app has
-none (it produces into ingest) and scales on CPU.
+none (it produces into ingest) and scales on CPU. With config.SCHEDULER_SHARDS above 1 the
+scheduler's chains are in scheduled-0 … scheduled-<n-1> instead of scheduled.
 */}}
 {{- define "ps.roleQueues" -}}
-{{- $queues := dict "ingest-worker" (list "ingest") "exporter" (list "export" "export-deliveries") "job-worker" (list "jobs") "scheduler" (list "scheduled") -}}
+{{- $shards := int (default "1" (get .root.Values.config "SCHEDULER_SHARDS")) -}}
+{{- $scheduled := list "scheduled" -}}
+{{- if gt $shards 1 -}}
+{{- $scheduled = list -}}
+{{- range $i := until $shards -}}
+{{- $scheduled = append $scheduled (printf "scheduled-%d" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- $queues := dict "ingest-worker" (list "ingest") "exporter" (list "export" "export-deliveries") "job-worker" (list "jobs") "scheduler" $scheduled -}}
 {{- get $queues .role | default list | toJson -}}
 {{- end -}}
 
