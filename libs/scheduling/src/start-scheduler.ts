@@ -63,9 +63,11 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     workers.delete(shard)
     const stopped = worker
       .close()
-      .then(() =>
-        runtime.manager.release(runtime.manager.enabledConfigs().flatMap((r) => (queues.shardOf(r.id) === shard && !workers.has(shard) ? [r.id] : []))),
-      )
+      .then(async () => {
+        // Dealt back to this replica while its runs finished: its configs stay.
+        if (workers.has(shard)) return
+        await runtime.manager.release(runtime.manager.enabledConfigs().flatMap((r) => (queues.shardOf(r.id) === shard ? [r.id] : [])))
+      })
       .catch((err: Error) => logger.warn({ err: err.message, shard }, 'scheduler shard not released cleanly'))
       .finally(() => stopping.delete(stopped))
     stopping.add(stopped)

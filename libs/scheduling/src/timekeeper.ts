@@ -112,7 +112,9 @@ export class Timekeeper {
     const byShard = new Map<number, string[]>()
     for (const [chain, data] of wanted) {
       const shard = queues.shardOf(data.pluginConfigId)
-      byShard.set(shard, [...(byShard.get(shard) ?? []), chain])
+      const chains = byShard.get(shard)
+      if (chains) chains.push(chain)
+      else byShard.set(shard, [chain])
     }
     const alive = new Set<string>()
     for (const [shard, chains] of byShard) {
