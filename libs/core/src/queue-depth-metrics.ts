@@ -5,16 +5,15 @@ import { withTimeout } from './with-timeout'
 import { BULLMQ_STATE_STRUCTURES, bullmqKeys } from './bullmq-internals'
 
 /**
- * Queues whose depth every process reports. `export-deliveries` is libs/export's internal queue
- * (DELIVERIES_QUEUE); it is named here because core cannot depend on libs/export, and a test checks
- * that the two names agree.
+ * Queues whose depth every process reports: every queue of the fleet (libs/export's DELIVERIES_QUEUE
+ * is QUEUES.exportDeliveries; a test checks that the two names agree).
  */
-export const MONITORED_QUEUES: readonly string[] = [...Object.values(QUEUES), 'export-deliveries']
+export const MONITORED_QUEUES: readonly string[] = Object.values(QUEUES)
 
 /** MONITORED_QUEUES with `scheduled` replaced by its shards' queues when SCHEDULER_SHARDS is above 1. */
 export function monitoredQueues(schedulerShards: number): string[] {
   const scheduled = Array.from({ length: schedulerShards }, (_, shard) => scheduledShardQueue(shard, schedulerShards))
-  return [...new Set(MONITORED_QUEUES.flatMap((queue) => (queue === QUEUES.scheduled ? scheduled : [queue])))]
+  return MONITORED_QUEUES.flatMap((queue) => (queue === QUEUES.scheduled ? scheduled : [queue]))
 }
 
 const STATES = BULLMQ_STATE_STRUCTURES
