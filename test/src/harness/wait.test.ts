@@ -4,14 +4,20 @@ import { scaleMochaTimeouts } from './wait'
 
 type Tree = Parameters<typeof scaleMochaTimeouts>[0]
 
+/** A root at mocha's 60 s and a ten-minute suite below it holding one test, as a soak file has. */
+function rootWithLongSuite(): { root: Mocha.Suite; soak: Mocha.Suite; long: Mocha.Test } {
+  const root = new Mocha.Suite('', new Mocha.Context())
+  root.timeout(60_000)
+  const soak = Mocha.Suite.create(root, 'a long run')
+  soak.timeout(600_000)
+  const long = new Mocha.Test('takes minutes', () => undefined)
+  soak.addTest(long)
+  return { root, soak, long }
+}
+
 describe('scaleMochaTimeouts (test bounds that follow the machine’s load)', () => {
   it('stretches each suite’s, hook’s and test’s own timeout, even though mocha’s Suite#timeout sets everything below it', () => {
-    const root = new Mocha.Suite('', new Mocha.Context())
-    root.timeout(60_000)
-    const soak = Mocha.Suite.create(root, 'a long run')
-    soak.timeout(600_000)
-    const long = new Mocha.Test('takes minutes', () => undefined)
-    soak.addTest(long)
+    const { root, soak, long } = rootWithLongSuite()
     soak.beforeAll('starts a fleet', () => undefined)
     const unbounded = new Mocha.Test('has no timeout', () => undefined)
     soak.addTest(unbounded)
@@ -37,12 +43,7 @@ describe('scaleMochaTimeouts (test bounds that follow the machine’s load)', ()
   })
 
   it('leaves every timeout as it was at a scale of 1', () => {
-    const root = new Mocha.Suite('', new Mocha.Context())
-    root.timeout(60_000)
-    const soak = Mocha.Suite.create(root, 'a long run')
-    soak.timeout(600_000)
-    const long = new Mocha.Test('takes minutes', () => undefined)
-    soak.addTest(long)
+    const { root, long } = rootWithLongSuite()
     scaleMochaTimeouts(root as unknown as Tree, 1)
     assert.equal(long.timeout(), 600_000)
   })

@@ -4,7 +4,7 @@ import { createTeam } from '@plugin-server/db'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 import type { FleetProcess } from '../harness/processes'
-import { overlaps, recordedRuns } from './scheduling-fixture'
+import { fastSchedulerEnv, overlaps, recordedRuns } from './scheduling-fixture'
 
 const TIME_SCALE = 30
 const LEASE = 2000
@@ -37,14 +37,7 @@ describe('scheduler: chains sharded over replicas (SCHEDULER_SHARDS=4, two repli
   const configIds: number[] = []
 
   before(async () => {
-    fleet = await createTestFleet({
-      TIME_SCALE: String(TIME_SCALE),
-      SCHEDULER_SHARDS: String(SHARDS),
-      SCHEDULER_LOCK_DURATION_MS: String(LEASE),
-      SCHEDULER_RECONCILE_INTERVAL_MS: '1000',
-      PLUGIN_RECONCILE_INTERVAL_MS: '1000',
-      LOG_LEVEL: 'debug',
-    })
+    fleet = await createTestFleet({ ...fastSchedulerEnv(TIME_SCALE, LEASE), SCHEDULER_SHARDS: String(SHARDS) })
     management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
     // One config per team, as a fleet of tenants has them.
     for (let i = 0; i < CONFIGS; i++) {
@@ -135,25 +128,18 @@ describe('scheduler: changing SCHEDULER_SHARDS moves a chain to its new shard wi
   this.timeout(180_000)
   let fleet: TestFleet
   let management: ReturnType<typeof managementContext>
+  let redis: Redis
 
   before(async () => {
-    fleet = await createTestFleet({
-      TIME_SCALE: String(TIME_SCALE),
-      SCHEDULER_LOCK_DURATION_MS: String(LEASE),
-      SCHEDULER_RECONCILE_INTERVAL_MS: '1000',
-      PLUGIN_RECONCILE_INTERVAL_MS: '1000',
-      LOG_LEVEL: 'debug',
-    })
+    fleet = await createTestFleet(fastSchedulerEnv(TIME_SCALE, LEASE))
     management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
+    redis = new Redis(fleet.env.REDIS_URL)
   })
   after(async () => {
+    redis.disconnect()
     await management.close()
     await fleet.close()
   })
-
-  const redisOf = (f: TestFleet) => (redis ??= new Redis(f.env.REDIS_URL))
-  let redis: Redis | undefined
-  after(() => redis?.disconnect())
 
   it('drops the run left in the old shard’s queue (a queue the new deal still works) and runs the chain from its new shard', async () => {
     // An id that is in shard 0 of 2 and shard 2 of 4: the old queue `scheduled-0` is worked after the change too.
@@ -180,7 +166,7 @@ describe('scheduler: changing SCHEDULER_SHARDS moves a chain to its new shard wi
       (n) => n >= 2,
       60_000,
     )
-    const { runs } = await recordedRuns(redisOf(fleet), fleet.env.QUEUE_PREFIX, config.plugin_id, fleet.team.id)
+    const { runs } = await recordedRuns(redis, fleet.env.QUEUE_PREFIX, config.plugin_id, fleet.team.id)
     assert.deepEqual(overlaps(runs), [])
   })
 })

@@ -29,4 +29,18 @@ export async function pluginLogMessages(pool: Pool, pluginConfigId: number): Pro
   return rows.map((r) => r.message)
 }
 
+/**
+ * A fleet whose minute lasts 60 000 / timeScale ms, with a short lease and chains and configs
+ * re-read every second, logging each run (debug): what the scheduler tests run against.
+ */
+export function fastSchedulerEnv(timeScale: number, leaseMs: number): Record<string, string> {
+  return {
+    TIME_SCALE: String(timeScale),
+    SCHEDULER_LOCK_DURATION_MS: String(leaseMs),
+    SCHEDULER_RECONCILE_INTERVAL_MS: '1000',
+    PLUGIN_RECONCILE_INTERVAL_MS: '1000',
+    LOG_LEVEL: 'debug',
+  }
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

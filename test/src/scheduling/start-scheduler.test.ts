@@ -5,7 +5,7 @@ import { createTestFleet, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 import type { FleetProcess } from '../harness/processes'
 import { bound } from '../harness/wait'
-import { gaps, overlaps, recordedRuns, sleep } from './scheduling-fixture'
+import { fastSchedulerEnv, gaps, overlaps, recordedRuns, sleep } from './scheduling-fixture'
 
 const TIME_SCALE = 30
 const INTERVAL = 60_000 / TIME_SCALE
@@ -32,14 +32,7 @@ describe('scheduler: three replicas, one runEveryMinute taking 1.5 intervals (ch
   }
 
   before(async () => {
-    fleet = await createTestFleet({
-      TIME_SCALE: String(TIME_SCALE),
-      SCHEDULER_LOCK_DURATION_MS: String(LEASE),
-      SCHEDULER_RECONCILE_INTERVAL_MS: '1000',
-      PLUGIN_RECONCILE_INTERVAL_MS: '1000',
-      PLUGIN_TIMEOUT_MS: '20000',
-      LOG_LEVEL: 'debug',
-    })
+    fleet = await createTestFleet({ ...fastSchedulerEnv(TIME_SCALE, LEASE), PLUGIN_TIMEOUT_MS: '20000' })
     redis = new Redis(process.env.REDIS_URL!)
     management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
     schedulers = await Promise.all([1, 2, 3].map(() => fleet.start('scheduler')))
