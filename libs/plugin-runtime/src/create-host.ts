@@ -67,7 +67,7 @@ export function createHost(
         logs.write(target, 'SYSTEM', 'WARN', `metric ${name} was not updated: ${err.message}`),
       )
     },
-    geoipLocate: (ip) => services.geoip.locate(ip),
+    geoipLocate: (ip) => services.geoip.locateJson(ip),
     log: (entry) => logs.write(target, 'CONSOLE', LOG_TYPES[entry.level] ?? 'LOG', entry.message),
     capture: ({ event, properties }) => {
       const captureDepth = depth.next()

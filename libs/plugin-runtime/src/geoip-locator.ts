@@ -23,6 +23,13 @@ export class GeoIpLocator {
   }
 
   async locate(ip: string): Promise<Record<string, unknown> | null> {
+    const json = await this.locateJson(ip)
+    // A fresh object every time: callers may change what they get.
+    return json === null ? null : (JSON.parse(json) as Record<string, unknown>)
+  }
+
+  /** The record as JSON text: what plugins get (the sandbox parses it, off the host's event loop). */
+  async locateJson(ip: string): Promise<string | null> {
     if (typeof ip !== 'string' || ip.trim() === '') return null
     const key = ip.trim()
     let json = this.cache.get(key)
@@ -31,8 +38,7 @@ export class GeoIpLocator {
       if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string)
       this.cache.set(key, json)
     }
-    // A fresh object every time: callers may change what they get.
-    return json === null ? null : (JSON.parse(json) as Record<string, unknown>)
+    return json
   }
 
   private lookup(reader: ReaderModel, ip: string): string | null {

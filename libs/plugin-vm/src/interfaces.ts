@@ -179,6 +179,7 @@ export interface PluginHost {
   readonly cursor: PluginCursor
   enqueueJob(job: PluginJobRequest): Promise<void>
   updateMetric(name: string, operation: MetricOperation, value: number): void
+  /** The GeoIP City record of `ip` as JSON text (the sandbox parses it) or as an object; null when not located. */
   geoipLocate(ip: string): Promise<unknown>
   log(entry: PluginLogEntry): void
   capture(capture: PluginCapture): void

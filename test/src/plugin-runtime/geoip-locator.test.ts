@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { GeoIpLocator } from '@plugin-server/plugin-runtime'
+import { LocalHost, PluginEvent, PluginHost } from '@plugin-server/plugin-vm'
+import { sourceFromCode, vm } from '../plugin-vm/helpers'
 
 describe('GeoIpLocator (meta.geoip)', () => {
   const locator = new GeoIpLocator('')
@@ -22,4 +24,48 @@ describe('GeoIpLocator (meta.geoip)', () => {
   it('says which setting to fix when the database cannot be opened', async () => {
     await assert.rejects(new GeoIpLocator('/nonexistent/City.mmdb').locate('1.1.1.1'), /geoip: cannot open \/nonexistent\/City.mmdb/)
   })
+
+  it('locateJson answers the same record as JSON text, and null where locate does', async () => {
+    const text = await locator.locateJson('89.160.20.128')
+    assert.equal(typeof text, 'string')
+    assert.deepEqual(JSON.parse(text!), await locator.locate('89.160.20.128'))
+    assert.equal(await locator.locateJson('10.1.2.3'), null)
+  })
+})
+
+describe('meta.geoip.locate in the sandbox', () => {
+  const code = `export async function processEvent(event, { geoip }) {
+    const first = await geoip.locate(event.properties.$ip)
+    if (first) first.country.isoCode = 'changed by the plugin'
+    const second = await geoip.locate(event.properties.$ip)
+    event.properties.first = first
+    event.properties.second = second
+    event.properties.isObject = second !== null && typeof second === 'object'
+    return event
+  }`
+  const record = { country: { isoCode: 'SE' }, continent: { code: 'EU' } }
+
+  for (const [answer, asWhat] of [
+    [(ip: string) => (ip === '89.160.20.128' ? JSON.stringify(record) : null), 'JSON text (what the server answers)'],
+    [(ip: string) => (ip === '89.160.20.128' ? structuredClone(record) : null), 'an object (a test host, Try it)'],
+  ] as const) {
+    it(`gives the plugin a fresh object per call when the host answers ${asWhat}, and null when not located`, async () => {
+      const host: PluginHost = new LocalHost()
+      host.geoipLocate = async (ip) => answer(ip)
+      const instance = await vm.load(await sourceFromCode(code), host, { configId: 1 })
+      try {
+        const results = await instance.processEventBatch([
+          { event: 'e', distinct_id: 'd', properties: { $ip: '89.160.20.128' } },
+          { event: 'e', distinct_id: 'd', properties: { $ip: '10.0.0.1' } },
+        ] as PluginEvent[])
+        const [located, unknown] = results.map((r) => (r.ok ? r.event!.properties! : assert.fail(`processEvent failed: ${r.error.message}`)))
+        assert.deepEqual(located.second, record)
+        assert.equal((located.first as typeof record).country.isoCode, 'changed by the plugin', 'the plugin may change what it gets')
+        assert.equal(located.isObject, true)
+        assert.equal(unknown.second, null)
+      } finally {
+        instance.dispose()
+      }
+    })
+  }
 })

@@ -100,9 +100,13 @@ const BATCHED_OPS = new Set([
   'geoip.locate',
 ])
 
+/** Turns a host's answer into what the plugin gets (in the sandbox: the host never builds it). */
+export type ReplyDecoder = (value: unknown) => unknown
+
 interface PendingCall {
   op: string
   args: unknown[]
+  decode: ReplyDecoder | undefined
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
 }
@@ -118,7 +122,8 @@ function flushPending(): void {
   pending = []
   const settle = (call: PendingCall, reply: HostReply) => {
     try {
-      call.resolve(unwrap(reply))
+      const value = unwrap(reply)
+      call.resolve(call.decode === undefined ? value : call.decode(value))
     } catch (error) {
       call.reject(error)
     }
@@ -137,11 +142,11 @@ function flushPending(): void {
   )
 }
 
-/** Returns a sandbox promise settled when the host's promise settles. */
-export function hostAsync(op: string, args: unknown[]): Promise<unknown> {
-  if (!BATCHED_OPS.has(op)) return callHost(op, args).then(unwrap)
+/** Returns a sandbox promise settled when the host's promise settles; `decode` (here, in the sandbox) turns the answer into the value. */
+export function hostAsync(op: string, args: unknown[], decode?: ReplyDecoder): Promise<unknown> {
+  if (!BATCHED_OPS.has(op)) return callHost(op, args).then((reply) => (decode === undefined ? unwrap(reply) : decode(unwrap(reply))))
   return new Promise((resolve, reject) => {
-    pending.push({ op, args, resolve, reject })
+    pending.push({ op, args, decode, resolve, reject })
     if (pending.length === 1) void Promise.resolve().then(flushPending)
   })
 }

@@ -1,5 +1,6 @@
 import { Buffer } from 'buffer'
 import { hostAsync, hostFire } from './host-link'
+import { parse } from './intrinsics'
 
 export interface LoadInfo {
   config: Record<string, unknown>
@@ -7,6 +8,15 @@ export interface LoadInfo {
 }
 
 const METRIC_METHODS: Record<string, string> = { sum: 'increment', max: 'max', min: 'min' }
+
+/**
+ * The host answers a lookup as the record's JSON text: parsing it here, on the isolate's thread,
+ * spares the host's event loop a parse and a structured copy of a ~2 KB object per event.
+ * A host may still answer with the object itself (test hosts, Try it).
+ */
+function geoipRecord(value: unknown): unknown {
+  return typeof value === 'string' ? parse(value) : value
+}
 
 function cacheMethod(name: string) {
   return (...args: unknown[]) => hostAsync(`cache.${name}`, args)
@@ -69,6 +79,6 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
         increment: (key: string, incrementBy?: number) => hostAsync('cursor.increment', [key, incrementBy]),
       },
     },
-    geoip: { locate: (ip: string) => hostAsync('geoip.locate', [ip]) },
+    geoip: { locate: (ip: string) => hostAsync('geoip.locate', [ip], geoipRecord) },
   }
 }
