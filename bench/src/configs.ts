@@ -12,6 +12,7 @@ import { installPluginFromPath } from '@plugin-server/management'
 import { benchManagement } from './bench-management'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
+import { workerMetrics } from './worker-metrics'
 
 const COUNTS = (process.env.BENCH_CONFIGS ?? '100,1000').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_CONFIGS_RUNS ?? 1)
@@ -35,16 +36,6 @@ interface Figures {
   loadMs: number
   /** Isolates the worker held when every event was stored. */
   live: number
-}
-
-async function metrics(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  const values = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line)
-    if (match && !values.has(match[1])) values.set(match[1], Number(match[2]))
-  }
-  return values
 }
 
 /** Events of these teams stored, and how many of them carry the plugin's property (went through their config). */
@@ -123,7 +114,7 @@ async function worker(services: { redisUrl: string; databaseUrl: string }, pool:
   const queue = createIngestQueue(connection, { queuePrefix: prefix, ingest: { attempts: 1 } })
   try {
     await waitFor('ingest worker /readyz', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok, 120_000)
-    const idle = await metrics(metricsPort)
+    const idle = await workerMetrics(metricsPort)
     const batch: IngestBatch = { events: teamIds.map(event) }
     const started = process.hrtime.bigint()
     await queue.add('batch', batch)
@@ -133,7 +124,7 @@ async function worker(services: { redisUrl: string; databaseUrl: string }, pool:
       await new Promise((r) => setTimeout(r, 200))
     }
     const loadMs = Number(process.hrtime.bigint() - started) / 1e6
-    const loaded = await metrics(metricsPort)
+    const loaded = await workerMetrics(metricsPort)
     const { processed } = await stored(pool, teamIds)
     if (processed < count) {
       // A config that failed to load lets its team's events through without it: that is not a loaded config.

@@ -5,12 +5,13 @@ import Redis from 'ioredis'
 import { Pool } from 'pg'
 import { createIngestQueue, createWorker, IngestBatch, IngestEvent, QUEUES } from '@plugin-server/core'
 import { countEvents, createTeam, insertEvents } from '@plugin-server/db'
-import { waitFor } from '@plugin-server/dev-services'
+import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
 import { ceiling } from './ingest'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
+import { workerMetrics } from './worker-metrics'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
 const PER_BATCH = 100
@@ -101,7 +102,13 @@ async function postgresAlone(databaseUrl: string): Promise<number> {
   }
 }
 
-async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[], extraEnv: Record<string, string> = {}): Promise<number> {
+/** A pipeline variant: its events/s, and the worker's CPU (isolate threads included) per event while it drained. */
+interface PipelineRun {
+  eventsPerSecond: number
+  workerCpuUsPerEvent: number
+}
+
+async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[], extraEnv: Record<string, string> = {}): Promise<PipelineRun> {
   const pool = new Pool({ connectionString: databaseUrl, max: 2 })
   const prefix = `{bench-${randomUUID().slice(0, 8)}}`
   const team = await createTeam(pool, `bench ${prefix}`)
@@ -111,16 +118,28 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
     const installed = await installPluginFromPath(ctx, path.join(FIXTURES, fixture))
     await createConfig(ctx, { teamId: team.id, plugin: installed.plugin.id, enabled: true, order })
   }
-  const env = { ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', ...extraEnv }
+  const metricsPort = await freePort()
+  const env = {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    DATABASE_URL: databaseUrl,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: String(metricsPort),
+    ...extraEnv,
+  }
   const worker: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   })
+  const cpuSeconds = async () => (await workerMetrics(metricsPort)).get('process_cpu_seconds_total') ?? NaN
   try {
     // One warm-up batch loads the team's plugins, so every variant is timed warm.
     await timeDrainWarmup(redisUrl, prefix, team.id, pool)
     const before = await countEvents(pool, team.id)
-    return await timeDrain(redisUrl, prefix, batches(team.id), async () => (await countEvents(pool, team.id)) - before >= EVENTS)
+    const cpuBefore = await cpuSeconds()
+    const eventsPerSecond = await timeDrain(redisUrl, prefix, batches(team.id), async () => (await countEvents(pool, team.id)) - before >= EVENTS)
+    return { eventsPerSecond, workerCpuUsPerEvent: (((await cpuSeconds()) - cpuBefore) * 1e6) / EVENTS }
   } finally {
     worker.kill('SIGTERM')
     await new Promise((r) => worker.once('exit', r))
@@ -151,21 +170,23 @@ export async function benchPipeline(): Promise<void> {
     const noneWholeWorker = await pipeline(services.redisUrl, services.databaseUrl, [], { INGEST_TEAM_CONCURRENCY: String(CONCURRENCY) })
     const one = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties'])
     const three = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
+    const variant = (name: string, run: PipelineRun) => [
+      name,
+      run.eventsPerSecond.toFixed(0),
+      (run.eventsPerSecond / baseline).toFixed(2),
+      (run.eventsPerSecond / none.eventsPerSecond).toFixed(2),
+      run.workerCpuUsPerEvent.toFixed(1),
+    ]
     printTable(
-      ['variant', 'events/s', 'ratio to raw BullMQ', 'ratio to no plugins'],
+      ['variant', 'events/s', 'ratio to raw BullMQ', 'ratio to no plugins', 'worker CPU µs/event'],
       [
-        ['raw BullMQ, no-op worker (baseline)', baseline.toFixed(0), '1.00', ''],
-        [`Postgres alone (insertEvents, ${CONCURRENCY} batches at a time)`, postgres.toFixed(0), (postgres / baseline).toFixed(2), ''],
-        ...ceiling(baseline, postgres).map((row) => [...row, '']),
-        ['pipeline, no plugins', none.toFixed(0), (none / baseline).toFixed(2), '1.00'],
-        [
-          `pipeline, no plugins, INGEST_TEAM_CONCURRENCY=${CONCURRENCY} (the one team may take every slot)`,
-          noneWholeWorker.toFixed(0),
-          (noneWholeWorker / baseline).toFixed(2),
-          (noneWholeWorker / none).toFixed(2),
-        ],
-        ['pipeline, 1 plugin (add properties)', one.toFixed(0), (one / baseline).toFixed(2), (one / none).toFixed(2)],
-        ['pipeline, 3 plugins (+ meta.cache, + geoip)', three.toFixed(0), (three / baseline).toFixed(2), (three / none).toFixed(2)],
+        ['raw BullMQ, no-op worker (baseline)', baseline.toFixed(0), '1.00', '', ''],
+        [`Postgres alone (insertEvents, ${CONCURRENCY} batches at a time)`, postgres.toFixed(0), (postgres / baseline).toFixed(2), '', ''],
+        ...ceiling(baseline, postgres).map((row) => [...row, '', '']),
+        variant('pipeline, no plugins', none),
+        variant(`pipeline, no plugins, INGEST_TEAM_CONCURRENCY=${CONCURRENCY} (the one team may take every slot)`, noneWholeWorker),
+        variant('pipeline, 1 plugin (add properties)', one),
+        variant('pipeline, 3 plugins (+ meta.cache, + geoip)', three),
       ],
     )
   } finally {
