@@ -28,7 +28,7 @@ export class ScheduledQueues {
   at(shard: number): Queue<ScheduledTaskData> {
     let queue = this.queues.get(shard)
     if (!queue) {
-      queue = createQueue<ScheduledTaskData>(scheduledShardQueue(shard, this.shards), this.connection, this.queuePrefix, {
+      queue = createQueue<ScheduledTaskData>(this.nameOf(shard), this.connection, this.queuePrefix, {
         defaultJobOptions: { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } },
       })
       this.queues.set(shard, queue)

@@ -103,10 +103,13 @@ const BATCHED_OPS = new Set([
 /** Turns a host's answer into what the plugin gets (in the sandbox: the host never builds it). */
 export type ReplyDecoder = (value: unknown) => unknown
 
+/** The host's answer as it is: what every operation but geoip gives the plugin. */
+const asIs: ReplyDecoder = (value) => value
+
 interface PendingCall {
   op: string
   args: unknown[]
-  decode: ReplyDecoder | undefined
+  decode: ReplyDecoder
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
 }
@@ -122,8 +125,7 @@ function flushPending(): void {
   pending = []
   const settle = (call: PendingCall, reply: HostReply) => {
     try {
-      const value = unwrap(reply)
-      call.resolve(call.decode === undefined ? value : call.decode(value))
+      call.resolve(call.decode(unwrap(reply)))
     } catch (error) {
       call.reject(error)
     }
@@ -143,8 +145,8 @@ function flushPending(): void {
 }
 
 /** Returns a sandbox promise settled when the host's promise settles; `decode` (here, in the sandbox) turns the answer into the value. */
-export function hostAsync(op: string, args: unknown[], decode?: ReplyDecoder): Promise<unknown> {
-  if (!BATCHED_OPS.has(op)) return callHost(op, args).then((reply) => (decode === undefined ? unwrap(reply) : decode(unwrap(reply))))
+export function hostAsync(op: string, args: unknown[], decode = asIs): Promise<unknown> {
+  if (!BATCHED_OPS.has(op)) return callHost(op, args).then((reply) => decode(unwrap(reply)))
   return new Promise((resolve, reject) => {
     pending.push({ op, args, decode, resolve, reject })
     if (pending.length === 1) void Promise.resolve().then(flushPending)
