@@ -1,6 +1,21 @@
 import assert from 'assert/strict'
-import { PluginInstance } from '@plugin-server/plugin-vm'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
+import { PluginInstance, ResultCollector } from '@plugin-server/plugin-vm'
+import { waitFor } from '../harness/wait'
 import { loadCode } from './helpers'
+
+/** Counts the host's forced major GCs from now on (what ResultCollector runs; V8's own are not forced). */
+function forcedMajorGcs(): { count: () => number; stop: () => void } {
+  let count = 0
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const { kind, flags } = (entry as unknown as { detail: { kind: number; flags: number } }).detail
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR && (flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) count++
+    }
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  return { count: () => count, stop: () => observer.disconnect() }
+}
 
 /** What one call leaves behind must not add up: N calls cost what one does. */
 describe('plugin-vm: nothing is kept per call', () => {
@@ -34,6 +49,35 @@ describe('plugin-vm: nothing is kept per call', () => {
     for (let n = 0; n < 2000; n++) await instance.processEventBatchJson(small)
     // Without the sandbox's collections this reached ~15 MB per 2 000 batches and went on growing (90 MB after 12 000 in the soak run).
     assert.ok(instance.stats().externalBytes < 8 * 1024 * 1024, `external memory after 2 000 batches: ${instance.stats().externalBytes} bytes`)
+  })
+
+  it('ResultCollector runs one major GC of the host each time the results it was told of reach its size', async () => {
+    const gcs = forcedMajorGcs()
+    try {
+      const collector = new ResultCollector(1000)
+      collector.received('r'.repeat(600))
+      collector.received('r'.repeat(600))
+      await waitFor('forced major GCs', gcs.count, (n) => n >= 1)
+      assert.equal(gcs.count(), 1, 'one collection for 1 200 characters, none for the first 600')
+      collector.received('r'.repeat(600))
+      collector.received('r'.repeat(600))
+      await waitFor('forced major GCs', gcs.count, (n) => n >= 2)
+      assert.equal(gcs.count(), 2)
+    } finally {
+      gcs.stop()
+    }
+  })
+
+  it('counts every batch result an isolate sends the host: 800 batches of 200 KB start a collection of the host', async () => {
+    instance = (await loadCode(`export function processEvent(e) { return e }`)).instance
+    const gcs = forcedMajorGcs()
+    try {
+      // The process-wide collector runs after every 128 MB; 160 MB of results cross it at least once.
+      for (let n = 0; n < 800; n++) await instance.processEventBatchJson(batch)
+      await waitFor('forced major GCs', gcs.count, (n) => n >= 1)
+    } finally {
+      gcs.stop()
+    }
   })
 
   it('still returns the real result of a call whose plugin left a promise rejected', async () => {

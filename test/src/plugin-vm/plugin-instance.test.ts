@@ -278,6 +278,32 @@ describe('plugin-vm: PluginInstance', () => {
       }
     })
 
+    it("evaluates stream and generic-pool on first require, with the runtime's Buffer and EventEmitter, whatever the plugin replaced", async () => {
+      const { instance } = await loadCode(`
+                const replaced = function () { throw new Error('Function replaced by the plugin') }
+                replaced.prototype = Function.prototype
+                globalThis.Function = replaced
+                Object.defineProperty(Object.prototype, 'exports', { set() { throw new Error('exports setter of the plugin') }, configurable: true })
+                export function runEveryMinute() {
+                    const stream = require('stream')
+                    const { EventEmitter } = require('events')
+                    const got = []
+                    const sink = new stream.Writable({ write(chunk, encoding, done) { got.push(chunk instanceof Buffer, Buffer.isBuffer(chunk), chunk.toString()); done() } })
+                    sink.write('x')
+                    return {
+                        cached: require('stream') === stream && require('node:stream') === stream,
+                        emitter: sink instanceof EventEmitter,
+                        got,
+                        pool: typeof require('generic-pool').createPool,
+                    }
+                }`)
+      try {
+        assert.deepEqual(await instance.call('runEveryMinute', []), { cached: true, emitter: true, got: [true, true, 'x'], pool: 'function' })
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('limits concurrent calls per isolate', async () => {
       const { instance } = await loadCode(
         `

@@ -25,6 +25,7 @@ export const reflectApply = Reflect.apply
 export const toStringValue = String
 export const NativePromise = Promise
 export const NativeMap = Map
+export const NativeFunction = Function
 export const mapGet = uncurry(Map.prototype.get as (this: Map<unknown, unknown>, key: unknown) => unknown)
 export const mapSet = uncurry(Map.prototype.set as (this: Map<unknown, unknown>, key: unknown, value: unknown) => Map<unknown, unknown>)
 export const stringSlice = uncurry(String.prototype.slice as (this: string, start?: number, end?: number) => string)

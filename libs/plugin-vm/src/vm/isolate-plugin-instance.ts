@@ -22,15 +22,9 @@ import { cpuSampler } from './cpu-sampler'
 import { FireFence, splitStamp } from './fire-fence'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
+import { resultCollector } from './result-collector'
+import { RuntimeFunction, RuntimeRefs } from './runtime-refs'
 import { Semaphore } from './semaphore'
-
-export interface RuntimeRefs {
-  call: ivm.Reference
-  runJob: ivm.Reference
-  processBatch: ivm.Reference
-  collect: ivm.Reference
-  collectGarbage: ivm.Reference
-}
 
 /**
  * Arguments over 1 KB enter the isolate as external strings, which V8 does not count as heap: a
@@ -123,14 +117,12 @@ export class IsolatePluginInstance implements PluginInstance {
 
   async call(method: PluginMethodName, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const events = method === 'processEvent' || method === 'onEvent' ? 1 : null
-    const json = await this.run(method, options, events, (timeout, grant) => this.apply(this.parts.refs.call, [JSON.stringify(args)], timeout, grant, method))
+    const json = await this.run(method, options, events, (timeout, grant) => this.apply('call', [JSON.stringify(args)], timeout, grant, method))
     return this.unwrap(method, json)
   }
 
   async runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown> {
-    const json = await this.run(`job ${name}`, options, null, (timeout, grant) =>
-      this.apply(this.parts.refs.runJob, [JSON.stringify(payload ?? null)], timeout, grant, name),
-    )
+    const json = await this.run(`job ${name}`, options, null, (timeout, grant) => this.apply('runJob', [JSON.stringify(payload ?? null)], timeout, grant, name))
     return this.unwrap(`job ${name}`, json)
   }
 
@@ -149,7 +141,7 @@ export class IsolatePluginInstance implements PluginInstance {
 
   async processEventBatchText(batchJson: string, count: number, options?: CallOptions): Promise<BatchText> {
     if (count === 0) return { codes: '', errors: [], events: '[]' }
-    const text = await this.run('processEvent', options, count, (timeout, grant) => this.apply(this.parts.refs.processBatch, [batchJson], timeout, grant))
+    const text = await this.run('processEvent', options, count, (timeout, grant) => this.apply('processBatch', [batchJson], timeout, grant))
     // A whole-call failure comes back as an envelope (see sandbox/runner.ts), which never starts like a batch's codes.
     if (text.startsWith('{')) {
       this.unwrap('processEvent', text)
@@ -198,7 +190,8 @@ export class IsolatePluginInstance implements PluginInstance {
     }
   }
 
-  private async apply(ref: ivm.Reference, args: unknown[], timeout: number, grant: CaptureGrant, name?: string): Promise<string> {
+  private async apply(fn: RuntimeFunction, args: unknown[], timeout: number, grant: CaptureGrant, name?: string): Promise<string> {
+    const ref = this.parts.refs.now(fn) ?? (await this.parts.refs.get(fn))
     const id = this.nextCallId++
     // The sandbox tags captures made while this call's code runs with its id.
     this.parts.captures.bind(id, grant)
@@ -208,16 +201,17 @@ export class IsolatePluginInstance implements PluginInstance {
     let stamped: string
     try {
       stamped = (await ref.apply(undefined, [...head, ...args], options)) as string
+      resultCollector.received(stamped)
       this.received.push(id)
       if (this.bytesIn >= GC_AFTER_BYTES_IN && !this.disposed) {
         this.bytesIn = 0
-        this.parts.refs.collectGarbage.applyIgnored(undefined, [])
+        this.parts.refs.ignored('collectGarbage', [], this.parts.isolate)
       }
     } catch (error) {
       // The runtime never throws, so anything but a limit/disposal is a plugin's unhandled rejection.
       if (this.disposed || isLimitMessage(error)) throw error
       this.log('warn', `unhandled promise rejection: ${describe(error)}`)
-      stamped = (await this.parts.refs.collect.apply(undefined, [id], options)) as string
+      stamped = (await (await this.parts.refs.get('collect')).apply(undefined, [id], options)) as string
     }
     const { result, fired } = splitStamp(stamped)
     // Inside the call's deadline and capture allowance: its logs and captures are handled as its own.

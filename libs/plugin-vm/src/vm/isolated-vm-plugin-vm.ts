@@ -18,6 +18,7 @@ import { FireFence, splitStamp } from './fire-fence'
 import { HostDispatcher } from './host-dispatcher'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
+import { RuntimeRefs } from './runtime-refs'
 import { HostWork, INLINE_WORK_BYTES } from './host-work/host-work'
 import { IsolatePluginInstance } from './isolate-plugin-instance'
 import { trackIsolate } from './live-isolates'
@@ -79,7 +80,8 @@ export class IsolatedVmPluginVm implements PluginVm {
       const captures = new CaptureBudget({ perEvent: settings.capturesPerEvent, perCall: settings.capturesPerCall }, report)
       // Each timer run is charged to the background CPU budget as soon as it ends.
       const fireTimer = (id: number) =>
-        refs.fireTimer
+        refs
+          .loaded('fireTimer')
           .apply(undefined, [id], { timeout: settings.timeoutMs })
           .catch((e: unknown) => instance?.handleBackgroundError(e))
           .finally(() => cpu?.sample())
@@ -88,11 +90,12 @@ export class IsolatedVmPluginVm implements PluginVm {
         policy: guard.policy,
         loadModule: host.loadHostModule?.bind(host),
         invokeCallback: (id, args) =>
-          void refs.runCallback
+          void refs
+            .loaded('runCallback')
             .apply(undefined, [id, args], { arguments: { copy: true }, timeout: settings.timeoutMs })
             .catch((e: unknown) => instance?.handleBackgroundError(e)),
         releaseCallback: (id) => {
-          if (!isolate.isDisposed) refs.releaseCallback.applyIgnored(undefined, [id])
+          if (!isolate.isDisposed) refs.loaded('releaseCallback').applyIgnored(undefined, [id])
         },
         warn: (message) => host.log({ level: 'warn', message, pluginName: source.name, configId: options.configId, timestamp: new Date() }),
       })
@@ -135,26 +138,15 @@ export class IsolatedVmPluginVm implements PluginVm {
       }
       const api = (await context.global.get('__ps_runtime', { reference: true })) as ivm.Reference<Record<string, unknown>>
       await context.global.delete('__ps_runtime')
-      const get = (name: string) => api.get(name, { reference: true }) as Promise<ivm.Reference>
       // Before any plugin code: the References go straight into the runtime's closure, never onto the global.
-      await (await get('init')).apply(undefined, [syncRef, asyncRef, workRef, INLINE_WORK_BYTES], { timeout: settings.timeoutMs })
-      const refs = {
-        load: await get('load'),
-        call: await get('call'),
-        runJob: await get('runJob'),
-        processBatch: await get('processBatch'),
-        collect: await get('collect'),
-        collectGarbage: await get('collectGarbage'),
-        fireTimer: await get('fireTimer'),
-        runCallback: await get('runCallback'),
-        releaseCallback: await get('releaseCallback'),
-      }
+      await (await api.get('init', { reference: true })).apply(undefined, [syncRef, asyncRef, workRef, INLINE_WORK_BYTES], { timeout: settings.timeoutMs })
+      const [load, refs] = await Promise.all([api.get('load', { reference: true }) as Promise<ivm.Reference>, RuntimeRefs.fetch(api)])
 
       const pluginScript = await compileCached(isolate, source.codeHash, wrapPlugin(source.code), `plugin/${source.name}/${source.entry}`)
       const factory = (await pluginScript.run(context, { reference: true, timeout: settings.timeoutMs })) as ivm.Reference
       const info = { config: host.config, attachments: host.attachments }
       const loaded = splitStamp(
-        (await refs.load.apply(undefined, [factory.derefInto(), info], {
+        (await load.apply(undefined, [factory.derefInto(), info], {
           arguments: { copy: true },
           result: { copy: true },
           timeout: settings.timeoutMs,

@@ -1,4 +1,4 @@
-import { buildSync } from 'esbuild'
+import { buildSync, BuildOptions } from 'esbuild'
 import { dirname, join } from 'path'
 
 let bundle: string | undefined
@@ -9,17 +9,10 @@ function abortControllerPath(): string {
   return require.resolve('abort-controller/dist/abort-controller.js', { paths: [from] })
 }
 
-/**
- * The sandbox runtime (dist/sandbox/*.js plus pure-JS packages: buffer, events, readable-stream,
- * generic-pool) bundled once per process into a script that runs first in every isolate.
- */
-export function runtimeSource(): string {
-  if (bundle !== undefined) return bundle
-  const result = buildSync({
-    entryPoints: [join(__dirname, '..', 'sandbox', 'entry.js')],
+function options(): BuildOptions {
+  return {
     bundle: true,
     write: false,
-    format: 'iife',
     platform: 'browser',
     target: 'es2022',
     minify: true,
@@ -28,7 +21,45 @@ export function runtimeSource(): string {
     // The browser build of abort-controller reads `self`; the isolate has neither. An absolute path:
     // esbuild resolves an alias's target from the working directory, which is wherever the CLI was started.
     alias: { 'abort-controller': abortControllerPath() },
-  })
-  bundle = result.outputFiles[0].text
+  }
+}
+
+/**
+ * The sandbox runtime (dist/sandbox/*.js plus pure-JS packages: buffer, events) bundled once per
+ * process into a script that runs first in every isolate.
+ */
+export function runtimeSource(): string {
+  if (bundle !== undefined) return bundle
+  const result = buildSync({ ...options(), entryPoints: [join(__dirname, '..', 'sandbox', 'entry.js')], format: 'iife' })
+  bundle = result.outputFiles![0].text
   return bundle
+}
+
+/**
+ * Pure-JS packages few plugins require, kept out of the runtime: each would otherwise be in every
+ * isolate's heap (readable-stream and generic-pool were 107 KB of the runtime's 181 KB of source and
+ * 180 KB of each isolate's memory). A plugin's first `require` evaluates the package's own bundle in
+ * its isolate (sandbox/modules.ts), with the runtime's buffer and events for theirs.
+ */
+export const LAZY_MODULES: Readonly<Record<string, string>> = { stream: 'readable-stream', 'generic-pool': 'generic-pool' }
+/** What a lazy module's bundle may require from the runtime. */
+export const LAZY_MODULE_IMPORTS = ['buffer', 'events']
+
+const lazySources = new Map<string, string>()
+
+/** The CommonJS source of a lazy module (its `module.exports` set from `module`, `exports`, `require`). */
+export function lazyModuleSource(name: string): string {
+  const cached = lazySources.get(name)
+  if (cached !== undefined) return cached
+  const pkg = Object.hasOwn(LAZY_MODULES, name) ? LAZY_MODULES[name] : undefined
+  if (pkg === undefined) throw new Error(`module "${name}" is not a lazily loaded sandbox module`)
+  const result = buildSync({
+    ...options(),
+    stdin: { contents: `module.exports = require(${JSON.stringify(pkg)})`, resolveDir: __dirname },
+    format: 'cjs',
+    external: LAZY_MODULE_IMPORTS,
+  })
+  const source = result.outputFiles![0].text
+  lazySources.set(name, source)
+  return source
 }

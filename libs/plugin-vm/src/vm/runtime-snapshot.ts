@@ -1,5 +1,5 @@
 import ivm from 'isolated-vm'
-import { runtimeSource } from './runtime-bundle'
+import { LAZY_MODULES, lazyModuleSource, runtimeSource } from './runtime-bundle'
 
 let snapshot: ivm.ExternalCopy<ArrayBuffer> | null | undefined
 let failure: string | null = null
@@ -34,11 +34,12 @@ export function runtimeSnapshotFailure(): string | null {
 }
 
 /**
- * Builds what every load shares (the runtime bundle, and its snapshot when `snapshot`) now, rather
- * than during the first load: a role that loads configs as soon as traffic arrives (the ingest
- * worker) pays for it before it reports ready, not on its first batch.
+ * Builds what every load shares (the runtime bundle, and its snapshot when `snapshot`; the lazily
+ * required modules' bundles) now, rather than during the first load: a role that loads configs as
+ * soon as traffic arrives (the ingest worker) pays for it before it reports ready, not on its first batch.
  */
 export function prepareSandboxRuntime(snapshot: boolean): void {
   if (snapshot) runtimeSnapshot()
   else runtimeSource()
+  for (const name of Object.keys(LAZY_MODULES)) lazyModuleSource(name)
 }
