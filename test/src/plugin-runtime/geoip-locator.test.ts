@@ -67,5 +67,30 @@ describe('meta.geoip.locate in the sandbox', () => {
         instance.dispose()
       }
     })
+
+    it(`asks the host once for an address looked up by many events in one turn, each getting an object of its own, when it answers ${asWhat}`, async () => {
+      const asked: string[] = []
+      const host: PluginHost = new LocalHost()
+      host.geoipLocate = async (ip) => (asked.push(ip), answer(ip))
+      const perEvent = `export async function processEvent(event, { geoip }) {
+        const located = await geoip.locate(event.properties.$ip)
+        if (located) located.country.isoCode += '-' + event.properties.n
+        event.properties.country = located?.country.isoCode ?? null
+        return event
+      }`
+      const instance = await vm.load(await sourceFromCode(perEvent), host, { configId: 1 })
+      try {
+        const events = Array.from({ length: 20 }, (_, n) => ({ event: 'e', distinct_id: 'd', properties: { $ip: n === 7 ? '10.0.0.1' : '89.160.20.128', n } }))
+        const results = await instance.processEventBatch(events as PluginEvent[])
+        const countries = results.map((r) => (r.ok ? r.event!.properties!.country : assert.fail(`processEvent failed: ${r.error.message}`)))
+        assert.deepEqual(
+          countries,
+          events.map((e) => (e.properties.n === 7 ? null : `SE-${e.properties.n}`)),
+        )
+        assert.deepEqual(asked.sort(), ['10.0.0.1', '89.160.20.128'])
+      } finally {
+        instance.dispose()
+      }
+    })
   }
 })

@@ -120,6 +120,9 @@ function callHost(op: string, args: unknown[]): Promise<HostReply> {
   return host().async.apply(undefined, [op, args], COPY_PROMISE) as Promise<HostReply>
 }
 
+/** Operations that read data fixed for the process: the same arguments in one crossing are asked once. */
+const SAME_ANSWER_OPS = new Set(['geoip.locate'])
+
 function flushPending(): void {
   const calls = pending
   pending = []
@@ -134,11 +137,25 @@ function flushPending(): void {
     callHost(calls[0].op, calls[0].args).then((reply) => settle(calls[0], reply), calls[0].reject)
     return
   }
-  callHost('batch', [calls.map((c) => [c.op, c.args])]).then(
+  // Each caller still decodes the one answer itself, so each gets an object of its own.
+  const sent: [string, unknown[]][] = []
+  const answers: number[] = []
+  const asked = new Map<string, number>()
+  for (let i = 0; i < calls.length; i++) {
+    const { op, args } = calls[i]
+    const key = SAME_ANSWER_OPS.has(op) && typeof args[0] === 'string' ? op + '\n' + args[0] : undefined
+    let index = key === undefined ? undefined : asked.get(key)
+    if (index === undefined) {
+      index = sent.push([op, args]) - 1
+      if (key !== undefined) asked.set(key, index)
+    }
+    answers.push(index)
+  }
+  callHost('batch', [sent]).then(
     (reply) => {
       if (!reply.ok) return calls.forEach((c) => c.reject(hostError(reply.error ?? { name: 'Error', message: 'host call failed' })))
       const replies = reply.value as HostReply[]
-      calls.forEach((call, i) => settle(call, replies[i]))
+      calls.forEach((call, i) => settle(call, replies[answers[i]]))
     },
     (error: unknown) => calls.forEach((c) => c.reject(error)),
   )

@@ -1,6 +1,6 @@
 import { Buffer } from 'buffer'
 import { hostAsync, hostFire } from './host-link'
-import { parse } from './intrinsics'
+import { parse, stringify } from './intrinsics'
 
 export interface LoadInfo {
   config: Record<string, unknown>
@@ -12,10 +12,12 @@ const METRIC_METHODS: Record<string, string> = { sum: 'increment', max: 'max', m
 /**
  * The host answers a lookup as the record's JSON text: parsing it here, on the isolate's thread,
  * spares the host's event loop a parse and a structured copy of a ~2 KB object per event.
- * A host may still answer with the object itself (test hosts, Try it).
+ * A host may still answer with the object itself (test hosts, Try it). Either way each call gets
+ * an object of its own: lookups of one address in one crossing share the host's answer.
  */
 function geoipRecord(value: unknown): unknown {
-  return typeof value === 'string' ? parse(value) : value
+  if (typeof value === 'string') return parse(value)
+  return value === null || typeof value !== 'object' ? value : parse(stringify(value))
 }
 
 function cacheMethod(name: string) {
