@@ -1,6 +1,7 @@
 import assert from 'assert/strict'
 import { constants, PerformanceObserver } from 'node:perf_hooks'
-import { PluginInstance, ResultCollector } from '@plugin-server/plugin-vm'
+import v8 from 'node:v8'
+import { PluginInstance, ResultCollector, resultCollector } from '@plugin-server/plugin-vm'
 import { waitFor } from '../harness/wait'
 import { loadCode } from './helpers'
 
@@ -54,7 +55,7 @@ describe('plugin-vm: nothing is kept per call', () => {
   it('ResultCollector runs one major GC of the host each time the results it was told of reach its size', async () => {
     const gcs = forcedMajorGcs()
     try {
-      const collector = new ResultCollector(1000)
+      const collector = new ResultCollector(1000, 0)
       collector.received('r'.repeat(600))
       collector.received('r'.repeat(600))
       await waitFor('forced major GCs', gcs.count, (n) => n >= 1)
@@ -68,12 +69,28 @@ describe('plugin-vm: nothing is kept per call', () => {
     }
   })
 
-  it('counts every batch result an isolate sends the host: 800 batches of 200 KB start a collection of the host', async () => {
+  it('ResultCollector waits for results of four times the heap a collection left, when that is more than its size', () => {
+    const collector = new ResultCollector(1000)
+    collector.received('r'.repeat(1000))
+    const heap = v8.getHeapStatistics().used_heap_size
+    // The heap moves a little between the collection and this read.
+    assert.ok(
+      Math.abs(collector.nextCollectionAfter - 4 * heap) < heap / 4,
+      `next collection after ${collector.nextCollectionAfter} characters, heap ${heap} bytes`,
+    )
+    collector.received('r'.repeat(600))
+    assert.ok(collector.nextCollectionAfter > 4 * heap - heap / 4 - 600)
+  })
+
+  it('counts every batch result an isolate sends the host: enough batches start a collection of the host', async () => {
     instance = (await loadCode(`export function processEvent(e) { return e }`)).instance
     const gcs = forcedMajorGcs()
     try {
-      // The process-wide collector runs after every 128 MB; 160 MB of results cross it at least once.
-      for (let n = 0; n < 800; n++) await instance.processEventBatchJson(batch)
+      // The process-wide collector's state is what earlier tests left: send what it still waits for, and a batch more.
+      // Each result holds every event it was given (an identity plugin), so it is at least their length.
+      const resultChars = batch.join('').length
+      const batches = Math.ceil(resultCollector.nextCollectionAfter / resultChars) + 1
+      for (let n = 0; n < batches; n++) await instance.processEventBatchJson(batch)
       await waitFor('forced major GCs', gcs.count, (n) => n >= 1)
     } finally {
       gcs.stop()
