@@ -20,13 +20,16 @@ function currentLocation(): Location {
 
 /** Hash routing: the server only ever has to answer /admin/, and reloads keep the page. */
 export function useLocation(): Location {
-  const [location, setLocation] = useState(currentLocation)
+  const [state, setState] = useState(() => ({ hash: window.location.hash, location: currentLocation() }))
   useEffect(() => {
-    const update = () => setLocation(currentLocation())
+    const update = () => setState((shown) => (shown.hash === window.location.hash ? shown : { hash: window.location.hash, location: currentLocation() }))
     window.addEventListener('hashchange', update)
+    // Effects run after the first paint: a hash changed since the first render (a link followed at
+    // once, a test navigating as soon as the page shows) fired its event before anyone listened.
+    update()
     return () => window.removeEventListener('hashchange', update)
   }, [])
-  return location
+  return state.location
 }
 
 export function navigate(path: string): void {
