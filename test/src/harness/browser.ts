@@ -121,7 +121,14 @@ export class BrowserSession {
     await this.page.goto(`${this.baseUrl}/admin/${route}`)
   }
 
+  /**
+   * Problems no check took (a test that failed before its assertNoProblems) are printed with where
+   * the page was, so a timeout in CI says what the page met on the way (a refused token, a 500).
+   */
   async close(): Promise<void> {
+    if (this.problems.length > 0 && !this.page.isClosed()) {
+      process.stderr.write(`browser session closed at ${this.page.url()} with ${this.problems.length} unchecked problem(s):\n  ${this.problems.join('\n  ')}\n`)
+    }
     await this.context.close()
   }
 }
