@@ -8,6 +8,7 @@ import { HostTimers } from './host-timers'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
 import { jobRunAt } from './job-time'
+import { lazyModuleSource } from './runtime-bundle'
 
 export interface HostReply {
   ok: boolean
@@ -97,6 +98,10 @@ export class HostDispatcher {
         return bridge.construct(Number(args[0]), String(args[1]), args[2])
       case 'bridge.release':
         return bridge.release(Number(args[0]))
+      case 'runtime.module':
+        // The same text for every isolate, built from the project's own dependencies: nothing of a
+        // config in it. Answered here, not in SYNC_OPS, whose module the host-work threads load too.
+        return lazyModuleSource(String(args[0]))
     }
     if (HostWork.handles(op)) return this.ctx.work.inline(op, args)
     const handler = SYNC_OPS[op]

@@ -1,7 +1,6 @@
 import * as crypto from 'crypto'
 import * as url from 'url'
 import * as zlib from 'zlib'
-import { lazyModuleSource } from './runtime-bundle'
 
 /** Synchronous host services behind the sandbox's crypto, zlib, url and jsonwebtoken shims. */
 export const ZLIB_MAX_OUTPUT = 50 * 1024 * 1024
@@ -68,8 +67,6 @@ export const SYNC_OPS: Record<string, (args: unknown[]) => unknown> = {
     return bytes(crypto.randomBytes(n))
   },
   'crypto.randomUUID': () => crypto.randomUUID(),
-  // The same text for every isolate, built from the project's own dependencies: nothing of a config in it.
-  'runtime.module': ([name]) => lazyModuleSource(String(name)),
   'crypto.getHashes': () => crypto.getHashes(),
   'zlib.constants': () => ({ ...zlib.constants }),
   'url.domainToASCII': ([domain]) => url.domainToASCII(String(domain)),
