@@ -7,6 +7,7 @@ import { Pool } from 'pg'
 import { createIngestQueue, createWorker, IngestBatch, QUEUES } from '@plugin-server/core'
 import { countEvents, createTeam, insertEvents, migrate } from '@plugin-server/db'
 import { freePort, startPostgresServer, startRedisServer, waitFor } from '@plugin-server/dev-services'
+import { onceQueueIdle } from './once-queue-idle'
 import { printTable } from './table'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000)
@@ -132,6 +133,8 @@ async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, i
   for (let i = 0; i < ingestWorkers; i++)
     children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], { env, stdio: 'inherit' }))
   const url = `http://127.0.0.1:${port}/batch/`
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const queue = createIngestQueue(connection, { queuePrefix: env.QUEUE_PREFIX, ingest: { attempts: 1 } })
   try {
     await waitFor('capture', async () => (await fetch(`http://127.0.0.1:${port}/_health`)).ok, 30_000)
     const payloads = Array.from({ length: bodies }, (_, i) => batchBody(team.api_token, i * PER_REQUEST))
@@ -146,10 +149,16 @@ async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, i
         }
       }),
     )
-    await waitFor('all events stored', async () => (await countEvents(pool, team.id)) >= bodies * PER_REQUEST, 300_000)
+    await waitFor(
+      'all events stored',
+      onceQueueIdle(queue, async () => (await countEvents(pool, team.id)) >= bodies * PER_REQUEST),
+      300_000,
+    )
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     return (bodies * PER_REQUEST) / seconds
   } finally {
+    await queue.close()
+    connection.disconnect()
     for (const child of children) child.kill('SIGTERM')
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))))
     await pool.end()

@@ -9,6 +9,7 @@ import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
 import { ceiling } from './ingest'
+import { onceQueueIdle } from './once-queue-idle'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
 import { workerMetrics } from './worker-metrics'
@@ -57,7 +58,7 @@ async function timeDrain(redisUrl: string, prefix: string, work: IngestBatch[], 
   const queue = createIngestQueue(connection, { queuePrefix: prefix, ingest: { attempts: 1 } })
   const started = process.hrtime.bigint()
   for (let i = 0; i < work.length; i += 100) await queue.addBulk(work.slice(i, i + 100).map((data) => ({ name: 'batch', data })))
-  await waitFor('drained', done, 600_000)
+  await waitFor('drained', onceQueueIdle(queue, done), 600_000)
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   await queue.obliterate({ force: true }).catch(() => undefined)
   await queue.close()

@@ -6,12 +6,14 @@ import {
   eventsPartitionName,
   inTransaction,
   INSERT_EVENTS_SQL,
+  INSERT_EVENTS_STATEMENT,
   insertEvents,
   listEventsPartitions,
   maintainEventsPartitions,
   utcDayStart,
 } from '@plugin-server/db'
 import { loadConfig } from '@plugin-server/core'
+import { Pool } from 'pg'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
@@ -128,6 +130,43 @@ describe('events partitioned by day', () => {
     const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${INSERT_EVENTS_SQL}`, [JSON.stringify([ingestEvent()])])
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
     assert.match(plan, new RegExp(`Index (Only )?Scan using ${name}_pkey on ${name}`), plan)
+  })
+
+  it("reuses one prepared plan per connection for its inserts, and that plan still probes each partition's key", async () => {
+    const name = eventsPartitionName(today())
+    const pool = new Pool({ connectionString: db.url, max: 1 })
+    try {
+      const batch = () => Array.from({ length: 100 }, () => ingestEvent())
+      assert.equal(await insertEvents(pool, batch()), 100)
+      await eventually(
+        'statistics from the first batch',
+        async () => (await pool.query(`SELECT 1 FROM pg_stats WHERE tablename = $1`, [name])).rowCount,
+        (n) => n! > 0,
+      )
+      for (let i = 0; i < 10; i++) assert.equal(await insertEvents(pool, batch()), 100)
+      const client = await pool.connect()
+      try {
+        const genericPlans = async () =>
+          Number(
+            (await client.query<{ n: string }>('SELECT generic_plans AS n FROM pg_prepared_statements WHERE name = $1', [INSERT_EVENTS_STATEMENT])).rows[0]
+              ?.n ?? -1,
+          )
+        const before = await genericPlans()
+        assert.ok(before > 0, `inserts after the fifth reuse the generic plan (generic plans so far: ${before})`)
+        await client.query('BEGIN')
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN (ANALYZE, COSTS OFF) EXECUTE "${INSERT_EVENTS_STATEMENT}"(${client.escapeLiteral(JSON.stringify([ingestEvent()]))})`,
+        )
+        await client.query('ROLLBACK')
+        assert.equal(await genericPlans(), before + 1, 'the plan explained is the reused one')
+        const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+        assert.match(plan, new RegExp(`Index (Only )?Scan using ${name}_pkey on ${name}`), plan)
+      } finally {
+        client.release()
+      }
+    } finally {
+      await pool.end()
+    }
   })
 
   it('creates the missing partitions of the window, once however many replicas maintain at once', async () => {
