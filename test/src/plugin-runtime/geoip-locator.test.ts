@@ -92,5 +92,42 @@ describe('meta.geoip.locate in the sandbox', () => {
         instance.dispose()
       }
     })
+
+    it(`answers a later batch's lookups of addresses its plugin already located without asking the host, each time a fresh object, when it answers ${asWhat}`, async () => {
+      const asked: string[] = []
+      const host: PluginHost = new LocalHost()
+      host.geoipLocate = async (ip) => (asked.push(ip), answer(ip))
+      const perEvent = `export async function processEvent(event, { geoip }) {
+        const located = await geoip.locate(event.properties.$ip)
+        event.properties.country = located?.country.isoCode ?? null
+        if (located) located.country.isoCode = 'changed by the plugin'
+        return event
+      }`
+      const load = async () => vm.load(await sourceFromCode(perEvent), host, { configId: 1 })
+      const [instance, other] = await Promise.all([load(), load()])
+      const batch = (ips: string[]) => ips.map((ip) => ({ event: 'e', distinct_id: 'd', properties: { $ip: ip } })) as PluginEvent[]
+      const countries = async (target: typeof instance, ips: string[]) =>
+        (await target.processEventBatch(batch(ips))).map((r) => (r.ok ? r.event!.properties!.country : assert.fail(`processEvent failed: ${r.error.message}`)))
+      try {
+        assert.deepEqual(await countries(instance, ['89.160.20.128', '10.0.0.1']), ['SE', null])
+        assert.deepEqual(asked.splice(0).sort(), ['10.0.0.1', '89.160.20.128'])
+        assert.deepEqual(await countries(instance, ['89.160.20.128', '10.0.0.1', '89.160.20.128']), ['SE', null, 'SE'])
+        assert.deepEqual(asked.splice(0), [], 'answered from what this plugin was told before')
+        // Another config's isolate knows only its own answers.
+        assert.deepEqual(await countries(other, ['89.160.20.128']), ['SE'])
+        assert.deepEqual(asked.splice(0), ['89.160.20.128'])
+        // Past its bound it starts again empty and asks the host, answering as before.
+        const many = Array.from({ length: 40 }, (_, i) => `10.9.0.${i}`)
+        assert.deepEqual(
+          await countries(instance, many),
+          many.map(() => null),
+        )
+        assert.deepEqual(await countries(instance, ['89.160.20.128']), ['SE'])
+        assert.deepEqual(asked.splice(0).length, many.length + 1)
+      } finally {
+        instance.dispose()
+        other.dispose()
+      }
+    })
   }
 })

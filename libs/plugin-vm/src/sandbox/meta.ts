@@ -1,6 +1,6 @@
 import { Buffer } from 'buffer'
+import { locate } from './geoip-answers'
 import { hostAsync, hostFire } from './host-link'
-import { parse, stringify } from './intrinsics'
 
 export interface LoadInfo {
   config: Record<string, unknown>
@@ -8,17 +8,6 @@ export interface LoadInfo {
 }
 
 const METRIC_METHODS: Record<string, string> = { sum: 'increment', max: 'max', min: 'min' }
-
-/**
- * The host answers a lookup as the record's JSON text: parsing it here, on the isolate's thread,
- * spares the host's event loop a parse and a structured copy of a ~2 KB object per event.
- * A host may still answer with the object itself (test hosts, Try it). Either way each call gets
- * an object of its own: lookups of one address in one crossing share the host's answer.
- */
-function geoipRecord(value: unknown): unknown {
-  if (typeof value === 'string') return parse(value)
-  return value === null || typeof value !== 'object' ? value : parse(stringify(value))
-}
 
 function cacheMethod(name: string) {
   return (...args: unknown[]) => hostAsync(`cache.${name}`, args)
@@ -81,6 +70,6 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
         increment: (key: string, incrementBy?: number) => hostAsync('cursor.increment', [key, incrementBy]),
       },
     },
-    geoip: { locate: (ip: string) => hostAsync('geoip.locate', [ip], geoipRecord) },
+    geoip: { locate },
   }
 }
