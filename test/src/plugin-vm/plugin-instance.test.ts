@@ -304,6 +304,57 @@ describe('plugin-vm: PluginInstance', () => {
       }
     })
 
+    it('evaluates Buffer on first use, not in every isolate: an accessor until then, one class everywhere after', async () => {
+      const { instance } = await loadCode(`
+                const before = Object.getOwnPropertyDescriptor(globalThis, 'Buffer')
+                export function runEveryMinute() {
+                    const B = Buffer
+                    const after = Object.getOwnPropertyDescriptor(globalThis, 'Buffer')
+                    const digest = require('crypto').createHash('sha256').update('x').digest()
+                    return {
+                        before: typeof before.get,
+                        after: { same: after.value === B, writable: after.writable, enumerable: after.enumerable, configurable: after.configurable },
+                        oneClass: require('buffer').Buffer === B && require('node:buffer').Buffer === B && B.isBuffer(digest) && digest instanceof B,
+                        base64: B.from('hi').toString('base64'),
+                        encoded: Array.from(new TextEncoder().encode('é')),
+                    }
+                }`)
+      try {
+        assert.deepEqual(await instance.call('runEveryMinute', []), {
+          before: 'function',
+          after: { same: true, writable: true, enumerable: false, configurable: true },
+          oneClass: true,
+          base64: 'aGk=',
+          encoded: [0xc3, 0xa9],
+        })
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it("lets a plugin replace the Buffer global before it was ever read, and the runtime's own helpers keep the real one", async () => {
+      const { instance } = await loadCode(`
+                globalThis.Buffer = 'replaced by the plugin'
+                export function runEveryMinute() {
+                    return {
+                        global: Buffer,
+                        md5: require('crypto').createHash('md5').update('x').digest('hex'),
+                        required: typeof require('buffer').Buffer.from,
+                        roundTrip: atob(btoa('ok')),
+                    }
+                }`)
+      try {
+        assert.deepEqual(await instance.call('runEveryMinute', []), {
+          global: 'replaced by the plugin',
+          md5: '9dd4e461268c8034f5c8564e155c67a6',
+          required: 'function',
+          roundTrip: 'ok',
+        })
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('limits concurrent calls per isolate', async () => {
       const { instance } = await loadCode(
         `

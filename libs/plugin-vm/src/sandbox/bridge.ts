@@ -1,4 +1,4 @@
-import { Buffer } from 'buffer'
+import { runtimeBuffer } from './lazy-modules'
 import type { BoundRef, CallReply, ErrorFields, FacadeRef, FacadeShape, ModuleReply, Settled } from '../bridge/wire'
 import { FetchError } from './fetch-error'
 import { hostAsync, hostFire, hostSync } from './host-link'
@@ -60,7 +60,7 @@ export function decodeResult(value: unknown, receiver?: object, proto?: object):
     const target = makeFacade(__psBound) as Record<string, Fn>
     return (...args: unknown[]) => target[method](...args)
   }
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  if (value instanceof Uint8Array) return runtimeBuffer().from(value.buffer, value.byteOffset, value.byteLength)
   if (value instanceof Date || value instanceof ArrayBuffer) return value
   if (Array.isArray(value)) return value.map((v) => decodeResult(v, receiver))
   const out: Record<string, unknown> = {}

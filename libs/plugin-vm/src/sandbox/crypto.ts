@@ -1,11 +1,12 @@
-import { Buffer } from 'buffer'
+import type { Buffer } from 'buffer'
+import { runtimeBuffer } from './lazy-modules'
 import { hostSync, hostWork } from './host-link'
 
 /** node:crypto subset: hashing buffers input in the sandbox and asks the host once, at digest. */
 type Encoding = 'utf8' | 'hex' | 'base64' | 'latin1' | 'binary' | 'base64url' | undefined
 
 function toBytes(data: unknown, encoding?: Encoding): Uint8Array {
-  if (typeof data === 'string') return new Uint8Array(Buffer.from(data, encoding ?? 'utf8'))
+  if (typeof data === 'string') return new Uint8Array(runtimeBuffer().from(data, encoding ?? 'utf8'))
   if (data instanceof Uint8Array) return new Uint8Array(data)
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
   if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0))
@@ -31,7 +32,7 @@ class Digestable {
     if (this.done) throw new Error('Digest already called')
     this.done = true
     const size = this.chunks.reduce((sum, chunk) => sum + chunk.byteLength, this.key?.byteLength ?? 0)
-    const out = Buffer.from(hostWork('crypto.digest', [this.algorithm, this.key, this.chunks], size) as Uint8Array)
+    const out = runtimeBuffer().from(hostWork('crypto.digest', [this.algorithm, this.key, this.chunks], size) as Uint8Array)
     return encoding ? out.toString(encoding) : out
   }
   copy(): Digestable {
@@ -43,7 +44,7 @@ class Digestable {
 
 export function createCrypto(): Record<string, unknown> {
   const randomBytes = (size: number, callback?: (err: Error | null, buf: Buffer) => void): Buffer | undefined => {
-    const buf = Buffer.from(hostSync('crypto.randomBytes', [Number(size)]) as Uint8Array)
+    const buf = runtimeBuffer().from(hostSync('crypto.randomBytes', [Number(size)]) as Uint8Array)
     if (typeof callback !== 'function') return buf
     void Promise.resolve().then(() => callback(null, buf))
     return undefined
@@ -61,7 +62,7 @@ export function createCrypto(): Record<string, unknown> {
     randomInt: (min: number, max?: number) => {
       const [lo, hi] = max === undefined ? [0, min] : [min, max]
       const bytes = hostSync('crypto.randomBytes', [6]) as Uint8Array
-      return lo + (Buffer.from(bytes).readUIntBE(0, 6) % (hi - lo))
+      return lo + (runtimeBuffer().from(bytes).readUIntBE(0, 6) % (hi - lo))
     },
     getRandomValues,
     timingSafeEqual: (a: Uint8Array, b: Uint8Array) => {

@@ -1,8 +1,9 @@
-import { Buffer } from 'buffer'
 import { decodeResult, releaseCallback, runCallback } from './bridge'
 import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
+import { defineProperty } from './intrinsics'
+import { runtimeBuffer } from './lazy-modules'
 import { connectHost, hostAsync, hostFire } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
 import { atob, btoa, TextDecoder, TextEncoder } from './text'
@@ -88,7 +89,6 @@ const globals: Record<string, unknown> = {
   RetryError,
   URL,
   URLSearchParams,
-  Buffer,
   TextEncoder,
   TextDecoder,
   atob,
@@ -98,6 +98,23 @@ const globals: Record<string, unknown> = {
 for (const [name, value] of Object.entries(globals)) {
   Object.defineProperty(scope, name, { value, writable: true, configurable: true, enumerable: false })
 }
+
+/**
+ * `Buffer` is evaluated on first use, not in the snapshot (112 KB of every isolate's heap): the
+ * first read loads it (sandbox/lazy-modules.ts) and leaves a plain global in its place, as does an
+ * assignment. Once either happened, the global is what Node's is: writable, configurable, not enumerable.
+ */
+const settleBuffer = (value: unknown): void => void defineProperty(scope, 'Buffer', { value, writable: true, configurable: true, enumerable: false })
+Object.defineProperty(scope, 'Buffer', {
+  get() {
+    const value = runtimeBuffer()
+    settleBuffer(value)
+    return value
+  },
+  set: settleBuffer,
+  configurable: true,
+  enumerable: false,
+})
 
 function safeFireTimer(id: number): void {
   try {

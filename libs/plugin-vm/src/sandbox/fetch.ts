@@ -1,4 +1,5 @@
-import { Buffer } from 'buffer'
+import type { Buffer } from 'buffer'
+import { runtimeBuffer } from './lazy-modules'
 import { hostAsync } from './host-link'
 
 interface ResponseData {
@@ -69,7 +70,7 @@ export class Response {
     this.ok = data.status >= 200 && data.status < 300
     this.url = data.url
     this.headers = new Headers(data.headers)
-    this.data = Buffer.from(data.body)
+    this.data = runtimeBuffer().from(data.body)
   }
   async text(): Promise<string> {
     this.bodyUsed = true

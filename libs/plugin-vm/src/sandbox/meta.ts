@@ -1,4 +1,4 @@
-import { Buffer } from 'buffer'
+import { runtimeBuffer } from './lazy-modules'
 import { locate } from './geoip-answers'
 import { hostAsync, hostFire } from './host-link'
 
@@ -17,7 +17,7 @@ function cacheMethod(name: string) {
 export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<string, string>): Record<string, unknown> {
   const attachments: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(info.attachments)) {
-    attachments[key] = value && value.contents instanceof Uint8Array ? { ...value, contents: Buffer.from(value.contents) } : value
+    attachments[key] = value && value.contents instanceof Uint8Array ? { ...value, contents: runtimeBuffer().from(value.contents) } : value
   }
   const declared: Record<string, unknown> = {}
   for (const name of jobNames) {

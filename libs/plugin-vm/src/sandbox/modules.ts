@@ -7,7 +7,7 @@ import { fetch, Headers, Response } from './fetch'
 import { FetchError } from './fetch-error'
 import { createJwt } from './jwt'
 import { hostSync } from './host-link'
-import { NativeFunction } from './intrinsics'
+import { lazyModule } from './lazy-modules'
 import { URL } from './url-class'
 import { URLSearchParams } from './url-search-params'
 import { createZlib } from './zlib'
@@ -27,35 +27,16 @@ const factories: Record<(typeof SANDBOX_MODULES)[number], () => unknown> = {
   }),
   zlib: createZlib,
   'node-fetch': () => Object.assign(fetch, { default: fetch, Headers, Response, FetchError }),
-  // Pure-JS packages: few plugins use these two, so they are not in the runtime (vm/runtime-bundle.ts).
+  // Pure-JS packages kept out of the runtime's snapshot (vm/runtime-bundle.ts), evaluated on first use.
   'generic-pool': () => lazyModule('generic-pool'),
   stream: () => lazyModule('stream'),
+  buffer: () => lazyModule('buffer'),
   // Bundled into the runtime.
-  buffer: () => require('buffer'),
   events: () => require('events'),
   jsonwebtoken: createJwt,
 }
 
 const cache = new Map<string, unknown>()
-
-/** What a lazy module's bundle imports gets the runtime's own: one Buffer class in the isolate. */
-function lazyModuleRequire(name: string): unknown {
-  if (name === 'buffer' || name === 'events') return sandboxRequire(name)
-  throw new Error(`module "${name}" is not available to the runtime's lazily loaded modules`)
-}
-
-/**
- * Evaluates a package's bundle, fetched from the host, in this isolate under the calling plugin's
- * limits. The constructor was captured before plugin code ran and `module` is an object literal, so
- * nothing the plugin replaced decides what runs or where the exports go.
- */
-function lazyModule(name: string): unknown {
-  const source = String(hostSync('runtime.module', [name]))
-  const module: { exports: unknown } = { exports: {} }
-  const evaluate = new NativeFunction('module', 'exports', 'require', source) as (m: typeof module, e: unknown, r: typeof lazyModuleRequire) => void
-  evaluate(module, module.exports, lazyModuleRequire)
-  return module.exports
-}
 
 export function sandboxRequire(request: unknown): unknown {
   const name = normalizeModuleName(String(request))

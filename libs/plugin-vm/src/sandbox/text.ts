@@ -1,9 +1,9 @@
-import { Buffer } from 'buffer'
+import { runtimeBuffer } from './lazy-modules'
 
 export class TextEncoder {
   readonly encoding = 'utf-8'
   encode(input = ''): Uint8Array {
-    const bytes = Buffer.from(String(input), 'utf8')
+    const bytes = runtimeBuffer().from(String(input), 'utf8')
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
   }
 }
@@ -17,8 +17,8 @@ export class TextDecoder {
   }
   decode(input?: ArrayBuffer | ArrayBufferView): string {
     if (input === undefined) return ''
-    if (ArrayBuffer.isView(input)) return Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8')
-    return Buffer.from(input).toString('utf8')
+    if (ArrayBuffer.isView(input)) return runtimeBuffer().from(input.buffer, input.byteOffset, input.byteLength).toString('utf8')
+    return runtimeBuffer().from(input).toString('utf8')
   }
 }
 
@@ -26,9 +26,9 @@ export function btoa(input: string): string {
   const text = String(input)
 
   if (/[^\u0000-\u00ff]/.test(text)) throw new Error('btoa: string contains characters outside of the Latin1 range')
-  return Buffer.from(text, 'latin1').toString('base64')
+  return runtimeBuffer().from(text, 'latin1').toString('base64')
 }
 
 export function atob(input: string): string {
-  return Buffer.from(String(input).replace(/\s+/g, ''), 'base64').toString('latin1')
+  return runtimeBuffer().from(String(input).replace(/\s+/g, ''), 'base64').toString('latin1')
 }

@@ -1,10 +1,11 @@
-import { Buffer } from 'buffer'
+import type { Buffer } from 'buffer'
+import { runtimeBuffer } from './lazy-modules'
 import { hostSync, hostWork } from './host-link'
 
 const METHODS = ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']
 
 function input(data: unknown): Uint8Array {
-  if (typeof data === 'string') return new Uint8Array(Buffer.from(data, 'utf8'))
+  if (typeof data === 'string') return new Uint8Array(runtimeBuffer().from(data, 'utf8'))
   if (data instanceof Uint8Array) return new Uint8Array(data)
   if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0))
   throw new TypeError('zlib: input must be a string, Buffer or Uint8Array')
@@ -16,7 +17,7 @@ export function createZlib(): Record<string, unknown> {
   for (const method of METHODS) {
     const run = (data: unknown, options?: unknown) => {
       const bytes = input(data)
-      return Buffer.from(hostWork('zlib', [method, bytes, typeof options === 'object' ? options : undefined], bytes.byteLength) as Uint8Array)
+      return runtimeBuffer().from(hostWork('zlib', [method, bytes, typeof options === 'object' ? options : undefined], bytes.byteLength) as Uint8Array)
     }
     zlib[`${method}Sync`] = run
     zlib[method] = (data: unknown, options: unknown, callback?: (err: Error | null, out?: Buffer) => void) => {

@@ -25,7 +25,7 @@ function options(): BuildOptions {
 }
 
 /**
- * The sandbox runtime (dist/sandbox/*.js plus pure-JS packages: buffer, events) bundled once per
+ * The sandbox runtime (dist/sandbox/*.js plus the pure-JS events package) bundled once per
  * process into a script that runs first in every isolate.
  */
 export function runtimeSource(): string {
@@ -38,11 +38,13 @@ export function runtimeSource(): string {
 /**
  * Pure-JS packages few plugins require, kept out of the runtime: each would otherwise be in every
  * isolate's heap (readable-stream and generic-pool were 107 KB of the runtime's 181 KB of source and
- * 180 KB of each isolate's memory). A plugin's first `require` evaluates the package's own bundle in
- * its isolate (sandbox/modules.ts), with the runtime's buffer and events for theirs.
+ * 180 KB of each isolate's memory; buffer 112 KB of heap). A plugin's first `require` (for buffer,
+ * also its first use of the `Buffer` global or of something of the runtime's that makes one)
+ * evaluates the package's own bundle in its isolate (sandbox/lazy-modules.ts), with the runtime's
+ * buffer and events for theirs.
  */
-export const LAZY_MODULES: Readonly<Record<string, string>> = { stream: 'readable-stream', 'generic-pool': 'generic-pool' }
-/** What a lazy module's bundle may require from the runtime. */
+export const LAZY_MODULES: Readonly<Record<string, string>> = { stream: 'readable-stream', 'generic-pool': 'generic-pool', buffer: 'buffer' }
+/** What a lazy module's bundle may require from the runtime (or from another lazy module: buffer), never bundling its own. */
 export const LAZY_MODULE_IMPORTS = ['buffer', 'events']
 
 const lazySources = new Map<string, string>()
@@ -57,7 +59,7 @@ export function lazyModuleSource(name: string): string {
     ...options(),
     stdin: { contents: `module.exports = require(${JSON.stringify(pkg)})`, resolveDir: __dirname },
     format: 'cjs',
-    external: LAZY_MODULE_IMPORTS,
+    external: LAZY_MODULE_IMPORTS.filter((imported) => imported !== pkg),
   })
   const source = result.outputFiles![0].text
   lazySources.set(name, source)
