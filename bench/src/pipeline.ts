@@ -7,8 +7,10 @@ import { createIngestQueue, createWorker, IngestBatch, IngestEvent, QUEUES } fro
 import { countEvents, createTeam, insertEvents } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
+import { GeoIpLocator } from '@plugin-server/plugin-runtime'
 import { benchServices } from './bench-services'
 import { ceiling } from './ingest'
+import { IsolateFloor } from './isolate-floor'
 import { onceQueueIdle } from './once-queue-idle'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
@@ -103,6 +105,52 @@ async function postgresAlone(databaseUrl: string): Promise<number> {
   }
 }
 
+/** What each bench fixture's processEvent writes, without its host calls: the floor's three isolates run these. */
+const FLOOR_PLUGINS = [
+  `export function processEvent(event) { event.properties.bench_plan = event.properties.seq % 2 ? 'free' : 'pro'; event.properties.bench_processed = true; return event }`,
+  `export function processEvent(event) { event.properties.bench_seen_before = event.properties.seen > 1; return event }`,
+  `export function processEvent(event) { if (event.properties.country) event.properties.bench_country = event.properties.country; return event }`,
+]
+
+/**
+ * The least the 3-plugin variant's plugins add to the pipeline, measured alone in this process: the
+ * same batches, CONCURRENCY at a time, each with one Redis INCR per event (auto-pipelined, as the
+ * plugin host's connection), one GeoIP lookup per event (the host's cached JSON text, parsed, as the
+ * sandbox does) and then three bare isolates (IsolateFloor: one JSON round trip per plugin, the
+ * fixtures' property writes). No checks, limits, per-event results or crossings per host call.
+ */
+async function pluginsFloor(redisUrl: string): Promise<number> {
+  const redis = new Redis(redisUrl, { enableAutoPipelining: true })
+  const geoip = new GeoIpLocator('')
+  const floor = new IsolateFloor(FLOOR_PLUGINS.length, (i) => FLOOR_PLUGINS[i])
+  const prefix = `{bench-floor-${randomUUID().slice(0, 8)}}`
+  const one = async (events: IngestEvent[]) => {
+    const seen = await Promise.all(events.map((e) => redis.incr(`${prefix}:seen:${e.distinct_id}`)))
+    for (let i = 0; i < events.length; i++) {
+      const json = await geoip.locateJson(String(events[i].properties.$ip))
+      const location = json === null ? null : (JSON.parse(json) as { country?: { iso_code?: string; isoCode?: string } })
+      events[i].properties.seen = seen[i]
+      events[i].properties.country = location?.country?.isoCode ?? location?.country?.iso_code ?? null
+    }
+    await floor.run(events)
+  }
+  try {
+    const work = batches(0)
+    await one(batches(0)[0].events)
+    let next = 0
+    const started = process.hrtime.bigint()
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < work.length) await one(work[next++].events)
+      }),
+    )
+    return EVENTS / (Number(process.hrtime.bigint() - started) / 1e9)
+  } finally {
+    floor.dispose()
+    redis.disconnect()
+  }
+}
+
 /** A pipeline variant: its events/s, and the worker's CPU (isolate threads included) per event while it drained. */
 interface PipelineRun {
   eventsPerSecond: number
@@ -171,6 +219,9 @@ export async function benchPipeline(): Promise<void> {
     const noneWholeWorker = await pipeline(services.redisUrl, services.databaseUrl, [], { INGEST_TEAM_CONCURRENCY: String(CONCURRENCY) })
     const one = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties'])
     const three = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
+    const floor = await pluginsFloor(services.redisUrl)
+    // As for raw BullMQ and Postgres: on busy cores the plugins' least work and the no-plugin pipeline's add up.
+    const threeCeiling = 1 / (1 / none.eventsPerSecond + 1 / floor)
     const variant = (name: string, run: PipelineRun) => [
       name,
       run.eventsPerSecond.toFixed(0),
@@ -188,6 +239,14 @@ export async function benchPipeline(): Promise<void> {
         variant(`pipeline, no plugins, INGEST_TEAM_CONCURRENCY=${CONCURRENCY} (the one team may take every slot)`, noneWholeWorker),
         variant('pipeline, 1 plugin (add properties)', one),
         variant('pipeline, 3 plugins (+ meta.cache, + geoip)', three),
+        ["the 3 plugins' least work alone (3 bare isolates, an INCR and a GeoIP lookup per event)", floor.toFixed(0), '', '', ''],
+        [
+          'no-plugin pipeline then that least work, costs added: 1 / (1/none + 1/least)',
+          threeCeiling.toFixed(0),
+          (threeCeiling / baseline).toFixed(2),
+          (threeCeiling / none.eventsPerSecond).toFixed(2),
+          '',
+        ],
       ],
     )
   } finally {
