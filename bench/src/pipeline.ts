@@ -128,9 +128,9 @@ async function pluginsFloor(redisUrl: string): Promise<number> {
     const seen = await Promise.all(events.map((e) => redis.incr(`${prefix}:seen:${e.distinct_id}`)))
     for (let i = 0; i < events.length; i++) {
       const json = await geoip.locateJson(String(events[i].properties.$ip))
-      const location = json === null ? null : (JSON.parse(json) as { country?: { iso_code?: string; isoCode?: string } })
+      const location = json === null ? null : (JSON.parse(json) as { country?: { isoCode?: string } })
       events[i].properties.seen = seen[i]
-      events[i].properties.country = location?.country?.isoCode ?? location?.country?.iso_code ?? null
+      events[i].properties.country = location?.country?.isoCode ?? null
     }
     await floor.run(events)
   }
