@@ -3,6 +3,16 @@ import type { PluginCache } from '@plugin-server/plugin-vm'
 import { redisKeys } from '@plugin-server/core'
 
 /**
+ * INCR of every key, in order, as one command: a batch of events each counting something costs the
+ * client one command instead of one per event (ioredis spends ~5 µs of CPU per command, the script
+ * ~1 µs more of Redis per key). pcall: a key holding something else than a count gets its own error,
+ * and the keys after it still count.
+ */
+const INCR_MANY_SCRIPT = "local counts = {} for i, key in ipairs(KEYS) do counts[i] = redis.pcall('INCR', key) end return counts"
+/** Keys per script: Redis runs nothing else while a script runs. */
+const INCR_MANY_CHUNK = 500
+
+/**
  * `meta.cache`, one Redis namespace per (plugin, team): a team's plugin can only ever name keys
  * under its own prefix. Values are JSON-encoded unless the plugin asks for raw strings.
  */
@@ -33,6 +43,30 @@ export class RedisPluginCache implements PluginCache {
 
   incr(key: string): Promise<number> {
     return this.redis.incr(this.key(key))
+  }
+
+  async incrMany(keys: readonly string[]): Promise<(number | Error)[]> {
+    const results: (number | Error)[] = []
+    const counted: string[] = []
+    const positions: number[] = []
+    for (const [i, key] of keys.entries()) {
+      try {
+        counted.push(this.key(key))
+        positions.push(i)
+      } catch (error) {
+        results[i] = error as Error
+      }
+    }
+    // Every chunk is sent now, before anything the caller sends after this call: order is kept.
+    const sent: Promise<unknown>[] = []
+    for (let start = 0; start < counted.length; start += INCR_MANY_CHUNK) {
+      const chunk = counted.slice(start, start + INCR_MANY_CHUNK)
+      sent.push(this.redis.eval(INCR_MANY_SCRIPT, chunk.length, ...chunk))
+    }
+    for (const [c, counts] of (await Promise.all(sent)).entries()) {
+      for (const [j, count] of (counts as (number | Error)[]).entries()) results[positions[c * INCR_MANY_CHUNK + j]] = count
+    }
+    return results
   }
 
   async expire(key: string, ttlSeconds: number): Promise<boolean> {

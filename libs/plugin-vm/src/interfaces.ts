@@ -148,6 +148,12 @@ export interface PluginCache {
   set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void>
   get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown>
   incr(key: string): Promise<number>
+  /**
+   * Optional: the `incr` of each key in one round trip, in order, answering each key's count or its
+   * own error. A crossing's consecutive `cache.incr` calls use it when the cache has one
+   * (vm/host-dispatcher.ts); a cache without it (Try it's recording, tests) gets one `incr` per key.
+   */
+  incrMany?(keys: readonly string[]): Promise<(number | Error)[]>
   expire(key: string, ttlSeconds: number): Promise<boolean>
   lpush(key: string, elementOrArray: unknown): Promise<number>
   lrange(key: string, startIndex: number, endIndex: number): Promise<string[]>

@@ -39,6 +39,28 @@ describe('RedisPluginCache (meta.cache)', () => {
     assert.equal(await cache.get('c', null), 2)
   })
 
+  it('incrMany counts every key in order in one command per 500 keys, and an empty key or a non-count fails alone', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    await cache.set('text', 'abc')
+    const keys = Array.from({ length: 1_203 }, (_, i) => `k${i % 3}`)
+    keys.splice(600, 0, 'text', '')
+    const before = Number(/^cmdstat_eval:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0)
+    const counts = await cache.incrMany(keys)
+    const after = Number(/^cmdstat_eval:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0)
+    assert.equal(after - before, 3, '1 203 counted keys in chunks of 500')
+    const seen = new Map<string, number>()
+    for (const [i, key] of keys.entries()) {
+      const count = counts[i]
+      if (key === 'text') assert.match(String(count), /not an integer/)
+      else if (key === '') assert.match(String(count), /non-empty string/)
+      else {
+        seen.set(key, (seen.get(key) ?? 0) + 1)
+        assert.equal(count, seen.get(key), `key ${i} (${key}) counted in order`)
+      }
+    }
+    assert.equal(await cache.get('k0', null), 401)
+  })
+
   it('lpush, lrange, llen, lpop and lrem work on Redis lists', async () => {
     const cache = new RedisPluginCache(redis, prefix, 1, 1)
     assert.equal(await cache.lpush('l', ['a', 'b']), 2)

@@ -1,4 +1,4 @@
-import { ApiMethod, LogLevel, MetricOperation, PluginHost } from '../interfaces'
+import { ApiMethod, LogLevel, MetricOperation, PluginCache, PluginHost } from '../interfaces'
 import { CaptureBudget } from './capture-budget'
 import { HostModuleBridge } from './host-bridge'
 import { SYNC_OPS } from './host-sync-ops'
@@ -109,6 +109,54 @@ export class HostDispatcher {
     return handler(args)
   }
 
+  /**
+   * Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
+   * A run of consecutive `cache.incr` calls (a batch of events each counting something) goes to the
+   * cache as one `incrMany` when it has one: one Redis command instead of one per event. Every call
+   * is sent before this returns, in the crossing's order.
+   */
+  private async batch(calls: [string, unknown[]][]): Promise<HostReply[]> {
+    const { cache } = this.ctx.host
+    const incrMany = cache.incrMany?.bind(cache)
+    const parts: Promise<HostReply | HostReply[]>[] = []
+    for (let i = 0; i < calls.length;) {
+      let end = i
+      if (incrMany) while (end < calls.length && calls[end][0] === 'cache.incr') end++
+      if (incrMany && end - i > 1) {
+        parts.push(this.incrRun(incrMany, calls.slice(i, end)))
+        i = end
+        continue
+      }
+      const [op, args] = calls[i++]
+      parts.push(op === 'batch' ? Promise.resolve(failure(new Error('nested batch'))) : this.async(op, args))
+    }
+    return (await Promise.all(parts)).flat()
+  }
+
+  /** A run of `cache.incr` calls as one `incrMany`; each key's size is checked first, as for one `incr`. */
+  private async incrRun(incrMany: NonNullable<PluginCache['incrMany']>, calls: [string, unknown[]][]): Promise<HostReply[]> {
+    const { store } = this.ctx
+    const replies: HostReply[] = []
+    const keys: string[] = []
+    const positions: number[] = []
+    for (const [i, [, args]] of calls.entries()) {
+      try {
+        keys.push(store.key('cache.incr', args[0]))
+        positions.push(i)
+      } catch (error) {
+        replies[i] = failure(error)
+      }
+    }
+    if (keys.length === 0) return replies
+    try {
+      const counts = await incrMany(keys)
+      for (const [j, count] of counts.entries()) replies[positions[j]] = count instanceof Error ? failure(count) : { ok: true, value: count }
+    } catch (error) {
+      for (const i of positions) replies[i] = failure(error)
+    }
+    return replies
+  }
+
   private async runAsync(op: string, args: unknown[]): Promise<unknown> {
     const { host, signal, maxFetchBytes, fetchGuard, store } = this.ctx
     const [b, c] = args.slice(1)
@@ -116,10 +164,7 @@ export class HostDispatcher {
     const a = /^(cache|storage|cursor)\./.test(op) ? store.key(op, args[0]) : args[0]
     switch (op) {
       case 'batch':
-        // Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
-        return Promise.all(
-          (a as [string, unknown[]][]).map(([inner, innerArgs]) => (inner === 'batch' ? failure(new Error('nested batch')) : this.async(inner, innerArgs))),
-        )
+        return this.batch(a as [string, unknown[]][])
       case 'cache.set':
         store.cacheValue(op, b)
         return host.cache.set(String(a), b, c as number | undefined, args[3] as { jsonSerialize?: boolean })
