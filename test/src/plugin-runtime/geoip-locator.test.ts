@@ -129,5 +129,61 @@ describe('meta.geoip.locate in the sandbox', () => {
         other.dispose()
       }
     })
+
+    it(`copies a remembered record as JSON.parse would, whatever the plugin put on Object.prototype and Array.prototype, when the host answers ${asWhat}`, async () => {
+      const host: PluginHost = new LocalHost()
+      const withArray = { ...record, subdivisions: [{ isoCode: 'AB', names: { en: 'Stockholm' } }, { isoCode: 'CD' }] }
+      host.geoipLocate = async (ip) => {
+        const answered = answer(ip)
+        return typeof answered === 'string' ? JSON.stringify(withArray) : answered === null ? null : structuredClone(withArray)
+      }
+      const hostile = `
+        let setters = ''
+        for (const name of ['country', 'isoCode', 'subdivisions', 'names', 'en']) {
+          Object.defineProperty(Object.prototype, name, { set(v) { setters += name + ' ' }, get() { return 'inherited' }, configurable: true })
+        }
+        const defineProperty = Object.defineProperty
+        Object.prototype.enumerableExtra = 'inherited'
+        Object.defineProperty = () => { throw new Error('replaced by the plugin') }
+        JSON.parse = () => ({ replaced: true })
+        let calls = 0
+        export async function processEvent(event, { geoip }) {
+          // From the second call on (answered from what the isolate remembers, no host call, whose
+          // own bookkeeping such a setter would spoil): index setters on Array.prototype too.
+          if (++calls === 2) for (const index of ['0', '1']) defineProperty(Array.prototype, index, { set(v) { setters += '[' + index + '] ' }, configurable: true })
+          const records = [await geoip.locate(event.properties.$ip), await geoip.locate(event.properties.$ip)]
+          event.properties.records = records.map((r) => ({
+            own: Object.keys(r),
+            country: Object.getOwnPropertyDescriptor(r, 'country').value.isoCode,
+            subdivisions: Object.getOwnPropertyDescriptor(r, 'subdivisions').value.map((s) => Object.getOwnPropertyDescriptor(s, 'isoCode').value),
+            subdivisionIsArray: Array.isArray(r.subdivisions),
+            en: Object.getOwnPropertyDescriptor(Object.getOwnPropertyDescriptor(r, 'subdivisions').value[0], 'names').value.en,
+          }))
+          event.properties.fresh = records[0] !== records[1] && records[0].subdivisions !== records[1].subdivisions
+          event.properties.setters = setters
+          return event
+        }`
+      const instance = await vm.load(await sourceFromCode(hostile), host, { configId: 1 })
+      try {
+        const batch = [{ event: 'e', distinct_id: 'd', properties: { $ip: '89.160.20.128' } }] as PluginEvent[]
+        // The first batch asks the host; the second is answered from what the isolate remembers.
+        for (const round of ['asked', 'remembered']) {
+          const [result] = await instance.processEventBatch(batch)
+          const properties = result.ok ? result.event!.properties! : assert.fail(`processEvent failed (${round}): ${result.error.message}`)
+          const expected = {
+            own: ['country', 'continent', 'subdivisions'],
+            country: 'SE',
+            subdivisions: ['AB', 'CD'],
+            subdivisionIsArray: true,
+            en: 'Stockholm',
+          }
+          assert.deepEqual(properties.records, [expected, expected], round)
+          assert.equal(properties.fresh, true, round)
+          assert.equal(properties.setters, '', `${round}: no setter of the plugin ran`)
+        }
+      } finally {
+        instance.dispose()
+      }
+    })
   }
 })
