@@ -1,7 +1,7 @@
 import { createTeam, Team } from '@plugin-server/db'
-import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
+import { ActiveConfig, PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from './databases'
-import { managementContext } from './plugins'
+import { enablePlugin, managementContext, writePlugin } from './plugins'
 import { testRoleContext } from './role-context'
 
 /**
@@ -15,6 +15,8 @@ export interface PluginRuntimeFixture {
   ctx: ReturnType<typeof testRoleContext>
   management: ReturnType<typeof managementContext>
   start: () => Promise<PluginRuntime>
+  /** A plugin of `code` enabled for the team, then `start()`: the runtime and that config, set up. */
+  startWithPlugin: (name: string, code: string) => Promise<{ runtime: PluginRuntime; config: ActiveConfig }>
   close: () => Promise<void>
 }
 
@@ -25,13 +27,20 @@ export async function pluginRuntimeFixture(env: Record<string, string> = {}): Pr
   const ctx = testRoleContext('ingest-worker', { DATABASE_URL: db.url, QUEUE_PREFIX: prefix, ...env })
   const management = managementContext(db.pool, prefix)
   let runtime: PluginRuntime | null = null
+  const start = async () => (runtime = await startPluginRuntime(ctx))
   return {
     db,
     team,
     prefix,
     ctx,
     management,
-    start: async () => (runtime = await startPluginRuntime(ctx)),
+    start,
+    startWithPlugin: async (name, code) => {
+      await enablePlugin(management, team.id, writePlugin(name, code))
+      const started = await start()
+      const [config] = await started.manager.teamConfigs(team.id)
+      return { runtime: started, config }
+    },
     close: async () => {
       await runtime?.manager.close()
       await runtime?.services.logs.close()

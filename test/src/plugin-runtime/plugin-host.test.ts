@@ -7,7 +7,6 @@ import { ActiveConfig, PluginRuntime, readMetrics } from '@plugin-server/plugin-
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
-import { enablePlugin, writePlugin } from '../harness/plugins'
 
 describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api)', function () {
   this.timeout(60_000)
@@ -44,10 +43,9 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
   })
 
   const activeConfig = async (name: string, code: string): Promise<ActiveConfig> => {
-    await enablePlugin(fx.management, team.id, writePlugin(name, code))
-    runtime = await fx.start()
-    const [config] = await runtime.manager.teamConfigs(team.id)
-    return config
+    const started = await fx.startWithPlugin(name, code)
+    runtime = started.runtime
+    return started.config
   }
 
   it('posthog.capture enqueues into the team\'s ingest path as the "Plugin Server" person, and drops captures past the depth limit', async () => {
