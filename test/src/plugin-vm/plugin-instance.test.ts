@@ -100,6 +100,36 @@ describe('plugin-vm: PluginInstance', () => {
       }
     })
 
+    it('runs an async processEvent on up to 100 events of a batch at once, starting the next as one finishes, each result in its place', async () => {
+      const { instance } = await loadCode(`
+        let inFlight = 0
+        let most = 0
+        export async function processEvent(e, { cache }) {
+          if (inFlight === 0) most = 0
+          most = Math.max(most, ++inFlight)
+          await cache.get('k', null)
+          inFlight--
+          e.properties.most = most
+          return e
+        }`)
+      try {
+        for (const [size, atOnce] of [
+          [60, 60],
+          [250, 100],
+        ]) {
+          const results = await instance.processEventBatch(Array.from({ length: size }, (_, n) => ({ event: 'e', properties: { n } })))
+          const properties = results.map((r) => (r.ok ? r.event!.properties! : assert.fail(`processEvent failed: ${r.error.message}`)))
+          assert.deepEqual(
+            properties.map((p) => p.n),
+            Array.from({ length: size }, (_, n) => n),
+          )
+          assert.equal(Math.max(...properties.map((p) => Number(p.most))), atOnce, `a batch of ${size}`)
+        }
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('rejects call() with a PluginError carrying the name and retry flag', async () => {
       const { instance } = await loadCode(`
                 import { RetryError as ScaffoldRetry } from '@posthog/plugin-scaffold'

@@ -208,10 +208,13 @@ export function runJob(id: number, name: string, payloadJson: string): string | 
 
 /**
  * Once processEvent turns out to be async, the rest of the batch runs with up to EVENT_CONCURRENCY
- * events in flight, as PostHog ran events concurrently: a plugin that awaits a host call per event
- * (cache, geoip, fetch) would otherwise wait for every round trip in turn.
+ * events in flight: a plugin that awaits a host call per event (cache, geoip, fetch) would otherwise
+ * wait for every round trip in turn. PostHog's plugin server called processEvent on every event of
+ * a batch at once; 100 does the same for most capture batches (a posthog-js or posthog-node flush),
+ * whose cheap host calls then cross to the host together in one turn, and still bounds a larger
+ * batch (CAPTURE_BATCH_MAX_EVENTS allows 200).
  */
-const EVENT_CONCURRENCY = 50
+const EVENT_CONCURRENCY = 100
 
 function finishAsync(fn: Fn, events: unknown[], lines: Lines, first: number, firstResult: unknown): Promise<string> {
   return ownPromise((resolve) => {
