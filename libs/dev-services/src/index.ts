@@ -1,4 +1,4 @@
 export type { LocalServer } from './interfaces'
-export { freePort, waitFor } from './free-port'
+export { ephemeralStart, freePort, waitFor } from './free-port'
 export { startRedisServer } from './redis-server'
 export { startPostgresServer } from './postgres-server'
