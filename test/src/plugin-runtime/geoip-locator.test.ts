@@ -130,7 +130,7 @@ describe('meta.geoip.locate in the sandbox', () => {
       }
     })
 
-    it(`copies a remembered record as JSON.parse would, whatever the plugin put on Object.prototype and Array.prototype, when the host answers ${asWhat}`, async () => {
+    it(`copies a remembered record as JSON.parse would, whatever the plugin put on Object.prototype and Array.prototype or replaced, when the host answers ${asWhat}`, async () => {
       const host: PluginHost = new LocalHost()
       const withArray = { ...record, subdivisions: [{ isoCode: 'AB', names: { en: 'Stockholm' } }, { isoCode: 'CD' }] }
       host.geoipLocate = async (ip) => {
@@ -146,6 +146,7 @@ describe('meta.geoip.locate in the sandbox', () => {
         Object.prototype.enumerableExtra = 'inherited'
         Object.defineProperty = () => { throw new Error('replaced by the plugin') }
         JSON.parse = () => ({ replaced: true })
+        globalThis.Function = function () { throw new Error('replaced by the plugin') }
         let calls = 0
         export async function processEvent(event, { geoip }) {
           // From the second call on (answered from what the isolate remembers, no host call, whose
@@ -161,25 +162,85 @@ describe('meta.geoip.locate in the sandbox', () => {
           }))
           event.properties.fresh = records[0] !== records[1] && records[0].subdivisions !== records[1].subdivisions
           event.properties.setters = setters
+          // Changed after reading: no later copy may show it.
+          Object.getOwnPropertyDescriptor(records[1], 'country').value.isoCode = 'changed by the plugin'
           return event
         }`
       const instance = await vm.load(await sourceFromCode(hostile), host, { configId: 1 })
       try {
-        const batch = [{ event: 'e', distinct_id: 'd', properties: { $ip: '89.160.20.128' } }] as PluginEvent[]
-        // The first batch asks the host; the second is answered from what the isolate remembers.
-        for (const round of ['asked', 'remembered']) {
-          const [result] = await instance.processEventBatch(batch)
-          const properties = result.ok ? result.event!.properties! : assert.fail(`processEvent failed (${round}): ${result.error.message}`)
-          const expected = {
-            own: ['country', 'continent', 'subdivisions'],
-            country: 'SE',
-            subdivisions: ['AB', 'CD'],
-            subdivisionIsArray: true,
-            en: 'Stockholm',
+        const batch = (events: number) =>
+          Array.from({ length: events }, () => ({ event: 'e', distinct_id: 'd', properties: { $ip: '89.160.20.128' } })) as PluginEvent[]
+        // The first batch asks the host; the second is answered from what the isolate remembers; in
+        // the third, past 16 copies, from the record compiled as a literal.
+        for (const [round, events] of [
+          ['asked', 1],
+          ['remembered', 1],
+          ['compiled', 20],
+        ] as const) {
+          const results = await instance.processEventBatch(batch(events))
+          for (const [n, result] of results.entries()) {
+            const label = `${round}, event ${n}`
+            const properties = result.ok ? result.event!.properties! : assert.fail(`processEvent failed (${label}): ${result.error.message}`)
+            const expected = {
+              own: ['country', 'continent', 'subdivisions'],
+              country: 'SE',
+              subdivisions: ['AB', 'CD'],
+              subdivisionIsArray: true,
+              en: 'Stockholm',
+            }
+            assert.deepEqual(properties.records, [expected, expected], label)
+            assert.equal(properties.fresh, true, label)
+            assert.equal(properties.setters, '', `${label}: no setter of the plugin ran`)
           }
-          assert.deepEqual(properties.records, [expected, expected], round)
-          assert.equal(properties.fresh, true, round)
-          assert.equal(properties.setters, '', `${round}: no setter of the plugin ran`)
+        }
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it(`answers each of many addresses asked often with its own record (past the records it compiles), when the host answers ${asWhat}`, async () => {
+      const host: PluginHost = new LocalHost()
+      host.geoipLocate = async (ip) => {
+        const own = { ...record, traits: { ipAddress: ip } }
+        return typeof answer('89.160.20.128') === 'string' ? JSON.stringify(own) : own
+      }
+      const perEvent = `export async function processEvent(event, { geoip }) {
+        event.properties.located = (await geoip.locate(event.properties.$ip)).traits.ipAddress
+        return event
+      }`
+      const instance = await vm.load(await sourceFromCode(perEvent), host, { configId: 1 })
+      try {
+        const ips = Array.from({ length: 12 }, (_, i) => `10.8.0.${i}`)
+        const events = Array.from({ length: 30 }, () => ips).flat()
+        const results = await instance.processEventBatch(events.map((ip) => ({ event: 'e', distinct_id: 'd', properties: { $ip: ip } })) as PluginEvent[])
+        const located = results.map((r, n) => (r.ok ? r.event!.properties!.located : assert.fail(`processEvent failed (event ${n}): ${r.error.message}`)))
+        assert.deepEqual(located, events)
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it(`keeps a "__proto__" key of a remembered record an own property, as JSON.parse does, however often it is copied, when the host answers ${asWhat}`, async () => {
+      const host: PluginHost = new LocalHost()
+      // JSON.parse makes "__proto__" an own property; an object literal would take it as the prototype.
+      const text = '{"country":{"isoCode":"SE","__proto__":{"isoCode":"XX"}},"__proto__":{"polluted":true}}'
+      host.geoipLocate = async (ip) => {
+        const answered = answer(ip)
+        return typeof answered === 'string' ? text : answered === null ? null : JSON.parse(text)
+      }
+      const perEvent = `export async function processEvent(event, { geoip }) {
+        const r = await geoip.locate(event.properties.$ip)
+        event.properties.seen = [Object.getPrototypeOf(r) === Object.prototype, r.polluted === undefined, Object.keys(r).join(), Object.keys(r.country).join(), Object.getPrototypeOf(r.country) === Object.prototype, r.country.isoCode]
+        return event
+      }`
+      const instance = await vm.load(await sourceFromCode(perEvent), host, { configId: 1 })
+      try {
+        const results = await instance.processEventBatch(
+          Array.from({ length: 40 }, () => ({ event: 'e', distinct_id: 'd', properties: { $ip: '89.160.20.128' } })) as PluginEvent[],
+        )
+        for (const [n, result] of results.entries()) {
+          const properties = result.ok ? result.event!.properties! : assert.fail(`processEvent failed (event ${n}): ${result.error.message}`)
+          assert.deepEqual(properties.seen, [true, true, 'country,__proto__', 'isoCode,__proto__', true, 'SE'], `event ${n}`)
         }
       } finally {
         instance.dispose()
