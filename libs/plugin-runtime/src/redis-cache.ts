@@ -17,12 +17,17 @@ const INCR_MANY_CHUNK = 500
  * under its own prefix. Values are JSON-encoded unless the plugin asks for raw strings.
  */
 export class RedisPluginCache implements PluginCache {
+  /** Built once: redisKeys makes an object of every key's function, too much to make per key of a batch. */
+  private readonly keys: ReturnType<typeof redisKeys>
+
   constructor(
     private readonly redis: Redis,
-    private readonly queuePrefix: string,
+    queuePrefix: string,
     private readonly pluginId: number,
     private readonly teamId: number,
-  ) {}
+  ) {
+    this.keys = redisKeys(queuePrefix)
+  }
 
   async set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void> {
     const encoded = encode(value, options)
@@ -49,9 +54,9 @@ export class RedisPluginCache implements PluginCache {
     const results: (number | Error)[] = []
     const counted: string[] = []
     const positions: number[] = []
-    for (const [i, key] of keys.entries()) {
+    for (let i = 0; i < keys.length; i++) {
       try {
-        counted.push(this.key(key))
+        counted.push(this.key(keys[i]))
         positions.push(i)
       } catch (error) {
         results[i] = error as Error
@@ -63,8 +68,9 @@ export class RedisPluginCache implements PluginCache {
       const chunk = counted.slice(start, start + INCR_MANY_CHUNK)
       sent.push(this.redis.eval(INCR_MANY_SCRIPT, chunk.length, ...chunk))
     }
-    for (const [c, counts] of (await Promise.all(sent)).entries()) {
-      for (const [j, count] of (counts as (number | Error)[]).entries()) results[positions[c * INCR_MANY_CHUNK + j]] = count
+    const chunks = (await Promise.all(sent)) as (number | Error)[][]
+    for (let c = 0; c < chunks.length; c++) {
+      for (let j = 0; j < chunks[c].length; j++) results[positions[c * INCR_MANY_CHUNK + j]] = chunks[c][j]
     }
     return results
   }
@@ -96,7 +102,7 @@ export class RedisPluginCache implements PluginCache {
 
   private key(key: string): string {
     if (typeof key !== 'string' || key === '') throw new Error('cache key must be a non-empty string')
-    return redisKeys(this.queuePrefix).cache(this.pluginId, this.teamId, key)
+    return this.keys.cache(this.pluginId, this.teamId, key)
   }
 }
 
