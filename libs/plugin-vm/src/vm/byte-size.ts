@@ -4,13 +4,14 @@
  * refuse than a value just over the limit.
  */
 export function byteSize(value: unknown, limit: number): number {
+  // Most values checked are strings (every cache and storage key): no walk, no set of seen objects.
+  if (typeof value === 'string') return stringSize(value, limit)
   let total = 0
   const seen = new Set<object>()
   const visit = (v: unknown): void => {
     if (total > limit) return
     if (typeof v === 'string') {
-      // UTF-8 never takes fewer bytes than UTF-16 code units, so the cheap length decides long strings.
-      total += v.length > limit ? v.length : Buffer.byteLength(v, 'utf8') + 2
+      total += stringSize(v, limit)
       return
     }
     if (v === null || v === undefined || typeof v === 'boolean') {
@@ -51,4 +52,9 @@ export function byteSize(value: unknown, limit: number): number {
   }
   visit(value)
   return total
+}
+
+function stringSize(value: string, limit: number): number {
+  // UTF-8 never takes fewer bytes than UTF-16 code units, so the cheap length decides long strings.
+  return value.length > limit ? value.length : Buffer.byteLength(value, 'utf8') + 2
 }
