@@ -1,27 +1,44 @@
 import type { Logger } from '@plugin-server/core'
-import { addToProcessingSeries } from '@plugin-server/plugin-runtime'
+import { addToProcessingSeries, PROCESSING_SERIES_BUCKET_MS, ProcessingSample } from '@plugin-server/plugin-runtime'
 import type Redis from 'ioredis'
 import { Counter, Histogram, Registry } from 'prom-client'
 import type { ProcessingTally } from './processing-tally'
 
 /** Warnings about lost writes are logged at most this often. */
 const WARN_EVERY_MS = 60_000
+/**
+ * Batches' samples are added up in memory and written to Redis at most this often: a busy worker
+ * runs hundreds of batches a second, and a write per batch cost ~7 commands per config (a sixth of
+ * the host's allocations and ~0.5 µs of CPU per event with 3 plugins). The series is per minute.
+ */
+const WRITE_EVERY_MS = 1000
+
+/** One config's samples within one minute, not written yet. */
+interface PendingSample {
+  configId: number
+  epochMinute: number
+  sample: ProcessingSample
+}
 
 /**
- * Per-config processEvent metrics of one ingest worker, written twice per batch: into the
- * fleet-wide per-minute series in Redis (admin API, status page, configs list), in one pipeline
- * round trip per team's part of a batch, and into this process's Prometheus series, labelled by
- * plugin only (one series per installed plugin and outcome: installs are the operator's, so the
- * label set is bounded however many teams configure a plugin).
+ * Per-config processEvent metrics of one ingest worker: into the fleet-wide per-minute series in
+ * Redis (admin API, status page, configs list), every config's samples of the last second added up
+ * and written in one pipeline round trip (WRITE_EVERY_MS), and at once into this process's
+ * Prometheus series, labelled by plugin only (one series per installed plugin and outcome: installs
+ * are the operator's, so the label set is bounded however many teams configure a plugin).
  *
  * The Redis write is not awaited by the batch: a slow or unreachable Redis costs the metrics, never
- * ingestion. A batch retried after its processEvent ran is counted again (ingestion is at-least-once).
+ * ingestion; a worker killed outright loses its last second. A batch retried after its processEvent
+ * ran is counted again (ingestion is at-least-once).
  */
 export class ProcessingMetrics {
   private readonly events: Counter<'plugin' | 'outcome'>
   private readonly seconds: Histogram<'plugin'>
   private readonly writeFailures: Counter
   private readonly writes = new Set<Promise<void>>()
+  /** By config and minute. */
+  private pending = new Map<string, PendingSample>()
+  private timer: NodeJS.Timeout | undefined
   private warnedAt = 0
 
   constructor(
@@ -29,6 +46,7 @@ export class ProcessingMetrics {
     private readonly redis: Redis,
     private readonly queuePrefix: string,
     private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
   ) {
     this.events = new Counter({
       name: 'plugin_process_event_events_total',
@@ -53,8 +71,7 @@ export class ProcessingMetrics {
   record(tally: ProcessingTally): void {
     const entries = tally.entries()
     if (entries.length === 0) return
-    const pipeline = this.redis.pipeline()
-    const now = Date.now()
+    const epochMinute = Math.floor(this.now() / PROCESSING_SERIES_BUCKET_MS)
     for (const { target, sample } of entries) {
       const plugin = target.pluginName
       this.events.inc({ plugin, outcome: 'returned' }, sample.events_returned)
@@ -62,8 +79,31 @@ export class ProcessingMetrics {
       this.events.inc({ plugin, outcome: 'failed' }, sample.events_failed)
       // A config is called once per team's part of a batch, so the average is that call's time.
       for (let i = 0; i < sample.calls; i++) this.seconds.observe({ plugin }, sample.time_ms / sample.calls / 1000)
-      addToProcessingSeries(pipeline, this.queuePrefix, target.configId, sample, now)
+      const key = `${target.configId}:${epochMinute}`
+      const pending = this.pending.get(key)
+      if (pending) addSample(pending.sample, sample)
+      // A copy: the tally is the batch's own.
+      else this.pending.set(key, { configId: target.configId, epochMinute, sample: { ...sample, histogram: new Map(sample.histogram) } })
     }
+    // Not holding the process open: shutdown writes what is left (flush).
+    this.timer ??= setTimeout(() => this.write(), WRITE_EVERY_MS).unref()
+  }
+
+  /** Writes what is not written yet and waits for every write in flight (shutdown, tests). */
+  async flush(): Promise<void> {
+    this.write()
+    await Promise.allSettled([...this.writes])
+  }
+
+  private write(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.pending.size === 0) return
+    const pipeline = this.redis.pipeline()
+    for (const { configId, epochMinute, sample } of this.pending.values()) {
+      addToProcessingSeries(pipeline, this.queuePrefix, configId, sample, epochMinute * PROCESSING_SERIES_BUCKET_MS)
+    }
+    this.pending = new Map()
     const write: Promise<void> = pipeline
       .exec()
       .then((results) => {
@@ -75,15 +115,21 @@ export class ProcessingMetrics {
     this.writes.add(write)
   }
 
-  /** Waits for the writes in flight (shutdown, tests). */
-  async flush(): Promise<void> {
-    await Promise.allSettled([...this.writes])
-  }
-
   private failed(err: Error): void {
     this.writeFailures.inc()
     if (Date.now() - this.warnedAt < WARN_EVERY_MS) return
     this.warnedAt = Date.now()
     this.logger.warn({ err: err.message }, 'per-config processing metrics not written to Redis; the status page misses this batch')
   }
+}
+
+/** Adds `from` into `into` (counts and histogram buckets). */
+function addSample(into: ProcessingSample, from: ProcessingSample): void {
+  into.events_in += from.events_in
+  into.events_returned += from.events_returned
+  into.events_dropped += from.events_dropped
+  into.events_failed += from.events_failed
+  into.calls += from.calls
+  into.time_ms += from.time_ms
+  for (const [bucket, calls] of from.histogram) into.histogram.set(bucket, (into.histogram.get(bucket) ?? 0) + calls)
 }

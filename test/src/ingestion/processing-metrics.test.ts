@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import Redis from 'ioredis'
+import pino from 'pino'
+import { Registry } from 'prom-client'
+import { ProcessingMetrics, ProcessingTally } from '@plugin-server/ingestion'
+import { readProcessingSeries } from '@plugin-server/plugin-runtime'
+import { waitFor } from '@plugin-server/dev-services'
+import { testQueuePrefix } from '../harness/databases'
+
+/** One batch's tally: `events` events into each config, all returned, one call of 3 ms. */
+function batch(configIds: number[], events: number): ProcessingTally {
+  const tally = new ProcessingTally()
+  for (const configId of configIds) {
+    const target = { configId, pluginName: `plugin ${configId}` }
+    tally.called(target, events, 3)
+    tally.returned(target, events)
+  }
+  return tally
+}
+
+/** The commands clients send on the series keys of `prefix` while `during` runs (MONITOR). */
+async function seriesCommands(redis: Redis, prefix: string, during: () => Promise<unknown>): Promise<string[]> {
+  const monitor = await redis.monitor()
+  const commands: string[] = []
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((arg) => arg.startsWith(`${prefix}:processing-series:`))) commands.push(args[0].toLowerCase())
+  })
+  try {
+    await during()
+    // Redis feeds a monitor in the order it runs commands: once this shows, everything before it has.
+    const marker = `end of ${prefix}`
+    const seen = new Promise<void>((resolve) => monitor.on('monitor', (_time: string, args: string[]) => args[1] === marker && resolve()))
+    await redis.echo(marker)
+    await seen
+  } finally {
+    monitor.disconnect()
+  }
+  return commands
+}
+
+describe('ProcessingMetrics (per-config processEvent metrics of one worker)', () => {
+  let redis: Redis
+  // The global fixture sets REDIS_URL before the first test, not when this file loads.
+  before(() => (redis = new Redis(process.env.REDIS_URL!)))
+  after(() => redis.disconnect())
+
+  it('adds up many batches of a second into one write per config and minute, each batch counted in its own minute', async () => {
+    const prefix = testQueuePrefix()
+    let now = Date.UTC(2026, 11, 3, 10, 30, 58)
+    const metrics = new ProcessingMetrics(new Registry(), redis, prefix, pino({ level: 'silent' }), () => now)
+    const commands = await seriesCommands(redis, prefix, async () => {
+      for (let i = 0; i < 50; i++) metrics.record(batch([1, 2], 10))
+      now += 2000
+      for (let i = 0; i < 5; i++) metrics.record(batch([1], 4))
+      await metrics.flush()
+    })
+    // events_in, events_returned, calls, time_ms, one histogram bucket, and the TTL: per config and minute.
+    assert.deepEqual(
+      commands.filter((c) => c === 'expire'),
+      ['expire', 'expire', 'expire'],
+      `one write per config and minute, not per batch: ${commands.length} commands`,
+    )
+    assert.equal(commands.length, 3 * 6)
+    const first = await readProcessingSeries(redis, prefix, 1, 2, now)
+    assert.deepEqual(
+      first.points.map((p) => [p.t, p.events_in, p.events_returned, p.calls, p.time_ms]),
+      [
+        ['2026-12-03T10:30:00.000Z', 500, 500, 50, 150],
+        ['2026-12-03T10:31:00.000Z', 20, 20, 5, 15],
+      ],
+    )
+    const second = await readProcessingSeries(redis, prefix, 2, 2, now)
+    assert.deepEqual(
+      second.points.map((p) => [p.events_in, p.calls]),
+      [
+        [500, 50],
+        [0, 0],
+      ],
+    )
+  })
+
+  it('writes what it added up within a second without being asked', async () => {
+    const prefix = testQueuePrefix()
+    const metrics = new ProcessingMetrics(new Registry(), redis, prefix, pino({ level: 'silent' }))
+    metrics.record(batch([3], 7))
+    await waitFor('the batch written', async () => (await readProcessingSeries(redis, prefix, 3, 1)).total.events_in === 7, 10_000)
+  })
+
+  it("counts in this worker's Prometheus series at once, per plugin and outcome", async () => {
+    const registry = new Registry()
+    const metrics = new ProcessingMetrics(registry, redis, testQueuePrefix(), pino({ level: 'silent' }))
+    metrics.record(batch([4], 6))
+    const returned = (await registry.getSingleMetric('plugin_process_event_events_total')!.get()).values.find(
+      (v) => v.labels.plugin === 'plugin 4' && v.labels.outcome === 'returned',
+    )
+    assert.equal(returned?.value, 6)
+    await metrics.flush()
+  })
+})
