@@ -8,6 +8,12 @@ import type { IngestEvent } from '@plugin-server/core'
 export interface BatchStep {
   name: string
   run: (events: IngestEvent[]) => Promise<IngestEvent[]>
+  /**
+   * Several parts of one team in one pass (IngestPipeline joins the parts that waited for their
+   * team's lease): each part's events as the step left them, in its order. A step without it runs
+   * each part on its own.
+   */
+  runParts?: (parts: IngestEvent[][]) => Promise<IngestEvent[][]>
 }
 
 export interface BatchResult {

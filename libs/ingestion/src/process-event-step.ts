@@ -44,43 +44,51 @@ const EXPORT_METHODS = ['onEvent', 'onSnapshot', 'exportEvents'] as const
  * the pooled instances, metrics, the processing tally, plugin logs and config errors around it.
  */
 export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): BatchStep {
+  /** Each event as the chain left it (null: dropped), in the batch's order. */
+  const outcomesOf = async (events: IngestEvent[]): Promise<(IngestEvent | null)[]> => {
+    const byTeam = new Map<number, IngestEvent[]>()
+    for (const event of events) {
+      const team = byTeam.get(event.team_id)
+      if (team) team.push(event)
+      else byTeam.set(event.team_id, [event])
+    }
+    const tally = new ProcessingTally()
+    /** Each team's events as the chain left them (null: dropped), in the team's order. */
+    const outcomes = new Map<number, (IngestEvent | null)[]>()
+    try {
+      await Promise.all(
+        [...byTeam].map(async ([teamId, teamEvents]) => {
+          outcomes.set(teamId, await runTeam(await teamPlugins(plugins, teamId), teamEvents, deps, tally))
+        }),
+      )
+    } finally {
+      deps.processing?.record(tally)
+    }
+    if (byTeam.size === 1) return outcomes.values().next().value ?? []
+    // In the batch's order, whatever order the teams finished in: each team's next outcome in turn.
+    const next = new Map<number, number>()
+    return events.map((event) => {
+      const i = next.get(event.team_id) ?? 0
+      next.set(event.team_id, i + 1)
+      return outcomes.get(event.team_id)?.[i] ?? null
+    })
+  }
   return {
     name: 'processEvent',
-    run: async (events) => {
-      const byTeam = new Map<number, IngestEvent[]>()
-      for (const event of events) {
-        const team = byTeam.get(event.team_id)
-        if (team) team.push(event)
-        else byTeam.set(event.team_id, [event])
-      }
-      const tally = new ProcessingTally()
-      /** Each team's events as the chain left them (null: dropped), in the team's order. */
-      const outcomes = new Map<number, (IngestEvent | null)[]>()
-      try {
-        await Promise.all(
-          [...byTeam].map(async ([teamId, teamEvents]) => {
-            outcomes.set(teamId, await runTeam(await teamPlugins(plugins, teamId), teamEvents, deps, tally))
-          }),
-        )
-      } finally {
-        deps.processing?.record(tally)
-      }
-      const kept: IngestEvent[] = []
-      if (byTeam.size === 1) {
-        for (const outcome of outcomes.values().next().value ?? []) if (outcome) kept.push(outcome)
-        return kept
-      }
-      // In the batch's order, whatever order the teams finished in: each team's next outcome in turn.
-      const next = new Map<number, number>()
-      for (const event of events) {
-        const i = next.get(event.team_id) ?? 0
-        next.set(event.team_id, i + 1)
-        const outcome = outcomes.get(event.team_id)?.[i]
-        if (outcome) kept.push(outcome)
-      }
-      return kept
+    run: async (events) => kept(await outcomesOf(events)),
+    // One chain run over the parts' events together: one call into each config's sandbox for all of them.
+    runParts: async (parts) => {
+      const outcomes = await outcomesOf(parts.flat())
+      let at = 0
+      return parts.map((part) => kept(outcomes.slice(at, (at += part.length))))
     },
   }
+}
+
+function kept(outcomes: (IngestEvent | null)[]): IngestEvent[] {
+  const events: IngestEvent[] = []
+  for (const outcome of outcomes) if (outcome) events.push(outcome)
+  return events
 }
 
 interface TeamChain {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { countEvents } from '@plugin-server/db'
 import type { IngestEvent } from '@plugin-server/core'
-import { IngestPipeline, TeamBatchError } from '@plugin-server/ingestion'
+import { IngestPipeline, TeamBatchError, TeamBusyError, TeamGate } from '@plugin-server/ingestion'
+import type { BatchStep } from '@plugin-server/ingestion'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { ingestEvent } from '../db/ingest-event'
@@ -113,5 +114,111 @@ describe('IngestPipeline', () => {
     assert.deepEqual(error.result, { received: 4, stored: 1, duplicates: 0, dropped: 1, requeued: 0 })
     assert.equal(await countEvents(db.pool, 1), 1)
     assert.equal(await countEvents(db.pool, 7), 0)
+  })
+
+  describe('batches of one team waiting for its lease (INGEST_TEAM_CONCURRENCY)', () => {
+    /** A step that holds each pass whose first event is `hold` until the test opens it, and records every pass's parts' sizes. */
+    function recordingStep(held: { wait: Promise<void> }): { step: BatchStep; passes: number[][] } {
+      const passes: number[][] = []
+      const step: BatchStep = {
+        name: 'drops "drop" events',
+        run: async (events) => (await step.runParts!([events]))[0],
+        runParts: async (parts) => {
+          passes.push(parts.map((p) => p.length))
+          if (parts[0][0]?.properties.hold) await held.wait
+          return parts.map((events) => events.filter((e) => !e.properties.drop))
+        },
+      }
+      return { step, passes }
+    }
+    const batchOf = (teamId: number, events: number, properties: Record<string, unknown> = {}) => ({
+      events: Array.from({ length: events }, (_, i) =>
+        ingestEvent({ team_id: teamId, properties: { ...properties, i, drop: i === 0 && properties.dropFirst === true } }),
+      ),
+    })
+
+    it('run through the steps as one pass when the lease comes, and are each stored and answered on their own', async () => {
+      const held = gate()
+      const { step, passes } = recordingStep(held)
+      const pipeline = new IngestPipeline(db.pool, [step])
+      const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('a batch of one team is never deferred') }
+      const first = pipeline.process(batchOf(1, 3, { hold: true }), 'b-1', admission)
+      await eventually(
+        'the first batch holding the lease',
+        async () => passes.length,
+        (n) => n === 1,
+      )
+      const waiting = [pipeline.process(batchOf(1, 4, { dropFirst: true }), 'b-2', admission), pipeline.process(batchOf(1, 5), 'b-3', admission)]
+      // Another team has its own lease: it never waits for team 1's group.
+      assert.deepEqual(await pipeline.process(batchOf(2, 2), 'b-4', admission), { received: 2, stored: 2, duplicates: 0, dropped: 0, requeued: 0 })
+      held.open()
+      assert.deepEqual(await first, { received: 3, stored: 3, duplicates: 0, dropped: 0, requeued: 0 })
+      assert.deepEqual(await Promise.all(waiting), [
+        { received: 4, stored: 3, duplicates: 0, dropped: 1, requeued: 0 },
+        { received: 5, stored: 5, duplicates: 0, dropped: 0, requeued: 0 },
+      ])
+      assert.deepEqual(passes, [[3], [2], [4, 5]], 'the two waiting batches of team 1 went through the step in one pass')
+      assert.equal(await countEvents(db.pool, 1), 11)
+    })
+
+    it('wait in groups of at most 200 events, a capture batch at most', async () => {
+      const held = gate()
+      const { step, passes } = recordingStep(held)
+      const pipeline = new IngestPipeline(db.pool, [step])
+      const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('never deferred') }
+      const first = pipeline.process(batchOf(1, 1, { hold: true }), 'b-1', admission)
+      await eventually(
+        'the first batch holding the lease',
+        async () => passes.length,
+        (n) => n === 1,
+      )
+      const waiting = [120, 80, 30].map((n, i) => pipeline.process(batchOf(1, n), `b-${i + 2}`, admission))
+      held.open()
+      await Promise.all([first, ...waiting])
+      assert.deepEqual(passes, [[1], [120, 80], [30]])
+    })
+
+    it("fail or are turned away each as its own batch: a member's store failing fails only that batch; a stuck team turns the whole group away", async () => {
+      const held = gate()
+      const { step, passes } = recordingStep(held)
+      const pipeline = new IngestPipeline(db.pool, [step], [async (_events, batchId) => void (batchId === 'b-2' && assert.fail('the hand-over of b-2 fails'))])
+      const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('never deferred') }
+      const first = pipeline.process(batchOf(1, 1, { hold: true }), 'b-1', admission)
+      await eventually(
+        'the first batch holding the lease',
+        async () => passes.length,
+        (n) => n === 1,
+      )
+      const failing = pipeline.process(batchOf(1, 2), 'b-2', admission).then(
+        () => assert.fail('expected b-2 to fail'),
+        (e: unknown) => e,
+      )
+      const fine = pipeline.process(batchOf(1, 2), 'b-3', admission)
+      held.open()
+      await first
+      const error = await failing
+      assert.ok(error instanceof TeamBatchError && /the hand-over of b-2 fails/.test(error.message), String(error))
+      assert.deepEqual(await fine, { received: 2, stored: 2, duplicates: 0, dropped: 0, requeued: 0 })
+
+      // A team whose running part is older than the wait: every waiting batch of it is turned away.
+      const stuck = gate()
+      const stuckPipeline = new IngestPipeline(db.pool, [recordingStep(stuck).step])
+      const stuckAdmission = { gate: new TeamGate(1, 50), defer: async () => assert.fail('never deferred') }
+      const holding = stuckPipeline.process(batchOf(5, 1, { hold: true }), 'b-5', stuckAdmission)
+      const turnedAway = await Promise.all(
+        [1, 2].map((n) =>
+          stuckPipeline.process(batchOf(5, n), `b-${5 + n}`, stuckAdmission).then(
+            () => 'stored',
+            (e: unknown) => e,
+          ),
+        ),
+      )
+      assert.ok(
+        turnedAway.every((e) => e instanceof TeamBusyError),
+        String(turnedAway),
+      )
+      stuck.open()
+      await holding
+    })
   })
 })

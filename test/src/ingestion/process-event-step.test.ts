@@ -199,6 +199,38 @@ describe('processEventStep (the processEvent chain)', function () {
     )
   })
 
+  it('runs several parts of a team (runParts) through each config in one call, and gives each part back its own events', async () => {
+    await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'counts its batch',
+        `export function processEventBatch(events) { return events.map((e) => ({ ...e, properties: { ...e.properties, batch: events.length } })) }`,
+      ),
+      {},
+      { order: 1 },
+    )
+    await enablePlugin(management, team.id, writePlugin('dropper', `export function processEvent(e) { return e.properties.drop ? null : e }`), {}, { order: 2 })
+    const { step } = await pipeline()
+    const parts = [
+      [event(team.id, { part: 1, n: 1 }), event(team.id, { part: 1, n: 2, drop: true })],
+      [event(team.id, { part: 2, n: 1, drop: true })],
+      [event(team.id, { part: 3, n: 1 }), event(team.id, { part: 3, n: 2 })],
+    ]
+    const out = await step.runParts!(parts)
+    assert.deepEqual(
+      out.map((part) => part.map((e) => [e.properties.part, e.properties.n, e.properties.batch])),
+      [
+        [[1, 1, 5]],
+        [],
+        [
+          [3, 1, 5],
+          [3, 2, 5],
+        ],
+      ],
+    )
+  })
+
   it('fails only the plugin that exceeds its processEvent deadline; the batch completes for the others', async () => {
     const slow = await enablePlugin(
       management,
