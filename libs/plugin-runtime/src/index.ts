@@ -26,7 +26,13 @@ export type { PluginRuntime } from './plugin-runtime'
 export { registerPluginMetricsCollector } from './plugin-metrics-collector'
 export { breachesKey } from './limit-breaker'
 export { registerLiveIsolatesGauge } from './isolate-metrics'
-export { processingTimeBucket, processingSeriesKey, addToProcessingSeries, PROCESSING_SERIES_BUCKET_MS, PROCESSING_SERIES_TTL_SECONDS } from './processing-series'
+export {
+  processingTimeBucket,
+  processingSeriesKey,
+  addToProcessingSeries,
+  PROCESSING_SERIES_BUCKET_MS,
+  PROCESSING_SERIES_TTL_SECONDS,
+} from './processing-series'
 export type { ProcessingSample } from './processing-series'
 export { readProcessingSeries, readProcessingCounts, PROCESSING_SERIES_MAX_MINUTES } from './read-processing-series'
 export type { ProcessingSummary } from './read-processing-series'
