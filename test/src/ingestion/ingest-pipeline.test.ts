@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { countEvents } from '@plugin-server/db'
 import type { IngestEvent } from '@plugin-server/core'
 import { IngestPipeline, TeamBatchError, TeamBusyError, TeamGate } from '@plugin-server/ingestion'
-import type { BatchStep } from '@plugin-server/ingestion'
+import type { AfterStoreHook, BatchStep } from '@plugin-server/ingestion'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { ingestEvent } from '../db/ingest-event'
@@ -137,10 +137,11 @@ describe('IngestPipeline', () => {
       ),
     })
 
-    it('run through the steps as one pass when the lease comes, and are each stored and answered on their own', async () => {
+    /** A pipeline whose team 1 has one slot, held by a first batch until the test opens `held`. */
+    async function leaseHeld(afterStore: AfterStoreHook[] = []) {
       const held = gate()
       const { step, passes } = recordingStep(held)
-      const pipeline = new IngestPipeline(db.pool, [step])
+      const pipeline = new IngestPipeline(db.pool, [step], afterStore)
       const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('a batch of one team is never deferred') }
       const first = pipeline.process(batchOf(1, 3, { hold: true }), 'b-1', admission)
       await eventually(
@@ -148,6 +149,11 @@ describe('IngestPipeline', () => {
         async () => passes.length,
         (n) => n === 1,
       )
+      return { held, passes, pipeline, admission, first }
+    }
+
+    it('run through the steps as one pass when the lease comes, and are each stored and answered on their own', async () => {
+      const { held, passes, pipeline, admission, first } = await leaseHeld()
       const waiting = [pipeline.process(batchOf(1, 4, { dropFirst: true }), 'b-2', admission), pipeline.process(batchOf(1, 5), 'b-3', admission)]
       // Another team has its own lease: it never waits for team 1's group.
       assert.deepEqual(await pipeline.process(batchOf(2, 2), 'b-4', admission), { received: 2, stored: 2, duplicates: 0, dropped: 0, requeued: 0 })
@@ -162,33 +168,17 @@ describe('IngestPipeline', () => {
     })
 
     it('wait in groups of at most 200 events, a capture batch at most', async () => {
-      const held = gate()
-      const { step, passes } = recordingStep(held)
-      const pipeline = new IngestPipeline(db.pool, [step])
-      const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('never deferred') }
-      const first = pipeline.process(batchOf(1, 1, { hold: true }), 'b-1', admission)
-      await eventually(
-        'the first batch holding the lease',
-        async () => passes.length,
-        (n) => n === 1,
-      )
+      const { held, passes, pipeline, admission, first } = await leaseHeld()
       const waiting = [120, 80, 30].map((n, i) => pipeline.process(batchOf(1, n), `b-${i + 2}`, admission))
       held.open()
       await Promise.all([first, ...waiting])
-      assert.deepEqual(passes, [[1], [120, 80], [30]])
+      assert.deepEqual(passes, [[3], [120, 80], [30]])
     })
 
     it("fail or are turned away each as its own batch: a member's store failing fails only that batch; a stuck team turns the whole group away", async () => {
-      const held = gate()
-      const { step, passes } = recordingStep(held)
-      const pipeline = new IngestPipeline(db.pool, [step], [async (_events, batchId) => void (batchId === 'b-2' && assert.fail('the hand-over of b-2 fails'))])
-      const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('never deferred') }
-      const first = pipeline.process(batchOf(1, 1, { hold: true }), 'b-1', admission)
-      await eventually(
-        'the first batch holding the lease',
-        async () => passes.length,
-        (n) => n === 1,
-      )
+      const { held, pipeline, admission, first } = await leaseHeld([
+        async (_events, batchId) => void (batchId === 'b-2' && assert.fail('the hand-over of b-2 fails')),
+      ])
       const failing = pipeline.process(batchOf(1, 2), 'b-2', admission).then(
         () => assert.fail('expected b-2 to fail'),
         (e: unknown) => e,

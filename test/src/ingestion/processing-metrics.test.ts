@@ -6,6 +6,7 @@ import { ProcessingMetrics, ProcessingTally } from '@plugin-server/ingestion'
 import { readProcessingSeries } from '@plugin-server/plugin-runtime'
 import { waitFor } from '@plugin-server/dev-services'
 import { testQueuePrefix } from '../harness/databases'
+import { monitoredCommands } from '../harness/redis-monitor'
 
 /** One batch's tally: `events` events into each config, all returned, one call of 3 ms. */
 function batch(configIds: number[], events: number): ProcessingTally {
@@ -18,24 +19,9 @@ function batch(configIds: number[], events: number): ProcessingTally {
   return tally
 }
 
-/** The commands clients send on the series keys of `prefix` while `during` runs (MONITOR). */
-async function seriesCommands(redis: Redis, prefix: string, during: () => Promise<unknown>): Promise<string[]> {
-  const monitor = await redis.monitor()
-  const commands: string[] = []
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args.some((arg) => arg.startsWith(`${prefix}:processing-series:`))) commands.push(args[0].toLowerCase())
-  })
-  try {
-    await during()
-    // Redis feeds a monitor in the order it runs commands: once this shows, everything before it has.
-    const marker = `end of ${prefix}`
-    const seen = new Promise<void>((resolve) => monitor.on('monitor', (_time: string, args: string[]) => args[1] === marker && resolve()))
-    await redis.echo(marker)
-    await seen
-  } finally {
-    monitor.disconnect()
-  }
-  return commands
+/** The commands clients send on the series keys of `prefix` while `during` runs. */
+function seriesCommands(redis: Redis, prefix: string, during: () => Promise<unknown>): Promise<string[]> {
+  return monitoredCommands(redis, (args) => args.some((arg) => arg.startsWith(`${prefix}:processing-series:`)), during)
 }
 
 describe('ProcessingMetrics (per-config processEvent metrics of one worker)', () => {

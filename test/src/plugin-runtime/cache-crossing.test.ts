@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import Redis from 'ioredis'
 import type { ActiveConfig } from '@plugin-server/plugin-runtime'
 import type { BatchEventResult, BatchText, PluginEvent } from '@plugin-server/plugin-vm'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
+import { monitoredCommands } from '../harness/redis-monitor'
 
 /**
  * The commands on plugins' cache keys that clients send Redis while `during` runs, in order
- * (MONITOR; those a script runs are left out, and so is whatever else the runtime does meanwhile).
+ * (those a script runs are left out, and so is whatever else the runtime does meanwhile).
  */
-async function cacheCommands(redis: Redis, during: () => Promise<unknown>): Promise<string[]> {
-  const monitor = await redis.monitor()
-  const calls: string[] = []
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source !== 'lua' && args.some((arg) => arg.includes(':cache:'))) calls.push(args[0].toLowerCase())
-  })
-  try {
-    await during()
-    // Redis feeds a monitor in the order it runs commands: once this shows, everything before it has.
-    const marker = `end of ${randomUUID()}`
-    const seen = new Promise<void>((resolve) => monitor.on('monitor', (_time: string, args: string[]) => args[1] === marker && resolve()))
-    await redis.echo(marker)
-    await seen
-  } finally {
-    monitor.disconnect()
-  }
-  return calls
+function cacheCommands(redis: Redis, during: () => Promise<unknown>): Promise<string[]> {
+  return monitoredCommands(redis, (args, source) => source !== 'lua' && args.some((arg) => arg.includes(':cache:')), during)
 }
 
 describe("meta.cache over a batch (a crossing's calls against real Redis)", function () {
