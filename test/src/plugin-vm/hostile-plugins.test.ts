@@ -99,6 +99,28 @@ describe('plugin-vm: hostile plugins', () => {
     await assertGoodStillWorks()
   })
 
+  it("answers an async plugin's batch although it put descriptor fields (get, set, value) on Object.prototype", async () => {
+    const { instance } = await loadCode(`
+      for (const name of ['get', 'set', 'value', 'writable']) Object.prototype[name] = function () { return 'hijacked' }
+      export async function processEvent(event, { geoip }) {
+        await null
+        event.properties.located = await geoip.locate('10.0.0.1')
+        return event
+      }`)
+    try {
+      const results = await instance.processEventBatch([
+        { event: 'a', properties: {} },
+        { event: 'b', properties: {} },
+      ])
+      assert.deepEqual(results, [
+        { ok: true, event: { event: 'a', properties: { located: null } } },
+        { ok: true, event: { event: 'b', properties: { located: null } } },
+      ])
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it('has no WebAssembly to grow memory past the isolate limit with', async () => {
     const { instance } = await hostile('wasm-memory')
     try {

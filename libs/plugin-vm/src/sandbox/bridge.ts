@@ -2,6 +2,7 @@ import { runtimeBuffer } from './lazy-modules'
 import type { BoundRef, CallReply, ErrorFields, FacadeRef, FacadeShape, ModuleReply, Settled } from '../bridge/wire'
 import { FetchError } from './fetch-error'
 import { hostAsync, hostFire, hostSync } from './host-link'
+import { defineProperty, descriptor } from './intrinsics'
 
 /**
  * Bridged modules (pg, …) as the plugin sees them: objects built here, in the isolate, from the
@@ -85,8 +86,8 @@ function handle(object: object): number {
   return id
 }
 
-function define(object: object, name: string, descriptor: PropertyDescriptor): void {
-  Object.defineProperty(object, name, { configurable: true, ...descriptor })
+function define(object: object, name: string, fields: PropertyDescriptor): void {
+  defineProperty(object, name, descriptor({ configurable: true, ...fields }))
 }
 
 function makeConstructor(owner: object, name: string): Fn {

@@ -2,7 +2,7 @@ import { decodeResult, releaseCallback, runCallback } from './bridge'
 import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
-import { defineProperty } from './intrinsics'
+import { defineProperty, descriptor } from './intrinsics'
 import { runtimeBuffer } from './lazy-modules'
 import { connectHost, hostAsync, hostFire } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
@@ -104,7 +104,7 @@ for (const [name, value] of Object.entries(globals)) {
  * first read loads it (sandbox/lazy-modules.ts) and leaves a plain global in its place, as does an
  * assignment. Once either happened, the global is what Node's is: writable, configurable, not enumerable.
  */
-const settleBuffer = (value: unknown): void => void defineProperty(scope, 'Buffer', { value, writable: true, configurable: true, enumerable: false })
+const settleBuffer = (value: unknown): void => void defineProperty(scope, 'Buffer', descriptor({ value, writable: true, configurable: true, enumerable: false }))
 Object.defineProperty(scope, 'Buffer', {
   get() {
     const value = runtimeBuffer()

@@ -48,12 +48,23 @@ export function detached<T extends object>(value: T): T {
 }
 
 /**
+ * A property descriptor for `defineProperty` at call time, without a prototype: defineProperty reads
+ * `get`, `set`, `value` and the flags through the prototype chain, so a descriptor literal would
+ * take whatever a plugin put on Object.prototype (a `get` there makes every `{ value }` invalid).
+ */
+export function descriptor(fields: PropertyDescriptor): PropertyDescriptor {
+  return detached(fields)
+}
+
+const UNDEFINED_CONSTRUCTOR = descriptor({ value: undefined })
+
+/**
  * A promise of the runtime's own. Its own `constructor` is undefined, so `then` on it (isolated-vm
  * waits on it that way) uses the built-in Promise even if the plugin replaced
  * Promise.prototype.constructor or Promise[Symbol.species].
  */
 export function ownPromise<T>(executor: (resolve: (value: T) => void) => void): Promise<T> {
   const promise = new NativePromise<T>(executor)
-  defineProperty(promise, 'constructor', { value: undefined })
+  defineProperty(promise, 'constructor', UNDEFINED_CONSTRUCTOR)
   return promise
 }
