@@ -104,7 +104,8 @@ for (const [name, value] of Object.entries(globals)) {
  * first read loads it (sandbox/lazy-modules.ts) and leaves a plain global in its place, as does an
  * assignment. Once either happened, the global is what Node's is: writable, configurable, not enumerable.
  */
-const settleBuffer = (value: unknown): void => void defineProperty(scope, 'Buffer', descriptor({ value, writable: true, configurable: true, enumerable: false }))
+const settleBuffer = (value: unknown): void =>
+  void defineProperty(scope, 'Buffer', descriptor({ value, writable: true, configurable: true, enumerable: false }))
 Object.defineProperty(scope, 'Buffer', {
   get() {
     const value = runtimeBuffer()
