@@ -212,20 +212,62 @@ async function timeDrainWarmup(redisUrl: string, prefix: string, teamId: number,
   connection.disconnect()
 }
 
+/**
+ * Rounds of every measurement, one after another (BENCH_ROUNDS): a change in the shared machine's
+ * load then falls on every variant, and the table shows each figure's median over the rounds.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+
+/** Everything one round measures. */
+interface Round {
+  baseline: number
+  postgres: number
+  none: PipelineRun
+  noneWholeWorker: PipelineRun
+  one: PipelineRun
+  three: PipelineRun
+  floor: number
+}
+
+async function round(redisUrl: string, databaseUrl: string): Promise<Round> {
+  const baseline = await raw(redisUrl, 1)
+  const postgres = await postgresAlone(databaseUrl)
+  const none = await pipeline(redisUrl, databaseUrl, [])
+  // The bench's batches are all one team's, and by default a team gets half the worker's slots (TeamGate).
+  const noneWholeWorker = await pipeline(redisUrl, databaseUrl, [], { INGEST_TEAM_CONCURRENCY: String(CONCURRENCY) })
+  const one = await pipeline(redisUrl, databaseUrl, ['add-properties'])
+  const three = await pipeline(redisUrl, databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
+  const floor = await pluginsFloor(redisUrl)
+  return { baseline, postgres, none, noneWholeWorker, one, three, floor }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
 export async function benchPipeline(): Promise<void> {
+  if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`)
   const services = await benchServices()
   try {
     process.stdout.write(
-      `ingest pipeline: ${EVENTS} events of one team in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency ${CONCURRENCY}, team concurrency ${CONCURRENCY / 2} unless said), Postgres fsync on\n`,
+      `ingest pipeline: ${EVENTS} events of one team in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency ${CONCURRENCY}, team concurrency ${CONCURRENCY / 2} unless said), Postgres fsync on; each figure the median of ${ROUNDS} rounds\n`,
     )
-    const baseline = await raw(services.redisUrl, 1)
-    const postgres = await postgresAlone(services.databaseUrl)
-    const none = await pipeline(services.redisUrl, services.databaseUrl, [])
-    // The bench's batches are all one team's, and by default a team gets half the worker's slots (TeamGate).
-    const noneWholeWorker = await pipeline(services.redisUrl, services.databaseUrl, [], { INGEST_TEAM_CONCURRENCY: String(CONCURRENCY) })
-    const one = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties'])
-    const three = await pipeline(services.redisUrl, services.databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
-    const floor = await pluginsFloor(services.redisUrl)
+    const rounds: Round[] = []
+    for (let r = 0; r < ROUNDS; r++) rounds.push(await round(services.redisUrl, services.databaseUrl))
+    const of = (pick: (r: Round) => number) => median(rounds.map(pick))
+    const runOf = (pick: (r: Round) => PipelineRun): PipelineRun => ({
+      eventsPerSecond: of((r) => pick(r).eventsPerSecond),
+      workerCpuUsPerEvent: of((r) => pick(r).workerCpuUsPerEvent),
+    })
+    const baseline = of((r) => r.baseline)
+    const postgres = of((r) => r.postgres)
+    const none = runOf((r) => r.none)
+    const noneWholeWorker = runOf((r) => r.noneWholeWorker)
+    const one = runOf((r) => r.one)
+    const three = runOf((r) => r.three)
+    const floor = of((r) => r.floor)
     // As for raw BullMQ and Postgres: on busy cores the plugins' least work and the no-plugin pipeline's add up.
     const threeCeiling = 1 / (1 / none.eventsPerSecond + 1 / floor)
     const variant = (name: string, run: PipelineRun) => [
@@ -254,6 +296,10 @@ export async function benchPipeline(): Promise<void> {
           '',
         ],
       ],
+    )
+    const perRound = (pick: (r: Round) => number) => rounds.map((r) => pick(r).toFixed(2)).join(', ')
+    process.stdout.write(
+      `per round: no plugins / raw BullMQ ${perRound((r) => r.none.eventsPerSecond / r.baseline)}; 3 plugins / no plugins ${perRound((r) => r.three.eventsPerSecond / r.none.eventsPerSecond)}\n`,
     )
   } finally {
     await services.stop()
