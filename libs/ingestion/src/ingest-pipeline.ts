@@ -117,12 +117,13 @@ export class IngestPipeline {
 
   private joinGroup(part: TeamPart, batchId: string, admission: Admission): Promise<PromiseSettledResult<TeamOutcome>> {
     return new Promise((settle) => {
-      let group = this.waiting.get(part.teamId)
-      const opens = !group || group.events + part.events.length > GROUP_MAX_EVENTS
-      if (opens) this.waiting.set(part.teamId, (group = { events: 0, members: [] }))
-      group!.events += part.events.length
-      group!.members.push({ events: part.events, batchId, settle })
-      if (opens) void this.runGroup(part.teamId, group!, admission)
+      const current = this.waiting.get(part.teamId)
+      const group = current && current.events + part.events.length <= GROUP_MAX_EVENTS ? current : { events: 0, members: [] }
+      group.events += part.events.length
+      group.members.push({ events: part.events, batchId, settle })
+      if (group === current) return
+      this.waiting.set(part.teamId, group)
+      void this.runGroup(part.teamId, group, admission)
     })
   }
 
