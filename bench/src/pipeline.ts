@@ -14,7 +14,7 @@ import { IsolateFloor } from './isolate-floor'
 import { onceQueueIdle } from './once-queue-idle'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
-import { workerMetrics } from './worker-metrics'
+import { StageTotals, workerMetrics, workerStages } from './worker-metrics'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
 const PER_BATCH = 100
@@ -161,6 +161,25 @@ async function pluginsFloor(redisUrl: string): Promise<number> {
 interface PipelineRun {
   eventsPerSecond: number
   workerCpuUsPerEvent: number
+  /** From the worker's `ingest_stage_seconds` over the drain: where a batch's time went. */
+  stages: StageFigures
+}
+
+/** Average milliseconds per observation of each stage, and events per pass through the steps. */
+interface StageFigures {
+  waitMs: number
+  stepsMs: number
+  storeMs: number
+  eventsPerPass: number
+}
+
+function stageFigures(before: Map<string, StageTotals>, after: Map<string, StageTotals>): StageFigures {
+  const ms = (stage: string) => {
+    const count = (after.get(stage)?.count ?? 0) - (before.get(stage)?.count ?? 0)
+    return count > 0 ? (((after.get(stage)?.seconds ?? 0) - (before.get(stage)?.seconds ?? 0)) * 1000) / count : NaN
+  }
+  const passes = (after.get('steps')?.count ?? 0) - (before.get('steps')?.count ?? 0)
+  return { waitMs: ms('wait'), stepsMs: ms('steps'), storeMs: ms('store'), eventsPerPass: passes > 0 ? EVENTS / passes : NaN }
 }
 
 async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[], extraEnv: Record<string, string> = {}): Promise<PipelineRun> {
@@ -193,8 +212,10 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
     await timeDrainWarmup(redisUrl, prefix, team.id, pool)
     const before = await countEvents(pool, team.id)
     const cpuBefore = await cpuSeconds()
+    const stagesBefore = await workerStages(metricsPort)
     const eventsPerSecond = await timeDrain(redisUrl, prefix, batches(team.id), async () => (await countEvents(pool, team.id)) - before >= EVENTS)
-    return { eventsPerSecond, workerCpuUsPerEvent: (((await cpuSeconds()) - cpuBefore) * 1e6) / EVENTS }
+    const workerCpuUsPerEvent = (((await cpuSeconds()) - cpuBefore) * 1e6) / EVENTS
+    return { eventsPerSecond, workerCpuUsPerEvent, stages: stageFigures(stagesBefore, await workerStages(metricsPort)) }
   } finally {
     worker.kill('SIGTERM')
     await new Promise((r) => worker.once('exit', r))
@@ -260,6 +281,12 @@ export async function benchPipeline(): Promise<void> {
     const runOf = (pick: (r: Round) => PipelineRun): PipelineRun => ({
       eventsPerSecond: of((r) => pick(r).eventsPerSecond),
       workerCpuUsPerEvent: of((r) => pick(r).workerCpuUsPerEvent),
+      stages: {
+        waitMs: of((r) => pick(r).stages.waitMs),
+        stepsMs: of((r) => pick(r).stages.stepsMs),
+        storeMs: of((r) => pick(r).stages.storeMs),
+        eventsPerPass: of((r) => pick(r).stages.eventsPerPass),
+      },
     })
     const baseline = of((r) => r.baseline)
     const postgres = of((r) => r.postgres)
@@ -296,6 +323,18 @@ export async function benchPipeline(): Promise<void> {
           '',
         ],
       ],
+    )
+    const stageRow = (name: string, run: PipelineRun) => [
+      name,
+      run.stages.eventsPerPass.toFixed(0),
+      run.stages.waitMs.toFixed(2),
+      run.stages.stepsMs.toFixed(2),
+      run.stages.storeMs.toFixed(2),
+    ]
+    process.stdout.write(`\nwhere a batch's time went (the worker's ingest_stage_seconds over the drain, averages; medians of the rounds):\n`)
+    printTable(
+      ['variant', 'events per pass', "wait for the team's slot, ms per batch", 'steps (plugins), ms per pass', 'store, ms per batch'],
+      [stageRow('no plugins', none), stageRow('1 plugin', one), stageRow('3 plugins', three)],
     )
     const perRound = (pick: (r: Round) => number) => rounds.map((r) => pick(r).toFixed(2)).join(', ')
     process.stdout.write(

@@ -1,4 +1,4 @@
-export type { AfterStoreHook, BatchStep, BatchResult } from './interfaces'
+export type { AfterStoreHook, BatchStep, BatchResult, IngestStage, StageObserver } from './interfaces'
 export { IngestPipeline } from './ingest-pipeline'
 export { startIngestConsumer } from './ingest-consumer'
 export { toPluginEvent } from './plugin-event'

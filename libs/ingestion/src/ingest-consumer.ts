@@ -25,7 +25,14 @@ export function startIngestConsumer(
   afterStore: AfterStoreHook[] = [],
 ): RunningRole & { worker: Worker<IngestBatch, BatchResult> } {
   const { config, logger, registry } = ctx
-  const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore)
+  const stageSeconds = new Histogram({
+    name: 'ingest_stage_seconds',
+    help: "Where a batch's time goes: waiting for its team's slot, the steps (plugins) of a pass, storing a part",
+    labelNames: ['stage'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [registry],
+  })
+  const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore, (stage, s) => stageSeconds.observe({ stage }, s))
   const gate = new TeamGate(config.ingest.teamConcurrency, config.ingest.teamWaitMs)
   const requeue = createIngestQueue(ctx.newRedisConnection('ingest-requeue'), config)
   const events = new Counter({ name: 'ingest_events_total', help: 'Events by outcome', labelNames: ['outcome'], registers: [registry] })

@@ -1,7 +1,7 @@
 import type { IngestBatch, IngestEvent } from '@plugin-server/core'
 import { insertEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
-import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
+import type { AfterStoreHook, BatchResult, BatchStep, StageObserver } from './interfaces'
 import { TeamBatchError, TeamFailure } from './team-batch-error'
 import { TeamBusyError } from './team-busy-error'
 import type { TeamGate, TeamLease } from './team-gate'
@@ -33,6 +33,8 @@ type TeamOutcome = { stored: number; duplicates: number; dropped: number }
 interface GroupMember {
   events: IngestEvent[]
   batchId: string
+  /** performance.now() when it joined: its wait for the lease. */
+  joined: number
   settle: (outcome: PromiseSettledResult<TeamOutcome>) => void
 }
 
@@ -52,6 +54,7 @@ interface WaitingGroup {
  * they run through the steps as one pass, so the team's plugins are called once for all of them,
  * and each is then stored, handed over and acknowledged on its own. Under load a busy team's
  * batches cost fewer crossings into its sandboxes; a team with a free slot waits for no one.
+ * `observe` is told how long each wait for a lease, each pass and each store took (StageObserver).
  */
 export class IngestPipeline {
   private readonly waiting = new Map<number, WaitingGroup>()
@@ -60,6 +63,7 @@ export class IngestPipeline {
     private readonly pool: Pool,
     private readonly steps: BatchStep[] = [],
     private readonly afterStore: AfterStoreHook[] = [],
+    private readonly observe: StageObserver = () => undefined,
   ) {}
 
   /**
@@ -99,6 +103,7 @@ export class IngestPipeline {
   /** A batch of one team: at once if the team has a free slot, otherwise with the team's waiting group. */
   private async processOneTeam(part: TeamPart, received: number, batchId: string, admission: Admission): Promise<BatchResult> {
     const lease = admission.gate.tryEnter(part.teamId)
+    if (lease) this.observe('wait', 0)
     const outcome = lease
       ? await this.processTeam(part.events, batchId)
           .then(
@@ -120,7 +125,7 @@ export class IngestPipeline {
       const current = this.waiting.get(part.teamId)
       const group = current && current.events + part.events.length <= GROUP_MAX_EVENTS ? current : { events: 0, members: [] }
       group.events += part.events.length
-      group.members.push({ events: part.events, batchId, settle })
+      group.members.push({ events: part.events, batchId, joined: performance.now(), settle })
       if (group === current) return
       this.waiting.set(part.teamId, group)
       void this.runGroup(part.teamId, group, admission)
@@ -132,6 +137,8 @@ export class IngestPipeline {
     const lease = await admission.gate.enter(teamId)
     // Closed: a part arriving from now on waits in a group of its own.
     if (this.waiting.get(teamId) === group) this.waiting.delete(teamId)
+    const entered = performance.now()
+    for (const member of group.members) this.observe('wait', (entered - member.joined) / 1000)
     if (!lease) {
       for (const member of group.members) member.settle({ status: 'rejected', reason: new TeamBusyError(teamId) })
       return
@@ -146,10 +153,13 @@ export class IngestPipeline {
 
   private async processParts(members: GroupMember[]): Promise<PromiseSettledResult<TeamOutcome>[]> {
     let parts = members.map((m) => m.events)
+    const started = performance.now()
     try {
       for (const step of this.steps) parts = step.runParts ? await step.runParts(parts) : await Promise.all(parts.map((events) => step.run(events)))
     } catch (reason) {
       return members.map(() => ({ status: 'rejected', reason }))
+    } finally {
+      this.observe('steps', (performance.now() - started) / 1000)
     }
     // Each member stored on its own: its batch is acknowledged once its own events are committed.
     return Promise.allSettled(members.map((member, i) => this.store(member.events, parts[i], member.batchId)))
@@ -157,13 +167,20 @@ export class IngestPipeline {
 
   private async processTeam(received: IngestEvent[], batchId: string): Promise<TeamOutcome> {
     let events = received
-    for (const step of this.steps) events = await step.run(events)
+    const started = performance.now()
+    try {
+      for (const step of this.steps) events = await step.run(events)
+    } finally {
+      this.observe('steps', (performance.now() - started) / 1000)
+    }
     return this.store(received, events, batchId)
   }
 
   private async store(received: IngestEvent[], events: IngestEvent[], batchId: string): Promise<TeamOutcome> {
+    const started = performance.now()
     const stored = await insertEvents(this.pool, events)
     for (const hook of this.afterStore) await hook(events, batchId)
+    this.observe('store', (performance.now() - started) / 1000)
     return { stored, duplicates: events.length - stored, dropped: received.length - events.length }
   }
 }

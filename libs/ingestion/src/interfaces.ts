@@ -28,3 +28,13 @@ export interface BatchResult {
 
 /** Runs once a team's events of a batch are committed (hand-off to exporters); a failure fails that team's part. */
 export type AfterStoreHook = (events: IngestEvent[], batchId: string) => Promise<void>
+
+/** Where a batch's time goes in IngestPipeline (`ingest_stage_seconds`). */
+export type IngestStage = 'wait' | 'steps' | 'store'
+
+/**
+ * Told how long each stage took: `wait` once per batch of one team, for its team's lease (0 when
+ * the team had a free slot); `steps` once per pass through the steps (a team's part, or a waiting
+ * group's parts together); `store` once per stored part (insert and after-store hooks).
+ */
+export type StageObserver = (stage: IngestStage, seconds: number) => void

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { countEvents } from '@plugin-server/db'
 import type { IngestEvent } from '@plugin-server/core'
 import { IngestPipeline, TeamBatchError, TeamBusyError, TeamGate } from '@plugin-server/ingestion'
-import type { AfterStoreHook, BatchStep } from '@plugin-server/ingestion'
+import type { AfterStoreHook, BatchStep, IngestStage, StageObserver } from '@plugin-server/ingestion'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { ingestEvent } from '../db/ingest-event'
@@ -138,10 +138,10 @@ describe('IngestPipeline', () => {
     })
 
     /** A pipeline whose team 1 has one slot, held by a first batch until the test opens `held`. */
-    async function leaseHeld(afterStore: AfterStoreHook[] = []) {
+    async function leaseHeld(afterStore: AfterStoreHook[] = [], observe?: StageObserver) {
       const held = gate()
       const { step, passes } = recordingStep(held)
-      const pipeline = new IngestPipeline(db.pool, [step], afterStore)
+      const pipeline = new IngestPipeline(db.pool, [step], afterStore, observe)
       const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('a batch of one team is never deferred') }
       const first = pipeline.process(batchOf(1, 3, { hold: true }), 'b-1', admission)
       await eventually(
@@ -165,6 +165,29 @@ describe('IngestPipeline', () => {
       ])
       assert.deepEqual(passes, [[3], [2], [4, 5]], 'the two waiting batches of team 1 went through the step in one pass')
       assert.equal(await countEvents(db.pool, 1), 11)
+    })
+
+    it("tell the stage observer each batch's wait for the lease, each pass through the steps and each stored part", async () => {
+      const seen: { stage: IngestStage; seconds: number }[] = []
+      const { held, pipeline, admission, first } = await leaseHeld([], (stage, seconds) => seen.push({ stage, seconds }))
+      const waiting = [pipeline.process(batchOf(1, 2), 'b-2', admission), pipeline.process(batchOf(1, 2), 'b-3', admission)]
+      const joined = performance.now()
+      // Team 2 is stored meanwhile: time passes while team 1's batches wait and its first is held.
+      await pipeline.process(batchOf(2, 2), 'b-4', admission)
+      const heldFor = (performance.now() - joined) / 1000
+      held.open()
+      await Promise.all([first, ...waiting])
+      const of = (stage: IngestStage) => seen.filter((s) => s.stage === stage).map((s) => s.seconds)
+      const waits = of('wait')
+      assert.equal(waits.length, 4, 'one wait per batch')
+      assert.equal(waits.filter((w) => w === 0).length, 2, 'b-1 and b-4 had a free slot')
+      for (const w of waits.filter((w) => w > 0)) assert.ok(w >= heldFor, `a waiting batch waited ${w} s, at least ${heldFor} s expected`)
+      const steps = of('steps')
+      assert.equal(steps.length, 3, "b-1's pass, b-4's pass and the waiting group's one pass")
+      assert.ok(Math.max(...steps) >= heldFor, "b-1's pass lasted as long as it was held")
+      const stores = of('store')
+      assert.equal(stores.length, 4, 'each batch stored on its own')
+      assert.ok(stores.every((s) => s > 0))
     })
 
     it('wait in groups of at most 200 events, a capture batch at most', async () => {
