@@ -174,11 +174,15 @@ interface StageFigures {
 }
 
 function stageFigures(before: Map<string, StageTotals>, after: Map<string, StageTotals>): StageFigures {
+  const delta = (stage: string): StageTotals => ({
+    count: (after.get(stage)?.count ?? 0) - (before.get(stage)?.count ?? 0),
+    seconds: (after.get(stage)?.seconds ?? 0) - (before.get(stage)?.seconds ?? 0),
+  })
   const ms = (stage: string) => {
-    const count = (after.get(stage)?.count ?? 0) - (before.get(stage)?.count ?? 0)
-    return count > 0 ? (((after.get(stage)?.seconds ?? 0) - (before.get(stage)?.seconds ?? 0)) * 1000) / count : NaN
+    const { count, seconds } = delta(stage)
+    return count > 0 ? (seconds * 1000) / count : NaN
   }
-  const passes = (after.get('steps')?.count ?? 0) - (before.get('steps')?.count ?? 0)
+  const passes = delta('steps').count
   return { waitMs: ms('wait'), stepsMs: ms('steps'), storeMs: ms('store'), eventsPerPass: passes > 0 ? EVENTS / passes : NaN }
 }
 

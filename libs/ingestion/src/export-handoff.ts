@@ -1,5 +1,6 @@
-import type { ExportBatch, IngestEvent } from '@plugin-server/core'
+import type { ExportBatch } from '@plugin-server/core'
 import type { Queue } from 'bullmq'
+import { eventsByTeam } from './events-by-team'
 import type { AfterStoreHook } from './interfaces'
 
 export interface ExportingTeams {
@@ -13,14 +14,8 @@ export interface ExportingTeams {
  */
 export function exportHandoff(teams: ExportingTeams, queue: Queue<ExportBatch>): AfterStoreHook {
   return async (events, batchId) => {
-    const byTeam = new Map<number, IngestEvent[]>()
-    for (const event of events) {
-      const team = byTeam.get(event.team_id)
-      if (team) team.push(event)
-      else byTeam.set(event.team_id, [event])
-    }
     const jobs = []
-    for (const [teamId, teamEvents] of byTeam) {
+    for (const [teamId, teamEvents] of eventsByTeam(events)) {
       if (await teams.teamHas(teamId, ['onEvent', 'onSnapshot', 'exportEvents'])) {
         jobs.push({ name: 'events', data: { teamId, events: teamEvents }, opts: { jobId: `x-${batchId}-${teamId}` } })
       }

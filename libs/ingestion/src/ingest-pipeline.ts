@@ -1,6 +1,7 @@
 import type { IngestBatch, IngestEvent } from '@plugin-server/core'
 import { insertEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
+import { eventsByTeam } from './events-by-team'
 import type { AfterStoreHook, BatchResult, BatchStep, StageObserver } from './interfaces'
 import { TeamBatchError, TeamFailure } from './team-batch-error'
 import { TeamBusyError } from './team-busy-error'
@@ -72,7 +73,7 @@ export class IngestPipeline {
    * part is deferred at once, counted as requeued.
    */
   async process(batch: IngestBatch, batchId = 'adhoc', admission?: Admission): Promise<BatchResult> {
-    const parts = byTeam(batch.events)
+    const parts = [...eventsByTeam(batch.events)].map(([teamId, events]): TeamPart => ({ teamId, events }))
     if (admission && parts.length === 1) return this.processOneTeam(parts[0], batch.events.length, batchId, admission)
     const leases = admit(parts, admission)
     const deferred = parts.filter((_, i) => leases[i] === null)
@@ -189,16 +190,6 @@ export class IngestPipeline {
 function admit(parts: TeamPart[], admission: Admission | undefined): (TeamLease | undefined | null)[] {
   if (!admission) return parts.map(() => undefined)
   return parts.map((part) => admission.gate.tryEnter(part.teamId) ?? null)
-}
-
-function byTeam(events: readonly IngestEvent[]): TeamPart[] {
-  const teams = new Map<number, IngestEvent[]>()
-  for (const event of events) {
-    const team = teams.get(event.team_id)
-    if (team) team.push(event)
-    else teams.set(event.team_id, [event])
-  }
-  return [...teams].map(([teamId, events]) => ({ teamId, events }))
 }
 
 function count(parts: TeamPart[]): number {

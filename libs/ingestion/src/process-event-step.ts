@@ -3,6 +3,7 @@ import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, setConfig
 import { redact } from '@plugin-server/secrets'
 import type { PluginMethodName } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
+import { eventsByTeam } from './events-by-team'
 import type { BatchStep } from './interfaces'
 import type { PluginChainMetrics } from './plugin-chain-metrics'
 import type { ProcessingMetrics } from './processing-metrics'
@@ -46,12 +47,7 @@ const EXPORT_METHODS = ['onEvent', 'onSnapshot', 'exportEvents'] as const
 export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): BatchStep {
   /** Each event as the chain left it (null: dropped), in the batch's order. */
   const outcomesOf = async (events: IngestEvent[]): Promise<(IngestEvent | null)[]> => {
-    const byTeam = new Map<number, IngestEvent[]>()
-    for (const event of events) {
-      const team = byTeam.get(event.team_id)
-      if (team) team.push(event)
-      else byTeam.set(event.team_id, [event])
-    }
+    const byTeam = eventsByTeam(events)
     const tally = new ProcessingTally()
     /** Each team's events as the chain left them (null: dropped), in the team's order. */
     const outcomes = new Map<number, (IngestEvent | null)[]>()

@@ -1,5 +1,5 @@
 import type { Logger } from '@plugin-server/core'
-import { addToProcessingSeries, PROCESSING_SERIES_BUCKET_MS, ProcessingSample } from '@plugin-server/plugin-runtime'
+import { addToProcessingSeries, PROCESSING_COUNT_NAMES, PROCESSING_SERIES_BUCKET_MS, ProcessingSample } from '@plugin-server/plugin-runtime'
 import type Redis from 'ioredis'
 import { Counter, Histogram, Registry } from 'prom-client'
 import type { ProcessingTally } from './processing-tally'
@@ -125,11 +125,6 @@ export class ProcessingMetrics {
 
 /** Adds `from` into `into` (counts and histogram buckets). */
 function addSample(into: ProcessingSample, from: ProcessingSample): void {
-  into.events_in += from.events_in
-  into.events_returned += from.events_returned
-  into.events_dropped += from.events_dropped
-  into.events_failed += from.events_failed
-  into.calls += from.calls
-  into.time_ms += from.time_ms
+  for (const name of PROCESSING_COUNT_NAMES) into[name] += from[name]
   for (const [bucket, calls] of from.histogram) into.histogram.set(bucket, (into.histogram.get(bucket) ?? 0) + calls)
 }

@@ -30,6 +30,7 @@ export {
   processingTimeBucket,
   processingSeriesKey,
   addToProcessingSeries,
+  PROCESSING_COUNT_NAMES,
   PROCESSING_SERIES_BUCKET_MS,
   PROCESSING_SERIES_TTL_SECONDS,
 } from './processing-series'
