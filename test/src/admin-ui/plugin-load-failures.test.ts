@@ -15,7 +15,7 @@ describe('admin UI: a config whose plugin fails to load', function () {
 
   before(async () => {
     // TIME_SCALE 1: the next load attempt is 5 s away, long enough to read it on the page.
-    ui = await startUiFleet(['capture', 'ingest-worker'], { TIME_SCALE: '1' })
+    ui = await startUiFleet(['capture'], { TIME_SCALE: '1' })
     management = managementContext(ui.fleet.db.pool, ui.fleet.env.QUEUE_PREFIX)
     // Stored as from before the compiler refused it: `plugin install` rejects it today.
     const plugin = await storeUncompiledPlugin(ui.fleet.db.pool, {
@@ -23,6 +23,9 @@ describe('admin UI: a config whose plugin fails to load', function () {
       'index.ts': `import leftPad from 'left-pad'\nexport function processEvent(e) { e.properties.padded = leftPad('7', 3, '0'); return e }`,
     })
     config = (await createConfig(management, { teamId: ui.fleet.team.id, plugin: plugin.id, config: { token: 't' }, enabled: true })).id
+    // Started once the config exists, so it has read it before the event: a worker already running
+    // learns of it from a reload message, and a busy one can take the event first and never try it.
+    await ui.fleet.start('ingest-worker')
     // An event of the team makes the ingest worker try to load the config.
     await sendEvents(ui.fleet, makeEvents(1))
   })

@@ -44,7 +44,7 @@ describe('admin UI: per-config processing metrics', function () {
   let enricher: number
 
   before(async () => {
-    ui = await startUiFleet(['capture', 'ingest-worker'])
+    ui = await startUiFleet(['capture'])
     const management = managementContext(ui.fleet.db.pool, ui.fleet.env.QUEUE_PREFIX)
     try {
       probe = (await enablePlugin(management, ui.fleet.team.id, PROBE)).id
@@ -53,6 +53,9 @@ describe('admin UI: per-config processing metrics', function () {
     } finally {
       await management.close()
     }
+    // Started once the configs exist, so it has read them before the first event: a worker already
+    // running learns of them from a reload message, and a busy one can take the first wave before.
+    await ui.fleet.start('ingest-worker')
     // Five waves, so the chart has more than one request's worth to draw.
     for (let wave = 0; wave < 5; wave++)
       await sendEvents(
