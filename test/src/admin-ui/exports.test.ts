@@ -54,12 +54,15 @@ describe('admin UI: exports tab (dead letters, historical export)', function () 
   before(async () => {
     sink = new Destination()
     const sinkUrl = await sink.start()
-    ui = await startUiFleet(['capture', 'ingest-worker', 'exporter'])
+    ui = await startUiFleet(['capture'])
     const { page } = ui.operator
     await uploadPlugin(page, ui.operator, packPlugin('ui-enricher', 'tar.gz'))
     config = await configureThroughUi(page, ui.operator, ui.fleet, 'ui-enricher', {
       values: { greeting: 'hi', apiKey: SECRET_API_KEY, sinkUrl: `${sinkUrl}/sink`, failExports: 'yes' },
     })
+    // Started once the config exists, so they have read it before the first event (processing.test.ts).
+    await ui.fleet.start('ingest-worker')
+    await ui.fleet.start('exporter')
   })
   after(async () => {
     await ui?.close()
@@ -96,12 +99,22 @@ describe('admin UI: exports tab (dead letters, historical export)', function () 
     await page.getByTestId('config-save').click()
     await page.getByTestId('config-saved').waitFor()
     // The exporter has the fixed config once a new event gets through; replaying earlier would fail again.
-    const probe = makeEvents(1, { batch: 'probe' }, 'export-user')
-    await sendEvents(ui.fleet, probe)
+    // It learns of the save from a reload message, so a probe exported before that fails like the
+    // others (a dead letter, replayed with them below): probes go one at a time until one is delivered.
     await until(
-      'the probe delivered',
-      async () => sink.deliveredUuids('/sink'),
-      (uuids) => uuids.includes(probe[0].uuid),
+      'a probe delivered with the fixed config',
+      async () => {
+        const deadBefore = deadEvents(await letters())
+        const probe = makeEvents(1, { batch: 'probe' }, 'export-user')
+        await sendEvents(ui.fleet, probe)
+        const settled = await until(
+          'the probe delivered or dead-lettered',
+          async () => ({ delivered: (await sink.deliveredUuids('/sink')).includes(probe[0].uuid), dead: deadEvents(await letters()) > deadBefore }),
+          ({ delivered, dead }) => delivered || dead,
+        )
+        return settled.delivered
+      },
+      (delivered) => delivered,
     )
 
     await page.getByTestId('tab-exports').click()

@@ -59,10 +59,12 @@ describe('admin UI: live logs', function () {
   let config: number
 
   before(async () => {
-    ui = await startUiFleet(['capture', 'ingest-worker'])
+    ui = await startUiFleet(['capture'])
     const { page } = ui.operator
     await uploadPlugin(page, ui.operator, packPlugin('ui-enricher', 'zip'))
     config = await configureThroughUi(page, ui.operator, ui.fleet, 'ui-enricher', { values: { greeting: 'hi', apiKey: SECRET_API_KEY } })
+    // Started once the config exists, so it has read it before the first event (processing.test.ts).
+    await ui.fleet.start('ingest-worker')
   })
   after(async () => ui?.close())
   afterEach(() => ui.operator.assertNoProblems())
