@@ -23,6 +23,8 @@ const CONCURRENCY = 4
 const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 /** e.g. BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where a worker spends its time. */
 const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+/** Ingest-worker processes draining the queue in each pipeline variant (BENCH_PIPELINE_WORKERS). */
+const WORKERS = Number(process.env.BENCH_PIPELINE_WORKERS ?? 1)
 const FIXTURES = path.resolve(__dirname, '../fixtures')
 const IPS = ['89.160.20.128', '81.2.69.160', '216.160.83.56', '2.125.160.216', '175.16.199.0']
 
@@ -196,43 +198,74 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
     const installed = await installPluginFromPath(ctx, path.join(FIXTURES, fixture))
     await createConfig(ctx, { teamId: team.id, plugin: installed.plugin.id, enabled: true, order })
   }
-  const metricsPort = await freePort()
-  const env = {
-    ...process.env,
-    REDIS_URL: redisUrl,
-    DATABASE_URL: databaseUrl,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    METRICS_PORT: String(metricsPort),
-    ...extraEnv,
+  const ports: number[] = []
+  for (let i = 0; i < WORKERS; i++) ports.push(await freePort())
+  const workers: ChildProcess[] = ports.map((metricsPort) =>
+    spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], {
+      env: {
+        ...process.env,
+        REDIS_URL: redisUrl,
+        DATABASE_URL: databaseUrl,
+        QUEUE_PREFIX: prefix,
+        LOG_LEVEL: 'warn',
+        METRICS_PORT: String(metricsPort),
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  )
+  const cpuSeconds = async () => {
+    let total = 0
+    for (const port of ports) total += (await workerMetrics(port)).get('process_cpu_seconds_total') ?? NaN
+    return total
   }
-  const worker: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  const cpuSeconds = async () => (await workerMetrics(metricsPort)).get('process_cpu_seconds_total') ?? NaN
+  const stages = async () => (await Promise.all(ports.map(workerStages))).reduce(addStages)
   try {
-    // One warm-up batch loads the team's plugins, so every variant is timed warm.
-    await timeDrainWarmup(redisUrl, prefix, team.id, pool)
+    // Warm-up batches until every worker has run one: each has loaded the team's plugins, so every variant is timed warm.
+    await timeDrainWarmup(redisUrl, prefix, team.id, pool, async () => {
+      // A worker still starting has no /metrics yet: it has run nothing.
+      const passes = await Promise.all(
+        ports.map((port) =>
+          workerStages(port).then(
+            (stages) => stages.get('steps')?.count ?? 0,
+            () => 0,
+          ),
+        ),
+      )
+      return passes.every((count) => count > 0)
+    })
     const before = await countEvents(pool, team.id)
     const cpuBefore = await cpuSeconds()
-    const stagesBefore = await workerStages(metricsPort)
+    const stagesBefore = await stages()
     const eventsPerSecond = await timeDrain(redisUrl, prefix, batches(team.id), async () => (await countEvents(pool, team.id)) - before >= EVENTS)
     const workerCpuUsPerEvent = (((await cpuSeconds()) - cpuBefore) * 1e6) / EVENTS
-    return { eventsPerSecond, workerCpuUsPerEvent, stages: stageFigures(stagesBefore, await workerStages(metricsPort)) }
+    return { eventsPerSecond, workerCpuUsPerEvent, stages: stageFigures(stagesBefore, await stages()) }
   } finally {
-    worker.kill('SIGTERM')
-    await new Promise((r) => worker.once('exit', r))
+    for (const worker of workers) worker.kill('SIGTERM')
+    await Promise.all(workers.map((worker) => new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)))))
     redis.disconnect()
     await pool.end()
   }
 }
 
-async function timeDrainWarmup(redisUrl: string, prefix: string, teamId: number, pool: Pool): Promise<void> {
+function addStages(a: Map<string, StageTotals>, b: Map<string, StageTotals>): Map<string, StageTotals> {
+  const total = new Map(a)
+  for (const [stage, { count, seconds }] of b) {
+    const was = total.get(stage) ?? { count: 0, seconds: 0 }
+    total.set(stage, { count: was.count + count, seconds: was.seconds + seconds })
+  }
+  return total
+}
+
+async function timeDrainWarmup(redisUrl: string, prefix: string, teamId: number, pool: Pool, everyWorkerWarm: () => Promise<boolean>): Promise<void> {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
   const queue = createIngestQueue(connection, { queuePrefix: prefix, ingest: { attempts: 1 } })
-  await queue.add('batch', batches(teamId)[0])
-  await waitFor('warm-up batch stored', async () => (await countEvents(pool, teamId)) >= PER_BATCH, 60_000)
+  for (let sent = 1; ; sent++) {
+    await queue.add('batch', batches(teamId)[0])
+    await waitFor('warm-up batch stored', async () => (await countEvents(pool, teamId)) >= sent * PER_BATCH, 60_000)
+    if (await everyWorkerWarm()) break
+    if (sent === 100) throw new Error(`after ${sent} warm-up batches some ingest worker had still run none`)
+  }
   await queue.close()
   connection.disconnect()
 }
@@ -274,10 +307,11 @@ function median(values: number[]): number {
 
 export async function benchPipeline(): Promise<void> {
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`)
+  if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error(`BENCH_PIPELINE_WORKERS must be a positive integer, got ${process.env.BENCH_PIPELINE_WORKERS}`)
   const services = await benchServices()
   try {
     process.stdout.write(
-      `ingest pipeline: ${EVENTS} events of one team in batches of ${PER_BATCH} already in the queue, one ingest-worker process (concurrency ${CONCURRENCY}, team concurrency ${CONCURRENCY / 2} unless said), Postgres fsync on; each figure the median of ${ROUNDS} rounds\n`,
+      `ingest pipeline: ${EVENTS} events of one team in batches of ${PER_BATCH} already in the queue, ${WORKERS === 1 ? 'one ingest-worker process' : `${WORKERS} ingest-worker processes (worker CPU and stages added up over them)`} (concurrency ${CONCURRENCY} each, team concurrency ${CONCURRENCY / 2} unless said), Postgres fsync on; each figure the median of ${ROUNDS} rounds\n`,
     )
     const rounds: Round[] = []
     for (let r = 0; r < ROUNDS; r++) rounds.push(await round(services.redisUrl, services.databaseUrl))
