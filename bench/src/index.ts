@@ -1,6 +1,7 @@
 import { benchAdminApi } from './admin-api'
 import { benchConfigs } from './configs'
 import { benchIngest } from './ingest'
+import { benchIsolateCeiling } from './isolate-ceiling'
 import { benchNeighbourLag } from './neighbour-lag'
 import { benchPipeline } from './pipeline'
 import { benchPluginVm } from './plugin-vm'
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   if (!only || only === 'admin-api') await benchAdminApi()
   if (!only || only === 'neighbour') await benchNeighbourLag()
   if (only === 'roles-startup') await benchRolesStartup()
+  if (only === 'isolate-ceiling') await benchIsolateCeiling()
   if (!only || only === 'stage') await benchStage()
   if (!only || only === 'configs') await benchConfigs()
 }
