@@ -11,6 +11,7 @@ import { installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
+import { stopChildren } from './stop-children'
 
 const REQUESTS = Number(process.env.BENCH_ADMIN_REQUESTS ?? 3000)
 /** A dry run costs milliseconds where a read costs a fraction of one. */
@@ -293,9 +294,7 @@ export async function benchAdminApi(): Promise<void> {
   } finally {
     client?.close()
     if (capture) {
-      const child = capture
-      child.kill('SIGTERM')
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+      await stopChildren([capture])
     }
     redis.disconnect()
     await pool.end()

@@ -13,6 +13,7 @@ import { benchManagement } from './bench-management'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
 import { workerMetrics } from './worker-metrics'
+import { stopChildren } from './stop-children'
 
 const COUNTS = (process.env.BENCH_CONFIGS ?? '100,1000').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_CONFIGS_RUNS ?? 1)
@@ -142,8 +143,7 @@ async function worker(services: { redisUrl: string; databaseUrl: string }, pool:
     await queue.obliterate({ force: true }).catch(() => undefined)
     await queue.close()
     connection.disconnect()
-    child.kill('SIGTERM')
-    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+    await stopChildren([child])
   }
 }
 

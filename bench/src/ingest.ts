@@ -9,6 +9,7 @@ import { countEvents, createTeam, insertEvents, migrate } from '@plugin-server/d
 import { freePort, startPostgresServer, startRedisServer, waitFor } from '@plugin-server/dev-services'
 import { onceQueueIdle } from './once-queue-idle'
 import { printTable } from './table'
+import { stopChildren } from './stop-children'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000)
 const PER_REQUEST = 100
@@ -159,8 +160,7 @@ async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, i
   } finally {
     await queue.close()
     connection.disconnect()
-    for (const child of children) child.kill('SIGTERM')
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))))
+    await stopChildren(children)
     await pool.end()
   }
 }

@@ -12,6 +12,7 @@ import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
+import { stopChildren } from './stop-children'
 
 const SECONDS = Number(process.env.BENCH_NEIGHBOUR_SECONDS ?? 40)
 const A_PER_SECOND = 10
@@ -152,17 +153,7 @@ async function measure(redisUrl: string, databaseUrl: string, scenario: Scenario
       ),
     ]
   } finally {
-    for (const child of children) child.kill('SIGTERM')
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve(null)
-            const timer = setTimeout(() => c.kill('SIGKILL'), 15_000)
-            c.once('exit', () => resolve(clearTimeout(timer)))
-          }),
-      ),
-    )
+    await stopChildren(children, { killAfterMs: 15_000 })
     redis.disconnect()
     await pool.end()
   }

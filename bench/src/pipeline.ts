@@ -15,6 +15,7 @@ import { onceQueueIdle } from './once-queue-idle'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
 import { StageTotals, workerMetrics, workerStages } from './worker-metrics'
+import { stopChildren } from './stop-children'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
 const PER_BATCH = 100
@@ -241,8 +242,7 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
     const workerCpuUsPerEvent = (((await cpuSeconds()) - cpuBefore) * 1e6) / EVENTS
     return { eventsPerSecond, workerCpuUsPerEvent, stages: stageFigures(stagesBefore, await stages()) }
   } finally {
-    for (const worker of workers) worker.kill('SIGTERM')
-    await Promise.all(workers.map((worker) => new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)))))
+    await stopChildren(workers)
     redis.disconnect()
     await pool.end()
   }

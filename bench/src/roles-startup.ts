@@ -10,6 +10,7 @@ import { installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
+import { stopChildren } from './stop-children'
 
 const CONFIGS = Number(process.env.BENCH_ROLES_CONFIGS ?? 1000)
 const ROLES = (process.env.BENCH_ROLES ?? 'capture,scheduler,exporter,ingest-worker').split(',')
@@ -69,8 +70,7 @@ async function measureRole(role: string, env: NodeJS.ProcessEnv): Promise<RoleFi
     await new Promise((r) => setTimeout(r, SETTLE_MS))
     return { role, startMs, rssAtReadyMb, rssSettledMb: rssMb(child.pid!) }
   } finally {
-    child.kill('SIGTERM')
-    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+    await stopChildren([child])
   }
 }
 

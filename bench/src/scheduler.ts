@@ -10,6 +10,7 @@ import { startPostgresServer, startRedisServer } from '@plugin-server/dev-servic
 import { installPluginFromPath } from '@plugin-server/management'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
+import { stopChildren } from './stop-children'
 
 const CONFIGS = Number(process.env.BENCH_SCHEDULER_CONFIGS ?? 1000)
 /** Scheduler processes; with SCHEDULER_SHARDS > 1 each sets up only its share of the configs. */
@@ -163,8 +164,7 @@ export async function benchScheduler(): Promise<void> {
           ],
         )
       } finally {
-        children.forEach((c) => c.kill('SIGTERM'))
-        await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))))
+        await stopChildren(children)
         redis.disconnect()
         await pool.end()
       }
