@@ -69,7 +69,8 @@ describe('ProcessingMetrics (per-config processEvent metrics of one worker)', ()
     const prefix = testQueuePrefix()
     const metrics = new ProcessingMetrics(new Registry(), redis, prefix, pino({ level: 'silent' }))
     metrics.record(batch([3], 7))
-    await waitFor('the batch written', async () => (await readProcessingSeries(redis, prefix, 3, 1)).total.events_in === 7, 10_000)
+    // Two minutes: a batch recorded in a minute's last second is written into that minute, read in the next.
+    await waitFor('the batch written', async () => (await readProcessingSeries(redis, prefix, 3, 2)).total.events_in === 7, 10_000)
   })
 
   it("counts in this worker's Prometheus series at once, per plugin and outcome", async () => {
