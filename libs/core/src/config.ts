@@ -58,6 +58,8 @@ export interface Config {
     timeoutMs: number
     /** Live isolates per process before the least recently used idle one is evicted. */
     maxLiveInstances: number
+    /** Heap one team's live isolates may hold together in one process before its largest is disposed. */
+    teamMemoryLimitMb: number
     /** Safety net behind pub/sub: how often every worker re-reads the enabled configs. */
     reconcileIntervalMs: number
     setupMaxAttempts: number
@@ -294,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
       memoryLimitMb: r.int('PLUGIN_MEMORY_LIMIT_MB', 128, 8, 4096),
       timeoutMs: r.int('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
       maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', 2000, 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
+      teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
       reconcileIntervalMs: r.int('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
       setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),
       setupRetryWindowMs: r.int('PLUGIN_SETUP_RETRY_WINDOW_MS', 3_600_000, 1000),

@@ -26,6 +26,7 @@ export type { PluginRuntime } from './plugin-runtime'
 export { registerPluginMetricsCollector } from './plugin-metrics-collector'
 export { breachesKey } from './limit-breaker'
 export { registerLiveIsolatesGauge } from './isolate-metrics'
+export { TeamMemoryBudget } from './team-memory-budget'
 export {
   processingTimeBucket,
   processingSeriesKey,

@@ -1,6 +1,7 @@
 import { publishReload } from '@plugin-server/core'
 import {
   PluginCapabilities,
+  PluginDisposedError,
   PluginError,
   PluginInstance,
   PluginInstanceOptions,
@@ -24,6 +25,8 @@ import { LoadFailureReporter } from './load-failure-reporter'
 import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
 import { setupRetryDelayMs } from './setup-retry'
 import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
+import { TeamMemoryBudget } from './team-memory-budget'
+import { TeamMemoryMetrics, teamMemoryMetrics } from './team-memory-metrics'
 import { redact, SecretBox } from '@plugin-server/secrets'
 
 /**
@@ -57,6 +60,9 @@ export class PluginManager {
   private readonly tripping = new Set<number>()
   /** What each config's version exports, from its version row: routing reads this instead of loading plugins. */
   private readonly capabilities: CapabilitiesCache
+  /** What each team's isolates hold together (PLUGIN_TEAM_MEMORY_LIMIT_MB). */
+  private readonly memory: TeamMemoryBudget
+  private readonly memoryMetrics: TeamMemoryMetrics | undefined
 
   constructor(
     private readonly services: RuntimeServices,
@@ -70,6 +76,13 @@ export class PluginManager {
     })
     this.loadFailures = new LoadFailureReporter(services)
     this.capabilities = new CapabilitiesCache(services.pool, services.logger)
+    this.memoryMetrics = services.registry ? teamMemoryMetrics(services.registry) : undefined
+    const MiB = 1024 * 1024
+    const limits = { teamBytes: services.plugins.teamMemoryLimitMb * MiB, isolateBytes: services.plugins.memoryLimitMb * MiB }
+    this.memory = new TeamMemoryBudget(limits, services.logger, {
+      onExceeded: () => this.memoryMetrics?.exceeded.inc(),
+    })
+    this.memoryMetrics?.budgets.add(this.memory)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -198,6 +211,8 @@ export class PluginManager {
     if (this.timer) clearInterval(this.timer)
     await this.refreshing
     await this.instances.close()
+    this.memory.close()
+    this.memoryMetrics?.budgets.delete(this.memory)
     await this.published.close()
     await this.loadFailures.close()
   }
@@ -252,12 +267,10 @@ export class PluginManager {
 
   /** Setup and plugin load errors are recorded in the config's state; the error is returned for the caller to tell a failure that is not the plugin's. */
   private load(id: number): Promise<Error | null> {
-    return this.instances
-      .use(id, async () => undefined)
-      .then(
-        () => null,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-      )
+    return this.use(id, async () => undefined).then(
+      () => null,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    )
   }
 
   private active(id: number): ActiveConfig {
@@ -267,8 +280,20 @@ export class PluginManager {
       record: this.records.get(id)!,
       methods: exports?.methods ?? [],
       jobNames: exports?.jobNames ?? [],
-      use: (fn, options) => this.instances.use(id, (instance) => depth.during(options?.captureDepth ?? 0, () => fn(instance))),
+      use: (fn, options) => this.use(id, (instance) => depth.during(options?.captureDepth ?? 0, () => fn(instance))),
     }
+  }
+
+  /** Every use of an instance, its load included, ends by letting the team's memory budget read it. */
+  private use<T>(id: number, fn: (instance: PluginInstance) => Promise<T>): Promise<T> {
+    const teamId = this.records.get(id)?.teamId
+    return this.instances.use(id, async (instance) => {
+      try {
+        return await fn(instance)
+      } finally {
+        if (teamId !== undefined) this.memory.used(teamId, instance)
+      }
+    })
   }
 
   private depth(id: number): CaptureDepth {
@@ -287,7 +312,12 @@ export class PluginManager {
       record.hasAttachments ? loadAttachments(this.services.pool, id).catch((err: unknown) => this.loadFailed(record, 'compile', err)) : {},
     ])
     const host = createHost(record, attachments, this.depth(id), this.services)
-    const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: unknown) => this.loadFailed(record, 'evaluate', err))
+    const release = await this.memory.admit(record.teamId)
+    const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: unknown) => {
+      release()
+      return this.loadFailed(record, 'evaluate', err)
+    })
+    this.memory.track(record.teamId, instance, release)
     this.loadFailures.loaded(record)
     this.loadedFrom.set(instance, record)
     // Known before setup runs, so hand-offs to exporters do not depend on setup having succeeded here.
@@ -386,15 +416,16 @@ export class PluginManager {
   }
 
   private async setup(id: number, instance: PluginInstance): Promise<void> {
-    const record = this.records.get(id)!
+    // The record the instance was made from: a reload can replace or remove the config's record
+    // (a new version, a disable by the breaker) while the instance is created and set up.
+    const record = this.loadedFrom.get(instance) ?? this.records.get(id)!
     const target = logTarget(record)
     const { logs, plugins, timeScale } = this.services
     const previous = this.states.get(id)
-    if (!instance.hasMethod('setupPlugin')) return this.ready(id, instance)
     try {
-      await instance.call('setupPlugin', [])
-      this.ready(id, instance)
+      if (instance.hasMethod('setupPlugin')) await instance.call('setupPlugin', [])
     } catch (err) {
+      if (!this.current(id, record)) throw err
       const message = redact(err instanceof PluginError ? err.pluginMessage : (err as Error).message, target.secrets)
       const attempt = (previous?.status === 'retrying' ? previous.attempts : 0) + 1
       const firstAttemptAt = previous?.status === 'retrying' ? previous.firstAttemptAt : Date.now()
@@ -420,6 +451,17 @@ export class PluginManager {
       }
       throw err
     }
+    if (!this.current(id, record)) {
+      // Not put in use: its config is gone or runs another version now; the next use loads that.
+      await this.teardown(id, instance, 'its config changed while it was set up')
+      throw new PluginDisposedError(`plugin config ${id} changed or was disabled while ${record.pluginName} was set up; it is loaded again on next use`)
+    }
+    this.ready(id, instance)
+  }
+
+  /** Whether the config is still enabled with this version and settings (a re-read makes new record objects for unchanged configs). */
+  private current(id: number, record: PluginConfigRecord): boolean {
+    return this.records.get(id)?.signature === record.signature
   }
 
   private ready(id: number, instance: PluginInstance): void {

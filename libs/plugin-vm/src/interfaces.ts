@@ -308,6 +308,16 @@ export interface PluginInstance {
   /** The same over a batch already serialised as one JSON array of `count` events; one text back (BatchText). */
   processEventBatchText(batchJson: string, count: number, options?: CallOptions): Promise<BatchText>
   stats(): PluginInstanceStats
+  /** CPU the isolate has used so far, in ns (0 once disposed). Cheap to read; its heap grows only while this does. */
+  cpuTimeNs(): bigint
+  /** The isolate's used heap plus what it holds outside the heap, read on its own thread once it is idle; null once disposed. */
+  heapBytes(): Promise<number | null>
+  /**
+   * Disposes the instance for a limit the host enforces outside it (a team's memory budget): as for
+   * its own limits, the breach is logged as the plugin's and told to `onBreach`. `description`
+   * completes "… exceeded its …".
+   */
+  exceed(limit: PluginLimitKind, description: string): PluginLimitError
   dispose(): void
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import type { Team } from '@plugin-server/db'
 import { PluginConfigUnavailableError, PluginRuntime, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
+import { redisKeys } from '@plugin-server/core'
 import { setConfigEnabled, updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
@@ -124,6 +125,50 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       messages.join('\n'),
     )
     assert.ok(messages.includes('SYSTEM plugin unloaded (explicit)'))
+  })
+
+  it('does not put in use an instance whose config was disabled while its setupPlugin ran: it is torn down, and the disable keeps its own reason', async () => {
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'slow-setup',
+        `
+      export async function setupPlugin({ cache }) {
+        await cache.set('started', 'yes')
+        while ((await cache.get('go', null)) === null) await new Promise((r) => setTimeout(r, 20))
+      }
+      export function processEvent(e) { return e }`,
+      ),
+    )
+    runtime = await fx.start()
+    const redis = ctx.newRedisConnection('check')
+    const key = (name: string) => redisKeys(prefix).cache(config.plugin_id, team.id, name)
+    const loading = runtime.manager.teamConfigs(team.id)
+    await eventually(
+      'setupPlugin started',
+      () => redis.get(key('started')),
+      (v) => v !== null,
+      10_000,
+    )
+    await setConfigEnabled(management, config.id, false)
+    await eventually(
+      'the disable reached the manager',
+      async () => runtime.manager.knows(config.id),
+      (known) => !known,
+      10_000,
+    )
+    await redis.set(key('go'), JSON.stringify(true))
+    assert.deepEqual(await loading, [], 'the team runs without it')
+    const messages = (await logs(config.id)).map((r) => `${r.source} ${r.type} ${r.message}`)
+    assert.ok(messages.includes('SYSTEM INFO plugin unloaded (its config changed while it was set up)'), messages.join('\n'))
+    assert.ok(!messages.some((m) => /plugin loaded|plugin disabled|ERROR/.test(m)), messages.join('\n'))
+    const { rows } = await db.pool.query<{ enabled: boolean; disabled_reason: string | null }>(
+      'SELECT enabled, disabled_reason FROM plugin_configs WHERE id = $1',
+      [config.id],
+    )
+    assert.deepEqual(rows[0], { enabled: false, disabled_reason: null }, 'disabled by its user, with no reason made up by the server')
+    assert.equal(runtime.manager.state(config.id), null)
   })
 
   it('lets a batch in flight finish on the config it started with when a reload replaces it, and serves the next batch from the new one', async () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { PostHog } from 'posthog-node'
-import type { Team } from '@plugin-server/db'
+import { createTeam, Team } from '@plugin-server/db'
 import { updateConfig } from '@plugin-server/management'
 import { eventually } from '../harness/fleet'
-import { cpuSeconds, HostileFleet, HostileTeam, NEIGHBOUR_BOUND_MS, percentile } from './hostile-fleet-fixture'
+import { enablePlugin, writePlugin } from '../harness/plugins'
+import { cpuSeconds, HostileFleet, HostileTeam, NEIGHBOUR_BOUND_MS, percentile, rssBytes } from './hostile-fleet-fixture'
 
 /** The deadline every hostile call runs under in these fleets; the other team's bounds sit well inside it. */
 const DEADLINES = { PLUGIN_TIMEOUT_MS: '5000', PLUGIN_PROCESS_EVENT_TIMEOUT_MS: '5000' }
@@ -316,6 +317,106 @@ describe('security: hostile plugins in a running fleet', function () {
       const neighbours = await hf.send(hf.healthyTeam, healthyEvents(20))
       await hf.waitStored(hf.healthyTeam.id, neighbours, Date.now())
       await hf.waitForLog(configId, /cpu/i)
+      await hf.assertAllAlive()
+    })
+  })
+
+  describe('many plugins of one team filling their heaps (PLUGIN_TEAM_MEMORY_LIMIT_MB)', () => {
+    const PLUGINS = 12
+    const HOLDS_MB = 64
+    const TEAM_LIMIT_MB = 128
+    let hf: HostileFleet
+    let hoarders: Team
+    const configIds: number[] = []
+
+    before(async () => {
+      hf = await HostileFleet.create({
+        ...DEADLINES,
+        ...MIXING,
+        PLUGIN_MEMORY_LIMIT_MB: '96',
+        PLUGIN_TEAM_MEMORY_LIMIT_MB: String(TEAM_LIMIT_MB),
+        PLUGIN_BREAKER_MAX_BREACHES: '2',
+      })
+      // Each plugin stays inside its own 96 MB limit; together they would hold 12 × 64 MiB = 768 MiB.
+      hoarders = await createTeam(hf.pool, 'hoarders')
+      for (let i = 0; i < PLUGINS; i++) {
+        const dir = writePlugin(
+          `hoarder-${i}`,
+          `export function setupPlugin() { globalThis.held = new Float64Array(${HOLDS_MB * 131072}).fill(${i}.5) }
+           export function processEvent(event) { event.properties.hoarded = (event.properties.hoarded ?? 0) + 1; return event }`,
+        )
+        configIds.push((await enablePlugin(hf.managementContext(), hoarders.id, dir, {}, { order: i + 1 })).id)
+      }
+      await hf.start(['capture', 'ingest-worker'])
+    })
+    after(async () => hf?.close())
+
+    it("disposes the team's largest isolates, disables the configs that keep doing it, and stores both teams' events", async () => {
+      const worker = hf.worker()
+      const warm = await hf.send(hf.healthyTeam, healthyEvents(5, 'warm'))
+      await hf.waitStored(hf.healthyTeam.id, warm, Date.now())
+      const baseline = rssBytes(worker.child.pid!)
+      let peak = baseline
+      let sampling = true
+      const sampler = (async () => {
+        while (sampling) {
+          peak = Math.max(peak, rssBytes(worker.child.pid!))
+          await new Promise((r) => setTimeout(r, 50))
+        }
+      })()
+
+      const since = Date.now()
+      const hoarded: string[] = []
+      const neighbours: string[] = []
+      // Rounds until the breaker has disabled every config but the one the budget has room for.
+      const disabled = async () => (await Promise.all(configIds.map((id) => hf.configRow(id)))).filter((r) => !r.enabled)
+      await eventually(
+        `${PLUGINS - 1} hoarding configs disabled`,
+        async () => {
+          const [h, n] = await Promise.all([hf.send(hoarders, healthyEvents(5, 'hoarded')), hf.send(hf.healthyTeam, healthyEvents(10))])
+          hoarded.push(...h)
+          neighbours.push(...n)
+          await hf.waitStored(hf.healthyTeam.id, n, Date.now())
+          return disabled()
+        },
+        (rows) => rows.length >= PLUGINS - 1,
+        90_000,
+      )
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(hoarders.id, hoarded, since, 60_000)
+      sampling = false
+      await sampler
+      const settled = rssBytes(worker.child.pid!)
+      const MiB = 1024 * 1024
+      process.stdout.write(
+        `      worker RSS: ${(baseline / MiB).toFixed(0)} MiB before, peak ${(peak / MiB).toFixed(0)} MiB, ${(settled / MiB).toFixed(0)} MiB after ` +
+          `(unbounded, the team's plugins alone would hold ${PLUGINS * HOLDS_MB} MiB)\n`,
+      )
+
+      const rows = await disabled()
+      assert.equal(rows.length, PLUGINS - 1, 'every config but one was disabled: the budget has room for one 64 MiB isolate, not two')
+      for (const row of rows) {
+        assert.match(row.disabled_reason ?? '', /^plugin disabled by the server: exceeded its memory limit 2 times/)
+        assert.match(row.disabled_reason ?? '', /team's memory limit \(PLUGIN_TEAM_MEMORY_LIMIT_MB, 128 MB across the team's plugins in one process\)/)
+      }
+      // The budget, one more load in flight at its whole 64 MiB, and as much again for the host's own allocations and V8's pages.
+      const bound = TEAM_LIMIT_MB + 2 * HOLDS_MB
+      assert.ok(peak - baseline < bound * MiB, `the worker's RSS rose by ${((peak - baseline) / MiB).toFixed(0)} MiB at most (bound ${bound} MiB)`)
+      const metrics = await (
+        await fetch(`http://127.0.0.1:${String((await worker.waitForLog((l) => l.msg === 'health and metrics server listening', 5000)).port)}/metrics`)
+      ).text()
+      const largest = Number(/^plugin_team_memory_largest_bytes(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1])
+      assert.ok(largest > HOLDS_MB * MiB && largest <= TEAM_LIMIT_MB * MiB, `the largest team holds ${(largest / MiB).toFixed(0)} MiB, within its budget`)
+      const exceeded = Number(/^plugin_team_memory_exceeded_total(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1])
+      assert.ok(exceeded >= 2 * (PLUGINS - 1), `${exceeded} isolates disposed for the team's budget`)
+
+      const stored = await hf.rows(hf.healthyTeam.id)
+      assert.ok(
+        neighbours.every((u) => stored.find((r) => r.uuid === u)?.properties.enriched === 'v1'),
+        "the other team's events went through its plugin",
+      )
+      const healthyErrors = (await hf.logs(hf.healthyConfigId)).filter((r) => r.type === 'ERROR')
+      assert.deepEqual(healthyErrors, [], 'nothing is logged as an error of the other team')
       await hf.assertAllAlive()
     })
   })

@@ -161,6 +161,29 @@ export class IsolatePluginInstance implements PluginInstance {
     }
   }
 
+  cpuTimeNs(): bigint {
+    try {
+      return this.disposed ? 0n : this.parts.isolate.cpuTime
+    } catch {
+      return 0n
+    }
+  }
+
+  async heapBytes(): Promise<number | null> {
+    if (this.disposed) return null
+    try {
+      const heap = await this.parts.isolate.getHeapStatistics()
+      return heap.used_heap_size + heap.externally_allocated_size
+    } catch {
+      // Disposed while the request waited for the isolate.
+      return null
+    }
+  }
+
+  exceed(limit: PluginLimitKind, description: string): PluginLimitError {
+    return this.breach(limit, this.parts.timeoutMs, description)
+  }
+
   /** Waits for the isolate's lock: while plugin code runs, this holds the caller until it yields. */
   private heapStatistics(): ivm.HeapStatistics | null {
     try {
@@ -309,10 +332,11 @@ export class IsolatePluginInstance implements PluginInstance {
    * Disposes the isolate for a breach (the first one sticks) and tells the breach listener. A time or
    * CPU breach found on an isolate isolated-vm already disposed is the memory breach that disposed it.
    */
-  breach(reported: PluginLimitKind, timeoutMs = this.parts.timeoutMs): PluginLimitError {
+  breach(reported: PluginLimitKind, timeoutMs = this.parts.timeoutMs, description?: string): PluginLimitError {
     if (!this.limitError) {
       const limit = this.memoryExhausted() ? 'memory' : reported
-      this.limitError = new PluginLimitError(`${this.label} exceeded its ${this.limitText(limit, timeoutMs)}`, limit)
+      const text = description !== undefined && limit === reported ? description : this.limitText(limit, timeoutMs)
+      this.limitError = new PluginLimitError(`${this.label} exceeded its ${text}`, limit)
       this.log('error', `${this.limitError.message}; the isolate was disposed`)
       this.dispose(`${limit} limit exceeded`)
       try {

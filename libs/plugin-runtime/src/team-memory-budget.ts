@@ -1,0 +1,230 @@
+import type { Logger } from 'pino'
+import type { PluginInstance } from '@plugin-server/plugin-vm'
+
+/**
+ * Heap is read again after a call once the isolate has used this much CPU since its last reading:
+ * filling memory takes CPU (0.15–0.3 MB per ms measured: strings, arrays, a touched ArrayBuffer), so
+ * no isolate grows by more than a few MB unseen, and a trivial plugin's 0.5–1.2 ms calls are read
+ * one in five or fewer (a reading is one hop to the isolate's thread, ≈ 50 µs of CPU).
+ */
+const SAMPLE_AFTER_CPU_NS = 5_000_000n
+/** How often isolates are checked for having reached SAMPLE_AFTER_CPU_NS without a call (timers, SDK callbacks). */
+const SWEEP_INTERVAL_MS = 1000
+
+interface Tracked {
+  readonly teamId: number
+  /** Heap at the last reading (used + external); 0 until the first. */
+  bytes: number
+  /** The isolate's CPU clock at the last reading. */
+  cpuAtReading: bigint
+  reading: boolean
+  /** Ends the load's admission (see `admit`) once the new isolate has been read or is gone. */
+  release?: () => void
+}
+
+/** A team's loads admitted and not yet read, and the loads waiting for room. */
+interface TeamLoads {
+  inFlight: number
+  waiting: (() => void)[]
+}
+
+export interface TeamMemoryLimits {
+  /** PLUGIN_TEAM_MEMORY_LIMIT_MB, in bytes. */
+  teamBytes: number
+  /** PLUGIN_MEMORY_LIMIT_MB, in bytes: the most one isolate can come to hold. */
+  isolateBytes: number
+}
+
+export interface TeamMemoryEvents {
+  /** A team's isolates held `teamBytes` together, over the budget; `instance`, the largest, was disposed. */
+  onExceeded?(teamId: number, instance: PluginInstance, instanceBytes: number, teamBytes: number): void
+}
+
+/**
+ * Holds what one team's live isolates in this process hold together to a budget
+ * (PLUGIN_TEAM_MEMORY_LIMIT_MB). Each isolate has its own limit, but a team enabling many plugins
+ * that fill their heaps would otherwise take the process, and every other team's events in it, to
+ * the pod's memory limit. Over the budget, the team's largest isolate is disposed as a memory
+ * breach of its config (the circuit breaker counts it), until the team is back under.
+ *
+ * Loads are admitted against the budget too (`admit`): a team's isolates being created and set up
+ * count at their whole limit until read, so a team's first batch cannot set up all its plugins at
+ * once past the budget.
+ *
+ * Heap is read on the isolate's thread after its load, then whenever the isolate has used
+ * SAMPLE_AFTER_CPU_NS of CPU since its last reading: checked after each call and once a second (for
+ * CPU used outside calls). The budget can be overrun by what isolates grow between readings: a few
+ * MB each, more for a call still running (bounded by its own limit).
+ */
+export class TeamMemoryBudget {
+  private readonly tracked = new Map<PluginInstance, Tracked>()
+  private readonly loads = new Map<number, TeamLoads>()
+  private timer: NodeJS.Timeout | undefined
+  readonly limitBytes: number
+
+  constructor(
+    private readonly limits: TeamMemoryLimits,
+    private readonly logger: Logger,
+    private readonly events: TeamMemoryEvents = {},
+  ) {
+    this.limitBytes = limits.teamBytes
+  }
+
+  /**
+   * Before an isolate of the team is created: waits until what the team's isolates held at their
+   * last readings, plus a whole isolate limit for each load admitted and not yet read, this one
+   * included, fits the budget. One load of a team always goes ahead, so a budget smaller than an
+   * isolate's limit slows a team's loads but never stops them. Returns the release, for a load that
+   * failed before `track`.
+   */
+  admit(teamId: number): Promise<() => void> {
+    let loads = this.loads.get(teamId)
+    if (!loads) this.loads.set(teamId, (loads = { inFlight: 0, waiting: [] }))
+    const team = loads
+    return new Promise((resolve) => {
+      const grant = () => {
+        team.inFlight++
+        let released = false
+        resolve(() => {
+          if (released) return
+          released = true
+          team.inFlight--
+          this.wake(teamId)
+        })
+      }
+      if (team.waiting.length === 0 && this.hasRoom(teamId, team)) grant()
+      else team.waiting.push(grant)
+    })
+  }
+
+  /** A new isolate of an admitted load: `release` ends the admission at its first reading (or when it is gone). */
+  track(teamId: number, instance: PluginInstance, release: () => void): void {
+    this.tracked.set(instance, { teamId, bytes: 0, cpuAtReading: -SAMPLE_AFTER_CPU_NS, reading: false, release })
+    this.startSweeping()
+  }
+
+  /** After the instance was loaded or called for `teamId`: reads its heap if it may have grown. */
+  used(teamId: number, instance: PluginInstance): void {
+    let entry = this.tracked.get(instance)
+    if (entry && instance.disposed) return this.forget(instance, entry)
+    if (instance.disposed) return
+    if (!entry) {
+      entry = { teamId, bytes: 0, cpuAtReading: -SAMPLE_AFTER_CPU_NS, reading: false }
+      this.tracked.set(instance, entry)
+      this.startSweeping()
+    }
+    this.readIfGrown(instance, entry)
+  }
+
+  /** The most any team's isolates held together at their last readings (0 when none is tracked). */
+  largestTeamBytes(): number {
+    const totals = new Map<number, number>()
+    for (const [instance, entry] of this.tracked) {
+      if (!instance.disposed) totals.set(entry.teamId, (totals.get(entry.teamId) ?? 0) + entry.bytes)
+    }
+    return Math.max(0, ...totals.values())
+  }
+
+  /** Stops the readings; loads still waiting for room go ahead. */
+  close(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.tracked.clear()
+    for (const loads of this.loads.values()) loads.waiting.splice(0).forEach((grant) => grant())
+  }
+
+  private heldBy(teamId: number): number {
+    let held = 0
+    for (const [instance, entry] of this.tracked) if (entry.teamId === teamId && !instance.disposed) held += entry.bytes
+    return held
+  }
+
+  private hasRoom(teamId: number, loads: TeamLoads): boolean {
+    return loads.inFlight === 0 || this.heldBy(teamId) + (loads.inFlight + 1) * this.limits.isolateBytes <= this.limitBytes
+  }
+
+  /** Admits the team's waiting loads that now fit. */
+  private wake(teamId: number): void {
+    const loads = this.loads.get(teamId)
+    if (!loads) return
+    while (loads.waiting.length > 0 && this.hasRoom(teamId, loads)) loads.waiting.shift()!()
+    if (loads.inFlight === 0 && loads.waiting.length === 0) this.loads.delete(teamId)
+  }
+
+  private forget(instance: PluginInstance, entry: Tracked): void {
+    this.tracked.delete(instance)
+    this.settle(entry)
+  }
+
+  /** Ends the entry's admission, if it still holds one, and lets the team's waiting loads in. */
+  private settle(entry: Tracked): void {
+    const release = entry.release
+    entry.release = undefined
+    if (release) release()
+    else this.wake(entry.teamId)
+  }
+
+  private startSweeping(): void {
+    if (this.timer) return
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  /** Forgets disposed isolates; reads those that may have grown since their last reading. */
+  private sweep(): void {
+    for (const [instance, entry] of this.tracked) {
+      if (instance.disposed) this.forget(instance, entry)
+      else this.readIfGrown(instance, entry)
+    }
+    if (this.tracked.size === 0) {
+      clearInterval(this.timer)
+      this.timer = undefined
+    }
+  }
+
+  private readIfGrown(instance: PluginInstance, entry: Tracked): void {
+    if (instance.cpuTimeNs() - entry.cpuAtReading >= SAMPLE_AFTER_CPU_NS) void this.read(instance, entry)
+  }
+
+  private async read(instance: PluginInstance, entry: Tracked): Promise<void> {
+    if (entry.reading) return
+    entry.reading = true
+    try {
+      const cpu = instance.cpuTimeNs()
+      const bytes = await instance.heapBytes()
+      if (bytes === null) return this.forget(instance, entry)
+      entry.bytes = bytes
+      entry.cpuAtReading = cpu
+      this.enforce(entry.teamId)
+      this.settle(entry)
+    } finally {
+      entry.reading = false
+    }
+  }
+
+  private enforce(teamId: number): void {
+    const team = [...this.tracked].filter(([instance, entry]) => entry.teamId === teamId && !instance.disposed)
+    let total = team.reduce((sum, [, entry]) => sum + entry.bytes, 0)
+    if (total <= this.limitBytes) return
+    team.sort(([, a], [, b]) => b.bytes - a.bytes)
+    for (const [instance, entry] of team) {
+      if (total <= this.limitBytes) break
+      const held = total
+      this.forget(instance, entry)
+      total -= entry.bytes
+      instance.exceed(
+        'memory',
+        `team's memory limit (PLUGIN_TEAM_MEMORY_LIMIT_MB, ${mb(this.limitBytes)} MB across the team's plugins in one process): they held ${mb(held)} MB, this plugin the most, ${mb(entry.bytes)} MB`,
+      )
+      this.logger.warn(
+        { team_id: teamId, plugin_config_id: instance.configId, team_bytes: held, instance_bytes: entry.bytes, limit_bytes: this.limitBytes },
+        "a team's plugins held more memory than PLUGIN_TEAM_MEMORY_LIMIT_MB: its largest isolate was disposed",
+      )
+      this.events.onExceeded?.(teamId, instance, entry.bytes, held)
+    }
+  }
+}
+
+function mb(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)
+}
