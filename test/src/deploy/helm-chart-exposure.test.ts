@@ -241,7 +241,7 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.deepEqual(pools, { capture: 'general', exporter: 'exports', 'ingest-worker': 'general', 'job-worker': 'general', scheduler: 'general' })
   })
 
-  it('alerts on backlogs, dead letters, configs the server disabled, plugin errors and pods not ready', () => {
+  it("alerts on backlogs, dead letters, configs the server disabled, isolates disposed for their team's memory, plugin errors and pods not ready", () => {
     const rule = named(render([...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true']).objects, 'PrometheusRule', 'ps-plugin-server')
     const alerts = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
     assert.deepEqual(
@@ -254,6 +254,7 @@ describe('helm chart: secrets, ports and exposure', function () {
         'PluginServerQueueDepthUnreadable',
         'PluginServerDeadLettersPending',
         'PluginServerConfigsDisabled',
+        'PluginServerTeamMemoryExceeded',
         'PluginServerPluginErrors',
         'PluginServerPodsNotReady',
       ],
