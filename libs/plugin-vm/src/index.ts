@@ -16,6 +16,8 @@ export type {
   HttpRequestInit,
   ApiRequest,
   PluginCache,
+  CacheGet,
+  CacheSet,
   PluginStorage,
   PluginCursor,
   PluginHost,

@@ -144,6 +144,21 @@ export interface ApiRequest {
   options: Record<string, unknown>
 }
 
+/** One `cache.get` of a run (PluginCache.getMany). */
+export interface CacheGet {
+  key: string
+  defaultValue: unknown
+  options?: { jsonSerialize?: boolean }
+}
+
+/** One `cache.set` of a run (PluginCache.setMany). */
+export interface CacheSet {
+  key: string
+  value: unknown
+  ttlSeconds?: number
+  options?: { jsonSerialize?: boolean }
+}
+
 export interface PluginCache {
   set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void>
   get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown>
@@ -154,6 +169,14 @@ export interface PluginCache {
    * (vm/host-dispatcher.ts); a cache without it (Try it's recording, tests) gets one `incr` per key.
    */
   incrMany?(keys: readonly string[]): Promise<(number | Error)[]>
+  /**
+   * Optional: the `get` of each key in one round trip, in order, each answered as its own `get`
+   * would answer it (its default, its options) or with its own Error. A crossing's consecutive
+   * `cache.get` calls use it when the cache has one, as for `incrMany`.
+   */
+  getMany?(gets: readonly CacheGet[]): Promise<unknown[]>
+  /** Optional: the `set` of each entry in one round trip, in order; each answers undefined or its own Error. */
+  setMany?(sets: readonly CacheSet[]): Promise<(undefined | Error)[]>
   expire(key: string, ttlSeconds: number): Promise<boolean>
   lpush(key: string, elementOrArray: unknown): Promise<number>
   lrange(key: string, startIndex: number, endIndex: number): Promise<string[]>

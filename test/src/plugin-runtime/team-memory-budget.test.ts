@@ -60,10 +60,13 @@ describe('TeamMemoryBudget (PLUGIN_TEAM_MEMORY_LIMIT_MB)', function () {
     )
     assert.equal(breaches.length, 1)
     assert.equal(breaches[0].limit, 'memory')
-    assert.match(
-      breaches[0].message,
-      /plugin inline \(config holds 30 MiB\) exceeded its team's memory limit \(PLUGIN_TEAM_MEMORY_LIMIT_MB, 48 MB across the team's plugins in one process\): they held (6\d) MB, this plugin the most, (3\d) MB/,
-    )
+    const held =
+      /^plugin inline \(config holds 30 MiB\) exceeded its team's memory limit \(PLUGIN_TEAM_MEMORY_LIMIT_MB, 48 MB across the team's plugins in one process\): they held (\d+) MB, this plugin the most, (3\d) MB$/.exec(
+        breaches[0].message,
+      )
+    assert.ok(held, breaches[0].message)
+    // Readings arrive in any order: the team was over its budget with the 30 and 20 MiB isolates read (51 MiB), or all three (61).
+    assert.ok(Number(held[1]) > 48 && Number(held[1]) < 66, `the team held ${held[1]} MB when it was found over its budget`)
     const error = await rejection(team1[2].call('processEvent', [{ event: 'e', properties: {} }]))
     assert.ok(error instanceof PluginLimitError, `a call to the disposed isolate fails with its breach: ${error.message}`)
     assert.equal(error.message, breaches[0].message)

@@ -1,4 +1,4 @@
-import { ApiMethod, LogLevel, MetricOperation, PluginCache, PluginHost } from '../interfaces'
+import { ApiMethod, CacheGet, CacheSet, LogLevel, MetricOperation, PluginHost } from '../interfaces'
 import { CaptureBudget } from './capture-budget'
 import { HostModuleBridge } from './host-bridge'
 import { SYNC_OPS } from './host-sync-ops'
@@ -111,46 +111,61 @@ export class HostDispatcher {
 
   /**
    * Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
-   * A run of consecutive `cache.incr` calls (a batch of events each counting something) goes to the
-   * cache as one `incrMany` when it has one: one Redis command instead of one per event. Every call
-   * is sent before this returns, in the crossing's order.
+   * A run of consecutive `cache.incr`, `cache.get` or `cache.set` calls (a batch of events each
+   * counting, reading or writing something) goes to the cache as one `incrMany`, `getMany` or
+   * `setMany` when it has them: one Redis command instead of one per event. Every call is sent before
+   * this returns, in the crossing's order.
    */
   private async batch(calls: [string, unknown[]][]): Promise<HostReply[]> {
     const { cache } = this.ctx.host
     const incrMany = cache.incrMany?.bind(cache)
+    const getMany = cache.getMany?.bind(cache)
+    const setMany = cache.setMany?.bind(cache)
+    const runs: Record<string, ((args: unknown[][]) => Promise<unknown[]>) | undefined> = {
+      'cache.incr': incrMany && ((args) => incrMany(args.map((a) => a[0] as string))),
+      'cache.get': getMany && ((args) => getMany(args.map((a) => ({ key: a[0] as string, defaultValue: a[1], options: a[2] as CacheGet['options'] })))),
+      'cache.set':
+        setMany &&
+        ((args) =>
+          setMany(args.map((a) => ({ key: a[0] as string, value: a[1], ttlSeconds: a[2] as number | undefined, options: a[3] as CacheSet['options'] })))),
+    }
     const parts: Promise<HostReply | HostReply[]>[] = []
     for (let i = 0; i < calls.length;) {
+      const op = calls[i][0]
+      const many = runs[op]
       let end = i
-      if (incrMany) while (end < calls.length && calls[end][0] === 'cache.incr') end++
-      if (incrMany && end - i > 1) {
-        parts.push(this.incrRun(incrMany, calls.slice(i, end)))
+      if (many) while (end < calls.length && calls[end][0] === op) end++
+      if (many && end - i > 1) {
+        parts.push(this.run(op, many, calls.slice(i, end)))
         i = end
         continue
       }
-      const [op, args] = calls[i++]
+      const [, args] = calls[i++]
       parts.push(op === 'batch' ? Promise.resolve(failure(new Error('nested batch'))) : this.async(op, args))
     }
     return (await Promise.all(parts)).flat()
   }
 
-  /** A run of `cache.incr` calls as one `incrMany`; each key's size is checked first, as for one `incr`. */
-  private async incrRun(incrMany: NonNullable<PluginCache['incrMany']>, calls: [string, unknown[]][]): Promise<HostReply[]> {
+  /** A run of one cache operation as one call of `many`; each key's (and value's) size is checked first, as for one call. */
+  private async run(op: string, many: (args: unknown[][]) => Promise<unknown[]>, calls: [string, unknown[]][]): Promise<HostReply[]> {
     const { store } = this.ctx
     const replies: HostReply[] = []
-    const keys: string[] = []
+    const checked: unknown[][] = []
     const positions: number[] = []
     for (const [i, [, args]] of calls.entries()) {
       try {
-        keys.push(store.key('cache.incr', args[0]))
+        const key = store.key(op, args[0])
+        if (op === 'cache.set') store.cacheValue(op, args[1])
+        checked.push([key, ...args.slice(1)])
         positions.push(i)
       } catch (error) {
         replies[i] = failure(error)
       }
     }
-    if (keys.length === 0) return replies
+    if (checked.length === 0) return replies
     try {
-      const counts = await incrMany(keys)
-      for (const [j, count] of counts.entries()) replies[positions[j]] = count instanceof Error ? failure(count) : { ok: true, value: count }
+      const values = await many(checked)
+      for (const [j, value] of values.entries()) replies[positions[j]] = value instanceof Error ? failure(value) : { ok: true, value }
     } catch (error) {
       for (const i of positions) replies[i] = failure(error)
     }
