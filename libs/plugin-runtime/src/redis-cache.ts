@@ -49,33 +49,15 @@ export class RedisPluginCache implements PluginCache {
 
   /** One script call per chunk for a run of sets: one command instead of one per event. */
   async setMany(sets: readonly CacheSet[]): Promise<(undefined | Error)[]> {
-    const results: (undefined | Error)[] = []
-    const keys: string[] = []
-    const argv: string[] = []
-    const positions: number[] = []
-    for (let i = 0; i < sets.length; i++) {
-      const { key, value, ttlSeconds, options } = sets[i]
-      try {
-        keys.push(this.key(key))
-        argv.push(encode(value, options), String(secondsToLive(ttlSeconds)))
-        positions.push(i)
-      } catch (error) {
-        results[i] = error as Error
-      }
-    }
-    const sent: Promise<unknown>[] = []
-    for (let start = 0; start < keys.length; start += MANY_CHUNK) {
-      const chunk = keys.slice(start, start + MANY_CHUNK)
-      sent.push(this.redis.eval(SET_MANY_SCRIPT, chunk.length, ...chunk, ...argv.slice(start * 2, (start + chunk.length) * 2)))
-    }
-    const chunks = (await Promise.all(sent)) as (number | Error)[][]
-    for (let c = 0; c < chunks.length; c++) {
-      for (let j = 0; j < chunks[c].length; j++) {
-        const reply = chunks[c][j]
-        results[positions[c * MANY_CHUNK + j]] = reply instanceof Error ? reply : undefined
-      }
-    }
-    return results
+    const replies = await this.many(
+      sets,
+      (set) => set.key,
+      (keys, chunk) => {
+        const argv = chunk.flatMap(({ value, ttlSeconds, options }) => [encode(value, options), String(secondsToLive(ttlSeconds))])
+        return this.redis.eval(SET_MANY_SCRIPT, keys.length, ...keys, ...argv) as Promise<unknown[]>
+      },
+    )
+    return replies.map((reply) => (reply instanceof Error ? reply : undefined))
   }
 
   async get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown> {
@@ -84,28 +66,12 @@ export class RedisPluginCache implements PluginCache {
 
   /** One MGET per chunk for a run of gets (a batch of events each reading something): one command instead of one per event. */
   async getMany(gets: readonly CacheGet[]): Promise<unknown[]> {
-    const results: unknown[] = []
-    const read: string[] = []
-    const positions: number[] = []
-    for (let i = 0; i < gets.length; i++) {
-      try {
-        read.push(this.key(gets[i].key))
-        positions.push(i)
-      } catch (error) {
-        results[i] = error as Error
-      }
-    }
-    // Every chunk is sent now, before anything the caller sends after this call: order is kept.
-    const sent: Promise<(string | null)[]>[] = []
-    for (let start = 0; start < read.length; start += MANY_CHUNK) sent.push(this.redis.mget(read.slice(start, start + MANY_CHUNK)))
-    const chunks = await Promise.all(sent)
-    for (let c = 0; c < chunks.length; c++) {
-      for (let j = 0; j < chunks[c].length; j++) {
-        const i = positions[c * MANY_CHUNK + j]
-        results[i] = decode(chunks[c][j], gets[i].defaultValue, gets[i].options)
-      }
-    }
-    return results
+    const raws = await this.many(
+      gets,
+      (get) => get.key,
+      (keys) => this.redis.mget(keys),
+    )
+    return raws.map((raw, i) => (raw instanceof Error ? raw : decode(raw as string | null, gets[i].defaultValue, gets[i].options)))
   }
 
   incr(key: string): Promise<number> {
@@ -113,24 +79,35 @@ export class RedisPluginCache implements PluginCache {
   }
 
   async incrMany(keys: readonly string[]): Promise<(number | Error)[]> {
-    const results: (number | Error)[] = []
-    const counted: string[] = []
+    return (await this.many(
+      keys,
+      (key) => key,
+      (counted) => this.redis.eval(INCR_MANY_SCRIPT, counted.length, ...counted) as Promise<unknown[]>,
+    )) as (number | Error)[]
+  }
+
+  /**
+   * A run of one operation over many keys: an item whose key is refused answers its own error; the
+   * others go in chunks of MANY_CHUNK keys, every chunk sent now, before anything the caller sends
+   * after this call (order is kept), and each answer is put back in its item's place.
+   */
+  private async many<T>(items: readonly T[], keyOf: (item: T) => string, send: (keys: string[], chunk: T[]) => Promise<unknown[]>): Promise<unknown[]> {
+    const results: unknown[] = []
+    const keys: string[] = []
+    const kept: T[] = []
     const positions: number[] = []
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < items.length; i++) {
       try {
-        counted.push(this.key(keys[i]))
+        keys.push(this.key(keyOf(items[i])))
+        kept.push(items[i])
         positions.push(i)
       } catch (error) {
         results[i] = error as Error
       }
     }
-    // Every chunk is sent now, before anything the caller sends after this call: order is kept.
-    const sent: Promise<unknown>[] = []
-    for (let start = 0; start < counted.length; start += MANY_CHUNK) {
-      const chunk = counted.slice(start, start + MANY_CHUNK)
-      sent.push(this.redis.eval(INCR_MANY_SCRIPT, chunk.length, ...chunk))
-    }
-    const chunks = (await Promise.all(sent)) as (number | Error)[][]
+    const sent: Promise<unknown[]>[] = []
+    for (let start = 0; start < keys.length; start += MANY_CHUNK) sent.push(send(keys.slice(start, start + MANY_CHUNK), kept.slice(start, start + MANY_CHUNK)))
+    const chunks = await Promise.all(sent)
     for (let c = 0; c < chunks.length; c++) {
       for (let j = 0; j < chunks[c].length; j++) results[positions[c * MANY_CHUNK + j]] = chunks[c][j]
     }
