@@ -58,6 +58,8 @@ export interface TeamMemoryEvents {
  */
 export class TeamMemoryBudget {
   private readonly tracked = new Map<PluginInstance, Tracked>()
+  /** The same entries by team, so a team's total is a walk over its own isolates only. */
+  private readonly byTeam = new Map<number, Map<PluginInstance, Tracked>>()
   private readonly loads = new Map<number, TeamLoads>()
   private timer: NodeJS.Timeout | undefined
   readonly limitBytes: number
@@ -99,8 +101,7 @@ export class TeamMemoryBudget {
 
   /** A new isolate of an admitted load: `release` ends the admission at its first reading (or when it is gone). */
   track(teamId: number, instance: PluginInstance, release: () => void): void {
-    this.tracked.set(instance, { teamId, bytes: 0, cpuAtReading: -SAMPLE_AFTER_CPU_NS, reading: false, release })
-    this.startSweeping()
+    this.add(instance, { teamId, bytes: 0, cpuAtReading: -SAMPLE_AFTER_CPU_NS, reading: false, release })
   }
 
   /** After the instance was loaded or called for `teamId`: reads its heap if it may have grown. */
@@ -110,19 +111,16 @@ export class TeamMemoryBudget {
     if (instance.disposed) return
     if (!entry) {
       entry = { teamId, bytes: 0, cpuAtReading: -SAMPLE_AFTER_CPU_NS, reading: false }
-      this.tracked.set(instance, entry)
-      this.startSweeping()
+      this.add(instance, entry)
     }
     this.readIfGrown(instance, entry)
   }
 
   /** The most any team's isolates held together at their last readings (0 when none is tracked). */
   largestTeamBytes(): number {
-    const totals = new Map<number, number>()
-    for (const [instance, entry] of this.tracked) {
-      if (!instance.disposed) totals.set(entry.teamId, (totals.get(entry.teamId) ?? 0) + entry.bytes)
-    }
-    return Math.max(0, ...totals.values())
+    let largest = 0
+    for (const teamId of this.byTeam.keys()) largest = Math.max(largest, this.heldBy(teamId))
+    return largest
   }
 
   /** Stops the readings; loads still waiting for room go ahead. */
@@ -130,12 +128,13 @@ export class TeamMemoryBudget {
     clearInterval(this.timer)
     this.timer = undefined
     this.tracked.clear()
+    this.byTeam.clear()
     for (const loads of this.loads.values()) loads.waiting.splice(0).forEach((grant) => grant())
   }
 
   private heldBy(teamId: number): number {
     let held = 0
-    for (const [instance, entry] of this.tracked) if (entry.teamId === teamId && !instance.disposed) held += entry.bytes
+    for (const [instance, entry] of this.byTeam.get(teamId) ?? []) if (!instance.disposed) held += entry.bytes
     return held
   }
 
@@ -151,8 +150,19 @@ export class TeamMemoryBudget {
     if (loads.inFlight === 0 && loads.waiting.length === 0) this.loads.delete(teamId)
   }
 
+  private add(instance: PluginInstance, entry: Tracked): void {
+    this.tracked.set(instance, entry)
+    let team = this.byTeam.get(entry.teamId)
+    if (!team) this.byTeam.set(entry.teamId, (team = new Map()))
+    team.set(instance, entry)
+    this.startSweeping()
+  }
+
   private forget(instance: PluginInstance, entry: Tracked): void {
     this.tracked.delete(instance)
+    const team = this.byTeam.get(entry.teamId)
+    team?.delete(instance)
+    if (team?.size === 0) this.byTeam.delete(entry.teamId)
     this.settle(entry)
   }
 
@@ -203,7 +213,7 @@ export class TeamMemoryBudget {
   }
 
   private enforce(teamId: number): void {
-    const team = [...this.tracked].filter(([instance, entry]) => entry.teamId === teamId && !instance.disposed)
+    const team = [...(this.byTeam.get(teamId) ?? [])].filter(([instance]) => !instance.disposed)
     let total = team.reduce((sum, [, entry]) => sum + entry.bytes, 0)
     if (total <= this.limitBytes) return
     team.sort(([, a], [, b]) => b.bytes - a.bytes)
