@@ -283,6 +283,8 @@ interface Round {
   none: PipelineRun
   noneWholeWorker: PipelineRun
   one: PipelineRun
+  /** A plugin reading and writing meta.cache per event: its runs go to Redis as one MGET and one script call. */
+  cacheReadWrite: PipelineRun
   three: PipelineRun
   floor: number
 }
@@ -294,9 +296,10 @@ async function round(redisUrl: string, databaseUrl: string): Promise<Round> {
   // The bench's batches are all one team's, and by default a team gets half the worker's slots (TeamGate).
   const noneWholeWorker = await pipeline(redisUrl, databaseUrl, [], { INGEST_TEAM_CONCURRENCY: String(CONCURRENCY) })
   const one = await pipeline(redisUrl, databaseUrl, ['add-properties'])
+  const cacheReadWrite = await pipeline(redisUrl, databaseUrl, ['cache-last-seen'])
   const three = await pipeline(redisUrl, databaseUrl, ['add-properties', 'cache-counter', 'geoip-country'])
   const floor = await pluginsFloor(redisUrl)
-  return { baseline, postgres, none, noneWholeWorker, one, three, floor }
+  return { baseline, postgres, none, noneWholeWorker, one, cacheReadWrite, three, floor }
 }
 
 function median(values: number[]): number {
@@ -331,6 +334,7 @@ export async function benchPipeline(): Promise<void> {
     const none = runOf((r) => r.none)
     const noneWholeWorker = runOf((r) => r.noneWholeWorker)
     const one = runOf((r) => r.one)
+    const cacheReadWrite = runOf((r) => r.cacheReadWrite)
     const three = runOf((r) => r.three)
     const floor = of((r) => r.floor)
     // As for raw BullMQ and Postgres: on busy cores the plugins' least work and the no-plugin pipeline's add up.
@@ -351,6 +355,7 @@ export async function benchPipeline(): Promise<void> {
         variant('pipeline, no plugins', none),
         variant(`pipeline, no plugins, INGEST_TEAM_CONCURRENCY=${CONCURRENCY} (the one team may take every slot)`, noneWholeWorker),
         variant('pipeline, 1 plugin (add properties)', one),
+        variant('pipeline, 1 plugin (meta.cache get, then set with a TTL)', cacheReadWrite),
         variant('pipeline, 3 plugins (+ meta.cache, + geoip)', three),
         ["the 3 plugins' least work alone (3 bare isolates, the batch's INCRs in one script call, a GeoIP lookup per address)", floor.toFixed(0), '', '', ''],
         [
@@ -372,7 +377,7 @@ export async function benchPipeline(): Promise<void> {
     process.stdout.write(`\nwhere a batch's time went (the worker's ingest_stage_seconds over the drain, averages; medians of the rounds):\n`)
     printTable(
       ['variant', 'events per pass', "wait for the team's slot, ms per batch", 'steps (plugins), ms per pass', 'store, ms per batch'],
-      [stageRow('no plugins', none), stageRow('1 plugin', one), stageRow('3 plugins', three)],
+      [stageRow('no plugins', none), stageRow('1 plugin', one), stageRow('1 plugin, cache get/set', cacheReadWrite), stageRow('3 plugins', three)],
     )
     const perRound = (pick: (r: Round) => number) => rounds.map((r) => pick(r).toFixed(2)).join(', ')
     process.stdout.write(
