@@ -2,17 +2,9 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
-import { FleetProcess } from '../harness/processes'
 import { CHART, dashboardQueries, dashboards, K8sObject, metricNames, render, REQUIRED_SETS } from './chart-tools'
 
 const ROLES = ['capture', 'ingest-worker', 'exporter', 'scheduler', 'job-worker'] as const
-
-async function scrape(proc: FleetProcess): Promise<string> {
-  const line = await proc.waitForLog((l) => l.msg === 'health and metrics server listening')
-  const response = await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)
-  assert.equal(response.status, 200)
-  return response.text()
-}
 
 /** Names as /metrics declares them (# TYPE), with a histogram's _bucket/_sum/_count series. */
 function exported(text: string): Set<string> {
@@ -48,10 +40,10 @@ describe('dashboards against the metrics of running processes', function () {
     )
     await eventually(
       'ingest job counted',
-      () => scrape(procs[1]),
+      () => procs[1].metrics(),
       (t) => /queue_jobs_processed_total\{[^}]*queue="ingest"[^}]*outcome="completed"[^}]*\} [1-9]/.test(t),
     )
-    for (const [i, role] of ROLES.entries()) outputs.set(role, await scrape(procs[i]))
+    for (const [i, role] of ROLES.entries()) outputs.set(role, await procs[i].metrics())
   })
   after(() => fleet?.close())
 

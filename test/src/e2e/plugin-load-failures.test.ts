@@ -78,8 +78,7 @@ describe('a plugin that fails to load, in a running fleet', function () {
     return JSON.parse(result.stdout) as PluginConfigView & { error: StoredError | null }
   }
   const loadFailures = async () => {
-    const line = await worker.waitForLog((l) => l.msg === 'health and metrics server listening')
-    const text = await (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text()
+    const text = await worker.metrics()
     return Object.fromEntries([...text.matchAll(/^plugin_load_failures_total\{reason="(\w+)"[^}]*\} (\d+)$/gm)].map(([, reason, n]) => [reason, Number(n)]))
   }
 

@@ -47,6 +47,18 @@ export class FleetProcess {
     })
   }
 
+  /** The port of its health and metrics server, from the line saying it listens. */
+  async healthPort(unscaledMs = 30_000): Promise<number> {
+    return Number((await this.waitForLog((l) => l.msg === 'health and metrics server listening', unscaledMs)).port)
+  }
+
+  /** Its `/metrics` text (Prometheus format); a status other than 200 is an error naming the process. */
+  async metrics(): Promise<string> {
+    const response = await fetch(`http://127.0.0.1:${await this.healthPort()}/metrics`)
+    if (response.status !== 200) throw new Error(`${this.name}: /metrics answered ${response.status}`)
+    return response.text()
+  }
+
   kill(signal: NodeJS.Signals): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
     return this.exited

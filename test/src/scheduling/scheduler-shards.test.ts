@@ -4,6 +4,8 @@ import { createTeam } from '@plugin-server/db'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 import type { FleetProcess } from '../harness/processes'
+// The soak run is its own project (soak/), built before the tests; src and dist sit at the same depth.
+import { metricValue } from '../../../soak/dist/prom-text'
 import { fastSchedulerEnv, overlaps, recordedRuns } from './scheduling-fixture'
 
 const TIME_SCALE = 30
@@ -24,9 +26,7 @@ function startsOf(proc: FleetProcess, since: number): Line[] {
 }
 
 async function liveIsolates(proc: FleetProcess): Promise<number> {
-  const line = await proc.waitForLog((l) => l.msg === 'health and metrics server listening')
-  const text = await (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text()
-  return Number(/^plugin_vm_live_isolates(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN)
+  return metricValue(await proc.metrics(), 'plugin_vm_live_isolates') ?? Number.NaN
 }
 
 describe('scheduler: chains sharded over replicas (SCHEDULER_SHARDS=4, two replicas, child processes)', function () {

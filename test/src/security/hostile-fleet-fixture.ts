@@ -206,10 +206,10 @@ export class HostileFleet {
   }
 
   async healthzMs(proc: FleetProcess, timeoutMs = 3000): Promise<number> {
-    const line = await proc.waitForLog((l) => l.msg === 'health and metrics server listening', 5000)
+    const port = await proc.healthPort(5000)
     const started = Date.now()
     try {
-      const res = await fetch(`http://127.0.0.1:${String(line.port)}/healthz`, { signal: AbortSignal.timeout(timeoutMs) })
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) })
       assert.equal(res.status, 200, `${proc.name} /healthz answers 200`)
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') return timeoutMs

@@ -5,6 +5,8 @@ import { createTeam, Team } from '@plugin-server/db'
 import { updateConfig } from '@plugin-server/management'
 import { eventually } from '../harness/fleet'
 import { enablePlugin, writePlugin } from '../harness/plugins'
+// The soak run is its own project (soak/), built before the tests; src and dist sit at the same depth.
+import { metricValue } from '../../../soak/dist/prom-text'
 import { cpuSeconds, HostileFleet, HostileTeam, NEIGHBOUR_BOUND_MS, percentile, rssBytes } from './hostile-fleet-fixture'
 
 /** The deadline every hostile call runs under in these fleets; the other team's bounds sit well inside it. */
@@ -402,12 +404,10 @@ describe('security: hostile plugins in a running fleet', function () {
       // The budget, one more load in flight at its whole 64 MiB, and as much again for the host's own allocations and V8's pages.
       const bound = TEAM_LIMIT_MB + 2 * HOLDS_MB
       assert.ok(peak - baseline < bound * MiB, `the worker's RSS rose by ${((peak - baseline) / MiB).toFixed(0)} MiB at most (bound ${bound} MiB)`)
-      const metrics = await (
-        await fetch(`http://127.0.0.1:${String((await worker.waitForLog((l) => l.msg === 'health and metrics server listening', 5000)).port)}/metrics`)
-      ).text()
-      const largest = Number(/^plugin_team_memory_largest_bytes(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1])
+      const metrics = await worker.metrics()
+      const largest = metricValue(metrics, 'plugin_team_memory_largest_bytes') ?? Number.NaN
       assert.ok(largest > HOLDS_MB * MiB && largest <= TEAM_LIMIT_MB * MiB, `the largest team holds ${(largest / MiB).toFixed(0)} MiB, within its budget`)
-      const exceeded = Number(/^plugin_team_memory_exceeded_total(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1])
+      const exceeded = metricValue(metrics, 'plugin_team_memory_exceeded_total') ?? Number.NaN
       assert.ok(exceeded >= 2 * (PLUGINS - 1), `${exceeded} isolates disposed for the team's budget`)
 
       const stored = await hf.rows(hf.healthyTeam.id)
