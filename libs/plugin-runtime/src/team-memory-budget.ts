@@ -62,15 +62,12 @@ export class TeamMemoryBudget {
   private readonly byTeam = new Map<number, Map<PluginInstance, Tracked>>()
   private readonly loads = new Map<number, TeamLoads>()
   private timer: NodeJS.Timeout | undefined
-  readonly limitBytes: number
 
   constructor(
     private readonly limits: TeamMemoryLimits,
     private readonly logger: Logger,
     private readonly events: TeamMemoryEvents = {},
-  ) {
-    this.limitBytes = limits.teamBytes
-  }
+  ) {}
 
   /**
    * Before an isolate of the team is created: waits until what the team's isolates held at their
@@ -139,7 +136,7 @@ export class TeamMemoryBudget {
   }
 
   private hasRoom(teamId: number, loads: TeamLoads): boolean {
-    return loads.inFlight === 0 || this.heldBy(teamId) + (loads.inFlight + 1) * this.limits.isolateBytes <= this.limitBytes
+    return loads.inFlight === 0 || this.heldBy(teamId) + (loads.inFlight + 1) * this.limits.isolateBytes <= this.limits.teamBytes
   }
 
   /** Admits the team's waiting loads that now fit. */
@@ -213,21 +210,22 @@ export class TeamMemoryBudget {
   }
 
   private enforce(teamId: number): void {
+    const limit = this.limits.teamBytes
+    let total = this.heldBy(teamId)
+    if (total <= limit) return
     const team = [...(this.byTeam.get(teamId) ?? [])].filter(([instance]) => !instance.disposed)
-    let total = team.reduce((sum, [, entry]) => sum + entry.bytes, 0)
-    if (total <= this.limitBytes) return
     team.sort(([, a], [, b]) => b.bytes - a.bytes)
     for (const [instance, entry] of team) {
-      if (total <= this.limitBytes) break
+      if (total <= limit) break
       const held = total
       this.forget(instance, entry)
       total -= entry.bytes
       instance.exceed(
         'memory',
-        `team's memory limit (PLUGIN_TEAM_MEMORY_LIMIT_MB, ${mb(this.limitBytes)} MB across the team's plugins in one process): they held ${mb(held)} MB, this plugin the most, ${mb(entry.bytes)} MB`,
+        `team's memory limit (PLUGIN_TEAM_MEMORY_LIMIT_MB, ${mb(limit)} MB across the team's plugins in one process): they held ${mb(held)} MB, this plugin the most, ${mb(entry.bytes)} MB`,
       )
       this.logger.warn(
-        { team_id: teamId, plugin_config_id: instance.configId, team_bytes: held, instance_bytes: entry.bytes, limit_bytes: this.limitBytes },
+        { team_id: teamId, plugin_config_id: instance.configId, team_bytes: held, instance_bytes: entry.bytes, limit_bytes: limit },
         "a team's plugins held more memory than PLUGIN_TEAM_MEMORY_LIMIT_MB: its largest isolate was disposed",
       )
       this.events.onExceeded?.(teamId, instance, entry.bytes, held)
