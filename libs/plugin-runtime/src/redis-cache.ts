@@ -22,6 +22,12 @@ end
 return results`
 /** Keys per script or MGET: Redis runs nothing else meanwhile. */
 const MANY_CHUNK = 500
+/**
+ * Characters of values per SET script (at most 3 bytes each), for the same reason: a plugin setting
+ * many values near PLUGIN_CACHE_MAX_VALUE_BYTES in one turn would otherwise have Redis copy up to
+ * its whole heap in one script while every other team's client waits.
+ */
+const MANY_CHUNK_CHARS = 1024 * 1024
 
 /**
  * `meta.cache`, one Redis namespace per (plugin, team): a team's plugin can only ever name keys
@@ -51,11 +57,11 @@ export class RedisPluginCache implements PluginCache {
   async setMany(sets: readonly CacheSet[]): Promise<(undefined | Error)[]> {
     const replies = await this.many(
       sets,
-      (set) => set.key,
-      (keys, chunk) => {
-        const argv = chunk.flatMap(({ value, ttlSeconds, options }) => [encode(value, options), String(secondsToLive(ttlSeconds))])
-        return this.redis.eval(SET_MANY_SCRIPT, keys.length, ...keys, ...argv) as Promise<unknown[]>
+      ({ key, value, ttlSeconds, options }) => {
+        const encoded = encode(value, options)
+        return { key, bytes: encoded.length, payload: [encoded, String(secondsToLive(ttlSeconds))] }
       },
+      (keys, argv) => this.redis.eval(SET_MANY_SCRIPT, keys.length, ...keys, ...argv.flat()) as Promise<unknown[]>,
     )
     return replies.map((reply) => (reply instanceof Error ? reply : undefined))
   }
@@ -68,7 +74,7 @@ export class RedisPluginCache implements PluginCache {
   async getMany(gets: readonly CacheGet[]): Promise<unknown[]> {
     const raws = await this.many(
       gets,
-      (get) => get.key,
+      (get) => ({ key: get.key }),
       (keys) => this.redis.mget(keys),
     )
     return raws.map((raw, i) => (raw instanceof Error ? raw : decode(raw as string | null, gets[i].defaultValue, gets[i].options)))
@@ -81,36 +87,55 @@ export class RedisPluginCache implements PluginCache {
   async incrMany(keys: readonly string[]): Promise<(number | Error)[]> {
     return (await this.many(
       keys,
-      (key) => key,
+      (key) => ({ key }),
       (counted) => this.redis.eval(INCR_MANY_SCRIPT, counted.length, ...counted) as Promise<unknown[]>,
     )) as (number | Error)[]
   }
 
   /**
-   * A run of one operation over many keys: an item whose key is refused answers its own error; the
-   * others go in chunks of MANY_CHUNK keys, every chunk sent now, before anything the caller sends
-   * after this call (order is kept), and each answer is put back in its item's place.
+   * A run of one operation over many keys: an item whose key (or payload) is refused answers its own
+   * error; the others go in chunks of at most MANY_CHUNK keys and MANY_CHUNK_CHARS of payload characters (an
+   * item larger than that alone), every chunk sent now, before anything the caller sends after this
+   * call (order is kept), and each answer is put back in its item's place.
    */
-  private async many<T>(items: readonly T[], keyOf: (item: T) => string, send: (keys: string[], chunk: T[]) => Promise<unknown[]>): Promise<unknown[]> {
+  private async many<T, P = undefined>(
+    items: readonly T[],
+    prepare: (item: T) => { key: string; bytes?: number; payload?: P },
+    send: (keys: string[], payloads: P[]) => Promise<unknown[]>,
+  ): Promise<unknown[]> {
     const results: unknown[] = []
-    const keys: string[] = []
-    const kept: T[] = []
-    const positions: number[] = []
+    const sent: Promise<void>[] = []
+    let keys: string[] = []
+    let payloads: P[] = []
+    let positions: number[] = []
+    let bytes = 0
+    const flush = (): void => {
+      const at = positions
+      sent.push(send(keys, payloads).then((answers) => answers.forEach((answer, j) => (results[at[j]] = answer))))
+      keys = []
+      payloads = []
+      positions = []
+      bytes = 0
+    }
     for (let i = 0; i < items.length; i++) {
+      let prepared: { key: string; bytes?: number; payload?: P }
+      let key: string
       try {
-        keys.push(this.key(keyOf(items[i])))
-        kept.push(items[i])
-        positions.push(i)
+        prepared = prepare(items[i])
+        key = this.key(prepared.key)
       } catch (error) {
         results[i] = error as Error
+        continue
       }
+      const size = prepared.bytes ?? 0
+      if (keys.length === MANY_CHUNK || (keys.length > 0 && bytes + size > MANY_CHUNK_CHARS)) flush()
+      keys.push(key)
+      payloads.push(prepared.payload as P)
+      positions.push(i)
+      bytes += size
     }
-    const sent: Promise<unknown[]>[] = []
-    for (let start = 0; start < keys.length; start += MANY_CHUNK) sent.push(send(keys.slice(start, start + MANY_CHUNK), kept.slice(start, start + MANY_CHUNK)))
-    const chunks = await Promise.all(sent)
-    for (let c = 0; c < chunks.length; c++) {
-      for (let j = 0; j < chunks[c].length; j++) results[positions[c * MANY_CHUNK + j]] = chunks[c][j]
-    }
+    if (keys.length > 0) flush()
+    await Promise.all(sent)
     return results
   }
 

@@ -61,6 +61,25 @@ describe('RedisPluginCache (meta.cache)', () => {
     assert.equal(await cache.get('k0', null), 401)
   })
 
+  it('setMany cuts a run into scripts of at most about 1 MiB of values, so Redis serves other clients between them; a value that cannot be encoded fails alone', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    const big = 'x'.repeat(100_000)
+    const sets: { key: string; value: unknown }[] = Array.from({ length: 40 }, (_, i) => ({ key: `big${i}`, value: `${i}${big}` }))
+    sets.splice(20, 0, { key: 'bigint', value: 10n }, { key: 'alone', value: 'y'.repeat(1_500_000) })
+    const scripts = async (): Promise<number> => Number(/^cmdstat_eval:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0)
+    const before = await scripts()
+    const replies = await cache.setMany(sets)
+    // 10 values of ~100 kB fit under 1 MiB; the 1.5 MB value goes alone (and ends the chunk before it).
+    assert.equal((await scripts()) - before, 5, '40 values of 100 kB and one of 1.5 MB')
+    for (const [i, { key, value }] of sets.entries()) {
+      if (key === 'bigint') assert.match(String(replies[i]), /BigInt/)
+      else {
+        assert.equal(replies[i], undefined, `set ${key}`)
+        assert.equal(await cache.get(key, null), value)
+      }
+    }
+  })
+
   it('lpush, lrange, llen, lpop and lrem work on Redis lists', async () => {
     const cache = new RedisPluginCache(redis, prefix, 1, 1)
     assert.equal(await cache.lpush('l', ['a', 'b']), 2)
