@@ -7,7 +7,7 @@ import { createIngestQueue, createWorker, IngestBatch, IngestEvent, QUEUES } fro
 import { countEvents, createTeam, insertEvents } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
-import { GeoIpLocator, RedisPluginCache } from '@plugin-server/plugin-runtime'
+import { GeoIpLocator, RedisPluginCache, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { benchServices } from './bench-services'
 import { ceiling } from './ingest'
 import { IsolateFloor } from './isolate-floor'
@@ -126,7 +126,8 @@ async function pluginsFloor(redisUrl: string): Promise<number> {
   const redis = new Redis(redisUrl, { enableAutoPipelining: true })
   const geoip = new GeoIpLocator('')
   const floor = new IsolateFloor(FLOOR_PLUGINS.length, (i) => FLOOR_PLUGINS[i])
-  const cache = new RedisPluginCache(redis, `{bench-floor-${randomUUID().slice(0, 8)}}`, 0, 0)
+  const prefix = `{bench-floor-${randomUUID().slice(0, 8)}}`
+  const cache = new RedisPluginCache(redis, prefix, 0, new TeamRedisAccount(redis, prefix, 0, 256 * 1024 * 1024)) // the default PLUGIN_TEAM_REDIS_LIMIT_MB
   const one = async (events: IngestEvent[]) => {
     const seen = await cache.incrMany(events.map((e) => `seen:${e.distinct_id}`))
     const countries = new Map<string, string | null>()

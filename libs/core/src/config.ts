@@ -60,6 +60,8 @@ export interface Config {
     maxLiveInstances: number
     /** Heap one team's live isolates may hold together in one process before its largest is disposed. */
     teamMemoryLimitMb: number
+    /** Redis one team's `meta.cache` keys may hold together, fleet-wide; a write past it is refused. */
+    teamRedisLimitMb: number
     /** Safety net behind pub/sub: how often every worker re-reads the enabled configs. */
     reconcileIntervalMs: number
     setupMaxAttempts: number
@@ -297,6 +299,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: r.int('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
       maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', 2000, 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
+      teamRedisLimitMb: r.int('PLUGIN_TEAM_REDIS_LIMIT_MB', 256, 1, 1024 * 1024),
       reconcileIntervalMs: r.int('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
       setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),
       setupRetryWindowMs: r.int('PLUGIN_SETUP_RETRY_WINDOW_MS', 3_600_000, 1000),

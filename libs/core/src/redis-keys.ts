@@ -57,6 +57,17 @@ export const redisKeys = (prefix: string) => ({
   cursor: (configId: number, name: string) => `${prefix}:cursor:${configId}:${name}`,
   /** STRING value of a plugin's cache under its own key, per plugin and team, with the plugin's TTL if any; libs/plugin-runtime. */
   cache: (pluginId: number, teamId: number, key: string) => `${prefix}:cache:${pluginId}:${teamId}:${key}`,
+  /** What a team's plugins hold in Redis, its cache keys and its jobs, kept by the scripts every such write goes through (PLUGIN_TEAM_REDIS_LIMIT_MB); libs/plugin-runtime redis-account-scripts.ts. */
+  pluginRedisAccount: (teamId: number) => ({
+    /** HASH cache key or job key → bytes it is accounted at. */
+    sizes: `${prefix}:redis-account:${teamId}:sizes`,
+    /** ZSET cache key → epoch ms it expires at, for those with a TTL. */
+    expiries: `${prefix}:redis-account:${teamId}:expiries`,
+    /** ZSET job key → epoch ms to look again whether BullMQ still holds the job. */
+    checks: `${prefix}:redis-account:${teamId}:checks`,
+    /** STRING bytes the team's keys and jobs hold together. */
+    total: `${prefix}:redis-account:${teamId}:total`,
+  }),
   /** HASH instance id → setup state of a config on each worker instance; libs/plugin-runtime. */
   setupState: (configId: number) => `${prefix}:setup-state:${configId}`,
   /** ZSET of a config's plugin job runs by time (the order of the history); libs/plugin-runtime. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { fetchGuard } from '@plugin-server/plugin-vm'
 import type { LogLevel, PluginAttachment, PluginHost } from '@plugin-server/plugin-vm'
 import type { RuntimeServices } from './interfaces'
@@ -9,6 +10,8 @@ import { PostgresPluginStorage } from './postgres-storage'
 import { callPosthogApi } from './posthog-api'
 import { RedisPluginCache } from './redis-cache'
 import { RedisPluginCursor } from './redis-cursor'
+import { TeamRedisAccount } from './team-redis-account'
+import { teamRedisRefusals } from './team-redis-metrics'
 
 const LOG_TYPES: Record<LogLevel, LogType> = { log: 'LOG', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG' }
 
@@ -50,17 +53,30 @@ export function createHost(
   const jobHistory = new JobHistory(redis, queuePrefix, (err) =>
     services.logger.warn({ plugin_config_id: record.id, err: err.message }, 'plugin job not recorded in the job history'),
   )
+  const refusals = services.registry && teamRedisRefusals(services.registry)
+  const account = new TeamRedisAccount(redis, queuePrefix, record.teamId, services.plugins.teamRedisLimitMb * 1024 * 1024, (kind) =>
+    refusals?.inc({ team_id: String(record.teamId), kind }),
+  )
   return {
     config: record.config,
     attachments,
-    cache: new RedisPluginCache(redis, queuePrefix, record.pluginId, record.teamId),
+    cache: new RedisPluginCache(redis, queuePrefix, record.pluginId, account),
     storage: new PostgresPluginStorage(services.pool, record.id),
-    cursor: new RedisPluginCursor(redis, queuePrefix, record.id),
+    cursor: new RedisPluginCursor(redis, queuePrefix, record.id, account),
     enqueueJob: async (job) => {
       const delay = Math.max(0, job.runAt.getTime() - Date.now())
       const data = { teamId: record.teamId, pluginConfigId: record.id, name: job.name, payload: job.payload ?? null, enqueuedAt: new Date().toISOString() }
-      const added = await services.jobs.add(job.name, data, { delay })
-      if (added.id) await jobHistory.queued({ ...data, jobId: added.id, secrets: target.secrets })
+      // The job's bytes are held in the team's account before BullMQ stores it, under an id of our own.
+      const jobId = randomUUID()
+      const jobKey = services.jobs.toKey(jobId)
+      await account.reserveJob(jobKey, JSON.stringify(data).length, `jobs.${job.name}`)
+      try {
+        await services.jobs.add(job.name, data, { delay, jobId })
+      } catch (error) {
+        await account.releaseJob(jobKey).catch(() => undefined)
+        throw error
+      }
+      await jobHistory.queued({ ...data, jobId, secrets: target.secrets })
     },
     updateMetric: (name, operation, value) => {
       updateMetric(redis, queuePrefix, record.id, name, operation, value).catch((err: Error) =>

@@ -1,6 +1,7 @@
 export type { ActiveConfig } from './interfaces'
 export { updateMetric, addMetricSums, readMetrics } from './metrics-store'
 export { RedisPluginCache } from './redis-cache'
+export { TeamRedisAccount } from './team-redis-account'
 export { PostgresPluginStorage } from './postgres-storage'
 export { RedisPluginCursor } from './redis-cursor'
 export { GeoIpLocator } from './geoip-locator'

@@ -27,6 +27,7 @@ import { setupRetryDelayMs } from './setup-retry'
 import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
 import { TeamMemoryBudget } from './team-memory-budget'
 import { TeamMemoryMetrics, teamMemoryMetrics } from './team-memory-metrics'
+import { teamRedisRefusals } from './team-redis-metrics'
 import { redact, SecretBox } from '@plugin-server/secrets'
 
 /**
@@ -77,6 +78,8 @@ export class PluginManager {
     this.loadFailures = new LoadFailureReporter(services)
     this.capabilities = new CapabilitiesCache(services.pool, services.logger)
     this.memoryMetrics = services.registry ? teamMemoryMetrics(services.registry) : undefined
+    // Declared now, so /metrics names it before any team is refused (the hosts count on it).
+    if (services.registry) teamRedisRefusals(services.registry)
     const MiB = 1024 * 1024
     const limits = { teamBytes: services.plugins.teamMemoryLimitMb * MiB, isolateBytes: services.plugins.memoryLimitMb * MiB }
     this.memory = new TeamMemoryBudget(limits, services.logger, {

@@ -1,25 +1,9 @@
 import type Redis from 'ioredis'
 import type { CacheGet, CacheSet, PluginCache } from '@plugin-server/plugin-vm'
 import { redisKeys } from '@plugin-server/core'
+import { EXPIRE, INCR_MANY, LPOP, LPUSH, LREM, SET_MANY } from './redis-account-scripts'
+import { TeamRedisAccount } from './team-redis-account'
 
-/**
- * INCR of every key, in order, as one command: a batch of events each counting something costs the
- * client one command instead of one per event (ioredis spends ~5 µs of CPU per command, the script
- * ~1 µs more of Redis per key). pcall: a key holding something else than a count gets its own error,
- * and the keys after it still count.
- */
-const INCR_MANY_SCRIPT = "local counts = {} for i, key in ipairs(KEYS) do counts[i] = redis.pcall('INCR', key) end return counts"
-/**
- * SET of every key to its value (ARGV: value, then seconds to live or 0), in order, as one command;
- * pcall, so each key answers its own error.
- */
-const SET_MANY_SCRIPT = `local results = {}
-for i, key in ipairs(KEYS) do
-  local ttl = tonumber(ARGV[i * 2])
-  local reply = ttl > 0 and redis.pcall('SET', key, ARGV[i * 2 - 1], 'EX', ttl) or redis.pcall('SET', key, ARGV[i * 2 - 1])
-  results[i] = type(reply) == 'table' and reply.err and reply or 1
-end
-return results`
 /** Keys per script or MGET: Redis runs nothing else meanwhile. */
 const MANY_CHUNK = 500
 /**
@@ -31,26 +15,28 @@ const MANY_CHUNK_CHARS = 1024 * 1024
 
 /**
  * `meta.cache`, one Redis namespace per (plugin, team): a team's plugin can only ever name keys
- * under its own prefix. Values are JSON-encoded unless the plugin asks for raw strings.
+ * under its own prefix. Values are JSON-encoded unless the plugin asks for raw strings. Every write
+ * goes through a script of redis-account-scripts.ts that keeps the team's account, so the team's
+ * plugins together hold at most its limit (PLUGIN_TEAM_REDIS_LIMIT_MB).
  */
 export class RedisPluginCache implements PluginCache {
   /** Built once: redisKeys makes an object of every key's function, too much to make per key of a batch. */
   private readonly keys: ReturnType<typeof redisKeys>
+  private readonly teamId: number
 
   constructor(
     private readonly redis: Redis,
     queuePrefix: string,
     private readonly pluginId: number,
-    private readonly teamId: number,
+    private readonly account: TeamRedisAccount,
   ) {
     this.keys = redisKeys(queuePrefix)
+    this.teamId = account.teamId
   }
 
   async set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void> {
-    const encoded = encode(value, options)
-    const ttl = secondsToLive(ttlSeconds)
-    if (ttl > 0) await this.redis.set(this.key(key), encoded, 'EX', ttl)
-    else await this.redis.set(this.key(key), encoded)
+    const [reply] = await this.setMany([{ key, value, ttlSeconds, options }])
+    if (reply) throw reply
   }
 
   /** One script call per chunk for a run of sets: one command instead of one per event. */
@@ -61,9 +47,9 @@ export class RedisPluginCache implements PluginCache {
         const encoded = encode(value, options)
         return { key, bytes: encoded.length, payload: [encoded, String(secondsToLive(ttlSeconds))] }
       },
-      (keys, argv) => this.redis.eval(SET_MANY_SCRIPT, keys.length, ...keys, ...argv.flat()) as Promise<unknown[]>,
+      (keys, argv) => this.script(SET_MANY, keys, argv.flat()) as Promise<unknown[]>,
     )
-    return replies.map((reply) => (reply instanceof Error ? reply : undefined))
+    return replies.map((reply) => (reply instanceof Error ? this.refusal(reply, 'set') : undefined))
   }
 
   async get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown> {
@@ -80,16 +66,19 @@ export class RedisPluginCache implements PluginCache {
     return raws.map((raw, i) => (raw instanceof Error ? raw : decode(raw as string | null, gets[i].defaultValue, gets[i].options)))
   }
 
-  incr(key: string): Promise<number> {
-    return this.redis.incr(this.key(key))
+  async incr(key: string): Promise<number> {
+    const [reply] = await this.incrMany([key])
+    if (reply instanceof Error) throw reply
+    return reply
   }
 
   async incrMany(keys: readonly string[]): Promise<(number | Error)[]> {
-    return (await this.many(
+    const replies = await this.many(
       keys,
       (key) => ({ key }),
-      (counted) => this.redis.eval(INCR_MANY_SCRIPT, counted.length, ...counted) as Promise<unknown[]>,
-    )) as (number | Error)[]
+      (counted) => this.script(INCR_MANY, counted, []) as Promise<unknown[]>,
+    )
+    return replies.map((reply) => (reply instanceof Error ? this.refusal(reply, 'incr') : (reply as number)))
   }
 
   /**
@@ -140,12 +129,16 @@ export class RedisPluginCache implements PluginCache {
   }
 
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.redis.expire(this.key(key), Math.ceil(ttlSeconds))) === 1
+    return (await this.script(EXPIRE, [this.key(key)], [String(Math.ceil(ttlSeconds))])) === 1
   }
 
-  lpush(key: string, elementOrArray: unknown): Promise<number> {
+  async lpush(key: string, elementOrArray: unknown): Promise<number> {
     const elements = (Array.isArray(elementOrArray) ? elementOrArray : [elementOrArray]).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)))
-    return this.redis.lpush(this.key(key), ...elements)
+    try {
+      return (await this.script(LPUSH, [this.key(key)], elements)) as number
+    } catch (error) {
+      throw this.refusal(error as Error, 'lpush')
+    }
   }
 
   lrange(key: string, startIndex: number, endIndex: number): Promise<string[]> {
@@ -157,11 +150,20 @@ export class RedisPluginCache implements PluginCache {
   }
 
   async lpop(key: string, count: number): Promise<string[]> {
-    return (await this.redis.lpop(this.key(key), count)) ?? []
+    return (await this.script(LPOP, [this.key(key)], [String(count)])) as string[]
   }
 
-  lrem(key: string, count: number, elementKey: string): Promise<number> {
-    return this.redis.lrem(this.key(key), count, elementKey)
+  async lrem(key: string, count: number, elementKey: string): Promise<number> {
+    return (await this.script(LREM, [this.key(key)], [String(count), String(elementKey)])) as number
+  }
+
+  /** A script of redis-account-scripts.ts over these cache keys, through the team's account. */
+  private script(lua: string, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+    return this.account.run(lua, keys, argv)
+  }
+
+  private refusal(error: Error, op: string): Error {
+    return this.account.refusal(error, `cache.${op}`)
   }
 
   private key(key: string): string {

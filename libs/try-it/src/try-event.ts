@@ -1,6 +1,6 @@
 import { fetchGuard, IsolatedVmPluginVm } from '@plugin-server/plugin-vm'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
-import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor } from '@plugin-server/plugin-runtime'
+import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { CallRecorder } from './call-recorder'
 import { Deadline } from './deadline'
 import type { TryContext, TryInput, TryResult, TrySettings } from './interfaces'
@@ -88,13 +88,17 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
   const { pool, redis, queuePrefix } = ctx
   const id = spec.configId
   const recorder = new CallRecorder(redactor)
-  const cursor = id === null ? null : new RedisPluginCursor(redis, queuePrefix, id)
+  // Try it reads a config's namespaces and never writes them: no limit to keep.
+  const account = new TeamRedisAccount(redis, queuePrefix, spec.teamId, 0)
+  const cursor = id === null ? null : new RedisPluginCursor(redis, queuePrefix, id, account)
   const host = new RecordingHost({
     config: spec.config,
     attachments: spec.attachments ?? (id === null || spec.loadError ? {} : await loadAttachments(pool, id)),
     recorder,
-    // A config reads its own namespaces; a plugin not configured yet has none.
-    cache: new OverlayCache(id === null ? null : new RedisPluginCache(redis, queuePrefix, spec.pluginId, spec.teamId)),
+    // A config reads its own namespaces (never writes them: no limit to keep); a plugin not configured yet has none.
+    cache: new OverlayCache(
+      id === null ? null : new RedisPluginCache(redis, queuePrefix, spec.pluginId, new TeamRedisAccount(redis, queuePrefix, spec.teamId, 0)),
+    ),
     storage: new OverlayStorage(id === null ? null : new PostgresPluginStorage(pool, id)),
     cursor: new OverlayCursor(cursor && ((key) => cursor.value(key))),
     geoip: (ip) => (ctx.geoip ?? sharedLocator(settings.geoipDatabasePath)).locate(ip),

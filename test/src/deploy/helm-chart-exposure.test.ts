@@ -255,6 +255,7 @@ describe('helm chart: secrets, ports and exposure', function () {
         'PluginServerDeadLettersPending',
         'PluginServerConfigsDisabled',
         'PluginServerTeamMemoryExceeded',
+        'PluginServerTeamRedisLimit',
         'PluginServerPluginErrors',
         'PluginServerPodsNotReady',
       ],

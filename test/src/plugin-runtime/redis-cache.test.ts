@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { RedisPluginCache } from '@plugin-server/plugin-runtime'
+import { RedisPluginCache, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
+import { waitFor } from '../harness/wait'
+
+/** A team's limit (PLUGIN_TEAM_REDIS_LIMIT_MB) none of the tests but the limit's own come near. */
+const LIMIT = 64 * 1024 * 1024
 
 describe('RedisPluginCache (meta.cache)', () => {
   let redis: Redis
@@ -9,9 +13,11 @@ describe('RedisPluginCache (meta.cache)', () => {
   before(() => (redis = new Redis(process.env.REDIS_URL!)))
   after(() => redis.quit())
   beforeEach(() => (prefix = testQueuePrefix()))
+  const cacheOf = (pluginId: number, teamId: number, limit = LIMIT) =>
+    new RedisPluginCache(redis, prefix, pluginId, new TeamRedisAccount(redis, prefix, teamId, limit))
 
   it('set/get round-trips JSON values and returns the default when missing', async () => {
-    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    const cache = cacheOf(1, 1)
     assert.equal(await cache.get('missing', 'fallback'), 'fallback')
     await cache.set('obj', { a: [1, 'two'], b: null })
     assert.deepEqual(await cache.get('obj', null), { a: [1, 'two'], b: null })
@@ -22,7 +28,7 @@ describe('RedisPluginCache (meta.cache)', () => {
   })
 
   it('expires keys set with a ttl and by expire()', async () => {
-    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    const cache = cacheOf(1, 1)
     await cache.set('short', 'x', 1)
     const ttl = await redis.ttl(`${prefix}:cache:1:1:short`)
     assert.ok(ttl > 0 && ttl <= 1)
@@ -33,14 +39,14 @@ describe('RedisPluginCache (meta.cache)', () => {
   })
 
   it('incr counts from zero', async () => {
-    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    const cache = cacheOf(1, 1)
     assert.equal(await cache.incr('c'), 1)
     assert.equal(await cache.incr('c'), 2)
     assert.equal(await cache.get('c', null), 2)
   })
 
   it('incrMany counts every key in order in one command per 500 keys, and an empty key or a non-count fails alone', async () => {
-    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    const cache = cacheOf(1, 1)
     await cache.set('text', 'abc')
     const keys = Array.from({ length: 1_203 }, (_, i) => `k${i % 3}`)
     keys.splice(600, 0, 'text', '')
@@ -62,7 +68,7 @@ describe('RedisPluginCache (meta.cache)', () => {
   })
 
   it('setMany cuts a run into scripts of at most about 1 MiB of values, so Redis serves other clients between them; a value that cannot be encoded fails alone', async () => {
-    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    const cache = cacheOf(1, 1)
     const big = 'x'.repeat(100_000)
     const sets: { key: string; value: unknown }[] = Array.from({ length: 40 }, (_, i) => ({ key: `big${i}`, value: `${i}${big}` }))
     sets.splice(20, 0, { key: 'bigint', value: 10n }, { key: 'alone', value: 'y'.repeat(1_500_000) })
@@ -81,7 +87,7 @@ describe('RedisPluginCache (meta.cache)', () => {
   })
 
   it('lpush, lrange, llen, lpop and lrem work on Redis lists', async () => {
-    const cache = new RedisPluginCache(redis, prefix, 1, 1)
+    const cache = cacheOf(1, 1)
     assert.equal(await cache.lpush('l', ['a', 'b']), 2)
     assert.equal(await cache.lpush('l', 'c'), 3)
     assert.equal(await cache.lpush('l', [{ x: 1 }]), 4)
@@ -93,10 +99,95 @@ describe('RedisPluginCache (meta.cache)', () => {
     assert.deepEqual(await cache.lpop('empty', 1), [])
   })
 
+  describe("a team's limit (PLUGIN_TEAM_REDIS_LIMIT_MB)", () => {
+    const MiB = 1024 * 1024
+    const total = async (teamId: number): Promise<number> => Number((await redis.get(`${prefix}:redis-account:${teamId}:total`)) ?? 0)
+    /** The account's total is the sum of what it holds per key. */
+    const assertConsistent = async (teamId: number): Promise<void> => {
+      const sizes = (await redis.hvals(`${prefix}:redis-account:${teamId}:sizes`)).map(Number)
+      assert.equal(
+        await total(teamId),
+        sizes.reduce((a, b) => a + b, 0),
+        'total = sum of the sizes',
+      )
+    }
+
+    it("refuses a write that would take the team's keys together over the limit, naming it; the team's other plugins share it, other teams do not", async () => {
+      const pluginA = cacheOf(1, 1, MiB)
+      const pluginB = cacheOf(2, 1, MiB)
+      const otherTeam = cacheOf(1, 2, MiB)
+      const value = 'v'.repeat(150_000)
+      for (let i = 0; i < 5; i++) await pluginA.set(`k${i}`, value)
+      await assert.rejects(
+        pluginB.set('more', 'w'.repeat(300_000)),
+        /^Error: cache\.set refused: team 1's plugins hold 0\.7 MB of Redis \(cache and jobs\) together and this would add 0\.3 MB, over PLUGIN_TEAM_REDIS_LIMIT_MB \(1\.0 MB\); give cache keys a ttlSeconds, or write and enqueue less$/,
+      )
+      assert.equal(await redis.exists(`${prefix}:cache:2:1:more`), 0, 'a refused write changes nothing')
+      await otherTeam.set('more', 'w'.repeat(300_000))
+      // Writing a key again is not counted twice; what fits of a run passes, the rest is refused one by one.
+      await pluginA.set('k0', value)
+      const replies = await pluginB.setMany(Array.from({ length: 4 }, (_, i) => ({ key: `b${i}`, value: 'x'.repeat(100_000) })))
+      assert.deepEqual(
+        replies.map((r) => (r ? 'refused' : 'set')),
+        ['set', 'set', 'refused', 'refused'],
+      )
+      assert.match(String(replies[2]), /PLUGIN_TEAM_REDIS_LIMIT_MB/)
+      await assertConsistent(1)
+      assert.ok((await total(1)) <= MiB, `team 1 holds ${await total(1)} bytes`)
+    })
+
+    it('gives the bytes back when a key expires, a list empties or a value shrinks', async () => {
+      const cache = cacheOf(1, 1, MiB)
+      await cache.set('short', 's'.repeat(900_000), 1)
+      await assert.rejects(cache.set('next', 'n'.repeat(200_000)), /refused/)
+      // Redis expires the key after a second; the next write of the team finds that and takes its bytes back.
+      await waitFor(
+        'the key with a TTL of 1 s',
+        () => redis.exists(`${prefix}:cache:1:1:short`),
+        (exists) => exists === 0,
+      )
+      await cache.set('next', 'n'.repeat(200_000))
+      assert.ok((await total(1)) < 250_000, `the expired key's bytes came back (${await total(1)} held)`)
+
+      const held = await total(1)
+      await cache.lpush('list', ['a'.repeat(300_000), 'b'.repeat(300_000)])
+      assert.ok((await total(1)) > held + 600_000)
+      assert.equal((await cache.lpop('list', 1)).length, 1)
+      assert.ok((await total(1)) < held + 400_000, 'the popped element came off')
+      assert.equal(await cache.lrem('list', 1, 'a'.repeat(300_000)), 1)
+      assert.equal(await total(1), held, 'the emptied list is gone, and its key with it')
+
+      await cache.set('next', 'small')
+      assert.ok((await total(1)) < 1000, 'a value overwritten smaller')
+      await cache.expire('next', 0)
+      assert.equal(await total(1), 0, 'a key expired at once by expire()')
+      await assertConsistent(1)
+    })
+
+    it('counts each new counter of incr against the limit; a new one past it fails alone, existing ones still count', async () => {
+      const cache = cacheOf(1, 1, 1000)
+      const counts = await cache.incrMany(Array.from({ length: 20 }, (_, i) => `c${i}`))
+      const refused = counts.filter((c) => c instanceof Error)
+      assert.ok(refused.length > 0 && refused.length < 20, `${refused.length} of 20 new counters refused`)
+      assert.match(String(refused[0]), /cache\.incr refused: .*PLUGIN_TEAM_REDIS_LIMIT_MB/)
+      assert.equal(await cache.incr('c0'), 2, 'a counter that exists counts on at the limit')
+      await assert.rejects(cache.incr('c19'), /refused/)
+      await assertConsistent(1)
+    })
+
+    it('refuses a list push past the limit whole, changing nothing', async () => {
+      const cache = cacheOf(1, 1, MiB)
+      await cache.lpush('list', ['a'.repeat(600_000)])
+      await assert.rejects(cache.lpush('list', ['b'.repeat(300_000), 'c'.repeat(300_000)]), /cache\.lpush refused/)
+      assert.equal(await cache.llen('list'), 1)
+      await assertConsistent(1)
+    })
+  })
+
   it("keeps teams and plugins apart: one team's plugin never sees another's keys", async () => {
-    const teamA = new RedisPluginCache(redis, prefix, 7, 1)
-    const teamB = new RedisPluginCache(redis, prefix, 7, 2)
-    const otherPlugin = new RedisPluginCache(redis, prefix, 8, 1)
+    const teamA = cacheOf(7, 1)
+    const teamB = cacheOf(7, 2)
+    const otherPlugin = cacheOf(8, 1)
     await teamA.set('secret-ish', 'A')
     assert.equal(await teamB.get('secret-ish', 'none'), 'none')
     assert.equal(await otherPlugin.get('secret-ish', 'none'), 'none')

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import Redis from 'ioredis'
 import { PostHog } from 'posthog-node'
-import { createQueue, QUEUES } from '@plugin-server/core'
+import type { Job } from 'bullmq'
+import { createQueue, type PluginJobData, QUEUES } from '@plugin-server/core'
 import { createTeam, Team } from '@plugin-server/db'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
@@ -24,6 +25,8 @@ export type HostileMode =
   | 'busy-interval'
   | 'fan-out'
   | 'sizes'
+  | 'cache-fill'
+  | 'job-fill'
   | 'sync-loop'
 
 export interface HostileTeam {
@@ -234,6 +237,16 @@ export class HostileFleet {
     try {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')
       return Object.values(counts).reduce((a, b) => a + b, 0)
+    } finally {
+      await queue.close()
+    }
+  }
+
+  /** Plugin jobs (meta.jobs) waiting or delayed. */
+  async pluginJobs(): Promise<Job<PluginJobData>[]> {
+    const queue = createQueue<PluginJobData>(QUEUES.jobs, this.redis, this.fleet.env.QUEUE_PREFIX)
+    try {
+      return await queue.getJobs(['waiting', 'delayed'])
     } finally {
       await queue.close()
     }

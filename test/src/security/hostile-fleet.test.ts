@@ -185,6 +185,7 @@ describe('security: hostile plugins in a running fleet', function () {
   })
 
   describe('work outside the limits, fan-out and sizes', () => {
+    const REDIS_LIMIT_MB = 8
     let hf: HostileFleet
     const teams: Record<string, HostileTeam> = {}
 
@@ -195,8 +196,9 @@ describe('security: hostile plugins in a running fleet', function () {
         // Room for the 64 MB key and 40 MB values to reach the host, so what refuses them is the size bound.
         PLUGIN_MEMORY_LIMIT_MB: '512',
         PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE: '1000',
+        PLUGIN_TEAM_REDIS_LIMIT_MB: String(REDIS_LIMIT_MB),
       })
-      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval'] as const) teams[mode] = await hf.addHostileTeam(mode)
+      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval', 'cache-fill', 'job-fill'] as const) teams[mode] = await hf.addHostileTeam(mode)
       await hf.start(['capture', 'ingest-worker'])
     })
     after(async () => hf?.close())
@@ -297,6 +299,71 @@ describe('security: hostile plugins in a running fleet', function () {
       const { rows } = await hf.pool.query('SELECT key FROM plugin_storage WHERE plugin_config_id = $1', [configId])
       assert.deepEqual(rows, [], 'the big storage value was not stored')
       await hf.assertBlamed(configId, /refused/)
+      await hf.assertAllAlive()
+    })
+
+    it(`cannot fill Redis through meta.cache: its team's writes past PLUGIN_TEAM_REDIS_LIMIT_MB (${REDIS_LIMIT_MB} MB) are refused`, async () => {
+      const { team, configId } = teams['cache-fill']
+      const MiB = 1024 * 1024
+      const redis = hf.redisClient
+      const usedMemory = async () => Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
+      const before = await usedMemory()
+      const since = Date.now()
+      const [fills, neighbours] = await Promise.all([
+        hf.send(team, [{ event: 'fill' }, { event: 'fill' }], { flushAt: 1 }),
+        hf.send(hf.healthyTeam, healthyEvents(20)),
+      ])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(team.id, fills, since, 90_000)
+
+      const rows = (await hf.rows(team.id)).filter((r) => fills.includes(r.uuid))
+      const stored = rows.reduce((n, r) => n + Number(r.properties.stored), 0)
+      const refused = rows.reduce((n, r) => n + Number(r.properties.refused), 0)
+      process.stdout.write(
+        `      ${stored} values of 512 KiB stored, ${refused} refused; Redis used_memory +${(((await usedMemory()) - before) / MiB) | 0} MiB\n`,
+      )
+      assert.equal(stored + refused, 400, 'every write answered')
+      // 8 MiB holds 15 values of 512 KiB with their keys' accounting, not 16.
+      assert.equal(stored, REDIS_LIMIT_MB * 2 - 1, 'writes stored up to the limit, the rest refused')
+      const line = await hf.waitForLog(configId, /^cache-fill: /)
+      assert.match(
+        line.message,
+        /refused: cache\.set refused: team \d+'s plugins hold 7\.5 MB of Redis \(cache and jobs\) together .* over PLUGIN_TEAM_REDIS_LIMIT_MB \(8\.0 MB\)/,
+      )
+
+      const refusals = metricValue(await hf.worker().metrics(), 'plugin_team_redis_refused_total', { kind: 'cache' })
+      assert.equal(refusals, refused, 'each refusal counted in the worker’s metrics')
+      let held = 0
+      for (const key of await redis.keys(`${hf.queuePrefix}:cache:${hf.hostilePlugin}:${team.id}:fill-*`)) held += await redis.strlen(key)
+      assert.ok(held <= REDIS_LIMIT_MB * MiB, `the team's cache keys hold ${held} bytes`)
+      // Unbounded, the two events would have added 200 MiB.
+      assert.ok((await usedMemory()) - before < 4 * REDIS_LIMIT_MB * MiB, "Redis grew by the team's limit, not by what it asked for")
+      const healthy = await hf.rows(hf.healthyTeam.id)
+      assert.ok(
+        neighbours.every((u) => healthy.find((r) => r.uuid === u)?.properties.enriched === 'v1'),
+        "the other team's events went through its plugin",
+      )
+      await hf.assertAllAlive()
+    })
+
+    it(`cannot fill Redis through meta.jobs: its team's pending jobs past PLUGIN_TEAM_REDIS_LIMIT_MB (${REDIS_LIMIT_MB} MB) are refused`, async () => {
+      const { team, configId } = teams['job-fill']
+      const since = Date.now()
+      const [[fill], neighbours] = await Promise.all([hf.send(team, [{ event: 'fill' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(team.id, [fill], since, 90_000)
+      const row = (await hf.rows(team.id)).find((r) => r.uuid === fill)!
+      process.stdout.write(`      ${row.properties.queued} jobs of 512 KiB queued, ${row.properties.refused} refused\n`)
+      // 8 MiB holds 15 jobs of 512 KiB with BullMQ's fields, not 16.
+      assert.deepEqual([row.properties.queued, row.properties.refused], [REDIS_LIMIT_MB * 2 - 1, 40 - (REDIS_LIMIT_MB * 2 - 1)])
+      const line = await hf.waitForLog(configId, /^job-fill: /)
+      assert.match(
+        line.message,
+        /refused: jobs\.later refused: team \d+'s plugins hold 7\.5 MB of Redis \(cache and jobs\) together .* over PLUGIN_TEAM_REDIS_LIMIT_MB \(8\.0 MB\)/,
+      )
+      assert.equal(metricValue(await hf.worker().metrics(), 'plugin_team_redis_refused_total', { kind: 'jobs' }), row.properties.refused)
+      const pending = (await hf.pluginJobs()).filter((j) => j.data.pluginConfigId === configId)
+      assert.equal(pending.length, REDIS_LIMIT_MB * 2 - 1, 'only the jobs within the limit are in Redis')
       await hf.assertAllAlive()
     })
 

@@ -1,0 +1,244 @@
+/**
+ * The Lua scripts every write a plugin makes to Redis goes through (`meta.cache` writes, a new
+ * `utils.cursor`, and the reservation of a `meta.jobs` job), so a team's plugins together hold at most
+ * PLUGIN_TEAM_REDIS_LIMIT_MB of it. Without a bound, one team's plugin setting values or enqueuing
+ * jobs in a loop fills Redis, and with the `noeviction` policy BullMQ needs every queue write then
+ * fails: no team's events could be captured.
+ *
+ * Each team has an account (libs/core redisKeys.pluginRedisAccount): a HASH of the bytes each of its
+ * keys is accounted at, a ZSET of when the cache keys with a TTL expire, a ZSET of when to look again
+ * whether a job is still there (BullMQ removes it in its own time), and the total. A write that would
+ * take the total over the limit is refused (its caller gets the error) and changes nothing; a key
+ * that expired or a job that is gone gives its bytes back at the next write of that team (at most
+ * 100 of each per write, so a script stays short). Cache keys are accounted at their key and value
+ * bytes plus KEY_OVERHEAD (Redis's own per-key cost and the account's), list elements at their bytes
+ * plus ELEMENT_OVERHEAD, jobs at their data plus JOB_OVERHEAD (BullMQ's fields).
+ *
+ * KEYS: the account's sizes, expiries, checks and total, then the keys written. ARGV[1]: the limit in
+ * bytes (0: none), then what the operation takes.
+ */
+const KEY_OVERHEAD = 64
+const ELEMENT_OVERHEAD = 16
+const JOB_OVERHEAD = 512
+/** How often a job still there is looked at again. */
+const JOB_CHECK_MS = 60_000
+
+const PRELUDE = `
+local sizes, expiries, checks, totalKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local limit = tonumber(ARGV[1])
+local total = tonumber(redis.call('GET', totalKey) or '0')
+local changed = false
+local result
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local function forget(key)
+  local size = redis.call('HGET', sizes, key)
+  if size then
+    total = total - tonumber(size)
+    changed = true
+    redis.call('HDEL', sizes, key)
+  end
+  redis.call('ZREM', expiries, key)
+  redis.call('ZREM', checks, key)
+end
+local function held(key)
+  return tonumber(redis.call('HGET', sizes, key) or '0')
+end
+local function account(key, before, after)
+  if after == before then return end
+  total = total + after - before
+  changed = true
+  if after > 0 then redis.call('HSET', sizes, key, after) else
+    redis.call('HDEL', sizes, key)
+    redis.call('ZREM', expiries, key)
+  end
+end
+-- Looks whether jobs are still there: those due (every write), or the longest unchecked (before a refusal).
+local function recheck(due)
+  local jobs = due and redis.call('ZRANGE', checks, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100) or redis.call('ZRANGE', checks, 0, 99)
+  for _, key in ipairs(jobs) do
+    if redis.call('EXISTS', key) == 0 then forget(key) else redis.call('ZADD', checks, now + ${JOB_CHECK_MS}, key) end
+  end
+end
+local rechecked = false
+local function refusal(after)
+  if limit == 0 or total + after <= limit then return end
+  -- Once per script: jobs done since their last check may have made room.
+  if not rechecked then
+    rechecked = true
+    recheck(false)
+    if total + after <= limit then return end
+  end
+  return { err = 'TEAM_REDIS_LIMIT ' .. total .. ' ' .. after }
+end
+for _, key in ipairs(redis.call('ZRANGE', expiries, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)) do
+  local ttl = redis.call('PTTL', key)
+  if ttl == -2 then forget(key) elseif ttl == -1 then redis.call('ZREM', expiries, key) else redis.call('ZADD', expiries, now + ttl, key) end
+end
+recheck(true)
+`
+
+const EPILOGUE = `
+if changed then redis.call('SET', totalKey, math.max(total, 0)) end
+return result
+`
+
+const script = (body: string): string => PRELUDE + body + EPILOGUE
+
+/** ARGV: value, seconds to live (0: none), per key. Answers 1 or the key's own error, per key. */
+export const SET_MANY = script(`
+result = {}
+for i = 5, #KEYS do
+  local key, value, ttl = KEYS[i], ARGV[(i - 4) * 2], tonumber(ARGV[(i - 4) * 2 + 1])
+  local before = held(key)
+  local after = #key + #value + ${KEY_OVERHEAD}
+  local refused = after > before and refusal(after - before)
+  if refused then result[i - 4] = refused else
+    local reply = ttl > 0 and redis.pcall('SET', key, value, 'EX', ttl) or redis.pcall('SET', key, value)
+    if type(reply) == 'table' and reply.err then result[i - 4] = reply else
+      account(key, before, after)
+      -- LT: a key set again and again with a TTL keeps its earliest date, and the purge above
+      -- re-dates it when that comes (a date early is only a check made early; a late one, bytes held late).
+      if ttl > 0 then redis.call('ZADD', expiries, 'LT', now + ttl * 1000, key) else redis.call('ZREM', expiries, key) end
+      result[i - 4] = 1
+    end
+  end
+end
+`)
+
+/**
+ * Answers each key's count or its own error (not a count, or the limit for a new key). A count
+ * that exists costs one INCR: only a count of 1 may be a new key, whose bytes are then accounted
+ * (or the key removed again, refused).
+ */
+export const INCR_MANY = script(`
+result = {}
+for i = 5, #KEYS do
+  local key = KEYS[i]
+  local reply = redis.pcall('INCR', key)
+  if reply == 1 and not redis.call('HGET', sizes, key) then
+    local after = #key + 20 + ${KEY_OVERHEAD}
+    local refused = refusal(after)
+    if refused then
+      redis.call('DEL', key)
+      reply = refused
+    else account(key, 0, after) end
+  end
+  result[i - 4] = reply
+end
+`)
+
+/** ARGV[2]: seconds. Answers 1 when the key exists (and now expires), 0 when it does not. */
+export const EXPIRE = script(`
+local key = KEYS[5]
+result = redis.pcall('EXPIRE', key, ARGV[2])
+if result == 1 then
+  if redis.call('EXISTS', key) == 1 then redis.call('ZADD', expiries, 'LT', now + tonumber(ARGV[2]) * 1000, key) else forget(key) end
+end
+`)
+
+/** ARGV[2..]: the elements, pushed in order (each to the head). Answers the list's length or the limit's error. */
+export const LPUSH = script(`
+local key = KEYS[5]
+if redis.call('EXISTS', key) == 0 then forget(key) end
+local before = held(key)
+local after = before > 0 and before or #key + ${KEY_OVERHEAD}
+for i = 2, #ARGV do after = after + #ARGV[i] + ${ELEMENT_OVERHEAD} end
+local refused = refusal(after - before)
+if refused then result = refused else
+  -- In slices: unpack of a whole array of a plugin's size could overflow Lua's stack.
+  -- pcall (here and below): a script that raises would keep the account's changes without the total's.
+  for i = 2, #ARGV, 1000 do
+    result = redis.pcall('LPUSH', key, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+    if type(result) == 'table' then break end
+  end
+  if type(result) == 'number' then account(key, before, after) end
+end
+`)
+
+/** What a list gives back when elements leave it (a list that emptied is gone, its key's bytes too). */
+const SHRINK = `
+local function shrink(key, removed)
+  local before = held(key)
+  if before == 0 then return end
+  if redis.call('EXISTS', key) == 0 then account(key, before, 0) else account(key, before, math.max(before - removed, #key + ${KEY_OVERHEAD})) end
+end
+`
+
+/** ARGV[2]: how many. Answers the popped elements (an empty array for none). */
+export const LPOP = script(`${SHRINK}
+local key = KEYS[5]
+result = redis.pcall('LPOP', key, ARGV[2]) or {}
+if not result.err and #result > 0 then
+  local removed = 0
+  for _, element in ipairs(result) do removed = removed + #element + ${ELEMENT_OVERHEAD} end
+  shrink(key, removed)
+end
+`)
+
+/** ARGV[2]: count, ARGV[3]: the element. Answers how many were removed. */
+export const LREM = script(`${SHRINK}
+local key = KEYS[5]
+result = redis.pcall('LREM', key, ARGV[2], ARGV[3])
+if type(result) == 'number' and result > 0 then shrink(key, result * (#ARGV[3] + ${ELEMENT_OVERHEAD})) end
+`)
+
+/** A cursor (utils.cursor), a counter per name: its bytes are accounted when it is made. */
+const NEW_COUNTER = `
+local key = KEYS[5]
+local fresh = redis.call('EXISTS', key) == 0
+local after = #key + 20 + ${KEY_OVERHEAD}
+if fresh then result = refusal(after) end
+`
+
+/** ARGV[2]: the initial value. Sets the cursor unless it exists; answers 1 when set, 0 when it existed. */
+export const CURSOR_INIT = script(`${NEW_COUNTER}
+if not fresh then result = 0 elseif not result then
+  redis.call('SET', key, ARGV[2])
+  account(key, 0, after)
+  result = 1
+end
+`)
+
+/** ARGV[2]: by how much. Answers the cursor's new value (a cursor never made starts at 0). */
+export const CURSOR_INCREMENT = script(`${NEW_COUNTER}
+if not result then
+  result = redis.pcall('INCRBY', key, ARGV[2])
+  if fresh and type(result) == 'number' then account(key, 0, after) end
+end
+`)
+
+/** KEYS[5]: the job's BullMQ key; ARGV[2]: its data's bytes. Answers 1, or the limit's error. */
+export const RESERVE_JOB = script(`
+local key = KEYS[5]
+local after = tonumber(ARGV[2]) + ${JOB_OVERHEAD}
+result = refusal(after)
+if not result then
+  account(key, 0, after)
+  redis.call('ZADD', checks, now + ${JOB_CHECK_MS}, key)
+  result = 1
+end
+`)
+
+/** KEYS[5]: a job's BullMQ key whose add failed: its reservation goes. */
+export const RELEASE_JOB = script(`
+forget(KEYS[5])
+result = 1
+`)
+
+/**
+ * A script's refusal (TEAM_REDIS_LIMIT <held> <adding>) as an error naming the limit and what was
+ * refused; undefined for any other error.
+ */
+export function limitError(error: Error, what: string, teamId: number, limitBytes: number): Error | undefined {
+  const refused = /^TEAM_REDIS_LIMIT (\S+) (\S+)/.exec(error.message)
+  if (!refused) return undefined
+  return new Error(
+    `${what} refused: team ${teamId}'s plugins hold ${mb(Number(refused[1]))} of Redis (cache and jobs) together and this would add ${mb(Number(refused[2]))}, ` +
+      `over PLUGIN_TEAM_REDIS_LIMIT_MB (${mb(limitBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
+  )
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
+}

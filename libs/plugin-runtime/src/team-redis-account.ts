@@ -1,0 +1,51 @@
+import type Redis from 'ioredis'
+import { redisKeys } from '@plugin-server/core'
+import { limitError, RELEASE_JOB, RESERVE_JOB } from './redis-account-scripts'
+
+/**
+ * One team's account of what its plugins hold in Redis (PLUGIN_TEAM_REDIS_LIMIT_MB): the cache's
+ * writes run through it (RedisPluginCache), and each job a plugin enqueues is reserved in it first.
+ * The scripts and how they count are in redis-account-scripts.ts.
+ */
+export class TeamRedisAccount {
+  private readonly keys: string[]
+
+  /** `limitBytes` 0: no limit (a reader such as Try it's never writes). `refused` counts each refusal by kind (cache, cursor, jobs). */
+  constructor(
+    private readonly redis: Redis,
+    queuePrefix: string,
+    readonly teamId: number,
+    readonly limitBytes: number,
+    private readonly refused?: (kind: string) => void,
+  ) {
+    const { sizes, expiries, checks, total } = redisKeys(queuePrefix).pluginRedisAccount(teamId)
+    this.keys = [sizes, expiries, checks, total]
+  }
+
+  /** A script of redis-account-scripts.ts over these keys, with the account and the limit. */
+  run(lua: string, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+    return this.redis.eval(lua, this.keys.length + keys.length, ...this.keys, ...keys, String(this.limitBytes), ...argv)
+  }
+
+  /** A script's refusal as an error naming the limit and `what` was refused; any other error as it is. */
+  refusal(error: Error, what: string): Error {
+    const refusal = limitError(error, what, this.teamId, this.limitBytes)
+    if (!refusal) return error
+    this.refused?.(what.startsWith('utils.cursor') ? 'cursor' : what.split('.')[0])
+    return refusal
+  }
+
+  /** Holds `bytes` for the job BullMQ will store under `jobKey`, or throws the refusal (`what`: the call refused). */
+  async reserveJob(jobKey: string, bytes: number, what: string): Promise<void> {
+    try {
+      await this.run(RESERVE_JOB, [jobKey], [String(bytes)])
+    } catch (error) {
+      throw this.refusal(error as Error, what)
+    }
+  }
+
+  /** Gives back a reservation whose job was never stored. */
+  async releaseJob(jobKey: string): Promise<void> {
+    await this.run(RELEASE_JOB, [jobKey], [])
+  }
+}
