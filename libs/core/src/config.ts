@@ -60,7 +60,11 @@ export interface Config {
     maxLiveInstances: number
     /** Heap one team's live isolates may hold together in one process before its largest is disposed. */
     teamMemoryLimitMb: number
-    /** Redis one team's `meta.cache` keys may hold together, fleet-wide; a write past it is refused. */
+    /** Plugin log lines one config may write per minute in one process; the rest are dropped and counted. */
+    logLinesPerMinute: number
+    /** Plugin log rows older than this are deleted (the scheduler's hourly pass); null: kept. */
+    logRetentionDays: number | null
+    /** Redis one team's plugins may hold together (cache, cursors, jobs), fleet-wide; a write past it is refused. */
     teamRedisLimitMb: number
     /** Safety net behind pub/sub: how often every worker re-reads the enabled configs. */
     reconcileIntervalMs: number
@@ -299,6 +303,8 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: r.int('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
       maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', 2000, 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
+      logLinesPerMinute: r.int('PLUGIN_LOG_LINES_PER_MINUTE', 1000, 1, 100_000_000),
+      logRetentionDays: r.int('PLUGIN_LOG_RETENTION_DAYS', 14, 0, 36_500) || null,
       teamRedisLimitMb: r.int('PLUGIN_TEAM_REDIS_LIMIT_MB', 256, 1, 1024 * 1024),
       reconcileIntervalMs: r.int('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
       setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),

@@ -38,7 +38,7 @@ export {
   insertPluginVersion,
   listPluginVersionSummaries,
 } from './plugin-versions'
-export { PLUGIN_LOG_TYPES, PLUGIN_LOG_SOURCES, insertPluginLogs, readPluginLogs, latestPluginLogIds } from './plugin-logs'
+export { PLUGIN_LOG_TYPES, PLUGIN_LOG_SOURCES, insertPluginLogs, readPluginLogs, latestPluginLogIds, deletePluginLogsBefore } from './plugin-logs'
 export type { PluginLogType, PluginLogSource, NewPluginLogRow, PluginLogRecord } from './plugin-logs'
 export { versionKey, readVersionCapabilities, recordVersionCapabilities, readConfigCapabilities } from './plugin-capabilities'
 export type { Queryable } from './queryable'

@@ -17,11 +17,30 @@ export interface LogTarget {
 }
 
 const MAX_MESSAGE = 10_000
+const MINUTE_MS = 60_000
+
+export interface PluginLogWriterOptions {
+  flushIntervalMs: number
+  /** Rows held for the next insert, all configs together; past it rows are dropped (Postgres down). */
+  maxBuffered: number
+  /** PLUGIN_LOG_LINES_PER_MINUTE: lines one config may write per minute in this process. */
+  linesPerMinute: number
+}
+
+/** One config's lines in the current minute. */
+interface MinuteQuota {
+  minute: number
+  written: number
+  dropped: number
+  target: LogTarget
+}
 
 /**
  * Plugin logs go to `plugin_log_entries` (what users read) in batched inserts, and to pino with the
- * team, plugin and config ids (what operators read). Buffered rows are bounded so a plugin that
- * logs in a loop cannot exhaust memory; what is dropped is counted and reported.
+ * team, plugin and config ids (what operators read). Each config may write `linesPerMinute` lines a
+ * minute (both places): a plugin logging in a loop would otherwise fill Postgres, flood the
+ * operators' logs, and take the shared buffer from every other team's lines. What it dropped is
+ * said once the minute is over, in its own logs. Buffered rows are bounded too (Postgres down).
  *
  * A failure of plugin code passes the plugin's stack: its frames follow the first line of the
  * message, so the row reads `summary\n    at fn (plugin/name/index.js:3:9)…` wherever it is shown.
@@ -29,6 +48,7 @@ const MAX_MESSAGE = 10_000
 export class PluginLogWriter {
   private buffer: NewPluginLogRow[] = []
   private dropped = 0
+  private readonly quotas = new Map<number, MinuteQuota>()
   private readonly timer: NodeJS.Timeout
   private flushing: Promise<void> = Promise.resolve()
 
@@ -36,13 +56,18 @@ export class PluginLogWriter {
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly instanceId: string,
-    private readonly options = { flushIntervalMs: 500, maxBuffered: 10_000 },
+    private readonly options: PluginLogWriterOptions = { flushIntervalMs: 500, maxBuffered: 10_000, linesPerMinute: 1000 },
   ) {
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs)
     this.timer.unref()
   }
 
   write(target: LogTarget, source: LogSource, type: LogType, text: string, pluginStack?: string): void {
+    if (!this.admit(target)) return
+    this.append(target, source, type, text, pluginStack)
+  }
+
+  private append(target: LogTarget, source: LogSource, type: LogType, text: string, pluginStack?: string): void {
     const frames = pluginStackFrames(pluginStack)
     const message = redact(frames === null ? text : `${text}\n${frames}`, target.secrets).slice(0, MAX_MESSAGE)
     const level = type === 'ERROR' ? 'error' : type === 'WARN' ? 'warn' : type === 'DEBUG' ? 'debug' : 'info'
@@ -73,10 +98,51 @@ export class PluginLogWriter {
 
   async close(): Promise<void> {
     clearInterval(this.timer)
+    this.closeMinutes(true)
     await this.flush()
   }
 
+  /** Whether the config has lines left this minute; a new minute first says what the last one dropped. */
+  private admit(target: LogTarget): boolean {
+    const minute = Math.floor(Date.now() / MINUTE_MS)
+    let quota = this.quotas.get(target.pluginConfigId)
+    if (quota?.minute !== minute) {
+      if (quota) this.sayDropped(quota)
+      quota = { minute, written: 0, dropped: 0, target }
+      this.quotas.set(target.pluginConfigId, quota)
+    }
+    if (quota.written >= this.options.linesPerMinute) {
+      quota.dropped++
+      return false
+    }
+    quota.written++
+    return true
+  }
+
+  /** Minutes that are over (all of them when closing): a config that went quiet still hears what it dropped. */
+  private closeMinutes(all = false): void {
+    const minute = Math.floor(Date.now() / MINUTE_MS)
+    for (const [configId, quota] of this.quotas) {
+      if (quota.minute === minute && !all) continue
+      this.sayDropped(quota)
+      this.quotas.delete(configId)
+    }
+  }
+
+  private sayDropped(quota: MinuteQuota): void {
+    if (quota.dropped === 0) return
+    const from = new Date(quota.minute * MINUTE_MS).toISOString().slice(11, 16)
+    this.append(
+      quota.target,
+      'SYSTEM',
+      'WARN',
+      `${quota.dropped} log lines of this plugin were dropped in the minute from ${from} UTC: over PLUGIN_LOG_LINES_PER_MINUTE ` +
+        `(${this.options.linesPerMinute} lines a minute per plugin config and worker process)`,
+    )
+  }
+
   private async flushNow(): Promise<void> {
+    this.closeMinutes()
     if (this.dropped > 0) {
       this.logger.warn({ dropped: this.dropped }, 'plugin log entries dropped: too many buffered')
       this.dropped = 0

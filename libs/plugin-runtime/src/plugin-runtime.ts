@@ -41,7 +41,11 @@ export async function startPluginRuntime(
   // every defined script onto each pipeline it makes (25 instead of 1.6 µs), one per autopipelined
   // flush of plugins' cache calls and one per batch's processing metrics.
   const jobs = createPluginJobsQueue(ctx.newRedisConnection('plugin-jobs'), config)
-  const logs = new PluginLogWriter(ctx.pool(), logger, `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`)
+  const logs = new PluginLogWriter(ctx.pool(), logger, `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, {
+    flushIntervalMs: 500,
+    maxBuffered: 10_000,
+    linesPerMinute: config.plugins.logLinesPerMinute,
+  })
   const capturer = new PluginCapturer(
     new EventBatcher(ingestQueue, {
       maxEvents: config.capture.batchMaxEvents,

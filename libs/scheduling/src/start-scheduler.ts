@@ -23,7 +23,7 @@ export interface StartedScheduler extends RunningRole {
  * The scheduler role: BullMQ workers on the scheduled queues (one chain per config and task, one
  * run at a time per chain) and the timekeeper that keeps those chains. With SCHEDULER_SHARDS = 1
  * every replica works the one queue; with more, each works the shards it owns (ShardOwnership) and
- * so sets up only their configs. It also keeps the events table's daily partitions.
+ * so sets up only their configs. It also keeps the events table's daily partitions and deletes old plugin logs.
  */
 export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): Promise<StartedScheduler> {
   const { logger, registry } = ctx
@@ -35,7 +35,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const deps = { manager: runtime.manager, queues, redis, pool: ctx.pool(), logger, metrics, queuePrefix, timeScale }
   const runner = new TaskRunner({ ...deps, logs: runtime.services.logs, marker })
   const timekeeper = new Timekeeper(deps)
-  const eventsPartitions = new EventsPartitionMaintainer(ctx.pool(), logger, registry, ctx.config.events)
+  const eventsPartitions = new EventsPartitionMaintainer(ctx.pool(), logger, registry, ctx.config.events, plugins.logRetentionDays)
   eventsPartitions.start()
 
   const workers = new Map<number, Worker<ScheduledTaskData>>()

@@ -8,8 +8,10 @@ import {
   INSERT_EVENTS_SQL,
   INSERT_EVENTS_STATEMENT,
   insertEvents,
+  insertPluginLogs,
   listEventsPartitions,
   maintainEventsPartitions,
+  NewPluginLogRow,
   utcDayStart,
 } from '@plugin-server/db'
 import { loadConfig } from '@plugin-server/core'
@@ -240,11 +242,18 @@ describe('events partition maintenance in the scheduler role', function () {
     db = await createTestDatabase()
     await createEventsPartition(db.pool, addDays(today(), -10))
     await insertEvents(db.pool, [ingestEvent({ timestamp: addDays(today(), -10).toISOString() }), ingestEvent()])
+    const logRow = (daysAgo: number, message: string): NewPluginLogRow => ({
+      ...{ team_id: 1, plugin_id: 1, plugin_config_id: 1, source: 'CONSOLE', type: 'LOG', instance_id: 'i' },
+      timestamp: new Date(Date.now() - daysAgo * 86_400_000).toISOString(),
+      message,
+    })
+    await insertPluginLogs(db.pool, [logRow(20, 'old'), logRow(15, 'old'), logRow(1, 'recent')])
     ctx = testRoleContext('scheduler', {
       DATABASE_URL: db.url,
       QUEUE_PREFIX: testQueuePrefix(),
       EVENTS_RETENTION_DAYS: '7',
       EVENTS_PARTITIONS_AHEAD_DAYS: '10',
+      PLUGIN_LOG_RETENTION_DAYS: '14',
     })
     runtime = await startPluginRuntime(ctx)
     scheduler = await startScheduler(ctx, runtime, schedulingConfig(ctx.config))
@@ -269,6 +278,19 @@ describe('events partition maintenance in the scheduler role', function () {
       (text) => /^events_partitions_dropped_total 1$/m.test(text),
     )
     assert.match(metrics, /^events_partitions_created_total 4$/m)
+  })
+
+  it('deletes plugin log rows older than PLUGIN_LOG_RETENTION_DAYS in the same pass, counting them', async () => {
+    await eventually(
+      'plugin_logs_retention_deleted_rows_total',
+      () => ctx.registry.metrics(),
+      (text) => /^plugin_logs_retention_deleted_rows_total 2$/m.test(text),
+    )
+    const { rows } = await db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries')
+    assert.deepEqual(
+      rows.map((r) => r.message),
+      ['recent'],
+    )
   })
 })
 

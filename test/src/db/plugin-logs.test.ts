@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { Pool } from 'pg'
-import { insertPluginLogs, NewPluginLogRow, readPluginLogs } from '@plugin-server/db'
+import { deletePluginLogsBefore, insertPluginLogs, NewPluginLogRow, readPluginLogs } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 
 const WRITERS = 4
@@ -65,5 +65,20 @@ describe('plugin log rows (libs/db)', function () {
       rows.map((r) => Number(r.id)),
       'every row once, in id order, none skipped',
     )
+  })
+
+  it('deletePluginLogsBefore deletes the rows older than the cutoff, oldest first in batches, and keeps the newer ones', async () => {
+    await db.pool.query('DELETE FROM plugin_log_entries')
+    const at = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString()
+    const rows = (n: number, daysAgo: number, message: string) =>
+      batch(0, 0)
+        .slice(0, 1)
+        .flatMap((row) => Array.from({ length: n }, () => ({ ...row, timestamp: at(daysAgo), message })))
+    await insertPluginLogs(db.pool, [...rows(25, 30, 'old'), ...rows(5, 1, 'new')])
+    assert.equal(await deletePluginLogsBefore(db.pool, new Date(at(14)), 10), 25, 'three statements of 10, 10 and 5')
+    const { rows: left } = await db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries')
+    assert.deepEqual(new Set(left.map((r) => r.message)), new Set(['new']))
+    assert.equal(left.length, 5)
+    assert.equal(await deletePluginLogsBefore(db.pool, new Date(at(14)), 10), 0, 'nothing old left')
   })
 })

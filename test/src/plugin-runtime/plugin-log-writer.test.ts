@@ -73,4 +73,39 @@ describe('PluginLogWriter (plugin logs)', () => {
     assert.equal(deep[21], '    … 5 more frames')
     assert.equal(rows[2].message, 'no frames')
   })
+
+  it('keeps each config to PLUGIN_LOG_LINES_PER_MINUTE lines in Postgres and pino, says once what it dropped, and leaves other configs their own lines', async () => {
+    const lines: string[] = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) })
+    const writer = new PluginLogWriter(db.pool, logger, 'instance-1', { flushIntervalMs: 500, maxBuffered: 10_000, linesPerMinute: 10 })
+    const loud = { teamId: 3, pluginId: 4, pluginConfigId: 5, pluginName: 'loud', secrets: [] }
+    const quiet = { teamId: 6, pluginId: 7, pluginConfigId: 8, pluginName: 'quiet', secrets: [] }
+    // One synchronous run: all in the same minute.
+    for (let i = 0; i < 500; i++) {
+      writer.write(loud, 'CONSOLE', 'LOG', `loud ${i}`)
+      if (i % 100 === 0) writer.write(quiet, 'CONSOLE', 'LOG', `quiet ${i}`)
+    }
+    await writer.close()
+    const { rows } = await db.pool.query<{ plugin_config_id: number; source: string; type: string; message: string }>(
+      'SELECT plugin_config_id, source, type, message FROM plugin_log_entries ORDER BY id',
+    )
+    const of = (configId: number) => rows.filter((r) => r.plugin_config_id === configId)
+    assert.deepEqual(
+      of(5)
+        .slice(0, 10)
+        .map((r) => r.message),
+      Array.from({ length: 10 }, (_, i) => `loud ${i}`),
+    )
+    assert.equal(of(5).length, 11)
+    assert.deepEqual(of(5)[10].source + ' ' + of(5)[10].type, 'SYSTEM WARN')
+    assert.match(
+      of(5)[10].message,
+      /^490 log lines of this plugin were dropped in the minute from \d\d:\d\d UTC: over PLUGIN_LOG_LINES_PER_MINUTE \(10 lines a minute per plugin config and worker process\)$/,
+    )
+    assert.deepEqual(
+      of(8).map((r) => r.message),
+      ['quiet 0', 'quiet 100', 'quiet 200', 'quiet 300', 'quiet 400'],
+    )
+    assert.equal(lines.filter((l) => l.includes('"plugin":"loud"')).length, 11, "the operators' log gets the same 10 lines and the notice")
+  })
 })

@@ -27,6 +27,7 @@ export type HostileMode =
   | 'sizes'
   | 'cache-fill'
   | 'job-fill'
+  | 'log-flood'
   | 'sync-loop'
 
 export interface HostileTeam {

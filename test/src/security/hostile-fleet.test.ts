@@ -186,6 +186,7 @@ describe('security: hostile plugins in a running fleet', function () {
 
   describe('work outside the limits, fan-out and sizes', () => {
     const REDIS_LIMIT_MB = 8
+    const LOG_LINES_PER_MINUTE = 200
     let hf: HostileFleet
     const teams: Record<string, HostileTeam> = {}
 
@@ -197,8 +198,10 @@ describe('security: hostile plugins in a running fleet', function () {
         PLUGIN_MEMORY_LIMIT_MB: '512',
         PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE: '1000',
         PLUGIN_TEAM_REDIS_LIMIT_MB: String(REDIS_LIMIT_MB),
+        PLUGIN_LOG_LINES_PER_MINUTE: String(LOG_LINES_PER_MINUTE),
       })
-      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval', 'cache-fill', 'job-fill'] as const) teams[mode] = await hf.addHostileTeam(mode)
+      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval', 'cache-fill', 'job-fill', 'log-flood'] as const)
+        teams[mode] = await hf.addHostileTeam(mode)
       await hf.start(['capture', 'ingest-worker'])
     })
     after(async () => hf?.close())
@@ -364,6 +367,35 @@ describe('security: hostile plugins in a running fleet', function () {
       assert.equal(metricValue(await hf.worker().metrics(), 'plugin_team_redis_refused_total', { kind: 'jobs' }), row.properties.refused)
       const pending = (await hf.pluginJobs()).filter((j) => j.data.pluginConfigId === configId)
       assert.equal(pending.length, REDIS_LIMIT_MB * 2 - 1, 'only the jobs within the limit are in Redis')
+      await hf.assertAllAlive()
+    })
+
+    it(`holds a plugin logging 20 000 lines to PLUGIN_LOG_LINES_PER_MINUTE (${LOG_LINES_PER_MINUTE}) while the other team's lines are all written`, async () => {
+      const { team, configId } = teams['log-flood']
+      const since = Date.now()
+      const [[flood], neighbours] = await Promise.all([
+        hf.send(team, [{ event: 'flood' }]),
+        hf.send(
+          hf.healthyTeam,
+          healthyEvents(20).map((e) => ({ ...e, properties: { ...e.properties, log: true } })),
+        ),
+      ])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(team.id, [flood], since, 60_000)
+      const healthyLines = await eventually(
+        "the other team's 20 lines",
+        async () => (await hf.logs(hf.healthyConfigId)).filter((r) => r.message.startsWith('healthy ')).map((r) => r.message),
+        (lines) => neighbours.every((u) => lines.includes(`healthy ${u}`)),
+        30_000,
+      )
+      assert.equal(healthyLines.filter((l) => neighbours.some((u) => l === `healthy ${u}`)).length, 20)
+      const rows = await hf.logs(configId)
+      const flooded = rows.filter((r) => r.message.startsWith('flood '))
+      process.stdout.write(`      ${flooded.length} of the 20 000 flood lines written (${rows.length} rows of the config in all)\n`)
+      // The config's own other rows (its setup) share the minute's lines; the flood may straddle a
+      // minute boundary (two minutes' worth, and a notice for each, at most).
+      assert.ok(flooded.length >= LOG_LINES_PER_MINUTE - 10, `${flooded.length} flood lines written`)
+      assert.ok(rows.length <= 2 * LOG_LINES_PER_MINUTE + 2, `${rows.length} rows of the config written`)
       await hf.assertAllAlive()
     })
 
