@@ -64,6 +64,8 @@ export interface Config {
     logLinesPerMinute: number
     /** Plugin log rows older than this are deleted (the scheduler's hourly pass); null: kept. */
     logRetentionDays: number | null
+    /** What one team's plugins may keep in `meta.storage` together (Postgres); a write past it is refused. */
+    teamStorageLimitMb: number
     /** Redis one team's plugins may hold together (cache, cursors, jobs), fleet-wide; a write past it is refused. */
     teamRedisLimitMb: number
     /** Safety net behind pub/sub: how often every worker re-reads the enabled configs. */
@@ -305,6 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
       logLinesPerMinute: r.int('PLUGIN_LOG_LINES_PER_MINUTE', 1000, 1, 100_000_000),
       logRetentionDays: r.int('PLUGIN_LOG_RETENTION_DAYS', 14, 0, 36_500) || null,
+      teamStorageLimitMb: r.int('PLUGIN_TEAM_STORAGE_LIMIT_MB', 1024, 1, 1024 * 1024),
       teamRedisLimitMb: r.int('PLUGIN_TEAM_REDIS_LIMIT_MB', 256, 1, 1024 * 1024),
       reconcileIntervalMs: r.int('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
       setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),

@@ -75,6 +75,7 @@ export { listAttachmentSummaries, upsertPluginAttachment, listPluginAttachmentKe
 export { listPluginRecords, findPluginRecord, readPluginJson, lockPluginName, insertPluginRow, updatePluginRow } from './plugins'
 export type { PluginRecord, PluginRowInput } from './plugins'
 export { readPluginStorageValue, writePluginStorageValue, deletePluginStorageValue } from './plugin-storage'
+export type { PluginStorageWrite } from './plugin-storage'
 export { insertDeadLetterRow, listDeadLetterRecords, readDeadLetterEvents, markDeadLetterReplayed, countDeadLetters } from './dead-letters'
 export type { DeadLetterRecord } from './dead-letters'
 export { countEventsByName, countTeamEventsNamed, readLatestEvent } from './event-reads'

@@ -61,7 +61,7 @@ export function createHost(
     config: record.config,
     attachments,
     cache: new RedisPluginCache(redis, queuePrefix, record.pluginId, account),
-    storage: new PostgresPluginStorage(services.pool, record.id),
+    storage: new PostgresPluginStorage(services.pool, record.id, record.teamId, services.plugins.teamStorageLimitMb * 1024 * 1024),
     cursor: new RedisPluginCursor(redis, queuePrefix, record.id, account),
     enqueueJob: async (job) => {
       const delay = Math.max(0, job.runAt.getTime() - Date.now())

@@ -2,11 +2,18 @@ import { deletePluginStorageValue, readPluginStorageValue, writePluginStorageVal
 import type { Pool } from 'pg'
 import type { PluginStorage } from '@plugin-server/plugin-vm'
 
-/** `meta.storage`: durable key/value per plugin config in Postgres. Setting undefined deletes. */
+/**
+ * `meta.storage`: durable key/value per plugin config in Postgres. Setting undefined deletes. What a
+ * team's configs store together is held to `teamLimitBytes` (PLUGIN_TEAM_STORAGE_LIMIT_MB; 0: none,
+ * for a reader such as Try it's): a plugin storing in a loop would otherwise fill the database every
+ * team's events go to.
+ */
 export class PostgresPluginStorage implements PluginStorage {
   constructor(
     private readonly pool: Pool,
     private readonly pluginConfigId: number,
+    private readonly teamId: number,
+    private readonly teamLimitBytes: number,
   ) {}
 
   async get(key: string, defaultValue: unknown): Promise<unknown> {
@@ -16,10 +23,20 @@ export class PostgresPluginStorage implements PluginStorage {
 
   async set(key: string, value: unknown): Promise<void> {
     if (value === undefined) return this.del(key)
-    await writePluginStorageValue(this.pool, this.pluginConfigId, key, JSON.stringify(value))
+    const write = await writePluginStorageValue(this.pool, this.pluginConfigId, key, JSON.stringify(value), this.teamLimitBytes)
+    if (!write.written) {
+      throw new Error(
+        `storage.set refused: team ${this.teamId}'s plugins store ${mb(write.heldBytes)} together and this would add ${mb(write.addBytes)}, ` +
+          `over PLUGIN_TEAM_STORAGE_LIMIT_MB (${mb(this.teamLimitBytes)}); delete keys (storage.del) or store less`,
+      )
+    }
   }
 
   async del(key: string): Promise<void> {
     await deletePluginStorageValue(this.pool, this.pluginConfigId, key)
   }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
 }

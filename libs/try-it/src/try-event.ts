@@ -99,7 +99,7 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
     cache: new OverlayCache(
       id === null ? null : new RedisPluginCache(redis, queuePrefix, spec.pluginId, new TeamRedisAccount(redis, queuePrefix, spec.teamId, 0)),
     ),
-    storage: new OverlayStorage(id === null ? null : new PostgresPluginStorage(pool, id)),
+    storage: new OverlayStorage(id === null ? null : new PostgresPluginStorage(pool, id, spec.teamId, 0)),
     cursor: new OverlayCursor(cursor && ((key) => cursor.value(key))),
     geoip: (ip) => (ctx.geoip ?? sharedLocator(settings.geoipDatabasePath)).locate(ip),
     fetchGuard: fetchGuard(settings.fetchAllowedHosts),

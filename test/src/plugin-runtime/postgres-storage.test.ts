@@ -6,6 +6,11 @@ describe('PostgresPluginStorage (meta.storage)', () => {
   let db: TestDatabase
   let configA: number
   let configB: number
+  let teamA: number
+  /** A second plugin's config on team A (one config per plugin and team). */
+  let configA2: number
+  const MiB = 1024 * 1024
+  const storageOf = (configId: number, limit = 64 * MiB) => new PostgresPluginStorage(db.pool, configId, configId === configB ? 2 : teamA, limit)
 
   beforeEach(async () => {
     db = await createTestDatabase()
@@ -18,11 +23,15 @@ describe('PostgresPluginStorage (meta.storage)', () => {
     }
     configA = await make('t')
     configB = await make('other')
+    teamA = team.rows[0].id as number
+    const plugin2 = await db.pool.query(`INSERT INTO plugins (name, plugin_json, content_hash) VALUES ('p2', '{}', 'h2') RETURNING id`)
+    configA2 = (await db.pool.query(`INSERT INTO plugin_configs (team_id, plugin_id) VALUES ($1, $2) RETURNING id`, [teamA, plugin2.rows[0].id])).rows[0]
+      .id as number
   })
   afterEach(async () => db.drop())
 
   it('get returns the default, set stores JSON, set again overwrites', async () => {
-    const storage = new PostgresPluginStorage(db.pool, configA)
+    const storage = storageOf(configA)
     assert.equal(await storage.get('k', 'default'), 'default')
     await storage.set('k', { cursor: 10, tags: ['a'] })
     assert.deepEqual(await storage.get('k', null), { cursor: 10, tags: ['a'] })
@@ -31,7 +40,7 @@ describe('PostgresPluginStorage (meta.storage)', () => {
   })
 
   it('del and set(undefined) delete', async () => {
-    const storage = new PostgresPluginStorage(db.pool, configA)
+    const storage = storageOf(configA)
     await storage.set('a', 1)
     await storage.set('b', 2)
     await storage.del('a')
@@ -41,7 +50,50 @@ describe('PostgresPluginStorage (meta.storage)', () => {
   })
 
   it('is private to its plugin config', async () => {
-    await new PostgresPluginStorage(db.pool, configA).set('shared-name', 'A')
-    assert.equal(await new PostgresPluginStorage(db.pool, configB).get('shared-name', 'none'), 'none')
+    await storageOf(configA).set('shared-name', 'A')
+    assert.equal(await storageOf(configB).get('shared-name', 'none'), 'none')
+  })
+
+  describe("a team's limit (PLUGIN_TEAM_STORAGE_LIMIT_MB)", () => {
+    /** What plugin_storage_usage says the team holds, and what its rows hold by the same measure. */
+    const usage = async () => {
+      const { rows } = await db.pool.query<{ kept: string; actual: string }>(
+        `SELECT (SELECT coalesce(sum(bytes), 0) FROM plugin_storage_usage) AS kept,
+                (SELECT coalesce(sum(octet_length(key) + octet_length(value::text) + 64), 0) FROM plugin_storage) AS actual`,
+      )
+      return { kept: Number(rows[0].kept), actual: Number(rows[0].actual) }
+    }
+
+    it("refuses a write that would take the team's configs together over it, naming it; a smaller value or a delete makes room; another team is not held by it", async () => {
+      const a = storageOf(configA, MiB)
+      const a2 = storageOf(configA2, MiB)
+      for (let i = 0; i < 3; i++) await a.set(`k${i}`, 'v'.repeat(300_000))
+      await assert.rejects(
+        a2.set('more', 'w'.repeat(300_000)),
+        /^Error: storage\.set refused: team \d+'s plugins store 0\.9 MB together and this would add 0\.3 MB, over PLUGIN_TEAM_STORAGE_LIMIT_MB \(1\.0 MB\); delete keys \(storage\.del\) or store less$/,
+      )
+      assert.equal(await a2.get('more', 'absent'), 'absent', 'a refused write writes nothing')
+      await storageOf(configB, MiB).set('more', 'w'.repeat(300_000))
+      await a.set('k0', 'v'.repeat(300_000))
+      await a.set('k1', 'small')
+      await a2.set('more', 'w'.repeat(250_000))
+      await a.del('k2')
+      await a2.set('again', 'w'.repeat(250_000))
+      const { kept, actual } = await usage()
+      assert.equal(kept, actual)
+    })
+
+    it('keeps the usage equal to what the rows hold through inserts, overwrites, deletes and a config deleted with its rows', async () => {
+      const a = storageOf(configA)
+      await Promise.all(Array.from({ length: 50 }, (_, i) => a.set(`k${i % 10}`, { i, pad: 'x'.repeat(i * 100) })))
+      await a.del('k3')
+      await a.set('k4', undefined)
+      await storageOf(configA2).set('other', [1, 2, 3])
+      assert.deepEqual(await usage(), { kept: (await usage()).actual, actual: (await usage()).actual })
+      await db.pool.query('DELETE FROM plugin_configs WHERE id = $1', [configA])
+      const after = await usage()
+      assert.equal(after.kept, after.actual)
+      assert.ok(after.actual > 0, "the other config's row is still counted")
+    })
   })
 })

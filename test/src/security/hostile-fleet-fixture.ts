@@ -28,6 +28,7 @@ export type HostileMode =
   | 'cache-fill'
   | 'job-fill'
   | 'log-flood'
+  | 'storage-fill'
   | 'sync-loop'
 
 export interface HostileTeam {

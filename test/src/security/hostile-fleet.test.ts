@@ -187,6 +187,7 @@ describe('security: hostile plugins in a running fleet', function () {
   describe('work outside the limits, fan-out and sizes', () => {
     const REDIS_LIMIT_MB = 8
     const LOG_LINES_PER_MINUTE = 200
+    const STORAGE_LIMIT_MB = 8
     let hf: HostileFleet
     const teams: Record<string, HostileTeam> = {}
 
@@ -199,8 +200,9 @@ describe('security: hostile plugins in a running fleet', function () {
         PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE: '1000',
         PLUGIN_TEAM_REDIS_LIMIT_MB: String(REDIS_LIMIT_MB),
         PLUGIN_LOG_LINES_PER_MINUTE: String(LOG_LINES_PER_MINUTE),
+        PLUGIN_TEAM_STORAGE_LIMIT_MB: String(STORAGE_LIMIT_MB),
       })
-      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval', 'cache-fill', 'job-fill', 'log-flood'] as const)
+      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval', 'cache-fill', 'job-fill', 'log-flood', 'storage-fill'] as const)
         teams[mode] = await hf.addHostileTeam(mode)
       await hf.start(['capture', 'ingest-worker'])
     })
@@ -356,9 +358,9 @@ describe('security: hostile plugins in a running fleet', function () {
       await hf.waitStored(hf.healthyTeam.id, neighbours, since)
       await hf.waitStored(team.id, [fill], since, 90_000)
       const row = (await hf.rows(team.id)).find((r) => r.uuid === fill)!
-      process.stdout.write(`      ${row.properties.queued} jobs of 512 KiB queued, ${row.properties.refused} refused\n`)
+      process.stdout.write(`      ${row.properties.stored} jobs of 512 KiB queued, ${row.properties.refused} refused\n`)
       // 8 MiB holds 15 jobs of 512 KiB with BullMQ's fields, not 16.
-      assert.deepEqual([row.properties.queued, row.properties.refused], [REDIS_LIMIT_MB * 2 - 1, 40 - (REDIS_LIMIT_MB * 2 - 1)])
+      assert.deepEqual([row.properties.stored, row.properties.refused], [REDIS_LIMIT_MB * 2 - 1, 40 - (REDIS_LIMIT_MB * 2 - 1)])
       const line = await hf.waitForLog(configId, /^job-fill: /)
       assert.match(
         line.message,
@@ -367,6 +369,26 @@ describe('security: hostile plugins in a running fleet', function () {
       assert.equal(metricValue(await hf.worker().metrics(), 'plugin_team_redis_refused_total', { kind: 'jobs' }), row.properties.refused)
       const pending = (await hf.pluginJobs()).filter((j) => j.data.pluginConfigId === configId)
       assert.equal(pending.length, REDIS_LIMIT_MB * 2 - 1, 'only the jobs within the limit are in Redis')
+      await hf.assertAllAlive()
+    })
+
+    it(`cannot fill Postgres through meta.storage: its team's values past PLUGIN_TEAM_STORAGE_LIMIT_MB (${STORAGE_LIMIT_MB} MB) are refused`, async () => {
+      const { team, configId } = teams['storage-fill']
+      const since = Date.now()
+      const [[fill], neighbours] = await Promise.all([hf.send(team, [{ event: 'fill' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(team.id, [fill], since, 90_000)
+      const row = (await hf.rows(team.id)).find((r) => r.uuid === fill)!
+      process.stdout.write(`      ${row.properties.stored} values of 512 KiB stored, ${row.properties.refused} refused\n`)
+      // 8 MiB holds 15 values of 512 KiB (as JSON text, with their keys and rows), not 16.
+      assert.deepEqual([row.properties.stored, row.properties.refused], [STORAGE_LIMIT_MB * 2 - 1, 40 - (STORAGE_LIMIT_MB * 2 - 1)])
+      const line = await hf.waitForLog(configId, /^storage-fill: /)
+      assert.match(line.message, /refused: storage\.set refused: team \d+'s plugins store 7\.5 MB together .* over PLUGIN_TEAM_STORAGE_LIMIT_MB \(8\.0 MB\)/)
+      const { rows } = await hf.pool.query<{ bytes: string }>(
+        'SELECT coalesce(sum(octet_length(value::text)), 0) AS bytes FROM plugin_storage WHERE plugin_config_id = $1',
+        [configId],
+      )
+      assert.ok(Number(rows[0].bytes) <= STORAGE_LIMIT_MB * 1024 * 1024, `${rows[0].bytes} bytes stored`)
       await hf.assertAllAlive()
     })
 

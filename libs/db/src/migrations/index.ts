@@ -7,6 +7,7 @@ import { sql as durableHistoricalExports } from './0006-durable-historical-expor
 import { sql as eventsPartitionedByDay } from './0007-events-partitioned-by-day'
 import { sql as pluginVersionPins } from './0008-plugin-version-pins'
 import { sql as pluginVersionCapabilities } from './0009-plugin-version-capabilities'
+import { sql as pluginStorageUsage } from './0010-plugin-storage-usage'
 
 export interface Migration {
   id: string
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0007-events-partitioned-by-day', sql: eventsPartitionedByDay },
   { id: '0008-plugin-version-pins', sql: pluginVersionPins },
   { id: '0009-plugin-version-capabilities', sql: pluginVersionCapabilities },
+  { id: '0010-plugin-storage-usage', sql: pluginStorageUsage },
 ]

@@ -1,10 +1,32 @@
 import type { Pool } from 'pg'
 
-/** `json` is the value already serialized (stored as jsonb); a second write to the key replaces the first. */
-export async function writePluginStorageValue(pool: Pool, pluginConfigId: number, key: string, json: string): Promise<void> {
-  await pool.query(
-    `INSERT INTO plugin_storage (plugin_config_id, key, value) VALUES ($1, $2, $3::jsonb)
-     ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = EXCLUDED.value`,
-    [pluginConfigId, key, json],
+/** Written, or refused because the config's team holds `heldBytes` and the row would add `addBytes` over the limit. */
+export type PluginStorageWrite = { written: true } | { written: false; heldBytes: number; addBytes: number }
+
+/**
+ * `json` is the value already serialized (stored as jsonb); a second write to the key replaces the
+ * first. With `teamLimitBytes` (PLUGIN_TEAM_STORAGE_LIMIT_MB; 0: none), a write that would take what
+ * the config's team holds (plugin_storage_usage, migration 0010) over it writes nothing; one that
+ * does not grow the row always goes. Concurrent writes of a team each see the others' rows only once
+ * committed, so the team can pass the limit by what is in flight (a value each, ≤ 1 MiB by default).
+ */
+export async function writePluginStorageValue(pool: Pool, pluginConfigId: number, key: string, json: string, teamLimitBytes = 0): Promise<PluginStorageWrite> {
+  const { rows } = await pool.query<{ written: boolean; held: string; add: string }>(
+    `WITH old AS (SELECT octet_length(key) + octet_length(value::text) + 64 AS bytes FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2),
+          held AS (
+            SELECT coalesce(sum(u.bytes), 0) AS bytes FROM plugin_storage_usage u JOIN plugin_configs c ON c.id = u.plugin_config_id
+            WHERE c.team_id = (SELECT team_id FROM plugin_configs WHERE id = $1)
+          ),
+          grow AS (SELECT octet_length($2) + octet_length($3::jsonb::text) + 64 - coalesce((SELECT bytes FROM old), 0) AS add),
+          written AS (
+            INSERT INTO plugin_storage (plugin_config_id, key, value)
+            SELECT $1, $2, $3::jsonb WHERE $4 = 0 OR (SELECT add FROM grow) <= 0 OR (SELECT bytes FROM held) + (SELECT add FROM grow) <= $4
+            ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = EXCLUDED.value
+            RETURNING 1
+          )
+     SELECT EXISTS (SELECT 1 FROM written) AS written, (SELECT bytes FROM held) AS held, (SELECT add FROM grow) AS add`,
+    [pluginConfigId, key, json, teamLimitBytes],
   )
+  const [result] = rows
+  return result.written ? { written: true } : { written: false, heldBytes: Number(result.held), addBytes: Number(result.add) }
 }
