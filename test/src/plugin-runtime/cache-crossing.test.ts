@@ -52,7 +52,7 @@ describe("meta.cache over a batch (a crossing's calls against real Redis)", func
       events.slice(1).map(({ properties }) => Math.floor(Number(properties?.i) / 10) + 1),
     )
     // 99 events, all in flight at once (up to 100 are): one crossing, one script call; no INCR of its own per event.
-    assert.deepEqual(commands, ['eval'])
+    assert.deepEqual(commands, ['evalsha'])
   })
 
   it('keeps the order of the calls of one turn around a run of incrs, and fails only the caller whose key is not a count', async () => {
@@ -73,7 +73,7 @@ describe("meta.cache over a batch (a crossing's calls against real Redis)", func
     })
     // The two runs of incrs went as one script call each, in their places among the set (a script of
     // its own, as every write: the team's cache account) and the get.
-    assert.deepEqual(commands, ['eval', 'eval', 'get', 'eval'])
+    assert.deepEqual(commands, ['evalsha', 'evalsha', 'get', 'evalsha'])
     assert.ok(result)
     assert.ok(result.ok, 'the event went through')
     assert.deepEqual(result.event?.properties?.results, [
@@ -156,7 +156,7 @@ describe("meta.cache over a batch (a crossing's calls against real Redis)", func
     const stored = (JSON.parse(answer.events) as PluginEvent[]).map((e) => e.properties?.stored)
     assert.deepEqual([stored[0], stored[1], stored[2], stored[4], stored[5]], [true, true, true, true, true])
     assert.match(String(stored[3]), /value|bytes|large|limit/i, 'the 2 MiB value is refused by the value bound')
-    assert.deepEqual(commands, ['eval'], 'one script call for the run')
+    assert.deepEqual(commands, ['evalsha'], 'one script call for the run')
     const { plugin_id: pluginId } = (await fx.db.pool.query<{ plugin_id: number }>('SELECT plugin_id FROM plugin_configs WHERE id = $1', [config.record.id]))
       .rows[0]
     const key = (i: number) => `${fx.prefix}:cache:${pluginId}:${fx.team.id}:last:${i}`

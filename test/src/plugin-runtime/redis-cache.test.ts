@@ -13,6 +13,11 @@ describe('RedisPluginCache (meta.cache)', () => {
   before(() => (redis = new Redis(process.env.REDIS_URL!)))
   after(() => redis.quit())
   beforeEach(() => (prefix = testQueuePrefix()))
+  /** Scripts Redis has run (EVAL and EVALSHA), from its command statistics. */
+  const scriptCalls = async (): Promise<number> => {
+    const stats = await redis.info('commandstats')
+    return ['eval', 'evalsha'].reduce((n, command) => n + Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0), 0)
+  }
   const cacheOf = (pluginId: number, teamId: number, limit = LIMIT) =>
     new RedisPluginCache(redis, prefix, pluginId, new TeamRedisAccount(redis, prefix, teamId, limit))
 
@@ -50,9 +55,9 @@ describe('RedisPluginCache (meta.cache)', () => {
     await cache.set('text', 'abc')
     const keys = Array.from({ length: 1_203 }, (_, i) => `k${i % 3}`)
     keys.splice(600, 0, 'text', '')
-    const before = Number(/^cmdstat_eval:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0)
+    const before = await scriptCalls()
     const counts = await cache.incrMany(keys)
-    const after = Number(/^cmdstat_eval:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0)
+    const after = await scriptCalls()
     assert.equal(after - before, 3, '1 203 counted keys in chunks of 500')
     const seen = new Map<string, number>()
     for (const [i, key] of keys.entries()) {
@@ -72,11 +77,10 @@ describe('RedisPluginCache (meta.cache)', () => {
     const big = 'x'.repeat(100_000)
     const sets: { key: string; value: unknown }[] = Array.from({ length: 40 }, (_, i) => ({ key: `big${i}`, value: `${i}${big}` }))
     sets.splice(20, 0, { key: 'bigint', value: 10n }, { key: 'alone', value: 'y'.repeat(1_500_000) })
-    const scripts = async (): Promise<number> => Number(/^cmdstat_eval:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0)
-    const before = await scripts()
+    const before = await scriptCalls()
     const replies = await cache.setMany(sets)
     // 10 values of ~100 kB fit under 1 MiB; the 1.5 MB value goes alone (and ends the chunk before it).
-    assert.equal((await scripts()) - before, 5, '40 values of 100 kB and one of 1.5 MB')
+    assert.equal((await scriptCalls()) - before, 5, '40 values of 100 kB and one of 1.5 MB')
     for (const [i, { key, value }] of sets.entries()) {
       if (key === 'bigint') assert.match(String(replies[i]), /BigInt/)
       else {
@@ -84,6 +88,15 @@ describe('RedisPluginCache (meta.cache)', () => {
         assert.equal(await cache.get(key, null), value)
       }
     }
+  })
+
+  it('runs its scripts by SHA, and sends one whole again when Redis has lost it (SCRIPT FLUSH, a restart)', async () => {
+    const cache = cacheOf(1, 1)
+    await cache.set('before', 1)
+    await redis.script('FLUSH')
+    await cache.set('after', 2)
+    assert.deepEqual([await cache.get('before', null), await cache.get('after', null)], [1, 2])
+    assert.equal(await cache.incr('counted'), 1)
   })
 
   it('lpush, lrange, llen, lpop and lrem work on Redis lists', async () => {
