@@ -2,7 +2,7 @@ import type Redis from 'ioredis'
 import type { CacheGet, CacheSet, PluginCache } from '@plugin-server/plugin-vm'
 import { redisKeys } from '@plugin-server/core'
 import { EXPIRE, INCR_MANY, LPOP, LPUSH, LREM, SET_MANY } from './redis-account-scripts'
-import { TeamRedisAccount } from './team-redis-account'
+import type { TeamRedisAccount } from './team-redis-account'
 
 /** Keys per script or MGET: Redis runs nothing else meanwhile. */
 const MANY_CHUNK = 500
