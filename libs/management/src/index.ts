@@ -1,5 +1,5 @@
 export { ManagementError } from './interfaces'
-export type { ManagementContext, AttachmentInput, PluginConfigView, ConfigInputValue, PluginLogRow, LogQuery } from './interfaces'
+export type { ManagementContext, AttachmentInput, PluginConfigView, ConfigInputValue, PluginLogRow, LogQuery, TeamUsageView } from './interfaces'
 export { validateConfig, configFields } from './validate-config'
 export type { ConfigValidationInput } from './validate-config'
 // For Try it (libs/try-it), which checks and scrubs a config the way management does.
@@ -28,4 +28,5 @@ export { createTeamAdminToken } from './create-team-admin-token'
 export { listTeamAdminTokens } from './list-team-admin-tokens'
 export { revokeTeamAdminToken } from './revoke-team-admin-token'
 export { findTeamAdminToken } from './find-team-admin-token'
+export { teamUsage } from './team-usage'
 export { TEAM_ADMIN_TOKEN_PREFIX } from './team-admin-token-hash'

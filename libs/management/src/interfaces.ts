@@ -178,6 +178,15 @@ export class ManagementError extends Error {
 /** A team admin token without its hash, as libs/db reads it: what the admin API may show. */
 export type TeamAdminTokenView = TeamAdminTokenRecord
 
+/** `plugin-server team usage`: what a team's plugins hold in the shared stores, and the limits. */
+export interface TeamUsageView {
+  team_id: number
+  /** Cache keys, cursors and pending jobs (PLUGIN_TEAM_REDIS_LIMIT_MB); `keys_and_jobs`: how many the account holds. */
+  redis: { bytes: number; limit_bytes: number; keys_and_jobs: number }
+  /** `meta.storage` rows of the team's configs (PLUGIN_TEAM_STORAGE_LIMIT_MB). */
+  storage: { bytes: number; limit_bytes: number }
+}
+
 /** What creating a token returns: the only time the token itself is shown. */
 export interface CreatedTeamAdminToken extends TeamAdminTokenView {
   token: string

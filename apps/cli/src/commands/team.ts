@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken } from '@plugin-server/management'
+import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken, teamUsage } from '@plugin-server/management'
 import { withManagement, withPool } from '../cli-context'
 import { printResult } from '../output'
 import { positiveInt } from './option-parsers'
@@ -41,5 +41,20 @@ export function registerTeam(program: Command): void {
     .command('list')
     .description('list teams')
     .action(async () => printResult(await withPool((pool) => listTeams(pool))))
+  team
+    .command('usage')
+    .argument('<teamId>', 'team id', positiveInt('teamId'))
+    .description(
+      "what the team's plugins hold in Redis (cache, cursors, pending jobs) and in meta.storage, against PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_TEAM_STORAGE_LIMIT_MB",
+    )
+    .action(async (teamId: number) =>
+      printResult(
+        await withManagement((ctx, config) =>
+          teamUsage(ctx, teamId, { redisBytes: config.plugins.teamRedisLimitMb * MiB, storageBytes: config.plugins.teamStorageLimitMb * MiB }),
+        ),
+      ),
+    )
   registerTeamTokens(team)
 }
+
+const MiB = 1024 * 1024

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict'
+import { PostgresPluginStorage, RedisPluginCache, TeamRedisAccount } from '@plugin-server/plugin-runtime'
+import { startCli } from '../harness/processes'
+import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
+
+const MiB = 1024 * 1024
+
+describe('plugin-server team usage (CLI)', () => {
+  let h: ManagementHarness
+  let env: Record<string, string>
+
+  async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const proc = startCli(args, env)
+    let stdout = ''
+    proc.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
+    const code = await new Promise<number | null>((resolve) => proc.child.once('close', (c: number | null) => resolve(c)))
+    return { code, stdout, stderr: proc.stderr.join('\n') }
+  }
+
+  before(async () => {
+    h = await startManagement()
+    env = {
+      DATABASE_URL: h.db.url,
+      REDIS_URL: process.env.REDIS_URL!,
+      QUEUE_PREFIX: h.ctx.queuePrefix,
+      PLUGIN_TEAM_REDIS_LIMIT_MB: '2',
+      PLUGIN_TEAM_STORAGE_LIMIT_MB: '3',
+    }
+  })
+  after(() => h.close())
+
+  it("prints what a team's plugins hold in Redis and in meta.storage, as the limits count it, beside the limits", async () => {
+    const teamId = await createTeamRow(h, 'acme')
+    const other = await createTeamRow(h, 'other')
+    const plugin = await h.db.pool.query<{ id: number }>(`INSERT INTO plugins (name, plugin_json, content_hash) VALUES ('p', '{}', 'h') RETURNING id`)
+    const config = async (team: number) =>
+      (await h.db.pool.query<{ id: number }>(`INSERT INTO plugin_configs (team_id, plugin_id) VALUES ($1, $2) RETURNING id`, [team, plugin.rows[0].id])).rows[0]
+        .id
+    const [configId, otherConfigId] = [await config(teamId), await config(other)]
+    const cache = new RedisPluginCache(h.ctx.redis, h.ctx.queuePrefix, plugin.rows[0].id, new TeamRedisAccount(h.ctx.redis, h.ctx.queuePrefix, teamId, 2 * MiB))
+    await cache.set('a', 'x'.repeat(100_000))
+    await cache.incr('counted')
+    await new PostgresPluginStorage(h.db.pool, configId, teamId, 3 * MiB).set('cursor', 'y'.repeat(50_000))
+    await new PostgresPluginStorage(h.db.pool, otherConfigId, other, 3 * MiB).set('theirs', 'z'.repeat(70_000))
+
+    const result = await cli('team', 'usage', String(teamId))
+    assert.equal(result.code, 0, result.stderr)
+    const usage = JSON.parse(result.stdout) as { team_id: number; redis: Record<string, number>; storage: Record<string, number> }
+    const total = Number(await h.ctx.redis.get(`${h.ctx.queuePrefix}:redis-account:${teamId}:total`))
+    assert.deepEqual(usage, {
+      team_id: teamId,
+      redis: { bytes: total, limit_bytes: 2 * MiB, keys_and_jobs: 2 },
+      storage: { bytes: 'cursor'.length + '"'.length * 2 + 50_000 + 64, limit_bytes: 3 * MiB },
+    })
+    assert.ok(total > 100_000 && total < 101_000, `Redis account total ${total}`)
+
+    const missing = await cli('team', 'usage', '999999')
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /team 999999 not found/)
+  })
+})
