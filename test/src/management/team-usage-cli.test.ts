@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { PostgresPluginStorage, RedisPluginCache, TeamRedisAccount } from '@plugin-server/plugin-runtime'
-import { startCli } from '../harness/processes'
+import { runCli } from '../harness/processes'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 const MiB = 1024 * 1024
@@ -8,14 +8,6 @@ const MiB = 1024 * 1024
 describe('plugin-server team usage (CLI)', () => {
   let h: ManagementHarness
   let env: Record<string, string>
-
-  async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const proc = startCli(args, env)
-    let stdout = ''
-    proc.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
-    const code = await new Promise<number | null>((resolve) => proc.child.once('close', (c: number | null) => resolve(c)))
-    return { code, stdout, stderr: proc.stderr.join('\n') }
-  }
 
   before(async () => {
     h = await startManagement()
@@ -43,7 +35,7 @@ describe('plugin-server team usage (CLI)', () => {
     await new PostgresPluginStorage(h.db.pool, configId, teamId, 3 * MiB).set('cursor', 'y'.repeat(50_000))
     await new PostgresPluginStorage(h.db.pool, otherConfigId, other, 3 * MiB).set('theirs', 'z'.repeat(70_000))
 
-    const result = await cli('team', 'usage', String(teamId))
+    const result = await runCli(['team', 'usage', String(teamId)], env)
     assert.equal(result.code, 0, result.stderr)
     const usage = JSON.parse(result.stdout) as { team_id: number; redis: Record<string, number>; storage: Record<string, number> }
     const total = Number(await h.ctx.redis.get(`${h.ctx.queuePrefix}:redis-account:${teamId}:total`))
@@ -54,7 +46,7 @@ describe('plugin-server team usage (CLI)', () => {
     })
     assert.ok(total > 100_000 && total < 101_000, `Redis account total ${total}`)
 
-    const missing = await cli('team', 'usage', '999999')
+    const missing = await runCli(['team', 'usage', '999999'], env)
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /team 999999 not found/)
   })
