@@ -10,9 +10,10 @@
  * whether a job is still there (BullMQ removes it in its own time), and the total. A write that would
  * take the total over the limit is refused (its caller gets the error) and changes nothing; a key
  * that expired or a job that is gone gives its bytes back at the next write of that team (at most
- * 100 of each per write, so a script stays short). Cache keys are accounted at their key and value
- * bytes plus KEY_OVERHEAD (Redis's own per-key cost and the account's), list elements at their bytes
- * plus ELEMENT_OVERHEAD, jobs at their data plus JOB_OVERHEAD (BullMQ's fields).
+ * 100 jobs and 100 + twice the keys written expired keys per write, so a script stays short and a
+ * team writing keys with a TTL never leaves more behind than it clears). Cache keys are accounted at
+ * their key and value bytes plus KEY_OVERHEAD (Redis's own per-key cost and the account's), list
+ * elements at their bytes plus ELEMENT_OVERHEAD, jobs at their data plus JOB_OVERHEAD (BullMQ's fields).
  *
  * KEYS: the account's sizes, expiries, checks and total, then the keys written. ARGV[1]: the limit in
  * bytes (0: none), then what the operation takes.
@@ -71,7 +72,8 @@ local function refusal(after)
   end
   return { err = 'TEAM_REDIS_LIMIT ' .. total .. ' ' .. after }
 end
-for _, key in ipairs(redis.call('ZRANGE', expiries, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)) do
+-- Twice as many as this call could add, so a team writing keys with a TTL never outruns the purge.
+for _, key in ipairs(redis.call('ZRANGE', expiries, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100 + 2 * (#KEYS - 4))) do
   local ttl = redis.call('PTTL', key)
   if ttl == -2 then forget(key) elseif ttl == -1 then redis.call('ZREM', expiries, key) else redis.call('ZADD', expiries, now + ttl, key) end
 end

@@ -177,6 +177,24 @@ describe('RedisPluginCache (meta.cache)', () => {
       await assertConsistent(1)
     })
 
+    it('keeps no account of keys that expired, however many a team writes with a TTL (three runs of 500 keys living a second)', async () => {
+      const cache = cacheOf(1, 1, MiB)
+      for (let round = 0; round < 3; round++) {
+        const replies = await cache.setMany(Array.from({ length: 500 }, (_, i) => ({ key: `r${round}-${i}`, value: 'v'.repeat(100), ttlSeconds: 1 })))
+        assert.ok(replies.every((r) => r === undefined))
+        if (round < 2)
+          await waitFor(
+            `round ${round}'s keys to expire`,
+            () => redis.exists(`${prefix}:cache:1:1:r${round}-499`),
+            (n) => n === 0,
+          )
+      }
+      // Each write clears up to twice what it adds: the 1 000 expired entries went with the last run of 500.
+      assert.equal(await redis.hlen(`${prefix}:redis-account:1:sizes`), 500)
+      assert.equal(await redis.zcard(`${prefix}:redis-account:1:expiries`), 500)
+      await assertConsistent(1)
+    })
+
     it('counts each new counter of incr against the limit; a new one past it fails alone, existing ones still count', async () => {
       const cache = cacheOf(1, 1, 1000)
       const counts = await cache.incrMany(Array.from({ length: 20 }, (_, i) => `c${i}`))
