@@ -118,6 +118,8 @@ export interface Config {
     /** How long an exporter holds a job before another one may take it over (a dead exporter's jobs). */
     lockDurationMs: number
     webhookTimeoutMs: number
+    /** Events of one config's live delivery jobs Redis may hold unfinished; past it new batches become dead letters at once. */
+    maxPendingEvents: number
   }
   scheduler: {
     /** The lease on a running task: renewed while it runs, taken over after a crash. */
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
       flushIntervalMs: r.int('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
       lockDurationMs: r.int('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
       webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+      maxPendingEvents: r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000),
     },
     scheduler: {
       lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),

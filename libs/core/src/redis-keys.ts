@@ -27,6 +27,10 @@ export const redisKeys = (prefix: string) => ({
     pending: (configId: number) => `${prefix}:export:pending:${configId}`,
     /** ZSET of delivery jobs waiting for a retry. */
     retrying: (configId: number) => `${prefix}:export:retrying:${configId}`,
+    /** HASH delivery job id → its events, for the config's jobs not finished yet (EXPORT_MAX_PENDING_EVENTS). */
+    pendingEvents: (configId: number) => `${prefix}:export:pending-events:${configId}`,
+    /** STRING events of the config's delivery jobs not finished yet. */
+    pendingEventsTotal: (configId: number) => `${prefix}:export:pending-events-total:${configId}`,
     /** SET of the numbers of a historical run's finished pages (each counted once, however often it is delivered). */
     historicalDone: (runId: number) => `${prefix}:export:historical-done:${runId}`,
     /** HASH `exported` / `failed` event counts of a historical run (failed ones kept as a dead letter). */

@@ -13,6 +13,7 @@ import type { ExportMetrics, MetricLabels } from './export-metrics'
 import { markHistoricalPageDone } from './historical-pages'
 import type { AttemptRecord, DeliveryJobData, ExportCounts, ExportSettings, ProcessedPluginEvent } from './interfaces'
 import { exportKeys, ExportKeys } from './keys'
+import { finishPending } from './pending-events'
 import { mayRetry, MAX_RETRIES } from './retry-schedule'
 
 /** How long a job waits when its config already has its share of this exporter's slots. */
@@ -166,7 +167,7 @@ export class DeliveryProcessor {
 
   /**
    * Drops the events from the finished job (a redelivery then does nothing) and clears its status
-   * entries. A historical page also counts towards its run: its events were exported unless kept as
+   * entries and its pending events. A historical page also counts towards its run: its events were exported unless kept as
    * dead letters (`failed`, in this attempt or earlier ones) or dropped by a cancel.
    */
   private async finish(job: Job<DeliveryJobData>, result: string, outcome: { failed?: number; dropped?: number } = {}): Promise<string> {
@@ -179,7 +180,7 @@ export class DeliveryProcessor {
       await markHistoricalPageDone(redis, this.deps.queuePrefix, data.source.runId, data.source.seq, { exported, failed })
     }
     if (!data.delivered) await job.updateData({ ...data, events: [], delivered: true })
-    await redis.multi().zrem(this.keys.pending(data.configId), job.id!).zrem(this.keys.retrying(data.configId), job.id!).exec()
+    await finishPending(redis, this.keys, data.configId, job.id!)
     return result
   }
 

@@ -2,6 +2,14 @@ import { Queue } from 'bullmq'
 import type Redis from 'ioredis'
 import type { DeliveryJobData } from './interfaces'
 import { DELIVERIES_QUEUE, exportKeys, ExportKeys } from './keys'
+import { admitPending } from './pending-events'
+
+/** What an exporter does with a live delivery its config has no room for (EXPORT_MAX_PENDING_EVENTS). */
+export interface DeliveryOverflow {
+  maxPendingEvents: number
+  /** Keeps the delivery's events elsewhere (a dead letter); `pending`: the config's events waiting now. */
+  spill(delivery: NewDelivery, pending: number): Promise<void>
+}
 
 export interface NewDelivery {
   /** Deterministic, so adding the same delivery twice (a redelivered hand-off, a retried flush) makes one job. */
@@ -13,14 +21,19 @@ export interface NewDelivery {
  * Producer side of the deliveries queue. Retries are decided by the processor (RetryError only,
  * 15 within 24 h), so BullMQ's own attempt limit is only a backstop. Delivered jobs keep a stub
  * (no events) for an hour: long enough for a late duplicate add with the same id to be ignored.
+ * Each config's unfinished jobs hold at most EXPORT_MAX_PENDING_EVENTS live events: a destination
+ * failing for hours would otherwise keep up to 24 h of the team's events in the Redis every team
+ * shares; past it, new batches become dead letters at once (replayable).
  */
 export class DeliveryQueue {
   readonly queue: Queue<DeliveryJobData>
   private readonly keys: ExportKeys
 
+  /** Without `overflow` (the admin API's and CLI's replays) nothing is spilled, only counted. */
   constructor(
     private readonly redis: Redis,
     prefix: string,
+    private readonly overflow: DeliveryOverflow | null = null,
   ) {
     this.queue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, {
       connection: redis,
@@ -37,12 +50,42 @@ export class DeliveryQueue {
 
   async add(deliveries: readonly NewDelivery[]): Promise<void> {
     if (deliveries.length === 0) return
-    await this.queue.addBulk(deliveries.map((d) => ({ name: d.data.method, data: d.data, opts: { jobId: d.jobId } })))
+    const kept = await this.admit(deliveries)
+    if (kept.length === 0) return
+    await this.queue.addBulk(kept.map((d) => ({ name: d.data.method, data: d.data, opts: { jobId: d.jobId } })))
     // After the add: a crash in between only leaves the status without this job, never a phantom one.
     const now = Date.now()
     const multi = this.redis.multi()
-    for (const d of deliveries) multi.zadd(this.keys.pending(d.data.configId), 'NX', now, d.jobId)
+    for (const d of kept) multi.zadd(this.keys.pending(d.data.configId), 'NX', now, d.jobId)
     await multi.exec()
+  }
+
+  /**
+   * Counts every delivery in its config's pending events (before the add: a crash in between is
+   * made good by the redelivered hand-off or flush, which finds it counted already). A live one its
+   * config has no room for goes to `overflow.spill` instead; historical pages (their run waits for
+   * each) and replays (an operator's decision) are counted but never spilled.
+   */
+  private async admit(deliveries: readonly NewDelivery[]): Promise<NewDelivery[]> {
+    const byConfig = new Map<number, NewDelivery[]>()
+    for (const d of deliveries) byConfig.set(d.data.configId, [...(byConfig.get(d.data.configId) ?? []), d])
+    const kept: NewDelivery[] = []
+    for (const [configId, group] of byConfig) {
+      const capped = this.overflow ? group.filter((d) => d.data.source.type === 'live') : []
+      const free = group.filter((d) => !capped.includes(d))
+      const sizes = (ds: NewDelivery[]) => ds.map((d) => ({ jobId: d.jobId, events: d.data.events.length }))
+      if (free.length > 0) {
+        await admitPending(this.redis, this.keys, configId, 0, sizes(free))
+        kept.push(...free)
+      }
+      if (capped.length === 0 || !this.overflow) continue
+      const { pending, admitted } = await admitPending(this.redis, this.keys, configId, this.overflow.maxPendingEvents, sizes(capped))
+      for (const [i, d] of capped.entries()) {
+        if (admitted[i]) kept.push(d)
+        else await this.overflow.spill(d, pending)
+      }
+    }
+    return kept
   }
 
   close(): Promise<void> {

@@ -16,6 +16,7 @@ import { HistoricalRunner } from './historical-runner'
 import type { DeliveryJobData, ExportSettings } from './interfaces'
 import { DELIVERIES_QUEUE } from './keys'
 import { registerPendingGauges } from './pending-gauges'
+import { spillDelivery } from './spill-delivery'
 
 /** Historical runs one exporter drives at once. */
 const HISTORICAL_RUNS_PER_EXPORTER = 4
@@ -41,9 +42,13 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const runtime = await startPluginRuntime(ctx)
   const { manager } = runtime
   const redis = ctx.newRedisConnection('export')
-  const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix)
-  const buffer = new ExportBuffer(redis, prefix, deliveries)
   const metrics = new ExportMetrics(ctx.registry, redis, prefix)
+  const spill = { pool: ctx.pool(), manager, metrics, logs: runtime.services.logs, logger, maxPendingEvents: settings.maxPendingEvents }
+  const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix, {
+    maxPendingEvents: settings.maxPendingEvents,
+    spill: (delivery, pending) => spillDelivery(spill, delivery, pending),
+  })
+  const buffer = new ExportBuffer(redis, prefix, deliveries)
   registerPendingGauges(ctx.registry, redis, prefix, () => manager.enabledConfigs())
   const processor = new DeliveryProcessor({
     manager,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createTeam } from '@plugin-server/db'
+import { listDeadLetters } from '@plugin-server/export'
 import { eventually } from '../harness/fleet'
 import { startRole } from '../harness/processes'
 import { exportSetup, ExportSetup, testEvent } from './export-setup'
@@ -44,6 +45,45 @@ describe('startExporter (the exporter role)', function () {
       (m) => m.events_delivered_successfully === 6,
     )
     assert.equal((await s.metrics(b)).events_delivered_successfully, 1)
+  })
+
+  it("keeps at most EXPORT_MAX_PENDING_EVENTS of a config's events waiting in Redis: later batches become dead letters at once, and another team's config delivers", async () => {
+    const otherTeam = await createTeam(s.db.pool, 'b')
+    const a = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/a`, exportEventsBufferBytes: '1' })
+    const b = await s.enable(otherTeam.id, 'export-batch', { url: `${s.url}/b`, exportEventsBufferBytes: '1' })
+    s.destination.responder = ({ path }) => (path === '/a' ? 'hold' : 200)
+    // One hand-off at a time, each flushed as a batch of its own event: five wait (held by the
+    // destination, well within the call deadline), seven do not fit.
+    await s.startExporter({ EXPORT_MAX_PENDING_EVENTS: '5', EXPORT_FANOUT_CONCURRENCY: '1', PLUGIN_TIMEOUT_MS: '600000' })
+    for (let i = 0; i < 12; i++) await s.handoff(s.team.id, [testEvent(s.team.id)])
+    await s.handoff(otherTeam.id, [testEvent(otherTeam.id), testEvent(otherTeam.id)])
+    await eventually(
+      "the other team's events delivered",
+      async () => s.destination.deliveredUuids('/b'),
+      (u) => u.length === 2,
+    )
+    const letters = await eventually(
+      "seven of A's batches kept as dead letters",
+      () => listDeadLetters(s.db.pool, a),
+      (l) => l.length === 7,
+    )
+    for (const letter of letters) {
+      assert.match(letter.error, /^not sent: plugin config \d+ already has 5 events waiting for delivery, over EXPORT_MAX_PENDING_EVENTS \(5\)/)
+      assert.equal(letter.attempts, 0)
+    }
+    const pendingTotal = async () => Number(await s.redis.get(`${s.prefix}:export:pending-events-total:${a}`))
+    assert.equal(await pendingTotal(), 5)
+    assert.equal((await s.metrics(a)).undelivered_events, 7)
+    // Once A's destination answers, its five waiting events are delivered and give their room back.
+    s.destination.responder = () => 200
+    s.destination.release()
+    await eventually(
+      'A delivered what was waiting',
+      () => s.metrics(a),
+      (m) => m.events_delivered_successfully === 5,
+    )
+    await eventually('A has nothing pending', pendingTotal, (n) => n === 0)
+    assert.equal((await s.metrics(b)).events_delivered_successfully, 2)
   })
 
   it('delivers a batch whose exporter was SIGKILLed mid-delivery through another exporter, at most twice', async () => {

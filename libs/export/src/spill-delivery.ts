@@ -1,0 +1,32 @@
+import type { Logger } from '@plugin-server/core'
+import { logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
+import type { Pool } from 'pg'
+import { insertDeadLetter } from './dead-letters'
+import type { NewDelivery } from './delivery-queue'
+import type { ExportMetrics } from './export-metrics'
+
+export interface SpillDeps {
+  pool: Pool
+  manager: PluginManager
+  metrics: ExportMetrics
+  logs: PluginLogWriter
+  logger: Logger
+  maxPendingEvents: number
+}
+
+/**
+ * A live delivery its config had no room for (EXPORT_MAX_PENDING_EVENTS): its events become a dead
+ * letter at once, never attempted, counted as undelivered and said in the config's logs, so the team
+ * replays them once its destination is back. Idempotent on the job id, like every dead letter.
+ */
+export async function spillDelivery(deps: SpillDeps, delivery: NewDelivery, pending: number): Promise<void> {
+  const { configId, teamId, method, events } = delivery.data
+  const error =
+    `not sent: plugin config ${configId} already has ${pending} events waiting for delivery, over EXPORT_MAX_PENDING_EVENTS (${deps.maxPendingEvents}): ` +
+    `its destination is failing or too slow. Replay once it is back: plugin-server export replay ${configId}`
+  await insertDeadLetter(deps.pool, { jobKey: `${delivery.jobId}-overflow`, configId, teamId, method, events, error, retryError: false, attempts: [] })
+  const record = deps.manager.enabledConfigs().find((r) => r.id === configId)
+  await deps.metrics.add({ teamId, pluginName: record?.pluginName ?? 'unknown', configId }, method, { undelivered_events: events.length })
+  if (record) deps.logs.write(logTarget(record), 'SYSTEM', 'ERROR', `${method}: ${events.length} events kept as a dead letter: ${error}`)
+  else deps.logger.error({ plugin_config_id: configId, events: events.length, err: error }, 'export batch kept as a dead letter')
+}
