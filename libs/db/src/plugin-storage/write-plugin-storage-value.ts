@@ -11,8 +11,10 @@ export type PluginStorageWrite = { written: true } | { written: false; heldBytes
  * committed, so the team can pass the limit by what is in flight (a value each, ≤ 1 MiB by default).
  */
 export async function writePluginStorageValue(pool: Pool, pluginConfigId: number, key: string, json: string, teamLimitBytes = 0): Promise<PluginStorageWrite> {
-  const { rows } = await pool.query<{ written: boolean; held: string; add: string }>(
-    `WITH old AS (SELECT octet_length(key) + octet_length(value::text) + 64 AS bytes FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2),
+  // Named, so each connection plans it once (planning this statement cost more than running it).
+  const { rows } = await pool.query<{ written: boolean; held: string; add: string }>({
+    name: 'write-plugin-storage-value',
+    text: `WITH old AS (SELECT octet_length(key) + octet_length(value::text) + 64 AS bytes FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2),
           held AS (
             SELECT coalesce(sum(u.bytes), 0) AS bytes FROM plugin_storage_usage u JOIN plugin_configs c ON c.id = u.plugin_config_id
             WHERE c.team_id = (SELECT team_id FROM plugin_configs WHERE id = $1)
@@ -25,8 +27,8 @@ export async function writePluginStorageValue(pool: Pool, pluginConfigId: number
             RETURNING 1
           )
      SELECT EXISTS (SELECT 1 FROM written) AS written, (SELECT bytes FROM held) AS held, (SELECT add FROM grow) AS add`,
-    [pluginConfigId, key, json, teamLimitBytes],
-  )
+    values: [pluginConfigId, key, json, teamLimitBytes],
+  })
   const [result] = rows
   return result.written ? { written: true } : { written: false, heldBytes: Number(result.held), addBytes: Number(result.add) }
 }
