@@ -24,11 +24,11 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
     registers: [registry],
   })
   let collecting: Promise<void> | null = null
-  // prom-client calls collect() once per gauge; one Redis round trip serves all four.
+  // prom-client calls collect() once per gauge; one Redis round trip serves all five.
   const shared = async () => {
     collecting ??= withTimeout(collect(), READ_TIMEOUT_MS)
       .catch(() => {
-        for (const g of [oldest, pending, retrying, buffered]) g.reset()
+        for (const g of [oldest, pending, retrying, buffered, events]) g.reset()
         errors.inc()
       })
       .finally(() => setTimeout(() => (collecting = null), 0))
@@ -39,6 +39,7 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
   const pending = gauge('plugin_export_pending_batches', 'Delivery jobs not finished yet (waiting, running or waiting for a retry)')
   const retrying = gauge('plugin_export_retries_in_flight', 'Delivery jobs waiting for a RetryError retry')
   const buffered = gauge('plugin_export_buffer_age_seconds', 'Age of the oldest event in the exportEvents buffer')
+  const events = gauge('plugin_export_pending_events', 'Events of the delivery jobs not finished yet, against EXPORT_MAX_PENDING_EVENTS')
   const collect = async () => {
     const records = configs()
     const multi = redis.multi()
@@ -47,18 +48,26 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
       multi.zcard(keys.pending(r.id))
       multi.zcard(keys.retrying(r.id))
       multi.zscore(keys.buffered(), String(r.id))
+      multi.get(keys.pendingEventsTotal(r.id))
     }
     const results = (await multi.exec()) ?? []
     const now = Date.now()
-    for (const g of [oldest, pending, retrying, buffered]) g.reset()
+    for (const g of [oldest, pending, retrying, buffered, events]) g.reset()
     records.forEach((r, i) => {
       const labels = { team_id: String(r.teamId), plugin: r.pluginName, plugin_config_id: String(r.id) }
-      const [first, count, retries, since] = results.slice(i * 4, i * 4 + 4).map((x) => x[1]) as [string[], number, number, string | null]
+      const [first, count, retries, since, waiting] = results.slice(i * 5, i * 5 + 5).map((x) => x[1]) as [
+        string[],
+        number,
+        number,
+        string | null,
+        string | null,
+      ]
       if (count === 0 && retries === 0 && since === null) return
       oldest.set(labels, first.length === 2 ? (now - Number(first[1])) / 1000 : 0)
       pending.set(labels, count)
       retrying.set(labels, retries)
       buffered.set(labels, since === null ? 0 : (now - Number(since)) / 1000)
+      events.set(labels, Number(waiting ?? 0))
     })
   }
 }
