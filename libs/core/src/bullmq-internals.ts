@@ -30,6 +30,9 @@ export const bullmqKeys = (prefix: string, queue: string) => ({
   job: (jobId: string) => `${prefix}:${queue}:${jobId}`,
 })
 
+/** The field a job's hash gets once the job has completed or failed for good (never while it waits, runs or awaits a retry). */
+export const BULLMQ_JOB_FINISHED_FIELD = 'finishedOn'
+
 /** Whether each job's hash exists, in one round trip (Queue#getJob would read each whole job). */
 export async function jobsExist(redis: Redis, queue: Queue, jobIds: readonly string[]): Promise<boolean[]> {
   if (jobIds.length === 0) return []

@@ -32,7 +32,7 @@ export class DeliveryQueue {
   /** Without `overflow` (the admin API's and CLI's replays) nothing is spilled, only counted. */
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
     private readonly overflow: DeliveryOverflow | null = null,
   ) {
     this.queue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, {
@@ -75,11 +75,11 @@ export class DeliveryQueue {
       const free = group.filter((d) => !capped.includes(d))
       const sizes = (ds: NewDelivery[]) => ds.map((d) => ({ jobId: d.jobId, events: d.data.events.length }))
       if (free.length > 0) {
-        await admitPending(this.redis, this.keys, configId, 0, sizes(free))
+        await admitPending(this.redis, this.prefix, this.keys, configId, 0, sizes(free))
         kept.push(...free)
       }
       if (capped.length === 0 || !this.overflow) continue
-      const { pending, admitted } = await admitPending(this.redis, this.keys, configId, this.overflow.maxPendingEvents, sizes(capped))
+      const { pending, admitted } = await admitPending(this.redis, this.prefix, this.keys, configId, this.overflow.maxPendingEvents, sizes(capped))
       for (const [i, d] of capped.entries()) {
         if (admitted[i]) kept.push(d)
         else await this.overflow.spill(d, pending)

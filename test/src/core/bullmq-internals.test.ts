@@ -2,8 +2,17 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { Queue, Worker } from 'bullmq'
 import Redis from 'ioredis'
-import { BULLMQ_INTERNALS_VERSION, bullmqKeys, deduplicationJobIds, dropDeduplicatedSuccessor, jobsExist, readQueueDepths } from '@plugin-server/core'
+import {
+  BULLMQ_INTERNALS_VERSION,
+  BULLMQ_JOB_FINISHED_FIELD,
+  bullmqKeys,
+  deduplicationJobIds,
+  dropDeduplicatedSuccessor,
+  jobsExist,
+  readQueueDepths,
+} from '@plugin-server/core'
 import { testQueuePrefix } from '../harness/databases'
+import { waitFor } from '../harness/wait'
 
 const bullmqVersion = (createRequire(__filename)('bullmq/package.json') as { version: string }).version
 
@@ -41,6 +50,27 @@ describe('BullMQ internals adapter (libs/core bullmq-internals.ts)', () => {
     assert.equal(depth.counts.waiting, await queue.getWaitingCount())
     await queue.pause()
     assert.equal((await readQueueDepths(redis, prefix, ['scheduled']))[0].paused, true)
+  })
+
+  it("marks a job's hash with the finished field once it completes or fails for good, and not before", async () => {
+    const done = await queue.add('t', { n: 1 })
+    const failing = await queue.add('t', { n: 2 })
+    const waiting = await queue.add('later', { n: 3 }, { delay: 3_600_000 })
+    const finished = async (id: string) => (await redis.hexists(bullmqKeys(prefix, 'scheduled').job(id), BULLMQ_JOB_FINISHED_FIELD)) === 1
+    assert.equal(await finished(done.id!), false)
+    worker = new Worker(
+      'scheduled',
+      async (job) => {
+        if (job.data.n === 2) throw new Error('for good')
+      },
+      { connection: (workerRedis = redis.duplicate()), prefix },
+    )
+    await waitFor(
+      'both jobs finished',
+      async () => [await done.isCompleted(), await failing.isFailed()],
+      (states) => states.every(Boolean),
+    )
+    assert.deepEqual([await finished(done.id!), await finished(failing.id!), await finished(waiting.id!)], [true, true, false])
   })
 
   it('tells which jobs exist, as Queue#getJob does', async () => {
