@@ -54,9 +54,11 @@ local function account(key, before, after)
     redis.call('ZREM', expiries, key)
   end
 end
--- Looks whether jobs are still there: those due (every write), or the longest unchecked (before a refusal).
+-- Looks whether jobs are still there: those due (every write), or the longest unchecked (before a
+-- refusal) but not those reserved in the last 10 s, whose add may not have reached BullMQ yet.
 local function recheck(due)
-  local jobs = due and redis.call('ZRANGE', checks, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100) or redis.call('ZRANGE', checks, 0, 99)
+  local upTo = due and now or now + ${JOB_CHECK_MS} - 10000
+  local jobs = redis.call('ZRANGE', checks, '-inf', upTo, 'BYSCORE', 'LIMIT', 0, 100)
   for _, key in ipairs(jobs) do
     if redis.call('EXISTS', key) == 0 then forget(key) else redis.call('ZADD', checks, now + ${JOB_CHECK_MS}, key) end
   end

@@ -37,11 +37,15 @@ describe('TeamRedisAccount (PLUGIN_TEAM_REDIS_LIMIT_MB): what a team’s plugins
       errorOf(refused),
       /^jobs\.later refused: team \d+'s plugins hold 0\.9 MB of Redis \(cache and jobs\) together and this would add 0\.3 MB, over PLUGIN_TEAM_REDIS_LIMIT_MB \(1\.0 MB\)/,
     )
-    const queue = createPluginJobsQueue(fx.ctx.newRedisConnection('check'), fx.ctx.config)
+    const redis = fx.ctx.newRedisConnection('check')
+    const queue = createPluginJobsQueue(redis, fx.ctx.config)
     try {
       const delayed = await queue.getJobs(['delayed'])
       assert.equal(delayed.length, 3, 'the refused job was not stored')
       await delayed[0].remove()
+      assert.match(errorOf(await run({ kb: 300 })), /refused/, 'a job reserved in the last 10 s may still be being added: it counts')
+      // As if it had been reserved a minute ago (the account's checks ZSET holds when to look at each job next).
+      await redis.zadd(`${fx.prefix}:redis-account:${config.record.teamId}:checks`, Date.now(), queue.toKey(delayed[0].id!))
       assert.equal((await run({ kb: 300 })).ok, true, 'the removed job made room for another')
       assert.equal((await queue.getJobs(['delayed'])).length, 3)
     } finally {
