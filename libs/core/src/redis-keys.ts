@@ -31,6 +31,8 @@ export const redisKeys = (prefix: string) => ({
     pendingEvents: (configId: number) => `${prefix}:export:pending-events:${configId}`,
     /** STRING events of the config's delivery jobs not finished yet. */
     pendingEventsTotal: (configId: number) => `${prefix}:export:pending-events-total:${configId}`,
+    /** HASH delivery job id → ms it was spilled as a dead letter (kept an hour: a re-add is spilled again). */
+    spilled: (configId: number) => `${prefix}:export:spilled:${configId}`,
     /** SET of the numbers of a historical run's finished pages (each counted once, however often it is delivered). */
     historicalDone: (runId: number) => `${prefix}:export:historical-done:${runId}`,
     /** HASH `exported` / `failed` event counts of a historical run (failed ones kept as a dead letter). */

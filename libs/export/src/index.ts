@@ -20,3 +20,4 @@ export { startHistoricalExport, cancelHistoricalExport, HistoricalRunOverlap } f
 export { exportStatus } from './export-status'
 export { startExporter } from './start-exporter'
 export type { RunningExporter } from './start-exporter'
+export { admitPending, finishPending } from './pending-events'

@@ -4,11 +4,13 @@ import { DELIVERIES_QUEUE, ExportKeys } from './keys'
 
 /**
  * Admits delivery jobs of one config against its cap of pending events: KEYS the config's
- * pendingEvents HASH and its total; ARGV the cap (0: none), the prefix of the queue's job keys and
- * BullMQ's finished field, then job id and events per job. A job already admitted (a redelivered
- * hand-off, a retried flush) is admitted again without counting twice; one that would take the
- * total past the cap is not, unless nothing is pending (a batch larger than the cap still goes,
- * alone). Before refusing, once per call, a sample of 100 counted jobs is looked at: one admitted
+ * pendingEvents HASH, its total and its spilled HASH; ARGV the cap (0: none), the prefix of the
+ * queue's job keys and BullMQ's finished field, then job id and events per job. A job added again
+ * (a redelivered hand-off, a retried flush) gets the answer it got before: counted once if admitted,
+ * admitted uncounted if BullMQ has it already (delivered: its stub stays an hour, and BullMQ ignores
+ * the add), refused again if it was spilled (its dead letter is written once) — so no batch is both
+ * delivered and a dead letter. A new one that would take the total past the cap is refused, unless
+ * nothing is pending (a batch larger than the cap still goes, alone); spilled marks are kept an hour. Before refusing, once per call, a sample of 100 counted jobs is looked at: one admitted
  * over a minute ago (its add is surely done) that ended without giving its events back (failed past
  * BullMQ's own attempts, removed by hand) stops counting, so a lost count cannot hold a config's
  * exports back for good. Each job is held as `<events>:<ms admitted>`. Answers the total, then 1 or 0
@@ -33,15 +35,22 @@ end
 local function fits(events)
   return cap == 0 or total == 0 or total + events <= cap
 end
+for _, id in ipairs(redis.call('HRANDFIELD', KEYS[3], 10)) do
+  if tonumber(redis.call('HGET', KEYS[3], id)) < now - 3600000 then redis.call('HDEL', KEYS[3], id) end
+end
 local admitted = {}
 for i = 4, #ARGV, 2 do
   local id, events = ARGV[i], tonumber(ARGV[i + 1])
-  if redis.call('HEXISTS', KEYS[1], id) == 0 and not fits(events) and not rechecked then
+  local counted = redis.call('HEXISTS', KEYS[1], id) == 1
+  if not counted and redis.call('HEXISTS', KEYS[3], id) == 0 and redis.call('EXISTS', jobPrefix .. id) == 0 and not fits(events) and not rechecked then
     rechecked = true
     recheck()
+    counted = redis.call('HEXISTS', KEYS[1], id) == 1
   end
-  if redis.call('HEXISTS', KEYS[1], id) == 1 then admitted[#admitted + 1] = 1
-  elseif not fits(events) then admitted[#admitted + 1] = 0
+  if counted or redis.call('EXISTS', jobPrefix .. id) == 1 then admitted[#admitted + 1] = 1
+  elseif redis.call('HEXISTS', KEYS[3], id) == 1 or not fits(events) then
+    redis.call('HSET', KEYS[3], id, now)
+    admitted[#admitted + 1] = 0
   else
     redis.call('HSET', KEYS[1], id, events .. ':' .. now)
     total = total + events
@@ -77,9 +86,10 @@ export async function admitPending(
   const jobPrefix = bullmqKeys(prefix, DELIVERIES_QUEUE).job('')
   const [pending, admitted] = (await redis.eval(
     ADMIT,
-    2,
+    3,
     keys.pendingEvents(configId),
     keys.pendingEventsTotal(configId),
+    keys.spilled(configId),
     String(cap),
     jobPrefix,
     BULLMQ_JOB_FINISHED_FIELD,

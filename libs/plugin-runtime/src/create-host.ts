@@ -69,13 +69,10 @@ export function createHost(
       // The job's bytes are held in the team's account before BullMQ stores it, under an id of our own.
       const jobId = randomUUID()
       const jobKey = services.jobs.toKey(jobId)
-      await account.reserveJob(jobKey, JSON.stringify(data).length, `jobs.${job.name}`)
-      try {
-        await services.jobs.add(job.name, data, { delay, jobId })
-      } catch (error) {
-        await account.releaseJob(jobKey).catch(() => undefined)
-        throw error
-      }
+      // Not given back if the add fails: it may have stored the job all the same (a timeout); the
+      // account's recheck gives back a reservation whose job never appears.
+      await account.reserveJob(jobKey, Buffer.byteLength(JSON.stringify(data)), `jobs.${job.name}`)
+      await services.jobs.add(job.name, data, { delay, jobId })
       await jobHistory.queued({ ...data, jobId, secrets: target.secrets })
     },
     updateMetric: (name, operation, value) => {

@@ -38,7 +38,7 @@ interface MinuteQuota {
 /**
  * Plugin logs go to `plugin_log_entries` (what users read) in batched inserts, and to pino with the
  * team, plugin and config ids (what operators read). Each config may write `linesPerMinute` lines a
- * minute (both places): a plugin logging in a loop would otherwise fill Postgres, flood the
+ * minute (both places; the server's own lines about it have as many again): a plugin logging in a loop would otherwise fill Postgres, flood the
  * operators' logs, and take the shared buffer from every other team's lines. What it dropped is
  * said once the minute is over, in its own logs. Buffered rows are bounded too (Postgres down).
  *
@@ -48,7 +48,8 @@ interface MinuteQuota {
 export class PluginLogWriter {
   private buffer: NewPluginLogRow[] = []
   private dropped = 0
-  private readonly quotas = new Map<number, MinuteQuota>()
+  /** By config and by whose lines: the server's own (SYSTEM) have a quota of their own, so a plugin's flood cannot hide them. */
+  private readonly quotas = new Map<string, MinuteQuota>()
   private readonly timer: NodeJS.Timeout
   private flushing: Promise<void> = Promise.resolve()
 
@@ -63,7 +64,7 @@ export class PluginLogWriter {
   }
 
   write(target: LogTarget, source: LogSource, type: LogType, text: string, pluginStack?: string): void {
-    if (!this.admit(target)) return
+    if (!this.admit(target, source)) return
     this.append(target, source, type, text, pluginStack)
   }
 
@@ -103,13 +104,14 @@ export class PluginLogWriter {
   }
 
   /** Whether the config has lines left this minute; a new minute first says what the last one dropped. */
-  private admit(target: LogTarget): boolean {
+  private admit(target: LogTarget, source: LogSource): boolean {
     const minute = Math.floor(Date.now() / MINUTE_MS)
-    let quota = this.quotas.get(target.pluginConfigId)
+    const key = `${target.pluginConfigId}:${source === 'SYSTEM' ? 'server' : 'plugin'}`
+    let quota = this.quotas.get(key)
     if (quota?.minute !== minute) {
       if (quota) this.sayDropped(quota)
       quota = { minute, written: 0, dropped: 0, target }
-      this.quotas.set(target.pluginConfigId, quota)
+      this.quotas.set(key, quota)
     }
     if (quota.written >= this.options.linesPerMinute) {
       quota.dropped++
@@ -122,10 +124,10 @@ export class PluginLogWriter {
   /** Minutes that are over (all of them when closing): a config that went quiet still hears what it dropped. */
   private closeMinutes(all = false): void {
     const minute = Math.floor(Date.now() / MINUTE_MS)
-    for (const [configId, quota] of this.quotas) {
+    for (const [key, quota] of this.quotas) {
       if (quota.minute === minute && !all) continue
       this.sayDropped(quota)
-      this.quotas.delete(configId)
+      this.quotas.delete(key)
     }
   }
 

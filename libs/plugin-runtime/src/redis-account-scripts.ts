@@ -199,7 +199,7 @@ if fresh then result = refusal(after) end
 export const CURSOR_INIT = script(`${NEW_COUNTER}
 if not fresh then result = 0 elseif not result then
   redis.call('SET', key, ARGV[2])
-  account(key, 0, after)
+  account(key, held(key), after)
   result = 1
 end
 `)
@@ -208,7 +208,7 @@ end
 export const CURSOR_INCREMENT = script(`${NEW_COUNTER}
 if not result then
   result = redis.pcall('INCRBY', key, ARGV[2])
-  if fresh and type(result) == 'number' then account(key, 0, after) end
+  if fresh and type(result) == 'number' then account(key, held(key), after) end
 end
 `)
 
@@ -222,12 +222,6 @@ if not result then
   redis.call('ZADD', checks, now + ${JOB_CHECK_MS}, key)
   result = 1
 end
-`)
-
-/** KEYS[5]: a job's BullMQ key whose add failed: its reservation goes. */
-export const RELEASE_JOB = script(`
-forget(KEYS[5])
-result = 1
 `)
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type Redis from 'ioredis'
 import { redisKeys } from '@plugin-server/core'
-import { limitError, RELEASE_JOB, RESERVE_JOB } from './redis-account-scripts'
+import { limitError, RESERVE_JOB } from './redis-account-scripts'
 
 /**
  * One team's account of what its plugins hold in Redis (PLUGIN_TEAM_REDIS_LIMIT_MB): the cache's
@@ -59,11 +59,6 @@ export class TeamRedisAccount {
       throw this.refusal(error as Error, what)
     }
   }
-
-  /** Gives back a reservation whose job was never stored. */
-  async releaseJob(jobKey: string): Promise<void> {
-    await this.run(RELEASE_JOB, [jobKey], [])
-  }
 }
 
 const shas = new Map<string, string>()
@@ -72,7 +67,13 @@ const loads = new WeakMap<Redis, Set<string>>()
 /** Sends SCRIPT LOAD of `lua` on this client unless it already has (not awaited: see run). */
 function load(redis: Redis, lua: string): void {
   let sent = loads.get(redis)
-  if (!sent) loads.set(redis, (sent = new Set()))
+  if (!sent) {
+    const scripts = (sent = new Set())
+    loads.set(redis, scripts)
+    // A reconnect may be to a Redis that lost its scripts (a restart): load them again ahead of the next calls, or
+    // every call would go out by SHA, come back NOSCRIPT and be sent again after later calls.
+    redis.on('ready', () => scripts.clear())
+  }
   if (sent.has(lua)) return
   sent.add(lua)
   redis.script('LOAD', lua).catch(() => sent.delete(lua))

@@ -75,15 +75,23 @@ export class EventsPartitionMaintainer {
     await this.running
   }
 
+  /** A failure here is logged and counted on its own: the partitions' pass still counts as done. */
+  private async deleteOldLogs(): Promise<void> {
+    if (this.logRetentionDays === null) return
+    const cutoff = new Date(Date.now() - this.logRetentionDays * 86_400_000)
+    try {
+      const deleted = await deletePluginLogsBefore(this.pool, cutoff)
+      this.logRowsDeleted.inc(deleted)
+      if (deleted > 0) this.logger.info({ deleted, cutoff: cutoff.toISOString() }, 'plugin log rows older than PLUGIN_LOG_RETENTION_DAYS deleted')
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'plugin log retention failed; tried again at the next pass')
+    }
+  }
+
   private async pass(): Promise<EventsPartitionMaintenance | null> {
     try {
       const result = await maintainEventsPartitions(this.pool, { aheadDays: this.policy.partitionsAheadDays, retentionDays: this.policy.retentionDays })
-      if (this.logRetentionDays !== null) {
-        const cutoff = new Date(Date.now() - this.logRetentionDays * 86_400_000)
-        const deleted = await deletePluginLogsBefore(this.pool, cutoff)
-        this.logRowsDeleted.inc(deleted)
-        if (deleted > 0) this.logger.info({ deleted, cutoff: cutoff.toISOString() }, 'plugin log rows older than PLUGIN_LOG_RETENTION_DAYS deleted')
-      }
+      await this.deleteOldLogs()
       this.created.inc(result.created.length)
       this.dropped.inc(result.dropped.length)
       this.deletedRows.inc(result.defaultRowsDeleted)

@@ -21,6 +21,9 @@ export interface JobRunnerDeps {
   queuePrefix: string
 }
 
+/** What BullMQ keeps of a failure's message and stack (the plugin's logs have the whole message, up to their own bound). */
+const MAX_FAILED_REASON_CHARS = 2000
+
 /**
  * Runs one job of the `jobs` queue. RetryError rethrows (BullMQ retries it with the custom backoff
  * while attempts remain); any other error fails the job for good (UnrecoverableError). Every
@@ -101,6 +104,10 @@ export class JobRunner {
   private failure(job: Job<PluginJobData>, target: ReturnType<typeof logTarget>, err: Error): Error {
     const { name } = job.data
     const message = redact(err.message, target.secrets)
+    // BullMQ keeps the reason and a stack per attempt in the job's hash, for days once failed: a plugin
+    // throwing megabytes would otherwise keep them in Redis outside its team's PLUGIN_TEAM_REDIS_LIMIT_MB.
+    err.message = err.message.slice(0, MAX_FAILED_REASON_CHARS)
+    err.stack = err.stack?.slice(0, MAX_FAILED_REASON_CHARS)
     const attempt = job.attemptsMade + 1
     const attempts = job.opts.attempts ?? 1
     if (err instanceof PluginError && err.isRetryError) {
@@ -117,12 +124,12 @@ export class JobRunner {
       }
       this.deps.metrics.jobs.inc({ outcome: 'failed' })
       this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed with RetryError ${attempt} times, giving up: ${message}`, err.pluginStack)
-      return new UnrecoverableError(message)
+      return new UnrecoverableError(message.slice(0, MAX_FAILED_REASON_CHARS))
     }
     this.deps.metrics.jobs.inc({ outcome: 'failed' })
     // A PluginError's message already names the plugin, the config and the job.
     if (err instanceof PluginError) this.deps.logs.write(target, 'PLUGIN', 'ERROR', message, err.pluginStack)
     else this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed: ${message}`)
-    return new UnrecoverableError(message)
+    return new UnrecoverableError(message.slice(0, MAX_FAILED_REASON_CHARS))
   }
 }

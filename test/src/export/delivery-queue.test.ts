@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { DeliveryQueue, exportKeys, NewDelivery } from '@plugin-server/export'
+import { DeliveryQueue, exportKeys, finishPending, NewDelivery } from '@plugin-server/export'
 import type { ProcessedPluginEvent } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
@@ -43,6 +43,19 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS)', () => {
     assert.equal(await pending(), 25)
   })
 
+  it('answers a delivery added again as it did before: spilled again if it was spilled, not counted again once delivered', async () => {
+    await queue.add([delivery('a', 10)])
+    await queue.add([delivery('b', 5)])
+    assert.deepEqual(spilled, ['b'])
+    // 'a' is delivered: its events come back, BullMQ keeps its job (a stub) for an hour.
+    await finishPending(redis, exportKeys(prefix), 7, 'a')
+    assert.equal(await pending(), 0)
+    // Redelivered hand-offs: 'b' now fits, but it is a dead letter already; 'a' is not counted a second time.
+    await queue.add([delivery('b', 5), delivery('a', 10)])
+    assert.deepEqual(spilled, ['b', 'b'], 'b is spilled again (its dead letter is written once), not delivered as well')
+    assert.equal(await pending(), 0)
+  })
+
   it('stops counting a job that ended over a minute ago without giving its events back (removed by hand), so its config is not held back for good', async () => {
     await queue.add([delivery('a', 10)])
     await queue.queue.remove('a')
@@ -51,7 +64,7 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS)', () => {
     // As if 'a' had been admitted two minutes ago (the count holds `<events>:<ms admitted>`).
     await redis.hset(exportKeys(prefix).pendingEvents(7), 'a', `10:${Date.now() - 120_000}`)
     spilled.length = 0
-    await queue.add([delivery('b', 5)])
+    await queue.add([delivery('c', 5)])
     assert.deepEqual(spilled, [], 'the lost count was looked at before refusing')
     assert.equal(await pending(), 5)
   })

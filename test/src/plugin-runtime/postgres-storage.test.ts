@@ -83,6 +83,11 @@ describe('PostgresPluginStorage (meta.storage)', () => {
       assert.equal(kept, actual)
     })
 
+    it('takes a limit past 2 GiB (a bigint, not an integer)', async () => {
+      await storageOf(configA, 4096 * MiB).set('k', 'v')
+      assert.equal(await storageOf(configA).get('k', null), 'v')
+    })
+
     it('keeps the usage equal to what the rows hold through inserts, overwrites, deletes and a config deleted with its rows', async () => {
       const a = storageOf(configA)
       await Promise.all(Array.from({ length: 50 }, (_, i) => a.set(`k${i % 10}`, { i, pad: 'x'.repeat(i * 100) })))

@@ -6,6 +6,9 @@
  * config, not per team: a config's delete cascades to its usage too.
  */
 export const sql = /* sql */ `
+-- Until the trigger exists: a row written by an older worker between the count and the trigger would be missed.
+LOCK TABLE plugin_storage IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE plugin_storage_usage (
   plugin_config_id integer PRIMARY KEY REFERENCES plugin_configs(id) ON DELETE CASCADE,
   bytes bigint NOT NULL

@@ -4,9 +4,9 @@ import type { Pool } from 'pg'
  * Deletes plugin log rows written before `cutoff` (PLUGIN_LOG_RETENTION_DAYS), oldest first, `batch`
  * rows per statement so no statement holds many row locks or runs long. It walks the primary key
  * from its start instead of searching by timestamp (no index has it first): ids are given out in
- * write order, so the old rows are the first ones. It stops at the first batch that is not old
- * through and through; a row a little older behind a newer one (writers' clocks differ by
- * milliseconds) goes at the next pass. Answers how many rows went.
+ * write order, so the old rows are the first ones. It stops at the first batch with no old row; a
+ * newer row at the head (a writer whose clock runs ahead) only makes each statement delete fewer.
+ * Answers how many rows went.
  */
 export async function deletePluginLogsBefore(pool: Pool, cutoff: Date, batch = 10_000): Promise<number> {
   let deleted = 0
@@ -17,6 +17,6 @@ export async function deletePluginLogsBefore(pool: Pool, cutoff: Date, batch = 1
       [cutoff, batch],
     )
     deleted += rowCount ?? 0
-    if ((rowCount ?? 0) < batch) return deleted
+    if (!rowCount) return deleted
   }
 }

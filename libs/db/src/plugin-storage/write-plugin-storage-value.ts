@@ -22,7 +22,7 @@ export async function writePluginStorageValue(pool: Pool, pluginConfigId: number
           grow AS (SELECT octet_length($2) + octet_length($3::jsonb::text) + 64 - coalesce((SELECT bytes FROM old), 0) AS add),
           written AS (
             INSERT INTO plugin_storage (plugin_config_id, key, value)
-            SELECT $1, $2, $3::jsonb WHERE $4 = 0 OR (SELECT add FROM grow) <= 0 OR (SELECT bytes FROM held) + (SELECT add FROM grow) <= $4
+            SELECT $1, $2, $3::jsonb WHERE $4::bigint = 0 OR (SELECT add FROM grow) <= 0 OR (SELECT bytes FROM held) + (SELECT add FROM grow) <= $4::bigint
             ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = EXCLUDED.value
             RETURNING 1
           )
