@@ -65,6 +65,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
         principal,
         services,
         pluginSettings: deps.pluginSettings,
+        teamLimits: deps.teamLimits,
       })
       status = result.status
       sendJson(res, result.status, result.body)

@@ -29,6 +29,8 @@ export interface AdminApiDeps {
    * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.
    */
   pluginSettings?: Partial<TrySettings>
+  /** PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_TEAM_STORAGE_LIMIT_MB, for the usage route; the workers' defaults when absent. */
+  teamLimits?: { redisMb: number; storageMb: number }
   /** Largest attachment a config may be given (PLUGIN_ATTACHMENT_MAX_BYTES); 10 MiB by default. */
   attachmentMaxBytes?: number
   /** Log long-polls (`?after=&wait=`): at most 100 held at once, checked every 500 ms, by default. */

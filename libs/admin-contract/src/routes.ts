@@ -5,7 +5,7 @@ import type { LogRow } from './logs'
 import type { DeletePluginResult, InstallResult, PluginDetail, PluginSummary, SetCurrentVersionInput, SetCurrentVersionResult } from './plugins'
 import type { ConfigMetrics, ConfigsHealth, ExportSeries, ProcessingSeries } from './processing'
 import type { ConfigStatusView } from './status'
-import type { CreateTeamInput, Me, Team } from './teams'
+import type { CreateTeamInput, Me, Team, TeamUsage } from './teams'
 import type { TryRequest, TryResult } from './try'
 
 /** A body that is not JSON: the plugin archive, or an attachment's file. */
@@ -29,6 +29,7 @@ export interface AdminRoutes {
   'GET /api/teams/:teamId/configs': { body: never; answer: PluginConfigView[] }
   'POST /api/teams/:teamId/configs': { body: CreateConfigInput; answer: PluginConfigView }
   'GET /api/teams/:teamId/configs/health': { body: never; answer: ConfigsHealth }
+  'GET /api/teams/:teamId/usage': { body: never; answer: TeamUsage }
   'PUT /api/teams/:teamId/configs/order': { body: ReorderConfigsInput; answer: PluginConfigView[] }
   'GET /api/configs/:id': { body: never; answer: PluginConfigView }
   'PATCH /api/configs/:id': { body: UpdateConfigInput; answer: PluginConfigView }
@@ -70,6 +71,7 @@ export const ADMIN_ROUTE_KEYS = [
   'GET /api/teams/:teamId/configs',
   'POST /api/teams/:teamId/configs',
   'GET /api/teams/:teamId/configs/health',
+  'GET /api/teams/:teamId/usage',
   'PUT /api/teams/:teamId/configs/order',
   'GET /api/configs/:id',
   'PATCH /api/configs/:id',

@@ -16,6 +16,8 @@ export interface RouteContext {
   services: AdminServices
   /** `AdminApiDeps.pluginSettings`, for dry runs. */
   pluginSettings?: Partial<TrySettings>
+  /** `AdminApiDeps.teamLimits`, for the usage route. */
+  teamLimits?: { redisMb: number; storageMb: number }
 }
 
 export interface RouteResult {

@@ -1,12 +1,22 @@
+import { loadConfig } from '@plugin-server/core'
 import { createTeam, listTeams } from '@plugin-server/db'
+import { teamUsage } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
-import { optionalString } from '../parse-input'
+import { idParam, optionalString } from '../parse-input'
 import { defineRoute } from './define-route'
 import { Route } from './route'
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505'
+}
+
+const MiB = 1024 * 1024
+
+/** The workers' defaults, for an API process started without the limits. */
+function defaultLimits(): { redisMb: number; storageMb: number } {
+  const { teamRedisLimitMb, teamStorageLimitMb } = loadConfig({}).plugins
+  return { redisMb: teamRedisLimitMb, storageMb: teamStorageLimitMb }
 }
 
 export const teamRoutes: Route[] = [
@@ -23,4 +33,8 @@ export const teamRoutes: Route[] = [
       throw err
     }
   }),
+  defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, teamLimits = defaultLimits() }) => ({
+    status: 200,
+    body: await teamUsage(management, idParam(params.teamId, 'team'), { redisBytes: teamLimits.redisMb * MiB, storageBytes: teamLimits.storageMb * MiB }),
+  })),
 ]
