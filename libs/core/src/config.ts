@@ -66,6 +66,8 @@ export interface Config {
     logRetentionDays: number | null
     /** What one team's plugins may keep in `meta.storage` together (Postgres); a write past it is refused. */
     teamStorageLimitMb: number
+    /** Redis every team's plugins may hold together (cache, cursors, jobs); a write past it is refused (0: no limit). */
+    redisLimitMb: number
     /** Redis one team's plugins may hold together (cache, cursors, jobs), fleet-wide; a write past it is refused. */
     teamRedisLimitMb: number
     /** Safety net behind pub/sub: how often every worker re-reads the enabled configs. */
@@ -310,6 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
       logLinesPerMinute: r.int('PLUGIN_LOG_LINES_PER_MINUTE', 1000, 1, 100_000_000),
       logRetentionDays: r.int('PLUGIN_LOG_RETENTION_DAYS', 14, 0, 36_500) || null,
       teamStorageLimitMb: r.int('PLUGIN_TEAM_STORAGE_LIMIT_MB', 1024, 1, 1024 * 1024),
+      redisLimitMb: r.int('PLUGIN_REDIS_LIMIT_MB', 2048, 0, 1024 * 1024),
       teamRedisLimitMb: r.int('PLUGIN_TEAM_REDIS_LIMIT_MB', 256, 1, 1024 * 1024),
       reconcileIntervalMs: r.int('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
       setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),

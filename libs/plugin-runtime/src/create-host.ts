@@ -54,9 +54,10 @@ export function createHost(
     services.logger.warn({ plugin_config_id: record.id, err: err.message }, 'plugin job not recorded in the job history'),
   )
   const refusals = services.registry && teamRedisRefusals(services.registry)
-  const account = new TeamRedisAccount(redis, queuePrefix, record.teamId, services.plugins.teamRedisLimitMb * 1024 * 1024, (kind) =>
-    refusals?.inc({ team_id: String(record.teamId), kind }),
-  )
+  const account = new TeamRedisAccount(redis, queuePrefix, record.teamId, services.plugins.teamRedisLimitMb * 1024 * 1024, {
+    fleetLimitBytes: services.plugins.redisLimitMb * 1024 * 1024,
+    refused: (kind) => refusals?.inc({ team_id: String(record.teamId), kind }),
+  })
   return {
     config: record.config,
     attachments,

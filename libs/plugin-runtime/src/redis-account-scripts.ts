@@ -15,8 +15,13 @@
  * their key and value bytes plus KEY_OVERHEAD (Redis's own per-key cost and the account's), list
  * elements at their bytes plus ELEMENT_OVERHEAD, jobs at their data plus JOB_OVERHEAD (BullMQ's fields).
  *
- * KEYS: the account's sizes, expiries, checks and total, then the keys written. ARGV[1]: the limit in
- * bytes (0: none), then what the operation takes.
+ * The teams' totals are summed in one more key, the fleet's (redisKeys.pluginRedisFleetTotal), held
+ * to PLUGIN_REDIS_LIMIT_MB: many teams (accounts) each within their own limit must not fill Redis
+ * together either.
+ *
+ * KEYS: the account's sizes, expiries, checks and total, then the keys written. ARGV[1]: `<team
+ * limit> <fleet limit> <fleet total key>` (limits in bytes, 0: none; the key shares the prefix's hash
+ * tag, so the script may touch it), then what the operation takes.
  */
 const KEY_OVERHEAD = 64
 const ELEMENT_OVERHEAD = 16
@@ -26,8 +31,11 @@ const JOB_CHECK_MS = 60_000
 
 const PRELUDE = `
 local sizes, expiries, checks, totalKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local limit = tonumber(ARGV[1])
+local teamLimit, fleetLimit, fleetKey = string.match(ARGV[1], '^(%d+) (%d+) (.+)$')
+local limit, fleetLimit = tonumber(teamLimit), tonumber(fleetLimit)
 local total = tonumber(redis.call('GET', totalKey) or '0')
+local startTotal = total
+local fleet = tonumber(redis.call('GET', fleetKey) or '0')
 local changed = false
 local result
 local clock = redis.call('TIME')
@@ -64,15 +72,18 @@ local function recheck(due)
   end
 end
 local rechecked = false
+local function teamOver(after) return limit > 0 and total + after > limit end
+local function fleetOver(after) return fleetLimit > 0 and fleet + total - startTotal + after > fleetLimit end
 local function refusal(after)
-  if limit == 0 or total + after <= limit then return end
+  if not teamOver(after) and not fleetOver(after) then return end
   -- Once per script: jobs done since their last check may have made room.
   if not rechecked then
     rechecked = true
     recheck(false)
-    if total + after <= limit then return end
+    if not teamOver(after) and not fleetOver(after) then return end
   end
-  return { err = 'TEAM_REDIS_LIMIT ' .. total .. ' ' .. after }
+  if teamOver(after) then return { err = 'TEAM_REDIS_LIMIT ' .. total .. ' ' .. after } end
+  return { err = 'FLEET_REDIS_LIMIT ' .. (fleet + total - startTotal) .. ' ' .. after }
 end
 -- Twice as many as this call could add, so a team writing keys with a TTL never outruns the purge.
 for _, key in ipairs(redis.call('ZRANGE', expiries, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100 + 2 * (#KEYS - 4))) do
@@ -83,7 +94,10 @@ recheck(true)
 `
 
 const EPILOGUE = `
-if changed then redis.call('SET', totalKey, math.max(total, 0)) end
+if changed then
+  redis.call('SET', totalKey, math.max(total, 0))
+  if total ~= startTotal then redis.call('INCRBY', fleetKey, total - startTotal) end
+end
 return result
 `
 
@@ -225,15 +239,22 @@ end
 `)
 
 /**
- * A script's refusal (TEAM_REDIS_LIMIT <held> <adding>) as an error naming the limit and what was
- * refused; undefined for any other error.
+ * A script's refusal (TEAM_REDIS_LIMIT or FLEET_REDIS_LIMIT <held> <adding>) as an error naming the
+ * limit and what was refused; undefined for any other error.
  */
-export function limitError(error: Error, what: string, teamId: number, limitBytes: number): Error | undefined {
-  const refused = /^TEAM_REDIS_LIMIT (\S+) (\S+)/.exec(error.message)
+export function limitError(error: Error, what: string, teamId: number, limits: { teamBytes: number; fleetBytes: number }): Error | undefined {
+  const refused = /^(TEAM|FLEET)_REDIS_LIMIT (\S+) (\S+)/.exec(error.message)
   if (!refused) return undefined
+  const [, scope, held, adding] = refused
+  if (scope === 'FLEET') {
+    return new Error(
+      `${what} refused: the plugins of all teams hold ${mb(Number(held))} of Redis together and this would add ${mb(Number(adding))}, ` +
+        `over PLUGIN_REDIS_LIMIT_MB (${mb(limits.fleetBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
+    )
+  }
   return new Error(
-    `${what} refused: team ${teamId}'s plugins hold ${mb(Number(refused[1]))} of Redis (cache and jobs) together and this would add ${mb(Number(refused[2]))}, ` +
-      `over PLUGIN_TEAM_REDIS_LIMIT_MB (${mb(limitBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
+    `${what} refused: team ${teamId}'s plugins hold ${mb(Number(held))} of Redis (cache and jobs) together and this would add ${mb(Number(adding))}, ` +
+      `over PLUGIN_TEAM_REDIS_LIMIT_MB (${mb(limits.teamBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
   )
 }
 

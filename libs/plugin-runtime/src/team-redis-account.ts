@@ -10,17 +10,23 @@ import { limitError, RESERVE_JOB } from './redis-account-scripts'
  */
 export class TeamRedisAccount {
   private readonly keys: string[]
+  private readonly limits: string
 
-  /** `limitBytes` 0: no limit (a reader such as Try it's never writes). `refused` counts each refusal by kind (cache, cursor, jobs). */
+  /**
+   * `limitBytes` 0: no limit (a reader such as Try it's never writes). `fleetLimitBytes`: every team's
+   * plugins together (PLUGIN_REDIS_LIMIT_MB; 0: none). `refused` counts each refusal by kind (cache, cursor, jobs).
+   */
   constructor(
     private readonly redis: Redis,
     queuePrefix: string,
     readonly teamId: number,
     readonly limitBytes: number,
-    private readonly refused?: (kind: string) => void,
+    private readonly options: { fleetLimitBytes?: number; refused?: (kind: string) => void } = {},
   ) {
-    const { sizes, expiries, checks, total } = redisKeys(queuePrefix).pluginRedisAccount(teamId)
+    const keys = redisKeys(queuePrefix)
+    const { sizes, expiries, checks, total } = keys.pluginRedisAccount(teamId)
     this.keys = [sizes, expiries, checks, total]
+    this.limits = `${limitBytes} ${options.fleetLimitBytes ?? 0} ${keys.pluginRedisFleetTotal()}`
   }
 
   /**
@@ -33,7 +39,7 @@ export class TeamRedisAccount {
    */
   async run(lua: string, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
     const numKeys = this.keys.length + keys.length
-    const args = [...this.keys, ...keys, String(this.limitBytes), ...argv]
+    const args = [...this.keys, ...keys, this.limits, ...argv]
     load(this.redis, lua)
     try {
       return await this.redis.evalsha(sha1(lua), numKeys, ...args)
@@ -45,9 +51,9 @@ export class TeamRedisAccount {
 
   /** A script's refusal as an error naming the limit and `what` was refused; any other error as it is. */
   refusal(error: Error, what: string): Error {
-    const refusal = limitError(error, what, this.teamId, this.limitBytes)
+    const refusal = limitError(error, what, this.teamId, { teamBytes: this.limitBytes, fleetBytes: this.options.fleetLimitBytes ?? 0 })
     if (!refusal) return error
-    this.refused?.(what.startsWith('utils.cursor') ? 'cursor' : what.split('.')[0])
+    this.options.refused?.(what.startsWith('utils.cursor') ? 'cursor' : what.split('.')[0])
     return refusal
   }
 
