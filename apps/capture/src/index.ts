@@ -28,7 +28,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     teamTokens: config.admin.teamTokens,
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
     pluginSettings: config.plugins,
-    teamLimits: { redisMb: config.plugins.teamRedisLimitMb, storageMb: config.plugins.teamStorageLimitMb },
+    teamLimits: config.plugins,
     attachmentMaxBytes: config.plugins.attachmentMaxBytes,
     schedulerShards: config.scheduler.shards,
   })

@@ -4,6 +4,7 @@ import type { Pool } from 'pg'
 import type { ErrorBody as WireErrorBody, ErrorCode } from '@plugin-server/admin-contract'
 import type { Logger } from '@plugin-server/core'
 import type { SecretBox } from '@plugin-server/secrets'
+import type { TeamUsageLimits } from '@plugin-server/management'
 import type { TrySettings } from '@plugin-server/try-it'
 import type { LogTailOptions } from './log-tail'
 
@@ -29,8 +30,8 @@ export interface AdminApiDeps {
    * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.
    */
   pluginSettings?: Partial<TrySettings>
-  /** PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_TEAM_STORAGE_LIMIT_MB, for the usage route; the workers' defaults when absent. */
-  teamLimits?: { redisMb: number; storageMb: number }
+  /** PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_TEAM_STORAGE_LIMIT_MB (`config.plugins`), for the usage route; the workers' defaults when absent. */
+  teamLimits?: TeamUsageLimits
   /** Largest attachment a config may be given (PLUGIN_ATTACHMENT_MAX_BYTES); 10 MiB by default. */
   attachmentMaxBytes?: number
   /** Log long-polls (`?after=&wait=`): at most 100 held at once, checked every 500 ms, by default. */

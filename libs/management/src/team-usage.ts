@@ -1,4 +1,5 @@
 import { redisKeys } from '@plugin-server/core'
+import type { Config } from '@plugin-server/core'
 import { readTeamStorageBytes } from '@plugin-server/db'
 import { assertTeamExists } from './db-helpers'
 import type { ManagementContext, TeamUsageView } from './interfaces'
@@ -9,13 +10,18 @@ import type { ManagementContext, TeamUsageView } from './interfaces'
  * it (libs/plugin-runtime redis-account-scripts.ts), storage as plugin_storage_usage does. Expired
  * keys and finished jobs the account has not seen go yet still count (they go at the team's next write).
  */
-export async function teamUsage(ctx: ManagementContext, teamId: number, limits: { redisBytes: number; storageBytes: number }): Promise<TeamUsageView> {
+/** The two limits, as the process's config has them (MB). */
+export type TeamUsageLimits = Pick<Config['plugins'], 'teamRedisLimitMb' | 'teamStorageLimitMb'>
+
+const MiB = 1024 * 1024
+
+export async function teamUsage(ctx: ManagementContext, teamId: number, limits: TeamUsageLimits): Promise<TeamUsageView> {
   await assertTeamExists(ctx.pool, teamId)
   const account = redisKeys(ctx.queuePrefix).pluginRedisAccount(teamId)
   const [total, entries, storage] = await Promise.all([ctx.redis.get(account.total), ctx.redis.hlen(account.sizes), readTeamStorageBytes(ctx.pool, teamId)])
   return {
     team_id: teamId,
-    redis: { bytes: Number(total ?? 0), limit_bytes: limits.redisBytes, keys_and_jobs: entries },
-    storage: { bytes: storage, limit_bytes: limits.storageBytes },
+    redis: { bytes: Number(total ?? 0), limit_bytes: limits.teamRedisLimitMb * MiB, keys_and_jobs: entries },
+    storage: { bytes: storage, limit_bytes: limits.teamStorageLimitMb * MiB },
   }
 }

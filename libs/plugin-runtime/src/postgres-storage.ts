@@ -1,6 +1,7 @@
 import { deletePluginStorageValue, readPluginStorageValue, writePluginStorageValue } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import type { PluginStorage } from '@plugin-server/plugin-vm'
+import { megabytes } from './megabytes'
 
 /**
  * `meta.storage`: durable key/value per plugin config in Postgres. Setting undefined deletes. What a
@@ -26,8 +27,8 @@ export class PostgresPluginStorage implements PluginStorage {
     const write = await writePluginStorageValue(this.pool, this.pluginConfigId, key, JSON.stringify(value), this.teamLimitBytes)
     if (!write.written) {
       throw new Error(
-        `storage.set refused: team ${this.teamId}'s plugins store ${mb(write.heldBytes)} together and this would add ${mb(write.addBytes)}, ` +
-          `over PLUGIN_TEAM_STORAGE_LIMIT_MB (${mb(this.teamLimitBytes)}); delete keys (storage.del) or store less`,
+        `storage.set refused: team ${this.teamId}'s plugins store ${megabytes(write.heldBytes)} together and this would add ${megabytes(write.addBytes)}, ` +
+          `over PLUGIN_TEAM_STORAGE_LIMIT_MB (${megabytes(this.teamLimitBytes)}); delete keys (storage.del) or store less`,
       )
     }
   }
@@ -35,8 +36,4 @@ export class PostgresPluginStorage implements PluginStorage {
   async del(key: string): Promise<void> {
     await deletePluginStorageValue(this.pool, this.pluginConfigId, key)
   }
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
 }

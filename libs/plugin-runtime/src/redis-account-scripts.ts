@@ -1,3 +1,5 @@
+import { megabytes } from './megabytes'
+
 /**
  * The Lua scripts every write a plugin makes to Redis goes through (`meta.cache` writes, a new
  * `utils.cursor`, and the reservation of a `meta.jobs` job), so a team's plugins together hold at most
@@ -248,16 +250,12 @@ export function limitError(error: Error, what: string, teamId: number, limits: {
   const [, scope, held, adding] = refused
   if (scope === 'FLEET') {
     return new Error(
-      `${what} refused: the plugins of all teams hold ${mb(Number(held))} of Redis together and this would add ${mb(Number(adding))}, ` +
-        `over PLUGIN_REDIS_LIMIT_MB (${mb(limits.fleetBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
+      `${what} refused: the plugins of all teams hold ${megabytes(Number(held))} of Redis together and this would add ${megabytes(Number(adding))}, ` +
+        `over PLUGIN_REDIS_LIMIT_MB (${megabytes(limits.fleetBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
     )
   }
   return new Error(
-    `${what} refused: team ${teamId}'s plugins hold ${mb(Number(held))} of Redis (cache and jobs) together and this would add ${mb(Number(adding))}, ` +
-      `over PLUGIN_TEAM_REDIS_LIMIT_MB (${mb(limits.teamBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
+    `${what} refused: team ${teamId}'s plugins hold ${megabytes(Number(held))} of Redis (cache and jobs) together and this would add ${megabytes(Number(adding))}, ` +
+      `over PLUGIN_TEAM_REDIS_LIMIT_MB (${megabytes(limits.teamBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
   )
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
 }

@@ -22,7 +22,6 @@ const MANY_CHUNK_CHARS = 1024 * 1024
 export class RedisPluginCache implements PluginCache {
   /** Built once: redisKeys makes an object of every key's function, too much to make per key of a batch. */
   private readonly keys: ReturnType<typeof redisKeys>
-  private readonly teamId: number
 
   constructor(
     private readonly redis: Redis,
@@ -31,7 +30,6 @@ export class RedisPluginCache implements PluginCache {
     private readonly account: TeamRedisAccount,
   ) {
     this.keys = redisKeys(queuePrefix)
-    this.teamId = account.teamId
   }
 
   async set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void> {
@@ -168,7 +166,7 @@ export class RedisPluginCache implements PluginCache {
 
   private key(key: string): string {
     if (typeof key !== 'string' || key === '') throw new Error('cache key must be a non-empty string')
-    return this.keys.cache(this.pluginId, this.teamId, key)
+    return this.keys.cache(this.pluginId, this.account.teamId, key)
   }
 }
 

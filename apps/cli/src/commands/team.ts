@@ -47,14 +47,6 @@ export function registerTeam(program: Command): void {
     .description(
       "what the team's plugins hold in Redis (cache, cursors, pending jobs) and in meta.storage, against PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_TEAM_STORAGE_LIMIT_MB",
     )
-    .action(async (teamId: number) =>
-      printResult(
-        await withManagement((ctx, config) =>
-          teamUsage(ctx, teamId, { redisBytes: config.plugins.teamRedisLimitMb * MiB, storageBytes: config.plugins.teamStorageLimitMb * MiB }),
-        ),
-      ),
-    )
+    .action(async (teamId: number) => printResult(await withManagement((ctx, config) => teamUsage(ctx, teamId, config.plugins))))
   registerTeamTokens(team)
 }
-
-const MiB = 1024 * 1024

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { ManagementContext } from '@plugin-server/management'
+import type { ManagementContext, TeamUsageLimits } from '@plugin-server/management'
 import type { TrySettings } from '@plugin-server/try-it'
 import type { AdminServices } from '../admin-services'
 import type { AdminPrincipal } from '../interfaces'
@@ -17,7 +17,7 @@ export interface RouteContext {
   /** `AdminApiDeps.pluginSettings`, for dry runs. */
   pluginSettings?: Partial<TrySettings>
   /** `AdminApiDeps.teamLimits`, for the usage route. */
-  teamLimits?: { redisMb: number; storageMb: number }
+  teamLimits?: TeamUsageLimits
 }
 
 export interface RouteResult {

@@ -11,14 +11,6 @@ function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505'
 }
 
-const MiB = 1024 * 1024
-
-/** The workers' defaults, for an API process started without the limits. */
-function defaultLimits(): { redisMb: number; storageMb: number } {
-  const { teamRedisLimitMb, teamStorageLimitMb } = loadConfig({}).plugins
-  return { redisMb: teamRedisLimitMb, storageMb: teamStorageLimitMb }
-}
-
 export const teamRoutes: Route[] = [
   defineRoute('GET /api/teams', 'operator', async ({ management }) => ({ status: 200, body: await listTeams(management.pool) })),
   defineRoute('POST /api/teams', 'operator', async ({ req, management, maxBodyBytes }) => {
@@ -33,8 +25,9 @@ export const teamRoutes: Route[] = [
       throw err
     }
   }),
-  defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, teamLimits = defaultLimits() }) => ({
+  // Without the process's limits (an API started without them): the workers' defaults.
+  defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, teamLimits = loadConfig({}).plugins }) => ({
     status: 200,
-    body: await teamUsage(management, idParam(params.teamId, 'team'), { redisBytes: teamLimits.redisMb * MiB, storageBytes: teamLimits.storageMb * MiB }),
+    body: await teamUsage(management, idParam(params.teamId, 'team'), teamLimits),
   })),
 ]
