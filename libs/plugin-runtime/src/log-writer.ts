@@ -38,9 +38,10 @@ interface MinuteQuota {
 /**
  * Plugin logs go to `plugin_log_entries` (what users read) in batched inserts, and to pino with the
  * team, plugin and config ids (what operators read). Each config may write `linesPerMinute` lines a
- * minute (both places; the server's own lines about it have as many again): a plugin logging in a loop would otherwise fill Postgres, flood the
- * operators' logs, and take the shared buffer from every other team's lines. What it dropped is
- * said once the minute is over, in its own logs. Buffered rows are bounded too (Postgres down).
+ * minute (both places; the server's own lines about it have as many again): a plugin logging in a
+ * loop would otherwise fill Postgres, flood the operators' logs, and take the shared buffer from
+ * every other team's lines. What it dropped is said once the minute is over, in its own logs.
+ * Buffered rows are bounded too (Postgres down).
  *
  * A failure of plugin code passes the plugin's stack: its frames follow the first line of the
  * message, so the row reads `summary\n    at fn (plugin/name/index.js:3:9)…` wherever it is shown.
