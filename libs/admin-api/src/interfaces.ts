@@ -30,7 +30,7 @@ export interface AdminApiDeps {
    * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.
    */
   pluginSettings?: Partial<TrySettings>
-  /** PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_TEAM_STORAGE_LIMIT_MB (`config.plugins`), for the usage route; the workers' defaults when absent. */
+  /** PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_TEAM_STORAGE_LIMIT_MB and EXPORT_TEAM_MAX_PENDING_EVENTS (`teamUsageLimits(config)`), for the usage route; the workers' defaults when absent. */
   teamLimits?: TeamUsageLimits
   /** Largest attachment a config may be given (PLUGIN_ATTACHMENT_MAX_BYTES); 10 MiB by default. */
   attachmentMaxBytes?: number

@@ -7,13 +7,15 @@ export interface Team {
   created_at: string
 }
 
-/** What a team's plugins hold in the stores every team shares, in bytes, and the limits (PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_TEAM_STORAGE_LIMIT_MB). */
+/** What a team's plugins hold in the stores every team shares, and the limits (PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_TEAM_STORAGE_LIMIT_MB, EXPORT_TEAM_MAX_PENDING_EVENTS). */
 export interface TeamUsage {
   team_id: number
   /** Cache keys, cursors and pending jobs; `keys_and_jobs`: how many the account holds. */
   redis: { bytes: number; limit_bytes: number; keys_and_jobs: number }
   /** `meta.storage` rows of the team's configs. */
   storage: { bytes: number; limit_bytes: number }
+  /** Live events of the team's export deliveries waiting in Redis, all its configs together. */
+  exports: { pending_events: number; limit_events: number }
 }
 
 export interface CreateTeamInput {

@@ -122,6 +122,8 @@ export interface Config {
     webhookTimeoutMs: number
     /** Events of one config's live delivery jobs Redis may hold unfinished; past it new batches become dead letters at once. */
     maxPendingEvents: number
+    /** ... and of all of one team's configs together: many configs failing at once multiply the first. */
+    maxTeamPendingEvents: number
   }
   scheduler: {
     /** The lease on a running task: renewed while it runs, taken over after a crash. */
@@ -346,6 +348,7 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: r.int('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
       webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
       maxPendingEvents: r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000),
+      maxTeamPendingEvents: r.int('EXPORT_TEAM_MAX_PENDING_EVENTS', 400_000, 1, 1_000_000_000),
     },
     scheduler: {
       lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),

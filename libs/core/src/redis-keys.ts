@@ -28,10 +28,14 @@ export const redisKeys = (prefix: string) => ({
     /** ZSET of delivery jobs waiting for a retry. */
     retrying: (configId: number) => `${prefix}:export:retrying:${configId}`,
     /** HASH delivery job id → its events, for the config's jobs not finished yet (EXPORT_MAX_PENDING_EVENTS). */
-    pendingEvents: (configId: number) => `${prefix}:export:pending-events:${configId}`,
-    /** STRING events of the config's delivery jobs not finished yet. */
-    pendingEventsTotal: (configId: number) => `${prefix}:export:pending-events-total:${configId}`,
-    /** HASH delivery job id → ms it was spilled as a dead letter (kept an hour: a re-add is spilled again). */
+    pendingEvents: (configId: number | '') => `${prefix}:export:pending-events:${configId}`,
+    /** STRING events of the config's delivery jobs not finished yet. Both with '': what every config's key starts with (for a script that finds one by id). */
+    pendingEventsTotal: (configId: number | '') => `${prefix}:export:pending-events-total:${configId}`,
+    /** HASH delivery job id → `<events>:<ms admitted>:<config id>`, for the team's jobs not finished yet (EXPORT_TEAM_MAX_PENDING_EVENTS). */
+    teamPendingEvents: (teamId: number) => `${prefix}:export:team-pending-events:${teamId}`,
+    /** STRING events of the team's delivery jobs not finished yet. */
+    teamPendingEventsTotal: (teamId: number) => `${prefix}:export:team-pending-events-total:${teamId}`,
+    /** HASH delivery job id → `<ms spilled>:<config|team>`, the limit that spilled it as a dead letter (kept an hour: a re-add is spilled again). */
     spilled: (configId: number) => `${prefix}:export:spilled:${configId}`,
     /** SET of the numbers of a historical run's finished pages (each counted once, however often it is delivered). */
     historicalDone: (runId: number) => `${prefix}:export:historical-done:${runId}`,

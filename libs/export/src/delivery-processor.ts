@@ -180,7 +180,7 @@ export class DeliveryProcessor {
       await markHistoricalPageDone(redis, this.deps.queuePrefix, data.source.runId, data.source.seq, { exported, failed })
     }
     if (!data.delivered) await job.updateData({ ...data, events: [], delivered: true })
-    await finishPending(redis, this.keys, data.configId, job.id!)
+    await finishPending(redis, this.keys, { configId: data.configId, teamId: data.teamId }, job.id!)
     return result
   }
 

@@ -2,13 +2,14 @@ import { Queue } from 'bullmq'
 import type Redis from 'ioredis'
 import type { DeliveryJobData } from './interfaces'
 import { DELIVERIES_QUEUE, exportKeys, ExportKeys } from './keys'
-import { admitPending } from './pending-events'
+import { admitPending, PendingLimit } from './pending-events'
 
-/** What an exporter does with a live delivery its config has no room for (EXPORT_MAX_PENDING_EVENTS). */
+/** What an exporter does with a live delivery there is no room for (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVENTS). */
 export interface DeliveryOverflow {
   maxPendingEvents: number
-  /** Keeps the delivery's events elsewhere (a dead letter); `pending`: the config's events waiting now. */
-  spill(delivery: NewDelivery, pending: number): Promise<void>
+  maxTeamPendingEvents: number
+  /** Keeps the delivery's events elsewhere (a dead letter): `limit` it did not fit, with the events waiting there now. */
+  spill(delivery: NewDelivery, limit: PendingLimit, pending: number): Promise<void>
 }
 
 export interface NewDelivery {
@@ -21,9 +22,10 @@ export interface NewDelivery {
  * Producer side of the deliveries queue. Retries are decided by the processor (RetryError only,
  * 15 within 24 h), so BullMQ's own attempt limit is only a backstop. Delivered jobs keep a stub
  * (no events) for an hour: long enough for a late duplicate add with the same id to be ignored.
- * Each config's unfinished jobs hold at most EXPORT_MAX_PENDING_EVENTS live events: a destination
- * failing for hours would otherwise keep up to 24 h of the team's events in the Redis every team
- * shares; past it, new batches become dead letters at once (replayable).
+ * Each config's unfinished jobs hold at most EXPORT_MAX_PENDING_EVENTS live events, and a team's
+ * together at most EXPORT_TEAM_MAX_PENDING_EVENTS: a destination failing for hours would otherwise
+ * keep up to 24 h of the team's events in the Redis every team shares (once per failing config);
+ * past either, new batches become dead letters at once (replayable).
  */
 export class DeliveryQueue {
   readonly queue: Queue<DeliveryJobData>
@@ -61,28 +63,31 @@ export class DeliveryQueue {
   }
 
   /**
-   * Counts every delivery in its config's pending events (before the add: a crash in between is
-   * made good by the redelivered hand-off or flush, which finds it counted already). A live one its
-   * config has no room for goes to `overflow.spill` instead; historical pages (their run waits for
-   * each) and replays (an operator's decision) are counted but never spilled.
+   * Counts every delivery in its config's and its team's pending events (before the add: a crash in
+   * between is made good by the redelivered hand-off or flush, which finds it counted already). A
+   * live one there is no room for goes to `overflow.spill` instead; historical pages (their run
+   * waits for each) and replays (an operator's decision) are counted but never spilled.
    */
   private async admit(deliveries: readonly NewDelivery[]): Promise<NewDelivery[]> {
     const byConfig = new Map<number, NewDelivery[]>()
     for (const d of deliveries) byConfig.set(d.data.configId, [...(byConfig.get(d.data.configId) ?? []), d])
     const kept: NewDelivery[] = []
     for (const [configId, group] of byConfig) {
+      const owner = { configId, teamId: group[0].data.teamId }
       const capped = this.overflow ? group.filter((d) => d.data.source.type === 'live') : []
       const free = group.filter((d) => !capped.includes(d))
       const sizes = (ds: NewDelivery[]) => ds.map((d) => ({ jobId: d.jobId, events: d.data.events.length }))
       if (free.length > 0) {
-        await admitPending(this.redis, this.prefix, this.keys, configId, 0, sizes(free))
+        await admitPending(this.redis, this.prefix, this.keys, owner, { config: 0, team: 0 }, sizes(free))
         kept.push(...free)
       }
       if (capped.length === 0 || !this.overflow) continue
-      const { pending, admitted } = await admitPending(this.redis, this.prefix, this.keys, configId, this.overflow.maxPendingEvents, sizes(capped))
+      const caps = { config: this.overflow.maxPendingEvents, team: this.overflow.maxTeamPendingEvents }
+      const { pending, refused } = await admitPending(this.redis, this.prefix, this.keys, owner, caps, sizes(capped))
       for (const [i, d] of capped.entries()) {
-        if (admitted[i]) kept.push(d)
-        else await this.overflow.spill(d, pending)
+        const limit = refused[i]
+        if (limit === null) kept.push(d)
+        else await this.overflow.spill(d, limit, pending[limit])
       }
     }
     return kept

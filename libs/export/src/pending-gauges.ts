@@ -24,11 +24,11 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
     registers: [registry],
   })
   let collecting: Promise<void> | null = null
-  // prom-client calls collect() once per gauge; one Redis round trip serves all five.
+  // prom-client calls collect() once per gauge; one Redis round trip serves all six.
   const shared = async () => {
     collecting ??= withTimeout(collect(), READ_TIMEOUT_MS)
       .catch(() => {
-        for (const g of [oldest, pending, retrying, buffered, events]) g.reset()
+        for (const g of [oldest, pending, retrying, buffered, events, teamEvents]) g.reset()
         errors.inc()
       })
       .finally(() => setTimeout(() => (collecting = null), 0))
@@ -40,6 +40,13 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
   const retrying = gauge('plugin_export_retries_in_flight', 'Delivery jobs waiting for a RetryError retry')
   const buffered = gauge('plugin_export_buffer_age_seconds', 'Age of the oldest event in the exportEvents buffer')
   const events = gauge('plugin_export_pending_events', 'Events of the delivery jobs not finished yet, against EXPORT_MAX_PENDING_EVENTS')
+  const teamEvents = new Gauge({
+    name: 'plugin_export_team_pending_events',
+    help: "Events of a team's delivery jobs not finished yet, all its configs together, against EXPORT_TEAM_MAX_PENDING_EVENTS",
+    labelNames: ['team_id'],
+    registers: [registry],
+    collect: shared,
+  })
   const collect = async () => {
     const records = configs()
     const multi = redis.multi()
@@ -50,9 +57,11 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
       multi.zscore(keys.buffered(), String(r.id))
       multi.get(keys.pendingEventsTotal(r.id))
     }
+    const teams = [...new Set(records.map((r) => r.teamId))]
+    for (const team of teams) multi.get(keys.teamPendingEventsTotal(team))
     const results = (await multi.exec()) ?? []
     const now = Date.now()
-    for (const g of [oldest, pending, retrying, buffered, events]) g.reset()
+    for (const g of [oldest, pending, retrying, buffered, events, teamEvents]) g.reset()
     records.forEach((r, i) => {
       const labels = { team_id: String(r.teamId), plugin: r.pluginName, plugin_config_id: String(r.id) }
       const [first, count, retries, since, waiting] = results.slice(i * 5, i * 5 + 5).map((x) => x[1]) as [
@@ -68,6 +77,10 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
       retrying.set(labels, retries)
       buffered.set(labels, since === null ? 0 : (now - Number(since)) / 1000)
       events.set(labels, Number(waiting ?? 0))
+    })
+    teams.forEach((team, i) => {
+      const waiting = Number(results[records.length * 5 + i][1] ?? 0)
+      if (waiting > 0) teamEvents.set({ team_id: String(team) }, waiting)
     })
   }
 }

@@ -43,10 +43,11 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const { manager } = runtime
   const redis = ctx.newRedisConnection('export')
   const metrics = new ExportMetrics(ctx.registry, redis, prefix)
-  const spill = { pool: ctx.pool(), manager, metrics, logs: runtime.services.logs, logger, maxPendingEvents: settings.maxPendingEvents }
+  const limits = { maxPendingEvents: settings.maxPendingEvents, maxTeamPendingEvents: settings.maxTeamPendingEvents }
+  const spill = { pool: ctx.pool(), manager, metrics, logs: runtime.services.logs, logger, ...limits }
   const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix, {
-    maxPendingEvents: settings.maxPendingEvents,
-    spill: (delivery, pending) => spillDelivery(spill, delivery, pending),
+    ...limits,
+    spill: (delivery, limit, pending) => spillDelivery(spill, delivery, limit, pending),
   })
   const buffer = new ExportBuffer(redis, prefix, deliveries)
   registerPendingGauges(ctx.registry, redis, prefix, () => manager.enabledConfigs())

@@ -174,7 +174,6 @@ export class ManagementError extends Error {
   }
 }
 
-/** A team admin token as listings show it: never the token, whose hash alone is stored. */
 /** A team admin token without its hash, as libs/db reads it: what the admin API may show. */
 export type TeamAdminTokenView = TeamAdminTokenRecord
 
@@ -185,6 +184,8 @@ export interface TeamUsageView {
   redis: { bytes: number; limit_bytes: number; keys_and_jobs: number }
   /** `meta.storage` rows of the team's configs (PLUGIN_TEAM_STORAGE_LIMIT_MB). */
   storage: { bytes: number; limit_bytes: number }
+  /** Live events of the team's export deliveries waiting in Redis, all its configs together (EXPORT_TEAM_MAX_PENDING_EVENTS). */
+  exports: { pending_events: number; limit_events: number }
 }
 
 /** What creating a token returns: the only time the token itself is shown. */

@@ -19,7 +19,7 @@ describe('GET /api/teams/:teamId/usage', function () {
     await f.close()
   })
 
-  it("answers what the team's plugins hold in Redis and in storage against the capture process's limits, to the team's own token", async () => {
+  it("answers what the team's plugins hold in Redis, in storage and in export deliveries waiting against the capture process's limits, to the team's own token", async () => {
     const prefix = f.fleet.env.QUEUE_PREFIX
     const cache = new RedisPluginCache(redis, prefix, 1, new TeamRedisAccount(redis, prefix, f.fleet.team.id, 3 * MiB))
     await cache.set('held', 'x'.repeat(10_000))
@@ -29,6 +29,7 @@ describe('GET /api/teams/:teamId/usage', function () {
       team_id: f.fleet.team.id,
       redis: { bytes: total, limit_bytes: 3 * MiB, keys_and_jobs: 1 },
       storage: { bytes: 0, limit_bytes: 5 * MiB },
+      exports: { pending_events: 0, limit_events: 400_000 },
     })
     assert.ok(total > 10_000)
     assert.equal((await f.call('GET', `/api/teams/${f.fleet.team.id}/usage`, undefined, f.other.token)).status, 403, "another team's token is refused")

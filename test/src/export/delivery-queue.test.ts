@@ -4,23 +4,32 @@ import { DeliveryQueue, exportKeys, finishPending, NewDelivery } from '@plugin-s
 import type { ProcessedPluginEvent } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
-const delivery = (jobId: string, events: number, source: NewDelivery['data']['source'] = { type: 'live' }): NewDelivery => ({
+const live = { type: 'live' } as const
+const delivery = (jobId: string, events: number, source: NewDelivery['data']['source'] = live, configId = 7, teamId = 1): NewDelivery => ({
   jobId,
-  data: { configId: 7, teamId: 1, method: 'exportEvents', events: Array.from({ length: events }, () => ({}) as ProcessedPluginEvent), source, attempts: [] },
+  data: { configId, teamId, method: 'exportEvents', events: Array.from({ length: events }, () => ({}) as ProcessedPluginEvent), source, attempts: [] },
 })
 
-describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS)', () => {
+describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVENTS)', () => {
   let redis: Redis
   let prefix: string
   let queue: DeliveryQueue
   const spilled: string[] = []
-  const pending = async () => Number(await redis.get(exportKeys(prefix).pendingEventsTotal(7)))
+  /** Why each spilled delivery did not fit, with the events waiting there. */
+  const refusals: string[] = []
+  const pending = async (configId = 7) => Number(await redis.get(exportKeys(prefix).pendingEventsTotal(configId)))
+  const teamPending = async (teamId = 1) => Number(await redis.get(exportKeys(prefix).teamPendingEventsTotal(teamId)))
 
   beforeEach(() => {
     redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })
     prefix = testQueuePrefix()
     spilled.length = 0
-    queue = new DeliveryQueue(redis, prefix, { maxPendingEvents: 10, spill: async (d) => void spilled.push(d.jobId) })
+    refusals.length = 0
+    queue = new DeliveryQueue(redis, prefix, {
+      maxPendingEvents: 10,
+      maxTeamPendingEvents: 15,
+      spill: async (d, limit, waiting) => void (spilled.push(d.jobId), refusals.push(`${d.jobId}: ${limit} ${waiting}`)),
+    })
   })
   afterEach(async () => {
     await queue.close()
@@ -48,7 +57,7 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS)', () => {
     await queue.add([delivery('b', 5)])
     assert.deepEqual(spilled, ['b'])
     // 'a' is delivered: its events come back, BullMQ keeps its job (a stub) for an hour.
-    await finishPending(redis, exportKeys(prefix), 7, 'a')
+    await finishPending(redis, exportKeys(prefix), { configId: 7, teamId: 1 }, 'a')
     assert.equal(await pending(), 0)
     // Redelivered hand-offs: 'b' now fits, but it is a dead letter already; 'a' is not counted a second time.
     await queue.add([delivery('b', 5), delivery('a', 10)])
@@ -67,5 +76,29 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS)', () => {
     await queue.add([delivery('c', 5)])
     assert.deepEqual(spilled, [], 'the lost count was looked at before refusing')
     assert.equal(await pending(), 5)
+  })
+
+  it("holds a team's configs together to the team's limit: another config of the team is spilled naming it, another team's is not, and a finished job gives the team its room back", async () => {
+    await queue.add([delivery('a', 10)])
+    await queue.add([delivery('b', 4, live, 8), delivery('c', 2, live, 8)])
+    await queue.add([delivery('d', 10, live, 9, 2)])
+    assert.deepEqual(refusals, ['c: team 14'], 'config 8 has room of its own (4 of 10), its team has not (14 + 2 of 15)')
+    assert.deepEqual([await pending(7), await pending(8), await teamPending(1), await teamPending(2)], [10, 4, 14, 10])
+    await finishPending(redis, exportKeys(prefix), { configId: 7, teamId: 1 }, 'a')
+    await queue.add([delivery('e', 2, live, 8)])
+    assert.deepEqual(spilled, ['c'], 'e fits once a gave its events back')
+    assert.deepEqual([await pending(7), await pending(8), await teamPending(1)], [0, 6, 6])
+  })
+
+  it("stops counting another config's job that ended over a minute ago without giving its events back, once the team's limit would refuse", async () => {
+    await queue.add([delivery('a', 10)])
+    await queue.queue.remove('a')
+    // As if 'a' had been admitted two minutes ago, for its config and its team.
+    const twoMinutesAgo = Date.now() - 120_000
+    await redis.hset(exportKeys(prefix).pendingEvents(7), 'a', `10:${twoMinutesAgo}`)
+    await redis.hset(exportKeys(prefix).teamPendingEvents(1), 'a', `10:${twoMinutesAgo}:7`)
+    await queue.add([delivery('b', 10, live, 8)])
+    assert.deepEqual(spilled, [], "config 8's batch fits once a's lost count was looked at")
+    assert.deepEqual([await pending(7), await pending(8), await teamPending(1)], [0, 10, 10])
   })
 })

@@ -86,6 +86,50 @@ describe('startExporter (the exporter role)', function () {
     assert.equal((await s.metrics(b)).events_delivered_successfully, 2)
   })
 
+  it("keeps at most EXPORT_TEAM_MAX_PENDING_EVENTS of a team's events waiting in Redis, its configs together: later batches of each become dead letters naming the team's limit", async () => {
+    const otherTeam = await createTeam(s.db.pool, 'b')
+    const a1 = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/a1`, exportEventsBufferBytes: '1' })
+    const a2 = await s.enable(s.team.id, 'export-on-event', { url: `${s.url}/a2` })
+    const b = await s.enable(otherTeam.id, 'export-batch', { url: `${s.url}/b`, exportEventsBufferBytes: '1' })
+    s.destination.responder = ({ path }) => (path === '/b' ? 200 : 'hold')
+    // Each config alone has room for 5; the team for 6 of the two together.
+    await s.startExporter({
+      EXPORT_MAX_PENDING_EVENTS: '5',
+      EXPORT_TEAM_MAX_PENDING_EVENTS: '6',
+      EXPORT_FANOUT_CONCURRENCY: '1',
+      PLUGIN_TIMEOUT_MS: '600000',
+    })
+    for (let i = 0; i < 6; i++) await s.handoff(s.team.id, [testEvent(s.team.id)])
+    await s.handoff(otherTeam.id, [testEvent(otherTeam.id), testEvent(otherTeam.id)])
+    await eventually(
+      "the other team's events delivered",
+      async () => s.destination.deliveredUuids('/b'),
+      (u) => u.length === 2,
+    )
+    const letters = await eventually(
+      "six of the team's twelve batches kept as dead letters",
+      async () => [...(await listDeadLetters(s.db.pool, a1)), ...(await listDeadLetters(s.db.pool, a2))],
+      (l) => l.length === 6,
+    )
+    for (const letter of letters) {
+      assert.match(
+        letter.error,
+        /^not sent: team \d+'s plugin configs already have 6 events waiting for delivery together, over EXPORT_TEAM_MAX_PENDING_EVENTS \(6\)/,
+      )
+    }
+    const teamTotal = async () => Number(await s.redis.get(`${s.prefix}:export:team-pending-events-total:${s.team.id}`))
+    assert.equal(await teamTotal(), 6)
+    s.destination.responder = () => 200
+    s.destination.release()
+    await eventually(
+      'the waiting six delivered',
+      async () => (await s.metrics(a1)).events_delivered_successfully + (await s.metrics(a2)).events_delivered_successfully,
+      (n) => n === 6,
+    )
+    await eventually("the team's room given back", teamTotal, (n) => n === 0)
+    assert.equal((await s.metrics(b)).events_delivered_successfully, 2)
+  })
+
   it('delivers a batch whose exporter was SIGKILLed mid-delivery through another exporter, at most twice', async () => {
     const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/kill` })
     let first = true

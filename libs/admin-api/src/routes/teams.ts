@@ -1,6 +1,6 @@
 import { loadConfig } from '@plugin-server/core'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { teamUsage } from '@plugin-server/management'
+import { teamUsage, teamUsageLimits } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { idParam, optionalString } from '../parse-input'
@@ -26,7 +26,7 @@ export const teamRoutes: Route[] = [
     }
   }),
   // Without the process's limits (an API started without them): the workers' defaults.
-  defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, teamLimits = loadConfig({}).plugins }) => ({
+  defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, teamLimits = teamUsageLimits(loadConfig({})) }) => ({
     status: 200,
     body: await teamUsage(management, idParam(params.teamId, 'team'), teamLimits),
   })),
