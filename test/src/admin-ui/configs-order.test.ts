@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import type { Page } from 'playwright-core'
+import type { TeamUsage } from '@plugin-server/admin-contract'
 import { screenshot } from '../harness/browser'
 import { Destination } from '../export/destination'
 import {
+  api,
   configureThroughUi,
   ElementData,
   lastNumber,
@@ -119,6 +121,32 @@ describe('admin UI: configs list, processEvent order and status counters', funct
     await page.getByTestId(`config-up-${enricher}`).click()
     await until('the new order stored', apiOrder, (ids) => ids[0] === enricher)
     await storedTagBecomes('tagger')
+  })
+
+  it("shows what the team's plugins hold in Redis, in meta.storage and in export deliveries waiting, against the team's limits, as the usage route counts it", async () => {
+    const { page } = ui.operator
+    // The enricher sets a cache key per distinct id of the events it sees.
+    const [event] = makeEvents(1, { round: ++round }, 'usage-user')
+    await sendEvents(ui.fleet, [event])
+    await until(
+      'the event stored',
+      () => storedProperties(ui.fleet, [event.uuid]),
+      (rows) => rows.length === 1,
+    )
+    const usage = await until(
+      'the enricher holds something in Redis',
+      () => api<TeamUsage>(ui.fleet, 'GET', `/api/teams/${ui.fleet.team.id}/usage`),
+      (u) => u.redis.bytes > 0,
+    )
+    await page.getByTestId('nav-plugins').click()
+    await page.getByTestId('nav-configs').click()
+    // As the UI writes sizes below a GB: bytes, then KB and MB with one decimal.
+    const size = (bytes: number) =>
+      bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`
+    await waitForText(page.getByTestId('team-usage-redis'), (t) => t === `${size(usage.redis.bytes)} of 256.0 MB`, 'the Redis meter')
+    assert.equal(await page.getByTestId('team-usage-storage').textContent(), `${size(usage.storage.bytes)} of 1.0 GB`)
+    assert.equal(await page.getByTestId('team-usage-exports').textContent(), `${usage.exports.pending_events.toLocaleString('en-US')} of 400,000 events`)
+    assert.match((await page.getByTestId('team-usage').textContent()) ?? '', /Redis: cache, cursors and pending jobs \(\d+ keys and jobs\)/)
   })
 
   it("the status page's export counters move as events arrive, with a chart", async () => {

@@ -5,6 +5,7 @@ import type { CreateConfigInput, LogQuery, PluginEvent, TryTarget, UpdateConfigI
 export const api = {
   me: (token?: string) => callRoute('GET /api/me', {}, { token }),
   teams: () => callRoute('GET /api/teams', {}),
+  teamUsage: (teamId: number) => callRoute('GET /api/teams/:teamId/usage', { teamId }),
 
   plugins: () => callRoute('GET /api/plugins', {}),
   plugin: (ref: number | string) => callRoute('GET /api/plugins/:plugin', { plugin: ref }),

@@ -7,6 +7,7 @@ import { Loading } from '../../components/loading'
 import { href } from '../../lib/router'
 import { toApiError, useAsync } from '../../lib/use-async'
 import { ConfigRow } from './config-row'
+import { TeamUsagePanel } from './team-usage'
 
 const HEALTH_REFRESH_MS = 10_000
 
@@ -120,6 +121,7 @@ export function ConfigsPage({ teamId }: { teamId: number }) {
           </tbody>
         </table>
       )}
+      <TeamUsagePanel teamId={teamId} />
     </section>
   )
 }
