@@ -124,6 +124,8 @@ export interface Config {
     maxPendingEvents: number
     /** ... and of all of one team's configs together: many configs failing at once multiply the first. */
     maxTeamPendingEvents: number
+    /** ... and of every team's together: many teams (accounts) failing at once multiply the second. */
+    maxFleetPendingEvents: number
   }
   scheduler: {
     /** The lease on a running task: renewed while it runs, taken over after a crash. */
@@ -349,6 +351,7 @@ export function loadConfig(env: Env = process.env): Config {
       webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
       maxPendingEvents: r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000),
       maxTeamPendingEvents: r.int('EXPORT_TEAM_MAX_PENDING_EVENTS', 400_000, 1, 1_000_000_000),
+      maxFleetPendingEvents: r.int('EXPORT_FLEET_MAX_PENDING_EVENTS', 2_000_000, 0, 1_000_000_000),
     },
     scheduler: {
       lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),

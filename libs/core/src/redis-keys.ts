@@ -32,9 +32,13 @@ export const redisKeys = (prefix: string) => ({
     /** STRING events of the config's delivery jobs not finished yet. Both with '': what every config's key starts with (for a script that finds one by id). */
     pendingEventsTotal: (configId: number | '') => `${prefix}:export:pending-events-total:${configId}`,
     /** HASH delivery job id → `<events>:<ms admitted>:<config id>`, for the team's jobs not finished yet (EXPORT_TEAM_MAX_PENDING_EVENTS). */
-    teamPendingEvents: (teamId: number) => `${prefix}:export:team-pending-events:${teamId}`,
-    /** STRING events of the team's delivery jobs not finished yet. */
-    teamPendingEventsTotal: (teamId: number) => `${prefix}:export:team-pending-events-total:${teamId}`,
+    teamPendingEvents: (teamId: number | '') => `${prefix}:export:team-pending-events:${teamId}`,
+    /** STRING events of the team's delivery jobs not finished yet. Both with '': what every team's key starts with. */
+    teamPendingEventsTotal: (teamId: number | '') => `${prefix}:export:team-pending-events-total:${teamId}`,
+    /** HASH delivery job id → `<events>:<ms admitted>:<config id>:<team id>`, for every team's jobs not finished yet (EXPORT_FLEET_MAX_PENDING_EVENTS). */
+    fleetPendingEvents: () => `${prefix}:export:fleet-pending-events`,
+    /** STRING events of every team's delivery jobs not finished yet. */
+    fleetPendingEventsTotal: () => `${prefix}:export:fleet-pending-events-total`,
     /** HASH delivery job id → `<ms spilled>:<config|team>`, the limit that spilled it as a dead letter (kept an hour: a re-add is spilled again). */
     spilled: (configId: number) => `${prefix}:export:spilled:${configId}`,
     /** SET of the numbers of a historical run's finished pages (each counted once, however often it is delivered). */

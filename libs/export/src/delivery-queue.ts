@@ -4,10 +4,12 @@ import type { DeliveryJobData } from './interfaces'
 import { DELIVERIES_QUEUE, exportKeys, ExportKeys } from './keys'
 import { admitPending, PendingLimit } from './pending-events'
 
-/** What an exporter does with a live delivery there is no room for (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVENTS). */
+/** What an exporter does with a live delivery there is no room for (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_…, EXPORT_FLEET_…). */
 export interface DeliveryOverflow {
   maxPendingEvents: number
   maxTeamPendingEvents: number
+  /** 0: no limit for all teams together. */
+  maxFleetPendingEvents: number
   /** Keeps the delivery's events elsewhere (a dead letter): `limit` it did not fit, with the events waiting there now. */
   spill(delivery: NewDelivery, limit: PendingLimit, pending: number): Promise<void>
 }
@@ -22,10 +24,11 @@ export interface NewDelivery {
  * Producer side of the deliveries queue. Retries are decided by the processor (RetryError only,
  * 15 within 24 h), so BullMQ's own attempt limit is only a backstop. Delivered jobs keep a stub
  * (no events) for an hour: long enough for a late duplicate add with the same id to be ignored.
- * Each config's unfinished jobs hold at most EXPORT_MAX_PENDING_EVENTS live events, and a team's
- * together at most EXPORT_TEAM_MAX_PENDING_EVENTS: a destination failing for hours would otherwise
- * keep up to 24 h of the team's events in the Redis every team shares (once per failing config);
- * past either, new batches become dead letters at once (replayable).
+ * Each config's unfinished jobs hold at most EXPORT_MAX_PENDING_EVENTS live events, a team's
+ * together at most EXPORT_TEAM_MAX_PENDING_EVENTS and all teams' EXPORT_FLEET_MAX_PENDING_EVENTS: a
+ * destination failing for hours would otherwise keep up to 24 h of the team's events in the Redis
+ * every team shares (once per failing config); past any, new batches become dead letters at once
+ * (replayable), and the queues stay writable.
  */
 export class DeliveryQueue {
   readonly queue: Queue<DeliveryJobData>
@@ -63,7 +66,7 @@ export class DeliveryQueue {
   }
 
   /**
-   * Counts every delivery in its config's and its team's pending events (before the add: a crash in
+   * Counts every delivery in its config's, its team's and all teams' pending events (before the add: a crash in
    * between is made good by the redelivered hand-off or flush, which finds it counted already). A
    * live one there is no room for goes to `overflow.spill` instead; historical pages (their run
    * waits for each) and replays (an operator's decision) are counted but never spilled.
@@ -78,11 +81,11 @@ export class DeliveryQueue {
       const free = group.filter((d) => !capped.includes(d))
       const sizes = (ds: NewDelivery[]) => ds.map((d) => ({ jobId: d.jobId, events: d.data.events.length }))
       if (free.length > 0) {
-        await admitPending(this.redis, this.prefix, this.keys, owner, { config: 0, team: 0 }, sizes(free))
+        await admitPending(this.redis, this.prefix, this.keys, owner, { config: 0, team: 0, fleet: 0 }, sizes(free))
         kept.push(...free)
       }
       if (capped.length === 0 || !this.overflow) continue
-      const caps = { config: this.overflow.maxPendingEvents, team: this.overflow.maxTeamPendingEvents }
+      const caps = { config: this.overflow.maxPendingEvents, team: this.overflow.maxTeamPendingEvents, fleet: this.overflow.maxFleetPendingEvents }
       const { pending, refused } = await admitPending(this.redis, this.prefix, this.keys, owner, caps, sizes(capped))
       for (const [i, d] of capped.entries()) {
         const limit = refused[i]

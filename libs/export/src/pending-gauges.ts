@@ -24,11 +24,11 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
     registers: [registry],
   })
   let collecting: Promise<void> | null = null
-  // prom-client calls collect() once per gauge; one Redis round trip serves all six.
+  // prom-client calls collect() once per gauge; one Redis round trip serves all seven.
   const shared = async () => {
     collecting ??= withTimeout(collect(), READ_TIMEOUT_MS)
       .catch(() => {
-        for (const g of [oldest, pending, retrying, buffered, events, teamEvents]) g.reset()
+        for (const g of [oldest, pending, retrying, buffered, events, teamEvents, fleetEvents]) g.reset()
         errors.inc()
       })
       .finally(() => setTimeout(() => (collecting = null), 0))
@@ -47,6 +47,12 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
     registers: [registry],
     collect: shared,
   })
+  const fleetEvents = new Gauge({
+    name: 'plugin_export_fleet_pending_events',
+    help: "Events of every team's delivery jobs not finished yet, against EXPORT_FLEET_MAX_PENDING_EVENTS",
+    registers: [registry],
+    collect: shared,
+  })
   const collect = async () => {
     const records = configs()
     const multi = redis.multi()
@@ -59,9 +65,10 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
     }
     const teams = [...new Set(records.map((r) => r.teamId))]
     for (const team of teams) multi.get(keys.teamPendingEventsTotal(team))
+    multi.get(keys.fleetPendingEventsTotal())
     const results = (await multi.exec()) ?? []
     const now = Date.now()
-    for (const g of [oldest, pending, retrying, buffered, events, teamEvents]) g.reset()
+    for (const g of [oldest, pending, retrying, buffered, events, teamEvents, fleetEvents]) g.reset()
     records.forEach((r, i) => {
       const labels = { team_id: String(r.teamId), plugin: r.pluginName, plugin_config_id: String(r.id) }
       const [first, count, retries, since, waiting] = results.slice(i * 5, i * 5 + 5).map((x) => x[1]) as [
@@ -82,5 +89,6 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
       const waiting = Number(results[records.length * 5 + i][1] ?? 0)
       if (waiting > 0) teamEvents.set({ team_id: String(team) }, waiting)
     })
+    fleetEvents.set(Number(results[results.length - 1][1] ?? 0))
   }
 }

@@ -14,23 +14,24 @@ export interface SpillDeps {
   logger: Logger
   maxPendingEvents: number
   maxTeamPendingEvents: number
+  maxFleetPendingEvents: number
 }
 
 /**
- * A live delivery there was no room for (its config's EXPORT_MAX_PENDING_EVENTS or its team's
- * EXPORT_TEAM_MAX_PENDING_EVENTS): its events become a dead letter at once, never attempted, counted
+ * A live delivery there was no room for (its config's EXPORT_MAX_PENDING_EVENTS, its team's
+ * EXPORT_TEAM_MAX_PENDING_EVENTS or all teams' EXPORT_FLEET_MAX_PENDING_EVENTS): its events become a dead letter at once, never attempted, counted
  * as undelivered and said in the config's logs, so the team replays them once its destination is
  * back. Idempotent on the job id, like every dead letter.
  */
 export async function spillDelivery(deps: SpillDeps, delivery: NewDelivery, limit: PendingLimit, pending: number): Promise<void> {
   const { configId, teamId, method, events } = delivery.data
   const replay = `plugin-server export replay ${configId}`
-  const error =
-    limit === 'config'
-      ? `not sent: plugin config ${configId} already has ${pending} events waiting for delivery, over EXPORT_MAX_PENDING_EVENTS (${deps.maxPendingEvents}): ` +
-        `its destination is failing or too slow. Replay once it is back: ${replay}`
-      : `not sent: team ${teamId}'s plugin configs already have ${pending} events waiting for delivery together, over EXPORT_TEAM_MAX_PENDING_EVENTS ` +
-        `(${deps.maxTeamPendingEvents}): their destinations are failing or too slow. Replay once they are back: ${replay}`
+  const why = {
+    config: `plugin config ${configId} already has ${pending} events waiting for delivery, over EXPORT_MAX_PENDING_EVENTS (${deps.maxPendingEvents}): its destination is failing or too slow`,
+    team: `team ${teamId}'s plugin configs already have ${pending} events waiting for delivery together, over EXPORT_TEAM_MAX_PENDING_EVENTS (${deps.maxTeamPendingEvents}): their destinations are failing or too slow`,
+    fleet: `the plugin configs of all teams already have ${pending} events waiting for delivery together, over EXPORT_FLEET_MAX_PENDING_EVENTS (${deps.maxFleetPendingEvents}): destinations are failing or too slow`,
+  }[limit]
+  const error = `not sent: ${why}. Replay once the destination is back: ${replay}`
   await insertDeadLetter(deps.pool, { jobKey: `${delivery.jobId}-overflow`, configId, teamId, method, events, error, retryError: false, attempts: [] })
   const record = deps.manager.enabledConfigs().find((r) => r.id === configId)
   await deps.metrics.add({ teamId, pluginName: record?.pluginName ?? 'unknown', configId }, method, { undelivered_events: events.length })

@@ -43,7 +43,8 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const { manager } = runtime
   const redis = ctx.newRedisConnection('export')
   const metrics = new ExportMetrics(ctx.registry, redis, prefix)
-  const limits = { maxPendingEvents: settings.maxPendingEvents, maxTeamPendingEvents: settings.maxTeamPendingEvents }
+  const { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents } = settings
+  const limits = { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents }
   const spill = { pool: ctx.pool(), manager, metrics, logs: runtime.services.logs, logger, ...limits }
   const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix, {
     ...limits,

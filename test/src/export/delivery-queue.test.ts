@@ -10,7 +10,7 @@ const delivery = (jobId: string, events: number, source: NewDelivery['data']['so
   data: { configId, teamId, method: 'exportEvents', events: Array.from({ length: events }, () => ({}) as ProcessedPluginEvent), source, attempts: [] },
 })
 
-describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVENTS)', () => {
+describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVENTS, EXPORT_FLEET_MAX_PENDING_EVENTS)', () => {
   let redis: Redis
   let prefix: string
   let queue: DeliveryQueue
@@ -28,6 +28,7 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVEN
     queue = new DeliveryQueue(redis, prefix, {
       maxPendingEvents: 10,
       maxTeamPendingEvents: 15,
+      maxFleetPendingEvents: 30,
       spill: async (d, limit, waiting) => void (spilled.push(d.jobId), refusals.push(`${d.jobId}: ${limit} ${waiting}`)),
     })
   })
@@ -100,5 +101,20 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVEN
     await queue.add([delivery('b', 10, live, 8)])
     assert.deepEqual(spilled, [], "config 8's batch fits once a's lost count was looked at")
     assert.deepEqual([await pending(7), await pending(8), await teamPending(1)], [0, 10, 10])
+  })
+
+  it('holds all teams together to the fleet limit, and a lost count of another team found through the fleet stops counting for that team and its config too', async () => {
+    await queue.add([delivery('a', 10)])
+    await queue.add([delivery('b', 10, live, 9, 2)])
+    await queue.add([delivery('c', 10, live, 11, 3)])
+    await queue.add([delivery('d', 1, live, 12, 4)])
+    assert.deepEqual(refusals, ['d: fleet 30'], 'team 4 has room of its own; all teams together have not')
+    // 'b' is removed by hand, as if admitted two minutes ago: only the fleet's sample can find it for team 4.
+    await queue.queue.remove('b')
+    await redis.hset(exportKeys(prefix).fleetPendingEvents(), 'b', `10:${Date.now() - 120_000}:9:2`)
+    await queue.add([delivery('e', 1, live, 12, 4)])
+    assert.deepEqual(spilled, ['d'], 'e fits once the lost count was looked at')
+    assert.deepEqual([await pending(9), await teamPending(2), await teamPending(4)], [0, 0, 1])
+    assert.equal(Number(await redis.get(exportKeys(prefix).fleetPendingEventsTotal())), 21)
   })
 })

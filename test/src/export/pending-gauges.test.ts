@@ -9,19 +9,21 @@ import { testQueuePrefix } from '../harness/databases'
 const record = { id: 5, teamId: 2, pluginName: 'exporter' } as PluginConfigRecord
 
 describe('pending export gauges (read at every exporter /metrics scrape)', () => {
-  it('report a config’s pending batches and their events, and its team’s events, from Redis', async () => {
+  it('report a config’s pending batches and their events, its team’s events and all teams’, from Redis', async () => {
     const redis = new Redis(process.env.REDIS_URL!)
     try {
       const prefix = testQueuePrefix()
       await redis.zadd(exportKeys(prefix).pending(5), Date.now() - 3000, 'job-1', Date.now(), 'job-2')
       await redis.set(exportKeys(prefix).pendingEventsTotal(5), 140)
       await redis.set(exportKeys(prefix).teamPendingEventsTotal(2), 190)
+      await redis.set(exportKeys(prefix).fleetPendingEventsTotal(), 870)
       const registry = new Registry()
       registerPendingGauges(registry, redis, prefix, () => [record])
       const text = await registry.metrics()
       assert.match(text, /plugin_export_pending_batches\{team_id="2",plugin="exporter",plugin_config_id="5"\} 2/)
       assert.match(text, /plugin_export_pending_events\{team_id="2",plugin="exporter",plugin_config_id="5"\} 140/)
       assert.match(text, /plugin_export_team_pending_events\{team_id="2"\} 190/)
+      assert.match(text, /plugin_export_fleet_pending_events 870/)
     } finally {
       redis.disconnect()
     }

@@ -40,7 +40,7 @@ describe('plugin-server team usage (CLI)', () => {
     // Delivery jobs as an exporter counts them: 12 events of the team's, 30 of the other team's.
     const keys = exportKeys(h.ctx.queuePrefix)
     const admit = (owner: { configId: number; teamId: number }, jobId: string, events: number) =>
-      admitPending(h.ctx.redis, h.ctx.queuePrefix, keys, owner, { config: 0, team: 0 }, [{ jobId, events }])
+      admitPending(h.ctx.redis, h.ctx.queuePrefix, keys, owner, { config: 0, team: 0, fleet: 0 }, [{ jobId, events }])
     await admit({ configId, teamId }, 'ours', 12)
     await admit({ configId: otherConfigId, teamId: other }, 'theirs', 30)
 
