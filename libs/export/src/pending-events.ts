@@ -5,7 +5,8 @@ import { DELIVERIES_QUEUE, ExportKeys } from './keys'
 /**
  * Admits delivery jobs of one config against the caps of pending events of its config, its team and
  * all teams: KEYS the config's pendingEvents HASH, its total, its spilled HASH, the team's
- * teamPendingEvents HASH and total, the fleet's fleetPendingEvents HASH and total; ARGV the three caps
+ * teamPendingEvents HASH and total, the fleet's fleetPendingEvents HASH and total, and the
+ * pendingRechecked HASH; ARGV the three caps
  * (0: none), the prefix of the queue's job keys, BullMQ's finished field, the config and team ids,
  * the prefixes of every config's and team's HASH and total (a lost count found through the team or
  * the fleet may be another config's or team's), then job id and events per job.
@@ -15,11 +16,12 @@ import { DELIVERIES_QUEUE, ExportKeys } from './keys'
  * and BullMQ ignores the add), refused again if it was spilled (its dead letter is written once) — so
  * no batch is both delivered and a dead letter. A new one that would take its config's, its team's
  * or all teams' total past the cap is refused, unless nothing is pending there (a batch larger than
- * the cap still goes, alone); spilled marks are kept an hour. Before refusing, once per call, 100
- * counted jobs of each of the three are looked at: one admitted over a minute ago (its add is surely
- * done) that ended without giving its events back (failed past BullMQ's own attempts, removed by
- * hand, the queue obliterated) stops counting everywhere, so a lost count cannot hold exports back for
- * good. Jobs are held as `<events>:<ms admitted>` by their config, `…:<config id>` by their team,
+ * the cap still goes, alone); spilled marks are kept an hour. Before refusing, counted jobs are
+ * looked at — 100 of the config's, 100 of the team's, 300 of the fleet's, each at most every 10 s
+ * (a refused call costs ~0.2 ms of Redis per 100, and a failing config is refused at every flush):
+ * one admitted over a minute ago (its add is surely done) that ended without giving its events back
+ * (failed past BullMQ's own attempts, removed by hand, the queue obliterated) stops counting
+ * everywhere, so a lost count cannot hold exports back for good. Jobs are held as `<events>:<ms admitted>` by their config, `…:<config id>` by their team,
  * `…:<config id>:<team id>` by the fleet; a job admitted before a level's count existed (an upgrade)
  * is not counted there. Answers the three totals, then per job `admitted`, `config`, `team` or
  * `fleet` (the limit it did not fit).
@@ -51,18 +53,30 @@ local function forget(id, events, config, team)
   if team == teamId then drop('team', KEYS[4], nil, id, events) else drop(nil, teamHashes .. team, teamTotals .. team, id, events) end
   if config == configId then drop('config', KEYS[1], nil, id, events) else drop(nil, configHashes .. config, configTotals .. config, id, events) end
 end
+-- Whether this level was last looked at over 10 s ago (and from now on, not).
+local function due(field)
+  if tonumber(redis.call('HGET', KEYS[8], field) or '0') > now - 10000 then return false end
+  redis.call('HSET', KEYS[8], field, now)
+  return true
+end
 local function recheck()
-  for _, id in ipairs(redis.call('HRANDFIELD', KEYS[1], 100)) do
-    local events, at = string.match(redis.call('HGET', KEYS[1], id), '^(%d+):(%d+)')
-    if lost(id, at) then forget(id, events, configId, teamId) end
+  if due('config:' .. configId) then
+    for _, id in ipairs(redis.call('HRANDFIELD', KEYS[1], 100)) do
+      local events, at = string.match(redis.call('HGET', KEYS[1], id), '^(%d+):(%d+)')
+      if lost(id, at) then forget(id, events, configId, teamId) end
+    end
   end
-  for _, id in ipairs(redis.call('HRANDFIELD', KEYS[4], 100)) do
-    local events, at, config = string.match(redis.call('HGET', KEYS[4], id), '^(%d+):(%d+):(%d+)$')
-    if lost(id, at) then forget(id, events, config, teamId) end
+  if due('team:' .. teamId) then
+    for _, id in ipairs(redis.call('HRANDFIELD', KEYS[4], 100)) do
+      local events, at, config = string.match(redis.call('HGET', KEYS[4], id), '^(%d+):(%d+):(%d+)$')
+      if lost(id, at) then forget(id, events, config, teamId) end
+    end
   end
-  for _, id in ipairs(redis.call('HRANDFIELD', KEYS[6], 100)) do
-    local events, at, config, team = string.match(redis.call('HGET', KEYS[6], id), '^(%d+):(%d+):(%d+):(%d+)$')
-    if lost(id, at) then forget(id, events, config, team) end
+  if due('fleet') then
+    for _, id in ipairs(redis.call('HRANDFIELD', KEYS[6], 300)) do
+      local events, at, config, team = string.match(redis.call('HGET', KEYS[6], id), '^(%d+):(%d+):(%d+):(%d+)$')
+      if lost(id, at) then forget(id, events, config, team) end
+    end
   end
 end
 local function refusal(events)
@@ -155,7 +169,7 @@ export async function admitPending(
   const jobPrefix = bullmqKeys(prefix, DELIVERIES_QUEUE).job('')
   const [config, team, fleet, answers] = (await redis.eval(
     ADMIT,
-    7,
+    8,
     keys.pendingEvents(owner.configId),
     keys.pendingEventsTotal(owner.configId),
     keys.spilled(owner.configId),
@@ -163,6 +177,7 @@ export async function admitPending(
     keys.teamPendingEventsTotal(owner.teamId),
     keys.fleetPendingEvents(),
     keys.fleetPendingEventsTotal(),
+    keys.pendingRechecked(),
     String(caps.config),
     String(caps.team),
     String(caps.fleet),

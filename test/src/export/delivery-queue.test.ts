@@ -66,16 +66,18 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVEN
     assert.equal(await pending(), 0)
   })
 
-  it('stops counting a job that ended over a minute ago without giving its events back (removed by hand), so its config is not held back for good', async () => {
+  it('stops counting a job that ended over a minute ago without giving its events back (removed by hand), looking at most every 10 s, so its config is not held back for good', async () => {
     await queue.add([delivery('a', 10)])
     await queue.queue.remove('a')
     await queue.add([delivery('b', 5)])
     assert.deepEqual(spilled, ['b'], 'a job admitted less than a minute ago may still be being added: it counts')
     // As if 'a' had been admitted two minutes ago (the count holds `<events>:<ms admitted>`).
     await redis.hset(exportKeys(prefix).pendingEvents(7), 'a', `10:${Date.now() - 120_000}`)
-    spilled.length = 0
     await queue.add([delivery('c', 5)])
-    assert.deepEqual(spilled, [], 'the lost count was looked at before refusing')
+    assert.deepEqual(spilled, ['b', 'c'], 'the counted jobs were looked at less than 10 s ago (for b): not again yet')
+    await redis.del(exportKeys(prefix).pendingRechecked()) // as if 10 s had passed
+    await queue.add([delivery('d', 5)])
+    assert.deepEqual(spilled, ['b', 'c'], 'the lost count was looked at before refusing')
     assert.equal(await pending(), 5)
   })
 
@@ -112,6 +114,7 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVEN
     // 'b' is removed by hand, as if admitted two minutes ago: only the fleet's sample can find it for team 4.
     await queue.queue.remove('b')
     await redis.hset(exportKeys(prefix).fleetPendingEvents(), 'b', `10:${Date.now() - 120_000}:9:2`)
+    await redis.del(exportKeys(prefix).pendingRechecked()) // d's refusal looked at the counts: as if 10 s had passed
     await queue.add([delivery('e', 1, live, 12, 4)])
     assert.deepEqual(spilled, ['d'], 'e fits once the lost count was looked at')
     assert.deepEqual([await pending(9), await teamPending(2), await teamPending(4)], [0, 0, 1])
