@@ -1,5 +1,5 @@
 import type { Config, Logger } from '@plugin-server/core'
-import { deletePluginLogsBefore, EventsPartitionMaintenance, maintainEventsPartitions } from '@plugin-server/db'
+import { EventsPartitionMaintenance, maintainEventsPartitions } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { Counter, Registry } from 'prom-client'
 
@@ -11,9 +11,7 @@ const RETRY_MS = 60_000
 /**
  * The scheduler keeps the events table's partitions: the coming days' ready, and (with
  * EVENTS_RETENTION_DAYS) those older than the retention dropped. Every replica runs it; the
- * changes themselves are serialized in Postgres (libs/db events-partitions). The same hourly pass
- * deletes plugin log rows older than PLUGIN_LOG_RETENTION_DAYS (two replicas deleting at once
- * skip each other's rows, nothing more).
+ * changes themselves are serialized in Postgres (libs/db events-partitions).
  */
 export class EventsPartitionMaintainer {
   private timer: NodeJS.Timeout | null = null
@@ -23,14 +21,12 @@ export class EventsPartitionMaintainer {
   private readonly dropped: Counter
   private readonly deletedRows: Counter
   private readonly failures: Counter
-  private readonly logRowsDeleted: Counter
 
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
     registry: Registry,
     private readonly policy: Config['events'],
-    private readonly logRetentionDays: number | null = null,
   ) {
     this.created = new Counter({ name: 'events_partitions_created_total', help: 'Daily events partitions created by this replica', registers: [registry] })
     this.dropped = new Counter({
@@ -41,11 +37,6 @@ export class EventsPartitionMaintainer {
     this.deletedRows = new Counter({
       name: 'events_retention_deleted_rows_total',
       help: 'Events of the default partition (timestamps no daily partition covers) deleted as older than EVENTS_RETENTION_DAYS',
-      registers: [registry],
-    })
-    this.logRowsDeleted = new Counter({
-      name: 'plugin_logs_retention_deleted_rows_total',
-      help: 'Plugin log rows deleted by this replica as older than PLUGIN_LOG_RETENTION_DAYS',
       registers: [registry],
     })
     this.failures = new Counter({
@@ -75,23 +66,9 @@ export class EventsPartitionMaintainer {
     await this.running
   }
 
-  /** A failure here is logged and counted on its own: the partitions' pass still counts as done. */
-  private async deleteOldLogs(): Promise<void> {
-    if (this.logRetentionDays === null) return
-    const cutoff = new Date(Date.now() - this.logRetentionDays * 86_400_000)
-    try {
-      const deleted = await deletePluginLogsBefore(this.pool, cutoff)
-      this.logRowsDeleted.inc(deleted)
-      if (deleted > 0) this.logger.info({ deleted, cutoff: cutoff.toISOString() }, 'plugin log rows older than PLUGIN_LOG_RETENTION_DAYS deleted')
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'plugin log retention failed; tried again at the next pass')
-    }
-  }
-
   private async pass(): Promise<EventsPartitionMaintenance | null> {
     try {
       const result = await maintainEventsPartitions(this.pool, { aheadDays: this.policy.partitionsAheadDays, retentionDays: this.policy.retentionDays })
-      await this.deleteOldLogs()
       this.created.inc(result.created.length)
       this.dropped.inc(result.dropped.length)
       this.deletedRows.inc(result.defaultRowsDeleted)

@@ -2,6 +2,7 @@ import { createWorker, observeQueueWorker, RoleContext, RunningRole, subscribeRe
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Worker } from 'bullmq'
 import { EventsPartitionMaintainer } from './events-partition-maintainer'
+import { PluginLogRetention } from './plugin-log-retention'
 import type { ScheduledTaskData, SchedulingConfig } from './interfaces'
 import { RunMarker } from './run-marker'
 import { ScheduledQueues } from './scheduled-queues'
@@ -35,8 +36,10 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const deps = { manager: runtime.manager, queues, redis, pool: ctx.pool(), logger, metrics, queuePrefix, timeScale }
   const runner = new TaskRunner({ ...deps, logs: runtime.services.logs, marker })
   const timekeeper = new Timekeeper(deps)
-  const eventsPartitions = new EventsPartitionMaintainer(ctx.pool(), logger, registry, ctx.config.events, plugins.logRetentionDays)
+  const eventsPartitions = new EventsPartitionMaintainer(ctx.pool(), logger, registry, ctx.config.events)
   eventsPartitions.start()
+  const logRetention = plugins.logRetentionDays === null ? null : new PluginLogRetention(ctx.pool(), logger, registry, plugins.logRetentionDays)
+  logRetention?.start()
 
   const workers = new Map<number, Worker<ScheduledTaskData>>()
   const stopping = new Set<Promise<void>>()
@@ -118,6 +121,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     ownership,
     closers: [
       { name: 'events partition maintenance', close: () => eventsPartitions.close() },
+      { name: 'plugin log retention', close: async () => logRetention?.close() },
       {
         name: 'scheduler workers',
         close: async () => {

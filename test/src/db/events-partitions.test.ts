@@ -231,7 +231,7 @@ describe('events partitioned by day', () => {
   })
 })
 
-describe('events partition maintenance in the scheduler role', function () {
+describe("the scheduler role's hourly passes: events partitions and plugin log retention", function () {
   this.timeout(60_000)
   let db: TestDatabase
   let ctx: ReturnType<typeof testRoleContext>
@@ -280,7 +280,7 @@ describe('events partition maintenance in the scheduler role', function () {
     assert.match(metrics, /^events_partitions_created_total 4$/m)
   })
 
-  it('deletes plugin log rows older than PLUGIN_LOG_RETENTION_DAYS in the same pass, counting them', async () => {
+  it('deletes plugin log rows older than PLUGIN_LOG_RETENTION_DAYS when it starts, counting them', async () => {
     await eventually(
       'plugin_logs_retention_deleted_rows_total',
       () => ctx.registry.metrics(),

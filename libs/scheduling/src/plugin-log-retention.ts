@@ -1,0 +1,63 @@
+import type { Logger } from '@plugin-server/core'
+import { deletePluginLogsBefore } from '@plugin-server/db'
+import type { Pool } from 'pg'
+import { Counter, Registry } from 'prom-client'
+
+/** Rows are days old before they go: an hourly pass keeps the table within an hour of the limit. */
+const INTERVAL_MS = 3_600_000
+
+/**
+ * The scheduler deletes plugin log rows older than PLUGIN_LOG_RETENTION_DAYS, at start and every hour,
+ * on every replica (two deleting at once skip each other's rows, nothing more; libs/db
+ * plugin-logs). A failed pass is logged and left to the next one.
+ */
+export class PluginLogRetention {
+  private timer: NodeJS.Timeout | null = null
+  private running: Promise<number | null> | null = null
+  private readonly deleted: Counter
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+    registry: Registry,
+    private readonly retentionDays: number,
+  ) {
+    this.deleted = new Counter({
+      name: 'plugin_logs_retention_deleted_rows_total',
+      help: 'Plugin log rows deleted by this replica as older than PLUGIN_LOG_RETENTION_DAYS',
+      registers: [registry],
+    })
+  }
+
+  /** A first pass now, in the background, then one every hour. */
+  start(): void {
+    void this.runOnce()
+    this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  /** Joins a pass in progress instead of starting a second one. Answers the rows deleted, or null when the pass failed. */
+  runOnce(): Promise<number | null> {
+    this.running ??= this.pass().finally(() => (this.running = null))
+    return this.running
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    await this.running
+  }
+
+  private async pass(): Promise<number | null> {
+    const cutoff = new Date(Date.now() - this.retentionDays * 86_400_000)
+    try {
+      const deleted = await deletePluginLogsBefore(this.pool, cutoff)
+      this.deleted.inc(deleted)
+      if (deleted > 0) this.logger.info({ deleted, cutoff: cutoff.toISOString() }, 'plugin log rows older than PLUGIN_LOG_RETENTION_DAYS deleted')
+      return deleted
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'plugin log retention failed; tried again at the next pass')
+      return null
+    }
+  }
+}
