@@ -8,6 +8,7 @@ import { sql as eventsPartitionedByDay } from './0007-events-partitioned-by-day'
 import { sql as pluginVersionPins } from './0008-plugin-version-pins'
 import { sql as pluginVersionCapabilities } from './0009-plugin-version-capabilities'
 import { sql as pluginStorageUsage } from './0010-plugin-storage-usage'
+import { sql as pluginStorageRowBytes } from './0011-plugin-storage-row-bytes'
 
 export interface Migration {
   id: string
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0008-plugin-version-pins', sql: pluginVersionPins },
   { id: '0009-plugin-version-capabilities', sql: pluginVersionCapabilities },
   { id: '0010-plugin-storage-usage', sql: pluginStorageUsage },
+  { id: '0011-plugin-storage-row-bytes', sql: pluginStorageRowBytes },
 ]

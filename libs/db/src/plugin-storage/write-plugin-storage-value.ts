@@ -6,7 +6,7 @@ export type PluginStorageWrite = { written: true } | { written: false; heldBytes
 /**
  * `json` is the value already serialized (stored as jsonb); a second write to the key replaces the
  * first. With `teamLimitBytes` (PLUGIN_TEAM_STORAGE_LIMIT_MB; 0: none), a write that would take what
- * the config's team holds (plugin_storage_usage, migration 0010) over it writes nothing; one that
+ * the config's team holds (plugin_storage_usage, migration 0010; a row counts plugin_storage_row_bytes, 0011) over it writes nothing; one that
  * does not grow the row always goes. Concurrent writes of a team each see the others' rows only once
  * committed, so the team can pass the limit by what is in flight (a value each, ≤ 1 MiB by default).
  */
@@ -14,12 +14,12 @@ export async function writePluginStorageValue(pool: Pool, pluginConfigId: number
   // Named, so each connection plans it once (planning this statement cost more than running it).
   const { rows } = await pool.query<{ written: boolean; held: string; add: string }>({
     name: 'write-plugin-storage-value',
-    text: `WITH old AS (SELECT octet_length(key) + octet_length(value::text) + 64 AS bytes FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2),
+    text: `WITH old AS (SELECT plugin_storage_row_bytes(key, value) AS bytes FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2),
           held AS (
             SELECT coalesce(sum(u.bytes), 0) AS bytes FROM plugin_storage_usage u JOIN plugin_configs c ON c.id = u.plugin_config_id
             WHERE c.team_id = (SELECT team_id FROM plugin_configs WHERE id = $1)
           ),
-          grow AS (SELECT octet_length($2) + octet_length($3::jsonb::text) + 64 - coalesce((SELECT bytes FROM old), 0) AS add),
+          grow AS (SELECT plugin_storage_row_bytes($2, $3::jsonb) - coalesce((SELECT bytes FROM old), 0) AS add),
           written AS (
             INSERT INTO plugin_storage (plugin_config_id, key, value)
             SELECT $1, $2, $3::jsonb WHERE $4::bigint = 0 OR (SELECT add FROM grow) <= 0 OR (SELECT bytes FROM held) + (SELECT add FROM grow) <= $4::bigint
