@@ -29,6 +29,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
     pluginSettings: config.plugins,
     teamLimits: teamUsageLimits(config),
+    exportLimits: config.export,
     attachmentMaxBytes: config.plugins.attachmentMaxBytes,
     schedulerShards: config.scheduler.shards,
   })

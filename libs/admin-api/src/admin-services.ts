@@ -1,4 +1,5 @@
-import { DeliveryQueue } from '@plugin-server/export'
+import { loadConfig } from '@plugin-server/core'
+import { DeliveryQueue, PendingLimits } from '@plugin-server/export'
 import type { ManagementContext } from '@plugin-server/management'
 import { ScheduledQueues } from '@plugin-server/scheduling'
 import { HistoricalExports } from './historical-exports'
@@ -8,6 +9,8 @@ import { LOG_TAIL_DEFAULTS, LogTail, LogTailOptions } from './log-tail'
 export interface AdminServices {
   /** Where replayed dead letters go to the exporters. */
   deliveries(): DeliveryQueue
+  /** The pending-event limits replays are held to, as the exporters' own. */
+  exportLimits: PendingLimits
   /** The timekeeper's queues, read for when each task chain runs next. */
   scheduledQueues(): ScheduledQueues
   /** Historical runs: enqueued for the exporters, read and cancelled here. */
@@ -18,7 +21,12 @@ export interface AdminServices {
 }
 
 /** Queues are made on first use: most requests need neither, and a Queue is only a view of Redis keys. */
-export function createAdminServices(management: ManagementContext, logTail?: Partial<LogTailOptions>, schedulerShards = 1): AdminServices {
+export function createAdminServices(
+  management: ManagementContext,
+  logTail?: Partial<LogTailOptions>,
+  schedulerShards = 1,
+  exportLimits: PendingLimits = loadConfig({}).export,
+): AdminServices {
   let deliveries: DeliveryQueue | null = null
   let scheduled: ScheduledQueues | null = null
   const getDeliveries = () => (deliveries ??= new DeliveryQueue(management.redis, management.queuePrefix))
@@ -26,6 +34,7 @@ export function createAdminServices(management: ManagementContext, logTail?: Par
   const tail = new LogTail(management.pool, management.logger, { ...LOG_TAIL_DEFAULTS, ...logTail })
   return {
     deliveries: getDeliveries,
+    exportLimits,
     scheduledQueues: () => (scheduled ??= new ScheduledQueues(management.redis, management.queuePrefix, schedulerShards)),
     historical,
     logTail: tail,

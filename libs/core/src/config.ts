@@ -262,6 +262,24 @@ function adminPort(r: Reader, capturePort: number): number | null {
   return port
 }
 
+function exportConfig(r: Reader): Config['export'] {
+  const maxPendingEvents = r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000)
+  return {
+    concurrency: r.int('EXPORT_CONCURRENCY', 16, 1, 1000),
+    configConcurrency: r.int('EXPORT_CONFIG_CONCURRENCY', 2, 1, 1000),
+    fanOutConcurrency: r.int('EXPORT_FANOUT_CONCURRENCY', 4, 1, 1000),
+    bufferMaxBytes: r.int('EXPORT_BUFFER_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
+    bufferMaxAgeMs: r.int('EXPORT_BUFFER_MAX_AGE_MS', 10_000, 1, 24 * 3600 * 1000),
+    flushIntervalMs: r.int('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
+    lockDurationMs: r.int('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
+    webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    maxPendingEvents,
+    // Two configs' worth: raising the config's limit raises the team's with it, unless set.
+    maxTeamPendingEvents: r.int('EXPORT_TEAM_MAX_PENDING_EVENTS', 2 * maxPendingEvents, 1, 2_000_000_000),
+    maxFleetPendingEvents: r.int('EXPORT_FLEET_MAX_PENDING_EVENTS', 2_000_000, 0, 1_000_000_000),
+  }
+}
+
 function ingestConfig(r: Reader): Config['ingest'] {
   const concurrency = r.int('INGEST_CONCURRENCY', 4, 1, 1000)
   return {
@@ -340,19 +358,7 @@ export function loadConfig(env: Env = process.env): Config {
       breakerMaxBreaches: r.int('PLUGIN_BREAKER_MAX_BREACHES', 3, 1, 1000),
       breakerWindowMs: r.int('PLUGIN_BREAKER_WINDOW_MS', 600_000, 1000, 7 * 24 * 3600 * 1000),
     },
-    export: {
-      concurrency: r.int('EXPORT_CONCURRENCY', 16, 1, 1000),
-      configConcurrency: r.int('EXPORT_CONFIG_CONCURRENCY', 2, 1, 1000),
-      fanOutConcurrency: r.int('EXPORT_FANOUT_CONCURRENCY', 4, 1, 1000),
-      bufferMaxBytes: r.int('EXPORT_BUFFER_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
-      bufferMaxAgeMs: r.int('EXPORT_BUFFER_MAX_AGE_MS', 10_000, 1, 24 * 3600 * 1000),
-      flushIntervalMs: r.int('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
-      lockDurationMs: r.int('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
-      webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
-      maxPendingEvents: r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000),
-      maxTeamPendingEvents: r.int('EXPORT_TEAM_MAX_PENDING_EVENTS', 400_000, 1, 1_000_000_000),
-      maxFleetPendingEvents: r.int('EXPORT_FLEET_MAX_PENDING_EVENTS', 2_000_000, 0, 1_000_000_000),
-    },
+    export: exportConfig(r),
     scheduler: {
       lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
       reconcileIntervalMs: r.int('SCHEDULER_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),

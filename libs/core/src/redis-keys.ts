@@ -39,9 +39,9 @@ export const redisKeys = (prefix: string) => ({
     fleetPendingEvents: () => `${prefix}:export:fleet-pending-events`,
     /** STRING events of every team's delivery jobs not finished yet. */
     fleetPendingEventsTotal: () => `${prefix}:export:fleet-pending-events-total`,
-    /** HASH `config:<id>` / `team:<id>` / `fleet` → ms its counted jobs were last looked at for lost counts (at most every 10 s). */
-    pendingRechecked: () => `${prefix}:export:pending-rechecked`,
-    /** HASH delivery job id → `<ms spilled>:<config|team>`, the limit that spilled it as a dead letter (kept an hour: a re-add is spilled again). */
+    /** STRING with a 10 s TTL: the counted jobs of a config, a team or the fleet were just looked at for lost counts. */
+    pendingRechecked: (scope: `config:${number}` | `team:${number}` | 'fleet') => `${prefix}:export:pending-rechecked:${scope}`,
+    /** HASH delivery job id → `<ms spilled>.<1|2|3>`, a number (the limit that spilled it: config, team, fleet); kept an hour: a re-add is spilled again. */
     spilled: (configId: number) => `${prefix}:export:spilled:${configId}`,
     /** SET of the numbers of a historical run's finished pages (each counted once, however often it is delivered). */
     historicalDone: (runId: number) => `${prefix}:export:historical-done:${runId}`,

@@ -3,13 +3,10 @@ import type Redis from 'ioredis'
 import type { DeliveryJobData } from './interfaces'
 import { DELIVERIES_QUEUE, exportKeys, ExportKeys } from './keys'
 import { admitPending, PendingLimit } from './pending-events'
+import type { PendingLimits } from './pending-limit-text'
 
 /** What an exporter does with a live delivery there is no room for (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_…, EXPORT_FLEET_…). */
-export interface DeliveryOverflow {
-  maxPendingEvents: number
-  maxTeamPendingEvents: number
-  /** 0: no limit for all teams together. */
-  maxFleetPendingEvents: number
+export interface DeliveryOverflow extends PendingLimits {
   /** Keeps the delivery's events elsewhere (a dead letter): `limit` it did not fit, with the events waiting there now. */
   spill(delivery: NewDelivery, limit: PendingLimit, pending: number): Promise<void>
 }
@@ -34,7 +31,7 @@ export class DeliveryQueue {
   readonly queue: Queue<DeliveryJobData>
   private readonly keys: ExportKeys
 
-  /** Without `overflow` (the admin API's and CLI's replays) nothing is spilled, only counted. */
+  /** Without `overflow` (the admin API's and CLI's, which add replays through `addIfRoom`) nothing is spilled, only counted. */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -55,7 +52,11 @@ export class DeliveryQueue {
 
   async add(deliveries: readonly NewDelivery[]): Promise<void> {
     if (deliveries.length === 0) return
-    const kept = await this.admit(deliveries)
+    await this.enqueue(await this.admit(deliveries))
+  }
+
+  /** Adds deliveries already counted. */
+  private async enqueue(kept: readonly NewDelivery[]): Promise<void> {
     if (kept.length === 0) return
     await this.queue.addBulk(kept.map((d) => ({ name: d.data.method, data: d.data, opts: { jobId: d.jobId } })))
     // After the add: a crash in between only leaves the status without this job, never a phantom one.
@@ -94,6 +95,23 @@ export class DeliveryQueue {
       }
     }
     return kept
+  }
+
+  /**
+   * Adds the delivery only if its config, its team and all teams have room for it (dead-letter
+   * replays: a team's backlog of any size would otherwise go to Redis at once); answers the limit it
+   * did not fit, with the events waiting there, or null once added. A refusal is not remembered: the
+   * same delivery is looked at afresh next time.
+   */
+  async addIfRoom(delivery: NewDelivery, limits: PendingLimits): Promise<{ limit: PendingLimit; pending: number } | null> {
+    const owner = { configId: delivery.data.configId, teamId: delivery.data.teamId }
+    const caps = { config: limits.maxPendingEvents, team: limits.maxTeamPendingEvents, fleet: limits.maxFleetPendingEvents }
+    const job = { jobId: delivery.jobId, events: delivery.data.events.length }
+    const { pending, refused } = await admitPending(this.redis, this.prefix, this.keys, owner, caps, [job], false)
+    const [limit] = refused
+    if (limit !== null) return { limit, pending: pending[limit] }
+    await this.enqueue([delivery])
+    return null
   }
 
   close(): Promise<void> {

@@ -5,16 +5,14 @@ import { insertDeadLetter } from './dead-letters'
 import type { NewDelivery } from './delivery-queue'
 import type { ExportMetrics } from './export-metrics'
 import type { PendingLimit } from './pending-events'
+import { PendingLimits, pendingLimitText } from './pending-limit-text'
 
-export interface SpillDeps {
+export interface SpillDeps extends PendingLimits {
   pool: Pool
   manager: PluginManager
   metrics: ExportMetrics
   logs: PluginLogWriter
   logger: Logger
-  maxPendingEvents: number
-  maxTeamPendingEvents: number
-  maxFleetPendingEvents: number
 }
 
 /**
@@ -26,12 +24,12 @@ export interface SpillDeps {
 export async function spillDelivery(deps: SpillDeps, delivery: NewDelivery, limit: PendingLimit, pending: number): Promise<void> {
   const { configId, teamId, method, events } = delivery.data
   const replay = `plugin-server export replay ${configId}`
-  const why = {
-    config: `plugin config ${configId} already has ${pending} events waiting for delivery, over EXPORT_MAX_PENDING_EVENTS (${deps.maxPendingEvents}): its destination is failing or too slow`,
-    team: `team ${teamId}'s plugin configs already have ${pending} events waiting for delivery together, over EXPORT_TEAM_MAX_PENDING_EVENTS (${deps.maxTeamPendingEvents}): their destinations are failing or too slow`,
-    fleet: `the plugin configs of all teams already have ${pending} events waiting for delivery together, over EXPORT_FLEET_MAX_PENDING_EVENTS (${deps.maxFleetPendingEvents}): destinations are failing or too slow`,
-  }[limit]
-  const error = `not sent: ${why}. Replay once the destination is back: ${replay}`
+  const cause = {
+    config: 'its destination is failing or too slow',
+    team: 'their destinations are failing or too slow',
+    fleet: 'destinations are failing or too slow',
+  }
+  const error = `not sent: ${pendingLimitText(limit, pending, { configId, teamId }, deps)}: ${cause[limit]}. Replay once the destination is back: ${replay}`
   await insertDeadLetter(deps.pool, { jobKey: `${delivery.jobId}-overflow`, configId, teamId, method, events, error, retryError: false, attempts: [] })
   const record = deps.manager.enabledConfigs().find((r) => r.id === configId)
   await deps.metrics.add({ teamId, pluginName: record?.pluginName ?? 'unknown', configId }, method, { undelivered_events: events.length })

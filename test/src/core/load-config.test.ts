@@ -53,6 +53,14 @@ describe('loadConfig', () => {
     )
   })
 
+  it('holds export deliveries waiting to a config, a team (two configs by default) and all teams', () => {
+    const { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents } = loadConfig({}).export
+    assert.deepEqual([maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents], [200_000, 400_000, 2_000_000])
+    assert.equal(loadConfig({ EXPORT_MAX_PENDING_EVENTS: '500000' }).export.maxTeamPendingEvents, 1_000_000, "the team's follows the config's unless set")
+    assert.equal(loadConfig({ EXPORT_MAX_PENDING_EVENTS: '500000', EXPORT_TEAM_MAX_PENDING_EVENTS: '700000' }).export.maxTeamPendingEvents, 700_000)
+    assert.equal(loadConfig({ EXPORT_FLEET_MAX_PENDING_EVENTS: '0' }).export.maxFleetPendingEvents, 0, '0 turns the fleet limit off')
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),

@@ -7,6 +7,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { FIXTURES } from '../harness/plugins'
 
+const LIMITS = { maxPendingEvents: 200_000, maxTeamPendingEvents: 400_000, maxFleetPendingEvents: 2_000_000 }
+
 describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
   this.timeout(120_000)
   let s: ExportSetup
@@ -110,10 +112,12 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     s.destination.responder = () => 200
     const { DeliveryQueue } = await import('@plugin-server/export')
     const deliveries = new DeliveryQueue(s.redis, s.prefix)
-    assert.deepEqual(await replayDeadLetters(s.db.pool, deliveries, configId, { since: new Date(Date.now() - 60_000) }), {
+    assert.deepEqual(await replayDeadLetters(s.db.pool, deliveries, configId, LIMITS, { since: new Date(Date.now() - 60_000) }), {
       replayed: 1,
       events: 3,
       deadLetterIds: [letter.id],
+      notReplayed: 0,
+      heldBack: null,
     })
     await eventually(
       'replayed batch delivered',
@@ -126,7 +130,13 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     )
     const [after] = await listDeadLetters(s.db.pool, configId)
     assert.notEqual(after.replayedAt, null)
-    assert.deepEqual(await replayDeadLetters(s.db.pool, deliveries, configId), { replayed: 0, events: 0, deadLetterIds: [] })
+    assert.deepEqual(await replayDeadLetters(s.db.pool, deliveries, configId, LIMITS), {
+      replayed: 0,
+      events: 0,
+      deadLetterIds: [],
+      notReplayed: 0,
+      heldBack: null,
+    })
     await deliveries.close()
   })
 

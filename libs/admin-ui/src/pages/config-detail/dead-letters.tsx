@@ -19,7 +19,7 @@ export function DeadLetters({ configId }: { configId: number }) {
     setError(null)
     try {
       const r = await api.replayDeadLetters(configId, ids)
-      setResult(`Replayed ${r.replayed} batch${r.replayed === 1 ? '' : 'es'} (${r.events} events).`)
+      setResult(`Replayed ${r.replayed} batch${r.replayed === 1 ? '' : 'es'} (${r.events} events).${r.held_back === null ? '' : ` ${r.held_back}.`}`)
       letters.reload()
     } catch (err) {
       setError(toApiError(err))

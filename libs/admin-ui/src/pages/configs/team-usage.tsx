@@ -70,7 +70,9 @@ export function TeamUsagePanel({ teamId }: { teamId: number }) {
           </Fragment>
         ))}
       </div>
-      <p class="muted small">Past a limit, plugin writes are refused and export batches become dead letters (replayable); an operator sets the limits.</p>
+      <p class="muted small">
+        Past a limit, plugin writes are refused and new export batches become dead letters (replayable, as room comes back); an operator sets the limits.
+      </p>
     </div>
   )
 }

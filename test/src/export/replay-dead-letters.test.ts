@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { DeliveryQueue, exportKeys, finishPending, insertDeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
+import type { ProcessedPluginEvent } from '@plugin-server/plugin-runtime'
+import { runCli } from '../harness/processes'
+import { exportSetup, ExportSetup } from './export-setup'
+
+describe('replayDeadLetters', () => {
+  let s: ExportSetup
+  let deliveries: DeliveryQueue
+
+  beforeEach(async () => {
+    s = await exportSetup()
+    deliveries = new DeliveryQueue(s.redis, s.prefix)
+  })
+  afterEach(async () => {
+    await deliveries.close()
+    await s.close()
+  })
+
+  it('replays oldest first while the config has room under the pending-event limits, and leaves the rest pending, saying which limit held them', async () => {
+    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/replay` })
+    for (let i = 0; i < 3; i++) {
+      const events = Array.from({ length: 4 }, () => ({}) as ProcessedPluginEvent)
+      await insertDeadLetter(s.db.pool, {
+        jobKey: `lost-${i}`,
+        configId,
+        teamId: s.team.id,
+        method: 'exportEvents',
+        events,
+        error: 'down',
+        retryError: true,
+        attempts: [],
+      })
+    }
+    const limits = { maxPendingEvents: 5, maxTeamPendingEvents: 400_000, maxFleetPendingEvents: 0 }
+    const pendingLetters = async () => (await listDeadLetters(s.db.pool, configId)).filter((l) => l.replayedAt === null).map((l) => l.id)
+    const [first, second, third] = (await listDeadLetters(s.db.pool, configId)).map((l) => l.id).sort((a, b) => a - b)
+
+    const held = await replayDeadLetters(s.db.pool, deliveries, configId, limits)
+    assert.deepEqual(held, {
+      replayed: 1,
+      events: 4,
+      deadLetterIds: [first],
+      notReplayed: 2,
+      heldBack: `2 dead letters not replayed: plugin config ${configId} already has 4 events waiting for delivery, over EXPORT_MAX_PENDING_EVENTS (5). Replay again once those are delivered`,
+    })
+    assert.deepEqual((await pendingLetters()).sort(), [second, third], 'the two left are still pending dead letters')
+    assert.deepEqual(
+      (await deliveries.queue.getJobs(['waiting'])).map((j) => j.id),
+      [`r-${first}`],
+    )
+
+    // The first replayed batch delivered: its room comes back, and the next replay goes on where this one stopped.
+    await finishPending(s.redis, exportKeys(s.prefix), { configId, teamId: s.team.id }, `r-${first}`)
+    const next = await replayDeadLetters(s.db.pool, deliveries, configId, limits)
+    assert.deepEqual([next.replayed, next.deadLetterIds, next.notReplayed], [1, [second], 1])
+    assert.deepEqual(await pendingLetters(), [third])
+  })
+
+  it('is what plugin-server export replay does, with the limits of its environment', async () => {
+    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/replay` })
+    for (let i = 0; i < 2; i++) {
+      const events = Array.from({ length: 3 }, () => ({}) as ProcessedPluginEvent)
+      await insertDeadLetter(s.db.pool, {
+        jobKey: `cli-${i}`,
+        configId,
+        teamId: s.team.id,
+        method: 'exportEvents',
+        events,
+        error: 'down',
+        retryError: true,
+        attempts: [],
+      })
+    }
+    const env = { DATABASE_URL: s.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: s.prefix, EXPORT_TEAM_MAX_PENDING_EVENTS: '4' }
+    const result = await runCli(['export', 'replay', String(configId)], env)
+    assert.equal(result.code, 0, result.stderr)
+    const answer = JSON.parse(result.stdout) as { replayed: number; notReplayed: number; heldBack: string }
+    assert.deepEqual([answer.replayed, answer.notReplayed], [1, 1])
+    assert.match(
+      answer.heldBack,
+      new RegExp(
+        `^1 dead letter not replayed: team ${s.team.id}'s plugin configs already have 3 events waiting for delivery together, over EXPORT_TEAM_MAX_PENDING_EVENTS \\(4\\)`,
+      ),
+    )
+  })
+})
