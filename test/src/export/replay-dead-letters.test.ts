@@ -17,21 +17,28 @@ describe('replayDeadLetters', () => {
     await s.close()
   })
 
-  it('replays oldest first while the config has room under the pending-event limits, and leaves the rest pending, saying which limit held them', async () => {
+  /** A config of the team whose destination failed for good `letters` times, a batch of `events` each. */
+  async function configWithDeadLetters(letters: number, events: number): Promise<number> {
     const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/replay` })
-    for (let i = 0; i < 3; i++) {
-      const events = Array.from({ length: 4 }, () => ({}) as ProcessedPluginEvent)
-      await insertDeadLetter(s.db.pool, {
+    for (let i = 0; i < letters; i++) {
+      const batch = Array.from({ length: events }, () => ({}) as ProcessedPluginEvent)
+      const letter = {
         jobKey: `lost-${i}`,
         configId,
         teamId: s.team.id,
-        method: 'exportEvents',
-        events,
+        method: 'exportEvents' as const,
+        events: batch,
         error: 'down',
         retryError: true,
         attempts: [],
-      })
+      }
+      await insertDeadLetter(s.db.pool, letter)
     }
+    return configId
+  }
+
+  it('replays oldest first while the config has room under the pending-event limits, and leaves the rest pending, saying which limit held them', async () => {
+    const configId = await configWithDeadLetters(3, 4)
     const limits = { maxPendingEvents: 5, maxTeamPendingEvents: 400_000, maxFleetPendingEvents: 0 }
     const pendingLetters = async () => (await listDeadLetters(s.db.pool, configId)).filter((l) => l.replayedAt === null).map((l) => l.id)
     const [first, second, third] = (await listDeadLetters(s.db.pool, configId)).map((l) => l.id).sort((a, b) => a - b)
@@ -58,20 +65,7 @@ describe('replayDeadLetters', () => {
   })
 
   it('is what plugin-server export replay does, with the limits of its environment', async () => {
-    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/replay` })
-    for (let i = 0; i < 2; i++) {
-      const events = Array.from({ length: 3 }, () => ({}) as ProcessedPluginEvent)
-      await insertDeadLetter(s.db.pool, {
-        jobKey: `cli-${i}`,
-        configId,
-        teamId: s.team.id,
-        method: 'exportEvents',
-        events,
-        error: 'down',
-        retryError: true,
-        attempts: [],
-      })
-    }
+    const configId = await configWithDeadLetters(2, 3)
     const env = { DATABASE_URL: s.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: s.prefix, EXPORT_TEAM_MAX_PENDING_EVENTS: '4' }
     const result = await runCli(['export', 'replay', String(configId)], env)
     assert.equal(result.code, 0, result.stderr)
