@@ -5,6 +5,7 @@ import { createTeam, Team } from '@plugin-server/db'
 import { updateConfig } from '@plugin-server/management'
 import { eventually } from '../harness/fleet'
 import { enablePlugin, writePlugin } from '../harness/plugins'
+import { Destination } from '../export/destination'
 // The soak run is its own project (soak/), built before the tests; src and dist sit at the same depth.
 import { metricValue } from '../../../soak/dist/prom-text'
 import { cpuSeconds, HostileFleet, HostileTeam, NEIGHBOUR_BOUND_MS, percentile, rssBytes } from './hostile-fleet-fixture'
@@ -440,6 +441,102 @@ describe('security: hostile plugins in a running fleet', function () {
       const neighbours = await hf.send(hf.healthyTeam, healthyEvents(20))
       await hf.waitStored(hf.healthyTeam.id, neighbours, Date.now())
       await hf.waitForLog(configId, /cpu/i)
+      await hf.assertAllAlive()
+    })
+  })
+
+  describe('a team whose export destinations are all down (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVENTS)', () => {
+    const CONFIGS = 3
+    const CONFIG_LIMIT = 10
+    const TEAM_LIMIT = 15
+    /** Sent as six requests of five: each a batch of its own (a batch larger than a limit would go alone when nothing waits). */
+    const SENDS = 6
+    const PER_SEND = 5
+    const EVENTS = SENDS * PER_SEND
+    let hf: HostileFleet
+    let hoarders: Team
+    let sink: Destination
+    const configIds: number[] = []
+
+    before(async () => {
+      sink = new Destination()
+      const sinkUrl = await sink.start()
+      hf = await HostileFleet.create({
+        ...MIXING,
+        EXPORT_MAX_PENDING_EVENTS: String(CONFIG_LIMIT),
+        EXPORT_TEAM_MAX_PENDING_EVENTS: String(TEAM_LIMIT),
+        EXPORT_BUFFER_MAX_BYTES: '1',
+        EXPORT_BUFFER_MAX_AGE_MS: '200',
+        EXPORT_FLUSH_INTERVAL_MS: '50',
+      })
+      // Three plugins of one team, each an export whose destination never takes a batch: without the
+      // team's limit they would keep three times a config's worth waiting in Redis, for a day.
+      hoarders = await createTeam(hf.pool, 'exports down')
+      for (let i = 0; i < CONFIGS; i++) {
+        const dir = writePlugin(
+          `export-down-${i}`,
+          `import { RetryError } from '@posthog/plugin-scaffold'
+           export async function exportEvents(events) { throw new RetryError('destination down: ' + events.length + ' events not sent') }`,
+        )
+        configIds.push((await enablePlugin(hf.managementContext(), hoarders.id, dir, {}, { order: i + 1 })).id)
+      }
+      await enablePlugin(hf.managementContext(), hf.healthyTeam.id, 'export-batch', { url: `${sinkUrl}/healthy` }, { order: 2 })
+      await hf.start(['capture', 'ingest-worker', 'exporter'])
+    })
+    after(async () => {
+      await hf?.close()
+      await sink?.close()
+    })
+
+    it("keeps at most the team's limit of its events waiting, its later batches dead letters naming the limit, while the other team's exports are delivered", async () => {
+      const since = Date.now()
+      const sendHoarded = async () => {
+        const uuids: string[] = []
+        for (let i = 0; i < SENDS; i++) uuids.push(...(await hf.send(hoarders, healthyEvents(PER_SEND, `hoarded-${i}`))))
+        return uuids
+      }
+      const [hoarded, neighbours] = await Promise.all([sendHoarded(), hf.send(hf.healthyTeam, healthyEvents(20))])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(hoarders.id, hoarded, since, 60_000)
+      await eventually(
+        "the other team's events exported",
+        async () => new Set(sink.deliveredUuids('/healthy')).size,
+        (n) => n === neighbours.length,
+      )
+      const redis = hf.redisClient
+      const teamWaiting = async () => Number(await redis.get(`${hf.queuePrefix}:export:team-pending-events-total:${hoarders.id}`))
+      // Every event of the team's three configs is either waiting for its destination or a dead letter, never both, never lost.
+      const letters = await eventually(
+        "every one of the team's batches waiting or a dead letter",
+        async () => {
+          const { rows } = await hf.pool.query<{ events: number; error: string }>(
+            'SELECT event_count AS events, error FROM export_dead_letters WHERE plugin_config_id = ANY($1)',
+            [configIds],
+          )
+          return { rows, waiting: await teamWaiting() }
+        },
+        ({ rows, waiting }) => rows.reduce((n, r) => n + r.events, 0) + waiting === CONFIGS * EVENTS,
+      )
+      process.stdout.write(`      ${letters.waiting} of the team's events waiting, ${CONFIGS * EVENTS - letters.waiting} dead letters\n`)
+      // Within each limit, unless one batch alone holds it (a batch larger than a limit goes when nothing waits).
+      const jobs = async (key: string) => redis.hlen(`${hf.queuePrefix}:export:${key}`)
+      assert.ok(
+        letters.waiting <= TEAM_LIMIT || (await jobs(`team-pending-events:${hoarders.id}`)) === 1,
+        `${letters.waiting} events waiting, over the team's limit`,
+      )
+      for (const configId of configIds) {
+        const waiting = Number(await redis.get(`${hf.queuePrefix}:export:pending-events-total:${configId}`))
+        assert.ok(waiting <= CONFIG_LIMIT || (await jobs(`pending-events:${configId}`)) === 1, `config ${configId} holds ${waiting} events waiting`)
+      }
+      assert.ok(
+        letters.rows.some((r) =>
+          /^not sent: team \d+'s plugin configs already have \d+ events waiting for delivery together, over EXPORT_TEAM_MAX_PENDING_EVENTS \(15\)/.test(
+            r.error,
+          ),
+        ),
+        'a dead letter names the team limit',
+      )
+      assert.equal((await hf.rows(hf.healthyTeam.id)).filter((r) => neighbours.includes(r.uuid)).length, neighbours.length)
       await hf.assertAllAlive()
     })
   })
