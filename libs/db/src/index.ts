@@ -74,7 +74,7 @@ export type { PluginConfigDetailRecord, PluginConfigSecretsRecord, EnabledConfig
 export { listAttachmentSummaries, upsertPluginAttachment, listPluginAttachmentKeys, listPluginAttachments } from './plugin-attachments'
 export { listPluginRecords, findPluginRecord, readPluginJson, lockPluginName, insertPluginRow, updatePluginRow } from './plugins'
 export type { PluginRecord, PluginRowInput } from './plugins'
-export { readPluginStorageValue, writePluginStorageValue, deletePluginStorageValue, readTeamStorageBytes } from './plugin-storage'
+export { readPluginStorageValue, writePluginStorageValue, deletePluginStorageValue, readTeamStorageBytes, readTeamsStorageBytes } from './plugin-storage'
 export type { PluginStorageWrite } from './plugin-storage'
 export { insertDeadLetterRow, listDeadLetterRecords, readDeadLetterEvents, markDeadLetterReplayed, countDeadLetters } from './dead-letters'
 export type { DeadLetterRecord } from './dead-letters'

@@ -9,6 +9,7 @@ import { ScheduledQueues } from './scheduled-queues'
 import { createSchedulerMetrics } from './scheduler-metrics'
 import { ShardOwnership } from './shard-ownership'
 import { TaskRunner } from './task-runner'
+import { registerTeamUsageGauges } from './team-usage-gauges'
 import { Timekeeper } from './timekeeper'
 
 export interface StartedScheduler extends RunningRole {
@@ -24,7 +25,8 @@ export interface StartedScheduler extends RunningRole {
  * The scheduler role: BullMQ workers on the scheduled queues (one chain per config and task, one
  * run at a time per chain) and the timekeeper that keeps those chains. With SCHEDULER_SHARDS = 1
  * every replica works the one queue; with more, each works the shards it owns (ShardOwnership) and
- * so sets up only their configs. It also keeps the events table's daily partitions and deletes old plugin logs.
+ * so sets up only their configs. It also keeps the events table's daily partitions, deletes old plugin
+ * logs and reports how close each team is to its Redis and storage limits.
  */
 export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): Promise<StartedScheduler> {
   const { logger, registry } = ctx
@@ -40,6 +42,8 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   eventsPartitions.start()
   const logRetention = plugins.logRetentionDays === null ? null : new PluginLogRetention(ctx.pool(), logger, registry, plugins.logRetentionDays)
   logRetention?.start()
+  const MiB = 1024 * 1024
+  registerTeamUsageGauges(registry, redis, ctx.pool(), queuePrefix, { redis: plugins.teamRedisLimitMb * MiB, storage: plugins.teamStorageLimitMb * MiB })
 
   const workers = new Map<number, Worker<ScheduledTaskData>>()
   const stopping = new Set<Promise<void>>()

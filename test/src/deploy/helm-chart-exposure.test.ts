@@ -241,7 +241,7 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.deepEqual(pools, { capture: 'general', exporter: 'exports', 'ingest-worker': 'general', 'job-worker': 'general', scheduler: 'general' })
   })
 
-  it("alerts on backlogs, dead letters, configs the server disabled, isolates disposed for their team's memory, plugin errors and pods not ready", () => {
+  it("alerts on backlogs, dead letters, configs the server disabled, isolates disposed for their team's memory, teams at or near their Redis and storage limits, plugin errors and pods not ready", () => {
     const rule = named(render([...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true']).objects, 'PrometheusRule', 'ps-plugin-server')
     const alerts = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
     assert.deepEqual(
@@ -256,10 +256,13 @@ describe('helm chart: secrets, ports and exposure', function () {
         'PluginServerConfigsDisabled',
         'PluginServerTeamMemoryExceeded',
         'PluginServerTeamRedisLimit',
+        'PluginServerTeamNearRedisLimit',
+        'PluginServerTeamNearStorageLimit',
         'PluginServerPluginErrors',
         'PluginServerPodsNotReady',
       ],
     )
+    assert.match(alerts.find((a) => a.alert === 'PluginServerTeamNearStorageLimit')!.expr, /plugin_team_storage_limit_bytes\)\) > 0\.9$/)
     const notReady = alerts.find((a) => a.alert === 'PluginServerPodsNotReady')!.expr
     assert.match(notReady, /deployment=~"ps-plugin-server-\(capture\|exporter\|ingest-worker\|job-worker\|scheduler\)"/)
     assert.deepEqual(ofKind(render(REQUIRED_SETS).objects, 'PrometheusRule'), [], 'off by default: it needs the Prometheus Operator')
