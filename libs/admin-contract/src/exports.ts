@@ -20,7 +20,7 @@ export interface ReplayDeadLettersInput {
 export interface ReplayResult {
   replayed: number
   events: number
-  /** Dead letters left pending, oldest replayed first, because the config, its team or all teams had no room (the pending-event limits). */
+  /** Dead letters left pending, oldest replayed first, because the config, its team or all teams had no room (half of each pending-event limit). */
   not_replayed: number
   /** Why, naming the limit's variable; null when all were replayed. */
   held_back: string | null

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq'
 import type Redis from 'ioredis'
 import type { DeliveryJobData } from './interfaces'
 import { DELIVERIES_QUEUE, exportKeys, ExportKeys } from './keys'
-import { admitPending, PendingLimit } from './pending-events'
+import { admitPending, PendingCaps, PendingLimit } from './pending-events'
 import type { PendingLimits } from './pending-limit-text'
 
 /** What an exporter does with a live delivery there is no room for (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_…, EXPORT_FLEET_…). */
@@ -82,39 +82,45 @@ export class DeliveryQueue {
       const free = group.filter((d) => !capped.includes(d))
       const sizes = (ds: NewDelivery[]) => ds.map((d) => ({ jobId: d.jobId, events: d.data.events.length }))
       if (free.length > 0) {
-        await admitPending(this.redis, this.prefix, this.keys, owner, { config: 0, team: 0, fleet: 0 }, sizes(free))
-        kept.push(...free)
+        const { answers } = await admitPending(this.redis, this.prefix, this.keys, owner, { config: 0, team: 0, fleet: 0 }, sizes(free))
+        kept.push(...free.filter((_, i) => answers[i] === 'admitted'))
       }
       if (capped.length === 0 || !this.overflow) continue
       const caps = { config: this.overflow.maxPendingEvents, team: this.overflow.maxTeamPendingEvents, fleet: this.overflow.maxFleetPendingEvents }
-      const { pending, refused } = await admitPending(this.redis, this.prefix, this.keys, owner, caps, sizes(capped))
+      const { pending, answers } = await admitPending(this.redis, this.prefix, this.keys, owner, caps, sizes(capped))
       for (const [i, d] of capped.entries()) {
-        const limit = refused[i]
-        if (limit === null) kept.push(d)
-        else await this.overflow.spill(d, limit, pending[limit])
+        const answer = answers[i]
+        if (answer === 'admitted') kept.push(d)
+        else if (answer !== 'finished') await this.overflow.spill(d, answer, pending[answer])
       }
     }
     return kept
   }
 
   /**
-   * Adds the delivery only if its config, its team and all teams have room for it (dead-letter
-   * replays: a team's backlog of any size would otherwise go to Redis at once); answers the limit it
-   * did not fit, with the events waiting there, or null once added. A refusal is not remembered: the
-   * same delivery is looked at afresh next time.
+   * Adds the delivery only if its config, its team and all teams have room for it within half of
+   * each limit (dead-letter replays: a team's backlog of any size would otherwise go to Redis at
+   * once, and live batches keep the other half); answers the limit it did not fit, with the events
+   * waiting there, or null once added (or delivered already). A refusal is not remembered: the same
+   * delivery is looked at afresh next time.
    */
   async addIfRoom(delivery: NewDelivery, limits: PendingLimits): Promise<{ limit: PendingLimit; pending: number } | null> {
     const owner = { configId: delivery.data.configId, teamId: delivery.data.teamId }
-    const caps = { config: limits.maxPendingEvents, team: limits.maxTeamPendingEvents, fleet: limits.maxFleetPendingEvents }
     const job = { jobId: delivery.jobId, events: delivery.data.events.length }
-    const { pending, refused } = await admitPending(this.redis, this.prefix, this.keys, owner, caps, [job], false)
-    const [limit] = refused
-    if (limit !== null) return { limit, pending: pending[limit] }
-    await this.enqueue([delivery])
+    const { pending, answers } = await admitPending(this.redis, this.prefix, this.keys, owner, replayCaps(limits), [job], false)
+    const [answer] = answers
+    if (answer === 'admitted') await this.enqueue([delivery])
+    else if (answer !== 'finished') return { limit: answer, pending: pending[answer] }
     return null
   }
 
   close(): Promise<void> {
     return this.queue.close()
   }
+}
+
+/** Half of each limit (0 stays none): what replays may fill, so live batches keep the rest. */
+export function replayCaps(limits: PendingLimits): PendingCaps {
+  const half = (cap: number) => (cap === 0 ? 0 : Math.max(1, Math.floor(cap / 2)))
+  return { config: half(limits.maxPendingEvents), team: half(limits.maxTeamPendingEvents), fleet: half(limits.maxFleetPendingEvents) }
 }

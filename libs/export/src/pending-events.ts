@@ -15,7 +15,8 @@ import { DELIVERIES_QUEUE, ExportKeys } from './keys'
  * A job added again (a redelivered hand-off, a retried flush) gets the answer it got before: counted
  * once if admitted, admitted uncounted if BullMQ has it already (delivered: its stub stays an hour,
  * and BullMQ ignores the add), refused again if it was spilled (its dead letter is written once) — so
- * no batch is both delivered and a dead letter. A new one that would take its config's, its team's
+ * no batch is both delivered and a dead letter; one BullMQ holds as finished (delivered within the
+ * hour: its stub) is answered `finished`, neither added nor shown as pending again. A new one that would take its config's, its team's
  * or all teams' total past the cap is refused, unless nothing is pending there (a batch larger than
  * the cap still goes, alone). A spilled mark is the ms it was spilled, a number (`<ms>.<1|2|3>`: the
  * limit, config, team or fleet), because the previous version's script compares it as one; marks are
@@ -28,8 +29,8 @@ import { DELIVERIES_QUEUE, ExportKeys } from './keys'
  * stops counting everywhere, so a lost count cannot hold exports back for good. Jobs are held as
  * `<events>:<ms admitted>` by their config, `…:<config id>` by their team, `…:<config id>:<team id>`
  * by the fleet; a job admitted before a level's count existed (an upgrade) is not counted there.
- * Answers the three totals, then per job `admitted`, `config`, `team` or `fleet` (the limit it did
- * not fit).
+ * Answers the three totals, then per job `admitted`, `finished`, `config`, `team` or `fleet` (the
+ * limit it did not fit).
  */
 const ADMIT = `
 local caps = {config = tonumber(ARGV[1]), team = tonumber(ARGV[2]), fleet = tonumber(ARGV[3])}
@@ -83,7 +84,7 @@ local function refusal(events)
   return false
 end
 for _, id in ipairs(redis.call('HRANDFIELD', KEYS[3], 10)) do
-  if tonumber(redis.call('HGET', KEYS[3], id)) < now - 3600000 then redis.call('HDEL', KEYS[3], id) end
+  if tonumber(string.match(redis.call('HGET', KEYS[3], id), '^(%d+)')) < now - 3600000 then redis.call('HDEL', KEYS[3], id) end
 end
 local answers = {}
 local rechecked = false
@@ -97,7 +98,8 @@ for i = 13, #ARGV, 2 do
     recheck()
   end
   local why = refusal(events)
-  if counted or stored then answers[#answers + 1] = 'admitted'
+  if stored and not counted and redis.call('HEXISTS', jobPrefix .. id, finished) == 1 then answers[#answers + 1] = 'finished'
+  elseif counted or stored then answers[#answers + 1] = 'admitted'
   elseif mark then answers[#answers + 1] = limits[tonumber(string.match(mark, '%.(%d)$') or '1')] or 'config'
   elseif why then
     if markSpilled then redis.call('HSET', KEYS[3], id, now .. '.' .. codes[why]) end
@@ -145,11 +147,13 @@ export interface PendingOwner {
 /** 0: none (counted still). */
 export type PendingCaps = Record<PendingLimit, number>
 
+/** What became of one job: counted (now or before), already delivered (BullMQ holds its finished stub), or the limit it did not fit. */
+export type PendingAnswer = 'admitted' | 'finished' | PendingLimit
+
 export interface Admitted {
   /** Events the config's, the team's and all teams' unfinished jobs hold after the admit. */
   pending: Record<PendingLimit, number>
-  /** Per job: null if it fits (or was admitted before), else the limit it did not fit. */
-  refused: (PendingLimit | null)[]
+  answers: PendingAnswer[]
 }
 
 /**
@@ -195,7 +199,7 @@ export async function admitPending(
     markSpilled ? '1' : '0',
     ...args,
   )) as [number, number, number, string[]]
-  return { pending: { config, team, fleet }, refused: answers.map((a) => (a === 'admitted' ? null : (a as PendingLimit))) }
+  return { pending: { config, team, fleet }, answers: answers as PendingAnswer[] }
 }
 
 /** The job is done (delivered, dead letter, dropped): its events no longer count, and it leaves pending/retrying. */

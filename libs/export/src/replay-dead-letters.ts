@@ -16,8 +16,9 @@ export interface ReplayResult {
 /**
  * Hands the config's dead letters not replayed yet (created at or after `since`, or only `ids`) back to the
  * exporters as fresh delivery jobs with a new retry budget, oldest first, while the config, its team
- * and all teams have room for them under the pending-event limits (a day of a team's events would
- * otherwise go to Redis at once); the rest stay pending, said in the result. The job id derives from
+ * and all teams have room for them within half of each pending-event limit (a day of a team's events
+ * would otherwise go to Redis at once; live batches keep the other half); the rest stay pending,
+ * said in the result. The job id derives from
  * the dead letter, so a replay interrupted between enqueueing and marking it replayed does not
  * deliver it twice.
  */
@@ -41,7 +42,7 @@ export async function replayDeadLetters(
     )
     if (refused) {
       result.notReplayed = letters.length - i
-      const waiting = pendingLimitText(refused.limit, refused.pending, { configId, teamId: letter.teamId }, limits)
+      const waiting = pendingLimitText(refused.limit, refused.pending, { configId, teamId: letter.teamId }, limits, true)
       const left = result.notReplayed === 1 ? '1 dead letter' : `${result.notReplayed} dead letters`
       result.heldBack = `${left} not replayed: ${waiting}. Replay again once those are delivered`
       break

@@ -20,7 +20,8 @@ export class PluginLogRetention {
     private readonly pool: Pool,
     private readonly logger: Logger,
     registry: Registry,
-    private readonly retentionDays: number,
+    /** Null (PLUGIN_LOG_RETENTION_DAYS=0): rows are kept, and the counter stays at 0. */
+    private readonly retentionDays: number | null,
   ) {
     this.deleted = new Counter({
       name: 'plugin_logs_retention_deleted_rows_total',
@@ -31,6 +32,7 @@ export class PluginLogRetention {
 
   /** A first pass now, in the background, then one every hour. */
   start(): void {
+    if (this.retentionDays === null) return
     void this.runOnce()
     this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS)
     this.timer.unref()
@@ -49,6 +51,7 @@ export class PluginLogRetention {
   }
 
   private async pass(): Promise<number | null> {
+    if (this.retentionDays === null) return 0
     const cutoff = new Date(Date.now() - this.retentionDays * 86_400_000)
     try {
       const deleted = await deletePluginLogsBefore(this.pool, cutoff)

@@ -40,8 +40,8 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const timekeeper = new Timekeeper(deps)
   const eventsPartitions = new EventsPartitionMaintainer(ctx.pool(), logger, registry, ctx.config.events)
   eventsPartitions.start()
-  const logRetention = plugins.logRetentionDays === null ? null : new PluginLogRetention(ctx.pool(), logger, registry, plugins.logRetentionDays)
-  logRetention?.start()
+  const logRetention = new PluginLogRetention(ctx.pool(), logger, registry, plugins.logRetentionDays)
+  logRetention.start()
   const MiB = 1024 * 1024
   registerTeamUsageGauges(registry, redis, ctx.pool(), queuePrefix, { redis: plugins.teamRedisLimitMb * MiB, storage: plugins.teamStorageLimitMb * MiB })
 
@@ -125,7 +125,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     ownership,
     closers: [
       { name: 'events partition maintenance', close: () => eventsPartitions.close() },
-      { name: 'plugin log retention', close: async () => logRetention?.close() },
+      { name: 'plugin log retention', close: () => logRetention.close() },
       {
         name: 'scheduler workers',
         close: async () => {

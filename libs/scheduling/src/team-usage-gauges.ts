@@ -28,9 +28,13 @@ export function registerTeamUsageGauges(registry: Registry, redis: Redis, pool: 
     registers: [registry],
   })
   let collecting: Promise<void> | null = null
+  // A read that outlasts its scrape goes on; later scrapes wait on it instead of starting another
+  // (a slow Postgres would otherwise get one more GROUP BY per scrape, each holding a connection).
+  let reading: Promise<void> | null = null
   // prom-client calls collect() once per gauge; one read serves both.
   const shared = async () => {
-    collecting ??= withTimeout(collect(), READ_TIMEOUT_MS)
+    reading ??= collect().finally(() => (reading = null))
+    collecting ??= withTimeout(reading, READ_TIMEOUT_MS)
       .catch(() => {
         redisBytes.reset()
         storageBytes.reset()

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { DeliveryQueue, exportKeys, finishPending, NewDelivery } from '@plugin-server/export'
+import { BULLMQ_JOB_FINISHED_FIELD, bullmqKeys } from '@plugin-server/core'
+import { DELIVERIES_QUEUE, DeliveryQueue, exportKeys, finishPending, NewDelivery } from '@plugin-server/export'
 import type { ProcessedPluginEvent } from '@plugin-server/plugin-runtime'
 import { testQueuePrefix } from '../harness/databases'
 
@@ -124,5 +125,14 @@ describe('DeliveryQueue (EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_MAX_PENDING_EVEN
     assert.deepEqual(spilled, ['d'], 'e fits once the lost count was looked at')
     assert.deepEqual([await pending(9), await teamPending(2), await teamPending(4)], [0, 0, 1])
     assert.equal(Number(await redis.get(exportKeys(prefix).fleetPendingEventsTotal())), 21)
+  })
+
+  it('neither adds nor shows as pending again a delivery BullMQ holds as finished (delivered within the hour)', async () => {
+    await queue.add([delivery('a', 2)])
+    await redis.hset(bullmqKeys(prefix, DELIVERIES_QUEUE).job('a'), BULLMQ_JOB_FINISHED_FIELD, Date.now())
+    await finishPending(redis, exportKeys(prefix), { configId: 7, teamId: 1 }, 'a')
+    await queue.add([delivery('a', 2)])
+    assert.equal(await redis.zscore(exportKeys(prefix).pending(7), 'a'), null, 'no pending entry left behind for good')
+    assert.equal(await pending(), 0)
   })
 })

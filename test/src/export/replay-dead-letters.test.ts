@@ -37,7 +37,7 @@ describe('replayDeadLetters', () => {
     return configId
   }
 
-  it('replays oldest first while the config has room under the pending-event limits, and leaves the rest pending, saying which limit held them', async () => {
+  it('replays oldest first while the config has room within half of the pending-event limits, and leaves the rest pending, saying which limit held them', async () => {
     const configId = await configWithDeadLetters(3, 4)
     const limits = { maxPendingEvents: 5, maxTeamPendingEvents: 400_000, maxFleetPendingEvents: 0 }
     const pendingLetters = async () => (await listDeadLetters(s.db.pool, configId)).filter((l) => l.replayedAt === null).map((l) => l.id)
@@ -49,7 +49,7 @@ describe('replayDeadLetters', () => {
       events: 4,
       deadLetterIds: [first],
       notReplayed: 2,
-      heldBack: `2 dead letters not replayed: plugin config ${configId} already has 4 events waiting for delivery, over EXPORT_MAX_PENDING_EVENTS (5). Replay again once those are delivered`,
+      heldBack: `2 dead letters not replayed: plugin config ${configId} already has 4 events waiting for delivery, over half of EXPORT_MAX_PENDING_EVENTS (5). Replay again once those are delivered`,
     })
     assert.deepEqual((await pendingLetters()).sort(), [second, third], 'the two left are still pending dead letters')
     assert.deepEqual(
@@ -74,7 +74,7 @@ describe('replayDeadLetters', () => {
     assert.match(
       answer.heldBack,
       new RegExp(
-        `^1 dead letter not replayed: team ${s.team.id}'s plugin configs already have 3 events waiting for delivery together, over EXPORT_TEAM_MAX_PENDING_EVENTS \\(4\\)`,
+        `^1 dead letter not replayed: team ${s.team.id}'s plugin configs already have 3 events waiting for delivery together, over half of EXPORT_TEAM_MAX_PENDING_EVENTS \\(4\\)`,
       ),
     )
   })

@@ -14,7 +14,7 @@ export function registerExport(program: Command): void {
     .command('replay')
     .argument('<configId>', 'plugin config id', positiveInt('configId'))
     .option('--since <time>', 'only dead letters created at or after this time (ISO 8601, or relative: 30m, 2h, 7d)', parseTime)
-    .description("hand the config's dead letters back to the exporters, with a new retry budget, oldest first while the pending-event limits leave room")
+    .description("hand the config's dead letters back to the exporters, with a new retry budget, oldest first within half of each pending-event limit")
     .action((configId: number, options: { since?: Date }) =>
       withExport(async ({ pool, deliveries, config }) =>
         printJson(await replayDeadLetters(pool, deliveries, configId, config.export, { since: options.since })),
