@@ -60,6 +60,8 @@ export interface Config {
     maxLiveInstances: number
     /** Heap one team's live isolates may hold together in one process before its largest is disposed. */
     teamMemoryLimitMb: number
+    /** Heap every team's live isolates in one process may hold together; over it the largest of the team holding the most is unloaded. 0: none. */
+    processMemoryLimitMb: number
     /** Plugin log lines one config may write per minute in one process; the rest are dropped and counted. */
     logLinesPerMinute: number
     /** Plugin log rows older than this are deleted (the scheduler's hourly pass); null: kept. */
@@ -262,6 +264,13 @@ function adminPort(r: Reader, capturePort: number): number | null {
   return port
 }
 
+/** Half of what the process may use (its cgroup memory limit, as Node reads it), or 4 GiB without one. */
+function defaultProcessMemoryLimitMb(): number {
+  const constrained = process.constrainedMemory()
+  // Without a limit Node answers 0 or about 2^64.
+  return constrained > 0 && constrained < 2 ** 50 ? Math.max(64, Math.floor(constrained / 2 / (1024 * 1024))) : 4096
+}
+
 function exportConfig(r: Reader): Config['export'] {
   const maxPendingEvents = r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000)
   return {
@@ -331,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: r.int('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
       maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', 2000, 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
+      processMemoryLimitMb: r.int('PLUGIN_PROCESS_MEMORY_LIMIT_MB', defaultProcessMemoryLimitMb(), 0, 1024 * 1024),
       logLinesPerMinute: r.int('PLUGIN_LOG_LINES_PER_MINUTE', 1000, 1, 100_000_000),
       logRetentionDays: r.int('PLUGIN_LOG_RETENTION_DAYS', 14, 0, 36_500) || null,
       teamStorageLimitMb: r.int('PLUGIN_TEAM_STORAGE_LIMIT_MB', 1024, 1, 1024 * 1024),

@@ -81,9 +81,20 @@ export class PluginManager {
     // Declared now, so /metrics names it before any team is refused (the hosts count on it).
     if (services.registry) teamRedisRefusals(services.registry)
     const MiB = 1024 * 1024
-    const limits = { teamBytes: services.plugins.teamMemoryLimitMb * MiB, isolateBytes: services.plugins.memoryLimitMb * MiB }
+    const limits = {
+      teamBytes: services.plugins.teamMemoryLimitMb * MiB,
+      isolateBytes: services.plugins.memoryLimitMb * MiB,
+      processBytes: services.plugins.processMemoryLimitMb * MiB,
+    }
     this.memory = new TeamMemoryBudget(limits, services.logger, {
       onExceeded: () => this.memoryMetrics?.exceeded.inc(),
+      onProcessExceeded: (_teamId, instance) => {
+        this.memoryMetrics?.processExceeded.inc()
+        const record = this.loadedFrom.get(instance)
+        // Reloaded on its next use; its calls in flight finish first.
+        if (record) void this.instances.evict(record.id, 'memory')
+        else instance.dispose()
+      },
     })
     this.memoryMetrics?.budgets.add(this.memory)
     this.instances = new PluginPool<number>({
@@ -503,7 +514,11 @@ export class PluginManager {
         )
       }
     }
-    this.services.logs.write(target, 'SYSTEM', 'INFO', `plugin unloaded (${reason})`)
+    const why =
+      reason === 'memory'
+        ? "memory: the plugins of all teams in this process held more than PLUGIN_PROCESS_MEMORY_LIMIT_MB, this team's the most; loaded again on next use"
+        : reason
+    this.services.logs.write(target, 'SYSTEM', 'INFO', `plugin unloaded (${why})`)
   }
 }
 

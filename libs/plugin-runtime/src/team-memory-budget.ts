@@ -31,6 +31,8 @@ interface TeamLoads {
 export interface TeamMemoryLimits {
   /** PLUGIN_TEAM_MEMORY_LIMIT_MB, in bytes. */
   teamBytes: number
+  /** PLUGIN_PROCESS_MEMORY_LIMIT_MB, in bytes: every team's isolates in the process together; 0, none. */
+  processBytes?: number
   /** PLUGIN_MEMORY_LIMIT_MB, in bytes: the most one isolate can come to hold. */
   isolateBytes: number
 }
@@ -38,6 +40,12 @@ export interface TeamMemoryLimits {
 export interface TeamMemoryEvents {
   /** A team's isolates held `teamBytes` together, over the budget; `instance`, the largest, was disposed. */
   onExceeded?(teamId: number, instance: PluginInstance, instanceBytes: number, teamBytes: number): void
+  /**
+   * Every team's isolates held `processBytes` together, over PLUGIN_PROCESS_MEMORY_LIMIT_MB:
+   * `instance`, the largest of the team holding the most, is to be unloaded (not a breach of its
+   * config: many healthy teams can fill a small pod). Without a handler it is disposed.
+   */
+  onProcessExceeded?(teamId: number, instance: PluginInstance, instanceBytes: number, processBytes: number): void
 }
 
 /**
@@ -51,6 +59,11 @@ export interface TeamMemoryEvents {
  * count at their whole limit until read, so a team's first batch cannot set up all its plugins at
  * once past the budget.
  *
+ * Every team's isolates together are held to PLUGIN_PROCESS_MEMORY_LIMIT_MB the same way, but
+ * gently: over it, the largest isolate of the team holding the most is unloaded (`onProcessExceeded`;
+ * reloaded on its next use), not disposed as a breach — many teams each within their budget, hostile
+ * accounts or merely many healthy teams, would otherwise take the pod to its memory limit.
+ *
  * Heap is read on the isolate's thread after its load, then whenever the isolate has used
  * SAMPLE_AFTER_CPU_NS of CPU since its last reading: checked after each call and once a second (for
  * CPU used outside calls). The budget can be overrun by what isolates grow between readings: a few
@@ -61,6 +74,8 @@ export class TeamMemoryBudget {
   /** The same entries by team, so a team's total is a walk over its own isolates only. */
   private readonly byTeam = new Map<number, Map<PluginInstance, Tracked>>()
   private readonly loads = new Map<number, TeamLoads>()
+  /** What every tracked isolate held at its last reading, kept as readings come and isolates go. */
+  private processTotal = 0
   private timer: NodeJS.Timeout | undefined
 
   constructor(
@@ -113,6 +128,13 @@ export class TeamMemoryBudget {
     this.readIfGrown(instance, entry)
   }
 
+  /** What every team's live isolates held together at their last readings. */
+  processBytes(): number {
+    let held = 0
+    for (const [instance, entry] of this.tracked) if (!instance.disposed) held += entry.bytes
+    return held
+  }
+
   /** The most any team's isolates held together at their last readings (0 when none is tracked). */
   largestTeamBytes(): number {
     let largest = 0
@@ -126,6 +148,7 @@ export class TeamMemoryBudget {
     this.timer = undefined
     this.tracked.clear()
     this.byTeam.clear()
+    this.processTotal = 0
     for (const loads of this.loads.values()) loads.waiting.splice(0).forEach((grant) => grant())
   }
 
@@ -156,7 +179,7 @@ export class TeamMemoryBudget {
   }
 
   private forget(instance: PluginInstance, entry: Tracked): void {
-    this.tracked.delete(instance)
+    if (this.tracked.delete(instance)) this.processTotal -= entry.bytes
     const team = this.byTeam.get(entry.teamId)
     team?.delete(instance)
     if (team?.size === 0) this.byTeam.delete(entry.teamId)
@@ -200,9 +223,11 @@ export class TeamMemoryBudget {
       const cpu = instance.cpuTimeNs()
       const bytes = await instance.heapBytes()
       if (bytes === null) return this.forget(instance, entry)
+      if (this.tracked.get(instance) === entry) this.processTotal += bytes - entry.bytes
       entry.bytes = bytes
       entry.cpuAtReading = cpu
       this.enforce(entry.teamId)
+      this.enforceProcess()
       this.settle(entry)
     } finally {
       entry.reading = false
@@ -229,6 +254,40 @@ export class TeamMemoryBudget {
         "a team's plugins held more memory than PLUGIN_TEAM_MEMORY_LIMIT_MB: its largest isolate was disposed",
       )
       this.events.onExceeded?.(teamId, instance, entry.bytes, held)
+    }
+  }
+
+  /** Over the process's budget: the largest isolate of the team holding the most goes, until back under. */
+  private enforceProcess(): void {
+    const limit = this.limits.processBytes ?? 0
+    if (limit === 0 || this.processTotal <= limit) return
+    // Isolates disposed since the last sweep still count in the running total: not what to act on.
+    for (const [instance, entry] of this.tracked) if (instance.disposed) this.forget(instance, entry)
+    while (this.processTotal > limit) {
+      let heaviest: number | undefined
+      let heaviestBytes = -1
+      for (const teamId of this.byTeam.keys()) {
+        const held = this.heldBy(teamId)
+        if (held > heaviestBytes) [heaviest, heaviestBytes] = [teamId, held]
+      }
+      const team = heaviest === undefined ? [] : [...(this.byTeam.get(heaviest) ?? [])].filter(([instance]) => !instance.disposed)
+      if (heaviest === undefined || team.length === 0) return
+      const [instance, entry] = team.reduce((a, b) => (b[1].bytes > a[1].bytes ? b : a))
+      const held = this.processTotal
+      this.forget(instance, entry)
+      this.logger.warn(
+        {
+          team_id: heaviest,
+          plugin_config_id: instance.configId,
+          process_bytes: held,
+          team_bytes: heaviestBytes,
+          instance_bytes: entry.bytes,
+          limit_bytes: limit,
+        },
+        'the plugins of all teams in this process held more memory than PLUGIN_PROCESS_MEMORY_LIMIT_MB: the largest isolate of the team holding the most is unloaded',
+      )
+      if (this.events.onProcessExceeded) this.events.onProcessExceeded(heaviest, instance, entry.bytes, held)
+      else instance.dispose()
     }
   }
 }

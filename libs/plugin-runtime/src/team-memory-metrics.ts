@@ -3,6 +3,7 @@ import type { TeamMemoryBudget } from './team-memory-budget'
 
 export interface TeamMemoryMetrics {
   exceeded: Counter
+  processExceeded: Counter
   /** The budgets read at scrape time: a manager adds its own and deletes it when it closes. */
   budgets: Set<TeamMemoryBudget>
 }
@@ -13,7 +14,9 @@ const byRegistry = new WeakMap<Registry, TeamMemoryMetrics>()
 /**
  * `plugin_team_memory_exceeded_total`: isolates disposed because their team's plugins held more
  * than PLUGIN_TEAM_MEMORY_LIMIT_MB together; `plugin_team_memory_largest_bytes`: the most one
- * team's isolates hold together in this process, read at scrape time (how close the budget is).
+ * team's isolates hold together in this process, read at scrape time (how close the budget is);
+ * `plugin_process_memory_unloaded_total` and `plugin_process_memory_bytes`: the same for every
+ * team's isolates together against PLUGIN_PROCESS_MEMORY_LIMIT_MB.
  */
 export function teamMemoryMetrics(registry: Registry): TeamMemoryMetrics {
   let metrics = byRegistry.get(registry)
@@ -26,7 +29,20 @@ export function teamMemoryMetrics(registry: Registry): TeamMemoryMetrics {
         help: "Isolates disposed because their team's plugins held more than PLUGIN_TEAM_MEMORY_LIMIT_MB together in this process",
         registers: [registry],
       }),
+      processExceeded: new Counter({
+        name: 'plugin_process_memory_unloaded_total',
+        help: 'Isolates unloaded because the plugins of all teams held more than PLUGIN_PROCESS_MEMORY_LIMIT_MB together in this process',
+        registers: [registry],
+      }),
     }
+    new Gauge({
+      name: 'plugin_process_memory_bytes',
+      help: "Heap (used + external) every team's live isolates hold together in this process, at their last readings",
+      registers: [registry],
+      collect() {
+        this.set([...budgets].reduce((n, b) => n + b.processBytes(), 0))
+      },
+    })
     new Gauge({
       name: 'plugin_team_memory_largest_bytes',
       help: 'Heap (used + external) the team holding the most holds across its live isolates in this process, at their last readings',

@@ -28,6 +28,7 @@ export type {
   BatchText,
   PluginInstance,
   PluginVm,
+  EvictionReason,
 } from './interfaces'
 export { PluginDisposedError, PluginError, PluginLimitError, PluginLoadError } from './errors'
 export { readPlugin, sourceFromFiles } from './load/read-plugin'

@@ -348,6 +348,9 @@ export interface PluginVm {
   load(source: PluginSource, host: PluginHost, options: PluginInstanceOptions): Promise<PluginInstance>
 }
 
+/** Why the pool unloads an instance: least recently used over the cap, asked to, closing, or to give the process's memory back (PLUGIN_PROCESS_MEMORY_LIMIT_MB). */
+export type EvictionReason = 'lru' | 'explicit' | 'close' | 'memory'
+
 export interface PluginPoolOptions<K> {
   /** Live isolates allowed before idle ones are evicted (least recently used first). */
   maxLiveInstances?: number
@@ -355,7 +358,7 @@ export interface PluginPoolOptions<K> {
   /** After an instance is created (setupPlugin goes here). */
   onLoad?(key: K, instance: PluginInstance): Promise<void>
   /** Before an instance is torn down (teardownPlugin goes here); not called for broken ones. */
-  onEvict?(key: K, instance: PluginInstance, reason: 'lru' | 'explicit' | 'close'): Promise<void>
+  onEvict?(key: K, instance: PluginInstance, reason: EvictionReason): Promise<void>
   /** How long an evicted instance may finish the calls it has in flight before it is torn down anyway (default 30 s, the call deadline). */
   drainTimeoutMs?: number
 }

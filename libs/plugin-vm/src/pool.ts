@@ -1,4 +1,4 @@
-import { PluginInstance, PluginPoolOptions } from './interfaces'
+import { EvictionReason, PluginInstance, PluginPoolOptions } from './interfaces'
 
 interface Slot {
   instance: PluginInstance
@@ -49,7 +49,7 @@ export class PluginPool<K> {
    * calls it has in flight finish, bounded by `drainTimeoutMs`, then tears it down. Disposing it
    * under those calls would fail the batch, job or export each one carries.
    */
-  async evict(key: K, reason: 'lru' | 'explicit' | 'close' = 'explicit'): Promise<void> {
+  async evict(key: K, reason: EvictionReason = 'explicit'): Promise<void> {
     const slot = this.slots.get(key)
     if (!slot) return
     this.slots.delete(key)

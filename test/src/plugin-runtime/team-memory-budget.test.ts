@@ -5,6 +5,7 @@ import { breachesKey, PluginRuntime, TeamMemoryBudget } from '@plugin-server/plu
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
 import { enablePlugin, writePlugin } from '../harness/plugins'
+import { createTeam } from '@plugin-server/db'
 import { disposal, loadCode, rejection } from '../plugin-vm/helpers'
 
 const MiB = 1024 * 1024
@@ -73,6 +74,38 @@ describe('TeamMemoryBudget (PLUGIN_TEAM_MEMORY_LIMIT_MB)', function () {
     assert.deepEqual(await team1[0].call('processEvent', [{ event: 'e', properties: {} }]), { event: 'e', properties: {} }, "the team's other plugins go on")
     const largest = budget.largestTeamBytes()
     assert.ok(largest > 30 * MiB && largest <= 48 * MiB, `largest team now holds ${largest} bytes`)
+  })
+
+  it("used: over PLUGIN_PROCESS_MEMORY_LIMIT_MB, has the largest isolate of the team holding the most unloaded, not disposed as a breach, until all teams' isolates are back under", async () => {
+    const unloaded: [number, PluginInstance][] = []
+    budget = new TeamMemoryBudget({ teamBytes: 512 * MiB, isolateBytes: 128 * MiB, processBytes: 100 * MiB }, silent, {
+      onProcessExceeded: (teamId, instance) => void unloaded.push([teamId, instance]),
+    })
+    const breaches: PluginLimitError[] = []
+    // Each team within its own budget; together ~104 MiB, and no three of the four over 100.
+    const team1 = [await loadHolding(10, breaches), await loadHolding(20, breaches)]
+    const team2 = [await loadHolding(40, breaches), await loadHolding(30, breaches)]
+    instances.push(...team1, ...team2)
+    team1.forEach((i) => budget!.used(1, i))
+    team2.forEach((i) => budget!.used(2, i))
+    await eventually(
+      'an isolate unloaded',
+      async () => unloaded.length,
+      (n) => n > 0,
+      10_000,
+    )
+    assert.deepEqual(
+      unloaded.map(([teamId, instance]) => [teamId, [...team1, ...team2].indexOf(instance)]),
+      [[2, 2]],
+      'the 40 MiB isolate of team 2, which held the most: one is enough',
+    )
+    assert.deepEqual(breaches, [], 'not a breach of its config: nothing is disposed or counted against it')
+    assert.ok(
+      [...team1, ...team2].every((i) => !i.disposed),
+      'unloading is left to the handler (the plugin manager evicts it)',
+    )
+    const held = budget.processBytes()
+    assert.ok(held > 55 * MiB && held <= 100 * MiB, `the process's isolates now hold ${held} bytes`)
   })
 
   it('used: reads the heap again after a call only once the isolate has used 5 ms of CPU since its last reading', async () => {
@@ -229,6 +262,52 @@ describe('TeamMemoryBudget (PLUGIN_TEAM_MEMORY_LIMIT_MB)', function () {
         await fx.ctx.newRedisConnection('check').exists(breachesKey(fx.prefix, big.id)),
         0,
         'the breaker count starts again once it disabled the config',
+      )
+    })
+  })
+
+  describe('in the plugin manager, over PLUGIN_PROCESS_MEMORY_LIMIT_MB (all teams together)', () => {
+    let fx: PluginRuntimeFixture
+    let runtime: PluginRuntime
+    beforeEach(async () => {
+      fx = await pluginRuntimeFixture({ PLUGIN_PROCESS_MEMORY_LIMIT_MB: '60', PLUGIN_BREAKER_MAX_BREACHES: '1', PLUGIN_RECONCILE_INTERVAL_MS: '100000' })
+    })
+    afterEach(async () => fx.close())
+
+    it("unloads the largest isolate of the team holding the most, says so in its config's logs, counts it, and loads it again on next use, enabled", async () => {
+      const other = await createTeam(fx.db.pool, 'other')
+      const small = await enablePlugin(fx.management, other.id, writePlugin('holds-15', holding(15)))
+      const big = await enablePlugin(fx.management, fx.team.id, writePlugin('holds-50', holding(50)))
+      runtime = await fx.start()
+      await runtime.manager.teamConfigs(other.id)
+      await runtime.manager.teamConfigs(fx.team.id)
+      await eventually(
+        'the larger config unloaded',
+        async () =>
+          Number(
+            /^plugin_process_memory_unloaded_total (\d+)$/m.exec(await fx.ctx.registry.getSingleMetricAsString('plugin_process_memory_unloaded_total'))?.[1],
+          ),
+        (n) => n >= 1,
+        20_000,
+      )
+      await runtime.services.logs.flush()
+      const logged = async () =>
+        (await fx.db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 ORDER BY id', [big.id])).rows
+      const rows = await eventually('the unload said in the config logs', logged, (r) => r.some((x) => /^plugin unloaded \(memory: /.test(x.message)), 10_000)
+      assert.ok(rows.some((r) => /PLUGIN_PROCESS_MEMORY_LIMIT_MB, this team's the most; loaded again on next use\)$/.test(r.message)))
+      const { rows: configs } = await fx.db.pool.query<{ enabled: boolean }>('SELECT enabled FROM plugin_configs WHERE id = ANY($1) ORDER BY id', [
+        [small.id, big.id],
+      ])
+      assert.deepEqual(
+        configs.map((c) => c.enabled),
+        [true, true],
+        'neither config is disabled: unloading is not a breach',
+      )
+      const [smallConfig] = await runtime.manager.teamConfigs(other.id)
+      assert.deepEqual(
+        await smallConfig.use((i) => i.call('processEvent', [{ event: 'e', properties: {} }])),
+        { event: 'e', properties: {} },
+        "the other team's plugin stays",
       )
     })
   })

@@ -639,6 +639,85 @@ describe('security: hostile plugins in a running fleet', function () {
     })
   })
 
+  describe('many accounts each within their team budget (PLUGIN_PROCESS_MEMORY_LIMIT_MB)', () => {
+    const ACCOUNTS = 4
+    const HOLDS_MB = 48
+    const PROCESS_LIMIT_MB = 160
+    let hf: HostileFleet
+    const accounts: Team[] = []
+    const configIds: number[] = []
+
+    before(async () => {
+      hf = await HostileFleet.create({
+        ...DEADLINES,
+        ...MIXING,
+        PLUGIN_MEMORY_LIMIT_MB: '96',
+        PLUGIN_TEAM_MEMORY_LIMIT_MB: '128',
+        PLUGIN_PROCESS_MEMORY_LIMIT_MB: String(PROCESS_LIMIT_MB),
+        PLUGIN_BREAKER_MAX_BREACHES: '2',
+      })
+      // Each account's two plugins hold 96 MiB, within its 128 MiB; together 384 MiB.
+      for (let a = 0; a < ACCOUNTS; a++) {
+        const team = await createTeam(hf.pool, `account ${a}`)
+        accounts.push(team)
+        for (let i = 0; i < 2; i++) {
+          const dir = writePlugin(
+            `account-${a}-hoarder-${i}`,
+            `export function setupPlugin() { globalThis.held = new Float64Array(${HOLDS_MB * 131072}).fill(${i}.5) }
+             export function processEvent(event) { event.properties.hoarded = (event.properties.hoarded ?? 0) + 1; return event }`,
+          )
+          configIds.push((await enablePlugin(hf.managementContext(), team.id, dir, {}, { order: i + 1 })).id)
+        }
+      }
+      await hf.start(['capture', 'ingest-worker'])
+    })
+    after(async () => hf?.close())
+
+    it("unloads the largest isolates of the account holding the most, disables none, and stores every account's events and the other team's", async () => {
+      const worker = hf.worker()
+      const since = Date.now()
+      const sent: string[][] = []
+      const neighbours: string[] = []
+      for (let round = 0; round < 3; round++) {
+        const [n, ...perAccount] = await Promise.all([
+          hf.send(hf.healthyTeam, healthyEvents(10)),
+          ...accounts.map((team) => hf.send(team, healthyEvents(5, `round-${round}`))),
+        ])
+        neighbours.push(...n)
+        perAccount.forEach((uuids, a) => (sent[a] = [...(sent[a] ?? []), ...uuids]))
+      }
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      for (const [a, team] of accounts.entries()) await hf.waitStored(team.id, sent[a], since, 60_000)
+      const MiB = 1024 * 1024
+      const metrics = await eventually(
+        'isolates unloaded for the process budget',
+        () => worker.metrics(),
+        (text) => (metricValue(text, 'plugin_process_memory_unloaded_total') ?? 0) >= 1,
+      )
+      const unloaded = metricValue(metrics, 'plugin_process_memory_unloaded_total') ?? 0
+      const held = metricValue(metrics, 'plugin_process_memory_bytes') ?? Number.NaN
+      process.stdout.write(
+        `      ${unloaded} isolates unloaded; all teams' isolates hold ${(held / MiB).toFixed(0)} MiB (unbounded: ${ACCOUNTS * 2 * HOLDS_MB} MiB)\n`,
+      )
+      assert.ok(held <= PROCESS_LIMIT_MB * MiB, `all teams' isolates hold ${(held / MiB).toFixed(0)} MiB, within the process budget`)
+      const rows = await Promise.all(configIds.map((id) => hf.configRow(id)))
+      assert.ok(
+        rows.every((r) => r.enabled),
+        'no config disabled: being the largest in a crowded process is not a breach',
+      )
+      for (const [a, team] of accounts.entries()) {
+        const stored = await hf.rows(team.id)
+        assert.ok(
+          sent[a].every((u) => stored.find((r) => r.uuid === u)?.properties.hoarded === 2),
+          `account ${a}'s events went through both its plugins`,
+        )
+      }
+      const healthy = await hf.rows(hf.healthyTeam.id)
+      assert.ok(neighbours.every((u) => healthy.find((r) => r.uuid === u)?.properties.enriched === 'v1'))
+      await hf.assertAllAlive()
+    })
+  })
+
   describe('a noisy neighbour', () => {
     let hf: HostileFleet
     let looping: HostileTeam
