@@ -89,11 +89,13 @@ export class PluginManager {
     this.memory = new TeamMemoryBudget(limits, services.logger, {
       onExceeded: () => this.memoryMetrics?.exceeded.inc(),
       onProcessExceeded: (_teamId, instance) => {
-        this.memoryMetrics?.processExceeded.inc()
         const record = this.loadedFrom.get(instance)
+        // Only an instance the pool holds now: not one still setting up, nor a newer one in its place.
+        if (!record || !this.instances.holds(record.id, instance)) return false
+        this.memoryMetrics?.processExceeded.inc()
         // Reloaded on its next use; its calls in flight finish first.
-        if (record) void this.instances.evict(record.id, 'memory')
-        else instance.dispose()
+        void this.instances.evict(record.id, 'memory', instance)
+        return true
       },
     })
     this.memoryMetrics?.budgets.add(this.memory)
@@ -516,7 +518,7 @@ export class PluginManager {
     }
     const why =
       reason === 'memory'
-        ? "memory: the plugins of all teams in this process held more than PLUGIN_PROCESS_MEMORY_LIMIT_MB, this team's the most; loaded again on next use"
+        ? "memory: the plugins of all teams in this process held more than PLUGIN_PROCESS_MEMORY_LIMIT_MB, this team's among the most; loaded again on next use"
         : reason
     this.services.logs.write(target, 'SYSTEM', 'INFO', `plugin unloaded (${why})`)
   }

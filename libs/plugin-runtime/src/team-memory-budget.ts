@@ -8,6 +8,12 @@ import type { PluginInstance } from '@plugin-server/plugin-vm'
  * one in five or fewer (a reading is one hop to the isolate's thread, ≈ 50 µs of CPU).
  */
 const SAMPLE_AFTER_CPU_NS = 5_000_000n
+/**
+ * What an idle isolate holds itself (the runtime's heap from the startup snapshot: ~0.85 MB): the
+ * process budget counts each isolate's heap above it, so it bounds what plugins fill, while
+ * PLUGIN_MAX_LIVE_INSTANCES bounds how many isolates there are.
+ */
+const ISOLATE_BASELINE_BYTES = 1024 * 1024
 /** How often isolates are checked for having reached SAMPLE_AFTER_CPU_NS without a call (timers, SDK callbacks). */
 const SWEEP_INTERVAL_MS = 1000
 
@@ -42,10 +48,11 @@ export interface TeamMemoryEvents {
   onExceeded?(teamId: number, instance: PluginInstance, instanceBytes: number, teamBytes: number): void
   /**
    * Every team's isolates held `processBytes` together, over PLUGIN_PROCESS_MEMORY_LIMIT_MB:
-   * `instance`, the largest of the team holding the most, is to be unloaded (not a breach of its
-   * config: many healthy teams can fill a small pod). Without a handler it is disposed.
+   * `instance`, the largest of the team chosen, is to be unloaded (not a breach of its config: many
+   * healthy teams can fill a small container). Answers whether it will be (false: it cannot be now,
+   * e.g. still loading; another is chosen). Without a handler it is disposed.
    */
-  onProcessExceeded?(teamId: number, instance: PluginInstance, instanceBytes: number, processBytes: number): void
+  onProcessExceeded?(teamId: number, instance: PluginInstance, instanceBytes: number, processBytes: number): boolean
 }
 
 /**
@@ -59,10 +66,11 @@ export interface TeamMemoryEvents {
  * count at their whole limit until read, so a team's first batch cannot set up all its plugins at
  * once past the budget.
  *
- * Every team's isolates together are held to PLUGIN_PROCESS_MEMORY_LIMIT_MB the same way, but
- * gently: over it, the largest isolate of the team holding the most is unloaded (`onProcessExceeded`;
- * reloaded on its next use), not disposed as a breach — many teams each within their budget, hostile
- * accounts or merely many healthy teams, would otherwise take the pod to its memory limit.
+ * Every team's isolates together, above an idle isolate's own heap each, are held to
+ * PLUGIN_PROCESS_MEMORY_LIMIT_MB the same way, but gently: over it, isolates of the teams holding the
+ * most are unloaded (`onProcessExceeded`, see `enforceProcess`; reloaded on next use), not disposed
+ * as breaches — many teams each within their budget, hostile accounts or merely many healthy teams,
+ * would otherwise take the container to its memory limit.
  *
  * Heap is read on the isolate's thread after its load, then whenever the isolate has used
  * SAMPLE_AFTER_CPU_NS of CPU since its last reading: checked after each call and once a second (for
@@ -74,8 +82,10 @@ export class TeamMemoryBudget {
   /** The same entries by team, so a team's total is a walk over its own isolates only. */
   private readonly byTeam = new Map<number, Map<PluginInstance, Tracked>>()
   private readonly loads = new Map<number, TeamLoads>()
-  /** What every tracked isolate held at its last reading, kept as readings come and isolates go. */
+  /** What every tracked isolate held above ISOLATE_BASELINE_BYTES at its last reading, kept as readings come and isolates go. */
   private processTotal = 0
+  /** Handed to `onProcessExceeded`: not counted again while their eviction lets their calls finish. */
+  private readonly unloading = new WeakSet<PluginInstance>()
   private timer: NodeJS.Timeout | undefined
 
   constructor(
@@ -120,7 +130,7 @@ export class TeamMemoryBudget {
   used(teamId: number, instance: PluginInstance): void {
     let entry = this.tracked.get(instance)
     if (entry && instance.disposed) return this.forget(instance, entry)
-    if (instance.disposed) return
+    if (instance.disposed || this.unloading.has(instance)) return
     if (!entry) {
       entry = { teamId, bytes: 0, cpuAtReading: -SAMPLE_AFTER_CPU_NS, reading: false }
       this.add(instance, entry)
@@ -128,10 +138,10 @@ export class TeamMemoryBudget {
     this.readIfGrown(instance, entry)
   }
 
-  /** What every team's live isolates held together at their last readings. */
+  /** What every team's live isolates held together above an idle isolate's own, at their last readings (what PLUGIN_PROCESS_MEMORY_LIMIT_MB bounds). */
   processBytes(): number {
     let held = 0
-    for (const [instance, entry] of this.tracked) if (!instance.disposed) held += entry.bytes
+    for (const [instance, entry] of this.tracked) if (!instance.disposed) held += aboveBaseline(entry.bytes)
     return held
   }
 
@@ -179,10 +189,14 @@ export class TeamMemoryBudget {
   }
 
   private forget(instance: PluginInstance, entry: Tracked): void {
-    if (this.tracked.delete(instance)) this.processTotal -= entry.bytes
-    const team = this.byTeam.get(entry.teamId)
-    team?.delete(instance)
-    if (team?.size === 0) this.byTeam.delete(entry.teamId)
+    // A reading that outlived its entry (forgotten, the instance tracked again since) settles only its own.
+    if (this.tracked.get(instance) === entry) {
+      this.tracked.delete(instance)
+      this.processTotal -= aboveBaseline(entry.bytes)
+      const team = this.byTeam.get(entry.teamId)
+      team?.delete(instance)
+      if (team?.size === 0) this.byTeam.delete(entry.teamId)
+    }
     this.settle(entry)
   }
 
@@ -223,7 +237,7 @@ export class TeamMemoryBudget {
       const cpu = instance.cpuTimeNs()
       const bytes = await instance.heapBytes()
       if (bytes === null) return this.forget(instance, entry)
-      if (this.tracked.get(instance) === entry) this.processTotal += bytes - entry.bytes
+      if (this.tracked.get(instance) === entry) this.processTotal += aboveBaseline(bytes) - aboveBaseline(entry.bytes)
       entry.bytes = bytes
       entry.cpuAtReading = cpu
       this.enforce(entry.teamId)
@@ -257,39 +271,55 @@ export class TeamMemoryBudget {
     }
   }
 
-  /** Over the process's budget: the largest isolate of the team holding the most goes, until back under. */
+  /**
+   * Over the process's budget, isolates are unloaded until back under: each time from a team drawn
+   * among those holding more than an even share of the budget, weighted by what they hold — many
+   * accounts together bear most of the unloads, not the one large team they stand beside, as they
+   * would if the heaviest team always paid — its largest isolate that can be unloaded now.
+   */
   private enforceProcess(): void {
     const limit = this.limits.processBytes ?? 0
     if (limit === 0 || this.processTotal <= limit) return
     // Isolates disposed since the last sweep still count in the running total: not what to act on.
     for (const [instance, entry] of this.tracked) if (instance.disposed) this.forget(instance, entry)
+    const cannot = new Set<PluginInstance>()
     while (this.processTotal > limit) {
-      let heaviest: number | undefined
-      let heaviestBytes = -1
-      for (const teamId of this.byTeam.keys()) {
-        const held = this.heldBy(teamId)
-        if (held > heaviestBytes) [heaviest, heaviestBytes] = [teamId, held]
+      const candidates = new Map<number, [PluginInstance, Tracked][]>()
+      for (const [teamId, team] of this.byTeam) {
+        const live = [...team].filter(([instance]) => !instance.disposed && !cannot.has(instance))
+        if (live.length > 0) candidates.set(teamId, live)
       }
-      const team = heaviest === undefined ? [] : [...(this.byTeam.get(heaviest) ?? [])].filter(([instance]) => !instance.disposed)
-      if (heaviest === undefined || team.length === 0) return
-      const [instance, entry] = team.reduce((a, b) => (b[1].bytes > a[1].bytes ? b : a))
+      const teamId = drawTeam(candidates, limit / Math.max(1, this.byTeam.size))
+      if (teamId === undefined) return
+      const [instance, entry] = candidates.get(teamId)!.reduce((a, b) => (b[1].bytes > a[1].bytes ? b : a))
       const held = this.processTotal
+      const unloads = this.events.onProcessExceeded ? this.events.onProcessExceeded(teamId, instance, entry.bytes, held) : (instance.dispose(), true)
+      if (!unloads) {
+        cannot.add(instance)
+        continue
+      }
+      this.unloading.add(instance)
       this.forget(instance, entry)
       this.logger.warn(
-        {
-          team_id: heaviest,
-          plugin_config_id: instance.configId,
-          process_bytes: held,
-          team_bytes: heaviestBytes,
-          instance_bytes: entry.bytes,
-          limit_bytes: limit,
-        },
-        'the plugins of all teams in this process held more memory than PLUGIN_PROCESS_MEMORY_LIMIT_MB: the largest isolate of the team holding the most is unloaded',
+        { team_id: teamId, plugin_config_id: instance.configId, process_bytes: held, instance_bytes: entry.bytes, limit_bytes: limit },
+        'the plugins of all teams in this process held more memory than PLUGIN_PROCESS_MEMORY_LIMIT_MB: one of the teams over an even share had its largest isolate unloaded',
       )
-      if (this.events.onProcessExceeded) this.events.onProcessExceeded(heaviest, instance, entry.bytes, held)
-      else instance.dispose()
     }
   }
+}
+
+function aboveBaseline(bytes: number): number {
+  return Math.max(0, bytes - ISOLATE_BASELINE_BYTES)
+}
+
+/** A team among those holding more than `share`, drawn with a chance in proportion to what it holds (the heaviest if none does). */
+function drawTeam(candidates: Map<number, [PluginInstance, Tracked][]>, share: number): number | undefined {
+  const held = [...candidates].map(([teamId, team]): [number, number] => [teamId, team.reduce((n, [, e]) => n + e.bytes, 0)])
+  const over = held.filter(([, bytes]) => bytes > share)
+  if (over.length === 0) return held.sort((a, b) => b[1] - a[1])[0]?.[0]
+  let ticket = Math.random() * over.reduce((n, [, bytes]) => n + bytes, 0)
+  for (const [teamId, bytes] of over) if ((ticket -= bytes) < 0) return teamId
+  return over[over.length - 1][0]
 }
 
 function mb(bytes: number): string {

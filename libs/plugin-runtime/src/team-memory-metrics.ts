@@ -37,7 +37,7 @@ export function teamMemoryMetrics(registry: Registry): TeamMemoryMetrics {
     }
     new Gauge({
       name: 'plugin_process_memory_bytes',
-      help: "Heap (used + external) every team's live isolates hold together in this process, at their last readings",
+      help: "Heap (used + external) every team's live isolates hold together in this process above an idle isolate's own, at their last readings (against PLUGIN_PROCESS_MEMORY_LIMIT_MB)",
       registers: [registry],
       collect() {
         this.set([...budgets].reduce((n, b) => n + b.processBytes(), 0))

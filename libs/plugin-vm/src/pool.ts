@@ -33,6 +33,11 @@ export class PluginPool<K> {
     return this.slots.has(key)
   }
 
+  /** Whether `instance` is the one the pool holds for `key` now (not one still loading, nor one replaced). */
+  holds(key: K, instance: PluginInstance): boolean {
+    return this.slots.get(key)?.instance === instance
+  }
+
   async use<T>(key: K, fn: (instance: PluginInstance) => Promise<T>): Promise<T> {
     const slot = await this.acquire(key)
     slot.busy++
@@ -47,11 +52,13 @@ export class PluginPool<K> {
   /**
    * Takes the instance out of the pool at once (the next `use` loads a new one: a reload), lets the
    * calls it has in flight finish, bounded by `drainTimeoutMs`, then tears it down. Disposing it
-   * under those calls would fail the batch, job or export each one carries.
+   * under those calls would fail the batch, job or export each one carries. With `only`, evicts the
+   * key's instance only if it is still that one.
    */
-  async evict(key: K, reason: EvictionReason = 'explicit'): Promise<void> {
+  async evict(key: K, reason: EvictionReason = 'explicit', only?: PluginInstance): Promise<void> {
     const slot = this.slots.get(key)
-    if (!slot) return
+    // With `only`: that instance, never a newer one loaded in its place meanwhile.
+    if (!slot || (only && slot.instance !== only)) return
     this.slots.delete(key)
     await this.drain(slot)
     try {

@@ -673,7 +673,7 @@ describe('security: hostile plugins in a running fleet', function () {
     })
     after(async () => hf?.close())
 
-    it("unloads the largest isolates of the account holding the most, disables none, and stores every account's events and the other team's", async () => {
+    it("unloads the largest isolates of the accounts over an even share, disables none, and stores every account's events and the other team's", async () => {
       const worker = hf.worker()
       const since = Date.now()
       const sent: string[][] = []
