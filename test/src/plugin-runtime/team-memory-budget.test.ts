@@ -108,6 +108,26 @@ describe('TeamMemoryBudget (PLUGIN_TEAM_MEMORY_LIMIT_MB)', function () {
     assert.ok(held > 55 * MiB && held <= 95 * MiB, `the process's isolates now hold ${held} bytes above their own`)
   })
 
+  it('used: over PLUGIN_PROCESS_MEMORY_LIMIT_MB, passes over an isolate that cannot be unloaded now (still setting up) for the next largest', async () => {
+    const asked: number[] = []
+    const team = [await loadHolding(40), await loadHolding(30)]
+    instances.push(...team)
+    budget = new TeamMemoryBudget({ teamBytes: 512 * MiB, isolateBytes: 128 * MiB, processBytes: 50 * MiB }, silent, {
+      // The 40 MiB one is, say, still in its setupPlugin: not in the pool yet.
+      onProcessExceeded: (_teamId, instance) => (asked.push(team.indexOf(instance)), instance === team[1]),
+    })
+    team.forEach((i) => budget!.used(1, i))
+    await eventually(
+      'the 30 MiB isolate unloaded',
+      async () => asked,
+      (a) => a.includes(1),
+      10_000,
+    )
+    assert.deepEqual(asked, [0, 1], 'asked for the largest first, then the next')
+    const held = budget.processBytes()
+    assert.ok(held > 35 * MiB && held <= 45 * MiB, `the 40 MiB isolate still counts: ${held} bytes`)
+  })
+
   it('used: reads the heap again after a call only once the isolate has used 5 ms of CPU since its last reading', async () => {
     budget = new TeamMemoryBudget({ teamBytes: 48 * MiB, isolateBytes: 128 * MiB }, silent)
     const { instance } = await loadCode(`
