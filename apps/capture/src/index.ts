@@ -1,4 +1,4 @@
-import { createAdminApi, createAdminUi, startAdminServer, teamUsageLimits } from '@plugin-server/admin-api'
+import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/admin-api'
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
 import { registerPluginMetricsCollector } from '@plugin-server/plugin-runtime'
@@ -28,8 +28,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     teamTokens: config.admin.teamTokens,
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
     pluginSettings: config.plugins,
-    teamLimits: teamUsageLimits(config),
-    exportLimits: config.export,
+    limits: config,
     attachmentMaxBytes: config.plugins.attachmentMaxBytes,
     schedulerShards: config.scheduler.shards,
   })

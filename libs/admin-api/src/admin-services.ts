@@ -1,6 +1,6 @@
 import { loadConfig } from '@plugin-server/core'
-import { DeliveryQueue, PendingLimits } from '@plugin-server/export'
-import type { ManagementContext } from '@plugin-server/management'
+import { DeliveryQueue } from '@plugin-server/export'
+import type { ManagementContext, TeamUsageLimits } from '@plugin-server/management'
 import { ScheduledQueues } from '@plugin-server/scheduling'
 import { HistoricalExports } from './historical-exports'
 import { LOG_TAIL_DEFAULTS, LogTail, LogTailOptions } from './log-tail'
@@ -9,8 +9,8 @@ import { LOG_TAIL_DEFAULTS, LogTail, LogTailOptions } from './log-tail'
 export interface AdminServices {
   /** Where replayed dead letters go to the exporters. */
   deliveries(): DeliveryQueue
-  /** The pending-event limits replays are held to, as the exporters' own. */
-  exportLimits: PendingLimits
+  /** The limits the usage route reports against and replays are held to (the exporters' own). */
+  limits: TeamUsageLimits
   /** The timekeeper's queues, read for when each task chain runs next. */
   scheduledQueues(): ScheduledQueues
   /** Historical runs: enqueued for the exporters, read and cancelled here. */
@@ -25,7 +25,7 @@ export function createAdminServices(
   management: ManagementContext,
   logTail?: Partial<LogTailOptions>,
   schedulerShards = 1,
-  exportLimits: PendingLimits = loadConfig({}).export,
+  limits: TeamUsageLimits = loadConfig({}),
 ): AdminServices {
   let deliveries: DeliveryQueue | null = null
   let scheduled: ScheduledQueues | null = null
@@ -34,7 +34,7 @@ export function createAdminServices(
   const tail = new LogTail(management.pool, management.logger, { ...LOG_TAIL_DEFAULTS, ...logTail })
   return {
     deliveries: getDeliveries,
-    exportLimits,
+    limits,
     scheduledQueues: () => (scheduled ??= new ScheduledQueues(management.redis, management.queuePrefix, schedulerShards)),
     historical,
     logTail: tail,

@@ -35,7 +35,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
     attachmentMaxBytes: deps.attachmentMaxBytes,
   }
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-  const services = createAdminServices(management, deps.logLongPolls, deps.schedulerShards, deps.exportLimits)
+  const services = createAdminServices(management, deps.logLongPolls, deps.schedulerShards, deps.limits)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid')
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') return false
@@ -65,7 +65,6 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
         principal,
         services,
         pluginSettings: deps.pluginSettings,
-        teamLimits: deps.teamLimits,
       })
       status = result.status
       sendJson(res, result.status, result.body)

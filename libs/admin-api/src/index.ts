@@ -1,7 +1,5 @@
 export type { AdminApi } from './interfaces'
 export { createAdminApi } from './create-admin-api'
-/** What the usage route reports against; the capture app passes it from its config. */
-export { teamUsageLimits } from '@plugin-server/management'
 export { createAdminUi } from './serve-ui'
 export { startAdminServer } from './admin-server'
 export type { AdminUiOptions } from './serve-ui'

@@ -3,7 +3,6 @@ import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import type { ErrorBody as WireErrorBody, ErrorCode } from '@plugin-server/admin-contract'
 import type { Logger } from '@plugin-server/core'
-import type { PendingLimits } from '@plugin-server/export'
 import type { SecretBox } from '@plugin-server/secrets'
 import type { TeamUsageLimits } from '@plugin-server/management'
 import type { TrySettings } from '@plugin-server/try-it'
@@ -31,10 +30,8 @@ export interface AdminApiDeps {
    * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.
    */
   pluginSettings?: Partial<TrySettings>
-  /** PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_TEAM_STORAGE_LIMIT_MB and EXPORT_TEAM_MAX_PENDING_EVENTS (`teamUsageLimits(config)`), for the usage route; the workers' defaults when absent. */
-  teamLimits?: TeamUsageLimits
-  /** EXPORT_MAX_PENDING_EVENTS, EXPORT_TEAM_… and EXPORT_FLEET_… (`config.export`), which dead-letter replays are held to; the workers' defaults when absent. */
-  exportLimits?: PendingLimits
+  /** The process's config: the team limits the usage route reports against and the pending-event limits replays are held to; the workers' defaults when absent. */
+  limits?: TeamUsageLimits
   /** Largest attachment a config may be given (PLUGIN_ATTACHMENT_MAX_BYTES); 10 MiB by default. */
   attachmentMaxBytes?: number
   /** Log long-polls (`?after=&wait=`): at most 100 held at once, checked every 500 ms, by default. */

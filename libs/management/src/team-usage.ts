@@ -4,14 +4,8 @@ import { readTeamStorageBytes } from '@plugin-server/db'
 import { assertTeamExists } from './db-helpers'
 import type { ManagementContext, TeamUsageView } from './interfaces'
 
-/** The team limits, as the process's config has them (MB, events). */
-export type TeamUsageLimits = Pick<Config['plugins'], 'teamRedisLimitMb' | 'teamStorageLimitMb'> & Pick<Config['export'], 'maxTeamPendingEvents'>
-
-/** The limits `teamUsage` reports against, from the one validated config. */
-export function teamUsageLimits(config: Pick<Config, 'plugins' | 'export'>): TeamUsageLimits {
-  const { teamRedisLimitMb, teamStorageLimitMb } = config.plugins
-  return { teamRedisLimitMb, teamStorageLimitMb, maxTeamPendingEvents: config.export.maxTeamPendingEvents }
-}
+/** The parts of the process's config whose team limits `teamUsage` reports against. */
+export type TeamUsageLimits = Pick<Config, 'plugins' | 'export'>
 
 const MiB = 1024 * 1024
 
@@ -35,8 +29,8 @@ export async function teamUsage(ctx: ManagementContext, teamId: number, limits: 
   ])
   return {
     team_id: teamId,
-    redis: { bytes: Number(total ?? 0), limit_bytes: limits.teamRedisLimitMb * MiB, keys_and_jobs: entries },
-    storage: { bytes: storage, limit_bytes: limits.teamStorageLimitMb * MiB },
-    exports: { pending_events: Number(exports ?? 0), limit_events: limits.maxTeamPendingEvents },
+    redis: { bytes: Number(total ?? 0), limit_bytes: limits.plugins.teamRedisLimitMb * MiB, keys_and_jobs: entries },
+    storage: { bytes: storage, limit_bytes: limits.plugins.teamStorageLimitMb * MiB },
+    exports: { pending_events: Number(exports ?? 0), limit_events: limits.export.maxTeamPendingEvents },
   }
 }

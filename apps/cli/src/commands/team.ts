@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken, teamUsage, teamUsageLimits } from '@plugin-server/management'
+import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken, teamUsage } from '@plugin-server/management'
 import { withManagement, withPool } from '../cli-context'
 import { printResult } from '../output'
 import { positiveInt } from './option-parsers'
@@ -47,6 +47,6 @@ export function registerTeam(program: Command): void {
     .description(
       "what the team's plugins hold in Redis (cache, cursors, pending jobs), in meta.storage and in export deliveries waiting, against PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_TEAM_STORAGE_LIMIT_MB and EXPORT_TEAM_MAX_PENDING_EVENTS",
     )
-    .action(async (teamId: number) => printResult(await withManagement((ctx, config) => teamUsage(ctx, teamId, teamUsageLimits(config)))))
+    .action(async (teamId: number) => printResult(await withManagement((ctx, config) => teamUsage(ctx, teamId, config))))
   registerTeamTokens(team)
 }

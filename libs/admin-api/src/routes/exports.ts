@@ -51,7 +51,7 @@ export const exportRoutes: Route[] = [
       if (unknown.length > 0)
         throw new HttpError(400, 'validation_error', `ids: not dead letters of config ${id} waiting for a replay: ${unknown.join(', ')}`, 'ids')
     }
-    const result = await replayDeadLetters(management.pool, services.deliveries(), id, services.exportLimits, { ids })
+    const result = await replayDeadLetters(management.pool, services.deliveries(), id, services.limits.export, { ids })
     management.logger.info({ pluginConfigId: id, replayed: result.replayed, events: result.events, not_replayed: result.notReplayed }, 'dead letters replayed')
     return { status: 200, body: { replayed: result.replayed, events: result.events, not_replayed: result.notReplayed, held_back: result.heldBack } }
   }),

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { ManagementContext, TeamUsageLimits } from '@plugin-server/management'
+import type { ManagementContext } from '@plugin-server/management'
 import type { TrySettings } from '@plugin-server/try-it'
 import type { AdminServices } from '../admin-services'
 import type { AdminPrincipal } from '../interfaces'
@@ -16,8 +16,6 @@ export interface RouteContext {
   services: AdminServices
   /** `AdminApiDeps.pluginSettings`, for dry runs. */
   pluginSettings?: Partial<TrySettings>
-  /** `AdminApiDeps.teamLimits`, for the usage route. */
-  teamLimits?: TeamUsageLimits
 }
 
 export interface RouteResult {

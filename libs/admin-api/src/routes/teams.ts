@@ -1,6 +1,5 @@
-import { loadConfig } from '@plugin-server/core'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { teamUsage, teamUsageLimits } from '@plugin-server/management'
+import { teamUsage } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { idParam, optionalString } from '../parse-input'
@@ -25,9 +24,8 @@ export const teamRoutes: Route[] = [
       throw err
     }
   }),
-  // Without the process's limits (an API started without them): the workers' defaults.
-  defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, teamLimits = teamUsageLimits(loadConfig({})) }) => ({
+  defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, services }) => ({
     status: 200,
-    body: await teamUsage(management, idParam(params.teamId, 'team'), teamLimits),
+    body: await teamUsage(management, idParam(params.teamId, 'team'), services.limits),
   })),
 ]
