@@ -1,6 +1,6 @@
 import type Redis from 'ioredis'
 import { Counter, Gauge, Registry } from 'prom-client'
-import { withTimeout } from '@plugin-server/core'
+import { sharedScrape } from '@plugin-server/core'
 import type { PluginConfigRecord } from '@plugin-server/plugin-runtime'
 import { exportKeys } from './keys'
 
@@ -23,17 +23,15 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
     help: 'Scrapes at which the pending export gauges could not be read from Redis',
     registers: [registry],
   })
-  let collecting: Promise<void> | null = null
-  // prom-client calls collect() once per gauge; one Redis round trip serves all seven.
-  const shared = async () => {
-    collecting ??= withTimeout(collect(), READ_TIMEOUT_MS)
-      .catch(() => {
-        for (const g of [oldest, pending, retrying, buffered, events, teamEvents, fleetEvents]) g.reset()
-        errors.inc()
-      })
-      .finally(() => setTimeout(() => (collecting = null), 0))
-    await collecting
-  }
+  // One Redis round trip serves all seven.
+  const shared = sharedScrape(
+    () => collect(),
+    READ_TIMEOUT_MS,
+    () => {
+      for (const g of [oldest, pending, retrying, buffered, events, teamEvents, fleetEvents]) g.reset()
+      errors.inc()
+    },
+  )
   const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames, registers: [registry], collect: shared })
   const oldest = gauge('plugin_export_oldest_pending_batch_age_seconds', 'Age of the oldest delivery job not finished yet')
   const pending = gauge('plugin_export_pending_batches', 'Delivery jobs not finished yet (waiting, running or waiting for a retry)')

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import { Counter, Gauge, Registry } from 'prom-client'
-import { redisKeys, withTimeout } from '@plugin-server/core'
+import { redisKeys, sharedScrape } from '@plugin-server/core'
 import { readTeamsStorageBytes } from '@plugin-server/db'
 
 /** A scrape waits this long for Redis and Postgres; past it the gauges are left empty and the miss counted. */
@@ -27,22 +27,16 @@ export function registerTeamUsageGauges(registry: Registry, redis: Redis, pool: 
     help: 'Scrapes at which the team usage gauges could not be read from Redis or Postgres',
     registers: [registry],
   })
-  let collecting: Promise<void> | null = null
-  // A read that outlasts its scrape goes on; later scrapes wait on it instead of starting another
-  // (a slow Postgres would otherwise get one more GROUP BY per scrape, each holding a connection).
-  let reading: Promise<void> | null = null
-  // prom-client calls collect() once per gauge; one read serves both.
-  const shared = async () => {
-    reading ??= collect().finally(() => (reading = null))
-    collecting ??= withTimeout(reading, READ_TIMEOUT_MS)
-      .catch(() => {
-        redisBytes.reset()
-        storageBytes.reset()
-        errors.inc()
-      })
-      .finally(() => setTimeout(() => (collecting = null), 0))
-    await collecting
-  }
+  // One read serves both; a slow Postgres gets one GROUP BY at a time, not one per scrape.
+  const shared = sharedScrape(
+    () => collect(),
+    READ_TIMEOUT_MS,
+    () => {
+      redisBytes.reset()
+      storageBytes.reset()
+      errors.inc()
+    },
+  )
   const perTeam = (name: string, help: string) => new Gauge({ name, help, labelNames: ['team_id'], registers: [registry], collect: shared })
   const redisBytes = perTeam(
     'plugin_team_redis_bytes',
