@@ -74,12 +74,17 @@ export class DeliveryQueue {
    */
   private async admit(deliveries: readonly NewDelivery[]): Promise<NewDelivery[]> {
     const byConfig = new Map<number, NewDelivery[]>()
-    for (const d of deliveries) byConfig.set(d.data.configId, [...(byConfig.get(d.data.configId) ?? []), d])
+    for (const d of deliveries) {
+      const group = byConfig.get(d.data.configId)
+      if (group) group.push(d)
+      else byConfig.set(d.data.configId, [d])
+    }
+    const isCapped = (d: NewDelivery) => this.overflow !== null && d.data.source.type === 'live'
     const kept: NewDelivery[] = []
     for (const [configId, group] of byConfig) {
       const owner = { configId, teamId: group[0].data.teamId }
-      const capped = this.overflow ? group.filter((d) => d.data.source.type === 'live') : []
-      const free = group.filter((d) => !capped.includes(d))
+      const capped = group.filter(isCapped)
+      const free = group.filter((d) => !isCapped(d))
       const sizes = (ds: NewDelivery[]) => ds.map((d) => ({ jobId: d.jobId, events: d.data.events.length }))
       if (free.length > 0) {
         const { answers } = await admitPending(this.redis, this.prefix, this.keys, owner, { config: 0, team: 0, fleet: 0 }, sizes(free))
