@@ -60,7 +60,7 @@ export interface Config {
     maxLiveInstances: number
     /** Heap one team's live isolates may hold together in one process before its largest is disposed. */
     teamMemoryLimitMb: number
-    /** Heap every team's live isolates in one process may hold together; over it the largest of the team holding the most is unloaded. 0: none. */
+    /** Heap every team's live isolates in one process may hold together above an idle isolate's own; over it isolates of teams over an even share are unloaded. 0: none. */
     processMemoryLimitMb: number
     /** Plugin log lines one config may write per minute in one process; the rest are dropped and counted. */
     logLinesPerMinute: number
