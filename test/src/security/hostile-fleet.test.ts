@@ -16,6 +16,14 @@ const DEADLINES = { PLUGIN_TIMEOUT_MS: '5000', PLUGIN_PROCESS_EVENT_TIMEOUT_MS: 
 const MIXING = { CAPTURE_BATCH_MAX_WAIT_MS: '20' }
 const NEIGHBOUR_P95_MS = 2000
 
+/** A plugin whose setupPlugin keeps `mb` MiB (written to, so it is really held) and whose processEvent counts the events it saw. */
+const hoarder = (name: string, mb: number, seed: number): string =>
+  writePlugin(
+    name,
+    `export function setupPlugin() { globalThis.held = new Float64Array(${mb * 131072}).fill(${seed}.5) }
+     export function processEvent(event) { event.properties.hoarded = (event.properties.hoarded ?? 0) + 1; return event }`,
+  )
+
 const healthyEvents = (n: number, tag = 'neighbour') => Array.from({ length: n }, (_, i) => ({ event: 'e', properties: { tag, seq: i } }))
 
 /**
@@ -560,11 +568,7 @@ describe('security: hostile plugins in a running fleet', function () {
       // Each plugin stays inside its own 96 MB limit; together they would hold 12 × 64 MiB = 768 MiB.
       hoarders = await createTeam(hf.pool, 'hoarders')
       for (let i = 0; i < PLUGINS; i++) {
-        const dir = writePlugin(
-          `hoarder-${i}`,
-          `export function setupPlugin() { globalThis.held = new Float64Array(${HOLDS_MB * 131072}).fill(${i}.5) }
-           export function processEvent(event) { event.properties.hoarded = (event.properties.hoarded ?? 0) + 1; return event }`,
-        )
+        const dir = hoarder(`hoarder-${i}`, HOLDS_MB, i)
         configIds.push((await enablePlugin(hf.managementContext(), hoarders.id, dir, {}, { order: i + 1 })).id)
       }
       await hf.start(['capture', 'ingest-worker'])
@@ -661,11 +665,7 @@ describe('security: hostile plugins in a running fleet', function () {
         const team = await createTeam(hf.pool, `account ${a}`)
         accounts.push(team)
         for (let i = 0; i < 2; i++) {
-          const dir = writePlugin(
-            `account-${a}-hoarder-${i}`,
-            `export function setupPlugin() { globalThis.held = new Float64Array(${HOLDS_MB * 131072}).fill(${i}.5) }
-             export function processEvent(event) { event.properties.hoarded = (event.properties.hoarded ?? 0) + 1; return event }`,
-          )
+          const dir = hoarder(`account-${a}-hoarder-${i}`, HOLDS_MB, i)
           configIds.push((await enablePlugin(hf.managementContext(), team.id, dir, {}, { order: i + 1 })).id)
         }
       }
