@@ -10,7 +10,10 @@ import { SecretBox } from '@plugin-server/secrets'
  */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
   const { config, logger } = ctx
-  const queue = createIngestQueue(ctx.newRedisConnection('ingest-queue'), config)
+  // No offline queue: while Redis is away an add fails at once (503, the client retries) instead of
+  // waiting in ioredis' memory and landing after the client was told it was not stored — a second
+  // copy once the retry lands too, and a heap growing with every retry for as long as Redis is down.
+  const queue = createIngestQueue(ctx.newRedisConnection('ingest-queue', { enableOfflineQueue: false }), config)
   const batcher = new EventBatcher(queue, {
     maxEvents: config.capture.batchMaxEvents,
     maxBytes: config.capture.batchMaxBytes,

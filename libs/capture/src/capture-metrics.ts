@@ -1,9 +1,11 @@
-import { Counter, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 export interface CaptureMetrics {
   requests: Counter<'status'>
   events: Counter
   enqueueSeconds: Histogram
+  /** Set by the server's BodyBudget as it changes. */
+  bytesInFlight: Gauge
 }
 
 export function createCaptureMetrics(registry: Registry): CaptureMetrics {
@@ -14,6 +16,11 @@ export function createCaptureMetrics(registry: Registry): CaptureMetrics {
       name: 'capture_enqueue_seconds',
       help: 'Time from a parsed request to its events being stored in Redis',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    }),
+    bytesInFlight: new Gauge({
+      name: 'capture_body_bytes_in_flight',
+      help: 'Bytes of request bodies held now, raw while read and decoded once decompressed (limit: CAPTURE_MAX_IN_FLIGHT_MB)',
       registers: [registry],
     }),
   }

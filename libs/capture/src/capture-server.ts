@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net'
 import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import type { EventBatcher } from '@plugin-server/core'
-import { CaptureError, CaptureRequest, parseCaptureRequest, unknownToken } from './parse'
+import { CaptureError, CaptureRequest, normalizeCapture, readCaptureRequest, unknownToken } from './parse'
 import { answerSdkRequest, matchSdkEndpoint } from './sdk'
+import { BodyBudget, BodyHold } from './body-budget'
 import { readBody } from './read-body'
 import { TokenRateLimiter } from './token-rate-limiter'
 import type { TeamResolver } from './team-resolver'
@@ -18,6 +19,8 @@ export interface CaptureServerOptions {
   maxEventBytes: number
   rateLimitPerSecond: number
   rateLimitBurst: number
+  /** Bytes of request bodies held at once, raw or decoded (CAPTURE_MAX_IN_FLIGHT_MB); 0: no limit. */
+  maxInFlightBytes: number
   /** Path (on the SDK's api_host) that stores session recordings; null tells posthog-js recording is off. */
   sessionRecordingEndpoint?: string | null
 }
@@ -45,10 +48,17 @@ export async function startCaptureServer(
 ): Promise<CaptureServer> {
   const { teams, batcher, metrics, logger } = deps
   const limiter = new TokenRateLimiter(options.rateLimitPerSecond, options.rateLimitBurst)
+  const budget = new BodyBudget(options.maxInFlightBytes, (bytes) => metrics.bytesInFlight.set(bytes))
+  const overloaded = () =>
+    new CaptureError(
+      503,
+      'overloaded',
+      `capture holds ${megabytes(budget.bytes)} MB of request bodies, its limit (CAPTURE_MAX_IN_FLIGHT_MB ${megabytes(budget.limitBytes)}): retry later`,
+    )
 
   const sdkSettings = { sessionRecordingEndpoint: options.sessionRecordingEndpoint ?? null }
 
-  const handle = async (req: http.IncomingMessage): Promise<[number, unknown, string?]> => {
+  const handle = async (req: http.IncomingMessage, hold: BodyHold): Promise<[number, unknown, string?]> => {
     const url = new URL(req.url ?? '/', 'http://capture')
     const path = url.pathname.replace(/\/+$/, '') || '/'
     if (path === '/_health') return [200, { status: 'ok' }]
@@ -60,7 +70,7 @@ export async function startCaptureServer(
       return [405, { type: 'validation_error', code: 'method_not_allowed', detail: `method ${req.method} is not allowed, use POST`, attr: null }]
     }
     const now = new Date()
-    const body = await readBody(req, options.maxBodyBytes)
+    const body = await readBody(req, options.maxBodyBytes, hold, overloaded)
     const request: CaptureRequest = {
       method: req.method,
       path: url.pathname,
@@ -74,10 +84,13 @@ export async function startCaptureServer(
       const answer = await answerSdkRequest(sdkEndpoint, request, { teams, settings: sdkSettings, maxBodyBytes: options.maxBodyBytes })
       return [answer.status, answer.body, answer.contentType]
     }
-    const parsed = parseCaptureRequest(request, { maxBodyBytes: options.maxBodyBytes })
-    const teamId = await teams.teamId(parsed.token)
+    const beforeParse = (decoded: number) => {
+      if (!hold.resize(decoded)) throw overloaded()
+    }
+    const read = readCaptureRequest(request, { maxBodyBytes: options.maxBodyBytes, beforeParse })
+    const teamId = await teams.teamId(read.token)
     if (teamId === null) throw unknownToken()
-    if (!limiter.take(parsed.token, parsed.events.length)) {
+    if (!limiter.take(read.token, read.extracted.events.length)) {
       throw new CaptureError(
         429,
         'rate_limited',
@@ -85,6 +98,7 @@ export async function startCaptureServer(
         'api_key',
       )
     }
+    const parsed = normalizeCapture(read, request)
     for (const warning of parsed.warnings) logger.warn({ team_id: teamId, warning }, 'capture warning')
     const events: IngestEvent[] = parsed.events.map((e) => ({
       uuid: e.uuid,
@@ -122,18 +136,22 @@ export async function startCaptureServer(
       res.writeHead(204, CORS).end()
       return
     }
-    handle(req).then(
-      ([status, body, contentType]) => respond(res, status, body, contentType),
-      (err: unknown) => {
-        if (err instanceof CaptureError) return respond(res, err.status, err.toBody())
-        logger.error({ err: (err as Error).message, path: req.url }, 'capture request failed')
-        respond(res, 503, { type: 'server_error', code: 'unavailable', detail: `events were not stored, retry later: ${(err as Error).message}`, attr: null })
-      },
-    )
+    const hold = budget.hold()
+    handle(req, hold)
+      .then(
+        ([status, body, contentType]) => respond(res, status, body, contentType),
+        (err: unknown) => {
+          if (err instanceof CaptureError) return respond(res, err.status, err.toBody())
+          // Logged whole, answered without it: the client is anyone on the internet, the cause may name hosts.
+          logger.error({ err: (err as Error).message, path: req.url }, 'capture request failed')
+          respond(res, 503, { type: 'server_error', code: 'unavailable', detail: 'events were not stored, retry later', attr: null })
+        },
+      )
+      .finally(hold.release)
   })
   const respond = (res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json') => {
     metrics.requests.inc({ status: String(status) })
-    const retryAfter = status === 429 ? { 'Retry-After': '1' } : {}
+    const retryAfter = status === 429 || status === 503 ? { 'Retry-After': '1' } : {}
     const text = contentType === 'application/json' ? JSON.stringify(body) : String(body)
     res.writeHead(status, { 'Content-Type': contentType, ...CORS, ...retryAfter }).end(text)
   }
@@ -149,6 +167,10 @@ export async function startCaptureServer(
         server.closeIdleConnections()
       }),
   }
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1)
 }
 
 function clientIp(req: http.IncomingMessage, trustProxy: boolean): string | null {

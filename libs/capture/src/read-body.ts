@@ -1,8 +1,13 @@
 import type { IncomingMessage } from 'node:http'
 import { CaptureError } from './parse'
+import type { BodyHold } from './body-budget'
 
-/** Reads the raw body, refusing it as soon as it passes the limit rather than after buffering it all. */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads the raw body, refusing it as soon as it passes the limit rather than after buffering it all,
+ * or as soon as the process's budget of bodies in flight has no room for its next chunk (`refused`
+ * says why).
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold, refused: () => CaptureError): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'])
     if (Number.isFinite(declared) && declared > maxBytes) {
@@ -11,14 +16,15 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     }
     const chunks: Buffer[] = []
     let size = 0
+    const stop = (error: CaptureError) => {
+      req.removeAllListeners('data')
+      req.resume()
+      reject(error)
+    }
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
-      if (size > maxBytes) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(new CaptureError(413, 'payload_too_large', `request body is larger than the limit of ${maxBytes} bytes`))
-        return
-      }
+      if (size > maxBytes) return stop(new CaptureError(413, 'payload_too_large', `request body is larger than the limit of ${maxBytes} bytes`))
+      if (!hold.resize(size)) return stop(refused())
       chunks.push(chunk)
     })
     req.on('end', () => resolve(Buffer.concat(chunks)))

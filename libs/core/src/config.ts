@@ -39,6 +39,8 @@ export interface Config {
     /** Events per second per API token and capture process; 0 turns the limit off. */
     rateLimitPerSecond: number
     rateLimitBurst: number
+    /** Bytes of request bodies one process holds at once, raw or decoded (CAPTURE_MAX_IN_FLIGHT_MB); past it, 503. 0: no limit. */
+    maxInFlightBytes: number
     /** Path on capture's host that stores session recordings (a proxy route); null tells posthog-js recording is off. */
     sessionRecordingEndpoint: string | null
   }
@@ -327,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEventBytes: r.int('CAPTURE_MAX_EVENT_BYTES', 1024 * 1024, 1024),
       rateLimitPerSecond: r.int('CAPTURE_RATE_LIMIT_PER_SECOND', 0, 0),
       rateLimitBurst: r.int('CAPTURE_RATE_LIMIT_BURST', 0, 0),
+      maxInFlightBytes: r.int('CAPTURE_MAX_IN_FLIGHT_MB', 32, 0, 1024 * 1024) * 1024 * 1024,
       sessionRecordingEndpoint:
         r.string('CAPTURE_SESSION_RECORDING_ENDPOINT', '', (v) => (v === '' || v.startsWith('/') ? null : 'expected a path such as /s/')) || null,
     },

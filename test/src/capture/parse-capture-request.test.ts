@@ -337,6 +337,15 @@ describe('parseCaptureRequest', () => {
       assert.equal(parsed.events[0].timestamp, '2024-04-01T00:00:00.000Z')
     })
 
+    it('ignores a batch sent_at nested 10 000 deep with a warning that does not quote it, and keeps the events', () => {
+      // Built as text: serialising it here would overflow this process's stack.
+      const deep = '['.repeat(10_000) + ']'.repeat(10_000)
+      const parsed = parse(request({ body: Buffer.from(`{"api_key":"${TOKEN}","sent_at":${deep},"batch":[{"event":"e","distinct_id":"d"}]}`) }))
+      assert.equal(parsed.events.length, 1)
+      assert.equal(parsed.events[0].timestamp, NOW.toISOString())
+      assert.deepEqual(parsed.warnings, ['event at index 0: ignored_invalid_timestamp: sent_at an array is not a valid date'])
+    })
+
     it('replaces an invalid timestamp with now and warns, naming the event index', () => {
       const parsed = ts({ api_key: TOKEN, batch: [ev(), ev({ timestamp: 'yesterday-ish' })] })
       assert.equal(parsed.events[1].timestamp, NOW.toISOString())

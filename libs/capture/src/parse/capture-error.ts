@@ -22,10 +22,11 @@ export type CaptureErrorCode =
   | 'missing_token'
   | 'invalid_token'
   | 'multiple_tokens'
+  | 'overloaded'
 
 /** JSON body for the error response; the shape follows PostHog's `{type, code, detail, attr}`. */
 export interface CaptureErrorBody {
-  type: 'validation_error' | 'authentication_error'
+  type: 'validation_error' | 'authentication_error' | 'server_error'
   code: CaptureErrorCode
   detail: string
   /** The field the error is about, when there is one (e.g. `distinct_id`). */
@@ -45,7 +46,7 @@ export class CaptureError extends Error {
 
   toBody(): CaptureErrorBody {
     return {
-      type: this.status === 401 ? 'authentication_error' : 'validation_error',
+      type: this.status === 401 ? 'authentication_error' : this.status >= 500 ? 'server_error' : 'validation_error',
       code: this.code,
       detail: this.message,
       attr: this.attr,

@@ -1,8 +1,14 @@
 import { decodeBody } from './decode-body'
 import { extractEvents } from './extract-events'
-import { CaptureLimits, CaptureRequest, IncomingEvent, ParsedCapture } from './interfaces'
+import { CaptureLimits, CaptureRequest, ExtractedEvents, IncomingEvent, ParsedCapture } from './interfaces'
 import { normalizeEvent } from './normalize-event'
 import { resolveToken } from './resolve-token'
+
+/** A request decoded and its token found, its events not yet normalised. */
+export interface ReadCapture {
+  token: string
+  extracted: ExtractedEvents
+}
 
 /**
  * Parse a PostHog capture request (`/batch`, `/capture`, `/e`, `/i/v0/e`) into normalised
@@ -11,10 +17,22 @@ import { resolveToken } from './resolve-token'
  * belongs to a team is for the caller to decide (401 there too).
  */
 export function parseCaptureRequest(req: CaptureRequest, limits: CaptureLimits): ParsedCapture {
+  return normalizeCapture(readCaptureRequest(req, limits), req)
+}
+
+/**
+ * The first half of parseCaptureRequest: the body decoded, its events found and the token they are
+ * for. The server asks whether the token is a team's before the second half, which copies every
+ * event: a body of someone else's (or no one's) token costs no more than its parse.
+ */
+export function readCaptureRequest(req: CaptureRequest, limits: CaptureLimits): ReadCapture {
   const { payload } = decodeBody(req, limits)
   const extracted = extractEvents(payload)
-  const token = resolveToken(extracted, req.query)
+  return { token: resolveToken(extracted, req.query), extracted }
+}
 
+/** The second half: each event normalised (uuid, timestamp, ip, site_url), with the warnings that named it. */
+export function normalizeCapture({ token, extracted }: ReadCapture, req: Pick<CaptureRequest, 'now' | 'ip' | 'headers'>): ParsedCapture {
   const ctx = { now: req.now, batchSentAt: extracted.sentAt, ip: req.ip, headers: req.headers }
   const events: IncomingEvent[] = []
   const warnings: string[] = []
@@ -23,6 +41,5 @@ export function parseCaptureRequest(req: CaptureRequest, limits: CaptureLimits):
     events.push(normalized.event)
     warnings.push(...normalized.warnings)
   })
-
   return { token, events, warnings, historicalMigration: extracted.historicalMigration }
 }

@@ -74,7 +74,9 @@ function isPresent(value: unknown): boolean {
   return value !== undefined && value !== null && value !== ''
 }
 
+/** Only a string or a number is quoted back: anything else could be any size or depth (a 10 000-deep sent_at). */
 function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value)
-  return text.length > 64 ? `${text.slice(0, 64)}...` : text
+  if (typeof value === 'string') return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return Array.isArray(value) ? 'an array' : `a${typeof value === 'object' ? 'n object' : ` ${typeof value}`}`
 }

@@ -1,0 +1,49 @@
+/** One request's share of a BodyBudget. */
+export interface BodyHold {
+  /** Holds `bytes` in place of what it held; false (holding what it held) if the budget has no room. */
+  resize(bytes: number): boolean
+  /** Gives everything back; again is harmless. */
+  release(): void
+}
+
+/**
+ * The bytes of request bodies one capture process holds at once (CAPTURE_MAX_IN_FLIGHT_MB): raw
+ * while a body is read, then decoded once it is decompressed, until the request is answered.
+ * Without it a few small gzip bodies that inflate to the body limit each, sent at once, took a
+ * process to 1.3 GB before their token was even looked up. A request that finds no room is
+ * answered 503 and retried by the client; a request alone is always let through, however large
+ * (CAPTURE_MAX_BODY_BYTES bounds it), so a limit below the body limit cannot refuse everything.
+ */
+export class BodyBudget {
+  private held = 0
+
+  /** `limitBytes` 0: no limit. `changed` hears the bytes held after each change (a gauge). */
+  constructor(
+    readonly limitBytes: number,
+    private readonly changed: (bytes: number) => void = () => undefined,
+  ) {}
+
+  get bytes(): number {
+    return this.held
+  }
+
+  hold(): BodyHold {
+    let mine = 0
+    return {
+      resize: (bytes) => {
+        const others = this.held - mine
+        if (bytes > mine && this.limitBytes > 0 && others > 0 && others + bytes > this.limitBytes) return false
+        this.held = others + bytes
+        mine = bytes
+        this.changed(this.held)
+        return true
+      },
+      release: () => {
+        if (mine === 0) return
+        this.held -= mine
+        mine = 0
+        this.changed(this.held)
+      },
+    }
+  }
+}
