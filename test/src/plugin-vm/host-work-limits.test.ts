@@ -1,5 +1,5 @@
 import assert from 'assert/strict'
-import { createHash, createHmac, randomBytes } from 'crypto'
+import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'crypto'
 import { gunzipSync } from 'zlib'
 import { PluginLimitError } from '@plugin-server/plugin-vm'
 import { disposal, loadCode, rejection } from './helpers'
@@ -43,6 +43,55 @@ function noise(size) {
   for (let i = 0; i < size; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; bytes[i] = x & 255 }
   return Buffer.from(bytes.buffer)
 }`
+
+interface Der {
+  tag: number
+  value: Buffer
+  children?: Der[]
+}
+
+function readDer(bytes: Buffer): Der[] {
+  const out: Der[] = []
+  for (let i = 0; i < bytes.length;) {
+    const tag = bytes[i]
+    let length = bytes[i + 1]
+    let start = i + 2
+    if (length & 0x80) {
+      const n = length & 0x7f
+      length = bytes.readUIntBE(i + 2, n)
+      start += n
+    }
+    const value = bytes.subarray(start, start + length)
+    out.push(tag & 0x20 ? { tag, value, children: readDer(value) } : { tag, value })
+    i = start + length
+  }
+  return out
+}
+
+function writeDer(node: Der): Buffer {
+  const value = node.children ? Buffer.concat(node.children.map(writeDer)) : node.value
+  const n = value.length
+  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff])
+  return Buffer.concat([Buffer.from([node.tag]), length, value])
+}
+
+/**
+ * A 400-byte PEM: an EC key encrypted in PKCS#8 whose PBKDF2 iteration count is 2^25 — about ten
+ * seconds of key derivation, done by Node synchronously inside whatever parses it.
+ */
+function costlyEncryptedKey(): string {
+  const { privateKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'x' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+  })
+  const [root] = readDer(privateKey)
+  // EncryptedPrivateKeyInfo → algorithm → PBES2 params → key derivation → PBKDF2 params → [salt, iterations, …]
+  const pbkdf2 = root.children![0].children![1].children![0].children![1]
+  pbkdf2.children![1] = { tag: 0x02, value: Buffer.from([0x02, 0x00, 0x00, 0x00]) }
+  const base64 = writeDer(root).toString('base64')
+  return `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${base64.match(/.{1,64}/g)!.join('\n')}\n-----END ENCRYPTED PRIVATE KEY-----\n`
+}
 
 describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, within bounds', function () {
   this.timeout(60_000)
@@ -173,5 +222,55 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     assert.ok(probe.stop() < STALL_MS)
     assert.ok(host.logs.some((l) => l.message === 'plugin inline (config 1) exceeded its time limit (2000 ms); the isolate was disposed'))
     assert.ok((await rejection(instance.call('setupPlugin', []))) instanceof PluginLimitError)
+  })
+
+  it('keeps the host event loop ticking while jsonwebtoken.sign parses a 400-byte key that costs seconds, and stops it at the time limit', async () => {
+    const pem = costlyEncryptedKey()
+    assert.ok(pem.length < 500)
+    const { instance } = await loadCode(
+      `import jwt from 'jsonwebtoken'
+      export function runEveryMinute() { return jwt.sign({ a: 1 }, { key: ${JSON.stringify(pem)}, passphrase: 'x' }, { algorithm: 'ES256' }) }`,
+      {},
+      { timeoutMs: 2000 },
+    )
+    const probe = eventLoopProbe()
+    const outcome = await rejection(instance.call('runEveryMinute', []))
+    const longestGapMs = probe.stop()
+    assert.ok(longestGapMs < STALL_MS, `the event loop stalled for ${Math.round(longestGapMs)} ms`)
+    assert.ok(outcome instanceof PluginLimitError, `${outcome.name}: ${outcome.message}`)
+    assert.equal(outcome.limit, 'time')
+  })
+
+  it('parses a 64 MB url.parse input in a worker thread: the event loop keeps ticking and the answer is whole', async () => {
+    const { instance } = await loadCode(
+      `import * as url from 'url'
+      export function runEveryMinute() { return url.parse('http://example.com/' + 'a'.repeat(64 * 1024 * 1024) + '?q=1', true).query.q }`,
+      {},
+      { timeoutMs: 20_000, hostWorkMaxBytes: 96 * 1024 * 1024, memoryLimitMb: 512 },
+    )
+    try {
+      const probe = eventLoopProbe()
+      assert.equal(await instance.call('runEveryMinute', []), '1')
+      const longestGapMs = probe.stop()
+      assert.ok(longestGapMs < STALL_MS, `the event loop stalled for ${Math.round(longestGapMs)} ms`)
+    } finally {
+      instance.dispose()
+    }
+  })
+
+  it('inflates a small input to 8 MB whole: past the inline output cap it is done again in a worker thread', async () => {
+    const { instance } = await loadCode(
+      `import * as zlib from 'zlib'
+      export function runEveryMinute() {
+        const small = zlib.gzipSync(Buffer.alloc(8 * 1024 * 1024, 120))
+        const out = zlib.gunzipSync(small)
+        return [small.length < 64 * 1024, out.length, out.every((b) => b === 120)]
+      }`,
+    )
+    try {
+      assert.deepEqual(await instance.call('runEveryMinute', []), [true, 8 * 1024 * 1024, true])
+    } finally {
+      instance.dispose()
+    }
   })
 })

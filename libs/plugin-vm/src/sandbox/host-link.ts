@@ -67,6 +67,17 @@ export function hostSync(op: string, args: unknown[]): unknown {
   return unwrap(host().sync.applySync(undefined, [op, args], COPY) as HostReply)
 }
 
+/** Rough input size, to send large inputs to a host worker thread (the host checks again). */
+export function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length
+  if (value instanceof Uint8Array) return value.byteLength
+  try {
+    return String(JSON.stringify(value) ?? '').length
+  } catch {
+    return Infinity
+  }
+}
+
 /**
  * zlib, hashing and jsonwebtoken: small inputs are answered inline like `hostSync`; larger ones run
  * in a host worker thread while the isolate waits, so the plugin keeps a synchronous API and the

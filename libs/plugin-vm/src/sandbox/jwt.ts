@@ -1,22 +1,9 @@
-import { hostWork } from './host-link'
+import { hostWork, sizeOf } from './host-link'
 
-/** Rough input size, to send large tokens and keys to a host worker thread (the host checks again). */
-function sizeOf(value: unknown): number {
-  if (typeof value === 'string') return value.length
-  if (value instanceof Uint8Array) return value.byteLength
-  try {
-    return String(JSON.stringify(value) ?? '').length
-  } catch {
-    return Infinity
-  }
-}
-
+/** sign and verify always go to a host worker thread: a key's cost is not its size (host-work.ts). */
 function run(op: string, args: unknown[]): unknown {
-  return hostWork(
-    'jwt',
-    [op, ...args],
-    args.reduce<number>((sum, arg) => sum + sizeOf(arg), 0),
-  )
+  const size = op === 'decode' ? args.reduce<number>((sum, arg) => sum + sizeOf(arg), 0) : Infinity
+  return hostWork('jwt', [op, ...args], size)
 }
 
 /** jsonwebtoken runs on the host (it needs node crypto); calls are synchronous like the original. */

@@ -6,11 +6,20 @@ import { RetryError } from './errors'
 import { fetch, Headers, Response } from './fetch'
 import { FetchError } from './fetch-error'
 import { createJwt } from './jwt'
-import { hostSync } from './host-link'
+import { hostWork, sizeOf } from './host-link'
 import { lazyModule } from './lazy-modules'
 import { URL } from './url-class'
 import { URLSearchParams } from './url-search-params'
 import { createZlib } from './zlib'
+
+/** Node's url functions run on the host; a long input (40 MB: a second of the host's thread) in a worker thread. */
+export function urlWork(op: string, args: unknown[]): unknown {
+  return hostWork(
+    'url',
+    [op, ...args],
+    args.reduce<number>((sum, arg) => sum + sizeOf(arg), 0),
+  )
+}
 
 /** Module factories run on first require so an isolate only pays for what its plugin uses. */
 const factories: Record<(typeof SANDBOX_MODULES)[number], () => unknown> = {
@@ -20,10 +29,10 @@ const factories: Record<(typeof SANDBOX_MODULES)[number], () => unknown> = {
   url: () => ({
     URL,
     URLSearchParams,
-    parse: (input: string, parseQuery?: boolean) => hostSync('url.parse', [String(input), Boolean(parseQuery)]),
-    format: (input: unknown) => (input instanceof URL ? input.href : hostSync('url.format', [input])),
-    resolve: (from: string, to: string) => hostSync('url.resolve', [String(from), String(to)]),
-    domainToASCII: (domain: string) => hostSync('url.domainToASCII', [String(domain)]),
+    parse: (input: string, parseQuery?: boolean) => urlWork('parse', [String(input), Boolean(parseQuery)]),
+    format: (input: unknown) => (input instanceof URL ? input.href : urlWork('format', [input])),
+    resolve: (from: string, to: string) => urlWork('resolve', [String(from), String(to)]),
+    domainToASCII: (domain: string) => urlWork('domainToASCII', [String(domain)]),
   }),
   zlib: createZlib,
   'node-fetch': () => Object.assign(fetch, { default: fetch, Headers, Response, FetchError }),

@@ -1,4 +1,4 @@
-import { hostSync } from './host-link'
+import { hostWork } from './host-link'
 import { URLSearchParams } from './url-search-params'
 
 /**
@@ -57,7 +57,7 @@ function parseHost(host: string, special: boolean): string {
   if (!special) return encodeSet(host, /[\u0000-\u0020\u007f-\uffff]/g)
   if (/[\u0000-\u0020#%/:<>?@[\\\]^|]/.test(decoded)) throw new TypeError('Invalid URL')
 
-  if (/[^\u0000-\u007f]/.test(decoded)) return String(hostSync('url.domainToASCII', [decoded]))
+  if (/[^\u0000-\u007f]/.test(decoded)) return String(hostWork('url', ['domainToASCII', decoded], decoded.length))
   return decoded.toLowerCase()
 }
 

@@ -3,6 +3,8 @@ import { runtimeBuffer } from './lazy-modules'
 import { hostSync, hostWork } from './host-link'
 
 const METHODS = ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']
+/** A small input does not make a small output here: the host decides where these run once it sees the output. */
+const DECOMPRESS = new Set(['gunzip', 'inflate', 'inflateRaw', 'unzip', 'brotliDecompress'])
 
 function input(data: unknown): Uint8Array {
   if (typeof data === 'string') return new Uint8Array(runtimeBuffer().from(data, 'utf8'))
@@ -17,7 +19,8 @@ export function createZlib(): Record<string, unknown> {
   for (const method of METHODS) {
     const run = (data: unknown, options?: unknown) => {
       const bytes = input(data)
-      return runtimeBuffer().from(hostWork('zlib', [method, bytes, typeof options === 'object' ? options : undefined], bytes.byteLength) as Uint8Array)
+      const size = DECOMPRESS.has(method) ? Infinity : bytes.byteLength
+      return runtimeBuffer().from(hostWork('zlib', [method, bytes, typeof options === 'object' ? options : undefined], size) as Uint8Array)
     }
     zlib[`${method}Sync`] = run
     zlib[method] = (data: unknown, options: unknown, callback?: (err: Error | null, out?: Buffer) => void) => {

@@ -4,6 +4,8 @@ import * as zlib from 'zlib'
 
 /** Synchronous host services behind the sandbox's crypto, zlib, url and jsonwebtoken shims. */
 export const ZLIB_MAX_OUTPUT = 50 * 1024 * 1024
+/** zlib's output when it runs inline: a 92-byte brotli input inflates to 49 MB, 145 ms of the host's thread. */
+export const ZLIB_INLINE_MAX_OUTPUT = 1024 * 1024
 const ZLIB_METHODS = new Set(['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress'])
 
 type ZlibSync = (data: Buffer, options?: object) => Buffer
@@ -33,10 +35,23 @@ function runJwt(op: string, args: unknown[]): unknown {
   throw new Error(`unknown jsonwebtoken operation ${op}`)
 }
 
+function runUrl(op: string, args: unknown[]): unknown {
+  const [first, second] = args
+  if (op === 'parse') {
+    const parsed = url.parse(String(first), Boolean(second))
+    return JSON.parse(JSON.stringify({ ...parsed, query: parsed.query }))
+  }
+  if (op === 'format') return url.format(first as url.UrlObject)
+  if (op === 'resolve') return url.resolve(String(first), String(second))
+  if (op === 'domainToASCII') return url.domainToASCII(String(first))
+  throw new Error(`unknown url operation ${op}`)
+}
+
 /**
- * Work whose cost grows with its input (zlib, hashes, JSON Web Tokens): small inputs run inline on
- * the host, larger ones in a worker thread (see host-work/), so a plugin cannot stall the event
- * loop. The worker thread runs these same functions.
+ * Work whose cost grows with its input (zlib, hashes, JSON Web Tokens, url parsing): small inputs
+ * run inline on the host, larger ones in a worker thread (see host-work/), so a plugin cannot stall
+ * the event loop. The worker thread runs these same functions. zlib's 4th argument caps its output
+ * below ZLIB_MAX_OUTPUT (inline runs).
  */
 export const WORK_OPS: Record<string, (args: unknown[]) => unknown> = {
   'crypto.digest': ([algorithm, key, chunks]) => {
@@ -44,18 +59,21 @@ export const WORK_OPS: Record<string, (args: unknown[]) => unknown> = {
     for (const chunk of chunks as Uint8Array[]) hash.update(chunk)
     return bytes(hash.digest())
   },
-  zlib: ([method, data, options]) => {
+  zlib: ([method, data, options, maxOutput]) => {
     if (!ZLIB_METHODS.has(String(method))) throw new Error(`unknown zlib method ${String(method)}`)
     const run = (zlib as unknown as Record<string, ZlibSync>)[`${String(method)}Sync`]
-    return bytes(run(Buffer.from(data as Uint8Array), { ...(options as object), maxOutputLength: ZLIB_MAX_OUTPUT }))
+    const maxOutputLength = Math.min(Number(maxOutput) || ZLIB_MAX_OUTPUT, ZLIB_MAX_OUTPUT)
+    return bytes(run(Buffer.from(data as Uint8Array), { ...(options as object), maxOutputLength }))
   },
   jwt: ([op, ...args]) => runJwt(String(op), args),
+  url: ([op, ...args]) => runUrl(String(op), args),
 }
 
 /** How a work operation is named in errors, as the plugin called it. */
 export function workLabel(op: string, args: unknown[]): string {
   if (op === 'zlib') return `zlib.${String(args[0])}`
   if (op === 'jwt') return `jsonwebtoken.${String(args[0])}`
+  if (op === 'url') return `url.${String(args[0])}`
   return args[1] ? 'crypto.createHmac' : 'crypto.createHash'
 }
 
@@ -69,11 +87,4 @@ export const SYNC_OPS: Record<string, (args: unknown[]) => unknown> = {
   'crypto.randomUUID': () => crypto.randomUUID(),
   'crypto.getHashes': () => crypto.getHashes(),
   'zlib.constants': () => ({ ...zlib.constants }),
-  'url.domainToASCII': ([domain]) => url.domainToASCII(String(domain)),
-  'url.parse': ([input, parseQuery]) => {
-    const parsed = url.parse(String(input), Boolean(parseQuery))
-    return JSON.parse(JSON.stringify({ ...parsed, query: parsed.query }))
-  },
-  'url.format': ([input]) => url.format(input as url.UrlObject),
-  'url.resolve': ([from, to]) => url.resolve(String(from), String(to)),
 }

@@ -1,10 +1,27 @@
 import { performance } from 'perf_hooks'
 import { byteSize } from '../byte-size'
-import { WORK_OPS, workLabel } from '../host-sync-ops'
+import { WORK_OPS, workLabel, ZLIB_INLINE_MAX_OUTPUT } from '../host-sync-ops'
 import { HostWorkPool, sharedHostWorkPool } from './host-work-pool'
 
 /** Inputs up to this size run inline on the host: cheap enough that a worker thread would cost more. */
 export const INLINE_WORK_BYTES = 64 * 1024
+
+const DECOMPRESS = new Set(['gunzip', 'inflate', 'inflateRaw', 'unzip', 'brotliDecompress'])
+
+/**
+ * Work whose cost does not follow its input's size, whatever that is: jsonwebtoken's sign and verify
+ * parse the key, and a ~400-byte encrypted PKCS#8 key with a huge PBKDF2 iteration count (or a
+ * 16 000-bit RSA key) held the host's thread for minutes, past any deadline — host code cannot be
+ * stopped. They always run in a worker thread, which the deadline terminates.
+ */
+function inWorkerOnly(op: string, args: unknown[]): boolean {
+  return op === 'jwt' && args[0] !== 'decode'
+}
+
+/** A decompression, whose output a small input does not bound: inline only up to ZLIB_INLINE_MAX_OUTPUT. */
+function decompresses(op: string, args: unknown[]): boolean {
+  return op === 'zlib' && DECOMPRESS.has(String(args[0]))
+}
 
 export interface HostWorkOptions {
   /** Largest input of one task (PLUGIN_HOST_WORK_MAX_BYTES). */
@@ -39,13 +56,21 @@ export class HostWork {
    */
   inline(op: string, args: unknown[]): unknown {
     const size = this.check(op, args)
-    if (size > 4 * INLINE_WORK_BYTES) throw new Error(`${workLabel(op, args)}: an input of ${size} bytes cannot run inline`)
+    if (size > 4 * INLINE_WORK_BYTES || inWorkerOnly(op, args)) throw new Error(`${workLabel(op, args)}: cannot run inline (an input of ${size} bytes)`)
     return this.runInline(op, args)
   }
 
   async run(op: string, args: unknown[]): Promise<unknown> {
     const size = this.check(op, args)
-    if (size <= INLINE_WORK_BYTES) return this.runInline(op, args)
+    if (size <= INLINE_WORK_BYTES && !inWorkerOnly(op, args)) {
+      if (!decompresses(op, args)) return this.runInline(op, args)
+      try {
+        return this.runInline(op, [...args.slice(0, 3), ZLIB_INLINE_MAX_OUTPUT])
+      } catch (error) {
+        // Inflates past what is cheap here: done again in a worker thread, up to the full output limit.
+        if ((error as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw error
+      }
+    }
     const { timeoutMs, signal, onTimeout } = this.options
     const label = workLabel(op, args)
     return (this.options.pool ?? sharedHostWorkPool()).run({
@@ -61,6 +86,7 @@ export class HostWork {
   }
 
   private runInline(op: string, args: unknown[]): unknown {
+    if (decompresses(op, args) && args.length < 4) args = [...args.slice(0, 3), ZLIB_INLINE_MAX_OUTPUT]
     const started = performance.now()
     try {
       return WORK_OPS[op](args)
@@ -80,7 +106,7 @@ export class HostWork {
   }
 }
 
-/** Bytes a task works through: the data for zlib and hashes, token/payload and key for jsonwebtoken. */
+/** Bytes a task works through: the data for zlib and hashes, token/payload and key for jsonwebtoken, the text for url. */
 function inputBytes(op: string, args: unknown[], limit: number): number {
   if (op === 'zlib') return byteSize(args[1], limit)
   if (op === 'crypto.digest') return byteSize(args[1] ?? '', limit) + byteSize(args[2], limit)
