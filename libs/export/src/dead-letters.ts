@@ -1,3 +1,4 @@
+import { toPostgresJson } from '@plugin-server/core'
 import { countDeadLetters, DeadLetterRecord, insertDeadLetterRow, listDeadLetterRecords, markDeadLetterReplayed, readDeadLetterEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import type { AttemptRecord, DeadLetter, ExportMethod, ProcessedPluginEvent } from './interfaces'
@@ -22,10 +23,11 @@ export async function insertDeadLetter(pool: Pool, letter: NewDeadLetter): Promi
     configId: letter.configId,
     teamId: letter.teamId,
     method: letter.method,
-    // Postgres jsonb refuses the NUL character, which an event may carry; dropped rather than losing the letter.
-    eventsJson: JSON.stringify(letter.events).replace(/\\u0000/g, ''),
+    // Postgres refuses NUL and (in jsonb) lone surrogates, which an event or a plugin's error may
+    // carry: a letter refused here was retried and finally lost with its batch, so they are dropped.
+    eventsJson: toPostgresJson(JSON.stringify(letter.events)),
     eventCount: letter.events.length,
-    error: letter.error,
+    error: letter.error.replace(/\0/g, ''),
     retryError: letter.retryError,
     attempts: letter.attempts.length,
     firstAttemptAt: first,

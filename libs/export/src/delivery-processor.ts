@@ -14,7 +14,7 @@ import { markHistoricalPageDone } from './historical-pages'
 import type { AttemptRecord, DeliveryJobData, ExportCounts, ExportSettings, ProcessedPluginEvent } from './interfaces'
 import { exportKeys, ExportKeys } from './keys'
 import { finishPending } from './pending-events'
-import { mayRetry, MAX_RETRIES } from './retry-schedule'
+import { exporterRetryDelayMs, mayRetry, MAX_RETRIES, RETRY_BASE_MS } from './retry-schedule'
 
 /** How long a job waits when its config already has its share of this exporter's slots. */
 const BUSY_CONFIG_DELAY_MS = 500
@@ -59,7 +59,7 @@ export class DeliveryProcessor {
     }
     this.inFlight.set(configId, busy + 1)
     try {
-      return await this.attempt(job)
+      return await this.attempt(job, token)
     } finally {
       const left = (this.inFlight.get(configId) ?? 1) - 1
       if (left === 0) this.inFlight.delete(configId)
@@ -67,16 +67,19 @@ export class DeliveryProcessor {
     }
   }
 
-  private async attempt(job: Job<DeliveryJobData>): Promise<string> {
+  private async attempt(job: Job<DeliveryJobData>, token?: string): Promise<string> {
     const { manager, settings } = this.deps
     const data = job.data
     const startedAt = Date.now()
     const config = await manager.config(data.configId)
     if (!config) {
       const state = manager.state(data.configId)
-      // Still setting up (retrying setup, or its plugin failed to load and awaits a retry or a fix): the job waits with backoff rather than losing its events.
+      // Still setting up (retrying setup, or its plugin failed to load and awaits a retry or a fix): the job waits, longer
+      // the longer it has waited, without spending an attempt — counted, a config left failed for half an hour lost its batches.
       if (state?.status === 'pending' || state?.status === 'retrying' || state?.status === 'failed') {
-        throw new Error(
+        const waited = Math.max(1, Math.round((Date.now() - job.timestamp) / RETRY_BASE_MS))
+        await job.moveToDelayed(Date.now() + exporterRetryDelayMs(waited, settings.timeScale), token)
+        throw new DelayedError(
           `plugin config ${data.configId} is not set up yet${state.status === 'failed' ? ` (its plugin failed to load: ${state.lastError})` : ''}`,
         )
       }

@@ -117,7 +117,8 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   let flushing: Promise<number> | null = null
   const flush = (all = false): Promise<number> => {
     // One sweep at a time per process; the timer skips a tick rather than piling up.
-    flushing ??= flushDue(buffer, manager, settings, all).finally(() => (flushing = null))
+    const failed = (configId: number, err: Error) => logger.warn({ plugin_config_id: configId, err: err.message }, 'export buffer flush failed, will retry')
+    flushing ??= flushDue(buffer, manager, settings, all, failed).finally(() => (flushing = null))
     return flushing
   }
   const timer = setInterval(() => void flush().catch((err: Error) => logger.warn({ err: err.message }, 'export buffer flush failed')), settings.flushIntervalMs)

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict'
-import { exportStatus, listDeadLetters, MAX_RETRIES, replayDeadLetters, retryDelayMs } from '@plugin-server/export'
+import {
+  DeliveryJobData,
+  DeliveryQueue,
+  DELIVERIES_QUEUE,
+  exportStatus,
+  listDeadLetters,
+  MAX_RETRIES,
+  replayDeadLetters,
+  retryDelayMs,
+} from '@plugin-server/export'
+import { Queue } from 'bullmq'
+import { toProcessedEvent } from '@plugin-server/plugin-runtime'
 import { eventually } from '../harness/fleet'
 import { writePlugin } from '../harness/plugins'
 import { exportSetup, ExportSetup, TEST_TIME_SCALE, testEvent } from './export-setup'
@@ -215,5 +226,38 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     assert.equal(letter.retryError, false)
     assert.equal(s.destination.on('/internal').length, 0, 'the private address was never reached')
     assert.deepEqual(await s.metrics(configId), { events_seen: 1, events_delivered_successfully: 0, retry_errors: 0, other_errors: 1, undelivered_events: 1 })
+  })
+
+  it('keeps a batch for a config whose plugin fails to load waiting without spending its attempts, however many times it finds it so', async () => {
+    const configId = await s.enable(
+      s.team.id,
+      writePlugin('export-broken', `if (!globalThis.never) throw new Error('cannot load')\nexport async function onEvent() {}`),
+      {},
+    )
+    await s.startExporter()
+    const deliveries = new DeliveryQueue(s.redis, s.prefix)
+    const event = toProcessedEvent(testEvent(s.team.id))
+    await deliveries.add([
+      { jobId: 'd-never-ready', data: { configId, teamId: s.team.id, method: 'onEvent', events: [event], source: { type: 'live' }, attempts: [] } },
+    ])
+    const queue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection: s.redis, prefix: s.prefix })
+    try {
+      const seen = new Set<number>()
+      const [job] = await eventually(
+        'the delivery found its config failed five times',
+        async () => {
+          const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'failed'])
+          for (const j of jobs) if (j.processedOn) seen.add(j.processedOn)
+          return jobs
+        },
+        (jobs) => jobs.length === 1 && seen.size >= 5,
+      )
+      assert.equal(job.attemptsMade, 0)
+      assert.equal(job.data.configId, configId)
+      assert.deepEqual(await listDeadLetters(s.db.pool, configId), [])
+    } finally {
+      await queue.close()
+      await deliveries.close()
+    }
   })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { Queue } from 'bullmq'
-import { DeliveryJobData, DeliveryQueue, ExportBuffer } from '@plugin-server/export'
-import { toProcessedEvent } from '@plugin-server/plugin-runtime'
+import { DeliveryJobData, DeliveryQueue, ExportBuffer, ExportSettings, flushDue } from '@plugin-server/export'
+import { PluginManager, toProcessedEvent } from '@plugin-server/plugin-runtime'
 import { eventually } from '../harness/fleet'
 import { DELIVERIES_QUEUE, exportSetup, ExportSetup, testEvent } from './export-setup'
 
@@ -103,6 +103,33 @@ describe('ExportBuffer (exportEvents buffering per config)', function () {
     const jobs = await queue.getJobs(['waiting'])
     assert.deepEqual(jobs.map((j) => j.data.events.map((e) => e.event)).sort(), [['first'], ['second']])
     assert.deepEqual(await survivor.unfinished(Date.now()), [])
+    await queue.close()
+    await real.close()
+  })
+
+  it('flushDue: a config whose flush fails is reported and the sweep goes on to the other configs', async () => {
+    const real = new DeliveryQueue(s.redis, s.prefix)
+    // Config 8's batches cannot be queued (as when its spill to a dead letter failed every time).
+    const refusing = {
+      add: async (deliveries: Parameters<DeliveryQueue['add']>[0]) => {
+        if (deliveries.some((d) => d.data.configId === 8)) throw new Error('config 8 cannot be queued')
+        return real.add(deliveries)
+      },
+    } as unknown as DeliveryQueue
+    const buffer = new ExportBuffer(s.redis, s.prefix, refusing)
+    await buffer.append(8, 'h-8', [toProcessedEvent(testEvent(s.team.id, 'stuck'))])
+    await buffer.append(9, 'h-9', [toProcessedEvent(testEvent(s.team.id, 'other'))])
+    const failures: [number, string][] = []
+    const manager = { enabledConfigs: () => [] } as unknown as PluginManager
+    const flushed = await flushDue(buffer, manager, { bufferMaxAgeMs: 0 } as ExportSettings, true, (id, err) => failures.push([id, err.message]))
+    assert.equal(flushed, 1)
+    assert.deepEqual(failures, [[8, 'config 8 cannot be queued']])
+    const queue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection: s.redis, prefix: s.prefix })
+    const jobs = await queue.getJobs(['waiting'])
+    assert.deepEqual(
+      jobs.map((j) => [j.data.configId, j.data.events.map((e) => e.event)]),
+      [[9, ['other']]],
+    )
     await queue.close()
     await real.close()
   })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { DeliveryQueue, exportKeys, finishPending, insertDeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
+import { deadLetterEvents, DeliveryQueue, exportKeys, finishPending, insertDeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
 import type { ProcessedPluginEvent } from '@plugin-server/plugin-runtime'
 import { runCli } from '../harness/processes'
 import { exportSetup, ExportSetup } from './export-setup'
@@ -77,5 +77,24 @@ describe('replayDeadLetters', () => {
         `^1 dead letter not replayed: team ${s.team.id}'s plugin configs already have 3 events waiting for delivery together, over half of EXPORT_TEAM_MAX_PENDING_EVENTS \\(4\\)`,
       ),
     )
+  })
+
+  it('insertDeadLetter: stores a batch whose event carries a lone surrogate and whose error carries NUL (Postgres refuses both)', async () => {
+    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/replay` })
+    const event = { event: 'odd \ud800 text', properties: { note: 'nul \u0000 here' } } as unknown as ProcessedPluginEvent
+    const letter = {
+      jobKey: 'odd',
+      configId,
+      teamId: s.team.id,
+      method: 'onEvent' as const,
+      events: [event],
+      error: 'bad \u0000 byte',
+      retryError: false,
+      attempts: [],
+    }
+    assert.equal(await insertDeadLetter(s.db.pool, letter), true)
+    const [stored] = await listDeadLetters(s.db.pool, configId)
+    assert.equal(stored.error, 'bad  byte')
+    assert.deepEqual(await deadLetterEvents(s.db.pool, stored.id), [{ event: 'odd \ufffd text', properties: { note: 'nul  here' } }])
   })
 })
