@@ -2,20 +2,24 @@ import { parseAttachmentInputs } from '@plugin-server/management'
 import type { AttachmentInput, ConfigInputValue } from '@plugin-server/management'
 import { HttpError } from './interfaces'
 
+/** Ids and integers the API passes on are Postgres `integer`s: a larger one would reach Postgres and fail there (a 500). */
+const MAX_INT = 2_147_483_647
+
 function invalid(field: string, problem: string): HttpError {
   return new HttpError(400, 'validation_error', `${field} ${problem}`, field)
 }
 
 export function idParam(value: string, what: string): number {
-  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
-    throw new HttpError(400, 'validation_error', `${what} id must be a positive integer (got ${JSON.stringify(value)})`)
+  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > MAX_INT)
+    throw new HttpError(400, 'validation_error', `${what} id must be an integer from 1 to ${MAX_INT} (got ${JSON.stringify(value)})`)
   return Number(value)
 }
 
 export function optionalInt(body: Record<string, unknown>, key: string): number | undefined {
   const value = body[key]
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(key, 'must be an integer')
+  if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > MAX_INT)
+    throw invalid(key, `must be an integer from ${-MAX_INT} to ${MAX_INT}`)
   return value
 }
 
@@ -23,8 +27,8 @@ export function optionalInt(body: Record<string, unknown>, key: string): number 
 export function idList(body: Record<string, unknown>, key: string): number[] | undefined {
   const value = body[key]
   if (value === undefined || value === null) return undefined
-  if (!Array.isArray(value) || !value.every((id) => typeof id === 'number' && Number.isInteger(id) && id > 0))
-    throw invalid(key, 'must be an array of ids (positive integers)')
+  if (!Array.isArray(value) || !value.every((id) => typeof id === 'number' && Number.isInteger(id) && id > 0 && id <= MAX_INT))
+    throw invalid(key, `must be an array of ids (integers from 1 to ${MAX_INT})`)
   return value as number[]
 }
 
@@ -41,7 +45,8 @@ export function optionalNullableId(body: Record<string, unknown>, key: string): 
   if (!Object.hasOwn(body, key)) return undefined
   const value = body[key]
   if (value === null) return null
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalid(key, 'must be a positive integer, or null')
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_INT)
+    throw invalid(key, `must be an integer from 1 to ${MAX_INT}, or null`)
   return value
 }
 

@@ -10,7 +10,11 @@ export async function listPlugins(ctx: ManagementContext): Promise<PluginSummary
 /** Accepts the numeric id or the plugin.json name, which is what people remember. */
 export async function findPluginSummary(db: Queryable, plugin: number | string): Promise<PluginSummary> {
   const byId = typeof plugin === 'number' || /^\d+$/.test(plugin)
-  const found = await findPluginRecord<PluginConfigField[]>(db, byId ? { id: Number(plugin) } : { name: String(plugin) })
+  // Past Postgres' integer no plugin has the id; asked, Postgres would fail the query instead of finding none.
+  const found =
+    byId && !(Number(plugin) <= 2_147_483_647)
+      ? null
+      : await findPluginRecord<PluginConfigField[]>(db, byId ? { id: Number(plugin) } : { name: String(plugin) })
   if (!found) throw new ManagementError('not_found', `plugin ${byId ? plugin : JSON.stringify(plugin)} not found`)
   return found
 }

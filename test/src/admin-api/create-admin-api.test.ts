@@ -117,9 +117,16 @@ describe('createAdminApi', () => {
     assertError(await call('GET', '/api/nope'), 404, 'not_found', 'no such endpoint: GET /api/nope')
     const notAllowed = await call('DELETE', '/api/plugins')
     assertError(notAllowed, 405, 'method_not_allowed', 'DELETE is not allowed on /api/plugins (allowed: GET, POST)')
-    assertError(await call('GET', '/api/configs/abc'), 400, 'validation_error', 'plugin config id must be a positive integer (got "abc")')
+    assertError(await call('GET', '/api/configs/abc'), 400, 'validation_error', 'plugin config id must be an integer from 1 to 2147483647 (got "abc")')
+    assertError(
+      await call('GET', '/api/configs/9999999999'),
+      400,
+      'validation_error',
+      'plugin config id must be an integer from 1 to 2147483647 (got "9999999999")',
+    )
     assertError(await call('GET', '/api/configs/42'), 404, 'not_found', 'plugin config 42 not found')
     assertError(await call('GET', '/api/plugins/9'), 404, 'not_found', 'plugin 9 not found')
+    assertError(await call('GET', '/api/plugins/99999999999'), 404, 'not_found', 'plugin 99999999999 not found')
     assertError(await call('GET', '/api/teams/7/configs'), 404, 'not_found', 'team 7 not found')
     assertError(
       await call('POST', '/api/teams', { raw: Buffer.from('{oops'), headers: { 'content-type': 'application/json' } }),
@@ -248,7 +255,20 @@ describe('createAdminApi', () => {
     assert.equal(patched.status, 200, patched.text)
     assert.deepEqual((patched.json() as { config: unknown }).config, { greeting: 'hello', mode: 'fast', label: 'L' })
     await h.reloads.next((m) => m.reason === 'config updated' && m.pluginConfigId === view.id)
-    assertError(await call('PATCH', `/api/configs/${view.id}`, { body: { order: 'first' } }), 400, 'validation_error', 'order must be an integer', 'order')
+    const orderProblem = 'order must be an integer from -2147483647 to 2147483647'
+    assertError(await call('PATCH', `/api/configs/${view.id}`, { body: { order: 'first' } }), 400, 'validation_error', orderProblem, 'order')
+    // Past Postgres' integer: named here, not a 500 from the database.
+    assertError(await call('PATCH', `/api/configs/${view.id}`, { body: { order: 99999999999 } }), 400, 'validation_error', orderProblem, 'order')
+    const pinned = await call('PATCH', `/api/configs/${view.id}`, { body: { pinned_version: 99999999999 } })
+    assertError(pinned, 400, 'validation_error', 'pinned_version must be an integer from 1 to 2147483647, or null', 'pinned_version')
+    assertError(
+      await call('GET', `/api/configs/${view.id}/logs?after=99999999999999999999`),
+      400,
+      'validation_error',
+      'after must be at most 999999999999999',
+      'after',
+    )
+    assertError(await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: 99999999999 } }), 404, 'not_found', 'plugin 99999999999 not found')
 
     const put = await call('PUT', `/api/configs/${view.id}/attachments/mapping`, {
       raw: Buffer.from('a,b,c'),

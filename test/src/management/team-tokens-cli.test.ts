@@ -73,5 +73,8 @@ describe('plugin-server team token create|list|revoke (CLI)', () => {
     const badId = await cli('team', 'token', 'list', 'abc')
     assert.notEqual(badId.code, 0)
     assert.match(badId.stderr, /teamId must be a positive integer/)
+    const tooLarge = await cli('team', 'token', 'list', '99999999999')
+    assert.notEqual(tooLarge.code, 0)
+    assert.match(tooLarge.stderr, /teamId must be at most 2147483647/)
   })
 })

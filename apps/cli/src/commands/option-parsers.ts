@@ -4,9 +4,13 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
 }
 
+/** Ids and integers are Postgres `integer`s: past it the database would fail the query instead of naming the option. */
+const MAX_INT = 2_147_483_647
+
 export function positiveInt(name: string): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a positive integer`)
+    if (Number(value) > MAX_INT) throw new InvalidArgumentError(`${name} must be at most ${MAX_INT}`)
     return Number(value)
   }
 }
@@ -14,6 +18,7 @@ export function positiveInt(name: string): (value: string) => number {
 export function integer(name: string): (value: string) => number {
   return (value) => {
     if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer`)
+    if (Math.abs(Number(value)) > MAX_INT) throw new InvalidArgumentError(`${name} must be from ${-MAX_INT} to ${MAX_INT}`)
     return Number(value)
   }
 }

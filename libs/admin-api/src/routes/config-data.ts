@@ -14,6 +14,8 @@ function intQuery(query: URLSearchParams, key: string): number | undefined {
   const value = query.get(key)
   if (value === null || value === '') return undefined
   if (!/^\d+$/.test(value)) throw new HttpError(400, 'validation_error', `${key} must be a non-negative integer`, key)
+  // Log ids are bigints, but never past what a JavaScript number holds exactly.
+  if (value.length > 15) throw new HttpError(400, 'validation_error', `${key} must be at most 999999999999999`, key)
   return Number(value)
 }
 
