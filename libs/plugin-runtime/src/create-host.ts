@@ -84,15 +84,8 @@ export function createHost(
     geoipLocate: (ip) => services.geoip.locateJson(ip),
     log: (entry) => logs.write(target, 'CONSOLE', LOG_TYPES[entry.level] ?? 'LOG', entry.message),
     capture: ({ event, properties }) => {
-      const captureDepth = depth.next()
-      if (!capturer.capture({ teamId: record.teamId, pluginName: record.pluginName, pluginConfigId: record.id }, event, properties, captureDepth)) {
-        logs.write(
-          target,
-          'SYSTEM',
-          'WARN',
-          `posthog.capture("${event}") dropped: capture depth ${captureDepth} is over the limit of ${services.plugins.captureMaxDepth} (a plugin capturing events from events it processes loops)`,
-        )
-      }
+      const dropped = capturer.capture({ teamId: record.teamId, pluginName: record.pluginName, pluginConfigId: record.id }, event, properties, depth.next())
+      if (dropped !== null) logs.write(target, 'SYSTEM', 'WARN', `posthog.capture(${JSON.stringify(event.slice(0, 200))}) dropped: ${dropped}`)
     },
     api: (request) =>
       callPosthogApi(request, {

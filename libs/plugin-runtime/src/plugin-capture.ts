@@ -34,18 +34,27 @@ export function pluginCapturedEvent(target: CaptureTarget, event: string, proper
   }
 }
 
-/** Enqueues captured events in batches; returns false (and does nothing) past the depth limit. */
+/**
+ * Enqueues captured events in batches. An event past the depth limit, or larger than an HTTP client
+ * may send one (CAPTURE_MAX_EVENT_BYTES: a plugin's capture goes into the same ingest queue, in the
+ * Redis every team shares), is not enqueued: `capture` answers why.
+ */
 export class PluginCapturer {
   constructor(
     private readonly batcher: EventBatcher,
-    private readonly maxDepth: number,
+    private readonly limits: { maxDepth: number; maxEventBytes: number },
     private readonly onError: (target: CaptureTarget, event: string, err: Error) => void,
   ) {}
 
-  capture(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): boolean {
-    if (depth > this.maxDepth) return false
-    this.batcher.add([pluginCapturedEvent(target, event, properties, depth)]).catch((err: Error) => this.onError(target, event, err))
-    return true
+  /** Null once enqueued (its promise is the batcher's), else why it was dropped. */
+  capture(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): string | null {
+    const { maxDepth, maxEventBytes } = this.limits
+    if (depth > maxDepth) return `capture depth ${depth} is over the limit of ${maxDepth} (a plugin capturing events from events it processes loops)`
+    const captured = pluginCapturedEvent(target, event, properties, depth)
+    const bytes = Buffer.byteLength(JSON.stringify(captured))
+    if (bytes > maxEventBytes) return `the event is ${bytes} bytes, over CAPTURE_MAX_EVENT_BYTES (${maxEventBytes})`
+    this.batcher.add([captured], [bytes]).catch((err: Error) => this.onError(target, event, err))
+    return null
   }
 
   drain(): Promise<void> {

@@ -52,7 +52,7 @@ export async function startPluginRuntime(
       maxBytes: config.capture.batchMaxBytes,
       maxWaitMs: config.capture.batchMaxWaitMs,
     }),
-    config.plugins.captureMaxDepth,
+    { maxDepth: config.plugins.captureMaxDepth, maxEventBytes: config.capture.maxEventBytes },
     (target, event, err) =>
       logger.error(
         { team_id: target.teamId, plugin_config_id: target.pluginConfigId, event, err: err.message },

@@ -79,6 +79,29 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     await queue.close()
   })
 
+  it('posthog.capture drops an event larger than CAPTURE_MAX_EVENT_BYTES, as capture refuses one from a client, and says so', async () => {
+    const config = await activeConfig(
+      'big capturer',
+      `export function processEvent(e) {
+      posthog.capture('huge', { blob: 'x'.repeat(2 * 1024 * 1024) })
+      posthog.capture('small', { ok: true })
+      return e
+    }`,
+    )
+    await config.use((i) => i.processEventBatch([{ event: 'seed', properties: {} }]), { captureDepth: 0 })
+    await runtime!.services.capturer.drain()
+    const queue = createIngestQueue(ctx.newRedisConnection('check-big'), ctx.config)
+    const jobs = await queue.getJobs(['waiting'])
+    assert.deepEqual(
+      jobs.flatMap((j) => (j.data as IngestBatch).events.map((e) => e.event)),
+      ['small'],
+    )
+    await runtime!.services.logs.flush()
+    const { rows } = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE type = 'WARN'`)
+    assert.match(rows[0].message, /^posthog.capture\("huge"\) dropped: the event is \d+ bytes, over CAPTURE_MAX_EVENT_BYTES \(1048576\)$/)
+    await queue.close()
+  })
+
   it('meta.jobs enqueues durable delayed jobs, and an unknown job name is an error naming it', async () => {
     const config = await activeConfig(
       'job-maker',
