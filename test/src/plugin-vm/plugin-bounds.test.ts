@@ -228,6 +228,12 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
         case 'cache value': return attempt(() => cache.set('k', big))
         case 'cache lpush': return attempt(() => cache.lpush('list', [big]))
         case 'storage value': return attempt(() => storage.set('k', { big }))
+        case 'cache byte array': return attempt(() => cache.set('k', new Uint8Array(what.size).fill(255)))
+        case 'cache one value many times': {
+          const value = 'y'.repeat(1000 * 1024)
+          const results = await Promise.all(Array.from({ length: what.size }, (_, i) => attempt(() => cache.set('k' + i, value))))
+          return [...new Set(results)].join(' | ')
+        }
       }
     }`
     const cases: [string, number, string][] = [
@@ -237,6 +243,8 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
       ['cache value', 40 * 1024 * 1024, 'RangeError: cache.set: the value is larger than 1048576 bytes (PLUGIN_CACHE_MAX_VALUE_BYTES)'],
       ['cache lpush', 2 * 1024 * 1024, 'RangeError: cache.lpush: the value is larger than 1048576 bytes (PLUGIN_CACHE_MAX_VALUE_BYTES)'],
       ['storage value', 40 * 1024 * 1024, 'RangeError: storage.set: the value is larger than 1048576 bytes (PLUGIN_STORAGE_MAX_VALUE_BYTES)'],
+      // 100 KB of bytes is ~1.2 MB of JSON, as the host would encode it.
+      ['cache byte array', 100 * 1024, 'RangeError: cache.set: the value is larger than 1048576 bytes (PLUGIN_CACHE_MAX_VALUE_BYTES)'],
     ]
     for (const [op, size, expected] of cases) {
       it(`refuses a ${op} of ${size} bytes: the plugin's promise rejects and its logs say why`, async () => {
@@ -254,6 +262,19 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
         }
       })
     }
+
+    it('refuses the writes of one turn past PLUGIN_HOST_WORK_MAX_BYTES together: one 1000 KB value set under 40 keys at once', async () => {
+      const { host, instance } = await loadCode(writer, {}, { hostWorkMaxBytes: 16 * 1024 * 1024 })
+      try {
+        assert.equal(
+          await instance.call('runEveryMinute', [{ op: 'cache one value many times', size: 40 }]),
+          'ok | RangeError: cache.set: the values written at once are larger than 16777216 bytes together (PLUGIN_HOST_WORK_MAX_BYTES)',
+        )
+        assert.equal(host.cache.writes.length, 16, 'the first 16 values, 16 000 KB, went through')
+      } finally {
+        instance.dispose()
+      }
+    })
 
     it('accepts keys and values up to the limits', async () => {
       const { host, instance } = await loadCode(writer.replace("'x'.repeat(what.size)", "'é'.repeat(what.size / 2)"))

@@ -1,9 +1,10 @@
 /**
- * Roughly the size of `value` once JSON-encoded (strings in UTF-8, byte arrays by length), for
- * checking limits. Stops as soon as the count passes `limit`, so a 40 MB value costs no more to
- * refuse than a value just over the limit.
+ * Roughly the size of `value` once JSON-encoded (strings in UTF-8, byte arrays by length — or, with
+ * `typedArraysAsJson`, as JSON writes them, for values that will be JSON-encoded), for checking
+ * limits. Stops as soon as the count passes `limit`, so a 40 MB value costs no more to refuse than
+ * a value just over the limit.
  */
-export function byteSize(value: unknown, limit: number): number {
+export function byteSize(value: unknown, limit: number, typedArraysAsJson = false): number {
   // Most values checked are strings (every cache and storage key): no walk, no set of seen objects.
   if (typeof value === 'string') return stringSize(value, limit)
   let total = 0
@@ -24,7 +25,7 @@ export function byteSize(value: unknown, limit: number): number {
     }
     if (typeof v !== 'object') return
     if (ArrayBuffer.isView(v)) {
-      total += v.byteLength
+      total += typedArraysAsJson ? typedArrayJsonSize(v, limit - total) : v.byteLength
       return
     }
     if (v instanceof ArrayBuffer) {
@@ -57,4 +58,17 @@ export function byteSize(value: unknown, limit: number): number {
 function stringSize(value: string, limit: number): number {
   // UTF-8 never takes fewer bytes than UTF-16 code units, so the cheap length decides long strings.
   return value.length > limit ? value.length : Buffer.byteLength(value, 'utf8') + 2
+}
+
+/**
+ * A typed array as JSON encodes it — `{"0":255,"1":255,…}`, ~13 bytes per element of a 1 MiB
+ * Uint8Array —, not its byte length, which would let a value 13 times the limit through to the
+ * host's encoding. A DataView encodes as `{}`.
+ */
+function typedArrayJsonSize(view: ArrayBufferView, limit: number): number {
+  if (!('length' in view)) return 2
+  const items = view as unknown as ArrayLike<number | bigint>
+  let total = 2
+  for (let i = 0; i < items.length && total <= limit; i++) total += String(i).length + String(items[i]).length + 4
+  return total
 }

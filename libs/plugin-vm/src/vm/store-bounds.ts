@@ -7,6 +7,8 @@ export interface StoreLimits {
   cacheMaxValueBytes: number
   /** Bytes of a storage value (PLUGIN_STORAGE_MAX_VALUE_BYTES). */
   storageMaxValueBytes: number
+  /** Bytes of all values written in one turn of the host's event loop, a crossing's (PLUGIN_HOST_WORK_MAX_BYTES). */
+  hostWorkMaxBytes: number
 }
 
 const REPORT_EVERY_MS = 60_000
@@ -19,6 +21,11 @@ const REPORT_EVERY_MS = 60_000
  */
 export class StoreBounds {
   private readonly reportedAt = new Map<string, number>()
+  /**
+   * What this turn's writes carry together. One object passed to a thousand `cache.set` calls in one
+   * turn crosses once, each within its limit, and the host would encode it a thousand times.
+   */
+  private turnBytes = 0
 
   constructor(
     private readonly limits: StoreLimits,
@@ -41,7 +48,15 @@ export class StoreBounds {
   }
 
   private value(op: string, value: unknown, max: number, variable: string): void {
-    if (byteSize(value, max) > max) this.refuse(`${op}: the value is larger than ${max} bytes`, variable)
+    // As the host will encode it: JSON, byte arrays element by element.
+    const bytes = byteSize(value, max, true)
+    if (bytes > max) this.refuse(`${op}: the value is larger than ${max} bytes`, variable)
+    const turnMax = this.limits.hostWorkMaxBytes
+    // The checks of one crossing run in one synchronous stretch (HostDispatcher): a microtask ends the turn.
+    if (this.turnBytes === 0) queueMicrotask(() => (this.turnBytes = 0))
+    if (this.turnBytes + bytes > turnMax)
+      this.refuse(`${op}: the values written at once are larger than ${turnMax} bytes together`, 'PLUGIN_HOST_WORK_MAX_BYTES')
+    this.turnBytes += bytes
   }
 
   private refuse(problem: string, variable: string): never {
