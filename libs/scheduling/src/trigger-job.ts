@@ -1,15 +1,24 @@
+import { randomUUID } from 'node:crypto'
 import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
 import { findPluginConfigJobTarget, readConfigCapabilities } from '@plugin-server/db'
-import { JobHistory } from '@plugin-server/plugin-runtime'
+import { JobHistory, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { ManagementContext, ManagementError } from '@plugin-server/management'
 import type { TriggeredJob, TriggerJobInput } from './interfaces'
 import { validateJobPayload } from './validate-job-payload'
 
+/** The Redis limits a job triggered by hand is held to, as the plugin's own `meta.jobs` are (PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_REDIS_LIMIT_MB). */
+export interface JobRedisLimits {
+  teamRedisLimitMb: number
+  redisLimitMb: number
+}
+
 /**
  * Runs a plugin job by hand (`plugin-server job trigger`): the same queue entry as
- * `meta.jobs.<name>(payload).runNow()`, so it retries and logs like any other job.
+ * `meta.jobs.<name>(payload).runNow()`, so it retries and logs like any other job — and, like
+ * it, is held in the team's Redis account first: a team's token could otherwise put payloads of
+ * the API's body limit into the Redis every team shares, as often as it liked.
  */
-export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput): Promise<TriggeredJob> {
+export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput, limits: JobRedisLimits): Promise<TriggeredJob> {
   const row = await findPluginConfigJobTarget<Record<string, unknown>>(ctx.pool, input.pluginConfigId)
   if (!row) throw new ManagementError('not_found', `plugin config ${input.pluginConfigId} not found`)
   if (!row.enabled) throw new ManagementError('conflict', `plugin config ${input.pluginConfigId} is disabled: enable it first (its jobs would be dropped)`)
@@ -21,7 +30,15 @@ export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput)
   const data: PluginJobData = { teamId: row.team_id, pluginConfigId: input.pluginConfigId, name: input.jobName, payload, enqueuedAt: new Date().toISOString() }
   const queue = createPluginJobsQueue(ctx.redis, { queuePrefix: ctx.queuePrefix })
   try {
-    const job = await queue.add(input.jobName, data)
+    const jobId = randomUUID()
+    const mb = 1024 * 1024
+    const account = new TeamRedisAccount(ctx.redis, ctx.queuePrefix, row.team_id, limits.teamRedisLimitMb * mb, { fleetLimitBytes: limits.redisLimitMb * mb })
+    try {
+      await account.reserveJob(queue.toKey(jobId), Buffer.byteLength(JSON.stringify(data)), `jobs.${input.jobName}`)
+    } catch (error) {
+      throw new ManagementError('conflict', (error as Error).message)
+    }
+    const job = await queue.add(input.jobName, data, { jobId })
     ctx.logger.info({ pluginConfigId: input.pluginConfigId, job: input.jobName, jobId: job.id }, 'plugin job triggered')
     // The payload came from whoever triggered the job, not from the config's secrets: recorded as given.
     const history = new JobHistory(ctx.redis, ctx.queuePrefix, (err) =>

@@ -33,7 +33,7 @@ describe('jobs of a config: GET /api/configs/:id/jobs, POST /api/configs/:id/job
 
   before(async () => {
     // TIME_SCALE shortens RetryError backoff (5 s becomes 50 ms), not runIn delays.
-    f = await startAdminFleet(['capture', 'job-worker'], { TIME_SCALE: '100' })
+    f = await startAdminFleet(['capture', 'job-worker'], { TIME_SCALE: '100', PLUGIN_TEAM_REDIS_LIMIT_MB: '1' })
     id = await f.enable('admin-jobs', { apiKey: SECRET })
   })
   after(() => f.close())
@@ -113,6 +113,17 @@ describe('jobs of a config: GET /api/configs/:id/jobs, POST /api/configs/:id/job
     )
     assert.equal((await f.ok<JobsView>('GET', `/api/configs/${id}/jobs?limit=2`)).jobs.length, 2)
     assert.equal((await f.call('GET', `/api/configs/${id}/jobs?limit=0`)).status, 400)
+  })
+
+  it("holds a triggered job in the team's Redis account: a payload past PLUGIN_TEAM_REDIS_LIMIT_MB is 409 naming it, and nothing is queued", async () => {
+    const before = (await jobs()).jobs.length
+    const refused = await trigger('greet', { payload: { name: 'x'.repeat(2 * 1024 * 1024) } })
+    assert.equal(refused.status, 409, refused.text.slice(0, 500))
+    assert.match(
+      refused.json<{ error: { message: string } }>().error.message,
+      /^jobs\.greet refused: team \d+'s plugins hold .* over PLUGIN_TEAM_REDIS_LIMIT_MB \(1(\.0)? ?MB\)/,
+    )
+    assert.equal((await jobs()).jobs.length, before)
   })
 
   it("is 403 for another team's token", async () => {

@@ -21,6 +21,9 @@ import { writePlugin } from '../harness/plugins'
 import { testSecretBox } from '../harness/security-env'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
+/** The defaults of PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_REDIS_LIMIT_MB. */
+const REDIS_LIMITS = { teamRedisLimitMb: 256, redisLimitMb: 2048 }
+
 /** A plugin whose version N tags events with N; version 1 also requires `greeting`, later ones do not. */
 function versionDir(version: number): string {
   const config = version === 1 ? [{ key: 'greeting', type: 'string', required: true }] : []
@@ -219,10 +222,10 @@ describe('plugin versions: rollback, pin, delete', () => {
       await withJob('sync')
       const config = await createConfig(h.ctx, { teamId, plugin: 'versioned', enabled: true, pinnedVersion: 1 })
       await withJob('other')
-      const triggered = await triggerJob(h.ctx, { pluginConfigId: config.id, jobName: 'sync', payload: {} })
+      const triggered = await triggerJob(h.ctx, { pluginConfigId: config.id, jobName: 'sync', payload: {} }, REDIS_LIMITS)
       assert.equal(triggered.name, 'sync')
       await updateConfig(h.ctx, config.id, { pinnedVersion: null })
-      await assert.rejects(triggerJob(h.ctx, { pluginConfigId: config.id, jobName: 'sync', payload: {} }), /sync/)
+      await assert.rejects(triggerJob(h.ctx, { pluginConfigId: config.id, jobName: 'sync', payload: {} }, REDIS_LIMITS), /sync/)
     })
   })
 

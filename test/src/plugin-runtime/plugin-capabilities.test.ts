@@ -13,6 +13,9 @@ import { eventually } from '../harness/fleet'
 import { managementContext, writePlugin } from '../harness/plugins'
 import { testRoleContext } from '../harness/role-context'
 
+/** The defaults of PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_REDIS_LIMIT_MB. */
+const REDIS_LIMITS = { teamRedisLimitMb: 256, redisLimitMb: 2048 }
+
 /** Every export the capabilities name, and a setupPlugin whose run would show (a counter in the cache). */
 const EVERYTHING = `
 export async function setupPlugin({ cache }) { await cache.incr('setups') }
@@ -173,10 +176,10 @@ describe('Plugin capabilities (recorded at install, read instead of loading plug
 
   it('refuses to trigger a job the config’s version does not export, naming the jobs it does, and enqueues one it does', async () => {
     const { config } = await install('everything', EVERYTHING)
-    await assert.rejects(triggerJob(management, { pluginConfigId: config.id, jobName: 'nope', payload: {} }), {
+    await assert.rejects(triggerJob(management, { pluginConfigId: config.id, jobName: 'nope', payload: {} }, REDIS_LIMITS), {
       message: 'plugin everything exports no job "nope" (jobs: backfill, sync)',
     })
-    const triggered = await triggerJob(management, { pluginConfigId: config.id, jobName: 'sync', payload: {} })
+    const triggered = await triggerJob(management, { pluginConfigId: config.id, jobName: 'sync', payload: {} }, REDIS_LIMITS)
     assert.equal(triggered.name, 'sync')
   })
 

@@ -22,6 +22,6 @@ export function registerJob(program: Command): void {
     .description('run a plugin job now (a job-worker picks it up); prints the queued job')
     .action(async (configId: number, jobName: string, options: { payload: string }) => {
       const payload = parsePayload(options.payload)
-      printResult(await withManagement((ctx) => triggerJob(ctx, { pluginConfigId: configId, jobName, payload })))
+      printResult(await withManagement((ctx, config) => triggerJob(ctx, { pluginConfigId: configId, jobName, payload }, config.plugins)))
     })
 }

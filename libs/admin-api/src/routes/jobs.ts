@@ -23,11 +23,11 @@ export const jobRoutes: Route[] = [
     const publicJobs = (pluginJson.publicJobs ?? {}) as Record<string, PublicJobSpec>
     return { status: 200, body: { public_jobs: publicJobs, jobs } }
   }),
-  defineRoute('POST /api/configs/:id/jobs/:name', 'config', async ({ req, params, management, maxBodyBytes }) => {
+  defineRoute('POST /api/configs/:id/jobs/:name', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
     const pluginConfigId = idParam(params.id, 'plugin config')
     const body = await readJsonObject(req, maxBodyBytes)
     // As the CLI: no payload is an empty object, which publicJobs then fills with defaults.
-    const job = await triggerJob(management, { pluginConfigId, jobName: params.name, payload: body.payload ?? {} })
+    const job = await triggerJob(management, { pluginConfigId, jobName: params.name, payload: body.payload ?? {} }, services.limits.plugins)
     return { status: 201, body: job }
   }),
 ]
