@@ -19,6 +19,12 @@ export interface IngestEvent {
 /** One BullMQ job on the ingest queue: many events, so Redis is not the bottleneck. */
 export interface IngestBatch {
   events: IngestEvent[]
+  /**
+   * What the events' export hand-offs are named after when not this job's id: the batch a team's
+   * part came from, once moved to a job of its own (deferred or split). A retry of that batch could
+   * otherwise hand a team it had stored and handed over already to the exporters again, under a new id.
+   */
+  handoffId?: string
 }
 
 export type Role = 'capture' | 'ingest-worker' | 'job-worker' | 'scheduler' | 'exporter'

@@ -55,7 +55,7 @@ export function startIngestConsumer(
         },
       }
       try {
-        result = await pipeline.process(job.data, job.id ?? 'unknown', job.id === undefined ? undefined : admission)
+        result = await pipeline.process(job.data, job.data.handoffId ?? job.id ?? 'unknown', job.id === undefined ? undefined : admission)
       } catch (err) {
         if (err instanceof TeamBusyError) {
           // Not a failure: the batch waits in the delayed set without using an attempt.
@@ -112,9 +112,10 @@ type IdentifiedJob = Job<IngestBatch, BatchResult> & { id: string }
  * job does not run them again. Ids derive from this job and the team: a redelivery adds nothing twice.
  */
 async function deferParts(job: IdentifiedJob, parts: TeamPart[], requeue: Queue<IngestBatch>, logger: Logger): Promise<number> {
-  await requeue.addBulk(parts.map((p) => ({ name: 'batch', data: { events: p.events }, opts: { jobId: `${job.id}-team-${p.teamId}` } })))
+  const handoffId = job.data.handoffId ?? job.id
+  await requeue.addBulk(parts.map((p) => ({ name: 'batch', data: { events: p.events, handoffId }, opts: { jobId: `${job.id}-team-${p.teamId}` } })))
   const teams = new Set(parts.map((p) => p.teamId))
-  await job.updateData({ events: job.data.events.filter((e) => !teams.has(e.team_id)) })
+  await job.updateData({ ...job.data, events: job.data.events.filter((e) => !teams.has(e.team_id)) })
   const events = parts.reduce((n, p) => n + p.events.length, 0)
   logger.info({ job_id: job.id, teams: [...teams], events }, 'ingest batch: teams at INGEST_TEAM_CONCURRENCY go on as jobs of their own')
   return events
@@ -134,7 +135,8 @@ function shouldSplit(job: Job<IngestBatch, BatchResult>, afterAttempts: number):
  * (its worker died after the add) does not add it twice.
  */
 async function splitOff(job: IdentifiedJob, err: TeamBatchError, requeue: Queue<IngestBatch>, logger: Logger): Promise<BatchResult> {
-  const jobs = err.failures.map((f) => ({ name: 'batch', data: { events: f.events }, opts: { jobId: `${job.id}-team-${f.teamId}` } }))
+  const handoffId = job.data.handoffId ?? job.id
+  const jobs = err.failures.map((f) => ({ name: 'batch', data: { events: f.events, handoffId }, opts: { jobId: `${job.id}-team-${f.teamId}` } }))
   await requeue.addBulk(jobs)
   err.failures.forEach((f, i) => {
     logger.warn(

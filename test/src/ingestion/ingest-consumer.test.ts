@@ -83,4 +83,28 @@ describe('startIngestConsumer: a poison team is split off', function () {
     assert.equal(await job(`b-mixed-team-${POISON_TEAM}-team-${POISON_TEAM}`), undefined)
     assert.equal(await countEvents(db.pool, POISON_TEAM), 0)
   })
+
+  it('names the hand-offs of a split-off part after the batch it came from, so the exporters tell a retry from new events', async () => {
+    for (const closer of consumer.closers) await closer.close()
+    ctx.registry.clear()
+    let failures = 0
+    // Team 66 fails twice, then goes through: its part is split off on the batch's second attempt and stored by its own job.
+    const flaky: BatchStep = {
+      name: 'team 66 fails twice',
+      run: async (events) => {
+        if (events.some((e) => e.team_id === POISON_TEAM) && failures++ < 2) throw new Error(`team ${POISON_TEAM} is not ready`)
+        return events
+      },
+    }
+    const handoffs: string[] = []
+    consumer = startIngestConsumer(ctx, [flaky], [async (events, batchId) => void handoffs.push(`${batchId} team ${events[0].team_id}`)])
+    await queue.add('batch', { events: [ingestEvent({ team_id: 1 }), ingestEvent({ team_id: POISON_TEAM })] }, { jobId: 'b-flaky' })
+    await eventually(
+      "team 66's events stored by the split-off job",
+      () => countEvents(db.pool, POISON_TEAM),
+      (n) => n === 1,
+    )
+    assert.ok(await job(`b-flaky-team-${POISON_TEAM}`), 'team 66 went on as a job of its own')
+    assert.deepEqual([...new Set(handoffs)].sort(), ['b-flaky team 1', `b-flaky team ${POISON_TEAM}`])
+  })
 })
