@@ -3,6 +3,7 @@ import { createHmac } from 'crypto'
 import { createServer, Server } from 'http'
 import { AddressInfo } from 'net'
 import { PluginError } from '@plugin-server/plugin-vm'
+import { eventually } from '../harness/fleet'
 import { loadCode, loadFixture, rejection } from './helpers'
 
 describe('plugin-vm: PluginInstance', () => {
@@ -178,6 +179,9 @@ describe('plugin-vm: PluginInstance', () => {
     let base: string
     before(async () => {
       server = createServer((req, res) => {
+        if (req.url === '/big') return void res.end(Buffer.alloc(3 * 1024 * 1024, 97))
+        // Headers and a first part, then nothing more, for as long as the client waits.
+        if (req.url === '/endless') return void res.write(Buffer.alloc(64 * 1024, 97))
         let body = ''
         req.on('data', (c) => (body += c))
         req.on('end', () => {
@@ -190,7 +194,10 @@ describe('plugin-vm: PluginInstance', () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     })
-    after(() => server.close())
+    after(() => {
+      server.closeAllConnections()
+      server.close()
+    })
 
     it('fetch (global and node-fetch) returns a Response-like object', async () => {
       const { instance } = await loadCode(
@@ -214,6 +221,50 @@ describe('plugin-vm: PluginInstance', () => {
           text: true,
           buf: true,
         })
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it("holds the response bodies an instance's fetches read at once to the limit of one response body together", async () => {
+      const { instance } = await loadCode(
+        `export async function runEveryMinute({ config }) {
+          const outcomes = await Promise.allSettled([1, 2].map(() => fetch(config.base + '/big').then((r) => r.text())))
+          return outcomes.map((o) => (o.status === 'fulfilled' ? o.value.length : o.reason.message.replace(/:\\d+/, ':port')))
+        }`,
+        { config: { base } },
+        { maxFetchBytes: 4 * 1024 * 1024 },
+      )
+      try {
+        const outcomes = (await instance.call('runEveryMinute', [])) as (number | string)[]
+        assert.deepEqual(
+          [...outcomes].sort(),
+          [
+            3 * 1024 * 1024,
+            "fetch of http://127.0.0.1:port/… stopped: this plugin's responses being read hold over 4194304 bytes together, the limit of one response body",
+          ].sort(),
+        )
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('ends a fetch the plugin did not give a timeout at the call deadline, even one it did not await', async () => {
+      const { instance } = await loadCode(
+        `let outcome = 'pending'
+        export function runEveryMinute({ config }) { fetch(config.base + '/endless').then((r) => r.text()).then(() => (outcome = 'done'), (e) => (outcome = e.message)) }
+        export function teardownPlugin() { return outcome }`,
+        { config: { base } },
+        { timeoutMs: 1000 },
+      )
+      try {
+        await instance.call('runEveryMinute', [])
+        const outcome = await eventually(
+          'the fetch ended',
+          async () => (await instance.call('teardownPlugin', [])) as string,
+          (o) => o !== 'pending',
+        )
+        assert.match(outcome, /^network timeout at: http:\/\/127\.0\.0\.1:\d+\/…$/)
       } finally {
         instance.dispose()
       }

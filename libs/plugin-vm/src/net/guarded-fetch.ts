@@ -7,7 +7,7 @@ interface NodeFetchResponse {
   statusText: string
   url: string
   headers: { raw(): Record<string, string[]>; get(name: string): string | null }
-  body: { resume?(): void }
+  body: NodeJS.ReadableStream & { resume?(): void; destroy?(error?: Error): void }
   buffer(): Promise<Buffer>
 }
 type NodeFetch = (url: string, init: Record<string, unknown>) => Promise<NodeFetchResponse>
@@ -19,10 +19,18 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding']
 
+/** Bytes of response bodies one instance's fetches hold while they are read, shared by them all. */
+export interface FetchBytesInFlight {
+  bytes: number
+  readonly limit: number
+}
+
 export interface GuardedFetchOptions {
   guard: FetchGuard
   signal?: AbortSignal
   maxBytes: number
+  /** Without it each response may hold `maxBytes`, however many are read at once. */
+  inFlight?: FetchBytesInFlight
 }
 
 function withoutHeaders(headers: Record<string, string>, names: string[]): Record<string, string> {
@@ -44,7 +52,7 @@ export async function guardedFetch(rawUrl: string, init: HttpRequestInit, option
     const response = await send(url, method, headers, body, init, options)
     const location = response.headers.get('location')
     if (!REDIRECTS.has(response.status) || location === null) {
-      const data = await response.buffer()
+      const data = options.inFlight ? await readCounted(response, url, init.timeoutMs ?? 0, options) : await response.buffer()
       const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
       return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
     }
@@ -85,5 +93,39 @@ async function send(
     if (e.code === 'ERR_PLUGIN_FETCH_REFUSED') throw new FetchRefusedError(e.message.replace(/^.*fetch refused: /, '').replace(/ \(operators can.*$/, ''))
     if (typeof e.message === 'string' && e.message.includes(url.href)) e.message = e.message.split(url.href).join(`${url.origin}/…`)
     throw e
+  }
+}
+
+/**
+ * The body, counted against the instance's bytes in flight as it arrives: fetches a plugin does
+ * not await outlive their call, and each could otherwise hold `maxBytes` of a response that never
+ * ends (ten of them held 454 MB of the host's memory, which no isolate limit sees). `timeoutMs` bounds
+ * the body too, as node-fetch's own reading did.
+ */
+async function readCounted(response: NodeFetchResponse, url: URL, timeoutMs: number, options: GuardedFetchOptions): Promise<Buffer> {
+  const inFlight = options.inFlight!
+  const chunks: Buffer[] = []
+  let size = 0
+  const timer = timeoutMs > 0 ? setTimeout(() => response.body.destroy?.(new Error(`network timeout at: ${url.origin}/…`)), timeoutMs) : null
+  try {
+    for await (const chunk of response.body) {
+      const bytes = (chunk as Buffer).length
+      if (size + bytes > options.maxBytes) throw new Error(`content size at ${url.origin}/… over limit: ${options.maxBytes}`)
+      if (inFlight.bytes + bytes > inFlight.limit) {
+        throw new Error(
+          `fetch of ${url.origin}/… stopped: this plugin's responses being read hold over ${inFlight.limit} bytes together, the limit of one response body`,
+        )
+      }
+      inFlight.bytes += bytes
+      size += bytes
+      chunks.push(chunk as Buffer)
+    }
+    return Buffer.concat(chunks)
+  } catch (error) {
+    response.body.destroy?.()
+    throw error
+  } finally {
+    if (timer) clearTimeout(timer)
+    inFlight.bytes -= size
   }
 }

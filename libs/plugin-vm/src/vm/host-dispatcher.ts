@@ -7,6 +7,7 @@ import { StoreBounds } from './store-bounds'
 import { HostTimers } from './host-timers'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
+import type { FetchBytesInFlight } from '../net/guarded-fetch'
 import { jobRunAt } from './job-time'
 import { lazyModuleSource } from './runtime-bundle'
 
@@ -24,6 +25,10 @@ export interface DispatcherContext {
   timers: HostTimers
   signal: AbortSignal
   maxFetchBytes: number
+  /** Response bytes this instance's fetches hold while reading, at most maxFetchBytes together. */
+  fetchInFlight: FetchBytesInFlight
+  /** A fetch without its own `timeout` gets the instance's call deadline: one not awaited outlives its call. */
+  fetchTimeoutMs: number
   /** The fetch policy of this instance (addresses, schemes, redirects). */
   fetchGuard: FetchGuard
   /** zlib, hashing and jsonwebtoken: size cap, inline or in a worker thread. */
@@ -219,7 +224,9 @@ export class HostDispatcher {
       case 'fetch': {
         const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]
         // A host's own fetch is trusted host code (tests, embedders) and applies its own policy.
-        return host.fetch ? host.fetch(String(a), init) : defaultFetch(String(a), init, { guard: fetchGuard, signal, maxBytes: maxFetchBytes })
+        if (host.fetch) return host.fetch(String(a), init)
+        const bounded = { ...init, timeoutMs: init.timeoutMs || this.ctx.fetchTimeoutMs }
+        return defaultFetch(String(a), bounded, { guard: fetchGuard, signal, maxBytes: maxFetchBytes, inFlight: this.ctx.fetchInFlight })
       }
       case 'api':
         if (!host.api) throw new Error('posthog.api is not available on this server')

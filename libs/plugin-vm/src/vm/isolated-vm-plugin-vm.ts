@@ -107,6 +107,8 @@ export class IsolatedVmPluginVm implements PluginVm {
         timers,
         signal: abort.signal,
         maxFetchBytes: settings.maxFetchBytes,
+        fetchInFlight: { bytes: 0, limit: settings.maxFetchBytes },
+        fetchTimeoutMs: settings.timeoutMs,
         fetchGuard: guard,
         work: new HostWork({
           maxBytes: settings.hostWorkMaxBytes,
