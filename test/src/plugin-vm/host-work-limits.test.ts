@@ -1,5 +1,7 @@
 import assert from 'assert/strict'
+import { spawnSync } from 'child_process'
 import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'crypto'
+import path from 'path'
 import { gunzipSync } from 'zlib'
 import { PluginLimitError } from '@plugin-server/plugin-vm'
 import { disposal, loadCode, rejection } from './helpers'
@@ -272,5 +274,16 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     } finally {
       instance.dispose()
     }
+  })
+
+  it('lets a process whose host work threads are idle exit on its own', () => {
+    const pool = path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/host-work/host-work-pool.js')
+    const script = `require(${JSON.stringify(pool)}).sharedHostWorkPool()
+      .run({ op: 'zlib', args: ['gzip', new Uint8Array(200000), undefined], signal: new AbortController().signal, timeoutMs: 10000, timeoutError: () => new Error('late') })
+      .then((out) => console.log('gzipped', out.length > 0))`
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 })
+    assert.equal(child.signal, null, 'the process was still running after 30 s')
+    assert.equal(child.stdout.trim(), 'gzipped true')
+    assert.equal(child.status, 0)
   })
 })

@@ -13,11 +13,11 @@ export class HostWorker {
 
   constructor(script: string) {
     this.worker = new Worker(script)
-    // Idle threads must not keep the process alive.
-    this.worker.unref()
     this.worker.on('message', (reply: WorkReply) => this.settle(reply))
     this.worker.on('error', (error: Error) => this.fail(new Error(`host work thread failed: ${error.message}`)))
     this.worker.on('exit', (code) => this.fail(new Error(`host work thread exited (code ${code})`)))
+    // Idle threads must not keep the process alive. After the listeners: adding a 'message' listener refs the worker's port again.
+    this.worker.unref()
   }
 
   get busy(): boolean {
