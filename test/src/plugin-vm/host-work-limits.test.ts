@@ -286,4 +286,28 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     assert.equal(child.stdout.trim(), 'gzipped true')
     assert.equal(child.status, 0)
   })
+
+  it("fails work that waited its whole time limit for a thread without breaching its isolate: another plugin's work held them all", async () => {
+    const dist = path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/host-work')
+    const { HostWorkPool } = require(`${dist}/host-work-pool.js`) as typeof import('@plugin-server/plugin-vm/dist/vm/host-work/host-work-pool')
+    const { HostWork } = require(`${dist}/host-work.js`) as typeof import('@plugin-server/plugin-vm/dist/vm/host-work/host-work')
+    const pool = new HostWorkPool(1)
+    const breached: string[] = []
+    const work = (name: string, timeoutMs: number) =>
+      new HostWork({
+        maxBytes: 64 * 1024 * 1024,
+        timeoutMs,
+        signal: new AbortController().signal,
+        onTimeout: () => breached.push(name),
+        onInlineTime: () => {},
+        pool,
+      })
+    // 12 MB brotli cannot shrink: far longer than the hog's 3 s, which holds the pool's only thread all along.
+    const hog = work('hog', 3000).run('zlib', ['brotliCompress', new Uint8Array(randomBytes(12 * 1024 * 1024)), undefined])
+    const victim = await rejection(work('victim', 500).run('zlib', ['gzip', new Uint8Array(200_000), undefined]))
+    assert.match(victim.message, /^zlib\.gzip waited the whole time limit \(500 ms\) for a host work thread: other plugins' work held them all$/)
+    assert.deepEqual(breached, [], 'the victim is not breached')
+    assert.match((await rejection(hog)).message, /^zlib\.brotliCompress was stopped at the time limit \(3000 ms\)$/)
+    assert.deepEqual(breached, ['hog'])
+  })
 })

@@ -9,8 +9,8 @@ export interface HostTask {
   signal: AbortSignal
   /** Bound on the task, waiting for a thread included. */
   timeoutMs: number
-  /** The error a task that ran out of time fails with. */
-  timeoutError: () => Error
+  /** The error a task that ran out of time fails with; `started`: whether it had a thread by then. */
+  timeoutError: (started: boolean) => Error
 }
 
 interface Entry {
@@ -64,7 +64,7 @@ export class HostWorkPool {
         entry.finish(error)
       }
       const onAbort = () => stop(abortError(task.signal))
-      const timer = setTimeout(() => stop(task.timeoutError()), task.timeoutMs)
+      const timer = setTimeout(() => stop(task.timeoutError(entry.worker !== undefined)), task.timeoutMs)
       task.signal.addEventListener('abort', onAbort, { once: true })
       this.queue.push(entry)
       this.pump()

@@ -78,7 +78,10 @@ export class HostWork {
       args,
       signal,
       timeoutMs,
-      timeoutError: () => {
+      timeoutError: (started) => {
+        // Waiting for a thread is not the plugin's doing: other plugins (another team's, maybe) hold them
+        // all. Its call fails, but its isolate is not breached, which would count towards disabling it.
+        if (!started) return new Error(`${label} waited the whole time limit (${timeoutMs} ms) for a host work thread: other plugins' work held them all`)
         onTimeout()
         return new Error(`${label} was stopped at the time limit (${timeoutMs} ms)`)
       },
