@@ -179,7 +179,8 @@ describe('plugin-vm: PluginInstance', () => {
     let base: string
     before(async () => {
       server = createServer((req, res) => {
-        if (req.url === '/big') return void res.end(Buffer.alloc(3 * 1024 * 1024, 97))
+        // 3 MB, then nothing more until the client gives up: a body that stays in flight.
+        if (req.url === '/held') return void res.write(Buffer.alloc(3 * 1024 * 1024, 97))
         // Headers and a first part, then nothing more, for as long as the client waits.
         if (req.url === '/endless') return void res.write(Buffer.alloc(64 * 1024, 97))
         let body = ''
@@ -229,7 +230,7 @@ describe('plugin-vm: PluginInstance', () => {
     it("holds the response bodies an instance's fetches read at once to the limit of one response body together", async () => {
       const { instance } = await loadCode(
         `export async function runEveryMinute({ config }) {
-          const outcomes = await Promise.allSettled([1, 2].map(() => fetch(config.base + '/big').then((r) => r.text())))
+          const outcomes = await Promise.allSettled([1, 2].map(() => fetch(config.base + '/held', { timeout: 3000 }).then((r) => r.text())))
           return outcomes.map((o) => (o.status === 'fulfilled' ? o.value.length : o.reason.message.replace(/:\\d+/, ':port')))
         }`,
         { config: { base } },
@@ -240,7 +241,8 @@ describe('plugin-vm: PluginInstance', () => {
         assert.deepEqual(
           [...outcomes].sort(),
           [
-            3 * 1024 * 1024,
+            // The first holds its 3 MB until its timeout; the second is stopped as soon as both pass 4 MB.
+            'network timeout at: http://127.0.0.1:port/…',
             "fetch of http://127.0.0.1:port/… stopped: this plugin's responses being read hold over 4194304 bytes together, the limit of one response body",
           ].sort(),
         )
