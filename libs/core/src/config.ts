@@ -114,6 +114,8 @@ export interface Config {
     concurrency: number
     /** Delivery jobs of one plugin config one exporter process runs at once: the rest wait, others go on. */
     configConcurrency: number
+    /** Delivery jobs of one team's configs together one exporter process runs at once (EXPORT_TEAM_CONCURRENCY). */
+    teamConcurrency: number
     /** Ingest hand-offs one exporter fans out at once. */
     fanOutConcurrency: number
     /** exportEvents buffer bounds unless the config sets exportEventsBufferBytes / exportEventsBufferSeconds. */
@@ -275,9 +277,12 @@ function defaultProcessMemoryLimitMb(): number {
 
 function exportConfig(r: Reader): Config['export'] {
   const maxPendingEvents = r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000)
+  const concurrency = r.int('EXPORT_CONCURRENCY', 16, 1, 1000)
   return {
-    concurrency: r.int('EXPORT_CONCURRENCY', 16, 1, 1000),
+    concurrency,
     configConcurrency: r.int('EXPORT_CONFIG_CONCURRENCY', 2, 1, 1000),
+    // Half: a team of many configs whose destinations hang leaves the other half to every other team.
+    teamConcurrency: r.int('EXPORT_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
     fanOutConcurrency: r.int('EXPORT_FANOUT_CONCURRENCY', 4, 1, 1000),
     bufferMaxBytes: r.int('EXPORT_BUFFER_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
     bufferMaxAgeMs: r.int('EXPORT_BUFFER_MAX_AGE_MS', 10_000, 1, 24 * 3600 * 1000),

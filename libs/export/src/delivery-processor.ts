@@ -35,11 +35,12 @@ export interface DeliveryDeps {
 /**
  * Runs delivery jobs: one attempt per run. A RetryError schedules the next attempt by throwing (the
  * backoff strategy picks the delay); everything else ends the job, delivered or as a dead letter.
- * A config may hold only `configConcurrency` of this process's slots, so a slow destination delays
- * its own jobs and no one else's.
+ * A config may hold only `configConcurrency` of this process's slots, and a team's configs together
+ * `teamConcurrency`, so a slow destination — or a team of many — delays its own jobs and no one else's.
  */
 export class DeliveryProcessor {
   private readonly inFlight = new Map<number, number>()
+  private readonly teamInFlight = new Map<number, number>()
   private readonly keys: ExportKeys
 
   constructor(private readonly deps: DeliveryDeps) {
@@ -52,18 +53,19 @@ export class DeliveryProcessor {
     // A cancelled run's pages not started yet are dropped (counted neither exported nor failed).
     if (job.data.source.type === 'historical' && (await getHistoricalRunStatus(this.deps.pool, job.data.source.runId)) === 'cancelled')
       return this.finish(job, 'historical run cancelled', { dropped: job.data.events.length })
-    const busy = this.inFlight.get(configId) ?? 0
-    if (busy >= this.deps.settings.configConcurrency) {
+    const { teamId } = job.data
+    const { configConcurrency, teamConcurrency } = this.deps.settings
+    if ((this.inFlight.get(configId) ?? 0) >= configConcurrency || (this.teamInFlight.get(teamId) ?? 0) >= teamConcurrency) {
       await job.moveToDelayed(Date.now() + BUSY_CONFIG_DELAY_MS, token)
       throw new DelayedError()
     }
-    this.inFlight.set(configId, busy + 1)
+    take(this.inFlight, configId, 1)
+    take(this.teamInFlight, teamId, 1)
     try {
       return await this.attempt(job, token)
     } finally {
-      const left = (this.inFlight.get(configId) ?? 1) - 1
-      if (left === 0) this.inFlight.delete(configId)
-      else this.inFlight.set(configId, left)
+      take(this.inFlight, configId, -1)
+      take(this.teamInFlight, teamId, -1)
     }
   }
 
@@ -190,4 +192,11 @@ export class DeliveryProcessor {
   private log(config: ActiveConfig, type: 'WARN' | 'ERROR', message: string): void {
     this.deps.logs.write(logTarget(config.record), 'SYSTEM', type, message)
   }
+}
+
+/** Adds `n` to a count of slots in use, forgetting it at zero. */
+function take(counts: Map<number, number>, key: number, n: number): void {
+  const count = (counts.get(key) ?? 0) + n
+  if (count <= 0) counts.delete(key)
+  else counts.set(key, count)
 }

@@ -61,6 +61,13 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ EXPORT_FLEET_MAX_PENDING_EVENTS: '0' }).export.maxFleetPendingEvents, 0, '0 turns the fleet limit off')
   })
 
+  it("gives a team half an exporter's delivery slots unless EXPORT_TEAM_CONCURRENCY says otherwise", () => {
+    assert.equal(loadConfig({}).export.teamConcurrency, 8)
+    assert.equal(loadConfig({ EXPORT_CONCURRENCY: '5' }).export.teamConcurrency, 3)
+    assert.equal(loadConfig({ EXPORT_CONCURRENCY: '1' }).export.teamConcurrency, 1)
+    assert.equal(loadConfig({ EXPORT_TEAM_CONCURRENCY: '16' }).export.teamConcurrency, 16)
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),

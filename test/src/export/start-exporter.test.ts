@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { createTeam } from '@plugin-server/db'
 import { listDeadLetters } from '@plugin-server/export'
+import fs from 'node:fs'
+import path from 'node:path'
 import { eventually } from '../harness/fleet'
+import { FIXTURES, writePlugin } from '../harness/plugins'
 import { startRole } from '../harness/processes'
 import { exportSetup, ExportSetup, testEvent } from './export-setup'
 
@@ -44,6 +47,46 @@ describe('startExporter (the exporter role)', function () {
       () => s.metrics(a),
       (m) => m.events_delivered_successfully === 6,
     )
+    assert.equal((await s.metrics(b)).events_delivered_successfully, 1)
+  })
+
+  it("keeps delivering another team's config while one team's three configs hang, holding at most EXPORT_TEAM_CONCURRENCY slots together", async () => {
+    const otherTeam = await createTeam(s.db.pool, 'b')
+    const held = ['/a1', '/a2', '/a3']
+    const configs = []
+    // One config per plugin and team: three copies of the fixture under names of their own.
+    const source = fs.readFileSync(path.join(FIXTURES, 'export-batch/index.ts'), 'utf8')
+    const fields = (JSON.parse(fs.readFileSync(path.join(FIXTURES, 'export-batch/plugin.json'), 'utf8')) as { config: unknown[] }).config
+    for (const dest of held) {
+      const plugin = writePlugin(`export-batch${dest.replace('/', '-')}`, source, fields)
+      configs.push(await s.enable(s.team.id, plugin, { url: `${s.url}${dest}`, exportEventsBufferBytes: '1' }))
+    }
+    const b = await s.enable(otherTeam.id, 'export-batch', { url: `${s.url}/b`, exportEventsBufferBytes: '1' })
+    s.destination.responder = ({ path }) => (held.includes(path) ? 'hold' : 200)
+    // Without a team's bound its three configs would take 2 slots each: every one of the 4.
+    await s.startExporter({ EXPORT_CONCURRENCY: '4', EXPORT_CONFIG_CONCURRENCY: '2', EXPORT_TEAM_CONCURRENCY: '2' })
+    for (let i = 0; i < 3; i++) await s.handoff(s.team.id, [testEvent(s.team.id)])
+    await eventually(
+      "team A's deliveries hold their team's share",
+      async () => s.destination.heldCount(),
+      (n) => n === 2,
+    )
+    await s.handoff(otherTeam.id, [testEvent(otherTeam.id)])
+    await eventually(
+      'B delivered',
+      async () => s.destination.deliveredUuids('/b'),
+      (u) => u.length === 1,
+    )
+    assert.equal(s.destination.heldCount(), 2, "team A never took more than its team's share")
+    s.destination.responder = () => 200
+    s.destination.release()
+    for (const config of configs) {
+      await eventually(
+        `config ${config} delivered once its destination answers`,
+        () => s.metrics(config),
+        (m) => m.events_delivered_successfully === 3,
+      )
+    }
     assert.equal((await s.metrics(b)).events_delivered_successfully, 1)
   })
 
