@@ -146,6 +146,8 @@ export interface Config {
   }
   jobWorker: {
     concurrency: number
+    /** Jobs of one team's configs together one job-worker runs at once (JOB_WORKER_TEAM_CONCURRENCY). */
+    teamConcurrency: number
     lockDurationMs: number
   }
   /** Divides every plugin-lifecycle delay (setup retries, schedules): 1 in production, larger in tests. */
@@ -275,6 +277,16 @@ function defaultProcessMemoryLimitMb(): number {
   return constrained > 0 && constrained < 2 ** 50 ? Math.max(64, Math.floor(constrained / 2 / (1024 * 1024))) : 4096
 }
 
+function jobWorkerConfig(r: Reader): Config['jobWorker'] {
+  const concurrency = r.int('JOB_WORKER_CONCURRENCY', 10, 1, 1000)
+  return {
+    concurrency,
+    // Half: one team's burst of slow jobs leaves the other half to every other team.
+    teamConcurrency: r.int('JOB_WORKER_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
+    lockDurationMs: r.int('JOB_WORKER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
+  }
+}
+
 function exportConfig(r: Reader): Config['export'] {
   const maxPendingEvents = r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000)
   const concurrency = r.int('EXPORT_CONCURRENCY', 16, 1, 1000)
@@ -383,10 +395,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: r.int('SCHEDULER_CONCURRENCY', 50, 1, 1000),
       shards: r.int('SCHEDULER_SHARDS', 1, 1, 1024),
     },
-    jobWorker: {
-      concurrency: r.int('JOB_WORKER_CONCURRENCY', 10, 1, 1000),
-      lockDurationMs: r.int('JOB_WORKER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
-    },
+    jobWorker: jobWorkerConfig(r),
     timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
     ingest: ingestConfig(r),
     events: {

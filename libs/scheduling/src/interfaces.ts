@@ -25,6 +25,8 @@ export interface SchedulingConfig {
   /** Queues the chains are spread over (config id mod shards); with more than one, each replica works only the shards it owns. */
   schedulerShards: number
   jobWorkerConcurrency: number
+  /** Of those, at most this many jobs of one team's configs at once. */
+  jobWorkerTeamConcurrency: number
   jobWorkerLockDurationMs: number
 }
 

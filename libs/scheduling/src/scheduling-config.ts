@@ -11,6 +11,7 @@ export function schedulingConfig(config: Pick<Config, 'scheduler' | 'jobWorker'>
     schedulerConcurrency: config.scheduler.concurrency,
     schedulerShards: config.scheduler.shards,
     jobWorkerConcurrency: config.jobWorker.concurrency,
+    jobWorkerTeamConcurrency: config.jobWorker.teamConcurrency,
     jobWorkerLockDurationMs: config.jobWorker.lockDurationMs,
   }
 }

@@ -1,10 +1,13 @@
 import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
-import type { Worker } from 'bullmq'
+import { DelayedError, Job, Worker } from 'bullmq'
 import type { SchedulingConfig } from './interfaces'
 import { createJobMetrics } from './job-metrics'
 import { jobRetryDelayMs } from './job-retry'
 import { JobRunner } from './job-runner'
+
+/** How long a job waits when its team already has its share of this worker's slots. */
+const TEAM_BUSY_DELAY_MS = 500
 
 export interface StartedJobWorker extends RunningRole {
   worker: Worker<PluginJobData>
@@ -24,7 +27,27 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
     redis: runtime.services.redis,
     queuePrefix: ctx.config.queuePrefix,
   })
-  const worker = createWorker<PluginJobData>(QUEUES.jobs, (job) => runner.run(job), ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, {
+  // A team holds at most jobWorkerTeamConcurrency of the slots: a job of a team at its share waits in the delayed set (not an attempt).
+  const teamSlots = new Map<number, number>()
+  const take = (teamId: number, n: number) => {
+    const count = (teamSlots.get(teamId) ?? 0) + n
+    if (count <= 0) teamSlots.delete(teamId)
+    else teamSlots.set(teamId, count)
+  }
+  const process = async (job: Job<PluginJobData>, token?: string): Promise<void> => {
+    const { teamId } = job.data
+    if ((teamSlots.get(teamId) ?? 0) >= config.jobWorkerTeamConcurrency) {
+      await job.moveToDelayed(Date.now() + TEAM_BUSY_DELAY_MS, token)
+      throw new DelayedError()
+    }
+    take(teamId, 1)
+    try {
+      await runner.run(job)
+    } finally {
+      take(teamId, -1)
+    }
+  }
+  const worker = createWorker<PluginJobData>(QUEUES.jobs, process, ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, {
     concurrency: config.jobWorkerConcurrency,
     lockDuration: config.jobWorkerLockDurationMs,
     stalledInterval: Math.max(250, Math.floor(config.jobWorkerLockDurationMs / 4)),
@@ -38,10 +61,12 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
     },
   })
   worker.on('failed', (job, err) =>
-    logger.info(
-      { job_id: job?.id, job: job?.name, plugin_config_id: job?.data.pluginConfigId, attempts: job?.attemptsMade, err: err.message },
-      'plugin job attempt failed',
-    ),
+    err.name === 'DelayedError'
+      ? undefined
+      : logger.info(
+          { job_id: job?.id, job: job?.name, plugin_config_id: job?.data.pluginConfigId, attempts: job?.attemptsMade, err: err.message },
+          'plugin job attempt failed',
+        ),
   )
   worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'))
   return {

@@ -68,6 +68,12 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ EXPORT_TEAM_CONCURRENCY: '16' }).export.teamConcurrency, 16)
   })
 
+  it("gives a team half a job-worker's slots unless JOB_WORKER_TEAM_CONCURRENCY says otherwise", () => {
+    assert.equal(loadConfig({}).jobWorker.teamConcurrency, 5)
+    assert.equal(loadConfig({ JOB_WORKER_CONCURRENCY: '3' }).jobWorker.teamConcurrency, 2)
+    assert.equal(loadConfig({ JOB_WORKER_TEAM_CONCURRENCY: '10' }).jobWorker.teamConcurrency, 10)
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),

@@ -8,7 +8,7 @@ import type { Queue } from 'bullmq'
 import Redis from 'ioredis'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
-import { enablePlugin, managementContext } from '../harness/plugins'
+import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
 import { testRoleContext } from '../harness/role-context'
 import { ranJobs } from './jobs-fixture'
 import { pluginLogMessages, sleep } from './scheduling-fixture'
@@ -226,5 +226,43 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
       processed.every((n) => n > 0),
       `jobs per replica: ${processed.join(', ')}`,
     )
+  })
+
+  it("runs another team's job while one team's slow jobs wait for their team's share of the slots (JOB_WORKER_TEAM_CONCURRENCY)", async () => {
+    const slowTeam = await createTeam(db.pool, 'slow jobs')
+    const slow = await enablePlugin(
+      management,
+      slowTeam.id,
+      writePlugin(
+        'slow-jobs',
+        `export const jobs = {
+          slow: async (payload, meta) => {
+            await new Promise((resolve) => setTimeout(resolve, 3000))
+            await meta.storage.set('done-' + payload.n, Date.now())
+          },
+        }`,
+      ),
+    )
+    await start({ JOB_WORKER_CONCURRENCY: '2', JOB_WORKER_TEAM_CONCURRENCY: '1' })
+    for (let n = 0; n < 3; n++) {
+      await queue.add('slow', { teamId: slowTeam.id, pluginConfigId: slow.id, name: 'slow', payload: { n }, enqueuedAt: new Date().toISOString() })
+    }
+    await enqueue('record', { label: 'other team' })
+    const [other] = await eventually(
+      "the other team's job ran",
+      () => ran('record'),
+      (jobs) => jobs.length === 1,
+    )
+    const done = await eventually(
+      'the slow jobs finished',
+      async () =>
+        (await db.pool.query<{ value: number }>(`SELECT value FROM plugin_storage WHERE plugin_config_id = $1`, [slow.id])).rows.map((r) => Number(r.value)),
+      (times) => times.length === 3,
+      30_000,
+    )
+    // Without the team's bound its first two slow jobs would hold both slots for 3 s.
+    assert.ok(other.at < Math.min(...done), `the other team's job ran ${other.at - Math.min(...done)} ms after the first slow job finished`)
+    const finished = done.sort((a, b) => a - b)
+    assert.ok(finished[1] - finished[0] >= 2500 && finished[2] - finished[1] >= 2500, `one slow job at a time: ${finished.join(', ')}`)
   })
 })
