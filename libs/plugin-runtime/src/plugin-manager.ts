@@ -329,7 +329,7 @@ export class PluginManager {
     ])
     const host = createHost(record, attachments, this.depth(id), this.services)
     const release = await this.memory.admit(record.teamId)
-    const instance = await this.vm.load(source, host, this.instanceOptions(id)).catch((err: unknown) => {
+    const instance = await this.vm.load(source, host, { ...this.instanceOptions(id), owner: `team ${record.teamId}` }).catch((err: unknown) => {
       release()
       return this.loadFailed(record, 'evaluate', err)
     })

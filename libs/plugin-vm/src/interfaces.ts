@@ -223,6 +223,8 @@ export interface PluginHost {
 export interface PluginInstanceOptions {
   /** Identifies the plugin config in errors and logs. */
   configId: string | number
+  /** Whose instance this is (a team), for resources shared between instances: host work threads take turns between owners. */
+  owner?: string | number
   /** Isolate heap limit in MB (default 128). */
   memoryLimitMb?: number
   /** Deadline per call, sync and awaited async work (default 30 000 ms). */

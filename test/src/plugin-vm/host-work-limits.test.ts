@@ -295,6 +295,7 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     const breached: string[] = []
     const work = (name: string, timeoutMs: number) =>
       new HostWork({
+        owner: name,
         maxBytes: 64 * 1024 * 1024,
         timeoutMs,
         signal: new AbortController().signal,
@@ -309,5 +310,25 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     assert.deepEqual(breached, [], 'the victim is not breached')
     assert.match((await rejection(hog)).message, /^zlib\.brotliCompress was stopped at the time limit \(3000 ms\)$/)
     assert.deepEqual(breached, ['hog'])
+  })
+
+  it("keeps a thread for other owners: one team's work runs on all threads but one while another's waits", async () => {
+    const dist = path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/host-work')
+    const { HostWorkPool } = require(`${dist}/host-work-pool.js`) as typeof import('@plugin-server/plugin-vm/dist/vm/host-work/host-work-pool')
+    const { HostWork } = require(`${dist}/host-work.js`) as typeof import('@plugin-server/plugin-vm/dist/vm/host-work/host-work')
+    const pool = new HostWorkPool(2)
+    const work = (owner: string, timeoutMs: number) =>
+      new HostWork({ owner, maxBytes: 64 * 1024 * 1024, timeoutMs, signal: new AbortController().signal, onTimeout: () => {}, onInlineTime: () => {}, pool })
+    const noise = () => new Uint8Array(randomBytes(12 * 1024 * 1024))
+    // Team A asks for both threads, each task far longer than its 3 s.
+    const hogs = [
+      work('team A', 3000).run('zlib', ['brotliCompress', noise(), undefined]),
+      work('team A', 3000).run('zlib', ['brotliCompress', noise(), undefined]),
+    ]
+    // Team B's token: without a thread kept for it, it would wait out its 1 s behind team A's work.
+    const token = await work('team B', 1000).run('jwt', ['sign', { a: 1 }, 'secret', undefined])
+    assert.equal(typeof token, 'string')
+    assert.equal(pool.stats().threads, 2)
+    for (const hog of hogs) assert.match((await rejection(hog)).message, /stopped at the time limit|waited the whole time limit/)
   })
 })

@@ -111,6 +111,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         fetchTimeoutMs: settings.timeoutMs,
         fetchGuard: guard,
         work: new HostWork({
+          owner: String(options.owner ?? `config ${options.configId}`),
           maxBytes: settings.hostWorkMaxBytes,
           timeoutMs: settings.timeoutMs,
           signal: abort.signal,

@@ -3,6 +3,8 @@ import { join } from 'path'
 import { HostWorker } from './host-worker'
 
 export interface HostTask {
+  /** Whose work it is (a team): one owner holds at most all threads but one while others wait. */
+  owner: string
   op: string
   args: unknown[]
   /** Aborted when the isolate that asked is disposed. */
@@ -23,11 +25,16 @@ interface Entry {
 /**
  * A few worker threads shared by every isolate of the process, for host work too large to run on
  * the event loop. Threads start on demand; a task past its time bound, or whose isolate was
- * disposed, has its thread terminated (replaced on next demand), so it never holds a thread.
+ * disposed, has its thread terminated (replaced on next demand), so it never holds a thread. One
+ * owner (a team) runs on at most all threads but one: its next task waits while another owner's
+ * goes first, so a team keeping every thread busy with brotli cannot make another team's
+ * jsonwebtoken.sign (a warehouse SDK's token) wait out its deadline.
  */
 export class HostWorkPool {
   private readonly workers: HostWorker[] = []
   private readonly queue: Entry[] = []
+  /** Threads each owner's tasks hold now. */
+  private readonly running = new Map<string, number>()
 
   constructor(
     readonly size = Math.min(4, Math.max(2, availableParallelism())),
@@ -49,6 +56,11 @@ export class HostWorkPool {
         finish: (error, value) => {
           if (entry.settled) return
           entry.settled = true
+          if (entry.worker) {
+            const held = (this.running.get(task.owner) ?? 1) - 1
+            if (held <= 0) this.running.delete(task.owner)
+            else this.running.set(task.owner, held)
+          }
           clearTimeout(timer)
           task.signal.removeEventListener('abort', onAbort)
           const queued = this.queue.indexOf(entry)
@@ -73,15 +85,23 @@ export class HostWorkPool {
 
   private pump(): void {
     while (this.queue.length > 0) {
+      const index = this.queue.findIndex((e) => this.mayStart(e.task.owner))
+      if (index < 0) return
       const worker = this.idleWorker()
       if (!worker) return
-      const entry = this.queue.shift()!
+      const [entry] = this.queue.splice(index, 1)
       entry.worker = worker
+      this.running.set(entry.task.owner, (this.running.get(entry.task.owner) ?? 0) + 1)
       worker.run(entry.task.op, entry.task.args).then(
         (value) => entry.finish(null, value),
         (error: Error) => entry.finish(error),
       )
     }
+  }
+
+  /** Whether the owner may take a thread now: below all but one of them (or the pool has only one). */
+  private mayStart(owner: string): boolean {
+    return (this.running.get(owner) ?? 0) < Math.max(1, this.size - 1)
   }
 
   private idleWorker(): HostWorker | undefined {

@@ -24,6 +24,8 @@ function decompresses(op: string, args: unknown[]): boolean {
 }
 
 export interface HostWorkOptions {
+  /** Whose work this is (a team): the pool's threads take turns between owners. */
+  owner: string
   /** Largest input of one task (PLUGIN_HOST_WORK_MAX_BYTES). */
   maxBytes: number
   /** The instance's deadline, bounding every task it asks for. */
@@ -74,6 +76,7 @@ export class HostWork {
     const { timeoutMs, signal, onTimeout } = this.options
     const label = workLabel(op, args)
     return (this.options.pool ?? sharedHostWorkPool()).run({
+      owner: this.options.owner,
       op,
       args,
       signal,
