@@ -15,6 +15,12 @@ export const SANDBOX_MODULES = [
   'jsonwebtoken',
 ] as const
 
+/** zlib's one-shot methods the sandbox offers, each run by the host (the sandbox's shim and the host's work check the same list). */
+export const ZLIB_METHODS = ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress'] as const
+
+/** Those whose output a small input does not bound: the host decides where they run once it sees the output. */
+export const ZLIB_DECOMPRESS_METHODS: readonly string[] = ['gunzip', 'inflate', 'inflateRaw', 'unzip', 'brotliDecompress']
+
 /** Node SDKs that cannot run in an isolate; host-side instances behind proxies. */
 export const BRIDGED_MODULES = ['pg', 'snowflake-sdk', 'aws-sdk', '@google-cloud/bigquery', '@google-cloud/pubsub', '@google-cloud/storage'] as const
 

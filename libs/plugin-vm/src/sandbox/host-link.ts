@@ -67,15 +67,21 @@ export function hostSync(op: string, args: unknown[]): unknown {
   return unwrap(host().sync.applySync(undefined, [op, args], COPY) as HostReply)
 }
 
-/** Rough input size, to send large inputs to a host worker thread (the host checks again). */
-export function sizeOf(value: unknown): number {
-  if (typeof value === 'string') return value.length
-  if (value instanceof Uint8Array) return value.byteLength
-  try {
-    return String(JSON.stringify(value) ?? '').length
-  } catch {
-    return Infinity
+/** Rough size of a call's inputs, to send large ones to a host worker thread (the host checks again). */
+export function argsSize(args: readonly unknown[]): number {
+  let total = 0
+  for (const value of args) {
+    if (typeof value === 'string') total += value.length
+    else if (value instanceof Uint8Array) total += value.byteLength
+    else {
+      try {
+        total += String(JSON.stringify(value) ?? '').length
+      } catch {
+        return Infinity
+      }
+    }
   }
+  return total
 }
 
 /**

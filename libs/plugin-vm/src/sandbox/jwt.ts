@@ -1,8 +1,8 @@
-import { hostWork, sizeOf } from './host-link'
+import { argsSize, hostWork } from './host-link'
 
 /** sign and verify always go to a host worker thread: a key's cost is not its size (host-work.ts). */
 function run(op: string, args: unknown[]): unknown {
-  const size = op === 'decode' ? args.reduce<number>((sum, arg) => sum + sizeOf(arg), 0) : Infinity
+  const size = op === 'decode' ? argsSize(args) : Infinity
   return hostWork('jwt', [op, ...args], size)
 }
 

@@ -6,7 +6,7 @@ import { RetryError } from './errors'
 import { fetch, Headers, Response } from './fetch'
 import { FetchError } from './fetch-error'
 import { createJwt } from './jwt'
-import { hostWork, sizeOf } from './host-link'
+import { argsSize, hostWork } from './host-link'
 import { lazyModule } from './lazy-modules'
 import { URL } from './url-class'
 import { URLSearchParams } from './url-search-params'
@@ -14,11 +14,7 @@ import { createZlib } from './zlib'
 
 /** Node's url functions run on the host; a long input (40 MB: a second of the host's thread) in a worker thread. */
 export function urlWork(op: string, args: unknown[]): unknown {
-  return hostWork(
-    'url',
-    [op, ...args],
-    args.reduce<number>((sum, arg) => sum + sizeOf(arg), 0),
-  )
+  return hostWork('url', [op, ...args], argsSize(args))
 }
 
 /** Module factories run on first require so an isolate only pays for what its plugin uses. */

@@ -1,10 +1,7 @@
 import type { Buffer } from 'buffer'
 import { runtimeBuffer } from './lazy-modules'
+import { ZLIB_DECOMPRESS_METHODS, ZLIB_METHODS } from '../modules'
 import { hostSync, hostWork } from './host-link'
-
-const METHODS = ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']
-/** A small input does not make a small output here: the host decides where these run once it sees the output. */
-const DECOMPRESS = new Set(['gunzip', 'inflate', 'inflateRaw', 'unzip', 'brotliDecompress'])
 
 function input(data: unknown): Uint8Array {
   if (typeof data === 'string') return new Uint8Array(runtimeBuffer().from(data, 'utf8'))
@@ -16,10 +13,10 @@ function input(data: unknown): Uint8Array {
 /** zlib's one-shot API (sync and callback forms, both run at the call); streaming zlib is not offered. */
 export function createZlib(): Record<string, unknown> {
   const zlib: Record<string, unknown> = { constants: hostSync('zlib.constants', []) }
-  for (const method of METHODS) {
+  for (const method of ZLIB_METHODS) {
     const run = (data: unknown, options?: unknown) => {
       const bytes = input(data)
-      const size = DECOMPRESS.has(method) ? Infinity : bytes.byteLength
+      const size = ZLIB_DECOMPRESS_METHODS.includes(method) ? Infinity : bytes.byteLength
       return runtimeBuffer().from(hostWork('zlib', [method, bytes, typeof options === 'object' ? options : undefined], size) as Uint8Array)
     }
     zlib[`${method}Sync`] = run

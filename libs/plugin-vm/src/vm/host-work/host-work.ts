@@ -1,12 +1,11 @@
 import { performance } from 'perf_hooks'
+import { ZLIB_DECOMPRESS_METHODS } from '../../modules'
 import { byteSize } from '../byte-size'
 import { WORK_OPS, workLabel, ZLIB_INLINE_MAX_OUTPUT } from '../host-sync-ops'
 import { HostWorkPool, sharedHostWorkPool } from './host-work-pool'
 
 /** Inputs up to this size run inline on the host: cheap enough that a worker thread would cost more. */
 export const INLINE_WORK_BYTES = 64 * 1024
-
-const DECOMPRESS = new Set(['gunzip', 'inflate', 'inflateRaw', 'unzip', 'brotliDecompress'])
 
 /**
  * Work whose cost does not follow its input's size, whatever that is: jsonwebtoken's sign and verify
@@ -20,7 +19,7 @@ function inWorkerOnly(op: string, args: unknown[]): boolean {
 
 /** A decompression, whose output a small input does not bound: inline only up to ZLIB_INLINE_MAX_OUTPUT. */
 function decompresses(op: string, args: unknown[]): boolean {
-  return op === 'zlib' && DECOMPRESS.has(String(args[0]))
+  return op === 'zlib' && ZLIB_DECOMPRESS_METHODS.includes(String(args[0]))
 }
 
 export interface HostWorkOptions {
@@ -65,12 +64,11 @@ export class HostWork {
   async run(op: string, args: unknown[]): Promise<unknown> {
     const size = this.check(op, args)
     if (size <= INLINE_WORK_BYTES && !inWorkerOnly(op, args)) {
-      if (!decompresses(op, args)) return this.runInline(op, args)
       try {
-        return this.runInline(op, [...args.slice(0, 3), ZLIB_INLINE_MAX_OUTPUT])
+        return this.runInline(op, args)
       } catch (error) {
-        // Inflates past what is cheap here: done again in a worker thread, up to the full output limit.
-        if ((error as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw error
+        // A decompression inflating past what is cheap here: done again in a worker thread, up to the full output limit.
+        if (!decompresses(op, args) || (error as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw error
       }
     }
     const { timeoutMs, signal, onTimeout } = this.options
@@ -92,7 +90,8 @@ export class HostWork {
   }
 
   private runInline(op: string, args: unknown[]): unknown {
-    if (decompresses(op, args) && args.length < 4) args = [...args.slice(0, 3), ZLIB_INLINE_MAX_OUTPUT]
+    // Inline, a decompression stops at ZLIB_INLINE_MAX_OUTPUT (run() then tries a worker thread).
+    if (decompresses(op, args)) args = [...args.slice(0, 3), ZLIB_INLINE_MAX_OUTPUT]
     const started = performance.now()
     try {
       return WORK_OPS[op](args)
