@@ -1,7 +1,7 @@
-import { DelayedError, Job } from 'bullmq'
+import type { Job } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
-import type { Logger } from '@plugin-server/core'
+import { Logger, postpone, SlotCounts } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { getHistoricalRunStatus } from '@plugin-server/db'
@@ -39,8 +39,8 @@ export interface DeliveryDeps {
  * `teamConcurrency`, so a slow destination — or a team of many — delays its own jobs and no one else's.
  */
 export class DeliveryProcessor {
-  private readonly inFlight = new Map<number, number>()
-  private readonly teamInFlight = new Map<number, number>()
+  private readonly configSlots = new SlotCounts<number>()
+  private readonly teamSlots = new SlotCounts<number>()
   private readonly keys: ExportKeys
 
   constructor(private readonly deps: DeliveryDeps) {
@@ -55,17 +55,15 @@ export class DeliveryProcessor {
       return this.finish(job, 'historical run cancelled', { dropped: job.data.events.length })
     const { teamId } = job.data
     const { configConcurrency, teamConcurrency } = this.deps.settings
-    if ((this.inFlight.get(configId) ?? 0) >= configConcurrency || (this.teamInFlight.get(teamId) ?? 0) >= teamConcurrency) {
-      await job.moveToDelayed(Date.now() + BUSY_CONFIG_DELAY_MS, token)
-      throw new DelayedError()
-    }
-    take(this.inFlight, configId, 1)
-    take(this.teamInFlight, teamId, 1)
+    if (this.configSlots.held(configId) >= configConcurrency || this.teamSlots.held(teamId) >= teamConcurrency)
+      return postpone(job, BUSY_CONFIG_DELAY_MS, token)
+    this.configSlots.take(configId)
+    this.teamSlots.take(teamId)
     try {
       return await this.attempt(job, token)
     } finally {
-      take(this.inFlight, configId, -1)
-      take(this.teamInFlight, teamId, -1)
+      this.configSlots.give(configId)
+      this.teamSlots.give(teamId)
     }
   }
 
@@ -80,8 +78,10 @@ export class DeliveryProcessor {
       // the longer it has waited, without spending an attempt — counted, a config left failed for half an hour lost its batches.
       if (state?.status === 'pending' || state?.status === 'retrying' || state?.status === 'failed') {
         const waited = Math.max(1, Math.round((Date.now() - job.timestamp) / RETRY_BASE_MS))
-        await job.moveToDelayed(Date.now() + exporterRetryDelayMs(waited, settings.timeScale), token)
-        throw new DelayedError(
+        return postpone(
+          job,
+          exporterRetryDelayMs(waited, settings.timeScale),
+          token,
           `plugin config ${data.configId} is not set up yet${state.status === 'failed' ? ` (its plugin failed to load: ${state.lastError})` : ''}`,
         )
       }
@@ -192,11 +192,4 @@ export class DeliveryProcessor {
   private log(config: ActiveConfig, type: 'WARN' | 'ERROR', message: string): void {
     this.deps.logs.write(logTarget(config.record), 'SYSTEM', type, message)
   }
-}
-
-/** Adds `n` to a count of slots in use, forgetting it at zero. */
-function take(counts: Map<number, number>, key: number, n: number): void {
-  const count = (counts.get(key) ?? 0) + n
-  if (count <= 0) counts.delete(key)
-  else counts.set(key, count)
 }

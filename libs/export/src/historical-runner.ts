@@ -1,7 +1,7 @@
-import { DelayedError, Job } from 'bullmq'
+import type { Job } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
-import type { Logger } from '@plugin-server/core'
+import { Logger, postpone } from '@plugin-server/core'
 import {
   advanceHistoricalCursor,
   beginHistoricalRun,
@@ -65,10 +65,7 @@ export class HistoricalRunner {
     try {
       return await this.drive(runId)
     } catch (err) {
-      if (err instanceof Stopping) {
-        await job.moveToDelayed(Date.now(), token)
-        throw new DelayedError()
-      }
+      if (err instanceof Stopping) return postpone(job, 0, token)
       if (err instanceof TakenOver) return 'taken over by another exporter'
       const message = (err as Error).message
       this.deps.logger.error({ runId, err: message }, 'historical export run stopped by an error; its job is retried')

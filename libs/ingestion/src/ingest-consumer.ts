@@ -1,5 +1,5 @@
-import { DelayedError, Job, Queue, Worker } from 'bullmq'
-import { createIngestQueue, createWorker, IngestBatch, Logger, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import type { Job, Queue, Worker } from 'bullmq'
+import { createIngestQueue, createWorker, IngestBatch, Logger, postpone, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { Counter, Histogram } from 'prom-client'
 import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 import { Admission, IngestPipeline, TeamPart } from './ingest-pipeline'
@@ -59,8 +59,7 @@ export function startIngestConsumer(
       } catch (err) {
         if (err instanceof TeamBusyError) {
           // Not a failure: the batch waits in the delayed set without using an attempt.
-          await job.moveToDelayed(Date.now() + Math.max(100, config.ingest.teamWaitMs), token)
-          throw new DelayedError()
+          return postpone(job, Math.max(100, config.ingest.teamWaitMs), token)
         }
         if (!(err instanceof TeamBatchError) || !shouldSplit(job, config.ingest.splitAfterAttempts)) throw err
         result = await splitOff(job as IdentifiedJob, err, requeue, logger)

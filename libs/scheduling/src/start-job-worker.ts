@@ -1,6 +1,6 @@
-import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, postpone, QUEUES, RoleContext, RunningRole, SlotCounts } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
-import { DelayedError, Job, Worker } from 'bullmq'
+import type { Job, Worker } from 'bullmq'
 import type { SchedulingConfig } from './interfaces'
 import { createJobMetrics } from './job-metrics'
 import { jobRetryDelayMs } from './job-retry'
@@ -28,23 +28,15 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
     queuePrefix: ctx.config.queuePrefix,
   })
   // A team holds at most jobWorkerTeamConcurrency of the slots: a job of a team at its share waits in the delayed set (not an attempt).
-  const teamSlots = new Map<number, number>()
-  const take = (teamId: number, n: number) => {
-    const count = (teamSlots.get(teamId) ?? 0) + n
-    if (count <= 0) teamSlots.delete(teamId)
-    else teamSlots.set(teamId, count)
-  }
+  const teamSlots = new SlotCounts<number>()
   const process = async (job: Job<PluginJobData>, token?: string): Promise<void> => {
     const { teamId } = job.data
-    if ((teamSlots.get(teamId) ?? 0) >= config.jobWorkerTeamConcurrency) {
-      await job.moveToDelayed(Date.now() + TEAM_BUSY_DELAY_MS, token)
-      throw new DelayedError()
-    }
-    take(teamId, 1)
+    if (teamSlots.held(teamId) >= config.jobWorkerTeamConcurrency) return postpone(job, TEAM_BUSY_DELAY_MS, token)
+    teamSlots.take(teamId)
     try {
       await runner.run(job)
     } finally {
-      take(teamId, -1)
+      teamSlots.give(teamId)
     }
   }
   const worker = createWorker<PluginJobData>(QUEUES.jobs, process, ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, {
