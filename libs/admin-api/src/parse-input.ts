@@ -1,9 +1,10 @@
 import { parseAttachmentInputs } from '@plugin-server/management'
 import type { AttachmentInput, ConfigInputValue } from '@plugin-server/management'
+import { POSTGRES_INT_MAX } from '@plugin-server/db'
 import { HttpError } from './interfaces'
 
 /** Ids and integers the API passes on are Postgres `integer`s: a larger one would reach Postgres and fail there (a 500). */
-const MAX_INT = 2_147_483_647
+const MAX_INT = POSTGRES_INT_MAX
 
 function invalid(field: string, problem: string): HttpError {
   return new HttpError(400, 'validation_error', `${field} ${problem}`, field)

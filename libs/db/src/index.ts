@@ -80,3 +80,4 @@ export { insertDeadLetterRow, listDeadLetterRecords, readDeadLetterEvents, markD
 export type { DeadLetterRecord } from './dead-letters'
 export { countEventsByName, countTeamEventsNamed, readLatestEvent } from './event-reads'
 export type { LatestEventRecord } from './event-reads'
+export { POSTGRES_INT_MAX } from './postgres-int-max'

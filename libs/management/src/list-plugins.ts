@@ -1,4 +1,4 @@
-import { findPluginRecord, listPluginRecords } from '@plugin-server/db'
+import { findPluginRecord, listPluginRecords, POSTGRES_INT_MAX } from '@plugin-server/db'
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
 import { Queryable } from './db-helpers'
 import { ManagementContext, ManagementError, PluginSummary } from './interfaces'
@@ -12,7 +12,7 @@ export async function findPluginSummary(db: Queryable, plugin: number | string):
   const byId = typeof plugin === 'number' || /^\d+$/.test(plugin)
   // Past Postgres' integer no plugin has the id; asked, Postgres would fail the query instead of finding none.
   const found =
-    byId && !(Number(plugin) <= 2_147_483_647)
+    byId && !(Number(plugin) <= POSTGRES_INT_MAX)
       ? null
       : await findPluginRecord<PluginConfigField[]>(db, byId ? { id: Number(plugin) } : { name: String(plugin) })
   if (!found) throw new ManagementError('not_found', `plugin ${byId ? plugin : JSON.stringify(plugin)} not found`)

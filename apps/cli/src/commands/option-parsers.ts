@@ -1,11 +1,12 @@
 import { InvalidArgumentError } from 'commander'
+import { POSTGRES_INT_MAX } from '@plugin-server/db'
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
 }
 
 /** Ids and integers are Postgres `integer`s: past it the database would fail the query instead of naming the option. */
-const MAX_INT = 2_147_483_647
+const MAX_INT = POSTGRES_INT_MAX
 
 export function positiveInt(name: string): (value: string) => number {
   return (value) => {
