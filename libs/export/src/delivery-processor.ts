@@ -106,9 +106,18 @@ export class DeliveryProcessor {
       return this.finish(job, 'dead letter', { failed: data.events.length })
     }
     const counts: Partial<ExportCounts> = {}
-    if (data.attempts.length === 0) counts.events_seen = data.events.length
+    if (data.attempts.length === 0 && !data.seen) counts.events_seen = data.events.length
     const outcome = await deliver(config, data.method, data.events, { timeoutMs: settings.webhookTimeoutMs, guard: this.deps.webhookGuard })
     counts.events_delivered_successfully = outcome.delivered.length
+    if (outcome.delivered.length > 0 && (outcome.failed || outcome.retry)) {
+      // What was delivered leaves the job before anything below can fail (a dead letter's insert
+      // with Postgres away ends the run and the job is run again): the rerun sends only the rest.
+      await this.deps.metrics.add(labels, data.method, counts, data.source.type)
+      const undelivered = [...(outcome.failed?.events ?? []), ...(outcome.retry?.events ?? [])]
+      await job.updateData({ ...data, events: undelivered, seen: true })
+      counts.events_seen = 0
+      counts.events_delivered_successfully = 0
+    }
     counts.retry_errors = outcome.retry?.errors ?? 0
     counts.other_errors = outcome.failed?.errors ?? 0
     counts.undelivered_events = 0

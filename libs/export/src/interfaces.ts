@@ -36,6 +36,8 @@ export interface DeliveryJobData {
   delivered?: boolean
   /** Events of this job already kept as dead letters by earlier attempts (a historical page's failed count). */
   deadLettered?: number
+  /** Its events were counted as seen (an attempt delivered part of them, then the run failed before recording it). */
+  seen?: boolean
 }
 
 /** The EXPORT_* settings of the one validated configuration, and the time scale (tests). */

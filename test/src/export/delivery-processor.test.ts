@@ -195,6 +195,39 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     assert.deepEqual(await s.metrics(first), { events_seen: 3, events_delivered_successfully: 3, retry_errors: 2, other_errors: 0, undelivered_events: 0 })
   })
 
+  it('sends the delivered part of a batch once when keeping the rest as a dead letter fails and the job runs again', async () => {
+    // Postgres refuses the dead letter (a trigger standing in for Postgres being away) until the test drops the trigger.
+    await s.db.pool.query(`CREATE FUNCTION refuse_dead_letter() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'dead letters refused'; END $$`)
+    await s.db.pool.query(`CREATE TRIGGER refuse_dead_letter BEFORE INSERT ON export_dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_dead_letter()`)
+    const configId = await s.enable(s.team.id, 'export-on-event', { url: `${s.url}/on`, label: 'only' })
+    const refused = testEvent(s.team.id, 'refused')
+    const events = [testEvent(s.team.id, 'fine'), refused, testEvent(s.team.id, 'also fine')]
+    s.destination.responder = ({ body }) => ((body.event as { uuid: string }).uuid === refused.uuid ? 400 : 200)
+    await s.startExporter()
+    await s.handoff(s.team.id, events)
+    const calls = (uuid: string) => s.destination.on('/on').filter((r) => (r.body.event as { uuid: string }).uuid === uuid).length
+    await eventually(
+      'the job ran again after its dead letter was refused',
+      async () => calls(refused.uuid),
+      (n) => n >= 2,
+    )
+    await s.db.pool.query('DROP TRIGGER refuse_dead_letter ON export_dead_letters')
+    const [letter] = await eventually(
+      'a dead letter',
+      () => listDeadLetters(s.db.pool, configId),
+      (l) => l.length === 1,
+    )
+    assert.equal(letter.eventCount, 1, 'only the refused event is kept')
+    assert.equal(calls(events[0].uuid), 1, 'a delivered event is not sent again')
+    assert.equal(calls(events[2].uuid), 1, 'a delivered event is not sent again')
+    await eventually(
+      'counted',
+      () => s.metrics(configId),
+      (m) => m.undelivered_events === 1,
+    )
+    assert.deepEqual(await s.metrics(configId), { events_seen: 3, events_delivered_successfully: 2, retry_errors: 0, other_errors: 1, undelivered_events: 1 })
+  })
+
   it('sends what composeWebhook returns itself, retrying a 503 and skipping events it returns null for', async () => {
     const configId = await s.enable(s.team.id, 'export-webhook', { url: `${s.url}/hook` })
     s.destination.responder = ({ index }) => (index === 0 ? 503 : 200)
