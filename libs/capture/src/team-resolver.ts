@@ -11,6 +11,11 @@ interface Answer {
  * `ttlMs`. Answers for a token no team has are kept apart and fewer, so a flood of made-up tokens
  * (each one a query) cannot push the real teams' tokens out; a token looked up while its lookup is
  * already running waits for that one instead of querying again.
+ *
+ * A team's answer past its time is still given while it is looked up again in the background: a
+ * team's requests never wait on Postgres once its token is known, so a Postgres that is slow, busy
+ * with a flood of made-up tokens, or away, holds back only tokens not seen yet. A token whose team
+ * is gone stops working once a lookup says so.
  */
 export class TeamResolver {
   private readonly known = new Map<string, Answer>()
@@ -25,8 +30,18 @@ export class TeamResolver {
   ) {}
 
   teamId(token: string): Promise<number | null> {
-    const hit = this.known.get(token) ?? this.unknown.get(token)
-    if (hit && hit.expires > Date.now()) return Promise.resolve(hit.teamId)
+    const team = this.known.get(token)
+    if (team) {
+      // A failed refresh keeps the answer; the next request after it tries again.
+      if (team.expires <= Date.now()) this.lookUpOnce(token).catch(() => undefined)
+      return Promise.resolve(team.teamId)
+    }
+    const none = this.unknown.get(token)
+    if (none && none.expires > Date.now()) return Promise.resolve(null)
+    return this.lookUpOnce(token)
+  }
+
+  private lookUpOnce(token: string): Promise<number | null> {
     let lookup = this.pending.get(token)
     if (!lookup) {
       lookup = this.lookUp(token).finally(() => this.pending.delete(token))
