@@ -3,8 +3,8 @@ import { execFileSync } from 'child_process'
 import { mkdtempSync, promises as fs, rmSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
-import { parsePluginJson, PluginLoadError, readPlugin, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
-import { makeZip } from '../harness/archives'
+import { parsePluginJson, PluginLoadError, readArchiveBuffer, readPlugin, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
+import { makeZip, storedZipBomb } from '../harness/archives'
 import { fixture, loadCode, rejection, sourceFromCode } from './helpers'
 
 describe('plugin-vm: loading plugins', () => {
@@ -117,6 +117,52 @@ describe('plugin-vm: loading plugins', () => {
       const evil = join(tmp, 'evil.zip')
       await fs.writeFile(evil, makeZip(new Map([['../plugin.json', Buffer.from('{"name":"x"}')]])))
       assert.match((await rejection(readPlugin(evil))).message, /escapes the plugin folder/)
+    })
+    it('refuses a zip whose stored entries declare less than they hold, before copying them past the size limit', () => {
+      // 300 entries pointing at one 1 MB stored file would hold 300 MB from a 1 MB archive.
+      const bomb = storedZipBomb(Buffer.alloc(1024 * 1024, 'x'), 300)
+      const before = process.memoryUsage().arrayBuffers
+      assert.throws(() => readArchiveBuffer(bomb, 'bomb.zip'), /zip entry f0\.txt is corrupt \(stores 1048576 bytes, declares 0\)/)
+      assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024, 'nothing was copied')
+    })
+    it('refuses a zip of honestly declared entries that all point at one file once they pass the size limit', () => {
+      const mb = 1024 * 1024
+      assert.throws(() => readArchiveBuffer(storedZipBomb(Buffer.alloc(mb, 'x'), 60, mb), 'bomb.zip'), /archive is too large \(limit 52428800 bytes\)/)
+    })
+    it('refuses an archive with two entries for one path', async () => {
+      const plugin = Buffer.from('{"name":"x","main":"index.js"}')
+      assert.throws(
+        () =>
+          readArchiveBuffer(
+            makeZip(
+              new Map([
+                ['plugin.json', plugin],
+                ['./plugin.json', plugin],
+              ]),
+            ),
+            'twice.zip',
+          ),
+        /archive has two entries for "plugin.json"/,
+      )
+      const root = join(tmp, 'twice')
+      await fs.mkdir(root, { recursive: true })
+      await fs.writeFile(join(root, 'plugin.json'), plugin)
+      const tarball = join(tmp, 'twice.tar')
+      execFileSync('tar', ['-cf', tarball, '-C', root, 'plugin.json'])
+      execFileSync('tar', ['-rf', tarball, '-C', root, 'plugin.json'])
+      assert.match((await rejection(readPlugin(tarball))).message, /archive has two entries named "plugin\.json"/)
+    })
+    it('refuses a plugin folder holding more than an archive may', async () => {
+      const root = join(tmp, 'huge')
+      await fs.mkdir(join(root, 'node_modules'), { recursive: true })
+      await fs.writeFile(join(root, 'plugin.json'), '{"name":"huge","main":"index.js"}')
+      // Sparse files: the size is counted before anything is read.
+      await fs.writeFile(join(root, 'node_modules', 'dep.bin'), '')
+      await fs.truncate(join(root, 'node_modules', 'dep.bin'), 60 * 1024 * 1024)
+      assert.equal((await readPluginFiles(root)).size, 1, 'node_modules is not counted')
+      await fs.writeFile(join(root, 'data.bin'), '')
+      await fs.truncate(join(root, 'data.bin'), 51 * 1024 * 1024)
+      assert.match((await rejection(readPluginFiles(root))).message, /plugin folder .*huge holds more than 52428800 bytes/)
     })
     it('reports a missing path', async () => {
       assert.match((await rejection(readPlugin(join(tmp, 'nothing-here')))).message, /does not exist/)

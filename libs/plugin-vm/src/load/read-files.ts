@@ -6,14 +6,18 @@ import { isSkippedPath, MAX_PLUGIN_BYTES, MAX_PLUGIN_FILES, normalizeEntryPath, 
 import { readTar } from './tar'
 import { readZip } from './zip'
 
-async function walk(root: string, dir: string, files: PluginFiles): Promise<void> {
+/** A directory is held to an archive's limits: its files are stored (twice, source and bundle) like an archive's. */
+async function walk(root: string, dir: string, files: PluginFiles, total = { bytes: 0 }): Promise<void> {
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name)
     const rel = relative(root, full).split(sep).join('/')
     if (isSkippedPath(rel)) continue
-    if (entry.isDirectory()) await walk(root, full, files)
+    if (entry.isDirectory()) await walk(root, full, files, total)
     else if (entry.isFile()) {
       if (files.size >= MAX_PLUGIN_FILES) throw new PluginLoadError(`plugin has more than ${MAX_PLUGIN_FILES} files`)
+      total.bytes += (await fs.stat(full)).size
+      if (total.bytes > MAX_PLUGIN_BYTES)
+        throw new PluginLoadError(`plugin folder ${root} holds more than ${MAX_PLUGIN_BYTES} bytes (node_modules and .git not counted)`)
       files.set(rel, await fs.readFile(full))
     }
   }
@@ -33,6 +37,8 @@ function cleanArchive(raw: Map<string, Buffer>): PluginFiles {
   for (const [path, data] of raw) {
     const normalized = normalizeEntryPath(path)
     if (normalized === null) throw new PluginLoadError(`archive entry ${JSON.stringify(path)} escapes the plugin folder`)
+    // `./plugin.json` beside `plugin.json`: which one a reviewer unpacks and which one is installed must not differ.
+    if (files.has(normalized)) throw new PluginLoadError(`archive has two entries for ${JSON.stringify(normalized)}`)
     if (!isSkippedPath(normalized)) files.set(normalized, data)
   }
   return stripSingleTopFolder(files)

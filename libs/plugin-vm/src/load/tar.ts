@@ -51,6 +51,7 @@ export function readTar(tar: Buffer): Map<string, Buffer> {
     if (files.size >= MAX_PLUGIN_FILES || total > MAX_PLUGIN_BYTES) {
       throw new PluginLoadError(`archive is too large (limit ${MAX_PLUGIN_FILES} files, ${MAX_PLUGIN_BYTES} bytes)`)
     }
+    if (files.has(name)) throw new PluginLoadError(`archive has two entries named ${JSON.stringify(name)}`)
     files.set(name, Buffer.from(data))
   }
   return files

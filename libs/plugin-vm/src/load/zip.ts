@@ -15,6 +15,15 @@ function findEndOfCentralDirectory(zip: Buffer): number {
   throw new PluginLoadError('archive is not a valid zip file (no end of central directory)')
 }
 
+/** Inflates no more than the entry declares: a deflate stream that would go past it is refused. */
+function inflate(name: string, data: Buffer, size: number): Buffer {
+  try {
+    return inflateRawSync(data, { maxOutputLength: Math.max(size, 1) })
+  } catch (err) {
+    throw new PluginLoadError(`zip entry ${name} is corrupt or larger than it declares (${size} bytes): ${(err as Error).message}`)
+  }
+}
+
 /** Reads stored and deflated files from a zip (no zip64, no encryption). */
 export function readZip(zip: Buffer): Map<string, Buffer> {
   const eocd = findEndOfCentralDirectory(zip)
@@ -38,13 +47,17 @@ export function readZip(zip: Buffer): Map<string, Buffer> {
     offset += 46 + nameLength + extraLength + commentLength
     if (name.endsWith('/')) continue
     if (flags & 1) throw new PluginLoadError(`zip entry ${name} is encrypted`)
+    // A stored entry is copied as its stored bytes: a size declared smaller (0, say, in entries that
+    // all point at one large local file) would let a small archive expand past the limit.
+    if (method === 0 && compressedSize !== size) throw new PluginLoadError(`zip entry ${name} is corrupt (stores ${compressedSize} bytes, declares ${size})`)
+    if (files.has(name)) throw new PluginLoadError(`archive has two entries named ${JSON.stringify(name)}`)
     total += size
     if (total > MAX_PLUGIN_BYTES) throw new PluginLoadError(`archive is too large (limit ${MAX_PLUGIN_BYTES} bytes)`)
     if (zip.readUInt32LE(localOffset) !== LOCAL) throw new PluginLoadError(`zip entry ${name} is corrupt`)
     const dataStart = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28)
     const data = zip.subarray(dataStart, dataStart + compressedSize)
     if (method === 0) files.set(name, Buffer.from(data))
-    else if (method === 8) files.set(name, inflateRawSync(data, { maxOutputLength: Math.max(size, 1) }))
+    else if (method === 8) files.set(name, inflate(name, data, size))
     else throw new PluginLoadError(`zip entry ${name} uses unsupported compression method ${method}`)
   }
   return files
