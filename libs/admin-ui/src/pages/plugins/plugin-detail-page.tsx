@@ -7,6 +7,7 @@ import { formatTime } from '../../lib/format'
 import { href, navigate } from '../../lib/router'
 import { isOperator, useSession } from '../../lib/session-context'
 import { useAsync } from '../../lib/use-async'
+import { webLink } from '../../lib/web-link'
 import { ConfigSchemaTable } from './config-schema-table'
 import { PluginVersionsTable } from './plugin-versions-table'
 import { PublicJobsTable } from './public-jobs-table'
@@ -24,6 +25,7 @@ export function PluginDetailPage({ pluginId }: { pluginId: string }) {
   if (plugin.data === undefined) return plugin.error ? <ErrorMessage error={plugin.error} /> : <Loading what="the plugin" />
   const p: PluginDetail = plugin.data
   const json = p.plugin_json
+  const link = webLink(json.url)
   const existing = configs.data?.find((c) => c.plugin_id === p.id)
   const others = Object.fromEntries(Object.entries(json).filter(([key]) => !SHOWN_KEYS.has(key)))
 
@@ -60,10 +62,13 @@ export function PluginDetailPage({ pluginId }: { pluginId: string }) {
           <dd>{json.description ?? <span class="muted">—</span>}</dd>
           <dt>url</dt>
           <dd>
-            {json.url ? (
-              <a href={json.url} target="_blank" rel="noopener noreferrer">
+            {link ? (
+              <a href={link} target="_blank" rel="noopener noreferrer">
                 {json.url}
               </a>
+            ) : json.url ? (
+              // Not an http(s) page: shown as text, never followed.
+              <span data-testid="plugin-url-text">{String(json.url)}</span>
             ) : (
               <span class="muted">—</span>
             )}
