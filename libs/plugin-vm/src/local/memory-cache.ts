@@ -1,8 +1,10 @@
 import { PluginCache } from '../interfaces'
 
 interface Entry {
-  value: unknown
+  value: string | string[]
   expiresAt: number | undefined
+  /** What `charge` was told the entry holds (see entryBytes). */
+  bytes: number
 }
 
 export interface CacheWrite {
@@ -12,31 +14,76 @@ export interface CacheWrite {
   ttlSeconds?: number
 }
 
+export interface MemoryCacheOptions {
+  now?: () => number
+  /**
+   * false: `writes` stays empty. The log keeps every value ever written, overwritten ones too, which
+   * a short `plugin run` reports and a long-lived user (a dry run) must not hold.
+   */
+  keepWrites?: boolean
+  /**
+   * Told how many bytes an entry's write adds (negative: frees) before it is kept; throwing
+   * refuses the write, which then changes nothing.
+   */
+  charge?: (bytes: number) => void
+}
+
+/** A Map entry with its key and object costs more than its text; counted so that many tiny keys are not free. */
+const ENTRY_OVERHEAD_BYTES = 64
+
+function textBytes(value: string | string[]): number {
+  if (typeof value === 'string') return Buffer.byteLength(value)
+  let bytes = 0
+  for (const item of value) bytes += Buffer.byteLength(item)
+  return bytes
+}
+
 /** meta.cache for dry runs and tests: Redis semantics (JSON values, lists of strings) in a Map. */
 export class MemoryCache implements PluginCache {
   readonly writes: CacheWrite[] = []
   private entries = new Map<string, Entry>()
+  private readonly now: () => number
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly options: MemoryCacheOptions = {}) {
+    this.now = options.now ?? Date.now
+  }
 
-  private read(key: string): unknown {
+  private read(key: string): string | string[] | undefined {
     const entry = this.entries.get(key)
     if (!entry) return undefined
     if (entry.expiresAt !== undefined && entry.expiresAt <= this.now()) {
       this.entries.delete(key)
+      this.options.charge?.(-entry.bytes)
       return undefined
     }
     return entry.value
   }
 
-  private write(key: string, value: unknown, ttlSeconds?: number): void {
-    this.entries.set(key, { value, expiresAt: ttlSeconds ? this.now() + ttlSeconds * 1000 : undefined })
+  /** Every change of an entry goes through here, so what `charge` was told always matches what is held. */
+  private store(key: string, value: string | string[], expiresAt: number | undefined, valueBytes = textBytes(value)): void {
+    const bytes = ENTRY_OVERHEAD_BYTES + Buffer.byteLength(key) + valueBytes
+    this.options.charge?.(bytes - (this.entries.get(key)?.bytes ?? 0))
+    this.entries.set(key, { value, expiresAt, bytes })
+  }
+
+  /** The bytes of an entry's value (a list's items), from what the entry was charged: a long list is not measured again. */
+  private valueBytes(key: string): number {
+    const entry = this.entries.get(key)
+    return entry ? entry.bytes - ENTRY_OVERHEAD_BYTES - Buffer.byteLength(key) : 0
+  }
+
+  private log(write: CacheWrite): void {
+    if (this.options.keepWrites !== false) this.writes.push(write)
+  }
+
+  private expiry(ttlSeconds?: number): number | undefined {
+    return ttlSeconds ? this.now() + ttlSeconds * 1000 : undefined
   }
 
   async set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void> {
     const stored = options?.jsonSerialize === false ? String(value) : JSON.stringify(value ?? null)
-    this.write(key, stored, ttlSeconds)
-    this.writes.push({ op: 'set', key, value, ttlSeconds })
+    this.store(key, stored, this.expiry(ttlSeconds))
+    this.log({ op: 'set', key, value, ttlSeconds })
   }
 
   async get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown> {
@@ -53,17 +100,16 @@ export class MemoryCache implements PluginCache {
   async incr(key: string): Promise<number> {
     const current = Number(this.read(key) ?? 0)
     if (!Number.isInteger(current)) throw new Error('ERR value is not an integer or out of range')
-    const entry = this.entries.get(key)
-    this.entries.set(key, { value: String(current + 1), expiresAt: entry?.expiresAt })
-    this.writes.push({ op: 'incr', key, value: current + 1 })
+    this.store(key, String(current + 1), this.entries.get(key)?.expiresAt)
+    this.log({ op: 'incr', key, value: current + 1 })
     return current + 1
   }
 
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
     const value = this.read(key)
     if (value === undefined) return false
-    this.write(key, value, ttlSeconds)
-    this.writes.push({ op: 'expire', key, ttlSeconds })
+    this.store(key, value, this.expiry(ttlSeconds), this.valueBytes(key))
+    this.log({ op: 'expire', key, ttlSeconds })
     return true
   }
 
@@ -71,8 +117,8 @@ export class MemoryCache implements PluginCache {
     const list = (this.read(key) as string[] | undefined) ?? []
     const items = (Array.isArray(elementOrArray) ? elementOrArray : [elementOrArray]).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
     const next = [...items.reverse(), ...list]
-    this.entries.set(key, { value: next, expiresAt: this.entries.get(key)?.expiresAt })
-    this.writes.push({ op: 'lpush', key, value: elementOrArray })
+    this.store(key, next, this.entries.get(key)?.expiresAt, this.valueBytes(key) + textBytes(items))
+    this.log({ op: 'lpush', key, value: elementOrArray })
     return next.length
   }
 
@@ -90,8 +136,8 @@ export class MemoryCache implements PluginCache {
   async lpop(key: string, count: number): Promise<string[]> {
     const list = (this.read(key) as string[] | undefined) ?? []
     const popped = list.slice(0, Math.max(1, count))
-    this.entries.set(key, { value: list.slice(popped.length), expiresAt: this.entries.get(key)?.expiresAt })
-    this.writes.push({ op: 'lpop', key, value: count })
+    this.store(key, list.slice(popped.length), this.entries.get(key)?.expiresAt, this.valueBytes(key) - textBytes(popped))
+    this.log({ op: 'lpop', key, value: count })
     return popped
   }
 
@@ -101,8 +147,13 @@ export class MemoryCache implements PluginCache {
     const order = count < 0 ? [...list.keys()].reverse() : [...list.keys()]
     const limit = count === 0 ? Infinity : Math.abs(count)
     const remove = new Set(order.filter((i) => list[i] === element).slice(0, limit))
-    this.entries.set(key, { value: list.filter((_, i) => !remove.has(i)), expiresAt: this.entries.get(key)?.expiresAt })
-    this.writes.push({ op: 'lrem', key, value: element })
+    this.store(
+      key,
+      list.filter((_, i) => !remove.has(i)),
+      this.entries.get(key)?.expiresAt,
+      this.valueBytes(key) - remove.size * Buffer.byteLength(element),
+    )
+    this.log({ op: 'lrem', key, value: element })
     return remove.size
   }
 }
