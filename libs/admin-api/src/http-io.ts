@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError } from './interfaces'
 
-/** Refuses early on Content-Length, and again while streaming for chunked bodies that lie. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Refuses early on Content-Length, and again while streaming for chunked bodies that lie. `why`
+ * completes the 413's message when a route's limit is its own, not the server's.
+ */
+export function readBody(req: IncomingMessage, limit: number, why = ''): Promise<Buffer> {
   const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit))
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit, why))
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -14,7 +17,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length
       if (size > limit) {
         done = true
-        reject(tooLarge(limit))
+        reject(tooLarge(limit, why))
         return
       }
       chunks.push(chunk)
@@ -28,13 +31,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   })
 }
 
-function tooLarge(limit: number): HttpError {
+function tooLarge(limit: number, why: string): HttpError {
   // The rest of the body is not read, so the connection cannot be reused.
-  return new HttpError(413, 'payload_too_large', `request body is larger than ${limit} bytes`, undefined, { Connection: 'close' })
+  return new HttpError(413, 'payload_too_large', `request body is larger than ${limit} bytes${why ? `: ${why}` : ''}`, undefined, { Connection: 'close' })
 }
 
-export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const body = await readBody(req, limit)
+export async function readJsonObject(req: IncomingMessage, limit: number, why = ''): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limit, why)
   if (body.length === 0) return {}
   let parsed: unknown
   try {

@@ -1,5 +1,6 @@
 import { MemoryCache } from '@plugin-server/plugin-vm'
 import type { PluginCache } from '@plugin-server/plugin-vm'
+import type { HeldBytes } from './held-bytes'
 
 /** Enough of a list for any dry run; a longer list is shown truncated rather than copied whole. */
 const MAX_SEEDED_LIST = 10_000
@@ -10,11 +11,19 @@ const MAX_SEEDED_LIST = 10_000
  * reads a key sees its own write, and Redis never does.
  */
 export class OverlayCache implements PluginCache {
-  private readonly memory = new MemoryCache()
+  private readonly memory: MemoryCache
   private readonly seeded = new Map<string, Promise<void>>()
 
-  /** `real` null: a plugin without a config yet, whose namespaces are empty. */
-  constructor(private readonly real: PluginCache | null) {}
+  /**
+   * `real` null: a plugin without a config yet, whose namespaces are empty. What is kept, seeded
+   * copies included, counts against the run's `held` bytes; nothing else is kept (no write log).
+   */
+  constructor(
+    private readonly real: PluginCache | null,
+    held: HeldBytes,
+  ) {
+    this.memory = new MemoryCache({ keepWrites: false, charge: (bytes) => held.charge(bytes) })
+  }
 
   async set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void> {
     await this.seed(key)
@@ -62,6 +71,8 @@ export class OverlayCache implements PluginCache {
   }
 
   private seed(key: string): Promise<void> {
+    // Nothing to copy: not remembered either, so distinct keys read cost nothing.
+    if (!this.real) return Promise.resolve()
     let seeding = this.seeded.get(key)
     if (!seeding) {
       seeding = this.copy(key)

@@ -1,4 +1,8 @@
 import type { PluginStorage } from '@plugin-server/plugin-vm'
+import type { HeldBytes } from './held-bytes'
+
+/** A Map entry costs more than its text; counted so that many tiny keys are not free. */
+const ENTRY_OVERHEAD_BYTES = 64
 
 /**
  * `meta.storage` of a dry run: reads fall through to the config's stored values until the plugin
@@ -8,7 +12,11 @@ export class OverlayStorage implements PluginStorage {
   /** null: deleted during the dry run. */
   private readonly written = new Map<string, { json: string } | null>()
 
-  constructor(private readonly real: PluginStorage | null) {}
+  /** What is written counts against the run's `held` bytes; a delete keeps only the key. */
+  constructor(
+    private readonly real: PluginStorage | null,
+    private readonly held: HeldBytes,
+  ) {}
 
   async get(key: string, defaultValue: unknown): Promise<unknown> {
     const written = this.written.get(key)
@@ -19,10 +27,21 @@ export class OverlayStorage implements PluginStorage {
   }
 
   async set(key: string, value: unknown): Promise<void> {
-    this.written.set(key, value === undefined ? null : { json: JSON.stringify(value) ?? 'null' })
+    this.keep(key, value === undefined ? null : { json: JSON.stringify(value) ?? 'null' })
   }
 
   async del(key: string): Promise<void> {
-    this.written.set(key, null)
+    this.keep(key, null)
   }
+
+  private keep(key: string, value: { json: string } | null): void {
+    const previous = this.written.get(key)
+    const before = previous === undefined ? 0 : bytesOf(key, previous)
+    this.held.charge(bytesOf(key, value) - before)
+    this.written.set(key, value)
+  }
+}
+
+function bytesOf(key: string, value: { json: string } | null): number {
+  return ENTRY_OVERHEAD_BYTES + Buffer.byteLength(key) + (value === null ? 0 : Buffer.byteLength(value.json))
 }

@@ -9,6 +9,13 @@ export const MAX_TRY_EVENT_BYTES = 1024 * 1024
 export const TRY_DISTINCT_ID = 'try-it'
 /** All attachments of one dry run together: enough for lookup tables and keys, and each run holds them in memory. */
 export const MAX_TRY_ATTACHMENT_BYTES = 10 * 1024 * 1024
+/**
+ * The largest request body a valid dry run can have, so that no more is read and parsed: the event
+ * at its limit, the attachments at theirs as base64 (4 characters per 3 bytes), and as much again
+ * as the event for the rest (config values, file names, the JSON around them, an event sent
+ * less compactly than it is measured).
+ */
+export const MAX_TRY_BODY_BYTES = 2 * MAX_TRY_EVENT_BYTES + Math.ceil(MAX_TRY_ATTACHMENT_BYTES / 3) * 4
 
 const TARGET_SHAPES = '{ "plugin_config_id": id }, { "plugin_id": id or name, "config"?: {…}, "attachments"?: {…} } or { "chain": true }'
 

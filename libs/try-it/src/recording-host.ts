@@ -1,6 +1,7 @@
 import { guardedFetch } from '@plugin-server/plugin-vm'
 import type {
   ApiRequest,
+  FetchBytesInFlight,
   FetchGuard,
   HttpRequestInit,
   HttpResponseData,
@@ -31,6 +32,13 @@ export interface RecordingHostOptions {
   /** Aborted at the dry run's deadline: nothing it started outlives it. */
   signal: AbortSignal
   maxFetchBytes: number
+  /**
+   * Bytes of responses being read, shared by every plugin of the run as the workers share it by
+   * instance: concurrent GETs are held to one response's limit together, not one each.
+   */
+  fetchInFlight: FetchBytesInFlight
+  /** A fetch's own deadline when the plugin gives none, as on the workers (PLUGIN_TIMEOUT_MS). */
+  fetchTimeoutMs: number
   api: ApiDefaults
 }
 
@@ -107,8 +115,10 @@ export class RecordingHost implements PluginHost {
       this.o.recorder.settle(this.o.recorder.call('fetch', args, false), { error })
       throw error
     }
-    const { fetchGuard: guard, signal, maxFetchBytes: maxBytes } = this.o
-    return this.track('fetch', args, true, () => guardedFetch(url, init, { guard, signal, maxBytes }), responseView)
+    const { fetchGuard: guard, signal, maxFetchBytes: maxBytes, fetchInFlight: inFlight } = this.o
+    // The host dispatcher bounds only fetches it sends itself; a host's own fetch must do it here.
+    const bounded = { ...init, timeoutMs: init.timeoutMs || this.o.fetchTimeoutMs }
+    return this.track('fetch', args, true, () => guardedFetch(url, bounded, { guard, signal, maxBytes, inFlight }), responseView)
   }
 
   async api(request: ApiRequest): Promise<HttpResponseData> {

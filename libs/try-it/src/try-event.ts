@@ -1,8 +1,9 @@
 import { fetchGuard, IsolatedVmPluginVm } from '@plugin-server/plugin-vm'
-import type { PluginEvent } from '@plugin-server/plugin-vm'
+import type { FetchBytesInFlight, PluginEvent } from '@plugin-server/plugin-vm'
 import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { CallRecorder } from './call-recorder'
 import { Deadline } from './deadline'
+import { HeldBytes } from './held-bytes'
 import type { TryContext, TryInput, TryResult, TrySettings } from './interfaces'
 import { loadTrySpecs, TrySpec } from './load-try-targets'
 import { OverlayCache } from './overlay-cache'
@@ -12,6 +13,7 @@ import { parseTryEvent, parseTryTarget } from './parse-try-input'
 import { toIngestEvent } from './processed-event'
 import { RecordingHost } from './recording-host'
 import { EVENT_LIMITS, Redactor } from './redactor'
+import { RunMemory, TRY_RUN_ISOLATE_LIMITS } from './run-memory'
 import { runTryChain } from './run-try-chain'
 import { defaultTryGate } from './try-gate'
 import { TryPlugin } from './try-plugin'
@@ -19,8 +21,8 @@ import { trySource } from './try-source'
 
 /** Long enough for a plugin that fetches once or twice, short enough to wait for in a browser. */
 export const DEFAULT_TRY_DEADLINE_MS = 10_000
-/** A dry run only previews what a GET answers. */
-const MAX_TRY_FETCH_BYTES = 10 * 1024 * 1024
+/** A dry run only previews what a GET answers; also what the run's responses being read may hold together. */
+export const MAX_TRY_FETCH_BYTES = 10 * 1024 * 1024
 
 /** The workers' defaults (see libs/core config); with no allowlist, private addresses are refused. */
 export const DEFAULT_TRY_SETTINGS: TrySettings = {
@@ -57,25 +59,34 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
   const event = parseTryEvent(input.event, input.teamId)
   const target = parseTryTarget(input.target)
   const specs = await loadTrySpecs(ctx, input.teamId, target)
-  const release = await (ctx.gate ?? defaultTryGate).acquire()
+  const release = await (ctx.gate ?? defaultTryGate).acquire(input.teamId)
   const started = Date.now()
   const settings = withDefaults(ctx.settings)
   const deadline = new Deadline(ctx.deadlineMs ?? DEFAULT_TRY_DEADLINE_MS)
-  // One redactor for the whole run: a chain's plugins may pass each other's secrets along in the event.
   const redactor = new Redactor(specs.flatMap((s) => s.secrets))
+  const run: RunParts = {
+    deadline,
+    redactor,
+    held: new HeldBytes(),
+    fetchInFlight: { bytes: 0, limit: MAX_TRY_FETCH_BYTES },
+    memory: new RunMemory(
+      TRY_RUN_ISOLATE_LIMITS * settings.memoryLimitMb * 1024 * 1024,
+      `${TRY_RUN_ISOLATE_LIMITS} × PLUGIN_MEMORY_LIMIT_MB, ${settings.memoryLimitMb} MB`,
+    ),
+  }
   const plugins: TryPlugin[] = []
   try {
-    for (const spec of specs) plugins.push(await tryPlugin(ctx, spec, settings, deadline, redactor))
-    const run = await runTryChain(plugins, toIngestEvent(event))
+    for (const spec of specs) plugins.push(await tryPlugin(ctx, spec, settings, run))
+    const chain = await runTryChain(plugins, toIngestEvent(event))
     ctx.logger.info(
-      { teamId: input.teamId, target: target.kind, pluginConfigIds: specs.map((s) => s.configId), steps: run.steps.length, ms: Date.now() - started },
+      { teamId: input.teamId, target: target.kind, pluginConfigIds: specs.map((s) => s.configId), steps: chain.steps.length, ms: Date.now() - started },
       'plugin dry run',
     )
     return {
       input: redactor.json(event, EVENT_LIMITS) as PluginEvent,
-      output: run.output === null ? null : (redactor.json(run.output, EVENT_LIMITS) as PluginEvent),
-      dropped: run.dropped,
-      steps: run.steps,
+      output: chain.output === null ? null : (redactor.json(chain.output, EVENT_LIMITS) as PluginEvent),
+      dropped: chain.dropped,
+      steps: chain.steps,
     }
   } finally {
     for (const plugin of plugins) plugin.dispose()
@@ -84,8 +95,22 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
   }
 }
 
-async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, deadline: Deadline, redactor: Redactor): Promise<TryPlugin> {
+/** Shared by every plugin of one run, so the run's bounds hold for the chain as a whole. */
+interface RunParts {
+  deadline: Deadline
+  /** A chain's plugins may pass each other's secrets along in the event. */
+  redactor: Redactor
+  /** Cache, storage and cursor writes kept in memory (MAX_TRY_HELD_BYTES). */
+  held: HeldBytes
+  /** Response bodies being read, all plugins together: one response's limit. */
+  fetchInFlight: FetchBytesInFlight
+  /** The isolates (TRY_RUN_ISOLATE_LIMITS × PLUGIN_MEMORY_LIMIT_MB). */
+  memory: RunMemory
+}
+
+async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, run: RunParts): Promise<TryPlugin> {
   const { pool, redis, queuePrefix } = ctx
+  const { deadline, redactor, held } = run
   const id = spec.configId
   const recorder = new CallRecorder(redactor)
   // Try it reads a config's namespaces and never writes them: no limit to keep.
@@ -98,13 +123,16 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
     // A config reads its own namespaces (never writes them: no limit to keep); a plugin not configured yet has none.
     cache: new OverlayCache(
       id === null ? null : new RedisPluginCache(redis, queuePrefix, spec.pluginId, new TeamRedisAccount(redis, queuePrefix, spec.teamId, 0)),
+      held,
     ),
-    storage: new OverlayStorage(id === null ? null : new PostgresPluginStorage(pool, id, spec.teamId, 0)),
-    cursor: new OverlayCursor(cursor && ((key) => cursor.value(key))),
+    storage: new OverlayStorage(id === null ? null : new PostgresPluginStorage(pool, id, spec.teamId, 0), held),
+    cursor: new OverlayCursor(cursor && ((key) => cursor.value(key)), held),
     geoip: (ip) => (ctx.geoip ?? sharedLocator(settings.geoipDatabasePath)).locate(ip),
     fetchGuard: fetchGuard(settings.fetchAllowedHosts),
     signal: deadline.signal,
     maxFetchBytes: MAX_TRY_FETCH_BYTES,
+    fetchInFlight: run.fetchInFlight,
+    fetchTimeoutMs: settings.timeoutMs,
     api: {
       host: settings.posthogApiHost,
       personalApiKey: settings.posthogPersonalApiKey,
@@ -120,5 +148,6 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
     settings,
     vm: ctx.vm ?? new IsolatedVmPluginVm(),
     source: () => trySource(pool, spec.pluginId, spec.contentHash),
+    memory: run.memory,
   })
 }

@@ -3,6 +3,7 @@ import type { PluginInstance, PluginMethodName, PluginSource, PluginVm } from '@
 import type { CallRecorder } from './call-recorder'
 import type { Deadline } from './deadline'
 import type { RecordingHost } from './recording-host'
+import type { RunMemory } from './run-memory'
 import type { TryMethod, TrySettings, TryStep } from './interfaces'
 import type { TrySpec } from './load-try-targets'
 import { EVENT_LIMITS } from './redactor'
@@ -15,6 +16,8 @@ export interface TryPluginParts {
   settings: TrySettings
   vm: PluginVm
   source: () => Promise<PluginSource>
+  /** Shared by the run's plugins: read after each load and step, it stops the run past its limit. */
+  memory: RunMemory
 }
 
 /** A step and, when the call succeeded, what it returned. */
@@ -64,6 +67,7 @@ export class TryPlugin {
     const { spec, settings, deadline } = this.parts
     if (spec.loadError) return [this.failed('setupPlugin', `the plugin was not loaded: ${spec.loadError}`)]
     if (deadline.remaining() === 0) return [this.failed('setupPlugin', this.deadlineText())]
+    if (this.parts.memory.stopped !== null) return [this.failed('setupPlugin', `not loaded: ${this.parts.memory.stopped}`)]
     const started = performance.now()
     try {
       const source = await this.parts.source()
@@ -76,7 +80,10 @@ export class TryPlugin {
     } catch (err) {
       return [this.step('setupPlugin', started, this.parts.recorder.redactor.text(errorText(err)))]
     }
+    this.parts.memory.add(this.instance)
     if (!this.instance.hasMethod('setupPlugin')) {
+      const stopped = await this.parts.memory.check()
+      if (stopped !== null) return [this.step('setupPlugin', started, stopped)]
       this.ready = true
       return []
     }
@@ -91,14 +98,21 @@ export class TryPlugin {
     if (!instance) return { step: this.failed(method, 'the plugin is not loaded'), ok: false }
     const remaining = this.parts.deadline.remaining()
     if (remaining === 0) return { step: this.failed(method, this.deadlineText()), ok: false }
+    const { memory } = this.parts
+    if (memory.stopped !== null) return { step: this.failed(method, `not run: ${memory.stopped}`), ok: false }
     const timeoutMs = Math.min(this.parts.settings.timeoutMs, remaining)
     const started = performance.now()
     try {
       const value = await call(instance, timeoutMs)
       await hostTasksDrained()
+      // The step that took the run's isolates past their limit fails with why, as its plugin's doing.
+      const stopped = await memory.check()
+      if (stopped !== null) return { step: this.step(method, started, stopped), ok: false }
       return { step: this.step(method, started, null), ok: true, value }
     } catch (err) {
       await hostTasksDrained()
+      const stopped = await memory.check()
+      if (stopped !== null) return { step: this.step(method, started, stopped), ok: false }
       let text = errorText(err)
       // The call's limit was what was left of the run, not the workers' limit the message implies.
       if (timeoutMs < this.parts.settings.timeoutMs && /time limit/.test(text)) text += ` (all that was left of the dry run's ${this.parts.deadline.ms} ms)`

@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { AdminApi, createAdminApi } from '@plugin-server/admin-api'
 import { createConfig, createTeamAdminToken, installPluginFromPath } from '@plugin-server/management'
-import { MAX_TRY_ATTACHMENT_BYTES, TryResult } from '@plugin-server/try-it'
+import { MAX_TRY_ATTACHMENT_BYTES, MAX_TRY_BODY_BYTES, MAX_TRY_EVENT_BYTES, TryResult } from '@plugin-server/try-it'
 import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
 import { testSecretBox } from '../harness/security-env'
 
@@ -185,15 +185,33 @@ describe('POST /api/teams/:teamId/try', function () {
     assertError(await call(`/api/teams/999999/try`, { event: { event: 'e' }, target: { chain: true } }), 404, 'not_found')
   })
 
-  it('runs at most two dry runs at once and tells a third to come back (429, Retry-After)', async () => {
+  it('runs at most two dry runs at once, one per team, and tells the rest to come back (429, Retry-After)', async () => {
+    const other = await createTeamRow(h, 'other')
+    const third = await createTeamRow(h, 'third')
     const fetcher = await configure('try-fetcher', teamId, { url: 'http://127.0.0.1:9' })
-    const slow = { event: { event: 'e', properties: { sleep_ms: 3000 } }, target: { plugin_config_id: fetcher } }
-    const running = [call(`/api/teams/${teamId}/try`, slow), call(`/api/teams/${teamId}/try`, slow)]
+    const otherFetcher = await configure('try-fetcher', other, { url: 'http://127.0.0.1:9' })
+    const thirdFetcher = await configure('try-fetcher', third, { url: 'http://127.0.0.1:9' })
+    const slow = (id: number) => ({ event: { event: 'e', properties: { sleep_ms: 3000 } }, target: { plugin_config_id: id } })
+    const running = [call(`/api/teams/${teamId}/try`, slow(fetcher)), call(`/api/teams/${other}/try`, slow(otherFetcher))]
     await new Promise((resolve) => setTimeout(resolve, 300))
-    const third = await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { plugin_config_id: fetcher } })
-    assertError(third, 429, 'too_many_requests')
-    assert.equal(third.headers.get('retry-after'), '5')
-    assert.match((third.json() as { error: { message: string } }).error.message, /^2 dry runs are already running on this server; try again in a few seconds$/)
+    const full = await call(`/api/teams/${third}/try`, { event: { event: 'e' }, target: { plugin_config_id: thirdFetcher } })
+    assertError(full, 429, 'too_many_requests')
+    assert.equal(full.headers.get('retry-after'), '5')
+    assert.match((full.json() as { error: { message: string } }).error.message, /^2 dry runs are already running on this server; try again in a few seconds$/)
+    const again = await call(`/api/teams/${teamId}/try`, { event: { event: 'e' }, target: { plugin_config_id: fetcher } })
+    assertError(again, 429, 'too_many_requests')
+    assert.match((again.json() as { error: { message: string } }).error.message, /^this team already has 1 dry run running on this server/)
     for (const reply of await Promise.all(running)) assert.equal(reply.status, 200, reply.text)
+  })
+
+  it('refuses a body larger than any valid dry run with 413 naming the limits, before reading it', async () => {
+    const reply = await call(`/api/teams/${teamId}/try`, 'x'.repeat(MAX_TRY_BODY_BYTES + 1), teamToken)
+    assertError(reply, 413, 'payload_too_large')
+    assert.equal(
+      (reply.json() as { error: { message: string } }).error.message,
+      `request body is larger than ${MAX_TRY_BODY_BYTES} bytes: a dry run takes an event of at most 1048576 bytes and attachments of at most 10485760 bytes in all (base64)`,
+    )
+    // The largest attachments a dry run takes, as base64, still fit (and are judged on their own limit).
+    assert.ok(MAX_TRY_BODY_BYTES > Math.ceil(MAX_TRY_ATTACHMENT_BYTES / 3) * 4 + MAX_TRY_EVENT_BYTES)
   })
 })

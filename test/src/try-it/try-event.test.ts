@@ -3,7 +3,20 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createConfig, installPluginFromPath, ManagementError } from '@plugin-server/management'
-import { MAX_TRY_ATTACHMENT_BYTES, TryContext, TryGate, tryEvent, TryRefusedError, TryResult, TryStep } from '@plugin-server/try-it'
+import type { MemoryCache } from '@plugin-server/plugin-vm'
+import {
+  MAX_TRY_ATTACHMENT_BYTES,
+  MAX_TRY_HELD_BYTES,
+  TRY_RUN_ISOLATE_LIMITS,
+  TryContext,
+  TryGate,
+  tryEvent,
+  TryRefusedError,
+  TryResult,
+  TryStep,
+} from '@plugin-server/try-it'
+import { writePlugin } from '../harness/plugins'
+import { REPO_ROOT } from '../harness/processes'
 import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
 
 const ENRICHER = path.join(FIXTURES, 'try-enricher')
@@ -309,8 +322,14 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
     const late = await run(slow, { plugin_config_id: fetcherId }, { deadlineMs: 300 })
     assert.match(String(step(late, 'try-fetcher', 'processEvent').error), /exceeded its time limit .*the dry run's 300 ms/)
 
+    // Two teams: one team may hold only one of the two slots.
+    const other = await createTeamRow(h, 'other')
+    const otherFetcher = await configure(FETCHER, { url: 'http://127.0.0.1:9' }, { enabled: false, team: other })
     const gate = new TryGate(2, 100)
-    const running = [run(slow, { plugin_config_id: fetcherId }, { gate }), run(slow, { plugin_config_id: fetcherId }, { gate })]
+    const running = [
+      run(slow, { plugin_config_id: fetcherId }, { gate }),
+      tryEvent({ ...ctx, gate }, { teamId: other, event: slow, target: { plugin_config_id: otherFetcher } }),
+    ]
     await new Promise((resolve) => setTimeout(resolve, 200))
     await assert.rejects(
       () => tryEvent({ ...ctx, gate }, { teamId, event: { event: 'e' }, target: { plugin_config_id: fetcherId } }),
@@ -318,5 +337,110 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
     )
     await Promise.all(running)
     assert.equal((await run({ event: 'e' }, { plugin_config_id: fetcherId }, { gate })).steps.length, 1, 'a slot is free again')
+  })
+  it("refuses cache and storage writes past the run's MAX_TRY_HELD_BYTES, naming the limit; an overwrite frees the old value's bytes", async () => {
+    const writer = writePlugin(
+      'try-held-writer',
+      `export async function processEvent(event, { cache, storage }) {
+        // 54 MB written over three keys: only the last three values are held.
+        for (let n = 0; n < 60; n++) await cache.set('k' + (n % 3), 'x'.repeat(900 * 1024))
+        event.properties.overwrites = 'accepted'
+        try {
+          for (let n = 0; n < 60; n++) await cache.set('new' + n, 'y'.repeat(900 * 1024))
+        } catch (error) {
+          event.properties.cache_error = error.message
+        }
+        try {
+          await storage.set('big', 'z'.repeat(900 * 1024))
+        } catch (error) {
+          event.properties.storage_error = error.message
+        }
+        return event
+      }`,
+    )
+    const result = await run({ event: 'e' }, { plugin_config_id: await configure(writer, {}, { enabled: false }) })
+    const props = result.output?.properties as Record<string, unknown>
+    assert.equal(props.overwrites, 'accepted')
+    const refused = /refused: this dry run's cache, storage and cursor writes would hold \d+ bytes together, over its limit of 33554432 \(MAX_TRY_HELD_BYTES\)/
+    assert.match(String(props.cache_error), refused)
+    assert.match(String(props.storage_error), refused, 'storage writes count against the same budget')
+    const shown = step(result, 'try-held-writer', 'processEvent').host_calls.filter((c) => c.error !== undefined)
+    assert.ok(shown.length > 0 && shown.every((c) => refused.test(String(c.error))), 'the step shows the refused calls')
+    assert.equal(MAX_TRY_HELD_BYTES, 32 * 1024 * 1024)
+  })
+
+  it('keeps no log of the values a dry run wrote to its cache, only the values held', async () => {
+    const dist = path.join(REPO_ROOT, 'libs/try-it/dist')
+    const { OverlayCache } = require(`${dist}/overlay-cache.js`) as typeof import('@plugin-server/try-it/dist/overlay-cache')
+    const { HeldBytes } = require(`${dist}/held-bytes.js`) as typeof import('@plugin-server/try-it/dist/held-bytes')
+    const held = new HeldBytes()
+    const cache = new OverlayCache(null, held)
+    for (let n = 0; n < 100; n++) await cache.set(`k${n % 3}`, 'x'.repeat(900 * 1024))
+    assert.equal((cache as unknown as { memory: MemoryCache }).memory.writes.length, 0, 'nothing keeps the 100 values written')
+    assert.ok(held.bytes < 3 * 930 * 1024, `three values held, ${held.bytes} bytes`)
+    await cache.lpush('list', ['a', 'b', 'c'])
+    await cache.lpop('list', 2)
+    await cache.lrem('list', 0, 'c')
+    await cache.set('k0', 1)
+    assert.ok(held.bytes < 2 * 930 * 1024 + 1024, `popped, removed and overwritten values are given back: ${held.bytes} bytes`)
+  })
+
+  it("holds a run's fetch responses being read to one response's limit together, as the workers hold an instance's", async () => {
+    // Every response sends 4 MB and never ends: three of them would hold 12 MB.
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
+      res.write(Buffer.alloc(4 * 1024 * 1024, 'a'))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const fetcher = writePlugin(
+        'try-parallel-fetch',
+        `export async function processEvent(event, { config }) {
+          const reads = [1, 2, 3].map((i) => fetch(config.url + '/big/' + i).then((r) => r.text()))
+          event.properties.first_outcome = await new Promise((resolve) => {
+            for (const read of reads) read.catch((error) => resolve(error.message))
+            Promise.all(reads).then(() => resolve('all read'))
+          })
+          return event
+        }`,
+        [{ key: 'url', name: 'URL', type: 'string', required: true }],
+      )
+      const id = await configure(fetcher, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { enabled: false })
+      const result = await run({ event: 'e' }, { plugin_config_id: id }, { settings: { fetchAllowedHosts: ['127.0.0.1'], timeoutMs: 5000 } })
+      assert.equal(step(result, 'try-parallel-fetch', 'processEvent').error, null)
+      assert.match(
+        String((result.output?.properties as Record<string, unknown>).first_outcome),
+        /^fetch of http:\/\/127\.0\.0\.1:\d+\/… stopped: this plugin's responses being read hold over 10485760 bytes together/,
+      )
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
+  it('stops a chain whose isolates together hold more than twice the memory limit, disposing them, and says why', async () => {
+    for (const [order, name] of ['try-hog-a', 'try-hog-b', 'try-hog-c'].entries()) {
+      const hog = writePlugin(
+        name,
+        `export function setupPlugin() { globalThis.held = new Uint8Array(30 * 1024 * 1024).fill(1) }
+        export function processEvent(event) { event.properties['${name}'] = globalThis.held.length; return event }
+        export function teardownPlugin() {}`,
+      )
+      await configure(hog, {}, { order: order + 1 })
+    }
+    const result = await run({ event: 'e' }, { chain: true }, { settings: { memoryLimitMb: 40 } })
+    assert.deepEqual(stepsOf(result), [
+      'try-hog-a.setupPlugin',
+      'try-hog-a.processEvent',
+      'try-hog-b.setupPlugin',
+      'try-hog-b.processEvent',
+      'try-hog-c.setupPlugin',
+    ])
+    assert.match(
+      String(step(result, 'try-hog-c', 'setupPlugin').error),
+      /^the dry run was stopped: its 3 plugins' isolates held \d+ bytes together, over the 83886080 a dry run's isolates may hold \(2 × PLUGIN_MEMORY_LIMIT_MB, 40 MB\)/,
+    )
+    assert.equal(step(result, 'try-hog-b', 'processEvent').error, null, 'the steps before it ran')
+    assert.equal(TRY_RUN_ISOLATE_LIMITS, 2)
   })
 })
