@@ -98,6 +98,8 @@ function record(i: number, pluginJson: PluginJson): PluginConfigRecord {
     contentHash: `bench-${i}`,
     order: i,
     config: {},
+    sealedKeys: [],
+    hasAttachments: false,
     pluginJson,
     signature: `bench-${i}`,
   } as PluginConfigRecord

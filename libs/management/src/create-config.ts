@@ -1,6 +1,6 @@
 import { findTeamPluginConfigId, insertPluginConfig, lockPluginConfigCreate } from '@plugin-server/db'
 import type { PoolClient } from 'pg'
-import { assertAttachmentSizes } from './attachment-size'
+import { assertAttachmentInputs } from './attachment-size'
 import { assertTeamExists, configView, inTransaction, upsertAttachment } from './db-helpers'
 import { CreateConfigInput, ManagementContext, ManagementError, PluginConfigView } from './interfaces'
 import { findPluginSummary } from './list-plugins'
@@ -22,7 +22,7 @@ async function assertNoConfig(client: PoolClient, teamId: number, pluginId: numb
  * taken one moves the configs from there on down by one) and start disabled unless asked.
  */
 export async function createConfig(ctx: ManagementContext, input: CreateConfigInput): Promise<PluginConfigView> {
-  assertAttachmentSizes(ctx, input.attachments ?? [])
+  assertAttachmentInputs(ctx, input.attachments ?? [])
   const id = await inTransaction(ctx.pool, async (client) => {
     await assertTeamExists(client, input.teamId)
     const plugin = await findPluginSummary(client, input.plugin)

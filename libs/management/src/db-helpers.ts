@@ -8,57 +8,46 @@ import {
 } from '@plugin-server/db'
 import { AttachmentView, ManagementError, PluginConfigView } from './interfaces'
 import { PluginConfigRow, toConfigView } from './redact'
-import { openSecretFields, SecretBox, SecretKeyError } from '@plugin-server/secrets'
+import { openConfigFields, SecretBox } from '@plugin-server/secrets'
+import type { PluginConfigField } from '@plugin-server/plugin-vm'
 
-import type { Queryable } from '@plugin-server/db'
+import type { PluginConfigDetailRecord, Queryable } from '@plugin-server/db'
 export type { Queryable }
+
+type PluginConfigSchema = PluginConfigField[]
 
 // One transaction helper for every store owner; management code imports it from here as before.
 export { inTransaction } from '@plugin-server/db'
 
 export async function findConfigRow(db: Queryable, box: SecretBox, id: number, forUpdate = false): Promise<PluginConfigRow> {
-  const row = await findPluginConfigDetail<PluginConfigRow['config_schema']>(db, id, forUpdate)
+  const row = await findPluginConfigDetail<PluginConfigSchema>(db, id, forUpdate)
   if (!row) throw new ManagementError('not_found', `plugin config ${id} not found`)
   return openRow(row, box)
 }
 
 /**
  * Rows with their secret values decrypted: merging an update and re-checking on enable work on
- * plaintext, so writes need the key. Nothing here is returned to callers as is.
+ * plaintext. A value that does not open (no key in this process, or it only looked sealed) stays
+ * as stored and is named in `unreadable`, so an update can still clear or replace it and a view
+ * (config get/list, logs), which shows secrets only as set / not set, needs no PLUGIN_SECRETS_KEYS.
+ * With the key, views can also scrub the values out of error texts and logs. Nothing here is
+ * returned to callers as is.
  */
-function openRow(row: PluginConfigRow, box: SecretBox): PluginConfigRow {
-  try {
-    return { ...row, config: openSecretFields(row.config, box, { teamId: row.team_id, pluginId: row.plugin_id }) }
-  } catch (err) {
-    throw new Error(`plugin config ${row.id}: ${(err as Error).message}`, { cause: err })
-  }
-}
-
-/**
- * A row for a view (config get/list, logs), which shows secrets only as set / not set and so must
- * not need PLUGIN_SECRETS_KEYS: a shell or pod without the key can still read. With the key, values
- * are opened so views can also scrub them out of error texts and logs (writers already redact them);
- * without it, the sealed values stay as they are and are never shown.
- */
-function rowForView(row: PluginConfigRow, box: SecretBox): PluginConfigRow {
-  try {
-    return openRow(row, box)
-  } catch (err) {
-    if ((err as Error).cause instanceof SecretKeyError) return row
-    throw err
-  }
+function openRow(row: PluginConfigDetailRecord<PluginConfigSchema>, box: SecretBox): PluginConfigRow {
+  const opened = openConfigFields(row.config, box, { teamId: row.team_id, pluginId: row.plugin_id })
+  return { ...row, config: opened.config, sealed_keys: opened.sealed, unreadable: opened.unreadable }
 }
 
 export async function findConfigRowForView(db: Queryable, box: SecretBox, id: number): Promise<PluginConfigRow> {
-  const row = await findPluginConfigDetail<PluginConfigRow['config_schema']>(db, id)
+  const row = await findPluginConfigDetail<PluginConfigSchema>(db, id)
   if (!row) throw new ManagementError('not_found', `plugin config ${id} not found`)
-  return rowForView(row, box)
+  return openRow(row, box)
 }
 
-/** A team's configs in chain order, for views (see rowForView). */
+/** A team's configs in chain order, for views (see openRow). */
 export async function listConfigRows(db: Queryable, box: SecretBox, teamId: number): Promise<PluginConfigRow[]> {
-  const rows = await listTeamPluginConfigDetails<PluginConfigRow['config_schema']>(db, teamId)
-  return rows.map((row) => rowForView(row, box))
+  const rows = await listTeamPluginConfigDetails<PluginConfigSchema>(db, teamId)
+  return rows.map((row) => openRow(row, box))
 }
 
 export async function attachmentViews(db: Queryable, configIds: number[]): Promise<Map<number, AttachmentView[]>> {

@@ -15,6 +15,7 @@ import { inTransaction } from './db-helpers'
 import { InstallResult, ManagementContext, ManagementError, PluginFileMap, PluginSummary } from './interfaces'
 import { asManagementError } from './load-error'
 import { notifyWorkers } from './notify'
+import { assertPluginName } from './plugin-name'
 import { learnCapabilities } from './learn-capabilities'
 
 /**
@@ -29,6 +30,7 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
     throw asManagementError(err)
   }
   const { pluginJson } = source
+  assertPluginName(pluginJson.name)
   const hash = contentHash(files)
   const stored = filesToJson(files)
   // Not refused here when the module does not evaluate: it stays unknown and fails to load in the workers with their load error, as before.

@@ -49,6 +49,6 @@ export async function readLogs(ctx: ManagementContext, configId: number, query: 
     limit: query.limit ?? DEFAULT_LIMIT,
   })
   // Plugins print what they like, their own API key included.
-  const secrets = secretValues(row.config_schema, row.config)
+  const secrets = secretValues(row.config_schema, row.config, row.sealed_keys)
   return rows.map((r) => ({ ...r, message: scrubSecrets(r.message, secrets) }))
 }

@@ -4,16 +4,23 @@ import { redact } from '@plugin-server/secrets'
 import { AttachmentView, PluginConfigView, SecretState } from './interfaces'
 import { configFields, isSecretField } from './validate-config'
 
-/** A config row as libs/db reads it, with its schema typed. */
-export type PluginConfigRow = PluginConfigDetailRecord<PluginConfigField[]>
+/** A config row as libs/db reads it, with its schema typed and its values opened (see openRow in db-helpers). */
+export type PluginConfigRow = PluginConfigDetailRecord<PluginConfigField[]> & {
+  /** Keys whose stored value is sealed: secret whatever the schema in use says (see sealedKeys). */
+  sealed_keys: string[]
+  /** Sealed keys whose value did not open (no key here, or it only looked sealed; still sealed in `config`), each with why. */
+  unreadable: Record<string, string>
+}
 
 /**
- * Secret fields are write-only: the view says whether each is set, never what it is. A stored key
- * the schema no longer knows is withheld too, since nothing says whether it was a secret.
+ * Secret fields are write-only: the view says whether each is set, never what it is. A value stored
+ * sealed is one of them even when the version in use does not mark its field `secret` (a pin to an
+ * older version, or a newer one that dropped the flag). A stored key the schema no longer knows is
+ * withheld too, since nothing says whether it was a secret.
  */
 export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]): PluginConfigView {
   const fields = configFields(row.config_schema)
-  const secret = new Set(fields.filter(isSecretField).map((f) => f.key as string))
+  const secret = secretKeys(row.config_schema, row.sealed_keys)
   const known = new Set(fields.map((f) => f.key as string))
   const config: Record<string, string> = {}
   for (const [key, value] of Object.entries(row.config)) {
@@ -33,8 +40,8 @@ export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]
     config,
     secret_fields: secretFields,
     attachments,
-    error: scrubSecrets(row.error, secretValues(row.config_schema, row.config)),
-    disabled_reason: scrubSecrets(row.disabled_reason, secretValues(row.config_schema, row.config)),
+    error: scrubSecrets(row.error, secretValues(row.config_schema, row.config, row.sealed_keys)),
+    disabled_reason: scrubSecrets(row.disabled_reason, secretValues(row.config_schema, row.config, row.sealed_keys)),
     created_at: row.created_at,
     updated_at: row.updated_at,
   }
@@ -43,11 +50,19 @@ export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]
 /** Values too short to be a credential would blank out ordinary words. */
 const MIN_SCRUBBED_LENGTH = 4
 
-export function secretValues(schema: readonly PluginConfigField[], config: Record<string, string>): string[] {
-  return configFields(schema)
-    .filter(isSecretField)
-    .map((f) => config[f.key as string])
-    .filter((v): v is string => typeof v === 'string' && v.length >= MIN_SCRUBBED_LENGTH)
+/** The fields the schema marks `secret` and every key stored sealed, whatever the schema says. */
+export function secretKeys(schema: readonly PluginConfigField[], sealed: readonly string[]): Set<string> {
+  return new Set([
+    ...configFields(schema)
+      .filter(isSecretField)
+      .map((f) => f.key as string),
+    ...sealed,
+  ])
+}
+
+/** The plaintext of a config's secrets (see secretKeys), the strings scrubbed out of what a plugin wrote. */
+export function secretValues(schema: readonly PluginConfigField[], config: Record<string, string>, sealed: readonly string[] = []): string[] {
+  return [...secretKeys(schema, sealed)].map((key) => config[key]).filter((v): v is string => typeof v === 'string' && v.length >= MIN_SCRUBBED_LENGTH)
 }
 
 /**

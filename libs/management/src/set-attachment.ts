@@ -1,5 +1,5 @@
 import { touchPluginConfig } from '@plugin-server/db'
-import { assertAttachmentSizes } from './attachment-size'
+import { assertAttachmentInputs } from './attachment-size'
 import { configView, findConfigRow, inTransaction, upsertAttachment } from './db-helpers'
 import { AttachmentInput, ManagementContext, PluginConfigView } from './interfaces'
 import { notifyWorkers } from './notify'
@@ -7,7 +7,7 @@ import { assertAttachmentField } from './validate-config'
 
 /** Replaces one attachment of a config; the key must be an `attachment` field of the plugin. */
 export async function setAttachment(ctx: ManagementContext, id: number, attachment: AttachmentInput): Promise<PluginConfigView> {
-  assertAttachmentSizes(ctx, [attachment])
+  assertAttachmentInputs(ctx, [attachment])
   await inTransaction(ctx.pool, async (client) => {
     const row = await findConfigRow(client, ctx.secrets, id, true)
     assertAttachmentField(row.plugin_name, row.config_schema, attachment.key)

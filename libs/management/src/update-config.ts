@@ -1,5 +1,5 @@
 import { updatePluginConfigRow } from '@plugin-server/db'
-import { assertAttachmentSizes } from './attachment-size'
+import { assertAttachmentInputs } from './attachment-size'
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys, teamOf, upsertAttachment } from './db-helpers'
 import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
 import { lockTeamOrder, makeRoomForOrder } from './make-room-for-order'
@@ -10,10 +10,11 @@ import { versionSchema } from './version-schema'
 
 /**
  * Merges into what is stored: keys not given (secrets included) keep their value, a key given as
- * '' or null is cleared (and falls back to its default, if it has one).
+ * '' or null is cleared (and falls back to its default, if it has one). A value stored sealed stays
+ * sealed, replaced or not, whatever the schema of the version it will run says.
  */
 export async function updateConfig(ctx: ManagementContext, id: number, input: UpdateConfigInput): Promise<PluginConfigView> {
-  assertAttachmentSizes(ctx, input.attachments ?? [])
+  assertAttachmentInputs(ctx, input.attachments ?? [])
   const changedKeys = await inTransaction(ctx.pool, async (client) => {
     // The team's order lock comes before the row lock, as in reorderConfigs, so the two cannot deadlock.
     if (input.order !== undefined && input.order !== null) await lockTeamOrder(client, await teamOf(client, id))
@@ -34,7 +35,11 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
     })
     if (input.order !== undefined && input.order !== null && input.order !== row.order) await makeRoomForOrder(client, row.team_id, input.order, id)
     await updatePluginConfigRow(client, id, {
-      config: sealConfig(row.plugin_name, schema, config, { teamId: row.team_id, pluginId: row.plugin_id }, ctx.secrets),
+      config: sealConfig(row.plugin_name, schema, config, { teamId: row.team_id, pluginId: row.plugin_id }, ctx.secrets, {
+        sealed: row.sealed_keys,
+        // A value that does not open (it only looked sealed, or its key is gone) goes on as it was unless given anew.
+        asStored: Object.keys(row.unreadable).filter((key) => !Object.hasOwn(input.config ?? {}, key)),
+      }),
       order: input.order ?? null,
       enabled: input.enabled ?? null,
       pin: input.pinnedVersion === undefined ? undefined : { version: input.pinnedVersion },

@@ -1,5 +1,16 @@
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
+import { SEALED_PREFIX } from '@plugin-server/secrets'
 import { ConfigInputValue, ManagementError } from './interfaces'
+import { unstorableText } from './storable-text'
+
+/**
+ * Every worker holds every enabled config and re-reads them all every 30 s, so values are capped.
+ * 64 KiB fits a json field of mappings (PostHog's property-filter, taxonomy or schema plugins use a
+ * few KiB) many times over; files belong in attachments. UTF-8 bytes of the plaintext.
+ */
+export const MAX_CONFIG_VALUE_BYTES = 64 * 1024
+/** All of a config's values together (UTF-8 bytes): eight values at the per-value limit. */
+export const MAX_CONFIG_BYTES = 512 * 1024
 
 export interface ConfigValidationInput {
   pluginName: string
@@ -57,6 +68,7 @@ export function validateConfig(input: ConfigValidationInput): Record<string, str
       delete config[key]
       continue
     }
+    assertStorable(pluginName, key, value)
     if (field.type === 'choice') {
       const choices = field.choices ?? []
       if (!choices.includes(value)) {
@@ -76,7 +88,37 @@ export function validateConfig(input: ConfigValidationInput): Record<string, str
     }
     if (field.required === true && config[key] === undefined) throw invalid(pluginName, key, 'is required')
   }
+  assertConfigSize(pluginName, config)
   return config
+}
+
+/** A given value Postgres can store, within the limit, and not one that would pass for a sealed secret. */
+function assertStorable(pluginName: string, key: string, value: string): void {
+  const problem = unstorableText(value)
+  if (problem) throw invalid(pluginName, key, problem)
+  // Stored, it would be taken for a secret sealed at rest: views would hide it and `secrets rotate` would try to open it.
+  if (value.startsWith(SEALED_PREFIX))
+    throw invalid(pluginName, key, `must not begin with ${JSON.stringify(SEALED_PREFIX)}, the prefix of secrets sealed at rest`)
+  const bytes = Buffer.byteLength(value, 'utf8')
+  if (bytes > MAX_CONFIG_VALUE_BYTES) {
+    throw invalid(
+      pluginName,
+      key,
+      `is ${bytes} bytes, over the limit of ${MAX_CONFIG_VALUE_BYTES} bytes per value (MAX_CONFIG_VALUE_BYTES); put large data in an attachment field`,
+    )
+  }
+}
+
+function assertConfigSize(pluginName: string, config: Record<string, string>): void {
+  const sizes = Object.entries(config).map(([key, value]) => [key, Buffer.byteLength(value, 'utf8')] as const)
+  const total = sizes.reduce((sum, [, bytes]) => sum + bytes, 0)
+  if (total <= MAX_CONFIG_BYTES) return
+  const [largest, largestBytes] = sizes.reduce((a, b) => (b[1] > a[1] ? b : a))
+  throw new ManagementError(
+    'validation_error',
+    `plugin ${JSON.stringify(pluginName)}: config values are ${total} bytes together, over the limit of ${MAX_CONFIG_BYTES} bytes (MAX_CONFIG_BYTES); the largest is config field ${JSON.stringify(largest)} (${largestBytes} bytes)`,
+    largest,
+  )
 }
 
 export function assertAttachmentField(pluginName: string, schema: readonly PluginConfigField[], key: string): void {

@@ -2,7 +2,7 @@ import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
 import { EnabledConfigRunRecord, listEnabledConfigRuns, listPluginAttachments, readPluginVersionFiles } from '@plugin-server/db'
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
-import { openSecretFields, SecretBox } from '@plugin-server/secrets'
+import { openSecretFields, SecretBox, sealedKeys } from '@plugin-server/secrets'
 
 /** Everything a worker needs to run one enabled plugin config, as read from Postgres. */
 export interface PluginConfigRecord {
@@ -19,6 +19,8 @@ export interface PluginConfigRecord {
   order: number
   /** Includes secret values: plugins need them; they never leave the worker. */
   config: Record<string, unknown>
+  /** Keys stored sealed: secrets whatever `pluginJson` (the version in use) says, see secretValues. */
+  sealedKeys: string[]
   pluginJson: PluginJson
   /**
    * Whether the config had attachments when read. Without any, loading it reads nothing more from
@@ -56,12 +58,12 @@ export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions 
       filter.onUnreadable?.(r.id, (err as Error).message)
       continue
     }
-    records.push(toRecord(r, config))
+    records.push(toRecord(r, config, sealedKeys(r.config)))
   }
   return records
 }
 
-function toRecord(r: ConfigRow, config: Record<string, unknown>): PluginConfigRecord {
+function toRecord(r: ConfigRow, config: Record<string, unknown>, sealed: string[]): PluginConfigRecord {
   // Hashed: the signature is compared and may be printed, and it is computed over plaintext so that
   // re-encrypting (secrets rotate) does not look like a change and reload every plugin.
   const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex')
@@ -76,6 +78,7 @@ function toRecord(r: ConfigRow, config: Record<string, unknown>): PluginConfigRe
     contentHash: r.content_hash,
     order: r.order,
     config,
+    sealedKeys: sealed,
     pluginJson: r.plugin_json,
     hasAttachments: r.attachments_signature !== null,
     signature: [
@@ -102,10 +105,12 @@ export async function loadAttachments(pool: Pool, pluginConfigId: number): Promi
   return Object.fromEntries(rows.map((r) => [r.key, { content_type: r.content_type, file_name: r.file_name, contents: r.contents }]))
 }
 
-/** Secret values of a config: the strings that must never be logged. */
+/**
+ * Secret values of a config: the strings that must never be logged. A value stored sealed is one
+ * even when the version in use does not mark its field `secret` (pinned to an older version, or a
+ * newer one dropped the flag): it was given as a secret.
+ */
 export function secretValues(record: PluginConfigRecord): string[] {
-  return record.pluginJson.config
-    .filter((field) => field.secret && field.key)
-    .map((field) => record.config[field.key as string])
-    .filter((value): value is string => typeof value === 'string' && value !== '')
+  const keys = new Set([...record.pluginJson.config.filter((field) => field.secret && field.key).map((field) => field.key as string), ...record.sealedKeys])
+  return [...keys].map((key) => record.config[key]).filter((value): value is string => typeof value === 'string' && value !== '')
 }

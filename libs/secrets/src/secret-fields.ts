@@ -19,19 +19,61 @@ export function secretAad(scope: SecretScope, key: string): string {
   return `plugin_config:${scope.teamId}:${scope.pluginId}:${key}`
 }
 
-/** Seals the non-empty values of fields plugin.json marks `secret`; `config` must be plaintext (opened first). */
+/**
+ * Keys whose stored value is sealed. They stay secret whatever the schema in use says: a version
+ * pinned or installed later may not mark the field `secret`, and the value was given as one.
+ */
+export function sealedKeys(config: Record<string, unknown>): string[] {
+  return Object.entries(config).flatMap(([key, value]) => (isSealed(value) ? [key] : []))
+}
+
+/**
+ * Seals the non-empty values of fields plugin.json marks `secret`, and of `alsoSecret` (keys that
+ * were sealed when read); `config` must be plaintext (opened first).
+ */
 export function sealSecretFields(
   schema: readonly SecretFieldSpec[],
   config: Record<string, unknown>,
   box: SecretBox,
   scope: SecretScope,
+  alsoSecret: Iterable<string> = [],
 ): Record<string, unknown> {
-  const secret = new Set(schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string))
+  const secret = new Set([...schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string), ...alsoSecret])
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) =>
       secret.has(key) && typeof value === 'string' && value !== '' ? [key, box.seal(value, secretAad(scope, key))] : [key, value],
     ),
   )
+}
+
+/** A stored config opened field by field (see openConfigFields). */
+export interface OpenedConfig<T> {
+  /** Plaintext where a value opened; where one did not, the sealed value as stored. */
+  config: Record<string, T>
+  /** Every key whose stored value was sealed (see sealedKeys). */
+  sealed: string[]
+  /** Key to why its value did not open (names the key id, never a value). */
+  unreadable: Record<string, string>
+}
+
+/**
+ * Opens what it can and reports the rest, for callers that must go on without a value that does
+ * not open: views (no key in this shell), an update clearing a value that only looked sealed,
+ * `secrets rotate` skipping one config.
+ */
+export function openConfigFields<T>(config: Record<string, T>, box: SecretBox, scope: SecretScope): OpenedConfig<T> {
+  const opened: OpenedConfig<T> = { config: {}, sealed: [], unreadable: {} }
+  for (const [key, value] of Object.entries(config)) {
+    opened.config[key] = value
+    if (!isSealed(value)) continue
+    opened.sealed.push(key)
+    try {
+      opened.config[key] = box.open(value, secretAad(scope, key)) as T
+    } catch (err) {
+      opened.unreadable[key] = (err as Error).message
+    }
+  }
+  return opened
 }
 
 /** Opens every sealed value, whatever the schema says now (a newer version may have dropped `secret`). */

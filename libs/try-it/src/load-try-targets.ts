@@ -10,7 +10,7 @@ import {
   schemaSecretValues as secretValues,
   validateConfig,
 } from '@plugin-server/management'
-import { openSecretFields, SecretBox } from '@plugin-server/secrets'
+import { openSecretFields, SecretBox, sealedKeys } from '@plugin-server/secrets'
 import type { TryTarget } from './interfaces'
 import { TryRefusedError } from './try-errors'
 
@@ -47,7 +47,8 @@ function fromRow(row: ConfigRow, box: SecretBox): TrySpec {
   }
   try {
     const config = openSecretFields(row.config, box, { teamId: row.team_id, pluginId: row.plugin_id })
-    return { ...base, config, secrets: secretValues(row.config_schema, config), loadError: null }
+    // Sealed values are secrets whatever the schema in use says (see toConfigView).
+    return { ...base, config, secrets: secretValues(row.config_schema, config, sealedKeys(row.config)), loadError: null }
   } catch (err) {
     return { ...base, config: {}, secrets: [], loadError: `its secret config values cannot be decrypted: ${(err as Error).message}` }
   }

@@ -41,3 +41,39 @@ describe('attachments over PLUGIN_ATTACHMENT_MAX_BYTES are refused wherever they
     await assert.rejects(createConfig(h.ctx, { teamId, plugin: 'management-attachment', attachments: [rules(max + 1)] }), refusal(max + 1, max))
   })
 })
+
+describe('attachment file names and content types Postgres cannot store are refused naming the field', () => {
+  let h: ManagementHarness
+  let teamId: number
+
+  beforeEach(async () => {
+    h = await startManagement()
+    teamId = await createTeamRow(h)
+    await installPluginFromPath(h.ctx, WITH_ATTACHMENT)
+  })
+  afterEach(async () => h.close())
+
+  const rules = (fileName: string, contentType = 'application/json') => ({
+    key: 'rules',
+    file_name: fileName,
+    content_type: contentType,
+    contents: Buffer.from('{}'),
+  })
+
+  it('a NUL or a lone surrogate is a validation error at creation, on update and when set alone, not a database error', async () => {
+    await assert.rejects(createConfig(h.ctx, { teamId, plugin: 'management-attachment', attachments: [rules('a\u0000.json')] }), {
+      status: 400,
+      field: 'attachments.rules.file_name',
+      message: 'attachments.rules.file_name contains a NUL character (U+0000), which Postgres cannot store',
+    })
+    const view = await createConfig(h.ctx, { teamId, plugin: 'management-attachment', attachments: [rules('rules.json')] })
+    await assert.rejects(updateConfig(h.ctx, view.id, { attachments: [rules('\udc00.json')] }), {
+      status: 400,
+      field: 'attachments.rules.file_name',
+      message: 'attachments.rules.file_name contains a lone surrogate (U+DC00), which is not valid Unicode and Postgres cannot store',
+    })
+    await assert.rejects(setAttachment(h.ctx, view.id, rules('rules.json', 'text/\u0000')), { status: 400, field: 'attachments.rules.content_type' })
+    const { rows } = await h.db.pool.query('SELECT file_name FROM plugin_attachments WHERE plugin_config_id = $1', [view.id])
+    assert.deepEqual(rows, [{ file_name: 'rules.json' }])
+  })
+})

@@ -95,6 +95,24 @@ describe('installPlugin', () => {
     await assert.rejects(installPluginFromPath(h.ctx, dir), { status: 400, message: 'plugin.json: config[2].choices is required when type is "choice"' })
   })
 
+  it('refuses a plugin.json name of digits only, which lookups would take for an id, or with control characters', async () => {
+    for (const [name, problem] of [
+      ['2', 'is all digits, which lookups take for a plugin id: use a name with a letter in it'],
+      ['evil\u001b[2J', 'contains control characters'],
+    ]) {
+      const dir = await copyFixture(BASIC)
+      const json = JSON.parse(await fs.readFile(path.join(dir, 'plugin.json'), 'utf8'))
+      await fs.writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ ...json, name }))
+      await assert.rejects(installPluginFromPath(h.ctx, dir), {
+        status: 400,
+        code: 'invalid_plugin',
+        field: 'name',
+        message: `plugin.json "name" ${JSON.stringify(name)} ${problem}`,
+      })
+    }
+    assert.equal((await listPlugins(h.ctx)).length, 0)
+  })
+
   it('refuses a path that does not exist', async () => {
     await assert.rejects(installPluginFromPath(h.ctx, '/nonexistent/plugin'), { status: 400, message: 'plugin path /nonexistent/plugin does not exist' })
   })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { ConfigValidationInput, ManagementError, validateConfig } from '@plugin-server/management'
+import { ConfigValidationInput, ManagementError, MAX_CONFIG_BYTES, MAX_CONFIG_VALUE_BYTES, validateConfig } from '@plugin-server/management'
 import { BASIC, SECRET, WITH_ATTACHMENT } from './management-fixture'
 
 const basic = JSON.parse(readFileSync(path.join(BASIC, 'plugin.json'), 'utf8'))
@@ -112,5 +112,42 @@ describe('validateConfig', () => {
       'plugin "management-basic": config field "note" must be a string',
       'note',
     )
+  })
+
+  it('caps each value at MAX_CONFIG_VALUE_BYTES (64 KiB of UTF-8), naming the field and the limit', () => {
+    assert.equal(MAX_CONFIG_VALUE_BYTES, 64 * 1024)
+    assert.equal(check({ apiKey: SECRET, label: 'L', note: 'x'.repeat(MAX_CONFIG_VALUE_BYTES) })['note'].length, MAX_CONFIG_VALUE_BYTES)
+    rejects(
+      () => check({ apiKey: SECRET, label: 'L', note: 'é'.repeat(MAX_CONFIG_VALUE_BYTES / 2 + 1) }),
+      `plugin "management-basic": config field "note" is ${MAX_CONFIG_VALUE_BYTES + 2} bytes, over the limit of 65536 bytes per value (MAX_CONFIG_VALUE_BYTES); put large data in an attachment field`,
+      'note',
+    )
+  })
+
+  it("caps a config's values together at MAX_CONFIG_BYTES (512 KiB), naming the largest field", () => {
+    assert.equal(MAX_CONFIG_BYTES, 512 * 1024)
+    const schema = Array.from({ length: 9 }, (_, i) => ({ key: `mapping${i}`, type: 'string' as const }))
+    const given = Object.fromEntries(schema.map((f, i) => [f.key, 'x'.repeat(i === 3 ? MAX_CONFIG_VALUE_BYTES : MAX_CONFIG_VALUE_BYTES - 10)]))
+    const input = { pluginName: 'mappings', schema, stored: {}, attachmentKeys: new Set<string>(), uploadKeys: [] }
+    rejects(
+      () => validateConfig({ ...input, given }),
+      `plugin "mappings": config values are ${9 * MAX_CONFIG_VALUE_BYTES - 80} bytes together, over the limit of 524288 bytes (MAX_CONFIG_BYTES); the largest is config field "mapping3" (65536 bytes)`,
+      'mapping3',
+    )
+    assert.equal(Object.keys(validateConfig({ ...input, given: { ...given, mapping8: 'x' } })).length, 9)
+  })
+
+  it('refuses NUL and lone surrogates, which Postgres cannot store, naming the field', () => {
+    rejects(
+      () => check({ apiKey: SECRET, label: 'a\u0000b' }),
+      'plugin "management-basic": config field "label" contains a NUL character (U+0000), which Postgres cannot store',
+      'label',
+    )
+    rejects(
+      () => check({ apiKey: `${SECRET}\ud83d`, label: 'L' }),
+      'plugin "management-basic": config field "apiKey" contains a lone surrogate (U+D83D), which is not valid Unicode and Postgres cannot store',
+      'apiKey',
+    )
+    assert.equal(check({ apiKey: SECRET, label: 'emoji \ud83d\ude00' })['label'], 'emoji \ud83d\ude00')
   })
 })
