@@ -3,6 +3,7 @@ import { Config, ConfigError, createLogger, createPool, createRedis, loadConfig,
 import type { ManagementContext } from '@plugin-server/management'
 import { SecretBox } from '@plugin-server/secrets'
 import { nameConnectionVariable } from './connection-errors'
+import { printError } from './output'
 
 /** Management commands print results on stdout and logs on stderr, so output stays pipeable. */
 export function cliConfig(): Config {
@@ -31,7 +32,7 @@ export async function withPool<T>(fn: (pool: Pool, config: Config) => Promise<T>
 }
 
 export function fail(message: string): never {
-  process.stderr.write(`plugin-server: ${message}\n`)
+  printError(`plugin-server: ${message}`)
   process.exit(1)
 }
 

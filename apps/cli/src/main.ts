@@ -1,5 +1,6 @@
 import pino from 'pino'
 import { installFatalHandlers } from '@plugin-server/core'
+import { printError } from './output'
 import { buildProgram } from './program'
 
 // Before anything runs: a crash in any command is logged and exits promptly (`start` swaps in the role's logger).
@@ -8,6 +9,6 @@ installFatalHandlers(pino({ base: { pid: process.pid, cli: true } }, pino.destin
 buildProgram()
   .parseAsync(process.argv)
   .catch((err: Error) => {
-    process.stderr.write(`plugin-server: ${err.message}\n`)
+    printError(`plugin-server: ${err.message}`)
     process.exit(1)
   })

@@ -13,6 +13,23 @@ export function jsonOutput(): boolean {
   return forceJson || !process.stdout.isTTY
 }
 
+/** C0 and C1 control characters other than newline and tab (DEL included). */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+
+/**
+ * Text for a person's terminal: control characters shown as `\x1b` rather than sent. Plugins
+ * write log lines, names, descriptions and errors, and an escape sequence in them would otherwise
+ * drive the terminal (rewrite the screen, set the title, hide lines). Every human printer uses it.
+ */
+export function terminalText(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** A message for stderr, which people read: plugin-written text (a load error, a failed event) escaped as in terminalText. */
+export function printError(message: string): void {
+  process.stderr.write(`${terminalText(message)}\n`)
+}
+
 export function printResult(value: unknown): void {
   process.stdout.write(jsonOutput() ? `${JSON.stringify(value, null, 2)}\n` : `${formatHuman(value)}\n`)
 }
@@ -24,7 +41,7 @@ export function formatHuman(value: unknown): string {
     const record = value as Record<string, unknown>
     const width = Math.max(...Object.keys(record).map((k) => k.length))
     return Object.entries(record)
-      .map(([key, v]) => `${key.padEnd(width)}  ${cell(v)}`)
+      .map(([key, v]) => `${terminalText(key).padEnd(width)}  ${cell(v)}`)
       .join('\n')
   }
   return cell(value)
@@ -35,8 +52,9 @@ function asRecord(value: unknown): Record<string, unknown> {
 }
 
 function table(rows: Record<string, unknown>[]): string {
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-  const cells = rows.map((r) => columns.map((c) => cell(r[c])))
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+  const columns = keys.map(terminalText)
+  const cells = rows.map((r) => keys.map((k) => cell(r[k])))
   const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((row) => row[i].length))))
   const line = (values: string[]) =>
     values
@@ -49,6 +67,7 @@ function table(rows: Record<string, unknown>[]): string {
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '-'
   if (value instanceof Date) return value.toISOString()
-  if (typeof value === 'object') return JSON.stringify(value)
-  return String(value)
+  // JSON escapes C0 but not DEL or C1 (U+009B starts a sequence on many terminals).
+  if (typeof value === 'object') return terminalText(JSON.stringify(value))
+  return terminalText(String(value))
 }

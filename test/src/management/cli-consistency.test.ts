@@ -4,6 +4,7 @@ import path from 'node:path'
 import { installPluginFromPath, updateConfig } from '@plugin-server/management'
 import type { Command } from 'commander'
 import { nameConnectionVariable } from '../../../apps/cli/dist/connection-errors'
+import { logLine } from '../../../apps/cli/dist/commands/plugin'
 import { formatHuman } from '../../../apps/cli/dist/output'
 import { buildProgram } from '../../../apps/cli/dist/program'
 import { REPO_ROOT, runCli } from '../harness/processes'
@@ -72,6 +73,22 @@ describe('plugin-server CLI consistency', function () {
       'id  name  enabled\n1   a     true\n22  bb    false',
     )
     assert.equal(formatHuman({ id: 3, plugin_name: 'x', error: null }), 'id           3\nplugin_name  x\nerror        -')
+  })
+
+  it('human output shows control characters written by plugins escaped, never sent to the terminal', () => {
+    const hostile = 'evil\u001b]0;owned\u0007\u001b[2J\r\u009b31m'
+    const escaped = 'evil\\x1b]0;owned\\x07\\x1b[2J\\x0d\\x9b31m'
+    assert.equal(formatHuman({ description: hostile }), `description  ${escaped}`)
+    assert.equal(formatHuman([{ name: hostile }]), `name\n${escaped}`)
+    assert.doesNotMatch(
+      formatHuman({ plugin_json: { description: hostile } }),
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/,
+      'nor inside JSON, which leaves C1 as it is',
+    )
+    assert.equal(
+      logLine({ timestamp: '2024-01-01T00:00:00.000Z', type: 'LOG', source: 'CONSOLE', message: `${hostile}\n\tnext line` }),
+      `2024-01-01T00:00:00.000Z  LOG    CONSOLE  ${escaped}\n\tnext line`,
+    )
   })
 
   it('--config means key=value everywhere; plugin try takes --config-id, and its old --config <id> still works with a notice', async () => {

@@ -14,6 +14,7 @@ import {
   parseAllowedHosts,
   readPlugin,
 } from '@plugin-server/plugin-vm'
+import { printError } from '../output'
 import { collect, parseKeyValues } from './option-parsers'
 import { readEvent, readEvents } from './plugin-run-input'
 import { readAttachments } from './read-attachments'
@@ -180,11 +181,11 @@ export function registerPluginRun(plugin: Command): void {
         process.stdout.write(JSON.stringify(output, null, 2) + '\n')
         const failed = output.errors as StageError[]
         if (failed.length > 0) {
-          process.stderr.write(`plugin run failed: ${failed.map((e) => (e.index === undefined ? '' : `event ${e.index}: `) + e.message).join('; ')}\n`)
+          printError(`plugin run failed: ${failed.map((e) => (e.index === undefined ? '' : `event ${e.index}: `) + e.message).join('; ')}`)
         }
         process.exitCode = exitCode
       } catch (error) {
-        process.stderr.write(`plugin run failed: ${(error as Error).message}\n`)
+        printError(`plugin run failed: ${(error as Error).message}`)
         process.exitCode = 1
       }
     })

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { deletePlugin, getPlugin, installPluginFromPath, listPlugins, readLogs, setCurrentVersion } from '@plugin-server/management'
 import { withManagement } from '../cli-context'
-import { jsonOutput, printResult } from '../output'
+import { jsonOutput, printError, printResult, terminalText } from '../output'
 import { collect, positiveInt } from './option-parsers'
 
 interface LogsOptions {
@@ -13,9 +13,10 @@ interface LogsOptions {
   interval: number
 }
 
-function logLine(row: { timestamp: Date | string; type: string; source: string; message: string }): string {
+/** A log row for a terminal: the plugin wrote the message, so it goes through terminalText. */
+export function logLine(row: { timestamp: Date | string; type: string; source: string; message: string }): string {
   const time = row.timestamp instanceof Date ? row.timestamp.toISOString() : row.timestamp
-  return `${time}  ${row.type.padEnd(5)}  ${row.source.padEnd(7)}  ${row.message}`
+  return terminalText(`${time}  ${row.type.padEnd(5)}  ${row.source.padEnd(7)}  ${row.message}`)
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -27,7 +28,7 @@ export function registerPluginManagement(plugin: Command): void {
     .description('store a plugin (a changed source becomes a new version; identical source is a no-op)')
     .action(async (path: string) => {
       const result = await withManagement((ctx) => installPluginFromPath(ctx, path))
-      if (result.status === 'unchanged') process.stderr.write(`plugin-server: ${result.message}\n`)
+      if (result.status === 'unchanged') printError(`plugin-server: ${result.message}`)
       printResult(result)
     })
   plugin
@@ -46,7 +47,7 @@ export function registerPluginManagement(plugin: Command): void {
     .description('make an earlier (or later) stored version current: configs without a pin switch to it on every worker within seconds')
     .action(async (ref: string, options: { toVersion: number }) => {
       const result = await withManagement((ctx) => setCurrentVersion(ctx, ref, options.toVersion))
-      if (result.status === 'unchanged') process.stderr.write(`plugin-server: ${result.message}\n`)
+      if (result.status === 'unchanged') printError(`plugin-server: ${result.message}`)
       printResult(result)
     })
   plugin

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { rotateSecrets } from '@plugin-server/management'
 import { withManagement } from '../cli-context'
-import { printResult } from '../output'
+import { printError, printResult } from '../output'
 
 /**
  * `secrets rotate`: re-encrypt every stored secret config value with the first key of
- * PLUGIN_SECRETS_KEYS (progress on stderr, the summary as JSON on stdout).
+ * PLUGIN_SECRETS_KEYS (progress on stderr, the summary as JSON on stdout); exit 1 when a config
+ * was skipped because a value did not open.
  * `secrets generate-key`: a fresh `<id>:<base64>` entry for that variable.
  */
 export function registerSecrets(program: Command): void {
@@ -25,6 +26,9 @@ export function registerSecrets(program: Command): void {
         }),
       )
       printResult(result)
+      // After the summary: every config that could be was rotated; these need a key back or their value set again.
+      for (const { configId, reason } of result.skipped) printError(`secrets rotate: skipped plugin config ${configId}: ${reason}`)
+      if (result.skipped.length > 0) process.exitCode = 1
     })
   secrets
     .command('generate-key')
