@@ -61,7 +61,7 @@ export function createHost(
   return {
     config: record.config,
     attachments,
-    cache: new RedisPluginCache(redis, queuePrefix, record.pluginId, account),
+    cache: new RedisPluginCache(redis, queuePrefix, record.pluginId, account, services.plugins.cacheMaxValueBytes),
     storage: new PostgresPluginStorage(services.pool, record.id, record.teamId, services.plugins.teamStorageLimitMb * 1024 * 1024),
     cursor: new RedisPluginCursor(redis, queuePrefix, record.id, account),
     enqueueJob: async (job) => {

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis'
 import type { CacheGet, CacheSet, PluginCache } from '@plugin-server/plugin-vm'
 import { redisKeys } from '@plugin-server/core'
-import { EXPIRE, INCR_MANY, LPOP, LPUSH, LREM, SET_MANY } from './redis-account-scripts'
+import { EXPIRE, INCR_MANY, LPOP, LPUSH, LRANGE, LREM, SET_MANY } from './redis-account-scripts'
 import type { TeamRedisAccount } from './team-redis-account'
 
 /** Keys per script or MGET: Redis runs nothing else meanwhile. */
@@ -12,12 +12,16 @@ const MANY_CHUNK = 500
  * its whole heap in one script while every other team's client waits.
  */
 const MANY_CHUNK_CHARS = 1024 * 1024
+/** PLUGIN_CACHE_MAX_VALUE_BYTES's default. */
+const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024
 
 /**
  * `meta.cache`, one Redis namespace per (plugin, team): a team's plugin can only ever name keys
  * under its own prefix. Values are JSON-encoded unless the plugin asks for raw strings. Every write
  * goes through a script of redis-account-scripts.ts that keeps the team's account, so the team's
- * plugins together hold at most its limit (PLUGIN_TEAM_REDIS_LIMIT_MB).
+ * plugins together hold at most its limit (PLUGIN_TEAM_REDIS_LIMIT_MB). What one `lrange` or `lpop`
+ * brings back is bounded too, in Redis before it is sent: at most `maxReplyBytes`
+ * (PLUGIN_CACHE_MAX_VALUE_BYTES, the most one value may hold) of elements.
  */
 export class RedisPluginCache implements PluginCache {
   /** Built once: redisKeys makes an object of every key's function, too much to make per key of a batch. */
@@ -28,6 +32,7 @@ export class RedisPluginCache implements PluginCache {
     queuePrefix: string,
     private readonly pluginId: number,
     private readonly account: TeamRedisAccount,
+    private readonly maxReplyBytes: number = DEFAULT_MAX_REPLY_BYTES,
   ) {
     this.keys = redisKeys(queuePrefix)
   }
@@ -139,8 +144,14 @@ export class RedisPluginCache implements PluginCache {
     }
   }
 
-  lrange(key: string, startIndex: number, endIndex: number): Promise<string[]> {
-    return this.redis.lrange(this.key(key), startIndex, endIndex)
+  async lrange(key: string, startIndex: number, endIndex: number): Promise<string[]> {
+    const redisKey = this.key(key)
+    if (!Number.isSafeInteger(startIndex) || !Number.isSafeInteger(endIndex)) throw new Error(`cache.lrange(${quoted(key)}): the indexes must be integers`)
+    try {
+      return (await this.script(LRANGE, [redisKey], [String(startIndex), String(endIndex), String(this.maxReplyBytes)])) as string[]
+    } catch (error) {
+      throw this.replyRefusal(error as Error, `cache.lrange(${quoted(key)}, ${startIndex}, ${endIndex})`)
+    }
   }
 
   llen(key: string): Promise<number> {
@@ -148,7 +159,12 @@ export class RedisPluginCache implements PluginCache {
   }
 
   async lpop(key: string, count: number): Promise<string[]> {
-    return (await this.script(LPOP, [this.key(key)], [String(count)])) as string[]
+    const redisKey = this.key(key)
+    try {
+      return (await this.script(LPOP, [redisKey], [String(count), String(this.maxReplyBytes)])) as string[]
+    } catch (error) {
+      throw this.replyRefusal(error as Error, `cache.lpop(${quoted(key)}, ${count})`)
+    }
   }
 
   async lrem(key: string, count: number, elementKey: string): Promise<number> {
@@ -164,10 +180,23 @@ export class RedisPluginCache implements PluginCache {
     return this.account.refusal(error, `cache.${op}`)
   }
 
+  /** The scripts' REPLY_LIMIT as an error naming the call, its key and the limit; any other error as it is. */
+  private replyRefusal(error: Error, call: string): Error {
+    if (!error.message.startsWith('REPLY_LIMIT')) return error
+    return new RangeError(
+      `${call} refused: its elements hold more than ${this.maxReplyBytes} bytes together, the most one read may bring (PLUGIN_CACHE_MAX_VALUE_BYTES); read the list in shorter ranges`,
+    )
+  }
+
   private key(key: string): string {
     if (typeof key !== 'string' || key === '') throw new Error('cache key must be a non-empty string')
     return this.keys.cache(this.pluginId, this.account.teamId, key)
   }
+}
+
+/** A plugin's key as its errors show it: quoted, and short (keys may be up to PLUGIN_CACHE_MAX_KEY_BYTES). */
+function quoted(key: string): string {
+  return JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)
 }
 
 /** Whole seconds for `EX`, 0 for none (no TTL, or not a positive number). */

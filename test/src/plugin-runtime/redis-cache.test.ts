@@ -112,6 +112,21 @@ describe('RedisPluginCache (meta.cache)', () => {
     assert.deepEqual(await cache.lpop('empty', 1), [])
   })
 
+  it('lrange and lpop refuse a reply holding more than PLUGIN_CACHE_MAX_VALUE_BYTES, naming the call, key and limit, and lpop then pops nothing', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, new TeamRedisAccount(redis, prefix, 1, LIMIT), 10_000)
+    await cache.lpush(
+      'big',
+      Array.from({ length: 100 }, () => 'x'.repeat(1000)),
+    )
+    await assert.rejects(cache.lrange('big', 0, -1), /cache\.lrange\("big", 0, -1\) refused: .*more than 10000 bytes.*PLUGIN_CACHE_MAX_VALUE_BYTES/)
+    await assert.rejects(cache.lpop('big', 11), /cache\.lpop\("big", 11\) refused: .*more than 10000 bytes.*PLUGIN_CACHE_MAX_VALUE_BYTES/)
+    assert.equal(await cache.llen('big'), 100)
+    assert.equal((await cache.lrange('big', 0, 9)).length, 10)
+    assert.equal((await cache.lrange('big', -10, -1)).length, 10)
+    assert.equal((await cache.lpop('big', 10)).length, 10)
+    assert.equal(await cache.llen('big'), 90)
+  })
+
   describe("a team's limit (PLUGIN_TEAM_REDIS_LIMIT_MB)", () => {
     const MiB = 1024 * 1024
     const total = async (teamId: number): Promise<number> => Number((await redis.get(`${prefix}:redis-account:${teamId}:total`)) ?? 0)

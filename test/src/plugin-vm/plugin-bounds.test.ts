@@ -276,6 +276,33 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
       }
     })
 
+    it("runs a plugin's list reads (lrange, lpop) one at a time, so replies not yet awaited never add up in the host", async () => {
+      const reader = `export async function runEveryMinute({ cache }) {
+        await Promise.all([...Array.from({ length: 8 }, () => cache.lrange('l', 0, -1)), ...Array.from({ length: 8 }, () => cache.lpop('l', 1))])
+      }`
+      const { host, instance } = await loadCode(reader)
+      let reading = 0
+      let most = 0
+      for (const op of ['lrange', 'lpop'] as const) {
+        const read = host.cache[op].bind(host.cache) as (key: string, a: number, b?: number) => Promise<string[]>
+        host.cache[op] = async (key: string, a: number, b?: number) => {
+          most = Math.max(most, ++reading)
+          try {
+            await new Promise<void>((resolve) => setImmediate(resolve))
+            return await read(key, a, b)
+          } finally {
+            reading--
+          }
+        }
+      }
+      try {
+        await instance.call('runEveryMinute', [])
+        assert.equal(most, 1)
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('accepts keys and values up to the limits', async () => {
       const { host, instance } = await loadCode(writer.replace("'x'.repeat(what.size)", "'é'.repeat(what.size / 2)"))
       try {

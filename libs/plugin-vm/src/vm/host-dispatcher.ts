@@ -5,6 +5,7 @@ import { SYNC_OPS } from './host-sync-ops'
 import { HostWork } from './host-work/host-work'
 import { StoreBounds } from './store-bounds'
 import { HostTimers } from './host-timers'
+import { Semaphore } from './semaphore'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
 import type { FetchBytesInFlight } from '../net/guarded-fetch'
@@ -49,6 +50,14 @@ function failure(error: unknown): HostReply {
 
 /** Every operation the sandbox may ask of the host, and nothing else. */
 export class HostDispatcher {
+  /**
+   * A plugin's `cache.lrange` and `cache.lpop` run one at a time. The cache bounds each reply
+   * (PLUGIN_CACHE_MAX_VALUE_BYTES) before Redis sends it, but reads not awaited add up: eight of a
+   * big list at once held eight replies in the host, outside the isolate's limit. One at a time, an
+   * instance holds about one reply (and the one the isolate is still copying), however many it starts.
+   */
+  private readonly listReads = new Semaphore(1)
+
   constructor(private readonly ctx: DispatcherContext) {}
 
   sync(op: string, args: unknown[]): HostReply {
@@ -177,6 +186,15 @@ export class HostDispatcher {
     return replies
   }
 
+  private async listRead(read: () => Promise<string[]>): Promise<string[]> {
+    await this.listReads.acquire()
+    try {
+      return await read()
+    } finally {
+      this.listReads.release()
+    }
+  }
+
   private async runAsync(op: string, args: unknown[]): Promise<unknown> {
     const { host, signal, maxFetchBytes, fetchGuard, store } = this.ctx
     const [b, c] = args.slice(1)
@@ -198,11 +216,11 @@ export class HostDispatcher {
         store.cacheValue(op, b)
         return host.cache.lpush(String(a), b)
       case 'cache.lrange':
-        return host.cache.lrange(String(a), Number(b), Number(c))
+        return this.listRead(() => host.cache.lrange(String(a), Number(b), Number(c)))
       case 'cache.llen':
         return host.cache.llen(String(a))
       case 'cache.lpop':
-        return host.cache.lpop(String(a), b === undefined ? 1 : Number(b))
+        return this.listRead(() => host.cache.lpop(String(a), b === undefined ? 1 : Number(b)))
       case 'cache.lrem':
         store.cacheValue(op, c)
         return host.cache.lrem(String(a), Number(b), String(c))
