@@ -17,6 +17,7 @@ export {
   scheduledShardQueue,
 } from './queues'
 export type { QueueName, ScheduledShardQueueName } from './queues'
+export { cutFailureText, pluginJobReservedBytes, PLUGIN_JOB_FAILURE_MAX_BYTES } from './plugin-job-failure'
 export type { Closer } from './shutdown'
 export type { ReadinessCheck } from './health-server'
 export { runRole } from './role-runtime'

@@ -61,6 +61,9 @@ export function createPluginJobsQueue(connection: Redis, config: { queuePrefix: 
       backoff: { type: PLUGIN_JOB_BACKOFF },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
+      // BullMQ appends a stack per attempt otherwise: 11 of them in a job kept 7 days, outside what its
+      // team's account holds for it (pluginJobReservedBytes counts one).
+      stackTraceLimit: 1,
     },
   })
 }

@@ -72,7 +72,7 @@ export function createHost(
       const jobKey = services.jobs.toKey(jobId)
       // Not given back if the add fails: it may have stored the job all the same (a timeout); the
       // account's recheck gives back a reservation whose job never appears.
-      await account.reserveJob(jobKey, Buffer.byteLength(JSON.stringify(data)), `jobs.${job.name}`)
+      await account.reserveJob(jobKey, data, `jobs.${job.name}`)
       await services.jobs.add(job.name, data, { delay, jobId })
       await jobHistory.queued({ ...data, jobId, secrets: target.secrets })
     },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type Redis from 'ioredis'
-import { redisKeys } from '@plugin-server/core'
+import { pluginJobReservedBytes, redisKeys } from '@plugin-server/core'
+import type { PluginJobData } from '@plugin-server/core'
 import { limitError, RESERVE_JOB } from './redis-account-scripts'
 
 /**
@@ -57,10 +58,13 @@ export class TeamRedisAccount {
     return refusal
   }
 
-  /** Holds `bytes` for the job BullMQ will store under `jobKey`, or throws the refusal (`what`: the call refused). */
-  async reserveJob(jobKey: string, bytes: number, what: string): Promise<void> {
+  /**
+   * Holds what BullMQ may keep of the job `data` under `jobKey` (pluginJobReservedBytes: its failure
+   * too), or throws the refusal (`what`: the call refused).
+   */
+  async reserveJob(jobKey: string, data: PluginJobData, what: string): Promise<void> {
     try {
-      await this.run(RESERVE_JOB, [jobKey], [String(bytes)])
+      await this.run(RESERVE_JOB, [jobKey], [String(pluginJobReservedBytes(data))])
     } catch (error) {
       throw this.refusal(error as Error, what)
     }

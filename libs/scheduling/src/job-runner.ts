@@ -1,3 +1,4 @@
+import { cutFailureText } from '@plugin-server/core'
 import type { Logger, PluginJobData } from '@plugin-server/core'
 import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
@@ -20,9 +21,6 @@ export interface JobRunnerDeps {
   redis: Redis
   queuePrefix: string
 }
-
-/** What BullMQ keeps of a failure's message and stack (the plugin's logs have the whole message, up to their own bound). */
-const MAX_FAILED_REASON_CHARS = 2000
 
 /**
  * Runs one job of the `jobs` queue. RetryError rethrows (BullMQ retries it with the custom backoff
@@ -104,10 +102,6 @@ export class JobRunner {
   private failure(job: Job<PluginJobData>, target: ReturnType<typeof logTarget>, err: Error): Error {
     const { name } = job.data
     const message = redact(err.message, target.secrets)
-    // BullMQ keeps the reason and a stack per attempt in the job's hash, for days once failed: a plugin
-    // throwing megabytes would otherwise keep them in Redis outside its team's PLUGIN_TEAM_REDIS_LIMIT_MB.
-    err.message = err.message.slice(0, MAX_FAILED_REASON_CHARS)
-    err.stack = err.stack?.slice(0, MAX_FAILED_REASON_CHARS)
     const attempt = job.attemptsMade + 1
     const attempts = job.opts.attempts ?? 1
     if (err instanceof PluginError && err.isRetryError) {
@@ -120,16 +114,27 @@ export class JobRunner {
           'WARN',
           `job "${name}" failed with RetryError (attempt ${attempt} of ${attempts}), retrying in ${delay / 1000} s: ${message}`,
         )
-        return err
+        return bounded(err)
       }
       this.deps.metrics.jobs.inc({ outcome: 'failed' })
       this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed with RetryError ${attempt} times, giving up: ${message}`, err.pluginStack)
-      return new UnrecoverableError(message.slice(0, MAX_FAILED_REASON_CHARS))
+      return bounded(new UnrecoverableError(message))
     }
     this.deps.metrics.jobs.inc({ outcome: 'failed' })
     // A PluginError's message already names the plugin, the config and the job.
     if (err instanceof PluginError) this.deps.logs.write(target, 'PLUGIN', 'ERROR', message, err.pluginStack)
     else this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed: ${message}`)
-    return new UnrecoverableError(message.slice(0, MAX_FAILED_REASON_CHARS))
+    return bounded(new UnrecoverableError(message))
   }
+}
+
+/**
+ * The error with what BullMQ keeps of it (its message and its stack, in the job's hash for days once
+ * failed) cut to PLUGIN_JOB_FAILURE_MAX_BYTES each, what the team's account holds for them: a plugin
+ * throwing megabytes would otherwise keep them in Redis outside its PLUGIN_TEAM_REDIS_LIMIT_MB.
+ */
+function bounded<E extends Error>(err: E): E {
+  err.message = cutFailureText(err.message)
+  if (err.stack !== undefined) err.stack = cutFailureText(err.stack)
+  return err
 }

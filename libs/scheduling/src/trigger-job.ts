@@ -34,7 +34,7 @@ export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput,
     const mb = 1024 * 1024
     const account = new TeamRedisAccount(ctx.redis, ctx.queuePrefix, row.team_id, limits.teamRedisLimitMb * mb, { fleetLimitBytes: limits.redisLimitMb * mb })
     try {
-      await account.reserveJob(queue.toKey(jobId), Buffer.byteLength(JSON.stringify(data)), `jobs.${input.jobName}`)
+      await account.reserveJob(queue.toKey(jobId), data, `jobs.${input.jobName}`)
     } catch (error) {
       throw new ManagementError('conflict', (error as Error).message)
     }
