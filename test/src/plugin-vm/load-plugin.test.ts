@@ -93,6 +93,47 @@ describe('plugin-vm: loading plugins', () => {
     }
   })
 
+  describe('what a module declares', () => {
+    const refusals: [string, string, RegExp][] = [
+      [
+        'more than 100 metrics',
+        `export const metrics = Object.fromEntries(Array.from({ length: 101 }, (_, i) => ['m' + i, 'sum']))`,
+        /failed to load: exports 101 metrics, more than the limit of 100 per plugin/,
+      ],
+      [
+        'a metric name longer than 128 characters',
+        `export const metrics = { ['m'.repeat(129)]: 'max' }`,
+        /failed to load: metric name "m{60}…" is longer than the limit of 128 characters/,
+      ],
+      ['a metric name with a newline', `export const metrics = { 'a\\nb': 'sum' }`, /failed to load: metric name "a\\nb" may only hold letters, digits/],
+      [
+        'a job name longer than 200 characters',
+        `export const jobs = { ['j'.repeat(201)]: async () => {} }`,
+        /failed to load: job name "j{60}…" is longer than the limit of 200 characters/,
+      ],
+    ]
+    for (const [what, code, expected] of refusals) {
+      it(`refuses to load a plugin declaring ${what}, naming the limit`, async () => {
+        const error = await rejection(loadCode(code))
+        assert.ok(error instanceof PluginLoadError, String(error))
+        assert.match(error.message, expected)
+      })
+    }
+
+    it("loads the metrics and jobs of PostHog's plugins: 100 metrics of 128 characters, job names of 200", async () => {
+      const { instance } = await loadCode(`
+        export const metrics = { events_enriched: 'sum', 'metric.2': 'max', 'Metric 3-a:b': 'min', ...Object.fromEntries(Array.from({ length: 97 }, (_, i) => [String(i).padStart(128, 'm'), 'sum'])) }
+        export const jobs = { ['j'.repeat(200)]: async () => {}, 'export batch': async () => {} }
+      `)
+      try {
+        assert.equal(Object.keys(instance.metrics).length, 100)
+        assert.equal(instance.jobNames.length, 2)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
   describe('archives', () => {
     it('reads a .tar.gz in the GitHub layout (one top-level folder)', async () => {
       const root = join(tmp, 'gh')

@@ -1,6 +1,7 @@
 import ivm from 'isolated-vm'
 import v8 from 'v8'
 import { PluginLimitError, PluginLoadError } from '../errors'
+import { checkDeclaredNames } from './declared-names'
 import {
   MetricOperation,
   PLUGIN_METHOD_NAMES,
@@ -158,6 +159,7 @@ export class IsolatedVmPluginVm implements PluginVm {
       // What the plugin's top level logged is in its logs before anything else happens.
       await fence.until(loaded.fired, settings.timeoutMs)
       const description = JSON.parse(loaded.result) as { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
+      checkDeclaredNames(description.jobNames, description.metrics)
       // Counted from here: loading is not background work.
       cpu = new BackgroundCpuBudget(
         () => (isolate.isDisposed ? undefined : isolate.cpuTime),
