@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { PostgresPluginStorage } from '@plugin-server/plugin-runtime'
+import { Pool } from 'pg'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 
 describe('PostgresPluginStorage (meta.storage)', () => {
@@ -86,6 +87,23 @@ describe('PostgresPluginStorage (meta.storage)', () => {
     it('takes a limit past 2 GiB (a bigint, not an integer)', async () => {
       await storageOf(configA, 4096 * MiB).set('k', 'v')
       assert.equal(await storageOf(configA).get('k', null), 'v')
+    })
+
+    it('holds the team to its limit when many writes from separate connections, each fitting alone, come at once', async () => {
+      const pools = Array.from({ length: 20 }, () => new Pool({ connectionString: db.url, max: 1 }))
+      try {
+        // Connected first, so the writes start together.
+        await Promise.all(pools.map((pool) => pool.query('SELECT 1')))
+        const value = 'x'.repeat(100 * 1024)
+        const results = await Promise.allSettled(
+          pools.map((pool, i) => new PostgresPluginStorage(pool, i % 2 ? configA : configA2, teamA, MiB).set(`k${i}`, value)),
+        )
+        const { kept } = await usage()
+        assert.ok(kept <= MiB, `the team holds ${kept} bytes, over its limit of ${MiB}`)
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, Math.floor(MiB / (100 * 1024 + 100)))
+      } finally {
+        await Promise.all(pools.map((pool) => pool.end()))
+      }
     })
 
     it('keeps the usage equal to what the rows hold through inserts, overwrites, deletes and a config deleted with its rows', async () => {

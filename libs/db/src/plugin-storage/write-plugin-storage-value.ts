@@ -7,12 +7,32 @@ export type PluginStorageWrite = { written: true } | { written: false; heldBytes
  * `json` is the value already serialized (stored as jsonb); a second write to the key replaces the
  * first. With `teamLimitBytes` (PLUGIN_TEAM_STORAGE_LIMIT_MB; 0: none), a write that would take what
  * the config's team holds (plugin_storage_usage, migration 0010; a row counts plugin_storage_row_bytes, 0011) over it writes nothing; one that
- * does not grow the row always goes. Concurrent writes of a team each see the others' rows only once
- * committed, so the team can pass the limit by what is in flight (a value each, ≤ 1 MiB by default).
+ * does not grow the row always goes. With a limit, the check and the write hold the team's advisory
+ * lock (`plugin-storage:<team id>`, the repo's `hashtext('<what>:<id>')` convention) until they commit:
+ * under READ COMMITTED concurrent writers each saw the others' rows only once committed, and 40
+ * writes from separate connections, each fitting alone, all passed together.
  */
 export async function writePluginStorageValue(pool: Pool, pluginConfigId: number, key: string, json: string, teamLimitBytes = 0): Promise<PluginStorageWrite> {
+  if (teamLimitBytes === 0) return write(pool, pluginConfigId, key, json, teamLimitBytes)
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('plugin-storage:' || team_id)) FROM plugin_configs WHERE id = $1`, [pluginConfigId])
+    // A statement after the lock: its snapshot holds what the previous holder committed.
+    const result = await write(client, pluginConfigId, key, json, teamLimitBytes)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw error
+  } finally {
+    client.release()
+  }
+}
+
+async function write(db: Pick<Pool, 'query'>, pluginConfigId: number, key: string, json: string, teamLimitBytes: number): Promise<PluginStorageWrite> {
   // Named, so each connection plans it once (planning this statement cost more than running it).
-  const { rows } = await pool.query<{ written: boolean; held: string; add: string }>({
+  const { rows } = await db.query<{ written: boolean; held: string; add: string }>({
     name: 'write-plugin-storage-value',
     text: `WITH old AS (SELECT plugin_storage_row_bytes(key, value) AS bytes FROM plugin_storage WHERE plugin_config_id = $1 AND key = $2),
           held AS (
