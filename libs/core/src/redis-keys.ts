@@ -86,6 +86,8 @@ export const redisKeys = (prefix: string) => ({
     /** STRING bytes the team's keys and jobs hold together. */
     total: `${prefix}:redis-account:${teamId}:total`,
   }),
+  /** ZSET plugin job id → epoch ms it is due, for a team's jobs not started yet: their rank in the `jobs` queue; libs/core plugin-job-line.ts. */
+  pluginJobsWaiting: (teamId: number) => `${prefix}:plugin-jobs-waiting:${teamId}`,
   /** HASH instance id → setup state of a config on each worker instance; libs/plugin-runtime. */
   setupState: (configId: number) => `${prefix}:setup-state:${configId}`,
   /** ZSET of a config's plugin job runs by time (the order of the history); libs/plugin-runtime. */

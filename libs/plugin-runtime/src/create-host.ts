@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { addPluginJob } from '@plugin-server/core'
 import { fetchGuard } from '@plugin-server/plugin-vm'
 import type { LogLevel, PluginAttachment, PluginHost } from '@plugin-server/plugin-vm'
 import type { RuntimeServices } from './interfaces'
@@ -73,7 +74,8 @@ export function createHost(
       // Not given back if the add fails: it may have stored the job all the same (a timeout); the
       // account's recheck gives back a reservation whose job never appears.
       await account.reserveJob(jobKey, data, `jobs.${job.name}`)
-      await services.jobs.add(job.name, data, { delay, jobId })
+      // Ranked behind the team's own jobs not started yet, not behind every team's.
+      await addPluginJob(services.jobs, redis, queuePrefix, data, { delay, jobId })
       await jobHistory.queued({ ...data, jobId, secrets: target.secrets })
     },
     updateMetric: (name, operation, value) => {

@@ -1,4 +1,4 @@
-import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, postpone, QUEUES, RoleContext, RunningRole, SlotCounts } from '@plugin-server/core'
+import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, pluginJobStarted, postpone, QUEUES, RoleContext, RunningRole, SlotCounts } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Job, Worker } from 'bullmq'
 import type { SchedulingConfig } from './interfaces'
@@ -34,6 +34,8 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
     if (teamSlots.held(teamId) >= config.jobWorkerTeamConcurrency) return postpone(job, TEAM_BUSY_DELAY_MS, token)
     teamSlots.take(teamId)
     try {
+      // No longer counted among the team's waiting jobs, which rank its next ones (core addPluginJob).
+      if (job.id) await pluginJobStarted(runtime.services.redis, ctx.config.queuePrefix, teamId, job.id)
       await runner.run(job)
     } finally {
       teamSlots.give(teamId)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
+import { addPluginJob, createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
 import { findPluginConfigJobTarget, readConfigCapabilities } from '@plugin-server/db'
 import { JobHistory, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { ManagementContext, ManagementError } from '@plugin-server/management'
@@ -38,7 +38,7 @@ export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput,
     } catch (error) {
       throw new ManagementError('conflict', (error as Error).message)
     }
-    const job = await queue.add(input.jobName, data, { jobId })
+    const job = await addPluginJob(queue, ctx.redis, ctx.queuePrefix, data, { delay: 0, jobId })
     ctx.logger.info({ pluginConfigId: input.pluginConfigId, job: input.jobName, jobId: job.id }, 'plugin job triggered')
     // The payload came from whoever triggered the job, not from the config's secrets: recorded as given.
     const history = new JobHistory(ctx.redis, ctx.queuePrefix, (err) =>

@@ -265,4 +265,45 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     const finished = done.sort((a, b) => a - b)
     assert.ok(finished[1] - finished[0] >= 2500 && finished[2] - finished[1] >= 2500, `one slow job at a time: ${finished.join(', ')}`)
   })
+
+  it("runs another team's job within a second while one team's flood of thousands of jobs waits for its share (each team's next job first)", async () => {
+    const floodTeam = await createTeam(db.pool, 'flooding jobs')
+    const flooding = await enablePlugin(
+      management,
+      floodTeam.id,
+      writePlugin(
+        'flood-jobs',
+        `export const jobs = {
+          flood: async ({ count }, meta) => {
+            for (let n = 0; n < count; n++) await meta.jobs.hold({ n }).runNow()
+            await meta.storage.set('flooded', true)
+          },
+          hold: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 2000))
+          },
+        }`,
+      ),
+    )
+    // One slot is the flooding team's; the other is left for every other team.
+    await start({ JOB_WORKER_CONCURRENCY: '2', JOB_WORKER_TEAM_CONCURRENCY: '1' })
+    const count = 8000
+    await queue.add('flood', { teamId: floodTeam.id, pluginConfigId: flooding.id, name: 'flood', payload: { count }, enqueuedAt: new Date().toISOString() })
+    await eventually(
+      'the flood was queued',
+      async () => (await db.pool.query(`SELECT 1 FROM plugin_storage WHERE plugin_config_id = $1 AND key = 'flooded'`, [flooding.id])).rowCount,
+      (rows) => rows === 1,
+      60_000,
+    )
+    // Enqueued by the other team's plugin (meta.jobs, as the flood's were).
+    const sent = Date.now()
+    await enqueue('schedule', { kind: 'now', label: 'behind the flood' })
+    const [job] = await eventually(
+      "the other team's job ran",
+      () => ran('record'),
+      (jobs) => jobs.length === 1,
+      30_000,
+    )
+    // The flood takes count × 2 s to drain; in one FIFO list this job waited for the free slot to go past all of it.
+    assert.ok(job.at - sent < 1000, `the other team's job ran ${job.at - sent} ms after it was sent, behind a flood of ${count} jobs`)
+  })
 })

@@ -1,0 +1,54 @@
+import { Job, PRIORITY_LIMIT, Queue } from 'bullmq'
+import type Redis from 'ioredis'
+import type { PluginJobData } from './interfaces'
+import { redisKeys } from './redis-keys'
+
+/** An entry this long past its time is taken for lost (an add that failed after it, a job removed by hand), not queued. */
+const LOST_AFTER_MS = 24 * 3600 * 1000
+
+/**
+ * KEYS[1]: the team's waiting jobs (job id → due ms). ARGV: due ms, job id, now ms. Drops lost
+ * entries, answers how many of the team's jobs not started yet are due no later than this one,
+ * then adds it; the key outlives its last job by LOST_AFTER_MS.
+ */
+const ENTER = `
+local key, due, id, now = KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ${LOST_AFTER_MS})
+local ahead = redis.call('ZCOUNT', key, '-inf', due)
+redis.call('ZADD', key, due, id)
+local ttl = due - now + ${LOST_AFTER_MS}
+if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+return ahead
+`
+
+/**
+ * Adds a plugin job (`meta.jobs`, `job trigger`) behind its own team's jobs, not behind every team's:
+ * many teams share one `jobs` queue, and in one FIFO list a team that queued thousands of jobs
+ * would hold every other team's job back until the job-workers had gone past all of them.
+ *
+ * The team's first job not started yet goes to BullMQ's wait list (as with no priority at all);
+ * its n-th (counting those due no later) gets BullMQ priority n, capped at PRIORITY_LIMIT. BullMQ
+ * takes the wait list first, then prioritized jobs lowest first, so every team's next job runs
+ * before any team's second, every team's second before any third, and so on: fair queuing, to the
+ * count at enqueue time. Priority survives a delay, a RetryError backoff and the job-worker's
+ * postpone (each is promoted back with it). The job-worker calls pluginJobStarted when it starts it.
+ */
+export async function addPluginJob(
+  queue: Queue<PluginJobData>,
+  redis: Redis,
+  queuePrefix: string,
+  data: PluginJobData,
+  options: { delay: number; jobId: string },
+): Promise<Job<PluginJobData>> {
+  const now = Date.now()
+  const ahead = Number(
+    await redis.eval(ENTER, 1, redisKeys(queuePrefix).pluginJobsWaiting(data.teamId), String(now + options.delay), options.jobId, String(now)),
+  )
+  const priority = ahead > 0 ? Math.min(ahead, PRIORITY_LIMIT) : undefined
+  return queue.add(data.name, data, { ...options, ...(priority ? { priority } : {}) })
+}
+
+/** The job no longer waits: it is left out of its team's count (retries keep the rank they had). */
+export async function pluginJobStarted(redis: Redis, queuePrefix: string, teamId: number, jobId: string): Promise<void> {
+  await redis.zrem(redisKeys(queuePrefix).pluginJobsWaiting(teamId), jobId)
+}
