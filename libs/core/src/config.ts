@@ -138,6 +138,8 @@ export interface Config {
     lockDurationMs: number
     reconcileIntervalMs: number
     concurrency: number
+    /** Runs of one team's configs together one scheduler process does at once (SCHEDULER_TEAM_CONCURRENCY). */
+    teamConcurrency: number
     /**
      * Queues the chains are spread over (config id mod shards). 1: every replica runs any chain.
      * More: each replica runs the shards it owns, so it loads only its share of the configs.
@@ -277,6 +279,18 @@ function defaultProcessMemoryLimitMb(): number {
   return constrained > 0 && constrained < 2 ** 50 ? Math.max(64, Math.floor(constrained / 2 / (1024 * 1024))) : 4096
 }
 
+function schedulerConfig(r: Reader): Config['scheduler'] {
+  const concurrency = r.int('SCHEDULER_CONCURRENCY', 50, 1, 1000)
+  return {
+    lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
+    reconcileIntervalMs: r.int('SCHEDULER_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
+    concurrency,
+    // Half: one team's many slow tasks leave the other half to every other team's.
+    teamConcurrency: r.int('SCHEDULER_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
+    shards: r.int('SCHEDULER_SHARDS', 1, 1, 1024),
+  }
+}
+
 function jobWorkerConfig(r: Reader): Config['jobWorker'] {
   const concurrency = r.int('JOB_WORKER_CONCURRENCY', 10, 1, 1000)
   return {
@@ -389,12 +403,7 @@ export function loadConfig(env: Env = process.env): Config {
       breakerWindowMs: r.int('PLUGIN_BREAKER_WINDOW_MS', 600_000, 1000, 7 * 24 * 3600 * 1000),
     },
     export: exportConfig(r),
-    scheduler: {
-      lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
-      reconcileIntervalMs: r.int('SCHEDULER_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
-      concurrency: r.int('SCHEDULER_CONCURRENCY', 50, 1, 1000),
-      shards: r.int('SCHEDULER_SHARDS', 1, 1, 1024),
-    },
+    scheduler: schedulerConfig(r),
     jobWorker: jobWorkerConfig(r),
     timeScale: r.int('TIME_SCALE', 1, 1, 1_000_000),
     ingest: ingestConfig(r),

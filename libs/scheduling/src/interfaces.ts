@@ -22,6 +22,8 @@ export interface SchedulingConfig {
   schedulerReconcileIntervalMs: number
   /** Tasks one scheduler replica runs at once (different configs or tasks; never the same chain twice). */
   schedulerConcurrency: number
+  /** Of those, at most this many runs of one team's configs at once. */
+  schedulerTeamConcurrency: number
   /** Queues the chains are spread over (config id mod shards); with more than one, each replica works only the shards it owns. */
   schedulerShards: number
   jobWorkerConcurrency: number

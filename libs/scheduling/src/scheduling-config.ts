@@ -9,6 +9,7 @@ export function schedulingConfig(config: Pick<Config, 'scheduler' | 'jobWorker'>
     schedulerStalledIntervalMs: Math.max(250, Math.floor(config.scheduler.lockDurationMs / 4)),
     schedulerReconcileIntervalMs: config.scheduler.reconcileIntervalMs,
     schedulerConcurrency: config.scheduler.concurrency,
+    schedulerTeamConcurrency: config.scheduler.teamConcurrency,
     schedulerShards: config.scheduler.shards,
     jobWorkerConcurrency: config.jobWorker.concurrency,
     jobWorkerTeamConcurrency: config.jobWorker.teamConcurrency,

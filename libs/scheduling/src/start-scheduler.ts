@@ -1,6 +1,6 @@
-import { createWorker, observeQueueWorker, RoleContext, RunningRole, subscribeReload } from '@plugin-server/core'
+import { createWorker, observeQueueWorker, postpone, RoleContext, RunningRole, SlotCounts, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
-import type { Worker } from 'bullmq'
+import type { Job, Worker } from 'bullmq'
 import { EventsPartitionMaintainer } from './events-partition-maintainer'
 import { PluginLogRetention } from './plugin-log-retention'
 import type { ScheduledTaskData, SchedulingConfig } from './interfaces'
@@ -11,6 +11,9 @@ import { ShardOwnership } from './shard-ownership'
 import { TaskRunner } from './task-runner'
 import { registerTeamUsageGauges } from './team-usage-gauges'
 import { Timekeeper } from './timekeeper'
+
+/** How long a run waits when its team already has its share of this process's slots. */
+const TEAM_BUSY_DELAY_MS = 500
 
 export interface StartedScheduler extends RunningRole {
   timekeeper: Timekeeper
@@ -45,10 +48,24 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const MiB = 1024 * 1024
   registerTeamUsageGauges(registry, redis, ctx.pool(), queuePrefix, { redis: plugins.teamRedisLimitMb * MiB, storage: plugins.teamStorageLimitMb * MiB })
 
+  // A team holds at most schedulerTeamConcurrency of the process's slots (every shard's together). A run of a team at
+  // its share waits in the delayed set before it starts: it is still its chain's one job (no successor yet, no run
+  // marked), so the chain stays single-flight and the wait shows as drift.
+  const teamSlots = new SlotCounts<number>()
+  const processRun = async (job: Job<ScheduledTaskData>, token?: string): Promise<void> => {
+    const { teamId } = job.data
+    if (teamSlots.held(teamId) >= config.schedulerTeamConcurrency) return postpone(job, TEAM_BUSY_DELAY_MS, token)
+    teamSlots.take(teamId)
+    try {
+      await runner.run(job)
+    } finally {
+      teamSlots.give(teamId)
+    }
+  }
   const workers = new Map<number, Worker<ScheduledTaskData>>()
   const stopping = new Set<Promise<void>>()
   const openWorker = (shard: number, concurrency: number) => {
-    const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), (job) => runner.run(job), ctx.newRedisConnection('scheduler-worker'), queuePrefix, {
+    const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), processRun, ctx.newRedisConnection('scheduler-worker'), queuePrefix, {
       concurrency,
       // The lease: renewed every half of it while the run goes on, so a slow run keeps it; a dead replica's run is taken over once it expires.
       lockDuration: config.schedulerLockDurationMs,

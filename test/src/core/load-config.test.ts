@@ -74,6 +74,13 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ JOB_WORKER_TEAM_CONCURRENCY: '10' }).jobWorker.teamConcurrency, 10)
   })
 
+  it("gives a team half a scheduler's slots unless SCHEDULER_TEAM_CONCURRENCY says otherwise", () => {
+    assert.equal(loadConfig({}).scheduler.teamConcurrency, 25)
+    assert.equal(loadConfig({ SCHEDULER_CONCURRENCY: '3' }).scheduler.teamConcurrency, 2)
+    assert.equal(loadConfig({ SCHEDULER_TEAM_CONCURRENCY: '50' }).scheduler.teamConcurrency, 50)
+    assert.throws(() => loadConfig({ SCHEDULER_TEAM_CONCURRENCY: '0' }), /SCHEDULER_TEAM_CONCURRENCY/)
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),
