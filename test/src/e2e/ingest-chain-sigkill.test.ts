@@ -27,11 +27,12 @@ describe('the processEvent chain on two ingest-worker processes, one killed with
     await enablePlugin(
       management,
       fleet.team.id,
-      // Slow on the fourth thousand only: the kill then surely finds batches in flight, however fast the rest is.
+      // Slow on the fourth thousand only: the kill then surely finds batches in flight, however fast the rest is. Each of
+      // those batches stays active ≥ 250 ms, longer than the 100 ms between looks at the queue (at 3 ms, a run missed them all).
       writePlugin(
         'tagger',
         `export async function processEvent(e) {
-          if (e.properties.seq >= 3000 && e.properties.seq < 4000) await new Promise((r) => setTimeout(r, 3))
+          if (e.properties.seq >= 3000 && e.properties.seq < 4000) await new Promise((r) => setTimeout(r, 250))
           e.properties.tagged = true
           return e
         }`,
