@@ -14,6 +14,16 @@ export class SlotCounts<K> {
     this.counts.set(key, this.held(key) + 1)
   }
 
+  /** Runs `run` holding one of the key's slots, given back however it ends. */
+  async within<T>(key: K, run: () => Promise<T>): Promise<T> {
+    this.take(key)
+    try {
+      return await run()
+    } finally {
+      this.give(key)
+    }
+  }
+
   /** Gives back one slot; a key holding none is forgotten. */
   give(key: K): void {
     const left = this.held(key) - 1

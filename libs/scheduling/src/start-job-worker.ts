@@ -32,14 +32,11 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
   const process = async (job: Job<PluginJobData>, token?: string): Promise<void> => {
     const { teamId } = job.data
     if (teamSlots.held(teamId) >= config.jobWorkerTeamConcurrency) return postpone(job, TEAM_BUSY_DELAY_MS, token)
-    teamSlots.take(teamId)
-    try {
+    return teamSlots.within(teamId, async () => {
       // No longer counted among the team's waiting jobs, which rank its next ones (core addPluginJob).
       if (job.id) await pluginJobStarted(runtime.services.redis, ctx.config.queuePrefix, teamId, job.id)
       await runner.run(job)
-    } finally {
-      teamSlots.give(teamId)
-    }
+    })
   }
   const worker = createWorker<PluginJobData>(QUEUES.jobs, process, ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, {
     concurrency: config.jobWorkerConcurrency,

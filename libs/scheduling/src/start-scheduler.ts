@@ -55,12 +55,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const processRun = async (job: Job<ScheduledTaskData>, token?: string): Promise<void> => {
     const { teamId } = job.data
     if (teamSlots.held(teamId) >= config.schedulerTeamConcurrency) return postpone(job, TEAM_BUSY_DELAY_MS, token)
-    teamSlots.take(teamId)
-    try {
-      await runner.run(job)
-    } finally {
-      teamSlots.give(teamId)
-    }
+    return teamSlots.within(teamId, () => runner.run(job))
   }
   const workers = new Map<number, Worker<ScheduledTaskData>>()
   const stopping = new Set<Promise<void>>()

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg'
+import { inTransaction } from '../in-transaction'
 
 /** Written, or refused because the config's team holds `heldBytes` and the row would add `addBytes` over the limit. */
 export type PluginStorageWrite = { written: true } | { written: false; heldBytes: number; addBytes: number }
@@ -14,20 +15,11 @@ export type PluginStorageWrite = { written: true } | { written: false; heldBytes
  */
 export async function writePluginStorageValue(pool: Pool, pluginConfigId: number, key: string, json: string, teamLimitBytes = 0): Promise<PluginStorageWrite> {
   if (teamLimitBytes === 0) return write(pool, pluginConfigId, key, json, teamLimitBytes)
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
+  return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('plugin-storage:' || team_id)) FROM plugin_configs WHERE id = $1`, [pluginConfigId])
     // A statement after the lock: its snapshot holds what the previous holder committed.
-    const result = await write(client, pluginConfigId, key, json, teamLimitBytes)
-    await client.query('COMMIT')
-    return result
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined)
-    throw error
-  } finally {
-    client.release()
-  }
+    return write(client, pluginConfigId, key, json, teamLimitBytes)
+  })
 }
 
 async function write(db: Pick<Pool, 'query'>, pluginConfigId: number, key: string, json: string, teamLimitBytes: number): Promise<PluginStorageWrite> {
