@@ -114,6 +114,9 @@ export class JobRunner {
           'WARN',
           `job "${name}" failed with RetryError (attempt ${attempt} of ${attempts}), retrying in ${delay / 1000} s: ${message}`,
         )
+        // BullMQ keeps the error it is given (its stack too) in the job's hash: what the log holds, no more.
+        err.message = message
+        if (err.stack !== undefined) err.stack = redact(err.stack, target.secrets)
         return bounded(err)
       }
       this.deps.metrics.jobs.inc({ outcome: 'failed' })

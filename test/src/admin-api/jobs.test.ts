@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import type { JobRunView } from '@plugin-server/plugin-runtime'
+import Redis from 'ioredis'
 import { eventually } from '../harness/fleet'
 import { AdminFleet, startAdminFleet } from './admin-fleet'
 
@@ -84,10 +85,18 @@ describe('jobs of a config: GET /api/configs/:id/jobs, POST /api/configs/:id/job
     assert.ok(!JSON.stringify(await jobs()).includes(SECRET), 'the job list holds the secret')
   })
 
-  it('a RetryError is retried: completed on the second attempt', async () => {
+  it('a RetryError is retried: completed on the second attempt, and what BullMQ kept of the first never holds the secret', async () => {
     const { jobId } = (await trigger('flaky', {})).json<Triggered>()
     const done = await job(jobId, (j) => j.state === 'completed', 'flaky completed')
     assert.equal(done.attempts, 2)
+    const redis = new Redis(f.fleet.env.REDIS_URL)
+    try {
+      const hash = await redis.hgetall(`${f.fleet.env.QUEUE_PREFIX}:jobs:${jobId}`)
+      assert.match(hash.stacktrace ?? '', /not yet for key \*\*\*/, 'the first attempt’s error is kept, redacted')
+      assert.ok(!JSON.stringify(hash).includes(SECRET), 'the job’s hash holds the secret')
+    } finally {
+      redis.disconnect()
+    }
   })
 
   it('jobs the plugin enqueues with meta.jobs are listed too: run now, and queued for later', async () => {
