@@ -10,7 +10,8 @@ import { TeamGate } from './team-gate'
 /**
  * Consumes ingest batches at-least-once: a team's events are acknowledged (with their batch) only
  * after they are committed, and a worker that dies holding a batch loses its lock, so another worker
- * takes it over. A batch that has failed INGEST_SPLIT_AFTER_ATTEMPTS times is split: the teams that
+ * takes it over. The teams stored by a failed attempt leave the batch before it is retried. A batch
+ * of several teams that has failed INGEST_SPLIT_AFTER_ATTEMPTS times is split: the teams that
  * succeed are acknowledged with it, each team that still fails becomes an ingest job of its own, so a
  * poison team never holds another team's events back for the rest of the retries.
  *
@@ -42,6 +43,13 @@ export function startIngestConsumer(
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
     registers: [registry],
   })
+  const count = (result: BatchResult, deferred: number): void => {
+    events.inc({ outcome: 'stored' }, result.stored)
+    events.inc({ outcome: 'duplicate' }, result.duplicates)
+    events.inc({ outcome: 'dropped' }, result.dropped)
+    events.inc({ outcome: 'deferred' }, deferred)
+    events.inc({ outcome: 'requeued' }, result.requeued - deferred)
+  }
   const worker = createWorker<IngestBatch, BatchResult>(
     QUEUES.ingest,
     async (job, token) => {
@@ -61,15 +69,16 @@ export function startIngestConsumer(
           // Not a failure: the batch waits in the delayed set without using an attempt.
           return postpone(job, Math.max(100, config.ingest.teamWaitMs), token)
         }
-        if (!(err instanceof TeamBatchError) || !shouldSplit(job, config.ingest.splitAfterAttempts)) throw err
+        if (!(err instanceof TeamBatchError)) throw err
+        if (!shouldSplit(job, config.ingest.splitAfterAttempts)) {
+          if (job.id !== undefined) await keepOnlyFailed(job as IdentifiedJob, err)
+          count(err.result, deferred)
+          throw err
+        }
         result = await splitOff(job as IdentifiedJob, err, requeue, logger)
       }
       timer()
-      events.inc({ outcome: 'stored' }, result.stored)
-      events.inc({ outcome: 'duplicate' }, result.duplicates)
-      events.inc({ outcome: 'dropped' }, result.dropped)
-      events.inc({ outcome: 'deferred' }, deferred)
-      events.inc({ outcome: 'requeued' }, result.requeued - deferred)
+      count(result, deferred)
       return result
     },
     ctx.newRedisConnection('ingest-worker'),
@@ -118,6 +127,18 @@ async function deferParts(job: IdentifiedJob, parts: TeamPart[], requeue: Queue<
   const events = parts.reduce((n, p) => n + p.events.length, 0)
   logger.info({ job_id: job.id, teams: [...teams], events }, 'ingest batch: teams at INGEST_TEAM_CONCURRENCY go on as jobs of their own')
   return events
+}
+
+/**
+ * The teams whose parts were stored (and handed to the exporters) leave the job's data before it is
+ * tried again, as deferred parts do: a retry runs only the teams that failed, so one team's failure
+ * does not run every other team's plugins again on events already stored (their fetches, cache
+ * writes and captures done twice over, up to the split).
+ */
+async function keepOnlyFailed(job: IdentifiedJob, err: TeamBatchError): Promise<void> {
+  const failed = new Set(err.failures.map((f) => f.teamId))
+  const events = job.data.events.filter((e) => failed.has(e.team_id))
+  if (events.length < job.data.events.length) await job.updateData({ ...job.data, events })
 }
 
 /** A batch of one team keeps the normal retries: there is no other team to unblock. */

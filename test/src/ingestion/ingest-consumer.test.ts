@@ -11,12 +11,17 @@ import { testRoleContext } from '../harness/role-context'
 import { ingestEvent } from '../db/ingest-event'
 
 const POISON_TEAM = 66
+const OTHER_POISON_TEAM = 67
+const POISONED = new Set([POISON_TEAM, OTHER_POISON_TEAM])
 
-/** Team 66's part of any batch fails, every time: the poison a split must route around. */
+/** Teams 66 and 67's parts of any batch fail, every time: the poison a split must route around. Counts each team's passes. */
+const passes = new Map<number, number>()
 const poisonStep: BatchStep = {
-  name: 'poison for team 66',
+  name: 'poison for teams 66 and 67',
   run: async (events) => {
-    if (events.some((e) => e.team_id === POISON_TEAM)) throw new Error(`team ${POISON_TEAM} cannot be processed`)
+    const team = events[0].team_id
+    passes.set(team, (passes.get(team) ?? 0) + 1)
+    if (POISONED.has(team)) throw new Error(`team ${team} cannot be processed`)
     return events
   },
 }
@@ -49,28 +54,56 @@ describe('startIngestConsumer: a poison team is split off', function () {
 
   const job = async (id: string) => (await queue.getJob(id)) as Job<IngestBatch, BatchResult> | undefined
 
-  it("stores the other teams' events, moves the failing team's events to a job of their own, and completes the batch", async () => {
+  it("stores the other teams' events at the first attempt and retries only the failing team's, never running the others' steps again", async () => {
+    passes.clear()
     const healthy = [ingestEvent({ team_id: 1 }), ingestEvent({ team_id: 2 }), ingestEvent({ team_id: 1 })]
     const poisoned = [ingestEvent({ team_id: POISON_TEAM }), ingestEvent({ team_id: POISON_TEAM })]
     await queue.add('batch', { events: [healthy[0], poisoned[0], healthy[1], poisoned[1], healthy[2]] }, { jobId: 'b-mixed' })
+
+    // One team left: the normal retries with backoff, then the failed set; there is no other team to split from.
+    const failed = await eventually(
+      'the batch is retried and fails',
+      () => job('b-mixed'),
+      (j) => j?.finishedOn !== undefined,
+    )
+    assert.equal(failed!.attemptsMade, 3)
+    assert.equal(await queue.getJobState('b-mixed'), 'failed')
+    assert.deepEqual(failed!.data.events, poisoned, 'the stored teams left the job after its first attempt')
+    assert.equal(await countEvents(db.pool, 1), 2)
+    assert.equal(await countEvents(db.pool, 2), 1)
+    assert.equal(await countEvents(db.pool, POISON_TEAM), 0)
+    assert.deepEqual(Object.fromEntries(passes), { 1: 1, 2: 1, [POISON_TEAM]: 3 }, "the healthy teams' steps ran once")
+    assert.equal(await job(`b-mixed-team-${POISON_TEAM}`), undefined)
+  })
+
+  it("moves each of several failing teams' events to a job of their own after the split's attempts, and completes the batch", async () => {
+    const healthy = [ingestEvent({ team_id: 1 }), ingestEvent({ team_id: 2 })]
+    const poisoned = [ingestEvent({ team_id: POISON_TEAM }), ingestEvent({ team_id: POISON_TEAM })]
+    const alsoPoisoned = [ingestEvent({ team_id: OTHER_POISON_TEAM })]
+    await queue.add('batch', { events: [healthy[0], poisoned[0], alsoPoisoned[0], healthy[1], poisoned[1]] }, { jobId: 'b-mixed' })
 
     const original = await eventually(
       'the mixed batch completes',
       () => job('b-mixed'),
       (j) => j?.finishedOn !== undefined,
     )
-    assert.equal(original!.failedReason, `team ${POISON_TEAM} (2 events): team ${POISON_TEAM} cannot be processed`, 'its first attempt failed')
-    assert.deepEqual(original!.returnvalue, { received: 5, stored: 0, duplicates: 3, dropped: 0, requeued: 2 }, 'stored by the first attempt already')
-    assert.equal(await countEvents(db.pool, 1), 2)
+    assert.match(original!.failedReason, new RegExp(`team ${POISON_TEAM} \\(2 events\\): team ${POISON_TEAM} cannot be processed`), 'its first attempt failed')
+    assert.deepEqual(original!.returnvalue, { received: 3, stored: 0, duplicates: 0, dropped: 0, requeued: 3 }, 'the others stored by the first attempt')
+    assert.equal(await countEvents(db.pool, 1), 1)
     assert.equal(await countEvents(db.pool, 2), 1)
 
-    const split = await job(`b-mixed-team-${POISON_TEAM}`)
-    assert.ok(split, "the poison team's events went on as their own job")
-    assert.deepEqual(split.data.events, poisoned)
-    const logged = logLines.find((l) => l.team_id === POISON_TEAM)
-    assert.ok(logged, 'the split is logged with the team')
-    assert.equal(logged.requeued_as, `b-mixed-team-${POISON_TEAM}`)
-    assert.equal(logged.err, `team ${POISON_TEAM} cannot be processed`)
+    for (const [team, events] of [
+      [POISON_TEAM, poisoned],
+      [OTHER_POISON_TEAM, alsoPoisoned],
+    ] as const) {
+      const split = await job(`b-mixed-team-${team}`)
+      assert.ok(split, `team ${team}'s events went on as their own job`)
+      assert.deepEqual(split.data.events, events)
+      const logged = logLines.find((l) => l.team_id === team)
+      assert.ok(logged, 'the split is logged with the team')
+      assert.equal(logged.requeued_as, `b-mixed-team-${team}`)
+      assert.equal(logged.err, `team ${team} cannot be processed`)
+    }
 
     // One team only: the normal retries with backoff, then the failed set; it is never split again.
     const failed = await eventually(
@@ -87,24 +120,30 @@ describe('startIngestConsumer: a poison team is split off', function () {
   it('names the hand-offs of a split-off part after the batch it came from, so the exporters tell a retry from new events', async () => {
     for (const closer of consumer.closers) await closer.close()
     ctx.registry.clear()
-    let failures = 0
-    // Team 66 fails twice, then goes through: its part is split off on the batch's second attempt and stored by its own job.
+    const failures = new Map<number, number>()
+    // Teams 66 and 67 fail twice each, then go through: their parts are split off on the batch's second attempt and stored by their own jobs.
     const flaky: BatchStep = {
-      name: 'team 66 fails twice',
+      name: 'teams 66 and 67 fail twice',
       run: async (events) => {
-        if (events.some((e) => e.team_id === POISON_TEAM) && failures++ < 2) throw new Error(`team ${POISON_TEAM} is not ready`)
+        const team = events[0].team_id
+        failures.set(team, (failures.get(team) ?? 0) + 1)
+        if (POISONED.has(team) && failures.get(team)! <= 2) throw new Error(`team ${team} is not ready`)
         return events
       },
     }
     const handoffs: string[] = []
     consumer = startIngestConsumer(ctx, [flaky], [async (events, batchId) => void handoffs.push(`${batchId} team ${events[0].team_id}`)])
-    await queue.add('batch', { events: [ingestEvent({ team_id: 1 }), ingestEvent({ team_id: POISON_TEAM })] }, { jobId: 'b-flaky' })
+    await queue.add(
+      'batch',
+      { events: [ingestEvent({ team_id: 1 }), ingestEvent({ team_id: POISON_TEAM }), ingestEvent({ team_id: OTHER_POISON_TEAM })] },
+      { jobId: 'b-flaky' },
+    )
     await eventually(
-      "team 66's events stored by the split-off job",
-      () => countEvents(db.pool, POISON_TEAM),
-      (n) => n === 1,
+      "teams 66 and 67's events stored by the split-off jobs",
+      async () => (await countEvents(db.pool, POISON_TEAM)) + (await countEvents(db.pool, OTHER_POISON_TEAM)),
+      (n) => n === 2,
     )
     assert.ok(await job(`b-flaky-team-${POISON_TEAM}`), 'team 66 went on as a job of its own')
-    assert.deepEqual([...new Set(handoffs)].sort(), ['b-flaky team 1', `b-flaky team ${POISON_TEAM}`])
+    assert.deepEqual([...new Set(handoffs)].sort(), ['b-flaky team 1', `b-flaky team ${POISON_TEAM}`, `b-flaky team ${OTHER_POISON_TEAM}`])
   })
 })
