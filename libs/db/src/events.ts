@@ -1,4 +1,4 @@
-import { IngestEvent, toPostgresJson } from '@plugin-server/core'
+import { IngestEvent, isStorableTime, toPostgresJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
 import { analyzeNewEventsPartitions } from './events-partitions/analyze-new-events-partitions'
 
@@ -35,7 +35,21 @@ export const INSERT_EVENTS_SQL = `INSERT INTO events (uuid, team_id, event, dist
     LIMIT 1) stored ON true
   WHERE stored.found IS NULL
   ORDER BY r.team_id, r.uuid, r.n
-  ON CONFLICT DO NOTHING`
+  ON CONFLICT DO NOTHING
+  RETURNING team_id, uuid`
+
+/**
+ * Which of the given rows ($1, as for INSERT_EVENTS_SQL) are stored exactly as given: their 1-based
+ * positions. Asked only of rows the insert skipped, to tell a redelivery from another event under a
+ * uuid the team already used.
+ */
+const STORED_AS_GIVEN_SQL = `SELECT r.n::int AS n
+  FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (uuid uuid, team_id int, event text, distinct_id text,
+    properties jsonb, timestamp timestamptz, ip text, site_url text)) WITH ORDINALITY
+    AS r(uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url, n)
+  WHERE EXISTS (SELECT 1 FROM events e WHERE e.team_id = r.team_id AND e.uuid = r.uuid AND e.timestamp = r.timestamp
+    AND e.event = r.event AND e.distinct_id = r.distinct_id AND e.properties = r.properties
+    AND e.ip IS NOT DISTINCT FROM r.ip AND e.site_url IS NOT DISTINCT FROM r.site_url)`
 
 /**
  * insertEvents' statement is prepared once per connection under this name: after five executions
@@ -56,29 +70,81 @@ export const INSERT_EVENTS_STATEMENT = 'plugin-server/insert-events'
  * inserts at once), and an event whose team already stored its uuid within EVENT_DEDUPE_WINDOW of
  * its timestamp is skipped too, whichever partition holds it. A uuid repeated within the batch is
  * stored once (the first). NUL characters and lone UTF-16 surrogates, which Postgres cannot store,
- * are removed / replaced rather than failing the batch. Returns how many rows were new. A day's
+ * are removed / replaced rather than failing the batch, and so is a timestamp Postgres cannot hold
+ * (year 0, past 9999: the time of the insert instead). Returns how many rows were new. A day's
  * partition is analysed once its first rows land (analyzeNewEventsPartitions), so the uuid lookup
  * is an index probe of the key from the first batches on.
  */
 export async function insertEvents(pool: Pool, events: readonly IngestEvent[]): Promise<number> {
-  if (events.length === 0) return 0
+  return (await insertRows(pool, events)).inserted.size
+}
+
+/** What storeEvents did with a batch. */
+export interface StoredEvents {
+  /** Rows that were new. */
+  stored: number
+  /**
+   * The events the table now holds as given, each (team, uuid) once: the new ones, and ones already
+   * stored identically (a batch delivered again after its worker died before handing it on). Not an
+   * event skipped because its team already stored its uuid with other content, nor a uuid's later
+   * repeats within the batch: what the exporters are given must be what Postgres holds.
+   */
+  asGiven: IngestEvent[]
+}
+
+/** insertEvents, also telling which events the table holds as given (see StoredEvents). */
+export async function storeEvents(pool: Pool, events: readonly IngestEvent[]): Promise<StoredEvents> {
+  const { rows, inserted } = await insertRows(pool, events)
+  if (inserted.size === events.length) return { stored: inserted.size, asGiven: [...events] }
+  const first = new Map<string, number>()
+  events.forEach((e, i) => {
+    const key = keyOf(e.team_id, e.uuid)
+    if (!first.has(key)) first.set(key, i)
+  })
+  const skipped = [...first].flatMap(([key, i]) => (inserted.has(key) ? [] : [i]))
+  const identical = new Set<number>()
+  if (skipped.length > 0) {
+    const answer = await pool.query<{ n: number }>(STORED_AS_GIVEN_SQL, [toPostgresJson(JSON.stringify(skipped.map((i) => rows[i])))])
+    for (const { n } of answer.rows) identical.add(skipped[n - 1])
+  }
+  const asGiven = events.filter((e, i) => {
+    const key = keyOf(e.team_id, e.uuid)
+    return first.get(key) === i && (inserted.has(key) || identical.has(i))
+  })
+  return { stored: inserted.size, asGiven }
+}
+
+async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<{ rows: object[]; inserted: Set<string> }> {
+  if (events.length === 0) return { rows: [], inserted: new Set() }
+  const now = new Date().toISOString()
   const rows = events.map((e) => ({
     uuid: e.uuid,
     team_id: e.team_id,
     event: e.event,
     distinct_id: e.distinct_id,
     properties: e.properties,
-    timestamp: e.timestamp,
+    // Capture and the plugin chain only pass storable times; a batch queued by an older capture
+    // may not, and one time Postgres refuses fails the whole statement, on every retry.
+    timestamp: isStorableTime(Date.parse(e.timestamp)) ? e.timestamp : now,
     ip: e.ip,
     site_url: e.site_url,
   }))
-  const result = await pool.query({ name: INSERT_EVENTS_STATEMENT, text: INSERT_EVENTS_SQL, values: [toPostgresJson(JSON.stringify(rows))] })
+  const result = await pool.query<{ team_id: number; uuid: string }>({
+    name: INSERT_EVENTS_STATEMENT,
+    text: INSERT_EVENTS_SQL,
+    values: [toPostgresJson(JSON.stringify(rows))],
+  })
   // In the background: the batch's rows are committed, and its acknowledgement need not wait for statistics.
   void analyzeNewEventsPartitions(
     pool,
     events.map((e) => e.timestamp),
   ).catch(() => undefined)
-  return result.rowCount ?? 0
+  return { rows, inserted: new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid))) }
+}
+
+/** Postgres answers a uuid in lower case, whatever case it was given in. */
+function keyOf(teamId: number, uuid: string): string {
+  return `${teamId}:${uuid.toLowerCase()}`
 }
 
 export async function countEvents(pool: Pool, teamId?: number): Promise<number> {

@@ -1,5 +1,5 @@
 import type { IngestBatch, IngestEvent } from '@plugin-server/core'
-import { insertEvents } from '@plugin-server/db'
+import { storeEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { eventsByTeam } from './events-by-team'
 import type { AfterStoreHook, BatchResult, BatchStep, StageObserver } from './interfaces'
@@ -179,8 +179,9 @@ export class IngestPipeline {
 
   private async store(received: IngestEvent[], events: IngestEvent[], batchId: string): Promise<TeamOutcome> {
     const started = performance.now()
-    const stored = await insertEvents(this.pool, events)
-    for (const hook of this.afterStore) await hook(events, batchId)
+    // The exporters get what Postgres holds: not an event skipped under a uuid its team already used for another.
+    const { stored, asGiven } = await storeEvents(this.pool, events)
+    if (asGiven.length > 0) for (const hook of this.afterStore) await hook(asGiven, batchId)
     this.observe('store', (performance.now() - started) / 1000)
     return { stored, duplicates: events.length - stored, dropped: received.length - events.length }
   }

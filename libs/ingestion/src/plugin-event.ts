@@ -1,4 +1,4 @@
-import type { IngestEvent } from '@plugin-server/core'
+import { IngestEvent, isStorableTime } from '@plugin-server/core'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
 
 /** The PluginEvent shape PostHog plugins expect (the scaffold's PluginEvent). */
@@ -53,13 +53,9 @@ function distinctId(value: unknown, fallback: string): string {
   return fallback
 }
 
-// Years 0001 to 9999: what Postgres reads back from toISOString (JavaScript dates reach far beyond both ways).
-const EARLIEST = Date.parse('0001-01-01T00:00:00Z')
-const LATEST = Date.parse('+010000-01-01T00:00:00Z')
-
 function normalizeTimestamp(value: unknown, fallback: string): string {
   const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN
-  return parsed >= EARLIEST && parsed < LATEST ? new Date(parsed).toISOString() : fallback
+  return isStorableTime(parsed) ? new Date(parsed).toISOString() : fallback
 }
 
 function describe(value: unknown): string {

@@ -71,6 +71,15 @@ describe('parseEventTimestamp', () => {
     assert.equal(iso, now.toISOString())
     assert.match(warnings[0], /out of bounds/)
   })
+
+  it('replaces a year-0 timestamp with now, with a warning: Postgres has no year 0, and one such event failed its whole batch', () => {
+    for (const timestamp of ['0000-06-15T00:00:00Z', '0000-12-31T23:59:59.999Z']) {
+      const { iso, warnings } = run({ timestamp })
+      assert.equal(iso, now.toISOString(), timestamp)
+      assert.match(warnings[0], /out of bounds \(year 0\)/)
+    }
+    assert.deepEqual(run({ timestamp: '0001-01-01T00:00:00Z' }), { iso: '0001-01-01T00:00:00.000Z', warnings: [] })
+  })
 })
 
 describe('parseDate', () => {

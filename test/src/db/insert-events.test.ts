@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { toPostgresJson } from '@plugin-server/core'
-import { countEvents, insertEvents } from '@plugin-server/db'
+import { countEvents, insertEvents, storeEvents } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 import { ingestEvent } from './ingest-event'
 
@@ -37,6 +37,29 @@ describe('insertEvents', () => {
       { team_id: 1, event: 'from team 1' },
       { team_id: 2, event: 'from team 2' },
     ])
+  })
+
+  it('storeEvents: gives back as stored only what the table holds as given — not a uuid repeated in the batch, nor one the team used before for other content', async () => {
+    const uuid = randomUUID()
+    const first = ingestEvent({ uuid, event: 'first' })
+    const other = ingestEvent()
+    const once = await storeEvents(db.pool, [first, ingestEvent({ uuid, event: 'second' }), other, { ...first }])
+    assert.deepEqual({ stored: once.stored, asGiven: once.asGiven.map((e) => e.event) }, { stored: 2, asGiven: ['first', other.event] })
+    const retry = await storeEvents(db.pool, [ingestEvent({ uuid, event: 'third (a client retry with other content)' })])
+    assert.deepEqual(retry, { stored: 0, asGiven: [] })
+    const redelivered = await storeEvents(db.pool, [{ ...first, uuid: uuid.toUpperCase() }, other])
+    assert.deepEqual(
+      { stored: redelivered.stored, asGiven: redelivered.asGiven.map((e) => e.event) },
+      { stored: 0, asGiven: ['first', other.event] },
+      'a batch delivered again is given back whole: its hand-off may not have happened',
+    )
+  })
+
+  it('stores an event whose timestamp Postgres cannot hold (year 0) at the time of the insert, beside the rest of its batch', async () => {
+    const before = Date.now()
+    assert.equal(await insertEvents(db.pool, [ingestEvent({ event: 'fine' }), ingestEvent({ event: 'year 0', timestamp: '0000-06-15T00:00:00.000Z' })]), 2)
+    const { rows } = await db.pool.query<{ timestamp: Date }>(`SELECT timestamp FROM events WHERE event = 'year 0'`)
+    assert.ok(rows[0].timestamp.getTime() >= before - 1000, String(rows[0].timestamp))
   })
 
   it('replaces lone UTF-16 surrogates, which Postgres jsonb refuses, with U+FFFD and keeps surrogate pairs', async () => {

@@ -1,4 +1,5 @@
 import { TimestampInput, TimestampResult } from './interfaces'
+import { isStorableTime } from '@plugin-server/core'
 import { parseDate } from './parse-date'
 
 /** PostHog lets a little future through (time zones, sloppy clocks) but not more than this. */
@@ -49,9 +50,8 @@ export function parseEventTimestamp(input: TimestampInput): TimestampResult {
     warnings.push(`event_timestamp_in_future: ${result.toISOString()} is more than 23h ahead of now, using now`)
     result = now
   }
-  const year = result.getUTCFullYear()
-  if (Number.isNaN(year) || year < 0 || year > 9999) {
-    warnings.push(`ignored_invalid_timestamp: computed timestamp is out of bounds (year ${year}), using now`)
+  if (!isStorableTime(result.getTime())) {
+    warnings.push(`ignored_invalid_timestamp: computed timestamp is out of bounds (year ${result.getUTCFullYear()}), using now`)
     result = now
   }
 
