@@ -212,6 +212,46 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
         instance.dispose()
       }
     })
+    it('bounds what all of an instance’s upload streams hold on the host together, and gives the bytes back when a stream is destroyed or its upload is done', async () => {
+      const { instance } = await loadCode(
+        `import { Storage } from '@google-cloud/storage'
+        const MiB = 'x'.repeat(1024 * 1024)
+        function fill(stream, mib) { for (let i = 0; i < mib; i++) stream.write(MiB) }
+        function refusal(fn) { try { fn(); return null } catch (error) { return error.message } }
+        export async function runEveryMinute({ config }) {
+          const credentials = JSON.parse(config.key)
+          const bucket = new Storage({ projectId: credentials.project_id, credentials, autoRetry: false, apiEndpoint: config.endpoint }).bucket('exports')
+          const stream = (name) => bucket.file(name).createWriteStream({ resumable: false, validation: false })
+          const [a, b, c] = [stream('a.csv'), stream('b.csv'), stream('c.csv')]
+          fill(a, 20)
+          fill(b, 20)
+          fill(c, 10)
+          const overBudget = refusal(() => c.write(MiB))
+          a.destroy()
+          const afterDestroy = refusal(() => fill(c, 20))
+          await new Promise((resolve, reject) => b.on('error', reject).end(resolve))
+          const afterUpload = refusal(() => fill(stream('d.csv'), 20))
+          return { overBudget, afterDestroy, afterUpload }
+        }`,
+        { config: { key: google.keyJson(), endpoint: google.url } },
+        { fetchAllowedHosts: LOOPBACK },
+      )
+      try {
+        const out = (await instance.call('runEveryMinute', [])) as Record<string, string | null>
+        assert.match(
+          String(out.overBudget),
+          /upload streams not yet finished hold 52428800 bytes on the host; all of them together may hold at most 52428800 bytes \(MAX_UPLOAD_BYTES\)/,
+        )
+        assert.equal(out.afterDestroy, null, 'a destroyed stream’s 20 MiB were given back')
+        assert.equal(out.afterUpload, null, 'an uploaded stream’s 20 MiB were given back')
+        assert.deepEqual(
+          google.objects.map((o) => [o.name, o.body.length > 20 * 1024 * 1024]),
+          [['b.csv', true]],
+        )
+      } finally {
+        instance.dispose()
+      }
+    })
   })
 
   describe('@google-cloud/pubsub', () => {

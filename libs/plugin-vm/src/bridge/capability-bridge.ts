@@ -3,7 +3,8 @@ import type { AddressPolicy } from '../net/address-policy'
 import { outsideAddressPolicy, withAddressPolicy } from '../net/socket-guard'
 import { Args } from './args'
 import { Callback } from './callback'
-import type { Handed, ModuleSpec } from './facade'
+import type { FacadeHost, Handed, ModuleSpec } from './facade'
+import { MAX_UPLOAD_BYTES } from './google-storage-upload'
 import { MODULE_SPECS } from './specs'
 import { CodecHost, decode, encode, errorFields } from './wire-codec'
 import type { CallReply, FacadeRef, ModuleReply, Settled } from './wire'
@@ -20,6 +21,8 @@ export interface CapabilityBridgeOptions {
   /** A warning in the plugin's logs. */
   warn(message: string): void
   specs?: Readonly<Record<string, ModuleSpec>>
+  /** What the instance's upload streams may hold on the host together; MAX_UPLOAD_BYTES (one upload's cap) by default. */
+  maxHeldBytes?: number
 }
 
 interface Entry {
@@ -44,9 +47,11 @@ export class CapabilityBridge {
   private readonly specs: Readonly<Record<string, ModuleSpec>>
   private nextId = 1
   private cleared = false
+  private readonly host: FacadeHost
 
   constructor(private readonly options: CapabilityBridgeOptions) {
     this.specs = options.specs ?? MODULE_SPECS
+    this.host = { warn: this.warn, held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES } }
     this.finalizer = new FinalizationRegistry((id) => {
       if (!this.cleared) options.releaseCallback(id)
     })
@@ -66,14 +71,14 @@ export class CapabilityBridge {
   construct(handle: number, name: string, args: unknown): unknown {
     const entry = this.entry(handle)
     const what = `${entry.facade.typeName}: new ${name}`
-    const result = this.run(entry, () => entry.facade.call('constructors', name, this.args(args, what, entry), this.warn))
+    const result = this.run(entry, () => entry.facade.call('constructors', name, this.args(args, what, entry), this.host))
     return this.encode(result, entry)
   }
 
   call(handle: number, method: string, args: unknown): CallReply {
     const entry = this.entry(handle)
     const what = `${entry.facade.typeName}.${method}`
-    const result = this.run(entry, () => entry.facade.call('methods', method, this.args(args, what, entry), this.warn))
+    const result = this.run(entry, () => entry.facade.call('methods', method, this.args(args, what, entry), this.host))
     if (!(result instanceof Promise)) return { value: this.encode(result, entry) }
     const id = this.nextId++
     // Handled now: the SDK may reject before (or without) the plugin ever awaiting it.

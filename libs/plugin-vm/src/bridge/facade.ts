@@ -1,12 +1,24 @@
 import type { Args } from './args'
 import type { FacadeShape } from './wire'
 
-/** What a facade's members get besides their arguments. */
-export interface CallContext<T extends object> {
-  /** The facade the member was called on; returning it gives the plugin back the same object (chaining). */
-  readonly self: Facade<T>
+/** Bytes host objects keep on a plugin's behalf (chunks of uploads not yet sent), shared by all of one instance's facades. */
+export interface HeldBytes {
+  bytes: number
+  readonly limit: number
+}
+
+/** What a facade's members share with every other facade of the same plugin instance. */
+export interface FacadeHost {
   /** A warning in the plugin's logs (an SDK error nobody listened for). */
   warn(message: string): void
+  /** The instance's budget for plugin data buffered on the host: no isolate limit sees it. */
+  readonly held: HeldBytes
+}
+
+/** What a facade's members get besides their arguments. */
+export interface CallContext<T extends object> extends FacadeHost {
+  /** The facade the member was called on; returning it gives the plugin back the same object (chaining). */
+  readonly self: Facade<T>
 }
 
 /** A method or constructor of a facade type: our code, given the facade's target and checked arguments. */
@@ -34,7 +46,7 @@ export interface FacadeType<T extends object> {
 export interface Handed {
   readonly typeName: string
   shape(): FacadeShape
-  call(kind: 'methods' | 'constructors', name: string, args: Args, warn: (message: string) => void): unknown
+  call(kind: 'methods' | 'constructors', name: string, args: Args, host: FacadeHost): unknown
   read(name: string): unknown
   disposable(): boolean
   dispose(): void
@@ -61,10 +73,10 @@ export class Facade<T extends object = object> implements Handed {
     return { methods: Object.keys(methods), properties: Object.keys(properties), constructors: Object.keys(constructors) }
   }
 
-  call(kind: 'methods' | 'constructors', name: string, args: Args, warn: (message: string) => void): unknown {
+  call(kind: 'methods' | 'constructors', name: string, args: Args, host: FacadeHost): unknown {
     const member = own(this.type[kind], name)
     if (!member) throw new TypeError(`${this.type.name}${kind === 'constructors' ? ': new ' : '.'}${name} is not available to plugins`)
-    const result = member(this.target, args, { self: this, warn })
+    const result = member(this.target, args, { self: this, warn: host.warn, held: host.held })
     if (kind === 'constructors' && !(result instanceof Facade)) throw new TypeError(`${this.type.name}: new ${name} gave no facade`)
     return result
   }

@@ -60,7 +60,7 @@ const FILE: FacadeType<GcsFile> = {
     delete: call((f) => f.delete()),
     getMetadata: call((f) => f.getMetadata()),
     createWriteStream: (f, args, ctx) =>
-      new Facade(UPLOAD_STREAM, new UploadTarget(f, pickOptions(args, 0, 'options', SAVE_OPTIONS), ctx.warn, UPLOAD_STREAM.name)),
+      new Facade(UPLOAD_STREAM, new UploadTarget(f, pickOptions(args, 0, 'options', SAVE_OPTIONS), ctx.held, ctx.warn, UPLOAD_STREAM.name)),
   },
   properties: { name: (f) => f.name },
 }
