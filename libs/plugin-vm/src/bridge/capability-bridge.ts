@@ -1,6 +1,6 @@
 import { bridgedRoot } from '../modules'
 import type { AddressPolicy } from '../net/address-policy'
-import { outsideAddressPolicy, withAddressPolicy } from '../net/socket-guard'
+import { outsideAddressPolicy, SocketCount, withAddressPolicy } from '../net/socket-guard'
 import { Args } from './args'
 import { Callback } from './callback'
 import type { FacadeHost, Handed, ModuleSpec } from './facade'
@@ -23,6 +23,8 @@ export interface CapabilityBridgeOptions {
   specs?: Readonly<Record<string, ModuleSpec>>
   /** What the instance's upload streams may hold on the host together; MAX_UPLOAD_BYTES (one upload's cap) by default. */
   maxHeldBytes?: number
+  /** The instance's open sockets, shared with its fetches; a count of the bridge's own by default. */
+  sockets?: SocketCount
 }
 
 interface Entry {
@@ -48,9 +50,11 @@ export class CapabilityBridge {
   private nextId = 1
   private cleared = false
   private readonly host: FacadeHost
+  private readonly sockets: SocketCount
 
   constructor(private readonly options: CapabilityBridgeOptions) {
     this.specs = options.specs ?? MODULE_SPECS
+    this.sockets = options.sockets ?? new SocketCount()
     this.host = { warn: this.warn, held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES } }
     this.finalizer = new FinalizationRegistry((id) => {
       if (!this.cleared) options.releaseCallback(id)
@@ -64,7 +68,7 @@ export class CapabilityBridge {
     const member = name === root ? undefined : own(spec.paths, name)
     if (name !== root && member === undefined) throw new Error(`module "${name}" is not available to plugins; import "${root}"`)
     const sdk = this.loadSdk(root, spec)
-    const facade = withAddressPolicy(this.options.policy, root, () => spec.root(sdk))
+    const facade = withAddressPolicy(this.options.policy, root, () => spec.root(sdk), this.sockets)
     return { module: this.ref(facade, root), member }
   }
 
@@ -156,7 +160,7 @@ export class CapabilityBridge {
   }
 
   private run<T>(entry: Entry, fn: () => T): T {
-    return withAddressPolicy(this.options.policy, entry.module, fn)
+    return withAddressPolicy(this.options.policy, entry.module, fn, this.sockets)
   }
 
   private entry(handle: number): Entry {
@@ -210,7 +214,7 @@ export class CapabilityBridge {
 
   private dispose(facade: Handed): void {
     try {
-      withAddressPolicy(this.options.policy, 'bridge', () => facade.dispose())
+      withAddressPolicy(this.options.policy, 'bridge', () => facade.dispose(), this.sockets)
     } catch (error) {
       this.warn(`closing ${facade.typeName} failed: ${errorFields(error).message}`)
     }

@@ -4,12 +4,28 @@ import { isIP, LookupFunction, Socket } from 'net'
 import { AddressPolicy, normalizeHost } from './address-policy'
 import { FetchRefusedError } from './fetch-refused-error'
 import { guardedLookup } from './guarded-lookup'
+import { SocketLimitError } from './socket-limit-error'
+
+/**
+ * Sockets one plugin instance may have open at once, however opened (bridged SDKs, fetch). Every
+ * socket is a file descriptor of a worker all teams share: 3 000 pg connects in one processEvent
+ * took a worker to EMFILE, and with it every team's sockets and the worker's own Redis and Postgres.
+ */
+export const MAX_SOCKETS_PER_INSTANCE = 64
+
+/** The sockets open under one instance's scopes, counted from connect until 'close'. */
+export class SocketCount {
+  open = 0
+
+  constructor(readonly limit = MAX_SOCKETS_PER_INSTANCE) {}
+}
 
 interface PolicyScope {
   policy: AddressPolicy
   /** Names the module in refusals: `fetch refused: pg: 127.0.0.1 is a loopback address`. */
   label: string
   lookup: LookupFunction
+  sockets?: SocketCount
 }
 
 type ConnectArgs = unknown[]
@@ -19,19 +35,22 @@ const scopes = new AsyncLocalStorage<PolicyScope>()
 const lookups = new WeakMap<AddressPolicy, LookupFunction>()
 /** The policy each socket was connected under: a kept-alive socket is reused only under the same one. */
 const socketPolicies = new WeakMap<Socket, AddressPolicy>()
+/** Sockets counted and not yet closed: a socket connected again after its close is counted again. */
+const counted = new WeakSet<Socket>()
 let original: Connect | undefined
 
 /**
  * Runs `fn`, and everything it starts asynchronously, under `policy`: every socket it opens (net,
  * tls, http agents, anything built on `net.Socket#connect`) must reach an address the policy
  * accepts, and never a Unix socket. Bridged SDK calls run inside this, so what an SDK does with its
- * options does not matter: the check is on the socket.
+ * options does not matter: the check is on the socket. With `sockets`, each one is also counted
+ * there until it closes, and one past its limit fails with SocketLimitError.
  */
-export function withAddressPolicy<T>(policy: AddressPolicy, label: string, fn: () => T): T {
+export function withAddressPolicy<T>(policy: AddressPolicy, label: string, fn: () => T, sockets?: SocketCount): T {
   installSocketGuard()
   let lookup = lookups.get(policy)
   if (!lookup) lookups.set(policy, (lookup = guardedLookup(policy)))
-  return scopes.run({ policy, label, lookup }, fn)
+  return scopes.run({ policy, label, lookup, sockets }, fn)
 }
 
 /** Runs `fn` outside any policy: host work a bridged SDK triggers (plugin callbacks, host logs) is not the plugin's. */
@@ -49,7 +68,7 @@ export function installSocketGuard(): void {
     if (!scope) return connect.apply(this, args)
     socketPolicies.set(this, scope.policy)
     const [options, callback] = normalize(args)
-    const refusal = refusalOf(options, scope)
+    const refusal = refusalOf(options, scope) ?? overLimit(this, scope)
     if (refusal) {
       // As a failed connect would: the error arrives asynchronously, on the socket.
       process.nextTick(() => this.destroy(refusal))
@@ -107,6 +126,20 @@ function normalize(args: ConnectArgs): [Record<string, unknown>, ((...a: unknown
   if (first !== null && typeof first === 'object') return [first as Record<string, unknown>, callback]
   if (typeof first === 'string' && !Number.isFinite(Number(first))) return [{ path: first }, callback]
   return [{ port: first, host: typeof list[1] === 'string' ? list[1] : undefined }, callback]
+}
+
+/** Counts the socket against its scope's limit, or the error when the scope has no room. */
+function overLimit(socket: Socket, scope: PolicyScope): SocketLimitError | null {
+  const { sockets } = scope
+  if (!sockets || counted.has(socket)) return null
+  if (sockets.open >= sockets.limit) return new SocketLimitError(scope.label, sockets.limit)
+  sockets.open++
+  counted.add(socket)
+  socket.once('close', () => {
+    sockets.open--
+    counted.delete(socket)
+  })
+  return null
 }
 
 function refusalOf(options: Record<string, unknown>, scope: PolicyScope): FetchRefusedError | null {

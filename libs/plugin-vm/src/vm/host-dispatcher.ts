@@ -8,6 +8,7 @@ import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
+import { SocketCount, withAddressPolicy } from '../net/socket-guard'
 import type { FetchBytesInFlight } from '../net/guarded-fetch'
 import { jobRunAt } from './job-time'
 import { lazyModuleSource } from './runtime-bundle'
@@ -28,8 +29,10 @@ export interface DispatcherContext {
   maxFetchBytes: number
   /** Response bytes this instance's fetches hold while reading, at most maxFetchBytes together. */
   fetchInFlight: FetchBytesInFlight
-  /** A fetch without its own `timeout` gets the instance's call deadline: one not awaited outlives its call. */
+  /** A fetch's `timeout` is at most the instance's call deadline (and is that without one): one not awaited outlives its call. */
   fetchTimeoutMs: number
+  /** The instance's open sockets, shared with its bridged SDKs: its fetches connect under the same count. */
+  sockets: SocketCount
   /** The fetch policy of this instance (addresses, schemes, redirects). */
   fetchGuard: FetchGuard
   /** zlib, hashing and jsonwebtoken: size cap, inline or in a worker thread. */
@@ -243,8 +246,11 @@ export class HostDispatcher {
         const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]
         // A host's own fetch is trusted host code (tests, embedders) and applies its own policy.
         if (host.fetch) return host.fetch(String(a), init)
-        const bounded = { ...init, timeoutMs: init.timeoutMs || this.ctx.fetchTimeoutMs }
-        return defaultFetch(String(a), bounded, { guard: fetchGuard, signal, maxBytes: maxFetchBytes, inFlight: this.ctx.fetchInFlight })
+        const { fetchTimeoutMs } = this.ctx
+        const asked = init.timeoutMs !== undefined && init.timeoutMs > 0 ? init.timeoutMs : fetchTimeoutMs
+        const bounded = { ...init, timeoutMs: Math.min(asked, fetchTimeoutMs) }
+        const options = { guard: fetchGuard, signal, maxBytes: maxFetchBytes, inFlight: this.ctx.fetchInFlight }
+        return withAddressPolicy(fetchGuard.policy, 'fetch', () => defaultFetch(String(a), bounded, options), this.ctx.sockets)
       }
       case 'api':
         if (!host.api) throw new Error('posthog.api is not available on this server')

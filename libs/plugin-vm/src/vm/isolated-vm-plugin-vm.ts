@@ -29,6 +29,7 @@ import { compileCached } from './script-cache'
 import { StoreBounds } from './store-bounds'
 import { createHash } from 'crypto'
 import { fetchGuard } from '../net/fetch-guard'
+import { SocketCount } from '../net/socket-guard'
 
 /** What a plugin may declare at top level without exporting it: its methods (processEventBatch too), jobs and metrics. */
 const LOCAL_NAMES = [...PLUGIN_METHOD_NAMES, 'processEventBatch', 'jobs', 'metrics']
@@ -87,8 +88,10 @@ export class IsolatedVmPluginVm implements PluginVm {
           .catch((e: unknown) => instance?.handleBackgroundError(e))
           .finally(() => cpu?.sample())
       const timers = new HostTimers((id) => void fireTimer(id))
+      const sockets = new SocketCount()
       const bridge = new HostModuleBridge({
         policy: guard.policy,
+        sockets,
         loadModule: host.loadHostModule?.bind(host),
         invokeCallback: (id, args) =>
           void refs
@@ -110,6 +113,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         maxFetchBytes: settings.maxFetchBytes,
         fetchInFlight: { bytes: 0, limit: settings.maxFetchBytes },
         fetchTimeoutMs: settings.timeoutMs,
+        sockets,
         fetchGuard: guard,
         work: new HostWork({
           owner: String(options.owner ?? `config ${options.configId}`),

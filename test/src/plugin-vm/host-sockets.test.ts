@@ -1,0 +1,156 @@
+import assert from 'assert/strict'
+import net from 'net'
+import { MAX_SOCKETS_PER_INSTANCE, PluginInstance } from '@plugin-server/plugin-vm'
+import { eventually } from '../harness/fleet'
+import { loadCode } from './helpers'
+
+/**
+ * A TCP peer that reads what it is sent and never answers: what a plugin's pg client may be pointed
+ * at. It closes its side when the client closes its own, unless `keepsHalfOpen` (a peer that never
+ * closes, so only the client destroying its socket frees the client's file descriptor).
+ */
+class SilentPeer {
+  private readonly server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    this.sockets.add(socket)
+    socket.resume()
+    socket.on('error', () => undefined)
+    socket.on('end', () => {
+      this.ended++
+      if (!this.keepsHalfOpen) socket.end()
+    })
+    socket.on('close', () => this.sockets.delete(socket))
+  })
+  private readonly sockets = new Set<net.Socket>()
+  port = 0
+  /** Connections whose client sent its FIN (pg's Terminate and `end()`). */
+  ended = 0
+
+  constructor(private readonly keepsHalfOpen = false) {}
+
+  async start(): Promise<void> {
+    this.server.maxConnections = 10_000
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', 1024, resolve))
+    this.port = (this.server.address() as net.AddressInfo).port
+  }
+
+  get open(): number {
+    return this.sockets.size
+  }
+
+  dropAll(): void {
+    for (const socket of this.sockets) socket.destroy()
+  }
+
+  async close(): Promise<void> {
+    this.dropAll()
+    await new Promise((resolve) => this.server.close(resolve))
+  }
+}
+
+/** A plugin that opens pg clients to the peer without awaiting them, and keeps what their connects rejected with. */
+function pgOpener(port: number): string {
+  return `
+    import { Client } from 'pg'
+    const refused = []
+    export const jobs = {
+      open(count) {
+        for (let i = 0; i < count; i++) new Client({ host: '127.0.0.1', port: ${port}, password: 'x' }).connect().catch((e) => refused.push(e.message))
+      },
+      refusals: () => refused,
+    }
+  `
+}
+
+describe('plugin-vm: host sockets a plugin opens', function () {
+  this.timeout(30_000)
+  let peer: SilentPeer
+  const instances: PluginInstance[] = []
+
+  beforeEach(async () => {
+    peer = new SilentPeer()
+    await peer.start()
+  })
+  afterEach(async () => {
+    for (const instance of instances.splice(0)) instance.dispose()
+    await peer.close()
+  })
+
+  async function load(code: string, options = {}): Promise<PluginInstance> {
+    const { instance } = await loadCode(code, {}, { fetchAllowedHosts: ['127.0.0.0/8'], ...options })
+    instances.push(instance)
+    return instance
+  }
+  const opened = (instance: PluginInstance, count: number) => instance.runJob('open', count)
+  const refusals = async (instance: PluginInstance) => (await instance.runJob('refusals', null)) as string[]
+
+  it('gives one instance at most MAX_SOCKETS_PER_INSTANCE sockets open at once: connects past it fail naming the limit, other instances are unaffected, and closed sockets make room', async () => {
+    const hog = await load(pgOpener(peer.port))
+    await opened(hog, 100)
+    const refused = await eventually(
+      'the connects past the limit rejected',
+      () => refusals(hog),
+      (r) => r.length >= 100 - MAX_SOCKETS_PER_INSTANCE,
+      10_000,
+    )
+    assert.equal(refused.length, 100 - MAX_SOCKETS_PER_INSTANCE)
+    assert.match(refused[0], /^pg: this plugin already has 64 sockets open, the most one plugin instance may have \(MAX_SOCKETS_PER_INSTANCE\)/)
+    await eventually(
+      'the peer holds the connections within the limit',
+      async () => peer.open,
+      (n) => n === MAX_SOCKETS_PER_INSTANCE,
+      10_000,
+    )
+
+    const neighbour = await load(pgOpener(peer.port))
+    await opened(neighbour, 5)
+    await eventually(
+      'another instance connects',
+      async () => peer.open,
+      (n) => n === MAX_SOCKETS_PER_INSTANCE + 5,
+      10_000,
+    )
+    assert.deepEqual(await refusals(neighbour), [])
+
+    peer.dropAll()
+    await eventually(
+      'the dropped connections closed',
+      async () => peer.open,
+      (n) => n === 0,
+      10_000,
+    )
+    const before = (await refusals(hog)).length
+    await opened(hog, 10)
+    await eventually(
+      'the instance connects again once its sockets closed',
+      async () => peer.open,
+      (n) => n === 10,
+      10_000,
+    )
+    assert.equal((await refusals(hog)).length, before, 'no new refusal: the closed sockets were given back')
+  })
+
+  it('holds a fetch to the call deadline even when the plugin asks for a longer timeout, so one it never awaits does not keep its socket', async () => {
+    const plugin = await load(
+      `let failure = null
+      export const jobs = {
+        start: () => void fetch('http://127.0.0.1:${peer.port}/slow', { timeout: 600000 }).catch((e) => (failure = e.message)),
+        failure: () => failure,
+      }`,
+      { timeoutMs: 1000 },
+    )
+    await plugin.runJob('start', null)
+    await eventually(
+      'the fetch connected',
+      async () => peer.open,
+      (n) => n === 1,
+      10_000,
+    )
+    await eventually(
+      'the fetch gave up at the call deadline and closed its socket',
+      async () => peer.open,
+      (n) => n === 0,
+      10_000,
+    )
+    assert.match(String(await plugin.runJob('failure', null)), /network timeout/)
+  })
+})
