@@ -1,4 +1,5 @@
 import assert from 'assert/strict'
+import { readdirSync } from 'fs'
 import net from 'net'
 import { MAX_SOCKETS_PER_INSTANCE, PluginInstance } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
@@ -47,6 +48,11 @@ class SilentPeer {
   }
 }
 
+/** File descriptors this process holds. */
+function fds(): number {
+  return readdirSync('/proc/self/fd').length
+}
+
 /** A plugin that opens pg clients to the peer without awaiting them, and keeps what their connects rejected with. */
 function pgOpener(port: number): string {
   return `
@@ -55,6 +61,11 @@ function pgOpener(port: number): string {
     export const jobs = {
       open(count) {
         for (let i = 0; i < count; i++) new Client({ host: '127.0.0.1', port: ${port}, password: 'x' }).connect().catch((e) => refused.push(e.message))
+      },
+      openAndEnd() {
+        const client = new Client({ host: '127.0.0.1', port: ${port}, password: 'x' })
+        client.connect().catch(() => undefined)
+        client.end().catch(() => undefined)
       },
       refusals: () => refused,
     }
@@ -152,5 +163,42 @@ describe('plugin-vm: host sockets a plugin opens', function () {
       10_000,
     )
     assert.match(String(await plugin.runJob('failure', null)), /network timeout/)
+  })
+
+  it('closes the pg sockets a plugin left open when it is disposed, ended ones included, even when the server never closes its side', async () => {
+    const stubborn = new SilentPeer(true)
+    await stubborn.start()
+    try {
+      const plugin = await load(pgOpener(stubborn.port))
+      // The client side of the connections: the peer's own sockets stay open whatever the client does.
+      const baseline = fds()
+      const clientFds = async () => fds() - stubborn.open - baseline
+      await opened(plugin, 5)
+      await plugin.runJob('openAndEnd', null)
+      await eventually(
+        'the peer holds all six connections',
+        async () => stubborn.open,
+        (n) => n === 6,
+        10_000,
+      )
+      await eventually(
+        'the plugin’s own end() sent its FIN',
+        async () => stubborn.ended,
+        (n) => n === 1,
+        10_000,
+      )
+      assert.equal(await clientFds(), 6)
+
+      plugin.dispose()
+      await eventually(
+        'every client said goodbye',
+        async () => stubborn.ended,
+        (n) => n === 6,
+        10_000,
+      )
+      await eventually('every client socket was destroyed after the grace', clientFds, (n) => n === 0, 10_000)
+    } finally {
+      await stubborn.close()
+    }
   })
 })

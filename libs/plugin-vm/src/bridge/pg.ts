@@ -3,6 +3,7 @@ import type { Args } from './args'
 import type { Callback } from './callback'
 import { EventRelay, eventMethods } from './event-relay'
 import { BoundMethod, Facade, FacadeType, Member, ModuleSpec } from './facade'
+import { destroyAfterGrace, SocketHolder, socketOpen } from './pg-close'
 import { pgConfig, pgQuery } from './pg-config'
 
 /** The parts of `pg` the facades use; anything else of the SDK stays out of reach. */
@@ -13,7 +14,7 @@ interface PgResult {
   fields?: { name: string; dataTypeID: number }[]
 }
 type PgQueryConfig = ReturnType<typeof pgQuery>
-interface PgClient extends EventEmitter {
+interface PgClient extends EventEmitter, SocketHolder {
   connect(): Promise<void>
   query(config: PgQueryConfig): Promise<PgResult | PgResult[]>
   end(): Promise<void>
@@ -29,6 +30,8 @@ interface PgPool extends EventEmitter {
   totalCount: number
   idleCount: number
   waitingCount: number
+  /** pg-pool's clients, connecting, idle or checked out: a client is in it from before it connects until it is removed. */
+  _clients?: PgClient[]
 }
 interface PgSdk {
   Client: new (config: Record<string, unknown>) => PgClient
@@ -69,6 +72,8 @@ class PoolTarget {
   ended = false
   readonly relay: EventRelay
   private readonly clients = new WeakMap<PgClient, Facade<PoolClientTarget>>()
+  /** Clients the pool removed (ended) whose sockets have not closed yet: the pool no longer lists them. */
+  private readonly leaving = new Set<PgClient>()
 
   constructor(
     readonly pool: PgPool,
@@ -77,6 +82,16 @@ class PoolTarget {
     this.relay = new EventRelay('pg.Pool', pool, POOL_EVENTS, warn, (event, args) =>
       event === 'error' || event === 'release' ? [args[0], this.clientFacade(args[1] as PgClient)] : [this.clientFacade(args[0] as PgClient)],
     )
+    pool.on('remove', (client: PgClient) => {
+      if (!socketOpen(client)) return
+      this.leaving.add(client)
+      client.connection?.stream?.once('close', () => this.leaving.delete(client))
+    })
+  }
+
+  /** Every client of the pool whose socket is still open, listed by the pool or on its way out. */
+  openClients(): PgClient[] {
+    return [...(this.pool._clients ?? []), ...this.leaving].filter(socketOpen)
   }
 
   /** One facade per pooled client, so its listeners are installed once however often it is checked out. */
@@ -142,8 +157,12 @@ const CLIENT: FacadeType<ClientTarget> = {
     ...escapes((t) => t.client),
     ...eventMethods((t) => t.relay),
   },
-  dispose: (t) => void Promise.resolve(t.client.end()).catch(() => undefined),
-  closed: (t) => t.ended,
+  dispose: (t) => {
+    if (!t.ended) void Promise.resolve(t.client.end()).catch(() => undefined)
+    destroyAfterGrace(t.client)
+  },
+  // Ended by the plugin is not closed: its socket is, once the server closed its side too.
+  closed: (t) => t.ended && !socketOpen(t.client),
 }
 
 const POOL_CLIENT: FacadeType<PoolClientTarget> = {
@@ -159,7 +178,10 @@ const POOL_CLIENT: FacadeType<PoolClientTarget> = {
     ...escapes((t) => t.client),
     ...eventMethods((t) => t.relay),
   },
-  dispose: (t) => t.client.release?.(true),
+  dispose: (t) => {
+    t.client.release?.(true)
+    destroyAfterGrace(t.client)
+  },
   closed: (t) => !t.checkedOut,
 }
 
@@ -186,8 +208,13 @@ const POOL: FacadeType<PoolTarget> = {
     idleCount: (t) => t.pool.idleCount,
     waitingCount: (t) => t.pool.waitingCount,
   },
-  dispose: (t) => void Promise.resolve(t.pool.end()).catch(() => undefined),
-  closed: (t) => t.ended,
+  dispose: (t) => {
+    const clients = t.openClients()
+    void Promise.resolve(t.pool.end()).catch(() => undefined)
+    // pool.end() ends only idle clients, politely; the checked-out and connecting ones it waits for.
+    for (const client of clients) destroyAfterGrace(client)
+  },
+  closed: (t) => t.ended && t.openClients().length === 0,
 }
 
 const PG: FacadeType<PgSdk> = {
