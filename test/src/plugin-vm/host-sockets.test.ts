@@ -3,7 +3,7 @@ import { readdirSync } from 'fs'
 import net from 'net'
 import { MAX_SOCKETS_PER_INSTANCE, PluginInstance } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
-import { loadCode } from './helpers'
+import { loadCode, rejection } from './helpers'
 
 /**
  * A TCP peer that reads what it is sent and never answers: what a plugin's pg client may be pointed
@@ -13,6 +13,7 @@ import { loadCode } from './helpers'
 class SilentPeer {
   private readonly server = net.createServer({ allowHalfOpen: true }, (socket) => {
     this.sockets.add(socket)
+    this.accepted++
     socket.resume()
     socket.on('error', () => undefined)
     socket.on('end', () => {
@@ -23,6 +24,8 @@ class SilentPeer {
   })
   private readonly sockets = new Set<net.Socket>()
   port = 0
+  /** Connections accepted so far. */
+  accepted = 0
   /** Connections whose client sent its FIN (pg's Terminate and `end()`). */
   ended = 0
 
@@ -199,6 +202,32 @@ describe('plugin-vm: host sockets a plugin opens', function () {
       await eventually('every client socket was destroyed after the grace', clientFds, (n) => n === 0, 10_000)
     } finally {
       await stubborn.close()
+    }
+  })
+
+  it('closes what a plugin’s top level opened when its load fails, whether its code threw or its declared names were refused', async () => {
+    const opens = `import { Client } from 'pg'
+      for (let i = 0; i < 3; i++) new Client({ host: '127.0.0.1', port: ${peer.port}, password: 'x' }).connect().catch(() => undefined)`
+    const failures = {
+      throws: `${opens}\nthrow new Error('no config')`,
+      'declares a bad metric name': `${opens}\nexport const metrics = { 'not/a name': 'sum' }`,
+    }
+    for (const [how, code] of Object.entries(failures)) {
+      const error = await rejection(load(code))
+      assert.match(error.message, /failed to load/, how)
+      await eventually(
+        `${how}: the peer saw its connections`,
+        async () => peer.accepted,
+        (n) => n === 3,
+        10_000,
+      )
+      await eventually(
+        `${how}: the connections it opened closed`,
+        async () => peer.open,
+        (n) => n === 0,
+        10_000,
+      )
+      peer.accepted = 0
     }
   })
 })

@@ -75,9 +75,12 @@ export class IsolatedVmPluginVm implements PluginVm {
     trackIsolate(isolate)
     let instance: IsolatePluginInstance | undefined
     let cpu: BackgroundCpuBudget | undefined
+    /** Undoes what was made so far, as IsolatePluginInstance.dispose would: a failed load is retried, and what its top level opened must not outlive each try. */
+    const made: (() => void)[] = []
     try {
       const context = await isolate.createContext()
       const abort = new AbortController()
+      made.push(() => abort.abort())
       const report = (message: string) => reportLimit(host, source.name, options.configId, message)
       const captures = new CaptureBudget({ perEvent: settings.capturesPerEvent, perCall: settings.capturesPerCall }, report)
       // Each timer run is charged to the background CPU budget as soon as it ends.
@@ -88,6 +91,7 @@ export class IsolatedVmPluginVm implements PluginVm {
           .catch((e: unknown) => instance?.handleBackgroundError(e))
           .finally(() => cpu?.sample())
       const timers = new HostTimers((id) => void fireTimer(id))
+      made.push(() => timers.clearAll())
       const sockets = new SocketCount()
       const bridge = new HostModuleBridge({
         policy: guard.policy,
@@ -103,6 +107,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         },
         warn: (message) => host.log({ level: 'warn', message, pluginName: source.name, configId: options.configId, timestamp: new Date() }),
       })
+      made.push(() => bridge.clear())
       const dispatcher = new HostDispatcher({
         host,
         pluginName: source.name,
@@ -127,6 +132,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         store: new StoreBounds(settings, report),
       })
       const fence = new FireFence()
+      made.push(() => fence.release())
       // `fired`: a fire-and-forget call (sandbox/host-link.ts hostFire), counted once handled.
       const syncRef = new ivm.Reference((op: string, args: unknown[], fired?: boolean) => {
         const reply = dispatcher.sync(op, args)
@@ -194,6 +200,7 @@ export class IsolatedVmPluginVm implements PluginVm {
     } catch (error) {
       // Only the memory limit makes isolated-vm dispose an isolate by itself (see IsolatePluginInstance).
       const hitMemory = isolate.isDisposed
+      for (const undo of made) undo()
       if (!isolate.isDisposed) isolate.dispose()
       const failure = loadError(label, error, settings, hitMemory)
       if (failure instanceof PluginLimitError) notifyBreach(settings.onBreach, failure)
