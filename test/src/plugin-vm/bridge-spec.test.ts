@@ -1,6 +1,7 @@
 import assert from 'assert/strict'
 import net from 'net'
 import { AddressPolicy, CapabilityBridge, Facade, FacadeType, ModuleSpec } from '@plugin-server/plugin-vm'
+import { eventually } from '../harness/fleet'
 
 /**
  * The generic half of the capability bridge, with specs shaped like the SDKs later issues add
@@ -129,5 +130,44 @@ describe('plugin-vm: the capability bridge with a spec per module', () => {
     const bq = bridge.construct(bridge.require('@google-cloud/bigquery').module.__psFacade, 'BigQuery', [{}]) as Ref
     const out = await settled(bridge.call(bq.__psFacade, 'dial', [6379]))
     assert.match(String((out as { value: unknown }).value), /fetch refused: @google-cloud\/bigquery: 127\.0\.0\.1 is a loopback address/)
+  })
+
+  it('lets go of SDK clients the plugin dropped once they hold nothing, and keeps one still holding a socket until clear()', async () => {
+    const bridge = new CapabilityBridge({ policy: new AddressPolicy(['127.0.0.0/8']), invokeCallback() {}, releaseCallback() {}, warn() {} })
+    const aws = bridge.require('aws-sdk').module.__psFacade
+    const pg = bridge.require('pg').module.__psFacade
+    for (let i = 0; i < 500; i++) {
+      bridge.release((bridge.construct(aws, 'S3', [{ accessKeyId: 'a', secretAccessKey: 'b' }]) as Ref).__psFacade)
+      bridge.release((bridge.construct(pg, 'Client', [{ host: '127.0.0.1', port: 5432, password: 'x' }]) as Ref).__psFacade)
+    }
+    assert.equal(bridge.tracked, 0, 'S3 clients without sockets and pg clients never connected hold nothing')
+
+    let open = 0
+    const server = net.createServer((socket) => {
+      open++
+      socket.resume().on('close', () => open--)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const client = bridge.construct(pg, 'Client', [{ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, password: 'x' }]) as Ref
+      bridge.call(client.__psFacade, 'connect', [])
+      bridge.release(client.__psFacade)
+      assert.equal(bridge.tracked, 1, 'a dropped client still connecting is kept')
+      await eventually(
+        'the client connected',
+        async () => open,
+        (n) => n === 1,
+        10_000,
+      )
+      bridge.clear()
+      await eventually(
+        'clear() closed it',
+        async () => open,
+        (n) => n === 0,
+        10_000,
+      )
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })

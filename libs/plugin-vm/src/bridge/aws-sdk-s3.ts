@@ -164,4 +164,6 @@ export const S3_CLIENT: FacadeType<S3Target> = {
   name: 'aws-sdk.S3',
   methods: { upload, ...Object.fromEntries(S3_OPERATIONS.map((name) => [name, operation(name)])) },
   dispose: (t) => t.agent.destroy(),
+  // Its agent's sockets are all it holds: a client with none is dropped once the plugin let go of it.
+  closed: (t) => Object.keys(t.agent.sockets).length === 0 && Object.keys(t.agent.freeSockets).length === 0,
 }

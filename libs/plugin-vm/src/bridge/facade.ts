@@ -38,7 +38,7 @@ export interface FacadeType<T extends object> {
   readonly constructors?: Readonly<Record<string, Member<T>>>
   /** Frees host resources the plugin left open when its isolate goes away. */
   readonly dispose?: (target: T) => void
-  /** True once the target freed its resources itself, so it needs no dispose. */
+  /** True while the target holds no resources (none opened yet, or freed since), so it needs no dispose now. */
   readonly closed?: (target: T) => boolean
 }
 
@@ -48,6 +48,8 @@ export interface Handed {
   shape(): FacadeShape
   call(kind: 'methods' | 'constructors', name: string, args: Args, host: FacadeHost): unknown
   read(name: string): unknown
+  /** Its type frees resources on dispose: the bridge keeps it until it holds none and the plugin let go of it. */
+  readonly closable: boolean
   disposable(): boolean
   dispose(): void
 }
@@ -85,6 +87,10 @@ export class Facade<T extends object = object> implements Handed {
     const getter = own(this.type.properties, name)
     if (!getter) throw new TypeError(`${this.type.name}.${name} is not available to plugins`)
     return getter(this.target)
+  }
+
+  get closable(): boolean {
+    return this.type.dispose !== undefined
   }
 
   disposable(): boolean {

@@ -11,7 +11,8 @@ export interface SocketHolder {
 /** The client's socket is connecting or connected: it holds a file descriptor. */
 export function socketOpen(client: SocketHolder): boolean {
   const stream = client.connection?.stream
-  return stream !== undefined && !stream.destroyed && (stream.connecting || stream.readyState !== 'closed')
+  // `pending`: connect() not called yet, or still in progress (`connecting`); a new socket is neither closed nor destroyed.
+  return stream !== undefined && !stream.destroyed && (stream.connecting || !stream.pending)
 }
 
 /**

@@ -161,8 +161,8 @@ const CLIENT: FacadeType<ClientTarget> = {
     if (!t.ended) void Promise.resolve(t.client.end()).catch(() => undefined)
     destroyAfterGrace(t.client)
   },
-  // Ended by the plugin is not closed: its socket is, once the server closed its side too.
-  closed: (t) => t.ended && !socketOpen(t.client),
+  // Ended by the plugin is not closed: its socket is, once the server closed its side too (or before connect).
+  closed: (t) => !socketOpen(t.client),
 }
 
 const POOL_CLIENT: FacadeType<PoolClientTarget> = {
@@ -214,7 +214,7 @@ const POOL: FacadeType<PoolTarget> = {
     // pool.end() ends only idle clients, politely; the checked-out and connecting ones it waits for.
     for (const client of clients) destroyAfterGrace(client)
   },
-  closed: (t) => t.ended && t.openClients().length === 0,
+  closed: (t) => t.openClients().length === 0,
 }
 
 const PG: FacadeType<PgSdk> = {
