@@ -59,6 +59,34 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
     }
   })
 
+  it('logs out of every pooled session when its isolate is disposed, the borrowed one the plugin never released and the idle ones', async () => {
+    const fake = await startFakeSnowflake()
+    const { instance } = await loadCode(`
+      import snowflake from 'snowflake-sdk'
+      export async function runEveryMinute() {
+        const pool = snowflake.createPool({ account: 'acct', username: 'u', password: 'p', accessUrl: '${fake.url}' }, { min: 3, max: 4 })
+        await pool.acquire()
+        return { borrowed: pool.borrowed }
+      }`)
+    try {
+      assert.deepEqual(await instance.call('runEveryMinute', []), { borrowed: 1 })
+      await eventually(
+        'the pool filled to its minimum',
+        async () => fake.logins,
+        (n) => n >= 3,
+      )
+      instance.dispose()
+      await eventually(
+        'logged out of every session',
+        async () => fake.logins - fake.logouts,
+        (n) => n === 0,
+      )
+    } finally {
+      instance.dispose()
+      await fake.close()
+    }
+  })
+
   it('refuses PUT and GET (they read and write files on the server), options outside the allowlist, and ignores configure() with a warning', async () => {
     const { host, instance } = await loadCode(`
       import snowflake from 'snowflake-sdk'

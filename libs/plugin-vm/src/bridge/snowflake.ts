@@ -45,10 +45,15 @@ class ConnectionTarget {
   constructor(readonly connection: SnowflakeConnection) {}
 }
 
+/** How long disposal waits for a pool to drain before destroying its idle connections anyway. */
+const DRAIN_WAIT_MS = 5_000
+
 class PoolTarget {
   drained = false
   /** One facade per pooled connection, so the plugin can hand it back to `release`. */
   readonly facades = new WeakMap<SnowflakeConnection, Facade<ConnectionTarget>>()
+  /** Connections the plugin acquired and has not given back: disposal destroys them through the pool. */
+  readonly borrowed = new Set<SnowflakeConnection>()
 
   constructor(readonly pool: SnowflakePool) {}
 }
@@ -163,12 +168,21 @@ const POOL: FacadeType<PoolTarget> = {
   methods: logged<PoolTarget>({
     acquire: (t) =>
       t.pool.acquire().then((connection) => {
+        t.borrowed.add(connection)
         let facade = t.facades.get(connection)
         if (!facade) t.facades.set(connection, (facade = new Facade(CONNECTION, new ConnectionTarget(connection))))
         return facade
       }),
-    release: (t, args) => t.pool.release(connectionOf(args)),
-    destroy: (t, args) => t.pool.destroy(connectionOf(args)),
+    release: (t, args) => {
+      const connection = connectionOf(args)
+      t.borrowed.delete(connection)
+      return t.pool.release(connection)
+    },
+    destroy: (t, args) => {
+      const connection = connectionOf(args)
+      t.borrowed.delete(connection)
+      return t.pool.destroy(connection)
+    },
     drain: (t) => {
       t.drained = true
       return t.pool.drain().then(() => t.pool.clear())
@@ -181,11 +195,24 @@ const POOL: FacadeType<PoolTarget> = {
     pending: (t) => t.pool.pending,
     borrowed: (t) => t.pool.borrowed,
   },
-  dispose: (t) =>
-    void t.pool
-      .drain()
+  dispose: (t) => {
+    // drain() waits for every borrowed connection to come back, and the plugin's never will: they are
+    // destroyed through the pool first, and the idle ones (with the pool's timers) go after a bounded wait.
+    for (const connection of t.borrowed) {
+      // The pool logs it out: its own facade must not log out a second time.
+      const facade = t.facades.get(connection)
+      if (facade) facade.target.destroyed = true
+      void t.pool.destroy(connection).catch(() => undefined)
+    }
+    t.borrowed.clear()
+    let timer: NodeJS.Timeout | undefined
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_WAIT_MS)))
+    timer?.unref()
+    void Promise.race([t.pool.drain(), waited])
       .then(() => t.pool.clear())
-      .catch(() => undefined),
+      .catch(() => undefined)
+      .finally(() => clearTimeout(timer))
+  },
   closed: (t) => t.drained,
 }
 
