@@ -117,7 +117,8 @@ export class RecordingHost implements PluginHost {
     }
     const { fetchGuard: guard, signal, maxFetchBytes: maxBytes, fetchInFlight: inFlight } = this.o
     // The host dispatcher bounds only fetches it sends itself; a host's own fetch must do it here.
-    const bounded = { ...init, timeoutMs: init.timeoutMs || this.o.fetchTimeoutMs }
+    // At most the workers' deadline, as theirs are (the run's own deadline aborts it sooner anyway).
+    const bounded = { ...init, timeoutMs: Math.min(init.timeoutMs || this.o.fetchTimeoutMs, this.o.fetchTimeoutMs) }
     return this.track('fetch', args, true, () => guardedFetch(url, bounded, { guard, signal, maxBytes, inFlight }), responseView)
   }
 
