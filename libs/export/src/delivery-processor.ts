@@ -112,9 +112,10 @@ export class DeliveryProcessor {
     if (outcome.delivered.length > 0 && (outcome.failed || outcome.retry)) {
       // What was delivered leaves the job before anything below can fail (a dead letter's insert
       // with Postgres away ends the run and the job is run again): the rerun sends only the rest.
-      await this.deps.metrics.add(labels, data.method, counts, data.source.type)
+      // The job first: counted before it was cut, a failed cut would count the delivered part again on the rerun.
       const undelivered = [...(outcome.failed?.events ?? []), ...(outcome.retry?.events ?? [])]
       await job.updateData({ ...data, events: undelivered, seen: true })
+      await this.deps.metrics.add(labels, data.method, counts, data.source.type)
       counts.events_seen = 0
       counts.events_delivered_successfully = 0
     }

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict'
+import { addPluginJob, createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
+import Redis from 'ioredis'
+import { testQueuePrefix } from '../harness/databases'
+
+describe('addPluginJob (a team’s jobs rank behind its own)', () => {
+  let redis: Redis
+  before(() => (redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })))
+  after(() => redis.disconnect())
+
+  const data = (teamId: number, n: number): PluginJobData => ({ teamId, pluginConfigId: 1, name: 'j', payload: { n }, enqueuedAt: new Date().toISOString() })
+
+  it('ranks a team’s jobs queued each sooner than the last behind one another, and another team’s first job first', async () => {
+    const queuePrefix = testQueuePrefix()
+    const queue = createPluginJobsQueue(redis, { queuePrefix })
+    try {
+      const priorities: (number | undefined)[] = []
+      for (let n = 0; n < 5; n++) {
+        const job = await addPluginJob(queue, redis, queuePrefix, data(1, n), { delay: (5 - n) * 1000, jobId: `a-${n}` })
+        priorities.push(job.opts.priority || undefined)
+      }
+      assert.deepEqual(priorities, [undefined, 1, 2, 3, 4])
+      const other = await addPluginJob(queue, redis, queuePrefix, data(2, 0), { delay: 0, jobId: 'b-0' })
+      assert.equal(other.opts.priority || undefined, undefined)
+      const nextWeek = await addPluginJob(queue, redis, queuePrefix, data(2, 1), { delay: 7 * 24 * 3600 * 1000, jobId: 'b-1' })
+      const now = await addPluginJob(queue, redis, queuePrefix, data(2, 2), { delay: 0, jobId: 'b-2' })
+      assert.equal(nextWeek.opts.priority, 1)
+      assert.equal(now.opts.priority, 1, 'a job due next week does not hold back today’s')
+    } finally {
+      await queue.obliterate({ force: true })
+      await queue.close()
+    }
+  })
+})
