@@ -185,12 +185,19 @@ local function shrink(key, removed)
 end
 `
 
+/** What one window of a bounded read may copy into the script's memory past its cap, at most. */
+const WINDOW_OVERSHOOT_BYTES = 8 * 1024 * 1024
+
 /**
  * The elements of a list from `first` to `last` (LRANGE's indexes), or a refusal when they hold more
  * than `cap` bytes together, decided before any of them leaves Redis: a plugin's list may hold its
  * team's whole limit, and one read of it was all of that in the host's memory, once per read in
- * flight (8 reads of a 103 MB list took a worker to 2.8 GB). Read in windows sized from the largest
- * element seen so far, so the script copies little past the cap before it refuses.
+ * flight (8 reads of a 103 MB list took a worker to 2.8 GB). An element counts its bytes and its
+ * overhead (ELEMENT_OVERHEAD, as the team's account does), so a list of empty strings is bounded too
+ * (a million of them had run a million LRANGE calls, holding Redis 6.4 s, and come back whole). No
+ * element is larger than the cap (a write's limit), so windows of WINDOW_OVERSHOOT_BYTES / cap
+ * elements copy at most that much past the cap before a refusal, and a read makes at most
+ * cap / overhead / window LRANGE calls (8 192 at the 1 MiB default).
  */
 const BOUNDED_RANGE = `
 local function boundedRange(key, first, last, cap)
@@ -198,14 +205,13 @@ local function boundedRange(key, first, last, cap)
   if first < 0 then first = math.max(len + first, 0) end
   if last < 0 then last = len + last end
   last = math.min(last, len - 1)
-  local elements, bytes, largest, i = {}, 0, 0, first
+  local window = math.max(1, math.min(1024, math.floor(${WINDOW_OVERSHOOT_BYTES} / cap)))
+  local elements, bytes, i = {}, 0, first
   while i <= last do
-    local window = largest == 0 and 1 or math.max(1, math.min(1024, math.floor((cap - bytes) / largest)))
     local upTo = math.min(i + window - 1, last)
     for _, element in ipairs(redis.call('LRANGE', key, i, upTo)) do
-      bytes = bytes + #element
+      bytes = bytes + #element + ${ELEMENT_OVERHEAD}
       if bytes > cap then return { err = 'REPLY_LIMIT ' .. cap } end
-      largest = math.max(largest, #element)
       elements[#elements + 1] = element
     end
     i = upTo + 1

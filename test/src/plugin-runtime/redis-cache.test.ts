@@ -113,18 +113,34 @@ describe('RedisPluginCache (meta.cache)', () => {
   })
 
   it('lrange and lpop refuse a reply holding more than PLUGIN_CACHE_MAX_VALUE_BYTES, naming the call, key and limit, and lpop then pops nothing', async () => {
-    const cache = new RedisPluginCache(redis, prefix, 1, new TeamRedisAccount(redis, prefix, 1, LIMIT), 10_000)
+    // Each element counts its bytes and 16 of overhead: ten of 1 000 bytes fit in 10 240, eleven do not.
+    const cache = new RedisPluginCache(redis, prefix, 1, new TeamRedisAccount(redis, prefix, 1, LIMIT), 10_240)
     await cache.lpush(
       'big',
       Array.from({ length: 100 }, () => 'x'.repeat(1000)),
     )
-    await assert.rejects(cache.lrange('big', 0, -1), /cache\.lrange\("big", 0, -1\) refused: .*more than 10000 bytes.*PLUGIN_CACHE_MAX_VALUE_BYTES/)
-    await assert.rejects(cache.lpop('big', 11), /cache\.lpop\("big", 11\) refused: .*more than 10000 bytes.*PLUGIN_CACHE_MAX_VALUE_BYTES/)
+    await assert.rejects(cache.lrange('big', 0, -1), /cache\.lrange\("big", 0, -1\) refused: .*more than 10240 bytes.*PLUGIN_CACHE_MAX_VALUE_BYTES/)
+    await assert.rejects(cache.lpop('big', 11), /cache\.lpop\("big", 11\) refused: .*more than 10240 bytes.*PLUGIN_CACHE_MAX_VALUE_BYTES/)
     assert.equal(await cache.llen('big'), 100)
     assert.equal((await cache.lrange('big', 0, 9)).length, 10)
     assert.equal((await cache.lrange('big', -10, -1)).length, 10)
     assert.equal((await cache.lpop('big', 10)).length, 10)
     assert.equal(await cache.llen('big'), 90)
+  })
+
+  it('lrange counts an empty element as its overhead: a long list of empty strings is refused, not read element by element', async () => {
+    const cache = new RedisPluginCache(redis, prefix, 1, new TeamRedisAccount(redis, prefix, 1, LIMIT), 1024 * 1024)
+    for (let i = 0; i < 20; i++)
+      await cache.lpush(
+        'empties',
+        Array.from({ length: 10_000 }, () => ''),
+      )
+    const before = Number((await redis.info('commandstats')).match(/cmdstat_lrange:calls=(\d+)/)?.[1] ?? 0)
+    await assert.rejects(cache.lrange('empties', 0, -1), /refused: .*more than 1048576 bytes/)
+    const calls = Number((await redis.info('commandstats')).match(/cmdstat_lrange:calls=(\d+)/)?.[1] ?? 0) - before
+    // 1 MiB / 16 bytes of overhead, 8 elements per window (8 MiB / 1 MiB): at most 8 192 LRANGE calls, not 200 000.
+    assert.ok(calls <= 8_193, `${calls} LRANGE calls`)
+    assert.equal((await cache.lrange('empties', 0, 999)).length, 1000)
   })
 
   describe("a team's limit (PLUGIN_TEAM_REDIS_LIMIT_MB)", () => {
