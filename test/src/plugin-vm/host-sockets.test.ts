@@ -1,7 +1,8 @@
 import assert from 'assert/strict'
 import { readdirSync } from 'fs'
+import http from 'http'
 import net from 'net'
-import { MAX_SOCKETS_PER_INSTANCE, PluginInstance } from '@plugin-server/plugin-vm'
+import { MAX_FETCHES_PER_INSTANCE, MAX_SOCKETS_PER_INSTANCE, PluginInstance } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
 import { loadCode, rejection } from './helpers'
 
@@ -141,6 +142,34 @@ describe('plugin-vm: host sockets a plugin opens', function () {
       10_000,
     )
     assert.equal((await refusals(hog)).length, before, 'no new refusal: the closed sockets were given back')
+  })
+
+  it('queues an instance’s fetches past MAX_FETCHES_PER_INSTANCE instead of refusing them: 100 at once, as processEvent runs a batch, all answered', async () => {
+    let inFlight = 0
+    let most = 0
+    const server = http.createServer((_req, res) => {
+      most = Math.max(most, ++inFlight)
+      setTimeout(() => {
+        inFlight--
+        res.end('ok')
+      }, 100)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = server.address() as net.AddressInfo
+      const plugin = await load(
+        `export const jobs = {
+          many: async () => (await Promise.allSettled(Array.from({ length: 100 }, () => fetch('http://127.0.0.1:${port}/').then((r) => r.text())))).map((r) => r.status),
+        }`,
+      )
+      const statuses = (await plugin.runJob('many', null)) as string[]
+      assert.deepEqual(new Set(statuses), new Set(['fulfilled']), JSON.stringify(statuses.filter((s) => s !== 'fulfilled').length))
+      assert.ok(most <= MAX_FETCHES_PER_INSTANCE, `${most} in flight at once`)
+      plugin.dispose()
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('holds a fetch to the call deadline even when the plugin asks for a longer timeout, so one it never awaits does not keep its socket', async () => {

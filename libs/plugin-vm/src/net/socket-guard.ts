@@ -12,6 +12,12 @@ import { SocketLimitError } from './socket-limit-error'
  * took a worker to EMFILE, and with it every team's sockets and the worker's own Redis and Postgres.
  */
 export const MAX_SOCKETS_PER_INSTANCE = 64
+/**
+ * Fetches one instance runs at once; the rest wait their turn. Each in flight holds a socket (the
+ * guard's agents keep none alive), and processEvent runs 100 events at once: a plugin fetching per
+ * event had a third of its fetches refused at the socket cap. Half of it, so bridged SDKs keep the rest.
+ */
+export const MAX_FETCHES_PER_INSTANCE = MAX_SOCKETS_PER_INSTANCE / 2
 
 /** The sockets open under one instance's scopes, counted from connect until 'close'. */
 export class SocketCount {

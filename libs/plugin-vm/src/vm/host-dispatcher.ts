@@ -8,7 +8,7 @@ import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
-import { SocketCount, withAddressPolicy } from '../net/socket-guard'
+import { MAX_FETCHES_PER_INSTANCE, SocketCount, withAddressPolicy } from '../net/socket-guard'
 import type { FetchBytesInFlight } from '../net/guarded-fetch'
 import { jobRunAt } from './job-time'
 import { lazyModuleSource } from './runtime-bundle'
@@ -60,6 +60,8 @@ export class HostDispatcher {
    * instance holds about one reply (and the one the isolate is still copying), however many it starts.
    */
   private readonly listReads = new Semaphore(1)
+  /** The instance's fetches in flight, queued past MAX_FETCHES_PER_INSTANCE rather than refused at the socket cap. */
+  private readonly fetches = new Semaphore(MAX_FETCHES_PER_INSTANCE)
 
   constructor(private readonly ctx: DispatcherContext) {}
 
@@ -250,7 +252,12 @@ export class HostDispatcher {
         const asked = init.timeoutMs !== undefined && init.timeoutMs > 0 ? init.timeoutMs : fetchTimeoutMs
         const bounded = { ...init, timeoutMs: Math.min(asked, fetchTimeoutMs) }
         const options = { guard: fetchGuard, signal, maxBytes: maxFetchBytes, inFlight: this.ctx.fetchInFlight }
-        return withAddressPolicy(fetchGuard.policy, 'fetch', () => defaultFetch(String(a), bounded, options), this.ctx.sockets)
+        await this.fetches.acquire()
+        try {
+          return await withAddressPolicy(fetchGuard.policy, 'fetch', () => defaultFetch(String(a), bounded, options), this.ctx.sockets)
+        } finally {
+          this.fetches.release()
+        }
       }
       case 'api':
         if (!host.api) throw new Error('posthog.api is not available on this server')
