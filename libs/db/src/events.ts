@@ -39,17 +39,17 @@ export const INSERT_EVENTS_SQL = `INSERT INTO events (uuid, team_id, event, dist
   RETURNING team_id, uuid`
 
 /**
- * Which of the given rows ($1, as for INSERT_EVENTS_SQL) are stored exactly as given: their 1-based
- * positions. Asked only of rows the insert skipped, to tell a redelivery from another event under a
- * uuid the team already used.
+ * The stored row of each given (team, uuid) the insert skipped ($1: `uuid`, `team_id`, `timestamp` of
+ * each), the one nearest its timestamp within the dedupe window; `n`: its 1-based position in $1.
  */
-const STORED_AS_GIVEN_SQL = `SELECT r.n::int AS n
-  FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (uuid uuid, team_id int, event text, distinct_id text,
-    properties jsonb, timestamp timestamptz, ip text, site_url text)) WITH ORDINALITY
-    AS r(uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url, n)
-  WHERE EXISTS (SELECT 1 FROM events e WHERE e.team_id = r.team_id AND e.uuid = r.uuid AND e.timestamp = r.timestamp
-    AND e.event = r.event AND e.distinct_id = r.distinct_id AND e.properties = r.properties
-    AND e.ip IS NOT DISTINCT FROM r.ip AND e.site_url IS NOT DISTINCT FROM r.site_url)`
+const STORED_ROWS_SQL = `SELECT r.n::int AS n, e.event, e.distinct_id, e.properties, e.timestamp, e.ip, e.site_url
+  FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (uuid uuid, team_id int, timestamp timestamptz)) WITH ORDINALITY
+    AS r(uuid, team_id, timestamp, n)
+  JOIN LATERAL (
+    SELECT e.event, e.distinct_id, e.properties, e.timestamp, e.ip, e.site_url FROM events e
+    WHERE e.team_id = r.team_id AND e.uuid = r.uuid
+      AND e.timestamp >= r.timestamp - interval '${EVENT_DEDUPE_WINDOW}' AND e.timestamp <= r.timestamp + interval '${EVENT_DEDUPE_WINDOW}'
+    ORDER BY abs(extract(epoch FROM e.timestamp - r.timestamp)) LIMIT 1) e ON true`
 
 /**
  * insertEvents' statement is prepared once per connection under this name: after five executions
@@ -84,37 +84,57 @@ export interface StoredEvents {
   /** Rows that were new. */
   stored: number
   /**
-   * The events the table now holds as given, each (team, uuid) once: the new ones, and ones already
-   * stored identically (a batch delivered again after its worker died before handing it on). Not an
-   * event skipped because its team already stored its uuid with other content, nor a uuid's later
-   * repeats within the batch: what the exporters are given must be what Postgres holds.
+   * The batch's events as the table holds them, each (team, uuid) once: a new one as inserted (its
+   * timestamp as stored), one the insert skipped as its stored row — a batch delivered again after
+   * its worker died before handing it on, or another event under a uuid its team already used.
+   * What the exporters are given must be what Postgres holds, whatever a retry's plugins computed.
    */
-  asGiven: IngestEvent[]
+  asStored: IngestEvent[]
 }
 
-/** insertEvents, also telling which events the table holds as given (see StoredEvents). */
+/** insertEvents, also giving back the batch's events as the table holds them (see StoredEvents). */
 export async function storeEvents(pool: Pool, events: readonly IngestEvent[]): Promise<StoredEvents> {
   const { rows, inserted } = await insertRows(pool, events)
-  if (inserted.size === events.length) return { stored: inserted.size, asGiven: [...events] }
   const first = new Map<string, number>()
   events.forEach((e, i) => {
     const key = keyOf(e.team_id, e.uuid)
     if (!first.has(key)) first.set(key, i)
   })
-  const skipped = [...first].flatMap(([key, i]) => (inserted.has(key) ? [] : [i]))
-  const identical = new Set<number>()
-  if (skipped.length > 0) {
-    const answer = await pool.query<{ n: number }>(STORED_AS_GIVEN_SQL, [toPostgresJson(JSON.stringify(skipped.map((i) => rows[i])))])
-    for (const { n } of answer.rows) identical.add(skipped[n - 1])
+  const asStored = new Map<number, IngestEvent>()
+  const skipped: number[] = []
+  for (const [key, i] of first) {
+    if (inserted.has(key)) asStored.set(i, { ...events[i], timestamp: rows[i].timestamp })
+    else skipped.push(i)
   }
-  const asGiven = events.filter((e, i) => {
-    const key = keyOf(e.team_id, e.uuid)
-    return first.get(key) === i && (inserted.has(key) || identical.has(i))
-  })
-  return { stored: inserted.size, asGiven }
+  if (skipped.length > 0) {
+    const lookups = skipped.map((i) => ({ uuid: rows[i].uuid, team_id: rows[i].team_id, timestamp: rows[i].timestamp }))
+    const found = await pool.query<StoredRow>(STORED_ROWS_SQL, [JSON.stringify(lookups)])
+    for (const row of found.rows) {
+      const i = skipped[row.n - 1]
+      const { event, distinct_id, properties, ip, site_url } = row
+      asStored.set(i, { ...events[i], event, distinct_id, properties, timestamp: row.timestamp.toISOString(), ip, site_url })
+    }
+  }
+  return { stored: inserted.size, asStored: [...asStored.keys()].sort((a, b) => a - b).map((i) => asStored.get(i)!) }
 }
 
-async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<{ rows: object[]; inserted: Set<string> }> {
+interface StoredRow {
+  n: number
+  event: string
+  distinct_id: string
+  properties: Record<string, unknown>
+  timestamp: Date
+  ip: string | null
+  site_url: string
+}
+
+interface EventRow {
+  uuid: string
+  team_id: number
+  timestamp: string
+}
+
+async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<{ rows: EventRow[]; inserted: Set<string> }> {
   if (events.length === 0) return { rows: [], inserted: new Set() }
   const now = new Date().toISOString()
   const rows = events.map((e) => ({

@@ -179,9 +179,10 @@ export class IngestPipeline {
 
   private async store(received: IngestEvent[], events: IngestEvent[], batchId: string): Promise<TeamOutcome> {
     const started = performance.now()
-    // The exporters get what Postgres holds: not an event skipped under a uuid its team already used for another.
-    const { stored, asGiven } = await storeEvents(this.pool, events)
-    if (asGiven.length > 0) for (const hook of this.afterStore) await hook(asGiven, batchId)
+    // The exporters get what Postgres holds, not what this pass computed: a retry's plugins may compute
+    // something else for an event already stored, and another event may reuse a stored uuid.
+    const { stored, asStored } = await storeEvents(this.pool, events)
+    if (asStored.length > 0) for (const hook of this.afterStore) await hook(asStored, batchId)
     this.observe('store', (performance.now() - started) / 1000)
     return { stored, duplicates: events.length - stored, dropped: received.length - events.length }
   }
