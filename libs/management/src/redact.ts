@@ -1,8 +1,8 @@
 import type { PluginConfigDetailRecord } from '@plugin-server/db'
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
-import { redact } from '@plugin-server/secrets'
+import { redact, secretKeys } from '@plugin-server/secrets'
 import { AttachmentView, PluginConfigView, SecretState } from './interfaces'
-import { configFields, isSecretField } from './validate-config'
+import { configFields } from './validate-config'
 
 /** A config row as libs/db reads it, with its schema typed and its values opened (see openRow in db-helpers). */
 export type PluginConfigRow = PluginConfigDetailRecord<PluginConfigField[]> & {
@@ -49,16 +49,6 @@ export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]
 
 /** Values too short to be a credential would blank out ordinary words. */
 const MIN_SCRUBBED_LENGTH = 4
-
-/** The fields the schema marks `secret` and every key stored sealed, whatever the schema says. */
-export function secretKeys(schema: readonly PluginConfigField[], sealed: readonly string[]): Set<string> {
-  return new Set([
-    ...configFields(schema)
-      .filter(isSecretField)
-      .map((f) => f.key as string),
-    ...sealed,
-  ])
-}
 
 /** The plaintext of a config's secrets (see secretKeys), the strings scrubbed out of what a plugin wrote. */
 export function secretValues(schema: readonly PluginConfigField[], config: Record<string, string>, sealed: readonly string[] = []): string[] {

@@ -1,6 +1,6 @@
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
 import { SECRETS_KEYS_VARIABLE } from '@plugin-server/core'
-import { isSealed, SecretBox, SecretKeyError, SecretScope, secretAad, sealedKeyId } from '@plugin-server/secrets'
+import { isSealed, SecretBox, SecretKeyError, SecretScope, secretAad, sealedKeyId, secretKeys } from '@plugin-server/secrets'
 import { listPluginConfigIds, lockPluginConfigSecrets, PluginConfigSecretsRecord, writePluginConfigValues } from '@plugin-server/db'
 import { inTransaction } from './db-helpers'
 import { ManagementContext, ManagementError } from './interfaces'
@@ -80,7 +80,7 @@ class FieldNotOpened extends Error {}
 /** The config with every secret on the current key, or null when nothing had to change. */
 function reseal(row: Row, box: SecretBox, keyId: string, result: Counts): Record<string, unknown> | null {
   const scope: SecretScope = { teamId: row.team_id, pluginId: row.plugin_id }
-  const secretKeys = new Set(row.config_schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string))
+  const secret = secretKeys(row.config_schema)
   let changed = false
   const next: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(row.config)) {
@@ -93,7 +93,7 @@ function reseal(row: Row, box: SecretBox, keyId: string, result: Counts): Record
       next[key] = box.seal(open(box, value, scope, key), secretAad(scope, key))
       result.reencrypted++
       changed = true
-    } else if (secretKeys.has(key) && typeof value === 'string' && value !== '') {
+    } else if (secret.has(key) && typeof value === 'string' && value !== '') {
       next[key] = box.seal(value, secretAad(scope, key))
       result.encrypted++
       changed = true

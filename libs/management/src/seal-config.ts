@@ -1,5 +1,5 @@
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
-import { SecretBox, SecretKeyError, SecretScope, sealSecretFields } from '@plugin-server/secrets'
+import { SecretBox, SecretKeyError, SecretScope, sealSecretFields, secretKeys } from '@plugin-server/secrets'
 import { ManagementError } from './interfaces'
 
 /** What an update read of the stored config's sealing; a new config has none. */
@@ -30,7 +30,7 @@ export function sealConfig(
     return { ...sealSecretFields(schema, plain, box, scope, stored.sealed), ...kept }
   } catch (err) {
     if (!(err instanceof SecretKeyError)) throw err
-    const secret = new Set([...schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string), ...stored.sealed])
+    const secret = secretKeys(schema, stored.sealed)
     const field = Object.keys(plain).find((key) => secret.has(key) && typeof plain[key] === 'string' && plain[key] !== '')
     throw new ManagementError(
       'validation_error',

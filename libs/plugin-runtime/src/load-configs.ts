@@ -2,7 +2,7 @@ import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
 import { EnabledConfigRunRecord, listEnabledConfigRuns, listPluginAttachments, readPluginVersionFiles } from '@plugin-server/db'
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
-import { openSecretFields, SecretBox, sealedKeys } from '@plugin-server/secrets'
+import { openSecretFields, SecretBox, sealedKeys, secretKeys } from '@plugin-server/secrets'
 
 /** Everything a worker needs to run one enabled plugin config, as read from Postgres. */
 export interface PluginConfigRecord {
@@ -111,6 +111,7 @@ export async function loadAttachments(pool: Pool, pluginConfigId: number): Promi
  * newer one dropped the flag): it was given as a secret.
  */
 export function secretValues(record: PluginConfigRecord): string[] {
-  const keys = new Set([...record.pluginJson.config.filter((field) => field.secret && field.key).map((field) => field.key as string), ...record.sealedKeys])
-  return [...keys].map((key) => record.config[key]).filter((value): value is string => typeof value === 'string' && value !== '')
+  return [...secretKeys(record.pluginJson.config, record.sealedKeys)]
+    .map((key) => record.config[key])
+    .filter((value): value is string => typeof value === 'string' && value !== '')
 }

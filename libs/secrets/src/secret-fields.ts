@@ -28,6 +28,14 @@ export function sealedKeys(config: Record<string, unknown>): string[] {
 }
 
 /**
+ * The keys whose values are secret: the fields `schema` (a plugin.json's config) marks `secret`, and
+ * `sealed`, keys stored sealed, which stay secret whatever the schema in use says (see sealedKeys).
+ */
+export function secretKeys(schema: readonly SecretFieldSpec[], sealed: Iterable<string> = []): Set<string> {
+  return new Set([...schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string), ...sealed])
+}
+
+/**
  * Seals the non-empty values of fields plugin.json marks `secret`, and of `alsoSecret` (keys that
  * were sealed when read); `config` must be plaintext (opened first).
  */
@@ -38,7 +46,7 @@ export function sealSecretFields(
   scope: SecretScope,
   alsoSecret: Iterable<string> = [],
 ): Record<string, unknown> {
-  const secret = new Set([...schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string), ...alsoSecret])
+  const secret = secretKeys(schema, alsoSecret)
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) =>
       secret.has(key) && typeof value === 'string' && value !== '' ? [key, box.seal(value, secretAad(scope, key))] : [key, value],
