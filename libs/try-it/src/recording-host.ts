@@ -1,7 +1,7 @@
 import { guardedFetch } from '@plugin-server/plugin-vm'
 import type {
   ApiRequest,
-  FetchBytesInFlight,
+  ByteBudget,
   FetchGuard,
   HttpRequestInit,
   HttpResponseData,
@@ -36,7 +36,7 @@ export interface RecordingHostOptions {
    * Bytes of responses being read, shared by every plugin of the run as the workers share it by
    * instance: concurrent GETs are held to one response's limit together, not one each.
    */
-  fetchInFlight: FetchBytesInFlight
+  fetchInFlight: ByteBudget
   /** A fetch's own deadline when the plugin gives none, as on the workers (PLUGIN_TIMEOUT_MS). */
   fetchTimeoutMs: number
   api: ApiDefaults

@@ -1,5 +1,5 @@
 import { fetchGuard, IsolatedVmPluginVm } from '@plugin-server/plugin-vm'
-import type { FetchBytesInFlight, PluginEvent } from '@plugin-server/plugin-vm'
+import type { ByteBudget, PluginEvent } from '@plugin-server/plugin-vm'
 import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { CallRecorder } from './call-recorder'
 import { Deadline } from './deadline'
@@ -103,7 +103,7 @@ interface RunParts {
   /** Cache, storage and cursor writes kept in memory (MAX_TRY_HELD_BYTES). */
   held: HeldBytes
   /** Response bodies being read, all plugins together: one response's limit. */
-  fetchInFlight: FetchBytesInFlight
+  fetchInFlight: ByteBudget
   /** The isolates (TRY_RUN_ISOLATE_LIMITS × PLUGIN_MEMORY_LIMIT_MB). */
   memory: RunMemory
 }

@@ -1,18 +1,13 @@
 import type { Args } from './args'
+import type { ByteBudget } from '../byte-budget'
 import type { FacadeShape } from './wire'
-
-/** Bytes host objects keep on a plugin's behalf (chunks of uploads not yet sent), shared by all of one instance's facades. */
-export interface HeldBytes {
-  bytes: number
-  readonly limit: number
-}
 
 /** What a facade's members share with every other facade of the same plugin instance. */
 export interface FacadeHost {
   /** A warning in the plugin's logs (an SDK error nobody listened for). */
   warn(message: string): void
-  /** The instance's budget for plugin data buffered on the host: no isolate limit sees it. */
-  readonly held: HeldBytes
+  /** The instance's budget for plugin data buffered on the host (chunks of uploads not yet sent), shared by all its facades. */
+  readonly held: ByteBudget
 }
 
 /** What a facade's members get besides their arguments. */

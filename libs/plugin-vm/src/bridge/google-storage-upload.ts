@@ -1,7 +1,8 @@
 import { EventEmitter } from 'events'
 import type { Args } from './args'
 import { EventRelay, eventMethods } from './event-relay'
-import type { FacadeType, HeldBytes, Member } from './facade'
+import { ByteBudget, holdBytes } from '../byte-budget'
+import type { FacadeType, Member } from './facade'
 import { googleError } from './google-common'
 
 /**
@@ -35,7 +36,7 @@ export class UploadTarget {
   constructor(
     private readonly file: Saveable,
     private readonly options: Record<string, unknown> | undefined,
-    private readonly held: HeldBytes,
+    private readonly held: ByteBudget,
     warn: (message: string) => void,
     label: string,
   ) {
@@ -50,12 +51,11 @@ export class UploadTarget {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.isBuffer(chunk) ? chunk : undefined
     if (!buffer) throw args.error('chunk must be a string or a Buffer')
     if (this.bytes + buffer.length > MAX_UPLOAD_BYTES) throw args.error(`an upload stream takes at most ${MAX_UPLOAD_BYTES} bytes (MAX_UPLOAD_BYTES)`)
-    if (this.held.bytes + buffer.length > this.held.limit) {
+    if (!holdBytes(this.held, buffer.length)) {
       throw args.error(
         `this plugin's upload streams not yet finished hold ${this.held.bytes} bytes on the host; all of them together may hold at most ${this.held.limit} bytes (MAX_UPLOAD_BYTES): end or destroy one first`,
       )
     }
-    this.held.bytes += buffer.length
     this.bytes += buffer.length
     this.chunks.push(buffer)
   }

@@ -1,6 +1,7 @@
 import { HttpRequestInit, HttpResponseData } from '../interfaces'
 import { FetchGuard } from './fetch-guard'
 import { FetchRefusedError } from './fetch-refused-error'
+import { ByteBudget, holdBytes } from '../byte-budget'
 
 interface NodeFetchResponse {
   status: number
@@ -19,18 +20,13 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding']
 
-/** Bytes of response bodies one instance's fetches hold while they are read, shared by them all. */
-export interface FetchBytesInFlight {
-  bytes: number
-  readonly limit: number
-}
-
 export interface GuardedFetchOptions {
   guard: FetchGuard
   signal?: AbortSignal
   maxBytes: number
   /** Without it each response may hold `maxBytes`, however many are read at once. */
-  inFlight?: FetchBytesInFlight
+  /** Bytes of response bodies one instance's fetches hold while they are read, shared by them all. */
+  inFlight?: ByteBudget
 }
 
 function withoutHeaders(headers: Record<string, string>, names: string[]): Record<string, string> {
@@ -111,12 +107,11 @@ async function readCounted(response: NodeFetchResponse, url: URL, timeoutMs: num
     for await (const chunk of response.body) {
       const bytes = (chunk as Buffer).length
       if (size + bytes > options.maxBytes) throw new Error(`content size at ${url.origin}/… over limit: ${options.maxBytes}`)
-      if (inFlight.bytes + bytes > inFlight.limit) {
+      if (!holdBytes(inFlight, bytes)) {
         throw new Error(
           `fetch of ${url.origin}/… stopped: this plugin's responses being read hold over ${inFlight.limit} bytes together, the limit of one response body`,
         )
       }
-      inFlight.bytes += bytes
       size += bytes
       chunks.push(chunk as Buffer)
     }

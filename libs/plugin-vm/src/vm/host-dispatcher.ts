@@ -9,7 +9,7 @@ import { Semaphore } from './semaphore'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
 import { MAX_FETCHES_PER_INSTANCE, SocketCount, withAddressPolicy } from '../net/socket-guard'
-import type { FetchBytesInFlight } from '../net/guarded-fetch'
+import type { ByteBudget } from '../byte-budget'
 import { jobRunAt } from './job-time'
 import { lazyModuleSource } from './runtime-bundle'
 
@@ -28,7 +28,7 @@ export interface DispatcherContext {
   signal: AbortSignal
   maxFetchBytes: number
   /** Response bytes this instance's fetches hold while reading, at most maxFetchBytes together. */
-  fetchInFlight: FetchBytesInFlight
+  fetchInFlight: ByteBudget
   /** A fetch's `timeout` is at most the instance's call deadline (and is that without one): one not awaited outlives its call. */
   fetchTimeoutMs: number
   /** The instance's open sockets, shared with its bridged SDKs: its fetches connect under the same count. */
