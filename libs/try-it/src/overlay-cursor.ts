@@ -1,8 +1,6 @@
+import { ENTRY_OVERHEAD_BYTES } from '@plugin-server/plugin-vm'
 import type { PluginCursor } from '@plugin-server/plugin-vm'
 import type { HeldBytes } from './held-bytes'
-
-/** A Map entry with its number; counted so that a plugin cannot create keys for free. */
-const ENTRY_OVERHEAD_BYTES = 64
 
 /** `meta.utils.cursor` of a dry run: starts from the config's real counters, moves only here. */
 export class OverlayCursor implements PluginCursor {

@@ -1,8 +1,6 @@
+import { ENTRY_OVERHEAD_BYTES } from '@plugin-server/plugin-vm'
 import type { PluginStorage } from '@plugin-server/plugin-vm'
 import type { HeldBytes } from './held-bytes'
-
-/** A Map entry costs more than its text; counted so that many tiny keys are not free. */
-const ENTRY_OVERHEAD_BYTES = 64
 
 /**
  * `meta.storage` of a dry run: reads fall through to the config's stored values until the plugin

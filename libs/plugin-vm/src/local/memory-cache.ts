@@ -28,8 +28,11 @@ export interface MemoryCacheOptions {
   charge?: (bytes: number) => void
 }
 
-/** A Map entry with its key and object costs more than its text; counted so that many tiny keys are not free. */
-const ENTRY_OVERHEAD_BYTES = 64
+/**
+ * A Map entry with its key and object costs more than its text; counted so that many tiny keys are
+ * not free (here and by the other in-memory stores a dry run keeps: storage, cursors).
+ */
+export const ENTRY_OVERHEAD_BYTES = 64
 
 function textBytes(value: string | string[]): number {
   if (typeof value === 'string') return Buffer.byteLength(value)
