@@ -1,6 +1,6 @@
 import type { PluginConfigDetailRecord } from '@plugin-server/db'
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
-import { redact, secretKeys } from '@plugin-server/secrets'
+import { redact, redactValue, secretKeys } from '@plugin-server/secrets'
 import { AttachmentView, PluginConfigView, SecretState } from './interfaces'
 import { configFields } from './validate-config'
 
@@ -61,8 +61,6 @@ export function secretValues(schema: readonly PluginConfigField[], config: Recor
  */
 export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0 || value === null || value === undefined) return value
-  const scrubText = (text: string): string => redact(text, secrets, '[secret]')
-  if (typeof value === 'string') return scrubText(value) as T
-  if (typeof value === 'object') return JSON.parse(scrubText(JSON.stringify(value))) as T
-  return value
+  if (typeof value === 'string') return redact(value, secrets, '[secret]') as T
+  return redactValue(value, secrets, '[secret]') as T
 }

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis'
-import { redact } from '@plugin-server/secrets'
+import { redact, redactValue } from '@plugin-server/secrets'
 import { redisKeys } from '@plugin-server/core'
 
 export type JobRunState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed'
@@ -102,7 +102,7 @@ export class JobHistory {
   private async record(ref: JobRunRef, set: Fields, fill: Fields = {}): Promise<void> {
     const keys = jobHistoryKeys(this.queuePrefix, ref.pluginConfigId)
     const known: Fields = { id: ref.jobId, name: ref.name, enqueued_at: ref.enqueuedAt, ...fill }
-    if (ref.secrets && ref.payload !== undefined) known.payload = redact(JSON.stringify(ref.payload ?? null), ref.secrets).slice(0, MAX_PAYLOAD_CHARS)
+    if (ref.secrets && ref.payload !== undefined) known.payload = JSON.stringify(redactValue(ref.payload ?? null, ref.secrets)).slice(0, MAX_PAYLOAD_CHARS)
     const score = Date.parse(ref.enqueuedAt) || Date.now()
     try {
       await this.redis.eval(

@@ -181,6 +181,14 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     assert.equal(shown.disabled_reason, 'setup failed: bad key [secret]')
   })
 
+  it('scrubs a secret with quotes and backslashes in it from error objects, leaving their shape alone', async () => {
+    const awkward = 'sk"live\\7f3a, "x": true,'
+    const view = await create({ config: { apiKey: awkward, label: 'L' } })
+    await h.db.pool.query(`UPDATE plugin_configs SET error = $2 WHERE id = $1`, [view.id, { message: `401 for key ${awkward}`, [awkward]: [awkward, 1] }])
+    const shown = await getConfig(h.ctx, view.id)
+    assert.deepEqual(shown.error, { message: '401 for key [secret]', '[secret]': ['[secret]', 1] })
+  })
+
   it('publishes a reload within 2 s of every write', async () => {
     const view = await create()
     const writes: [string, () => Promise<unknown>][] = [

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { redact } from '@plugin-server/secrets'
+import { redact, redactValue } from '@plugin-server/secrets'
 
 describe('redact', () => {
   it('replaces every occurrence of each secret with the mark', () => {
@@ -14,5 +14,16 @@ describe('redact', () => {
 
   it('leaves values shorter than 4 characters alone, since they would blank out ordinary words', () => {
     assert.equal(redact('the cat sat', ['cat']), 'the cat sat')
+  })
+
+  describe('redactValue', () => {
+    it('replaces secrets in every string and key of a JSON value, quotes and backslashes included', () => {
+      const secret = 'a"b\\c-d'
+      assert.deepEqual(redactValue({ [secret]: [`key ${secret}`, 2, null, { nested: secret }] }, [secret]), { '***': ['key ***', 2, null, { nested: '***' }] })
+    })
+
+    it('keeps the value valid when a secret could span its JSON syntax', () => {
+      assert.deepEqual(redactValue({ a: true, b: 'true,"b"' }, ['true,"b"']), { a: true, b: '***' })
+    })
   })
 })
