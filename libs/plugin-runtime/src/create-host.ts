@@ -89,12 +89,16 @@ export function createHost(
       const dropped = capturer.capture({ teamId: record.teamId, pluginName: record.pluginName, pluginConfigId: record.id }, event, properties, depth.next())
       if (dropped !== null) logs.write(target, 'SYSTEM', 'WARN', `posthog.capture(${JSON.stringify(event.slice(0, 200))}) dropped: ${dropped}`)
     },
-    api: (request) =>
-      callPosthogApi(request, {
-        host: services.plugins.posthogApiHost,
-        personalApiKey: services.plugins.posthogPersonalApiKey,
-        projectApiKey: record.teamApiToken,
-        guard: fetchGuard(services.plugins.fetchAllowedHosts),
-      }),
+    api: (request, reading) =>
+      callPosthogApi(
+        request,
+        {
+          host: services.plugins.posthogApiHost,
+          personalApiKey: services.plugins.posthogPersonalApiKey,
+          projectApiKey: record.teamApiToken,
+          guard: fetchGuard(services.plugins.fetchAllowedHosts),
+        },
+        reading,
+      ),
   }
 }

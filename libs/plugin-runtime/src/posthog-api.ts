@@ -1,5 +1,5 @@
-import { FetchGuard, guardedFetch } from '@plugin-server/plugin-vm'
-import type { ApiRequest, HttpResponseData } from '@plugin-server/plugin-vm'
+import { FetchGuard, guardedFetch, readBody } from '@plugin-server/plugin-vm'
+import type { ApiRequest, HttpResponseData, ResponseReading } from '@plugin-server/plugin-vm'
 
 export interface ApiDefaults {
   host: string
@@ -9,14 +9,19 @@ export interface ApiDefaults {
   guard: FetchGuard
 }
 
-const MAX_API_BYTES = 50 * 1024 * 1024
-
 /**
  * `posthog.api.get/post/put/delete(path, { data, host, projectApiKey, personalApiKey })`: the
  * personal key authenticates, the project is selected by its API token; GET and DELETE send `data`
- * as query parameters, POST and PUT as a JSON body.
+ * as query parameters, POST and PUT as a JSON body. The response is read within `reading`, as a
+ * plugin's fetch is: the operator's host answers whatever path a plugin asks for (an export of every
+ * event, say), and a plugin may ask many at once.
  */
-export async function callPosthogApi(request: ApiRequest, defaults: ApiDefaults, doFetch: typeof fetch = fetch): Promise<HttpResponseData> {
+export async function callPosthogApi(
+  request: ApiRequest,
+  defaults: ApiDefaults,
+  reading: ResponseReading,
+  doFetch: typeof fetch = fetch,
+): Promise<HttpResponseData> {
   const options = request.options as { data?: Record<string, unknown>; host?: string; projectApiKey?: string; personalApiKey?: string }
   const host = (options.host ?? defaults.host).replace(/\/+$/, '')
   // The operator's host is trusted and gets the operator's key; a host the plugin names gets
@@ -40,13 +45,11 @@ export async function callPosthogApi(request: ApiRequest, defaults: ApiDefaults,
     headers: { Authorization: `Bearer ${personalApiKey}`, ...(bodyless ? {} : { 'Content-Type': 'application/json' }) },
     body: bodyless ? undefined : JSON.stringify(data),
   }
-  if (!ownHost) return guardedFetch(url.href, init, { guard: defaults.guard, maxBytes: MAX_API_BYTES })
-  const response = await doFetch(url, init)
-  return {
-    status: response.status,
-    statusText: response.statusText,
-    url: response.url,
-    headers: [...response.headers.entries()],
-    body: new Uint8Array(await response.arrayBuffer()),
-  }
+  const { inFlight, maxBytes, timeoutMs, signal } = reading
+  if (!ownHost) return guardedFetch(url.href, { ...init, timeoutMs }, { guard: defaults.guard, maxBytes, inFlight, signal })
+  const stopped = new AbortController()
+  const response = await doFetch(url, { ...init, signal: AbortSignal.any([stopped.signal, AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]) })
+  const stop = (error?: Error): void => stopped.abort(error)
+  const body = response.body ? await readBody(response.body, stop, ['posthog.api', url.origin], reading) : Buffer.alloc(0)
+  return { status: response.status, statusText: response.statusText, url: response.url, headers: [...response.headers.entries()], body: new Uint8Array(body) }
 }

@@ -15,6 +15,7 @@ export type {
   HttpResponseData,
   HttpRequestInit,
   ApiRequest,
+  ResponseReading,
   PluginCache,
   CacheGet,
   CacheSet,
@@ -46,7 +47,7 @@ export { PluginPool } from './pool'
 export { AddressPolicy, parseAllowedHosts } from './net/address-policy'
 export { FetchGuard, fetchGuard } from './net/fetch-guard'
 export { FetchRefusedError } from './net/fetch-refused-error'
-export { guardedFetch } from './net/guarded-fetch'
+export { guardedFetch, readBody } from './net/guarded-fetch'
 export type { GuardedFetchOptions } from './net/guarded-fetch'
 export type { ByteBudget } from './byte-budget'
 export { CapabilityBridge } from './bridge/capability-bridge'

@@ -1,4 +1,5 @@
 import type { PluginLimitError } from './errors'
+import type { ByteBudget } from './byte-budget'
 
 /**
  * Public contract of the plugin VM. Everything a caller (libs/plugin-runtime, the ingest worker, the CLI,
@@ -138,6 +139,18 @@ export interface HttpRequestInit {
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
+/**
+ * What reading a response a plugin asked for may hold and take: the instance's bytes in flight,
+ * one body's limit, and the call deadline — the bounds a plugin's `fetch` has, for host calls that
+ * read responses of their own (`posthog.api`).
+ */
+export interface ResponseReading {
+  inFlight: ByteBudget
+  maxBytes: number
+  timeoutMs: number
+  signal?: AbortSignal
+}
+
 export interface ApiRequest {
   method: ApiMethod
   path: string
@@ -212,8 +225,8 @@ export interface PluginHost {
   geoipLocate(ip: string): Promise<unknown>
   log(entry: PluginLogEntry): void
   capture(capture: PluginCapture): void
-  /** `posthog.api.*`; when absent the sandbox call rejects with a clear error. */
-  api?(request: ApiRequest): Promise<HttpResponseData>
+  /** `posthog.api.*`, its response read within `reading`; when absent the sandbox call rejects with a clear error. */
+  api?(request: ApiRequest, reading: ResponseReading): Promise<HttpResponseData>
   /** Override for `fetch` (defaults to node-fetch with the call deadline). */
   fetch?(url: string, init: HttpRequestInit): Promise<HttpResponseData>
   /** Resolves a host module for the bridge (defaults to `require`). Return undefined when absent. */

@@ -5,6 +5,7 @@ import type {
   FetchGuard,
   HttpRequestInit,
   HttpResponseData,
+  ResponseReading,
   MetricOperation,
   PluginAttachment,
   PluginCache,
@@ -122,7 +123,7 @@ export class RecordingHost implements PluginHost {
     return this.track('fetch', args, true, () => guardedFetch(url, bounded, { guard, signal, maxBytes, inFlight }), responseView)
   }
 
-  async api(request: ApiRequest): Promise<HttpResponseData> {
+  async api(request: ApiRequest, reading: ResponseReading): Promise<HttpResponseData> {
     const args = [request.method, request.path, request.options]
     // The workers serve every method; a dry run sends only the reads.
     if (request.method !== 'GET') {
@@ -130,7 +131,10 @@ export class RecordingHost implements PluginHost {
       this.o.recorder.settle(this.o.recorder.call('posthog.api', args, false), { error })
       throw error
     }
-    return this.track('posthog.api', args, true, () => callPosthogApi(request, this.o.api), responseView)
+    // Held to the run's bytes in flight with its fetches, and to the workers' deadline, as they are.
+    const { fetchInFlight: inFlight, fetchTimeoutMs } = this.o
+    const bounded = { ...reading, inFlight, timeoutMs: Math.min(reading.timeoutMs || fetchTimeoutMs, fetchTimeoutMs) }
+    return this.track('posthog.api', args, true, () => callPosthogApi(request, this.o.api, bounded), responseView)
   }
 
   /** Bridged SDKs (pg, BigQuery, S3, …) talk to outside systems from the host, where nothing could be recorded or held back. */

@@ -2,9 +2,10 @@ import assert from 'assert/strict'
 import { createHmac } from 'crypto'
 import { createServer, Server } from 'http'
 import { AddressInfo } from 'net'
-import { PluginError } from '@plugin-server/plugin-vm'
+import { callPosthogApi } from '@plugin-server/plugin-runtime'
+import { ApiRequest, fetchGuard, LocalHost, PluginError, ResponseReading } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
-import { loadCode, loadFixture, rejection } from './helpers'
+import { loadCode, loadFixture, rejection, sourceFromCode, vm } from './helpers'
 
 describe('plugin-vm: PluginInstance', () => {
   describe('hello-world fixture with the local host', () => {
@@ -180,7 +181,7 @@ describe('plugin-vm: PluginInstance', () => {
     before(async () => {
       server = createServer((req, res) => {
         // 3 MB, then nothing more until the client gives up: a body that stays in flight.
-        if (req.url === '/held') return void res.write(Buffer.alloc(3 * 1024 * 1024, 97))
+        if (req.url?.split('?')[0] === '/held') return void res.write(Buffer.alloc(3 * 1024 * 1024, 97))
         // Headers and a first part, then nothing more, for as long as the client waits.
         if (req.url === '/endless') return void res.write(Buffer.alloc(64 * 1024, 97))
         let body = ''
@@ -245,6 +246,25 @@ describe('plugin-vm: PluginInstance', () => {
             'network timeout at: http://127.0.0.1:port/…',
             "fetch of http://127.0.0.1:port/… stopped: this plugin's responses being read hold over 4194304 bytes together, the limit of one response body",
           ].sort(),
+        )
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it("holds posthog.api responses to the same bytes in flight as the instance's fetches", async () => {
+      // The operator's PostHog answers whatever path a plugin names; here with 3 MB and then nothing more.
+      const defaults = { host: base, personalApiKey: 'phx_operator', projectApiKey: 'phc_team', guard: fetchGuard() }
+      const host = new LocalHost({ api: (request: ApiRequest, reading: ResponseReading) => callPosthogApi(request, defaults, reading) })
+      const code = `export async function runEveryMinute() {
+        const calls = [1, 2].map(() => posthog.api.get('/held').then((r) => r.text()))
+        return await new Promise((resolve) => calls.forEach((c) => c.catch((e) => resolve(e.message.replace(/:\\d+/, ':port')))))
+      }`
+      const instance = await vm.load(await sourceFromCode(code), host, { configId: 1, maxFetchBytes: 4 * 1024 * 1024 })
+      try {
+        assert.equal(
+          await instance.call('runEveryMinute', []),
+          "posthog.api of http://127.0.0.1:port/… stopped: this plugin's responses being read hold over 4194304 bytes together, the limit of one response body",
         )
       } finally {
         instance.dispose()

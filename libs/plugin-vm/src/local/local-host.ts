@@ -1,5 +1,6 @@
 import {
   ApiRequest,
+  ResponseReading,
   HttpRequestInit,
   HttpResponseData,
   MetricOperation,
@@ -18,7 +19,7 @@ export interface LocalHostOptions {
   attachments?: Record<string, PluginAttachment | null>
   /** Echo plugin console output to stderr as it happens. */
   echoLogs?: boolean
-  api?: (request: ApiRequest) => Promise<HttpResponseData>
+  api?: (request: ApiRequest, reading: ResponseReading) => Promise<HttpResponseData>
   fetch?: (url: string, init: HttpRequestInit) => Promise<HttpResponseData>
   loadHostModule?: (name: string) => unknown
 }
@@ -45,7 +46,7 @@ export class LocalHost implements PluginHost {
   readonly storageData = new Map<string, unknown>()
   readonly storage: PluginStorage
   readonly cursor: PluginCursor
-  readonly api?: (request: ApiRequest) => Promise<HttpResponseData>
+  readonly api?: (request: ApiRequest, reading: ResponseReading) => Promise<HttpResponseData>
   readonly fetch?: (url: string, init: HttpRequestInit) => Promise<HttpResponseData>
   readonly loadHostModule?: (name: string) => unknown
   private readonly cursors = new Map<string, number>()

@@ -48,7 +48,10 @@ export async function guardedFetch(rawUrl: string, init: HttpRequestInit, option
     const response = await send(url, method, headers, body, init, options)
     const location = response.headers.get('location')
     if (!REDIRECTS.has(response.status) || location === null) {
-      const data = options.inFlight ? await readCounted(response, url, init.timeoutMs ?? 0, options) : await response.buffer()
+      const { inFlight, maxBytes } = options
+      const stop = (error?: Error): void => response.body.destroy?.(error)
+      const reading = { inFlight: inFlight!, maxBytes, timeoutMs: init.timeoutMs ?? 0 }
+      const data = inFlight ? await readBody(response.body as AsyncIterable<Buffer>, stop, ['fetch', url.origin], reading) : await response.buffer()
       const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
       return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
     }
@@ -96,28 +99,34 @@ async function send(
  * The body, counted against the instance's bytes in flight as it arrives: fetches a plugin does
  * not await outlive their call, and each could otherwise hold `maxBytes` of a response that never
  * ends (ten of them held 454 MB of the host's memory, which no isolate limit sees). `timeoutMs` bounds
- * the body too, as node-fetch's own reading did.
+ * the body too, as node-fetch's own reading did. Errors name `what` (`fetch`, `posthog.api`) and the
+ * origin `where`, never the path, where plugins put API keys.
  */
-async function readCounted(response: NodeFetchResponse, url: URL, timeoutMs: number, options: GuardedFetchOptions): Promise<Buffer> {
-  const inFlight = options.inFlight!
+export async function readBody(
+  body: AsyncIterable<Uint8Array>,
+  stop: (error?: Error) => void,
+  [what, where]: [string, string],
+  reading: { inFlight: ByteBudget; maxBytes: number; timeoutMs: number },
+): Promise<Buffer> {
+  const { inFlight, maxBytes, timeoutMs } = reading
   const chunks: Buffer[] = []
   let size = 0
-  const timer = timeoutMs > 0 ? setTimeout(() => response.body.destroy?.(new Error(`network timeout at: ${url.origin}/…`)), timeoutMs) : null
+  const timer = timeoutMs > 0 ? setTimeout(() => stop(new Error(`network timeout at: ${where}/…`)), timeoutMs) : null
   try {
-    for await (const chunk of response.body) {
-      const bytes = (chunk as Buffer).length
-      if (size + bytes > options.maxBytes) throw new Error(`content size at ${url.origin}/… over limit: ${options.maxBytes}`)
+    for await (const chunk of body) {
+      const bytes = chunk.length
+      if (size + bytes > maxBytes) throw new Error(`content size at ${where}/… over limit: ${maxBytes}`)
       if (!holdBytes(inFlight, bytes)) {
         throw new Error(
-          `fetch of ${url.origin}/… stopped: this plugin's responses being read hold over ${inFlight.limit} bytes together, the limit of one response body`,
+          `${what} of ${where}/… stopped: this plugin's responses being read hold over ${inFlight.limit} bytes together, the limit of one response body`,
         )
       }
       size += bytes
-      chunks.push(chunk as Buffer)
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
     }
     return Buffer.concat(chunks)
   } catch (error) {
-    response.body.destroy?.()
+    stop()
     throw error
   } finally {
     if (timer) clearTimeout(timer)

@@ -259,9 +259,18 @@ export class HostDispatcher {
           this.fetches.release()
         }
       }
-      case 'api':
+      case 'api': {
         if (!host.api) throw new Error('posthog.api is not available on this server')
-        return host.api({ method: String(a) as ApiMethod, path: String(b), options: (c ?? {}) as Record<string, unknown> })
+        const request = { method: String(a) as ApiMethod, path: String(b), options: (c ?? {}) as Record<string, unknown> }
+        // Its response is read on the host like a fetch's, so it counts against the same bounds.
+        const reading = { inFlight: this.ctx.fetchInFlight, maxBytes: maxFetchBytes, timeoutMs: this.ctx.fetchTimeoutMs, signal }
+        await this.fetches.acquire()
+        try {
+          return await host.api(request, reading)
+        } finally {
+          this.fetches.release()
+        }
+      }
       case 'bridge.await':
         return this.ctx.bridge.await(Number(a))
     }
