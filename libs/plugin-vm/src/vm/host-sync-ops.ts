@@ -10,8 +10,15 @@ export const ZLIB_INLINE_MAX_OUTPUT = 1024 * 1024
 
 type ZlibSync = (data: Buffer, options?: object) => Buffer
 
-export function bytes(value: Buffer): Uint8Array {
-  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+/**
+ * Bytes for the isolate, in an ArrayBuffer of their own: a copy into the isolate (or across to a
+ * work thread) takes a view's whole buffer, and Node's results are often views — zlib's into its
+ * 64 KiB output chunk or the process's small-Buffer pool — whose other bytes are the host's memory
+ * (another team's JSON Web Token secret, read back by a plugin that way).
+ */
+export function bytes(value: Uint8Array): Uint8Array {
+  if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) return new Uint8Array(value.buffer)
+  return new Uint8Array(value)
 }
 
 function toKey(value: unknown): unknown {
@@ -63,10 +70,22 @@ export const WORK_OPS: Record<string, (args: unknown[]) => unknown> = {
     if (!(ZLIB_METHODS as readonly string[]).includes(String(method))) throw new Error(`unknown zlib method ${String(method)}`)
     const run = (zlib as unknown as Record<string, ZlibSync>)[`${String(method)}Sync`]
     const maxOutputLength = Math.min(Number(maxOutput) || ZLIB_MAX_OUTPUT, ZLIB_MAX_OUTPUT)
-    return bytes(run(Buffer.from(data as Uint8Array), { ...(options as object), maxOutputLength }))
+    return bytes(run(Buffer.from(data as Uint8Array), { ...zlibOptions(options), maxOutputLength }))
   },
   jwt: ([op, ...args]) => runJwt(String(op), args),
   url: ([op, ...args]) => runUrl(String(op), args),
+}
+
+/** zlib's options that shape the output, and no others: `info` would hand back the engine, not bytes. */
+const ZLIB_OPTIONS = ['flush', 'finishFlush', 'chunkSize', 'windowBits', 'level', 'memLevel', 'strategy', 'dictionary', 'params']
+/** zlib allocates a chunk of this size up front, whatever the input: a plugin's 50 MB one was 50 MB of the host per call. */
+const ZLIB_MAX_CHUNK = 64 * 1024
+
+function zlibOptions(options: unknown): Record<string, unknown> {
+  const given = (typeof options === 'object' && options !== null ? options : {}) as Record<string, unknown>
+  const picked = Object.fromEntries(ZLIB_OPTIONS.filter((key) => given[key] !== undefined).map((key) => [key, given[key]]))
+  if (typeof picked.chunkSize === 'number') picked.chunkSize = Math.min(picked.chunkSize, ZLIB_MAX_CHUNK)
+  return picked
 }
 
 /** How a work operation is named in errors, as the plugin called it. */

@@ -5,6 +5,7 @@ import { checkDeclaredNames } from './declared-names'
 import {
   MetricOperation,
   PLUGIN_METHOD_NAMES,
+  PluginAttachment,
   PluginHost,
   PluginInstance,
   PluginInstanceOptions,
@@ -21,6 +22,7 @@ import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { RuntimeRefs } from './runtime-refs'
 import { HostWork, INLINE_WORK_BYTES } from './host-work/host-work'
+import { bytes } from './host-sync-ops'
 import { IsolatePluginInstance } from './isolate-plugin-instance'
 import { trackIsolate } from './live-isolates'
 import { runtimeSource } from './runtime-bundle'
@@ -158,7 +160,7 @@ export class IsolatedVmPluginVm implements PluginVm {
 
       const pluginScript = await compileCached(isolate, source.codeHash, wrapPlugin(source.code), `plugin/${source.name}/${source.entry}`)
       const factory = (await pluginScript.run(context, { reference: true, timeout: settings.timeoutMs })) as ivm.Reference
-      const info = { config: host.config, attachments: host.attachments }
+      const info = { config: host.config, attachments: ownedAttachments(host.attachments) }
       const loaded = splitStamp(
         (await load.apply(undefined, [factory.derefInto(), info], {
           arguments: { copy: true },
@@ -232,6 +234,12 @@ function loadError(label: string, error: unknown, settings: typeof DEFAULTS, hit
     return new PluginLimitError(`${label} exceeded its memory limit (${settings.memoryLimitMb} MB) while loading`, 'memory')
   if (/execution timed out/i.test(message)) return new PluginLimitError(`${label} exceeded its time limit (${settings.timeoutMs} ms) while loading`, 'time')
   return new PluginLoadError(`${label} failed to load: ${message}`)
+}
+
+/** Binary contents in buffers of their own (see bytes): pg hands small bytea values back as views into Node's Buffer pool. */
+function ownedAttachments(attachments: PluginHost['attachments']): PluginHost['attachments'] {
+  const owned = (a: PluginAttachment | null) => (a && a.contents instanceof Uint8Array ? { ...a, contents: bytes(a.contents) } : a)
+  return Object.fromEntries(Object.entries(attachments).map(([key, attachment]) => [key, owned(attachment)]))
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
