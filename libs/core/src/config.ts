@@ -101,6 +101,8 @@ export interface Config {
     cacheMaxKeyBytes: number
     cacheMaxValueBytes: number
     storageMaxValueBytes: number
+    /** Largest payload a plugin may give a job it enqueues. */
+    jobMaxPayloadBytes: number
     /** Largest attachment a config may be given. */
     attachmentMaxBytes: number
     /** Isolates start from a startup snapshot of the sandbox runtime (faster to load; see libs/plugin-vm). */
@@ -397,6 +399,7 @@ export function loadConfig(env: Env = process.env): Config {
       cacheMaxKeyBytes: r.int('PLUGIN_CACHE_MAX_KEY_BYTES', 1024, 1, 1024 * 1024),
       cacheMaxValueBytes: r.int('PLUGIN_CACHE_MAX_VALUE_BYTES', 1024 * 1024, 1, 512 * 1024 * 1024),
       storageMaxValueBytes: r.int('PLUGIN_STORAGE_MAX_VALUE_BYTES', 1024 * 1024, 1, 256 * 1024 * 1024),
+      jobMaxPayloadBytes: r.int('PLUGIN_JOB_MAX_PAYLOAD_BYTES', 1024 * 1024, 1, 256 * 1024 * 1024),
       attachmentMaxBytes: r.int('PLUGIN_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
       runtimeSnapshot: r.bool('PLUGIN_RUNTIME_SNAPSHOT', true),
       breakerMaxBreaches: r.int('PLUGIN_BREAKER_MAX_BREACHES', 3, 1, 1000),

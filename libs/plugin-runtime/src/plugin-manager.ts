@@ -356,6 +356,7 @@ export class PluginManager {
       cacheMaxKeyBytes: p.cacheMaxKeyBytes,
       cacheMaxValueBytes: p.cacheMaxValueBytes,
       storageMaxValueBytes: p.storageMaxValueBytes,
+      jobMaxPayloadBytes: p.jobMaxPayloadBytes,
       runtimeSnapshot: p.runtimeSnapshot,
       onBreach: (error) => void this.breached(id, error),
     }

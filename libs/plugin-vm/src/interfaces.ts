@@ -268,6 +268,8 @@ export interface PluginInstanceOptions {
   cacheMaxValueBytes?: number
   /** Bytes of a storage value, JSON-encoded as stored (default 1 MiB). */
   storageMaxValueBytes?: number
+  /** Bytes of a job's payload, JSON-encoded as queued (default 1 MiB). */
+  jobMaxPayloadBytes?: number
   /**
    * Start the isolate from the process's startup snapshot of the sandbox runtime (default true;
    * PLUGIN_RUNTIME_SNAPSHOT=false turns it off): the runtime is not compiled and run per isolate.

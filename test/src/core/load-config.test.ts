@@ -28,11 +28,12 @@ describe('loadConfig', () => {
         plugins.cacheMaxKeyBytes,
         plugins.cacheMaxValueBytes,
         plugins.storageMaxValueBytes,
+        plugins.jobMaxPayloadBytes,
         plugins.attachmentMaxBytes,
         plugins.breakerMaxBreaches,
         plugins.breakerWindowMs,
       ],
-      [16 * 1024 * 1024, 5000, 10, 1000, 1024, 1024 * 1024, 1024 * 1024, 10 * 1024 * 1024, 3, 600_000],
+      [16 * 1024 * 1024, 5000, 10, 1000, 1024, 1024 * 1024, 1024 * 1024, 1024 * 1024, 10 * 1024 * 1024, 3, 600_000],
     )
     assert.equal(loadConfig({ PLUGIN_CAPTURES_PER_EVENT: '2', PLUGIN_BREAKER_WINDOW_MS: '60000' }).plugins.capturesPerEvent, 2)
     assert.throws(

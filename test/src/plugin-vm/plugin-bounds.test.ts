@@ -263,6 +263,28 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
       })
     }
 
+    it('refuses a job payload past PLUGIN_JOB_MAX_PAYLOAD_BYTES before it is queued, and queues one within it', async () => {
+      const { host, instance } = await loadCode(
+        `export const jobs = { later() {} }
+        export async function runEveryMinute(size, { jobs }) {
+          try { await jobs.later({ big: 'x'.repeat(size) }).runNow(); return 'ok' } catch (e) { return e.name + ': ' + e.message }
+        }`,
+        {},
+        { jobMaxPayloadBytes: 64 * 1024 },
+      )
+      try {
+        assert.equal(
+          await instance.call('runEveryMinute', [40 * 1024 * 1024]),
+          'RangeError: jobs.later: the payload is larger than 65536 bytes (PLUGIN_JOB_MAX_PAYLOAD_BYTES)',
+        )
+        assert.deepEqual(host.jobs, [])
+        assert.equal(await instance.call('runEveryMinute', [60 * 1024]), 'ok')
+        assert.equal(host.jobs.length, 1)
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('refuses the writes of one turn past PLUGIN_HOST_WORK_MAX_BYTES together: one 1000 KB value set under 40 keys at once', async () => {
       const { host, instance } = await loadCode(writer, {}, { hostWorkMaxBytes: 16 * 1024 * 1024 })
       try {

@@ -243,6 +243,7 @@ export class HostDispatcher {
       case 'geoip.locate':
         return host.geoipLocate(String(a))
       case 'jobs.enqueue':
+        store.jobPayload(`jobs.${String(a)}`, b)
         return host.enqueueJob({ name: String(a), payload: b, runAt: jobRunAt(String(c), args[3], args[4]) })
       case 'fetch': {
         const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]

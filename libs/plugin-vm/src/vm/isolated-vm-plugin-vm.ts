@@ -62,6 +62,7 @@ export const DEFAULTS = {
   cacheMaxKeyBytes: 1024,
   cacheMaxValueBytes: 1024 * 1024,
   storageMaxValueBytes: 1024 * 1024,
+  jobMaxPayloadBytes: 1024 * 1024,
   runtimeSnapshot: true,
 }
 

@@ -7,6 +7,8 @@ export interface StoreLimits {
   cacheMaxValueBytes: number
   /** Bytes of a storage value (PLUGIN_STORAGE_MAX_VALUE_BYTES). */
   storageMaxValueBytes: number
+  /** Bytes of a job's payload (PLUGIN_JOB_MAX_PAYLOAD_BYTES). */
+  jobMaxPayloadBytes: number
   /** Bytes of all values written in one turn of the host's event loop, a crossing's (PLUGIN_HOST_WORK_MAX_BYTES). */
   hostWorkMaxBytes: number
 }
@@ -47,10 +49,15 @@ export class StoreBounds {
     this.value(op, value, this.limits.storageMaxValueBytes, 'PLUGIN_STORAGE_MAX_VALUE_BYTES')
   }
 
-  private value(op: string, value: unknown, max: number, variable: string): void {
+  /** A job waits in the Redis every team shares, and each worker that runs it parses it and copies it into an isolate. */
+  jobPayload(op: string, value: unknown): void {
+    this.value(op, value, this.limits.jobMaxPayloadBytes, 'PLUGIN_JOB_MAX_PAYLOAD_BYTES', 'payload')
+  }
+
+  private value(op: string, value: unknown, max: number, variable: string, what = 'value'): void {
     // As the host will encode it: JSON, byte arrays element by element.
     const bytes = byteSize(value, max, true)
-    if (bytes > max) this.refuse(`${op}: the value is larger than ${max} bytes`, variable)
+    if (bytes > max) this.refuse(`${op}: the ${what} is larger than ${max} bytes`, variable)
     const turnMax = this.limits.hostWorkMaxBytes
     // The checks of one crossing run in one synchronous stretch (HostDispatcher): a microtask ends the turn.
     if (this.turnBytes === 0) queueMicrotask(() => (this.turnBytes = 0))
