@@ -30,12 +30,16 @@ import { TeamMemoryMetrics, teamMemoryMetrics } from './team-memory-metrics'
 import { teamRedisRefusals } from './team-redis-metrics'
 import { redact, SecretBox } from '@plugin-server/secrets'
 
+/** Loads of a config one `teamConfigs` makes while reloads keep replacing its record before its setup ends. */
+const LOADS_WHILE_CHANGING = 3
+
 /**
  * Keeps this process's view of the enabled plugin configs and their sandboxes. Configs are set up
  * lazily, on first use, and torn down when they change, are disabled, are evicted or the process
  * stops. A config whose setupPlugin has not succeeded is left out of `teamConfigs`: its team's
  * events go on without it until setup succeeds or the config is disabled. A config the server could
- * not read (Postgres) is not left out: `teamConfigs` throws PluginConfigUnavailableError instead.
+ * not read (Postgres) is not left out: `teamConfigs` throws PluginConfigUnavailableError instead,
+ * as it does for a config whose record reloads keep replacing while it is set up.
  */
 export class PluginManager {
   private records = new Map<number, PluginConfigRecord>()
@@ -154,12 +158,23 @@ export class PluginManager {
    * returned, so a role never sets up a plugin for a method it does not run.
    */
   async teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]> {
-    const ids = (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
-    await this.loadForTeam(
-      teamId,
-      ids.filter((id) => this.due(id)),
-    )
-    return ids.filter((id) => this.states.get(id)?.status === 'ready').map((id) => this.active(id))
+    const teamIds = () => (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
+    let due = teamIds().filter((id) => this.due(id))
+    for (let loads = 1; due.length > 0; loads++) {
+      await this.loadForTeam(teamId, due)
+      // Still pending after its load: a reload replaced its record meanwhile and the setup it ran was
+      // dropped. Left out, the team's events would pass a config that is enabled without it having run.
+      due = teamIds().filter((id) => this.states.get(id)?.status === 'pending')
+      if (due.length > 0 && loads === LOADS_WHILE_CHANGING)
+        throw new PluginConfigUnavailableError(
+          teamId,
+          due.map((id) => ({ id, pluginName: this.records.get(id)!.pluginName, error: `its config changed while it was set up, ${loads} times in a row` })),
+        )
+    }
+    // Read with no await since the states above: a reload cannot leave a config pending in between.
+    return teamIds()
+      .filter((id) => this.states.get(id)?.status === 'ready')
+      .map((id) => this.active(id))
   }
 
   /** Whether some enabled config of the team exports one of `methods`: read from the version rows; only configs whose exports are unknown are loaded. */

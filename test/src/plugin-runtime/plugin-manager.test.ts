@@ -171,6 +171,67 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     assert.equal(runtime.manager.state(config.id), null)
   })
 
+  describe('a config whose settings change while its setupPlugin runs', () => {
+    // Each setupPlugin call waits for its own go-ahead, so the test can change the config under it.
+    const setupThatWaits = () =>
+      writePlugin(
+        'slow-setup-tagger',
+        `
+      export async function setupPlugin({ cache, global, config }) {
+        const n = await cache.incr('setups')
+        while ((await cache.get('go' + n, null)) === null) await new Promise((r) => setTimeout(r, 20))
+        global.tag = config.tag
+      }
+      export function processEvent(e, { global }) { e.properties.tag = global.tag; return e }`,
+        [{ key: 'tag', type: 'string', default: 'v1' }],
+      )
+
+    const changeDuringSetup = async (configId: number, pluginId: number, setup: number) => {
+      const redis = ctx.newRedisConnection('check')
+      const key = (name: string) => redisKeys(prefix).cache(pluginId, team.id, name)
+      await eventually(
+        `setupPlugin call ${setup} started`,
+        () => redis.get(key('setups')),
+        (v) => v === String(setup),
+        10_000,
+      )
+      await updateConfig(management, configId, { config: { tag: `v${setup + 1}` } })
+      await runtime.manager.refresh()
+      await redis.set(key(`go${setup}`), JSON.stringify(true))
+    }
+
+    it('is set up again with its new settings in the same call, so the events that loaded it do not go on without it', async () => {
+      const config = await enablePlugin(management, team.id, setupThatWaits())
+      runtime = await fx.start()
+      const loading = runtime.manager.teamConfigs(team.id)
+      await changeDuringSetup(config.id, config.plugin_id, 1)
+      await ctx.newRedisConnection('check').set(redisKeys(prefix).cache(config.plugin_id, team.id, 'go2'), JSON.stringify(true))
+      const [active] = await loading
+      assert.equal(active?.record.config.tag, 'v2', 'the team runs the config, set up with its new settings')
+      const [result] = await active.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
+      assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { tag: 'v2' } } })
+    })
+
+    it('fails teamConfigs naming the config, so the events are retried, when its settings keep changing under every setup', async () => {
+      const config = await enablePlugin(management, team.id, setupThatWaits())
+      runtime = await fx.start()
+      const outcome = runtime.manager.teamConfigs(team.id).then(
+        () => null,
+        (err: unknown) => err,
+      )
+      for (const setup of [1, 2, 3]) await changeDuringSetup(config.id, config.plugin_id, setup)
+      const err = await outcome
+      assert.ok(err instanceof PluginConfigUnavailableError, String(err))
+      assert.equal(
+        err.message,
+        `team ${team.id}: plugin config could not be loaded, tried again with the batch: slow-setup-tagger (${config.id}): its config changed while it was set up, 3 times in a row`,
+      )
+      await ctx.newRedisConnection('check').set(redisKeys(prefix).cache(config.plugin_id, team.id, 'go4'), JSON.stringify(true))
+      const [active] = await runtime.manager.teamConfigs(team.id)
+      assert.equal(active?.record.config.tag, 'v4', 'the retry finds it set up with its last settings')
+    })
+  })
+
   it('lets a batch in flight finish on the config it started with when a reload replaces it, and serves the next batch from the new one', async () => {
     const config = await enablePlugin(
       management,
