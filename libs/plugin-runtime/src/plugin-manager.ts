@@ -476,9 +476,19 @@ export class PluginManager {
           err instanceof PluginError && err.isRetryError
             ? `setupPlugin still failing with RetryError after ${attempt} attempts: ${message}`
             : `setupPlugin failed: ${message}`
+        // Disabled here only once Postgres says so: the reconcile never re-enables a config it still
+        // reads as enabled, so a failed UPDATE must leave it to be set up (and disabled) again.
+        try {
+          await disableConfig(this.services.pool, id, reason)
+        } catch (disableErr) {
+          this.services.logger.error(
+            { plugin_config_id: id, err: (disableErr as Error).message },
+            'plugin config whose setupPlugin failed could not be disabled; set up again on next use',
+          )
+          throw disableErr
+        }
         this.setState(id, { status: 'disabled', reason }, attempt)
         logs.write(target, 'SYSTEM', 'ERROR', `plugin disabled: ${reason}`, err instanceof PluginError ? err.pluginStack : undefined)
-        await disableConfig(this.services.pool, id, reason)
         await publishReload(this.services.redis, this.services.queuePrefix, { reason: 'setup failed', teamId: record.teamId, pluginConfigId: id })
       }
       throw err

@@ -94,6 +94,31 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     assert.equal(rows[0].error.message, 'setupPlugin failed: missing API key')
   })
 
+  it('does not disable on this worker alone a config whose setupPlugin failed when Postgres refuses the disable: it is set up again, and disabled once Postgres takes it', async () => {
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('broken-setup', `export function setupPlugin() { throw new Error('missing API key') }\nexport function processEvent(e) { return e }`),
+    )
+    runtime = await fx.start()
+    await db.pool.query(`CREATE FUNCTION refuse_update() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'updates refused'; END $$ LANGUAGE plpgsql`)
+    await db.pool.query('CREATE TRIGGER refuse_update BEFORE UPDATE ON plugin_configs FOR EACH ROW EXECUTE FUNCTION refuse_update()')
+    try {
+      await assert.rejects(runtime.manager.teamConfigs(team.id), (err: unknown) => {
+        assert.ok(err instanceof PluginConfigUnavailableError, String(err))
+        assert.match(err.message, new RegExp(`broken-setup \\(${config.id}\\): updates refused`))
+        return true
+      })
+      assert.equal(runtime.manager.state(config.id)?.status, 'pending', 'still what Postgres says: enabled, not set up')
+    } finally {
+      await db.pool.query('DROP TRIGGER refuse_update ON plugin_configs')
+    }
+    assert.deepEqual(await runtime.manager.teamConfigs(team.id), [])
+    assert.equal(runtime.manager.state(config.id)?.status, 'disabled')
+    const { rows } = await db.pool.query('SELECT enabled, disabled_reason FROM plugin_configs WHERE id = $1', [config.id])
+    assert.deepEqual(rows[0], { enabled: false, disabled_reason: 'setupPlugin failed: missing API key' })
+  })
+
   it('keeps meta.global from setupPlugin for later calls, and runs teardownPlugin when the config is disabled', async () => {
     const config = await enablePlugin(
       management,
