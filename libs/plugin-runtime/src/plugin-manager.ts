@@ -129,6 +129,7 @@ export class PluginManager {
       return this.refreshing
     }
     this.refreshing = (async () => {
+      let rerunAfterFailure = false
       do {
         this.refreshAgain = false
         try {
@@ -136,9 +137,13 @@ export class PluginManager {
           await this.capabilities.refresh(records)
           await this.reconcile(records)
           this.lastRefreshError = null
+          rerunAfterFailure = false
         } catch (err) {
           this.lastRefreshError = (err as Error).message
-          throw err
+          // A reload message that came during the failed read may announce what it missed: read once
+          // more, or the change waits for the reconcile. Only once, so a Postgres that fails every read is not read in a loop.
+          if (!this.refreshAgain || rerunAfterFailure) throw err
+          rerunAfterFailure = true
         }
       } while (this.refreshAgain)
     })().finally(() => (this.refreshing = null))

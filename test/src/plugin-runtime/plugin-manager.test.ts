@@ -257,6 +257,99 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     })
   })
 
+  describe('a re-read of the configs that fails while a reload message waits', () => {
+    // The configs query joins teams, which nothing else here touches: locked, the query waits until the test ends its backend.
+    const lockTeams = async () => {
+      const locker = await db.pool.connect()
+      await locker.query('BEGIN')
+      await locker.query('LOCK TABLE teams IN ACCESS EXCLUSIVE MODE')
+      return async () => {
+        await locker.query('COMMIT')
+        locker.release()
+      }
+    }
+    const waitingRead = (seen: number[]) =>
+      eventually(
+        'a configs read waiting on the lock',
+        async () =>
+          (
+            await db.pool.query<{ pid: number }>(
+              `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM plugin_configs c JOIN plugins p%' AND pid <> ALL($1::int[])`,
+              [seen],
+            )
+          ).rows[0]?.pid,
+        (pid) => pid !== undefined,
+        10_000,
+      ) as Promise<number>
+    const failRead = (pid: number) => db.pool.query('SELECT pg_terminate_backend($1)', [pid])
+    const tagOf = (id: number) => runtime.manager.enabledConfigs().find((r) => r.id === id)?.config.tag
+
+    it('reads them once more, so the change the message announced does not wait for the reconcile', async () => {
+      const config = await enablePlugin(
+        management,
+        team.id,
+        writePlugin('tagger', `export function processEvent(e) { return e }`, [{ key: 'tag', type: 'string' }]),
+        {
+          tag: 'v1',
+        },
+      )
+      runtime = await fx.start()
+      // Changed with no reload published: only the refreshes below can read it.
+      await db.pool.query(`UPDATE plugin_configs SET config = config || '{"tag": "v2"}', updated_at = now() WHERE id = $1`, [config.id])
+      const unlock = await lockTeams()
+      const refreshed = runtime.manager.refresh().then(
+        () => null,
+        (err: unknown) => err,
+      )
+      try {
+        const read = await waitingRead([])
+        void runtime.manager.refresh().catch(() => undefined) // what the reload message does
+        await failRead(read)
+      } finally {
+        await unlock()
+      }
+      assert.equal(await refreshed, null)
+      assert.equal(tagOf(config.id), 'v2')
+      assert.equal(runtime.manager.lastRefreshError, null)
+    })
+
+    it('gives up when that read fails too, leaving the configs to the reconcile rather than reading a failing Postgres in a loop', async () => {
+      const config = await enablePlugin(
+        management,
+        team.id,
+        writePlugin('tagger', `export function processEvent(e) { return e }`, [{ key: 'tag', type: 'string' }]),
+        {
+          tag: 'v1',
+        },
+      )
+      runtime = await fx.start()
+      const unlock = await lockTeams()
+      try {
+        const refreshed = runtime.manager.refresh().then(
+          () => null,
+          (err: unknown) => err,
+        )
+        const first = await waitingRead([])
+        void runtime.manager.refresh().catch(() => undefined)
+        await failRead(first)
+        const second = await waitingRead([first])
+        void runtime.manager.refresh().catch(() => undefined)
+        await failRead(second)
+        const err = await refreshed
+        assert.match(String(err), /terminat/)
+        assert.match(runtime.manager.lastRefreshError ?? '', /terminat/)
+        const { rows } = await db.pool.query(
+          `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM plugin_configs c JOIN plugins p%' AND pid <> ALL($1::int[])`,
+          [[first, second]],
+        )
+        assert.deepEqual(rows, [], 'no third read')
+      } finally {
+        await unlock()
+      }
+      assert.equal(tagOf(config.id), 'v1')
+    })
+  })
+
   it('lets a batch in flight finish on the config it started with when a reload replaces it, and serves the next batch from the new one', async () => {
     const config = await enablePlugin(
       management,
