@@ -19,6 +19,8 @@ export const DEFAULT_MAX_LIVE_INSTANCES = 2000
 export class PluginPool<K> {
   private slots = new Map<K, Slot>()
   private loading = new Map<K, Promise<Slot>>()
+  /** Instances taken out and not yet torn down (draining, or in onEvict): `close` waits for them. */
+  private readonly retiring = new Set<Promise<void>>()
   private readonly maxLive: number
 
   constructor(private readonly options: PluginPoolOptions<K>) {
@@ -60,6 +62,16 @@ export class PluginPool<K> {
     // With `only`: that instance, never a newer one loaded in its place meanwhile.
     if (!slot || (only && slot.instance !== only)) return
     this.slots.delete(key)
+    const retired = this.retire(key, slot, reason)
+    this.retiring.add(retired)
+    try {
+      await retired
+    } finally {
+      this.retiring.delete(retired)
+    }
+  }
+
+  private async retire(key: K, slot: Slot, reason: EvictionReason): Promise<void> {
     await this.drain(slot)
     try {
       if (!slot.instance.disposed) await this.options.onEvict?.(key, slot.instance, reason)
@@ -80,8 +92,14 @@ export class PluginPool<K> {
     })
   }
 
+  /**
+   * Tears down every instance, and returns once each teardown has ended: those of instances still
+   * loading (awaited, then evicted) and of those already taken out (a reload, a memory unload), so
+   * no onEvict runs after the services it uses are closed.
+   */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.slots.keys()].map((key) => this.evict(key, 'close')))
+    await Promise.allSettled(this.loading.values())
+    await Promise.allSettled([...[...this.slots.keys()].map((key) => this.evict(key, 'close')), ...this.retiring])
   }
 
   private async acquire(key: K): Promise<Slot> {

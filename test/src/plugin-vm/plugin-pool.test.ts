@@ -1,5 +1,6 @@
 import assert from 'assert/strict'
 import { PluginInstance, PluginPool, PluginLimitError } from '@plugin-server/plugin-vm'
+import { eventually } from '../harness/fleet'
 import { loadCode, rejection } from './helpers'
 
 describe('plugin-vm: PluginPool', () => {
@@ -82,6 +83,55 @@ describe('plugin-vm: PluginPool', () => {
     } finally {
       await pool.close()
     }
+  })
+
+  describe('close', () => {
+    // teardownPlugin takes a few ms in the isolate: a close that did not wait for it returns first.
+    const slowTeardown = `export function setupPlugin() {} export function processEvent(e) { return e } export async function teardownPlugin() { await new Promise((r) => setTimeout(r, 20)) }`
+
+    function makeSlowPool(log: string[], setupGate: Promise<void> = Promise.resolve()) {
+      return new PluginPool<number>({
+        create: async (key) => (await loadCode(slowTeardown, {}, { configId: key, timeoutMs: 1000 })).instance,
+        onLoad: async (key, instance) => {
+          log.push(`load ${key}`)
+          await setupGate
+          await instance.call('setupPlugin', [])
+        },
+        onEvict: async (key, instance, reason) => {
+          await instance.call('teardownPlugin', [])
+          log.push(`torn down ${key} ${reason}`)
+        },
+      })
+    }
+
+    it('waits for the teardown of an instance already taken out of the pool (a memory unload) before it returns', async () => {
+      const log: string[] = []
+      const pool = makeSlowPool(log)
+      await pool.use(1, async () => undefined)
+      const unloaded = pool.evict(1, 'memory')
+      await pool.close()
+      assert.deepEqual(log, ['load 1', 'torn down 1 memory'])
+      await unloaded
+    })
+
+    it('waits for an instance still loading, then tears it down before it returns', async () => {
+      const log: string[] = []
+      let setupMayRun!: () => void
+      const pool = makeSlowPool(log, new Promise<void>((resolve) => (setupMayRun = resolve)))
+      const using = pool.use(1, async () => 'served')
+      await eventually(
+        'the load started',
+        async () => log.length,
+        (n) => n === 1,
+        5_000,
+      )
+      const closed = pool.close()
+      setupMayRun()
+      await closed
+      assert.deepEqual(log, ['load 1', 'torn down 1 close'])
+      assert.equal(await using, 'served', 'the call that loaded it was served first')
+      assert.equal(pool.size, 0)
+    })
   })
 
   it('recycles an instance after a breach', async () => {
