@@ -1,6 +1,7 @@
 import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/admin-api'
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
+import { listExistingConfigIds } from '@plugin-server/db'
 import { registerPluginMetricsCollector } from '@plugin-server/plugin-runtime'
 import { SecretBox } from '@plugin-server/secrets'
 
@@ -19,7 +20,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     maxBytes: config.capture.batchMaxBytes,
     maxWaitMs: config.capture.batchMaxWaitMs,
   })
-  registerPluginMetricsCollector(ctx.registry, ctx.newRedisConnection('plugin-metrics'), config.queuePrefix)
+  registerPluginMetricsCollector(ctx.registry, ctx.newRedisConnection('plugin-metrics'), config.queuePrefix, (ids) => listExistingConfigIds(ctx.pool(), ids))
   const adminEnabled = config.admin.token !== null || config.admin.teamTokens
   const admin = createAdminApi({
     pool: ctx.pool(),

@@ -1,5 +1,12 @@
 import { createExportQueue, RoleContext, RunningRole } from '@plugin-server/core'
-import { createPluginChainMetrics, exportHandoff, ProcessingMetrics, processEventStep, startIngestConsumer } from '@plugin-server/ingestion'
+import {
+  createPluginChainMetrics,
+  exportHandoff,
+  forgetPluginChainSeries,
+  ProcessingMetrics,
+  processEventStep,
+  startIngestConsumer,
+} from '@plugin-server/ingestion'
 import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 
 /** Ingest batches → each team's processEvent chain → Postgres → hand-off to the exporters, team by team. */
@@ -8,10 +15,12 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   const runtime = await startPluginRuntime(ctx, undefined, { prepare: true })
   const exportQueue = createExportQueue(ctx.newRedisConnection('export-queue'), ctx.config)
   const processing = new ProcessingMetrics(ctx.registry, runtime.services.redis, ctx.config.queuePrefix, ctx.logger)
+  const chainMetrics = createPluginChainMetrics(ctx.registry)
+  runtime.manager.onConfigDeleted((id) => void forgetPluginChainSeries(chainMetrics, id))
   const chain = processEventStep(runtime.manager, {
     pool: ctx.pool(),
     logs: runtime.services.logs,
-    metrics: createPluginChainMetrics(ctx.registry),
+    metrics: chainMetrics,
     processing,
     timeoutMs: ctx.config.plugins.processEventTimeoutMs,
   })

@@ -68,6 +68,7 @@ export {
   listEnabledConfigRuns,
   findPluginConfigPlugin,
   listEnabledConfigIds,
+  listExistingConfigIds,
   findPluginConfigJobTarget,
   listTryConfigRows,
 } from './plugin-configs'

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis'
 import { Counter, Registry } from 'prom-client'
+import { removeSeries } from '@plugin-server/core'
 import { addMetricSums } from '@plugin-server/plugin-runtime'
 import { addToExportSeries } from './export-series'
 import { DeliverySource, EXPORT_METRIC_NAMES, ExportCounts, ExportMethod } from './interfaces'
@@ -21,17 +22,22 @@ export interface MetricLabels {
  * backfill of a year of events would otherwise swamp.
  */
 export class ExportMetrics {
-  private readonly counters: Record<keyof ExportCounts, Counter>
+  private readonly counters: Record<keyof ExportCounts, Counter<'team_id' | 'plugin' | 'plugin_config_id' | 'method'>>
 
   constructor(
     registry: Registry,
     private readonly redis: Redis,
     private readonly queuePrefix: string,
   ) {
-    const labelNames = ['team_id', 'plugin', 'plugin_config_id', 'method']
+    const labelNames = ['team_id', 'plugin', 'plugin_config_id', 'method'] as const
     this.counters = Object.fromEntries(
       EXPORT_METRIC_NAMES.map((name) => [name, new Counter({ name: `plugin_export_${name}_total`, help: HELP[name], labelNames, registers: [registry] })]),
-    ) as Record<keyof ExportCounts, Counter>
+    ) as Record<keyof ExportCounts, Counter<(typeof labelNames)[number]>>
+  }
+
+  /** Drops a deleted config's series, which would otherwise be exported until the process restarts. */
+  async forget(configId: number): Promise<void> {
+    await Promise.all(Object.values(this.counters).map((counter) => removeSeries(counter, 'plugin_config_id', String(configId))))
   }
 
   /** Totals and the per-minute series in one round trip. */

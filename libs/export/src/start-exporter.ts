@@ -43,6 +43,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const { manager } = runtime
   const redis = ctx.newRedisConnection('export')
   const metrics = new ExportMetrics(ctx.registry, redis, prefix)
+  manager.onConfigDeleted((id) => void metrics.forget(id))
   const { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents } = settings
   const limits = { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents }
   const spill = { pool: ctx.pool(), manager, metrics, logs: runtime.services.logs, logger, ...limits }

@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry } from 'prom-client'
+import { removeSeries } from '@plugin-server/core'
 
 export interface PluginChainMetrics {
   callSeconds: Histogram<'plugin_config_id' | 'method'>
@@ -28,4 +29,14 @@ export function createPluginChainMetrics(registry: Registry): PluginChainMetrics
       registers: [registry],
     }),
   }
+}
+
+/** Drops a deleted config's series, which would otherwise be exported until the process restarts. */
+export async function forgetPluginChainSeries(metrics: PluginChainMetrics, configId: number): Promise<void> {
+  const id = String(configId)
+  await Promise.all([
+    removeSeries(metrics.callSeconds, 'plugin_config_id', id),
+    removeSeries(metrics.errors, 'plugin_config_id', id),
+    removeSeries(metrics.dropped, 'plugin_config_id', id),
+  ])
 }

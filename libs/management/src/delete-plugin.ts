@@ -1,5 +1,6 @@
 import { deletePluginRow, listPluginConfigVersions, lockPluginName, lockPluginRow } from '@plugin-server/db'
 import { inTransaction } from './db-helpers'
+import { forgetConfigMetrics } from './forget-metrics'
 import { DeletePluginResult, ManagementContext, ManagementError, PluginConfigUse } from './interfaces'
 import { findPluginSummary } from './list-plugins'
 import { notifyWorkers } from './notify'
@@ -11,7 +12,7 @@ function describe(configs: readonly PluginConfigUse[]): string {
 /**
  * Removes a plugin with every version. Refused while any config uses it (enabled or not), naming
  * them, since deleting would delete those configs too; `force` deletes them with it (their
- * attachments and storage as well; log rows stay).
+ * attachments, storage and plugin metrics as well; log rows stay).
  */
 export async function deletePlugin(ctx: ManagementContext, pluginRef: number | string, options: { force?: boolean } = {}): Promise<DeletePluginResult> {
   const result = await inTransaction(ctx.pool, async (client): Promise<DeletePluginResult> => {
@@ -30,6 +31,10 @@ export async function deletePlugin(ctx: ManagementContext, pluginRef: number | s
     return { id: plugin.id, name: plugin.name, deleted: true, deleted_configs: configs }
   })
   ctx.logger.info({ pluginId: result.id, plugin: result.name, deletedConfigs: result.deleted_configs.map((c) => c.id) }, 'plugin deleted')
+  await forgetConfigMetrics(
+    ctx,
+    result.deleted_configs.map((c) => c.id),
+  )
   await notifyWorkers(ctx, { reason: 'plugin deleted', pluginId: result.id })
   return result
 }

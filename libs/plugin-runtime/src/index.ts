@@ -1,5 +1,6 @@
 export type { ActiveConfig } from './interfaces'
 export { updateMetric, addMetricSums, readMetrics } from './metrics-store'
+export type { ExistingConfigIds } from './metrics-store'
 export { RedisPluginCache } from './redis-cache'
 export { TeamRedisAccount } from './team-redis-account'
 export { PostgresPluginStorage } from './postgres-storage'

@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis'
 import type Redis from 'ioredis'
 import type { MetricOperation } from '@plugin-server/plugin-vm'
-import { redisKeys } from '@plugin-server/core'
+import { forgetPluginMetrics, redisKeys } from '@plugin-server/core'
 
 /**
  * Plugin metrics (`export const metrics = { name: 'sum' | 'max' | 'min' }`) aggregated across the
@@ -52,10 +52,25 @@ export function addMetricSums(pipeline: ChainableCommander, queuePrefix: string,
   for (const [name, value] of entries) pipeline.hincrbyfloat(metricsKey(queuePrefix, pluginConfigId), name, value)
 }
 
-/** Every indexed config's metrics in two round trips: the index, then one pipeline of reads. */
-export async function readAllMetrics(redis: Redis, queuePrefix: string): Promise<Map<number, Record<string, number>>> {
-  const ids = (await redis.smembers(metricsIndexKey(queuePrefix))).map(Number).filter(Number.isSafeInteger)
+/** Of some config ids, those whose config still exists. */
+export type ExistingConfigIds = (ids: readonly number[]) => Promise<readonly number[]>
+
+/**
+ * Every indexed config's metrics in three round trips: the index, which of its configs exist, then
+ * one pipeline of reads. A deleted config's hash and index entry are dropped here: management drops
+ * them with the config, but a worker's write in flight then (or a Redis outage) leaves them behind.
+ */
+export async function readAllMetrics(redis: Redis, queuePrefix: string, existing: ExistingConfigIds): Promise<Map<number, Record<string, number>>> {
+  const indexed = (await redis.smembers(metricsIndexKey(queuePrefix))).map(Number).filter(Number.isSafeInteger)
   const all = new Map<number, Record<string, number>>()
+  if (indexed.length === 0) return all
+  const live = new Set(await existing(indexed))
+  const ids = indexed.filter((id) => live.has(id))
+  await forgetPluginMetrics(
+    redis,
+    queuePrefix,
+    indexed.filter((id) => !live.has(id)),
+  )
   if (ids.length === 0) return all
   const pipeline = redis.pipeline()
   for (const id of ids) pipeline.hgetall(metricsKey(queuePrefix, id))

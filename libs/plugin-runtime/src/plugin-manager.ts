@@ -1,4 +1,5 @@
 import { publishReload } from '@plugin-server/core'
+import { listExistingConfigIds } from '@plugin-server/db'
 import {
   PluginCapabilities,
   PluginDisposedError,
@@ -68,6 +69,9 @@ export class PluginManager {
   /** What each team's isolates hold together (PLUGIN_TEAM_MEMORY_LIMIT_MB). */
   private readonly memory: TeamMemoryBudget
   private readonly memoryMetrics: TeamMemoryMetrics | undefined
+  /** Configs that left the records (disabled, or deleted while a reconcile missed it) and still existed: looked up again at each reconcile. */
+  private readonly departed = new Set<number>()
+  private readonly deletedListeners: ((id: number) => void)[] = []
 
   constructor(
     private readonly services: RuntimeServices,
@@ -239,6 +243,11 @@ export class PluginManager {
     )
   }
 
+  /** Calls `listener` with each config this process knew once it is deleted (not changed or disabled): for its per-config series to go with it. */
+  onConfigDeleted(listener: (id: number) => void): void {
+    this.deletedListeners.push(listener)
+  }
+
   state(id: number): SetupState | null {
     return this.states.get(id) ?? null
   }
@@ -259,6 +268,8 @@ export class PluginManager {
     // Detached before the records change, torn down after: calls from now on load the new version,
     // calls in flight finish on the old instance (its batch, job or export is not failed by the reload).
     const unloading = gone.map((old) => this.unload(old.id))
+    if (this.deletedListeners.length > 0) for (const id of this.records.keys()) if (!nextById.has(id)) this.departed.add(id)
+    for (const id of nextById.keys()) this.departed.delete(id)
     this.records = nextById
     this.teams = new Map()
     for (const record of next) {
@@ -266,7 +277,21 @@ export class PluginManager {
       if (!this.states.has(record.id)) this.setState(record.id, { status: 'pending' })
     }
     this.published.refresh()
-    await Promise.all(unloading)
+    await Promise.all([...unloading, this.announceDeleted()])
+  }
+
+  private async announceDeleted(): Promise<void> {
+    if (this.departed.size === 0 || this.deletedListeners.length === 0) return
+    const ids = [...this.departed]
+    try {
+      const existing = new Set(await listExistingConfigIds(this.services.pool, ids))
+      for (const id of ids.filter((id) => !existing.has(id))) {
+        this.departed.delete(id)
+        for (const listener of this.deletedListeners) listener(id)
+      }
+    } catch (err) {
+      this.services.logger.warn({ err: (err as Error).message }, 'deleted plugin configs not looked up; looked up again at the next reconcile')
+    }
   }
 
   /** Forgets the config's state at once (synchronously), then drains and tears down its instance. */

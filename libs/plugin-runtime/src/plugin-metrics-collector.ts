@@ -1,7 +1,7 @@
 import type Redis from 'ioredis'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { withTimeout } from '@plugin-server/core'
-import { indexExistingMetrics, readAllMetrics } from './metrics-store'
+import { ExistingConfigIds, indexExistingMetrics, readAllMetrics } from './metrics-store'
 
 /** A scrape waits this long for Redis before it reports no plugin metrics and counts an error. */
 const READ_TIMEOUT_MS = 2000
@@ -11,10 +11,16 @@ const READ_REUSE_MS = 1000
 /**
  * Exposes every config's fleet-wide plugin metrics (`meta.metrics`, and the export metrics kept in
  * the same store) as one gauge read from Redis at scrape time. One role registers it (the HTTP
- * app), so the values are not repeated by every worker. A scrape costs two round trips whatever
- * the keyspace holds (the config index, then its hashes in one pipeline), at most once a second.
+ * app), so the values are not repeated by every worker. A scrape costs three round trips whatever
+ * the keyspace holds (the config index, which of them exist, then their hashes in one pipeline), at
+ * most once a second. `existing` answers which configs exist: deleted ones are neither reported nor kept.
  */
-export function registerPluginMetricsCollector(registry: Registry, redis: Redis, queuePrefix: string): Gauge<'plugin_config_id' | 'metric'> {
+export function registerPluginMetricsCollector(
+  registry: Registry,
+  redis: Redis,
+  queuePrefix: string,
+  existing: ExistingConfigIds,
+): Gauge<'plugin_config_id' | 'metric'> {
   const errors = new Counter({
     name: 'plugin_metric_read_errors_total',
     help: 'Scrapes at which plugin metrics could not be read from Redis',
@@ -31,7 +37,7 @@ export function registerPluginMetricsCollector(registry: Registry, redis: Redis,
   const read = (): Promise<Map<number, Record<string, number>> | null> => {
     const now = Date.now()
     if (!cached || now - cached.at > READ_REUSE_MS) {
-      const reading = index().then(() => readAllMetrics(redis, queuePrefix))
+      const reading = index().then(() => readAllMetrics(redis, queuePrefix, existing))
       const read = withTimeout(reading, READ_TIMEOUT_MS).catch(() => {
         errors.inc()
         return null

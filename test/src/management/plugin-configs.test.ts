@@ -12,6 +12,7 @@ import {
   updateConfig,
 } from '@plugin-server/management'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, storedConfigValue, WITH_ATTACHMENT } from './management-fixture'
+import { readMetrics, updateMetric } from '@plugin-server/plugin-runtime'
 
 function assertNoSecret(value: unknown, where: string): void {
   assert.ok(!JSON.stringify(value).includes(SECRET), `${where} must not contain the secret value`)
@@ -167,6 +168,16 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
       (await listConfigs(h.ctx, teamId)).map((c) => c.id),
       [b.id],
     )
+  })
+
+  it('deletes the plugin metrics of a deleted config, its hash and its entry in the index', async () => {
+    const view = await create()
+    const kept = await createConfig(h.ctx, { teamId: await createTeamRow(h, 'other'), plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } })
+    for (const id of [view.id, kept.id]) await updateMetric(h.ctx.redis, h.ctx.queuePrefix, id, 'seen', 'sum', 1)
+    await deleteConfig(h.ctx, view.id)
+    assert.deepEqual(await readMetrics(h.ctx.redis, h.ctx.queuePrefix, view.id), {})
+    assert.deepEqual(await h.ctx.redis.smembers(`${h.ctx.queuePrefix}:plugin-metrics-configs`), [String(kept.id)])
+    assert.deepEqual(await readMetrics(h.ctx.redis, h.ctx.queuePrefix, kept.id), { seen: 1 })
   })
 
   it('scrubs the secret from errors the plugin itself wrote', async () => {

@@ -14,7 +14,7 @@ import {
   setCurrentVersion,
   updateConfig,
 } from '@plugin-server/management'
-import { loadEnabledConfigs, loadPluginFiles } from '@plugin-server/plugin-runtime'
+import { loadEnabledConfigs, loadPluginFiles, readMetrics, updateMetric } from '@plugin-server/plugin-runtime'
 import { triggerJob } from '@plugin-server/scheduling'
 import { tryEvent } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'
@@ -269,6 +269,15 @@ describe('plugin versions: rollback, pin, delete', () => {
       )
       assert.deepEqual(await listConfigs(h.ctx, teamId), [])
       assert.deepEqual(await loadEnabledConfigs(h.db.pool), [])
+    })
+
+    it('with force deletes the plugin metrics of the configs it deletes', async () => {
+      await install(1)
+      const config = await createConfig(h.ctx, { teamId, plugin: 'versioned', config: { greeting: 'hi' }, enabled: true })
+      await updateMetric(h.ctx.redis, h.ctx.queuePrefix, config.id, 'seen', 'sum', 1)
+      await deletePlugin(h.ctx, 'versioned', { force: true })
+      assert.deepEqual(await readMetrics(h.ctx.redis, h.ctx.queuePrefix, config.id), {})
+      assert.deepEqual(await h.ctx.redis.smembers(`${h.ctx.queuePrefix}:plugin-metrics-configs`), [])
     })
   })
 })

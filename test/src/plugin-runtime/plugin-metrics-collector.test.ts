@@ -32,7 +32,7 @@ describe('plugin_metric collector (read at every /metrics scrape)', () => {
     for (let i = 0; i < 500; i++) await redis.set(`${prefix}:unrelated:${i}`, 'x')
 
     const registry = new Registry()
-    registerPluginMetricsCollector(registry, redis, prefix)
+    registerPluginMetricsCollector(registry, redis, prefix, async (ids) => ids)
     const first = await registry.metrics()
     assert.equal(metricValue(first, 1, 'seen'), 1)
     assert.equal(metricValue(first, 20, 'seen'), 20)
@@ -50,12 +50,25 @@ describe('plugin_metric collector (read at every /metrics scrape)', () => {
     assert.equal((await commandCalls(redis, 'smembers')) - indexReadsBefore, 1, 'three concurrent scrapes share one read of the index')
   })
 
+  it('neither reports nor keeps the metrics of a config that no longer exists', async () => {
+    const prefix = testQueuePrefix()
+    for (const id of [1, 2]) await updateMetric(redis, prefix, id, 'seen', 'sum', id)
+    const registry = new Registry()
+    // Config 2 was deleted after a worker's last write for it.
+    registerPluginMetricsCollector(registry, redis, prefix, async (ids) => ids.filter((id) => id !== 2))
+    const text = await registry.metrics()
+    assert.equal(metricValue(text, 1, 'seen'), 1)
+    assert.equal(metricValue(text, 2, 'seen'), undefined)
+    assert.deepEqual(await redis.smembers(`${prefix}:plugin-metrics-configs`), ['1'])
+    assert.equal(await redis.exists(`${prefix}:plugin-metrics:2`), 0)
+  })
+
   it('answers a scrape without plugin metrics when Redis does not, instead of holding /metrics', async () => {
     const offline = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy: () => 1000 })
     offline.on('error', () => undefined)
     try {
       const registry = new Registry()
-      registerPluginMetricsCollector(registry, offline, testQueuePrefix())
+      registerPluginMetricsCollector(registry, offline, testQueuePrefix(), async (ids) => ids)
       const started = Date.now()
       const text = await registry.metrics()
       assert.ok(Date.now() - started < 10_000, `the scrape took ${Date.now() - started} ms`)
