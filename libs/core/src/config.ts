@@ -274,11 +274,34 @@ function adminPort(r: Reader, capturePort: number): number | null {
   return port
 }
 
-/** Half of what the process may use (its cgroup memory limit, as Node reads it), or 4 GiB without one. */
-function defaultProcessMemoryLimitMb(): number {
+/** What the process may use (its container's cgroup memory limit, as Node reads it), or null without one. */
+function memoryLimitMb(): number | null {
   const constrained = process.constrainedMemory()
   // Without a limit Node answers 0 or about 2^64.
-  return constrained > 0 && constrained < 2 ** 50 ? Math.max(64, Math.floor(constrained / 2 / (1024 * 1024))) : 4096
+  return constrained > 0 && constrained < 2 ** 50 ? constrained / (1024 * 1024) : null
+}
+
+/** Half of what the process may use, or 4 GiB without a limit. */
+function defaultProcessMemoryLimitMb(): number {
+  const limitMb = memoryLimitMb()
+  return limitMb === null ? 4096 : Math.max(64, Math.floor(limitMb / 2))
+}
+
+/** RSS of a worker without plugins, rounded up (the soak runs measured 95–160 MB). */
+const PROCESS_BASE_MB = 128
+/** RSS of one live config at rest, rounded up (an idle isolate measured 1.83 MB; 1 000 configs 1.9 GB). */
+const LIVE_INSTANCE_MB = 2.5
+const DEFAULT_MAX_LIVE_INSTANCES = 2000
+
+/**
+ * As many live configs as fit at rest in the half of the memory limit PLUGIN_PROCESS_MEMORY_LIMIT_MB's
+ * default leaves (that half is for their heaps above idle), less the process's own: 2 000 idle
+ * isolates hold ~4 GB, so a 1 GiB pod at the fixed default was OOM-killed by ~400 active configs.
+ */
+function defaultMaxLiveInstances(): number {
+  const limitMb = memoryLimitMb()
+  if (limitMb === null) return DEFAULT_MAX_LIVE_INSTANCES
+  return Math.min(DEFAULT_MAX_LIVE_INSTANCES, Math.max(10, Math.floor((limitMb / 2 - PROCESS_BASE_MB) / LIVE_INSTANCE_MB)))
 }
 
 function schedulerConfig(r: Reader): Config['scheduler'] {
@@ -374,7 +397,7 @@ export function loadConfig(env: Env = process.env): Config {
     plugins: {
       memoryLimitMb: r.int('PLUGIN_MEMORY_LIMIT_MB', 128, 8, 4096),
       timeoutMs: r.int('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
-      maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', 2000, 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
+      maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', defaultMaxLiveInstances(), 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
       processMemoryLimitMb: r.int('PLUGIN_PROCESS_MEMORY_LIMIT_MB', defaultProcessMemoryLimitMb(), 0, 1024 * 1024),
       logLinesPerMinute: r.int('PLUGIN_LOG_LINES_PER_MINUTE', 1000, 1, 100_000_000),

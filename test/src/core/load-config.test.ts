@@ -54,6 +54,27 @@ describe('loadConfig', () => {
     )
   })
 
+  it("defaults the live plugin instances to what fits in the container's memory limit, and keeps an explicit PLUGIN_MAX_LIVE_INSTANCES", () => {
+    const GiB = 1024 ** 3
+    const withLimit = (bytes: number, env: Record<string, string> = {}) => {
+      const original = process.constrainedMemory
+      process.constrainedMemory = () => bytes
+      try {
+        return loadConfig(env).plugins
+      } finally {
+        process.constrainedMemory = original
+      }
+    }
+    // (half the limit - 128 MB of the process's own) / 2.5 MB per live config at rest.
+    assert.equal(withLimit(GiB).maxLiveInstances, 153)
+    assert.equal(withLimit(0.75 * GiB).maxLiveInstances, 102)
+    assert.equal(withLimit(4 * GiB).maxLiveInstances, 768)
+    assert.equal(withLimit(64 * GiB).maxLiveInstances, 2000, 'never above the default without a limit')
+    assert.equal(withLimit(128 * 1024 ** 2).maxLiveInstances, 10, 'a few even in a tiny container')
+    assert.equal(withLimit(2 ** 64).maxLiveInstances, 2000, 'no cgroup limit')
+    assert.equal(withLimit(GiB, { PLUGIN_MAX_LIVE_INSTANCES: '3000' }).maxLiveInstances, 3000)
+  })
+
   it('holds export deliveries waiting to a config, a team (two configs by default) and all teams', () => {
     const { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents } = loadConfig({}).export
     assert.deepEqual([maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents], [200_000, 400_000, 2_000_000])
