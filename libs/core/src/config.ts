@@ -185,15 +185,30 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/** How a rejected value is described in the error. */
+type Shown = (value: string) => string
+const echoed: Shown = (value) => `got ${JSON.stringify(value)}`
+const hidden: Shown = () => 'the value is not shown (a secret)'
+/** Scheme, host and port only: the user, password, path and query may hold credentials. */
+const withoutCredentials: Shown = (value) => {
+  try {
+    const u = new URL(value)
+    return `got ${JSON.stringify(`${u.protocol}//${u.host}`)} (credentials and path not shown)`
+  } catch {
+    return 'the value is not shown (it may hold a password)'
+  }
+}
+
 class Reader {
   readonly problems: string[] = []
   constructor(private readonly env: Env) {}
 
-  string(name: string, fallback: string, check?: (v: string) => string | null): string {
+  /** `shown`: what an error may say of the value; a secret's (or a URL's password) must not reach the logs. */
+  string(name: string, fallback: string, check?: (v: string) => string | null, shown: Shown = echoed): string {
     const raw = this.env[name]
     const value = raw === undefined || raw === '' ? fallback : raw
     const problem = check?.(value)
-    if (problem) this.problems.push(`${name}: ${problem}, got ${JSON.stringify(value)}`)
+    if (problem) this.problems.push(`${name}: ${problem}, ${shown(value)}`)
     return value
   }
 
@@ -363,8 +378,8 @@ function ingestConfig(r: Reader): Config['ingest'] {
 export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env)
   const config: Config = {
-    redisUrl: r.string('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
-    databaseUrl: r.string('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/plugin_server', url(['postgres:', 'postgresql:'])),
+    redisUrl: r.string('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:']), withoutCredentials),
+    databaseUrl: r.string('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/plugin_server', url(['postgres:', 'postgresql:']), withoutCredentials),
     queuePrefix: r.string('QUEUE_PREFIX', '{ps}', (v) =>
       /^[^:\s]*\{[^{}:\s]+\}[^:\s]*$/.test(v) ? null : 'expected a prefix with a Redis Cluster hash tag and no ":" such as {ps}',
     ),
@@ -390,7 +405,7 @@ export function loadConfig(env: Env = process.env): Config {
         r.string('CAPTURE_SESSION_RECORDING_ENDPOINT', '', (v) => (v === '' || v.startsWith('/') ? null : 'expected a path such as /s/')) || null,
     },
     admin: {
-      token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters')) || null,
+      token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters'), hidden) || null,
       teamTokens: r.bool('ADMIN_API_TEAM_TOKENS', false),
       port: null,
     },
@@ -410,8 +425,8 @@ export function loadConfig(env: Env = process.env): Config {
       setupRetryWindowMs: r.int('PLUGIN_SETUP_RETRY_WINDOW_MS', 3_600_000, 1000),
       captureMaxDepth: r.int('PLUGIN_CAPTURE_MAX_DEPTH', 3, 0, 100),
       geoipDatabasePath: r.string('GEOIP_DATABASE_PATH', ''),
-      posthogApiHost: r.string('POSTHOG_API_HOST', 'https://app.posthog.com', url(['http:', 'https:'])),
-      posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', ''),
+      posthogApiHost: r.string('POSTHOG_API_HOST', 'https://app.posthog.com', url(['http:', 'https:']), withoutCredentials),
+      posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', '', undefined, hidden),
       processEventTimeoutMs: r.int('PLUGIN_PROCESS_EVENT_TIMEOUT_MS', 5000, 10, 3_600_000),
       fetchAllowedHosts: r.list('PLUGIN_FETCH_ALLOWED_HOSTS', allowedHostProblem),
       secretsKeys: r.parsed('PLUGIN_SECRETS_KEYS', parseSecretKeys, []),

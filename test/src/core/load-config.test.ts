@@ -103,13 +103,40 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ SCHEDULER_TEAM_CONCURRENCY: '0' }), /SCHEDULER_TEAM_CONCURRENCY/)
   })
 
+  it('never shows a secret in its errors: the admin token not at all, a URL without its credentials', () => {
+    const problemsOf = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env)
+      } catch (err) {
+        assert.ok(err instanceof ConfigError)
+        return err.message
+      }
+      assert.fail('expected a ConfigError')
+    }
+    const token = problemsOf({ ADMIN_API_TOKEN: 'hunter2-secret' })
+    assert.match(token, /ADMIN_API_TOKEN: expected at least 16 characters, the value is not shown \(a secret\)/)
+    assert.ok(!token.includes('hunter2'), token)
+    const database = problemsOf({ DATABASE_URL: 'postgresql+psycopg://ps:S3cr3t-DB-pw@pg.internal:5432/ps?password=x' })
+    assert.match(
+      database,
+      /DATABASE_URL: expected a postgres: or postgresql: URL, got "postgresql\+psycopg:\/\/pg.internal:5432" \(credentials and path not shown\)/,
+    )
+    assert.ok(!database.includes('S3cr3t') && !database.includes('ps:'), database)
+    // Not a URL at all: nothing of it can be told apart from a password.
+    const redis = problemsOf({ REDIS_URL: 'my secret pw@redis.internal:6379' })
+    assert.match(redis, /REDIS_URL: expected a URL such as redis:\/\/host:port, the value is not shown \(it may hold a password\)/)
+    assert.ok(!redis.includes('secret'), redis)
+    const api = problemsOf({ POSTHOG_API_HOST: 'ftp://user:apipw@posthog.internal' })
+    assert.ok(!api.includes('apipw'), api)
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError)
         assert.equal(err.problems.length, 5)
-        assert.match(err.message, /REDIS_URL: expected a redis: or rediss: URL, got "http:\/\/x"/)
+        assert.match(err.message, /REDIS_URL: expected a redis: or rediss: URL, got "http:\/\/x" \(credentials and path not shown\)/)
         assert.match(err.message, /INGEST_CONCURRENCY: expected an integer between 1 and 1000, got "many"/)
         assert.match(err.message, /LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"/)
         assert.match(err.message, /QUEUE_PREFIX: expected a prefix with a Redis Cluster hash tag/)
