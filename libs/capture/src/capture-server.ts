@@ -145,7 +145,8 @@ export async function startCaptureServer(
         (err: unknown) => {
           if (err instanceof CaptureError) return respond(res, err.status, err.toBody())
           // Logged whole, answered without it: the client is anyone on the internet, the cause may name hosts.
-          logger.error({ err: (err as Error).message, path: req.url }, 'capture request failed')
+          // The path only: a GET capture carries its events (personal data) in the query.
+          logger.error({ err: (err as Error).message, path: (req.url ?? '/').split('?')[0] }, 'capture request failed')
           respond(res, 503, { type: 'server_error', code: 'unavailable', detail: 'events were not stored, retry later', attr: null })
         },
       )

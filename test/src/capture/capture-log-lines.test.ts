@@ -50,4 +50,20 @@ describe("capture's log lines", () => {
       await server.close()
     }
   })
+
+  it("logs the path of a request it could not enqueue, never its query, which holds a GET capture's event", async () => {
+    const { lines, server } = await start(() => Promise.reject(new Error('Connection is closed.')))
+    try {
+      const event = { event: '$pageview', api_key: 'phc_public', distinct_id: 'user-1', properties: { email: 'alice@example.com' } }
+      const data = Buffer.from(JSON.stringify(event)).toString('base64')
+      const res = await fetch(`http://127.0.0.1:${server.port}/e/?data=${encodeURIComponent(data)}&compression=base64`)
+      assert.equal(res.status, 503)
+      const failed = lines.filter((l) => l.includes('capture request failed'))
+      assert.equal(failed.length, 1)
+      assert.equal((JSON.parse(failed[0]) as { path: string }).path, '/e/')
+      assert.ok(!failed[0].includes('data='), failed[0])
+    } finally {
+      await server.close()
+    }
+  })
 })
