@@ -141,6 +141,12 @@ describe('helm chart', function () {
         [...REQUIRED_SETS, '--set', 'roles.exporter.terminationGracePeriodSeconds=30'],
         /roles\.exporter\.terminationGracePeriodSeconds \(30\) minus shutdownMarginSeconds \(10\) must be longer than config\.PLUGIN_TIMEOUT_MS/,
       ],
+      [
+        // A role's own env reaches its pods over config:, so the check reads it too.
+        [...REQUIRED_SETS, '--set-string', 'roles.job-worker.env.PLUGIN_TIMEOUT_MS=600000'],
+        /roles\.job-worker\.terminationGracePeriodSeconds \(60\) minus shutdownMarginSeconds \(10\) must be longer than roles\.job-worker\.env\.PLUGIN_TIMEOUT_MS \(600000 ms\)/,
+      ],
+      [[...REQUIRED_SETS, '--set-string', 'roles.scheduler.env.SCHEDULER_SHARDS=4'], /roles\.scheduler\.env\.SCHEDULER_SHARDS: set it under config/],
       [[...REQUIRED_SETS, '--set', 'secrets.databaseUrl=mysql://x'], /secrets\/databaseUrl/],
       [[...REQUIRED_SETS, '--set-string', 'config.REDIS_URL=redis://elsewhere'], /config\/REDIS_URL/],
     ]

@@ -67,9 +67,12 @@ scheduler's chains are in scheduled-0 … scheduled-<n-1> instead of scheduled.
 {{- if le $grace $margin -}}
 {{- fail (printf "roles.%s.terminationGracePeriodSeconds (%d) must be greater than shutdownMarginSeconds (%d)" .role $grace $margin) -}}
 {{- end -}}
-{{- $timeout := int (default "30000" (get .root.Values.config "PLUGIN_TIMEOUT_MS")) -}}
+{{- /* The role's own env wins over config:, as in its pods. */ -}}
+{{- $roleTimeout := get (.spec.env | default dict) "PLUGIN_TIMEOUT_MS" -}}
+{{- $timeoutFrom := ternary (printf "roles.%s.env.PLUGIN_TIMEOUT_MS" .role) "config.PLUGIN_TIMEOUT_MS" (not (empty $roleTimeout)) -}}
+{{- $timeout := int (default "30000" (default (get .root.Values.config "PLUGIN_TIMEOUT_MS") $roleTimeout)) -}}
 {{- if and (ne .role "capture") (le (mul (sub $grace $margin) 1000) $timeout) -}}
-{{- fail (printf "roles.%s.terminationGracePeriodSeconds (%d) minus shutdownMarginSeconds (%d) must be longer than config.PLUGIN_TIMEOUT_MS (%d ms), the longest a plugin call may run" .role $grace $margin $timeout) -}}
+{{- fail (printf "roles.%s.terminationGracePeriodSeconds (%d) minus shutdownMarginSeconds (%d) must be longer than %s (%d ms), the longest a plugin call may run" .role $grace $margin $timeoutFrom $timeout) -}}
 {{- end -}}
 {{- mul (sub $grace $margin) 1000 -}}
 {{- end -}}
