@@ -185,6 +185,10 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/** Node's timers take a signed 32-bit delay: above it setTimeout and setInterval fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+const MAX_TIMER_WHY = "Node's timers fire at once for longer delays"
+
 /** How a rejected value is described in the error. */
 type Shown = (value: string) => string
 const echoed: Shown = (value) => `got ${JSON.stringify(value)}`
@@ -222,6 +226,11 @@ class Reader {
       return fallback
     }
     return value
+  }
+
+  /** Milliseconds: within what Node's timers can wait, whatever bound the caller gives. */
+  ms(name: string, fallback: number, min: number, max = MAX_TIMER_MS): number {
+    return max < MAX_TIMER_MS ? this.int(name, fallback, min, max) : this.int(name, fallback, min, MAX_TIMER_MS, MAX_TIMER_WHY)
   }
 
   bool(name: string, fallback: boolean): boolean {
@@ -322,8 +331,8 @@ function defaultMaxLiveInstances(): number {
 function schedulerConfig(r: Reader): Config['scheduler'] {
   const concurrency = r.int('SCHEDULER_CONCURRENCY', 50, 1, 1000)
   return {
-    lockDurationMs: r.int('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
-    reconcileIntervalMs: r.int('SCHEDULER_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
+    lockDurationMs: r.ms('SCHEDULER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
+    reconcileIntervalMs: r.ms('SCHEDULER_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
     concurrency,
     // Half: one team's many slow tasks leave the other half to every other team's.
     teamConcurrency: r.int('SCHEDULER_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
@@ -337,7 +346,7 @@ function jobWorkerConfig(r: Reader): Config['jobWorker'] {
     concurrency,
     // Half: one team's burst of slow jobs leaves the other half to every other team.
     teamConcurrency: r.int('JOB_WORKER_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
-    lockDurationMs: r.int('JOB_WORKER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
+    lockDurationMs: r.ms('JOB_WORKER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
   }
 }
 
@@ -351,10 +360,10 @@ function exportConfig(r: Reader): Config['export'] {
     teamConcurrency: r.int('EXPORT_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
     fanOutConcurrency: r.int('EXPORT_FANOUT_CONCURRENCY', 4, 1, 1000),
     bufferMaxBytes: r.int('EXPORT_BUFFER_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
-    bufferMaxAgeMs: r.int('EXPORT_BUFFER_MAX_AGE_MS', 10_000, 1, 24 * 3600 * 1000),
-    flushIntervalMs: r.int('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
-    lockDurationMs: r.int('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
-    webhookTimeoutMs: r.int('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    bufferMaxAgeMs: r.ms('EXPORT_BUFFER_MAX_AGE_MS', 10_000, 1, 24 * 3600 * 1000),
+    flushIntervalMs: r.ms('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
+    lockDurationMs: r.ms('EXPORT_LOCK_DURATION_MS', 60_000, 1000),
+    webhookTimeoutMs: r.ms('EXPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
     maxPendingEvents,
     // Two configs' worth: raising the config's limit raises the team's with it, unless set.
     maxTeamPendingEvents: r.int('EXPORT_TEAM_MAX_PENDING_EVENTS', 2 * maxPendingEvents, 1, 2_000_000_000),
@@ -366,12 +375,12 @@ function ingestConfig(r: Reader): Config['ingest'] {
   const concurrency = r.int('INGEST_CONCURRENCY', 4, 1, 1000)
   return {
     concurrency,
-    lockDurationMs: r.int('INGEST_LOCK_DURATION_MS', 30_000, 1000),
+    lockDurationMs: r.ms('INGEST_LOCK_DURATION_MS', 30_000, 1000),
     attempts: r.int('INGEST_ATTEMPTS', 20, 1, 1000),
     splitAfterAttempts: r.int('INGEST_SPLIT_AFTER_ATTEMPTS', 3, 0, 1000),
     // Half the slots by default: one stuck team never holds the rest, and a lone busy team still overlaps batches.
     teamConcurrency: r.int('INGEST_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
-    teamWaitMs: r.int('INGEST_TEAM_WAIT_MS', 1000, 0, 600_000),
+    teamWaitMs: r.ms('INGEST_TEAM_WAIT_MS', 1000, 0, 600_000),
   }
 }
 
@@ -387,15 +396,15 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: r.oneOf('LOG_FORMAT', 'json', ['json', 'pretty']),
     pgPoolSize: r.int('PG_POOL_SIZE', 10, 1, 1000),
     metricsPort: r.int('METRICS_PORT', -1, -1, 65535),
-    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 30_000, 0),
+    shutdownGraceMs: r.ms('SHUTDOWN_GRACE_MS', 30_000, 0),
     capture: {
       host: r.string('CAPTURE_HOST', '0.0.0.0'),
       port: r.int('CAPTURE_PORT', 8000, 0, 65535),
       maxBodyBytes: r.int('CAPTURE_MAX_BODY_BYTES', 20 * 1024 * 1024, 1024),
       batchMaxEvents: r.int('CAPTURE_BATCH_MAX_EVENTS', 200, 1, 100_000),
       batchMaxBytes: r.int('CAPTURE_BATCH_MAX_BYTES', 1024 * 1024, 1024),
-      batchMaxWaitMs: r.int('CAPTURE_BATCH_MAX_WAIT_MS', 5, 0, 10_000),
-      enqueueTimeoutMs: r.int('CAPTURE_ENQUEUE_TIMEOUT_MS', 10_000, 100),
+      batchMaxWaitMs: r.ms('CAPTURE_BATCH_MAX_WAIT_MS', 5, 0, 10_000),
+      enqueueTimeoutMs: r.ms('CAPTURE_ENQUEUE_TIMEOUT_MS', 10_000, 100),
       trustProxy: r.bool('CAPTURE_TRUST_PROXY', false),
       maxEventBytes: r.int('CAPTURE_MAX_EVENT_BYTES', 1024 * 1024, 1024),
       rateLimitPerSecond: r.int('CAPTURE_RATE_LIMIT_PER_SECOND', 0, 0),
@@ -411,7 +420,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     plugins: {
       memoryLimitMb: r.int('PLUGIN_MEMORY_LIMIT_MB', 128, 8, 4096),
-      timeoutMs: r.int('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
+      timeoutMs: r.ms('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
       maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', defaultMaxLiveInstances(), 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
       processMemoryLimitMb: r.int('PLUGIN_PROCESS_MEMORY_LIMIT_MB', defaultProcessMemoryLimitMb(), 0, 1024 * 1024),
@@ -420,14 +429,14 @@ export function loadConfig(env: Env = process.env): Config {
       teamStorageLimitMb: r.int('PLUGIN_TEAM_STORAGE_LIMIT_MB', 1024, 1, 1024 * 1024),
       redisLimitMb: r.int('PLUGIN_REDIS_LIMIT_MB', 2048, 0, 1024 * 1024),
       teamRedisLimitMb: r.int('PLUGIN_TEAM_REDIS_LIMIT_MB', 256, 1, 1024 * 1024),
-      reconcileIntervalMs: r.int('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
+      reconcileIntervalMs: r.ms('PLUGIN_RECONCILE_INTERVAL_MS', 30_000, 100),
       setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),
-      setupRetryWindowMs: r.int('PLUGIN_SETUP_RETRY_WINDOW_MS', 3_600_000, 1000),
+      setupRetryWindowMs: r.ms('PLUGIN_SETUP_RETRY_WINDOW_MS', 3_600_000, 1000),
       captureMaxDepth: r.int('PLUGIN_CAPTURE_MAX_DEPTH', 3, 0, 100),
       geoipDatabasePath: r.string('GEOIP_DATABASE_PATH', ''),
       posthogApiHost: r.string('POSTHOG_API_HOST', 'https://app.posthog.com', url(['http:', 'https:']), withoutCredentials),
       posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', '', undefined, hidden),
-      processEventTimeoutMs: r.int('PLUGIN_PROCESS_EVENT_TIMEOUT_MS', 5000, 10, 3_600_000),
+      processEventTimeoutMs: r.ms('PLUGIN_PROCESS_EVENT_TIMEOUT_MS', 5000, 10, 3_600_000),
       fetchAllowedHosts: r.list('PLUGIN_FETCH_ALLOWED_HOSTS', allowedHostProblem),
       secretsKeys: r.parsed('PLUGIN_SECRETS_KEYS', parseSecretKeys, []),
       hostWorkMaxBytes: r.int('PLUGIN_HOST_WORK_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -441,7 +450,7 @@ export function loadConfig(env: Env = process.env): Config {
       attachmentMaxBytes: r.int('PLUGIN_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
       runtimeSnapshot: r.bool('PLUGIN_RUNTIME_SNAPSHOT', true),
       breakerMaxBreaches: r.int('PLUGIN_BREAKER_MAX_BREACHES', 3, 1, 1000),
-      breakerWindowMs: r.int('PLUGIN_BREAKER_WINDOW_MS', 600_000, 1000, 7 * 24 * 3600 * 1000),
+      breakerWindowMs: r.ms('PLUGIN_BREAKER_WINDOW_MS', 600_000, 1000, 7 * 24 * 3600 * 1000),
     },
     export: exportConfig(r),
     scheduler: schedulerConfig(r),

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { ConfigError, loadConfig } from '@plugin-server/core'
+import { REPO_ROOT } from '../harness/processes'
 
 describe('loadConfig', () => {
   it('gives working defaults with an empty environment', () => {
@@ -128,6 +131,32 @@ describe('loadConfig', () => {
     assert.ok(!redis.includes('secret'), redis)
     const api = problemsOf({ POSTHOG_API_HOST: 'ftp://user:apipw@posthog.internal' })
     assert.ok(!api.includes('apipw'), api)
+  })
+
+  it("refuses every millisecond variable above what Node's timers can wait (2^31 - 1 ms), naming it", () => {
+    const source = readFileSync(path.join(REPO_ROOT, 'libs/core/src/config.ts'), 'utf8')
+    const names = [...new Set([...source.matchAll(/'([A-Z0-9_]+_MS)'/g)].map((m) => m[1]))]
+    assert.ok(names.length >= 17, names.join(' '))
+    for (const name of names) {
+      assert.throws(
+        () => loadConfig({ [name]: String(2 ** 31) }),
+        (err: Error) => err instanceof ConfigError && new RegExp(`${name}: expected an integer between \\d+ and \\d+, got "2147483648"`).test(err.message),
+        name,
+      )
+    }
+    for (const name of [
+      'CAPTURE_ENQUEUE_TIMEOUT_MS',
+      'SHUTDOWN_GRACE_MS',
+      'PLUGIN_RECONCILE_INTERVAL_MS',
+      'INGEST_LOCK_DURATION_MS',
+      'EXPORT_LOCK_DURATION_MS',
+    ]) {
+      assert.doesNotThrow(() => loadConfig({ [name]: String(2 ** 31 - 1) }), name)
+    }
+    assert.throws(
+      () => loadConfig({ PLUGIN_SETUP_RETRY_WINDOW_MS: '9999999999' }),
+      /PLUGIN_SETUP_RETRY_WINDOW_MS: expected an integer between 1000 and 2147483647, got "9999999999" \(Node's timers fire at once for longer delays\)/,
+    )
   })
 
   it('names every wrong variable and what it expected', () => {
