@@ -15,7 +15,8 @@ export function createCaptureMetrics(registry: Registry): CaptureMetrics {
     enqueueSeconds: new Histogram({
       name: 'capture_enqueue_seconds',
       help: 'Time from a parsed request to its events being stored in Redis',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      // Up to CAPTURE_ENQUEUE_TIMEOUT_MS (10 s by default) when Redis is slow.
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 10, 30, 60],
       registers: [registry],
     }),
     bytesInFlight: new Gauge({

@@ -30,7 +30,8 @@ export function startIngestConsumer(
     name: 'ingest_stage_seconds',
     help: "Where a batch's time goes: waiting for its team's slot, the steps (plugins) of a pass, storing a part",
     labelNames: ['stage'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    // A team's slot can be waited for, and its plugins run, for longer than 5 s (PLUGIN_PROCESS_EVENT_TIMEOUT_MS per plugin).
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 10, 30, 60],
     registers: [registry],
   })
   const pipeline = new IngestPipeline(ctx.pool(), steps, afterStore, (stage, s) => stageSeconds.observe({ stage }, s))
@@ -40,7 +41,7 @@ export function startIngestConsumer(
   const seconds = new Histogram({
     name: 'ingest_batch_seconds',
     help: 'Time to process and store one batch',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 10, 30, 60],
     registers: [registry],
   })
   const count = (result: BatchResult, deferred: number): void => {

@@ -91,6 +91,19 @@ describe('dashboards against the metrics of running processes', function () {
     assert.match(samples('ingest-worker', 'ingest_events_total'), /\{(?=[^}]*outcome="stored")[^}]*\} 20/)
   })
 
+  it('histograms of what can run for tens of seconds (batches, their stages, capture enqueues) have buckets up to 60 s', () => {
+    const bounds = (role: string, name: string) =>
+      new Set([...outputs.get(role)!.matchAll(new RegExp(`^${name}_bucket\\{(?:[^}]*,)?le="([^"]+)"`, 'gm'))].map((m) => m[1]))
+    for (const [role, name] of [
+      ['ingest-worker', 'ingest_batch_seconds'],
+      ['ingest-worker', 'ingest_stage_seconds'],
+      ['capture', 'capture_enqueue_seconds'],
+    ]) {
+      const le = bounds(role, name)
+      for (const bound of ['10', '30', '60']) assert.ok(le.has(bound), `${name}: le ${[...le].join(', ')}`)
+    }
+  })
+
   it('the metric-name extraction understands the queries it checks', () => {
     assert.deepEqual(metricNames('histogram_quantile(0.95, sum by (queue, le) (rate(queue_job_duration_seconds_bucket{queue=~"$queue"}[$__rate_interval])))'), [
       'queue_job_duration_seconds_bucket',

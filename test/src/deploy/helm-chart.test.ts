@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { MONITORED_QUEUES, monitoredQueues } from '@plugin-server/core'
 import { REPO_ROOT } from '../harness/processes'
-import { CHART, dashboards, helm, K8sObject, render, REQUIRED_SETS, runHelm } from './chart-tools'
+import { CHART, dashboardQueries, dashboards, helm, K8sObject, render, REQUIRED_SETS, runHelm } from './chart-tools'
 
 const PRODUCTION = ['-f', path.join(CHART, 'values-production.yaml')]
 const KEDA = [...REQUIRED_SETS, '--set', 'keda.enabled=true', '--set', 'keda.redisAddress=redis:6379', '--set', 'serviceMonitor.enabled=true']
@@ -129,6 +129,21 @@ describe('helm chart', function () {
     const job = ofKind(objects, 'Job')[0]
     assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'pre-install,pre-upgrade')
     assert.deepEqual(podSpec(job).containers[0].args, ['migrate'])
+  })
+
+  it("shows every queue of its role on the scheduler and export dashboards' queue panels, the scheduler's shards and historical exports included", () => {
+    /** Queue names a dashboard's panels select by a literal `queue=~"…"` (Prometheus anchors the regex). */
+    const selected = (file: string, queues: readonly string[]) => {
+      const { json } = dashboards().find((d) => d.file === file)!
+      const regexes = dashboardQueries(json).flatMap((q) => [...q.matchAll(/queue=~"([^"$]+)"/g)].map((m) => new RegExp(`^(?:${m[1]})$`)))
+      assert.ok(regexes.length > 0, file)
+      return queues.filter((queue) => regexes.some((re) => re.test(queue)))
+    }
+    const scheduling = [...new Set([...monitoredQueues(1), ...monitoredQueues(4)])].filter((q) => q.startsWith('scheduled') || q === 'jobs')
+    assert.deepEqual(selected('scheduler.json', scheduling), scheduling)
+    const exporting = MONITORED_QUEUES.filter((q) => q.startsWith('export'))
+    assert.ok(exporting.includes('export-historical'), exporting.join(' '))
+    assert.deepEqual(selected('export.json', exporting), exporting)
   })
 
   it('refuses wrong values with a message that names them', () => {
