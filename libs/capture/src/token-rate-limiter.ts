@@ -19,7 +19,12 @@ export class TokenRateLimiter {
     return this.perSecond > 0
   }
 
-  /** Takes `events` from the token's bucket; false (taking nothing) when there are not enough. */
+  /**
+   * Takes `events` from the token's bucket; false (taking nothing) when there are not enough. A request
+   * of more events than the burst is let through when the bucket is full, leaving it in debt for what
+   * it took beyond: it could never pass otherwise (posthog-js never retries a 429, posthog-node drops
+   * the batch after three), and the debt keeps the average at `perSecond`.
+   */
   take(token: string, events: number): boolean {
     if (!this.enabled) return true
     const now = this.now()
@@ -28,7 +33,7 @@ export class TokenRateLimiter {
     bucket.updated = now
     if (this.buckets.size > 100_000) this.buckets.clear()
     this.buckets.set(token, bucket)
-    if (bucket.tokens < events) return false
+    if (bucket.tokens < Math.min(events, this.burst)) return false
     bucket.tokens -= events
     return true
   }

@@ -12,8 +12,21 @@ describe('TokenRateLimiter', () => {
     assert.equal(limiter.take('a', 5), true, 'half a second refills 5')
     assert.equal(limiter.take('a', 1), false)
     now = 10_000
-    assert.equal(limiter.take('a', 21), false, 'never more than the burst at once')
     assert.equal(limiter.take('a', 20), true)
+  })
+
+  it('lets a request larger than the burst through when the bucket is full, and the debt holds the average rate', () => {
+    let now = 0
+    const limiter = new TokenRateLimiter(5, 50, () => now)
+    assert.equal(limiter.take('a', 100), true, 'a full bucket takes a batch of twice the burst')
+    assert.equal(limiter.take('a', 1), false)
+    now = 10_000
+    assert.equal(limiter.take('a', 1), false, '50 events of debt take 10 s to pay back at 5 a second')
+    now = 10_200
+    assert.equal(limiter.take('a', 1), true)
+    assert.equal(limiter.take('a', 100), false, 'not full: a large request waits for a full bucket')
+    now = 30_200
+    assert.equal(limiter.take('a', 100), true)
   })
 
   it('does nothing when the rate is 0', () => {
