@@ -75,6 +75,16 @@ describe('parseCaptureRequest', () => {
       assert.equal('set_once' in plain, false)
     })
 
+    it('stores an /engage body without an event name (posthog-js people.set) as $identify, and keeps a name it has', () => {
+      const people = { $set: { email: 'a@b.c' }, $token: TOKEN, $distinct_id: 'engage-user' }
+      const [e] = parse(jsonRequest(people, { url: '/engage/' })).events
+      assert.equal(e.event, '$identify')
+      assert.equal(e.distinct_id, 'engage-user')
+      assert.deepEqual(e.set, { email: 'a@b.c' })
+      assert.equal(parse(jsonRequest({ ...people, event: '$set' }, { url: '/engage/' })).events[0].event, '$set')
+      assertRejects(jsonRequest(people, { url: '/e/' }), 400, 'missing_event_name', 'event at index 0 has no "event" name')
+    })
+
     it('does not mutate the raw event it was given', () => {
       const raw = { event: 'e', distinct_id: 'u', properties: { a: 1 } }
       const ctx = { now: NOW, batchSentAt: undefined, ip: null, headers: {} }

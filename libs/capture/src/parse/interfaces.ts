@@ -94,4 +94,6 @@ export interface NormalizeContext {
   batchSentAt: unknown
   ip: string | null
   headers: CaptureRequest['headers']
+  /** The name of an event that has none: `$identify` on /engage (posthog-js' people requests), else none. */
+  defaultEvent?: string
 }

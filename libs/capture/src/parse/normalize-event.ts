@@ -38,7 +38,7 @@ function tooDeep(value: unknown, limit: number): boolean {
  * prefixed with the index.
  */
 export function normalizeEvent(raw: JsonObject, index: number, ctx: NormalizeContext): { event: IncomingEvent; warnings: string[] } {
-  const name = raw.event
+  const name = raw.event ?? ctx.defaultEvent
   if (name === undefined || name === null || name === '') {
     throw new CaptureError(400, 'missing_event_name', `event at index ${index} has no "event" name`, 'event')
   }

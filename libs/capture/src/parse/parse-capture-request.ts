@@ -32,8 +32,10 @@ export function readCaptureRequest(req: CaptureRequest, limits: CaptureLimits): 
 }
 
 /** The second half: each event normalised (uuid, timestamp, ip, site_url), with the warnings that named it. */
-export function normalizeCapture({ token, extracted }: ReadCapture, req: Pick<CaptureRequest, 'now' | 'ip' | 'headers'>): ParsedCapture {
-  const ctx = { now: req.now, batchSentAt: extracted.sentAt, ip: req.ip, headers: req.headers }
+export function normalizeCapture({ token, extracted }: ReadCapture, req: Pick<CaptureRequest, 'now' | 'ip' | 'headers' | 'path'>): ParsedCapture {
+  // posthog-js' people requests (/engage) carry `$set` and no event name; PostHog's capture stores them as `$identify`.
+  const defaultEvent = req.path.replace(/\/+$/, '') === '/engage' ? '$identify' : undefined
+  const ctx = { now: req.now, batchSentAt: extracted.sentAt, ip: req.ip, headers: req.headers, defaultEvent }
   const events: IncomingEvent[] = []
   const warnings: string[] = []
   extracted.events.forEach((raw, index) => {
