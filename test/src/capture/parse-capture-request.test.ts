@@ -307,6 +307,18 @@ describe('parseCaptureRequest', () => {
       assert.equal(err.attr, 'uuid')
       assertRejects(jsonRequest({ api_key: TOKEN, batch: [ev({ uuid: 12 })] }), 400, 'invalid_uuid', 'event at index 0')
     })
+
+    it('refuses a batch with two different events of one uuid, naming the uuid and both indexes; copies of one event pass', () => {
+      const uuid = '01a2141e-3fdf-7c51-a72b-147c8a4e3222'
+      const err = assertRejects(
+        jsonRequest({ api_key: TOKEN, batch: [ev({ event: 'a', uuid }), ev(), ev({ event: 'b', uuid })] }),
+        400,
+        'duplicate_uuid',
+        `events at index 0 and 2 are different events with the same uuid ${uuid}`,
+      )
+      assert.equal(err.attr, 'uuid')
+      assert.equal(parse(jsonRequest({ api_key: TOKEN, batch: [ev({ uuid }), ev({ uuid })] })).events.length, 2)
+    })
   })
 
   describe('timestamps', () => {

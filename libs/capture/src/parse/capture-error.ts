@@ -19,6 +19,7 @@ export type CaptureErrorCode =
   | 'missing_event_name'
   | 'missing_distinct_id'
   | 'invalid_uuid'
+  | 'duplicate_uuid'
   | 'missing_token'
   | 'invalid_token'
   | 'multiple_tokens'

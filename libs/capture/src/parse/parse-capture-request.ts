@@ -1,6 +1,7 @@
 import { decodeBody } from './decode-body'
 import { extractEvents } from './extract-events'
-import { CaptureLimits, CaptureRequest, ExtractedEvents, IncomingEvent, ParsedCapture } from './interfaces'
+import { CaptureError } from './capture-error'
+import { CaptureLimits, CaptureRequest, ExtractedEvents, IncomingEvent, JsonObject, ParsedCapture } from './interfaces'
 import { normalizeEvent } from './normalize-event'
 import { resolveToken } from './resolve-token'
 
@@ -38,10 +39,24 @@ export function normalizeCapture({ token, extracted }: ReadCapture, req: Pick<Ca
   const ctx = { now: req.now, batchSentAt: extracted.sentAt, ip: req.ip, headers: req.headers, defaultEvent }
   const events: IncomingEvent[] = []
   const warnings: string[] = []
+  const indexOfUuid = new Map<string, number>()
   extracted.events.forEach((raw, index) => {
     const normalized = normalizeEvent(raw, index, ctx)
+    const first = indexOfUuid.get(normalized.event.uuid)
+    if (first !== undefined) refuseDifferentCopies(extracted.events, first, index, normalized.event.uuid)
+    else indexOfUuid.set(normalized.event.uuid, index)
     events.push(normalized.event)
     warnings.push(...normalized.warnings)
   })
   return { token, events, warnings, historicalMigration: extracted.historicalMigration }
+}
+
+/**
+ * The uuid is an event's identity: the insert keeps the first event of a uuid and skips the rest, so
+ * two different events sharing one would be acknowledged and one of them silently lost. A copy of the
+ * same event is harmless (stored once).
+ */
+function refuseDifferentCopies(raws: JsonObject[], first: number, index: number, uuid: string): void {
+  if (JSON.stringify(raws[first]) === JSON.stringify(raws[index])) return
+  throw new CaptureError(400, 'duplicate_uuid', `events at index ${first} and ${index} are different events with the same uuid ${uuid}`, 'uuid')
 }
