@@ -262,6 +262,16 @@ describe('parseCaptureRequest', () => {
       assert.equal(one({ distinct_id: ['a', 'b'] }), '["a","b"]')
     })
 
+    it('keeps every digit of a numeric id above 2^53, top-level or in properties, so two users stay two', () => {
+      const body = `{"api_key":"${TOKEN}","batch":[{"event":"e","distinct_id":1234567890123456789},{"event":"e","distinct_id":1234567890123456788},{"event":"e","properties":{"$distinct_id":-98765432109876543210,"n":98765432109876543210}}]}`
+      const parsed = parse(request({ body: Buffer.from(body) }))
+      assert.deepEqual(
+        parsed.events.map((e) => e.distinct_id),
+        ['1234567890123456789', '1234567890123456788', '-98765432109876543210'],
+      )
+      assert.equal(typeof parsed.events[2].properties.n, 'number', 'other numbers stay numbers')
+    })
+
     it('truncates to 200 characters and replaces NUL bytes', () => {
       assert.equal(one({ distinct_id: 'a'.repeat(250) }), 'a'.repeat(200))
       assert.equal(one({ distinct_id: 'a\u0000b' }), 'a\uFFFDb')

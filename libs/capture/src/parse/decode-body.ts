@@ -42,7 +42,7 @@ export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedB
     const data = form.get('data')
     if (data === null || data.trim() === '') throw new CaptureError(400, 'no_data', 'no "data" field in the request')
     const decoded = decodeDataField(data, max)
-    return { payload: parseJson(decoded.text, limits), compression: decoded.gzipped ? 'gzip' : decoded.base64 ? 'base64' : compression }
+    return { payload: parseJson(decoded.text, limits), text: decoded.text, compression: decoded.gzipped ? 'gzip' : decoded.base64 ? 'base64' : compression }
   }
 
   if (looksGzipped(bytes)) {
@@ -50,9 +50,10 @@ export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedB
     compression = 'gzip'
   } else if (hint === 'base64') {
     const decoded = decodeDataField(utf8(bytes), max)
-    return { payload: parseJson(decoded.text, limits), compression: decoded.gzipped ? 'gzip' : 'base64' }
+    return { payload: parseJson(decoded.text, limits), text: decoded.text, compression: decoded.gzipped ? 'gzip' : 'base64' }
   }
-  return { payload: parseJson(utf8(bytes), limits), compression }
+  const text = utf8(bytes)
+  return { payload: parseJson(text, limits), text, compression }
 }
 
 /** The form to read `data` from: the query for GET, the body for urlencoded posts, else null. */

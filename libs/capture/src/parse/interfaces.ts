@@ -58,6 +58,8 @@ export interface ParsedCapture {
 /** Output of body decoding: the parsed JSON plus how it was encoded (for logs/metrics). */
 export interface DecodedBody {
   payload: unknown
+  /** The JSON text the payload was parsed from. */
+  text: string
   compression: 'none' | 'gzip' | 'base64'
 }
 

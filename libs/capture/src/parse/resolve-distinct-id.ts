@@ -8,7 +8,8 @@ const MAX_DISTINCT_ID_LENGTH = 200
  * The event's distinct_id, from the first non-null of: `distinct_id`, `$distinct_id` (both top
  * level), `properties.distinct_id`, `properties.$distinct_id` (posthog-js). Non-strings are
  * stringified like PostHog does (`23` → "23", objects → JSON), NULs become U+FFFD because
- * Postgres text cannot hold them, and the result is cut to 200 characters. Empty → 400.
+ * Postgres text cannot hold them, and the result is cut to 200 characters. Empty → 400. An integer
+ * above 2^53 keeps the digits sent (readCaptureRequest parses such a body again with exactDistinctIds).
  */
 export function resolveDistinctId(event: JsonObject, properties: JsonObject, index: number): string {
   const raw = [event.distinct_id, event.$distinct_id, properties.distinct_id, properties.$distinct_id].find((v) => v !== undefined && v !== null)
@@ -18,4 +19,24 @@ export function resolveDistinctId(event: JsonObject, properties: JsonObject, ind
     throw new CaptureError(400, 'missing_distinct_id', `event at index ${index} has no distinct_id`, 'distinct_id')
   }
   return id
+}
+
+/**
+ * Whether an event's numeric distinct_id lost digits in JSON.parse (above 2^53, e.g. a 64-bit user id
+ * sent as a number): told apart by the number alone, so the common path pays a typeof per id.
+ */
+export function hasInexactDistinctId(event: JsonObject): boolean {
+  const properties = event.properties as JsonObject | undefined
+  return [event.distinct_id, event.$distinct_id, properties?.distinct_id, properties?.$distinct_id].some(
+    (id) => typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id),
+  )
+}
+
+/** A JSON.parse reviver that keeps such ids as the digits that were sent (Node 24 gives revivers the source text). */
+export function exactDistinctIds(key: string, value: unknown, context?: { source?: string }): unknown {
+  if ((key === 'distinct_id' || key === '$distinct_id') && typeof value === 'number' && !Number.isSafeInteger(value)) {
+    const source = context?.source
+    if (source !== undefined && /^-?\d+$/.test(source)) return source
+  }
+  return value
 }
