@@ -75,6 +75,7 @@ export async function startCaptureServer(
       method: req.method,
       path: url.pathname,
       query: url.searchParams,
+      rawQuery: url.search.slice(1),
       headers: req.headers,
       body,
       ip: clientIp(req, options.trustProxy),

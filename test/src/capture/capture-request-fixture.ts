@@ -14,6 +14,7 @@ export function request(overrides: Partial<CaptureRequest> & { url?: string } = 
     method: overrides.method ?? 'POST',
     path: overrides.path ?? url.pathname,
     query: overrides.query ?? url.searchParams,
+    rawQuery: overrides.rawQuery ?? url.search.slice(1),
     headers: overrides.headers ?? { 'content-type': 'application/json' },
     body: overrides.body ?? Buffer.alloc(0),
     ip: overrides.ip === undefined ? '203.0.113.7' : overrides.ip,

@@ -40,7 +40,16 @@ async function recordPosthogNode(drive: (client: PostHog) => void): Promise<Reco
 
 function toCaptureRequest(rec: RecordedRequest, now: Date): CaptureRequest {
   const url = new URL(rec.url, 'http://capture.local')
-  return { method: rec.method, path: url.pathname, query: url.searchParams, headers: rec.headers, body: rec.body, ip: '127.0.0.1', now }
+  return {
+    method: rec.method,
+    path: url.pathname,
+    query: url.searchParams,
+    rawQuery: url.search.slice(1),
+    headers: rec.headers,
+    body: rec.body,
+    ip: '127.0.0.1',
+    now,
+  }
 }
 
 describe('parseCaptureRequest with a real posthog-node 5.x payload', () => {

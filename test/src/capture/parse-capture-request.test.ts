@@ -157,6 +157,21 @@ describe('parseCaptureRequest', () => {
       assert.equal(parsed.events[0].distinct_id, 'user-1')
     })
 
+    it('refuses percent-encoded invalid UTF-8 in a form or query data= with 400 invalid_utf8, and decodes valid escapes', () => {
+      const json = (s: string) => encodeURIComponent(JSON.stringify({ ...ev(), api_key: TOKEN, properties: { s: '@' } })).replace('%40', s)
+      const form = { 'content-type': 'application/x-www-form-urlencoded' }
+      assertRejects(request({ headers: form, body: Buffer.from(`data=${json('a%FF%FEb')}`) }), 400, 'invalid_utf8', 'not valid UTF-8')
+      assertRejects(request({ method: 'GET', url: `/e/?ip=1&data=${json('x%FFy')}`, headers: {} }), 400, 'invalid_utf8', 'not valid UTF-8')
+      assertRejects(
+        request({ headers: form, body: Buffer.concat([Buffer.from(`data=${json('a')}`), Buffer.from([0xff])]) }),
+        400,
+        'invalid_utf8',
+        'not valid UTF-8',
+      )
+      assert.equal(parse(request({ headers: form, body: Buffer.from(`data=${json('%C3%A9+')}`) })).events[0].properties.s, 'é ')
+      assert.equal(parse(request({ method: 'GET', url: `/e/?data=${json('%C3%A9')}`, headers: {} })).events[0].properties.s, 'é')
+    })
+
     it('decodes data= bodies posted with a text/plain content type', () => {
       const body = Buffer.from(`data=${encodeURIComponent(JSON.stringify({ ...ev(), api_key: TOKEN }))}`)
       assert.equal(parse(request({ headers: { 'content-type': 'text/plain' }, body })).events.length, 1)

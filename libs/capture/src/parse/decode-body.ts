@@ -1,4 +1,5 @@
 import { CaptureError } from './capture-error'
+import { formFieldBytes } from './form-field'
 import { gunzipBounded, looksGzipped } from './gunzip-bounded'
 import { headerValue } from './headers'
 import { CaptureLimits, CaptureRequest, DecodedBody } from './interfaces'
@@ -33,14 +34,15 @@ export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedB
   }
 
   const form = readForm(req, bytes)
-  const hint = compressionHint(form?.get('compression') ?? req.query.get('compression'))
+  const hint = compressionHint(form?.params.get('compression') ?? req.query.get('compression'))
   if (hint === 'lz64') {
     throw new CaptureError(415, 'unsupported_compression', 'unsupported compression "lz64" (supported: gzip-js, base64)')
   }
 
   if (form) {
-    const data = form.get('data')
-    if (data === null || data.trim() === '') throw new CaptureError(400, 'no_data', 'no "data" field in the request')
+    const raw = formFieldBytes(form.raw, 'data')
+    const data = raw === null ? '' : utf8(raw)
+    if (data.trim() === '') throw new CaptureError(400, 'no_data', 'no "data" field in the request')
     const decoded = decodeDataField(data, max)
     return { payload: parseJson(decoded.text, limits), text: decoded.text, compression: decoded.gzipped ? 'gzip' : decoded.base64 ? 'base64' : compression }
   }
@@ -56,13 +58,16 @@ export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedB
   return { payload: parseJson(text, limits), text, compression }
 }
 
-/** The form to read `data` from: the query for GET, the body for urlencoded posts, else null. */
-function readForm(req: CaptureRequest, bytes: Buffer): URLSearchParams | null {
-  if (req.method.toUpperCase() === 'GET' || (bytes.length === 0 && req.query.has('data'))) return req.query
+/**
+ * The form to read `data` from: the query for GET, the body for urlencoded posts, else null. `raw`
+ * is the form as sent, for `data`'s bytes (formFieldBytes).
+ */
+function readForm(req: CaptureRequest, bytes: Buffer): { params: URLSearchParams; raw: Buffer | string } | null {
+  if (req.method.toUpperCase() === 'GET' || (bytes.length === 0 && req.query.has('data'))) return { params: req.query, raw: req.rawQuery }
   const contentType = (headerValue(req.headers, 'content-type') ?? '').toLowerCase()
   // Some old clients post `data=...` with a text/plain content type, so the body prefix counts too.
   if (contentType.includes('application/x-www-form-urlencoded') || startsWithDataField(bytes)) {
-    return new URLSearchParams(bytes.toString('utf8'))
+    return { params: new URLSearchParams(bytes.toString('utf8')), raw: bytes }
   }
   return null
 }

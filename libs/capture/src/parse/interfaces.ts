@@ -6,6 +6,8 @@ export interface CaptureRequest {
   /** Path without the query string, e.g. `/batch/`. */
   path: string
   query: URLSearchParams
+  /** The query string as sent, without its `?`: `data=`'s bytes are read from it (form-field.ts). */
+  rawQuery: string
   /** Node-style headers (lower-case names). */
   headers: Record<string, string | string[] | undefined>
   body: Buffer
