@@ -13,15 +13,27 @@ export interface BodyHold {
  * process to 1.3 GB before their token was even looked up. A request that finds no room is
  * answered 503 and retried by the client; a request alone is always let through, however large
  * (CAPTURE_MAX_BODY_BYTES bounds it), so a limit below the body limit cannot refuse everything.
+ *
+ * A quarter of the limit is kept for small requests (a thirty-second of it or less; SDK batches are
+ * kilobytes): large ones together may hold only the rest, beyond the one let through alone. Else
+ * two large uploads held open by anyone, no token needed, filled the budget and every team's
+ * requests were refused until their bodies timed out.
  */
 export class BodyBudget {
   private held = 0
+  /** Of `held`, what requests larger than `smallBytes` hold. */
+  private heldLarge = 0
+  private readonly smallBytes: number
+  private readonly largeLimit: number
 
   /** `limitBytes` 0: no limit. `changed` hears the bytes held after each change (a gauge). */
   constructor(
     readonly limitBytes: number,
     private readonly changed: (bytes: number) => void = () => undefined,
-  ) {}
+  ) {
+    this.smallBytes = Math.floor(limitBytes / 32)
+    this.largeLimit = limitBytes - Math.floor(limitBytes / 4)
+  }
 
   get bytes(): number {
     return this.held
@@ -29,11 +41,17 @@ export class BodyBudget {
 
   hold(): BodyHold {
     let mine = 0
+    const large = (bytes: number) => (bytes > this.smallBytes ? bytes : 0)
     return {
       resize: (bytes) => {
         const others = this.held - mine
-        if (bytes > mine && this.limitBytes > 0 && others > 0 && others + bytes > this.limitBytes) return false
+        const otherLarge = this.heldLarge - large(mine)
+        if (bytes > mine && this.limitBytes > 0) {
+          if (others > 0 && others + bytes > this.limitBytes) return false
+          if (otherLarge > 0 && otherLarge + large(bytes) > this.largeLimit) return false
+        }
         this.held = others + bytes
+        this.heldLarge = otherLarge + large(bytes)
         mine = bytes
         this.changed(this.held)
         return true
@@ -41,6 +59,7 @@ export class BodyBudget {
       release: () => {
         if (mine === 0) return
         this.held -= mine
+        this.heldLarge -= large(mine)
         mine = 0
         this.changed(this.held)
       },

@@ -21,6 +21,8 @@ export interface CaptureServerOptions {
   rateLimitBurst: number
   /** Bytes of request bodies held at once, raw or decoded (CAPTURE_MAX_IN_FLIGHT_MB); 0: no limit. */
   maxInFlightBytes: number
+  /** Time a client has to send a whole request, body included (CAPTURE_BODY_TIMEOUT_MS). */
+  bodyTimeoutMs: number
   /** Path (on the SDK's api_host) that stores session recordings; null tells posthog-js recording is off. */
   sessionRecordingEndpoint?: string | null
 }
@@ -131,7 +133,13 @@ export async function startCaptureServer(
     return [200, { status: 1 }]
   }
 
-  const server = http.createServer(async (req, res) => {
+  // A body sent slowly or left half-sent holds its bytes of the budget: Node's default gives it 5 minutes.
+  const timeouts = {
+    requestTimeout: options.bodyTimeoutMs,
+    headersTimeout: Math.min(options.bodyTimeoutMs, 60_000),
+    connectionsCheckingInterval: Math.min(1000, options.bodyTimeoutMs),
+  }
+  const server = http.createServer(timeouts, async (req, res) => {
     for (const mounted of deps.mounted ?? []) {
       if (await mounted(req, res).catch(() => false)) return
     }

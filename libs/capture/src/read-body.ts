@@ -27,7 +27,12 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold,
       if (!hold.resize(size)) return stop(refused())
       chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
+    let ended = false
+    req.on('end', () => ((ended = true), resolve(Buffer.concat(chunks))))
     req.on('error', reject)
+    // A connection closed mid-body (the server's request timeout, the client gone) settles it too, so its hold is given back.
+    req.on('close', () => {
+      if (!ended) reject(new CaptureError(408, 'request_timeout', 'the request body was not received in time'))
+    })
   })
 }

@@ -41,6 +41,8 @@ export interface Config {
     rateLimitBurst: number
     /** Bytes of request bodies one process holds at once, raw or decoded (CAPTURE_MAX_IN_FLIGHT_MB); past it, 503. 0: no limit. */
     maxInFlightBytes: number
+    /** Time a client has to send a request, headers and body (CAPTURE_BODY_TIMEOUT_MS); past it, 408 and the connection is closed. */
+    bodyTimeoutMs: number
     /** Path on capture's host that stores session recordings (a proxy route); null tells posthog-js recording is off. */
     sessionRecordingEndpoint: string | null
   }
@@ -410,6 +412,7 @@ export function loadConfig(env: Env = process.env): Config {
       rateLimitPerSecond: r.int('CAPTURE_RATE_LIMIT_PER_SECOND', 0, 0),
       rateLimitBurst: r.int('CAPTURE_RATE_LIMIT_BURST', 0, 0),
       maxInFlightBytes: r.int('CAPTURE_MAX_IN_FLIGHT_MB', 32, 0, 1024 * 1024) * 1024 * 1024,
+      bodyTimeoutMs: r.ms('CAPTURE_BODY_TIMEOUT_MS', 30_000, 1000, 600_000),
       sessionRecordingEndpoint:
         r.string('CAPTURE_SESSION_RECORDING_ENDPOINT', '', (v) => (v === '' || v.startsWith('/') ? null : 'expected a path such as /s/')) || null,
     },

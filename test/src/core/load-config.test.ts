@@ -159,6 +159,12 @@ describe('loadConfig', () => {
     )
   })
 
+  it('gives a capture client 30 s to send a request unless CAPTURE_BODY_TIMEOUT_MS says otherwise, and names a wrong value', () => {
+    assert.equal(loadConfig({}).capture.bodyTimeoutMs, 30_000)
+    assert.equal(loadConfig({ CAPTURE_BODY_TIMEOUT_MS: '5000' }).capture.bodyTimeoutMs, 5000)
+    assert.throws(() => loadConfig({ CAPTURE_BODY_TIMEOUT_MS: '10' }), /CAPTURE_BODY_TIMEOUT_MS: expected an integer between 1000 and 600000, got "10"/)
+  })
+
   it('names every wrong variable and what it expected', () => {
     assert.throws(
       () => loadConfig({ REDIS_URL: 'http://x', INGEST_CONCURRENCY: 'many', LOG_LEVEL: 'loud', QUEUE_PREFIX: 'ps', CAPTURE_TRUST_PROXY: 'maybe' }),

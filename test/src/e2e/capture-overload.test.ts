@@ -80,6 +80,43 @@ describe('capture under load it must refuse: bodies in flight and Redis away', f
     })
   })
 
+  describe('CAPTURE_BODY_TIMEOUT_MS', () => {
+    let fleet: TestFleet
+    let capture: FleetProcess
+
+    before(async () => {
+      fleet = await createTestFleet({ CAPTURE_BODY_TIMEOUT_MS: '2000' })
+      capture = await fleet.start('capture')
+    })
+    after(async () => fleet.close())
+
+    it('closes a request whose body is not all sent in time with 408, giving back the bytes it held', async () => {
+      const held = http.request(`${fleet.captureUrl}/batch/`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': 2_000_000 } })
+      let answer: number | string | undefined
+      held.on('response', (res) => (res.resume(), (answer ??= res.statusCode ?? 0)))
+      held.on('error', (err: NodeJS.ErrnoException) => (answer ??= err.code ?? err.message))
+      held.write(Buffer.alloc(1_000_000, 0x20))
+      await eventually(
+        'the held body counted',
+        async () => bytesInFlight(await capture.metrics()),
+        (bytes) => bytes >= 1_000_000,
+      )
+      // Node's default gave it 5 minutes: what the wait allows here is far less.
+      await eventually(
+        'an answer',
+        async () => answer,
+        (a) => a !== undefined,
+      )
+      assert.equal(answer, 408)
+      await eventually(
+        'its bytes given back',
+        async () => bytesInFlight(await capture.metrics()),
+        (bytes) => bytes === 0,
+      )
+      assert.equal((await post(fleet.captureUrl, batch(fleet.team.api_token, 'after'))).status, 200)
+    })
+  })
+
   describe('gzip bodies that inflate to the body limit, for a token no team has', () => {
     let fleet: TestFleet
     let capture: FleetProcess
@@ -102,6 +139,30 @@ describe('capture under load it must refuse: bodies in flight and Redis away', f
       const grew = peakRssMb(capture) - before
       assert.ok(grew < 400, `capture's peak RSS grew by ${grew.toFixed(0)} MB`)
       assert.equal((await post(fleet.captureUrl, batch(fleet.team.api_token, 'after'))).status, 200)
+    })
+
+    it("answers a team's small requests while two uploads of half the budget each are held open with no token", async () => {
+      // 16 MiB each, under the 20 MB body limit; together all of CAPTURE_MAX_IN_FLIGHT_MB (32) but a few bytes.
+      const size = 16 * 1024 * 1024
+      const refused: number[] = []
+      const uploads = [size - 1, size - 2].map((sent) => {
+        const req = http.request(`${fleet.captureUrl}/batch/`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': size } })
+        req.on('error', () => undefined)
+        req.on('response', (res) => (res.resume(), refused.push(res.statusCode ?? 0)))
+        req.write(Buffer.alloc(sent, 0x20))
+        return req
+      })
+      try {
+        await eventually(
+          'one upload refused, or both held',
+          async () => bytesInFlight(await capture.metrics()),
+          (bytes) => refused.length > 0 || bytes > 30 * 1024 * 1024,
+        )
+        assert.deepEqual(refused, [503])
+        for (let i = 0; i < 3; i++) assert.equal((await post(fleet.captureUrl, batch(fleet.team.api_token, `small-${i}`))).status, 200)
+      } finally {
+        for (const upload of uploads) upload.destroy()
+      }
     })
   })
 

@@ -24,6 +24,7 @@ export type CaptureErrorCode =
   | 'invalid_token'
   | 'multiple_tokens'
   | 'overloaded'
+  | 'request_timeout'
 
 /** JSON body for the error response; the shape follows PostHog's `{type, code, detail, attr}`. */
 export interface CaptureErrorBody {
