@@ -29,7 +29,11 @@ export interface CaptureServerOptions {
 
 export interface CaptureServer {
   port: number
-  /** Stops accepting connections and waits for requests in progress to be answered. */
+  /**
+   * Stops accepting connections and waits for requests in progress to be answered, each with
+   * `Connection: close`; connections still open CAPTURE_ENQUEUE_TIMEOUT_MS + 1 s later (a body
+   * still being sent) are closed.
+   */
   close: () => Promise<void>
 }
 
@@ -139,7 +143,12 @@ export async function startCaptureServer(
     headersTimeout: Math.min(options.bodyTimeoutMs, 60_000),
     connectionsCheckingInterval: Math.min(1000, options.bodyTimeoutMs),
   }
+  // Once closing, keep-alive clients are told to go (their busy connections would keep the server,
+  // and the shutdown, waiting past the grace period) and connections are closed as they go idle.
+  let closing = false
   const server = http.createServer(timeouts, async (req, res) => {
+    if (closing) res.setHeader('Connection', 'close')
+    res.on('finish', () => closing && setImmediate(() => server.closeIdleConnections()))
     for (const mounted of deps.mounted ?? []) {
       if (await mounted(req, res).catch(() => false)) return
     }
@@ -165,7 +174,8 @@ export async function startCaptureServer(
     metrics.requests.inc({ status: String(status) })
     const retryAfter = status === 429 || status === 503 ? { 'Retry-After': '1' } : {}
     const text = contentType === 'application/json' ? JSON.stringify(body) : String(body)
-    res.writeHead(status, { 'Content-Type': contentType, ...CORS, ...retryAfter }).end(text)
+    const close = closing ? { Connection: 'close' } : {}
+    res.writeHead(status, { 'Content-Type': contentType, ...CORS, ...retryAfter, ...close }).end(text)
   }
 
   server.keepAliveTimeout = 65_000
@@ -175,7 +185,10 @@ export async function startCaptureServer(
     port,
     close: () =>
       new Promise((resolve) => {
-        server.close(() => resolve())
+        closing = true
+        // A request whose body is in is answered within the enqueue timeout; what is left after is a client still sending.
+        const cut = setTimeout(() => server.closeAllConnections(), options.enqueueTimeoutMs + 1000)
+        server.close(() => (clearTimeout(cut), resolve()))
         server.closeIdleConnections()
       }),
   }
