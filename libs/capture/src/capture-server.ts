@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import type { EventBatcher } from '@plugin-server/core'
-import { CaptureError, CaptureRequest, normalizeCapture, readCaptureRequest, unknownToken } from './parse'
+import { CaptureError, CaptureRequest, normalizeCapture, peekFirstKey, readCaptureRequest, unknownToken } from './parse'
 import { answerSdkRequest, matchSdkEndpoint } from './sdk'
 import { BodyBudget, BodyHold } from './body-budget'
 import { readBody } from './read-body'
@@ -87,14 +87,19 @@ export async function startCaptureServer(
       ip: clientIp(req, options.trustProxy),
       now,
     }
-    if (sdkEndpoint) {
-      const answer = await answerSdkRequest(sdkEndpoint, request, { teams, settings: sdkSettings, maxBodyBytes: options.maxBodyBytes })
-      return [answer.status, answer.body, answer.contentType]
-    }
+    // The key that decides the token when it comes first: `api_key` on a batch (posthog-node's), `token` on /flags.
+    const first = peekFirstKey(request)
+    if (first && first.key === (sdkEndpoint ? 'token' : 'api_key') && (await teams.teamId(first.token)) === null) throw unknownToken()
+    // The decoded body is held in the budget like the raw one, for the SDK endpoints too.
     const beforeParse = (decoded: number) => {
       if (!hold.resize(decoded)) throw overloaded()
     }
-    const read = readCaptureRequest(request, { maxBodyBytes: options.maxBodyBytes, beforeParse })
+    const limits = { maxBodyBytes: options.maxBodyBytes, beforeParse }
+    if (sdkEndpoint) {
+      const answer = await answerSdkRequest(sdkEndpoint, request, { teams, settings: sdkSettings, limits })
+      return [answer.status, answer.body, answer.contentType]
+    }
+    const read = readCaptureRequest(request, limits)
     const teamId = await teams.teamId(read.token)
     if (teamId === null) throw unknownToken()
     if (!limiter.take(read.token, read.extracted.events.length)) {

@@ -68,6 +68,21 @@ describe('capture HTTP answers', function () {
     assert.match(answer.body.detail!, /unknown api token/)
   })
 
+  it('401 invalid_token for a gzip body that names a token no team has first, before inflating the rest (/batch and /flags)', async () => {
+    // The rest inflates past the body limit: inflated, it would be refused 413 instead.
+    const events = JSON.stringify(Array.from({ length: 200 }, () => ({ event: 'e', distinct_id: 'd' })))
+    for (const [path, key] of [
+      ['/batch/', 'api_key'],
+      ['/flags/?v=2', 'token'],
+    ]) {
+      const answer = await post(path, gzipSync(`{"${key}":"phc_nobody","batch":${events}}`), { 'Content-Encoding': 'gzip' })
+      assert.equal(`${answer.status} ${answer.body.code}`, '401 invalid_token', path)
+    }
+    // A team's token first: the body is read whole as before.
+    const known = await post('/batch/', gzipSync(`{"api_key":"${token}","batch":${events}}`), { 'Content-Encoding': 'gzip' })
+    assert.equal(`${known.status} ${known.body.code}`, '413 payload_too_large')
+  })
+
   it('400 missing_event_name naming the event without a name', async () => {
     const answer = await post(
       '/batch/',

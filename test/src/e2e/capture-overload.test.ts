@@ -78,6 +78,32 @@ describe('capture under load it must refuse: bodies in flight and Redis away', f
       )
       assert.equal(bytesInFlight(await capture.metrics()), 0)
     })
+
+    it('holds /flags and /decide bodies in the budget once inflated, as it holds events', async () => {
+      const held = http.request(`${fleet.captureUrl}/batch/`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': 700_000 } })
+      held.on('error', () => undefined)
+      held.write(Buffer.alloc(600_000, 0x20))
+      try {
+        await eventually(
+          'the held body counted',
+          async () => bytesInFlight(await capture.metrics()),
+          (bytes) => bytes >= 600_000,
+        )
+        // A few KB of gzip, 640 KB inflated: with the held body, past the 1 MB.
+        const events = '{"event":"e","distinct_id":"d"},'.repeat(20_000).slice(0, -1)
+        const body = gzipSync(`{"batch":[${events}],"token":"phc_nobody"}`)
+        for (const path of ['/flags/?v=2', '/decide/?v=3']) {
+          const res = await fetch(`${fleet.captureUrl}${path}`, {
+            method: 'POST',
+            body,
+            headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+          })
+          assert.equal(`${res.status} ${((await res.json()) as Answer['body']).code}`, '503 overloaded', path)
+        }
+      } finally {
+        held.destroy()
+      }
+    })
   })
 
   describe('CAPTURE_BODY_TIMEOUT_MS', () => {
@@ -128,9 +154,9 @@ describe('capture under load it must refuse: bodies in flight and Redis away', f
     after(async () => fleet.close())
 
     it('answers 16 sent at once 401 (or 503 while others hold the budget), its peak RSS within 400 MB of where it started', async () => {
-      // 20 MB of two-field events in ~50 KB of gzip: 300 000 events each.
+      // 20 MB of two-field events in ~50 KB of gzip: 300 000 events each. The token last: named first, it is refused before inflating.
       const events = '{"event":"e","distinct_id":"d"},'.repeat(620_000).slice(0, -1)
-      const bomb = gzipSync(`{"api_key":"no-such-token","batch":[${events}]}`, { level: 9 })
+      const bomb = gzipSync(`{"batch":[${events}],"api_key":"no-such-token"}`, { level: 9 })
       assert.ok(bomb.length < 100_000)
       const before = peakRssMb(capture)
       const answers = await Promise.all(Array.from({ length: 16 }, () => post(fleet.captureUrl, bomb, { 'Content-Encoding': 'gzip' })))

@@ -1,4 +1,4 @@
-import { CaptureRequest, unknownToken } from '../parse'
+import { CaptureLimits, CaptureRequest, unknownToken } from '../parse'
 import type { TeamResolver } from '../team-resolver'
 import { apiVersion, flagsResponse } from './flags-response'
 import { remoteConfig, remoteConfigScript, SdkSettings } from './remote-config'
@@ -15,9 +15,9 @@ export interface SdkAnswer {
 export async function answerSdkRequest(
   endpoint: SdkEndpoint,
   req: CaptureRequest,
-  deps: { teams: TeamResolver; settings: SdkSettings; maxBodyBytes: number },
+  deps: { teams: TeamResolver; settings: SdkSettings; limits: CaptureLimits },
 ): Promise<SdkAnswer> {
-  const token = endpoint.kind === 'config' || endpoint.kind === 'config.js' ? endpoint.token : flagsRequestToken(req, deps.maxBodyBytes)
+  const token = endpoint.kind === 'config' || endpoint.kind === 'config.js' ? endpoint.token : flagsRequestToken(req, deps.limits)
   if ((await deps.teams.teamId(token)) === null) throw unknownToken()
   const config = remoteConfig(token, deps.settings)
   switch (endpoint.kind) {

@@ -1,4 +1,4 @@
-import { CaptureError, CaptureRequest, decodeBody, missingToken, validateToken } from '../parse'
+import { CaptureError, CaptureLimits, CaptureRequest, decodeBody, missingToken, validateToken } from '../parse'
 import { isJsonObject } from '../parse/is-json-object'
 
 /** The requests posthog-js makes besides sending events. */
@@ -26,10 +26,10 @@ export function matchSdkEndpoint(path: string): SdkEndpoint | null {
  * comes in any encoding the event endpoints accept (JSON, gzip, base64, `data=` forms), else in
  * the query string. A GET without `data` and an empty POST have no body to read.
  */
-export function flagsRequestToken(req: CaptureRequest, maxBodyBytes: number): string {
+export function flagsRequestToken(req: CaptureRequest, limits: CaptureLimits): string {
   const hasBody = req.method.toUpperCase() === 'GET' ? req.query.has('data') : req.body.length > 0
   if (hasBody) {
-    const { payload } = decodeBody(req, { maxBodyBytes })
+    const { payload } = decodeBody(req, limits)
     if (!isJsonObject(payload)) throw new CaptureError(400, 'invalid_payload', 'the request body must be a JSON object', null)
     const raw = payload.token ?? payload.api_key ?? payload.$token
     if (raw !== undefined && raw !== null) return validateToken(raw, 'body')
