@@ -14,6 +14,7 @@ const OPTIONS = {
   rateLimitPerSecond: 0,
   rateLimitBurst: 0,
   maxInFlightBytes: 32 * 1024 * 1024,
+  bodyTimeoutMs: 30_000,
 }
 
 /** A capture server whose every token is team 1 and whose queue answers with `add`; its log lines kept. */
