@@ -5,6 +5,7 @@ import { authenticate } from './authenticate'
 import { authorizeRoute } from './authorize-route'
 import { sendJson } from './http-io'
 import { AdminApi, AdminApiDeps, ErrorBody, HttpError } from './interfaces'
+import { assertStorableRequest } from './parse-input'
 import { findRoute } from './router'
 
 const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024
@@ -55,6 +56,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
           Allow: found.allowed.join(', '),
         })
       }
+      assertStorableRequest(found.params, url.searchParams)
       await authorizeRoute(principal, found.route, found.params, management)
       const result = await found.route.handler({
         req,

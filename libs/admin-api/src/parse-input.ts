@@ -1,4 +1,4 @@
-import { parseAttachmentInputs } from '@plugin-server/management'
+import { parseAttachmentInputs, unstorableText } from '@plugin-server/management'
 import type { AttachmentInput, ConfigInputValue } from '@plugin-server/management'
 import { POSTGRES_INT_MAX } from '@plugin-server/db'
 import { HttpError } from './interfaces'
@@ -8,6 +8,19 @@ const MAX_INT = POSTGRES_INT_MAX
 
 function invalid(field: string, problem: string): HttpError {
   return new HttpError(400, 'validation_error', `${field} ${problem}`, field)
+}
+
+/** A request string Postgres can store (see unstorableText); anything else would come back from a query as a 500. */
+export function storableString(field: string, value: string): string {
+  const problem = unstorableText(value)
+  if (problem) throw invalid(field, problem)
+  return value
+}
+
+/** Every path parameter and query value of a request, checked once before any route reads them. */
+export function assertStorableRequest(params: Record<string, string>, query: URLSearchParams): void {
+  for (const [name, value] of Object.entries(params)) storableString(name, value)
+  for (const [name, value] of query) storableString(name, value)
 }
 
 export function idParam(value: string, what: string): number {
@@ -62,7 +75,7 @@ export function optionalString(body: Record<string, unknown>, key: string): stri
   const value = body[key]
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'string') throw invalid(key, 'must be a string')
-  return value
+  return storableString(key, value)
 }
 
 /** Values are never echoed: any of them may be a secret. */

@@ -5,6 +5,8 @@ export type { ConfigValidationInput } from './validate-config'
 // For Try it (libs/try-it), which checks and scrubs a config the way management does.
 export { secretValues as schemaSecretValues } from './redact'
 export { assertAttachmentField } from './validate-config'
+// For the admin API, which refuses such text in any request string before it reaches a query.
+export { unstorableText } from './storable-text'
 export { assertTeamExists } from './db-helpers'
 export { findPluginSummary } from './list-plugins'
 export { filesFromJson } from './content-hash'

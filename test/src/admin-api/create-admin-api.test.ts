@@ -309,6 +309,37 @@ describe('createAdminApi', () => {
     assertError(await call('GET', `/api/configs/${view.id}/metrics`), 404, 'not_found', `plugin config ${view.id} not found`)
   })
 
+  it('refuses a NUL or a lone surrogate in a path parameter, a query value or a body string with a 400 naming it', async () => {
+    const pluginId = await installBasic()
+    const teamId = await createTeamRow(h)
+    const created = await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: pluginId, config: { apiKey: SECRET, label: 'L' } } })
+    assert.equal(created.status, 201, created.text)
+    const configId = (created.json() as { id: number }).id
+    const nul = 'contains a NUL character (U+0000), which Postgres cannot store'
+    const lone = 'contains a lone surrogate (U+D800), which is not valid Unicode and Postgres cannot store'
+    assertError(await call('GET', `/api/configs/${configId}/logs?search=a%00`), 400, 'validation_error', `search ${nul}`, 'search')
+    assertError(await call('GET', '/api/plugins/a%00b'), 400, 'validation_error', `plugin ${nul}`, 'plugin')
+    assertError(await call('DELETE', '/api/plugins/x%00'), 400, 'validation_error', `plugin ${nul}`, 'plugin')
+    assertError(await call('POST', '/api/plugins/x%00/current-version', { body: { version: 1 } }), 400, 'validation_error', `plugin ${nul}`, 'plugin')
+    assertError(
+      await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: 'x\u0000' } }),
+      400,
+      'validation_error',
+      `plugin_id ${nul}`,
+      'plugin_id',
+    )
+    assertError(
+      await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: 'x\ud800' } }),
+      400,
+      'validation_error',
+      `plugin_id ${lone}`,
+      'plugin_id',
+    )
+    assertError(await call('POST', '/api/teams', { body: { name: 'a\u0000' } }), 400, 'validation_error', `name ${nul}`, 'name')
+    assertError(await call('POST', '/api/teams', { body: { name: 'a', api_token: 'phc_\ud800' } }), 400, 'validation_error', `api_token ${lone}`, 'api_token')
+    assert.equal((await call('GET', `/api/configs/${configId}/logs?search=a`)).status, 200)
+  })
+
   it('creates a config that needs an attachment in one request', async () => {
     const upload = await call('POST', '/api/plugins', { raw: await tarGz(WITH_ATTACHMENT), headers: { 'content-type': 'application/gzip' } })
     assert.equal(upload.status, 201, upload.text)

@@ -1,13 +1,13 @@
 import { createConfig, deleteConfig, getConfig, listConfigs, reorderConfigs, setConfigEnabled, updateConfig } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
-import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt, optionalNullableId } from '../parse-input'
+import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt, optionalNullableId, storableString } from '../parse-input'
 import { defineRoute } from './define-route'
 import { Route } from './route'
 
 function pluginRef(value: unknown): number | string {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
-  if (typeof value === 'string' && value.trim() !== '') return value
+  if (typeof value === 'string' && value.trim() !== '') return storableString('plugin_id', value)
   throw new HttpError(400, 'validation_error', 'plugin_id is required: the plugin id (or its plugin.json name)', 'plugin_id')
 }
 
