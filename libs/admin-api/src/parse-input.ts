@@ -29,11 +29,11 @@ export function idParam(value: string, what: string): number {
   return Number(value)
 }
 
-export function optionalInt(body: Record<string, unknown>, key: string): number | undefined {
+/** An integer within ±`max` (Postgres' integer by default), or undefined when absent. */
+export function optionalInt(body: Record<string, unknown>, key: string, max = MAX_INT): number | undefined {
   const value = body[key]
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > MAX_INT)
-    throw invalid(key, `must be an integer from ${-MAX_INT} to ${MAX_INT}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > max) throw invalid(key, `must be an integer from ${-max} to ${max}`)
   return value
 }
 

@@ -1,6 +1,7 @@
 import { findTeamPluginConfigId, insertPluginConfig, lockPluginConfigCreate } from '@plugin-server/db'
 import type { PoolClient } from 'pg'
 import { assertAttachmentInputs } from './attachment-size'
+import { assertConfigOrder } from './config-order'
 import { assertTeamExists, configView, inTransaction, upsertAttachment } from './db-helpers'
 import { CreateConfigInput, ManagementContext, ManagementError, PluginConfigView } from './interfaces'
 import { findPluginSummary } from './list-plugins'
@@ -23,6 +24,7 @@ async function assertNoConfig(client: PoolClient, teamId: number, pluginId: numb
  */
 export async function createConfig(ctx: ManagementContext, input: CreateConfigInput): Promise<PluginConfigView> {
   assertAttachmentInputs(ctx, input.attachments ?? [])
+  assertConfigOrder(input.order)
   const id = await inTransaction(ctx.pool, async (client) => {
     await assertTeamExists(client, input.teamId)
     const plugin = await findPluginSummary(client, input.plugin)

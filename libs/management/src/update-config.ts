@@ -1,5 +1,6 @@
 import { updatePluginConfigRow } from '@plugin-server/db'
 import { assertAttachmentInputs } from './attachment-size'
+import { assertConfigOrder } from './config-order'
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys, teamOf, upsertAttachment } from './db-helpers'
 import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
 import { lockTeamOrder, makeRoomForOrder } from './make-room-for-order'
@@ -15,6 +16,7 @@ import { versionSchema } from './version-schema'
  */
 export async function updateConfig(ctx: ManagementContext, id: number, input: UpdateConfigInput): Promise<PluginConfigView> {
   assertAttachmentInputs(ctx, input.attachments ?? [])
+  assertConfigOrder(input.order)
   const changedKeys = await inTransaction(ctx.pool, async (client) => {
     // The team's order lock comes before the row lock, as in reorderConfigs, so the two cannot deadlock.
     if (input.order !== undefined && input.order !== null) await lockTeamOrder(client, await teamOf(client, id))

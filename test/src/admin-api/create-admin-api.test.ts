@@ -7,7 +7,18 @@ import os from 'node:os'
 import path from 'node:path'
 import { createAdminApi } from '@plugin-server/admin-api'
 import { updateMetric } from '@plugin-server/plugin-runtime'
-import { BASIC, BROKEN, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
+import { installPluginFromPath } from '@plugin-server/management'
+import {
+  BASIC,
+  BROKEN,
+  createTeamRow,
+  FIXTURES,
+  insertLog,
+  ManagementHarness,
+  SECRET,
+  startManagement,
+  WITH_ATTACHMENT,
+} from '../management/management-fixture'
 
 const TOKEN = 'test-admin-token-0123456789'
 
@@ -255,7 +266,7 @@ describe('createAdminApi', () => {
     assert.equal(patched.status, 200, patched.text)
     assert.deepEqual((patched.json() as { config: unknown }).config, { greeting: 'hello', mode: 'fast', label: 'L' })
     await h.reloads.next((m) => m.reason === 'config updated' && m.pluginConfigId === view.id)
-    const orderProblem = 'order must be an integer from -2147483647 to 2147483647'
+    const orderProblem = 'order must be an integer from -1000000 to 1000000'
     assertError(await call('PATCH', `/api/configs/${view.id}`, { body: { order: 'first' } }), 400, 'validation_error', orderProblem, 'order')
     // Past Postgres' integer: named here, not a 500 from the database.
     assertError(await call('PATCH', `/api/configs/${view.id}`, { body: { order: 99999999999 } }), 400, 'validation_error', orderProblem, 'order')
@@ -338,6 +349,29 @@ describe('createAdminApi', () => {
     assertError(await call('POST', '/api/teams', { body: { name: 'a\u0000' } }), 400, 'validation_error', `name ${nul}`, 'name')
     assertError(await call('POST', '/api/teams', { body: { name: 'a', api_token: 'phc_\ud800' } }), 400, 'validation_error', `api_token ${lone}`, 'api_token')
     assert.equal((await call('GET', `/api/configs/${configId}/logs?search=a`)).status, 200)
+  })
+
+  it('refuses an order past a million either way, so shifting and appending configs cannot overflow the integer column', async () => {
+    const basicId = await installBasic()
+    const hello = await installPluginFromPath(h.ctx, path.join(FIXTURES, 'hello-world'))
+    const teamId = await createTeamRow(h)
+    const created = await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: basicId, config: { apiKey: SECRET, label: 'L' } } })
+    assert.equal(created.status, 201, created.text)
+    const configId = (created.json() as { id: number }).id
+    const message = 'order must be an integer from -1000000 to 1000000'
+    assertError(await call('PATCH', `/api/configs/${configId}`, { body: { order: 2147483647 } }), 400, 'validation_error', message, 'order')
+    assertError(await call('PATCH', `/api/configs/${configId}`, { body: { order: -1000001 } }), 400, 'validation_error', message, 'order')
+    assertError(
+      await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: hello.plugin.id, order: 2147483647 } }),
+      400,
+      'validation_error',
+      message,
+      'order',
+    )
+    assert.equal((await call('PATCH', `/api/configs/${configId}`, { body: { order: 1000000 } })).status, 200)
+    const appended = await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: hello.plugin.id } })
+    assert.equal(appended.status, 201, appended.text)
+    assert.equal((appended.json() as { order: number }).order, 1000001)
   })
 
   it('creates a config that needs an attachment in one request', async () => {

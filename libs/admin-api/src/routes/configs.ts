@@ -1,4 +1,4 @@
-import { createConfig, deleteConfig, getConfig, listConfigs, reorderConfigs, setConfigEnabled, updateConfig } from '@plugin-server/management'
+import { createConfig, deleteConfig, MAX_CONFIG_ORDER, getConfig, listConfigs, reorderConfigs, setConfigEnabled, updateConfig } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { attachmentValues, configValues, idList, idParam, optionalBool, optionalInt, optionalNullableId, storableString } from '../parse-input'
@@ -24,7 +24,7 @@ export const configRoutes: Route[] = [
       plugin: pluginRef(body.plugin_id),
       config: configValues(body),
       attachments: attachmentValues(body),
-      order: optionalInt(body, 'order'),
+      order: optionalInt(body, 'order', MAX_CONFIG_ORDER),
       enabled: optionalBool(body, 'enabled'),
       pinnedVersion: optionalNullableId(body, 'pinned_version'),
     })
@@ -46,7 +46,7 @@ export const configRoutes: Route[] = [
     const view = await updateConfig(management, id, {
       config: configValues(body),
       attachments: attachmentValues(body),
-      order: optionalInt(body, 'order'),
+      order: optionalInt(body, 'order', MAX_CONFIG_ORDER),
       enabled: optionalBool(body, 'enabled'),
       pinnedVersion: optionalNullableId(body, 'pinned_version'),
     })
