@@ -165,6 +165,21 @@ describe('createAdminApi', () => {
     )
   })
 
+  it('refuses a team api_token capture would never accept, naming api_token', async () => {
+    const refused: [token: string, problem: string][] = [
+      ['', 'must not be empty'],
+      [' phc_padded', 'must not begin or end with whitespace'],
+      ['p'.repeat(65), 'longer than 64 characters'],
+      ['phc_\u00e9t\u00e9', 'must be ASCII without null bytes'],
+      ['phx_personal', 'a personal API key (phx_) cannot capture events, use the project API key'],
+    ]
+    for (const [token, problem] of refused) {
+      assertError(await call('POST', '/api/teams', { body: { name: 'acme', api_token: token } }), 400, 'validation_error', `api_token ${problem}`, 'api_token')
+    }
+    assert.deepEqual((await call('GET', '/api/teams')).json(), [])
+    assert.equal((await call('POST', '/api/teams', { body: { name: 'acme', api_token: 'p'.repeat(64) } })).status, 201)
+  })
+
   it('installs a .tar.gz upload; the same archive again is a no-op; shows plugin.json and versions', async () => {
     const pluginId = await installBasic()
     await h.reloads.next((m) => m.reason === 'plugin installed' && m.pluginId === pluginId)

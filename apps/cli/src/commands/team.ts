@@ -1,3 +1,4 @@
+import { newTeamTokenProblem } from '@plugin-server/core'
 import type { Command } from 'commander'
 import { createTeam, listTeams } from '@plugin-server/db'
 import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken, teamUsage } from '@plugin-server/management'
@@ -35,6 +36,8 @@ export function registerTeam(program: Command): void {
     .option('--token <token>', 'API token to use instead of a generated one')
     .description('create a team and print it with its API token')
     .action(async (options: { name: string; token?: string }) => {
+      const problem = options.token === undefined ? null : newTeamTokenProblem(options.token)
+      if (problem) throw new Error(`--token ${problem}`)
       printResult(await withPool((pool) => createTeam(pool, options.name, options.token)))
     })
   team

@@ -1,3 +1,4 @@
+import { newTeamTokenProblem } from '@plugin-server/core'
 import { createTeam, listTeams } from '@plugin-server/db'
 import { teamUsage } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
@@ -17,6 +18,8 @@ export const teamRoutes: Route[] = [
     const name = optionalString(body, 'name')
     if (name === undefined || name.trim() === '') throw new HttpError(400, 'validation_error', 'name is required', 'name')
     const token = optionalString(body, 'api_token')
+    const tokenProblem = token === undefined ? null : newTeamTokenProblem(token)
+    if (tokenProblem) throw new HttpError(400, 'validation_error', `api_token ${tokenProblem}`, 'api_token')
     try {
       return { status: 201, body: await createTeam(management.pool, name, token) }
     } catch (err) {

@@ -1,9 +1,7 @@
+import { projectTokenProblem } from '@plugin-server/core'
 import { CaptureError } from './capture-error'
 import { ExtractedEvents, JsonObject } from './interfaces'
 import { isJsonObject } from './is-json-object'
-
-/** PostHog's capture refuses longer tokens before any lookup; project keys are far shorter. */
-const MAX_TOKEN_LENGTH = 64
 
 /**
  * One request resolves to exactly one project token, so the server does a single team lookup.
@@ -66,19 +64,7 @@ export function validateToken(raw: unknown, where: string): string {
   // A stray newline from a copy-pasted key should not lose events.
   const token = raw.trim()
   if (token === '') throw missingToken()
-  if (token.length > MAX_TOKEN_LENGTH) {
-    throw new CaptureError(401, 'invalid_token', `invalid api token in ${where}: longer than ${MAX_TOKEN_LENGTH} characters`, 'token')
-  }
-  if (!/^[\x01-\x7f]*$/.test(token)) {
-    throw new CaptureError(401, 'invalid_token', `invalid api token in ${where}: must be ASCII without null bytes`, 'token')
-  }
-  if (token.startsWith('phx_')) {
-    throw new CaptureError(
-      401,
-      'invalid_token',
-      `invalid api token in ${where}: a personal API key (phx_) cannot capture events, use the project API key`,
-      'token',
-    )
-  }
+  const problem = projectTokenProblem(token)
+  if (problem) throw new CaptureError(401, 'invalid_token', `invalid api token in ${where}: ${problem}`, 'token')
   return token
 }
