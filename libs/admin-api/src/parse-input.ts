@@ -37,10 +37,17 @@ export function optionalInt(body: Record<string, unknown>, key: string, max = MA
   return value
 }
 
-/** An array of positive integer ids, or undefined when absent. */
+/**
+ * The most ids one request may list: as many dead letters as one list shows, and more configs than
+ * a team has plugins to configure. A longer list would only make the queries and the answer large.
+ */
+export const MAX_IDS = 1000
+
+/** An array of at most MAX_IDS positive integer ids, or undefined when absent. */
 export function idList(body: Record<string, unknown>, key: string): number[] | undefined {
   const value = body[key]
   if (value === undefined || value === null) return undefined
+  if (Array.isArray(value) && value.length > MAX_IDS) throw invalid(key, `must list at most ${MAX_IDS} ids (got ${value.length})`)
   if (!Array.isArray(value) || !value.every((id) => typeof id === 'number' && Number.isInteger(id) && id > 0 && id <= MAX_INT))
     throw invalid(key, `must be an array of ids (integers from 1 to ${MAX_INT})`)
   return value as number[]

@@ -129,6 +129,19 @@ describe('export dead letters (list, replay) and the export series of a config',
     assert.deepEqual(after.export.dead_letters, { pending: 0, pendingEvents: 0, replayed: pending.length })
   })
 
+  it('refuses more than 1000 ids, and names at most 20 of the ids that are not pending dead letters', async () => {
+    const tooMany = await f.call('POST', `/api/configs/${id}/dead-letters/replay`, { ids: Array.from({ length: 1001 }, (_, i) => i + 1) }, f.teamToken)
+    assert.equal(tooMany.status, 400, tooMany.text.slice(0, 300))
+    assert.deepEqual(tooMany.json(), { error: { code: 'validation_error', message: 'ids must list at most 1000 ids (got 1001)', field: 'ids' } })
+    const unknownIds = Array.from({ length: 1000 }, (_, i) => 900_001 + i)
+    const unknown = await f.call('POST', `/api/configs/${id}/dead-letters/replay`, { ids: unknownIds }, f.teamToken)
+    assert.equal(unknown.status, 400, unknown.text.slice(0, 300))
+    const shown = unknownIds.slice(0, 20).join(', ')
+    assert.deepEqual(unknown.json(), {
+      error: { code: 'validation_error', message: `ids: not dead letters of config ${id} waiting for a replay: ${shown} and 980 more`, field: 'ids' },
+    })
+  })
+
   it("is 403 for another team's token", async () => {
     await f.assertOtherTeamForbidden([
       ['GET', `/api/configs/${id}/dead-letters`],

@@ -61,6 +61,7 @@ describe('PUT /api/teams/:teamId/configs/order', function () {
       [{ ids: [first] }, /missing: \d+/],
       [{ ids: [first, second, first] }, /listed more than once: \d+/],
       [{ ids: [first, second, 999_999] }, /not configs of this team: 999999/],
+      [{ ids: Array.from({ length: 1001 }, () => first) }, /^ids must list at most 1000 ids \(got 1001\)$/],
     ]
     for (const [body, message] of cases) {
       const reply = await f.call('PUT', url(), body)

@@ -9,6 +9,7 @@ import { Route } from './route'
 const MAX_DEAD_LETTERS = 1000
 const DEFAULT_BATCH_SIZE = 500
 const MAX_BATCH_SIZE = 10_000
+const MAX_UNKNOWN_IDS_SHOWN = 20
 
 /** Dead letters without their events: those may hold anything users sent. */
 function deadLetterView(d: DeadLetter) {
@@ -48,8 +49,13 @@ export const exportRoutes: Route[] = [
     if (ids !== undefined) {
       const pending = new Set((await listDeadLetters(management.pool, id, { ids, onlyPending: true })).map((d) => d.id))
       const unknown = ids.filter((d) => !pending.has(d))
-      if (unknown.length > 0)
-        throw new HttpError(400, 'validation_error', `ids: not dead letters of config ${id} waiting for a replay: ${unknown.join(', ')}`, 'ids')
+      if (unknown.length > 0) {
+        // The first few are enough to find the mistake; the whole list would echo the request back.
+        const shown =
+          unknown.slice(0, MAX_UNKNOWN_IDS_SHOWN).join(', ') +
+          (unknown.length > MAX_UNKNOWN_IDS_SHOWN ? ` and ${unknown.length - MAX_UNKNOWN_IDS_SHOWN} more` : '')
+        throw new HttpError(400, 'validation_error', `ids: not dead letters of config ${id} waiting for a replay: ${shown}`, 'ids')
+      }
     }
     const result = await replayDeadLetters(management.pool, services.deliveries(), id, services.limits.export, { ids })
     management.logger.info({ pluginConfigId: id, replayed: result.replayed, events: result.events, not_replayed: result.notReplayed }, 'dead letters replayed')
