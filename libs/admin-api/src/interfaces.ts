@@ -34,7 +34,7 @@ export interface AdminApiDeps {
   limits?: TeamUsageLimits
   /** Largest attachment a config may be given (PLUGIN_ATTACHMENT_MAX_BYTES); 10 MiB by default. */
   attachmentMaxBytes?: number
-  /** Log long-polls (`?after=&wait=`): at most 100 held at once, checked every 500 ms, by default. */
+  /** Log long-polls (`?after=&wait=`): at most 100 held at once, 10 of them for one team's configs, checked every 500 ms, by default. */
   logLongPolls?: Partial<LogTailOptions>
   /** SCHEDULER_SHARDS: which queue holds a config's task chains (default 1). */
   schedulerShards?: number

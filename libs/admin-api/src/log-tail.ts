@@ -6,6 +6,12 @@ import { HttpError } from './interfaces'
 export interface LogTailOptions {
   /** Long-polls held at once by this process; one more is refused with 429. */
   maxWaiters: number
+  /**
+   * Long-polls held at once for the configs of one team; one more of that team is refused with 429,
+   * so one team cannot take every place and leave the others' live log views refused. A tenth of
+   * `maxWaiters` (at least one) when not given.
+   */
+  maxWaitersPerTeam?: number
   /** How often one query checks every waited-on config for new rows. */
   pollMs: number
 }
@@ -13,6 +19,7 @@ export interface LogTailOptions {
 export const LOG_TAIL_DEFAULTS: LogTailOptions = { maxWaiters: 100, pollMs: 500 }
 
 interface Waiter {
+  teamId: number
   configId: number
   after: number
   resolve: (newest: number | null) => void
@@ -27,6 +34,7 @@ interface Waiter {
  */
 export class LogTail {
   private readonly waiters = new Set<Waiter>()
+  private readonly byTeam = new Map<number, number>()
   private timer: NodeJS.Timeout | null = null
   private polling = false
   private released = false
@@ -42,33 +50,38 @@ export class LogTail {
     return this.waiters.size
   }
 
+  /** The most long-polls held at once for one team's configs. */
+  get perTeam(): number {
+    return this.options.maxWaitersPerTeam ?? Math.max(1, Math.floor(this.options.maxWaiters / 10))
+  }
+
   /**
    * Resolves with the config's newest row id once it is past `after`, or null when `ms` ran out,
-   * `signal` aborted (the client went away) or the tail was released for shutdown.
+   * `signal` aborted (the client went away) or the tail was released for shutdown. `teamId` owns
+   * the config: its long-polls count against that team's share.
    */
-  waitPast(configId: number, after: number, ms: number, signal: AbortSignal): Promise<number | null> {
+  waitPast(teamId: number, configId: number, after: number, ms: number, signal: AbortSignal): Promise<number | null> {
     if (signal.aborted || this.released) return Promise.resolve(null)
-    if (this.waiters.size >= this.options.maxWaiters) {
-      throw new HttpError(
-        429,
-        'too_many_requests',
-        `${this.options.maxWaiters} log long-polls are already waiting on this server; poll without wait or try again in a few seconds`,
-        'wait',
-        { 'Retry-After': '5' },
-      )
-    }
+    if (this.waiters.size >= this.options.maxWaiters)
+      throw tooMany(`${this.options.maxWaiters} log long-polls are already waiting on this server (the limit for all teams)`)
+    if ((this.byTeam.get(teamId) ?? 0) >= this.perTeam)
+      throw tooMany(`${this.perTeam} log long-polls are already waiting for team ${teamId}'s configs on this server (the limit for one team)`)
     return new Promise((resolve) => {
       const done = (newest: number | null) => {
         if (!this.waiters.delete(waiter)) return
+        const held = (this.byTeam.get(teamId) ?? 1) - 1
+        if (held > 0) this.byTeam.set(teamId, held)
+        else this.byTeam.delete(teamId)
         clearTimeout(timeout)
         signal.removeEventListener('abort', onAbort)
         resolve(newest)
       }
-      const waiter: Waiter = { configId, after, resolve: done }
+      const waiter: Waiter = { teamId, configId, after, resolve: done }
       const timeout = setTimeout(() => done(null), ms)
       const onAbort = () => done(null)
       signal.addEventListener('abort', onAbort, { once: true })
       this.waiters.add(waiter)
+      this.byTeam.set(teamId, (this.byTeam.get(teamId) ?? 0) + 1)
       this.schedule()
     })
   }
@@ -104,4 +117,8 @@ export class LogTail {
       this.schedule()
     }
   }
+}
+
+function tooMany(why: string): HttpError {
+  return new HttpError(429, 'too_many_requests', `${why}; poll without wait or try again in a few seconds`, 'wait', { 'Retry-After': '5' })
 }

@@ -19,6 +19,7 @@ export async function waitForLogs(
   req: IncomingMessage,
   management: ManagementContext,
   tail: LogTail,
+  teamId: number,
   configId: number,
   query: LogQuery & { afterId: number },
   waitMs: number,
@@ -31,7 +32,7 @@ export async function waitForLogs(
       const rows = await readLogs(management, configId, query)
       const left = deadline - Date.now()
       if (rows.length > 0 || left <= 0 || gone.signal.aborted) return rows
-      const newest = await tail.waitPast(configId, cursor, left, gone.signal)
+      const newest = await tail.waitPast(teamId, configId, cursor, left, gone.signal)
       if (newest === null) return []
       cursor = newest
     }

@@ -190,4 +190,37 @@ describe('admin API: config logs', function () {
       assert.deepEqual(reply.body, { error: { code: 'validation_error', message, field: 'wait' } })
     }
   })
+
+  it("refuses a team's long-poll past its tenth of the places, naming that limit, while another team's is still held", async () => {
+    api.releaseLongPolls()
+    await new Promise((resolve) => server.close(resolve))
+    await api.close()
+    await start({ maxWaiters: 20 })
+    const otherTeam = await createTeamRow(h, 'other')
+    const otherConfig = (await createConfig(h.ctx, { teamId: otherTeam, plugin: 'management-basic', config: { apiKey: SECRET, label: 'O' } })).id
+    const cursor = await insertLog(h, configId, 'INFO', 'SYSTEM', 'before')
+    const poll = (config: number) => fetch(`${base}/api/configs/${config}/logs?after=${cursor}&wait=20`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    const held = [poll(configId), poll(configId)]
+    await eventually(
+      'the team to hold its two places',
+      async () => api.longPolls(),
+      (n) => n === 2,
+      5000,
+    )
+    const refused = await poll(configId)
+    assert.equal(refused.status, 429)
+    assert.equal(refused.headers.get('retry-after'), '5')
+    const { error } = (await refused.json()) as { error: { message: string; field: string } }
+    assert.equal(error.field, 'wait')
+    assert.match(error.message, /^2 log long-polls are already waiting for team \d+'s configs on this server \(the limit for one team\)/)
+    held.push(poll(otherConfig))
+    await eventually(
+      "the other team's long-poll to be held",
+      async () => api.longPolls(),
+      (n) => n === 3,
+      5000,
+    )
+    api.releaseLongPolls()
+    for (const reply of await Promise.all(held)) assert.deepEqual(await reply.json(), [])
+  })
 })

@@ -1,3 +1,4 @@
+import { findPluginConfigTeam } from '@plugin-server/db'
 import { getConfig, readLogs, setAttachment } from '@plugin-server/management'
 import { readMetrics } from '@plugin-server/plugin-runtime'
 import { HttpError } from '../interfaces'
@@ -34,7 +35,7 @@ export const configDataRoutes: Route[] = [
     const view = await setAttachment(management, id, { key: params.key, file_name: fileName, content_type: contentType, contents })
     return { status: 200, body: view }
   }),
-  defineRoute('GET /api/configs/:id/logs', 'config', async ({ req, params, query, management, services }) => {
+  defineRoute('GET /api/configs/:id/logs', 'config', async ({ req, params, query, management, services, principal }) => {
     const id = idParam(params.id, 'plugin config')
     const logQuery = {
       levels: listQuery(query, 'level'),
@@ -48,7 +49,10 @@ export const configDataRoutes: Route[] = [
     if (wait > MAX_WAIT_SECONDS) throw new HttpError(400, 'validation_error', `wait must be at most ${MAX_WAIT_SECONDS} (seconds)`, 'wait')
     const { afterId } = logQuery
     if (afterId === undefined) throw new HttpError(400, 'validation_error', 'wait needs after=<id>: it waits for rows after that one', 'wait')
-    return { status: 200, body: await waitForLogs(req, management, services.logTail, id, { ...logQuery, afterId }, wait * 1000) }
+    // The share is the config's team's, whoever asks: the operator following a team's logs counts there too.
+    const teamId = principal.kind === 'team' ? principal.teamId : await findPluginConfigTeam(management.pool, id)
+    if (teamId === null) throw new HttpError(404, 'not_found', `plugin config ${id} not found`)
+    return { status: 200, body: await waitForLogs(req, management, services.logTail, teamId, id, { ...logQuery, afterId }, wait * 1000) }
   }),
   defineRoute('GET /api/configs/:id/metrics', 'config', async ({ params, management }) => {
     const id = idParam(params.id, 'plugin config')
