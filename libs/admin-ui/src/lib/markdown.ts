@@ -10,6 +10,13 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   }
 })
 
+/**
+ * Controls and forms would let a plugin's text pass for the UI itself (a "sign in again" form
+ * posting the typed token elsewhere), and style could restyle the page around it: Markdown never
+ * needs them.
+ */
+const FORBID_TAGS = ['form', 'input', 'button', 'select', 'textarea', 'style']
+
 export function markdownToHtml(text: string): string {
-  return DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true }))
+  return DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true }), { FORBID_TAGS })
 }
