@@ -3,11 +3,13 @@ import {
   cancelHistoricalExport,
   getHistoricalProgress,
   HistoricalQueue,
+  HistoricalRunLimit,
   HistoricalRunOverlap,
   HistoricalRunProgress,
   listHistoricalProgress,
   startHistoricalExport,
 } from '@plugin-server/export'
+import type { HistoricalRunPage } from '@plugin-server/db'
 import type { ManagementContext } from '@plugin-server/management'
 import { HttpError } from './interfaces'
 
@@ -66,14 +68,15 @@ export class HistoricalExports {
       return { run: (await this.get(configId, run.id))!, created }
     } catch (err) {
       if (err instanceof HistoricalRunOverlap) throw new HttpError(409, 'conflict', err.message, 'from')
+      if (err instanceof HistoricalRunLimit) throw new HttpError(409, 'conflict', err.message)
       throw err
     }
   }
 
-  /** Newest first. */
-  async list(configId: number): Promise<HistoricalRunView[]> {
+  /** Newest first, a page at a time (`before`: the last id of the previous page). */
+  async list(configId: number, page: HistoricalRunPage): Promise<HistoricalRunView[]> {
     const { pool, redis, queuePrefix } = this.management
-    return (await listHistoricalProgress(pool, redis, queuePrefix, configId)).map(view).reverse()
+    return (await listHistoricalProgress(pool, redis, queuePrefix, configId, page)).map(view)
   }
 
   /** The run if it is one of this config's. */

@@ -26,7 +26,7 @@ export {
   recordHistoricalRunError,
   getConfigValues,
 } from './historical-runs'
-export type { HistoricalRunStatus, HistoricalRunRecord, HistoricalEventRow } from './historical-runs'
+export type { HistoricalRunStatus, HistoricalRunRecord, HistoricalEventRow, HistoricalRunPage } from './historical-runs'
 export {
   findPluginVersion,
   makePluginVersionCurrent,

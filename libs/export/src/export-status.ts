@@ -7,7 +7,10 @@ import { listHistoricalProgress } from './historical-progress'
 import { EXPORT_METRIC_NAMES, ExportCounts, ExportStatus } from './interfaces'
 import { exportKeys } from './keys'
 
-/** What `plugin-server export status` prints: fleet-wide metrics, buffer, pending work, dead letters, historical runs. */
+/** The newest historical runs status shows; older ones are in the admin API's paged list. */
+const STATUS_HISTORICAL_RUNS = 20
+
+/** What `plugin-server export status` prints: fleet-wide metrics, buffer, pending work, dead letters, the newest historical runs (oldest of them first). */
 export async function exportStatus(pool: Pool, redis: Redis, prefix: string, configId: number): Promise<ExportStatus> {
   const config = await findPluginConfigPlugin(pool, configId)
   if (!config) throw new Error(`plugin config ${configId} not found`)
@@ -21,7 +24,7 @@ export async function exportStatus(pool: Pool, redis: Redis, prefix: string, con
     redis.zcard(keys.pending(configId)),
     redis.zcard(keys.retrying(configId)),
     deadLetterCounts(pool, configId),
-    listHistoricalProgress(pool, redis, prefix, configId),
+    listHistoricalProgress(pool, redis, prefix, configId, { limit: STATUS_HISTORICAL_RUNS }),
   ])
   const now = Date.now()
   const metrics = Object.fromEntries(EXPORT_METRIC_NAMES.map((name) => [name, all[name] ?? 0])) as ExportCounts
@@ -37,6 +40,6 @@ export async function exportStatus(pool: Pool, redis: Redis, prefix: string, con
     oldestPendingBatchAgeSeconds: oldest.length === 2 ? (now - Number(oldest[1])) / 1000 : null,
     retriesInFlight: retrying,
     deadLetters: dead,
-    historicalRuns: runs,
+    historicalRuns: runs.reverse(),
   }
 }

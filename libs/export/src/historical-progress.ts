@@ -1,6 +1,6 @@
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
-import { getHistoricalRun, listHistoricalRuns } from '@plugin-server/db'
+import { getHistoricalRun, HistoricalRunPage, listHistoricalRuns } from '@plugin-server/db'
 import { readHistoricalCounts } from './historical-pages'
 import type { HistoricalRun, HistoricalRunProgress } from './interfaces'
 
@@ -48,9 +48,15 @@ export async function historicalProgress(redis: Redis, prefix: string, runs: rea
   })
 }
 
-/** The config's historical runs, oldest first, with their progress. */
-export async function listHistoricalProgress(pool: Pool, redis: Redis, prefix: string, configId: number): Promise<HistoricalRunProgress[]> {
-  return historicalProgress(redis, prefix, await listHistoricalRuns(pool, configId))
+/** A page of the config's historical runs, newest first, with their progress. */
+export async function listHistoricalProgress(
+  pool: Pool,
+  redis: Redis,
+  prefix: string,
+  configId: number,
+  page: HistoricalRunPage,
+): Promise<HistoricalRunProgress[]> {
+  return historicalProgress(redis, prefix, await listHistoricalRuns(pool, configId, page))
 }
 
 /** One run's progress; null if there is no such run. */

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
-import { Logger, postpone } from '@plugin-server/core'
+import { Logger, postpone, SlotCounts } from '@plugin-server/core'
 import {
   advanceHistoricalCursor,
   beginHistoricalRun,
@@ -34,7 +34,12 @@ export interface HistoricalRunnerDeps {
   settleTimeoutMs?: number
   /** Longest wait, after a cancel, for the pages being delivered at that moment. */
   cancelDrainMs?: number
+  /** Runs of one team this exporter drives at once; a run past it waits in the queue, holding no slot. */
+  teamShare?: number
 }
+
+/** How soon a run put back because its team was at its share is looked at again. */
+const TEAM_AT_SHARE_DELAY_MS = 2000
 
 /** This exporter is shutting down: the run goes back to the queue for another one (or this one, restarted). */
 class Stopping extends Error {}
@@ -55,6 +60,7 @@ type Cursor = { timestamp: string; uuid: string }
 export class HistoricalRunner {
   private readonly stopping = new AbortController()
   private readonly pollMs: number
+  private readonly teamSlots = new SlotCounts<number>()
 
   constructor(private readonly deps: HistoricalRunnerDeps) {
     this.pollMs = deps.pollMs ?? 50
@@ -62,8 +68,14 @@ export class HistoricalRunner {
 
   readonly process = async (job: Job<HistoricalJobData>, token?: string): Promise<string> => {
     const { runId } = job.data
+    // One team queueing many long runs would otherwise hold every slot, in order, ahead of the others.
+    const stored = await getHistoricalRun(this.deps.pool, runId)
+    if (!stored) return 'already finished'
+    const { teamId } = stored
+    // A cancelled run only wraps up, which should not wait for its team's other runs.
+    if (stored.status !== 'cancelled' && this.teamSlots.held(teamId) >= (this.deps.teamShare ?? Infinity)) return postpone(job, TEAM_AT_SHARE_DELAY_MS, token)
     try {
-      return await this.drive(runId)
+      return await this.teamSlots.within(teamId, () => this.drive(runId))
     } catch (err) {
       if (err instanceof Stopping) return postpone(job, 0, token)
       if (err instanceof TakenOver) return 'taken over by another exporter'

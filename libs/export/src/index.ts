@@ -19,7 +19,14 @@ export { deadLetterEvents, insertDeadLetter, listDeadLetters } from './dead-lett
 export { replayDeadLetters } from './replay-dead-letters'
 export { HistoricalQueue } from './historical-queue'
 export { listHistoricalProgress, getHistoricalProgress } from './historical-progress'
-export { startHistoricalExport, cancelHistoricalExport, HistoricalRunOverlap } from './start-historical-export'
+export {
+  startHistoricalExport,
+  cancelHistoricalExport,
+  HistoricalRunOverlap,
+  HistoricalRunLimit,
+  MAX_UNFINISHED_RUNS_PER_CONFIG,
+  MAX_UNFINISHED_RUNS_PER_TEAM,
+} from './start-historical-export'
 export { exportStatus } from './export-status'
 export { startExporter } from './start-exporter'
 export type { RunningExporter } from './start-exporter'

@@ -20,6 +20,8 @@ import { spillDelivery } from './spill-delivery'
 
 /** Historical runs one exporter drives at once. */
 const HISTORICAL_RUNS_PER_EXPORTER = 4
+/** Of those, the most one team's runs hold: its others wait, so another team's run finds a slot. */
+const HISTORICAL_RUNS_PER_TEAM = HISTORICAL_RUNS_PER_EXPORTER / 2
 
 export interface RunningExporter extends RunningRole {
   runtime: PluginRuntime
@@ -83,7 +85,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
     },
   )
   const historicalQueue = new HistoricalQueue(ctx.newRedisConnection('export-historical'), prefix)
-  const historical = new HistoricalRunner({ pool: ctx.pool(), redis, queuePrefix: prefix, deliveries, logger })
+  const historical = new HistoricalRunner({ pool: ctx.pool(), redis, queuePrefix: prefix, deliveries, logger, teamShare: HISTORICAL_RUNS_PER_TEAM })
   // Runs mostly wait for the delivery workers, so a few at once cost little; one run is driven by one exporter at a time (its job's lock).
   const historicalWorker = createWorker<HistoricalJobData, string>(
     QUEUES.exportHistorical,

@@ -24,9 +24,29 @@ export class HistoricalRunOverlap extends Error {
 }
 
 /**
+ * Unfinished (queued or running) runs one config may have at once: a few disjoint ranges, not a
+ * backlog that would keep the exporters' historical slots for itself.
+ */
+export const MAX_UNFINISHED_RUNS_PER_CONFIG = 3
+/** Unfinished runs all of one team's configs may have at once. */
+export const MAX_UNFINISHED_RUNS_PER_TEAM = 10
+
+/** A start refused because the config or its team already has as many unfinished runs as it may. */
+export class HistoricalRunLimit extends Error {
+  override name = 'HistoricalRunLimit'
+  constructor(configId: number, teamId: number, of: 'config' | 'team', unfinished: number) {
+    const whose = of === 'config' ? `plugin config ${configId}` : `team ${teamId}`
+    const limit =
+      of === 'config' ? `MAX_UNFINISHED_RUNS_PER_CONFIG (${MAX_UNFINISHED_RUNS_PER_CONFIG})` : `MAX_UNFINISHED_RUNS_PER_TEAM (${MAX_UNFINISHED_RUNS_PER_TEAM})`
+    super(`${whose} already has ${unfinished} unfinished historical export runs, the limit ${limit}: wait for one to finish or cancel one first`)
+  }
+}
+
+/**
  * Enqueues a historical export run for the exporters (this does no export work): a new run, or the
  * unfinished one of exactly this config and range (`created: false`), fleet-wide. A range that
- * overlaps an unfinished run of the config without being the same throws HistoricalRunOverlap.
+ * overlaps an unfinished run of the config without being the same throws HistoricalRunOverlap; one
+ * past the config's or the team's unfinished runs, HistoricalRunLimit.
  */
 export async function startHistoricalExport(
   pool: Pool,
@@ -37,7 +57,13 @@ export async function startHistoricalExport(
   if (!(request.from < request.to)) throw new Error('from must be before to')
   const config = await getConfigValues(pool, configId)
   if (!config) throw new Error(`plugin config ${configId} not found`)
-  const result = await createHistoricalRun(pool, { configId, teamId: config.teamId, ...request })
+  const result = await createHistoricalRun(pool, {
+    configId,
+    teamId: config.teamId,
+    ...request,
+    maxUnfinished: { config: MAX_UNFINISHED_RUNS_PER_CONFIG, team: MAX_UNFINISHED_RUNS_PER_TEAM },
+  })
+  if (result.outcome === 'limit') throw new HistoricalRunLimit(configId, config.teamId, result.of, result.unfinished)
   if (result.outcome === 'overlap') throw new HistoricalRunOverlap(result.run)
   await queue.ensure(result.run.id)
   return { run: result.run, created: result.outcome === 'created' }

@@ -131,14 +131,17 @@ describe('historical export runs executed by the exporters (plugin-server export
 
   it('a run whose job was never added (its starter died after the insert) is run when an exporter starts', async () => {
     h = await historicalFleet(100)
-    const { run } = await createHistoricalRun(h.fleet.db.pool, {
+    const created = await createHistoricalRun(h.fleet.db.pool, {
       configId: h.configId,
       teamId: h.fleet.team.id,
       from: new Date(RANGE.from),
       to: new Date(RANGE.to),
       batchSize: 50,
       maxInFlight: 1,
+      maxUnfinished: { config: 1, team: 1 },
     })
+    assert.ok(created.outcome === 'created', created.outcome)
+    const { run } = created
     await h.fleet.start('exporter')
     const done = await h.finished(run.id)
     assert.deepEqual({ status: done.status, exported: done.exported }, { status: 'done', exported: 100 })

@@ -1,4 +1,5 @@
 import { DeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
+import { POSTGRES_INT_MAX } from '@plugin-server/db'
 import { getConfig } from '@plugin-server/management'
 import { readJsonObject } from '../http-io'
 import { HttpError } from '../interfaces'
@@ -10,6 +11,8 @@ const MAX_DEAD_LETTERS = 1000
 const DEFAULT_BATCH_SIZE = 500
 const MAX_BATCH_SIZE = 10_000
 const MAX_UNKNOWN_IDS_SHOWN = 20
+const DEFAULT_HISTORICAL_RUNS = 20
+const MAX_HISTORICAL_RUNS = 100
 
 /** Dead letters without their events: those may hold anything users sent. */
 function deadLetterView(d: DeadLetter) {
@@ -61,10 +64,12 @@ export const exportRoutes: Route[] = [
     management.logger.info({ pluginConfigId: id, replayed: result.replayed, events: result.events, not_replayed: result.notReplayed }, 'dead letters replayed')
     return { status: 200, body: { replayed: result.replayed, events: result.events, not_replayed: result.notReplayed, held_back: result.heldBack } }
   }),
-  defineRoute('GET /api/configs/:id/historical-exports', 'config', async ({ params, management, services }) => {
+  defineRoute('GET /api/configs/:id/historical-exports', 'config', async ({ params, query, management, services }) => {
     const id = idParam(params.id, 'plugin config')
+    const limit = intQueryParam(query, 'limit', DEFAULT_HISTORICAL_RUNS, 1, MAX_HISTORICAL_RUNS)
+    const before = query.get('before') ? intQueryParam(query, 'before', 0, 1, POSTGRES_INT_MAX) : undefined
     await getConfig(management, id)
-    return { status: 200, body: await services.historical.list(id) }
+    return { status: 200, body: await services.historical.list(id, { limit, before }) }
   }),
   defineRoute('POST /api/configs/:id/historical-exports', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
     const id = idParam(params.id, 'plugin config')
