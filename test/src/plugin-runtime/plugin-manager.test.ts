@@ -283,16 +283,11 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       ) as Promise<number>
     const failRead = (pid: number) => db.pool.query('SELECT pg_terminate_backend($1)', [pid])
     const tagOf = (id: number) => runtime.manager.enabledConfigs().find((r) => r.id === id)?.config.tag
+    const enableTagger = () =>
+      enablePlugin(management, team.id, writePlugin('tagger', `export function processEvent(e) { return e }`, [{ key: 'tag', type: 'string' }]), { tag: 'v1' })
 
     it('reads them once more, so the change the message announced does not wait for the reconcile', async () => {
-      const config = await enablePlugin(
-        management,
-        team.id,
-        writePlugin('tagger', `export function processEvent(e) { return e }`, [{ key: 'tag', type: 'string' }]),
-        {
-          tag: 'v1',
-        },
-      )
+      const config = await enableTagger()
       runtime = await fx.start()
       // Changed with no reload published: only the refreshes below can read it.
       await db.pool.query(`UPDATE plugin_configs SET config = config || '{"tag": "v2"}', updated_at = now() WHERE id = $1`, [config.id])
@@ -314,14 +309,7 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     })
 
     it('gives up when that read fails too, leaving the configs to the reconcile rather than reading a failing Postgres in a loop', async () => {
-      const config = await enablePlugin(
-        management,
-        team.id,
-        writePlugin('tagger', `export function processEvent(e) { return e }`, [{ key: 'tag', type: 'string' }]),
-        {
-          tag: 'v1',
-        },
-      )
+      const config = await enableTagger()
       runtime = await fx.start()
       const unlock = await lockTeams()
       try {
