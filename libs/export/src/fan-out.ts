@@ -6,6 +6,7 @@ import type { DeliveryQueue, NewDelivery } from './delivery-queue'
 import type { ExportBuffer } from './export-buffer'
 import type { ExportMethod, ExportSettings, ProcessedPluginEvent } from './interfaces'
 import { toProcessedEvent } from '@plugin-server/plugin-runtime'
+import { EXPORTING_METHODS } from '@plugin-server/plugin-vm'
 
 export interface FanOutDeps {
   manager: PluginManager
@@ -13,8 +14,6 @@ export interface FanOutDeps {
   deliveries: DeliveryQueue
   settings: ExportSettings
 }
-
-const EXPORTER_METHODS = ['onEvent', 'onSnapshot', 'composeWebhook', 'exportEvents'] as const
 
 /**
  * One ingest hand-off (a team's stored events) → each exporting config of the team: exportEvents
@@ -25,7 +24,7 @@ const EXPORTER_METHODS = ['onEvent', 'onSnapshot', 'composeWebhook', 'exportEven
 export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<string> {
   const handoffId = job.id ?? `${job.data.teamId}-${job.timestamp}`
   // Only the configs that export here are set up in this role (a processEvent-only plugin is the ingest workers').
-  const configs = await deps.manager.teamConfigs(job.data.teamId, EXPORTER_METHODS)
+  const configs = await deps.manager.teamConfigs(job.data.teamId, EXPORTING_METHODS)
   // Built once; each delivery job carries its own serialized copy, so no plugin sees another's changes.
   const events = job.data.events.map(toProcessedEvent)
   const snapshots = events.filter((e) => e.event === '$snapshot')

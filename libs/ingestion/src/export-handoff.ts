@@ -1,10 +1,11 @@
 import type { ExportBatch } from '@plugin-server/core'
+import { EXPORTING_METHODS, type PluginMethodName } from '@plugin-server/plugin-vm'
 import type { Queue } from 'bullmq'
 import { eventsByTeam } from './events-by-team'
 import type { AfterStoreHook } from './interfaces'
 
 export interface ExportingTeams {
-  teamHas(teamId: number, methods: readonly ('onEvent' | 'onSnapshot' | 'exportEvents')[]): Promise<boolean>
+  teamHas(teamId: number, methods: readonly PluginMethodName[]): Promise<boolean>
 }
 
 /**
@@ -16,7 +17,7 @@ export function exportHandoff(teams: ExportingTeams, queue: Queue<ExportBatch>):
   return async (events, batchId) => {
     const jobs = []
     for (const [teamId, teamEvents] of eventsByTeam(events)) {
-      if (await teams.teamHas(teamId, ['onEvent', 'onSnapshot', 'exportEvents'])) {
+      if (await teams.teamHas(teamId, EXPORTING_METHODS)) {
         jobs.push({ name: 'events', data: { teamId, events: teamEvents }, opts: { jobId: `x-${batchId}-${teamId}` } })
       }
     }

@@ -1,4 +1,4 @@
-export { PLUGIN_METHOD_NAMES } from './interfaces'
+export { EXPORTING_METHODS, PLUGIN_METHOD_NAMES } from './interfaces'
 export type {
   PluginEvent,
   PluginConfigField,

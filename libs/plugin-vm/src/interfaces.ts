@@ -85,6 +85,14 @@ export const PLUGIN_METHOD_NAMES: readonly PluginMethodName[] = [
   'composeWebhook',
 ]
 
+/**
+ * The methods that make a config an exporter: the ingest hand-off and the exporters' fan-out both read
+ * this one list, so a method the exporters handle is never left out of what the ingest workers hand over.
+ */
+export const EXPORTING_METHODS = ['onEvent', 'onSnapshot', 'composeWebhook', 'exportEvents'] as const satisfies readonly PluginMethodName[]
+
+export type ExportingMethod = (typeof EXPORTING_METHODS)[number]
+
 export type MetricOperation = 'sum' | 'max' | 'min'
 
 /** Limits whose breach disposes the isolate: a call's deadline, the heap, background CPU per minute. */
