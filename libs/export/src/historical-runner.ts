@@ -5,6 +5,7 @@ import { Logger, postpone, SlotCounts } from '@plugin-server/core'
 import {
   advanceHistoricalCursor,
   beginHistoricalRun,
+  cancelHistoricalRun,
   countHistoricalEvents,
   countTransactionsBeforeSnapshot,
   finishHistoricalRun,
@@ -147,7 +148,15 @@ export class HistoricalRunner {
     const refresh = async () => {
       if (Date.now() - refreshed < 500) return
       refreshed = Date.now()
-      status = (await getHistoricalRunStatus(pool, runId)) ?? 'cancelled'
+      const [current, config] = await Promise.all([getHistoricalRunStatus(pool, runId), getConfigValues(pool, pluginConfigId)])
+      status = current ?? 'cancelled'
+      // Every page handed over once the config is off would only become a dead letter ("not enabled").
+      if (status === 'running' && !config?.enabled) {
+        const reason = config ? 'config disabled' : 'config deleted'
+        if (await cancelHistoricalRun(pool, runId)) await recordHistoricalRunError(pool, runId, reason)
+        log.info({ reason }, 'historical export run cancelled')
+        status = 'cancelled'
+      }
     }
 
     // The page being handed over when the last driver stopped: exactly that page again.
@@ -161,6 +170,7 @@ export class HistoricalRunner {
         await this.pause()
         await refresh()
       }
+      await refresh()
       if (status !== 'running') break
       const rows = await page(null)
       if (rows.length === 0) break
