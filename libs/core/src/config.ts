@@ -125,6 +125,8 @@ export interface Config {
     /** exportEvents buffer bounds unless the config sets exportEventsBufferBytes / exportEventsBufferSeconds. */
     bufferMaxBytes: number
     bufferMaxAgeMs: number
+    /** The most a config's exportEventsBufferBytes may ask for (EXPORT_BUFFER_CONFIG_MAX_BYTES); its seconds are held to 600, as PostHog does. */
+    bufferConfigMaxBytes: number
     /** How often buffers are checked for age. */
     flushIntervalMs: number
     /** How long an exporter holds a job before another one may take it over (a dead exporter's jobs). */
@@ -355,13 +357,20 @@ function jobWorkerConfig(r: Reader): Config['jobWorker'] {
 function exportConfig(r: Reader): Config['export'] {
   const maxPendingEvents = r.int('EXPORT_MAX_PENDING_EVENTS', 200_000, 1, 1_000_000_000)
   const concurrency = r.int('EXPORT_CONCURRENCY', 16, 1, 1000)
+  const bufferMaxBytes = r.int('EXPORT_BUFFER_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024)
+  const bufferConfigMaxBytes = r.int('EXPORT_BUFFER_CONFIG_MAX_BYTES', Math.max(10 * 1024 * 1024, bufferMaxBytes), 1, 100 * 1024 * 1024)
+  if (bufferConfigMaxBytes < bufferMaxBytes)
+    r.problems.push(
+      `EXPORT_BUFFER_CONFIG_MAX_BYTES: must be at least EXPORT_BUFFER_MAX_BYTES (${bufferMaxBytes}), the default a config may only raise up to it, got ${bufferConfigMaxBytes}`,
+    )
   return {
     concurrency,
     configConcurrency: r.int('EXPORT_CONFIG_CONCURRENCY', 2, 1, 1000),
     // Half: a team of many configs whose destinations hang leaves the other half to every other team.
     teamConcurrency: r.int('EXPORT_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
     fanOutConcurrency: r.int('EXPORT_FANOUT_CONCURRENCY', 4, 1, 1000),
-    bufferMaxBytes: r.int('EXPORT_BUFFER_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
+    bufferMaxBytes,
+    bufferConfigMaxBytes,
     bufferMaxAgeMs: r.ms('EXPORT_BUFFER_MAX_AGE_MS', 10_000, 1, 24 * 3600 * 1000),
     flushIntervalMs: r.ms('EXPORT_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
     lockDurationMs: r.ms('EXPORT_LOCK_DURATION_MS', 60_000, 1000),

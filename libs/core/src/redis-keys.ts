@@ -15,13 +15,19 @@ export const redisKeys = (prefix: string) => ({
     bufferBytes: (configId: number) => `${prefix}:export:buffer-bytes:${configId}`,
     /** ZSET of configs with buffered events, scored by when their oldest buffered event arrived. */
     buffered: () => `${prefix}:export:buffered`,
+    /** HASH `team` / `events`: the config's buffered events counted in its team's and the fleet's buffered totals (given back by the flush that takes them). */
+    bufferCounted: (configId: number) => `${prefix}:export:buffer-counted:${configId}`,
+    /** STRING events in the buffers of the team's configs (counted against EXPORT_TEAM_MAX_PENDING_EVENTS with its pending ones). With '': what every team's key starts with. */
+    teamBufferedEvents: (teamId: number | '') => `${prefix}:export:team-buffered-events:${teamId}`,
+    /** STRING events in every config's buffer (counted against EXPORT_FLEET_MAX_PENDING_EVENTS with the pending ones). */
+    fleetBufferedEvents: () => `${prefix}:export:fleet-buffered-events`,
     /** LIST of events taken from the buffer whose delivery job may not exist yet; finished or taken over by the next flush. */
     flushing: (configId: number) => `${prefix}:export:flushing:${configId}`,
     /** STRING id of the flush in progress. */
     flushingId: (configId: number) => `${prefix}:export:flushing-id:${configId}`,
     /** ZSET of configs with a flush in progress, scored by when it started: a stale one is finished by another exporter. */
     flushingSince: () => `${prefix}:export:flushing-since`,
-    /** STRING with a TTL marking an ingest hand-off as buffered for a config, so a redelivered hand-off is not buffered twice. */
+    /** STRING with a TTL marking an ingest hand-off as buffered for a config (`1`), or spilled past a limit (`config` / `team` / `fleet`), so a redelivered hand-off is not buffered twice. */
     appended: (configId: number, handoffId: string) => `${prefix}:export:appended:${configId}:${handoffId}`,
     /** ZSET of delivery jobs not finished yet, scored by when they were enqueued (oldest pending batch). */
     pending: (configId: number) => `${prefix}:export:pending:${configId}`,

@@ -1,16 +1,48 @@
 import type Redis from 'ioredis'
-import type { DeliveryQueue } from './delivery-queue'
+import type { DeliveryOverflow, DeliveryQueue } from './delivery-queue'
 import type { ProcessedPluginEvent } from './interfaces'
 import { exportKeys, ExportKeys } from './keys'
+import type { PendingLimit } from './pending-events'
 
 /** How long a hand-off is remembered as buffered (a redelivery after that buffers it again: at-least-once). */
 const APPENDED_TTL_SECONDS = 24 * 3600
 
+/**
+ * Appends a hand-off's events to a config's buffer unless it was appended (or spilled) before; its
+ * answer then is the one it got the first time. Buffered events count against the caps of pending
+ * events with the delivery jobs of their config, team and all teams (EXPORT_MAX_PENDING_EVENTS,
+ * EXPORT_TEAM_…, EXPORT_FLEET_…), as a delivery's are admitted (pending-events.ts): past a cap the
+ * events are not buffered and are answered as spilled there, unless nothing is pending or buffered
+ * there yet. KEYS: buffer, its bytes, buffered zset, appended marker, the config's, team's and
+ * fleet's pending totals, the team's and fleet's buffered totals, the config's counted hash. ARGV:
+ * marker TTL, now, config id, bytes, the three caps (0: none), team id, events, then the events.
+ * Answers {bytes} or {0, limit, events held there}.
+ */
 const APPEND = `
-if redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[1]) == false then return -1 end
-for i = 5, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+local mark = redis.call('GET', KEYS[4])
+if mark == '1' then return {-1} end
+if mark then return {0, mark, 0} end
+local events = tonumber(ARGV[9])
+local held = {
+  config = tonumber(redis.call('GET', KEYS[5]) or '0') + redis.call('LLEN', KEYS[1]),
+  team = tonumber(redis.call('GET', KEYS[6]) or '0') + tonumber(redis.call('GET', KEYS[8]) or '0'),
+  fleet = tonumber(redis.call('GET', KEYS[7]) or '0') + tonumber(redis.call('GET', KEYS[9]) or '0'),
+}
+local caps = {config = tonumber(ARGV[5]), team = tonumber(ARGV[6]), fleet = tonumber(ARGV[7])}
+for _, level in ipairs({'config', 'team', 'fleet'}) do
+  if caps[level] > 0 and held[level] > 0 and held[level] + events > caps[level] then
+    redis.call('SET', KEYS[4], level, 'EX', ARGV[1])
+    return {0, level, held[level]}
+  end
+end
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[1])
+for i = 10, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
 redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[3])
-return redis.call('INCRBY', KEYS[2], ARGV[4])
+redis.call('INCRBY', KEYS[8], events)
+redis.call('INCRBY', KEYS[9], events)
+redis.call('HSET', KEYS[10], 'team', ARGV[8])
+redis.call('HINCRBY', KEYS[10], 'events', events)
+return {redis.call('INCRBY', KEYS[2], ARGV[4])}
 `
 
 // An unfinished flush is returned again instead of taking new events, so it is finished (its job
@@ -24,6 +56,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 redis.call('RENAME', KEYS[1], KEYS[4])
 redis.call('DEL', KEYS[2])
+-- Out of the buffer: its events count as pending once their delivery job is admitted.
+local team, counted = unpack(redis.call('HMGET', KEYS[7], 'team', 'events'))
+if team and counted then
+  for _, key in ipairs({ARGV[4] .. team, KEYS[8]}) do
+    if redis.call('DECRBY', key, counted) <= 0 then redis.call('DEL', key) end
+  end
+end
+redis.call('DEL', KEYS[7])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SET', KEYS[5], ARGV[2])
 redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1])
@@ -56,30 +96,54 @@ export class ExportBuffer {
     private readonly redis: Redis,
     prefix: string,
     private readonly queue: DeliveryQueue,
+    /** Without it (tests), buffers are not held to the caps of pending events. */
+    private readonly overflow: DeliveryOverflow | null = null,
   ) {
     this.keys = exportKeys(prefix)
   }
 
-  /** Appends unless this hand-off was already appended; returns the buffer's bytes (or null when skipped). */
+  /**
+   * Appends unless this hand-off was already appended; returns the buffer's bytes, or null when
+   * skipped: appended before, or past a cap of pending events (then kept as a dead letter, as a live
+   * delivery there is no room for).
+   */
   async append(configId: number, handoffId: string, events: readonly ProcessedPluginEvent[]): Promise<number | null> {
     if (events.length === 0) return null
     const serialized = events.map((e) => JSON.stringify(e))
     const bytes = serialized.reduce((sum, s) => sum + Buffer.byteLength(s), 0)
+    const teamId = events[0].team_id
     const k = this.keys
-    const result = await this.redis.eval(
+    const caps = this.overflow ? [this.overflow.maxPendingEvents, this.overflow.maxTeamPendingEvents, this.overflow.maxFleetPendingEvents] : [0, 0, 0]
+    const [result, limit, held] = (await this.redis.eval(
       APPEND,
-      4,
+      10,
       k.buffer(configId),
       k.bufferBytes(configId),
       k.buffered(),
       k.appended(configId, handoffId),
+      k.pendingEventsTotal(configId),
+      k.teamPendingEventsTotal(teamId),
+      k.fleetPendingEventsTotal(),
+      k.teamBufferedEvents(teamId),
+      k.fleetBufferedEvents(),
+      k.bufferCounted(configId),
       APPENDED_TTL_SECONDS,
       Date.now(),
       configId,
       bytes,
+      ...caps.map(String),
+      teamId,
+      events.length,
       ...serialized,
-    )
-    return Number(result) < 0 ? null : Number(result)
+    )) as [number, PendingLimit?, number?]
+    if (limit && this.overflow) {
+      const delivery = {
+        jobId: `a-${handoffId}-${configId}`,
+        data: { configId, teamId, method: 'exportEvents' as const, events: [...events], source: { type: 'live' as const }, attempts: [] },
+      }
+      await this.overflow.spill(delivery, limit, held ?? 0)
+    }
+    return result > 0 ? result : null
   }
 
   /**
@@ -94,16 +158,19 @@ export class ExportBuffer {
       const batchId = `b-${configId}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
       const taken = (await this.redis.eval(
         TAKE,
-        6,
+        8,
         k.buffer(configId),
         k.bufferBytes(configId),
         k.buffered(),
         k.flushing(configId),
         k.flushingId(configId),
         k.flushingSince(),
+        k.bufferCounted(configId),
+        k.fleetBufferedEvents(),
         configId,
         batchId,
         Date.now(),
+        k.teamBufferedEvents(''),
       )) as [string, string[]] | null
       if (!taken) break
       const [id, raw] = taken

@@ -1,6 +1,7 @@
 export { EXPORT_METRIC_NAMES } from './interfaces'
 export type { ExportMethod, DeliveryJobData, ExportCounts, DeadLetter, HistoricalRunProgress, ExportStatus, ExportSettings } from './interfaces'
 export { exportSettings } from './export-settings'
+export { configExportOptions, CONFIG_BUFFER_MAX_SECONDS } from './config-export-options'
 export { exportKeys, DELIVERIES_QUEUE } from './keys'
 export { retryDelayMs, MAX_RETRIES } from './retry-schedule'
 export type { Webhook } from './send-webhook'

@@ -5,7 +5,7 @@ import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime
 import { fetchGuard } from '@plugin-server/plugin-vm'
 import { exportBackoffStrategy } from './backoff-strategy'
 import { DeliveryProcessor } from './delivery-processor'
-import { DeliveryQueue } from './delivery-queue'
+import { DeliveryQueue, NewDelivery } from './delivery-queue'
 import { ExportBuffer } from './export-buffer'
 import { ExportMetrics } from './export-metrics'
 import { exportSettings } from './export-settings'
@@ -15,6 +15,7 @@ import { HistoricalJobData, HistoricalQueue } from './historical-queue'
 import { HistoricalRunner } from './historical-runner'
 import type { DeliveryJobData, ExportSettings } from './interfaces'
 import { DELIVERIES_QUEUE } from './keys'
+import type { PendingLimit } from './pending-events'
 import { registerPendingGauges } from './pending-gauges'
 import { spillDelivery } from './spill-delivery'
 
@@ -49,11 +50,9 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents } = settings
   const limits = { maxPendingEvents, maxTeamPendingEvents, maxFleetPendingEvents }
   const spill = { pool: ctx.pool(), manager, metrics, logs: runtime.services.logs, logger, ...limits }
-  const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix, {
-    ...limits,
-    spill: (delivery, limit, pending) => spillDelivery(spill, delivery, limit, pending),
-  })
-  const buffer = new ExportBuffer(redis, prefix, deliveries)
+  const overflow = { ...limits, spill: (delivery: NewDelivery, limit: PendingLimit, pending: number) => spillDelivery(spill, delivery, limit, pending) }
+  const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix, overflow)
+  const buffer = new ExportBuffer(redis, prefix, deliveries, overflow)
   registerPendingGauges(ctx.registry, redis, prefix, () => manager.enabledConfigs())
   const processor = new DeliveryProcessor({
     manager,

@@ -86,6 +86,15 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ EXPORT_FLEET_MAX_PENDING_EVENTS: '0' }).export.maxFleetPendingEvents, 0, '0 turns the fleet limit off')
   })
 
+  it('lets a config ask for an exportEvents buffer up to EXPORT_BUFFER_CONFIG_MAX_BYTES, never below EXPORT_BUFFER_MAX_BYTES', () => {
+    assert.equal(loadConfig({}).export.bufferConfigMaxBytes, 10 * 1024 * 1024)
+    assert.equal(loadConfig({ EXPORT_BUFFER_MAX_BYTES: '20000000' }).export.bufferConfigMaxBytes, 20_000_000, 'follows a larger default unless set')
+    assert.throws(
+      () => loadConfig({ EXPORT_BUFFER_MAX_BYTES: '2000000', EXPORT_BUFFER_CONFIG_MAX_BYTES: '1000000' }),
+      /EXPORT_BUFFER_CONFIG_MAX_BYTES: must be at least EXPORT_BUFFER_MAX_BYTES \(2000000\)/,
+    )
+  })
+
   it("gives a team half an exporter's delivery slots unless EXPORT_TEAM_CONCURRENCY says otherwise", () => {
     assert.equal(loadConfig({}).export.teamConcurrency, 8)
     assert.equal(loadConfig({ EXPORT_CONCURRENCY: '5' }).export.teamConcurrency, 3)
