@@ -23,18 +23,21 @@ export interface FanOutDeps {
  */
 export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<string> {
   const handoffId = job.id ?? `${job.data.teamId}-${job.timestamp}`
-  // Only the configs that export here are set up in this role (a processEvent-only plugin is the ingest workers').
-  const configs = await deps.manager.teamConfigs(job.data.teamId, EXPORTING_METHODS)
+  // The configs known to export, set up or not: a setupPlugin that hangs or is being retried is the
+  // delivery jobs' to wait for (each team holding its share of the slots), not the fan-out's, whose
+  // few slots every team shares. Only a config whose exports are not known yet is loaded here.
+  const records = await deps.manager.teamExporting(job.data.teamId, EXPORTING_METHODS)
   // Built once; each delivery job carries its own serialized copy, so no plugin sees another's changes.
   const events = job.data.events.map(toProcessedEvent)
   const snapshots = events.filter((e) => e.event === '$snapshot')
   const others = events.filter((e) => e.event !== '$snapshot')
   const deliveries: NewDelivery[] = []
   let buffered = 0
-  for (const config of configs) {
-    const { id: configId, teamId } = config.record
+  for (const record of records) {
+    const { id: configId, teamId } = record
+    const methods = deps.manager.methodsOf(configId) ?? []
     const per = (method: ExportMethod, selected: ProcessedPluginEvent[]) => {
-      if (!config.methods.includes(method) || selected.length === 0) return
+      if (!methods.includes(method) || selected.length === 0) return
       deliveries.push({
         jobId: `e-${handoffId}-${configId}-${method}`,
         data: { configId, teamId, method, events: selected, source: { type: 'live' }, attempts: [] },
@@ -43,8 +46,8 @@ export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<s
     per('onEvent', others)
     per('onSnapshot', snapshots)
     per('composeWebhook', others)
-    if (config.methods.includes('exportEvents')) {
-      const options = configExportOptions(config.record.config, deps.settings)
+    if (methods.includes('exportEvents')) {
+      const options = configExportOptions(record.config, deps.settings)
       const kept = events.filter((e) => !options.ignoredEvents.has(e.event))
       const bytes = await deps.buffer.append(configId, handoffId, kept)
       if (bytes !== null) buffered += kept.length

@@ -207,7 +207,8 @@ export class PluginManager {
     return record ? this.capabilities.of(record) : null
   }
 
-  private methodsOf(id: number): readonly PluginMethodName[] | undefined {
+  /** What the config's version exports, from its version row or the instance loaded here; undefined while not known. */
+  methodsOf(id: number): readonly PluginMethodName[] | undefined {
     return this.capabilitiesOf(id)?.methods ?? this.exports.get(id)?.methods
   }
 
