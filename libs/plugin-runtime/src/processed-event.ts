@@ -1,4 +1,5 @@
 import type { IngestEvent } from '@plugin-server/core'
+import { Element, extractElements } from './event-elements'
 
 /** The scaffold's ProcessedPluginEvent: what onEvent, onSnapshot, exportEvents and composeWebhook receive. */
 export interface ProcessedPluginEvent {
@@ -11,7 +12,7 @@ export interface ProcessedPluginEvent {
   uuid: string
   $set?: Record<string, unknown>
   $set_once?: Record<string, unknown>
-  elements?: Record<string, unknown>[]
+  elements?: Element[]
 }
 
 /**
@@ -21,7 +22,8 @@ export interface ProcessedPluginEvent {
 export function toProcessedEvent(
   event: Pick<IngestEvent, 'uuid' | 'team_id' | 'event' | 'distinct_id' | 'properties' | 'ip'> & { timestamp: string | Date },
 ): ProcessedPluginEvent {
-  const properties = event.properties ?? {}
+  // `$elements` becomes `elements` and leaves the properties, as in PostHog (the stored row keeps it).
+  const { $elements, ...properties } = event.properties ?? {}
   const out: ProcessedPluginEvent = {
     distinct_id: event.distinct_id,
     ip: event.ip,
@@ -33,7 +35,7 @@ export function toProcessedEvent(
   }
   if (isObject(properties.$set)) out.$set = properties.$set
   if (isObject(properties.$set_once)) out.$set_once = properties.$set_once
-  if (Array.isArray(properties.$elements)) out.elements = properties.$elements.filter(isObject)
+  if (Array.isArray($elements)) out.elements = extractElements($elements)
   return out
 }
 
