@@ -14,11 +14,14 @@ export interface BodyHold {
  * answered 503 and retried by the client; a request alone is always let through, however large
  * (CAPTURE_MAX_BODY_BYTES bounds it), so a limit below the body limit cannot refuse everything.
  *
- * A quarter of the limit is kept for small requests (a thirty-second of it or less; SDK batches are
- * kilobytes): large ones together may hold only the rest, beyond the one let through alone. Else
- * two large uploads held open by anyone, no token needed, filled the budget and every team's
- * requests were refused until their bodies timed out.
+ * A quarter of the limit is kept for small requests (64 KiB or less, and at most a thirty-second of
+ * the limit; SDK batches are kilobytes): large ones together may hold only the rest, beyond the one
+ * let through alone. Else two large uploads held open by anyone, no token needed, filled the budget
+ * and every team's requests were refused until their bodies timed out; at a thirty-second of the
+ * default limit (1 MiB) thirty-two such uploads still counted as small and filled it.
  */
+const SMALL_REQUEST_BYTES = 64 * 1024
+
 export class BodyBudget {
   private held = 0
   /** Of `held`, what requests larger than `smallBytes` hold. */
@@ -31,7 +34,7 @@ export class BodyBudget {
     readonly limitBytes: number,
     private readonly changed: (bytes: number) => void = () => undefined,
   ) {
-    this.smallBytes = Math.floor(limitBytes / 32)
+    this.smallBytes = Math.min(SMALL_REQUEST_BYTES, Math.floor(limitBytes / 32))
     this.largeLimit = limitBytes - Math.floor(limitBytes / 4)
   }
 

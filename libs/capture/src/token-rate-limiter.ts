@@ -23,7 +23,9 @@ export class TokenRateLimiter {
    * Takes `events` from the token's bucket; false (taking nothing) when there are not enough. A request
    * of more events than the burst is let through when the bucket is full, leaving it in debt for what
    * it took beyond: it could never pass otherwise (posthog-js never retries a 429, posthog-node drops
-   * the batch after three), and the debt keeps the average at `perSecond`.
+   * the batch after three), and the debt keeps the average at `perSecond`. The debt is at most one
+   * burst: the token is public, and one request of 100 000 tiny events would otherwise have refused
+   * every later request of its project for hours.
    */
   take(token: string, events: number): boolean {
     if (!this.enabled) return true
@@ -34,7 +36,7 @@ export class TokenRateLimiter {
     if (this.buckets.size > 100_000) this.buckets.clear()
     this.buckets.set(token, bucket)
     if (bucket.tokens < Math.min(events, this.burst)) return false
-    bucket.tokens -= events
+    bucket.tokens = Math.max(-this.burst, bucket.tokens - events)
     return true
   }
 }

@@ -29,6 +29,14 @@ describe('TokenRateLimiter', () => {
     assert.equal(limiter.take('a', 100), true)
   })
 
+  it('keeps the debt of one request to one burst, so a single huge batch cannot lock its project out for hours', () => {
+    let now = 0
+    const limiter = new TokenRateLimiter(5, 50, () => now)
+    assert.equal(limiter.take('a', 100_000), true)
+    now = 20_000
+    assert.equal(limiter.take('a', 1), true, 'one burst of debt is paid back in 10 s at 5 a second')
+  })
+
   it('does nothing when the rate is 0', () => {
     const limiter = new TokenRateLimiter(0, 0)
     assert.equal(limiter.enabled, false)
