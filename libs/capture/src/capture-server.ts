@@ -89,7 +89,8 @@ export async function startCaptureServer(
     }
     // The key that decides the token when it comes first: `api_key` on a batch (posthog-node's), `token` on /flags.
     const first = peekFirstKey(request)
-    if (first && first.key === (sdkEndpoint ? 'token' : 'api_key') && (await teams.teamId(first.token)) === null) throw unknownToken()
+    const decides = first !== null && (sdkEndpoint ? first.key === 'token' : first.key === 'api_key' && first.batch)
+    if (decides && (await teams.teamId(first.token)) === null) throw unknownToken()
     // The decoded body is held in the budget like the raw one, for the SDK endpoints too.
     const beforeParse = (decoded: number) => {
       if (!hold.resize(decoded)) throw overloaded()

@@ -83,6 +83,19 @@ describe('capture HTTP answers', function () {
     assert.equal(`${known.status} ${known.body.code}`, '413 payload_too_large')
   })
 
+  it("answers a gzip event by the token it resolves to, not by an api_key it names first: a single event's gives way to the query's", async () => {
+    const before = await countEvents(fleet.db.pool)
+    const body = gzipSync(JSON.stringify({ api_key: 'phc_stale', event: 'e', distinct_id: 'u', properties: {} }))
+    const answer = await post(`/e/?token=${token}`, body, { 'Content-Encoding': 'gzip' })
+    assert.equal(answer.status, 200, JSON.stringify(answer.body))
+    // Stored before the next test counts what it stores.
+    await eventually(
+      'stored',
+      () => countEvents(fleet.db.pool),
+      (n) => n === before + 1,
+    )
+  })
+
   it('400 missing_event_name naming the event without a name', async () => {
     const answer = await post(
       '/batch/',

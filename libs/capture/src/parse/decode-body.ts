@@ -34,13 +34,13 @@ export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedB
   }
 
   const form = readForm(req, bytes)
-  const hint = compressionHint(form?.params.get('compression') ?? req.query.get('compression'))
+  const hint = compressionHint((form === null ? null : formFieldBytes(form, 'compression')?.toString('utf8')) ?? req.query.get('compression'))
   if (hint === 'lz64') {
     throw new CaptureError(415, 'unsupported_compression', 'unsupported compression "lz64" (supported: gzip-js, base64)')
   }
 
   if (form) {
-    const raw = formFieldBytes(form.raw, 'data')
+    const raw = formFieldBytes(form, 'data')
     const data = raw === null ? '' : utf8(raw)
     if (data.trim() === '') throw new CaptureError(400, 'no_data', 'no "data" field in the request')
     const decoded = decodeDataField(data, max)
@@ -59,15 +59,16 @@ export function decodeBody(req: CaptureRequest, limits: CaptureLimits): DecodedB
 }
 
 /**
- * The form to read `data` from: the query for GET, the body for urlencoded posts, else null. `raw`
- * is the form as sent, for `data`'s bytes (formFieldBytes).
+ * The form to read `data` from, as sent (its fields are read with formFieldBytes, which decodes
+ * only the field asked for): the query for GET, the body for urlencoded posts, else null.
  */
-function readForm(req: CaptureRequest, bytes: Buffer): { params: URLSearchParams; raw: Buffer | string } | null {
-  if (req.method.toUpperCase() === 'GET' || (bytes.length === 0 && req.query.has('data'))) return { params: req.query, raw: req.rawQuery }
+function readForm(req: CaptureRequest, bytes: Buffer): string | null {
+  if (req.method.toUpperCase() === 'GET' || (bytes.length === 0 && req.query.has('data'))) return req.rawQuery
   const contentType = (headerValue(req.headers, 'content-type') ?? '').toLowerCase()
   // Some old clients post `data=...` with a text/plain content type, so the body prefix counts too.
   if (contentType.includes('application/x-www-form-urlencoded') || startsWithDataField(bytes)) {
-    return { params: new URLSearchParams(bytes.toString('utf8')), raw: bytes }
+    // latin1: one character per byte, as formFieldBytes reads it (once, for both fields it is asked).
+    return bytes.toString('latin1')
   }
   return null
 }

@@ -10,6 +10,8 @@ import { resolveToken } from './resolve-token'
 export interface ReadCapture {
   token: string
   extracted: ExtractedEvents
+  /** The body's JSON text, parsed again only for ids over 2^53 (see normalizeCapture). */
+  text: string
 }
 
 /**
@@ -29,14 +31,16 @@ export function parseCaptureRequest(req: CaptureRequest, limits: CaptureLimits):
  */
 export function readCaptureRequest(req: CaptureRequest, limits: CaptureLimits): ReadCapture {
   const { payload, text } = decodeBody(req, limits)
-  let extracted = extractEvents(payload)
-  // Rare (ids over 2^53 sent as numbers), and a reviver makes JSON.parse about ten times slower: only then.
-  if (extracted.events.some(hasInexactDistinctId)) extracted = extractEvents(JSON.parse(text, exactDistinctIds))
-  return { token: resolveToken(extracted, req.query), extracted }
+  const extracted = extractEvents(payload)
+  return { token: resolveToken(extracted, req.query), extracted, text }
 }
 
 /** The second half: each event normalised (uuid, timestamp, ip, site_url), with the warnings that named it. */
-export function normalizeCapture({ token, extracted }: ReadCapture, req: Pick<CaptureRequest, 'now' | 'ip' | 'headers' | 'path'>): ParsedCapture {
+export function normalizeCapture(read: ReadCapture, req: Pick<CaptureRequest, 'now' | 'ip' | 'headers' | 'path'>): ParsedCapture {
+  const { token } = read
+  // Rare (ids over 2^53 sent as numbers), and a reviver makes JSON.parse about ten times slower: only
+  // then, and only here, once the token is known to be a team's.
+  const extracted = read.extracted.events.some(hasInexactDistinctId) ? extractEvents(JSON.parse(read.text, exactDistinctIds)) : read.extracted
   // posthog-js' people requests (/engage) carry `$set` and no event name; PostHog's capture stores them as `$identify`.
   const defaultEvent = req.path.replace(/\/+$/, '') === '/engage' ? '$identify' : undefined
   const ctx = { now: req.now, batchSentAt: extracted.sentAt, ip: req.ip, headers: req.headers, defaultEvent }

@@ -9,7 +9,7 @@ const MAX_DISTINCT_ID_LENGTH = 200
  * level), `properties.distinct_id`, `properties.$distinct_id` (posthog-js). Non-strings are
  * stringified like PostHog does (`23` → "23", objects → JSON), NULs become U+FFFD because
  * Postgres text cannot hold them, and the result is cut to 200 characters. Empty → 400. An integer
- * above 2^53 keeps the digits sent (readCaptureRequest parses such a body again with exactDistinctIds).
+ * above 2^53 keeps the digits sent (normalizeCapture parses such a body again with exactDistinctIds, once its token is known to be a team's).
  */
 export function resolveDistinctId(event: JsonObject, properties: JsonObject, index: number): string {
   const raw = [event.distinct_id, event.$distinct_id, properties.distinct_id, properties.$distinct_id].find((v) => v !== undefined && v !== null)
