@@ -59,12 +59,14 @@ export type ExistingConfigIds = (ids: readonly number[]) => Promise<readonly num
  * Every indexed config's metrics in three round trips: the index, which of its configs exist, then
  * one pipeline of reads. A deleted config's hash and index entry are dropped here: management drops
  * them with the config, but a worker's write in flight then (or a Redis outage) leaves them behind.
+ * Without an answer from Postgres every indexed config is read and nothing is dropped: the scrape
+ * needed only Redis before, and must not go blank while Postgres is away.
  */
 export async function readAllMetrics(redis: Redis, queuePrefix: string, existing: ExistingConfigIds): Promise<Map<number, Record<string, number>>> {
   const indexed = (await redis.smembers(metricsIndexKey(queuePrefix))).map(Number).filter(Number.isSafeInteger)
   const all = new Map<number, Record<string, number>>()
   if (indexed.length === 0) return all
-  const live = new Set(await existing(indexed))
+  const live = new Set(await existing(indexed).catch(() => indexed))
   const ids = indexed.filter((id) => live.has(id))
   await forgetPluginMetrics(
     redis,

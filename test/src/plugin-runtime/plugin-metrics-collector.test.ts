@@ -63,6 +63,19 @@ describe('plugin_metric collector (read at every /metrics scrape)', () => {
     assert.equal(await redis.exists(`${prefix}:plugin-metrics:2`), 0)
   })
 
+  it('reports every indexed config and drops nothing when Postgres cannot say which exist', async () => {
+    const prefix = testQueuePrefix()
+    for (const id of [1, 2]) await updateMetric(redis, prefix, id, 'seen', 'sum', id)
+    const registry = new Registry()
+    registerPluginMetricsCollector(registry, redis, prefix, async () => {
+      throw new Error('connect ECONNREFUSED (Postgres away)')
+    })
+    const text = await registry.metrics()
+    assert.equal(metricValue(text, 1, 'seen'), 1)
+    assert.equal(metricValue(text, 2, 'seen'), 2)
+    assert.deepEqual((await redis.smembers(`${prefix}:plugin-metrics-configs`)).sort(), ['1', '2'])
+  })
+
   it('answers a scrape without plugin metrics when Redis does not, instead of holding /metrics', async () => {
     const offline = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy: () => 1000 })
     offline.on('error', () => undefined)

@@ -81,7 +81,7 @@ const ZLIB_OPTIONS = ['flush', 'finishFlush', 'chunkSize', 'windowBits', 'level'
 /** zlib allocates a chunk of this size up front, whatever the input: a plugin's 50 MB one was 50 MB of the host per call. */
 const ZLIB_MAX_CHUNK = 64 * 1024
 
-function zlibOptions(options: unknown): Record<string, unknown> {
+export function zlibOptions(options: unknown): Record<string, unknown> {
   const given = (typeof options === 'object' && options !== null ? options : {}) as Record<string, unknown>
   const picked = Object.fromEntries(ZLIB_OPTIONS.filter((key) => given[key] !== undefined).map((key) => [key, given[key]]))
   if (typeof picked.chunkSize === 'number') picked.chunkSize = Math.min(picked.chunkSize, ZLIB_MAX_CHUNK)

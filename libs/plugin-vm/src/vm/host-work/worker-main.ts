@@ -1,5 +1,5 @@
 import { parentPort } from 'worker_threads'
-import { bytes, WORK_OPS, ZLIB_MAX_OUTPUT } from '../host-sync-ops'
+import { bytes, WORK_OPS, ZLIB_MAX_OUTPUT, zlibOptions } from '../host-sync-ops'
 import { brotliCompressInPieces } from './brotli-in-pieces'
 import { transferList, WorkReply, WorkRequest } from './work-messages'
 
@@ -7,7 +7,7 @@ import { transferList, WorkReply, WorkRequest } from './work-messages'
 async function run({ op, args }: WorkRequest): Promise<unknown> {
   // The one operation whose native steps can run for seconds: fed in pieces so termination is prompt.
   if (op === 'zlib' && args[0] === 'brotliCompress') {
-    return bytes(await brotliCompressInPieces(args[1] as Uint8Array, (args[2] as object) ?? undefined, ZLIB_MAX_OUTPUT))
+    return bytes(await brotliCompressInPieces(args[1] as Uint8Array, zlibOptions(args[2]), ZLIB_MAX_OUTPUT))
   }
   const work = WORK_OPS[op]
   if (!work) throw new Error(`unknown host work operation ${op}`)
