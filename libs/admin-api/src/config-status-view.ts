@@ -1,5 +1,5 @@
 import { readVersionCapabilities, versionKey } from '@plugin-server/db'
-import { exportStatus, ExportCounts, ExportStatus } from '@plugin-server/export'
+import { EXPORTING_METHODS, exportStatus, ExportCounts, ExportStatus } from '@plugin-server/export'
 import { FleetSetupState, ProcessingSummary, readProcessingSeries, readSetupState } from '@plugin-server/plugin-runtime'
 import { getConfig, PluginConfigView, PluginLogRow, readLogs } from '@plugin-server/management'
 import { readScheduledTasks, ScheduledTaskView } from '@plugin-server/scheduling'
@@ -37,7 +37,6 @@ export interface ConfigStatusView {
 }
 
 /** Methods that make a plugin an exporter, whose status shows the Export panel. */
-const EXPORTING_METHODS = ['exportEvents', 'onEvent', 'onSnapshot', 'composeWebhook']
 
 /** Everything the status page shows, each part read from where the fleet keeps it (Postgres, Redis, the scheduled queue). */
 export async function configStatusView({ management, services }: Pick<RouteContext, 'management' | 'services'>, id: number): Promise<ConfigStatusView> {
@@ -70,7 +69,7 @@ export async function configStatusView({ management, services }: Pick<RouteConte
     scheduled,
     processing: processing.total,
     methods,
-    exports: methods === null ? null : methods.some((m) => EXPORTING_METHODS.includes(m)),
+    exports: methods === null ? null : methods.some((m) => (EXPORTING_METHODS as readonly string[]).includes(m)),
   }
 }
 

@@ -33,3 +33,5 @@ export { startExporter } from './start-exporter'
 export type { RunningExporter } from './start-exporter'
 export { admitPending, finishPending } from './pending-events'
 export type { Admitted, PendingCaps, PendingLimit, PendingOwner } from './pending-events'
+// The methods that make a plugin one the exporters deliver to, for the views that say so.
+export { EXPORTING_METHODS } from '@plugin-server/plugin-vm'

@@ -1,7 +1,7 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, setConfigError } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
-import type { PluginMethodName } from '@plugin-server/plugin-vm'
+import { EXPORTING_METHODS, type PluginMethodName } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
 import { eventsByTeam } from './events-by-team'
 import type { BatchStep } from './interfaces'
@@ -35,7 +35,6 @@ interface ConfigLink {
 
 /** Per config and batch, only the first few failures are logged one by one; the rest are counted. */
 const LOGGED_FAILURES_PER_BATCH = 5
-const EXPORT_METHODS = ['onEvent', 'onSnapshot', 'exportEvents'] as const
 
 /**
  * The processEvent chain: for each team, its configs in order, each over the whole batch in one
@@ -97,9 +96,9 @@ interface TeamChain {
 async function teamPlugins(plugins: TeamPlugins, teamId: number): Promise<TeamChain> {
   if (!plugins.teamExporting) {
     const configs = await plugins.teamConfigs(teamId)
-    return { configs, deferred: configs.filter((c) => EXPORT_METHODS.some((m) => c.methods.includes(m))).map(label) }
+    return { configs, deferred: configs.filter((c) => EXPORTING_METHODS.some((m) => c.methods.includes(m))).map(label) }
   }
-  const [configs, exporting] = await Promise.all([plugins.teamConfigs(teamId, ['processEvent']), plugins.teamExporting(teamId, EXPORT_METHODS)])
+  const [configs, exporting] = await Promise.all([plugins.teamConfigs(teamId, ['processEvent']), plugins.teamExporting(teamId, EXPORTING_METHODS)])
   return { configs, deferred: exporting.map((record) => `${record.pluginName} (${record.id})`) }
 }
 

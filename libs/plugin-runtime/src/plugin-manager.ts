@@ -168,18 +168,7 @@ export class PluginManager {
    */
   async teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]> {
     const teamIds = () => (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
-    let due = teamIds().filter((id) => this.due(id))
-    for (let loads = 1; due.length > 0; loads++) {
-      await this.loadForTeam(teamId, due)
-      // Still pending after its load: a reload replaced its record meanwhile and the setup it ran was
-      // dropped. Left out, the team's events would pass a config that is enabled without it having run.
-      due = teamIds().filter((id) => this.states.get(id)?.status === 'pending')
-      if (due.length > 0 && loads === LOADS_WHILE_CHANGING)
-        throw new PluginConfigUnavailableError(
-          teamId,
-          due.map((id) => ({ id, pluginName: this.records.get(id)!.pluginName, error: `its config changed while it was set up, ${loads} times in a row` })),
-        )
-    }
+    await this.loadSettled(teamId, (first) => teamIds().filter((id) => (first ? this.due(id) : this.states.get(id)?.status === 'pending')))
     // Read with no await since the states above: a reload cannot leave a config pending in between.
     return teamIds()
       .filter((id) => this.states.get(id)?.status === 'ready')
@@ -193,12 +182,30 @@ export class PluginManager {
 
   /** The team's enabled configs exporting one of `methods`, in order, set up here or not (only configs whose exports are unknown are loaded). */
   async teamExporting(teamId: number, methods: readonly PluginMethodName[]): Promise<PluginConfigRecord[]> {
-    const ids = this.teams.get(teamId) ?? []
-    await this.loadForTeam(
-      teamId,
-      ids.filter((id) => !this.methodsOf(id) && this.due(id)),
-    )
-    return ids.filter((id) => this.methodsOf(id)?.some((m) => methods.includes(m))).map((id) => this.records.get(id)!)
+    const ids = () => this.teams.get(teamId) ?? []
+    await this.loadSettled(teamId, (first) => ids().filter((id) => !this.methodsOf(id) && (first ? this.due(id) : this.states.get(id)?.status === 'pending')))
+    return ids()
+      .filter((id) => this.methodsOf(id)?.some((m) => methods.includes(m)))
+      .map((id) => this.records.get(id)!)
+  }
+
+  /**
+   * Loads the configs `due(true)` names, then those `due(false)` names after each load: still pending
+   * after its load, a reload replaced a config's record meanwhile and the setup it ran was dropped.
+   * Left out, the team's events would pass (or skip the exports of) a config that is enabled without
+   * it having run. Past LOADS_WHILE_CHANGING loads, throws so the team's part is retried.
+   */
+  private async loadSettled(teamId: number, due: (first: boolean) => number[]): Promise<void> {
+    let ids = due(true)
+    for (let loads = 1; ids.length > 0; loads++) {
+      await this.loadForTeam(teamId, ids)
+      ids = due(false)
+      if (ids.length > 0 && loads === LOADS_WHILE_CHANGING)
+        throw new PluginConfigUnavailableError(
+          teamId,
+          ids.map((id) => ({ id, pluginName: this.records.get(id)!.pluginName, error: `its config changed while it was set up, ${loads} times in a row` })),
+        )
+    }
   }
 
   /** What the config's version exports, without loading it; null while not known (then only `config(id)` tells). */

@@ -1,6 +1,6 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { runEventChain, toPluginEvent } from '@plugin-server/ingestion'
-import type { BatchText, PluginEvent } from '@plugin-server/plugin-vm'
+import { EXPORTING_METHODS, type BatchText, type PluginEvent } from '@plugin-server/plugin-vm'
 import { dryDelivery } from './dry-delivery'
 import type { TryStep } from './interfaces'
 import type { TryPlugin } from './try-plugin'
@@ -10,8 +10,6 @@ export interface ChainRun {
   dropped: boolean
   steps: TryStep[]
 }
-
-const EXPORT_METHODS = ['onEvent', 'onSnapshot', 'exportEvents'] as const
 
 /** A whole call that failed: its step already says why, in the dry run's words. */
 class StepFailed extends Error {}
@@ -46,7 +44,7 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Pro
       if (!outcome.ok) throw new StepFailed(outcome.step.error ?? 'processEvent failed')
       return outcome.value as BatchText
     },
-    deferred: () => ready.filter((p) => EXPORT_METHODS.some((m) => p.has(m))).map((p) => p.label),
+    deferred: () => ready.filter((p) => EXPORTING_METHODS.some((m) => p.has(m))).map((p) => p.label),
     linkDone: async ({ link, inputs, dropped, failures }) => {
       const step = processSteps.get(link)!
       const [failure] = failures

@@ -152,11 +152,12 @@ describe('processEventStep (the processEvent chain)', function () {
   it('lists succeeded, failed and deferred plugins as "<name> (<config id>)"', async () => {
     const adder = await enablePlugin(management, team.id, writePlugin('adder', ADD('adder')), {}, { order: 1 })
     const exporter = await enablePlugin(management, team.id, writePlugin('exporter', `export function onEvent() {}`), {}, { order: 2 })
+    const webhook = await enablePlugin(management, team.id, writePlugin('webhook', `export function composeWebhook() { return null }`), {}, { order: 3 })
     const { step } = await pipeline()
     const [out] = await step.run([event(team.id)])
     assert.deepEqual(out.properties.$plugins_succeeded, [`adder (${adder.id})`])
     assert.deepEqual(out.properties.$plugins_failed, [])
-    assert.deepEqual(out.properties.$plugins_deferred, [`exporter (${exporter.id})`])
+    assert.deepEqual(out.properties.$plugins_deferred, [`exporter (${exporter.id})`, `webhook (${webhook.id})`])
   })
 
   it("never changes the job's own events, whether a plugin succeeded on them or every plugin failed", async () => {
