@@ -62,8 +62,9 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
       multi.get(keys.pendingEventsTotal(r.id))
     }
     const teams = [...new Set(records.map((r) => r.teamId))]
-    for (const team of teams) multi.get(keys.teamPendingEventsTotal(team))
-    multi.get(keys.fleetPendingEventsTotal())
+    // Buffered exportEvents count against the team and fleet limits too (export-buffer.ts).
+    for (const team of teams) multi.get(keys.teamPendingEventsTotal(team)).get(keys.teamBufferedEvents(team))
+    multi.get(keys.fleetPendingEventsTotal()).get(keys.fleetBufferedEvents())
     const results = (await multi.exec()) ?? []
     const now = Date.now()
     for (const g of [oldest, pending, retrying, buffered, events, teamEvents, fleetEvents]) g.reset()
@@ -83,10 +84,11 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
       buffered.set(labels, since === null ? 0 : (now - Number(since)) / 1000)
       events.set(labels, Number(waiting ?? 0))
     })
+    const sum = (from: number) => Number(results[from][1] ?? 0) + Number(results[from + 1][1] ?? 0)
     teams.forEach((team, i) => {
-      const waiting = Number(results[records.length * 5 + i][1] ?? 0)
+      const waiting = sum(records.length * 5 + i * 2)
       if (waiting > 0) teamEvents.set({ team_id: String(team) }, waiting)
     })
-    fleetEvents.set(Number(results[results.length - 1][1] ?? 0))
+    fleetEvents.set(sum(results.length - 2))
   }
 }

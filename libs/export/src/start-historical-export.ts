@@ -36,9 +36,9 @@ export class HistoricalRunLimit extends Error {
   override name = 'HistoricalRunLimit'
   constructor(configId: number, teamId: number, of: 'config' | 'team', unfinished: number) {
     const whose = of === 'config' ? `plugin config ${configId}` : `team ${teamId}`
-    const limit =
-      of === 'config' ? `MAX_UNFINISHED_RUNS_PER_CONFIG (${MAX_UNFINISHED_RUNS_PER_CONFIG})` : `MAX_UNFINISHED_RUNS_PER_TEAM (${MAX_UNFINISHED_RUNS_PER_TEAM})`
-    super(`${whose} already has ${unfinished} unfinished historical export runs, the limit ${limit}: wait for one to finish or cancel one first`)
+    // The server's own limits, not settings: named by what they count.
+    const limit = of === 'config' ? `${MAX_UNFINISHED_RUNS_PER_CONFIG} per config` : `${MAX_UNFINISHED_RUNS_PER_TEAM} per team`
+    super(`${whose} already has ${unfinished} unfinished historical export runs, the limit (${limit}): wait for one to finish or cancel one first`)
   }
 }
 

@@ -25,7 +25,7 @@ describe('historical exports: unfinished runs per config and team, and the list 
     assert.deepEqual(refused.json(), {
       error: {
         code: 'conflict',
-        message: `plugin config ${id} already has 3 unfinished historical export runs, the limit MAX_UNFINISHED_RUNS_PER_CONFIG (3): wait for one to finish or cancel one first`,
+        message: `plugin config ${id} already has 3 unfinished historical export runs, the limit (3 per config): wait for one to finish or cancel one first`,
       },
     })
     assert.equal((await f.ok<HistoricalRunView>('POST', url(), month(2), 202)).id, runs[1].id, 'a start of the same range answers its run')

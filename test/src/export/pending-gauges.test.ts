@@ -9,7 +9,7 @@ import { testQueuePrefix } from '../harness/databases'
 const record = { id: 5, teamId: 2, pluginName: 'exporter' } as PluginConfigRecord
 
 describe('pending export gauges (read at every exporter /metrics scrape)', () => {
-  it('report a config’s pending batches and their events, its team’s events and all teams’, from Redis', async () => {
+  it('report a config’s pending batches and their events, its team’s events and all teams’ (buffered ones included), from Redis', async () => {
     const redis = new Redis(process.env.REDIS_URL!)
     try {
       const prefix = testQueuePrefix()
@@ -17,13 +17,16 @@ describe('pending export gauges (read at every exporter /metrics scrape)', () =>
       await redis.set(exportKeys(prefix).pendingEventsTotal(5), 140)
       await redis.set(exportKeys(prefix).teamPendingEventsTotal(2), 190)
       await redis.set(exportKeys(prefix).fleetPendingEventsTotal(), 870)
+      // Events buffered for exportEvents count against the team's and the fleet's limits as well.
+      await redis.set(exportKeys(prefix).teamBufferedEvents(2), 10)
+      await redis.set(exportKeys(prefix).fleetBufferedEvents(), 30)
       const registry = new Registry()
       registerPendingGauges(registry, redis, prefix, () => [record])
       const text = await registry.metrics()
       assert.match(text, /plugin_export_pending_batches\{team_id="2",plugin="exporter",plugin_config_id="5"\} 2/)
       assert.match(text, /plugin_export_pending_events\{team_id="2",plugin="exporter",plugin_config_id="5"\} 140/)
-      assert.match(text, /plugin_export_team_pending_events\{team_id="2"\} 190/)
-      assert.match(text, /plugin_export_fleet_pending_events 870/)
+      assert.match(text, /plugin_export_team_pending_events\{team_id="2"\} 200/)
+      assert.match(text, /plugin_export_fleet_pending_events 900/)
     } finally {
       redis.disconnect()
     }
