@@ -22,6 +22,8 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
   logFormat: 'json' | 'pretty'
   pgPoolSize: number
+  /** How long a role's Postgres query may go unanswered (a half-open connection) before it fails. */
+  pgQueryTimeoutMs: number
   /** Port for /metrics, /healthz and /readyz; 0 picks a free port, -1 disables the server. */
   metricsPort: number
   shutdownGraceMs: number
@@ -406,6 +408,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     logFormat: r.oneOf('LOG_FORMAT', 'json', ['json', 'pretty']),
     pgPoolSize: r.int('PG_POOL_SIZE', 10, 1, 1000),
+    pgQueryTimeoutMs: r.int('PG_QUERY_TIMEOUT_MS', 60_000, 100, 24 * 3600 * 1000),
     metricsPort: r.int('METRICS_PORT', -1, -1, 65535),
     shutdownGraceMs: r.ms('SHUTDOWN_GRACE_MS', 30_000, 0),
     capture: {

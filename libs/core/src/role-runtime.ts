@@ -77,7 +77,11 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
       connections.push(connection)
       return connection
     },
-    pool: () => (pool ??= createPool(config.databaseUrl, config.pgPoolSize, logger, `plugin-server ${role}`)),
+    pool: () =>
+      (pool ??= createPool(config.databaseUrl, config.pgPoolSize, logger, {
+        applicationName: `plugin-server ${role}`,
+        queryTimeoutMs: config.pgQueryTimeoutMs,
+      })),
   }
   // Every role reports every queue's depth (fleet-wide, read at scrape time; see queue-depth-metrics).
   let depthRedis: Redis | null = null

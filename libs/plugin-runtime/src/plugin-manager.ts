@@ -1,4 +1,4 @@
-import { publishReload } from '@plugin-server/core'
+import { publishReload, withTimeout } from '@plugin-server/core'
 import { listExistingConfigIds } from '@plugin-server/db'
 import {
   PluginCapabilities,
@@ -33,6 +33,8 @@ import { redact, SecretBox } from '@plugin-server/secrets'
 
 /** Loads of a config one `teamConfigs` makes while reloads keep replacing its record before its setup ends. */
 const LOADS_WHILE_CHANGING = 3
+/** The floor of a config re-read's deadline (the reconcile interval otherwise). */
+const MIN_READ_TIMEOUT_MS = 10_000
 
 /**
  * Keeps this process's view of the enabled plugin configs and their sandboxes. Configs are set up
@@ -54,6 +56,8 @@ export class PluginManager {
   private readonly instances: PluginPool<number>
   private refreshing: Promise<void> | null = null
   private refreshAgain = false
+  private applying: Promise<void> = Promise.resolve()
+  private closed = false
   private timer: NodeJS.Timeout | null = null
   /** Set while the last re-read of the configs failed (Postgres down); readiness reports it. */
   lastRefreshError: string | null = null
@@ -126,7 +130,11 @@ export class PluginManager {
     this.timer.unref()
   }
 
-  /** Coalesces bursts of reload messages into one re-read. */
+  /**
+   * Coalesces bursts of reload messages into one re-read. A read that has not answered within
+   * `readTimeoutMs` fails the refresh (readiness reports it) and is abandoned, so the reloads and
+   * reconciles after it read again instead of joining a read stuck on a connection that stopped answering.
+   */
   refresh(): Promise<void> {
     if (this.refreshing) {
       this.refreshAgain = true
@@ -137,9 +145,11 @@ export class PluginManager {
       do {
         this.refreshAgain = false
         try {
-          const records = await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) })
-          await this.capabilities.refresh(records)
-          await this.reconcile(records)
+          const records = await withTimeout(this.read(), this.readTimeoutMs, `plugin configs not read within ${this.readTimeoutMs} ms`)
+          // Read while close() ran: there is nothing left to apply it to.
+          if (this.closed) return
+          this.applying = this.reconcile(records)
+          await this.applying
           this.lastRefreshError = null
           rerunAfterFailure = false
         } catch (err) {
@@ -152,6 +162,18 @@ export class PluginManager {
       } while (this.refreshAgain)
     })().finally(() => (this.refreshing = null))
     return this.refreshing
+  }
+
+  /** A read abandoned by its deadline may still refresh the capabilities later: harmless, a version's exports never change. */
+  private async read(): Promise<PluginConfigRecord[]> {
+    const records = await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) })
+    await this.capabilities.refresh(records)
+    return records
+  }
+
+  /** Within the reconcile interval, but never so short that a slow read on a busy database counts as stuck. */
+  private get readTimeoutMs(): number {
+    return Math.max(MIN_READ_TIMEOUT_MS, this.services.plugins.reconcileIntervalMs)
   }
 
   /** Said once per config and process: the reconcile re-reads every 30 s. */
@@ -261,8 +283,11 @@ export class PluginManager {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     if (this.timer) clearInterval(this.timer)
-    await this.refreshing
+    // Only a reconcile under way is waited for (it loads and tears down instances); a read still
+    // waiting on Postgres is not, or a connection that stopped answering would hold the shutdown.
+    await this.applying.catch(() => undefined)
     await this.instances.close()
     this.memory.close()
     this.memoryMetrics?.budgets.delete(this.memory)

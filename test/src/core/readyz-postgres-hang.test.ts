@@ -1,44 +1,8 @@
 import assert from 'node:assert/strict'
-import net from 'node:net'
-import type { AddressInfo } from 'node:net'
+import { BlackHoleRelay } from '../harness/black-hole-relay'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 
 const POOL_SIZE = 2
-
-/**
- * A TCP relay to Postgres that can swallow everything in both directions while keeping the
- * connections open: what a half-open connection (a dead peer behind a NAT, a partition) looks like.
- */
-class BlackHoleRelay {
-  swallowing = false
-  private readonly sockets = new Set<net.Socket>()
-  private readonly server: net.Server
-
-  constructor(target: { host: string; port: number }) {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(target.port, target.host)
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ]) {
-        this.sockets.add(from)
-        from.on('data', (chunk: Buffer) => void (this.swallowing || to.write(chunk)))
-        from.on('error', () => to.destroy())
-        from.on('close', () => (this.sockets.delete(from), to.destroy()))
-      }
-    })
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
-    return (this.server.address() as AddressInfo).port
-  }
-
-  close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy()
-    return new Promise((resolve) => this.server.close(() => resolve()))
-  }
-}
 
 describe('/readyz while Postgres stops answering', function () {
   this.timeout(90_000)
@@ -48,11 +12,8 @@ describe('/readyz while Postgres stops answering', function () {
 
   before(async () => {
     fleet = await createTestFleet({ PG_POOL_SIZE: String(POOL_SIZE) })
-    const db = new URL(fleet.db.url)
-    relay = new BlackHoleRelay({ host: db.hostname, port: Number(db.port) })
-    db.hostname = '127.0.0.1'
-    db.port = String(await relay.listen())
-    relayedUrl = db.toString()
+    relay = new BlackHoleRelay(fleet.db.url)
+    relayedUrl = await relay.listen()
   })
   after(async () => {
     await fleet?.close()

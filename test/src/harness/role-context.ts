@@ -23,7 +23,7 @@ export function testRoleContext(role: Role, env: Record<string, string>): RoleCo
       connections.push(connection)
       return connection
     },
-    pool: () => (pool ??= createPool(config.databaseUrl, 5, logger)),
+    pool: () => (pool ??= createPool(config.databaseUrl, 5, logger, { queryTimeoutMs: config.pgQueryTimeoutMs })),
     close: async () => {
       connections.forEach((c) => c.disconnect())
       await pool?.end()
