@@ -95,22 +95,44 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   // probes come every few seconds for the life of the pod. Without an offline queue a ping while
   // Redis is away fails at once instead of piling up.
   const readinessRedis = context.newRedisConnection('readiness', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
-  const running = await start(context)
-  if (running.workers?.length) registerQueueWorkerMetrics(registry)
-  for (const worker of running.workers ?? []) observeQueueWorker(registry, worker)
+  // Served while the role starts (a scheduler setting up 1 000 configs takes minutes): /healthz says
+  // the process is alive for the startup probe, /readyz says it is not ready until start() returned.
+  let running: RunningRole | null = null
   const checks: ReadinessCheck[] = [
+    {
+      name: 'started',
+      check: async () => {
+        if (!running) throw new Error(`${role} is still starting`)
+      },
+    },
     { name: 'redis', check: async () => void (await readinessRedis.ping()) },
     { name: 'postgres', check: async () => void (await context.pool().query(POSTGRES_PROBE)) },
-    ...(running.checks ?? []),
   ]
   const health = config.metricsPort >= 0 ? await startHealthServer(config.metricsPort, registry, checks, logger) : null
-  const closers: Closer[] = [
-    ...(health ? [{ name: 'health server', close: health.close }] : []),
-    ...running.closers,
-    { name: 'redis', close: async () => void (await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))) },
-    { name: 'postgres', close: async () => void (await pool?.end()) },
-  ]
+  // Installed before start(): its BullMQ workers take jobs before it returns, and a SIGTERM then
+  // must drain them, not kill the process. Such a signal waits (within the grace period) for the
+  // closers start() returns; a start that failed leaves only the connections to close.
+  let started!: (role: RunningRole | null) => void
+  const closers = new Promise<Closer[]>((resolve) => {
+    started = (role) =>
+      resolve([
+        ...(health ? [{ name: 'health server', close: health.close }] : []),
+        ...(role?.closers ?? []),
+        { name: 'redis', close: async () => void (await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))) },
+        { name: 'postgres', close: async () => void (await pool?.end()) },
+      ])
+  })
   const shutdown = installShutdown(logger, config.shutdownGraceMs, closers)
+  try {
+    running = await start(context)
+  } catch (err) {
+    started(null)
+    throw err
+  }
+  started(running)
+  if (running.workers?.length) registerQueueWorkerMetrics(registry)
+  for (const worker of running.workers ?? []) observeQueueWorker(registry, worker)
+  checks.push(...(running.checks ?? []))
   // The Node version too: a fleet mid-upgrade shows which pods run which runtime (also nodejs_version_info on /metrics).
   logger.info({ healthPort: health?.port ?? null, node: process.version }, `${role} started`)
   return { context, healthPort: health?.port ?? null, shutdown }

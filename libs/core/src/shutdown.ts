@@ -5,9 +5,16 @@ export type Closer = { name: string; close: () => Promise<void> }
 /**
  * Closers run in the order given: first the ones that stop taking work, then the ones that finish
  * in-flight work, then connections. Past the grace period the process exits anyway, leaving
- * unfinished BullMQ jobs to be taken over by another worker through stall detection.
+ * unfinished BullMQ jobs to be taken over by another worker through stall detection. Given as a
+ * promise, they are waited for (within the grace period): a role still starting when the signal
+ * comes is shut down with the closers its start returns.
  */
-export function installShutdown(logger: Logger, graceMs: number, closers: Closer[], exit: (code: number) => void = process.exit): () => Promise<void> {
+export function installShutdown(
+  logger: Logger,
+  graceMs: number,
+  closers: Closer[] | Promise<Closer[]>,
+  exit: (code: number) => void = process.exit,
+): () => Promise<void> {
   let shuttingDown: Promise<void> | null = null
   const shutdown = (signal = 'shutdown'): Promise<void> => {
     if (shuttingDown) return shuttingDown
@@ -19,7 +26,7 @@ export function installShutdown(logger: Logger, graceMs: number, closers: Closer
     timer.unref()
     shuttingDown = (async () => {
       let code = 0
-      for (const closer of closers) {
+      for (const closer of await closers) {
         try {
           await closer.close()
         } catch (err) {

@@ -110,8 +110,9 @@ describe('helm chart', function () {
         assert.ok(grace > 30_000 || deployment.metadata.name.endsWith('capture'), `${deployment.metadata.name}: longer than PLUGIN_TIMEOUT_MS`)
         const container = spec.containers[0] as Container & Record<string, { httpGet: { path: string; port: string } }>
         assert.deepEqual(
-          [container.livenessProbe.httpGet, container.readinessProbe.httpGet],
+          [container.startupProbe.httpGet, container.livenessProbe.httpGet, container.readinessProbe.httpGet],
           [
+            { path: '/healthz', port: 'metrics' },
             { path: '/healthz', port: 'metrics' },
             { path: '/readyz', port: 'metrics' },
           ],
