@@ -49,6 +49,9 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   })
   logger.info({ port: server.port, host: config.capture.host, adminApi: adminEnabled, adminPort: adminServer?.port ?? server.port }, 'capture listening')
   return {
+    // /readyz fails from the SIGTERM on, but requests are still served for this long: endpoints
+    // take a moment to drop a terminating pod, and until then clients are still sent here.
+    shutdownDelayMs: config.capture.shutdownDelayMs,
     closers: [
       // Held log long-polls answer now; otherwise closing the servers would wait up to their 30 s.
       { name: 'admin log long-polls', close: async () => admin.releaseLongPolls() },

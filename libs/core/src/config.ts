@@ -47,6 +47,8 @@ export interface Config {
     bodyTimeoutMs: number
     /** Path on capture's host that stores session recordings (a proxy route); null tells posthog-js recording is off. */
     sessionRecordingEndpoint: string | null
+    /** On SIGTERM, how long capture fails /readyz but keeps serving before it closes: load balancers stop sending meanwhile. */
+    shutdownDelayMs: number
   }
   admin: {
     /** Operator bearer token of the admin HTTP API (every team). */
@@ -427,6 +429,7 @@ export function loadConfig(env: Env = process.env): Config {
       bodyTimeoutMs: r.ms('CAPTURE_BODY_TIMEOUT_MS', 30_000, 1000, 600_000),
       sessionRecordingEndpoint:
         r.string('CAPTURE_SESSION_RECORDING_ENDPOINT', '', (v) => (v === '' || v.startsWith('/') ? null : 'expected a path such as /s/')) || null,
+      shutdownDelayMs: r.int('CAPTURE_SHUTDOWN_DELAY_MS', 5000, 0, 600_000),
     },
     admin: {
       token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters'), hidden) || null,
@@ -478,6 +481,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
   }
   config.admin.port = adminPort(r, config.capture.port)
+  // The delay is spent inside the grace period: the drain after it needs some of it too.
+  if (config.capture.shutdownDelayMs > 0 && config.capture.shutdownDelayMs >= config.shutdownGraceMs)
+    r.problems.push(
+      `CAPTURE_SHUTDOWN_DELAY_MS: must be shorter than SHUTDOWN_GRACE_MS (${config.shutdownGraceMs}), which also has to drain the requests in flight, got ${config.capture.shutdownDelayMs}`,
+    )
   if (r.problems.length > 0) throw new ConfigError(r.problems)
   return config
 }

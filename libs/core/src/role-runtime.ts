@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type Redis from 'ioredis'
 import type { RedisOptions } from 'ioredis'
 import type { Registry } from 'prom-client'
@@ -39,6 +40,11 @@ export interface RunningRole {
   checks?: ReadinessCheck[]
   /** BullMQ workers of the role: their finished jobs and durations are counted per queue. */
   workers?: ObservableWorker[]
+  /**
+   * On SIGTERM, how long the role keeps serving with /readyz failing before its closers run: for
+   * capture, the time load balancers take to stop sending it requests once the pod is terminating.
+   */
+  shutdownDelayMs?: number
 }
 
 export interface StartedRole {
@@ -98,7 +104,14 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   // Served while the role starts (a scheduler setting up 1 000 configs takes minutes): /healthz says
   // the process is alive for the startup probe, /readyz says it is not ready until start() returned.
   let running: RunningRole | null = null
+  let stopping = false
   const checks: ReadinessCheck[] = [
+    {
+      name: 'shutdown',
+      check: async () => {
+        if (stopping) throw new Error(`${role} is shutting down`)
+      },
+    },
     {
       name: 'started',
       check: async () => {
@@ -116,6 +129,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   const closers = new Promise<Closer[]>((resolve) => {
     started = (role) =>
       resolve([
+        { name: 'shutdown delay', close: () => ((stopping = true), sleep(role?.shutdownDelayMs ?? 0)) },
         ...(health ? [{ name: 'health server', close: health.close }] : []),
         ...(role?.closers ?? []),
         { name: 'redis', close: async () => void (await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))) },

@@ -189,4 +189,12 @@ describe('loadConfig', () => {
       },
     )
   })
+
+  it('refuses a capture shutdown delay that leaves the grace period no time to drain', () => {
+    assert.throws(
+      () => loadConfig({ CAPTURE_SHUTDOWN_DELAY_MS: '30000', SHUTDOWN_GRACE_MS: '30000' }),
+      /CAPTURE_SHUTDOWN_DELAY_MS: must be shorter than SHUTDOWN_GRACE_MS \(30000\), which also has to drain the requests in flight, got 30000/,
+    )
+    assert.equal(loadConfig({ CAPTURE_SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '0' }).capture.shutdownDelayMs, 0)
+  })
 })

@@ -163,6 +163,10 @@ describe('helm chart', function () {
         /roles\.job-worker\.terminationGracePeriodSeconds \(60\) minus shutdownMarginSeconds \(10\) must be longer than roles\.job-worker\.env\.PLUGIN_TIMEOUT_MS \(600000 ms\)/,
       ],
       [[...REQUIRED_SETS, '--set-string', 'roles.scheduler.env.SCHEDULER_SHARDS=4'], /roles\.scheduler\.env\.SCHEDULER_SHARDS: set it under config/],
+      [
+        [...REQUIRED_SETS, '--set-string', 'config.CAPTURE_SHUTDOWN_DELAY_MS=20000'],
+        /roles\.capture\.terminationGracePeriodSeconds \(30\) minus shutdownMarginSeconds \(10\) must be longer than config\.CAPTURE_SHUTDOWN_DELAY_MS \(20000 ms\)/,
+      ],
       [[...REQUIRED_SETS, '--set', 'secrets.databaseUrl=mysql://x'], /secrets\/databaseUrl/],
       [[...REQUIRED_SETS, '--set-string', 'config.REDIS_URL=redis://elsewhere'], /config\/REDIS_URL/],
     ]

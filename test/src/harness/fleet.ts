@@ -26,6 +26,8 @@ export async function createTestFleet(extraEnv: Record<string, string> = {}): Pr
     CAPTURE_PORT: String(capturePort),
     CAPTURE_HOST: '127.0.0.1',
     METRICS_PORT: '0',
+    // No endpoints to drain from here: stopping capture need not wait (capture-shutdown-delay.test.ts sets one).
+    CAPTURE_SHUTDOWN_DELAY_MS: '0',
     ...TEST_SECURITY_ENV,
     ...extraEnv,
   }
