@@ -134,9 +134,10 @@ describe('admin UI: configs list, processEvent order and status counters', funct
       (rows) => rows.length === 1,
     )
     const usage = await until(
-      'the enricher holds something in Redis',
+      'the enricher holds something in Redis, and the event has left the export buffers',
       () => api<TeamUsage>(ui.fleet, 'GET', `/api/teams/${ui.fleet.team.id}/usage`),
-      (u) => u.redis.bytes > 0,
+      // Events buffered for exportEvents count as waiting until their flush: read once they settled, so the page shows the same.
+      (u) => u.redis.bytes > 0 && u.exports.pending_events === 0,
     )
     await page.getByTestId('nav-plugins').click()
     await page.getByTestId('nav-configs').click()

@@ -54,7 +54,8 @@ describe('runRole while the role is still starting', function () {
     assert.deepEqual(await get('/healthz'), { status: 200, body: { status: 'ok' } })
     const readyz = await get('/readyz')
     assert.equal(readyz.status, 503)
-    assert.deepEqual(readyz.body.failures, { started: 'ingest-worker is still starting' })
+    // Only this check is asserted: Redis' and Postgres' may lag on a busy machine as well.
+    assert.equal((readyz.body.failures as Record<string, string>).started, 'ingest-worker is still starting')
     role.child.stdin!.write('go\n')
     await role.waitForLog((l) => l.msg === 'ingest-worker started')
     await eventually(

@@ -70,10 +70,11 @@ describe('BigQuery export: a plugin importing @google-cloud/bigquery, through th
       google.requests.every((r) => r.status !== 401),
       'every API call carried the issued token',
     )
-    const logs = await pluginLogMessages(fleet, configId)
-    assert.ok(
-      logs.some((l) => l.includes('Creating BigQuery Table - analytics:events')),
-      'setupPlugin created the table',
+    // Plugin logs reach Postgres in batches, after the rows may have.
+    const logs = await eventually(
+      'setupPlugin logged that it created the table',
+      () => pluginLogMessages(fleet!, configId),
+      (l) => l.some((line) => line.includes('Creating BigQuery Table - analytics:events')),
     )
     assert.ok(!logs.some((l) => l.includes('PRIVATE KEY')), 'the key never appears in the logs')
   })
