@@ -190,7 +190,7 @@ export class PluginManager {
    */
   async teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]> {
     const teamIds = () => (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
-    await this.loadSettled(teamId, (first) => teamIds().filter((id) => (first ? this.due(id) : this.states.get(id)?.status === 'pending')))
+    await this.loadSettled(teamId, teamIds)
     // Read with no await since the states above: a reload cannot leave a config pending in between.
     return teamIds()
       .filter((id) => this.states.get(id)?.status === 'ready')
@@ -205,23 +205,23 @@ export class PluginManager {
   /** The team's enabled configs exporting one of `methods`, in order, set up here or not (only configs whose exports are unknown are loaded). */
   async teamExporting(teamId: number, methods: readonly PluginMethodName[]): Promise<PluginConfigRecord[]> {
     const ids = () => this.teams.get(teamId) ?? []
-    await this.loadSettled(teamId, (first) => ids().filter((id) => !this.methodsOf(id) && (first ? this.due(id) : this.states.get(id)?.status === 'pending')))
+    await this.loadSettled(teamId, () => ids().filter((id) => !this.methodsOf(id)))
     return ids()
       .filter((id) => this.methodsOf(id)?.some((m) => methods.includes(m)))
       .map((id) => this.records.get(id)!)
   }
 
   /**
-   * Loads the configs `due(true)` names, then those `due(false)` names after each load: still pending
-   * after its load, a reload replaced a config's record meanwhile and the setup it ran was dropped.
-   * Left out, the team's events would pass (or skip the exports of) a config that is enabled without
-   * it having run. Past LOADS_WHILE_CHANGING loads, throws so the team's part is retried.
+   * Loads those of `candidates()` that are due, then again those still pending after each load: a
+   * reload replaced their record meanwhile and the setup it ran was dropped. Left out, the team's
+   * events would pass (or skip the exports of) a config that is enabled without it having run. Past
+   * LOADS_WHILE_CHANGING loads, throws so the team's part is retried.
    */
-  private async loadSettled(teamId: number, due: (first: boolean) => number[]): Promise<void> {
-    let ids = due(true)
+  private async loadSettled(teamId: number, candidates: () => number[]): Promise<void> {
+    let ids = candidates().filter((id) => this.due(id))
     for (let loads = 1; ids.length > 0; loads++) {
       await this.loadForTeam(teamId, ids)
-      ids = due(false)
+      ids = candidates().filter((id) => this.states.get(id)?.status === 'pending')
       if (ids.length > 0 && loads === LOADS_WHILE_CHANGING)
         throw new PluginConfigUnavailableError(
           teamId,

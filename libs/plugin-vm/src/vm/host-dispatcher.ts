@@ -60,7 +60,7 @@ export class HostDispatcher {
    * instance holds about one reply (and the one the isolate is still copying), however many it starts.
    */
   private readonly listReads = new Semaphore(1)
-  /** The instance's fetches in flight, queued past MAX_FETCHES_PER_INSTANCE rather than refused at the socket cap. */
+  /** The instance's fetches and posthog.api calls in flight, queued past MAX_FETCHES_PER_INSTANCE rather than refused at the socket cap. */
   private readonly fetches = new Semaphore(MAX_FETCHES_PER_INSTANCE)
 
   constructor(private readonly ctx: DispatcherContext) {}
@@ -191,15 +191,6 @@ export class HostDispatcher {
     return replies
   }
 
-  private async listRead(read: () => Promise<string[]>): Promise<string[]> {
-    await this.listReads.acquire()
-    try {
-      return await read()
-    } finally {
-      this.listReads.release()
-    }
-  }
-
   private async runAsync(op: string, args: unknown[]): Promise<unknown> {
     const { host, signal, maxFetchBytes, fetchGuard, store } = this.ctx
     const [b, c] = args.slice(1)
@@ -221,11 +212,11 @@ export class HostDispatcher {
         store.cacheValue(op, b)
         return host.cache.lpush(String(a), b)
       case 'cache.lrange':
-        return this.listRead(() => host.cache.lrange(String(a), Number(b), Number(c)))
+        return this.listReads.run(() => host.cache.lrange(String(a), Number(b), Number(c)))
       case 'cache.llen':
         return host.cache.llen(String(a))
       case 'cache.lpop':
-        return this.listRead(() => host.cache.lpop(String(a), b === undefined ? 1 : Number(b)))
+        return this.listReads.run(() => host.cache.lpop(String(a), b === undefined ? 1 : Number(b)))
       case 'cache.lrem':
         store.cacheValue(op, c)
         return host.cache.lrem(String(a), Number(b), String(c))
@@ -253,24 +244,14 @@ export class HostDispatcher {
         const asked = init.timeoutMs !== undefined && init.timeoutMs > 0 ? init.timeoutMs : fetchTimeoutMs
         const bounded = { ...init, timeoutMs: Math.min(asked, fetchTimeoutMs) }
         const options = { guard: fetchGuard, signal, maxBytes: maxFetchBytes, inFlight: this.ctx.fetchInFlight }
-        await this.fetches.acquire()
-        try {
-          return await withAddressPolicy(fetchGuard.policy, 'fetch', () => defaultFetch(String(a), bounded, options), this.ctx.sockets)
-        } finally {
-          this.fetches.release()
-        }
+        return this.fetches.run(() => withAddressPolicy(fetchGuard.policy, 'fetch', () => defaultFetch(String(a), bounded, options), this.ctx.sockets))
       }
       case 'api': {
         if (!host.api) throw new Error('posthog.api is not available on this server')
         const request = { method: String(a) as ApiMethod, path: String(b), options: (c ?? {}) as Record<string, unknown> }
         // Its response is read on the host like a fetch's, so it counts against the same bounds.
         const reading = { inFlight: this.ctx.fetchInFlight, maxBytes: maxFetchBytes, timeoutMs: this.ctx.fetchTimeoutMs, signal }
-        await this.fetches.acquire()
-        try {
-          return await host.api(request, reading)
-        } finally {
-          this.fetches.release()
-        }
+        return this.fetches.run(() => host.api!(request, reading))
       }
       case 'bridge.await':
         return this.ctx.bridge.await(Number(a))

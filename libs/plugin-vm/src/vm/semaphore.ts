@@ -22,4 +22,14 @@ export class Semaphore {
     if (next) next()
     else this.active--
   }
+
+  /** `fn` within one of the places, given back however it ends. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire()
+    try {
+      return await fn()
+    } finally {
+      this.release()
+    }
+  }
 }
