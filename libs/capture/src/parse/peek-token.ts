@@ -1,11 +1,12 @@
 import { constants, gunzipSync } from 'node:zlib'
+import { MAX_PROJECT_TOKEN_LENGTH } from '@plugin-server/core'
 import { headerValue } from './headers'
 import { looksGzipped } from './gunzip-bounded'
 import { CaptureRequest } from './interfaces'
 
-/** Enough gzip to inflate past a first key and a token of the longest allowed (64). */
+/** Enough gzip to inflate past a first key and a token of the longest allowed (MAX_PROJECT_TOKEN_LENGTH, 64). */
 const PEEK_INPUT_BYTES = 256
-const FIRST_KEY = /^\s*\{\s*"(api_key|token)"\s*:\s*"([\x21-\x7e]{1,64}?)"(\s*,\s*"batch"\s*:\s*\[)?/
+const FIRST_KEY = new RegExp(`^\\s*\\{\\s*"(api_key|token)"\\s*:\\s*"([\\x21-\\x7e]{1,${MAX_PROJECT_TOKEN_LENGTH}}?)"(\\s*,\\s*"batch"\\s*:\\s*\\[)?`)
 
 /**
  * The first key of a gzip body's JSON object when it is `api_key` or `token` with a plain token
