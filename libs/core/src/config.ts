@@ -410,7 +410,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     logFormat: r.oneOf('LOG_FORMAT', 'json', ['json', 'pretty']),
     pgPoolSize: r.int('PG_POOL_SIZE', 10, 1, 1000),
-    pgQueryTimeoutMs: r.int('PG_QUERY_TIMEOUT_MS', 60_000, 100, 24 * 3600 * 1000),
+    pgQueryTimeoutMs: r.ms('PG_QUERY_TIMEOUT_MS', 60_000, 100, 24 * 3600 * 1000),
     metricsPort: r.int('METRICS_PORT', -1, -1, 65535),
     shutdownGraceMs: r.ms('SHUTDOWN_GRACE_MS', 30_000, 0),
     capture: {
@@ -429,7 +429,7 @@ export function loadConfig(env: Env = process.env): Config {
       bodyTimeoutMs: r.ms('CAPTURE_BODY_TIMEOUT_MS', 30_000, 1000, 600_000),
       sessionRecordingEndpoint:
         r.string('CAPTURE_SESSION_RECORDING_ENDPOINT', '', (v) => (v === '' || v.startsWith('/') ? null : 'expected a path such as /s/')) || null,
-      shutdownDelayMs: r.int('CAPTURE_SHUTDOWN_DELAY_MS', 5000, 0, 600_000),
+      shutdownDelayMs: r.ms('CAPTURE_SHUTDOWN_DELAY_MS', 5000, 0, 600_000),
     },
     admin: {
       token: r.string('ADMIN_API_TOKEN', '', (v) => (v === '' || v.length >= 16 ? null : 'expected at least 16 characters'), hidden) || null,
