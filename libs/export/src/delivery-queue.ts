@@ -87,12 +87,11 @@ export class DeliveryQueue {
       const free = group.filter((d) => !isCapped(d))
       const sizes = (ds: NewDelivery[]) => ds.map((d) => ({ jobId: d.jobId, events: d.data.events.length }))
       if (free.length > 0) {
-        const { answers } = await admitPending(this.redis, this.prefix, this.keys, owner, { config: 0, team: 0, fleet: 0 }, sizes(free))
+        const { answers } = await admitPending(this.redis, this.prefix, this.keys, owner, NO_CAPS, sizes(free))
         kept.push(...free.filter((_, i) => answers[i] === 'admitted'))
       }
       if (capped.length === 0 || !this.overflow) continue
-      const caps = { config: this.overflow.maxPendingEvents, team: this.overflow.maxTeamPendingEvents, fleet: this.overflow.maxFleetPendingEvents }
-      const { pending, answers } = await admitPending(this.redis, this.prefix, this.keys, owner, caps, sizes(capped))
+      const { pending, answers } = await admitPending(this.redis, this.prefix, this.keys, owner, liveCaps(this.overflow), sizes(capped))
       for (const [i, d] of capped.entries()) {
         const answer = answers[i]
         if (answer === 'admitted') kept.push(d)
@@ -124,8 +123,17 @@ export class DeliveryQueue {
   }
 }
 
+/** No cap at any level. */
+export const NO_CAPS: PendingCaps = { config: 0, team: 0, fleet: 0 }
+
+/** Each limit whole (0: none): what live deliveries and the exportEvents buffers may fill. */
+export function liveCaps(limits: PendingLimits): PendingCaps {
+  return { config: limits.maxPendingEvents, team: limits.maxTeamPendingEvents, fleet: limits.maxFleetPendingEvents }
+}
+
 /** Half of each limit (0 stays none): what replays may fill, so live batches keep the rest. */
 export function replayCaps(limits: PendingLimits): PendingCaps {
   const half = (cap: number) => (cap === 0 ? 0 : Math.max(1, Math.floor(cap / 2)))
-  return { config: half(limits.maxPendingEvents), team: half(limits.maxTeamPendingEvents), fleet: half(limits.maxFleetPendingEvents) }
+  const live = liveCaps(limits)
+  return { config: half(live.config), team: half(live.team), fleet: half(live.fleet) }
 }

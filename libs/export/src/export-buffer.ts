@@ -1,5 +1,5 @@
 import type Redis from 'ioredis'
-import type { DeliveryOverflow, DeliveryQueue } from './delivery-queue'
+import { liveCaps, NO_CAPS, type DeliveryOverflow, type DeliveryQueue } from './delivery-queue'
 import type { ProcessedPluginEvent } from './interfaces'
 import { exportKeys, ExportKeys } from './keys'
 import type { PendingLimit } from './pending-events'
@@ -113,7 +113,7 @@ export class ExportBuffer {
     const bytes = serialized.reduce((sum, s) => sum + Buffer.byteLength(s), 0)
     const teamId = events[0].team_id
     const k = this.keys
-    const caps = this.overflow ? [this.overflow.maxPendingEvents, this.overflow.maxTeamPendingEvents, this.overflow.maxFleetPendingEvents] : [0, 0, 0]
+    const caps = this.overflow ? liveCaps(this.overflow) : NO_CAPS
     const [result, limit, held] = (await this.redis.eval(
       APPEND,
       10,
@@ -131,7 +131,9 @@ export class ExportBuffer {
       Date.now(),
       configId,
       bytes,
-      ...caps.map(String),
+      caps.config,
+      caps.team,
+      caps.fleet,
       teamId,
       events.length,
       ...serialized,
