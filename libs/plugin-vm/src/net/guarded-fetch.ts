@@ -50,8 +50,8 @@ export async function guardedFetch(rawUrl: string, init: HttpRequestInit, option
     if (!REDIRECTS.has(response.status) || location === null) {
       const { inFlight, maxBytes } = options
       const stop = (error?: Error): void => response.body.destroy?.(error)
-      const reading = { inFlight: inFlight!, maxBytes, timeoutMs: init.timeoutMs ?? 0 }
-      const data = inFlight ? await readBody(response.body as AsyncIterable<Buffer>, stop, ['fetch', url.origin], reading) : await response.buffer()
+      const reading = inFlight && { inFlight, maxBytes, timeoutMs: init.timeoutMs ?? 0 }
+      const data = reading ? await readBody(response.body as AsyncIterable<Buffer>, stop, ['fetch', url.origin], reading) : await response.buffer()
       const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
       return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
     }
