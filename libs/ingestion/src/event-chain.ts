@@ -56,6 +56,8 @@ export interface EventChainHooks<L> {
   linkDone?(report: LinkReport<L>): Promise<void>
   /** After the whole chain: outputs that cannot become a stored event, each blamed on the link that returned it. */
   invalid?(link: L, failures: ChainFailure<L>[]): Promise<void>
+  /** After the whole chain: what a link returned that was ignored without failing it (a uuid that is not a UUID), once per link. */
+  ignored?(link: L, message: string): Promise<void>
 }
 
 /**
@@ -64,7 +66,7 @@ export interface EventChainHooks<L> {
  * (or a result that is not an event) keeps the event as it was before that link and the chain goes
  * on. Each link gets the text the link before returned (LinkOutput) as its batch; outputs are
  * parsed once, after the chain (`fromPluginEvent`: $set/$set_once merged, the timestamp
- * normalised, uuid and team kept); then `$plugins_succeeded`, `$plugins_failed` and
+ * normalised, a valid new uuid taken, the team kept); then `$plugins_succeeded`, `$plugins_failed` and
  * `$plugins_deferred` are set. Session recordings ($snapshot) skip the chain. The ingest step and
  * Try it both run this, so a dry run decides exactly what ingestion decides.
  */
@@ -188,10 +190,16 @@ function count(codes: string, code: number): number {
  */
 async function decode<L extends ChainLink>(slots: ChainSlot<L>[], hooks: EventChainHooks<L>): Promise<void> {
   const blamed = new Map<L, ChainFailure<L>[]>()
+  const refused = new Map<L, RefusedUuids>()
   for (const slot of slots) {
     if (slot.droppedBy !== null) continue
     for (let last = slot.outputs.at(-1); last !== undefined; last = slot.outputs.at(-1)) {
-      const message = decodeInto(slot, last)
+      const message = decodeInto(slot, last, (given) => {
+        const link = uuidSetter(slot, given)
+        const seen = refused.get(link)
+        if (seen) seen.events++
+        else refused.set(link, { events: 1, example: given })
+      })
       if (message === null) break
       slot.outputs.pop()
       const failures = blamed.get(last.link) ?? []
@@ -203,10 +211,40 @@ async function decode<L extends ChainLink>(slots: ChainSlot<L>[], hooks: EventCh
     for (const { slot } of failures) slot.failed.push(link.label)
     await hooks.invalid?.(link, failures)
   }
+  for (const [link, { events, example }] of refused) {
+    const shown = JSON.stringify(example)?.slice(0, 100) ?? String(example)
+    const what = events === 1 ? 'an event whose "uuid" is' : `${events} events whose "uuid" is, e.g.,`
+    await hooks.ignored?.(link, `processEvent returned ${what} ${shown}, which is not a UUID: the event keeps its own uuid`)
+  }
+}
+
+/** A link's outputs whose uuid was not a UUID: how many, and the first of them. */
+interface RefusedUuids {
+  events: number
+  example: unknown
+}
+
+/**
+ * The link that set the refused uuid: links after it passed it on unchanged, so it is the earliest
+ * of the last outputs that all hold it. Parsed again only here, on an output already refused.
+ */
+function uuidSetter<L>(slot: ChainSlot<L>, given: unknown): L {
+  let at = slot.outputs.length - 1
+  for (; at > 0; at--) {
+    const { output, index } = slot.outputs[at - 1]
+    let uuid: unknown
+    try {
+      uuid = (output.value(index) as { uuid?: unknown } | null)?.uuid
+    } catch {
+      break
+    }
+    if (uuid !== given) break
+  }
+  return slot.outputs[at].link
 }
 
 /** Sets the slot's event from a link's output; what is wrong with the output otherwise. */
-function decodeInto<L>(slot: ChainSlot<L>, { output, index }: ChainOutput<L>): string | null {
+function decodeInto<L>(slot: ChainSlot<L>, { output, index }: ChainOutput<L>, refusedUuid: (given: unknown) => void): string | null {
   let value: unknown
   try {
     value = output.value(index)
@@ -214,7 +252,7 @@ function decodeInto<L>(slot: ChainSlot<L>, { output, index }: ChainOutput<L>): s
     return `processEvent returned an event that is not valid JSON: ${(err as Error).message}`
   }
   try {
-    slot.event = fromPluginEvent(slot.event, value)
+    slot.event = fromPluginEvent(slot.event, value, refusedUuid)
     return null
   } catch (err) {
     return (err as Error).message

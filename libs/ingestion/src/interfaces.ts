@@ -19,7 +19,7 @@ export interface BatchStep {
 export interface BatchResult {
   received: number
   stored: number
-  /** Rows already present: a redelivered batch, or a client that sent the same uuid twice. */
+  /** Rows already present: a redelivered batch, a client that sent the same uuid twice, or a plugin that gave events one uuid. */
   duplicates: number
   dropped: number
   /** Events of teams whose part kept failing, handed to a new ingest job of their own (see ingest-consumer.ts). */

@@ -17,14 +17,20 @@ export function toPluginEvent(event: IngestEvent): PluginEvent {
   }
 }
 
+/** The form capture accepts from clients (libs/capture resolve-uuid.ts): any version, any case. */
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /**
- * Back from a plugin's output (parsed from the sandbox's JSON). The uuid and team stay the
- * server's: a plugin cannot move an event to another team or make it collide with another event.
+ * Back from a plugin's output (parsed from the sandbox's JSON). The team stays the server's: a
+ * plugin cannot move an event to another team. A uuid it set replaces the event's, as in PostHog
+ * (the Unduplicates app derives one from the event so that a client's retries collapse into one
+ * row): it can only collide with its own team's events, which the insert dedupes. A uuid that is
+ * not a UUID keeps the original's and is handed to `refusedUuid`, for the plugin's logs.
  * Top-level $set/$set_once join properties, as they do at capture. Every field the events table
  * needs comes out with its type (a field the plugin broke keeps the original's value); an output
  * that is not an event at all throws, naming what is wrong, and is that plugin's error.
  */
-export function fromPluginEvent(original: IngestEvent, output: unknown): IngestEvent {
+export function fromPluginEvent(original: IngestEvent, output: unknown, refusedUuid?: (given: unknown) => void): IngestEvent {
   if (!isObject(output)) throw new Error(`processEvent returned ${describe(output)}, expected an event object`)
   if (typeof output.event !== 'string' || output.event === '') {
     throw new Error(`processEvent returned an event whose "event" is ${describe(output.event)}, expected a non-empty string`)
@@ -37,6 +43,7 @@ export function fromPluginEvent(original: IngestEvent, output: unknown): IngestE
   }
   return {
     ...original,
+    uuid: pluginUuid(output.uuid, original.uuid, refusedUuid),
     event: output.event,
     distinct_id: distinctId(output.distinct_id, original.distinct_id),
     properties,
@@ -44,6 +51,14 @@ export function fromPluginEvent(original: IngestEvent, output: unknown): IngestE
     ip: typeof output.ip === 'string' || output.ip === null ? output.ip : original.ip,
     site_url: typeof output.site_url === 'string' ? output.site_url : original.site_url,
   }
+}
+
+/** Unchanged (the hot path) or missing: the original's; a UUID: in Postgres' lower-case form. */
+function pluginUuid(value: unknown, original: string, refused: ((given: unknown) => void) | undefined): string {
+  if (value === original || value === undefined) return original
+  if (typeof value === 'string' && UUID_RE.test(value)) return value.toLowerCase()
+  refused?.(value)
+  return original
 }
 
 /** Plugins set numbers as ids (PostHog took them as strings); objects and arrays are not ids. */

@@ -130,6 +130,8 @@ async function runTeam(
       tally.returnedButInvalid(tallyTarget(config), failures.length)
       await reportFailures(config, failures, deps)
     },
+    // Not a failure: the events are stored, under their own uuids.
+    ignored: async ({ config }, message) => deps.logs.write(logTarget(config.record), 'PLUGIN', 'WARN', message),
   })
   return slots.map((s) => (s.droppedBy === null ? s.event : null))
 }

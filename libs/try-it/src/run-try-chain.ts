@@ -61,6 +61,11 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Pro
       const step = processSteps.get(link)
       if (step) link.fail(step, failures[0].error.message)
     },
+    // As ingestion writes it to the plugin's logs: a warning, the step still succeeded.
+    ignored: async (link, message) => {
+      const step = processSteps.get(link)
+      if (step) link.warn(step, message)
+    },
   })
   const dropped = slot.droppedBy !== null
   let output: PluginEvent | null = null

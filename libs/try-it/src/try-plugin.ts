@@ -130,6 +130,11 @@ export class TryPlugin {
     step.error = this.parts.recorder.redactor.text(message)
   }
 
+  /** A warning on a step that still succeeded (what it returned was partly ignored), as the plugin's logs would hold it. */
+  warn(step: TryStep, message: string): void {
+    step.logs.push({ level: 'warn', message: this.parts.recorder.redactor.text(message) })
+  }
+
   dispose(): void {
     this.instance?.dispose()
   }

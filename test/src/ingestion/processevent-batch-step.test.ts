@@ -53,6 +53,15 @@ describe('processEventStep with plugins exporting processEventBatch', function (
     return rows.map((r) => r.message)
   }
 
+  const warnLogs = async (configId: number): Promise<string[]> => {
+    await runtime.services.logs.flush()
+    const { rows } = await db.pool.query<{ message: string }>(
+      `SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type = 'WARN' ORDER BY id`,
+      [configId],
+    )
+    return rows.map((r) => r.message)
+  }
+
   it("gets its team's events of the batch in order in one call, and the next plugin gets what it returned", async () => {
     const batcher = await enable(
       'batcher',
@@ -110,7 +119,7 @@ describe('processEventStep with plugins exporting processEventBatch', function (
     )
   })
 
-  it('keeps every event as it was and blames the plugin when it changes a uuid; a changed team is not taken', async () => {
+  it('takes a UUID the plugin gives an event, in lower case, and keeps the event’s own uuid for anything else, saying so once in its logs; a changed team is not taken', async () => {
     const renamer = await enable(
       'renamer',
       `export function processEventBatch(events) {
@@ -118,7 +127,7 @@ describe('processEventStep with plugins exporting processEventBatch', function (
       }`,
       1,
     )
-    await enable('after', AFTER, 2)
+    const after = await enable('after', AFTER, 2)
     const { step } = await pipeline()
     const moved = await step.run([event(team.id, 'a'), event(team.id, 'b')])
     assert.deepEqual(
@@ -129,15 +138,32 @@ describe('processEventStep with plugins exporting processEventBatch', function (
       ],
       'the team stays the server’s',
     )
-    const input = [event(team.id, 'a', { newUuid: randomUUID() }), event(team.id, 'b')]
+    const given = randomUUID()
+    const input = [event(team.id, 'a', { newUuid: given.toUpperCase() }), event(team.id, 'b', { newUuid: 'not-a-uuid' }), event(team.id, 'c', { newUuid: 42 })]
     const out = await step.run(input)
     assert.deepEqual(
-      out.map((e) => [e.uuid, e.event, e.properties.after, e.properties.$plugins_failed]),
-      input.map((e) => [e.uuid, e.event, true, [`renamer (${renamer})`]]),
+      out.map((e) => [e.uuid, e.properties.after, e.properties.$plugins_failed]),
+      [
+        [given, true, []],
+        [input[1].uuid, true, []],
+        [input[2].uuid, true, []],
+      ],
     )
-    const logs = await errorLogs(renamer)
-    assert.equal(logs.length, 2)
-    assert.match(logs[0], /processEvent failed on event "a" .*processEventBatch returned an event with uuid ".*" at index 0 that is not in the batch/)
+    assert.deepEqual(await errorLogs(renamer), [])
+    assert.deepEqual(await warnLogs(renamer), [
+      'processEvent returned 2 events whose "uuid" is, e.g., "not-a-uuid", which is not a UUID: the event keeps its own uuid',
+    ])
+    assert.deepEqual(await warnLogs(after), [], 'the plugin after it only passed the uuid on')
+  })
+
+  it('stores two events the plugin gives one uuid once, counting the other as a duplicate', async () => {
+    const shared = randomUUID()
+    await enable('sharer', `export function processEventBatch(events) { return events.map((e) => ({ ...e, uuid: '${shared}' })) }`, 1)
+    const { stored } = await pipeline()
+    const result = await stored.process({ events: [event(team.id, 'first'), event(team.id, 'second')] })
+    assert.deepEqual(result, { received: 2, stored: 1, duplicates: 1, dropped: 0, requeued: 0 })
+    const { rows } = await db.pool.query('SELECT uuid, event FROM events')
+    assert.deepEqual(rows, [{ uuid: shared, event: 'first' }])
   })
 
   it('blames the plugin for every event when it returns more events than it was given', async () => {

@@ -57,10 +57,32 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
     )
   })
 
-  it('fails every event of the batch, naming the uuid, when a returned event carries a uuid the batch does not hold', async () => {
+  it('takes the uuid a plugin gives an event it was given, changed in place or at its own index of a full array, as PostHog did', async () => {
+    const inPlace = await load(`export function processEventBatch(events) {
+      events[1].uuid = 'changed-1'
+      return events.slice().reverse()
+    }`)
+    const changed = await inPlace.processEventBatch(events('a', 'b'))
+    assert.deepEqual(
+      changed.map((r) => r.ok && [r.event?.event, r.event?.uuid]),
+      [
+        ['a', 'uuid-0'],
+        ['b', 'changed-1'],
+      ],
+    )
+    inPlace.dispose()
+    const mapped = await load(`export function processEventBatch(events) {
+      return events.map((e, i) => (i === 0 ? null : { ...e, uuid: 'new-' + e.uuid }))
+    }`)
+    assert.deepEqual(
+      (await mapped.processEventBatch(events('a', 'b'))).map((r) => r.ok && (r.event?.uuid ?? null)),
+      [null, 'new-uuid-1'],
+    )
+  })
+
+  it('fails every event of the batch, naming the uuid, when a new object with a uuid the batch does not hold cannot be placed', async () => {
     const plugin = await load(`export function processEventBatch(events) {
-      events[1].uuid = 'changed'
-      return events
+      return [{ ...events[1], uuid: 'changed' }]
     }`)
     const results = await plugin.processEventBatch(events('a', 'b'))
     for (const r of results) {
@@ -68,7 +90,7 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
       if (!r.ok)
         assert.match(
           r.error.message,
-          /processEventBatch returned an event with uuid "changed" at index 1 that is not in the batch: .*not add events or change their uuid/,
+          /processEventBatch returned an event with uuid "changed" at index 0 that is not in the batch: .*not add events.*an event given a new uuid must be the object it was given, or at its own index/,
         )
     }
   })
@@ -133,7 +155,8 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
       return new Proxy(events, { get: (t, k) => { if (k === '0') throw new Error('trap'); return t[k] } })
     }`)
     assert.deepEqual(outcomes(await plugin.processEventBatch(events('huge'))), [
-      'error: processEventBatch returned 4294967295 entries for a batch of 1 events: processEventBatch can change and drop the events it is given, not add events or change their uuid (posthog.capture sends new events)',
+      'error: processEventBatch returned 4294967295 entries for a batch of 1 events: processEventBatch can change (uuid included) and drop the events it is given, not add events (posthog.capture sends new events); ' +
+        'an event given a new uuid must be the object it was given, or at its own index of an array with an entry for every event',
     ])
     assert.deepEqual(outcomes(await plugin.processEventBatch(events('trap', 'x'))), [
       'error: processEventBatch returned events that could not be read: trap',
