@@ -114,16 +114,18 @@ describe('plugin-vm: pg through the capability bridge', () => {
           const poolClient = await pool.connect()
           const absent = {}
           for (const [name, value] of Object.entries({
-            Connection: pg.Connection, types: pg.types, native: pg.native, defaults: pg.defaults, Query: pg.Query,
+            types: pg.types, native: pg.native, defaults: pg.defaults,
             connection: client.connection, stream: client.stream, connecting: client._connecting, parameters: client.connectionParameters,
             poolOptions: pool.options, poolClients: pool._clients, poolClientConnection: poolClient.connection,
           })) absent[name] = typeof value
+          const classes = ['Connection', 'Query'].map((name) => { try { return typeof pg[name] } catch (e) { return e.message } })
           let setTypeParser
           try { pg.types.setTypeParser(3802, () => 'owned'); setTypeParser = 'replaced' } catch (e) { setTypeParser = 'threw: ' + e.message }
           poolClient.release()
           await pool.end()
           return {
             absent,
+            classes,
             setTypeParser,
             module: Object.getOwnPropertyNames(pg).filter((k) => k !== 'default').sort(),
             client: Object.getOwnPropertyNames(client).sort(),
@@ -137,6 +139,10 @@ describe('plugin-vm: pg through the capability bridge', () => {
       try {
         const out = (await instance.call('runEveryMinute', [])) as Record<string, unknown>
         for (const [name, type] of Object.entries(out.absent as Record<string, string>)) assert.equal(type, 'undefined', `${name} is not offered`)
+        assert.deepEqual(out.classes, [
+          'pg: "Connection" is not available to plugins (pg offers: Client, Pool)',
+          'pg: "Query" is not available to plugins (pg offers: Client, Pool)',
+        ])
         assert.match(String(out.setTypeParser), /^threw: /)
         assert.deepEqual(out.module, ['Client', 'Pool'])
         const events = ['addListener', 'off', 'on', 'once', 'removeAllListeners', 'removeListener']

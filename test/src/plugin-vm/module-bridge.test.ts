@@ -53,6 +53,33 @@ describe('plugin-vm: bridged host modules', () => {
     }
   })
 
+  it('names the module, the member and what it offers when a plugin uses a client a bridged module does not offer, and lower-case or interop names still answer undefined', async () => {
+    const { instance } = await loadCode(`
+            import { SQS } from 'aws-sdk'
+            import AWS from 'aws-sdk'
+            import * as bigquery from '@google-cloud/bigquery'
+            import { Pool } from 'pg'
+            export function processEvent(event) {
+                if (event.event === 'named') new SQS({})
+                if (event.event === 'default') new AWS.Kinesis({})
+                if (event.event === 'namespace') new bigquery.Storage()
+                event.properties = { pool: typeof Pool, esModule: AWS.__esModule, then: AWS.then, lower: AWS.kinesis, toString: typeof AWS.toString }
+                return event
+            }`)
+    try {
+      const use = (what: string) => instance.call('processEvent', [{ event: what, properties: {} }])
+      assert.deepEqual(((await use('other')) as { properties: unknown }).properties, { pool: 'function', toString: 'function' }, 'undefined answers')
+      assert.match((await rejection(use('named'))).message, /TypeError: aws-sdk: "SQS" is not available to plugins \(aws-sdk offers: S3, config\)$/)
+      assert.match((await rejection(use('default'))).message, /TypeError: aws-sdk: "Kinesis" is not available to plugins \(aws-sdk offers: S3, config\)$/)
+      assert.match(
+        (await rejection(use('namespace'))).message,
+        /TypeError: @google-cloud\/bigquery: "Storage" is not available to plugins \(@google-cloud\/bigquery offers: BigQuery\)$/,
+      )
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it("hands out only the isolate's own objects: a bridged class's constructor is the sandbox Function", async () => {
     const { instance } = await loadCode(`
             import { Client } from 'pg'

@@ -130,6 +130,30 @@ export function releaseCallback(id: number): void {
 
 export function requireBridged(name: string): unknown {
   const reply = hostSync('bridge.require', [name]) as ModuleReply
-  const module = makeFacade(reply.module) as Record<string, unknown>
+  const offered: string[] = []
+  const module = makeFacade(reply.module, missingMembers(reply.module.type, offered)) as Record<string, unknown>
+  const shape = shapes.get(reply.module.type)
+  if (shape) offered.push(...shape.constructors, ...shape.methods, ...shape.properties)
   return reply.member === undefined ? module : module[reply.member]
+}
+
+const NativeProxy = Proxy
+const reflectGet = Reflect.get
+const hasOwnProperty = Object.hasOwn
+const objectPrototype = Object.prototype
+
+/**
+ * The prototype of a bridged module's object: reading a client it does not offer (`new AWS.SQS()`,
+ * PostHog's Kinesis plugin's `Kinesis`) throws, naming the module, the member and what it offers,
+ * instead of a later "is not a constructor". Only capitalised names, the SDKs' classes: esbuild's
+ * interop reads `__esModule` and `default`, promise resolution `then`, feature checks lower-case
+ * names, and those keep answering undefined. Object.prototype's members answer as before.
+ */
+function missingMembers(module: string, offered: readonly string[]): object {
+  return new NativeProxy(objectPrototype, {
+    get(target, key, receiver) {
+      if (typeof key !== 'string' || hasOwnProperty(objectPrototype, key) || !/^[A-Z]/.test(key)) return reflectGet(target, key, receiver) as unknown
+      throw new TypeError(`${module}: "${key}" is not available to plugins (${module} offers: ${offered.join(', ') || 'nothing'})`)
+    },
+  })
 }
