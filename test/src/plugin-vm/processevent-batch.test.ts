@@ -57,7 +57,7 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
     )
   })
 
-  it('takes the uuid a plugin gives an event it was given, changed in place or at its own index of a full array, as PostHog did', async () => {
+  it('takes the uuid a plugin gives an event it was given, changed in place or at its own index of a full array (also another event’s uuid), as PostHog did', async () => {
     const inPlace = await load(`export function processEventBatch(events) {
       events[1].uuid = 'changed-1'
       return events.slice().reverse()
@@ -77,6 +77,17 @@ describe('plugin-vm: plugins exporting processEventBatch', () => {
     assert.deepEqual(
       (await mapped.processEventBatch(events('a', 'b'))).map((r) => r.ok && (r.event?.uuid ?? null)),
       [null, 'new-uuid-1'],
+    )
+    mapped.dispose()
+    const firstWins = await load(`export function processEventBatch(events) {
+      return events.map((e) => ({ ...e, uuid: events[0].uuid }))
+    }`)
+    assert.deepEqual(
+      (await firstWins.processEventBatch(events('a', 'b'))).map((r) => r.ok && [r.event?.event, r.event?.uuid]),
+      [
+        ['a', 'uuid-0'],
+        ['b', 'uuid-0'],
+      ],
     )
   })
 

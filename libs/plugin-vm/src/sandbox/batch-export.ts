@@ -63,7 +63,10 @@ const NOT_ADDED =
   'processEventBatch can change (uuid included) and drop the events it is given, not add events (posthog.capture sends new events); ' +
   'an event given a new uuid must be the object it was given, or at its own index of an array with an entry for every event'
 
-/** The input a returned event stands for: the object itself, its uuid's next unmatched input, or the same index of a full-length array; -1 for none. */
+/**
+ * The input a returned event stands for: the object itself, its uuid's next unmatched input, or the
+ * same index of a full-length array (also for a uuid whose inputs are all matched); -1 for none.
+ */
 function inputOf(item: object, uuid: unknown, j: number, inputs: Inputs, lines: Lines, full: boolean): number {
   const own = mapGet(inputs.byObject, item) as number | undefined
   if (own !== undefined) return own
@@ -72,7 +75,8 @@ function inputOf(item: object, uuid: unknown, j: number, inputs: Inputs, lines: 
     // Inputs returned as themselves (above) are already matched.
     while (queue.used < queue.count && lines[queue[queue.used]] !== undefined) queue.used++
     if (queue.used < queue.count) return queue[queue.used++]
-    return queue[queue.count - 1]
+    // Every input of that uuid is matched: another event given its uuid (duplicates given the first's).
+    return full && lines[j] === undefined ? j : queue[queue.count - 1]
   }
   return full ? j : -1
 }
