@@ -1,4 +1,4 @@
-export type ConfigFieldType = 'string' | 'attachment' | 'choice'
+export type ConfigFieldType = 'string' | 'json' | 'attachment' | 'choice'
 
 /** One entry of plugin.json `config`: a field (with `key`) or a text block (only `markdown`). */
 export interface ConfigField {

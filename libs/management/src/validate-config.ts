@@ -69,6 +69,7 @@ export function validateConfig(input: ConfigValidationInput): Record<string, str
       continue
     }
     assertStorable(pluginName, key, value)
+    if (field.type === 'json') assertJson(pluginName, key, value, isSecretField(field))
     if (field.type === 'choice') {
       const choices = field.choices ?? []
       if (!choices.includes(value)) {
@@ -90,6 +91,19 @@ export function validateConfig(input: ConfigValidationInput): Record<string, str
   }
   assertConfigSize(pluginName, config)
   return config
+}
+
+/**
+ * Stored and given to the plugin as the text typed, as PostHog does (its plugins JSON.parse it);
+ * checked here so a typo is refused when saved rather than failing the plugin's setupPlugin later.
+ */
+function assertJson(pluginName: string, key: string, value: string, secret: boolean): void {
+  try {
+    JSON.parse(value)
+  } catch (error) {
+    // The parser's message quotes the text around the mistake: not for a secret field.
+    throw invalid(pluginName, key, secret ? 'must be valid JSON' : `must be valid JSON (${(error as Error).message})`)
+  }
 }
 
 /** A given value Postgres can store, within the limit, and not one that would pass for a sealed secret. */

@@ -17,7 +17,8 @@ export interface PluginEvent {
   [key: string]: unknown
 }
 
-export type PluginConfigFieldType = 'string' | 'attachment' | 'choice'
+/** `json`: text that must parse as JSON; the plugin gets the text (PostHog's plugins call JSON.parse on it). */
+export type PluginConfigFieldType = 'string' | 'json' | 'attachment' | 'choice'
 
 export interface PluginConfigField {
   markdown?: string
@@ -56,6 +57,11 @@ export interface PluginSource {
   readonly codeHash: string
   /** Bare module names the code imports (`pg`, `crypto`, ...), all known to the sandbox. */
   readonly imports: readonly string[]
+  /**
+   * esbuild's source map of `code`, read only when a stack is reported, so its frames name the
+   * plugin's own files and lines. Never one the plugin ships. Absent: frames name the bundle.
+   */
+  readonly sourceMap?: string
 }
 
 export type PluginMethodName =

@@ -65,6 +65,29 @@ describe('validateConfig', () => {
     assert.ok(!JSON.stringify({ ...err, message: err.message }).includes(SECRET))
   })
 
+  describe('a json field', () => {
+    const schema = [
+      { key: 'mapping', type: 'json', required: true },
+      { key: 'token', type: 'json', secret: true },
+    ] as ConfigValidationInput['schema']
+    const json = (given: ConfigValidationInput['given']) => check(given, { pluginName: 'mapper', schema })
+
+    it('is stored and given to the plugin as the text typed, when it parses', () => {
+      assert.deepEqual(json({ mapping: '{\n  "utm_source": "source"\n}' }), { mapping: '{\n  "utm_source": "source"\n}' })
+    })
+
+    it('refuses text that does not parse as JSON, naming the field and why', () => {
+      assert.throws(
+        () => json({ mapping: '{"a": 1,}' }),
+        (err: ManagementError) => err.field === 'mapping' && /^plugin "mapper": config field "mapping" must be valid JSON \(.+\)$/.test(err.message),
+      )
+    })
+
+    it('refuses bad JSON in a secret field without quoting it', () => {
+      rejects(() => json({ mapping: '{}', token: '{"key": s3cr3t}' }), 'plugin "mapper": config field "token" must be valid JSON', 'token')
+    })
+  })
+
   it('refuses a field plugin.json does not have', () => {
     rejects(() => check({ apiKey: SECRET, label: 'L', nope: 'x' }), 'plugin "management-basic": config field "nope" does not exist in plugin.json', 'nope')
   })

@@ -19,10 +19,17 @@ describe('plugin-vm: loading plugins', () => {
       assert.throws(() => parsePluginJson('{"config": []}'), /plugin.json: name is required/)
     })
     it('names the offending config field', () => {
-      assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","type":"number"}]}'), /config\[0\]\.type must be one of string, attachment, choice/)
+      assert.throws(
+        () => parsePluginJson('{"name":"x","config":[{"key":"a","type":"number"}]}'),
+        /config\[0\]\.type must be one of string, json, attachment, choice/,
+      )
       assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","type":"choice"}]}'), /config\[0\]\.choices is required/)
       assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","required":"yes"}]}'), /config\[0\]\.required must be a boolean/)
       assert.throws(() => parsePluginJson('not json'), /plugin.json: is not valid JSON/)
+    })
+    it('accepts a json field, as @posthog/plugin-scaffold declares it', () => {
+      const json = parsePluginJson('{"name":"x","config":[{"key":"mapping","type":"json","default":"{}"}]}')
+      assert.equal(json.config[0].type, 'json')
     })
     it('keeps unknown keys and accepts markdown-only and deprecated order', () => {
       const json = parsePluginJson('{"name":"x","posthogVersion":">=1","config":[{"markdown":"hi"},{"key":"a","order":2,"secret":true,"hint":"h"}]}')

@@ -9,7 +9,20 @@ export interface CompiledPlugin {
   code: string
   codeHash: string
   imports: string[]
+  /** esbuild's source map of `code` (no sources content); absent when over MAX_SOURCE_MAP_BYTES. */
+  sourceMap?: string
 }
+
+/** A map this large is not kept: every loaded version holds its map, and frames then name the bundle. */
+export const MAX_SOURCE_MAP_BYTES = 8 * 1024 * 1024
+
+/**
+ * Ends every source file, after the plugin's own text: esbuild reads the last sourceMappingURL
+ * comment of an input as that input's map, so a plugin's own comment could make stacks name
+ * anything, or (relative to a resolveDir) have a host file read. This one is relative and the
+ * files have no resolveDir, so esbuild reads nothing and maps the plugin's text as it is.
+ */
+const NO_INPUT_MAP = '\n//# sourceMappingURL=plugin-input-map-ignored\n'
 
 const SOURCE_EXTENSIONS = ['', '.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs', '.json', '/index.ts', '/index.js']
 const NAMESPACE = 'plugin'
@@ -37,12 +50,13 @@ function memoryFiles(files: PluginFiles, imports: Set<string>): EsbuildPlugin {
         imports.add(normalizeModuleName(args.path))
         return { path: args.path, external: true }
       })
-      b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
-        contents: files.get(args.path),
-        // PostHog compiled .js as TypeScript too; JSON stays JSON.
-        loader: args.path.endsWith('.json') ? 'json' : 'ts',
-        resolveDir: posix.dirname(args.path),
-      }))
+      b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
+        const json = args.path.endsWith('.json')
+        const text = files.get(args.path)?.toString('utf8') ?? ''
+        // PostHog compiled .js as TypeScript too; JSON stays JSON (and has no comments to add).
+        // No resolveDir: imports are resolved above from the importer, and none means no file is read for a map.
+        return { contents: json ? text : text + NO_INPUT_MAP, loader: json ? 'json' : 'ts' }
+      })
     },
   }
 }
@@ -63,11 +77,16 @@ export async function compilePlugin(files: PluginFiles, entry: string, pluginNam
       target: 'es2022',
       treeShaking: false,
       logLevel: 'silent',
-      sourcemap: false,
+      // External: the code carries no comment, so its hash (the compiled-script cache key) is the map's too.
+      sourcemap: 'external',
+      sourcesContent: false,
+      outfile: 'plugin.js',
       plugins: [memoryFiles(files, imports)],
     })
-    const code = result.outputFiles[0].text
-    return { code, codeHash: createHash('sha256').update(code).digest('hex'), imports: [...imports].sort() }
+    const code = result.outputFiles.find((f) => f.path.endsWith('.js'))?.text ?? ''
+    const map = result.outputFiles.find((f) => f.path.endsWith('.js.map'))?.text
+    const sourceMap = map !== undefined && Buffer.byteLength(map) <= MAX_SOURCE_MAP_BYTES ? map : undefined
+    return { code, codeHash: createHash('sha256').update(code).digest('hex'), imports: [...imports].sort(), ...(sourceMap ? { sourceMap } : {}) }
   } catch (error) {
     const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors
     const detail = errors?.length

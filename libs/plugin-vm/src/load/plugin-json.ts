@@ -1,7 +1,8 @@
 import { PluginConfigField, PluginJson } from '../interfaces'
 import { PluginLoadError } from '../errors'
 
-const FIELD_TYPES = ['string', 'attachment', 'choice']
+/** As @posthog/plugin-scaffold declares them. A json field's value reaches the plugin as the text typed, as in PostHog. */
+const FIELD_TYPES = ['string', 'json', 'attachment', 'choice']
 const STRING_KEYS = ['markdown', 'key', 'name', 'hint'] as const
 const BOOLEAN_KEYS = ['required', 'secret'] as const
 

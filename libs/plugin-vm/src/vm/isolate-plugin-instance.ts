@@ -45,6 +45,8 @@ export interface InstanceParts {
   /** Holds a call until the host has handled the logs and captures it fired (see fire-fence.ts). */
   fence: FireFence
   pluginName: string
+  /** The plugin's stack with its own files and lines in place of the bundle's (see load/stack-map.ts). */
+  mapStack: (stack: string) => string
   configId: string | number
   timeoutMs: number
   memoryLimitMb: number
@@ -147,7 +149,25 @@ export class IsolatePluginInstance implements PluginInstance {
       this.unwrap('processEvent', text)
       throw new PluginError(`${this.label}: processEvent answered a batch with a value instead of its results`, 'Error', false, undefined, 'no results')
     }
-    return readBatchText(text)
+    const batch = readBatchText(text)
+    for (const error of batch.errors) this.mapLazily(error)
+    return batch
+  }
+
+  /**
+   * A batch can fail on every one of its events and ingestion reports a few of them: each error's
+   * stack is mapped when it is first read, not for all of them up front.
+   */
+  private mapLazily(error: SerializedPluginError): void {
+    const raw = error.stack
+    if (raw === undefined) return
+    let mapped: string | undefined
+    Object.defineProperty(error, 'stack', {
+      enumerable: true,
+      configurable: true,
+      get: () => (mapped ??= this.parts.mapStack(raw)),
+      set: (value: string) => void (mapped = value),
+    })
   }
 
   stats(): PluginInstanceStats {
@@ -246,7 +266,8 @@ export class IsolatePluginInstance implements PluginInstance {
     const envelope = JSON.parse(json) as Envelope
     if (envelope.ok) return envelope.value
     const { error } = envelope
-    throw new PluginError(`${this.label}: ${label} failed: ${error.name}: ${error.message}`, error.name, error.isRetryError, error.stack, error.message)
+    const stack = error.stack === undefined ? undefined : this.parts.mapStack(error.stack)
+    throw new PluginError(`${this.label}: ${label} failed: ${error.name}: ${error.message}`, error.name, error.isRetryError, stack, error.message)
   }
 
   /** `events`: how many events the call is about (processEvent/onEvent), for the capture allowance. */

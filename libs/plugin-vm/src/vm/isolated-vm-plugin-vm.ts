@@ -28,6 +28,7 @@ import { trackIsolate } from './live-isolates'
 import { runtimeSource } from './runtime-bundle'
 import { runtimeSnapshot } from './runtime-snapshot'
 import { compileCached } from './script-cache'
+import { mapPluginStack, scriptName } from '../load/stack-map'
 import { StoreBounds } from './store-bounds'
 import { createHash } from 'crypto'
 import { fetchGuard } from '../net/fetch-guard'
@@ -159,7 +160,7 @@ export class IsolatedVmPluginVm implements PluginVm {
       await (await api.get('init', { reference: true })).apply(undefined, [syncRef, asyncRef, workRef, INLINE_WORK_BYTES], { timeout: settings.timeoutMs })
       const [load, refs] = await Promise.all([api.get('load', { reference: true }) as Promise<ivm.Reference>, RuntimeRefs.fetch(api)])
 
-      const pluginScript = await compileCached(isolate, source.codeHash, wrapPlugin(source.code), `plugin/${source.name}/${source.entry}`)
+      const pluginScript = await compileCached(isolate, source.codeHash, wrapPlugin(source.code), scriptName(source))
       const factory = (await pluginScript.run(context, { reference: true, timeout: settings.timeoutMs })) as ivm.Reference
       const info = { config: host.config, attachments: ownedAttachments(host.attachments) }
       const loaded = splitStamp(
@@ -190,6 +191,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         fence,
         description,
         pluginName: source.name,
+        mapStack: (stack) => mapPluginStack(source, stack),
         configId: options.configId,
         timeoutMs: settings.timeoutMs,
         memoryLimitMb: settings.memoryLimitMb,

@@ -18,7 +18,7 @@ interface Props {
   attachment?: AttachmentView
 }
 
-/** One plugin.json field: a text input, a select of `choices`, a file input, or a password input for a secret. */
+/** One plugin.json field: a text input, a textarea for json, a select of `choices`, a file input, or a password input for a secret. */
 export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, secretState, attachment }: Props) {
   const { key } = field
   const id = `field-${key}`
@@ -56,6 +56,9 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
         onInput={(e) => onValue(e.currentTarget.value)}
       />
     )
+  } else if (field.type === 'json') {
+    // JSON is written over several lines; the server says where it does not parse.
+    input = <textarea {...common} rows={6} spellcheck={false} value={value} placeholder={placeholder} onInput={(e) => onValue(e.currentTarget.value)} />
   } else {
     input = <input {...common} type="text" value={value} placeholder={placeholder} onInput={(e) => onValue(e.currentTarget.value)} />
   }
