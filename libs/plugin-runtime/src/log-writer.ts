@@ -2,7 +2,7 @@ import { Logger } from '@plugin-server/core'
 import { insertPluginLogs, NewPluginLogRow } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { redact } from '@plugin-server/secrets'
-import { pluginStackFrames } from './plugin-stack'
+import { pluginStackFrames } from '@plugin-server/plugin-vm'
 
 export type LogSource = 'SYSTEM' | 'PLUGIN' | 'CONSOLE'
 export type LogType = 'DEBUG' | 'LOG' | 'INFO' | 'WARN' | 'ERROR'

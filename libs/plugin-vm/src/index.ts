@@ -33,6 +33,7 @@ export type {
 } from './interfaces'
 export { PluginDisposedError, PluginError, PluginLimitError, PluginLoadError } from './errors'
 export { readPlugin, sourceFromFiles } from './load/read-plugin'
+export { pluginStackFrames } from './load/plugin-stack-frames'
 export { readPluginFiles, readArchiveBuffer } from './load/read-files'
 export { parsePluginJson } from './load/plugin-json'
 export { BRIDGED_MODULES } from './modules'

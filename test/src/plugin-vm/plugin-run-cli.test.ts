@@ -1,5 +1,5 @@
 import assert from 'assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
 import { CliResult, runCli as runPluginServer } from '../harness/processes'
@@ -42,6 +42,22 @@ describe('plugin-vm: plugin-server plugin run', () => {
     const { code, stdout } = await runCli([fixture('multi-file'), '--event', '-', '--config', 'domain=example.com'], JSON.stringify({ event: 'drop me' }))
     assert.equal(code, 0)
     assert.equal(JSON.parse(stdout).event, null)
+  })
+
+  it("keeps the event as the ingest chain stores it when processEvent throws, with the error's stack at the plugin's own file and line", async () => {
+    const plugin = join(tmp, 'throws-in-a-helper')
+    mkdirSync(plugin)
+    writeFileSync(join(plugin, 'plugin.json'), '{"name":"throws-in-a-helper"}')
+    writeFileSync(join(plugin, 'index.js'), "const { boom } = require('./boom')\nexport function processEvent(event) {\n  return boom(event)\n}\n")
+    writeFileSync(join(plugin, 'boom.js'), '// line 1\nexports.boom = function (event) {\n  return event.properties.missing.deep // line 3\n}\n')
+    const { code, stdout, stderr } = await runCli([plugin, '--event', eventFile])
+    assert.equal(code, 1)
+    const out = JSON.parse(stdout)
+    assert.deepEqual(out.event, { event: 'pageview', distinct_id: 'u1', properties: { a: 1 } }, 'kept as it was, not null')
+    assert.equal(out.failed, true)
+    assert.equal(out.errors.length, 1)
+    assert.match(out.errors[0].stack, /^ {4}at exports\.boom \(plugin\/throws-in-a-helper\/boom\.js:3:\d+\)/)
+    assert.match(stderr, /processEvent failed: TypeError: .*\n {4}at exports\.boom \(plugin\/throws-in-a-helper\/boom\.js:3:\d+\)/)
   })
 
   it('exits 1 naming the problem when the plugin throws', async () => {

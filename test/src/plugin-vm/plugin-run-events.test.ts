@@ -44,6 +44,7 @@ function withoutUuids(events: RunOutput['events']): unknown[] {
 interface RunOutput {
   events: ({ event: string; uuid?: string; properties: Record<string, unknown> } | null)[]
   event?: unknown
+  failedEvents?: number[]
   console: { level: string; message: string }[]
   errors: { stage: string; index?: number; message: string }[]
   captures: { event: string; properties: Record<string, unknown> }[]
@@ -113,7 +114,7 @@ describe('plugin-vm: plugin-server plugin run --events', () => {
     assert.match(empty.stderr, /--events: no events/)
   })
 
-  it('lists a failed event by its index and goes on with the others', async () => {
+  it('lists a failed event by its index, keeps it as it was (as the ingest chain stores it) and goes on with the others', async () => {
     const { code, stdout, stderr } = await runCli(
       [fixture('hello-world'), '--events', '-'],
       JSON.stringify([{ event: 'one' }, { event: 'retry me' }, { event: 'two' }]),
@@ -122,8 +123,10 @@ describe('plugin-vm: plugin-server plugin run --events', () => {
     const out = JSON.parse(stdout) as RunOutput
     assert.deepEqual(
       out.events.map((e) => e?.event ?? null),
-      ['one', null, 'two'],
+      ['one', 'retry me', 'two'],
     )
+    assert.deepEqual(withoutUuids([out.events[1]]), [{ event: 'retry me' }], 'the failed event is the input, unchanged')
+    assert.deepEqual(out.failedEvents, [1])
     assert.deepEqual(
       out.errors.map((e) => [e.stage, e.index]),
       [['processEvent', 1]],

@@ -11,7 +11,9 @@ import {
   PluginInstance,
   PluginMethodName,
   PluginSource,
+  SerializedPluginError,
   parseAllowedHosts,
+  pluginStackFrames,
   readPlugin,
 } from '@plugin-server/plugin-vm'
 import { printError } from '../output'
@@ -34,6 +36,8 @@ interface StageError {
   name: string
   message: string
   isRetryError: boolean
+  /** The plugin's frames (its own files and lines), when it threw. */
+  stack?: string
 }
 
 /** Events per processEvent call with --events: about an ingest batch, so a long file does not race one call's deadline. */
@@ -59,6 +63,12 @@ function buildConfig(source: PluginSource, pairs: string[], attachments: Record<
   return validateConfig({ pluginName: source.name, schema: source.pluginJson.config, stored: {}, given, attachmentKeys: new Set(keys), uploadKeys: keys })
 }
 
+/** Only the plugin's stack: the host's own frames say nothing about the plugin. */
+function withStack(stack: string | undefined): { stack?: string } {
+  const frames = pluginStackFrames(stack)
+  return frames === null ? {} : { stack: frames }
+}
+
 function stageError(stage: string, error: unknown, index?: number): StageError {
   const e = error as Error
   return {
@@ -67,7 +77,20 @@ function stageError(stage: string, error: unknown, index?: number): StageError {
     name: error instanceof PluginError ? error.pluginErrorName : e.name,
     message: e.message,
     isRetryError: error instanceof PluginError && error.isRetryError,
+    ...withStack(error instanceof PluginError ? error.pluginStack : undefined),
   }
+}
+
+function batchError(instance: PluginInstance, error: SerializedPluginError, index: number | undefined): StageError {
+  const { name, message, isRetryError, stack } = error
+  const label = `plugin ${instance.pluginName} (config ${instance.configId}): processEvent failed: ${name}: ${message}`
+  return { stage: 'processEvent', ...(index === undefined ? {} : { index }), name, message: label, isRetryError, ...withStack(stack) }
+}
+
+/** Events processEvent failed on; the ingest chain keeps such an event as it was. */
+interface Processed {
+  events: (PluginEvent | null)[]
+  failed: number[]
 }
 
 async function stage(instance: PluginInstance, errors: StageError[], method: PluginMethodName, args: unknown[], index?: number): Promise<void> {
@@ -81,11 +104,13 @@ async function stage(instance: PluginInstance, errors: StageError[], method: Plu
 
 /**
  * processEvent (or processEventBatch) over the events, in batches, checked as the ingest chain
- * checks results: one processed event or null per input; a failed event is null and its error listed.
+ * checks results: one processed event or null (dropped) per input. A failed event is kept as it
+ * was, as the chain stores it, its index in `failed` and its error listed.
  */
-async function processEvents(instance: PluginInstance, errors: StageError[], events: PluginEvent[], numbered: boolean): Promise<(PluginEvent | null)[]> {
-  if (!instance.hasMethod('processEvent')) return events
+async function processEvents(instance: PluginInstance, errors: StageError[], events: PluginEvent[], numbered: boolean): Promise<Processed> {
+  if (!instance.hasMethod('processEvent')) return { events, failed: [] }
   const processed: (PluginEvent | null)[] = []
+  const failed: number[] = []
   for (let start = 0; start < events.length; start += BATCH_SIZE) {
     const batch = events.slice(start, start + BATCH_SIZE)
     let results: BatchEventResult[]
@@ -94,17 +119,16 @@ async function processEvents(instance: PluginInstance, errors: StageError[], eve
     } catch (error) {
       // The whole call failed (a limit, the isolate gone): nothing after it can run either.
       errors.push(stageError('processEvent', error))
-      return events.map(() => null)
+      return { events, failed: events.map((_, i) => i) }
     }
     results.forEach((result, i) => {
       if (result.ok) return processed.push(result.event)
-      const { name, message, isRetryError } = result.error
-      const label = `plugin ${instance.pluginName} (config ${instance.configId}): processEvent failed: ${name}: ${message}`
-      errors.push({ stage: 'processEvent', ...(numbered ? { index: start + i } : {}), name, message: label, isRetryError })
-      processed.push(null)
+      errors.push(batchError(instance, result.error, numbered ? start + i : undefined))
+      failed.push(start + i)
+      processed.push(batch[i])
     })
   }
-  return processed
+  return { events: processed, failed }
 }
 
 /**
@@ -136,10 +160,11 @@ export async function runPluginOnce(path: string, options: PluginRunOptions): Pr
   const instance = await new IsolatedVmPluginVm().load(source, host, { configId: 'local', timeoutMs, fetchAllowedHosts })
   const errors: StageError[] = []
   let processed: (PluginEvent | null)[] = inputs.map(() => null)
+  let failed: number[] = []
   try {
     await stage(instance, errors, 'setupPlugin', [])
     if (errors.length === 0) {
-      processed = await processEvents(instance, errors, inputs, many)
+      ;({ events: processed, failed } = await processEvents(instance, errors, inputs, many))
       const kept = processed.filter((e): e is PluginEvent => e !== null)
       if (kept.length > 0 && !instance.disposed) {
         for (let i = 0; i < processed.length; i++) {
@@ -155,6 +180,8 @@ export async function runPluginOnce(path: string, options: PluginRunOptions): Pr
   const output = {
     plugin: { name: source.name, methods: instance.methods, jobs: instance.jobNames },
     ...(many ? { events: processed } : { event: processed[0] }),
+    // Events processEvent failed on, kept as they were (as the ingest chain stores them): indexes with --events.
+    ...(many ? { failedEvents: failed } : { failed: failed.length > 0 }),
     console: host.logs.map((l) => ({ level: l.level, message: l.message })),
     errors,
     captures: host.captures.map((c) => ({ event: c.event, properties: c.properties })),
@@ -164,6 +191,11 @@ export async function runPluginOnce(path: string, options: PluginRunOptions): Pr
     metrics: host.metricUpdates,
   }
   return { output, exitCode: errors.length > 0 ? 1 : 0 }
+}
+
+/** A failed step for people: the message, then the plugin's frames indented below it. */
+function describeError(e: StageError): string {
+  return (e.index === undefined ? '' : `event ${e.index}: `) + e.message + (e.stack === undefined ? '' : `\n${e.stack}`)
 }
 
 export function registerPluginRun(plugin: Command): void {
@@ -180,9 +212,7 @@ export function registerPluginRun(plugin: Command): void {
         const { output, exitCode } = await runPluginOnce(path, options)
         process.stdout.write(JSON.stringify(output, null, 2) + '\n')
         const failed = output.errors as StageError[]
-        if (failed.length > 0) {
-          printError(`plugin run failed: ${failed.map((e) => (e.index === undefined ? '' : `event ${e.index}: `) + e.message).join('; ')}`)
-        }
+        if (failed.length > 0) printError(`plugin run failed: ${failed.map(describeError).join('\n')}`)
         process.exitCode = exitCode
       } catch (error) {
         printError(`plugin run failed: ${(error as Error).message}`)
