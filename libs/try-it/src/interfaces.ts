@@ -57,6 +57,8 @@ export interface TryHostCall {
   performed: boolean
   result?: JsonValue
   error?: string
+  /** A request the dry run did not send (it sends only GET and HEAD): why. Not an error of the plugin's. */
+  not_sent?: string
 }
 
 export interface TryStep {
@@ -66,6 +68,13 @@ export interface TryStep {
   duration_ms: number
   output?: JsonValue
   error: string | null
+  /** The plugin's frames (its own files and lines) when it threw, secrets scrubbed. */
+  stack?: string
+  /**
+   * The step ended because the plugin let the refusal of a request the dry run did not send
+   * propagate (a POST, say): what it was. `error` is then null: on the workers it would have been sent.
+   */
+  not_sent?: string
   logs: TryLog[]
   host_calls: TryHostCall[]
 }

@@ -113,7 +113,7 @@ export class RecordingHost implements PluginHost {
     const args = [shownUrl(url), request]
     if (!SENT_FETCH_METHODS.has(request.method)) {
       const error = notSentError(`fetch: ${request.method} ${originOf(url)}`)
-      this.o.recorder.settle(this.o.recorder.call('fetch', args, false), { error })
+      this.o.recorder.refuse(this.o.recorder.call('fetch', args, false), error.message)
       throw error
     }
     const { fetchGuard: guard, signal, maxFetchBytes: maxBytes, fetchInFlight: inFlight } = this.o
@@ -128,7 +128,7 @@ export class RecordingHost implements PluginHost {
     // The workers serve every method; a dry run sends only the reads.
     if (request.method !== 'GET') {
       const error = notSentError(`posthog.api.${request.method.toLowerCase()}(${JSON.stringify(request.path)})`)
-      this.o.recorder.settle(this.o.recorder.call('posthog.api', args, false), { error })
+      this.o.recorder.refuse(this.o.recorder.call('posthog.api', args, false), error.message)
       throw error
     }
     // Held to the run's bytes in flight with its fetches, and to the workers' deadline, as they are.

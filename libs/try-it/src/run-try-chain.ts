@@ -49,7 +49,8 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Pro
       const step = processSteps.get(link)!
       const [failure] = failures
       if (failure) {
-        if (step.error === null) link.fail(step, `${failure.error.name}: ${failure.error.message}`)
+        // A refused request the plugin let through is shown as not sent (see TryPlugin.run), not as an error.
+        if (step.error === null && step.not_sent === undefined) link.fail(step, `${failure.error.name}: ${failure.error.message}`, failure.error.stack)
       } else {
         const last = dropped.length > 0 ? undefined : inputs[0].outputs.at(-1)
         const output = last?.output.json(last.index)

@@ -1,4 +1,4 @@
-import { PluginError } from '@plugin-server/plugin-vm'
+import { PluginError, pluginStackFrames } from '@plugin-server/plugin-vm'
 import type { PluginInstance, PluginMethodName, PluginSource, PluginVm } from '@plugin-server/plugin-vm'
 import type { CallRecorder } from './call-recorder'
 import type { Deadline } from './deadline'
@@ -114,9 +114,19 @@ export class TryPlugin {
       const stopped = await memory.check()
       if (stopped !== null) return { step: this.step(method, started, stopped), ok: false }
       let text = errorText(err)
+      const { recorder } = this.parts
+      // The plugin let the dry run's refusal to send a request through: not its error (the workers would send it).
+      const refusal = recorder.refusalIn(text)
+      if (refusal !== undefined) {
+        const step = this.step(method, started, null)
+        step.not_sent = recorder.redactor.text(refusal)
+        return { step, ok: false }
+      }
       // The call's limit was what was left of the run, not the workers' limit the message implies.
       if (timeoutMs < this.parts.settings.timeoutMs && /time limit/.test(text)) text += ` (all that was left of the dry run's ${this.parts.deadline.ms} ms)`
-      return { step: this.step(method, started, this.parts.recorder.redactor.text(text)), ok: false }
+      const step = this.step(method, started, recorder.redactor.text(text))
+      this.addStack(step, err instanceof PluginError ? err.pluginStack : undefined)
+      return { step, ok: false }
     }
   }
 
@@ -125,9 +135,22 @@ export class TryPlugin {
     return this.parts.recorder.redactor.json(value, EVENT_LIMITS)
   }
 
-  /** Marks a step failed for what the plugin returned (a call can succeed and still give something unusable). */
-  fail(step: TryStep, message: string): void {
+  /** Marks a step failed for what the plugin returned (a call can succeed and still give something unusable) or threw on one event. */
+  fail(step: TryStep, message: string, stack?: string): void {
+    // An event's processEvent that let the refusal of a request of this step through: not sent, not failed.
+    const refusal = step.host_calls.find((call) => call.not_sent !== undefined && message.includes(call.not_sent))?.not_sent
+    if (refusal !== undefined) {
+      step.not_sent = refusal
+      return
+    }
     step.error = this.parts.recorder.redactor.text(message)
+    this.addStack(step, stack)
+  }
+
+  /** The plugin's frames, scrubbed of secrets like the rest of the step. */
+  private addStack(step: TryStep, stack: string | undefined): void {
+    const frames = pluginStackFrames(stack)
+    if (frames !== null) step.stack = this.parts.recorder.redactor.text(frames)
   }
 
   /** A warning on a step that still succeeded (what it returned was partly ignored), as the plugin's logs would hold it. */

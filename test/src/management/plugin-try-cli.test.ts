@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { TryResult } from '@plugin-server/try-it'
+import { writePlugin } from '../harness/plugins'
 import { runCli } from '../harness/processes'
 import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from './management-fixture'
 
@@ -18,6 +19,43 @@ describe('plugin-server plugin try (CLI)', function () {
   })
 
   afterEach(() => h.close())
+
+  it('exits 0 when the only trouble is a POST the dry run did not send, shown as not sent; a plugin error still exits 1, with its stack', async () => {
+    const teamId = await createTeamRow(h, 'not sent')
+    const poster = writePlugin(
+      'try-poster',
+      [
+        'export function processEvent(event) {',
+        "  if (event.event === 'throw') throw new Error('boom in processEvent')",
+        '  return event',
+        '}',
+        'export async function onEvent(event) {',
+        "  await fetch('http://127.0.0.1:9/collect', { method: 'POST', body: JSON.stringify(event) })",
+        '}',
+      ].join('\n'),
+    )
+    const installed = await installPluginFromPath(h.ctx, poster)
+    await createConfig(h.ctx, { teamId, plugin: installed.plugin.id, config: {}, enabled: true })
+
+    const healthy = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--chain'], env, JSON.stringify({ event: 'e' }))
+    assert.equal(healthy.code, 0, healthy.stderr)
+    const onEvent = (JSON.parse(healthy.stdout) as TryResult).steps.find((s) => s.method === 'onEvent')
+    assert.equal(onEvent?.error, null)
+    assert.match(String(onEvent?.not_sent), /^fetch: POST http:\/\/127\.0\.0\.1:9 was not sent: this is a dry run/)
+    assert.equal(onEvent?.host_calls[0].error, undefined, 'the held-back request is no error either')
+    assert.match(String(onEvent?.host_calls[0].not_sent), /was not sent/)
+    assert.match(healthy.stderr, /plugin try: try-poster onEvent: not sent \(dry run\): fetch: POST /)
+
+    const thrown = await runCli(['plugin', 'try', String(teamId), '--event', '-', '--chain'], env, JSON.stringify({ event: 'throw' }))
+    assert.equal(thrown.code, 1)
+    const failed = (JSON.parse(thrown.stdout) as TryResult).steps.find((s) => s.method === 'processEvent')
+    assert.equal(failed?.error, 'Error: boom in processEvent')
+    assert.match(String(failed?.stack), /^ {4}at processEvent \(plugin\/try-poster\/index\.ts:2:\d+\)/)
+    assert.match(
+      thrown.stderr,
+      /plugin try: try-poster processEvent failed: Error: boom in processEvent\n {4}at processEvent \(plugin\/try-poster\/index\.ts:2:\d+\)/,
+    )
+  })
 
   it('prints the TryResult of a config, a plugin or the chain; a failed step fails the command; the secret never shows', async () => {
     const teamId = await createTeamRow(h, 'cli')

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander'
 import { tryEvent } from '@plugin-server/try-it'
 import { printJson, withManagement } from '../cli-context'
+import { printError } from '../output'
 import { collect, parseKeyValues, positiveInt } from './option-parsers'
 import { readEvent } from './plugin-run-input'
 import { readAttachments } from './read-attachments'
@@ -63,7 +64,14 @@ export function registerPluginTry(plugin: Command): void {
       const body = await target(options)
       const result = await withManagement((ctx, config) => tryEvent({ ...ctx, settings: config.plugins }, { teamId, event, target: body }))
       printJson(result)
-      // Like `plugin run`: a step that failed fails the command, so scripts can tell.
+      // For people, on stderr: what failed (with the plugin's frames indented below) and what the dry run held back.
+      for (const step of result.steps) {
+        const what = `${step.plugin} ${step.method}`
+        if (step.error !== null) printError(`plugin try: ${what} failed: ${step.error}${step.stack === undefined ? '' : `\n${step.stack}`}`)
+        else if (step.not_sent !== undefined) printError(`plugin try: ${what}: not sent (dry run): ${step.not_sent}`)
+      }
+      // Like `plugin run`: a step that failed fails the command, so scripts can tell. A request the
+      // dry run did not send is no failure: the workers would have sent it.
       if (result.steps.some((step) => step.error !== null)) process.exitCode = 1
     })
 }
