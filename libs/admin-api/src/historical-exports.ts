@@ -8,6 +8,7 @@ import {
   HistoricalRunProgress,
   listHistoricalProgress,
   startHistoricalExport,
+  HistoricalExportRefused,
 } from '@plugin-server/export'
 import type { HistoricalRunPage } from '@plugin-server/db'
 import type { ManagementContext } from '@plugin-server/management'
@@ -69,6 +70,7 @@ export class HistoricalExports {
     } catch (err) {
       if (err instanceof HistoricalRunOverlap) throw new HttpError(409, 'conflict', err.message, 'from')
       if (err instanceof HistoricalRunLimit) throw new HttpError(409, 'conflict', err.message)
+      if (err instanceof HistoricalExportRefused) throw new HttpError(400, 'validation_error', err.message)
       throw err
     }
   }

@@ -100,7 +100,9 @@ export class DeliveryProcessor {
     }
     const labels: MetricLabels = { teamId: config.record.teamId, pluginName: config.record.pluginName, configId: config.record.id }
     if (!config.methods.includes(data.method)) {
-      const reason = `${config.record.pluginName} no longer exports ${data.method}`
+      // A live delivery was made while the config's version exported the method; a historical page
+      // or a replay may be of a version that never did.
+      const reason = `${config.record.pluginName} ${data.source.type === 'live' ? 'no longer exports' : 'does not export'} ${data.method}`
       await this.deadLetter(job, config, data.events, reason, false, [...data.attempts, { at: startedAt, error: reason, retryError: false }], 'gone')
       await this.deps.metrics.add(labels, data.method, { undelivered_events: data.events.length }, data.source.type)
       return this.finish(job, 'dead letter', { failed: data.events.length })

@@ -25,6 +25,7 @@ export {
   cancelHistoricalExport,
   HistoricalRunOverlap,
   HistoricalRunLimit,
+  HistoricalExportRefused,
   MAX_UNFINISHED_RUNS_PER_CONFIG,
   MAX_UNFINISHED_RUNS_PER_TEAM,
 } from './start-historical-export'

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg'
-import { cancelHistoricalRun, createHistoricalRun, getConfigValues, getHistoricalRun } from '@plugin-server/db'
+import { cancelHistoricalRun, createHistoricalRun, getHistoricalRun, readConfigVersion } from '@plugin-server/db'
 import type { HistoricalQueue } from './historical-queue'
 import type { HistoricalRun } from './interfaces'
 
@@ -21,6 +21,14 @@ export class HistoricalRunOverlap extends Error {
         'which overlaps this range: wait for it or cancel it first',
     )
   }
+}
+
+/**
+ * A start refused for what the config is: disabled, or running a version without exportEvents.
+ * Either way every page would only become a dead letter (and a replay of them the same again).
+ */
+export class HistoricalExportRefused extends Error {
+  override name = 'HistoricalExportRefused'
 }
 
 /**
@@ -46,7 +54,8 @@ export class HistoricalRunLimit extends Error {
  * Enqueues a historical export run for the exporters (this does no export work): a new run, or the
  * unfinished one of exactly this config and range (`created: false`), fleet-wide. A range that
  * overlaps an unfinished run of the config without being the same throws HistoricalRunOverlap; one
- * past the config's or the team's unfinished runs, HistoricalRunLimit.
+ * past the config's or the team's unfinished runs, HistoricalRunLimit; a disabled config, or one
+ * whose version has no exportEvents, HistoricalExportRefused.
  */
 export async function startHistoricalExport(
   pool: Pool,
@@ -55,8 +64,17 @@ export async function startHistoricalExport(
   request: HistoricalExportRequest,
 ): Promise<{ run: HistoricalRun; created: boolean }> {
   if (!(request.from < request.to)) throw new Error('from must be before to')
-  const config = await getConfigValues(pool, configId)
+  const config = await readConfigVersion(pool, configId)
   if (!config) throw new Error(`plugin config ${configId} not found`)
+  const plugin = `plugin ${JSON.stringify(config.pluginName)}`
+  // Its driver would cancel the run at once ("config disabled"); saying so now is clearer.
+  if (!config.enabled) throw new HistoricalExportRefused(`plugin config ${configId} (${plugin}) is disabled: enable it before a historical export`)
+  // Capabilities not learned yet (a version stored before they were recorded) are not a reason to refuse.
+  if (config.capabilities && !config.capabilities.methods.includes('exportEvents')) {
+    throw new HistoricalExportRefused(
+      `${plugin} version ${config.version} (plugin config ${configId}) has no exportEvents method: a historical export runs stored events through exportEvents`,
+    )
+  }
   const result = await createHistoricalRun(pool, {
     configId,
     teamId: config.teamId,

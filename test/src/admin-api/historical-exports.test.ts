@@ -48,6 +48,26 @@ describe('historical exports of a config: /api/configs/:id/historical-exports', 
     assert.deepEqual(await f.ok('GET', url()), [])
   })
 
+  it('refuses (400) a config whose plugin has no exportEvents, or a disabled one, naming the plugin, the config and why', async () => {
+    const hello = await f.enable('hello-world')
+    const noExport = await f.call('POST', `/api/configs/${hello}/historical-exports`, range)
+    assert.equal(noExport.status, 400, noExport.text)
+    const { error } = noExport.json<{ error: { code: string; message: string } }>()
+    assert.equal(error.code, 'validation_error')
+    assert.match(error.message, new RegExp(`^plugin "Hello Fixture" version \\d+ \\(plugin config ${hello}\\) has no exportEvents method`))
+    assert.deepEqual(await f.ok('GET', `/api/configs/${hello}/historical-exports`), [], 'no run was made')
+
+    await f.ok('POST', `/api/configs/${id}/disable`)
+    try {
+      const disabled = await f.call('POST', url(), range)
+      assert.equal(disabled.status, 400, disabled.text)
+      assert.match(disabled.json<{ error: { message: string } }>().error.message, new RegExp(`^plugin config ${id} \\(plugin "[^"]+"\\) is disabled`))
+    } finally {
+      await f.ok('POST', `/api/configs/${id}/enable`)
+    }
+    assert.deepEqual(await f.ok('GET', url()), [])
+  })
+
   it('enqueues a run (202) once per range fleet-wide; it stays queued until an exporter runs it to done', async () => {
     const [started, same] = await Promise.all([
       f.ok<HistoricalRunView>('POST', url(), { ...range, batch_size: 100 }, 202, f.teamToken),

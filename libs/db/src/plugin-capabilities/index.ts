@@ -2,3 +2,4 @@ export { PluginVersionCapabilities, PluginVersionKey, versionKey } from './plugi
 export { readVersionCapabilities } from './read-version-capabilities'
 export { recordVersionCapabilities } from './record-version-capabilities'
 export { readConfigCapabilities } from './read-config-capabilities'
+export { readConfigVersion, type ConfigVersion } from './read-config-version'
