@@ -16,9 +16,13 @@ interface Endpoint {
 
 /**
  * Turns "connect ECONNREFUSED 127.0.0.1:5432" into an error that says which server it was and
- * which variable points at it. The URL is shown as host:port only: it may hold a password.
+ * which variable points at it (or that it is unset and the default was used). The URL is shown as host:port only: it may hold a password.
  */
-export function nameConnectionVariable(err: unknown, urls: { databaseUrl: string; redisUrl: string }): unknown {
+export function nameConnectionVariable(
+  err: unknown,
+  urls: { databaseUrl: string; redisUrl: string },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): unknown {
   if (!(err instanceof Error)) return err
   const e = err as SocketError
   const database: Endpoint = { variable: 'DATABASE_URL', what: 'Postgres', url: urls.databaseUrl }
@@ -33,7 +37,10 @@ export function nameConnectionVariable(err: unknown, urls: { databaseUrl: string
     if (socket) endpoint = [database, redis].find((candidate) => matches(candidate.url, socket)) ?? null
   }
   if (endpoint === null) return err
-  return new Error(`cannot reach ${endpoint.what} at ${hostPort(endpoint.url)} (set by ${endpoint.variable}): ${e.message}`, { cause: err })
+  // Unset (or empty), the variable did not choose the address: the built-in default did.
+  const set = (env[endpoint.variable] ?? '') !== ''
+  const from = set ? `set by ${endpoint.variable}` : `the default: ${endpoint.variable} is not set`
+  return new Error(`cannot reach ${endpoint.what} at ${hostPort(endpoint.url)} (${from}): ${e.message}`, { cause: err })
 }
 
 function matches(url: string, socket: SocketError): boolean {

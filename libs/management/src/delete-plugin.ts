@@ -14,7 +14,12 @@ function describe(configs: readonly PluginConfigUse[]): string {
  * them, since deleting would delete those configs too; `force` deletes them with it (their
  * attachments, storage and plugin metrics as well; log rows stay).
  */
-export async function deletePlugin(ctx: ManagementContext, pluginRef: number | string, options: { force?: boolean } = {}): Promise<DeletePluginResult> {
+export async function deletePlugin(
+  ctx: ManagementContext,
+  pluginRef: number | string,
+  /** `forceHint`: how the caller's user forces it (`pass --force`, `add ?force=true`), for the refusal. */
+  options: { force?: boolean; forceHint?: string } = {},
+): Promise<DeletePluginResult> {
   const result = await inTransaction(ctx.pool, async (client): Promise<DeletePluginResult> => {
     const plugin = await findPluginSummary(client, pluginRef)
     // The install lock: an install cannot add a version (nor a create a config) to a plugin being deleted.
@@ -24,7 +29,7 @@ export async function deletePlugin(ctx: ManagementContext, pluginRef: number | s
     if (configs.length > 0 && options.force !== true) {
       throw new ManagementError(
         'conflict',
-        `plugin ${JSON.stringify(plugin.name)} is used by ${configs.length} config(s): ${describe(configs)}; delete those configs first, or force the delete to delete them with it`,
+        `plugin ${JSON.stringify(plugin.name)} is used by ${configs.length} config(s): ${describe(configs)}; delete those configs first, or ${options.forceHint ?? 'force the delete'} to delete them with it`,
       )
     }
     if (!(await deletePluginRow(client, plugin.id))) throw new ManagementError('not_found', `plugin ${JSON.stringify(plugin.name)} not found`)

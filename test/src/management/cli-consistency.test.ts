@@ -161,4 +161,13 @@ describe('plugin-server CLI consistency', function () {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED', port: 6390 })
     assert.match((nameConnectionVariable(refused, { databaseUrl: env.DATABASE_URL, redisUrl: 'redis://127.0.0.1:6390' }) as Error).message, /REDIS_URL/)
   })
+
+  it('an unreachable server at the default address is said to be the default, not set by the unset variable', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', port: 5432 })
+    const urls = { databaseUrl: 'postgres://postgres@127.0.0.1:5432/plugin_server', redisUrl: 'redis://127.0.0.1:6379' }
+    const unset = nameConnectionVariable(refused, urls, {}) as Error
+    assert.match(unset.message, /^cannot reach Postgres at 127\.0\.0\.1:5432 \(the default: DATABASE_URL is not set\): connect ECONNREFUSED/)
+    const empty = nameConnectionVariable(refused, urls, { DATABASE_URL: '' }) as Error
+    assert.match(empty.message, /\(the default: DATABASE_URL is not set\)/)
+  })
 })

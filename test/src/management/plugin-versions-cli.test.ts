@@ -64,6 +64,7 @@ describe('plugin-server plugin rollback|delete and config --pin-version|--unpin 
     const refused = await cli('plugin', 'delete', 'cli-versioned')
     assert.equal(refused.code, 1)
     assert.match(refused.stderr, new RegExp(`is used by 1 config\\(s\\): config ${created.id} \\(team ${teamId}, disabled\\)`))
+    assert.match(refused.stderr, /or pass --force to delete them with it/, 'says how to force it')
     const deleted = await ok<{ deleted: boolean; deleted_configs: { id: number }[] }>('plugin', 'delete', 'cli-versioned', '--force')
     assert.deepEqual(
       deleted.deleted_configs.map((c) => c.id),

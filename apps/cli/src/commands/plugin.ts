@@ -56,7 +56,7 @@ export function registerPluginManagement(plugin: Command): void {
     .option('--force', 'also delete the configs that use it (refused otherwise, naming them)')
     .description('delete a plugin and all its versions')
     .action(async (ref: string, options: { force?: boolean }) =>
-      printResult(await withManagement((ctx) => deletePlugin(ctx, ref, { force: options.force === true }))),
+      printResult(await withManagement((ctx) => deletePlugin(ctx, ref, { force: options.force === true, forceHint: 'pass --force' }))),
     )
   plugin
     .command('logs')

@@ -48,6 +48,6 @@ export const pluginRoutes: Route[] = [
   defineRoute('DELETE /api/plugins/:plugin', 'operator', async ({ params, query, management }) => {
     const force = query.get('force')
     if (force !== null && force !== 'true' && force !== 'false') throw new HttpError(400, 'validation_error', 'force must be true or false', 'force')
-    return { status: 200, body: await deletePlugin(management, params.plugin, { force: force === 'true' }) }
+    return { status: 200, body: await deletePlugin(management, params.plugin, { force: force === 'true', forceHint: 'add ?force=true' }) }
   }),
 ]
