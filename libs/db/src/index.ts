@@ -79,7 +79,14 @@ export { listPluginRecords, findPluginRecord, readPluginJson, lockPluginName, in
 export type { PluginRecord, PluginRowInput } from './plugins'
 export { readPluginStorageValue, writePluginStorageValue, deletePluginStorageValue, readTeamStorageBytes, readTeamsStorageBytes } from './plugin-storage'
 export type { PluginStorageWrite } from './plugin-storage'
-export { insertDeadLetterRow, listDeadLetterRecords, readDeadLetterEvents, markDeadLetterReplayed, countDeadLetters } from './dead-letters'
+export {
+  insertDeadLetterRow,
+  PluginConfigGoneError,
+  listDeadLetterRecords,
+  readDeadLetterEvents,
+  markDeadLetterReplayed,
+  countDeadLetters,
+} from './dead-letters'
 export type { DeadLetterRecord } from './dead-letters'
 export { countEventsByName, countTeamEventsNamed, readLatestEvent } from './event-reads'
 export type { LatestEventRecord } from './event-reads'

@@ -4,7 +4,7 @@ import type { Pool } from 'pg'
 import { Logger, postpone, SlotCounts } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
-import { getHistoricalRunStatus } from '@plugin-server/db'
+import { getHistoricalRunStatus, PluginConfigGoneError } from '@plugin-server/db'
 import type { FetchGuard } from '@plugin-server/plugin-vm'
 import { RetryScheduled } from './backoff-strategy'
 import { insertDeadLetter } from './dead-letters'
@@ -34,7 +34,8 @@ export interface DeliveryDeps {
 
 /**
  * Runs delivery jobs: one attempt per run. A RetryError schedules the next attempt by throwing (the
- * backoff strategy picks the delay); everything else ends the job, delivered or as a dead letter.
+ * backoff strategy picks the delay); everything else ends the job, delivered or as a dead letter — or
+ * dropped, when its config is no longer in Postgres (deleted: its dead letters go with it anyway).
  * A config may hold only `configConcurrency` of this process's slots, and a team's configs together
  * `teamConcurrency`, so a slow destination — or a team of many — delays its own jobs and no one else's.
  */
@@ -61,6 +62,11 @@ export class DeliveryProcessor {
     this.teamSlots.take(teamId)
     try {
       return await this.attempt(job, token)
+    } catch (error) {
+      // Its config was deleted while the batch waited: nothing can deliver or keep it any more, and a
+      // retry would fail the same way 1 000 times while its events held the pending counts.
+      if (error instanceof PluginConfigGoneError) return this.dropGone(job)
+      throw error
     } finally {
       this.configSlots.give(configId)
       this.teamSlots.give(teamId)
@@ -199,6 +205,16 @@ export class DeliveryProcessor {
     if (!data.delivered) await job.updateData({ ...data, events: [], delivered: true })
     await finishPending(redis, this.keys, { configId: data.configId, teamId: data.teamId }, job.id!)
     return result
+  }
+
+  /** One line in the host's log (the config's own log rows may be all that is left of it), never the events. */
+  private async dropGone(job: Job<DeliveryJobData>): Promise<string> {
+    const { configId, teamId, method, events, source } = job.data
+    this.deps.logger.warn(
+      { plugin_config_id: configId, team_id: teamId, method, source: source.type, events: events.length },
+      'export batch of a deleted plugin config dropped',
+    )
+    return this.finish(job, 'config deleted', { dropped: events.length })
   }
 
   private log(config: ActiveConfig, type: 'WARN' | 'ERROR', message: string): void {

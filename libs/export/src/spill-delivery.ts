@@ -1,5 +1,6 @@
 import type { Logger } from '@plugin-server/core'
 import { logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
+import { PluginConfigGoneError } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { insertDeadLetter } from './dead-letters'
 import type { NewDelivery } from './delivery-queue'
@@ -30,7 +31,14 @@ export async function spillDelivery(deps: SpillDeps, delivery: NewDelivery, limi
     fleet: 'destinations are failing or too slow',
   }
   const error = `not sent: ${pendingLimitText(limit, pending, { configId, teamId }, deps)}: ${cause[limit]}. Replay once the destination is back: ${replay}`
-  await insertDeadLetter(deps.pool, { jobKey: `${delivery.jobId}-overflow`, configId, teamId, method, events, error, retryError: false, attempts: [] })
+  try {
+    await insertDeadLetter(deps.pool, { jobKey: `${delivery.jobId}-overflow`, configId, teamId, method, events, error, retryError: false, attempts: [] })
+  } catch (err) {
+    if (!(err instanceof PluginConfigGoneError)) throw err
+    // Deleted since the hand-off was fanned out: its dead letters are gone with it, so these are dropped, not retried.
+    deps.logger.warn({ plugin_config_id: configId, team_id: teamId, method, events: events.length }, 'export batch of a deleted plugin config dropped')
+    return
+  }
   const record = deps.manager.enabledConfigs().find((r) => r.id === configId)
   await deps.metrics.add({ teamId, pluginName: record?.pluginName ?? 'unknown', configId }, method, { undelivered_events: events.length })
   if (record) deps.logs.write(logTarget(record), 'SYSTEM', 'ERROR', `${method}: ${events.length} events kept as a dead letter: ${error}`)
