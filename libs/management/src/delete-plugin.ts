@@ -1,5 +1,6 @@
 import { deletePluginRow, listPluginConfigVersions, lockPluginName, lockPluginRow } from '@plugin-server/db'
 import { inTransaction } from './db-helpers'
+import { forgetConfigRedis } from './forget-config-redis'
 import { forgetConfigMetrics } from './forget-metrics'
 import { DeletePluginResult, ManagementContext, ManagementError, PluginConfigUse } from './interfaces'
 import { findPluginSummary } from './list-plugins'
@@ -12,7 +13,7 @@ function describe(configs: readonly PluginConfigUse[]): string {
 /**
  * Removes a plugin with every version. Refused while any config uses it (enabled or not), naming
  * them, since deleting would delete those configs too; `force` deletes them with it (their
- * attachments, storage and plugin metrics as well; log rows stay).
+ * attachments, storage, plugin metrics and Redis state as well, as `deleteConfig`; log rows stay).
  */
 export async function deletePlugin(
   ctx: ManagementContext,
@@ -41,5 +42,9 @@ export async function deletePlugin(
     result.deleted_configs.map((c) => c.id),
   )
   await notifyWorkers(ctx, { reason: 'plugin deleted', pluginId: result.id })
+  await forgetConfigRedis(
+    ctx,
+    result.deleted_configs.map((c) => c.id),
+  )
   return result
 }

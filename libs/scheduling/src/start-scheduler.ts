@@ -1,6 +1,7 @@
 import { createWorker, observeQueueWorker, postpone, RoleContext, RunningRole, SlotCounts, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Job, Worker } from 'bullmq'
+import { DeletedConfigCleanup } from './deleted-config-cleanup'
 import { EventsPartitionMaintainer } from './events-partition-maintainer'
 import { PluginLogRetention } from './plugin-log-retention'
 import type { ScheduledTaskData, SchedulingConfig } from './interfaces'
@@ -29,7 +30,7 @@ export interface StartedScheduler extends RunningRole {
  * run at a time per chain) and the timekeeper that keeps those chains. With SCHEDULER_SHARDS = 1
  * every replica works the one queue; with more, each works the shards it owns (ShardOwnership) and
  * so sets up only their configs. It also keeps the events table's daily partitions, deletes old plugin
- * logs and reports how close each team is to its Redis and storage limits.
+ * logs, drops what deleted configs left in Redis and reports how close each team is to its Redis and storage limits.
  */
 export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): Promise<StartedScheduler> {
   const { logger, registry } = ctx
@@ -45,6 +46,8 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   eventsPartitions.start()
   const logRetention = new PluginLogRetention(ctx.pool(), logger, registry, plugins.logRetentionDays)
   logRetention.start()
+  const configCleanup = new DeletedConfigCleanup({ pool: ctx.pool(), redis, queuePrefix, logger }, registry)
+  configCleanup.start()
   const MiB = 1024 * 1024
   registerTeamUsageGauges(registry, redis, ctx.pool(), queuePrefix, { redis: plugins.teamRedisLimitMb * MiB, storage: plugins.teamStorageLimitMb * MiB })
 
@@ -138,6 +141,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     closers: [
       { name: 'events partition maintenance', close: () => eventsPartitions.close() },
       { name: 'plugin log retention', close: () => logRetention.close() },
+      { name: 'deleted config cleanup', close: () => configCleanup.close() },
       {
         name: 'scheduler workers',
         close: async () => {

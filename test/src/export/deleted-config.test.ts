@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { Queue } from 'bullmq'
-import { DeliveryJobData, DELIVERIES_QUEUE, exportKeys } from '@plugin-server/export'
+import { DeliveryJobData, DeliveryQueue, DELIVERIES_QUEUE, ExportBuffer, exportKeys } from '@plugin-server/export'
+import { toProcessedEvent } from '@plugin-server/plugin-runtime'
 import { deleteConfig } from '@plugin-server/management'
 import { eventually } from '../harness/fleet'
 import { exportSetup, ExportSetup, testEvent } from './export-setup'
@@ -75,5 +76,30 @@ describe('Export deliveries of a deleted plugin config', function () {
     assert.equal(s.destination.on('/refuses').length, 1, 'sent once, not retried')
     assert.equal(await deadLetters(), 0)
     assert.deepEqual(await pending(), { team: 0, fleet: 0 })
+  })
+
+  it("gives the config's buffered and pending events back to its team and the fleet at its delete, with no exporter running", async () => {
+    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/any` })
+    const keys = exportKeys(s.prefix)
+    const deliveries = new DeliveryQueue(s.redis, s.prefix)
+    try {
+      const events = [testEvent(s.team.id), testEvent(s.team.id), testEvent(s.team.id)].map(toProcessedEvent)
+      await new ExportBuffer(s.redis, s.prefix, deliveries).append(configId, 'h-1', events.slice(0, 2))
+      await deliveries.add([
+        { jobId: 'd-waiting', data: { configId, teamId: s.team.id, method: 'onEvent', events: events.slice(2), source: { type: 'live' }, attempts: [] } },
+      ])
+      assert.equal(Number(await s.redis.get(keys.teamBufferedEvents(s.team.id))), 2)
+      assert.deepEqual(await pending(), { team: 1, fleet: 1 })
+
+      await deleteConfig(s.management, configId)
+
+      assert.deepEqual(await pending(), { team: 0, fleet: 0 })
+      assert.equal(await s.redis.get(keys.teamBufferedEvents(s.team.id)), null)
+      assert.equal(await s.redis.get(keys.fleetBufferedEvents()), null)
+      assert.equal(await s.redis.exists(keys.buffer(configId), keys.pendingEvents(configId), keys.pendingEventsTotal(configId)), 0)
+      assert.equal(await s.redis.zscore(keys.buffered(), String(configId)), null)
+    } finally {
+      await deliveries.close()
+    }
   })
 })

@@ -9,6 +9,7 @@ import { sql as pluginVersionPins } from './0008-plugin-version-pins'
 import { sql as pluginVersionCapabilities } from './0009-plugin-version-capabilities'
 import { sql as pluginStorageUsage } from './0010-plugin-storage-usage'
 import { sql as pluginStorageRowBytes } from './0011-plugin-storage-row-bytes'
+import { sql as deletedPluginConfigs } from './0012-deleted-plugin-configs'
 
 export interface Migration {
   id: string
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0009-plugin-version-capabilities', sql: pluginVersionCapabilities },
   { id: '0010-plugin-storage-usage', sql: pluginStorageUsage },
   { id: '0011-plugin-storage-row-bytes', sql: pluginStorageRowBytes },
+  { id: '0012-deleted-plugin-configs', sql: deletedPluginConfigs },
 ]
