@@ -67,7 +67,7 @@ describe('plugin log rows (libs/db)', function () {
     )
   })
 
-  it('deletePluginLogsBefore deletes the rows older than the cutoff, oldest first in batches, and keeps the newer ones', async () => {
+  it('deletePluginLogsBefore deletes the rows older than the cutoff in batches, and keeps the newer ones', async () => {
     await db.pool.query('DELETE FROM plugin_log_entries')
     const at = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString()
     const rows = (n: number, daysAgo: number, message: string) =>
@@ -80,5 +80,23 @@ describe('plugin log rows (libs/db)', function () {
     assert.deepEqual(new Set(left.map((r) => r.message)), new Set(['new']))
     assert.equal(left.length, 5)
     assert.equal(await deletePluginLogsBefore(db.pool, new Date(at(14)), 10), 0, 'nothing old left')
+  })
+
+  it('deletePluginLogsBefore deletes old rows behind a head of rows stamped after the cutoff (a writer whose clock ran ahead), of every config', async () => {
+    await db.pool.query('DELETE FROM plugin_log_entries')
+    const at = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString()
+    const rows = (n: number, configId: number, daysAgo: number, message: string) =>
+      Array.from({ length: n }, () => ({ ...batch(0, 0)[0], plugin_config_id: configId, timestamp: at(daysAgo), message }))
+    // More rows ahead than a batch, first in id order: the old pass saw only them and stopped.
+    await insertPluginLogs(db.pool, rows(30, 7, -3, 'ahead'))
+    await insertPluginLogs(db.pool, [...rows(25, 7, 30, 'old'), ...rows(15, 8, 30, 'old'), ...rows(5, 8, 1, 'new')])
+    assert.equal(await deletePluginLogsBefore(db.pool, new Date(at(14)), 10), 40)
+    const { rows: left } = await db.pool.query<{ message: string; n: number }>(
+      'SELECT message, count(*)::int AS n FROM plugin_log_entries GROUP BY message ORDER BY message',
+    )
+    assert.deepEqual(left, [
+      { message: 'ahead', n: 30 },
+      { message: 'new', n: 5 },
+    ])
   })
 })
