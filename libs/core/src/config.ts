@@ -142,6 +142,10 @@ export interface Config {
     maxTeamPendingEvents: number
     /** ... and of every team's together: many teams (accounts) failing at once multiply the second. */
     maxFleetPendingEvents: number
+    /** Days a dead letter not replayed is kept (EXPORT_DEAD_LETTER_RETENTION_DAYS); null (0): for good. */
+    deadLetterRetentionDays: number | null
+    /** Days a replayed one is kept after its replay (EXPORT_DEAD_LETTER_REPLAYED_RETENTION_DAYS); null (0): for good. */
+    deadLetterReplayedRetentionDays: number | null
   }
   scheduler: {
     /** The lease on a running task: renewed while it runs, taken over after a crash. */
@@ -383,6 +387,9 @@ function exportConfig(r: Reader): Config['export'] {
     // Two configs' worth: raising the config's limit raises the team's with it, unless set.
     maxTeamPendingEvents: r.int('EXPORT_TEAM_MAX_PENDING_EVENTS', 2 * maxPendingEvents, 1, 2_000_000_000),
     maxFleetPendingEvents: r.int('EXPORT_FLEET_MAX_PENDING_EVENTS', 2_000_000, 0, 1_000_000_000),
+    // Each holds a whole batch: kept without end, the table only grew. A replayed one is history only.
+    deadLetterRetentionDays: r.int('EXPORT_DEAD_LETTER_RETENTION_DAYS', 30, 0, 36_500) || null,
+    deadLetterReplayedRetentionDays: r.int('EXPORT_DEAD_LETTER_REPLAYED_RETENTION_DAYS', 7, 0, 36_500) || null,
   }
 }
 

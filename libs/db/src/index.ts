@@ -86,6 +86,7 @@ export {
   readDeadLetterEvents,
   markDeadLetterReplayed,
   countDeadLetters,
+  deleteDeadLettersBefore,
 } from './dead-letters'
 export type { DeadLetterRecord } from './dead-letters'
 export { countEventsByName, countTeamEventsNamed, readLatestEvent } from './event-reads'

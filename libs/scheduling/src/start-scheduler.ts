@@ -1,6 +1,7 @@
 import { createWorker, observeQueueWorker, postpone, RoleContext, RunningRole, SlotCounts, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Job, Worker } from 'bullmq'
+import { DeadLetterRetention } from './dead-letter-retention'
 import { DeletedConfigCleanup } from './deleted-config-cleanup'
 import { EventsPartitionMaintainer } from './events-partition-maintainer'
 import { PluginLogRetention } from './plugin-log-retention'
@@ -30,7 +31,7 @@ export interface StartedScheduler extends RunningRole {
  * run at a time per chain) and the timekeeper that keeps those chains. With SCHEDULER_SHARDS = 1
  * every replica works the one queue; with more, each works the shards it owns (ShardOwnership) and
  * so sets up only their configs. It also keeps the events table's daily partitions, deletes old plugin
- * logs, drops what deleted configs left in Redis and reports how close each team is to its Redis and storage limits.
+ * logs and export dead letters, drops what deleted configs left in Redis and reports how close each team is to its Redis and storage limits.
  */
 export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, config: SchedulingConfig): Promise<StartedScheduler> {
   const { logger, registry } = ctx
@@ -46,6 +47,9 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   eventsPartitions.start()
   const logRetention = new PluginLogRetention(ctx.pool(), logger, registry, plugins.logRetentionDays)
   logRetention.start()
+  const { deadLetterRetentionDays, deadLetterReplayedRetentionDays } = ctx.config.export
+  const deadLetters = new DeadLetterRetention(ctx.pool(), logger, registry, { pending: deadLetterRetentionDays, replayed: deadLetterReplayedRetentionDays })
+  deadLetters.start()
   const configCleanup = new DeletedConfigCleanup({ pool: ctx.pool(), redis, queuePrefix, logger }, registry)
   configCleanup.start()
   const MiB = 1024 * 1024
@@ -141,6 +145,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     closers: [
       { name: 'events partition maintenance', close: () => eventsPartitions.close() },
       { name: 'plugin log retention', close: () => logRetention.close() },
+      { name: 'dead letter retention', close: () => deadLetters.close() },
       { name: 'deleted config cleanup', close: () => configCleanup.close() },
       {
         name: 'scheduler workers',

@@ -10,6 +10,7 @@ import { sql as pluginVersionCapabilities } from './0009-plugin-version-capabili
 import { sql as pluginStorageUsage } from './0010-plugin-storage-usage'
 import { sql as pluginStorageRowBytes } from './0011-plugin-storage-row-bytes'
 import { sql as deletedPluginConfigs } from './0012-deleted-plugin-configs'
+import { sql as deadLetterRetention } from './0013-dead-letter-retention'
 
 export interface Migration {
   id: string
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0010-plugin-storage-usage', sql: pluginStorageUsage },
   { id: '0011-plugin-storage-row-bytes', sql: pluginStorageRowBytes },
   { id: '0012-deleted-plugin-configs', sql: deletedPluginConfigs },
+  { id: '0013-dead-letter-retention', sql: deadLetterRetention },
 ]
