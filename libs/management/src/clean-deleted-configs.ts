@@ -5,12 +5,10 @@ import type { ManagementContext } from './interfaces'
 
 /** Keys per SCAN step and per credit script: each holds Redis well under a millisecond. */
 const SCAN_COUNT = 500
-/** Plugin jobs read per page (up to a job's data each, PLUGIN_TEAM_REDIS_LIMIT_MB at most). */
+/** A team's waiting plugin jobs read per step (a job's data each, PLUGIN_TEAM_REDIS_LIMIT_MB at most together). */
 const JOB_PAGE = 100
 /** Deleted configs read per page of a pass. */
 const CONFIG_PAGE = 100
-/** The states of a plugin job not started yet; an active one finishes, and finds its config gone. */
-const NOT_STARTED = ['delayed', 'waiting', 'prioritized'] as const
 
 /**
  * How long a deleted config's record is kept, each pass cleaning its keys again: a worker that had
@@ -83,42 +81,57 @@ async function cleanConfig(deps: CleanupDeps, record: DeletedPluginConfigRecord)
   return done
 }
 
-/** BullMQ removes each job; its account then gives back what it reserved, and the team's line of waiting jobs forgets it. */
+/**
+ * The team's jobs not started yet are those in its line (libs/core plugin-job-line.ts), so only the
+ * team's own jobs are read, not every team's queued ones; BullMQ removes each of the config's, its
+ * account then gives back what it reserved, and the line forgets it. A job waiting out a RetryError's
+ * backoff has left the line: it runs once more and finds its config gone.
+ */
 async function removeNotStartedJobs(deps: CleanupDeps, configId: number, teamId: number): Promise<{ jobs: number; bytes: number }> {
   const { redis, queuePrefix } = deps
+  const line = redisKeys(queuePrefix).pluginJobsWaiting(teamId)
   const queue = createPluginJobsQueue(redis, { queuePrefix })
   const done = { jobs: 0, bytes: 0 }
   try {
-    for (const state of NOT_STARTED) {
-      let start = 0
-      for (;;) {
-        const page = (await queue.getJobs([state], start, start + JOB_PAGE - 1, true)).filter((job) => job !== undefined)
-        if (page.length === 0) break
-        const gone: string[] = []
-        for (const job of page) {
-          if (job.data?.pluginConfigId !== configId || job.id === undefined) continue
-          // Refused when a job-worker took it meanwhile (locked): it runs and finds its config gone.
-          if ((await queue.remove(job.id)) === 1) gone.push(job.id)
-        }
-        if (gone.length > 0) {
-          done.bytes += await forgetPluginRedisKeys(
-            redis,
-            queuePrefix,
-            teamId,
-            gone.map((id) => queue.toKey(id)),
-            false,
-          )
-          await redis.zrem(redisKeys(queuePrefix).pluginJobsWaiting(teamId), ...gone)
-          done.jobs += gone.length
-        }
-        // The removed ones no longer take places in the state's order.
-        start += page.length - gone.length
+    let cursor = '0'
+    do {
+      const [next, flat] = await redis.zscan(line, cursor, 'COUNT', JOB_PAGE)
+      cursor = next
+      const ids = flat.filter((_, i) => i % 2 === 0)
+      const data = ids.length === 0 ? [] : await redis.pipeline(ids.map((id) => ['hget', queue.toKey(id), 'data'])).exec()
+      const gone: string[] = []
+      for (const [i, id] of ids.entries()) {
+        if (configOf(data?.[i]?.[1]) !== configId) continue
+        // Refused when a job-worker took it meanwhile (locked): it runs and finds its config gone.
+        if ((await queue.remove(id)) === 1) gone.push(id)
       }
-    }
+      if (gone.length > 0) {
+        done.bytes += await forgetPluginRedisKeys(
+          redis,
+          queuePrefix,
+          teamId,
+          gone.map((id) => queue.toKey(id)),
+          false,
+        )
+        await redis.zrem(line, ...gone)
+        done.jobs += gone.length
+      }
+    } while (cursor !== '0')
   } finally {
     await queue.close()
   }
   return done
+}
+
+/** The config a job's data names; null for a job gone meanwhile or data that is not a plugin job's. */
+function configOf(data: unknown): number | null {
+  if (typeof data !== 'string') return null
+  try {
+    const parsed = JSON.parse(data) as { pluginConfigId?: unknown }
+    return typeof parsed.pluginConfigId === 'number' ? parsed.pluginConfigId : null
+  } catch {
+    return null
+  }
 }
 
 async function* scanKeys(redis: Redis, pattern: string): AsyncGenerator<string[]> {
