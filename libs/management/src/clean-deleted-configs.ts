@@ -1,5 +1,11 @@
 import { createPluginJobsQueue, forgetExportState, forgetPluginRedisKeys, redisKeys } from '@plugin-server/core'
-import { DeletedPluginConfigRecord, forgetDeletedPluginConfig, listDeletedPluginConfigs, teamUsesPlugin } from '@plugin-server/db'
+import {
+  DeletedPluginConfigRecord,
+  forgetDeletedPluginConfig,
+  listDeletedPluginConfigs,
+  markDeletedPluginConfigCleaned,
+  teamUsesPlugin,
+} from '@plugin-server/db'
 import type Redis from 'ioredis'
 import type { ManagementContext } from './interfaces'
 
@@ -35,15 +41,17 @@ export interface CleanupResult {
  * buffer and pending counts, the cursors, the plugin jobs not started yet, and — when the team has
  * no config of the plugin any more (at most one: plugin_configs_team_plugin) — the plugin's cache
  * keys of the team. In bounded steps (SCAN, never KEYS), and idempotent: an interrupted run is
- * finished by the next one, which `config delete`, `plugin delete` and the scheduler's pass (every
- * few minutes) each make. A record goes once a run cleaned it `graceMs` after its delete.
+ * finished by the next one. `config delete` and `plugin delete` clean their configs (`ids`); the
+ * scheduler's pass (every few minutes) cleans only the records due: those no cleanup finished yet,
+ * and, once more, those deleted `graceMs` ago, then forgotten — each SCAN reads the whole keyspace,
+ * so a deleted config is not scanned for again at every pass of its grace.
  */
 export async function cleanDeletedConfigs(deps: CleanupDeps, options: { ids?: readonly number[]; graceMs?: number } = {}): Promise<CleanupResult> {
   const total: CleanupResult = { configs: 0, keys: 0, jobs: 0, bytes: 0 }
   const graceMs = options.graceMs ?? DELETED_CONFIG_GRACE_MS
   let afterId = 0
   for (;;) {
-    const page = await listDeletedPluginConfigs(deps.pool, { afterId, limit: CONFIG_PAGE, ids: options.ids ?? null })
+    const page = await listDeletedPluginConfigs(deps.pool, { afterId, limit: CONFIG_PAGE, ids: options.ids ?? null, graceMs })
     if (page.length === 0) return total
     for (const record of page) {
       const done = await cleanConfig(deps, record)
@@ -52,6 +60,7 @@ export async function cleanDeletedConfigs(deps: CleanupDeps, options: { ids?: re
       total.jobs += done.jobs
       total.bytes += done.bytes
       if (Date.now() - record.deleted_at.getTime() >= graceMs) await forgetDeletedPluginConfig(deps.pool, record.plugin_config_id)
+      else await markDeletedPluginConfigCleaned(deps.pool, record.plugin_config_id)
     }
     afterId = page[page.length - 1].plugin_config_id
   }

@@ -113,16 +113,20 @@ describe("A deleted config's Redis state", function () {
     assert.deepEqual(await cleanDeletedConfigs(h.ctx, { graceMs: 0 }), { configs: 0, keys: 0, jobs: 0, bytes: 0 })
   })
 
-  it('written by a worker after the delete (it had not reloaded yet) is dropped by the next pass within the grace period', async () => {
+  it('written by a worker after the delete (it had not reloaded yet) is dropped by the pass after the grace period; passes within it leave the cleaned config alone', async () => {
     const teamId = await createTeamRow(h, 'acme')
     const view = await enablePlugin(h.ctx, teamId, 'hello-world')
     await deleteConfig(h.ctx, view.id)
     await new RedisPluginCursor(h.ctx.redis, h.ctx.queuePrefix, view.id, account(teamId)).init('late', 1)
 
-    await cleanDeletedConfigs(h.ctx)
+    assert.deepEqual(await cleanDeletedConfigs(h.ctx), { configs: 0, keys: 0, jobs: 0, bytes: 0 }, 'cleaned by its delete: not scanned for again')
+    assert.equal((await h.db.pool.query('SELECT 1 FROM deleted_plugin_configs')).rowCount, 1, 'kept for the grace period')
 
+    const last = await cleanDeletedConfigs(h.ctx, { graceMs: 0 })
+
+    assert.deepEqual({ configs: last.configs, keys: last.keys }, { configs: 1, keys: 1 })
     assert.deepEqual(await held(teamId), { bytes: 0, entries: 0 })
     assert.equal(await keysLike(`cursor:${view.id}:`), 0)
-    assert.equal((await h.db.pool.query('SELECT 1 FROM deleted_plugin_configs')).rowCount, 1, 'kept for the grace period')
+    assert.equal((await h.db.pool.query('SELECT 1 FROM deleted_plugin_configs')).rowCount, 0)
   })
 })

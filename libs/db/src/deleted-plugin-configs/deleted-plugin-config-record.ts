@@ -4,4 +4,6 @@ export interface DeletedPluginConfigRecord {
   team_id: number
   plugin_id: number
   deleted_at: Date
+  /** When a cleanup of it first finished; null until then. */
+  cleaned_at: Date | null
 }

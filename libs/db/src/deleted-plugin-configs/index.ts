@@ -1,4 +1,5 @@
 export * from './deleted-plugin-config-record'
 export * from './list-deleted-plugin-configs'
 export * from './forget-deleted-plugin-config'
+export * from './mark-deleted-plugin-config-cleaned'
 export * from './team-uses-plugin'

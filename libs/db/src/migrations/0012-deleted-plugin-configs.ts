@@ -10,7 +10,9 @@ CREATE TABLE deleted_plugin_configs (
   plugin_config_id integer PRIMARY KEY,
   team_id integer NOT NULL,
   plugin_id integer NOT NULL,
-  deleted_at timestamptz NOT NULL DEFAULT now()
+  deleted_at timestamptz NOT NULL DEFAULT now(),
+  -- Set by the first cleanup that finished; the record is cleaned once more when its grace is over.
+  cleaned_at timestamptz
 );
 
 CREATE FUNCTION deleted_plugin_configs_record() RETURNS trigger LANGUAGE plpgsql AS $$
