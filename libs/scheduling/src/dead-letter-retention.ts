@@ -2,6 +2,7 @@ import type { Logger } from '@plugin-server/core'
 import { deleteDeadLettersBefore } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { Counter, Registry } from 'prom-client'
+import { PeriodicPass } from './periodic-pass'
 
 /** Letters are days old before they go: an hourly pass keeps the table within an hour of the limits. */
 const INTERVAL_MS = 3_600_000
@@ -19,9 +20,7 @@ export interface DeadLetterRetentionDays {
  * beside plugin log retention: at start and every hour, on every replica (two at once take different
  * rows, libs/db dead-letters). A failed pass is logged and left to the next one.
  */
-export class DeadLetterRetention {
-  private timer: NodeJS.Timeout | null = null
-  private running: Promise<{ pending: number; replayed: number } | null> | null = null
+export class DeadLetterRetention extends PeriodicPass<{ pending: number; replayed: number } | null> {
   private readonly deleted: Counter<'kind'>
 
   constructor(
@@ -30,6 +29,7 @@ export class DeadLetterRetention {
     registry: Registry,
     private readonly days: DeadLetterRetentionDays,
   ) {
+    super(INTERVAL_MS)
     this.deleted = new Counter({
       name: 'export_dead_letters_retention_deleted_total',
       help: 'Export dead letters deleted by this replica: kind pending (EXPORT_DEAD_LETTER_RETENTION_DAYS) or replayed (EXPORT_DEAD_LETTER_REPLAYED_RETENTION_DAYS)',
@@ -38,27 +38,12 @@ export class DeadLetterRetention {
     })
   }
 
-  /** A first pass now, in the background, then one every hour. */
-  start(): void {
-    if (this.days.pending === null && this.days.replayed === null) return
-    void this.runOnce()
-    this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS)
-    this.timer.unref()
+  protected override enabled(): boolean {
+    return this.days.pending !== null || this.days.replayed !== null
   }
 
-  /** Joins a pass in progress instead of starting a second one. Answers the letters deleted, or null when the pass failed. */
-  runOnce(): Promise<{ pending: number; replayed: number } | null> {
-    this.running ??= this.pass().finally(() => (this.running = null))
-    return this.running
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = null
-    await this.running
-  }
-
-  private async pass(): Promise<{ pending: number; replayed: number } | null> {
+  /** The letters deleted, or null when the pass failed. */
+  protected async pass(): Promise<{ pending: number; replayed: number } | null> {
     const cutoff = (days: number | null) => (days === null ? null : new Date(Date.now() - days * DAY_MS))
     try {
       const deleted = await deleteDeadLettersBefore(this.pool, { pending: cutoff(this.days.pending), replayed: cutoff(this.days.replayed) })

@@ -1,5 +1,6 @@
 import { cleanDeletedConfigs, CleanupDeps } from '@plugin-server/management'
 import { Counter, Registry } from 'prom-client'
+import { PeriodicPass } from './periodic-pass'
 
 /** Often enough that a delete whose own cleanup failed (Redis away) gives its team's bytes back within minutes. */
 const INTERVAL_MS = 300_000
@@ -11,15 +12,14 @@ const INTERVAL_MS = 300_000
  * on every replica (the cleanup is idempotent: two at once give nothing back twice). A failed pass is
  * logged and left to the next one.
  */
-export class DeletedConfigCleanup {
-  private timer: NodeJS.Timeout | null = null
-  private running: Promise<void> | null = null
+export class DeletedConfigCleanup extends PeriodicPass<void> {
   private readonly freed: Counter
 
   constructor(
     private readonly deps: CleanupDeps,
     registry: Registry,
   ) {
+    super(INTERVAL_MS)
     this.freed = new Counter({
       name: 'deleted_config_redis_freed_bytes_total',
       help: "Bytes of deleted plugin configs' cursors, cache keys and queued jobs given back to their teams' Redis accounts by this replica's pass",
@@ -27,25 +27,7 @@ export class DeletedConfigCleanup {
     })
   }
 
-  start(): void {
-    void this.runOnce()
-    this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS)
-    this.timer.unref()
-  }
-
-  /** Joins a pass in progress instead of starting a second one. */
-  runOnce(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = null))
-    return this.running
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = null
-    await this.running
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     try {
       const done = await cleanDeletedConfigs(this.deps)
       this.freed.inc(done.bytes)

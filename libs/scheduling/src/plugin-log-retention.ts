@@ -2,6 +2,7 @@ import type { Logger } from '@plugin-server/core'
 import { deletePluginLogsBefore } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { Counter, Registry } from 'prom-client'
+import { PeriodicPass } from './periodic-pass'
 
 /** Rows are days old before they go: an hourly pass keeps the table within an hour of the limit. */
 const INTERVAL_MS = 3_600_000
@@ -11,9 +12,7 @@ const INTERVAL_MS = 3_600_000
  * on every replica (two deleting at once skip each other's rows, nothing more; libs/db
  * plugin-logs). A failed pass is logged and left to the next one.
  */
-export class PluginLogRetention {
-  private timer: NodeJS.Timeout | null = null
-  private running: Promise<number | null> | null = null
+export class PluginLogRetention extends PeriodicPass<number | null> {
   private readonly deleted: Counter
 
   constructor(
@@ -23,6 +22,7 @@ export class PluginLogRetention {
     /** Null (PLUGIN_LOG_RETENTION_DAYS=0): rows are kept, and the counter stays at 0. */
     private readonly retentionDays: number | null,
   ) {
+    super(INTERVAL_MS)
     this.deleted = new Counter({
       name: 'plugin_logs_retention_deleted_rows_total',
       help: 'Plugin log rows deleted by this replica as older than PLUGIN_LOG_RETENTION_DAYS',
@@ -30,27 +30,12 @@ export class PluginLogRetention {
     })
   }
 
-  /** A first pass now, in the background, then one every hour. */
-  start(): void {
-    if (this.retentionDays === null) return
-    void this.runOnce()
-    this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS)
-    this.timer.unref()
+  protected override enabled(): boolean {
+    return this.retentionDays !== null
   }
 
-  /** Joins a pass in progress instead of starting a second one. Answers the rows deleted, or null when the pass failed. */
-  runOnce(): Promise<number | null> {
-    this.running ??= this.pass().finally(() => (this.running = null))
-    return this.running
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = null
-    await this.running
-  }
-
-  private async pass(): Promise<number | null> {
+  /** The rows deleted, or null when the pass failed. */
+  protected async pass(): Promise<number | null> {
     if (this.retentionDays === null) return 0
     const cutoff = new Date(Date.now() - this.retentionDays * 86_400_000)
     try {
