@@ -11,6 +11,11 @@ export interface MigrateResult {
 
 export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS, onApply?: (id: string) => void): Promise<MigrateResult> {
   const client = await pool.connect()
+  // Checked out, the client's 'error' is pg-pool's no longer (see inTransaction): a connection lost
+  // while migrating fails the next query here instead of ending the process, and is not pooled.
+  let lost: Error | undefined
+  const onError = (err: Error): void => void (lost ??= err)
+  client.on('error', onError)
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
     try {
@@ -40,6 +45,7 @@ export async function migrate(pool: Pool, migrations: readonly Migration[] = MIG
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
     }
   } finally {
-    client.release()
+    client.off('error', onError)
+    client.release(lost)
   }
 }
