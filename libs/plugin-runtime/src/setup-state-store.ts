@@ -31,6 +31,22 @@ export const SETUP_STATE_STALE_MS = 4 * SETUP_STATE_REFRESH_MS
 /** The whole hash goes a day after the last write by any process (every config was unloaded or the fleet stopped). */
 export const SETUP_STATE_TTL_MS = 25 * 3600 * 1000
 
+/**
+ * KEYS[1]: a config's setup-state hash; ARGV[1]: epoch ms. Deletes the fields whose state was last
+ * written before it (seenAt, or updatedAt for a state written before seenAt existed) or does not
+ * parse. A few fields per config (one per live worker that loaded it), so one pass is cheap.
+ */
+const PRUNE_STALE = `
+local fields = redis.call('HGETALL', KEYS[1])
+local oldest = tonumber(ARGV[1])
+for i = 1, #fields, 2 do
+  local ok, state = pcall(cjson.decode, fields[i + 1])
+  local seen = ok and type(state) == 'table' and (tonumber(state.seenAt) or tonumber(state.updatedAt)) or nil
+  if seen == nil or seen < oldest then redis.call('HDEL', KEYS[1], fields[i]) end
+end
+return 0
+`
+
 /** HASH per config: process instance id → JSON PublishedSetupState. */
 export function setupStateKey(queuePrefix: string, pluginConfigId: number): string {
   return redisKeys(queuePrefix).setupState(pluginConfigId)
@@ -73,12 +89,20 @@ export class SetupStatePublisher {
     this.write(states)
   }
 
-  /** Writes again the states not written for a while (called on every reconcile; cheap when nothing is due). */
-  refresh(): void {
-    const now = Date.now()
+  /**
+   * Writes again the states not written for a while (called on every reconcile; cheap when nothing
+   * is due), and drops from those configs' hashes the fields of processes that stopped writing
+   * theirs: a worker killed (SIGKILL, out of memory, its node lost) never cleared its own, and while
+   * live ones keep the hash from expiring, every unclean exit would leave a field per config it held.
+   */
+  refresh(now = Date.now()): void {
     const due = [...this.last.entries()].filter(([, { value }]) => now - value.seenAt >= SETUP_STATE_REFRESH_MS)
     for (const [, entry] of due) entry.value = { ...entry.value, seenAt: now }
-    if (due.length > 0) this.write(due.map(([id, { value }]) => [id, value]))
+    if (due.length > 0)
+      this.write(
+        due.map(([id, { value }]) => [id, value]),
+        now - SETUP_STATE_STALE_MS,
+      )
   }
 
   /** The config is no longer loaded here (changed, disabled or deleted). */
@@ -94,11 +118,13 @@ export class SetupStatePublisher {
     await Promise.allSettled([...this.writes])
   }
 
-  private write(states: [number, PublishedSetupState][]): void {
+  /** `pruneBefore`: also drops the fields last written before this (epoch ms). */
+  private write(states: [number, PublishedSetupState][], pruneBefore?: number): void {
     const multi = this.redis.multi()
     for (const [id, value] of states) {
       const key = setupStateKey(this.queuePrefix, id)
       multi.hset(key, this.instanceId, JSON.stringify(value)).pexpire(key, SETUP_STATE_TTL_MS)
+      if (pruneBefore !== undefined) multi.eval(PRUNE_STALE, 1, key, String(pruneBefore))
     }
     this.track(multi.exec())
   }
