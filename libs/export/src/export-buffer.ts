@@ -4,8 +4,13 @@ import type { ProcessedPluginEvent } from './interfaces'
 import { exportKeys, ExportKeys } from './keys'
 import type { PendingLimit } from './pending-events'
 
-/** How long a hand-off is remembered as buffered (a redelivery after that buffers it again: at-least-once). */
-const APPENDED_TTL_SECONDS = 24 * 3600
+/**
+ * How long a hand-off is remembered as buffered (a redelivery after that buffers it again:
+ * at-least-once). An hour, as a live delivery's stub is kept (delivery-queue.ts): redeliveries come
+ * within minutes, and a marker per hand-off per config is ~1 000 keys a minute at 40 events/s — kept
+ * a day, they held ~175 MB of Redis counted against no one.
+ */
+const APPENDED_TTL_SECONDS = 3600
 
 /**
  * Appends a hand-off's events to a config's buffer unless it was appended (or spilled) before; its

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { Queue } from 'bullmq'
-import { DeliveryJobData, DeliveryQueue, ExportBuffer, ExportSettings, flushDue } from '@plugin-server/export'
+import { DeliveryJobData, DeliveryQueue, ExportBuffer, exportKeys, ExportSettings, flushDue } from '@plugin-server/export'
 import { PluginManager, toProcessedEvent } from '@plugin-server/plugin-runtime'
 import { eventually } from '../harness/fleet'
 import { DELIVERIES_QUEUE, exportSetup, ExportSetup, testEvent } from './export-setup'
@@ -73,13 +73,15 @@ describe('ExportBuffer (exportEvents buffering per config)', function () {
     connections.forEach((c) => c.disconnect())
   })
 
-  it('does not buffer a redelivered hand-off twice', async () => {
+  it('does not buffer a redelivered hand-off twice, remembering it for an hour (as a delivered job), not a day', async () => {
     const deliveries = new DeliveryQueue(s.redis, s.prefix)
     const buffer = new ExportBuffer(s.redis, s.prefix, deliveries)
     const events = [toProcessedEvent(testEvent(s.team.id))]
     assert.notEqual(await buffer.append(3, 'x-1-1', events), null)
     assert.equal(await buffer.append(3, 'x-1-1', events), null)
     assert.equal((await buffer.size(3)).events, 1)
+    const ttl = await s.redis.ttl(exportKeys(s.prefix).appended(3, 'x-1-1'))
+    assert.ok(ttl > 3500 && ttl <= 3600, `the marker's TTL is ${ttl} s`)
     await deliveries.close()
   })
 
