@@ -92,5 +92,21 @@ export type { DeadLetterRecord } from './dead-letters'
 export { countEventsByName, countTeamEventsNamed, readLatestEvent } from './event-reads'
 export type { LatestEventRecord } from './event-reads'
 export { POSTGRES_INT_MAX } from './postgres-int-max'
-export { listDeletedPluginConfigs, forgetDeletedPluginConfig, markDeletedPluginConfigCleaned, teamUsesPlugin } from './deleted-plugin-configs'
+export {
+  listDeletedPluginConfigs,
+  forgetDeletedPluginConfig,
+  markDeletedPluginConfigCleaned,
+  teamUsesPlugin,
+  listUncleanedTeamDeletedPluginConfigIds,
+} from './deleted-plugin-configs'
 export type { DeletedPluginConfigRecord } from './deleted-plugin-configs'
+export {
+  listDeletedTeams,
+  markDeletedTeamCleaned,
+  forgetDeletedTeam,
+  lockTeamForDelete,
+  deleteTeamRow,
+  deleteTeamEvents,
+  deleteTeamLogs,
+} from './deleted-teams'
+export type { DeletedTeamRecord, TeamHoldings } from './deleted-teams'

@@ -6,11 +6,9 @@ import {
   markDeletedPluginConfigCleaned,
   teamUsesPlugin,
 } from '@plugin-server/db'
-import type Redis from 'ioredis'
 import type { ManagementContext } from './interfaces'
+import { globEscape, scanFields, scanKeys } from './redis-scan'
 
-/** Keys per SCAN step and per credit script: each holds Redis well under a millisecond. */
-const SCAN_COUNT = 500
 /** A team's waiting plugin jobs read per step (a job's data each, PLUGIN_TEAM_REDIS_LIMIT_MB at most together). */
 const JOB_PAGE = 100
 /** Deleted configs read per page of a pass. */
@@ -141,28 +139,4 @@ function configOf(data: unknown): number | null {
   } catch {
     return null
   }
-}
-
-async function* scanKeys(redis: Redis, pattern: string): AsyncGenerator<string[]> {
-  let cursor = '0'
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
-    cursor = next
-    if (found.length > 0) yield found
-  } while (cursor !== '0')
-}
-
-async function* scanFields(redis: Redis, hash: string, pattern: string): AsyncGenerator<string[]> {
-  let cursor = '0'
-  do {
-    const [next, flat] = await redis.hscan(hash, cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
-    cursor = next
-    const fields = flat.filter((_, i) => i % 2 === 0)
-    if (fields.length > 0) yield fields
-  } while (cursor !== '0')
-}
-
-/** A queue prefix is the operator's: its glob characters must match themselves. */
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
 }

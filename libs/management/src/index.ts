@@ -1,5 +1,14 @@
 export { ManagementError } from './interfaces'
-export type { ManagementContext, AttachmentInput, PluginConfigView, ConfigInputValue, PluginLogRow, LogQuery, TeamUsageView } from './interfaces'
+export type {
+  ManagementContext,
+  AttachmentInput,
+  PluginConfigView,
+  ConfigInputValue,
+  PluginLogRow,
+  LogQuery,
+  TeamUsageView,
+  DeleteTeamResult,
+} from './interfaces'
 export { validateConfig, configFields, MAX_CONFIG_VALUE_BYTES, MAX_CONFIG_BYTES } from './validate-config'
 export type { ConfigValidationInput } from './validate-config'
 // For Try it (libs/try-it), which checks and scrubs a config the way management does.
@@ -23,6 +32,9 @@ export { setConfigEnabled } from './set-config-enabled'
 export { deleteConfig } from './delete-config'
 export { cleanDeletedConfigs, DELETED_CONFIG_GRACE_MS } from './clean-deleted-configs'
 export type { CleanupDeps, CleanupResult } from './clean-deleted-configs'
+export { deleteTeam, TEAM_EVENTS_COUNT_CAP } from './delete-team'
+export { cleanDeletedTeams, DELETED_TEAM_GRACE_MS } from './clean-deleted-teams'
+export type { TeamCleanupResult } from './clean-deleted-teams'
 export { setAttachment } from './set-attachment'
 export { parseAttachmentInputs } from './parse-attachments'
 export { listConfigs, getConfig } from './list-configs'

@@ -195,3 +195,20 @@ export interface CreatedTeamAdminToken extends TeamAdminTokenView {
 
 /** Who a presented team token belongs to, or why it is refused. */
 export type TeamAdminTokenLookup = { status: 'valid'; id: number; teamId: number } | { status: 'revoked' } | { status: 'unknown' }
+
+/** What `team delete` deleted. */
+export interface DeleteTeamResult {
+  id: number
+  name: string
+  deleted: true
+  /** The team's row was gone already (a delete that stopped halfway, or plain SQL): this run finished what it left. */
+  already_deleted: boolean
+  /** Its configs, deleted with it (their attachments, storage, dead letters and historical runs too). */
+  deleted_configs: number[]
+  /** Its team admin tokens. */
+  deleted_tokens: number
+  deleted_events: number
+  deleted_log_rows: number
+  /** What its configs' and its own Redis keys held, given back to the fleet's total (PLUGIN_REDIS_LIMIT_MB). */
+  redis_bytes_freed: number
+}

@@ -1,7 +1,7 @@
 import { newTeamTokenProblem } from '@plugin-server/core'
 import type { Command } from 'commander'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { createTeamAdminToken, listTeamAdminTokens, revokeTeamAdminToken, teamUsage } from '@plugin-server/management'
+import { createTeamAdminToken, deleteTeam, listTeamAdminTokens, revokeTeamAdminToken, teamUsage } from '@plugin-server/management'
 import { withManagement, withPool } from '../cli-context'
 import { printResult } from '../output'
 import { positiveInt } from './option-parsers'
@@ -51,5 +51,13 @@ export function registerTeam(program: Command): void {
       "what the team's plugins hold in Redis (cache, cursors, pending jobs), in meta.storage and in export deliveries waiting, against PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_TEAM_STORAGE_LIMIT_MB and EXPORT_TEAM_MAX_PENDING_EVENTS",
     )
     .action(async (teamId: number) => printResult(await withManagement((ctx, config) => teamUsage(ctx, teamId, config))))
+  team
+    .command('delete')
+    .argument('<teamId>', 'team id', positiveInt('teamId'))
+    .option('--force', 'also delete its plugin configs and stored events (refused otherwise, saying what it has)')
+    .description('delete a team with its configs, admin tokens, events, plugin log rows and Redis keys; run it again to finish a delete that stopped halfway')
+    .action(async (teamId: number, options: { force?: boolean }) =>
+      printResult(await withManagement((ctx) => deleteTeam(ctx, teamId, { force: options.force === true, forceHint: 'pass --force' }))),
+    )
   registerTeamTokens(team)
 }

@@ -11,6 +11,7 @@ import { sql as pluginStorageUsage } from './0010-plugin-storage-usage'
 import { sql as pluginStorageRowBytes } from './0011-plugin-storage-row-bytes'
 import { sql as deletedPluginConfigs } from './0012-deleted-plugin-configs'
 import { sql as deadLetterRetention } from './0013-dead-letter-retention'
+import { sql as deletedTeams } from './0014-deleted-teams'
 
 export interface Migration {
   id: string
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0011-plugin-storage-row-bytes', sql: pluginStorageRowBytes },
   { id: '0012-deleted-plugin-configs', sql: deletedPluginConfigs },
   { id: '0013-dead-letter-retention', sql: deadLetterRetention },
+  { id: '0014-deleted-teams', sql: deletedTeams },
 ]

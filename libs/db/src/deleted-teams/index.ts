@@ -1,0 +1,6 @@
+export * from './deleted-team-record'
+export * from './list-deleted-teams'
+export * from './mark-deleted-team-cleaned'
+export * from './lock-team-for-delete'
+export * from './delete-team-events'
+export * from './delete-team-logs'
