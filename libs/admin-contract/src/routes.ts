@@ -5,7 +5,7 @@ import type { LogRow } from './logs'
 import type { DeletePluginResult, InstallResult, PluginDetail, PluginSummary, SetCurrentVersionInput, SetCurrentVersionResult } from './plugins'
 import type { ConfigMetrics, ConfigsHealth, ExportSeries, ProcessingSeries } from './processing'
 import type { ConfigStatusView } from './status'
-import type { CreateTeamInput, Me, Team, TeamUsage } from './teams'
+import type { CreateTeamInput, DeleteTeamResult, Me, Team, TeamUsage } from './teams'
 import type { TryRequest, TryResult } from './try'
 
 /** A body that is not JSON: the plugin archive, or an attachment's file. */
@@ -21,6 +21,7 @@ export interface AdminRoutes {
   'GET /api/me': { body: never; answer: Me }
   'GET /api/teams': { body: never; answer: Team[] }
   'POST /api/teams': { body: CreateTeamInput; answer: Team }
+  'DELETE /api/teams/:teamId': { body: never; answer: DeleteTeamResult }
   'GET /api/plugins': { body: never; answer: PluginSummary[] }
   'POST /api/plugins': { body: RawBody; answer: InstallResult }
   'GET /api/plugins/:plugin': { body: never; answer: PluginDetail }
@@ -63,6 +64,7 @@ export const ADMIN_ROUTE_KEYS = [
   'GET /api/me',
   'GET /api/teams',
   'POST /api/teams',
+  'DELETE /api/teams/:teamId',
   'GET /api/plugins',
   'POST /api/plugins',
   'GET /api/plugins/:plugin',

@@ -22,3 +22,19 @@ export interface CreateTeamInput {
   name: string
   api_token?: string
 }
+
+/** What `DELETE /api/teams/:teamId` deleted. */
+export interface DeleteTeamResult {
+  id: number
+  name: string
+  deleted: true
+  /** The team's row was gone already (a delete that stopped halfway, or plain SQL): this call finished what it left. */
+  already_deleted: boolean
+  /** Its configs, deleted with it. */
+  deleted_configs: number[]
+  deleted_tokens: number
+  deleted_events: number
+  deleted_log_rows: number
+  /** What its configs' and its own Redis keys held, given back to the fleet's total. */
+  redis_bytes_freed: number
+}

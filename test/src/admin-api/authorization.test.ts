@@ -49,6 +49,8 @@ const CASES: Record<string, RouteCase> = {
   'POST /api/plugins/:plugin/current-version': { ok: 200, team: 'forbidden', body: async () => ({ json: { version: 1 } }) },
   // The plugin has configs and no force: the handler's 409 shows the request got past authorization.
   'DELETE /api/plugins/:plugin': { ok: 409, team: 'forbidden' },
+  // The team has configs and no force: the handler's 409 shows the request got past authorization.
+  'DELETE /api/teams/:teamId': { ok: 409, team: 'forbidden' },
   'GET /api/teams/:teamId/configs': { ok: 200, team: 'own-team' },
   'POST /api/teams/:teamId/configs': {
     ok: 201,

@@ -1,6 +1,6 @@
 import { newTeamTokenProblem } from '@plugin-server/core'
 import { createTeam, listTeams } from '@plugin-server/db'
-import { teamUsage } from '@plugin-server/management'
+import { deleteTeam, teamUsage } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { idParam, optionalString } from '../parse-input'
@@ -26,6 +26,12 @@ export const teamRoutes: Route[] = [
       if (isUniqueViolation(err)) throw new HttpError(409, 'conflict', 'a team with this api_token already exists', 'api_token')
       throw err
     }
+  }),
+  // ?force=true also deletes its configs and stored events; without it, 409 saying what it has.
+  defineRoute('DELETE /api/teams/:teamId', 'operator', async ({ params, query, management }) => {
+    const force = query.get('force')
+    if (force !== null && force !== 'true' && force !== 'false') throw new HttpError(400, 'validation_error', 'force must be true or false', 'force')
+    return { status: 200, body: await deleteTeam(management, idParam(params.teamId, 'team'), { force: force === 'true', forceHint: 'add ?force=true' }) }
   }),
   defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, services }) => ({
     status: 200,
