@@ -28,7 +28,8 @@ const PLAN: FaultKind[] = [
   'worker SIGKILL',
 ]
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+// A slot already past (a slow fault) is a wait of 0, not a negative delay Node warns about.
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 
 /**
  * Runs every fault of the plan, the k-th at k/12 of `seconds` (or as soon as the one before is
