@@ -42,6 +42,27 @@ describe("plugin-vm: a plugin's stacks name its own files and lines", () => {
     }
   })
 
+  it('a stack the plugin logs itself (console.error) names its own file and line', async () => {
+    const host = new LocalHost()
+    const logged = `export function processEvent(event) {
+  try { boom(event) } catch (err) { console.error('failed:', err.stack) }
+  return event
+}
+const { boom } = require('./boom')
+`
+    const source = await sourceFromFiles(
+      new Map(Object.entries({ 'plugin.json': '{"name":"stacky"}', 'index.js': logged, 'boom.js': BOOM }).map(([k, v]) => [k, Buffer.from(v)])),
+    )
+    const instance = await vm.load(source, host, { configId: 1 })
+    try {
+      await instance.call('processEvent', [{ event: 'a', properties: {} }])
+      const line = host.logs.find((entry) => entry.message.startsWith('failed:'))?.message ?? ''
+      assert.match(line, /at exports\.boom \(plugin\/stacky\/boom\.js:3:\d+\)/)
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it("a sourceMappingURL comment the plugin ships is not followed: the map is esbuild's", async () => {
     const comment = `//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(SHIPPED_MAP)).toString('base64')}\n`
     const instance = await load({ 'index.js': INDEX, 'boom.js': BOOM + comment })

@@ -37,6 +37,8 @@ function escapeRegExp(text: string): string {
  * does not cover, or that it attributes to anything but one of the plugin's files, stay as they are.
  */
 export function mapPluginStack(source: PluginSource, stack: string): string {
+  // Most texts (log lines) name no position of the plugin's: no map is parsed, no pattern made.
+  if (!stack.includes(scriptName(source))) return stack
   const map = mapOf(source)
   if (map === null) return stack
   const frame = new RegExp(`${escapeRegExp(scriptName(source))}:(\\d+):(\\d+)`, 'g')

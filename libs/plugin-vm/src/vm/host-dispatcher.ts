@@ -41,6 +41,8 @@ export interface DispatcherContext {
   captures: CaptureBudget
   /** Key and value sizes for cache, storage and cursors. */
   store: StoreBounds
+  /** The plugin's bundle positions in a text replaced by its own files and lines (console.error(err) prints a stack). */
+  mapStack: (text: string) => string
 }
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
@@ -95,7 +97,7 @@ export class HostDispatcher {
     switch (op) {
       case 'log': {
         const level = (LEVELS.has(String(args[0])) ? args[0] : 'log') as LogLevel
-        return host.log({ level, message: String(args[1]), pluginName, configId, timestamp: new Date() })
+        return host.log({ level, message: this.ctx.mapStack(String(args[1])), pluginName, configId, timestamp: new Date() })
       }
       case 'capture':
         // Over the budget: dropped, never enqueued (the budget reports it once per call).

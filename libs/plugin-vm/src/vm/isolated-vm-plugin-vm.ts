@@ -112,6 +112,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         warn: (message) => host.log({ level: 'warn', message, pluginName: source.name, configId: options.configId, timestamp: new Date() }),
       })
       made.push(() => bridge.clear())
+      const mapStack = (text: string): string => mapPluginStack(source, text)
       const dispatcher = new HostDispatcher({
         host,
         pluginName: source.name,
@@ -133,6 +134,7 @@ export class IsolatedVmPluginVm implements PluginVm {
           onInlineTime: (ms) => cpu?.chargeHost(ms),
         }),
         captures,
+        mapStack,
         store: new StoreBounds(settings, report),
       })
       const fence = new FireFence()
@@ -191,7 +193,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         fence,
         description,
         pluginName: source.name,
-        mapStack: (stack) => mapPluginStack(source, stack),
+        mapStack,
         configId: options.configId,
         timeoutMs: settings.timeoutMs,
         memoryLimitMb: settings.memoryLimitMb,
