@@ -12,6 +12,7 @@ export {
   createIngestQueue,
   createPluginJobsQueue,
   createExportQueue,
+  FAILED_INGEST_JOB_KEPT_SECONDS,
   QUEUES,
   PLUGIN_JOB_BACKOFF,
   scheduledShardQueue,

@@ -45,8 +45,16 @@ export function createIngestQueue(connection: Redis, config: { queuePrefix: stri
   return createQueue<IngestBatch>(QUEUES.ingest, connection, config.queuePrefix, { defaultJobOptions: durableJobOptions(config.ingest.attempts) })
 }
 
+/** How long an ingest batch that kept failing stays in the failed set, for an operator to retry. */
+export const FAILED_INGEST_JOB_KEPT_SECONDS = 7 * 24 * 3600
+
 function durableJobOptions(attempts: number): JobsOptions {
-  return { attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } }
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: FAILED_INGEST_JOB_KEPT_SECONDS },
+  }
 }
 
 /** A first try and up to 10 retries after RetryError; the delays are the job-worker's (custom backoff). */

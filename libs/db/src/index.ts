@@ -97,7 +97,7 @@ export {
   forgetDeletedPluginConfig,
   markDeletedPluginConfigCleaned,
   teamUsesPlugin,
-  listUncleanedTeamDeletedPluginConfigIds,
+  listTeamDeletedPluginConfigIds,
 } from './deleted-plugin-configs'
 export type { DeletedPluginConfigRecord } from './deleted-plugin-configs'
 export {

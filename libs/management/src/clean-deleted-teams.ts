@@ -1,11 +1,11 @@
-import { bullmqKeys, forgetPluginRedisKeys, forgetTeamRedisState, QUEUES, redisKeys } from '@plugin-server/core'
+import { bullmqKeys, FAILED_INGEST_JOB_KEPT_SECONDS, forgetPluginRedisKeys, forgetTeamRedisState, QUEUES, redisKeys } from '@plugin-server/core'
 import {
   DeletedTeamRecord,
   deleteTeamEvents,
   deleteTeamLogs,
   forgetDeletedTeam,
   listDeletedTeams,
-  listUncleanedTeamDeletedPluginConfigIds,
+  listTeamDeletedPluginConfigIds,
   markDeletedTeamCleaned,
 } from '@plugin-server/db'
 import { cleanDeletedConfigs, CleanupDeps } from './clean-deleted-configs'
@@ -16,10 +16,12 @@ const TEAM_PAGE = 100
 
 /**
  * How long a deleted team's record is kept, its events cleaned again when it is over: capture
- * accepts the team's token until its TeamResolver's answer is refreshed (about 10 s), and the
- * events accepted meanwhile reach Postgres when the ingest workers get to them.
+ * accepts the team's token until its TeamResolver's answer is refreshed (about 10 s), and events
+ * acknowledged before the delete may still be queued, retried, or kept as a failed ingest job (7
+ * days: FAILED_INGEST_JOB_KEPT_SECONDS) and then retried. Longer than that, so whatever of the team's reaches Postgres
+ * later is gone at the last clean; an hour left an ingest backlog's events stored for good.
  */
-export const DELETED_TEAM_GRACE_MS = 3_600_000
+export const DELETED_TEAM_GRACE_MS = FAILED_INGEST_JOB_KEPT_SECONDS * 1000 + 24 * 3_600_000
 
 export interface TeamCleanupResult {
   /** Deleted teams looked at. */
@@ -70,16 +72,17 @@ async function cleanTeam(deps: CleanupDeps, record: DeletedTeamRecord): Promise<
   const teamId = record.team_id
   const events = await deleteTeamEvents(deps.pool, teamId, undefined, (n) => deps.logger.debug({ teamId, events: n }, 'deleted team: events deleted'))
   const logRows = await deleteTeamLogs(deps.pool, teamId)
-  const configIds = await listUncleanedTeamDeletedPluginConfigIds(deps.pool, teamId)
+  const configIds = await listTeamDeletedPluginConfigIds(deps.pool, teamId)
   const configs = configIds.length === 0 ? { keys: 0, jobs: 0, bytes: 0 } : await cleanDeletedConfigs(deps, { ids: configIds })
-  const redis = await forgetTeamRedis(deps, teamId)
+  const redis = await forgetTeamRedis(deps, teamId, await listTeamDeletedPluginConfigIds(deps.pool, teamId, false))
   const keys = configs.keys + configs.jobs + redis.keys
   if (events + logRows + keys > 0)
     deps.logger.info({ teamId, events, logRows, pluginConfigIds: configIds, keys }, "deleted team's events, log rows and Redis state dropped")
   return { events, log_rows: logRows, redis_keys: keys, redis_bytes: configs.bytes + redis.bytes }
 }
 
-async function forgetTeamRedis(deps: CleanupDeps, teamId: number): Promise<{ keys: number; bytes: number }> {
+/** `configIds`: every deleted config of the team still recorded, whose buffers go with the team's counts. */
+async function forgetTeamRedis(deps: CleanupDeps, teamId: number, configIds: readonly number[]): Promise<{ keys: number; bytes: number }> {
   const { redis, queuePrefix } = deps
   const keys = redisKeys(queuePrefix)
   const done = { keys: 0, bytes: 0 }
@@ -101,6 +104,6 @@ async function forgetTeamRedis(deps: CleanupDeps, teamId: number): Promise<{ key
     done.bytes += await forgetPluginRedisKeys(redis, queuePrefix, teamId, other, true)
     done.bytes += await forgetPluginRedisKeys(redis, queuePrefix, teamId, jobs, false)
   }
-  done.bytes += await forgetTeamRedisState(redis, queuePrefix, teamId)
+  done.bytes += await forgetTeamRedisState(redis, queuePrefix, teamId, configIds)
   return done
 }

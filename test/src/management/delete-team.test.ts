@@ -2,7 +2,10 @@ import assert from 'node:assert/strict'
 import { deleteTeamEvents } from '@plugin-server/db'
 import { cleanDeletedConfigs, cleanDeletedTeams, deleteTeam, DeleteTeamResult } from '@plugin-server/management'
 import { RedisPluginCache, TeamRedisAccount } from '@plugin-server/plugin-runtime'
+import { ingestEvent } from '../db/ingest-event'
 import { runCli } from '../harness/processes'
+import { DeliveryQueue, ExportBuffer, exportKeys } from '@plugin-server/export'
+import { toProcessedEvent } from '@plugin-server/plugin-runtime'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 import { fillTeam, FilledTeam, fleetTotals, teamRedisKeys, teamRows } from './team-data'
 
@@ -123,5 +126,26 @@ describe('Deleting a team', function () {
     // 3 events in each of two partitions: 2 and 1 in each.
     assert.deepEqual(batches, [2, 1, 2, 1])
     assert.equal((await teamRows(h.db.pool, other.teamId)).events, 6)
+  })
+  it("gives back, once, what its configs' export buffers counted, also events an exporter that had not reloaded buffered after a config's cleanup", async () => {
+    const k = exportKeys(h.ctx.queuePrefix)
+    const deliveries = new DeliveryQueue(h.ctx.redis, h.ctx.queuePrefix)
+    const buffer = new ExportBuffer(h.ctx.redis, h.ctx.queuePrefix, deliveries)
+    const buffered = async () => Number((await h.ctx.redis.get(k.fleetBufferedEvents())) ?? 0)
+    const events = (teamId: number, n: number) => Array.from({ length: n }, () => toProcessedEvent(ingestEvent({ team_id: teamId })))
+    // The other team's 10 buffered events must stay counted whatever happens to acme's.
+    await buffer.append(other.configId, 'other-1', events(other.teamId, 10))
+    await h.db.pool.query('DELETE FROM teams WHERE id = $1', [acme.teamId])
+    await cleanDeletedConfigs(h.ctx, { ids: [acme.configId] })
+    await buffer.append(acme.configId, 'acme-late', events(acme.teamId, 5))
+    assert.equal(await buffered(), 15)
+
+    await cleanDeletedTeams(h.ctx, { ids: [acme.teamId] })
+    assert.equal(await buffered(), 10, "after the team's cleanup")
+    await cleanDeletedConfigs(h.ctx, { graceMs: 0 })
+    await cleanDeletedTeams(h.ctx, { graceMs: 0 })
+
+    assert.equal(await buffered(), 10, 'after the last cleanups')
+    await deliveries.close()
   })
 })

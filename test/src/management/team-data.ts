@@ -78,7 +78,7 @@ export async function teamRedisKeys(redis: Redis, prefix: string, team: FilledTe
   return (await Promise.all(patterns.map((p) => redis.keys(`${prefix}:${p}`)))).flat().sort()
 }
 
-/** What the fleet's totals say every team holds: Redis bytes, pending and buffered export events. */
+/** What the fleet's totals say every team holds: Redis bytes and pending export events (buffered ones: the buffer test in delete-team.test.ts). */
 export async function fleetTotals(redis: Redis, prefix: string): Promise<{ redis_bytes: number; pending_events: number; pending_jobs: number }> {
   const keys = exportKeys(prefix)
   return {
