@@ -51,12 +51,12 @@ export async function cleanDeletedConfigs(deps: CleanupDeps, options: { ids?: re
   for (;;) {
     const page = await listDeletedPluginConfigs(deps.pool, { afterId, limit: CONFIG_PAGE, ids: options.ids ?? null, graceMs })
     if (page.length === 0) return total
+    const done = await cleanConfigs(deps, page)
+    total.configs += page.length
+    total.keys += done.keys
+    total.jobs += done.jobs
+    total.bytes += done.bytes
     for (const record of page) {
-      const done = await cleanConfig(deps, record)
-      total.configs++
-      total.keys += done.keys
-      total.jobs += done.jobs
-      total.bytes += done.bytes
       if (Date.now() - record.deleted_at.getTime() >= graceMs) await forgetDeletedPluginConfig(deps.pool, record.plugin_config_id)
       else await markDeletedPluginConfigCleaned(deps.pool, record.plugin_config_id)
     }
@@ -64,37 +64,84 @@ export async function cleanDeletedConfigs(deps: CleanupDeps, options: { ids?: re
   }
 }
 
-async function cleanConfig(deps: CleanupDeps, record: DeletedPluginConfigRecord): Promise<Omit<CleanupResult, 'configs'>> {
+/** A key head of a deleted config's (its cursors, or its plugin's cache keys of its team) and whose account holds what is under it. */
+interface Head {
+  head: string
+  teamId: number
+}
+
+/**
+ * A page of deleted configs at once: a SCAN reads the whole keyspace whatever it matches, so the
+ * page's key heads are looked for in one SCAN (under the heads' common start), and each team's
+ * account and line of waiting jobs are read once, not once per config (a team's delete is all its
+ * configs).
+ */
+async function cleanConfigs(deps: CleanupDeps, records: readonly DeletedPluginConfigRecord[]): Promise<Omit<CleanupResult, 'configs'>> {
   const { redis, queuePrefix } = deps
-  const { plugin_config_id: configId, team_id: teamId, plugin_id: pluginId } = record
-  await forgetExportState(redis, queuePrefix, configId, teamId)
   const keys = redisKeys(queuePrefix)
-  const patterns = [`${globEscape(keys.cursor(configId, ''))}*`]
-  if (!(await teamUsesPlugin(deps.pool, teamId, pluginId))) patterns.push(`${globEscape(keys.cache(pluginId, teamId, ''))}*`)
+  const heads: Head[] = []
+  for (const { plugin_config_id: configId, team_id: teamId, plugin_id: pluginId } of records) {
+    await forgetExportState(redis, queuePrefix, configId, teamId)
+    heads.push({ head: keys.cursor(configId, ''), teamId })
+    if (!(await teamUsesPlugin(deps.pool, teamId, pluginId))) heads.push({ head: keys.cache(pluginId, teamId, ''), teamId })
+  }
   const done = { keys: 0, jobs: 0, bytes: 0 }
-  const { sizes } = keys.pluginRedisAccount(teamId)
-  for (const pattern of patterns) {
-    // The keyspace finds keys the account never held; the account, keys it still counts after they expired.
-    for (const steps of [scanKeys(redis, pattern), scanFields(redis, sizes, pattern)]) {
-      for await (const found of steps) {
-        done.keys += found.length
-        done.bytes += await forgetPluginRedisKeys(redis, queuePrefix, teamId, found, true)
-      }
+  const forget = async (found: string[], among: readonly Head[]): Promise<void> => {
+    for (const [teamId, owned] of ownedByTeam(found, among)) {
+      done.keys += owned.length
+      done.bytes += await forgetPluginRedisKeys(redis, queuePrefix, teamId, owned, true)
     }
   }
-  const removed = await removeNotStartedJobs(deps, configId, teamId)
-  done.jobs = removed.jobs
-  done.bytes += removed.bytes
+  // The keyspace finds keys the accounts never held; each account, keys it still counts after they expired.
+  for await (const found of scanKeys(redis, `${globEscape(commonStart(heads.map((h) => h.head)))}*`)) await forget(found, heads)
+  for (const [teamId, configIds] of byTeam(records)) {
+    const own = heads.filter((h) => h.teamId === teamId)
+    for await (const found of scanFields(redis, keys.pluginRedisAccount(teamId).sizes, `${globEscape(commonStart(own.map((h) => h.head)))}*`))
+      await forget(found, own)
+    const removed = await removeNotStartedJobs(deps, new Set(configIds), teamId)
+    done.jobs += removed.jobs
+    done.bytes += removed.bytes
+  }
   return done
+}
+
+/** The found keys under one of the heads, by the team whose account holds them. */
+function ownedByTeam(found: readonly string[], heads: readonly Head[]): Map<number, string[]> {
+  const owned = new Map<number, string[]>()
+  for (const key of found) {
+    const owner = heads.find((h) => key.startsWith(h.head))
+    if (!owner) continue
+    const keys = owned.get(owner.teamId)
+    if (keys) keys.push(key)
+    else owned.set(owner.teamId, [key])
+  }
+  return owned
+}
+
+function byTeam(records: readonly DeletedPluginConfigRecord[]): Map<number, number[]> {
+  const teams = new Map<number, number[]>()
+  for (const r of records) {
+    const ids = teams.get(r.team_id)
+    if (ids) ids.push(r.plugin_config_id)
+    else teams.set(r.team_id, [r.plugin_config_id])
+  }
+  return teams
+}
+
+/** The longest start the texts share (the glob every one of them begins). */
+function commonStart(texts: readonly string[]): string {
+  let start = texts[0] ?? ''
+  for (const text of texts) while (!text.startsWith(start)) start = start.slice(0, -1)
+  return start
 }
 
 /**
  * The team's jobs not started yet are those in its line (libs/core plugin-job-line.ts), so only the
- * team's own jobs are read, not every team's queued ones; BullMQ removes each of the config's, its
+ * team's own jobs are read, not every team's queued ones; BullMQ removes each of the configs', its
  * account then gives back what it reserved, and the line forgets it. A job waiting out a RetryError's
  * backoff has left the line: it runs once more and finds its config gone.
  */
-async function removeNotStartedJobs(deps: CleanupDeps, configId: number, teamId: number): Promise<{ jobs: number; bytes: number }> {
+async function removeNotStartedJobs(deps: CleanupDeps, configIds: ReadonlySet<number>, teamId: number): Promise<{ jobs: number; bytes: number }> {
   const { redis, queuePrefix } = deps
   const line = redisKeys(queuePrefix).pluginJobsWaiting(teamId)
   const queue = createPluginJobsQueue(redis, { queuePrefix })
@@ -108,7 +155,8 @@ async function removeNotStartedJobs(deps: CleanupDeps, configId: number, teamId:
       const data = ids.length === 0 ? [] : await redis.pipeline(ids.map((id) => ['hget', queue.toKey(id), 'data'])).exec()
       const gone: string[] = []
       for (const [i, id] of ids.entries()) {
-        if (configOf(data?.[i]?.[1]) !== configId) continue
+        const configId = configOf(data?.[i]?.[1])
+        if (configId === null || !configIds.has(configId)) continue
         // Refused when a job-worker took it meanwhile (locked): it runs and finds its config gone.
         if ((await queue.remove(id)) === 1) gone.push(id)
       }

@@ -4,6 +4,7 @@ import { addPluginJob, createPluginJobsQueue, PluginJobData, redisKeys } from '@
 import { cleanDeletedConfigs, deleteConfig, deletePlugin } from '@plugin-server/management'
 import { RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { enablePlugin } from '../harness/plugins'
+import { monitoredCommands } from '../harness/redis-monitor'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 const MiB = 1024 * 1024
@@ -128,5 +129,25 @@ describe("A deleted config's Redis state", function () {
     assert.deepEqual(await held(teamId), { bytes: 0, entries: 0 })
     assert.equal(await keysLike(`cursor:${view.id}:`), 0)
     assert.equal((await h.db.pool.query('SELECT 1 FROM deleted_plugin_configs')).rowCount, 0)
+  })
+  it("of several configs is looked for in one SCAN of the keyspace, not one per config (a team's delete is all of its configs)", async () => {
+    const teamId = await createTeamRow(h, 'acme')
+    const views = [
+      await enablePlugin(h.ctx, teamId, 'hello-world'),
+      await enablePlugin(h.ctx, teamId, 'try-tagger'),
+      await enablePlugin(h.ctx, teamId, 'ui-tagger'),
+    ]
+    for (const view of views) await new RedisPluginCursor(h.ctx.redis, h.ctx.queuePrefix, view.id, account(teamId)).init('page', 1)
+    await h.db.pool.query('DELETE FROM teams WHERE id = $1', [teamId])
+
+    const scans = await monitoredCommands(
+      h.ctx.redis,
+      (args) => args[0].toLowerCase() === 'scan' && args[1] === '0',
+      () => cleanDeletedConfigs(h.ctx, { graceMs: 0 }),
+    )
+
+    assert.equal(scans.length, 1, 'full SCANs of the keyspace')
+    for (const view of views) assert.equal(await keysLike(`cursor:${view.id}:`), 0)
+    assert.deepEqual(await held(teamId), { bytes: 0, entries: 0 })
   })
 })
