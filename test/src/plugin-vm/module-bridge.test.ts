@@ -63,12 +63,16 @@ describe('plugin-vm: bridged host modules', () => {
                 if (event.event === 'named') new SQS({})
                 if (event.event === 'default') new AWS.Kinesis({})
                 if (event.event === 'namespace') new bigquery.Storage()
-                event.properties = { pool: typeof Pool, esModule: AWS.__esModule, then: AWS.then, lower: AWS.kinesis, toString: typeof AWS.toString }
+                event.properties = { pool: typeof Pool, esModule: AWS.__esModule, then: AWS.then, lower: AWS.kinesis, toString: typeof AWS.toString, object: AWS instanceof Object && Object.prototype.isPrototypeOf(AWS) }
                 return event
             }`)
     try {
       const use = (what: string) => instance.call('processEvent', [{ event: what, properties: {} }])
-      assert.deepEqual(((await use('other')) as { properties: unknown }).properties, { pool: 'function', toString: 'function' }, 'undefined answers')
+      assert.deepEqual(
+        ((await use('other')) as { properties: unknown }).properties,
+        { pool: 'function', toString: 'function', object: true },
+        'undefined answers, and still an Object',
+      )
       assert.match((await rejection(use('named'))).message, /TypeError: aws-sdk: "SQS" is not available to plugins \(aws-sdk offers: S3, config\)$/)
       assert.match((await rejection(use('default'))).message, /TypeError: aws-sdk: "Kinesis" is not available to plugins \(aws-sdk offers: S3, config\)$/)
       assert.match(

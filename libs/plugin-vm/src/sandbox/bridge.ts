@@ -141,16 +141,19 @@ const NativeProxy = Proxy
 const reflectGet = Reflect.get
 const hasOwnProperty = Object.hasOwn
 const objectPrototype = Object.prototype
+const objectCreate = Object.create
 
 /**
  * The prototype of a bridged module's object: reading a client it does not offer (`new AWS.SQS()`,
  * PostHog's Kinesis plugin's `Kinesis`) throws, naming the module, the member and what it offers,
  * instead of a later "is not a constructor". Only capitalised names, the SDKs' classes: esbuild's
  * interop reads `__esModule` and `default`, promise resolution `then`, feature checks lower-case
- * names, and those keep answering undefined. Object.prototype's members answer as before.
+ * names, and those keep answering undefined (a capitalised feature check, `if (AWS.Kinesis)`, throws
+ * too). Object.prototype's members answer as before, and it stays on the chain (`AWS instanceof
+ * Object`): the proxy stands for an empty object of its own, whose prototype is Object.prototype.
  */
 function missingMembers(module: string, offered: readonly string[]): object {
-  return new NativeProxy(objectPrototype, {
+  return new NativeProxy(objectCreate(objectPrototype) as object, {
     get(target, key, receiver) {
       if (typeof key !== 'string' || hasOwnProperty(objectPrototype, key) || !/^[A-Z]/.test(key)) return reflectGet(target, key, receiver) as unknown
       throw new TypeError(`${module}: "${key}" is not available to plugins (${module} offers: ${offered.join(', ') || 'nothing'})`)
