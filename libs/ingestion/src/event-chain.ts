@@ -229,6 +229,8 @@ interface RefusedUuids {
  * of the last outputs that all hold it. Parsed again only here, on an output already refused.
  */
 function uuidSetter<L>(slot: ChainSlot<L>, given: unknown): L {
+  // As JSON: each output is parsed anew, so an object or array given as a uuid is never the same object.
+  const shown = JSON.stringify(given)
   let at = slot.outputs.length - 1
   for (; at > 0; at--) {
     const { output, index } = slot.outputs[at - 1]
@@ -238,7 +240,7 @@ function uuidSetter<L>(slot: ChainSlot<L>, given: unknown): L {
     } catch {
       break
     }
-    if (uuid !== given) break
+    if (JSON.stringify(uuid) !== shown) break
   }
   return slot.outputs[at].link
 }
