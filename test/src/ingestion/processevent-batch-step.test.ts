@@ -139,7 +139,11 @@ describe('processEventStep with plugins exporting processEventBatch', function (
       'the team stays the server’s',
     )
     const given = randomUUID()
-    const input = [event(team.id, 'a', { newUuid: given.toUpperCase() }), event(team.id, 'b', { newUuid: 'not-a-uuid' }), event(team.id, 'c', { newUuid: { id: 42 } })]
+    const input = [
+      event(team.id, 'a', { newUuid: given.toUpperCase() }),
+      event(team.id, 'b', { newUuid: 'not-a-uuid' }),
+      event(team.id, 'c', { newUuid: { id: 42 } }),
+    ]
     const out = await step.run(input)
     assert.deepEqual(
       out.map((e) => [e.uuid, e.properties.after, e.properties.$plugins_failed]),
