@@ -24,7 +24,7 @@ function describe(teamId: number, held: TeamHoldings): string {
  * its row went (a crash, a timeout, plain SQL) is finished by the scheduler's next pass, or by
  * deleting the team again while it is recorded. Capture accepts the team's token until its
  * TeamResolver refreshes its answer (about 10 s); the events it took meanwhile go when the record
- * is cleaned again an hour later (DELETED_TEAM_GRACE_MS).
+ * is cleaned again 8 days later (DELETED_TEAM_GRACE_MS), with any of its events still queued then.
  */
 export async function deleteTeam(
   ctx: ManagementContext,
