@@ -11,7 +11,8 @@ import { versionSchema } from './version-schema'
 
 /**
  * Merges into what is stored: keys not given (secrets included) keep their value, a key given as
- * '' or null is cleared (and falls back to its default, if it has one). A value stored sealed stays
+ * null is cleared (and falls back to its default, if it has one), and '' empties an optional text
+ * field (a choice, secret or required field it clears; see validateConfig). A value stored sealed stays
  * sealed, replaced or not, whatever the schema of the version it will run says.
  */
 export async function updateConfig(ctx: ManagementContext, id: number, input: UpdateConfigInput): Promise<PluginConfigView> {

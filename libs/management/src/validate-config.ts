@@ -17,7 +17,7 @@ export interface ConfigValidationInput {
   schema: readonly PluginConfigField[]
   /** Values already stored (an update); empty for a new config. */
   stored: Record<string, string>
-  /** Values being written; null or '' clears a field. */
+  /** Values being written; null clears a field (its default comes back), '' empties an optional text field and clears any other. */
   given: Record<string, ConfigInputValue>
   /** Attachment keys the config will have: stored ones plus those being uploaded. */
   attachmentKeys: ReadonlySet<string>
@@ -32,6 +32,17 @@ export function configFields(schema: readonly PluginConfigField[]): PluginConfig
 
 export function isSecretField(field: PluginConfigField): boolean {
   return field.secret === true
+}
+
+/**
+ * An optional text field given as '' keeps '', as PostHog stored it: its defaults only pre-fill the
+ * form, and plugins read '' as "none" — PostHog's BigQuery plugin exports `$autocapture` only when
+ * "events to ignore" (default `$feature_flag_called,$autocapture`) is emptied, and a default filled
+ * back in skipped those events without a word. A choice cannot be '', a required field must be
+ * filled, and an empty secret is no secret: for those '' clears, and the default (if any) comes back.
+ */
+function keepsEmpty(field: PluginConfigField): boolean {
+  return (field.type === undefined || field.type === 'string' || field.type === 'json') && field.required !== true && !isSecretField(field)
 }
 
 function invalid(pluginName: string, key: string, problem: string): ManagementError {
@@ -64,8 +75,12 @@ export function validateConfig(input: ConfigValidationInput): Record<string, str
     if (!field) throw invalid(pluginName, key, 'does not exist in plugin.json')
     if (field.type === 'attachment') throw invalid(pluginName, key, 'is an attachment: upload a file instead of giving a value')
     const value = asText(pluginName, key, raw)
-    if (value === null || value === '') {
+    if (value === null || (value === '' && !keepsEmpty(field))) {
       delete config[key]
+      continue
+    }
+    if (value === '') {
+      config[key] = value
       continue
     }
     assertStorable(pluginName, key, value)

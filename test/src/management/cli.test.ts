@@ -78,6 +78,11 @@ describe('plugin-server plugin install|list|logs and config create|update|enable
     assert.equal((updated.secret_fields as Record<string, string>).apiKey, 'set')
     assert.equal(await storedConfigValue(h, Number(created.id), 'apiKey'), SECRET, 'a secret not given keeps its value')
 
+    const emptied = await ok('config', 'update', id, '--config', 'greeting=')
+    assert.deepEqual(emptied.config, { greeting: '', mode: 'fast', label: 'L2' }, 'key= empties an optional text field: its default is not filled back in')
+    const defaulted = await ok('config', 'update', id, '--default', 'greeting')
+    assert.deepEqual(defaulted.config, { greeting: 'hello', mode: 'fast', label: 'L2' }, '--default brings it back')
+
     const refused = await cli('config', 'update', id, '--config', `region=${SECRET}`)
     assert.equal(refused.code, 1)
     assert.equal(refused.stderr.trim().split('\n').pop(), 'plugin-server: plugin "management-basic": config field "region" must be one of "eu", "us"')

@@ -119,9 +119,15 @@ describe('validateConfig', () => {
     assert.deepEqual(validateConfig({ ...input, attachmentKeys: new Set(['rules']) }), {})
   })
 
-  it('merges into stored values; an empty value clears a field and brings its default back', () => {
+  it('merges into stored values; null clears a field and brings its default back', () => {
     const stored = { greeting: 'hi', mode: 'fast', apiKey: SECRET, label: 'L', note: 'n' }
-    assert.deepEqual(check({ note: '', greeting: null, label: 'M' }, { stored }), { greeting: 'hello', mode: 'fast', apiKey: SECRET, label: 'M' })
+    assert.deepEqual(check({ note: null, greeting: null, label: 'M' }, { stored }), { greeting: 'hello', mode: 'fast', apiKey: SECRET, label: 'M' })
+  })
+
+  it('keeps an optional text field given empty, default or not, as PostHog stored it; an empty choice or secret clears it', () => {
+    const stored = { greeting: 'hi', mode: 'fast', apiKey: SECRET, label: 'L', note: 'n' }
+    assert.deepEqual(check({ note: '', greeting: '', mode: '', label: 'M' }, { stored }), { greeting: '', mode: 'safe', apiKey: SECRET, label: 'M', note: '' })
+    assert.deepEqual(check({ apiKey: SECRET, label: 'L', greeting: '' }), { greeting: '', mode: 'safe', apiKey: SECRET, label: 'L' }, 'on create too')
   })
 
   it('drops stored keys that plugin.json no longer has', () => {

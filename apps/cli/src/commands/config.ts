@@ -14,7 +14,7 @@ interface WriteOptions {
 
 function writeOptions(command: Command): Command {
   return command
-    .option('--config <key=value>', 'config field value (repeatable); key= clears a field', collect, [])
+    .option('--config <key=value>', 'config field value (repeatable); key= sets an optional text field empty (a choice or secret: clears it)', collect, [])
     .option('--attachment <key=path>', 'file for an attachment field (repeatable)', collect, [])
     .option('--order <n>', "position in the team's plugin chain (lower runs first)", integer('--order'))
     .option(
@@ -60,9 +60,14 @@ export function registerConfig(program: Command): void {
     })
   writeOptions(config.command('update').argument('<configId>', 'plugin config id', positiveInt('configId')))
     .option('--unpin', "stop pinning: run the plugin's current version again")
+    .option('--default <key>', 'clear a field, bringing back its plugin.json default if it has one (repeatable)', collect, [])
     .description('change some fields of a config; fields not given (secrets too) keep their value')
-    .action(async (id: number, options: WriteOptions & { unpin?: boolean }) => {
-      const values = Object.fromEntries(parseKeyValues('--config', options.config))
+    .action(async (id: number, options: WriteOptions & { unpin?: boolean; default: string[] }) => {
+      const values: Record<string, string | null> = Object.fromEntries(parseKeyValues('--config', options.config))
+      for (const key of options.default) {
+        if (key in values) throw new Error(`--default ${key} and --config ${key}=… contradict each other; give one`)
+        values[key] = null
+      }
       const attachments = await readAttachments(options.attachment)
       const pinnedVersion = pinChange(options)
       printResult(await withManagement((ctx) => updateConfig(ctx, id, { config: values, attachments, order: options.order, pinnedVersion })))

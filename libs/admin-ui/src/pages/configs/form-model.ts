@@ -54,8 +54,10 @@ export function withFile(files: Record<string, File>, key: string, file: File | 
 }
 
 /**
- * The `config` to send. Creating sends every filled field; editing sends the fields whose value
- * changed ('' clears) and secrets only when typed, since an empty secret would erase the stored one.
+ * The `config` to send. Creating sends every filled field, and '' for one whose default the user
+ * emptied (the server keeps an optional text field empty, as PostHog did, instead of filling its
+ * default in); editing sends the fields whose value changed and secrets only when typed, since an
+ * empty secret would erase the stored one.
  */
 export function configToSend(schema: ConfigField[], mode: FormMode, values: Record<string, string>, initial: Record<string, string>): Record<string, string> {
   const config: Record<string, string> = {}
@@ -63,7 +65,8 @@ export function configToSend(schema: ConfigField[], mode: FormMode, values: Reco
     if (isAttachment(field)) continue
     const value = values[field.key] ?? ''
     if (isSecret(field) || mode !== 'edit') {
-      if (value !== '') config[field.key] = value
+      const emptiedDefault = !isSecret(field) && value === '' && field.default !== undefined && String(field.default) !== ''
+      if (value !== '' || emptiedDefault) config[field.key] = value
     } else if (value !== initial[field.key]) {
       config[field.key] = value
     }
