@@ -12,7 +12,8 @@ export interface ProcessedPluginEvent {
   uuid: string
   $set?: Record<string, unknown>
   $set_once?: Record<string, unknown>
-  elements?: Element[]
+  /** Always a list (empty without `$elements`), as PostHog's ProcessedPluginEvent. */
+  elements: Element[]
 }
 
 /**
@@ -32,10 +33,11 @@ export function toProcessedEvent(
     properties,
     timestamp: typeof event.timestamp === 'string' ? event.timestamp : event.timestamp.toISOString(),
     uuid: event.uuid,
+    // Always a list, as PostHog sent it: an exporter writing `JSON.stringify(elements)` to a column got undefined.
+    elements: Array.isArray($elements) ? extractElements($elements) : [],
   }
   if (isObject(properties.$set)) out.$set = properties.$set
   if (isObject(properties.$set_once)) out.$set_once = properties.$set_once
-  if (Array.isArray($elements)) out.elements = extractElements($elements)
   return out
 }
 
