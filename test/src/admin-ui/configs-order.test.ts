@@ -123,6 +123,26 @@ describe('admin UI: configs list, processEvent order and status counters', funct
     await storedTagBecomes('tagger')
   })
 
+  it('shows a change made elsewhere (the API, the CLI, another tab) within its refresh, without a reload', async () => {
+    const { page } = ui.operator
+    const toggle = page.getByTestId(`config-toggle-${tagger}`)
+    assert.equal(await toggle.isChecked(), true)
+    await api(ui.fleet, 'POST', `/api/configs/${tagger}/disable`)
+    await until(
+      'the row to show the tagger disabled',
+      () => toggle.isChecked(),
+      (checked) => !checked,
+      30_000,
+    )
+    await api(ui.fleet, 'POST', `/api/configs/${tagger}/enable`)
+    await until(
+      'the row to show the tagger enabled again',
+      () => toggle.isChecked(),
+      (checked) => checked,
+      30_000,
+    )
+  })
+
   it("shows what the team's plugins hold in Redis, in meta.storage and in export deliveries waiting, against the team's limits, as the usage route counts it", async () => {
     const { page } = ui.operator
     // The enricher sets a cache key per distinct id of the events it sees.

@@ -30,7 +30,7 @@ export function FormField({ id, label, fieldKey, required, tag, error, errorTest
       </label>
       {children}
       {error && (
-        <p class="field-error" role="alert" data-testid={errorTestId}>
+        <p class="field-error" role="alert" id={errorTestId} data-testid={errorTestId}>
           {error}
         </p>
       )}

@@ -4,9 +4,11 @@ interface Props {
   text: string
   testid?: string
   class?: string
+  /** For an input's aria-describedby. */
+  id?: string
 }
 
 /** plugin.json Markdown (hints, text blocks), sanitized by markdownToHtml before it is inserted. */
-export function Markdown({ text, testid, class: className }: Props) {
-  return <div class={`markdown ${className ?? ''}`} data-testid={testid} dangerouslySetInnerHTML={{ __html: markdownToHtml(text) }} />
+export function Markdown({ text, testid, class: className, id }: Props) {
+  return <div id={id} class={`markdown ${className ?? ''}`} data-testid={testid} dangerouslySetInnerHTML={{ __html: markdownToHtml(text) }} />
 }

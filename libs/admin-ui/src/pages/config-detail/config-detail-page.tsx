@@ -15,6 +15,9 @@ import { LogsTab } from './logs-tab'
 import { StatusTab } from './status-tab'
 import { VersionPin } from './version-pin'
 
+/** An upgrade, rollback, disable by the breaker or another tab's change shows within this (the form follows a new version). */
+const REFRESH_MS = 10_000
+
 const TABS = [
   { id: 'settings', label: 'Settings' },
   { id: 'status', label: 'Status' },
@@ -36,10 +39,14 @@ interface Props {
 
 export function ConfigDetailPage({ configId, tab, justCreated }: Props) {
   const session = useSession()
-  const loaded = useAsync(async () => {
-    const config = await api.config(configId)
-    return { config, plugin: await api.plugin(config.plugin_id) }
-  }, [configId])
+  const loaded = useAsync(
+    async () => {
+      const config = await api.config(configId)
+      return { config, plugin: await api.plugin(config.plugin_id) }
+    },
+    [configId],
+    REFRESH_MS,
+  )
   // Saving or toggling answers with the new view; kept here so the header follows.
   const [config, setConfig] = useState<PluginConfigView | undefined>(undefined)
   const [toggleError, setToggleError] = useState<ApiError | null>(null)

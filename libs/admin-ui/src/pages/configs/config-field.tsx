@@ -27,9 +27,12 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
     name: key,
     'data-testid': id,
     'aria-invalid': error ? true : undefined,
-    'aria-describedby': field.hint ? `field-hint-${key}` : undefined,
+    // The error (its element's id is its test id, see FormField) and the hint describe the input.
+    'aria-describedby': [error ? `field-error-${key}` : '', field.hint ? `field-hint-${key}` : ''].filter(Boolean).join(' ') || undefined,
   }
-  const placeholder = field.default !== undefined && field.default !== '' ? String(field.default) : undefined
+  // Only a secret shows its default as a placeholder: a text field emptied stays empty (the server
+  // keeps '' as PostHog did), so a default shown in it would promise what is not stored.
+  const placeholder = isSecret(field) && field.default !== undefined && field.default !== '' ? String(field.default) : undefined
 
   let input
   if (isAttachment(field)) {
@@ -79,7 +82,7 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
           Stored: {attachment.file_name} ({attachment.content_type}, {formatBytes(attachment.size)}). Choose a file to replace it.
         </p>
       )}
-      {field.hint && <Markdown text={field.hint} class="help" testid={`field-hint-${key}`} />}
+      {field.hint && <Markdown text={field.hint} class="help" testid={`field-hint-${key}`} id={`field-hint-${key}`} />}
     </FormField>
   )
 }

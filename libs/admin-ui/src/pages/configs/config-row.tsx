@@ -94,14 +94,30 @@ export function ConfigRow({ config, position, health, last, dragging, onDragStar
             }}
             data-testid={`config-toggle-${id}`}
           />
-          <span class="sr-only">Enabled</span>
+          <span class="sr-only">Enabled: {config.plugin_name}</span>
         </label>
       </td>
       <td class="actions-col">
-        <button type="button" class="icon" title="Move up" disabled={position === 0} onClick={() => onMove(-1)} data-testid={`config-up-${id}`}>
+        <button
+          type="button"
+          class="icon"
+          title="Move up"
+          aria-label={`Move ${config.plugin_name} up`}
+          disabled={position === 0}
+          onClick={() => onMove(-1)}
+          data-testid={`config-up-${id}`}
+        >
           ↑
         </button>
-        <button type="button" class="icon" title="Move down" disabled={last} onClick={() => onMove(1)} data-testid={`config-down-${id}`}>
+        <button
+          type="button"
+          class="icon"
+          title="Move down"
+          aria-label={`Move ${config.plugin_name} down`}
+          disabled={last}
+          onClick={() => onMove(1)}
+          data-testid={`config-down-${id}`}
+        >
           ↓
         </button>
         <a class="button small" href={href(`/configs/${id}`)} data-testid={`config-open-${id}`}>

@@ -10,6 +10,8 @@ import { ConfigRow } from './config-row'
 import { TeamUsagePanel } from './team-usage'
 
 const HEALTH_REFRESH_MS = 10_000
+/** Configs created, changed or disabled elsewhere (the CLI, another tab, the breaker) show within this. */
+const LIST_REFRESH_MS = 10_000
 
 /** `ids` with `moved` taken out and put where `target` was. */
 function moveTo(ids: number[], moved: number, target: number): number[] {
@@ -29,14 +31,17 @@ function inOrder(configs: PluginConfigView[], ids: number[]): PluginConfigView[]
 
 /** The team's configs in processEvent order: the first one sees each event first. */
 export function ConfigsPage({ teamId }: { teamId: number }) {
-  const loaded = useAsync(() => api.configs(teamId), [teamId])
+  const loaded = useAsync(() => api.configs(teamId), [teamId], LIST_REFRESH_MS)
   const health = useAsync(() => api.configsHealth(teamId), [teamId], HEALTH_REFRESH_MS)
   // A local copy, so a reorder shows at once and goes back if the server refuses it.
   const [configs, setConfigs] = useState<PluginConfigView[] | undefined>(undefined)
   const [error, setError] = useState<ApiError | null>(null)
   const [dragged, setDragged] = useState<number | null>(null)
 
-  useEffect(() => setConfigs(loaded.data), [loaded.data])
+  // Not while a row is dragged: the rows would move under the pointer.
+  useEffect(() => {
+    if (dragged === null) setConfigs(loaded.data)
+  }, [loaded.data])
 
   const run = async (action: () => Promise<void>) => {
     setError(null)
@@ -55,6 +60,8 @@ export function ConfigsPage({ teamId }: { teamId: number }) {
         setConfigs(await api.reorderConfigs(teamId, ids))
       } catch (err) {
         setConfigs(before)
+        // Refused most often because the list changed elsewhere (a config added or deleted): load it again.
+        loaded.reload()
         throw err
       }
     })

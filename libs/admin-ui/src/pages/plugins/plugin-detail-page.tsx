@@ -42,14 +42,16 @@ export function PluginDetailPage({ pluginId }: { pluginId: string }) {
           </p>
         </div>
         <div class="actions">
-          {existing && (
+          {/* A team has one config per plugin: a second would be refused (409). */}
+          {existing ? (
             <a class="button" href={href(`/configs/${existing.id}`)} data-testid="plugin-existing-config">
               Open this team's config #{existing.id}
             </a>
+          ) : (
+            <button type="button" class="primary" onClick={() => navigate(`/configs/new?plugin=${p.id}`)} data-testid="plugin-configure">
+              Configure for this team
+            </button>
           )}
-          <button type="button" class="primary" onClick={() => navigate(`/configs/new?plugin=${p.id}`)} data-testid="plugin-configure">
-            Configure for this team
-          </button>
         </div>
       </div>
 
