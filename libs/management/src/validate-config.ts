@@ -99,9 +99,10 @@ export function validateConfig(input: ConfigValidationInput): Record<string, str
       if (field.required === true && !input.attachmentKeys.has(key)) throw invalid(pluginName, key, 'is required: upload an attachment for it')
       continue
     }
-    if (config[key] === undefined && field.default !== undefined && field.default !== null && String(field.default) !== '') {
-      config[key] = String(field.default)
-    }
+    // A default of '' is filled in too where '' can be stored, as PostHog's form saved it: PostHog's
+    // Snowflake plugin calls `config.bucketPath.startsWith(…)` on its optional field (default "").
+    const fallback = field.default === undefined || field.default === null ? undefined : String(field.default)
+    if (config[key] === undefined && fallback !== undefined && (fallback !== '' || keepsEmpty(field))) config[key] = fallback
     if (field.required === true && config[key] === undefined) throw invalid(pluginName, key, 'is required')
   }
   assertConfigSize(pluginName, config)

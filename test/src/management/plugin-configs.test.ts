@@ -98,10 +98,10 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     }
   })
 
-  it('merges updates: keys not given keep their value, secrets included; key= clears', async () => {
+  it('merges updates: keys not given keep their value, secrets included; null clears (the default comes back), key= empties a text field', async () => {
     const view = await create({ config: { apiKey: SECRET, label: 'L', note: 'n', greeting: 'hi' } })
-    const updated = await updateConfig(h.ctx, view.id, { config: { note: '', greeting: '', mode: 'fast' }, order: 7 })
-    assert.deepEqual(updated.config, { greeting: 'hello', mode: 'fast', label: 'L' })
+    const updated = await updateConfig(h.ctx, view.id, { config: { note: '', greeting: null, mode: 'fast' }, order: 7 })
+    assert.deepEqual(updated.config, { greeting: 'hello', mode: 'fast', label: 'L', note: '' })
     assert.equal(updated.secret_fields.apiKey, 'set')
     assert.equal(updated.order, 7)
     assert.equal(await storedConfigValue(h, view.id, 'apiKey'), SECRET)

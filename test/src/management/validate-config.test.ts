@@ -130,6 +130,15 @@ describe('validateConfig', () => {
     assert.deepEqual(check({ apiKey: SECRET, label: 'L', greeting: '' }), { greeting: '', mode: 'safe', apiKey: SECRET, label: 'L' }, 'on create too')
   })
 
+  it('fills in a default of "" where "" can be stored, as PostHog saved it (its Snowflake plugin reads config.bucketPath.startsWith)', () => {
+    const schema = [
+      { key: 'bucketPath', type: 'string', default: '' },
+      { key: 'stage', type: 'choice', choices: ['S3', 'GCS'], default: '' },
+      { key: 'token', type: 'string', secret: true, default: '' },
+    ]
+    assert.deepEqual(check({}, { schema: schema as ConfigValidationInput['schema'] }), { bucketPath: '' })
+  })
+
   it('drops stored keys that plugin.json no longer has', () => {
     assert.deepEqual(check({}, { stored: { apiKey: SECRET, label: 'L', removed: 'x' } }), { greeting: 'hello', mode: 'safe', apiKey: SECRET, label: 'L' })
   })
