@@ -19,8 +19,6 @@ export class CallRecorder {
   private calls: TryHostCall[] = []
   private droppedLogs = 0
   private droppedCalls = 0
-  /** What the dry run refused to send during the current step, as the plugin was told. */
-  private notSent: string[] = []
 
   constructor(readonly redactor: Redactor) {}
 
@@ -49,12 +47,6 @@ export class CallRecorder {
   /** A request the dry run did not send: marked as such, not as an error. */
   refuse(entry: TryHostCall, reason: string): void {
     entry.not_sent = this.redactor.text(reason, CALL_LIMITS.maxString)
-    this.notSent.push(reason)
-  }
-
-  /** The refusal an error of the current step carries, if it is one (the plugin let it propagate). */
-  refusalIn(errorText: string): string | undefined {
-    return this.notSent.find((reason) => errorText.includes(reason))
   }
 
   take(): StepRecord {
@@ -65,7 +57,6 @@ export class CallRecorder {
     this.calls = []
     this.droppedLogs = 0
     this.droppedCalls = 0
-    this.notSent = []
     return record
   }
 }

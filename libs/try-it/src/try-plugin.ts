@@ -114,18 +114,10 @@ export class TryPlugin {
       const stopped = await memory.check()
       if (stopped !== null) return { step: this.step(method, started, stopped), ok: false }
       let text = errorText(err)
-      const { recorder } = this.parts
-      // The plugin let the dry run's refusal to send a request through: not its error (the workers would send it).
-      const refusal = recorder.refusalIn(text)
-      if (refusal !== undefined) {
-        const step = this.step(method, started, null)
-        step.not_sent = recorder.redactor.text(refusal)
-        return { step, ok: false }
-      }
       // The call's limit was what was left of the run, not the workers' limit the message implies.
       if (timeoutMs < this.parts.settings.timeoutMs && /time limit/.test(text)) text += ` (all that was left of the dry run's ${this.parts.deadline.ms} ms)`
-      const step = this.step(method, started, recorder.redactor.text(text))
-      this.addStack(step, err instanceof PluginError ? err.pluginStack : undefined)
+      const step = this.step(method, started, null)
+      this.fail(step, text, err instanceof PluginError ? err.pluginStack : undefined)
       return { step, ok: false }
     }
   }
@@ -137,13 +129,14 @@ export class TryPlugin {
 
   /** Marks a step failed for what the plugin returned (a call can succeed and still give something unusable) or threw on one event. */
   fail(step: TryStep, message: string, stack?: string): void {
-    // An event's processEvent that let the refusal of a request of this step through: not sent, not failed.
-    const refusal = step.host_calls.find((call) => call.not_sent !== undefined && message.includes(call.not_sent))?.not_sent
+    const shown = this.parts.recorder.redactor.text(message)
+    // The plugin let the dry run's refusal of a request of this step through: not its error (the workers would send it).
+    const refusal = step.host_calls.find((call) => call.not_sent !== undefined && shown.includes(call.not_sent))?.not_sent
     if (refusal !== undefined) {
       step.not_sent = refusal
       return
     }
-    step.error = this.parts.recorder.redactor.text(message)
+    step.error = shown
     this.addStack(step, stack)
   }
 
