@@ -2,6 +2,7 @@ import type { Config, Logger } from '@plugin-server/core'
 import { EventsPartitionMaintenance, maintainEventsPartitions } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { Counter, Registry } from 'prom-client'
+import { PeriodicPass } from './periodic-pass'
 
 /** Daily partitions are made days ahead, so an hourly pass is plenty. */
 const INTERVAL_MS = 3_600_000
@@ -13,10 +14,7 @@ const RETRY_MS = 60_000
  * EVENTS_RETENTION_DAYS) those older than the retention dropped. Every replica runs it; the
  * changes themselves are serialized in Postgres (libs/db events-partitions).
  */
-export class EventsPartitionMaintainer {
-  private timer: NodeJS.Timeout | null = null
-  private retry: NodeJS.Timeout | null = null
-  private running: Promise<EventsPartitionMaintenance | null> | null = null
+export class EventsPartitionMaintainer extends PeriodicPass<EventsPartitionMaintenance | null> {
   private readonly created: Counter
   private readonly dropped: Counter
   private readonly deletedRows: Counter
@@ -28,6 +26,7 @@ export class EventsPartitionMaintainer {
     registry: Registry,
     private readonly policy: Config['events'],
   ) {
+    super(INTERVAL_MS)
     this.created = new Counter({ name: 'events_partitions_created_total', help: 'Daily events partitions created by this replica', registers: [registry] })
     this.dropped = new Counter({
       name: 'events_partitions_dropped_total',
@@ -46,27 +45,8 @@ export class EventsPartitionMaintainer {
     })
   }
 
-  /** A first pass now, in the background (a slow database does not hold up the role's start), then one every hour. */
-  start(): void {
-    void this.runOnce()
-    this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS)
-    this.timer.unref()
-  }
-
-  /** Joins a pass in progress instead of starting a second one. Answers null when the pass failed. */
-  runOnce(): Promise<EventsPartitionMaintenance | null> {
-    this.running ??= this.pass().finally(() => (this.running = null))
-    return this.running
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    if (this.retry) clearTimeout(this.retry)
-    this.timer = this.retry = null
-    await this.running
-  }
-
-  private async pass(): Promise<EventsPartitionMaintenance | null> {
+  /** The pass's outcome, or null when it failed. */
+  protected async pass(): Promise<EventsPartitionMaintenance | null> {
     try {
       const result = await maintainEventsPartitions(this.pool, { aheadDays: this.policy.partitionsAheadDays, retentionDays: this.policy.retentionDays })
       this.created.inc(result.created.length)
@@ -88,13 +68,7 @@ export class EventsPartitionMaintainer {
     } catch (err) {
       this.failures.inc()
       this.logger.warn({ err: (err as Error).message, retry_in_ms: RETRY_MS }, 'events partition maintenance failed')
-      if (this.timer && !this.retry) {
-        this.retry = setTimeout(() => {
-          this.retry = null
-          void this.runOnce()
-        }, RETRY_MS)
-        this.retry.unref()
-      }
+      this.retryIn(RETRY_MS)
       return null
     }
   }

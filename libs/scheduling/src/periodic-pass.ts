@@ -5,6 +5,7 @@
  */
 export abstract class PeriodicPass<T> {
   private timer: NodeJS.Timeout | null = null
+  private retry: NodeJS.Timeout | null = null
   private running: Promise<T> | null = null
 
   constructor(private readonly intervalMs: number) {}
@@ -24,8 +25,19 @@ export abstract class PeriodicPass<T> {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
-    this.timer = null
+    if (this.retry) clearTimeout(this.retry)
+    this.timer = this.retry = null
     await this.running
+  }
+
+  /** One more pass `ms` from now (a failed one tried again sooner than the interval), once started and unless one is already set. */
+  protected retryIn(ms: number): void {
+    if (!this.timer || this.retry) return
+    this.retry = setTimeout(() => {
+      this.retry = null
+      void this.runOnce()
+    }, ms)
+    this.retry.unref()
   }
 
   /** False: configured off (a retention of 0 days), so start() sets no timer. */
