@@ -52,9 +52,13 @@ describe('PluginManager while its Postgres connections do not answer', function 
   it('fails a re-read that does not answer within its deadline, reports not ready, and reads again on the next refresh', async () => {
     relay.swallowing = true
     const started = Date.now()
-    await assert.rejects(runtime.manager.refresh(), { message: `plugin configs not read within ${READ_DEADLINE_MS} ms` })
+    // Two 10 s bounds race here, both the role's own: the re-read's deadline, and the pool's connect
+    // timeout when the background reconcile (every second) holds the idle connections in the black hole.
+    const expected = [`plugin configs not read within ${READ_DEADLINE_MS} ms`, 'Connection terminated due to connection timeout']
+    let message = ''
+    await assert.rejects(runtime.manager.refresh(), (err: Error) => expected.includes((message = err.message)))
     assert.ok(Date.now() - started < READ_DEADLINE_MS * 3)
-    assert.equal(await readiness(), `plugin configs could not be read: plugin configs not read within ${READ_DEADLINE_MS} ms`)
+    assert.equal(await readiness(), `plugin configs could not be read: ${message}`)
     relay.swallowing = false
     // The read that timed out still waits on its connection: the refreshes after it read on another one.
     await eventually(
