@@ -25,7 +25,7 @@ import { learnCapabilities } from './learn-capabilities'
 export async function installPlugin(ctx: ManagementContext, files: PluginFileMap): Promise<InstallResult> {
   let source
   try {
-    source = await sourceFromFiles(files)
+    source = await sourceFromFiles(files, { checkImports: true })
   } catch (err) {
     throw asManagementError(err)
   }

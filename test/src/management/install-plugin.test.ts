@@ -87,6 +87,22 @@ describe('installPlugin', () => {
     assert.equal((await listPlugins(h.ctx)).length, 0)
   })
 
+  it("refuses a plugin importing a class a bridged module does not offer, as PostHog's Kinesis plugin does, and stores nothing", async () => {
+    const dir = await copyFixture(BASIC)
+    const main = path.join(dir, 'index.ts')
+    await fs.writeFile(
+      main,
+      `import { Kinesis } from 'aws-sdk'\n` + (await fs.readFile(main, 'utf8')) + `\nexport async function setupPlugin() { new Kinesis() }\n`,
+    )
+    await assert.rejects(installPluginFromPath(h.ctx, dir), (err: unknown) => {
+      assert.ok(err instanceof ManagementError)
+      assert.equal(err.status, 400)
+      assert.match(err.message, /index\.ts:1: aws-sdk: "Kinesis" is not available to plugins \(aws-sdk offers: S3, config\)/)
+      return true
+    })
+    assert.equal((await listPlugins(h.ctx)).length, 0)
+  })
+
   it('refuses an invalid plugin.json naming the field', async () => {
     const dir = await copyFixture(BASIC)
     const json = JSON.parse(await fs.readFile(path.join(dir, 'plugin.json'), 'utf8'))

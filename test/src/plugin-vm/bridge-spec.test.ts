@@ -1,6 +1,6 @@
 import assert from 'assert/strict'
 import net from 'net'
-import { AddressPolicy, CapabilityBridge, Facade, FacadeType, ModuleSpec } from '@plugin-server/plugin-vm'
+import { AddressPolicy, CapabilityBridge, Facade, FacadeType, MODULE_SPECS, ModuleSpec, offeredMembers } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
 
 /**
@@ -34,17 +34,15 @@ const BIGQUERY: FacadeType<{ projectId: string }> = {
     dial: (_b, args) => new Promise((resolve) => net.connect(Number(args.at(0)), '127.0.0.1').once('error', (e) => resolve(e.message))),
   },
 }
+const BIGQUERY_ROOT: FacadeType<object> = {
+  name: '@google-cloud/bigquery',
+  constructors: { BigQuery: (_sdk, args) => new Facade(BIGQUERY, { projectId: String(args.record(0, 'options')?.projectId) }) },
+}
 const bigQuerySpec: ModuleSpec<unknown> = {
   name: '@google-cloud/bigquery',
   load: () => ({}),
-  root: () =>
-    new Facade<object>(
-      {
-        name: '@google-cloud/bigquery',
-        constructors: { BigQuery: (_sdk, args) => new Facade(BIGQUERY, { projectId: String(args.record(0, 'options')?.projectId) }) },
-      },
-      {},
-    ),
+  root: () => new Facade(BIGQUERY_ROOT, {}),
+  rootType: BIGQUERY_ROOT,
 }
 
 const REQUEST: FacadeType<{ params: unknown }> = {
@@ -55,10 +53,12 @@ const REQUEST: FacadeType<{ params: unknown }> = {
   },
 }
 const S3: FacadeType<object> = { name: 'aws-sdk.S3', methods: { upload: (_s, args) => new Facade(REQUEST, { params: args.data(0, 'params') }) } }
+const AWS_ROOT: FacadeType<object> = { name: 'aws-sdk', constructors: { S3: () => new Facade(S3, {}) } }
 const awsSpec: ModuleSpec<unknown> = {
   name: 'aws-sdk',
   load: () => ({}),
-  root: () => new Facade<object>({ name: 'aws-sdk', constructors: { S3: () => new Facade(S3, {}) } }, {}),
+  root: () => new Facade(AWS_ROOT, {}),
+  rootType: AWS_ROOT,
   paths: { 'aws-sdk/clients/s3': 'S3' },
 }
 
@@ -168,6 +168,13 @@ describe('plugin-vm: the capability bridge with a spec per module', () => {
       )
     } finally {
       await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it("declares each real module's root members as its facade offers them, so the install-time import check sees what a plugin will", () => {
+    for (const [name, spec] of Object.entries(MODULE_SPECS)) {
+      const shape = spec.root(spec.load()).shape()
+      assert.deepEqual([...(offeredMembers(name) ?? [])].sort(), [...shape.constructors, ...shape.methods, ...shape.properties].sort(), name)
     }
   })
 })

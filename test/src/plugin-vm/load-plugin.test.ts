@@ -77,6 +77,50 @@ describe('plugin-vm: loading plugins', () => {
     })
   })
 
+  describe('imports of what a bridged module does not offer', () => {
+    const checked = (code: string) =>
+      sourceFromFiles(
+        new Map([
+          ['plugin.json', Buffer.from(JSON.stringify({ name: 'kinesis-like', main: 'index.ts' }))],
+          ['index.ts', Buffer.from(code)],
+        ]),
+        { checkImports: true },
+      )
+    it('refuses a named import of a class the module does not offer, naming the file, the module, the member and what it offers', async () => {
+      const error = await rejection(checked(`import { S3, Kinesis } from 'aws-sdk'\nexport async function setupPlugin() { new Kinesis(); new S3() }`))
+      assert.ok(error instanceof PluginLoadError)
+      assert.equal(
+        error.message,
+        'plugin kinesis-like imports what a bridged module does not offer: index.ts:1: aws-sdk: "Kinesis" is not available to plugins (aws-sdk offers: S3, config)',
+      )
+    })
+    it("refuses a namespace import's class the module does not offer", async () => {
+      const error = await rejection(
+        checked(
+          `import * as AWS from 'aws-sdk'\nimport { BigQuery } from '@google-cloud/bigquery'\nexport async function setupPlugin() {\n  new AWS.SQS(); new BigQuery()\n}`,
+        ),
+      )
+      assert.match(error.message, /index\.ts:4: aws-sdk: "SQS" is not available to plugins \(aws-sdk offers: S3, config\)$/)
+    })
+    it('accepts what the module offers, type-only imports, lower-case feature checks, deep imports and require', async () => {
+      const source = await checked(
+        [
+          `import { S3, AWSError, config } from 'aws-sdk'`,
+          `import * as pg from 'pg'`,
+          `import S3Client from 'aws-sdk/clients/s3'`,
+          `import AWS from 'aws-sdk'`,
+          `let failed: AWSError | undefined`,
+          `export async function setupPlugin() { config.update({}); if (pg.native) return; new pg.Client(); new S3Client(); new S3(); return [AWS.Whatever, require('aws-sdk').Kinesis, failed] }`,
+        ].join('\n'),
+      )
+      assert.deepEqual(source.imports, ['aws-sdk', 'aws-sdk/clients/s3', 'pg'])
+    })
+    it('leaves a stored plugin to load as it did when installed (the check is for installs and plugin run)', async () => {
+      const source = await sourceFromCode(`import { Kinesis } from 'aws-sdk'\nexport async function setupPlugin() { new Kinesis() }`)
+      assert.deepEqual(source.imports, ['aws-sdk'])
+    })
+  })
+
   describe('export styles', () => {
     const styles: Record<string, string> = {
       'export function': `export function processEvent(e) { e.properties.s = 1; return e }`,

@@ -57,5 +57,6 @@ export const awsSdkSpec: ModuleSpec<AwsSdk> = {
   name: 'aws-sdk',
   load: loadAwsSdk,
   root: (sdk) => new Facade(AWS, new AwsRoot(sdk)),
+  rootType: AWS,
   paths: { 'aws-sdk/clients/s3': 'S3' },
 }

@@ -105,6 +105,14 @@ export class BoundMethod {
   ) {}
 }
 
+/** The names a facade type offers, whatever its target: every FacadeType is one. */
+export interface FacadeMembers {
+  readonly name: string
+  readonly methods?: object
+  readonly properties?: object
+  readonly constructors?: object
+}
+
 /**
  * One bridged module: how the host gets the SDK, the facade `require(name)` gives the plugin, and
  * which deep imports stand for which member of it. Adding a module is one file with one of these.
@@ -113,8 +121,10 @@ export interface ModuleSpec<S = unknown> {
   readonly name: string
   /** The SDK on the host; `PluginHost.loadHostModule` may supply another (a fake in tests). */
   load(): S
-  /** The facade `require(name)` gives the plugin. */
+  /** The facade `require(name)` gives the plugin, of type rootType. */
   root(sdk: S): Handed
+  /** What `import { Member } from name` may name: checked against a plugin's imports at install. */
+  readonly rootType: FacadeMembers
   /** Deep imports allowed (`aws-sdk/clients/s3`), each naming the root member it stands for (`S3`). */
   readonly paths?: Readonly<Record<string, string>>
 }

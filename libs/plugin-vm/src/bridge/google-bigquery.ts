@@ -103,4 +103,5 @@ export const googleBigQuerySpec: ModuleSpec<BqSdk> = {
   name: MODULE,
   load: () => require(MODULE) as BqSdk,
   root: (sdk) => new Facade(ROOT, sdk),
+  rootType: ROOT,
 }

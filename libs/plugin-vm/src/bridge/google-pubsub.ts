@@ -109,4 +109,5 @@ export const googlePubSubSpec: ModuleSpec<PsSdk> = {
   name: MODULE,
   load: () => require(MODULE) as PsSdk,
   root: (sdk) => new Facade(ROOT, sdk),
+  rootType: ROOT,
 }

@@ -108,4 +108,5 @@ export const googleStorageSpec: ModuleSpec<GcsSdk> = {
   name: MODULE,
   load: () => require(MODULE) as GcsSdk,
   root: (sdk) => new Facade(ROOT, sdk),
+  rootType: ROOT,
 }

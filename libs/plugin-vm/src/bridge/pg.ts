@@ -234,4 +234,5 @@ export const pgSpec: ModuleSpec<PgSdk> = {
   name: 'pg',
   load: () => require('pg') as PgSdk,
   root: (sdk) => new Facade(PG, sdk),
+  rootType: PG,
 }

@@ -245,4 +245,5 @@ export const snowflakeSpec: ModuleSpec<SnowflakeSdk> = {
   name: 'snowflake-sdk',
   load: () => loadSnowflakeSdk<SnowflakeSdk>(),
   root: (sdk) => new Facade(SNOWFLAKE, sdk),
+  rootType: SNOWFLAKE,
 }

@@ -18,3 +18,11 @@ export const MODULE_SPECS: Readonly<Record<string, ModuleSpec>> = {
   'aws-sdk': awsSdkSpec as ModuleSpec,
   'snowflake-sdk': snowflakeSpec as ModuleSpec,
 }
+
+/** The members of a bridged module's root (`S3`, `config` of aws-sdk); undefined for a module without a spec. */
+export function offeredMembers(module: string): readonly string[] | undefined {
+  const spec = Object.prototype.hasOwnProperty.call(MODULE_SPECS, module) ? MODULE_SPECS[module] : undefined
+  if (spec === undefined) return undefined
+  const { constructors = {}, methods = {}, properties = {} } = spec.rootType
+  return [...Object.keys(constructors), ...Object.keys(methods), ...Object.keys(properties)]
+}

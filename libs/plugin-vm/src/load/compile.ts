@@ -1,5 +1,5 @@
 import { createHash } from 'crypto'
-import { build, Plugin as EsbuildPlugin } from 'esbuild'
+import { build, OnResolveResult, Plugin as EsbuildPlugin } from 'esbuild'
 import { posix } from 'path'
 import { PluginLoadError } from '../errors'
 import { isKnownModule, normalizeModuleName } from '../modules'
@@ -32,8 +32,11 @@ function resolveRelative(files: PluginFiles, importer: string, request: string):
   return SOURCE_EXTENSIONS.map((ext) => base + ext).find((candidate) => files.has(candidate))
 }
 
-/** Serves the in-memory plugin files to esbuild and marks bare imports external (the sandbox provides them). */
-function memoryFiles(files: PluginFiles, imports: Set<string>): EsbuildPlugin {
+/** What a bare import (`pg`, `aws-sdk/clients/s3`) resolves to: the modules the sandbox provides are external to the bundle. */
+export type ResolveBare = (path: string) => OnResolveResult
+
+/** Serves the in-memory plugin files to esbuild, refuses unknown bare imports and hands known ones to `bare`. */
+export function memoryFiles(files: PluginFiles, bare: ResolveBare): EsbuildPlugin {
   return {
     name: 'plugin-files',
     setup(b) {
@@ -47,8 +50,7 @@ function memoryFiles(files: PluginFiles, imports: Set<string>): EsbuildPlugin {
         if (!isKnownModule(args.path)) {
           return { errors: [{ text: `module "${args.path}" is not available to plugins` }] }
         }
-        imports.add(normalizeModuleName(args.path))
-        return { path: args.path, external: true }
+        return bare(args.path)
       })
       b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
         const json = args.path.endsWith('.json')
@@ -59,6 +61,14 @@ function memoryFiles(files: PluginFiles, imports: Set<string>): EsbuildPlugin {
       })
     },
   }
+}
+
+/** esbuild's messages as one line, each with its file (without the namespace) and line. */
+export function describeBuildErrors(error: unknown): string {
+  const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors
+  return errors?.length
+    ? errors.map((e) => (e.location ? `${e.location.file.replace(/^plugin:/, '')}:${e.location.line}: ${e.text}` : e.text)).join('; ')
+    : (error as Error).message
 }
 
 /**
@@ -81,17 +91,18 @@ export async function compilePlugin(files: PluginFiles, entry: string, pluginNam
       sourcemap: 'external',
       sourcesContent: false,
       outfile: 'plugin.js',
-      plugins: [memoryFiles(files, imports)],
+      plugins: [
+        memoryFiles(files, (path) => {
+          imports.add(normalizeModuleName(path))
+          return { path, external: true }
+        }),
+      ],
     })
     const code = result.outputFiles.find((f) => f.path.endsWith('.js'))?.text ?? ''
     const map = result.outputFiles.find((f) => f.path.endsWith('.js.map'))?.text
     const sourceMap = map !== undefined && Buffer.byteLength(map) <= MAX_SOURCE_MAP_BYTES ? map : undefined
     return { code, codeHash: createHash('sha256').update(code).digest('hex'), imports: [...imports].sort(), ...(sourceMap ? { sourceMap } : {}) }
   } catch (error) {
-    const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors
-    const detail = errors?.length
-      ? errors.map((e) => (e.location ? `${e.location.file.replace(/^plugin:/, '')}:${e.location.line}: ${e.text}` : e.text)).join('; ')
-      : (error as Error).message
-    throw new PluginLoadError(`plugin ${pluginName} failed to compile: ${detail}`)
+    throw new PluginLoadError(`plugin ${pluginName} failed to compile: ${describeBuildErrors(error)}`)
   }
 }
