@@ -2,7 +2,7 @@ import { build, Message } from 'esbuild'
 import { offeredMembers } from '../bridge/specs'
 import { PluginLoadError } from '../errors'
 import { bridgedRoot, normalizeModuleName } from '../modules'
-import { memoryFiles } from './compile'
+import { bundleOptions, memoryFiles } from './compile'
 import { PluginFiles } from './limits'
 
 const STUB = 'bridged-module'
@@ -34,17 +34,9 @@ export async function checkBridgedImports(files: PluginFiles, entry: string, plu
   let messages: Message[] = []
   try {
     await build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: 'cjs',
-      platform: 'neutral',
-      target: 'es2022',
-      treeShaking: false,
-      logLevel: 'silent',
+      ...bundleOptions(entry),
       // A namespace import's missing member is a warning (a debug note in TypeScript files): an error here.
       logOverride: { 'import-is-undefined': 'error' },
-      outfile: 'plugin.js',
       plugins: [
         memoryFiles(files, (path) => {
           const module = normalizeModuleName(path)

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto'
-import { build, OnResolveResult, Plugin as EsbuildPlugin } from 'esbuild'
+import { build, BuildOptions, OnResolveResult, Plugin as EsbuildPlugin } from 'esbuild'
 import { posix } from 'path'
 import { PluginLoadError } from '../errors'
 import { isKnownModule, normalizeModuleName } from '../modules'
@@ -72,25 +72,34 @@ export function describeBuildErrors(error: unknown): string {
 }
 
 /**
- * Bundles the plugin into one CommonJS body. Tree shaking is off so legacy plugins that only
- * declare top-level functions (no exports) keep them.
+ * How a plugin is bundled, for its code and for the import check alike. Tree shaking is off so
+ * legacy plugins that only declare top-level functions (no exports) keep them.
+ */
+export function bundleOptions(entry: string): BuildOptions & { write: false } {
+  return {
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'cjs',
+    platform: 'neutral',
+    target: 'es2022',
+    treeShaking: false,
+    logLevel: 'silent',
+    outfile: 'plugin.js',
+  }
+}
+
+/**
+ * Bundles the plugin into one CommonJS body (bundleOptions).
  */
 export async function compilePlugin(files: PluginFiles, entry: string, pluginName: string): Promise<CompiledPlugin> {
   const imports = new Set<string>()
   try {
     const result = await build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: 'cjs',
-      platform: 'neutral',
-      target: 'es2022',
-      treeShaking: false,
-      logLevel: 'silent',
+      ...bundleOptions(entry),
       // External: the code carries no comment, so its hash (the compiled-script cache key) is the map's too.
       sourcemap: 'external',
       sourcesContent: false,
-      outfile: 'plugin.js',
       plugins: [
         memoryFiles(files, (path) => {
           imports.add(normalizeModuleName(path))
