@@ -50,7 +50,10 @@ export interface PluginVersion {
   created_at: string
   /** The version configs without a pin run. */
   current: boolean
-  /** Configs running it (pinned to it, or following the plugin while it is current). */
+  /**
+   * Configs running it (pinned to it, or following the plugin while it is current): every team's for
+   * the operator, only its own team's for a team token.
+   */
   config_count: number
   config_schema: ConfigField[]
 }

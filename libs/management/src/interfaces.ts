@@ -26,7 +26,7 @@ export interface PluginVersionSummary {
   created_at: Date
   /** The version configs without a pin run. */
   current: boolean
-  /** How many configs run this version (pinned to it, or following the plugin while it is current). */
+  /** How many configs run this version (pinned to it, or following the plugin while it is current); a team's own only when asked for one team (`getPlugin`'s `teamId`). */
   config_count: number
   /** This version's plugin.json `config`: what a config running it is checked against. */
   config_schema: PluginConfigField[]

@@ -237,6 +237,18 @@ describe('admin API authorization, route by route', () => {
     assert.equal(tokens.find((t) => t.name === 'old')?.last_used_at, null)
   })
 
+  it("tells a team token how many of its own team's configs run each version of a shared plugin, never other teams'", async () => {
+    // A third team with no config of the plugin: its count is 0, not the other two teams' 2.
+    const c = await createTeamRow(h, 'c')
+    const cToken = (await createTeamAdminToken(h.ctx, c, 'c ci')).token
+    const counts = async (token: string): Promise<number[]> =>
+      ((await call('GET', '/api/plugins/management-basic', token)).json() as { versions: { config_count: number }[] }).versions.map((v) => v.config_count)
+    assert.deepEqual(await counts(a.token), [1], "team a's token counts team a's config only")
+    assert.deepEqual(await counts(b.token), [1], "team b's token counts team b's config only")
+    assert.deepEqual(await counts(cToken), [0], 'a team without a config of the plugin counts none')
+    assert.deepEqual(await counts(OPERATOR), [2], 'the operator counts every team')
+  })
+
   it('is 503 with neither kind of token enabled; with ADMIN_API_TEAM_TOKENS alone only team tokens work', async () => {
     const off = await start(null, false)
     const teamOnly = await start(null, true)

@@ -37,7 +37,11 @@ export const pluginRoutes: Route[] = [
     return { status: result.status === 'installed' ? 201 : 200, body: result }
   }),
   // By id or by plugin.json name (URL-encoded).
-  defineRoute('GET /api/plugins/:plugin', 'catalogue', async ({ params, management }) => ({ status: 200, body: await getPlugin(management, params.plugin) })),
+  // A team token is told how many of its own configs run each version, never how many other teams' do.
+  defineRoute('GET /api/plugins/:plugin', 'catalogue', async ({ params, management, principal }) => ({
+    status: 200,
+    body: await getPlugin(management, params.plugin, principal.kind === 'team' ? { teamId: principal.teamId } : {}),
+  })),
   // Rollback (or forward again): configs without a pin switch to this stored version fleet-wide.
   defineRoute('POST /api/plugins/:plugin/current-version', 'operator', async ({ req, params, management, maxBodyBytes }) => {
     const version = optionalInt(await readJsonObject(req, maxBodyBytes), 'version')

@@ -53,7 +53,8 @@ export function PluginVersionsTable({ plugin, canChange, onChanged }: Props) {
             <th class="num">Version</th>
             <th>Content hash</th>
             <th>Installed</th>
-            <th class="num">Configs</th>
+            {/* A team token is told only its own team's count (the API counts no other team's configs for it). */}
+            <th class="num">{canChange ? 'Configs' : "Your team's configs"}</th>
             <th />
           </tr>
         </thead>
