@@ -47,12 +47,13 @@ export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]
   }
 }
 
-/** Values too short to be a credential would blank out ordinary words. */
-const MIN_SCRUBBED_LENGTH = 4
-
-/** The plaintext of a config's secrets (see secretKeys), the strings scrubbed out of what a plugin wrote. */
+/**
+ * The plaintext of a config's secrets (see secretKeys), the strings scrubbed out of what a plugin
+ * wrote: every one however short, since a short secret is a secret too (it costs the text around it
+ * its copies of those characters).
+ */
 export function secretValues(schema: readonly PluginConfigField[], config: Record<string, string>, sealed: readonly string[] = []): string[] {
-  return [...secretKeys(schema, sealed)].map((key) => config[key]).filter((v): v is string => typeof v === 'string' && v.length >= MIN_SCRUBBED_LENGTH)
+  return [...secretKeys(schema, sealed)].map((key) => config[key]).filter((v): v is string => typeof v === 'string' && v !== '')
 }
 
 /**

@@ -192,6 +192,18 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     assert.equal(shown.disabled_reason, 'setup failed: bad key [secret]')
   })
 
+  it('scrubs a secret shorter than 4 characters from errors the plugin wrote, leaving none of its characters', async () => {
+    const view = await create({ config: { apiKey: 'q7Z', label: 'L' } })
+    await h.db.pool.query(`UPDATE plugin_configs SET error = $2, disabled_reason = $3 WHERE id = $1`, [
+      view.id,
+      { message: '401 for key q7Z' },
+      'setup failed: bad key q7Z',
+    ])
+    const shown = await getConfig(h.ctx, view.id)
+    assert.deepEqual(shown.error, { message: '401 for key [secret]' })
+    assert.equal(shown.disabled_reason, 'setup failed: bad key [secret]')
+  })
+
   it('scrubs a secret with quotes and backslashes in it from error objects, leaving their shape alone', async () => {
     const awkward = 'sk"live\\7f3a, "x": true,'
     const view = await create({ config: { apiKey: awkward, label: 'L' } })

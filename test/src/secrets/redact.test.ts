@@ -12,8 +12,22 @@ describe('redact', () => {
     assert.equal(redact('token abcd-efgh-ijkl and abcd', ['abcd', 'abcd-efgh-ijkl']), 'token *** and ***')
   })
 
-  it('leaves values shorter than 4 characters alone, since they would blank out ordinary words', () => {
-    assert.equal(redact('the cat sat', ['cat']), 'the cat sat')
+  it('replaces a secret shorter than 4 characters too, revealing none of its characters', () => {
+    assert.equal(redact('the cat sat', ['cat']), 'the *** sat')
+    assert.equal(redact('key=a7', ['a7'], '[secret]'), 'key=[secret]')
+    assert.equal(redact('x=1, y=2', ['1']), 'x=***, y=2')
+  })
+
+  it('leaves no character of overlapping secrets, and does not mark the mark again', () => {
+    // Replacing the longer one first left "Zb" of the other behind.
+    assert.equal(redact('aXYZb!', ['aXY', 'XYZb']), '***!')
+    assert.equal(redact('aaa', ['aa']), '***')
+    // "e" is in "[secret]": replacing secret by secret marked the first mark again.
+    assert.equal(redact('key abcd, e', ['abcd', 'e'], '[secret]'), 'k[secret]y [secret], [secret]')
+  })
+
+  it('keeps one mark per occurrence of a secret repeated back to back', () => {
+    assert.equal(redact('s3cret-keys3cret-key', ['s3cret-key']), '******')
   })
 
   describe('redactValue', () => {
