@@ -17,6 +17,11 @@ export interface JobView {
 
 export interface JobsView {
   public_jobs: Record<string, PublicJobSpec>
+  /**
+   * The names of `public_jobs` in the order plugin.json declares them (the first is the one to offer
+   * first); an object's key order does not survive storage, so read the order from here.
+   */
+  public_job_order: string[]
   jobs: JobView[]
 }
 

@@ -9,7 +9,7 @@ import {
   updatePluginRow,
 } from '@plugin-server/db'
 import type { PluginConfigField } from '@plugin-server/plugin-vm'
-import { readArchiveBuffer, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
+import { declaredPublicJobs, readArchiveBuffer, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
 import { contentHash, filesToJson } from './content-hash'
 import { inTransaction } from './db-helpers'
 import { InstallResult, ManagementContext, ManagementError, PluginFileMap, PluginSummary } from './interfaces'
@@ -58,7 +58,8 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
     const plugin: PluginSummary = existing
       ? await updatePluginRow<PluginConfigField[]>(client, existing.id, await nextPluginVersion(client, existing.id), row)
       : await insertPluginRow<PluginConfigField[]>(client, row)
-    await insertPluginVersion(client, { pluginId: plugin.id, version: plugin.version, contentHash: hash, pluginJson, source: stored })
+    const publicJobOrder = declaredPublicJobs(pluginJson)
+    await insertPluginVersion(client, { pluginId: plugin.id, version: plugin.version, contentHash: hash, pluginJson, source: stored, publicJobOrder })
     if (capabilities) await recordVersionCapabilities(client, { pluginId: plugin.id, version: plugin.version }, capabilities)
     return existing
       ? { status: 'updated', message: `plugin ${JSON.stringify(plugin.name)} updated to version ${plugin.version}`, plugin }

@@ -8,6 +8,7 @@ const SECRET = 'sk_jobs_test_9a8b7c6d5e4f3a2b'
 
 interface JobsView {
   public_jobs: Record<string, { payload?: Record<string, { type: string; required?: boolean }> }>
+  public_job_order: string[]
   jobs: JobRunView[]
 }
 
@@ -44,6 +45,24 @@ describe('jobs of a config: GET /api/configs/:id/jobs, POST /api/configs/:id/job
     assert.deepEqual(Object.keys(view.public_jobs).sort(), ['chain', 'flaky', 'greet', 'leak'])
     assert.deepEqual(view.public_jobs.greet.payload, { name: { type: 'string', title: 'Name', required: true }, times: { type: 'number', default: 1 } })
     assert.deepEqual(view.jobs, [])
+  })
+
+  it('gives the public jobs in the order plugin.json declares them, and a version installed before that order was recorded in its stored order', async () => {
+    // plugin.json declares greet, leak, chain, flaky; jsonb keeps keys shortest first (leak, chain, flaky, greet).
+    const declared = await jobs()
+    assert.deepEqual(declared.public_job_order, ['greet', 'leak', 'chain', 'flaky'])
+    assert.deepEqual(Object.keys(declared.public_jobs), ['greet', 'leak', 'chain', 'flaky'], 'the object in that order too')
+
+    const version = `SELECT v.plugin_id, v.version FROM plugin_versions v JOIN plugin_configs c ON c.plugin_id = v.plugin_id WHERE c.id = $1`
+    await f.fleet.db.pool.query(`UPDATE plugin_versions SET public_job_order = NULL WHERE (plugin_id, version) IN (${version})`, [id])
+    try {
+      assert.deepEqual((await jobs()).public_job_order, ['leak', 'chain', 'flaky', 'greet'], 'no recorded order: the stored object order, as before')
+    } finally {
+      await f.fleet.db.pool.query(`UPDATE plugin_versions SET public_job_order = $2 WHERE (plugin_id, version) IN (${version})`, [
+        id,
+        declared.public_job_order,
+      ])
+    }
   })
 
   it('names the payload field a trigger gets wrong', async () => {

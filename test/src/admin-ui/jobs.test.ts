@@ -44,4 +44,16 @@ describe('admin UI: jobs tab (and scheduled tasks on Status)', function () {
     await page.getByTestId('scheduled-runEveryMinute').locator('.badge', { hasText: /^ok$/ }).first().waitFor()
     await screenshot(page, 'status-jobs-scheduled')
   })
+
+  it('offers the public jobs in the order plugin.json declares them, the first one preselected', async () => {
+    const { page } = ui.operator
+    // admin-jobs declares greet, leak, chain, flaky; its stored plugin.json keeps them shortest first (leak first).
+    await uploadPlugin(page, ui.operator, packPlugin('admin-jobs', 'zip'))
+    const id = await configureThroughUi(page, ui.operator, ui.fleet, 'admin-jobs', { values: { apiKey: SECRET_API_KEY }, enabled: false })
+    await openConfig(page, ui.operator, id, 'jobs')
+    const select = page.getByTestId('job-select')
+    await select.waitFor()
+    assert.equal(await select.inputValue(), 'greet')
+    assert.deepEqual(await select.locator('option').allTextContents(), ['greet', 'leak', 'chain', 'flaky'])
+  })
 })

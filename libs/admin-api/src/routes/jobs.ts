@@ -8,6 +8,18 @@ import { idParam, intQueryParam } from '../parse-input'
 import { defineRoute } from './define-route'
 import { Route } from './route'
 
+/**
+ * The job names in plugin.json's order: the version's recorded order, or for a version installed
+ * before it was recorded (null), the stored object's key order, as before. Names the object has not
+ * (or no longer) are dropped and any it has beyond the order are kept, last.
+ */
+function declaredOrder(publicJobs: Record<string, PublicJobSpec>, recorded: readonly string[] | null | undefined): string[] {
+  const names = Object.keys(publicJobs)
+  if (!recorded) return names
+  const ordered = recorded.filter((name) => Object.hasOwn(publicJobs, name))
+  return [...ordered, ...names.filter((name) => !ordered.includes(name))]
+}
+
 export const jobRoutes: Route[] = [
   defineRoute('GET /api/configs/:id/jobs', 'config', async ({ params, query, management }) => {
     const id = idParam(params.id, 'plugin config')
@@ -21,7 +33,10 @@ export const jobRoutes: Route[] = [
     const pluginJson = version?.plugin_json ?? (await getPlugin(management, config.plugin_id)).plugin_json
     // plugin.json as the plugin wrote it: every part of a job spec is optional on the wire.
     const publicJobs = (pluginJson.publicJobs ?? {}) as Record<string, PublicJobSpec>
-    return { status: 200, body: { public_jobs: publicJobs, jobs } }
+    const order = declaredOrder(publicJobs, version?.public_job_order)
+    // The object's keys in that order too, for clients reading it (JSON keeps a text's key order).
+    const ordered = Object.fromEntries(order.map((name) => [name, publicJobs[name]]))
+    return { status: 200, body: { public_jobs: ordered, public_job_order: order, jobs } }
   }),
   defineRoute('POST /api/configs/:id/jobs/:name', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
     const pluginConfigId = idParam(params.id, 'plugin config')

@@ -12,6 +12,7 @@ import { sql as pluginStorageRowBytes } from './0011-plugin-storage-row-bytes'
 import { sql as deletedPluginConfigs } from './0012-deleted-plugin-configs'
 import { sql as deadLetterRetention } from './0013-dead-letter-retention'
 import { sql as deletedTeams } from './0014-deleted-teams'
+import { sql as pluginVersionPublicJobOrder } from './0015-plugin-version-public-job-order'
 
 export interface Migration {
   id: string
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0012-deleted-plugin-configs', sql: deletedPluginConfigs },
   { id: '0013-dead-letter-retention', sql: deadLetterRetention },
   { id: '0014-deleted-teams', sql: deletedTeams },
+  { id: '0015-plugin-version-public-job-order', sql: pluginVersionPublicJobOrder },
 ]

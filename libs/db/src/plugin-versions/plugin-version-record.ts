@@ -5,6 +5,11 @@ export interface PluginVersionRecord {
   content_hash: string
   /** The version's plugin.json; its `config` is the schema configs running it are checked against. */
   plugin_json: { name: string; config: unknown[] } & Record<string, unknown>
+  /**
+   * The names of plugin.json `publicJobs` as the plugin declares them (jsonb does not keep an
+   * object's key order); null for a version installed before migration 0015.
+   */
+  public_job_order: string[] | null
   created_at: Date
 }
 

@@ -16,13 +16,21 @@ export interface PluginCapabilities {
   buffersExports: boolean
 }
 
+/**
+ * The names of plugin.json `publicJobs` in the order the plugin declares them (the first is the one a
+ * form offers first), recorded with the version since its stored jsonb keeps another order.
+ */
+export function declaredPublicJobs(pluginJson: PluginJson): string[] {
+  const publicJobs = pluginJson.publicJobs
+  return publicJobs && typeof publicJobs === 'object' && !Array.isArray(publicJobs) ? Object.keys(publicJobs) : []
+}
+
 /** The capabilities of a loaded instance (the exports are read when the module is evaluated, before setupPlugin). */
 export function capabilitiesOf(instance: Pick<PluginInstance, 'methods' | 'jobNames'>, pluginJson: PluginJson): PluginCapabilities {
-  const publicJobs = pluginJson.publicJobs
   return {
     methods: [...instance.methods].sort(),
     jobs: [...instance.jobNames].sort(),
-    publicJobs: publicJobs && typeof publicJobs === 'object' && !Array.isArray(publicJobs) ? Object.keys(publicJobs).sort() : [],
+    publicJobs: declaredPublicJobs(pluginJson).sort(),
     buffersExports: instance.methods.includes('exportEvents'),
   }
 }

@@ -11,7 +11,8 @@ export function JobsTab({ configId }: { configId: number }) {
   const [picked, setPicked] = useState<string | null>(null)
   if (jobs.data === undefined) return jobs.error ? <ErrorMessage error={jobs.error} /> : <Loading what="jobs" />
   const publicJobs = jobs.data.public_jobs
-  const names = Object.keys(publicJobs)
+  // plugin.json's order: the first declared job is the one preselected.
+  const names = jobs.data.public_job_order
   const name = picked !== null && names.includes(picked) ? picked : names[0]
 
   return (
