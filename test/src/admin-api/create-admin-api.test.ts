@@ -17,6 +17,7 @@ import {
   ManagementHarness,
   SECRET,
   startManagement,
+  storedConfigValue,
   WITH_ATTACHMENT,
 } from '../management/management-fixture'
 
@@ -333,6 +334,32 @@ describe('createAdminApi', () => {
     assert.deepEqual((await call('DELETE', `/api/configs/${view.id}`)).json(), { id: view.id, deleted: true })
     await h.reloads.next((m) => m.reason === 'config deleted' && m.pluginConfigId === view.id)
     assertError(await call('GET', `/api/configs/${view.id}/metrics`), 404, 'not_found', `plugin config ${view.id} not found`)
+  })
+
+  it('clears a stored optional secret given null or "", which then shows as not set and is gone from the row; a required secret is not cleared', async () => {
+    const pluginId = await installBasic()
+    const teamId = await createTeamRow(h)
+    const secrets = async (body: unknown): Promise<Record<string, string>> => {
+      const reply = await call('PATCH', `/api/configs/${id}`, { body })
+      assert.equal(reply.status, 200, reply.text)
+      return (reply.json() as { secret_fields: Record<string, string> }).secret_fields
+    }
+    const created = await call('POST', `/api/teams/${teamId}/configs`, { body: { plugin_id: pluginId, config: { apiKey: SECRET, label: 'L', region: 'eu' } } })
+    assert.equal(created.status, 201, created.text)
+    const id = (created.json() as { id: number }).id
+
+    assert.deepEqual(await secrets({ config: { region: null } }), { apiKey: 'set', region: 'not set' })
+    assert.equal(await storedConfigValue(h, id, 'region'), undefined, 'the stored secret is gone')
+    assert.deepEqual(await secrets({ config: { region: 'us' } }), { apiKey: 'set', region: 'set' })
+    assert.deepEqual(await secrets({ config: { region: '' } }), { apiKey: 'set', region: 'not set' }, '"" clears a secret too: an empty secret is no secret')
+    assertError(
+      await call('PATCH', `/api/configs/${id}`, { body: { config: { apiKey: null } } }),
+      400,
+      'validation_error',
+      'plugin "management-basic": config field "apiKey" is required',
+      'apiKey',
+    )
+    assert.equal(await storedConfigValue(h, id, 'apiKey'), SECRET, 'a refused clear keeps the stored secret')
   })
 
   it('refuses a NUL or a lone surrogate in a path parameter, a query value or a body string with a 400 naming it', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { screenshot } from '../harness/browser'
 import {
+  configureThroughUi,
   fillConfigForm,
   listConfigs,
   openConfig,
@@ -96,5 +97,43 @@ describe('admin UI: config form', function () {
     assert.ok(!dom.includes(SECRET_API_KEY), 'the secret is nowhere in the DOM')
     const inputs = await page.locator('input, textarea').evaluateAll((all: { value: string }[]) => all.map((e) => e.value))
     assert.ok(!inputs.includes(SECRET_API_KEY), 'no input holds the secret')
+  })
+
+  it('clears a stored optional secret with its clear control, keeps it when the clear is undone, and offers none for a required one', async () => {
+    const { page } = ui.operator
+    await uploadPlugin(page, ui.operator, packPlugin('management-basic', 'zip'))
+    // region is an optional secret (a choice); apiKey a required one.
+    const id = await configureThroughUi(page, ui.operator, ui.fleet, 'management-basic', {
+      values: { apiKey: SECRET_API_KEY, label: 'L', region: 'eu' },
+      enabled: false,
+    })
+    const secrets = async () => (await listConfigs(ui.fleet)).find((c) => c.id === id)?.secret_fields
+    assert.deepEqual(await secrets(), { apiKey: 'set', region: 'set' })
+
+    await openConfig(page, ui.operator, id, 'settings')
+    await waitForText(page.getByTestId('field-secret-state-region'), (t) => t.trim() === 'set', 'region shows as set')
+    assert.equal(await page.getByTestId('field-clear-apiKey').count(), 0, 'a required secret has no clear control')
+
+    // Marked, then undone: saving another field keeps the secret.
+    await page.getByTestId('field-clear-region').click()
+    await page.getByTestId('field-keep-region').click()
+    await fillConfigForm(page, { values: { label: 'L2' } })
+    await page.getByTestId('config-save').click()
+    await page.getByTestId('config-saved').waitFor()
+    await until(
+      'the label saved',
+      () => listConfigs(ui.fleet),
+      (c) => c.find((x) => x.id === id)?.config.label === 'L2',
+    )
+    assert.deepEqual(await secrets(), { apiKey: 'set', region: 'set' })
+
+    await page.getByTestId('field-clear-region').click()
+    await page.getByTestId('config-save').click()
+    await page.getByTestId('config-saved').waitFor()
+    await until('region cleared', secrets, (s) => s?.region === 'not set')
+    assert.deepEqual(await secrets(), { apiKey: 'set', region: 'not set' })
+    await waitForText(page.getByTestId('field-secret-state-region'), (t) => t.trim() === 'not set', 'region shows as not set')
+    assert.equal(await page.getByTestId('field-clear-region').count(), 0, 'nothing stored is left to clear')
+    for (const r of await ui.operator.apiResponses()) assert.ok(!r.body.includes(SECRET_API_KEY), `${r.method} ${r.url} answered the secret`)
   })
 })

@@ -16,10 +16,15 @@ interface Props {
   secretState?: SecretState
   /** Edit only: the stored attachment for this key. */
   attachment?: AttachmentView
+  /** Edit only: a stored optional secret, which may be cleared. */
+  clearable?: boolean
+  /** Marked to be cleared on save. */
+  cleared?: boolean
+  onClear?: (clear: boolean) => void
 }
 
 /** One plugin.json field: a text input, a textarea for json, a select of `choices`, a file input, or a password input for a secret. */
-export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, secretState, attachment }: Props) {
+export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, secretState, attachment, clearable, cleared, onClear }: Props) {
   const { key } = field
   const id = `field-${key}`
   const common = {
@@ -39,7 +44,7 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
     input = <input {...common} type="file" onChange={(e) => onFile(e.currentTarget.files?.[0])} />
   } else if (field.type === 'choice') {
     input = (
-      <select {...common} value={value} onChange={(e) => onValue(e.currentTarget.value)}>
+      <select {...common} value={value} disabled={cleared} onChange={(e) => onValue(e.currentTarget.value)}>
         {(value === '' || field.required !== true) && <option value="">{field.required ? 'Choose…' : '—'}</option>}
         {(field.choices ?? []).map((choice) => (
           <option key={choice} value={choice}>
@@ -55,7 +60,8 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
         type="password"
         autocomplete="new-password"
         value={value}
-        placeholder={mode === 'edit' && secretState === 'set' ? 'leave empty to keep the stored value' : placeholder}
+        disabled={cleared}
+        placeholder={cleared ? 'cleared on save' : mode === 'edit' && secretState === 'set' ? 'leave empty to keep the stored value' : placeholder}
         onInput={(e) => onValue(e.currentTarget.value)}
       />
     )
@@ -77,6 +83,22 @@ export function ConfigFieldInput({ field, mode, value, onValue, onFile, error, s
       errorTestId={`field-error-${key}`}
     >
       {input}
+      {clearable && (
+        <p class="help" data-testid={`field-clear-state-${key}`}>
+          {cleared ? (
+            <>
+              The stored value is removed when you save{field.default !== undefined && field.default !== '' ? ' (its default comes back)' : ''}.{' '}
+              <button type="button" class="small" onClick={() => onClear?.(false)} data-testid={`field-keep-${key}`}>
+                Keep it
+              </button>
+            </>
+          ) : (
+            <button type="button" class="small" onClick={() => onClear?.(true)} data-testid={`field-clear-${key}`}>
+              Clear stored value
+            </button>
+          )}
+        </p>
+      )}
       {attachment && (
         <p class="help" data-testid={`field-attachment-${key}`}>
           Stored: {attachment.file_name} ({attachment.content_type}, {formatBytes(attachment.size)}). Choose a file to replace it.

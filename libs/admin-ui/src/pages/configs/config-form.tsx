@@ -6,7 +6,7 @@ import { ErrorMessage } from '../../components/error-message'
 import { asNewAttachments } from '../../lib/files'
 import { toApiError } from '../../lib/use-async'
 import { ConfigFields } from './config-fields'
-import { configToSend, fieldOfError, initialValues, missingRequired, withFile } from './form-model'
+import { configToSend, fieldOfError, initialValues, missingRequired, withClearedSecrets, withFile } from './form-model'
 
 /** `pinnedVersion`: create the config pinned to that stored version (absent or null: it follows the current one). */
 type Target = { kind: 'create'; teamId: number; pluginId: number; pinnedVersion?: number | null } | { kind: 'edit'; config: PluginConfigView }
@@ -26,6 +26,8 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
   const [initial, setInitial] = useState(() => initialValues(schema, mode, existing))
   const [values, setValues] = useState(initial)
   const [files, setFiles] = useState<Record<string, File>>({})
+  // Stored optional secrets to remove on save (sent as null); their values never reach the browser.
+  const [cleared, setCleared] = useState<ReadonlySet<string>>(new Set())
   const [enabled, setEnabled] = useState(false)
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<ApiError | null>(null)
@@ -45,7 +47,8 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
       return api.createConfig(target.teamId, { plugin_id: target.pluginId, config, attachments, enabled, pinned_version: target.pinnedVersion ?? undefined })
     }
     let view = target.config
-    if (Object.keys(config).length > 0) view = await api.updateConfig(view.id, { config })
+    const update = withClearedSecrets(config, schema, cleared, existing)
+    if (Object.keys(update).length > 0) view = await api.updateConfig(view.id, { config: update })
     for (const [key, file] of Object.entries(files)) view = await api.uploadAttachment(view.id, key, file)
     return view
   }
@@ -63,6 +66,7 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
       setInitial(fresh)
       setValues(fresh)
       setFiles({})
+      setCleared(new Set())
       formRef.current?.querySelectorAll<HTMLInputElement>('input[type=file]').forEach((input) => (input.value = ''))
       setSaved(mode === 'create' ? 'Config created.' : 'Saved.')
       onSaved(view)
@@ -92,6 +96,18 @@ export function ConfigForm({ schema, target, onSaved, savedMessage }: Props) {
         onFile={(key, file) => {
           edited()
           setFiles((f) => withFile(f, key, file))
+        }}
+        cleared={cleared}
+        onClear={(key, clear) => {
+          edited()
+          setCleared((c) => {
+            const next = new Set(c)
+            if (clear) next.add(key)
+            else next.delete(key)
+            return next
+          })
+          // A value typed before clearing would otherwise be sent along with the null.
+          if (clear) setValues((v) => ({ ...v, [key]: '' }))
         }}
       />
       {mode === 'create' && (

@@ -74,6 +74,26 @@ export function configToSend(schema: ConfigField[], mode: FormMode, values: Reco
   return config
 }
 
+/** A stored secret the form may clear: only an optional one (a required one must be replaced instead). */
+export function canClearSecret(field: ConfigField, existing?: PluginConfigView): boolean {
+  return isSecret(field) && !isAttachment(field) && field.required !== true && existing?.secret_fields[field.key ?? ''] === 'set'
+}
+
+/**
+ * The edit's `config` with the secrets the user chose to clear sent as null: the API then removes the
+ * stored value (its default comes back, if it has one). The form never holds the value it clears.
+ */
+export function withClearedSecrets(
+  config: Record<string, string>,
+  schema: ConfigField[],
+  cleared: ReadonlySet<string>,
+  existing?: PluginConfigView,
+): Record<string, string | null> {
+  const out: Record<string, string | null> = { ...config }
+  for (const field of keyedFields(schema)) if (cleared.has(field.key) && canClearSecret(field, existing)) out[field.key] = null
+  return out
+}
+
 /** The form field an API error names (`config.apiKey`, `attachments.file.file_name`, `apiKey`), if it is one of this form's. */
 export function fieldOfError(field: string | undefined, schema: ConfigField[]): string | null {
   if (field === undefined) return null
