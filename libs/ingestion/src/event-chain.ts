@@ -1,4 +1,5 @@
 import type { IngestEvent } from '@plugin-server/core'
+import { PluginStoreError } from '@plugin-server/plugin-vm'
 import type { BatchText, SerializedPluginError } from '@plugin-server/plugin-vm'
 import { LinkOutput } from './link-output'
 import { fromPluginEvent, toPluginEvent } from './plugin-event'
@@ -64,7 +65,8 @@ export interface EventChainHooks<L> {
  * The processEvent chain of one team's events, everything production decides about them: each
  * link over all events still in the chain in one call; a falsy result drops the event; an error
  * (or a result that is not an event) keeps the event as it was before that link and the chain goes
- * on. Each link gets the text the link before returned (LinkOutput) as its batch; outputs are
+ * on. A call that failed because a server store failed under it (PluginStoreError) is no link's
+ * error: it rejects the whole chain, so its caller retries the events. Each link gets the text the link before returned (LinkOutput) as its batch; outputs are
  * parsed once, after the chain (`fromPluginEvent`: $set/$set_once merged, the timestamp
  * normalised, a valid new uuid taken, the team kept); then `$plugins_succeeded`, `$plugins_failed` and
  * `$plugins_deferred` are set. Session recordings ($snapshot) skip the chain. The ingest step and
@@ -125,6 +127,8 @@ async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHook
     const returned = count(codes, 0x45)
     if (output.length !== returned) throw new Error(`processEvent returned ${output.length} events where its results name ${returned}`)
   } catch (err) {
+    // A server store failed under the call: not the link's fault, the whole chain fails and is retried.
+    if (err instanceof PluginStoreError) throw err
     // The whole call failed (time or memory limit, isolate gone): this link fails for these events only.
     const error = toSerializedError(err)
     for (const slot of inputs) report.failures.push({ slot, error })

@@ -1,7 +1,7 @@
 import type { IngestEvent } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, setConfigError } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
-import { EXPORTING_METHODS, type PluginMethodName } from '@plugin-server/plugin-vm'
+import { EXPORTING_METHODS, PluginStoreError, type PluginMethodName } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
 import { eventsByTeam } from './events-by-team'
 import type { BatchStep } from './interfaces'
@@ -42,6 +42,8 @@ const LOGGED_FAILURES_PER_BATCH = 5
  * the sandbox matches what it returns back to the events, so results stay per event). What happens
  * to each event is decided by runEventChain (event-chain.ts), which Try it runs too; this step adds
  * the pooled instances, metrics, the processing tally, plugin logs and config errors around it.
+ * A plugin failing while the server's Redis or Postgres failed under its host calls
+ * (PluginStoreError) fails the team's part, which BullMQ retries, instead of storing it unenriched.
  */
 export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): BatchStep {
   /** Each event as the chain left it (null: dropped), in the batch's order. */
@@ -119,6 +121,11 @@ async function runTeam(
       try {
         const options = deps.timeoutMs === undefined ? undefined : { timeoutMs: deps.timeoutMs }
         return await link.config.use((instance) => instance.processEventBatchText(batch, count, options), { captureDepth })
+      } catch (err) {
+        if (err instanceof PluginStoreError) {
+          deps.logs.write(logTarget(link.config.record), 'SYSTEM', 'WARN', `${err.message}; the batch is retried, its events are stored once the store is back`)
+        }
+        throw err
       } finally {
         timer()
         tally.called(tallyTarget(link.config), count, performance.now() - started)

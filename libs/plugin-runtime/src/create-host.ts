@@ -11,6 +11,7 @@ import { PostgresPluginStorage } from './postgres-storage'
 import { callPosthogApi } from './posthog-api'
 import { RedisPluginCache } from './redis-cache'
 import { RedisPluginCursor } from './redis-cursor'
+import { storeFailure } from './store-failure'
 import { TeamRedisAccount } from './team-redis-account'
 import { teamRedisRefusals } from './team-redis-metrics'
 
@@ -84,6 +85,7 @@ export function createHost(
       )
     },
     geoipLocate: (ip) => services.geoip.locateJson(ip),
+    storeFailure,
     log: (entry) => logs.write(target, 'CONSOLE', LOG_TYPES[entry.level] ?? 'LOG', entry.message),
     capture: ({ event, properties }) => {
       const dropped = capturer.capture({ teamId: record.teamId, pluginName: record.pluginName, pluginConfigId: record.id }, event, properties, depth.next())

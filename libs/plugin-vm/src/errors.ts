@@ -21,6 +21,25 @@ export class PluginError extends Error {
   }
 }
 
+/**
+ * The plugin's call failed while one of the server's own stores (Redis, Postgres) was failing under
+ * its host calls (`storeFailure`, as the host classified it): not the plugin's fault, so callers retry it
+ * as a RetryError (isRetryError), and the ingest chain fails the batch instead of keeping its events
+ * unenriched. Decided on the host side only: nothing the sandbox sends can make one.
+ */
+export class PluginStoreError extends PluginError {
+  override name = 'PluginStoreError'
+  constructor(
+    message: string,
+    readonly storeFailure: string,
+    pluginErrorName: string,
+    pluginStack?: string,
+    pluginMessage?: string,
+  ) {
+    super(message, pluginErrorName, true, pluginStack, pluginMessage)
+  }
+}
+
 /** A call (or background work) breached a limit; the isolate has been disposed. */
 export class PluginLimitError extends Error {
   override name = 'PluginLimitError'

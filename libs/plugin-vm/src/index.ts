@@ -22,6 +22,7 @@ export type {
   PluginStorage,
   PluginCursor,
   PluginHost,
+  StoreCapability,
   PluginInstanceOptions,
   SerializedPluginError,
   BatchEventResult,
@@ -31,7 +32,7 @@ export type {
   PluginVm,
   EvictionReason,
 } from './interfaces'
-export { PluginDisposedError, PluginError, PluginLimitError, PluginLoadError } from './errors'
+export { PluginDisposedError, PluginError, PluginLimitError, PluginLoadError, PluginStoreError } from './errors'
 export { readPlugin, sourceFromFiles } from './load/read-plugin'
 export type { SourceOptions } from './load/read-plugin'
 export { pluginStackFrames } from './load/plugin-stack-frames'

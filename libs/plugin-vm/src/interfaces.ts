@@ -245,7 +245,17 @@ export interface PluginHost {
   fetch?(url: string, init: HttpRequestInit): Promise<HttpResponseData>
   /** Resolves a host module for the bridge (defaults to `require`). Return undefined when absent. */
   loadHostModule?(name: string): unknown
+  /**
+   * Whether a cache, storage, cursor or jobs call failed because the server's own store behind it
+   * failed (Redis refusing writes, Postgres read-only or unreachable), as opposed to the plugin's
+   * arguments or a limit it hit: the store and the cause ("Redis refused the command: OOM …"), or
+   * null. A plugin call that fails after such a failure is a PluginStoreError, retried (see errors.ts).
+   */
+  storeFailure?(capability: StoreCapability, error: unknown): string | null
 }
+
+/** The host capabilities backed by the server's own stores. */
+export type StoreCapability = 'cache' | 'storage' | 'cursor' | 'jobs'
 
 export interface PluginInstanceOptions {
   /** Identifies the plugin config in errors and logs. */

@@ -2,7 +2,7 @@ import { cutFailureText } from '@plugin-server/core'
 import type { Logger, PluginJobData } from '@plugin-server/core'
 import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
-import { PluginError } from '@plugin-server/plugin-vm'
+import { PluginError, PluginStoreError } from '@plugin-server/plugin-vm'
 import { Job, UnrecoverableError } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
@@ -112,7 +112,7 @@ export class JobRunner {
           target,
           'PLUGIN',
           'WARN',
-          `job "${name}" failed with RetryError (attempt ${attempt} of ${attempts}), retrying in ${delay / 1000} s: ${message}`,
+          `job "${name}" failed ${retried(err)} (attempt ${attempt} of ${attempts}), retrying in ${delay / 1000} s: ${message}`,
         )
         // BullMQ keeps the error it is given (its stack too) in the job's hash: what the log holds, no more.
         err.message = message
@@ -120,7 +120,7 @@ export class JobRunner {
         return bounded(err)
       }
       this.deps.metrics.jobs.inc({ outcome: 'failed' })
-      this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed with RetryError ${attempt} times, giving up: ${message}`, err.pluginStack)
+      this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed ${retried(err)} ${attempt} times, giving up: ${message}`, err.pluginStack)
       return bounded(new UnrecoverableError(message))
     }
     this.deps.metrics.jobs.inc({ outcome: 'failed' })
@@ -129,6 +129,11 @@ export class JobRunner {
     else this.deps.logs.write(target, 'PLUGIN', 'ERROR', `job "${name}" failed: ${message}`)
     return bounded(new UnrecoverableError(message))
   }
+}
+
+/** Why a failed job is retried: the plugin asked (RetryError), or a server store failed under it (PluginStoreError). */
+function retried(err: PluginError): string {
+  return err instanceof PluginStoreError ? 'while a server store failed' : 'with RetryError'
 }
 
 /**

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import type { IngestEvent } from '@plugin-server/core'
 import { createTeam, Team } from '@plugin-server/db'
-import { createPluginChainMetrics, IngestPipeline, processEventStep } from '@plugin-server/ingestion'
+import { createPluginChainMetrics, IngestPipeline, processEventStep, TeamBatchError } from '@plugin-server/ingestion'
 import { PluginRuntime } from '@plugin-server/plugin-runtime'
+import { PluginStoreError } from '@plugin-server/plugin-vm'
 import { updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
@@ -253,5 +254,91 @@ describe('processEventStep (the processEvent chain)', function () {
     assert.match(rows[0].message, new RegExp(`plugin slow \\(config ${slow.id}\\) exceeded its time limit \\(500 ms\\)`))
     const [next] = await step.run([event(team.id)])
     assert.deepEqual(next.properties.$plugins_succeeded, [`slow (${slow.id})`, `after (${slow.id + 1})`], 'the isolate is recycled')
+  })
+  /** The team's part of `process` rejected; what it was rejected with. */
+  async function teamFailure(processing: Promise<unknown>, teamId: number): Promise<{ error: Error; stored: number }> {
+    const err = await processing.then(
+      () => assert.fail('the batch was stored'),
+      (e: unknown) => e,
+    )
+    assert.ok(err instanceof TeamBatchError, String(err))
+    assert.deepEqual(
+      err.failures.map((f) => f.teamId),
+      [teamId],
+    )
+    return { error: err.failures[0].error, stored: err.result.stored }
+  }
+
+  it("fails the team's part for a retry, not keeping it unenriched, when its plugin fails because Postgres refused a meta.storage write; other teams are stored", async () => {
+    const storing = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('stores', `export async function processEvent(e, { storage }) { await storage.set('last', e.uuid); e.properties.enriched = true; return e }`),
+    )
+    await enablePlugin(management, otherTeam.id, writePlugin('other-team', ADD('other')))
+    const { stored } = await pipeline()
+    // What a standby or a read-only database answers: SQLSTATE 25006.
+    await db.pool.query(`CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' USING ERRCODE = '25006'; END $$`)
+    await db.pool.query(`CREATE TRIGGER read_only BEFORE INSERT OR UPDATE ON plugin_storage FOR EACH ROW EXECUTE FUNCTION refuse_write()`)
+    const mine = event(team.id)
+    const { error, stored: others } = await teamFailure(stored.process({ events: [mine, event(otherTeam.id)] }), team.id)
+    assert.ok(error instanceof PluginStoreError, String(error))
+    assert.match(error.message, /processEvent failed on 1 of 1 events while Postgres is read-only \(25006: cannot execute INSERT in a read-only transaction\)/)
+    assert.equal(others, 1, "the other team's event is stored")
+    const { rows: kept } = await db.pool.query('SELECT team_id FROM events')
+    assert.deepEqual(
+      kept.map((r) => r.team_id),
+      [otherTeam.id],
+    )
+    await runtime!.services.logs.flush()
+    const { rows: logs } = await db.pool.query(
+      `SELECT source, type, message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type IN ('WARN', 'ERROR')`,
+      [storing.id],
+    )
+    assert.deepEqual(
+      logs.map((l) => [l.source, l.type]),
+      [['SYSTEM', 'WARN']],
+    )
+    assert.match(logs[0].message, /while Postgres is read-only .*; the batch is retried, its events are stored once the store is back$/)
+    const { rows: config } = await db.pool.query('SELECT error FROM plugin_configs WHERE id = $1', [storing.id])
+    assert.equal(config[0].error, null, "a store's failure is not the config's error")
+
+    await db.pool.query('DROP TRIGGER read_only ON plugin_storage')
+    await stored.process({ events: [mine] })
+    const { rows } = await db.pool.query('SELECT properties FROM events WHERE uuid = $1', [mine.uuid])
+    assert.equal(rows[0].properties.enriched, true, 'the retry enriched the event')
+  })
+
+  it("fails the team's part for a retry when its plugin's job is refused by Redis at maxmemory (OOM), and enriches it once Redis takes writes", async () => {
+    await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'enqueues',
+        `export async function processEvent(e, { jobs }) { await jobs.later({ uuid: e.uuid }).runNow(); e.properties.enriched = true; return e }
+         export const jobs = { later: async () => {} }`,
+      ),
+    )
+    const { stored } = await pipeline()
+    const admin = ctx.newRedisConnection('maxmemory')
+    const [, policy] = (await admin.config('GET', 'maxmemory-policy')) as string[]
+    const [, maxmemory] = (await admin.config('GET', 'maxmemory')) as string[]
+    const mine = event(team.id)
+    let failure: { error: Error }
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction')
+      await admin.config('SET', 'maxmemory', '1')
+      failure = await teamFailure(stored.process({ events: [mine] }), team.id)
+    } finally {
+      await admin.config('SET', 'maxmemory', maxmemory)
+      await admin.config('SET', 'maxmemory-policy', policy)
+    }
+    assert.ok(failure.error instanceof PluginStoreError, String(failure.error))
+    assert.match(failure.error.message, /processEvent failed on 1 of 1 events while Redis refused the command \(OOM command not allowed/)
+    assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM events')).rows[0].n, 0)
+    await stored.process({ events: [mine] })
+    const { rows } = await db.pool.query('SELECT properties FROM events WHERE uuid = $1', [mine.uuid])
+    assert.equal(rows[0].properties.enriched, true, 'the retry enriched the event')
   })
 })

@@ -1,9 +1,10 @@
-import { ApiMethod, CacheGet, CacheSet, LogLevel, MetricOperation, PluginHost } from '../interfaces'
+import { ApiMethod, CacheGet, CacheSet, LogLevel, MetricOperation, PluginHost, StoreCapability } from '../interfaces'
 import { CaptureBudget } from './capture-budget'
 import { HostModuleBridge } from './host-bridge'
 import { SYNC_OPS } from './host-sync-ops'
 import { HostWork } from './host-work/host-work'
 import { StoreBounds } from './store-bounds'
+import type { StoreFailures } from './store-failures'
 import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
 import { defaultFetch } from './http'
@@ -43,9 +44,18 @@ export interface DispatcherContext {
   store: StoreBounds
   /** The plugin's bundle positions in a text replaced by its own files and lines (console.error(err) prints a stack). */
   mapStack: (text: string) => string
+  /** Where host calls that failed because a server store failed are recorded, for the instance's calls to read. */
+  storeFailures: StoreFailures
 }
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
+
+/** Which store-backed capability an operation uses: only those calls' failures can be a store's. */
+function capabilityOf(op: string): StoreCapability | null {
+  if (op === 'jobs.enqueue') return 'jobs'
+  const prefix = op.slice(0, op.indexOf('.'))
+  return prefix === 'cache' || prefix === 'storage' || prefix === 'cursor' ? prefix : null
+}
 
 function failure(error: unknown): HostReply {
   const e = error as { name?: unknown; message?: unknown; code?: unknown }
@@ -79,8 +89,23 @@ export class HostDispatcher {
     try {
       return { ok: true, value: await this.runAsync(op, args) }
     } catch (error) {
-      return failure(error)
+      return this.failed(op, error)
     }
+  }
+
+  /** The reply to a failed call, recording it when the host says its store failed (never asked of the sandbox). */
+  private failed(op: string, error: unknown): HostReply {
+    const capability = capabilityOf(op)
+    if (capability !== null) {
+      let cause: string | null = null
+      try {
+        cause = this.ctx.host.storeFailure?.(capability, error) ?? null
+      } catch {
+        // A classifier that throws says nothing: the failure stays the plugin's, as before.
+      }
+      if (cause !== null) this.ctx.storeFailures.record(cause)
+    }
+    return failure(error)
   }
 
   /** Host work the isolate waits for (applySyncPromise) while it runs off the event loop. */
@@ -186,9 +211,9 @@ export class HostDispatcher {
     if (checked.length === 0) return replies
     try {
       const values = await many(checked)
-      for (const [j, value] of values.entries()) replies[positions[j]] = value instanceof Error ? failure(value) : { ok: true, value }
+      for (const [j, value] of values.entries()) replies[positions[j]] = value instanceof Error ? this.failed(op, value) : { ok: true, value }
     } catch (error) {
-      for (const i of positions) replies[i] = failure(error)
+      for (const i of positions) replies[i] = this.failed(op, error)
     }
     return replies
   }

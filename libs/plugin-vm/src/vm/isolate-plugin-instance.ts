@@ -1,5 +1,5 @@
 import ivm from 'isolated-vm'
-import { PluginDisposedError, PluginError, PluginLimitError } from '../errors'
+import { PluginDisposedError, PluginError, PluginLimitError, PluginStoreError } from '../errors'
 import {
   BatchEventResult,
   BatchJsonResult,
@@ -25,6 +25,7 @@ import { HostTimers } from './host-timers'
 import { resultCollector } from './result-collector'
 import { RuntimeFunction, RuntimeRefs } from './runtime-refs'
 import { Semaphore } from './semaphore'
+import type { StoreFailures } from './store-failures'
 
 /**
  * Arguments over 1 KB enter the isolate as external strings, which V8 does not count as heap: a
@@ -56,6 +57,8 @@ export interface InstanceParts {
   cpu: BackgroundCpuBudget
   /** posthog.capture allowances; each call opens one for its duration. */
   captures: CaptureBudget
+  /** The server's stores failing under this instance's host calls (HostDispatcher records them). */
+  storeFailures: StoreFailures
   onBreach?: PluginInstanceOptions['onBreach']
 }
 
@@ -119,13 +122,25 @@ export class IsolatePluginInstance implements PluginInstance {
 
   async call(method: PluginMethodName, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const events = method === 'processEvent' || method === 'onEvent' ? 1 : null
-    const json = await this.run(method, options, events, (timeout, grant) => this.apply('call', [JSON.stringify(args)], timeout, grant, method))
-    return this.unwrap(method, json)
+    const mark = this.parts.storeFailures.mark()
+    try {
+      const json = await this.run(method, options, events, (timeout, grant) => this.apply('call', [JSON.stringify(args)], timeout, grant, method))
+      return this.unwrap(method, json)
+    } catch (error) {
+      throw this.storeFailed(mark, method, error)
+    }
   }
 
   async runJob(name: string, payload: unknown, options?: CallOptions): Promise<unknown> {
-    const json = await this.run(`job ${name}`, options, null, (timeout, grant) => this.apply('runJob', [JSON.stringify(payload ?? null)], timeout, grant, name))
-    return this.unwrap(`job ${name}`, json)
+    const mark = this.parts.storeFailures.mark()
+    try {
+      const json = await this.run(`job ${name}`, options, null, (timeout, grant) =>
+        this.apply('runJob', [JSON.stringify(payload ?? null)], timeout, grant, name),
+      )
+      return this.unwrap(`job ${name}`, json)
+    } catch (error) {
+      throw this.storeFailed(mark, `job ${name}`, error)
+    }
   }
 
   async processEventBatch(events: readonly PluginEvent[], options?: CallOptions): Promise<BatchEventResult[]> {
@@ -143,15 +158,40 @@ export class IsolatePluginInstance implements PluginInstance {
 
   async processEventBatchText(batchJson: string, count: number, options?: CallOptions): Promise<BatchText> {
     if (count === 0) return { codes: '', errors: [], events: '[]' }
-    const text = await this.run('processEvent', options, count, (timeout, grant) => this.apply('processBatch', [batchJson], timeout, grant))
-    // A whole-call failure comes back as an envelope (see sandbox/runner.ts), which never starts like a batch's codes.
-    if (text.startsWith('{')) {
-      this.unwrap('processEvent', text)
-      throw new PluginError(`${this.label}: processEvent answered a batch with a value instead of its results`, 'Error', false, undefined, 'no results')
+    const mark = this.parts.storeFailures.mark()
+    let text: string
+    try {
+      text = await this.run('processEvent', options, count, (timeout, grant) => this.apply('processBatch', [batchJson], timeout, grant))
+      // A whole-call failure comes back as an envelope (see sandbox/runner.ts), which never starts like a batch's codes.
+      if (text.startsWith('{')) {
+        this.unwrap('processEvent', text)
+        throw new PluginError(`${this.label}: processEvent answered a batch with a value instead of its results`, 'Error', false, undefined, 'no results')
+      }
+    } catch (error) {
+      throw this.storeFailed(mark, 'processEvent', error)
     }
     const batch = readBatchText(text)
     for (const error of batch.errors) this.mapLazily(error)
+    const cause = batch.errors.length > 0 ? this.parts.storeFailures.since(mark) : null
+    if (cause !== null) {
+      // One event failing after a store failed fails the batch: the chain must not keep any of them unenriched.
+      const [first] = batch.errors
+      const message = `${this.label}: processEvent failed on ${batch.errors.length} of ${count} events while ${cause}: ${first.name}: ${first.message}`
+      throw new PluginStoreError(message, cause, first.name, first.stack, first.message)
+    }
     return batch
+  }
+
+  /**
+   * The plugin's failure as a PluginStoreError when a host call of this instance failed because a
+   * server store did since `mark`; a limit breach or a disposal stays what it is.
+   */
+  private storeFailed(mark: number, label: string, error: unknown): unknown {
+    if (!(error instanceof PluginError) || error instanceof PluginStoreError) return error
+    const cause = this.parts.storeFailures.since(mark)
+    if (cause === null) return error
+    const message = `${this.label}: ${label} failed while ${cause}: ${error.pluginErrorName}: ${error.pluginMessage}`
+    return new PluginStoreError(message, cause, error.pluginErrorName, error.pluginStack, error.pluginMessage)
   }
 
   /**

@@ -18,6 +18,7 @@ import { CaptureBudget } from './capture-budget'
 import { cpuSampler } from './cpu-sampler'
 import { FireFence, splitStamp } from './fire-fence'
 import { HostDispatcher } from './host-dispatcher'
+import { StoreFailures } from './store-failures'
 import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { RuntimeRefs } from './runtime-refs'
@@ -113,6 +114,7 @@ export class IsolatedVmPluginVm implements PluginVm {
       })
       made.push(() => bridge.clear())
       const mapStack = (text: string): string => mapPluginStack(source, text)
+      const storeFailures = new StoreFailures()
       const dispatcher = new HostDispatcher({
         host,
         pluginName: source.name,
@@ -136,6 +138,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         captures,
         mapStack,
         store: new StoreBounds(settings, report),
+        storeFailures,
       })
       const fence = new FireFence()
       made.push(() => fence.release())
@@ -200,6 +203,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         maxConcurrentCalls: settings.maxConcurrentCalls,
         cpu,
         captures,
+        storeFailures,
         onBreach: settings.onBreach,
       })
       cpuSampler.watch(cpu)
