@@ -4,6 +4,7 @@ import type { RuntimeServices } from './interfaces'
 import { countLoadFailure, loadFailuresCounter } from './load-failure-metrics'
 import type { LoadFailureReason } from './load-failure-reason'
 import type { PluginConfigRecord } from './load-configs'
+import { storeFailure } from './store-failure'
 
 export interface LoadFailure {
   record: PluginConfigRecord
@@ -61,6 +62,7 @@ export class LoadFailureReporter {
         )
       }),
       record.id,
+      "could not store the plugin's load error on the config",
     )
   }
 
@@ -71,6 +73,7 @@ export class LoadFailureReporter {
     this.track(
       clearPluginLoadError(this.services.pool, record.id).then(() => undefined),
       record.id,
+      "could not clear the config's stored load error",
     )
   }
 
@@ -82,11 +85,13 @@ export class LoadFailureReporter {
     await Promise.allSettled([...this.writes])
   }
 
-  private track(write: Promise<void>, pluginConfigId: number): void {
+  /** `what`: the write, as the warning names it if it fails; the cause comes from the error (read-only, unreachable). */
+  private track(write: Promise<void>, pluginConfigId: number, what: string): void {
     const tracked = write
       .catch((err: Error) => {
         this.cleared.delete(pluginConfigId)
-        this.services.logger.warn({ plugin_config_id: pluginConfigId, err: err.message }, 'plugin load error not stored on the config (Postgres unavailable)')
+        const cause = storeFailure('storage', err) ?? `Postgres failed (${err.message})`
+        this.services.logger.warn({ plugin_config_id: pluginConfigId, err: err.message }, `${what}: ${cause}`)
       })
       .finally(() => this.writes.delete(tracked))
     this.writes.add(tracked)

@@ -268,4 +268,21 @@ describe('PluginManager: a plugin that fails to load', function () {
     assert.equal(await failures('source_mismatch'), 3)
     assert.equal(await failures('missing_module'), 1)
   })
+  it('says which write failed and why when a config that loaded fine cannot have its stored load error cleared (Postgres read-only)', async () => {
+    await start({})
+    await enablePlugin(fx.management, team.id, writePlugin('loads-fine', TAGGER('fine')))
+    // What a standby or a read-only database answers to the clearing UPDATE, whether or not it matches a row.
+    await fx.db.pool.query(`CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'cannot execute UPDATE in a read-only transaction' USING ERRCODE = '25006'; END $$`)
+    await fx.db.pool.query(`CREATE TRIGGER read_only BEFORE UPDATE ON plugin_configs FOR EACH STATEMENT EXECUTE FUNCTION refuse_write()`)
+    runtime = await fx.start()
+    const [config] = await runtime.manager.teamConfigs(team.id)
+    const line = await eventually(
+      'the warning about the clearing',
+      async () => pinoLines.find((l) => l.plugin_config_id === config.record.id && l.level === 40),
+      (l) => l !== undefined,
+    )
+    assert.equal(line!.msg, "could not clear the config's stored load error: Postgres is read-only (25006: cannot execute UPDATE in a read-only transaction)")
+    assert.ok(!pinoLines.some((l) => /not stored on the config/.test(String(l.msg))), 'nothing says a load error was not stored')
+  })
 })
