@@ -4,7 +4,7 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
-import { createIngestQueue, createWorker, IngestBatch, QUEUES } from '@plugin-server/core'
+import { createIngestQueue, createLogger, createWorker, IngestBatch, QUEUES } from '@plugin-server/core'
 import { countEvents, createTeam, insertEvents, migrate } from '@plugin-server/db'
 import { freePort, startPostgresServer, startRedisServer, waitFor } from '@plugin-server/dev-services'
 import { onceQueueIdle } from './once-queue-idle'
@@ -51,6 +51,7 @@ async function rawBullmq(redisUrl: string, bodies: number): Promise<number> {
     },
     workerConnection,
     config.queuePrefix,
+    createLogger({ logLevel: 'warn', logFormat: 'json' }),
     { concurrency: 8 },
   )
   const events = Array.from({ length: PER_REQUEST }, (_, i) => ({

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
-import { createIngestQueue, createWorker, IngestBatch, IngestEvent, QUEUES } from '@plugin-server/core'
+import { createIngestQueue, createLogger, createWorker, IngestBatch, IngestEvent, QUEUES } from '@plugin-server/core'
 import { countEvents, createTeam, insertEvents } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
@@ -75,9 +75,16 @@ async function raw(redisUrl: string, teamId: number): Promise<number> {
   const prefix = `{bench-raw-${randomUUID().slice(0, 8)}}`
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
   let processed = 0
-  const worker = createWorker<IngestBatch>(QUEUES.ingest, async (job) => void (processed += job.data.events.length), connection, prefix, {
-    concurrency: CONCURRENCY,
-  })
+  const worker = createWorker<IngestBatch>(
+    QUEUES.ingest,
+    async (job) => void (processed += job.data.events.length),
+    connection,
+    prefix,
+    createLogger({ logLevel: 'warn', logFormat: 'json' }),
+    {
+      concurrency: CONCURRENCY,
+    },
+  )
   const rate = await timeDrain(redisUrl, prefix, batches(teamId), async () => processed >= EVENTS)
   await worker.close()
   connection.disconnect()

@@ -27,6 +27,8 @@ export interface Config {
   /** Port for /metrics, /healthz and /readyz; 0 picks a free port, -1 disables the server. */
   metricsPort: number
   shutdownGraceMs: number
+  /** How often every role re-reads Redis' maxmemory-policy (REDIS_POLICY_CHECK_INTERVAL_MS); not noeviction fails /readyz. */
+  redisPolicyCheckIntervalMs: number
   capture: {
     host: string
     port: number
@@ -420,6 +422,7 @@ export function loadConfig(env: Env = process.env): Config {
     pgQueryTimeoutMs: r.ms('PG_QUERY_TIMEOUT_MS', 60_000, 100, 24 * 3600 * 1000),
     metricsPort: r.int('METRICS_PORT', -1, -1, 65535),
     shutdownGraceMs: r.ms('SHUTDOWN_GRACE_MS', 30_000, 0),
+    redisPolicyCheckIntervalMs: r.ms('REDIS_POLICY_CHECK_INTERVAL_MS', 60_000, 100, 24 * 3600 * 1000),
     capture: {
       host: r.string('CAPTURE_HOST', '0.0.0.0'),
       port: r.int('CAPTURE_PORT', 8000, 0, 65535),

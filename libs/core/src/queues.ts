@@ -1,6 +1,8 @@
 import { JobsOptions, Queue, QueueOptions, Worker, WorkerOptions, Processor } from 'bullmq'
 import type Redis from 'ioredis'
 import type { ExportBatch, IngestBatch, PluginJobData } from './interfaces'
+import type { Logger } from './logger'
+import { superviseWorker, WORKER_BACKOFF, WorkerBackoff } from './worker-backoff'
 
 /** Every BullMQ queue of the fleet, named once so producers and consumers cannot drift apart. */
 export const QUEUES = {
@@ -27,14 +29,22 @@ export function createQueue<Data>(name: QueueName, connection: Redis, prefix: st
   return new Queue<Data>(name, { connection, prefix, ...options })
 }
 
+/**
+ * Every role's BullMQ workers come from here, so each logs its errors and backs off from a Redis
+ * refusing writes the same way (superviseWorker); `backoff` is for tests.
+ */
 export function createWorker<Data, Result = void>(
   name: QueueName,
   processor: Processor<Data, Result>,
   connection: Redis,
   prefix: string,
+  logger: Logger,
   options: Partial<WorkerOptions> = {},
+  backoff: WorkerBackoff = WORKER_BACKOFF,
 ): Worker<Data, Result> {
-  return new Worker<Data, Result>(name, processor, { connection, prefix, ...options })
+  const worker = new Worker<Data, Result>(name, processor, { connection, prefix, ...options })
+  superviseWorker(worker, logger, backoff)
+  return worker
 }
 
 /**

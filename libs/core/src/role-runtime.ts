@@ -12,6 +12,7 @@ import { createPool, Pool } from './postgres'
 import { monitoredQueues, registerQueueDepthMetrics } from './queue-depth-metrics'
 import { ObservableWorker, observeQueueWorker, registerQueueWorkerMetrics } from './queue-worker-metrics'
 import { createRedis } from './redis'
+import { evictionPolicyProblem, REQUIRED_EVICTION_POLICY, watchEvictionPolicy } from './redis-eviction-policy'
 import { Closer, installShutdown } from './shutdown'
 
 /**
@@ -101,6 +102,10 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   // probes come every few seconds for the life of the pod. Without an offline queue a ping while
   // Redis is away fails at once instead of piling up.
   const readinessRedis = context.newRedisConnection('readiness', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+  // Not a refusal to start: a pod that exits on it crash-loops with the reason in its last log lines,
+  // while failing readiness keeps the reason on /readyz, /metrics and the logs, drains what is queued
+  // (workers go on), and clears by itself within an interval once the policy is fixed.
+  const evictionPolicy = watchEvictionPolicy(readinessRedis, logger, registry, config.redisPolicyCheckIntervalMs)
   // Served while the role starts (a scheduler setting up 1 000 configs takes minutes): /healthz says
   // the process is alive for the startup probe, /readyz says it is not ready until start() returned.
   let running: RunningRole | null = null
@@ -119,6 +124,15 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
       },
     },
     { name: 'redis', check: async () => void (await readinessRedis.ping()) },
+    {
+      name: 'redis eviction policy',
+      check: async () => {
+        // Not read yet (Redis was away at start): read now, a probe comes every few seconds.
+        if (evictionPolicy.policy() === null) await evictionPolicy.check()
+        const problem = evictionPolicyProblem(evictionPolicy.policy() ?? REQUIRED_EVICTION_POLICY)
+        if (problem) throw new Error(problem)
+      },
+    },
     { name: 'postgres', check: async () => void (await context.pool().query(POSTGRES_PROBE)) },
   ]
   const health = config.metricsPort >= 0 ? await startHealthServer(config.metricsPort, registry, checks, logger) : null
@@ -132,7 +146,13 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
         { name: 'shutdown delay', close: () => ((stopping = true), sleep(role?.shutdownDelayMs ?? 0)) },
         ...(health ? [{ name: 'health server', close: health.close }] : []),
         ...(role?.closers ?? []),
-        { name: 'redis', close: async () => void (await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))) },
+        {
+          name: 'redis',
+          close: async () => {
+            evictionPolicy.close()
+            await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))
+          },
+        },
         { name: 'postgres', close: async () => void (await pool?.end()) },
       ])
   })

@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq'
+import type { Worker } from 'bullmq'
 import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
@@ -66,18 +66,24 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
     webhookGuard: fetchGuard(ctx.config.plugins.fetchAllowedHosts),
   })
   const lock = { lockDuration: settings.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(settings.lockDurationMs / 2)), maxStalledCount: 100 }
-  const deliveryWorker = new Worker<DeliveryJobData, string>(DELIVERIES_QUEUE, processor.process, {
-    connection: ctx.newRedisConnection('export-delivery-worker'),
+  const deliveryWorker = createWorker<DeliveryJobData, string>(
+    DELIVERIES_QUEUE,
+    processor.process,
+    ctx.newRedisConnection('export-delivery-worker'),
     prefix,
-    concurrency: settings.concurrency,
-    ...lock,
-    settings: { backoffStrategy: exportBackoffStrategy(settings.timeScale) },
-  })
+    logger,
+    {
+      concurrency: settings.concurrency,
+      ...lock,
+      settings: { backoffStrategy: exportBackoffStrategy(settings.timeScale) },
+    },
+  )
   const fanOutWorker = createWorker<ExportBatch, string>(
     QUEUES.export,
     (job) => fanOut({ manager, buffer, deliveries, settings }, job),
     ctx.newRedisConnection('export-fanout-worker'),
     prefix,
+    logger,
     {
       concurrency: settings.fanOutConcurrency,
       ...lock,
@@ -91,6 +97,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
     historical.process,
     ctx.newRedisConnection('export-historical-worker'),
     prefix,
+    logger,
     {
       concurrency: HISTORICAL_RUNS_PER_EXPORTER,
       ...lock,
@@ -101,13 +108,6 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const reconciled = (async () => {
     for (const runId of await listUnfinishedHistoricalRuns(ctx.pool())) await historicalQueue.ensure(runId)
   })().catch((err: Error) => logger.warn({ err: err.message }, 'could not check that every unfinished historical run has its job'))
-  for (const [name, worker] of [
-    ['delivery', deliveryWorker],
-    ['fan-out', fanOutWorker],
-    ['historical', historicalWorker],
-  ] as const) {
-    worker.on('error', (err) => logger.warn({ err: err.message, worker: name }, 'export worker error'))
-  }
   historicalWorker.on('failed', (job, err) => {
     if (err.name !== 'DelayedError') logger.warn({ job_id: job?.id, err: err.message }, 'historical export run failed in this exporter, will retry')
   })

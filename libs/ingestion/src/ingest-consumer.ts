@@ -1,3 +1,4 @@
+import { UnrecoverableError } from 'bullmq'
 import type { Job, Queue, Worker } from 'bullmq'
 import { createIngestQueue, createWorker, IngestBatch, Logger, postpone, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { Counter, Histogram } from 'prom-client'
@@ -54,6 +55,9 @@ export function startIngestConsumer(
   const worker = createWorker<IngestBatch, BatchResult>(
     QUEUES.ingest,
     async (job, token) => {
+      // Redis evicted the job's hash (an eviction policy) and moveToActive wrote a new one without
+      // its data: no attempt can bring the events back, so it fails once, naming why.
+      if (!Array.isArray(job.data?.events)) throw new UnrecoverableError(`job ${job.id} has no events: its data is gone from Redis (evicted?)`)
       const timer = seconds.startTimer()
       let result: BatchResult
       let deferred = 0
@@ -84,6 +88,7 @@ export function startIngestConsumer(
     },
     ctx.newRedisConnection('ingest-worker'),
     config.queuePrefix,
+    logger,
     {
       concurrency: config.ingest.concurrency,
       lockDuration: config.ingest.lockDurationMs,
@@ -93,9 +98,12 @@ export function startIngestConsumer(
     },
   )
   worker.on('failed', (job, err) => {
-    logger.error({ job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'ingest batch failed, will retry with backoff')
+    const final = err instanceof UnrecoverableError
+    logger.error(
+      { job_id: job?.id, attempts: job?.attemptsMade, err: err.message },
+      final ? 'ingest batch failed for good' : 'ingest batch failed, will retry with backoff',
+    )
   })
-  worker.on('error', (err) => logger.warn({ err: err.message }, 'ingest worker error'))
   return {
     worker,
     // The worker drains first; its last splits still need the queue.

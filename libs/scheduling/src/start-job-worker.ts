@@ -38,7 +38,7 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
       await runner.run(job)
     })
   }
-  const worker = createWorker<PluginJobData>(QUEUES.jobs, process, ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, {
+  const worker = createWorker<PluginJobData>(QUEUES.jobs, process, ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, logger, {
     concurrency: config.jobWorkerConcurrency,
     lockDuration: config.jobWorkerLockDurationMs,
     stalledInterval: Math.max(250, Math.floor(config.jobWorkerLockDurationMs / 4)),
@@ -59,7 +59,6 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
           'plugin job attempt failed',
         ),
   )
-  worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'))
   return {
     worker,
     workers: [worker],

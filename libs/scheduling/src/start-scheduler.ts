@@ -67,7 +67,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   const workers = new Map<number, Worker<ScheduledTaskData>>()
   const stopping = new Set<Promise<void>>()
   const openWorker = (shard: number, concurrency: number) => {
-    const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), processRun, ctx.newRedisConnection('scheduler-worker'), queuePrefix, {
+    const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), processRun, ctx.newRedisConnection('scheduler-worker'), queuePrefix, logger, {
       concurrency,
       // The lease: renewed every half of it while the run goes on, so a slow run keeps it; a dead replica's run is taken over once it expires.
       lockDuration: config.schedulerLockDurationMs,
@@ -78,7 +78,6 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     worker.on('failed', (job, err) =>
       logger.warn({ job_id: job?.id, data: job?.data, err: err.message }, 'scheduled run failed; the reconciler re-creates its chain'),
     )
-    worker.on('error', (err) => logger.warn({ err: err.message, shard }, 'scheduler worker error'))
     // Observed here, not through RunningRole.workers: shards come and go while the role runs.
     observeQueueWorker(registry, worker)
     workers.set(shard, worker)

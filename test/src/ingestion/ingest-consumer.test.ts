@@ -146,4 +146,25 @@ describe('startIngestConsumer: a poison team is split off', function () {
     assert.ok(await job(`b-flaky-team-${POISON_TEAM}`), 'team 66 went on as a job of its own')
     assert.deepEqual([...new Set(handoffs)].sort(), ['b-flaky team 1', `b-flaky team ${POISON_TEAM}`, `b-flaky team ${OTHER_POISON_TEAM}`])
   })
+
+  it('fails a batch whose data Redis evicted at once, naming the job and why, instead of retrying it', async () => {
+    for (const closer of consumer.closers) await closer.close()
+    await queue.add('batch', { events: [ingestEvent({ team_id: 1 })] }, { jobId: 'b-evicted' })
+    // What an eviction policy leaves: the id in the wait list, its hash (data and options) gone.
+    await ctx.newRedisConnection('evictor').del(queue.toKey('b-evicted'))
+    ctx.registry.clear()
+    consumer = startIngestConsumer(ctx, [poisonStep])
+
+    const failed = await eventually(
+      'the batch fails',
+      () => job('b-evicted'),
+      (j) => j?.finishedOn !== undefined,
+    )
+    const reason = 'job b-evicted has no events: its data is gone from Redis (evicted?)'
+    assert.equal(failed!.failedReason, reason)
+    assert.equal(failed!.attemptsMade, 1)
+    assert.equal(await queue.getJobState('b-evicted'), 'failed')
+    const logged = logLines.find((l) => l.job_id === 'b-evicted')
+    assert.deepEqual([logged?.msg, logged?.err], ['ingest batch failed for good', reason])
+  })
 })
