@@ -1,9 +1,21 @@
 import Redis, { RedisOptions } from 'ioredis'
 import type { Logger } from './logger'
 
+/** ioredis' reconnectOnError answer for: reconnect, then send the failed command again. */
+const RECONNECT_AND_RESEND = 2
+const READONLY_LOG_INTERVAL_MS = 30_000
+
+/** A write to a replica, or a script that writes (BullMQ's) run on one. */
+export function isReadOnlyError(err: Error): boolean {
+  return err.message.startsWith('READONLY') || err.message.includes(' READONLY ')
+}
+
 /**
  * BullMQ workers block on Redis and must never give up a command, hence `maxRetriesPerRequest: null`;
- * reconnects back off to one second so a restarted Redis is picked up quickly.
+ * reconnects back off to one second so a restarted Redis is picked up quickly. A READONLY answer
+ * means the node behind the address was demoted (a managed failover moves the DNS name, the open
+ * connection stays on the old primary): the connection is made again, to the new primary, and the
+ * command resent, instead of every write failing until the pod restarts.
  */
 export function createRedis(url: string, logger: Logger, name: string, overrides: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
@@ -11,9 +23,26 @@ export function createRedis(url: string, logger: Logger, name: string, overrides
     enableReadyCheck: true,
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 100, 1000),
+    reconnectOnError: (err) => {
+      if (!isReadOnlyError(err)) return false
+      // Commands in flight each answer READONLY, and a DNS name still on the old node does again
+      // after each reconnect: one line per connection and interval, counting them.
+      readOnlyAnswers++
+      if (Date.now() - readOnlyLoggedAt >= READONLY_LOG_INTERVAL_MS) {
+        logger.warn(
+          { err: err.message, connection: name, answers: readOnlyAnswers },
+          'Redis answered READONLY: connected to a replica (failover?), reconnecting',
+        )
+        readOnlyLoggedAt = Date.now()
+        readOnlyAnswers = 0
+      }
+      return RECONNECT_AND_RESEND
+    },
     ...overrides,
   })
   let wasDown = false
+  let readOnlyLoggedAt = 0
+  let readOnlyAnswers = 0
   redis.on('error', (err: Error) => {
     if (!wasDown) logger.warn({ err: err.message, connection: name }, 'redis connection error')
     wasDown = true
