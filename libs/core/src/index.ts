@@ -22,6 +22,7 @@ export { cutFailureText, pluginJobReservedBytes, PLUGIN_JOB_FAILURE_MAX_BYTES } 
 export type { Closer } from './shutdown'
 export type { ReadinessCheck } from './health-server'
 export { runRole } from './role-runtime'
+export { assertJobData } from './assert-job-data'
 export { superviseWorker, WORKER_BACKOFF } from './worker-backoff'
 export type { WorkerBackoff } from './worker-backoff'
 export { evictionPolicyProblem, readEvictionPolicy, REQUIRED_EVICTION_POLICY } from './redis-eviction-policy'

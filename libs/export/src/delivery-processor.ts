@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
-import { Logger, postpone, SlotCounts } from '@plugin-server/core'
+import { assertJobData, Logger, postpone, SlotCounts } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { getHistoricalRunStatus, PluginConfigGoneError } from '@plugin-server/db'
@@ -49,6 +49,7 @@ export class DeliveryProcessor {
   }
 
   readonly process = async (job: Job<DeliveryJobData>, token?: string): Promise<string> => {
+    assertJobData(job, 'events', 'events')
     const { configId } = job.data
     if (job.data.delivered || job.data.events.length === 0) return this.finish(job, 'already done')
     // A cancelled run's pages not started yet are dropped (counted neither exported nor failed).

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq'
-import type { ExportBatch } from '@plugin-server/core'
+import { assertJobData, type ExportBatch } from '@plugin-server/core'
 import type { PluginManager } from '@plugin-server/plugin-runtime'
 import { configExportOptions } from './config-export-options'
 import type { DeliveryQueue, NewDelivery } from './delivery-queue'
@@ -22,6 +22,7 @@ export interface FanOutDeps {
  * hand-off adds nothing twice (append markers and job ids derive from the hand-off id).
  */
 export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<string> {
+  assertJobData(job, 'events', 'events')
   const handoffId = job.id ?? `${job.data.teamId}-${job.timestamp}`
   // The configs known to export, set up or not: a setupPlugin that hangs or is being retried is the
   // delivery jobs' to wait for (each team holding its share of the slots), not the fan-out's, whose

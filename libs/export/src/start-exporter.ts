@@ -1,3 +1,4 @@
+import { UnrecoverableError } from 'bullmq'
 import type { Worker } from 'bullmq'
 import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
@@ -111,9 +112,16 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   historicalWorker.on('failed', (job, err) => {
     if (err.name !== 'DelayedError') logger.warn({ job_id: job?.id, err: err.message }, 'historical export run failed in this exporter, will retry')
   })
-  fanOutWorker.on('failed', (job, err) => logger.error({ job_id: job?.id, err: err.message }, 'export hand-off failed, will retry with backoff'))
+  // UnrecoverableError: a job whose data Redis evicted (assertJobData), which no retry brings back.
+  fanOutWorker.on('failed', (job, err) =>
+    logger.error(
+      { job_id: job?.id, err: err.message },
+      err instanceof UnrecoverableError ? 'export hand-off failed for good' : 'export hand-off failed, will retry with backoff',
+    ),
+  )
   deliveryWorker.on('failed', (job, err) => {
-    if (err.name !== 'RetryScheduled')
+    if (err instanceof UnrecoverableError) logger.error({ job_id: job?.id, err: err.message }, 'delivery failed for good')
+    else if (err.name !== 'RetryScheduled')
       logger.warn({ job_id: job?.id, plugin_config_id: job?.data.configId, err: err.message }, 'delivery attempt failed in the exporter, will retry')
   })
   let flushing: Promise<number> | null = null

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq'
 import type { Job, Queue, Worker } from 'bullmq'
-import { createIngestQueue, createWorker, IngestBatch, Logger, postpone, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import { assertJobData, createIngestQueue, createWorker, IngestBatch, Logger, postpone, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
 import { Counter, Histogram } from 'prom-client'
 import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 import { Admission, IngestPipeline, TeamPart } from './ingest-pipeline'
@@ -55,9 +55,7 @@ export function startIngestConsumer(
   const worker = createWorker<IngestBatch, BatchResult>(
     QUEUES.ingest,
     async (job, token) => {
-      // Redis evicted the job's hash (an eviction policy) and moveToActive wrote a new one without
-      // its data: no attempt can bring the events back, so it fails once, naming why.
-      if (!Array.isArray(job.data?.events)) throw new UnrecoverableError(`job ${job.id} has no events: its data is gone from Redis (evicted?)`)
+      assertJobData(job, 'events', 'events')
       const timer = seconds.startTimer()
       let result: BatchResult
       let deferred = 0
