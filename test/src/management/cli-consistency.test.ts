@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { installPluginFromPath, updateConfig } from '@plugin-server/management'
@@ -7,7 +8,7 @@ import { nameConnectionVariable } from '../../../apps/cli/dist/connection-errors
 import { logLine } from '../../../apps/cli/dist/commands/plugin'
 import { formatHuman } from '../../../apps/cli/dist/output'
 import { buildProgram } from '../../../apps/cli/dist/program'
-import { REPO_ROOT, runCli } from '../harness/processes'
+import { CLI, REPO_ROOT, runCli } from '../harness/processes'
 import { TEST_SECURITY_ENV } from '../harness/security-env'
 import { BASIC, createTeamRow, ManagementHarness, startManagement, WITH_ATTACHMENT } from './management-fixture'
 
@@ -73,6 +74,22 @@ describe('plugin-server CLI consistency', function () {
       'id  name  enabled\n1   a     true\n22  bb    false',
     )
     assert.equal(formatHuman({ id: 3, plugin_name: 'x', error: null }), 'id           3\nplugin_name  x\nerror        -')
+  })
+
+  it('a reader that leaves before the output is written (`team list | head`) ends the command quietly with exit 0, not a fatal EPIPE', async () => {
+    await createTeamRow(h, 'piped team')
+    const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'team', 'list'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    // Closed before the CLI has read the teams: its write to stdout is the one that fails.
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.equal(code, 0, stderr)
+    assert.doesNotMatch(stderr, /EPIPE|uncaught/)
   })
 
   it('human output shows control characters written by plugins escaped, never sent to the terminal', () => {
