@@ -1,4 +1,5 @@
 import type Redis from 'ioredis'
+import type { ChainableCommander } from 'ioredis'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { sharedScrape } from '@plugin-server/core'
 import type { PluginConfigRecord } from '@plugin-server/plugin-runtime'
@@ -9,11 +10,14 @@ import { exportKeys } from './keys'
  * needs that), so without it every scrape during a Redis outage stayed open until Redis returned.
  */
 const READ_TIMEOUT_MS = 2000
+/** Configs (five commands each) or teams (two) read per pipeline. */
+const ITEMS_PER_ROUND_TRIP = 500
 
 /**
  * Fleet state read from Redis at scrape time: every exporter reports the same values, so dashboards
  * take max() over instances. Counters stay per process (see ExportMetrics); these are levels. A read
  * that takes over 2 s leaves the gauges empty and counts `plugin_export_pending_read_errors_total`.
+ * `configs`: those that may have export work (exportingConfigs), not every enabled one.
  */
 export function registerPendingGauges(registry: Registry, redis: Redis, prefix: string, configs: () => readonly PluginConfigRecord[]): void {
   const keys = exportKeys(prefix)
@@ -53,19 +57,28 @@ export function registerPendingGauges(registry: Registry, redis: Redis, prefix: 
   })
   const collect = async () => {
     const records = configs()
-    const multi = redis.multi()
-    for (const r of records) {
-      multi.zrange(keys.pending(r.id), 0, 0, 'WITHSCORES')
-      multi.zcard(keys.pending(r.id))
-      multi.zcard(keys.retrying(r.id))
-      multi.zscore(keys.buffered(), String(r.id))
-      multi.get(keys.pendingEventsTotal(r.id))
-    }
     const teams = [...new Set(records.map((r) => r.teamId))]
+    const results: [Error | null, unknown][] = []
+    // Pipelined, not one MULTI: a transaction over thousands of configs held Redis, which every role
+    // and team shares, for its whole length. A chunk at a time also bounds what each round trip carries.
+    const read = async <T>(items: readonly T[], add: (pipeline: ChainableCommander, item: T) => void) => {
+      for (let from = 0; from < items.length; from += ITEMS_PER_ROUND_TRIP) {
+        const pipeline = redis.pipeline()
+        for (const item of items.slice(from, from + ITEMS_PER_ROUND_TRIP)) add(pipeline, item)
+        results.push(...((await pipeline.exec()) ?? []))
+      }
+    }
+    await read(records, (p, r) =>
+      p
+        .zrange(keys.pending(r.id), 0, 0, 'WITHSCORES')
+        .zcard(keys.pending(r.id))
+        .zcard(keys.retrying(r.id))
+        .zscore(keys.buffered(), String(r.id))
+        .get(keys.pendingEventsTotal(r.id)),
+    )
     // Buffered exportEvents count against the team and fleet limits too (export-buffer.ts).
-    for (const team of teams) multi.get(keys.teamPendingEventsTotal(team)).get(keys.teamBufferedEvents(team))
-    multi.get(keys.fleetPendingEventsTotal()).get(keys.fleetBufferedEvents())
-    const results = (await multi.exec()) ?? []
+    await read(teams, (p, team) => p.get(keys.teamPendingEventsTotal(team)).get(keys.teamBufferedEvents(team)))
+    await read([null], (p) => p.get(keys.fleetPendingEventsTotal()).get(keys.fleetBufferedEvents()))
     const now = Date.now()
     for (const g of [oldest, pending, retrying, buffered, events, teamEvents, fleetEvents]) g.reset()
     records.forEach((r, i) => {

@@ -9,6 +9,7 @@ import { DeliveryProcessor } from './delivery-processor'
 import { DeliveryQueue, NewDelivery } from './delivery-queue'
 import { ExportBuffer } from './export-buffer'
 import { ExportMetrics } from './export-metrics'
+import { exportingConfigs } from './exporting-configs'
 import { exportSettings } from './export-settings'
 import { fanOut } from './fan-out'
 import { flushDue } from './flush-due'
@@ -54,7 +55,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   const overflow = { ...limits, spill: (delivery: NewDelivery, limit: PendingLimit, pending: number) => spillDelivery(spill, delivery, limit, pending) }
   const deliveries = new DeliveryQueue(ctx.newRedisConnection('export-deliveries'), prefix, overflow)
   const buffer = new ExportBuffer(redis, prefix, deliveries, overflow)
-  registerPendingGauges(ctx.registry, redis, prefix, () => manager.enabledConfigs())
+  registerPendingGauges(ctx.registry, redis, prefix, () => exportingConfigs(manager))
   const processor = new DeliveryProcessor({
     manager,
     pool: ctx.pool(),

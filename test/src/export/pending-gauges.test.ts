@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
 import { Registry } from 'prom-client'
-import { exportKeys, registerPendingGauges } from '@plugin-server/export'
+import { exportingConfigs, exportKeys, registerPendingGauges } from '@plugin-server/export'
 import type { PluginConfigRecord } from '@plugin-server/plugin-runtime'
+import type { PluginMethodName } from '@plugin-server/plugin-vm'
 import { testQueuePrefix } from '../harness/databases'
+import { monitoredCommands } from '../harness/redis-monitor'
 
 // Only what the gauges read of a config.
 const record = { id: 5, teamId: 2, pluginName: 'exporter' } as PluginConfigRecord
@@ -46,6 +48,44 @@ describe('pending export gauges (read at every exporter /metrics scrape)', () =>
       assert.match(await registry.getSingleMetricAsString('plugin_export_pending_read_errors_total'), /_total 1/)
     } finally {
       offline.disconnect()
+    }
+  })
+
+  it('are read from the configs that export only: a config whose plugin only processes events is not read at all', () => {
+    const configs = [
+      { id: 1, teamId: 1, pluginName: 'geoip' },
+      { id: 2, teamId: 1, pluginName: 's3' },
+      { id: 3, teamId: 2, pluginName: 'not-loaded-yet' },
+    ] as PluginConfigRecord[]
+    const methods = new Map<number, PluginMethodName[]>([
+      [1, ['processEvent']],
+      [2, ['setupPlugin', 'exportEvents']],
+    ])
+    const manager = { enabledConfigs: () => configs, methodsOf: (id: number) => methods.get(id) }
+    // A config whose exports are not known yet may have work: it is read until they are.
+    assert.deepEqual(
+      exportingConfigs(manager).map((r) => r.id),
+      [2, 3],
+    )
+  })
+
+  it('are read in pipelines, never one MULTI that holds Redis for every config at once', async () => {
+    const redis = new Redis(process.env.REDIS_URL!)
+    try {
+      const prefix = testQueuePrefix()
+      const many = Array.from({ length: 1200 }, (_, i) => ({ id: i + 1, teamId: (i % 300) + 1, pluginName: 'exporter' }) as PluginConfigRecord)
+      const registry = new Registry()
+      registerPendingGauges(registry, redis, prefix, () => many)
+      const commands = await monitoredCommands(
+        redis,
+        (args) => args.some((a) => a.startsWith(prefix)) || ['multi', 'exec'].includes(args[0].toLowerCase()),
+        () => registry.metrics(),
+      )
+      assert.ok(!commands.includes('multi') && !commands.includes('exec'), 'no transaction')
+      // Five reads per config, two per team, two for all teams.
+      assert.equal(commands.length, 1200 * 5 + 300 * 2 + 2)
+    } finally {
+      redis.disconnect()
     }
   })
 })
