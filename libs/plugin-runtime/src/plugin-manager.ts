@@ -18,6 +18,7 @@ import { CapabilitiesCache } from './capabilities-cache'
 import { disableConfig } from './config-errors'
 import { PluginConfigUnavailableError } from './config-unavailable-error'
 import { CaptureDepth, createHost, logTarget } from './create-host'
+import { CrowdedWarning } from './crowded-warning'
 import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
 import { LimitBreaker } from './limit-breaker'
 import { checkPluginSource } from './check-plugin-source'
@@ -76,6 +77,9 @@ export class PluginManager {
   /** Configs that left the records (disabled, or deleted while a reconcile missed it) and still existed: looked up again at each reconcile. */
   private readonly departed = new Set<number>()
   private readonly deletedListeners: ((id: number) => void)[] = []
+  /** Configs whose instance was evicted to make room (LRU): their next load is routine, not news for their logs. */
+  private readonly evictedForRoom = new Set<number>()
+  private readonly crowded: CrowdedWarning
 
   constructor(
     private readonly services: RuntimeServices,
@@ -89,6 +93,7 @@ export class PluginManager {
     })
     this.loadFailures = new LoadFailureReporter(services)
     this.capabilities = new CapabilitiesCache(services.pool, services.logger)
+    this.crowded = new CrowdedWarning(services.logger, services.plugins.maxLiveInstances)
     this.memoryMetrics = services.registry ? teamMemoryMetrics(services.registry) : undefined
     // Declared now, so /metrics names it before any team is refused (the hosts count on it).
     if (services.registry) teamRedisRefusals(services.registry)
@@ -334,6 +339,7 @@ export class PluginManager {
     this.loadFailures.forget(id)
     this.depths.delete(id)
     this.exports.delete(id)
+    this.evictedForRoom.delete(id)
     return this.instances.evict(id, 'explicit')
   }
 
@@ -573,12 +579,11 @@ export class PluginManager {
     const previous = this.states.get(id)
     this.setState(id, { status: 'ready' }, (previous?.status === 'retrying' ? previous.attempts : 0) + 1)
     const record = this.records.get(id)!
-    this.services.logs.write(
-      logTarget(record),
-      'SYSTEM',
-      'INFO',
-      `plugin loaded (version ${record.pluginVersion}; methods: ${instance.methods.join(', ') || 'none'})`,
-    )
+    const text = `plugin loaded (version ${record.pluginVersion}; methods: ${instance.methods.join(', ') || 'none'})`
+    // Back after an eviction to make room, with nothing changed: routine, and a crowded process does
+    // it for every config every minute (two log rows each). A first load or a reload after a change is news.
+    if (this.evictedForRoom.delete(id)) this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, `${text} again after an LRU eviction`)
+    else this.services.logs.write(logTarget(record), 'SYSTEM', 'INFO', text)
   }
 
   /** `attempts`: setupPlugin calls it took to reach this state, for the published view. */
@@ -592,6 +597,8 @@ export class PluginManager {
     // The record it was loaded from: by now a reload may have replaced or removed the config's record.
     const record = this.loadedFrom.get(instance) ?? this.records.get(id)
     if (!record) return
+    // Before teardownPlugin runs: the config may be used, and loaded again, while it does.
+    if (reason === 'lru' && this.current(id, record)) this.evictedForRoom.add(id)
     const target = logTarget(record)
     if (instance.hasMethod('teardownPlugin')) {
       try {
@@ -604,6 +611,11 @@ export class PluginManager {
           `teardownPlugin failed: ${redact(err instanceof PluginError ? err.pluginMessage : (err as Error).message, target.secrets)}`,
         )
       }
+    }
+    if (reason === 'lru') {
+      this.crowded.evictedToMakeRoom()
+      this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, 'plugin unloaded (lru): idle, evicted to make room for another')
+      return
     }
     const why =
       reason === 'memory'

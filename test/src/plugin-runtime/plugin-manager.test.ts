@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import pino from 'pino'
 import type { Team } from '@plugin-server/db'
 import { PluginConfigUnavailableError, PluginRuntime, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
 import { redisKeys } from '@plugin-server/core'
@@ -150,6 +151,33 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       messages.join('\n'),
     )
     assert.ok(messages.includes('SYSTEM plugin unloaded (explicit)'))
+  })
+
+  it('evicts and loads again a config to make room (LRU) at debug only, with no log rows, and warns once naming PLUGIN_MAX_LIVE_INSTANCES and SCHEDULER_SHARDS', async () => {
+    await fx.close()
+    fx = await pluginRuntimeFixture({ TIME_SCALE: String(TIME_SCALE), PLUGIN_RECONCILE_INTERVAL_MS: '100000', PLUGIN_MAX_LIVE_INSTANCES: '1' })
+    ;({ db, team, management } = fx)
+    const lines: { level: number; msg: string }[] = []
+    fx.ctx.logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) })
+    const code = `export function processEvent(e) { return e }`
+    const a = await enablePlugin(management, team.id, writePlugin('crowded-a', code))
+    const b = await enablePlugin(management, team.id, writePlugin('crowded-b', code))
+    runtime = await fx.start()
+    // One live instance for two configs: each use evicts the other.
+    for (let round = 0; round < 3; round++) for (const id of [a.id, b.id]) await (await runtime.manager.config(id))!.use(async () => undefined)
+    for (const id of [a.id, b.id]) {
+      const messages = (await logs(id)).map((r) => `${r.source} ${r.message}`)
+      assert.deepEqual(
+        messages.filter((m) => m.startsWith('SYSTEM plugin')),
+        ['SYSTEM plugin loaded (version 1; methods: processEvent)'],
+        'the first load only',
+      )
+    }
+    assert.equal(lines.filter((l) => l.msg.startsWith('plugin loaded') && l.msg.endsWith('again after an LRU eviction') && l.level === 20).length, 4)
+    const warnings = lines.filter((l) => l.level === 40 && l.msg.includes('evicted'))
+    assert.equal(warnings.length, 1, 'warned once for five evictions')
+    assert.match(warnings[0].msg, /PLUGIN_MAX_LIVE_INSTANCES \(1\).*SCHEDULER_SHARDS/)
+    assert.ok(!lines.some((l) => l.level >= 30 && /plugin (loaded|unloaded)/.test(l.msg) && l.msg !== 'plugin loaded (version 1; methods: processEvent)'))
   })
 
   it('does not put in use an instance whose config was disabled while its setupPlugin ran: it is torn down, and the disable keeps its own reason', async () => {
