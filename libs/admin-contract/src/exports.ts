@@ -13,7 +13,7 @@ export interface DeadLetter {
 }
 
 export interface ReplayDeadLettersInput {
-  /** All pending dead letters when absent. */
+  /** All pending dead letters when absent (the oldest 1 000 per request; `remaining` says how many are left). */
   ids?: number[]
 }
 
@@ -24,6 +24,8 @@ export interface ReplayResult {
   not_replayed: number
   /** Why, naming the limit's variable; null when all were replayed. */
   held_back: string | null
+  /** Dead letters asked for still pending: one request replays at most 1 000 (ask again for the next), or a limit held them back; 0 once all are replayed. */
+  remaining: number
 }
 
 export interface StartHistoricalExportInput {

@@ -84,8 +84,11 @@ export {
   PluginConfigGoneError,
   listDeadLetterRecords,
   readDeadLetterEvents,
+  readDeadLettersEvents,
   markDeadLetterReplayed,
+  markDeadLettersReplayed,
   countDeadLetters,
+  countPendingDeadLetters,
   deleteDeadLettersBefore,
 } from './dead-letters'
 export type { DeadLetterRecord } from './dead-letters'

@@ -61,6 +61,8 @@ export interface DeadLetterQuery {
   ids?: readonly number[]
   /** Newest first and at most `limit` of them; by default all, oldest first. */
   newest?: number
+  /** Oldest first and at most this many (without `newest`). */
+  oldest?: number
 }
 
 export async function listDeadLetters(pool: Pool, configId: number, options: DeadLetterQuery = {}): Promise<DeadLetter[]> {
@@ -69,6 +71,7 @@ export async function listDeadLetters(pool: Pool, configId: number, options: Dea
     onlyPending: options.onlyPending ?? false,
     ids: options.ids ?? null,
     newest: options.newest ?? null,
+    oldest: options.oldest ?? null,
   })
   return rows.map(toDeadLetter)
 }

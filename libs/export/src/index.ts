@@ -18,7 +18,7 @@ export type { ExportSeries } from './read-export-series'
 export { registerPendingGauges } from './pending-gauges'
 export { exportingConfigs } from './exporting-configs'
 export { deadLetterEvents, insertDeadLetter, listDeadLetters } from './dead-letters'
-export { replayDeadLetters } from './replay-dead-letters'
+export { MAX_REPLAYED_PER_REQUEST, replayDeadLetters } from './replay-dead-letters'
 export { HistoricalQueue } from './historical-queue'
 export { listHistoricalProgress, getHistoricalProgress } from './historical-progress'
 export {
@@ -37,3 +37,4 @@ export { admitPending, finishPending } from './pending-events'
 export type { Admitted, PendingCaps, PendingLimit, PendingOwner } from './pending-events'
 // The methods that make a plugin one the exporters deliver to, for the views that say so.
 export { EXPORTING_METHODS } from '@plugin-server/plugin-vm'
+export type { ReplayResult } from './replay-dead-letters'

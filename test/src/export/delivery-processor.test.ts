@@ -129,6 +129,7 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
       deadLetterIds: [letter.id],
       notReplayed: 0,
       heldBack: null,
+      remaining: 0,
     })
     await eventually(
       'replayed batch delivered',
@@ -147,6 +148,7 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
       deadLetterIds: [],
       notReplayed: 0,
       heldBack: null,
+      remaining: 0,
     })
     await deliveries.close()
   })

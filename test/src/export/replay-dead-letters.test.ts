@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict'
-import { deadLetterEvents, DeliveryQueue, exportKeys, finishPending, insertDeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
+import {
+  deadLetterEvents,
+  DeliveryQueue,
+  exportKeys,
+  finishPending,
+  insertDeadLetter,
+  listDeadLetters,
+  MAX_REPLAYED_PER_REQUEST,
+  replayDeadLetters,
+} from '@plugin-server/export'
 import type { ProcessedPluginEvent } from '@plugin-server/plugin-runtime'
 import { runCli } from '../harness/processes'
 import { exportSetup, ExportSetup } from './export-setup'
@@ -50,6 +59,7 @@ describe('replayDeadLetters', () => {
       deadLetterIds: [first],
       notReplayed: 2,
       heldBack: `2 dead letters not replayed: plugin config ${configId} already has 4 events waiting for delivery, over half of EXPORT_MAX_PENDING_EVENTS (5). Replay again once those are delivered`,
+      remaining: 2,
     })
     assert.deepEqual((await pendingLetters()).sort(), [second, third], 'the two left are still pending dead letters')
     assert.deepEqual(
@@ -60,8 +70,29 @@ describe('replayDeadLetters', () => {
     // The first replayed batch delivered: its room comes back, and the next replay goes on where this one stopped.
     await finishPending(s.redis, exportKeys(s.prefix), { configId, teamId: s.team.id }, `r-${first}`)
     const next = await replayDeadLetters(s.db.pool, deliveries, configId, limits)
-    assert.deepEqual([next.replayed, next.deadLetterIds, next.notReplayed], [1, [second], 1])
+    assert.deepEqual([next.replayed, next.deadLetterIds, next.notReplayed, next.remaining], [1, [second], 1, 1])
     assert.deepEqual(await pendingLetters(), [third])
+  })
+
+  it('replays at most 1 000 dead letters per call, reading and marking them 50 at a time, and says how many are left for the next call', async () => {
+    const configId = await configWithDeadLetters(MAX_REPLAYED_PER_REQUEST + 5, 1)
+    const limits = { maxPendingEvents: 0, maxTeamPendingEvents: 0, maxFleetPendingEvents: 0 }
+    const pool = s.db.pool
+    const query = pool.query.bind(pool)
+    const statements: string[] = []
+    pool.query = ((text: string, ...rest: unknown[]) => (statements.push(text), (query as (...a: unknown[]) => unknown)(text, ...rest))) as typeof pool.query
+    let first
+    try {
+      first = await replayDeadLetters(pool, deliveries, configId, limits)
+    } finally {
+      pool.query = query
+    }
+    assert.deepEqual([first.replayed, first.events, first.remaining, first.notReplayed, first.heldBack], [1000, 1000, 5, 0, null])
+    // The list, 20 reads of events and 20 marks of 50 letters each, and the count of those left.
+    assert.equal(statements.filter((q) => /export_dead_letters/.test(q)).length, 1 + 20 + 20 + 1)
+    const rest = await replayDeadLetters(pool, deliveries, configId, limits)
+    assert.deepEqual([rest.replayed, rest.remaining], [5, 0])
+    assert.equal((await deliveries.queue.getJobCounts('waiting')).waiting, 1005)
   })
 
   it('is what plugin-server export replay does, with the limits of its environment', async () => {
@@ -77,6 +108,15 @@ describe('replayDeadLetters', () => {
         `^1 dead letter not replayed: team ${s.team.id}'s plugin configs already have 3 events waiting for delivery together, over half of EXPORT_TEAM_MAX_PENDING_EVENTS \\(4\\)`,
       ),
     )
+  })
+
+  it('plugin-server export replay asks again until every pending dead letter is replayed, past the 1 000 of one call', async () => {
+    const configId = await configWithDeadLetters(MAX_REPLAYED_PER_REQUEST + 3, 1)
+    const result = await runCli(['export', 'replay', String(configId)], { DATABASE_URL: s.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: s.prefix })
+    assert.equal(result.code, 0, result.stderr)
+    const answer = JSON.parse(result.stdout) as { replayed: number; remaining: number; heldBack: string | null }
+    assert.deepEqual([answer.replayed, answer.remaining, answer.heldBack], [1003, 0, null])
+    assert.match(result.stderr, /1000 dead letters replayed, 3 left/)
   })
 
   it('insertDeadLetter: stores a batch whose event carries a lone surrogate and whose error carries NUL (Postgres refuses both)', async () => {

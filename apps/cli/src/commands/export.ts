@@ -1,7 +1,9 @@
 import { Command } from 'commander'
 import { Config, createRedis, Pool } from '@plugin-server/core'
 import { DeliveryQueue, exportStatus, replayDeadLetters } from '@plugin-server/export'
+import type { ReplayResult } from '@plugin-server/export'
 import { cliLogger, fail, printJson, withPool } from '../cli-context'
+import { printError } from '../output'
 import { registerExportHistorical } from './export-historical'
 import { positiveInt } from './option-parsers'
 import { parseTime } from './parse-time'
@@ -14,10 +16,12 @@ export function registerExport(program: Command): void {
     .command('replay')
     .argument('<configId>', 'plugin config id', positiveInt('configId'))
     .option('--since <time>', 'only dead letters created at or after this time (ISO 8601, or relative: 30m, 2h, 7d)', parseTime)
-    .description("hand the config's dead letters back to the exporters, with a new retry budget, oldest first within half of each pending-event limit")
+    .description(
+      "hand the config's dead letters back to the exporters, with a new retry budget, oldest first within half of each pending-event limit, 1 000 at a time until none is left",
+    )
     .action((configId: number, options: { since?: Date }) =>
       withExport(async ({ pool, deliveries, config }) =>
-        printJson(await replayDeadLetters(pool, deliveries, configId, config.export, { since: options.since })),
+        printJson(await replayAll(() => replayDeadLetters(pool, deliveries, configId, config.export, options))),
       ),
     )
 
@@ -45,4 +49,25 @@ async function withExport(
       redis.disconnect()
     }
   })
+}
+
+/**
+ * One replay hands back at most 1 000 letters (MAX_REPLAYED_PER_REQUEST): asks again until none is
+ * left, or until a limit holds the rest back (asking again at once would find no more room).
+ */
+async function replayAll(replay: () => Promise<ReplayResult>): Promise<ReplayResult> {
+  let total: ReplayResult | null = null
+  for (;;) {
+    const step = await replay()
+    total = total
+      ? {
+          ...step,
+          replayed: total.replayed + step.replayed,
+          events: total.events + step.events,
+          deadLetterIds: [...total.deadLetterIds, ...step.deadLetterIds],
+        }
+      : step
+    if (step.remaining === 0 || step.heldBack !== null || step.replayed === 0) return total
+    printError(`plugin-server: ${total.replayed} dead letters replayed, ${step.remaining} left`)
+  }
 }

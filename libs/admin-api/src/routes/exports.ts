@@ -61,8 +61,14 @@ export const exportRoutes: Route[] = [
       }
     }
     const result = await replayDeadLetters(management.pool, services.deliveries(), id, services.limits.export, { ids })
-    management.logger.info({ pluginConfigId: id, replayed: result.replayed, events: result.events, not_replayed: result.notReplayed }, 'dead letters replayed')
-    return { status: 200, body: { replayed: result.replayed, events: result.events, not_replayed: result.notReplayed, held_back: result.heldBack } }
+    management.logger.info(
+      { pluginConfigId: id, replayed: result.replayed, events: result.events, not_replayed: result.notReplayed, remaining: result.remaining },
+      'dead letters replayed',
+    )
+    return {
+      status: 200,
+      body: { replayed: result.replayed, events: result.events, not_replayed: result.notReplayed, held_back: result.heldBack, remaining: result.remaining },
+    }
   }),
   defineRoute('GET /api/configs/:id/historical-exports', 'config', async ({ params, query, management, services }) => {
     const id = idParam(params.id, 'plugin config')

@@ -10,3 +10,13 @@ export async function countDeadLetters(pool: Pool, configId: number): Promise<{ 
   )
   return { pending: Number(rows[0].pending), pendingEvents: Number(rows[0].pending_events), replayed: Number(rows[0].replayed) }
 }
+
+/** The config's dead letters not replayed yet, created at or after `since` when given. */
+export async function countPendingDeadLetters(pool: Pool, configId: number, since: Date | null): Promise<number> {
+  const { rows } = await pool.query<{ pending: string }>(
+    `SELECT count(*) AS pending FROM export_dead_letters
+     WHERE plugin_config_id = $1 AND replayed_at IS NULL AND ($2::timestamptz IS NULL OR created_at >= $2)`,
+    [configId, since],
+  )
+  return Number(rows[0].pending)
+}

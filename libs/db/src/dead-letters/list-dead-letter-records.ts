@@ -8,6 +8,8 @@ export interface DeadLetterFilter {
   ids: readonly number[] | null
   /** Newest first and at most this many; null for all, oldest first. */
   newest: number | null
+  /** With `newest` null: oldest first and at most this many; null (or absent) for all. */
+  oldest?: number | null
 }
 
 export async function listDeadLetterRecords<Method extends string = string>(
@@ -20,7 +22,7 @@ export async function listDeadLetterRecords<Method extends string = string>(
      WHERE plugin_config_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND (NOT $3 OR replayed_at IS NULL)
        AND ($4::bigint[] IS NULL OR id = ANY($4::bigint[]))
      ORDER BY id ${f.newest === null ? 'ASC' : 'DESC'} LIMIT $5`,
-    [configId, f.since, f.onlyPending, f.ids, f.newest],
+    [configId, f.since, f.onlyPending, f.ids, f.newest ?? f.oldest ?? null],
   )
   return rows
 }

@@ -1,5 +1,11 @@
 import type { Pool } from 'pg'
 
 export async function markDeadLetterReplayed(pool: Pool, id: number): Promise<void> {
-  await pool.query('UPDATE export_dead_letters SET replayed_at = now() WHERE id = $1', [id])
+  await markDeadLettersReplayed(pool, [id])
+}
+
+/** One UPDATE for the lot: a replay marks its letters a batch at a time, not one round trip each. */
+export async function markDeadLettersReplayed(pool: Pool, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return
+  await pool.query('UPDATE export_dead_letters SET replayed_at = now() WHERE id = ANY($1::bigint[])', [ids])
 }

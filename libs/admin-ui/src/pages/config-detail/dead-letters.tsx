@@ -19,7 +19,9 @@ export function DeadLetters({ configId }: { configId: number }) {
     setError(null)
     try {
       const r = await api.replayDeadLetters(configId, ids)
-      setResult(`Replayed ${r.replayed} batch${r.replayed === 1 ? '' : 'es'} (${r.events} events).${r.held_back === null ? '' : ` ${r.held_back}.`}`)
+      // One request replays the oldest 1 000 at most: the rest wait for the next press.
+      const more = r.held_back === null && r.remaining > 0 ? ` ${r.remaining} more pending: Replay all again for the next 1 000.` : ''
+      setResult(`Replayed ${r.replayed} batch${r.replayed === 1 ? '' : 'es'} (${r.events} events).${r.held_back === null ? '' : ` ${r.held_back}.`}${more}`)
       letters.reload()
     } catch (err) {
       setError(toApiError(err))
