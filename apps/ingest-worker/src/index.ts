@@ -16,7 +16,8 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   const exportQueue = createExportQueue(ctx.newRedisConnection('export-queue'), ctx.config)
   const processing = new ProcessingMetrics(ctx.registry, runtime.services.redis, ctx.config.queuePrefix, ctx.logger)
   const chainMetrics = createPluginChainMetrics(ctx.registry)
-  runtime.manager.onConfigDeleted((id) => void forgetPluginChainSeries(chainMetrics, id))
+  // Disabled or deleted: this worker no longer runs it, so its per-config series go (evicted ones stay, see forgetPluginChainSeries).
+  runtime.manager.onConfigLeft((id) => void forgetPluginChainSeries(chainMetrics, id))
   const chain = processEventStep(runtime.manager, {
     pool: ctx.pool(),
     logs: runtime.services.logs,

@@ -2,7 +2,7 @@ export type { AfterStoreHook, BatchStep, BatchResult, IngestStage, StageObserver
 export { IngestPipeline } from './ingest-pipeline'
 export { startIngestConsumer } from './ingest-consumer'
 export { toPluginEvent } from './plugin-event'
-export { createPluginChainMetrics, forgetPluginChainSeries } from './plugin-chain-metrics'
+export { createPluginChainMetrics, forgetPluginChainSeries, observeCall } from './plugin-chain-metrics'
 export { processEventStep } from './process-event-step'
 export type { TeamPlugins } from './process-event-step'
 export { runEventChain } from './event-chain'

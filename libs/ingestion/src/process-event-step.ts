@@ -5,7 +5,7 @@ import { EXPORTING_METHODS, PluginStoreError, type PluginMethodName } from '@plu
 import type { Pool } from 'pg'
 import { eventsByTeam } from './events-by-team'
 import type { BatchStep } from './interfaces'
-import type { PluginChainMetrics } from './plugin-chain-metrics'
+import { observeCall, PluginChainMetrics } from './plugin-chain-metrics'
 import type { ProcessingMetrics } from './processing-metrics'
 import { ProcessingTally, TallyTarget } from './processing-tally'
 import { ChainFailure, LinkReport, runEventChain } from './event-chain'
@@ -116,7 +116,6 @@ async function runTeam(
   const slots = await runEventChain(events, links, {
     runs: (link) => link.config.methods.includes('processEvent'),
     call: async (link, batch, count, captureDepth) => {
-      const timer = deps.metrics.callSeconds.startTimer({ plugin_config_id: String(link.config.record.id), method: 'processEvent' })
       const started = performance.now()
       try {
         const options = deps.timeoutMs === undefined ? undefined : { timeoutMs: deps.timeoutMs }
@@ -127,8 +126,9 @@ async function runTeam(
         }
         throw err
       } finally {
-        timer()
-        tally.called(tallyTarget(link.config), count, performance.now() - started)
+        const ms = performance.now() - started
+        observeCall(deps.metrics, link.config.record, 'processEvent', ms / 1000)
+        tally.called(tallyTarget(link.config), count, ms)
       }
     },
     deferred: () => deferred,

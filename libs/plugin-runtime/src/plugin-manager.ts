@@ -77,6 +77,7 @@ export class PluginManager {
   /** Configs that left the records (disabled, or deleted while a reconcile missed it) and still existed: looked up again at each reconcile. */
   private readonly departed = new Set<number>()
   private readonly deletedListeners: ((id: number) => void)[] = []
+  private readonly leftListeners: ((id: number) => void)[] = []
   /** Configs whose instance was evicted to make room (LRU): their next load is routine, not news for their logs. */
   private readonly evictedForRoom = new Set<number>()
   private readonly crowded: CrowdedWarning
@@ -283,6 +284,11 @@ export class PluginManager {
     this.deletedListeners.push(listener)
   }
 
+  /** Calls `listener` with each config that leaves this process's enabled set (disabled or deleted): for series of what it runs here. */
+  onConfigLeft(listener: (id: number) => void): void {
+    this.leftListeners.push(listener)
+  }
+
   state(id: number): SetupState | null {
     return this.states.get(id) ?? null
   }
@@ -306,7 +312,9 @@ export class PluginManager {
     // Detached before the records change, torn down after: calls from now on load the new version,
     // calls in flight finish on the old instance (its batch, job or export is not failed by the reload).
     const unloading = gone.map((old) => this.unload(old.id))
-    if (this.deletedListeners.length > 0) for (const id of this.records.keys()) if (!nextById.has(id)) this.departed.add(id)
+    const left = [...this.records.keys()].filter((id) => !nextById.has(id))
+    if (this.deletedListeners.length > 0) for (const id of left) this.departed.add(id)
+    for (const id of left) for (const listener of this.leftListeners) listener(id)
     for (const id of nextById.keys()) this.departed.delete(id)
     this.records = nextById
     this.teams = new Map()

@@ -3,7 +3,7 @@ import Redis from 'ioredis'
 import { Registry } from 'prom-client'
 import { deleteConfig, setConfigEnabled } from '@plugin-server/management'
 import { ExportMetrics } from '@plugin-server/export'
-import { createPluginChainMetrics, forgetPluginChainSeries } from '@plugin-server/ingestion'
+import { createPluginChainMetrics, forgetPluginChainSeries, observeCall } from '@plugin-server/ingestion'
 import { testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
@@ -48,20 +48,56 @@ describe("a deleted plugin config's per-config series", function () {
     }
   })
 
-  it("the ingest worker's plugin_call_seconds, plugin_errors_total and plugin_events_dropped_total drop the config's series and keep the others", async () => {
+  it("the ingest worker's plugin_config_calls_total, plugin_config_call_seconds_total, plugin_errors_total and plugin_events_dropped_total drop the config's series and keep the others", async () => {
     const registry = new Registry()
     const metrics = createPluginChainMetrics(registry)
-    for (const id of ['1', '2']) {
-      metrics.callSeconds.observe({ plugin_config_id: id, method: 'processEvent' }, 0.1)
-      metrics.errors.inc({ plugin_config_id: id, method: 'processEvent' })
-      metrics.dropped.inc({ plugin_config_id: id })
+    for (const id of [1, 2]) {
+      observeCall(metrics, { id, pluginName: 'p' }, 'processEvent', 0.1)
+      metrics.errors.inc({ plugin_config_id: String(id), method: 'processEvent' })
+      metrics.dropped.inc({ plugin_config_id: String(id) })
     }
     await forgetPluginChainSeries(metrics, 1)
     const text = await registry.metrics()
     assert.deepEqual(seriesOf(text, 1), [])
-    assert.ok(seriesOf(text, 2).some((l) => l.startsWith('plugin_call_seconds_bucket')))
-    assert.ok(seriesOf(text, 2).some((l) => l.startsWith('plugin_errors_total')))
-    assert.ok(seriesOf(text, 2).some((l) => l.startsWith('plugin_events_dropped_total')))
+    for (const name of ['plugin_config_calls_total', 'plugin_config_call_seconds_total', 'plugin_errors_total', 'plugin_events_dropped_total'])
+      assert.ok(
+        seriesOf(text, 2).some((l) => l.startsWith(name)),
+        name,
+      )
+  })
+
+  it('the ingest worker keeps call-time buckets per plugin, not per config: 1 600 configs of 2 plugins are 2 histograms and 2 counters a config', async () => {
+    const registry = new Registry()
+    const metrics = createPluginChainMetrics(registry)
+    for (let id = 1; id <= 1600; id++) observeCall(metrics, { id, pluginName: id % 2 ? 'odd' : 'even' }, 'processEvent', 0.01)
+    const lines = (await registry.metrics()).split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+    // Two plugins × (9 buckets, +Inf, sum, count), then a count and a time per config.
+    assert.equal(lines.filter((l) => l.startsWith('plugin_call_seconds')).length, 2 * 12)
+    assert.ok(!lines.some((l) => l.startsWith('plugin_call_seconds') && l.includes('plugin_config_id')))
+    assert.equal(lines.length, 2 * 12 + 1600 * 2)
+  })
+
+  it('the plugin manager says when a config leaves this process, disabled or deleted, for the series of what it runs', async () => {
+    const fx = await pluginRuntimeFixture({ PLUGIN_RECONCILE_INTERVAL_MS: '100000' })
+    try {
+      const code = `export function processEvent(e) { return e }`
+      const disabled = await enablePlugin(fx.management, fx.team.id, writePlugin('left-disabled', code))
+      const kept = await enablePlugin(fx.management, fx.team.id, writePlugin('left-kept', code))
+      const runtime = await fx.start()
+      const left: number[] = []
+      runtime.manager.onConfigLeft((id) => left.push(id))
+      await setConfigEnabled(fx.management, disabled.id, false)
+      await eventually(
+        'the disabled config announced',
+        async () => (await runtime.manager.refresh(), left),
+        (ids) => ids.length > 0,
+        10_000,
+      )
+      assert.deepEqual(left, [disabled.id])
+      assert.ok(runtime.manager.knows(kept.id))
+    } finally {
+      await fx.close()
+    }
   })
 
   it("the exporter's plugin_export_*_total drop the config's series, whatever its method, and keep the others", async () => {
