@@ -24,10 +24,12 @@ export interface EnabledConfigRunRecord<PluginJson = unknown> {
 export async function listEnabledConfigRuns<PluginJson = unknown>(pool: Pool, ids: number[] | null): Promise<EnabledConfigRunRecord<PluginJson>[]> {
   const { rows } = await pool.query<EnabledConfigRunRecord<PluginJson>>(
     // A pinned config reads its version's row, so a new install or a rollback (which touch the plugin row) leaves its signature alone.
+    // contents_md5 is kept by a trigger (migration 0017); md5(contents) only for a row written before it and not filled yet.
     `SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, COALESCE(v.version, p.version) AS version, c.pinned_version,
             COALESCE(v.content_hash, p.content_hash) AS content_hash, c."order", c.config, COALESCE(v.plugin_json, p.plugin_json) AS plugin_json,
             c.updated_at AS config_updated_at, COALESCE(v.created_at, p.updated_at) AS plugin_updated_at,
-            (SELECT string_agg(a.id::text || ':' || md5(a.contents), ',' ORDER BY a.id) FROM plugin_attachments a WHERE a.plugin_config_id = c.id) AS attachments_signature
+            (SELECT string_agg(a.id::text || ':' || COALESCE(a.contents_md5, md5(a.contents)), ',' ORDER BY a.id)
+             FROM plugin_attachments a WHERE a.plugin_config_id = c.id) AS attachments_signature
      FROM plugin_configs c JOIN plugins p ON p.id = c.plugin_id JOIN teams t ON t.id = c.team_id
      LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.version = c.pinned_version
      WHERE c.enabled AND ($1::int[] IS NULL OR c.id = ANY($1::int[]))
