@@ -1,7 +1,10 @@
 import type Redis from 'ioredis'
 import { redisKeys } from './redis-keys'
 
-/** What changed; workers reload the named config, or every config of the team, or everything. */
+/**
+ * What changed; workers re-read every config of the named team, or else the named config, or else
+ * every config of the named plugin, or everything when it names none (libs/plugin-runtime reload-scope.ts).
+ */
 export interface ReloadMessage {
   reason: string
   teamId?: number

@@ -38,11 +38,12 @@ export {
   lockPluginRow,
   insertPluginVersion,
   listPluginVersionSummaries,
+  listPluginVersionJsons,
 } from './plugin-versions'
 export { PLUGIN_LOG_TYPES, PLUGIN_LOG_SOURCES, insertPluginLogs, readPluginLogs, latestPluginLogIds, deletePluginLogsBefore } from './plugin-logs'
 export type { PluginLogType, PluginLogSource, NewPluginLogRow, PluginLogRecord } from './plugin-logs'
 export { versionKey, readVersionCapabilities, recordVersionCapabilities, readConfigCapabilities, readConfigVersion } from './plugin-capabilities'
-export type { ConfigVersion } from './plugin-capabilities'
+export type { ConfigVersion, PluginVersionKey } from './plugin-capabilities'
 export type { Queryable } from './queryable'
 export { findTeamAdminTokenByHash, touchTeamAdminToken, insertTeamAdminToken, markTeamAdminTokenRevoked, listTeamAdminTokenRecords } from './team-admin-tokens'
 export type { TeamAdminTokenRecord } from './team-admin-tokens'
@@ -73,7 +74,7 @@ export {
   findPluginConfigJobTarget,
   listTryConfigRows,
 } from './plugin-configs'
-export type { PluginConfigDetailRecord, PluginConfigSecretsRecord, EnabledConfigRunRecord, TryConfigRecord } from './plugin-configs'
+export type { PluginConfigDetailRecord, PluginConfigSecretsRecord, EnabledConfigRunRecord, ConfigRunScope, TryConfigRecord } from './plugin-configs'
 export { listAttachmentSummaries, upsertPluginAttachment, listPluginAttachmentKeys, listPluginAttachments } from './plugin-attachments'
 export { listPluginRecords, findPluginRecord, readPluginJson, lockPluginName, insertPluginRow, updatePluginRow } from './plugins'
 export type { PluginRecord, PluginRowInput } from './plugins'

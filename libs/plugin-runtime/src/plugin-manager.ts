@@ -1,4 +1,4 @@
-import { publishReload, withTimeout } from '@plugin-server/core'
+import { publishReload, ReloadMessage, withTimeout } from '@plugin-server/core'
 import { listExistingConfigIds } from '@plugin-server/db'
 import {
   PluginCapabilities,
@@ -24,7 +24,8 @@ import { LimitBreaker } from './limit-breaker'
 import { checkPluginSource } from './check-plugin-source'
 import { loadFailureReason } from './load-failure-reason'
 import { LoadFailureReporter } from './load-failure-reporter'
-import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord } from './load-configs'
+import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord, PluginJsonCache } from './load-configs'
+import { covering, mergeScopes, ReadScope, scopeOf } from './reload-scope'
 import { setupRetryDelayMs } from './setup-retry'
 import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
 import { TeamMemoryBudget } from './team-memory-budget'
@@ -56,7 +57,9 @@ export class PluginManager {
   private readonly sources = new Map<string, Promise<PluginSource>>()
   private readonly instances: PluginPool<number>
   private refreshing: Promise<void> | null = null
-  private refreshAgain = false
+  /** What the reloads and reconciles since the last read began ask to read (null: nothing). */
+  private pending: ReadScope | null = null
+  private readonly pluginJsons = new PluginJsonCache()
   private applying: Promise<void> = Promise.resolve()
   private closed = false
   private timer: NodeJS.Timeout | null = null
@@ -126,7 +129,7 @@ export class PluginManager {
     })
   }
 
-  /** Reads the configs and re-reads them every reconcile interval; `reload` is for pub/sub messages. */
+  /** Reads the configs and re-reads them all every reconcile interval; `reload` is for pub/sub messages. */
   async start(): Promise<void> {
     await this.refresh()
     this.timer = setInterval(
@@ -136,45 +139,70 @@ export class PluginManager {
     this.timer.unref()
   }
 
-  /**
-   * Coalesces bursts of reload messages into one re-read. A read that has not answered within
-   * `readTimeoutMs` fails the refresh (readiness reports it) and is abandoned, so the reloads and
-   * reconciles after it read again instead of joining a read stuck on a connection that stopped answering.
-   */
+  /** Re-reads every enabled config (the periodic reconcile). */
   refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.refreshAgain = true
-      return this.refreshing
-    }
+    return this.reread('all')
+  }
+
+  /**
+   * Re-reads what a reload message names (see scopeOf): one team's edit re-read 20 000 configs in
+   * every process of the fleet, 334 ms of Postgres and 26 MB of rows each time.
+   */
+  reload(message: ReloadMessage): Promise<void> {
+    return this.reread(scopeOf(message))
+  }
+
+  /**
+   * Coalesces bursts of reloads into one re-read of what they name together. A read that has not
+   * answered within `readTimeoutMs` fails the refresh (readiness reports it) and is abandoned, so the
+   * reloads and reconciles after it read again instead of joining a read stuck on a connection that
+   * stopped answering; what it was to read is read with the next one.
+   */
+  private reread(scope: ReadScope): Promise<void> {
+    this.pending = mergeScopes(this.pending, scope)
+    if (this.refreshing) return this.refreshing
     this.refreshing = (async () => {
       let rerunAfterFailure = false
-      do {
-        this.refreshAgain = false
+      for (let reading = this.pending; reading !== null; reading = this.pending) {
+        this.pending = null
         try {
-          const records = await withTimeout(this.read(), this.readTimeoutMs, `plugin configs not read within ${this.readTimeoutMs} ms`)
+          const records = await withTimeout(this.read(reading), this.readTimeoutMs, `plugin configs not read within ${this.readTimeoutMs} ms`)
           // Read while close() ran: there is nothing left to apply it to.
           if (this.closed) return
-          this.applying = this.reconcile(records)
+          this.applying = this.reconcile(reading, records)
           await this.applying
           this.lastRefreshError = null
           rerunAfterFailure = false
         } catch (err) {
           this.lastRefreshError = (err as Error).message
+          const announcedMeanwhile = this.pending !== null
+          this.pending = mergeScopes(this.pending, reading)
           // A reload message that came during the failed read may announce what it missed: read once
           // more, or the change waits for the reconcile. Only once, so a Postgres that fails every read is not read in a loop.
-          if (!this.refreshAgain || rerunAfterFailure) throw err
+          if (!announcedMeanwhile || rerunAfterFailure) throw err
           rerunAfterFailure = true
         }
-      } while (this.refreshAgain)
+      }
     })().finally(() => (this.refreshing = null))
     return this.refreshing
   }
 
-  /** A read abandoned by its deadline may still refresh the capabilities later: harmless, a version's exports never change. */
-  private async read(): Promise<PluginConfigRecord[]> {
-    const records = await loadEnabledConfigs(this.services.pool, { secrets: this.secrets, onUnreadable: (id, message) => this.unreadable(id, message) })
+  /**
+   * Every enabled config after reading those of `scope`: the others as they are. A read abandoned by
+   * its deadline may still refresh the capabilities later: harmless, a version's exports never change.
+   */
+  private async read(scope: ReadScope): Promise<PluginConfigRecord[]> {
+    const read = await loadEnabledConfigs(this.services.pool, {
+      scope: scope === 'all' ? null : scope,
+      secrets: this.secrets,
+      onUnreadable: (id, message) => this.unreadable(id, message),
+      pluginJsons: this.pluginJsons,
+    })
+    const inScope = covering(scope)
+    const records = scope === 'all' ? read : [...[...this.records.values()].filter((r) => !inScope(r)), ...read]
     await this.capabilities.refresh(records)
-    return records
+    this.pluginJsons.retain(records)
+    return read
   }
 
   /** Within the reconcile interval, but never so short that a slow read on a busy database counts as stuck. */
@@ -306,22 +334,38 @@ export class PluginManager {
     await this.loadFailures.close()
   }
 
-  private async reconcile(next: PluginConfigRecord[]): Promise<void> {
-    const nextById = new Map(next.map((r) => [r.id, r]))
-    const gone = [...this.records.values()].filter((old) => nextById.get(old.id)?.signature !== old.signature)
+  /** Replaces the records `scope` covers with `read` (in processEvent order), unloading those that changed or left. */
+  private async reconcile(scope: ReadScope, read: PluginConfigRecord[]): Promise<void> {
+    const readById = new Map(read.map((r) => [r.id, r]))
+    const inScope = covering(scope)
+    const previous = [...this.records.values()].filter(inScope)
+    const gone = previous.filter((old) => readById.get(old.id)?.signature !== old.signature)
     // Detached before the records change, torn down after: calls from now on load the new version,
     // calls in flight finish on the old instance (its batch, job or export is not failed by the reload).
     const unloading = gone.map((old) => this.unload(old.id))
-    const left = [...this.records.keys()].filter((id) => !nextById.has(id))
+    const left = previous.filter((old) => !readById.has(old.id)).map((old) => old.id)
     if (this.deletedListeners.length > 0) for (const id of left) this.departed.add(id)
     for (const id of left) for (const listener of this.leftListeners) listener(id)
-    for (const id of nextById.keys()) this.departed.delete(id)
-    this.records = nextById
-    this.teams = new Map()
-    for (const record of next) {
-      this.teams.set(record.teamId, [...(this.teams.get(record.teamId) ?? []), record.id])
-      if (!this.states.has(record.id)) this.setState(record.id, { status: 'pending' })
+    for (const id of readById.keys()) this.departed.delete(id)
+    const readByTeam = new Map<number, number[]>()
+    for (const record of read) readByTeam.set(record.teamId, [...(readByTeam.get(record.teamId) ?? []), record.id])
+    if (scope === 'all') {
+      this.records = readById
+      this.teams = readByTeam
+    } else {
+      for (const old of previous) this.records.delete(old.id)
+      for (const record of read) this.records.set(record.id, record)
+      // The teams the read touched, in processEvent order: their configs outside the scope (a config or plugin's read) put back in place.
+      for (const teamId of new Set([...previous, ...read].map((r) => r.teamId))) {
+        const ids = [...new Set([...(this.teams.get(teamId) ?? []), ...(readByTeam.get(teamId) ?? [])])]
+          .flatMap((id) => this.records.get(id) ?? [])
+          .sort((a, b) => a.order - b.order || a.id - b.id)
+          .map((r) => r.id)
+        if (ids.length > 0) this.teams.set(teamId, ids)
+        else this.teams.delete(teamId)
+      }
     }
+    for (const record of read) if (!this.states.has(record.id)) this.setState(record.id, { status: 'pending' })
     this.published.refresh()
     await Promise.all([...unloading, this.announceDeleted()])
   }

@@ -79,7 +79,7 @@ export async function startPluginRuntime(
   await manager.start()
   await subscribeReload(ctx.newRedisConnection('plugin-reload'), config.queuePrefix, (message) => {
     logger.debug({ message }, 'plugin reload requested')
-    manager.refresh().catch((err: Error) => logger.warn({ err: err.message }, 'plugin reload failed'))
+    manager.reload(message).catch((err: Error) => logger.warn({ err: err.message }, 'plugin reload failed'))
   })
   return {
     manager,

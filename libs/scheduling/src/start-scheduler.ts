@@ -126,10 +126,10 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   await timekeeper.reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'first scheduler reconcile failed; retrying periodically'))
   const timer = setInterval(() => reconcile('periodic'), config.schedulerReconcileIntervalMs)
   timer.unref()
-  // The manager re-reads configs on the same messages; refresh() joins its re-read, then the chains follow.
-  await subscribeReload(ctx.newRedisConnection('scheduler-reload'), queuePrefix, () => {
+  // The manager re-reads configs on the same messages; reload() joins its re-read (of what the message names), then the chains follow.
+  await subscribeReload(ctx.newRedisConnection('scheduler-reload'), queuePrefix, (message) => {
     runtime.manager
-      .refresh()
+      .reload(message)
       .catch(() => undefined)
       .finally(() => reconcile('reload'))
   })

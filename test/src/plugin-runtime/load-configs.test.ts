@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict'
+import { createTeam } from '@plugin-server/db'
+import { loadEnabledConfigs, PluginJsonCache } from '@plugin-server/plugin-runtime'
+import type { QueryResult } from 'pg'
+import { createTestDatabase, TestDatabase } from '../harness/databases'
+import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
+
+describe('loadEnabledConfigs (what each process keeps per config)', () => {
+  let db: TestDatabase
+  let management: ReturnType<typeof managementContext>
+  /** Rows of plugin.json each query returned. */
+  let jsonReads: number[]
+
+  beforeEach(async () => {
+    db = await createTestDatabase()
+    management = managementContext(db.pool, '{t-load}')
+    jsonReads = []
+    const query = db.pool.query.bind(db.pool) as (...args: unknown[]) => Promise<QueryResult>
+    db.pool.query = (async (...args: unknown[]) => {
+      const result = await query(...args)
+      if (typeof args[0] === 'string' && /plugin_json/.test(args[0]) && /^\s*SELECT/.test(args[0])) jsonReads.push(result.rowCount ?? 0)
+      return result
+    }) as unknown as typeof db.pool.query
+  })
+  afterEach(async () => {
+    await management.close()
+    await db.drop()
+  })
+
+  it('shares one frozen plugin.json between every config of a plugin version, read once however many configs run it', async () => {
+    const plugin = writePlugin('shared', 'export function processEvent(e) { return e }', [{ key: 'tag', type: 'string' }])
+    for (const name of ['a', 'b', 'c']) await enablePlugin(management, (await createTeam(db.pool, name)).id, plugin)
+    jsonReads = []
+    const cache = new PluginJsonCache()
+    const records = await loadEnabledConfigs(db.pool, { pluginJsons: cache })
+    assert.equal(records.length, 3)
+    assert.ok(records.every((r) => r.pluginJson === records[0].pluginJson))
+    assert.ok(Object.isFrozen(records[0].pluginJson) && Object.isFrozen(records[0].pluginJson.config))
+    assert.deepEqual(jsonReads, [1], 'one plugin.json read, for the one version')
+    await loadEnabledConfigs(db.pool, { pluginJsons: cache })
+    assert.deepEqual(jsonReads, [1], 'a version already read is not read again')
+  })
+})
