@@ -53,7 +53,7 @@ describe('plugin_attachments.contents_md5 (what the configs read names attachmen
     url.pathname = `/${name}`
     const pool = new Pool({ connectionString: url.toString(), max: 2 })
     try {
-      const before = MIGRATIONS.findIndex((m) => m.id === '0017-plugin-attachment-contents-md5')
+      const before = MIGRATIONS.findIndex((m) => m.id === '0016-plugin-attachment-contents-md5')
       await migrate(pool, MIGRATIONS.slice(0, before))
       await pool.query(`INSERT INTO teams (name, api_token) VALUES ('a', 'phc_a')`)
       await pool.query(`INSERT INTO plugins (name, plugin_json, source, content_hash) VALUES ('p', '{}', '{}', 'h')`)

@@ -13,8 +13,8 @@ import { sql as deletedPluginConfigs } from './0012-deleted-plugin-configs'
 import { sql as deadLetterRetention } from './0013-dead-letter-retention'
 import { sql as deletedTeams } from './0014-deleted-teams'
 import { sql as pluginVersionPublicJobOrder } from './0015-plugin-version-public-job-order'
-import { sql as pluginAttachmentContentsMd5 } from './0017-plugin-attachment-contents-md5'
-import { sql as pluginAttachmentContentsMd5Fill } from './0018-plugin-attachment-contents-md5-fill'
+import { sql as pluginAttachmentContentsMd5 } from './0016-plugin-attachment-contents-md5'
+import { sql as pluginAttachmentContentsMd5Fill } from './0017-plugin-attachment-contents-md5-fill'
 
 export interface Migration {
   id: string
@@ -38,6 +38,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0013-dead-letter-retention', sql: deadLetterRetention },
   { id: '0014-deleted-teams', sql: deletedTeams },
   { id: '0015-plugin-version-public-job-order', sql: pluginVersionPublicJobOrder },
-  { id: '0017-plugin-attachment-contents-md5', sql: pluginAttachmentContentsMd5 },
-  { id: '0018-plugin-attachment-contents-md5-fill', sql: pluginAttachmentContentsMd5Fill },
+  { id: '0016-plugin-attachment-contents-md5', sql: pluginAttachmentContentsMd5 },
+  { id: '0017-plugin-attachment-contents-md5-fill', sql: pluginAttachmentContentsMd5Fill },
 ]

@@ -30,7 +30,7 @@ export interface ConfigRunScope {
 export async function listEnabledConfigRuns(pool: Pool, scope: ConfigRunScope | null): Promise<EnabledConfigRunRecord[]> {
   const { rows } = await pool.query<EnabledConfigRunRecord>(
     // A pinned config reads its version's row, so a new install or a rollback (which touch the plugin row) leaves its signature alone.
-    // contents_md5 is kept by a trigger (migration 0017); md5(contents) only for a row written before it and not filled yet.
+    // contents_md5 is kept by a trigger (migration 0016); md5(contents) only for a row written before it and not filled yet.
     `SELECT c.id, c.team_id, t.api_token, c.plugin_id, p.name, COALESCE(v.version, p.version) AS version, c.pinned_version,
             COALESCE(v.content_hash, p.content_hash) AS content_hash, c."order", c.config,
             c.updated_at AS config_updated_at, COALESCE(v.created_at, p.updated_at) AS plugin_updated_at,

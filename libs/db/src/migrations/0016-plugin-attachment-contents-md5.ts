@@ -5,7 +5,7 @@
  * 1 790 ms). A trigger keeps it, so every write sets it, those of a version from before this
  * migration (still running during a rolling upgrade) and plain SQL included; readers fall back to
  * md5(contents) while it is NULL. The same md5 as before, so no plugin reloads when this is applied.
- * Existing rows are filled by 0018, in its own transaction: this one holds the table's exclusive
+ * Existing rows are filled by 0017, in its own transaction: this one holds the table's exclusive
  * lock (ADD COLUMN) until it commits, which must not last as long as reading every attachment.
  */
 export const sql = /* sql */ `
