@@ -4,7 +4,7 @@ export { loadConfig, ConfigError } from './config'
 export type { Config } from './config'
 export { createLogger } from './logger'
 export type { Logger } from './logger'
-export { createRedis } from './redis'
+export { createRedis, isRedisRefusal } from './redis'
 export { createPool, Pool } from './postgres'
 export {
   createQueue,

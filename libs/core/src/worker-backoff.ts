@@ -1,4 +1,5 @@
-import { isNotConnectionError, Worker } from 'bullmq'
+import type { Worker } from 'bullmq'
+import { isRedisRefusal } from './redis'
 import type { Logger } from './logger'
 
 export interface WorkerBackoff {
@@ -15,9 +16,10 @@ export const WORKER_BACKOFF: WorkerBackoff = { firstDelayMs: 1000, maxDelayMs: 3
  * A Redis that refuses writes (READONLY after a failover, OOM at maxmemory) fails every fetch of a
  * BullMQ worker with an error that is not a connection error, and BullMQ 6.7 then fetches again at
  * once (retryIfFailed with onlyEmitError, no delay): with a backlog, a core spinning and ~100 000
- * error events in 15 s. Such an error pauses the worker (its jobs in flight go on) and resumes it
- * after a delay doubling up to maxDelayMs; errors log once per interval. Connection errors are
- * only logged: BullMQ already waits for the connection to come back.
+ * error events in 15 s. Such a refusal (isRedisRefusal) pauses the worker (its jobs in flight go
+ * on) and resumes it after a delay doubling up to maxDelayMs; errors log once per interval. Other
+ * errors are only logged: BullMQ already waits for a lost connection to come back, and a lost lock
+ * or a reset is one job's or one connection's, not a reason to stop taking jobs.
  */
 export function superviseWorker<Data, Result>(worker: Worker<Data, Result>, logger: Logger, backoff: WorkerBackoff = WORKER_BACKOFF): void {
   const queue = worker.name
@@ -42,7 +44,7 @@ export function superviseWorker<Data, Result>(worker: Worker<Data, Result>, logg
   }
 
   worker.on('error', (err: Error) => {
-    const pause = !closing && resumeTimer === null && isNotConnectionError(err)
+    const pause = !closing && resumeTimer === null && isRedisRefusal(err)
     if (pause) {
       // Failing again right after a resume: Redis still refuses, wait longer. After a quiet spell, start over.
       delayMs = Date.now() - resumedAt > backoff.maxDelayMs ? backoff.firstDelayMs : Math.min(backoff.maxDelayMs, delayMs * 2)

@@ -84,4 +84,15 @@ describe('a Redis connection whose node becomes a replica (failover)', function 
     )
     await queue.close()
   })
+
+  it('rejects a write with READONLY once the node behind the address stays a replica, after a few resends, instead of hanging', async () => {
+    // The address still names the demoted node (a DNS name that lags, or REDIS_URL naming a replica).
+    const stuck = createRedis(primary.url, pino({ level: 'silent' }), 'test:stuck-replica')
+    try {
+      await assert.rejects(stuck.set('on-a-replica', 'x'), /READONLY/)
+      assert.equal(await admin[1].exists('on-a-replica'), 0)
+    } finally {
+      stuck.disconnect()
+    }
+  })
 })

@@ -90,3 +90,35 @@ describe('a queue worker whose Redis refuses writes', function () {
     )
   })
 })
+
+describe('a queue worker meeting an error that is not a write refusal', function () {
+  this.timeout(30_000)
+
+  it('only logs it (a lost lock is one job’s, not a reason to stop taking jobs), and keeps taking jobs', async () => {
+    const connections = [new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null }), new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })]
+    const prefix = testQueuePrefix()
+    const queue = createQueue<{ n: number }>(QUEUES.export, connections[0], prefix)
+    const logLines: Record<string, unknown>[] = []
+    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk, _encoding, done) => (logLines.push(JSON.parse(String(chunk))), done()) }))
+    const worker = createWorker<{ n: number }>(QUEUES.export, async () => undefined, connections[1], prefix, logger, {}, BACKOFF)
+    try {
+      // What BullMQ's lock extender emits when a job's lock was lost; the worker itself is fine.
+      worker.emit('error', new Error('could not renew lock for job 42'))
+      assert.equal(worker.isPaused(), false)
+      assert.deepEqual(
+        logLines.map((l) => [l.msg, l.err]),
+        [['queue worker error', 'could not renew lock for job 42']],
+      )
+      await queue.add('job', { n: 1 })
+      await eventually(
+        'the job done',
+        () => queue.getCompletedCount(),
+        (n) => n === 1,
+      )
+    } finally {
+      await worker.close()
+      await queue.close()
+      connections.forEach((c) => c.disconnect())
+    }
+  })
+})
