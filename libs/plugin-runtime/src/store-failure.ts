@@ -1,14 +1,15 @@
+import { isRedisRefusal } from '@plugin-server/core'
 import type { StoreCapability } from '@plugin-server/plugin-vm'
-
-/** Redis replies that say the server cannot take the command now, whatever the command was. */
-const REDIS_REFUSALS = /(?:^|-)(OOM|READONLY|LOADING|MASTERDOWN|MISCONF|BUSY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/
 
 /** ioredis failing to reach Redis: the connection closed, the offline queue off or full, retries or the command timeout spent. */
 const REDIS_UNREACHABLE = /Connection is closed|Stream isn't writeable|max retries per request|Command timed out|Connection in subscriber mode/i
 
-/** pg failing to reach Postgres or losing the connection, from the driver or the pool. */
-const POSTGRES_UNREACHABLE =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end/i
+/**
+ * pg failing to reach Postgres or losing the connection, from the driver or the pool. Not the pool's
+ * "timeout exceeded when trying to connect": every team's storage calls share the pool, so one
+ * plugin flooding it would have turned other teams' plugin failures into retried batches.
+ */
+const POSTGRES_UNREACHABLE = /Connection terminated|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end/i
 
 /** Node's socket errors: on a store's call they are the store's connection, never the plugin's. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
@@ -53,7 +54,7 @@ export function storeFailure(capability: StoreCapability, error: unknown): strin
     }
     return POSTGRES_UNREACHABLE.test(error.message) ? `Postgres is unreachable (${error.message})` : null
   }
-  if (error.name === 'ReplyError') return REDIS_REFUSALS.test(error.message) ? `Redis refused the command (${error.message})` : null
+  if (error.name === 'ReplyError') return isRedisRefusal(error) ? `Redis refused the command (${error.message})` : null
   if (typeof code === 'string' && SOCKET_CODES.has(code)) return `Redis is unreachable (${error.message})`
   return REDIS_UNREACHABLE.test(error.message) || error.name === 'MaxRetriesPerRequestError' ? `Redis is unreachable (${error.message})` : null
 }
