@@ -50,23 +50,28 @@ export async function replayDeadLetters(
       batch.map((l) => l.id),
     )
     const added: number[] = []
-    for (const letter of batch) {
-      const data = events.get(letter.id) ?? []
-      const answer = await deliveries.addIfRoom(
-        {
-          jobId: `r-${letter.id}`,
-          data: { configId, teamId: letter.teamId, method: letter.method, events: data, source: { type: 'replay', deadLetterId: letter.id }, attempts: [] },
-        },
-        limits,
-      )
-      if (answer) {
-        refused = { ...answer, teamId: letter.teamId }
-        break
+    try {
+      for (const letter of batch) {
+        const data = events.get(letter.id) ?? []
+        const answer = await deliveries.addIfRoom(
+          {
+            jobId: `r-${letter.id}`,
+            data: { configId, teamId: letter.teamId, method: letter.method, events: data, source: { type: 'replay', deadLetterId: letter.id }, attempts: [] },
+          },
+          limits,
+        )
+        if (answer) {
+          refused = { ...answer, teamId: letter.teamId }
+          break
+        }
+        added.push(letter.id)
+        result.events += data.length
       }
-      added.push(letter.id)
-      result.events += data.length
+    } finally {
+      // Those queued before a failure (Redis refusing, the connection lost) are marked too: replayed
+      // again once their job is gone (an hour after delivery), they would be delivered twice.
+      await markDeadLettersReplayed(pool, added)
     }
-    await markDeadLettersReplayed(pool, added)
     result.replayed += added.length
     result.deadLetterIds.push(...added)
   }

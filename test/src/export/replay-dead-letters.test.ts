@@ -95,6 +95,24 @@ describe('replayDeadLetters', () => {
     assert.equal((await deliveries.queue.getJobCounts('waiting')).waiting, 1005)
   })
 
+  it('marks the letters it queued before Redis failed mid-batch, so a later replay does not queue them again', async () => {
+    const configId = await configWithDeadLetters(5, 1)
+    const add = deliveries.addIfRoom.bind(deliveries)
+    let calls = 0
+    deliveries.addIfRoom = async (delivery, limits) => {
+      if (++calls === 3) throw new Error('OOM command not allowed when used memory > maxmemory')
+      return add(delivery, limits)
+    }
+    await assert.rejects(replayDeadLetters(s.db.pool, deliveries, configId, { maxPendingEvents: 0, maxTeamPendingEvents: 0, maxFleetPendingEvents: 0 }), /OOM/)
+    const queued = (await deliveries.queue.getJobs(['waiting'])).map((j) => j.id).sort()
+    const marked = (await listDeadLetters(s.db.pool, configId))
+      .filter((l) => l.replayedAt !== null)
+      .map((l) => `r-${l.id}`)
+      .sort()
+    assert.equal(queued.length, 2)
+    assert.deepEqual(marked, queued)
+  })
+
   it('is what plugin-server export replay does, with the limits of its environment', async () => {
     const configId = await configWithDeadLetters(2, 3)
     const env = { DATABASE_URL: s.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: s.prefix, EXPORT_TEAM_MAX_PENDING_EVENTS: '4' }
