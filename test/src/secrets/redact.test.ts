@@ -22,6 +22,9 @@ describe('redact', () => {
     // Replacing the longer one first left "Zb" of the other behind.
     assert.equal(redact('aXYZb!', ['aXY', 'XYZb']), '***!')
     assert.equal(redact('aaa', ['aa']), '***')
+    // A secret that repeats itself: every occurrence, the overlapping ones too, is found.
+    assert.equal(redact('x abababab y', ['abab']), 'x *** y')
+    assert.equal(redact('aaaa-aaa', ['aaa']), '***-***')
     // "e" is in "[secret]": replacing secret by secret marked the first mark again.
     assert.equal(redact('key abcd, e', ['abcd', 'e'], '[secret]'), 'k[secret]y [secret], [secret]')
   })
