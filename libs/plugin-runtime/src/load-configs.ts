@@ -57,6 +57,12 @@ export interface LoadConfigsOptions {
    * and reported here, so one stale config cannot stop every other config from loading.
    */
   onUnreadable?: (configId: number, message: string) => void
+  /**
+   * A config whose plugin version has no stored plugin.json (its plugin deleted between the read's
+   * two queries, or a row lost) is left out and reported here: a failed read would have stopped every
+   * other config's reloads in the process, and failed its readiness, until the row came back.
+   */
+  onVersionMissing?: (configId: number, message: string) => void
   /** Keeps the plugin.json of versions read before, so a re-read reads only those it has not seen. */
   pluginJsons?: PluginJsonCache
 }
@@ -98,10 +104,10 @@ export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions 
   for (const r of rows) {
     const pluginJson = jsons.get(versionKey({ pluginId: r.plugin_id, version: r.version }))
     // Every version has its row (installs write it; migration 0008 wrote those of older plugins).
-    if (!pluginJson)
-      throw new Error(
-        `plugin configs not read: plugin ${r.name} (id ${r.plugin_id}) has no version ${r.version} in plugin_versions, which plugin config ${r.id} runs`,
-      )
+    if (!pluginJson) {
+      filter.onVersionMissing?.(r.id, `plugin ${r.name} (id ${r.plugin_id}) has no version ${r.version} in plugin_versions, which plugin config ${r.id} runs`)
+      continue
+    }
     let config: Record<string, unknown>
     try {
       config = openSecretFields(r.config, box, { teamId: r.team_id, pluginId: r.plugin_id })

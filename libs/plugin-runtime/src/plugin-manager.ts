@@ -196,6 +196,9 @@ export class PluginManager {
       scope: scope === 'all' ? null : scope,
       secrets: this.secrets,
       onUnreadable: (id, message) => this.unreadable(id, message),
+      // Its plugin deleted while this read ran (the next read no longer finds the config), or a row lost.
+      onVersionMissing: (id, message) =>
+        this.services.logger.error({ plugin_config_id: id, err: message }, 'plugin config left out of this read: its plugin version is not stored'),
       pluginJsons: this.pluginJsons,
     })
     const inScope = covering(scope)

@@ -40,4 +40,18 @@ describe('loadEnabledConfigs (what each process keeps per config)', () => {
     await loadEnabledConfigs(db.pool, { pluginJsons: cache })
     assert.deepEqual(jsonReads, [1], 'a version already read is not read again')
   })
+
+  it('leaves out, and reports, a config whose plugin version has no stored plugin.json (its plugin deleted mid-read), reading every other config', async () => {
+    const team = await createTeam(db.pool, 'a')
+    const gone = await enablePlugin(management, team.id, writePlugin('going', 'export function processEvent(e) { return e }'))
+    const kept = await enablePlugin(management, team.id, writePlugin('staying', 'export function processEvent(e) { return e }'))
+    await db.pool.query('DELETE FROM plugin_versions WHERE plugin_id = $1', [gone.plugin_id])
+    const missing: [number, string][] = []
+    const records = await loadEnabledConfigs(db.pool, { onVersionMissing: (id, message) => missing.push([id, message]) })
+    assert.deepEqual(
+      records.map((r) => r.id),
+      [kept.id],
+    )
+    assert.deepEqual(missing, [[gone.id, `plugin going (id ${gone.plugin_id}) has no version 1 in plugin_versions, which plugin config ${gone.id} runs`]])
+  })
 })
