@@ -43,8 +43,24 @@ export function watchEvictionPolicy(redis: Redis, logger: Logger, registry: Regi
     registers: [registry],
   })
   let current: string | null = null
+  let unreadableSaid = false
+  // A Redis that refuses INFO (an ACL, a renamed command) or does not name the policy cannot be
+  // checked: said once, so an operator knows the guard is off, and readiness does not depend on it.
+  const unreadable = (why: string) => {
+    if (unreadableSaid) return
+    unreadableSaid = true
+    logger.warn({ err: why }, `Redis maxmemory-policy could not be read (${why}), so it is not checked: make sure it is ${REQUIRED_EVICTION_POLICY}`)
+  }
   const check = async () => {
-    const policy = await readEvictionPolicy(redis).catch(() => current)
+    let policy: string | null
+    try {
+      policy = await readEvictionPolicy(redis)
+    } catch (err) {
+      // A lost connection is read again at the next 'ready'; a refusal is Redis' answer.
+      if ((err as Error).name === 'ReplyError') unreadable((err as Error).message)
+      return
+    }
+    if (policy === null) unreadable('INFO memory has no maxmemory_policy')
     if (policy === null || policy === current) return
     const was = current
     current = policy

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
 import Redis from 'ioredis'
+import pino from 'pino'
+import { Registry } from 'prom-client'
+import { watchEvictionPolicy } from '@plugin-server/core'
 import { LocalServer, startRedisServer } from '@plugin-server/dev-services'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import type { FleetProcess } from '../harness/processes'
@@ -49,5 +53,23 @@ describe('a Redis whose maxmemory-policy evicts', function () {
     await eventually('capture ready again', readyz, (r) => r.status === 200)
     assert.match(await capture.metrics(), /^redis_maxmemory_policy_info\{policy="noeviction",role="capture"\} 1$/m)
     assert.doesNotMatch(await capture.metrics(), /policy="allkeys-lru"/)
+  })
+
+  it('says once that the policy is not checked when Redis refuses INFO (an ACL), and fails no readiness for it', async () => {
+    await redis.acl('SETUSER', 'no-info', 'on', '>pw', '~*', '+@all', '-info')
+    const limited = new Redis(server.url, { username: 'no-info', password: 'pw' })
+    const lines: Record<string, unknown>[] = []
+    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) }))
+    const watch = watchEvictionPolicy(limited, logger, new Registry(), 60_000)
+    try {
+      await watch.check()
+      await watch.check()
+      assert.equal(watch.policy(), null)
+      assert.equal(lines.length, 1)
+      assert.match(String(lines[0].msg), /^Redis maxmemory-policy could not be read \(NOPERM.*\), so it is not checked: make sure it is noeviction$/)
+    } finally {
+      watch.close()
+      limited.disconnect()
+    }
   })
 })
