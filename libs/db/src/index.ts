@@ -86,7 +86,6 @@ export {
   listDeadLetterRecords,
   readDeadLetterEvents,
   readDeadLettersEvents,
-  markDeadLetterReplayed,
   markDeadLettersReplayed,
   countDeadLetters,
   countPendingDeadLetters,

@@ -1,5 +1,5 @@
 import { toPostgresJson } from '@plugin-server/core'
-import { countDeadLetters, DeadLetterRecord, insertDeadLetterRow, listDeadLetterRecords, markDeadLetterReplayed, readDeadLetterEvents } from '@plugin-server/db'
+import { countDeadLetters, DeadLetterRecord, insertDeadLetterRow, listDeadLetterRecords, readDeadLetterEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import type { AttemptRecord, DeadLetter, ExportMethod, ProcessedPluginEvent } from './interfaces'
 
@@ -78,10 +78,6 @@ export async function listDeadLetters(pool: Pool, configId: number, options: Dea
 
 export async function deadLetterEvents(pool: Pool, id: number): Promise<ProcessedPluginEvent[]> {
   return readDeadLetterEvents<ProcessedPluginEvent>(pool, id)
-}
-
-export async function markReplayed(pool: Pool, id: number): Promise<void> {
-  await markDeadLetterReplayed(pool, id)
 }
 
 export async function deadLetterCounts(pool: Pool, configId: number): Promise<{ pending: number; pendingEvents: number; replayed: number }> {

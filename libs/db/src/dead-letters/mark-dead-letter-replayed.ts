@@ -1,9 +1,5 @@
 import type { Pool } from 'pg'
 
-export async function markDeadLetterReplayed(pool: Pool, id: number): Promise<void> {
-  await markDeadLettersReplayed(pool, [id])
-}
-
 /** One UPDATE for the lot: a replay marks its letters a batch at a time, not one round trip each. */
 export async function markDeadLettersReplayed(pool: Pool, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return
