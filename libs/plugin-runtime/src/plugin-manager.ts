@@ -226,7 +226,7 @@ export class PluginManager {
    * returned, so a role never sets up a plugin for a method it does not run.
    */
   async teamConfigs(teamId: number, methods?: readonly PluginMethodName[]): Promise<ActiveConfig[]> {
-    const teamIds = () => (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.methodsOf(id)?.some((m) => methods.includes(m)) ?? true))
+    const teamIds = () => (this.teams.get(teamId) ?? []).filter((id) => !methods || (this.exportsAnyOf(id, methods) ?? true))
     await this.loadSettled(teamId, teamIds)
     // Read with no await since the states above: a reload cannot leave a config pending in between.
     return teamIds()
@@ -244,7 +244,7 @@ export class PluginManager {
     const ids = () => this.teams.get(teamId) ?? []
     await this.loadSettled(teamId, () => ids().filter((id) => !this.methodsOf(id)))
     return ids()
-      .filter((id) => this.methodsOf(id)?.some((m) => methods.includes(m)))
+      .filter((id) => this.exportsAnyOf(id, methods))
       .map((id) => this.records.get(id)!)
   }
 
@@ -276,6 +276,11 @@ export class PluginManager {
   /** What the config's version exports, from its version row or the instance loaded here; undefined while not known. */
   methodsOf(id: number): readonly PluginMethodName[] | undefined {
     return this.capabilitiesOf(id)?.methods ?? this.exports.get(id)?.methods
+  }
+
+  /** Whether the config's version exports one of `methods`; undefined while its exports are not known. */
+  exportsAnyOf(id: number, methods: readonly PluginMethodName[]): boolean | undefined {
+    return this.methodsOf(id)?.some((m) => methods.includes(m))
   }
 
   async config(id: number): Promise<ActiveConfig | null> {

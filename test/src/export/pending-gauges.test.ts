@@ -61,7 +61,10 @@ describe('pending export gauges (read at every exporter /metrics scrape)', () =>
       [1, ['processEvent']],
       [2, ['setupPlugin', 'exportEvents']],
     ])
-    const manager = { enabledConfigs: () => configs, methodsOf: (id: number) => methods.get(id) }
+    const manager = {
+      enabledConfigs: () => configs,
+      exportsAnyOf: (id: number, wanted: readonly PluginMethodName[]) => methods.get(id)?.some((m) => wanted.includes(m)),
+    }
     // A config whose exports are not known yet may have work: it is read until they are.
     assert.deepEqual(
       exportingConfigs(manager).map((r) => r.id),
