@@ -203,7 +203,9 @@ export function runJob(id: number, name: string, payloadJson: string): string | 
   } catch (error) {
     return withStamp(remember(id, parseError('the payload of job ' + name, error)))
   }
-  return withStamp(remember(id, invoke(jobs[name], 'job ' + name, [payload])))
+  // PostHog ran `payload ? job(payload, meta) : job(meta)`: a job enqueued without a payload (or a
+  // falsy one) gets meta as its first argument, and plugins declare such jobs as `(meta) => …`.
+  return withStamp(remember(id, invoke(jobs[name], 'job ' + name, payload ? [payload] : [])))
 }
 
 /**

@@ -22,6 +22,7 @@ export function jobRunAt(kind: string, value: unknown, unit: unknown, now = Date
   const ms = UNIT_MS[name]
   if (ms === undefined) throw new TypeError(`runIn: unknown unit "${String(unit)}"`)
   const amount = Number(value)
-  if (!Number.isFinite(amount) || amount < 0) throw new TypeError('runIn: duration must be a non-negative number')
-  return new Date(now + amount * ms)
+  if (!Number.isFinite(amount)) throw new TypeError('runIn: duration must be a number')
+  // A time already past runs now, as in PostHog: plugins pass computed delays (`next - Date.now()`).
+  return new Date(now + Math.max(0, amount) * ms)
 }

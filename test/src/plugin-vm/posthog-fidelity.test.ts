@@ -1,0 +1,38 @@
+import assert from 'assert/strict'
+import { loadCode } from './helpers'
+
+/** Edge semantics of `meta` a plugin written for PostHog's plugin server (1.10.x) relies on. */
+describe('plugin-vm: what a PostHog plugin gets at the edges of meta', () => {
+  it('calls a job enqueued without a payload (or with a falsy one) with meta as its first argument, as PostHog did', async () => {
+    const { instance } = await loadCode(`
+      export const jobs = {
+        metaFirst: (meta) => typeof meta?.cache?.get === 'function' && typeof meta.global === 'object',
+        both: (payload, meta) => [payload, typeof meta?.cache?.get],
+      }`)
+    try {
+      assert.equal(await instance.runJob('metaFirst', undefined), true, 'no payload: meta first')
+      assert.equal(await instance.runJob('metaFirst', null), true, 'null: meta first')
+      assert.equal(await instance.runJob('metaFirst', 0), true, 'a falsy payload: meta first, as PostHog ran `payload ? job(payload) : job()`')
+      assert.deepEqual(await instance.runJob('both', { n: 1 }), [{ n: 1 }, 'function'])
+    } finally {
+      instance.dispose()
+    }
+  })
+
+  it('runs a runIn with a negative duration now, as PostHog did, and refuses one that is not a number', async () => {
+    const { host, instance } = await loadCode(`
+      export const jobs = { later: () => null }
+      export async function runEveryMinute({ jobs }) {
+        await jobs.later({ n: 1 }).runIn(-30, 'seconds')
+        try { await jobs.later().runIn('soon', 'seconds'); return 'accepted' } catch (e) { return e.message }
+      }`)
+    try {
+      const before = Date.now()
+      assert.equal(await instance.call('runEveryMinute', []), 'runIn: duration must be a number')
+      assert.equal(host.jobs.length, 1)
+      assert.ok(host.jobs[0].runAt.getTime() >= before && host.jobs[0].runAt.getTime() <= Date.now(), 'the past time became now')
+    } finally {
+      instance.dispose()
+    }
+  })
+})
