@@ -19,6 +19,29 @@ describe('plugin-vm: what a PostHog plugin gets at the edges of meta', () => {
     }
   })
 
+  it('stores cache, storage and job values as JSON makes them: toJSON is used and functions are left out, instead of a clone error', async () => {
+    const { host, instance } = await loadCode(`
+      class Moment { constructor(iso) { this._i = iso; this._isAMomentObject = true } toJSON() { return this._i } }
+      export const jobs = { later: () => null }
+      export async function runEveryMinute({ cache, storage, jobs }) {
+        const when = new Moment('2026-01-02T03:04:05.000Z')
+        const value = { when, at: new Date(0), skip: undefined, fn() {}, list: [1, () => 2] }
+        await cache.set('v', value)
+        await cache.set('raw', 'text', 60, { jsonSerialize: false })
+        await storage.set('v', value)
+        await storage.set('m', when)
+        await jobs.later(value).runNow()
+        return [await cache.get('v'), await cache.get('raw', null, { jsonSerialize: false }), await storage.get('v'), await storage.get('m')]
+      }`)
+    try {
+      const expected = { when: '2026-01-02T03:04:05.000Z', at: '1970-01-01T00:00:00.000Z', list: [1, null] }
+      assert.deepEqual(await instance.call('runEveryMinute', []), [expected, 'text', expected, '2026-01-02T03:04:05.000Z'])
+      assert.deepEqual(host.jobs[0].payload, expected)
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it('runs a runIn with a negative duration now, as PostHog did, and refuses one that is not a number', async () => {
     const { host, instance } = await loadCode(`
       export const jobs = { later: () => null }

@@ -1,6 +1,7 @@
 import { runtimeBuffer } from './lazy-modules'
 import { locate } from './geoip-answers'
 import { hostAsync, hostFire } from './host-link'
+import { parse, stringify } from './intrinsics'
 
 export interface LoadInfo {
   config: Record<string, unknown>
@@ -13,6 +14,23 @@ function cacheMethod(name: string) {
   return (...args: unknown[]) => hostAsync(`cache.${name}`, args)
 }
 
+/**
+ * A value the host will store as JSON, made here as JSON makes it. Arguments cross by structured
+ * clone, which ignores `toJSON` (a moment, luxon or dayjs object arrived as its private fields) and
+ * refuses functions (a whole write failed on an object with a method); PostHog ran `JSON.stringify`
+ * in the plugin's own realm. Primitives need nothing: the host's encoding is the same.
+ */
+function asJson(value: unknown): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value
+  const text = stringify(value)
+  return text === undefined ? undefined : parse(text)
+}
+
+/** `cache.set`: a JSON value as JSON would store it; raw text (`jsonSerialize: false`) as it is. */
+function cacheSet(key: unknown, value: unknown, ttlSeconds?: unknown, options?: { jsonSerialize?: unknown } | null): Promise<unknown> {
+  return hostAsync('cache.set', [key, options?.jsonSerialize === false ? value : asJson(value), ttlSeconds, options])
+}
+
 /** The `meta` argument: data copied in once, capabilities forwarded to the host. Built once per isolate. */
 export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<string, string>): Record<string, unknown> {
   const attachments: Record<string, unknown> = {}
@@ -21,11 +39,15 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
   }
   const declared: Record<string, unknown> = {}
   for (const name of jobNames) {
-    declared[name] = (payload?: unknown) => ({
-      runNow: () => hostAsync('jobs.enqueue', [name, payload, 'now']),
-      runAt: (date: Date) => hostAsync('jobs.enqueue', [name, payload, 'at', new Date(date).getTime()]),
-      runIn: (duration: number, unit: string) => hostAsync('jobs.enqueue', [name, payload, 'in', Number(duration), String(unit)]),
-    })
+    declared[name] = (given?: unknown) => {
+      // Queued as JSON (PostHog's graphile jobs were too), so made as JSON now: the run sees what was meant.
+      const payload = asJson(given)
+      return {
+        runNow: () => hostAsync('jobs.enqueue', [name, payload, 'now']),
+        runAt: (date: Date) => hostAsync('jobs.enqueue', [name, payload, 'at', new Date(date).getTime()]),
+        runIn: (duration: number, unit: string) => hostAsync('jobs.enqueue', [name, payload, 'in', Number(duration), String(unit)]),
+      }
+    }
   }
   // Calling a job the plugin does not export says which one, instead of "is not a function".
   const jobs = new Proxy(declared, {
@@ -58,10 +80,10 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
     global: {},
     jobs,
     metrics: metricApi,
-    cache: Object.fromEntries(['set', 'get', 'incr', 'expire', 'lpush', 'lrange', 'llen', 'lpop', 'lrem'].map((m) => [m, cacheMethod(m)])),
+    cache: { ...Object.fromEntries(['get', 'incr', 'expire', 'lpush', 'lrange', 'llen', 'lpop', 'lrem'].map((m) => [m, cacheMethod(m)])), set: cacheSet },
     storage: {
       get: (key: string, defaultValue?: unknown) => hostAsync('storage.get', [key, defaultValue]),
-      set: (key: string, value: unknown) => hostAsync('storage.set', [key, value]),
+      set: (key: string, value: unknown) => hostAsync('storage.set', [key, asJson(value)]),
       del: (key: string) => hostAsync('storage.del', [key]),
     },
     utils: {
