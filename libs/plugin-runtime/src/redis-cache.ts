@@ -206,9 +206,13 @@ function secondsToLive(ttlSeconds: number | undefined): number {
   return seconds > 0 ? Math.ceil(seconds) : 0
 }
 
-/** A stored value as `get` answers it: JSON-decoded unless asked for raw text; text that is not JSON as it is. */
+/**
+ * A stored value as `get` answers it: JSON-decoded unless asked for raw text; text that is not JSON
+ * as it is. A missing key answers the default, or null without one: PostHog's cache never answered
+ * undefined, and plugins test `=== null` (the in-memory cache of `plugin run` answers the same).
+ */
 function decode(raw: string | null, defaultValue: unknown, options?: { jsonSerialize?: boolean }): unknown {
-  if (raw === null) return defaultValue
+  if (raw === null) return defaultValue ?? null
   if (options?.jsonSerialize === false) return raw
   try {
     return JSON.parse(raw)

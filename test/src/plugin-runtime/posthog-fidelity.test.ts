@@ -8,6 +8,17 @@ describe("plugin runtime: the server's meta at the edges a PostHog plugin relies
   beforeEach(async () => (fx = await pluginRuntimeFixture()))
   afterEach(() => fx.close())
 
+  it('cache.get of a missing key answers null without a default and the default with one, as the in-memory cache does', async () => {
+    const { config } = await fx.startWithPlugin(
+      'cache-missing',
+      `export async function runEveryMinute({ cache }) {
+        // Compared here: a result crosses as JSON, where undefined in an array is null too.
+        return [(await cache.get('missing')) === null, await cache.get('missing', 0), (await cache.get('missing', undefined, { jsonSerialize: false })) === null]
+      }`,
+    )
+    assert.deepEqual(await config.use((i) => i.call('runEveryMinute', [])), [true, 0, true])
+  })
+
   it('stores in Redis and Postgres what JSON makes of a value: toJSON is used and functions are left out', async () => {
     const { config } = await fx.startWithPlugin(
       'json-values',
