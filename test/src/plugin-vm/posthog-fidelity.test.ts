@@ -58,4 +58,38 @@ describe('plugin-vm: what a PostHog plugin gets at the edges of meta', () => {
       instance.dispose()
     }
   })
+
+  it('takes metric operations in any case, as PostHog lowercased them', async () => {
+    const { host, instance } = await loadCode(`
+      export const metrics = { sent: 'SUM', slowest: 'Max' }
+      export function runEveryMinute({ metrics }) { metrics.sent.increment(2); metrics.slowest.max(9) }`)
+    try {
+      assert.deepEqual(instance.metrics, { sent: 'sum', slowest: 'max' })
+      await instance.call('runEveryMinute', [])
+      assert.deepEqual(host.metricUpdates, [
+        { name: 'sent', operation: 'sum', value: 2 },
+        { name: 'slowest', operation: 'max', value: 9 },
+      ])
+    } finally {
+      instance.dispose()
+    }
+  })
+
+  it('answers posthog.capture with a promise, as PostHog did, so .then and .catch on it work', async () => {
+    const { host, instance } = await loadCode(`
+      export async function runEveryMinute() {
+        let done = false
+        await posthog.capture('counted', { n: 1 }).then(() => (done = true)).catch(() => {})
+        return done
+      }`)
+    try {
+      assert.equal(await instance.call('runEveryMinute', []), true)
+      assert.deepEqual(
+        host.captures.map((c) => [c.event, c.properties]),
+        [['counted', { n: 1 }]],
+      )
+    } finally {
+      instance.dispose()
+    }
+  })
 })

@@ -2,7 +2,7 @@ import { decodeResult, releaseCallback, runCallback } from './bridge'
 import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
-import { defineProperty, descriptor } from './intrinsics'
+import { defineProperty, descriptor, ownPromise } from './intrinsics'
 import { runtimeBuffer } from './lazy-modules'
 import { connectHost, hostAsync, hostFire } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
@@ -74,8 +74,10 @@ function acking<A extends unknown[], R>(fn: (id: number, ...rest: A) => R): (id:
 }
 
 const posthog = {
-  capture(event: string, properties: Record<string, unknown> = {}): void {
+  /** Fire and forget, but a promise as PostHog's was: plugins write `posthog.capture(…).catch(…)`. */
+  capture(event: string, properties: Record<string, unknown> = {}): Promise<void> {
     hostFire('capture', [String(event), JSON.parse(JSON.stringify(properties ?? {})), runningCall])
+    return ownPromise((resolve) => resolve(undefined))
   },
   api: { get: api('GET'), post: api('POST'), put: api('PUT'), delete: api('DELETE') },
 }

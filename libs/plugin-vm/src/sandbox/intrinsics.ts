@@ -28,6 +28,7 @@ export const NativeMap = Map
 export const NativeFunction = Function
 export const mapGet = uncurry(Map.prototype.get as (this: Map<unknown, unknown>, key: unknown) => unknown)
 export const mapSet = uncurry(Map.prototype.set as (this: Map<unknown, unknown>, key: unknown, value: unknown) => Map<unknown, unknown>)
+export const stringToLowerCase = uncurry(String.prototype.toLowerCase as (this: string) => string)
 export const stringSlice = uncurry(String.prototype.slice as (this: string, start?: number, end?: number) => string)
 /** `then` of the built-in Promise: on the runtime's own promises (see ownPromise), never the plugin's replacement. */
 export const promiseThen = uncurry(

@@ -1,7 +1,7 @@
 import { lineEnvelope, runBatchExport } from './batch-export'
 import { errorRecord, toErrorRecord } from './errors'
 import { batchText, eventLine, failLine, Lines } from './event-lines'
-import { bare, detached, objectKeys, ownPromise, parse, promiseThen, reflectApply, stringify } from './intrinsics'
+import { bare, detached, objectKeys, ownPromise, parse, promiseThen, reflectApply, stringify, stringToLowerCase } from './intrinsics'
 import { createMeta, LoadInfo } from './meta'
 import { sandboxRequire } from './modules'
 import { stamped } from './host-link'
@@ -64,8 +64,11 @@ export function load(factory: Fn, info: LoadInfo): string {
   const metrics = bare<Record<string, string>>()
   for (let i = 0; i < metricNames.length; i++) {
     const name = metricNames[i]
-    const op = declaredMetrics[name]
-    if (op !== 'sum' && op !== 'max' && op !== 'min') throw new Error(`metric "${name}" has the unknown operation ${stringify(op)}: expected sum, max or min`)
+    const declared = declaredMetrics[name]
+    // Any case, as PostHog lowercased them ('SUM', 'Max').
+    const op = typeof declared === 'string' ? stringToLowerCase(declared) : declared
+    if (op !== 'sum' && op !== 'max' && op !== 'min')
+      throw new Error(`metric "${name}" has the unknown operation ${stringify(declared)}: expected sum, max or min`)
     metrics[name] = op
   }
   meta = createMeta(info, objectKeys(jobs), metrics)
