@@ -92,4 +92,35 @@ describe('plugin-vm: what a PostHog plugin gets at the edges of meta', () => {
       instance.dispose()
     }
   })
+  it("flushes @posthog/plugin-contrib's createBuffer as that package did: 10 points by default, an item over the limit at once, add and flush detached", async () => {
+    const { instance } = await loadCode(`
+      import { createBuffer } from '@posthog/plugin-contrib'
+      export async function runEveryMinute() {
+        const flushed = []
+        const byDefault = createBuffer({ onFlush: (batch) => { flushed.push(['default', batch.length]) } })
+        for (let i = 0; i < 11; i++) byDefault.add(i)
+        const big = createBuffer({ limit: 100, timeoutSeconds: 600, onFlush: (batch, points) => { flushed.push(['big', batch, points]) } })
+        big.add('small', 10)
+        big.add('huge', 500)
+        const { add, flush } = createBuffer({ limit: 3, onFlush: (batch) => { flushed.push(['detached', batch]) } })
+        ;['a', 'b'].forEach((item) => add(item))
+        await flush()
+        return { flushed, options: byDefault._options.timeoutSeconds, points: byDefault._points, left: byDefault._buffer }
+      }`)
+    try {
+      assert.deepEqual(await instance.call('runEveryMinute', []), {
+        flushed: [
+          ['default', 10],
+          ['big', ['small'], 10],
+          ['big', ['huge'], 500],
+          ['detached', ['a', 'b']],
+        ],
+        options: 60,
+        points: 1,
+        left: [10],
+      })
+    } finally {
+      instance.dispose()
+    }
+  })
 })
