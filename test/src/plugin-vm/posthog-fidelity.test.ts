@@ -42,6 +42,29 @@ describe('plugin-vm: what a PostHog plugin gets at the edges of meta', () => {
     }
   })
 
+  it('rejects the promise of a cache, storage or job write whose value JSON cannot make, instead of throwing at the call', async () => {
+    const { host, instance } = await loadCode(`
+      export const jobs = { later: () => null }
+      export async function runEveryMinute({ cache, storage, jobs }) {
+        const cyclic = {}
+        cyclic.self = cyclic
+        const caught = []
+        const calls = [() => cache.set('c', cyclic), () => storage.set('s', { n: 1n }), () => jobs.later(cyclic).runNow()]
+        for (const call of calls) {
+          let promise
+          try { promise = call() } catch (e) { caught.push('threw: ' + e.name); continue }
+          await promise.then(() => caught.push('stored'), (e) => caught.push('rejected: ' + e.name))
+        }
+        return caught
+      }`)
+    try {
+      assert.deepEqual(await instance.call('runEveryMinute', []), ['rejected: TypeError', 'rejected: TypeError', 'rejected: TypeError'])
+      assert.equal(host.jobs.length, 0, 'nothing was queued')
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it('runs a runIn with a negative duration now, as PostHog did, and refuses one that is not a number', async () => {
     const { host, instance } = await loadCode(`
       export const jobs = { later: () => null }

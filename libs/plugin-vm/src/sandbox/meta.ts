@@ -26,9 +26,24 @@ function asJson(value: unknown): unknown {
   return text === undefined ? undefined : parse(text)
 }
 
+/**
+ * A host call whose arguments are made first: a value JSON cannot make (a cycle, a BigInt, a
+ * throwing `toJSON`) rejects the call's promise, as PostHog's async `set` did, instead of throwing
+ * at the caller.
+ */
+function hostAsyncOf(op: string, args: () => unknown[]): Promise<unknown> {
+  let made: unknown[]
+  try {
+    made = args()
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  return hostAsync(op, made)
+}
+
 /** `cache.set`: a JSON value as JSON would store it; raw text (`jsonSerialize: false`) as it is. */
 function cacheSet(key: unknown, value: unknown, ttlSeconds?: unknown, options?: { jsonSerialize?: unknown } | null): Promise<unknown> {
-  return hostAsync('cache.set', [key, options?.jsonSerialize === false ? value : asJson(value), ttlSeconds, options])
+  return hostAsyncOf('cache.set', () => [key, options?.jsonSerialize === false ? value : asJson(value), ttlSeconds, options])
 }
 
 /** The `meta` argument: data copied in once, capabilities forwarded to the host. Built once per isolate. */
@@ -39,15 +54,12 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
   }
   const declared: Record<string, unknown> = {}
   for (const name of jobNames) {
-    declared[name] = (given?: unknown) => {
-      // Queued as JSON (PostHog's graphile jobs were too), so made as JSON now: the run sees what was meant.
-      const payload = asJson(given)
-      return {
-        runNow: () => hostAsync('jobs.enqueue', [name, payload, 'now']),
-        runAt: (date: Date) => hostAsync('jobs.enqueue', [name, payload, 'at', new Date(date).getTime()]),
-        runIn: (duration: number, unit: string) => hostAsync('jobs.enqueue', [name, payload, 'in', Number(duration), String(unit)]),
-      }
-    }
+    // Queued as JSON (PostHog's graphile jobs were too), so made as JSON when queued: the run sees what was meant.
+    declared[name] = (payload?: unknown) => ({
+      runNow: () => hostAsyncOf('jobs.enqueue', () => [name, asJson(payload), 'now']),
+      runAt: (date: Date) => hostAsyncOf('jobs.enqueue', () => [name, asJson(payload), 'at', new Date(date).getTime()]),
+      runIn: (duration: number, unit: string) => hostAsyncOf('jobs.enqueue', () => [name, asJson(payload), 'in', Number(duration), String(unit)]),
+    })
   }
   // Calling a job the plugin does not export says which one, instead of "is not a function".
   const jobs = new Proxy(declared, {
@@ -83,7 +95,7 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
     cache: { ...Object.fromEntries(['get', 'incr', 'expire', 'lpush', 'lrange', 'llen', 'lpop', 'lrem'].map((m) => [m, cacheMethod(m)])), set: cacheSet },
     storage: {
       get: (key: string, defaultValue?: unknown) => hostAsync('storage.get', [key, defaultValue]),
-      set: (key: string, value: unknown) => hostAsync('storage.set', [key, asJson(value)]),
+      set: (key: string, value: unknown) => hostAsyncOf('storage.set', () => [key, asJson(value)]),
       del: (key: string) => hostAsync('storage.del', [key]),
     },
     utils: {
