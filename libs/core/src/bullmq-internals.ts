@@ -61,3 +61,21 @@ export async function deduplicationJobIds(redis: Redis, queue: Queue, deduplicat
 export async function dropDeduplicatedSuccessor(redis: Redis, queue: Queue, deduplicationId: string): Promise<void> {
   await redis.del(queue.toKey(`dn:${deduplicationId}`))
 }
+
+/** The part of a BullMQ 6.7 Worker that setWorkerConcurrency uses: the public setter and the main loop's private queue. */
+interface WorkerLoop {
+  concurrency: number
+  mainLoopQueue?: { add(promise: Promise<unknown>): void } | null
+}
+
+/**
+ * Sets a worker's concurrency so that a raise takes effect at once. BullMQ's setter only stores the
+ * number: a worker whose slots are all busy sleeps in its main loop until one of its jobs ends, so a
+ * raise made because those jobs are stuck would wait for them. A settled promise added to the loop's
+ * queue wakes it to fetch up to the new number, as BullMQ's own resume() does.
+ */
+export function setWorkerConcurrency(worker: { concurrency: number }, concurrency: number): void {
+  const raised = concurrency > worker.concurrency
+  worker.concurrency = concurrency
+  if (raised) (worker as WorkerLoop).mainLoopQueue?.add(Promise.resolve())
+}

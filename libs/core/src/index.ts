@@ -32,6 +32,8 @@ export { sharedScrape } from './shared-scrape'
 export { removeSeries } from './remove-series'
 export { postpone } from './postpone'
 export { SlotCounts } from './slot-counts'
+export { StuckSlots } from './stuck-slots'
+export type { StuckSlotsOptions } from './stuck-slots'
 export { addPluginJob, pluginJobStarted } from './plugin-job-line'
 export { publishReload, subscribeReload } from './reload'
 export type { ReloadMessage } from './reload'
@@ -43,7 +45,15 @@ export { forgetPluginMetrics } from './forget-plugin-metrics'
 export { forgetPluginRedisKeys } from './forget-plugin-redis-keys'
 export { forgetExportState } from './forget-export-state'
 export { forgetTeamRedisState } from './forget-team-redis-state'
-export { jobsExist, deduplicationJobIds, dropDeduplicatedSuccessor, BULLMQ_INTERNALS_VERSION, BULLMQ_JOB_FINISHED_FIELD, bullmqKeys } from './bullmq-internals'
+export {
+  jobsExist,
+  deduplicationJobIds,
+  dropDeduplicatedSuccessor,
+  setWorkerConcurrency,
+  BULLMQ_INTERNALS_VERSION,
+  BULLMQ_JOB_FINISHED_FIELD,
+  bullmqKeys,
+} from './bullmq-internals'
 export { observeQueueWorker } from './queue-worker-metrics'
 export { parseSecretKeys, SECRETS_KEYS_VARIABLE } from './secret-keys'
 export type { SecretKey } from './secret-keys'

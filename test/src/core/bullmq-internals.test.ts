@@ -10,6 +10,7 @@ import {
   dropDeduplicatedSuccessor,
   jobsExist,
   readQueueDepths,
+  setWorkerConcurrency,
 } from '@plugin-server/core'
 import { testQueuePrefix } from '../harness/databases'
 import { waitFor } from '../harness/wait'
@@ -107,5 +108,41 @@ describe('BullMQ internals adapter (libs/core bullmq-internals.ts)', () => {
     assert.equal(await queue.getJobCountByTypes('waiting', 'delayed', 'active'), 0)
     await queue.removeDeduplicationKey('chain-1')
     assert.equal(await queue.getDeduplicationJobId('chain-1'), null)
+  })
+
+  it('starts a waiting job as soon as concurrency is raised, while the jobs holding every slot still run', async () => {
+    const started: number[] = []
+    let release = (): void => undefined
+    const hanging = new Promise<void>((resolve) => (release = resolve))
+    worker = new Worker<{ n: number }>(
+      'scheduled',
+      async (job) => {
+        started.push(job.data.n)
+        if (job.data.n < 2) await hanging
+      },
+      { connection: (workerRedis = redis.duplicate()), prefix, concurrency: 2 },
+    )
+    await queue.add('t', { n: 0 })
+    await queue.add('t', { n: 1 })
+    await waitFor(
+      'both slots are held',
+      async () => started.length,
+      (n) => n === 2,
+    )
+    await queue.add('t', { n: 2 })
+    setWorkerConcurrency(worker, 3)
+    await waitFor(
+      'the third job ran in the slot added',
+      async () => started,
+      (s) => s.includes(2),
+    )
+    assert.equal(await queue.getActiveCount(), 2, 'the first two still run')
+    setWorkerConcurrency(worker, 2)
+    release()
+    await waitFor(
+      'every job done',
+      () => queue.getJobCountByTypes('waiting', 'active'),
+      (n) => n === 0,
+    )
   })
 })
