@@ -126,6 +126,10 @@ export interface Config {
     configConcurrency: number
     /** Delivery jobs of one team's configs together one exporter process runs at once (EXPORT_TEAM_CONCURRENCY). */
     teamConcurrency: number
+    /** How long a delivery runs before it is stuck and stops counting against `concurrency` (EXPORT_STUCK_AFTER_MS). */
+    stuckAfterMs: number
+    /** The most stuck deliveries that stop counting at once: extra slots (EXPORT_STUCK_EXTRA_SLOTS). */
+    stuckExtraSlots: number
     /** Ingest hand-offs one exporter fans out at once. */
     fanOutConcurrency: number
     /** exportEvents buffer bounds unless the config sets exportEventsBufferBytes / exportEventsBufferSeconds. */
@@ -166,6 +170,10 @@ export interface Config {
     concurrency: number
     /** Jobs of one team's configs together one job-worker runs at once (JOB_WORKER_TEAM_CONCURRENCY). */
     teamConcurrency: number
+    /** How long a job runs before it is stuck and stops counting against `concurrency` (JOB_WORKER_STUCK_AFTER_MS). */
+    stuckAfterMs: number
+    /** The most stuck jobs that stop counting at once: extra slots (JOB_WORKER_STUCK_EXTRA_SLOTS). */
+    stuckExtraSlots: number
     lockDurationMs: number
   }
   /** Divides every plugin-lifecycle delay (setup retries, schedules): 1 in production, larger in tests. */
@@ -179,8 +187,10 @@ export interface Config {
     splitAfterAttempts: number
     /** Batch parts of one team a worker runs at once; the other slots stay free for other teams. */
     teamConcurrency: number
-    /** How long a team at its cap may keep a batch waiting for it before the batch is deferred. */
+    /** How long a team at its cap may keep a batch waiting for it before the batch is deferred; also how long a batch runs before it is stuck. */
     teamWaitMs: number
+    /** The most stuck batches (running longer than teamWaitMs) that stop counting against `concurrency` at once: extra slots. */
+    stuckExtraSlots: number
   }
   events: {
     /** Events whose timestamp is older than this many days are dropped (whole daily partitions); null keeps them all. */
@@ -360,6 +370,9 @@ function jobWorkerConfig(r: Reader): Config['jobWorker'] {
     concurrency,
     // Half: one team's burst of slow jobs leaves the other half to every other team.
     teamConcurrency: r.int('JOB_WORKER_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
+    // A job running this long is stuck: up to as many again as the slots, so two or three teams whose jobs hang never hold them all.
+    stuckAfterMs: r.ms('JOB_WORKER_STUCK_AFTER_MS', 5000, 100, 3_600_000),
+    stuckExtraSlots: r.int('JOB_WORKER_STUCK_EXTRA_SLOTS', concurrency, 0, 1000),
     lockDurationMs: r.ms('JOB_WORKER_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
   }
 }
@@ -378,6 +391,9 @@ function exportConfig(r: Reader): Config['export'] {
     configConcurrency: r.int('EXPORT_CONFIG_CONCURRENCY', 2, 1, 1000),
     // Half: a team of many configs whose destinations hang leaves the other half to every other team.
     teamConcurrency: r.int('EXPORT_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
+    // A delivery running this long is stuck: up to as many again as the slots, so two or three teams whose destinations hang never hold them all.
+    stuckAfterMs: r.ms('EXPORT_STUCK_AFTER_MS', 5000, 100, 3_600_000),
+    stuckExtraSlots: r.int('EXPORT_STUCK_EXTRA_SLOTS', concurrency, 0, 1000),
     fanOutConcurrency: r.int('EXPORT_FANOUT_CONCURRENCY', 4, 1, 1000),
     bufferMaxBytes,
     bufferConfigMaxBytes,
@@ -405,6 +421,8 @@ function ingestConfig(r: Reader): Config['ingest'] {
     // Half the slots by default: one stuck team never holds the rest, and a lone busy team still overlaps batches.
     teamConcurrency: r.int('INGEST_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
     teamWaitMs: r.ms('INGEST_TEAM_WAIT_MS', 1000, 0, 600_000),
+    // As many again as the slots: two or three teams whose plugins hang never hold them all.
+    stuckExtraSlots: r.int('INGEST_STUCK_EXTRA_SLOTS', concurrency, 0, 1000),
   }
 }
 

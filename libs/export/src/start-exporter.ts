@@ -78,6 +78,9 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
       concurrency: settings.concurrency,
       ...lock,
       settings: { backoffStrategy: exportBackoffStrategy(settings.timeScale) },
+      // Deliveries whose destinations or plugins hang stop counting against the slots once stuck, so
+      // two or three teams at their EXPORT_TEAM_CONCURRENCY share never hold every slot.
+      stuck: { afterMs: settings.stuckAfterMs, maxExtra: settings.stuckExtraSlots },
     },
   )
   const fanOutWorker = createWorker<ExportBatch, string>(

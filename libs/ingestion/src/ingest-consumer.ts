@@ -19,7 +19,9 @@ import { TeamGate } from './team-gate'
  * A team has at most INGEST_TEAM_CONCURRENCY parts running in a worker (TeamGate). The part of a
  * team at its cap in a batch of several teams becomes an ingest job of its own at once, and a
  * batch of only that team goes back to the delayed set, so a team whose plugins are slow or stuck
- * never takes every slot of the worker.
+ * never takes every slot of the worker. A batch that has run longer than INGEST_TEAM_WAIT_MS stops
+ * counting against INGEST_CONCURRENCY (up to INGEST_STUCK_EXTRA_SLOTS such batches, core StuckSlots),
+ * so two or three stuck teams, each at its cap, do not take every slot either.
  */
 export function startIngestConsumer(
   ctx: RoleContext,
@@ -93,6 +95,8 @@ export function startIngestConsumer(
       stalledInterval: Math.max(1000, Math.floor(config.ingest.lockDurationMs / 2)),
       // A batch stalls only when its worker died; under repeated crashes it must be retried, not failed.
       maxStalledCount: 100,
+      // A batch running longer than a team's wait is stuck (as TeamGate sees its team): it stops counting against the slots.
+      stuck: { afterMs: Math.max(100, config.ingest.teamWaitMs), maxExtra: config.ingest.stuckExtraSlots },
     },
   )
   worker.on('failed', (job, err) => {

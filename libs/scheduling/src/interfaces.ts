@@ -29,6 +29,10 @@ export interface SchedulingConfig {
   jobWorkerConcurrency: number
   /** Of those, at most this many jobs of one team's configs at once. */
   jobWorkerTeamConcurrency: number
+  /** A job running this long is stuck and stops counting against jobWorkerConcurrency ... */
+  jobWorkerStuckAfterMs: number
+  /** ... up to this many such jobs at once (extra slots). */
+  jobWorkerStuckExtraSlots: number
   jobWorkerLockDurationMs: number
 }
 

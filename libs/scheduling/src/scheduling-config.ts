@@ -13,6 +13,8 @@ export function schedulingConfig(config: Pick<Config, 'scheduler' | 'jobWorker'>
     schedulerShards: config.scheduler.shards,
     jobWorkerConcurrency: config.jobWorker.concurrency,
     jobWorkerTeamConcurrency: config.jobWorker.teamConcurrency,
+    jobWorkerStuckAfterMs: config.jobWorker.stuckAfterMs,
+    jobWorkerStuckExtraSlots: config.jobWorker.stuckExtraSlots,
     jobWorkerLockDurationMs: config.jobWorker.lockDurationMs,
   }
 }

@@ -115,6 +115,23 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ SCHEDULER_TEAM_CONCURRENCY: '0' }), /SCHEDULER_TEAM_CONCURRENCY/)
   })
 
+  it('lets as many stuck jobs stop counting as a role has slots unless its *_STUCK_EXTRA_SLOTS says otherwise (0: none), and names the variable it rejects', () => {
+    const defaults = loadConfig({})
+    assert.equal(defaults.ingest.stuckExtraSlots, 4)
+    assert.equal(defaults.export.stuckExtraSlots, 16)
+    assert.equal(defaults.jobWorker.stuckExtraSlots, 10)
+    assert.equal(defaults.export.stuckAfterMs, 5000)
+    assert.equal(defaults.jobWorker.stuckAfterMs, 5000)
+    assert.equal(loadConfig({ INGEST_CONCURRENCY: '8' }).ingest.stuckExtraSlots, 8)
+    assert.equal(loadConfig({ INGEST_STUCK_EXTRA_SLOTS: '0' }).ingest.stuckExtraSlots, 0)
+    assert.equal(loadConfig({ EXPORT_STUCK_AFTER_MS: '2000', EXPORT_STUCK_EXTRA_SLOTS: '2' }).export.stuckAfterMs, 2000)
+    assert.throws(() => loadConfig({ INGEST_STUCK_EXTRA_SLOTS: '-1' }), /INGEST_STUCK_EXTRA_SLOTS/)
+    assert.throws(() => loadConfig({ EXPORT_STUCK_EXTRA_SLOTS: '1001' }), /EXPORT_STUCK_EXTRA_SLOTS/)
+    assert.throws(() => loadConfig({ EXPORT_STUCK_AFTER_MS: '10' }), /EXPORT_STUCK_AFTER_MS/)
+    assert.throws(() => loadConfig({ JOB_WORKER_STUCK_AFTER_MS: 'soon' }), /JOB_WORKER_STUCK_AFTER_MS/)
+    assert.throws(() => loadConfig({ JOB_WORKER_STUCK_EXTRA_SLOTS: 'x' }), /JOB_WORKER_STUCK_EXTRA_SLOTS/)
+  })
+
   it('never shows a secret in its errors: the admin token not at all, a URL without its credentials', () => {
     const problemsOf = (env: Record<string, string>): string => {
       try {

@@ -90,6 +90,55 @@ describe('startExporter (the exporter role)', function () {
     assert.equal((await s.metrics(b)).events_delivered_successfully, 1)
   })
 
+  it("delivers a third team's events while two teams' destinations hang, each team holding its EXPORT_TEAM_CONCURRENCY share of the slots", async () => {
+    const teamC = await createTeam(s.db.pool, 'c')
+    const teamB = await createTeam(s.db.pool, 'b')
+    const a = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/a`, exportEventsBufferBytes: '1' })
+    const c = await s.enable(teamC.id, 'export-batch', { url: `${s.url}/c`, exportEventsBufferBytes: '1' })
+    const b = await s.enable(teamB.id, 'export-batch', { url: `${s.url}/b`, exportEventsBufferBytes: '1' })
+    s.destination.responder = ({ path }) => (path === '/b' ? 200 : 'hold')
+    const exporter = await s.startExporter({
+      EXPORT_CONCURRENCY: '4',
+      EXPORT_CONFIG_CONCURRENCY: '2',
+      EXPORT_TEAM_CONCURRENCY: '2',
+      EXPORT_STUCK_AFTER_MS: '200',
+    })
+    for (let i = 0; i < 3; i++) {
+      await s.handoff(s.team.id, [testEvent(s.team.id)])
+      await s.handoff(teamC.id, [testEvent(teamC.id)])
+    }
+    await eventually(
+      'teams A and C hold every one of the 4 slots',
+      async () => s.destination.heldCount(),
+      (n) => n === 4,
+    )
+    const sent = Date.now()
+    await s.handoff(teamB.id, [testEvent(teamB.id)])
+    await eventually(
+      'B delivered',
+      async () => s.destination.deliveredUuids('/b'),
+      (u) => u.length === 1,
+    )
+    const waited = Date.now() - sent
+    assert.equal(s.destination.heldCount(), 4, `A's and C's deliveries still hang: B's did not wait for them (delivered ${waited} ms after its hand-off)`)
+    assert.equal(exporter.deliveryWorker.concurrency, 8, 'each stuck delivery stopped counting against EXPORT_CONCURRENCY')
+    s.destination.responder = () => 200
+    s.destination.release()
+    for (const config of [a, c]) {
+      await eventually(
+        `config ${config} delivered once its destination answers`,
+        () => s.metrics(config),
+        (m) => m.events_delivered_successfully === 3,
+      )
+    }
+    await eventually(
+      'the extra slots are given back',
+      async () => exporter.deliveryWorker.concurrency,
+      (n) => n === 4,
+    )
+    assert.equal((await s.metrics(b)).events_delivered_successfully, 1)
+  })
+
   it("keeps at most EXPORT_MAX_PENDING_EVENTS of a config's events waiting in Redis: later batches become dead letters at once, and another team's config delivers", async () => {
     const otherTeam = await createTeam(s.db.pool, 'b')
     const a = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/a`, exportEventsBufferBytes: '1' })

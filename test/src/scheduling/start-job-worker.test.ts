@@ -266,6 +266,52 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     assert.ok(finished[1] - finished[0] >= 2500 && finished[2] - finished[1] >= 2500, `one slow job at a time: ${finished.join(', ')}`)
   })
 
+  it("runs a third team's job while two teams' jobs hang, each team holding its JOB_WORKER_TEAM_CONCURRENCY share of the slots", async () => {
+    const hanging: { team: Team; config: PluginConfigView }[] = []
+    for (const name of ['hang-a', 'hang-b']) {
+      const hangTeam = await createTeam(db.pool, name)
+      const plugin = writePlugin(
+        name,
+        `export const jobs = {
+          hang: async (payload, meta) => {
+            await new Promise((resolve) => setTimeout(resolve, 8000))
+            await meta.storage.set('done', Date.now())
+          },
+        }`,
+      )
+      hanging.push({ team: hangTeam, config: await enablePlugin(management, hangTeam.id, plugin) })
+    }
+    const worker = await start({ JOB_WORKER_CONCURRENCY: '2', JOB_WORKER_TEAM_CONCURRENCY: '1', JOB_WORKER_STUCK_AFTER_MS: '200' })
+    for (const { team: hangTeam, config: hang } of hanging) {
+      await queue.add('hang', { teamId: hangTeam.id, pluginConfigId: hang.id, name: 'hang', payload: {}, enqueuedAt: new Date().toISOString() })
+    }
+    await eventually(
+      'the two hanging jobs hold both slots',
+      async () => (await queue.getActive()).length,
+      (n) => n === 2,
+    )
+    const sent = Date.now()
+    await enqueue('record', { label: 'third team' })
+    const [other] = await eventually(
+      "the third team's job ran",
+      () => ran('record'),
+      (jobs) => jobs.length === 1,
+    )
+    const done = await eventually(
+      'the hanging jobs finished',
+      async () =>
+        (
+          await db.pool.query<{ value: number }>(`SELECT value FROM plugin_storage WHERE plugin_config_id = ANY($1)`, [hanging.map((h) => h.config.id)])
+        ).rows.map((r) => Number(r.value)),
+      (times) => times.length === 2,
+    )
+    assert.ok(
+      other.at < Math.min(...done),
+      `the third team's job ran ${other.at - sent} ms after it was sent, ${other.at - Math.min(...done)} ms after the first hanging job ended`,
+    )
+    assert.equal(worker.worker.concurrency, 2, 'the extra slots are given back once the hanging jobs end')
+  })
+
   it("runs another team's job within a second while one team's flood of thousands of jobs waits for its share (each team's next job first)", async () => {
     const floodTeam = await createTeam(db.pool, 'flooding jobs')
     const flooding = await enablePlugin(
