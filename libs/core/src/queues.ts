@@ -2,7 +2,7 @@ import { JobsOptions, Queue, QueueOptions, Worker, WorkerOptions, Processor } fr
 import type Redis from 'ioredis'
 import type { ExportBatch, IngestBatch, PluginJobData } from './interfaces'
 import type { Logger } from './logger'
-import { StuckSlots, StuckSlotsOptions } from './stuck-slots'
+import type { StuckSlots } from './stuck-slots'
 import { superviseWorker, WORKER_BACKOFF, WorkerBackoff } from './worker-backoff'
 
 /** Every BullMQ queue of the fleet, named once so producers and consumers cannot drift apart. */
@@ -33,7 +33,7 @@ export function createQueue<Data>(name: QueueName, connection: Redis, prefix: st
 /**
  * Every role's BullMQ workers come from here, so each logs its errors and backs off from a Redis
  * refusing writes the same way (superviseWorker); `backoff` is for tests. With `stuck`, a job that
- * runs longer than its `afterMs` stops counting against `concurrency`, up to `maxExtra` such jobs (StuckSlots).
+ * runs longer than its `afterMs` stops counting against `concurrency`, up to `maxExtra` such jobs; one StuckSlots per worker.
  */
 export function createWorker<Data, Result = void>(
   name: QueueName,
@@ -41,14 +41,13 @@ export function createWorker<Data, Result = void>(
   connection: Redis,
   prefix: string,
   logger: Logger,
-  options: Partial<WorkerOptions> & { stuck?: StuckSlotsOptions } = {},
+  options: Partial<WorkerOptions> & { stuck?: StuckSlots } = {},
   backoff: WorkerBackoff = WORKER_BACKOFF,
 ): Worker<Data, Result> {
   const { stuck, ...workerOptions } = options
-  const slots = stuck && stuck.maxExtra > 0 ? new StuckSlots(workerOptions.concurrency ?? 1, stuck) : undefined
-  const run: Processor<Data, Result> = slots ? (job, token, signal) => slots.run(() => processor(job, token, signal)) : processor
+  const run: Processor<Data, Result> = stuck?.lends ? (job, token, signal) => stuck.run(() => processor(job, token, signal)) : processor
   const worker = new Worker<Data, Result>(name, run, { connection, prefix, ...workerOptions })
-  slots?.attach(worker)
+  stuck?.attach(worker)
   superviseWorker(worker, logger, backoff)
   return worker
 }

@@ -16,20 +16,34 @@ export interface StuckSlotsOptions {
  * team's jobs wait at most `afterMs` behind them. A stuck team's further jobs are still turned away at
  * its share, so the extra slots go to the other teams, and the bound keeps the jobs running at once
  * (their memory, and the CPU of plugins spinning until their deadline) at concurrency + maxExtra.
- * Costs a timer per job, set and cleared; nothing per event.
+ * Costs a timer per job, set and cleared; nothing per event. Given to createWorker (core queues.ts).
  */
 export class StuckSlots {
   private stuck = 0
+  private base = 1
+  private maxExtra: number
   private worker: { concurrency: number } | undefined
 
-  constructor(
-    private readonly base: number,
-    private readonly options: StuckSlotsOptions,
-  ) {}
+  constructor(private readonly options: StuckSlotsOptions) {
+    this.maxExtra = options.maxExtra
+  }
 
-  /** The worker whose concurrency follows its stuck jobs (created with `run` in its processor). */
+  /** Whether jobs must go through `run`: with no extra slots to lend there is nothing to count. */
+  get lends(): boolean {
+    return this.maxExtra > 0
+  }
+
+  /** The worker whose concurrency follows its stuck jobs; its concurrency now is the base. */
   attach(worker: { concurrency: number }): void {
     this.worker = worker
+    this.base = worker.concurrency
+  }
+
+  /** New numbers for the worker's own slots and the extra ones (the scheduler's shards are dealt anew). */
+  resize(concurrency: number, maxExtra: number): void {
+    this.base = concurrency
+    this.maxExtra = this.options.maxExtra > 0 ? maxExtra : 0
+    this.apply()
   }
 
   /** Runs one job, counted as stuck from `afterMs` after it started until it ends. */
@@ -53,6 +67,6 @@ export class StuckSlots {
   }
 
   private apply(): void {
-    if (this.worker) setWorkerConcurrency(this.worker, this.base + Math.min(this.stuck, this.options.maxExtra))
+    if (this.worker) setWorkerConcurrency(this.worker, this.base + Math.min(this.stuck, this.maxExtra))
   }
 }

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq'
 import type { Worker } from 'bullmq'
-import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole, StuckSlots } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { fetchGuard } from '@plugin-server/plugin-vm'
@@ -80,7 +80,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
       settings: { backoffStrategy: exportBackoffStrategy(settings.timeScale) },
       // Deliveries whose destinations or plugins hang stop counting against the slots once stuck, so
       // two or three teams at their EXPORT_TEAM_CONCURRENCY share never hold every slot.
-      stuck: { afterMs: settings.stuckAfterMs, maxExtra: settings.stuckExtraSlots },
+      stuck: new StuckSlots({ afterMs: settings.stuckAfterMs, maxExtra: settings.stuckExtraSlots }),
     },
   )
   const fanOutWorker = createWorker<ExportBatch, string>(

@@ -1,6 +1,17 @@
 import { UnrecoverableError } from 'bullmq'
 import type { Job, Queue, Worker } from 'bullmq'
-import { assertJobData, createIngestQueue, createWorker, IngestBatch, Logger, postpone, QUEUES, RoleContext, RunningRole } from '@plugin-server/core'
+import {
+  assertJobData,
+  createIngestQueue,
+  createWorker,
+  IngestBatch,
+  Logger,
+  postpone,
+  QUEUES,
+  RoleContext,
+  RunningRole,
+  StuckSlots,
+} from '@plugin-server/core'
 import { Counter, Histogram } from 'prom-client'
 import type { AfterStoreHook, BatchResult, BatchStep } from './interfaces'
 import { Admission, IngestPipeline, TeamPart } from './ingest-pipeline'
@@ -96,7 +107,7 @@ export function startIngestConsumer(
       // A batch stalls only when its worker died; under repeated crashes it must be retried, not failed.
       maxStalledCount: 100,
       // A batch running longer than a team's wait is stuck (as TeamGate sees its team): it stops counting against the slots.
-      stuck: { afterMs: Math.max(100, config.ingest.teamWaitMs), maxExtra: config.ingest.stuckExtraSlots },
+      stuck: new StuckSlots({ afterMs: Math.max(100, config.ingest.teamWaitMs), maxExtra: config.ingest.stuckExtraSlots }),
     },
   )
   worker.on('failed', (job, err) => {

@@ -1,4 +1,15 @@
-import { createWorker, PLUGIN_JOB_BACKOFF, PluginJobData, pluginJobStarted, postpone, QUEUES, RoleContext, RunningRole, SlotCounts } from '@plugin-server/core'
+import {
+  createWorker,
+  PLUGIN_JOB_BACKOFF,
+  PluginJobData,
+  pluginJobStarted,
+  postpone,
+  QUEUES,
+  RoleContext,
+  RunningRole,
+  SlotCounts,
+  StuckSlots,
+} from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Job, Worker } from 'bullmq'
 import type { SchedulingConfig } from './interfaces'
@@ -41,7 +52,7 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
   const worker = createWorker<PluginJobData>(QUEUES.jobs, process, ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, logger, {
     concurrency: config.jobWorkerConcurrency,
     // Jobs that hang stop counting against the slots once stuck, so two or three teams at their share never hold every slot.
-    stuck: { afterMs: config.jobWorkerStuckAfterMs, maxExtra: config.jobWorkerStuckExtraSlots },
+    stuck: new StuckSlots({ afterMs: config.jobWorkerStuckAfterMs, maxExtra: config.jobWorkerStuckExtraSlots }),
     lockDuration: config.jobWorkerLockDurationMs,
     stalledInterval: Math.max(250, Math.floor(config.jobWorkerLockDurationMs / 4)),
     // A job stalls only when its worker died: run it again (at-least-once) rather than fail it.
