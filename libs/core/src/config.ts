@@ -160,6 +160,10 @@ export interface Config {
     concurrency: number
     /** Runs of one team's configs together one scheduler process does at once (SCHEDULER_TEAM_CONCURRENCY). */
     teamConcurrency: number
+    /** How long a run goes on before it is stuck and stops counting against `concurrency` (SCHEDULER_STUCK_AFTER_MS). */
+    stuckAfterMs: number
+    /** The most stuck runs that stop counting at once: extra slots, shared by the shards like `concurrency` (SCHEDULER_STUCK_EXTRA_SLOTS). */
+    stuckExtraSlots: number
     /**
      * Queues the chains are spread over (config id mod shards). 1: every replica runs any chain.
      * More: each replica runs the shards it owns, so it loads only its share of the configs.
@@ -360,6 +364,9 @@ function schedulerConfig(r: Reader): Config['scheduler'] {
     concurrency,
     // Half: one team's many slow tasks leave the other half to every other team's.
     teamConcurrency: r.int('SCHEDULER_TEAM_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 1000),
+    // A run going on this long is stuck: up to as many again as the slots, so two or three teams whose tasks hang never hold them all.
+    stuckAfterMs: r.ms('SCHEDULER_STUCK_AFTER_MS', 5000, 100, 3_600_000),
+    stuckExtraSlots: r.int('SCHEDULER_STUCK_EXTRA_SLOTS', concurrency, 0, 1000),
     shards: r.int('SCHEDULER_SHARDS', 1, 1, 1024),
   }
 }

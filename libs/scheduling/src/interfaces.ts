@@ -24,6 +24,10 @@ export interface SchedulingConfig {
   schedulerConcurrency: number
   /** Of those, at most this many runs of one team's configs at once. */
   schedulerTeamConcurrency: number
+  /** A run going on this long is stuck and stops counting against schedulerConcurrency ... */
+  schedulerStuckAfterMs: number
+  /** ... up to this many such runs at once (extra slots, shared by the shards a replica owns as the slots are). */
+  schedulerStuckExtraSlots: number
   /** Queues the chains are spread over (config id mod shards); with more than one, each replica works only the shards it owns. */
   schedulerShards: number
   jobWorkerConcurrency: number

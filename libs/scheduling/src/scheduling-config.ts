@@ -10,6 +10,8 @@ export function schedulingConfig(config: Pick<Config, 'scheduler' | 'jobWorker'>
     schedulerReconcileIntervalMs: config.scheduler.reconcileIntervalMs,
     schedulerConcurrency: config.scheduler.concurrency,
     schedulerTeamConcurrency: config.scheduler.teamConcurrency,
+    schedulerStuckAfterMs: config.scheduler.stuckAfterMs,
+    schedulerStuckExtraSlots: config.scheduler.stuckExtraSlots,
     schedulerShards: config.scheduler.shards,
     jobWorkerConcurrency: config.jobWorker.concurrency,
     jobWorkerTeamConcurrency: config.jobWorker.teamConcurrency,

@@ -1,4 +1,4 @@
-import { createWorker, observeQueueWorker, postpone, RoleContext, RunningRole, SlotCounts, subscribeReload } from '@plugin-server/core'
+import { createWorker, observeQueueWorker, postpone, RoleContext, RunningRole, SlotCounts, StuckSlots, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Job, Worker } from 'bullmq'
 import { DeadLetterRetention } from './dead-letter-retention'
@@ -65,10 +65,14 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     return teamSlots.within(teamId, () => runner.run(job))
   }
   const workers = new Map<number, Worker<ScheduledTaskData>>()
+  // Runs that hang stop counting against their shard's slots once stuck, so two or three teams at their share never hold them all.
+  const stuckSlots = new Map<number, StuckSlots>()
   const stopping = new Set<Promise<void>>()
-  const openWorker = (shard: number, concurrency: number) => {
+  const openWorker = (shard: number, concurrency: number, extra: number) => {
+    const stuck = new StuckSlots({ afterMs: config.schedulerStuckAfterMs, maxExtra: extra })
     const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), processRun, ctx.newRedisConnection('scheduler-worker'), queuePrefix, logger, {
       concurrency,
+      stuck,
       // The lease: renewed every half of it while the run goes on, so a slow run keeps it; a dead replica's run is taken over once it expires.
       lockDuration: config.schedulerLockDurationMs,
       stalledInterval: config.schedulerStalledIntervalMs,
@@ -81,11 +85,13 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     // Observed here, not through RunningRole.workers: shards come and go while the role runs.
     observeQueueWorker(registry, worker)
     workers.set(shard, worker)
+    stuckSlots.set(shard, stuck)
   }
   /** Runs in flight finish first; then the shard's configs are torn down here (their next owner sets them up). */
   const stopWorker = (shard: number) => {
     const worker = workers.get(shard)!
     workers.delete(shard)
+    stuckSlots.delete(shard)
     const stopped = worker
       .close()
       .then(async () => {
@@ -97,13 +103,14 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
       .finally(() => stopping.delete(stopped))
     stopping.add(stopped)
   }
-  // SCHEDULER_CONCURRENCY is per process, shared by the shards it owns.
+  // SCHEDULER_CONCURRENCY is per process, shared by the shards it owns; so is SCHEDULER_STUCK_EXTRA_SLOTS.
   const ownShards = async (owned: number[]) => {
     for (const shard of [...workers.keys()]) if (!owned.includes(shard)) stopWorker(shard)
     const concurrency = Math.max(1, Math.ceil(config.schedulerConcurrency / Math.max(1, owned.length)))
+    const extra = Math.ceil(config.schedulerStuckExtraSlots / Math.max(1, owned.length))
     for (const shard of owned) {
-      if (workers.has(shard)) workers.get(shard)!.concurrency = concurrency
-      else openWorker(shard, concurrency)
+      if (workers.has(shard)) stuckSlots.get(shard)!.resize(concurrency, extra)
+      else openWorker(shard, concurrency, extra)
     }
     metrics.shardsOwned.set(owned.length)
   }

@@ -120,6 +120,8 @@ describe('loadConfig', () => {
     assert.equal(defaults.ingest.stuckExtraSlots, 4)
     assert.equal(defaults.export.stuckExtraSlots, 16)
     assert.equal(defaults.jobWorker.stuckExtraSlots, 10)
+    assert.equal(defaults.scheduler.stuckExtraSlots, 50)
+    assert.equal(defaults.scheduler.stuckAfterMs, 5000)
     assert.equal(defaults.export.stuckAfterMs, 5000)
     assert.equal(defaults.jobWorker.stuckAfterMs, 5000)
     assert.equal(loadConfig({ INGEST_CONCURRENCY: '8' }).ingest.stuckExtraSlots, 8)
@@ -130,6 +132,8 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ EXPORT_STUCK_AFTER_MS: '10' }), /EXPORT_STUCK_AFTER_MS/)
     assert.throws(() => loadConfig({ JOB_WORKER_STUCK_AFTER_MS: 'soon' }), /JOB_WORKER_STUCK_AFTER_MS/)
     assert.throws(() => loadConfig({ JOB_WORKER_STUCK_EXTRA_SLOTS: 'x' }), /JOB_WORKER_STUCK_EXTRA_SLOTS/)
+    assert.throws(() => loadConfig({ SCHEDULER_STUCK_AFTER_MS: '0' }), /SCHEDULER_STUCK_AFTER_MS/)
+    assert.throws(() => loadConfig({ SCHEDULER_STUCK_EXTRA_SLOTS: '2000' }), /SCHEDULER_STUCK_EXTRA_SLOTS/)
   })
 
   it('never shows a secret in its errors: the admin token not at all, a URL without its credentials', () => {

@@ -60,3 +60,77 @@ describe('scheduler: a team holds at most its share of the slots (SCHEDULER_TEAM
     )
   })
 })
+
+describe('scheduler: two teams whose tasks hang do not hold every slot (SCHEDULER_STUCK_EXTRA_SLOTS, in-process)', function () {
+  this.timeout(60_000)
+  let db: TestDatabase
+  let redis: Redis
+  let management: ReturnType<typeof managementContext>
+  let ctx: ReturnType<typeof testRoleContext>
+  let scheduler: StartedScheduler
+
+  before(async () => {
+    db = await createTestDatabase()
+    redis = new Redis(process.env.REDIS_URL!)
+  })
+  after(async () => {
+    for (const closer of scheduler?.closers ?? []) await closer.close()
+    await ctx?.close()
+    await management?.close()
+    redis.disconnect()
+    await db.drop()
+  })
+
+  it("starts a third team's task while two teams' tasks hang, each team holding its SCHEDULER_TEAM_CONCURRENCY share of the slots", async () => {
+    const prefix = testQueuePrefix()
+    management = managementContext(db.pool, prefix)
+    const times = (pluginId: number, teamId: number, key: string) => async () =>
+      (await redis.lrange(`${prefix}:cache:${pluginId}:${teamId}:${key}`, 0, -1)).map(Number).sort((a, b) => a - b)
+    const hanging: { started: () => Promise<number[]>; ended: () => Promise<number[]> }[] = []
+    for (const name of ['hang-a', 'hang-b']) {
+      const hangTeam = await createTeam(db.pool, name)
+      const hangTask = `export async function runEveryMinute({ cache }) {
+        await cache.lpush('started', [String(Date.now())])
+        await new Promise((resolve) => setTimeout(resolve, 8000))
+        await cache.lpush('ended', [String(Date.now())])
+      }`
+      const config = await enablePlugin(management, hangTeam.id, writePlugin(`${name}-task`, hangTask))
+      hanging.push({ started: times(config.plugin_id, hangTeam.id, 'started'), ended: times(config.plugin_id, hangTeam.id, 'ended') })
+    }
+    const team = await createTeam(db.pool, 'quick task')
+    const quick = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('quick-task-2', `export async function runEveryMinute({ cache }) { await cache.lpush('starts', [String(Date.now())]) }`),
+    )
+    // Two slots, one per team: the two hanging teams' runs take both.
+    ctx = testRoleContext('scheduler', {
+      DATABASE_URL: db.url,
+      QUEUE_PREFIX: prefix,
+      TIME_SCALE: String(TIME_SCALE),
+      SCHEDULER_CONCURRENCY: '2',
+      SCHEDULER_TEAM_CONCURRENCY: '1',
+      SCHEDULER_STUCK_AFTER_MS: '200',
+    })
+    scheduler = await startScheduler(ctx, await startPluginRuntime(ctx), schedulingConfig(ctx.config))
+    const bothHanging = await eventually(
+      "both teams' tasks hang",
+      async () => Promise.all(hanging.map((h) => h.started())),
+      (started) => started.every((s) => s.length === 1),
+    )
+    const since = Math.max(...bothHanging.flat())
+    const starts = times(quick.plugin_id, team.id, 'starts')
+    const runs = await eventually(
+      'the quick task ran twice since',
+      async () => (await starts()).filter((t) => t > since),
+      (s) => s.length >= 2,
+    )
+    const ended = (await Promise.all(hanging.map((h) => h.ended()))).flat()
+    assert.equal(ended.length, 0, `the hanging tasks still hang: the quick task ran ${runs[0] - since} ms after the second began to hang`)
+    await eventually(
+      'each stuck run stopped counting against SCHEDULER_CONCURRENCY',
+      async () => scheduler.shardWorkers[0].concurrency,
+      (n) => n === 4,
+    )
+  })
+})
