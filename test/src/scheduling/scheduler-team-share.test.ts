@@ -13,7 +13,7 @@ import { bound } from '../harness/wait'
 const TIME_SCALE = 600
 const SLOW_RUN_MS = 3000
 
-describe('scheduler: a team holds at most its share of the slots (SCHEDULER_TEAM_CONCURRENCY, in-process)', function () {
+describe('scheduler: a team holds at most its share of the slots, and teams whose tasks hang not every slot (SCHEDULER_TEAM_CONCURRENCY, SCHEDULER_STUCK_EXTRA_SLOTS, in-process)', function () {
   this.timeout(60_000)
   let db: TestDatabase
   let redis: Redis
@@ -21,11 +21,12 @@ describe('scheduler: a team holds at most its share of the slots (SCHEDULER_TEAM
   let ctx: ReturnType<typeof testRoleContext>
   let scheduler: StartedScheduler
 
-  before(async () => {
+  // A database per test: the scheduler runs every enabled config's tasks it finds.
+  beforeEach(async () => {
     db = await createTestDatabase()
     redis = new Redis(process.env.REDIS_URL!)
   })
-  after(async () => {
+  afterEach(async () => {
     for (const closer of scheduler?.closers ?? []) await closer.close()
     await ctx?.close()
     await management?.close()
@@ -58,27 +59,6 @@ describe('scheduler: a team holds at most its share of the slots (SCHEDULER_TEAM
       gaps.every((gap) => gap < bound(1500)),
       `the quick task's runs ${gaps.join(', ')} ms apart (interval 100 ms, a slow run ${SLOW_RUN_MS} ms)`,
     )
-  })
-})
-
-describe('scheduler: two teams whose tasks hang do not hold every slot (SCHEDULER_STUCK_EXTRA_SLOTS, in-process)', function () {
-  this.timeout(60_000)
-  let db: TestDatabase
-  let redis: Redis
-  let management: ReturnType<typeof managementContext>
-  let ctx: ReturnType<typeof testRoleContext>
-  let scheduler: StartedScheduler
-
-  before(async () => {
-    db = await createTestDatabase()
-    redis = new Redis(process.env.REDIS_URL!)
-  })
-  after(async () => {
-    for (const closer of scheduler?.closers ?? []) await closer.close()
-    await ctx?.close()
-    await management?.close()
-    redis.disconnect()
-    await db.drop()
   })
 
   it("starts a third team's task while two teams' tasks hang, each team holding its SCHEDULER_TEAM_CONCURRENCY share of the slots", async () => {
