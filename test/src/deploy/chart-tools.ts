@@ -80,3 +80,104 @@ export function metricNames(expr: string): string[] {
   }
   return [...names]
 }
+
+/** One label matcher of a selector: `queue=~"export|jobs"` is { label: 'queue', op: '=~', value: 'export|jobs' }. */
+export interface Matcher {
+  label: string
+  op: '=' | '!=' | '=~' | '!~'
+  value: string
+}
+
+/** Every `metric{…}` selector of an expression, with its label matchers (a bare name has none). */
+export function selectors(expr: string): { metric: string; matchers: Matcher[] }[] {
+  const found: { metric: string; matchers: Matcher[] }[] = []
+  for (const metric of metricNames(expr)) {
+    for (const m of expr.matchAll(new RegExp(`(?<![\\w:])${metric}(?![\\w:])\\s*(\\{[^}]*\\})?`, 'g'))) {
+      const matchers = [...(m[1] ?? '').matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map(
+        ([, label, op, value]) => ({ label, op: op as Matcher['op'], value }) satisfies Matcher,
+      )
+      found.push({ metric, matchers })
+    }
+  }
+  return found
+}
+
+/** From `(` at `open`, the text up to its matching `)`. */
+function parenthesised(text: string, open: number): string {
+  let depth = 0
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '(') depth++
+    else if (text[i] === ')' && --depth === 0) return text.slice(open + 1, i)
+  }
+  return text.slice(open + 1)
+}
+
+/**
+ * The labels each `by (…)`, `on (…)` or `ignoring (…)` clause names, with the metrics it groups or
+ * joins: for `sum by (l) (…)` those inside its parentheses, for a binary operator's `on (l)` every
+ * metric of the expression (both sides must carry the label). `without` is left out: it names labels
+ * to drop, which need not exist.
+ */
+export function groupings(expr: string): { clause: string; labels: string[]; metrics: string[] }[] {
+  const text = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""')
+  const found: { clause: string; labels: string[]; metrics: string[] }[] = []
+  for (const m of text.matchAll(/\b(by|on|ignoring)\s*\(([^)]*)\)\s*/g)) {
+    const labels = m[2]
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean)
+    const next = (m.index ?? 0) + m[0].length
+    const scope = m[1] === 'by' && text[next] === '(' ? parenthesised(text, next) : text
+    found.push({ clause: m[1], labels, metrics: metricNames(scope) })
+  }
+  return found
+}
+
+/**
+ * For each metric of an expression, the functions its selector is an argument of, innermost first
+ * (`sum by (q) (rate(x[5m]))` gives x: ['rate', 'sum']): what tells a rated counter from a bare one.
+ */
+export function enclosingFunctions(expr: string): { metric: string; functions: string[] }[] {
+  const text = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+  const found: { metric: string; functions: string[] }[] = []
+  for (const metric of metricNames(expr)) {
+    for (const m of text.matchAll(new RegExp(`(?<![\\w:$])${metric}(?![\\w:(])`, 'g'))) {
+      const functions: string[] = []
+      let depth = 0
+      for (let i = (m.index ?? 0) - 1; i >= 0; i--) {
+        if (text[i] === ')') depth++
+        else if (text[i] === '(' && depth-- === 0) {
+          depth = 0
+          functions.push(/([a-zA-Z_]\w*)\s*$/.exec(text.slice(0, i))?.[1] ?? '')
+        }
+      }
+      found.push({ metric, functions })
+    }
+  }
+  return found
+}
+
+/** A `/metrics` text: each sample name's type (a histogram's _bucket/_sum/_count are 'histogram') and its series' labels. */
+export function parseExposition(text: string): Map<string, { type: string; series: Record<string, string>[] }> {
+  const metrics = new Map<string, { type: string; series: Record<string, string>[] }>()
+  const entry = (name: string, type = 'untyped') => {
+    let e = metrics.get(name)
+    if (!e) metrics.set(name, (e = { type, series: [] }))
+    return e
+  }
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    entry(name, type)
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) entry(name + suffix, type)
+    if (type === 'summary') for (const suffix of ['_sum', '_count']) entry(name + suffix, type)
+  }
+  for (const [, name, labels] of text.matchAll(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? \S+$/gm)) {
+    const record: Record<string, string> = {}
+    for (const [, label, value] of (labels ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) record[label] = value
+    entry(name).series.push(record)
+  }
+  return metrics
+}
