@@ -1,4 +1,5 @@
 import { publishReload, ReloadMessage, withTimeout } from '@plugin-server/core'
+import type { Counter } from 'prom-client'
 import { listExistingConfigIds } from '@plugin-server/db'
 import {
   PluginCapabilities,
@@ -18,6 +19,7 @@ import { CapabilitiesCache } from './capabilities-cache'
 import { disableConfig } from './config-errors'
 import { PluginConfigUnavailableError } from './config-unavailable-error'
 import { CaptureDepth, createHost, logTarget } from './create-host'
+import { crowdingCounter } from './crowding-metrics'
 import { CrowdedWarning } from './crowded-warning'
 import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
 import { LimitBreaker } from './limit-breaker'
@@ -84,6 +86,7 @@ export class PluginManager {
   /** Configs whose instance was evicted to make room (LRU): their next load is routine, not news for their logs. */
   private readonly evictedForRoom = new Set<number>()
   private readonly crowded: CrowdedWarning
+  private readonly evictedForRoomCounter: Counter | undefined
 
   constructor(
     private readonly services: RuntimeServices,
@@ -98,6 +101,7 @@ export class PluginManager {
     this.loadFailures = new LoadFailureReporter(services)
     this.capabilities = new CapabilitiesCache(services.pool, services.logger)
     this.crowded = new CrowdedWarning(services.logger, services.plugins.maxLiveInstances)
+    this.evictedForRoomCounter = services.registry ? crowdingCounter(services.registry, services.plugins.maxLiveInstances) : undefined
     this.memoryMetrics = services.registry ? teamMemoryMetrics(services.registry) : undefined
     // Declared now, so /metrics names it before any team is refused (the hosts count on it).
     if (services.registry) teamRedisRefusals(services.registry)
@@ -674,6 +678,7 @@ export class PluginManager {
     }
     if (reason === 'lru') {
       this.crowded.evictedToMakeRoom()
+      this.evictedForRoomCounter?.inc()
       this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, 'plugin unloaded (lru): idle, evicted to make room for another')
       return
     }

@@ -178,6 +178,10 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     assert.equal(warnings.length, 1, 'warned once for five evictions')
     assert.match(warnings[0].msg, /PLUGIN_MAX_LIVE_INSTANCES \(1\).*SCHEDULER_SHARDS/)
     assert.ok(!lines.some((l) => l.level >= 30 && /plugin (loaded|unloaded)/.test(l.msg) && l.msg !== 'plugin loaded (version 1; methods: processEvent)'))
+    // What the crowding alert and panel read: every eviction, not one line per five minutes.
+    const metrics = await fx.ctx.registry.metrics()
+    assert.match(metrics, /^plugin_instances_evicted_for_room_total(\{[^}]*\})? 5$/m)
+    assert.match(metrics, /^plugin_max_live_instances(\{[^}]*\})? 1$/m)
   })
 
   it('does not put in use an instance whose config was disabled while its setupPlugin ran: it is torn down, and the disable keeps its own reason', async () => {
