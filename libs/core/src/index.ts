@@ -6,6 +6,7 @@ export { createLogger } from './logger'
 export type { Logger } from './logger'
 export { createRedis, isRedisRefusal } from './redis'
 export { createPool, Pool } from './postgres'
+export { registerPostgresPoolMetrics } from './postgres-pool-metrics'
 export {
   createQueue,
   createWorker,

@@ -9,6 +9,7 @@ import type { Role } from './interfaces'
 import { createLogger, Logger } from './logger'
 import { createRegistry } from './metrics'
 import { createPool, Pool } from './postgres'
+import { registerPostgresPoolMetrics } from './postgres-pool-metrics'
 import { monitoredQueues, registerQueueDepthMetrics } from './queue-depth-metrics'
 import { ObservableWorker, observeQueueWorker, registerQueueWorkerMetrics } from './queue-worker-metrics'
 import { createRedis } from './redis'
@@ -90,6 +91,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
         queryTimeoutMs: config.pgQueryTimeoutMs,
       })),
   }
+  registerPostgresPoolMetrics(registry, () => pool, config.pgPoolSize)
   // Every role reports every queue's depth (fleet-wide, read at scrape time; see queue-depth-metrics).
   let depthRedis: Redis | null = null
   registerQueueDepthMetrics(
