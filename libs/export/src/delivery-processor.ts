@@ -186,7 +186,11 @@ export class DeliveryProcessor {
         'ERROR',
         `${data.method} ${why}: ${events.length} events kept as a dead letter (replay: plugin-server export replay ${data.configId}): ${message}`,
       )
-    else this.deps.logger.error({ plugin_config_id: data.configId, events: events.length, err: message }, 'export batch kept as a dead letter')
+    else
+      this.deps.logger.error(
+        { plugin_config_id: data.configId, team_id: data.teamId, method: data.method, events: events.length, err: message },
+        'export batch kept as a dead letter',
+      )
   }
 
   /**

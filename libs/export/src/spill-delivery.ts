@@ -42,5 +42,5 @@ export async function spillDelivery(deps: SpillDeps, delivery: NewDelivery, limi
   const record = deps.manager.enabledConfigs().find((r) => r.id === configId)
   await deps.metrics.add({ teamId, pluginName: record?.pluginName ?? 'unknown', configId }, method, { undelivered_events: events.length })
   if (record) deps.logs.write(logTarget(record), 'SYSTEM', 'ERROR', `${method}: ${events.length} events kept as a dead letter: ${error}`)
-  else deps.logger.error({ plugin_config_id: configId, events: events.length, err: error }, 'export batch kept as a dead letter')
+  else deps.logger.error({ plugin_config_id: configId, team_id: teamId, method, events: events.length, err: error }, 'export batch kept as a dead letter')
 }

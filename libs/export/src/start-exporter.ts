@@ -124,7 +124,11 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
     ),
   )
   deliveryWorker.on('failed', (job, err) => {
-    if (err instanceof UnrecoverableError) logger.error({ job_id: job?.id, err: err.message }, 'delivery failed for good')
+    if (err instanceof UnrecoverableError)
+      logger.error(
+        { job_id: job?.id, plugin_config_id: job?.data.configId, team_id: job?.data.teamId, method: job?.data.method, err: err.message },
+        'delivery failed for good',
+      )
     else if (err.name !== 'RetryScheduled')
       logger.warn({ job_id: job?.id, plugin_config_id: job?.data.configId, err: err.message }, 'delivery attempt failed in the exporter, will retry')
   })
