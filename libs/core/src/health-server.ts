@@ -36,8 +36,16 @@ export async function startHealthServer(port: number, registry: Registry, checks
       return send(res, ok ? 200 : 503, ok ? { status: 'ready' } : { status: 'not ready', failures })
     }
     if (url.startsWith('/metrics')) {
+      let text: string
+      try {
+        text = await registry.metrics()
+      } catch (err) {
+        // A collector that throws must cost one scrape, not the process (an unhandled rejection is fatal here).
+        logger.warn({ err: (err as Error).message }, '/metrics could not be collected')
+        return send(res, 500, { error: `metrics not collected: ${(err as Error).message}` })
+      }
       res.writeHead(200, { 'Content-Type': registry.contentType })
-      return res.end(await registry.metrics())
+      return res.end(text)
     }
     send(res, 404, { error: 'not found' })
   }

@@ -21,6 +21,7 @@ export {
 export type { QueueName, ScheduledShardQueueName } from './queues'
 export { cutFailureText, pluginJobReservedBytes, PLUGIN_JOB_FAILURE_MAX_BYTES } from './plugin-job-failure'
 export type { Closer } from './shutdown'
+export { startHealthServer } from './health-server'
 export type { ReadinessCheck } from './health-server'
 export { runRole } from './role-runtime'
 export { assertJobData } from './assert-job-data'
