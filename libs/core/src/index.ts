@@ -13,6 +13,7 @@ export {
   createIngestQueue,
   createPluginJobsQueue,
   createExportQueue,
+  failedForGood,
   FAILED_INGEST_JOB_KEPT_SECONDS,
   QUEUES,
   PLUGIN_JOB_BACKOFF,

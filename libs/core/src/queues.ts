@@ -1,4 +1,4 @@
-import { JobsOptions, Queue, QueueOptions, Worker, WorkerOptions, Processor } from 'bullmq'
+import { Job, JobsOptions, Queue, QueueOptions, UnrecoverableError, Worker, WorkerOptions, Processor } from 'bullmq'
 import type Redis from 'ioredis'
 import type { ExportBatch, IngestBatch, PluginJobData } from './interfaces'
 import type { Logger } from './logger'
@@ -58,6 +58,15 @@ export function createWorker<Data, Result = void>(
  */
 export function createIngestQueue(connection: Redis, config: { queuePrefix: string; ingest: { attempts: number } }): Queue<IngestBatch> {
   return createQueue<IngestBatch>(QUEUES.ingest, connection, config.queuePrefix, { defaultJobOptions: durableJobOptions(config.ingest.attempts) })
+}
+
+/**
+ * Whether a worker's 'failed' event left the job in the failed set: an UnrecoverableError, or its
+ * last attempt. BullMQ sends the same event for an attempt it will retry, so a log line that says
+ * which must ask (a batch out of attempts had been logged as "will retry").
+ */
+export function failedForGood(job: Pick<Job, 'attemptsMade' | 'opts'> | undefined, err: Error): boolean {
+  return err instanceof UnrecoverableError || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1))
 }
 
 /** How long an ingest batch that kept failing stays in the failed set, for an operator to retry. */

@@ -1,6 +1,5 @@
-import { UnrecoverableError } from 'bullmq'
 import type { Worker } from 'bullmq'
-import { createWorker, ExportBatch, QUEUES, RoleContext, RunningRole, StuckSlots } from '@plugin-server/core'
+import { createWorker, ExportBatch, failedForGood, QUEUES, RoleContext, RunningRole, StuckSlots } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { fetchGuard } from '@plugin-server/plugin-vm'
@@ -116,15 +115,15 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
   historicalWorker.on('failed', (job, err) => {
     if (err.name !== 'DelayedError') logger.warn({ job_id: job?.id, err: err.message }, 'historical export run failed in this exporter, will retry')
   })
-  // UnrecoverableError: a job whose data Redis evicted (assertJobData), which no retry brings back.
+  // For good: a job whose data Redis evicted (assertJobData, UnrecoverableError), which no retry brings back, or its last attempt.
   fanOutWorker.on('failed', (job, err) =>
     logger.error(
       { job_id: job?.id, err: err.message },
-      err instanceof UnrecoverableError ? 'export hand-off failed for good' : 'export hand-off failed, will retry with backoff',
+      failedForGood(job, err) ? 'export hand-off failed for good' : 'export hand-off failed, will retry with backoff',
     ),
   )
   deliveryWorker.on('failed', (job, err) => {
-    if (err instanceof UnrecoverableError)
+    if (failedForGood(job, err))
       logger.error(
         { job_id: job?.id, plugin_config_id: job?.data.configId, team_id: job?.data.teamId, method: job?.data.method, err: err.message },
         'delivery failed for good',

@@ -1,9 +1,9 @@
-import { UnrecoverableError } from 'bullmq'
 import type { Job, Queue, Worker } from 'bullmq'
 import {
   assertJobData,
   createIngestQueue,
   createWorker,
+  failedForGood,
   IngestBatch,
   Logger,
   postpone,
@@ -111,7 +111,7 @@ export function startIngestConsumer(
     },
   )
   worker.on('failed', (job, err) => {
-    const final = err instanceof UnrecoverableError
+    const final = failedForGood(job, err)
     logger.error(
       { job_id: job?.id, attempts: job?.attemptsMade, err: err.message },
       final ? 'ingest batch failed for good' : 'ingest batch failed, will retry with backoff',

@@ -74,6 +74,15 @@ describe('startIngestConsumer: a poison team is split off', function () {
     assert.equal(await countEvents(db.pool, POISON_TEAM), 0)
     assert.deepEqual(Object.fromEntries(passes), { 1: 1, 2: 1, [POISON_TEAM]: 3 }, "the healthy teams' steps ran once")
     assert.equal(await job(`b-mixed-team-${POISON_TEAM}`), undefined)
+    // The last attempt's line says the batch is in the failed set, not that it will be retried.
+    assert.deepEqual(
+      logLines.filter((l) => l.job_id === 'b-mixed' && typeof l.attempts === 'number').map((l) => [l.attempts, l.msg]),
+      [
+        [1, 'ingest batch failed, will retry with backoff'],
+        [2, 'ingest batch failed, will retry with backoff'],
+        [3, 'ingest batch failed for good'],
+      ],
+    )
   })
 
   it("moves each of several failing teams' events to a job of their own after the split's attempts, and completes the batch", async () => {
