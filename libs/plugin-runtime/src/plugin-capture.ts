@@ -43,7 +43,8 @@ export class PluginCapturer {
   constructor(
     private readonly batcher: EventBatcher,
     private readonly limits: { maxDepth: number; maxEventBytes: number },
-    private readonly onError: (target: CaptureTarget, event: string, err: Error) => void,
+    /** Given the event as it was to be enqueued: its uuid is what a support request about it can name. */
+    private readonly onError: (target: CaptureTarget, event: IngestEvent, err: Error) => void,
   ) {}
 
   /** Null once enqueued (its promise is the batcher's), else why it was dropped. */
@@ -53,7 +54,7 @@ export class PluginCapturer {
     const captured = pluginCapturedEvent(target, event, properties, depth)
     const bytes = Buffer.byteLength(JSON.stringify(captured))
     if (bytes > maxEventBytes) return `the event is ${bytes} bytes, over CAPTURE_MAX_EVENT_BYTES (${maxEventBytes})`
-    this.batcher.add([captured], [bytes]).catch((err: Error) => this.onError(target, event, err))
+    this.batcher.add([captured], [bytes]).catch((err: Error) => this.onError(target, captured, err))
     return null
   }
 

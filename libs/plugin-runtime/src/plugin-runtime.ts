@@ -55,7 +55,7 @@ export async function startPluginRuntime(
     { maxDepth: config.plugins.captureMaxDepth, maxEventBytes: config.capture.maxEventBytes },
     (target, event, err) =>
       logger.error(
-        { team_id: target.teamId, plugin_config_id: target.pluginConfigId, event, err: err.message },
+        { team_id: target.teamId, plugin_config_id: target.pluginConfigId, event: event.event, uuid: event.uuid, err: err.message },
         'event captured by a plugin could not be enqueued',
       ),
   )
