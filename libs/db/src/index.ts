@@ -89,6 +89,7 @@ export {
   markDeadLettersReplayed,
   countDeadLetters,
   countPendingDeadLetters,
+  countPendingDeadLettersByTeam,
   deleteDeadLettersBefore,
 } from './dead-letters'
 export type { DeadLetterRecord } from './dead-letters'

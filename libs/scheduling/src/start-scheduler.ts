@@ -1,6 +1,7 @@
 import { createWorker, observeQueueWorker, postpone, RoleContext, RunningRole, SlotCounts, StuckSlots, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Job, Worker } from 'bullmq'
+import { registerDeadLetterGauges } from './dead-letter-gauges'
 import { DeadLetterRetention } from './dead-letter-retention'
 import { DeletedConfigCleanup } from './deleted-config-cleanup'
 import { EventsPartitionMaintainer } from './events-partition-maintainer'
@@ -54,6 +55,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
   configCleanup.start()
   const MiB = 1024 * 1024
   registerTeamUsageGauges(registry, redis, ctx.pool(), queuePrefix, { redis: plugins.teamRedisLimitMb * MiB, storage: plugins.teamStorageLimitMb * MiB })
+  registerDeadLetterGauges(registry, ctx.pool())
 
   // A team holds at most schedulerTeamConcurrency of the process's slots (every shard's together). A run of a team at
   // its share waits in the delayed set before it starts: it is still its chain's one job (no successor yet, no run

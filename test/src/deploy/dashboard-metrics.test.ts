@@ -134,6 +134,7 @@ describe('dashboards against the metrics of running processes', function () {
     // One kind per request, each after the last was exported: the exporter's buffer would join them.
     await send(3, { fail: true })
     await eventually('a batch given up on', () => scrape('exporter'), counted('plugin_export_undelivered_events_total'))
+    await eventually('the dead letter counted by the scheduler', () => scrape('scheduler'), counted('plugin_export_dead_letters_pending'))
     await send(2, { drop: true })
     await send(2, { retry: true })
     await eventually('a batch retried', () => scrape('exporter'), counted('plugin_export_retry_errors_total'))

@@ -20,3 +20,15 @@ export async function countPendingDeadLetters(pool: Pool, configId: number, sinc
   )
   return Number(rows[0].pending)
 }
+
+/**
+ * Every team's dead letters not replayed yet, and their events: teams without any are left out. One
+ * GROUP BY over the pending rows (migration 0013's partial index keeps them apart from the replayed).
+ */
+export async function countPendingDeadLettersByTeam(pool: Pool): Promise<{ teamId: number; letters: number; events: number }[]> {
+  const { rows } = await pool.query<{ team_id: number; letters: string; events: string }>(
+    `SELECT team_id, count(*) AS letters, coalesce(sum(event_count), 0) AS events
+     FROM export_dead_letters WHERE replayed_at IS NULL GROUP BY team_id`,
+  )
+  return rows.map((r) => ({ teamId: r.team_id, letters: Number(r.letters), events: Number(r.events) }))
+}
