@@ -1,5 +1,4 @@
 import { publishReload, ReloadMessage, withTimeout } from '@plugin-server/core'
-import type { Counter } from 'prom-client'
 import { listExistingConfigIds } from '@plugin-server/db'
 import {
   PluginCapabilities,
@@ -14,6 +13,7 @@ import {
   PluginVm,
   sourceFromFiles,
 } from '@plugin-server/plugin-vm'
+import type { Counter } from 'prom-client'
 import { countBreakerDisabled } from './breaker-metrics'
 import { CapabilitiesCache } from './capabilities-cache'
 import { disableConfig } from './config-errors'
