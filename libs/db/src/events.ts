@@ -87,18 +87,25 @@ export interface StoredEvents {
    * The batch's events as the table holds them, each (team, uuid) once: a new one as inserted (its
    * timestamp as stored), one the insert skipped as its stored row — a batch delivered again after
    * its worker died before handing it on, or another event under a uuid its team already used.
-   * What the exporters are given must be what Postgres holds, whatever a retry's plugins computed.
+   * What the exporters are given must be what Postgres holds, whatever a retry's plugins computed,
+   * NULs and lone surrogates taken out as they were for the insert (an export into a Postgres of its
+   * own would refuse them too, failing the export batch they are in).
    */
   asStored: IngestEvent[]
 }
 
 /** insertEvents, also giving back the batch's events as the table holds them (see StoredEvents). */
 export async function storeEvents(pool: Pool, events: readonly IngestEvent[]): Promise<StoredEvents> {
-  const { rows, inserted } = await insertRows(pool, events)
-  // Every event new (the batch's own, on the hot path): each is as inserted, nothing to sort out.
-  if (inserted.size === events.length) {
-    return { stored: inserted.size, asStored: events.map((e, i) => (e.timestamp === rows[i].timestamp ? e : { ...e, timestamp: rows[i].timestamp })) }
+  const { rows, inserted, cleaned } = await insertRows(pool, events)
+  const asInserted = (i: number): IngestEvent => {
+    const e = events[i]
+    const row = rows[i]
+    if (cleaned)
+      return { ...e, event: row.event, distinct_id: row.distinct_id, properties: row.properties, timestamp: row.timestamp, ip: row.ip, site_url: row.site_url }
+    return e.timestamp === row.timestamp ? e : { ...e, timestamp: row.timestamp }
   }
+  // Every event new (the batch's own, on the hot path): each is as inserted, nothing to sort out.
+  if (inserted.size === events.length) return { stored: inserted.size, asStored: events.map((_, i) => asInserted(i)) }
   const first = new Map<string, number>()
   events.forEach((e, i) => {
     const key = keyOf(e.team_id, e.uuid)
@@ -107,7 +114,7 @@ export async function storeEvents(pool: Pool, events: readonly IngestEvent[]): P
   const asStored = new Map<number, IngestEvent>()
   const skipped: number[] = []
   for (const [key, i] of first) {
-    if (inserted.has(key)) asStored.set(i, { ...events[i], timestamp: rows[i].timestamp })
+    if (inserted.has(key)) asStored.set(i, asInserted(i))
     else skipped.push(i)
   }
   if (skipped.length > 0) {
@@ -132,14 +139,19 @@ interface StoredRow {
   site_url: string
 }
 
-interface EventRow {
-  uuid: string
-  team_id: number
-  timestamp: string
+type EventRow = Pick<IngestEvent, 'uuid' | 'team_id' | 'event' | 'distinct_id' | 'properties' | 'timestamp' | 'ip' | 'site_url'>
+
+interface InsertedRows {
+  /** The rows as Postgres was given them. */
+  rows: EventRow[]
+  /** (team, uuid) keys of the rows that were new. */
+  inserted: Set<string>
+  /** Whether NULs or lone surrogates were taken out of the rows (toPostgresJson), so they differ from the events. */
+  cleaned: boolean
 }
 
-async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<{ rows: EventRow[]; inserted: Set<string> }> {
-  if (events.length === 0) return { rows: [], inserted: new Set() }
+async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<InsertedRows> {
+  if (events.length === 0) return { rows: [], inserted: new Set(), cleaned: false }
   const now = new Date().toISOString()
   const rows = events.map((e) => ({
     uuid: e.uuid,
@@ -153,17 +165,22 @@ async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<{
     ip: e.ip,
     site_url: e.site_url,
   }))
+  const json = JSON.stringify(rows)
+  const text = toPostgresJson(json)
   const result = await pool.query<{ team_id: number; uuid: string }>({
     name: INSERT_EVENTS_STATEMENT,
     text: INSERT_EVENTS_SQL,
-    values: [toPostgresJson(JSON.stringify(rows))],
+    values: [text],
   })
+  // The same string unless something was taken out (rare): then the rows are read back from the text
+  // Postgres was given, so the exporters get what it holds, not the NULs an export's own database refuses.
+  const cleaned = text !== json
   // In the background: the batch's rows are committed, and its acknowledgement need not wait for statistics.
   void analyzeNewEventsPartitions(
     pool,
     events.map((e) => e.timestamp),
   ).catch(() => undefined)
-  return { rows, inserted: new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid))) }
+  return { rows: cleaned ? (JSON.parse(text) as EventRow[]) : rows, inserted: new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid))), cleaned }
 }
 
 /** Postgres answers a uuid in lower case, whatever case it was given in. */

@@ -85,6 +85,27 @@ describe('insertEvents', () => {
     const { rows } = await db.pool.query('SELECT event, distinct_id, properties FROM events')
     assert.deepEqual(rows, [{ event: 'lone \ufffd', distinct_id: '\ufffd', properties: { high: 'a\ufffdb', low: '\ufffd', pair: '🚀', '\ufffd': 1 } }])
   })
+
+  it('storeEvents: gives back an event whose NULs and lone surrogates were taken out as the table holds it, for the exporters', async () => {
+    const plain = ingestEvent({ event: 'plain' })
+    const odd = ingestEvent({
+      event: 'n\u0000ame \ud800',
+      distinct_id: 'd\u0000',
+      properties: { 'k\u0000ey': 'v\u0000al', low: '\udc00', $set: { 's\u0000': 1 } },
+      site_url: 'https://x\u0000.example',
+    })
+    const fresh = await storeEvents(db.pool, [plain, odd])
+    const { rows } = await db.pool.query('SELECT event, distinct_id, properties, site_url FROM events WHERE uuid = $1', [odd.uuid])
+    assert.deepEqual(rows, [
+      { event: 'name \ufffd', distinct_id: 'd', properties: { key: 'val', low: '\ufffd', $set: { s: 1 } }, site_url: 'https://x.example' },
+    ])
+    const given = (e: (typeof fresh.asStored)[number]) => ({ event: e.event, distinct_id: e.distinct_id, properties: e.properties, site_url: e.site_url })
+    assert.deepEqual(given(fresh.asStored[1]), rows[0], 'the exporters get what the table holds')
+    assert.deepEqual(fresh.asStored[0], plain, 'the rest of the batch as it was')
+    // A batch of new and already stored events takes the other path to the same answer.
+    const again = await storeEvents(db.pool, [plain, { ...odd, uuid: randomUUID() }])
+    assert.deepEqual(given(again.asStored[1]), rows[0])
+  })
 })
 
 describe('toPostgresJson', () => {
