@@ -1,4 +1,4 @@
-import type { IngestEvent } from '@plugin-server/core'
+import { IngestEvent, jsonNestedDeeperThan, MAX_EVENT_DEPTH } from '@plugin-server/core'
 import { PluginStoreError } from '@plugin-server/plugin-vm'
 import type { BatchText, SerializedPluginError } from '@plugin-server/plugin-vm'
 import { LinkOutput } from './link-output'
@@ -147,6 +147,16 @@ async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHook
     } else if (!output.isObject(returned)) {
       returned++
       const error = { name: 'Error', message: 'processEvent returned something that is not an event object', isRetryError: false }
+      report.failures.push({ slot, error })
+    } else if (jsonNestedDeeperThan(output.json(returned), MAX_EVENT_DEPTH)) {
+      // Parsed, it would be; stored, it failed its team's whole batch on every retry (the host's JSON.stringify
+      // gives up at about 4 400 levels). Refused here, it never reaches the next link, which would be blamed.
+      returned++
+      const error = {
+        name: 'Error',
+        message: `processEvent returned an event nested deeper than ${MAX_EVENT_DEPTH} levels, which capture refuses from clients too`,
+        isRetryError: false,
+      }
       report.failures.push({ slot, error })
     } else {
       slot.outputs.push({ link, output, index: returned++ })

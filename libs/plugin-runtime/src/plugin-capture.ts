@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { EventBatcher, IngestEvent } from '@plugin-server/core'
+import { EventBatcher, IngestEvent, jsonNestedDeeperThan, MAX_EVENT_DEPTH } from '@plugin-server/core'
 
 export const PLUGIN_CAPTURE_DISTINCT_ID = 'Plugin Server'
 const LIB_VERSION = '0.1.0'
@@ -35,9 +35,10 @@ export function pluginCapturedEvent(target: CaptureTarget, event: string, proper
 }
 
 /**
- * Enqueues captured events in batches. An event past the depth limit, or larger than an HTTP client
- * may send one (CAPTURE_MAX_EVENT_BYTES: a plugin's capture goes into the same ingest queue, in the
- * Redis every team shares), is not enqueued: `capture` answers why.
+ * Enqueues captured events in batches. An event past the capture depth limit is not enqueued, nor is
+ * one capture would refuse from an HTTP client: without a name, larger than CAPTURE_MAX_EVENT_BYTES
+ * (a plugin's capture goes into the same ingest queue, in the Redis every team shares) or nested
+ * deeper than MAX_EVENT_DEPTH (its team's batch would fail to store on every retry); `capture` answers why.
  */
 export class PluginCapturer {
   constructor(
@@ -51,9 +52,12 @@ export class PluginCapturer {
   capture(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): string | null {
     const { maxDepth, maxEventBytes } = this.limits
     if (depth > maxDepth) return `capture depth ${depth} is over the limit of ${maxDepth} (a plugin capturing events from events it processes loops)`
+    if (event === '') return 'the event has no name'
     const captured = pluginCapturedEvent(target, event, properties, depth)
-    const bytes = Buffer.byteLength(JSON.stringify(captured))
+    const text = JSON.stringify(captured)
+    const bytes = Buffer.byteLength(text)
     if (bytes > maxEventBytes) return `the event is ${bytes} bytes, over CAPTURE_MAX_EVENT_BYTES (${maxEventBytes})`
+    if (jsonNestedDeeperThan(text, MAX_EVENT_DEPTH)) return `the event is nested deeper than ${MAX_EVENT_DEPTH} levels`
     this.batcher.add([captured], [bytes]).catch((err: Error) => this.onError(target, captured, err))
     return null
   }

@@ -102,6 +102,35 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     await queue.close()
   })
 
+  it('posthog.capture drops an event capture refuses from a client, one without a name or nested deeper than 64 levels, and says so', async () => {
+    const config = await activeConfig(
+      'odd capturer',
+      `export function processEvent(e) {
+      let deep = 'leaf'
+      for (let i = 0; i < 100; i++) deep = { k: deep }
+      posthog.capture('', { ok: true })
+      posthog.capture('deep', { deep })
+      posthog.capture('deep in a string', { text: '{['.repeat(100) })
+      return e
+    }`,
+    )
+    await config.use((i) => i.processEventBatch([{ event: 'seed', properties: {} }]), { captureDepth: 0 })
+    await runtime!.services.capturer.drain()
+    const queue = createIngestQueue(ctx.newRedisConnection('check-odd'), ctx.config)
+    const jobs = await queue.getJobs(['waiting'])
+    assert.deepEqual(
+      jobs.flatMap((j) => (j.data as IngestBatch).events.map((e) => e.event)),
+      ['deep in a string'],
+    )
+    await runtime!.services.logs.flush()
+    const { rows } = await db.pool.query<{ message: string }>(`SELECT message FROM plugin_log_entries WHERE type = 'WARN' ORDER BY id`)
+    assert.deepEqual(
+      rows.map((r) => r.message),
+      ['posthog.capture("") dropped: the event has no name', 'posthog.capture("deep") dropped: the event is nested deeper than 64 levels'],
+    )
+    await queue.close()
+  })
+
   it('meta.jobs enqueues durable delayed jobs, and an unknown job name is an error naming it', async () => {
     const config = await activeConfig(
       'job-maker',

@@ -1,3 +1,4 @@
+import { MAX_EVENT_DEPTH } from '@plugin-server/core'
 import { CaptureError } from './capture-error'
 import { IncomingEvent, JsonObject, NormalizeContext } from './interfaces'
 import { isJsonObject } from './is-json-object'
@@ -17,9 +18,6 @@ function nowText(now: Date): string {
   }
   return lastNowText
 }
-
-/** Deeper structures are not analytics data, and recursive code downstream (plugins, jsonb) should never meet them. */
-const MAX_DEPTH = 64
 
 function tooDeep(value: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[value, 1]]
@@ -46,8 +44,8 @@ export function normalizeEvent(raw: JsonObject, index: number, ctx: NormalizeCon
     throw new CaptureError(400, 'invalid_event', `event at index ${index} has a non-string "event" name`, 'event')
   }
 
-  if (tooDeep(raw, MAX_DEPTH)) {
-    throw new CaptureError(400, 'too_deep', `event at index ${index} is nested deeper than ${MAX_DEPTH} levels`)
+  if (tooDeep(raw, MAX_EVENT_DEPTH)) {
+    throw new CaptureError(400, 'too_deep', `event at index ${index} is nested deeper than ${MAX_EVENT_DEPTH} levels`)
   }
 
   let properties: JsonObject = {}
