@@ -287,6 +287,22 @@ describe('parseCaptureRequest', () => {
       assert.equal(typeof parsed.events[2].properties.n, 'number', 'other numbers stay numbers')
     })
 
+    it('refuses with 400 too_deep a body nested thousands of levels deep whose numeric id is above 2^53, instead of a RangeError (a 503 clients retry)', () => {
+      const deep = '['.repeat(5000) + '1' + ']'.repeat(5000)
+      for (const [where, body] of [
+        ['in the event', `{"api_key":"${TOKEN}","batch":[{"event":"e","distinct_id":1234567890123456789,"properties":{"deep":${deep}}}]}`],
+        ['beside the events', `{"api_key":"${TOKEN}","junk":${deep},"batch":[{"event":"e","distinct_id":1234567890123456789}]}`],
+      ]) {
+        const err = assertRejects(
+          request({ body: Buffer.from(body) }),
+          400,
+          'too_deep',
+          /^the body is nested too deeply to be read \(events may nest 64 levels\)$/,
+        )
+        assert.equal(err.status, 400, where)
+      }
+    })
+
     it('truncates to 200 characters and replaces NUL bytes', () => {
       assert.equal(one({ distinct_id: 'a'.repeat(250) }), 'a'.repeat(200))
       assert.equal(one({ distinct_id: 'a\u0000b' }), 'a\uFFFDb')

@@ -1,3 +1,4 @@
+import { MAX_EVENT_DEPTH } from '@plugin-server/core'
 import { decodeBody } from './decode-body'
 import { extractEvents } from './extract-events'
 import { CaptureError } from './capture-error'
@@ -40,7 +41,7 @@ export function normalizeCapture(read: ReadCapture, req: Pick<CaptureRequest, 'n
   const { token } = read
   // Rare (ids over 2^53 sent as numbers), and a reviver makes JSON.parse about ten times slower: only
   // then, and only here, once the token is known to be a team's.
-  const extracted = read.extracted.events.some(hasInexactDistinctId) ? extractEvents(JSON.parse(read.text, exactDistinctIds)) : read.extracted
+  const extracted = read.extracted.events.some(hasInexactDistinctId) ? readExactIds(read.text) : read.extracted
   // posthog-js' people requests (/engage) carry `$set` and no event name; PostHog's capture stores them as `$identify`.
   const defaultEvent = req.path.replace(/\/+$/, '') === '/engage' ? '$identify' : undefined
   const ctx = { now: req.now, batchSentAt: extracted.sentAt, ip: req.ip, headers: req.headers, defaultEvent }
@@ -56,6 +57,20 @@ export function normalizeCapture(read: ReadCapture, req: Pick<CaptureRequest, 'n
     warnings.push(...normalized.warnings)
   })
   return { token, events, warnings, historicalMigration: extracted.historicalMigration }
+}
+
+/**
+ * The body parsed again with ids over 2^53 kept exact. A reviver makes JSON.parse recurse, so a body
+ * nested some 3 000 levels deep (in an event or beside them) exhausts the stack before any event's
+ * depth is checked: that RangeError was answered 503, which clients retry with the same body forever.
+ */
+function readExactIds(text: string): ExtractedEvents {
+  try {
+    return extractEvents(JSON.parse(text, exactDistinctIds))
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err
+    throw new CaptureError(400, 'too_deep', `the body is nested too deeply to be read (events may nest ${MAX_EVENT_DEPTH} levels)`)
+  }
 }
 
 /**
