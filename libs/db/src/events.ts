@@ -71,7 +71,8 @@ export const INSERT_EVENTS_STATEMENT = 'plugin-server/insert-events'
  * its timestamp is skipped too, whichever partition holds it. A uuid repeated within the batch is
  * stored once (the first). NUL characters and lone UTF-16 surrogates, which Postgres cannot store,
  * are removed / replaced rather than failing the batch, and so is a timestamp Postgres cannot hold
- * (year 0, past 9999: the time of the insert instead). Returns how many rows were new. A day's
+ * (year 0, past 9999: the time of the insert instead). An event name is stored cut to its first 200
+ * characters, as PostHog stores it. Returns how many rows were new. A day's
  * partition is analysed once its first rows land (analyzeNewEventsPartitions), so the uuid lookup
  * is an index probe of the key from the first batches on.
  */
@@ -146,17 +147,18 @@ interface InsertedRows {
   rows: EventRow[]
   /** (team, uuid) keys of the rows that were new. */
   inserted: Set<string>
-  /** Whether NULs or lone surrogates were taken out of the rows (toPostgresJson), so they differ from the events. */
+  /** Whether the rows differ from the events: NULs or lone surrogates taken out (toPostgresJson), a long name cut. */
   cleaned: boolean
 }
 
 async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<InsertedRows> {
   if (events.length === 0) return { rows: [], inserted: new Set(), cleaned: false }
   const now = new Date().toISOString()
+  let named = false
   const rows = events.map((e) => ({
     uuid: e.uuid,
     team_id: e.team_id,
-    event: e.event,
+    event: e.event.length > MAX_EVENT_NAME_LENGTH ? ((named = true), cutEventName(e.event)) : e.event,
     distinct_id: e.distinct_id,
     properties: e.properties,
     // Capture and the plugin chain only pass storable times; a batch queued by an older capture
@@ -174,13 +176,25 @@ async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<I
   })
   // The same string unless something was taken out (rare): then the rows are read back from the text
   // Postgres was given, so the exporters get what it holds, not the NULs an export's own database refuses.
-  const cleaned = text !== json
+  const cleaned = text !== json || named
   // In the background: the batch's rows are committed, and its acknowledgement need not wait for statistics.
   void analyzeNewEventsPartitions(
     pool,
     events.map((e) => e.timestamp),
   ).catch(() => undefined)
-  return { rows: cleaned ? (JSON.parse(text) as EventRow[]) : rows, inserted: new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid))), cleaned }
+  return { rows: text !== json ? (JSON.parse(text) as EventRow[]) : rows, inserted: new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid))), cleaned }
+}
+
+/**
+ * How much of an event's name is stored, as PostHog stores it (sanitizeEventName: the first 200
+ * UTF-16 units, after the plugins ran). Capture takes names of any length up to the event's size.
+ */
+const MAX_EVENT_NAME_LENGTH = 200
+
+/** The name's first MAX_EVENT_NAME_LENGTH units, without the first half of a surrogate pair the cut would split. */
+function cutEventName(name: string): string {
+  const last = name.charCodeAt(MAX_EVENT_NAME_LENGTH - 1)
+  return name.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_EVENT_NAME_LENGTH - 1 : MAX_EVENT_NAME_LENGTH)
 }
 
 /** Postgres answers a uuid in lower case, whatever case it was given in. */

@@ -106,6 +106,23 @@ describe('insertEvents', () => {
     const again = await storeEvents(db.pool, [plain, { ...odd, uuid: randomUUID() }])
     assert.deepEqual(given(again.asStored[1]), rows[0])
   })
+
+  it('stores an event name cut to its first 200 characters, as PostHog stores it, and hands it on so; a surrogate pair is not split', async () => {
+    const long = ingestEvent({ event: 'n'.repeat(199) + '🚀 and more' })
+    const huge = ingestEvent({ event: 'h'.repeat(500_000) })
+    const short = ingestEvent({ event: 'n'.repeat(200) })
+    const result = await storeEvents(db.pool, [long, huge, short])
+    const { rows } = await db.pool.query<{ uuid: string; event: string }>('SELECT uuid, event FROM events')
+    const stored = new Map(rows.map((r) => [r.uuid, r.event]))
+    assert.equal(stored.get(long.uuid), 'n'.repeat(199), 'the rocket would have been half a surrogate pair')
+    assert.equal(stored.get(huge.uuid), 'h'.repeat(200))
+    assert.equal(stored.get(short.uuid), short.event)
+    assert.deepEqual(
+      result.asStored.map((e) => e.event),
+      [long, huge, short].map((e) => stored.get(e.uuid)),
+      'the exporters get the names as stored',
+    )
+  })
 })
 
 describe('toPostgresJson', () => {
