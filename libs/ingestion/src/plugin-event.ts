@@ -61,9 +61,13 @@ function pluginUuid(value: unknown, original: string, refused: ((given: unknown)
   return original
 }
 
-/** Plugins set numbers as ids (PostHog took them as strings); objects and arrays are not ids. */
+/**
+ * Plugins set numbers as ids (PostHog took them as strings); objects and arrays are not ids, nor is
+ * an empty or blank string, which capture refuses from clients (`missing_distinct_id`).
+ */
 function distinctId(value: unknown, fallback: string): string {
-  if (typeof value === 'string') return value
+  // trim gives the string itself back when there is nothing to trim: no copy on the hot path.
+  if (typeof value === 'string') return value.trim() === '' ? fallback : value
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   return fallback
 }

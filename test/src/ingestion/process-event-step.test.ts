@@ -116,6 +116,17 @@ describe('processEventStep (the processEvent chain)', function () {
     assert.match(rows[1].message, /processEvent returned an object without an "event" name, expected an event or null/)
   })
 
+  it("keeps the event's own distinct_id where a plugin returns one capture would refuse (empty, blank, an object), and takes a number as its text", async () => {
+    await enablePlugin(management, team.id, writePlugin('ids', `export function processEvent(e) { return { ...e, distinct_id: e.properties.id } }`))
+    const { step } = await pipeline()
+    const ids = ['', '  \t', { a: 1 }, null, 12.5, 'kept']
+    const out = await step.run(ids.map((id) => event(team.id, { id })))
+    assert.deepEqual(
+      out.map((e) => e.distinct_id),
+      ['u', 'u', 'u', 'u', '12.5', 'kept'],
+    )
+  })
+
   it('runs async plugins, and plugins that return a new object or mutate their argument', async () => {
     await enablePlugin(
       management,
