@@ -54,7 +54,13 @@ export class PluginCapturer {
     if (depth > maxDepth) return `capture depth ${depth} is over the limit of ${maxDepth} (a plugin capturing events from events it processes loops)`
     if (event === '') return 'the event has no name'
     const captured = pluginCapturedEvent(target, event, properties, depth)
-    const text = JSON.stringify(captured)
+    let text: string
+    try {
+      text = JSON.stringify(captured)
+    } catch {
+      // Parsed from the sandbox's JSON text, it can only be too deep for this stack (about 4 400 levels).
+      return `the event is nested deeper than ${MAX_EVENT_DEPTH} levels`
+    }
     const bytes = Buffer.byteLength(text)
     if (bytes > maxEventBytes) return `the event is ${bytes} bytes, over CAPTURE_MAX_EVENT_BYTES (${maxEventBytes})`
     if (jsonNestedDeeperThan(text, MAX_EVENT_DEPTH)) return `the event is nested deeper than ${MAX_EVENT_DEPTH} levels`

@@ -111,6 +111,9 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
       posthog.capture('', { ok: true })
       posthog.capture('deep', { deep })
       posthog.capture('deep in a string', { text: '{['.repeat(100) })
+      let deeper = 'leaf'
+      for (let i = 0; i < 4400; i++) deeper = { k: deeper }
+      posthog.capture('as deep as this stack goes', { deeper })
       return e
     }`,
     )
@@ -126,7 +129,11 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     const { rows } = await db.pool.query<{ message: string }>(`SELECT message FROM plugin_log_entries WHERE type = 'WARN' ORDER BY id`)
     assert.deepEqual(
       rows.map((r) => r.message),
-      ['posthog.capture("") dropped: the event has no name', 'posthog.capture("deep") dropped: the event is nested deeper than 64 levels'],
+      [
+        'posthog.capture("") dropped: the event has no name',
+        'posthog.capture("deep") dropped: the event is nested deeper than 64 levels',
+        'posthog.capture("as deep as this stack goes") dropped: the event is nested deeper than 64 levels',
+      ],
     )
     await queue.close()
   })

@@ -63,6 +63,29 @@ describe('plugin-vm: a call resolves after the host has handled its logs and cap
     assert.equal(host.captures.length, 2000, 'no capture was dropped as if it were made outside a call')
   })
 
+  it('delivers a capture of properties nested thousands of levels deep at once, not at the call deadline', async () => {
+    const loaded = await loadCode(
+      `export function processEvent(e) {
+        let deep = 'leaf'
+        for (let i = 0; i < 3000; i++) deep = { k: deep }
+        posthog.capture('deep', { deep })
+        return e
+      }`,
+      {},
+      { timeoutMs: 5000 },
+    )
+    instance = loaded.instance
+    const started = Date.now()
+    const [result] = await instance.processEventBatch([{ event: 'seed', properties: {} }] as never)
+    // A structured copy of the object never reached the host: the call waited for it until its deadline, and lost its isolate.
+    assert.deepEqual(result, { ok: true, event: { event: 'seed', properties: {} } })
+    assert.ok(Date.now() - started < 2500, `answered in ${Date.now() - started} ms`)
+    assert.deepEqual(
+      loaded.host.captures.map((c) => c.event),
+      ['deep'],
+    )
+  })
+
   it('finds what the plugin logged at load time in the host once the instance is loaded', async () => {
     for (let i = 0; i < 10; i++) {
       keepHostBusy()

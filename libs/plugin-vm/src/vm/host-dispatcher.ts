@@ -127,7 +127,7 @@ export class HostDispatcher {
       case 'capture':
         // Over the budget: dropped, never enqueued (the budget reports it once per call).
         if (!this.ctx.captures.take(typeof args[2] === 'number' ? args[2] : null)) return undefined
-        return host.capture({ event: String(args[0]), properties: (args[1] ?? {}) as Record<string, unknown>, pluginName, configId })
+        return host.capture({ event: String(args[0]), properties: captureProperties(args[1]), pluginName, configId })
       case 'metric':
         return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
       case 'timer.set':
@@ -285,4 +285,14 @@ export class HostDispatcher {
     }
     throw new Error(`unknown host operation ${op}`)
   }
+}
+
+/**
+ * posthog.capture's properties, sent by the sandbox as JSON text (JSON.parse reads any depth without
+ * recursing). Anything but null goes on as the plugin gave it: PostHog spread whatever it got (a
+ * string's characters too).
+ */
+function captureProperties(text: unknown): Record<string, unknown> {
+  const value: unknown = typeof text === 'string' ? JSON.parse(text) : null
+  return (value ?? {}) as Record<string, unknown>
 }
