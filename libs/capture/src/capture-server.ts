@@ -1,5 +1,5 @@
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
 import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import type { EventBatcher } from '@plugin-server/core'
@@ -204,11 +204,15 @@ function megabytes(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1)
 }
 
+/**
+ * The client's address: with a trusted proxy, the first `X-Forwarded-For` entry when it is an address
+ * (the header is the client's to fill up to 16 KB, and each event of a request carries a copy of it).
+ */
 function clientIp(req: http.IncomingMessage, trustProxy: boolean): string | null {
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for']
     const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim()
-    if (first) return first
+    if (first && isIP(first) !== 0) return first
   }
   return req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? null
 }

@@ -18,17 +18,20 @@ const OPTIONS = {
 }
 
 /** A capture server whose every token is team 1 and whose queue answers with `add`; its log lines kept. */
-async function start(add: EventBatcher['add']) {
+async function start(add: EventBatcher['add'], options: Partial<typeof OPTIONS> = {}) {
   const lines: string[] = []
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) })
   const teams: Pick<TeamResolver, 'teamId'> = { teamId: async () => 1 }
   const batcher: Pick<EventBatcher, 'add'> = { add }
-  const server = await startCaptureServer(OPTIONS, {
-    teams: teams as TeamResolver,
-    batcher: batcher as EventBatcher,
-    metrics: createCaptureMetrics(new Registry()),
-    logger,
-  })
+  const server = await startCaptureServer(
+    { ...OPTIONS, ...options },
+    {
+      teams: teams as TeamResolver,
+      batcher: batcher as EventBatcher,
+      metrics: createCaptureMetrics(new Registry()),
+      logger,
+    },
+  )
   return { lines, server }
 }
 
@@ -63,6 +66,56 @@ describe("capture's log lines", () => {
       assert.equal(failed.length, 1)
       assert.equal((JSON.parse(failed[0]) as { path: string }).path, '/e/')
       assert.ok(!failed[0].includes('data='), failed[0])
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("capture's request-wide fields, copied into each event", () => {
+  it('carries sent_at on as the time it names, an X-Forwarded-For entry only when it is an address, and no origin longer than a site has', async () => {
+    const queued: { events: number; bytes: number; sentAt: Set<string | null>; ip: Set<string | null>; siteUrl: Set<string> } = {
+      events: 0,
+      bytes: 0,
+      sentAt: new Set(),
+      ip: new Set(),
+      siteUrl: new Set(),
+    }
+    const { server } = await start(
+      async (events, sizes) => {
+        queued.events += events.length
+        events.forEach((e, i) => {
+          queued.bytes += sizes?.[i] ?? 0
+          queued.sentAt.add(e.sent_at)
+          queued.ip.add(e.ip)
+          queued.siteUrl.add(e.site_url)
+        })
+      },
+      { trustProxy: true },
+    )
+    try {
+      const post = (sentAt: string, headers: Record<string, string>) =>
+        fetch(`http://127.0.0.1:${server.port}/batch/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({
+            api_key: 'phc_public',
+            sent_at: sentAt,
+            batch: Array.from({ length: 200 }, (_, i) => ({ event: 'e', distinct_id: `d${i}` })),
+          }),
+        })
+      // Each copy was under the per-event limit: 200 events of 900 KB queued from a body of 900 KB (or a 4 KB gzip one).
+      const padded = await post('2024-05-01T12:00:00.000Z' + ' '.repeat(900_000), {
+        'x-forwarded-for': 'x'.repeat(7_000),
+        origin: `https://${'a'.repeat(7_000)}.example`,
+      })
+      assert.equal(padded.status, 200)
+      assert.equal((await post('not a date', { 'x-forwarded-for': '203.0.113.9, 10.0.0.1', origin: 'https://app.example.com' })).status, 200)
+      assert.equal(queued.events, 400)
+      assert.deepEqual([...queued.sentAt], ['2024-05-01T12:00:00.000Z', null])
+      assert.deepEqual([...queued.ip], ['127.0.0.1', '203.0.113.9'])
+      assert.deepEqual([...queued.siteUrl], ['', 'https://app.example.com'])
+      assert.ok(queued.bytes < 400 * 1024, `${queued.bytes} bytes queued for 400 small events`)
     } finally {
       await server.close()
     }

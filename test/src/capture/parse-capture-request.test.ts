@@ -372,6 +372,18 @@ describe('parseCaptureRequest', () => {
       assert.equal(parsed.events[0].sent_at, '2024-05-01T13:00:05.000Z')
     })
 
+    it('carries sent_at on as the ISO time it names, or null when it names none, never as the text sent', () => {
+      const parsed = ts({
+        api_key: TOKEN,
+        sent_at: '2024-05-01 13:00:05+02:00' + ' '.repeat(1000),
+        batch: [ev(), ev({ sent_at: 'soon' }), ev({ sent_at: 1714561205 })],
+      })
+      assert.deepEqual(
+        parsed.events.map((e) => e.sent_at),
+        ['2024-05-01T11:00:05.000Z', null, '2024-05-01T11:00:05.000Z'],
+      )
+    })
+
     it('lets an event sent_at override the batch sent_at', () => {
       const parsed = ts({
         api_key: TOKEN,

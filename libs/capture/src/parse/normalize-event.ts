@@ -2,7 +2,7 @@ import { MAX_EVENT_DEPTH } from '@plugin-server/core'
 import { CaptureError } from './capture-error'
 import { IncomingEvent, JsonObject, NormalizeContext } from './interfaces'
 import { isJsonObject } from './is-json-object'
-import { parseEventTimestamp } from './parse-timestamp'
+import { parseEventTimestamp, sentAtText } from './parse-timestamp'
 import { resolveDistinctId } from './resolve-distinct-id'
 import { resolveUuid } from './resolve-uuid'
 import { siteUrl } from './site-url'
@@ -73,7 +73,7 @@ export function normalizeEvent(raw: JsonObject, index: number, ctx: NormalizeCon
     properties,
     timestamp: ts.timestamp.toISOString(),
     now: nowText(ctx.now),
-    sent_at: typeof sentAt === 'string' && sentAt !== '' ? sentAt : null,
+    sent_at: sentAtText(sentAt),
     ip: ctx.ip,
     site_url: siteUrl(ctx.headers, properties),
   }

@@ -58,16 +58,30 @@ export function parseEventTimestamp(input: TimestampInput): TimestampResult {
   return { timestamp: result, warnings }
 }
 
-/** A batch's events share its `sent_at`: parsed once per batch, not once per event (only its time is read). */
+/** A batch's events share its `sent_at`: parsed once per batch, not once per event. */
 let lastSentAt: unknown = undefined
 let lastSentAtDate: Date | null = null
+let lastSentAtText: string | null = null
 
 function parseSentAt(value: unknown): Date | null {
   if (typeof value !== 'string' || value !== lastSentAt) {
     lastSentAtDate = parseDate(value)
+    lastSentAtText = lastSentAtDate === null || !isStorableTime(lastSentAtDate.getTime()) ? null : lastSentAtDate.toISOString()
     lastSentAt = value
   }
   return lastSentAtDate
+}
+
+/**
+ * The `sent_at` an event carries on: the time it names in ISO form, as PostHog's capture passes it
+ * on, or null. Never the client's text: a batch's `sent_at` is copied into each of its events, and
+ * 900 KB of it (or of spaces after a date) turned a 935 KB body of 1 000 events into 900 MB of queued
+ * events (a 4 KB gzip body did the same), each under the per-event limit.
+ */
+export function sentAtText(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null
+  parseSentAt(value)
+  return lastSentAtText
 }
 
 function isPresent(value: unknown): boolean {
