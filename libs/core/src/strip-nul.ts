@@ -21,3 +21,11 @@ export function toPostgresJson(json: string): string {
   const withoutNul = json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '$1') : json
   return HAS_SURROGATE_ESCAPE.test(withoutNul) ? withoutNul.replace(SURROGATE_ESCAPE, replaceLoneSurrogates) : withoutNul
 }
+
+/**
+ * Plain text bound for a Postgres text parameter, cleaned as toPostgresJson cleans JSON: NULs removed,
+ * lone surrogates U+FFFD. For text a plugin wrote (an error message) and not on a hot path.
+ */
+export function toPostgresText(text: string): string {
+  return JSON.parse(toPostgresJson(JSON.stringify(text))) as string
+}

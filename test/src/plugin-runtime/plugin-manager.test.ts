@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import pino from 'pino'
 import type { Team } from '@plugin-server/db'
-import { PluginConfigUnavailableError, PluginRuntime, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
+import { PluginConfigUnavailableError, PluginRuntime, setConfigError, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
 import { redisKeys } from '@plugin-server/core'
 import { setConfigEnabled, updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
@@ -93,6 +93,24 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     assert.equal(rows[0].enabled, false)
     assert.equal(rows[0].disabled_reason, 'setupPlugin failed: missing API key')
     assert.equal(rows[0].error.message, 'setupPlugin failed: missing API key')
+  })
+
+  it('disables a config whose setupPlugin throws a message with NULs and lone surrogates, which Postgres would refuse, and stores its processEvent errors so', async () => {
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('nul-setup', `export function setupPlugin() { throw new Error('bad \\u0000 key \\ud800') }\nexport function processEvent(e) { return e }`),
+    )
+    runtime = await fx.start()
+    // Before, Postgres refused the disable, so the config stayed enabled and every batch of its team failed setting it up again.
+    assert.deepEqual(await runtime.manager.teamConfigs(team.id), [])
+    const { rows } = await db.pool.query('SELECT enabled, disabled_reason, error FROM plugin_configs WHERE id = $1', [config.id])
+    assert.equal(rows[0].enabled, false)
+    assert.equal(rows[0].disabled_reason, 'setupPlugin failed: bad  key \ufffd')
+    assert.equal(rows[0].error.message, 'setupPlugin failed: bad  key \ufffd')
+    await setConfigError(db.pool, config.id, { name: 'Error', message: 'processEvent: \u0000', time: new Date().toISOString() })
+    const after = await db.pool.query('SELECT error FROM plugin_configs WHERE id = $1', [config.id])
+    assert.equal(after.rows[0].error.message, 'processEvent: ', 'a config error with a NUL is stored, not refused in silence')
   })
 
   it('does not disable on this worker alone a config whose setupPlugin failed when Postgres refuses the disable: it is set up again, and disabled once Postgres takes it', async () => {
