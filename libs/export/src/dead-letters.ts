@@ -1,4 +1,4 @@
-import { toPostgresJson } from '@plugin-server/core'
+import { toPostgresJson, toPostgresText } from '@plugin-server/core'
 import { countDeadLetters, DeadLetterRecord, insertDeadLetterRow, listDeadLetterRecords, readDeadLetterEvents } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import type { AttemptRecord, DeadLetter, ExportMethod, ProcessedPluginEvent } from './interfaces'
@@ -27,7 +27,7 @@ export async function insertDeadLetter(pool: Pool, letter: NewDeadLetter): Promi
     // carry: a letter refused here was retried and finally lost with its batch, so they are dropped.
     eventsJson: toPostgresJson(JSON.stringify(letter.events)),
     eventCount: letter.events.length,
-    error: letter.error.replace(/\0/g, ''),
+    error: toPostgresText(letter.error),
     retryError: letter.retryError,
     attempts: letter.attempts.length,
     firstAttemptAt: first,

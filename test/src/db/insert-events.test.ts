@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { toPostgresJson } from '@plugin-server/core'
+import { toPostgresJson, toPostgresText } from '@plugin-server/core'
 import { countEvents, insertEvents, storeEvents } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 import { ingestEvent } from './ingest-event'
@@ -129,6 +129,10 @@ describe('toPostgresJson', () => {
   it('removes NUL escapes but keeps a literal backslash followed by "u0000"', () => {
     const value = { a: 'x\u0000y', b: '\\u0000 stays', c: '\\\u0000' }
     assert.deepEqual(JSON.parse(toPostgresJson(JSON.stringify(value))), { a: 'xy', b: '\\u0000 stays', c: '\\' })
+  })
+
+  it('toPostgresText: cleans plain text the same way, for text a plugin wrote (an error message)', () => {
+    assert.equal(toPostgresText('bad \u0000 key \ud800, \\u0000 stays, 🚀 too'), 'bad  key \ufffd, \\u0000 stays, 🚀 too')
   })
 
   it('replaces lone surrogate escapes, keeps escaped pairs and literal backslashes followed by "ud800"', () => {
