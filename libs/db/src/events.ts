@@ -176,13 +176,14 @@ async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<I
   })
   // The same string unless something was taken out (rare): then the rows are read back from the text
   // Postgres was given, so the exporters get what it holds, not the NULs an export's own database refuses.
-  const cleaned = text !== json || named
+  const scrubbed = text !== json
   // In the background: the batch's rows are committed, and its acknowledgement need not wait for statistics.
   void analyzeNewEventsPartitions(
     pool,
     events.map((e) => e.timestamp),
   ).catch(() => undefined)
-  return { rows: text !== json ? (JSON.parse(text) as EventRow[]) : rows, inserted: new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid))), cleaned }
+  const inserted = new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid)))
+  return { rows: scrubbed ? (JSON.parse(text) as EventRow[]) : rows, inserted, cleaned: scrubbed || named }
 }
 
 /**
