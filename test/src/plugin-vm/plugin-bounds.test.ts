@@ -145,6 +145,37 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
         instance.dispose()
       }
     })
+
+    it('waits out a timer longer than 2^31 − 1 ms instead of firing it after 1 ms (Node clamps those), and a 1 ms one still fires', async () => {
+      const { instance } = await loadCode(`const fired = { month: 0, interval: 0, infinite: 0, short: 0 }
+        export function setupPlugin() {
+          setTimeout(() => fired.month++, 30 * 24 * 3600 * 1000)
+          setInterval(() => fired.interval++, 2 ** 31)
+          setTimeout(() => fired.infinite++, Infinity)
+          setTimeout(() => fired.short++, 1)
+        }
+        export function runEveryMinute() { return fired }`)
+      const warnings: string[] = []
+      const onWarning = (w: Error) => warnings.push(w.name)
+      process.on('warning', onWarning)
+      try {
+        await instance.call('setupPlugin', [])
+        await eventually(
+          'the 1 ms timer fired',
+          () => instance.call('runEveryMinute', []) as Promise<Record<string, number>>,
+          (fired) => fired.short === 1,
+        )
+        await new Promise((r) => setTimeout(r, 300))
+        assert.deepEqual(await instance.call('runEveryMinute', []), { month: 0, interval: 0, infinite: 0, short: 1 })
+        assert.deepEqual(
+          warnings.filter((w) => w === 'TimeoutOverflowWarning'),
+          [],
+        )
+      } finally {
+        process.off('warning', onWarning)
+        instance.dispose()
+      }
+    })
   })
 
   describe('posthog.capture', () => {

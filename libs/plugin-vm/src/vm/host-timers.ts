@@ -1,15 +1,26 @@
+/**
+ * Node's setTimeout takes at most 2^31 − 1 ms: a longer delay (a plugin's 30-day setTimeout,
+ * `Infinity`) is set to 1 ms with a TimeoutOverflowWarning, so a long setInterval became a busy
+ * loop on the host past the 10 ms minimum and every call wrote a warning to the host's stderr.
+ */
+const MAX_NODE_DELAY_MS = 2 ** 31 - 1
+
 /** Host-side timers for one isolate; unref'd so plugins never keep the process alive. */
 export class HostTimers {
   private timers = new Map<number, NodeJS.Timeout>()
 
   constructor(private readonly fire: (id: number) => void) {}
 
+  /** A delay past Node's limit is waited out in steps of that limit (`Infinity`: until cleared or disposed). */
   set(id: number, ms: number): void {
     this.clear(id)
+    const wait = Number.isNaN(ms) ? 0 : Math.max(0, ms)
+    const step = Math.min(wait, MAX_NODE_DELAY_MS)
     const timer = setTimeout(() => {
       this.timers.delete(id)
-      this.fire(id)
-    }, ms)
+      if (wait > step) this.set(id, wait - step)
+      else this.fire(id)
+    }, step)
     timer.unref()
     this.timers.set(id, timer)
   }
