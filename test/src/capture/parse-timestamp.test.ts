@@ -109,6 +109,29 @@ describe('parseDate', () => {
     }
   })
 
+  it('reads every zone-less form as UTC in zones with odd offsets and DST, more than 9 fraction digits and six-digit years included', () => {
+    const previous = process.env.TZ
+    try {
+      for (const zone of ['America/New_York', 'Asia/Kathmandu', 'Australia/Lord_Howe']) {
+        process.env.TZ = zone
+        assert.equal(iso('2024-05-01T12:00:00.1234567890'), '2024-05-01T12:00:00.123Z', zone)
+        assert.equal(iso('+002024-05-01T12:00:00'), '2024-05-01T12:00:00.000Z', zone)
+        assert.equal(iso('2024-05-01t12:00:00'), '2024-05-01T12:00:00.000Z', zone)
+        assert.equal(iso('Wed May 01 2024 12:00:00'), '2024-05-01T12:00:00.000Z', zone)
+        assert.equal(iso('2024-10-06 02:15:00'), '2024-10-06T02:15:00.000Z', zone)
+      }
+    } finally {
+      if (previous === undefined) delete process.env.TZ
+      else process.env.TZ = previous
+    }
+  })
+
+  it("keeps a zone JS's free-form parser knows: Date.toString()'s GMT offset before its name in parentheses, US zone names", () => {
+    assert.equal(iso('Wed May 01 2024 12:00:00 GMT+0200 (Central European Summer Time)'), '2024-05-01T10:00:00.000Z')
+    assert.equal(iso('1 May 2024 12:00 PDT'), '2024-05-01T19:00:00.000Z')
+    assert.equal(iso('Wed, 01 May 2024 12:00:00 GMT'), '2024-05-01T12:00:00.000Z')
+  })
+
   it('parses RFC 2822 dates', () => {
     assert.equal(iso('Tue, 1 Jul 2003 10:52:37 +0200'), '2003-07-01T08:52:37.000Z')
   })

@@ -1,6 +1,5 @@
 import { TimestampInput, TimestampResult } from './interfaces'
-import { isStorableTime } from '@plugin-server/core'
-import { parseDate } from './parse-date'
+import { isStorableTime, parseDate } from '@plugin-server/core'
 
 /** PostHog lets a little future through (time zones, sloppy clocks) but not more than this. */
 export const FUTURE_EVENT_CUTOFF_MS = 23 * 3600 * 1000
