@@ -1,4 +1,4 @@
-import { IngestEvent, isStorableTime } from '@plugin-server/core'
+import { IngestEvent, isStorableTime, parseDate } from '@plugin-server/core'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
 
 /** The PluginEvent shape PostHog plugins expect (the scaffold's PluginEvent). */
@@ -72,8 +72,9 @@ function distinctId(value: unknown, fallback: string): string {
   return fallback
 }
 
+/** Read as capture reads a client's: a zone-less time is UTC, not the ingest worker's local time (`Date.parse`). */
 function normalizeTimestamp(value: unknown, fallback: string): string {
-  const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN
+  const parsed = typeof value === 'string' ? (parseDate(value)?.getTime() ?? Number.NaN) : Number.NaN
   return isStorableTime(parsed) ? new Date(parsed).toISOString() : fallback
 }
 

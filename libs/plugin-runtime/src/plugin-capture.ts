@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { EventBatcher, IngestEvent, jsonNestedDeeperThan, MAX_EVENT_DEPTH } from '@plugin-server/core'
+import { type EventBatcher, type IngestEvent, isStorableTime, jsonNestedDeeperThan, MAX_EVENT_DEPTH, parseDate } from '@plugin-server/core'
 
 export const PLUGIN_CAPTURE_DISTINCT_ID = 'Plugin Server'
 const LIB_VERSION = '0.1.0'
@@ -17,7 +17,8 @@ export interface CaptureTarget {
 export function pluginCapturedEvent(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): IngestEvent {
   const { distinct_id: distinctId, timestamp, ...rest } = properties
   const now = new Date().toISOString()
-  const parsed = typeof timestamp === 'string' || timestamp instanceof Date ? new Date(timestamp) : null
+  // A zone-less string is UTC, as at capture, not the local time of the pod the plugin ran on.
+  const parsed = timestamp instanceof Date ? timestamp : typeof timestamp === 'string' ? parseDate(timestamp) : null
   return {
     uuid: randomUUID(),
     team_id: target.teamId,
@@ -25,7 +26,7 @@ export function pluginCapturedEvent(target: CaptureTarget, event: string, proper
     distinct_id:
       typeof distinctId === 'string' && distinctId !== '' ? distinctId : typeof distinctId === 'number' ? String(distinctId) : PLUGIN_CAPTURE_DISTINCT_ID,
     properties: { $lib: 'posthog-plugin-server', $lib_version: LIB_VERSION, $plugin_config_id: target.pluginConfigId, ...rest },
-    timestamp: parsed && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : now,
+    timestamp: parsed && isStorableTime(parsed.getTime()) ? parsed.toISOString() : now,
     now,
     sent_at: null,
     ip: null,

@@ -4,6 +4,7 @@ import { insertEvents } from '@plugin-server/db'
 import { Destination } from '../export/destination'
 import { testEvent } from '../export/export-setup'
 import { eventually } from '../harness/fleet'
+import { runCli } from '../harness/processes'
 import { AdminFleet, startAdminFleet } from './admin-fleet'
 
 describe('historical exports of a config: /api/configs/:id/historical-exports', function () {
@@ -17,8 +18,8 @@ describe('historical exports of a config: /api/configs/:id/historical-exports', 
   before(async () => {
     destination = new Destination()
     const sink = await destination.start()
-    // No exporter yet: the API process only enqueues runs.
-    f = await startAdminFleet(['capture'])
+    // No exporter yet: the API process only enqueues runs. Every process in +05:45: nothing may read times in the local zone.
+    f = await startAdminFleet(['capture'], { TZ: 'Asia/Kathmandu' })
     id = await f.enable('export-batch', { url: `${sink}/history`, exportEventsToIgnore: 'ignored' })
     const base = Date.parse(range.from)
     await insertEvents(f.fleet.db.pool, [
@@ -158,6 +159,19 @@ describe('historical exports of a config: /api/configs/:id/historical-exports', 
     assert.equal(again.status, 409, again.text)
     assert.equal((await f.call('POST', `${url()}/999999/cancel`)).status, 404)
     assert.equal((await f.call('GET', `${url()}/999999`)).status, 404)
+  })
+
+  it('reads a zone-less from and to as UTC, not in the local zone of the API process or the CLI (both in Asia/Kathmandu)', async () => {
+    const api = await f.ok<HistoricalRunView>('POST', url(), { from: '2025-03-01T00:00', to: '2025-03-01 06:00:00' }, 202)
+    assert.deepEqual([api.from, api.to], ['2025-03-01T00:00:00.000Z', '2025-03-01T06:00:00.000Z'])
+    const cli = await runCli(['export', 'historical', String(id), '--from', '2025-04-01T00:00', '--to', '2025-04-01 06:00', '--detach'], {
+      ...f.fleet.env,
+      TZ: 'Asia/Kathmandu',
+      LOG_LEVEL: 'warn',
+    })
+    assert.equal(cli.code, 0, cli.stderr)
+    const run = JSON.parse(cli.stdout) as { from: string; to: string }
+    assert.deepEqual([run.from, run.to], ['2025-04-01T00:00:00.000Z', '2025-04-01T06:00:00.000Z'])
   })
 
   it("is 403 for another team's token", async () => {

@@ -244,6 +244,25 @@ describe('processEventStep (the processEvent chain)', function () {
     )
   })
 
+  it("reads a zone-less timestamp a plugin sets as UTC, not the ingest worker's local time (TZ=Australia/Lord_Howe, +10:30/+11)", async () => {
+    await enablePlugin(management, team.id, writePlugin('restamp', `export function processEvent(e) { e.timestamp = e.properties.at; return e }`))
+    const { stored } = await pipeline()
+    const previous = process.env.TZ
+    process.env.TZ = 'Australia/Lord_Howe'
+    try {
+      const zoneless = event(team.id, { at: '2024-05-01 12:00:00' })
+      const nanos = event(team.id, { at: '2024-05-01T12:00:00.123456789012' })
+      await stored.process({ events: [zoneless, nanos] })
+      const { rows } = await db.pool.query<{ uuid: string; timestamp: Date }>('SELECT uuid, timestamp FROM events')
+      const at = (uuid: string) => rows.find((r) => r.uuid === uuid)!.timestamp.toISOString()
+      assert.equal(at(zoneless.uuid), '2024-05-01T12:00:00.000Z')
+      assert.equal(at(nanos.uuid), '2024-05-01T12:00:00.123Z')
+    } finally {
+      if (previous === undefined) delete process.env.TZ
+      else process.env.TZ = previous
+    }
+  })
+
   it('fails only the plugin that exceeds its processEvent deadline; the batch completes for the others', async () => {
     const slow = await enablePlugin(
       management,

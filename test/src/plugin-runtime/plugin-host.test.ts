@@ -79,6 +79,33 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     await queue.close()
   })
 
+  it("posthog.capture reads a zone-less timestamp as UTC, not the host's local time (TZ=Asia/Kathmandu, +05:45), and takes now for one Postgres cannot store", async () => {
+    const previous = process.env.TZ
+    process.env.TZ = 'Asia/Kathmandu'
+    try {
+      const config = await activeConfig(
+        'zoneless',
+        `export function processEvent(e) {
+        posthog.capture('zoneless', { timestamp: '2026-01-02 03:04:05' })
+        posthog.capture('year zero', { timestamp: '0000-06-01T00:00:00Z' })
+        return e
+      }`,
+      )
+      const before = Date.now()
+      await config.use((i) => i.processEventBatch([{ event: 'seed', properties: {} }]), { captureDepth: 0 })
+      await runtime!.services.capturer.drain()
+      const queue = createIngestQueue(ctx.newRedisConnection('check'), ctx.config)
+      const events = (await queue.getJobs(['waiting'])).flatMap((j) => (j.data as IngestBatch).events)
+      assert.equal(events.find((e) => e.event === 'zoneless')!.timestamp, '2026-01-02T03:04:05.000Z')
+      const zero = Date.parse(events.find((e) => e.event === 'year zero')!.timestamp)
+      assert.ok(zero >= before && zero <= Date.now(), `year 0 became ${new Date(zero).toISOString()}`)
+      await queue.close()
+    } finally {
+      if (previous === undefined) delete process.env.TZ
+      else process.env.TZ = previous
+    }
+  })
+
   it('posthog.capture drops an event larger than CAPTURE_MAX_EVENT_BYTES, as capture refuses one from a client, and says so', async () => {
     const config = await activeConfig(
       'big capturer',

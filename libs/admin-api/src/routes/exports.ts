@@ -1,3 +1,4 @@
+import { parseDate } from '@plugin-server/core'
 import { DeadLetter, listDeadLetters, replayDeadLetters } from '@plugin-server/export'
 import { POSTGRES_INT_MAX } from '@plugin-server/db'
 import { getConfig } from '@plugin-server/management'
@@ -30,12 +31,12 @@ function deadLetterView(d: DeadLetter) {
   }
 }
 
+/** Without a zone, UTC: `Date.parse` read `2024-05-01T00:00` in the local zone of whichever API pod answered. */
 function isoTime(body: Record<string, unknown>, key: string): Date {
   const value = optionalString(body, key)
-  const ms = value === undefined ? NaN : Date.parse(value)
-  if (value === undefined || !/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms))
-    throw new HttpError(400, 'validation_error', `${key} must be an ISO 8601 time, e.g. 2024-05-01T00:00:00Z`, key)
-  return new Date(ms)
+  const time = value === undefined || !/^\d{4}-\d{2}-\d{2}/.test(value) ? null : parseDate(value)
+  if (time === null) throw new HttpError(400, 'validation_error', `${key} must be an ISO 8601 time, e.g. 2024-05-01T00:00:00Z`, key)
+  return time
 }
 
 export const exportRoutes: Route[] = [
