@@ -107,3 +107,11 @@ export const redisKeys = (prefix: string) => ({
 })
 
 export type RedisKeys = ReturnType<typeof redisKeys>
+
+/** The `runEvery*` tasks a config may have a scheduler chain for (libs/scheduling). */
+export const SCHEDULER_TASKS = ['runEveryMinute', 'runEveryHour', 'runEveryDay'] as const
+
+/** Deduplication id of a config's chain for a task: BullMQ puts it in key names, so no ':' (and never all digits). */
+export function schedulerChainId(pluginConfigId: number, task: (typeof SCHEDULER_TASKS)[number]): string {
+  return `chain-${pluginConfigId}-${task}`
+}

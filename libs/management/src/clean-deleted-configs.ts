@@ -1,4 +1,4 @@
-import { createPluginJobsQueue, forgetExportState, forgetPluginRedisKeys, redisKeys } from '@plugin-server/core'
+import { createPluginJobsQueue, forgetExportState, forgetPluginRedisKeys, redisKeys, SCHEDULER_TASKS, schedulerChainId } from '@plugin-server/core'
 import {
   DeletedPluginConfigRecord,
   forgetDeletedPluginConfig,
@@ -82,6 +82,8 @@ async function cleanConfigs(deps: CleanupDeps, records: readonly DeletedPluginCo
   const heads: Head[] = []
   for (const { plugin_config_id: configId, team_id: teamId, plugin_id: pluginId } of records) {
     await forgetExportState(redis, queuePrefix, configId, teamId)
+    // Kept while the config was only disabled (libs/scheduling Timekeeper), so that enabling it again resumed its schedule.
+    await redis.hdel(keys.scheduler.lastFinish(), ...SCHEDULER_TASKS.map((task) => schedulerChainId(configId, task)))
     heads.push({ head: keys.cursor(configId, ''), teamId })
     if (!(await teamUsesPlugin(deps.pool, teamId, pluginId))) heads.push({ head: keys.cache(pluginId, teamId, ''), teamId })
   }

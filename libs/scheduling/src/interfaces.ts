@@ -1,9 +1,10 @@
+import { SCHEDULER_TASKS } from '@plugin-server/core'
 import type { PluginMethodName } from '@plugin-server/plugin-vm'
 
 /** The `runEvery*` methods a plugin may export; each enabled config gets one chain per method it exports. */
 export type ScheduledTask = Extract<PluginMethodName, 'runEveryMinute' | 'runEveryHour' | 'runEveryDay'>
 
-export const SCHEDULED_TASKS: readonly ScheduledTask[] = ['runEveryMinute', 'runEveryHour', 'runEveryDay']
+export const SCHEDULED_TASKS: readonly ScheduledTask[] = SCHEDULER_TASKS
 
 /** One run of one task of one config, as stored in the `scheduled` queue. */
 export interface ScheduledTaskData {

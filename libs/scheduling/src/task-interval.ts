@@ -1,3 +1,4 @@
+import { schedulerChainId } from '@plugin-server/core'
 import type { ScheduledTask } from './interfaces'
 
 const INTERVAL_MS: Record<ScheduledTask, number> = {
@@ -11,7 +12,7 @@ export function taskIntervalMs(task: ScheduledTask, timeScale: number): number {
   return Math.max(1, Math.round(INTERVAL_MS[task] / timeScale))
 }
 
-/** Deduplication id of a chain: BullMQ puts it in key names, so no ':' (and never all digits). */
+/** Deduplication id of a chain (core, where a deleted config's cleanup finds it too). */
 export function chainId(pluginConfigId: number, task: ScheduledTask): string {
-  return `chain-${pluginConfigId}-${task}`
+  return schedulerChainId(pluginConfigId, task)
 }

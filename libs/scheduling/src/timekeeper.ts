@@ -2,7 +2,7 @@ import { deduplicationJobIds, dropDeduplicatedSuccessor, jobsExist, type Logger 
 import type { PluginManager } from '@plugin-server/plugin-runtime'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
-import { enabledConfigIds } from './config-status'
+import { enabledConfigIds, readConfigStatus } from './config-status'
 import { SCHEDULED_TASKS, ScheduledTask, ScheduledTaskData } from './interfaces'
 import { chainHeadOptions } from './scheduled-queue'
 import type { ScheduledQueues } from './scheduled-queues'
@@ -163,7 +163,9 @@ export class Timekeeper {
       // Enabled and set up here without exporting the task: the plugin changed. Enabled but not known here: leave it to the replicas that know.
       const reason = !match ? 'invalid' : !stillEnabled.has(id) ? 'disabled' : ready.has(id) ? 'not exported' : null
       if (!reason) continue
-      if (await this.remove(chain, (match?.[2] ?? 'runEveryMinute') as ScheduledTask, match ? id : 0)) {
+      // A disabled config keeps where its chain was: enabled again, it resumes one interval after its last run instead of at once.
+      const forget = reason !== 'disabled' || (await readConfigStatus(this.deps.pool, id)) === null
+      if (await this.remove(chain, (match?.[2] ?? 'runEveryMinute') as ScheduledTask, match ? id : 0, forget)) {
         removed.push(chain)
         this.deps.metrics.chainsRemoved.inc({ reason })
         this.deps.logger.info({ chain, reason }, 'scheduled task chain removed')
@@ -176,7 +178,7 @@ export class Timekeeper {
    * A waiting or delayed run is removed (BullMQ drops the deduplication key with it). A running one
    * cannot be: its stored successor is dropped instead, and the next pass finishes the job.
    */
-  private async remove(chain: string, task: ScheduledTask, pluginConfigId: number): Promise<boolean> {
+  private async remove(chain: string, task: ScheduledTask, pluginConfigId: number, forgetLastFinish: boolean): Promise<boolean> {
     const { redis, queuePrefix } = this.deps
     const queue = this.deps.queues.forConfig(pluginConfigId)
     const jobId = await queue.getDeduplicationJobId(chain)
@@ -196,7 +198,7 @@ export class Timekeeper {
     await queue.removeDeduplicationKey(chain)
     await dropDeduplicatedSuccessor(redis, queue, chain)
     await redis.srem(schedulingKeys.chains(queuePrefix), chain)
-    await redis.hdel(schedulingKeys.lastFinish(queuePrefix), chain)
+    if (forgetLastFinish) await redis.hdel(schedulingKeys.lastFinish(queuePrefix), chain)
     return true
   }
 }

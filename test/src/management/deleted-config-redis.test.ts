@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { addPluginJob, createPluginJobsQueue, PluginJobData, redisKeys } from '@plugin-server/core'
+import { addPluginJob, createPluginJobsQueue, PluginJobData, redisKeys, SCHEDULER_TASKS, schedulerChainId } from '@plugin-server/core'
 import { cleanDeletedConfigs, deleteConfig, deletePlugin } from '@plugin-server/management'
 import { RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { enablePlugin } from '../harness/plugins'
@@ -67,6 +67,17 @@ describe("A deleted config's Redis state", function () {
     assert.deepEqual(await delayedJobs(), [])
     const again = await enablePlugin(h.ctx, teamId, 'hello-world')
     await new RedisPluginCache(h.ctx.redis, h.ctx.queuePrefix, again.plugin_id, account(teamId)).set('mine', 'y'.repeat(700_000))
+  })
+
+  it('drops the end of the last run of each of its scheduled tasks, which the scheduler keeps while a config is only disabled', async () => {
+    const teamId = await createTeamRow(h, 'acme')
+    const [gone, kept] = [await enablePlugin(h.ctx, teamId, 'hello-world'), await enablePlugin(h.ctx, teamId, 'scheduling-recorder')]
+    const lastFinish = redisKeys(h.ctx.queuePrefix).scheduler.lastFinish()
+    for (const id of [gone.id, kept.id]) for (const task of SCHEDULER_TASKS) await h.ctx.redis.hset(lastFinish, schedulerChainId(id, task), '1')
+
+    await deleteConfig(h.ctx, gone.id)
+
+    assert.deepEqual((await h.ctx.redis.hkeys(lastFinish)).sort(), SCHEDULER_TASKS.map((task) => schedulerChainId(kept.id, task)).sort())
   })
 
   it("leaves another team's keys, jobs and account as they were", async () => {

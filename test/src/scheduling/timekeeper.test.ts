@@ -121,6 +121,34 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
     )
   })
 
+  it('resumes a config disabled and enabled again one interval after its last run, not at once: a toggle does not run a daily task twice that day', async () => {
+    // A minute of 5 s: long enough to tell "at once" (a reconcile, 300 ms) from "one interval after the last end".
+    const interval = 5000
+    await start({ TIME_SCALE: String(60_000 / interval) })
+    const config = await enablePlugin(management, team.id, 'scheduling-recorder', { durationMs: '50' })
+    const { runs } = await eventually(
+      'first run',
+      () => runsOf(config.plugin_id),
+      (r) => r.runs.length >= 1,
+    )
+    await setConfigEnabled(management, config.id, false)
+    await eventually(
+      'chain removed',
+      () => redis.smembers(`${prefix}:scheduler:chains`),
+      (chains) => chains.length === 0,
+      5000,
+    )
+    await setConfigEnabled(management, config.id, true)
+    const { starts } = await eventually(
+      'a run after the toggle',
+      () => runsOf(config.plugin_id),
+      (r) => r.starts.length >= 2,
+      3 * interval,
+    )
+    const lastEnd = runs[0].end
+    assert.ok(starts[1] - lastEnd >= interval - 50, `ran again ${starts[1] - lastEnd} ms after the last run ended (interval ${interval} ms)`)
+  })
+
   it("writes a failing task's error to the plugin logs and keeps the schedule going", async () => {
     await start()
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { mode: 'fail' })
