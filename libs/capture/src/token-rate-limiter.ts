@@ -31,7 +31,8 @@ export class TokenRateLimiter {
     if (!this.enabled) return true
     const now = this.now()
     const bucket = this.buckets.get(token) ?? { tokens: this.burst, updated: now }
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updated) / 1000) * this.perSecond)
+    // Date.now steps back with the wall clock (NTP, a restored VM): a step of an hour read as −1 h refused the token for an hour.
+    bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, now - bucket.updated) / 1000) * this.perSecond)
     bucket.updated = now
     if (this.buckets.size > 100_000) this.buckets.clear()
     this.buckets.set(token, bucket)

@@ -37,6 +37,17 @@ describe('TokenRateLimiter', () => {
     assert.equal(limiter.take('a', 1), true, 'one burst of debt is paid back in 10 s at 5 a second')
   })
 
+  it('takes a wall clock stepped back (NTP, a VM restored) as no time passed, not as an hour of debt refusing every token', () => {
+    let now = 3_600_000
+    const limiter = new TokenRateLimiter(10, 20, () => now)
+    assert.equal(limiter.take('a', 10), true)
+    now = 0
+    assert.equal(limiter.take('a', 10), true, 'what was left before the step is still there')
+    assert.equal(limiter.take('a', 1), false)
+    now = 1000
+    assert.equal(limiter.take('a', 10), true, 'and it refills from the new time on')
+  })
+
   it('does nothing when the rate is 0', () => {
     const limiter = new TokenRateLimiter(0, 0)
     assert.equal(limiter.enabled, false)
