@@ -246,6 +246,41 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
         instance.dispose()
       }
     })
+    it("starts a new minute of background captures when the host's wall clock steps back, instead of keeping the old one open until the clock catches up", async () => {
+      const realNow = Date.now
+      let offset = 0
+      // Before the load: the budgets take the host's clock when they are made.
+      Date.now = () => realNow() + offset
+      const { host, instance } = await loadCode(
+        `export function runEveryMinute(n, label) { setTimeout(() => { for (let i = 0; i < n; i++) posthog.capture(label, { i }) }, 1) }`,
+        {},
+        { capturesPerCall: 10 },
+      )
+      const background = async (label: string, expected: number) => {
+        await instance.call('runEveryMinute', [5, label])
+        // The timer has run once its captures, or the report of their drop, are in.
+        await eventually(
+          `timer ${label}`,
+          async () => host.captures.filter((c) => c.event === label).length + host.logs.filter((l) => l.message.includes('outside calls')).length,
+          (n) => n >= expected,
+          5_000,
+        )
+      }
+      try {
+        await background('before', 5)
+        offset = -3_600_000
+        await background('stepped back', 5)
+        offset += 61_000
+        await background('a minute later', 5)
+        assert.deepEqual(
+          ['before', 'stepped back', 'a minute later'].map((label) => host.captures.filter((c) => c.event === label).length),
+          [5, 5, 5],
+        )
+      } finally {
+        Date.now = realNow
+        instance.dispose()
+      }
+    })
   })
 
   describe('cache and storage', () => {

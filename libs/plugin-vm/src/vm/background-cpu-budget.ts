@@ -1,3 +1,5 @@
+import { windowOver } from './window-over'
+
 const NS_PER_MS = 1_000_000n
 
 /**
@@ -59,7 +61,7 @@ export class BackgroundCpuBudget {
 
   private add(ns: bigint): void {
     const now = this.now()
-    if (now - this.windowStart >= this.windowMs) {
+    if (windowOver(now, this.windowStart, this.windowMs)) {
       this.windowStart = now
       this.usedNs = 0n
     }

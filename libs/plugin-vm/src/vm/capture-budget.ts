@@ -1,3 +1,5 @@
+import { windowOver } from './window-over'
+
 export interface CaptureLimits {
   /** Captures per event of a processEvent/onEvent call (PLUGIN_CAPTURES_PER_EVENT). */
   perEvent: number
@@ -74,7 +76,7 @@ export class CaptureBudget {
 
   private takeBackground(): boolean {
     const now = this.now()
-    if (now - this.windowStart >= 60_000) {
+    if (windowOver(now, this.windowStart, 60_000)) {
       this.windowStart = now
       this.windowUsed = 0
       this.windowReported = false
