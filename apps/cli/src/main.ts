@@ -1,3 +1,4 @@
+import './utc'
 import pino from 'pino'
 import { installFatalHandlers } from '@plugin-server/core'
 import { printError } from './output'

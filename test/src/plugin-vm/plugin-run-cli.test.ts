@@ -38,6 +38,23 @@ describe('plugin-vm: plugin-server plugin run', () => {
     assert.deepEqual(out.metrics, [{ name: 'greeted', operation: 'sum', value: 1 }])
   })
 
+  it("gives the plugin UTC as its local zone whatever the process's TZ (Asia/Kathmandu, +05:45): any pod may run a plugin's date math", async () => {
+    const plugin = join(tmp, 'local-time')
+    mkdirSync(plugin)
+    writeFileSync(join(plugin, 'plugin.json'), '{"name":"local-time"}')
+    writeFileSync(
+      join(plugin, 'index.js'),
+      `export function processEvent(event) {
+        const noon = new Date(Date.UTC(2024, 4, 1, 12))
+        event.properties = { hours: noon.getHours(), offset: noon.getTimezoneOffset(), zoneless: new Date('2024-05-01T12:00:00').toISOString() }
+        return event
+      }`,
+    )
+    const { code, stdout, stderr } = await runPluginServer(['plugin', 'run', plugin, '--event', eventFile], { TZ: 'Asia/Kathmandu' })
+    assert.equal(code, 0, stderr)
+    assert.deepEqual(JSON.parse(stdout).event.properties, { hours: 12, offset: 0, zoneless: '2024-05-01T12:00:00.000Z' })
+  })
+
   it('reads the event from stdin and reports a dropped event as null', async () => {
     const { code, stdout } = await runCli([fixture('multi-file'), '--event', '-', '--config', 'domain=example.com'], JSON.stringify({ event: 'drop me' }))
     assert.equal(code, 0)
