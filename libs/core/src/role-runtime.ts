@@ -171,5 +171,11 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   checks.push(...(running.checks ?? []))
   // The Node version too: a fleet mid-upgrade shows which pods run which runtime (also nodejs_version_info on /metrics).
   logger.info({ healthPort: health?.port ?? null, node: process.version }, `${role} started`)
+  // A test setting that changes what plugins are promised: said at every start, so a fleet that has it by mistake shows it.
+  if (config.timeScale !== 1)
+    logger.warn(
+      { timeScale: config.timeScale },
+      `TIME_SCALE=${config.timeScale} is a test setting: runEvery* intervals and the retry delays of plugin jobs, setups and exports are ${config.timeScale} times shorter; unset it in production`,
+    )
   return { context, healthPort: health?.port ?? null, shutdown }
 }

@@ -13,7 +13,7 @@ const CORE = path.join(REPO_ROOT, 'libs/core/dist')
  * A role in a real process whose start() goes on until a line comes on its stdin (a scheduler
  * setting up its configs, say) and returns one closer, which logs when it runs.
  */
-function startSlowRole(): FleetProcess {
+function startSlowRole(env: Record<string, string> = {}): FleetProcess {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'role-runtime-'))
   const file = path.join(dir, 'role.js')
   fs.writeFileSync(
@@ -27,7 +27,7 @@ function startSlowRole(): FleetProcess {
   )
   const child = spawn(process.execPath, ['--no-node-snapshot', file], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...TEST_SECURITY_ENV, LOG_FORMAT: 'json', LOG_LEVEL: 'info', METRICS_PORT: '0', SHUTDOWN_GRACE_MS: '60000' },
+    env: { ...process.env, ...TEST_SECURITY_ENV, LOG_FORMAT: 'json', LOG_LEVEL: 'info', METRICS_PORT: '0', SHUTDOWN_GRACE_MS: '60000', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   const proc = new FleetProcess('slow role', child)
@@ -73,5 +73,22 @@ describe('runRole while the role is still starting', function () {
     const messages = role.lines.map((l) => l.msg)
     assert.ok(messages.includes('worker closed'), JSON.stringify(messages))
     assert.ok(messages.indexOf('worker closed') < messages.indexOf('shutdown complete'), JSON.stringify(messages))
+  })
+})
+
+describe('runRole with TIME_SCALE set', function () {
+  this.timeout(60_000)
+
+  it('warns at start that TIME_SCALE is a test setting that shortens what plugins are promised, naming its value', async () => {
+    const role = startSlowRole({ TIME_SCALE: '60' })
+    try {
+      await role.waitForLog((l) => l.msg === 'start began')
+      role.child.stdin?.write('go\n')
+      const line = await role.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('TIME_SCALE='))
+      assert.equal(line.level, 40)
+      assert.match(String(line.msg), /^TIME_SCALE=60 is a test setting: runEvery\* intervals .* 60 times shorter; unset it in production$/)
+    } finally {
+      await role.kill('SIGKILL')
+    }
   })
 })
