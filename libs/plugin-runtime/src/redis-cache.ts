@@ -48,7 +48,7 @@ export class RedisPluginCache implements PluginCache {
       sets,
       ({ key, value, ttlSeconds, options }) => {
         const encoded = encode(value, options)
-        return { key, bytes: encoded.length, payload: [encoded, String(secondsToLive(ttlSeconds))] }
+        return { key, bytes: encoded.length, payload: [encoded, String(secondsToLive(key, ttlSeconds))] }
       },
       (keys, argv) => this.script(SET_MANY, keys, argv.flat()) as Promise<unknown[]>,
     )
@@ -132,7 +132,10 @@ export class RedisPluginCache implements PluginCache {
   }
 
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.script(EXPIRE, [this.key(key)], [String(Math.ceil(ttlSeconds))])) === 1
+    // As Redis' EXPIRE: 0 or less deletes the key. Checked here, or Redis answers "value is not an integer" naming nothing.
+    const seconds = Number(ttlSeconds)
+    if (Number.isNaN(seconds)) throw new TypeError(`cache.expire(${quoted(key)}): ttlSeconds ${String(ttlSeconds)} is not a number of seconds`)
+    return (await this.script(EXPIRE, [this.key(key)], [String(Math.ceil(keepable(key, 'expire', seconds)))])) === 1
   }
 
   async lpush(key: string, elementOrArray: unknown): Promise<number> {
@@ -200,10 +203,22 @@ function quoted(key: string): string {
 }
 
 /** Whole seconds for `EX`, 0 for none (no TTL, or not a positive number). */
-function secondsToLive(ttlSeconds: number | undefined): number {
+function secondsToLive(key: string, ttlSeconds: number | undefined): number {
   // A plugin may pass the seconds as text ('60'), as PostHog's cache took them.
   const seconds = Number(ttlSeconds ?? 0)
-  return seconds > 0 ? Math.ceil(seconds) : 0
+  return seconds > 0 ? Math.ceil(keepable(key, 'set', seconds)) : 0
+}
+
+/** About 285 000 years: the expiry stays a safe integer of milliseconds, well within what Redis takes. */
+const CACHE_MAX_TTL_SECONDS = 9_000_000_000_000
+
+/** A TTL longer than Redis takes (`Infinity` for "forever") failed with Redis' "invalid expire time", naming no key. */
+function keepable(key: string, call: 'set' | 'expire', seconds: number): number {
+  if (seconds > CACHE_MAX_TTL_SECONDS)
+    throw new RangeError(
+      `cache.${call}(${quoted(key)}): a ttl of ${seconds} seconds is longer than a key can be kept (${CACHE_MAX_TTL_SECONDS}); leave the ttl out to keep it`,
+    )
+  return seconds
 }
 
 /**

@@ -43,6 +43,22 @@ describe('RedisPluginCache (meta.cache)', () => {
     assert.ok((await redis.ttl(`${prefix}:cache:1:1:later`)) > 90)
   })
 
+  it('refuses a ttl longer than Redis keeps a key (Infinity, 1e16 s) or not a number, naming the call and the key; the longest it keeps is kept', async () => {
+    const cache = cacheOf(1, 1)
+    for (const ttl of [Infinity, 1e16]) {
+      await assert.rejects(cache.set('forever', 'x', ttl), {
+        message: `cache.set("forever"): a ttl of ${ttl} seconds is longer than a key can be kept (9000000000000); leave the ttl out to keep it`,
+      })
+      await assert.rejects(cache.expire('forever', ttl), {
+        message: `cache.expire("forever"): a ttl of ${ttl} seconds is longer than a key can be kept (9000000000000); leave the ttl out to keep it`,
+      })
+    }
+    await assert.rejects(cache.expire('forever', NaN), { message: 'cache.expire("forever"): ttlSeconds NaN is not a number of seconds' })
+    await cache.set('longest', 'y', 9_000_000_000_000)
+    assert.ok((await redis.ttl(`${prefix}:cache:1:1:longest`)) > 8_999_999_999_000)
+    assert.equal(await cache.expire('longest', 9_000_000_000_000), true)
+  })
+
   it('incr counts from zero', async () => {
     const cache = cacheOf(1, 1)
     assert.equal(await cache.incr('c'), 1)
