@@ -329,6 +329,26 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
       })
     }
 
+    it('refuses a runIn past the last date JavaScript has, naming it, instead of queueing a job due at NaN; a runIn within it is queued', async () => {
+      const { host, instance } = await loadCode(
+        `export const jobs = { later() {} }
+        export async function runEveryMinute(amount, unit, { jobs }) {
+          try { await jobs.later({}).runIn(amount, unit); return 'ok' } catch (e) { return e.name + ': ' + e.message }
+        }`,
+      )
+      try {
+        assert.equal(
+          await instance.call('runEveryMinute', [1_000_000, 'years']),
+          'RangeError: runIn(1000000, "years"): that is after +275760-09-13, the last date JavaScript has',
+        )
+        assert.deepEqual(host.jobs, [])
+        assert.equal(await instance.call('runEveryMinute', [100_000, 'years']), 'ok')
+        assert.equal(host.jobs.length, 1)
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('refuses a job payload past PLUGIN_JOB_MAX_PAYLOAD_BYTES before it is queued, and queues one within it', async () => {
       const { host, instance } = await loadCode(
         `export const jobs = { later() {} }

@@ -24,5 +24,9 @@ export function jobRunAt(kind: string, value: unknown, unit: unknown, now = Date
   const amount = Number(value)
   if (!Number.isFinite(amount)) throw new TypeError('runIn: duration must be a number')
   // A time already past runs now, as in PostHog: plugins pass computed delays (`next - Date.now()`).
-  return new Date(now + Math.max(0, amount) * ms)
+  const at = new Date(now + Math.max(0, amount) * ms)
+  // An invalid Date here became a delay of NaN, which Redis refused as "min or max is not a float", naming nothing.
+  if (Number.isNaN(at.getTime()))
+    throw new RangeError(`runIn(${amount}, ${JSON.stringify(String(unit))}): that is after +275760-09-13, the last date JavaScript has`)
+  return at
 }
