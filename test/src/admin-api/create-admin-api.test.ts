@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
-import http from 'node:http'
-import { AddressInfo } from 'node:net'
+import type http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { createAdminApi } from '@plugin-server/admin-api'
 import { updateMetric } from '@plugin-server/plugin-runtime'
 import { installPluginFromPath } from '@plugin-server/management'
 import {
@@ -20,6 +18,7 @@ import {
   storedConfigValue,
   WITH_ATTACHMENT,
 } from '../management/management-fixture'
+import { serveAdminApi } from './serve-admin-api'
 
 const TOKEN = 'test-admin-token-0123456789'
 
@@ -42,23 +41,8 @@ describe('createAdminApi', () => {
   let server: http.Server
   let base: string
 
-  async function start(token: string | null, maxBodyBytes?: number): Promise<{ server: http.Server; base: string }> {
-    const api = createAdminApi({
-      pool: h.ctx.pool,
-      redis: h.ctx.redis,
-      queuePrefix: h.ctx.queuePrefix,
-      logger: h.ctx.logger,
-      secrets: h.ctx.secrets,
-      token,
-      maxBodyBytes,
-    })
-    const s = http.createServer((req, res) => {
-      void api(req, res).then((handled) => {
-        if (!handled) res.writeHead(418).end('not mine')
-      })
-    })
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-    return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` }
+  function start(token: string | null, maxBodyBytes?: number): Promise<{ server: http.Server; base: string }> {
+    return serveAdminApi(h, { token, maxBodyBytes })
   }
 
   async function call(

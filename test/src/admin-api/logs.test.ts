@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { AddressInfo } from 'node:net'
-import { AdminApi, createAdminApi } from '@plugin-server/admin-api'
+import type { AdminApi } from '@plugin-server/admin-api'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { eventually } from '../harness/fleet'
 import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement } from '../management/management-fixture'
+import { AdminApiOptions, serveAdminApi } from './serve-admin-api'
 
 const TOKEN = 'test-admin-token-logs-0123456789'
 
@@ -22,19 +22,8 @@ describe('admin API: config logs', function () {
   let base: string
   let configId: number
 
-  async function start(options: Parameters<typeof createAdminApi>[0]['logLongPolls'] = {}): Promise<void> {
-    api = createAdminApi({
-      pool: h.ctx.pool,
-      redis: h.ctx.redis,
-      queuePrefix: h.ctx.queuePrefix,
-      logger: h.ctx.logger,
-      secrets: h.ctx.secrets,
-      token: TOKEN,
-      logLongPolls: options,
-    })
-    server = http.createServer((req, res) => void api(req, res))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  async function start(options: AdminApiOptions['logLongPolls'] = {}): Promise<void> {
+    ;({ api, server, base } = await serveAdminApi(h, { token: TOKEN, logLongPolls: options }))
   }
 
   async function get(query: string): Promise<{ status: number; body: unknown; headers: Headers; ms: number }> {
