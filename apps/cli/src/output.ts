@@ -52,16 +52,43 @@ function asRecord(value: unknown): Record<string, unknown> {
 }
 
 function table(rows: Record<string, unknown>[]): string {
-  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-  const columns = keys.map(terminalText)
-  const cells = rows.map((r) => keys.map((k) => cell(r[k])))
-  const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((row) => row[i].length))))
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => (v.length > widths[i] ? `${v.slice(0, widths[i] - 1)}…` : v.padEnd(widths[i])))
+  const layout = new TableLayout()
+  for (const row of rows) layout.add(row)
+  return [layout.header(), ...rows.map((row) => layout.line(row))].join('\n')
+}
+
+/**
+ * A table's columns (every key the rows have, in first-seen order) and widths (the widest cell, at
+ * most 60), learnt row by row, so a list read in pages can be measured in one pass and printed in
+ * another without holding every row.
+ */
+export class TableLayout {
+  private readonly keys: string[] = []
+  private readonly widths: number[] = []
+
+  add(row: Record<string, unknown>): void {
+    for (const key of Object.keys(row)) {
+      if (this.keys.includes(key)) continue
+      this.keys.push(key)
+      this.widths.push(Math.min(60, terminalText(key).length))
+    }
+    this.keys.forEach((key, i) => (this.widths[i] = Math.min(60, Math.max(this.widths[i], cell(row[key]).length))))
+  }
+
+  header(): string {
+    return this.format(this.keys.map(terminalText))
+  }
+
+  line(row: Record<string, unknown>): string {
+    return this.format(this.keys.map((key) => cell(row[key])))
+  }
+
+  private format(values: string[]): string {
+    return values
+      .map((v, i) => (v.length > this.widths[i] ? `${v.slice(0, this.widths[i] - 1)}…` : v.padEnd(this.widths[i])))
       .join('  ')
       .trimEnd()
-  return [line(columns), ...cells.map(line)].join('\n')
+  }
 }
 
 function cell(value: unknown): string {

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
+import { formatHuman } from '../../../apps/cli/dist/output'
+import { printAllPages } from '../../../apps/cli/dist/print-pages'
+
+interface Row {
+  id: number
+  name: string | null
+  note?: string
+}
+
+/** What printAllPages writes for `rows` read `size` at a time, by id, with the reads it made. */
+async function printed(rows: Row[], size: number, json: boolean): Promise<{ text: string; reads: number }> {
+  const stream = new PassThrough()
+  const chunks: Buffer[] = []
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+  let reads = 0
+  await printAllPages<Row>(
+    async (last, n) => {
+      reads++
+      return rows.filter((r) => r.id > (last?.id ?? 0)).slice(0, n)
+    },
+    { size, stream, json },
+  )
+  return { text: Buffer.concat(chunks).toString('utf8'), reads }
+}
+
+describe('the CLI prints a long list whole, reading it a page at a time', () => {
+  const rows: Row[] = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, name: i === 3 ? null : `row\n${'w'.repeat(i * 12)}\u2028` }))
+  rows[5].note = 'only this row has a note'
+
+  it('writes the JSON of every row exactly as printing the whole array at once did', async () => {
+    for (const size of [1, 3, 7, 100]) {
+      const { text, reads } = await printed(rows, size, true)
+      assert.equal(text, `${JSON.stringify(rows, null, 2)}\n`, `pages of ${size}`)
+      assert.equal(reads, Math.floor(rows.length / size) + 1, `pages of ${size} are read once each, and one more to see the end`)
+    }
+    assert.equal((await printed([], 3, true)).text, '[]\n')
+  })
+
+  it('prints the same aligned table as the whole array did, columns measured over every page', async () => {
+    for (const size of [1, 3, 100]) assert.equal((await printed(rows, size, false)).text, `${formatHuman(rows)}\n`, `pages of ${size}`)
+    assert.equal((await printed([], 3, false)).text, '(none)\n')
+  })
+})
