@@ -39,6 +39,31 @@ function errorFromBody(status: number, body: unknown): ApiError {
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  return (await exchange<T>(method, path, options)).body
+}
+
+/** The URL of `Link: <url>; rel="next"`, or null on a list's last page. */
+function nextLink(res: Response): string | null {
+  const match = /<([^>]*)>\s*;\s*rel="?next"?/.exec(res.headers.get('Link') ?? '')
+  return match ? match[1] : null
+}
+
+/**
+ * A paged list whole: each page's `Link: rel="next"` followed and the pages joined, for the views
+ * that show every row (the team picker, the plugins list). Pages are keyset pages, so a row added
+ * meanwhile is either listed once or not at all, never twice.
+ */
+export async function requestAllPages<T>(path: string, options: RequestOptions = {}): Promise<T[]> {
+  const rows: T[] = []
+  for (let next: string | null = path; next !== null;) {
+    const page: { body: T[]; next: string | null } = await exchange<T[]>('GET', next, options)
+    rows.push(...page.body)
+    next = page.next
+  }
+  return rows
+}
+
+async function exchange<T>(method: string, path: string, options: RequestOptions): Promise<{ body: T; next: string | null }> {
   const token = options.token ?? storedToken()
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (token) headers.Authorization = `Bearer ${token}`
@@ -63,7 +88,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   } catch {
     if (res.ok) throw new ApiError(res.status, 'invalid_response', `the server answered ${method} ${path} with something that is not JSON`)
   }
-  if (res.ok) return parsed as T
+  if (res.ok) return { body: parsed as T, next: nextLink(res) }
   const error = errorFromBody(res.status, parsed)
   if (res.status === 401 && options.token === undefined) {
     clearSession()

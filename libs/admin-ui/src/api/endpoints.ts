@@ -1,13 +1,13 @@
 // Every call the UI makes, one function per endpoint of libs/admin-api/API.md, each by its contract key.
-import { callRoute } from './call-route'
+import { callPagedRoute, callRoute } from './call-route'
 import type { CreateConfigInput, LogQuery, PluginEvent, TryTarget, UpdateConfigInput } from './types'
 
 export const api = {
   me: (token?: string) => callRoute('GET /api/me', {}, { token }),
-  teams: () => callRoute('GET /api/teams', {}),
+  teams: () => callPagedRoute('GET /api/teams', {}),
   teamUsage: (teamId: number) => callRoute('GET /api/teams/:teamId/usage', { teamId }),
 
-  plugins: () => callRoute('GET /api/plugins', {}),
+  plugins: () => callPagedRoute('GET /api/plugins', {}),
   plugin: (ref: number | string) => callRoute('GET /api/plugins/:plugin', { plugin: ref }),
   installPlugin: (archive: Blob, contentType: string) => callRoute('POST /api/plugins', {}, { body: { raw: archive, contentType } }),
   setCurrentVersion: (ref: number | string, version: number) =>
