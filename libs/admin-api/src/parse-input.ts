@@ -57,7 +57,7 @@ export function idList(body: Record<string, unknown>, key: string): number[] | u
 export function intQueryParam(query: URLSearchParams, key: string, fallback: number, min: number, max: number): number {
   const value = query.get(key)
   if (value === null || value === '') return fallback
-  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) throw invalid(key, `must be an integer from ${min} to ${max}`)
+  if (!/^\d{1,10}$/.test(value) || Number(value) < min || Number(value) > max) throw invalid(key, `must be an integer from ${min} to ${max}`)
   return Number(value)
 }
 
