@@ -69,7 +69,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
         pluginSettings: deps.pluginSettings,
       })
       status = result.status
-      sendJson(res, result.status, result.body)
+      sendJson(res, result.status, result.body, result.headers)
     } catch (err) {
       const known = toHttpError(err)
       if (known) {

@@ -19,9 +19,11 @@ export interface RawBody {
  */
 export interface AdminRoutes {
   'GET /api/me': { body: never; answer: Me }
+  /** One page (`?limit=&after=<id>`); the next is in `Link: <…>; rel="next"`. */
   'GET /api/teams': { body: never; answer: Team[] }
   'POST /api/teams': { body: CreateTeamInput; answer: Team }
   'DELETE /api/teams/:teamId': { body: never; answer: DeleteTeamResult }
+  /** One page (`?limit=&after=<name>`); the next is in `Link: <…>; rel="next"`. */
   'GET /api/plugins': { body: never; answer: PluginSummary[] }
   'POST /api/plugins': { body: RawBody; answer: InstallResult }
   'GET /api/plugins/:plugin': { body: never; answer: PluginDetail }

@@ -20,8 +20,12 @@ export async function findTeamByToken(pool: Pool, apiToken: string): Promise<Tea
   return rows[0] ?? null
 }
 
-export async function listTeams(pool: Pool): Promise<Team[]> {
-  const { rows } = await pool.query<Team>('SELECT * FROM teams ORDER BY id')
+/**
+ * One page of teams in id order: the first `limit` with an id above `afterId` (0 for the first
+ * page). A keyset page walks the primary key's index, so a late page costs what the first does.
+ */
+export async function listTeams(db: Queryable, afterId: number, limit: number): Promise<Team[]> {
+  const { rows } = await db.query<Team>('SELECT * FROM teams WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit])
   return rows
 }
 

@@ -8,6 +8,7 @@ export type {
   LogQuery,
   TeamUsageView,
   DeleteTeamResult,
+  PluginSummary,
 } from './interfaces'
 export { validateConfig, configFields, MAX_CONFIG_VALUE_BYTES, MAX_CONFIG_BYTES } from './validate-config'
 export type { ConfigValidationInput } from './validate-config'

@@ -3,8 +3,9 @@ import type { PluginConfigField } from '@plugin-server/plugin-vm'
 import { Queryable } from './db-helpers'
 import { ManagementContext, ManagementError, PluginSummary } from './interfaces'
 
-export async function listPlugins(ctx: ManagementContext): Promise<PluginSummary[]> {
-  return listPluginRecords<PluginConfigField[]>(ctx.pool)
+/** One page in name order: the first `limit` plugins named after `afterName` ('' for the first page). */
+export async function listPlugins(ctx: ManagementContext, afterName: string, limit: number): Promise<PluginSummary[]> {
+  return listPluginRecords<PluginConfigField[]>(ctx.pool, afterName, limit)
 }
 
 /** Accepts the numeric id or the plugin.json name, which is what people remember. */

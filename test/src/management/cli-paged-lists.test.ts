@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import { formatHuman } from '../../../apps/cli/dist/output'
-import { printAllPages } from '../../../apps/cli/dist/print-pages'
+import { CLI_PAGE_SIZE, printAllPages } from '../../../apps/cli/dist/print-pages'
+import { runCli } from '../harness/processes'
+import { ManagementHarness, startManagement } from './management-fixture'
 
 interface Row {
   id: number
@@ -41,5 +43,41 @@ describe('the CLI prints a long list whole, reading it a page at a time', () => 
   it('prints the same aligned table as the whole array did, columns measured over every page', async () => {
     for (const size of [1, 3, 100]) assert.equal((await printed(rows, size, false)).text, `${formatHuman(rows)}\n`, `pages of ${size}`)
     assert.equal((await printed([], 3, false)).text, '(none)\n')
+  })
+
+  describe('team list and plugin list', () => {
+    let h: ManagementHarness
+    let env: Record<string, string>
+
+    before(async () => {
+      h = await startManagement()
+      env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix }
+    })
+    after(() => h.close())
+
+    it('team list prints every team, more than one read of them, as one JSON array in id order', async () => {
+      const count = CLI_PAGE_SIZE * 2 + 37
+      await h.db.pool.query(`INSERT INTO teams (name, api_token) SELECT 'team ' || n, 'phc_cli_' || n FROM generate_series(1, $1) AS n`, [count])
+      const result = await runCli(['team', 'list'], env)
+      assert.equal(result.code, 0, result.stderr)
+      const { rows: teams } = await h.db.pool.query('SELECT * FROM teams ORDER BY id')
+      assert.equal(teams.length, count)
+      assert.equal(result.stdout, `${JSON.stringify(teams, null, 2)}\n`)
+    })
+
+    it('plugin list prints every plugin, more than one read of them, as one JSON array in name order', async () => {
+      const count = CLI_PAGE_SIZE + 3
+      await h.db.pool.query(
+        `INSERT INTO plugins (name, plugin_json, content_hash) SELECT 'plugin-' || lpad(n::text, 5, '0'), '{}', md5(n::text) FROM generate_series(1, $1) AS n`,
+        [count],
+      )
+      const result = await runCli(['plugin', 'list'], env)
+      assert.equal(result.code, 0, result.stderr)
+      const { rows: plugins } = await h.db.pool.query(
+        'SELECT id, name, description, url, version, content_hash, config_schema, created_at, updated_at FROM plugins ORDER BY name',
+      )
+      assert.equal(plugins.length, count)
+      assert.equal(result.stdout, `${JSON.stringify(plugins, null, 2)}\n`)
+    })
   })
 })

@@ -72,7 +72,7 @@ describe('installPlugin', () => {
         [1, first.plugin.content_hash],
       ],
     )
-    assert.equal((await listPlugins(h.ctx)).length, 1)
+    assert.equal((await listPlugins(h.ctx, '', 1000)).length, 1)
     await h.reloads.next((m) => m.reason === 'plugin updated' && m.pluginId === first.plugin.id)
   })
 
@@ -84,7 +84,7 @@ describe('installPlugin', () => {
       assert.match(err.message, /management-broken/)
       return true
     })
-    assert.equal((await listPlugins(h.ctx)).length, 0)
+    assert.equal((await listPlugins(h.ctx, '', 1000)).length, 0)
   })
 
   it("refuses a plugin importing a class a bridged module does not offer, as PostHog's Kinesis plugin does, and stores nothing", async () => {
@@ -100,7 +100,7 @@ describe('installPlugin', () => {
       assert.match(err.message, /index\.ts:1: aws-sdk: "Kinesis" is not available to plugins \(aws-sdk offers: S3, config\)/)
       return true
     })
-    assert.equal((await listPlugins(h.ctx)).length, 0)
+    assert.equal((await listPlugins(h.ctx, '', 1000)).length, 0)
   })
 
   it('refuses an invalid plugin.json naming the field', async () => {
@@ -126,7 +126,7 @@ describe('installPlugin', () => {
         message: `plugin.json "name" ${JSON.stringify(name)} ${problem}`,
       })
     }
-    assert.equal((await listPlugins(h.ctx)).length, 0)
+    assert.equal((await listPlugins(h.ctx, '', 1000)).length, 0)
   })
 
   it('refuses a path that does not exist', async () => {

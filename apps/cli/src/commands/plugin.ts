@@ -1,7 +1,9 @@
 import type { Command } from 'commander'
 import { deletePlugin, getPlugin, installPluginFromPath, listPlugins, readLogs, setCurrentVersion } from '@plugin-server/management'
+import type { PluginSummary } from '@plugin-server/management'
 import { withManagement } from '../cli-context'
 import { jsonOutput, printError, printResult, terminalText } from '../output'
+import { printAllPages } from '../print-pages'
 import { collect, positiveInt } from './option-parsers'
 
 interface LogsOptions {
@@ -34,7 +36,7 @@ export function registerPluginManagement(plugin: Command): void {
   plugin
     .command('list')
     .description('list installed plugins')
-    .action(async () => printResult(await withManagement((ctx) => listPlugins(ctx))))
+    .action(() => withManagement((ctx) => printAllPages<PluginSummary>((last, size) => listPlugins(ctx, last?.name ?? '', size))))
   plugin
     .command('get')
     .argument('<plugin>', 'plugin id or plugin.json name')

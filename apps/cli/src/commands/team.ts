@@ -1,9 +1,10 @@
 import { newTeamTokenProblem } from '@plugin-server/core'
 import type { Command } from 'commander'
-import { createTeam, listTeams } from '@plugin-server/db'
+import { createTeam, listTeams, Team } from '@plugin-server/db'
 import { createTeamAdminToken, deleteTeam, listTeamAdminTokens, revokeTeamAdminToken, teamUsage } from '@plugin-server/management'
 import { withManagement, withPool } from '../cli-context'
 import { printResult } from '../output'
+import { printAllPages } from '../print-pages'
 import { positiveInt } from './option-parsers'
 
 function registerTeamTokens(team: Command): void {
@@ -42,8 +43,8 @@ export function registerTeam(program: Command): void {
     })
   team
     .command('list')
-    .description('list teams')
-    .action(async () => printResult(await withPool((pool) => listTeams(pool))))
+    .description('list teams, in id order')
+    .action(() => withPool((pool) => printAllPages<Team>((last, size) => listTeams(pool, last?.id ?? 0, size))))
   team
     .command('usage')
     .argument('<teamId>', 'team id', positiveInt('teamId'))

@@ -5,6 +5,7 @@ import type { HttpMethod, Route, RouteAccess, RouteContext } from './route'
 export interface TypedResult<K extends AdminRouteKey> {
   status: number
   body: ServerValueOf<Answer<K>>
+  headers?: Record<string, string>
 }
 
 /**

@@ -1,7 +1,8 @@
 import { ArchiveKind, deletePlugin, getPlugin, installPluginArchive, listPlugins, setCurrentVersion } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readBody, readJsonObject } from '../http-io'
-import { optionalInt } from '../parse-input'
+import { keysetPage } from '../keyset-page'
+import { intQueryParam, optionalInt } from '../parse-input'
 import { defineRoute } from './define-route'
 import { Route } from './route'
 
@@ -27,8 +28,17 @@ function archiveKind(contentType: string | undefined): ArchiveKind {
   return kind
 }
 
+/** A summary carries its config schema (a few KB at most): the default page holds every plugin of an install, the largest a few MB. */
+const DEFAULT_PLUGINS_PAGE = 500
+const MAX_PLUGINS_PAGE = 1000
+
 export const pluginRoutes: Route[] = [
-  defineRoute('GET /api/plugins', 'catalogue', async ({ management }) => ({ status: 200, body: await listPlugins(management) })),
+  // In name order, as always listed: the cursor is the last plugin's name.
+  defineRoute('GET /api/plugins', 'catalogue', async ({ req, query, management }) => {
+    const limit = intQueryParam(query, 'limit', DEFAULT_PLUGINS_PAGE, 1, MAX_PLUGINS_PAGE)
+    const rows = await listPlugins(management, query.get('after') ?? '', limit + 1)
+    return { status: 200, ...keysetPage(req, query, rows, limit, (plugin) => plugin.name) }
+  }),
   defineRoute('POST /api/plugins', 'operator', async ({ req, management, maxBodyBytes }) => {
     const kind = archiveKind(req.headers['content-type'])
     const archive = await readBody(req, maxBodyBytes)

@@ -21,6 +21,8 @@ export interface RouteContext {
 export interface RouteResult {
   status: number
   body: unknown
+  /** Sent with the body: a paged list's `Link` to its next page. */
+  headers?: Record<string, string>
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
