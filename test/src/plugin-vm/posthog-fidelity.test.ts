@@ -115,6 +115,23 @@ describe('plugin-vm: what a PostHog plugin gets at the edges of meta', () => {
       instance.dispose()
     }
   })
+  it('delivers posthog.capture properties whatever the plugin made of JSON.stringify, as PostHog serialised them with its own', async () => {
+    const { host, instance } = await loadCode(`
+      export async function runEveryMinute() {
+        JSON.stringify = () => 'not JSON'
+        posthog.capture('after the replace', { n: 1 })
+      }`)
+    try {
+      await instance.call('runEveryMinute', [])
+      assert.deepEqual(
+        host.captures.map((c) => [c.event, c.properties]),
+        [['after the replace', { n: 1 }]],
+      )
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it("flushes @posthog/plugin-contrib's createBuffer as that package did: 10 points by default, an item over the limit at once, add and flush detached", async () => {
     const { instance } = await loadCode(`
       import { createBuffer } from '@posthog/plugin-contrib'

@@ -2,7 +2,7 @@ import { decodeResult, releaseCallback, runCallback } from './bridge'
 import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
-import { defineProperty, descriptor, ownPromise } from './intrinsics'
+import { defineProperty, descriptor, ownPromise, stringify } from './intrinsics'
 import { runtimeBuffer } from './lazy-modules'
 import { connectHost, hostAsync, hostFire } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
@@ -78,7 +78,9 @@ const posthog = {
   capture(event: string, properties: Record<string, unknown> = {}): Promise<void> {
     // As JSON text: a flat string crosses at any depth, where a structured copy of an object some
     // 2 000 levels deep never reached the host, and the call then waited for it until its deadline.
-    hostFire('capture', [String(event), JSON.stringify(properties ?? {}), runningCall])
+    // The captured stringify: a plugin's replacement of JSON.stringify sent text the host could not
+    // parse, and the capture was lost without a word.
+    hostFire('capture', [String(event), stringify(properties ?? {}), runningCall])
     return ownPromise((resolve) => resolve(undefined))
   },
   api: { get: api('GET'), post: api('POST'), put: api('PUT'), delete: api('DELETE') },
