@@ -132,10 +132,11 @@ export class RedisPluginCache implements PluginCache {
   }
 
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
-    // As Redis' EXPIRE: 0 or less deletes the key. Checked here, or Redis answers "value is not an integer" naming nothing.
+    // As Redis' EXPIRE: 0 or less deletes the key. Checked here, or Redis answers "value is not an integer" naming nothing;
+    // a negative past Redis' integers (-Infinity, -1e21 as text) is sent as the 0 it means.
     const seconds = Number(ttlSeconds)
     if (Number.isNaN(seconds)) throw new TypeError(`cache.expire(${quoted(key)}): ttlSeconds ${String(ttlSeconds)} is not a number of seconds`)
-    return (await this.script(EXPIRE, [this.key(key)], [String(Math.ceil(keepable(key, 'expire', seconds)))])) === 1
+    return (await this.script(EXPIRE, [this.key(key)], [String(Math.max(0, Math.ceil(keepable(key, 'expire', seconds))))])) === 1
   }
 
   async lpush(key: string, elementOrArray: unknown): Promise<number> {

@@ -59,6 +59,15 @@ describe('RedisPluginCache (meta.cache)', () => {
     assert.equal(await cache.expire('longest', 9_000_000_000_000), true)
   })
 
+  it('deletes a key given an expire of any negative number of seconds (-Infinity, -1e21), as Redis does for 0 or less, instead of Redis\' "not an integer"', async () => {
+    const cache = cacheOf(1, 1)
+    for (const ttl of [-Infinity, -1e21, -1]) {
+      await cache.set('gone', 'x')
+      assert.equal(await cache.expire('gone', ttl), true, `expire(${ttl})`)
+      assert.equal(await cache.get('gone', 'missing'), 'missing', `expire(${ttl}) deleted the key`)
+    }
+  })
+
   it('incr counts from zero', async () => {
     const cache = cacheOf(1, 1)
     assert.equal(await cache.incr('c'), 1)
