@@ -1,7 +1,8 @@
 import http from 'node:http'
-import { isIP, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
+import { clientIp } from './client-ip'
 import type { EventBatcher } from '@plugin-server/core'
 import { CaptureError, CaptureRequest, normalizeCapture, peekFirstKey, readCaptureRequest, unknownToken } from './parse'
 import { answerSdkRequest, matchSdkEndpoint } from './sdk'
@@ -202,19 +203,6 @@ export async function startCaptureServer(
 
 function megabytes(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1)
-}
-
-/**
- * The client's address: with a trusted proxy, the first `X-Forwarded-For` entry when it is an address
- * (the header is the client's to fill up to 16 KB, and each event of a request carries a copy of it).
- */
-function clientIp(req: http.IncomingMessage, trustProxy: boolean): string | null {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for']
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim()
-    if (first && isIP(first) !== 0) return first
-  }
-  return req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? null
 }
 
 /** PostHog keeps top-level `$set`/`$set_once` with the event; here they travel as properties. */

@@ -73,7 +73,7 @@ describe("capture's log lines", () => {
 })
 
 describe("capture's request-wide fields, copied into each event", () => {
-  it('carries sent_at on as the time it names, an X-Forwarded-For entry only when it is an address, and no origin longer than a site has', async () => {
+  it('carries sent_at on as the time it names, an X-Forwarded-For entry only when it is an address (its port taken off), and no origin longer than a site has', async () => {
     const queued: { events: number; bytes: number; sentAt: Set<string | null>; ip: Set<string | null>; siteUrl: Set<string> } = {
       events: 0,
       bytes: 0,
@@ -111,11 +111,14 @@ describe("capture's request-wide fields, copied into each event", () => {
       })
       assert.equal(padded.status, 200)
       assert.equal((await post('not a date', { 'x-forwarded-for': '203.0.113.9, 10.0.0.1', origin: 'https://app.example.com' })).status, 200)
-      assert.equal(queued.events, 400)
+      // A proxy that writes the client's port after its address (Azure's Application Gateway): the address, as PostHog strips the port.
+      assert.equal((await post('not a date', { 'x-forwarded-for': '203.0.113.7:51234, 10.0.0.1', origin: 'https://app.example.com' })).status, 200)
+      assert.equal((await post('not a date', { 'x-forwarded-for': '[2001:db8::1]:443', origin: 'https://app.example.com' })).status, 200)
+      assert.equal(queued.events, 800)
       assert.deepEqual([...queued.sentAt], ['2024-05-01T12:00:00.000Z', null])
-      assert.deepEqual([...queued.ip], ['127.0.0.1', '203.0.113.9'])
+      assert.deepEqual([...queued.ip], ['127.0.0.1', '203.0.113.9', '203.0.113.7', '2001:db8::1'])
       assert.deepEqual([...queued.siteUrl], ['', 'https://app.example.com'])
-      assert.ok(queued.bytes < 400 * 1024, `${queued.bytes} bytes queued for 400 small events`)
+      assert.ok(queued.bytes < 800 * 1024, `${queued.bytes} bytes queued for 800 small events`)
     } finally {
       await server.close()
     }
