@@ -1,4 +1,5 @@
 import assert from 'assert/strict'
+import type { ApiRequest } from '@plugin-server/plugin-vm'
 import { loadCode } from './helpers'
 
 /** Edge semantics of `meta` a plugin written for PostHog's plugin server (1.10.x) relies on. */
@@ -126,6 +127,30 @@ describe('plugin-vm: what a PostHog plugin gets at the edges of meta', () => {
       assert.deepEqual(
         host.captures.map((c) => [c.event, c.properties]),
         [['after the replace', { n: 1 }]],
+      )
+    } finally {
+      instance.dispose()
+    }
+  })
+
+  it('sends posthog.api options whatever the plugin made of JSON.stringify and JSON.parse', async () => {
+    const seen: ApiRequest[] = []
+    const { instance } = await loadCode(
+      `export async function runEveryMinute() {
+        JSON.stringify = () => 'not JSON'
+        JSON.parse = () => ({ forged: true })
+        const response = await posthog.api.post('/api/projects/@current/annotations', { data: { content: 'deployed' } })
+        return response.status
+      }`,
+      {
+        api: async (request) => (seen.push(request), { status: 201, statusText: 'Created', url: 'http://posthog.local/', headers: [], body: new Uint8Array() }),
+      },
+    )
+    try {
+      assert.equal(await instance.call('runEveryMinute', []), 201)
+      assert.deepEqual(
+        seen.map((r) => [r.method, r.path, r.options]),
+        [['POST', '/api/projects/@current/annotations', { data: { content: 'deployed' } }]],
       )
     } finally {
       instance.dispose()

@@ -2,7 +2,7 @@ import { decodeResult, releaseCallback, runCallback } from './bridge'
 import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
-import { defineProperty, descriptor, ownPromise, stringify } from './intrinsics'
+import { defineProperty, descriptor, ownPromise, parse, stringify } from './intrinsics'
 import { runtimeBuffer } from './lazy-modules'
 import { connectHost, hostAsync, hostFire } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
@@ -42,8 +42,7 @@ function init(sync: unknown, async: unknown, work: unknown, inlineWorkBytes: num
 }
 
 function api(method: string) {
-  return async (path: string, options: Record<string, unknown> = {}) =>
-    toResponse(await hostAsync('api', [method, String(path), JSON.parse(JSON.stringify(options))]))
+  return async (path: string, options: Record<string, unknown> = {}) => toResponse(await hostAsync('api', [method, String(path), parse(stringify(options))]))
 }
 
 /**
