@@ -9,19 +9,13 @@ import type { Role } from './interfaces'
 import { createLogger, Logger } from './logger'
 import { createRegistry } from './metrics'
 import { createPool, Pool } from './postgres'
+import { PostgresProbe } from './postgres-probe'
 import { registerPostgresPoolMetrics } from './postgres-pool-metrics'
 import { monitoredQueues, registerQueueDepthMetrics } from './queue-depth-metrics'
 import { ObservableWorker, observeQueueWorker, registerQueueWorkerMetrics } from './queue-worker-metrics'
 import { createRedis } from './redis'
 import { evictionPolicyProblem, REQUIRED_EVICTION_POLICY, watchEvictionPolicy } from './redis-eviction-policy'
 import { Closer, installShutdown } from './shutdown'
-
-/**
- * A query that never answers (a half-open connection) would hold its pool client for good, one per
- * probe until the pool is empty; query_timeout (pg's, not in its types) fails the probe and the pool
- * destroys that client.
- */
-const POSTGRES_PROBE = { text: 'SELECT 1', query_timeout: READINESS_CHECK_TIMEOUT_MS }
 
 export interface RoleContext {
   role: Role
@@ -110,6 +104,12 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   const evictionPolicy = watchEvictionPolicy(readinessRedis, logger, registry, config.redisPolicyCheckIntervalMs)
   // Served while the role starts (a scheduler setting up 1 000 configs takes minutes): /healthz says
   // the process is alive for the startup probe, /readyz says it is not ready until start() returned.
+  // Its own connection, not the pool's: a pool busy with the role's work is not Postgres failing to answer.
+  const postgresProbe = new PostgresProbe(
+    config.databaseUrl,
+    { applicationName: `plugin-server ${role} readiness`, timeoutMs: READINESS_CHECK_TIMEOUT_MS },
+    logger,
+  )
   let running: RunningRole | null = null
   let stopping = false
   const checks: ReadinessCheck[] = [
@@ -135,7 +135,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
         if (problem) throw new Error(problem)
       },
     },
-    { name: 'postgres', check: async () => void (await context.pool().query(POSTGRES_PROBE)) },
+    { name: 'postgres', check: () => postgresProbe.check() },
   ]
   const health = config.metricsPort >= 0 ? await startHealthServer(config.metricsPort, registry, checks, logger) : null
   // Installed before start(): its BullMQ workers take jobs before it returns, and a SIGTERM then
@@ -155,7 +155,13 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
             await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))
           },
         },
-        { name: 'postgres', close: async () => void (await pool?.end()) },
+        {
+          name: 'postgres',
+          close: async () => {
+            await postgresProbe.close()
+            await pool?.end()
+          },
+        },
       ])
   })
   const shutdown = installShutdown(logger, config.shutdownGraceMs, closers)

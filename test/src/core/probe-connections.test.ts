@@ -44,10 +44,11 @@ describe('health probes and metric scrapes', function () {
   const ports = new Map<string, number>()
 
   const redisClients = async () => Number(/connected_clients:(\d+)/.exec(await redis.info('clients'))?.[1])
-  /** The role's pool (its application_name) and every connection no pool of the fleet made. */
+  /** The role's pool (its application_name), its readiness connection, and every connection no role of the fleet made. */
   const postgresConnections = async (role: string) => {
-    const { rows } = await fleet.db.pool.query<{ role: number; other: number }>(
+    const { rows } = await fleet.db.pool.query<{ role: number; readiness: number; other: number }>(
       `SELECT count(*) FILTER (WHERE application_name = $1)::int AS role,
+              count(*) FILTER (WHERE application_name = $1 || ' readiness')::int AS readiness,
               count(*) FILTER (WHERE application_name NOT LIKE 'plugin-server %')::int AS other
        FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
       [`plugin-server ${role}`],
@@ -57,13 +58,13 @@ describe('health probes and metric scrapes', function () {
 
   // One at a time: the test's own pool then holds one connection, the one pg_backend_pid() leaves out.
   const postgresConnectionsOfEveryRole = async () => {
-    const counts: { role: number; other: number }[] = []
+    const counts: { role: number; readiness: number; other: number }[] = []
     for (const role of ROLES) counts.push(await postgresConnections(role))
     return counts
   }
 
   before(async () => {
-    // A small pool, filled by the warm-up: from then on the pool neither grows nor idles out.
+    // A small pool: /readyz does not use it (its one connection of its own), so what the polls may add is seen.
     fleet = await createTestFleet({ PG_POOL_SIZE: String(POOL_SIZE), ADMIN_API_TOKEN: ADMIN_TOKEN })
     redis = new Redis(process.env.REDIS_URL!)
     for (const role of ROLES) ports.set(role, healthPort(await fleet.start(role), role))
@@ -76,8 +77,8 @@ describe('health probes and metric scrapes', function () {
   for (const role of ROLES) {
     it(`${role}: ${POLLS} calls each of /readyz, /healthz and /metrics open no Redis or Postgres connection`, async () => {
       const port = ports.get(role)!
-      // Warm up: connections made once on first use (the queue-depth reader, pool clients up to the
-      // probes' concurrency) are part of the steady state, not of what the polls below may add.
+      // Warm up: connections made once on first use (the queue-depth reader, the readiness
+      // connection) are part of the steady state, not of what the polls below may add.
       await eventually(
         'the role is ready',
         async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status,
@@ -86,10 +87,18 @@ describe('health probes and metric scrapes', function () {
       for (const path of ENDPOINTS) await poll(`http://127.0.0.1:${port}${path}`, PARALLEL * 4)
       const redisBefore = await redisClients()
       const postgresBefore = await postgresConnections(role)
-      assert.equal(postgresBefore.role, POOL_SIZE, 'the warm-up filled the pool')
+      assert.equal(postgresBefore.readiness, 1, 'one readiness connection')
+      assert.ok(postgresBefore.role <= POOL_SIZE, `${postgresBefore.role} pool connections`)
       for (const path of ENDPOINTS) await poll(`http://127.0.0.1:${port}${path}`, POLLS)
       assert.equal(await redisClients(), redisBefore, 'Redis connected_clients')
-      assert.deepEqual(await postgresConnections(role), postgresBefore, 'Postgres connections of the role pool, and of no pool')
+      // The pool's own count moves with the role's work (and idles out), never past its size.
+      const postgresAfter = await postgresConnections(role)
+      assert.ok(postgresAfter.role <= POOL_SIZE, `${postgresAfter.role} pool connections`)
+      assert.deepEqual(
+        { readiness: postgresAfter.readiness, other: postgresAfter.other },
+        { readiness: postgresBefore.readiness, other: postgresBefore.other },
+        'Postgres connections of readiness, and of no role',
+      )
     })
   }
 
@@ -124,6 +133,7 @@ describe('health probes and metric scrapes', function () {
     const postgresAfter = await postgresConnectionsOfEveryRole()
     for (const [i, role] of ROLES.entries()) {
       assert.ok(postgresAfter[i].role <= POOL_SIZE, `${role}: ${postgresAfter[i].role} pool connections`)
+      assert.equal(postgresAfter[i].readiness, 1, `${role}: one readiness connection`)
       assert.equal(postgresAfter[i].other, postgresBefore[i].other, 'Postgres connections of no pool')
     }
   })

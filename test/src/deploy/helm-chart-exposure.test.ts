@@ -288,17 +288,17 @@ describe('helm chart: secrets, ports and exposure', function () {
       assert.equal(result.status, 0, result.stderr)
       return result.stdout.slice(result.stdout.indexOf('NOTES:'))
     }
-    // Defaults: capture 10, ingest-worker 20, exporter 10, job-worker 5 at maxReplicas and 2 schedulers, 10 each; 14 pods of surge; the hook's 2.
+    // Defaults: capture 10, ingest-worker 20, exporter 10, job-worker 5 at maxReplicas and 2 schedulers, 10 each and 1 for /readyz; 14 pods of surge; the hook's 2.
     const defaults = notes([])
     assert.match(
       defaults,
-      /Postgres connections \(PG_POOL_SIZE per pod\): 80 at the fewest pods, up to 470 at the roles' maxReplicas, 612 during a rolling upgrade/,
+      /Postgres connections \(PG_POOL_SIZE \+ 1 for \/readyz per pod\): 88 at the fewest pods, up to 517 at the roles' maxReplicas, 673 during a rolling upgrade/,
     )
     assert.match(defaults, /WARNING: that is more than postgresMaxConnections \(100\)/)
     assert.match(defaults, /PgBouncer in\ntransaction mode \(1\.21\+ with max_prepared_statements/)
-    // A role's own PG_POOL_SIZE counts for its pods only: 20 ingest workers of 2 and 27 other pods of 10.
+    // A role's own PG_POOL_SIZE counts for its pods only: 20 ingest workers of 2 + 1 and 27 other pods of 10 + 1.
     const smaller = notes(['--set', 'roles.ingest-worker.env.PG_POOL_SIZE=2', '--set', 'postgresMaxConnections=500'])
-    assert.match(smaller, /up to 310 at the roles' maxReplicas, 412 during a rolling upgrade/)
+    assert.match(smaller, /up to 357 at the roles' maxReplicas, 473 during a rolling upgrade/)
     assert.doesNotMatch(smaller, /WARNING: that is more than postgresMaxConnections/)
   })
 })
