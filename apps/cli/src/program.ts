@@ -10,6 +10,7 @@ import { registerMigrate } from './commands/migrate'
 import { registerPluginManagement } from './commands/plugin'
 import { registerPluginRun } from './commands/plugin-run'
 import { registerPluginTry } from './commands/plugin-try'
+import { registerQueue } from './commands/queue'
 import { registerStart } from './commands/start'
 import { registerTeam } from './commands/team'
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerConfig(program)
   registerExport(program)
   registerJob(program)
+  registerQueue(program)
   registerSecrets(program)
   registerDemo(program)
   return program

@@ -66,3 +66,13 @@ export { isStorableTime } from './storable-timestamp'
 export { jsonNestedDeeperThan, MAX_EVENT_DEPTH } from './event-depth'
 export { parseDate } from './parse-date'
 export { MAX_PROJECT_TOKEN_LENGTH, newTeamTokenProblem, projectTokenProblem } from './project-token'
+export {
+  jobTeams,
+  listFailedJobs,
+  MAX_FAILED_LISTED,
+  MAX_FAILED_SCANNED_PER_STEP,
+  RETRYABLE_FAILED_QUEUES,
+  retryableFailedQueue,
+  retryFailedStep,
+} from './failed-jobs'
+export type { FailedQueue, FailedJobSummary, FailedJobsListing, RetryFailedOptions, RetryFailedStep, RetryableFailedQueue } from './failed-jobs'
