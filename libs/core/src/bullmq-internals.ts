@@ -62,6 +62,11 @@ export async function dropDeduplicatedSuccessor(redis: Redis, queue: Queue, dedu
   await redis.del(queue.toKey(`dn:${deduplicationId}`))
 }
 
+/** Whether BullMQ holds a successor for the active deduplicated job (`dn:<id>`, what dropDeduplicatedSuccessor drops). */
+export async function hasDeduplicatedSuccessor(redis: Redis, queue: Queue, deduplicationId: string): Promise<boolean> {
+  return (await redis.exists(queue.toKey(`dn:${deduplicationId}`))) === 1
+}
+
 /** The part of a BullMQ 6.7 Worker that setWorkerConcurrency uses: the public setter and the main loop's private queue. */
 interface WorkerLoop {
   concurrency: number

@@ -52,6 +52,7 @@ export {
   jobsExist,
   deduplicationJobIds,
   dropDeduplicatedSuccessor,
+  hasDeduplicatedSuccessor,
   setWorkerConcurrency,
   BULLMQ_INTERNALS_VERSION,
   BULLMQ_JOB_FINISHED_FIELD,

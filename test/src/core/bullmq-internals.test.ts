@@ -8,6 +8,7 @@ import {
   bullmqKeys,
   deduplicationJobIds,
   dropDeduplicatedSuccessor,
+  hasDeduplicatedSuccessor,
   jobsExist,
   readQueueDepths,
   setWorkerConcurrency,
@@ -87,7 +88,7 @@ describe('BullMQ internals adapter (libs/core bullmq-internals.ts)', () => {
     assert.equal(await queue.getDeduplicationJobId('no-such-chain'), null)
   })
 
-  it('drops the successor BullMQ stores for an active deduplicated job, so none is queued when it finishes', async () => {
+  it('sees and drops the successor BullMQ stores for an active deduplicated job, so none is queued when it finishes', async () => {
     const options = { deduplication: { id: 'chain-1', keepLastIfActive: true } }
     let release = (): void => undefined
     const started = new Promise<void>((resolve) => {
@@ -101,7 +102,9 @@ describe('BullMQ internals adapter (libs/core bullmq-internals.ts)', () => {
     await started
     await queue.add('t', { n: 2 }, options)
     assert.equal(await redis.exists(queue.toKey('dn:chain-1')), 1, 'BullMQ stored the successor where the adapter looks')
+    assert.equal(await hasDeduplicatedSuccessor(redis, queue, 'chain-1'), true)
     await dropDeduplicatedSuccessor(redis, queue, 'chain-1')
+    assert.equal(await hasDeduplicatedSuccessor(redis, queue, 'chain-1'), false)
     const finished = new Promise((resolve) => worker!.once('completed', resolve))
     release()
     await finished
