@@ -11,6 +11,8 @@ export interface ScheduledTaskData {
   teamId: number
   pluginConfigId: number
   task: ScheduledTask
+  /** When this run is due (epoch ms, on the chain's TaskSchedule); absent in runs queued by versions before due times. */
+  dueAt?: number
 }
 
 /** What the scheduler and job-worker read from the environment on top of the core config. */

@@ -2,11 +2,11 @@ import type { JobsOptions } from 'bullmq'
 
 /**
  * The next run of a chain, added when a run starts. While the run is active BullMQ only stores it
- * (keepLastIfActive) and creates it when the run finishes, delayed from that moment: debouncing
- * and single flight come from the same deduplication id.
+ * (keepLastIfActive; a later add replaces it) and creates it when the run finishes, delayed from that
+ * moment: single flight comes from the deduplication id, and the delay is aimed at the next due time.
  */
-export function successorOptions(chain: string, intervalMs: number): JobsOptions {
-  return { delay: intervalMs, deduplication: { id: chain, keepLastIfActive: true } }
+export function successorOptions(chain: string, delayMs: number): JobsOptions {
+  return { delay: delayMs, deduplication: { id: chain, keepLastIfActive: true } }
 }
 
 /**

@@ -31,7 +31,7 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
     }),
     startDriftSeconds: new Histogram({
       name: 'scheduler_task_start_drift_seconds',
-      help: 'How late a run started against the debounced schedule (previous run end + interval); takeovers after a crash include the lease',
+      help: "Start of a run minus its due time on the phase-locked schedule: the previous run's duration (BullMQ delays a successor from the end of the run that added it), waits for a slot or a team share, and the lease for takeovers after a crash",
       labelNames: ['task'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60, 300],
       registers: [registry],

@@ -7,7 +7,7 @@ const INTERVAL_MS: Record<ScheduledTask, number> = {
   runEveryDay: 86_400_000,
 }
 
-/** Time between the end of one run and the start of the next; TIME_SCALE shortens it in tests. */
+/** Time between two due times of a chain (task-schedule.ts); TIME_SCALE shortens it in tests. */
 export function taskIntervalMs(task: ScheduledTask, timeScale: number): number {
   return Math.max(1, Math.round(INTERVAL_MS[task] / timeScale))
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@plugin-server/core'
+import { hasDeduplicatedSuccessor, type Logger } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { PluginError, PluginLimitError } from '@plugin-server/plugin-vm'
@@ -12,7 +12,8 @@ import { successorOptions } from './scheduled-queue'
 import type { ScheduledQueues } from './scheduled-queues'
 import type { SchedulerMetrics } from './scheduler-metrics'
 import { schedulingKeys } from './scheduling-keys'
-import { chainId, taskIntervalMs } from './task-interval'
+import { chainId } from './task-interval'
+import { dueAfter, nextDue, TaskSchedule, taskSchedule } from './task-schedule'
 import { recordTaskRun, TaskRunRecord } from './task-run-history'
 
 export interface TaskRunnerDeps {
@@ -62,9 +63,12 @@ export class TaskRunner {
       log.info('scheduled task dropped: the plugin no longer exports it, the chain ends')
       return
     }
+    const schedule = taskSchedule(pluginConfigId, task, this.deps.timeScale)
+    // A run queued before due times were kept in the data was due when BullMQ made it due.
+    const dueAt = job.data.dueAt ?? job.timestamp + (job.opts.delay ?? 0)
     // Before running, so a replica dying mid-run cannot end the chain: BullMQ keeps the successor aside until this run ends.
-    await queue.add(task, job.data, successorOptions(chain, taskIntervalMs(task, this.deps.timeScale)))
-    metrics.startDriftSeconds.observe({ task }, Math.max(0, startedAt - job.timestamp - (job.opts.delay ?? 0)) / 1000)
+    const next = await this.addSuccessor(job, schedule, nextDue(schedule, dueAt, Date.now()))
+    metrics.startDriftSeconds.observe({ task }, Math.max(0, startedAt - dueAt) / 1000)
     if (job.stalledCounter > 0) {
       metrics.takeovers.inc({ task })
       log.warn({ stalled: job.stalledCounter }, 'scheduled task taken over after the replica running it died')
@@ -94,11 +98,41 @@ export class TaskRunner {
     } finally {
       timer()
       const finished = Date.now()
+      if (finished >= next) await this.realign(job, schedule, dueAfter(schedule, finished), log)
       await this.deps.marker.leave(chain, jobId)
       await this.deps.redis.hset(schedulingKeys.lastFinish(this.deps.queuePrefix), chain, String(finished))
       const run: TaskRunRecord = { started_at: new Date(runStart).toISOString(), duration_ms: finished - runStart, outcome: error === null ? 'ok' : 'error' }
       await this.history(chain, error === null ? run : { ...run, error })
       log.debug('scheduled task finished')
+    }
+  }
+
+  /**
+   * BullMQ delays the successor from this run's end, so the next run starts at its due time plus this
+   * run's duration: a lateness that does not carry over to the run after it. A delay is at most 1.5
+   * intervals (a late run that started early in a period skips that period's due time); capped at two,
+   * so a replica whose clock is behind cannot hold the chain back by its error. Adding again while the
+   * run is active replaces the stored successor.
+   */
+  private async addSuccessor(job: Job<ScheduledTaskData>, schedule: TaskSchedule, next: number): Promise<number> {
+    const { pluginConfigId, task } = job.data
+    const delay = Math.max(0, Math.min(next - Date.now(), 2 * schedule.intervalMs))
+    await this.deps.queues.forConfig(pluginConfigId).add(task, { ...job.data, dueAt: next }, successorOptions(chainId(pluginConfigId, task), delay))
+    return next
+  }
+
+  /**
+   * A run that went past its successor's due time would start it that much late, every time runs are
+   * that long; the successor is re-aimed at the first due time left, as PostHog's cron skipped the
+   * periods a run overlapped. Only while one is stored: the reconciler drops it when the config is disabled.
+   */
+  private async realign(job: Job<ScheduledTaskData>, schedule: TaskSchedule, next: number, log: Logger): Promise<void> {
+    const { pluginConfigId, task } = job.data
+    try {
+      if (await hasDeduplicatedSuccessor(this.deps.redis, this.deps.queues.forConfig(pluginConfigId), chainId(pluginConfigId, task)))
+        await this.addSuccessor(job, schedule, next)
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'scheduled task successor not moved to its due time: it starts late once')
     }
   }
 

@@ -8,7 +8,8 @@ import { chainHeadOptions } from './scheduled-queue'
 import type { ScheduledQueues } from './scheduled-queues'
 import type { SchedulerMetrics } from './scheduler-metrics'
 import { schedulingKeys } from './scheduling-keys'
-import { chainId, taskIntervalMs } from './task-interval'
+import { chainId } from './task-interval'
+import { firstDue, taskSchedule } from './task-schedule'
 
 export interface TimekeeperDeps {
   manager: PluginManager
@@ -136,13 +137,15 @@ export class Timekeeper {
     return candidates.filter((_, i) => exists[i]).map(([chain]) => chain)
   }
 
-  /** Resumes where the lost chain was (last end + interval) when known, else runs right away. */
+  /** The first run is due as firstDue says: never in the period the chain's last run ended in, when that is known. */
   private async create(chain: string, data: ScheduledTaskData, reason: 'new' | 'lost'): Promise<void> {
     const { queues, redis, queuePrefix, timeScale } = this.deps
     await redis.sadd(schedulingKeys.chains(queuePrefix), chain)
     const lastFinish = Number(await redis.hget(schedulingKeys.lastFinish(queuePrefix), chain))
-    const delay = lastFinish > 0 ? Math.max(0, lastFinish + taskIntervalMs(data.task, timeScale) - Date.now()) : 0
-    await queues.forConfig(data.pluginConfigId).add(data.task, data, chainHeadOptions(chain, delay))
+    const now = Date.now()
+    const dueAt = firstDue(taskSchedule(data.pluginConfigId, data.task, timeScale), data.task, now, lastFinish > 0 ? lastFinish : null)
+    const delay = Math.max(0, dueAt - now)
+    await queues.forConfig(data.pluginConfigId).add(data.task, { ...data, dueAt }, chainHeadOptions(chain, delay))
     this.deps.metrics.chainsCreated.inc({ reason })
     this.deps.logger.info({ plugin_config_id: data.pluginConfigId, task: data.task, reason, delay_ms: delay }, 'scheduled task chain created')
   }
@@ -163,7 +166,7 @@ export class Timekeeper {
       // Enabled and set up here without exporting the task: the plugin changed. Enabled but not known here: leave it to the replicas that know.
       const reason = !match ? 'invalid' : !stillEnabled.has(id) ? 'disabled' : ready.has(id) ? 'not exported' : null
       if (!reason) continue
-      // A disabled config keeps where its chain was: enabled again, it resumes one interval after its last run instead of at once.
+      // A disabled config keeps its last run's end: enabled again, its chain does not run a second time in that run's period.
       const forget = reason !== 'disabled' || (await readConfigStatus(this.deps.pool, id)) === null
       if (await this.remove(chain, (match?.[2] ?? 'runEveryMinute') as ScheduledTask, match ? id : 0, forget)) {
         removed.push(chain)

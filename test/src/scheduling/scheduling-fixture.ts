@@ -1,3 +1,4 @@
+import { dueAfter, type TaskSchedule } from '@plugin-server/scheduling'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 
@@ -17,6 +18,11 @@ export async function recordedRuns(redis: Redis, prefix: string, pluginId: numbe
 /** Pairs of consecutive runs where the next began before the previous ended. */
 export function overlaps(runs: Run[]): [Run, Run][] {
   return runs.slice(1).flatMap((run, i) => (run.start < runs[i].end ? [[runs[i], run] as [Run, Run]] : []))
+}
+
+/** The due time a run that started at `start` belongs to (the latest one not after it; a run may start a few ms early by its clock). */
+export function dueOf(schedule: TaskSchedule, start: number): number {
+  return dueAfter(schedule, start + 20 - schedule.intervalMs)
 }
 
 /** Time from the end of each run to the start of the next. */

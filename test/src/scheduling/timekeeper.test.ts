@@ -2,13 +2,14 @@ import assert from 'node:assert/strict'
 import { createTeam, Team } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { setConfigEnabled } from '@plugin-server/management'
-import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
+import { schedulingConfig, startScheduler, StartedScheduler, taskSchedule } from '@plugin-server/scheduling'
 import Redis from 'ioredis'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 import { testRoleContext } from '../harness/role-context'
-import { gaps, pluginLogMessages, recordedRuns, sleep } from './scheduling-fixture'
+import { bound } from '../harness/wait'
+import { dueOf, pluginLogMessages, recordedRuns, sleep } from './scheduling-fixture'
 
 const TIME_SCALE = 120
 const INTERVAL = 60_000 / TIME_SCALE
@@ -57,22 +58,28 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
   }
   const runsOf = (pluginId: number) => recordedRuns(redis, prefix, pluginId, team.id)
 
-  it('creates the chain of a new config, which then runs debounced', async () => {
+  it('creates the chain of a new config, which then runs once a minute at its due time', async () => {
     await start()
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { durationMs: '100' })
     const { runs } = await eventually(
       'runs',
       () => runsOf(config.plugin_id),
-      (r) => r.runs.length >= 3,
+      (r) => r.runs.length >= 4,
     )
+    const schedule = taskSchedule(config.id, 'runEveryMinute', TIME_SCALE)
+    // The first run is the new chain's, at once when its due time in the current minute has passed.
+    const steady = runs.slice(1)
+    const late = steady.map((r) => r.start - dueOf(schedule, r.start))
     assert.ok(
-      gaps(runs).every((gap) => gap >= INTERVAL - 20 && gap <= INTERVAL + 1000),
-      JSON.stringify(gaps(runs)),
+      late.every((ms) => ms >= -20 && ms <= 100 + bound(250)),
+      `started ${late.join(', ')} ms after the due times (a run lasts 100 ms)`,
     )
+    const periods = runs.map((r) => Math.floor(r.start / INTERVAL))
+    assert.equal(new Set(periods).size, periods.length, `two runs in one minute: ${periods.join(', ')}`)
     assert.deepEqual(await redis.smembers(`${prefix}:scheduler:chains`), [`chain-${config.id}-runEveryMinute`])
   })
 
-  it('re-creates a chain lost with the Redis data, resuming one interval after the last run', async () => {
+  it('re-creates a chain lost with the Redis data, running again at its due time after its last run’s minute', async () => {
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { durationMs: '50' })
     const { timekeeper } = await start({ SCHEDULER_RECONCILE_INTERVAL_MS: '60000' })
     await eventually(
@@ -121,10 +128,11 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
     )
   })
 
-  it('resumes a config disabled and enabled again one interval after its last run, not at once: a toggle does not run a daily task twice that day', async () => {
-    // A minute of 5 s: long enough to tell "at once" (a reconcile, 300 ms) from "one interval after the last end".
+  it('runs a config disabled and enabled again at its next due time, not again in its last run’s period: a toggle does not run a daily task twice that day', async () => {
+    // A minute of 5 s: long enough to tell "at once" (a reconcile, 300 ms) from "at the next minute's due time".
     const interval = 5000
-    await start({ TIME_SCALE: String(60_000 / interval) })
+    const timeScale = 60_000 / interval
+    await start({ TIME_SCALE: String(timeScale) })
     const config = await enablePlugin(management, team.id, 'scheduling-recorder', { durationMs: '50' })
     const { runs } = await eventually(
       'first run',
@@ -145,8 +153,10 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
       (r) => r.starts.length >= 2,
       3 * interval,
     )
-    const lastEnd = runs[0].end
-    assert.ok(starts[1] - lastEnd >= interval - 50, `ran again ${starts[1] - lastEnd} ms after the last run ended (interval ${interval} ms)`)
+    const period = (time: number) => Math.floor(time / interval)
+    assert.ok(period(starts[1]) > period(runs[0].start), `ran again ${starts[1] - runs[0].end} ms after the last run ended, in the same minute`)
+    const late = starts[1] - dueOf(taskSchedule(config.id, 'runEveryMinute', timeScale), starts[1])
+    assert.ok(late >= -20 && late <= bound(500), `ran again ${late} ms after its due time`)
   })
 
   it("writes a failing task's error to the plugin logs and keeps the schedule going", async () => {
@@ -177,7 +187,9 @@ describe('Timekeeper and TaskRunner (the scheduler in-process)', function () {
       (r) => r.starts.length >= 2,
       20_000,
     )
-    assert.ok(starts[1] - starts[0] >= 300 + INTERVAL - 20, `second run ${starts[1] - starts[0]} ms after the first`)
+    // The stopped run overran its successor's due time: the next one starts at the first due time after it.
+    assert.ok(starts[1] - starts[0] >= 300, `second run ${starts[1] - starts[0]} ms after the first, before the first was stopped`)
+    assert.ok(Math.floor(starts[1] / INTERVAL) > Math.floor(starts[0] / INTERVAL), 'two runs in one minute')
     const logs = await eventually(
       'timeout logged',
       () => pluginLogMessages(db.pool, config.id),
