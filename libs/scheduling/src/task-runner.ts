@@ -98,7 +98,7 @@ export class TaskRunner {
     } finally {
       timer()
       const finished = Date.now()
-      if (finished >= next) await this.realign(job, schedule, dueAfter(schedule, finished), log)
+      await this.realign(job, schedule, finished >= next ? dueAfter(schedule, finished) : next, log)
       await this.deps.marker.leave(chain, jobId)
       await this.deps.redis.hset(schedulingKeys.lastFinish(this.deps.queuePrefix), chain, String(finished))
       const run: TaskRunRecord = { started_at: new Date(runStart).toISOString(), duration_ms: finished - runStart, outcome: error === null ? 'ok' : 'error' }
@@ -108,8 +108,8 @@ export class TaskRunner {
   }
 
   /**
-   * BullMQ delays the successor from this run's end, so the next run starts at its due time plus this
-   * run's duration: a lateness that does not carry over to the run after it. A delay is at most 1.5
+   * BullMQ counts the delay from the run's end, so the one added at its start only stands for a run
+   * that never ends here (a replica dying); realign sets it again from the end. A delay is at most 1.5
    * intervals (a late run that started early in a period skips that period's due time); capped at two,
    * so a replica whose clock is behind cannot hold the chain back by its error. Adding again while the
    * run is active replaces the stored successor.
@@ -122,8 +122,10 @@ export class TaskRunner {
   }
 
   /**
-   * A run that went past its successor's due time would start it that much late, every time runs are
-   * that long; the successor is re-aimed at the first due time left, as PostHog's cron skipped the
+   * The delay set at the start, counted from the end, would start the successor this run's duration
+   * late: a run longer than its interval's second half (less its phase) pushed it into the period after
+   * its own, which then got no run, every other period. So every run re-aims it from its end: at its due
+   * time, or, for a run that went past that, at the first due time left, as PostHog's cron skipped the
    * periods a run overlapped. Only while one is stored: the reconciler drops it when the config is disabled.
    */
   private async realign(job: Job<ScheduledTaskData>, schedule: TaskSchedule, next: number, log: Logger): Promise<void> {

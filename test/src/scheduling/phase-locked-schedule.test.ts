@@ -130,6 +130,35 @@ describe('scheduler: runEvery* runs phase-locked to their due times (in-process)
     )
   })
 
+  it("starts each run at its due time when runs last most of the interval: the successor is timed from the run's end, not its start", async () => {
+    // A minute of 4 s, runs of 2.6 s, a phase past 0.35 of the minute. Timed from the start, each successor began
+    // the run's duration after its due time, in the minute after its own, and every other minute had no run.
+    const timeScale = 15
+    const interval = 60_000 / timeScale
+    const duration = 0.65 * interval
+    let id = 2000
+    while (taskSchedule(id, 'runEveryMinute', timeScale).phaseMs < 0.35 * interval) id++
+    await db.pool.query(`SELECT setval(pg_get_serial_sequence('plugin_configs', 'id'), $1)`, [id - 1])
+    const { config, runs } = await recorder('most of the minute', duration)
+    assert.equal(config.id, id)
+    await start(timeScale)
+    const done = await eventually('five runs', runs, (r) => r.length >= 5, 12 * interval)
+    const schedule = taskSchedule(id, 'runEveryMinute', timeScale)
+    const steady = done.slice(1, 5)
+    const late = steady.map((r) => r.start - dueOf(schedule, r.start))
+    assert.deepEqual(overlaps(done), [])
+    assert.ok(
+      late.every((ms) => ms >= -20 && ms <= bound(400)),
+      `runs started ${late.join(', ')} ms after their due times (a run lasts ${duration} ms)`,
+    )
+    const periods = steady.map((r) => Math.floor(r.start / interval))
+    assert.deepEqual(
+      periods.slice(1).map((p, i) => p - periods[i]),
+      [1, 1, 1],
+      `one run in each minute: periods ${periods.join(', ')}`,
+    )
+  })
+
   it('skips the periods a run longer than its interval overlaps, and starts the next one at its due time again', async () => {
     // A minute of 2 s, runs of 3 s: PostHog's cron skipped the minute a run was still going on in and ran at the one after.
     const timeScale = 30
