@@ -1,3 +1,4 @@
+import { nextPage } from '../lib/next-page'
 import { clearSession, storedToken } from '../lib/session'
 
 /** An error answer of the API (`{ error: { code, message, field? } }`), or a request that never got one (status 0). */
@@ -42,28 +43,29 @@ export async function request<T>(method: string, path: string, options: RequestO
   return (await exchange<T>(method, path, options)).body
 }
 
-/** The URL of `Link: <url>; rel="next"`, or null on a list's last page. */
-function nextLink(res: Response): string | null {
-  const match = /<([^>]*)>\s*;\s*rel="?next"?/.exec(res.headers.get('Link') ?? '')
-  return match ? match[1] : null
-}
-
 /**
- * A paged list whole: each page's `Link: rel="next"` followed and the pages joined, for the views
- * that show every row (the team picker, the plugins list). Pages are keyset pages, so a row added
- * meanwhile is either listed once or not at all, never twice.
+ * A paged list whole: each page's `Link: rel="next"` followed (nextPage: same origin, never a page
+ * twice) and the pages joined, for the views that show every row (the team picker, the plugins
+ * list). Pages are keyset pages, so a row added meanwhile is either listed once or not at all, never twice.
  */
 export async function requestAllPages<T>(path: string, options: RequestOptions = {}): Promise<T[]> {
   const rows: T[] = []
+  const seen = new Set<string>()
   for (let next: string | null = path; next !== null;) {
-    const page: { body: T[]; next: string | null } = await exchange<T[]>('GET', next, options)
+    const current: string = next
+    seen.add(current)
+    const page: { body: T[]; link: string | null } = await exchange<T[]>('GET', current, options)
     rows.push(...page.body)
-    next = page.next
+    try {
+      next = nextPage(page.link, current, location.origin, seen, page.body.length)
+    } catch (err) {
+      throw new ApiError(0, 'invalid_response', (err as Error).message)
+    }
   }
   return rows
 }
 
-async function exchange<T>(method: string, path: string, options: RequestOptions): Promise<{ body: T; next: string | null }> {
+async function exchange<T>(method: string, path: string, options: RequestOptions): Promise<{ body: T; link: string | null }> {
   const token = options.token ?? storedToken()
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (token) headers.Authorization = `Bearer ${token}`
@@ -88,7 +90,7 @@ async function exchange<T>(method: string, path: string, options: RequestOptions
   } catch {
     if (res.ok) throw new ApiError(res.status, 'invalid_response', `the server answered ${method} ${path} with something that is not JSON`)
   }
-  if (res.ok) return { body: parsed as T, next: nextLink(res) }
+  if (res.ok) return { body: parsed as T, link: res.headers.get('Link') }
   const error = errorFromBody(res.status, parsed)
   if (res.status === 401 && options.token === undefined) {
     clearSession()
