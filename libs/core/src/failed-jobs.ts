@@ -51,14 +51,15 @@ export interface FailedJobsListing {
 
 export async function listFailedJobs<Data>(queue: FailedQueue<Data>, name: RetryableFailedQueue, newest: number): Promise<FailedJobsListing> {
   const wanted = Math.min(Math.max(newest, 0), MAX_FAILED_LISTED)
-  const jobs: FailedJob<Data>[] = []
+  const summaries: FailedJobSummary[] = []
   for (let start = 0; start < wanted; start += READ_PAGE) {
     const page = await queue.getFailed(start, Math.min(start + READ_PAGE, wanted) - 1)
+    // Summarised page by page: only READ_PAGE whole jobs (1 MB batches) are held at a time, not up to MAX_FAILED_LISTED.
     // A job whose hash is gone (evicted) is read as undefined, whatever the types say.
-    jobs.push(...page.filter((j) => j !== undefined))
+    for (const job of page) if (job !== undefined) summaries.push(summarize(job))
     if (page.length < READ_PAGE) break
   }
-  return { queue: name, failed: await queue.getFailedCount(), newest: jobs.map(summarize) }
+  return { queue: name, failed: await queue.getFailedCount(), newest: summaries }
 }
 
 function summarize<Data>(job: FailedJob<Data>): FailedJobSummary {
