@@ -17,8 +17,9 @@ export interface CaptureTarget {
 export function pluginCapturedEvent(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): IngestEvent {
   const { distinct_id: distinctId, timestamp, ...rest } = properties
   const now = new Date().toISOString()
-  // A zone-less string is UTC, as at capture, not the local time of the pod the plugin ran on.
-  const parsed = timestamp instanceof Date ? timestamp : typeof timestamp === 'string' ? parseDate(timestamp) : null
+  // Properties arrive parsed from the sandbox's JSON text, so a time is a string. A zone-less one is
+  // UTC, as at capture, not the local time of the pod the plugin ran on.
+  const parsed = typeof timestamp === 'string' ? parseDate(timestamp) : null
   return {
     uuid: randomUUID(),
     team_id: target.teamId,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 
-import { FUTURE_EVENT_CUTOFF_MS, parseDate, parseEventTimestamp } from '@plugin-server/capture-lib'
+import { parseDate } from '@plugin-server/core'
+import { FUTURE_EVENT_CUTOFF_MS, parseEventTimestamp } from '@plugin-server/capture-lib'
 
 const now = new Date('2024-05-01T12:00:00.000Z')
 const run = (input: { timestamp?: unknown; sentAt?: unknown; offset?: unknown; ignoreSentAt?: boolean }) => {
