@@ -59,12 +59,17 @@ export async function deduplicationJobIds(redis: Redis, queue: Queue, deduplicat
  * active job finishes). BullMQ 6.7 has no public call for it; removeDeduplicationKey drops only `de:`.
  */
 export async function dropDeduplicatedSuccessor(redis: Redis, queue: Queue, deduplicationId: string): Promise<void> {
-  await redis.del(queue.toKey(`dn:${deduplicationId}`))
+  await redis.del(successorKey(queue, deduplicationId))
 }
 
 /** Whether BullMQ holds a successor for the active deduplicated job (`dn:<id>`, what dropDeduplicatedSuccessor drops). */
 export async function hasDeduplicatedSuccessor(redis: Redis, queue: Queue, deduplicationId: string): Promise<boolean> {
-  return (await redis.exists(queue.toKey(`dn:${deduplicationId}`))) === 1
+  return (await redis.exists(successorKey(queue, deduplicationId))) === 1
+}
+
+/** Where BullMQ 6.7 stores the job that follows an active deduplicated one. */
+function successorKey(queue: Queue, deduplicationId: string): string {
+  return queue.toKey(`dn:${deduplicationId}`)
 }
 
 /** The part of a BullMQ 6.7 Worker that setWorkerConcurrency uses: the public setter and the main loop's private queue. */
