@@ -276,6 +276,46 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     }
   })
 
+  it('survives isolates disposed while their host work runs: a result that arrives afterwards never reaches the disposed call', () => {
+    // isolated-vm 6.2 wrote such a result into the call's freed state: the process aborted or crashed
+    // within a few dozen rounds (see sync-promise-gate.ts). In a child process, so a crash fails this test alone.
+    const dist = path.resolve(__dirname, '../../../libs/plugin-vm/dist')
+    const script = `
+      const { IsolatedVmPluginVm, LocalHost, sourceFromFiles } = require(${JSON.stringify(dist)})
+      const { sharedHostWorkPool } = require(${JSON.stringify(`${dist}/vm/host-work/host-work-pool.js`)})
+      const code = ${JSON.stringify(`import * as zlib from 'zlib'\n${NOISE}\nexport function runEveryMinute() { return zlib.brotliCompressSync(noise(1024 * 1024)).length }`)}
+      ;(async () => {
+        const vm = new IsolatedVmPluginVm()
+        const source = await sourceFromFiles(new Map([['plugin.json', Buffer.from('{"name":"z","main":"index.ts"}')], ['index.ts', Buffer.from(code)]]))
+        const outcomes = {}
+        for (let round = 0; round < 200; round++) {
+          // Every fifth round the deadline stops the work (the breach disposes the isolate); the others are disposed by hand.
+          const byDeadline = round % 5 === 0
+          const instance = await vm.load(source, new LocalHost({}), { configId: round, timeoutMs: byDeadline ? 100 + (round % 50) : 30000 })
+          const call = instance.call('runEveryMinute', []).then(() => 'finished', (e) => e.constructor.name)
+          if (!byDeadline) {
+            while (sharedHostWorkPool().stats().busy === 0) await new Promise((r) => setTimeout(r, 1))
+            instance.dispose()
+          }
+          const outcome = await call
+          outcomes[outcome] = (outcomes[outcome] || 0) + 1
+          if (!instance.disposed) instance.dispose()
+        }
+        console.log(JSON.stringify(outcomes))
+      })()`
+    const child = spawnSync(process.execPath, ['--no-node-snapshot', '-e', script], { encoding: 'utf8', timeout: 120_000 })
+    assert.equal(child.signal, null, `the process ended by ${child.signal}: ${child.stderr.slice(-1000)}`)
+    assert.equal(child.status, 0, child.stderr.slice(-1000))
+    const outcomes = JSON.parse(child.stdout) as Record<string, number>
+    process.stdout.write(`      200 rounds: ${JSON.stringify(outcomes)}\n`)
+    assert.equal(
+      Object.values(outcomes).reduce((a, b) => a + b, 0),
+      200,
+    )
+    assert.ok((outcomes.PluginLimitError ?? 0) >= 30, `most of the 40 deadline rounds ended at the limit: ${child.stdout}`)
+    assert.ok((outcomes.PluginDisposedError ?? 0) >= 120, `most of the 160 rounds disposed by hand ended disposed: ${child.stdout}`)
+  })
+
   it('lets a process whose host work threads are idle exit on its own', () => {
     const pool = path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/host-work/host-work-pool.js')
     const script = `require(${JSON.stringify(pool)}).sharedHostWorkPool()

@@ -167,7 +167,12 @@ export class HostileFleet {
 
   describeProcesses(): string {
     return this.processes
-      .map((p) => `${p.name} ${p.child.exitCode === null && p.child.signalCode === null ? 'running' : `exited (${p.child.exitCode ?? p.child.signalCode})`}`)
+      .map((p) =>
+        p.child.exitCode === null && p.child.signalCode === null
+          ? `${p.name} running`
+          : // A crash prints its reason (a V8 fatal error, a failed assertion) on stderr, not as a log line.
+            `${p.name} exited (${p.child.exitCode ?? p.child.signalCode}; stderr: ${p.stderr.join('\n').slice(-1500) || 'empty'}; last log lines: ${JSON.stringify(p.lines.slice(-3))})`,
+      )
       .join(', ')
       .concat(`; worker warnings: ${JSON.stringify(this.processes.flatMap((p) => p.lines.filter((l) => Number(l.level) >= 40)).slice(-5))}`)
   }

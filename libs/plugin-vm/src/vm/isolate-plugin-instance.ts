@@ -26,6 +26,7 @@ import { resultCollector } from './result-collector'
 import { RuntimeFunction, RuntimeRefs } from './runtime-refs'
 import { Semaphore } from './semaphore'
 import type { StoreFailures } from './store-failures'
+import type { SyncPromiseGate } from './sync-promise-gate'
 
 /**
  * Arguments over 1 KB enter the isolate as external strings, which V8 does not count as heap: a
@@ -37,6 +38,8 @@ const GC_AFTER_BYTES_IN = 4 * 1024 * 1024
 
 export interface InstanceParts {
   isolate: ivm.Isolate
+  /** Disposes the isolate once no host work result is on its way into it. */
+  gate: SyncPromiseGate
   context: ivm.Context
   refs: RuntimeRefs
   host: PluginHost
@@ -262,7 +265,9 @@ export class IsolatePluginInstance implements PluginInstance {
     this.parts.abort.abort()
     this.parts.fence.release()
     this.parts.bridge.clear()
-    if (!this.parts.isolate.isDisposed) this.parts.isolate.dispose()
+    this.parts.gate.close(() => {
+      if (!this.parts.isolate.isDisposed) this.parts.isolate.dispose()
+    })
   }
 
   /** Translates an isolated-vm failure outside a caller (timer, SDK callback) into a breach if it was one. */

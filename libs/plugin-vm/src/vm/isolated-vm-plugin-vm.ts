@@ -31,6 +31,7 @@ import { runtimeSnapshot } from './runtime-snapshot'
 import { compileCached } from './script-cache'
 import { mapPluginStack, scriptName } from '../load/stack-map'
 import { StoreBounds } from './store-bounds'
+import { SyncPromiseGate } from './sync-promise-gate'
 import { createHash } from 'crypto'
 import { fetchGuard } from '../net/fetch-guard'
 import { SocketCount } from '../net/socket-guard'
@@ -82,6 +83,8 @@ export class IsolatedVmPluginVm implements PluginVm {
     let cpu: BackgroundCpuBudget | undefined
     /** Undoes what was made so far, as IsolatePluginInstance.dispose would: a failed load is retried, and what its top level opened must not outlive each try. */
     const made: (() => void)[] = []
+    // Every dispose of this isolate goes through it (see sync-promise-gate.ts).
+    const gate = new SyncPromiseGate()
     try {
       const context = await isolate.createContext()
       const abort = new AbortController()
@@ -151,7 +154,7 @@ export class IsolatedVmPluginVm implements PluginVm {
       const asyncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.async(op, args))
       // applySyncPromise only takes transferable results: the reply is copied into the isolate.
       const workRef = new ivm.Reference((op: string, args: unknown[]) =>
-        dispatcher.work(op, args).then((reply) => new ivm.ExternalCopy(reply).copyInto({ release: true })),
+        gate.hand(dispatcher.work(op, args), (reply) => new ivm.ExternalCopy(reply).copyInto({ release: true })),
       )
       if (!snapshot) {
         const runtime = runtimeSource()
@@ -187,6 +190,7 @@ export class IsolatedVmPluginVm implements PluginVm {
       )
       instance = new IsolatePluginInstance({
         isolate,
+        gate,
         context,
         refs,
         host,
@@ -212,7 +216,9 @@ export class IsolatedVmPluginVm implements PluginVm {
       // Only the memory limit makes isolated-vm dispose an isolate by itself (see IsolatePluginInstance).
       const hitMemory = isolate.isDisposed
       for (const undo of made) undo()
-      if (!isolate.isDisposed) isolate.dispose()
+      gate.close(() => {
+        if (!isolate.isDisposed) isolate.dispose()
+      })
       const failure = loadError(label, error, settings, hitMemory)
       if (failure instanceof PluginLimitError) notifyBreach(settings.onBreach, failure)
       throw failure

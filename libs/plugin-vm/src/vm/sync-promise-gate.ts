@@ -1,0 +1,69 @@
+/**
+ * Hands host work's promises to isolated-vm's `applySyncPromise`, whose isolate thread sleeps until
+ * the promise settles, and keeps isolated-vm 6.2 from writing into freed memory.
+ *
+ * isolated-vm's reaction to the promise writes the result into the waiting call's state, which lives
+ * on the isolate thread. Disposing the isolate wakes that thread, which frees the state; a promise
+ * settling after that (a host work thread stopped because the isolate was disposed, say) ran the
+ * reaction on the freed state, and the process aborted (`std::system_error: Invalid argument`) or
+ * crashed (SIGSEGV) — a whole worker lost, with every team's work in it, because one plugin's zlib
+ * call was stopped at its deadline. The same happened when the dispose came after the settling but
+ * before the reaction ran (it runs as a microtask).
+ *
+ * So: once the isolate is to be disposed, a promise handed over never settles (its reaction never
+ * runs; the promise and its result are garbage), and a dispose asked for while a settling is on its
+ * way to isolated-vm waits until its reaction has run (both on the main thread, in one microtask
+ * checkpoint).
+ */
+export class SyncPromiseGate {
+  private closing = false
+  /** Promises settled whose isolated-vm reaction has not run yet. */
+  private delivering = 0
+  private disposeWhenDelivered: (() => void) | undefined
+
+  /**
+   * The promise to return to applySyncPromise for `work`; `transfer` makes the value isolated-vm copies
+   * in, only for a promise that will reach it.
+   */
+  hand<T>(work: Promise<T>, transfer: (value: T) => unknown): Promise<unknown> {
+    const handed: Promise<unknown> = new Promise((resolve, reject) => {
+      work.then(
+        (value) => {
+          if (this.closing) return
+          let transferred: unknown
+          try {
+            transferred = transfer(value)
+          } catch (error) {
+            // A value that cannot be copied in: the call gets that error instead.
+            return this.deliver(handed, () => reject(error))
+          }
+          this.deliver(handed, () => resolve(transferred))
+        },
+        (error: unknown) => this.deliver(handed, () => reject(error)),
+      )
+    })
+    return handed
+  }
+
+  /** Disposes through `dispose` now, or as soon as the settlings on their way have reached isolated-vm. */
+  close(dispose: () => void): void {
+    this.closing = true
+    if (this.delivering === 0) dispose()
+    else this.disposeWhenDelivered = dispose
+  }
+
+  private deliver(handed: Promise<unknown>, settle: () => void): void {
+    if (this.closing) return
+    this.delivering++
+    settle()
+    // Reactions run in the order they were added: isolated-vm added its own when applySyncPromise got
+    // the promise, so this one runs after it.
+    const delivered = () => {
+      if (--this.delivering > 0 || !this.disposeWhenDelivered) return
+      const dispose = this.disposeWhenDelivered
+      this.disposeWhenDelivered = undefined
+      dispose()
+    }
+    handed.then(delivered, delivered)
+  }
+}
