@@ -316,6 +316,31 @@ describe('plugin-vm: zlib, hashing and jsonwebtoken run off the event loop, with
     assert.ok((outcomes.PluginDisposedError ?? 0) >= 120, `most of the 160 rounds disposed by hand ended disposed: ${child.stdout}`)
   })
 
+  it('ends a call disposed while its 16 MB of work input is still being copied out of the isolate at once, not at the deadline', async () => {
+    // A dispose in that window found no wait to wake; the work handed over then held the isolate thread
+    // (one of isolated-vm's few) for good, and the call ended only at its deadline.
+    const code = `import * as zlib from 'zlib'
+      const input = new Uint8Array(16 * 1000 * 1000)
+      export function runEveryMinute() { for (;;) zlib.deflateRawSync(input, { level: 0 }) }`
+    const slowest: number[] = []
+    // The window is a few ms of each ~40 ms turn of the loop: the old code held 1-3 of 50 rounds.
+    for (let round = 0; round < 50; round++) {
+      const { instance } = await loadCode(code, {}, { timeoutMs: 10_000, memoryLimitMb: 256 })
+      const call = rejection(instance.call('runEveryMinute', []))
+      await new Promise((r) => setTimeout(r, 50 + ((round * 37) % 100)))
+      const disposedAt = performance.now()
+      instance.dispose()
+      const error = await call
+      slowest.push(performance.now() - disposedAt)
+      assert.equal(error.constructor.name, 'PluginDisposedError', `round ${round}: ${error.name}: ${error.message}`)
+    }
+    process.stdout.write(`      50 calls disposed mid-work: slowest ended ${Math.round(Math.max(...slowest))} ms after its dispose\n`)
+    assert.ok(Math.max(...slowest) < 5000, `every call ended within 5 s of its dispose (slowest ${Math.round(Math.max(...slowest))} ms)`)
+    // isolated-vm's threads are all free: another isolate still runs.
+    const { instance } = await loadCode(`export function runEveryMinute() { return 'still running' }`)
+    assert.equal(await instance.call('runEveryMinute', []), 'still running')
+  })
+
   it('lets a process whose host work threads are idle exit on its own', () => {
     const pool = path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/host-work/host-work-pool.js')
     const script = `require(${JSON.stringify(pool)}).sharedHostWorkPool()

@@ -28,16 +28,41 @@ function watch(handed: Promise<unknown>, events: string[]): void {
 describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate', () => {
   it('hand: passes a value through the transfer, and a rejection as it is', async () => {
     const gate = new SyncPromiseGate()
-    assert.equal(await gate.hand(Promise.resolve(2), (v) => `copied ${v}`), 'copied 2')
-    await assert.rejects(gate.hand(Promise.reject(new Error('zlib failed')), String), /^Error: zlib failed$/)
+    assert.equal(
+      await gate.hand(
+        () => Promise.resolve(2),
+        (v) => `copied ${v}`,
+      ),
+      'copied 2',
+    )
+    await assert.rejects(
+      gate.hand(() => Promise.reject(new Error('zlib failed')), String),
+      /^Error: zlib failed$/,
+    )
   })
 
   it("hand: rejects with the transfer's error when the value cannot be copied in", async () => {
     const gate = new SyncPromiseGate()
-    const handed = gate.hand(Promise.resolve(1), () => {
-      throw new TypeError('could not be cloned')
-    })
+    const handed = gate.hand(
+      () => Promise.resolve(1),
+      () => {
+        throw new TypeError('could not be cloned')
+      },
+    )
     await assert.rejects(handed, /could not be cloned/)
+  })
+
+  it('hand: refuses at once, starting no work, once the isolate is going or gone', () => {
+    let started = 0
+    const start = () => (started++, Promise.resolve(1))
+    const closed = new SyncPromiseGate()
+    closed.close(() => {})
+    assert.throws(() => closed.hand(start, String), /^Error: the isolate was disposed$/)
+    let gone = false
+    const selfDisposed = new SyncPromiseGate(() => gone)
+    gone = true
+    assert.throws(() => selfDisposed.hand(start, String), /^Error: the isolate was disposed$/)
+    assert.equal(started, 0)
   })
 
   it('close: disposes at once when nothing is on its way, and work that ends afterwards never settles its promise', async () => {
@@ -47,10 +72,16 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
     const rejected = deferred<number>()
     let transfers = 0
     watch(
-      gate.hand(fulfilled.promise, (v) => (transfers++, v)),
+      gate.hand(
+        () => fulfilled.promise,
+        (v) => (transfers++, v),
+      ),
       events,
     )
-    watch(gate.hand(rejected.promise, String), events)
+    watch(
+      gate.hand(() => rejected.promise, String),
+      events,
+    )
     gate.close(() => events.push('disposed'))
     assert.deepEqual(events, ['disposed'])
     fulfilled.resolve(1)
@@ -65,7 +96,10 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
     const gate = new SyncPromiseGate()
     const events: string[] = []
     const work = deferred<string>()
-    const handed = gate.hand(work.promise, (v) => v)
+    const handed = gate.hand(
+      () => work.promise,
+      (v) => v,
+    )
     watch(handed, events)
     // Runs right after the gate has settled its promise, before the reaction to it (as a breach in the same checkpoint would).
     void work.promise.then(() => gate.close(() => events.push('disposed')))
@@ -80,11 +114,17 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
     const a = deferred<string>()
     const b = deferred<string>()
     watch(
-      gate.hand(a.promise, (v) => v),
+      gate.hand(
+        () => a.promise,
+        (v) => v,
+      ),
       events,
     )
     watch(
-      gate.hand(b.promise, (v) => v),
+      gate.hand(
+        () => b.promise,
+        (v) => v,
+      ),
       events,
     )
     void b.promise.catch(() => gate.close(() => events.push('disposed')))

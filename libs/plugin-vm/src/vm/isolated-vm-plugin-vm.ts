@@ -84,7 +84,7 @@ export class IsolatedVmPluginVm implements PluginVm {
     /** Undoes what was made so far, as IsolatePluginInstance.dispose would: a failed load is retried, and what its top level opened must not outlive each try. */
     const made: (() => void)[] = []
     // Every dispose of this isolate goes through it (see sync-promise-gate.ts).
-    const gate = new SyncPromiseGate()
+    const gate = new SyncPromiseGate(() => isolate.isDisposed)
     try {
       const context = await isolate.createContext()
       const abort = new AbortController()
@@ -154,7 +154,10 @@ export class IsolatedVmPluginVm implements PluginVm {
       const asyncRef = new ivm.Reference((op: string, args: unknown[]) => dispatcher.async(op, args))
       // applySyncPromise only takes transferable results: the reply is copied into the isolate.
       const workRef = new ivm.Reference((op: string, args: unknown[]) =>
-        gate.hand(dispatcher.work(op, args), (reply) => new ivm.ExternalCopy(reply).copyInto({ release: true })),
+        gate.hand(
+          () => dispatcher.work(op, args),
+          (reply) => new ivm.ExternalCopy(reply).copyInto({ release: true }),
+        ),
       )
       if (!snapshot) {
         const runtime = runtimeSource()

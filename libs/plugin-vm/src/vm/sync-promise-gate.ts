@@ -13,19 +13,27 @@
  * So: once the isolate is to be disposed, a promise handed over never settles (its reaction never
  * runs; the promise and its result are garbage), and a dispose asked for while a settling is on its
  * way to isolated-vm waits until its reaction has run (both on the main thread, in one microtask
- * checkpoint).
+ * checkpoint). And work asked for once the isolate is gone or going is refused at once, without a
+ * promise: a dispose that came while the isolate thread was still copying the call's arguments in
+ * found no wait to wake, and a promise that never settled would hold that thread for good.
  */
 export class SyncPromiseGate {
   private closing = false
+
+  /** `gone`: whether isolated-vm disposed the isolate by itself (its memory limit). */
+  constructor(private readonly gone: () => boolean = () => false) {}
   /** Promises settled whose isolated-vm reaction has not run yet. */
   private delivering = 0
   private disposeWhenDelivered: (() => void) | undefined
 
   /**
-   * The promise to return to applySyncPromise for `work`; `transfer` makes the value isolated-vm copies
-   * in, only for a promise that will reach it.
+   * The promise to return to applySyncPromise for the work `start` begins; `transfer` makes the value
+   * isolated-vm copies in, only for a promise that will reach it. Throws, starting nothing, once the
+   * isolate is gone or going (isolated-vm then ends the wait with that error).
    */
-  hand<T>(work: Promise<T>, transfer: (value: T) => unknown): Promise<unknown> {
+  hand<T>(start: () => Promise<T>, transfer: (value: T) => unknown): Promise<unknown> {
+    if (this.closing || this.gone()) throw new Error('the isolate was disposed')
+    const work = start()
     const handed: Promise<unknown> = new Promise((resolve, reject) => {
       work.then(
         (value) => {
