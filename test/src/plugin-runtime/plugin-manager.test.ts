@@ -51,15 +51,20 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       ),
     )
     runtime = await fx.start()
+    // Each ask for the team's configs is what retries setupPlugin once its backoff has passed. The
+    // disable is waited for in Postgres: the manager's 'disabled' state lasts only until the reload
+    // it announces unloads the config, which a poll on a busy machine can miss.
     await eventually(
       'config disabled',
       async () => {
         await runtime.manager.teamConfigs(team.id)
-        return runtime.manager.state(config.id)?.status ?? 'gone'
+        const { rows } = await db.pool.query<{ enabled: boolean }>('SELECT enabled FROM plugin_configs WHERE id = $1', [config.id])
+        return rows[0].enabled
       },
-      (s) => s === 'disabled',
+      (enabled) => !enabled,
       30_000,
     )
+    assert.ok([undefined, 'disabled'].includes(runtime.manager.state(config.id)?.status), 'the manager holds the config disabled, or has unloaded it')
     const { rows } = await db.pool.query('SELECT enabled, disabled_reason FROM plugin_configs WHERE id = $1', [config.id])
     assert.equal(rows[0].enabled, false)
     assert.equal(rows[0].disabled_reason, 'setupPlugin still failing with RetryError after 10 attempts: service down')
