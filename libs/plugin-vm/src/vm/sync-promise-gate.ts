@@ -14,17 +14,17 @@
  * runs; the promise and its result are garbage), and a dispose asked for while a settling is on its
  * way to isolated-vm waits until its reaction has run (both on the main thread, in one microtask
  * checkpoint). And work asked for once the isolate is gone or going is refused at once, without a
- * promise: a dispose that came while the isolate thread was still copying the call's arguments in
+ * promise: a dispose that came while the isolate thread was still copying the call's arguments out
  * found no wait to wake, and a promise that never settled would hold that thread for good.
  */
 export class SyncPromiseGate {
   private closing = false
-
-  /** `gone`: whether isolated-vm disposed the isolate by itself (its memory limit). */
-  constructor(private readonly gone: () => boolean = () => false) {}
   /** Promises settled whose isolated-vm reaction has not run yet. */
   private delivering = 0
   private disposeWhenDelivered: (() => void) | undefined
+
+  /** `gone`: whether isolated-vm disposed the isolate by itself (its memory limit). */
+  constructor(private readonly gone: () => boolean = () => false) {}
 
   /**
    * The promise to return to applySyncPromise for the work `start` begins; `transfer` makes the value
