@@ -17,6 +17,18 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reje
 /** Lets every pending microtask and one turn of the event loop run. */
 const turn = () => new Promise((r) => setImmediate(r))
 
+/** Stands in for an isolated-vm Isolate: its dispose is recorded in `events`. */
+function isolate(events: string[] = []): { isDisposed: boolean; dispose: () => void } {
+  const fake = {
+    isDisposed: false,
+    dispose: () => {
+      fake.isDisposed = true
+      events.push('disposed')
+    },
+  }
+  return fake
+}
+
 /** Stands in for isolated-vm's reaction, added when applySyncPromise gets the promise. */
 function watch(handed: Promise<unknown>, events: string[]): void {
   handed.then(
@@ -27,7 +39,7 @@ function watch(handed: Promise<unknown>, events: string[]): void {
 
 describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate', () => {
   it('hand: passes a value through the transfer, and a rejection as it is', async () => {
-    const gate = new SyncPromiseGate()
+    const gate = new SyncPromiseGate(isolate())
     assert.equal(
       await gate.hand(
         () => Promise.resolve(2),
@@ -42,7 +54,7 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
   })
 
   it("hand: rejects with the transfer's error when the value cannot be copied in", async () => {
-    const gate = new SyncPromiseGate()
+    const gate = new SyncPromiseGate(isolate())
     const handed = gate.hand(
       () => Promise.resolve(1),
       () => {
@@ -55,19 +67,19 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
   it('hand: refuses at once, starting no work, once the isolate is going or gone', () => {
     let started = 0
     const start = () => (started++, Promise.resolve(1))
-    const closed = new SyncPromiseGate()
-    closed.close(() => {})
+    const closed = new SyncPromiseGate(isolate())
+    closed.close()
     assert.throws(() => closed.hand(start, String), /^Error: the isolate was disposed$/)
-    let gone = false
-    const selfDisposed = new SyncPromiseGate(() => gone)
-    gone = true
+    const disposedByItself = isolate()
+    const selfDisposed = new SyncPromiseGate(disposedByItself)
+    disposedByItself.isDisposed = true
     assert.throws(() => selfDisposed.hand(start, String), /^Error: the isolate was disposed$/)
     assert.equal(started, 0)
   })
 
   it('close: disposes at once when nothing is on its way, and work that ends afterwards never settles its promise', async () => {
-    const gate = new SyncPromiseGate()
     const events: string[] = []
+    const gate = new SyncPromiseGate(isolate(events))
     const fulfilled = deferred<number>()
     const rejected = deferred<number>()
     let transfers = 0
@@ -82,7 +94,7 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
       gate.hand(() => rejected.promise, String),
       events,
     )
-    gate.close(() => events.push('disposed'))
+    gate.close()
     assert.deepEqual(events, ['disposed'])
     fulfilled.resolve(1)
     rejected.reject(new Error('stopped with the isolate'))
@@ -93,8 +105,8 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
   })
 
   it('close: asked for while a settled value is on its way, disposes only after the reaction has run', async () => {
-    const gate = new SyncPromiseGate()
     const events: string[] = []
+    const gate = new SyncPromiseGate(isolate(events))
     const work = deferred<string>()
     const handed = gate.hand(
       () => work.promise,
@@ -102,15 +114,15 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
     )
     watch(handed, events)
     // Runs right after the gate has settled its promise, before the reaction to it (as a breach in the same checkpoint would).
-    void work.promise.then(() => gate.close(() => events.push('disposed')))
+    void work.promise.then(() => gate.close())
     work.resolve('12 MB compressed')
     await turn()
     assert.deepEqual(events, ['reaction: 12 MB compressed', 'disposed'])
   })
 
   it('close: waits for every value on its way, then disposes once', async () => {
-    const gate = new SyncPromiseGate()
     const events: string[] = []
+    const gate = new SyncPromiseGate(isolate(events))
     const a = deferred<string>()
     const b = deferred<string>()
     watch(
@@ -127,7 +139,7 @@ describe('plugin-vm: SyncPromiseGate, between host work and a disposed isolate',
       ),
       events,
     )
-    void b.promise.catch(() => gate.close(() => events.push('disposed')))
+    void b.promise.catch(() => gate.close())
     a.resolve('a')
     b.reject(new Error('b'))
     await turn()

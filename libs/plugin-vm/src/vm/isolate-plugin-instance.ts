@@ -265,9 +265,7 @@ export class IsolatePluginInstance implements PluginInstance {
     this.parts.abort.abort()
     this.parts.fence.release()
     this.parts.bridge.clear()
-    this.parts.gate.close(() => {
-      if (!this.parts.isolate.isDisposed) this.parts.isolate.dispose()
-    })
+    this.parts.gate.close()
   }
 
   /** Translates an isolated-vm failure outside a caller (timer, SDK callback) into a breach if it was one. */

@@ -84,7 +84,7 @@ export class IsolatedVmPluginVm implements PluginVm {
     /** Undoes what was made so far, as IsolatePluginInstance.dispose would: a failed load is retried, and what its top level opened must not outlive each try. */
     const made: (() => void)[] = []
     // Every dispose of this isolate goes through it (see sync-promise-gate.ts).
-    const gate = new SyncPromiseGate(() => isolate.isDisposed)
+    const gate = new SyncPromiseGate(isolate)
     try {
       const context = await isolate.createContext()
       const abort = new AbortController()
@@ -219,9 +219,7 @@ export class IsolatedVmPluginVm implements PluginVm {
       // Only the memory limit makes isolated-vm dispose an isolate by itself (see IsolatePluginInstance).
       const hitMemory = isolate.isDisposed
       for (const undo of made) undo()
-      gate.close(() => {
-        if (!isolate.isDisposed) isolate.dispose()
-      })
+      gate.close()
       const failure = loadError(label, error, settings, hitMemory)
       if (failure instanceof PluginLimitError) notifyBreach(settings.onBreach, failure)
       throw failure

@@ -21,10 +21,10 @@ export class SyncPromiseGate {
   private closing = false
   /** Promises settled whose isolated-vm reaction has not run yet. */
   private delivering = 0
-  private disposeWhenDelivered: (() => void) | undefined
+  private disposeWaiting = false
 
-  /** `gone`: whether isolated-vm disposed the isolate by itself (its memory limit). */
-  constructor(private readonly gone: () => boolean = () => false) {}
+  /** The isolate the gate disposes; `isDisposed` also says whether isolated-vm disposed it by itself (its memory limit). */
+  constructor(private readonly isolate: DisposableIsolate) {}
 
   /**
    * The promise to return to applySyncPromise for the work `start` begins; `transfer` makes the value
@@ -32,7 +32,7 @@ export class SyncPromiseGate {
    * isolate is gone or going (isolated-vm then ends the wait with that error).
    */
   hand<T>(start: () => Promise<T>, transfer: (value: T) => unknown): Promise<unknown> {
-    if (this.closing || this.gone()) throw new Error('the isolate was disposed')
+    if (this.closing || this.isolate.isDisposed) throw new Error('the isolate was disposed')
     const work = start()
     const handed: Promise<unknown> = new Promise((resolve, reject) => {
       work.then(
@@ -53,11 +53,15 @@ export class SyncPromiseGate {
     return handed
   }
 
-  /** Disposes through `dispose` now, or as soon as the settlings on their way have reached isolated-vm. */
-  close(dispose: () => void): void {
+  /** Disposes the isolate now, or as soon as the settlings on their way have reached isolated-vm. */
+  close(): void {
     this.closing = true
-    if (this.delivering === 0) dispose()
-    else this.disposeWhenDelivered = dispose
+    if (this.delivering === 0) this.dispose()
+    else this.disposeWaiting = true
+  }
+
+  private dispose(): void {
+    if (!this.isolate.isDisposed) this.isolate.dispose()
   }
 
   private deliver(handed: Promise<unknown>, settle: () => void): void {
@@ -67,11 +71,16 @@ export class SyncPromiseGate {
     // Reactions run in the order they were added: isolated-vm added its own when applySyncPromise got
     // the promise, so this one runs after it.
     const delivered = () => {
-      if (--this.delivering > 0 || !this.disposeWhenDelivered) return
-      const dispose = this.disposeWhenDelivered
-      this.disposeWhenDelivered = undefined
-      dispose()
+      if (--this.delivering > 0 || !this.disposeWaiting) return
+      this.disposeWaiting = false
+      this.dispose()
     }
     handed.then(delivered, delivered)
   }
+}
+
+/** What the gate needs of an isolated-vm Isolate. */
+export interface DisposableIsolate {
+  readonly isDisposed: boolean
+  dispose(): void
 }
