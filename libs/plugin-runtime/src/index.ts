@@ -1,4 +1,4 @@
-export type { ActiveConfig } from './interfaces'
+export type { ActiveConfig, ConfigEvictionRank } from './interfaces'
 export { updateMetric, addMetricSums, readMetrics } from './metrics-store'
 export type { ExistingConfigIds } from './metrics-store'
 export { RedisPluginCache } from './redis-cache'

@@ -34,6 +34,13 @@ export type SetupState =
   /** The plugin could not be loaded (compiled or evaluated); tried again at `nextAttemptAt`. */
   | { status: 'failed'; attempts: number; nextAttemptAt: number; lastError: string; reason: LoadFailureReason }
 
+/**
+ * Which configs a process over PLUGIN_MAX_LIVE_INSTANCES evicts first (the highest ranked idle one),
+ * for a role that knows better than recency: the scheduler, from its runs' due times. Given what the
+ * config's instance exports and when it was last used (ms since the epoch).
+ */
+export type ConfigEvictionRank = (pluginConfigId: number, methods: readonly PluginMethodName[], lastUsedAt: number) => number
+
 /** A config whose setupPlugin succeeded in this process: what the ingest, export, scheduler and job roles call. */
 export interface ActiveConfig {
   record: PluginConfigRecord

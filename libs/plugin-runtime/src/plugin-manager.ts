@@ -21,7 +21,7 @@ import { PluginConfigUnavailableError } from './config-unavailable-error'
 import { CaptureDepth, createHost, logTarget } from './create-host'
 import { crowdingCounter } from './crowding-metrics'
 import { CrowdedWarning } from './crowded-warning'
-import type { ActiveConfig, RuntimeServices, SetupState } from './interfaces'
+import type { ActiveConfig, ConfigEvictionRank, RuntimeServices, SetupState } from './interfaces'
 import { LimitBreaker } from './limit-breaker'
 import { checkPluginSource } from './check-plugin-source'
 import { loadFailureReason } from './load-failure-reason'
@@ -83,7 +83,7 @@ export class PluginManager {
   private readonly departed = new Set<number>()
   private readonly deletedListeners: ((id: number) => void)[] = []
   private readonly leftListeners: ((id: number) => void)[] = []
-  /** Configs whose instance was evicted to make room (LRU): their next load is routine, not news for their logs. */
+  /** Configs whose instance was evicted to make room: their next load is routine, not news for their logs. */
   private readonly evictedForRoom = new Set<number>()
   private readonly crowded: CrowdedWarning
   private readonly evictedForRoomCounter: Counter | undefined
@@ -91,6 +91,7 @@ export class PluginManager {
   constructor(
     private readonly services: RuntimeServices,
     private readonly vm: PluginVm,
+    evictionRank?: ConfigEvictionRank,
   ) {
     this.secrets = new SecretBox(services.plugins.secretsKeys)
     this.published = new SetupStatePublisher(services.redis, services.queuePrefix, services.logger)
@@ -130,6 +131,7 @@ export class PluginManager {
       onLoad: (id, instance) => this.setup(id, instance),
       onEvict: (id, instance, reason) => this.teardown(id, instance, reason),
       drainTimeoutMs: services.plugins.timeoutMs,
+      evictionRank: evictionRank && ((id, instance, lastUsedAt) => evictionRank(id, instance.methods, lastUsedAt)),
     })
   }
 
@@ -662,7 +664,7 @@ export class PluginManager {
     const record = this.loadedFrom.get(instance) ?? this.records.get(id)
     if (!record) return
     // Before teardownPlugin runs: the config may be used, and loaded again, while it does.
-    if (reason === 'lru' && this.current(id, record)) this.evictedForRoom.add(id)
+    if (reason === 'room' && this.current(id, record)) this.evictedForRoom.add(id)
     const target = logTarget(record)
     if (instance.hasMethod('teardownPlugin')) {
       try {
@@ -676,10 +678,10 @@ export class PluginManager {
         )
       }
     }
-    if (reason === 'lru') {
+    if (reason === 'room') {
       this.crowded.evictedToMakeRoom()
       this.evictedForRoomCounter?.inc()
-      this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, 'plugin unloaded (lru): idle, evicted to make room for another')
+      this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, 'plugin unloaded (room): idle, evicted to make room for another')
       return
     }
     const why =

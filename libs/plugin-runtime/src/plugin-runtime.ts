@@ -5,7 +5,7 @@ import { IsolatedVmPluginVm, PluginVm, prepareSandboxRuntime } from '@plugin-ser
 import { breakerDisabledCounter } from './breaker-metrics'
 import { GeoIpLocator } from './geoip-locator'
 import { registerLiveIsolatesGauge } from './isolate-metrics'
-import type { RuntimeServices } from './interfaces'
+import type { ConfigEvictionRank, RuntimeServices } from './interfaces'
 import { PluginLogWriter } from './log-writer'
 import { PluginCapturer } from './plugin-capture'
 import { PluginManager } from './plugin-manager'
@@ -24,6 +24,8 @@ export interface PluginRuntimeOptions {
    * load: for roles whose first load holds up traffic. Roles that may load nothing leave it off.
    */
   prepare?: boolean
+  /** Which configs to evict first at PLUGIN_MAX_LIVE_INSTANCES, for a role that knows better than recency (the scheduler). */
+  evictionRank?: ConfigEvictionRank
 }
 
 /** Everything a role needs to run plugins: the manager, kept current by pub/sub and a periodic reconcile. */
@@ -75,7 +77,7 @@ export async function startPluginRuntime(
   // Exported from start-up, so the alert on configs disabled by the server sees the first one.
   breakerDisabledCounter(ctx.registry)
   registerLiveIsolatesGauge(ctx.registry)
-  const manager = new PluginManager(services, vm)
+  const manager = new PluginManager(services, vm, options.evictionRank)
   await manager.start()
   await subscribeReload(ctx.newRedisConnection('plugin-reload'), config.queuePrefix, (message) => {
     logger.debug({ message }, 'plugin reload requested')

@@ -389,12 +389,18 @@ export interface PluginVm {
   load(source: PluginSource, host: PluginHost, options: PluginInstanceOptions): Promise<PluginInstance>
 }
 
-/** Why the pool unloads an instance: least recently used over the cap, asked to, closing, or to give the process's memory back (PLUGIN_PROCESS_MEMORY_LIMIT_MB). */
-export type EvictionReason = 'lru' | 'explicit' | 'close' | 'memory'
+/** Why the pool unloads an instance: idle and evicted to make room at the cap, asked to, closing, or to give the process's memory back (PLUGIN_PROCESS_MEMORY_LIMIT_MB). */
+export type EvictionReason = 'room' | 'explicit' | 'close' | 'memory'
 
 export interface PluginPoolOptions<K> {
-  /** Live isolates allowed before idle ones are evicted (least recently used first). */
+  /** Live isolates allowed before idle ones are evicted (least recently used first, unless `evictionRank`). */
   maxLiveInstances?: number
+  /**
+   * For a role that knows its keys' uses better than recency does (the scheduler knows its configs'
+   * due times): making room evicts the idle instance ranked highest instead of the least recently
+   * used one. `lastUsedAt`: when its last use began (ms since the epoch).
+   */
+  evictionRank?(key: K, instance: PluginInstance, lastUsedAt: number): number
   create(key: K): Promise<PluginInstance>
   /** After an instance is created (setupPlugin goes here). */
   onLoad?(key: K, instance: PluginInstance): Promise<void>

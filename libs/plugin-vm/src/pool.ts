@@ -3,25 +3,47 @@ import { EvictionReason, PluginInstance, PluginPoolOptions } from './interfaces'
 interface Slot {
   instance: PluginInstance
   busy: number
+  /** When a use last began (ms since the epoch), for `evictionRank`. */
+  usedAt: number
   /** Set while an eviction waits for the calls in flight. */
   idle?: () => void
 }
 
+/** A load in progress. */
+interface Loading extends LoadCount {
+  slot: Promise<Slot>
+}
+
+/** The callers waiting for a load, counted so its slot is busy for each of them from the moment it exists. */
+interface LoadCount {
+  waiters: number
+  /** Set once the slot exists: a later caller takes it, or loads anew if it was disposed at once. */
+  made: boolean
+}
+
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000
+/** With `evictionRank`: how many of a scan's highest ranked idle keys later evictions take, and for how long. */
+const CANDIDATES = 16
+const CANDIDATES_MAX_AGE_MS = 1000
 
 /** Default cap: PLUGIN_MAX_LIVE_INSTANCES's default (libs/core config), so a pool built without the config caps like one built with it. */
 export const DEFAULT_MAX_LIVE_INSTANCES = 2000
 
 /**
  * Caps live isolates per process. `use` loads on demand, reloads instances that were disposed
- * after a breach, and evicts the least recently used idle instance when over the cap.
+ * after a breach, and evicts an idle instance when over the cap: the least recently used one, or,
+ * where the role knows its keys' uses better (`evictionRank`), the one it ranks highest.
  */
 export class PluginPool<K> {
   private slots = new Map<K, Slot>()
-  private loading = new Map<K, Promise<Slot>>()
+  private loading = new Map<K, Loading>()
   /** Instances taken out and not yet torn down (draining, or in onEvict): `close` waits for them. */
   private readonly retiring = new Set<Promise<void>>()
   private readonly maxLive: number
+  /** The last ranking scan's next best idle keys, best last, and the keys used or loaded since it (see highestIdle). */
+  private candidates: K[] = []
+  private readonly touched = new Set<K>()
+  private scannedAt = -Infinity
 
   constructor(private readonly options: PluginPoolOptions<K>) {
     this.maxLive = options.maxLiveInstances ?? DEFAULT_MAX_LIVE_INSTANCES
@@ -41,8 +63,7 @@ export class PluginPool<K> {
   }
 
   async use<T>(key: K, fn: (instance: PluginInstance) => Promise<T>): Promise<T> {
-    const slot = await this.acquire(key)
-    slot.busy++
+    const slot = this.take(key) ?? (await this.loadFor(key))
     try {
       return await fn(slot.instance)
     } finally {
@@ -98,28 +119,47 @@ export class PluginPool<K> {
    * no onEvict runs after the services it uses are closed.
    */
   async close(): Promise<void> {
-    await Promise.allSettled(this.loading.values())
+    await Promise.allSettled([...this.loading.values()].map((loading) => loading.slot))
     await Promise.allSettled([...[...this.slots.keys()].map((key) => this.evict(key, 'close')), ...this.retiring])
   }
 
-  private async acquire(key: K): Promise<Slot> {
+  /**
+   * The key's live instance, counted busy for the caller before anything can run in between: an
+   * eviction making room for another load between the lookup and the count would tear it down under
+   * the caller (with the scheduler's `evictionRank`, an instance just used is needed last, so taken first).
+   */
+  private take(key: K): Slot | undefined {
     const existing = this.slots.get(key)
-    if (existing && !existing.instance.disposed) {
-      // Re-insert to keep Map order = least recently used first.
-      this.slots.delete(key)
-      this.slots.set(key, existing)
-      return existing
-    }
-    if (existing) this.slots.delete(key)
-    let pending = this.loading.get(key)
-    if (!pending) {
-      pending = this.load(key).finally(() => this.loading.delete(key))
-      this.loading.set(key, pending)
-    }
-    return pending
+    if (!existing || existing.instance.disposed) return undefined
+    // Re-insert to keep Map order = least recently used first.
+    this.slots.delete(key)
+    this.slots.set(key, existing)
+    existing.usedAt = Date.now()
+    existing.busy++
+    this.touch(key)
+    return existing
   }
 
-  private async load(key: K): Promise<Slot> {
+  /** Loads the key's instance, or joins the load in progress; the slot comes back already counted busy for this caller. */
+  private loadFor(key: K): Promise<Slot> {
+    if (this.slots.get(key)?.instance.disposed) this.slots.delete(key)
+    let loading = this.loading.get(key)
+    if (!loading || loading.made) loading = this.startLoad(key)
+    loading.waiters++
+    return loading.slot
+  }
+
+  private startLoad(key: K): Loading {
+    const count: LoadCount = { waiters: 0, made: false }
+    const slot: Promise<Slot> = this.load(key, count).finally(() => {
+      if (this.loading.get(key)?.slot === slot) this.loading.delete(key)
+    })
+    const loading = Object.assign(count, { slot })
+    this.loading.set(key, loading)
+    return loading
+  }
+
+  private async load(key: K, count: LoadCount): Promise<Slot> {
     await this.makeRoom()
     const instance = await this.options.create(key)
     try {
@@ -128,16 +168,83 @@ export class PluginPool<K> {
       instance.dispose()
       throw error
     }
-    const slot = { instance, busy: 0 }
+    // Busy for every caller waiting for it, until each one's call ends.
+    const slot = { instance, busy: count.waiters, usedAt: Date.now() }
+    count.made = true
     this.slots.set(key, slot)
+    this.touch(key)
     return slot
+  }
+
+  /** Only while a scan's kept keys may still be used, so the set holds at most their lifetime's uses. */
+  private touch(key: K): void {
+    if (this.candidates.length > 0 && Date.now() - this.scannedAt <= CANDIDATES_MAX_AGE_MS) this.touched.add(key)
   }
 
   /** Busy instances are never evicted; the cap may be exceeded briefly while all are busy. */
   private async makeRoom(): Promise<void> {
+    const rank = this.options.evictionRank
+    if (rank) {
+      while (this.slots.size >= this.maxLive) {
+        const key = this.highestIdle(rank)
+        if (key === undefined) return
+        await this.evict(key, 'room')
+      }
+      return
+    }
     for (const [key, slot] of this.slots) {
       if (this.slots.size < this.maxLive) return
-      if (slot.busy === 0) await this.evict(key, 'lru')
+      if (slot.busy === 0) await this.evict(key, 'room')
     }
+  }
+
+  /**
+   * The idle key ranked highest. Ranking every instance for every eviction cost a crowded scheduler
+   * (3 500 instances, 50 evictions a second) a fifth of its CPU, so a scan keeps its next best keys
+   * for the evictions after it, for at most CANDIDATES_MAX_AGE_MS (ranks move with time: a scheduled
+   * run coming due). Those evictions rank the best kept key again and every key used or loaded since
+   * the scan (`touched`: what a scan would rank differently now), and take the highest; a kept key
+   * used, gone or busy since is passed over.
+   */
+  private highestIdle(rank: NonNullable<PluginPoolOptions<K>['evictionRank']>): K | undefined {
+    const now = Date.now()
+    if (now - this.scannedAt <= CANDIDATES_MAX_AGE_MS && this.candidates.length > 0) {
+      let best: K | undefined
+      let bestRank = -Infinity
+      for (const key of this.touched) {
+        const slot = this.slots.get(key)
+        if (!slot) this.touched.delete(key)
+        else if (slot.busy === 0) {
+          const touchedRank = rank(key, slot.instance, slot.usedAt)
+          if (touchedRank > bestRank) {
+            best = key
+            bestRank = touchedRank
+          }
+        }
+      }
+      for (let kept = this.candidates.at(-1); kept !== undefined; kept = this.candidates.at(-1)) {
+        const slot = this.slots.get(kept)
+        if (slot && slot.busy === 0 && !this.touched.has(kept)) {
+          if (rank(kept, slot.instance, slot.usedAt) >= bestRank) best = this.candidates.pop()
+          break
+        }
+        this.candidates.pop()
+      }
+      if (best !== undefined) {
+        this.touched.delete(best)
+        return best
+      }
+    }
+    const ranked: { key: K; rank: number }[] = []
+    for (const [key, slot] of this.slots) if (slot.busy === 0) ranked.push({ key, rank: rank(key, slot.instance, slot.usedAt) })
+    // Stable: equal ranks keep Map order, least recently used first.
+    ranked.sort((a, b) => b.rank - a.rank)
+    this.candidates = ranked
+      .slice(1, CANDIDATES)
+      .reverse()
+      .map((c) => c.key)
+    this.touched.clear()
+    this.scannedAt = now
+    return ranked[0]?.key
   }
 }

@@ -50,7 +50,7 @@ function periodDue(schedule: TaskSchedule, time: number): number {
 }
 
 /** FNV-1a with murmur3's finalizer, in [0, 1): neighbouring config ids land far apart. */
-function unitHash(text: string): number {
+export function unitHash(text: string): number {
   let hash = 0x811c9dc5
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b)

@@ -32,11 +32,166 @@ describe('plugin-vm: PluginPool', () => {
       assert.equal(pool.has(2), false)
       const again = await pool.use(2, run)
       assert.deepEqual([again.n, again.ready], [1, true])
-      assert.deepEqual(log, ['load 1', 'load 2', 'evict 2 lru', 'load 3', 'evict 1 lru', 'load 2'])
+      assert.deepEqual(log, ['load 1', 'load 2', 'evict 2 room', 'load 3', 'evict 1 room', 'load 2'])
     } finally {
       await pool.close()
     }
     assert.equal(pool.size, 0)
+  })
+
+  describe("with evictionRank (a role that knows its keys' uses better than recency)", () => {
+    function makeRankingPool(maxLiveInstances: number, log: string[], rank: (key: number, lastUsedAt: number) => number) {
+      return new PluginPool<number>({
+        maxLiveInstances,
+        create: async (key) => (await loadCode(code, {}, { configId: key, timeoutMs: 1000 })).instance,
+        onLoad: async (key) => void log.push(`load ${key}`),
+        onEvict: async (key, _instance, reason) => void log.push(`evict ${key} ${reason}`),
+        evictionRank: (key, _instance, lastUsedAt) => rank(key, lastUsedAt),
+      })
+    }
+
+    it('evicts the idle instance ranked highest, not the least recently used one, and is told when each was last used', async () => {
+      const log: string[] = []
+      const asked = new Map<number, number>()
+      const ranks = new Map([
+        [1, 3_000],
+        [2, 1_000],
+        [3, 2_000],
+      ])
+      const pool = makeRankingPool(3, log, (key, lastUsedAt) => {
+        asked.set(key, lastUsedAt)
+        return ranks.get(key) ?? Infinity
+      })
+      try {
+        const before = Date.now()
+        for (const key of [2, 3, 1]) await pool.use(key, run)
+        await pool.use(4, run) // LRU would take 2; 1 ranks highest
+        assert.deepEqual(log, ['load 2', 'load 3', 'load 1', 'evict 1 room', 'load 4'])
+        assert.deepEqual([...asked.keys()].sort(), [1, 2, 3])
+        for (const at of asked.values()) assert.ok(at >= before && at <= Date.now(), `lastUsedAt ${at}`)
+        assert.ok(asked.get(2)! <= asked.get(3)! && asked.get(3)! <= asked.get(1)!, 'each in the order of its use')
+      } finally {
+        await pool.close()
+      }
+    })
+
+    it('never makes room with an instance just handed to a caller, though it is the one needed last', async () => {
+      const log: string[] = []
+      // The instance used last is needed last: what a scheduler's minute looks like.
+      const pool = makeRankingPool(2, log, (_key, lastUsedAt) => lastUsedAt)
+      try {
+        await pool.use(1, run)
+        await pool.use(2, run)
+        // In one turn: the caller of 1 gets its instance while the load of 3 makes room.
+        const [served] = await Promise.all([
+          pool.use(1, async (instance) => {
+            await new Promise((resolve) => setTimeout(resolve, 20))
+            return run(instance)
+          }),
+          pool.use(3, run),
+        ])
+        assert.equal(served.n, 2, 'served by the instance it was handed, still live')
+        assert.deepEqual(log, ['load 1', 'load 2', 'evict 2 room', 'load 3'])
+      } finally {
+        await pool.close()
+      }
+    })
+
+    describe('ranking many instances (stand-in instances, no isolates)', () => {
+      // Only what the pool touches of an instance.
+      const standIn = () => {
+        let disposed = false
+        return {
+          get disposed() {
+            return disposed
+          },
+          dispose: () => void (disposed = true),
+        } as unknown as PluginInstance
+      }
+
+      function makeStandInPool(maxLiveInstances: number, ranks: Map<number, number>, counted: { calls: number }, log: string[]) {
+        return new PluginPool<number>({
+          maxLiveInstances,
+          create: async () => standIn(),
+          onEvict: async (key) => void log.push(`evict ${key}`),
+          evictionRank: (key) => {
+            counted.calls++
+            return ranks.get(key) ?? 0
+          },
+        })
+      }
+
+      it('ranks every idle instance once for a run of evictions, not at each one', async () => {
+        const ranks = new Map(Array.from({ length: 100 }, (_, key) => [key, key] as [number, number]))
+        const counted = { calls: 0 }
+        const log: string[] = []
+        const pool = makeStandInPool(40, ranks, counted, log)
+        try {
+          for (let key = 0; key < 40; key++) await pool.use(key, async () => undefined)
+          assert.equal(counted.calls, 0, 'no ranking below the cap')
+          for (let key = 40; key < 50; key++) await pool.use(key, async () => undefined)
+          // The highest ranked each time: 39, 38, … among the first 40, then the newcomers by their own rank.
+          assert.deepEqual(log, ['evict 39', 'evict 40', 'evict 41', 'evict 42', 'evict 43', 'evict 44', 'evict 45', 'evict 46', 'evict 47', 'evict 48'])
+          assert.ok(counted.calls < 40 * 3, `${counted.calls} rank calls for 10 evictions among 40 instances`)
+        } finally {
+          await pool.close()
+        }
+      })
+
+      it('ranks again an instance used since the last scan, so a use that raised its rank makes it the next evicted', async () => {
+        const ranks = new Map(Array.from({ length: 10 }, (_, key) => [key, key] as [number, number]))
+        const counted = { calls: 0 }
+        const log: string[] = []
+        const pool = makeStandInPool(8, ranks, counted, log)
+        try {
+          for (let key = 0; key < 8; key++) await pool.use(key, async () => undefined)
+          await pool.use(8, async () => undefined) // a scan: evicts 7, keeps 6, 5, … for the next
+          ranks.set(0, 100)
+          await pool.use(0, async () => undefined) // its rank is now the highest
+          await pool.use(9, async () => undefined) // neither 6, the best kept, nor 8, loaded since (rank 8)
+          assert.deepEqual(log, ['evict 7', 'evict 0'])
+        } finally {
+          await pool.close()
+        }
+      })
+    })
+
+    it('ranked by next use, reloads only the part of a repeating cycle beyond the cap, where LRU reloads on every use', async () => {
+      const KEYS = 6
+      const CAP = 4
+      const ROUNDS = 4
+      // Keys used in the order 0..5, again and again: a scheduler's minute over more configs than it keeps live.
+      const cycle = async (pool: PluginPool<number>, step: { at: number }) => {
+        for (step.at = 0; step.at < KEYS * ROUNDS; step.at++) await pool.use(step.at % KEYS, run)
+      }
+      const loads = (log: string[]) => log.filter((line) => line.startsWith('load')).length
+
+      const lruLog: string[] = []
+      const lru = makePool(CAP, lruLog)
+      try {
+        await cycle(lru, { at: 0 })
+      } finally {
+        await lru.close()
+      }
+      assert.equal(loads(lruLog), KEYS * ROUNDS, 'LRU evicts the key needed next, every time')
+
+      const foreseeingLog: string[] = []
+      const step = { at: 0 }
+      // The step at which a key is next used, after the current one.
+      const nextStep = (key: number) => step.at + ((((key - step.at) % KEYS) + KEYS) % KEYS || KEYS)
+      const foreseeing = makeRankingPool(CAP, foreseeingLog, nextStep)
+      try {
+        await cycle(foreseeing, step)
+      } finally {
+        await foreseeing.close()
+      }
+      // Belady's optimum for a cycle: the first round loads every key, each later one at most KEYS - CAP + 1.
+      assert.ok(loads(foreseeingLog) <= KEYS + (ROUNDS - 1) * (KEYS - CAP + 1), `${loads(foreseeingLog)} loads`)
+      assert.ok(
+        foreseeingLog.every((line) => !line.startsWith('evict') || / (room|close)$/.test(line)),
+        foreseeingLog.join(', '),
+      )
+    })
   })
 
   it('does not evict busy instances and shares one load between concurrent users', async () => {
