@@ -26,7 +26,7 @@ import { dueAfter, TaskSchedule, taskSchedule, unitHash } from './task-schedule'
 export function scheduledEvictionRank(timeScale: number, now: () => number = Date.now): ConfigEvictionRank {
   const minuteMs = taskIntervalMs('runEveryMinute', timeScale)
   const horizonMs = minuteMs / 12
-  // The pool ranks every idle instance at each eviction (3 500 of them, up to 65 times a second):
+  // A pool's scan ranks every idle instance (3 500 of them, once per 16 evictions or per second):
   // what a config's rank needs besides the time is worked out once per instance (its methods list).
   const known = new WeakMap<readonly string[], { pluginConfigId: number; schedules: TaskSchedule[]; order: number }>()
   const fixed = (pluginConfigId: number, methods: readonly PluginMethodName[]) => {

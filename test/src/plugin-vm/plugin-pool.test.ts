@@ -109,23 +109,25 @@ describe('plugin-vm: PluginPool', () => {
         } as unknown as PluginInstance
       }
 
-      function makeStandInPool(maxLiveInstances: number, ranks: Map<number, number>, counted: { calls: number }, log: string[]) {
-        return new PluginPool<number>({
+      /** Stand-ins at `maxLiveInstances`, each key ranked by its own number unless `ranks` holds another. */
+      function standInPool(maxLiveInstances: number) {
+        const ranks = new Map<number, number>()
+        const counted = { calls: 0 }
+        const log: string[] = []
+        const pool = new PluginPool<number>({
           maxLiveInstances,
           create: async () => standIn(),
           onEvict: async (key) => void log.push(`evict ${key}`),
           evictionRank: (key) => {
             counted.calls++
-            return ranks.get(key) ?? 0
+            return ranks.get(key) ?? key
           },
         })
+        return { pool, ranks, counted, log }
       }
 
       it('ranks every idle instance once for a run of evictions, not at each one', async () => {
-        const ranks = new Map(Array.from({ length: 100 }, (_, key) => [key, key] as [number, number]))
-        const counted = { calls: 0 }
-        const log: string[] = []
-        const pool = makeStandInPool(40, ranks, counted, log)
+        const { pool, counted, log } = standInPool(40)
         try {
           for (let key = 0; key < 40; key++) await pool.use(key, async () => undefined)
           assert.equal(counted.calls, 0, 'no ranking below the cap')
@@ -139,10 +141,7 @@ describe('plugin-vm: PluginPool', () => {
       })
 
       it('ranks again an instance used since the last scan, so a use that raised its rank makes it the next evicted', async () => {
-        const ranks = new Map(Array.from({ length: 10 }, (_, key) => [key, key] as [number, number]))
-        const counted = { calls: 0 }
-        const log: string[] = []
-        const pool = makeStandInPool(8, ranks, counted, log)
+        const { pool, ranks, log } = standInPool(8)
         try {
           for (let key = 0; key < 8; key++) await pool.use(key, async () => undefined)
           await pool.use(8, async () => undefined) // a scan: evicts 7, keeps 6, 5, … for the next
