@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process'
+import { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import path from 'node:path'
@@ -9,6 +9,7 @@ import { freePort, waitFor } from '@plugin-server/dev-services'
 import { addToExportSeries, EXPORT_SERIES_BUCKET_MS } from '@plugin-server/export'
 import { installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
+import { spawnRole } from './spawn-role'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
 import { stopChildren } from './stop-children'
@@ -27,7 +28,6 @@ const STATUS = 'GET /api/configs/:id/status'
 const SERIES = 'GET /api/configs/:id/export-series?minutes=60'
 const LOG_POLL = 'GET /api/configs/:id/logs?after=<latest id>'
 const TOKEN = `bench-operator-${randomBytes(12).toString('hex')}`
-const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 const FIXTURE = path.resolve(__dirname, '../../test/fixtures/plugins/ui-enricher')
 
 interface Call {
@@ -206,7 +206,7 @@ async function startCapture(redisUrl: string, databaseUrl: string, prefix: strin
     // The default level: every admin request writes its audit line, as in production.
     LOG_LEVEL: 'info',
   }
-  const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', 'capture'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = spawnRole('capture', env, { stdio: ['ignore', 'ignore', 'inherit'] })
   await waitFor('capture', async () => (await fetch(`http://127.0.0.1:${port}/_health`).catch(() => null))?.ok === true, 30_000)
   return { child, port }
 }

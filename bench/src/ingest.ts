@@ -1,6 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process'
+import { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import Redis from 'ioredis'
 import { Pool } from 'pg'
@@ -8,13 +7,13 @@ import { createIngestQueue, createLogger, createWorker, IngestBatch, QUEUES } fr
 import { countEvents, createTeam, insertEvents, migrate } from '@plugin-server/db'
 import { freePort, startPostgresServer, startRedisServer, waitFor } from '@plugin-server/dev-services'
 import { onceQueueIdle } from './once-queue-idle'
+import { spawnRole } from './spawn-role'
 import { printTable } from './table'
 import { stopChildren } from './stop-children'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000)
 const PER_REQUEST = 100
 const IN_FLIGHT = 8
-const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 /** e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to see where capture / the ingest workers spend their time. */
 const CAPTURE_NODE_ARGS = (process.env.BENCH_CAPTURE_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
@@ -131,9 +130,8 @@ async function fullPath(redisUrl: string, databaseUrl: string, bodies: number, i
     QUEUE_PREFIX: `{bench-${randomUUID().slice(0, 8)}}`,
     LOG_LEVEL: 'warn',
   }
-  const children: ChildProcess[] = [spawn(process.execPath, ['--no-node-snapshot', ...CAPTURE_NODE_ARGS, BIN, 'start', 'capture'], { env, stdio: 'inherit' })]
-  for (let i = 0; i < ingestWorkers; i++)
-    children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], { env, stdio: 'inherit' }))
+  const children: ChildProcess[] = [spawnRole('capture', env, { nodeArgs: CAPTURE_NODE_ARGS })]
+  for (let i = 0; i < ingestWorkers; i++) children.push(spawnRole('ingest-worker', env, { nodeArgs: WORKER_NODE_ARGS }))
   const url = `http://127.0.0.1:${port}/batch/`
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
   const queue = createIngestQueue(connection, { queuePrefix: env.QUEUE_PREFIX, ingest: { attempts: 1 } })

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process'
+import { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -10,6 +10,7 @@ import { createTeam, Team } from '@plugin-server/db'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
+import { spawnRole } from './spawn-role'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
 import { stopChildren } from './stop-children'
@@ -17,7 +18,6 @@ import { stopChildren } from './stop-children'
 const SECONDS = Number(process.env.BENCH_NEIGHBOUR_SECONDS ?? 40)
 const A_PER_SECOND = 10
 const B_PER_SECOND = 10
-const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 const DEADLINE_ENV = { PLUGIN_TIMEOUT_MS: '5000', PLUGIN_PROCESS_EVENT_TIMEOUT_MS: '5000' }
 
 /** What team B's plugin does with each batch; team A always runs the same healthy enricher. */
@@ -104,9 +104,7 @@ async function measure(redisUrl: string, databaseUrl: string, scenario: Scenario
     CAPTURE_PORT: String(port),
     LOG_LEVEL: 'warn',
   }
-  const children: ChildProcess[] = ['capture', 'ingest-worker'].map((role) =>
-    spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', role], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
-  )
+  const children: ChildProcess[] = ['capture', 'ingest-worker'].map((role) => spawnRole(role, env, { stdio: ['ignore', 'ignore', 'inherit'] }))
   const host = `http://127.0.0.1:${port}`
   try {
     await waitFor('capture', async () => (await fetch(`${host}/_health`).catch(() => null))?.ok === true, 30_000)

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process'
+import { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import Redis from 'ioredis'
@@ -9,6 +9,7 @@ import { freePort, waitFor } from '@plugin-server/dev-services'
 import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { GeoIpLocator, RedisPluginCache, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { benchServices } from './bench-services'
+import { spawnRole } from './spawn-role'
 import { ceiling } from './ingest'
 import { IsolateFloor } from './isolate-floor'
 import { onceQueueIdle } from './once-queue-idle'
@@ -21,7 +22,6 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
 const PER_BATCH = 100
 /** The ingest worker's default INGEST_CONCURRENCY: batches in flight at once. */
 const CONCURRENCY = 4
-const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 /** e.g. BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where a worker spends its time. */
 const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 /** Ingest-worker processes draining the queue in each pipeline variant (BENCH_PIPELINE_WORKERS). */
@@ -210,8 +210,9 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
   const ports: number[] = []
   for (let i = 0; i < WORKERS; i++) ports.push(await freePort())
   const workers: ChildProcess[] = ports.map((metricsPort) =>
-    spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'ingest-worker'], {
-      env: {
+    spawnRole(
+      'ingest-worker',
+      {
         ...process.env,
         REDIS_URL: redisUrl,
         DATABASE_URL: databaseUrl,
@@ -220,8 +221,8 @@ async function pipeline(redisUrl: string, databaseUrl: string, plugins: string[]
         METRICS_PORT: String(metricsPort),
         ...extraEnv,
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
+      { nodeArgs: WORKER_NODE_ARGS, stdio: ['ignore', 'ignore', 'inherit'] },
+    ),
   )
   const cpuSeconds = async () => {
     let total = 0

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process'
+import { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -8,6 +8,7 @@ import { Pool } from 'pg'
 import { freePort, waitFor } from '@plugin-server/dev-services'
 import { installPluginFromPath } from '@plugin-server/management'
 import { benchServices } from './bench-services'
+import { spawnRole } from './spawn-role'
 import { printTable } from './table'
 import { benchManagement } from './bench-management'
 import { stopChildren } from './stop-children'
@@ -16,7 +17,6 @@ const CONFIGS = Number(process.env.BENCH_ROLES_CONFIGS ?? 1000)
 const ROLES = (process.env.BENCH_ROLES ?? 'capture,scheduler,exporter,ingest-worker').split(',')
 /** How long after /readyz the second RSS is read: what a role loads lazily right after start shows there. */
 const SETTLE_MS = Number(process.env.BENCH_ROLES_SETTLE_SECONDS ?? 10) * 1000
-const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 
 /**
  * The shape the issue names (a scheduled task and a buffered export: the scheduler runs the task, so
@@ -59,10 +59,11 @@ async function measureRole(role: string, env: NodeJS.ProcessEnv): Promise<RoleFi
   const metricsPort = await freePort()
   const capturePort = await freePort()
   const started = Date.now()
-  const child: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', role], {
-    env: { ...env, METRICS_PORT: String(metricsPort), CAPTURE_PORT: String(capturePort), CAPTURE_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  const child: ChildProcess = spawnRole(
+    role,
+    { ...env, METRICS_PORT: String(metricsPort), CAPTURE_PORT: String(capturePort), CAPTURE_HOST: '127.0.0.1' },
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
   try {
     await waitFor(`${role} /readyz`, () => ready(metricsPort), 600_000)
     const startMs = Date.now() - started

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process'
+import { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -10,6 +10,7 @@ import { startPostgresServer, startRedisServer } from '@plugin-server/dev-servic
 import { installPluginFromPath } from '@plugin-server/management'
 import { dueAfter, taskSchedule } from '@plugin-server/scheduling'
 import { printTable } from './table'
+import { spawnRole } from './spawn-role'
 import { benchManagement } from './bench-management'
 import { stopChildren } from './stop-children'
 
@@ -22,7 +23,6 @@ const TIME_SCALE = Number(process.env.BENCH_SCHEDULER_TIME_SCALE ?? 20)
 const WARMUP_MS = Number(process.env.BENCH_SCHEDULER_WARMUP_SECONDS ?? 600) * 1000
 const INTERVAL = 60_000 / TIME_SCALE
 const MEASURE_MS = Number(process.env.BENCH_SCHEDULER_SECONDS ?? 30) * 1000
-const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 /** e.g. BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the replicas spend their time. */
 const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
@@ -95,8 +95,7 @@ export async function benchScheduler(): Promise<void> {
           LOG_LEVEL: 'warn',
           SCHEDULER_RECONCILE_INTERVAL_MS: '5000',
         }
-        for (let i = 0; i < REPLICAS; i++)
-          children.push(spawn(process.execPath, ['--no-node-snapshot', ...WORKER_NODE_ARGS, BIN, 'start', 'scheduler'], { env, stdio: 'inherit' }))
+        for (let i = 0; i < REPLICAS; i++) children.push(spawnRole('scheduler', env, { nodeArgs: WORKER_NODE_ARGS }))
 
         const key = (teamId: number) => `${prefix}:cache:${pluginId}:${teamId}:runs`
         const counts = async () => {
