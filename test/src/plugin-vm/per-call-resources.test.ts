@@ -52,6 +52,22 @@ describe('plugin-vm: nothing is kept per call', () => {
     assert.ok(instance.stats().externalBytes < 8 * 1024 * 1024, `external memory after 2 000 batches: ${instance.stats().externalBytes} bytes`)
   })
 
+  it('collects an isolate of small calls every 64 calls: an object only a WeakRef holds is gone within 72', async () => {
+    // Only a full collection clears a WeakRef (V8's scavenges keep its target), and calls this small
+    // never bring the isolate to V8's own limit: without the count, the object outlived 2 000 calls.
+    instance = (
+      await loadCode(`let ref = null
+export function processEvent(e) { ref ??= new WeakRef({ left: [1, 2, 3] }); return { ...e, gone: ref.deref() === undefined } }`)
+    ).instance
+    let goneAt = 0
+    for (let n = 1; n <= 72 && goneAt === 0; n++) {
+      const result = (await instance.call('processEvent', [{ event: 'e' }])) as { gone: boolean }
+      if (result.gone) goneAt = n
+    }
+    assert.ok(goneAt > 0, 'the object was still there after 72 calls')
+    assert.ok(goneAt > 64, `gone at call ${goneAt}, before the 64th call's collection`)
+  })
+
   it('ResultCollector runs one major GC of the host each time the results it was told of reach its size', async () => {
     const gcs = forcedMajorGcs()
     try {
