@@ -341,8 +341,13 @@ function defaultProcessMemoryLimitMb(): number {
 
 /** RSS of a worker without plugins, rounded up (the soak runs measured 95–160 MB). */
 const PROCESS_BASE_MB = 128
-/** RSS of one live config at rest, rounded up (an idle isolate measured 1.83 MB; 1 000 configs 1.9 GB). */
-const LIVE_INSTANCE_MB = 2.5
+/**
+ * RSS of one live config that has run a while, rounded up: 1.75 MB right after its load, but 2.9–3.0
+ * MB after 300 calls (`npm run bench -- configs`: 1 000 configs 1.9 GB loaded, 3.0–3.2 GB after) and
+ * ~3.4 MB after 700 (300 isolates, one call a second), as its heap fills with garbage between
+ * collections and the JIT compiles into it. Sized at load, a pod's configs outgrow it in hours.
+ */
+const LIVE_INSTANCE_MB = 3.5
 const DEFAULT_MAX_LIVE_INSTANCES = 2000
 
 /**

@@ -68,10 +68,10 @@ describe('loadConfig', () => {
         process.constrainedMemory = original
       }
     }
-    // (half the limit - 128 MB of the process's own) / 2.5 MB per live config at rest.
-    assert.equal(withLimit(GiB).maxLiveInstances, 153)
-    assert.equal(withLimit(0.75 * GiB).maxLiveInstances, 102)
-    assert.equal(withLimit(4 * GiB).maxLiveInstances, 768)
+    // (half the limit - 128 MB of the process's own) / 3.5 MB per live config that has run a while.
+    assert.equal(withLimit(GiB).maxLiveInstances, 109)
+    assert.equal(withLimit(0.75 * GiB).maxLiveInstances, 73)
+    assert.equal(withLimit(4 * GiB).maxLiveInstances, 548)
     assert.equal(withLimit(64 * GiB).maxLiveInstances, 2000, 'never above the default without a limit')
     assert.equal(withLimit(128 * 1024 ** 2).maxLiveInstances, 10, 'a few even in a tiny container')
     assert.equal(withLimit(2 ** 64).maxLiveInstances, 2000, 'no cgroup limit')
