@@ -40,7 +40,7 @@ const GC_AFTER_BYTES_IN = 4 * 1024 * 1024
  * it reaches a limit or when its memory reducer runs, and isolated-vm runs the reducer's delayed
  * tasks only when the isolate next works: an isolate of small, rare calls (a scheduled task, one
  * event at a time) fills its heap with garbage for days. 1 000 configs each given 300 one-event
- * batches: 3.52 MB of RSS per config without this, 2.98 with it; its cost is one collection of a
+ * batches: 3.52 MB of RSS per config without this, 2.90–3.03 with it; its cost is one collection of a
  * 2–3 MB heap (~1–2 ms) per 64 calls, about what the byte count above already costs a batch plugin.
  */
 const GC_AFTER_CALLS = 64
