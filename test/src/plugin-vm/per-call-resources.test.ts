@@ -52,20 +52,35 @@ describe('plugin-vm: nothing is kept per call', () => {
     assert.ok(instance.stats().externalBytes < 8 * 1024 * 1024, `external memory after 2 000 batches: ${instance.stats().externalBytes} bytes`)
   })
 
-  it('collects an isolate of small calls every 64 calls: an object only a WeakRef holds is gone within 72', async () => {
-    // Only a full collection clears a WeakRef (V8's scavenges keep its target), and calls this small
-    // never bring the isolate to V8's own limit: without the count, the object outlived 2 000 calls.
-    instance = (
-      await loadCode(`let ref = null
-export function processEvent(e) { ref ??= new WeakRef({ left: [1, 2, 3] }); return { ...e, gone: ref.deref() === undefined } }`)
-    ).instance
-    let goneAt = 0
-    for (let n = 1; n <= 72 && goneAt === 0; n++) {
-      const result = (await instance.call('processEvent', [{ event: 'e' }])) as { gone: boolean }
-      if (result.gone) goneAt = n
+  // Only a full collection clears a WeakRef (V8's scavenges keep its target), and calls this small
+  // never bring the isolate to V8's own limit: without the count, such an object outlived 2 000 calls.
+  const weakRefPlugin = `let ref = null
+export function processEvent(e) { if (e.event === 'new') ref = new WeakRef({ left: [1, 2, 3] }); return { ...e, gone: ref.deref() === undefined } }`
+
+  /** Calls until the object only a WeakRef holds is gone; 0 if it outlived `calls` calls. */
+  async function goneAfter(plugin: PluginInstance, calls: number): Promise<number> {
+    for (let n = 1; n <= calls; n++) {
+      const result = (await plugin.call('processEvent', [{ event: n === 1 ? 'new' : 'e' }])) as { gone: boolean }
+      if (result.gone) return n
     }
+    return 0
+  }
+
+  it('collects an isolate of small calls after its first 64: an object only a WeakRef holds is gone within 72', async () => {
+    instance = (await loadCode(weakRefPlugin)).instance
+    const goneAt = await goneAfter(instance, 72)
     assert.ok(goneAt > 0, 'the object was still there after 72 calls')
     assert.ok(goneAt > 64, `gone at call ${goneAt}, before the 64th call's collection`)
+  })
+
+  it('collects by call count at most once per 10 s: 64 more calls right after a collection leave the next object alone', async () => {
+    instance = (await loadCode(weakRefPlugin)).instance
+    assert.ok((await goneAfter(instance, 72)) > 0, 'the first collection came')
+    const started = Date.now()
+    const goneAt = await goneAfter(instance, 140)
+    const elapsed = Date.now() - started
+    assert.ok(elapsed < 9000, `140 calls took ${elapsed} ms: too slow to tell`)
+    assert.equal(goneAt, 0, `a second collection ${elapsed} ms after the first, at call ${goneAt}`)
   })
 
   it('ResultCollector runs one major GC of the host each time the results it was told of reach its size', async () => {

@@ -36,14 +36,17 @@ import type { SyncPromiseGate } from './sync-promise-gate'
  */
 const GC_AFTER_BYTES_IN = 4 * 1024 * 1024
 /**
- * And after this many calls, whatever their size. V8 collects an isolate's old generation only when
- * it reaches a limit or when its memory reducer runs, and isolated-vm runs the reducer's delayed
- * tasks only when the isolate next works: an isolate of small, rare calls (a scheduled task, one
- * event at a time) fills its heap with garbage for days. 1 000 configs each given 300 one-event
- * batches: 3.52 MB of RSS per config without this, 2.90–3.03 with it; its cost is one collection of a
- * 2–3 MB heap (~1–2 ms) per 64 calls, about what the byte count above already costs a batch plugin.
+ * And after this many calls, whatever their size, at most once per GC_CALLS_MIN_INTERVAL_MS. V8
+ * collects an isolate's old generation only when it reaches a limit or when its memory reducer runs,
+ * and isolated-vm runs the reducer's delayed tasks only when the isolate next works: an isolate of
+ * small, rare calls (a scheduled task, a quiet team's events) fills its heap with garbage for days.
+ * 1 000 configs each given 300 one-event batches: 3.52 MB of RSS per config without this, 2.90–3.03
+ * with it. A collection of a 2–3 MB heap costs ~2 ms, which on one-event calls in quick succession
+ * was 20–35 µs more CPU per call (~25 %) every 64 calls; an isolate that busy reaches V8's own limit
+ * soon enough, so the count only collects one that has not been collected for a while.
  */
 const GC_AFTER_CALLS = 64
+const GC_CALLS_MIN_INTERVAL_MS = 10_000
 
 export interface InstanceParts {
   isolate: ivm.Isolate
@@ -110,6 +113,8 @@ export class IsolatePluginInstance implements PluginInstance {
   /** String bytes passed in since the sandbox last collected garbage. */
   private bytesIn = 0
   private callsSinceGc = 0
+  /** When the sandbox was last asked to collect (never, at first). */
+  private collectedAt = -Infinity
   private lastUsedAt = Date.now()
 
   constructor(private readonly parts: InstanceParts) {
@@ -299,9 +304,11 @@ export class IsolatePluginInstance implements PluginInstance {
       stamped = (await ref.apply(undefined, [...head, ...args], options)) as string
       resultCollector.received(stamped)
       this.received.push(id)
-      if ((++this.callsSinceGc >= GC_AFTER_CALLS || this.bytesIn >= GC_AFTER_BYTES_IN) && !this.disposed) {
+      const byCalls = ++this.callsSinceGc >= GC_AFTER_CALLS && Date.now() - this.collectedAt >= GC_CALLS_MIN_INTERVAL_MS
+      if ((byCalls || this.bytesIn >= GC_AFTER_BYTES_IN) && !this.disposed) {
         this.bytesIn = 0
         this.callsSinceGc = 0
+        this.collectedAt = Date.now()
         this.parts.refs.ignored('collectGarbage', [], this.parts.isolate)
       }
     } catch (error) {
