@@ -389,8 +389,12 @@ export interface PluginVm {
   load(source: PluginSource, host: PluginHost, options: PluginInstanceOptions): Promise<PluginInstance>
 }
 
-/** Why the pool unloads an instance: idle and evicted to make room at the cap, asked to, closing, or to give the process's memory back (PLUGIN_PROCESS_MEMORY_LIMIT_MB). */
-export type EvictionReason = 'room' | 'explicit' | 'close' | 'memory'
+/**
+ * Why the pool unloads an instance: idle and evicted to make room at the cap, asked to, closing, to
+ * give the process's memory back (PLUGIN_PROCESS_MEMORY_LIMIT_MB), or idle while the cap is lowered
+ * to bring the process's resident memory down (PLUGIN_RSS_LIMIT_MB).
+ */
+export type EvictionReason = 'room' | 'explicit' | 'close' | 'memory' | 'rss'
 
 export interface PluginPoolOptions<K> {
   /** Live isolates allowed before idle ones are evicted (least recently used first, unless `evictionRank`). */

@@ -39,7 +39,10 @@ export class PluginPool<K> {
   private loading = new Map<K, Loading>()
   /** Instances taken out and not yet torn down (draining, or in onEvict): `close` waits for them. */
   private readonly retiring = new Set<Promise<void>>()
-  private readonly maxLive: number
+  /** PLUGIN_MAX_LIVE_INSTANCES: the most the cap can be. */
+  readonly maxLive: number
+  /** Live isolates allowed now: `maxLive`, or less while `limitLive` holds it lower. */
+  private liveCap: number
   /** The last ranking scan's next best idle keys, best last, and the keys used or loaded since it (see highestIdle). */
   private candidates: K[] = []
   private readonly touched = new Set<K>()
@@ -47,6 +50,22 @@ export class PluginPool<K> {
 
   constructor(private readonly options: PluginPoolOptions<K>) {
     this.maxLive = options.maxLiveInstances ?? DEFAULT_MAX_LIVE_INSTANCES
+    this.liveCap = this.maxLive
+  }
+
+  /** Live isolates allowed now (see `limitLive`). */
+  get cap(): number {
+    return this.liveCap
+  }
+
+  /**
+   * Allows `cap` live isolates from now on (within 1 and `maxLive`) and evicts idle ones, in the
+   * order making room would, until no more than that are live. Busy ones are left to finish: the
+   * loads after them make room at the lower cap. Resolves with how many it evicted, once each is torn down.
+   */
+  async limitLive(cap: number, reason: EvictionReason = 'explicit'): Promise<number> {
+    this.liveCap = Math.min(this.maxLive, Math.max(1, Math.floor(cap)))
+    return this.evictIdleDownTo(this.liveCap, reason)
   }
 
   get size(): number {
@@ -183,19 +202,30 @@ export class PluginPool<K> {
 
   /** Busy instances are never evicted; the cap may be exceeded briefly while all are busy. */
   private async makeRoom(): Promise<void> {
+    await this.evictIdleDownTo(this.liveCap - 1, 'room')
+  }
+
+  /** Evicts idle instances, the highest ranked (or least recently used) first, until at most `live` are left or none is idle. */
+  private async evictIdleDownTo(live: number, reason: EvictionReason): Promise<number> {
+    let evicted = 0
     const rank = this.options.evictionRank
     if (rank) {
-      while (this.slots.size >= this.maxLive) {
+      while (this.slots.size > live) {
         const key = this.highestIdle(rank)
-        if (key === undefined) return
-        await this.evict(key, 'room')
+        if (key === undefined) break
+        await this.evict(key, reason)
+        evicted++
       }
-      return
+      return evicted
     }
     for (const [key, slot] of this.slots) {
-      if (this.slots.size < this.maxLive) return
-      if (slot.busy === 0) await this.evict(key, 'room')
+      if (this.slots.size <= live) break
+      if (slot.busy === 0) {
+        await this.evict(key, reason)
+        evicted++
+      }
     }
+    return evicted
   }
 
   /**

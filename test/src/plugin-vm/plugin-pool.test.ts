@@ -140,6 +140,23 @@ describe('plugin-vm: PluginPool', () => {
         }
       })
 
+      it('limitLive lowers the cap by evicting the highest ranked idle instances, and a raised cap evicts nothing', async () => {
+        const { pool, log } = standInPool(10)
+        try {
+          for (let key = 0; key < 10; key++) await pool.use(key, async () => undefined)
+          assert.equal(await pool.limitLive(7), 3)
+          assert.deepEqual([pool.cap, pool.size, log], [7, 7, ['evict 9', 'evict 8', 'evict 7']])
+          await pool.use(10, async () => undefined)
+          assert.deepEqual([log.at(-1), pool.size], ['evict 6', 7], 'the next load makes room at the lower cap')
+          assert.equal(await pool.limitLive(50), 0)
+          assert.equal(pool.cap, 10, 'never above maxLiveInstances')
+          assert.equal(await pool.limitLive(0), 6)
+          assert.deepEqual([pool.cap, pool.size], [1, 1], 'never below one')
+        } finally {
+          await pool.close()
+        }
+      })
+
       it('ranks again an instance used since the last scan, so a use that raised its rank makes it the next evicted', async () => {
         const { pool, ranks, log } = standInPool(8)
         try {
