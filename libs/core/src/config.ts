@@ -72,6 +72,8 @@ export interface Config {
     teamMemoryLimitMb: number
     /** Heap every team's live isolates in one process may hold together above an idle isolate's own; over it isolates of teams over an even share are unloaded. 0: none. */
     processMemoryLimitMb: number
+    /** Resident memory (RSS) of the process above which fewer configs are kept live, idle ones unloaded first. 0: none. */
+    rssLimitMb: number
     /** Plugin log lines one config may write per minute in one process; the rest are dropped and counted. */
     logLinesPerMinute: number
     /** Plugin log rows older than this are deleted (the scheduler's hourly pass); null: kept. */
@@ -339,6 +341,15 @@ function defaultProcessMemoryLimitMb(): number {
   return limitMb === null ? 4096 : Math.max(64, Math.floor(limitMb / 2))
 }
 
+/**
+ * 80 % of what the process may use, or none without a limit: the rest is headroom for what grows
+ * between the guard's readings and for the kernel's own charges to the container (page cache).
+ */
+function defaultRssLimitMb(): number {
+  const limitMb = memoryLimitMb()
+  return limitMb === null ? 0 : Math.floor(limitMb * 0.8)
+}
+
 /** RSS of a worker without plugins, rounded up (the soak runs measured 95–160 MB). */
 const PROCESS_BASE_MB = 128
 /**
@@ -482,6 +493,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', defaultMaxLiveInstances(), 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),
       processMemoryLimitMb: r.int('PLUGIN_PROCESS_MEMORY_LIMIT_MB', defaultProcessMemoryLimitMb(), 0, 1024 * 1024),
+      rssLimitMb: r.int('PLUGIN_RSS_LIMIT_MB', defaultRssLimitMb(), 0, 1024 * 1024),
       logLinesPerMinute: r.int('PLUGIN_LOG_LINES_PER_MINUTE', 1000, 1, 100_000_000),
       logRetentionDays: r.int('PLUGIN_LOG_RETENTION_DAYS', 14, 0, 36_500) || null,
       teamStorageLimitMb: r.int('PLUGIN_TEAM_STORAGE_LIMIT_MB', 1024, 1, 1024 * 1024),

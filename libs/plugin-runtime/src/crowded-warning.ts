@@ -17,6 +17,8 @@ export class CrowdedWarning {
   constructor(
     private readonly logger: Logger,
     private readonly maxLiveInstances: number,
+    /** The cap now: below PLUGIN_MAX_LIVE_INSTANCES while the resident memory guard holds it lower. */
+    private readonly liveCap: () => number = () => maxLiveInstances,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -25,11 +27,17 @@ export class CrowdedWarning {
     if (this.now() - this.warnedAt < CROWDED_WARNING_INTERVAL_MS) return
     const first = this.warnedAt === -Infinity
     this.warnedAt = this.now()
+    const cap = this.liveCap()
+    const evicted = `${this.evicted} live plugin instance${this.evicted === 1 ? '' : 's'} evicted ${first ? 'so far' : 'in the last minutes'} to make room for others: `
     this.logger.warn(
-      { evicted: this.evicted, max_live_instances: this.maxLiveInstances },
-      `${this.evicted} live plugin instance${this.evicted === 1 ? '' : 's'} evicted ${first ? 'so far' : 'in the last minutes'} to make room for others: ` +
-        `this process uses more plugin configs than PLUGIN_MAX_LIVE_INSTANCES (${this.maxLiveInstances}), so each is set up again on its next use. ` +
-        'Raise PLUGIN_MAX_LIVE_INSTANCES, or spread the configs over more processes (schedulers: SCHEDULER_SHARDS)',
+      { evicted: this.evicted, max_live_instances: this.maxLiveInstances, live_cap: cap },
+      cap < this.maxLiveInstances
+        ? evicted +
+            `this process uses more plugin configs than the ${cap} it keeps live while over PLUGIN_RSS_LIMIT_MB (PLUGIN_MAX_LIVE_INSTANCES ${this.maxLiveInstances}), so each is set up again on its next use. ` +
+            "Raise the pod's memory limit, or spread the configs over more processes (schedulers: SCHEDULER_SHARDS)"
+        : evicted +
+            `this process uses more plugin configs than PLUGIN_MAX_LIVE_INSTANCES (${this.maxLiveInstances}), so each is set up again on its next use. ` +
+            'Raise PLUGIN_MAX_LIVE_INSTANCES, or spread the configs over more processes (schedulers: SCHEDULER_SHARDS)',
     )
     this.evicted = 0
   }

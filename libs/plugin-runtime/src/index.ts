@@ -32,6 +32,9 @@ export { registerPluginMetricsCollector } from './plugin-metrics-collector'
 export { breachesKey } from './limit-breaker'
 export { registerLiveIsolatesGauge } from './isolate-metrics'
 export { TeamMemoryBudget } from './team-memory-budget'
+export { ResidentMemoryGuard, RSS_CHECK_INTERVAL_MS, RSS_SETTLE_MS, RSS_RAISE_AFTER_MS } from './resident-memory-guard'
+export { residentMemoryMetrics } from './resident-memory-metrics'
+export type { ResidentMemoryMetrics } from './resident-memory-metrics'
 export {
   processingTimeBucket,
   processingSeriesKey,

@@ -21,6 +21,8 @@ import { PluginConfigUnavailableError } from './config-unavailable-error'
 import { CaptureDepth, createHost, logTarget } from './create-host'
 import { crowdingCounter } from './crowding-metrics'
 import { CrowdedWarning } from './crowded-warning'
+import { ResidentMemoryGuard } from './resident-memory-guard'
+import { residentMemoryMetrics } from './resident-memory-metrics'
 import type { ActiveConfig, ConfigEvictionRank, RuntimeServices, SetupState } from './interfaces'
 import { LimitBreaker } from './limit-breaker'
 import { checkPluginSource } from './check-plugin-source'
@@ -83,10 +85,12 @@ export class PluginManager {
   private readonly departed = new Set<number>()
   private readonly deletedListeners: ((id: number) => void)[] = []
   private readonly leftListeners: ((id: number) => void)[] = []
-  /** Configs whose instance was evicted to make room: their next load is routine, not news for their logs. */
+  /** Configs whose instance was evicted to make room or unloaded for RSS: their next load is routine, not news for their logs. */
   private readonly evictedForRoom = new Set<number>()
   private readonly crowded: CrowdedWarning
   private readonly evictedForRoomCounter: Counter | undefined
+  /** Fewer configs live while the process's RSS is over PLUGIN_RSS_LIMIT_MB. */
+  private readonly rssGuard: ResidentMemoryGuard
 
   constructor(
     private readonly services: RuntimeServices,
@@ -101,7 +105,7 @@ export class PluginManager {
     })
     this.loadFailures = new LoadFailureReporter(services)
     this.capabilities = new CapabilitiesCache(services.pool, services.logger)
-    this.crowded = new CrowdedWarning(services.logger, services.plugins.maxLiveInstances)
+    this.crowded = new CrowdedWarning(services.logger, services.plugins.maxLiveInstances, () => this.instances.cap)
     this.evictedForRoomCounter = services.registry ? crowdingCounter(services.registry, services.plugins.maxLiveInstances) : undefined
     this.memoryMetrics = services.registry ? teamMemoryMetrics(services.registry) : undefined
     // Declared now, so /metrics names it before any team is refused (the hosts count on it).
@@ -133,11 +137,17 @@ export class PluginManager {
       drainTimeoutMs: services.plugins.timeoutMs,
       evictionRank: evictionRank && ((id, instance, lastUsedAt) => evictionRank(id, instance.methods, lastUsedAt)),
     })
+    this.rssGuard = new ResidentMemoryGuard(this.instances, services.logger, {
+      limitBytes: services.plugins.rssLimitMb * MiB,
+      timeScale: services.timeScale,
+      metrics: services.registry && residentMemoryMetrics(services.registry),
+    })
   }
 
   /** Reads the configs and re-reads them all every reconcile interval; `reload` is for pub/sub messages. */
   async start(): Promise<void> {
     await this.refresh()
+    this.rssGuard.start()
     this.timer = setInterval(
       () => void this.refresh().catch((err: Error) => this.services.logger.warn({ err: err.message }, 'plugin reconcile failed')),
       this.services.plugins.reconcileIntervalMs,
@@ -341,6 +351,7 @@ export class PluginManager {
     // Only a reconcile under way is waited for (it loads and tears down instances); a read still
     // waiting on Postgres is not, or a connection that stopped answering would hold the shutdown.
     await this.applying.catch(() => undefined)
+    await this.rssGuard.stop()
     await this.instances.close()
     this.memory.close()
     this.memoryMetrics?.budgets.delete(this.memory)
@@ -648,7 +659,8 @@ export class PluginManager {
     const text = `plugin loaded (version ${record.pluginVersion}; methods: ${instance.methods.join(', ') || 'none'})`
     // Back after an eviction to make room, with nothing changed: routine, and a crowded process does
     // it for every config every minute (two log rows each). A first load or a reload after a change is news.
-    if (this.evictedForRoom.delete(id)) this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, `${text} again after an LRU eviction`)
+    if (this.evictedForRoom.delete(id))
+      this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, `${text} again after an eviction (room or rss)`)
     else this.services.logs.write(logTarget(record), 'SYSTEM', 'INFO', text)
   }
 
@@ -664,7 +676,7 @@ export class PluginManager {
     const record = this.loadedFrom.get(instance) ?? this.records.get(id)
     if (!record) return
     // Before teardownPlugin runs: the config may be used, and loaded again, while it does.
-    if (reason === 'room' && this.current(id, record)) this.evictedForRoom.add(id)
+    if ((reason === 'room' || reason === 'rss') && this.current(id, record)) this.evictedForRoom.add(id)
     const target = logTarget(record)
     if (instance.hasMethod('teardownPlugin')) {
       try {
@@ -682,6 +694,14 @@ export class PluginManager {
       this.crowded.evictedToMakeRoom()
       this.evictedForRoomCounter?.inc()
       this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, 'plugin unloaded (room): idle, evicted to make room for another')
+      return
+    }
+    // The operator's concern, not the team's (the guard warns): routine for the config, like room.
+    if (reason === 'rss') {
+      this.services.logger.debug(
+        { plugin_config_id: id, plugin: record.pluginName },
+        'plugin unloaded (rss): idle, while the process is over PLUGIN_RSS_LIMIT_MB',
+      )
       return
     }
     const why =

@@ -4,6 +4,16 @@ import path from 'node:path'
 import { ConfigError, loadConfig } from '@plugin-server/core'
 import { REPO_ROOT } from '../harness/processes'
 
+/** The plugins' config as a container limited to `bytes` would read it. */
+function pluginsWithMemoryLimit(bytes: number, env: Record<string, string> = {}) {
+  const original = process.constrainedMemory
+  process.constrainedMemory = () => bytes
+  try {
+    return loadConfig(env).plugins
+  } finally {
+    process.constrainedMemory = original
+  }
+}
 describe('loadConfig', () => {
   it('gives working defaults with an empty environment', () => {
     const config = loadConfig({})
@@ -59,15 +69,7 @@ describe('loadConfig', () => {
 
   it("defaults the live plugin instances to what fits in the container's memory limit, and keeps an explicit PLUGIN_MAX_LIVE_INSTANCES", () => {
     const GiB = 1024 ** 3
-    const withLimit = (bytes: number, env: Record<string, string> = {}) => {
-      const original = process.constrainedMemory
-      process.constrainedMemory = () => bytes
-      try {
-        return loadConfig(env).plugins
-      } finally {
-        process.constrainedMemory = original
-      }
-    }
+    const withLimit = pluginsWithMemoryLimit
     // (half the limit - 128 MB of the process's own) / 3.5 MB per live config that has run a while.
     assert.equal(withLimit(GiB).maxLiveInstances, 109)
     assert.equal(withLimit(0.75 * GiB).maxLiveInstances, 73)
@@ -76,6 +78,15 @@ describe('loadConfig', () => {
     assert.equal(withLimit(128 * 1024 ** 2).maxLiveInstances, 10, 'a few even in a tiny container')
     assert.equal(withLimit(2 ** 64).maxLiveInstances, 2000, 'no cgroup limit')
     assert.equal(withLimit(GiB, { PLUGIN_MAX_LIVE_INSTANCES: '3000' }).maxLiveInstances, 3000)
+  })
+
+  it("defaults PLUGIN_RSS_LIMIT_MB to 80 % of the container's memory limit, none without one, and keeps an explicit value", () => {
+    const withLimit = (bytes: number, env: Record<string, string> = {}) => pluginsWithMemoryLimit(bytes, env).rssLimitMb
+    assert.equal(withLimit(1024 ** 3), 819)
+    assert.equal(withLimit(16 * 1024 ** 3), 13_107)
+    assert.equal(withLimit(2 ** 64), 0, 'no cgroup limit: off')
+    assert.equal(withLimit(1024 ** 3, { PLUGIN_RSS_LIMIT_MB: '0' }), 0, '0 turns it off')
+    assert.equal(withLimit(1024 ** 3, { PLUGIN_RSS_LIMIT_MB: '700' }), 700)
   })
 
   it('holds export deliveries waiting to a config, a team (two configs by default) and all teams', () => {

@@ -241,7 +241,7 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.deepEqual(pools, { capture: 'general', exporter: 'exports', 'ingest-worker': 'general', 'job-worker': 'general', scheduler: 'general' })
   })
 
-  it("alerts on backlogs, batches failed for good, dead letters, configs the server disabled, isolates disposed for their team's memory, teams at or near their Redis and storage limits, crowded isolates, plugin errors, a Redis that may evict, Postgres connections running out and pods not ready", () => {
+  it("alerts on backlogs, batches failed for good, dead letters, configs the server disabled, isolates disposed for their team's memory, teams at or near their Redis and storage limits, crowded isolates, pods unloading configs for their RSS, plugin errors, a Redis that may evict, Postgres connections running out and pods not ready", () => {
     const rule = named(render([...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true']).objects, 'PrometheusRule', 'ps-plugin-server')
     const alerts = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
     assert.deepEqual(
@@ -260,6 +260,7 @@ describe('helm chart: secrets, ports and exposure', function () {
         'PluginServerTeamNearRedisLimit',
         'PluginServerTeamNearStorageLimit',
         'PluginServerIsolatesCrowded',
+        'PluginServerResidentMemoryOverLimit',
         'PluginServerPluginErrors',
         'PluginServerRedisMayEvict',
         'PluginServerPostgresConnectionsExhausted',

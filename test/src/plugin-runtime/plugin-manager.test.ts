@@ -196,7 +196,7 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
         'the first load only',
       )
     }
-    assert.equal(lines.filter((l) => l.msg.startsWith('plugin loaded') && l.msg.endsWith('again after an LRU eviction') && l.level === 20).length, 4)
+    assert.equal(lines.filter((l) => l.msg.startsWith('plugin loaded') && l.msg.endsWith('again after an eviction (room or rss)') && l.level === 20).length, 4)
     const warnings = lines.filter((l) => l.level === 40 && l.msg.includes('evicted'))
     assert.equal(warnings.length, 1, 'warned once for five evictions')
     assert.match(warnings[0].msg, /PLUGIN_MAX_LIVE_INSTANCES \(1\).*SCHEDULER_SHARDS/)
@@ -205,6 +205,59 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     const metrics = await fx.ctx.registry.metrics()
     assert.match(metrics, /^plugin_instances_evicted_for_room_total(\{[^}]*\})? 5$/m)
     assert.match(metrics, /^plugin_max_live_instances(\{[^}]*\})? 1$/m)
+  })
+
+  it('over PLUGIN_RSS_LIMIT_MB keeps fewer configs live, unloading idle ones at debug only with no log rows, and loads them again on next use', async () => {
+    await fx.close()
+    // 1 MB: below any process's RSS, so the guard cuts down to its floor, a tenth of the 10.
+    fx = await pluginRuntimeFixture({
+      TIME_SCALE: String(TIME_SCALE),
+      PLUGIN_RECONCILE_INTERVAL_MS: '100000',
+      PLUGIN_MAX_LIVE_INSTANCES: '10',
+      PLUGIN_RSS_LIMIT_MB: '1',
+    })
+    ;({ db, team, management } = fx)
+    const lines: { level: number; msg: string }[] = []
+    fx.ctx.logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) })
+    const code = `export function processEvent(e) { return { ...e, properties: { ...e.properties, seen: true } } }`
+    const configs = [await enablePlugin(management, team.id, writePlugin('rss-a', code)), await enablePlugin(management, team.id, writePlugin('rss-b', code))]
+    runtime = await fx.start()
+    for (const { id } of configs) await (await runtime.manager.config(id))!.use(async () => undefined)
+    await eventually(
+      'live configs capped at one',
+      async () => (await fx.ctx.registry.metrics()).match(/^plugin_live_instances_cap(?:\{[^}]*\})? (\d+)$/m)?.[1],
+      (cap) => cap === '1',
+    )
+    for (let round = 0; round < 2; round++)
+      for (const { id } of configs) {
+        const out = await (await runtime.manager.config(id))!.use((instance) => instance.call('processEvent', [{ event: 'e', properties: {} }]))
+        assert.deepEqual(out, { event: 'e', properties: { seen: true } })
+      }
+    for (const { id } of configs) {
+      const messages = (await logs(id)).map((r) => `${r.source} ${r.message}`)
+      assert.deepEqual(
+        messages.filter((m) => m.startsWith('SYSTEM plugin')),
+        ['SYSTEM plugin loaded (version 1; methods: processEvent)'],
+        'the first load only',
+      )
+    }
+    assert.ok(lines.some((l) => l.level === 20 && l.msg.startsWith('plugin unloaded (rss)')))
+    const warnings = lines.filter((l) => l.level === 40).map((l) => l.msg)
+    assert.ok(
+      warnings.some((m) => /^resident memory \d+ MB is over PLUGIN_RSS_LIMIT_MB \(1\): 1 idle plugin configs unloaded so far, and at most 1 kept live/.test(m)),
+      warnings.join('\n'),
+    )
+    assert.ok(
+      warnings.some((m) => /^resident memory \d+ MB is over PLUGIN_RSS_LIMIT_MB \(1\) with only [01] plugin configs live/.test(m)),
+      warnings.join('\n'),
+    )
+    assert.ok(
+      warnings.some((m) => /more plugin configs than the 1 it keeps live while over PLUGIN_RSS_LIMIT_MB \(PLUGIN_MAX_LIVE_INSTANCES 10\)/.test(m)),
+      warnings.join('\n'),
+    )
+    const metrics = await fx.ctx.registry.metrics()
+    assert.match(metrics, /^plugin_instances_unloaded_for_rss_total(\{[^}]*\})? 1$/m)
+    assert.match(metrics, /^plugin_rss_limit_bytes(\{[^}]*\})? 1048576$/m)
   })
 
   it('does not put in use an instance whose config was disabled while its setupPlugin ran: it is torn down, and the disable keeps its own reason', async () => {

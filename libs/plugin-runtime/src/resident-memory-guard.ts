@@ -1,0 +1,174 @@
+import type { Logger } from '@plugin-server/core'
+import type { PluginPool } from '@plugin-server/plugin-vm'
+import type { ResidentMemoryMetrics } from './resident-memory-metrics'
+
+/** How often RSS is read (`process.memoryUsage.rss()`: one read of /proc, a few µs). */
+export const RSS_CHECK_INTERVAL_MS = 2000
+/**
+ * After a cut, how long before RSS is judged again: an evicted isolate's heap pages go back to the
+ * system only some seconds after it is disposed (300 aged isolates disposed: RSS fell 7 s later),
+ * and judging before then would cut again for memory already on its way out.
+ */
+export const RSS_SETTLE_MS = 15_000
+/** Each cut keeps this share of the live configs fewer. */
+const CUT_SHARE = 0.1
+/**
+ * The cap never goes below this share of PLUGIN_MAX_LIVE_INSTANCES: a process still over its limit
+ * with so few configs live is holding memory that is not its plugins', which unloading more would
+ * not give back, only turn into set-ups; the container's own limit is then the remedy.
+ */
+const FLOOR_SHARE = 0.1
+/** The cap is raised again only while RSS stays under this share of the limit, for RSS_RAISE_AFTER_MS. */
+const RAISE_BELOW_SHARE = 0.75
+export const RSS_RAISE_AFTER_MS = 5 * 60_000
+/** Each raise gives back this share of PLUGIN_MAX_LIVE_INSTANCES. */
+const RAISE_SHARE = 0.1
+/** At most one warning per this long; the cuts between are counted in it. */
+const WARNING_INTERVAL_MS = 5 * 60_000
+
+export interface ResidentMemoryGuardOptions {
+  /** PLUGIN_RSS_LIMIT_MB, in bytes (0: the guard does nothing). */
+  limitBytes: number
+  /** Divides the intervals (TIME_SCALE, for tests). */
+  timeScale?: number
+  metrics?: ResidentMemoryMetrics
+  readRss?: () => number
+  now?: () => number
+}
+
+type LivePool = Pick<PluginPool<number>, 'size' | 'cap' | 'maxLive' | 'limitLive'>
+
+/**
+ * Keeps the process's resident memory under PLUGIN_RSS_LIMIT_MB by keeping fewer configs live. The
+ * process memory budget (PLUGIN_PROCESS_MEMORY_LIMIT_MB) counts what plugins put on their heaps; it
+ * cannot see what a live isolate holds besides (committed pages, compiled code, its thread's
+ * malloc), which grows with its calls (1.75 MB a config at load, ~3 MB after 300 batches). Sized by
+ * PLUGIN_MAX_LIVE_INSTANCES alone, a pod whose configs hold more than planned is OOM-killed: every
+ * batch and run in flight fails and every config is set up again.
+ *
+ * Over the limit, the pool's cap is lowered by a tenth of the live configs and idle ones are
+ * unloaded (the same order making room uses), then RSS_SETTLE_MS is left for their memory to go
+ * back before the next judgement. Under three quarters of the limit for RSS_RAISE_AFTER_MS, the cap
+ * goes back up a tenth of PLUGIN_MAX_LIVE_INSTANCES at a time. An unloaded config is set up again
+ * on its next use, like one evicted to make room.
+ */
+export class ResidentMemoryGuard {
+  private readonly settleMs: number
+  private readonly raiseAfterMs: number
+  private readonly readRss: () => number
+  private readonly now: () => number
+  private changedAt = -Infinity
+  private underSince: number | null = null
+  private timer: NodeJS.Timeout | undefined
+  private checking: Promise<void> | null = null
+  private readonly warnedAt = { cut: -Infinity, floor: -Infinity }
+  private unloadedSinceWarning = 0
+
+  constructor(
+    private readonly pool: LivePool,
+    private readonly logger: Logger,
+    private readonly options: ResidentMemoryGuardOptions,
+  ) {
+    const scale = options.timeScale ?? 1
+    this.settleMs = RSS_SETTLE_MS / scale
+    this.raiseAfterMs = RSS_RAISE_AFTER_MS / scale
+    this.readRss = options.readRss ?? (() => process.memoryUsage.rss())
+    this.now = options.now ?? Date.now
+    options.metrics?.limit.set(options.limitBytes)
+    options.metrics?.cap.set(pool.cap)
+  }
+
+  start(): void {
+    if (this.options.limitBytes <= 0 || this.timer) return
+    this.timer = setInterval(() => void this.check(), RSS_CHECK_INTERVAL_MS / (this.options.timeScale ?? 1))
+    this.timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    await this.checking
+  }
+
+  /** One reading, and the cut or raise it calls for; a check still under way is joined, not doubled. */
+  check(): Promise<void> {
+    this.checking ??= this.judge()
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'the resident memory guard failed to change the live configs'))
+      .finally(() => (this.checking = null))
+    return this.checking
+  }
+
+  private async judge(): Promise<void> {
+    const { limitBytes } = this.options
+    if (limitBytes <= 0) return
+    const rss = this.readRss()
+    const now = this.now()
+    if (rss > limitBytes) {
+      this.underSince = null
+      if (now - this.changedAt < this.settleMs) return
+      await this.cut(rss, now)
+    } else if (this.pool.cap < this.pool.maxLive && rss < limitBytes * RAISE_BELOW_SHARE) {
+      this.underSince ??= now
+      if (now - this.underSince >= this.raiseAfterMs && now - this.changedAt >= this.raiseAfterMs) this.raise(rss, now)
+    } else this.underSince = null
+  }
+
+  private async cut(rss: number, now: number): Promise<void> {
+    const { size, cap, maxLive } = this.pool
+    const floor = Math.max(1, Math.ceil(maxLive * FLOOR_SHARE))
+    const live = Math.min(size, cap)
+    if (live <= floor) return this.warnAtFloor(rss)
+    this.changedAt = now
+    const unloaded = await this.pool.limitLive(live - Math.max(1, Math.ceil(live * CUT_SHARE)), 'rss')
+    this.options.metrics?.cap.set(this.pool.cap)
+    this.options.metrics?.unloaded.inc(unloaded)
+    this.warnCut(rss, unloaded)
+  }
+
+  private raise(rss: number, now: number): void {
+    const { cap, maxLive } = this.pool
+    this.changedAt = now
+    this.underSince = now
+    void this.pool.limitLive(cap + Math.max(1, Math.ceil(maxLive * RAISE_SHARE)), 'rss')
+    this.options.metrics?.cap.set(this.pool.cap)
+    this.logger.info(
+      this.fields(rss),
+      `resident memory ${mb(rss)} MB, under PLUGIN_RSS_LIMIT_MB (${mb(this.options.limitBytes)}) for a while: up to ${this.pool.cap} plugin configs kept live again (PLUGIN_MAX_LIVE_INSTANCES ${maxLive})`,
+    )
+  }
+
+  private warnCut(rss: number, unloaded: number): void {
+    this.unloadedSinceWarning += unloaded
+    if (this.now() - this.warnedAt.cut < WARNING_INTERVAL_MS) return
+    this.warnedAt.cut = this.now()
+    const { cap, maxLive } = this.pool
+    this.logger.warn(
+      { ...this.fields(rss), unloaded: this.unloadedSinceWarning },
+      `${this.over(rss)}: ${this.unloadedSinceWarning} idle plugin configs unloaded so far, and at most ${cap} kept live (PLUGIN_MAX_LIVE_INSTANCES ${maxLive}); each is set up again on its next use. ` +
+        "Raise the pod's memory limit, or lower PLUGIN_MAX_LIVE_INSTANCES to what fits (~3.5 MB a config that has run a while) and spread the configs over more processes (schedulers: SCHEDULER_SHARDS)",
+    )
+    this.unloadedSinceWarning = 0
+  }
+
+  private warnAtFloor(rss: number): void {
+    if (this.now() - this.warnedAt.floor < WARNING_INTERVAL_MS) return
+    this.warnedAt.floor = this.now()
+    this.logger.warn(
+      this.fields(rss),
+      `${this.over(rss)} with only ${this.pool.size} plugin configs live, a tenth of PLUGIN_MAX_LIVE_INSTANCES (${this.pool.maxLive}) or fewer: ` +
+        "what holds the memory is not the plugins' isolates. Raise the pod's memory limit, or look for the process's own growth",
+    )
+  }
+
+  private over(rss: number): string {
+    return `resident memory ${mb(rss)} MB is over PLUGIN_RSS_LIMIT_MB (${mb(this.options.limitBytes)})`
+  }
+
+  private fields(rss: number): Record<string, number> {
+    return { rss_mb: mb(rss), rss_limit_mb: mb(this.options.limitBytes), live_cap: this.pool.cap, max_live_instances: this.pool.maxLive }
+  }
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / (1024 * 1024))
+}
