@@ -719,6 +719,88 @@ describe('security: hostile plugins in a running fleet', function () {
     })
   })
 
+  describe('accounts whose isolates take the worker past PLUGIN_RSS_LIMIT_MB', () => {
+    const ACCOUNTS = 4
+    let hf: HostileFleet
+    const accounts: Team[] = []
+    const configIds: number[] = []
+
+    before(async () => {
+      hf = await HostileFleet.create({
+        ...DEADLINES,
+        ...MIXING,
+        // 1 MB is below any process's RSS: the guard cuts to its floor, a tenth of the 20, the harshest it gets.
+        PLUGIN_RSS_LIMIT_MB: '1',
+        PLUGIN_MAX_LIVE_INSTANCES: '20',
+        // The guard's 15 s between cuts, 1 s here.
+        TIME_SCALE: '15',
+        PLUGIN_PROCESS_MEMORY_LIMIT_MB: '0',
+      })
+      for (let a = 0; a < ACCOUNTS; a++) {
+        const team = await createTeam(hf.pool, `rss account ${a}`)
+        accounts.push(team)
+        for (let i = 0; i < 2; i++)
+          configIds.push((await enablePlugin(hf.managementContext(), team.id, hoarder(`rss-${a}-${i}`, 16, i), {}, { order: i + 1 })).id)
+      }
+      await hf.start(['capture', 'ingest-worker'])
+    })
+    after(async () => hf?.close())
+
+    it("cuts to two configs live, sets the others up again as their batches come, disables none, and stores every account's events and the other team's", async () => {
+      const worker = hf.worker()
+      const since = Date.now()
+      const sent: string[][] = []
+      const neighbours: string[] = []
+      const round = async (tag: string) => {
+        const [n, ...perAccount] = await Promise.all([
+          hf.send(hf.healthyTeam, healthyEvents(10)),
+          ...accounts.map((team) => hf.send(team, healthyEvents(5, tag))),
+        ])
+        neighbours.push(...n)
+        perAccount.forEach((uuids, a) => (sent[a] = [...(sent[a] ?? []), ...uuids]))
+      }
+      const stored = async () => {
+        await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+        for (const [a, team] of accounts.entries()) await hf.waitStored(team.id, sent[a], since, 60_000)
+      }
+      await round('loads')
+      await stored()
+      // All 9 configs loaded; a tenth fewer every RSS_SETTLE_MS / TIME_SCALE (1 s) down to the floor.
+      const [cap, unloaded] = await eventually(
+        'live configs cut to the floor, [cap, unloaded]',
+        async () => {
+          const text = await worker.metrics()
+          return [metricValue(text, 'plugin_live_instances_cap'), metricValue(text, 'plugin_instances_unloaded_for_rss_total')]
+        },
+        ([cap]) => cap === 2,
+      )
+      assert.ok((unloaded ?? 0) >= 7, `${unloaded} configs unloaded for RSS on the way from 9 live to 2`)
+      process.stdout.write(`      ${unloaded} configs unloaded for RSS, the cap at ${cap} of 20\n`)
+      // Two live for nine configs: each batch sets most of its plugins up again.
+      for (let r = 0; r < 3; r++) await round(`at the floor ${r}`)
+      await stored()
+      const rows = await Promise.all(configIds.map((id) => hf.configRow(id)))
+      assert.ok(
+        rows.every((r) => r.enabled),
+        'no config disabled: a crowded process is not a breach',
+      )
+      for (const [a, team] of accounts.entries()) {
+        const stored = await hf.rows(team.id)
+        assert.ok(
+          sent[a].every((u) => stored.find((r) => r.uuid === u)?.properties.hoarded === 2),
+          `account ${a}'s events went through both its plugins`,
+        )
+      }
+      const healthy = await hf.rows(hf.healthyTeam.id)
+      assert.ok(neighbours.every((u) => healthy.find((r) => r.uuid === u)?.properties.enriched === 'v1'))
+      assert.ok(
+        worker.lines.some((l) => l.level === 40 && /^resident memory \d+ MB is over PLUGIN_RSS_LIMIT_MB \(1\)/.test(String(l.msg))),
+        'the worker warned naming PLUGIN_RSS_LIMIT_MB',
+      )
+      await hf.assertAllAlive()
+    })
+  })
+
   describe('a noisy neighbour', () => {
     let hf: HostileFleet
     let looping: HostileTeam
