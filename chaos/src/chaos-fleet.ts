@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { GLIBC_MALLOC_TUNABLES } from '@plugin-server/core'
 
 const BIN = path.resolve(__dirname, '../../bin/plugin-server.js')
 
@@ -102,7 +103,11 @@ export class ChaosFleet {
     const log = path.join(this.logDir, `${role}-${index}.log`)
     const out = fs.openSync(log, 'a')
     const logOffset = fs.fstatSync(out).size
-    const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', role], { env: { ...process.env, ...this.env }, stdio: ['ignore', out, out] })
+    const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', role], {
+      // As in the image: the bin sets it only when it re-executes itself, which --no-node-snapshot skips.
+      env: { GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES, ...process.env, ...this.env },
+      stdio: ['ignore', out, out],
+    })
     fs.closeSync(out)
     const member = { role, index, child, log, logOffset }
     this.members.push(member)

@@ -1,6 +1,6 @@
 /**
  * The glibc malloc setting every role runs with (the image sets GLIBC_TUNABLES to it; the demo, the
- * soak run and a re-executed CLI pass it to the processes they start).
+ * soak and chaos runs, the benches and a re-executed CLI pass it to the processes they start).
  *
  * Why: glibc raises its mmap threshold each time a large block (a request body, a gunzipped batch,
  * an isolate's compile zone) is freed, up to 32 MB, and its trim threshold to twice that; blocks
