@@ -10,7 +10,11 @@ export const RSS_CHECK_INTERVAL_MS = 2000
  * and judging before then would cut again for memory already on its way out.
  */
 export const RSS_SETTLE_MS = 15_000
-/** Each cut keeps this share of the live configs fewer. */
+/**
+ * Each cut keeps at least this share of the live configs fewer, or the share RSS is over the limit
+ * by if that is more: a config's share of RSS is less than its share of the configs (the process's
+ * own memory, and malloc'd memory kept for the next isolates), so that share never cuts too many.
+ */
 const CUT_SHARE = 0.1
 /**
  * The cap never goes below this share of PLUGIN_MAX_LIVE_INSTANCES: a process still over its limit
@@ -46,11 +50,17 @@ type LivePool = Pick<PluginPool<number>, 'size' | 'cap' | 'maxLive' | 'limitLive
  * PLUGIN_MAX_LIVE_INSTANCES alone, a pod whose configs hold more than planned is OOM-killed: every
  * batch and run in flight fails and every config is set up again.
  *
- * Over the limit, the pool's cap is lowered by a tenth of the live configs and idle ones are
- * unloaded (the same order making room uses), then RSS_SETTLE_MS is left for their memory to go
- * back before the next judgement. Under three quarters of the limit for RSS_RAISE_AFTER_MS, the cap
- * goes back up a tenth of PLUGIN_MAX_LIVE_INSTANCES at a time. An unloaded config is set up again
- * on its next use, like one evicted to make room.
+ * Over the limit, the pool's cap is lowered by a tenth of the live configs, or by the share RSS is
+ * over the limit if that is more, and idle ones are unloaded (the same order making room uses),
+ * then RSS_SETTLE_MS is left for their memory to go back before the next judgement. Under three
+ * quarters of the limit for RSS_RAISE_AFTER_MS, the cap goes back up a tenth of
+ * PLUGIN_MAX_LIVE_INSTANCES at a time. An unloaded config is set up again on its next use, like one
+ * evicted to make room.
+ *
+ * It acts on a 15 s cycle by design, so growth faster than that overshoots the limit before the
+ * cuts catch up: 800 configs just loaded and called 4 400 times a second together (the experiment
+ * in the main README, *Memory and start-up per config*) reached 2 194 MB against a 1 600 MB limit
+ * before it brought them under it, 75 s later.
  */
 export class ResidentMemoryGuard {
   private readonly settleMs: number
@@ -119,7 +129,8 @@ export class ResidentMemoryGuard {
     const live = Math.min(size, cap)
     if (live <= floor) return this.warnAtFloor(rss)
     this.changedAt = now
-    const unloaded = await this.pool.limitLive(live - Math.max(1, Math.ceil(live * CUT_SHARE)), 'rss')
+    const share = Math.max(CUT_SHARE, (rss - this.options.limitBytes) / rss)
+    const unloaded = await this.pool.limitLive(Math.max(floor, live - Math.max(1, Math.ceil(live * share))), 'rss')
     this.options.metrics?.cap.set(this.pool.cap)
     this.options.metrics?.unloaded.inc(unloaded)
     this.warnCut(rss, unloaded)

@@ -57,7 +57,7 @@ describe('ResidentMemoryGuard (PLUGIN_RSS_LIMIT_MB)', () => {
   it('over the limit, keeps a tenth fewer configs live, unloading the least recently used idle ones, and judges again only after RSS_SETTLE_MS', async () => {
     const { pool, unloaded, state, guard, lines, registry } = guarded(20, 500)
     await loadKeys(pool, 20)
-    state.rssMb = 600
+    state.rssMb = 540
     await guard.check()
     assert.equal(pool.cap, 18)
     assert.equal(pool.size, 18)
@@ -65,7 +65,7 @@ describe('ResidentMemoryGuard (PLUGIN_RSS_LIMIT_MB)', () => {
     const warning = lines.find((l) => l.level === 40)
     assert.match(
       warning?.msg ?? '',
-      /resident memory 600 MB is over PLUGIN_RSS_LIMIT_MB \(500\): 2 idle plugin configs unloaded so far, and at most 18 kept live/,
+      /resident memory 540 MB is over PLUGIN_RSS_LIMIT_MB \(500\): 2 idle plugin configs unloaded so far, and at most 18 kept live/,
     )
     assert.match(await registry.getSingleMetricAsString('plugin_live_instances_cap'), / 18$/m)
     assert.match(await registry.getSingleMetricAsString('plugin_instances_unloaded_for_rss_total'), / 2$/m)
@@ -78,6 +78,18 @@ describe('ResidentMemoryGuard (PLUGIN_RSS_LIMIT_MB)', () => {
     await guard.check()
     assert.equal(pool.cap, 16)
     assert.deepEqual(unloaded, ['1 rss', '2 rss', '3 rss', '4 rss'])
+  })
+
+  it('cuts by the share RSS is over the limit when that is more than a tenth, never below the floor', async () => {
+    const { pool, state, guard } = guarded(40, 500)
+    await loadKeys(pool, 40)
+    state.rssMb = 800 // 300 MB over: 37.5 % of the RSS, so 15 of the 40
+    await guard.check()
+    assert.equal(pool.cap, 25)
+    state.rssMb = 5000 // 90 % over: 23 of the 25, but never below 4, a tenth of the 40
+    state.now += RSS_SETTLE_MS
+    await guard.check()
+    assert.deepEqual([pool.cap, pool.size], [4, 4])
   })
 
   it('leaves busy configs live, and the next loads make room at the lower cap', async () => {
@@ -100,7 +112,7 @@ describe('ResidentMemoryGuard (PLUGIN_RSS_LIMIT_MB)', () => {
   it('never keeps fewer than a tenth of PLUGIN_MAX_LIVE_INSTANCES live, and says there that the memory is not the isolates', async () => {
     const { pool, state, guard, lines } = guarded(20, 500)
     await loadKeys(pool, 20)
-    state.rssMb = 900
+    state.rssMb = 540
     for (let cut = 0; cut < 30; cut++) {
       await guard.check()
       state.now += RSS_SETTLE_MS
@@ -116,7 +128,7 @@ describe('ResidentMemoryGuard (PLUGIN_RSS_LIMIT_MB)', () => {
   it('gives a tenth of PLUGIN_MAX_LIVE_INSTANCES back once RSS has stayed under three quarters of the limit for RSS_RAISE_AFTER_MS', async () => {
     const { pool, state, guard, lines } = guarded(20, 500)
     await loadKeys(pool, 20)
-    state.rssMb = 600
+    state.rssMb = 540
     await guard.check()
     state.now += RSS_SETTLE_MS
     await guard.check()
