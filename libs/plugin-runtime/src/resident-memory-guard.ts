@@ -5,9 +5,9 @@ import type { ResidentMemoryMetrics } from './resident-memory-metrics'
 /** How often RSS is read (`process.memoryUsage.rss()`: one read of /proc, a few µs). */
 export const RSS_CHECK_INTERVAL_MS = 2000
 /**
- * After a cut, how long before RSS is judged again: an evicted isolate's heap pages go back to the
- * system only some seconds after it is disposed (300 aged isolates disposed: RSS fell 7 s later),
- * and judging before then would cut again for memory already on its way out.
+ * After a cut, how long before RSS is judged again: V8 pools a disposed isolate's pages for 8 s, for
+ * new isolates to reuse, before it gives them back (300 aged isolates disposed: RSS fell 7–8 s
+ * later), and judging before then would cut again for memory already on its way out.
  */
 export const RSS_SETTLE_MS = 15_000
 /**
@@ -151,11 +151,12 @@ export class ResidentMemoryGuard {
   private warnCut(rss: number, unloaded: number): void {
     this.unloadedSinceWarning += unloaded
     if (this.now() - this.warnedAt.cut < WARNING_INTERVAL_MS) return
+    const first = this.warnedAt.cut === -Infinity
     this.warnedAt.cut = this.now()
     const { cap, maxLive } = this.pool
     this.logger.warn(
       { ...this.fields(rss), unloaded: this.unloadedSinceWarning },
-      `${this.over(rss)}: ${this.unloadedSinceWarning} idle plugin configs unloaded so far, and at most ${cap} kept live (PLUGIN_MAX_LIVE_INSTANCES ${maxLive}); each is set up again on its next use. ` +
+      `${this.over(rss)}: ${this.unloadedSinceWarning} idle plugin configs unloaded ${first ? 'so far' : 'in the last minutes'}, and at most ${cap} kept live (PLUGIN_MAX_LIVE_INSTANCES ${maxLive}); each is set up again on its next use. ` +
         "Raise the pod's memory limit, or lower PLUGIN_MAX_LIVE_INSTANCES to what fits (~3.5 MB a config that has run a while) and spread the configs over more processes (schedulers: SCHEDULER_SHARDS)",
     )
     this.unloadedSinceWarning = 0
