@@ -26,6 +26,18 @@ const hoarder = (name: string, mb: number, seed: number): string =>
 
 const healthyEvents = (n: number, tag = 'neighbour') => Array.from({ length: n }, (_, i) => ({ event: 'e', properties: { tag, seq: i } }))
 
+/** `count` teams with two hoarders each, holding `holdsMb` MiB apiece; pushed onto `accounts` and `configIds`. */
+async function addHoardingAccounts(hf: HostileFleet, count: number, name: string, holdsMb: number, accounts: Team[], configIds: number[]): Promise<void> {
+  for (let a = 0; a < count; a++) {
+    const team = await createTeam(hf.pool, `${name} ${a}`)
+    accounts.push(team)
+    for (let i = 0; i < 2; i++) {
+      const dir = hoarder(`${name}-${a}-hoarder-${i}`, holdsMb, i)
+      configIds.push((await enablePlugin(hf.managementContext(), team.id, dir, {}, { order: i + 1 })).id)
+    }
+  }
+}
+
 /**
  * Rounds of events from the healthy team and from each account of hoarders at once (capture mixes
  * them into shared batches), and the checks that every one of them went through its plugins.
@@ -703,14 +715,7 @@ describe('security: hostile plugins in a running fleet', function () {
         PLUGIN_BREAKER_MAX_BREACHES: '2',
       })
       // Each account's two plugins hold 96 MiB, within its 128 MiB; together 384 MiB.
-      for (let a = 0; a < ACCOUNTS; a++) {
-        const team = await createTeam(hf.pool, `account ${a}`)
-        accounts.push(team)
-        for (let i = 0; i < 2; i++) {
-          const dir = hoarder(`account-${a}-hoarder-${i}`, HOLDS_MB, i)
-          configIds.push((await enablePlugin(hf.managementContext(), team.id, dir, {}, { order: i + 1 })).id)
-        }
-      }
+      await addHoardingAccounts(hf, ACCOUNTS, 'account', HOLDS_MB, accounts, configIds)
       await hf.start(['capture', 'ingest-worker'])
     })
     after(async () => hf?.close())
@@ -754,12 +759,7 @@ describe('security: hostile plugins in a running fleet', function () {
         TIME_SCALE: '15',
         PLUGIN_PROCESS_MEMORY_LIMIT_MB: '0',
       })
-      for (let a = 0; a < ACCOUNTS; a++) {
-        const team = await createTeam(hf.pool, `rss account ${a}`)
-        accounts.push(team)
-        for (let i = 0; i < 2; i++)
-          configIds.push((await enablePlugin(hf.managementContext(), team.id, hoarder(`rss-${a}-${i}`, 16, i), {}, { order: i + 1 })).id)
-      }
+      await addHoardingAccounts(hf, ACCOUNTS, 'rss-account', 16, accounts, configIds)
       await hf.start(['capture', 'ingest-worker'])
     })
     after(async () => hf?.close())
