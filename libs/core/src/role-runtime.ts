@@ -181,7 +181,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   if (config.timeScale !== 1)
     logger.warn(
       { timeScale: config.timeScale },
-      `TIME_SCALE=${config.timeScale} is a test setting: runEvery* intervals and the retry delays of plugin jobs, setups and exports are ${config.timeScale} times shorter; unset it in production`,
+      `TIME_SCALE=${config.timeScale} is a test setting: runEvery* intervals and the delays of plugin job, setup and export retries and of the resident memory guard are ${config.timeScale} times shorter; unset it in production`,
     )
   return { context, healthPort: health?.port ?? null, shutdown }
 }
