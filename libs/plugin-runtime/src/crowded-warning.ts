@@ -1,4 +1,5 @@
 import type { Logger } from '@plugin-server/core'
+import { CountedWarning } from './counted-warning'
 
 /** At most one warning per this long: the first eviction warns at once, the ones after are counted. */
 export const CROWDED_WARNING_INTERVAL_MS = 5 * 60_000
@@ -11,34 +12,36 @@ export const CROWDED_WARNING_INTERVAL_MS = 5 * 60_000
  * minutes with the count since the last warning.
  */
 export class CrowdedWarning {
-  private evicted = 0
-  private warnedAt = -Infinity
+  private readonly warning: CountedWarning<null>
 
   constructor(
-    private readonly logger: Logger,
-    private readonly maxLiveInstances: number,
+    logger: Logger,
+    maxLiveInstances: number,
     /** The cap now: below PLUGIN_MAX_LIVE_INSTANCES while the resident memory guard holds it lower. */
-    private readonly liveCap: () => number = () => maxLiveInstances,
-    private readonly now: () => number = Date.now,
-  ) {}
+    liveCap: () => number = () => maxLiveInstances,
+    now: () => number = Date.now,
+  ) {
+    this.warning = new CountedWarning(
+      CROWDED_WARNING_INTERVAL_MS,
+      (evicted, first) => {
+        const cap = liveCap()
+        const lowered = cap < maxLiveInstances
+        logger.warn(
+          { evicted, max_live_instances: maxLiveInstances, live_cap: cap },
+          `${evicted} live plugin instance${evicted === 1 ? '' : 's'} evicted ${first ? 'so far' : 'in the last minutes'} to make room for others: ` +
+            `this process uses more plugin configs than ${
+              lowered
+                ? `the ${cap} it keeps live while over PLUGIN_RSS_LIMIT_MB (PLUGIN_MAX_LIVE_INSTANCES ${maxLiveInstances})`
+                : `PLUGIN_MAX_LIVE_INSTANCES (${maxLiveInstances})`
+            }, so each is set up again on its next use. ` +
+            `${lowered ? "Raise the pod's memory limit" : 'Raise PLUGIN_MAX_LIVE_INSTANCES'}, or spread the configs over more processes (schedulers: SCHEDULER_SHARDS)`,
+        )
+      },
+      now,
+    )
+  }
 
   evictedToMakeRoom(): void {
-    this.evicted++
-    if (this.now() - this.warnedAt < CROWDED_WARNING_INTERVAL_MS) return
-    const first = this.warnedAt === -Infinity
-    this.warnedAt = this.now()
-    const cap = this.liveCap()
-    const evicted = `${this.evicted} live plugin instance${this.evicted === 1 ? '' : 's'} evicted ${first ? 'so far' : 'in the last minutes'} to make room for others: `
-    this.logger.warn(
-      { evicted: this.evicted, max_live_instances: this.maxLiveInstances, live_cap: cap },
-      cap < this.maxLiveInstances
-        ? evicted +
-            `this process uses more plugin configs than the ${cap} it keeps live while over PLUGIN_RSS_LIMIT_MB (PLUGIN_MAX_LIVE_INSTANCES ${this.maxLiveInstances}), so each is set up again on its next use. ` +
-            "Raise the pod's memory limit, or spread the configs over more processes (schedulers: SCHEDULER_SHARDS)"
-        : evicted +
-            `this process uses more plugin configs than PLUGIN_MAX_LIVE_INSTANCES (${this.maxLiveInstances}), so each is set up again on its next use. ` +
-            'Raise PLUGIN_MAX_LIVE_INSTANCES, or spread the configs over more processes (schedulers: SCHEDULER_SHARDS)',
-    )
-    this.evicted = 0
+    this.warning.add(1, null)
   }
 }

@@ -675,8 +675,11 @@ export class PluginManager {
     // The record it was loaded from: by now a reload may have replaced or removed the config's record.
     const record = this.loadedFrom.get(instance) ?? this.records.get(id)
     if (!record) return
+    // Unloaded to make room or for the process's RSS: the operator's concern, not the team's news
+    // (the crowding warning and the guard say it), so neither this nor the next load is in its logs.
+    const routine = reason === 'room' || reason === 'rss'
     // Before teardownPlugin runs: the config may be used, and loaded again, while it does.
-    if ((reason === 'room' || reason === 'rss') && this.current(id, record)) this.evictedForRoom.add(id)
+    if (routine && this.current(id, record)) this.evictedForRoom.add(id)
     const target = logTarget(record)
     if (instance.hasMethod('teardownPlugin')) {
       try {
@@ -690,18 +693,13 @@ export class PluginManager {
         )
       }
     }
-    if (reason === 'room') {
-      this.crowded.evictedToMakeRoom()
-      this.evictedForRoomCounter?.inc()
-      this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, 'plugin unloaded (room): idle, evicted to make room for another')
-      return
-    }
-    // The operator's concern, not the team's (the guard warns): routine for the config, like room.
-    if (reason === 'rss') {
-      this.services.logger.debug(
-        { plugin_config_id: id, plugin: record.pluginName },
-        'plugin unloaded (rss): idle, while the process is over PLUGIN_RSS_LIMIT_MB',
-      )
+    if (routine) {
+      if (reason === 'room') {
+        this.crowded.evictedToMakeRoom()
+        this.evictedForRoomCounter?.inc()
+      }
+      const why = reason === 'room' ? 'evicted to make room for another' : 'while the process is over PLUGIN_RSS_LIMIT_MB'
+      this.services.logger.debug({ plugin_config_id: id, plugin: record.pluginName }, `plugin unloaded (${reason}): idle, ${why}`)
       return
     }
     const why =

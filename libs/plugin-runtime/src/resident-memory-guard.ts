@@ -1,5 +1,6 @@
 import type { Logger } from '@plugin-server/core'
 import type { PluginPool } from '@plugin-server/plugin-vm'
+import { CountedWarning } from './counted-warning'
 import type { ResidentMemoryMetrics } from './resident-memory-metrics'
 
 /** How often RSS is read (`process.memoryUsage.rss()`: one read of /proc, a few µs). */
@@ -71,8 +72,9 @@ export class ResidentMemoryGuard {
   private underSince: number | null = null
   private timer: NodeJS.Timeout | undefined
   private checking: Promise<void> | null = null
-  private readonly warnedAt = { cut: -Infinity, floor: -Infinity }
-  private unloadedSinceWarning = 0
+  /** Counts the configs unloaded between its warnings. */
+  private readonly cutWarning: CountedWarning<number>
+  private readonly floorWarning: CountedWarning<number>
 
   constructor(
     private readonly pool: LivePool,
@@ -84,6 +86,8 @@ export class ResidentMemoryGuard {
     this.raiseAfterMs = RSS_RAISE_AFTER_MS / scale
     this.readRss = options.readRss ?? (() => process.memoryUsage.rss())
     this.now = options.now ?? Date.now
+    this.cutWarning = new CountedWarning(WARNING_INTERVAL_MS, (unloaded, first, rss) => this.warnCut(unloaded, first, rss), this.now)
+    this.floorWarning = new CountedWarning(WARNING_INTERVAL_MS, (_count, _first, rss) => this.warnAtFloor(rss), this.now)
     options.metrics?.limit.set(options.limitBytes)
     options.metrics?.cap.set(pool.cap)
   }
@@ -127,13 +131,13 @@ export class ResidentMemoryGuard {
     const { size, cap, maxLive } = this.pool
     const floor = Math.max(1, Math.ceil(maxLive * FLOOR_SHARE))
     const live = Math.min(size, cap)
-    if (live <= floor) return this.warnAtFloor(rss)
+    if (live <= floor) return this.floorWarning.add(1, rss)
     this.changedAt = now
     const share = Math.max(CUT_SHARE, (rss - this.options.limitBytes) / rss)
     const unloaded = await this.pool.limitLive(Math.max(floor, live - Math.max(1, Math.ceil(live * share))), 'rss')
     this.options.metrics?.cap.set(this.pool.cap)
     this.options.metrics?.unloaded.inc(unloaded)
-    this.warnCut(rss, unloaded)
+    this.cutWarning.add(unloaded, rss)
   }
 
   private raise(rss: number, now: number): void {
@@ -148,23 +152,16 @@ export class ResidentMemoryGuard {
     )
   }
 
-  private warnCut(rss: number, unloaded: number): void {
-    this.unloadedSinceWarning += unloaded
-    if (this.now() - this.warnedAt.cut < WARNING_INTERVAL_MS) return
-    const first = this.warnedAt.cut === -Infinity
-    this.warnedAt.cut = this.now()
+  private warnCut(unloaded: number, first: boolean, rss: number): void {
     const { cap, maxLive } = this.pool
     this.logger.warn(
-      { ...this.fields(rss), unloaded: this.unloadedSinceWarning },
-      `${this.over(rss)}: ${this.unloadedSinceWarning} idle plugin configs unloaded ${first ? 'so far' : 'in the last minutes'}, and at most ${cap} kept live (PLUGIN_MAX_LIVE_INSTANCES ${maxLive}); each is set up again on its next use. ` +
+      { ...this.fields(rss), unloaded },
+      `${this.over(rss)}: ${unloaded} idle plugin configs unloaded ${first ? 'so far' : 'in the last minutes'}, and at most ${cap} kept live (PLUGIN_MAX_LIVE_INSTANCES ${maxLive}); each is set up again on its next use. ` +
         "Raise the pod's memory limit, or lower PLUGIN_MAX_LIVE_INSTANCES to what fits (~3.5 MB a config that has run a while) and spread the configs over more processes (schedulers: SCHEDULER_SHARDS)",
     )
-    this.unloadedSinceWarning = 0
   }
 
   private warnAtFloor(rss: number): void {
-    if (this.now() - this.warnedAt.floor < WARNING_INTERVAL_MS) return
-    this.warnedAt.floor = this.now()
     this.logger.warn(
       this.fields(rss),
       `${this.over(rss)} with only ${this.pool.size} plugin configs live, a tenth of PLUGIN_MAX_LIVE_INSTANCES (${this.pool.maxLive}) or fewer: ` +
