@@ -26,16 +26,33 @@ const hoarder = (name: string, mb: number, seed: number): string =>
 
 const healthyEvents = (n: number, tag = 'neighbour') => Array.from({ length: n }, (_, i) => ({ event: 'e', properties: { tag, seq: i } }))
 
-/** `count` teams with two hoarders each, holding `holdsMb` MiB apiece; pushed onto `accounts` and `configIds`. */
-async function addHoardingAccounts(hf: HostileFleet, count: number, name: string, holdsMb: number, accounts: Team[], configIds: number[]): Promise<void> {
-  for (let a = 0; a < count; a++) {
-    const team = await createTeam(hf.pool, `${name} ${a}`)
-    accounts.push(team)
-    for (let i = 0; i < 2; i++) {
-      const dir = hoarder(`${name}-${a}-hoarder-${i}`, holdsMb, i)
-      configIds.push((await enablePlugin(hf.managementContext(), team.id, dir, {}, { order: i + 1 })).id)
+interface HoardingFleet {
+  hf: HostileFleet
+  accounts: Team[]
+  configIds: number[]
+}
+
+/**
+ * Inside a describe: a fleet of capture and an ingest worker (DEADLINES, MIXING, then `env`) with
+ * `count` teams beside the healthy one, each with two hoarders holding `holdsMb` MiB apiece. Set up
+ * before the describe's tests, closed after them; read its fields inside a test.
+ */
+function hoardingAccountsFleet(env: Record<string, string>, count: number, name: string, holdsMb: number): HoardingFleet {
+  const fleet = { accounts: [] as Team[], configIds: [] as number[] } as HoardingFleet
+  before(async () => {
+    fleet.hf = await HostileFleet.create({ ...DEADLINES, ...MIXING, ...env })
+    for (let a = 0; a < count; a++) {
+      const team = await createTeam(fleet.hf.pool, `${name} ${a}`)
+      fleet.accounts.push(team)
+      for (let i = 0; i < 2; i++) {
+        const dir = hoarder(`${name}-${a}-hoarder-${i}`, holdsMb, i)
+        fleet.configIds.push((await enablePlugin(fleet.hf.managementContext(), team.id, dir, {}, { order: i + 1 })).id)
+      }
     }
-  }
+    await fleet.hf.start(['capture', 'ingest-worker'])
+  })
+  after(async () => fleet.hf?.close())
+  return fleet
 }
 
 /**
@@ -701,26 +718,21 @@ describe('security: hostile plugins in a running fleet', function () {
     const ACCOUNTS = 4
     const HOLDS_MB = 48
     const PROCESS_LIMIT_MB = 160
-    let hf: HostileFleet
-    const accounts: Team[] = []
-    const configIds: number[] = []
-
-    before(async () => {
-      hf = await HostileFleet.create({
-        ...DEADLINES,
-        ...MIXING,
+    // Each account's two plugins hold 96 MiB, within its 128 MiB; together 384 MiB.
+    const fleet = hoardingAccountsFleet(
+      {
         PLUGIN_MEMORY_LIMIT_MB: '96',
         PLUGIN_TEAM_MEMORY_LIMIT_MB: '128',
         PLUGIN_PROCESS_MEMORY_LIMIT_MB: String(PROCESS_LIMIT_MB),
         PLUGIN_BREAKER_MAX_BREACHES: '2',
-      })
-      // Each account's two plugins hold 96 MiB, within its 128 MiB; together 384 MiB.
-      await addHoardingAccounts(hf, ACCOUNTS, 'account', HOLDS_MB, accounts, configIds)
-      await hf.start(['capture', 'ingest-worker'])
-    })
-    after(async () => hf?.close())
+      },
+      ACCOUNTS,
+      'account',
+      HOLDS_MB,
+    )
 
     it("unloads the largest isolates of the accounts over an even share, disables none, and stores every account's events and the other team's", async () => {
+      const { hf, accounts, configIds } = fleet
       const worker = hf.worker()
       const rounds = accountRounds(hf, accounts)
       for (let round = 0; round < 3; round++) await rounds.round(`round-${round}`)
@@ -743,28 +755,22 @@ describe('security: hostile plugins in a running fleet', function () {
   })
 
   describe('accounts whose isolates take the worker past PLUGIN_RSS_LIMIT_MB', () => {
-    const ACCOUNTS = 4
-    let hf: HostileFleet
-    const accounts: Team[] = []
-    const configIds: number[] = []
-
-    before(async () => {
-      hf = await HostileFleet.create({
-        ...DEADLINES,
-        ...MIXING,
+    const fleet = hoardingAccountsFleet(
+      {
         // 1 MB is below any process's RSS: the guard cuts to its floor, a tenth of the 20, the harshest it gets.
         PLUGIN_RSS_LIMIT_MB: '1',
         PLUGIN_MAX_LIVE_INSTANCES: '20',
         // The guard's 15 s between cuts, 1 s here.
         TIME_SCALE: '15',
         PLUGIN_PROCESS_MEMORY_LIMIT_MB: '0',
-      })
-      await addHoardingAccounts(hf, ACCOUNTS, 'rss-account', 16, accounts, configIds)
-      await hf.start(['capture', 'ingest-worker'])
-    })
-    after(async () => hf?.close())
+      },
+      4,
+      'rss-account',
+      16,
+    )
 
     it("cuts to two configs live, sets the others up again as their batches come, disables none, and stores every account's events and the other team's", async () => {
+      const { hf, accounts, configIds } = fleet
       const worker = hf.worker()
       const rounds = accountRounds(hf, accounts)
       await rounds.round('loads')
