@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '@plugin-server/core'
 import type Redis from 'ioredis'
+import { dealShards } from './shard-deal'
 import { schedulingKeys } from './scheduling-keys'
 
 export interface ShardOwnershipOptions {
@@ -17,9 +18,9 @@ export interface ShardOwnershipOptions {
 /**
  * Which of the SCHEDULER_SHARDS shards this replica runs. Every replica beats a heartbeat into one
  * sorted set (scored with Redis's clock, so replicas' clocks do not matter) every quarter lease and
- * drops members older than the lease; the live members, sorted by id, deal the shards out in turn
- * (shard s goes to member s mod n). Every replica computes the same deal from the same set, so no
- * lock is needed; while a join or a departure is seen by some replicas and not yet by others, a
+ * drops members older than the lease; the live members deal the shards out among themselves, each
+ * its share, a replica joining or leaving moving few shards besides its own (./shard-deal.ts). Every
+ * replica computes the same deal from the same set, so no lock is needed; while a join or a departure is seen by some replicas and not yet by others, a
  * shard can have two owners or none for up to a quarter lease. Two owners are harmless (a chain's
  * runs are single-flight whoever works its queue); none delays its runs, as a crashed replica's
  * run is delayed by its lease today.
@@ -74,10 +75,7 @@ export class ShardOwnership {
       .exec()) as [unknown, unknown, [Error | null, string[]]]
     if (members[0]) throw members[0]
     if (this.closed) return
-    const replicas = [...members[1]].sort()
-    const index = replicas.indexOf(this.replicaId)
-    const owned = Array.from({ length: shards }, (_, s) => s).filter((s) => s % replicas.length === index)
-    await this.apply(owned)
+    await this.apply(dealShards(this.replicaId, members[1], shards))
   }
 
   private async apply(owned: number[]): Promise<void> {
