@@ -273,6 +273,22 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.deepEqual(ofKind(render(REQUIRED_SETS).objects, 'PrometheusRule'), [], 'off by default: it needs the Prometheus Operator')
   })
 
+  it('leaves the roles crowded on purpose (prometheusRule.crowdedOnPurposeRoles) out of PluginServerIsolatesCrowded, and only that alert', () => {
+    const crowdedExpr = (sets: string[]) => {
+      const rule = named(render([...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true', ...sets]).objects, 'PrometheusRule', 'ps-plugin-server')
+      const alerts = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
+      return {
+        crowded: alerts.find((a) => a.alert === 'PluginServerIsolatesCrowded')!.expr,
+        rss: alerts.find((a) => a.alert === 'PluginServerResidentMemoryOverLimit')!.expr,
+      }
+    }
+    assert.equal(crowdedExpr([]).crowded, 'sum by (role, pod) (increase(plugin_instances_evicted_for_room_total[15m])) > 0', 'every role by default')
+    const one = crowdedExpr(['--set', 'prometheusRule.crowdedOnPurposeRoles={scheduler}'])
+    assert.equal(one.crowded, 'sum by (role, pod) (increase(plugin_instances_evicted_for_room_total{role!~"scheduler"}[15m])) > 0')
+    assert.doesNotMatch(one.rss, /role!~/, 'a pod over its RSS limit is alerted on whatever its role')
+    assert.match(crowdedExpr(['--set', 'prometheusRule.crowdedOnPurposeRoles={scheduler,job-worker}']).crowded, /\{role!~"scheduler\|job-worker"\}\[15m\]/)
+  })
+
   it('says after install where capture and the admin UI are and which Secret holds what', () => {
     const result = runHelm(['install', 'ps', CHART, '--dry-run=client', ...REQUIRED_SETS])
     assert.equal(result.status, 0, result.stderr)
