@@ -1,10 +1,10 @@
 import type { Logger } from '@plugin-server/core'
-import { addToProcessingSeries, PROCESSING_COUNT_NAMES, PROCESSING_SERIES_BUCKET_MS, ProcessingSample } from '@plugin-server/plugin-runtime'
+import { addToProcessingSeries, CountedWarning, PROCESSING_COUNT_NAMES, PROCESSING_SERIES_BUCKET_MS, ProcessingSample } from '@plugin-server/plugin-runtime'
 import type Redis from 'ioredis'
 import { Counter, Histogram, Registry } from 'prom-client'
 import type { ProcessingTally } from './processing-tally'
 
-/** Warnings about lost writes are logged at most this often. */
+/** Warnings about lost writes are logged at most this often, with how many were lost since the last. */
 const WARN_EVERY_MS = 60_000
 /**
  * Batches' samples are added up in memory and written to Redis at most this often: a busy worker
@@ -39,7 +39,7 @@ export class ProcessingMetrics {
   /** By config and minute. */
   private pending = new Map<string, PendingSample>()
   private timer: NodeJS.Timeout | undefined
-  private warnedAt = 0
+  private readonly failureWarning: CountedWarning<string>
 
   constructor(
     registry: Registry,
@@ -48,6 +48,12 @@ export class ProcessingMetrics {
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    this.failureWarning = new CountedWarning(
+      WARN_EVERY_MS,
+      (writes, _first, err) =>
+        this.logger.warn({ err, failed_writes: writes }, 'per-config processing metrics not written to Redis; the status page misses those batches'),
+      now,
+    )
     this.events = new Counter({
       name: 'plugin_process_event_events_total',
       help: "Events through a plugin's processEvent, by outcome: returned (an event), dropped (nothing returned), failed (threw, timed out, or returned something that is not an event)",
@@ -117,9 +123,7 @@ export class ProcessingMetrics {
 
   private failed(err: Error): void {
     this.writeFailures.inc()
-    if (Date.now() - this.warnedAt < WARN_EVERY_MS) return
-    this.warnedAt = Date.now()
-    this.logger.warn({ err: err.message }, 'per-config processing metrics not written to Redis; the status page misses this batch')
+    this.failureWarning.add(1, err.message)
   }
 }
 

@@ -48,3 +48,4 @@ export { readProcessingSeries, readProcessingCounts, PROCESSING_SERIES_MAX_MINUT
 export type { ProcessingSummary } from './read-processing-series'
 export { PluginConfigUnavailableError } from './config-unavailable-error'
 export { PluginCapturer } from './plugin-capture'
+export { CountedWarning } from './counted-warning'

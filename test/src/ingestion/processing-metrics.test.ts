@@ -83,4 +83,31 @@ describe('ProcessingMetrics (per-config processEvent metrics of one worker)', ()
     assert.equal(returned?.value, 6)
     await metrics.flush()
   })
+
+  it('counts writes Redis refused and warns at once, then at most once a minute with how many failed since, never failing a batch', async () => {
+    // A client that cannot reach Redis and queues nothing: every pipeline fails at once.
+    const unreachable = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null })
+    const lines: { msg: string; err?: string; failed_writes?: number }[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+    let now = Date.UTC(2026, 11, 6, 12, 0, 0)
+    const registry = new Registry()
+    const metrics = new ProcessingMetrics(registry, unreachable, testQueuePrefix(), logger, () => now)
+    const failures = async () => (await registry.getSingleMetric('plugin_process_event_metrics_write_failures_total')!.get()).values[0]?.value
+    for (let second = 0; second < 3; second++) {
+      metrics.record(batch([5], 2))
+      await metrics.flush()
+      now += 1000
+    }
+    assert.equal(await failures(), 3)
+    assert.equal(lines.length, 1, 'the first failure warns at once, the next two within the minute are counted')
+    assert.match(lines[0].msg, /processing metrics not written to Redis/)
+    assert.equal(lines[0].failed_writes, 1)
+    assert.match(String(lines[0].err), /writeable|enableOfflineQueue|closed/i)
+    now += 60_000
+    metrics.record(batch([5], 2))
+    await metrics.flush()
+    assert.equal(lines.length, 2)
+    assert.equal(lines[1].failed_writes, 3, 'the two counted and this one')
+    unreachable.disconnect()
+  })
 })
