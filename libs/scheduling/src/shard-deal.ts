@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto'
 
+/**
+ * Starts the id of every replica that deals by rendezvous. Replicas of builds before it had bare
+ * UUIDs and dealt in turn; while any of them is live, everyone deals in turn, so a fleet in the
+ * middle of a rolling upgrade agrees on one deal instead of leaving shards without an owner.
+ */
+export const RENDEZVOUS_ID_PREFIX = 'r-'
+
 /** How much `replica` wants `shard`: the same number on every replica, whatever else is live. */
 function weight(replica: string, shard: number): number {
   return createHash('sha256').update(`${replica}\0${shard}`).digest().readUIntBE(0, 6)
@@ -17,6 +24,7 @@ function weight(replica: string, shard: number): number {
 export function dealShards(replica: string, replicas: readonly string[], shards: number): number[] {
   const members = [...new Set(replicas)]
   if (!members.includes(replica)) return []
+  if (!members.every((m) => m.startsWith(RENDEZVOUS_ID_PREFIX))) return dealtInTurn(replica, members, shards)
   const fewest = Math.floor(shards / members.length)
   // This many replicas get one shard more than the fewest; which ones falls out of the wants.
   let moreLeft = shards % members.length
@@ -36,5 +44,13 @@ export function dealShards(replica: string, replicas: readonly string[], shards:
   }
   const owned: number[] = []
   for (let shard = 0; shard < shards; shard++) if (owner.get(shard) === replica) owned.push(shard)
+  return owned
+}
+
+/** The deal of the builds before rendezvous: the members sorted by id, shard s to member s mod n. */
+function dealtInTurn(replica: string, members: string[], shards: number): number[] {
+  const index = [...members].sort().indexOf(replica)
+  const owned: number[] = []
+  for (let shard = index; shard < shards; shard += members.length) owned.push(shard)
   return owned
 }

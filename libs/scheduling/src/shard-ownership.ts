@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '@plugin-server/core'
 import type Redis from 'ioredis'
-import { dealShards } from './shard-deal'
+import { dealShards, RENDEZVOUS_ID_PREFIX } from './shard-deal'
 import { schedulingKeys } from './scheduling-keys'
 
 export interface ShardOwnershipOptions {
@@ -26,7 +26,7 @@ export interface ShardOwnershipOptions {
  * run is delayed by its lease today.
  */
 export class ShardOwnership {
-  readonly replicaId = randomUUID()
+  readonly replicaId = RENDEZVOUS_ID_PREFIX + randomUUID()
   private owned: number[] = []
   private timer: NodeJS.Timeout | null = null
   private beating: Promise<void> | null = null

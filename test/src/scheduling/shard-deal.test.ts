@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { dealShards } from '@plugin-server/scheduling'
+import { dealShards, RENDEZVOUS_ID_PREFIX } from '@plugin-server/scheduling'
 
 /** Every live replica's shards, as each of them computes its own. */
 function deal(replicas: string[], shards: number): Map<string, number[]> {
@@ -25,7 +25,9 @@ function dealtInTurn(replicas: string[], shards: number): string[] {
   return Array.from({ length: shards }, (_, s) => sorted[s % sorted.length])
 }
 
-const replicaIds = (n: number) => Array.from({ length: n }, () => randomUUID())
+/** Ids as ShardOwnership makes them. */
+const replicaId = () => RENDEZVOUS_ID_PREFIX + randomUUID()
+const replicaIds = (n: number) => Array.from({ length: n }, replicaId)
 
 describe('dealShards: which SCHEDULER_SHARDS shards each live scheduler replica owns', () => {
   it('gives every shard to exactly one replica and each replica ⌊shards / n⌋ or ⌈shards / n⌉ of them', () => {
@@ -64,6 +66,19 @@ describe('dealShards: which SCHEDULER_SHARDS shards each live scheduler replica 
     assert.deepEqual(dealShards('gone', replicaIds(3), 8), [])
   })
 
+  it('deals in turn, as builds before it did, while a replica of such a build (a bare UUID) is live: a fleet in a rolling upgrade agrees on one deal', () => {
+    const old = randomUUID()
+    const replicas = [...replicaIds(2), old]
+    const inTurn = dealtInTurn(replicas, 32)
+    for (const replica of replicas) {
+      const mine = inTurn.flatMap((owner, s) => (owner === replica ? [s] : []))
+      assert.deepEqual(dealShards(replica, replicas, 32), mine, 'what the old build computes for itself, the new ones compute for everyone')
+    }
+    // 32 shards over two: the rendezvous deal is the one in turn with a chance of 1 in C(32,16) ≈ 6 × 10^8.
+    const upgraded = replicas.filter((r) => r !== old)
+    assert.notDeepEqual(ownerOf(deal(upgraded, 32), 32), dealtInTurn(upgraded, 32), 'once the old replica is gone, the rendezvous deal')
+  })
+
   it('moves few shards besides the joiner’s or the leaver’s share, where dealing in turn moved most of them', () => {
     const shards = 16
     for (const n of [2, 4, 6]) {
@@ -74,7 +89,7 @@ describe('dealShards: which SCHEDULER_SHARDS shards each live scheduler replica 
       const trials = 100
       for (let t = 0; t < trials; t++) {
         const replicas = replicaIds(n)
-        const joined = [...replicas, randomUUID()]
+        const joined = [...replicas, replicaId()]
         const left = replicas.slice(1)
         const before = ownerOf(deal(replicas, shards), shards)
         joinMoves += moved(before, ownerOf(deal(joined, shards), shards))
