@@ -4,7 +4,7 @@ import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import { clientIp } from './client-ip'
 import type { EventBatcher } from '@plugin-server/core'
-import { CaptureError, CaptureRequest, normalizeCapture, peekFirstKey, readCaptureRequest, unknownToken } from './parse'
+import { CaptureError, CaptureRequest, normalizeCapture, peekFirstKey, readCaptureRequest, unknownToken, withPersonUpdates } from './parse'
 import { answerSdkRequest, matchSdkEndpoint } from './sdk'
 import { BodyBudget, BodyHold } from './body-budget'
 import { readBody } from './read-body'
@@ -203,14 +203,4 @@ export async function startCaptureServer(
 
 function megabytes(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1)
-}
-
-/** PostHog keeps top-level `$set`/`$set_once` with the event; here they travel as properties. */
-function withPersonUpdates(properties: Record<string, unknown>, set?: Record<string, unknown>, setOnce?: Record<string, unknown>): Record<string, unknown> {
-  if (!set && !setOnce) return properties
-  return {
-    ...properties,
-    ...(set ? { $set: { ...(properties.$set as object | undefined), ...set } } : {}),
-    ...(setOnce ? { $set_once: { ...(properties.$set_once as object | undefined), ...setOnce } } : {}),
-  }
 }

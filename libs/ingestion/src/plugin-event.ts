@@ -27,8 +27,9 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * row): it can only collide with its own team's events, which the insert dedupes. A uuid that is
  * not a UUID keeps the original's and is handed to `refusedUuid`, for the plugin's logs.
  * Top-level $set/$set_once join properties, as they do at capture. Every field the events table
- * needs comes out with its type (a field the plugin broke keeps the original's value); an output
- * that is not an event at all throws, naming what is wrong, and is that plugin's error.
+ * needs comes out with its type (a field the plugin broke keeps the original's value, but properties
+ * that are not an object become empty ones: the plugin replaced them); an output that is not an event
+ * at all throws, naming what is wrong, and is that plugin's error.
  */
 export function fromPluginEvent(original: IngestEvent, output: unknown, refusedUuid?: (given: unknown) => void): IngestEvent {
   if (!isObject(output)) throw new Error(`processEvent returned ${describe(output)}, expected an event object`)

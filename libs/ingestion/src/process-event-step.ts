@@ -21,7 +21,7 @@ export interface ProcessEventDeps {
   pool: Pool
   logs: PluginLogWriter
   metrics: PluginChainMetrics
-  /** Per-config counts and times, written once per team's part of a batch (the status page, the configs list). */
+  /** Per-config counts and times, added up per batch and written at most once a second (the status page, the configs list). */
   processing?: ProcessingMetrics
   /** Deadline of one processEvent batch call (PLUGIN_PROCESS_EVENT_TIMEOUT_MS); the instance's own when unset. */
   timeoutMs?: number

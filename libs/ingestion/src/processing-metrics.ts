@@ -69,7 +69,7 @@ export class ProcessingMetrics {
     })
     this.writeFailures = new Counter({
       name: 'plugin_process_event_metrics_write_failures_total',
-      help: 'Batches whose per-config processing metrics could not be written to Redis',
+      help: 'Writes of per-config processing metrics (a second of batches each, at most) that Redis refused',
       registers: [registry],
     })
   }

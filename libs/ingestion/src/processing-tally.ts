@@ -8,7 +8,7 @@ export interface TallyTarget {
 
 /**
  * What each config's processEvent did to one team's part of a batch, added up in memory while the
- * chain runs, so it is written once per batch (ProcessingMetrics), never once per event.
+ * chain runs, so it is handed to ProcessingMetrics once per batch, never once per event.
  */
 export class ProcessingTally {
   private readonly samples = new Map<number, { target: TallyTarget; sample: ProcessingSample }>()
