@@ -19,12 +19,12 @@ export async function authorizeRoute(principal: AdminPrincipal, route: Route, pa
     case 'operator':
       throw new HttpError(403, 'forbidden', `${route.method} ${route.pattern} needs the operator token (ADMIN_API_TOKEN); this token is scoped to team ${own}`)
     case 'team': {
-      const teamId = idParam(params.teamId, 'team')
+      const teamId = idParam(params.teamId, 'team', 'teamId')
       if (teamId !== own) throw new HttpError(403, 'forbidden', `this token is scoped to team ${own} and cannot access team ${teamId}`)
       return
     }
     case 'config': {
-      const id = idParam(params.id, 'plugin config')
+      const id = idParam(params.id, 'plugin config', 'id')
       if ((await configTeam(management, id)) !== own)
         throw new HttpError(403, 'forbidden', `this token is scoped to team ${own}; plugin config ${id} is not one of its configs`)
       return

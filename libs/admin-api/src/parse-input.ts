@@ -23,9 +23,10 @@ export function assertStorableRequest(params: Record<string, string>, query: URL
   for (const [name, value] of query) storableString(name, value)
 }
 
-export function idParam(value: string, what: string): number {
+/** A path parameter that is an id: `field` is the parameter's name in the route (`teamId`, `id`), what a client's error handling reads. */
+export function idParam(value: string, what: string, field: string): number {
   if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > MAX_INT)
-    throw new HttpError(400, 'validation_error', `${what} id must be an integer from 1 to ${MAX_INT} (got ${JSON.stringify(value)})`)
+    throw new HttpError(400, 'validation_error', `${what} id must be an integer from 1 to ${MAX_INT} (got ${JSON.stringify(value)})`, field)
   return Number(value)
 }
 

@@ -113,13 +113,15 @@ describe('createAdminApi', () => {
     assertError(await call('GET', '/api/nope'), 404, 'not_found', 'no such endpoint: GET /api/nope')
     const notAllowed = await call('DELETE', '/api/plugins')
     assertError(notAllowed, 405, 'method_not_allowed', 'DELETE is not allowed on /api/plugins (allowed: GET, POST)')
-    assertError(await call('GET', '/api/configs/abc'), 400, 'validation_error', 'plugin config id must be an integer from 1 to 2147483647 (got "abc")')
+    assertError(await call('GET', '/api/configs/abc'), 400, 'validation_error', 'plugin config id must be an integer from 1 to 2147483647 (got "abc")', 'id')
     assertError(
       await call('GET', '/api/configs/9999999999'),
       400,
       'validation_error',
       'plugin config id must be an integer from 1 to 2147483647 (got "9999999999")',
+      'id',
     )
+    assertError(await call('GET', '/api/teams/x1/configs'), 400, 'validation_error', 'team id must be an integer from 1 to 2147483647 (got "x1")', 'teamId')
     assertError(await call('GET', '/api/configs/42'), 404, 'not_found', 'plugin config 42 not found')
     assertError(await call('GET', '/api/plugins/9'), 404, 'not_found', 'plugin 9 not found')
     assertError(await call('GET', '/api/plugins/99999999999'), 404, 'not_found', 'plugin 99999999999 not found')

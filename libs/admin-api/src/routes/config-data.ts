@@ -27,7 +27,7 @@ function listQuery(query: URLSearchParams, key: string): string[] | undefined {
 
 export const configDataRoutes: Route[] = [
   defineRoute('PUT /api/configs/:id/attachments/:key', 'config', async ({ req, params, management, maxBodyBytes }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const contents = await readBody(req, maxBodyBytes)
     const header = req.headers['x-file-name']
     const fileName = (Array.isArray(header) ? header[0] : header) ?? params.key
@@ -36,7 +36,7 @@ export const configDataRoutes: Route[] = [
     return { status: 200, body: view }
   }),
   defineRoute('GET /api/configs/:id/logs', 'config', async ({ req, params, query, management, services, principal }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const logQuery = {
       levels: listQuery(query, 'level'),
       sources: listQuery(query, 'source'),
@@ -55,7 +55,7 @@ export const configDataRoutes: Route[] = [
     return { status: 200, body: await waitForLogs(req, management, services.logTail, teamId, id, { ...logQuery, afterId }, wait * 1000) }
   }),
   defineRoute('GET /api/configs/:id/metrics', 'config', async ({ params, management }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     await getConfig(management, id)
     return { status: 200, body: { plugin_config_id: id, metrics: await readMetrics(management.redis, management.queuePrefix, id) } }
   }),

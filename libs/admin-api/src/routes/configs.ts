@@ -14,10 +14,10 @@ function pluginRef(value: unknown): number | string {
 export const configRoutes: Route[] = [
   defineRoute('GET /api/teams/:teamId/configs', 'team', async ({ params, management }) => ({
     status: 200,
-    body: await listConfigs(management, idParam(params.teamId, 'team')),
+    body: await listConfigs(management, idParam(params.teamId, 'team', 'teamId')),
   })),
   defineRoute('POST /api/teams/:teamId/configs', 'team', async ({ req, params, management, maxBodyBytes }) => {
-    const teamId = idParam(params.teamId, 'team')
+    const teamId = idParam(params.teamId, 'team', 'teamId')
     const body = await readJsonObject(req, maxBodyBytes)
     const view = await createConfig(management, {
       teamId,
@@ -31,17 +31,17 @@ export const configRoutes: Route[] = [
     return { status: 201, body: view }
   }),
   defineRoute('PUT /api/teams/:teamId/configs/order', 'team', async ({ req, params, management, maxBodyBytes }) => {
-    const teamId = idParam(params.teamId, 'team')
+    const teamId = idParam(params.teamId, 'team', 'teamId')
     const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
     if (ids === undefined) throw new HttpError(400, 'validation_error', 'ids is required: every config id of the team, first runs first', 'ids')
     return { status: 200, body: await reorderConfigs(management, teamId, ids) }
   }),
   defineRoute('GET /api/configs/:id', 'config', async ({ params, management }) => ({
     status: 200,
-    body: await getConfig(management, idParam(params.id, 'plugin config')),
+    body: await getConfig(management, idParam(params.id, 'plugin config', 'id')),
   })),
   defineRoute('PATCH /api/configs/:id', 'config', async ({ req, params, management, maxBodyBytes }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const body = await readJsonObject(req, maxBodyBytes)
     const view = await updateConfig(management, id, {
       config: configValues(body),
@@ -54,14 +54,14 @@ export const configRoutes: Route[] = [
   }),
   defineRoute('DELETE /api/configs/:id', 'config', async ({ params, management }) => ({
     status: 200,
-    body: await deleteConfig(management, idParam(params.id, 'plugin config')),
+    body: await deleteConfig(management, idParam(params.id, 'plugin config', 'id')),
   })),
   defineRoute('POST /api/configs/:id/enable', 'config', async ({ params, management }) => ({
     status: 200,
-    body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), true),
+    body: await setConfigEnabled(management, idParam(params.id, 'plugin config', 'id'), true),
   })),
   defineRoute('POST /api/configs/:id/disable', 'config', async ({ params, management }) => ({
     status: 200,
-    body: await setConfigEnabled(management, idParam(params.id, 'plugin config'), false),
+    body: await setConfigEnabled(management, idParam(params.id, 'plugin config', 'id'), false),
   })),
 ]

@@ -41,13 +41,13 @@ function isoTime(body: Record<string, unknown>, key: string): Date {
 
 export const exportRoutes: Route[] = [
   defineRoute('GET /api/configs/:id/dead-letters', 'config', async ({ params, query, management }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const limit = intQueryParam(query, 'limit', 100, 1, MAX_DEAD_LETTERS)
     await getConfig(management, id)
     return { status: 200, body: (await listDeadLetters(management.pool, id, { newest: limit })).map(deadLetterView) }
   }),
   defineRoute('POST /api/configs/:id/dead-letters/replay', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
     await getConfig(management, id)
     if (ids !== undefined) {
@@ -72,14 +72,14 @@ export const exportRoutes: Route[] = [
     }
   }),
   defineRoute('GET /api/configs/:id/historical-exports', 'config', async ({ params, query, management, services }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const limit = intQueryParam(query, 'limit', DEFAULT_HISTORICAL_RUNS, 1, MAX_HISTORICAL_RUNS)
     const before = query.get('before') ? intQueryParam(query, 'before', 0, 1, POSTGRES_INT_MAX) : undefined
     await getConfig(management, id)
     return { status: 200, body: await services.historical.list(id, { limit, before }) }
   }),
   defineRoute('POST /api/configs/:id/historical-exports', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const body = await readJsonObject(req, maxBodyBytes)
     const from = isoTime(body, 'from')
     const to = isoTime(body, 'to')
@@ -93,16 +93,16 @@ export const exportRoutes: Route[] = [
     return { status: 202, body: run }
   }),
   defineRoute('GET /api/configs/:id/historical-exports/:run', 'config', async ({ params, management, services }) => {
-    const id = idParam(params.id, 'plugin config')
-    const runId = idParam(params.run, 'historical export run')
+    const id = idParam(params.id, 'plugin config', 'id')
+    const runId = idParam(params.run, 'historical export run', 'run')
     await getConfig(management, id)
     const run = await services.historical.get(id, runId)
     if (!run) throw new HttpError(404, 'not_found', `historical export run ${runId} of plugin config ${id} not found`)
     return { status: 200, body: run }
   }),
   defineRoute('POST /api/configs/:id/historical-exports/:run/cancel', 'config', async ({ params, management, services }) => {
-    const id = idParam(params.id, 'plugin config')
-    const runId = idParam(params.run, 'historical export run')
+    const id = idParam(params.id, 'plugin config', 'id')
+    const runId = idParam(params.run, 'historical export run', 'run')
     await getConfig(management, id)
     return { status: 200, body: await services.historical.cancel(id, runId) }
   }),

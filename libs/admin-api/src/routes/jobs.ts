@@ -22,7 +22,7 @@ function declaredOrder(publicJobs: Record<string, PublicJobSpec>, recorded: read
 
 export const jobRoutes: Route[] = [
   defineRoute('GET /api/configs/:id/jobs', 'config', async ({ params, query, management }) => {
-    const id = idParam(params.id, 'plugin config')
+    const id = idParam(params.id, 'plugin config', 'id')
     const limit = intQueryParam(query, 'limit', 50, 1, JOB_HISTORY_LENGTH)
     const config = await getConfig(management, id)
     // The public jobs of the version the config runs (a pinned one may have others than the current version).
@@ -39,7 +39,7 @@ export const jobRoutes: Route[] = [
     return { status: 200, body: { public_jobs: ordered, public_job_order: order, jobs } }
   }),
   defineRoute('POST /api/configs/:id/jobs/:name', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
-    const pluginConfigId = idParam(params.id, 'plugin config')
+    const pluginConfigId = idParam(params.id, 'plugin config', 'id')
     const body = await readJsonObject(req, maxBodyBytes)
     // As the CLI: no payload is an empty object, which publicJobs then fills with defaults.
     const job = await triggerJob(management, { pluginConfigId, jobName: params.name, payload: body.payload ?? {} }, services.limits.plugins)

@@ -41,10 +41,13 @@ export const teamRoutes: Route[] = [
   defineRoute('DELETE /api/teams/:teamId', 'operator', async ({ params, query, management }) => {
     const force = query.get('force')
     if (force !== null && force !== 'true' && force !== 'false') throw new HttpError(400, 'validation_error', 'force must be true or false', 'force')
-    return { status: 200, body: await deleteTeam(management, idParam(params.teamId, 'team'), { force: force === 'true', forceHint: 'add ?force=true' }) }
+    return {
+      status: 200,
+      body: await deleteTeam(management, idParam(params.teamId, 'team', 'teamId'), { force: force === 'true', forceHint: 'add ?force=true' }),
+    }
   }),
   defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, services }) => ({
     status: 200,
-    body: await teamUsage(management, idParam(params.teamId, 'team'), services.limits),
+    body: await teamUsage(management, idParam(params.teamId, 'team', 'teamId'), services.limits),
   })),
 ]
