@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BodyBudget } from '@plugin-server/core'
 import { ManagementContext, ManagementError } from '@plugin-server/management'
 import { createAdminServices } from './admin-services'
 import { authenticate } from './authenticate'
@@ -9,6 +10,12 @@ import { assertStorableRequest } from './parse-input'
 import { findRoute } from './router'
 
 const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024
+/**
+ * Admin request bodies one process holds at once, in bodies of the largest size: any team's token may
+ * send 50 MB bodies (attachments, configs), and without a bound twenty of them at once would have
+ * the capture process, every team's event intake, hold a gigabyte. A body alone always passes.
+ */
+const BODIES_IN_FLIGHT = 2
 
 function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err
@@ -36,6 +43,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
     attachmentMaxBytes: deps.attachmentMaxBytes,
   }
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const bodies = new BodyBudget(deps.bodiesInFlightBytes ?? BODIES_IN_FLIGHT * maxBodyBytes)
   const services = createAdminServices(management, deps.logLongPolls, deps.schedulerShards, deps.limits)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid')
@@ -46,6 +54,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
     let status = 500
     // Which token acted, for the audit trail; never the token itself.
     let actor: Record<string, number | string> = {}
+    const bodyHold = bodies.hold()
     try {
       const principal = await authenticate(req, deps.token, deps.teamTokens ?? false, management)
       actor = principal.kind === 'team' ? { teamId: principal.teamId, tokenId: principal.tokenId } : { actor: 'operator' }
@@ -64,6 +73,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
         query: url.searchParams,
         management,
         maxBodyBytes,
+        bodyHold,
         principal,
         services,
         pluginSettings: deps.pluginSettings,
@@ -81,6 +91,8 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
       }
       // A body we did not read would otherwise keep the socket busy.
       if (!req.complete) req.resume()
+    } finally {
+      bodyHold.release()
     }
     management.logger.info({ method, path, status, ...actor, ms: Date.now() - started }, 'admin API request')
     return true

@@ -25,6 +25,8 @@ export interface AdminApiDeps {
   teamTokens?: boolean
   /** Largest accepted request body (archives, attachments, JSON); 50 MB by default. */
   maxBodyBytes?: number
+  /** Bytes of request bodies held at once, past which a body is refused with 503 (one alone always passes); twice `maxBodyBytes` by default. */
+  bodiesInFlightBytes?: number
   /**
    * The PLUGIN_* settings (`config.plugins`) dry runs (`POST /api/teams/:teamId/try`) obey: limits,
    * fetch allowlist, GeoIP database, PostHog API. Without them: the defaults and no fetch allowlist.

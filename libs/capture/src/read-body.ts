@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { CaptureError } from './parse'
-import type { BodyHold } from './body-budget'
+import type { BodyHold } from '@plugin-server/core'
 
 /**
  * Reads the raw body, refusing it as soon as it passes the limit rather than after buffering it all,

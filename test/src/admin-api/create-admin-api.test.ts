@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
-import type http from 'node:http'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { updateMetric } from '@plugin-server/plugin-runtime'
@@ -18,6 +18,7 @@ import {
   storedConfigValue,
   WITH_ATTACHMENT,
 } from '../management/management-fixture'
+import { eventually } from '../harness/fleet'
 import { serveAdminApi } from './serve-admin-api'
 
 const TOKEN = 'test-admin-token-0123456789'
@@ -208,6 +209,33 @@ describe('createAdminApi', () => {
       assertError(reply, 413, 'payload_too_large', 'request body is larger than 1024 bytes')
     } finally {
       small.server.close()
+    }
+  })
+
+  it('refuses a body (503, Retry-After) while other requests hold the bodies in flight it may, and takes it once they are answered', async () => {
+    const bounded = await serveAdminApi(h, { token: TOKEN, maxBodyBytes: 90_000, bodiesInFlightBytes: 100_000 })
+    const upload = (raw: Buffer) => call('POST', '/api/plugins', { on: bounded.base, raw, headers: { 'content-type': 'application/zip' } })
+    try {
+      // An upload of 80 000 bytes sent slowly: a tenth of it, the rest held back.
+      const slow = http.request(`${bounded.base}/api/plugins`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/zip', 'content-length': '80000' },
+      })
+      const slowReply = new Promise<number>((resolve, reject) => slow.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject))
+      slow.write(Buffer.alloc(8000))
+      const refused = await eventually(
+        'a second upload is refused while the slow one holds its declared 80 000 bytes',
+        () => upload(Buffer.alloc(80_000)),
+        (reply) => reply.status === 503,
+      )
+      assertError(refused, 503, 'unavailable', 'the server holds as many admin request bodies as it may at once: retry shortly')
+      assert.equal(refused.headers.get('retry-after'), '1')
+      assert.equal((await call('GET', '/api/teams', { on: bounded.base })).status, 200, 'a request without a body is served meanwhile')
+      slow.end(Buffer.alloc(72_000))
+      assert.equal(await slowReply, 400, 'the slow upload was read whole (not a plugin archive)')
+      assertError(await upload(Buffer.alloc(80_000)), 400, 'invalid_plugin', 'archive is not a valid zip file (no end of central directory)')
+    } finally {
+      bounded.server.close()
     }
   })
 

@@ -26,9 +26,9 @@ function listQuery(query: URLSearchParams, key: string): string[] | undefined {
 }
 
 export const configDataRoutes: Route[] = [
-  defineRoute('PUT /api/configs/:id/attachments/:key', 'config', async ({ req, params, management, maxBodyBytes }) => {
+  defineRoute('PUT /api/configs/:id/attachments/:key', 'config', async ({ req, params, management, maxBodyBytes, bodyHold }) => {
     const id = idParam(params.id, 'plugin config', 'id')
-    const contents = await readBody(req, maxBodyBytes)
+    const contents = await readBody(req, maxBodyBytes, bodyHold)
     const header = req.headers['x-file-name']
     const fileName = (Array.isArray(header) ? header[0] : header) ?? params.key
     const contentType = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim()

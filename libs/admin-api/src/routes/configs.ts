@@ -16,9 +16,9 @@ export const configRoutes: Route[] = [
     status: 200,
     body: await listConfigs(management, idParam(params.teamId, 'team', 'teamId')),
   })),
-  defineRoute('POST /api/teams/:teamId/configs', 'team', async ({ req, params, management, maxBodyBytes }) => {
+  defineRoute('POST /api/teams/:teamId/configs', 'team', async ({ req, params, management, maxBodyBytes, bodyHold }) => {
     const teamId = idParam(params.teamId, 'team', 'teamId')
-    const body = await readJsonObject(req, maxBodyBytes)
+    const body = await readJsonObject(req, maxBodyBytes, bodyHold)
     const view = await createConfig(management, {
       teamId,
       plugin: pluginRef(body.plugin_id),
@@ -30,9 +30,9 @@ export const configRoutes: Route[] = [
     })
     return { status: 201, body: view }
   }),
-  defineRoute('PUT /api/teams/:teamId/configs/order', 'team', async ({ req, params, management, maxBodyBytes }) => {
+  defineRoute('PUT /api/teams/:teamId/configs/order', 'team', async ({ req, params, management, maxBodyBytes, bodyHold }) => {
     const teamId = idParam(params.teamId, 'team', 'teamId')
-    const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
+    const ids = idList(await readJsonObject(req, maxBodyBytes, bodyHold), 'ids')
     if (ids === undefined) throw new HttpError(400, 'validation_error', 'ids is required: every config id of the team, first runs first', 'ids')
     return { status: 200, body: await reorderConfigs(management, teamId, ids) }
   }),
@@ -40,9 +40,9 @@ export const configRoutes: Route[] = [
     status: 200,
     body: await getConfig(management, idParam(params.id, 'plugin config', 'id')),
   })),
-  defineRoute('PATCH /api/configs/:id', 'config', async ({ req, params, management, maxBodyBytes }) => {
+  defineRoute('PATCH /api/configs/:id', 'config', async ({ req, params, management, maxBodyBytes, bodyHold }) => {
     const id = idParam(params.id, 'plugin config', 'id')
-    const body = await readJsonObject(req, maxBodyBytes)
+    const body = await readJsonObject(req, maxBodyBytes, bodyHold)
     const view = await updateConfig(management, id, {
       config: configValues(body),
       attachments: attachmentValues(body),

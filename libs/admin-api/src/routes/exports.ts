@@ -46,9 +46,9 @@ export const exportRoutes: Route[] = [
     await getConfig(management, id)
     return { status: 200, body: (await listDeadLetters(management.pool, id, { newest: limit })).map(deadLetterView) }
   }),
-  defineRoute('POST /api/configs/:id/dead-letters/replay', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
+  defineRoute('POST /api/configs/:id/dead-letters/replay', 'config', async ({ req, params, management, services, maxBodyBytes, bodyHold }) => {
     const id = idParam(params.id, 'plugin config', 'id')
-    const ids = idList(await readJsonObject(req, maxBodyBytes), 'ids')
+    const ids = idList(await readJsonObject(req, maxBodyBytes, bodyHold), 'ids')
     await getConfig(management, id)
     if (ids !== undefined) {
       const pending = new Set((await listDeadLetters(management.pool, id, { ids, onlyPending: true })).map((d) => d.id))
@@ -78,9 +78,9 @@ export const exportRoutes: Route[] = [
     await getConfig(management, id)
     return { status: 200, body: await services.historical.list(id, { limit, before }) }
   }),
-  defineRoute('POST /api/configs/:id/historical-exports', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
+  defineRoute('POST /api/configs/:id/historical-exports', 'config', async ({ req, params, management, services, maxBodyBytes, bodyHold }) => {
     const id = idParam(params.id, 'plugin config', 'id')
-    const body = await readJsonObject(req, maxBodyBytes)
+    const body = await readJsonObject(req, maxBodyBytes, bodyHold)
     const from = isoTime(body, 'from')
     const to = isoTime(body, 'to')
     if (from >= to) throw new HttpError(400, 'validation_error', 'from must be before to', 'from')

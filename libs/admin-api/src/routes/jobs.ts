@@ -38,9 +38,9 @@ export const jobRoutes: Route[] = [
     const ordered = Object.fromEntries(order.map((name) => [name, publicJobs[name]]))
     return { status: 200, body: { public_jobs: ordered, public_job_order: order, jobs } }
   }),
-  defineRoute('POST /api/configs/:id/jobs/:name', 'config', async ({ req, params, management, services, maxBodyBytes }) => {
+  defineRoute('POST /api/configs/:id/jobs/:name', 'config', async ({ req, params, management, services, maxBodyBytes, bodyHold }) => {
     const pluginConfigId = idParam(params.id, 'plugin config', 'id')
-    const body = await readJsonObject(req, maxBodyBytes)
+    const body = await readJsonObject(req, maxBodyBytes, bodyHold)
     // As the CLI: no payload is an empty object, which publicJobs then fills with defaults.
     const job = await triggerJob(management, { pluginConfigId, jobName: params.name, payload: body.payload ?? {} }, services.limits.plugins)
     return { status: 201, body: job }

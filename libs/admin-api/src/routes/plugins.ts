@@ -39,9 +39,9 @@ export const pluginRoutes: Route[] = [
     const rows = await listPlugins(management, query.get('after') ?? '', limit + 1)
     return { status: 200, ...keysetPage(req, query, rows, limit, (plugin) => plugin.name) }
   }),
-  defineRoute('POST /api/plugins', 'operator', async ({ req, management, maxBodyBytes }) => {
+  defineRoute('POST /api/plugins', 'operator', async ({ req, management, maxBodyBytes, bodyHold }) => {
     const kind = archiveKind(req.headers['content-type'])
-    const archive = await readBody(req, maxBodyBytes)
+    const archive = await readBody(req, maxBodyBytes, bodyHold)
     if (archive.length === 0) throw new HttpError(400, 'validation_error', 'request body is empty: send the plugin archive')
     const result = await installPluginArchive(management, archive, kind)
     return { status: result.status === 'installed' ? 201 : 200, body: result }
@@ -53,8 +53,8 @@ export const pluginRoutes: Route[] = [
     body: await getPlugin(management, params.plugin, principal.kind === 'team' ? { teamId: principal.teamId } : {}),
   })),
   // Rollback (or forward again): configs without a pin switch to this stored version fleet-wide.
-  defineRoute('POST /api/plugins/:plugin/current-version', 'operator', async ({ req, params, management, maxBodyBytes }) => {
-    const version = optionalInt(await readJsonObject(req, maxBodyBytes), 'version')
+  defineRoute('POST /api/plugins/:plugin/current-version', 'operator', async ({ req, params, management, maxBodyBytes, bodyHold }) => {
+    const version = optionalInt(await readJsonObject(req, maxBodyBytes, bodyHold), 'version')
     if (version === undefined || version < 1) throw new HttpError(400, 'validation_error', 'version is required: the stored version to make current', 'version')
     return { status: 200, body: await setCurrentVersion(management, params.plugin, version) }
   }),

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import type { BodyHold } from '@plugin-server/core'
 import type { ManagementContext } from '@plugin-server/management'
 import type { TrySettings } from '@plugin-server/try-it'
 import type { AdminServices } from '../admin-services'
@@ -10,6 +11,8 @@ export interface RouteContext {
   query: URLSearchParams
   management: ManagementContext
   maxBodyBytes: number
+  /** This request's share of the bytes of admin request bodies the process holds; readBody takes it. */
+  bodyHold: BodyHold
   /** Who is asking; already allowed on this route. */
   principal: AdminPrincipal
   /** Queues and background work of this API process (dead-letter replays, historical exports, task chains). */

@@ -23,8 +23,8 @@ export const teamRoutes: Route[] = [
     const rows = await listTeams(management.pool, after, limit + 1)
     return { status: 200, ...keysetPage(req, query, rows, limit, (team) => String(team.id)) }
   }),
-  defineRoute('POST /api/teams', 'operator', async ({ req, management, maxBodyBytes }) => {
-    const body = await readJsonObject(req, maxBodyBytes)
+  defineRoute('POST /api/teams', 'operator', async ({ req, management, maxBodyBytes, bodyHold }) => {
+    const body = await readJsonObject(req, maxBodyBytes, bodyHold)
     const name = optionalString(body, 'name')
     if (name === undefined || name.trim() === '') throw new HttpError(400, 'validation_error', 'name is required', 'name')
     const token = optionalString(body, 'api_token')

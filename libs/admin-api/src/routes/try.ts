@@ -12,9 +12,9 @@ const TOO_LARGE = `a dry run takes an event of at most ${MAX_TRY_EVENT_BYTES} by
 
 export const tryRoutes: Route[] = [
   // A dry run: the plugins' own errors are part of the 200 answer, only bad input and refusals are not.
-  defineRoute('POST /api/teams/:teamId/try', 'team', async ({ req, params, management, maxBodyBytes, pluginSettings }) => {
+  defineRoute('POST /api/teams/:teamId/try', 'team', async ({ req, params, management, maxBodyBytes, pluginSettings, bodyHold }) => {
     const teamId = idParam(params.teamId, 'team', 'teamId')
-    const body = await readJsonObject(req, Math.min(maxBodyBytes, MAX_TRY_BODY_BYTES), TOO_LARGE)
+    const body = await readJsonObject(req, Math.min(maxBodyBytes, MAX_TRY_BODY_BYTES), bodyHold, TOO_LARGE)
     try {
       const result = await tryEvent({ ...management, settings: pluginSettings }, { teamId, event: body.event, target: body.target })
       return { status: 200, body: result }

@@ -7,8 +7,9 @@ export interface BodyHold {
 }
 
 /**
- * The bytes of request bodies one capture process holds at once (CAPTURE_MAX_IN_FLIGHT_MB): raw
- * while a body is read, then decoded once it is decompressed, until the request is answered.
+ * The bytes of request bodies one process holds at once: capture's (CAPTURE_MAX_IN_FLIGHT_MB) raw
+ * while a body is read, then decoded once it is decompressed, until the request is answered; and,
+ * in a budget of its own, the admin API's (libs/admin-api create-admin-api.ts).
  * Without it a few small gzip bodies that inflate to the body limit each, sent at once, took a
  * process to 1.3 GB before their token was even looked up. A request that finds no room is
  * answered 503 and retried by the client; a request alone is always let through, however large

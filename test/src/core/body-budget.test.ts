@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { BodyBudget } from '@plugin-server/capture-lib'
+import { BodyBudget } from '@plugin-server/core'
 
 describe('BodyBudget', () => {
   const MIB = 1024 * 1024
