@@ -18,8 +18,9 @@ function replaceLoneSurrogates(match: string, highLead?: string, high?: string, 
 
 /** Removes escaped U+0000 and replaces escaped lone surrogates with U+FFFD (escaped pairs stay). */
 export function toPostgresJson(json: string): string {
-  const withoutNul = json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '$1') : json
-  return HAS_SURROGATE_ESCAPE.test(withoutNul) ? withoutNul.replace(SURROGATE_ESCAPE, replaceLoneSurrogates) : withoutNul
+  // Surrogates first: a NUL removed between two halves must not join them into a pair they never were.
+  const paired = HAS_SURROGATE_ESCAPE.test(json) ? json.replace(SURROGATE_ESCAPE, replaceLoneSurrogates) : json
+  return paired.includes('\\u0000') ? paired.replace(NUL_ESCAPE, '$1') : paired
 }
 
 /**

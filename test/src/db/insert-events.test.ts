@@ -139,4 +139,8 @@ describe('toPostgresJson', () => {
     const json = '{"a":"\\ud800","b":"\\\\ud800","c":"\\ud83d\\ude80","d":"\\udc00\\ud800","e":"\\\\\\udc00"}'
     assert.deepEqual(JSON.parse(toPostgresJson(json)), { a: '\ufffd', b: '\\ud800', c: '🚀', d: '\ufffd\ufffd', e: '\\\ufffd' })
   })
+
+  it('never joins two lone halves with a NUL between them into a pair', () => {
+    assert.deepEqual(JSON.parse(toPostgresJson(JSON.stringify({ a: '\ud83d\u0000\ude80' }))), { a: '\ufffd\ufffd' })
+  })
 })

@@ -11,7 +11,7 @@ export const FUTURE_EVENT_CUTOFF_MS = 23 * 3600 * 1000
  * 2. if `timestamp` parses: with a valid `sent_at` (and no `$ignore_sent_at`), correct the
  *    client's clock skew, `now + (timestamp - sent_at)`; without one, take `timestamp` as is;
  * 3. if a numeric `offset` (ms before sending, posthog-js) is given it wins: `now - offset`;
- * 4. a result more than 23h in the future, or outside years 0..9999, becomes `now`.
+ * 4. a result more than 23h in the future, or outside years 1..9999 (what Postgres stores), becomes `now`.
  * Unparseable `timestamp`/`sent_at`/`offset` are ignored with a warning, never rejected, as in
  * PostHog (`ignored_invalid_timestamp`).
  */
