@@ -79,6 +79,9 @@ export async function readQueueDepths(redis: Redis, prefix: string, queues: read
  */
 export function registerQueueDepthMetrics(registry: Registry, redis: () => Redis, prefix: string, queues: readonly string[] = MONITORED_QUEUES): void {
   let cached: { at: number; read: Promise<QueueDepth[] | null> } | null = null
+  // A read that outlasts its scrape's 2 s goes on; the next scrapes wait on it rather than sending
+  // another (a Redis that does not answer would otherwise queue one more read per scrape).
+  let reading: Promise<QueueDepth[]> | null = null
   const errors = new Counter({
     name: 'queue_depth_read_errors_total',
     help: 'Scrapes at which the queue depth could not be read from Redis',
@@ -87,7 +90,8 @@ export function registerQueueDepthMetrics(registry: Registry, redis: () => Redis
   const read = (): Promise<QueueDepth[] | null> => {
     const now = Date.now()
     if (!cached || now - cached.at > 1000) {
-      const promise = withTimeout(readQueueDepths(redis(), prefix, queues, now), 2000).catch(() => {
+      reading ??= readQueueDepths(redis(), prefix, queues, now).finally(() => (reading = null))
+      const promise = withTimeout(reading, 2000).catch(() => {
         errors.inc()
         return null
       })
