@@ -43,6 +43,18 @@ export async function jobsExist(redis: Redis, queue: Queue, jobIds: readonly str
 }
 
 /**
+ * Each job's data as BullMQ stored it (the `data` field of its hash, JSON text; null when the job is
+ * gone), in one round trip: Queue#getJob would read each whole job, one round trip each.
+ */
+export async function jobsData(redis: Redis, queue: Queue, jobIds: readonly string[]): Promise<(string | null)[]> {
+  if (jobIds.length === 0) return []
+  const pipeline = redis.pipeline()
+  for (const id of jobIds) pipeline.hget(queue.toKey(id), 'data')
+  const replies = (await pipeline.exec()) ?? []
+  return jobIds.map((_, i) => (typeof replies[i]?.[1] === 'string' ? (replies[i][1] as string) : null))
+}
+
+/**
  * Queue#getDeduplicationJobId for many ids in one round trip (it reads `de:<id>`): the scheduler
  * checks every chain on each reconcile, and one GET per chain is thousands of round trips.
  */

@@ -51,6 +51,7 @@ export { forgetPluginRedisKeys } from './forget-plugin-redis-keys'
 export { forgetExportState } from './forget-export-state'
 export { forgetTeamRedisState } from './forget-team-redis-state'
 export {
+  jobsData,
   jobsExist,
   deduplicationJobIds,
   dropDeduplicatedSuccessor,

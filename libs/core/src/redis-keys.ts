@@ -79,6 +79,8 @@ export const redisKeys = (prefix: string) => ({
   cursor: (configId: number, name: string) => `${prefix}:cursor:${configId}:${name}`,
   /** STRING value of a plugin's cache under its own key, per plugin and team, with the plugin's TTL if any; libs/plugin-runtime. */
   cache: (pluginId: number, teamId: number, key: string) => `${prefix}:cache:${pluginId}:${teamId}:${key}`,
+  /** What every `cache` key starts with, for the scans that look for a team's keys of every plugin (libs/management). */
+  cacheHead: () => `${prefix}:cache:`,
   /** What a team's plugins hold in Redis, its cache keys and its jobs, kept by the scripts every such write goes through (PLUGIN_TEAM_REDIS_LIMIT_MB); libs/plugin-runtime redis-account-scripts.ts. */
   /** STRING bytes every team's plugins hold in Redis together: the teams' totals summed (PLUGIN_REDIS_LIMIT_MB). */
   pluginRedisFleetTotal: () => `${prefix}:redis-account:fleet-total`,

@@ -1,4 +1,4 @@
-import { createPluginJobsQueue, forgetExportState, forgetPluginRedisKeys, redisKeys, SCHEDULER_TASKS, schedulerChainId } from '@plugin-server/core'
+import { createPluginJobsQueue, forgetExportState, forgetPluginRedisKeys, jobsData, redisKeys, SCHEDULER_TASKS, schedulerChainId } from '@plugin-server/core'
 import {
   DeletedPluginConfigRecord,
   forgetDeletedPluginConfig,
@@ -154,10 +154,10 @@ async function removeNotStartedJobs(deps: CleanupDeps, configIds: ReadonlySet<nu
       const [next, flat] = await redis.zscan(line, cursor, 'COUNT', JOB_PAGE)
       cursor = next
       const ids = flat.filter((_, i) => i % 2 === 0)
-      const data = ids.length === 0 ? [] : await redis.pipeline(ids.map((id) => ['hget', queue.toKey(id), 'data'])).exec()
+      const data = await jobsData(redis, queue, ids)
       const gone: string[] = []
       for (const [i, id] of ids.entries()) {
-        const configId = configOf(data?.[i]?.[1])
+        const configId = configOf(data[i])
         if (configId === null || !configIds.has(configId)) continue
         // Refused when a job-worker took it meanwhile (locked): it runs and finds its config gone.
         if ((await queue.remove(id)) === 1) gone.push(id)
@@ -181,8 +181,8 @@ async function removeNotStartedJobs(deps: CleanupDeps, configIds: ReadonlySet<nu
 }
 
 /** The config a job's data names; null for a job gone meanwhile or data that is not a plugin job's. */
-function configOf(data: unknown): number | null {
-  if (typeof data !== 'string') return null
+function configOf(data: string | null): number | null {
+  if (data === null) return null
   try {
     const parsed = JSON.parse(data) as { pluginConfigId?: unknown }
     return typeof parsed.pluginConfigId === 'number' ? parsed.pluginConfigId : null

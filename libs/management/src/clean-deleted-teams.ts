@@ -87,7 +87,7 @@ async function forgetTeamRedis(deps: CleanupDeps, teamId: number, configIds: rea
   const keys = redisKeys(queuePrefix)
   const done = { keys: 0, bytes: 0 }
   // Every plugin's cache keys of the team, those its account never held too: `cache:<plugin>:<team>:<key>`.
-  const cacheHead = `${queuePrefix}:cache:`
+  const cacheHead = keys.cacheHead()
   for await (const found of scanKeys(redis, `${globEscape(cacheHead)}*:${teamId}:*`)) {
     // The glob also matches another team's key with `:<team>:` in it: only keys redisKeys.cache names for the team.
     const ours = found.filter((key) => key.startsWith(keys.cache(Number(key.slice(cacheHead.length).split(':')[0]), teamId, '')))

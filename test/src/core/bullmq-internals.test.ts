@@ -9,6 +9,7 @@ import {
   deduplicationJobIds,
   dropDeduplicatedSuccessor,
   hasDeduplicatedSuccessor,
+  jobsData,
   jobsExist,
   readQueueDepths,
   setWorkerConcurrency,
@@ -79,6 +80,12 @@ describe('BullMQ internals adapter (libs/core bullmq-internals.ts)', () => {
     const job = await queue.add('t', { n: 1 })
     assert.deepEqual(await jobsExist(redis, queue, [job.id!, 'no-such-job']), [true, false])
     assert.equal(await queue.getJob('no-such-job'), undefined)
+  })
+
+  it('reads each job’s data as Queue#getJob does, for many jobs at once', async () => {
+    const job = await queue.add('t', { n: 1, name: 'é' })
+    assert.deepEqual(await jobsData(redis, queue, [job.id!, 'no-such-job']), [JSON.stringify({ n: 1, name: 'é' }), null])
+    assert.deepEqual((await queue.getJob(job.id!))?.data, { n: 1, name: 'é' })
   })
 
   it('reads the job each deduplication id names, as Queue#getDeduplicationJobId does, for many ids at once', async () => {
