@@ -406,7 +406,10 @@ describe('security: hostile plugins in a running fleet', function () {
       process.stdout.write(
         `      ${stored} values of 512 KiB stored, ${refused} refused; Redis used_memory +${(((await usedMemory()) - before) / MiB) | 0} MiB\n`,
       )
-      assert.equal(stored + refused, 400, 'every write answered')
+      // When the fills were stored without their marks, what the config logged says why (its deadline, a store failure…).
+      const why = async () =>
+        `rows ${JSON.stringify(rows.map((r) => r.properties))}; config logs: ${(await hf.logs(configId)).map((l) => l.message.slice(0, 300)).join(' | ')}`
+      assert.equal(stored + refused, 120, `every write answered (${stored + refused === 120 ? '' : await why()})`)
       // 8 MiB holds 15 values of 512 KiB with their keys' accounting, not 16.
       assert.equal(stored, REDIS_LIMIT_MB * 2 - 1, 'writes stored up to the limit, the rest refused')
       const line = await hf.waitForLog(configId, /^cache-fill: /)
@@ -420,7 +423,7 @@ describe('security: hostile plugins in a running fleet', function () {
       let held = 0
       for (const key of await redis.keys(`${hf.queuePrefix}:cache:${hf.hostilePlugin}:${team.id}:fill-*`)) held += await redis.strlen(key)
       assert.ok(held <= REDIS_LIMIT_MB * MiB, `the team's cache keys hold ${held} bytes`)
-      // Unbounded, the two events would have added 200 MiB.
+      // Unbounded, the two events would have added 60 MiB.
       assert.ok((await usedMemory()) - before < 4 * REDIS_LIMIT_MB * MiB, "Redis grew by the team's limit, not by what it asked for")
       const healthy = await hf.rows(hf.healthyTeam.id)
       assert.ok(
