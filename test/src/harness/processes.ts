@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import readline from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { TEST_SECURITY_ENV } from './security-env'
 import { bound } from './wait'
 
@@ -20,7 +21,8 @@ export class FleetProcess {
     readonly name: string,
     readonly child: ChildProcess,
   ) {
-    readline.createInterface({ input: child.stdout! }).on('line', (text) => {
+    const stdout = readline.createInterface({ input: child.stdout! })
+    stdout.on('line', (text) => {
       let line: LogLine
       try {
         line = JSON.parse(text) as LogLine
@@ -31,7 +33,13 @@ export class FleetProcess {
       this.waiters = this.waiters.filter((w) => (w.predicate(line) ? (w.resolve(line), false) : true))
     })
     readline.createInterface({ input: child.stderr! }).on('line', (text) => this.stderr.push(text))
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+    // 'exit' can come before the last lines are read from the pipe (a test then misses 'shutdown
+    // complete'): resolved once stdout has ended too, or 2 s after the exit should a grandchild hold it.
+    const stdoutEnded = new Promise<void>((resolve) => stdout.once('close', resolve))
+    this.exited = new Promise<number | null>((resolve) => child.once('exit', resolve)).then(async (code) => {
+      await Promise.race([stdoutEnded, sleep(2_000, undefined, { ref: false })])
+      return code
+    })
   }
 
   /** `unscaledMs` is stretched by the machine's load (see wait.ts). */
