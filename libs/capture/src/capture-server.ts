@@ -4,7 +4,7 @@ import { IngestEvent, Logger, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import { clientIp } from './client-ip'
 import type { EventBatcher } from '@plugin-server/core'
-import { CaptureError, CaptureRequest, normalizeCapture, peekFirstKey, readCaptureRequest, unknownToken, withPersonUpdates } from './parse'
+import { CaptureError, CaptureRequest, normalizeCapture, peekFirstKey, ReadCapture, readCaptureRequest, unknownToken, withPersonUpdates } from './parse'
 import { answerSdkRequest, matchSdkEndpoint } from './sdk'
 import { BodyBudget, type BodyHold } from '@plugin-server/core'
 import { readBody } from './read-body'
@@ -112,6 +112,19 @@ export async function startCaptureServer(
         'api_key',
       )
     }
+    try {
+      await enqueue(read, request, teamId)
+    } catch (err) {
+      // Refused (400 or 413 from normalisation) or not acknowledged (503: the queue failed or was slow):
+      // the client's retry pays instead. Events a timed-out add stores after all go uncharged.
+      limiter.refund(read.token, read.extracted.events.length)
+      throw err
+    }
+    return [200, { status: 1 }]
+  }
+
+  /** The request's events normalised, checked for size and added to the ingest queue. */
+  const enqueue = async (read: ReadCapture, request: CaptureRequest, teamId: number): Promise<void> => {
     const parsed = normalizeCapture(read, request)
     // One line per request, however many of its events have a bad timestamp: a public token's one
     // request of 5 000 such events wrote 5 000 lines on capture's event loop.
@@ -141,7 +154,6 @@ export async function startCaptureServer(
     await withTimeout(batcher.add(events, sizes), options.enqueueTimeoutMs, `the ingest queue did not accept the events within ${options.enqueueTimeoutMs} ms`)
     metrics.enqueueSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
     metrics.events.inc(events.length)
-    return [200, { status: 1 }]
   }
 
   // A body sent slowly or left half-sent holds its bytes of the budget: Node's default gives it 5 minutes.

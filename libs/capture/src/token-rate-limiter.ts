@@ -29,6 +29,25 @@ export class TokenRateLimiter {
    */
   take(token: string, events: number): boolean {
     if (!this.enabled) return true
+    const bucket = this.refilled(token)
+    if (bucket.tokens < Math.min(events, this.burst)) return false
+    bucket.tokens = Math.max(-this.burst, bucket.tokens - events)
+    return true
+  }
+
+  /**
+   * Gives back what `take` took for a request that then stored nothing (refused as too large, or the
+   * queue failed): its client's retry is charged instead. Exact: the debt floor only binds when the
+   * bucket was full, and a full bucket is what the refund's cap restores.
+   */
+  refund(token: string, events: number): void {
+    if (!this.enabled) return
+    const bucket = this.refilled(token)
+    bucket.tokens = Math.min(this.burst, bucket.tokens + events)
+  }
+
+  /** The token's bucket, refilled for the time since it was last touched. */
+  private refilled(token: string): { tokens: number; updated: number } {
     const now = this.now()
     const bucket = this.buckets.get(token) ?? { tokens: this.burst, updated: now }
     // Date.now steps back with the wall clock (NTP, a restored VM): a step of an hour read as −1 h refused the token for an hour.
@@ -36,8 +55,6 @@ export class TokenRateLimiter {
     bucket.updated = now
     if (this.buckets.size > 100_000) this.buckets.clear()
     this.buckets.set(token, bucket)
-    if (bucket.tokens < Math.min(events, this.burst)) return false
-    bucket.tokens = Math.max(-this.burst, bucket.tokens - events)
-    return true
+    return bucket
   }
 }

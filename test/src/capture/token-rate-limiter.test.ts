@@ -48,6 +48,20 @@ describe('TokenRateLimiter', () => {
     assert.equal(limiter.take('a', 10), true, 'and it refills from the new time on')
   })
 
+  it("refund gives back exactly what take took, a full bucket's oversized request included", () => {
+    let now = 0
+    const limiter = new TokenRateLimiter(5, 50, () => now)
+    assert.equal(limiter.take('a', 30), true)
+    limiter.refund('a', 30)
+    assert.equal(limiter.take('a', 50), true, 'the refunded 30 are back: the bucket is full again')
+    assert.equal(limiter.take('a', 1), false)
+    now = 20_000
+    assert.equal(limiter.take('a', 200), true, 'full: an oversized request passes, its debt capped at one burst')
+    limiter.refund('a', 200)
+    assert.equal(limiter.take('a', 50), true, 'refunded to full, not past it')
+    assert.equal(limiter.take('a', 1), false)
+  })
+
   it('does nothing when the rate is 0', () => {
     const limiter = new TokenRateLimiter(0, 0)
     assert.equal(limiter.enabled, false)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
-import { countEvents } from '@plugin-server/db'
+import { countEvents, createTeam } from '@plugin-server/db'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 
 /** A small deterministic generator, so a failing payload can be found again. */
@@ -170,5 +170,16 @@ describe('capture rate limit per API token', function () {
     assert.match(body.detail, /more than 5 events per second/)
     await new Promise((r) => setTimeout(r, 1200))
     assert.equal((await fetch(`${fleet.captureUrl}/batch`, { method: 'POST', body: batch(5) })).status, 200)
+  })
+
+  it('does not charge a request it refused after taking its events: the events of a 413 are given back', async () => {
+    // Another team's bucket, full: the test above spent the first team's.
+    const team = await createTeam(fleet.db.pool, 'rate limit refund')
+    const events = (n: number, big = false) =>
+      Array.from({ length: n }, (_, i) => ({ event: 'e', distinct_id: 'd', properties: big && i === 0 ? { blob: 'x'.repeat(1_100_000) } : {} }))
+    const post = (batch: unknown[]) => fetch(`${fleet.captureUrl}/batch`, { method: 'POST', body: JSON.stringify({ api_key: team.api_token, batch }) })
+    assert.equal((await post(events(20, true))).status, 413)
+    assert.equal((await post(events(20))).status, 200, 'the whole burst is still there')
+    assert.equal((await post(events(1))).status, 429, 'and now it is spent')
   })
 })
