@@ -19,10 +19,24 @@ export interface LogTailOptions {
 export const LOG_TAIL_DEFAULTS: LogTailOptions = { maxWaiters: 100, pollMs: 500 }
 
 interface Waiter {
-  teamId: number
   configId: number
   after: number
   resolve: (newest: number | null) => void
+}
+
+/**
+ * One long-poll's place, held from its first wait until it is answered: a wait woken by rows the
+ * poll's filters leave out waits again in the same place, so another poll cannot take it meanwhile
+ * and leave this one refused halfway through its wait.
+ */
+export interface LogTailPlace {
+  /**
+   * Resolves with the config's newest row id once it is past `after`, or null when `ms` ran out,
+   * `signal` aborted (the client went away) or the tail was released for shutdown.
+   */
+  waitPast(configId: number, after: number, ms: number, signal: AbortSignal): Promise<number | null>
+  /** Gives the place back; again is harmless. */
+  release(): void
 }
 
 /**
@@ -34,6 +48,8 @@ interface Waiter {
  */
 export class LogTail {
   private readonly waiters = new Set<Waiter>()
+  /** Places held, in all and per team. */
+  private held = 0
   private readonly byTeam = new Map<number, number>()
   private timer: NodeJS.Timeout | null = null
   private polling = false
@@ -47,7 +63,7 @@ export class LogTail {
 
   /** Long-polls held now. */
   get waiting(): number {
-    return this.waiters.size
+    return this.held
   }
 
   /** The most long-polls held at once for one team's configs. */
@@ -56,34 +72,28 @@ export class LogTail {
   }
 
   /**
-   * Resolves with the config's newest row id once it is past `after`, or null when `ms` ran out,
-   * `signal` aborted (the client went away) or the tail was released for shutdown. `teamId` owns
-   * the config: its long-polls count against that team's share.
+   * A place for one long-poll on `teamId`'s configs (the team that owns them: its polls count against
+   * that team's share), or a 429 when every place, or the team's share of them, is held.
    */
-  waitPast(teamId: number, configId: number, after: number, ms: number, signal: AbortSignal): Promise<number | null> {
-    if (signal.aborted || this.released) return Promise.resolve(null)
-    if (this.waiters.size >= this.options.maxWaiters)
+  take(teamId: number): LogTailPlace {
+    if (this.held >= this.options.maxWaiters)
       throw tooMany(`${this.options.maxWaiters} log long-polls are already waiting on this server (the limit for all teams)`)
     if ((this.byTeam.get(teamId) ?? 0) >= this.perTeam)
       throw tooMany(`${this.perTeam} log long-polls are already waiting for team ${teamId}'s configs on this server (the limit for one team)`)
-    return new Promise((resolve) => {
-      const done = (newest: number | null) => {
-        if (!this.waiters.delete(waiter)) return
-        const held = (this.byTeam.get(teamId) ?? 1) - 1
-        if (held > 0) this.byTeam.set(teamId, held)
+    this.held++
+    this.byTeam.set(teamId, (this.byTeam.get(teamId) ?? 0) + 1)
+    let holding = true
+    return {
+      waitPast: (configId, after, ms, signal) => (holding ? this.waitPast(configId, after, ms, signal) : Promise.resolve(null)),
+      release: () => {
+        if (!holding) return
+        holding = false
+        this.held--
+        const left = (this.byTeam.get(teamId) ?? 1) - 1
+        if (left > 0) this.byTeam.set(teamId, left)
         else this.byTeam.delete(teamId)
-        clearTimeout(timeout)
-        signal.removeEventListener('abort', onAbort)
-        resolve(newest)
-      }
-      const waiter: Waiter = { teamId, configId, after, resolve: done }
-      const timeout = setTimeout(() => done(null), ms)
-      const onAbort = () => done(null)
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.waiters.add(waiter)
-      this.byTeam.set(teamId, (this.byTeam.get(teamId) ?? 0) + 1)
-      this.schedule()
-    })
+      },
+    }
   }
 
   /** Answers every waiter now and later ones at once (with nothing new), so a shutting-down server is not held open by them. */
@@ -92,6 +102,24 @@ export class LogTail {
     for (const waiter of [...this.waiters]) waiter.resolve(null)
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+  }
+
+  private waitPast(configId: number, after: number, ms: number, signal: AbortSignal): Promise<number | null> {
+    if (signal.aborted || this.released) return Promise.resolve(null)
+    return new Promise((resolve) => {
+      const done = (newest: number | null) => {
+        if (!this.waiters.delete(waiter)) return
+        clearTimeout(timeout)
+        signal.removeEventListener('abort', onAbort)
+        resolve(newest)
+      }
+      const waiter: Waiter = { configId, after, resolve: done }
+      const timeout = setTimeout(() => done(null), ms)
+      const onAbort = () => done(null)
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.waiters.add(waiter)
+      this.schedule()
+    })
   }
 
   private schedule(): void {

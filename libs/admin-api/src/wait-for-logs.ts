@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { LogQuery, ManagementContext, PluginLogRow, readLogs } from '@plugin-server/management'
-import type { LogTail } from './log-tail'
+import type { LogTail, LogTailPlace } from './log-tail'
 
 /** Aborts when the client's connection closes before the answer is sent. */
 function clientGone(req: IncomingMessage): { signal: AbortSignal; dispose: () => void } {
@@ -26,17 +26,21 @@ export async function waitForLogs(
 ): Promise<PluginLogRow[]> {
   const deadline = Date.now() + waitMs
   const gone = clientGone(req)
+  // Taken at the first wait and kept through the waits after it, until the poll is answered.
+  let place: LogTailPlace | undefined
   try {
     let cursor = query.afterId
     for (;;) {
       const rows = await readLogs(management, configId, query)
       const left = deadline - Date.now()
       if (rows.length > 0 || left <= 0 || gone.signal.aborted) return rows
-      const newest = await tail.waitPast(teamId, configId, cursor, left, gone.signal)
+      place ??= tail.take(teamId)
+      const newest = await place.waitPast(configId, cursor, left, gone.signal)
       if (newest === null) return []
       cursor = newest
     }
   } finally {
+    place?.release()
     gone.dispose()
   }
 }
