@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict'
+import { createTeam } from '@plugin-server/db'
 import { freePort } from '@plugin-server/dev-services'
 import { PostHog } from 'posthog-node'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
 import { FakeSnowflake, startFakeSnowflake } from '../harness/snowflake-server'
+
+const exportConfig = (accessUrl: string) => ({
+  account: 'acct',
+  accessUrl,
+  username: 'exporter',
+  password: 'snowflake-password-not-for-logs',
+  database: 'analytics',
+  table: 'events',
+  awsAccessKeyId: 'stage-key',
+  awsSecretAccessKey: 'stage-secret',
+})
 
 describe('a Snowflake export plugin written like PostHog’s (snowflake-sdk and aws-sdk) in the running fleet', function () {
   this.timeout(180_000)
@@ -17,16 +29,7 @@ describe('a Snowflake export plugin written like PostHog’s (snowflake-sdk and 
     port = await freePort()
     fleet = await createTestFleet({ PLUGIN_FETCH_ALLOWED_HOSTS: '127.0.0.1', TIME_SCALE: '10' })
     const management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
-    const config = await enablePlugin(management, fleet.team.id, 'snowflake-export', {
-      account: 'acct',
-      accessUrl: `http://127.0.0.1:${port}`,
-      username: 'exporter',
-      password: 'snowflake-password-not-for-logs',
-      database: 'analytics',
-      table: 'events',
-      awsAccessKeyId: 'stage-key',
-      awsSecretAccessKey: 'stage-secret',
-    })
+    const config = await enablePlugin(management, fleet.team.id, 'snowflake-export', exportConfig(`http://127.0.0.1:${port}`))
     configId = config.id
     await management.close()
     await fleet.start('capture')
@@ -47,8 +50,8 @@ describe('a Snowflake export plugin written like PostHog’s (snowflake-sdk and 
     ).rows
 
   /** Plugins are set up (and set up again) on use: events keep coming until `done` holds. */
-  async function captureUntil<T>(what: string, label: string, check: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-    const client = new PostHog(fleet.team.api_token, { host: fleet.captureUrl, flushAt: 1, flushInterval: 0 })
+  async function captureUntil<T>(what: string, label: string, check: () => Promise<T>, done: (value: T) => boolean, token = fleet.team.api_token): Promise<T> {
+    const client = new PostHog(token, { host: fleet.captureUrl, flushAt: 1, flushInterval: 0 })
     let n = 0
     const timer = setInterval(() => client.capture({ distinctId: `${label}-${n}`, event: label, properties: { n: n++ } }), 300)
     try {
@@ -99,5 +102,39 @@ describe('a Snowflake export plugin written like PostHog’s (snowflake-sdk and 
     assert.equal(stored.rows.length, 5)
     for (const { uuid } of stored.rows) assert.equal(bound.split(uuid).length - 1, 1, `${uuid} inserted exactly once`)
     assert.ok(!(await logs()).some((r) => r.message.includes('snowflake-password-not-for-logs')), 'the password never reaches the plugin logs')
+  })
+  it("keeps this team's connections as they were when another team's Snowflake answers its login with parameters the SDK would apply to every connection in the exporter", async () => {
+    const theirs = await startFakeSnowflake(0, {
+      loginParameters: [
+        { name: 'SERVICE_NAME', value: 'hijacked' },
+        { name: 'CLIENT_SESSION_KEEP_ALIVE', value: true },
+        { name: 'CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY', value: 1 },
+      ],
+    })
+    try {
+      const other = await createTeam(fleet.db.pool, 'another Snowflake team')
+      const management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
+      await enablePlugin(management, other.id, 'snowflake-export', exportConfig(theirs.url))
+      await management.close()
+      await captureUntil(
+        'the other team logged in to its Snowflake',
+        'theirs',
+        async () => theirs.logins,
+        (n) => n > 0,
+        other.api_token,
+      )
+      const inserts = () => snowflake!.queries.filter((q) => q.sqlText.startsWith('INSERT INTO events')).length
+      const before = inserts()
+      await captureUntil(
+        "this team's next events inserted",
+        'ours-after',
+        async () => inserts(),
+        (n) => n > before,
+      )
+      assert.deepEqual(snowflake!.serviceHeaders, [], "no request to this team's Snowflake carried the other server's X-Snowflake-Service")
+      assert.equal(snowflake!.heartbeats, 0, "no keep-alive heartbeats the other server's answer turned on")
+    } finally {
+      await theirs.close()
+    }
   })
 })

@@ -15,7 +15,16 @@ export interface FakeSnowflake {
   logins: number
   /** Sessions closed (`connection.destroy()` logs out). */
   logouts: number
+  /** Keep-alive calls (`/session/heartbeat`). */
+  heartbeats: number
+  /** The `X-Snowflake-Service` header of each request that had one (the SDK sends its SERVICE_NAME parameter there). */
+  serviceHeaders: string[]
   close: () => Promise<void>
+}
+
+export interface FakeSnowflakeOptions {
+  /** What the login answer sends as the session's parameters (Snowflake's `{ name, value }` list). */
+  loginParameters?: { name: string; value: unknown }[]
 }
 
 /**
@@ -23,8 +32,8 @@ export interface FakeSnowflake {
  * out: the requests are the SDK's own, the answers Snowflake's JSON shapes (every statement
  * answers one row, N = 7). `port` 0 picks a free one.
  */
-export async function startFakeSnowflake(port = 0): Promise<FakeSnowflake> {
-  const state = { queries: [] as SnowflakeQuery[], logins: 0, logouts: 0 }
+export async function startFakeSnowflake(port = 0, options: FakeSnowflakeOptions = {}): Promise<FakeSnowflake> {
+  const state = { queries: [] as SnowflakeQuery[], logins: 0, logouts: 0, heartbeats: 0, serviceHeaders: [] as string[] }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -35,9 +44,15 @@ export async function startFakeSnowflake(port = 0): Promise<FakeSnowflake> {
       const send = (data: unknown) =>
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, code: null, message: null, data }))
       const path = req.url ?? ''
+      const service = req.headers['x-snowflake-service']
+      if (typeof service === 'string') state.serviceHeaders.push(service)
       if (path.startsWith('/session/v1/login-request')) {
         state.logins++
-        return send({ token: 't', masterToken: 'm', sessionId: 1, parameters: [] })
+        return send({ token: 't', masterToken: 'm', sessionId: 1, parameters: options.loginParameters ?? [] })
+      }
+      if (path.startsWith('/session/heartbeat')) {
+        state.heartbeats++
+        return send({})
       }
       if (path.startsWith('/queries/v1/query-request')) {
         state.queries.push({ sqlText: String(body.sqlText), bindings: body.bindings })
@@ -73,6 +88,12 @@ export async function startFakeSnowflake(port = 0): Promise<FakeSnowflake> {
     },
     get logouts() {
       return state.logouts
+    },
+    get heartbeats() {
+      return state.heartbeats
+    },
+    get serviceHeaders() {
+      return state.serviceHeaders
     },
     close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   }

@@ -36,6 +36,45 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
     }
   })
 
+  it("keeps the SDK's process-wide parameters at their defaults: what one plugin's server answers at login changes nothing for another plugin's connections", async () => {
+    // A server of the plugin's own choosing answers its login with parameters the SDK applies to every connection in the process.
+    const hostile = await startFakeSnowflake(0, {
+      loginParameters: [
+        { name: 'SERVICE_NAME', value: 'hijacked' },
+        { name: 'CLIENT_SESSION_KEEP_ALIVE', value: true },
+        { name: 'CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY', value: 1 },
+        { name: 'JS_TREAT_INTEGER_AS_BIGINT', value: true },
+        { name: 'MULTI_STATEMENT_COUNT', value: 0 },
+      ],
+    })
+    const healthy = await startFakeSnowflake()
+    const plugin = (url: string) => `
+      import * as snowflake from 'snowflake-sdk'
+      export async function runEveryMinute() {
+        ${connect(url)}
+        if (connectError) return connectError
+        const rows = await new Promise((resolve, reject) =>
+          connection.execute({ sqlText: 'SELECT 7 AS n', complete: (err, stmt, rows) => (err ? reject(err) : resolve(rows)) }))
+        return { rows, type: typeof rows[0].N }
+      }`
+    const attacker = (await loadCode(plugin(hostile.url))).instance
+    const neighbour = (await loadCode(plugin(healthy.url))).instance
+    try {
+      await attacker.call('runEveryMinute', [])
+      assert.deepEqual(await neighbour.call('runEveryMinute', []), { rows: [{ N: 7 }], type: 'number' }, "the neighbour's query answers as before")
+      assert.deepEqual(healthy.serviceHeaders, [], "no X-Snowflake-Service header of the other server's choosing")
+      // A heartbeat a second would have come within the wait had the other server's keep-alive been applied.
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      assert.equal(healthy.heartbeats, 0, 'no keep-alive heartbeats the other server turned on')
+      assert.equal(hostile.heartbeats, 0, 'nor on its own connection')
+    } finally {
+      attacker.dispose()
+      neighbour.dispose()
+      await hostile.close()
+      await healthy.close()
+    }
+  })
+
   it('logs out of a connection the plugin left open when its isolate is disposed', async () => {
     const fake = await startFakeSnowflake()
     const { instance } = await loadCode(`
@@ -87,13 +126,13 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
     }
   })
 
-  it('refuses PUT and GET (they read and write files on the server), options outside the allowlist, and ignores configure() with a warning', async () => {
+  it('refuses PUT and GET (they read and write files on the server), options outside the allowlist, and says with a warning that configure(), keep-alive heartbeats and BigInt integers are ignored', async () => {
     const { host, instance } = await loadCode(`
       import snowflake from 'snowflake-sdk'
       export function runEveryMinute() {
         snowflake.configure({ insecureConnect: true })
         const attempt = (fn) => { try { fn(); return 'accepted' } catch (e) { return e.message } }
-        const connection = snowflake.createConnection({ account: 'acct', username: 'u', password: 'p' })
+        const connection = snowflake.createConnection({ account: 'acct', username: 'u', password: 'p', clientSessionKeepAlive: true, jsTreatIntegerAsBigInt: true })
         return [
           attempt(() => connection.execute({ sqlText: " put file:///etc/passwd @stage" })),
           attempt(() => connection.execute({ sqlText: 'GET @stage file:///tmp/' })),
@@ -110,6 +149,14 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
       assert.match(out[3], /option "authenticator" must be one of SNOWFLAKE, SNOWFLAKE_JWT, OAUTH/)
       assert.match(out[4], /execute option "fileStream" is not available to plugins/)
       assert.ok(host.logs.some((l) => /snowflake-sdk: configure\(\) is ignored/.test(l.message)))
+      assert.ok(
+        host.logs.some((l) => /snowflake-sdk: clientSessionKeepAlive reaches Snowflake as the session's parameter, but no heartbeats are sent/.test(l.message)),
+        'a keep-alive the plugin asked for is said to send no heartbeats',
+      )
+      assert.ok(
+        host.logs.some((l) => /snowflake-sdk: jsTreatIntegerAsBigInt has no effect here .* fetchAsString: \['Number'\]/.test(l.message)),
+        'so is BigInt for integers, with what to use instead',
+      )
     } finally {
       instance.dispose()
     }

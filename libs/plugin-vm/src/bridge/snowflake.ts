@@ -1,6 +1,6 @@
 import type { Args } from './args'
 import type { Callback } from './callback'
-import { Facade, FacadeType, Member, ModuleSpec } from './facade'
+import { Facade, FacadeHost, FacadeType, Member, ModuleSpec } from './facade'
 import { snowflakeConnectionOptions, snowflakeExecuteOptions } from './snowflake-config'
 import { loadSnowflakeSdk, withSdkLog } from './snowflake-log'
 
@@ -218,16 +218,36 @@ const POOL: FacadeType<PoolTarget> = {
 
 const POOL_OPTION_KEYS = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTimeoutMillis', 'evictionRunIntervalMillis', 'fifo', 'autostart'])
 
+/**
+ * The connection options, and a warning where one does less here than the SDK would do: the SDK
+ * starts keep-alive heartbeats and reads integers as BigInt from its process-wide parameters (as
+ * the server echoes the session's back), which stay at their defaults here (snowflake-log.ts).
+ */
+function connectionOptions(args: Args, ctx: Pick<FacadeHost, 'warn'>): Record<string, unknown> {
+  const options = snowflakeConnectionOptions(args, 0)
+  if (options.jsTreatIntegerAsBigInt === true) {
+    ctx.warn(
+      "snowflake-sdk: jsTreatIntegerAsBigInt has no effect here (the SDK reads it from parameters it shares with every plugin's connections on this server): integers come as numbers; fetchAsString: ['Number'] gives them exactly, as text",
+    )
+  }
+  if (options.clientSessionKeepAlive === true) {
+    ctx.warn(
+      "snowflake-sdk: clientSessionKeepAlive reaches Snowflake as the session's parameter, but no heartbeats are sent: the SDK would send them for every plugin's connections on this server",
+    )
+  }
+  return options
+}
+
 const SNOWFLAKE: FacadeType<SnowflakeSdk> = {
   name: 'snowflake-sdk',
   methods: logged<SnowflakeSdk>({
-    createConnection: (sdk, args) => new Facade(CONNECTION, new ConnectionTarget(sdk.createConnection(snowflakeConnectionOptions(args, 0)))),
-    createPool: (sdk, args) => {
+    createConnection: (sdk, args, ctx) => new Facade(CONNECTION, new ConnectionTarget(sdk.createConnection(connectionOptions(args, ctx)))),
+    createPool: (sdk, args, ctx) => {
       const poolOptions = args.record(1, 'poolOptions') ?? {}
       for (const key of Object.keys(poolOptions)) {
         if (!POOL_OPTION_KEYS.has(key)) throw args.error(`pool option "${key}" is not available to plugins (allowed: ${[...POOL_OPTION_KEYS].join(', ')})`)
       }
-      return new Facade(POOL, new PoolTarget(sdk.createPool(snowflakeConnectionOptions(args, 0), poolOptions)))
+      return new Facade(POOL, new PoolTarget(sdk.createPool(connectionOptions(args, ctx), poolOptions)))
     },
     configure: (_sdk, args, ctx) => {
       args.record(0, 'options')
