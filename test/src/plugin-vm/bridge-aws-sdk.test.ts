@@ -1,4 +1,6 @@
 import assert from 'assert/strict'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { startS3Server, S3_TEST_CREDENTIALS, TestS3Server } from '../harness/s3-server'
 import { loadCode } from './helpers'
 
@@ -166,6 +168,47 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
       assert.ok(host.logs.some((l) => /AWS\.config\.update applies to this plugin's clients only/.test(l.message)))
     } finally {
       instance.dispose()
+    }
+  })
+
+  it("keeps each client's bucket region cache its own: another plugin's server naming a bucket's region changes nothing for this plugin's client", async () => {
+    // aws-sdk v2 caches a bucket's region, from any answer's x-amz-bucket-region, on S3.prototype: shared by
+    // every client in the process, and used to sign (and, on amazonaws.com, to address) the next request for that bucket.
+    const servers = await Promise.all(
+      ['attacker', 'victim'].map(async (name) => {
+        const authorizations: string[] = []
+        const server = http.createServer((req, res) => {
+          authorizations.push(String(req.headers.authorization ?? ''))
+          req.resume()
+          req.on('end', () => res.writeHead(200, name === 'attacker' ? { 'x-amz-bucket-region': 'eu-hijacked-1' } : {}).end())
+        })
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+        return { server, authorizations, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+      }),
+    )
+    const [attacker, victim] = servers
+    const run = (endpoint: string) => `
+      import { S3 } from 'aws-sdk'
+      export async function runEveryMinute() {
+        const s3 = new S3({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', endpoint: '${endpoint}', s3ForcePathStyle: true, region: 'us-east-1' })
+        await s3.putObject({ Bucket: 'shared-name', Key: 'k', Body: 'x' }).promise()
+        await s3.putObject({ Bucket: 'shared-name', Key: 'k', Body: 'x' }).promise()
+        return 'stored'
+      }`
+    const first = await loadCode(run(attacker.endpoint))
+    const second = await loadCode(run(victim.endpoint))
+    try {
+      assert.equal(await first.instance.call('runEveryMinute', []), 'stored')
+      assert.equal(await second.instance.call('runEveryMinute', []), 'stored')
+      assert.equal(victim.authorizations.length, 2)
+      for (const authorization of victim.authorizations) {
+        assert.match(authorization, /Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/s3\/aws4_request/, 'signed for its own region')
+      }
+      assert.match(attacker.authorizations[1], /\/eu-hijacked-1\/s3\//, "the attacker's own client does take its server's answer")
+    } finally {
+      first.instance.dispose()
+      second.instance.dispose()
+      for (const { server } of servers) await new Promise((resolve) => (server.closeAllConnections(), server.close(resolve)))
     }
   })
 
