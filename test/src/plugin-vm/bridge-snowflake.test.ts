@@ -1,5 +1,6 @@
 import assert from 'assert/strict'
 import fs from 'fs'
+import path from 'path'
 import { eventually } from '../harness/fleet'
 import { startFakeSnowflake } from '../harness/snowflake-server'
 import { loadCode } from './helpers'
@@ -126,7 +127,7 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
     }
   })
 
-  it('refuses PUT and GET (they read and write files on the server), options outside the allowlist, and says with a warning that configure(), keep-alive heartbeats and BigInt integers are ignored', async () => {
+  it('refuses PUT and GET (they read and write files on the server), options outside the allowlist, and PrivateLink hosts, and says with a warning that configure(), keep-alive heartbeats, BigInt integers and representNullAsStringNull are ignored', async () => {
     const { host, instance } = await loadCode(`
       import snowflake from 'snowflake-sdk'
       export function runEveryMinute() {
@@ -139,6 +140,9 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
           attempt(() => snowflake.createConnection({ account: 'a', username: 'u', privateKeyPath: '/etc/ssl/key.pem' })),
           attempt(() => snowflake.createConnection({ account: 'a', username: 'u', authenticator: 'EXTERNALBROWSER' })),
           attempt(() => connection.execute({ sqlText: 'SELECT 1', fileStream: 'x' })),
+          attempt(() => snowflake.createConnection({ account: 'xy12345.us-east-1.privatelink', username: 'u', password: 'p' })),
+          attempt(() => snowflake.createConnection({ account: 'a', username: 'u', password: 'p', accessUrl: 'https://xy12345.PrivateLink.snowflakecomputing.com' })),
+          attempt(() => snowflake.createConnection({ account: 'a', username: 'u', password: 'p', representNullAsStringNull: false }) && 'accepted'),
         ]
       }`)
     try {
@@ -148,6 +152,17 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
       assert.match(out[2], /snowflake-sdk\.createConnection: option "privateKeyPath" is not available to plugins/)
       assert.match(out[3], /option "authenticator" must be one of SNOWFLAKE, SNOWFLAKE_JWT, OAUTH/)
       assert.match(out[4], /execute option "fileStream" is not available to plugins/)
+      assert.match(out[5], /option "account" names a PrivateLink host, which is not available to plugins: the SDK would send every plugin's certificate checks/)
+      assert.match(out[6], /option "accessUrl" names a PrivateLink host/)
+      assert.equal(out[7], 'accepted')
+      assert.equal(process.env.SF_OCSP_RESPONSE_CACHE_SERVER_URL, undefined, "no connection pointed the worker's OCSP checks anywhere")
+      // The SDK's module as the bridge loaded it, in this process: the option did not reach its one value for every connection.
+      const dataTypes = require(path.join(path.dirname(require.resolve('snowflake-sdk')), 'lib/connection/result/data_types')) as { getNullValue(): unknown }
+      assert.equal(dataTypes.getNullValue(), 'NULL', "representNullAsStringNull did not change every plugin's NULLs")
+      assert.ok(
+        host.logs.some((l) => /snowflake-sdk: representNullAsStringNull is ignored/.test(l.message)),
+        'and the plugin is told',
+      )
       assert.ok(host.logs.some((l) => /snowflake-sdk: configure\(\) is ignored/.test(l.message)))
       assert.ok(
         host.logs.some((l) => /snowflake-sdk: clientSessionKeepAlive reaches Snowflake as the session's parameter, but no heartbeats are sent/.test(l.message)),

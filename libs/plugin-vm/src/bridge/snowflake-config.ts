@@ -65,6 +65,16 @@ export function snowflakeConnectionOptions(args: Args, index: number): Record<st
   oneOf(args, 'rowMode', out.rowMode, ROW_MODES)
   // 0 would mean "retry logins forever".
   if (out.retryTimeout === 0) throw args.error('option "retryTimeout" must be positive')
+  // A PrivateLink host (<account>[.<region>].privatelink.<Snowflake domain>, from any of these) has the SDK
+  // point process.env.SF_OCSP_RESPONSE_CACHE_SERVER_URL at it: every plugin's certificate checks in the worker.
+  for (const key of ['host', 'accessUrl', 'account', 'region'] as const) {
+    const value = out[key]
+    if (typeof value === 'string' && /privatelink/i.test(value)) {
+      throw args.error(
+        `option "${key}" names a PrivateLink host, which is not available to plugins: the SDK would send every plugin's certificate checks on this server to it`,
+      )
+    }
+  }
   return {
     ...out,
     arrayBindingThreshold: Number.MAX_SAFE_INTEGER,

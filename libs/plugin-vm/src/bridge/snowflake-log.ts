@@ -51,5 +51,8 @@ export function loadSnowflakeSdk<S>(): S {
   logger.getInstance().configure = () => undefined
   const parameters = require(join(lib, 'parameters')) as SnowflakeParametersModule
   parameters.update = () => undefined
+  // Also one value for the process, set by any connection's `representNullAsStringNull` (the facade warns).
+  const dataTypes = require(join(lib, 'connection', 'result', 'data_types')) as { setIsRepresentNullAsStringNull(value: boolean): void }
+  dataTypes.setIsRepresentNullAsStringNull = () => undefined
   return sdk
 }

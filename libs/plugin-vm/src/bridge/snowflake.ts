@@ -225,6 +225,12 @@ const POOL_OPTION_KEYS = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTim
  */
 function connectionOptions(args: Args, ctx: Pick<FacadeHost, 'warn'>): Record<string, unknown> {
   const options = snowflakeConnectionOptions(args, 0)
+  if ('representNullAsStringNull' in options) {
+    ctx.warn(
+      "snowflake-sdk: representNullAsStringNull is ignored (the SDK would apply it to every plugin's connections on this server): NULL in a column fetched as a string stays 'NULL', the SDK's default",
+    )
+    delete options.representNullAsStringNull
+  }
   if (options.jsTreatIntegerAsBigInt === true) {
     ctx.warn(
       "snowflake-sdk: jsTreatIntegerAsBigInt has no effect here (the SDK reads it from parameters it shares with every plugin's connections on this server): integers come as numbers; fetchAsString: ['Number'] gives them exactly, as text",
