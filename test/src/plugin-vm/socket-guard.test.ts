@@ -3,7 +3,7 @@ import { randomBytes } from 'crypto'
 import http from 'http'
 import net, { Socket } from 'net'
 import tls from 'tls'
-import { AddressPolicy, FetchRefusedError, outsideAddressPolicy, withAddressPolicy } from '@plugin-server/plugin-vm'
+import { AddressPolicy, FetchRefusedError, outsideAddressPolicy, SocketCount, withAddressPolicy } from '@plugin-server/plugin-vm'
 
 /** What a socket did: reached the service and got its answer to `PING`, or failed (and how). */
 function outcome(socket: Socket, send = 'PING\r\n'): Promise<string> {
@@ -87,6 +87,45 @@ describe('plugin-vm: the socket guard (every socket opened under an address poli
     assert.equal(await withAddressPolicy(refuseAll, 'test', () => outsideAddressPolicy(() => outcome(net.connect(port, '127.0.0.1')))), 'replied +PONG')
     assert.equal(await withAddressPolicy(new AddressPolicy(['127.0.0.0/8']), 'test', () => outcome(net.connect(port, '127.0.0.1'))), 'replied +PONG')
     assert.equal(await withAddressPolicy(new AddressPolicy(['localhost']), 'test', () => outcome(net.connect(port, 'localhost'))), 'replied +PONG')
+  })
+
+  it('hands a kept-alive socket only to the plugin instance that opened it, though instances share one policy and one agent', async () => {
+    const connections: Socket[] = []
+    const server = http.createServer((_req, res) => res.end('ok')).on('connection', (socket: Socket) => connections.push(socket))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as net.AddressInfo).port
+    const agent = new http.Agent({ keepAlive: true })
+    const policy = new AddressPolicy(['127.0.0.0/8'])
+    const [a, b] = [new SocketCount(), new SocketCount()]
+    const get = (sockets: SocketCount) =>
+      withAddressPolicy(
+        policy,
+        'test',
+        () =>
+          new Promise<void>((resolve, reject) =>
+            http.get({ host: '127.0.0.1', port, agent }, (res) => res.resume().once('end', () => setImmediate(resolve))).once('error', reject),
+          ),
+        sockets,
+      )
+    try {
+      await get(a)
+      await get(b)
+      assert.equal(connections.length, 2, "the second instance did not get the first one's idle socket")
+      assert.deepEqual([a.open, b.open], [1, 1], 'each socket counts against the instance that opened it')
+      await get(a)
+      assert.equal(connections.length, 2, 'the first instance reuses its own')
+      await outsideAddressPolicy(
+        () =>
+          new Promise<void>((resolve, reject) =>
+            http.get({ host: '127.0.0.1', port, agent }, (res) => res.resume().once('end', resolve)).once('error', reject),
+          ),
+      )
+      assert.equal(connections.length, 3, "nor does host code get a plugin instance's socket")
+    } finally {
+      agent.destroy()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('refuses with the FetchRefusedError class the fetch policy uses', async () => {

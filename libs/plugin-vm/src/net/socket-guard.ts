@@ -39,8 +39,17 @@ type Connect = (this: Socket, ...args: ConnectArgs) => Socket
 
 const scopes = new AsyncLocalStorage<PolicyScope>()
 const lookups = new WeakMap<AddressPolicy, LookupFunction>()
-/** The policy each socket was connected under: a kept-alive socket is reused only under the same one. */
-const socketPolicies = new WeakMap<Socket, AddressPolicy>()
+/**
+ * Who connected each socket: a kept-alive socket is reused only by the same owner. That is the plugin
+ * instance (its socket count); the policy alone would not do, as every plugin under one allowlist
+ * shares one policy object (fetch-guard.ts).
+ */
+const socketOwners = new WeakMap<Socket, object>()
+
+/** A scope's owner: its socket count, else its policy; undefined for host code. */
+function ownerOf(scope: PolicyScope | undefined): object | undefined {
+  return scope && (scope.sockets ?? scope.policy)
+}
 /** Sockets counted and not yet closed: a socket connected again after its close is counted again. */
 const counted = new WeakSet<Socket>()
 let original: Connect | undefined
@@ -72,7 +81,7 @@ export function installSocketGuard(): void {
   Socket.prototype.connect = function guardedConnect(this: Socket, ...args: ConnectArgs): Socket {
     const scope = scopes.getStore()
     if (!scope) return connect.apply(this, args)
-    socketPolicies.set(this, scope.policy)
+    socketOwners.set(this, ownerOf(scope)!)
     const [options, callback] = normalize(args)
     const refusal = refusalOf(options, scope) ?? overLimit(this, scope)
     if (refusal) {
@@ -91,10 +100,10 @@ type AddRequest = (this: Agent, req: ClientRequest, options: RequestOptions) => 
 
 /**
  * A kept-alive socket is reused without a new connect, so the check above would not see it: Node's
- * global agents keep sockets alive (Node 19+), and SDKs share agents. A request takes a pooled socket
- * only if it was connected under the same policy (the same plugin instance's, or none for host code),
- * so no plugin inherits a socket host code or another policy opened, and host code inherits none a
- * plugin opened. Not covered: a request queued behind an agent's finite `maxSockets` is handed the
+ * global agents keep sockets alive (Node 19+), and SDKs share agents (teeny-request's module-level
+ * pool, gaxios). A request takes a pooled socket only if the same owner connected it (the same plugin
+ * instance, or host code), so no plugin inherits a socket host code or another plugin opened (nor is
+ * counted against its limit), and host code inherits none a plugin opened. Not covered: a request queued behind an agent's finite `maxSockets` is handed the
  * next socket freed (the global agents have no limit).
  */
 function installAgentGuard(): void {
@@ -104,8 +113,8 @@ function installAgentGuard(): void {
     const pool = this.freeSockets as Record<string, Socket[] | undefined>
     const name = this.getName(options)
     const free = pool[name]
-    const policy = scopes.getStore()?.policy
-    const hidden = free?.filter((socket) => socketPolicies.get(socket) !== policy) ?? []
+    const owner = ownerOf(scopes.getStore())
+    const hidden = free?.filter((socket) => socketOwners.get(socket) !== owner) ?? []
     if (hidden.length === 0) return addRequest.call(this, req, options)
     const usable = free!.filter((socket) => !hidden.includes(socket))
     if (usable.length > 0) pool[name] = usable
