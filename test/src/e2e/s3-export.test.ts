@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { createTeam } from '@plugin-server/db'
 import { PostHog } from 'posthog-node'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, FIXTURES, managementContext } from '../harness/plugins'
@@ -87,6 +90,58 @@ describe('an S3 export plugin written like PostHog’s (aws-sdk v2) exports thro
     // Plugin logs are written in batches: the line may trail the upload a little.
     const messages = await eventually('the upload in the plugin logs', logs, (all) => all.some((m) => /Uploaded \d+ events? to bucket posthog-events/.test(m)))
     assert.ok(!messages.some((m) => m.includes(S3_TEST_CREDENTIALS.secretAccessKey)), 'the secret key never reaches the plugin logs')
+  })
+
+  it("signs another team's uploads to a bucket of the same name for that team's own region, whatever region one team's S3 server answers with", async () => {
+    // Two S3 stand-ins that record each upload's Authorization; the first also names the bucket's region,
+    // as S3 does in x-amz-bucket-region, and aws-sdk v2 caches it by bucket name for the whole process.
+    const recorders = await Promise.all(
+      [{ 'x-amz-bucket-region': 'eu-hijacked-1' }, {}].map(async (headers) => {
+        const authorizations: string[] = []
+        const server = http.createServer((req, res) => {
+          if (req.method === 'PUT') authorizations.push(String(req.headers.authorization))
+          req.resume().once('end', () => res.writeHead(200, { ETag: '"e"', ...headers }).end())
+        })
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+        return { server, authorizations, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+      }),
+    )
+    const [theirs, ours] = recorders
+    try {
+      const management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)
+      const teams = []
+      for (const [name, recorder] of [
+        ['names a region', theirs],
+        ['trusts its own', ours],
+      ] as const) {
+        const team = await createTeam(fleet.db.pool, `S3 team that ${name}`)
+        await enablePlugin(management, team.id, 's3-export', {
+          awsAccessKey: 'AKIDEXAMPLE',
+          awsSecretAccessKey: 'secret',
+          s3BucketName: 'same-bucket-name',
+          s3BucketEndpoint: recorder.endpoint,
+          s3ForcePathStyle: 'true',
+        })
+        teams.push(team)
+      }
+      await management.close()
+      const send = async (token: string, until: () => boolean) => {
+        const client = new PostHog(token, { host: fleet.captureUrl, flushAt: 1, flushInterval: 0 })
+        const timer = setInterval(() => client.capture({ distinctId: 'd', event: 'region check' }), 300)
+        try {
+          await eventually('an upload', async () => until(), Boolean, 60_000)
+        } finally {
+          clearInterval(timer)
+          await client.shutdown()
+        }
+      }
+      await send(teams[0].api_token, () => theirs.authorizations.length > 0)
+      const before = ours.authorizations.length
+      await send(teams[1].api_token, () => ours.authorizations.length > before)
+      for (const authorization of ours.authorizations) assert.match(authorization, /Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/s3\/aws4_request/)
+    } finally {
+      for (const { server } of recorders) await new Promise((resolve) => (server.closeAllConnections(), server.close(resolve)))
+    }
   })
 })
 

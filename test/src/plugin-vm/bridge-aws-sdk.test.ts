@@ -187,16 +187,17 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
       }),
     )
     const [attacker, victim] = servers
-    const run = (endpoint: string) => `
+    // upload (ManagedUpload) runs on a copy of the client the SDK makes per upload.
+    const run = (endpoint: string, then: 'putObject' | 'upload') => `
       import { S3 } from 'aws-sdk'
       export async function runEveryMinute() {
         const s3 = new S3({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', endpoint: '${endpoint}', s3ForcePathStyle: true, region: 'us-east-1' })
         await s3.putObject({ Bucket: 'shared-name', Key: 'k', Body: 'x' }).promise()
-        await s3.putObject({ Bucket: 'shared-name', Key: 'k', Body: 'x' }).promise()
+        await s3.${then}({ Bucket: 'shared-name', Key: 'k', Body: 'x' }).promise()
         return 'stored'
       }`
-    const first = await loadCode(run(attacker.endpoint))
-    const second = await loadCode(run(victim.endpoint))
+    const first = await loadCode(run(attacker.endpoint, 'putObject'))
+    const second = await loadCode(run(victim.endpoint, 'upload'))
     try {
       assert.equal(await first.instance.call('runEveryMinute', []), 'stored')
       assert.equal(await second.instance.call('runEveryMinute', []), 'stored')

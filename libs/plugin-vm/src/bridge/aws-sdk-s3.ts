@@ -22,8 +22,6 @@ export interface AwsManagedUpload {
 export interface AwsS3Client {
   endpoint: { protocol: string }
   config: { httpOptions?: Record<string, unknown> }
-  /** Own property here (see S3Target); the SDK's is on S3.prototype. */
-  bucketRegionCache: Record<string, string>
   upload(params: unknown, options?: unknown): AwsManagedUpload
   [operation: string]: unknown
 }
@@ -58,11 +56,6 @@ export class S3Target {
     const options = { keepAlive: true, maxSockets: 16, timeout: 15_000 }
     this.agent = secure ? new https.Agent(options) : new http.Agent(options)
     client.config.httpOptions = { ...(client.config.httpOptions ?? {}), agent: this.agent }
-    // The SDK caches each bucket's region, taken from any answer's x-amz-bucket-region (or error body, or
-    // createBucket's own LocationConstraint), on S3.prototype: one object for every client in the process,
-    // keyed by bucket name alone. A plugin's own server could then set the region, and on amazonaws.com the
-    // host, that another team's client signs and sends its next request for that bucket to.
-    client.bucketRegionCache = {}
   }
 }
 

@@ -45,7 +45,32 @@ function loadAwsSdk(): AwsSdk {
   process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1'
   const S3 = require('aws-sdk/clients/s3') as AwsSdk['S3']
   const core = require('aws-sdk/global') as { Credentials: AwsSdk['Credentials'] }
+  ownBucketRegionCaches(S3.prototype)
   return { S3, Credentials: core.Credentials }
+}
+
+/**
+ * The SDK caches each bucket's region, taken from any answer's `x-amz-bucket-region` (or an error
+ * body's, or createBucket's own LocationConstraint), in one object on S3.prototype, keyed by bucket
+ * name alone: shared by every client in the process. One plugin's own server then named the region,
+ * and on amazonaws.com the host, that another team's client signed and sent its next request for a
+ * bucket of that name to. Each S3 object gets its own on first use instead: a plugin's client, and
+ * the copy of it ManagedUpload makes for each `upload`.
+ */
+function ownBucketRegionCaches(prototype: object): void {
+  const own = (target: object, value: Record<string, string>) =>
+    Object.defineProperty(target, 'bucketRegionCache', { value, writable: true, configurable: true, enumerable: false })
+  Object.defineProperty(prototype, 'bucketRegionCache', {
+    configurable: true,
+    get(this: object) {
+      const cache: Record<string, string> = {}
+      own(this, cache)
+      return cache
+    },
+    set(this: object, value: Record<string, string>) {
+      own(this, value)
+    },
+  })
 }
 
 /**
