@@ -4,7 +4,7 @@ import { freePort } from '@plugin-server/dev-services'
 import { PostHog } from 'posthog-node'
 import { createTestFleet, eventually, TestFleet } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
-import { FakeSnowflake, startFakeSnowflake } from '../harness/snowflake-server'
+import { FakeSnowflake, PROCESS_WIDE_LOGIN_PARAMETERS, startFakeSnowflake } from '../harness/snowflake-server'
 
 const exportConfig = (accessUrl: string) => ({
   account: 'acct',
@@ -104,13 +104,7 @@ describe('a Snowflake export plugin written like PostHog’s (snowflake-sdk and 
     assert.ok(!(await logs()).some((r) => r.message.includes('snowflake-password-not-for-logs')), 'the password never reaches the plugin logs')
   })
   it("keeps this team's connections as they were when another team's Snowflake answers its login with parameters the SDK would apply to every connection in the exporter", async () => {
-    const theirs = await startFakeSnowflake(0, {
-      loginParameters: [
-        { name: 'SERVICE_NAME', value: 'hijacked' },
-        { name: 'CLIENT_SESSION_KEEP_ALIVE', value: true },
-        { name: 'CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY', value: 1 },
-      ],
-    })
+    const theirs = await startFakeSnowflake(0, { loginParameters: PROCESS_WIDE_LOGIN_PARAMETERS })
     try {
       const other = await createTeam(fleet.db.pool, 'another Snowflake team')
       const management = managementContext(fleet.db.pool, fleet.env.QUEUE_PREFIX)

@@ -22,6 +22,18 @@ export interface FakeSnowflake {
   close: () => Promise<void>
 }
 
+/**
+ * Parameters a Snowflake login answer may list that snowflake-sdk applies to every connection in
+ * its process (its `lib/parameters.js`): what a plugin's own server would answer to reach others.
+ */
+export const PROCESS_WIDE_LOGIN_PARAMETERS = [
+  { name: 'SERVICE_NAME', value: 'hijacked' },
+  { name: 'CLIENT_SESSION_KEEP_ALIVE', value: true },
+  { name: 'CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY', value: 1 },
+  { name: 'JS_TREAT_INTEGER_AS_BIGINT', value: true },
+  { name: 'MULTI_STATEMENT_COUNT', value: 0 },
+]
+
 export interface FakeSnowflakeOptions {
   /** What the login answer sends as the session's parameters (Snowflake's `{ name, value }` list). */
   loginParameters?: { name: string; value: unknown }[]

@@ -2,7 +2,7 @@ import assert from 'assert/strict'
 import fs from 'fs'
 import path from 'path'
 import { eventually } from '../harness/fleet'
-import { startFakeSnowflake } from '../harness/snowflake-server'
+import { PROCESS_WIDE_LOGIN_PARAMETERS, startFakeSnowflake } from '../harness/snowflake-server'
 import { loadCode } from './helpers'
 
 const connect = (accessUrl: string, retries = 0) => `
@@ -39,15 +39,7 @@ describe('plugin-vm: snowflake-sdk through the capability bridge', function () {
 
   it("keeps the SDK's process-wide parameters at their defaults: what one plugin's server answers at login changes nothing for another plugin's connections", async () => {
     // A server of the plugin's own choosing answers its login with parameters the SDK applies to every connection in the process.
-    const hostile = await startFakeSnowflake(0, {
-      loginParameters: [
-        { name: 'SERVICE_NAME', value: 'hijacked' },
-        { name: 'CLIENT_SESSION_KEEP_ALIVE', value: true },
-        { name: 'CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY', value: 1 },
-        { name: 'JS_TREAT_INTEGER_AS_BIGINT', value: true },
-        { name: 'MULTI_STATEMENT_COUNT', value: 0 },
-      ],
-    })
+    const hostile = await startFakeSnowflake(0, { loginParameters: PROCESS_WIDE_LOGIN_PARAMETERS })
     const healthy = await startFakeSnowflake()
     const plugin = (url: string) => `
       import * as snowflake from 'snowflake-sdk'
