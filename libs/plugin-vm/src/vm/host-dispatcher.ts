@@ -63,6 +63,15 @@ function failure(error: unknown): HostReply {
   return { ok: false, error: { name: String(e?.name ?? 'Error'), message: String(e?.message ?? error), code } }
 }
 
+/**
+ * `storage.*` calls of one instance at once. Each holds a connection of the process's one Postgres
+ * pool (PG_POOL_SIZE, 10 by default), whose other users are the worker's own inserts and every other
+ * team's plugins, and a write under a team storage limit holds it while it waits for the team's
+ * lock (writes of one team run one after another anyway): 500 calls one plugin started at once took
+ * every connection, and other teams' calls failed at the pool's 10 s wait.
+ */
+export const MAX_STORAGE_CALLS_PER_INSTANCE = 2
+
 /** Every operation the sandbox may ask of the host, and nothing else. */
 export class HostDispatcher {
   /**
@@ -74,6 +83,8 @@ export class HostDispatcher {
   private readonly listReads = new Semaphore(1)
   /** The instance's fetches and posthog.api calls in flight, queued past MAX_FETCHES_PER_INSTANCE rather than refused at the socket cap. */
   private readonly fetches = new Semaphore(MAX_FETCHES_PER_INSTANCE)
+  /** The instance's `storage.*` calls in flight, queued past MAX_STORAGE_CALLS_PER_INSTANCE (see there). */
+  private readonly storageCalls = new Semaphore(MAX_STORAGE_CALLS_PER_INSTANCE)
 
   constructor(private readonly ctx: DispatcherContext) {}
 
@@ -248,12 +259,12 @@ export class HostDispatcher {
         store.cacheValue(op, c)
         return host.cache.lrem(String(a), Number(b), String(c))
       case 'storage.get':
-        return host.storage.get(String(a), b)
+        return this.storageCalls.run(() => host.storage.get(String(a), b))
       case 'storage.set':
         store.storageValue(op, b)
-        return host.storage.set(String(a), b)
+        return this.storageCalls.run(() => host.storage.set(String(a), b))
       case 'storage.del':
-        return host.storage.del(String(a))
+        return this.storageCalls.run(() => host.storage.del(String(a)))
       case 'cursor.init':
         return host.cursor.init(String(a), b as number | undefined)
       case 'cursor.increment':
