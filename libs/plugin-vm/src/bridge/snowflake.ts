@@ -219,9 +219,10 @@ const POOL: FacadeType<PoolTarget> = {
 const POOL_OPTION_KEYS = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTimeoutMillis', 'evictionRunIntervalMillis', 'fifo', 'autostart'])
 
 /**
- * The connection options, and a warning where one does less here than the SDK would do: the SDK
+ * The connection options, and a warning where one does less here than the SDK would do. The SDK
  * starts keep-alive heartbeats and reads integers as BigInt from its process-wide parameters (as
- * the server echoes the session's back), which stay at their defaults here (snowflake-log.ts).
+ * the server echoes the session's back), which stay at their defaults here (snowflake-log.ts); it
+ * keeps `representNullAsStringNull` as one value for the process, so that option is dropped.
  */
 function connectionOptions(args: Args, ctx: Pick<FacadeHost, 'warn'>): Record<string, unknown> {
   const options = snowflakeConnectionOptions(args, 0)

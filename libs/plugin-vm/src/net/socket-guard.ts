@@ -103,8 +103,9 @@ type AddRequest = (this: Agent, req: ClientRequest, options: RequestOptions) => 
  * global agents keep sockets alive (Node 19+), and SDKs share agents (teeny-request's module-level
  * pool, gaxios). A request takes a pooled socket only if the same owner connected it (the same plugin
  * instance, or host code), so no plugin inherits a socket host code or another plugin opened (nor is
- * counted against its limit), and host code inherits none a plugin opened. Not covered: a request queued behind an agent's finite `maxSockets` is handed the
- * next socket freed (the global agents have no limit).
+ * counted against its limit), and host code inherits none a plugin opened. Not covered: a request
+ * queued behind an agent's finite `maxSockets` is handed the next socket freed (the global agents
+ * have no limit).
  */
 function installAgentGuard(): void {
   const proto = Agent.prototype as Agent & { addRequest: AddRequest }
