@@ -1,4 +1,4 @@
-export { CaptureError, parseCaptureRequest, parseEventTimestamp, FUTURE_EVENT_CUTOFF_MS, normalizeEvent, withPersonUpdates } from './parse'
+export { CaptureError, parseCaptureRequest, parseEventTimestamp, FUTURE_EVENT_CUTOFF_MS, normalizeEvent } from './parse'
 export type { CaptureRequest, ParsedCapture } from './parse'
 export { TeamResolver } from './team-resolver'
 export { createCaptureMetrics } from './capture-metrics'

@@ -1,4 +1,4 @@
-import { IngestEvent, isStorableTime, parseDate } from '@plugin-server/core'
+import { IngestEvent, isStorableTime, parseDate, withPersonUpdates } from '@plugin-server/core'
 import type { PluginEvent } from '@plugin-server/plugin-vm'
 
 /** The PluginEvent shape PostHog plugins expect (the scaffold's PluginEvent). */
@@ -36,12 +36,12 @@ export function fromPluginEvent(original: IngestEvent, output: unknown, refusedU
   if (typeof output.event !== 'string' || output.event === '') {
     throw new Error(`processEvent returned an event whose "event" is ${describe(output.event)}, expected a non-empty string`)
   }
-  // A fresh object parsed from JSON that nobody else holds, so no copies.
-  const properties = isObject(output.properties) ? output.properties : {}
-  for (const key of ['$set', '$set_once'] as const) {
-    const value = output[key]
-    if (isObject(value)) properties[key] = isObject(properties[key]) ? { ...properties[key], ...value } : value
-  }
+  // A fresh object parsed from JSON that nobody else holds, so joined in place, no copies.
+  const properties = withPersonUpdates(
+    isObject(output.properties) ? output.properties : {},
+    isObject(output.$set) ? output.$set : undefined,
+    isObject(output.$set_once) ? output.$set_once : undefined,
+  )
   return {
     ...original,
     uuid: pluginUuid(output.uuid, original.uuid, refusedUuid),

@@ -9,4 +9,3 @@ export { missingToken, resolveToken, unknownToken, validateToken } from './resol
 export { parseEventTimestamp, FUTURE_EVENT_CUTOFF_MS } from './parse-timestamp'
 export { normalizeEvent } from './normalize-event'
 export { peekFirstKey } from './peek-token'
-export { withPersonUpdates } from './with-person-updates'
