@@ -65,6 +65,8 @@ export interface Config {
   }
   plugins: {
     memoryLimitMb: number
+    /** Most MB each young-generation semi-space of a plugin's isolate grows to; 0: isolated-vm's sizing from memoryLimitMb. */
+    semiSpaceMb: number
     timeoutMs: number
     /** Live isolates per process before the least recently used idle one is evicted. */
     maxLiveInstances: number
@@ -489,6 +491,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     plugins: {
       memoryLimitMb: r.int('PLUGIN_MEMORY_LIMIT_MB', 128, 8, 4096),
+      semiSpaceMb: r.int('PLUGIN_SEMI_SPACE_MB', 8, 0, 64),
       timeoutMs: r.ms('PLUGIN_TIMEOUT_MS', 30_000, 10, 3_600_000),
       maxLiveInstances: r.int('PLUGIN_MAX_LIVE_INSTANCES', defaultMaxLiveInstances(), 1, MAX_LIVE_INSTANCES, ISOLATES_PER_PROCESS_LIMIT),
       teamMemoryLimitMb: r.int('PLUGIN_TEAM_MEMORY_LIMIT_MB', 512, 8, 1024 * 1024),

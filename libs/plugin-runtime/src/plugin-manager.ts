@@ -508,6 +508,7 @@ export class PluginManager {
     return {
       configId: id,
       memoryLimitMb: p.memoryLimitMb,
+      semiSpaceMb: p.semiSpaceMb,
       timeoutMs: p.timeoutMs,
       fetchAllowedHosts: p.fetchAllowedHosts,
       hostWorkMaxBytes: p.hostWorkMaxBytes,

@@ -264,6 +264,8 @@ export interface PluginInstanceOptions {
   owner?: string | number
   /** Isolate heap limit in MB (default 128). */
   memoryLimitMb?: number
+  /** Most MB each of the isolate's two young-generation semi-spaces grows to (default 8); 0: isolated-vm's sizing from memoryLimitMb (semi-space.ts). */
+  semiSpaceMb?: number
   /** Deadline per call, sync and awaited async work (default 30 000 ms). */
   timeoutMs?: number
   /** Calls allowed inside one isolate at the same time; others wait (default 16). */

@@ -55,6 +55,12 @@ describe('loadConfig', () => {
     )
   })
 
+  it("sizes a plugin isolate's semi-spaces at 8 MB unless PLUGIN_SEMI_SPACE_MB says otherwise (0: isolated-vm's sizing), and names a wrong value", () => {
+    assert.equal(loadConfig({}).plugins.semiSpaceMb, 8)
+    assert.equal(loadConfig({ PLUGIN_SEMI_SPACE_MB: '0' }).plugins.semiSpaceMb, 0)
+    assert.throws(() => loadConfig({ PLUGIN_SEMI_SPACE_MB: '65' }), /PLUGIN_SEMI_SPACE_MB: expected an integer between 0 and 64, got "65"/)
+  })
+
   it('refuses more live plugin instances per process than V8 can hold, saying why and what to do', () => {
     assert.equal(loadConfig({ PLUGIN_MAX_LIVE_INSTANCES: '3500' }).plugins.maxLiveInstances, 3500)
     assert.throws(

@@ -28,6 +28,7 @@ import { IsolatePluginInstance } from './isolate-plugin-instance'
 import { trackIsolate } from './live-isolates'
 import { runtimeSource } from './runtime-bundle'
 import { runtimeSnapshot } from './runtime-snapshot'
+import { withSemiSpace } from './semi-space'
 import { compileCached } from './script-cache'
 import { mapPluginStack, scriptName } from '../load/stack-map'
 import { StoreBounds } from './store-bounds'
@@ -53,6 +54,7 @@ let runtimeHash: string | undefined
 
 export const DEFAULTS = {
   memoryLimitMb: 128,
+  semiSpaceMb: 8,
   timeoutMs: 30_000,
   maxConcurrentCalls: 16,
   maxFetchBytes: 50 * 1024 * 1024,
@@ -77,7 +79,8 @@ export class IsolatedVmPluginVm implements PluginVm {
     // Before the isolate exists: a bad allowlist is the caller's error, not the plugin's.
     const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects)
     const snapshot = settings.runtimeSnapshot ? runtimeSnapshot() : null
-    const isolate = new ivm.Isolate(snapshot ? { memoryLimit: settings.memoryLimitMb, snapshot } : { memoryLimit: settings.memoryLimitMb })
+    const limits = snapshot ? { memoryLimit: settings.memoryLimitMb, snapshot } : { memoryLimit: settings.memoryLimitMb }
+    const isolate = withSemiSpace(settings.semiSpaceMb, () => new ivm.Isolate(limits))
     trackIsolate(isolate)
     let instance: IsolatePluginInstance | undefined
     let cpu: BackgroundCpuBudget | undefined
