@@ -86,8 +86,8 @@ export class IngestPipeline {
       }
     }
     const admitted = parts.flatMap((part, i) => (leases[i] === null ? [] : [{ ...part, release: leases[i] ?? noop }]))
-    // Each lease goes back when its own team is done, not when the slowest team of the batch is.
-    const outcomes = await Promise.allSettled(admitted.map((part) => this.processTeam(part.events, batchId).finally(part.release)))
+    // Each lease goes back when its own team's steps are done, not when the slowest team of the batch is.
+    const outcomes = await Promise.allSettled(admitted.map((part) => this.processTeam(part.events, batchId, part.release)))
     const result: BatchResult = { received: batch.events.length, stored: 0, duplicates: 0, dropped: 0, requeued: count(deferred) }
     const failures: TeamFailure[] = []
     admitted.forEach(({ teamId, events }, i) => {
@@ -106,12 +106,10 @@ export class IngestPipeline {
     const lease = admission.gate.tryEnter(part.teamId)
     if (lease) this.observe('wait', 0)
     const outcome = lease
-      ? await this.processTeam(part.events, batchId)
-          .then(
-            (value): PromiseSettledResult<TeamOutcome> => ({ status: 'fulfilled', value }),
-            (reason: unknown): PromiseSettledResult<TeamOutcome> => ({ status: 'rejected', reason }),
-          )
-          .finally(lease)
+      ? await this.processTeam(part.events, batchId, lease).then(
+          (value): PromiseSettledResult<TeamOutcome> => ({ status: 'fulfilled', value }),
+          (reason: unknown): PromiseSettledResult<TeamOutcome> => ({ status: 'rejected', reason }),
+        )
       : await this.joinGroup(part, batchId, admission)
     const result: BatchResult = { received, stored: 0, duplicates: 0, dropped: 0, requeued: 0 }
     if (outcome.status === 'rejected') {
@@ -144,15 +142,12 @@ export class IngestPipeline {
       for (const member of group.members) member.settle({ status: 'rejected', reason: new TeamBusyError(teamId) })
       return
     }
-    try {
-      const outcomes = await this.processParts(group.members)
-      group.members.forEach((member, i) => member.settle(outcomes[i]))
-    } finally {
-      lease()
-    }
+    const outcomes = await this.processParts(group.members, lease)
+    group.members.forEach((member, i) => member.settle(outcomes[i]))
   }
 
-  private async processParts(members: GroupMember[]): Promise<PromiseSettledResult<TeamOutcome>[]> {
+  /** `release` goes back once the steps are done: see processTeam. */
+  private async processParts(members: GroupMember[], release: TeamLease): Promise<PromiseSettledResult<TeamOutcome>[]> {
     let parts = members.map((m) => m.events)
     const started = performance.now()
     try {
@@ -160,18 +155,25 @@ export class IngestPipeline {
     } catch (reason) {
       return members.map(() => ({ status: 'rejected', reason }))
     } finally {
+      release()
       this.observe('steps', (performance.now() - started) / 1000)
     }
     // Each member stored on its own: its batch is acknowledged once its own events are committed.
     return Promise.allSettled(members.map((member, i) => this.store(member.events, parts[i], member.batchId)))
   }
 
-  private async processTeam(received: IngestEvent[], batchId: string): Promise<TeamOutcome> {
+  /**
+   * The team's lease goes back once its steps are done, before the store: what a team can make slow
+   * or stuck is its plugins, and the store is the same work for every team. Its next pass then runs
+   * its plugins while this one is stored, so a team's plugins are not idle for a store per pass.
+   */
+  private async processTeam(received: IngestEvent[], batchId: string, release: TeamLease = noop): Promise<TeamOutcome> {
     let events = received
     const started = performance.now()
     try {
       for (const step of this.steps) events = await step.run(events)
     } finally {
+      release()
       this.observe('steps', (performance.now() - started) / 1000)
     }
     return this.store(received, events, batchId)

@@ -8,7 +8,8 @@ interface TeamState {
 }
 
 /**
- * Caps how many batch parts of one team an ingest worker runs at once (INGEST_TEAM_CONCURRENCY),
+ * Caps how many batch parts of one team an ingest worker runs through their steps (plugins) at once
+ * (INGEST_TEAM_CONCURRENCY; a part being stored no longer holds its lease, see IngestPipeline),
  * so a team whose plugins are slow or stuck holds at most that many of the worker's
  * INGEST_CONCURRENCY slots and the other teams always find one free. A team at its cap waits only
  * while its parts are young: once its oldest running part is older than `waitMs` it is stuck, and

@@ -233,5 +233,37 @@ describe('IngestPipeline', () => {
       stuck.open()
       await holding
     })
+
+    it("give the team's lease back once the steps are done: the team's next batches run while one is still being stored", async () => {
+      const stored = gate()
+      const { step, passes } = recordingStep(gate())
+      const handedOver: string[] = []
+      const holdB1: AfterStoreHook = async (_events, batchId) => {
+        if (batchId.startsWith('b-1')) await stored.wait
+        handedOver.push(batchId)
+      }
+      const pipeline = new IngestPipeline(db.pool, [step], [holdB1])
+      const admission = { gate: new TeamGate(1, 60_000), defer: async () => assert.fail('never deferred') }
+      // A batch of team 1 alone, and one of teams 1 and 2: each is held in its store's hand-over.
+      const alone = pipeline.process(batchOf(1, 2), 'b-1a', admission)
+      await eventually(
+        'b-1a in its hand-over',
+        async () => passes.length,
+        (n) => n === 1,
+      )
+      const mixed = pipeline.process({ events: [...batchOf(1, 2).events, ...batchOf(2, 2).events] }, 'b-1b', admission)
+      await eventually(
+        'b-1b in its hand-over',
+        async () => passes.length,
+        (n) => n === 3,
+      )
+      // With one slot for team 1, these would wait for both held batches if the store held the lease.
+      assert.deepEqual(await pipeline.process(batchOf(1, 3), 'b-2', admission), { received: 3, stored: 3, duplicates: 0, dropped: 0, requeued: 0 })
+      assert.deepEqual(await pipeline.process(batchOf(1, 1), 'b-3', admission), { received: 1, stored: 1, duplicates: 0, dropped: 0, requeued: 0 })
+      assert.deepEqual(handedOver, ['b-2', 'b-3'])
+      stored.open()
+      await Promise.all([alone, mixed])
+      assert.equal(await countEvents(db.pool, 1), 8)
+    })
   })
 })
