@@ -290,18 +290,19 @@ end
  * A script's refusal (TEAM_REDIS_LIMIT or FLEET_REDIS_LIMIT <held> <adding>) as an error naming the
  * limit and what was refused; undefined for any other error.
  */
-export function limitError(error: Error, what: string, teamId: number, limits: { teamBytes: number; fleetBytes: number }): Error | undefined {
+export function limitError(error: Error, what: string, teamId: number, teamLimitBytes: number): Error | undefined {
   const refused = /^(TEAM|FLEET)_REDIS_LIMIT (\S+) (\S+)/.exec(error.message)
   if (!refused) return undefined
   const [, scope, held, adding] = refused
   if (scope === 'FLEET') {
+    // The plugin's own logs show this to its team: what the other teams hold together is theirs, so neither it nor the limit is named.
     return new Error(
-      `${what} refused: the plugins of all teams hold ${megabytes(Number(held))} of Redis together and this would add ${megabytes(Number(adding))}, ` +
-        `over PLUGIN_REDIS_LIMIT_MB (${megabytes(limits.fleetBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
+      `${what} refused: it would add ${megabytes(Number(adding))} to Redis, and the plugins of all teams together are at PLUGIN_REDIS_LIMIT_MB; ` +
+        `give cache keys a ttlSeconds, or write and enqueue less`,
     )
   }
   return new Error(
     `${what} refused: team ${teamId}'s plugins hold ${megabytes(Number(held))} of Redis (cache and jobs) together and this would add ${megabytes(Number(adding))}, ` +
-      `over PLUGIN_TEAM_REDIS_LIMIT_MB (${megabytes(limits.teamBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
+      `over PLUGIN_TEAM_REDIS_LIMIT_MB (${megabytes(teamLimitBytes)}); give cache keys a ttlSeconds, or write and enqueue less`,
   )
 }

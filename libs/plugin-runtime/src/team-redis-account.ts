@@ -52,7 +52,7 @@ export class TeamRedisAccount {
 
   /** A script's refusal as an error naming the limit and `what` was refused; any other error as it is. */
   refusal(error: Error, what: string): Error {
-    const refusal = limitError(error, what, this.teamId, { teamBytes: this.limitBytes, fleetBytes: this.options.fleetLimitBytes ?? 0 })
+    const refusal = limitError(error, what, this.teamId, this.limitBytes)
     if (!refusal) return error
     this.options.refused?.(what.startsWith('utils.cursor') ? 'cursor' : what.split('.')[0])
     return refusal
