@@ -2,7 +2,7 @@ import type { Args } from './args'
 import type { Callback } from './callback'
 import { Facade, FacadeHost, FacadeType, Member, ModuleSpec } from './facade'
 import { snowflakeConnectionOptions, snowflakeExecuteOptions } from './snowflake-config'
-import { loadSnowflakeSdk, withSdkLog } from './snowflake-log'
+import { loadSnowflakeSdk, withSdkLog } from './snowflake-process-state'
 
 /** The parts of snowflake-sdk the facades use; anything else of the SDK stays out of reach. */
 type NodeCallback = (error: Error | undefined, ...rest: unknown[]) => void
@@ -221,8 +221,9 @@ const POOL_OPTION_KEYS = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTim
 /**
  * The connection options, and a warning where one does less here than the SDK would do. The SDK
  * starts keep-alive heartbeats and reads integers as BigInt from its process-wide parameters (as
- * the server echoes the session's back), which stay at their defaults here (snowflake-log.ts); it
- * keeps `representNullAsStringNull` as one value for the process, so that option is dropped.
+ * the server echoes the session's back), which stay at their defaults here
+ * (snowflake-process-state.ts); it keeps `representNullAsStringNull` as one value for the process,
+ * so that option is dropped.
  */
 function connectionOptions(args: Args, ctx: Pick<FacadeHost, 'warn'>): Record<string, unknown> {
   const options = snowflakeConnectionOptions(args, 0)
