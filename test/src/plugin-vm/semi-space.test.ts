@@ -3,34 +3,39 @@ import ivm from 'isolated-vm'
 import { withSemiSpace } from '@plugin-server/plugin-vm'
 
 const MiB = 1024 * 1024
+const MEMORY_LIMIT_MB = 128
 
-/** The isolate's heap after its code made 2 000 000 short-lived objects: its young generation grows to what it may. */
-function heapAfterChurn(isolate: ivm.Isolate): number {
+/**
+ * MB the isolate's young generation may grow to: V8's heap limit is the old generation's (the memory
+ * limit) plus the young one's, two semi-spaces and a new large-object space of the same size. Read
+ * from the limit, not from a heap after some churn: how far a heap has grown depends on when V8 last
+ * collected, which other work in the process changes.
+ */
+function youngGenerationMb(isolate: ivm.Isolate): number {
   try {
-    isolate.createContextSync().evalSync(`let kept = []; for (let i = 0; i < 2e6; i++) { kept.push({ i, s: 'x' + i }); if (kept.length > 1000) kept = [] }`)
-    return isolate.getHeapStatisticsSync().total_heap_size / MiB
+    return isolate.getHeapStatisticsSync().heap_size_limit / MiB - MEMORY_LIMIT_MB
   } finally {
     isolate.dispose()
   }
 }
 
-const make = () => new ivm.Isolate({ memoryLimit: 128 })
+const make = () => new ivm.Isolate({ memoryLimit: MEMORY_LIMIT_MB })
 
 describe('withSemiSpace', () => {
-  it("lets a busy isolate's young generation grow to two semi-spaces of the size asked for, where isolated-vm's own sizing keeps it at 2 MB", () => {
-    const own = heapAfterChurn(withSemiSpace(0, make))
-    const eight = heapAfterChurn(withSemiSpace(8, make))
-    assert.ok(own < 12, `isolated-vm's sizing: ${own.toFixed(1)} MB`)
-    assert.ok(eight >= 16, `8 MB semi-spaces: ${eight.toFixed(1)} MB`)
+  it("gives the isolate a young generation of three semi-spaces of the size asked for, where isolated-vm's own sizing allows about 3 MB", () => {
+    assert.ok(youngGenerationMb(withSemiSpace(0, make)) <= 3, "isolated-vm's sizing")
+    assert.equal(youngGenerationMb(withSemiSpace(8, make)), 3 * 8)
+    assert.equal(youngGenerationMb(withSemiSpace(16, make)), 3 * 16)
   })
 
-  it('leaves isolates made after it, and the process, with their own sizing: the V8 flag is put back', () => {
-    heapAfterChurn(withSemiSpace(16, make))
-    const after = heapAfterChurn(make())
-    assert.ok(after < 12, `an isolate made after: ${after.toFixed(1)} MB`)
+  it('leaves isolates made after it with their own sizing: the V8 flag is put back', () => {
+    const own = youngGenerationMb(make())
+    youngGenerationMb(withSemiSpace(16, make))
+    assert.equal(youngGenerationMb(make()), own)
   })
 
   it('puts the flag back when making the isolate fails', () => {
+    const own = youngGenerationMb(make())
     assert.throws(
       () =>
         withSemiSpace(16, () => {
@@ -38,7 +43,6 @@ describe('withSemiSpace', () => {
         }),
       /no isolate/,
     )
-    const after = heapAfterChurn(make())
-    assert.ok(after < 12, `an isolate made after: ${after.toFixed(1)} MB`)
+    assert.equal(youngGenerationMb(make()), own)
   })
 })
