@@ -215,6 +215,8 @@ export async function benchStage(): Promise<void> {
         runs.bare.push(await isolateFloorRun(isolateFloor, plugins, batches, total / SLICES))
       }
       const [floor, stage, bare] = [combined(runs.floor), combined(runs.stage), combined(runs.bare)]
+      // What the speed costs in memory: a busy isolate's young generation grows to its semi-spaces (PLUGIN_SEMI_SPACE_MB).
+      const committedMb = Math.max(...instances.map((i) => i.stats().heapCommittedBytes)) / (1024 * 1024)
       rows.push([
         `${plugins} plugin${plugins > 1 ? 's' : ''}`,
         `${Math.round(stage.eventsPerSecond)}`,
@@ -224,6 +226,7 @@ export async function benchStage(): Promise<void> {
         `${bare.cpuUsPerEvent.toFixed(1)}`,
         `${(bare.cpuUsPerEvent / floor.cpuUsPerEvent).toFixed(2)}x`,
         stage.cpuUsPerEvent <= floor.cpuUsPerEvent ? 'meets ≤ 1.0x' : 'MISSES ≤ 1.0x',
+        committedMb.toFixed(1),
       ])
     } finally {
       for (const instance of instances) instance.dispose()
@@ -232,7 +235,17 @@ export async function benchStage(): Promise<void> {
   }
   process.stdout.write(`processEvent stage: ${total} events, batches of ${BATCH}, ${CONCURRENCY} at a time\n`)
   printTable(
-    ['plugins', 'stage events/s', 'stage CPU µs/event', 'copy floor CPU µs/event', 'stage / floor', 'bare isolate CPU µs/event', 'bare / floor', 'target'],
+    [
+      'plugins',
+      'stage events/s',
+      'stage CPU µs/event',
+      'copy floor CPU µs/event',
+      'stage / floor',
+      'bare isolate CPU µs/event',
+      'bare / floor',
+      'target',
+      'heap committed per plugin isolate, MB (largest)',
+    ],
     rows,
   )
 }

@@ -348,6 +348,8 @@ export interface PluginInstanceStats {
   calls: number
   inFlight: number
   heapUsedBytes: number
+  /** The heap V8 has committed for the isolate, garbage and free room included: what a young generation that grew costs (semiSpaceMb). */
+  heapCommittedBytes: number
   /** Memory outside the heap the isolate holds (copied-in strings over 1 KB, array buffers). */
   externalBytes: number
   lastUsedAt: number

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import ivm from 'isolated-vm'
 import { withSemiSpace } from '@plugin-server/plugin-vm'
+import { loadCode } from './helpers'
 
 const MiB = 1024 * 1024
 const MEMORY_LIMIT_MB = 128
@@ -44,5 +45,24 @@ describe('withSemiSpace', () => {
       /no isolate/,
     )
     assert.equal(youngGenerationMb(make()), own)
+  })
+
+  it("is what a plugin's isolate is made with (semiSpaceMb): a busy plugin's isolate commits the young generation it grew", async () => {
+    // 200 000 short-lived objects per event, 10 events a batch.
+    const churn = `export function processEvent(e) { let kept = []; for (let i = 0; i < 2e5; i++) { kept.push({ i, s: 'x' + i }); if (kept.length > 1000) kept = [] } return e }`
+    const batch = Array.from({ length: 10 }, (_, i) => JSON.stringify({ event: `e${i}`, properties: {} }))
+    const committedMb = async (semiSpaceMb: number) => {
+      const { instance } = await loadCode(churn, {}, { semiSpaceMb })
+      try {
+        await instance.processEventBatchJson(batch)
+        return instance.stats().heapCommittedBytes / MiB
+      } finally {
+        instance.dispose()
+      }
+    }
+    const own = await committedMb(0)
+    const sixteen = await committedMb(16)
+    // Two 16 MB semi-spaces, where isolated-vm's young generation is 2 MB in all.
+    assert.ok(sixteen >= own + 16, `committed: ${sixteen.toFixed(1)} MB with 16 MB semi-spaces, ${own.toFixed(1)} MB with isolated-vm's sizing`)
   })
 })

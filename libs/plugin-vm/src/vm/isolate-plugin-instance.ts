@@ -234,6 +234,7 @@ export class IsolatePluginInstance implements PluginInstance {
       calls: this.calls,
       inFlight: this.semaphore.inFlight,
       heapUsedBytes: heap?.used_heap_size ?? 0,
+      heapCommittedBytes: heap?.total_heap_size ?? 0,
       externalBytes: heap?.externally_allocated_size ?? 0,
       lastUsedAt: this.lastUsedAt,
     }
