@@ -167,7 +167,7 @@ export class IngestPipeline {
    * or stuck is its plugins, and the store is the same work for every team. Its next pass then runs
    * its plugins while this one is stored, so a team's plugins are not idle for a store per pass.
    */
-  private async processTeam(received: IngestEvent[], batchId: string, release: TeamLease = noop): Promise<TeamOutcome> {
+  private async processTeam(received: IngestEvent[], batchId: string, release: TeamLease): Promise<TeamOutcome> {
     let events = received
     const started = performance.now()
     try {

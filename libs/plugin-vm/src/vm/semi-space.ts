@@ -4,7 +4,7 @@ import v8 from 'v8'
  * Makes an isolate whose young generation's semi-spaces grow to `mb` each (0: isolated-vm's own
  * sizing). isolated-vm sizes the young generation from the memory limit, 2 MB in all at the default
  * 128 MB, so a busy plugin's isolate scavenges after about every 0.7 MB it allocates: with 3 plugins
- * 8 MB semi-spaces made the processEvent stage ~17 % cheaper in CPU, for ~11 MB more heap in each
+ * 8 MB semi-spaces made the processEvent stage ~15 % cheaper in CPU, for ~11 MB more heap in each
  * busy isolate (root README, *processEvent stage*).
  * V8 reads --max-semi-space-size when it makes an isolate's heap, and the flag overrides the size
  * isolated-vm asks for. It is a process-wide flag, so it is set only while the isolate is made and
