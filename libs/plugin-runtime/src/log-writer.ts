@@ -18,10 +18,17 @@ export interface LogTarget {
 
 const MAX_MESSAGE = 10_000
 const MINUTE_MS = 60_000
+/**
+ * The most of the buffer one team's rows may hold. The buffer fills when inserts fall behind (they
+ * are serialised fleet-wide) or fail (Postgres down), and it was first come, first kept: one team's
+ * configs, each within its own quota, could take every row and leave the other teams' lines, their
+ * failures included, to be dropped. With a quarter each, at least four teams keep lines.
+ */
+const TEAM_SHARE = 0.25
 
 export interface PluginLogWriterOptions {
   flushIntervalMs: number
-  /** Rows held for the next insert, all configs together; past it rows are dropped (Postgres down). */
+  /** Rows held for the next insert, all configs together (one team at most TEAM_SHARE of them); past it rows are dropped (Postgres down). */
   maxBuffered: number
   /** PLUGIN_LOG_LINES_PER_MINUTE: lines one config may write per minute in this process. */
   linesPerMinute: number
@@ -41,14 +48,18 @@ interface MinuteQuota {
  * minute (both places; the server's own lines about it have as many again): a plugin logging in a
  * loop would otherwise fill Postgres, flood the operators' logs, and take the shared buffer from
  * every other team's lines. What it dropped is said once the minute is over, in its own logs.
- * Buffered rows are bounded too (Postgres down).
+ * Buffered rows are bounded too (Postgres down), one team's to a share of them (TEAM_SHARE).
  *
  * A failure of plugin code passes the plugin's stack: its frames follow the first line of the
  * message, so the row reads `summary\n    at fn (plugin/name/index.js:3:9)…` wherever it is shown.
  */
 export class PluginLogWriter {
   private buffer: NewPluginLogRow[] = []
-  private dropped = 0
+  /** Rows of each team in `buffer` and in the insert in flight, and of all teams. */
+  private held = new Map<number, number>()
+  private heldTotal = 0
+  /** Rows dropped because the buffer or the team's share of it was full, by config, until the config's logs can say so. */
+  private dropped = new Map<number, { target: LogTarget; count: number }>()
   /** By config and by whose lines: the server's own (SYSTEM) have a quota of their own, so a plugin's flood cannot hide them. */
   private readonly quotas = new Map<string, MinuteQuota>()
   private readonly timer: NodeJS.Timeout
@@ -77,11 +88,11 @@ export class PluginLogWriter {
       { team_id: target.teamId, plugin_id: target.pluginId, plugin_config_id: target.pluginConfigId, plugin: target.pluginName, source },
       message,
     )
-    if (this.buffer.length >= this.options.maxBuffered) {
-      this.dropped++
-      return
-    }
-    this.buffer.push({
+    this.keep(this.row(target, source, type, message), target)
+  }
+
+  private row(target: LogTarget, source: LogSource, type: LogType, message: string): NewPluginLogRow {
+    return {
       team_id: target.teamId,
       plugin_id: target.pluginId,
       plugin_config_id: target.pluginConfigId,
@@ -90,7 +101,28 @@ export class PluginLogWriter {
       type,
       message,
       instance_id: this.instanceId,
-    })
+    }
+  }
+
+  /**
+   * Buffers the row if there is room for it in the buffer and in its team's share; otherwise counts
+   * `lines` dropped for its config (a notice of earlier drops refused again carries their count).
+   */
+  private keep(row: NewPluginLogRow, target: LogTarget, lines = 1): void {
+    const held = this.held.get(row.team_id) ?? 0
+    if (this.heldTotal >= this.options.maxBuffered || held >= this.teamLimit()) {
+      const dropped = this.dropped.get(row.plugin_config_id)
+      if (dropped) dropped.count += lines
+      else this.dropped.set(row.plugin_config_id, { target, count: lines })
+      return
+    }
+    this.held.set(row.team_id, held + 1)
+    this.heldTotal++
+    this.buffer.push(row)
+  }
+
+  private teamLimit(): number {
+    return Math.max(1, Math.floor(this.options.maxBuffered * TEAM_SHARE))
   }
 
   flush(): Promise<void> {
@@ -102,6 +134,8 @@ export class PluginLogWriter {
     clearInterval(this.timer)
     this.closeMinutes(true)
     await this.flush()
+    // The notices of drops that the first write made room for.
+    if (this.buffer.length > 0) await this.flush()
   }
 
   /** Whether the config has lines left this minute; a new minute first says what the last one dropped. */
@@ -146,19 +180,46 @@ export class PluginLogWriter {
 
   private async flushNow(): Promise<void> {
     this.closeMinutes()
-    if (this.dropped > 0) {
-      this.logger.warn({ dropped: this.dropped }, 'plugin log entries dropped: too many buffered')
-      this.dropped = 0
-    }
-    if (this.buffer.length === 0) return
+    if (this.buffer.length === 0) return this.sayBufferDrops()
     const rows = this.buffer
     this.buffer = []
     try {
       await insertPluginLogs(this.pool, rows)
+      for (const row of rows) this.release(row.team_id)
+      this.sayBufferDrops()
     } catch (err) {
-      // Postgres is down: keep the rows for the next flush, within the bound.
-      this.buffer = [...rows, ...this.buffer].slice(0, this.options.maxBuffered)
+      // Postgres is down: the rows stay, counted as they were, for the next flush.
+      this.buffer = [...rows, ...this.buffer]
       this.logger.warn({ err: (err as Error).message, rows: rows.length }, 'could not write plugin log entries, will retry')
     }
+  }
+
+  /**
+   * Once rows were written (there is room again), what the full buffer dropped: the operators' log
+   * by team, and each config's own logs (a row that is then refused too is counted for next time).
+   */
+  private sayBufferDrops(): void {
+    if (this.dropped.size === 0) return
+    const drops = [...this.dropped.values()]
+    this.dropped = new Map()
+    const byTeam: Record<number, number> = {}
+    for (const { target, count } of drops) byTeam[target.teamId] = (byTeam[target.teamId] ?? 0) + count
+    const limits = `${this.options.maxBuffered} rows, a team's at most ${this.teamLimit()}`
+    this.logger.warn(
+      { dropped: drops.reduce((n, d) => n + d.count, 0), dropped_by_team: byTeam },
+      `plugin log entries dropped: the log buffer (${limits}) was full`,
+    )
+    // Not echoed to pino: the line above says it there, once for all configs.
+    for (const { target, count } of drops) {
+      const message = `${count} log lines of this plugin were dropped: this worker process's log buffer (${limits}) was full, as its writes to Postgres fell behind or failed`
+      this.keep(this.row(target, 'SYSTEM', 'WARN', message), target, count)
+    }
+  }
+
+  private release(teamId: number): void {
+    this.heldTotal--
+    const held = (this.held.get(teamId) ?? 0) - 1
+    if (held > 0) this.held.set(teamId, held)
+    else this.held.delete(teamId)
   }
 }

@@ -111,4 +111,53 @@ describe('PluginLogWriter (plugin logs)', () => {
     )
     assert.equal(lines.filter((l) => l.includes('"plugin":"loud"')).length, 12, "the operators' log gets the same 10 lines, the server's and the notice")
   })
+
+  it("keeps a team to a quarter of the buffer while Postgres fails, so other teams' lines stay, and tells each config what it dropped once rows are written", async () => {
+    const lines: string[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) })
+    const writer = new PluginLogWriter(db.pool, logger, 'instance-1', { flushIntervalMs: 60_000, maxBuffered: 100, linesPerMinute: 10_000 })
+    const loud = { teamId: 3, pluginId: 4, pluginConfigId: 5, pluginName: 'loud', secrets: [] }
+    const quiet = { teamId: 6, pluginId: 7, pluginConfigId: 8, pluginName: 'quiet', secrets: [] }
+    const late = { teamId: 9, pluginId: 10, pluginConfigId: 11, pluginName: 'late', secrets: [] }
+    // A real failure of the insert: the table is not there.
+    await db.pool.query('ALTER TABLE plugin_log_entries RENAME TO plugin_log_entries_away')
+    for (let i = 0; i < 80; i++) writer.write(loud, 'CONSOLE', 'LOG', `loud ${i}`)
+    for (let i = 0; i < 10; i++) writer.write(quiet, 'CONSOLE', 'LOG', `quiet ${i}`)
+    await writer.flush()
+    assert.ok(lines.some((l) => l.includes('could not write plugin log entries')))
+    // The failed insert's rows are still held: the loud team gets no more room, others still do.
+    for (let i = 80; i < 130; i++) writer.write(loud, 'CONSOLE', 'LOG', `loud ${i}`)
+    for (let i = 0; i < 5; i++) writer.write(late, 'CONSOLE', 'LOG', `late ${i}`)
+    await db.pool.query('ALTER TABLE plugin_log_entries_away RENAME TO plugin_log_entries')
+    await writer.close()
+    const { rows } = await db.pool.query<{ plugin_config_id: number; source: string; message: string }>(
+      'SELECT plugin_config_id, source, message FROM plugin_log_entries ORDER BY id',
+    )
+    const of = (configId: number) => rows.filter((r) => r.plugin_config_id === configId)
+    const plugin = (configId: number) =>
+      of(configId)
+        .filter((r) => r.source === 'CONSOLE')
+        .map((r) => r.message)
+    assert.deepEqual(
+      plugin(5),
+      Array.from({ length: 25 }, (_, i) => `loud ${i}`),
+      'the first 25 of the loud team, a quarter of 100',
+    )
+    assert.deepEqual(
+      plugin(8),
+      Array.from({ length: 10 }, (_, i) => `quiet ${i}`),
+    )
+    assert.deepEqual(
+      plugin(11),
+      Array.from({ length: 5 }, (_, i) => `late ${i}`),
+    )
+    const notices = of(5).filter((r) => r.source === 'SYSTEM')
+    assert.equal(notices.length, 1)
+    assert.match(notices[0].message, /^105 log lines of this plugin were dropped: this worker process's log buffer \(100 rows, a team's at most 25\) was full/)
+    assert.equal(of(8).length + of(11).length, 15, 'no notice for teams that dropped nothing')
+    const warning = lines
+      .map((l) => JSON.parse(l) as { msg: string; dropped?: number; dropped_by_team?: Record<string, number> })
+      .find((l) => l.dropped !== undefined)
+    assert.deepEqual(warning && { dropped: warning.dropped, byTeam: warning.dropped_by_team }, { dropped: 105, byTeam: { 3: 105 } })
+  })
 })
