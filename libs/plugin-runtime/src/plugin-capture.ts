@@ -70,6 +70,11 @@ export class PluginCapturer {
     return null
   }
 
+  /** CAPTURE_MAX_EVENT_BYTES: the sandbox refuses properties longer than this before the host reads them. */
+  get maxEventBytes(): number {
+    return this.limits.maxEventBytes
+  }
+
   drain(): Promise<void> {
     return this.batcher.drain()
   }

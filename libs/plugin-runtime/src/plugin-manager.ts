@@ -515,6 +515,7 @@ export class PluginManager {
       backgroundCpuMsPerMinute: p.backgroundCpuMsPerMinute,
       capturesPerEvent: p.capturesPerEvent,
       capturesPerCall: p.capturesPerCall,
+      captureMaxEventBytes: this.services.capturer.maxEventBytes,
       cacheMaxKeyBytes: p.cacheMaxKeyBytes,
       cacheMaxValueBytes: p.cacheMaxValueBytes,
       storageMaxValueBytes: p.storageMaxValueBytes,

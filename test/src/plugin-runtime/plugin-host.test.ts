@@ -106,11 +106,12 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     }
   })
 
-  it('posthog.capture drops an event larger than CAPTURE_MAX_EVENT_BYTES, as capture refuses one from a client, and says so', async () => {
+  it('posthog.capture drops an event larger than CAPTURE_MAX_EVENT_BYTES, as capture refuses one from a client, and says so; properties longer than that are refused before the host parses them', async () => {
     const config = await activeConfig(
       'big capturer',
       `export function processEvent(e) {
       posthog.capture('huge', { blob: 'x'.repeat(2 * 1024 * 1024) })
+      posthog.capture('wide', { blob: 'é'.repeat(600 * 1024) })
       posthog.capture('small', { ok: true })
       return e
     }`,
@@ -124,8 +125,20 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
       ['small'],
     )
     await runtime!.services.logs.flush()
-    const { rows } = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE type = 'WARN'`)
-    assert.match(rows[0].message, /^posthog.capture\("huge"\) dropped: the event is \d+ bytes, over CAPTURE_MAX_EVENT_BYTES \(1048576\)$/)
+    const { rows } = await db.pool.query<{ type: string; message: string }>(
+      `SELECT type, message FROM plugin_log_entries WHERE type IN ('WARN', 'ERROR') ORDER BY id`,
+    )
+    assert.deepEqual(
+      rows.map((r) => r.type),
+      ['ERROR', 'WARN'],
+    )
+    // {"blob":"…"}: 2 MiB and 11 characters, more than the whole event may hold in bytes, refused unread.
+    assert.equal(
+      rows[0].message,
+      'posthog.capture("huge") dropped: its properties are 2097163 characters of JSON, over CAPTURE_MAX_EVENT_BYTES (1048576 bytes for the whole event)',
+    )
+    // 614 400 characters but twice as many bytes: refused once serialised, as capture would.
+    assert.match(rows[1].message, /^posthog.capture\("wide"\) dropped: the event is \d+ bytes, over CAPTURE_MAX_EVENT_BYTES \(1048576\)$/)
     await queue.close()
   })
 

@@ -5,6 +5,8 @@ export interface CaptureLimits {
   perEvent: number
   /** Captures per other call, and per minute outside calls (PLUGIN_CAPTURES_PER_CALL). */
   perCall: number
+  /** Bytes of a captured event as capture takes it (CAPTURE_MAX_EVENT_BYTES). */
+  maxEventBytes: number
 }
 
 /** One call's share: `events` is null for calls that are not about events (setupPlugin, jobs, …). */
@@ -22,7 +24,8 @@ export interface CaptureGrant {
  * an `await` the sandbox cannot tell which call it is in: such captures draw on whichever call in
  * flight still has room, so calls that overlap capture together at most what they may capture
  * together. Outside calls (timers, callbacks) a per-minute allowance applies. Excess captures are
- * dropped and reported once per call.
+ * dropped and reported once per call. A capture whose properties alone are too large is dropped
+ * before the host parses them (`fits`).
  */
 export class CaptureBudget {
   private readonly grants = new Set<CaptureGrant>()
@@ -53,6 +56,22 @@ export class CaptureBudget {
   close(grant: CaptureGrant): void {
     this.grants.delete(grant)
     if (grant.callId !== undefined) this.byCall.delete(grant.callId)
+  }
+
+  /**
+   * Whether a capture whose properties are `chars` characters of JSON can be an event capture takes.
+   * A character is at least one byte of the event, so properties longer than CAPTURE_MAX_EVENT_BYTES
+   * are refused unread: otherwise the host's event loop parses them, and the worker's capturer
+   * serialises, measures and scans the event again, only to refuse it, outside the isolate's limits.
+   * Each one is reported.
+   */
+  fits(event: string, chars: number): boolean {
+    if (chars <= this.limits.maxEventBytes) return true
+    this.report(
+      `posthog.capture(${JSON.stringify(event.slice(0, 200))}) dropped: its properties are ${chars} characters of JSON, over CAPTURE_MAX_EVENT_BYTES ` +
+        `(${this.limits.maxEventBytes} bytes for the whole event)`,
+    )
+    return false
   }
 
   /** Whether one more capture may go out now; reports the first one dropped. `callId`: the call that made it, when known. */

@@ -138,6 +138,7 @@ export class HostDispatcher {
       case 'capture':
         // Over the budget: dropped, never enqueued (the budget reports it once per call).
         if (!this.ctx.captures.take(typeof args[2] === 'number' ? args[2] : null)) return undefined
+        if (!this.ctx.captures.fits(String(args[0]), typeof args[1] === 'string' ? args[1].length : 0)) return undefined
         return host.capture({ event: String(args[0]), properties: captureProperties(args[1]), pluginName, configId })
       case 'metric':
         return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))

@@ -64,6 +64,7 @@ export const DEFAULTS = {
   backgroundCpuMsPerMinute: 5000,
   capturesPerEvent: 10,
   capturesPerCall: 1000,
+  captureMaxEventBytes: 1024 * 1024,
   cacheMaxKeyBytes: 1024,
   cacheMaxValueBytes: 1024 * 1024,
   storageMaxValueBytes: 1024 * 1024,
@@ -93,7 +94,10 @@ export class IsolatedVmPluginVm implements PluginVm {
       const abort = new AbortController()
       made.push(() => abort.abort())
       const report = (message: string) => reportLimit(host, source.name, options.configId, message)
-      const captures = new CaptureBudget({ perEvent: settings.capturesPerEvent, perCall: settings.capturesPerCall }, report)
+      const captures = new CaptureBudget(
+        { perEvent: settings.capturesPerEvent, perCall: settings.capturesPerCall, maxEventBytes: settings.captureMaxEventBytes },
+        report,
+      )
       // Each timer run is charged to the background CPU budget as soon as it ends.
       const fireTimer = (id: number) =>
         refs
