@@ -142,7 +142,7 @@ async function pluginsFloor(redisUrl: string): Promise<number> {
       const ip = String(events[i].properties.$ip)
       let country = countries.get(ip)
       if (country === undefined) {
-        const json = await geoip.locateJson(ip)
+        const json = await geoip.locateJson(ip, 1)
         country = json === null ? null : ((JSON.parse(json) as { country?: { isoCode?: string } }).country?.isoCode ?? null)
         countries.set(ip, country)
       }

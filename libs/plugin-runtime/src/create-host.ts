@@ -84,7 +84,7 @@ export function createHost(
         logs.write(target, 'SYSTEM', 'WARN', `metric ${name} was not updated: ${err.message}`),
       )
     },
-    geoipLocate: (ip) => services.geoip.locateJson(ip),
+    geoipLocate: (ip) => services.geoip.locateJson(ip, record.teamId),
     storeFailure,
     log: (entry) => logs.write(target, 'CONSOLE', LOG_TYPES[entry.level] ?? 'LOG', entry.message),
     capture: ({ event, properties }) => {

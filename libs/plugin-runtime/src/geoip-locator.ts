@@ -11,12 +11,17 @@ const MAX_ADDRESS_LENGTH = 45
 
 export class GeoIpLocator {
   private reader: Promise<ReaderModel> | null = null
-  /** Lookups are pure and IPs repeat a lot; the reader's result conversion is the expensive part. */
+  /**
+   * Lookups are pure and IPs repeat a lot; the reader's result conversion is the expensive part.
+   * Kept by team and address: one cache for the process would let a plugin time its own lookups to
+   * learn which addresses (which users) other teams' events carried lately. A team's users seldom
+   * appear in another team's events, so keeping them apart costs few hits.
+   */
   private readonly cache = new Map<string, string | null>()
 
   constructor(private readonly databasePath: string) {}
 
-  /** Addresses whose answer is kept now. */
+  /** Answers kept now (an address looked up by two teams is kept twice). */
   get cachedAddresses(): number {
     return this.cache.size
   }
@@ -29,22 +34,24 @@ export class GeoIpLocator {
     }
   }
 
-  async locate(ip: string): Promise<Record<string, unknown> | null> {
-    const json = await this.locateJson(ip)
+  /** `teamId`: whose lookup it is (the cache is kept by team). */
+  async locate(ip: string, teamId: number): Promise<Record<string, unknown> | null> {
+    const json = await this.locateJson(ip, teamId)
     // A fresh object every time: callers may change what they get.
     return json === null ? null : (JSON.parse(json) as Record<string, unknown>)
   }
 
   /** The record as JSON text: what plugins get (the sandbox parses it, off the host's event loop). */
-  async locateJson(ip: string): Promise<string | null> {
+  async locateJson(ip: string, teamId: number): Promise<string | null> {
     if (typeof ip !== 'string' || ip.trim() === '') return null
-    const key = ip.trim()
+    const address = ip.trim()
     // Not an address, and not kept: plugins choose this text, and the cache is every team's in the
     // process (10 000 keys of 2 MB each were 20 GB of one worker, outside every isolate's limit).
-    if (key.length > MAX_ADDRESS_LENGTH) return null
+    if (address.length > MAX_ADDRESS_LENGTH) return null
+    const key = `${teamId} ${address}`
     let json = this.cache.get(key)
     if (json === undefined) {
-      json = this.lookup(await this.open(), key)
+      json = this.lookup(await this.open(), address)
       if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string)
       this.cache.set(key, json)
     }

@@ -7,7 +7,7 @@ describe('GeoIpLocator (meta.geoip)', () => {
   const locator = new GeoIpLocator('')
 
   it('locates a public IP with the GeoLite2 City database shipped by default', async () => {
-    const city = (await locator.locate('89.160.20.128')) as { country: { isoCode: string; names: { en: string } }; continent: { code: string } }
+    const city = (await locator.locate('89.160.20.128', 1)) as { country: { isoCode: string; names: { en: string } }; continent: { code: string } }
     assert.equal(city.country.isoCode, 'SE')
     assert.equal(city.country.names.en, 'Sweden')
     assert.equal(city.continent.code, 'EU')
@@ -15,33 +15,43 @@ describe('GeoIpLocator (meta.geoip)', () => {
   })
 
   it('returns null for private, unknown and malformed addresses', async () => {
-    assert.equal(await locator.locate('10.1.2.3'), null)
-    assert.equal(await locator.locate('127.0.0.1'), null)
-    assert.equal(await locator.locate('not an ip'), null)
-    assert.equal(await locator.locate(''), null)
+    assert.equal(await locator.locate('10.1.2.3', 1), null)
+    assert.equal(await locator.locate('127.0.0.1', 1), null)
+    assert.equal(await locator.locate('not an ip', 1), null)
+    assert.equal(await locator.locate('', 1), null)
   })
 
   it("answers null for text longer than any address, and keeps none of it: the cache is every team's in the process", async () => {
     const fresh = new GeoIpLocator('')
-    await fresh.locate('89.160.20.128')
-    for (let i = 0; i < 50; i++) assert.equal(await fresh.locateJson(`${i}${'x'.repeat(1_000_000)}`), null)
-    assert.equal(await fresh.locateJson(`89.160.20.128${' '.repeat(40)}x`), null)
+    await fresh.locate('89.160.20.128', 1)
+    for (let i = 0; i < 50; i++) assert.equal(await fresh.locateJson(`${i}${'x'.repeat(1_000_000)}`, 1), null)
+    assert.equal(await fresh.locateJson(`89.160.20.128${' '.repeat(40)}x`, 1), null)
     assert.equal(fresh.cachedAddresses, 1, 'only the address')
     const longest = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255'
     assert.equal(longest.length, 45)
-    assert.equal(await fresh.locateJson(longest), null, 'not located, but an address: looked up')
+    assert.equal(await fresh.locateJson(longest, 1), null, 'not located, but an address: looked up')
     assert.equal(fresh.cachedAddresses, 2)
   })
 
+  it("keeps answers by team: another team's lookup of an address is not answered from the first team's, so its timing tells nothing of them", async () => {
+    const fresh = new GeoIpLocator('')
+    const first = await fresh.locateJson('89.160.20.128', 1)
+    assert.equal(fresh.cachedAddresses, 1)
+    assert.equal(await fresh.locateJson('89.160.20.128', 1), first)
+    assert.equal(fresh.cachedAddresses, 1, "the team's second lookup is its own cached answer")
+    assert.equal(await fresh.locateJson('89.160.20.128', 2), first, 'the same answer for the other team')
+    assert.equal(fresh.cachedAddresses, 2, 'looked up for the other team, and kept apart')
+  })
+
   it('says which setting to fix when the database cannot be opened', async () => {
-    await assert.rejects(new GeoIpLocator('/nonexistent/City.mmdb').locate('1.1.1.1'), /geoip: cannot open \/nonexistent\/City.mmdb/)
+    await assert.rejects(new GeoIpLocator('/nonexistent/City.mmdb').locate('1.1.1.1', 1), /geoip: cannot open \/nonexistent\/City.mmdb/)
   })
 
   it('locateJson answers the same record as JSON text, and null where locate does', async () => {
-    const text = await locator.locateJson('89.160.20.128')
+    const text = await locator.locateJson('89.160.20.128', 1)
     assert.equal(typeof text, 'string')
-    assert.deepEqual(JSON.parse(text!), await locator.locate('89.160.20.128'))
-    assert.equal(await locator.locateJson('10.1.2.3'), null)
+    assert.deepEqual(JSON.parse(text!), await locator.locate('89.160.20.128', 1))
+    assert.equal(await locator.locateJson('10.1.2.3', 1), null)
   })
 })
 
