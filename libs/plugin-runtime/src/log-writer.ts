@@ -3,6 +3,7 @@ import { insertPluginLogs, NewPluginLogRow } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { redact } from '@plugin-server/secrets'
 import { pluginStackFrames } from '@plugin-server/plugin-vm'
+import { CountedWarning } from './counted-warning'
 
 export type LogSource = 'SYSTEM' | 'PLUGIN' | 'CONSOLE'
 export type LogType = 'DEBUG' | 'LOG' | 'INFO' | 'WARN' | 'ERROR'
@@ -25,6 +26,8 @@ const MINUTE_MS = 60_000
  * failures included, to be dropped. With a quarter each, at least four teams keep lines.
  */
 const TEAM_SHARE = 0.25
+/** A write that fails is retried every flush (500 ms): the operators hear of the first at once, then once a minute. */
+const WRITE_FAILURE_WARNING_MS = 60_000
 
 export interface PluginLogWriterOptions {
   flushIntervalMs: number
@@ -64,6 +67,14 @@ export class PluginLogWriter {
   private readonly quotas = new Map<string, MinuteQuota>()
   private readonly timer: NodeJS.Timeout
   private flushing: Promise<void> = Promise.resolve()
+  private readonly writeFailures = new CountedWarning<string>(WRITE_FAILURE_WARNING_MS, (failures, first, err) =>
+    this.logger.warn(
+      { err, failed_writes: failures, held_rows: this.heldTotal, dropped_rows: [...this.dropped.values()].reduce((n, d) => n + d.count, 0) },
+      first
+        ? 'could not write plugin log entries, will retry'
+        : `could not write plugin log entries (${failures} failed writes since the last warning), will retry`,
+    ),
+  )
 
   constructor(
     private readonly pool: Pool,
@@ -190,7 +201,7 @@ export class PluginLogWriter {
     } catch (err) {
       // Postgres is down: the rows stay, counted as they were, for the next flush.
       this.buffer = [...rows, ...this.buffer]
-      this.logger.warn({ err: (err as Error).message, rows: rows.length }, 'could not write plugin log entries, will retry')
+      this.writeFailures.add(1, (err as Error).message)
     }
   }
 
