@@ -203,6 +203,24 @@ describe('security: plugin fetch policy', function () {
     })
   })
 
+  describe('request headers', () => {
+    const headers = (count: number, valueLength = 8) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, 'v'.repeat(valueLength)]))
+
+    it('refuses more than 256 request headers, or more than 64 KB of them, before anything is sent (node-fetch adds each after a scan of the others, on the host)', async () => {
+      const before = seen.length
+      const many = await fetchFromPlugin(`http://127.0.0.1:${port}/many`, ['127.0.0.0/8'], { headers: headers(20_000) })
+      assert.equal(many.error, 'TypeError: fetch: 20000 request headers, more than the 256 a request may carry')
+      const large = await fetchFromPlugin(`http://127.0.0.1:${port}/large`, ['127.0.0.0/8'], { headers: { 'x-large': 'v'.repeat(70_000) } })
+      assert.equal(large.error, 'TypeError: fetch: request headers of 70007 characters, more than the 65536 a request may carry')
+      assert.equal(seen.length, before, 'the server saw neither request')
+    })
+
+    it('sends 256 request headers', async () => {
+      const out = await fetchFromPlugin(`http://127.0.0.1:${port}/256`, ['127.0.0.0/8'], { headers: headers(256) })
+      assert.equal(out.text, 'ok /256 GET auth=-')
+    })
+  })
+
   describe('the allowlist', () => {
     it('lets operators reach internal hosts by CIDR or by name', async () => {
       assert.equal((await fetchFromPlugin(`http://127.0.0.1:${port}/a`, ['127.0.0.0/8'])).text, 'ok /a GET auth=-')
