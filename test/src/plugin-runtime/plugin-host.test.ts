@@ -111,6 +111,7 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
       'big capturer',
       `export function processEvent(e) {
       posthog.capture('huge', { blob: 'x'.repeat(2 * 1024 * 1024) })
+      posthog.capture('n'.repeat(2 * 1024 * 1024), {})
       posthog.capture('wide', { blob: 'é'.repeat(600 * 1024) })
       posthog.capture('small', { ok: true })
       return e
@@ -130,15 +131,20 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     )
     assert.deepEqual(
       rows.map((r) => r.type),
-      ['ERROR', 'WARN'],
+      ['ERROR', 'ERROR', 'WARN'],
     )
-    // {"blob":"…"}: 2 MiB and 11 characters, more than the whole event may hold in bytes, refused unread.
+    // 'huge' and {"blob":"…"}: 2 MiB and 15 characters, more than the whole event may hold in bytes, refused unread.
     assert.equal(
       rows[0].message,
-      'posthog.capture("huge") dropped: its properties are 2097163 characters of JSON, over CAPTURE_MAX_EVENT_BYTES (1048576 bytes for the whole event)',
+      'posthog.capture("huge") dropped: its name and properties are 2097167 characters, over CAPTURE_MAX_EVENT_BYTES (1048576 bytes for the whole event)',
+    )
+    // A name as long: the same, the name cut to 200 characters in the message.
+    assert.equal(
+      rows[1].message,
+      `posthog.capture("${'n'.repeat(200)}") dropped: its name and properties are 2097154 characters, over CAPTURE_MAX_EVENT_BYTES (1048576 bytes for the whole event)`,
     )
     // 614 400 characters but twice as many bytes: refused once serialised, as capture would.
-    assert.match(rows[1].message, /^posthog.capture\("wide"\) dropped: the event is \d+ bytes, over CAPTURE_MAX_EVENT_BYTES \(1048576\)$/)
+    assert.match(rows[2].message, /^posthog.capture\("wide"\) dropped: the event is \d+ bytes, over CAPTURE_MAX_EVENT_BYTES \(1048576\)$/)
     await queue.close()
   })
 

@@ -59,16 +59,17 @@ export class CaptureBudget {
   }
 
   /**
-   * Whether a capture whose properties are `chars` characters of JSON can be an event capture takes.
+   * Whether a capture named `event` whose properties are `chars` characters of JSON can be an event capture takes.
    * A character is at least one byte of the event, so properties longer than CAPTURE_MAX_EVENT_BYTES
    * are refused unread: otherwise the host's event loop parses them, and the worker's capturer
    * serialises, measures and scans the event again, only to refuse it, outside the isolate's limits.
    * Each one is reported.
    */
   fits(event: string, chars: number): boolean {
-    if (chars <= this.limits.maxEventBytes) return true
+    const total = event.length + chars
+    if (total <= this.limits.maxEventBytes) return true
     this.report(
-      `posthog.capture(${JSON.stringify(event.slice(0, 200))}) dropped: its properties are ${chars} characters of JSON, over CAPTURE_MAX_EVENT_BYTES ` +
+      `posthog.capture(${JSON.stringify(event.slice(0, 200))}) dropped: its name and properties are ${total} characters, over CAPTURE_MAX_EVENT_BYTES ` +
         `(${this.limits.maxEventBytes} bytes for the whole event)`,
     )
     return false
