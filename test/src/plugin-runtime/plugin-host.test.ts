@@ -252,12 +252,13 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     assert.deepEqual(await readMetrics(runtime!.services.redis, prefix, config.record.id), { handled: 3, biggest: 50, smallest: 2 })
   })
 
-  it('posthog.api calls the configured PostHog host with the personal key and the project token', async () => {
+  it("posthog.api calls the configured PostHog host with the personal key and the project token, GET's data in the query", async () => {
     const config = await activeConfig(
       'api-user',
       `export async function processEvent(e) {
       const got = await posthog.api.get('/api/projects/@current/events', { data: { limit: 2 } })
       const posted = await posthog.api.post('/api/projects/@current/annotations', { data: { content: 'hi' }, personalApiKey: 'phx_other' })
+      await posthog.api.get('/api/projects/@current/events?keep=1&limit=9', { data: { limit: 3, filter: { a: 1 } } })
       e.properties.got = await got.json()
       e.properties.postedStatus = posted.status
       return e
@@ -271,5 +272,7 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     assert.equal(apiRequests[1].method, 'POST')
     assert.equal(apiRequests[1].auth, 'Bearer phx_other')
     assert.deepEqual(JSON.parse(apiRequests[1].body), { content: 'hi' })
+    // The path's own parameters stay unless data sets them; objects go as JSON.
+    assert.equal(apiRequests[2].url, `/api/projects/@current/events?keep=1&token=${team.api_token}&limit=3&filter=%7B%22a%22%3A1%7D`)
   })
 })
