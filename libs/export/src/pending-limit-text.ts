@@ -6,7 +6,9 @@ export type PendingLimits = Pick<ExportSettings, 'maxPendingEvents' | 'maxTeamPe
 
 /**
  * What a refusal says: whose events are waiting, how many, and the variable that holds them there
- * (for a replay, which may fill half of each limit, "over half of" it).
+ * (for a replay, which may fill half of each limit, "over half of" it). The fleet's refusal names
+ * neither the count nor the limit: it goes to the refused team's dead letters and logs, and a team
+ * replaying batches of chosen sizes could read every team's pending total from it.
  */
 export function pendingLimitText(limit: PendingLimit, pending: number, owner: PendingOwner, limits: PendingLimits, replay = false): string {
   const over = (variable: string, value: number) => `over ${replay ? 'half of ' : ''}${variable} (${value})`
@@ -16,6 +18,6 @@ export function pendingLimitText(limit: PendingLimit, pending: number, owner: Pe
     case 'team':
       return `team ${owner.teamId}'s plugin configs already have ${pending} events waiting for delivery together, ${over('EXPORT_TEAM_MAX_PENDING_EVENTS', limits.maxTeamPendingEvents)}`
     case 'fleet':
-      return `the plugin configs of all teams already have ${pending} events waiting for delivery together, ${over('EXPORT_FLEET_MAX_PENDING_EVENTS', limits.maxFleetPendingEvents)}`
+      return `the plugin configs of all teams have too many events waiting for delivery together, over ${replay ? 'half of ' : ''}EXPORT_FLEET_MAX_PENDING_EVENTS`
   }
 }

@@ -228,6 +228,35 @@ describe('startExporter (the exporter role)', function () {
     assert.equal((await s.metrics(b)).events_delivered_successfully, 2)
   })
 
+  it("turns a team's batches past EXPORT_FLEET_MAX_PENDING_EVENTS into dead letters that name neither all teams' count nor the limit", async () => {
+    const otherTeam = await createTeam(s.db.pool, 'b')
+    const a = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/a`, exportEventsBufferBytes: '1' })
+    const b = await s.enable(otherTeam.id, 'export-batch', { url: `${s.url}/b`, exportEventsBufferBytes: '1' })
+    s.destination.responder = () => 'hold'
+    await s.startExporter({ EXPORT_FLEET_MAX_PENDING_EVENTS: '4', EXPORT_FANOUT_CONCURRENCY: '1', PLUGIN_TIMEOUT_MS: '600000' })
+    for (let i = 0; i < 4; i++) await s.handoff(s.team.id, [testEvent(s.team.id)])
+    const fleetTotal = async () => Number(await s.redis.get(`${s.prefix}:export:fleet-pending-events-total`))
+    await eventually("the first team's four events waiting", fleetTotal, (n) => n === 4)
+    await s.handoff(otherTeam.id, [testEvent(otherTeam.id)])
+    const [letter] = await eventually(
+      "the other team's batch kept as a dead letter",
+      async () => listDeadLetters(s.db.pool, b),
+      (l) => l.length === 1,
+    )
+    assert.match(
+      letter.error,
+      /^not sent: the plugin configs of all teams have too many events waiting for delivery together, over EXPORT_FLEET_MAX_PENDING_EVENTS: /,
+    )
+    assert.doesNotMatch(letter.error.split(': ').slice(0, 2).join(': '), /\d/, 'no count, no limit')
+    s.destination.responder = () => 200
+    s.destination.release()
+    await eventually(
+      'the waiting four delivered',
+      async () => (await s.metrics(a)).events_delivered_successfully,
+      (n) => n === 4,
+    )
+  })
+
   it('delivers a batch whose exporter was SIGKILLed mid-delivery through another exporter, at most twice', async () => {
     const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/kill` })
     let first = true
