@@ -36,6 +36,7 @@ export { PluginDisposedError, PluginError, PluginLimitError, PluginLoadError, Pl
 export { readPlugin, sourceFromFiles } from './load/read-plugin'
 export type { SourceOptions } from './load/read-plugin'
 export { pluginStackFrames } from './load/plugin-stack-frames'
+export { MAX_MAPPED_POSITIONS } from './load/stack-map'
 export { readPluginFiles, readArchiveBuffer } from './load/read-files'
 export { parsePluginJson } from './load/plugin-json'
 export { BRIDGED_MODULES } from './modules'

@@ -1,5 +1,5 @@
 import assert from 'assert/strict'
-import { LocalHost, PluginError, PluginInstance, sourceFromFiles } from '@plugin-server/plugin-vm'
+import { LocalHost, MAX_MAPPED_POSITIONS, PluginError, PluginInstance, sourceFromFiles } from '@plugin-server/plugin-vm'
 import { rejection, vm } from './helpers'
 
 const BOOM = '// line 1\nexports.boom = function (event) {\n  return event.properties.missing.deep // line 3\n}\n'
@@ -58,6 +58,33 @@ const { boom } = require('./boom')
       await instance.call('processEvent', [{ event: 'a', properties: {} }])
       const line = host.logs.find((entry) => entry.message.startsWith('failed:'))?.message ?? ''
       assert.match(line, /at exports\.boom \(plugin\/stacky\/boom\.js:3:\d+\)/)
+    } finally {
+      instance.dispose()
+    }
+  })
+
+  it('maps at most 64 positions of one text: a log line full of them is not looked up position by position on the host', async () => {
+    const host = new LocalHost()
+    const logged = `export function processEvent(event) {
+  try { boom(event) } catch (err) { console.log(Array.from({ length: 100 }, () => err.stack.split('\\n')[1]).join('\\n')) }
+  return event
+}
+const { boom } = require('./boom')
+`
+    const source = await sourceFromFiles(
+      new Map(Object.entries({ 'plugin.json': '{"name":"stacky"}', 'index.js': logged, 'boom.js': BOOM }).map(([k, v]) => [k, Buffer.from(v)])),
+    )
+    const instance = await vm.load(source, host, { configId: 1 })
+    try {
+      await instance.call('processEvent', [{ event: 'a', properties: {} }])
+      const lines = (host.logs.find((entry) => entry.message.includes('exports.boom'))?.message ?? '').split('\n')
+      assert.equal(lines.length, 100)
+      assert.equal(lines.filter((l) => /plugin\/stacky\/boom\.js:3:\d+/.test(l)).length, MAX_MAPPED_POSITIONS)
+      assert.equal(
+        lines.filter((l) => /plugin\/stacky\/index\.js:\d+:\d+/.test(l)).length,
+        100 - MAX_MAPPED_POSITIONS,
+        'the rest left as the bundle named them',
+      )
     } finally {
       instance.dispose()
     }

@@ -27,6 +27,13 @@ export function scriptName(source: Pick<PluginSource, 'name' | 'entry'>): string
   return `plugin/${source.name}/${source.entry}`
 }
 
+/**
+ * Positions mapped in one text; the rest stay as they are. A stack has at most a few dozen frames,
+ * while a log line the plugin fills with its own positions had every one looked up in the map on
+ * the host's event loop (a 16 KB line: ~650 lookups), however few of its lines the log quota keeps.
+ */
+export const MAX_MAPPED_POSITIONS = 64
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
@@ -42,7 +49,9 @@ export function mapPluginStack(source: PluginSource, stack: string): string {
   const map = mapOf(source)
   if (map === null) return stack
   const frame = new RegExp(`${escapeRegExp(scriptName(source))}:(\\d+):(\\d+)`, 'g')
+  let mapped = 0
   return stack.replace(frame, (whole, line: string, column: string) => {
+    if (mapped++ >= MAX_MAPPED_POSITIONS) return whole
     const entry = map.findEntry(Number(line) - 1 - WRAPPER_LINES, Number(column) - 1)
     if (!('originalSource' in entry) || !entry.originalSource.startsWith(SOURCE_PREFIX)) return whole
     const file = entry.originalSource.slice(SOURCE_PREFIX.length)
