@@ -3,23 +3,28 @@ import type Redis from 'ioredis'
 import type { PluginJobData } from './interfaces'
 import { redisKeys } from './redis-keys'
 
-/** A team's jobs due within this of now all rank each other, whatever order they are due in; ones due later (next week's) do not hold back today's. */
+/**
+ * A team's jobs due within this of each other rank each other, whatever order they are due in (and
+ * all those due within it of now); ones due later (next week's) do not hold back today's.
+ */
 const RANK_HORIZON_MS = 3600 * 1000
 /** An entry this long past its time is taken for lost (an add that failed after it, a job removed by hand), not queued. */
 const LOST_AFTER_MS = 24 * 3600 * 1000
 
 /**
  * KEYS[1]: the team's waiting jobs (job id → due ms). ARGV: due ms, job id, now ms. Drops lost
- * entries, answers how many of the team's jobs not started yet are due no later than this one or
- * within RANK_HORIZON_MS of now,
- * then adds it; the key outlives its last job by LOST_AFTER_MS.
+ * entries, answers how many of the team's jobs not started yet are due no later than RANK_HORIZON_MS
+ * after this one (or after now, if it is due already), then adds it; the key outlives its last job
+ * by LOST_AFTER_MS.
  */
 const ENTER = `
 local key, due, id, now = KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ${LOST_AFTER_MS})
--- Every job of the team due within the horizon counts, not only those due before this one: jobs
--- queued each sooner than the last would otherwise all rank first once due.
-local ahead = redis.call('ZCOUNT', key, '-inf', math.max(due, now + ${RANK_HORIZON_MS}))
+-- Every job of the team due within the horizon after this one counts, not only those due before it:
+-- jobs queued each sooner than the last would otherwise all rank first once due (and only those
+-- within the horizon of now did count: a team queuing jobs two hours out, each a millisecond
+-- sooner, had them all land unranked in the wait list, before every other team's second job).
+local ahead = redis.call('ZCOUNT', key, '-inf', math.max(due, now) + ${RANK_HORIZON_MS})
 redis.call('ZADD', key, due, id)
 local ttl = due - now + ${LOST_AFTER_MS}
 if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end

@@ -26,6 +26,13 @@ describe('addPluginJob (a team’s jobs rank behind its own)', () => {
       const now = await addPluginJob(queue, redis, queuePrefix, data(2, 2), { delay: 0, jobId: 'b-2' })
       assert.equal(nextWeek.opts.priority, 1)
       assert.equal(now.opts.priority, 1, 'a job due next week does not hold back today’s')
+      // Queued two hours out, each sooner than the last: ranked behind one another all the same.
+      const later: (number | undefined)[] = []
+      for (let n = 0; n < 5; n++) {
+        const job = await addPluginJob(queue, redis, queuePrefix, data(3, n), { delay: 2 * 3600 * 1000 - n, jobId: `c-${n}` })
+        later.push(job.opts.priority || undefined)
+      }
+      assert.deepEqual(later, [undefined, 1, 2, 3, 4])
     } finally {
       await queue.obliterate({ force: true })
       await queue.close()
