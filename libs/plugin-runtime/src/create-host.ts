@@ -7,6 +7,7 @@ import { JobHistory } from './job-history'
 import { PluginConfigRecord, secretValues } from './load-configs'
 import { LogTarget, LogType } from './log-writer'
 import { updateMetric } from './metrics-store'
+import { MetricUpdates } from './metric-updates'
 import { PostgresPluginStorage } from './postgres-storage'
 import { callPosthogApi } from './posthog-api'
 import { RedisPluginCache } from './redis-cache'
@@ -52,6 +53,10 @@ export function createHost(
 ): PluginHost {
   const { redis, queuePrefix, logs, capturer } = services
   const target = logTarget(record)
+  const metrics = new MetricUpdates(
+    (name, operation, value) => updateMetric(redis, queuePrefix, record.id, name, operation, value),
+    (name, err) => logs.write(target, 'SYSTEM', 'WARN', `metric ${name} was not updated: ${err.message}`),
+  )
   const jobHistory = new JobHistory(redis, queuePrefix, (err) =>
     services.logger.warn({ plugin_config_id: record.id, err: err.message }, 'plugin job not recorded in the job history'),
   )
@@ -79,11 +84,7 @@ export function createHost(
       await addPluginJob(services.jobs, redis, queuePrefix, data, { delay, jobId })
       await jobHistory.queued({ ...data, jobId, secrets: target.secrets })
     },
-    updateMetric: (name, operation, value) => {
-      updateMetric(redis, queuePrefix, record.id, name, operation, value).catch((err: Error) =>
-        logs.write(target, 'SYSTEM', 'WARN', `metric ${name} was not updated: ${err.message}`),
-      )
-    },
+    updateMetric: (name, operation, value) => metrics.add(name, operation, value),
     geoipLocate: (ip) => services.geoip.locateJson(ip, record.teamId),
     storeFailure,
     log: (entry) => logs.write(target, 'CONSOLE', LOG_TYPES[entry.level] ?? 'LOG', entry.message),

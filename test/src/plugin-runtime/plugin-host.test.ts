@@ -252,6 +252,29 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     assert.deepEqual(await readMetrics(runtime!.services.redis, prefix, config.record.id), { handled: 3, biggest: 50, smallest: 2 })
   })
 
+  it('meta.metrics updates made in a loop reach Redis merged: the total of 5 000 increments in a handful of scripts, not 5 000', async () => {
+    const config = await activeConfig(
+      'metrics-loop',
+      `
+      export const metrics = { loops: 'sum', highest: 'max' }
+      export function processEvent(e, { metrics }) {
+        for (let i = 1; i <= 5000; i++) { metrics.loops.increment(1); metrics.highest.max(i) }
+        return e
+      }`,
+    )
+    const scripts = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await runtime!.services.redis.info('commandstats'))?.[1] ?? 0)
+    const before = await scripts()
+    await config.use((i) => i.processEventBatch([{ event: 'a', properties: {} }]))
+    const stored = await eventually(
+      'metrics stored',
+      () => readMetrics(runtime!.services.redis, prefix, config.record.id),
+      (m) => m.loops === 5000,
+    )
+    assert.deepEqual(stored, { loops: 5000, highest: 5000 })
+    const ran = (await scripts()) - before
+    assert.ok(ran <= 100, `${ran} EVALs for 10 000 metric updates`)
+  })
+
   it("posthog.api calls the configured PostHog host with the personal key and the project token, GET's data in the query", async () => {
     const config = await activeConfig(
       'api-user',
