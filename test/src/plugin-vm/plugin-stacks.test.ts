@@ -13,9 +13,9 @@ const SHIPPED_MAP = {
   mappings: 'AAAA;AACA;AACA;AACA',
 }
 
-async function load(files: Record<string, string>): Promise<PluginInstance> {
+async function load(files: Record<string, string>, host = new LocalHost()): Promise<PluginInstance> {
   const source = await sourceFromFiles(new Map(Object.entries({ 'plugin.json': '{"name":"stacky"}', ...files }).map(([k, v]) => [k, Buffer.from(v)])))
-  return vm.load(source, new LocalHost(), { configId: 1 })
+  return vm.load(source, host, { configId: 1 })
 }
 
 describe("plugin-vm: a plugin's stacks name its own files and lines", () => {
@@ -42,52 +42,35 @@ describe("plugin-vm: a plugin's stacks name its own files and lines", () => {
     }
   })
 
-  it('a stack the plugin logs itself (console.error) names its own file and line', async () => {
+  /** What a plugin whose processEvent catches boom.js's error and runs `handler` on it logs. */
+  async function logsOf(handler: string): Promise<string[]> {
     const host = new LocalHost()
     const logged = `export function processEvent(event) {
-  try { boom(event) } catch (err) { console.error('failed:', err.stack) }
+  try { boom(event) } catch (err) { ${handler} }
   return event
 }
 const { boom } = require('./boom')
 `
-    const source = await sourceFromFiles(
-      new Map(Object.entries({ 'plugin.json': '{"name":"stacky"}', 'index.js': logged, 'boom.js': BOOM }).map(([k, v]) => [k, Buffer.from(v)])),
-    )
-    const instance = await vm.load(source, host, { configId: 1 })
+    const instance = await load({ 'index.js': logged, 'boom.js': BOOM }, host)
     try {
       await instance.call('processEvent', [{ event: 'a', properties: {} }])
-      const line = host.logs.find((entry) => entry.message.startsWith('failed:'))?.message ?? ''
-      assert.match(line, /at exports\.boom \(plugin\/stacky\/boom\.js:3:\d+\)/)
+      return host.logs.map((entry) => entry.message)
     } finally {
       instance.dispose()
     }
+  }
+
+  it('a stack the plugin logs itself (console.error) names its own file and line', async () => {
+    const line = (await logsOf(`console.error('failed:', err.stack)`)).find((message) => message.startsWith('failed:')) ?? ''
+    assert.match(line, /at exports\.boom \(plugin\/stacky\/boom\.js:3:\d+\)/)
   })
 
   it('maps at most 64 positions of one text: a log line full of them is not looked up position by position on the host', async () => {
-    const host = new LocalHost()
-    const logged = `export function processEvent(event) {
-  try { boom(event) } catch (err) { console.log(Array.from({ length: 100 }, () => err.stack.split('\\n')[1]).join('\\n')) }
-  return event
-}
-const { boom } = require('./boom')
-`
-    const source = await sourceFromFiles(
-      new Map(Object.entries({ 'plugin.json': '{"name":"stacky"}', 'index.js': logged, 'boom.js': BOOM }).map(([k, v]) => [k, Buffer.from(v)])),
-    )
-    const instance = await vm.load(source, host, { configId: 1 })
-    try {
-      await instance.call('processEvent', [{ event: 'a', properties: {} }])
-      const lines = (host.logs.find((entry) => entry.message.includes('exports.boom'))?.message ?? '').split('\n')
-      assert.equal(lines.length, 100)
-      assert.equal(lines.filter((l) => /plugin\/stacky\/boom\.js:3:\d+/.test(l)).length, MAX_MAPPED_POSITIONS)
-      assert.equal(
-        lines.filter((l) => /plugin\/stacky\/index\.js:\d+:\d+/.test(l)).length,
-        100 - MAX_MAPPED_POSITIONS,
-        'the rest left as the bundle named them',
-      )
-    } finally {
-      instance.dispose()
-    }
+    const logged = await logsOf(`console.log(Array.from({ length: 100 }, () => err.stack.split('\\n')[1]).join('\\n'))`)
+    const lines = (logged.find((message) => message.includes('exports.boom')) ?? '').split('\n')
+    assert.equal(lines.length, 100)
+    assert.equal(lines.filter((l) => /plugin\/stacky\/boom\.js:3:\d+/.test(l)).length, MAX_MAPPED_POSITIONS)
+    assert.equal(lines.filter((l) => /plugin\/stacky\/index\.js:\d+:\d+/.test(l)).length, 100 - MAX_MAPPED_POSITIONS, 'the rest left as the bundle named them')
   })
 
   it("a sourceMappingURL comment the plugin ships is not followed: the map is esbuild's", async () => {
