@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { PostgresPluginStorage } from '@plugin-server/plugin-runtime'
 import { Pool } from 'pg'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
+import { eventually } from '../harness/fleet'
 
 describe('PostgresPluginStorage (meta.storage)', () => {
   let db: TestDatabase
@@ -105,6 +106,33 @@ describe('PostgresPluginStorage (meta.storage)', () => {
         assert.equal(results.filter((r) => r.status === 'fulfilled').length, Math.floor(MiB / (100 * 1024 + 100)))
       } finally {
         await Promise.all(pools.map((pool) => pool.end()))
+      }
+    })
+
+    it("holds one connection of the pool for a team's writes at once, however many of its configs write: the rest wait in the process, and another team still gets a connection", async () => {
+      const pool = new Pool({ connectionString: db.url, max: 10 })
+      pool.on('error', () => undefined)
+      const holder = await db.pool.connect()
+      try {
+        // A write of the team's elsewhere (another worker) holds the team's lock.
+        await holder.query('BEGIN')
+        await holder.query(`SELECT pg_advisory_xact_lock(hashtext('plugin-storage:' || $1::int))`, [teamA])
+        const writes = Array.from({ length: 10 }, (_, i) => new PostgresPluginStorage(pool, i % 2 ? configA : configA2, teamA, 64 * MiB).set(`w${i}`, i))
+        await eventually(
+          'a write waiting for the lock',
+          async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0].n as number,
+          (n) => n >= 1,
+        )
+        assert.equal(pool.totalCount - pool.idleCount, 1, 'connections of the pool checked out')
+        const waiting = await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)
+        assert.equal(waiting.rows[0].n, 1, 'writes waiting for the lock')
+        assert.equal(await new PostgresPluginStorage(pool, configB, 2, 64 * MiB).get('nothing', 'default'), 'default')
+        await holder.query('COMMIT')
+        await Promise.all(writes)
+        assert.equal(await storageOf(configA).get('w9', null), 9)
+      } finally {
+        holder.release()
+        await pool.end()
       }
     })
 
