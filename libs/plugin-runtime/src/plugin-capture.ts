@@ -70,7 +70,7 @@ export class PluginCapturer {
     return null
   }
 
-  /** CAPTURE_MAX_EVENT_BYTES: the sandbox refuses properties longer than this before the host reads them. */
+  /** CAPTURE_MAX_EVENT_BYTES: the sandbox refuses a name and properties longer than this together before the host reads them. */
   get maxEventBytes(): number {
     return this.limits.maxEventBytes
   }

@@ -288,7 +288,7 @@ export interface PluginInstanceOptions {
   capturesPerEvent?: number
   /** posthog.capture calls allowed per other call, and per minute outside calls (default 1000). */
   capturesPerCall?: number
-  /** Bytes a captured event may have (CAPTURE_MAX_EVENT_BYTES, default 1 MiB): properties longer than that are refused unread. */
+  /** Bytes a captured event may have (CAPTURE_MAX_EVENT_BYTES, default 1 MiB): a name and properties longer than that together are refused unread. */
   captureMaxEventBytes?: number
   /** Bytes of a cache, storage or cursor key (default 1024). */
   cacheMaxKeyBytes?: number

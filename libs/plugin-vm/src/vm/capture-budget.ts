@@ -24,8 +24,8 @@ export interface CaptureGrant {
  * an `await` the sandbox cannot tell which call it is in: such captures draw on whichever call in
  * flight still has room, so calls that overlap capture together at most what they may capture
  * together. Outside calls (timers, callbacks) a per-minute allowance applies. Excess captures are
- * dropped and reported once per call. A capture whose properties alone are too large is dropped
- * before the host parses them (`fits`).
+ * dropped and reported once per call. A capture whose name and properties are too long together is
+ * dropped before the host parses them (`fits`).
  */
 export class CaptureBudget {
   private readonly grants = new Set<CaptureGrant>()
@@ -60,8 +60,8 @@ export class CaptureBudget {
 
   /**
    * Whether a capture named `event` whose properties are `chars` characters of JSON can be an event capture takes.
-   * A character is at least one byte of the event, so properties longer than CAPTURE_MAX_EVENT_BYTES
-   * are refused unread: otherwise the host's event loop parses them, and the worker's capturer
+   * A character is at least one byte of the event, so a name and properties longer together than
+   * CAPTURE_MAX_EVENT_BYTES are refused unread: otherwise the host's event loop parses them, and the worker's capturer
    * serialises, measures and scans the event again, only to refuse it, outside the isolate's limits.
    * Each one is reported.
    */
