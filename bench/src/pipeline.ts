@@ -292,7 +292,7 @@ interface Round {
   none: PipelineRun
   noneWholeWorker: PipelineRun
   one: PipelineRun
-  /** A plugin reading and writing meta.cache per event: its runs go to Redis as one MGET and one script call. */
+  /** A plugin reading and writing meta.cache per event: its runs go to Redis as two script calls (readMany, setMany). */
   cacheReadWrite: PipelineRun
   three: PipelineRun
   floor: number

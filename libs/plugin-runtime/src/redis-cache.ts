@@ -1,8 +1,9 @@
 import type Redis from 'ioredis'
-import type { CacheGet, CacheSet, PluginCache } from '@plugin-server/plugin-vm'
+import type { CacheSet, PluginCache } from '@plugin-server/plugin-vm'
 import { redisKeys } from '@plugin-server/core'
 import { EXPIRE, INCR_MANY, LPOP, LPUSH, LRANGE, LREM, SET_MANY } from './redis-account-scripts'
-import type { TeamRedisAccount } from './team-redis-account'
+import { READ_MANY } from './read-many-script'
+import { runScript, type TeamRedisAccount } from './team-redis-account'
 
 /** Keys per script or MGET: Redis runs nothing else meanwhile. */
 const MANY_CHUNK = 500
@@ -59,14 +60,24 @@ export class RedisPluginCache implements PluginCache {
     return decode(await this.redis.get(this.key(key)), defaultValue, options)
   }
 
-  /** One MGET per chunk for a run of gets (a batch of events each reading something): one command instead of one per event. */
-  async getMany(gets: readonly CacheGet[]): Promise<unknown[]> {
-    const raws = await this.many(
-      gets,
-      (get) => ({ key: get.key }),
-      (keys) => this.redis.mget(keys),
+  /**
+   * A run of gets (a batch of events each reading something) as one script per chunk of keys: the
+   * values that fit in `maxBytes` (shared evenly by the chunks, which are sent at once), each chunk's
+   * sizes checked in Redis before any value is sent (read-many-script.ts).
+   */
+  async readMany(keys: readonly string[], maxBytes: number): Promise<(string | null | Error | undefined)[]> {
+    const chunkBytes = Math.floor(maxBytes / Math.ceil(keys.length / MANY_CHUNK))
+    const answers = await this.many(
+      keys,
+      (key) => ({ key }),
+      async (chunk) => {
+        const [read, wrongType, values] = (await runScript(this.redis, READ_MANY, chunk, [String(chunkBytes)])) as [number, number[], (string | null)[]?]
+        const answered: (string | null | Error | undefined)[] = chunk.map((_, j) => (j < read ? values![j] : undefined))
+        for (const position of wrongType) answered[position - 1] = new Error('WRONGTYPE Operation against a key holding the wrong kind of value')
+        return answered
+      },
     )
-    return raws.map((raw, i) => (raw instanceof Error ? raw : decode(raw as string | null, gets[i].defaultValue, gets[i].options)))
+    return answers as (string | null | Error | undefined)[]
   }
 
   async incr(key: string): Promise<number> {

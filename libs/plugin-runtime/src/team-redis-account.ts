@@ -38,16 +38,8 @@ export class TeamRedisAccount {
    * Redis in the order the plugin made them; a script Redis has lost since (a restart, SCRIPT FLUSH)
    * is sent whole (NOSCRIPT).
    */
-  async run(lua: string, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
-    const numKeys = this.keys.length + keys.length
-    const args = [...this.keys, ...keys, this.limits, ...argv]
-    load(this.redis, lua)
-    try {
-      return await this.redis.evalsha(sha1(lua), numKeys, ...args)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-      return this.redis.eval(lua, numKeys, ...args)
-    }
+  run(lua: string, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+    return runScript(this.redis, lua, [...this.keys, ...keys], [this.limits, ...argv])
   }
 
   /** A script's refusal as an error naming the limit and `what` was refused; any other error as it is. */
@@ -68,6 +60,17 @@ export class TeamRedisAccount {
     } catch (error) {
       throw this.refusal(error as Error, what)
     }
+  }
+}
+
+/** `lua` over `keys` by its SHA, sent whole if Redis has lost it (see TeamRedisAccount.run). */
+export async function runScript(redis: Redis, lua: string, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+  load(redis, lua)
+  try {
+    return await redis.evalsha(sha1(lua), keys.length, ...keys, ...argv)
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+    return redis.eval(lua, keys.length, ...keys, ...argv)
   }
 }
 

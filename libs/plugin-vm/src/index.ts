@@ -17,7 +17,6 @@ export type {
   ApiRequest,
   ResponseReading,
   PluginCache,
-  CacheGet,
   CacheSet,
   PluginStorage,
   PluginCursor,

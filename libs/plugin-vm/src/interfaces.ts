@@ -171,13 +171,6 @@ export interface ApiRequest {
   options: Record<string, unknown>
 }
 
-/** One `cache.get` of a run (PluginCache.getMany). */
-export interface CacheGet {
-  key: string
-  defaultValue: unknown
-  options?: { jsonSerialize?: boolean }
-}
-
 /** One `cache.set` of a run (PluginCache.setMany). */
 export interface CacheSet {
   key: string
@@ -197,11 +190,14 @@ export interface PluginCache {
    */
   incrMany?(keys: readonly string[]): Promise<(number | Error)[]>
   /**
-   * Optional: the `get` of each key in one round trip, in order, each answered as its own `get`
-   * would answer it (its default, its options) or with its own Error. A crossing's consecutive
-   * `cache.get` calls use it when the cache has one, as for `incrMany`.
+   * The stored text of each key, in order, read at once: null for no key, an Error for a key that
+   * holds a list (Redis's WRONGTYPE), undefined for a key not read because the values before it
+   * (in this order) already come to `maxBytes`. A plugin's `cache.get` reads through this: the host
+   * answers each distinct key of a crossing once, as text, and the sandbox decodes it for each
+   * caller (its default, its `jsonSerialize`), so what the host holds for a crossing is bounded
+   * however many callers read a value (vm/cache-reads.ts).
    */
-  getMany?(gets: readonly CacheGet[]): Promise<unknown[]>
+  readMany(keys: readonly string[], maxBytes: number): Promise<(string | null | Error | undefined)[]>
   /** Optional: the `set` of each entry in one round trip, in order; each answers undefined or its own Error. */
   setMany?(sets: readonly CacheSet[]): Promise<(undefined | Error)[]>
   expire(key: string, ttlSeconds: number): Promise<boolean>

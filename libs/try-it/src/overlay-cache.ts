@@ -35,6 +35,11 @@ export class OverlayCache implements PluginCache {
     return this.memory.get(key, defaultValue, options)
   }
 
+  async readMany(keys: readonly string[], maxBytes: number): Promise<(string | null | Error | undefined)[]> {
+    await Promise.all(keys.map((key) => this.seed(key)))
+    return this.memory.readMany(keys, maxBytes)
+  }
+
   async incr(key: string): Promise<number> {
     await this.seed(key)
     return this.memory.incr(key)

@@ -43,6 +43,16 @@ export interface RecordingHostOptions {
   api: ApiDefaults
 }
 
+/** A stored cache value as a plugin reading it as JSON gets it (null for none): what a dry run shows it read. */
+function storedValue(text: string | null): unknown {
+  if (text === null) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
 /** Arguments as the plugin passed them, without the trailing undefined ones it left out. */
 function given(...args: unknown[]): unknown[] {
   while (args.length > 0 && args[args.length - 1] === undefined) args.pop()
@@ -69,6 +79,7 @@ export class RecordingHost implements PluginHost {
     this.cache = {
       set: (key, value, ttl, options) => this.track('cache.set', given(key, value, ttl, options), false, () => cache.set(key, value, ttl, options)),
       get: (key, defaultValue, options) => this.track('cache.get', given(key, defaultValue, options), true, () => cache.get(key, defaultValue, options)),
+      readMany: (keys, maxBytes) => this.readMany(cache, keys, maxBytes),
       incr: (key) => this.track('cache.incr', [key], false, () => cache.incr(key)),
       expire: (key, ttl) => this.track('cache.expire', [key, ttl], false, () => cache.expire(key, ttl)),
       lpush: (key, items) => this.track('cache.lpush', [key, items], false, () => cache.lpush(key, items)),
@@ -142,6 +153,27 @@ export class RecordingHost implements PluginHost {
     const error = new Error(`module "${name}" is not available in a dry run (Try it): its calls would reach outside systems and cannot be held back`)
     this.o.recorder.settle(this.o.recorder.call('module', [name], false), { error })
     throw error
+  }
+
+  /**
+   * A plugin's `cache.get` calls: the host reads each key once as text and the sandbox decodes it
+   * (vm/cache-reads.ts), so each key shows as the plugin's `cache.get` of it with the value stored.
+   */
+  private async readMany(cache: PluginCache, keys: readonly string[], maxBytes: number): Promise<(string | null | Error | undefined)[]> {
+    const entries = keys.map((key) => this.o.recorder.call('cache.get', [key], true))
+    let answers: (string | null | Error | undefined)[]
+    try {
+      answers = await cache.readMany(keys, maxBytes)
+    } catch (error) {
+      for (const entry of entries) this.o.recorder.settle(entry, { error })
+      throw error
+    }
+    for (const [i, answer] of answers.entries()) {
+      if (answer instanceof Error) this.o.recorder.settle(entries[i], { error: answer })
+      else if (answer === undefined) this.o.recorder.settle(entries[i], { error: new Error('not read: the values read at once are too large') })
+      else this.o.recorder.settle(entries[i], { result: storedValue(answer) })
+    }
+    return answers
   }
 
   private async track<T>(call: string, args: unknown[], performed: boolean, run: () => Promise<T>, show?: (value: T) => unknown): Promise<T> {

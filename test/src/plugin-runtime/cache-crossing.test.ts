@@ -72,8 +72,8 @@ describe("meta.cache over a batch (a crossing's calls against real Redis)", func
       ;[result] = await config.use((i) => i.processEventBatch([{ event: 'e', distinct_id: 'd', properties: {} }]))
     })
     // The two runs of incrs went as one script call each, in their places among the set (a script of
-    // its own, as every write: the team's cache account) and the get.
-    assert.deepEqual(commands, ['evalsha', 'evalsha', 'get', 'evalsha'])
+    // its own, as every write: the team's cache account) and the get (a script too: read-many-script.ts).
+    assert.deepEqual(commands, ['evalsha', 'evalsha', 'evalsha', 'evalsha'])
     assert.ok(result)
     assert.ok(result.ok, 'the event went through')
     assert.deepEqual(result.event?.properties?.results, [
@@ -87,7 +87,7 @@ describe("meta.cache over a batch (a crossing's calls against real Redis)", func
     ])
   })
 
-  it("reads a batch's cache.get calls with one MGET per crossing, each answered with its own value, default and decoding", async () => {
+  it("reads a batch's cache.get calls with one script call per crossing, each answered with its own value, default and decoding", async () => {
     const config = await activeConfig(
       'reader',
       `export async function setupPlugin({ cache }) {
@@ -111,8 +111,8 @@ describe("meta.cache over a batch (a crossing's calls against real Redis)", func
       (JSON.parse(answer.events) as PluginEvent[]).map((e) => e.properties?.plan),
       events.map((_, i) => expected(i)),
     )
-    // 60 events in flight at once: one crossing, one MGET; no GET of its own per event.
-    assert.deepEqual(commands, ['mget'])
+    // 60 events in flight at once: one crossing, one script call (its four keys' sizes, then one MGET); no GET of its own per event.
+    assert.deepEqual(commands, ['evalsha'])
   })
 
   it('fails only the gets whose keys are refused in a run of gets; the others are answered', async () => {

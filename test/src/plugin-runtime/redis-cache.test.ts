@@ -115,6 +115,24 @@ describe('RedisPluginCache (meta.cache)', () => {
     }
   })
 
+  it('readMany answers the stored text of the keys whose values fit in maxBytes together, in order; nothing past the bound leaves Redis', async () => {
+    const cache = cacheOf(1, 1)
+    const value = 'v'.repeat(900_000)
+    for (let i = 0; i < 6; i++) await cache.set(`big${i}`, `${i}${value}`)
+    await cache.set('raw', 'plain', undefined, { jsonSerialize: false })
+    await cache.lpush('list', 'a')
+    const sentBytes = async () => Number(/^total_net_output_bytes:(\d+)/m.exec(await redis.info('stats'))![1])
+    const before = await sentBytes()
+    const answers = await cache.readMany(['raw', 'missing', 'list', 'big0', 'big1', 'big2', 'big3', 'big4', 'big5', ''], 2_000_000)
+    const sent = (await sentBytes()) - before
+    assert.deepEqual(answers.slice(0, 2), ['plain', null])
+    assert.match(String(answers[2]), /^Error: WRONGTYPE/)
+    assert.deepEqual(answers.slice(3, 5), [JSON.stringify(`0${value}`), JSON.stringify(`1${value}`)])
+    assert.deepEqual(answers.slice(5, 9), [undefined, undefined, undefined, undefined], 'the values past 2 MB together are not read')
+    assert.match(String(answers[9]), /non-empty string/)
+    assert.ok(sent < 2_000_000, `Redis sent ${sent} bytes for two values of 900 kB (all six would be 5.4 MB)`)
+  })
+
   it('runs its scripts by SHA, and sends one whole again when Redis has lost it (SCRIPT FLUSH, a restart)', async () => {
     const cache = cacheOf(1, 1)
     await cache.set('before', 1)

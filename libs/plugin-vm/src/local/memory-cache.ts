@@ -100,6 +100,24 @@ export class MemoryCache implements PluginCache {
     }
   }
 
+  /** As Redis's (plugin-runtime's RedisPluginCache): the stored text of the first keys whose values fit in `maxBytes` together (here counted in characters). */
+  async readMany(keys: readonly string[], maxBytes: number): Promise<(string | null | Error | undefined)[]> {
+    const answers: (string | null | Error | undefined)[] = []
+    let bytes = 0
+    for (const key of keys) {
+      const value = this.read(key)
+      if (Array.isArray(value)) {
+        answers.push(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))
+        continue
+      }
+      bytes += value?.length ?? 0
+      if (bytes > maxBytes) break
+      answers.push(value ?? null)
+    }
+    while (answers.length < keys.length) answers.push(undefined)
+    return answers
+  }
+
   async incr(key: string): Promise<number> {
     const current = Number(this.read(key) ?? 0)
     if (!Number.isInteger(current)) throw new Error('ERR value is not an integer or out of range')

@@ -25,6 +25,10 @@ export interface HostReply {
   ok: boolean
   value?: unknown
   error?: { name: string; message: string; code?: unknown }
+  /** This call's reply is that of the crossing's call at this index (one read of a key for several `cache.get` callers). */
+  same?: number
+  /** Cache values the host counts as its own until told they are here (vm/cache-reads.ts). */
+  taken?: number
 }
 
 interface HostLink {
@@ -151,7 +155,10 @@ function flushPending(): void {
     }
   }
   if (calls.length === 1) {
-    callHost(calls[0].op, calls[0].args).then((reply) => settle(calls[0], reply), calls[0].reject)
+    callHost(calls[0].op, calls[0].args).then((reply) => {
+      acknowledge(reply)
+      settle(calls[0], reply)
+    }, calls[0].reject)
     return
   }
   // Each caller still decodes the one answer itself, so each gets an object of its own.
@@ -172,10 +179,19 @@ function flushPending(): void {
     (reply) => {
       if (!reply.ok) return calls.forEach((c) => c.reject(hostError(reply.error ?? { name: 'Error', message: 'host call failed' })))
       const replies = reply.value as HostReply[]
-      calls.forEach((call, i) => settle(call, replies[answers[i]]))
+      replies.forEach(acknowledge)
+      calls.forEach((call, i) => {
+        const answer = replies[answers[i]]
+        settle(call, answer.same === undefined ? answer : replies[answer.same])
+      })
     },
     (error: unknown) => calls.forEach((c) => c.reject(error)),
   )
+}
+
+/** Tells the host the cache values it counted for this reply are here: it holds only so many for the isolate at once. */
+function acknowledge(reply: HostReply): void {
+  if (reply.taken !== undefined) hostFire('cache.taken', [reply.taken])
 }
 
 /** Returns a sandbox promise settled when the host's promise settles; `decode` (here, in the sandbox) turns the answer into the value. */

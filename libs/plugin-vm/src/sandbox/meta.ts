@@ -46,6 +46,30 @@ function cacheSet(key: unknown, value: unknown, ttlSeconds?: unknown, options?: 
   return hostAsyncOf('cache.set', () => [key, options?.jsonSerialize === false ? value : asJson(value), ttlSeconds, options])
 }
 
+/**
+ * `cache.get`: the host answers the stored text, reading a key once however many callers ask for it
+ * in a turn (vm/cache-reads.ts), and it is decoded here for this caller as PostHog's cache decoded
+ * it: the default (null without one) for no key; the text as it is with `jsonSerialize: false` or
+ * when it is not JSON.
+ */
+function cacheGet(key: unknown, defaultValue?: unknown, options?: { jsonSerialize?: unknown } | null): Promise<unknown> {
+  let asText: boolean
+  try {
+    asText = options?.jsonSerialize === false
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  return hostAsync('cache.get', [key], (stored) => {
+    if (stored === null || stored === undefined) return defaultValue ?? null
+    if (asText) return stored
+    try {
+      return parse(stored as string)
+    } catch {
+      return stored
+    }
+  })
+}
+
 /** The `meta` argument: data copied in once, capabilities forwarded to the host. Built once per isolate. */
 export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<string, string>): Record<string, unknown> {
   const attachments: Record<string, unknown> = {}
@@ -92,7 +116,11 @@ export function createMeta(info: LoadInfo, jobNames: string[], metrics: Record<s
     global: {},
     jobs,
     metrics: metricApi,
-    cache: { ...Object.fromEntries(['get', 'incr', 'expire', 'lpush', 'lrange', 'llen', 'lpop', 'lrem'].map((m) => [m, cacheMethod(m)])), set: cacheSet },
+    cache: {
+      ...Object.fromEntries(['incr', 'expire', 'lpush', 'lrange', 'llen', 'lpop', 'lrem'].map((m) => [m, cacheMethod(m)])),
+      get: cacheGet,
+      set: cacheSet,
+    },
     storage: {
       get: (key: string, defaultValue?: unknown) => hostAsync('storage.get', [key, defaultValue]),
       set: (key: string, value: unknown) => hostAsyncOf('storage.set', () => [key, asJson(value)]),

@@ -56,8 +56,9 @@ export function byteSize(value: unknown, limit: number, typedArraysAsJson = fals
 }
 
 function stringSize(value: string, limit: number): number {
-  // UTF-8 never takes fewer bytes than UTF-16 code units, so the cheap length decides long strings.
-  return value.length > limit ? value.length : Buffer.byteLength(value, 'utf8') + 2
+  // UTF-8 never takes fewer bytes than UTF-16 code units, so the cheap length decides long strings
+  // (with the quotes too: StoreBounds.key takes them off, and a key of limit + 2 characters passed).
+  return (value.length > limit ? value.length : Buffer.byteLength(value, 'utf8')) + 2
 }
 
 /**

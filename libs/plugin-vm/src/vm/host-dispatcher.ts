@@ -1,5 +1,7 @@
-import { ApiMethod, CacheGet, CacheSet, LogLevel, MetricOperation, PluginHost, StoreCapability } from '../interfaces'
+import { ApiMethod, CacheSet, LogLevel, MetricOperation, PluginHost, StoreCapability } from '../interfaces'
+import { CacheReads } from './cache-reads'
 import { CaptureBudget } from './capture-budget'
+import { failure, type HostReply } from './host-reply'
 import { HostModuleBridge } from './host-bridge'
 import { SYNC_OPS } from './host-sync-ops'
 import { HostWork } from './host-work/host-work'
@@ -13,12 +15,6 @@ import { MAX_FETCHES_PER_INSTANCE, SocketCount, withAddressPolicy } from '../net
 import type { ByteBudget } from '../byte-budget'
 import { jobRunAt } from './job-time'
 import { lazyModuleSource } from './runtime-bundle'
-
-export interface HostReply {
-  ok: boolean
-  value?: unknown
-  error?: { name: string; message: string; code?: unknown }
-}
 
 export interface DispatcherContext {
   host: PluginHost
@@ -46,6 +42,10 @@ export interface DispatcherContext {
   mapStack: (text: string) => string
   /** Where host calls that failed because a server store failed are recorded, for the instance's calls to read. */
   storeFailures: StoreFailures
+  /** Cache values the host holds for this instance, read and not yet in its isolate (PLUGIN_HOST_WORK_MAX_BYTES). */
+  cacheReadBytes: ByteBudget
+  /** The most of `cacheReadBytes` one crossing's reads may take. */
+  cacheReadShareBytes: number
 }
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
@@ -55,12 +55,6 @@ function capabilityOf(op: string): StoreCapability | null {
   if (op === 'jobs.enqueue') return 'jobs'
   const prefix = op.slice(0, op.indexOf('.'))
   return prefix === 'cache' || prefix === 'storage' || prefix === 'cursor' ? prefix : null
-}
-
-function failure(error: unknown): HostReply {
-  const e = error as { name?: unknown; message?: unknown; code?: unknown }
-  const code = typeof e?.code === 'string' || typeof e?.code === 'number' ? e.code : undefined
-  return { ok: false, error: { name: String(e?.name ?? 'Error'), message: String(e?.message ?? error), code } }
 }
 
 /**
@@ -86,7 +80,11 @@ export class HostDispatcher {
   /** The instance's `storage.*` calls in flight, queued past MAX_STORAGE_CALLS_PER_INSTANCE (see there). */
   private readonly storageCalls = new Semaphore(MAX_STORAGE_CALLS_PER_INSTANCE)
 
-  constructor(private readonly ctx: DispatcherContext) {}
+  private readonly cacheReads: CacheReads
+
+  constructor(private readonly ctx: DispatcherContext) {
+    this.cacheReads = new CacheReads(ctx.host.cache, ctx.store, ctx.cacheReadBytes, ctx.cacheReadShareBytes)
+  }
 
   sync(op: string, args: unknown[]): HostReply {
     try {
@@ -97,6 +95,7 @@ export class HostDispatcher {
   }
 
   async async(op: string, args: unknown[]): Promise<HostReply> {
+    if (op === 'cache.get') return (await this.cacheReads.read([args], 0, (error) => this.failed(op, error)))[0]
     try {
       return { ok: true, value: await this.runAsync(op, args) }
     } catch (error) {
@@ -142,6 +141,8 @@ export class HostDispatcher {
         return host.capture({ event: String(args[0]), properties: captureProperties(args[1]), pluginName, configId })
       case 'metric':
         return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
+      case 'cache.taken':
+        return this.cacheReads.taken(Number(args[0]))
       case 'timer.set':
         return this.ctx.timers.set(Number(args[0]), Number(args[1]))
       case 'timer.clear':
@@ -169,19 +170,17 @@ export class HostDispatcher {
 
   /**
    * Many cheap calls in one crossing; each gets its own reply, so one failure fails only its caller.
-   * A run of consecutive `cache.incr`, `cache.get` or `cache.set` calls (a batch of events each
-   * counting, reading or writing something) goes to the cache as one `incrMany`, `getMany` or
-   * `setMany` when it has them: one Redis command instead of one per event. Every call is sent before
-   * this returns, in the crossing's order.
+   * A run of consecutive `cache.incr` or `cache.set` calls (a batch of events each counting or
+   * writing something) goes to the cache as one `incrMany` or `setMany` when it has them, and a run
+   * of `cache.get` as one read (CacheReads): one Redis command instead of one per event. Every call
+   * is sent before this returns, in the crossing's order.
    */
   private async batch(calls: [string, unknown[]][]): Promise<HostReply[]> {
     const { cache } = this.ctx.host
     const incrMany = cache.incrMany?.bind(cache)
-    const getMany = cache.getMany?.bind(cache)
     const setMany = cache.setMany?.bind(cache)
     const runs: Record<string, ((args: unknown[][]) => Promise<unknown[]>) | undefined> = {
       'cache.incr': incrMany && ((args) => incrMany(args.map((a) => a[0] as string))),
-      'cache.get': getMany && ((args) => getMany(args.map((a) => ({ key: a[0] as string, defaultValue: a[1], options: a[2] as CacheGet['options'] })))),
       'cache.set':
         setMany &&
         ((args) =>
@@ -192,7 +191,19 @@ export class HostDispatcher {
       const op = calls[i][0]
       const many = runs[op]
       let end = i
-      if (many) while (end < calls.length && calls[end][0] === op) end++
+      if (many || op === 'cache.get') while (end < calls.length && calls[end][0] === op) end++
+      if (op === 'cache.get') {
+        const failed = (error: unknown) => this.failed(op, error)
+        parts.push(
+          this.cacheReads.read(
+            calls.slice(i, end).map((call) => call[1]),
+            i,
+            failed,
+          ),
+        )
+        i = end
+        continue
+      }
       if (many && end - i > 1) {
         parts.push(this.run(op, many, calls.slice(i, end)))
         i = end
@@ -241,8 +252,6 @@ export class HostDispatcher {
       case 'cache.set':
         store.cacheValue(op, b)
         return host.cache.set(String(a), b, c as number | undefined, args[3] as { jsonSerialize?: boolean })
-      case 'cache.get':
-        return host.cache.get(String(a), b, c as { jsonSerialize?: boolean })
       case 'cache.incr':
         return host.cache.incr(String(a))
       case 'cache.expire':

@@ -149,6 +149,8 @@ export class IsolatedVmPluginVm implements PluginVm {
         mapStack,
         store: new StoreBounds(settings, report),
         storeFailures,
+        cacheReadBytes: { bytes: 0, limit: settings.hostWorkMaxBytes },
+        cacheReadShareBytes: Math.min(settings.hostWorkMaxBytes, Math.max(settings.cacheMaxValueBytes, Math.ceil(settings.hostWorkMaxBytes / 4))),
       })
       const fence = new FireFence()
       made.push(() => fence.release())

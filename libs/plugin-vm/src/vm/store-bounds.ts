@@ -67,12 +67,17 @@ export class StoreBounds {
   }
 
   private refuse(problem: string, variable: string): never {
+    throw this.refusal(problem, variable)
+  }
+
+  /** The error refusing `problem`, which `variable` bounds; the plugin's logs say it too, once a minute per variable. */
+  refusal(problem: string, variable: string): RangeError {
     const message = `${problem} (${variable})`
     const now = this.now()
     if (now - (this.reportedAt.get(variable) ?? -Infinity) >= REPORT_EVERY_MS) {
       this.reportedAt.set(variable, now)
       this.report(message)
     }
-    throw new RangeError(message)
+    return new RangeError(message)
   }
 }

@@ -1,0 +1,103 @@
+import type { PluginCache } from '../interfaces'
+import { holdBytes, type ByteBudget } from '../byte-budget'
+import { failure, type HostReply } from './host-reply'
+import type { StoreBounds } from './store-bounds'
+
+/**
+ * A plugin's `cache.get` calls, as the host answers them. Each call asks for its key only; the host
+ * answers the stored text and the sandbox decodes it for its caller (default, `jsonSerialize`), so:
+ * - a key is read once per crossing however many callers ask for it (the others' replies point at
+ *   the first, `same`): 10 000 reads of a 1 MB value in one turn had Redis send 10 000 copies, the
+ *   host parse each, and hold every parsed copy until the isolate had them;
+ * - what the host holds for the instance is bounded by `budget` (PLUGIN_HOST_WORK_MAX_BYTES): a
+ *   crossing reserves up to a share of it before it is sent, the cache reads no more than that
+ *   (decided in Redis before anything is sent), and what was read stays counted until the sandbox
+ *   says it has it (`cache.taken`). A plugin that keeps the isolate busy while its reads come back,
+ *   or breaks the sandbox's acknowledgement, is refused its own reads; nothing it does makes the host
+ *   hold more.
+ * Reads are sent when they are asked, in the crossing's order: a read waiting for room would let a
+ * later write overtake it.
+ */
+export class CacheReads {
+  /** Bytes of each answer the sandbox has not acknowledged, by id. */
+  private readonly held = new Map<number, number>()
+  private nextId = 0
+
+  constructor(
+    private readonly cache: PluginCache,
+    private readonly store: StoreBounds,
+    private readonly budget: ByteBudget,
+    /** The most one crossing reserves: the largest value a plugin may store, or a quarter of the budget if more. */
+    private readonly shareBytes: number,
+  ) {}
+
+  /**
+   * The replies to one crossing's run of `cache.get` calls (each call's arguments: the key), the run
+   * starting at `offset` in the crossing. `failed` turns a store's error into the reply recording it.
+   */
+  async read(calls: readonly unknown[][], offset: number, failed: (error: unknown) => HostReply): Promise<HostReply[]> {
+    const replies: HostReply[] = []
+    const firstAsked = new Map<string, number>()
+    const keys: string[] = []
+    const askers: number[] = []
+    for (const [i, args] of calls.entries()) {
+      let key: string
+      try {
+        key = this.store.key('cache.get', args[0])
+      } catch (error) {
+        replies[i] = failure(error)
+        continue
+      }
+      const first = firstAsked.get(key)
+      if (first !== undefined) {
+        replies[i] = { ok: true, same: offset + first }
+        continue
+      }
+      firstAsked.set(key, i)
+      keys.push(key)
+      askers.push(i)
+    }
+    if (keys.length === 0) return replies
+    const reserved = Math.max(0, Math.min(this.shareBytes, this.budget.limit - this.budget.bytes))
+    this.budget.bytes += reserved
+    let answers: (string | null | Error | undefined)[]
+    try {
+      answers = await this.cache.readMany(keys, reserved)
+    } catch (error) {
+      for (const i of askers) replies[i] = failed(error)
+      return replies
+    } finally {
+      this.budget.bytes -= reserved
+    }
+    let bytes = 0
+    for (const answer of answers) if (typeof answer === 'string') bytes += answer.length
+    const kept = holdBytes(this.budget, bytes)
+    let id: number | undefined
+    if (kept && bytes > 0) this.held.set((id = ++this.nextId), bytes)
+    for (const [j, i] of askers.entries()) {
+      const answer = answers[j]
+      if (answer instanceof Error) replies[i] = failed(answer)
+      else if (answer === undefined || (!kept && answer !== null)) replies[i] = failure(this.refusal(keys[j], answer === undefined))
+      else replies[i] = { ok: true, value: answer }
+    }
+    // On one reply of the crossing's: the sandbox acknowledges it once it has them all.
+    if (id !== undefined) replies[askers[0]].taken = id
+    return replies
+  }
+
+  /** The sandbox has the answers counted under `id`: they no longer count. */
+  taken(id: number): void {
+    const bytes = this.held.get(id)
+    if (bytes === undefined) return
+    this.held.delete(id)
+    this.budget.bytes -= bytes
+  }
+
+  private refusal(key: string, atOnce: boolean): RangeError {
+    const shown = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)
+    const problem = atOnce
+      ? `cache.get(${shown}) refused: the values read at once come to more than this plugin may read at once (${this.shareBytes} bytes, or what is left of ${this.budget.limit} while other reads are held)`
+      : `cache.get(${shown}) refused: the values this plugin has read and not yet received come to more than ${this.budget.limit} bytes`
+    return this.store.refusal(problem, 'PLUGIN_HOST_WORK_MAX_BYTES')
+  }
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { MemoryCache } from '@plugin-server/plugin-vm'
+
+// Internal to plugin-vm (the host dispatcher uses them), so loaded by path as sync-promise-gate.test.ts does.
+const { CacheReads } = require(
+  path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/cache-reads.js'),
+) as typeof import('@plugin-server/plugin-vm/dist/vm/cache-reads')
+const { StoreBounds } = require(
+  path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/store-bounds.js'),
+) as typeof import('@plugin-server/plugin-vm/dist/vm/store-bounds')
+
+const LIMITS = { cacheMaxKeyBytes: 16, cacheMaxValueBytes: 2000, storageMaxValueBytes: 2000, jobMaxPayloadBytes: 2000, hostWorkMaxBytes: 3000 }
+
+describe('CacheReads (the host side of meta.cache.get)', () => {
+  let cache: MemoryCache
+  let asked: string[][]
+  let reported: string[]
+  let budget: { bytes: number; limit: number }
+  let reads: InstanceType<typeof CacheReads>
+  const failed = (error: unknown) => ({ ok: false, error: { name: 'Failed', message: String((error as Error).message) } })
+
+  beforeEach(async () => {
+    cache = new MemoryCache()
+    asked = []
+    const readMany = cache.readMany.bind(cache)
+    cache.readMany = (keys, maxBytes) => (asked.push([...keys]), readMany(keys, maxBytes))
+    reported = []
+    budget = { bytes: 0, limit: LIMITS.hostWorkMaxBytes }
+    reads = new CacheReads(cache, new StoreBounds(LIMITS, (m) => reported.push(m)), budget, 2000)
+    await cache.set('a', { n: 1 })
+    await cache.set('b', 'text', undefined, { jsonSerialize: false })
+    await cache.set('big1', 'x'.repeat(1500))
+    await cache.set('big2', 'y'.repeat(1500))
+  })
+
+  it('read answers each key of a run once, as stored text; the other callers of a key point at the first (same), placed by the run’s offset in the crossing', async () => {
+    const replies = await reads.read([['a'], ['b'], ['a'], ['missing'], ['a']], 3, failed)
+    assert.deepEqual(asked, [['a', 'b', 'missing']])
+    assert.deepEqual(replies, [
+      { ok: true, value: '{"n":1}', taken: 1 },
+      { ok: true, value: 'text' },
+      { ok: true, same: 3 },
+      { ok: true, value: null },
+      { ok: true, same: 3 },
+    ])
+  })
+
+  it('read holds what it answered until taken: meanwhile a read gets only what is left of PLUGIN_HOST_WORK_MAX_BYTES, and is refused past it', async () => {
+    const [first] = await reads.read([['big1']], 0, failed)
+    assert.equal(first.ok, true)
+    assert.equal(budget.bytes, 1502)
+    const [refused] = await reads.read([['big2']], 0, failed)
+    assert.equal(refused.ok, false)
+    assert.equal(
+      refused.error?.message,
+      'cache.get("big2") refused: the values read at once come to more than this plugin may read at once (2000 bytes, or what is left of 3000 while other reads are held) (PLUGIN_HOST_WORK_MAX_BYTES)',
+    )
+    assert.deepEqual(reported, [refused.error?.message], 'the plugin’s logs say it too')
+    reads.taken(first.taken!)
+    assert.equal(budget.bytes, 0)
+    const [after] = await reads.read([['big2']], 0, failed)
+    assert.equal(after.value, JSON.stringify('y'.repeat(1500)))
+  })
+
+  it('read refuses the values of one run past its share, in order; the keys before stay answered', async () => {
+    const replies = await reads.read([['a'], ['big1'], ['big2'], ['b']], 0, failed)
+    assert.deepEqual(
+      replies.map((r) => r.ok),
+      [true, true, false, false],
+    )
+    assert.match(String(replies[2].error?.message), /^cache\.get\("big2"\) refused: the values read at once/)
+    assert.equal(budget.bytes, 7 + 1502, 'what was answered is held, what was refused is not')
+  })
+
+  it('read answers a list key with WRONGTYPE and a key past PLUGIN_CACHE_MAX_KEY_BYTES with its refusal, each alone; a failing cache fails the run through `failed`', async () => {
+    await cache.lpush('list', 'x')
+    const replies = await reads.read([['list'], ['k'.repeat(17)], ['a']], 0, failed)
+    assert.match(String(replies[0].error?.message), /^WRONGTYPE/)
+    assert.equal(replies[1].error?.message, 'cache.get: the key is larger than 16 bytes (PLUGIN_CACHE_MAX_KEY_BYTES)')
+    assert.equal(replies[2].value, '{"n":1}')
+    cache.readMany = () => Promise.reject(new Error('Connection is closed.'))
+    assert.deepEqual(await reads.read([['a'], ['b']], 0, failed), [
+      { ok: false, error: { name: 'Failed', message: 'Connection is closed.' } },
+      { ok: false, error: { name: 'Failed', message: 'Connection is closed.' } },
+    ])
+    assert.equal(budget.bytes, 7, 'a failed read holds nothing (7: the answer of `a` above, not yet taken)')
+  })
+})
