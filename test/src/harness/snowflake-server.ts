@@ -13,6 +13,8 @@ export interface FakeSnowflake {
   port: number
   queries: SnowflakeQuery[]
   logins: number
+  /** The JWT of each key-pair login (`authenticator: 'SNOWFLAKE_JWT'`), signed with the plugin's key. */
+  loginTokens: string[]
   /** Sessions closed (`connection.destroy()` logs out). */
   logouts: number
   /** Keep-alive calls (`/session/heartbeat`). */
@@ -45,7 +47,7 @@ export interface FakeSnowflakeOptions {
  * answers one row, N = 7). `port` 0 picks a free one.
  */
 export async function startFakeSnowflake(port = 0, options: FakeSnowflakeOptions = {}): Promise<FakeSnowflake> {
-  const state = { queries: [] as SnowflakeQuery[], logins: 0, logouts: 0, heartbeats: 0, serviceHeaders: [] as string[] }
+  const state = { queries: [] as SnowflakeQuery[], loginTokens: [] as string[], logins: 0, logouts: 0, heartbeats: 0, serviceHeaders: [] as string[] }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -60,6 +62,8 @@ export async function startFakeSnowflake(port = 0, options: FakeSnowflakeOptions
       if (typeof service === 'string') state.serviceHeaders.push(service)
       if (path.startsWith('/session/v1/login-request')) {
         state.logins++
+        const token = (body.data as { TOKEN?: unknown } | undefined)?.TOKEN
+        if (typeof token === 'string') state.loginTokens.push(token)
         return send({ token: 't', masterToken: 'm', sessionId: 1, parameters: options.loginParameters ?? [] })
       }
       if (path.startsWith('/session/heartbeat')) {
@@ -97,6 +101,9 @@ export async function startFakeSnowflake(port = 0, options: FakeSnowflakeOptions
     },
     get logins() {
       return state.logins
+    },
+    get loginTokens() {
+      return state.loginTokens
     },
     get logouts() {
       return state.logouts

@@ -8,6 +8,7 @@ import { MAX_UPLOAD_BYTES } from './google-storage-upload'
 import { MODULE_SPECS } from './specs'
 import { CodecHost, decode, encode, errorFields } from './wire-codec'
 import type { CallReply, FacadeRef, ModuleReply, Settled } from './wire'
+import { PrivateKeys } from './private-keys'
 
 export interface CapabilityBridgeOptions {
   /** The instance's address policy: every socket a bridged call opens, now or later, is checked against it. */
@@ -57,7 +58,7 @@ export class CapabilityBridge {
   constructor(private readonly options: CapabilityBridgeOptions) {
     this.specs = options.specs ?? MODULE_SPECS
     this.sockets = options.sockets ?? new SocketCount()
-    this.host = { warn: this.warn, held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES } }
+    this.host = { warn: this.warn, held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES }, keys: new PrivateKeys() }
     this.finalizer = new FinalizationRegistry((id) => {
       if (!this.cleared) options.releaseCallback(id)
     })

@@ -1,6 +1,7 @@
 import type { Args } from './args'
 import type { ByteBudget } from '../byte-budget'
 import type { FacadeShape } from './wire'
+import type { PrivateKeys } from './private-keys'
 
 /** What a facade's members share with every other facade of the same plugin instance. */
 export interface FacadeHost {
@@ -8,6 +9,8 @@ export interface FacadeHost {
   warn(message: string): void
   /** The instance's budget for plugin data buffered on the host (chunks of uploads not yet sent), shared by all its facades. */
   readonly held: ByteBudget
+  /** The private keys the instance's SDK options carry, each read and decrypted once (private-keys.ts). */
+  readonly keys: PrivateKeys
 }
 
 /** What a facade's members get besides their arguments. */
@@ -73,7 +76,7 @@ export class Facade<T extends object = object> implements Handed {
   call(kind: 'methods' | 'constructors', name: string, args: Args, host: FacadeHost): unknown {
     const member = own(this.type[kind], name)
     if (!member) throw new TypeError(`${this.type.name}${kind === 'constructors' ? ': new ' : '.'}${name} is not available to plugins`)
-    const result = member(this.target, args, { self: this, warn: host.warn, held: host.held })
+    const result = member(this.target, args, { self: this, warn: host.warn, held: host.held, keys: host.keys })
     if (kind === 'constructors' && !(result instanceof Facade)) throw new TypeError(`${this.type.name}: new ${name} gave no facade`)
     return result
   }

@@ -88,8 +88,8 @@ const BIGQUERY: FacadeType<BqClient> = {
 const ROOT: FacadeType<BqSdk> = {
   name: MODULE,
   constructors: {
-    BigQuery: (sdk, args) =>
-      new Facade(BIGQUERY, new sdk.BigQuery(googleClientOptions(args, sdkPath(MODULE), SCOPES, { location: 'string', userAgent: 'string' }))),
+    BigQuery: (sdk, args, ctx) =>
+      new Facade(BIGQUERY, new sdk.BigQuery(googleClientOptions(args, ctx.keys, sdkPath(MODULE), SCOPES, { location: 'string', userAgent: 'string' }))),
   },
 }
 

@@ -1,6 +1,7 @@
 import type { Args } from './args'
 import type { Callback } from './callback'
 import { JwtClient, serviceAccountClient, serviceAccountKey } from './google-auth'
+import type { PrivateKeys } from './private-keys'
 
 /** `object`: plain data the spec checks further (Storage's `retryOptions`). */
 export type OptionKind = 'string' | 'boolean' | 'number' | 'object'
@@ -19,8 +20,15 @@ export interface GoogleClientOptions {
  * allowlisted keys with checked types, an auth client made from the plugin's own key, and always
  * a project id, so the SDK neither reads the worker's credentials, files or environment for them
  * nor asks the metadata server. `keyFilename`, `authClient`, `scopes` and the rest are refused by name.
+ * The key's `private_key` is read once by `privateKeys` (its size checked: the auth client signs with it).
  */
-export function googleClientOptions(args: Args, sdkPath: string, scopes: string[], extra: Record<string, OptionKind> = {}): GoogleClientOptions {
+export function googleClientOptions(
+  args: Args,
+  privateKeys: PrivateKeys,
+  sdkPath: string,
+  scopes: string[],
+  extra: Record<string, OptionKind> = {},
+): GoogleClientOptions {
   const raw = args.record(0, 'options') ?? {}
   const keys = { ...COMMON_KEYS, ...extra }
   const out: Record<string, unknown> = {}
@@ -35,6 +43,7 @@ export function googleClientOptions(args: Args, sdkPath: string, scopes: string[
     out[key] = value
   }
   const key = serviceAccountKey(args, raw.credentials)
+  key.private_key = privateKeys.unlock(key.private_key, undefined, 'options.credentials.private_key', (message) => args.error(message))
   const projectId = (out.projectId as string | undefined) || key.project_id
   if (!projectId) throw args.error('options.projectId is required (or project_id in options.credentials)')
   return { ...out, projectId, authClient: serviceAccountClient(sdkPath, key, scopes) }

@@ -89,8 +89,8 @@ const PUBSUB: FacadeType<ClientTarget> = {
 const ROOT: FacadeType<PsSdk> = {
   name: MODULE,
   constructors: {
-    PubSub: (sdk, args) => {
-      const options = googleClientOptions(args, sdkPath(MODULE), SCOPES, { port: 'number' })
+    PubSub: (sdk, args, ctx) => {
+      const options = googleClientOptions(args, ctx.keys, sdkPath(MODULE), SCOPES, { port: 'number' })
       // grpc-js shares connections among all clients of a process by default: each client keeps its
       // own, so a connection checked under one plugin's policy never serves another plugin.
       return new Facade(PUBSUB, new ClientTarget(new sdk.PubSub({ ...options, 'grpc.use_local_subchannel_pool': 1 })))

@@ -83,8 +83,8 @@ const STORAGE: FacadeType<GcsClient> = {
 const ROOT: FacadeType<GcsSdk> = {
   name: MODULE,
   constructors: {
-    Storage: (sdk, args) => {
-      const { autoRetry, maxRetries, retryOptions, ...options } = googleClientOptions(args, sdkPath(MODULE), SCOPES, { retryOptions: 'object' })
+    Storage: (sdk, args, ctx) => {
+      const { autoRetry, maxRetries, retryOptions, ...options } = googleClientOptions(args, ctx.keys, sdkPath(MODULE), SCOPES, { retryOptions: 'object' })
       const retry = { ...(retryOptions as Record<string, unknown> | undefined) }
       for (const key of Object.keys(retry))
         if (!RETRY_OPTIONS.includes(key)) throw args.error(`option "retryOptions.${key}" is not available to plugins (allowed: ${RETRY_OPTIONS.join(', ')})`)

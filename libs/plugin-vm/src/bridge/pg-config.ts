@@ -1,4 +1,5 @@
 import type { Args } from './args'
+import type { PrivateKeys } from './private-keys'
 
 type Kind = 'string' | 'port' | 'number' | 'boolean'
 
@@ -49,9 +50,10 @@ function parseConnectionString(text: string): Record<string, unknown> {
 /**
  * A `new Client(config)` / `new Pool(config)` argument as pg gets it: allowlisted keys with checked
  * types, the connection string parsed here (its parameters allowlisted too), and the password always
- * given, so pg never falls back to the worker's PGPASSWORD or ~/.pgpass.
+ * given, so pg never falls back to the worker's PGPASSWORD or ~/.pgpass. A TLS client key (`ssl.key`)
+ * is handed to pg decrypted (`privateKeys`, once per key), so TLS never runs its key derivation.
  */
-export function pgConfig(args: Args, pool: boolean): Record<string, unknown> {
+export function pgConfig(args: Args, pool: boolean, privateKeys: PrivateKeys): Record<string, unknown> {
   const raw = args.at(0)
   const keys = pool ? POOL_KEYS : CLIENT_KEYS
   // Keys first, so `{ stream }` or `{ types }` is refused by name whatever its value.
@@ -73,7 +75,7 @@ export function pgConfig(args: Args, pool: boolean): Record<string, unknown> {
     throw args.error('config key "password" must be a string')
   const password = typeof merged.password === 'string' ? merged.password : ''
   config.password = () => password
-  if (merged.ssl !== undefined) config.ssl = sslConfig(args, merged.ssl)
+  if (merged.ssl !== undefined) config.ssl = sslConfig(args, merged.ssl, privateKeys)
   return config
 }
 
@@ -108,7 +110,7 @@ function checked(args: Args, key: string, kind: Kind, value: unknown): unknown {
   throw args.error(`config key "${key}" must be ${kind === 'port' ? 'a port number' : kind === 'number' ? 'a non-negative number' : `a ${kind}`}`)
 }
 
-function sslConfig(args: Args, value: unknown): unknown {
+function sslConfig(args: Args, value: unknown, privateKeys: PrivateKeys): unknown {
   if (typeof value === 'boolean') return value
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw args.error('config key "ssl" must be a boolean or an object')
   const out: Record<string, unknown> = {}
@@ -117,7 +119,22 @@ function sslConfig(args: Args, value: unknown): unknown {
     args.checkData(inner, `ssl.${key}`, 0)
     out[key] = inner
   }
+  if (out.key !== undefined && out.key !== null) {
+    out.key = sslKey(args, out.key, out.passphrase, privateKeys)
+    delete out.passphrase
+  }
   return out
+}
+
+/** `ssl.key` as tls.connect takes it (a PEM, or a list of PEMs and `{ pem, passphrase }`), each key decrypted. */
+function sslKey(args: Args, key: unknown, passphrase: unknown, privateKeys: PrivateKeys): unknown {
+  const unlock = (pem: unknown, pass: unknown, what: string) => privateKeys.unlock(pem, pass, what, (message) => args.error(message))
+  if (!Array.isArray(key)) return unlock(key, passphrase, 'config key "ssl.key"')
+  return key.map((item: unknown, i) => {
+    if (item === null || typeof item !== 'object' || item instanceof Uint8Array) return unlock(item, passphrase, `config key "ssl.key[${i}]"`)
+    const { pem, passphrase: own } = item as { pem?: unknown; passphrase?: unknown }
+    return { pem: unlock(pem, own ?? passphrase, `config key "ssl.key[${i}].pem"`) }
+  })
 }
 
 const QUERY_KEYS = new Set(['text', 'values', 'rowMode', 'name'])

@@ -220,8 +220,8 @@ const POOL: FacadeType<PoolTarget> = {
 const PG: FacadeType<PgSdk> = {
   name: 'pg',
   constructors: {
-    Client: (sdk, args, ctx) => new Facade(CLIENT, new ClientTarget(new sdk.Client(pgConfig(args, false)), ctx.warn)),
-    Pool: (sdk, args, ctx) => new Facade(POOL, new PoolTarget(new sdk.Pool(pgConfig(args, true)), ctx.warn)),
+    Client: (sdk, args, ctx) => new Facade(CLIENT, new ClientTarget(new sdk.Client(pgConfig(args, false, ctx.keys)), ctx.warn)),
+    Pool: (sdk, args, ctx) => new Facade(POOL, new PoolTarget(new sdk.Pool(pgConfig(args, true, ctx.keys)), ctx.warn)),
   },
 }
 

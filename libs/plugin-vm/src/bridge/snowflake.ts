@@ -225,8 +225,13 @@ const POOL_OPTION_KEYS = new Set(['min', 'max', 'acquireTimeoutMillis', 'idleTim
  * (snowflake-process-state.ts); it keeps `representNullAsStringNull` as one value for the process,
  * so that option is dropped.
  */
-function connectionOptions(args: Args, ctx: Pick<FacadeHost, 'warn'>): Record<string, unknown> {
+function connectionOptions(args: Args, ctx: Pick<FacadeHost, 'warn' | 'keys'>): Record<string, unknown> {
   const options = snowflakeConnectionOptions(args, 0)
+  // Decrypted once here, not by the SDK at every connect of the connection or the pool.
+  if (options.privateKey !== undefined) {
+    options.privateKey = ctx.keys.unlock(options.privateKey, options.privateKeyPass, 'option "privateKey"', (message) => args.error(message))
+    delete options.privateKeyPass
+  }
   if ('representNullAsStringNull' in options) {
     ctx.warn(
       "snowflake-sdk: representNullAsStringNull is ignored (the SDK would apply it to every plugin's connections on this server): NULL in a column fetched as a string stays 'NULL', the SDK's default",
