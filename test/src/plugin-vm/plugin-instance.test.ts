@@ -190,7 +190,7 @@ describe('plugin-vm: PluginInstance', () => {
           res.setHeader('x-echo', req.headers['x-test'] ?? '')
           res.setHeader('content-type', 'application/json')
           res.statusCode = req.url === '/missing' ? 404 : 200
-          res.end(JSON.stringify({ method: req.method, url: req.url, body }))
+          res.end(JSON.stringify(req.url?.split('?')[0].endsWith('/length') ? { length: body.length } : { method: req.method, url: req.url, body }))
         })
       })
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -252,6 +252,26 @@ describe('plugin-vm: PluginInstance', () => {
       }
     })
 
+    it('refuses a fetch joining requests not yet answered past maxFetchBytes together, before its body is copied to the host; one alone is sent', async () => {
+      const { instance } = await loadCode(
+        `export async function runEveryMinute({ config }) {
+          const body = 'x'.repeat(1024 * 1024)
+          const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => fetch(config.base + '/length', { method: 'POST', body }).then((r) => r.json())))
+          const alone = await fetch(config.base + '/length', { method: 'POST', body: 'y'.repeat(5 * 1024 * 1024) }).then((r) => r.json())
+          return [outcomes.map((o) => (o.status === 'fulfilled' ? o.value.length : o.reason.message)), alone.length]
+        }`,
+        { config: { base } },
+        { maxFetchBytes: 4 * 1024 * 1024 },
+      )
+      try {
+        const refused = 'fetch: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
+        // 1 MiB of body and the URL each: three fit in 4 MiB, the fourth would pass it.
+        assert.deepEqual(await instance.call('runEveryMinute', []), [[...Array(3).fill(1024 * 1024), ...Array(7).fill(refused)], 5 * 1024 * 1024])
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it("holds posthog.api responses to the same bytes in flight as the instance's fetches", async () => {
       // The operator's PostHog answers whatever path a plugin names; here with 3 MB and then nothing more.
       const defaults = { host: base, personalApiKey: 'phx_operator', projectApiKey: 'phc_team', guard: fetchGuard() }
@@ -266,6 +286,24 @@ describe('plugin-vm: PluginInstance', () => {
           await instance.call('runEveryMinute', []),
           "posthog.api of http://127.0.0.1:port/… stopped: this plugin's responses being read hold over 4194304 bytes together, the limit of one response body",
         )
+      } finally {
+        instance.dispose()
+      }
+    })
+
+    it('counts posthog.api requests not yet answered with the fetches: past maxFetchBytes together, a call is refused before its data is copied', async () => {
+      const defaults = { host: base, personalApiKey: 'phx_operator', projectApiKey: 'phc_team', guard: fetchGuard() }
+      const host = new LocalHost({ api: (request: ApiRequest, reading: ResponseReading) => callPosthogApi(request, defaults, reading) })
+      const code = `export async function runEveryMinute() {
+        const data = { x: 'x'.repeat(1024 * 1024) }
+        const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => posthog.api.post('/length', { data }).then((r) => r.json())))
+        return outcomes.map((o) => (o.status === 'fulfilled' ? o.value.length : o.reason.message))
+      }`
+      const instance = await vm.load(await sourceFromCode(code), host, { configId: 1, maxFetchBytes: 4 * 1024 * 1024 })
+      try {
+        const refused =
+          'posthog.api.post: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
+        assert.deepEqual(await instance.call('runEveryMinute', []), [...Array(3).fill(1024 * 1024 + 8), ...Array(3).fill(refused)])
       } finally {
         instance.dispose()
       }

@@ -4,7 +4,7 @@ import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
 import { defineProperty, descriptor, ownPromise, parse, stringify } from './intrinsics'
 import { runtimeBuffer } from './lazy-modules'
-import { connectHost, hostAsync, hostFire } from './host-link'
+import { connectHost, hostFire, hostRequest } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
 import { atob, btoa, TextDecoder, TextEncoder } from './text'
 import { fireTimer, timerGlobals } from './timers'
@@ -25,7 +25,7 @@ function collectGarbage(): void {
   gc?.()
 }
 
-function init(sync: unknown, async: unknown, work: unknown, inlineWorkBytes: number): void {
+function init(sync: unknown, async: unknown, work: unknown, inlineWorkBytes: number, maxRequestBytes: number): void {
   // WebAssembly memory lives outside the V8 heap, so isolated-vm's memory limit does not hold it back
   // (a plugin grew one to 2.5 GB under a 128 MB limit). The global is the only way to reach it; once
   // deleted, nothing in the isolate leads back to it. V8 installs it again in every context made from
@@ -38,11 +38,15 @@ function init(sync: unknown, async: unknown, work: unknown, inlineWorkBytes: num
   gc = typeof scope.gc === 'function' ? (scope.gc as () => void) : null
   // V8 makes the global writable but not configurable: overwritten, the function is unreachable.
   scope.gc = undefined
-  connectHost({ sync, async, work, inlineWorkBytes } as Parameters<typeof connectHost>[0])
+  connectHost({ sync, async, work, inlineWorkBytes, maxRequestBytes } as Parameters<typeof connectHost>[0])
 }
 
 function api(method: string) {
-  return async (path: string, options: Record<string, unknown> = {}) => toResponse(await hostAsync('api', [method, String(path), parse(stringify(options))]))
+  return async (path: string, options: Record<string, unknown> = {}) => {
+    const text = stringify(options) ?? '{}'
+    const target = String(path)
+    return toResponse(await hostRequest('api', [method, target, parse(text)], target.length + text.length, `posthog.api.${method.toLowerCase()}`))
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Buffer } from 'buffer'
 import { runtimeBuffer } from './lazy-modules'
-import { hostAsync } from './host-link'
+import { hostRequest } from './host-link'
 
 interface ResponseData {
   status: number
@@ -115,5 +115,7 @@ export async function fetch(url: unknown, init: FetchInit = {}): Promise<Respons
   const headers = Object.fromEntries(new Headers(init.headers).entries())
   const request = { method: init.method ?? 'GET', headers, body: encodeBody(init.body), timeoutMs: init.timeout }
   const target = typeof url === 'object' && url !== null && 'url' in url ? String((url as { url: unknown }).url) : String(url)
-  return toResponse(await hostAsync('fetch', [target, request]))
+  let size = target.length + (request.body instanceof Uint8Array ? request.body.byteLength : (request.body?.length ?? 0))
+  for (const name in headers) size += name.length + headers[name].length
+  return toResponse(await hostRequest('fetch', [target, request], size, 'fetch'))
 }

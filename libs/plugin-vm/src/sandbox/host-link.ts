@@ -36,6 +36,8 @@ interface HostLink {
   async: HostReference
   work: HostReference
   inlineWorkBytes: number
+  /** What the requests an instance has not had answered may carry together (its maxFetchBytes). */
+  maxRequestBytes: number
 }
 
 let link: HostLink | null = null
@@ -201,6 +203,28 @@ export function hostAsync(op: string, args: unknown[], decode = asIs): Promise<u
     pending.push({ op, args, decode, resolve, reject })
     if (pending.length === 1) void Promise.resolve().then(flushPending)
   })
+}
+
+/** Characters of the fetch and posthog.api requests sent and not yet answered. */
+let requestBytes = 0
+
+/**
+ * A fetch or posthog.api call. Its arguments are copied to the host as it is made and stay there
+ * until it is answered, queued behind the 32 in flight: 100 un-awaited fetches of a 50 MB body held
+ * 5 GB of the host. So they are counted here, where they are made, before anything is copied: a
+ * request joining others in flight is refused past `maxRequestBytes` together (one alone is not,
+ * as before; the isolate's memory limit bounds it). `size`: its URL, headers and body in characters.
+ */
+export async function hostRequest(op: string, args: unknown[], size: number, what: string): Promise<unknown> {
+  const max = host().maxRequestBytes
+  if (requestBytes > 0 && requestBytes + size > max)
+    throw new RangeError(`${what}: the requests this plugin has not had answered yet carry more than ${max} bytes together; await some before sending more`)
+  requestBytes += size
+  try {
+    return await hostAsync(op, args)
+  } finally {
+    requestBytes -= size
+  }
 }
 
 /**

@@ -177,7 +177,9 @@ export class IsolatedVmPluginVm implements PluginVm {
       const api = (await context.global.get('__ps_runtime', { reference: true })) as ivm.Reference<Record<string, unknown>>
       await context.global.delete('__ps_runtime')
       // Before any plugin code: the References go straight into the runtime's closure, never onto the global.
-      await (await api.get('init', { reference: true })).apply(undefined, [syncRef, asyncRef, workRef, INLINE_WORK_BYTES], { timeout: settings.timeoutMs })
+      await (
+        await api.get('init', { reference: true })
+      ).apply(undefined, [syncRef, asyncRef, workRef, INLINE_WORK_BYTES, settings.maxFetchBytes], { timeout: settings.timeoutMs })
       const [load, refs] = await Promise.all([api.get('load', { reference: true }) as Promise<ivm.Reference>, RuntimeRefs.fetch(api)])
 
       const pluginScript = await compileCached(isolate, source.codeHash, wrapPlugin(source.code), scriptName(source))
