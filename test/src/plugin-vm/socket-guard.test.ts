@@ -1,5 +1,6 @@
 import assert from 'assert/strict'
 import { randomBytes } from 'crypto'
+import dns from 'dns'
 import http from 'http'
 import net, { Socket } from 'net'
 import tls from 'tls'
@@ -50,6 +51,39 @@ describe('plugin-vm: the socket guard (every socket opened under an address poli
     )
     for (const attempt of attempts) assert.match(attempt, /FetchRefusedError: fetch refused: host "localhost" resolves only to refused addresses/)
     assert.equal(callersLookupUsed, false)
+  })
+
+  it("resolves each instance's socket names one at a time, and all instances' together on at most half of libuv's threads, taking turns", async () => {
+    const port = redisPort()
+    const policy = new AddressPolicy(['localhost'])
+    // getaddrinfo that answers only when told to, as a DNS server that does not answer would hold it.
+    const held: { host: string; answer: () => void }[] = []
+    const resolve = dns.lookup
+    let most = 0
+    ;(dns as { lookup: unknown }).lookup = (host: string, _options: dns.LookupAllOptions, callback: (e: null, a: dns.LookupAddress[]) => void) => {
+      held.push({ host, answer: () => callback(null, [{ address: '127.0.0.1', family: 4 }]) })
+      most = Math.max(most, held.length)
+    }
+    try {
+      const [a, b, c] = [new SocketCount(), new SocketCount(), new SocketCount()]
+      const open = (owner: SocketCount, names: string[]) =>
+        withAddressPolicy(policy, 'test', () => Promise.all(names.map((n) => outcome(net.connect(port, n)))), owner)
+      const outcomes = Promise.all([open(a, ['localhost', 'LOCALHOST', 'LocalHost']), open(b, ['Localhost']), open(c, ['localHost'])])
+      const answered: string[] = []
+      const answerNext = async () => {
+        while (held.length === 0) await new Promise((r) => setImmediate(r))
+        const next = held.shift()!
+        answered.push(next.host)
+        next.answer()
+      }
+      for (let i = 0; i < 5; i++) await answerNext()
+      // Two at once (half of 4 threads); instance a's second waits for c, which had none yet.
+      assert.equal(most, 2)
+      assert.deepEqual(answered, ['localhost', 'Localhost', 'localHost', 'LOCALHOST', 'LocalHost'])
+      assert.deepEqual(await outcomes, [['replied +PONG', 'replied +PONG', 'replied +PONG'], ['replied +PONG'], ['replied +PONG']])
+    } finally {
+      ;(dns as { lookup: unknown }).lookup = resolve
+    }
   })
 
   it('refuses Unix sockets', async () => {

@@ -4,6 +4,7 @@ import { isIP, LookupFunction, Socket } from 'net'
 import { AddressPolicy, normalizeHost } from './address-policy'
 import { FetchRefusedError } from './fetch-refused-error'
 import { guardedLookup } from './guarded-lookup'
+import { PLUGIN_LOOKUPS } from './lookup-slots'
 import { SocketLimitError } from './socket-limit-error'
 
 /**
@@ -50,6 +51,24 @@ const socketOwners = new WeakMap<Socket, object>()
 function ownerOf(scope: PolicyScope | undefined): object | undefined {
   return scope && (scope.sockets ?? scope.policy)
 }
+/** The scope's lookup, run in its owner's turn among PLUGIN_LOOKUPS. */
+function slotted(scope: PolicyScope): LookupFunction {
+  const owner = ownerOf(scope)!
+  return ((hostname, options, callback) =>
+    PLUGIN_LOOKUPS.run(owner, (done) => {
+      const answer = (...args: unknown[]): void => {
+        done()
+        ;(callback as (...args: unknown[]) => void)(...args)
+      }
+      try {
+        scope.lookup(hostname, options, answer)
+      } catch (error) {
+        // dns.lookup throws for bad arguments; as an answer, it fails this socket and not whoever freed the slot.
+        process.nextTick(answer, error, '', 0)
+      }
+    })) as LookupFunction
+}
+
 /** Sockets counted and not yet closed: a socket connected again after its close is counted again. */
 const counted = new WeakSet<Socket>()
 let original: Connect | undefined
@@ -89,8 +108,9 @@ export function installSocketGuard(): void {
       process.nextTick(() => this.destroy(refusal))
       return this
     }
-    // Our lookup, whatever the caller passed: names resolve only to addresses the policy accepts.
-    const checked = { ...options, lookup: scope.lookup }
+    // Our lookup, whatever the caller passed: names resolve only to addresses the policy accepts,
+    // one at a time per instance and within the plugins' share of libuv's threads (lookup-slots.ts).
+    const checked = { ...options, lookup: slotted(scope) }
     return callback ? connect.call(this, checked, callback) : connect.call(this, checked)
   } as typeof Socket.prototype.connect
   installAgentGuard()
