@@ -89,6 +89,30 @@ describe('plugin-vm: aws-sdk (v2) through the capability bridge', function () {
     }
   })
 
+  it("stops an object being read past the bytes the instance's responses may hold together (maxFetchBytes): the SDK would read it whole on the host", async () => {
+    const { instance } = await loadCode(
+      `
+      import { S3 } from 'aws-sdk'
+      export async function runEveryMinute({ config }) {
+        const s3 = ${client('maxRetries: 0')}
+        await s3.putObject({ Bucket: '${BUCKET}', Key: 'big', Body: 'x'.repeat(6 * 1024 * 1024) }).promise()
+        await s3.putObject({ Bucket: '${BUCKET}', Key: 'small', Body: 'y'.repeat(3 * 1024 * 1024) }).promise()
+        const read = (Key) => s3.getObject({ Bucket: '${BUCKET}', Key }).promise().then((o) => o.Body.length, (e) => e.message.replace(/:\\d+/, ':port'))
+        return [await read('big'), await read('small')]
+      }`,
+      { config: { endpoint: s3.endpoint } },
+      { maxFetchBytes: 4 * 1024 * 1024 },
+    )
+    try {
+      assert.deepEqual(await instance.call('runEveryMinute', []), [
+        "aws-sdk: a response from http://127.0.0.1:port stopped: this plugin's responses being read hold over 4194304 bytes together, the limit of one response body",
+        3 * 1024 * 1024,
+      ])
+    } finally {
+      instance.dispose()
+    }
+  })
+
   it("never uses the server's own AWS credentials: a client without an access key and secret is refused even when AWS_* is set", async () => {
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY }
     process.env.AWS_ACCESS_KEY_ID = S3_TEST_CREDENTIALS.accessKeyId

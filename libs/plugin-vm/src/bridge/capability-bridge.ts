@@ -1,4 +1,5 @@
 import { bridgedRoot } from '../modules'
+import type { ByteBudget } from '../byte-budget'
 import type { AddressPolicy } from '../net/address-policy'
 import { outsideAddressPolicy, SocketCount, withAddressPolicy } from '../net/socket-guard'
 import { Args } from './args'
@@ -26,7 +27,12 @@ export interface CapabilityBridgeOptions {
   maxHeldBytes?: number
   /** The instance's open sockets, shared with its fetches; a count of the bridge's own by default. */
   sockets?: SocketCount
+  /** The bytes of responses the instance's SDKs are receiving, shared with its fetches; MAX_RESPONSE_BYTES of its own by default. */
+  responses?: ByteBudget
 }
+
+/** Response bytes a bridge receives at once when not given the instance's budget (its maxFetchBytes's default). */
+const MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 
 interface Entry {
   facade: Handed
@@ -54,11 +60,13 @@ export class CapabilityBridge {
   private cleared = false
   private readonly host: FacadeHost
   private readonly sockets: SocketCount
+  private readonly responses: ByteBudget
 
   constructor(private readonly options: CapabilityBridgeOptions) {
     this.specs = options.specs ?? MODULE_SPECS
     this.sockets = options.sockets ?? new SocketCount()
-    this.host = { warn: this.warn, held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES }, keys: new PrivateKeys() }
+    this.responses = options.responses ?? { bytes: 0, limit: MAX_RESPONSE_BYTES }
+    this.host = { warn: this.warn, held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES }, keys: new PrivateKeys(), responses: this.responses }
     this.finalizer = new FinalizationRegistry((id) => {
       if (!this.cleared) options.releaseCallback(id)
     })
@@ -71,7 +79,7 @@ export class CapabilityBridge {
     const member = name === root ? undefined : own(spec.paths, name)
     if (name !== root && member === undefined) throw new Error(`module "${name}" is not available to plugins; import "${root}"`)
     const sdk = this.loadSdk(root, spec)
-    const facade = withAddressPolicy(this.options.policy, root, () => spec.root(sdk), this.sockets)
+    const facade = withAddressPolicy(this.options.policy, root, () => spec.root(sdk), this.sockets, this.responses)
     return { module: this.ref(facade, root), member }
   }
 
@@ -176,7 +184,7 @@ export class CapabilityBridge {
   }
 
   private run<T>(entry: Entry, fn: () => T): T {
-    return withAddressPolicy(this.options.policy, entry.module, fn, this.sockets)
+    return withAddressPolicy(this.options.policy, entry.module, fn, this.sockets, this.responses)
   }
 
   private entry(handle: number): Entry {

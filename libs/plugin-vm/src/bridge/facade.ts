@@ -11,6 +11,8 @@ export interface FacadeHost {
   readonly held: ByteBudget
   /** The private keys the instance's SDK options carry, each read and decrypted once (private-keys.ts). */
   readonly keys: PrivateKeys
+  /** The bytes of responses the instance is receiving (HTTP bodies, pg results), shared with its fetches. */
+  readonly responses: ByteBudget
 }
 
 /** What a facade's members get besides their arguments. */
@@ -76,7 +78,7 @@ export class Facade<T extends object = object> implements Handed {
   call(kind: 'methods' | 'constructors', name: string, args: Args, host: FacadeHost): unknown {
     const member = own(this.type[kind], name)
     if (!member) throw new TypeError(`${this.type.name}${kind === 'constructors' ? ': new ' : '.'}${name} is not available to plugins`)
-    const result = member(this.target, args, { self: this, warn: host.warn, held: host.held, keys: host.keys })
+    const result = member(this.target, args, { self: this, warn: host.warn, held: host.held, keys: host.keys, responses: host.responses })
     if (kind === 'constructors' && !(result instanceof Facade)) throw new TypeError(`${this.type.name}: new ${name} gave no facade`)
     return result
   }

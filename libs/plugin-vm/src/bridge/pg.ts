@@ -2,9 +2,10 @@ import type { EventEmitter } from 'events'
 import type { Args } from './args'
 import type { Callback } from './callback'
 import { EventRelay, eventMethods } from './event-relay'
-import { BoundMethod, Facade, FacadeType, Member, ModuleSpec } from './facade'
+import { BoundMethod, Facade, FacadeHost, FacadeType, Member, ModuleSpec } from './facade'
 import { destroyAfterGrace, SocketHolder, socketOpen } from './pg-close'
 import { pgConfig, pgQuery } from './pg-config'
+import { boundPgResults } from './pg-result-bound'
 
 /** The parts of `pg` the facades use; anything else of the SDK stays out of reach. */
 interface PgResult {
@@ -15,6 +16,7 @@ interface PgResult {
 }
 type PgQueryConfig = ReturnType<typeof pgQuery>
 interface PgClient extends EventEmitter, SocketHolder {
+  connection?: NonNullable<SocketHolder['connection']> & NonNullable<Parameters<typeof boundPgResults>[0]>
   connect(): Promise<void>
   query(config: PgQueryConfig): Promise<PgResult | PgResult[]>
   end(): Promise<void>
@@ -33,8 +35,9 @@ interface PgPool extends EventEmitter {
   /** pg-pool's clients, connecting, idle or checked out: a client is in it from before it connects until it is removed. */
   _clients?: PgClient[]
 }
+type PgClientClass = new (config: Record<string, unknown>) => PgClient
 interface PgSdk {
-  Client: new (config: Record<string, unknown>) => PgClient
+  Client: PgClientClass
   Pool: new (config: Record<string, unknown>) => PgPool
 }
 
@@ -217,11 +220,23 @@ const POOL: FacadeType<PoolTarget> = {
   closed: (t) => t.openClients().length === 0,
 }
 
+/** pg's Client whose connections count what the server sends against the instance's responses (pg-result-bound.ts). */
+function boundedClient(Client: PgClientClass, ctx: Pick<FacadeHost, 'responses'>): PgClientClass {
+  return class extends Client {
+    constructor(config: Record<string, unknown>) {
+      super(config)
+      boundPgResults(this.connection, ctx.responses, 'pg')
+    }
+  }
+}
+
 const PG: FacadeType<PgSdk> = {
   name: 'pg',
   constructors: {
-    Client: (sdk, args, ctx) => new Facade(CLIENT, new ClientTarget(new sdk.Client(pgConfig(args, false, ctx.keys)), ctx.warn)),
-    Pool: (sdk, args, ctx) => new Facade(POOL, new PoolTarget(new sdk.Pool(pgConfig(args, true, ctx.keys)), ctx.warn)),
+    Client: (sdk, args, ctx) => new Facade(CLIENT, new ClientTarget(new (boundedClient(sdk.Client, ctx))(pgConfig(args, false, ctx.keys)), ctx.warn)),
+    // pg-pool makes its clients with the `Client` it is given: these count what their servers send too.
+    Pool: (sdk, args, ctx) =>
+      new Facade(POOL, new PoolTarget(new sdk.Pool({ ...pgConfig(args, true, ctx.keys), Client: boundedClient(sdk.Client, ctx) }), ctx.warn)),
   },
 }
 

@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'async_hooks'
-import { Agent, ClientRequest, RequestOptions } from 'http'
+import { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'http'
 import { isIP, LookupFunction, Socket } from 'net'
+import type { ByteBudget } from '../byte-budget'
 import { AddressPolicy, normalizeHost } from './address-policy'
+import { boundResponse } from './bounded-response'
 import { FetchRefusedError } from './fetch-refused-error'
 import { guardedLookup } from './guarded-lookup'
 import { PLUGIN_LOOKUPS } from './lookup-slots'
@@ -33,6 +35,8 @@ interface PolicyScope {
   label: string
   lookup: LookupFunction
   sockets?: SocketCount
+  /** HTTP response bodies being received by the scope's requests, counted (bounded-response.ts) when given. */
+  responses?: ByteBudget
 }
 
 type ConnectArgs = unknown[]
@@ -78,13 +82,14 @@ let original: Connect | undefined
  * tls, http agents, anything built on `net.Socket#connect`) must reach an address the policy
  * accepts, and never a Unix socket. Bridged SDK calls run inside this, so what an SDK does with its
  * options does not matter: the check is on the socket. With `sockets`, each one is also counted
- * there until it closes, and one past its limit fails with SocketLimitError.
+ * there until it closes, and one past its limit fails with SocketLimitError. With `responses`, the
+ * bodies of HTTP responses its requests receive count there while they arrive (bounded-response.ts).
  */
-export function withAddressPolicy<T>(policy: AddressPolicy, label: string, fn: () => T, sockets?: SocketCount): T {
+export function withAddressPolicy<T>(policy: AddressPolicy, label: string, fn: () => T, sockets?: SocketCount, responses?: ByteBudget): T {
   installSocketGuard()
   let lookup = lookups.get(policy)
   if (!lookup) lookups.set(policy, (lookup = guardedLookup(policy)))
-  return scopes.run({ policy, label, lookup, sockets }, fn)
+  return scopes.run({ policy, label, lookup, sockets, responses }, fn)
 }
 
 /** Runs `fn` outside any policy: host work a bridged SDK triggers (plugin callbacks, host logs) is not the plugin's. */
@@ -131,10 +136,13 @@ function installAgentGuard(): void {
   const proto = Agent.prototype as Agent & { addRequest: AddRequest }
   const addRequest = proto.addRequest
   proto.addRequest = function guardedAddRequest(this: Agent, req: ClientRequest, options: RequestOptions): void {
+    const scope = scopes.getStore()
+    const responses = scope?.responses
+    if (responses) req.once('response', (res: IncomingMessage) => boundResponse(req, res, responses, scope.label))
     const pool = this.freeSockets as Record<string, Socket[] | undefined>
     const name = this.getName(options)
     const free = pool[name]
-    const owner = ownerOf(scopes.getStore())
+    const owner = ownerOf(scope)
     const hidden = free?.filter((socket) => socketOwners.get(socket) !== owner) ?? []
     if (hidden.length === 0) return addRequest.call(this, req, options)
     const usable = free!.filter((socket) => !hidden.includes(socket))

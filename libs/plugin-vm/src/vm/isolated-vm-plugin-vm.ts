@@ -108,9 +108,12 @@ export class IsolatedVmPluginVm implements PluginVm {
       const timers = new HostTimers((id) => void fireTimer(id))
       made.push(() => timers.clearAll())
       const sockets = new SocketCount()
+      // Response bodies being read, fetch's, posthog.api's and bridged SDKs' together.
+      const responses = { bytes: 0, limit: settings.maxFetchBytes }
       const bridge = new HostModuleBridge({
         policy: guard.policy,
         sockets,
+        responses,
         loadModule: host.loadHostModule?.bind(host),
         invokeCallback: (id, args) =>
           void refs
@@ -133,7 +136,7 @@ export class IsolatedVmPluginVm implements PluginVm {
         timers,
         signal: abort.signal,
         maxFetchBytes: settings.maxFetchBytes,
-        fetchInFlight: { bytes: 0, limit: settings.maxFetchBytes },
+        fetchInFlight: responses,
         fetchTimeoutMs: settings.timeoutMs,
         sockets,
         fetchGuard: guard,
