@@ -1,4 +1,5 @@
 import { STAMP_DIGITS } from '../fire-stamp'
+import type { HostReply } from '../vm/host-reply'
 import { FetchError } from './fetch-error'
 
 /**
@@ -19,16 +20,6 @@ interface HostReference {
   applySyncPromise(receiver: undefined, args: unknown[], options?: TransferOptions): unknown
   apply(receiver: undefined, args: unknown[], options?: TransferOptions): Promise<unknown>
   applyIgnored(receiver: undefined, args: unknown[], options?: TransferOptions): void
-}
-
-export interface HostReply {
-  ok: boolean
-  value?: unknown
-  error?: { name: string; message: string; code?: unknown }
-  /** This call's reply is that of the crossing's call at this index (one read of a key for several `cache.get` callers). */
-  same?: number
-  /** Cache values the host counts as its own until told they are here (vm/cache-reads.ts). */
-  taken?: number
 }
 
 interface HostLink {
