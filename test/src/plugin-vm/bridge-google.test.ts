@@ -1,6 +1,8 @@
 import assert from 'assert/strict'
 import { execFileSync } from 'child_process'
+import http from 'http'
 import net from 'net'
+import { gzipSync } from 'zlib'
 import { REPO_ROOT } from '../harness/processes'
 import { BigQueryServer } from '../harness/bigquery-server'
 import { PubSubServer } from '../harness/pubsub-server'
@@ -133,6 +135,33 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
         })
       } finally {
         instance.dispose()
+      }
+    })
+
+    it('stops an answer that inflates past the bytes an instance’s responses may hold together, however little of it came over the wire', async () => {
+      // 20 MB of JSON in ~20 KB of gzip: counted as it arrives, the body is far within 4 MiB.
+      const bomb = gzipSync(JSON.stringify({ kind: 'bigquery#table', padding: 'x'.repeat(20 * 1024 * 1024) }))
+      const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(bomb))
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const { instance } = await loadCode(
+          `${BIGQUERY_CLIENT}
+          export async function runEveryMinute({ config }) {
+            try { const [metadata] = await client(config).dataset('d').table('t').getMetadata(); return metadata.padding.length } catch (e) { return e.message }
+          }`,
+          { config: { key: google.keyJson(), endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` } },
+          { fetchAllowedHosts: LOOPBACK, maxFetchBytes: 4 * 1024 * 1024 },
+        )
+        try {
+          assert.match(
+            String(await instance.call('runEveryMinute', [])),
+            /@google-cloud\/bigquery: an inflated response stopped: this plugin's responses being read hold over 4194304 bytes together, the limit of one response body/,
+          )
+        } finally {
+          instance.dispose()
+        }
+      } finally {
+        server.close()
       }
     })
 

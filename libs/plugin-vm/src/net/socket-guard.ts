@@ -3,7 +3,7 @@ import { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'http'
 import { isIP, LookupFunction, Socket } from 'net'
 import type { ByteBudget } from '../byte-budget'
 import { AddressPolicy, normalizeHost } from './address-policy'
-import { boundResponse } from './bounded-response'
+import { boundResponse, installInflateGuard } from './bounded-response'
 import { FetchRefusedError } from './fetch-refused-error'
 import { guardedLookup } from './guarded-lookup'
 import { PLUGIN_LOOKUPS } from './lookup-slots'
@@ -119,6 +119,7 @@ export function installSocketGuard(): void {
     return callback ? connect.call(this, checked, callback) : connect.call(this, checked)
   } as typeof Socket.prototype.connect
   installAgentGuard()
+  installInflateGuard(() => scopes.getStore())
 }
 
 type AddRequest = (this: Agent, req: ClientRequest, options: RequestOptions) => void
