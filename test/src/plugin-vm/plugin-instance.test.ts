@@ -291,6 +291,32 @@ describe('plugin-vm: PluginInstance', () => {
       }
     })
 
+    it('counts what crosses, whatever the plugin replaced to make its requests look smaller (Object.fromEntries, Object.keys, byteLength, a getter)', async () => {
+      const { instance } = await loadCode(
+        `export async function runEveryMinute({ config }) {
+          const big = 'h'.repeat(1024 * 1024)
+          const entries = Object.fromEntries
+          // Headers that read as empty when measured, and 1 MiB when copied.
+          Object.fromEntries = (pairs) => { let reads = 0; const out = entries(pairs); Object.defineProperty(out, 'x-big', { enumerable: true, get: () => (reads++ ? big : '') }); return out }
+          Object.keys = () => []
+          Object.defineProperty(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength', { get: () => 0 })
+          const body = new Uint8Array(1024 * 1024)
+          const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => fetch(config.base + '/length', { method: 'POST', body, headers: { a: 'b' } })))
+          return outcomes.map((o) => (o.status === 'fulfilled' ? o.value.status : o.reason.message))
+        }`,
+        { config: { base } },
+        { maxFetchBytes: 4 * 1024 * 1024 },
+      )
+      try {
+        const refused = 'fetch: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
+        // Each request carries 1 MiB of body, counted through the built-in byteLength, and its header as read once (empty,
+        // and sent as read, not read again when copied): three fit in 4 MiB. Measured as the plugin made them look, all six went.
+        assert.deepEqual(await instance.call('runEveryMinute', []), [200, 200, 200, refused, refused, refused])
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('counts posthog.api requests not yet answered with the fetches: past maxFetchBytes together, a call is refused before its data is copied', async () => {
       const defaults = { host: base, personalApiKey: 'phx_operator', projectApiKey: 'phc_team', guard: fetchGuard() }
       const host = new LocalHost({ api: (request: ApiRequest, reading: ResponseReading) => callPosthogApi(request, defaults, reading) })

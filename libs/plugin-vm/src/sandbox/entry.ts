@@ -2,7 +2,7 @@ import { decodeResult, releaseCallback, runCallback } from './bridge'
 import { createConsole } from './console'
 import { RetryError } from './errors'
 import { fetch, Headers, Response, toResponse } from './fetch'
-import { defineProperty, descriptor, ownPromise, parse, stringify } from './intrinsics'
+import { defineProperty, descriptor, ownPromise, parse, stringify, toStringValue } from './intrinsics'
 import { runtimeBuffer } from './lazy-modules'
 import { connectHost, hostFire, hostRequest } from './host-link'
 import { call, collect, forget, load, processBatch, runJob } from './runner'
@@ -43,8 +43,9 @@ function init(sync: unknown, async: unknown, work: unknown, inlineWorkBytes: num
 
 function api(method: string) {
   return async (path: string, options: Record<string, unknown> = {}) => {
+    // Crosses as parsed from this text: its size is the text's, whatever the options' toJSON did.
     const text = stringify(options) ?? '{}'
-    const target = String(path)
+    const target = toStringValue(path)
     return toResponse(await hostRequest('api', [method, target, parse(text)], target.length + text.length, `posthog.api.${method.toLowerCase()}`))
   }
 }

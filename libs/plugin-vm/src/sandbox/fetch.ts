@@ -1,6 +1,7 @@
 import type { Buffer } from 'buffer'
 import { runtimeBuffer } from './lazy-modules'
 import { hostRequest } from './host-link'
+import { bare, NativeUint8Array, objectKeys, toStringValue, typedArrayByteLength } from './intrinsics'
 
 interface ResponseData {
   status: number
@@ -112,10 +113,26 @@ export function toResponse(data: unknown): Response {
 }
 
 export async function fetch(url: unknown, init: FetchInit = {}): Promise<Response> {
-  const headers = Object.fromEntries(new Headers(init.headers).entries())
-  const request = { method: init.method ?? 'GET', headers, body: encodeBody(init.body), timeoutMs: init.timeout }
-  const target = typeof url === 'object' && url !== null && 'url' in url ? String((url as { url: unknown }).url) : String(url)
-  let size = target.length + (request.body instanceof Uint8Array ? request.body.byteLength : (request.body?.length ?? 0))
-  for (const name in headers) size += name.length + headers[name].length
+  const target = toStringValue(typeof url === 'object' && url !== null && 'url' in url ? (url as { url: unknown }).url : url)
+  const given = encodeBody(init.body)
+  // What crosses is made here of strings and a copy of the body, measured as made (hostRequest
+  // bounds it): what the plugin passed, or replaced on the way (Object.fromEntries, a getter, a
+  // typed array's byteLength), cannot make it larger than counted.
+  const body = given === undefined || typeof given === 'string' ? given : new NativeUint8Array(given)
+  let size = target.length + (body === undefined ? 0 : typeof body === 'string' ? body.length : typedArrayByteLength(body))
+  const shown = Object.fromEntries(new Headers(init.headers).entries()) as Record<string, unknown>
+  const headers = bare<Record<string, string>>()
+  const names = objectKeys(shown)
+  for (let i = 0; i < names.length; i++) {
+    const name = toStringValue(names[i])
+    const value = toStringValue(shown[name])
+    headers[name] = value
+    size += name.length + value.length
+  }
+  const request = bare<Record<string, unknown>>()
+  request.method = toStringValue(init.method ?? 'GET')
+  request.headers = headers
+  request.body = body
+  request.timeoutMs = typeof init.timeout === 'number' ? init.timeout : undefined
   return toResponse(await hostRequest('fetch', [target, request], size, 'fetch'))
 }

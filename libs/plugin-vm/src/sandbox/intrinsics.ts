@@ -36,6 +36,11 @@ export const promiseThen = uncurry(
 )
 export const isPrototypeOf = uncurry(Object.prototype.isPrototypeOf as (this: object, value: unknown) => boolean)
 export const errorPrototype: object = Error.prototype
+export const NativeUint8Array = Uint8Array
+/** A typed array's byteLength, read through the built-in getter (a plugin may redefine the property). */
+export const typedArrayByteLength = uncurry(
+  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'byteLength')!.get! as (this: ArrayBufferView) => number,
+)
 
 /** An empty object without a prototype: no inherited setters, getters or toJSON. */
 export function bare<T extends object>(): T {
