@@ -201,10 +201,11 @@ let requestBytes = 0
 
 /**
  * A fetch or posthog.api call. Its arguments are copied to the host as it is made and stay there
- * until it is answered, queued behind the 32 in flight: 100 un-awaited fetches of a 50 MB body held
- * 5 GB of the host. So they are counted here, where they are made, before anything is copied: a
- * request joining others in flight is refused past `maxRequestBytes` together (one alone is not,
- * as before; the isolate's memory limit bounds it). `size`: its URL, headers and body in characters.
+ * until it is answered, queued behind the 32 in flight: 40 un-awaited fetches of one 50 MB body took
+ * the process to 4.1 GB. So they are counted here, where they are made, before anything is copied:
+ * a request joining others in flight is refused past `maxRequestBytes` together (one alone is not,
+ * as before; the isolate's memory limit bounds it). `size`: its URL, headers and body in characters,
+ * measured on what crosses (the caller builds it of primitives and copies, see fetch.ts).
  */
 export async function hostRequest(op: string, args: unknown[], size: number, what: string): Promise<unknown> {
   const max = host().maxRequestBytes
