@@ -97,11 +97,13 @@ interface FetchInit {
   timeout?: number
 }
 
+/** The body as it crosses: a string, or a copy of the bytes of a fixed length (made with the built-in constructor). */
 function encodeBody(body: unknown): string | Uint8Array | undefined {
   if (body === undefined || body === null) return undefined
   if (typeof body === 'string') return body
-  if (body instanceof Uint8Array) return new Uint8Array(body)
-  if (body instanceof ArrayBuffer) return new Uint8Array(body)
+  if (body instanceof Uint8Array) return new NativeUint8Array(body)
+  // A view first (it may track a resizable buffer), then its copy.
+  if (body instanceof ArrayBuffer) return new NativeUint8Array(new NativeUint8Array(body))
   if (typeof (body as { toString?: unknown }).toString === 'function' && body.constructor?.name === 'URLSearchParams') {
     return String(body)
   }
@@ -114,11 +116,10 @@ export function toResponse(data: unknown): Response {
 
 export async function fetch(url: unknown, init: FetchInit = {}): Promise<Response> {
   const target = toStringValue(typeof url === 'object' && url !== null && 'url' in url ? (url as { url: unknown }).url : url)
-  const given = encodeBody(init.body)
   // What crosses is made here of strings and a copy of the body, measured as made (hostRequest
   // bounds it): what the plugin passed, or replaced on the way (Object.fromEntries, a getter, a
   // typed array's byteLength), cannot make it larger than counted.
-  const body = given === undefined || typeof given === 'string' ? given : new NativeUint8Array(given)
+  const body = encodeBody(init.body)
   let size = target.length + (body === undefined ? 0 : typeof body === 'string' ? body.length : typedArrayByteLength(body))
   const shown = Object.fromEntries(new Headers(init.headers).entries()) as Record<string, unknown>
   const headers = bare<Record<string, string>>()
