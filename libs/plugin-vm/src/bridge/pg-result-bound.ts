@@ -1,5 +1,6 @@
 import type { Duplex } from 'stream'
 import { holdBytes, type ByteBudget } from '../byte-budget'
+import { responsesFull } from '../net/bounded-response'
 
 /** pg's Connection: the stream it reads the server's messages from is handed to `attachListeners`, TLS or not. */
 interface PgConnection {
@@ -40,9 +41,7 @@ function watchMessages(stream: Duplex, budget: ByteBudget, label: string): void 
   }
   const stop = (what: string): void => {
     release()
-    stream.destroy(
-      new Error(`${label}: ${what} stopped: this plugin's responses being read hold over ${budget.limit} bytes together, the limit of one response body`),
-    )
+    stream.destroy(new Error(`${label}: ${what} stopped: ${responsesFull(budget)}`))
   }
   stream.once('close', release)
   // First, so a message past the bound is stopped before pg has more of it than this chunk.

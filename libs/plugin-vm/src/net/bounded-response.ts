@@ -31,7 +31,10 @@ function countPushes(stream: Readable, budget: ByteBudget, refusal: () => Error)
   stream.once('close', release)
 }
 
-const limitText = (budget: ByteBudget) => `this plugin's responses being read hold over ${budget.limit} bytes together, the limit of one response body`
+/** Why a response was stopped: fetch's, posthog.api's, a bridged SDK's HTTP or pg answer (they share the budget). */
+export function responsesFull(budget: ByteBudget): string {
+  return `this plugin's responses being read hold over ${budget.limit} bytes together, the limit of one response body`
+}
 
 /**
  * Counts the body of an HTTP response a bridged SDK receives against the instance's `budget` (the
@@ -41,7 +44,7 @@ const limitText = (budget: ByteBudget) => `this plugin's responses being read ho
  */
 export function boundResponse(req: ClientRequest, res: IncomingMessage, budget: ByteBudget, label: string): void {
   const origin = `${req.protocol}//${String(req.getHeader('host') ?? req.host)}`
-  countPushes(res, budget, () => new Error(`${label}: a response from ${origin} stopped: ${limitText(budget)}`))
+  countPushes(res, budget, () => new Error(`${label}: a response from ${origin} stopped: ${responsesFull(budget)}`))
 }
 
 /** The zlib streams an HTTP client inflates a compressed body through (node-fetch, gaxios, axios). */
@@ -67,7 +70,7 @@ export function installInflateGuard(budgetHere: () => { responses?: ByteBudget; 
         const stream = (create as (...a: unknown[]) => Readable).apply(this, args)
         const scope = budgetHere()
         const budget = scope?.responses
-        if (budget) countPushes(stream, budget, () => new Error(`${scope.label}: an inflated response stopped: ${limitText(budget)}`))
+        if (budget) countPushes(stream, budget, () => new Error(`${scope.label}: an inflated response stopped: ${responsesFull(budget)}`))
         return stream
       },
     })

@@ -2,6 +2,7 @@ import { HttpRequestInit, HttpResponseData } from '../interfaces'
 import { FetchGuard } from './fetch-guard'
 import { FetchRefusedError } from './fetch-refused-error'
 import { ByteBudget, holdBytes } from '../byte-budget'
+import { responsesFull } from './bounded-response'
 
 interface NodeFetchResponse {
   status: number
@@ -138,9 +139,7 @@ export async function readBody(
       const bytes = chunk.length
       if (size + bytes > maxBytes) throw new Error(`content size at ${where}/… over limit: ${maxBytes}`)
       if (!holdBytes(inFlight, bytes)) {
-        throw new Error(
-          `${what} of ${where}/… stopped: this plugin's responses being read hold over ${inFlight.limit} bytes together, the limit of one response body`,
-        )
+        throw new Error(`${what} of ${where}/… stopped: ${responsesFull(inFlight)}`)
       }
       size += bytes
       chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
