@@ -28,11 +28,6 @@ export class LookupSlots {
     this.pump()
   }
 
-  /** Lookups in flight now (for tests and metrics). */
-  get inFlight(): number {
-    return this.running
-  }
-
   private pump(): void {
     while (this.running < this.max && this.turns.length > 0) {
       const owner = this.turns.shift()!
