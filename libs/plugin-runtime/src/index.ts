@@ -1,7 +1,7 @@
 export type { ActiveConfig, ConfigEvictionRank } from './interfaces'
 export { updateMetric, addMetricSums, readMetrics } from './metrics-store'
 export type { ExistingConfigIds } from './metrics-store'
-export { RedisPluginCache } from './redis-cache'
+export { decodeCacheValue, RedisPluginCache } from './redis-cache'
 export { TeamRedisAccount } from './team-redis-account'
 export { PostgresPluginStorage } from './postgres-storage'
 export { RedisPluginCursor } from './redis-cursor'

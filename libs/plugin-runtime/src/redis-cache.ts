@@ -57,7 +57,7 @@ export class RedisPluginCache implements PluginCache {
   }
 
   async get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown> {
-    return decode(await this.redis.get(this.key(key)), defaultValue, options)
+    return decodeCacheValue(await this.redis.get(this.key(key)), defaultValue, options)
   }
 
   /**
@@ -236,9 +236,10 @@ function keepable(key: string, call: 'set' | 'expire', seconds: number): number 
 /**
  * A stored value as `get` answers it: JSON-decoded unless asked for raw text; text that is not JSON
  * as it is. A missing key answers the default, or null without one: PostHog's cache never answered
- * undefined, and plugins test `=== null` (the in-memory cache of `plugin run` answers the same).
+ * undefined, and plugins test `=== null` (the in-memory cache of `plugin run` answers the same). The
+ * sandbox decodes a plugin's reads the same way, with built-ins of its own (plugin-vm sandbox/meta.ts).
  */
-function decode(raw: string | null, defaultValue: unknown, options?: { jsonSerialize?: boolean }): unknown {
+export function decodeCacheValue(raw: string | null, defaultValue: unknown, options?: { jsonSerialize?: boolean }): unknown {
   if (raw === null) return defaultValue ?? null
   if (options?.jsonSerialize === false) return raw
   try {

@@ -181,7 +181,6 @@ export interface CacheSet {
 
 export interface PluginCache {
   set(key: string, value: unknown, ttlSeconds?: number, options?: { jsonSerialize?: boolean }): Promise<void>
-  get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown>
   incr(key: string): Promise<number>
   /**
    * Optional: the `incr` of each key in one round trip, in order, answering each key's count or its

@@ -30,11 +30,6 @@ export class OverlayCache implements PluginCache {
     return this.memory.set(key, value, ttlSeconds, options)
   }
 
-  async get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown> {
-    await this.seed(key)
-    return this.memory.get(key, defaultValue, options)
-  }
-
   async readMany(keys: readonly string[], maxBytes: number): Promise<(string | null | Error | undefined)[]> {
     await Promise.all(keys.map((key) => this.seed(key)))
     return this.memory.readMany(keys, maxBytes)
@@ -86,19 +81,18 @@ export class OverlayCache implements PluginCache {
     return seeding
   }
 
-  /** A string key is copied raw; reading a list key as a string fails with WRONGTYPE, so it is read as a list. */
+  /** A string key is copied raw; reading a list key as a string answers WRONGTYPE, so it is read as a list. */
   private async copy(key: string): Promise<void> {
     if (!this.real) return
-    let raw: unknown
-    try {
-      raw = await this.real.get(key, undefined, { jsonSerialize: false })
-    } catch (err) {
-      if (!/WRONGTYPE/.test((err as Error).message)) throw err
+    // One value is at most PLUGIN_CACHE_MAX_VALUE_BYTES: no bound of the read's own.
+    const [raw] = await this.real.readMany([key], Number.MAX_SAFE_INTEGER)
+    if (raw instanceof Error) {
+      if (!/WRONGTYPE/.test(raw.message)) throw raw
       const list = await this.real.lrange(key, 0, MAX_SEEDED_LIST - 1)
       // lpush puts its items in front in reverse order; reversed first, they keep Redis's order.
       if (list.length > 0) await this.memory.lpush(key, [...list].reverse())
       return
     }
-    if (raw !== undefined && raw !== null) await this.memory.set(key, raw, undefined, { jsonSerialize: false })
+    if (typeof raw === 'string') await this.memory.set(key, raw, undefined, { jsonSerialize: false })
   }
 }

@@ -16,7 +16,7 @@ import type {
   PluginLogEntry,
   PluginStorage,
 } from '@plugin-server/plugin-vm'
-import { ApiDefaults, callPosthogApi } from '@plugin-server/plugin-runtime'
+import { ApiDefaults, callPosthogApi, decodeCacheValue } from '@plugin-server/plugin-runtime'
 import type { CallRecorder } from './call-recorder'
 import { notSentError, originOf, requestView, responseView, SENT_FETCH_METHODS, shownUrl } from './dry-net'
 
@@ -41,16 +41,6 @@ export interface RecordingHostOptions {
   /** A fetch's own deadline when the plugin gives none, as on the workers (PLUGIN_TIMEOUT_MS). */
   fetchTimeoutMs: number
   api: ApiDefaults
-}
-
-/** A stored cache value as a plugin reading it as JSON gets it (null for none): what a dry run shows it read. */
-function storedValue(text: string | null): unknown {
-  if (text === null) return null
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
 }
 
 /** Arguments as the plugin passed them, without the trailing undefined ones it left out. */
@@ -78,7 +68,6 @@ export class RecordingHost implements PluginHost {
     const { cache, storage, cursor } = o
     this.cache = {
       set: (key, value, ttl, options) => this.track('cache.set', given(key, value, ttl, options), false, () => cache.set(key, value, ttl, options)),
-      get: (key, defaultValue, options) => this.track('cache.get', given(key, defaultValue, options), true, () => cache.get(key, defaultValue, options)),
       readMany: (keys, maxBytes) => this.readMany(cache, keys, maxBytes),
       incr: (key) => this.track('cache.incr', [key], false, () => cache.incr(key)),
       expire: (key, ttl) => this.track('cache.expire', [key, ttl], false, () => cache.expire(key, ttl)),
@@ -171,7 +160,7 @@ export class RecordingHost implements PluginHost {
     for (const [i, answer] of answers.entries()) {
       if (answer instanceof Error) this.o.recorder.settle(entries[i], { error: answer })
       else if (answer === undefined) this.o.recorder.settle(entries[i], { error: new Error('not read: the values read at once are too large') })
-      else this.o.recorder.settle(entries[i], { result: storedValue(answer) })
+      else this.o.recorder.settle(entries[i], { result: decodeCacheValue(answer, null) })
     }
     return answers
   }

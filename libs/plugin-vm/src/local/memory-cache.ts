@@ -89,17 +89,6 @@ export class MemoryCache implements PluginCache {
     this.log({ op: 'set', key, value, ttlSeconds })
   }
 
-  async get(key: string, defaultValue: unknown, options?: { jsonSerialize?: boolean }): Promise<unknown> {
-    const value = this.read(key)
-    if (value === undefined) return defaultValue ?? null
-    if (options?.jsonSerialize === false || typeof value !== 'string') return value
-    try {
-      return JSON.parse(value)
-    } catch {
-      return value
-    }
-  }
-
   /** As Redis's (plugin-runtime's RedisPluginCache): the stored text of the first keys whose values fit in `maxBytes` together (here counted in characters). */
   async readMany(keys: readonly string[], maxBytes: number): Promise<(string | null | Error | undefined)[]> {
     const answers: (string | null | Error | undefined)[] = []

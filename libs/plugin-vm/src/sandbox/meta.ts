@@ -50,7 +50,8 @@ function cacheSet(key: unknown, value: unknown, ttlSeconds?: unknown, options?: 
  * `cache.get`: the host answers the stored text, reading a key once however many callers ask for it
  * in a turn (vm/cache-reads.ts), and it is decoded here for this caller as PostHog's cache decoded
  * it: the default (null without one) for no key; the text as it is with `jsonSerialize: false` or
- * when it is not JSON.
+ * when it is not JSON. The host's twin is plugin-runtime's decodeCacheValue; this one uses the
+ * runtime's captured JSON.parse, which plugin code cannot replace.
  */
 function cacheGet(key: unknown, defaultValue?: unknown, options?: { jsonSerialize?: unknown } | null): Promise<unknown> {
   let asText: boolean
