@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { parseSecretKeys, SecretKey } from './secret-keys'
 
@@ -104,6 +105,14 @@ export interface Config {
     secretsKeys: SecretKey[]
     /** Largest input of one zlib/crypto/jsonwebtoken task a plugin asks of the host. */
     hostWorkMaxBytes: number
+    /** Sockets one team's plugins may have open together in one process (each config also at most 64). */
+    teamMaxSockets: number
+    /** Sockets every team's plugins may have open together in one process: file descriptors the worker's own connections need too. */
+    maxSockets: number
+    /** MB of response bodies one team's plugins may be reading together in one process (each config also at most 50). */
+    teamResponsesMaxMb: number
+    /** MB of response bodies every team's plugins may be reading together in one process. */
+    responsesMaxMb: number
     /** CPU a config's isolate may use outside calls (timers, callbacks) per minute before it is disposed. */
     backgroundCpuMsPerMinute: number
     /** posthog.capture calls per event of a processEvent/onEvent call; the rest are dropped. */
@@ -352,6 +361,28 @@ function defaultRssLimitMb(): number {
   return limitMb === null ? 0 : Math.floor(limitMb * 0.8)
 }
 
+/**
+ * Half of the process's open-file limit (its soft RLIMIT_NOFILE, from /proc/self/limits), at most
+ * 4 096; 1 024 where it cannot be read. The other half is the worker's own: its Redis and Postgres
+ * connections, files, and the HTTP connections it serves.
+ */
+function defaultMaxSockets(): number {
+  let soft: number | null = null
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    if (line) soft = line[1] === 'unlimited' ? Infinity : Number(line[1])
+  } catch {
+    // Not Linux: no /proc.
+  }
+  return soft === null ? 1024 : Math.max(1, Math.min(4096, Math.floor(soft / 2)))
+}
+
+/** A quarter of what the process may use, or 1 GiB without a limit. */
+function defaultResponsesMaxMb(): number {
+  const limitMb = memoryLimitMb()
+  return limitMb === null ? 1024 : Math.max(1, Math.floor(limitMb / 4))
+}
+
 /** RSS of a worker without plugins, rounded up (the soak runs measured 95–160 MB). */
 const PROCESS_BASE_MB = 128
 /**
@@ -513,6 +544,10 @@ export function loadConfig(env: Env = process.env): Config {
       fetchAllowedHosts: r.list('PLUGIN_FETCH_ALLOWED_HOSTS', allowedHostProblem),
       secretsKeys: r.parsed('PLUGIN_SECRETS_KEYS', parseSecretKeys, []),
       hostWorkMaxBytes: r.int('PLUGIN_HOST_WORK_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      teamMaxSockets: r.int('PLUGIN_TEAM_MAX_SOCKETS', 256, 1, 1_000_000),
+      maxSockets: r.int('PLUGIN_MAX_SOCKETS', defaultMaxSockets(), 1, 1_000_000),
+      teamResponsesMaxMb: r.int('PLUGIN_TEAM_RESPONSES_MAX_MB', 200, 1, 1024 * 1024),
+      responsesMaxMb: r.int('PLUGIN_RESPONSES_MAX_MB', defaultResponsesMaxMb(), 1, 1024 * 1024),
       backgroundCpuMsPerMinute: r.int('PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE', 5000, 10, 60_000),
       capturesPerEvent: r.int('PLUGIN_CAPTURES_PER_EVENT', 10, 0, 100_000),
       capturesPerCall: r.int('PLUGIN_CAPTURES_PER_CALL', 1000, 0, 1_000_000),

@@ -33,6 +33,8 @@ import { covering, mergeScopes, ReadScope, scopeOf } from './reload-scope'
 import { setupRetryDelayMs } from './setup-retry'
 import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
 import { TeamMemoryBudget } from './team-memory-budget'
+import { TeamSharedBounds } from './team-shared-bounds'
+import { sharedBoundsMetrics } from './shared-bounds-metrics'
 import { TeamMemoryMetrics, teamMemoryMetrics } from './team-memory-metrics'
 import { teamRedisRefusals } from './team-redis-metrics'
 import { redact, SecretBox } from '@plugin-server/secrets'
@@ -80,6 +82,8 @@ export class PluginManager {
   private readonly capabilities: CapabilitiesCache
   /** What each team's isolates hold together (PLUGIN_TEAM_MEMORY_LIMIT_MB). */
   private readonly memory: TeamMemoryBudget
+  /** Sockets and response bytes a team's instances share, within the process's. */
+  private readonly shared: TeamSharedBounds
   private readonly memoryMetrics: TeamMemoryMetrics | undefined
   /** Configs that left the records (disabled, or deleted while a reconcile missed it) and still existed: looked up again at each reconcile. */
   private readonly departed = new Set<number>()
@@ -116,6 +120,12 @@ export class PluginManager {
       isolateBytes: services.plugins.memoryLimitMb * MiB,
       processBytes: services.plugins.processMemoryLimitMb * MiB,
     }
+    this.shared = new TeamSharedBounds({
+      teamSockets: services.plugins.teamMaxSockets,
+      processSockets: services.plugins.maxSockets,
+      teamResponseBytes: services.plugins.teamResponsesMaxMb * MiB,
+      processResponseBytes: services.plugins.responsesMaxMb * MiB,
+    })
     this.memory = new TeamMemoryBudget(limits, services.logger, {
       onExceeded: () => this.memoryMetrics?.exceeded.inc(),
       onProcessExceeded: (_teamId, instance) => {
@@ -129,6 +139,7 @@ export class PluginManager {
       },
     })
     this.memoryMetrics?.budgets.add(this.memory)
+    if (services.registry) sharedBoundsMetrics(services.registry).add(this.shared)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
       create: (id) => this.create(id),
@@ -355,6 +366,7 @@ export class PluginManager {
     await this.instances.close()
     this.memory.close()
     this.memoryMetrics?.budgets.delete(this.memory)
+    if (this.services.registry) sharedBoundsMetrics(this.services.registry).delete(this.shared)
     await this.published.close()
     await this.loadFailures.close()
   }
@@ -490,10 +502,16 @@ export class PluginManager {
     ])
     const host = createHost(record, attachments, this.depth(id), this.services)
     const release = await this.memory.admit(record.teamId)
-    const instance = await this.vm.load(source, host, { ...this.instanceOptions(id), owner: `team ${record.teamId}` }).catch((err: unknown) => {
-      release()
-      return this.loadFailed(record, 'evaluate', err)
-    })
+    const instance = await this.vm
+      .load(source, host, {
+        ...this.instanceOptions(id),
+        owner: `team ${record.teamId}`,
+        shared: this.shared.forTeam(record.teamId),
+      })
+      .catch((err: unknown) => {
+        release()
+        return this.loadFailed(record, 'evaluate', err)
+      })
     this.memory.track(record.teamId, instance, release)
     this.loadFailures.loaded(record)
     this.loadedFrom.set(instance, record)

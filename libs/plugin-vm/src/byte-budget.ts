@@ -1,15 +1,31 @@
 /**
  * Bytes host code holds on one plugin instance's behalf — response bodies being read, upload chunks
- * not yet sent — within a limit: no isolate's memory limit sees them.
+ * not yet sent — within a limit: no isolate's memory limit sees them. A budget may sit `within`
+ * another (an instance's within its team's, a team's within the process's): what it holds counts
+ * there too, so many instances of one team cannot multiply the instance's limit.
  */
 export interface ByteBudget {
   bytes: number
   readonly limit: number
+  readonly within?: ByteBudget
+  /** What the budget is, in refusals: `team 5's plugins' responses being read (PLUGIN_TEAM_RESPONSES_MAX_MB)`. Without it, the instance's own. */
+  readonly name?: string
 }
 
-/** Holds `n` more bytes of the budget, or answers false, holding nothing, when that would pass its limit. */
+/** Holds `n` more bytes of the budget and of every budget it sits within, or answers false, holding nothing, when that would pass a limit. */
 export function holdBytes(budget: ByteBudget, n: number): boolean {
-  if (budget.bytes + n > budget.limit) return false
-  budget.bytes += n
+  if (fullAt(budget, n)) return false
+  for (let b: ByteBudget | undefined = budget; b; b = b.within) b.bytes += n
   return true
+}
+
+/** Gives back `n` bytes held with holdBytes. */
+export function releaseBytes(budget: ByteBudget, n: number): void {
+  for (let b: ByteBudget | undefined = budget; b; b = b.within) b.bytes -= n
+}
+
+/** The first budget, from `budget` outwards, that `n` more bytes would pass, or undefined when all have room. */
+export function fullAt(budget: ByteBudget, n: number): ByteBudget | undefined {
+  for (let b: ByteBudget | undefined = budget; b; b = b.within) if (b.bytes + n > b.limit) return b
+  return undefined
 }

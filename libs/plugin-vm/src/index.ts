@@ -23,6 +23,7 @@ export type {
   PluginHost,
   StoreCapability,
   PluginInstanceOptions,
+  SharedBounds,
   SerializedPluginError,
   BatchEventResult,
   BatchJsonResult,

@@ -1,5 +1,6 @@
 import type { PluginLimitError } from './errors'
 import type { ByteBudget } from './byte-budget'
+import type { SocketCount } from './net/socket-guard'
 
 /**
  * Public contract of the plugin VM. Everything a caller (libs/plugin-runtime, the ingest worker, the CLI,
@@ -252,11 +253,25 @@ export interface PluginHost {
 /** The host capabilities backed by the server's own stores. */
 export type StoreCapability = 'cache' | 'storage' | 'cursor' | 'jobs'
 
+/** Counts several instances share (see PluginInstanceOptions.shared). */
+export interface SharedBounds {
+  /** Sockets open (MAX_SOCKETS_PER_INSTANCE is each instance's own). */
+  sockets: SocketCount
+  /** Response bodies being read: fetch, posthog.api and bridged SDKs (maxFetchBytes is each instance's own). */
+  responses: ByteBudget
+}
+
 export interface PluginInstanceOptions {
   /** Identifies the plugin config in errors and logs. */
   configId: string | number
   /** Whose instance this is (a team), for resources shared between instances: host work threads take turns between owners. */
   owner?: string | number
+  /**
+   * What the instance's sockets and response bytes also count against, shared with other instances
+   * (its team's counts, within the process's): without them, only the instance's own bounds hold,
+   * and a team's many configs multiply them.
+   */
+  shared?: SharedBounds
   /** Isolate heap limit in MB (default 128). */
   memoryLimitMb?: number
   /** Most MB each of the isolate's two young-generation semi-spaces grows to (default 8); 0: isolated-vm's sizing from memoryLimitMb (semi-space.ts). */

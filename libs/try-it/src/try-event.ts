@@ -1,4 +1,4 @@
-import { fetchGuard, IsolatedVmPluginVm } from '@plugin-server/plugin-vm'
+import { fetchGuard, IsolatedVmPluginVm, MAX_SOCKETS_PER_INSTANCE, SocketCount } from '@plugin-server/plugin-vm'
 import type { ByteBudget, PluginEvent } from '@plugin-server/plugin-vm'
 import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { CallRecorder } from './call-recorder'
@@ -23,6 +23,8 @@ import { trySource } from './try-source'
 export const DEFAULT_TRY_DEADLINE_MS = 10_000
 /** A dry run only previews what a GET answers; also what the run's responses being read may hold together. */
 export const MAX_TRY_FETCH_BYTES = 10 * 1024 * 1024
+/** Sockets a dry run's plugins may have open together (fetch, posthog.api): one worker instance's worth for the whole chain. */
+export const MAX_TRY_SOCKETS = MAX_SOCKETS_PER_INSTANCE
 
 /** The workers' defaults (see libs/core config); with no allowlist, private addresses are refused. */
 export const DEFAULT_TRY_SETTINGS: TrySettings = {
@@ -69,6 +71,7 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
     redactor,
     held: new HeldBytes(),
     fetchInFlight: { bytes: 0, limit: MAX_TRY_FETCH_BYTES },
+    sockets: new SocketCount(MAX_TRY_SOCKETS, undefined, "this dry run's plugins (MAX_TRY_SOCKETS)"),
     memory: new RunMemory(
       TRY_RUN_ISOLATE_LIMITS * settings.memoryLimitMb * 1024 * 1024,
       `${TRY_RUN_ISOLATE_LIMITS} × PLUGIN_MEMORY_LIMIT_MB, ${settings.memoryLimitMb} MB`,
@@ -104,6 +107,8 @@ interface RunParts {
   held: HeldBytes
   /** Response bodies being read, all plugins together: one response's limit. */
   fetchInFlight: ByteBudget
+  /** Sockets open, all plugins together (MAX_TRY_SOCKETS): a team's chain may have many configs. */
+  sockets: SocketCount
   /** The isolates (TRY_RUN_ISOLATE_LIMITS × PLUGIN_MEMORY_LIMIT_MB). */
   memory: RunMemory
 }
@@ -149,5 +154,6 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
     vm: ctx.vm ?? new IsolatedVmPluginVm(),
     source: () => trySource(pool, spec.pluginId, spec.contentHash),
     memory: run.memory,
+    shared: { sockets: run.sockets, responses: run.fetchInFlight },
   })
 }

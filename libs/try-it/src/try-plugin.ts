@@ -1,5 +1,5 @@
 import { PluginError, pluginStackFrames } from '@plugin-server/plugin-vm'
-import type { PluginInstance, PluginMethodName, PluginSource, PluginVm } from '@plugin-server/plugin-vm'
+import type { PluginInstance, PluginMethodName, PluginSource, PluginVm, SharedBounds } from '@plugin-server/plugin-vm'
 import type { CallRecorder } from './call-recorder'
 import type { Deadline } from './deadline'
 import type { RecordingHost } from './recording-host'
@@ -18,6 +18,8 @@ export interface TryPluginParts {
   source: () => Promise<PluginSource>
   /** Shared by the run's plugins: read after each load and step, it stops the run past its limit. */
   memory: RunMemory
+  /** The run's sockets and responses being read, which each plugin's own bounds sit within. */
+  shared: SharedBounds
 }
 
 /** A step and, when the call succeeded, what it returned. */
@@ -76,6 +78,7 @@ export class TryPlugin {
         memoryLimitMb: settings.memoryLimitMb,
         timeoutMs: Math.max(1, Math.min(settings.timeoutMs, deadline.remaining())),
         fetchAllowedHosts: settings.fetchAllowedHosts,
+        shared: this.parts.shared,
       })
     } catch (err) {
       return [this.step('setupPlugin', started, this.parts.recorder.redactor.text(errorText(err)))]

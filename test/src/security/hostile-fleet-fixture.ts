@@ -69,6 +69,12 @@ export interface ConfigRow {
 /** How the other team's events must keep flowing next to a hostile plugin (well inside the 5 s deadline). */
 export const NEIGHBOUR_BOUND_MS = 10_000
 
+/** The deadline every hostile call runs under in these fleets; the other team's bounds sit well inside it. */
+export const DEADLINES = { PLUGIN_TIMEOUT_MS: '5000', PLUGIN_PROCESS_EVENT_TIMEOUT_MS: '5000' }
+/** Capture gathers the two teams' concurrent requests into one batch, so batches mix teams. */
+export const MIXING = { CAPTURE_BATCH_MAX_WAIT_MS: '20' }
+export const healthyEvents = (n: number, tag = 'neighbour') => Array.from({ length: n }, (_, i) => ({ event: 'e', properties: { tag, seq: i } }))
+
 /**
  * A fleet of real processes with one healthy team (its enricher plugin) and hostile teams, each
  * running the hostile fixture in one mode. Configs are created before the processes start, so the

@@ -8,12 +8,8 @@ import { enablePlugin, writePlugin } from '../harness/plugins'
 import { Destination } from '../export/destination'
 // The soak run is its own project (soak/), built before the tests; src and dist sit at the same depth.
 import { metricValue } from '../../../soak/dist/prom-text'
-import { cpuSeconds, HostileFleet, HostileTeam, NEIGHBOUR_BOUND_MS, percentile, rssBytes } from './hostile-fleet-fixture'
+import { cpuSeconds, DEADLINES, healthyEvents, HostileFleet, HostileTeam, MIXING, NEIGHBOUR_BOUND_MS, percentile, rssBytes } from './hostile-fleet-fixture'
 
-/** The deadline every hostile call runs under in these fleets; the other team's bounds sit well inside it. */
-const DEADLINES = { PLUGIN_TIMEOUT_MS: '5000', PLUGIN_PROCESS_EVENT_TIMEOUT_MS: '5000' }
-/** Capture gathers the two teams' concurrent requests into one batch, so batches mix teams. */
-const MIXING = { CAPTURE_BATCH_MAX_WAIT_MS: '20' }
 const NEIGHBOUR_P95_MS = 2000
 
 /** A plugin whose setupPlugin keeps `mb` MiB (written to, so it is really held) and whose processEvent counts the events it saw. */
@@ -23,8 +19,6 @@ const hoarder = (name: string, mb: number, seed: number): string =>
     `export function setupPlugin() { globalThis.held = new Float64Array(${mb * 131072}).fill(${seed}.5) }
      export function processEvent(event) { event.properties.hoarded = (event.properties.hoarded ?? 0) + 1; return event }`,
   )
-
-const healthyEvents = (n: number, tag = 'neighbour') => Array.from({ length: n }, (_, i) => ({ event: 'e', properties: { tag, seq: i } }))
 
 interface HoardingFleet {
   hf: HostileFleet

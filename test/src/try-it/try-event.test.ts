@@ -7,6 +7,7 @@ import type { MemoryCache } from '@plugin-server/plugin-vm'
 import {
   MAX_TRY_ATTACHMENT_BYTES,
   MAX_TRY_HELD_BYTES,
+  MAX_TRY_SOCKETS,
   TRY_RUN_ISOLATE_LIMITS,
   TryContext,
   TryGate,
@@ -414,6 +415,49 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
         String((result.output?.properties as Record<string, unknown>).first_outcome),
         /^fetch of http:\/\/127\.0\.0\.1:\d+\/… stopped: this plugin's responses being read hold over 10485760 bytes together/,
       )
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
+  it("holds a run's fetches to MAX_TRY_SOCKETS sockets together: a chain's third plugin is refused what the first two hold, naming the limit", async () => {
+    // Every request is held unanswered until the run is over.
+    const held: http.ServerResponse[] = []
+    const server = http.createServer((_req, res) => held.push(res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      // Each starts 32 fetches (as many as a plugin runs at once) and waits until `expect` were refused.
+      const fetcher = (name: string) =>
+        writePlugin(
+          name,
+          `export async function processEvent(event, { config }) {
+            const refused = []
+            for (let i = 0; i < 32; i++) fetch(config.url).catch((e) => refused.push(e.message))
+            while (refused.length < Number(config.expect)) await new Promise((resolve) => setTimeout(resolve, 10))
+            event.properties['${name}'] = { refused: refused.length, first: refused[0] ?? null }
+            return event
+          }`,
+          [
+            { key: 'url', name: 'URL', type: 'string', required: true },
+            { key: 'expect', name: 'Refusals to wait for', type: 'string', required: true },
+          ],
+        )
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+      for (const [i, expect] of ['0', '0', '32'].entries()) await configure(fetcher(`try-sockets-${i}`), { url, expect }, { order: i + 1 })
+      const result = await run({ event: 'e' }, { chain: true }, { settings: { fetchAllowedHosts: ['127.0.0.1'], timeoutMs: 5000 } })
+      assert.equal(step(result, 'try-sockets-2', 'processEvent').error, null)
+      const properties = result.output?.properties as Record<string, { refused: number; first: string | null }>
+      assert.deepEqual(
+        [properties['try-sockets-0'], properties['try-sockets-1']],
+        [
+          { refused: 0, first: null },
+          { refused: 0, first: null },
+        ],
+      )
+      assert.equal(properties['try-sockets-2'].refused, 32)
+      assert.match(String(properties['try-sockets-2'].first), /^fetch: this dry run's plugins \(MAX_TRY_SOCKETS\) already have 64 sockets open/)
+      assert.equal(held.length, MAX_TRY_SOCKETS, 'the server got the 64 let through, and no more')
     } finally {
       server.closeAllConnections()
       server.close()

@@ -1,5 +1,5 @@
 import type { Duplex } from 'stream'
-import { holdBytes, type ByteBudget } from '../byte-budget'
+import { holdBytes, releaseBytes, type ByteBudget } from '../byte-budget'
 import { responsesFull } from '../net/bounded-response'
 
 /** pg's Connection: the stream it reads the server's messages from is handed to `attachListeners`, TLS or not. */
@@ -36,12 +36,13 @@ function watchMessages(stream: Duplex, budget: ByteBudget, label: string): void 
   let left = 0
   let held = 0
   const release = (): void => {
-    budget.bytes -= held
+    releaseBytes(budget, held)
     held = 0
   }
-  const stop = (what: string): void => {
+  const stop = (what: string, bytes: number): void => {
+    const error = new Error(`${label}: ${what} stopped: ${responsesFull(budget, bytes)}`)
     release()
-    stream.destroy(new Error(`${label}: ${what} stopped: ${responsesFull(budget)}`))
+    stream.destroy(error)
   }
   stream.once('close', release)
   // First, so a message past the bound is stopped before pg has more of it than this chunk.
@@ -64,9 +65,9 @@ function watchMessages(stream: Duplex, budget: ByteBudget, label: string): void 
       left = length - 4
       if (type === READY_FOR_QUERY) release()
       else if (type === DATA_ROW) {
-        if (!holdBytes(budget, length)) return stop('a query result')
+        if (!holdBytes(budget, length)) return stop('a query result', length)
         held += length
-      } else if (length > budget.limit) return stop(`a message of ${length} bytes`)
+      } else if (length > budget.limit) return stop(`a message of ${length} bytes`, length)
     }
   })
 }

@@ -1,17 +1,17 @@
 import type { ClientRequest, IncomingMessage } from 'http'
 import type { Readable } from 'stream'
 import zlib from 'zlib'
-import { holdBytes, type ByteBudget } from '../byte-budget'
+import { fullAt, holdBytes, releaseBytes, type ByteBudget } from '../byte-budget'
 
 /**
  * Counts what `stream` hands its reader against `budget`, from each chunk it pushes until it ends
  * or closes, and destroys it with `refusal()` past the budget. Counted in `push`, where the source
  * hands each chunk over, so no listener changes how the SDK reads it.
  */
-function countPushes(stream: Readable, budget: ByteBudget, refusal: () => Error): void {
+function countPushes(stream: Readable, budget: ByteBudget, refusal: (bytes: number) => Error): void {
   let held = 0
   const release = (): void => {
-    budget.bytes -= held
+    releaseBytes(budget, held)
     held = 0
   }
   const push = stream.push.bind(stream)
@@ -19,8 +19,9 @@ function countPushes(stream: Readable, budget: ByteBudget, refusal: () => Error)
     if (chunk !== null && chunk !== undefined && !stream.destroyed) {
       const bytes = (chunk as { length: number }).length
       if (!holdBytes(budget, bytes)) {
+        const error = refusal(bytes)
         release()
-        stream.destroy(refusal())
+        stream.destroy(error)
         return false
       }
       held += bytes
@@ -31,9 +32,15 @@ function countPushes(stream: Readable, budget: ByteBudget, refusal: () => Error)
   stream.once('close', release)
 }
 
-/** Why a response was stopped: fetch's, posthog.api's, a bridged SDK's HTTP or pg answer (they share the budget). */
-export function responsesFull(budget: ByteBudget): string {
-  return `this plugin's responses being read hold over ${budget.limit} bytes together, the limit of one response body`
+/**
+ * Why a response was stopped when `bytes` more of it did not fit: fetch's, posthog.api's, a bridged
+ * SDK's HTTP or pg answer (they share the budget). Names the budget that was full: the instance's,
+ * or one it sits within (its team's, the process's).
+ */
+export function responsesFull(budget: ByteBudget, bytes: number): string {
+  const full = fullAt(budget, bytes) ?? budget
+  if (full.name) return `${full.name} hold over ${full.limit} bytes together`
+  return `this plugin's responses being read hold over ${full.limit} bytes together, the limit of one response body`
 }
 
 /**
@@ -44,7 +51,7 @@ export function responsesFull(budget: ByteBudget): string {
  */
 export function boundResponse(req: ClientRequest, res: IncomingMessage, budget: ByteBudget, label: string): void {
   const origin = `${req.protocol}//${String(req.getHeader('host') ?? req.host)}`
-  countPushes(res, budget, () => new Error(`${label}: a response from ${origin} stopped: ${responsesFull(budget)}`))
+  countPushes(res, budget, (bytes) => new Error(`${label}: a response from ${origin} stopped: ${responsesFull(budget, bytes)}`))
 }
 
 /** The zlib streams an HTTP client inflates a compressed body through (node-fetch, gaxios, axios). */
@@ -70,7 +77,7 @@ export function installInflateGuard(budgetHere: () => { responses?: ByteBudget; 
         const stream = (create as (...a: unknown[]) => Readable).apply(this, args)
         const scope = budgetHere()
         const budget = scope?.responses
-        if (budget) countPushes(stream, budget, () => new Error(`${scope.label}: an inflated response stopped: ${responsesFull(budget)}`))
+        if (budget) countPushes(stream, budget, (bytes) => new Error(`${scope.label}: an inflated response stopped: ${responsesFull(budget, bytes)}`))
         return stream
       },
     })

@@ -1,7 +1,7 @@
 import { HttpRequestInit, HttpResponseData } from '../interfaces'
 import { FetchGuard } from './fetch-guard'
 import { FetchRefusedError } from './fetch-refused-error'
-import { ByteBudget, holdBytes } from '../byte-budget'
+import { ByteBudget, holdBytes, releaseBytes } from '../byte-budget'
 import { responsesFull } from './bounded-response'
 
 interface NodeFetchResponse {
@@ -139,7 +139,7 @@ export async function readBody(
       const bytes = chunk.length
       if (size + bytes > maxBytes) throw new Error(`content size at ${where}/… over limit: ${maxBytes}`)
       if (!holdBytes(inFlight, bytes)) {
-        throw new Error(`${what} of ${where}/… stopped: ${responsesFull(inFlight)}`)
+        throw new Error(`${what} of ${where}/… stopped: ${responsesFull(inFlight, bytes)}`)
       }
       size += bytes
       chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
@@ -150,6 +150,6 @@ export async function readBody(
     throw error
   } finally {
     if (timer) clearTimeout(timer)
-    inFlight.bytes -= size
+    releaseBytes(inFlight, size)
   }
 }

@@ -22,11 +22,20 @@ export const MAX_SOCKETS_PER_INSTANCE = 64
  */
 export const MAX_FETCHES_PER_INSTANCE = MAX_SOCKETS_PER_INSTANCE / 2
 
-/** The sockets open under one instance's scopes, counted from connect until 'close'. */
+/**
+ * The sockets open under one instance's scopes, counted from connect until 'close'. A count may sit
+ * `within` another (an instance's within its team's, a team's within the process's), which counts
+ * the same sockets: a team's many configs share one bound, and every team's one for the process's
+ * file descriptors. `name` says what a count with no room is, in refusals (none: an instance's own).
+ */
 export class SocketCount {
   open = 0
 
-  constructor(readonly limit = MAX_SOCKETS_PER_INSTANCE) {}
+  constructor(
+    readonly limit = MAX_SOCKETS_PER_INSTANCE,
+    readonly within?: SocketCount,
+    readonly name?: string,
+  ) {}
 }
 
 interface PolicyScope {
@@ -173,15 +182,34 @@ function normalize(args: ConnectArgs): [Record<string, unknown>, ((...a: unknown
   return [{ port: first, host: typeof list[1] === 'string' ? list[1] : undefined }, callback]
 }
 
-/** Counts the socket against its scope's limit, or the error when the scope has no room. */
+/**
+ * Takes one socket of `sockets` and of every count it sits within, and answers how to give it back;
+ * or the error naming the first count with no room, taking nothing. `label` names the module.
+ */
+export function takeSocket(sockets: SocketCount, label: string): SocketLimitError | (() => void) {
+  const levels: SocketCount[] = []
+  for (let count: SocketCount | undefined = sockets; count; count = count.within) {
+    if (count.open >= count.limit) return new SocketLimitError(label, count.limit, count.name)
+    levels.push(count)
+  }
+  for (const count of levels) count.open++
+  let given = false
+  return () => {
+    if (given) return
+    given = true
+    for (const count of levels) count.open--
+  }
+}
+
+/** Counts the socket against its scope's count (and those it sits within) until it closes, or the error when one has no room. */
 function overLimit(socket: Socket, scope: PolicyScope): SocketLimitError | null {
   const { sockets } = scope
   if (!sockets || counted.has(socket)) return null
-  if (sockets.open >= sockets.limit) return new SocketLimitError(scope.label, sockets.limit)
-  sockets.open++
+  const taken = takeSocket(sockets, scope.label)
+  if (taken instanceof SocketLimitError) return taken
   counted.add(socket)
   socket.once('close', () => {
-    sockets.open--
+    taken()
     counted.delete(socket)
   })
   return null

@@ -35,7 +35,8 @@ import { StoreBounds } from './store-bounds'
 import { SyncPromiseGate } from './sync-promise-gate'
 import { createHash } from 'crypto'
 import { fetchGuard } from '../net/fetch-guard'
-import { SocketCount } from '../net/socket-guard'
+import { MAX_SOCKETS_PER_INSTANCE, SocketCount } from '../net/socket-guard'
+import type { ByteBudget } from '../byte-budget'
 
 /** What a plugin may declare at top level without exporting it: its methods (processEventBatch too), jobs and metrics. */
 const LOCAL_NAMES = [...PLUGIN_METHOD_NAMES, 'processEventBatch', 'jobs', 'metrics']
@@ -107,9 +108,9 @@ export class IsolatedVmPluginVm implements PluginVm {
           .finally(() => cpu?.sample())
       const timers = new HostTimers((id) => void fireTimer(id))
       made.push(() => timers.clearAll())
-      const sockets = new SocketCount()
+      const sockets = new SocketCount(MAX_SOCKETS_PER_INSTANCE, options.shared?.sockets)
       // Response bodies being read, fetch's, posthog.api's and bridged SDKs' together.
-      const responses = { bytes: 0, limit: settings.maxFetchBytes }
+      const responses: ByteBudget = { bytes: 0, limit: settings.maxFetchBytes, within: options.shared?.responses }
       const bridge = new HostModuleBridge({
         policy: guard.policy,
         sockets,

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { createTeam, Team } from '@plugin-server/db'
+import { eventually } from '../harness/fleet'
+import { enablePlugin, writePlugin } from '../harness/plugins'
+import { SilentPeer } from '../plugin-vm/silent-peer'
+// The soak run is its own project (soak/), built before the tests; src and dist sit at the same depth.
+import { metricValue } from '../../../soak/dist/prom-text'
+import { DEADLINES, healthyEvents, HostileFleet, MIXING } from './hostile-fleet-fixture'
+
+const TEAM_LIMIT = 100
+const PROCESS_LIMIT = 150
+
+/**
+ * A plugin whose first processEvent opens `count` pg clients to the peer (which never answers) and
+ * keeps them; each connect refused is logged. Each config within its own 64 sockets.
+ */
+const holder = (name: string, port: number, count: number): string =>
+  writePlugin(
+    name,
+    `import { Client } from 'pg'
+     let opened = false
+     export function processEvent(event) {
+       if (!opened) {
+         opened = true
+         for (let i = 0; i < ${count}; i++) {
+           new Client({ host: '127.0.0.1', port: ${port}, password: 'x' }).connect().catch((e) => console.log('refused: ' + e.message))
+         }
+       }
+       event.properties.held = true
+       return event
+     }`,
+  )
+
+describe('security: plugins holding sockets in a running fleet (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS)', function () {
+  this.timeout(120_000)
+  let hf: HostileFleet
+  let peer: SilentPeer
+  const teams: { team: Team; configIds: number[] }[] = []
+
+  before(async () => {
+    peer = new SilentPeer()
+    await peer.start()
+    hf = await HostileFleet.create({
+      ...DEADLINES,
+      ...MIXING,
+      PLUGIN_FETCH_ALLOWED_HOSTS: '127.0.0.0/8',
+      PLUGIN_TEAM_MAX_SOCKETS: String(TEAM_LIMIT),
+      PLUGIN_MAX_SOCKETS: String(PROCESS_LIMIT),
+    })
+    // 4 configs of 60 sockets (240 unbounded), then a team of 40, then one of 20.
+    for (const [name, configs, each] of [
+      ['holders', 4, 60],
+      ['neighbour', 1, 40],
+      ['latecomer', 1, 20],
+    ] as const) {
+      const team = await createTeam(hf.pool, name)
+      const configIds: number[] = []
+      for (let i = 0; i < configs; i++) {
+        configIds.push((await enablePlugin(hf.managementContext(), team.id, holder(`${name}-holder-${i}`, peer.port, each), {}, { order: i + 1 })).id)
+      }
+      teams.push({ team, configIds })
+    }
+    await hf.start(['capture', 'ingest-worker'])
+  })
+  after(async () => {
+    await hf?.close()
+    await peer?.close()
+  })
+
+  /** Refusals logged by the team's configs whose text matches `pattern`. */
+  async function refusals(configIds: number[], pattern: RegExp): Promise<number> {
+    const logs = await Promise.all(configIds.map((id) => hf.logs(id)))
+    return logs.flat().filter((row) => /^refused: /.test(row.message) && pattern.test(row.message)).length
+  }
+
+  /** Sends the team's events and the healthy team's at once, and waits until both are stored. */
+  async function round(team: Team, tag: string): Promise<void> {
+    const since = Date.now()
+    const [mine, healthy] = await Promise.all([hf.send(team, healthyEvents(5, tag)), hf.send(hf.healthyTeam, healthyEvents(10))])
+    await hf.waitStored(hf.healthyTeam.id, healthy, since)
+    await hf.waitStored(team.id, mine, since, 30_000)
+  }
+
+  it("refuses a team's sockets past its limit and every team's past the process's, naming each in the plugin's logs, while another team connects and every team's events are stored", async () => {
+    const [holders, neighbour, latecomer] = teams
+    await round(holders.team, 'holders')
+    await eventually(
+      'the holding team has its limit open at the peer',
+      async () => peer.open,
+      (n) => n === TEAM_LIMIT,
+    )
+    const overTeam = /: team \d+'s plugins \(PLUGIN_TEAM_MAX_SOCKETS\) already have 100 sockets open, the most they may have together;/
+    await eventually(
+      "the holding team's connects past its limit refused",
+      () => refusals(holders.configIds, overTeam),
+      (n) => n === 4 * 60 - TEAM_LIMIT,
+    )
+
+    await round(neighbour.team, 'neighbour')
+    await eventually(
+      'another team connects beside it',
+      async () => peer.open,
+      (n) => n === TEAM_LIMIT + 40,
+    )
+    assert.equal(await refusals(neighbour.configIds, /./), 0, 'nothing of the other team is refused')
+
+    await round(latecomer.team, 'latecomer')
+    await eventually(
+      'the process holds its limit open',
+      async () => peer.open,
+      (n) => n === PROCESS_LIMIT,
+    )
+    const overProcess = /: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) already have 150 sockets open/
+    await eventually(
+      'connects past the process limit refused',
+      () => refusals(latecomer.configIds, overProcess),
+      (n) => n === 10,
+    )
+
+    const metrics = await hf.worker().metrics()
+    assert.equal(metricValue(metrics, 'plugin_sockets_open'), PROCESS_LIMIT, 'the worker reports what its plugins hold')
+
+    // The worker's own Redis and Postgres connections are not plugins' sockets: events still flow.
+    await round(hf.healthyTeam, 'after')
+    assert.equal(peer.open, PROCESS_LIMIT, 'no socket past the limits was opened meanwhile')
+    const healthyErrors = (await hf.logs(hf.healthyConfigId)).filter((r) => r.type === 'ERROR')
+    assert.deepEqual(healthyErrors, [], 'nothing is logged as an error of the healthy team')
+    await hf.assertAllAlive()
+  })
+})
