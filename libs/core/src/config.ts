@@ -109,10 +109,10 @@ export interface Config {
     teamMaxSockets: number
     /** Sockets every team's plugins may have open together in one process: file descriptors the worker's own connections need too. */
     maxSockets: number
-    /** MB of response bodies one team's plugins may be reading together in one process (each config also at most 50). */
-    teamResponsesMaxMb: number
-    /** MB of response bodies every team's plugins may be reading together in one process. */
-    responsesMaxMb: number
+    /** MB the host may hold for one team's plugins at once in one process, outside their isolates (responses being read, cache values read, uploads not yet sent). */
+    teamHeldMaxMb: number
+    /** The same for every team's plugins together. */
+    heldMaxMb: number
     /** CPU a config's isolate may use outside calls (timers, callbacks) per minute before it is disposed. */
     backgroundCpuMsPerMinute: number
     /** posthog.capture calls per event of a processEvent/onEvent call; the rest are dropped. */
@@ -378,7 +378,7 @@ function defaultMaxSockets(): number {
 }
 
 /** A quarter of what the process may use, or 1 GiB without a limit. */
-function defaultResponsesMaxMb(): number {
+function defaultHeldMaxMb(): number {
   const limitMb = memoryLimitMb()
   return limitMb === null ? 1024 : Math.max(1, Math.floor(limitMb / 4))
 }
@@ -546,8 +546,8 @@ export function loadConfig(env: Env = process.env): Config {
       hostWorkMaxBytes: r.int('PLUGIN_HOST_WORK_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       teamMaxSockets: r.int('PLUGIN_TEAM_MAX_SOCKETS', 256, 1, 1_000_000),
       maxSockets: r.int('PLUGIN_MAX_SOCKETS', defaultMaxSockets(), 1, 1_000_000),
-      teamResponsesMaxMb: r.int('PLUGIN_TEAM_RESPONSES_MAX_MB', 200, 1, 1024 * 1024),
-      responsesMaxMb: r.int('PLUGIN_RESPONSES_MAX_MB', defaultResponsesMaxMb(), 1, 1024 * 1024),
+      teamHeldMaxMb: r.int('PLUGIN_TEAM_HELD_MAX_MB', 200, 1, 1024 * 1024),
+      heldMaxMb: r.int('PLUGIN_HELD_MAX_MB', defaultHeldMaxMb(), 1, 1024 * 1024),
       backgroundCpuMsPerMinute: r.int('PLUGIN_BACKGROUND_CPU_MS_PER_MINUTE', 5000, 10, 60_000),
       capturesPerEvent: r.int('PLUGIN_CAPTURES_PER_EVENT', 10, 0, 100_000),
       capturesPerCall: r.int('PLUGIN_CAPTURES_PER_CALL', 1000, 0, 1_000_000),

@@ -82,7 +82,7 @@ export class PluginManager {
   private readonly capabilities: CapabilitiesCache
   /** What each team's isolates hold together (PLUGIN_TEAM_MEMORY_LIMIT_MB). */
   private readonly memory: TeamMemoryBudget
-  /** Sockets and response bytes a team's instances share, within the process's. */
+  /** Sockets and host-held bytes a team's instances share, within the process's. */
   private readonly shared: TeamSharedBounds
   private readonly memoryMetrics: TeamMemoryMetrics | undefined
   /** Configs that left the records (disabled, or deleted while a reconcile missed it) and still existed: looked up again at each reconcile. */
@@ -123,8 +123,8 @@ export class PluginManager {
     this.shared = new TeamSharedBounds({
       teamSockets: services.plugins.teamMaxSockets,
       processSockets: services.plugins.maxSockets,
-      teamResponseBytes: services.plugins.teamResponsesMaxMb * MiB,
-      processResponseBytes: services.plugins.responsesMaxMb * MiB,
+      teamHeldBytes: services.plugins.teamHeldMaxMb * MiB,
+      processHeldBytes: services.plugins.heldMaxMb * MiB,
     })
     this.memory = new TeamMemoryBudget(limits, services.logger, {
       onExceeded: () => this.memoryMetrics?.exceeded.inc(),

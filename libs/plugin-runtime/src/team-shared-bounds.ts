@@ -5,31 +5,34 @@ export interface SharedLimits {
   teamSockets: number
   /** Sockets every team's plugins may have open together (PLUGIN_MAX_SOCKETS). */
   processSockets: number
-  /** Response bytes one team's plugins may be reading together (PLUGIN_TEAM_RESPONSES_MAX_MB). */
-  teamResponseBytes: number
-  /** Response bytes every team's plugins may be reading together (PLUGIN_RESPONSES_MAX_MB). */
-  processResponseBytes: number
+  /** Bytes the host may hold for one team's plugins at once (PLUGIN_TEAM_HELD_MAX_MB). */
+  teamHeldBytes: number
+  /** Bytes the host may hold for every team's plugins at once (PLUGIN_HELD_MAX_MB). */
+  processHeldBytes: number
 }
 
 interface TeamEntry {
   /** The team's socket count, kept alive by its instances and by every socket it counts (until that socket closes). */
   sockets: WeakRef<SocketCount>
-  responses: ByteBudget
+  held: ByteBudget
 }
+
+/** What a host-held budget counts, in refusals. */
+const HELD = '(responses being read, cache values read and not yet received, uploads not yet sent, host work inputs)'
 
 /**
  * The counts a team's plugin instances share in one plugin runtime (a worker process), each within
- * the process's: plugin-vm bounds sockets and response bytes per instance, so without these a team
- * with 100 configs could hold 100 × 64 sockets (the worker's file descriptors, which its own Redis
- * and Postgres connections need too) and 100 × 50 MB of responses being read.
+ * the process's. plugin-vm bounds each instance: 64 sockets, 50 MB of responses being read, 16 MiB
+ * of cache values read, 50 MB of upload chunks, one host work task's input (16 MiB). Without these a team with 100 configs could hold
+ * 6 400 sockets (the worker's file descriptors, which its own Redis and Postgres connections need
+ * too) and gigabytes of the worker's memory outside every isolate.
  *
  * A team's counts live as long as something refers to them: its instances, and the sockets still
- * open under them (a response is read over a counted socket, so it outlives none of its bytes). A
- * team seen again after that starts from zero, with nothing of its left to count.
+ * open under them. A team seen again after that starts from zero.
  */
 export class TeamSharedBounds {
   private readonly processSockets: SocketCount
-  private readonly processResponses: ByteBudget
+  private readonly processHeld: ByteBudget
   private readonly teams = new Map<number, TeamEntry>()
   private readonly finalizer = new FinalizationRegistry<number>((teamId) => {
     if (this.teams.get(teamId)?.sockets.deref() === undefined) this.teams.delete(teamId)
@@ -37,10 +40,11 @@ export class TeamSharedBounds {
 
   constructor(private readonly limits: SharedLimits) {
     this.processSockets = new SocketCount(limits.processSockets, undefined, "this process's plugins, every team's (PLUGIN_MAX_SOCKETS)")
-    this.processResponses = {
+    this.processHeld = {
       bytes: 0,
-      limit: limits.processResponseBytes,
-      name: "this process's plugins' responses being read, every team's (PLUGIN_RESPONSES_MAX_MB),",
+      limit: limits.processHeldBytes,
+      name: `what the host holds for every team's plugins ${HELD}`,
+      variable: 'PLUGIN_HELD_MAX_MB',
     }
   }
 
@@ -48,21 +52,22 @@ export class TeamSharedBounds {
   forTeam(teamId: number): SharedBounds {
     const entry = this.teams.get(teamId)
     const known = entry?.sockets.deref()
-    if (entry && known) return { sockets: known, responses: entry.responses }
+    if (entry && known) return { sockets: known, held: entry.held }
     const sockets = new SocketCount(this.limits.teamSockets, this.processSockets, `team ${teamId}'s plugins (PLUGIN_TEAM_MAX_SOCKETS)`)
-    const responses: ByteBudget = {
+    const held: ByteBudget = {
       bytes: 0,
-      limit: this.limits.teamResponseBytes,
-      within: this.processResponses,
-      name: `team ${teamId}'s plugins' responses being read (PLUGIN_TEAM_RESPONSES_MAX_MB)`,
+      limit: this.limits.teamHeldBytes,
+      within: this.processHeld,
+      name: `what the host holds for team ${teamId}'s plugins ${HELD}`,
+      variable: 'PLUGIN_TEAM_HELD_MAX_MB',
     }
-    this.teams.set(teamId, { sockets: new WeakRef(sockets), responses })
+    this.teams.set(teamId, { sockets: new WeakRef(sockets), held })
     this.finalizer.register(sockets, teamId)
-    return { sockets, responses }
+    return { sockets, held }
   }
 
-  /** Sockets and response bytes every team's plugins hold now. */
-  held(): { sockets: number; responseBytes: number } {
-    return { sockets: this.processSockets.open, responseBytes: this.processResponses.bytes }
+  /** Sockets, and bytes held on the host, of every team's plugins now. */
+  holding(): { sockets: number; heldBytes: number } {
+    return { sockets: this.processSockets.open, heldBytes: this.processHeld.bytes }
   }
 }

@@ -8,8 +8,9 @@ export interface ByteBudget {
   bytes: number
   readonly limit: number
   readonly within?: ByteBudget
-  /** What the budget is, in refusals: `team 5's plugins' responses being read (PLUGIN_TEAM_RESPONSES_MAX_MB)`. Without it, the instance's own. */
+  /** What the budget is, in refusals (`what the host holds for team 5's plugins`), and the variable setting it; without them, the instance's own. */
   readonly name?: string
+  readonly variable?: string
 }
 
 /** Holds `n` more bytes of the budget and of every budget it sits within, or answers false, holding nothing, when that would pass a limit. */
@@ -22,6 +23,27 @@ export function holdBytes(budget: ByteBudget, n: number): boolean {
 /** Gives back `n` bytes held with holdBytes. */
 export function releaseBytes(budget: ByteBudget, n: number): void {
   for (let b: ByteBudget | undefined = budget; b; b = b.within) b.bytes -= n
+}
+
+/** Bytes `budget` and every budget it sits within all have room for. */
+export function roomIn(budget: ByteBudget): number {
+  let room = Infinity
+  for (let b: ByteBudget | undefined = budget; b; b = b.within) room = Math.min(room, b.limit - b.bytes)
+  return Math.max(0, room)
+}
+
+/**
+ * When what `n` more bytes would pass is a named budget `budget` sits within (its team's, the
+ * process's), that budget; null when it is `budget` itself, whose refusal is its owner's to word.
+ */
+export function sharedFull(budget: ByteBudget, n: number): ByteBudget | null {
+  const full = fullAt(budget, n)
+  return full && full !== budget && full.name ? full : null
+}
+
+/** A named budget's refusal, without its variable: `what the host holds for team 5's plugins would pass 209715200 bytes`. */
+export function wouldPass(budget: ByteBudget): string {
+  return `${budget.name} would pass ${budget.limit} bytes`
 }
 
 /** The first budget, from `budget` outwards, that `n` more bytes would pass, or undefined when all have room. */

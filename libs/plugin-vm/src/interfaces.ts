@@ -257,8 +257,13 @@ export type StoreCapability = 'cache' | 'storage' | 'cursor' | 'jobs'
 export interface SharedBounds {
   /** Sockets open (MAX_SOCKETS_PER_INSTANCE is each instance's own). */
   sockets: SocketCount
-  /** Response bodies being read: fetch, posthog.api and bridged SDKs (maxFetchBytes is each instance's own). */
-  responses: ByteBudget
+  /**
+   * Bytes the host holds on the instances' behalf, outside every isolate: responses being read
+   * (fetch, posthog.api, bridged SDKs; each instance's own bound is maxFetchBytes), cache values read
+   * and not yet received (hostWorkMaxBytes), upload chunks not yet sent (MAX_UPLOAD_BYTES), host
+   * work inputs waiting for and on a thread.
+   */
+  held: ByteBudget
 }
 
 export interface PluginInstanceOptions {
@@ -267,7 +272,7 @@ export interface PluginInstanceOptions {
   /** Whose instance this is (a team), for resources shared between instances: host work threads take turns between owners. */
   owner?: string | number
   /**
-   * What the instance's sockets and response bytes also count against, shared with other instances
+   * What the instance's sockets and host-held bytes also count against, shared with other instances
    * (its team's counts, within the process's): without them, only the instance's own bounds hold,
    * and a team's many configs multiply them.
    */

@@ -25,6 +25,13 @@ export const DEFAULT_TRY_DEADLINE_MS = 10_000
 export const MAX_TRY_FETCH_BYTES = 10 * 1024 * 1024
 /** Sockets a dry run's plugins may have open together (fetch, posthog.api): one worker instance's worth for the whole chain. */
 export const MAX_TRY_SOCKETS = MAX_SOCKETS_PER_INSTANCE
+/**
+ * What the capture process may hold for a dry run's plugins outside their isolates: responses being
+ * read (MAX_TRY_FETCH_BYTES of it), cache values read and not yet received, host work inputs. One
+ * plugin's worth of a worker's bounds (50 MB of responses, 16 MiB of cache reads and of host work)
+ * for the whole chain.
+ */
+export const MAX_TRY_HOST_HELD_BYTES = 82 * 1024 * 1024
 
 /** The workers' defaults (see libs/core config); with no allowlist, private addresses are refused. */
 export const DEFAULT_TRY_SETTINGS: TrySettings = {
@@ -66,11 +73,18 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
   const settings = withDefaults(ctx.settings)
   const deadline = new Deadline(ctx.deadlineMs ?? DEFAULT_TRY_DEADLINE_MS)
   const redactor = new Redactor(specs.flatMap((s) => s.secrets))
+  const hostHeld: ByteBudget = {
+    bytes: 0,
+    limit: MAX_TRY_HOST_HELD_BYTES,
+    name: "what the capture process holds for this dry run's plugins (responses being read, cache values read, host work inputs)",
+    variable: 'MAX_TRY_HOST_HELD_BYTES',
+  }
   const run: RunParts = {
     deadline,
     redactor,
     held: new HeldBytes(),
-    fetchInFlight: { bytes: 0, limit: MAX_TRY_FETCH_BYTES },
+    hostHeld,
+    fetchInFlight: { bytes: 0, limit: MAX_TRY_FETCH_BYTES, within: hostHeld },
     sockets: new SocketCount(MAX_TRY_SOCKETS, undefined, "this dry run's plugins (MAX_TRY_SOCKETS)"),
     memory: new RunMemory(
       TRY_RUN_ISOLATE_LIMITS * settings.memoryLimitMb * 1024 * 1024,
@@ -105,7 +119,9 @@ interface RunParts {
   redactor: Redactor
   /** Cache, storage and cursor writes kept in memory (MAX_TRY_HELD_BYTES). */
   held: HeldBytes
-  /** Response bodies being read, all plugins together: one response's limit. */
+  /** What the host holds for the run's plugins outside their isolates (MAX_TRY_HOST_HELD_BYTES). */
+  hostHeld: ByteBudget
+  /** Response bodies being read, all plugins together: one response's limit, within `hostHeld`. */
   fetchInFlight: ByteBudget
   /** Sockets open, all plugins together (MAX_TRY_SOCKETS): a team's chain may have many configs. */
   sockets: SocketCount
@@ -154,6 +170,6 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
     vm: ctx.vm ?? new IsolatedVmPluginVm(),
     source: () => trySource(pool, spec.pluginId, spec.contentHash),
     memory: run.memory,
-    shared: { sockets: run.sockets, responses: run.fetchInFlight },
+    shared: { sockets: run.sockets, held: run.hostHeld },
   })
 }

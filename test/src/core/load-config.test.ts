@@ -96,7 +96,7 @@ describe('loadConfig', () => {
     assert.equal(withLimit(1024 ** 3, { PLUGIN_RSS_LIMIT_MB: '700' }), 700)
   })
 
-  it("defaults PLUGIN_MAX_SOCKETS to half the process's open-file limit (at most 4 096) and PLUGIN_RESPONSES_MAX_MB to a quarter of its memory limit (1 GiB without one); a team gets 256 sockets and 200 MB", () => {
+  it("defaults PLUGIN_MAX_SOCKETS to half the process's open-file limit (at most 4 096) and PLUGIN_HELD_MAX_MB to a quarter of its memory limit (1 GiB without one); a team gets 256 sockets and 200 MB", () => {
     const maxSocketsUnder = (files: number): number => {
       const script = `console.log(require(${JSON.stringify(path.join(REPO_ROOT, 'libs/core'))}).loadConfig({}).plugins.maxSockets)`
       return Number(execFileSync('bash', ['-c', `ulimit -n ${files} && exec "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8' }).trim())
@@ -107,10 +107,10 @@ describe('loadConfig', () => {
     const most = hard === 'unlimited' ? 10_000 : Math.min(10_000, Number(hard))
     assert.equal(maxSocketsUnder(most), Math.min(4096, Math.floor(most / 2)), 'at most 4 096')
     assert.equal(loadConfig({ PLUGIN_MAX_SOCKETS: '100' }).plugins.maxSockets, 100)
-    assert.equal(pluginsWithMemoryLimit(1024 ** 3).responsesMaxMb, 256)
-    assert.equal(pluginsWithMemoryLimit(2 ** 64).responsesMaxMb, 1024, 'no cgroup limit')
-    const { teamMaxSockets, teamResponsesMaxMb } = loadConfig({}).plugins
-    assert.deepEqual([teamMaxSockets, teamResponsesMaxMb], [256, 200])
+    assert.equal(pluginsWithMemoryLimit(1024 ** 3).heldMaxMb, 256)
+    assert.equal(pluginsWithMemoryLimit(2 ** 64).heldMaxMb, 1024, 'no cgroup limit')
+    const { teamMaxSockets, teamHeldMaxMb } = loadConfig({}).plugins
+    assert.deepEqual([teamMaxSockets, teamHeldMaxMb], [256, 200])
     assert.throws(() => loadConfig({ PLUGIN_TEAM_MAX_SOCKETS: '0' }), /PLUGIN_TEAM_MAX_SOCKETS: expected an integer between 1 and 1000000, got "0"/)
   })
 

@@ -8,7 +8,7 @@ import { loadCode } from '../plugin-vm/helpers'
 import { pgOpener, SilentPeer } from '../plugin-vm/silent-peer'
 
 const MiB = 1024 * 1024
-const ROOMY: SharedLimits = { teamSockets: 1000, processSockets: 1000, teamResponseBytes: 1024 * MiB, processResponseBytes: 1024 * MiB }
+const ROOMY: SharedLimits = { teamSockets: 1000, processSockets: 1000, teamHeldBytes: 1024 * MiB, processHeldBytes: 1024 * MiB }
 
 /** A plugin that starts fetches it does not await, and keeps how each ended: the body's size or the error. */
 const fetcher = `
@@ -46,7 +46,7 @@ class HeldResponses {
   }
 }
 
-describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_TEAM_RESPONSES_MAX_MB, PLUGIN_RESPONSES_MAX_MB)', function () {
+describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_TEAM_HELD_MAX_MB, PLUGIN_HELD_MAX_MB)', function () {
   this.timeout(60_000)
   const instances: PluginInstance[] = []
   afterEach(() => instances.splice(0).forEach((i) => i.dispose()))
@@ -106,12 +106,12 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
       )
       assert.equal(refused3.length, 5)
       assert.match(refused3[0], /^pg: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) already have 60 sockets open/)
-      assert.equal(bounds.held().sockets, 60)
+      assert.equal(bounds.holding().sockets, 60)
 
       peer.dropAll()
       await eventually(
         'every socket closed and counted as closed',
-        async () => bounds.held().sockets,
+        async () => bounds.holding().sockets,
         (n) => n === 0,
       )
       const before = (await Promise.all(team1.map(refusals))).flat().length
@@ -178,10 +178,10 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
           async () => held.length,
           (n) => n === 40,
         )
-        assert.equal(bounds.held().sockets, 40)
+        assert.equal(bounds.holding().sockets, 40)
         for (const res of held.splice(0)) res.end('{}')
         await eventually('every request answered', ended, (e) => e.length === 60)
-        assert.equal(bounds.held().sockets, 0, 'answered requests give their sockets back')
+        assert.equal(bounds.holding().sockets, 0, 'answered requests give their sockets back')
       } finally {
         server.closeAllConnections()
         await new Promise((resolve) => server.close(resolve))
@@ -189,7 +189,7 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
     })
   })
 
-  describe('responses being read', () => {
+  describe('bytes held on the host (responses being read, cache values read, host work inputs)', () => {
     let server: HeldResponses
     beforeEach(async () => {
       server = new HeldResponses(3 * MiB)
@@ -198,64 +198,94 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
     afterEach(async () => server.close())
 
     const ended = async (instance: PluginInstance) => (await instance.runJob('ended', null)) as (number | string)[]
+    const heldReaches = (bounds: TeamSharedBounds, bytes: number, what: string) =>
+      eventually(
+        what,
+        async () => bounds.holding().heldBytes,
+        (n) => n === bytes,
+      )
+    /** How the instance's one fetch ended: its body's size or its error. */
+    const endOf = async (instance: PluginInstance, what: string) =>
+      (
+        await eventually(
+          what,
+          () => ended(instance),
+          (e) => e.length === 1,
+        )
+      )[0]
+    /** A fetch of team 1's whose 3 MiB response is held, unfinished, until `server.finish()`. */
+    async function heldResponse(bounds: TeamSharedBounds): Promise<PluginInstance> {
+      const fetching = await load(fetcher, bounds, 1)
+      await fetching.runJob('start', server.url)
+      await heldReaches(bounds, 3 * MiB, "team 1's response held")
+      return fetching
+    }
 
-    it("forTeam: stops a response of a team whose instances' responses being read hold PLUGIN_TEAM_RESPONSES_MAX_MB, while another team's is read; every team's stop at PLUGIN_RESPONSES_MAX_MB", async () => {
-      const bounds = new TeamSharedBounds({ ...ROOMY, teamResponseBytes: 4 * MiB, processResponseBytes: 8 * MiB })
+    it("forTeam: stops a response of a team whose instances' responses being read hold PLUGIN_TEAM_HELD_MAX_MB, while another team's is read; every team's stop at PLUGIN_HELD_MAX_MB", async () => {
+      const bounds = new TeamSharedBounds({ ...ROOMY, teamHeldBytes: 4 * MiB, processHeldBytes: 8 * MiB })
       const [a1, a2, b, c] = [await load(fetcher, bounds, 1), await load(fetcher, bounds, 1), await load(fetcher, bounds, 2), await load(fetcher, bounds, 3)]
 
       await a1.runJob('start', server.url)
-      await eventually(
-        "team 1's first response held",
-        async () => bounds.held().responseBytes,
-        (n) => n === 3 * MiB,
-      )
+      await heldReaches(bounds, 3 * MiB, "team 1's first response held")
       await a2.runJob('start', server.url)
-      const [stopped] = await eventually(
-        "team 1's second response stopped",
-        () => ended(a2),
-        (e) => e.length === 1,
-      )
+      const stopped = await endOf(a2, "team 1's second response stopped")
       assert.match(
         String(stopped),
-        /^fetch of http:\/\/127\.0\.0\.1:\d+\/… stopped: team 1's plugins' responses being read \(PLUGIN_TEAM_RESPONSES_MAX_MB\) hold over 4194304 bytes together$/,
+        /^fetch of http:\/\/127\.0\.0\.1:\d+\/… stopped: what the host holds for team 1's plugins \(responses being read, cache values read and not yet received, uploads not yet sent, host work inputs\) would pass 4194304 bytes \(PLUGIN_TEAM_HELD_MAX_MB\)$/,
       )
-      assert.equal(bounds.held().responseBytes, 3 * MiB, 'what the stopped response had read is given back')
+      assert.equal(bounds.holding().heldBytes, 3 * MiB, 'what the stopped response had read is given back')
 
       await b.runJob('start', server.url)
-      await eventually(
-        "team 2's response held beside team 1's",
-        async () => bounds.held().responseBytes,
-        (n) => n === 6 * MiB,
-      )
+      await heldReaches(bounds, 6 * MiB, "team 2's response held beside team 1's")
       await c.runJob('start', server.url)
-      const [overProcess] = await eventually(
-        "team 3's response stopped",
-        () => ended(c),
-        (e) => e.length === 1,
-      )
-      assert.match(
-        String(overProcess),
-        /stopped: this process's plugins' responses being read, every team's \(PLUGIN_RESPONSES_MAX_MB\), hold over 8388608 bytes together$/,
-      )
+      const overProcess = await endOf(c, "team 3's response stopped")
+      assert.match(String(overProcess), /stopped: what the host holds for every team's plugins \(.*\) would pass 8388608 bytes \(PLUGIN_HELD_MAX_MB\)$/)
 
       server.finish()
-      assert.deepEqual(
-        await eventually(
-          'the held responses end',
-          () => ended(a1),
-          (e) => e.length === 1,
-        ),
-        [3 * MiB],
+      assert.equal(await endOf(a1, 'the held responses end'), 3 * MiB)
+      assert.equal(await endOf(b, "team 2's too"), 3 * MiB)
+      assert.equal(bounds.holding().heldBytes, 0, 'nothing is counted once read')
+    })
+
+    it("forTeam: refuses a cache.get what its team's held bytes leave no room for, naming PLUGIN_TEAM_HELD_MAX_MB, while another team's instance reads the value", async () => {
+      const bounds = new TeamSharedBounds({ ...ROOMY, teamHeldBytes: 4 * MiB })
+      // Two values of 1 MB read at once: the team's 4 MiB less the 3 MiB response being read leaves room for one.
+      const reader = `export async function runEveryMinute(_none, { cache }) {
+        await cache.set('a', 'x'.repeat(1000000))
+        await cache.set('b', 'y'.repeat(1000000))
+        return (await Promise.allSettled([cache.get('a'), cache.get('b')])).map((r) => (r.status === 'fulfilled' ? r.value.length : r.reason.message))
+      }`
+      const read = (instance: PluginInstance) => instance.call('runEveryMinute', [null])
+      const fetching = await heldResponse(bounds)
+      const [sameTeam, otherTeam] = [await load(reader, bounds, 1), await load(reader, bounds, 2)]
+      const [a, b] = (await read(sameTeam)) as [number, string]
+      assert.equal(a, 1_000_000)
+      assert.match(b, /^cache\.get\("b"\) refused: what the host holds for team 1's plugins \(.*\) would pass 4194304 bytes \(PLUGIN_TEAM_HELD_MAX_MB\)$/)
+      assert.deepEqual(await read(otherTeam), [1_000_000, 1_000_000])
+      server.finish()
+      await endOf(fetching, 'the response read')
+      assert.equal(bounds.holding().heldBytes, 0, 'nothing is counted once every read is received')
+      assert.deepEqual(await read(sameTeam), [1_000_000, 1_000_000], 'the team reads both once its response is done')
+    })
+
+    it("forTeam: refuses host work (zlib, hashes, jsonwebtoken) whose input its team's held bytes leave no room for, naming PLUGIN_TEAM_HELD_MAX_MB; another team's runs", async () => {
+      const bounds = new TeamSharedBounds({ ...ROOMY, teamHeldBytes: 4 * MiB })
+      // 2 MiB to gzip: past what runs inline, so it waits for a host work thread with its input held.
+      const gzipper = `import zlib from 'zlib'
+        export function runEveryMinute() {
+          try { return zlib.gzipSync(Buffer.alloc(2 * 1024 * 1024, 1)).length > 0 } catch (e) { return e.message }
+        }`
+      const fetching = await heldResponse(bounds)
+      const [sameTeam, otherTeam] = [await load(gzipper, bounds, 1), await load(gzipper, bounds, 2)]
+      assert.match(
+        String(await sameTeam.call('runEveryMinute', [])),
+        /^zlib\.gzip: refused: what the host holds for team 1's plugins \(.*\) would pass 4194304 bytes \(PLUGIN_TEAM_HELD_MAX_MB\)$/,
       )
-      assert.deepEqual(
-        await eventually(
-          "team 2's too",
-          () => ended(b),
-          (e) => e.length === 1,
-        ),
-        [3 * MiB],
-      )
-      assert.equal(bounds.held().responseBytes, 0, 'nothing is counted once read')
+      assert.equal(await otherTeam.call('runEveryMinute', []), true)
+      assert.equal(bounds.holding().heldBytes, 3 * MiB, "the other team's input was given back once its work was done")
+      server.finish()
+      await endOf(fetching, 'the response read')
+      assert.equal(await sameTeam.call('runEveryMinute', []), true, 'the team runs it once its response is done')
     })
   })
 })

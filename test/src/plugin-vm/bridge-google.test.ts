@@ -6,6 +6,7 @@ import { gzipSync } from 'zlib'
 import { REPO_ROOT } from '../harness/processes'
 import { BigQueryServer } from '../harness/bigquery-server'
 import { PubSubServer } from '../harness/pubsub-server'
+import { ByteBudget, SocketCount } from '@plugin-server/plugin-vm'
 import { loadCode, loadFixture, rejection } from './helpers'
 
 const LOOPBACK = ['127.0.0.1']
@@ -280,6 +281,36 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
       } finally {
         instance.dispose()
       }
+    })
+
+    it("counts its upload streams' bytes against what it shares with its team (shared.held), and gives the bytes of streams never ended back when the instance goes", async () => {
+      const team: ByteBudget = { bytes: 0, limit: 30 * 1024 * 1024, name: 'what the host holds for the test team', variable: 'TEAM_HELD' }
+      const { instance } = await loadCode(
+        `import { Storage } from '@google-cloud/storage'
+        const MiB = 'x'.repeat(1024 * 1024)
+        export async function runEveryMinute({ config }) {
+          const credentials = JSON.parse(config.key)
+          const bucket = new Storage({ projectId: credentials.project_id, credentials, autoRetry: false, apiEndpoint: config.endpoint }).bucket('exports')
+          const stream = (name) => bucket.file(name).createWriteStream({ resumable: false, validation: false })
+          globalThis.kept = stream('kept.csv')
+          for (let i = 0; i < 20; i++) kept.write(MiB)
+          const other = stream('other.csv')
+          try { for (let i = 0; i < 20; i++) other.write(MiB) } catch (error) { return error.message }
+          return null
+        }`,
+        { config: { key: google.keyJson(), endpoint: google.url } },
+        { fetchAllowedHosts: LOOPBACK, shared: { sockets: new SocketCount(1000), held: team } },
+      )
+      try {
+        assert.match(
+          String(await instance.call('runEveryMinute', [])),
+          /refused: what the host holds for the test team would pass 31457280 bytes \(TEAM_HELD\): end or destroy an upload stream first/,
+        )
+        assert.equal(team.bytes, 30 * 1024 * 1024, "the two streams never ended (20 and 10 MiB) still count in the team's bytes")
+      } finally {
+        instance.dispose()
+      }
+      assert.equal(team.bytes, 0, 'disposing the instance gave them back')
     })
   })
 

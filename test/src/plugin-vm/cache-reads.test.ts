@@ -46,6 +46,20 @@ describe('CacheReads (the host side of meta.cache.get)', () => {
     ])
   })
 
+  it('close gives back what the sandbox never acknowledged, and what reads still under way return, so a budget that outlives the instance (its team’s) keeps none of it', async () => {
+    const team = { bytes: 0, limit: 1_000_000 }
+    const counted = { bytes: 0, limit: LIMITS.hostWorkMaxBytes, within: team }
+    const closing = new CacheReads(cache, new StoreBounds(LIMITS, () => undefined), counted, 2000)
+    const [held] = await closing.read([['big1']], 0, failed)
+    assert.equal(held.ok, true)
+    assert.deepEqual([counted.bytes, team.bytes], [1502, 1502])
+    const underWay = closing.read([['big2']], 0, failed)
+    closing.close()
+    assert.deepEqual([counted.bytes, team.bytes], [1498, 1498], 'only the reservation of the read under way is left (what was left of 3000)')
+    await underWay
+    assert.deepEqual([counted.bytes, team.bytes], [0, 0])
+  })
+
   it('read holds what it answered until taken: meanwhile a read gets only what is left of PLUGIN_HOST_WORK_MAX_BYTES, and is refused past it', async () => {
     const [first] = await reads.read([['big1']], 0, failed)
     assert.equal(first.ok, true)

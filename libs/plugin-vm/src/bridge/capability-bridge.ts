@@ -25,6 +25,8 @@ export interface CapabilityBridgeOptions {
   specs?: Readonly<Record<string, ModuleSpec>>
   /** What the instance's upload streams may hold on the host together; MAX_UPLOAD_BYTES (one upload's cap) by default. */
   maxHeldBytes?: number
+  /** What those bytes also count against, shared with other instances (PluginInstanceOptions.shared's `held`). */
+  heldWithin?: ByteBudget
   /** The instance's open sockets, shared with its fetches; a count of the bridge's own by default. */
   sockets?: SocketCount
   /** The bytes of responses the instance's SDKs are receiving, shared with its fetches; MAX_RESPONSE_BYTES of its own by default. */
@@ -66,7 +68,12 @@ export class CapabilityBridge {
     this.specs = options.specs ?? MODULE_SPECS
     this.sockets = options.sockets ?? new SocketCount()
     this.responses = options.responses ?? { bytes: 0, limit: MAX_RESPONSE_BYTES }
-    this.host = { warn: this.warn, held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES }, keys: new PrivateKeys(), responses: this.responses }
+    this.host = {
+      warn: this.warn,
+      held: { bytes: 0, limit: options.maxHeldBytes ?? MAX_UPLOAD_BYTES, within: options.heldWithin },
+      keys: new PrivateKeys(),
+      responses: this.responses,
+    }
     this.finalizer = new FinalizationRegistry((id) => {
       if (!this.cleared) options.releaseCallback(id)
     })

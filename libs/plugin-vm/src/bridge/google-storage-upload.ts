@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events'
 import type { Args } from './args'
 import { EventRelay, eventMethods } from './event-relay'
-import { ByteBudget, holdBytes } from '../byte-budget'
+import { ByteBudget, holdBytes, releaseBytes, sharedFull, wouldPass } from '../byte-budget'
 import type { FacadeType, Member } from './facade'
 import { googleError } from './google-common'
 
@@ -52,8 +52,11 @@ export class UploadTarget {
     if (!buffer) throw args.error('chunk must be a string or a Buffer')
     if (this.bytes + buffer.length > MAX_UPLOAD_BYTES) throw args.error(`an upload stream takes at most ${MAX_UPLOAD_BYTES} bytes (MAX_UPLOAD_BYTES)`)
     if (!holdBytes(this.held, buffer.length)) {
+      const shared = sharedFull(this.held, buffer.length)
       throw args.error(
-        `this plugin's upload streams not yet finished hold ${this.held.bytes} bytes on the host; all of them together may hold at most ${this.held.limit} bytes (MAX_UPLOAD_BYTES): end or destroy one first`,
+        shared
+          ? `refused: ${wouldPass(shared)} (${shared.variable}): end or destroy an upload stream first`
+          : `this plugin's upload streams not yet finished hold ${this.held.bytes} bytes on the host; all of them together may hold at most ${this.held.limit} bytes (MAX_UPLOAD_BYTES): end or destroy one first`,
       )
     }
     this.bytes += buffer.length
@@ -62,7 +65,7 @@ export class UploadTarget {
 
   /** Gives the stream's bytes back to the instance's budget: the upload settled or the stream was destroyed. */
   private giveBack(): void {
-    this.held.bytes -= this.bytes
+    releaseBytes(this.held, this.bytes)
     this.bytes = 0
     this.chunks.length = 0
   }
@@ -113,6 +116,10 @@ const end: Member<UploadTarget> = (t, args, ctx) => {
 
 export const UPLOAD_STREAM: FacadeType<UploadTarget> = {
   name: '@google-cloud/storage.WriteStream',
+  // A stream the plugin never ended gives its chunks back when the instance goes: they count
+  // against its team's bytes too (`shared.held`), which outlive it.
+  dispose: (t) => t.destroy(),
+  closed: (t) => t.ended,
   methods: {
     write,
     end,

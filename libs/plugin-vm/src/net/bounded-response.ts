@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'http'
 import type { Readable } from 'stream'
 import zlib from 'zlib'
-import { fullAt, holdBytes, releaseBytes, type ByteBudget } from '../byte-budget'
+import { holdBytes, releaseBytes, sharedFull, wouldPass, type ByteBudget } from '../byte-budget'
 
 /**
  * Counts what `stream` hands its reader against `budget`, from each chunk it pushes until it ends
@@ -35,12 +35,12 @@ function countPushes(stream: Readable, budget: ByteBudget, refusal: (bytes: numb
 /**
  * Why a response was stopped when `bytes` more of it did not fit: fetch's, posthog.api's, a bridged
  * SDK's HTTP or pg answer (they share the budget). Names the budget that was full: the instance's,
- * or one it sits within (its team's, the process's).
+ * or one it sits within (what the host holds for its team, for the process).
  */
 export function responsesFull(budget: ByteBudget, bytes: number): string {
-  const full = fullAt(budget, bytes) ?? budget
-  if (full.name) return `${full.name} hold over ${full.limit} bytes together`
-  return `this plugin's responses being read hold over ${full.limit} bytes together, the limit of one response body`
+  const shared = sharedFull(budget, bytes)
+  if (shared) return `${wouldPass(shared)} (${shared.variable})`
+  return `this plugin's responses being read hold over ${budget.limit} bytes together, the limit of one response body`
 }
 
 /**

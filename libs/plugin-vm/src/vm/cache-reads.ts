@@ -1,5 +1,5 @@
 import type { PluginCache } from '../interfaces'
-import { holdBytes, type ByteBudget } from '../byte-budget'
+import { holdBytes, releaseBytes, roomIn, sharedFull, wouldPass, type ByteBudget } from '../byte-budget'
 import { failure, type HostReply } from './host-reply'
 import type { StoreBounds } from './store-bounds'
 
@@ -22,6 +22,7 @@ export class CacheReads {
   /** Bytes of each answer the sandbox has not acknowledged, by id. */
   private readonly held = new Map<number, number>()
   private nextId = 0
+  private closed = false
 
   constructor(
     private readonly cache: PluginCache,
@@ -58,8 +59,10 @@ export class CacheReads {
       askers.push(i)
     }
     if (keys.length === 0) return replies
-    const reserved = Math.max(0, Math.min(this.shareBytes, this.budget.limit - this.budget.bytes))
-    this.budget.bytes += reserved
+    const reserved = Math.min(this.shareBytes, roomIn(this.budget))
+    // The team's or the process's bound, when it is what left less than a share: refusals name it.
+    const short = reserved < this.shareBytes ? sharedFull(this.budget, this.shareBytes) : null
+    holdBytes(this.budget, reserved)
     let answers: (string | null | Error | undefined)[]
     try {
       answers = await this.cache.readMany(keys, reserved)
@@ -67,17 +70,18 @@ export class CacheReads {
       for (const i of askers) replies[i] = failed(error)
       return replies
     } finally {
-      this.budget.bytes -= reserved
+      releaseBytes(this.budget, reserved)
     }
     let bytes = 0
     for (const answer of answers) if (typeof answer === 'string') bytes += answer.length
-    const kept = holdBytes(this.budget, bytes)
+    const kept = !this.closed && holdBytes(this.budget, bytes)
     let id: number | undefined
     if (kept && bytes > 0) this.held.set((id = ++this.nextId), bytes)
     for (const [j, i] of askers.entries()) {
       const answer = answers[j]
       if (answer instanceof Error) replies[i] = failed(answer)
-      else if (answer === undefined || (!kept && answer !== null)) replies[i] = failure(this.refusal(keys[j], answer === undefined))
+      else if (answer === undefined || (!kept && answer !== null))
+        replies[i] = failure(this.refusal(keys[j], answer === undefined ? short : sharedFull(this.budget, bytes), answer === undefined))
       else replies[i] = { ok: true, value: answer }
     }
     // On one reply of the crossing's: the sandbox acknowledges it once it has them all.
@@ -85,16 +89,27 @@ export class CacheReads {
     return replies
   }
 
+  /**
+   * The instance is gone: nothing it was sent counts any more, nor does what is still being read.
+   * Its budget may sit within its team's, which outlives it.
+   */
+  close(): void {
+    this.closed = true
+    for (const id of [...this.held.keys()]) this.taken(id)
+  }
+
   /** The sandbox has the answers counted under `id`: they no longer count. */
   taken(id: number): void {
     const bytes = this.held.get(id)
     if (bytes === undefined) return
     this.held.delete(id)
-    this.budget.bytes -= bytes
+    releaseBytes(this.budget, bytes)
   }
 
-  private refusal(key: string, atOnce: boolean): RangeError {
+  /** `shared`: the team's or the process's budget, when that was the bound rather than the instance's own. */
+  private refusal(key: string, shared: ByteBudget | null, atOnce: boolean): RangeError {
     const shown = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)
+    if (shared) return this.store.refusal(`cache.get(${shown}) refused: ${wouldPass(shared)}`, shared.variable ?? 'PLUGIN_HOST_WORK_MAX_BYTES')
     const problem = atOnce
       ? `cache.get(${shown}) refused: the values read at once come to more than this plugin may read at once (${this.shareBytes} bytes, or what is left of ${this.budget.limit} while other reads are held)`
       : `cache.get(${shown}) refused: the values this plugin has read and not yet received come to more than ${this.budget.limit} bytes`

@@ -84,6 +84,7 @@ export class HostDispatcher {
 
   constructor(private readonly ctx: DispatcherContext) {
     this.cacheReads = new CacheReads(ctx.host.cache, ctx.store, ctx.cacheReadBytes, ctx.cacheReadShareBytes)
+    ctx.signal.addEventListener('abort', () => this.cacheReads.close(), { once: true })
   }
 
   sync(op: string, args: unknown[]): HostReply {

@@ -110,11 +110,14 @@ export class IsolatedVmPluginVm implements PluginVm {
       made.push(() => timers.clearAll())
       const sockets = new SocketCount(MAX_SOCKETS_PER_INSTANCE, options.shared?.sockets)
       // Response bodies being read, fetch's, posthog.api's and bridged SDKs' together.
-      const responses: ByteBudget = { bytes: 0, limit: settings.maxFetchBytes, within: options.shared?.responses }
+      // What the host holds for the instance counts against its team's and the process's too (`shared.held`).
+      const shared = options.shared?.held
+      const responses: ByteBudget = { bytes: 0, limit: settings.maxFetchBytes, within: shared }
       const bridge = new HostModuleBridge({
         policy: guard.policy,
         sockets,
         responses,
+        heldWithin: shared,
         loadModule: host.loadHostModule?.bind(host),
         invokeCallback: (id, args) =>
           void refs
@@ -148,12 +151,13 @@ export class IsolatedVmPluginVm implements PluginVm {
           signal: abort.signal,
           onTimeout: () => instance?.breach('time', settings.timeoutMs),
           onInlineTime: (ms) => cpu?.chargeHost(ms),
+          held: shared,
         }),
         captures,
         mapStack,
         store: new StoreBounds(settings, report),
         storeFailures,
-        cacheReadBytes: { bytes: 0, limit: settings.hostWorkMaxBytes },
+        cacheReadBytes: { bytes: 0, limit: settings.hostWorkMaxBytes, within: shared },
         cacheReadShareBytes: Math.min(settings.hostWorkMaxBytes, Math.max(settings.cacheMaxValueBytes, Math.ceil(settings.hostWorkMaxBytes / 4))),
       })
       const fence = new FireFence()

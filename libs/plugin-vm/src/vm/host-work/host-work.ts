@@ -3,6 +3,7 @@ import { ZLIB_DECOMPRESS_METHODS } from '../../modules'
 import { byteSize } from '../byte-size'
 import { WORK_OPS, workLabel, ZLIB_INLINE_MAX_OUTPUT } from '../host-sync-ops'
 import { HostWorkPool, sharedHostWorkPool } from './host-work-pool'
+import { fullAt, holdBytes, releaseBytes, wouldPass, type ByteBudget } from '../../byte-budget'
 
 /** Inputs up to this size run inline on the host: cheap enough that a worker thread would cost more. */
 export const INLINE_WORK_BYTES = 64 * 1024
@@ -35,6 +36,12 @@ export interface HostWorkOptions {
   onTimeout: () => void
   /** Host time spent inline for the isolate, which its own CPU clock does not see. */
   onInlineTime: (ms: number) => void
+  /**
+   * What a task's input counts against while it waits for a thread and runs (its team's and the
+   * process's host-held bytes, PluginInstanceOptions.shared): each isolate has one task at a time,
+   * but a team's many configs each hold theirs, on the host, while the threads are busy.
+   */
+  held?: ByteBudget
   pool?: HostWorkPool
 }
 
@@ -71,8 +78,21 @@ export class HostWork {
         if (!decompresses(op, args) || (error as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw error
       }
     }
-    const { timeoutMs, signal, onTimeout } = this.options
+    const { held } = this.options
     const label = workLabel(op, args)
+    if (held && !holdBytes(held, size)) {
+      const full = fullAt(held, size) ?? held
+      throw new RangeError(`${label}: refused: ${wouldPass(full)} (${full.variable ?? 'PLUGIN_HOST_WORK_MAX_BYTES'})`)
+    }
+    try {
+      return await this.inPool(op, args, label)
+    } finally {
+      if (held) releaseBytes(held, size)
+    }
+  }
+
+  private inPool(op: string, args: unknown[], label: string): Promise<unknown> {
+    const { timeoutMs, signal, onTimeout } = this.options
     return (this.options.pool ?? sharedHostWorkPool()).run({
       owner: this.options.owner,
       op,
