@@ -5,7 +5,7 @@ import { ApiRequest, fetchGuard, PluginInstance, ResponseReading } from '@plugin
 import { callPosthogApi, SharedLimits, TeamSharedBounds } from '@plugin-server/plugin-runtime'
 import { eventually } from '../harness/fleet'
 import { loadCode } from '../plugin-vm/helpers'
-import { pgOpener, SilentPeer } from '../plugin-vm/silent-peer'
+import { HeldResponses, pgOpener, SilentPeer } from '../plugin-vm/held-peers'
 
 const MiB = 1024 * 1024
 const ROOMY: SharedLimits = { teamSockets: 1000, processSockets: 1000, teamHeldBytes: 1024 * MiB, processHeldBytes: 1024 * MiB }
@@ -17,34 +17,6 @@ const fetcher = `
     start(url) { fetch(url).then((r) => r.arrayBuffer()).then((b) => ended.push(b.byteLength), (e) => ended.push(e.message)) },
     ended: () => ended,
   }`
-
-/** Answers each request with `bytes` at once, then holds the response open until `finish`. */
-class HeldResponses {
-  private readonly open: http.ServerResponse[] = []
-  private readonly server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream' })
-    res.write(Buffer.alloc(this.bytes, 1))
-    this.open.push(res)
-  })
-  url = ''
-
-  constructor(private readonly bytes: number) {}
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
-    this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}/`
-  }
-
-  finish(): void {
-    for (const res of this.open.splice(0)) res.end()
-  }
-
-  async close(): Promise<void> {
-    this.finish()
-    this.server.closeAllConnections()
-    await new Promise((resolve) => this.server.close(resolve))
-  }
-}
 
 describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_TEAM_HELD_MAX_MB, PLUGIN_HELD_MAX_MB)', function () {
   this.timeout(60_000)

@@ -5,7 +5,7 @@ import net from 'net'
 import { MAX_FETCHES_PER_INSTANCE, MAX_SOCKETS_PER_INSTANCE, PluginInstance } from '@plugin-server/plugin-vm'
 import { eventually } from '../harness/fleet'
 import { loadCode, rejection } from './helpers'
-import { pgOpener, SilentPeer } from './silent-peer'
+import { pgOpener, SilentPeer } from './held-peers'
 
 /** File descriptors this process holds. */
 function fds(): number {

@@ -1,3 +1,4 @@
+import http from 'http'
 import net from 'net'
 
 /**
@@ -63,4 +64,32 @@ export function pgOpener(port: number): string {
       refusals: () => refused,
     }
   `
+}
+
+/** Answers each request with `bytes` at once, then holds the response open until `finish`. */
+export class HeldResponses {
+  private readonly open: http.ServerResponse[] = []
+  private readonly server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' })
+    res.write(Buffer.alloc(this.bytes, 1))
+    this.open.push(res)
+  })
+  url = ''
+
+  constructor(private readonly bytes: number) {}
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+    this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}/`
+  }
+
+  finish(): void {
+    for (const res of this.open.splice(0)) res.end()
+  }
+
+  async close(): Promise<void> {
+    this.finish()
+    this.server.closeAllConnections()
+    await new Promise((resolve) => this.server.close(resolve))
+  }
 }
