@@ -1,4 +1,4 @@
-import { ByteBudget, SharedBounds, SocketCount } from '@plugin-server/plugin-vm'
+import { SharedBounds, SharedByteBudget, SocketCount } from '@plugin-server/plugin-vm'
 
 export interface SharedLimits {
   /** Sockets one team's plugins may have open together in this process (PLUGIN_TEAM_MAX_SOCKETS). */
@@ -14,7 +14,7 @@ export interface SharedLimits {
 interface TeamEntry {
   /** The team's socket count, kept alive by its instances and by every socket it counts (until that socket closes). */
   sockets: WeakRef<SocketCount>
-  held: ByteBudget
+  held: SharedByteBudget
 }
 
 /** What a host-held budget counts, in refusals. */
@@ -32,7 +32,7 @@ const HELD = '(responses being read, cache values read and not yet received, upl
  */
 export class TeamSharedBounds {
   private readonly processSockets: SocketCount
-  private readonly processHeld: ByteBudget
+  private readonly processHeld: SharedByteBudget
   private readonly teams = new Map<number, TeamEntry>()
   private readonly finalizer = new FinalizationRegistry<number>((teamId) => {
     if (this.teams.get(teamId)?.sockets.deref() === undefined) this.teams.delete(teamId)
@@ -54,7 +54,7 @@ export class TeamSharedBounds {
     const known = entry?.sockets.deref()
     if (entry && known) return { sockets: known, held: entry.held }
     const sockets = new SocketCount(this.limits.teamSockets, this.processSockets, `team ${teamId}'s plugins (PLUGIN_TEAM_MAX_SOCKETS)`)
-    const held: ByteBudget = {
+    const held: SharedByteBudget = {
       bytes: 0,
       limit: this.limits.teamHeldBytes,
       within: this.processHeld,

@@ -13,6 +13,13 @@ export interface ByteBudget {
   readonly variable?: string
 }
 
+/** A budget several instances share (a team's, the process's): named in refusals, with the variable setting it. */
+export interface SharedByteBudget extends ByteBudget {
+  readonly name: string
+  readonly variable: string
+  readonly within?: SharedByteBudget
+}
+
 /** Holds `n` more bytes of the budget and of every budget it sits within, or answers false, holding nothing, when that would pass a limit. */
 export function holdBytes(budget: ByteBudget, n: number): boolean {
   if (fullAt(budget, n)) return false
@@ -33,16 +40,20 @@ export function roomIn(budget: ByteBudget): number {
 }
 
 /**
- * When what `n` more bytes would pass is a named budget `budget` sits within (its team's, the
+ * When what `n` more bytes would pass is a shared budget `budget` sits within (its team's, the
  * process's), that budget; null when it is `budget` itself, whose refusal is its owner's to word.
  */
-export function sharedFull(budget: ByteBudget, n: number): ByteBudget | null {
+export function sharedFull(budget: ByteBudget, n: number): SharedByteBudget | null {
   const full = fullAt(budget, n)
-  return full && full !== budget && full.name ? full : null
+  return full && full !== budget && isShared(full) ? full : null
 }
 
-/** A named budget's refusal, without its variable: `what the host holds for team 5's plugins would pass 209715200 bytes`. */
-export function wouldPass(budget: ByteBudget): string {
+function isShared(budget: ByteBudget): budget is SharedByteBudget {
+  return typeof budget.name === 'string' && typeof budget.variable === 'string'
+}
+
+/** A shared budget's refusal, without its variable: `what the host holds for team 5's plugins (…) would pass 209715200 bytes`. */
+export function wouldPass(budget: SharedByteBudget): string {
   return `${budget.name} would pass ${budget.limit} bytes`
 }
 

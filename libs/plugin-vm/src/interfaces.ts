@@ -1,5 +1,5 @@
 import type { PluginLimitError } from './errors'
-import type { ByteBudget } from './byte-budget'
+import type { ByteBudget, SharedByteBudget } from './byte-budget'
 import type { SocketCount } from './net/socket-guard'
 
 /**
@@ -263,7 +263,7 @@ export interface SharedBounds {
    * and not yet received (hostWorkMaxBytes), upload chunks not yet sent (MAX_UPLOAD_BYTES), host
    * work inputs waiting for and on a thread.
    */
-  held: ByteBudget
+  held: SharedByteBudget
 }
 
 export interface PluginInstanceOptions {

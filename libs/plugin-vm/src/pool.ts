@@ -161,7 +161,14 @@ export class PluginPool<K> {
 
   /** Loads the key's instance, or joins the load in progress; the slot comes back already counted busy for this caller. */
   private loadFor(key: K): Promise<Slot> {
-    if (this.slots.get(key)?.instance.disposed) this.slots.delete(key)
+    const gone = this.slots.get(key)
+    if (gone?.instance.disposed) {
+      // isolated-vm may have disposed the isolate itself (its memory limit) with no call of ours
+      // failing: dispose the instance too, which gives back what it held in budgets shared with its
+      // team and the process (sockets, upload streams, cache reads), beyond its own lifetime.
+      gone.instance.dispose()
+      this.slots.delete(key)
+    }
     let loading = this.loading.get(key)
     if (!loading || loading.made) loading = this.startLoad(key)
     loading.waiters++

@@ -1,4 +1,4 @@
-import { guardedFetch } from '@plugin-server/plugin-vm'
+import { guardedFetch, SocketCount, takeSocket } from '@plugin-server/plugin-vm'
 import type {
   ApiRequest,
   ByteBudget,
@@ -38,6 +38,8 @@ export interface RecordingHostOptions {
    * instance: concurrent GETs are held to one response's limit together, not one each.
    */
   fetchInFlight: ByteBudget
+  /** Sockets of the run's plugins (MAX_TRY_SOCKETS): each GET it sends holds one while in flight. */
+  sockets: SocketCount
   /** A fetch's own deadline when the plugin gives none, as on the workers (PLUGIN_TIMEOUT_MS). */
   fetchTimeoutMs: number
   api: ApiDefaults
@@ -120,7 +122,7 @@ export class RecordingHost implements PluginHost {
     // The host dispatcher bounds only fetches it sends itself; a host's own fetch must do it here.
     // At most the workers' deadline, as theirs are (the run's own deadline aborts it sooner anyway).
     const bounded = { ...init, timeoutMs: Math.min(init.timeoutMs || this.o.fetchTimeoutMs, this.o.fetchTimeoutMs) }
-    return this.track('fetch', args, true, () => guardedFetch(url, bounded, { guard, signal, maxBytes, inFlight }), responseView)
+    return this.track('fetch', args, true, () => this.holdingSocket(() => guardedFetch(url, bounded, { guard, signal, maxBytes, inFlight })), responseView)
   }
 
   async api(request: ApiRequest, reading: ResponseReading): Promise<HttpResponseData> {
@@ -165,6 +167,20 @@ export class RecordingHost implements PluginHost {
     return answers
   }
 
+  /**
+   * Runs a request the dry run sends holding one of the run's sockets: guardedFetch opens its own,
+   * outside the socket guard the workers' fetch passes. Past the run's limit it fails unsent.
+   */
+  private async holdingSocket<T>(send: () => Promise<T>): Promise<T> {
+    const taken = takeSocket(this.o.sockets, 'fetch')
+    if (taken instanceof Error) throw taken
+    try {
+      return await send()
+    } finally {
+      taken()
+    }
+  }
+
   private async track<T>(call: string, args: unknown[], performed: boolean, run: () => Promise<T>, show?: (value: T) => unknown): Promise<T> {
     const entry = this.o.recorder.call(call, args, performed)
     try {
@@ -172,8 +188,9 @@ export class RecordingHost implements PluginHost {
       this.o.recorder.settle(entry, { result: show ? show(result) : result })
       return result
     } catch (error) {
-      // Refused by the fetch policy: nothing left the process.
-      if ((error as { code?: unknown }).code === 'ERR_PLUGIN_FETCH_REFUSED') entry.performed = false
+      // Refused by the fetch policy, or for want of a socket: nothing left the process.
+      const code = (error as { code?: unknown }).code
+      if (code === 'ERR_PLUGIN_FETCH_REFUSED' || code === 'ERR_PLUGIN_SOCKET_LIMIT') entry.performed = false
       this.o.recorder.settle(entry, { error })
       throw error
     }

@@ -1,5 +1,5 @@
 import { fetchGuard, IsolatedVmPluginVm, MAX_SOCKETS_PER_INSTANCE, SocketCount } from '@plugin-server/plugin-vm'
-import type { ByteBudget, PluginEvent } from '@plugin-server/plugin-vm'
+import type { ByteBudget, PluginEvent, SharedByteBudget } from '@plugin-server/plugin-vm'
 import { GeoIpLocator, loadAttachments, PostgresPluginStorage, RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { CallRecorder } from './call-recorder'
 import { Deadline } from './deadline'
@@ -73,7 +73,7 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
   const settings = withDefaults(ctx.settings)
   const deadline = new Deadline(ctx.deadlineMs ?? DEFAULT_TRY_DEADLINE_MS)
   const redactor = new Redactor(specs.flatMap((s) => s.secrets))
-  const hostHeld: ByteBudget = {
+  const hostHeld: SharedByteBudget = {
     bytes: 0,
     limit: MAX_TRY_HOST_HELD_BYTES,
     name: "what the capture process holds for this dry run's plugins (responses being read, cache values read, host work inputs)",
@@ -120,7 +120,7 @@ interface RunParts {
   /** Cache, storage and cursor writes kept in memory (MAX_TRY_HELD_BYTES). */
   held: HeldBytes
   /** What the host holds for the run's plugins outside their isolates (MAX_TRY_HOST_HELD_BYTES). */
-  hostHeld: ByteBudget
+  hostHeld: SharedByteBudget
   /** Response bodies being read, all plugins together: one response's limit, within `hostHeld`. */
   fetchInFlight: ByteBudget
   /** Sockets open, all plugins together (MAX_TRY_SOCKETS): a team's chain may have many configs. */
@@ -153,6 +153,7 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
     signal: deadline.signal,
     maxFetchBytes: MAX_TRY_FETCH_BYTES,
     fetchInFlight: run.fetchInFlight,
+    sockets: run.sockets,
     fetchTimeoutMs: settings.timeoutMs,
     api: {
       host: settings.posthogApiHost,

@@ -6,7 +6,7 @@ import { gzipSync } from 'zlib'
 import { REPO_ROOT } from '../harness/processes'
 import { BigQueryServer } from '../harness/bigquery-server'
 import { PubSubServer } from '../harness/pubsub-server'
-import { ByteBudget, SocketCount } from '@plugin-server/plugin-vm'
+import { SharedByteBudget, SocketCount } from '@plugin-server/plugin-vm'
 import { loadCode, loadFixture, rejection } from './helpers'
 
 const LOOPBACK = ['127.0.0.1']
@@ -284,7 +284,7 @@ describe('plugin-vm: Google Cloud SDKs through the capability bridge', function 
     })
 
     it("counts its upload streams' bytes against what it shares with its team (shared.held), and gives the bytes of streams never ended back when the instance goes", async () => {
-      const team: ByteBudget = { bytes: 0, limit: 30 * 1024 * 1024, name: 'what the host holds for the test team', variable: 'TEAM_HELD' }
+      const team: SharedByteBudget = { bytes: 0, limit: 30 * 1024 * 1024, name: 'what the host holds for the test team', variable: 'TEAM_HELD' }
       const { instance } = await loadCode(
         `import { Storage } from '@google-cloud/storage'
         const MiB = 'x'.repeat(1024 * 1024)

@@ -305,6 +305,35 @@ describe('plugin-vm: PluginPool', () => {
     })
   })
 
+  it('disposes an instance found dead (its isolate gone with no call of ours failing) before loading the next, so its cleanup gives back what it held', async () => {
+    const made: { instance: PluginInstance; dead: boolean; disposals: number }[] = []
+    const pool = new PluginPool<number>({
+      create: async (key) => {
+        const { instance } = await loadCode(code, {}, { configId: key })
+        const state = { instance, dead: false, disposals: 0 }
+        made.push(state)
+        // As when isolated-vm disposes an isolate at its memory limit outside any call: only `disposed` says so.
+        const seen = Object.create(instance) as PluginInstance
+        Object.defineProperty(seen, 'disposed', { get: () => state.dead || instance.disposed })
+        seen.dispose = () => {
+          state.disposals++
+          instance.dispose()
+        }
+        return seen
+      },
+    })
+    try {
+      await pool.use(1, run)
+      made[0].dead = true
+      await pool.use(1, run)
+      assert.equal(made.length, 2, 'a new instance served the next use')
+      assert.equal(made[0].disposals, 1, 'the dead one was disposed, once')
+      assert.equal(made[0].instance.disposed, true)
+    } finally {
+      await pool.close()
+    }
+  })
+
   it('recycles an instance after a breach', async () => {
     const log: string[] = []
     const pool = new PluginPool<number>({

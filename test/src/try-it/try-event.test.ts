@@ -458,6 +458,12 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
       assert.equal(properties['try-sockets-2'].refused, 32)
       assert.match(String(properties['try-sockets-2'].first), /^fetch: this dry run's plugins \(MAX_TRY_SOCKETS\) already have 64 sockets open/)
       assert.equal(held.length, MAX_TRY_SOCKETS, 'the server got the 64 let through, and no more')
+      const fetches = step(result, 'try-sockets-2', 'processEvent').host_calls.filter((c) => c.call === 'fetch')
+      assert.deepEqual(
+        [fetches.length, fetches.filter((c) => !c.performed && /MAX_TRY_SOCKETS/.test(String(c.error))).length],
+        [32, 32],
+        'each refused fetch is in the step’s host calls as not performed, with why',
+      )
     } finally {
       server.closeAllConnections()
       server.close()

@@ -1,5 +1,5 @@
 import type { PluginCache } from '../interfaces'
-import { holdBytes, releaseBytes, roomIn, sharedFull, wouldPass, type ByteBudget } from '../byte-budget'
+import { holdBytes, releaseBytes, roomIn, sharedFull, wouldPass, type ByteBudget, type SharedByteBudget } from '../byte-budget'
 import { failure, type HostReply } from './host-reply'
 import type { StoreBounds } from './store-bounds'
 
@@ -107,9 +107,9 @@ export class CacheReads {
   }
 
   /** `shared`: the team's or the process's budget, when that was the bound rather than the instance's own. */
-  private refusal(key: string, shared: ByteBudget | null, atOnce: boolean): RangeError {
+  private refusal(key: string, shared: SharedByteBudget | null, atOnce: boolean): RangeError {
     const shown = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)
-    if (shared) return this.store.refusal(`cache.get(${shown}) refused: ${wouldPass(shared)}`, shared.variable ?? 'PLUGIN_HOST_WORK_MAX_BYTES')
+    if (shared) return this.store.refusal(`cache.get(${shown}) refused: ${wouldPass(shared)}`, shared.variable)
     const problem = atOnce
       ? `cache.get(${shown}) refused: the values read at once come to more than this plugin may read at once (${this.shareBytes} bytes, or what is left of ${this.budget.limit} while other reads are held)`
       : `cache.get(${shown}) refused: the values this plugin has read and not yet received come to more than ${this.budget.limit} bytes`

@@ -244,8 +244,7 @@ export class HostDispatcher {
 
   /**
    * Runs a request the host makes for the plugin outside the socket guard (`posthog.api`, which
-   * reaches the operator's host through Node's pooled fetch; a host's own fetch) holding one of the
-   * instance's sockets: the connection it takes or reuses, counted as the guard counts the plugin's
+   * reaches the operator's host through Node's pooled fetch) holding one of the instance's sockets: the connection it takes or reuses, counted as the guard counts the plugin's
    * own, with its team's and the process's. Past a limit it fails without being made.
    */
   private async withSocket<T>(label: string, request: () => Promise<T>): Promise<T> {
@@ -304,8 +303,8 @@ export class HostDispatcher {
       case 'fetch': {
         const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]
         // A host's own fetch is trusted host code (tests, embedders, Try it) and applies its own
-        // policy; how many it runs at once, and the sockets they hold, are still the plugin's.
-        if (host.fetch) return this.fetches.run(() => this.withSocket('fetch', () => host.fetch!(String(a), init)))
+        // policy, and counts its own sockets; how many it runs at once is still the plugin's.
+        if (host.fetch) return this.fetches.run(() => host.fetch!(String(a), init))
         const { fetchTimeoutMs } = this.ctx
         const asked = init.timeoutMs !== undefined && init.timeoutMs > 0 ? init.timeoutMs : fetchTimeoutMs
         const bounded = { ...init, timeoutMs: Math.min(asked, fetchTimeoutMs) }

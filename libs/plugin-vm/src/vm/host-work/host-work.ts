@@ -3,7 +3,7 @@ import { ZLIB_DECOMPRESS_METHODS } from '../../modules'
 import { byteSize } from '../byte-size'
 import { WORK_OPS, workLabel, ZLIB_INLINE_MAX_OUTPUT } from '../host-sync-ops'
 import { HostWorkPool, sharedHostWorkPool } from './host-work-pool'
-import { fullAt, holdBytes, releaseBytes, wouldPass, type ByteBudget } from '../../byte-budget'
+import { fullAt, holdBytes, releaseBytes, wouldPass, type SharedByteBudget } from '../../byte-budget'
 
 /** Inputs up to this size run inline on the host: cheap enough that a worker thread would cost more. */
 export const INLINE_WORK_BYTES = 64 * 1024
@@ -41,7 +41,7 @@ export interface HostWorkOptions {
    * process's host-held bytes, PluginInstanceOptions.shared): each isolate has one task at a time,
    * but a team's many configs each hold theirs, on the host, while the threads are busy.
    */
-  held?: ByteBudget
+  held?: SharedByteBudget
   pool?: HostWorkPool
 }
 
@@ -81,8 +81,9 @@ export class HostWork {
     const { held } = this.options
     const label = workLabel(op, args)
     if (held && !holdBytes(held, size)) {
-      const full = fullAt(held, size) ?? held
-      throw new RangeError(`${label}: refused: ${wouldPass(full)} (${full.variable ?? 'PLUGIN_HOST_WORK_MAX_BYTES'})`)
+      // `held` and every budget it sits within are shared ones, each named.
+      const full = (fullAt(held, size) ?? held) as SharedByteBudget
+      throw new RangeError(`${label}: refused: ${wouldPass(full)} (${full.variable})`)
     }
     try {
       return await this.inPool(op, args, label)
