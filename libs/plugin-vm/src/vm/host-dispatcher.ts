@@ -244,8 +244,9 @@ export class HostDispatcher {
 
   /**
    * Runs a request the host makes for the plugin outside the socket guard (`posthog.api`, which
-   * reaches the operator's host through Node's pooled fetch) holding one of the instance's sockets: the connection it takes or reuses, counted as the guard counts the plugin's
-   * own, with its team's and the process's. Past a limit it fails without being made.
+   * reaches the operator's host through Node's pooled fetch) holding one of the instance's
+   * sockets: the connection it takes or reuses, counted as the guard counts the plugin's own, with
+   * its team's and the process's. Past a limit it fails without being made.
    */
   private async withSocket<T>(label: string, request: () => Promise<T>): Promise<T> {
     const taken = takeSocket(this.ctx.sockets, label)
