@@ -23,9 +23,10 @@ const HELD = '(responses being read, cache values read and not yet received, upl
 /**
  * The counts a team's plugin instances share in one plugin runtime (a worker process), each within
  * the process's. plugin-vm bounds each instance: 64 sockets, 50 MB of responses being read, 16 MiB
- * of cache values read, 50 MB of upload chunks, one host work task's input (16 MiB). Without these a team with 100 configs could hold
- * 6 400 sockets (the worker's file descriptors, which its own Redis and Postgres connections need
- * too) and gigabytes of the worker's memory outside every isolate.
+ * of cache values read, 50 MB of upload chunks, one host work task's input (16 MiB). Without these
+ * a team with 100 configs could hold 6 400 sockets (the worker's file descriptors, which its own
+ * Redis and Postgres connections need too) and gigabytes of the worker's memory outside every
+ * isolate.
  *
  * A team's counts live as long as something refers to them: its instances, and the sockets still
  * open under them. A team seen again after that starts from zero.
