@@ -1,4 +1,4 @@
-import { guardedFetch, SocketCount, takeSocket } from '@plugin-server/plugin-vm'
+import { guardedFetch, holdingSocket, SocketCount } from '@plugin-server/plugin-vm'
 import type {
   ApiRequest,
   ByteBudget,
@@ -122,7 +122,9 @@ export class RecordingHost implements PluginHost {
     // The host dispatcher bounds only fetches it sends itself; a host's own fetch must do it here.
     // At most the workers' deadline, as theirs are (the run's own deadline aborts it sooner anyway).
     const bounded = { ...init, timeoutMs: Math.min(init.timeoutMs || this.o.fetchTimeoutMs, this.o.fetchTimeoutMs) }
-    return this.track('fetch', args, true, () => this.holdingSocket(() => guardedFetch(url, bounded, { guard, signal, maxBytes, inFlight })), responseView)
+    // guardedFetch opens its own sockets, outside the socket guard the workers' fetch passes.
+    const send = () => holdingSocket(this.o.sockets, 'fetch', () => guardedFetch(url, bounded, { guard, signal, maxBytes, inFlight }))
+    return this.track('fetch', args, true, send, responseView)
   }
 
   async api(request: ApiRequest, reading: ResponseReading): Promise<HttpResponseData> {
@@ -165,20 +167,6 @@ export class RecordingHost implements PluginHost {
       else this.o.recorder.settle(entries[i], { result: decodeCacheValue(answer, null) })
     }
     return answers
-  }
-
-  /**
-   * Runs a request the dry run sends holding one of the run's sockets: guardedFetch opens its own,
-   * outside the socket guard the workers' fetch passes. Past the run's limit it fails unsent.
-   */
-  private async holdingSocket<T>(send: () => Promise<T>): Promise<T> {
-    const taken = takeSocket(this.o.sockets, 'fetch')
-    if (taken instanceof Error) throw taken
-    try {
-      return await send()
-    } finally {
-      taken()
-    }
   }
 
   private async track<T>(call: string, args: unknown[], performed: boolean, run: () => Promise<T>, show?: (value: T) => unknown): Promise<T> {

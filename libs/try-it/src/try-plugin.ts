@@ -18,7 +18,7 @@ export interface TryPluginParts {
   source: () => Promise<PluginSource>
   /** Shared by the run's plugins: read after each load and step, it stops the run past its limit. */
   memory: RunMemory
-  /** The run's sockets and responses being read, which each plugin's own bounds sit within. */
+  /** The run's sockets and what the host holds for it (MAX_TRY_HOST_HELD_BYTES), which each plugin's own bounds sit within. */
   shared: SharedBounds
 }
 

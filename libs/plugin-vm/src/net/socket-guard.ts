@@ -186,7 +186,7 @@ function normalize(args: ConnectArgs): [Record<string, unknown>, ((...a: unknown
  * Takes one socket of `sockets` and of every count it sits within, and answers how to give it back;
  * or the error naming the first count with no room, taking nothing. `label` names the module.
  */
-export function takeSocket(sockets: SocketCount, label: string): SocketLimitError | (() => void) {
+function takeSocket(sockets: SocketCount, label: string): SocketLimitError | (() => void) {
   const levels: SocketCount[] = []
   for (let count: SocketCount | undefined = sockets; count; count = count.within) {
     if (count.open >= count.limit) return new SocketLimitError(label, count.limit, count.name)
@@ -198,6 +198,22 @@ export function takeSocket(sockets: SocketCount, label: string): SocketLimitErro
     if (given) return
     given = true
     for (const count of levels) count.open--
+  }
+}
+
+/**
+ * Runs `send`, a request host code makes for a plugin outside the guard (its own HTTP client, Node's
+ * pooled fetch), holding one socket of `sockets` (and of each count it sits within) until it
+ * settles: the connection it opens or reuses, counted as the guard counts the plugin's own. Past a
+ * limit it fails with SocketLimitError, unsent.
+ */
+export async function holdingSocket<T>(sockets: SocketCount, label: string, send: () => Promise<T>): Promise<T> {
+  const taken = takeSocket(sockets, label)
+  if (taken instanceof SocketLimitError) throw taken
+  try {
+    return await send()
+  } finally {
+    taken()
   }
 }
 

@@ -11,7 +11,7 @@ import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
 import { defaultFetch } from './http'
 import type { FetchGuard } from '../net/fetch-guard'
-import { MAX_FETCHES_PER_INSTANCE, SocketCount, takeSocket, withAddressPolicy } from '../net/socket-guard'
+import { holdingSocket, MAX_FETCHES_PER_INSTANCE, SocketCount, withAddressPolicy } from '../net/socket-guard'
 import type { ByteBudget } from '../byte-budget'
 import { jobRunAt } from './job-time'
 import { lazyModuleSource } from './runtime-bundle'
@@ -242,22 +242,6 @@ export class HostDispatcher {
     return replies
   }
 
-  /**
-   * Runs a request the host makes for the plugin outside the socket guard (`posthog.api`, which
-   * reaches the operator's host through Node's pooled fetch) holding one of the instance's
-   * sockets: the connection it takes or reuses, counted as the guard counts the plugin's own, with
-   * its team's and the process's. Past a limit it fails without being made.
-   */
-  private async withSocket<T>(label: string, request: () => Promise<T>): Promise<T> {
-    const taken = takeSocket(this.ctx.sockets, label)
-    if (taken instanceof Error) throw taken
-    try {
-      return await request()
-    } finally {
-      taken()
-    }
-  }
-
   private async runAsync(op: string, args: unknown[]): Promise<unknown> {
     const { host, signal, maxFetchBytes, fetchGuard, store } = this.ctx
     const [b, c] = args.slice(1)
@@ -317,7 +301,8 @@ export class HostDispatcher {
         const request = { method: String(a) as ApiMethod, path: String(b), options: (c ?? {}) as Record<string, unknown> }
         // Its response is read on the host like a fetch's, so it counts against the same bounds.
         const reading = { inFlight: this.ctx.fetchInFlight, maxBytes: maxFetchBytes, timeoutMs: this.ctx.fetchTimeoutMs, signal }
-        return this.fetches.run(() => this.withSocket('posthog.api', () => host.api!(request, reading)))
+        // It reaches the operator's host through Node's pooled fetch, outside the socket guard.
+        return this.fetches.run(() => holdingSocket(this.ctx.sockets, 'posthog.api', () => host.api!(request, reading)))
       }
       case 'bridge.await':
         return this.ctx.bridge.await(Number(a))

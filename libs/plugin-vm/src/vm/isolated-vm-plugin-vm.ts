@@ -109,9 +109,9 @@ export class IsolatedVmPluginVm implements PluginVm {
       const timers = new HostTimers((id) => void fireTimer(id))
       made.push(() => timers.clearAll())
       const sockets = new SocketCount(MAX_SOCKETS_PER_INSTANCE, options.shared?.sockets)
-      // Response bodies being read, fetch's, posthog.api's and bridged SDKs' together.
       // What the host holds for the instance counts against its team's and the process's too (`shared.held`).
       const shared = options.shared?.held
+      // Response bodies being read, fetch's, posthog.api's and bridged SDKs' together.
       const responses: ByteBudget = { bytes: 0, limit: settings.maxFetchBytes, within: shared }
       const bridge = new HostModuleBridge({
         policy: guard.policy,
