@@ -1,4 +1,4 @@
-import { SharedBounds, SharedByteBudget, SocketCount } from '@plugin-server/plugin-vm'
+import { Reserve, SharedBounds, SharedByteBudget, SocketCount } from '@plugin-server/plugin-vm'
 
 export interface SharedLimits {
   /** Sockets one team's plugins may have open together in this process (PLUGIN_TEAM_MAX_SOCKETS). */
@@ -15,6 +15,17 @@ interface TeamEntry {
   /** The team's socket count, kept alive by its instances and by every socket it counts (until that socket closes). */
   sockets: WeakRef<SocketCount>
   held: SharedByteBudget
+}
+
+/**
+ * The process's reserve: its last eighth goes only to teams holding under an eighth of a team's
+ * limit (4 096 sockets: the last 512 for teams with under 32 open; 1 GiB held: the last 128 MiB for
+ * teams holding under 25 MB of 200). However many teams fill the rest, sixteen teams using little
+ * each still find sockets, and a few such teams bytes. At least one of each, so a bound of a few
+ * still keeps one for a team with none.
+ */
+export function processReserve(processLimit: number, teamLimit: number): Reserve {
+  return { amount: Math.max(1, Math.floor(processLimit / 8)), below: Math.max(1, Math.floor(teamLimit / 8)) }
 }
 
 /** What a host-held budget counts, in refusals. */
@@ -40,10 +51,16 @@ export class TeamSharedBounds {
   })
 
   constructor(private readonly limits: SharedLimits) {
-    this.processSockets = new SocketCount(limits.processSockets, undefined, "this process's plugins, every team's (PLUGIN_MAX_SOCKETS)")
+    this.processSockets = new SocketCount(
+      limits.processSockets,
+      undefined,
+      "this process's plugins, every team's (PLUGIN_MAX_SOCKETS)",
+      processReserve(limits.processSockets, limits.teamSockets),
+    )
     this.processHeld = {
       bytes: 0,
       limit: limits.processHeldBytes,
+      reserve: processReserve(limits.processHeldBytes, limits.teamHeldBytes),
       name: `what the host holds for every team's plugins ${HELD}`,
       variable: 'PLUGIN_HELD_MAX_MB',
     }

@@ -1,3 +1,5 @@
+import { keptBack, keptFor, Reserve } from './reserve'
+
 /**
  * Bytes host code holds on one plugin instance's behalf — response bodies being read, upload chunks
  * not yet sent — within a limit: no isolate's memory limit sees them. A budget may sit `within`
@@ -11,6 +13,8 @@ export interface ByteBudget {
   /** What the budget is, in refusals (`what the host holds for team 5's plugins`), and the variable setting it; without them, the instance's own. */
   readonly name?: string
   readonly variable?: string
+  /** Set on the process's budget: its last bytes go only to teams holding little (./reserve). */
+  readonly reserve?: Reserve
 }
 
 /** A budget several instances share (a team's, the process's): named in refusals, with the variable setting it. */
@@ -32,10 +36,14 @@ export function releaseBytes(budget: ByteBudget, n: number): void {
   for (let b: ByteBudget | undefined = budget; b; b = b.within) b.bytes -= n
 }
 
-/** Bytes `budget` and every budget it sits within all have room for. */
+/** Bytes `budget` and every budget it sits within all have room for (a reserve counted as no room for a team it is not kept for). */
 export function roomIn(budget: ByteBudget): number {
   let room = Infinity
-  for (let b: ByteBudget | undefined = budget; b; b = b.within) room = Math.min(room, b.limit - b.bytes)
+  let inner: ByteBudget | undefined
+  for (let b: ByteBudget | undefined = budget; b; inner = b, b = b.within) {
+    const kept = b.reserve && inner && inner.bytes >= b.reserve.below ? b.reserve.amount : 0
+    room = Math.min(room, b.limit - kept - b.bytes)
+  }
   return Math.max(0, room)
 }
 
@@ -52,13 +60,23 @@ function isShared(budget: ByteBudget): budget is SharedByteBudget {
   return typeof budget.name === 'string' && typeof budget.variable === 'string'
 }
 
-/** A shared budget's refusal, without its variable: `what the host holds for team 5's plugins (…) would pass 209715200 bytes`. */
-export function wouldPass(budget: SharedByteBudget): string {
+/**
+ * A shared budget's refusal of `n` more bytes, without its variable: `what the host holds for team
+ * 5's plugins (…) would pass 209715200 bytes`, or, when `n` fit its limit and it was the reserve,
+ * what it holds and for whom the rest is kept.
+ */
+export function wouldPass(budget: SharedByteBudget, n: number): string {
+  if (budget.reserve && budget.bytes + n <= budget.limit) {
+    return `${budget.name} holds ${budget.bytes} of ${budget.limit} bytes, and ${keptFor(budget.reserve, 'bytes')}`
+  }
   return `${budget.name} would pass ${budget.limit} bytes`
 }
 
-/** The first budget, from `budget` outwards, that `n` more bytes would pass, or undefined when all have room. */
+/** The first budget, from `budget` outwards, that `n` more bytes would pass (or reach into a reserve not kept for it), or undefined when all have room. */
 export function fullAt(budget: ByteBudget, n: number): ByteBudget | undefined {
-  for (let b: ByteBudget | undefined = budget; b; b = b.within) if (b.bytes + n > b.limit) return b
+  let inner: ByteBudget | undefined
+  for (let b: ByteBudget | undefined = budget; b; inner = b, b = b.within) {
+    if (b.bytes + n > b.limit || keptBack(b.reserve, b.bytes, n, b.limit, inner?.bytes)) return b
+  }
   return undefined
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import net from 'node:net'
 import { ApiRequest, fetchGuard, PluginInstance, ResponseReading } from '@plugin-server/plugin-vm'
-import { callPosthogApi, SharedLimits, TeamSharedBounds } from '@plugin-server/plugin-runtime'
+import { callPosthogApi, processReserve, SharedLimits, TeamSharedBounds } from '@plugin-server/plugin-runtime'
 import { eventually } from '../harness/fleet'
 import { loadCode } from '../plugin-vm/helpers'
 import { HeldResponses, pgOpener, SilentPeer } from '../plugin-vm/held-peers'
@@ -42,8 +42,10 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
     })
     afterEach(async () => peer.close())
 
-    it("forTeam: stops a team's instances together at the team's limit, naming PLUGIN_TEAM_MAX_SOCKETS, while another team connects; every team's together stop at PLUGIN_MAX_SOCKETS; closed sockets give room back", async () => {
+    it("forTeam: stops a team's instances together at the team's limit, naming PLUGIN_TEAM_MAX_SOCKETS, while another team connects; keeps the process's last eighth for teams with under an eighth of a team's limit open; every team's together stop at PLUGIN_MAX_SOCKETS; closed sockets give room back", async () => {
+      // The process's last 7 (of 60) are kept for teams with under 5 (of 40) open.
       const bounds = new TeamSharedBounds({ ...ROOMY, teamSockets: 40, processSockets: 60 })
+      assert.deepEqual(processReserve(60, 40), { amount: 7, below: 5 })
       // Two configs of team 1, each within its own 64: together 60.
       const team1 = [await load(pgOpener(peer.port), bounds, 1), await load(pgOpener(peer.port), bounds, 1)]
       for (const instance of team1) await instance.runJob('open', 30)
@@ -62,22 +64,47 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
 
       const team2 = await load(pgOpener(peer.port), bounds, 2)
       await team2.runJob('open', 15)
+      const refused2 = await eventually(
+        "team 2's connects into the reserve refused",
+        () => refusals(team2),
+        (r) => r.length >= 2,
+      )
       await eventually(
-        'another team connects',
+        'team 2 connects beside team 1 at its limit, up to the reserve',
         async () => peer.open,
-        (n) => n === 55,
+        (n) => n === 53,
       )
-      assert.deepEqual(await refusals(team2), [], 'team 2 is not held back by team 1 being at its limit')
+      assert.equal(refused2.length, 2)
+      assert.match(
+        refused2[0],
+        /^pg: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) have 53 of 60 sockets open, and the last 7 sockets are kept for teams holding under 5; team 2's plugins \(PLUGIN_TEAM_MAX_SOCKETS\) already have 13;/,
+      )
 
+      // A team with few open connects within the reserve, up to its mark.
       const team3 = await load(pgOpener(peer.port), bounds, 3)
-      await team3.runJob('open', 10)
+      await team3.runJob('open', 7)
       const refused3 = await eventually(
-        'connects past the process limit refused',
+        "team 3's connects past the reserve's mark refused",
         () => refusals(team3),
-        (r) => r.length >= 5,
+        (r) => r.length >= 2,
       )
-      assert.equal(refused3.length, 5)
-      assert.match(refused3[0], /^pg: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) already have 60 sockets open/)
+      assert.equal(refused3.length, 2)
+      assert.match(refused3[0], /kept for teams holding under 5; team 3's plugins \(PLUGIN_TEAM_MAX_SOCKETS\) already have 5;/)
+      await eventually(
+        "team 3's 5 connect",
+        async () => peer.open,
+        (n) => n === 58,
+      )
+
+      const team4 = await load(pgOpener(peer.port), bounds, 4)
+      await team4.runJob('open', 4)
+      const refused4 = await eventually(
+        'connects past the process limit refused',
+        () => refusals(team4),
+        (r) => r.length >= 2,
+      )
+      assert.equal(refused4.length, 2)
+      assert.match(refused4[0], /^pg: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) already have 60 sockets open/)
       assert.equal(bounds.holding().sockets, 60)
 
       peer.dropAll()
@@ -162,6 +189,12 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
   })
 
   describe('bytes held on the host (responses being read, cache values read, host work inputs)', () => {
+    /** Reads two values of 800 KB at once, answering their lengths. */
+    const twoValuesReader = `export async function runEveryMinute(_none, { cache }) {
+      await cache.set('a', 'x'.repeat(800000))
+      await cache.set('b', 'y'.repeat(800000))
+      return (await Promise.all([cache.get('a'), cache.get('b')])).map((value) => value.length)
+    }`
     let server: HeldResponses
     beforeEach(async () => {
       server = new HeldResponses(3 * MiB)
@@ -193,9 +226,11 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
       return fetching
     }
 
-    it("forTeam: stops a response of a team whose instances' responses being read hold PLUGIN_TEAM_HELD_MAX_MB, while another team's is read; every team's stop at PLUGIN_HELD_MAX_MB", async () => {
+    it("forTeam: stops a response of a team whose instances' responses being read hold PLUGIN_TEAM_HELD_MAX_MB, while another team's is read; keeps the last eighth of PLUGIN_HELD_MAX_MB for teams holding under an eighth of a team's limit", async () => {
+      // The process's last 1 MiB (of 8) is kept for teams holding under 512 KiB (of 4 MiB).
       const bounds = new TeamSharedBounds({ ...ROOMY, teamHeldBytes: 4 * MiB, processHeldBytes: 8 * MiB })
       const [a1, a2, b, c] = [await load(fetcher, bounds, 1), await load(fetcher, bounds, 1), await load(fetcher, bounds, 2), await load(fetcher, bounds, 3)]
+      const d = await load(twoValuesReader, bounds, 4)
 
       await a1.runJob('start', server.url)
       await heldReaches(bounds, 3 * MiB, "team 1's first response held")
@@ -210,8 +245,14 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
       await b.runJob('start', server.url)
       await heldReaches(bounds, 6 * MiB, "team 2's response held beside team 1's")
       await c.runJob('start', server.url)
-      const overProcess = await endOf(c, "team 3's response stopped")
-      assert.match(String(overProcess), /stopped: what the host holds for every team's plugins \(.*\) would pass 8388608 bytes \(PLUGIN_HELD_MAX_MB\)$/)
+      const intoReserve = await endOf(c, "team 3's response stopped")
+      assert.match(
+        String(intoReserve),
+        /stopped: what the host holds for every team's plugins \(.*\) holds \d+ of 8388608 bytes, and the last 1048576 bytes are kept for teams holding under 524288 \(PLUGIN_HELD_MAX_MB\)$/,
+      )
+      assert.equal(bounds.holding().heldBytes, 6 * MiB, "what team 3's response had read is given back")
+      // 6 MiB held: a team holding nothing (under the mark) reads 1.6 MB at once, reaching 0.53 MiB into the reserve.
+      assert.deepEqual(await d.call('runEveryMinute', [null]), [800_000, 800_000])
 
       server.finish()
       assert.equal(await endOf(a1, 'the held responses end'), 3 * MiB)

@@ -8,7 +8,9 @@ import { metricValue } from '../../../soak/dist/prom-text'
 import { DEADLINES, healthyEvents, HostileFleet, MIXING } from './hostile-fleet-fixture'
 
 const TEAM_LIMIT = 100
-const PROCESS_LIMIT = 150
+const PROCESS_LIMIT = 160
+/** The process's last eighth (20) is kept for teams with under an eighth of TEAM_LIMIT (12) open. */
+const RESERVE_FROM = 140
 
 /**
  * A plugin whose first processEvent opens `count` pg clients to the peer (which never answers) and
@@ -49,11 +51,12 @@ describe('security: plugins holding sockets and host memory in a running fleet',
         PLUGIN_TEAM_MAX_SOCKETS: String(TEAM_LIMIT),
         PLUGIN_MAX_SOCKETS: String(PROCESS_LIMIT),
       })
-      // 4 configs of 60 sockets (240 unbounded), then a team of 40, then one of 20.
+      // 4 configs of 60 sockets (240 unbounded), then a team of 40, one of 20, one of 5.
       for (const [name, configs, each] of [
         ['holders', 4, 60],
         ['neighbour', 1, 40],
         ['latecomer', 1, 20],
+        ['small', 1, 5],
       ] as const) {
         const team = await createTeam(hf.pool, name)
         const configIds: number[] = []
@@ -83,8 +86,8 @@ describe('security: plugins holding sockets and host memory in a running fleet',
       await hf.waitStored(team.id, mine, since, 30_000)
     }
 
-    it("refuses a team's sockets past its limit and every team's past the process's, naming each in the plugin's logs, while another team connects and every team's events are stored", async () => {
-      const [holders, neighbour, latecomer] = teams
+    it("refuses a team's sockets past its limit, and keeps the process's last eighth for teams with few open, naming each in the plugin's logs, while another team connects and every team's events are stored", async () => {
+      const [holders, neighbour, latecomer, small] = teams
       await round(holders.team, 'holders')
       await eventually(
         'the holding team has its limit open at the peer',
@@ -106,25 +109,35 @@ describe('security: plugins holding sockets and host memory in a running fleet',
       )
       assert.equal(await refusals(neighbour.configIds, /./), 0, 'nothing of the other team is refused')
 
+      // Before the reserve, this team took the process's last 20 and a fourth team got none.
       await round(latecomer.team, 'latecomer')
       await eventually(
-        'the process holds its limit open',
+        'a team past the reserve’s mark connects only up to it',
         async () => peer.open,
-        (n) => n === PROCESS_LIMIT,
+        (n) => n === RESERVE_FROM + 12,
       )
-      const overProcess = /: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) already have 150 sockets open/
+      const intoReserve =
+        /: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) have 152 of 160 sockets open, and the last 20 sockets are kept for teams holding under 12; team \d+'s plugins \(PLUGIN_TEAM_MAX_SOCKETS\) already have 12;/
       await eventually(
-        'connects past the process limit refused',
-        () => refusals(latecomer.configIds, overProcess),
-        (n) => n === 10,
+        'its connects past the mark refused',
+        () => refusals(latecomer.configIds, intoReserve),
+        (n) => n === 8,
       )
 
+      await round(small.team, 'small')
+      await eventually(
+        'a team with few open still connects, within the reserve',
+        async () => peer.open,
+        (n) => n === RESERVE_FROM + 12 + 5,
+      )
+      assert.equal(await refusals(small.configIds, /./), 0, 'nothing of the small team is refused')
+
       const metrics = await hf.worker().metrics()
-      assert.equal(metricValue(metrics, 'plugin_sockets_open'), PROCESS_LIMIT, 'the worker reports what its plugins hold')
+      assert.equal(metricValue(metrics, 'plugin_sockets_open'), RESERVE_FROM + 17, 'the worker reports what its plugins hold')
 
       // The worker's own Redis and Postgres connections are not plugins' sockets: events still flow.
       await round(hf.healthyTeam, 'after')
-      assert.equal(peer.open, PROCESS_LIMIT, 'no socket past the limits was opened meanwhile')
+      assert.equal(peer.open, RESERVE_FROM + 17, 'no socket past the limits was opened meanwhile')
       const healthyErrors = (await hf.logs(hf.healthyConfigId)).filter((r) => r.type === 'ERROR')
       assert.deepEqual(healthyErrors, [], 'nothing is logged as an error of the healthy team')
       await hf.assertAllAlive()

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'async_hooks'
 import { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'http'
 import { isIP, LookupFunction, Socket } from 'net'
 import type { ByteBudget } from '../byte-budget'
+import { keptBack, type Reserve } from '../reserve'
 import { AddressPolicy, normalizeHost } from './address-policy'
 import { boundResponse, installInflateGuard } from './bounded-response'
 import { FetchRefusedError } from './fetch-refused-error'
@@ -27,6 +28,7 @@ export const MAX_FETCHES_PER_INSTANCE = MAX_SOCKETS_PER_INSTANCE / 2
  * `within` another (an instance's within its team's, a team's within the process's), which counts
  * the same sockets: a team's many configs share one bound, and every team's one for the process's
  * file descriptors. `name` says what a count with no room is, in refusals (none: an instance's own).
+ * `reserve` (the process's): its last sockets go only to teams with few open (../reserve).
  */
 export class SocketCount {
   open = 0
@@ -35,6 +37,7 @@ export class SocketCount {
     readonly limit = MAX_SOCKETS_PER_INSTANCE,
     readonly within?: SocketCount,
     readonly name?: string,
+    readonly reserve?: Reserve,
   ) {}
 }
 
@@ -188,8 +191,12 @@ function normalize(args: ConnectArgs): [Record<string, unknown>, ((...a: unknown
  */
 function takeSocket(sockets: SocketCount, label: string): SocketLimitError | (() => void) {
   const levels: SocketCount[] = []
-  for (let count: SocketCount | undefined = sockets; count; count = count.within) {
+  let inner: SocketCount | undefined
+  for (let count: SocketCount | undefined = sockets; count; inner = count, count = count.within) {
     if (count.open >= count.limit) return new SocketLimitError(label, count.limit, count.name)
+    if (keptBack(count.reserve, count.open, 1, count.limit, inner?.open)) {
+      return new SocketLimitError(label, count.limit, count.name, { reserve: count.reserve!, open: count.open, mine: inner!.open, whose: inner!.name })
+    }
     levels.push(count)
   }
   for (const count of levels) count.open++

@@ -81,7 +81,14 @@ export class CacheReads {
       const answer = answers[j]
       if (answer instanceof Error) replies[i] = failed(answer)
       else if (answer === undefined || (!kept && answer !== null))
-        replies[i] = failure(this.refusal(keys[j], answer === undefined ? short : sharedFull(this.budget, bytes), answer === undefined))
+        replies[i] = failure(
+          this.refusal(
+            keys[j],
+            answer === undefined ? short : sharedFull(this.budget, bytes),
+            answer === undefined ? this.shareBytes : bytes,
+            answer === undefined,
+          ),
+        )
       else replies[i] = { ok: true, value: answer }
     }
     // On one reply of the crossing's: the sandbox acknowledges it once it has them all.
@@ -106,10 +113,10 @@ export class CacheReads {
     releaseBytes(this.budget, bytes)
   }
 
-  /** `shared`: the team's or the process's budget, when that was the bound rather than the instance's own. */
-  private refusal(key: string, shared: SharedByteBudget | null, atOnce: boolean): RangeError {
+  /** `shared`: the team's or the process's budget, when that was the bound rather than the instance's own, for `bytes` more. */
+  private refusal(key: string, shared: SharedByteBudget | null, bytes: number, atOnce: boolean): RangeError {
     const shown = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)
-    if (shared) return this.store.refusal(`cache.get(${shown}) refused: ${wouldPass(shared)}`, shared.variable)
+    if (shared) return this.store.refusal(`cache.get(${shown}) refused: ${wouldPass(shared, bytes)}`, shared.variable)
     const problem = atOnce
       ? `cache.get(${shown}) refused: the values read at once come to more than this plugin may read at once (${this.shareBytes} bytes, or what is left of ${this.budget.limit} while other reads are held)`
       : `cache.get(${shown}) refused: the values this plugin has read and not yet received come to more than ${this.budget.limit} bytes`
