@@ -2,7 +2,7 @@ import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
 import { listExistingConfigIds } from '@plugin-server/db'
-import { registerPluginMetricsCollector } from '@plugin-server/plugin-runtime'
+import { registerPluginMetricsCollector, usePluginDnsServers } from '@plugin-server/plugin-runtime'
 import { SecretBox } from '@plugin-server/secrets'
 
 /**
@@ -11,6 +11,8 @@ import { SecretBox } from '@plugin-server/secrets'
  */
 export async function start(ctx: RoleContext): Promise<RunningRole> {
   const { config, logger } = ctx
+  // Try it's dry runs resolve plugins' names as the workers do.
+  usePluginDnsServers(config.plugins.dnsServers)
   // No offline queue: while Redis is away an add fails at once (503, the client retries) instead of
   // waiting in ioredis' memory and landing after the client was told it was not stored — a second
   // copy once the retry lands too, and a heap growing with every retry for as long as Redis is down.

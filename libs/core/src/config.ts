@@ -101,6 +101,8 @@ export interface Config {
     processEventTimeoutMs: number
     /** Private hosts/networks plugin fetch and bridged pg may reach (hostnames, `*.suffix`, IPs, CIDRs). */
     fetchAllowedHosts: string[]
+    /** DNS servers (IP, IP:port, [IPv6]:port) plugins' and webhooks' names are asked of; empty: the system's (resolv.conf). */
+    dnsServers: string[]
     /** Keys secret config values are encrypted with at rest; the first encrypts. Empty: secrets cannot be written. */
     secretsKeys: SecretKey[]
     /** Largest input of one zlib/crypto/jsonwebtoken task a plugin asks of the host. */
@@ -329,6 +331,17 @@ function allowedHostProblem(entry: string): string | null {
   return /^(\*\.|\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?\.?$/i.test(address) ? null : 'expected a hostname, *.suffix, IP address or CIDR'
 }
 
+/** What dns.Resolver#setServers takes: `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]:53`. */
+function dnsServerProblem(entry: string): string | null {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry)
+  const v4 = /^([\d.]+)(?::(\d+))?$/.exec(entry)
+  const [address, port] = bracketed ? [bracketed[1], bracketed[2]] : v4 ? [v4[1], v4[2]] : [entry, undefined]
+  const kind = isIP(address)
+  if (kind === 0 || (v4 && kind !== 4) || (bracketed && kind !== 6)) return 'expected an IP address, IP:port or [IPv6]:port'
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return 'expected a port from 1 to 65535'
+  return null
+}
+
 /** -1 (the default) keeps the admin API on the capture port; the same port twice could not be bound. */
 function adminPort(r: Reader, capturePort: number): number | null {
   const port = r.int('ADMIN_PORT', -1, -1, 65535)
@@ -542,6 +555,7 @@ export function loadConfig(env: Env = process.env): Config {
       posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', '', undefined, hidden),
       processEventTimeoutMs: r.ms('PLUGIN_PROCESS_EVENT_TIMEOUT_MS', 5000, 10, 3_600_000),
       fetchAllowedHosts: r.list('PLUGIN_FETCH_ALLOWED_HOSTS', allowedHostProblem),
+      dnsServers: r.list('PLUGIN_DNS_SERVERS', dnsServerProblem),
       secretsKeys: r.parsed('PLUGIN_SECRETS_KEYS', parseSecretKeys, []),
       hostWorkMaxBytes: r.int('PLUGIN_HOST_WORK_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       teamMaxSockets: r.int('PLUGIN_TEAM_MAX_SOCKETS', 256, 1, 1_000_000),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, ReadinessCheck, RoleContext, subscribeReload } from '@plugin-server/core'
-import { IsolatedVmPluginVm, PluginVm, prepareSandboxRuntime } from '@plugin-server/plugin-vm'
+import { IsolatedVmPluginVm, PluginVm, prepareSandboxRuntime, usePluginDnsServers } from '@plugin-server/plugin-vm'
 import { breakerDisabledCounter } from './breaker-metrics'
 import { GeoIpLocator } from './geoip-locator'
 import { registerLiveIsolatesGauge } from './isolate-metrics'
@@ -35,6 +35,7 @@ export async function startPluginRuntime(
   options: PluginRuntimeOptions = {},
 ): Promise<PluginRuntime> {
   const { config, logger } = ctx
+  usePluginDnsServers(config.plugins.dnsServers)
   if (options.prepare) prepareSandboxRuntime(config.plugins.runtimeSnapshot)
   // Plugins issue many small commands at once (a batch of events each awaiting the cache): pipeline them.
   const redis = ctx.newRedisConnection('plugins', { enableAutoPipelining: true })

@@ -247,6 +247,25 @@ describe('loadConfig', () => {
     )
   })
 
+  it("asks plugins' names of the system's DNS servers unless PLUGIN_DNS_SERVERS names some (IP, IP:port, [IPv6]:port), and names a wrong entry", () => {
+    assert.deepEqual(loadConfig({}).plugins.dnsServers, [])
+    assert.deepEqual(loadConfig({ PLUGIN_DNS_SERVERS: '10.0.0.10, 10.0.0.11:5353 ::1 [2001:db8::1]:53' }).plugins.dnsServers, [
+      '10.0.0.10',
+      '10.0.0.11:5353',
+      '::1',
+      '[2001:db8::1]:53',
+    ])
+    assert.throws(
+      () => loadConfig({ PLUGIN_DNS_SERVERS: 'dns.example,10.0.0.1:99999' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.match(err.message, /PLUGIN_DNS_SERVERS: expected an IP address, IP:port or \[IPv6\]:port, got "dns\.example"/)
+        assert.match(err.message, /PLUGIN_DNS_SERVERS: expected a port from 1 to 65535, got "10\.0\.0\.1:99999"/)
+        return true
+      },
+    )
+  })
+
   it('refuses a capture shutdown delay that leaves the grace period no time to drain', () => {
     assert.throws(
       () => loadConfig({ CAPTURE_SHUTDOWN_DELAY_MS: '30000', SHUTDOWN_GRACE_MS: '30000' }),

@@ -1,18 +1,23 @@
-import { lookup as dnsLookup, LookupAddress } from 'dns'
+import dns, { LookupAddress } from 'dns'
 import type { LookupFunction } from 'net'
 import { AddressPolicy } from './address-policy'
 import { FetchRefusedError } from './fetch-refused-error'
+import { resolveName, SystemLookup } from './name-resolver'
+
+/** getaddrinfo for what DNS cannot answer (name-resolver.ts). Read from `dns` at each call, as Node's own lookup is. */
+export const getaddrinfo: SystemLookup = (hostname, family, callback) =>
+  dns.lookup(hostname, { family, all: true }, (error, addresses) => callback(error, (addresses ?? []) as LookupAddress[]))
 
 /**
- * A `lookup` for sockets and http(s) Agents that resolves the name and hands the socket only
- * addresses the policy accepts. The socket connects to exactly what was checked, so a DNS answer
- * that changes between a check and the connect (rebinding) cannot slip a private address in.
+ * A `lookup` for sockets and http(s) Agents that resolves the name (name-resolver.ts; `system` runs
+ * getaddrinfo, in a lookup slot for plugins' sockets) and hands the socket only addresses the policy
+ * accepts. The socket connects to exactly what was checked, so a DNS answer that changes between a
+ * check and the connect (rebinding) cannot slip a private address in.
  */
-export function guardedLookup(policy: AddressPolicy): LookupFunction {
+export function guardedLookup(policy: AddressPolicy, system: SystemLookup = getaddrinfo): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, resolved) => {
+    resolveName(hostname, familyOf(options), system, (error, addresses) => {
       if (error) return callback(error, '', 0)
-      const addresses = resolved as LookupAddress[]
       const allowed = policy.allowsName(hostname) ? addresses : addresses.filter((a) => policy.refusal(a.address) === null)
       if (allowed.length === 0) {
         const why = addresses
@@ -25,4 +30,12 @@ export function guardedLookup(policy: AddressPolicy): LookupFunction {
       callback(null, allowed[0].address, allowed[0].family)
     })
   }
+}
+
+/** 4, 6, or 0 for either, however the caller said it (`family: 4`, `'IPv6'`, none). */
+function familyOf(options: unknown): 0 | 4 | 6 {
+  const family = (options as { family?: unknown } | undefined)?.family
+  if (family === 4 || family === 'IPv4') return 4
+  if (family === 6 || family === 'IPv6') return 6
+  return 0
 }

@@ -6,8 +6,9 @@ import { keptBack, type Reserve } from '../reserve'
 import { AddressPolicy, normalizeHost } from './address-policy'
 import { boundResponse, installInflateGuard } from './bounded-response'
 import { FetchRefusedError } from './fetch-refused-error'
-import { guardedLookup } from './guarded-lookup'
+import { getaddrinfo, guardedLookup } from './guarded-lookup'
 import { PLUGIN_LOOKUPS } from './lookup-slots'
+import type { SystemLookup } from './name-resolver'
 import { SocketLimitError } from './socket-limit-error'
 
 /**
@@ -55,7 +56,6 @@ type ConnectArgs = unknown[]
 type Connect = (this: Socket, ...args: ConnectArgs) => Socket
 
 const scopes = new AsyncLocalStorage<PolicyScope>()
-const lookups = new WeakMap<AddressPolicy, LookupFunction>()
 /**
  * Who connected each socket: a kept-alive socket is reused only by the same owner. That is the plugin
  * instance (its socket count); the policy alone would not do, as every plugin under one allowlist
@@ -67,22 +67,21 @@ const socketOwners = new WeakMap<Socket, object>()
 function ownerOf(scope: PolicyScope | undefined): object | undefined {
   return scope && (scope.sockets ?? scope.policy)
 }
-/** The scope's lookup, run in its owner's turn among PLUGIN_LOOKUPS. */
-function slotted(scope: PolicyScope): LookupFunction {
-  const owner = ownerOf(scope)!
-  return ((hostname, options, callback) =>
+/** getaddrinfo run in `owner`'s turn among PLUGIN_LOOKUPS: the part of a lookup that holds one of libuv's threads (name-resolver.ts). */
+function slotted(owner: object): SystemLookup {
+  return (hostname, family, callback) =>
     PLUGIN_LOOKUPS.run(owner, (done) => {
-      const answer = (...args: unknown[]): void => {
+      const answer: typeof callback = (error, addresses) => {
         done()
-        ;(callback as (...args: unknown[]) => void)(...args)
+        callback(error, addresses)
       }
       try {
-        scope.lookup(hostname, options, answer)
+        getaddrinfo(hostname, family, answer)
       } catch (error) {
         // dns.lookup throws for bad arguments; as an answer, it fails this socket and not whoever freed the slot.
-        process.nextTick(answer, error, '', 0)
+        process.nextTick(answer, error as NodeJS.ErrnoException, [])
       }
-    })) as LookupFunction
+    })
 }
 
 /** Sockets counted and not yet closed: a socket connected again after its close is counted again. */
@@ -99,8 +98,7 @@ let original: Connect | undefined
  */
 export function withAddressPolicy<T>(policy: AddressPolicy, label: string, fn: () => T, sockets?: SocketCount, responses?: ByteBudget): T {
   installSocketGuard()
-  let lookup = lookups.get(policy)
-  if (!lookup) lookups.set(policy, (lookup = guardedLookup(policy)))
+  const lookup = guardedLookup(policy, slotted(sockets ?? policy))
   return scopes.run({ policy, label, lookup, sockets, responses }, fn)
 }
 
@@ -125,9 +123,10 @@ export function installSocketGuard(): void {
       process.nextTick(() => this.destroy(refusal))
       return this
     }
-    // Our lookup, whatever the caller passed: names resolve only to addresses the policy accepts,
-    // one at a time per instance and within the plugins' share of libuv's threads (lookup-slots.ts).
-    const checked = { ...options, lookup: slotted(scope) }
+    // Our lookup, whatever the caller passed: names resolve only to addresses the policy accepts, by
+    // DNS on the event loop, and what only getaddrinfo answers one at a time per instance, within
+    // the plugins' share of libuv's threads (name-resolver.ts, lookup-slots.ts).
+    const checked = { ...options, lookup: scope.lookup }
     return callback ? connect.call(this, checked, callback) : connect.call(this, checked)
   } as typeof Socket.prototype.connect
   installAgentGuard()

@@ -1,0 +1,72 @@
+import dns, { LookupAddress, Resolver } from 'dns'
+
+/**
+ * How the names plugins connect to (and webhooks' hosts) are resolved. getaddrinfo (`dns.lookup`)
+ * runs on one of libuv's four threads for as long as the name's DNS servers take and cannot be
+ * cancelled: a name whose servers never answer held a thread 5–20 s per lookup, so two plugins
+ * asking for such a name held up every team's lookups (lookup-slots.ts keeps the other two threads
+ * for the worker's own work). DNS is asked with c-ares instead (`dns.Resolver`), on the event loop
+ * and with a deadline: a name whose servers never answer costs a UDP socket and a timer, and fails
+ * with ETIMEOUT within about 6 s (RESOLVE_TRIES tries, the first RESOLVE_TIMEOUT_MS at most, the
+ * second twice that; c-ares waits less for a server that usually answers fast), in the plugin that
+ * asked only.
+ *
+ * getaddrinfo still answers what DNS cannot: `localhost` and `*.localhost`, a name without a dot
+ * (the search domains of resolv.conf, e.g. a Kubernetes service name), and a name DNS says has no
+ * address (the hosts file, Kubernetes' hostAliases). Those go through lookup-slots as before.
+ */
+export const RESOLVE_TIMEOUT_MS = 2000
+const RESOLVE_TRIES = 2
+/** Answers after which getaddrinfo is asked, at once: DNS has no address for the name (or refused to be asked), which the hosts file may have. */
+const NO_ADDRESS = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA, dns.CONNREFUSED])
+
+let resolver = newResolver([])
+
+function newResolver(servers: readonly string[]): Resolver {
+  const created = new Resolver({ timeout: RESOLVE_TIMEOUT_MS, tries: RESOLVE_TRIES })
+  if (servers.length > 0) created.setServers(servers)
+  return created
+}
+
+/** The DNS servers plugins' names are asked of (PLUGIN_DNS_SERVERS); none: the system's (resolv.conf). */
+export function usePluginDnsServers(servers: readonly string[]): void {
+  resolver = newResolver(servers)
+}
+
+type Addresses = (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void
+/** getaddrinfo, as the caller runs it (in a lookup slot, or not). */
+export type SystemLookup = (hostname: string, family: number, callback: Addresses) => void
+
+/** The addresses of `hostname` of `family` (4, 6, or 0 for both, IPv4 first); from `system` for what DNS cannot answer. */
+export function resolveName(hostname: string, family: number, system: SystemLookup, callback: Addresses): void {
+  if (onlySystemKnows(hostname)) return system(hostname, family, callback)
+  const families = family === 4 ? [4] : family === 6 ? [6] : [4, 6]
+  const found: LookupAddress[][] = []
+  const errors: NodeJS.ErrnoException[] = []
+  let left = families.length
+  families.forEach((f, i) => {
+    const answer = (error: NodeJS.ErrnoException | null, addresses: string[]): void => {
+      if (error) errors.push(error)
+      else found[i] = addresses.map((address) => ({ address, family: f }))
+      if (--left > 0) return
+      const all = found.flat()
+      if (all.length > 0) return callback(null, all)
+      if (errors.every((e) => NO_ADDRESS.has(e.code))) return system(hostname, family, callback)
+      const failure = errors.find((e) => !NO_ADDRESS.has(e.code)) ?? errors[0]
+      if (failure.code === dns.TIMEOUT) failure.message += ' (its DNS servers did not answer)'
+      callback(failure, [])
+    }
+    try {
+      if (f === 4) resolver.resolve4(hostname, answer)
+      else resolver.resolve6(hostname, answer)
+    } catch (error) {
+      // c-ares refuses a name it cannot send (bad characters, too long) at once: as an answer, asynchronously.
+      process.nextTick(answer, error as NodeJS.ErrnoException, [])
+    }
+  })
+}
+
+function onlySystemKnows(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '')
+  return name === 'localhost' || name.endsWith('.localhost') || !name.includes('.')
+}
