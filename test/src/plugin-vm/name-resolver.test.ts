@@ -54,6 +54,7 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     const { asked, system } = recordingSystem()
     assert.deepEqual(await resolved('good.test', 0, system), { error: null, addresses: [{ address: '127.0.0.1', family: 4 }] })
     assert.deepEqual(await resolved('GOOD.test', 4, system), { error: null, addresses: [{ address: '127.0.0.1', family: 4 }] })
+    assert.deepEqual(await resolved('127.0.0.3', 0, system), { error: null, addresses: [{ address: '127.0.0.3', family: 4 }] }, 'an address is its own answer')
     assert.deepEqual(asked, [])
   })
 

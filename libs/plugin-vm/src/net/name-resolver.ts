@@ -1,4 +1,5 @@
 import dns, { LookupAddress, Resolver } from 'dns'
+import { isIP } from 'net'
 
 /**
  * How the names plugins connect to (and webhooks' hosts) are resolved. getaddrinfo (`dns.lookup`)
@@ -39,6 +40,9 @@ export type SystemLookup = (hostname: string, family: number, callback: Addresse
 
 /** The addresses of `hostname` of `family` (4, 6, or 0 for both, IPv4 first); from `system` for what DNS cannot answer. */
 export function resolveName(hostname: string, family: number, system: SystemLookup, callback: Addresses): void {
+  const literal = isIP(hostname)
+  // An address is its own answer (an SDK may pass one to a lookup); one of the other family, none.
+  if (literal !== 0) return process.nextTick(callback, null, family === 0 || family === literal ? [{ address: hostname, family: literal }] : [])
   if (onlySystemKnows(hostname)) return system(hostname, family, callback)
   const families = family === 4 ? [4] : family === 6 ? [6] : [4, 6]
   const found: LookupAddress[][] = []
