@@ -6,6 +6,9 @@ import { MemoryCache } from '@plugin-server/plugin-vm'
 const { CacheReads } = require(
   path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/cache-reads.js'),
 ) as typeof import('@plugin-server/plugin-vm/dist/vm/cache-reads')
+const { holdBytes } = require(
+  path.resolve(__dirname, '../../../libs/plugin-vm/dist/byte-budget.js'),
+) as typeof import('@plugin-server/plugin-vm/dist/byte-budget')
 const { StoreBounds } = require(
   path.resolve(__dirname, '../../../libs/plugin-vm/dist/vm/store-bounds.js'),
 ) as typeof import('@plugin-server/plugin-vm/dist/vm/store-bounds')
@@ -58,6 +61,25 @@ describe('CacheReads (the host side of meta.cache.get)', () => {
     assert.deepEqual([counted.bytes, team.bytes], [1498, 1498], 'only the reservation of the read under way is left (what was left of 3000)')
     await underWay
     assert.deepEqual([counted.bytes, team.bytes], [0, 0])
+  })
+
+  it('read keeps what it read out of its reservation: another instance of the team taking the team past the process’s reserve mark meanwhile does not get it refused', async () => {
+    const processBudget = { bytes: 0, limit: 10_000, name: 'the process', variable: 'PROCESS_VAR', reserve: { amount: 5000, below: 3000 } }
+    const team = { bytes: 0, limit: 100_000, within: processBudget, name: 'team 1', variable: 'TEAM_VAR' }
+    const sibling = { bytes: 0, limit: 100_000, within: team }
+    const counted = { bytes: 0, limit: LIMITS.hostWorkMaxBytes, within: team }
+    const readMany = cache.readMany.bind(cache)
+    cache.readMany = (keys, maxBytes) => {
+      // While Redis answers: the team's other instance holds 4 000 (the team 6 000 with this read's 2 000 reserved).
+      assert.equal(holdBytes(sibling, 4000), true)
+      return readMany(keys, maxBytes)
+    }
+    const reading = new CacheReads(cache, new StoreBounds(LIMITS, () => undefined), counted, 2000)
+    const [answer] = await reading.read([['big1']], 0, failed)
+    assert.equal(answer.ok, true, 'holding it again would have been refused: the team is past 3 000 and the process past 5 000')
+    assert.deepEqual([counted.bytes, team.bytes, processBudget.bytes], [1502, 5502, 5502])
+    reading.taken(answer.taken!)
+    assert.deepEqual([counted.bytes, team.bytes], [0, 4000])
   })
 
   it('read holds what it answered until taken: meanwhile a read gets only what is left of PLUGIN_HOST_WORK_MAX_BYTES, and is refused past it', async () => {

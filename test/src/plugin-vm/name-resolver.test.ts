@@ -40,7 +40,7 @@ function outcome(socket: Socket): Promise<string> {
 
 describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERVERS)", function () {
   this.timeout(60_000)
-  const dns = new DnsServer({ 'good.test': '127.0.0.1' }, new Set(['black-holed.test']))
+  const dns = new DnsServer({ 'good.test': '127.0.0.1' }, new Set(['black-holed.test']), new Set(['refused.test']))
   before(async () => {
     await dns.start()
     usePluginDnsServers([dns.server])
@@ -58,13 +58,13 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     assert.deepEqual(asked, [])
   })
 
-  it('resolveName: asks getaddrinfo what DNS cannot answer: localhost, a name without a dot (search domains), a name DNS has no address for (the hosts file)', async () => {
+  it('resolveName: asks getaddrinfo what DNS cannot answer: localhost, a name without a dot (search domains), a name DNS has no address for or refuses (the hosts file)', async () => {
     const { asked, system } = recordingSystem()
-    for (const name of ['localhost', 'db.localhost', 'redis', 'unknown.test']) {
+    for (const name of ['localhost', 'db.localhost', 'redis', 'unknown.test', 'refused.test']) {
       assert.deepEqual(await resolved(name, 0, system), { error: null, addresses: [{ address: '127.0.0.2', family: 4 }] })
     }
-    assert.deepEqual(asked, ['localhost', 'db.localhost', 'redis', 'unknown.test'])
-    assert.ok((dns.asked.get('unknown.test') ?? 0) >= 1, 'DNS was asked first')
+    assert.deepEqual(asked, ['localhost', 'db.localhost', 'redis', 'unknown.test', 'refused.test'])
+    assert.ok((dns.asked.get('unknown.test') ?? 0) >= 1 && (dns.asked.get('refused.test') ?? 0) >= 1, 'DNS was asked first')
     assert.equal(dns.asked.get('redis'), undefined)
   })
 

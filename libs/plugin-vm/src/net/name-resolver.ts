@@ -8,18 +8,21 @@ import { isIP } from 'net'
  * asking for such a name held up every team's lookups (lookup-slots.ts keeps the other two threads
  * for the worker's own work). DNS is asked with c-ares instead (`dns.Resolver`), on the event loop
  * and with a deadline: a name whose servers never answer costs a UDP socket and a timer, and fails
- * with ETIMEOUT within about 6 s (RESOLVE_TRIES tries, the first RESOLVE_TIMEOUT_MS at most, the
- * second twice that; c-ares waits less for a server that usually answers fast), in the plugin that
- * asked only.
+ * with ETIMEOUT within about 6 s per server of resolv.conf (RESOLVE_TRIES tries, the first
+ * RESOLVE_TIMEOUT_MS at most, the second twice that; c-ares waits less for a server that usually
+ * answers fast), in the plugin that asked only.
  *
  * getaddrinfo still answers what DNS cannot: `localhost` and `*.localhost`, a name without a dot
  * (the search domains of resolv.conf, e.g. a Kubernetes service name), and a name DNS says has no
- * address (the hosts file, Kubernetes' hostAliases). Those go through lookup-slots as before.
+ * address for or refuses (the hosts file, Kubernetes' hostAliases). Those go through lookup-slots as
+ * before. A hosts-file entry no longer overrides an address DNS has for the same name. A name's own
+ * DNS server can still answer "no address" to c-ares and then not answer getaddrinfo: that holds a
+ * lookup slot, as every lookup did before (one per instance, half of libuv's threads in all).
  */
 export const RESOLVE_TIMEOUT_MS = 2000
 const RESOLVE_TRIES = 2
 /** Answers after which getaddrinfo is asked, at once: DNS has no address for the name (or refused to be asked), which the hosts file may have. */
-const NO_ADDRESS = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA, dns.CONNREFUSED])
+const NO_ADDRESS = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA, dns.CONNREFUSED, dns.REFUSED])
 
 let resolver = newResolver([])
 
@@ -40,6 +43,8 @@ export type SystemLookup = (hostname: string, family: number, callback: Addresse
 
 /** The addresses of `hostname` of `family` (4, 6, or 0 for both, IPv4 first); from `system` for what DNS cannot answer. */
 export function resolveName(hostname: string, family: number, system: SystemLookup, callback: Addresses): void {
+  // Not a name: getaddrinfo's own argument checks say what is wrong, as before.
+  if (typeof hostname !== 'string') return system(hostname, family, callback)
   const literal = isIP(hostname)
   // An address is its own answer (an SDK may pass one to a lookup); one of the other family, none.
   if (literal !== 0) return process.nextTick(callback, null, family === 0 || family === literal ? [{ address: hostname, family: literal }] : [])

@@ -67,14 +67,22 @@ export class CacheReads {
     try {
       answers = await this.cache.readMany(keys, reserved)
     } catch (error) {
+      releaseBytes(this.budget, reserved)
       for (const i of askers) replies[i] = failed(error)
       return replies
-    } finally {
-      releaseBytes(this.budget, reserved)
     }
     let bytes = 0
     for (const answer of answers) if (typeof answer === 'string') bytes += answer.length
-    const kept = !this.closed && holdBytes(this.budget, bytes)
+    // What was read stays held out of the reservation, the rest given back: holding it again could
+    // now fail (the team's other instances may have taken it past the process's reserve meanwhile).
+    let kept: boolean
+    if (!this.closed && bytes <= reserved) {
+      releaseBytes(this.budget, reserved - bytes)
+      kept = true
+    } else {
+      releaseBytes(this.budget, reserved)
+      kept = !this.closed && holdBytes(this.budget, bytes)
+    }
     let id: number | undefined
     if (kept && bytes > 0) this.held.set((id = ++this.nextId), bytes)
     for (const [j, i] of askers.entries()) {
