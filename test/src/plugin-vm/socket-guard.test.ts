@@ -86,6 +86,46 @@ describe('plugin-vm: the socket guard (every socket opened under an address poli
     }
   })
 
+  it("gives a team's instances one of those lookups at a time (their counts sit within the team's), so a team whose lookups hang leaves the other slot to other teams", async () => {
+    const port = redisPort()
+    const policy = new AddressPolicy(['localhost'])
+    const held: { host: string; answer: () => void }[] = []
+    const resolve = dns.lookup
+    let mostOfTeam = 0
+    const team = new SocketCount(100)
+    const [a1, a2, b] = [new SocketCount(64, team), new SocketCount(64, team), new SocketCount()]
+    const ofTeam = new Set(['localhost', 'LOCALHOST', 'Localhost'])
+    ;(dns as { lookup: unknown }).lookup = (host: string, _options: dns.LookupAllOptions, callback: (e: null, a: dns.LookupAddress[]) => void) => {
+      held.push({ host, answer: () => callback(null, [{ address: '127.0.0.1', family: 4 }]) })
+      mostOfTeam = Math.max(mostOfTeam, held.filter((h) => ofTeam.has(h.host)).length)
+    }
+    try {
+      const open = (owner: SocketCount, names: string[]) =>
+        withAddressPolicy(policy, 'test', () => Promise.all(names.map((n) => outcome(net.connect(port, n)))), owner)
+      const outcomes = Promise.all([open(a1, ['localhost', 'LOCALHOST']), open(a2, ['Localhost']), open(b, ['localHost'])])
+      const answered: string[] = []
+      for (let i = 0; i < 4; i++) {
+        while (held.length === 0) await new Promise((r) => setImmediate(r))
+        if (i === 0) {
+          await new Promise((r) => setImmediate(r))
+          assert.deepEqual(
+            held.map((h) => h.host),
+            ['localhost', 'localHost'],
+            "the team's second instance waits; the other team's lookup takes the second slot",
+          )
+        }
+        const next = held.shift()!
+        answered.push(next.host)
+        next.answer()
+      }
+      assert.equal(mostOfTeam, 1, 'never two of the team at once')
+      assert.deepEqual(answered, ['localhost', 'localHost', 'Localhost', 'LOCALHOST'])
+      assert.deepEqual(await outcomes, [['replied +PONG', 'replied +PONG'], ['replied +PONG'], ['replied +PONG']])
+    } finally {
+      ;(dns as { lookup: unknown }).lookup = resolve
+    }
+  })
+
   it('refuses Unix sockets', async () => {
     const attempts = await withAddressPolicy(new AddressPolicy(['0.0.0.0/0', '::/0']), 'test', () =>
       Promise.all([outcome(net.connect('/var/run/redis.sock')), outcome(net.connect({ path: '/tmp/.s.PGSQL.5432' }))]),

@@ -17,7 +17,7 @@ import { isIP } from 'net'
  * address for or refuses (the hosts file, Kubernetes' hostAliases). Those go through lookup-slots as
  * before. A hosts-file entry no longer overrides an address DNS has for the same name. A name's own
  * DNS server can still answer "no address" to c-ares and then not answer getaddrinfo: that holds a
- * lookup slot, as every lookup did before (one per instance, half of libuv's threads in all).
+ * lookup slot, as every lookup did before (one per team at a time, half of libuv's threads in all).
  */
 export const RESOLVE_TIMEOUT_MS = 2000
 const RESOLVE_TRIES = 2

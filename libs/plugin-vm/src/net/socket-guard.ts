@@ -67,21 +67,24 @@ const socketOwners = new WeakMap<Socket, object>()
 function ownerOf(scope: PolicyScope | undefined): object | undefined {
   return scope && (scope.sockets ?? scope.policy)
 }
-/** getaddrinfo run in `owner`'s turn among PLUGIN_LOOKUPS: the part of a lookup that holds one of libuv's threads (name-resolver.ts). */
-function slotted(owner: object): SystemLookup {
-  return (hostname, family, callback) =>
-    PLUGIN_LOOKUPS.run(owner, (done) => {
-      const answer: typeof callback = (error, addresses) => {
-        done()
-        callback(error, addresses)
-      }
-      try {
-        getaddrinfo(hostname, family, answer)
-      } catch (error) {
-        // dns.lookup throws for bad arguments; as an answer, it fails this socket and not whoever freed the slot.
-        process.nextTick(answer, error as NodeJS.ErrnoException, [])
-      }
-    })
+/**
+ * getaddrinfo run in `owner`'s turn among PLUGIN_LOOKUPS, one at a time for `group` (the instance's
+ * team): the part of a lookup that holds one of libuv's threads (name-resolver.ts).
+ */
+function slotted(owner: object, group: object): SystemLookup {
+  const run = (hostname: string, family: number, callback: Parameters<SystemLookup>[2]) => (done: () => void) => {
+    const answer: typeof callback = (error, addresses) => {
+      done()
+      callback(error, addresses)
+    }
+    try {
+      getaddrinfo(hostname, family, answer)
+    } catch (error) {
+      // dns.lookup throws for bad arguments; as an answer, it fails this socket and not whoever freed the slot.
+      process.nextTick(answer, error as NodeJS.ErrnoException, [])
+    }
+  }
+  return (hostname, family, callback) => PLUGIN_LOOKUPS.run(owner, run(hostname, family, callback), group)
 }
 
 /** Sockets counted and not yet closed: a socket connected again after its close is counted again. */
@@ -98,7 +101,7 @@ let original: Connect | undefined
  */
 export function withAddressPolicy<T>(policy: AddressPolicy, label: string, fn: () => T, sockets?: SocketCount, responses?: ByteBudget): T {
   installSocketGuard()
-  const lookup = guardedLookup(policy, slotted(sockets ?? policy))
+  const lookup = guardedLookup(policy, slotted(sockets ?? policy, sockets?.within ?? sockets ?? policy))
   return scopes.run({ policy, label, lookup, sockets, responses }, fn)
 }
 
