@@ -1,4 +1,4 @@
-import { keptBack, keptFor, Reserve } from './reserve'
+import { keptFor, keptFrom, Reserve } from './reserve'
 
 /**
  * Bytes host code holds on one plugin instance's behalf — response bodies being read, upload chunks
@@ -40,10 +40,7 @@ export function releaseBytes(budget: ByteBudget, n: number): void {
 export function roomIn(budget: ByteBudget): number {
   let room = Infinity
   let inner: ByteBudget | undefined
-  for (let b: ByteBudget | undefined = budget; b; inner = b, b = b.within) {
-    const kept = b.reserve && inner && inner.bytes >= b.reserve.below ? b.reserve.amount : 0
-    room = Math.min(room, b.limit - kept - b.bytes)
-  }
+  for (let b: ByteBudget | undefined = budget; b; inner = b, b = b.within) room = Math.min(room, b.limit - keptFrom(b.reserve, inner?.bytes) - b.bytes)
   return Math.max(0, room)
 }
 
@@ -76,7 +73,7 @@ export function wouldPass(budget: SharedByteBudget, n: number): string {
 export function fullAt(budget: ByteBudget, n: number): ByteBudget | undefined {
   let inner: ByteBudget | undefined
   for (let b: ByteBudget | undefined = budget; b; inner = b, b = b.within) {
-    if (b.bytes + n > b.limit || keptBack(b.reserve, b.bytes, n, b.limit, inner?.bytes)) return b
+    if (b.bytes + n > b.limit - keptFrom(b.reserve, inner?.bytes)) return b
   }
   return undefined
 }

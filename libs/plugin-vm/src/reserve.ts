@@ -11,11 +11,11 @@ export interface Reserve {
 }
 
 /**
- * Whether `n` more of a bound holding `held` of `limit` would reach into its reserve for a team
- * holding `teamHeld` of it (undefined: not a team's, as when the bound is taken directly).
+ * How much of a bound's limit is kept from a team holding `teamHeld` of it: the reserve when the team
+ * is at its mark or past it, else none (none too without a team, as when the bound is taken directly).
  */
-export function keptBack(reserve: Reserve | undefined, held: number, n: number, limit: number, teamHeld: number | undefined): boolean {
-  return reserve !== undefined && teamHeld !== undefined && teamHeld >= reserve.below && held + n > limit - reserve.amount
+export function keptFrom(reserve: Reserve | undefined, teamHeld: number | undefined): number {
+  return reserve !== undefined && teamHeld !== undefined && teamHeld >= reserve.below ? reserve.amount : 0
 }
 
 /** A reserve's rule, in refusals: `the last 20 sockets are kept for teams holding under 12`. */

@@ -42,6 +42,23 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
     })
     afterEach(async () => peer.close())
 
+    /** Has `instance` open `count` connections to the peer; once `refused` of them are refused and the peer holds `open` in all, its refusals. */
+    async function openSome(instance: PluginInstance, count: number, refused: number, open: number, who: string): Promise<string[]> {
+      await instance.runJob('open', count)
+      const refusedNow = await eventually(
+        `${who}: connects refused`,
+        () => refusals(instance),
+        (r) => r.length >= refused,
+      )
+      assert.equal(refusedNow.length, refused)
+      await eventually(
+        `${who}: the peer holds ${open}`,
+        async () => peer.open,
+        (n) => n === open,
+      )
+      return refusedNow
+    }
+
     it("forTeam: stops a team's instances together at the team's limit, naming PLUGIN_TEAM_MAX_SOCKETS, while another team connects; keeps the process's last eighth for teams with under an eighth of a team's limit open; every team's together stop at PLUGIN_MAX_SOCKETS; closed sockets give room back", async () => {
       // The process's last 7 (of 60) are kept for teams with under 5 (of 40) open.
       const bounds = new TeamSharedBounds({ ...ROOMY, teamSockets: 40, processSockets: 60 })
@@ -62,48 +79,19 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
         (n) => n === 40,
       )
 
-      const team2 = await load(pgOpener(peer.port), bounds, 2)
-      await team2.runJob('open', 15)
-      const refused2 = await eventually(
-        "team 2's connects into the reserve refused",
-        () => refusals(team2),
-        (r) => r.length >= 2,
-      )
-      await eventually(
-        'team 2 connects beside team 1 at its limit, up to the reserve',
-        async () => peer.open,
-        (n) => n === 53,
-      )
-      assert.equal(refused2.length, 2)
+      // Team 2 connects beside team 1 at its limit, up to the reserve.
+      const refused2 = await openSome(await load(pgOpener(peer.port), bounds, 2), 15, 2, 53, 'team 2')
       assert.match(
         refused2[0],
         /^pg: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) have 53 of 60 sockets open, and the last 7 sockets are kept for teams holding under 5; team 2's plugins \(PLUGIN_TEAM_MAX_SOCKETS\) already have 13;/,
       )
 
       // A team with few open connects within the reserve, up to its mark.
-      const team3 = await load(pgOpener(peer.port), bounds, 3)
-      await team3.runJob('open', 7)
-      const refused3 = await eventually(
-        "team 3's connects past the reserve's mark refused",
-        () => refusals(team3),
-        (r) => r.length >= 2,
-      )
-      assert.equal(refused3.length, 2)
+      const refused3 = await openSome(await load(pgOpener(peer.port), bounds, 3), 7, 2, 58, 'team 3')
       assert.match(refused3[0], /kept for teams holding under 5; team 3's plugins \(PLUGIN_TEAM_MAX_SOCKETS\) already have 5;/)
-      await eventually(
-        "team 3's 5 connect",
-        async () => peer.open,
-        (n) => n === 58,
-      )
 
-      const team4 = await load(pgOpener(peer.port), bounds, 4)
-      await team4.runJob('open', 4)
-      const refused4 = await eventually(
-        'connects past the process limit refused',
-        () => refusals(team4),
-        (r) => r.length >= 2,
-      )
-      assert.equal(refused4.length, 2)
+      // Past the process's limit.
+      const refused4 = await openSome(await load(pgOpener(peer.port), bounds, 4), 4, 2, 60, 'team 4')
       assert.match(refused4[0], /^pg: this process's plugins, every team's \(PLUGIN_MAX_SOCKETS\) already have 60 sockets open/)
       assert.equal(bounds.holding().sockets, 60)
 

@@ -9,11 +9,10 @@
  * to the other teams.
  */
 export class LookupSlots {
-  private running = 0
   private readonly owners = new Map<object, { group: object; running: boolean; queued: boolean; waiting: ((done: () => void) => void)[] }>()
   /** Owners with a lookup waiting and none running, in the order they get a slot (passed over while their group has one running). */
   private readonly turns: object[] = []
-  /** Groups with a lookup running. */
+  /** Groups with a lookup running: one each, so also how many slots are taken. */
   private readonly busy = new Set<object>()
 
   constructor(readonly max: number) {}
@@ -35,7 +34,7 @@ export class LookupSlots {
   }
 
   private pump(): void {
-    while (this.running < this.max) {
+    while (this.busy.size < this.max) {
       const next = this.turns.findIndex((waiting) => !this.busy.has(this.owners.get(waiting)!.group))
       if (next < 0) return
       const [owner] = this.turns.splice(next, 1)
@@ -44,12 +43,10 @@ export class LookupSlots {
       const lookup = entry.waiting.shift()!
       entry.running = true
       this.busy.add(entry.group)
-      this.running++
       let finished = false
       const done = (): void => {
         if (finished) return
         finished = true
-        this.running--
         this.busy.delete(entry.group)
         entry.running = false
         if (entry.waiting.length > 0) {

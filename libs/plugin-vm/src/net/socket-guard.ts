@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'async_hooks'
 import { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'http'
 import { isIP, LookupFunction, Socket } from 'net'
 import type { ByteBudget } from '../byte-budget'
-import { keptBack, type Reserve } from '../reserve'
+import { keptFrom, type Reserve } from '../reserve'
 import { AddressPolicy, normalizeHost } from './address-policy'
 import { boundResponse, installInflateGuard } from './bounded-response'
 import { FetchRefusedError } from './fetch-refused-error'
@@ -72,19 +72,21 @@ function ownerOf(scope: PolicyScope | undefined): object | undefined {
  * team): the part of a lookup that holds one of libuv's threads (name-resolver.ts).
  */
 function slotted(owner: object, group: object): SystemLookup {
-  const run = (hostname: string, family: number, callback: Parameters<SystemLookup>[2]) => (done: () => void) => {
-    const answer: typeof callback = (error, addresses) => {
-      done()
-      callback(error, addresses)
+  return (hostname, family, callback) => {
+    const lookup = (done: () => void): void => {
+      const answer: typeof callback = (error, addresses) => {
+        done()
+        callback(error, addresses)
+      }
+      try {
+        getaddrinfo(hostname, family, answer)
+      } catch (error) {
+        // dns.lookup throws for bad arguments; as an answer, it fails this socket and not whoever freed the slot.
+        process.nextTick(answer, error as NodeJS.ErrnoException, [])
+      }
     }
-    try {
-      getaddrinfo(hostname, family, answer)
-    } catch (error) {
-      // dns.lookup throws for bad arguments; as an answer, it fails this socket and not whoever freed the slot.
-      process.nextTick(answer, error as NodeJS.ErrnoException, [])
-    }
+    PLUGIN_LOOKUPS.run(owner, lookup, group)
   }
-  return (hostname, family, callback) => PLUGIN_LOOKUPS.run(owner, run(hostname, family, callback), group)
 }
 
 /** Sockets counted and not yet closed: a socket connected again after its close is counted again. */
@@ -101,7 +103,9 @@ let original: Connect | undefined
  */
 export function withAddressPolicy<T>(policy: AddressPolicy, label: string, fn: () => T, sockets?: SocketCount, responses?: ByteBudget): T {
   installSocketGuard()
-  const lookup = guardedLookup(policy, slotted(sockets ?? policy, sockets?.within ?? sockets ?? policy))
+  // The owner as ownerOf gives it; its lookups wait their team's turn (its count's `within`).
+  const owner = sockets ?? policy
+  const lookup = guardedLookup(policy, slotted(owner, sockets?.within ?? owner))
   return scopes.run({ policy, label, lookup, sockets, responses }, fn)
 }
 
@@ -127,8 +131,8 @@ export function installSocketGuard(): void {
       return this
     }
     // Our lookup, whatever the caller passed: names resolve only to addresses the policy accepts, by
-    // DNS on the event loop, and what only getaddrinfo answers one at a time per instance, within
-    // the plugins' share of libuv's threads (name-resolver.ts, lookup-slots.ts).
+    // DNS on the event loop, and what only getaddrinfo answers one at a time per team, within the
+    // plugins' share of libuv's threads (name-resolver.ts, lookup-slots.ts).
     const checked = { ...options, lookup: scope.lookup }
     return callback ? connect.call(this, checked, callback) : connect.call(this, checked)
   } as typeof Socket.prototype.connect
@@ -196,7 +200,7 @@ function takeSocket(sockets: SocketCount, label: string): SocketLimitError | (()
   let inner: SocketCount | undefined
   for (let count: SocketCount | undefined = sockets; count; inner = count, count = count.within) {
     if (count.open >= count.limit) return new SocketLimitError(label, count.limit, count.name)
-    if (keptBack(count.reserve, count.open, 1, count.limit, inner?.open)) {
+    if (count.open >= count.limit - keptFrom(count.reserve, inner?.open)) {
       return new SocketLimitError(label, count.limit, count.name, { reserve: count.reserve!, open: count.open, mine: inner!.open, whose: inner!.name })
     }
     levels.push(count)
