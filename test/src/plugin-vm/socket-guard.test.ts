@@ -18,9 +18,39 @@ function outcome(socket: Socket, send = 'PING\r\n'): Promise<string> {
   })
 }
 
+/** getaddrinfo that answers only when told to, as a DNS server that does not answer would hold it; `restore` puts dns.lookup back. */
+class HeldLookups {
+  readonly held: { host: string; answer: () => void }[] = []
+  readonly answered: string[] = []
+  private readonly original = dns.lookup
+
+  /** `onHeld`: the names held, each time one more is. */
+  constructor(onHeld: (hosts: string[]) => void) {
+    ;(dns as { lookup: unknown }).lookup = (host: string, _options: dns.LookupAllOptions, callback: (e: null, a: dns.LookupAddress[]) => void) => {
+      this.held.push({ host, answer: () => callback(null, [{ address: '127.0.0.1', family: 4 }]) })
+      onHeld(this.held.map((h) => h.host))
+    }
+  }
+
+  /** Waits until a lookup is held, and answers the oldest. */
+  async answerNext(): Promise<void> {
+    while (this.held.length === 0) await new Promise((r) => setImmediate(r))
+    const next = this.held.shift()!
+    this.answered.push(next.host)
+    next.answer()
+  }
+
+  restore(): void {
+    ;(dns as { lookup: unknown }).lookup = this.original
+  }
+}
+
 describe('plugin-vm: the socket guard (every socket opened under an address policy)', () => {
   const redisPort = () => Number(new URL(process.env.REDIS_URL!).port)
   const refuseAll = new AddressPolicy([])
+  /** Connects to the test Redis by each name, under a policy allowing localhost, as `owner`: what each socket did. */
+  const openNames = (owner: SocketCount, names: string[]) =>
+    withAddressPolicy(new AddressPolicy(['localhost']), 'test', () => Promise.all(names.map((n) => outcome(net.connect(redisPort(), n)))), owner)
 
   it('refuses the test Redis on loopback, however the socket is opened, and writes nothing to it', async () => {
     const port = redisPort()
@@ -54,75 +84,42 @@ describe('plugin-vm: the socket guard (every socket opened under an address poli
   })
 
   it("resolves each instance's socket names one at a time, and all instances' together on at most half of libuv's threads, taking turns", async () => {
-    const port = redisPort()
-    const policy = new AddressPolicy(['localhost'])
-    // getaddrinfo that answers only when told to, as a DNS server that does not answer would hold it.
-    const held: { host: string; answer: () => void }[] = []
-    const resolve = dns.lookup
     let most = 0
-    ;(dns as { lookup: unknown }).lookup = (host: string, _options: dns.LookupAllOptions, callback: (e: null, a: dns.LookupAddress[]) => void) => {
-      held.push({ host, answer: () => callback(null, [{ address: '127.0.0.1', family: 4 }]) })
-      most = Math.max(most, held.length)
-    }
+    const lookups = new HeldLookups((hosts) => (most = Math.max(most, hosts.length)))
     try {
       const [a, b, c] = [new SocketCount(), new SocketCount(), new SocketCount()]
-      const open = (owner: SocketCount, names: string[]) =>
-        withAddressPolicy(policy, 'test', () => Promise.all(names.map((n) => outcome(net.connect(port, n)))), owner)
-      const outcomes = Promise.all([open(a, ['localhost', 'LOCALHOST', 'LocalHost']), open(b, ['Localhost']), open(c, ['localHost'])])
-      const answered: string[] = []
-      const answerNext = async () => {
-        while (held.length === 0) await new Promise((r) => setImmediate(r))
-        const next = held.shift()!
-        answered.push(next.host)
-        next.answer()
-      }
-      for (let i = 0; i < 5; i++) await answerNext()
+      const outcomes = Promise.all([openNames(a, ['localhost', 'LOCALHOST', 'LocalHost']), openNames(b, ['Localhost']), openNames(c, ['localHost'])])
+      for (let i = 0; i < 5; i++) await lookups.answerNext()
       // Two at once (half of 4 threads); instance a's second waits for c, which had none yet.
       assert.equal(most, 2)
-      assert.deepEqual(answered, ['localhost', 'Localhost', 'localHost', 'LOCALHOST', 'LocalHost'])
+      assert.deepEqual(lookups.answered, ['localhost', 'Localhost', 'localHost', 'LOCALHOST', 'LocalHost'])
       assert.deepEqual(await outcomes, [['replied +PONG', 'replied +PONG', 'replied +PONG'], ['replied +PONG'], ['replied +PONG']])
     } finally {
-      ;(dns as { lookup: unknown }).lookup = resolve
+      lookups.restore()
     }
   })
 
   it("gives a team's instances one of those lookups at a time (their counts sit within the team's), so a team whose lookups hang leaves the other slot to other teams", async () => {
-    const port = redisPort()
-    const policy = new AddressPolicy(['localhost'])
-    const held: { host: string; answer: () => void }[] = []
-    const resolve = dns.lookup
     let mostOfTeam = 0
-    const team = new SocketCount(100)
-    const [a1, a2, b] = [new SocketCount(64, team), new SocketCount(64, team), new SocketCount()]
     const ofTeam = new Set(['localhost', 'LOCALHOST', 'Localhost'])
-    ;(dns as { lookup: unknown }).lookup = (host: string, _options: dns.LookupAllOptions, callback: (e: null, a: dns.LookupAddress[]) => void) => {
-      held.push({ host, answer: () => callback(null, [{ address: '127.0.0.1', family: 4 }]) })
-      mostOfTeam = Math.max(mostOfTeam, held.filter((h) => ofTeam.has(h.host)).length)
-    }
+    const lookups = new HeldLookups((hosts) => (mostOfTeam = Math.max(mostOfTeam, hosts.filter((h) => ofTeam.has(h)).length)))
     try {
-      const open = (owner: SocketCount, names: string[]) =>
-        withAddressPolicy(policy, 'test', () => Promise.all(names.map((n) => outcome(net.connect(port, n)))), owner)
-      const outcomes = Promise.all([open(a1, ['localhost', 'LOCALHOST']), open(a2, ['Localhost']), open(b, ['localHost'])])
-      const answered: string[] = []
-      for (let i = 0; i < 4; i++) {
-        while (held.length === 0) await new Promise((r) => setImmediate(r))
-        if (i === 0) {
-          await new Promise((r) => setImmediate(r))
-          assert.deepEqual(
-            held.map((h) => h.host),
-            ['localhost', 'localHost'],
-            "the team's second instance waits; the other team's lookup takes the second slot",
-          )
-        }
-        const next = held.shift()!
-        answered.push(next.host)
-        next.answer()
-      }
+      const team = new SocketCount(100)
+      const [a1, a2, b] = [new SocketCount(64, team), new SocketCount(64, team), new SocketCount()]
+      const outcomes = Promise.all([openNames(a1, ['localhost', 'LOCALHOST']), openNames(a2, ['Localhost']), openNames(b, ['localHost'])])
+      while (lookups.held.length === 0) await new Promise((r) => setImmediate(r))
+      await new Promise((r) => setImmediate(r))
+      assert.deepEqual(
+        lookups.held.map((h) => h.host),
+        ['localhost', 'localHost'],
+        "the team's second instance waits; the other team's lookup takes the second slot",
+      )
+      for (let i = 0; i < 4; i++) await lookups.answerNext()
       assert.equal(mostOfTeam, 1, 'never two of the team at once')
-      assert.deepEqual(answered, ['localhost', 'localHost', 'Localhost', 'LOCALHOST'])
+      assert.deepEqual(lookups.answered, ['localhost', 'localHost', 'Localhost', 'LOCALHOST'])
       assert.deepEqual(await outcomes, [['replied +PONG', 'replied +PONG'], ['replied +PONG'], ['replied +PONG']])
     } finally {
-      ;(dns as { lookup: unknown }).lookup = resolve
+      lookups.restore()
     }
   })
 
