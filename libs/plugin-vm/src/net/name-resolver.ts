@@ -1,5 +1,6 @@
 import dns, { LookupAddress, Resolver } from 'dns'
 import { isIP } from 'net'
+import { HostsFile, hostKey } from './hosts-file'
 
 /**
  * How the names plugins connect to (and webhooks' hosts) are resolved. getaddrinfo (`dns.lookup`)
@@ -12,19 +13,22 @@ import { isIP } from 'net'
  * RESOLVE_TIMEOUT_MS at most, the second twice that; c-ares waits less for a server that usually
  * answers fast), in the plugin that asked only.
  *
- * getaddrinfo still answers what DNS cannot: `localhost` and `*.localhost`, a name without a dot
- * (the search domains of resolv.conf, e.g. a Kubernetes service name), and a name DNS says has no
- * address for or refuses (the hosts file, Kubernetes' hostAliases). Those go through lookup-slots as
- * before. A hosts-file entry no longer overrides an address DNS has for the same name. A name's own
- * DNS server can still answer "no address" to c-ares and then not answer getaddrinfo: that holds a
- * lookup slot, as every lookup did before (one per team at a time, half of libuv's threads in all).
+ * The hosts file is read first, as getaddrinfo reads it before DNS (hosts-file.ts): an entry there,
+ * such as Kubernetes' `hostAliases`, overrides what DNS has for the name. getaddrinfo still answers
+ * what DNS cannot: `localhost` and `*.localhost`, a name without a dot (the search domains of
+ * resolv.conf, e.g. a Kubernetes service name) and a name DNS has no address for or refuses (c-ares
+ * applies no search domain, so `service.namespace` under Kubernetes' `ndots:5` is one; other NSS
+ * sources). Those go through lookup-slots as before. A name's own DNS server can still answer "no
+ * address" to c-ares and then not answer getaddrinfo: that holds a lookup slot, as every lookup did
+ * before (one per team at a time, half of libuv's threads in all).
  */
 export const RESOLVE_TIMEOUT_MS = 2000
 const RESOLVE_TRIES = 2
-/** Answers after which getaddrinfo is asked, at once: DNS has no address for the name (or refused to be asked), which the hosts file may have. */
+/** Answers after which getaddrinfo is asked, at once: DNS has no address for the name (or refused to be asked), which a search domain may have. */
 const NO_ADDRESS = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA, dns.CONNREFUSED, dns.REFUSED])
 
 let resolver = newResolver([])
+let hostsFile = new HostsFile('/etc/hosts')
 
 function newResolver(servers: readonly string[]): Resolver {
   const created = new Resolver({ timeout: RESOLVE_TIMEOUT_MS, tries: RESOLVE_TRIES })
@@ -37,18 +41,31 @@ export function usePluginDnsServers(servers: readonly string[]): void {
   resolver = newResolver(servers)
 }
 
+/** Where the hosts file is (tests); /etc/hosts otherwise. */
+export function useHostsFile(path: string, recheckMs?: number): void {
+  hostsFile = new HostsFile(path, recheckMs)
+}
+
 type Addresses = (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void
 /** getaddrinfo, as the caller runs it (in a lookup slot, or not). */
 export type SystemLookup = (hostname: string, family: number, callback: Addresses) => void
 
-/** The addresses of `hostname` of `family` (4, 6, or 0 for both, IPv4 first); from `system` for what DNS cannot answer. */
+/**
+ * The addresses of `hostname` of `family` (4, 6, or 0 for both: the hosts file's in its order, DNS's
+ * IPv4 first); from `system` for what neither answers.
+ */
 export function resolveName(hostname: string, family: number, system: SystemLookup, callback: Addresses): void {
   // Not a name: getaddrinfo's own argument checks say what is wrong, as before.
   if (typeof hostname !== 'string') return system(hostname, family, callback)
   const literal = isIP(hostname)
   // An address is its own answer (an SDK may pass one to a lookup); one of the other family, none.
   if (literal !== 0) return process.nextTick(callback, null, family === 0 || family === literal ? [{ address: hostname, family: literal }] : [])
-  if (onlySystemKnows(hostname)) return system(hostname, family, callback)
+  const name = hostKey(hostname)
+  const local = name === 'localhost' || name.endsWith('.localhost')
+  // localhost is getaddrinfo's whatever the hosts file says (nss-myhostname; the order it gives ::1).
+  const listed = local ? undefined : hostsFile.addresses(name, family)
+  if (listed) return process.nextTick(callback, null, listed)
+  if (local || !name.includes('.')) return system(hostname, family, callback)
   const families = family === 4 ? [4] : family === 6 ? [6] : [4, 6]
   const found: LookupAddress[][] = []
   const errors: NodeJS.ErrnoException[] = []
@@ -73,9 +90,4 @@ export function resolveName(hostname: string, family: number, system: SystemLook
       process.nextTick(answer, error as NodeJS.ErrnoException, [])
     }
   })
-}
-
-function onlySystemKnows(hostname: string): boolean {
-  const name = hostname.toLowerCase().replace(/\.$/, '')
-  return name === 'localhost' || name.endsWith('.localhost') || !name.includes('.')
 }
