@@ -58,13 +58,16 @@ function isShared(budget: ByteBudget): budget is SharedByteBudget {
 }
 
 /**
- * A shared budget's refusal of `n` more bytes, without its variable: `what the host holds for team
- * 5's plugins (…) would pass 209715200 bytes`, or, when `n` fit its limit and it was the reserve,
- * what it holds and for whom the rest is kept.
+ * A shared budget's refusal of `n` more bytes asked for at `from`, without its variable: `what the
+ * host holds for team 5's plugins (…) would pass 209715200 bytes`, or, when `n` fit its limit and it
+ * was the reserve, what it holds, for whom the rest is kept and what the asking team already holds.
  */
-export function wouldPass(budget: SharedByteBudget, n: number): string {
+export function wouldPass(budget: SharedByteBudget, n: number, from: ByteBudget): string {
   if (budget.reserve && budget.bytes + n <= budget.limit) {
-    return `${budget.name} holds ${budget.bytes} of ${budget.limit} bytes, and ${keptFor(budget.reserve, 'bytes')}`
+    let inner: ByteBudget | undefined = from
+    while (inner && inner.within !== budget) inner = inner.within
+    const team = inner && isShared(inner) ? `; ${inner.name} is already ${inner.bytes} bytes` : ''
+    return `${budget.name} holds ${budget.bytes} of ${budget.limit} bytes, and ${keptFor(budget.reserve, 'bytes')}${team}`
   }
   return `${budget.name} would pass ${budget.limit} bytes`
 }

@@ -236,7 +236,7 @@ describe('TeamSharedBounds (PLUGIN_TEAM_MAX_SOCKETS, PLUGIN_MAX_SOCKETS, PLUGIN_
       const intoReserve = await endOf(c, "team 3's response stopped")
       assert.match(
         String(intoReserve),
-        /stopped: what the host holds for every team's plugins \(.*\) holds \d+ of 8388608 bytes, and the last 1048576 bytes are kept for teams holding under 524288 \(PLUGIN_HELD_MAX_MB\)$/,
+        /stopped: what the host holds for every team's plugins \(.*\) holds \d+ of 8388608 bytes, and the last 1048576 bytes are kept for teams holding under 524288; what the host holds for team 3's plugins \(.*\) is already \d+ bytes \(PLUGIN_HELD_MAX_MB\)$/,
       )
       assert.equal(bounds.holding().heldBytes, 6 * MiB, "what team 3's response had read is given back")
       // 6 MiB held: a team holding nothing (under the mark) reads 1.6 MB at once, reaching 0.53 MiB into the reserve.

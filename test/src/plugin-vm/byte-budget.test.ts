@@ -52,11 +52,24 @@ describe('plugin-vm: byte budgets (ByteBudget.within, Reserve)', () => {
     for (const n of [40, 41]) assert.equal(fullAt(small, n) === undefined, n <= roomIn(small))
   })
 
-  it('wouldPass: says the limit would be passed, or, when what was asked fit the limit, that the rest is kept for teams holding little', () => {
-    const { process, big, small } = budgets()
-    holdBytes(big, 600)
+  it('wouldPass: says the limit would be passed, or, when what was asked fit the limit, that the rest is kept for teams holding little and what the asking team holds', () => {
+    const { process, small, instance } = budgets()
+    holdBytes(instance, 600)
     holdBytes(small, 60)
-    assert.equal(wouldPass(process, 10), 'the process holds 660 of 800 bytes, and the last 100 bytes are kept for teams holding under 50')
-    assert.equal(wouldPass(process, 500), 'the process would pass 800 bytes')
+    assert.equal(
+      wouldPass(process, 10, small),
+      'the process holds 660 of 800 bytes, and the last 100 bytes are kept for teams holding under 50; team 2 is already 60 bytes',
+    )
+    assert.equal(
+      wouldPass(process, 10, instance),
+      'the process holds 660 of 800 bytes, and the last 100 bytes are kept for teams holding under 50; team 1 is already 600 bytes',
+      "asked for at an instance's budget: its team's",
+    )
+    assert.equal(
+      wouldPass(process, 10, process),
+      'the process holds 660 of 800 bytes, and the last 100 bytes are kept for teams holding under 50',
+      'no team to name',
+    )
+    assert.equal(wouldPass(process, 500, small), 'the process would pass 800 bytes')
   })
 })

@@ -55,7 +55,7 @@ export class UploadTarget {
       const shared = sharedFull(this.held, buffer.length)
       throw args.error(
         shared
-          ? `refused: ${wouldPass(shared, buffer.length)} (${shared.variable}): end or destroy an upload stream first`
+          ? `refused: ${wouldPass(shared, buffer.length, this.held)} (${shared.variable}): end or destroy an upload stream first`
           : `this plugin's upload streams not yet finished hold ${this.held.bytes} bytes on the host; all of them together may hold at most ${this.held.limit} bytes (MAX_UPLOAD_BYTES): end or destroy one first`,
       )
     }

@@ -39,7 +39,7 @@ function countPushes(stream: Readable, budget: ByteBudget, refusal: (bytes: numb
  */
 export function responsesFull(budget: ByteBudget, bytes: number): string {
   const shared = sharedFull(budget, bytes)
-  if (shared) return `${wouldPass(shared, bytes)} (${shared.variable})`
+  if (shared) return `${wouldPass(shared, bytes, budget)} (${shared.variable})`
   return `this plugin's responses being read hold over ${budget.limit} bytes together, the limit of one response body`
 }
 

@@ -124,7 +124,7 @@ export class CacheReads {
   /** `shared`: the team's or the process's budget, when that was the bound rather than the instance's own, for `bytes` more. */
   private refusal(key: string, shared: SharedByteBudget | null, bytes: number, atOnce: boolean): RangeError {
     const shown = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)
-    if (shared) return this.store.refusal(`cache.get(${shown}) refused: ${wouldPass(shared, bytes)}`, shared.variable)
+    if (shared) return this.store.refusal(`cache.get(${shown}) refused: ${wouldPass(shared, bytes, this.budget)}`, shared.variable)
     const problem = atOnce
       ? `cache.get(${shown}) refused: the values read at once come to more than this plugin may read at once (${this.shareBytes} bytes, or what is left of ${this.budget.limit} while other reads are held)`
       : `cache.get(${shown}) refused: the values this plugin has read and not yet received come to more than ${this.budget.limit} bytes`

@@ -83,7 +83,7 @@ export class HostWork {
     if (held && !holdBytes(held, size)) {
       // `held` and every budget it sits within are shared ones, each named.
       const full = (fullAt(held, size) ?? held) as SharedByteBudget
-      throw new RangeError(`${label}: refused: ${wouldPass(full, size)} (${full.variable})`)
+      throw new RangeError(`${label}: refused: ${wouldPass(full, size, held)} (${full.variable})`)
     }
     try {
       return await this.inPool(op, args, label)
