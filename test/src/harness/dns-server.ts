@@ -15,6 +15,8 @@ export class DnsServer {
   private readonly socket = dgram.createSocket('udp4')
   /** Queries seen for each name, answered or not. */
   readonly asked = new Map<string, number>()
+  /** Each name as it was first asked for, in order. */
+  readonly order: string[] = []
 
   constructor(
     private readonly addresses: Record<string, string>,
@@ -50,6 +52,7 @@ export class DnsServer {
     const questionEnd = at + 5
     const name = labels.join('.').toLowerCase()
     const type = query.readUInt16BE(at + 1)
+    if (!this.asked.has(name)) this.order.push(name)
     this.asked.set(name, (this.asked.get(name) ?? 0) + 1)
     if (this.blackHoled.has(name)) return null
     const address = this.addresses[name]

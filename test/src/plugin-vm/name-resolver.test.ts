@@ -8,9 +8,12 @@ import { AddressPolicy, SocketCount, usePluginDnsServers, withAddressPolicy } fr
 import { DnsServer } from '../harness/dns-server'
 
 // Internal to plugin-vm (guarded-lookup.ts asks it), so loaded by path as cache-reads.test.ts does.
-const { resolveName, useHostsFile } = require(
+const { resolveName, useSystemFiles } = require(
   path.resolve(__dirname, '../../../libs/plugin-vm/dist/net/name-resolver.js'),
 ) as typeof import('@plugin-server/plugin-vm/dist/net/name-resolver')
+const { parseResolvConf } = require(
+  path.resolve(__dirname, '../../../libs/plugin-vm/dist/net/resolv-conf.js'),
+) as typeof import('@plugin-server/plugin-vm/dist/net/resolv-conf')
 const { HostsFile } = require(
   path.resolve(__dirname, '../../../libs/plugin-vm/dist/net/hosts-file.js'),
 ) as typeof import('@plugin-server/plugin-vm/dist/net/hosts-file')
@@ -45,23 +48,36 @@ function outcome(socket: Socket): Promise<string> {
 
 describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERVERS)", function () {
   this.timeout(60_000)
-  const dns = new DnsServer({ 'good.test': '127.0.0.1', 'aliased.test': '127.0.0.9' }, new Set(['black-holed.test']), new Set(['refused.test']))
+  const dns = new DnsServer(
+    {
+      'good.test': '127.0.0.1',
+      'aliased.test': '127.0.0.9',
+      'redis.cache.svc.cluster.test': '127.0.0.11',
+      'api.partner.test': '127.0.0.12',
+      'api.partner.test.corp.test': '127.0.0.13',
+    },
+    new Set(['black-holed.test', 'db.slow.test']),
+    new Set(['refused.test', 'db.refused.test']),
+  )
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hosts-'))
   const hosts = path.join(dir, 'hosts')
-  /** Replaces the hosts file (a new inode, as an editor or Kubernetes' kubelet writes it). */
-  const writeHosts = (text: string) => {
-    writeFileSync(hosts + '.new', text)
-    renameSync(hosts + '.new', hosts)
+  const resolvConf = path.join(dir, 'resolv.conf')
+  /** Replaces the file (a new inode, as an editor or Kubernetes' kubelet writes it). */
+  const replace = (file: string, text: string) => {
+    writeFileSync(file + '.new', text)
+    renameSync(file + '.new', file)
   }
+  const writeHosts = (text: string) => replace(hosts, text)
   before(async () => {
     await dns.start()
     usePluginDnsServers([dns.server])
     writeHosts('')
-    useHostsFile(hosts, 0)
+    replace(resolvConf, `nameserver ${dns.server.split(':')[0]}\n`)
+    useSystemFiles({ hosts, resolvConf }, 0)
   })
   after(async () => {
     usePluginDnsServers([])
-    useHostsFile('/etc/hosts')
+    useSystemFiles({ hosts: '/etc/hosts', resolvConf: '/etc/resolv.conf' })
     await dns.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -74,14 +90,63 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     assert.deepEqual(asked, [])
   })
 
-  it('resolveName: asks getaddrinfo what DNS cannot answer: localhost, a name without a dot (search domains), a name DNS has no address for or refuses (search domains, other NSS sources)', async () => {
+  it("resolveName: asks getaddrinfo only for localhost; a name no source has fails with getaddrinfo's ENOTFOUND, one DNS refuses with its refusal, without it", async () => {
     const { asked, system } = recordingSystem()
-    for (const name of ['localhost', 'db.localhost', 'redis', 'unknown.test', 'refused.test']) {
+    for (const name of ['localhost', 'db.localhost'])
       assert.deepEqual(await resolved(name, 0, system), { error: null, addresses: [{ address: '127.0.0.2', family: 4 }] })
+    for (const name of ['redis', 'unknown.test']) {
+      const { error } = await resolved(name, 0, system)
+      assert.deepEqual([error?.code, error?.message, error?.syscall], ['ENOTFOUND', `getaddrinfo ENOTFOUND ${name}`, 'getaddrinfo'])
     }
-    assert.deepEqual(asked, ['localhost', 'db.localhost', 'redis', 'unknown.test', 'refused.test'])
-    assert.ok((dns.asked.get('unknown.test') ?? 0) >= 1 && (dns.asked.get('refused.test') ?? 0) >= 1, 'DNS was asked first')
-    assert.equal(dns.asked.get('redis'), undefined)
+    assert.equal((await resolved('refused.test', 0, system)).error?.code, 'EREFUSED')
+    assert.deepEqual(asked, ['localhost', 'db.localhost'])
+    assert.ok(
+      ['redis', 'unknown.test', 'refused.test'].every((name) => (dns.asked.get(name) ?? 0) >= 1),
+      'each was asked of DNS',
+    )
+  })
+
+  it("resolveName: applies resolv.conf's search list and ndots as getaddrinfo does, which c-ares does not (Kubernetes' service names)", async () => {
+    const { asked, system } = recordingSystem()
+    const inOrder = async (name: string, family: number) => {
+      const from = dns.order.length
+      const answer = await resolved(name, family, system)
+      return { ...answer, asked: dns.order.slice(from) }
+    }
+    replace(resolvConf, `nameserver 127.0.0.1\nsearch ns.svc.cluster.test svc.cluster.test cluster.test\noptions ndots:5 timeout:1\n`)
+    assert.deepEqual(await inOrder('redis.cache', 4), {
+      error: null,
+      addresses: [{ address: '127.0.0.11', family: 4 }],
+      asked: ['redis.cache.ns.svc.cluster.test', 'redis.cache.svc.cluster.test'],
+    })
+    const outside = await inOrder('api.partner.test', 0)
+    assert.deepEqual(outside.addresses, [{ address: '127.0.0.12', family: 4 }], 'under ndots: every domain first, then the name itself')
+    assert.deepEqual(outside.asked, [
+      'api.partner.test.ns.svc.cluster.test',
+      'api.partner.test.svc.cluster.test',
+      'api.partner.test.cluster.test',
+      'api.partner.test',
+    ])
+    const counts = () => ['api.partner.test', 'api.partner.test.ns.svc.cluster.test'].map((name) => dns.asked.get(name) ?? 0)
+    const [itself, searched] = counts()
+    assert.deepEqual((await inOrder('api.partner.test.', 4)).addresses, [{ address: '127.0.0.12', family: 4 }])
+    assert.deepEqual(counts(), [itself + 1, searched], 'a trailing dot: only the name itself')
+
+    replace(resolvConf, 'search corp.test\noptions ndots:2\n')
+    assert.deepEqual((await inOrder('api.partner.test', 4)).addresses, [{ address: '127.0.0.12', family: 4 }], 'ndots dots or more: the name itself first')
+    replace(resolvConf, 'domain corp.test\noptions ndots:4\n')
+    assert.deepEqual((await inOrder('api.partner.test', 4)).addresses, [{ address: '127.0.0.13', family: 4 }], "under ndots, `domain`'s first")
+
+    replace(resolvConf, 'search refused.test slow.test\n')
+    assert.deepEqual(
+      (await inOrder('db', 4)).error?.code,
+      'ETIMEOUT',
+      "a refusal goes on to the next domain; a timeout ends the search, not asking 'db' itself",
+    )
+    assert.deepEqual(dns.order.slice(-2), ['db.refused.test', 'db.slow.test'])
+    assert.equal(dns.asked.get('db'), undefined)
+    replace(resolvConf, '')
+    assert.deepEqual(asked, [], 'getaddrinfo was never asked')
   })
 
   it('resolveName: answers a name the hosts file has from it, before DNS and without getaddrinfo, as getaddrinfo reads it (an entry overrides DNS, as hostAliases do)', async () => {
@@ -113,11 +178,12 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     assert.deepEqual(await resolved('pod-name', 0, system), { error: null, addresses: [{ address: '10.1.2.3', family: 4 }] }, 'a name without a dot')
     assert.equal(dns.asked.get('aliased.test') ?? 0, before, 'DNS (which says 127.0.0.9) was not asked')
     assert.deepEqual(asked, [], 'nor getaddrinfo')
-    // No IPv6 entry: DNS is asked, as getaddrinfo asks it; its NXDOMAIN then goes to getaddrinfo as ever.
-    assert.deepEqual(await resolved('v4only.test', 6, system), { error: null, addresses: [{ address: '127.0.0.2', family: 4 }] })
+    // No IPv6 entry: DNS is asked, as getaddrinfo asks it.
+    assert.equal((await resolved('v4only.test', 6, system)).error?.code, 'ENOTFOUND')
     assert.ok((dns.asked.get('v4only.test') ?? 0) >= 1)
-    for (const name of ['ignored.test', 'localhost']) await resolved(name, 0, system)
-    assert.deepEqual(asked, ['v4only.test', 'ignored.test', 'localhost'], "a line without an address is no entry; localhost stays getaddrinfo's")
+    assert.equal((await resolved('ignored.test', 0, system)).error?.code, 'ENOTFOUND', 'a line without an address is no entry')
+    await resolved('localhost', 0, system)
+    assert.deepEqual(asked, ['localhost'], "localhost stays getaddrinfo's")
   })
 
   it('resolveName: reads the hosts file again when it changes, and a name it no longer has goes back to DNS', async () => {
@@ -131,6 +197,14 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     rmSync(hosts)
     assert.deepEqual((await resolved('aliased.test', 0, system)).addresses, [{ address: '127.0.0.9', family: 4 }], 'no file: no entries')
     writeHosts('')
+  })
+
+  it('parseResolvConf: reads the search list and ndots as glibc does: the last search or domain line wins, ndots at most 15, LOCALDOMAIN and RES_OPTIONS over the file', () => {
+    const text = ['# comment', 'nameserver 10.0.0.10', 'domain first.test', 'search A.test b.test. a.test', 'options rotate ndots:3 timeout:2', ''].join('\n')
+    assert.deepEqual(parseResolvConf(text), { search: ['a.test', 'b.test'], ndots: 3 })
+    assert.deepEqual(parseResolvConf('search a.test\ndomain last.test\noptions ndots:99\n'), { search: ['last.test'], ndots: 15 })
+    assert.deepEqual(parseResolvConf(text, { LOCALDOMAIN: ' env.test other.test ', RES_OPTIONS: 'ndots:1' }), { search: ['env.test', 'other.test'], ndots: 1 })
+    assert.deepEqual(parseResolvConf(''), { search: [], ndots: 1 }, 'no file: no search list, ndots 1')
   })
 
   it('HostsFile: looks at the file again only every recheckMs', () => {

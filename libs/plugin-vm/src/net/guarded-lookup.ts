@@ -4,7 +4,7 @@ import { AddressPolicy } from './address-policy'
 import { FetchRefusedError } from './fetch-refused-error'
 import { resolveName, SystemLookup } from './name-resolver'
 
-/** getaddrinfo for what DNS cannot answer (name-resolver.ts). Read from `dns` at each call, as Node's own lookup is. */
+/** getaddrinfo, for `localhost` (name-resolver.ts). Read from `dns` at each call, as Node's own lookup is. */
 export const getaddrinfo: SystemLookup = (hostname, family, callback) =>
   dns.lookup(hostname, { family, all: true }, (error, addresses) => callback(error, (addresses ?? []) as LookupAddress[]))
 

@@ -4,9 +4,9 @@
  * Redis and Postgres reconnects share: 32 fetches of one plugin to a name whose DNS server never
  * answered held all four for 5–20 s each. So plugins' lookups take at most half of them together, an
  * instance's group (its team) at most one, and an instance waiting takes its turn before one that
- * has just had one. Names are asked of DNS with c-ares first (name-resolver.ts), so only what
- * getaddrinfo alone answers comes here; a team whose lookups hang here still leaves the other slots
- * to the other teams.
+ * has just had one. Names are asked of DNS with c-ares (name-resolver.ts), so only `localhost` comes
+ * here, which the C library answers without DNS; a team whose lookups hang here still leaves the
+ * other slots to the other teams.
  */
 export class LookupSlots {
   private readonly owners = new Map<object, { group: object; running: boolean; queued: boolean; waiting: ((done: () => void) => void)[] }>()

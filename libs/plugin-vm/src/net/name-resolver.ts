@@ -1,6 +1,7 @@
 import dns, { LookupAddress, Resolver } from 'dns'
 import { isIP } from 'net'
 import { HostsFile, hostKey } from './hosts-file'
+import { ResolvConf } from './resolv-conf'
 
 /**
  * How the names plugins connect to (and webhooks' hosts) are resolved. getaddrinfo (`dns.lookup`)
@@ -13,22 +14,21 @@ import { HostsFile, hostKey } from './hosts-file'
  * RESOLVE_TIMEOUT_MS at most, the second twice that; c-ares waits less for a server that usually
  * answers fast), in the plugin that asked only.
  *
- * The hosts file is read first, as getaddrinfo reads it before DNS (hosts-file.ts): an entry there,
- * such as Kubernetes' `hostAliases`, overrides what DNS has for the name. getaddrinfo still answers
- * what DNS cannot: `localhost` and `*.localhost`, a name without a dot (the search domains of
- * resolv.conf, e.g. a Kubernetes service name) and a name DNS has no address for or refuses (c-ares
- * applies no search domain, so `service.namespace` under Kubernetes' `ndots:5` is one; other NSS
- * sources). Those go through lookup-slots as before. A name's own DNS server can still answer "no
- * address" to c-ares and then not answer getaddrinfo: that holds a lookup slot, as every lookup did
- * before (one per team at a time, half of libuv's threads in all).
+ * What getaddrinfo reads besides DNS is read here as it reads it: the hosts file first
+ * (hosts-file.ts; its entries, such as Kubernetes' `hostAliases`, override DNS), then each name of
+ * resolv.conf's search list in its order (resolv-conf.ts; c-ares applies none, and Kubernetes names
+ * a service `redis` or `redis.cache`). A name found nowhere fails with getaddrinfo's ENOTFOUND.
+ * Only `localhost` and `*.localhost` still go to getaddrinfo (nss-myhostname; the order it gives
+ * ::1), in lookup-slots as before; no name a plugin picks can hold a libuv thread.
  */
 export const RESOLVE_TIMEOUT_MS = 2000
 const RESOLVE_TRIES = 2
-/** Answers after which getaddrinfo is asked, at once: DNS has no address for the name (or refused to be asked), which a search domain may have. */
-const NO_ADDRESS = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA, dns.CONNREFUSED, dns.REFUSED])
+/** Answers that send the search on to the next name: DNS has no address for this one. */
+const NO_ADDRESS = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA])
 
 let resolver = newResolver([])
 let hostsFile = new HostsFile('/etc/hosts')
+let resolvConf = new ResolvConf('/etc/resolv.conf')
 
 function newResolver(servers: readonly string[]): Resolver {
   const created = new Resolver({ timeout: RESOLVE_TIMEOUT_MS, tries: RESOLVE_TRIES })
@@ -41,9 +41,10 @@ export function usePluginDnsServers(servers: readonly string[]): void {
   resolver = newResolver(servers)
 }
 
-/** Where the hosts file is (tests); /etc/hosts otherwise. */
-export function useHostsFile(path: string, recheckMs?: number): void {
-  hostsFile = new HostsFile(path, recheckMs)
+/** Where the hosts file and resolv.conf are (tests); /etc's otherwise. */
+export function useSystemFiles(files: { hosts: string; resolvConf: string }, recheckMs?: number): void {
+  hostsFile = new HostsFile(files.hosts, recheckMs)
+  resolvConf = new ResolvConf(files.resolvConf, recheckMs)
 }
 
 type Addresses = (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void
@@ -52,7 +53,7 @@ export type SystemLookup = (hostname: string, family: number, callback: Addresse
 
 /**
  * The addresses of `hostname` of `family` (4, 6, or 0 for both: the hosts file's in its order, DNS's
- * IPv4 first); from `system` for what neither answers.
+ * IPv4 first); from `system` for `localhost`.
  */
 export function resolveName(hostname: string, family: number, system: SystemLookup, callback: Addresses): void {
   // Not a name: getaddrinfo's own argument checks say what is wrong, as before.
@@ -61,12 +62,26 @@ export function resolveName(hostname: string, family: number, system: SystemLook
   // An address is its own answer (an SDK may pass one to a lookup); one of the other family, none.
   if (literal !== 0) return process.nextTick(callback, null, family === 0 || family === literal ? [{ address: hostname, family: literal }] : [])
   const name = hostKey(hostname)
-  const local = name === 'localhost' || name.endsWith('.localhost')
-  // localhost is getaddrinfo's whatever the hosts file says (nss-myhostname; the order it gives ::1).
-  const listed = local ? undefined : hostsFile.addresses(name, family)
+  if (name === 'localhost' || name.endsWith('.localhost')) return system(hostname, family, callback)
+  const listed = hostsFile.addresses(name, family)
   if (listed) return process.nextTick(callback, null, listed)
-  if (local || !name.includes('.')) return system(hostname, family, callback)
-  const families = family === 4 ? [4] : family === 6 ? [6] : [4, 6]
+  askInTurn(resolvConf.candidates(hostname), family === 4 ? [4] : family === 6 ? [6] : [4, 6], hostname, callback, [])
+}
+
+/** Each candidate in turn until one has addresses; a timeout ends the search (its servers are not answering), other failures go on. */
+function askInTurn(candidates: string[], families: number[], hostname: string, callback: Addresses, failures: NodeJS.ErrnoException[]): void {
+  const [candidate, ...rest] = candidates
+  if (candidate === undefined) return callback(failures.find((e) => !NO_ADDRESS.has(e.code)) ?? notFound(hostname), [])
+  askDns(candidate, families, (error, addresses) => {
+    if (!error) return callback(null, addresses)
+    if (error.code !== dns.TIMEOUT) return askInTurn(rest, families, hostname, callback, [...failures, error])
+    error.message += ' (its DNS servers did not answer)'
+    callback(error, [])
+  })
+}
+
+/** One name's addresses of `families`, asked together; its failure when none has any (a timeout before any other). */
+function askDns(name: string, families: number[], callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void): void {
   const found: LookupAddress[][] = []
   const errors: NodeJS.ErrnoException[] = []
   let left = families.length
@@ -77,17 +92,19 @@ export function resolveName(hostname: string, family: number, system: SystemLook
       if (--left > 0) return
       const all = found.flat()
       if (all.length > 0) return callback(null, all)
-      if (errors.every((e) => NO_ADDRESS.has(e.code))) return system(hostname, family, callback)
-      const failure = errors.find((e) => !NO_ADDRESS.has(e.code)) ?? errors[0]
-      if (failure.code === dns.TIMEOUT) failure.message += ' (its DNS servers did not answer)'
-      callback(failure, [])
+      callback(errors.find((e) => e.code === dns.TIMEOUT) ?? errors.find((e) => !NO_ADDRESS.has(e.code)) ?? errors[0], [])
     }
     try {
-      if (f === 4) resolver.resolve4(hostname, answer)
-      else resolver.resolve6(hostname, answer)
+      if (f === 4) resolver.resolve4(name, answer)
+      else resolver.resolve6(name, answer)
     } catch (error) {
       // c-ares refuses a name it cannot send (bad characters, too long) at once: as an answer, asynchronously.
       process.nextTick(answer, error as NodeJS.ErrnoException, [])
     }
   })
+}
+
+/** getaddrinfo's failure for a name no source has, which plugins and SDKs test for by its code. */
+function notFound(hostname: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname })
 }

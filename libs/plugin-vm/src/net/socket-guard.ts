@@ -131,8 +131,8 @@ export function installSocketGuard(): void {
       return this
     }
     // Our lookup, whatever the caller passed: names resolve only to addresses the policy accepts, by
-    // DNS on the event loop, and what only getaddrinfo answers one at a time per team, within the
-    // plugins' share of libuv's threads (name-resolver.ts, lookup-slots.ts).
+    // the hosts file and DNS on the event loop, and `localhost` by getaddrinfo one at a time per team,
+    // within the plugins' share of libuv's threads (name-resolver.ts, lookup-slots.ts).
     const checked = { ...options, lookup: scope.lookup }
     return callback ? connect.call(this, checked, callback) : connect.call(this, checked)
   } as typeof Socket.prototype.connect
