@@ -2,14 +2,15 @@ import dgram from 'node:dgram'
 
 const A = 1
 const AAAA = 28
+const SERVFAIL = 2
 const NXDOMAIN = 3
 const REFUSED = 5
 
 /**
  * A DNS server on loopback (UDP) speaking enough of RFC 1035 for c-ares (PLUGIN_DNS_SERVERS): names in
  * `addresses` answer their IPv4 address (A) and no AAAA records; names in `blackHoled` are never
- * answered, as a name whose servers are down or firewalled; names in `refused` are REFUSED; any
- * other name is NXDOMAIN.
+ * answered, as a name whose servers are down or firewalled; names in `refused` are REFUSED, in
+ * `failing` SERVFAIL; any other name is NXDOMAIN.
  */
 export class DnsServer {
   private readonly socket = dgram.createSocket('udp4')
@@ -22,6 +23,7 @@ export class DnsServer {
     private readonly addresses: Record<string, string>,
     private readonly blackHoled: ReadonlySet<string>,
     private readonly refused: ReadonlySet<string> = new Set(),
+    private readonly failing: ReadonlySet<string> = new Set(),
   ) {}
 
   async start(): Promise<void> {
@@ -59,8 +61,9 @@ export class DnsServer {
     const records = address !== undefined && type === A ? [Buffer.from(address.split('.').map(Number))] : []
     const header = Buffer.alloc(12)
     query.copy(header, 0, 0, 2)
-    // A response, recursion desired and available; REFUSED, or NXDOMAIN for a name not known at all.
-    header.writeUInt16BE(0x8180 | (this.refused.has(name) ? REFUSED : address === undefined ? NXDOMAIN : 0), 2)
+    // A response, recursion desired and available; REFUSED, SERVFAIL, or NXDOMAIN for a name not known at all.
+    const rcode = this.refused.has(name) ? REFUSED : this.failing.has(name) ? SERVFAIL : address === undefined ? NXDOMAIN : 0
+    header.writeUInt16BE(0x8180 | rcode, 2)
     header.writeUInt16BE(1, 4)
     header.writeUInt16BE(records.length, 6)
     const answers = records.map((rdata) => {

@@ -54,22 +54,26 @@ describe('plugin-vm: byte budgets (ByteBudget.within, Reserve)', () => {
 
   it('wouldPass: says the limit would be passed, or, when what was asked fit the limit, that the rest is kept for teams holding little and what the asking team holds', () => {
     const { process, small, instance } = budgets()
-    holdBytes(instance, 600)
-    holdBytes(small, 60)
+    holdBytes(instance, 450)
+    holdBytes(small, 200)
+    // 650 held: 100 more reach into the reserve (past 700) for either team, both past the mark of 50.
+    assert.equal(fullAt(small, 100), process)
     assert.equal(
-      wouldPass(process, 10, small),
-      'the process holds 660 of 800 bytes, and the last 100 bytes are kept for teams holding under 50; team 2 is already 60 bytes',
+      wouldPass(process, 100, small),
+      'the process holds 650 of 800 bytes, and the last 100 bytes are kept for teams holding under 50; team 2 is already 200 bytes',
+    )
+    assert.equal(fullAt(instance, 100), process, "asked for at an instance's budget")
+    assert.equal(
+      wouldPass(process, 100, instance),
+      'the process holds 650 of 800 bytes, and the last 100 bytes are kept for teams holding under 50; team 1 is already 450 bytes',
+      "its team's holding is named",
     )
     assert.equal(
-      wouldPass(process, 10, instance),
-      'the process holds 660 of 800 bytes, and the last 100 bytes are kept for teams holding under 50; team 1 is already 600 bytes',
-      "asked for at an instance's budget: its team's",
-    )
-    assert.equal(
-      wouldPass(process, 10, process),
-      'the process holds 660 of 800 bytes, and the last 100 bytes are kept for teams holding under 50',
+      wouldPass(process, 100, process),
+      'the process holds 650 of 800 bytes, and the last 100 bytes are kept for teams holding under 50',
       'no team to name',
     )
-    assert.equal(wouldPass(process, 500, small), 'the process would pass 800 bytes')
+    assert.equal(fullAt(small, 200), process)
+    assert.equal(wouldPass(process, 200, small), 'the process would pass 800 bytes')
   })
 })

@@ -55,9 +55,11 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
       'redis.cache.svc.cluster.test': '127.0.0.11',
       'api.partner.test': '127.0.0.12',
       'api.partner.test.corp.test': '127.0.0.13',
+      'db.corp.test': '127.0.0.14',
     },
     new Set(['black-holed.test', 'db.slow.test']),
     new Set(['refused.test', 'db.refused.test']),
+    new Set(['db.failing.test', 'gone.failing.test']),
   )
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hosts-'))
   const hosts = path.join(dir, 'hosts')
@@ -70,13 +72,12 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
   const writeHosts = (text: string) => replace(hosts, text)
   before(async () => {
     await dns.start()
-    usePluginDnsServers([dns.server])
     writeHosts('')
-    replace(resolvConf, `nameserver ${dns.server.split(':')[0]}\n`)
-    useSystemFiles({ hosts, resolvConf }, 0)
+    replace(resolvConf, '')
+    // The stand-in server as the system's, as c-ares would have read it from that resolv.conf.
+    useSystemFiles({ hosts, resolvConf, nameservers: [dns.server] }, 0)
   })
   after(async () => {
-    usePluginDnsServers([])
     useSystemFiles({ hosts: '/etc/hosts', resolvConf: '/etc/resolv.conf' })
     await dns.close()
     rmSync(dir, { recursive: true, force: true })
@@ -90,15 +91,20 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     assert.deepEqual(asked, [])
   })
 
-  it("resolveName: asks getaddrinfo only for localhost; a name no source has fails with getaddrinfo's ENOTFOUND, one DNS refuses with its refusal, without it", async () => {
+  it("resolveName: asks getaddrinfo only for localhost; a name no source has fails with getaddrinfo's ENOTFOUND (its errno, syscall and hostname), one DNS refuses with EAI_FAIL, without it", async () => {
     const { asked, system } = recordingSystem()
     for (const name of ['localhost', 'db.localhost'])
       assert.deepEqual(await resolved(name, 0, system), { error: null, addresses: [{ address: '127.0.0.2', family: 4 }] })
     for (const name of ['redis', 'unknown.test']) {
       const { error } = await resolved(name, 0, system)
-      assert.deepEqual([error?.code, error?.message, error?.syscall], ['ENOTFOUND', `getaddrinfo ENOTFOUND ${name}`, 'getaddrinfo'])
+      assert.deepEqual(
+        [error?.code, error?.errno, error?.message, error?.syscall, (error as { hostname?: string })?.hostname],
+        ['ENOTFOUND', -3008, `getaddrinfo ENOTFOUND ${name}`, 'getaddrinfo', name],
+      )
     }
-    assert.equal((await resolved('refused.test', 0, system)).error?.code, 'EREFUSED')
+    const refused = (await resolved('refused.test', 0, system)).error
+    assert.deepEqual([refused?.code, (refused?.cause as NodeJS.ErrnoException)?.code], ['EAI_FAIL', 'EREFUSED'])
+    assert.match(String(refused?.message), /^getaddrinfo EAI_FAIL refused\.test \(query(A|Aaaa) EREFUSED refused\.test\)$/)
     assert.deepEqual(asked, ['localhost', 'db.localhost'])
     assert.ok(
       ['redis', 'unknown.test', 'refused.test'].every((name) => (dns.asked.get(name) ?? 0) >= 1),
@@ -113,7 +119,7 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
       const answer = await resolved(name, family, system)
       return { ...answer, asked: dns.order.slice(from) }
     }
-    replace(resolvConf, `nameserver 127.0.0.1\nsearch ns.svc.cluster.test svc.cluster.test cluster.test\noptions ndots:5 timeout:1\n`)
+    replace(resolvConf, `nameserver 127.0.0.1\nsearch ns.svc.cluster.test svc.cluster.test cluster.test\noptions ndots:5\n`)
     assert.deepEqual(await inOrder('redis.cache', 4), {
       error: null,
       addresses: [{ address: '127.0.0.11', family: 4 }],
@@ -137,14 +143,19 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     replace(resolvConf, 'domain corp.test\noptions ndots:4\n')
     assert.deepEqual((await inOrder('api.partner.test', 4)).addresses, [{ address: '127.0.0.13', family: 4 }], "under ndots, `domain`'s first")
 
-    replace(resolvConf, 'search refused.test slow.test\n')
-    assert.deepEqual(
-      (await inOrder('db', 4)).error?.code,
-      'ETIMEOUT',
-      "a refusal goes on to the next domain; a timeout ends the search, not asking 'db' itself",
-    )
-    assert.deepEqual(dns.order.slice(-2), ['db.refused.test', 'db.slow.test'])
+    // As glibc: SERVFAIL goes on to the next name, a timeout or a refusal ends the search.
+    replace(resolvConf, 'search failing.test slow.test\n')
+    const timedOut = (await inOrder('db', 4)).error
+    assert.deepEqual([timedOut?.code, timedOut?.errno], ['EAI_AGAIN', -3001])
+    assert.match(String(timedOut?.message), /^getaddrinfo EAI_AGAIN db \(its DNS servers did not answer: queryA ETIMEOUT db\.slow\.test\)$/)
+    assert.deepEqual(dns.order.slice(-2), ['db.failing.test', 'db.slow.test'])
+    replace(resolvConf, 'search refused.test corp.test\n')
+    assert.equal((await inOrder('db', 4)).error?.code, 'EAI_FAIL')
+    replace(resolvConf, 'search failing.test\n')
+    assert.equal((await inOrder('gone', 4)).error?.code, 'EAI_AGAIN', 'found nowhere after a SERVFAIL: try again, as getaddrinfo says')
     assert.equal(dns.asked.get('db'), undefined)
+    assert.equal(dns.asked.get('db.corp.test'), undefined, 'not asked after the refusal')
+    assert.equal(dns.asked.get('gone'), 1, 'asked as it is after the failing domain')
     replace(resolvConf, '')
     assert.deepEqual(asked, [], 'getaddrinfo was never asked')
   })
@@ -194,6 +205,9 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     assert.deepEqual((await resolved('aliased.test', 0, system)).addresses, [{ address: '127.0.0.8', family: 4 }])
     writeHosts('# emptied\n')
     assert.deepEqual((await resolved('aliased.test', 0, system)).addresses, [{ address: '127.0.0.9', family: 4 }], "DNS's address")
+    // Rewritten in place (the same inode), as Docker rewrites the hosts file it bind-mounts.
+    writeFileSync(hosts, '127.0.0.15 aliased.test # in place\n')
+    assert.deepEqual((await resolved('aliased.test', 0, system)).addresses, [{ address: '127.0.0.15', family: 4 }])
     rmSync(hosts)
     assert.deepEqual((await resolved('aliased.test', 0, system)).addresses, [{ address: '127.0.0.9', family: 4 }], 'no file: no entries')
     writeHosts('')
@@ -220,12 +234,30 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     writeHosts('')
   })
 
-  it('resolveName: fails a name whose DNS servers never answer with ETIMEOUT, and does not ask getaddrinfo', async () => {
+  it("resolveName: fails a name whose DNS servers never answer with getaddrinfo's EAI_AGAIN (try again), c-ares's ETIMEOUT its cause, and does not ask getaddrinfo", async () => {
     const { asked, system } = recordingSystem()
     const { error } = await resolved('black-holed.test', 0, system)
-    assert.equal(error?.code, 'ETIMEOUT')
-    assert.match(String(error?.message), /^query(A|Aaaa) ETIMEOUT black-holed\.test \(its DNS servers did not answer\)$/)
+    assert.deepEqual([error?.code, (error?.cause as NodeJS.ErrnoException)?.code], ['EAI_AGAIN', 'ETIMEOUT'])
+    assert.match(
+      String(error?.message),
+      /^getaddrinfo EAI_AGAIN black-holed\.test \(its DNS servers did not answer: query(A|Aaaa) ETIMEOUT black-holed\.test\)$/,
+    )
     assert.deepEqual(asked, [])
+  })
+
+  it("usePluginDnsServers (PLUGIN_DNS_SERVERS): asks its servers for the name as it is, not under the system's search list", async () => {
+    const { system } = recordingSystem()
+    replace(resolvConf, 'search svc.cluster.test\noptions ndots:5\n')
+    usePluginDnsServers([dns.server])
+    try {
+      const before = dns.asked.get('redis.cache.svc.cluster.test') ?? 0
+      assert.equal((await resolved('redis.cache', 4, system)).error?.code, 'ENOTFOUND')
+      assert.equal(dns.asked.get('redis.cache.svc.cluster.test') ?? 0, before)
+      assert.deepEqual((await resolved('good.test.', 4, system)).addresses, [{ address: '127.0.0.1', family: 4 }])
+    } finally {
+      usePluginDnsServers([])
+      replace(resolvConf, '')
+    }
   })
 
   it("withAddressPolicy: a plugin's names whose servers never answer hold none of libuv's threads nor the lookup slots: another plugin's names resolve and connect meanwhile", async () => {
@@ -251,7 +283,8 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     assert.equal(settled, 0, "the other plugin's lookups were all still waiting for an answer")
     const failed = await stuckOutcomes
     assert.equal(failed.length, 40)
-    for (const text of failed) assert.match(text, /^ETIMEOUT: query(A|Aaaa) ETIMEOUT black-holed\.test \(its DNS servers did not answer\)$/)
+    for (const text of failed)
+      assert.match(text, /^EAI_AGAIN: getaddrinfo EAI_AGAIN black-holed\.test \(its DNS servers did not answer: query(A|Aaaa) ETIMEOUT black-holed\.test\)$/)
   })
 
   it("withAddressPolicy: a plugin's connect to a name the hosts file has goes to the hosts file's address, not DNS's", async () => {

@@ -10,23 +10,27 @@ import { ResolvConf } from './resolv-conf'
  * asking for such a name held up every team's lookups (lookup-slots.ts keeps the other two threads
  * for the worker's own work). DNS is asked with c-ares instead (`dns.Resolver`), on the event loop
  * and with a deadline: a name whose servers never answer costs a UDP socket and a timer, and fails
- * with ETIMEOUT within about 6 s per server of resolv.conf (RESOLVE_TRIES tries, the first
+ * with EAI_AGAIN within about 6 s per server of resolv.conf (RESOLVE_TRIES tries, the first
  * RESOLVE_TIMEOUT_MS at most, the second twice that; c-ares waits less for a server that usually
  * answers fast), in the plugin that asked only.
  *
  * What getaddrinfo reads besides DNS is read here as it reads it: the hosts file first
  * (hosts-file.ts; its entries, such as Kubernetes' `hostAliases`, override DNS), then each name of
- * resolv.conf's search list in its order (resolv-conf.ts; c-ares applies none, and Kubernetes names
- * a service `redis` or `redis.cache`). A name found nowhere fails with getaddrinfo's ENOTFOUND.
- * Only `localhost` and `*.localhost` still go to getaddrinfo (nss-myhostname; the order it gives
- * ::1), in lookup-slots as before; no name a plugin picks can hold a libuv thread.
+ * resolv.conf's search list in glibc's order (resolv-conf.ts; c-ares applies none, and Kubernetes
+ * names a service `redis` or `redis.cache`). Both are read again when they change; the servers,
+ * as c-ares reads them, once at start. PLUGIN_DNS_SERVERS' servers are asked for the name as it is:
+ * the search list is the system servers'. A search that fails, fails with getaddrinfo's code
+ * (lookupError), which plugins' retry logic tests. Only `localhost` and `*.localhost` still go to
+ * getaddrinfo (nss-myhostname; the order it gives ::1), in lookup-slots as before: where
+ * nsswitch has no myhostname, getaddrinfo asks DNS for `*.localhost` names, on a libuv thread.
  */
 export const RESOLVE_TIMEOUT_MS = 2000
 const RESOLVE_TRIES = 2
-/** Answers that send the search on to the next name: DNS has no address for this one. */
-const NO_ADDRESS = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA])
 
-let resolver = newResolver([])
+/** The system's servers (resolv.conf, as c-ares reads it when created), with its search list. */
+let systemResolver = newResolver([])
+/** PLUGIN_DNS_SERVERS', when set: asked for names as they are. */
+let configuredResolver: Resolver | undefined
 let hostsFile = new HostsFile('/etc/hosts')
 let resolvConf = new ResolvConf('/etc/resolv.conf')
 
@@ -36,15 +40,16 @@ function newResolver(servers: readonly string[]): Resolver {
   return created
 }
 
-/** The DNS servers plugins' names are asked of (PLUGIN_DNS_SERVERS); none: the system's (resolv.conf). */
+/** The DNS servers plugins' names are asked of (PLUGIN_DNS_SERVERS); none: the system's, with its search list. */
 export function usePluginDnsServers(servers: readonly string[]): void {
-  resolver = newResolver(servers)
+  configuredResolver = servers.length > 0 ? newResolver(servers) : undefined
 }
 
-/** Where the hosts file and resolv.conf are (tests); /etc's otherwise. */
-export function useSystemFiles(files: { hosts: string; resolvConf: string }, recheckMs?: number): void {
+/** Where the system's files are and the servers its resolv.conf names (tests); /etc's, and c-ares' reading of it, otherwise. */
+export function useSystemFiles(files: { hosts: string; resolvConf: string; nameservers?: readonly string[] }, recheckMs?: number): void {
   hostsFile = new HostsFile(files.hosts, recheckMs)
   resolvConf = new ResolvConf(files.resolvConf, recheckMs)
+  systemResolver = newResolver(files.nameservers ?? [])
 }
 
 type Addresses = (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void
@@ -65,23 +70,39 @@ export function resolveName(hostname: string, family: number, system: SystemLook
   if (name === 'localhost' || name.endsWith('.localhost')) return system(hostname, family, callback)
   const listed = hostsFile.addresses(name, family)
   if (listed) return process.nextTick(callback, null, listed)
-  askInTurn(resolvConf.candidates(hostname), family === 4 ? [4] : family === 6 ? [6] : [4, 6], hostname, callback, [])
+  const families = family === 4 ? [4] : family === 6 ? [6] : [4, 6]
+  if (configuredResolver) return askInTurn(configuredResolver, [hostname.replace(/\.$/, '')], families, hostname, callback)
+  askInTurn(systemResolver, resolvConf.candidates(hostname), families, hostname, callback)
 }
 
-/** Each candidate in turn until one has addresses; a timeout ends the search (its servers are not answering), other failures go on. */
-function askInTurn(candidates: string[], families: number[], hostname: string, callback: Addresses, failures: NodeJS.ErrnoException[]): void {
+/** Answers after which glibc's search goes on to the next name: no address under this one, or its server failing (SERVFAIL). */
+const NEXT_NAME = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA, dns.SERVFAIL])
+
+/** Each candidate in turn until one has addresses, going on only as glibc does (NEXT_NAME): a timeout or a refusal ends the search. */
+function askInTurn(
+  resolver: Resolver,
+  candidates: string[],
+  families: number[],
+  hostname: string,
+  callback: Addresses,
+  serverFailure?: NodeJS.ErrnoException,
+): void {
   const [candidate, ...rest] = candidates
-  if (candidate === undefined) return callback(failures.find((e) => !NO_ADDRESS.has(e.code)) ?? notFound(hostname), [])
-  askDns(candidate, families, (error, addresses) => {
+  if (candidate === undefined) return callback(lookupError(hostname, serverFailure), [])
+  askDns(resolver, candidate, families, (error, addresses) => {
     if (!error) return callback(null, addresses)
-    if (error.code !== dns.TIMEOUT) return askInTurn(rest, families, hostname, callback, [...failures, error])
-    error.message += ' (its DNS servers did not answer)'
-    callback(error, [])
+    if (!NEXT_NAME.has(error.code)) return callback(lookupError(hostname, error), [])
+    askInTurn(resolver, rest, families, hostname, callback, serverFailure ?? (error.code === dns.SERVFAIL ? error : undefined))
   })
 }
 
-/** One name's addresses of `families`, asked together; its failure when none has any (a timeout before any other). */
-function askDns(name: string, families: number[], callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void): void {
+/** One name's addresses of `families`, asked together; when none has any, the failure that says most (one ending the search, then SERVFAIL). */
+function askDns(
+  resolver: Resolver,
+  name: string,
+  families: number[],
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+): void {
   const found: LookupAddress[][] = []
   const errors: NodeJS.ErrnoException[] = []
   let left = families.length
@@ -92,7 +113,7 @@ function askDns(name: string, families: number[], callback: (error: NodeJS.Errno
       if (--left > 0) return
       const all = found.flat()
       if (all.length > 0) return callback(null, all)
-      callback(errors.find((e) => e.code === dns.TIMEOUT) ?? errors.find((e) => !NO_ADDRESS.has(e.code)) ?? errors[0], [])
+      callback(errors.find((e) => !NEXT_NAME.has(e.code)) ?? errors.find((e) => e.code === dns.SERVFAIL) ?? errors[0], [])
     }
     try {
       if (f === 4) resolver.resolve4(name, answer)
@@ -104,7 +125,25 @@ function askDns(name: string, families: number[], callback: (error: NodeJS.Errno
   })
 }
 
-/** getaddrinfo's failure for a name no source has, which plugins and SDKs test for by its code. */
-function notFound(hostname: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname })
+/** getaddrinfo's codes, with libuv's errno for each, as Node's `dns.lookup` reports them. */
+const NOT_FOUND = { code: 'ENOTFOUND', errno: -3008 }
+const TRY_AGAIN = { code: 'EAI_AGAIN', errno: -3001 }
+const FAILED = { code: 'EAI_FAIL', errno: -3004 }
+/** c-ares failures getaddrinfo reports as "no such name": no address under any name of the search, or a name that cannot be one. */
+const NO_SUCH_NAME = new Set<string | undefined>([dns.NOTFOUND, dns.NODATA, dns.BADNAME])
+/** c-ares failures getaddrinfo reports as "try again": the servers did not answer, could not be reached, or failed. */
+const TRANSIENT = new Set<string | undefined>([dns.TIMEOUT, dns.CONNREFUSED, dns.SERVFAIL])
+
+/**
+ * How a search failed, as getaddrinfo says it (plugins' and SDKs' retry logic tests the code):
+ * ENOTFOUND when no name had an address (or the name cannot be one), EAI_AGAIN when the servers did
+ * not answer or failed, EAI_FAIL when they refused or answered nonsense. c-ares's own error is the
+ * `cause`, and in the message.
+ */
+function lookupError(hostname: string, cause?: NodeJS.ErrnoException): NodeJS.ErrnoException {
+  const kind = cause === undefined ? NOT_FOUND : TRANSIENT.has(cause.code) ? TRY_AGAIN : NO_SUCH_NAME.has(cause.code) ? NOT_FOUND : FAILED
+  const why = cause === undefined ? '' : cause.code === dns.TIMEOUT ? ` (its DNS servers did not answer: ${cause.message})` : ` (${cause.message})`
+  const error = Object.assign(new Error(`getaddrinfo ${kind.code} ${hostname}${why}`), { ...kind, syscall: 'getaddrinfo', hostname })
+  if (cause !== undefined) error.cause = cause
+  return error
 }
