@@ -29,6 +29,7 @@ export class ResolvConf {
   }
 }
 
+/** resolv.conf's search list and ndots as glibc reads them; `env` holds LOCALDOMAIN and RES_OPTIONS (the process's, in ResolvConf). */
 export function parseResolvConf(text: string, env: NodeJS.ProcessEnv = {}): SearchRules {
   const rules: SearchRules = { search: [], ndots: 1 }
   const options = (words: string[]) => {
