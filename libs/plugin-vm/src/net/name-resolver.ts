@@ -1,7 +1,7 @@
 import dns, { LookupAddress, Resolver } from 'dns'
 import { isIP } from 'net'
 import { HostsFile, hostKey } from './hosts-file'
-import { ResolvConf } from './resolv-conf'
+import { ResolvConf, searchCandidates, type SearchRules } from './resolv-conf'
 
 /**
  * How the names plugins connect to (and webhooks' hosts) are resolved. getaddrinfo (`dns.lookup`)
@@ -29,8 +29,10 @@ const RESOLVE_TRIES = 2
 
 /** The system's servers (resolv.conf, as c-ares reads it when created), with its search list. */
 let systemResolver = newResolver([])
-/** PLUGIN_DNS_SERVERS', when set: asked for names as they are. */
+/** PLUGIN_DNS_SERVERS', when set: asked for names as they are (NO_SEARCH). */
 let configuredResolver: Resolver | undefined
+/** The search list is the system servers': other servers get a name as it is (a trailing dot dropped). */
+const NO_SEARCH: SearchRules = { search: [], ndots: 1 }
 let hostsFile = new HostsFile('/etc/hosts')
 let resolvConf = new ResolvConf('/etc/resolv.conf')
 
@@ -71,7 +73,7 @@ export function resolveName(hostname: string, family: number, system: SystemLook
   const listed = hostsFile.addresses(name, family)
   if (listed) return process.nextTick(callback, null, listed)
   const families = family === 4 ? [4] : family === 6 ? [6] : [4, 6]
-  if (configuredResolver) return askInTurn(configuredResolver, [hostname.replace(/\.$/, '')], families, hostname, callback)
+  if (configuredResolver) return askInTurn(configuredResolver, searchCandidates(hostname, NO_SEARCH), families, hostname, callback)
   askInTurn(systemResolver, resolvConf.candidates(hostname), families, hostname, callback)
 }
 

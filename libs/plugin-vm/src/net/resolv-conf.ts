@@ -1,3 +1,4 @@
+import { hostKey } from './hosts-file'
 import { WatchedFile } from './watched-file'
 
 /** What getaddrinfo takes from resolv.conf besides its servers (c-ares reads those itself): the search list and ndots. */
@@ -46,7 +47,7 @@ export function parseResolvConf(text: string, env: NodeJS.ProcessEnv = {}): Sear
   }
   if (env.LOCALDOMAIN !== undefined) rules.search = env.LOCALDOMAIN.trim().split(/\s+/).filter(Boolean)
   if (env.RES_OPTIONS !== undefined) options(env.RES_OPTIONS.trim().split(/\s+/))
-  rules.search = [...new Set(rules.search.map((d) => d.toLowerCase().replace(/\.$/, '')).filter((d) => d !== ''))]
+  rules.search = [...new Set(rules.search.map(hostKey).filter((d) => d !== ''))]
   return rules
 }
 
