@@ -2,7 +2,7 @@ import { createAdminApi, createAdminUi, startAdminServer } from '@plugin-server/
 import { createIngestQueue, EventBatcher, RoleContext, RunningRole } from '@plugin-server/core'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
 import { listExistingConfigIds } from '@plugin-server/db'
-import { registerPluginMetricsCollector, usePluginDnsServers } from '@plugin-server/plugin-runtime'
+import { closeFleetServices, registerPluginMetricsCollector, usePluginDnsServers } from '@plugin-server/plugin-runtime'
 import { SecretBox } from '@plugin-server/secrets'
 
 /**
@@ -13,6 +13,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   const { config, logger } = ctx
   // Try it's dry runs resolve plugins' names as the workers do.
   usePluginDnsServers(config.plugins.dnsServers)
+  const closedServices = await closeFleetServices(config)
   // No offline queue: while Redis is away an add fails at once (503, the client retries) instead of
   // waiting in ioredis' memory and landing after the client was told it was not stored — a second
   // copy once the retry lands too, and a heap growing with every retry for as long as Redis is down.
@@ -33,7 +34,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     token: config.admin.token,
     teamTokens: config.admin.teamTokens,
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
-    pluginSettings: config.plugins,
+    pluginSettings: { ...config.plugins, closedServices },
     limits: config,
     attachmentMaxBytes: config.plugins.attachmentMaxBytes,
     schedulerShards: config.scheduler.shards,
@@ -63,6 +64,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
       // Only closes its queues: historical exports it enqueued are run by the exporters.
       { name: 'admin API', close: () => admin.close() },
       { name: 'ingest queue', close: () => queue.close() },
+      { name: "fleet services' watch", close: async () => closedServices.stop() },
     ],
   }
 }

@@ -64,7 +64,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
     logs: runtime.services.logs,
     logger,
     settings,
-    webhookGuard: fetchGuard(ctx.config.plugins.fetchAllowedHosts),
+    webhookGuard: fetchGuard(ctx.config.plugins.fetchAllowedHosts, undefined, runtime.services.closedServices),
   })
   const lock = { lockDuration: settings.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(settings.lockDurationMs / 2)), maxStalledCount: 100 }
   const deliveryWorker = createWorker<DeliveryJobData, string>(

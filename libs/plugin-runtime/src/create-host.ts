@@ -99,7 +99,7 @@ export function createHost(
           host: services.plugins.posthogApiHost,
           personalApiKey: services.plugins.posthogPersonalApiKey,
           projectApiKey: record.teamApiToken,
-          guard: fetchGuard(services.plugins.fetchAllowedHosts),
+          guard: fetchGuard(services.plugins.fetchAllowedHosts, undefined, services.closedServices),
         },
         reading,
       ),

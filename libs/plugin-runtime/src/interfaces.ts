@@ -1,5 +1,5 @@
 import type { Config, Logger, PluginJobData } from '@plugin-server/core'
-import type { PluginMethodName, PluginInstance } from '@plugin-server/plugin-vm'
+import type { ClosedServices, PluginMethodName, PluginInstance } from '@plugin-server/plugin-vm'
 import type { Queue } from 'bullmq'
 import type { Registry } from 'prom-client'
 import type Redis from 'ioredis'
@@ -21,6 +21,8 @@ export interface RuntimeServices {
   jobs: Queue<PluginJobData>
   geoip: GeoIpLocator
   plugins: Config['plugins']
+  /** The fleet's own services (its Redis), refused to every plugin socket whatever the allowlist (fleet-services.ts). */
+  closedServices: ClosedServices
   timeScale: number
   /** The role's metrics registry (the circuit breaker counts disabled configs there). */
   registry?: Registry

@@ -529,6 +529,7 @@ export class PluginManager {
       semiSpaceMb: p.semiSpaceMb,
       timeoutMs: p.timeoutMs,
       fetchAllowedHosts: p.fetchAllowedHosts,
+      closedServices: this.services.closedServices,
       hostWorkMaxBytes: p.hostWorkMaxBytes,
       backgroundCpuMsPerMinute: p.backgroundCpuMsPerMinute,
       capturesPerEvent: p.capturesPerEvent,

@@ -3,6 +3,7 @@ import os from 'node:os'
 import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, ReadinessCheck, RoleContext, subscribeReload } from '@plugin-server/core'
 import { IsolatedVmPluginVm, PluginVm, prepareSandboxRuntime, usePluginDnsServers } from '@plugin-server/plugin-vm'
 import { breakerDisabledCounter } from './breaker-metrics'
+import { closeFleetServices } from './fleet-services'
 import { GeoIpLocator } from './geoip-locator'
 import { registerLiveIsolatesGauge } from './isolate-metrics'
 import type { ConfigEvictionRank, RuntimeServices } from './interfaces'
@@ -36,6 +37,7 @@ export async function startPluginRuntime(
 ): Promise<PluginRuntime> {
   const { config, logger } = ctx
   usePluginDnsServers(config.plugins.dnsServers)
+  const closedServices = await closeFleetServices(config)
   if (options.prepare) prepareSandboxRuntime(config.plugins.runtimeSnapshot)
   // Plugins issue many small commands at once (a batch of events each awaiting the cache): pipeline them.
   const redis = ctx.newRedisConnection('plugins', { enableAutoPipelining: true })
@@ -72,6 +74,7 @@ export async function startPluginRuntime(
     jobs,
     geoip: new GeoIpLocator(config.plugins.geoipDatabasePath),
     plugins: config.plugins,
+    closedServices,
     timeScale: config.timeScale,
     registry: ctx.registry,
   }
@@ -92,6 +95,7 @@ export async function startPluginRuntime(
       { name: 'plugin captures', close: () => capturer.drain() },
       { name: 'plugin logs', close: () => logs.close() },
       { name: 'plugin queues', close: async () => void (await Promise.all([ingestQueue.close(), jobs.close()])) },
+      { name: "fleet services' watch", close: async () => closedServices.stop() },
     ],
     checks: [
       {

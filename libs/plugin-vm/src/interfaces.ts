@@ -1,5 +1,6 @@
 import type { PluginLimitError } from './errors'
 import type { ByteBudget, SharedByteBudget } from './byte-budget'
+import type { ClosedServices } from './net/fleet-services'
 import type { SocketCount } from './net/socket-guard'
 
 /**
@@ -293,6 +294,8 @@ export interface PluginInstanceOptions {
    * Default none: loopback, private, link-local and other non-internet addresses are refused.
    */
   fetchAllowedHosts?: readonly string[]
+  /** The fleet's own services (its Redis), refused to this plugin's sockets whatever `fetchAllowedHosts` allows (closeToPlugins). */
+  closedServices?: ClosedServices
   /** Redirects a plugin fetch follows, each re-checked, before it fails (default 10). */
   maxFetchRedirects?: number
   /** Largest input of one zlib/crypto/jsonwebtoken task on the host (default 16 MiB; PLUGIN_HOST_WORK_MAX_BYTES). */

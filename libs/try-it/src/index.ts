@@ -1,5 +1,7 @@
 export type { TrySettings, TryContext, TryStep, TryResult } from './interfaces'
 export { tryEvent } from './try-event'
+// For a dry run outside a role (the CLI's `plugin try`): the fleet's Redis closed to its plugins, as a role closes it.
+export { closeFleetServices } from '@plugin-server/plugin-runtime'
 export { TryGate } from './try-gate'
 export { TryRefusedError } from './try-errors'
 export { MAX_TRY_ATTACHMENT_BYTES, MAX_TRY_BODY_BYTES, MAX_TRY_EVENT_BYTES } from './parse-try-input'

@@ -1,4 +1,4 @@
-import type { LogLevel, PluginEvent, PluginVm } from '@plugin-server/plugin-vm'
+import type { ClosedServices, LogLevel, PluginEvent, PluginVm } from '@plugin-server/plugin-vm'
 import type { AttachmentInput, ConfigInputValue, ManagementContext } from '@plugin-server/management'
 import type { GeoIpLocator } from '@plugin-server/plugin-runtime'
 import type { TryGate } from './try-gate'
@@ -12,6 +12,8 @@ export interface TrySettings {
   /** Deadline of one plugin call; the whole dry run has its own, shorter one on top. */
   timeoutMs: number
   fetchAllowedHosts: readonly string[]
+  /** The fleet's own services, refused to the dry run's plugins whatever the allowlist (none: nothing closed). */
+  closedServices?: ClosedServices
   geoipDatabasePath: string
   posthogApiHost: string
   posthogPersonalApiKey: string

@@ -78,6 +78,7 @@ export class TryPlugin {
         memoryLimitMb: settings.memoryLimitMb,
         timeoutMs: Math.max(1, Math.min(settings.timeoutMs, deadline.remaining())),
         fetchAllowedHosts: settings.fetchAllowedHosts,
+        closedServices: settings.closedServices,
         shared: this.parts.shared,
       })
     } catch (err) {

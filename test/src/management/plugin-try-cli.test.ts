@@ -57,6 +57,31 @@ describe('plugin-server plugin try (CLI)', function () {
     )
   })
 
+  it("refuses the stored config's connections to the fleet's Redis though the allowlist covers it, naming REDIS_URL, as the roles do", async () => {
+    const teamId = await createTeamRow(h, 'redis reacher')
+    const redisPort = Number(new URL(process.env.REDIS_URL!).port)
+    const reacher = writePlugin(
+      'try-redis-reacher',
+      `export async function processEvent(event) {
+         event.properties = { answer: await fetch('http://localhost:${redisPort}/').then((res) => 'answered ' + res.status) }
+         return event
+       }`,
+    )
+    const installed = await installPluginFromPath(h.ctx, reacher)
+    await createConfig(h.ctx, { teamId, plugin: installed.plugin.id, config: {}, enabled: true })
+    const run = await runCli(
+      ['plugin', 'try', String(teamId), '--event', '-', '--chain'],
+      { ...env, PLUGIN_FETCH_ALLOWED_HOSTS: '127.0.0.0/8,::1' },
+      JSON.stringify({ event: 'e' }),
+    )
+    assert.equal(run.code, 1, run.stderr)
+    const step = (JSON.parse(run.stdout) as TryResult).steps.find((s) => s.method === 'processEvent')
+    assert.match(
+      String(step?.error),
+      new RegExp(`fetch refused: host "localhost" resolves only to refused addresses \\(.*port ${redisPort} is the fleet's own Redis \\(REDIS_URL\\)`),
+    )
+  })
+
   it('prints the TryResult of a config, a plugin or the chain; a failed step fails the command; the secret never shows', async () => {
     const teamId = await createTeamRow(h, 'cli')
     const installed = await installPluginFromPath(h.ctx, path.join(FIXTURES, 'try-enricher'))

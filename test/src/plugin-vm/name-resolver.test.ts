@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import type { LookupAddress } from 'node:dns'
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import net, { Socket } from 'node:net'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { AddressPolicy, SocketCount, usePluginDnsServers, withAddressPolicy } from '@plugin-server/plugin-vm'
 import { DnsServer } from '../harness/dns-server'
+import { pingOutcome } from '../harness/ping-outcome'
 
 // Internal to plugin-vm (guarded-lookup.ts asks it), so loaded by path as cache-reads.test.ts does.
 const { resolveName, useSystemFiles } = require(
@@ -32,18 +33,6 @@ function recordingSystem() {
 
 function resolved(hostname: string, family: number, system: ReturnType<typeof recordingSystem>['system']): Promise<Answer> {
   return new Promise((resolve) => resolveName(hostname, family, system, (error, addresses) => resolve({ error, addresses })))
-}
-
-/** What a socket did: reached the service and got its answer to `PING`, or failed (and how). */
-function outcome(socket: Socket): Promise<string> {
-  return new Promise((resolve) => {
-    socket.once('connect', () => socket.write('PING\r\n'))
-    socket.once('data', (data) => {
-      resolve(`replied ${data.toString().trim()}`)
-      socket.destroy()
-    })
-    socket.once('error', (error) => resolve(`${(error as NodeJS.ErrnoException).code}: ${error.message}`))
-  })
 }
 
 describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERVERS)", function () {
@@ -269,14 +258,14 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
     const stuckOutcomes = withAddressPolicy(
       policy,
       'stuck',
-      () => Promise.all(Array.from({ length: 40 }, () => outcome(net.connect(redisPort, 'black-holed.test')).finally(() => settled++))),
+      () => Promise.all(Array.from({ length: 40 }, () => pingOutcome(net.connect(redisPort, 'black-holed.test')).finally(() => settled++))),
       stuck,
     )
     await new Promise((resolve) => setImmediate(resolve))
     const healthyOutcomes = await withAddressPolicy(
       policy,
       'healthy',
-      () => Promise.all(Array.from({ length: 5 }, () => outcome(net.connect(redisPort, 'good.test')))),
+      () => Promise.all(Array.from({ length: 5 }, () => pingOutcome(net.connect(redisPort, 'good.test')))),
       healthy,
     )
     assert.deepEqual(healthyOutcomes, Array(5).fill('replied +PONG'))
@@ -294,7 +283,7 @@ describe("plugin-vm: resolving plugins' names (name-resolver.ts, PLUGIN_DNS_SERV
       const reached = await withAddressPolicy(
         new AddressPolicy(['127.0.0.0/8']),
         'aliased',
-        () => outcome(net.connect(redisPort, 'aliased.test')),
+        () => pingOutcome(net.connect(redisPort, 'aliased.test')),
         new SocketCount(),
       )
       assert.equal(reached, 'replied +PONG', 'DNS says 127.0.0.9, where nothing listens')

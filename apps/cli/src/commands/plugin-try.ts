@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { tryEvent } from '@plugin-server/try-it'
+import { closeFleetServices, tryEvent } from '@plugin-server/try-it'
 import { printJson, withManagement } from '../cli-context'
 import { printError } from '../output'
 import { collect, parseKeyValues, positiveInt } from './option-parsers'
@@ -62,7 +62,15 @@ export function registerPluginTry(plugin: Command): void {
     .action(async (teamId: number, options: TryOptions) => {
       const event = await readEvent(options.event)
       const body = await target(options)
-      const result = await withManagement((ctx, config) => tryEvent({ ...ctx, settings: config.plugins }, { teamId, event, target: body }))
+      const result = await withManagement(async (ctx, config) => {
+        // The stored config runs with the fleet's allowlist: its Redis stays closed, as in the roles.
+        const closedServices = await closeFleetServices(config)
+        try {
+          return await tryEvent({ ...ctx, settings: { ...config.plugins, closedServices } }, { teamId, event, target: body })
+        } finally {
+          closedServices.stop()
+        }
+      })
       printJson(result)
       // For people, on stderr: what failed (with the plugin's frames indented below) and what the dry run held back.
       for (const step of result.steps) {

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'net'
 import { blockedRange } from './blocked-ranges'
+import type { ClosedServices } from './fleet-services'
 import { embeddedIpv4 } from './ip-address'
 
 /** The environment variable operators set; named in every refusal so the fix is one search away. */
@@ -23,14 +24,18 @@ export function normalizeHost(host: string): string {
  * Which addresses plugin code may connect to. By default every public unicast address and nothing
  * else; `allowedHosts` entries (`10.1.0.0/16`, `10.1.2.3`, `fd00::/8`, `db.internal`,
  * `*.corp.example`) open private addresses or names an operator trusts. An allowed name is allowed
- * whatever it resolves to: the operator vouches for its DNS.
+ * whatever it resolves to: the operator vouches for its DNS. `closed`: the fleet's own services,
+ * which no entry opens (fleet-services.ts; the socket guard and FetchGuard check them first).
  */
 export class AddressPolicy {
   private readonly allowedNetworks = new BlockList()
   private readonly exactHosts = new Set<string>()
   private readonly hostSuffixes: string[] = []
 
-  constructor(readonly allowedHosts: readonly string[] = []) {
+  constructor(
+    readonly allowedHosts: readonly string[] = [],
+    readonly closed?: ClosedServices,
+  ) {
     for (const raw of allowedHosts) this.add(raw.trim())
   }
 

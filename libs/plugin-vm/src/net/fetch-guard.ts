@@ -1,8 +1,9 @@
 import { Agent as HttpAgent } from 'http'
 import { Agent as HttpsAgent } from 'https'
-import { isIP } from 'net'
+import { isIP, LookupFunction, Socket } from 'net'
 import { AddressPolicy, normalizeHost } from './address-policy'
 import { FetchRefusedError } from './fetch-refused-error'
+import type { ClosedServices } from './fleet-services'
 import { guardedLookup } from './guarded-lookup'
 
 export const DEFAULT_MAX_REDIRECTS = 10
@@ -21,8 +22,9 @@ export class FetchGuard {
     readonly maxRedirects = DEFAULT_MAX_REDIRECTS,
   ) {
     const lookup = guardedLookup(policy)
-    this.httpAgent = new HttpAgent({ lookup })
-    this.httpsAgent = new HttpsAgent({ lookup })
+    const { closed } = policy
+    this.httpAgent = closed ? knowingPorts(new HttpAgent({ lookup }), lookup, closed) : new HttpAgent({ lookup })
+    this.httpsAgent = closed ? knowingPorts(new HttpsAgent({ lookup }), lookup, closed) : new HttpsAgent({ lookup })
   }
 
   /** Parses and checks a URL before any connection is made; throws FetchRefusedError. */
@@ -36,6 +38,9 @@ export class FetchGuard {
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new FetchRefusedError(`the ${url.protocol} scheme is not allowed, only http: and https:`, false)
     const host = normalizeHost(url.hostname)
+    // Before the policy, which no allowlist opens them past (fleet-services.ts).
+    const fleet = this.policy.closed?.refusal(host, Number(url.port || (url.protocol === 'https:' ? 443 : 80)))
+    if (fleet) throw new FetchRefusedError(fleet, false)
     if (isIP(host) !== 0) {
       const why = this.policy.refusal(host)
       if (why) throw new FetchRefusedError(why)
@@ -48,12 +53,35 @@ export class FetchGuard {
   }
 }
 
-const guards = new Map<string, FetchGuard>()
+type CreateConnection = (options: Record<string, unknown>, callback?: unknown) => Socket
 
-/** The shared guard of an allowlist (and redirect cap). */
-export function fetchGuard(allowedHosts: readonly string[] = [], maxRedirects = DEFAULT_MAX_REDIRECTS): FetchGuard {
+/**
+ * The agent's connections resolve names with `lookup` less the fleet's services at the port being
+ * connected to (a lookup alone is not told the port). Host code sends through these agents outside
+ * any socket guard scope (webhooks, posthog.api to a plugin's host); inside one the guard does the same.
+ */
+function knowingPorts<A extends HttpAgent>(agent: A, lookup: LookupFunction, closed: ClosedServices): A {
+  const own = agent as unknown as { createConnection: CreateConnection }
+  const create = own.createConnection
+  own.createConnection = function (this: A, options, callback) {
+    return create.call(this, { ...options, lookup: closed.lookup(lookup, Number(options.port)) }, callback)
+  }
+  return agent
+}
+
+/** Per set of closed services (none: OPEN), the guards by allowlist and redirect cap. */
+const guards = new WeakMap<object, Map<string, FetchGuard>>()
+const OPEN = {}
+
+/**
+ * The shared guard of an allowlist and redirect cap, refusing `closed` (the fleet's own services,
+ * which the allowlist cannot open) when given.
+ */
+export function fetchGuard(allowedHosts: readonly string[] = [], maxRedirects = DEFAULT_MAX_REDIRECTS, closed?: ClosedServices): FetchGuard {
+  let shared = guards.get(closed ?? OPEN)
+  if (!shared) guards.set(closed ?? OPEN, (shared = new Map()))
   const key = `${maxRedirects}|${allowedHosts.join(',')}`
-  let guard = guards.get(key)
-  if (!guard) guards.set(key, (guard = new FetchGuard(new AddressPolicy(allowedHosts), maxRedirects)))
+  let guard = shared.get(key)
+  if (!guard) shared.set(key, (guard = new FetchGuard(new AddressPolicy(allowedHosts, closed), maxRedirects)))
   return guard
 }

@@ -111,7 +111,11 @@ async function send(
     })
   } catch (error) {
     const e = error as Error & { code?: string }
-    if (e.code === 'ERR_PLUGIN_FETCH_REFUSED') throw new FetchRefusedError(e.message.replace(/^.*fetch refused: /, '').replace(/ \(operators can.*$/, ''))
+    if (e.code === 'ERR_PLUGIN_FETCH_REFUSED') {
+      // Without the allowlist hint when there was none: the fleet's own services are refused whatever it allows.
+      const hinted = / \(operators can.*$/
+      throw new FetchRefusedError(e.message.replace(/^.*fetch refused: /, '').replace(hinted, ''), hinted.test(e.message))
+    }
     if (typeof e.message === 'string' && e.message.includes(url.href)) e.message = e.message.split(url.href).join(`${url.origin}/…`)
     throw e
   }

@@ -132,8 +132,10 @@ export function installSocketGuard(): void {
     }
     // Our lookup, whatever the caller passed: names resolve only to addresses the policy accepts, by
     // the hosts file and DNS on the event loop, and `localhost` by getaddrinfo one at a time per team,
-    // within the plugins' share of libuv's threads (name-resolver.ts, lookup-slots.ts).
-    const checked = { ...options, lookup: scope.lookup }
+    // within the plugins' share of libuv's threads (name-resolver.ts, lookup-slots.ts); never to the
+    // fleet's own services at this port (fleet-services.ts).
+    const closed = scope.policy.closed
+    const checked = { ...options, lookup: closed ? closed.lookup(scope.lookup, Number(options.port)) : scope.lookup }
     return callback ? connect.call(this, checked, callback) : connect.call(this, checked)
   } as typeof Socket.prototype.connect
   installAgentGuard()
@@ -247,6 +249,9 @@ function overLimit(socket: Socket, scope: PolicyScope): SocketLimitError | null 
 function refusalOf(options: Record<string, unknown>, scope: PolicyScope): FetchRefusedError | null {
   if (options.path) return new FetchRefusedError(`${scope.label}: Unix socket connections are not allowed`, false)
   const host = normalizeHost(String(options.host || 'localhost'))
+  // Before the policy: no allowlist opens the fleet's own services.
+  const fleet = scope.policy.closed?.refusal(host, Number(options.port))
+  if (fleet) return new FetchRefusedError(`${scope.label}: ${fleet}`, false)
   if (isIP(host) === 0) return null
   const why = scope.policy.refusal(host)
   return why === null ? null : new FetchRefusedError(`${scope.label}: ${why}`)

@@ -79,7 +79,7 @@ export class IsolatedVmPluginVm implements PluginVm {
     const settings = { ...DEFAULTS, ...stripUndefined(options) }
     const label = `plugin ${source.name} (config ${options.configId})`
     // Before the isolate exists: a bad allowlist is the caller's error, not the plugin's.
-    const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects)
+    const guard = fetchGuard(settings.fetchAllowedHosts, settings.maxFetchRedirects, settings.closedServices)
     const snapshot = settings.runtimeSnapshot ? runtimeSnapshot() : null
     const limits = snapshot ? { memoryLimit: settings.memoryLimitMb, snapshot } : { memoryLimit: settings.memoryLimitMb }
     const isolate = withSemiSpace(settings.semiSpaceMb, () => new ivm.Isolate(limits))

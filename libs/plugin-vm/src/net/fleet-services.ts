@@ -1,0 +1,163 @@
+import type { LookupAddress } from 'dns'
+import os from 'os'
+import { isIP, LookupFunction } from 'net'
+import { normalizeHost } from './address-policy'
+import { FetchRefusedError } from './fetch-refused-error'
+import { getaddrinfo } from './guarded-lookup'
+import { hostKey } from './hosts-file'
+import { embeddedIpv4, ipv6Bytes } from './ip-address'
+import { resolveName } from './name-resolver'
+
+/**
+ * A service of the fleet's own that no plugin may connect to, whatever PLUGIN_FETCH_ALLOWED_HOSTS
+ * allows: the Redis holding every team's queued events and caches. Redis runs each line it reads as
+ * a command, so a plugin reaching its port writes to it without a Redis client (a fetch with the
+ * method `SET` stores a key before Redis sees `Host:` and hangs up).
+ */
+export interface FleetService {
+  /** Its URL's host: a name or an IP address. */
+  host: string
+  port: number
+  /** Names it in refusals: `the fleet's own Redis (REDIS_URL)`. */
+  name: string
+}
+
+/** How often a service's name is resolved again (a failover may move it: new addresses are added), and this host's addresses read again. */
+export const FLEET_SERVICES_RECHECK_MS = 30_000
+
+interface Entry {
+  service: FleetService
+  key: string
+  /**
+   * Every address its host has resolved to (canonical), by plugins' resolver and by getaddrinfo (as
+   * the fleet's own Redis client resolves it). Never dropped: after a failover the old primary is
+   * still the fleet's Redis, and a partial answer (one family timing out) must not reopen the other.
+   */
+  addresses: Set<string>
+}
+
+/** One text per address, whatever its spelling: IPv4 carried in IPv6 as the IPv4, IPv6 as its 16 bytes. */
+function canonical(address: string): string {
+  const ip = normalizeHost(address).replace(/%.*$/, '')
+  const carried = isIP(ip) === 6 ? embeddedIpv4(ip) : null
+  if (carried) return carried
+  return isIP(ip) === 6 ? ipv6Bytes(ip)!.join(':') : ip
+}
+
+const LOOPBACK_V6 = canonical('::1')
+const UNSPECIFIED_V6 = canonical('::')
+
+/**
+ * The fleet's services closed to the plugins whose policy carries this (AddressPolicy's `closed`):
+ * checked in the socket guard and in FetchGuard before the allowlist. A service on this host is
+ * closed at each of its addresses (`localhost`, `0.0.0.0`, its interfaces), at its port.
+ */
+export class ClosedServices {
+  private readonly entries: Entry[]
+  /** This host's own addresses (canonical): a service on one of them is reached through any of them. */
+  private ownAddresses = new Set<string>()
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(services: readonly FleetService[]) {
+    this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), addresses: new Set() }))
+  }
+
+  /** Resolves the services' names (and reads this host's addresses) now and every `recheckMs` until `stop`. */
+  async watch(recheckMs = FLEET_SERVICES_RECHECK_MS): Promise<this> {
+    await this.refresh()
+    this.timer = setInterval(() => void this.refresh(), recheckMs)
+    this.timer.unref()
+    return this
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  /** Why a plugin may not connect to `host` (a name or an address) at `port`, or null. */
+  refusal(host: string, port: number): string | null {
+    const text = normalizeHost(host)
+    const address = isIP(text.replace(/%.*$/, '')) !== 0 ? canonical(text) : null
+    for (const { service, key, addresses } of this.entries) {
+      if (service.port !== port) continue
+      const reached =
+        address === null ? hostKey(text) === key : addresses.has(address) || (this.isLocal(address) && [...addresses].some((a) => this.isLocal(a)))
+      if (reached) return `${host} port ${port} is ${service.name}, which no plugin may reach`
+    }
+    return null
+  }
+
+  /**
+   * `lookup` for a socket connecting to `port`: the services' addresses at that port are dropped
+   * from its answers, and a name left with none fails with FetchRefusedError naming the service.
+   */
+  lookup(lookup: LookupFunction, port: number): LookupFunction {
+    return (hostname, options, callback) => {
+      lookup(hostname, { ...options, all: true }, (error, found) => {
+        if (error) return callback(error, '', 0)
+        const addresses = found as unknown as LookupAddress[]
+        const open = addresses.filter((a) => this.refusal(a.address, port) === null)
+        if (open.length === 0) {
+          const why = addresses.map((a) => this.refusal(a.address, port)).join('; ')
+          // No allowlist hint: no entry opens these.
+          return callback(new FetchRefusedError(`host "${hostname}" resolves only to refused addresses (${why})`, false), '', 0)
+        }
+        if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, open)
+        callback(null, open[0].address, open[0].family)
+      })
+    }
+  }
+
+  /** Whether connecting to `address` reaches this host: loopback, unspecified (Linux connects 0.0.0.0 to itself) or one of its interfaces. */
+  private isLocal(address: string): boolean {
+    return address.startsWith('127.') || address.startsWith('0.') || address === LOOPBACK_V6 || address === UNSPECIFIED_V6 || this.ownAddresses.has(address)
+  }
+
+  /** Never throws: it runs from a timer, and a failed read keeps what the last one found. */
+  private async refresh(): Promise<void> {
+    try {
+      const interfaces = Object.values(os.networkInterfaces()).flatMap((list) => list ?? [])
+      this.ownAddresses = new Set(interfaces.map((i) => canonical(i.address)))
+    } catch {
+      // getifaddrs failed (EMFILE, say): the last addresses stand.
+    }
+    await Promise.all(this.entries.flatMap((entry) => [addAnswer(entry, resolveName), addAnswer(entry, getaddrinfoAnswer)]))
+  }
+}
+
+type Resolve = (
+  hostname: string,
+  family: number,
+  system: typeof getaddrinfo,
+  callback: (error: NodeJS.ErrnoException | null, found: LookupAddress[]) => void,
+) => void
+
+/** getaddrinfo alone, as ioredis and pg resolve the fleet's services (other NSS sources, nscd). */
+const getaddrinfoAnswer: Resolve = (hostname, family, system, callback) => system(hostname, family, callback)
+
+/**
+ * Adds what `resolve` answers for the entry's host. By plugins' resolver (the hosts file, the search
+ * list, DNS or PLUGIN_DNS_SERVERS) the answer they would get; by getaddrinfo the fleet's own. A
+ * failed lookup adds nothing: the name and the addresses found before stay refused.
+ */
+function addAnswer(entry: Entry, resolve: Resolve): Promise<void> {
+  const { host } = entry.service
+  if (isIP(normalizeHost(host)) !== 0) {
+    entry.addresses.add(canonical(host))
+    return Promise.resolve()
+  }
+  return new Promise((done) =>
+    resolve(host, 0, getaddrinfo, (error, found) => {
+      if (!error) for (const a of found) entry.addresses.add(canonical(a.address))
+      done()
+    }),
+  )
+}
+
+/**
+ * The services closed, their names resolved (again every `recheckMs` until `stop()`): give it to
+ * every AddressPolicy (fetchGuard, PluginInstanceOptions.closedServices) the process's plugins use.
+ */
+export function closeToPlugins(services: readonly FleetService[], recheckMs = FLEET_SERVICES_RECHECK_MS): Promise<ClosedServices> {
+  return new ClosedServices(services).watch(recheckMs)
+}

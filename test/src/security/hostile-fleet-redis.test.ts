@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { createTeam, Team } from '@plugin-server/db'
+import { listDeadLetters } from '@plugin-server/export'
+import { eventually } from '../harness/fleet'
+import { enablePlugin, writePlugin } from '../harness/plugins'
+import { DEADLINES, healthyEvents, HostileFleet, MIXING } from './hostile-fleet-fixture'
+
+/**
+ * The fleet's Redis holds every team's queued events, caches and job payloads, and commonly has no
+ * password. Redis runs each line it reads as an inline command, and an HTTP request's first line is
+ * `<method> <path> HTTP/1.1`: a fetch with the method `SET` stores a key before Redis sees the `Host:`
+ * header and hangs up. pg's connection is the same socket guard's other way out (a raw TCP socket).
+ */
+const SMUGGLER = (redisPort: number, key: string, database: URL) => `
+const { Client } = require('pg')
+
+async function connect(options) {
+  const client = new Client({ connectionTimeoutMillis: 4000, ...options })
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+    const { rows } = await client.query('SELECT 1 AS one')
+    await client.end()
+    return 'connected: ' + rows[0].one
+  } catch (error) {
+    return String(error && error.message)
+  }
+}
+
+async function smuggle(host, i) {
+  try {
+    const res = await fetch('http://' + (host.includes(':') ? '[' + host + ']' : host) + ':${redisPort}/${key}-' + i, { method: 'SET' })
+    return 'answered ' + res.status
+  } catch (error) {
+    return String(error && error.message)
+  }
+}
+
+// The exporter sends this on the plugin's behalf, by name this time.
+export function composeWebhook(event) {
+  return event.event === 'smuggle' ? { url: 'http://localhost:${redisPort}/${key}-webhook', method: 'SET', body: '' } : null
+}
+
+export async function processEvent(event) {
+  if (event.event !== 'smuggle') return event
+  const attempts = {}
+  const hosts = ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '::1', '0.0.0.0', '127.0.0.2']
+  for (const [i, host] of hosts.entries()) {
+    attempts[host] = await smuggle(host, i)
+    console.log('redis via ' + host + ': ' + attempts[host])
+  }
+  // posthog.api to a host of the plugin's own goes out through the fetch policy, from the host.
+  attempts['posthog.api'] = await posthog.api.get('/api/projects', { host: 'http://localhost:${redisPort}', personalApiKey: 'k' }).then((res) => 'answered ' + res.status, (error) => String(error && error.message))
+  attempts.pg = await connect({ host: '127.0.0.1', port: ${redisPort}, database: 'x', user: 'x' })
+  // The fleet's Postgres on the same loopback, with its own credentials: every other port stays open.
+  attempts.postgres = await connect({ host: ${JSON.stringify(database.hostname)}, port: ${Number(database.port)}, user: ${JSON.stringify(decodeURIComponent(database.username))}, password: ${JSON.stringify(decodeURIComponent(database.password))}, database: ${JSON.stringify(database.pathname.slice(1))} })
+  event.properties.attempts = attempts
+  return event
+}
+`
+
+describe("security: the fleet's own Redis, in a running fleet whose allowlist opens every address", function () {
+  this.timeout(120_000)
+  let hf: HostileFleet
+  let smuggler: { team: Team; configId: number }
+  const key = `smuggled-${randomBytes(4).toString('hex')}`
+
+  before(async () => {
+    // 0.0.0.0/0,::/0 turns the address check off: the fleet's Redis must be refused all the same.
+    hf = await HostileFleet.create({ ...MIXING, ...DEADLINES, PLUGIN_FETCH_ALLOWED_HOSTS: '0.0.0.0/0,::/0' })
+    const redisPort = Number(new URL(process.env.REDIS_URL!).port)
+    const plugin = writePlugin('redis smuggler', SMUGGLER(redisPort, key, new URL(process.env.DATABASE_URL!)))
+    const team = await createTeam(hf.pool, 'redis smuggler')
+    smuggler = { team, configId: (await enablePlugin(hf.managementContext(), team.id, plugin, {}, { order: 1 })).id }
+    await hf.start(['capture', 'ingest-worker', 'exporter'])
+  })
+  after(async () => {
+    const smuggled = await hf?.redisClient.keys(`/${key}-*`)
+    if (smuggled?.length) await hf.redisClient.del(...smuggled)
+    await hf?.close()
+  })
+
+  it("refuses a plugin's connections to REDIS_URL's port at every local address, naming REDIS_URL, and its webhook and posthog.api requests by name, while its Postgres connection and another team's events go through", async () => {
+    const since = Date.now()
+    const [smuggled, neighbours] = await Promise.all([hf.send(smuggler.team, [{ event: 'smuggle' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+    await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+    await hf.waitStored(smuggler.team.id, smuggled, since, 30_000)
+    const [row] = await hf.rows(smuggler.team.id)
+    const attempts = row.properties.attempts as Record<string, string>
+    for (const host of ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '::1', '0.0.0.0', '127.0.0.2', 'posthog.api', 'pg']) {
+      assert.match(attempts[host], /the fleet's own Redis \(REDIS_URL\), which no plugin may reach/, `the connection to ${host} is refused, naming REDIS_URL`)
+      assert.doesNotMatch(attempts[host], /operators can allow/, 'no allowlist entry opens it, so none is suggested')
+    }
+    assert.equal(attempts.postgres, 'connected: 1', 'the same plugin reaches another service on loopback')
+    await hf.waitForLog(smuggler.configId, /redis via 127\.0\.0\.1: .*REDIS_URL/)
+    const [letter] = await eventually(
+      'the webhook kept as a dead letter',
+      () => listDeadLetters(hf.pool, smuggler.configId),
+      (l) => l.length === 1,
+    )
+    assert.match(letter.error, /webhook to localhost:\d+ refused: .*the fleet's own Redis \(REDIS_URL\)/)
+    assert.deepEqual(await hf.redisClient.keys(`/${key}-*`), [], 'no command reached Redis')
+    await hf.assertAllAlive()
+  })
+})
