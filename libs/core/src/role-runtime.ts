@@ -28,6 +28,8 @@ export interface RoleContext {
    */
   newRedisConnection: (purpose: string, options?: RedisOptions) => Redis
   pool: () => Pool
+  /** The port /healthz, /readyz and /metrics answer on (METRICS_PORT, the one picked for 0); absent when off. */
+  metricsPort?: number
 }
 
 export interface RunningRole {
@@ -138,6 +140,8 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
     { name: 'postgres', check: () => postgresProbe.check() },
   ]
   const health = config.metricsPort >= 0 ? await startHealthServer(config.metricsPort, registry, checks, logger) : null
+  // Before start(): the roles that run plugins close it to them (plugin-runtime fleet-services.ts).
+  if (health) context.metricsPort = health.port
   // Installed before start(): its BullMQ workers take jobs before it returns, and a SIGTERM then
   // must drain them, not kill the process. Such a signal waits (within the grace period) for the
   // closers start() returns; a start that failed leaves only the connections to close.

@@ -37,7 +37,7 @@ export async function startPluginRuntime(
 ): Promise<PluginRuntime> {
   const { config, logger } = ctx
   usePluginDnsServers(config.plugins.dnsServers)
-  const closedServices = await closeFleetServices(config)
+  const closedServices = await closeFleetServices(config, ctx.metricsPort, logger)
   if (options.prepare) prepareSandboxRuntime(config.plugins.runtimeSnapshot)
   // Plugins issue many small commands at once (a batch of events each awaiting the cache): pipeline them.
   const redis = ctx.newRedisConnection('plugins', { enableAutoPipelining: true })

@@ -4,6 +4,8 @@ import net, { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { AddressPolicy, closeToPlugins, fetchGuard, guardedFetch, SocketCount, withAddressPolicy } from '@plugin-server/plugin-vm'
+import type { LookupAddress } from 'node:dns'
+import { DnsServer } from '../harness/dns-server'
 import { eventually } from '../harness/fleet'
 import { pingOutcome } from '../harness/ping-outcome'
 
@@ -15,6 +17,16 @@ const { useSystemFiles } = require(
 /** Every address allowed (the address check off): what is refused, the fleet's services refuse. */
 const EVERY_ADDRESS = ['0.0.0.0/0', '::/0']
 const REDIS = "the fleet's own Redis (REDIS_URL)"
+
+/** A getaddrinfo stand-in (the fleet's own resolver): answers from `names`, ENOTFOUND otherwise. */
+function systemLookup(names: Record<string, string> = {}) {
+  return (hostname: string, _family: number, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) =>
+    setImmediate(() =>
+      names[hostname]
+        ? callback(null, [{ address: names[hostname], family: 4 }])
+        : callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []),
+    )
+}
 
 describe("plugin-vm: the fleet's own services, closed to plugins whatever the allowlist (fleet-services.ts)", function () {
   this.timeout(30_000)
@@ -28,15 +40,19 @@ describe("plugin-vm: the fleet's own services, closed to plugins whatever the al
   }
   /** Another Redis-speaking service on loopback: what the closed one's neighbours look like. */
   let other: net.Server
+  /** The system's DNS server, on loopback: it knows no name (the hosts file and `systemLookup` do). */
+  const dns = new DnsServer({}, new Set())
   before(async () => {
+    await dns.start()
     redisPort = Number(new URL(process.env.REDIS_URL!).port)
     writeHosts('')
-    useSystemFiles({ hosts, resolvConf: path.join(dir, 'resolv.conf') }, 0)
+    useSystemFiles({ hosts, resolvConf: path.join(dir, 'resolv.conf'), nameservers: [dns.server] }, 0)
     other = net.createServer((socket) => socket.on('data', () => socket.end('+PONG\r\n')))
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
   })
   after(async () => {
     useSystemFiles({ hosts: '/etc/hosts', resolvConf: '/etc/resolv.conf' })
+    await dns.close()
     rmSync(dir, { recursive: true, force: true })
     await new Promise((resolve) => other.close(resolve))
   })
@@ -69,7 +85,7 @@ describe("plugin-vm: the fleet's own services, closed to plugins whatever the al
 
   it('ClosedServices.refusal: a service known by name is refused by that name (any case, a trailing dot) and by each address it resolves to, at its port only, and adds where the name moves, keeping the old address closed', async () => {
     writeHosts('192.0.2.10 redis.fleet.test\n')
-    const closed = await closeToPlugins([{ host: 'redis.fleet.test', port: 6379, name: REDIS }], 20)
+    const closed = await closeToPlugins([{ host: 'redis.fleet.test', port: 6379, name: REDIS }], { recheckMs: 20, system: systemLookup() })
     try {
       for (const host of ['redis.fleet.test', 'REDIS.fleet.test.', '192.0.2.10', '::ffff:192.0.2.10', '[::ffff:c000:20a]'])
         assert.equal(closed.refusal(host, 6379), `${host} port 6379 is ${REDIS}, which no plugin may reach`)
@@ -92,10 +108,32 @@ describe("plugin-vm: the fleet's own services, closed to plugins whatever the al
     }
   })
 
+  it("ClosedServices: adds the addresses getaddrinfo gives (the fleet's own client's resolver) to those plugins' resolver gives; lists a host neither answers as unresolved, refused by name only", async () => {
+    writeHosts('192.0.2.10 redis.fleet.test\n')
+    const closed = await closeToPlugins(
+      [
+        { host: 'redis.fleet.test', port: 6379, name: REDIS },
+        { host: 'nowhere.fleet.test', port: 6380, name: 'a service nothing resolves' },
+      ],
+      { system: systemLookup({ 'redis.fleet.test': '192.0.2.30' }) },
+    )
+    try {
+      for (const address of ['192.0.2.10', '192.0.2.30']) assert.notEqual(closed.refusal(address, 6379), null, address)
+      assert.deepEqual(
+        closed.unresolved().map((s) => s.host),
+        ['nowhere.fleet.test'],
+      )
+      assert.notEqual(closed.refusal('nowhere.fleet.test', 6380), null, 'by name')
+      assert.ok((dns.asked.get('nowhere.fleet.test') ?? 0) >= 1, "plugins' resolver asked DNS for it")
+    } finally {
+      closed.stop()
+    }
+  })
+
   it("withAddressPolicy: a name resolving to the service's address and another connects to the other; one resolving only to the service is refused", async () => {
     const port = (other.address() as AddressInfo).port
     writeHosts(`192.0.2.10 redis.fleet.test\n192.0.2.10 both.test\n127.0.0.1 both.test\n192.0.2.10 alias.test\n`)
-    const closed = await closeToPlugins([{ host: 'redis.fleet.test', port, name: REDIS }])
+    const closed = await closeToPlugins([{ host: 'redis.fleet.test', port, name: REDIS }], { system: systemLookup() })
     const policy = new AddressPolicy(EVERY_ADDRESS, closed)
     // One address tried, the lookup's first (no happy eyeballs): the one it answers must be the open one.
     const connect = (host: string) =>

@@ -53,6 +53,8 @@ export async function processEvent(event) {
   // posthog.api to a host of the plugin's own goes out through the fetch policy, from the host.
   attempts['posthog.api'] = await posthog.api.get('/api/projects', { host: 'http://localhost:${redisPort}', personalApiKey: 'k' }).then((res) => 'answered ' + res.status, (error) => String(error && error.message))
   attempts.pg = await connect({ host: '127.0.0.1', port: ${redisPort}, database: 'x', user: 'x' })
+  // The worker's own /metrics, which lists every team's configs: its port comes with the event.
+  attempts.metrics = await fetch('http://localhost:' + event.properties.metricsPort + '/metrics').then((res) => 'answered ' + res.status, (error) => String(error && error.message))
   // The fleet's Postgres on the same loopback, with its own credentials: every other port stays open.
   attempts.postgres = await connect({ host: ${JSON.stringify(database.hostname)}, port: ${Number(database.port)}, user: ${JSON.stringify(decodeURIComponent(database.username))}, password: ${JSON.stringify(decodeURIComponent(database.password))}, database: ${JSON.stringify(database.pathname.slice(1))} })
   event.properties.attempts = attempts
@@ -81,9 +83,12 @@ describe("security: the fleet's own Redis, in a running fleet whose allowlist op
     await hf?.close()
   })
 
-  it("refuses a plugin's connections to REDIS_URL's port at every local address, naming REDIS_URL, and its webhook and posthog.api requests by name, while its Postgres connection and another team's events go through", async () => {
+  it("refuses a plugin's connections to REDIS_URL's port at every local address, naming REDIS_URL, and its webhook and posthog.api requests by name, and the worker's own metrics port, while its Postgres connection and another team's events go through", async () => {
     const since = Date.now()
-    const [smuggled, neighbours] = await Promise.all([hf.send(smuggler.team, [{ event: 'smuggle' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+    const [smuggled, neighbours] = await Promise.all([
+      hf.send(smuggler.team, [{ event: 'smuggle', properties: { metricsPort: await hf.worker().healthPort(5000) } }]),
+      hf.send(hf.healthyTeam, healthyEvents(20)),
+    ])
     await hf.waitStored(hf.healthyTeam.id, neighbours, since)
     await hf.waitStored(smuggler.team.id, smuggled, since, 30_000)
     const [row] = await hf.rows(smuggler.team.id)
@@ -92,6 +97,7 @@ describe("security: the fleet's own Redis, in a running fleet whose allowlist op
       assert.match(attempts[host], /the fleet's own Redis \(REDIS_URL\), which no plugin may reach/, `the connection to ${host} is refused, naming REDIS_URL`)
       assert.doesNotMatch(attempts[host], /operators can allow/, 'no allowlist entry opens it, so none is suggested')
     }
+    assert.match(attempts.metrics, /port \d+ is this process's health and metrics port \(METRICS_PORT\), which no plugin may reach/)
     assert.equal(attempts.postgres, 'connected: 1', 'the same plugin reaches another service on loopback')
     await hf.waitForLog(smuggler.configId, /redis via 127\.0\.0\.1: .*REDIS_URL/)
     const [letter] = await eventually(

@@ -6,7 +6,7 @@ import { FetchRefusedError } from './fetch-refused-error'
 import { getaddrinfo } from './guarded-lookup'
 import { hostKey } from './hosts-file'
 import { embeddedIpv4, ipv6Bytes } from './ip-address'
-import { resolveName } from './name-resolver'
+import { resolveName, type SystemLookup } from './name-resolver'
 
 /**
  * A service of the fleet's own that no plugin may connect to, whatever PLUGIN_FETCH_ALLOWED_HOSTS
@@ -58,7 +58,11 @@ export class ClosedServices {
   private ownAddresses = new Set<string>()
   private timer: NodeJS.Timeout | undefined
 
-  constructor(services: readonly FleetService[]) {
+  /** `system`: getaddrinfo (tests give a stand-in). */
+  constructor(
+    services: readonly FleetService[],
+    private readonly system: SystemLookup = getaddrinfo,
+  ) {
     this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), addresses: new Set() }))
   }
 
@@ -72,6 +76,11 @@ export class ClosedServices {
 
   stop(): void {
     clearInterval(this.timer)
+  }
+
+  /** The services whose host no lookup has answered yet: refused by that name only, until one does. */
+  unresolved(): FleetService[] {
+    return this.entries.filter((entry) => entry.addresses.size === 0).map((entry) => entry.service)
   }
 
   /** Why a plugin may not connect to `host` (a name or an address) at `port`, or null. */
@@ -121,33 +130,30 @@ export class ClosedServices {
     } catch {
       // getifaddrs failed (EMFILE, say): the last addresses stand.
     }
-    await Promise.all(this.entries.flatMap((entry) => [addAnswer(entry, resolveName), addAnswer(entry, getaddrinfoAnswer)]))
+    const { system } = this
+    await Promise.all(
+      this.entries.flatMap((entry) => [
+        addAnswer(entry, (host, done) => resolveName(host, 0, system, done)),
+        // As ioredis and pg resolve the fleet's services (getaddrinfo: other NSS sources, nscd).
+        addAnswer(entry, (host, done) => system(host, 0, done)),
+      ]),
+    )
   }
 }
 
-type Resolve = (
-  hostname: string,
-  family: number,
-  system: typeof getaddrinfo,
-  callback: (error: NodeJS.ErrnoException | null, found: LookupAddress[]) => void,
-) => void
-
-/** getaddrinfo alone, as ioredis and pg resolve the fleet's services (other NSS sources, nscd). */
-const getaddrinfoAnswer: Resolve = (hostname, family, system, callback) => system(hostname, family, callback)
-
 /**
- * Adds what `resolve` answers for the entry's host. By plugins' resolver (the hosts file, the search
- * list, DNS or PLUGIN_DNS_SERVERS) the answer they would get; by getaddrinfo the fleet's own. A
+ * Adds what `resolve` answers for the entry's host: by plugins' resolver (the hosts file, the search
+ * list, DNS or PLUGIN_DNS_SERVERS) the answer they would get, by getaddrinfo the fleet's own. A
  * failed lookup adds nothing: the name and the addresses found before stay refused.
  */
-function addAnswer(entry: Entry, resolve: Resolve): Promise<void> {
+function addAnswer(entry: Entry, resolve: (hostname: string, callback: (error: Error | null, found: LookupAddress[]) => void) => void): Promise<void> {
   const { host } = entry.service
   if (isIP(normalizeHost(host)) !== 0) {
     entry.addresses.add(canonical(host))
     return Promise.resolve()
   }
   return new Promise((done) =>
-    resolve(host, 0, getaddrinfo, (error, found) => {
+    resolve(host, (error, found) => {
       if (!error) for (const a of found) entry.addresses.add(canonical(a.address))
       done()
     }),
@@ -158,6 +164,6 @@ function addAnswer(entry: Entry, resolve: Resolve): Promise<void> {
  * The services closed, their names resolved (again every `recheckMs` until `stop()`): give it to
  * every AddressPolicy (fetchGuard, PluginInstanceOptions.closedServices) the process's plugins use.
  */
-export function closeToPlugins(services: readonly FleetService[], recheckMs = FLEET_SERVICES_RECHECK_MS): Promise<ClosedServices> {
-  return new ClosedServices(services).watch(recheckMs)
+export function closeToPlugins(services: readonly FleetService[], options: { recheckMs?: number; system?: SystemLookup } = {}): Promise<ClosedServices> {
+  return new ClosedServices(services, options.system).watch(options.recheckMs)
 }
