@@ -13,7 +13,6 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   const { config, logger } = ctx
   // Try it's dry runs resolve plugins' names as the workers do.
   usePluginDnsServers(config.plugins.dnsServers)
-  const closedServices = await closeFleetServices(config, ctx.metricsPort, logger)
   // No offline queue: while Redis is away an add fails at once (503, the client retries) instead of
   // waiting in ioredis' memory and landing after the client was told it was not stored — a second
   // copy once the retry lands too, and a heap growing with every retry for as long as Redis is down.
@@ -24,10 +23,12 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     maxWaitMs: config.capture.batchMaxWaitMs,
   })
   registerPluginMetricsCollector(ctx.registry, ctx.newRedisConnection('plugin-metrics'), config.queuePrefix, (ids) => listExistingConfigIds(ctx.pool(), ids))
+  const adminRedis = ctx.newRedisConnection('admin')
+  const closedServices = await closeFleetServices(config, { metricsPort: ctx.metricsPort, logger, redis: adminRedis })
   const adminEnabled = config.admin.token !== null || config.admin.teamTokens
   const admin = createAdminApi({
     pool: ctx.pool(),
-    redis: ctx.newRedisConnection('admin'),
+    redis: adminRedis,
     queuePrefix: config.queuePrefix,
     logger,
     secrets: new SecretBox(config.plugins.secretsKeys),

@@ -1,4 +1,5 @@
 import type { Config, Logger } from '@plugin-server/core'
+import type Redis from 'ioredis'
 import { ClosedServices, closeToPlugins, FLEET_SERVICES_RECHECK_MS, type FleetService } from '@plugin-server/plugin-vm'
 
 /**
@@ -8,20 +9,38 @@ import { ClosedServices, closeToPlugins, FLEET_SERVICES_RECHECK_MS, type FleetSe
  * closed: a plugin cannot log in without the fleet's password (never given to plugins), and a team's
  * warehouse may be another database on the same server.
  */
-export function fleetServices(config: Pick<Config, 'redisUrl'>, metricsPort?: number): FleetService[] {
-  const redis = new URL(config.redisUrl)
-  // An empty host is ioredis' localhost.
-  const services = [{ host: redis.hostname || 'localhost', port: Number(redis.port || 6379), name: "the fleet's own Redis (REDIS_URL)" }]
+export function fleetServices(config: Pick<Config, 'redisUrl'>, metricsPort?: number, redis?: Redis): FleetService[] {
+  const url = new URL(config.redisUrl)
+  const services: FleetService[] = [
+    {
+      // An empty host is ioredis' localhost.
+      host: url.hostname || 'localhost',
+      port: Number(url.port || 6379),
+      name: "the fleet's own Redis (REDIS_URL)",
+      // Its own address, which a proxy or a Kubernetes Service's cluster IP hides from its name.
+      discover: redis && (async () => redisOwnAddress(await redis.client('INFO'))),
+    },
+  ]
   if (metricsPort !== undefined) services.push({ host: '127.0.0.1', port: metricsPort, name: "this process's health and metrics port (METRICS_PORT)" })
   return services
+}
+
+/** The `laddr` of a `CLIENT INFO` answer (Redis 6.2+): the address and port the server took this connection on. */
+export function redisOwnAddress(clientInfo: unknown): string[] {
+  const laddr = /(?:^| )laddr=(\S+)/.exec(String(clientInfo))
+  return laddr ? [laddr[1]] : []
 }
 
 /**
  * The fleet's services, closed to every plugin given the answer (stop it at shutdown). A host no
  * lookup answers is closed by name only until one does: said once, on `logger`.
  */
-export async function closeFleetServices(config: Pick<Config, 'redisUrl'>, metricsPort?: number, logger?: Logger): Promise<ClosedServices> {
-  const closed = await closeToPlugins(fleetServices(config, metricsPort))
+export async function closeFleetServices(
+  config: Pick<Config, 'redisUrl'>,
+  options: { metricsPort?: number; logger?: Logger; redis?: Redis } = {},
+): Promise<ClosedServices> {
+  const { metricsPort, logger, redis } = options
+  const closed = await closeToPlugins(fleetServices(config, metricsPort, redis))
   for (const { host, port, name } of closed.unresolved()) {
     logger?.warn(
       { host, port },

@@ -53,4 +53,4 @@ export { PluginCapturer } from './plugin-capture'
 export { CountedWarning } from './counted-warning'
 // For a role that runs plugins without a runtime of its own (capture's Try it): startPluginRuntime sets it otherwise.
 export { usePluginDnsServers } from '@plugin-server/plugin-vm'
-export { closeFleetServices, fleetServices } from './fleet-services'
+export { closeFleetServices, fleetServices, redisOwnAddress } from './fleet-services'

@@ -37,10 +37,10 @@ export async function startPluginRuntime(
 ): Promise<PluginRuntime> {
   const { config, logger } = ctx
   usePluginDnsServers(config.plugins.dnsServers)
-  const closedServices = await closeFleetServices(config, ctx.metricsPort, logger)
   if (options.prepare) prepareSandboxRuntime(config.plugins.runtimeSnapshot)
   // Plugins issue many small commands at once (a batch of events each awaiting the cache): pipeline them.
   const redis = ctx.newRedisConnection('plugins', { enableAutoPipelining: true })
+  const closedServices = await closeFleetServices(config, { metricsPort: ctx.metricsPort, logger, redis })
   const ingestQueue = createIngestQueue(ctx.newRedisConnection('plugin-capture'), config)
   // Not on `redis`: a BullMQ queue defines its ~60 Lua scripts on its connection, and ioredis copies
   // every defined script onto each pipeline it makes (25 instead of 1.6 µs), one per autopipelined

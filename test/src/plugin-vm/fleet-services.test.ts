@@ -3,7 +3,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import net, { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { AddressPolicy, closeToPlugins, fetchGuard, guardedFetch, SocketCount, withAddressPolicy } from '@plugin-server/plugin-vm'
+import { AddressPolicy, closeToPlugins, DISCOVER_TIMEOUT_MS, fetchGuard, guardedFetch, SocketCount, withAddressPolicy } from '@plugin-server/plugin-vm'
 import type { LookupAddress } from 'node:dns'
 import { DnsServer } from '../harness/dns-server'
 import { eventually } from '../harness/fleet'
@@ -128,6 +128,41 @@ describe("plugin-vm: the fleet's own services, closed to plugins whatever the al
     } finally {
       closed.stop()
     }
+  })
+
+  it("ClosedServices: closes where the service says it is (discover: Redis behind a cluster IP) at each endpoint's own port, and keeps it; a failing or silent answer adds nothing and holds the start at most DISCOVER_TIMEOUT_MS", async () => {
+    writeHosts('192.0.2.10 redis.fleet.test\n')
+    let answer: readonly string[] = ['192.0.2.40:6390', '[fd00::40]:6379', 'not an endpoint']
+    const closed = await closeToPlugins([{ host: 'redis.fleet.test', port: 6379, name: REDIS, discover: async () => answer }], {
+      recheckMs: 20,
+      system: systemLookup(),
+    })
+    try {
+      for (const [host, port] of [
+        ['192.0.2.40', 6390],
+        ['::ffff:192.0.2.40', 6390],
+        ['fd00::40', 6379],
+        ['192.0.2.10', 6379],
+      ] as const)
+        assert.notEqual(closed.refusal(host, port), null, `${host}:${port}`)
+      assert.equal(closed.refusal('192.0.2.40', 6379), null, 'a discovered endpoint is closed at its own port only')
+      answer = ['192.0.2.41:6379']
+      await eventually(
+        'the new endpoint closed',
+        async () => closed.refusal('192.0.2.41', 6379),
+        (why) => why !== null,
+      )
+      assert.notEqual(closed.refusal('192.0.2.40', 6390), null, 'the earlier one stays closed')
+    } finally {
+      closed.stop()
+    }
+    const started = Date.now()
+    const silent = await closeToPlugins([{ host: '192.0.2.10', port: 6379, name: REDIS, discover: () => new Promise(() => undefined) }])
+    const failing = await closeToPlugins([{ host: '192.0.2.10', port: 6379, name: REDIS, discover: async () => Promise.reject(new Error('NOPERM')) }])
+    silent.stop()
+    failing.stop()
+    assert.ok(Date.now() - started < DISCOVER_TIMEOUT_MS + 2000, `both started within ${Date.now() - started} ms`)
+    assert.notEqual(failing.refusal('192.0.2.10', 6379), null, 'its address is closed all the same')
   })
 
   it("withAddressPolicy: a name resolving to the service's address and another connects to the other; one resolving only to the service is refused", async () => {

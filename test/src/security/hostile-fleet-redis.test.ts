@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { createTeam, Team } from '@plugin-server/db'
 import { listDeadLetters } from '@plugin-server/export'
+import { BlackHoleRelay } from '../harness/black-hole-relay'
 import { eventually } from '../harness/fleet'
 import { enablePlugin, writePlugin } from '../harness/plugins'
 import { DEADLINES, healthyEvents, HostileFleet, MIXING } from './hostile-fleet-fixture'
@@ -62,51 +63,66 @@ export async function processEvent(event) {
 }
 `
 
-describe("security: the fleet's own Redis, in a running fleet whose allowlist opens every address", function () {
-  this.timeout(120_000)
-  let hf: HostileFleet
-  let smuggler: { team: Team; configId: number }
-  const key = `smuggled-${randomBytes(4).toString('hex')}`
+const SETUPS = [
+  { title: 'REDIS_URL naming the Redis itself', relayed: false },
+  {
+    title:
+      "REDIS_URL naming a relay in front of it (a proxy, a Kubernetes Service's cluster IP): the address the Redis gives itself (CLIENT INFO's laddr) is closed too",
+    relayed: true,
+  },
+]
 
-  before(async () => {
-    // 0.0.0.0/0,::/0 turns the address check off: the fleet's Redis must be refused all the same.
-    hf = await HostileFleet.create({ ...MIXING, ...DEADLINES, PLUGIN_FETCH_ALLOWED_HOSTS: '0.0.0.0/0,::/0' })
-    const redisPort = Number(new URL(process.env.REDIS_URL!).port)
-    const plugin = writePlugin('redis smuggler', SMUGGLER(redisPort, key, new URL(process.env.DATABASE_URL!)))
-    const team = await createTeam(hf.pool, 'redis smuggler')
-    smuggler = { team, configId: (await enablePlugin(hf.managementContext(), team.id, plugin, {}, { order: 1 })).id }
-    await hf.start(['capture', 'ingest-worker', 'exporter'])
-  })
-  after(async () => {
-    const smuggled = await hf?.redisClient.keys(`/${key}-*`)
-    if (smuggled?.length) await hf.redisClient.del(...smuggled)
-    await hf?.close()
-  })
+for (const { title, relayed } of SETUPS) {
+  describe(`security: the fleet's own Redis, in a running fleet whose allowlist opens every address; ${title}`, function () {
+    this.timeout(120_000)
+    let hf: HostileFleet
+    let relay: BlackHoleRelay | undefined
+    let smuggler: { team: Team; configId: number }
+    const key = `smuggled-${randomBytes(4).toString('hex')}`
 
-  it("refuses a plugin's connections to REDIS_URL's port at every local address, naming REDIS_URL, and its webhook and posthog.api requests by name, and the worker's own metrics port, while its Postgres connection and another team's events go through", async () => {
-    const since = Date.now()
-    const [smuggled, neighbours] = await Promise.all([
-      hf.send(smuggler.team, [{ event: 'smuggle', properties: { metricsPort: await hf.worker().healthPort(5000) } }]),
-      hf.send(hf.healthyTeam, healthyEvents(20)),
-    ])
-    await hf.waitStored(hf.healthyTeam.id, neighbours, since)
-    await hf.waitStored(smuggler.team.id, smuggled, since, 30_000)
-    const [row] = await hf.rows(smuggler.team.id)
-    const attempts = row.properties.attempts as Record<string, string>
-    for (const host of ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '::1', '0.0.0.0', '127.0.0.2', 'posthog.api', 'pg']) {
-      assert.match(attempts[host], /the fleet's own Redis \(REDIS_URL\), which no plugin may reach/, `the connection to ${host} is refused, naming REDIS_URL`)
-      assert.doesNotMatch(attempts[host], /operators can allow/, 'no allowlist entry opens it, so none is suggested')
-    }
-    assert.match(attempts.metrics, /port \d+ is this process's health and metrics port \(METRICS_PORT\), which no plugin may reach/)
-    assert.equal(attempts.postgres, 'connected: 1', 'the same plugin reaches another service on loopback')
-    await hf.waitForLog(smuggler.configId, /redis via 127\.0\.0\.1: .*REDIS_URL/)
-    const [letter] = await eventually(
-      'the webhook kept as a dead letter',
-      () => listDeadLetters(hf.pool, smuggler.configId),
-      (l) => l.length === 1,
-    )
-    assert.match(letter.error, /webhook to localhost:\d+ refused: .*the fleet's own Redis \(REDIS_URL\)/)
-    assert.deepEqual(await hf.redisClient.keys(`/${key}-*`), [], 'no command reached Redis')
-    await hf.assertAllAlive()
+    before(async () => {
+      relay = relayed ? new BlackHoleRelay(process.env.REDIS_URL!) : undefined
+      const redisUrl = relay ? await relay.listen() : process.env.REDIS_URL!
+      // 0.0.0.0/0,::/0 turns the address check off: the fleet's Redis must be refused all the same.
+      hf = await HostileFleet.create({ ...MIXING, ...DEADLINES, PLUGIN_FETCH_ALLOWED_HOSTS: '0.0.0.0/0,::/0', REDIS_URL: redisUrl })
+      // The Redis itself, not the relay: behind a relay, only the address Redis gives itself names it.
+      const redisPort = Number(new URL(process.env.REDIS_URL!).port)
+      const plugin = writePlugin('redis smuggler', SMUGGLER(redisPort, key, new URL(process.env.DATABASE_URL!)))
+      const team = await createTeam(hf.pool, 'redis smuggler')
+      smuggler = { team, configId: (await enablePlugin(hf.managementContext(), team.id, plugin, {}, { order: 1 })).id }
+      await hf.start(['capture', 'ingest-worker', 'exporter'])
+    })
+    after(async () => {
+      const smuggled = await hf?.redisClient.keys(`/${key}-*`)
+      if (smuggled?.length) await hf.redisClient.del(...smuggled)
+      await hf?.close()
+      await relay?.close()
+    })
+    it("refuses a plugin's connections to REDIS_URL's port at every local address, naming REDIS_URL, and its webhook and posthog.api requests by name, and the worker's own metrics port, while its Postgres connection and another team's events go through", async () => {
+      const since = Date.now()
+      const [smuggled, neighbours] = await Promise.all([
+        hf.send(smuggler.team, [{ event: 'smuggle', properties: { metricsPort: await hf.worker().healthPort(5000) } }]),
+        hf.send(hf.healthyTeam, healthyEvents(20)),
+      ])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(smuggler.team.id, smuggled, since, 30_000)
+      const [row] = await hf.rows(smuggler.team.id)
+      const attempts = row.properties.attempts as Record<string, string>
+      for (const host of ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '::1', '0.0.0.0', '127.0.0.2', 'posthog.api', 'pg']) {
+        assert.match(attempts[host], /the fleet's own Redis \(REDIS_URL\), which no plugin may reach/, `the connection to ${host} is refused, naming REDIS_URL`)
+        assert.doesNotMatch(attempts[host], /operators can allow/, 'no allowlist entry opens it, so none is suggested')
+      }
+      assert.match(attempts.metrics, /port \d+ is this process's health and metrics port \(METRICS_PORT\), which no plugin may reach/)
+      assert.equal(attempts.postgres, 'connected: 1', 'the same plugin reaches another service on loopback')
+      await hf.waitForLog(smuggler.configId, /redis via 127\.0\.0\.1: .*REDIS_URL/)
+      const [letter] = await eventually(
+        'the webhook kept as a dead letter',
+        () => listDeadLetters(hf.pool, smuggler.configId),
+        (l) => l.length === 1,
+      )
+      assert.match(letter.error, /webhook to localhost:\d+ refused: .*the fleet's own Redis \(REDIS_URL\)/)
+      assert.deepEqual(await hf.redisClient.keys(`/${key}-*`), [], 'no command reached Redis')
+      await hf.assertAllAlive()
+    })
   })
-})
+}

@@ -64,7 +64,7 @@ export function registerPluginTry(plugin: Command): void {
       const body = await target(options)
       const result = await withManagement(async (ctx, config) => {
         // The stored config runs with the fleet's allowlist: its Redis stays closed, as in the roles.
-        const closedServices = await closeFleetServices(config)
+        const closedServices = await closeFleetServices(config, { redis: ctx.redis })
         try {
           return await tryEvent({ ...ctx, settings: { ...config.plugins, closedServices } }, { teamId, event, target: body })
         } finally {

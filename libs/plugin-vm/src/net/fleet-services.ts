@@ -20,6 +20,12 @@ export interface FleetService {
   port: number
   /** Names it in refusals: `the fleet's own Redis (REDIS_URL)`. */
   name: string
+  /**
+   * Where the service says it is (`address:port`, `[v6]:port`), asked at each refresh: Redis's
+   * `CLIENT INFO` `laddr` is its own address even behind a proxy or a Kubernetes Service's cluster
+   * IP, which is all its name resolves to. Each answer stays closed, at its own port.
+   */
+  discover?: () => Promise<readonly string[]>
 }
 
 /** How often a service's name is resolved again (a failover may move it: new addresses are added), and this host's addresses read again. */
@@ -29,13 +35,15 @@ interface Entry {
   service: FleetService
   key: string
   /**
-   * Every address its host has resolved to (canonical), by plugins' resolver and by getaddrinfo (as
-   * the fleet's own Redis client resolves it). Never dropped: after a failover the old primary is
-   * still the fleet's Redis, and a partial answer (one family timing out) must not reopen the other.
+   * Where it is, as `address|port` (the address canonical): each address its host has resolved to,
+   * by plugins' resolver and by getaddrinfo (as the fleet's own client resolves it), at its port,
+   * and each endpoint `discover` answered. Never dropped: after a failover the old primary is still
+   * the fleet's Redis, and a partial answer (one family timing out) must not reopen the other.
    */
-  addresses: Set<string>
+  endpoints: Set<string>
+  /** Whether a lookup of its host has answered (an address is its own answer). */
+  resolved: boolean
 }
-
 /** One text per address, whatever its spelling: IPv4 carried in IPv6 as the IPv4, IPv6 as its 16 bytes. */
 function canonical(address: string): string {
   const ip = normalizeHost(address).replace(/%.*$/, '')
@@ -63,7 +71,7 @@ export class ClosedServices {
     services: readonly FleetService[],
     private readonly system: SystemLookup = getaddrinfo,
   ) {
-    this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), addresses: new Set() }))
+    this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), endpoints: new Set(), resolved: false }))
   }
 
   /** Resolves the services' names (and reads this host's addresses) now and every `recheckMs` until `stop`. */
@@ -80,17 +88,15 @@ export class ClosedServices {
 
   /** The services whose host no lookup has answered yet: refused by that name only, until one does. */
   unresolved(): FleetService[] {
-    return this.entries.filter((entry) => entry.addresses.size === 0).map((entry) => entry.service)
+    return this.entries.filter((entry) => !entry.resolved).map((entry) => entry.service)
   }
 
   /** Why a plugin may not connect to `host` (a name or an address) at `port`, or null. */
   refusal(host: string, port: number): string | null {
     const text = normalizeHost(host)
     const address = isIP(text.replace(/%.*$/, '')) !== 0 ? canonical(text) : null
-    for (const { service, key, addresses } of this.entries) {
-      if (service.port !== port) continue
-      const reached =
-        address === null ? hostKey(text) === key : addresses.has(address) || (this.isLocal(address) && [...addresses].some((a) => this.isLocal(a)))
+    for (const { service, key, endpoints } of this.entries) {
+      const reached = address === null ? service.port === port && hostKey(text) === key : this.reaches(address, port, endpoints)
       if (reached) return `${host} port ${port} is ${service.name}, which no plugin may reach`
     }
     return null
@@ -117,6 +123,18 @@ export class ClosedServices {
     }
   }
 
+  /** Whether `address` at `port` is one of `endpoints` (`address|port`), or reaches one of them on this host. */
+  private reaches(address: string, port: number, endpoints: ReadonlySet<string>): boolean {
+    const local = this.isLocal(address)
+    for (const endpoint of endpoints) {
+      const bar = endpoint.lastIndexOf('|')
+      if (Number(endpoint.slice(bar + 1)) !== port) continue
+      const other = endpoint.slice(0, bar)
+      if (other === address || (local && this.isLocal(other))) return true
+    }
+    return false
+  }
+
   /** Whether connecting to `address` reaches this host: loopback, unspecified (Linux connects 0.0.0.0 to itself) or one of its interfaces. */
   private isLocal(address: string): boolean {
     return address.startsWith('127.') || address.startsWith('0.') || address === LOOPBACK_V6 || address === UNSPECIFIED_V6 || this.ownAddresses.has(address)
@@ -136,6 +154,7 @@ export class ClosedServices {
         addAnswer(entry, (host, done) => resolveName(host, 0, system, done)),
         // As ioredis and pg resolve the fleet's services (getaddrinfo: other NSS sources, nscd).
         addAnswer(entry, (host, done) => system(host, 0, done)),
+        addDiscovered(entry),
       ]),
     )
   }
@@ -147,17 +166,43 @@ export class ClosedServices {
  * failed lookup adds nothing: the name and the addresses found before stay refused.
  */
 function addAnswer(entry: Entry, resolve: (hostname: string, callback: (error: Error | null, found: LookupAddress[]) => void) => void): Promise<void> {
-  const { host } = entry.service
+  const { host, port } = entry.service
+  const add = (address: string) => entry.endpoints.add(`${canonical(address)}|${port}`)
   if (isIP(normalizeHost(host)) !== 0) {
-    entry.addresses.add(canonical(host))
+    add(host)
+    entry.resolved = true
     return Promise.resolve()
   }
   return new Promise((done) =>
     resolve(host, (error, found) => {
-      if (!error) for (const a of found) entry.addresses.add(canonical(a.address))
+      if (!error && found.length > 0) {
+        found.forEach((a) => add(a.address))
+        entry.resolved = true
+      }
       done()
     }),
   )
+}
+
+/** How long a refresh waits for a service to say where it is (start-up waits for the first refresh). */
+export const DISCOVER_TIMEOUT_MS = 2000
+
+/** Adds where the service says it is; an endpoint that is not `address:port`, or a failed or late answer, adds nothing. */
+async function addDiscovered(entry: Entry): Promise<void> {
+  const { discover } = entry.service
+  if (!discover) return
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('late')), DISCOVER_TIMEOUT_MS)))
+  try {
+    for (const endpoint of await Promise.race([discover(), late])) {
+      const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(endpoint)
+      if (match && isIP(match[1]) !== 0) entry.endpoints.add(`${canonical(match[1])}|${Number(match[2])}`)
+    }
+  } catch {
+    // The service is away or will not say (an ACL, a Redis before 6.2): its name and addresses stay closed.
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**
