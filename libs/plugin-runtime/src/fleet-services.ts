@@ -1,6 +1,7 @@
+import { once } from 'node:events'
 import type { Config, Logger } from '@plugin-server/core'
 import type Redis from 'ioredis'
-import { ClosedServices, closeToPlugins, FLEET_SERVICES_RECHECK_MS, type FleetService } from '@plugin-server/plugin-vm'
+import { ANSWER_TIMEOUT_MS, ClosedServices, closeToPlugins, FLEET_SERVICES_RECHECK_MS, type FleetService } from '@plugin-server/plugin-vm'
 
 /**
  * The fleet's own services no plugin may reach, whatever PLUGIN_FETCH_ALLOWED_HOSTS allows: its Redis
@@ -18,7 +19,9 @@ export function fleetServices(config: Pick<Config, 'redisUrl'>, metricsPort?: nu
       port: Number(url.port || 6379),
       name: "the fleet's own Redis (REDIS_URL)",
       // Its own address, which a proxy or a Kubernetes Service's cluster IP hides from its name.
-      discover: redis && (async () => redisOwnAddress(await redis.client('INFO'))),
+      // Asked only while connected: ioredis would queue one more every refresh of an outage. Its
+      // 'ready' asks again (closeFleetServices).
+      discover: redis && (async () => (redis.status === 'ready' ? redisOwnAddress(await redis.client('INFO')) : [])),
     },
   ]
   if (metricsPort !== undefined) services.push({ host: '127.0.0.1', port: metricsPort, name: "this process's health and metrics port (METRICS_PORT)" })
@@ -40,11 +43,19 @@ export async function closeFleetServices(
   options: { metricsPort?: number; logger?: Logger; redis?: Redis } = {},
 ): Promise<ClosedServices> {
   const { metricsPort, logger, redis } = options
+  // A connection just opened: where Redis is is asked once it is ready, not at the first refresh's 'connecting'.
+  if (redis && redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) }).catch(() => undefined)
   const closed = await closeToPlugins(fleetServices(config, metricsPort, redis))
+  // After a reconnect (a failover, a new pod behind the Service) at once, not at the next refresh.
+  redis?.on('ready', () => void closed.recheck())
+  const every = `looked up again every ${FLEET_SERVICES_RECHECK_MS / 1000} s`
   for (const { host, port, name } of closed.unresolved()) {
+    logger?.warn({ host, port }, `${name}: ${host} did not resolve, so plugins are refused it by that name only until it does (${every})`)
+  }
+  for (const { host, port, name } of closed.undiscovered()) {
     logger?.warn(
       { host, port },
-      `${name}: ${host} did not resolve, so plugins are refused it by that name only until it does (looked up again every ${FLEET_SERVICES_RECHECK_MS / 1000} s)`,
+      `${name} did not say where it is (CLIENT INFO's laddr: Redis before 6.2, an ACL without CLIENT, a proxy), so behind a proxy or a Kubernetes Service its own address is open to plugins that PLUGIN_FETCH_ALLOWED_HOSTS lets reach it, until it does (${every} and at each reconnect)`,
     )
   }
   return closed

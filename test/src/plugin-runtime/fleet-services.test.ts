@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import Redis from 'ioredis'
-import { fleetServices, redisOwnAddress } from '@plugin-server/plugin-runtime'
+import { closeFleetServices, fleetServices, redisOwnAddress } from '@plugin-server/plugin-runtime'
 
 describe("plugin-runtime: the fleet's services closed to plugins (fleet-services.ts)", function () {
   let redis: Redis
@@ -21,10 +21,25 @@ describe("plugin-runtime: the fleet's services closed to plugins (fleet-services
     assert.deepEqual([bare.host, bare.port, bare.discover], ['localhost', 6379, undefined], 'without a connection, nothing to ask')
   })
 
-  it("fleetServices: asks the real Redis where it is (CLIENT INFO's laddr: the address and port it took the connection on)", async () => {
+  it("fleetServices: asks the real Redis where it is (CLIENT INFO's laddr: an address it took the connection on, at the port it listens on)", async () => {
     const [service] = fleetServices({ redisUrl: process.env.REDIS_URL! }, undefined, redis)
-    const url = new URL(process.env.REDIS_URL!)
-    assert.deepEqual(await service.discover!(), [`${url.hostname}:${url.port}`])
+    const [port] = ((await redis.config('GET', 'port')) as string[]).slice(1)
+    const [endpoint] = await service.discover!()
+    assert.match(endpoint, new RegExp(`^\\[?[0-9a-f.:]+\\]?:${port}$`))
+  })
+
+  it('closeFleetServices: waits for a connection just opened to be ready, then knows where Redis is; says nothing is unresolved', async () => {
+    const fresh = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 })
+    const closed = await closeFleetServices({ redisUrl: process.env.REDIS_URL! }, { redis: fresh })
+    try {
+      assert.deepEqual([closed.undiscovered(), closed.unresolved()], [[], []])
+      const [endpoint] = redisOwnAddress(await redis.client('INFO'))
+      const at = endpoint.lastIndexOf(':')
+      assert.notEqual(closed.refusal(endpoint.slice(0, at).replace(/^\[|\]$/g, ''), Number(endpoint.slice(at + 1))), null)
+    } finally {
+      closed.stop()
+      fresh.disconnect()
+    }
   })
 
   it('redisOwnAddress: reads laddr wherever it stands, and nothing from a Redis that does not give it (before 6.2)', () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import net, { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { AddressPolicy, closeToPlugins, DISCOVER_TIMEOUT_MS, fetchGuard, guardedFetch, SocketCount, withAddressPolicy } from '@plugin-server/plugin-vm'
+import { AddressPolicy, closeToPlugins, ANSWER_TIMEOUT_MS, fetchGuard, guardedFetch, SocketCount, withAddressPolicy } from '@plugin-server/plugin-vm'
 import type { LookupAddress } from 'node:dns'
 import { DnsServer } from '../harness/dns-server'
 import { eventually } from '../harness/fleet'
@@ -130,7 +130,7 @@ describe("plugin-vm: the fleet's own services, closed to plugins whatever the al
     }
   })
 
-  it("ClosedServices: closes where the service says it is (discover: Redis behind a cluster IP) at each endpoint's own port, and keeps it; a failing or silent answer adds nothing and holds the start at most DISCOVER_TIMEOUT_MS", async () => {
+  it("ClosedServices: closes where the service says it is (discover: Redis behind a cluster IP) at each endpoint's own port, and keeps it; a failing answer adds nothing; a late one holds the start at most ANSWER_TIMEOUT_MS and counts when it comes", async () => {
     writeHosts('192.0.2.10 redis.fleet.test\n')
     let answer: readonly string[] = ['192.0.2.40:6390', '[fd00::40]:6379', 'not an endpoint']
     const closed = await closeToPlugins([{ host: 'redis.fleet.test', port: 6379, name: REDIS, discover: async () => answer }], {
@@ -156,13 +156,26 @@ describe("plugin-vm: the fleet's own services, closed to plugins whatever the al
     } finally {
       closed.stop()
     }
+    assert.deepEqual(closed.undiscovered(), [])
     const started = Date.now()
-    const silent = await closeToPlugins([{ host: '192.0.2.10', port: 6379, name: REDIS, discover: () => new Promise(() => undefined) }])
+    let answerLate: (endpoints: string[]) => void = () => undefined
+    const late = await closeToPlugins([{ host: '192.0.2.10', port: 6379, name: REDIS, discover: () => new Promise((resolve) => (answerLate = resolve)) }])
     const failing = await closeToPlugins([{ host: '192.0.2.10', port: 6379, name: REDIS, discover: async () => Promise.reject(new Error('NOPERM')) }])
-    silent.stop()
-    failing.stop()
-    assert.ok(Date.now() - started < DISCOVER_TIMEOUT_MS + 2000, `both started within ${Date.now() - started} ms`)
-    assert.notEqual(failing.refusal('192.0.2.10', 6379), null, 'its address is closed all the same')
+    try {
+      assert.ok(Date.now() - started < 2 * ANSWER_TIMEOUT_MS + 2000, `both started within ${Date.now() - started} ms`)
+      assert.notEqual(failing.refusal('192.0.2.10', 6379), null, 'its address is closed all the same')
+      assert.deepEqual([late.undiscovered().length, failing.undiscovered().length], [1, 1], 'neither has said where it is')
+      answerLate(['192.0.2.42:6379'])
+      await eventually(
+        'the late answer counted',
+        async () => late.refusal('192.0.2.42', 6379),
+        (why) => why !== null,
+      )
+      assert.deepEqual(late.undiscovered(), [])
+    } finally {
+      late.stop()
+      failing.stop()
+    }
   })
 
   it("withAddressPolicy: a name resolving to the service's address and another connects to the other; one resolving only to the service is refused", async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { createTeam, Team } from '@plugin-server/db'
 import { listDeadLetters } from '@plugin-server/export'
+import { redisOwnAddress } from '@plugin-server/plugin-runtime'
 import { BlackHoleRelay } from '../harness/black-hole-relay'
 import { eventually } from '../harness/fleet'
 import { enablePlugin, writePlugin } from '../harness/plugins'
@@ -13,7 +14,16 @@ import { DEADLINES, healthyEvents, HostileFleet, MIXING } from './hostile-fleet-
  * `<method> <path> HTTP/1.1`: a fetch with the method `SET` stores a key before Redis sees the `Host:`
  * header and hangs up. pg's connection is the same socket guard's other way out (a raw TCP socket).
  */
-const SMUGGLER = (redisPort: number, key: string, database: URL) => `
+/** Where the plugin tries: `hosts` at `port` by fetch, `named` by pg, posthog.api and a webhook, and each of `more`. */
+interface Targets {
+  hosts: string[]
+  port: number
+  named: string
+  more: Record<string, string>
+}
+
+const SMUGGLER = (targets: Targets, key: string, database: URL) => `
+const targets = ${JSON.stringify(targets)}
 const { Client } = require('pg')
 
 async function connect(options) {
@@ -29,9 +39,11 @@ async function connect(options) {
   }
 }
 
+const url = (host, port) => 'http://' + (host.includes(':') ? '[' + host + ']' : host) + ':' + port
+
 async function smuggle(host, i) {
   try {
-    const res = await fetch('http://' + (host.includes(':') ? '[' + host + ']' : host) + ':${redisPort}/${key}-' + i, { method: 'SET' })
+    const res = await fetch(url(host, targets.port) + '/${key}-' + i, { method: 'SET' })
     return 'answered ' + res.status
   } catch (error) {
     return String(error && error.message)
@@ -40,20 +52,22 @@ async function smuggle(host, i) {
 
 // The exporter sends this on the plugin's behalf, by name this time.
 export function composeWebhook(event) {
-  return event.event === 'smuggle' ? { url: 'http://localhost:${redisPort}/${key}-webhook', method: 'SET', body: '' } : null
+  return event.event === 'smuggle' ? { url: url(targets.named, targets.port) + '/${key}-webhook', method: 'SET', body: '' } : null
 }
 
 export async function processEvent(event) {
   if (event.event !== 'smuggle') return event
   const attempts = {}
-  const hosts = ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '::1', '0.0.0.0', '127.0.0.2']
-  for (const [i, host] of hosts.entries()) {
+  for (const [i, host] of targets.hosts.entries()) {
     attempts[host] = await smuggle(host, i)
     console.log('redis via ' + host + ': ' + attempts[host])
   }
+  for (const [name, target] of Object.entries(targets.more)) {
+    attempts[name] = await fetch('http://' + target + '/${key}-' + name, { method: 'SET' }).then((res) => 'answered ' + res.status, (error) => String(error && error.message))
+  }
   // posthog.api to a host of the plugin's own goes out through the fetch policy, from the host.
-  attempts['posthog.api'] = await posthog.api.get('/api/projects', { host: 'http://localhost:${redisPort}', personalApiKey: 'k' }).then((res) => 'answered ' + res.status, (error) => String(error && error.message))
-  attempts.pg = await connect({ host: '127.0.0.1', port: ${redisPort}, database: 'x', user: 'x' })
+  attempts['posthog.api'] = await posthog.api.get('/api/projects', { host: url(targets.named, targets.port), personalApiKey: 'k' }).then((res) => 'answered ' + res.status, (error) => String(error && error.message))
+  attempts.pg = await connect({ host: targets.named, port: targets.port, database: 'x', user: 'x' })
   // The worker's own /metrics, which lists every team's configs: its port comes with the event.
   attempts.metrics = await fetch('http://localhost:' + event.properties.metricsPort + '/metrics').then((res) => 'answered ' + res.status, (error) => String(error && error.message))
   // The fleet's Postgres on the same loopback, with its own credentials: every other port stays open.
@@ -78,6 +92,7 @@ for (const { title, relayed } of SETUPS) {
     let hf: HostileFleet
     let relay: BlackHoleRelay | undefined
     let smuggler: { team: Team; configId: number }
+    let targets: Targets
     const key = `smuggled-${randomBytes(4).toString('hex')}`
 
     before(async () => {
@@ -85,9 +100,19 @@ for (const { title, relayed } of SETUPS) {
       const redisUrl = relay ? await relay.listen() : process.env.REDIS_URL!
       // 0.0.0.0/0,::/0 turns the address check off: the fleet's Redis must be refused all the same.
       hf = await HostileFleet.create({ ...MIXING, ...DEADLINES, PLUGIN_FETCH_ALLOWED_HOSTS: '0.0.0.0/0,::/0', REDIS_URL: redisUrl })
-      // The Redis itself, not the relay: behind a relay, only the address Redis gives itself names it.
-      const redisPort = Number(new URL(process.env.REDIS_URL!).port)
-      const plugin = writePlugin('redis smuggler', SMUGGLER(redisPort, key, new URL(process.env.DATABASE_URL!)))
+      // The Redis itself, where it says it is (behind the relay, only that names it), and every local spelling of it.
+      const [own] = redisOwnAddress(await hf.redisClient.client('INFO'))
+      const at = own.lastIndexOf(':')
+      const ownHost = own.slice(0, at).replace(/^\[|\]$/g, '')
+      const local = /^127\.|^::1$/.test(ownHost)
+      targets = {
+        hosts: local ? ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '::1', '0.0.0.0', '127.0.0.2'] : [ownHost],
+        port: Number(own.slice(at + 1)),
+        named: local ? 'localhost' : ownHost,
+        // REDIS_URL itself, the relay's address when there is one.
+        more: relay ? { relay: new URL(redisUrl).host } : {},
+      }
+      const plugin = writePlugin('redis smuggler', SMUGGLER(targets, key, new URL(process.env.DATABASE_URL!)))
       const team = await createTeam(hf.pool, 'redis smuggler')
       smuggler = { team, configId: (await enablePlugin(hf.managementContext(), team.id, plugin, {}, { order: 1 })).id }
       await hf.start(['capture', 'ingest-worker', 'exporter'])
@@ -98,7 +123,7 @@ for (const { title, relayed } of SETUPS) {
       await hf?.close()
       await relay?.close()
     })
-    it("refuses a plugin's connections to REDIS_URL's port at every local address, naming REDIS_URL, and its webhook and posthog.api requests by name, and the worker's own metrics port, while its Postgres connection and another team's events go through", async () => {
+    it("refuses a plugin's connections to the Redis at every spelling of its address (every local one when it runs here), naming REDIS_URL, and its webhook and posthog.api requests by name, and the worker's own metrics port, while its Postgres connection and another team's events go through", async () => {
       const since = Date.now()
       const [smuggled, neighbours] = await Promise.all([
         hf.send(smuggler.team, [{ event: 'smuggle', properties: { metricsPort: await hf.worker().healthPort(5000) } }]),
@@ -108,19 +133,19 @@ for (const { title, relayed } of SETUPS) {
       await hf.waitStored(smuggler.team.id, smuggled, since, 30_000)
       const [row] = await hf.rows(smuggler.team.id)
       const attempts = row.properties.attempts as Record<string, string>
-      for (const host of ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '::1', '0.0.0.0', '127.0.0.2', 'posthog.api', 'pg']) {
+      for (const host of [...targets.hosts, ...Object.keys(targets.more), 'posthog.api', 'pg']) {
         assert.match(attempts[host], /the fleet's own Redis \(REDIS_URL\), which no plugin may reach/, `the connection to ${host} is refused, naming REDIS_URL`)
         assert.doesNotMatch(attempts[host], /operators can allow/, 'no allowlist entry opens it, so none is suggested')
       }
       assert.match(attempts.metrics, /port \d+ is this process's health and metrics port \(METRICS_PORT\), which no plugin may reach/)
       assert.equal(attempts.postgres, 'connected: 1', 'the same plugin reaches another service on loopback')
-      await hf.waitForLog(smuggler.configId, /redis via 127\.0\.0\.1: .*REDIS_URL/)
+      await hf.waitForLog(smuggler.configId, /redis via .*: .*REDIS_URL/)
       const [letter] = await eventually(
         'the webhook kept as a dead letter',
         () => listDeadLetters(hf.pool, smuggler.configId),
         (l) => l.length === 1,
       )
-      assert.match(letter.error, /webhook to localhost:\d+ refused: .*the fleet's own Redis \(REDIS_URL\)/)
+      assert.match(letter.error, /webhook to .+:\d+ refused: .*the fleet's own Redis \(REDIS_URL\)/)
       assert.deepEqual(await hf.redisClient.keys(`/${key}-*`), [], 'no command reached Redis')
       await hf.assertAllAlive()
     })

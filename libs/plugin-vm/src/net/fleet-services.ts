@@ -43,6 +43,8 @@ interface Entry {
   endpoints: Set<string>
   /** Whether a lookup of its host has answered (an address is its own answer). */
   resolved: boolean
+  /** Whether `discover` has answered with an endpoint. */
+  discovered: boolean
 }
 /** One text per address, whatever its spelling: IPv4 carried in IPv6 as the IPv4, IPv6 as its 16 bytes. */
 function canonical(address: string): string {
@@ -65,21 +67,32 @@ export class ClosedServices {
   /** This host's own addresses (canonical): a service on one of them is reached through any of them. */
   private ownAddresses = new Set<string>()
   private timer: NodeJS.Timeout | undefined
+  private refreshing: Promise<void> | undefined
 
   /** `system`: getaddrinfo (tests give a stand-in). */
   constructor(
     services: readonly FleetService[],
     private readonly system: SystemLookup = getaddrinfo,
   ) {
-    this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), endpoints: new Set(), resolved: false }))
+    this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), endpoints: new Set(), resolved: false, discovered: false }))
   }
 
   /** Resolves the services' names (and reads this host's addresses) now and every `recheckMs` until `stop`. */
   async watch(recheckMs = FLEET_SERVICES_RECHECK_MS): Promise<this> {
-    await this.refresh()
-    this.timer = setInterval(() => void this.refresh(), recheckMs)
+    await this.recheck()
+    this.timer = setInterval(() => void this.recheck(), recheckMs)
     this.timer.unref()
     return this
+  }
+
+  /**
+   * Resolves and asks again now (plugin-runtime: whenever its Redis connection is ready again, after
+   * a reconnect or a failover); joins one in flight. Never throws, and each answer waits at most
+   * ANSWER_TIMEOUT_MS.
+   */
+  recheck(): Promise<void> {
+    this.refreshing ??= this.refresh().finally(() => (this.refreshing = undefined))
+    return this.refreshing
   }
 
   stop(): void {
@@ -89,6 +102,11 @@ export class ClosedServices {
   /** The services whose host no lookup has answered yet: refused by that name only, until one does. */
   unresolved(): FleetService[] {
     return this.entries.filter((entry) => !entry.resolved).map((entry) => entry.service)
+  }
+
+  /** The services with a `discover` that has not said where they are yet. */
+  undiscovered(): FleetService[] {
+    return this.entries.filter((entry) => entry.service.discover && !entry.discovered).map((entry) => entry.service)
   }
 
   /** Why a plugin may not connect to `host` (a name or an address) at `port`, or null. */
@@ -140,7 +158,7 @@ export class ClosedServices {
     return address.startsWith('127.') || address.startsWith('0.') || address === LOOPBACK_V6 || address === UNSPECIFIED_V6 || this.ownAddresses.has(address)
   }
 
-  /** Never throws: it runs from a timer, and a failed read keeps what the last one found. */
+  /** Never throws: a failed read keeps what the last one found. */
   private async refresh(): Promise<void> {
     try {
       const interfaces = Object.values(os.networkInterfaces()).flatMap((list) => list ?? [])
@@ -150,12 +168,14 @@ export class ClosedServices {
     }
     const { system } = this
     await Promise.all(
-      this.entries.flatMap((entry) => [
-        addAnswer(entry, (host, done) => resolveName(host, 0, system, done)),
-        // As ioredis and pg resolve the fleet's services (getaddrinfo: other NSS sources, nscd).
-        addAnswer(entry, (host, done) => system(host, 0, done)),
-        addDiscovered(entry),
-      ]),
+      this.entries.flatMap((entry) =>
+        [
+          addAnswer(entry, (host, done) => resolveName(host, 0, system, done)),
+          // As ioredis and pg resolve the fleet's services (getaddrinfo: other NSS sources, nscd).
+          addAnswer(entry, (host, done) => system(host, 0, done)),
+          addDiscovered(entry),
+        ].map(withinAnswerTimeout),
+      ),
     )
   }
 }
@@ -184,24 +204,30 @@ function addAnswer(entry: Entry, resolve: (hostname: string, callback: (error: E
   )
 }
 
-/** How long a refresh waits for a service to say where it is (start-up waits for the first refresh). */
-export const DISCOVER_TIMEOUT_MS = 2000
+/**
+ * How long a refresh waits for each answer (a lookup, a service saying where it is): start-up waits
+ * for the first refresh. A late answer still counts when it comes.
+ */
+export const ANSWER_TIMEOUT_MS = 2000
 
-/** Adds where the service says it is; an endpoint that is not `address:port`, or a failed or late answer, adds nothing. */
-async function addDiscovered(entry: Entry): Promise<void> {
-  const { discover } = entry.service
-  if (!discover) return
+function withinAnswerTimeout(work: Promise<void>): Promise<void> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('late')), DISCOVER_TIMEOUT_MS)))
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ANSWER_TIMEOUT_MS)))
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+}
+
+/** Adds where the service says it is; an endpoint that is not `address:port`, or a failed answer, adds nothing. */
+async function addDiscovered(entry: Entry): Promise<void> {
   try {
-    for (const endpoint of await Promise.race([discover(), late])) {
+    for (const endpoint of (await entry.service.discover?.()) ?? []) {
       const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(endpoint)
-      if (match && isIP(match[1]) !== 0) entry.endpoints.add(`${canonical(match[1])}|${Number(match[2])}`)
+      if (match && isIP(match[1]) !== 0) {
+        entry.endpoints.add(`${canonical(match[1])}|${Number(match[2])}`)
+        entry.discovered = true
+      }
     }
   } catch {
-    // The service is away or will not say (an ACL, a Redis before 6.2): its name and addresses stay closed.
-  } finally {
-    clearTimeout(timer)
+    // The service is away or will not say (an ACL, a Redis before 6.2, a proxy): the rest stays closed.
   }
 }
 
