@@ -22,9 +22,8 @@ export class FetchGuard {
     readonly maxRedirects = DEFAULT_MAX_REDIRECTS,
   ) {
     const lookup = guardedLookup(policy)
-    const { closed } = policy
-    this.httpAgent = closed ? knowingPorts(new HttpAgent({ lookup }), lookup, closed) : new HttpAgent({ lookup })
-    this.httpsAgent = closed ? knowingPorts(new HttpsAgent({ lookup }), lookup, closed) : new HttpsAgent({ lookup })
+    this.httpAgent = knowingPorts(new HttpAgent({ lookup }), lookup, policy.closed)
+    this.httpsAgent = knowingPorts(new HttpsAgent({ lookup }), lookup, policy.closed)
   }
 
   /** Parses and checks a URL before any connection is made; throws FetchRefusedError. */
@@ -57,10 +56,12 @@ type CreateConnection = (options: Record<string, unknown>, callback?: unknown) =
 
 /**
  * The agent's connections resolve names with `lookup` less the fleet's services at the port being
- * connected to (a lookup alone is not told the port). Host code sends through these agents outside
- * any socket guard scope (webhooks, posthog.api to a plugin's host); inside one the guard does the same.
+ * connected to (a lookup alone is not told the port); without `closed`, the agent as it is. Host code
+ * sends through these agents outside any socket guard scope (webhooks, posthog.api to a plugin's
+ * host); inside one the guard does the same.
  */
-function knowingPorts<A extends HttpAgent>(agent: A, lookup: LookupFunction, closed: ClosedServices): A {
+function knowingPorts<A extends HttpAgent>(agent: A, lookup: LookupFunction, closed: ClosedServices | undefined): A {
+  if (!closed) return agent
   const own = agent as unknown as { createConnection: CreateConnection }
   const create = own.createConnection
   own.createConnection = function (this: A, options, callback) {

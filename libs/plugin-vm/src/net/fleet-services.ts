@@ -2,8 +2,7 @@ import type { LookupAddress } from 'dns'
 import os from 'os'
 import { isIP, LookupFunction } from 'net'
 import { normalizeHost } from './address-policy'
-import { FetchRefusedError } from './fetch-refused-error'
-import { getaddrinfo } from './guarded-lookup'
+import { answerOpen, getaddrinfo } from './guarded-lookup'
 import { hostKey } from './hosts-file'
 import { embeddedIpv4, ipv6Bytes } from './ip-address'
 import { resolveName, type SystemLookup } from './name-resolver'
@@ -35,12 +34,12 @@ interface Entry {
   service: FleetService
   key: string
   /**
-   * Where it is, as `address|port` (the address canonical): each address its host has resolved to,
-   * by plugins' resolver and by getaddrinfo (as the fleet's own client resolves it), at its port,
-   * and each endpoint `discover` answered. Never dropped: after a failover the old primary is still
-   * the fleet's Redis, and a partial answer (one family timing out) must not reopen the other.
+   * Where it is, by port, the addresses canonical: each address its host has resolved to, by
+   * plugins' resolver and by getaddrinfo (as the fleet's own client resolves it), at its port, and
+   * each endpoint `discover` answered. Never dropped: after a failover the old primary is still the
+   * fleet's Redis, and a partial answer (one family timing out) must not reopen the other.
    */
-  endpoints: Set<string>
+  endpoints: Map<number, Set<string>>
   /** Whether a lookup of its host has answered (an address is its own answer). */
   resolved: boolean
   /** Whether `discover` has answered with an endpoint. */
@@ -74,7 +73,7 @@ export class ClosedServices {
     services: readonly FleetService[],
     private readonly system: SystemLookup = getaddrinfo,
   ) {
-    this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), endpoints: new Set(), resolved: false, discovered: false }))
+    this.entries = services.map((service) => ({ service, key: hostKey(normalizeHost(service.host)), endpoints: new Map(), resolved: false, discovered: false }))
   }
 
   /** Resolves the services' names (and reads this host's addresses) now and every `recheckMs` until `stop`. */
@@ -128,29 +127,17 @@ export class ClosedServices {
     return (hostname, options, callback) => {
       lookup(hostname, { ...options, all: true }, (error, found) => {
         if (error) return callback(error, '', 0)
-        const addresses = found as unknown as LookupAddress[]
-        const open = addresses.filter((a) => this.refusal(a.address, port) === null)
-        if (open.length === 0) {
-          const why = addresses.map((a) => this.refusal(a.address, port)).join('; ')
-          // No allowlist hint: no entry opens these.
-          return callback(new FetchRefusedError(`host "${hostname}" resolves only to refused addresses (${why})`, false), '', 0)
-        }
-        if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, open)
-        callback(null, open[0].address, open[0].family)
+        // No allowlist hint: no entry opens these.
+        answerOpen(hostname, options, callback, found as unknown as LookupAddress[], (address) => this.refusal(address, port), false)
       })
     }
   }
 
-  /** Whether `address` at `port` is one of `endpoints` (`address|port`), or reaches one of them on this host. */
-  private reaches(address: string, port: number, endpoints: ReadonlySet<string>): boolean {
-    const local = this.isLocal(address)
-    for (const endpoint of endpoints) {
-      const bar = endpoint.lastIndexOf('|')
-      if (Number(endpoint.slice(bar + 1)) !== port) continue
-      const other = endpoint.slice(0, bar)
-      if (other === address || (local && this.isLocal(other))) return true
-    }
-    return false
+  /** Whether `address` at `port` is one of `endpoints`, or reaches one of them on this host. */
+  private reaches(address: string, port: number, endpoints: ReadonlyMap<number, ReadonlySet<string>>): boolean {
+    const at = endpoints.get(port)
+    if (!at) return false
+    return at.has(address) || (this.isLocal(address) && [...at].some((other) => this.isLocal(other)))
   }
 
   /** Whether connecting to `address` reaches this host: loopback, unspecified (Linux connects 0.0.0.0 to itself) or one of its interfaces. */
@@ -180,6 +167,12 @@ export class ClosedServices {
   }
 }
 
+function addEndpoint(entry: Entry, address: string, port: number): void {
+  let at = entry.endpoints.get(port)
+  if (!at) entry.endpoints.set(port, (at = new Set()))
+  at.add(canonical(address))
+}
+
 /**
  * Adds what `resolve` answers for the entry's host: by plugins' resolver (the hosts file, the search
  * list, DNS or PLUGIN_DNS_SERVERS) the answer they would get, by getaddrinfo the fleet's own. A
@@ -187,7 +180,7 @@ export class ClosedServices {
  */
 function addAnswer(entry: Entry, resolve: (hostname: string, callback: (error: Error | null, found: LookupAddress[]) => void) => void): Promise<void> {
   const { host, port } = entry.service
-  const add = (address: string) => entry.endpoints.add(`${canonical(address)}|${port}`)
+  const add = (address: string) => addEndpoint(entry, address, port)
   if (isIP(normalizeHost(host)) !== 0) {
     add(host)
     entry.resolved = true
@@ -222,7 +215,7 @@ async function addDiscovered(entry: Entry): Promise<void> {
     for (const endpoint of (await entry.service.discover?.()) ?? []) {
       const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(endpoint)
       if (match && isIP(match[1]) !== 0) {
-        entry.endpoints.add(`${canonical(match[1])}|${Number(match[2])}`)
+        addEndpoint(entry, match[1], Number(match[2]))
         entry.discovered = true
       }
     }

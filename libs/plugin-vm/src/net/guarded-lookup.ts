@@ -18,18 +18,35 @@ export function guardedLookup(policy: AddressPolicy, system: SystemLookup = geta
   return (hostname, options, callback) => {
     resolveName(hostname, familyOf(options), system, (error, addresses) => {
       if (error) return callback(error, '', 0)
-      const allowed = policy.allowsName(hostname) ? addresses : addresses.filter((a) => policy.refusal(a.address) === null)
-      if (allowed.length === 0) {
-        const why = addresses
-          .map((a) => policy.refusal(a.address))
-          .filter(Boolean)
-          .join('; ')
-        return callback(new FetchRefusedError(`host "${hostname}" resolves only to refused addresses (${why || 'none'})`), '', 0)
-      }
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed)
-      callback(null, allowed[0].address, allowed[0].family)
+      const refusal = policy.allowsName(hostname) ? () => null : (address: string) => policy.refusal(address)
+      answerOpen(hostname, options, callback, addresses, refusal)
     })
   }
+}
+
+/**
+ * Answers a lookup with the addresses `refusal` lets through, in the form the caller asked for (all,
+ * or the first); with none, FetchRefusedError saying why each was refused. `hint`: whether an
+ * allowlist entry could open them (the fleet's own services: no).
+ */
+export function answerOpen(
+  hostname: string,
+  options: unknown,
+  callback: Parameters<LookupFunction>[2],
+  addresses: LookupAddress[],
+  refusal: (address: string) => string | null,
+  hint = true,
+): void {
+  const open = addresses.filter((a) => refusal(a.address) === null)
+  if (open.length === 0) {
+    const why = addresses
+      .map((a) => refusal(a.address))
+      .filter(Boolean)
+      .join('; ')
+    return callback(new FetchRefusedError(`host "${hostname}" resolves only to refused addresses (${why || 'none'})`, hint), '', 0)
+  }
+  if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, open)
+  callback(null, open[0].address, open[0].family)
 }
 
 /** 4, 6, or 0 for either, however the caller said it (`family: 4`, `'IPv6'`, none). */
