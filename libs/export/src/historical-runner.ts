@@ -153,7 +153,7 @@ export class HistoricalRunner {
       // Every page handed over once the config is off would only become a dead letter ("not enabled").
       if (status === 'running' && !config?.enabled) {
         const reason = config ? 'config disabled' : 'config deleted'
-        if (await cancelHistoricalRun(pool, runId)) await recordHistoricalRunError(pool, runId, reason)
+        await cancelHistoricalRun(pool, runId, reason)
         log.info({ reason }, 'historical export run cancelled')
         status = 'cancelled'
       }

@@ -1,3 +1,4 @@
+import { useMemo } from 'preact/hooks'
 import { markdownToHtml } from '../lib/markdown'
 
 interface Props {
@@ -10,5 +11,7 @@ interface Props {
 
 /** plugin.json Markdown (hints, text blocks), sanitized by markdownToHtml before it is inserted. */
 export function Markdown({ text, testid, class: className, id }: Props) {
-  return <div id={id} class={`markdown ${className ?? ''}`} data-testid={testid} dangerouslySetInnerHTML={{ __html: markdownToHtml(text) }} />
+  // Parsed once per text, not on every render of the page around it.
+  const html = useMemo(() => markdownToHtml(text), [text])
+  return <div id={id} class={`markdown ${className ?? ''}`} data-testid={testid} dangerouslySetInnerHTML={{ __html: html }} />
 }
