@@ -185,7 +185,7 @@ describe('helm chart: secrets, ports and exposure', function () {
     }
   })
 
-  it('lets capture in from where values say, the admin port only from adminFrom, and workers nothing but scrapes', () => {
+  it("lets capture in from where values say, the admin port only from adminFrom, and workers nothing but scrapes, from any pod but the chart's own unless metricsFrom says", () => {
     const policies = (args: string[]) =>
       Object.fromEntries(
         ofKind(render([...REQUIRED_SETS, ...args]).objects, 'NetworkPolicy').map((p) => [role(p), (p.spec as { ingress: PolicyRule[] }).ingress]),
@@ -195,6 +195,20 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.deepEqual(Object.keys(open).sort(), ['capture', 'exporter', 'ingest-worker', 'job-worker', 'scheduler'])
     for (const worker of ['exporter', 'ingest-worker', 'job-worker', 'scheduler']) assert.deepEqual(ports(open[worker]), ['metrics'], worker)
     assert.deepEqual(ports(open.capture), ['metrics', 'http'], 'no admin rule while adminFrom is empty')
+    // Every role runs plugins (capture its dry runs), and /metrics lists every team's configs: no pod of the chart scrapes another.
+    const notTheChart = {
+      namespaceSelector: {},
+      podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'NotIn', values: ['plugin-server'] }] },
+    }
+    for (const [name, rules] of Object.entries(open)) assert.deepEqual(rules[0].from, [notTheChart], name)
+    const scraper = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }
+    const scraped = policies(['--set', 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring'])
+    for (const [name, rules] of Object.entries(scraped)) assert.deepEqual(rules[0].from, [scraper], name)
+    const renamed = ofKind(render([...REQUIRED_SETS, '--set', 'nameOverride=events']).objects, 'NetworkPolicy')
+    for (const policy of renamed) {
+      const [metrics] = (policy.spec as { ingress: PolicyRule[] }).ingress
+      assert.deepEqual((metrics.from?.[0].podSelector as typeof notTheChart.podSelector).matchExpressions[0].values, ['events'], policy.metadata.name)
+    }
     const ops = { podSelector: { matchLabels: { team: 'ops' } } }
     const ingressNginx = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }
     const limited = policies([
@@ -206,7 +220,7 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.deepEqual(
       limited.capture.map((r) => [r.ports[0].port, r.from]),
       [
-        ['metrics', undefined],
+        ['metrics', [notTheChart]],
         ['http', [ingressNginx]],
         ['admin', [ops]],
       ],
