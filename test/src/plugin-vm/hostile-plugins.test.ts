@@ -121,6 +121,30 @@ describe('plugin-vm: hostile plugins', () => {
     }
   })
 
+  it("runs the host's side of its calls to the end although it put isolated-vm's options (timeout) on Object.prototype", async () => {
+    // isolated-vm read a call's options through the prototype chain: with timeout 1 it stopped the host's own function
+    // after 1 ms (TerminateExecution), past its finally blocks, and the plugin got 'Script execution timed out.'
+    const { host, instance } = await loadCode(`
+      export async function processEvent(event, { cache }) {
+        Object.prototype.timeout = 1
+        try {
+          await Promise.all(Array.from({ length: 20000 }, (_, i) => cache.set('k' + i, 'v'.repeat(100))))
+          event.properties.read = await cache.get('k19999', null)
+        } finally {
+          delete Object.prototype.timeout
+        }
+        return event
+      }`)
+    try {
+      const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
+      assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { read: 'v'.repeat(100) } } })
+      assert.equal(host.cache.writes.length, 20000)
+    } finally {
+      instance.dispose()
+    }
+    await assertGoodStillWorks()
+  })
+
   it('has no WebAssembly to grow memory past the isolate limit with', async () => {
     const { instance } = await hostile('wasm-memory')
     try {

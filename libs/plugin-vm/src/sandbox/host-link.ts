@@ -1,6 +1,7 @@
 import { STAMP_DIGITS } from '../fire-stamp'
 import type { HostReply } from '../vm/host-reply'
 import { FetchError } from './fetch-error'
+import { detached } from './intrinsics'
 
 /**
  * The only path from the sandbox to the host: three ivm References the host hands to `connectHost`
@@ -44,8 +45,21 @@ function host(): HostLink {
   return link
 }
 
-const COPY: TransferOptions = { arguments: { copy: true }, result: { copy: true } }
-const COPY_PROMISE: TransferOptions = { arguments: { copy: true }, result: { copy: true, promise: true } }
+/**
+ * isolated-vm reads every option through the prototype chain, so an options literal would take what
+ * a plugin put on Object.prototype: `Object.prototype.timeout = 1` had the host's own function (a
+ * crossing's cache writes, host work) stopped by TerminateExecution after 1 ms, past its catch and
+ * finally blocks, leaving its byte budgets and slots taken. These options have no prototype.
+ */
+function transfer(result: { copy: true; promise?: true } | null): TransferOptions {
+  const options = detached<TransferOptions>({ arguments: detached({ copy: true }) })
+  if (result) options.result = detached(result)
+  return options
+}
+
+const COPY = transfer({ copy: true })
+const COPY_PROMISE = transfer({ copy: true, promise: true })
+const COPY_ARGUMENTS = transfer(null)
 
 export function hostError(error: { name: string; message: string; code?: unknown }): Error {
   const result = (error.name === 'FetchError' ? new FetchError(error.message) : new Error(error.message)) as Error & { code?: unknown }
@@ -88,7 +102,7 @@ export function argsSize(args: readonly unknown[]): number {
  */
 export function hostWork(op: string, args: unknown[], size: number): unknown {
   if (size <= host().inlineWorkBytes) return hostSync(op, args)
-  return unwrap(host().work.applySyncPromise(undefined, [op, args], { arguments: { copy: true } }) as HostReply)
+  return unwrap(host().work.applySyncPromise(undefined, [op, args], COPY_ARGUMENTS) as HostReply)
 }
 
 /**
@@ -229,7 +243,7 @@ let fired = 0
 
 /** Fire and forget (logs, metrics, captures); the host handles them before the current call's result. */
 export function hostFire(op: string, args: unknown[]): void {
-  host().sync.applyIgnored(undefined, [op, args, true], { arguments: { copy: true } })
+  host().sync.applyIgnored(undefined, [op, args, true], COPY_ARGUMENTS)
   // Counted once sent: a fire whose arguments could not be copied never reaches the host.
   fired++
 }
