@@ -296,6 +296,11 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
         case 'cache lpush': return attempt(() => cache.lpush('list', [big]))
         case 'storage value': return attempt(() => storage.set('k', { big }))
         case 'cache byte array': return attempt(() => cache.set('k', new Uint8Array(what.size).fill(255)))
+        // What the host makes text of although it is no object's own property: a message, a source, digits.
+        case 'cache Error key': return attempt(() => cache.set(new Error(big), 1))
+        case 'cache RegExp key': return attempt(() => cache.incr(new RegExp(big)))
+        case 'cache BigInt key': return attempt(() => cache.incr(1n << BigInt(what.size * 8)))
+        case 'cache raw Error value': return attempt(() => cache.set('k', new Error(big), 0, { jsonSerialize: false }))
         case 'cache one value many times': {
           const value = 'y'.repeat(1000 * 1024)
           const results = await Promise.all(Array.from({ length: what.size }, (_, i) => attempt(() => cache.set('k' + i, value))))
@@ -312,6 +317,10 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
       ['storage value', 40 * 1024 * 1024, 'RangeError: storage.set: the value is larger than 1048576 bytes (PLUGIN_STORAGE_MAX_VALUE_BYTES)'],
       // 100 KB of bytes is ~1.2 MB of JSON, as the host would encode it.
       ['cache byte array', 100 * 1024, 'RangeError: cache.set: the value is larger than 1048576 bytes (PLUGIN_CACHE_MAX_VALUE_BYTES)'],
+      ['cache Error key', 2000, 'RangeError: cache.set: the key is larger than 1024 bytes (PLUGIN_CACHE_MAX_KEY_BYTES)'],
+      ['cache RegExp key', 2000, 'RangeError: cache.incr: the key is larger than 1024 bytes (PLUGIN_CACHE_MAX_KEY_BYTES)'],
+      ['cache BigInt key', 512 * 1024, 'RangeError: cache.incr: the key is larger than 1024 bytes (PLUGIN_CACHE_MAX_KEY_BYTES)'],
+      ['cache raw Error value', 2 * 1024 * 1024, 'RangeError: cache.set: the value is larger than 1048576 bytes (PLUGIN_CACHE_MAX_VALUE_BYTES)'],
     ]
     for (const [op, size, expected] of cases) {
       it(`refuses a ${op} of ${size} bytes: the plugin's promise rejects and its logs say why`, async () => {

@@ -272,6 +272,42 @@ describe('plugin-vm: PluginInstance', () => {
       }
     })
 
+    it('counts the requests not yet answered on the host too: a plugin that replaced Promise.prototype.then, so each looked answered at once, is refused past maxFetchBytes', async () => {
+      const { instance } = await loadCode(
+        `export async function runEveryMinute({ config }) {
+          const body = 'x'.repeat(1024 * 1024)
+          const then = Promise.prototype.then
+          const replies = []
+          let capture = false
+          // The first then a fetch calls is the sandbox's, on the host's reply: the real one is kept here, and the
+          // sandbox gets a promise already settled, so its count of requests not yet answered went back to 0 at once.
+          Promise.prototype.then = function (onValue, onError) {
+            const next = then.call(this, onValue, onError)
+            if (!capture) return next
+            capture = false
+            replies.push(next)
+            return Promise.resolve()
+          }
+          for (let i = 0; i < 10; i++) {
+            capture = true
+            fetch(config.base + '/length', { method: 'POST', body }).catch(() => undefined)
+            for (let turn = 0; turn < 5; turn++) await null
+          }
+          Promise.prototype.then = then
+          const outcomes = await Promise.allSettled(replies)
+          return outcomes.map((o) => (o.status === 'fulfilled' ? 'answered' : o.reason.message))
+        }`,
+        { config: { base } },
+        { maxFetchBytes: 4 * 1024 * 1024 },
+      )
+      try {
+        const refused = 'fetch: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
+        assert.deepEqual(await instance.call('runEveryMinute', []), [...Array(3).fill('answered'), ...Array(7).fill(refused)])
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it("holds posthog.api responses to the same bytes in flight as the instance's fetches", async () => {
       // The operator's PostHog answers whatever path a plugin names; here with 3 MB and then nothing more.
       const defaults = { host: base, personalApiKey: 'phx_operator', projectApiKey: 'phc_team', guard: fetchGuard() }

@@ -6,6 +6,7 @@ import { HostModuleBridge } from './host-bridge'
 import { SYNC_OPS } from './host-sync-ops'
 import { HostWork } from './host-work/host-work'
 import { StoreBounds } from './store-bounds'
+import { byteSize } from './byte-size'
 import type { StoreFailures } from './store-failures'
 import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
@@ -50,6 +51,9 @@ export interface DispatcherContext {
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
 
+/** Longer than any IP address's text (45 characters): what geoip.locate turns into text. */
+const MAX_ADDRESS_TEXT = 64
+
 /** Which store-backed capability an operation uses: only those calls' failures can be a store's. */
 function capabilityOf(op: string): StoreCapability | null {
   if (op === 'jobs.enqueue') return 'jobs'
@@ -79,6 +83,8 @@ export class HostDispatcher {
   private readonly fetches = new Semaphore(MAX_FETCHES_PER_INSTANCE)
   /** The instance's `storage.*` calls in flight, queued past MAX_STORAGE_CALLS_PER_INSTANCE (see there). */
   private readonly storageCalls = new Semaphore(MAX_STORAGE_CALLS_PER_INSTANCE)
+  /** Bytes of the fetch and posthog.api requests held here and not yet answered (see request). */
+  private requestBytes = 0
 
   private readonly cacheReads: CacheReads
 
@@ -242,6 +248,26 @@ export class HostDispatcher {
     return replies
   }
 
+  /**
+   * A fetch or posthog.api call held here, queued or in flight, until it is answered. The sandbox
+   * counts its requests before copying them (hostRequest), but what it counts with runs in the
+   * plugin's realm: a plugin that replaced Promise.prototype.then had each request look answered at
+   * once, and 40 POSTs of 50 MB waited here together. So they are counted here too, by the same rule:
+   * one joining others is refused past maxFetchBytes together, with the sandbox's words.
+   */
+  private async request(what: string, sent: unknown[], send: () => Promise<unknown>): Promise<unknown> {
+    const max = this.ctx.maxFetchBytes
+    const size = byteSize(sent, max + 1)
+    if (this.requestBytes > 0 && this.requestBytes + size > max)
+      throw new RangeError(`${what}: the requests this plugin has not had answered yet carry more than ${max} bytes together; await some before sending more`)
+    this.requestBytes += size
+    try {
+      return await send()
+    } finally {
+      this.requestBytes -= size
+    }
+  }
+
   private async runAsync(op: string, args: unknown[]): Promise<unknown> {
     const { host, signal, maxFetchBytes, fetchGuard, store } = this.ctx
     const [b, c] = args.slice(1)
@@ -281,7 +307,8 @@ export class HostDispatcher {
       case 'cursor.increment':
         return host.cursor.increment(String(a), b as number | undefined)
       case 'geoip.locate':
-        return host.geoipLocate(String(a))
+        // An address is short text; anything longer is answered null by the host before String() makes text of all of it.
+        return host.geoipLocate(typeof a === 'string' ? a : byteSize(a, MAX_ADDRESS_TEXT) > MAX_ADDRESS_TEXT ? '' : String(a))
       case 'jobs.enqueue':
         store.jobPayload(`jobs.${String(a)}`, b)
         return host.enqueueJob({ name: String(a), payload: b, runAt: jobRunAt(String(c), args[3], args[4]) })
@@ -289,12 +316,14 @@ export class HostDispatcher {
         const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]
         // A host's own fetch is trusted host code (tests, embedders, Try it) and applies its own
         // policy, and counts its own sockets; how many it runs at once is still the plugin's.
-        if (host.fetch) return this.fetches.run(() => host.fetch!(String(a), init))
+        if (host.fetch) return this.request('fetch', [a, b], () => this.fetches.run(() => host.fetch!(String(a), init)))
         const { fetchTimeoutMs } = this.ctx
         const asked = init.timeoutMs !== undefined && init.timeoutMs > 0 ? init.timeoutMs : fetchTimeoutMs
         const bounded = { ...init, timeoutMs: Math.min(asked, fetchTimeoutMs) }
         const options = { guard: fetchGuard, signal, maxBytes: maxFetchBytes, inFlight: this.ctx.fetchInFlight }
-        return this.fetches.run(() => withAddressPolicy(fetchGuard.policy, 'fetch', () => defaultFetch(String(a), bounded, options), this.ctx.sockets))
+        return this.request('fetch', [a, b], () =>
+          this.fetches.run(() => withAddressPolicy(fetchGuard.policy, 'fetch', () => defaultFetch(String(a), bounded, options), this.ctx.sockets)),
+        )
       }
       case 'api': {
         if (!host.api) throw new Error('posthog.api is not available on this server')
@@ -302,7 +331,9 @@ export class HostDispatcher {
         // Its response is read on the host like a fetch's, so it counts against the same bounds.
         const reading = { inFlight: this.ctx.fetchInFlight, maxBytes: maxFetchBytes, timeoutMs: this.ctx.fetchTimeoutMs, signal }
         // It reaches the operator's host through Node's pooled fetch, outside the socket guard.
-        return this.fetches.run(() => holdingSocket(this.ctx.sockets, 'posthog.api', () => host.api!(request, reading)))
+        return this.request(`posthog.api.${request.method.toLowerCase()}`, [b, c], () =>
+          this.fetches.run(() => holdingSocket(this.ctx.sockets, 'posthog.api', () => host.api!(request, reading))),
+        )
       }
       case 'bridge.await':
         return this.ctx.bridge.await(Number(a))
