@@ -38,10 +38,13 @@ export function nextDue(schedule: TaskSchedule, dueAt: number, startedAt: number
  * minute, at its due time there or at once if that passed, so an enabled config does not wait for its
  * first run; hour and day wait for their next due time, as PostHog's cron did. Never in the period the
  * chain's last run ended in (`lastFinish`), so a config disabled and enabled again does not run twice in one.
+ * A last run that ended after `now` was recorded by a replica whose clock was ahead: taken as ending
+ * now, or the chain's first run would wait as long as that clock was wrong (six hours ahead, six hours
+ * without a run, long after the clock was put right).
  */
 export function firstDue(schedule: TaskSchedule, task: ScheduledTask, now: number, lastFinish: number | null): number {
   const earliest = task === 'runEveryMinute' ? Math.max(periodDue(schedule, now), now) : dueAfter(schedule, now)
-  return lastFinish === null ? earliest : Math.max(earliest, periodDue(schedule, lastFinish) + schedule.intervalMs)
+  return lastFinish === null ? earliest : Math.max(earliest, periodDue(schedule, Math.min(lastFinish, now)) + schedule.intervalMs)
 }
 
 /** The due time in the period (UTC minute, hour or day) `time` falls in. */

@@ -6,10 +6,11 @@ import { ManagementContext, ManagementError } from '@plugin-server/management'
 import type { TriggeredJob, TriggerJobInput } from './interfaces'
 import { validateJobPayload } from './validate-job-payload'
 
-/** The Redis limits a job triggered by hand is held to, as the plugin's own `meta.jobs` are (PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_REDIS_LIMIT_MB). */
+/** The limits a job triggered by hand is held to, as the plugin's own `meta.jobs` are (PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_REDIS_LIMIT_MB, PLUGIN_JOB_MAX_PAYLOAD_BYTES). */
 export interface JobRedisLimits {
   teamRedisLimitMb: number
   redisLimitMb: number
+  jobMaxPayloadBytes: number
 }
 
 /**
@@ -23,6 +24,15 @@ export async function triggerJob(ctx: ManagementContext, input: TriggerJobInput,
   if (!row) throw new ManagementError('not_found', `plugin config ${input.pluginConfigId} not found`)
   if (!row.enabled) throw new ManagementError('conflict', `plugin config ${input.pluginConfigId} is disabled: enable it first (its jobs would be dropped)`)
   const payload = validateJobPayload(row.name, row.plugin_json.publicJobs, input.jobName, input.payload)
+  // Each job-worker that runs it parses it, records it in the job history and copies it into an isolate: a token's
+  // 50 MB body there held the worker every team's jobs run in. A plugin's own jobs are held to the same bound.
+  const bytes = Buffer.byteLength(JSON.stringify(payload) ?? 'null')
+  if (bytes > limits.jobMaxPayloadBytes)
+    throw new ManagementError(
+      'validation_error',
+      `the payload of job "${input.jobName}" is ${bytes} bytes, more than the ${limits.jobMaxPayloadBytes} a job may carry (PLUGIN_JOB_MAX_PAYLOAD_BYTES)`,
+      'payload',
+    )
   // Without publicJobs any name passes the check above; what the version exports says whether a job-worker could run it.
   const capabilities = await readConfigCapabilities(ctx.pool, input.pluginConfigId)
   if (capabilities && !capabilities.jobs.includes(input.jobName))

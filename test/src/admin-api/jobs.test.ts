@@ -35,7 +35,11 @@ describe('jobs of a config: GET /api/configs/:id/jobs, POST /api/configs/:id/job
 
   before(async () => {
     // TIME_SCALE shortens RetryError backoff (5 s becomes 50 ms), not runIn delays.
-    f = await startAdminFleet(['capture', 'job-worker'], { TIME_SCALE: '100', PLUGIN_TEAM_REDIS_LIMIT_MB: '1' })
+    f = await startAdminFleet(['capture', 'job-worker'], {
+      TIME_SCALE: '100',
+      PLUGIN_TEAM_REDIS_LIMIT_MB: '1',
+      PLUGIN_JOB_MAX_PAYLOAD_BYTES: String(3 * 1024 * 1024),
+    })
     id = await f.enable('admin-jobs', { apiKey: SECRET })
   })
   after(() => f.close())
@@ -151,6 +155,18 @@ describe('jobs of a config: GET /api/configs/:id/jobs, POST /api/configs/:id/job
       refused.json<{ error: { message: string } }>().error.message,
       /^jobs\.greet refused: team \d+'s plugins hold .* over PLUGIN_TEAM_REDIS_LIMIT_MB \(1(\.0)? ?MB\)/,
     )
+    assert.equal((await jobs()).jobs.length, before)
+  })
+
+  it("refuses a triggered job's payload past PLUGIN_JOB_MAX_PAYLOAD_BYTES with 400 naming it and the field, as a plugin's own meta.jobs are, and queues nothing", async () => {
+    const before = (await jobs()).jobs.length
+    const refused = await trigger('greet', { payload: { name: 'x'.repeat(3 * 1024 * 1024) } })
+    assert.equal(refused.status, 400, refused.text.slice(0, 500))
+    const { error } = refused.json<{ error: { message: string; field?: string } }>()
+    assert.equal(error.field, 'payload')
+    // As queued: with the default publicJobs gives it (times: 1).
+    const bytes = Buffer.byteLength(JSON.stringify({ name: 'x'.repeat(3 * 1024 * 1024), times: 1 }))
+    assert.equal(error.message, `the payload of job "greet" is ${bytes} bytes, more than the ${3 * 1024 * 1024} a job may carry (PLUGIN_JOB_MAX_PAYLOAD_BYTES)`)
     assert.equal((await jobs()).jobs.length, before)
   })
 

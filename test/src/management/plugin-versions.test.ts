@@ -22,7 +22,7 @@ import { testSecretBox } from '../harness/security-env'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 /** The defaults of PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_REDIS_LIMIT_MB. */
-const REDIS_LIMITS = { teamRedisLimitMb: 256, redisLimitMb: 2048 }
+const REDIS_LIMITS = { teamRedisLimitMb: 256, redisLimitMb: 2048, jobMaxPayloadBytes: 1024 * 1024 }
 
 /** A plugin whose version N tags events with N; version 1 also requires `greeting`, later ones do not. */
 function versionDir(version: number): string {

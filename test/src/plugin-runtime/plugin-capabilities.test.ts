@@ -14,7 +14,7 @@ import { managementContext, writePlugin } from '../harness/plugins'
 import { testRoleContext } from '../harness/role-context'
 
 /** The defaults of PLUGIN_TEAM_REDIS_LIMIT_MB and PLUGIN_REDIS_LIMIT_MB. */
-const REDIS_LIMITS = { teamRedisLimitMb: 256, redisLimitMb: 2048 }
+const REDIS_LIMITS = { teamRedisLimitMb: 256, redisLimitMb: 2048, jobMaxPayloadBytes: 1024 * 1024 }
 
 /** Every export the capabilities name, and a setupPlugin whose run would show (a counter in the cache). */
 const EVERYTHING = `

@@ -63,4 +63,15 @@ describe('task schedules: due times phase-locked to UTC periods', () => {
     assert.equal(firstDue(day, 'runEveryDay', noon, null), startOfDay + DAY + day.phaseMs)
     assert.equal(firstDue(day, 'runEveryDay', noon, noon - 3 * DAY), startOfDay + DAY + day.phaseMs)
   })
+
+  it('takes a last run recorded after now (a replica whose clock was ahead) as ending now, so the first run waits a period at most', () => {
+    const minute = taskSchedule(3, 'runEveryMinute', 1)
+    const day = taskSchedule(3, 'runEveryDay', 1)
+    const startOfDay = Date.UTC(2026, 0, 10)
+    const now = startOfDay + 12 * 60 * MINUTE + minute.phaseMs + 5
+    const sixHoursAhead = now + 6 * 60 * MINUTE
+    assert.equal(firstDue(minute, 'runEveryMinute', now, sixHoursAhead), firstDue(minute, 'runEveryMinute', now, now))
+    assert.equal(firstDue(minute, 'runEveryMinute', now, sixHoursAhead), startOfDay + 12 * 60 * MINUTE + MINUTE + minute.phaseMs)
+    assert.equal(firstDue(day, 'runEveryDay', now, now + 3 * DAY), startOfDay + DAY + day.phaseMs)
+  })
 })
