@@ -25,10 +25,18 @@ export async function deliver(
   webhook: WebhookOptions | WebhookSender,
 ): Promise<DeliveryOutcome> {
   if (method === 'exportEvents') {
+    let called = false
     try {
-      await config.use((instance) => instance.call('exportEvents', [events]))
+      await config.use((instance) => {
+        called = true
+        return instance.call('exportEvents', [events])
+      })
       return { delivered: [...events], retry: null, failed: null }
     } catch (err) {
+      // Not the plugin's answer but its load failing (its attachments not read while Postgres fails over,
+      // its module not evaluating): the job's attempt fails and is retried, as the per-event methods' do.
+      // Classified here, a batch became a dead letter at once.
+      if (!called) throw err
       const { retry, message } = classifyError(err)
       const group = { events: [...events], errors: 1, message }
       return retry ? { delivered: [], retry: group, failed: null } : { delivered: [], retry: null, failed: group }

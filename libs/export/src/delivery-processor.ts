@@ -4,7 +4,7 @@ import type { Pool } from 'pg'
 import { assertJobData, Logger, postpone, SlotCounts } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
-import { getHistoricalRunStatus, PluginConfigGoneError } from '@plugin-server/db'
+import { getConfigValues, getHistoricalRunStatus, PluginConfigGoneError } from '@plugin-server/db'
 import type { FetchGuard } from '@plugin-server/plugin-vm'
 import { RetryScheduled } from './backoff-strategy'
 import { insertDeadLetter } from './dead-letters'
@@ -16,8 +16,21 @@ import { exportKeys, ExportKeys } from './keys'
 import { finishPending } from './pending-events'
 import { exporterRetryDelayMs, mayRetry, MAX_RETRIES, RETRY_BASE_MS } from './retry-schedule'
 
-/** How long a job waits when its config already has its share of this exporter's slots. */
+/** How long a job waits when its config already has its share of this exporter's slots: the first time. */
 const BUSY_CONFIG_DELAY_MS = 500
+/** ...and at most, however many times it found its config so. */
+const BUSY_CONFIG_MAX_DELAY_MS = 8000
+
+/**
+ * Doubles with each time the job was put back without running (its starts that ended neither in a
+ * failure nor a retry), up to BUSY_CONFIG_MAX_DELAY_MS, give or take a quarter so a config's jobs
+ * spread out. At a fixed 500 ms, a hanging destination's backlog (thousands of jobs behind its two
+ * slots) was fetched and put back twice a second each, and every other team's jobs waited behind it.
+ */
+export function busyConfigDelayMs(attemptsStarted: number, attemptsMade: number, random = Math.random()): number {
+  const putBack = Math.max(0, attemptsStarted - attemptsMade - 1)
+  return Math.round(Math.min(BUSY_CONFIG_MAX_DELAY_MS, BUSY_CONFIG_DELAY_MS * 2 ** Math.min(putBack, 8)) * (0.75 + random / 2))
+}
 
 export interface DeliveryDeps {
   manager: PluginManager
@@ -58,7 +71,7 @@ export class DeliveryProcessor {
     const { teamId } = job.data
     const { configConcurrency, teamConcurrency } = this.deps.settings
     if (this.configSlots.held(configId) >= configConcurrency || this.teamSlots.held(teamId) >= teamConcurrency)
-      return postpone(job, BUSY_CONFIG_DELAY_MS, token)
+      return postpone(job, busyConfigDelayMs(job.attemptsStarted, job.attemptsMade), token)
     this.configSlots.take(configId)
     this.teamSlots.take(teamId)
     try {
@@ -78,7 +91,14 @@ export class DeliveryProcessor {
     const { manager, settings } = this.deps
     const data = job.data
     const startedAt = Date.now()
-    const config = await manager.config(data.configId)
+    let config = await manager.config(data.configId)
+    if (!config && manager.state(data.configId) === null && (await getConfigValues(this.deps.pool, data.configId))?.enabled) {
+      // Enabled, and not known here yet: the reload message saying so is still on its way, was missed
+      // (a Redis reconnect), or this process's last read of the configs failed. Read it now: as "not
+      // enabled" the batch became a dead letter the team had to replay. A read that fails is retried.
+      await manager.reload({ reason: 'config enabled', pluginConfigId: data.configId })
+      config = await manager.config(data.configId)
+    }
     if (!config) {
       const state = manager.state(data.configId)
       // Still setting up (retrying setup, or its plugin failed to load and awaits a retry or a fix): the job waits, longer

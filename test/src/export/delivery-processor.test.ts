@@ -263,6 +263,27 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     assert.deepEqual(await s.metrics(configId), { events_seen: 1, events_delivered_successfully: 0, retry_errors: 0, other_errors: 1, undelivered_events: 1 })
   })
 
+  it('delivers a batch for a config enabled in Postgres that this exporter has not heard of yet (the reload message missed), instead of keeping it as a dead letter', async () => {
+    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/late` })
+    await s.db.pool.query('UPDATE plugin_configs SET enabled = false WHERE id = $1', [configId])
+    await s.startExporter()
+    // Turned on without the message every worker reloads on, as when it is lost over a Redis reconnect.
+    await s.db.pool.query('UPDATE plugin_configs SET enabled = true WHERE id = $1', [configId])
+    const deliveries = new DeliveryQueue(s.redis, s.prefix)
+    const events = [toProcessedEvent(testEvent(s.team.id))]
+    await deliveries.add([{ jobId: 'd-late', data: { configId, teamId: s.team.id, method: 'exportEvents', events, source: { type: 'live' }, attempts: [] } }])
+    try {
+      await eventually(
+        'the batch delivered',
+        async () => s.destination.on('/late').length,
+        (n) => n === 1,
+      )
+      assert.deepEqual(await listDeadLetters(s.db.pool, configId), [])
+    } finally {
+      await deliveries.close()
+    }
+  })
+
   it('keeps a batch for a config whose plugin fails to load waiting without spending its attempts, however many times it finds it so', async () => {
     const configId = await s.enable(
       s.team.id,

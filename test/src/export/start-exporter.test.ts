@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createTeam } from '@plugin-server/db'
-import { listDeadLetters } from '@plugin-server/export'
+import { busyConfigDelayMs, DeliveryJobData, DELIVERIES_QUEUE, listDeadLetters } from '@plugin-server/export'
+import { Queue } from 'bullmq'
 import fs from 'node:fs'
 import path from 'node:path'
 import { eventually } from '../harness/fleet'
@@ -48,6 +49,45 @@ describe('startExporter (the exporter role)', function () {
       (m) => m.events_delivered_successfully === 6,
     )
     assert.equal((await s.metrics(b)).events_delivered_successfully, 1)
+  })
+
+  it('puts a job of a config at its share back for longer each time it finds it so (0.5 s, 1 s, 2 s… at most 8 s, give or take a quarter)', async () => {
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 9, 40].map((started) => busyConfigDelayMs(started, 0, 0.5)),
+      [500, 1000, 2000, 4000, 8000, 8000, 8000],
+    )
+    assert.deepEqual([busyConfigDelayMs(9, 0, 0), busyConfigDelayMs(9, 0, 1)], [6000, 10_000])
+    assert.equal(busyConfigDelayMs(5, 3, 0.5), 1000, 'starts that ended in a failure or a retry are not put-backs')
+    // In an exporter: a hanging destination's third batch, behind the two holding the config's slots.
+    await s.enable(s.team.id, 'export-batch', { url: `${s.url}/a`, exportEventsBufferBytes: '1' })
+    s.destination.responder = () => 'hold'
+    await s.startExporter({ EXPORT_CONCURRENCY: '4', EXPORT_CONFIG_CONCURRENCY: '2' })
+    // One at a time: hand-offs that arrive together are exported as one batch.
+    for (let held = 1; held <= 2; held++) {
+      await s.handoff(s.team.id, [testEvent(s.team.id)])
+      await eventually(
+        `${held} batches held`,
+        async () => s.destination.heldCount(),
+        (n) => n === held,
+      )
+    }
+    await s.handoff(s.team.id, [testEvent(s.team.id)])
+    const queue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection: s.redis, prefix: s.prefix })
+    try {
+      const [waiting] = await eventually(
+        'the third batch put back a third time',
+        // Read while delayed: a job promoted meanwhile reads delay 0.
+        async () => (await queue.getJobs(['delayed'])).filter((job) => job.attemptsStarted >= 3 && job.delay > 0),
+        (jobs) => jobs.length === 1,
+      )
+      // Its third put-back: 2 s, give or take a quarter (at a fixed 500 ms, it was fetched twice a second).
+      assert.ok(waiting.delay >= 1500 && waiting.delay <= 2500 * 2 ** (waiting.attemptsStarted - 3), `put back for ${waiting.delay} ms`)
+      assert.equal(s.destination.heldCount(), 2)
+    } finally {
+      s.destination.responder = () => 200
+      s.destination.release()
+      await queue.close()
+    }
   })
 
   it("keeps delivering another team's config while one team's three configs hang, holding at most EXPORT_TEAM_CONCURRENCY slots together", async () => {
