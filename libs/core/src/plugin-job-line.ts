@@ -40,8 +40,8 @@ return ahead
  * its n-th (counting those due no later) gets BullMQ priority n, capped at PRIORITY_LIMIT. BullMQ
  * takes the wait list first, then prioritized jobs lowest first, so every team's next job runs
  * before any team's second, every team's second before any third, and so on: fair queuing, to the
- * count at enqueue time. Priority survives a delay, a RetryError backoff and the job-worker's
- * postpone (each is promoted back with it). The job-worker calls pluginJobStarted when it starts it.
+ * count at enqueue time. Priority survives a delay and the job-worker's postpone (each is promoted
+ * back with it); a retry is ranked again (rankPluginJobAgain). The job-worker calls pluginJobStarted when it starts it.
  */
 export async function addPluginJob(
   queue: Queue<PluginJobData>,
@@ -58,7 +58,21 @@ export async function addPluginJob(
   return queue.add(data.name, data, { ...options, ...(priority ? { priority } : {}) })
 }
 
-/** The job no longer waits: it is left out of its team's count (retries keep the rank they had). */
+/**
+ * A job about to be retried (RetryError, its config not set up yet) waits again: it is counted
+ * among its team's jobs not started yet and ranked as a new job due `dueAt` would be. Kept at the
+ * rank it was queued with, a team's jobs that each queued the next and threw RetryError ranked
+ * first (each counted none waiting, its parent having started), and thousands of them took the wait
+ * list ahead of every other team's next job. BullMQ keeps the priority for the job's promotion.
+ */
+export async function rankPluginJobAgain(job: Job<PluginJobData>, redis: Redis, queuePrefix: string, dueAt: number): Promise<void> {
+  if (job.id === undefined) return
+  const now = Date.now()
+  const ahead = Number(await redis.eval(ENTER, 1, redisKeys(queuePrefix).pluginJobsWaiting(job.data.teamId), String(Math.max(dueAt, now)), job.id, String(now)))
+  await job.changePriority({ priority: ahead > 0 ? Math.min(ahead, PRIORITY_LIMIT) : 0 })
+}
+
+/** The job no longer waits: it is left out of its team's count (a retry is ranked again: rankPluginJobAgain). */
 export async function pluginJobStarted(redis: Redis, queuePrefix: string, teamId: number, jobId: string): Promise<void> {
   await redis.zrem(redisKeys(queuePrefix).pluginJobsWaiting(teamId), jobId)
 }

@@ -1,4 +1,4 @@
-import { cutFailureText } from '@plugin-server/core'
+import { cutFailureText, rankPluginJobAgain } from '@plugin-server/core'
 import type { Logger, PluginJobData } from '@plugin-server/core'
 import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
@@ -60,6 +60,7 @@ export class JobRunner {
       const why = `job "${name}" postponed: the plugin is not set up yet (setupPlugin has not succeeded)`
       logs.write(status.target, 'SYSTEM', 'WARN', why)
       await this.history.finished(ref, { state: attempt < (job.opts.attempts ?? 1) ? 'retrying' : 'failed', attempts: attempt, error: why })
+      await this.waitAgain(job, attempt)
       throw new Error(`plugin config ${pluginConfigId} is not set up`)
     }
     const target = logTarget(active.record)
@@ -80,6 +81,7 @@ export class JobRunner {
       await this.history.finished(known, { state: 'completed', attempts: attempt, startedAt, error: null })
     } catch (err) {
       const failure = this.failure(job, target, err as Error)
+      if (!(failure instanceof UnrecoverableError)) await this.waitAgain(job, attempt)
       await this.history.finished(known, {
         state: failure instanceof UnrecoverableError ? 'failed' : 'retrying',
         attempts: attempt,
@@ -90,6 +92,15 @@ export class JobRunner {
     } finally {
       timer()
     }
+  }
+
+  /** A job BullMQ retries after its backoff waits among its team's jobs again, ranked as a new one (rankPluginJobAgain). */
+  private async waitAgain(job: Job<PluginJobData>, attempt: number): Promise<void> {
+    if (attempt >= (job.opts.attempts ?? 1)) return
+    const { redis, queuePrefix, timeScale, logger } = this.deps
+    await rankPluginJobAgain(job, redis, queuePrefix, Date.now() + jobRetryDelayMs(attempt, timeScale)).catch((err: Error) =>
+      logger.warn({ job_id: job.id, err: err.message }, 'retried plugin job not ranked again; it keeps its rank'),
+    )
   }
 
   private async activeConfig(id: number): Promise<ActiveConfig | null> {

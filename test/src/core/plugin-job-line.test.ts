@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { addPluginJob, createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
+import { addPluginJob, createPluginJobsQueue, PluginJobData, pluginJobStarted, rankPluginJobAgain } from '@plugin-server/core'
 import Redis from 'ioredis'
 import { testQueuePrefix } from '../harness/databases'
 
-describe('addPluginJob (a team’s jobs rank behind its own)', () => {
+describe('addPluginJob and rankPluginJobAgain (a team’s jobs rank behind its own)', () => {
   let redis: Redis
   before(() => (redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })))
   after(() => redis.disconnect())
@@ -33,6 +33,30 @@ describe('addPluginJob (a team’s jobs rank behind its own)', () => {
         later.push(job.opts.priority || undefined)
       }
       assert.deepEqual(later, [undefined, 1, 2, 3, 4])
+    } finally {
+      await queue.obliterate({ force: true })
+      await queue.close()
+    }
+  })
+
+  it('ranks a retried job again among its team’s jobs waiting: a chain of jobs each queued by the last and retried does not take the wait list', async () => {
+    const queuePrefix = testQueuePrefix()
+    const queue = createPluginJobsQueue(redis, { queuePrefix })
+    try {
+      // Each queued by the one before it, which had started (left its team's count): each counts none waiting.
+      const chain = []
+      for (let n = 0; n < 5; n++) {
+        const job = await addPluginJob(queue, redis, queuePrefix, data(1, n), { delay: 0, jobId: `a-${n}` })
+        assert.equal(job.opts.priority || undefined, undefined, `a-${n} queued first in line`)
+        await pluginJobStarted(redis, queuePrefix, 1, job.id!)
+        chain.push(job)
+      }
+      // Each throws RetryError: back in line behind the team's others.
+      for (const job of chain) await rankPluginJobAgain(job, redis, queuePrefix, Date.now() + 1000)
+      const ranks = await Promise.all(chain.map(async (job) => (await queue.getJob(job.id!))?.priority))
+      assert.deepEqual(ranks, [0, 1, 2, 3, 4])
+      const other = await addPluginJob(queue, redis, queuePrefix, data(2, 0), { delay: 0, jobId: 'b-0' })
+      assert.equal(other.opts.priority || undefined, undefined, 'another team’s first job first')
     } finally {
       await queue.obliterate({ force: true })
       await queue.close()

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
+import { addPluginJob, createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
 import { createTeam, Team } from '@plugin-server/db'
 import { deleteConfig, PluginConfigView, setConfigEnabled } from '@plugin-server/management'
 import { startPluginRuntime } from '@plugin-server/plugin-runtime'
@@ -161,6 +161,29 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     )
     await sleep(300)
     assert.equal((await ran('flaky')).length, 3)
+  })
+
+  it("ranks a job retried with RetryError again behind its team's jobs waiting, instead of keeping the rank it was queued with", async () => {
+    const job = (label: string, failures = 0): PluginJobData => ({
+      teamId: team.id,
+      pluginConfigId: config.id,
+      name: 'flaky',
+      payload: { label, failures },
+      enqueuedAt: new Date().toISOString(),
+    })
+    // Queued first in line, then three more of the team's jobs due within the hour, ranked behind it.
+    const retried = await addPluginJob(queue, redis, prefix, job('r', 1000), { delay: 0, jobId: 'retried' })
+    assert.equal(retried.opts.priority || 0, 0)
+    for (let n = 0; n < 3; n++) await addPluginJob(queue, redis, prefix, job(`later-${n}`), { delay: 30 * 60 * 1000, jobId: `later-${n}` })
+    await start()
+    await eventually(
+      'two attempts',
+      () => ran('flaky'),
+      (jobs) => jobs.length >= 2,
+      10_000,
+    )
+    // Each of its retries waits again: behind the three, as a job queued now would.
+    assert.equal((await queue.getJob('retried'))?.priority, 3)
   })
 
   it('gives up after 11 attempts (10 retries) of RetryError and logs it', async () => {
