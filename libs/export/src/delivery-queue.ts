@@ -58,12 +58,15 @@ export class DeliveryQueue {
   /** Adds deliveries already counted. */
   private async enqueue(kept: readonly NewDelivery[]): Promise<void> {
     if (kept.length === 0) return
-    await this.queue.addBulk(kept.map((d) => ({ name: d.data.method, data: d.data, opts: { jobId: d.jobId } })))
-    // After the add: a crash in between only leaves the status without this job, never a phantom one.
+    // Before the add: added after it, the entry of a job another exporter had already finished (and
+    // taken out of the set) stayed for good, and the config's oldest pending batch aged for ever. A
+    // crash in between leaves an entry without its job until the redelivered hand-off or flush adds it,
+    // as it does for the counts taken in admit.
     const now = Date.now()
     const multi = this.redis.multi()
     for (const d of kept) multi.zadd(this.keys.pending(d.data.configId), 'NX', now, d.jobId)
     await multi.exec()
+    await this.queue.addBulk(kept.map((d) => ({ name: d.data.method, data: d.data, opts: { jobId: d.jobId } })))
   }
 
   /**
