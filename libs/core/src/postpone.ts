@@ -9,3 +9,15 @@ export async function postpone(job: Job, delayMs: number, token: string | undefi
   await job.moveToDelayed(Date.now() + delayMs, token)
   throw new DelayedError(reason)
 }
+
+/**
+ * How long to put a job back when it cannot run yet (its team or config at its share): `baseMs` the
+ * first time, twice that each time it is put back again (its starts that ended neither in a failure
+ * nor a retry, which BullMQ counts for us), at most `maxMs`, give or take a quarter so such jobs
+ * spread out. At a fixed delay, a busy team's backlog (a job split off every capture batch) was
+ * fetched and put back once per delay each, and every other team's jobs waited behind those passes.
+ */
+export function putBackDelayMs(job: Pick<Job, 'attemptsStarted' | 'attemptsMade'>, baseMs: number, maxMs: number, random = Math.random()): number {
+  const putBack = Math.max(0, job.attemptsStarted - job.attemptsMade - 1)
+  return Math.round(Math.min(maxMs, baseMs * 2 ** Math.min(putBack, 16)) * (0.75 + random / 2))
+}

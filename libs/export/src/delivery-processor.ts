@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq'
 import type Redis from 'ioredis'
 import type { Pool } from 'pg'
-import { assertJobData, Logger, postpone, SlotCounts } from '@plugin-server/core'
+import { assertJobData, Logger, postpone, putBackDelayMs, SlotCounts } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { getConfigValues, getHistoricalRunStatus, PluginConfigGoneError } from '@plugin-server/db'
@@ -16,20 +16,18 @@ import { exportKeys, ExportKeys } from './keys'
 import { finishPending } from './pending-events'
 import { exporterRetryDelayMs, mayRetry, MAX_RETRIES, RETRY_BASE_MS } from './retry-schedule'
 
-/** How long a job waits when its config already has its share of this exporter's slots: the first time. */
+/** How long a job waits when its config already has its share of this exporter's slots: the first time... */
 const BUSY_CONFIG_DELAY_MS = 500
 /** ...and at most, however many times it found its config so. */
 const BUSY_CONFIG_MAX_DELAY_MS = 8000
 
 /**
- * Doubles with each time the job was put back without running (its starts that ended neither in a
- * failure nor a retry), up to BUSY_CONFIG_MAX_DELAY_MS, give or take a quarter so a config's jobs
- * spread out. At a fixed 500 ms, a hanging destination's backlog (thousands of jobs behind its two
- * slots) was fetched and put back twice a second each, and every other team's jobs waited behind it.
+ * 500 ms doubling to 8 s (core putBackDelayMs): at a fixed 500 ms, a hanging destination's backlog
+ * (thousands of jobs behind its two slots) was fetched and put back twice a second each, and every
+ * other team's jobs waited behind it.
  */
 export function busyConfigDelayMs(attemptsStarted: number, attemptsMade: number, random = Math.random()): number {
-  const putBack = Math.max(0, attemptsStarted - attemptsMade - 1)
-  return Math.round(Math.min(BUSY_CONFIG_MAX_DELAY_MS, BUSY_CONFIG_DELAY_MS * 2 ** Math.min(putBack, 8)) * (0.75 + random / 2))
+  return putBackDelayMs({ attemptsStarted, attemptsMade }, BUSY_CONFIG_DELAY_MS, BUSY_CONFIG_MAX_DELAY_MS, random)
 }
 
 export interface DeliveryDeps {

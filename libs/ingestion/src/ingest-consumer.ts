@@ -7,6 +7,7 @@ import {
   IngestBatch,
   Logger,
   postpone,
+  putBackDelayMs,
   QUEUES,
   RoleContext,
   RunningRole,
@@ -82,8 +83,10 @@ export function startIngestConsumer(
         result = await pipeline.process(job.data, job.data.handoffId ?? job.id ?? 'unknown', job.id === undefined ? undefined : admission)
       } catch (err) {
         if (err instanceof TeamBusyError) {
-          // Not a failure: the batch waits in the delayed set without using an attempt.
-          return postpone(job, Math.max(100, config.ingest.teamWaitMs), token)
+          // Not a failure: the batch waits in the delayed set without using an attempt, longer each
+          // time it finds its team so (a busy team's part is split off every capture batch).
+          const wait = Math.max(100, config.ingest.teamWaitMs)
+          return postpone(job, putBackDelayMs(job, wait, 8 * wait), token)
         }
         if (!(err instanceof TeamBatchError)) throw err
         if (!shouldSplit(job, config.ingest.splitAfterAttempts)) {

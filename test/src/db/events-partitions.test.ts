@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import path from 'node:path'
 import {
   addDays,
   countEvents,
@@ -132,6 +133,40 @@ describe('events partitioned by day', () => {
     const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${INSERT_EVENTS_SQL}`, [JSON.stringify([ingestEvent()])])
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
     assert.match(plan, new RegExp(`Index (Only )?Scan using ${name}_pkey on ${name}`), plan)
+  })
+
+  it('asks about days without a partition once per a few minutes, and at most two at a time, however many batches are dated on them', async () => {
+    const { analyzeNewEventsPartitions } = require(path.resolve(__dirname, '../../../libs/db/dist/events-partitions/analyze-new-events-partitions')) as {
+      analyzeNewEventsPartitions: (pool: Pool, timestamps: readonly string[]) => Promise<void>
+    }
+    const pool = new Pool({ connectionString: db.url, max: 10 })
+    pool.on('error', () => undefined)
+    let queries = 0
+    let inFlight = 0
+    let mostInFlight = 0
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>
+    ;(pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args) => {
+      queries++
+      mostInFlight = Math.max(mostInFlight, ++inFlight)
+      try {
+        return await query(...args)
+      } finally {
+        inFlight--
+      }
+    }
+    try {
+      // 200 days in 1999, none with a partition of its own: what a client's or a plugin's timestamps can name.
+      const days = Array.from({ length: 200 }, (_, i) => new Date(Date.UTC(1999, 0, 1 + i)).toISOString())
+      for (let batch = 0; batch < 5 && queries < 200; batch++) await analyzeNewEventsPartitions(pool, days)
+      assert.ok(mostInFlight <= 2, `${mostInFlight} checks at once`)
+      // Left out so far (two at a time): asked by later batches, each day once.
+      for (let batch = 0; batch < 200 && queries < 200; batch++) await analyzeNewEventsPartitions(pool, days)
+      assert.equal(queries, 200, 'each day asked about once')
+      await analyzeNewEventsPartitions(pool, days)
+      assert.equal(queries, 200, 'and not again within a few minutes')
+    } finally {
+      await pool.end()
+    }
   })
 
   it("reuses one prepared plan per connection for its inserts, and that plan still probes each partition's key", async () => {

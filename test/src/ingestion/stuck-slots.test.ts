@@ -110,6 +110,20 @@ describe('startIngestConsumer: several teams whose plugins are stuck at once (IN
     )
   })
 
+  it("turns a stuck team's batch away for longer each time it finds the team so: INGEST_TEAM_WAIT_MS, doubling, at most eight times it", async () => {
+    start({})
+    await send(77, 3)
+    const [waiting] = await eventually(
+      'the third batch turned away a third time',
+      // Read while delayed: a job promoted meanwhile reads delay 0.
+      async () => (await queue.getJobs(['delayed'])).filter((job) => job.attemptsStarted >= 3 && job.delay > 0),
+      (jobs) => jobs.length === 1,
+    )
+    // Its third time: 800 ms (200 doubled twice), give or take a quarter; at a fixed delay it was back every 200 ms.
+    assert.ok(waiting.delay >= 600 && waiting.delay <= Math.min(1000 * 2 ** (waiting.attemptsStarted - 3), 2000), `put back for ${waiting.delay} ms`)
+    assert.equal(stuckRunning, 2)
+  })
+
   it('runs at most INGEST_CONCURRENCY + INGEST_STUCK_EXTRA_SLOTS batches however many teams are stuck, and gives the extra slots back as they finish', async () => {
     start({ INGEST_STUCK_EXTRA_SLOTS: '2' })
     for (const team of STUCK_TEAMS) await send(team, 3)

@@ -6,7 +6,21 @@ interface PoolMemo {
   analyzed: Set<string>
   /** One check per partition at a time, however many batches land in it at once. */
   checking: Map<string, Promise<void>>
+  /** Days found with no partition (their rows are in events_default), by name: not asked again until the time kept. */
+  absent: Map<string, number>
 }
+
+/**
+ * A day with no partition is asked about again after this (maintenance may have made it since). Not
+ * remembered, every batch dated on such days (capture takes any past timestamp, and a plugin may set
+ * one) asked once per distinct day: 200 catalogue queries for a batch of 200 days, on the pool every
+ * team's inserts share, for every batch.
+ */
+const ABSENT_RECHECK_MS = 5 * 60_000
+/** Days without a partition remembered at most; past it the memory starts again. */
+const MAX_ABSENT_KEPT = 10_000
+/** Checks in flight per pool at most: the rest are left to a later batch. */
+const MAX_CHECKS_AT_ONCE = 2
 
 /** Per pool: each pool may be another database (tests make one per test). */
 const memos = new WeakMap<Pool, PoolMemo>()
@@ -23,12 +37,14 @@ const memos = new WeakMap<Pool, PoolMemo>()
  *
  * `timestamps` are those of a batch just stored. Costs a comparison per event once this process
  * has seen a day's partition with statistics; until then, one catalogue query per batch, and an
- * ANALYZE of the partition (milliseconds while it is small). Never rejects: a failed check is
- * tried again with the next batch.
+ * ANALYZE of the partition (milliseconds while it is small); at most MAX_CHECKS_AT_ONCE at a time,
+ * and a day without a partition once per ABSENT_RECHECK_MS. Never rejects: a failed or skipped
+ * check is tried again with a later batch.
  */
 export async function analyzeNewEventsPartitions(pool: Pool, timestamps: readonly string[]): Promise<void> {
   let memo = memos.get(pool)
-  if (!memo) memos.set(pool, (memo = { analyzed: new Set(), checking: new Map() }))
+  if (!memo) memos.set(pool, (memo = { analyzed: new Set(), checking: new Map(), absent: new Map() }))
+  const now = Date.now()
   const names = new Set<string>()
   let lastDay = ''
   for (const timestamp of timestamps) {
@@ -39,7 +55,7 @@ export async function analyzeNewEventsPartitions(pool: Pool, timestamps: readonl
     const time = Date.parse(timestamp)
     if (Number.isNaN(time)) continue
     const name = safePartitionName(new Date(time))
-    if (name && !memo.analyzed.has(name)) names.add(name)
+    if (name && !memo.analyzed.has(name) && !((memo.absent.get(name) ?? 0) > now)) names.add(name)
     lastDay = day
   }
   if (names.size === 0) return
@@ -50,6 +66,7 @@ function checkOnce(pool: Pool, memo: PoolMemo, name: string): Promise<void> {
   const { checking } = memo
   const running = checking.get(name)
   if (running) return running
+  if (checking.size >= MAX_CHECKS_AT_ONCE) return Promise.resolve()
   const check = analyzeIfNoStatistics(pool, memo, name)
     .catch(() => undefined)
     .finally(() => checking.delete(name))
@@ -64,7 +81,11 @@ async function analyzeIfNoStatistics(pool: Pool, memo: PoolMemo, name: string): 
     [name],
   )
   // No partition: the day's rows are in events_default, which autovacuum looks after.
-  if (!rows[0].exists) return
+  if (!rows[0].exists) {
+    if (memo.absent.size >= MAX_ABSENT_KEPT) memo.absent.clear()
+    memo.absent.set(name, Date.now() + ABSENT_RECHECK_MS)
+    return
+  }
   if (rows[0].has_statistics) {
     memo.analyzed.add(name)
     return
