@@ -1,5 +1,6 @@
 import assert from 'assert/strict'
 import { PluginError, PluginInstance, PluginLimitError } from '@plugin-server/plugin-vm'
+import { eventually } from '../harness/fleet'
 import { disposal, loadCode, loadFixture, rejection } from './helpers'
 
 /** Each hostile mode must be contained: clear error, process alive, a well-behaved plugin still correct. */
@@ -143,6 +144,57 @@ describe('plugin-vm: hostile plugins', () => {
       instance.dispose()
     }
     await assertGoodStillWorks()
+  })
+
+  it("keeps the host's event loop turning while a plugin logs 16 KB lines in a loop for a second", async () => {
+    // Nothing waited for a log line: the isolate queued copies faster than the host handled them, and isolated-vm
+    // ran the queue without returning to the event loop (1.9 GB queued and 3 s without a turn for a 2 s loop).
+    const { host, instance } = await loadCode(`
+      export function runEveryMinute() {
+        const line = 'y'.repeat(16000)
+        let lines = 0
+        for (const start = Date.now(); Date.now() - start < 1000; lines++) console.log(line)
+        return lines
+      }`)
+    let handled = 0
+    host.log = () => void handled++
+    let turns = 0
+    const turning = setInterval(() => turns++, 10)
+    try {
+      const lines = (await instance.call('runEveryMinute', [])) as number
+      assert.ok(lines > 1000, `${lines} lines`)
+      assert.ok(turns >= 5, `the event loop turned ${turns} times in the second it logged`)
+      await eventually(
+        'every line handled',
+        async () => handled,
+        (n) => n === lines,
+      )
+    } finally {
+      clearInterval(turning)
+      instance.dispose()
+    }
+    await assertGoodStillWorks()
+  })
+
+  it('logs at most 16 KB of a line, whatever the plugin did to String.prototype.slice, and of an error thrown in a timer', async () => {
+    const { host, instance } = await loadCode(`
+      export async function runEveryMinute() {
+        String.prototype.slice = function () { return String(this) }
+        console.log('x'.repeat(1024 * 1024))
+        await new Promise((resolve) => { setTimeout(() => { throw { stack: 'z'.repeat(1024 * 1024) } }); setTimeout(resolve, 20) })
+      }`)
+    try {
+      await instance.call('runEveryMinute', [])
+      await eventually(
+        'both lines logged',
+        async () => host.logs.length,
+        (n) => n === 2,
+      )
+      for (const line of host.logs)
+        assert.ok(line.message.length <= 16 * 1024 + 80 && line.message.endsWith('… (truncated)'), `${line.message.length} characters`)
+    } finally {
+      instance.dispose()
+    }
   })
 
   it('has no WebAssembly to grow memory past the isolate limit with', async () => {

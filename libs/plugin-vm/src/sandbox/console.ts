@@ -1,4 +1,5 @@
 import { hostFire } from './host-link'
+import { stringSlice } from './intrinsics'
 
 const MAX_MESSAGE = 16 * 1024
 
@@ -19,7 +20,7 @@ function formatValue(value: unknown): string {
 function makeLogger(level: string): (...args: unknown[]) => void {
   return (...args: unknown[]) => {
     let message = args.map(formatValue).join(' ')
-    if (message.length > MAX_MESSAGE) message = message.slice(0, MAX_MESSAGE) + '… (truncated)'
+    if (message.length > MAX_MESSAGE) message = stringSlice(message, 0, MAX_MESSAGE) + '… (truncated)'
     hostFire('log', [level, message])
   }
 }

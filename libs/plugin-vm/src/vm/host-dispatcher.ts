@@ -51,6 +51,18 @@ export interface DispatcherContext {
 
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug'])
 
+/**
+ * A log line's text at most: the sandbox's console cuts at 16 KB, but what it cuts with runs in the
+ * plugin's realm (a replaced String.prototype.slice sent 50 MB lines, and an error thrown in a timer
+ * is sent whole), and the host maps every plugin position in the text before any quota applies.
+ */
+const MAX_LOG_TEXT = 16 * 1024 + 64
+
+function logText(value: unknown): string {
+  const text = typeof value === 'string' ? value : byteSize(value, MAX_LOG_TEXT) > MAX_LOG_TEXT ? '[a value too large to log]' : String(value)
+  return text.length > MAX_LOG_TEXT ? `${text.slice(0, MAX_LOG_TEXT)}… (truncated)` : text
+}
+
 /** Longer than any IP address's text (45 characters): what geoip.locate turns into text. */
 const MAX_ADDRESS_TEXT = 64
 
@@ -139,7 +151,7 @@ export class HostDispatcher {
     switch (op) {
       case 'log': {
         const level = (LEVELS.has(String(args[0])) ? args[0] : 'log') as LogLevel
-        return host.log({ level, message: this.ctx.mapStack(String(args[1])), pluginName, configId, timestamp: new Date() })
+        return host.log({ level, message: this.ctx.mapStack(logText(args[1])), pluginName, configId, timestamp: new Date() })
       }
       case 'capture':
         // Over the budget: dropped, never enqueued (the budget reports it once per call).
@@ -148,6 +160,9 @@ export class HostDispatcher {
         return host.capture({ event: String(args[0]), properties: captureProperties(args[1]), pluginName, configId })
       case 'metric':
         return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
+      case 'fire.fence':
+        // The sandbox waits here until the host has handled the fires it sent before (sandbox/host-link.ts hostFire).
+        return undefined
       case 'cache.taken':
         return this.cacheReads.taken(Number(args[0]))
       case 'timer.set':

@@ -5,6 +5,13 @@
  */
 const MAX_NODE_DELAY_MS = 2 ** 31 - 1
 
+/**
+ * Timers one isolate may have set at once: the sandbox's own limit (sandbox/timers.ts), kept here
+ * too because the sandbox counts with a Map the plugin can reach through Map.prototype (a plugin that
+ * replaced `size` set a million host timers, 470 MB of the host's heap).
+ */
+export const MAX_HOST_TIMERS = 10_000
+
 /** Host-side timers for one isolate; unref'd so plugins never keep the process alive. */
 export class HostTimers {
   private timers = new Map<number, NodeJS.Timeout>()
@@ -14,6 +21,7 @@ export class HostTimers {
   /** A delay past Node's limit is waited out in steps of that limit (`Infinity`: until cleared or disposed). */
   set(id: number, ms: number): void {
     this.clear(id)
+    if (this.timers.size >= MAX_HOST_TIMERS) throw new RangeError(`too many pending timers (limit ${MAX_HOST_TIMERS})`)
     const wait = Number.isNaN(ms) ? 0 : Math.max(0, ms)
     const step = Math.min(wait, MAX_NODE_DELAY_MS)
     const timer = setTimeout(() => {
