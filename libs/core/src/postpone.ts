@@ -13,7 +13,7 @@ export async function postpone(job: Job, delayMs: number, token: string | undefi
 /**
  * How long to put a job back when it cannot run yet (its team or config at its share): `baseMs` the
  * first time, twice that each time it is put back again (its starts that ended neither in a failure
- * nor a retry, which BullMQ counts for us), at most `maxMs`, give or take a quarter so such jobs
+ * nor a retry, which BullMQ counts for us: put-backs for any reason, and stalls), at most `maxMs`, give or take a quarter so such jobs
  * spread out. At a fixed delay, a busy team's backlog (a job split off every capture batch) was
  * fetched and put back once per delay each, and every other team's jobs waited behind those passes.
  */

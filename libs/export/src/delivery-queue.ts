@@ -65,8 +65,16 @@ export class DeliveryQueue {
     const now = Date.now()
     const multi = this.redis.multi()
     for (const d of kept) multi.zadd(this.keys.pending(d.data.configId), 'NX', now, d.jobId)
-    await multi.exec()
-    await this.queue.addBulk(kept.map((d) => ({ name: d.data.method, data: d.data, opts: { jobId: d.jobId } })))
+    const added = ((await multi.exec()) ?? []).map(([, result]) => result === 1)
+    try {
+      await this.queue.addBulk(kept.map((d) => ({ name: d.data.method, data: d.data, opts: { jobId: d.jobId } })))
+    } catch (error) {
+      // Not added: the entries made for them go again (a caller that does not retry, a replay, would leave them for good).
+      const undo = this.redis.multi()
+      for (const [i, d] of kept.entries()) if (added[i]) undo.zrem(this.keys.pending(d.data.configId), d.jobId)
+      await undo.exec().catch(() => undefined)
+      throw error
+    }
   }
 
   /**

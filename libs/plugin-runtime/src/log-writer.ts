@@ -93,7 +93,12 @@ export class PluginLogWriter {
 
   private append(target: LogTarget, source: LogSource, type: LogType, text: string, pluginStack?: string): void {
     const frames = pluginStackFrames(pluginStack)
-    const message = redact(frames === null ? text : `${text}\n${frames}`, target.secrets).slice(0, MAX_MESSAGE)
+    // Cut before the secrets are looked for (a plugin's error can carry 50 MB), but past the longest
+    // secret's length, so one across the cut is still found whole and never shown in part.
+    let longest = 0
+    for (const secret of target.secrets) longest = Math.max(longest, secret.length)
+    const whole = frames === null ? text : `${text}\n${frames}`
+    const message = redact(whole.slice(0, MAX_MESSAGE + longest), target.secrets).slice(0, MAX_MESSAGE)
     const level = type === 'ERROR' ? 'error' : type === 'WARN' ? 'warn' : type === 'DEBUG' ? 'debug' : 'info'
     this.logger[level](
       { team_id: target.teamId, plugin_id: target.pluginId, plugin_config_id: target.pluginConfigId, plugin: target.pluginName, source },

@@ -19,6 +19,15 @@ interface PoolMemo {
 const ABSENT_RECHECK_MS = 5 * 60_000
 /** Days without a partition remembered at most; past it the memory starts again. */
 const MAX_ABSENT_KEPT = 10_000
+/** Days this near today may get their partition any time (maintenance makes a week ahead): never remembered as having none. */
+const NEAR_DAYS_MS = 8 * 24 * 3600 * 1000
+
+/** The start of the day a partition's name (events_pYYYYMMDD) holds. */
+function dayOf(name: string): number {
+  const digits = name.slice(-8)
+  return Date.UTC(Number(digits.slice(0, 4)), Number(digits.slice(4, 6)) - 1, Number(digits.slice(6, 8)))
+}
+
 /** Checks in flight per pool at most: the rest are left to a later batch. */
 const MAX_CHECKS_AT_ONCE = 2
 
@@ -80,10 +89,14 @@ async function analyzeIfNoStatistics(pool: Pool, memo: PoolMemo, name: string): 
        EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1 AND attname = 'uuid') AS has_statistics`,
     [name],
   )
-  // No partition: the day's rows are in events_default, which autovacuum looks after.
+  // No partition: the day's rows are in events_default, which autovacuum looks after. Remembered
+  // unless its partition may be made any time (a week either side of today): then its first rows
+  // must have statistics at once, which is what this check is for.
   if (!rows[0].exists) {
-    if (memo.absent.size >= MAX_ABSENT_KEPT) memo.absent.clear()
-    memo.absent.set(name, Date.now() + ABSENT_RECHECK_MS)
+    if (Math.abs(dayOf(name) - Date.now()) > NEAR_DAYS_MS) {
+      if (memo.absent.size >= MAX_ABSENT_KEPT) memo.absent.clear()
+      memo.absent.set(name, Date.now() + ABSENT_RECHECK_MS)
+    }
     return
   }
   if (rows[0].has_statistics) {

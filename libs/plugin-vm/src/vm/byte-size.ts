@@ -4,7 +4,9 @@
  * limits. Stops as soon as the count passes `limit`, so a 40 MB value costs no more to refuse than
  * a value just over the limit.
  */
-export function byteSize(value: unknown, limit: number, typedArraysAsJson = false): number {
+export function byteSize(value: unknown, limit: number, typedArraysAsJson = false, utf16 = false): number {
+  // With `utf16`, strings count their UTF-16 units (what the sandbox counts), not their UTF-8 bytes.
+  const stringSize = utf16 ? (text: string) => text.length + 2 : utf8Size
   // Most values checked are strings (every cache and storage key): no walk, no set of seen objects.
   if (typeof value === 'string') return stringSize(value, limit)
   let total = 0
@@ -62,7 +64,7 @@ export function byteSize(value: unknown, limit: number, typedArraysAsJson = fals
   return total
 }
 
-function stringSize(value: string, limit: number): number {
+function utf8Size(value: string, limit: number): number {
   // UTF-8 never takes fewer bytes than UTF-16 code units, so the cheap length decides long strings
   // (with the quotes too: StoreBounds.key takes them off, and a key of limit + 2 characters passed).
   return (value.length > limit ? value.length : Buffer.byteLength(value, 'utf8')) + 2

@@ -63,6 +63,9 @@ function logText(value: unknown): string {
   return text.length > MAX_LOG_TEXT ? `${text.slice(0, MAX_LOG_TEXT)}… (truncated)` : text
 }
 
+/** What the host's count of a plugin's requests may add to the sandbox's: 256 headers' names and quotes, and the request's fields, many times over. */
+const REQUEST_COUNT_SLACK = 64 * 1024
+
 /** Longer than any IP address's text (45 characters): what geoip.locate turns into text. */
 const MAX_ADDRESS_TEXT = 64
 
@@ -139,6 +142,9 @@ export class HostDispatcher {
 
   /** Host work the isolate waits for (applySyncPromise) while it runs off the event loop. */
   async work(op: string, args: unknown[]): Promise<HostReply> {
+    // The sandbox waits here until the host has handled the fires it sent before, and its event loop
+    // has turned (sandbox/host-link.ts hostFire).
+    if (op === 'fire.fence') return new Promise((resolve) => setImmediate(() => resolve({ ok: true, value: undefined })))
     try {
       return { ok: true, value: await this.ctx.work.run(op, args) }
     } catch (error) {
@@ -160,9 +166,6 @@ export class HostDispatcher {
         return host.capture({ event: String(args[0]), properties: captureProperties(args[1]), pluginName, configId })
       case 'metric':
         return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
-      case 'fire.fence':
-        // The sandbox waits here until the host has handled the fires it sent before (sandbox/host-link.ts hostFire).
-        return undefined
       case 'cache.taken':
         return this.cacheReads.taken(Number(args[0]))
       case 'timer.set':
@@ -267,13 +270,15 @@ export class HostDispatcher {
    * A fetch or posthog.api call held here, queued or in flight, until it is answered. The sandbox
    * counts its requests before copying them (hostRequest), but what it counts with runs in the
    * plugin's realm: a plugin that replaced Promise.prototype.then had each request look answered at
-   * once, and 40 POSTs of 50 MB waited here together. So they are counted here too, by the same rule:
-   * one joining others is refused past maxFetchBytes together, with the sandbox's words.
+   * once, and 40 POSTs of 50 MB waited here together. So they are counted here too, by the same rule
+   * (one joining others is refused past maxFetchBytes together, with the sandbox's words) and in the
+   * same units (UTF-16), with REQUEST_COUNT_SLACK more for what the sandbox does not count (the
+   * request's field names and quotes), so nothing the sandbox sends in normal use is refused here.
    */
   private async request(what: string, sent: unknown[], send: () => Promise<unknown>): Promise<unknown> {
     const max = this.ctx.maxFetchBytes
-    const size = byteSize(sent, max + 1)
-    if (this.requestBytes > 0 && this.requestBytes + size > max)
+    const size = byteSize(sent, max + REQUEST_COUNT_SLACK + 1, false, true)
+    if (this.requestBytes > 0 && this.requestBytes + size > max + REQUEST_COUNT_SLACK)
       throw new RangeError(`${what}: the requests this plugin has not had answered yet carry more than ${max} bytes together; await some before sending more`)
     this.requestBytes += size
     try {
