@@ -36,6 +36,18 @@ describe('PluginLogWriter (plugin logs)', () => {
     assert.equal(parsed.level, 50)
   })
 
+  it('keeps the first 10 000 characters of a 5 MB line, with a secret across the cut taken out whole, not shown in part', async () => {
+    const lines: string[] = []
+    const writer = new PluginLogWriter(db.pool, pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }), 'instance-1')
+    const secret = 'sk_live_TOPSECRET_0123456789'
+    const target = { teamId: 3, pluginId: 4, pluginConfigId: 5, pluginName: 'P', secrets: [secret] }
+    writer.write(target, 'PLUGIN', 'ERROR', 'x'.repeat(9990) + secret + 'y'.repeat(5 * 1024 * 1024))
+    await writer.close()
+    const { rows } = await db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries')
+    assert.equal(rows[0].message, 'x'.repeat(9990) + '***' + 'y'.repeat(7))
+    assert.ok(!lines.join('').includes('sk_live_TOP'))
+  })
+
   it("puts the plugin's stack frames after an error's first line: no runtime frames, no host paths, no secrets, at most 20 frames", async () => {
     const writer = new PluginLogWriter(db.pool, pino({ level: 'silent' }), 'instance-1')
     const target = { teamId: 3, pluginId: 4, pluginConfigId: 5, pluginName: 'P', secrets: ['sk_live_TOPSECRET'] }
