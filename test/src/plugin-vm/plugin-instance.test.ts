@@ -178,6 +178,8 @@ describe('plugin-vm: PluginInstance', () => {
   describe('sandbox globals and modules', () => {
     let server: Server
     let base: string
+    /** A fetch joining requests not yet answered past maxFetchBytes (4 MiB in these tests), in the sandbox's words and the host's. */
+    const REFUSED_FETCH = 'fetch: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
     before(async () => {
       server = createServer((req, res) => {
         // 3 MB, then nothing more until the client gives up: a body that stays in flight.
@@ -264,9 +266,8 @@ describe('plugin-vm: PluginInstance', () => {
         { maxFetchBytes: 4 * 1024 * 1024 },
       )
       try {
-        const refused = 'fetch: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
         // 1 MiB of body and the URL each: three fit in 4 MiB, the fourth would pass it.
-        assert.deepEqual(await instance.call('runEveryMinute', []), [[...Array(3).fill(1024 * 1024), ...Array(7).fill(refused)], 5 * 1024 * 1024])
+        assert.deepEqual(await instance.call('runEveryMinute', []), [[...Array(3).fill(1024 * 1024), ...Array(7).fill(REFUSED_FETCH)], 5 * 1024 * 1024])
       } finally {
         instance.dispose()
       }
@@ -301,13 +302,12 @@ describe('plugin-vm: PluginInstance', () => {
         { maxFetchBytes: 4 * 1024 * 1024 },
       )
       try {
-        const refused = 'fetch: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
         const outcomes = (await instance.call('runEveryMinute', [])) as string[]
         // Three fit in 4 MiB; the host counts what the sandbox does not (field names, quotes) within 64 KiB more, so a
         // fourth may pass, and on a busy machine the first may be answered before the last is sent.
         const answered = outcomes.filter((o) => o === 'answered').length
         assert.ok(answered >= 3 && answered < 10, outcomes.join(', '))
-        assert.deepEqual(outcomes.slice(answered), Array(10 - answered).fill(refused))
+        assert.deepEqual(outcomes.slice(answered), Array(10 - answered).fill(REFUSED_FETCH))
       } finally {
         instance.dispose()
       }
@@ -367,10 +367,9 @@ describe('plugin-vm: PluginInstance', () => {
         { maxFetchBytes: 4 * 1024 * 1024 },
       )
       try {
-        const refused = 'fetch: the requests this plugin has not had answered yet carry more than 4194304 bytes together; await some before sending more'
         // Each request carries 1 MiB of body, counted through the built-in byteLength, and its header as read once (empty,
         // and sent as read, not read again when copied): three fit in 4 MiB. Measured as the plugin made them look, all six went.
-        assert.deepEqual(await instance.call('runEveryMinute', []), [200, 200, 200, refused, refused, refused])
+        assert.deepEqual(await instance.call('runEveryMinute', []), [200, 200, 200, REFUSED_FETCH, REFUSED_FETCH, REFUSED_FETCH])
       } finally {
         instance.dispose()
       }

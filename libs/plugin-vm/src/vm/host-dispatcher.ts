@@ -7,6 +7,7 @@ import { SYNC_OPS } from './host-sync-ops'
 import { HostWork } from './host-work/host-work'
 import { StoreBounds } from './store-bounds'
 import { byteSize } from './byte-size'
+import { cutText } from './cut-text'
 import type { StoreFailures } from './store-failures'
 import { HostTimers } from './host-timers'
 import { Semaphore } from './semaphore'
@@ -60,7 +61,7 @@ const MAX_LOG_TEXT = 16 * 1024 + 64
 
 function logText(value: unknown): string {
   const text = typeof value === 'string' ? value : byteSize(value, MAX_LOG_TEXT) > MAX_LOG_TEXT ? '[a value too large to log]' : String(value)
-  return text.length > MAX_LOG_TEXT ? `${text.slice(0, MAX_LOG_TEXT)}… (truncated)` : text
+  return cutText(text, MAX_LOG_TEXT)
 }
 
 /** What the host's count of a plugin's requests may add to the sandbox's: 256 headers' names and quotes, and the request's fields, many times over. */

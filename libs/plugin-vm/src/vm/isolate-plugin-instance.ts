@@ -24,6 +24,7 @@ import { HostModuleBridge } from './host-bridge'
 import { HostTimers } from './host-timers'
 import { resultCollector } from './result-collector'
 import { RuntimeFunction, RuntimeRefs } from './runtime-refs'
+import { cutText } from './cut-text'
 import { Semaphore } from './semaphore'
 import type { StoreFailures } from './store-failures'
 import type { SyncPromiseGate } from './sync-promise-gate'
@@ -404,7 +405,7 @@ export class IsolatePluginInstance implements PluginInstance {
   private translate(error: unknown, timeoutMs: number, label: string): Error {
     if (error instanceof PluginLimitError || error instanceof PluginError || error instanceof PluginDisposedError) return error
     // Cut first: a plugin's own error (one thrown from a getter of what a timer threw) can carry 50 MB.
-    const message = cutMessage(String((error as Error)?.message ?? error))
+    const message = cutText(String((error as Error)?.message ?? error), MAX_ERROR_MESSAGE)
     if (/memory limit/i.test(message) || this.memoryExhausted()) return this.breach('memory')
     if (/execution timed out/i.test(message)) return this.breach('time', timeoutMs)
     if (this.limitError) return this.limitError
@@ -448,8 +449,4 @@ export class IsolatePluginInstance implements PluginInstance {
 }
 
 /** An error message from the isolate as the host keeps it: its first 16 KB, as a log line's. */
-function cutMessage(message: string): string {
-  return message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}… (truncated)` : message
-}
-
 const MAX_ERROR_MESSAGE = 16 * 1024
