@@ -25,6 +25,8 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 30_000
 /** With `evictionRank`: how many of a scan's highest ranked idle keys later evictions take, and for how long. */
 const CANDIDATES = 16
 const CANDIDATES_MAX_AGE_MS = 1000
+/** Evicted instances still tearing down that loads may leave behind them: one per this many of the cap (see makeRoom). */
+const ROOM_TEARDOWNS_PER_CAP = 10
 
 /** Default cap: PLUGIN_MAX_LIVE_INSTANCES's default (libs/core config), so a pool built without the config caps like one built with it. */
 export const DEFAULT_MAX_LIVE_INSTANCES = 2000
@@ -39,6 +41,8 @@ export class PluginPool<K> {
   private loading = new Map<K, Loading>()
   /** Instances taken out and not yet torn down (draining, or in onEvict): `close` waits for them. */
   private readonly retiring = new Set<Promise<void>>()
+  /** The teardowns of instances evicted to make room that have not ended: loads do not wait for them, up to a bound (see makeRoom). */
+  private readonly roomTeardowns = new Set<Promise<void>>()
   /** PLUGIN_MAX_LIVE_INSTANCES: the most the cap can be. */
   readonly maxLive: number
   /** Live isolates allowed now: `maxLive`, or less while `limitLive` holds it lower. */
@@ -101,14 +105,15 @@ export class PluginPool<K> {
     const slot = this.slots.get(key)
     // With `only`: that instance, never a newer one loaded in its place meanwhile.
     if (!slot || (only && slot.instance !== only)) return
+    await this.takeOut(key, slot, reason)
+  }
+
+  /** Takes the slot out of the pool now; the promise ends with its teardown. */
+  private takeOut(key: K, slot: Slot, reason: EvictionReason): Promise<void> {
     this.slots.delete(key)
     const retired = this.retire(key, slot, reason)
     this.retiring.add(retired)
-    try {
-      await retired
-    } finally {
-      this.retiring.delete(retired)
-    }
+    return retired.finally(() => this.retiring.delete(retired))
   }
 
   private async retire(key: K, slot: Slot, reason: EvictionReason): Promise<void> {
@@ -207,32 +212,52 @@ export class PluginPool<K> {
     if (this.candidates.length > 0 && Date.now() - this.scannedAt <= CANDIDATES_MAX_AGE_MS) this.touched.add(key)
   }
 
-  /** Busy instances are never evicted; the cap may be exceeded briefly while all are busy. */
+  /**
+   * Busy instances are never evicted; the cap may be exceeded briefly while all are busy.
+   *
+   * The load does not wait for the teardown of the instance it evicts: that is another config's,
+   * often another team's, `teardownPlugin`, which may take up to its deadline (30 s), while the load
+   * is a batch, job or export waiting. The evicted isolates still tearing down are bounded instead:
+   * while they number a tenth of the cap (at least one), a load waits for one of them to end. So a
+   * process holds at most 1.1 times its cap of isolates, under V8's ceiling for the largest cap
+   * (libs/core config, PLUGIN_MAX_LIVE_INSTANCES), and more than the cap only while teardowns last.
+   */
   private async makeRoom(): Promise<void> {
-    await this.evictIdleDownTo(this.liveCap - 1, 'room')
+    const teardownsAllowed = Math.max(1, Math.ceil(this.liveCap / ROOM_TEARDOWNS_PER_CAP))
+    while (this.roomTeardowns.size >= teardownsAllowed) await Promise.race(this.roomTeardowns)
+    for (const teardown of this.evictIdle(this.liveCap - 1, 'room')) {
+      // An onEvict that fails is the role's to report; the room is made either way.
+      const ended = teardown.catch(() => undefined)
+      this.roomTeardowns.add(ended)
+      void ended.finally(() => this.roomTeardowns.delete(ended))
+    }
   }
 
   /** Evicts idle instances, the highest ranked (or least recently used) first, until at most `live` are left or none is idle. */
   private async evictIdleDownTo(live: number, reason: EvictionReason): Promise<number> {
-    let evicted = 0
+    const teardowns = this.evictIdle(live, reason)
+    await Promise.all(teardowns)
+    return teardowns.length
+  }
+
+  /** Takes idle instances out as evictIdleDownTo says, at once; each promise ends with that instance's teardown. */
+  private evictIdle(live: number, reason: EvictionReason): Promise<void>[] {
+    const teardowns: Promise<void>[] = []
     const rank = this.options.evictionRank
     if (rank) {
       while (this.slots.size > live) {
         const key = this.highestIdle(rank)
-        if (key === undefined) break
-        await this.evict(key, reason)
-        evicted++
+        const slot = key === undefined ? undefined : this.slots.get(key)
+        if (key === undefined || slot === undefined) break
+        teardowns.push(this.takeOut(key, slot, reason))
       }
-      return evicted
+      return teardowns
     }
     for (const [key, slot] of this.slots) {
       if (this.slots.size <= live) break
-      if (slot.busy === 0) {
-        await this.evict(key, reason)
-        evicted++
-      }
+      if (slot.busy === 0) teardowns.push(this.takeOut(key, slot, reason))
     }
-    return evicted
+    return teardowns
   }
 
   /**

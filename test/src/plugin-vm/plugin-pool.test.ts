@@ -256,6 +256,61 @@ describe('plugin-vm: PluginPool', () => {
     }
   })
 
+  describe("making room while the evicted instance's teardownPlugin runs (often another team's)", () => {
+    it('loads the next instance without waiting for that teardown, which still runs to its end, and close waits for it', async () => {
+      const hanging = `export function processEvent(e) { return e } export async function teardownPlugin() { await new Promise(() => {}) }`
+      const log: string[] = []
+      const pool = new PluginPool<number>({
+        maxLiveInstances: 1,
+        create: async (key) => (await loadCode(key === 1 ? hanging : code, {}, { configId: key, timeoutMs: 1500 })).instance,
+        onEvict: async (key, instance) => {
+          if (!instance.hasMethod('teardownPlugin')) return
+          log.push(`teardown ${key} starts`)
+          await instance.call('teardownPlugin', []).catch((error: Error) => log.push(`teardown ${key} ends: ${error.constructor.name}`))
+        },
+      })
+      try {
+        await pool.use(1, async () => undefined)
+        const served = await pool.use(2, run)
+        assert.equal(served.n, 1)
+        // The hanging teardown ends at its deadline (1.5 s), long after the load it made room for.
+        assert.deepEqual(log, ['teardown 1 starts'])
+      } finally {
+        await pool.close()
+      }
+      assert.deepEqual(log, ['teardown 1 starts', 'teardown 1 ends: PluginLimitError'])
+    })
+
+    it('leaves behind it at most a tenth of its cap (at least one) of evicted instances still tearing down: a load past that waits for one of them to end', async () => {
+      const standIn = () => ({ disposed: false, dispose: () => undefined }) as unknown as PluginInstance
+      const teardowns = new Map<number, () => void>()
+      const pool = new PluginPool<number>({
+        maxLiveInstances: 20,
+        create: async () => standIn(),
+        onEvict: (key) => new Promise<void>((resolve) => teardowns.set(key, resolve)),
+      })
+      for (let key = 1; key <= 22; key++) await pool.use(key, async () => undefined)
+      assert.deepEqual([...teardowns.keys()], [1, 2], 'the loads of 21 and 22 did not wait for the teardowns of 1 and 2')
+      let loaded23 = false
+      const next = pool.use(23, async () => void (loaded23 = true))
+      for (let turn = 0; turn < 20; turn++) await new Promise((r) => setImmediate(r))
+      assert.equal(loaded23, false, 'with two teardowns running and a cap of 20, the load of 23 waits for one of them')
+      teardowns.get(2)!()
+      await next
+      assert.deepEqual([...teardowns.keys()], [1, 2, 3])
+      for (const key of [1, 3]) teardowns.get(key)!()
+      const closed = pool.close()
+      await eventually(
+        'every teardown started',
+        async () => teardowns.size,
+        (n) => n === 23,
+        5_000,
+      )
+      for (const end of teardowns.values()) end()
+      await closed
+    })
+  })
+
   describe('close', () => {
     // teardownPlugin takes a few ms in the isolate: a close that did not wait for it returns first.
     const slowTeardown = `export function setupPlugin() {} export function processEvent(e) { return e } export async function teardownPlugin() { await new Promise((r) => setTimeout(r, 20)) }`

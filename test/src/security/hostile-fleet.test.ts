@@ -857,4 +857,50 @@ describe('security: hostile plugins in a running fleet', function () {
       await hf.assertAllAlive()
     })
   })
+  describe('a team whose teardownPlugin never ends, in a crowded worker (PLUGIN_MAX_LIVE_INSTANCES)', () => {
+    // The teardown's deadline, well past the bound the other teams' events are held to.
+    const TEARDOWN_MS = 20_000
+    let hf: HostileFleet
+    let hanging: { team: Team; configId: number }
+    let bystander: { team: Team; configId: number }
+
+    before(async () => {
+      hf = await HostileFleet.create({ ...DEADLINES, ...MIXING, PLUGIN_TIMEOUT_MS: String(TEARDOWN_MS), PLUGIN_MAX_LIVE_INSTANCES: '2' })
+      const team = await createTeam(hf.pool, 'teardown hangs')
+      const dir = writePlugin(
+        'teardown-hangs',
+        `export function processEvent(event) { event.properties.hung = true; return event }
+         export async function teardownPlugin() { await new Promise(() => {}) }`,
+      )
+      hanging = { team, configId: (await enablePlugin(hf.managementContext(), team.id, dir)).id }
+      bystander = await hf.addNeighbourTeam('bystander')
+      await hf.start(['capture', 'ingest-worker'])
+    })
+    after(async () => hf?.close())
+
+    it(`stores the other teams' events within ${NEIGHBOUR_BOUND_MS / 1000} s though each load makes room by evicting its config, whose teardown takes ${TEARDOWN_MS / 1000} s`, async () => {
+      const worker = hf.worker()
+      const evictions = async () => metricValue(await worker.metrics(), 'plugin_instances_evicted_for_room_total') ?? 0
+      const lags: number[] = []
+      // Three configs, two live: each team's batch loads its config and evicts the least recently used one.
+      for (let round = 0; round < 2; round++) {
+        const since = Date.now()
+        // Its own batch may wait for its last teardown: loads leave at most one behind them at a cap of 2.
+        await hf.waitStored(hanging.team.id, await hf.send(hanging.team, healthyEvents(5, `hanging ${round}`)), since, TEARDOWN_MS * 2)
+        for (const other of [hf.healthyTeam, bystander.team]) {
+          const sentAt = Date.now()
+          lags.push(await hf.waitStored(other.id, await hf.send(other, healthyEvents(5, `round ${round}`)), sentAt))
+        }
+      }
+      process.stdout.write(`      the other teams' batches stored in ${lags.join(', ')} ms\n`)
+      const failed = await hf.waitForLog(hanging.configId, /^teardownPlugin failed: /, TEARDOWN_MS * 2)
+      assert.match(failed.message, /time|deadline|exceeded/i, 'the teardown ran to its deadline')
+      assert.ok((await evictions()) >= 3, 'configs were evicted to make room')
+      assert.ok(
+        (await hf.rows(hanging.team.id)).every((r) => r.properties.hung === true),
+        "the hanging team's events went through its plugin",
+      )
+      await hf.assertAllAlive()
+    })
+  })
 })
