@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { IngestEvent, Logger, withPersonUpdates, withTimeout } from '@plugin-server/core'
+import { IngestEvent, Logger, withoutTrailingSlashes, withPersonUpdates, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import { clientIp } from './client-ip'
 import type { EventBatcher } from '@plugin-server/core'
@@ -66,8 +66,10 @@ export async function startCaptureServer(
   const sdkSettings = { sessionRecordingEndpoint: options.sessionRecordingEndpoint ?? null }
 
   const handle = async (req: http.IncomingMessage, hold: BodyHold): Promise<[number, unknown, string?]> => {
-    const url = new URL(req.url ?? '/', 'http://capture')
-    const path = url.pathname.replace(/\/+$/, '') || '/'
+    const url = URL.parse(req.url ?? '/', 'http://capture')
+    // Node takes an absolute-form target (`GET http://a:99999/e`) that URL does not.
+    if (url === null) throw new CaptureError(400, 'invalid_request', 'the request target is not a valid URL')
+    const path = withoutTrailingSlashes(url.pathname)
     if (path === '/_health') return [200, { status: 'ok' }]
     const sdkEndpoint = matchSdkEndpoint(path)
     if (!sdkEndpoint && !CAPTURE_PATHS.has(path)) {
@@ -169,7 +171,15 @@ export async function startCaptureServer(
     if (closing) res.setHeader('Connection', 'close')
     res.on('finish', () => closing && setImmediate(() => server.closeIdleConnections()))
     for (const mounted of deps.mounted ?? []) {
-      if (await mounted(req, res).catch(() => false)) return
+      // A mounted handler (the admin API, the UI) that fails has answered or owns the request: handling
+      // it again here would write a second answer, and throw once the first had sent its headers.
+      const served = await mounted(req, res).catch((err: unknown) => {
+        logger.error({ err: (err as Error).message, path: (req.url ?? '/').split('?')[0] }, 'capture request failed')
+        if (res.headersSent) res.destroy()
+        else respond(res, 503, { type: 'server_error', code: 'unavailable', detail: 'the request failed, retry later', attr: null })
+        return true
+      })
+      if (served) return
     }
     if (req.method === 'OPTIONS') {
       res.writeHead(204, CORS).end()

@@ -14,10 +14,13 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold,
       req.resume()
       return reject(new CaptureError(413, 'payload_too_large', `request body of ${declared} bytes is larger than the limit of ${maxBytes} bytes`))
     }
-    const chunks: Buffer[] = []
+    let chunks: Buffer[] = []
     let size = 0
     const stop = (error: CaptureError) => {
       req.removeAllListeners('data')
+      // The rest is read and dropped (the connection stays usable) for up to the request timeout,
+      // after the budget has let go of it: what was kept goes now, not with the request.
+      chunks = []
       req.resume()
       reject(error)
     }
@@ -29,10 +32,14 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: BodyHold,
     })
     let ended = false
     req.on('end', () => ((ended = true), resolve(Buffer.concat(chunks))))
-    req.on('error', reject)
-    // A connection closed mid-body (the server's request timeout, the client gone) settles it too, so its hold is given back.
-    req.on('close', () => {
+    // A connection closed mid-body (the server's request timeout, the client gone) settles it too, so
+    // its hold is given back. Node destroys the request with an 'aborted' error first: the client's
+    // doing, not the server's (it was a 503 and an error line, which anyone could make by hanging up).
+    const gone = () => {
+      chunks = []
       if (!ended) reject(new CaptureError(408, 'request_timeout', 'the request body was not received in time'))
-    })
+    }
+    req.on('error', gone)
+    req.on('close', gone)
   })
 }

@@ -70,6 +70,7 @@ export { GLIBC_MALLOC_TUNABLES } from './malloc-tunables'
 export { isStorableTime } from './storable-timestamp'
 export { jsonNestedDeeperThan, MAX_EVENT_DEPTH } from './event-depth'
 export { parseDate } from './parse-date'
+export { withoutTrailingSlashes } from './without-trailing-slashes'
 export { MAX_PROJECT_TOKEN_LENGTH, newTeamTokenProblem, projectTokenProblem } from './project-token'
 export {
   jobTeams,

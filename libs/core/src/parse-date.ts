@@ -9,7 +9,7 @@ export function parseDate(value: unknown): Date | null {
   if (typeof value === 'number') return Number.isFinite(value) ? fromEpoch(value) : null
   if (typeof value !== 'string') return null
   const s = value.trim()
-  if (s === '') return null
+  if (s === '' || s.length > MAX_DATE_TEXT) return null
 
   if (/^\d+(\.\d+)?$/.test(s)) return fromEpoch(Number(s))
 
@@ -27,6 +27,12 @@ export function parseDate(value: unknown): Date | null {
   return valid(new Date(`${s} UTC`)) ?? wallClockAsUtc(parsed)
 }
 
+/**
+ * Longer is no date (`Date.toString()` with the longest zone name is under 100), and the patterns
+ * below take time in the square of what they scan: 100 000 spaces inside a date JS reads took 3 s
+ * of the event loop, a client's `timestamp` or `sent_at`, before any size check.
+ */
+const MAX_DATE_TEXT = 256
 /** `YYYY-MM-DD` (or `±YYYYYY-MM-DD`), optionally `[T ]HH:MM[:SS[.fraction]]`, optionally `Z`/`±HH`/`±HHMM`/`±HH:MM`. */
 const ISO_RE = /^([+-]\d{6}-\d{2}-\d{2}|\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
 /** A zone JS's free-form parser honours, last in the string: an offset, or a name it knows (`PDT`, `GMT`). */

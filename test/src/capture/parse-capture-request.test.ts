@@ -271,6 +271,14 @@ describe('parseCaptureRequest', () => {
       assert.equal(one({ distinct_id: null, properties: { distinct_id: 'fallback' } }), 'fallback')
     })
 
+    it('cuts an id to 200 characters, counting a character outside the BMP as one and never splitting it, whatever its length', () => {
+      const astral = '\u{1F600}'
+      assert.equal(one({ distinct_id: astral.repeat(300) }), astral.repeat(200))
+      assert.equal(one({ distinct_id: 'a' + astral.repeat(300) }), 'a' + astral.repeat(199))
+      assert.equal(one({ distinct_id: 'x'.repeat(60_000) }), 'x'.repeat(200))
+      assert.equal(one({ distinct_id: '\0'.repeat(300) }), '\uFFFD'.repeat(200))
+    })
+
     it('stringifies non-string ids like PostHog', () => {
       assert.equal(one({ distinct_id: 23 }), '23')
       assert.equal(one({ distinct_id: 23.4 }), '23.4')

@@ -25,6 +25,7 @@ export type CaptureErrorCode =
   | 'multiple_tokens'
   | 'overloaded'
   | 'request_timeout'
+  | 'invalid_request'
 
 /** JSON body for the error response; the shape follows PostHog's `{type, code, detail, attr}`. */
 export interface CaptureErrorBody {

@@ -1,4 +1,4 @@
-import { MAX_EVENT_DEPTH } from '@plugin-server/core'
+import { MAX_EVENT_DEPTH, withoutTrailingSlashes } from '@plugin-server/core'
 import { decodeBody } from './decode-body'
 import { extractEvents } from './extract-events'
 import { CaptureError } from './capture-error'
@@ -43,7 +43,7 @@ export function normalizeCapture(read: ReadCapture, req: Pick<CaptureRequest, 'n
   // then, and only here, once the token is known to be a team's.
   const extracted = read.extracted.events.some(hasInexactDistinctId) ? readExactIds(read.text) : read.extracted
   // posthog-js' people requests (/engage) carry `$set` and no event name; PostHog's capture stores them as `$identify`.
-  const defaultEvent = req.path.replace(/\/+$/, '') === '/engage' ? '$identify' : undefined
+  const defaultEvent = withoutTrailingSlashes(req.path) === '/engage' ? '$identify' : undefined
   const ctx = { now: req.now, batchSentAt: extracted.sentAt, ip: req.ip, headers: req.headers, defaultEvent }
   const events: IncomingEvent[] = []
   const warnings: string[] = []

@@ -14,7 +14,10 @@ const MAX_DISTINCT_ID_LENGTH = 200
 export function resolveDistinctId(event: JsonObject, properties: JsonObject, index: number): string {
   const raw = [event.distinct_id, event.$distinct_id, properties.distinct_id, properties.$distinct_id].find((v) => v !== undefined && v !== null)
   const text = raw === undefined ? '' : typeof raw === 'string' ? raw : JSON.stringify(raw)
-  const id = Array.from(text.replace(/\0/g, '\uFFFD')).slice(0, MAX_DISTINCT_ID_LENGTH).join('')
+  // Cut before splitting into code points (two UTF-16 units at most each): a 20 MB id was an array of 20 million.
+  const id = Array.from(text.slice(0, MAX_DISTINCT_ID_LENGTH * 2).replace(/\0/g, '\uFFFD'))
+    .slice(0, MAX_DISTINCT_ID_LENGTH)
+    .join('')
   if (id.trim() === '') {
     throw new CaptureError(400, 'missing_distinct_id', `event at index ${index} has no distinct_id`, 'distinct_id')
   }
