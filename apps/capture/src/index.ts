@@ -43,7 +43,8 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
   // The web UI is only offered where its API answers; /api itself stays mounted to say why it is off.
   const mounted = adminEnabled ? [admin, createAdminUi()] : [admin]
   // With ADMIN_PORT they get a port of their own and the capture port answers capture only.
-  const adminServer = config.admin.port === null ? null : await startAdminServer(config.capture.host, config.admin.port, mounted, logger)
+  const adminServer =
+    config.admin.port === null ? null : await startAdminServer(config.capture.host, config.admin.port, mounted, logger, config.capture.bodyTimeoutMs)
   const server = await startCaptureServer(config.capture, {
     teams: new TeamResolver(ctx.pool()),
     batcher,

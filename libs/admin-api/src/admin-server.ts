@@ -12,9 +12,17 @@ export interface AdminServer {
 /**
  * The admin API and web UI on a port of their own (ADMIN_PORT), so a cluster can expose capture
  * publicly and keep these reachable only from where it chooses. Nothing else answers here.
+ * `bodyTimeoutMs` (CAPTURE_BODY_TIMEOUT_MS, as on the capture port): the time a client has to send
+ * a whole request. An upload's declared size holds its share of the bodies budget from its first
+ * byte, and Node's default gave a request that never sent its body 5 minutes.
  */
-export async function startAdminServer(host: string, port: number, handlers: AdminApiHandler[], logger: Logger): Promise<AdminServer> {
-  const server = http.createServer((req, res) => {
+export async function startAdminServer(host: string, port: number, handlers: AdminApiHandler[], logger: Logger, bodyTimeoutMs: number): Promise<AdminServer> {
+  const timeouts = {
+    requestTimeout: bodyTimeoutMs,
+    headersTimeout: Math.min(bodyTimeoutMs, 60_000),
+    connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
+  }
+  const server = http.createServer(timeouts, (req, res) => {
     void (async () => {
       for (const handler of handlers) if (await handler(req, res)) return
       res

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { BodyBudget } from '@plugin-server/core'
+import { BodyBudget, withoutTrailingSlashes } from '@plugin-server/core'
 import { ManagementContext, ManagementError } from '@plugin-server/management'
 import { createAdminServices } from './admin-services'
 import { authenticate } from './authenticate'
@@ -46,11 +46,12 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
   const bodies = new BodyBudget(deps.bodiesInFlightBytes ?? BODIES_IN_FLIGHT * maxBodyBytes)
   const services = createAdminServices(management, deps.logLongPolls, deps.schedulerShards, deps.limits)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid')
+    const url = URL.parse(req.url ?? '/', 'http://admin.invalid')
+    if (url === null) return false
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') return false
     const started = Date.now()
     const method = (req.method ?? 'GET').toUpperCase()
-    const path = url.pathname.replace(/\/+$/, '') || '/'
+    const path = withoutTrailingSlashes(url.pathname)
     let status = 500
     // Which token acted, for the audit trail; never the token itself.
     let actor: Record<string, number | string> = {}

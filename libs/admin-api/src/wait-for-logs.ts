@@ -30,13 +30,18 @@ export async function waitForLogs(
   let place: LogTailPlace | undefined
   try {
     let cursor = query.afterId
+    // Where each read starts: past the rows the read before the last wake found none of (those up
+    // to the cursor it waited past). From `after` every time, a filtered poll over a steadily logging
+    // config read the whole history after it twice a second, each of a team's ten polls at once.
+    let readFrom = query.afterId
     for (;;) {
-      const rows = await readLogs(management, configId, query)
+      const rows = await readLogs(management, configId, { ...query, afterId: readFrom })
       const left = deadline - Date.now()
       if (rows.length > 0 || left <= 0 || gone.signal.aborted) return rows
       place ??= tail.take(teamId)
       const newest = await place.waitPast(configId, cursor, left, gone.signal)
       if (newest === null) return []
+      readFrom = cursor
       cursor = newest
     }
   } finally {

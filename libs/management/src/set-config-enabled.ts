@@ -1,20 +1,9 @@
 import { setPluginConfigEnabled } from '@plugin-server/db'
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys } from './db-helpers'
-import { ManagementContext, ManagementError, PluginConfigView } from './interfaces'
-import type { PluginConfigRow } from './redact'
+import { assertReadable } from './assert-readable'
+import { ManagementContext, PluginConfigView } from './interfaces'
 import { notifyWorkers } from './notify'
 import { validateConfig } from './validate-config'
-
-/** The workers could not run a config whose sealed value does not open: say which field to set again. */
-function assertReadable(row: PluginConfigRow): void {
-  const [key, why] = Object.entries(row.unreadable)[0] ?? []
-  if (key === undefined) return
-  throw new ManagementError(
-    'validation_error',
-    `plugin ${JSON.stringify(row.plugin_name)}: config field ${JSON.stringify(key)} holds a sealed value that does not open here (${why}): set it again or clear it`,
-    key,
-  )
-}
 
 /**
  * Enabling re-checks the config, because a newer plugin version may require a field this config

@@ -1,5 +1,6 @@
 import { updatePluginConfigRow } from '@plugin-server/db'
 import { assertAttachmentInputs } from './attachment-size'
+import { assertReadable } from './assert-readable'
 import { assertConfigOrder } from './config-order'
 import { configView, findConfigRow, inTransaction, storedAttachmentKeys, teamOf, upsertAttachment } from './db-helpers'
 import { ManagementContext, PluginConfigView, UpdateConfigInput } from './interfaces'
@@ -22,6 +23,8 @@ export async function updateConfig(ctx: ManagementContext, id: number, input: Up
     // The team's order lock comes before the row lock, as in reorderConfigs, so the two cannot deadlock.
     if (input.order !== undefined && input.order !== null) await lockTeamOrder(client, await teamOf(client, id))
     const row = await findConfigRow(client, ctx.secrets, id, true)
+    // As setConfigEnabled: enabled with a value the workers cannot open, the config would be left out unseen.
+    if (input.enabled === true) assertReadable(row, input.config ?? {})
     const attachments = input.attachments ?? []
     const keys = await storedAttachmentKeys(client, id)
     for (const a of attachments) keys.add(a.key)

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { ConfigError, loadConfig } from '@plugin-server/core'
 import { freePort } from '@plugin-server/dev-services'
 import { createTestFleet, TestFleet } from '../harness/fleet'
 
 const TOKEN = 'admin-port-test-operator-token'
+const BODY_TIMEOUT_MS = 2000
 
 describe('the admin API on a port of its own (ADMIN_PORT)', function () {
   this.timeout(60_000)
@@ -13,7 +15,7 @@ describe('the admin API on a port of its own (ADMIN_PORT)', function () {
   before(async () => {
     const adminPort = await freePort()
     adminUrl = `http://127.0.0.1:${adminPort}`
-    fleet = await createTestFleet({ ADMIN_API_TOKEN: TOKEN, ADMIN_PORT: String(adminPort) })
+    fleet = await createTestFleet({ ADMIN_API_TOKEN: TOKEN, ADMIN_PORT: String(adminPort), CAPTURE_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) })
     const capture = await fleet.start('capture')
     const listening = await capture.waitForLog((l) => l.msg === 'capture listening')
     assert.equal(listening.adminPort, adminPort)
@@ -43,6 +45,25 @@ describe('the admin API on a port of its own (ADMIN_PORT)', function () {
       body: JSON.stringify({ api_key: fleet.team.api_token, event: 'admin port test', distinct_id: 'u1' }),
     })
     assert.equal(captured.status, 200)
+  })
+
+  it('gives a request CAPTURE_BODY_TIMEOUT_MS to send its body, as the capture port does, then answers 408 and closes the connection', async () => {
+    const { port } = new URL(adminUrl)
+    const started = Date.now()
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () =>
+        // An upload that declares 1 MB and sends none of it.
+        socket.write(`PUT /api/configs/1/attachments/k HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1048576\r\n\r\n`),
+      )
+      let text = ''
+      socket.on('data', (chunk: Buffer) => void (text += chunk.toString('latin1')))
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+    })
+    const ms = Date.now() - started
+    assert.match(answer, /^HTTP\/1\.1 408 /)
+    // Node checks the deadline every second: closed within it and that, never after its default 5 minutes.
+    assert.ok(ms >= BODY_TIMEOUT_MS - 100 && ms < 60_000, `closed after ${ms} ms`)
   })
 
   it('answers nothing but the admin API and UI on ADMIN_PORT', async () => {

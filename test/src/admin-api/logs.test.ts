@@ -128,6 +128,47 @@ describe('admin API: config logs', function () {
     assert.ok(empty.ms >= 900 && empty.ms < 3000, `an empty answer after the 1 s wait (${empty.ms} ms)`)
   })
 
+  it("reads after each wake only past what the read before it found nothing in, not the config's whole history after `after` again", async () => {
+    const history = await insertLog(h, configId, 'INFO', 'SYSTEM', 'history')
+    const pool = h.ctx.pool
+    const query = pool.query.bind(pool)
+    // Where each read of the log rows started (its `id > $2`).
+    const reads: number[] = []
+    pool.query = ((text: unknown, values?: unknown[]) => {
+      if (typeof text === 'string' && text.includes('FROM plugin_log_entries') && text.includes('id > $2') && Array.isArray(values))
+        reads.push(Number(values[1]))
+      return query(text as string, values)
+    }) as typeof pool.query
+    try {
+      const pending = get(`?after=${history - 1}&wait=20&level=error`)
+      const infos: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const before = reads.length
+        await eventually(
+          'a read of the rows',
+          async () => reads.length,
+          (n) => n > before,
+          5000,
+        )
+        infos.push(await insertLog(h, configId, 'INFO', 'SYSTEM', `not an error ${i}`))
+      }
+      await insertLog(h, configId, 'ERROR', 'PLUGIN', 'an error')
+      assert.deepEqual(
+        ((await pending).body as Row[]).map((r) => r.message),
+        ['an error'],
+      )
+      assert.equal(reads[0], history - 1, 'the first read starts at after=')
+      assert.deepEqual(
+        reads,
+        [...reads].sort((a, b) => a - b),
+        `each read starts no earlier than the one before it: ${reads.join(', ')}`,
+      )
+      assert.ok(reads[reads.length - 1] >= infos[0], `the last read starts past the rows read before (${reads.join(', ')}; first INFO row ${infos[0]})`)
+    } finally {
+      pool.query = query
+    }
+  })
+
   it('releases a waiter whose client disconnected', async () => {
     const cursor = await insertLog(h, configId, 'INFO', 'SYSTEM', 'before')
     const req = http.get(`${base}/api/configs/${configId}/logs?after=${cursor}&wait=30`, { headers: { authorization: `Bearer ${TOKEN}` } })

@@ -279,6 +279,28 @@ describe('security: secret config values encrypted at rest', function () {
         assert.match(out.stderr, new RegExp(`secrets rotate: skipped plugin config ${stuck.id}: config field "note": secret encrypted with key "gone"`))
       })
 
+      it('is refused by an enable, through setConfigEnabled and an update with enabled: true alike, naming the field, until it is given anew', async () => {
+        const view = await createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } })
+        await setConfigEnabled(h.ctx, view.id, false)
+        await plantLookAlike(view.id)
+        const refusal = (err: unknown) => {
+          assert.ok(err instanceof ManagementError)
+          assert.equal(err.status, 400)
+          assert.equal(err.field, 'note')
+          assert.match(
+            err.message,
+            /^plugin "management-basic": config field "note" holds a sealed value that does not open here \(.*\): set it again or clear it$/,
+          )
+          return true
+        }
+        await assert.rejects(setConfigEnabled(h.ctx, view.id, true), refusal)
+        await assert.rejects(updateConfig(h.ctx, view.id, { enabled: true }), refusal)
+        await assert.rejects(updateConfig(h.ctx, view.id, { enabled: true, config: { label: 'M' } }), refusal)
+        assert.equal((await getConfig(h.ctx, view.id)).enabled, false, 'still disabled')
+        const given = await updateConfig(h.ctx, view.id, { enabled: true, config: { note: 'given anew' } })
+        assert.equal(given.enabled, true)
+      })
+
       it('can be cleared or replaced by an update, and until then stays as stored', async () => {
         const view = await createConfig(h.ctx, { teamId, plugin: 'management-basic', config: { apiKey: SECRET, label: 'L' } })
         await plantLookAlike(view.id)
