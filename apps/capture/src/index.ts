@@ -21,6 +21,8 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     maxEvents: config.capture.batchMaxEvents,
     maxBytes: config.capture.batchMaxBytes,
     maxWaitMs: config.capture.batchMaxWaitMs,
+    // As much again as the bodies it reads: events stuck in a stalled Redis' connection stay bounded.
+    maxUnacknowledgedBytes: config.capture.maxInFlightBytes,
   })
   registerPluginMetricsCollector(ctx.registry, ctx.newRedisConnection('plugin-metrics'), config.queuePrefix, (ids) => listExistingConfigIds(ctx.pool(), ids))
   const adminRedis = ctx.newRedisConnection('admin')

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { IngestEvent, Logger, withoutTrailingSlashes, withPersonUpdates, withTimeout } from '@plugin-server/core'
+import { IngestEvent, Logger, QueueBacklogError, withoutTrailingSlashes, withPersonUpdates, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import { clientIp } from './client-ip'
 import type { EventBatcher } from '@plugin-server/core'
@@ -120,6 +120,14 @@ export async function startCaptureServer(
       // Refused (400 or 413 from normalisation) or not acknowledged (503: the queue failed or was slow):
       // the client's retry pays instead. Events a timed-out add stores after all go uncharged.
       limiter.refund(read.token, read.extracted.events.length)
+      if (err instanceof QueueBacklogError) {
+        // Many at once while Redis stalls: an answer each, not an error line each.
+        throw new CaptureError(
+          503,
+          'overloaded',
+          `the ingest queue has not acknowledged ${megabytes(err.unacknowledgedBytes)} MB of events this process sent it (CAPTURE_MAX_IN_FLIGHT_MB ${megabytes(err.limitBytes)}): retry later`,
+        )
+      }
       throw err
     }
     return [200, { status: 1 }]

@@ -44,6 +44,8 @@ export { addPluginJob, pluginJobStarted, rankPluginJobAgain } from './plugin-job
 export { publishReload, subscribeReload } from './reload'
 export type { ReloadMessage } from './reload'
 export { EventBatcher } from './event-batcher'
+export type { BatcherLimits } from './event-batcher'
+export { QueueBacklogError } from './queue-backlog-error'
 export { toPostgresJson, toPostgresText } from './strip-nul'
 export { readQueueDepths, registerQueueDepthMetrics, MONITORED_QUEUES, monitoredQueues } from './queue-depth-metrics'
 export { redisKeys, SCHEDULER_TASKS, schedulerChainId } from './redis-keys'

@@ -241,4 +241,55 @@ describe('capture under load it must refuse: bodies in flight and Redis away', f
       for (const answer of refused) assert.equal(answer.body.detail, 'events were not stored, retry later')
     })
   })
+  describe('Redis stalled (paused, not gone)', () => {
+    let redisServer: LocalServer
+    let redisDir: string
+    let fleet: TestFleet
+    let redisPid = 0
+
+    before(async () => {
+      redisDir = fs.mkdtempSync('/tmp/ps-capture-redis-')
+      redisServer = await startRedisServer({ dir: redisDir })
+      const redis = new Redis(redisServer.url)
+      redisPid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))![1])
+      redis.disconnect()
+      fleet = await createTestFleet({ REDIS_URL: redisServer.url, CAPTURE_ENQUEUE_TIMEOUT_MS: '1000', CAPTURE_MAX_IN_FLIGHT_MB: '1' })
+      await fleet.start('capture')
+    })
+    after(async () => {
+      if (redisPid > 0) process.kill(redisPid, 'SIGCONT')
+      await fleet?.close()
+      await redisServer.stop()
+      fs.rmSync(redisDir, { recursive: true, force: true })
+    })
+
+    it('keeps at most CAPTURE_MAX_IN_FLIGHT_MB of events Redis has not acknowledged, refusing more at once with 503 overloaded, and takes events again once it answers', async () => {
+      const token = fleet.team.api_token
+      assert.equal((await post(fleet.captureUrl, batch(token, 'before'))).status, 200)
+      process.kill(redisPid, 'SIGSTOP')
+      // 200 KB requests: each add waits past CAPTURE_ENQUEUE_TIMEOUT_MS (503) and its events stay in the connection's queue.
+      const padding = 'x'.repeat(200_000)
+      const answers: Answer[] = []
+      for (let i = 0; i < 12 && !answers.some((a) => a.body.code === 'overloaded'); i++)
+        answers.push(await post(fleet.captureUrl, batch(token, `stalled-${i}`, { padding })))
+      const overloaded = answers.at(-1)!
+      assert.equal(overloaded.status, 503, JSON.stringify(answers.map((a) => a.body)))
+      assert.equal(overloaded.body.code, 'overloaded', 'refused for the backlog, within 1 MB of 200 KB requests')
+      assert.match(
+        overloaded.body.detail!,
+        /^the ingest queue has not acknowledged \d+\.\d MB of events this process sent it \(CAPTURE_MAX_IN_FLIGHT_MB 1\.0\): retry later$/,
+      )
+      assert.ok(answers.length <= 7, `${answers.length} requests before the refusal`)
+      const started = Date.now()
+      const again = await post(fleet.captureUrl, batch(token, 'refused at once', { padding }))
+      assert.equal(again.body.code, 'overloaded')
+      assert.ok(Date.now() - started < 1000, 'refused without waiting for the enqueue timeout')
+      process.kill(redisPid, 'SIGCONT')
+      await eventually(
+        'capture takes events again',
+        () => post(fleet.captureUrl, batch(token, 'after')),
+        (a) => a.status === 200,
+      )
+    })
+  })
 })
