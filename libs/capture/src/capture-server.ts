@@ -94,9 +94,9 @@ export async function startCaptureServer(
     const first = peekFirstKey(request)
     const decides = first !== null && (sdkEndpoint ? first.key === 'token' : first.key === 'api_key' && first.batch)
     if (decides && (await teams.teamId(first.token)) === null) throw unknownToken()
-    // The decoded body is held in the budget like the raw one, for the SDK endpoints too.
-    const beforeParse = (decoded: number) => {
-      if (!hold.resize(decoded)) throw overloaded()
+    // The decoded body is held in the budget like the raw one (with what its objects take once parsed), for the SDK endpoints too.
+    const beforeParse = (parsedSize: number) => {
+      if (!hold.resize(parsedSize)) throw overloaded()
     }
     const limits = { maxBodyBytes: options.maxBodyBytes, beforeParse }
     if (sdkEndpoint) {

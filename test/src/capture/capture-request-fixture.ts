@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
 
-import { CaptureError, CaptureRequest, parseCaptureRequest, ParsedCapture } from '@plugin-server/capture-lib'
+import { CaptureError, CaptureLimits, CaptureRequest, parseCaptureRequest, ParsedCapture } from '@plugin-server/capture-lib'
 
 export const NOW = new Date('2024-05-01T12:00:00.000Z')
-export const LIMITS = { maxBodyBytes: 64 * 1024 }
+export const LIMITS: CaptureLimits = { maxBodyBytes: 64 * 1024 }
 export const TOKEN = 'phc_test_token'
 
 /** Build a CaptureRequest the way the HTTP server would, with sane defaults. */

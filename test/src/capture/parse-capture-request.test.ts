@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
 
-import { normalizeEvent } from '@plugin-server/capture-lib'
+import { CaptureLimits, normalizeEvent } from '@plugin-server/capture-lib'
 
 import { assertRejects, gzipJson, jsonRequest, LIMITS, NOW, parse, request, TOKEN, UUID_V4_RE } from './capture-request-fixture'
 
@@ -456,6 +456,32 @@ describe('parseCaptureRequest', () => {
   })
 
   describe('errors', () => {
+    it("holds a body in the budget at what it becomes once parsed, its objects and arrays at 64 bytes each, and refuses with 413 one with more than four body limits' worth", () => {
+      // A 1 MiB limit: at most 65 536 objects and arrays (4 MiB once parsed).
+      const limits: CaptureLimits = { maxBodyBytes: 1024 * 1024 }
+      const empties = (n: number) => Buffer.from(`[${Array.from({ length: n }, () => '{}').join(',')}]`)
+      assertRejects(
+        request({ body: empties(65_536) }),
+        413,
+        'payload_too_large',
+        /^the body holds 65537 objects and arrays, more than the 65536 a body may hold \(64 bytes each once parsed; 4 times the body limit\)$/,
+        limits,
+      )
+      const held: number[] = []
+      const body = empties(4000)
+      const events = Array.from({ length: 4000 }, () => ({}))
+      assert.throws(() => parse(request({ body }), { ...limits, beforeParse: (size) => void held.push(size) }), /missing api token/)
+      assert.deepEqual(held, [body.length + 4001 * 64], `held ${held[0]} for ${events.length} empty objects and their array`)
+      // A posthog-js batch is held at about its length: its objects are few beside its text.
+      const batch = JSON.stringify({
+        api_key: TOKEN,
+        batch: Array.from({ length: 100 }, (_, i) => ev({ properties: { $current_url: 'https://example.com/a', i } })),
+      })
+      held.length = 0
+      parse(request({ body: Buffer.from(batch) }), { ...limits, beforeParse: (size) => void held.push(size) })
+      assert.equal(held[0], batch.length + 202 * 64, 'the body, its batch, and each event and its properties')
+    })
+
     it('rejects invalid JSON with 400', () => {
       assertRejects(request({ body: Buffer.from('{"event": ') }), 400, 'invalid_json', 'invalid JSON')
       assertRejects(request({ headers: { 'content-encoding': 'gzip' }, body: gzipSync(Buffer.from('[{]')) }), 400, 'invalid_json', 'invalid JSON')

@@ -21,10 +21,11 @@ export interface CaptureLimits {
   /** Limit on the request body, enforced on the raw bytes and again after every decoding step. */
   maxBodyBytes: number
   /**
-   * Called with the decoded text's length just before it is parsed as JSON; throwing refuses the
-   * request there (the server's budget of bytes in flight), before the text becomes objects.
+   * Called with what the decoded text will hold once parsed (its length, and its objects and arrays
+   * at their size in the heap: decode-body `parsedSize`) just before it is parsed as JSON; throwing
+   * refuses the request there (the server's budget of bytes in flight), before the text becomes objects.
    */
-  beforeParse?: (decodedLength: number) => void
+  beforeParse?: (parsedSize: number) => void
 }
 
 /** One event, normalised so that downstream code never has to look at the wire format again. */
