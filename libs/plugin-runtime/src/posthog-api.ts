@@ -1,5 +1,9 @@
 import { FetchGuard, guardedFetch, readBody } from '@plugin-server/plugin-vm'
 import type { ApiRequest, HttpResponseData, ResponseReading } from '@plugin-server/plugin-vm'
+import { withoutTrailingSlashes } from '@plugin-server/core'
+
+/** Longer is no host a plugin means: URLs stay under a couple of thousand characters in practice. */
+const MAX_HOST_CHARS = 2048
 
 export interface ApiDefaults {
   host: string
@@ -23,10 +27,14 @@ export async function callPosthogApi(
   doFetch: typeof fetch = fetch,
 ): Promise<HttpResponseData> {
   const options = request.options as { data?: Record<string, unknown>; host?: string; projectApiKey?: string; personalApiKey?: string }
-  const host = (options.host ?? defaults.host).replace(/\/+$/, '')
+  if (options.host !== undefined && (typeof options.host !== 'string' || options.host.length > MAX_HOST_CHARS)) {
+    throw new Error(`posthog.api: host must be a URL of at most ${MAX_HOST_CHARS} characters`)
+  }
+  // Not replace(/\/+$/, ''): a plugin's host of 80 000 slashes then a letter held the worker's event loop for 2 s.
+  const host = withoutTrailingSlashes(options.host ?? defaults.host)
   // The operator's host is trusted and gets the operator's key; a host the plugin names gets
   // neither the key (it would leak to whoever runs that host) nor an unchecked connection.
-  const ownHost = host === defaults.host.replace(/\/+$/, '')
+  const ownHost = host === withoutTrailingSlashes(defaults.host)
   const personalApiKey = options.personalApiKey ?? (ownHost ? defaults.personalApiKey : '')
   if (!personalApiKey) {
     throw new Error(

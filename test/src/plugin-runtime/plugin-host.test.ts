@@ -298,4 +298,25 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
     // The path's own parameters stay unless data sets them; objects go as JSON.
     assert.equal(apiRequests[2].url, `/api/projects/@current/events?keep=1&token=${team.api_token}&limit=3&filter=%7B%22a%22%3A1%7D`)
   })
+
+  it('posthog.api refuses a host longer than 2 048 characters at once, and takes one of 1 000 trailing slashes as the host without them (a regex over them took seconds of the event loop)', async () => {
+    const apiHost = `http://127.0.0.1:${(api!.address() as AddressInfo).port}`
+    const config = await activeConfig(
+      'api-long-host',
+      `export async function processEvent(e) {
+      try {
+        await posthog.api.get('/x', { host: 'https://a' + '/'.repeat(1000000) + 'b', personalApiKey: 'phx' })
+      } catch (error) {
+        e.properties.refused = error.message
+      }
+      const own = await posthog.api.get('/api/projects/@current/events', { host: ${JSON.stringify(apiHost)} + '/'.repeat(1000) })
+      e.properties.ownStatus = own.status
+      return e
+    }`,
+    )
+    const [result] = await config.use((i) => i.processEventBatch([{ event: 'x', properties: {} }]))
+    assert.ok(result.ok)
+    assert.deepEqual(result.event?.properties, { refused: 'posthog.api: host must be a URL of at most 2048 characters', ownStatus: 200 })
+    assert.equal(apiRequests.at(-1)?.auth, 'Bearer phx_personal', "the host with its slashes taken off is the operator's, and gets its key")
+  })
 })

@@ -83,6 +83,25 @@ describe("plugin-vm: the fleet's own services, closed to plugins whatever the al
     }
   })
 
+  it("refuses at once a plugin's socket to a host of a million '%' then a line break, which the zone-id regex took seconds over on the worker's event loop, and still reads a zone id", async function () {
+    this.timeout(10_000)
+    const closed = await closeToPlugins([{ host: '127.0.0.1', port: redisPort, name: REDIS }])
+    try {
+      const policy = new AddressPolicy(EVERY_ADDRESS, closed)
+      assert.equal(closed.refusal(`${'%'.repeat(1_000_000)}\n`, redisPort), null, 'no service, and no address')
+      const zoned = new AddressPolicy([]).refusal('fe80::1%' + 'x'.repeat(1_000_000))
+      assert.ok(
+        zoned !== null && / is a [a-z -]+ address$/.test(zoned.slice(-60)),
+        `an address with a long zone id is still judged as the address: ${zoned?.slice(-60)}`,
+      )
+      const outcome = await withAddressPolicy(policy, 'pg', () => pingOutcome(net.connect(redisPort, `${'%'.repeat(1_000_000)}\n`)), new SocketCount())
+      assert.doesNotMatch(outcome, /PONG/)
+      assert.match(closed.refusal('::ffff:127.0.0.1%lo', redisPort) ?? '', /is the fleet's own Redis/, 'an address with a zone id is still the address')
+    } finally {
+      closed.stop()
+    }
+  })
+
   it('ClosedServices.refusal: a service known by name is refused by that name (any case, a trailing dot) and by each address it resolves to, at its port only, and adds where the name moves, keeping the old address closed', async () => {
     writeHosts('192.0.2.10 redis.fleet.test\n')
     const closed = await closeToPlugins([{ host: 'redis.fleet.test', port: 6379, name: REDIS }], { recheckMs: 20, system: systemLookup() })

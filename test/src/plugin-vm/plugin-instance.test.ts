@@ -414,6 +414,32 @@ describe('plugin-vm: PluginInstance', () => {
       }
     })
 
+    it("parses in its 5 s deadline an event's URL of 1 000 000 spaces then a letter, which anyone with the project's token can send (the trim regex took 8 s for 160 000), trimming as the URL standard says", async () => {
+      const { instance } = await loadCode(
+        `export function processEvent(event) {
+           const u = new URL(event.properties.$current_url)
+           const v = new URL('\\t https://example.com/a \\n')
+           v.protocol = 'http:' + ':'.repeat(100000)
+           event.properties.path = u.pathname.length
+           event.properties.trimmed = v.href
+           return event
+         }`,
+        {},
+        { timeoutMs: 5000 },
+      )
+      try {
+        const [result] = await instance.processEventBatch([{ event: 'e', properties: { $current_url: `https://example.com/${' '.repeat(1_000_000)}x` } }])
+        assert.ok(result.ok, JSON.stringify(result).slice(0, 300))
+        assert.deepEqual(result.event?.properties, {
+          $current_url: `https://example.com/${' '.repeat(1_000_000)}x`,
+          path: 3_000_002,
+          trimmed: 'http://example.com/a',
+        })
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it('provides URL, Buffer, text codecs, base64, timers, Intl and modern regex', async () => {
       const { instance } = await loadCode(`
                 export async function runEveryMinute() {

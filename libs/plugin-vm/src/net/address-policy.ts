@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'net'
 import { blockedRange } from './blocked-ranges'
 import type { ClosedServices } from './fleet-services'
-import { embeddedIpv4 } from './ip-address'
+import { embeddedIpv4, withoutZone } from './ip-address'
 
 /** The environment variable operators set; named in every refusal so the fix is one search away. */
 export const ALLOWLIST_VARIABLE = 'PLUGIN_FETCH_ALLOWED_HOSTS'
@@ -41,7 +41,7 @@ export class AddressPolicy {
 
   /** Why connecting to this IP address is refused, or null when it may be reached. */
   refusal(address: string): string | null {
-    const ip = address.replace(/%.*$/, '')
+    const ip = withoutZone(address)
     if (isIP(ip) === 0) return `"${address}" is not an IP address`
     if (this.allowedNetworks.check(ip, family(ip))) return null
     const carried = family(ip) === 'ipv6' ? embeddedIpv4(ip) : null

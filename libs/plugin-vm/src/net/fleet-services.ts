@@ -4,7 +4,7 @@ import { isIP, LookupFunction } from 'net'
 import { normalizeHost } from './address-policy'
 import { answerOpen, getaddrinfo } from './guarded-lookup'
 import { hostKey } from './hosts-file'
-import { embeddedIpv4, ipv6Bytes } from './ip-address'
+import { embeddedIpv4, ipv6Bytes, withoutZone } from './ip-address'
 import { resolveName, type SystemLookup } from './name-resolver'
 
 /**
@@ -47,7 +47,7 @@ interface Entry {
 }
 /** One text per address, whatever its spelling: IPv4 carried in IPv6 as the IPv4, IPv6 as its 16 bytes. */
 function canonical(address: string): string {
-  const ip = normalizeHost(address).replace(/%.*$/, '')
+  const ip = withoutZone(normalizeHost(address))
   const carried = isIP(ip) === 6 ? embeddedIpv4(ip) : null
   if (carried) return carried
   return isIP(ip) === 6 ? ipv6Bytes(ip)!.join(':') : ip
@@ -111,7 +111,7 @@ export class ClosedServices {
   /** Why a plugin may not connect to `host` (a name or an address) at `port`, or null. */
   refusal(host: string, port: number): string | null {
     const text = normalizeHost(host)
-    const address = isIP(text.replace(/%.*$/, '')) !== 0 ? canonical(text) : null
+    const address = isIP(withoutZone(text)) !== 0 ? canonical(text) : null
     for (const { service, key, endpoints } of this.entries) {
       const reached = address === null ? service.port === port && hostKey(text) === key : this.reaches(address, port, endpoints)
       if (reached) return `${host} port ${port} is ${service.name}, which no plugin may reach`

@@ -32,7 +32,10 @@ export class URL {
     return this.parts.protocol
   }
   set protocol(value: string) {
-    const scheme = String(value).replace(/:.*$/, '').toLowerCase() + ':'
+    const text = String(value)
+    // Up to the first colon; not replace(/:.*$/, ''), tried from every colon to the end.
+    const colon = text.indexOf(':')
+    const scheme = (colon === -1 ? text : text.slice(0, colon)).toLowerCase() + ':'
     if (scheme in SPECIAL_SCHEMES === this.parts.protocol in SPECIAL_SCHEMES) {
       this.reparse(scheme + this.href.slice(this.parts.protocol.length))
     }
