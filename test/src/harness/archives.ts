@@ -94,3 +94,43 @@ function filesUnder(dir: string, base: string, into = new Map<string, Buffer>())
 export function zipFolder(dir: string): Buffer {
   return makeZip(filesUnder(dir, path.dirname(dir)))
 }
+
+/**
+ * One ustar header block, its size field written as given (`size` may be a number or any text, to
+ * make malformed ones) and its checksum right unless `checksum` says what to write instead.
+ */
+export function tarHeader(name: string, size: number | string, type: string, checksum?: string): Buffer {
+  const header = Buffer.alloc(512)
+  header.write(name, 0)
+  header.write('0000644\0', 100)
+  header.write('0000000\0', 108)
+  header.write('0000000\0', 116)
+  header.write(typeof size === 'number' ? size.toString(8).padStart(11, '0') : size, 124)
+  header.write('00000000000\0', 136)
+  header.write(type, 156)
+  header.write('ustar\u000000', 257)
+  header.fill(32, 148, 156)
+  let sum = 0
+  for (const byte of header) sum += byte
+  header.write(checksum ?? `${sum.toString(8).padStart(6, '0')}\0 `, 148)
+  return header
+}
+
+/** `data` padded to whole 512-byte blocks, as tar stores an entry's data. */
+export function tarData(data: Buffer): Buffer {
+  return Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)])
+}
+
+/** A pax header's data: one `<length> key=value\n` record per entry of `records`. */
+export function paxData(records: Record<string, string>): Buffer {
+  return Buffer.from(
+    Object.entries(records)
+      .map(([key, value]) => {
+        const body = ` ${key}=${value}\n`
+        let length = body.length + 1
+        while (String(length).length + body.length !== length) length = String(length).length + body.length
+        return `${length}${body}`
+      })
+      .join(''),
+  )
+}

@@ -4,7 +4,8 @@ import { mkdtempSync, promises as fs, rmSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
 import { parsePluginJson, PluginLoadError, readArchiveBuffer, readPlugin, readPluginFiles, sourceFromFiles } from '@plugin-server/plugin-vm'
-import { makeZip, storedZipBomb } from '../harness/archives'
+import { makeZip, paxData, storedZipBomb, tarData, tarHeader } from '../harness/archives'
+import { eventually } from '../harness/fleet'
 import { fixture, loadCode, rejection, sourceFromCode } from './helpers'
 
 describe('plugin-vm: loading plugins', () => {
@@ -54,6 +55,59 @@ describe('plugin-vm: loading plugins', () => {
       const error = await rejection(sourceFromFiles(new Map([['plugin.json', Buffer.from('{"name":"m","main":"nope.js"}')]])))
       assert.match(error.message, /main file "nope.js"/)
     })
+    it('refuses, naming the file and line, a file nesting brackets more than 1 000 deep, which esbuild compiled at up to 1 GB or died on; 1 000 compile', async () => {
+      const nested = (depth: number) => `export const data = ${'['.repeat(depth)}${']'.repeat(depth)}\nexport function processEvent(e) { return e }`
+      // esbuild says where an imported file was imported from.
+      for (const [file, depth, where] of [
+        ['index.ts', 1_000_000, ''],
+        ['lib/data.json', 1001, 'index.ts:1: '],
+      ] as const) {
+        const files = new Map([
+          ['plugin.json', Buffer.from('{"name":"deep","main":"index.ts"}')],
+          [
+            'index.ts',
+            Buffer.from(
+              file === 'index.ts' ? nested(depth) : `import data from './lib/data.json'\nexport function processEvent(e) { e.n = data.length; return e }`,
+            ),
+          ],
+          ['lib/data.json', Buffer.from(`${'['.repeat(depth)}${']'.repeat(depth)}`)],
+        ])
+        const error = await rejection(sourceFromFiles(files))
+        assert.ok(error instanceof PluginLoadError)
+        assert.equal(
+          error.message,
+          `plugin deep failed to compile: ${where}${file}: brackets nest more than 1000 deep at line 1, deeper than esbuild compiles safely`,
+        )
+      }
+      await sourceFromCode(nested(1000))
+    })
+
+    it('compiles on a new esbuild service after the one it had died, instead of failing every later compile of the process', async () => {
+      await sourceFromCode('export function processEvent(e) { return e }')
+      const service = execFileSync('pgrep', ['-P', String(process.pid), 'esbuild'])
+        .toString()
+        .trim()
+        .split('\n')
+      assert.equal(service.length, 1, 'one esbuild service runs under this process')
+      process.kill(Number(service[0]), 'SIGKILL')
+      const alive = () => {
+        try {
+          process.kill(Number(service[0]), 0)
+          return true
+        } catch {
+          return false
+        }
+      }
+      await eventually(
+        'the service gone, and reaped',
+        async () => alive(),
+        (up) => !up,
+        5000,
+      )
+      const source = await sourceFromCode('export function processEvent(e) { e.ok = true; return e }')
+      assert.match(source.code, /e\.ok = true/)
+    })
+
     it('fails on an unknown module, naming it', async () => {
       const error = await rejection(sourceFromCode(`import x from 'left-pad'; export function processEvent(e) { return x(e) }`))
       assert.ok(error instanceof PluginLoadError)
@@ -220,6 +274,46 @@ describe('plugin-vm: loading plugins', () => {
     it('refuses a zip of honestly declared entries that all point at one file once they pass the size limit', () => {
       const mb = 1024 * 1024
       assert.throws(() => readArchiveBuffer(storedZipBomb(Buffer.alloc(mb, 'x'), 60, mb), 'bomb.zip'), /archive is too large \(limit 52428800 bytes\)/)
+    })
+    describe('tar headers, read as GNU tar reads them', () => {
+      const pluginJson = Buffer.from('{"name":"tar-x","main":"index.js"}')
+      const withPluginJson = (...blocks: Buffer[]) =>
+        Buffer.concat([tarHeader('plugin.json', pluginJson.length, '0'), tarData(pluginJson), ...blocks, Buffer.alloc(1024)])
+
+      it('refuses an entry whose size is not an octal number, naming it: a negative one sent the reader back to its own header, forever', () => {
+        for (const size of ['-1000\0', '-2000\0', '9\0', '\x80\0\0\0\0\0\0\0\0\0\0\x01']) {
+          const archive = withPluginJson(tarHeader('dir/', size, '5'))
+          assert.throws(
+            () => readArchiveBuffer(archive, 'negative.tar'),
+            /^PluginLoadError: archive is not a tar archive this server reads: the size of the entry at byte 1024 is not an octal number$/,
+            JSON.stringify(size),
+          )
+        }
+      })
+
+      it('refuses a header whose checksum is wrong', () => {
+        assert.throws(
+          () => readArchiveBuffer(withPluginJson(tarHeader('index.js', 0, '0', '0000001\0')), 'corrupt.tar'),
+          /the header at byte 1024 has a wrong checksum/,
+        )
+      })
+
+      it('reads an entry at the size its pax header gives, as GNU tar does, so the files installed are the files a reviewer unpacks', async () => {
+        const code = Buffer.from('module.exports.processEvent = (event) => event\n')
+        // The entry's own header says 0 bytes; the pax header before it says how many it has.
+        const archive = withPluginJson(
+          tarHeader('PaxHeaders/index.js', paxData({ size: String(code.length) }).length, 'x'),
+          tarData(paxData({ size: String(code.length) })),
+          tarHeader('index.js', 0, '0'),
+          tarData(code),
+        )
+        const files = readArchiveBuffer(archive, 'pax.tar')
+        const tarball = join(tmp, 'pax.tar')
+        await fs.writeFile(tarball, archive)
+        const unpacked = execFileSync('tar', ['-xOf', tarball, 'index.js'])
+        assert.deepEqual(unpacked, code, 'GNU tar reads the pax size')
+        assert.deepEqual(files.get('index.js'), code)
+      })
     })
     it('refuses an archive with two entries for one path', async () => {
       const plugin = Buffer.from('{"name":"x","main":"index.js"}')

@@ -1,4 +1,5 @@
-import { build, Message } from 'esbuild'
+import type { Message } from 'esbuild'
+import { esbuild } from './esbuild-service'
 import { offeredMembers } from '../bridge/specs'
 import { PluginLoadError } from '../errors'
 import { bridgedRoot, normalizeModuleName } from '../modules'
@@ -33,7 +34,7 @@ function missingMember(message: Message): { module: string; member: string } | u
 export async function checkBridgedImports(files: PluginFiles, entry: string, pluginName: string): Promise<void> {
   let messages: Message[] = []
   try {
-    await build({
+    await esbuild({
       ...bundleOptions(entry),
       // A namespace import's missing member is a warning (a debug note in TypeScript files): an error here.
       logOverride: { 'import-is-undefined': 'error' },

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto'
-import { build, BuildOptions, OnResolveResult, Plugin as EsbuildPlugin } from 'esbuild'
+import type { BuildOptions, OnResolveResult, Plugin as EsbuildPlugin } from 'esbuild'
+import { esbuild } from './esbuild-service'
 import { posix } from 'path'
 import { PluginLoadError } from '../errors'
 import { isKnownModule, normalizeModuleName } from '../modules'
@@ -55,12 +56,36 @@ export function memoryFiles(files: PluginFiles, bare: ResolveBare): EsbuildPlugi
       b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
         const json = args.path.endsWith('.json')
         const text = files.get(args.path)?.toString('utf8') ?? ''
+        const deep = tooDeep(args.path, text)
+        if (deep !== null) return { errors: [{ text: deep }] }
         // PostHog compiled .js as TypeScript too; JSON stays JSON (and has no comments to add).
         // No resolveDir: imports are resolved above from the importer, and none means no file is read for a map.
         return { contents: json ? text : text + NO_INPUT_MAP, loader: json ? 'json' : 'ts' }
       })
     },
   }
+}
+
+/** Brackets a file may nest: code nests a few dozen; esbuild's parser recurses at each level. */
+export const MAX_BRACKET_DEPTH = 1000
+
+/**
+ * Why the text nests brackets too deeply for esbuild, or null. Every bracket counts, in strings and
+ * comments too, which only overstates it. A 2 KB archive whose file nested a million `[` crashed
+ * esbuild's service (out of stack, at 1 GB) for every later compile in the process; 160 000 levels
+ * compiled, and left the service holding 930 MB.
+ */
+function tooDeep(file: string, text: string): string | null {
+  let depth = 0
+  let line = 1
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 40 || c === 91 || c === 123) {
+      if (++depth > MAX_BRACKET_DEPTH) return `${file}: brackets nest more than ${MAX_BRACKET_DEPTH} deep at line ${line}, deeper than esbuild compiles safely`
+    } else if (c === 41 || c === 93 || c === 125) depth--
+    else if (c === 10) line++
+  }
+  return null
 }
 
 /** esbuild's messages as one line, each with its file (without the namespace) and line. */
@@ -95,7 +120,7 @@ export function bundleOptions(entry: string): BuildOptions & { write: false } {
 export async function compilePlugin(files: PluginFiles, entry: string, pluginName: string): Promise<CompiledPlugin> {
   const imports = new Set<string>()
   try {
-    const result = await build({
+    const result = await esbuild({
       ...bundleOptions(entry),
       // External: the code carries no comment, so its hash (the compiled-script cache key) is the map's too.
       sourcemap: 'external',

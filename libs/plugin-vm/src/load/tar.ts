@@ -7,30 +7,62 @@ function readString(block: Buffer, start: number, length: number): string {
   return raw.subarray(0, end === -1 ? raw.length : end).toString('utf8')
 }
 
-function readOctal(block: Buffer, start: number, length: number): number {
+/**
+ * An octal number field, as tar writes it (digits, then a space or NUL). Anything else is refused:
+ * `parseInt` read `-1000` as −512, and an entry of that size sent the reader back to its own header,
+ * forever (a 46-byte archive held the installing process); GNU's base-256 sizes (over 8 GB) are none a plugin has.
+ */
+function readOctal(block: Buffer, start: number, length: number, field: string, at: number): number {
   const text = readString(block, start, length).trim()
-  return text === '' ? 0 : parseInt(text, 8)
+  if (text === '') return 0
+  if (!/^[0-7]{1,12}$/.test(text))
+    throw new PluginLoadError(`archive is not a tar archive this server reads: the ${field} of the entry at byte ${at} is not an octal number`)
+  return parseInt(text, 8)
 }
 
-function paxPath(data: Buffer): string | undefined {
-  // Records look like "<len> key=value\n".
+/** The header's checksum: its bytes summed, the checksum field read as spaces. */
+function checksumOf(header: Buffer): number {
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]
+  return sum
+}
+
+/** A pax header's records ("<len> key=value\n"): the path and size it sets for the next entry. */
+function paxRecords(data: Buffer, at: number): { path?: string; size?: number } {
+  const records: { path?: string; size?: number } = {}
   for (const line of data.toString('utf8').split('\n')) {
-    const match = /^\d+ path=(.*)$/.exec(line)
-    if (match) return match[1]
+    const match = /^\d+ (path|size)=(.*)$/.exec(line)
+    if (match?.[1] === 'path') records.path = match[2]
+    else if (match?.[1] === 'size') {
+      // As GNU tar does: the entry's data is this long, whatever its header says.
+      if (!/^\d{1,15}$/.test(match[2]))
+        throw new PluginLoadError(`archive is not a tar archive this server reads: the pax size of the entry at byte ${at} is not a number`)
+      records.size = Number(match[2])
+    }
   }
-  return undefined
+  return records
 }
 
-/** Reads regular files from an uncompressed tar (ustar, GNU long names, pax paths). */
+/**
+ * Reads regular files from an uncompressed tar (ustar, GNU long names, pax paths and sizes), as GNU
+ * tar reads it: a reviewer who unpacks the archive sees the files that are installed. A header whose
+ * checksum is wrong, or a size that is no number, is refused.
+ */
 export function readTar(tar: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>()
   let offset = 0
   let longName: string | undefined
+  let paxSize: number | undefined
   let total = 0
   while (offset + 512 <= tar.length) {
-    const header = tar.subarray(offset, offset + 512)
+    const at = offset
+    const header = tar.subarray(at, at + 512)
     if (header.every((b) => b === 0)) break
-    const size = readOctal(header, 124, 12)
+    if (readOctal(header, 148, 8, 'checksum', at) !== checksumOf(header)) {
+      throw new PluginLoadError(`archive is not a tar archive this server reads: the header at byte ${at} has a wrong checksum`)
+    }
+    const size = paxSize ?? readOctal(header, 124, 12, 'size', at)
+    paxSize = undefined
     const type = String.fromCharCode(header[156] || 48)
     const data = tar.subarray(offset + 512, offset + 512 + size)
     offset += 512 + Math.ceil(size / 512) * 512
@@ -39,7 +71,9 @@ export function readTar(tar: Buffer): Map<string, Buffer> {
       continue
     }
     if (type === 'x') {
-      longName = paxPath(data) ?? longName
+      const records = paxRecords(data, at)
+      longName = records.path ?? longName
+      paxSize = records.size
       continue
     }
     if (type === 'g') continue
