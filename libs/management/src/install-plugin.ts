@@ -16,6 +16,7 @@ import { InstallResult, ManagementContext, ManagementError, PluginFileMap, Plugi
 import { asManagementError } from './load-error'
 import { notifyWorkers } from './notify'
 import { assertPluginName } from './plugin-name'
+import { assertStorablePlugin } from './storable-plugin'
 import { learnCapabilities } from './learn-capabilities'
 
 /**
@@ -31,6 +32,7 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
   }
   const { pluginJson } = source
   assertPluginName(pluginJson.name)
+  assertStorablePlugin(pluginJson, files)
   const hash = contentHash(files)
   const stored = filesToJson(files)
   // Not refused here when the module does not evaluate: it stays unknown and fails to load in the workers with their load error, as before.

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { publishReload } from '@plugin-server/core'
-import { filesFromJson, getPlugin, installPluginFromPath, listPlugins, ManagementError } from '@plugin-server/management'
+import { filesFromJson, getPlugin, installPluginArchive, installPluginFromPath, listPlugins, ManagementError } from '@plugin-server/management'
+import { readPluginFiles } from '@plugin-server/plugin-vm'
+import { makeZip } from '../harness/archives'
 import { BASIC, BROKEN, copyFixture, ManagementHarness, startManagement } from './management-fixture'
 
 describe('installPlugin', () => {
@@ -127,6 +129,36 @@ describe('installPlugin', () => {
       })
     }
     assert.equal((await listPlugins(h.ctx, '', 1000)).length, 0)
+  })
+
+  it('refuses with 400, naming where, text in plugin.json or a file path that Postgres cannot store (a NUL, a lone surrogate), instead of a raw database error', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ description: 'a\u0000b' }, 'plugin.json.description contains a NUL character (U+0000), which Postgres cannot store'],
+      [{ url: '\udc00' }, 'plugin.json.url contains a lone surrogate (U+DC00), which is not valid Unicode and Postgres cannot store'],
+      [{ extra: { deep: ['ok', 'x\u0000'] } }, 'plugin.json.extra.deep[1] contains a NUL character (U+0000), which Postgres cannot store'],
+      [{ extra: { 'k\u0000': 1 } }, 'plugin.json.extra has a key that contains a NUL character (U+0000), which Postgres cannot store'],
+    ]
+    for (const [change, message] of cases) {
+      const dir = await copyFixture(BASIC)
+      const json = JSON.parse(await fs.readFile(path.join(dir, 'plugin.json'), 'utf8'))
+      await fs.writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ ...json, ...change }))
+      await assert.rejects(installPluginFromPath(h.ctx, dir), { status: 400, code: 'invalid_plugin', message })
+    }
+    const files = await readPluginFiles(await copyFixture(BASIC))
+    files.set('notes-\u0000.txt', Buffer.from('x'))
+    await assert.rejects(installPluginArchive(h.ctx, makeZip(files), 'zip'), {
+      status: 400,
+      code: 'invalid_plugin',
+      message: `the plugin's file path "notes-\\u0000.txt" contains a NUL character (U+0000), which Postgres cannot store`,
+    })
+    assert.equal((await listPlugins(h.ctx, '', 1000)).length, 0)
+  })
+
+  it('refuses a plugin.json over 1 MB, naming the limit', async () => {
+    const dir = await copyFixture(BASIC)
+    const json = JSON.parse(await fs.readFile(path.join(dir, 'plugin.json'), 'utf8'))
+    await fs.writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ ...json, description: 'x'.repeat(1024 * 1024) }))
+    await assert.rejects(installPluginFromPath(h.ctx, dir), { status: 400, message: 'plugin.json: is larger than 1048576 bytes' })
   })
 
   it('refuses a path that does not exist', async () => {

@@ -28,6 +28,19 @@ describe('plugin-vm: loading plugins', () => {
       assert.throws(() => parsePluginJson('{"name":"x","config":[{"key":"a","required":"yes"}]}'), /config\[0\]\.required must be a boolean/)
       assert.throws(() => parsePluginJson('not json'), /plugin.json: is not valid JSON/)
     })
+    it('refuses a config key every JavaScript object has (a required "constructor" passed with no value given), naming the field', () => {
+      for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+        assert.throws(() => parsePluginJson(JSON.stringify({ name: 'x', config: [{ key: 'fine' }, { key, required: true }] })), {
+          message: `plugin.json: config[1].key ${JSON.stringify(key)} is a name every JavaScript object has: choose another`,
+        })
+      }
+      assert.equal(parsePluginJson('{"name":"x","config":[{"key":"proto"},{"key":"__proto"}]}').config.length, 2)
+    })
+    it('refuses a plugin.json over 1 MB, naming the limit', () => {
+      assert.throws(() => parsePluginJson(JSON.stringify({ name: 'x', description: 'x'.repeat(1024 * 1024) })), {
+        message: 'plugin.json: is larger than 1048576 bytes',
+      })
+    })
     it('accepts a json field, as @posthog/plugin-scaffold declares it', () => {
       const json = parsePluginJson('{"name":"x","config":[{"key":"mapping","type":"json","default":"{}"}]}')
       assert.equal(json.config[0].type, 'json')

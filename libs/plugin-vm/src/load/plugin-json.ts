@@ -38,6 +38,9 @@ function validateField(raw: unknown, index: number): PluginConfigField {
   }
   if (raw.type === 'choice' && !Array.isArray(raw.choices)) fail(`${at}.choices`, 'is required when type is "choice"')
   if (raw.markdown === undefined && raw.key === undefined) fail(`${at}.key`, 'is required (or give a markdown block)')
+  // Every object has these already: a required `constructor` passed with no value given, and a `__proto__` value was dropped.
+  if (typeof raw.key === 'string' && raw.key in Object.prototype)
+    fail(`${at}.key`, `${JSON.stringify(raw.key)} is a name every JavaScript object has: choose another`)
   return raw as PluginConfigField
 }
 
@@ -53,7 +56,14 @@ export function validatePluginJson(raw: unknown): PluginJson {
   return { ...raw, name: raw.name, config } as PluginJson
 }
 
+/**
+ * plugin.json's most: every worker keeps each version's parsed, and the API lists a page of them
+ * (PostHog's run to a few KB; 600 000 config fields were 45 MB, 1.6 MB as gzip).
+ */
+export const MAX_PLUGIN_JSON_BYTES = 1024 * 1024
+
 export function parsePluginJson(text: string): PluginJson {
+  if (Buffer.byteLength(text) > MAX_PLUGIN_JSON_BYTES) throw new PluginLoadError(`plugin.json: is larger than ${MAX_PLUGIN_JSON_BYTES} bytes`)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
