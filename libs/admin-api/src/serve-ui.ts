@@ -83,8 +83,9 @@ export function createAdminUi(options: AdminUiOptions = {}): AdminApiHandler {
   const given = options.distDir ?? defaultDistDir()
   const root = given === null ? null : path.resolve(given)
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid')
-    if (url.pathname !== '/admin' && !url.pathname.startsWith(PREFIX)) return false
+    // A target URL cannot read (`GET http://a:99999/e`, which Node takes) is not the UI's: capture answers it 400.
+    const url = URL.parse(req.url ?? '/', 'http://admin.invalid')
+    if (url === null || (url.pathname !== '/admin' && !url.pathname.startsWith(PREFIX))) return false
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(res, 405, 'the admin UI answers GET and HEAD only\n', { Allow: 'GET, HEAD' })
       return true

@@ -26,8 +26,9 @@ export async function callPosthogApi(
   reading: ResponseReading,
   doFetch: typeof fetch = fetch,
 ): Promise<HttpResponseData> {
-  const options = request.options as { data?: Record<string, unknown>; host?: string; projectApiKey?: string; personalApiKey?: string }
-  if (options.host !== undefined && (typeof options.host !== 'string' || options.host.length > MAX_HOST_CHARS)) {
+  const options = request.options as { data?: Record<string, unknown>; host?: string | null; projectApiKey?: string; personalApiKey?: string }
+  // null or absent: the operator's host, as PostHog's `options.host ?? SITE_URL`.
+  if (options.host != null && (typeof options.host !== 'string' || options.host.length > MAX_HOST_CHARS)) {
     throw new Error(`posthog.api: host must be a URL of at most ${MAX_HOST_CHARS} characters`)
   }
   // Not replace(/\/+$/, ''): a plugin's host of 80 000 slashes then a letter held the worker's event loop for 2 s.

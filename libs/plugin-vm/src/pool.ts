@@ -218,9 +218,11 @@ export class PluginPool<K> {
    * The load does not wait for the teardown of the instance it evicts: that is another config's,
    * often another team's, `teardownPlugin`, which may take up to its deadline (30 s), while the load
    * is a batch, job or export waiting. The evicted isolates still tearing down are bounded instead:
-   * while they number a tenth of the cap (at least one), a load waits for one of them to end. So a
-   * process holds at most 1.1 times its cap of isolates, under V8's ceiling for the largest cap
-   * (libs/core config, PLUGIN_MAX_LIVE_INSTANCES), and more than the cap only while teardowns last.
+   * while they number a tenth of the cap (at least one), a load waits for one of them to end. So
+   * they add at most a tenth of the cap to the isolates a process holds (3 850 at the largest cap,
+   * under V8's ceiling of about 4 050: libs/core config, PLUGIN_MAX_LIVE_INSTANCES), and only while
+   * teardowns last. (Loads that start together each make room before any of them is in the pool,
+   * so a burst of them can pass the cap until the next loads make room, as before.)
    */
   private async makeRoom(): Promise<void> {
     const teardownsAllowed = Math.max(1, Math.ceil(this.liveCap / ROOM_TEARDOWNS_PER_CAP))

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import pg from 'pg'
+import { eventually } from '../harness/fleet'
 import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import http from 'node:http'
@@ -269,5 +271,38 @@ describe('admin API authorization, route by route', () => {
     assert.equal((await call('GET', `/api/configs/${a.configId}`, created.token)).status, 200)
     await revokeTeamAdminToken(h.ctx, created.id)
     assert.equal((await call('GET', `/api/configs/${a.configId}`, created.token)).status, 401)
+  })
+
+  it('answers 503 with Retry-After at once, not queued on the pool, a team token past four being looked up, while the operator token works; then team tokens work again', async () => {
+    // Made-up tokens, no login needed, each a query: held here by a lock on the table they read.
+    // Clients of their own: the API's pool (5) is the one the lookups fill.
+    const locker = new pg.Client({ connectionString: h.db.url })
+    const probe = new pg.Client({ connectionString: h.db.url })
+    await Promise.all([locker.connect(), probe.connect()])
+    try {
+      await locker.query('BEGIN')
+      await locker.query('LOCK TABLE team_admin_tokens IN ACCESS EXCLUSIVE MODE')
+      const held = Array.from({ length: 4 }, (_, i) => call('GET', `/api/configs/${a.configId}`, `pst_${String(i).repeat(43)}`))
+      await eventually(
+        'four lookups waiting on the lock',
+        async () =>
+          (
+            await probe.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%team_admin_tokens%' AND pid <> pg_backend_pid()",
+            )
+          ).rows[0].n,
+        (n) => n === 4,
+        10_000,
+      )
+      const refused = await call('GET', `/api/configs/${a.configId}`, `pst_${'9'.repeat(43)}`)
+      assert.equal(refused.status, 503)
+      assert.match((refused.json() as { error: { message: string } }).error.message, /^4 admin API tokens are being looked up already: retry later$/)
+      assert.equal((await call('GET', `/api/configs/${a.configId}`, OPERATOR)).status, 200, 'the operator token needs no lookup')
+      await locker.query('ROLLBACK')
+      for (const reply of await Promise.all(held)) assert.equal(reply.status, 401)
+    } finally {
+      await Promise.all([locker.end(), probe.end()])
+    }
+    assert.equal((await call('GET', `/api/configs/${a.configId}`, a.token)).status, 200)
   })
 })

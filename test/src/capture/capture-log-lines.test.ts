@@ -4,6 +4,7 @@ import pino from 'pino'
 import { Registry } from 'prom-client'
 import type { EventBatcher } from '@plugin-server/core'
 import { eventually } from '../harness/fleet'
+import { createAdminUi } from '@plugin-server/admin-api'
 import { createCaptureMetrics, startCaptureServer, TeamResolver } from '@plugin-server/capture-lib'
 
 const OPTIONS = {
@@ -149,8 +150,8 @@ describe("capture's request-wide fields, copied into each event", () => {
 })
 
 describe("capture's answers to requests built to stall it or make it fail", () => {
-  it('answers 404 to a target of 16 000 slashes then a letter, and 400 invalid_request to one URL cannot read, not 503 with an error line', async () => {
-    const { lines, server } = await start(async () => undefined)
+  it('answers 404 to a target of 16 000 slashes then a letter, and 400 invalid_request to one URL cannot read, not 503 with an error line (the admin UI mounted, as on the capture port)', async () => {
+    const { lines, server } = await start(async () => undefined, {}, [createAdminUi()])
     try {
       const slashes = await raw(server.port, `GET /e${'/'.repeat(16_000)}x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)
       assert.match(slashes, /^HTTP\/1\.1 404 /)

@@ -311,12 +311,14 @@ describe('the plugin host (posthog.capture, meta.jobs, meta.metrics, posthog.api
       }
       const own = await posthog.api.get('/api/projects/@current/events', { host: ${JSON.stringify(apiHost)} + '/'.repeat(1000) })
       e.properties.ownStatus = own.status
+      // PostHog's options.host ?? SITE_URL: null is the operator's host.
+      e.properties.nullHostStatus = (await posthog.api.get('/api/projects/@current/events', { host: null })).status
       return e
     }`,
     )
     const [result] = await config.use((i) => i.processEventBatch([{ event: 'x', properties: {} }]))
     assert.ok(result.ok)
-    assert.deepEqual(result.event?.properties, { refused: 'posthog.api: host must be a URL of at most 2048 characters', ownStatus: 200 })
+    assert.deepEqual(result.event?.properties, { refused: 'posthog.api: host must be a URL of at most 2048 characters', ownStatus: 200, nullHostStatus: 200 })
     assert.equal(apiRequests.at(-1)?.auth, 'Bearer phx_personal', "the host with its slashes taken off is the operator's, and gets its key")
   })
 })

@@ -93,6 +93,9 @@ describe('plugin-vm: loading plugins', () => {
         )
       }
       await sourceFromCode(nested(1000))
+      // Closing brackets in a comment do not make room for opening ones after it.
+      const comment = `/* ${']'.repeat(3000)} */\nexport const data = ${'['.repeat(1001)}${']'.repeat(1001)}\nexport function processEvent(e) { return e }`
+      assert.match((await rejection(sourceFromCode(comment))).message, /index\.ts: brackets nest more than 1000 deep at line 2/)
     })
 
     it('compiles on a new esbuild service after the one it had died, instead of failing every later compile of the process', async () => {
@@ -119,6 +122,19 @@ describe('plugin-vm: loading plugins', () => {
       )
       const source = await sourceFromCode('export function processEvent(e) { e.ok = true; return e }')
       assert.match(source.code, /e\.ok = true/)
+    })
+
+    it("is not fooled into stopping a live esbuild service by a plugin importing a module named like esbuild's own failure, which left other plugins' compiles unanswered", async () => {
+      // Large enough to be still compiling when the spoof's failure comes back.
+      const filler = Array.from({ length: 40_000 }, (_, i) => `export const v${i} = { a: [${i}, '${i}'], b: () => ${i} }`).join('\n')
+      const others = Array.from({ length: 3 }, (_, i) => sourceFromCode(`${filler}\nexport function processEvent(e) { e.n = ${i}; return e }`))
+      const spoof = sourceFromCode(`import x from 'The service is no longer running'\nexport function processEvent(e) { return x(e) }`)
+      assert.match((await rejection(spoof)).message, /module "The service is no longer running" is not available to plugins/)
+      const compiled = await Promise.all(others)
+      assert.deepEqual(
+        compiled.map((s) => /e\.n = (\d)/.exec(s.code)?.[1]),
+        ['0', '1', '2'],
+      )
     })
 
     it('fails on an unknown module, naming it', async () => {
@@ -326,6 +342,24 @@ describe('plugin-vm: loading plugins', () => {
         const unpacked = execFileSync('tar', ['-xOf', tarball, 'index.js'])
         assert.deepEqual(unpacked, code, 'GNU tar reads the pax size')
         assert.deepEqual(files.get('index.js'), code)
+      })
+
+      it('gives a pax size to the file entry after it, not to a GNU long-name header between them, as GNU tar does', async () => {
+        const code = Buffer.from('module.exports.processEvent = (event) => event\n')
+        const longName = Buffer.from('lib/a-long-name.js\0')
+        const pax = paxData({ size: String(code.length) })
+        const archive = withPluginJson(
+          tarHeader('PaxHeaders/x', pax.length, 'x'),
+          tarData(pax),
+          tarHeader('././@LongLink', longName.length, 'L'),
+          tarData(longName),
+          tarHeader('lib/a-long-name.js', 0, '0'),
+          tarData(code),
+        )
+        const tarball = join(tmp, 'pax-long.tar')
+        await fs.writeFile(tarball, archive)
+        assert.deepEqual(execFileSync('tar', ['-xOf', tarball, 'lib/a-long-name.js']), code, 'GNU tar reads it so')
+        assert.deepEqual(readArchiveBuffer(archive, 'pax-long.tar').get('lib/a-long-name.js'), code)
       })
     })
     it('refuses an archive with two entries for one path', async () => {

@@ -20,11 +20,22 @@ function readOctal(block: Buffer, start: number, length: number, field: string, 
   return parseInt(text, 8)
 }
 
-/** The header's checksum: its bytes summed, the checksum field read as spaces. */
-function checksumOf(header: Buffer): number {
-  let sum = 0
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]
-  return sum
+/** Headers that describe the entry after them: GNU long name and link name, pax extended and global. */
+const META_TYPES = new Set(['L', 'K', 'x', 'g'])
+
+/**
+ * The header's checksum, its bytes summed with the checksum field read as spaces: as unsigned bytes
+ * (POSIX), and as signed ones, which old writers summed and GNU tar still accepts.
+ */
+function checksumOf(header: Buffer): [number, number] {
+  let unsigned = 0
+  let signed = 0
+  for (let i = 0; i < 512; i++) {
+    const byte = i >= 148 && i < 156 ? 32 : header[i]
+    unsigned += byte
+    signed += byte > 127 ? byte - 256 : byte
+  }
+  return [unsigned, signed]
 }
 
 /** A pax header's records ("<len> key=value\n"): the path and size it sets for the next entry. */
@@ -58,18 +69,21 @@ export function readTar(tar: Buffer): Map<string, Buffer> {
     const at = offset
     const header = tar.subarray(at, at + 512)
     if (header.every((b) => b === 0)) break
-    if (readOctal(header, 148, 8, 'checksum', at) !== checksumOf(header)) {
+    if (!checksumOf(header).includes(readOctal(header, 148, 8, 'checksum', at))) {
       throw new PluginLoadError(`archive is not a tar archive this server reads: the header at byte ${at} has a wrong checksum`)
     }
-    const size = paxSize ?? readOctal(header, 124, 12, 'size', at)
-    paxSize = undefined
     const type = String.fromCharCode(header[156] || 48)
+    // A pax size is the file entry's, after any long-name headers between them, as GNU tar reads it.
+    const meta = META_TYPES.has(type)
+    const size = !meta && paxSize !== undefined ? paxSize : readOctal(header, 124, 12, 'size', at)
+    if (!meta) paxSize = undefined
     const data = tar.subarray(offset + 512, offset + 512 + size)
     offset += 512 + Math.ceil(size / 512) * 512
     if (type === 'L') {
       longName = readString(data, 0, data.length)
       continue
     }
+    if (type === 'K') continue
     if (type === 'x') {
       const records = paxRecords(data, at)
       longName = records.path ?? longName
