@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { Pool } from 'pg'
+import { Pool, PoolClient } from 'pg'
 import { addDays, eventsPartitionName, insertEvents, listEventsPartitions, maintainEventsPartitions, migrate, MIGRATIONS, utcDayStart } from '@plugin-server/db'
 import { ingestEvent } from './ingest-event'
 
@@ -48,14 +48,51 @@ describe('migrate', () => {
     )
   })
 
+  it('holds no lock once done behind a transaction-mode pooler (PgBouncer, as the chart recommends), where each transaction may get another server connection, and runs again', async () => {
+    // PgBouncer in transaction mode, in miniature: each transaction on one server connection, each
+    // statement outside one on the next connection in turn.
+    const pooled = () => {
+      let turn = 0
+      let inTransaction: PoolClient | null = null
+      const servers: PoolClient[] = []
+      const client = {
+        on: () => client,
+        off: () => client,
+        release: () => servers.forEach((s) => s.release()),
+        query: async (text: string, values?: unknown[]) => {
+          while (servers.length < 3) servers.push(await pool.connect())
+          const server = inTransaction ?? servers[turn++ % servers.length]
+          if (text === 'BEGIN') inTransaction = server
+          if (text === 'COMMIT' || text === 'ROLLBACK') inTransaction = null
+          return server.query(text, values)
+        },
+      }
+      return { connect: async () => client } as unknown as Pool
+    }
+    assert.deepEqual(
+      (await migrate(pooled())).applied,
+      MIGRATIONS.map((m) => m.id),
+    )
+    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`)
+    assert.equal(rows[0].n, 0, 'no advisory lock left on any server connection')
+    assert.deepEqual(
+      (await migrate(pooled())).alreadyApplied,
+      MIGRATIONS.map((m) => m.id),
+    )
+  })
+
   it('is safe when several processes run it at once', async () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => migrate(pool)))
+    // Each migration under the lock of its own transaction: one process may apply the first and another the next.
     const applied = results.flatMap((r) => r.applied)
-    assert.deepEqual(
-      applied,
-      MIGRATIONS.map((m) => m.id),
-      'each migration applied exactly once',
-    )
+    assert.deepEqual([...applied].sort(), MIGRATIONS.map((m) => m.id).sort(), 'each migration applied exactly once')
+    for (const result of results) {
+      assert.deepEqual(
+        [...result.applied, ...result.alreadyApplied].sort(),
+        MIGRATIONS.map((m) => m.id).sort(),
+        'every process saw every migration, applying it or finding it applied',
+      )
+    }
   })
 
   it('keys events by (team, uuid) from 0005 on, keeping the rows a database already had', async () => {
