@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { MONITORED_QUEUES, monitoredQueues } from '@plugin-server/core'
+import { parseAllDocuments } from 'yaml'
 import { REPO_ROOT } from '../harness/processes'
 import { CHART, dashboardQueries, dashboards, helm, K8sObject, render, REQUIRED_SETS, runHelm } from './chart-tools'
 
@@ -99,6 +100,33 @@ describe('helm chart', function () {
       sharded.map((list) => list.split(':')[1]),
       monitoredQueues(3).filter((q) => q.startsWith('scheduled')),
     )
+  })
+
+  it('gives each role objects of its own and every Job, Deployment and Service a name of at most 63 characters, however long the release name: the fullname is cut, never the role', () => {
+    // 51 characters: cut whole to 52, <fullname>-<role> had given every role the same name.
+    const release = 'analytics-plugins-production-eu-west1-and-more-word'
+    const result = runHelm(['template', release, CHART, ...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true'])
+    assert.equal(result.status, 0, result.stderr)
+    const objects = parseAllDocuments(result.stdout)
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null)
+    const byKind = new Map<string, string[]>()
+    for (const o of objects) byKind.set(o.kind, [...(byKind.get(o.kind) ?? []), o.metadata.name])
+    for (const [kind, names] of byKind) assert.equal(new Set(names).size, names.length, `${kind}: ${names.join(', ')}`)
+    for (const kind of ['Deployment', 'Service', 'Job', 'PodDisruptionBudget', 'NetworkPolicy', 'HorizontalPodAutoscaler']) {
+      for (const name of byKind.get(kind) ?? []) assert.ok(name.length <= 63, `${kind} ${name}: ${name.length} characters`)
+    }
+    const deployments = byKind.get('Deployment') ?? []
+    assert.deepEqual(deployments.map((name) => /-(capture|ingest-worker|exporter|scheduler|job-worker)$/.exec(name)?.[1]).sort(), [
+      'capture',
+      'exporter',
+      'ingest-worker',
+      'job-worker',
+      'scheduler',
+    ])
+    const unavailable = /deployment=~"([^"]+)"/.exec(result.stdout)?.[1]
+    assert.ok(unavailable !== undefined, 'the rule on unavailable replicas')
+    for (const name of deployments) assert.match(name, new RegExp(`^${unavailable}$`), 'the alert on unavailable replicas names each Deployment')
   })
 
   it('stops every role inside its grace period and probes the health endpoints', () => {

@@ -15,9 +15,14 @@
 {{- end -}}
 {{- end -}}
 
-{{/* Name of one role's objects: <fullname>-<role>, short enough for every kind. */}}
+{{/*
+Name of one role's objects: <fullname>-<role>, at most 52 characters so that every kind and its
+suffixes (-metrics, -admin) fit in 63. The fullname is cut, never the role: cutting the whole name
+gave every role of a release named with 51 characters or more the same name.
+*/}}
 {{- define "ps.roleName" -}}
-{{- printf "%s-%s" (include "ps.fullname" .root) .role | trunc 52 | trimSuffix "-" -}}
+{{- $base := include "ps.fullname" .root | trunc (int (sub 51 (len .role))) | trimSuffix "-" -}}
+{{- printf "%s-%s" $base .role -}}
 {{- end -}}
 
 {{- define "ps.labels" -}}
