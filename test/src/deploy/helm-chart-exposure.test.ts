@@ -283,7 +283,10 @@ describe('helm chart: secrets, ports and exposure', function () {
     )
     assert.match(alerts.find((a) => a.alert === 'PluginServerTeamNearStorageLimit')!.expr, /plugin_team_storage_limit_bytes\)\) > 0\.9$/)
     const notReady = alerts.find((a) => a.alert === 'PluginServerPodsNotReady')!.expr
-    assert.match(notReady, /deployment=~"\(ps-plugin-server-capture\|ps-plugin-server-exporter\|ps-plugin-server-ingest-worker\|ps-plugin-server-job-worker\|ps-plugin-server-scheduler\)"/)
+    assert.match(
+      notReady,
+      /deployment=~"\(ps-plugin-server-capture\|ps-plugin-server-exporter\|ps-plugin-server-ingest-worker\|ps-plugin-server-job-worker\|ps-plugin-server-scheduler\)"/,
+    )
     assert.deepEqual(ofKind(render(REQUIRED_SETS).objects, 'PrometheusRule'), [], 'off by default: it needs the Prometheus Operator')
   })
 

@@ -179,6 +179,10 @@ describe('helm chart', function () {
     const cases: [string[], RegExp][] = [
       [[], /secrets\/databaseUrl.*minLength|secrets\.databaseUrl is required/s],
       [[...REQUIRED_SETS, '--set', 'roles.ingest-worker.replica=3'], /roles\/ingest-worker.*additional properties 'replica' not allowed/s],
+      [
+        [...REQUIRED_SETS, '--set', 'keda.enabled=true', '--set', 'keda.redisAddress=redis:6379', '--set', 'keda.redisAuth=true'],
+        /keda\.redisAuth reads REDIS_PASSWORD from the chart's Secret: set secrets\.redisPassword/,
+      ],
       [[...REQUIRED_SETS, '--set', 'keda.enabled=true'], /keda\/redisAddress/],
       [[...REQUIRED_SETS, '--set', 'queuePrefix=ps'], /queuePrefix/],
       [
