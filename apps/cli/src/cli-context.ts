@@ -31,6 +31,22 @@ export async function withPool<T>(fn: (pool: Pool, config: Config) => Promise<T>
   }
 }
 
+/**
+ * A Redis client for a command that then builds BullMQ queues on it: Redis is asked first, with one
+ * retry, so a Redis that is away fails the command at once naming REDIS_URL. A BullMQ queue waits for
+ * its connection with no deadline: `queue failed` ran past a minute, printing ioredis' stacks.
+ */
+export async function reachableRedis(config: Config, name: string): Promise<ReturnType<typeof createRedis>> {
+  const redis = createRedis(config.redisUrl, cliLogger(config), name, { maxRetriesPerRequest: 1 })
+  try {
+    await redis.ping()
+    return redis
+  } catch (err) {
+    redis.disconnect()
+    fail((nameConnectionVariable(err, config) as Error).message)
+  }
+}
+
 export function fail(message: string): never {
   printError(`plugin-server: ${message}`)
   process.exit(1)

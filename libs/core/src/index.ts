@@ -65,7 +65,7 @@ export {
   bullmqKeys,
 } from './bullmq-internals'
 export { observeQueueWorker } from './queue-worker-metrics'
-export { parseSecretKeys, SECRETS_KEYS_VARIABLE } from './secret-keys'
+export { parseSecretKeys, SECRET_KEY_ID, SECRETS_KEYS_VARIABLE } from './secret-keys'
 export type { SecretKey } from './secret-keys'
 export { installFatalHandlers } from './fatal-errors'
 export { GLIBC_MALLOC_TUNABLES } from './malloc-tunables'

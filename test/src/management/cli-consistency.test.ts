@@ -179,6 +179,45 @@ describe('plugin-server CLI consistency', function () {
     assert.match((nameConnectionVariable(refused, { databaseUrl: env.DATABASE_URL, redisUrl: 'redis://127.0.0.1:6390' }) as Error).message, /REDIS_URL/)
   })
 
+  it('queue failed, queue retry-failed, export status and export historical fail at once naming REDIS_URL when Redis is away, instead of waiting for it for good', async () => {
+    const away = { ...env, REDIS_URL: 'redis://:hunter2@127.0.0.1:1' }
+    for (const args of [
+      ['queue', 'failed', 'ingest'],
+      ['queue', 'retry-failed', 'ingest'],
+      ['export', 'status', '1'],
+      ['export', 'historical', 'status', '1'],
+    ]) {
+      const started = Date.now()
+      const out = await runCli(args, away)
+      assert.equal(out.code, 1, `${args.join(' ')}: ${out.stderr}`)
+      assert.match(out.stderr, /cannot reach Redis at 127\.0\.0\.1:1 \(set by REDIS_URL\)/, args.join(' '))
+      assert.doesNotMatch(out.stderr, /hunter2/)
+      assert.ok(Date.now() - started < 20_000, `${args.join(' ')} answered in ${Date.now() - started} ms`)
+    }
+    const database = await runCli(['export', 'status', '1'], { ...env, DATABASE_URL: 'postgres://postgres:hunter2@127.0.0.1:1/none' })
+    assert.match(database.stderr, /cannot reach Postgres at 127\.0\.0\.1:1 \(set by DATABASE_URL\)/)
+  })
+
+  it('secrets generate-key refuses a key id PLUGIN_SECRETS_KEYS would refuse, and demo a count that is not a number, naming the option', async () => {
+    for (const id of ['a:b', 'a,b', 'a b', '', 'x'.repeat(33)]) {
+      const out = await runCli(['secrets', 'generate-key', '--id', id], env)
+      assert.equal(out.code, 1, JSON.stringify(id))
+      assert.match(out.stderr, /--id must be 1 to 32 letters, digits, '_', '\.' or '-'/)
+      assert.equal(out.stdout, '')
+    }
+    const made = await runCli(['secrets', 'generate-key', '--id', 'k2026.12'], env)
+    assert.match(made.stdout, /^k2026\.12:[A-Za-z0-9+/]{43}=\n$/)
+    for (const [option, value] of [
+      ['--events', 'abc'],
+      ['--duration', '-1'],
+      ['--ingest-workers', '0'],
+    ]) {
+      const out = await runCli(['demo', option, value], env)
+      assert.notEqual(out.code, 0)
+      assert.match(out.stderr, new RegExp(`${option} must be`), `${option} ${value}: ${out.stderr}`)
+    }
+  })
+
   it('an unreachable server at the default address is said to be the default, not set by the unset variable', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', port: 5432 })
     const urls = { databaseUrl: 'postgres://postgres@127.0.0.1:5432/plugin_server', redisUrl: 'redis://127.0.0.1:6379' }

@@ -15,11 +15,12 @@ import { DemoProcess, spawnRole, stopFleet } from '../demo/demo-fleet'
 import { installExamplePlugins } from '../demo/example-plugins'
 import { ExportSink, startExportSink } from '../demo/export-sink'
 import { sendSampleEvents } from '../demo/sample-events'
+import { nonNegativeInt, positiveInt } from './option-parsers'
 
 interface DemoOptions {
-  events: string
-  duration: string
-  ingestWorkers: string
+  events: number
+  duration: number
+  ingestWorkers: number
   writeEnv: string
 }
 
@@ -29,9 +30,10 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('run a demo fleet on local Redis and Postgres (started for you unless REDIS_URL/DATABASE_URL are set) and send events through it')
-    .option('--events <n>', 'events to send in the first burst', '1000')
-    .option('--duration <seconds>', 'keep events flowing this long, then stop (0: until Ctrl-C)', '0')
-    .option('--ingest-workers <n>', 'ingest-worker processes', '2')
+    // Checked here: `Number('abc')` made --duration run until Ctrl-C and --ingest-workers start none.
+    .option('--events <n>', 'events to send in the first burst', nonNegativeInt('--events'), 1000)
+    .option('--duration <seconds>', 'keep events flowing this long, then stop (0: until Ctrl-C)', nonNegativeInt('--duration'), 0)
+    .option('--ingest-workers <n>', 'ingest-worker processes', positiveInt('--ingest-workers'), 2)
     .option(
       '--write-env <path>',
       'where to write the environment another shell needs (mode 0600, removed on stop; not --env-file, which Node 20 takes for itself)',

@@ -8,7 +8,8 @@ import {
   HistoricalRunProgress,
   startHistoricalExport,
 } from '@plugin-server/export'
-import { cliLogger, fail, printJson, withPool } from '../cli-context'
+import { fail, printJson, reachableRedis, withPool } from '../cli-context'
+import { nameConnectionVariable } from '../connection-errors'
 import { positiveInt } from './option-parsers'
 import { parseTime } from './parse-time'
 
@@ -115,12 +116,12 @@ export function progressLine(p: HistoricalRunProgress): string {
 
 async function withHistorical(fn: (deps: Deps) => Promise<void>): Promise<void> {
   await withPool(async (pool, config) => {
-    const redis = createRedis(config.redisUrl, cliLogger(config), 'cli-export-historical')
+    const redis = await reachableRedis(config, 'cli-export-historical')
     const queue = new HistoricalQueue(redis, config.queuePrefix)
     try {
       await fn({ pool, redis, queue, config })
     } catch (err) {
-      fail(err instanceof HistoricalRunOverlap ? err.message : (err as Error).message)
+      fail(err instanceof HistoricalRunOverlap ? err.message : (nameConnectionVariable(err, config) as Error).message)
     } finally {
       await queue.close()
       redis.disconnect()

@@ -2,7 +2,8 @@ import { Command } from 'commander'
 import { Config, createRedis, Pool } from '@plugin-server/core'
 import { DeliveryQueue, exportStatus, replayDeadLetters } from '@plugin-server/export'
 import type { ReplayResult } from '@plugin-server/export'
-import { cliLogger, fail, printJson, withPool } from '../cli-context'
+import { fail, printJson, reachableRedis, withPool } from '../cli-context'
+import { nameConnectionVariable } from '../connection-errors'
 import { printError } from '../output'
 import { registerExportHistorical } from './export-historical'
 import { positiveInt } from './option-parsers'
@@ -38,12 +39,12 @@ async function withExport(
   fn: (deps: { pool: Pool; redis: ReturnType<typeof createRedis>; deliveries: DeliveryQueue; config: Config }) => Promise<void>,
 ): Promise<void> {
   await withPool(async (pool, config) => {
-    const redis = createRedis(config.redisUrl, cliLogger(config), 'cli-export')
+    const redis = await reachableRedis(config, 'cli-export')
     const deliveries = new DeliveryQueue(redis, config.queuePrefix)
     try {
       await fn({ pool, redis, deliveries, config })
     } catch (err) {
-      fail((err as Error).message)
+      fail((nameConnectionVariable(err, config) as Error).message)
     } finally {
       await deliveries.close()
       redis.disconnect()

@@ -16,6 +16,14 @@ export function positiveInt(name: string): (value: string) => number {
   }
 }
 
+export function nonNegativeInt(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be 0 or a positive integer`)
+    if (Number(value) > MAX_INT) throw new InvalidArgumentError(`${name} must be at most ${MAX_INT}`)
+    return Number(value)
+  }
+}
+
 export function integer(name: string): (value: string) => number {
   return (value) => {
     if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer`)

@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import {
   createQueue,
-  createRedis,
   listFailedJobs,
   MAX_FAILED_LISTED,
   MAX_FAILED_SCANNED_PER_STEP,
@@ -10,7 +9,7 @@ import {
   retryFailedStep,
 } from '@plugin-server/core'
 import type { FailedQueue, RetryableFailedQueue } from '@plugin-server/core'
-import { cliConfig, cliLogger } from '../cli-context'
+import { cliConfig, reachableRedis } from '../cli-context'
 import { nameConnectionVariable } from '../connection-errors'
 import { printError, printResult } from '../output'
 import { positiveInt } from './option-parsers'
@@ -50,7 +49,7 @@ export function registerQueue(program: Command): void {
 async function withQueue(name: string, fn: (queue: FailedQueue, known: RetryableFailedQueue) => Promise<void>): Promise<void> {
   const known = retryableFailedQueue(name)
   const config = cliConfig()
-  const redis = createRedis(config.redisUrl, cliLogger(config), 'cli-queue', { maxRetriesPerRequest: 1 })
+  const redis = await reachableRedis(config, 'cli-queue')
   const queue: FailedQueue = createQueue(known, redis, config.queuePrefix)
   try {
     await fn(queue, known)

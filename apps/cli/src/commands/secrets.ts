@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { rotateSecrets } from '@plugin-server/management'
-import { withManagement } from '../cli-context'
+import { SECRET_KEY_ID } from '@plugin-server/core'
+import { fail, withManagement } from '../cli-context'
 import { printError, printResult } from '../output'
 
 /**
@@ -35,6 +36,8 @@ export function registerSecrets(program: Command): void {
     .option('--id <id>', 'key id stored with each ciphertext', `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`)
     .description('print a new key entry for PLUGIN_SECRETS_KEYS (put it first, keep the old one until rotate has run)')
     .action((options: { id: string }) => {
+      // An entry the fleet refuses at start would, put first as told, stop every role.
+      if (!SECRET_KEY_ID.test(options.id)) fail(`--id must be 1 to 32 letters, digits, '_', '.' or '-' (got ${JSON.stringify(options.id)})`)
       process.stdout.write(`${options.id}:${randomBytes(32).toString('base64')}\n`)
     })
 }
