@@ -179,6 +179,8 @@ describe('helm chart', function () {
     const cases: [string[], RegExp][] = [
       [[], /secrets\/databaseUrl.*minLength|secrets\.databaseUrl is required/s],
       [[...REQUIRED_SETS, '--set', 'roles.ingest-worker.replica=3'], /roles\/ingest-worker.*additional properties 'replica' not allowed/s],
+      [[...REQUIRED_SETS, '--set', 'roles.capture.pdb.maxUnavailable=null'], /roles\.capture\.pdb needs minAvailable or maxUnavailable/],
+      [[...REQUIRED_SETS, '--set', 'ingress.enabled=true', '--set', 'ingress.hosts=null'], /ingress\.enabled needs ingress\.hosts/],
       [
         [...REQUIRED_SETS, '--set', 'keda.enabled=true', '--set', 'keda.redisAddress=redis:6379', '--set', 'keda.redisAuth=true'],
         /keda\.redisAuth reads REDIS_PASSWORD from the chart's Secret: set secrets\.redisPassword/,
