@@ -201,6 +201,10 @@ describe('helm chart', function () {
         [...REQUIRED_SETS, '--set-string', 'config.CAPTURE_SHUTDOWN_DELAY_MS=20000'],
         /roles\.capture\.terminationGracePeriodSeconds \(30\) minus shutdownMarginSeconds \(10\) must be longer than config\.CAPTURE_SHUTDOWN_DELAY_MS \(20000 ms\)/,
       ],
+      [
+        [...REQUIRED_SETS, '--set-string', 'roles.capture.env.CAPTURE_SHUTDOWN_DELAY_MS=25000'],
+        /roles\.capture\.terminationGracePeriodSeconds \(30\) minus shutdownMarginSeconds \(10\) must be longer than roles\.capture\.env\.CAPTURE_SHUTDOWN_DELAY_MS \(25000 ms\)/,
+      ],
       [[...REQUIRED_SETS, '--set', 'secrets.databaseUrl=mysql://x'], /secrets\/databaseUrl/],
       [[...REQUIRED_SETS, '--set-string', 'config.REDIS_URL=redis://elsewhere'], /config\/REDIS_URL/],
     ]

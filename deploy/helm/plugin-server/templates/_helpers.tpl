@@ -80,9 +80,11 @@ scheduler's chains are in scheduled-0 … scheduled-<n-1> instead of scheduled.
 {{- fail (printf "roles.%s.terminationGracePeriodSeconds (%d) minus shutdownMarginSeconds (%d) must be longer than %s (%d ms), the longest a plugin call may run" .role $grace $margin $timeoutFrom $timeout) -}}
 {{- end -}}
 {{- /* Capture keeps serving for CAPTURE_SHUTDOWN_DELAY_MS after SIGTERM (endpoints drop the pod meanwhile), inside SHUTDOWN_GRACE_MS. */ -}}
-{{- $delay := int (default "5000" (get .root.Values.config "CAPTURE_SHUTDOWN_DELAY_MS")) -}}
+{{- $roleDelay := get (.spec.env | default dict) "CAPTURE_SHUTDOWN_DELAY_MS" -}}
+{{- $delayFrom := ternary "roles.capture.env.CAPTURE_SHUTDOWN_DELAY_MS" "config.CAPTURE_SHUTDOWN_DELAY_MS" (not (empty $roleDelay)) -}}
+{{- $delay := int (default "5000" (default (get .root.Values.config "CAPTURE_SHUTDOWN_DELAY_MS") $roleDelay)) -}}
 {{- if and (eq .role "capture") (le (mul (sub $grace $margin) 1000) $delay) -}}
-{{- fail (printf "roles.capture.terminationGracePeriodSeconds (%d) minus shutdownMarginSeconds (%d) must be longer than config.CAPTURE_SHUTDOWN_DELAY_MS (%d ms), the time capture keeps serving after SIGTERM before it drains" $grace $margin $delay) -}}
+{{- fail (printf "roles.capture.terminationGracePeriodSeconds (%d) minus shutdownMarginSeconds (%d) must be longer than %s (%d ms), the time capture keeps serving after SIGTERM before it drains" $grace $margin $delayFrom $delay) -}}
 {{- end -}}
 {{- mul (sub $grace $margin) 1000 -}}
 {{- end -}}
