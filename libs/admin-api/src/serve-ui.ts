@@ -22,10 +22,11 @@ const CONTENT_TYPES: Record<string, string> = {
  * The UI loads nothing but its own files and talks to nothing but /api on the same origin; plugin
  * Markdown is sanitized before it is shown, and this is the second line should that ever fail.
  * Its forms are all handled in script, so no form may submit anywhere (`form-action` is not
- * covered by default-src).
+ * covered by default-src), nor may a <base> move relative URLs (`base-uri`).
  */
 const SECURITY_HEADERS = {
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
 }

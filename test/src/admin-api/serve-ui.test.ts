@@ -7,7 +7,7 @@ import path from 'node:path'
 import { AdminUiOptions, createAdminUi } from '@plugin-server/admin-api'
 import { REPO_ROOT } from '../harness/processes'
 
-const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'none'"
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'"
 const INDEX = '<!doctype html><div id="app"></div><script type="module" src="/admin/assets/index-abc123.js"></script>'
 
 interface Reply {

@@ -61,4 +61,28 @@ describe('admin UI: forms in plugin.json Markdown', function () {
       await browser.close()
     }
   })
+
+  it('keeps no SVG or image map from Markdown (a drawn "Save" linking elsewhere opened in the admin tab itself), and opens every link it keeps in a new tab', async () => {
+    const markdown = `Set your key below.
+
+<svg width="100%" height="200"><a href="${sinkUrl}"><rect width="100%" height="100%" fill="#fff"/><text x="40" y="20">Save</text></a></svg>
+<map name="m"><area shape="default" href="${sinkUrl}"></map><img usemap="#m" alt="map">
+[a plain link](${sinkUrl})`
+    const dir = writePlugin('svg-markdown', 'export function processEvent(e) { return e }', [{ markdown }, { key: 'k', name: 'K', type: 'string' }])
+    const installed = await installPluginFromPath(f.management, dir)
+    const browser = await launchBrowser()
+    try {
+      const page = await browser.newPage()
+      await page.goto(`${f.fleet.captureUrl}/admin/`)
+      await login(page, f.teamToken)
+      await page.goto(`${f.fleet.captureUrl}/admin/#/plugins/${installed.plugin.id}`)
+      const block = page.getByTestId('plugin-config-schema').locator('.markdown').first()
+      await block.getByText('Set your key below.').waitFor({ timeout: 20_000 })
+      assert.equal(await block.locator('svg, math, map, area').count(), 0, await block.innerHTML())
+      const links = await block.locator('[href]').evaluateAll((elements) => elements.map((e) => [e.getAttribute('target'), e.getAttribute('rel')]))
+      assert.deepEqual(links, [['_blank', 'noopener noreferrer']], 'the plain link only, in a new tab')
+    } finally {
+      await browser.close()
+    }
+  })
 })
