@@ -21,6 +21,11 @@ const EVERYTHING = [
   '--set', 'tolerations[0].key=dedicated',
   '--set', 'tolerations[0].operator=Exists',
   '--set', 'extraEnvFrom[0].secretRef.name=plugin-server-extra',
+  '--set', 'extraVolumes[0].name=db-ca',
+  '--set', 'extraVolumes[0].configMap.name=db-ca',
+  '--set', 'extraVolumeMounts[0].name=db-ca',
+  '--set', 'extraVolumeMounts[0].mountPath=/etc/db-ca',
+  '--set', 'extraVolumeMounts[0].readOnly=true',
 ] // prettier-ignore
 
 function validate(yaml: string): { validated: number; kinds: Record<string, number>; errors: { object: string; error: string }[] } {
@@ -127,6 +132,28 @@ describe('helm chart', function () {
     const unavailable = /deployment=~"([^"]+)"/.exec(result.stdout)?.[1]
     assert.ok(unavailable !== undefined, 'the rule on unavailable replicas')
     for (const name of deployments) assert.match(name, new RegExp(`^${unavailable}$`), 'the alert on unavailable replicas names each Deployment')
+  })
+
+  it("mounts extraVolumes in every role's pods and the migration Job, beside /tmp (a private CA for the database, the root filesystem being read-only)", () => {
+    const { objects } = render(EVERYTHING)
+    const pods = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'Job')].map((o) => ({
+      name: o.metadata.name,
+      spec: (o.spec as { template: { spec: { volumes: { name: string }[]; containers: { volumeMounts: { name: string; mountPath: string }[] }[] } } }).template
+        .spec,
+    }))
+    assert.equal(pods.length, 6, 'five roles and the migration Job')
+    for (const { name, spec } of pods) {
+      assert.deepEqual(
+        spec.volumes.map((v) => v.name),
+        ['tmp', 'db-ca'],
+        name,
+      )
+      assert.deepEqual(
+        spec.containers[0].volumeMounts.map((m) => m.mountPath),
+        ['/tmp', '/etc/db-ca'],
+        name,
+      )
+    }
   })
 
   it('stops every role inside its grace period and probes the health endpoints', () => {
