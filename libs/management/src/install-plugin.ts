@@ -17,6 +17,7 @@ import { asManagementError } from './load-error'
 import { notifyWorkers } from './notify'
 import { assertPluginName } from './plugin-name'
 import { assertStorablePlugin } from './storable-plugin'
+import { assertStorableDefaults } from './validate-config'
 import { learnCapabilities } from './learn-capabilities'
 
 /**
@@ -33,6 +34,7 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
   const { pluginJson } = source
   assertPluginName(pluginJson.name)
   assertStorablePlugin(pluginJson, files)
+  assertStorableDefaults(pluginJson.name, pluginJson.config)
   const hash = contentHash(files)
   const stored = filesToJson(files)
   // Not refused here when the module does not evaluate: it stays unknown and fails to load in the workers with their load error, as before.

@@ -123,6 +123,22 @@ function assertJson(pluginName: string, key: string, value: string, secret: bool
 }
 
 /** A given value Postgres can store, within the limit, and not one that would pass for a sealed secret. */
+/**
+ * A plugin.json's defaults are stored as values are when a config is made: refused at install, as a
+ * value would be, naming the field (a default of 100 KB, or one that looks like a sealed secret,
+ * went into every config made after).
+ */
+export function assertStorableDefaults(pluginName: string, schema: readonly PluginConfigField[]): void {
+  for (const field of configFields(schema)) {
+    if (field.type === 'attachment' || field.default === undefined || field.default === null) continue
+    try {
+      assertStorable(pluginName, field.key as string, String(field.default))
+    } catch (error) {
+      throw new ManagementError('invalid_plugin', `plugin.json: the default of ${(error as Error).message.replace(/^plugin "[^"]*": /, '')}`, 'config')
+    }
+  }
+}
+
 function assertStorable(pluginName: string, key: string, value: string): void {
   const problem = unstorableText(value)
   if (problem) throw invalid(pluginName, key, problem)

@@ -154,6 +154,27 @@ describe('installPlugin', () => {
     assert.equal((await listPlugins(h.ctx, '', 1000)).length, 0)
   })
 
+  it('refuses a config default no config value could be (over 64 KiB, or looking like a sealed secret), naming the field, as every config made after would store it', async () => {
+    for (const [value, problem] of [
+      ['x'.repeat(70 * 1024), /^plugin\.json: the default of config field "label" is 71680 bytes, over the limit of 65536 bytes per value/],
+      ['enc:v1:k:AAAA', /^plugin\.json: the default of config field "label" must not begin with "enc:v1:", the prefix of secrets sealed at rest$/],
+    ] as const) {
+      const dir = await copyFixture(BASIC)
+      const json = JSON.parse(await fs.readFile(path.join(dir, 'plugin.json'), 'utf8')) as { config: { key?: string; default?: string }[] }
+      const field = json.config.find((f) => f.key === 'label')
+      assert.ok(field, 'the fixture has a label field')
+      field.default = value
+      await fs.writeFile(path.join(dir, 'plugin.json'), JSON.stringify(json))
+      await assert.rejects(installPluginFromPath(h.ctx, dir), (err: unknown) => {
+        assert.ok(err instanceof ManagementError)
+        assert.equal(err.status, 400)
+        assert.match(err.message, problem)
+        return true
+      })
+    }
+    assert.equal((await listPlugins(h.ctx, '', 1000)).length, 0)
+  })
+
   it('refuses a plugin.json over 1 MB, naming the limit', async () => {
     const dir = await copyFixture(BASIC)
     const json = JSON.parse(await fs.readFile(path.join(dir, 'plugin.json'), 'utf8'))
