@@ -120,6 +120,14 @@ export class PluginManager {
       isolateBytes: services.plugins.memoryLimitMb * MiB,
       processBytes: services.plugins.processMemoryLimitMb * MiB,
     }
+    const { teamMemoryLimitMb, processMemoryLimitMb } = services.plugins
+    if (processMemoryLimitMb > 0 && teamMemoryLimitMb >= processMemoryLimitMb) {
+      // Said at start: nothing else would show that a team's memory breach can never fire here.
+      services.logger.warn(
+        { teamMemoryLimitMb, processMemoryLimitMb },
+        `PLUGIN_TEAM_MEMORY_LIMIT_MB (${teamMemoryLimitMb}) is not below PLUGIN_PROCESS_MEMORY_LIMIT_MB (${processMemoryLimitMb}): a team filling its plugins' heaps is unloaded again and again at the process limit instead of being a breach the circuit breaker disables; set it lower`,
+      )
+    }
     this.shared = new TeamSharedBounds({
       teamSockets: services.plugins.teamMaxSockets,
       processSockets: services.plugins.maxSockets,

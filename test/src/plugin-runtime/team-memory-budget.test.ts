@@ -330,5 +330,20 @@ describe('TeamMemoryBudget (PLUGIN_TEAM_MEMORY_LIMIT_MB)', function () {
         "the other team's plugin stays",
       )
     })
+
+    it('warns at start, naming both variables, that PLUGIN_TEAM_MEMORY_LIMIT_MB at or above it (512 here) can never be a breach; not once it is below', async () => {
+      const warnings = async (env: Record<string, string>) => {
+        await fx.close()
+        fx = await pluginRuntimeFixture({ PLUGIN_PROCESS_MEMORY_LIMIT_MB: '60', PLUGIN_RECONCILE_INTERVAL_MS: '100000', ...env })
+        const lines: { level: number; msg: string }[] = []
+        fx.ctx.logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) })
+        runtime = await fx.start()
+        return lines.filter((l) => l.level === 40 && l.msg.startsWith('PLUGIN_TEAM_MEMORY_LIMIT_MB')).map((l) => l.msg)
+      }
+      assert.deepEqual(await warnings({}), [
+        "PLUGIN_TEAM_MEMORY_LIMIT_MB (512) is not below PLUGIN_PROCESS_MEMORY_LIMIT_MB (60): a team filling its plugins' heaps is unloaded again and again at the process limit instead of being a breach the circuit breaker disables; set it lower",
+      ])
+      assert.deepEqual(await warnings({ PLUGIN_TEAM_MEMORY_LIMIT_MB: '40' }), [])
+    })
   })
 })
