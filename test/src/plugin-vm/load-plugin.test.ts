@@ -118,6 +118,17 @@ describe('plugin-vm: loading plugins', () => {
       await eventually('every esbuild process dead', async () => children.every(gone), Boolean, 5000)
       const source = await sourceFromCode('export function processEvent(e) { e.ok = true; return e }')
       assert.match(source.code, /e\.ok = true/)
+      // Killed under a compile's feet: the write finds it gone (`The service was stopped: write EPIPE`).
+      const live = execFileSync('pgrep', ['-P', String(process.pid), 'esbuild'])
+        .toString()
+        .trim()
+        .split('\n')
+        .map(Number)
+        .filter((pid) => !gone(pid))
+      const compiling = sourceFromCode('export function processEvent(e) { e.again = true; return e }')
+      for (const pid of live) process.kill(pid, 'SIGKILL')
+      assert.match((await compiling).code, /e\.again = true/)
+      assert.match((await sourceFromCode('export function processEvent(e) { e.after = true; return e }')).code, /e\.after = true/)
     })
 
     it("is not fooled into stopping a live esbuild service by a plugin importing a module named like esbuild's own failure, which left other plugins' compiles unanswered", async () => {
