@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Logger } from '@plugin-server/core'
+import { bodyTimeouts, type Logger } from '@plugin-server/core'
 import type { AdminApiHandler } from './interfaces'
 
 export interface AdminServer {
@@ -17,12 +17,7 @@ export interface AdminServer {
  * byte, and Node's default gave a request that never sent its body 5 minutes.
  */
 export async function startAdminServer(host: string, port: number, handlers: AdminApiHandler[], logger: Logger, bodyTimeoutMs: number): Promise<AdminServer> {
-  const timeouts = {
-    requestTimeout: bodyTimeoutMs,
-    headersTimeout: Math.min(bodyTimeoutMs, 60_000),
-    connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
-  }
-  const server = http.createServer(timeouts, (req, res) => {
+  const server = http.createServer(bodyTimeouts(bodyTimeoutMs), (req, res) => {
     void (async () => {
       for (const handler of handlers) if (await handler(req, res)) return
       res

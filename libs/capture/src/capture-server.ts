@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { IngestEvent, Logger, QueueBacklogError, withoutTrailingSlashes, withPersonUpdates, withTimeout } from '@plugin-server/core'
+import { bodyTimeouts, IngestEvent, Logger, QueueBacklogError, withoutTrailingSlashes, withPersonUpdates, withTimeout } from '@plugin-server/core'
 import type { CaptureMetrics } from './capture-metrics'
 import { clientIp } from './client-ip'
 import type { EventBatcher } from '@plugin-server/core'
@@ -166,23 +166,21 @@ export async function startCaptureServer(
     metrics.events.inc(events.length)
   }
 
-  // A body sent slowly or left half-sent holds its bytes of the budget: Node's default gives it 5 minutes.
-  const timeouts = {
-    requestTimeout: options.bodyTimeoutMs,
-    headersTimeout: Math.min(options.bodyTimeoutMs, 60_000),
-    connectionsCheckingInterval: Math.min(1000, options.bodyTimeoutMs),
-  }
+  // Logged whole, answered without it: the client is anyone on the internet, the cause may name hosts.
+  // The path only: a GET capture carries its events (personal data) in the query.
+  const logFailure = (req: http.IncomingMessage, err: unknown) =>
+    logger.error({ err: (err as Error).message, path: (req.url ?? '/').split('?')[0] }, 'capture request failed')
   // Once closing, keep-alive clients are told to go (their busy connections would keep the server,
   // and the shutdown, waiting past the grace period) and connections are closed as they go idle.
   let closing = false
-  const server = http.createServer(timeouts, async (req, res) => {
+  const server = http.createServer(bodyTimeouts(options.bodyTimeoutMs), async (req, res) => {
     if (closing) res.setHeader('Connection', 'close')
     res.on('finish', () => closing && setImmediate(() => server.closeIdleConnections()))
     for (const mounted of deps.mounted ?? []) {
       // A mounted handler (the admin API, the UI) that fails has answered or owns the request: handling
       // it again here would write a second answer, and throw once the first had sent its headers.
       const served = await mounted(req, res).catch((err: unknown) => {
-        logger.error({ err: (err as Error).message, path: (req.url ?? '/').split('?')[0] }, 'capture request failed')
+        logFailure(req, err)
         if (res.headersSent) res.destroy()
         else respond(res, 503, { type: 'server_error', code: 'unavailable', detail: 'the request failed, retry later', attr: null })
         return true
@@ -199,9 +197,7 @@ export async function startCaptureServer(
         ([status, body, contentType]) => respond(res, status, body, contentType),
         (err: unknown) => {
           if (err instanceof CaptureError) return respond(res, err.status, err.toBody())
-          // Logged whole, answered without it: the client is anyone on the internet, the cause may name hosts.
-          // The path only: a GET capture carries its events (personal data) in the query.
-          logger.error({ err: (err as Error).message, path: (req.url ?? '/').split('?')[0] }, 'capture request failed')
+          logFailure(req, err)
           respond(res, 503, { type: 'server_error', code: 'unavailable', detail: 'events were not stored, retry later', attr: null })
         },
       )

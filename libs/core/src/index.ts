@@ -73,6 +73,7 @@ export { isStorableTime } from './storable-timestamp'
 export { jsonNestedDeeperThan, MAX_EVENT_DEPTH } from './event-depth'
 export { parseDate } from './parse-date'
 export { withoutTrailingSlashes } from './without-trailing-slashes'
+export { bodyTimeouts } from './body-timeouts'
 export { MAX_PROJECT_TOKEN_LENGTH, newTeamTokenProblem, projectTokenProblem } from './project-token'
 export {
   jobTeams,

@@ -6,9 +6,10 @@ export interface SecretKey {
 
 export const SECRETS_KEYS_VARIABLE = 'PLUGIN_SECRETS_KEYS'
 
-const ENTRY = /^([A-Za-z0-9_.-]{1,32}):([A-Za-z0-9+/]+={0,2})$/
 /** What a key id may be: the id part of an entry. */
-export const SECRET_KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/
+const KEY_ID = '[A-Za-z0-9_.-]{1,32}'
+export const SECRET_KEY_ID = new RegExp(`^${KEY_ID}$`)
+const ENTRY = new RegExp(`^(${KEY_ID}):([A-Za-z0-9+/]+={0,2})$`)
 
 /**
  * `id:base64key,id:base64key`: the first key encrypts, every key decrypts, so a rotation adds a key

@@ -34,7 +34,7 @@ export async function installPlugin(ctx: ManagementContext, files: PluginFileMap
   const { pluginJson } = source
   assertPluginName(pluginJson.name)
   assertStorablePlugin(pluginJson, files)
-  assertStorableDefaults(pluginJson.name, pluginJson.config)
+  assertStorableDefaults(pluginJson.config)
   const hash = contentHash(files)
   const stored = filesToJson(files)
   // Not refused here when the module does not evaluate: it stays unknown and fails to load in the workers with their load error, as before.

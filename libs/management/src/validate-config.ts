@@ -122,37 +122,36 @@ function assertJson(pluginName: string, key: string, value: string, secret: bool
   }
 }
 
-/** A given value Postgres can store, within the limit, and not one that would pass for a sealed secret. */
 /**
  * A plugin.json's defaults are stored as values are when a config is made: refused at install, as a
  * value would be, naming the field (a default of 100 KB, or one that looks like a sealed secret,
  * went into every config made after).
  */
-export function assertStorableDefaults(pluginName: string, schema: readonly PluginConfigField[]): void {
+export function assertStorableDefaults(schema: readonly PluginConfigField[]): void {
   for (const field of configFields(schema)) {
     if (field.type === 'attachment' || field.default === undefined || field.default === null) continue
-    try {
-      assertStorable(pluginName, field.key as string, String(field.default))
-    } catch (error) {
-      throw new ManagementError('invalid_plugin', `plugin.json: the default of ${(error as Error).message.replace(/^plugin "[^"]*": /, '')}`, 'config')
-    }
+    const problem = storableProblem(String(field.default))
+    if (problem) throw new ManagementError('invalid_plugin', `plugin.json: the default of config field ${JSON.stringify(field.key)} ${problem}`, 'config')
   }
 }
 
+/** A given value Postgres can store, within the limit, and not one that would pass for a sealed secret. */
 function assertStorable(pluginName: string, key: string, value: string): void {
-  const problem = unstorableText(value)
+  const problem = storableProblem(value)
   if (problem) throw invalid(pluginName, key, problem)
+}
+
+/** Why a value may not be stored as a config value, or null. */
+function storableProblem(value: string): string | null {
+  const unstorable = unstorableText(value)
+  if (unstorable) return unstorable
   // Stored, it would be taken for a secret sealed at rest: views would hide it and `secrets rotate` would try to open it.
-  if (value.startsWith(SEALED_PREFIX))
-    throw invalid(pluginName, key, `must not begin with ${JSON.stringify(SEALED_PREFIX)}, the prefix of secrets sealed at rest`)
+  if (value.startsWith(SEALED_PREFIX)) return `must not begin with ${JSON.stringify(SEALED_PREFIX)}, the prefix of secrets sealed at rest`
   const bytes = Buffer.byteLength(value, 'utf8')
   if (bytes > MAX_CONFIG_VALUE_BYTES) {
-    throw invalid(
-      pluginName,
-      key,
-      `is ${bytes} bytes, over the limit of ${MAX_CONFIG_VALUE_BYTES} bytes per value (MAX_CONFIG_VALUE_BYTES); put large data in an attachment field`,
-    )
+    return `is ${bytes} bytes, over the limit of ${MAX_CONFIG_VALUE_BYTES} bytes per value (MAX_CONFIG_VALUE_BYTES); put large data in an attachment field`
   }
+  return null
 }
 
 function assertConfigSize(pluginName: string, config: Record<string, string>): void {

@@ -72,9 +72,9 @@ export const MAX_BRACKET_DEPTH = 1000
 /**
  * Why the text nests brackets too deeply for esbuild, or null. Every bracket counts, in strings and
  * comments too, which only overstates it: a closing one never takes the depth below 0, so closing
- * brackets in a comment cannot make room for the opening ones after it. A 2 KB archive whose file nested a million `[` crashed
- * esbuild's service (out of stack, at 1 GB) for every later compile in the process; 160 000 levels
- * compiled, and left the service holding 930 MB.
+ * brackets in a comment cannot make room for the opening ones after it. A 2 KB archive whose file
+ * nested a million `[` crashed esbuild's service (out of stack, at 1 GB) for every later compile in
+ * the process; 160 000 levels compiled, and left the service holding 930 MB.
  */
 function tooDeep(file: string, text: string): string | null {
   let depth = 0

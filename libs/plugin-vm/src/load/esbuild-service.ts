@@ -1,7 +1,9 @@
 import { build, BuildOptions, BuildResult, stop } from 'esbuild'
 
-/** What a build fails with once esbuild's service process is gone: never a BuildFailure (those carry `errors`). */
-// Sometimes with the write that found it gone after it: `The service was stopped: write EPIPE`.
+/**
+ * What a build fails with once esbuild's service process is gone, sometimes with the write that
+ * found it gone after it (`The service was stopped: write EPIPE`): never a BuildFailure (those carry `errors`).
+ */
 const SERVICE_GONE = /^The service (was stopped|is no longer running)(:|$)/
 /** How long the service is kept after its last build. */
 const IDLE_STOP_MS = 10_000

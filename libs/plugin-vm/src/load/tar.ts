@@ -77,8 +77,8 @@ export function readTar(tar: Buffer): Map<string, Buffer> {
     const meta = META_TYPES.has(type)
     const size = !meta && paxSize !== undefined ? paxSize : readOctal(header, 124, 12, 'size', at)
     if (!meta) paxSize = undefined
-    const data = tar.subarray(offset + 512, offset + 512 + size)
-    offset += 512 + Math.ceil(size / 512) * 512
+    const data = tar.subarray(at + 512, at + 512 + size)
+    offset = at + 512 + Math.ceil(size / 512) * 512
     if (type === 'L') {
       longName = readString(data, 0, data.length)
       continue
