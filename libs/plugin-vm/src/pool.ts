@@ -43,6 +43,8 @@ export class PluginPool<K> {
   private readonly retiring = new Set<Promise<void>>()
   /** The teardowns of instances evicted to make room that have not ended: loads do not wait for them, up to a bound (see makeRoom). */
   private readonly roomTeardowns = new Set<Promise<void>>()
+  /** Loads that have made room and are not in the pool yet: each counts as live when the next load makes room. */
+  private arriving = 0
   /** PLUGIN_MAX_LIVE_INSTANCES: the most the cap can be. */
   readonly maxLive: number
   /** Live isolates allowed now: `maxLive`, or less while `limitLive` holds it lower. */
@@ -192,19 +194,23 @@ export class PluginPool<K> {
 
   private async load(key: K, count: LoadCount): Promise<Slot> {
     await this.makeRoom()
-    const instance = await this.options.create(key)
     try {
-      await this.options.onLoad?.(key, instance)
-    } catch (error) {
-      instance.dispose()
-      throw error
+      const instance = await this.options.create(key)
+      try {
+        await this.options.onLoad?.(key, instance)
+      } catch (error) {
+        instance.dispose()
+        throw error
+      }
+      // Busy for every caller waiting for it, until each one's call ends.
+      const slot = { instance, busy: count.waiters, usedAt: Date.now() }
+      count.made = true
+      this.slots.set(key, slot)
+      this.touch(key)
+      return slot
+    } finally {
+      this.arriving--
     }
-    // Busy for every caller waiting for it, until each one's call ends.
-    const slot = { instance, busy: count.waiters, usedAt: Date.now() }
-    count.made = true
-    this.slots.set(key, slot)
-    this.touch(key)
-    return slot
   }
 
   /** Only while a scan's kept keys may still be used, so the set holds at most their lifetime's uses. */
@@ -221,18 +227,22 @@ export class PluginPool<K> {
    * while they number a tenth of the cap (at least one), a load waits for one of them to end. So
    * they add at most a tenth of the cap to the isolates a process holds (3 850 at the largest cap,
    * under V8's ceiling of about 4 050: libs/core config, PLUGIN_MAX_LIVE_INSTANCES), and only while
-   * teardowns last. (Loads that start together each make room before any of them is in the pool,
-   * so a burst of them can pass the cap until the next loads make room, as before.)
+   * teardowns last.
+   *
+   * Loads that have made room and are still loading count as live (`arriving`): a burst of loads
+   * starting together each makes room for itself, not all for one place. Once it returns, the
+   * caller is one of them, until its load ends.
    */
   private async makeRoom(): Promise<void> {
     const teardownsAllowed = Math.max(1, Math.ceil(this.liveCap / ROOM_TEARDOWNS_PER_CAP))
     while (this.roomTeardowns.size >= teardownsAllowed) await Promise.race(this.roomTeardowns)
-    for (const teardown of this.evictIdle(this.liveCap - 1, 'room')) {
+    for (const teardown of this.evictIdle(this.liveCap - 1 - this.arriving, 'room')) {
       // An onEvict that fails is the role's to report; the room is made either way.
       const ended = teardown.catch(() => undefined)
       this.roomTeardowns.add(ended)
       void ended.finally(() => this.roomTeardowns.delete(ended))
     }
+    this.arriving++
   }
 
   /** Evicts idle instances, the highest ranked (or least recently used) first, until at most `live` are left or none is idle. */

@@ -256,6 +256,44 @@ describe('plugin-vm: PluginPool', () => {
     }
   })
 
+  it('makes room for each of a burst of loads, not once for all of them: the pool is at its cap when they have loaded', async () => {
+    const standIn = () => ({ disposed: false, dispose: () => undefined }) as unknown as PluginInstance
+    const evicted: number[] = []
+    let createGate = Promise.resolve()
+    let open = () => undefined as void
+    const pool = new PluginPool<number>({
+      maxLiveInstances: 3,
+      create: async () => {
+        await createGate
+        return standIn()
+      },
+      onEvict: async (key) => void evicted.push(key),
+    })
+    try {
+      for (const key of [1, 2, 3]) await pool.use(key, async () => undefined)
+      createGate = new Promise<void>((resolve) => (open = resolve))
+      // Three loads at once, each past making room before any of them is in the pool.
+      const burst = Promise.all([4, 5, 6].map((key) => pool.use(key, async () => undefined)))
+      await eventually(
+        'the burst has made room',
+        async () => evicted.length,
+        (n) => n === 3,
+        5_000,
+      )
+      open()
+      await burst
+      assert.equal(pool.size, 3, 'three live instances, the cap')
+      assert.deepEqual(evicted.sort(), [1, 2, 3])
+      assert.deepEqual(
+        [4, 5, 6].map((key) => pool.has(key)),
+        [true, true, true],
+      )
+    } finally {
+      open()
+      await pool.close()
+    }
+  })
+
   describe("making room while the evicted instance's teardownPlugin runs (often another team's)", () => {
     it('loads the next instance without waiting for that teardown, which still runs to its end, and close waits for it', async () => {
       const hanging = `export function processEvent(e) { return e } export async function teardownPlugin() { await new Promise(() => {}) }`
