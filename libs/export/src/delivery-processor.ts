@@ -11,7 +11,7 @@ import { insertDeadLetter } from './dead-letters'
 import { deliver } from './deliver'
 import type { ExportMetrics, MetricLabels } from './export-metrics'
 import { markHistoricalPageDone } from './historical-pages'
-import type { AttemptRecord, DeliveryJobData, ExportCounts, ExportSettings, ProcessedPluginEvent } from './interfaces'
+import type { AttemptRecord, DeliveryJobData, DeliveryOutcome, ExportCounts, ExportSettings, ProcessedPluginEvent } from './interfaces'
 import { exportKeys, ExportKeys } from './keys'
 import { finishPending } from './pending-events'
 import { exporterRetryDelayMs, mayRetry, MAX_RETRIES, RETRY_BASE_MS } from './retry-schedule'
@@ -134,7 +134,10 @@ export class DeliveryProcessor {
     }
     const counts: Partial<ExportCounts> = {}
     if (data.attempts.length === 0 && !data.seen) counts.events_seen = data.events.length
-    const outcome = await deliver(config, data.method, data.events, { timeoutMs: settings.webhookTimeoutMs, guard: this.deps.webhookGuard })
+    const outcome = withoutSecrets(
+      await deliver(config, data.method, data.events, { timeoutMs: settings.webhookTimeoutMs, guard: this.deps.webhookGuard }),
+      logTarget(config.record).secrets,
+    )
     counts.events_delivered_successfully = outcome.delivered.length
     if (outcome.delivered.length > 0 && (outcome.failed || outcome.retry)) {
       // What was delivered leaves the job before anything below can fail (a dead letter's insert
@@ -243,4 +246,10 @@ export class DeliveryProcessor {
   private log(config: ActiveConfig, type: 'WARN' | 'ERROR', message: string): void {
     this.deps.logs.write(logTarget(config.record), 'SYSTEM', type, message)
   }
+}
+
+/** The plugin's messages in an outcome go into the job's attempts, its failure reason and logs: each without the config's secrets. */
+function withoutSecrets(outcome: DeliveryOutcome, secrets: readonly string[]): DeliveryOutcome {
+  const clean = (group: DeliveryOutcome['retry']) => group && { ...group, message: redact(group.message, secrets) }
+  return { delivered: outcome.delivered, retry: clean(outcome.retry), failed: clean(outcome.failed) }
 }

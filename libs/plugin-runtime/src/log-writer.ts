@@ -1,7 +1,7 @@
 import { Logger } from '@plugin-server/core'
 import { insertPluginLogs, NewPluginLogRow } from '@plugin-server/db'
 import type { Pool } from 'pg'
-import { redact } from '@plugin-server/secrets'
+import { redactCut } from '@plugin-server/secrets'
 import { pluginStackFrames } from '@plugin-server/plugin-vm'
 import { CountedWarning } from './counted-warning'
 
@@ -93,12 +93,8 @@ export class PluginLogWriter {
 
   private append(target: LogTarget, source: LogSource, type: LogType, text: string, pluginStack?: string): void {
     const frames = pluginStackFrames(pluginStack)
-    // Cut before the secrets are looked for (a plugin's error can carry 50 MB), but past the longest
-    // secret's length, so one across the cut is still found whole and never shown in part.
-    let longest = 0
-    for (const secret of target.secrets) longest = Math.max(longest, secret.length)
     const whole = frames === null ? text : `${text}\n${frames}`
-    const message = redact(whole.slice(0, MAX_MESSAGE + longest), target.secrets).slice(0, MAX_MESSAGE)
+    const message = redactCut(whole, target.secrets, MAX_MESSAGE)
     const level = type === 'ERROR' ? 'error' : type === 'WARN' ? 'warn' : type === 'DEBUG' ? 'debug' : 'info'
     this.logger[level](
       { team_id: target.teamId, plugin_id: target.pluginId, plugin_config_id: target.pluginConfigId, plugin: target.pluginName, source },

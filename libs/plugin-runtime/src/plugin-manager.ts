@@ -28,7 +28,7 @@ import { LimitBreaker } from './limit-breaker'
 import { checkPluginSource } from './check-plugin-source'
 import { loadFailureReason } from './load-failure-reason'
 import { LoadFailureReporter } from './load-failure-reporter'
-import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord, PluginJsonCache } from './load-configs'
+import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord, PluginJsonCache, secretValues } from './load-configs'
 import { covering, mergeScopes, ReadScope, scopeOf } from './reload-scope'
 import { setupRetryDelayMs } from './setup-retry'
 import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
@@ -37,7 +37,7 @@ import { TeamSharedBounds } from './team-shared-bounds'
 import { sharedBoundsMetrics } from './shared-bounds-metrics'
 import { TeamMemoryMetrics, teamMemoryMetrics } from './team-memory-metrics'
 import { teamRedisRefusals } from './team-redis-metrics'
-import { redact, SecretBox } from '@plugin-server/secrets'
+import { redact, redactError, SecretBox } from '@plugin-server/secrets'
 
 /** Loads of a config one `teamConfigs` makes while reloads keep replacing its record before its setup ends. */
 const LOADS_WHILE_CHANGING = 3
@@ -473,11 +473,17 @@ export class PluginManager {
   private active(id: number): ActiveConfig {
     const depth = this.depth(id)
     const exports = this.exports.get(id)
+    const record = this.records.get(id)!
     return {
-      record: this.records.get(id)!,
+      record,
       methods: exports?.methods ?? [],
       jobNames: exports?.jobNames ?? [],
-      use: (fn, options) => this.use(id, (instance) => depth.during(options?.captureDepth ?? 0, () => fn(instance))),
+      // What fails a use (a setupPlugin run again after an eviction, a store failure under a plugin's
+      // message) goes on to pino lines, BullMQ's failure reasons and the CLI: without the config's secrets.
+      use: (fn, options) =>
+        this.use(id, (instance) => depth.during(options?.captureDepth ?? 0, () => fn(instance))).catch((err: unknown) => {
+          throw redactError(err, secretValues(record))
+        }),
     }
   }
 

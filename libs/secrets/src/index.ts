@@ -1,4 +1,4 @@
 export { SecretBox, SecretKeyError, isSealed, sealedKeyId, SEALED_PREFIX } from './secret-box'
 export { sealSecretFields, openSecretFields, openConfigFields, sealedKeys, secretKeys, secretAad } from './secret-fields'
 export type { SecretScope, OpenedConfig } from './secret-fields'
-export { redact, redactValue } from './redact'
+export { redact, redactCut, redactError, redactValue, secretForms } from './redact'

@@ -284,6 +284,37 @@ describe('DeliveryProcessor (retries, dead letters, metrics)', function () {
     }
   })
 
+  // exportEvents fails the config's use, onEvent fails within it: both reach the job without the secret.
+  for (const method of ['exportEvents', 'onEvent'])
+    it(`keeps the config's secrets out of what a failed ${method} attempt leaves in the job (its attempts, failure reason and stack)`, async () => {
+      const secret = 'sk_live_"quoted\\+/=key'
+      await s.enable(
+        s.team.id,
+        writePlugin(
+          `export-secret-${method}`,
+          `export async function ${method}(events, { config }) { throw new RetryError('401 for key ' + config.apiKey + ' in ' + JSON.stringify({ key: config.apiKey })) }`,
+          [{ key: 'apiKey', name: 'API key', type: 'string', secret: true, required: true }],
+        ),
+        { apiKey: secret },
+      )
+      await s.startExporter({ EXPORT_BUFFER_MAX_AGE_MS: '50' })
+      await s.handoff(s.team.id, [testEvent(s.team.id)])
+      const queue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { connection: s.redis, prefix: s.prefix })
+      try {
+        const [job] = await eventually(
+          'a retry scheduled',
+          async () => (await queue.getJobs(['delayed', 'waiting', 'active'])).filter((j) => j.data.attempts.length > 0 && j.failedReason),
+          (jobs) => jobs.length > 0,
+        )
+        const kept = JSON.stringify({ data: job.data, reason: job.failedReason, stack: job.stacktrace })
+        assert.match(job.data.attempts[0].error, /401 for key \*\*\* in \{"key":"\*\*\*"\}/)
+        assert.match(job.failedReason, /401 for key \*\*\*/)
+        for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) assert.ok(!kept.includes(form), `${form} in ${kept}`)
+      } finally {
+        await queue.close()
+      }
+    })
+
   it('keeps a batch for a config whose plugin fails to load waiting without spending its attempts, however many times it finds it so', async () => {
     const configId = await s.enable(
       s.team.id,

@@ -144,6 +144,36 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
     assert.deepEqual(rows[0], { enabled: false, disabled_reason: 'setupPlugin failed: missing API key' })
   })
 
+  it("takes the config's secrets out of an error that fails a use, in each of its text properties, before the role sees it", async () => {
+    const secret = 'sk_live_"quoted\\+/=key'
+    await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'secret-thrower',
+        `export function processEvent(e) { return e }
+      export async function onEvent(e, { config }) { throw new Error('refused ' + config.apiKey + ' in ' + JSON.stringify({ key: config.apiKey })) }`,
+        [{ key: 'apiKey', type: 'string', secret: true }],
+      ),
+      { apiKey: secret },
+    )
+    runtime = await fx.start()
+    const [active] = await runtime.manager.teamConfigs(team.id)
+    const error = await active
+      .use((instance) => instance.call('onEvent', [{ event: 'e' }]))
+      .then(
+        () => assert.fail('onEvent threw'),
+        (err: Error) => err,
+      )
+    assert.match(error.message, /refused \*\*\* in \{"key":"\*\*\*"\}/)
+    const texts = Object.getOwnPropertyNames(error).map((key) => String((error as unknown as Record<string, unknown>)[key]))
+    assert.ok(
+      texts.some((text) => text.includes('at onEvent')),
+      'the stack was kept',
+    )
+    for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) assert.ok(!texts.some((text) => text.includes(form)), `${form} in ${texts.join('\n')}`)
+  })
+
   it('keeps meta.global from setupPlugin for later calls, and runs teardownPlugin when the config is disabled', async () => {
     const config = await enablePlugin(
       management,

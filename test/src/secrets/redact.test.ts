@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { redact, redactValue } from '@plugin-server/secrets'
+import { redact, redactCut, redactValue } from '@plugin-server/secrets'
 
 describe('redact', () => {
   it('replaces every occurrence of each secret with the mark', () => {
@@ -31,6 +31,35 @@ describe('redact', () => {
 
   it('keeps one mark per occurrence of a secret repeated back to back', () => {
     assert.equal(redact('s3cret-keys3cret-key', ['s3cret-key']), '******')
+  })
+
+  it('replaces a secret written inside a JSON string (once or twice escaped), or percent-encoded in a URL or a form', () => {
+    const password = 'pa"ss\\w0rd'
+    assert.equal(redact(`config ${JSON.stringify({ apiKey: password })}`, [password]), 'config {"apiKey":"***"}')
+    assert.equal(redact(JSON.stringify({ body: JSON.stringify({ apiKey: password }) }), [password]), '{"body":"{\\"apiKey\\":\\"***\\"}"}')
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\n'
+    assert.equal(redact(`bad key ${JSON.stringify({ private_key: pem })}`, [pem]), 'bad key {"private_key":"***"}')
+    const key = 'AbC+/dEf== x'
+    assert.equal(redact(`GET https://h/p?key=${encodeURIComponent(key)}`, [key]), 'GET https://h/p?key=***')
+    assert.equal(redact(`GET https://h/${encodeURI(key)}`, [key]), 'GET https://h/***')
+    assert.equal(redact(`body ${new URLSearchParams({ key }).toString()}`, [key]), 'body key=***')
+    // A lone surrogate has no percent-encoding: its other forms are still found.
+    assert.equal(redact(`x ${JSON.stringify('\ud800"k')}`, ['\ud800"k']), 'x "***"')
+  })
+
+  describe('redactCut', () => {
+    it('keeps the first characters up to the cut, with a secret across the cut taken out whole', () => {
+      const secret = 'sk_live_0123456789'
+      assert.equal(redactCut('x'.repeat(95) + secret + 'y'.repeat(1000), [secret], 100), 'x'.repeat(95) + '***' + 'yy')
+    })
+
+    it('shows no part of a secret that marks before it bring past the cut', () => {
+      // Read to 100 + 40 characters: the marks (40 → 3) brought the 40th secret's cut start into the kept 100.
+      const secret = 'sk_live_0123456789abcdefghijklmnopqrstuv'
+      const kept = redactCut('x' + secret.repeat(300), [secret], 100)
+      assert.equal(kept, 'x' + '***'.repeat(33))
+      assert.equal(redactCut('x' + secret.repeat(300) + 'tail', [secret], 10_000), 'x' + '***'.repeat(300) + 'tail')
+    })
   })
 
   describe('redactValue', () => {

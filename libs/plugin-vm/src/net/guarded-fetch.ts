@@ -56,6 +56,46 @@ function withoutHeaders(headers: Record<string, string>, names: string[]): Recor
 }
 
 /**
+ * One request's own abort, which follows the instance's (`options.signal`, aborted when it is
+ * disposed). A body stopped part way (over its size, its budget or its time) must abort its request:
+ * destroying the body alone left the socket open, counted against the plugin's sockets, and
+ * node-fetch's listener on the instance's signal, until the instance was disposed (days for a ready
+ * config; after 64 such fetches every fetch of the config was refused).
+ */
+class RequestAbort {
+  private readonly controller = new AbortController()
+  private readonly follow = (): void => this.controller.abort()
+
+  constructor(private readonly instance?: AbortSignal) {
+    if (instance?.aborted) this.controller.abort()
+    else instance?.addEventListener('abort', this.follow, { once: true })
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /**
+   * Destroys the body with `error` (what its reader is told), then aborts the request. node-fetch
+   * answers an abort by emitting its own `error` on the body at once: after the body has closed, so
+   * the reader gets `error` first, and with a listener, as an error with none ends the process.
+   */
+  stop(response: NodeFetchResponse, error?: Error): void {
+    const body = response.body as NodeJS.ReadableStream & { destroyed?: boolean; destroy(error?: Error): void }
+    body.on('error', ignore)
+    if (body.destroyed) return this.controller.abort()
+    body.once('close', () => this.controller.abort())
+    body.destroy(error)
+  }
+
+  unlink(): void {
+    this.instance?.removeEventListener('abort', this.follow)
+  }
+}
+
+const ignore = (): void => undefined
+
+/**
  * node-fetch with the plugin fetch policy: redirects are followed here, one hop at a time, so each
  * hop's URL and addresses are checked like the first; at most `guard.maxRedirects` of them. Error
  * messages keep the origin but not the path and query, where plugins put API keys.
@@ -67,26 +107,34 @@ export async function guardedFetch(rawUrl: string, init: HttpRequestInit, option
   let headers = boundedHeaders(init.headers ?? {})
   let body: string | Buffer | undefined = init.body instanceof Uint8Array ? Buffer.from(init.body) : init.body
   for (let hop = 0; ; hop++) {
-    const response = await send(url, method, headers, body, init, options)
-    const location = response.headers.get('location')
-    if (!REDIRECTS.has(response.status) || location === null) {
-      const { inFlight, maxBytes } = options
-      const stop = (error?: Error): void => response.body.destroy?.(error)
-      const reading = inFlight && { inFlight, maxBytes, timeoutMs: init.timeoutMs ?? 0 }
-      const data = reading ? await readBody(response.body as AsyncIterable<Buffer>, stop, ['fetch', url.origin], reading) : await response.buffer()
-      const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
-      return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
+    const request = new RequestAbort(options.signal)
+    try {
+      const response = await send(url, method, headers, body, init, options, request.signal)
+      const location = response.headers.get('location')
+      if (!REDIRECTS.has(response.status) || location === null) {
+        const { inFlight, maxBytes } = options
+        const stop = (error?: Error): void => request.stop(response, error)
+        const reading = inFlight && { inFlight, maxBytes, timeoutMs: init.timeoutMs ?? 0 }
+        const data = reading
+          ? await readBody(response.body as AsyncIterable<Buffer>, stop, ['fetch', url.origin], reading)
+          : await response.buffer().catch((error: unknown) => Promise.reject(withoutUrl(error, url)))
+        const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
+        return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
+      }
+      // A redirect's body is not read: reading it to its end, as draining did, read an endless one forever.
+      request.stop(response)
+      if (hop >= guard.maxRedirects) throw new FetchRefusedError(`more than ${guard.maxRedirects} redirects starting at ${new URL(rawUrl).origin}`, false)
+      const next = guard.check(location, url)
+      if (next.origin !== url.origin) headers = withoutHeaders(headers, CREDENTIAL_HEADERS)
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET'
+        body = undefined
+        headers = withoutHeaders(headers, BODY_HEADERS)
+      }
+      url = next
+    } finally {
+      request.unlink()
     }
-    response.body.resume?.()
-    if (hop >= guard.maxRedirects) throw new FetchRefusedError(`more than ${guard.maxRedirects} redirects starting at ${new URL(rawUrl).origin}`, false)
-    const next = guard.check(location, url)
-    if (next.origin !== url.origin) headers = withoutHeaders(headers, CREDENTIAL_HEADERS)
-    if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
-      method = method === 'HEAD' ? 'HEAD' : 'GET'
-      body = undefined
-      headers = withoutHeaders(headers, BODY_HEADERS)
-    }
-    url = next
   }
 }
 
@@ -97,13 +145,14 @@ async function send(
   body: string | Buffer | undefined,
   init: HttpRequestInit,
   options: GuardedFetchOptions,
+  signal: AbortSignal,
 ): Promise<NodeFetchResponse> {
   try {
     return await nodeFetch(url.href, {
       method,
       headers,
       body,
-      signal: options.signal,
+      signal,
       size: options.maxBytes,
       timeout: init.timeoutMs ?? 0,
       redirect: 'manual',
@@ -116,9 +165,21 @@ async function send(
       const hinted = / \(operators can.*$/
       throw new FetchRefusedError(e.message.replace(/^.*fetch refused: /, '').replace(hinted, ''), hinted.test(e.message))
     }
-    if (typeof e.message === 'string' && e.message.includes(url.href)) e.message = e.message.split(url.href).join(`${url.origin}/…`)
-    throw e
+    throw withoutUrl(e, url)
   }
+}
+
+/**
+ * node-fetch names the URL in its errors (`request to <url> failed, reason: …`) as it formats it,
+ * which is not always `href` (a `%3A` in a password decoded, `'` or `|` in the path): every URL in
+ * the message becomes the origin, so neither path, query nor credentials are shown.
+ */
+function withoutUrl<E>(error: E, url: URL): E {
+  const e = error as Error
+  const urls = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi
+  if (typeof e?.message === 'string') e.message = e.message.replace(urls, `${url.origin}/…`)
+  if (typeof e?.stack === 'string') e.stack = e.stack.replace(urls, `${url.origin}/…`)
+  return error
 }
 
 /**
