@@ -275,6 +275,50 @@ describe('plugin-vm: loading plugins', () => {
     })
   })
 
+  describe('what a module declared, checked again at each call (the sandbox shares its realm with the plugin)', () => {
+    // Replacing Object.entries before meta is made handed the plugin functions for names it never declared.
+    const FORGER = `
+      const entries = Object.entries
+      Object.entries = (o) => (o && Object.getPrototypeOf(o) === null && o.m === 'sum')
+        ? [['m', 'sum'], ['forged' + 'x'.repeat(1000), 'sum'], ['m2', 'sum']]
+        : entries(o)
+      const iterate = Array.prototype[Symbol.iterator]
+      Array.prototype[Symbol.iterator] = function () {
+        return iterate.call(this.length === 1 && this[0] === 'declared' ? ['declared', 'forged job'] : this)
+      }
+      export const metrics = { m: 'sum', m2: 'max' }
+      export const jobs = { declared: async () => {} }
+      export async function processEvent(e, { metrics, jobs }) {
+        for (const name of Object.keys(metrics)) try { metrics[name].increment(1) } catch {}
+        const refused = []
+        for (const name of ['declared', 'forged job']) {
+          try { await jobs[name]({}).runNow() } catch (error) { refused.push(error.message) }
+        }
+        return { ...e, refused }
+      }`
+
+    it('updates only metrics it declared, with the operation it declared, and enqueues only jobs it exports', async () => {
+      const { host, instance } = await loadCode(FORGER)
+      try {
+        const [result] = await instance.processEventBatch([{ event: 'e', properties: {} }])
+        assert.ok(result.ok, JSON.stringify(result))
+        assert.deepEqual(
+          host.metricUpdates.map((u) => u.name),
+          ['m'],
+        )
+        assert.deepEqual(
+          host.jobs.map((j) => j.name),
+          ['declared'],
+        )
+        const refused = (result as unknown as { event: { refused: string[] } }).event.refused
+        assert.equal(refused.length, 1, JSON.stringify(refused))
+        assert.match(refused[0], /jobs\."forged job" is not a job this plugin exports/)
+      } finally {
+        instance.dispose()
+      }
+    })
+  })
+
   describe('archives', () => {
     it('reads a .tar.gz in the GitHub layout (one top-level folder)', async () => {
       const root = join(tmp, 'gh')

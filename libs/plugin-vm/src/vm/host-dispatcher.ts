@@ -86,6 +86,12 @@ function capabilityOf(op: string): StoreCapability | null {
  */
 export const MAX_STORAGE_CALLS_PER_INSTANCE = 2
 
+/** A name a plugin sent, as an error shows it: short, whatever its length. */
+function shownName(name: unknown): string {
+  const text = typeof name === 'string' ? name : typeof name
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)
+}
+
 /** Every operation the sandbox may ask of the host, and nothing else. */
 export class HostDispatcher {
   /**
@@ -103,10 +109,26 @@ export class HostDispatcher {
   private requestBytes = 0
 
   private readonly cacheReads: CacheReads
+  /**
+   * The metrics and jobs the plugin's module declared, checked at load (declared-names.ts); until
+   * then none. The sandbox makes `meta.metrics` and `meta.jobs` functions for these names only, but
+   * it runs in the plugin's realm: a plugin that replaced `Object.entries` before `meta` was made
+   * sent 50 names of 1 MB each, a hash in Redis outside its team's account that capture reads at
+   * every scrape. So each update and enqueue is checked here too.
+   */
+  private declared: { readonly metrics: ReadonlyMap<string, MetricOperation>; readonly jobNames: ReadonlySet<string> } = {
+    metrics: new Map(),
+    jobNames: new Set(),
+  }
 
   constructor(private readonly ctx: DispatcherContext) {
     this.cacheReads = new CacheReads(ctx.host.cache, ctx.store, ctx.cacheReadBytes, ctx.cacheReadShareBytes)
     ctx.signal.addEventListener('abort', () => this.cacheReads.close(), { once: true })
+  }
+
+  /** What the load found the module declares (see `declared`). */
+  declare(jobNames: readonly string[], metrics: Readonly<Record<string, MetricOperation>>): void {
+    this.declared = { metrics: new Map(Object.entries(metrics)), jobNames: new Set(jobNames) }
   }
 
   sync(op: string, args: unknown[]): HostReply {
@@ -165,8 +187,13 @@ export class HostDispatcher {
         if (!this.ctx.captures.take(typeof args[2] === 'number' ? args[2] : null)) return undefined
         if (!this.ctx.captures.fits(String(args[0]), typeof args[1] === 'string' ? args[1].length : 0)) return undefined
         return host.capture({ event: String(args[0]), properties: captureProperties(args[1]), pluginName, configId })
-      case 'metric':
-        return host.updateMetric(String(args[0]), args[1] as MetricOperation, Number(args[2]))
+      case 'metric': {
+        const [name, operation, value] = args
+        if (typeof name !== 'string' || this.declared.metrics.get(name) !== operation || typeof value !== 'number' || !Number.isFinite(value)) {
+          throw new TypeError(`metric ${shownName(name)} is not a ${String(operation)} metric this plugin declares (export const metrics)`)
+        }
+        return host.updateMetric(name, operation as MetricOperation, value)
+      }
       case 'cache.taken':
         return this.cacheReads.taken(Number(args[0]))
       case 'timer.set':
@@ -331,7 +358,8 @@ export class HostDispatcher {
         // An address is short text; anything longer is answered null by the host before String() makes text of all of it.
         return host.geoipLocate(typeof a === 'string' ? a : byteSize(a, MAX_ADDRESS_TEXT) > MAX_ADDRESS_TEXT ? '' : String(a))
       case 'jobs.enqueue':
-        store.jobPayload(`jobs.${String(a)}`, b)
+        if (typeof a !== 'string' || !this.declared.jobNames.has(a)) throw new TypeError(`jobs.${shownName(a)} is not a job this plugin exports`)
+        store.jobPayload(`jobs.${a}`, b)
         return host.enqueueJob({ name: String(a), payload: b, runAt: jobRunAt(String(c), args[3], args[4]) })
       case 'fetch': {
         const init = (b ?? {}) as Parameters<typeof defaultFetch>[1]

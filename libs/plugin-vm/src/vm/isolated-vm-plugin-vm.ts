@@ -204,6 +204,7 @@ export class IsolatedVmPluginVm implements PluginVm {
       await fence.until(loaded.fired, settings.timeoutMs)
       const description = JSON.parse(loaded.result) as { methods: PluginMethodName[]; jobNames: string[]; metrics: Record<string, MetricOperation> }
       checkDeclaredNames(description.jobNames, description.metrics)
+      dispatcher.declare(description.jobNames, description.metrics)
       // Counted from here: loading is not background work.
       cpu = new BackgroundCpuBudget(
         () => (isolate.isDisposed ? undefined : isolate.cpuTime),
