@@ -27,6 +27,8 @@ export interface RoleContext {
    * user, never per request: BullMQ workers need one each because they block.
    */
   newRedisConnection: (purpose: string, options?: RedisOptions) => Redis
+  /** Closes a connection newRedisConnection opened whose user has gone before shutdown (a scheduler shard handed on). */
+  closeRedisConnection: (connection: Redis) => Promise<void>
   pool: () => Pool
   /** The port /healthz, /readyz and /metrics answer on (METRICS_PORT, the one picked for 0); absent when off. */
   metricsPort?: number
@@ -69,7 +71,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
   const logger = createLogger(config, { role })
   installFatalHandlers(logger)
   const registry = createRegistry(role)
-  const connections: Redis[] = []
+  const connections = new Set<Redis>()
   let pool: Pool | null = null
   const context: RoleContext = {
     role,
@@ -78,8 +80,12 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
     registry,
     newRedisConnection: (purpose, options) => {
       const connection = createRedis(config.redisUrl, logger, `${role}:${purpose}`, options)
-      connections.push(connection)
+      connections.add(connection)
       return connection
+    },
+    closeRedisConnection: async (connection) => {
+      if (!connections.delete(connection)) return
+      await connection.quit().catch(() => connection.disconnect())
     },
     pool: () =>
       (pool ??= createPool(config.databaseUrl, config.pgPoolSize, logger, {
@@ -156,7 +162,7 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
           name: 'redis',
           close: async () => {
             evictionPolicy.close()
-            await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))
+            await Promise.all([...connections].map((c) => c.quit().catch(() => c.disconnect())))
           },
         },
         {

@@ -1,6 +1,7 @@
 import { createWorker, observeQueueWorker, postpone, RoleContext, RunningRole, SlotCounts, StuckSlots, subscribeReload } from '@plugin-server/core'
 import type { PluginRuntime } from '@plugin-server/plugin-runtime'
 import type { Job, Worker } from 'bullmq'
+import type Redis from 'ioredis'
 import { registerDeadLetterGauges } from './dead-letter-gauges'
 import { DeadLetterRetention } from './dead-letter-retention'
 import { DeletedConfigCleanup } from './deleted-config-cleanup'
@@ -67,12 +68,16 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     return teamSlots.within(teamId, () => runner.run(job))
   }
   const workers = new Map<number, Worker<ScheduledTaskData>>()
+  // BullMQ leaves a connection it is handed open when its worker closes: each shard's is closed here
+  // when the shard goes, or every shard this replica gained and lost kept one (peers restarting, scaling).
+  const workerConnections = new Map<Worker<ScheduledTaskData>, Redis>()
   // Runs that hang stop counting against their shard's slots once stuck, so two or three teams at their share never hold them all.
   const stuckSlots = new Map<number, StuckSlots>()
   const stopping = new Set<Promise<void>>()
   const openWorker = (shard: number, concurrency: number, extra: number) => {
     const stuck = new StuckSlots({ afterMs: config.schedulerStuckAfterMs, maxExtra: extra })
-    const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), processRun, ctx.newRedisConnection('scheduler-worker'), queuePrefix, logger, {
+    const connection = ctx.newRedisConnection('scheduler-worker')
+    const worker = createWorker<ScheduledTaskData>(queues.nameOf(shard), processRun, connection, queuePrefix, logger, {
       concurrency,
       stuck,
       // The lease: renewed every half of it while the run goes on, so a slow run keeps it; a dead replica's run is taken over once it expires.
@@ -87,6 +92,7 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     // Observed here, not through RunningRole.workers: shards come and go while the role runs.
     observeQueueWorker(registry, worker)
     workers.set(shard, worker)
+    workerConnections.set(worker, connection)
     stuckSlots.set(shard, stuck)
   }
   /** Runs in flight finish first; then the shard's configs are torn down here (their next owner sets them up). */
@@ -96,6 +102,11 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
     stuckSlots.delete(shard)
     const stopped = worker
       .close()
+      .finally(() => {
+        const connection = workerConnections.get(worker)
+        workerConnections.delete(worker)
+        if (connection) return ctx.closeRedisConnection(connection)
+      })
       .then(async () => {
         // Dealt back to this replica while its runs finished: its configs stay.
         if (workers.has(shard)) return

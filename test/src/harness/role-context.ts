@@ -23,6 +23,10 @@ export function testRoleContext(role: Role, env: Record<string, string>): RoleCo
       connections.push(connection)
       return connection
     },
+    closeRedisConnection: async (connection) => {
+      if (connections.includes(connection)) connections.splice(connections.indexOf(connection), 1)
+      connection.disconnect()
+    },
     pool: () => (pool ??= createPool(config.databaseUrl, 5, logger, { queryTimeoutMs: config.pgQueryTimeoutMs })),
     close: async () => {
       connections.forEach((c) => c.disconnect())

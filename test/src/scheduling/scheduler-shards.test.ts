@@ -121,6 +121,21 @@ describe('scheduler: chains sharded over replicas (SCHEDULER_SHARDS=4, two repli
       (n) => n === CONFIGS - theirs.length,
     )
     assert.equal(await liveIsolates(joined), theirs.length)
+    // The survivor gained two shards at the kill and gave them away now: it closed their connections.
+    const redis = new Redis(fleet.env.REDIS_URL)
+    try {
+      await eventually(
+        'one shard worker connection per shard owned, none left of the shards given away',
+        async () =>
+          String(await redis.client('LIST'))
+            .split('\n')
+            .filter((line) => / name=scheduler:scheduler-worker /.test(line)).length,
+        (n) => n === SHARDS,
+        10_000,
+      )
+    } finally {
+      redis.disconnect()
+    }
   })
 })
 
