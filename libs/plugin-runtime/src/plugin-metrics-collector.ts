@@ -34,10 +34,16 @@ export function registerPluginMetricsCollector(
       throw err
     }))
   let cached: { at: number; read: Promise<Map<number, Record<string, number>> | null> } | null = null
+  // The read Redis has not answered yet: a scrape past READ_TIMEOUT_MS gives up waiting for it, not
+  // the read itself, so a later scrape waits for it again rather than queueing one more behind it
+  // (a Redis stalled for an hour had every scrape's read, and its Postgres lookup, run at once after).
+  let reading: Promise<Map<number, Record<string, number>>> | null = null
   const read = (): Promise<Map<number, Record<string, number>> | null> => {
     const now = Date.now()
     if (!cached || now - cached.at > READ_REUSE_MS) {
-      const reading = index().then(() => readAllMetrics(redis, queuePrefix, existing))
+      reading ??= index()
+        .then(() => readAllMetrics(redis, queuePrefix, existing))
+        .finally(() => (reading = null))
       const read = withTimeout(reading, READ_TIMEOUT_MS).catch(() => {
         errors.inc()
         return null

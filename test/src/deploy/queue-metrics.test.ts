@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import net, { type AddressInfo } from 'node:net'
 import { Queue, Worker } from 'bullmq'
 import Redis from 'ioredis'
 import { Registry } from 'prom-client'
 import { MONITORED_QUEUES, observeQueueWorker, QUEUES, readQueueDepths, registerQueueDepthMetrics } from '@plugin-server/core'
 import { DELIVERIES_QUEUE } from '@plugin-server/export'
 import { testQueuePrefix } from '../harness/databases'
+import { silentRedis } from '../harness/silent-redis'
 import { bound } from '../harness/wait'
 
 describe('queue metrics', () => {
@@ -100,33 +100,19 @@ describe('queue metrics', () => {
   })
 
   it('sends a Redis that does not answer one read, however many scrapes come while it is unanswered', async () => {
-    // Answers ioredis' handshake (CLIENT SETINFO, which holds every later command back), then nothing.
-    let received = 0
-    const silent = net.createServer((socket) =>
-      socket.on('data', (chunk: Buffer) => {
-        const text = chunk.toString('latin1')
-        const handshakes = text.split('SETINFO').length - 1
-        if (handshakes > 0) socket.write('+OK\r\n'.repeat(handshakes))
-        else received += chunk.length
-      }),
-    )
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
-    const port = (silent.address() as AddressInfo).port
-    // No ready check: its INFO would hold every command back, and the reads would never be sent.
-    const mute = new Redis(port, '127.0.0.1', { enableReadyCheck: false, maxRetriesPerRequest: null })
+    const silent = await silentRedis()
     try {
       const registry = new Registry()
-      registerQueueDepthMetrics(registry, () => mute, prefix)
+      registerQueueDepthMetrics(registry, () => silent.client, prefix)
       await registry.metrics()
-      const firstRead = received
+      const firstRead = silent.received()
       assert.ok(firstRead > 0, 'the first scrape sent its read')
       // Each scrape waits 2 s for the read, so each comes more than the 1 s cache after the one before.
       await registry.metrics()
       await registry.metrics()
-      assert.equal(received, firstRead, 'no second read while the first is unanswered')
+      assert.equal(silent.received(), firstRead, 'no second read while the first is unanswered')
       assert.match(await registry.metrics(), /queue_depth_read_errors_total [34]/)
     } finally {
-      mute.disconnect()
       silent.close()
     }
   })
