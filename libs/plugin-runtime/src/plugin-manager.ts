@@ -240,6 +240,10 @@ export class PluginManager {
     const records = scope === 'all' ? read : [...[...this.records.values()].filter((r) => !inScope(r)), ...read]
     await this.capabilities.refresh(records)
     this.pluginJsons.retain(records)
+    // Compiled code (and its source map, up to 8 MB) of versions no enabled config runs now: an
+    // upgrade, a rollback or a deleted plugin kept theirs for the life of the process.
+    const running = new Set(records.map(sourceKey))
+    for (const key of this.sources.keys()) if (!running.has(key)) this.sources.delete(key)
     return read
   }
 
@@ -618,7 +622,7 @@ export class PluginManager {
 
   /** Compiled once per plugin version and shared by every config of that plugin. */
   private source(record: PluginConfigRecord): Promise<PluginSource> {
-    const key = `${record.pluginId}:${record.contentHash}`
+    const key = sourceKey(record)
     let source = this.sources.get(key)
     if (!source) {
       source = loadPluginFiles(this.services.pool, record.pluginId, record.contentHash).then((files) => sourceFromFiles(files))
@@ -755,4 +759,9 @@ function publishedState(state: SetupState, attempts: number): Omit<PublishedSetu
     default:
       return { status: state.status, attempts, nextAttemptAt: null, lastError: null }
   }
+}
+
+/** What `sources` keeps a plugin version's compiled code under. */
+function sourceKey(record: PluginConfigRecord): string {
+  return `${record.pluginId}:${record.contentHash}`
 }

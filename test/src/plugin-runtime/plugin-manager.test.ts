@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 import pino from 'pino'
 import type { Team } from '@plugin-server/db'
 import { PluginConfigUnavailableError, PluginRuntime, setConfigError, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
 import { redisKeys } from '@plugin-server/core'
-import { setConfigEnabled, updateConfig } from '@plugin-server/management'
+import { installPluginFromPath, setConfigEnabled, updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
@@ -475,6 +477,23 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       }
       assert.equal(tagOf(config.id), 'v1')
     })
+  })
+
+  it('keeps the compiled code of the versions its configs run only: an upgraded plugin leaves no old version compiled', async () => {
+    const dir = writePlugin('upgraded', `export function processEvent(e) { e.properties.v = 1; return e }`)
+    await enablePlugin(management, team.id, dir)
+    runtime = await fx.start()
+    const compiled = () => (runtime.manager as unknown as { sources: Map<string, unknown> }).sources.size
+    for (let version = 2; version <= 4; version++) {
+      fs.writeFileSync(path.join(dir, 'index.ts'), `export function processEvent(e) { e.properties.v = ${version}; return e }`)
+      await installPluginFromPath(management, dir)
+      await runtime.manager.refresh()
+      const [active] = await runtime.manager.teamConfigs(team.id)
+      const [result] = await active.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
+      assert.deepEqual(result, { ok: true, event: { event: 'e', properties: { v: version } } })
+    }
+    await runtime.manager.refresh()
+    assert.equal(compiled(), 1)
   })
 
   it('lets a batch in flight finish on the config it started with when a reload replaces it, and serves the next batch from the new one', async () => {
