@@ -49,8 +49,9 @@ function exported(text: string): Set<string> {
 }
 
 // Plugins that make every kind of series appear: processEvent that fails or drops some events and
-// counts in meta.metrics, a runEveryMinute that enqueues a job that works and one that fails, an
-// exportEvents that delivers, retries (RetryError) or gives up (dead letters), one that cannot load.
+// counts in meta.metrics, a runEveryMinute that enqueues a job that works and one that fails and
+// itself fails every other run, an exportEvents that delivers, retries (RetryError) or gives up
+// (dead letters), one that cannot load.
 const PROCESSOR = `
 export const metrics = { seen: 'sum' }
 export const jobs = {
@@ -63,9 +64,11 @@ export async function processEvent(event, { metrics }) {
   if (event.properties?.drop) return null
   return event
 }
+let runs = 0
 export async function runEveryMinute({ jobs }) {
   await jobs.works({}).runNow()
   await jobs.fails({}).runNow()
+  if (++runs % 2 === 0) throw new Error('this run fails on purpose')
 }`
 const EXPORTER = `
 import { RetryError } from '@posthog/plugin-scaffold'
@@ -143,7 +146,11 @@ describe('dashboards against the metrics of running processes', function () {
       () => scrape('ingest-worker'),
       (t) => counted('plugin_errors_total')(t) && counted('plugin_events_dropped_total')(t),
     )
-    await eventually('a scheduled run', () => scrape('scheduler'), counted('scheduler_task_runs_total'))
+    await eventually(
+      'a scheduled run that works and one that fails',
+      () => scrape('scheduler'),
+      (t) => counted('scheduler_task_runs_total', '(?=[^}]*outcome="success")')(t) && counted('scheduler_task_runs_total', '(?=[^}]*outcome="error")')(t),
+    )
     await eventually(
       'a job that works and one that fails',
       () => scrape('job-worker'),
@@ -214,6 +221,11 @@ describe('dashboards against the metrics of running processes', function () {
     scheduler_task_takeovers_total: ['task'],
     scheduler_chains_removed_total: ['reason'],
   }
+  // Label values of series this run exports, but not with these values, which only such a state
+  // makes appear: an `=` or `=~` alternative naming one is checked against the metric's HELP instead.
+  const VALUES_NOT_REACHED: Record<string, Record<string, string[]>> = {
+    scheduler_task_runs_total: { outcome: ['timeout'] }, // a run stopped at a limit (PLUGIN_TIMEOUT_MS, memory): a breach the breaker counts
+  }
 
   it('every label a query selects, groups or joins by, or shows in a legend or alert is on the series the roles export', () => {
     const exported = new Map<string, { type: string; series: Record<string, string>[] }>()
@@ -243,8 +255,12 @@ describe('dashboards against the metrics of running processes', function () {
             // Each alternative of a regex on its own: `queue=~"export|exportz"` must not pass on export alone.
             for (const alternative of op === '=' ? [value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')] : topLevelAlternatives(value)) {
               const re = new RegExp(`^(?:${alternative})$`)
-              if (!exported.get(metric)!.series.some((s) => re.test(s[label] ?? '')))
-                problems.push(`${where}: no ${metric} series has ${label} matching ${alternative}`)
+              if (exported.get(metric)!.series.some((s) => re.test(s[label] ?? ''))) continue
+              const unreached = VALUES_NOT_REACHED[metric]?.[label]?.find((v) => re.test(v))
+              // Its HELP names the value, so a misspelt one in this list does not pass either.
+              const declared =
+                unreached !== undefined && [...outputs.values()].some((text) => new RegExp(`^# HELP ${metric} .*\\b${unreached}\\b`, 'm').test(text))
+              if (!declared) problems.push(`${where}: no ${metric} series has ${label} matching ${alternative}`)
             }
           }
         }

@@ -143,6 +143,46 @@ describe('helm chart: secrets, ports and exposure', function () {
     }
   })
 
+  it("gives the migration Job config:'s entries the ConfigMap holds and extraEnvFrom (NODE_EXTRA_CA_CERTS for a private database CA), never a secret as a plain value", () => {
+    const { objects } = render([
+      ...VIA_SECRETS,
+      '--set-string',
+      `config.PLUGIN_SECRETS_KEYS=${SECRET_VALUES.PLUGIN_SECRETS_KEYS}`,
+      '--set-string',
+      `config.POSTHOG_PERSONAL_API_KEY=${SECRET_VALUES.POSTHOG_PERSONAL_API_KEY}`,
+      '--set-string',
+      'config.NODE_EXTRA_CA_CERTS=/etc/db-ca/ca.pem',
+      '--set',
+      'extraEnvFrom[0].secretRef.name=plugin-server-extra',
+    ])
+    const job = named(objects, 'Job', 'ps-plugin-server-migrate')
+    const container = podSpec(job).containers[0]
+    const env = container.env ?? []
+    const plain = Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]))
+    assert.equal(plain.NODE_EXTRA_CA_CERTS, '/etc/db-ca/ca.pem')
+    // The same values as the ConfigMap every role reads (the hook runs before it exists), the chart's own keys aside.
+    const configMap = named(objects, 'ConfigMap', 'ps-plugin-server')
+    const fromConfig = Object.fromEntries(Object.entries(configMap.data ?? {}).filter(([name]) => name !== 'QUEUE_PREFIX' && name !== 'METRICS_PORT'))
+    assert.deepEqual(plain, fromConfig)
+    assert.equal(plain.LOG_FORMAT, 'json')
+    for (const [name, value] of Object.entries(SECRET_VALUES)) {
+      assert.ok(!(name in plain), `${name} is a plain env value of the migration Job`)
+      assert.ok(!JSON.stringify(job).includes(value), `the migration Job holds the value of ${name}`)
+    }
+    assert.deepEqual(
+      env.filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom?.secretKeyRef?.key]),
+      [['DATABASE_URL', 'DATABASE_URL']],
+    )
+    assert.deepEqual(container.envFrom, [{ secretRef: { name: 'plugin-server-extra' } }])
+    // A LOG_FORMAT of config: is the Job's too (never two entries of one name); json otherwise.
+    const pretty = podSpec(named(render([...REQUIRED_SETS, '--set', 'config.LOG_FORMAT=pretty']).objects, 'Job', 'ps-plugin-server-migrate')).containers[0]
+    assert.deepEqual(
+      (pretty.env ?? []).filter((e) => e.name === 'LOG_FORMAT').map((e) => e.value),
+      ['pretty'],
+    )
+    assert.equal(pretty.envFrom, undefined, 'no envFrom without extraEnvFrom')
+  })
+
   it('with an existing Secret, creates none and reads every secret variable from it', () => {
     const { objects } = render(['--set', 'secrets.existingSecret=mine', '--set', 'extraEnvFrom[0].secretRef.name=extra'])
     assert.deepEqual(
@@ -255,7 +295,7 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.deepEqual(pools, { capture: 'general', exporter: 'exports', 'ingest-worker': 'general', 'job-worker': 'general', scheduler: 'general' })
   })
 
-  it("alerts on backlogs, batches failed for good, dead letters, configs the server disabled, isolates disposed for their team's memory, teams at or near their Redis and storage limits, crowded isolates, pods unloading configs for their RSS, plugin errors, a Redis that may evict, Postgres connections running out and pods not ready", () => {
+  it("alerts on backlogs, batches failed for good, gauges that cannot be read, dead letters, configs the server disabled, isolates disposed for their team's memory, teams at or near their Redis and storage limits, crowded isolates, pods unloading configs for their RSS, plugin errors, failing scheduled tasks and jobs, a Redis that may evict, Postgres connections running out, events partition maintenance failing and pods not ready", () => {
     const rule = named(render([...REQUIRED_SETS, '--set', 'prometheusRule.enabled=true']).objects, 'PrometheusRule', 'ps-plugin-server')
     const alerts = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
     assert.deepEqual(
@@ -267,6 +307,7 @@ describe('helm chart: secrets, ports and exposure', function () {
         'PluginServerQueuePaused',
         'PluginServerBatchesFailedForGood',
         'PluginServerQueueDepthUnreadable',
+        'PluginServerGaugesUnreadable',
         'PluginServerDeadLettersPending',
         'PluginServerConfigsDisabled',
         'PluginServerTeamMemoryExceeded',
@@ -276,11 +317,42 @@ describe('helm chart: secrets, ports and exposure', function () {
         'PluginServerIsolatesCrowded',
         'PluginServerResidentMemoryOverLimit',
         'PluginServerPluginErrors',
+        'PluginServerScheduledTasksFailing',
+        'PluginServerPluginJobsFailing',
         'PluginServerRedisMayEvict',
         'PluginServerPostgresConnectionsExhausted',
+        'PluginServerEventsPartitionMaintenanceFailing',
         'PluginServerPodsNotReady',
       ],
     )
+    const expr = (name: string) => alerts.find((a) => a.alert === name)!.expr
+    // Every counter of a gauge read at scrape time, so none of the alerts on those gauges goes silent unnoticed.
+    for (const counter of [
+      'plugin_export_pending_read_errors_total',
+      'plugin_team_usage_read_errors_total',
+      'plugin_export_dead_letters_read_errors_total',
+      'plugin_metric_read_errors_total',
+    ])
+      assert.match(expr('PluginServerGaugesUnreadable'), new RegExp(`sum by \\(role\\) \\(rate\\(${counter}\\[5m\\]\\)\\) > 0`), counter)
+    assert.match(expr('PluginServerScheduledTasksFailing'), /scheduler_task_runs_total\{outcome=~"error\|timeout"\}\[15m\]\)\) > 0\.1$/)
+    assert.match(expr('PluginServerPluginJobsFailing'), /plugin_jobs_total\{outcome="failed"\}\[5m\]\)\) > 1$/)
+    const tuned = named(
+      render([
+        ...REQUIRED_SETS,
+        '--set',
+        'prometheusRule.enabled=true',
+        // --set makes 0.5 a string: the schema wants a number.
+        '--set-json',
+        'prometheusRule.scheduledTaskFailuresPerSecond=0.5',
+        '--set',
+        'prometheusRule.pluginJobFailuresPerSecond=3',
+      ]).objects,
+      'PrometheusRule',
+      'ps-plugin-server',
+    )
+    const tunedAlerts = (tuned.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
+    assert.match(tunedAlerts.find((a) => a.alert === 'PluginServerScheduledTasksFailing')!.expr, / > 0\.5$/)
+    assert.match(tunedAlerts.find((a) => a.alert === 'PluginServerPluginJobsFailing')!.expr, / > 3$/)
     assert.match(alerts.find((a) => a.alert === 'PluginServerTeamNearStorageLimit')!.expr, /plugin_team_storage_limit_bytes\)\) > 0\.9$/)
     const notReady = alerts.find((a) => a.alert === 'PluginServerPodsNotReady')!.expr
     assert.match(
@@ -313,6 +385,17 @@ describe('helm chart: secrets, ports and exposure', function () {
     assert.match(notes, /port-forward svc\/ps-plugin-server-capture 8000:80/)
     assert.match(notes, /port-forward svc\/ps-plugin-server-capture-admin 8001:80/)
     assert.match(notes, /The admin API is off: set secrets\.adminApiToken/)
+    // ADMIN_API_TEAM_TOKENS turns the API on for team tokens without an operator token.
+    for (const sets of [
+      ['--set-string', 'config.ADMIN_API_TEAM_TOKENS=true'],
+      ['--set-string', 'roles.capture.env.ADMIN_API_TEAM_TOKENS=TRUE'],
+    ]) {
+      const teams = runHelm(['install', 'ps', CHART, '--dry-run=client', ...REQUIRED_SETS, ...sets])
+      assert.equal(teams.status, 0, teams.stderr)
+      const teamNotes = teams.stdout.slice(teams.stdout.indexOf('NOTES:'))
+      assert.doesNotMatch(teamNotes, /The admin API is off/, sets.join(' '))
+      assert.match(teamNotes, /Only team tokens are accepted \(ADMIN_API_TEAM_TOKENS\)/, sets.join(' '))
+    }
     assert.match(notes, /ADMIN_API_TOKEN, DATABASE_URL, PLUGIN_SECRETS_KEYS, POSTHOG_PERSONAL_API_KEY, REDIS_PASSWORD, REDIS_URL/)
     assert.match(notes, /PLUGIN_SECRETS_KEYS is not set/)
   })
