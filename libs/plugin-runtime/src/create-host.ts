@@ -90,7 +90,7 @@ export function createHost(
     log: (entry) => logs.write(target, 'CONSOLE', LOG_TYPES[entry.level] ?? 'LOG', entry.message),
     capture: ({ event, properties }) => {
       const dropped = capturer.capture({ teamId: record.teamId, pluginName: record.pluginName, pluginConfigId: record.id }, event, properties, depth.next())
-      if (dropped !== null) logs.write(target, 'SYSTEM', 'WARN', `posthog.capture(${JSON.stringify(event.slice(0, 200))}) dropped: ${dropped}`)
+      if (dropped?.report) logs.write(target, 'SYSTEM', 'WARN', `posthog.capture(${JSON.stringify(event.slice(0, 200))}) dropped: ${dropped.reason}`)
     },
     api: (request, reading) =>
       callPosthogApi(

@@ -36,6 +36,46 @@ export function pluginCapturedEvent(target: CaptureTarget, event: string, proper
   }
 }
 
+/** Why a capture was dropped; `report` is false for the drops after the first of a team's minute over its bytes. */
+export interface CaptureRefusal {
+  reason: string
+  report: boolean
+}
+
+/**
+ * Bytes of events each team's plugins captured in this process this minute (one window for all
+ * teams, so the map holds only this minute's teams).
+ */
+class TeamCaptureBytes {
+  private readonly teams = new Map<number, { bytes: number; refused: boolean }>()
+  private windowStart: number
+
+  constructor(
+    private readonly limit: number,
+    private readonly now: () => number,
+  ) {
+    this.windowStart = now()
+  }
+
+  /** Whether `bytes` more fit the team's minute (taken if so); `first` when this is its minute's first refusal. */
+  take(teamId: number, bytes: number): { ok: boolean; first: boolean } {
+    const now = this.now()
+    if (now - this.windowStart >= 60_000 || now < this.windowStart) {
+      this.teams.clear()
+      this.windowStart = now
+    }
+    let team = this.teams.get(teamId)
+    if (!team) this.teams.set(teamId, (team = { bytes: 0, refused: false }))
+    if (team.bytes + bytes <= this.limit) {
+      team.bytes += bytes
+      return { ok: true, first: false }
+    }
+    const first = !team.refused
+    team.refused = true
+    return { ok: false, first }
+  }
+}
+
 /**
  * Enqueues captured events in batches. An event past the capture depth limit is not enqueued, nor is
  * one capture would refuse from an HTTP client: without a name, larger than CAPTURE_MAX_EVENT_BYTES
@@ -43,29 +83,48 @@ export function pluginCapturedEvent(target: CaptureTarget, event: string, proper
  * deeper than MAX_EVENT_DEPTH (its team's batch would fail to store on every retry); `capture` answers why.
  */
 export class PluginCapturer {
+  private readonly teamBytes: TeamCaptureBytes
+
+  /**
+   * `teamBytesPerMinute` (PLUGIN_TEAM_CAPTURE_MB_PER_MINUTE): what a team's captures may add to the
+   * ingest queue, in the Redis every team shares, per minute of this process. The allowances per
+   * call count captures, each up to CAPTURE_MAX_EVENT_BYTES, and each call of a busy worker has its own.
+   */
   constructor(
     private readonly batcher: EventBatcher,
-    private readonly limits: { maxDepth: number; maxEventBytes: number },
+    private readonly limits: { maxDepth: number; maxEventBytes: number; teamBytesPerMinute?: number },
     /** Given the event as it was to be enqueued: its uuid is what a support request about it can name. */
     private readonly onError: (target: CaptureTarget, event: IngestEvent, err: Error) => void,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.teamBytes = new TeamCaptureBytes(limits.teamBytesPerMinute ?? Number.POSITIVE_INFINITY, now)
+  }
 
   /** Null once enqueued (its promise is the batcher's), else why it was dropped. */
-  capture(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): string | null {
-    const { maxDepth, maxEventBytes } = this.limits
-    if (depth > maxDepth) return `capture depth ${depth} is over the limit of ${maxDepth} (a plugin capturing events from events it processes loops)`
-    if (event === '') return 'the event has no name'
+  capture(target: CaptureTarget, event: string, properties: Record<string, unknown>, depth: number): CaptureRefusal | null {
+    const { maxDepth, maxEventBytes, teamBytesPerMinute } = this.limits
+    const refused = (reason: string): CaptureRefusal => ({ reason, report: true })
+    if (depth > maxDepth) return refused(`capture depth ${depth} is over the limit of ${maxDepth} (a plugin capturing events from events it processes loops)`)
+    if (event === '') return refused('the event has no name')
     const captured = pluginCapturedEvent(target, event, properties, depth)
     let text: string
     try {
       text = JSON.stringify(captured)
     } catch {
       // Parsed from the sandbox's JSON text, it can only be too deep for this stack (about 4 400 levels).
-      return `the event is nested deeper than ${MAX_EVENT_DEPTH} levels`
+      return refused(`the event is nested deeper than ${MAX_EVENT_DEPTH} levels`)
     }
     const bytes = Buffer.byteLength(text)
-    if (bytes > maxEventBytes) return `the event is ${bytes} bytes, over CAPTURE_MAX_EVENT_BYTES (${maxEventBytes})`
-    if (jsonNestedDeeperThan(text, MAX_EVENT_DEPTH)) return `the event is nested deeper than ${MAX_EVENT_DEPTH} levels`
+    if (bytes > maxEventBytes) return refused(`the event is ${bytes} bytes, over CAPTURE_MAX_EVENT_BYTES (${maxEventBytes})`)
+    if (jsonNestedDeeperThan(text, MAX_EVENT_DEPTH)) return refused(`the event is nested deeper than ${MAX_EVENT_DEPTH} levels`)
+    const { ok, first } = this.teamBytes.take(target.teamId, bytes)
+    if (!ok) {
+      const limit = Number(((teamBytesPerMinute ?? 0) / (1024 * 1024)).toFixed(2))
+      return {
+        reason: `the team's plugins captured ${limit} MB of events in this minute on this worker (PLUGIN_TEAM_CAPTURE_MB_PER_MINUTE); the rest of the minute's are dropped`,
+        report: first,
+      }
+    }
     this.batcher.add([captured], [bytes]).catch((err: Error) => this.onError(target, captured, err))
     return null
   }

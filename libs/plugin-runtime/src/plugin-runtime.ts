@@ -56,8 +56,10 @@ export async function startPluginRuntime(
       maxEvents: config.capture.batchMaxEvents,
       maxBytes: config.capture.batchMaxBytes,
       maxWaitMs: config.capture.batchMaxWaitMs,
+      // As capture's: a stalled Redis holds what it has not acknowledged in this process, and no more.
+      maxUnacknowledgedBytes: config.capture.maxInFlightBytes,
     }),
-    { maxDepth: config.plugins.captureMaxDepth, maxEventBytes: config.capture.maxEventBytes },
+    { maxDepth: config.plugins.captureMaxDepth, maxEventBytes: config.capture.maxEventBytes, teamBytesPerMinute: config.plugins.teamCaptureBytesPerMinute },
     (target, event, err) =>
       logger.error(
         { team_id: target.teamId, plugin_config_id: target.pluginConfigId, event: event.event, uuid: event.uuid, err: err.message },

@@ -332,6 +332,12 @@ export interface PluginInstanceOptions {
 export interface CallOptions {
   /** Overrides the instance deadline for this call. */
   timeoutMs?: number
+  /**
+   * How many of this processEvent/onEvent call's events a plugin captured itself: each of those may
+   * capture one event, not PLUGIN_CAPTURES_PER_EVENT, so a plugin capturing from what it captured
+   * adds a capture a level instead of ten times the level before.
+   */
+  capturedEvents?: number
 }
 
 export interface SerializedPluginError {

@@ -204,6 +204,22 @@ describe('plugin-vm: bounds on what one plugin may make the host do', function (
       }
     })
 
+    it('lets each event a plugin captured itself capture one event, not PLUGIN_CAPTURES_PER_EVENT (capturedEvents)', async () => {
+      const { host, instance } = await loadCode(capturing, {}, { capturesPerEvent: 10 })
+      try {
+        const batch = JSON.stringify([1, 2, 3].map(() => ({ event: 'e', properties: { n: 20_000 } })))
+        await instance.processEventBatchText(batch, 3, { capturedEvents: 2 })
+        assert.equal(host.captures.length, 10 + 2, 'one client event: 10; two captured ones: 1 each')
+        assert.ok(
+          host.logs.some(
+            (l) => l.message === 'posthog.capture called more than 12 times for 3 events in one call; the rest were dropped (PLUGIN_CAPTURES_PER_EVENT)',
+          ),
+        )
+      } finally {
+        instance.dispose()
+      }
+    })
+
     it("charges a flood to the call that made it, not to calls that overlap it (their events' own allowance stays theirs)", async () => {
       const { host, instance } = await loadCode(
         `export function processEvent(event) {

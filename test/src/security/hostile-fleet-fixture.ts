@@ -24,6 +24,7 @@ export type HostileMode =
   | 'wasm'
   | 'busy-interval'
   | 'fan-out'
+  | 'amplify'
   | 'sizes'
   | 'cache-fill'
   | 'job-fill'

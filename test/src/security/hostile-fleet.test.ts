@@ -275,7 +275,7 @@ describe('security: hostile plugins in a running fleet', function () {
         PLUGIN_LOG_LINES_PER_MINUTE: String(LOG_LINES_PER_MINUTE),
         PLUGIN_TEAM_STORAGE_LIMIT_MB: String(STORAGE_LIMIT_MB),
       })
-      for (const mode of ['wasm', 'brotli', 'fan-out', 'sizes', 'busy-interval', 'cache-fill', 'job-fill', 'log-flood', 'storage-fill'] as const)
+      for (const mode of ['wasm', 'brotli', 'fan-out', 'amplify', 'sizes', 'busy-interval', 'cache-fill', 'job-fill', 'log-flood', 'storage-fill'] as const)
         teams[mode] = await hf.addHostileTeam(mode)
       await hf.start(['capture', 'ingest-worker'])
     })
@@ -355,6 +355,24 @@ describe('security: hostile plugins in a running fleet', function () {
       assert.ok(children.length <= 10, `${children.length} captured events stored (${distinct} distinct captures)`)
       const line = await hf.waitForLog(configId, /captur/i)
       assert.match(line.type, /WARN|ERROR/)
+      await hf.assertAllAlive()
+    })
+
+    it('lets the events a plugin captures capture one each, not ten a level: at most 30 by PLUGIN_CAPTURE_MAX_DEPTH (ten a level stored 310 here)', async () => {
+      const { team } = teams.amplify
+      const since = Date.now()
+      const [[parent], neighbours] = await Promise.all([hf.send(team, [{ event: 'amplify' }]), hf.send(hf.healthyTeam, healthyEvents(20))])
+      await hf.waitStored(hf.healthyTeam.id, neighbours, since)
+      await hf.waitStored(team.id, [parent], since, 30_000)
+      await eventually(
+        'the captured events ingested',
+        () => hf.ingestBacklog(),
+        (n) => n === 0,
+        90_000,
+      )
+      const amplified = (await hf.rows(team.id)).filter((r) => r.event === 'amplified')
+      // 10 from the client's event, then 1 from each of those at depths 2 and 3.
+      assert.ok(amplified.length > 10 && amplified.length <= 30, `${amplified.length} captured events stored`)
       await hf.assertAllAlive()
     })
 

@@ -40,8 +40,12 @@ export class CaptureBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  open(events: number | null): CaptureGrant {
-    const grant: CaptureGrant = { allowance: events === null ? this.limits.perCall : events * this.limits.perEvent, events, used: 0, reported: false }
+  /** `captured`: how many of the `events` are captures themselves, allowed one capture each (CallOptions.capturedEvents). */
+  open(events: number | null, captured = 0): CaptureGrant {
+    const { perCall, perEvent } = this.limits
+    const deeper = events === null ? 0 : Math.max(0, Math.min(events, captured))
+    const allowance = events === null ? perCall : (events - deeper) * perEvent + deeper * Math.min(1, perEvent)
+    const grant: CaptureGrant = { allowance, events, used: 0, reported: false }
     this.grants.add(grant)
     return grant
   }

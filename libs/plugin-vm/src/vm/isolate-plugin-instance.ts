@@ -344,7 +344,7 @@ export class IsolatePluginInstance implements PluginInstance {
     await this.semaphore.acquire()
     const timeoutMs = options?.timeoutMs ?? this.parts.timeoutMs
     let timer: NodeJS.Timeout | undefined
-    const captures = this.parts.captures.open(events)
+    const captures = this.parts.captures.open(events, options?.capturedEvents)
     this.parts.cpu.callStarted()
     try {
       this.assertAlive()
