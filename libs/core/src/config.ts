@@ -79,6 +79,8 @@ export interface Config {
     rssLimitMb: number
     /** Plugin log lines one config may write per minute in one process; the rest are dropped and counted. */
     logLinesPerMinute: number
+    /** Characters of plugin log text one config may write per minute in one process (a line is up to 10 000); the rest are dropped and counted. */
+    logCharsPerMinute: number
     /** Plugin log rows older than this are deleted (the scheduler's hourly pass); null: kept. */
     logRetentionDays: number | null
     /** What one team's plugins may keep in `meta.storage` together (Postgres); a write past it is refused. */
@@ -544,6 +546,7 @@ export function loadConfig(env: Env = process.env): Config {
       processMemoryLimitMb: r.int('PLUGIN_PROCESS_MEMORY_LIMIT_MB', defaultProcessMemoryLimitMb(), 0, 1024 * 1024),
       rssLimitMb: r.int('PLUGIN_RSS_LIMIT_MB', defaultRssLimitMb(), 0, 1024 * 1024),
       logLinesPerMinute: r.int('PLUGIN_LOG_LINES_PER_MINUTE', 1000, 1, 100_000_000),
+      logCharsPerMinute: r.int('PLUGIN_LOG_KB_PER_MINUTE', 256, 1, 100_000_000) * 1024,
       logRetentionDays: r.int('PLUGIN_LOG_RETENTION_DAYS', 14, 0, 36_500) || null,
       teamStorageLimitMb: r.int('PLUGIN_TEAM_STORAGE_LIMIT_MB', 1024, 1, 1024 * 1024),
       redisLimitMb: r.int('PLUGIN_REDIS_LIMIT_MB', 2048, 0, 1024 * 1024),

@@ -35,13 +35,18 @@ export interface PluginLogWriterOptions {
   maxBuffered: number
   /** PLUGIN_LOG_LINES_PER_MINUTE: lines one config may write per minute in this process. */
   linesPerMinute: number
+  /** PLUGIN_LOG_KB_PER_MINUTE: characters of text one config may write per minute in this process; none when absent. */
+  charsPerMinute?: number
 }
 
 /** One config's lines in the current minute. */
 interface MinuteQuota {
   minute: number
   written: number
+  chars: number
   dropped: number
+  /** Whether a line was dropped for the characters (not the lines) of the minute. */
+  droppedForChars: boolean
   target: LogTarget
 }
 
@@ -87,7 +92,8 @@ export class PluginLogWriter {
   }
 
   write(target: LogTarget, source: LogSource, type: LogType, text: string, pluginStack?: string): void {
-    if (!this.admit(target, source)) return
+    // A line is kept to MAX_MESSAGE characters, its stack frames included.
+    if (!this.admit(target, source, Math.min(MAX_MESSAGE, text.length + (pluginStack?.length ?? 0)))) return
     this.append(target, source, type, text, pluginStack)
   }
 
@@ -150,21 +156,24 @@ export class PluginLogWriter {
     if (this.buffer.length > 0) await this.flush()
   }
 
-  /** Whether the config has lines left this minute; a new minute first says what the last one dropped. */
-  private admit(target: LogTarget, source: LogSource): boolean {
+  /** Whether the config has lines and characters left this minute; a new minute first says what the last one dropped. */
+  private admit(target: LogTarget, source: LogSource, chars: number): boolean {
     const minute = Math.floor(Date.now() / MINUTE_MS)
     const key = `${target.pluginConfigId}:${source === 'SYSTEM' ? 'server' : 'plugin'}`
     let quota = this.quotas.get(key)
     if (quota?.minute !== minute) {
       if (quota) this.sayDropped(quota)
-      quota = { minute, written: 0, dropped: 0, target }
+      quota = { minute, written: 0, chars: 0, dropped: 0, droppedForChars: false, target }
       this.quotas.set(key, quota)
     }
-    if (quota.written >= this.options.linesPerMinute) {
+    const overChars = quota.chars + chars > (this.options.charsPerMinute ?? Number.POSITIVE_INFINITY)
+    if (quota.written >= this.options.linesPerMinute || overChars) {
       quota.dropped++
+      if (overChars) quota.droppedForChars = true
       return false
     }
     quota.written++
+    quota.chars += chars
     return true
   }
 
@@ -181,12 +190,14 @@ export class PluginLogWriter {
   private sayDropped(quota: MinuteQuota): void {
     if (quota.dropped === 0) return
     const from = new Date(quota.minute * MINUTE_MS).toISOString().slice(11, 16)
+    const limit = quota.droppedForChars
+      ? `PLUGIN_LOG_KB_PER_MINUTE (${Math.round((this.options.charsPerMinute ?? 0) / 1024)} KB of text`
+      : `PLUGIN_LOG_LINES_PER_MINUTE (${this.options.linesPerMinute} lines`
     this.append(
       quota.target,
       'SYSTEM',
       'WARN',
-      `${quota.dropped} log lines of this plugin were dropped in the minute from ${from} UTC: over PLUGIN_LOG_LINES_PER_MINUTE ` +
-        `(${this.options.linesPerMinute} lines a minute per plugin config and worker process)`,
+      `${quota.dropped} log lines of this plugin were dropped in the minute from ${from} UTC: over ${limit} a minute per plugin config and worker process)`,
     )
   }
 

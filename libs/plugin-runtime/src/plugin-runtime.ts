@@ -50,6 +50,7 @@ export async function startPluginRuntime(
     flushIntervalMs: 500,
     maxBuffered: 10_000,
     linesPerMinute: config.plugins.logLinesPerMinute,
+    charsPerMinute: config.plugins.logCharsPerMinute,
   })
   const capturer = new PluginCapturer(
     new EventBatcher(ingestQueue, {

@@ -124,6 +124,30 @@ describe('PluginLogWriter (plugin logs)', () => {
     assert.equal(lines.filter((l) => l.includes('"plugin":"loud"')).length, 12, "the operators' log gets the same 10 lines, the server's and the notice")
   })
 
+  it('keeps each config to PLUGIN_LOG_KB_PER_MINUTE of text too: 10 000-character lines stop at the quota, short ones go on, and the notice names the quota', async () => {
+    const writer = new PluginLogWriter(db.pool, pino({ level: 'silent' }), 'instance-1', {
+      flushIntervalMs: 500,
+      maxBuffered: 10_000,
+      linesPerMinute: 1000,
+      charsPerMinute: 50 * 1024,
+    })
+    const loud = { teamId: 3, pluginId: 4, pluginConfigId: 5, pluginName: 'loud', secrets: [] }
+    // One synchronous run: all in the same minute.
+    for (let i = 0; i < 100; i++) writer.write(loud, 'CONSOLE', 'LOG', `${i} `.padEnd(20_000, 'x'))
+    writer.write(loud, 'CONSOLE', 'LOG', 'short')
+    await writer.close()
+    const { rows } = await db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries WHERE plugin_config_id = 5 ORDER BY id')
+    assert.deepEqual(
+      rows.map((r) => r.message.length),
+      [10_000, 10_000, 10_000, 10_000, 10_000, 5, rows[6]?.message.length],
+      'five lines of 10 000 characters fit 51 200, then the short one; the rest dropped',
+    )
+    assert.match(
+      rows[6].message,
+      /^95 log lines of this plugin were dropped in the minute from \d\d:\d\d UTC: over PLUGIN_LOG_KB_PER_MINUTE \(50 KB of text a minute per plugin config and worker process\)$/,
+    )
+  })
+
   it("keeps a team to a quarter of the buffer while Postgres fails, so other teams' lines stay, warns of the failing writes once, and tells each config what it dropped once rows are written", async () => {
     const lines: string[] = []
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) })
