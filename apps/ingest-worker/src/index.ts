@@ -24,6 +24,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     metrics: chainMetrics,
     processing,
     timeoutMs: ctx.config.plugins.processEventTimeoutMs,
+    maxEventBytes: ctx.config.capture.maxEventBytes,
   })
   const consumer = startIngestConsumer(ctx, [chain], [exportHandoff(runtime.manager, exportQueue)])
   return {

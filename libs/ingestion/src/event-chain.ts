@@ -54,6 +54,13 @@ export interface EventChainHooks<L> {
   call(link: L, batch: string, count: number, captureDepth: number, captured: number): Promise<BatchText>
   /** Labels of the team's configs that export: they see the stored event later, in the exporters. */
   deferred(): readonly string[]
+  /**
+   * CAPTURE_MAX_EVENT_BYTES: an event a link returns whose JSON text is longer (a character is at
+   * least a byte) fails that link for that event, which goes on as it was, as capture refuses such an
+   * event from a client. A plugin adding 500 KB to each 100-byte event made 100 MB of every batch
+   * of 200, stored and copied into the export hand-offs. None when absent.
+   */
+  maxEventChars?: number
   /** After each link's call, before the next link runs. */
   linkDone?(report: LinkReport<L>): Promise<void>
   /** After the whole chain: outputs that cannot become a stored event, each blamed on the link that returned it. */
@@ -161,6 +168,14 @@ async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHook
       const error = {
         name: 'Error',
         message: `processEvent returned an event nested deeper than ${MAX_EVENT_DEPTH} levels, which capture refuses from clients too`,
+        isRetryError: false,
+      }
+      report.failures.push({ slot, error })
+    } else if (hooks.maxEventChars !== undefined && output.json(returned).length > hooks.maxEventChars) {
+      const chars = output.json(returned++).length
+      const error = {
+        name: 'Error',
+        message: `processEvent returned an event of ${chars} characters of JSON, over CAPTURE_MAX_EVENT_BYTES (${hooks.maxEventChars} bytes), which capture refuses from clients too`,
         isRetryError: false,
       }
       report.failures.push({ slot, error })

@@ -25,6 +25,8 @@ export interface ProcessEventDeps {
   processing?: ProcessingMetrics
   /** Deadline of one processEvent batch call (PLUGIN_PROCESS_EVENT_TIMEOUT_MS); the instance's own when unset. */
   timeoutMs?: number
+  /** CAPTURE_MAX_EVENT_BYTES: the largest event a plugin may return (see EventChainHooks.maxEventChars); none when unset. */
+  maxEventBytes?: number
 }
 
 /** A config as a link of the chain (event-chain.ts), named as `$plugins_*` name it. */
@@ -134,6 +136,7 @@ async function runTeam(
       }
     },
     deferred: () => deferred,
+    maxEventChars: deps.maxEventBytes,
     linkDone: (report) => linkDone(report, deps, tally),
     invalid: async ({ config }, failures) => {
       tally.returnedButInvalid(tallyTarget(config), failures.length)

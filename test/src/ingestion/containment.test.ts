@@ -62,6 +62,7 @@ describe('containment: one plugin breaks only its own events', function () {
       logs: runtime.services.logs,
       metrics: createPluginChainMetrics(fx.ctx.registry),
       timeoutMs: fx.ctx.config.plugins.processEventTimeoutMs,
+      maxEventBytes: fx.ctx.config.capture.maxEventBytes,
     })
 
   const stored = async (team: Team): Promise<StoredRow[]> =>
@@ -151,6 +152,40 @@ describe('containment: one plugin breaks only its own events', function () {
     assert.match(errors[hostile.id]?.message ?? '', /^processEvent returned an event nested deeper than 64 levels, which capture refuses from clients too$/)
     assert.equal(errors[healthyA.id], null)
     assert.equal(errors[healthyB.id], null)
+  })
+
+  it('keeps an event a plugin made larger than CAPTURE_MAX_EVENT_BYTES as it was, blaming that plugin, and the next plugin still runs', async () => {
+    const inflater = await enablePlugin(
+      fx.management,
+      teamA.id,
+      writePlugin('inflater', `export function processEvent(e) { e.properties.pad = 'x'.repeat(e.properties.inflate ? 2 * 1024 * 1024 : 10); return e }`),
+      {},
+      { order: 1 },
+    )
+    await enablePlugin(fx.management, teamA.id, 'containment-healthy', {}, { order: 2 })
+    runtime = await fx.start()
+    const consumer = startIngestConsumer(fx.ctx, [chain()])
+    const queue = createIngestQueue(fx.ctx.newRedisConnection('producer'), fx.ctx.config)
+    try {
+      await queue.add('batch', { events: [event(teamA, { n: 0, inflate: true }), event(teamA, { n: 1 })] }, { jobId: `b-${randomUUID()}` })
+      const rows = await eventually(
+        'both events stored',
+        () => stored(teamA),
+        (r) => r.length === 2,
+      )
+      assert.equal(rows[0].properties.pad, undefined, 'the inflated event is stored as it was before that plugin')
+      assert.deepEqual(rows[0].properties.$plugins_failed, [name(inflater, 'inflater')])
+      assert.equal(rows[0].properties.healthy, true, 'the next plugin ran on it')
+      assert.equal(rows[1].properties.pad, 'x'.repeat(10))
+      const errors = await configErrors()
+      assert.match(
+        errors[inflater.id]?.message ?? '',
+        /^processEvent returned an event of \d+ characters of JSON, over CAPTURE_MAX_EVENT_BYTES \(1048576 bytes\)/,
+      )
+    } finally {
+      await consumer.closers[0].close()
+      await queue.close()
+    }
   })
 
   it("blames the plugin whose output cannot be stored even when its sandbox's answers are forged, never the plugin before it or another team's", async () => {
