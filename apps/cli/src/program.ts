@@ -21,6 +21,8 @@ export function buildProgram(): Command {
     .version(cliVersion(), '-V, --version', 'print the version')
     .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
     .showHelpAfterError()
+    // Commander echoes an unknown `--name=value` whole: a mistyped `--confg=apiKey=sk_live_…` printed the key.
+    .configureOutput({ outputError: (text, write) => write(withoutOptionValues(text)) })
     .configureHelp({ showGlobalOptions: true })
     .hook('preAction', (root) => setJsonOutput(root.opts<{ json?: boolean }>().json === true))
   registerStart(program)
@@ -37,4 +39,9 @@ export function buildProgram(): Command {
   registerSecrets(program)
   registerDemo(program)
   return program
+}
+
+/** An error's text with the value of each option it quotes (`'--name=value'`) left out. */
+export function withoutOptionValues(text: string): string {
+  return text.replace(/'(-{1,2}[^=' ]+)=[^']*'/g, "'$1=…'")
 }

@@ -128,6 +128,18 @@ describe('plugin-server CLI consistency', function () {
     assert.doesNotMatch(mistaken.stderr, /sk_do_not_echo_me/, 'the value given is not echoed')
   })
 
+  it('a mistyped --option=value is named without its value, which may be a secret', async () => {
+    for (const args of [
+      ['config', 'create', '--team', '1', '--plugin', 'x', '--confg=apiKey=sk_do_not_echo_me'],
+      ['plugin', 'try', '1', '--event', '-', '--sett=apiKey=sk_do_not_echo_me'],
+    ]) {
+      const result = await runCli(args, env)
+      assert.equal(result.code, 1)
+      assert.match(result.stderr, /error: unknown option '--(confg|sett)=…'/)
+      assert.doesNotMatch(result.stderr, /sk_do_not_echo_me/)
+    }
+  })
+
   it('config create starts disabled unless --enable, as the admin API and the UI form do', async () => {
     const teamId = await createTeamRow(h, 'defaults team')
     await installPluginFromPath(h.ctx, BASIC)
