@@ -16,6 +16,8 @@ const ISOLATES_PER_PROCESS_LIMIT = 'V8 aborts a process holding about 4 050 isol
  * misconfigured pod fails fast with a message that names the variable instead of misbehaving later.
  */
 export interface Config {
+  /** Variables set with a known prefix that the process does not read (a typo?), said at start. */
+  unknownVariables: string[]
   redisUrl: string
   databaseUrl: string
   /** Prefix for every BullMQ key. A `{hash tag}` keeps each queue's keys in one Redis Cluster slot. */
@@ -252,7 +254,22 @@ const withoutCredentials: Shown = (value) => {
 
 class Reader {
   readonly problems: string[] = []
-  constructor(private readonly env: Env) {}
+  /** Every variable asked for, set or not: what the process reads (unknownVariables). */
+  readonly names = new Set<string>()
+  constructor(private readonly given: Env) {}
+
+  private get env(): Env {
+    return this.reading
+  }
+
+  /** The environment, noting each name read. */
+  private readonly reading: Env = new Proxy({} as Env, {
+    get: (_, name) => {
+      if (typeof name !== 'string') return undefined
+      this.names.add(name)
+      return this.given[name]
+    },
+  })
 
   /** `shown`: what an error may say of the value; a secret's (or a URL's password) must not reach the logs. */
   string(name: string, fallback: string, check?: (v: string) => string | null, shown: Shown = echoed): string {
@@ -502,6 +519,7 @@ function ingestConfig(r: Reader): Config['ingest'] {
 export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env)
   const config: Config = {
+    unknownVariables: [],
     redisUrl: r.string('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:']), withoutCredentials),
     databaseUrl: r.string('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/plugin_server', url(['postgres:', 'postgresql:']), withoutCredentials),
     queuePrefix: r.string('QUEUE_PREFIX', '{ps}', (v) =>
@@ -597,5 +615,57 @@ export function loadConfig(env: Env = process.env): Config {
       `CAPTURE_SHUTDOWN_DELAY_MS: must be shorter than SHUTDOWN_GRACE_MS (${config.shutdownGraceMs}), which also has to drain the requests in flight, got ${config.capture.shutdownDelayMs}`,
     )
   if (r.problems.length > 0) throw new ConfigError(r.problems)
+  config.unknownVariables = unknownVariables(env, r.names)
   return config
+}
+
+/**
+ * Kubernetes sets `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_8000_TCP` and the like for every Service
+ * of the namespace (`plugin-server-capture` gives `PLUGIN_SERVER_CAPTURE_PORT`): not a typo.
+ */
+const SERVICE_LINK = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/
+
+/**
+ * Variables set with the prefix of one the process reads (`PLUGIN_`, `EXPORT_`, …) that it does not
+ * read, each with the known name it is closest to: a misspelt variable otherwise leaves its setting
+ * at the default, silently (`EXPORT_TEAM_MAX_PENDING_EVENT`). Said at start, not refused: tools
+ * around a deployment may set variables of their own with these prefixes.
+ */
+function unknownVariables(env: Env, known: ReadonlySet<string>): string[] {
+  const prefixes = new Set([...known].map((name) => name.slice(0, name.indexOf('_') + 1)).filter((prefix) => prefix.length > 1))
+  const unknown: string[] = []
+  for (const name of Object.keys(env).sort()) {
+    if (known.has(name) || SERVICE_LINK.test(name) || !prefixes.has(name.slice(0, name.indexOf('_') + 1))) continue
+    const near = closest(name, known)
+    unknown.push(near === null ? name : `${name} (did you mean ${near}?)`)
+  }
+  return unknown
+}
+
+/** The known name within 3 edits of `name`, the nearest, or null. */
+function closest(name: string, known: ReadonlySet<string>): string | null {
+  let best: string | null = null
+  let bestDistance = 4
+  for (const candidate of known) {
+    if (Math.abs(candidate.length - name.length) >= bestDistance) continue
+    const distance = editDistance(name, candidate, bestDistance)
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance]
+  }
+  return best
+}
+
+/** Levenshtein distance, or `limit` once it is sure to reach it. */
+function editDistance(a: string, b: string, limit: number): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    let rowMin = i
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      rowMin = Math.min(rowMin, row[j])
+    }
+    if (rowMin >= limit) return limit
+    previous = row
+  }
+  return previous[b.length]
 }

@@ -193,5 +193,10 @@ export async function runRole(role: Role, start: (ctx: RoleContext) => Promise<R
       { timeScale: config.timeScale },
       `TIME_SCALE=${config.timeScale} is a test setting: runEvery* intervals and the delays of plugin job, setup and export retries and of the resident memory guard are ${config.timeScale} times shorter; unset it in production`,
     )
+  if (config.unknownVariables.length > 0)
+    logger.warn(
+      { variables: config.unknownVariables },
+      `variables set that plugin-server does not read, so their settings stay at the defaults (misspelt?): ${config.unknownVariables.join(', ')}`,
+    )
   return { context, healthPort: health?.port ?? null, shutdown }
 }

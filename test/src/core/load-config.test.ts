@@ -31,6 +31,26 @@ describe('loadConfig', () => {
     assert.equal(config.logFormat, 'pretty')
   })
 
+  it('names each variable set with a known prefix that it does not read, with the known name it is closest to, leaving Kubernetes service links and other prefixes alone', () => {
+    const config = loadConfig({
+      EXPORT_TEAM_MAX_PENDING_EVENT: '5',
+      PLUGIN_TEAM_MEMORY_LIMT_MB: '64',
+      PLUGIN_WHATEVER_ELSE: '1',
+      PLUGIN_SERVER_CAPTURE_PORT: 'tcp://10.0.0.1:8000',
+      PLUGIN_SERVER_CAPTURE_PORT_8000_TCP_ADDR: '10.0.0.1',
+      PLUGIN_SERVER_CAPTURE_SERVICE_HOST: '10.0.0.1',
+      NODE_OPTIONS: '--max-old-space-size=512',
+      PLUGIN_TIMEOUT_MS: '20000',
+    })
+    assert.deepEqual(config.unknownVariables, [
+      'EXPORT_TEAM_MAX_PENDING_EVENT (did you mean EXPORT_TEAM_MAX_PENDING_EVENTS?)',
+      'PLUGIN_TEAM_MEMORY_LIMT_MB (did you mean PLUGIN_TEAM_MEMORY_LIMIT_MB?)',
+      'PLUGIN_WHATEVER_ELSE',
+    ])
+    assert.equal(config.plugins.timeoutMs, 20000)
+    assert.deepEqual(loadConfig({}).unknownVariables, [])
+  })
+
   it('bounds the work done for a plugin: defaults, overrides and a wrong value named', () => {
     const { plugins } = loadConfig({})
     assert.deepEqual(

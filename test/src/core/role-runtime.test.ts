@@ -76,6 +76,23 @@ describe('runRole while the role is still starting', function () {
   })
 })
 
+describe('runRole with a misspelt variable', function () {
+  this.timeout(60_000)
+
+  it('warns at start naming it and the variable it is closest to', async () => {
+    const role = startSlowRole({ PLUGIN_TIMEOUT_MSS: '1000' })
+    try {
+      await role.waitForLog((l) => l.msg === 'start began')
+      role.child.stdin?.write('go\n')
+      const line = await role.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('variables set that plugin-server does not read'))
+      assert.equal(line.level, 40)
+      assert.deepEqual(line.variables, ['PLUGIN_TIMEOUT_MSS (did you mean PLUGIN_TIMEOUT_MS?)'])
+    } finally {
+      await role.kill('SIGKILL')
+    }
+  })
+})
+
 describe('runRole with TIME_SCALE set', function () {
   this.timeout(60_000)
 
