@@ -100,6 +100,7 @@ function record(i: number, pluginJson: PluginJson): PluginConfigRecord {
     config: {},
     sealedKeys: [],
     hasAttachments: false,
+    attachmentSecrets: [],
     pluginJson,
     signature: `bench-${i}`,
   } as PluginConfigRecord

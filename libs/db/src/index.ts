@@ -75,7 +75,8 @@ export {
   listTryConfigRows,
 } from './plugin-configs'
 export type { PluginConfigDetailRecord, PluginConfigSecretsRecord, EnabledConfigRunRecord, ConfigRunScope, TryConfigRecord } from './plugin-configs'
-export { listAttachmentSummaries, upsertPluginAttachment, listPluginAttachmentKeys, listPluginAttachments } from './plugin-attachments'
+export { listAttachmentContents, listAttachmentSummaries, upsertPluginAttachment, listPluginAttachmentKeys, listPluginAttachments } from './plugin-attachments'
+export type { AttachmentContentsRecord } from './plugin-attachments'
 export { listPluginRecords, findPluginRecord, readPluginJson, lockPluginName, insertPluginRow, updatePluginRow } from './plugins'
 export type { PluginRecord, PluginRowInput } from './plugins'
 export { readPluginStorageValue, writePluginStorageValue, deletePluginStorageValue, readTeamStorageBytes, readTeamsStorageBytes } from './plugin-storage'

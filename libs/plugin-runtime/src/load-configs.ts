@@ -2,6 +2,7 @@ import type { PluginAttachment, PluginJson } from '@plugin-server/plugin-vm'
 import {
   ConfigRunScope,
   EnabledConfigRunRecord,
+  listAttachmentContents,
   listEnabledConfigRuns,
   listPluginAttachments,
   listPluginVersionJsons,
@@ -11,7 +12,7 @@ import {
 } from '@plugin-server/db'
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
-import { openSecretFields, SecretBox, sealedKeys, secretKeys } from '@plugin-server/secrets'
+import { attachmentSecrets, openSecretFields, SecretBox, sealedKeys, secretKeys } from '@plugin-server/secrets'
 
 /** Everything a worker needs to run one enabled plugin config, as read from Postgres. */
 export interface PluginConfigRecord {
@@ -38,6 +39,8 @@ export interface PluginConfigRecord {
    * the config is reloaded and reads them.
    */
   hasAttachments: boolean
+  /** The strings of its secret attachments that must never be logged (attachmentSecrets), with its secret values. */
+  attachmentSecrets: readonly string[]
   /** Changes whenever the config, its attachments or its plugin change: what reloads compare. */
   signature: string
 }
@@ -65,6 +68,35 @@ export interface LoadConfigsOptions {
   onVersionMissing?: (configId: number, message: string) => void
   /** Keeps the plugin.json of versions read before, so a re-read reads only those it has not seen. */
   pluginJsons?: PluginJsonCache
+  /** Keeps the secrets of secret attachments read before, so a re-read reads only those that changed. */
+  attachmentSecrets?: AttachmentSecretsCache
+}
+
+/**
+ * The secrets of each config's secret attachments (plugin.json attachment fields marked `secret`),
+ * read again only when the config's attachments change (its attachments signature): a worker's
+ * re-read every reconcile reads no attachment it has read.
+ */
+export class AttachmentSecretsCache {
+  private known = new Map<number, { signature: string; secrets: readonly string[] }>()
+
+  /** For each row with secret attachment fields and attachments, its secrets: those not known yet in one query. */
+  async read(pool: Pool, rows: readonly { row: ConfigRow; keys: readonly string[] }[]): Promise<Map<number, readonly string[]>> {
+    const missing = rows.filter(({ row }) => this.known.get(row.id)?.signature !== row.attachments_signature)
+    if (missing.length > 0) {
+      const wanted = missing.flatMap(({ row, keys }) => keys.map((key) => ({ pluginConfigId: row.id, key })))
+      const found = new Map<number, string[]>(missing.map(({ row }) => [row.id, []]))
+      for (const { plugin_config_id, contents } of await listAttachmentContents(pool, wanted)) found.get(plugin_config_id)?.push(...attachmentSecrets(contents))
+      for (const { row } of missing) this.known.set(row.id, { signature: row.attachments_signature ?? '', secrets: found.get(row.id) ?? [] })
+    }
+    return new Map(rows.map(({ row }) => [row.id, this.known.get(row.id)?.secrets ?? []]))
+  }
+
+  /** Forgets configs no longer read (after a read of every config). */
+  retain(records: readonly PluginConfigRecord[]): void {
+    const ids = new Set(records.map((r) => r.id))
+    for (const id of this.known.keys()) if (!ids.has(id)) this.known.delete(id)
+  }
 }
 
 /**
@@ -100,6 +132,11 @@ export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions 
   const jsons = await (filter.pluginJsons ?? new PluginJsonCache()).read(pool, [...versions.values()])
   const box = filter.secrets ?? new SecretBox([])
   const shared = new Interned()
+  const withSecretFiles = rows.flatMap((row) => {
+    const keys = secretAttachmentKeys(jsons.get(versionKey({ pluginId: row.plugin_id, version: row.version })))
+    return keys.length > 0 && row.attachments_signature !== null ? [{ row, keys }] : []
+  })
+  const fileSecrets = await (filter.attachmentSecrets ?? new AttachmentSecretsCache()).read(pool, withSecretFiles)
   const records: PluginConfigRecord[] = []
   for (const r of rows) {
     const pluginJson = jsons.get(versionKey({ pluginId: r.plugin_id, version: r.version }))
@@ -115,9 +152,14 @@ export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions 
       filter.onUnreadable?.(r.id, (err as Error).message)
       continue
     }
-    records.push(toRecord(r, config, sealedKeys(r.config), pluginJson, shared))
+    records.push(toRecord(r, config, sealedKeys(r.config), pluginJson, shared, fileSecrets.get(r.id) ?? NONE_SEALED))
   }
   return records
+}
+
+/** The keys of a version's attachment fields marked secret. */
+function secretAttachmentKeys(pluginJson: PluginJson | undefined): string[] {
+  return (pluginJson?.config ?? []).flatMap((field) => (field.type === 'attachment' && field.secret === true && field.key ? [field.key] : []))
 }
 
 const NONE_SEALED: readonly string[] = Object.freeze([])
@@ -133,7 +175,14 @@ class Interned {
   }
 }
 
-function toRecord(r: ConfigRow, config: Record<string, unknown>, sealed: string[], pluginJson: Readonly<PluginJson>, shared: Interned): PluginConfigRecord {
+function toRecord(
+  r: ConfigRow,
+  config: Record<string, unknown>,
+  sealed: string[],
+  pluginJson: Readonly<PluginJson>,
+  shared: Interned,
+  fileSecrets: readonly string[],
+): PluginConfigRecord {
   // Hashed: the signature is compared and may be printed, and it is computed over plaintext so that
   // re-encrypting (secrets rotate) does not look like a change and reload every plugin. One hash of
   // everything: what is kept per config is 64 characters, not the parts.
@@ -156,6 +205,7 @@ function toRecord(r: ConfigRow, config: Record<string, unknown>, sealed: string[
     sealedKeys: sealed.length === 0 ? NONE_SEALED : sealed,
     pluginJson,
     hasAttachments: r.attachments_signature !== null,
+    attachmentSecrets: fileSecrets,
     signature,
   }
 }
@@ -187,7 +237,10 @@ export async function loadAttachments(pool: Pool, pluginConfigId: number): Promi
  * newer one dropped the flag): it was given as a secret.
  */
 export function secretValues(record: PluginConfigRecord): string[] {
-  return [...secretKeys(record.pluginJson.config, record.sealedKeys)]
-    .map((key) => record.config[key])
-    .filter((value): value is string => typeof value === 'string' && value !== '')
+  return [
+    ...[...secretKeys(record.pluginJson.config, record.sealedKeys)]
+      .map((key) => record.config[key])
+      .filter((value): value is string => typeof value === 'string' && value !== ''),
+    ...record.attachmentSecrets,
+  ]
 }

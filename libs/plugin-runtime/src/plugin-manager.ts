@@ -28,7 +28,7 @@ import { LimitBreaker } from './limit-breaker'
 import { checkPluginSource } from './check-plugin-source'
 import { loadFailureReason } from './load-failure-reason'
 import { LoadFailureReporter } from './load-failure-reporter'
-import { loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord, PluginJsonCache, secretValues } from './load-configs'
+import { AttachmentSecretsCache, loadAttachments, loadEnabledConfigs, loadPluginFiles, PluginConfigRecord, PluginJsonCache, secretValues } from './load-configs'
 import { covering, mergeScopes, ReadScope, scopeOf } from './reload-scope'
 import { setupRetryDelayMs } from './setup-retry'
 import { PublishedSetupState, SetupStatePublisher } from './setup-state-store'
@@ -66,6 +66,7 @@ export class PluginManager {
   /** What the reloads and reconciles since the last read began ask to read (null: nothing). */
   private pending: ReadScope | null = null
   private readonly pluginJsons = new PluginJsonCache()
+  private readonly attachmentSecrets = new AttachmentSecretsCache()
   private applying: Promise<void> = Promise.resolve()
   private closed = false
   private timer: NodeJS.Timeout | null = null
@@ -235,11 +236,13 @@ export class PluginManager {
       onVersionMissing: (id, message) =>
         this.services.logger.error({ plugin_config_id: id, err: message }, 'plugin config left out of this read: its plugin version is not stored'),
       pluginJsons: this.pluginJsons,
+      attachmentSecrets: this.attachmentSecrets,
     })
     const inScope = covering(scope)
     const records = scope === 'all' ? read : [...[...this.records.values()].filter((r) => !inScope(r)), ...read]
     await this.capabilities.refresh(records)
     this.pluginJsons.retain(records)
+    this.attachmentSecrets.retain(records)
     // Compiled code (and its source map, up to 8 MB) of versions no enabled config runs now: an
     // upgrade, a rollback or a deleted plugin kept theirs for the life of the process.
     const running = new Set(records.map(sourceKey))

@@ -5,7 +5,7 @@ import pino from 'pino'
 import type { Team } from '@plugin-server/db'
 import { PluginConfigUnavailableError, PluginRuntime, setConfigError, setupRetryDelayMs } from '@plugin-server/plugin-runtime'
 import { redisKeys } from '@plugin-server/core'
-import { installPluginFromPath, setConfigEnabled, updateConfig } from '@plugin-server/management'
+import { installPluginFromPath, setAttachment, setConfigEnabled, updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
@@ -174,6 +174,38 @@ describe('PluginManager (setupPlugin / teardownPlugin lifecycle)', function () {
       'the stack was kept',
     )
     for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) assert.ok(!texts.some((text) => text.includes(form)), `${form} in ${texts.join('\n')}`)
+  })
+
+  it("scrubs a secret attachment's key from what its plugin logs, as a secret value's", async () => {
+    const privateKey = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n'
+    const config = await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'attachment-logger',
+        `export function processEvent(e, { attachments }) {
+          const key = JSON.parse(attachments.googleKey.contents.toString())
+          console.log('key file', attachments.googleKey.contents.toString())
+          console.log('one line', key.private_key.split('\\n')[1])
+          return e
+        }`,
+        [{ key: 'googleKey', type: 'attachment', secret: true }],
+      ),
+    )
+    const key = { type: 'service_account', private_key: privateKey, client_email: 'x@example.iam.gserviceaccount.com' }
+    await setAttachment(management, config.id, {
+      key: 'googleKey',
+      file_name: 'key.json',
+      content_type: 'application/json',
+      contents: Buffer.from(JSON.stringify(key)),
+    })
+    runtime = await fx.start()
+    const [active] = await runtime.manager.teamConfigs(team.id)
+    await active.use((instance) => instance.processEventBatch([{ event: 'e', properties: {} }]))
+    const messages = (await logs(config.id)).map((r) => r.message).filter((m) => m.startsWith('key file') || m.startsWith('one line'))
+    assert.equal(messages.length, 2, messages.join('\n'))
+    for (const message of messages) assert.doesNotMatch(message, /MIIEvQIBADANBgkqhkiG9w0BAQEFAASC|BEGIN PRIVATE KEY/)
+    assert.match(messages[0], /"client_email":"x@example\.iam\.gserviceaccount\.com"/, 'what is not secret stays')
   })
 
   it('keeps meta.global from setupPlugin for later calls, and runs teardownPlugin when the config is disabled', async () => {
