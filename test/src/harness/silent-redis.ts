@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import net, { type AddressInfo } from 'node:net'
 import Redis from 'ioredis'
 
@@ -32,4 +33,17 @@ export async function silentRedis(
       server.close()
     },
   }
+}
+
+/**
+ * Three scrapes of `registry` while `silent` answers nothing: the first sends a read, the others,
+ * each past the reuse of a second (a scrape waits 2 s for its read), send none.
+ */
+export async function assertOneReadWhileUnanswered(silent: { received: () => number }, registry: { metrics(): Promise<string> }): Promise<void> {
+  await registry.metrics()
+  const firstRead = silent.received()
+  assert.ok(firstRead > 0, 'the first scrape sent its read')
+  await registry.metrics()
+  await registry.metrics()
+  assert.equal(silent.received(), firstRead, 'no second read while the first is unanswered')
 }
