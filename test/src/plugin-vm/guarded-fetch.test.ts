@@ -64,6 +64,18 @@ describe('guardedFetch: what a request holds once it ends', function () {
     }
   })
 
+  it('closes the connection of a body over its size read without a budget (export webhooks), and leaves no listener on the signal', async () => {
+    const caller = new AbortController()
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(
+        guardedFetch(`http://127.0.0.1:${port}/endless`, {}, { guard, maxBytes: 8 * 1024, signal: caller.signal }),
+        /content size at http:\/\/127\.0\.0\.1:\d+\/… over limit/,
+      )
+    }
+    await closed()
+    assert.equal(getEventListeners(caller.signal, 'abort').length, 0)
+  })
+
   it("follows a redirect whose body never ends without reading it, and closes that hop's connection", async () => {
     const instance = new AbortController()
     const response = await guardedFetch(

@@ -117,7 +117,11 @@ export async function guardedFetch(rawUrl: string, init: HttpRequestInit, option
         const reading = inFlight && { inFlight, maxBytes, timeoutMs: init.timeoutMs ?? 0 }
         const data = reading
           ? await readBody(response.body as AsyncIterable<Buffer>, stop, ['fetch', url.origin], reading)
-          : await response.buffer().catch((error: unknown) => Promise.reject(withoutUrl(error, url)))
+          : await response.buffer().catch((error: unknown) => {
+              // node-fetch refuses a body past `size` but goes on reading it: an endless one held its socket for good.
+              request.stop(response)
+              throw withoutUrl(error, url)
+            })
         const list: [string, string][] = Object.entries(response.headers.raw()).map(([name, values]) => [name, values.join(', ')])
         return { status: response.status, statusText: response.statusText, url: url.href, headers: list, body: new Uint8Array(data) }
       }
