@@ -1,4 +1,5 @@
 import type { PluginInstance } from '@plugin-server/plugin-vm'
+import { PLUGIN_CAPTURE_LIB } from '@plugin-server/plugin-runtime'
 import { classifyError, WebhookError } from './classify-error'
 import type { DeliveryOutcome, ExportMethod, ProcessedPluginEvent } from './interfaces'
 import { isWebhook, sendWebhook, Webhook, WebhookOptions } from './send-webhook'
@@ -63,7 +64,9 @@ async function callOne(
 ) {
   try {
     if (method !== 'composeWebhook') {
-      await instance.call(method, [event])
+      // An event a plugin captured may capture one event from onEvent, not PLUGIN_CAPTURES_PER_EVENT:
+      // its depth does not reach the exporters, and ten a generation grew without end.
+      await instance.call(method, [event], event.properties?.$lib === PLUGIN_CAPTURE_LIB ? { capturedEvents: 1 } : undefined)
       return null
     }
     const webhook = await instance.call('composeWebhook', [event])

@@ -49,7 +49,7 @@ export type { ProcessingSample } from './processing-series'
 export { readProcessingSeries, readProcessingCounts, PROCESSING_SERIES_MAX_MINUTES } from './read-processing-series'
 export type { ProcessingSummary } from './read-processing-series'
 export { PluginConfigUnavailableError } from './config-unavailable-error'
-export { PluginCapturer } from './plugin-capture'
+export { PLUGIN_CAPTURE_LIB, PluginCapturer } from './plugin-capture'
 export { CountedWarning } from './counted-warning'
 // For a role that runs plugins without a runtime of its own (capture's Try it): startPluginRuntime sets it otherwise.
 export { usePluginDnsServers } from '@plugin-server/plugin-vm'

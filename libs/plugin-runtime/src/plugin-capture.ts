@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { type EventBatcher, type IngestEvent, isStorableTime, jsonNestedDeeperThan, MAX_EVENT_DEPTH, parseDate } from '@plugin-server/core'
 
 export const PLUGIN_CAPTURE_DISTINCT_ID = 'Plugin Server'
+/** The `$lib` of every event a plugin captured: how the exporters tell one (its capture depth does not reach them). */
+export const PLUGIN_CAPTURE_LIB = 'posthog-plugin-server'
 const LIB_VERSION = '0.1.0'
 
 export interface CaptureTarget {
@@ -26,7 +28,7 @@ export function pluginCapturedEvent(target: CaptureTarget, event: string, proper
     event,
     distinct_id:
       typeof distinctId === 'string' && distinctId !== '' ? distinctId : typeof distinctId === 'number' ? String(distinctId) : PLUGIN_CAPTURE_DISTINCT_ID,
-    properties: { $lib: 'posthog-plugin-server', $lib_version: LIB_VERSION, $plugin_config_id: target.pluginConfigId, ...rest },
+    properties: { $lib: PLUGIN_CAPTURE_LIB, $lib_version: LIB_VERSION, $plugin_config_id: target.pluginConfigId, ...rest },
     timestamp: parsed && isStorableTime(parsed.getTime()) ? parsed.toISOString() : now,
     now,
     sent_at: null,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { deliver, DeliveryTarget } from '@plugin-server/export'
-import { toProcessedEvent } from '@plugin-server/plugin-runtime'
+import { PLUGIN_CAPTURE_LIB, toProcessedEvent } from '@plugin-server/plugin-runtime'
+import { loadCode } from '../plugin-vm/helpers'
 import type { PluginInstance } from '@plugin-server/plugin-vm'
 import { testEvent } from './export-setup'
 
@@ -27,5 +28,25 @@ describe('deliver (one attempt through one method of one config)', () => {
       retry: null,
       failed: { events, errors: 1, message: 'destination refused the rows' },
     })
+  })
+
+  it('lets onEvent of an event a plugin captured capture one event, and of any other event PLUGIN_CAPTURES_PER_EVENT', async () => {
+    const { host, instance } = await loadCode(
+      `export function onEvent(event) { for (let i = 0; i < 50; i++) posthog.capture('from ' + event.event, { i }) }`,
+      {},
+      { capturesPerEvent: 10 },
+    )
+    try {
+      const client = toProcessedEvent({ ...testEvent(1), event: 'client' })
+      const captured = toProcessedEvent({ ...testEvent(1), event: 'captured', properties: { $lib: PLUGIN_CAPTURE_LIB } })
+      const outcome = await deliver({ use: (fn) => fn(instance) }, 'onEvent', [client, captured], unsent)
+      assert.equal(outcome.delivered.length, 2)
+      assert.deepEqual(
+        ['from client', 'from captured'].map((name) => host.captures.filter((c) => c.event === name).length),
+        [10, 1],
+      )
+    } finally {
+      instance.dispose()
+    }
   })
 })
