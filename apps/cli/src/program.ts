@@ -43,5 +43,6 @@ export function buildProgram(): Command {
 
 /** An error's text with the value of each option it quotes (`'--name=value'`) left out. */
 export function withoutOptionValues(text: string): string {
-  return text.replace(/'(-{1,2}[^=' ]+)=[^']*'/g, "'$1=…'")
+  // To the last quote of the line: a value may hold quotes itself.
+  return text.replace(/'(-{1,2}[^=' ]+)=[^\n]*'/g, "'$1=…'")
 }

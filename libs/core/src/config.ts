@@ -623,6 +623,14 @@ export function loadConfig(env: Env = process.env): Config {
  * Kubernetes sets `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_8000_TCP` and the like for every Service
  * of the namespace (`plugin-server-capture` gives `PLUGIN_SERVER_CAPTURE_PORT`): not a typo.
  */
+/**
+ * The prefixes only plugin-server's variables have. Not `LOG_` or `JOB_` alone: CI systems and other
+ * tools set those (Jenkins' `JOB_NAME`). `PLUGIN_SERVER_` is the project's own tooling's
+ * (`PLUGIN_SERVER_LOCAL_NODE`, scripts/use-node.sh) and a release named plugin-server's service links.
+ */
+const OWN_PREFIXES = /^(PLUGIN|EXPORT|CAPTURE|SCHEDULER|INGEST|ADMIN|EVENTS|QUEUE|METRICS|PG|REDIS|POSTHOG|SHUTDOWN|GEOIP|JOB_WORKER)_/
+const OWN_TOOLING = 'PLUGIN_SERVER_'
+
 const SERVICE_LINK = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/
 
 /**
@@ -632,10 +640,9 @@ const SERVICE_LINK = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|U
  * around a deployment may set variables of their own with these prefixes.
  */
 function unknownVariables(env: Env, known: ReadonlySet<string>): string[] {
-  const prefixes = new Set([...known].map((name) => name.slice(0, name.indexOf('_') + 1)).filter((prefix) => prefix.length > 1))
   const unknown: string[] = []
   for (const name of Object.keys(env).sort()) {
-    if (known.has(name) || SERVICE_LINK.test(name) || !prefixes.has(name.slice(0, name.indexOf('_') + 1))) continue
+    if (known.has(name) || SERVICE_LINK.test(name) || name.startsWith(OWN_TOOLING) || !OWN_PREFIXES.test(name)) continue
     const near = closest(name, known)
     unknown.push(near === null ? name : `${name} (did you mean ${near}?)`)
   }

@@ -82,12 +82,14 @@ export class AttachmentSecretsCache {
 
   /** For each row with secret attachment fields and attachments, its secrets: those not known yet in one query. */
   async read(pool: Pool, rows: readonly { row: ConfigRow; keys: readonly string[] }[]): Promise<Map<number, readonly string[]>> {
-    const missing = rows.filter(({ row }) => this.known.get(row.id)?.signature !== row.attachments_signature)
+    // Keyed by the attachments and by which fields are secret: a version marking another field secret reads them again.
+    const signatureOf = ({ row, keys }: { row: ConfigRow; keys: readonly string[] }) => `${row.attachments_signature ?? ''}|${keys.join(',')}`
+    const missing = rows.filter((entry) => this.known.get(entry.row.id)?.signature !== signatureOf(entry))
     if (missing.length > 0) {
       const wanted = missing.flatMap(({ row, keys }) => keys.map((key) => ({ pluginConfigId: row.id, key })))
       const found = new Map<number, string[]>(missing.map(({ row }) => [row.id, []]))
       for (const { plugin_config_id, contents } of await listAttachmentContents(pool, wanted)) found.get(plugin_config_id)?.push(...attachmentSecrets(contents))
-      for (const { row } of missing) this.known.set(row.id, { signature: row.attachments_signature ?? '', secrets: found.get(row.id) ?? [] })
+      for (const entry of missing) this.known.set(entry.row.id, { signature: signatureOf(entry), secrets: found.get(entry.row.id) ?? [] })
     }
     return new Map(rows.map(({ row }) => [row.id, this.known.get(row.id)?.secrets ?? []]))
   }

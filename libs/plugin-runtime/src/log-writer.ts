@@ -45,7 +45,8 @@ interface MinuteQuota {
   written: number
   chars: number
   dropped: number
-  /** Whether a line was dropped for the characters (not the lines) of the minute. */
+  /** Which quotas dropped lines: the lines', the characters'. */
+  droppedForLines: boolean
   droppedForChars: boolean
   target: LogTarget
 }
@@ -163,13 +164,18 @@ export class PluginLogWriter {
     let quota = this.quotas.get(key)
     if (quota?.minute !== minute) {
       if (quota) this.sayDropped(quota)
-      quota = { minute, written: 0, chars: 0, dropped: 0, droppedForChars: false, target }
+      quota = { minute, written: 0, chars: 0, dropped: 0, droppedForLines: false, droppedForChars: false, target }
       this.quotas.set(key, quota)
     }
-    const overChars = quota.chars + chars > (this.options.charsPerMinute ?? Number.POSITIVE_INFINITY)
-    if (quota.written >= this.options.linesPerMinute || overChars) {
+    // The server's own lines have their lines' quota only: a plugin's long messages quoted in them
+    // (delivery failures) must not use up the characters that hide its notices (a disable, a dead letter).
+    const charsLimit = source === 'SYSTEM' ? Number.POSITIVE_INFINITY : (this.options.charsPerMinute ?? Number.POSITIVE_INFINITY)
+    const overLines = quota.written >= this.options.linesPerMinute
+    const overChars = quota.chars + chars > charsLimit
+    if (overLines || overChars) {
       quota.dropped++
-      if (overChars) quota.droppedForChars = true
+      quota.droppedForLines ||= overLines
+      quota.droppedForChars ||= overChars
       return false
     }
     quota.written++
@@ -190,14 +196,15 @@ export class PluginLogWriter {
   private sayDropped(quota: MinuteQuota): void {
     if (quota.dropped === 0) return
     const from = new Date(quota.minute * MINUTE_MS).toISOString().slice(11, 16)
-    const limit = quota.droppedForChars
-      ? `PLUGIN_LOG_KB_PER_MINUTE (${Math.round((this.options.charsPerMinute ?? 0) / 1024)} KB of text`
-      : `PLUGIN_LOG_LINES_PER_MINUTE (${this.options.linesPerMinute} lines`
+    const limits = [
+      ...(quota.droppedForLines ? [`PLUGIN_LOG_LINES_PER_MINUTE (${this.options.linesPerMinute} lines`] : []),
+      ...(quota.droppedForChars ? [`PLUGIN_LOG_KB_PER_MINUTE (${Math.round((this.options.charsPerMinute ?? 0) / 1024)} KB of text`] : []),
+    ]
     this.append(
       quota.target,
       'SYSTEM',
       'WARN',
-      `${quota.dropped} log lines of this plugin were dropped in the minute from ${from} UTC: over ${limit} a minute per plugin config and worker process)`,
+      `${quota.dropped} log lines of this plugin were dropped in the minute from ${from} UTC: over ${limits.join(' a minute) and ')} a minute per plugin config and worker process)`,
     )
   }
 

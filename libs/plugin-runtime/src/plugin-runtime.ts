@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
-import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, ReadinessCheck, RoleContext, subscribeReload } from '@plugin-server/core'
+import { Closer, createIngestQueue, createPluginJobsQueue, EventBatcher, IngestEvent, ReadinessCheck, RoleContext, subscribeReload } from '@plugin-server/core'
 import { IsolatedVmPluginVm, PluginVm, prepareSandboxRuntime, usePluginDnsServers } from '@plugin-server/plugin-vm'
 import { breakerDisabledCounter } from './breaker-metrics'
 import { closeFleetServices } from './fleet-services'
@@ -8,7 +8,8 @@ import { GeoIpLocator } from './geoip-locator'
 import { registerLiveIsolatesGauge } from './isolate-metrics'
 import type { ConfigEvictionRank, RuntimeServices } from './interfaces'
 import { PluginLogWriter } from './log-writer'
-import { PluginCapturer } from './plugin-capture'
+import { CaptureTarget, PluginCapturer } from './plugin-capture'
+import { CountedWarning } from './counted-warning'
 import { PluginManager } from './plugin-manager'
 
 export interface PluginRuntime {
@@ -52,6 +53,13 @@ export async function startPluginRuntime(
     linesPerMinute: config.plugins.logLinesPerMinute,
     charsPerMinute: config.plugins.logCharsPerMinute,
   })
+  // One line a minute with the count since the last, naming the latest: a stalled Redis refuses every capture at once.
+  const captureFailures = new CountedWarning<{ target: CaptureTarget; event: IngestEvent; err: Error }>(60_000, (count, first, { target, event, err }) =>
+    logger.error(
+      { team_id: target.teamId, plugin_config_id: target.pluginConfigId, event: event.event, uuid: event.uuid, err: err.message, failed: count },
+      first ? 'event captured by a plugin could not be enqueued' : `${count} events captured by plugins could not be enqueued since the last line`,
+    ),
+  )
   const capturer = new PluginCapturer(
     new EventBatcher(ingestQueue, {
       maxEvents: config.capture.batchMaxEvents,
@@ -61,11 +69,7 @@ export async function startPluginRuntime(
       maxUnacknowledgedBytes: config.capture.maxInFlightBytes,
     }),
     { maxDepth: config.plugins.captureMaxDepth, maxEventBytes: config.capture.maxEventBytes, teamBytesPerMinute: config.plugins.teamCaptureBytesPerMinute },
-    (target, event, err) =>
-      logger.error(
-        { team_id: target.teamId, plugin_config_id: target.pluginConfigId, event: event.event, uuid: event.uuid, err: err.message },
-        'event captured by a plugin could not be enqueued',
-      ),
+    (target, event, err) => captureFailures.add(1, { target, event, err }),
   )
   const services: RuntimeServices = {
     pool: ctx.pool(),

@@ -43,7 +43,7 @@ export class PluginPool<K> {
   private readonly retiring = new Set<Promise<void>>()
   /** The teardowns of instances evicted to make room that have not ended: loads do not wait for them, up to a bound (see makeRoom). */
   private readonly roomTeardowns = new Set<Promise<void>>()
-  /** Loads that have made room and are not in the pool yet: each counts as live when the next load makes room. */
+  /** Instances created and not yet in the pool (setting up): each counts as live when the next load makes room. */
   private arriving = 0
   /** PLUGIN_MAX_LIVE_INSTANCES: the most the cap can be. */
   readonly maxLive: number
@@ -194,8 +194,15 @@ export class PluginPool<K> {
 
   private async load(key: K, count: LoadCount): Promise<Slot> {
     await this.makeRoom()
+    const instance = await this.options.create(key)
     try {
-      const instance = await this.options.create(key)
+      // It exists now: room for it among those live and those arriving, and it counts as arriving.
+      await this.makeRoom(true)
+    } catch (error) {
+      instance.dispose()
+      throw error
+    }
+    try {
       try {
         await this.options.onLoad?.(key, instance)
       } catch (error) {
@@ -229,20 +236,27 @@ export class PluginPool<K> {
    * under V8's ceiling of about 4 050: libs/core config, PLUGIN_MAX_LIVE_INSTANCES), and only while
    * teardowns last.
    *
-   * Loads that have made room and are still loading count as live (`arriving`): a burst of loads
-   * starting together each makes room for itself, not all for one place. Once it returns, the
-   * caller is one of them, until its load ends.
+   * Instances created and not yet in the pool (their setupPlugin running) count as live
+   * (`arriving`): a burst of loads each makes room for itself, not all for one place. A load makes
+   * room before it creates its instance too (the memory), but counts only once that exists: a load
+   * still waiting (for its team's memory, say) holds no isolate, and counted it had every later load
+   * of every team evict what it found idle.
    */
-  private async makeRoom(): Promise<void> {
+  /**
+   * `arrive`: the caller's instance exists, and counts as arriving from the moment room is made for
+   * it; it does not wait for teardowns again (the one it just made room with would hold it), so a
+   * burst's loads may each leave one more teardown than the bound behind them.
+   */
+  private async makeRoom(arrive = false): Promise<void> {
     const teardownsAllowed = Math.max(1, Math.ceil(this.liveCap / ROOM_TEARDOWNS_PER_CAP))
-    while (this.roomTeardowns.size >= teardownsAllowed) await Promise.race(this.roomTeardowns)
+    while (!arrive && this.roomTeardowns.size >= teardownsAllowed) await Promise.race(this.roomTeardowns)
     for (const teardown of this.evictIdle(this.liveCap - 1 - this.arriving, 'room')) {
       // An onEvict that fails is the role's to report; the room is made either way.
       const ended = teardown.catch(() => undefined)
       this.roomTeardowns.add(ended)
       void ended.finally(() => this.roomTeardowns.delete(ended))
     }
-    this.arriving++
+    if (arrive) this.arriving++
   }
 
   /** Evicts idle instances, the highest ranked (or least recently used) first, until at most `live` are left or none is idle. */

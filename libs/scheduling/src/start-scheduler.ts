@@ -105,7 +105,8 @@ export async function startScheduler(ctx: RoleContext, runtime: PluginRuntime, c
       .finally(() => {
         const connection = workerConnections.get(worker)
         workerConnections.delete(worker)
-        if (connection) return ctx.closeRedisConnection(connection)
+        // Not waited for: a Redis that does not answer QUIT must not hold back the shard's release below.
+        if (connection) void ctx.closeRedisConnection(connection)
       })
       .then(async () => {
         // Dealt back to this replica while its runs finished: its configs stay.

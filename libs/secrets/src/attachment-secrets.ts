@@ -5,7 +5,12 @@ const MIN_CHARS = 8
 /** A line of a key this long is a secret of its own: a plugin may log one line of a PEM block. */
 const MIN_LINE_CHARS = 16
 /** Larger files are not looked into: credentials files are a few KB. */
-const MAX_BYTES = 256 * 1024
+const MAX_BYTES = 64 * 1024
+/**
+ * At most this many strings, the longest first: each is looked for, in each of its forms, in every
+ * line the config's plugin logs (a key file's lines are about 30).
+ */
+const MAX_SECRETS = 64
 
 /**
  * The strings of a secret attachment (a plugin.json attachment field marked `secret`, such as a
@@ -32,7 +37,7 @@ export function attachmentSecrets(contents: Uint8Array): string[] {
     secrets.add(value)
     for (const line of value.split(/\r?\n/)) if (line.trim().length >= MIN_LINE_CHARS) secrets.add(line.trim())
   }
-  return [...secrets]
+  return [...secrets].sort((a, b) => b.length - a.length).slice(0, MAX_SECRETS)
 }
 
 /** The strings under secret-looking keys (an array's items under its own key). */

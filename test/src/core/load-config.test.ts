@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     assert.equal(config.logFormat, 'pretty')
   })
 
-  it('names each variable set with a known prefix that it does not read, with the known name it is closest to, leaving Kubernetes service links and other prefixes alone', () => {
+  it('names each variable set with a known prefix that it does not read, with the known name it is closest to, leaving Kubernetes service links, the project’s own tooling (PLUGIN_SERVER_) and other tools’ prefixes (JOB_, LOG_) alone', () => {
     const config = loadConfig({
       EXPORT_TEAM_MAX_PENDING_EVENT: '5',
       PLUGIN_TEAM_MEMORY_LIMT_MB: '64',
@@ -40,6 +40,9 @@ describe('loadConfig', () => {
       PLUGIN_SERVER_CAPTURE_PORT_8000_TCP_ADDR: '10.0.0.1',
       PLUGIN_SERVER_CAPTURE_SERVICE_HOST: '10.0.0.1',
       NODE_OPTIONS: '--max-old-space-size=512',
+      PLUGIN_SERVER_LOCAL_NODE: '1',
+      JOB_NAME: 'nightly',
+      LOG_DIR: '/var/log',
       PLUGIN_TIMEOUT_MS: '20000',
     })
     assert.deepEqual(config.unknownVariables, [

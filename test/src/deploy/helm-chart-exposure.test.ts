@@ -396,6 +396,20 @@ describe('helm chart: secrets, ports and exposure', function () {
       assert.doesNotMatch(teamNotes, /The admin API is off/, sets.join(' '))
       assert.match(teamNotes, /Only team tokens are accepted \(ADMIN_API_TEAM_TOKENS\)/, sets.join(' '))
     }
+    // The capture role's own env wins over config:, a false too.
+    const overridden = runHelm([
+      'install',
+      'ps',
+      CHART,
+      '--dry-run=client',
+      ...REQUIRED_SETS,
+      '--set-string',
+      'config.ADMIN_API_TEAM_TOKENS=true',
+      '--set',
+      'roles.capture.env.ADMIN_API_TEAM_TOKENS=false',
+    ])
+    assert.equal(overridden.status, 0, overridden.stderr)
+    assert.match(overridden.stdout.slice(overridden.stdout.indexOf('NOTES:')), /The admin API is off/)
     assert.match(notes, /ADMIN_API_TOKEN, DATABASE_URL, PLUGIN_SECRETS_KEYS, POSTHOG_PERSONAL_API_KEY, REDIS_PASSWORD, REDIS_URL/)
     assert.match(notes, /PLUGIN_SECRETS_KEYS is not set/)
   })

@@ -132,6 +132,7 @@ describe('plugin-server CLI consistency', function () {
     for (const args of [
       ['config', 'create', '--team', '1', '--plugin', 'x', '--confg=apiKey=sk_do_not_echo_me'],
       ['plugin', 'try', '1', '--event', '-', '--sett=apiKey=sk_do_not_echo_me'],
+      ['plugin', 'try', '1', '--event', '-', "--sett=apiKey=ab'sk_do_not_echo_me"],
     ]) {
       const result = await runCli(args, env)
       assert.equal(result.code, 1)

@@ -135,8 +135,14 @@ describe('PluginLogWriter (plugin logs)', () => {
     // One synchronous run: all in the same minute.
     for (let i = 0; i < 100; i++) writer.write(loud, 'CONSOLE', 'LOG', `${i} `.padEnd(20_000, 'x'))
     writer.write(loud, 'CONSOLE', 'LOG', 'short')
+    // The server's own lines quote the plugin's messages (a delivery failure): they have the lines' quota only.
+    for (let i = 0; i < 10; i++) writer.write(loud, 'SYSTEM', 'WARN', `delivery failed ${i}: `.padEnd(10_000, 'y'))
     await writer.close()
-    const { rows } = await db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries WHERE plugin_config_id = 5 ORDER BY id')
+    const all = await db.pool.query<{ source: string; message: string }>(
+      'SELECT source, message FROM plugin_log_entries WHERE plugin_config_id = 5 ORDER BY id',
+    )
+    assert.equal(all.rows.filter((r) => r.source === 'SYSTEM' && r.message.startsWith('delivery failed')).length, 10, "every one of the server's lines")
+    const rows = all.rows.filter((r) => !r.message.startsWith('delivery failed'))
     assert.deepEqual(
       rows.map((r) => r.message.length),
       [10_000, 10_000, 10_000, 10_000, 10_000, 5, rows[6]?.message.length],

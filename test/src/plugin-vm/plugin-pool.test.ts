@@ -259,20 +259,18 @@ describe('plugin-vm: PluginPool', () => {
   it('makes room for each of a burst of loads, not once for all of them: the pool is at its cap when they have loaded', async () => {
     const standIn = () => ({ disposed: false, dispose: () => undefined }) as unknown as PluginInstance
     const evicted: number[] = []
-    let createGate = Promise.resolve()
+    let setupGate = Promise.resolve()
     let open = () => undefined as void
     const pool = new PluginPool<number>({
       maxLiveInstances: 3,
-      create: async () => {
-        await createGate
-        return standIn()
-      },
+      create: async () => standIn(),
+      onLoad: () => setupGate,
       onEvict: async (key) => void evicted.push(key),
     })
     try {
       for (const key of [1, 2, 3]) await pool.use(key, async () => undefined)
-      createGate = new Promise<void>((resolve) => (open = resolve))
-      // Three loads at once, each past making room before any of them is in the pool.
+      setupGate = new Promise<void>((resolve) => (open = resolve))
+      // Three loads at once, each setting up (its instance made) before any of them is in the pool.
       const burst = Promise.all([4, 5, 6].map((key) => pool.use(key, async () => undefined)))
       await eventually(
         'the burst has made room',
@@ -290,6 +288,40 @@ describe('plugin-vm: PluginPool', () => {
       )
     } finally {
       open()
+      await pool.close()
+    }
+  })
+
+  it('counts a load as live once its instance exists, not while it waits to create it: loads behind it keep the cap of live instances', async () => {
+    const standIn = () => ({ disposed: false, dispose: () => undefined }) as unknown as PluginInstance
+    const evicted: number[] = []
+    let release = () => undefined as void
+    const waiting = new Promise<void>((resolve) => (release = resolve))
+    const pool = new PluginPool<number>({
+      maxLiveInstances: 4,
+      // Keys from 100 wait to be created, as a load waits for its team's memory.
+      create: async (key) => (key >= 100 ? waiting.then(standIn) : standIn()),
+      onEvict: async (key) => void evicted.push(key),
+    })
+    try {
+      for (const key of [1, 2, 3, 4]) await pool.use(key, async () => undefined)
+      const stuck = [100, 101, 102].map((key) => pool.use(key, async () => undefined))
+      await eventually(
+        'the waiting loads made room',
+        async () => evicted.length,
+        (n) => n === 1,
+        5_000,
+      )
+      for (const key of [5, 6]) await pool.use(key, async () => undefined)
+      // Counted while they waited, they had the pool evict all but one (5 and 6 each evicting the other).
+      assert.deepEqual(evicted, [1, 2], 'the loads still waiting hold no isolate: the others keep the cap')
+      assert.equal(pool.size, 4)
+      release()
+      await Promise.all(stuck)
+      assert.equal(pool.size, 4, 'once created they count, and make room for themselves')
+      assert.deepEqual(evicted, [1, 2, 3, 4, 5])
+    } finally {
+      release()
       await pool.close()
     }
   })
