@@ -43,6 +43,6 @@ export function buildProgram(): Command {
 
 /** An error's text with the value of each option it quotes (`'--name=value'`) left out. */
 export function withoutOptionValues(text: string): string {
-  // To the last quote of the line: a value may hold quotes itself.
-  return text.replace(/'(-{1,2}[^=' ]+)=[^\n]*'/g, "'$1=…'")
+  // To the last quote before commander's suggestion, or the end: a value may hold quotes and line breaks (a PEM key).
+  return text.replace(/'(-{1,2}[^=' ]+)=[\s\S]*'(?=\s*(\(Did you mean [^\n]*\)\s*)?$)/, "'$1=…'")
 }

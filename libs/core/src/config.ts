@@ -620,10 +620,6 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /**
- * Kubernetes sets `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_8000_TCP` and the like for every Service
- * of the namespace (`plugin-server-capture` gives `PLUGIN_SERVER_CAPTURE_PORT`): not a typo.
- */
-/**
  * The prefixes only plugin-server's variables have. Not `LOG_` or `JOB_` alone: CI systems and other
  * tools set those (Jenkins' `JOB_NAME`). `PLUGIN_SERVER_` is the project's own tooling's
  * (`PLUGIN_SERVER_LOCAL_NODE`, scripts/use-node.sh) and a release named plugin-server's service links.
@@ -631,13 +627,17 @@ export function loadConfig(env: Env = process.env): Config {
 const OWN_PREFIXES = /^(PLUGIN|EXPORT|CAPTURE|SCHEDULER|INGEST|ADMIN|EVENTS|QUEUE|METRICS|PG|REDIS|POSTHOG|SHUTDOWN|GEOIP|JOB_WORKER)_/
 const OWN_TOOLING = 'PLUGIN_SERVER_'
 
+/**
+ * Kubernetes sets `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_8000_TCP` and the like for every Service
+ * of the namespace (`plugin-server-capture` gives `PLUGIN_SERVER_CAPTURE_PORT`): not a typo.
+ */
 const SERVICE_LINK = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/
 
 /**
- * Variables set with the prefix of one the process reads (`PLUGIN_`, `EXPORT_`, …) that it does not
- * read, each with the known name it is closest to: a misspelt variable otherwise leaves its setting
- * at the default, silently (`EXPORT_TEAM_MAX_PENDING_EVENT`). Said at start, not refused: tools
- * around a deployment may set variables of their own with these prefixes.
+ * Variables set under plugin-server's own prefixes (OWN_PREFIXES) that it does not read, each with
+ * the known name it is closest to: a misspelt variable otherwise leaves its setting at the default,
+ * silently (`EXPORT_TEAM_MAX_PENDING_EVENT`). Said at start, not refused: tools around a deployment
+ * may set variables of their own with these prefixes.
  */
 function unknownVariables(env: Env, known: ReadonlySet<string>): string[] {
   const unknown: string[] = []

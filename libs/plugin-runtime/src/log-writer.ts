@@ -18,6 +18,8 @@ export interface LogTarget {
 }
 
 const MAX_MESSAGE = 10_000
+/** The server's own lines about a config get this many times PLUGIN_LOG_KB_PER_MINUTE (see admit). */
+const SYSTEM_CHARS_FACTOR = 4
 const MINUTE_MS = 60_000
 /**
  * The most of the buffer one team's rows may hold. The buffer fills when inserts fall behind (they
@@ -167,9 +169,10 @@ export class PluginLogWriter {
       quota = { minute, written: 0, chars: 0, dropped: 0, droppedForLines: false, droppedForChars: false, target }
       this.quotas.set(key, quota)
     }
-    // The server's own lines have their lines' quota only: a plugin's long messages quoted in them
-    // (delivery failures) must not use up the characters that hide its notices (a disable, a dead letter).
-    const charsLimit = source === 'SYSTEM' ? Number.POSITIVE_INFINITY : (this.options.charsPerMinute ?? Number.POSITIVE_INFINITY)
+    // The server's own lines quote a plugin's messages (delivery failures, up to 10 000 characters):
+    // four times the characters, so a plugin failing with long messages hides the server's notices
+    // (a disable, a dead letter) only past about 100 of them a minute, and still cannot flood Postgres.
+    const charsLimit = (this.options.charsPerMinute ?? Number.POSITIVE_INFINITY) * (source === 'SYSTEM' ? SYSTEM_CHARS_FACTOR : 1)
     const overLines = quota.written >= this.options.linesPerMinute
     const overChars = quota.chars + chars > charsLimit
     if (overLines || overChars) {

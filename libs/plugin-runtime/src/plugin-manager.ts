@@ -151,7 +151,7 @@ export class PluginManager {
     if (services.registry) sharedBoundsMetrics(services.registry).add(this.shared)
     this.instances = new PluginPool<number>({
       maxLiveInstances: services.plugins.maxLiveInstances,
-      create: (id) => this.create(id),
+      create: (id, room) => this.create(id, room),
       onLoad: (id, instance) => this.setup(id, instance),
       onEvict: (id, instance, reason) => this.teardown(id, instance, reason),
       drainTimeoutMs: services.plugins.timeoutMs,
@@ -512,7 +512,8 @@ export class PluginManager {
     return depth
   }
 
-  private async create(id: number): Promise<PluginInstance> {
+  /** `room`: the pool's, awaited once the team's memory admits the isolate and just before it is made. */
+  private async create(id: number, room: () => Promise<void>): Promise<PluginInstance> {
     const record = this.records.get(id)
     if (!record) throw new Error(`plugin config ${id} is not enabled`)
     const checked = this.source(record).then((source) => (checkPluginSource(record, source), source))
@@ -523,6 +524,12 @@ export class PluginManager {
     ])
     const host = createHost(record, attachments, this.depth(id), this.services)
     const release = await this.memory.admit(record.teamId)
+    try {
+      await room()
+    } catch (err) {
+      release()
+      throw err
+    }
     const instance = await this.vm
       .load(source, host, {
         ...this.instanceOptions(id),

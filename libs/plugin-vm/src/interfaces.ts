@@ -435,7 +435,13 @@ export interface PluginPoolOptions<K> {
    * used one. `lastUsedAt`: when its last use began (ms since the epoch).
    */
   evictionRank?(key: K, instance: PluginInstance, lastUsedAt: number): number
-  create(key: K): Promise<PluginInstance>
+  /**
+   * `room`: to be awaited just before the isolate is made, after whatever the load waits for first
+   * (its team's memory): the pool makes room then, and counts the load as live from there on. A
+   * load still waiting holds no isolate and takes no room. Called by the pool once `create` returns
+   * if `create` did not call it.
+   */
+  create(key: K, room: () => Promise<void>): Promise<PluginInstance>
   /** After an instance is created (setupPlugin goes here). */
   onLoad?(key: K, instance: PluginInstance): Promise<void>
   /** Before an instance is torn down (teardownPlugin goes here); not called for broken ones. */

@@ -43,7 +43,7 @@ export class PluginPool<K> {
   private readonly retiring = new Set<Promise<void>>()
   /** The teardowns of instances evicted to make room that have not ended: loads do not wait for them, up to a bound (see makeRoom). */
   private readonly roomTeardowns = new Set<Promise<void>>()
-  /** Instances created and not yet in the pool (setting up): each counts as live when the next load makes room. */
+  /** Loads that have made room and are not in the pool yet: each counts as live when the next load makes room. */
   private arriving = 0
   /** PLUGIN_MAX_LIVE_INSTANCES: the most the cap can be. */
   readonly maxLive: number
@@ -193,17 +193,14 @@ export class PluginPool<K> {
   }
 
   private async load(key: K, count: LoadCount): Promise<Slot> {
-    await this.makeRoom()
-    const instance = await this.options.create(key)
+    let arrived = false
+    // Room is made once per load, when its isolate is about to be made (see PluginPoolOptions.create).
+    let making: Promise<void> | null = null
+    const room = (): Promise<void> => (making ??= this.makeRoom(() => (arrived = true)))
     try {
-      // It exists now: room for it among those live and those arriving, and it counts as arriving.
-      await this.makeRoom(true)
-    } catch (error) {
-      instance.dispose()
-      throw error
-    }
-    try {
+      const instance = await this.options.create(key, room)
       try {
+        await room()
         await this.options.onLoad?.(key, instance)
       } catch (error) {
         instance.dispose()
@@ -216,7 +213,7 @@ export class PluginPool<K> {
       this.touch(key)
       return slot
     } finally {
-      this.arriving--
+      if (arrived) this.arriving--
     }
   }
 
@@ -236,27 +233,25 @@ export class PluginPool<K> {
    * under V8's ceiling of about 4 050: libs/core config, PLUGIN_MAX_LIVE_INSTANCES), and only while
    * teardowns last.
    *
-   * Instances created and not yet in the pool (their setupPlugin running) count as live
-   * (`arriving`): a burst of loads each makes room for itself, not all for one place. A load makes
-   * room before it creates its instance too (the memory), but counts only once that exists: a load
-   * still waiting (for its team's memory, say) holds no isolate, and counted it had every later load
-   * of every team evict what it found idle.
+   * Loads count as live (`arriving`) from when they make room, just before their isolate is made,
+   * until they are in the pool: a burst of loads each makes room for itself, not all for one place
+   * (three at once over a full pool of three left five). A load still waiting for its team's memory
+   * makes no room and is not counted: counted, it had every later load of every team evict what it
+   * found idle.
    */
-  /**
-   * `arrive`: the caller's instance exists, and counts as arriving from the moment room is made for
-   * it; it does not wait for teardowns again (the one it just made room with would hold it), so a
-   * burst's loads may each leave one more teardown than the bound behind them.
-   */
-  private async makeRoom(arrive = false): Promise<void> {
+  /** `arrive`: told in the turn the load starts to count as arriving. */
+  private async makeRoom(arrive: () => void): Promise<void> {
     const teardownsAllowed = Math.max(1, Math.ceil(this.liveCap / ROOM_TEARDOWNS_PER_CAP))
-    while (!arrive && this.roomTeardowns.size >= teardownsAllowed) await Promise.race(this.roomTeardowns)
+    while (this.roomTeardowns.size >= teardownsAllowed) await Promise.race(this.roomTeardowns)
     for (const teardown of this.evictIdle(this.liveCap - 1 - this.arriving, 'room')) {
       // An onEvict that fails is the role's to report; the room is made either way.
       const ended = teardown.catch(() => undefined)
       this.roomTeardowns.add(ended)
       void ended.finally(() => this.roomTeardowns.delete(ended))
     }
-    if (arrive) this.arriving++
+    // In the same turn as the evictions: the next load to make room counts this one.
+    this.arriving++
+    arrive()
   }
 
   /** Evicts idle instances, the highest ranked (or least recently used) first, until at most `live` are left or none is idle. */

@@ -5,7 +5,7 @@ const MIN_CHARS = 8
 /** A line of a key this long is a secret of its own: a plugin may log one line of a PEM block. */
 const MIN_LINE_CHARS = 16
 /** Larger files are not looked into: credentials files are a few KB. */
-const MAX_BYTES = 64 * 1024
+const MAX_BYTES = 256 * 1024
 /**
  * At most this many strings, the longest first: each is looked for, in each of its forms, in every
  * line the config's plugin logs (a key file's lines are about 30).

@@ -29,6 +29,8 @@ export interface TrySpec {
   attachments?: Record<string, PluginAttachment>
   /** Values scrubbed out of everything the dry run returns. */
   secrets: string[]
+  /** Its attachment fields marked secret: their files' secrets are scrubbed too (attachmentSecrets). */
+  secretAttachmentKeys: string[]
   /** Why the config cannot run (its secrets do not decrypt); shown as its failing step. */
   loadError: string | null
 }
@@ -44,6 +46,7 @@ function fromRow(row: ConfigRow, box: SecretBox): TrySpec {
     pluginId: row.plugin_id,
     pluginName: row.name,
     contentHash: row.content_hash,
+    secretAttachmentKeys: secretAttachmentKeys(row.config_schema),
   }
   try {
     const config = openSecretFields(row.config, box, { teamId: row.team_id, pluginId: row.plugin_id })
@@ -105,8 +108,14 @@ async function pluginSpec(ctx: ManagementContext, teamId: number, target: Extrac
     // As the workers read them from plugin_attachments (loadAttachments).
     attachments: Object.fromEntries(target.attachments.map((a) => [a.key, { content_type: a.content_type, file_name: a.file_name, contents: a.contents }])),
     secrets: secretValues(plugin.config_schema, config),
+    secretAttachmentKeys: secretAttachmentKeys(plugin.config_schema),
     loadError: null,
   }
+}
+
+/** The keys of a schema's attachment fields marked secret. */
+function secretAttachmentKeys(schema: readonly PluginConfigField[]): string[] {
+  return schema.flatMap((field) => (field.type === 'attachment' && field.secret === true && field.key ? [field.key] : []))
 }
 
 /**

@@ -5,6 +5,7 @@ import { CallRecorder } from './call-recorder'
 import { Deadline } from './deadline'
 import { HeldBytes } from './held-bytes'
 import type { TryContext, TryInput, TryResult, TrySettings } from './interfaces'
+import { attachmentSecrets } from '@plugin-server/secrets'
 import { loadTrySpecs, TrySpec } from './load-try-targets'
 import { OverlayCache } from './overlay-cache'
 import { OverlayCursor } from './overlay-cursor'
@@ -72,7 +73,17 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
   const started = Date.now()
   const settings = withDefaults(ctx.settings)
   const deadline = new Deadline(ctx.deadlineMs ?? DEFAULT_TRY_DEADLINE_MS)
-  const redactor = new Redactor(specs.flatMap((s) => s.secrets))
+  let redactor: Redactor
+  try {
+    // A stored config's attachments are read before anything runs: its secret files' strings are scrubbed from all it returns.
+    for (const spec of specs)
+      if (spec.attachments === undefined && spec.configId !== null && !spec.loadError) spec.attachments = await loadAttachments(ctx.pool, spec.configId)
+    redactor = new Redactor(specs.flatMap((s) => [...s.secrets, ...secretFileStrings(s)]))
+  } catch (err) {
+    deadline.close()
+    release()
+    throw err
+  }
   const hostHeld: SharedByteBudget = {
     bytes: 0,
     limit: MAX_TRY_HOST_HELD_BYTES,
@@ -110,6 +121,14 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
     deadline.close()
     release()
   }
+}
+
+/** The strings of a spec's secret attachments (attachmentSecrets), scrubbed like its secret values. */
+function secretFileStrings(spec: TrySpec): string[] {
+  return spec.secretAttachmentKeys.flatMap((key) => {
+    const file = spec.attachments?.[key]
+    return file ? attachmentSecrets(typeof file.contents === 'string' ? Buffer.from(file.contents) : file.contents) : []
+  })
 }
 
 /** Shared by every plugin of one run, so the run's bounds hold for the chain as a whole. */

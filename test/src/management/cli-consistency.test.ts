@@ -133,6 +133,7 @@ describe('plugin-server CLI consistency', function () {
       ['config', 'create', '--team', '1', '--plugin', 'x', '--confg=apiKey=sk_do_not_echo_me'],
       ['plugin', 'try', '1', '--event', '-', '--sett=apiKey=sk_do_not_echo_me'],
       ['plugin', 'try', '1', '--event', '-', "--sett=apiKey=ab'sk_do_not_echo_me"],
+      ['plugin', 'try', '1', '--event', '-', "--sett=key=-----BEGIN\nsk_do_not_echo_me\n-----END'"],
     ]) {
       const result = await runCli(args, env)
       assert.equal(result.code, 1)

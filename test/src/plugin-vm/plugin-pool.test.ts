@@ -259,18 +259,22 @@ describe('plugin-vm: PluginPool', () => {
   it('makes room for each of a burst of loads, not once for all of them: the pool is at its cap when they have loaded', async () => {
     const standIn = () => ({ disposed: false, dispose: () => undefined }) as unknown as PluginInstance
     const evicted: number[] = []
-    let setupGate = Promise.resolve()
+    let createGate = Promise.resolve()
     let open = () => undefined as void
     const pool = new PluginPool<number>({
       maxLiveInstances: 3,
-      create: async () => standIn(),
-      onLoad: () => setupGate,
+      // As the plugin manager does: room just before the isolate is made, which takes a while.
+      create: async (_key, room) => {
+        await room()
+        await createGate
+        return standIn()
+      },
       onEvict: async (key) => void evicted.push(key),
     })
     try {
       for (const key of [1, 2, 3]) await pool.use(key, async () => undefined)
-      setupGate = new Promise<void>((resolve) => (open = resolve))
-      // Three loads at once, each setting up (its instance made) before any of them is in the pool.
+      createGate = new Promise<void>((resolve) => (open = resolve))
+      // Three loads at once, each making its isolate before any of them is in the pool.
       const burst = Promise.all([4, 5, 6].map((key) => pool.use(key, async () => undefined)))
       await eventually(
         'the burst has made room',
@@ -292,26 +296,26 @@ describe('plugin-vm: PluginPool', () => {
     }
   })
 
-  it('counts a load as live once its instance exists, not while it waits to create it: loads behind it keep the cap of live instances', async () => {
+  it('counts a load as live once it is about to make its isolate, not while it waits before that: loads behind it keep the cap of live instances', async () => {
     const standIn = () => ({ disposed: false, dispose: () => undefined }) as unknown as PluginInstance
     const evicted: number[] = []
     let release = () => undefined as void
     const waiting = new Promise<void>((resolve) => (release = resolve))
     const pool = new PluginPool<number>({
       maxLiveInstances: 4,
-      // Keys from 100 wait to be created, as a load waits for its team's memory.
-      create: async (key) => (key >= 100 ? waiting.then(standIn) : standIn()),
+      // Keys from 100 wait before they make room, as a load waits for its team's memory.
+      create: async (key, room) => {
+        if (key >= 100) await waiting
+        await room()
+        return standIn()
+      },
       onEvict: async (key) => void evicted.push(key),
     })
     try {
       for (const key of [1, 2, 3, 4]) await pool.use(key, async () => undefined)
       const stuck = [100, 101, 102].map((key) => pool.use(key, async () => undefined))
-      await eventually(
-        'the waiting loads made room',
-        async () => evicted.length,
-        (n) => n === 1,
-        5_000,
-      )
+      for (let turn = 0; turn < 20; turn++) await new Promise((r) => setImmediate(r))
+      assert.deepEqual(evicted, [], 'loads waiting to make their isolate make no room')
       for (const key of [5, 6]) await pool.use(key, async () => undefined)
       // Counted while they waited, they had the pool evict all but one (5 and 6 each evicting the other).
       assert.deepEqual(evicted, [1, 2], 'the loads still waiting hold no isolate: the others keep the cap')

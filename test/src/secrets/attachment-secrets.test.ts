@@ -34,6 +34,14 @@ describe('attachmentSecrets (secret attachment fields, scrubbed like secret valu
     ])
   })
 
+  it('takes the key of a credentials file carrying a 70 KB certificate bundle, and at most 64 strings, the longest', () => {
+    const bundle = Array.from({ length: 1100 }, (_, i) => `CERTLINE${String(i).padStart(56, '0')}`).join('\n')
+    const secrets = attachmentSecrets(Buffer.from(JSON.stringify({ private_key: PEM, ca_bundle: bundle, password: bundle })))
+    assert.equal(secrets.length, 64)
+    assert.equal(secrets[0], bundle, 'the longest first')
+    assert.ok(attachmentSecrets(Buffer.from(JSON.stringify({ private_key: PEM, ca_bundle: bundle }))).includes(PEM))
+  })
+
   it('takes nothing from an empty file, short values or a file too large to be a credentials file', () => {
     assert.deepEqual(attachmentSecrets(Buffer.alloc(0)), [])
     assert.deepEqual(attachmentSecrets(Buffer.from(JSON.stringify({ password: 'short' }))), [])

@@ -294,6 +294,29 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
     }
   })
 
+  it("scrubs a secret attachment's key from what a run returns, given with the request or stored with a config", async () => {
+    const privateKey = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n'
+    const dir = writePlugin(
+      'key-logger',
+      `export function processEvent(e, { attachments }) { console.log(attachments.key.contents.toString()); e.properties.key = JSON.parse(attachments.key.contents.toString()).private_key; return e }`,
+      [{ key: 'key', type: 'attachment', secret: true }],
+    )
+    const keyFile = JSON.stringify({ type: 'service_account', private_key: privateKey })
+    await installPluginFromPath(h.ctx, dir)
+    const given = await run({ event: 'e' }, { plugin_id: 'key-logger', attachments: { key: file('key.json', keyFile) } })
+    const stored = await configure(dir, {})
+    await h.db.pool.query(
+      `INSERT INTO plugin_attachments (plugin_config_id, key, content_type, file_name, contents) VALUES ($1, 'key', 'application/json', 'key.json', $2)`,
+      [stored, Buffer.from(keyFile)],
+    )
+    const fromStore = await run({ event: 'e' }, { plugin_config_id: stored })
+    for (const result of [given, fromStore]) {
+      const text = JSON.stringify(result)
+      assert.ok(text.includes('service_account'), 'the plugin logged the file')
+      assert.doesNotMatch(text, /MIIEvQIBADANBgkqhkiG9w0BAQEFAASC|BEGIN PRIVATE KEY/)
+    }
+  })
+
   it('refuses bad events and targets naming the field, and configs of other teams with 403', async () => {
     const cases: [unknown, unknown, string][] = [
       ['not an object', { chain: true }, 'event'],
