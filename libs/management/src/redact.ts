@@ -27,7 +27,9 @@ export function toConfigView(row: PluginConfigRow, attachments: AttachmentView[]
     if (known.has(key) && !secret.has(key)) config[key] = value
   }
   const secretFields: Record<string, SecretState> = {}
-  for (const key of secret) secretFields[key] = row.config[key] !== undefined && row.config[key] !== '' ? 'set' : 'not set'
+  // A secret attachment field is set when its file is uploaded (its contents are never in `config`).
+  const attached = new Set(attachments.map((a) => a.key))
+  for (const key of secret) secretFields[key] = attached.has(key) || (row.config[key] !== undefined && row.config[key] !== '') ? 'set' : 'not set'
   return {
     id: row.id,
     team_id: row.team_id,

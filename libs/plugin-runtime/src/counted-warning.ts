@@ -6,6 +6,7 @@
 export class CountedWarning<D> {
   private count = 0
   private warnedAt = -Infinity
+  private latest: D | undefined
 
   constructor(
     private readonly intervalMs: number,
@@ -15,10 +16,20 @@ export class CountedWarning<D> {
 
   add(count: number, detail: D): void {
     this.count += count
+    this.latest = detail
     if (this.now() - this.warnedAt < this.intervalMs) return
+    this.warnNow()
+  }
+
+  /** Warns of what was counted since the last warning, if anything (at shutdown: no later occurrence will). */
+  flush(): void {
+    if (this.count > 0) this.warnNow()
+  }
+
+  private warnNow(): void {
     const first = this.warnedAt === -Infinity
     this.warnedAt = this.now()
-    this.warn(this.count, first, detail)
+    this.warn(this.count, first, this.latest as D)
     this.count = 0
   }
 }

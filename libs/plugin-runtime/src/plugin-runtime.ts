@@ -99,7 +99,7 @@ export async function startPluginRuntime(
     services,
     closers: [
       { name: 'plugins', close: () => manager.close() },
-      { name: 'plugin captures', close: () => capturer.drain() },
+      { name: 'plugin captures', close: () => capturer.drain().finally(() => captureFailures.flush()) },
       { name: 'plugin logs', close: () => logs.close() },
       { name: 'plugin queues', close: async () => void (await Promise.all([ingestQueue.close(), jobs.close()])) },
       { name: "fleet services' watch", close: async () => closedServices.stop() },

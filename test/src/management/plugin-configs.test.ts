@@ -13,6 +13,7 @@ import {
 } from '@plugin-server/management'
 import { BASIC, createTeamRow, ManagementHarness, SECRET, startManagement, storedConfigValue, WITH_ATTACHMENT } from './management-fixture'
 import { readMetrics, updateMetric } from '@plugin-server/plugin-runtime'
+import { writePlugin } from '../harness/plugins'
 
 function assertNoSecret(value: unknown, where: string): void {
   assert.ok(!JSON.stringify(value).includes(SECRET), `${where} must not contain the secret value`)
@@ -125,6 +126,21 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     // A config made invalid (e.g. by a newer plugin version) cannot be enabled.
     await h.db.pool.query(`UPDATE plugin_configs SET config = config - 'label' WHERE id = $1`, [view.id])
     await assert.rejects(setConfigEnabled(h.ctx, view.id, true), { status: 400, message: 'plugin "management-basic": config field "label" is required' })
+  })
+
+  it('says a secret attachment field is set once its file is uploaded, never showing the file', async () => {
+    const dir = writePlugin('secret-file', 'export function processEvent(e) { return e }', [{ key: 'keyFile', type: 'attachment', secret: true }])
+    await installPluginFromPath(h.ctx, dir)
+    const view = await createConfig(h.ctx, { teamId, plugin: 'secret-file', config: {} })
+    assert.deepEqual(view.secret_fields, { keyFile: 'not set' })
+    const updated = await setAttachment(h.ctx, view.id, {
+      key: 'keyFile',
+      file_name: 'k.json',
+      content_type: 'application/json',
+      contents: Buffer.from('{"private_key":"x"}'),
+    })
+    assert.deepEqual(updated.secret_fields, { keyFile: 'set' })
+    assert.deepEqual((await getConfig(h.ctx, view.id)).secret_fields, { keyFile: 'set' })
   })
 
   it('sets attachments only on attachment fields', async () => {
