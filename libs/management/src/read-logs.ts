@@ -1,4 +1,6 @@
-import { readPluginLogs } from '@plugin-server/db'
+import { listAttachmentContents, readPluginLogs } from '@plugin-server/db'
+import type { PluginConfigField } from '@plugin-server/plugin-vm'
+import { attachmentSecrets, secretAttachmentKeys } from '@plugin-server/secrets'
 import { findConfigRowForView } from './db-helpers'
 import { PLUGIN_LOG_SOURCES, PLUGIN_LOG_TYPES, LogQuery, ManagementContext, ManagementError, PluginLogRow, PluginLogSource, PluginLogType } from './interfaces'
 import { scrubSecrets, secretValues } from './redact'
@@ -48,7 +50,19 @@ export async function readLogs(ctx: ManagementContext, configId: number, query: 
     afterId: query.afterId ?? null,
     limit: query.limit ?? DEFAULT_LIMIT,
   })
-  // Plugins print what they like, their own API key included.
-  const secrets = secretValues(row.config_schema, row.config, row.sealed_keys)
+  if (rows.length === 0) return []
+  // Plugins print what they like, their own API key (or key file) included.
+  const secrets = [...secretValues(row.config_schema, row.config, row.sealed_keys), ...(await secretFileStrings(ctx, configId, row.config_schema))]
   return rows.map((r) => ({ ...r, message: scrubSecrets(r.message, secrets) }))
+}
+
+/** The strings of a config's secret attachments (attachmentSecrets): lines its plugin wrote before the workers scrubbed them show none. */
+async function secretFileStrings(ctx: ManagementContext, configId: number, schema: readonly PluginConfigField[]): Promise<string[]> {
+  const keys = secretAttachmentKeys(schema)
+  if (keys.length === 0) return []
+  const files = await listAttachmentContents(
+    ctx.pool,
+    keys.map((key) => ({ pluginConfigId: configId, key })),
+  )
+  return files.flatMap((file) => attachmentSecrets(file.contents))
 }

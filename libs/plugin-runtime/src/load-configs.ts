@@ -12,7 +12,7 @@ import {
 } from '@plugin-server/db'
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
-import { attachmentSecrets, openSecretFields, SecretBox, sealedKeys, secretKeys } from '@plugin-server/secrets'
+import { attachmentSecrets, openSecretFields, SecretBox, sealedKeys, secretAttachmentKeys, secretKeys } from '@plugin-server/secrets'
 
 /** Everything a worker needs to run one enabled plugin config, as read from Postgres. */
 export interface PluginConfigRecord {
@@ -135,7 +135,7 @@ export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions 
   const box = filter.secrets ?? new SecretBox([])
   const shared = new Interned()
   const withSecretFiles = rows.flatMap((row) => {
-    const keys = secretAttachmentKeys(jsons.get(versionKey({ pluginId: row.plugin_id, version: row.version })))
+    const keys = secretAttachmentKeys(jsons.get(versionKey({ pluginId: row.plugin_id, version: row.version }))?.config ?? [])
     return keys.length > 0 && row.attachments_signature !== null ? [{ row, keys }] : []
   })
   const fileSecrets = await (filter.attachmentSecrets ?? new AttachmentSecretsCache()).read(pool, withSecretFiles)
@@ -157,11 +157,6 @@ export async function loadEnabledConfigs(pool: Pool, filter: LoadConfigsOptions 
     records.push(toRecord(r, config, sealedKeys(r.config), pluginJson, shared, fileSecrets.get(r.id) ?? NONE_SEALED))
   }
   return records
-}
-
-/** The keys of a version's attachment fields marked secret. */
-function secretAttachmentKeys(pluginJson: PluginJson | undefined): string[] {
-  return (pluginJson?.config ?? []).flatMap((field) => (field.type === 'attachment' && field.secret === true && field.key ? [field.key] : []))
 }
 
 const NONE_SEALED: readonly string[] = Object.freeze([])

@@ -7,6 +7,7 @@ import { isSealed, SecretBox, SecretKeyError } from './secret-box'
 export interface SecretFieldSpec {
   key?: string
   secret?: boolean
+  type?: string
 }
 
 /** Where a config lives; part of each ciphertext's associated data. */
@@ -33,6 +34,11 @@ export function sealedKeys(config: Record<string, unknown>): string[] {
  */
 export function secretKeys(schema: readonly SecretFieldSpec[], sealed: Iterable<string> = []): Set<string> {
   return new Set([...schema.filter((f) => f.secret === true && f.key).map((f) => f.key as string), ...sealed])
+}
+
+/** The keys of a schema's attachment fields marked secret: their files' strings are scrubbed (attachmentSecrets). */
+export function secretAttachmentKeys(schema: readonly SecretFieldSpec[]): string[] {
+  return schema.flatMap((field) => (field.type === 'attachment' && field.secret === true && field.key ? [field.key] : []))
 }
 
 /**

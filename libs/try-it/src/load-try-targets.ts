@@ -10,7 +10,7 @@ import {
   schemaSecretValues as secretValues,
   validateConfig,
 } from '@plugin-server/management'
-import { openSecretFields, SecretBox, sealedKeys } from '@plugin-server/secrets'
+import { openSecretFields, SecretBox, sealedKeys, secretAttachmentKeys } from '@plugin-server/secrets'
 import type { TryTarget } from './interfaces'
 import { TryRefusedError } from './try-errors'
 
@@ -111,11 +111,6 @@ async function pluginSpec(ctx: ManagementContext, teamId: number, target: Extrac
     secretAttachmentKeys: secretAttachmentKeys(plugin.config_schema),
     loadError: null,
   }
-}
-
-/** The keys of a schema's attachment fields marked secret. */
-function secretAttachmentKeys(schema: readonly PluginConfigField[]): string[] {
-  return schema.flatMap((field) => (field.type === 'attachment' && field.secret === true && field.key ? [field.key] : []))
 }
 
 /**

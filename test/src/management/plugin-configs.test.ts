@@ -3,6 +3,7 @@ import {
   createConfig,
   deleteConfig,
   getConfig,
+  readLogs,
   installPluginFromPath,
   listConfigs,
   ManagementError,
@@ -128,19 +129,30 @@ describe('plugin configs (createConfig, updateConfig, setConfigEnabled, setAttac
     await assert.rejects(setConfigEnabled(h.ctx, view.id, true), { status: 400, message: 'plugin "management-basic": config field "label" is required' })
   })
 
-  it('says a secret attachment field is set once its file is uploaded, never showing the file', async () => {
+  it("says a secret attachment field is set once its file is uploaded, and scrubs the file's key from the logs it reads", async () => {
     const dir = writePlugin('secret-file', 'export function processEvent(e) { return e }', [{ key: 'keyFile', type: 'attachment', secret: true }])
     await installPluginFromPath(h.ctx, dir)
     const view = await createConfig(h.ctx, { teamId, plugin: 'secret-file', config: {} })
     assert.deepEqual(view.secret_fields, { keyFile: 'not set' })
+    const key = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'
     const updated = await setAttachment(h.ctx, view.id, {
       key: 'keyFile',
       file_name: 'k.json',
       content_type: 'application/json',
-      contents: Buffer.from('{"private_key":"x"}'),
+      contents: Buffer.from(JSON.stringify({ private_key: key })),
     })
     assert.deepEqual(updated.secret_fields, { keyFile: 'set' })
     assert.deepEqual((await getConfig(h.ctx, view.id)).secret_fields, { keyFile: 'set' })
+    // A line written before the workers scrubbed key files is scrubbed when read.
+    await h.db.pool.query(
+      `INSERT INTO plugin_log_entries (team_id, plugin_id, plugin_config_id, timestamp, source, type, message, instance_id)
+       VALUES ($1, $2, $3, now(), 'CONSOLE', 'LOG', $4, 'old-worker')`,
+      [teamId, view.plugin_id, view.id, `key file {"private_key":"${key}"}`],
+    )
+    assert.deepEqual(
+      (await readLogs(h.ctx, view.id)).map((r) => r.message),
+      ['key file {"private_key":"[secret]"}'],
+    )
   })
 
   it('sets attachments only on attachment fields', async () => {
