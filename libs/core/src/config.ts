@@ -256,20 +256,18 @@ class Reader {
   readonly problems: string[] = []
   /** Every variable asked for, set or not: what the process reads (unknownVariables). */
   readonly names = new Set<string>()
-  constructor(private readonly given: Env) {}
-
-  private get env(): Env {
-    return this.reading
-  }
-
   /** The environment, noting each name read. */
-  private readonly reading: Env = new Proxy({} as Env, {
-    get: (_, name) => {
-      if (typeof name !== 'string') return undefined
-      this.names.add(name)
-      return this.given[name]
-    },
-  })
+  private readonly env: Env
+
+  constructor(given: Env) {
+    this.env = new Proxy(given, {
+      get: (target, name) => {
+        if (typeof name !== 'string') return undefined
+        this.names.add(name)
+        return target[name]
+      },
+    })
+  }
 
   /** `shown`: what an error may say of the value; a secret's (or a URL's password) must not reach the logs. */
   string(name: string, fallback: string, check?: (v: string) => string | null, shown: Shown = echoed): string {

@@ -157,35 +157,34 @@ async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHook
       report.dropped.push(slot)
     } else if (code !== 0x45) {
       report.failures.push({ slot, error: toSerializedError(answer.errors?.[failed++]) })
-    } else if (!output.isObject(returned)) {
-      returned++
-      const error = { name: 'Error', message: 'processEvent returned something that is not an event object', isRetryError: false }
-      report.failures.push({ slot, error })
-    } else if (jsonNestedDeeperThan(output.json(returned), MAX_EVENT_DEPTH)) {
-      // Parsed, it would be; stored, it failed its team's whole batch on every retry (the host's JSON.stringify
-      // gives up at about 4 400 levels). Refused here, it never reaches the next link, which would be blamed.
-      returned++
-      const error = {
-        name: 'Error',
-        message: `processEvent returned an event nested deeper than ${MAX_EVENT_DEPTH} levels, which capture refuses from clients too`,
-        isRetryError: false,
-      }
-      report.failures.push({ slot, error })
-    } else if (hooks.maxEventChars !== undefined && output.json(returned).length > hooks.maxEventChars) {
-      const chars = output.json(returned++).length
-      const error = {
-        name: 'Error',
-        message: `processEvent returned an event of ${chars} characters of JSON, over CAPTURE_MAX_EVENT_BYTES (${hooks.maxEventChars} bytes), which capture refuses from clients too`,
-        isRetryError: false,
-      }
-      report.failures.push({ slot, error })
     } else {
+      // Refused here, an event never reaches the next link, which would be blamed for it.
+      const refused = output.isObject(returned) ? outputRefusal(output.json(returned), hooks.maxEventChars) : 'something that is not an event object'
+      if (refused !== null) {
+        returned++
+        report.failures.push({ slot, error: { name: 'Error', message: `processEvent returned ${refused}`, isRetryError: false } })
+        continue
+      }
       slot.outputs.push({ link, output, index: returned++ })
       output.slots.push(slot)
       report.returned++
     }
   }
   return report
+}
+
+/**
+ * Why an event a link returned (its JSON text) is not one capture would take from a client, or null.
+ * Nested deeper than MAX_EVENT_DEPTH: parsed it would be, but stored it failed its team's whole batch
+ * on every retry (the host's JSON.stringify gives up at about 4 400 levels). Longer than
+ * `maxChars` (CAPTURE_MAX_EVENT_BYTES; a character is at least a byte).
+ */
+function outputRefusal(json: string, maxChars: number | undefined): string | null {
+  if (jsonNestedDeeperThan(json, MAX_EVENT_DEPTH)) return `an event nested deeper than ${MAX_EVENT_DEPTH} levels, which capture refuses from clients too`
+  if (maxChars !== undefined && json.length > maxChars) {
+    return `an event of ${json.length} characters of JSON, over CAPTURE_MAX_EVENT_BYTES (${maxChars} bytes), which capture refuses from clients too`
+  }
+  return null
 }
 
 /**

@@ -233,11 +233,22 @@ export async function loadAttachments(pool: Pool, pluginConfigId: number): Promi
  * even when the version in use does not mark its field `secret` (pinned to an older version, or a
  * newer one dropped the flag): it was given as a secret.
  */
-export function secretValues(record: PluginConfigRecord): string[] {
-  return [
-    ...[...secretKeys(record.pluginJson.config, record.sealedKeys)]
-      .map((key) => record.config[key])
-      .filter((value): value is string => typeof value === 'string' && value !== ''),
-    ...record.attachmentSecrets,
-  ]
+export function secretValues(record: PluginConfigRecord): readonly string[] {
+  let secrets = secretsOf.get(record)
+  if (!secrets) {
+    secrets = [
+      ...[...secretKeys(record.pluginJson.config, record.sealedKeys)]
+        .map((key) => record.config[key])
+        .filter((value): value is string => typeof value === 'string' && value !== ''),
+      ...record.attachmentSecrets,
+    ]
+    secretsOf.set(record, secrets)
+  }
+  return secrets
 }
+
+/**
+ * One list per record (a read makes new ones), so every caller passes `redact` the same array and
+ * its forms (secretForms) are worked out once: the log writer's target, each failed call, each delivery.
+ */
+const secretsOf = new WeakMap<PluginConfigRecord, readonly string[]>()

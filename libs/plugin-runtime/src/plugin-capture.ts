@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { windowOver } from '@plugin-server/plugin-vm'
 import { type EventBatcher, type IngestEvent, isStorableTime, jsonNestedDeeperThan, MAX_EVENT_DEPTH, parseDate } from '@plugin-server/core'
 
 export const PLUGIN_CAPTURE_DISTINCT_ID = 'Plugin Server'
@@ -62,7 +63,7 @@ class TeamCaptureBytes {
   /** Whether `bytes` more fit the team's minute (taken if so); `first` when this is its minute's first refusal. */
   take(teamId: number, bytes: number): { ok: boolean; first: boolean } {
     const now = this.now()
-    if (now - this.windowStart >= 60_000 || now < this.windowStart) {
+    if (windowOver(now, this.windowStart, 60_000)) {
       this.teams.clear()
       this.windowStart = now
     }

@@ -66,3 +66,4 @@ export { closeToPlugins, ClosedServices, ANSWER_TIMEOUT_MS, FLEET_SERVICES_RECHE
 export type { FleetService } from './net/fleet-services'
 export { PluginCapabilities, capabilitiesOf, declaredPublicJobs } from './capabilities/plugin-capabilities'
 export { MAX_STORAGE_CALLS_PER_INSTANCE } from './vm/host-dispatcher'
+export { windowOver } from './vm/window-over'

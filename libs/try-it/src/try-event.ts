@@ -158,7 +158,8 @@ async function tryPlugin(ctx: TryContext, spec: TrySpec, settings: TrySettings, 
   const cursor = id === null ? null : new RedisPluginCursor(redis, queuePrefix, id, account)
   const host = new RecordingHost({
     config: spec.config,
-    attachments: spec.attachments ?? (id === null || spec.loadError ? {} : await loadAttachments(pool, id)),
+    // Read before the run began (tryEvent), for their secrets; none for a plugin not configured or a config that cannot run.
+    attachments: spec.attachments ?? {},
     recorder,
     // A config reads its own namespaces (never writes them: no limit to keep); a plugin not configured yet has none.
     cache: new OverlayCache(

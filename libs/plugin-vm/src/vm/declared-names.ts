@@ -10,7 +10,7 @@ export const MAX_JOB_NAME_CHARS = 200
 const METRIC_NAME = /^[A-Za-z0-9_.: -]+$/
 
 /** A name as an error shows it: quoted and short (a refused one may be of any length). */
-function shown(name: string): string {
+export function shown(name: string): string {
   return JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)
 }
 

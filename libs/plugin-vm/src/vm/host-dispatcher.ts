@@ -16,6 +16,7 @@ import type { FetchGuard } from '../net/fetch-guard'
 import { holdingSocket, MAX_FETCHES_PER_INSTANCE, SocketCount, withAddressPolicy } from '../net/socket-guard'
 import type { ByteBudget } from '../byte-budget'
 import { jobRunAt } from './job-time'
+import { shown } from './declared-names'
 import { lazyModuleSource } from './runtime-bundle'
 
 export interface DispatcherContext {
@@ -86,10 +87,9 @@ function capabilityOf(op: string): StoreCapability | null {
  */
 export const MAX_STORAGE_CALLS_PER_INSTANCE = 2
 
-/** A name a plugin sent, as an error shows it: short, whatever its length. */
+/** A name a plugin sent, as an error shows it (declared-names' `shown`), whatever it is. */
 function shownName(name: unknown): string {
-  const text = typeof name === 'string' ? name : typeof name
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)
+  return shown(typeof name === 'string' ? name : typeof name)
 }
 
 /** Every operation the sandbox may ask of the host, and nothing else. */
