@@ -76,20 +76,26 @@ describe('runRole while the role is still starting', function () {
   })
 })
 
+/** The role's warning that starts with `start`, once it has started with `env`. */
+async function warningAtStart(env: Record<string, string>, start: string) {
+  const role = startSlowRole(env)
+  try {
+    await role.waitForLog((l) => l.msg === 'start began')
+    role.child.stdin?.write('go\n')
+    const line = await role.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith(start))
+    assert.equal(line.level, 40)
+    return line
+  } finally {
+    await role.kill('SIGKILL')
+  }
+}
+
 describe('runRole with a misspelt variable', function () {
   this.timeout(60_000)
 
   it('warns at start naming it and the variable it is closest to', async () => {
-    const role = startSlowRole({ PLUGIN_TIMEOUT_MSS: '1000' })
-    try {
-      await role.waitForLog((l) => l.msg === 'start began')
-      role.child.stdin?.write('go\n')
-      const line = await role.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('variables set that plugin-server does not read'))
-      assert.equal(line.level, 40)
-      assert.deepEqual(line.variables, ['PLUGIN_TIMEOUT_MSS (did you mean PLUGIN_TIMEOUT_MS?)'])
-    } finally {
-      await role.kill('SIGKILL')
-    }
+    const line = await warningAtStart({ PLUGIN_TIMEOUT_MSS: '1000' }, 'variables set that plugin-server does not read')
+    assert.deepEqual(line.variables, ['PLUGIN_TIMEOUT_MSS (did you mean PLUGIN_TIMEOUT_MS?)'])
   })
 })
 
@@ -97,15 +103,7 @@ describe('runRole with TIME_SCALE set', function () {
   this.timeout(60_000)
 
   it('warns at start that TIME_SCALE is a test setting that shortens what plugins are promised, naming its value', async () => {
-    const role = startSlowRole({ TIME_SCALE: '60' })
-    try {
-      await role.waitForLog((l) => l.msg === 'start began')
-      role.child.stdin?.write('go\n')
-      const line = await role.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('TIME_SCALE='))
-      assert.equal(line.level, 40)
-      assert.match(String(line.msg), /^TIME_SCALE=60 is a test setting: runEvery\* intervals .* 60 times shorter; unset it in production$/)
-    } finally {
-      await role.kill('SIGKILL')
-    }
+    const line = await warningAtStart({ TIME_SCALE: '60' }, 'TIME_SCALE=')
+    assert.match(String(line.msg), /^TIME_SCALE=60 is a test setting: runEvery\* intervals .* 60 times shorter; unset it in production$/)
   })
 })

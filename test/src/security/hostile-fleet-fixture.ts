@@ -245,6 +245,16 @@ export class HostileFleet {
     }
   }
 
+  /** Waits until every ingest job is done: the events plugins captured are stored, or dropped for good. */
+  async waitIngested(): Promise<void> {
+    await eventually(
+      'the captured events ingested',
+      () => this.ingestBacklog(),
+      (n) => n === 0,
+      90_000,
+    )
+  }
+
   /** Ingest jobs not finished yet, captured events included. */
   async ingestBacklog(): Promise<number> {
     const queue = createQueue(QUEUES.ingest, this.redis, this.fleet.env.QUEUE_PREFIX)
