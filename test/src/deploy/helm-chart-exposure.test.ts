@@ -56,6 +56,12 @@ const VIA_SECRETS = [
   '--set-string', `secrets.adminApiToken=${SECRET_VALUES.ADMIN_API_TOKEN}`,
   '--set-string', `secrets.redisPassword=${SECRET_VALUES.REDIS_PASSWORD}`,
 ] // prettier-ignore
+/** VIA_SECRETS with the two secret variables that may also be given under config:. */
+const SECRETS_ALSO_UNDER_CONFIG = [
+  ...VIA_SECRETS,
+  '--set-string', `config.PLUGIN_SECRETS_KEYS=${SECRET_VALUES.PLUGIN_SECRETS_KEYS}`,
+  '--set-string', `config.POSTHOG_PERSONAL_API_KEY=${SECRET_VALUES.POSTHOG_PERSONAL_API_KEY}`,
+] // prettier-ignore
 
 describe('helm chart: secrets, ports and exposure', function () {
   this.timeout(180_000)
@@ -68,16 +74,7 @@ describe('helm chart: secrets, ports and exposure', function () {
   })
 
   for (const [how, args] of [
-    [
-      'under config:',
-      [
-        ...VIA_SECRETS,
-        '--set-string',
-        `config.PLUGIN_SECRETS_KEYS=${SECRET_VALUES.PLUGIN_SECRETS_KEYS}`,
-        '--set-string',
-        `config.POSTHOG_PERSONAL_API_KEY=${SECRET_VALUES.POSTHOG_PERSONAL_API_KEY}`,
-      ],
-    ],
+    ['under config:', SECRETS_ALSO_UNDER_CONFIG],
     [
       'under secrets:',
       [
@@ -145,11 +142,7 @@ describe('helm chart: secrets, ports and exposure', function () {
 
   it("gives the migration Job config:'s entries the ConfigMap holds and extraEnvFrom (NODE_EXTRA_CA_CERTS for a private database CA), never a secret as a plain value", () => {
     const { objects } = render([
-      ...VIA_SECRETS,
-      '--set-string',
-      `config.PLUGIN_SECRETS_KEYS=${SECRET_VALUES.PLUGIN_SECRETS_KEYS}`,
-      '--set-string',
-      `config.POSTHOG_PERSONAL_API_KEY=${SECRET_VALUES.POSTHOG_PERSONAL_API_KEY}`,
+      ...SECRETS_ALSO_UNDER_CONFIG,
       '--set-string',
       'config.NODE_EXTRA_CA_CERTS=/etc/db-ca/ca.pem',
       '--set',
