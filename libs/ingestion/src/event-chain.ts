@@ -1,4 +1,5 @@
 import { IngestEvent, jsonNestedDeeperThan, MAX_EVENT_DEPTH } from '@plugin-server/core'
+import { PluginConfigUnavailableError } from '@plugin-server/plugin-runtime'
 import { PluginStoreError } from '@plugin-server/plugin-vm'
 import type { BatchText, SerializedPluginError } from '@plugin-server/plugin-vm'
 import { LinkOutput } from './link-output'
@@ -140,8 +141,9 @@ async function runLink<L>(link: L, inputs: ChainSlot<L>[], hooks: EventChainHook
     const returned = count(codes, 0x45)
     if (output.length !== returned) throw new Error(`processEvent returned ${output.length} events where its results name ${returned}`)
   } catch (err) {
-    // A server store failed under the call: not the link's fault, the whole chain fails and is retried.
-    if (err instanceof PluginStoreError) throw err
+    // A server store failed under the call, or the server could not load the config again (an evicted
+    // one whose attachments Postgres did not give): not the link's fault, the whole chain fails and is retried.
+    if (err instanceof PluginStoreError || err instanceof PluginConfigUnavailableError) throw err
     // The whole call failed (time or memory limit, isolate gone): this link fails for these events only.
     const error = toSerializedError(err)
     for (const slot of inputs) report.failures.push({ slot, error })

@@ -1,8 +1,9 @@
 import type { IngestEvent } from '@plugin-server/core'
-import { ActiveConfig, logTarget, PluginConfigRecord, PluginLogWriter, setConfigError } from '@plugin-server/plugin-runtime'
+import { ActiveConfig, logTarget, PluginConfigRecord, PluginConfigUnavailableError, PluginLogWriter, setConfigError } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { EXPORTING_METHODS, PluginStoreError, type PluginMethodName } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
+import { ConfigErrorWrites } from './config-error-writes'
 import { eventsByTeam } from './events-by-team'
 import type { BatchStep } from './interfaces'
 import { observeCall, PluginChainMetrics } from './plugin-chain-metrics'
@@ -38,6 +39,14 @@ interface ConfigLink {
 /** Per config and batch, only the first few failures are logged one by one; the rest are counted. */
 const LOGGED_FAILURES_PER_BATCH = 5
 
+/** The shortest time between two writes of a config's last error (ConfigErrorWrites). */
+const CONFIG_ERROR_WRITE_INTERVAL_MS = 5_000
+
+/** What one step's runs share beside its deps. */
+interface StepDeps extends ProcessEventDeps {
+  errorWrites: ConfigErrorWrites
+}
+
 /**
  * The processEvent chain: for each team, its configs in order, each over the whole batch in one
  * call into its sandbox (a plugin exporting only processEventBatch gets that batch in that call;
@@ -45,9 +54,11 @@ const LOGGED_FAILURES_PER_BATCH = 5
  * to each event is decided by runEventChain (event-chain.ts), which Try it runs too; this step adds
  * the pooled instances, metrics, the processing tally, plugin logs and config errors around it.
  * A plugin failing while the server's Redis or Postgres failed under its host calls
- * (PluginStoreError) fails the team's part, which BullMQ retries, instead of storing it unenriched.
+ * (PluginStoreError), or the server failing to load an evicted config again
+ * (PluginConfigUnavailableError), fails the team's part, which BullMQ retries, instead of storing it unenriched.
  */
-export function processEventStep(plugins: TeamPlugins, deps: ProcessEventDeps): BatchStep {
+export function processEventStep(plugins: TeamPlugins, given: ProcessEventDeps): BatchStep {
+  const deps: StepDeps = { ...given, errorWrites: new ConfigErrorWrites(CONFIG_ERROR_WRITE_INTERVAL_MS) }
   /** Each event as the chain left it (null: dropped), in the batch's order. */
   const outcomesOf = async (events: IngestEvent[]): Promise<(IngestEvent | null)[]> => {
     const byTeam = eventsByTeam(events)
@@ -107,12 +118,7 @@ async function teamPlugins(plugins: TeamPlugins, teamId: number): Promise<TeamCh
 }
 
 /** The team's events through the shared chain (event-chain.ts), with metrics, tally and logs around it; each event as it comes out, null when dropped. */
-async function runTeam(
-  { configs, deferred }: TeamChain,
-  events: IngestEvent[],
-  deps: ProcessEventDeps,
-  tally: ProcessingTally,
-): Promise<(IngestEvent | null)[]> {
+async function runTeam({ configs, deferred }: TeamChain, events: IngestEvent[], deps: StepDeps, tally: ProcessingTally): Promise<(IngestEvent | null)[]> {
   if (configs.length === 0 && deferred.length === 0) return events
   const links = configs.map((config): ConfigLink => ({ config, label: label(config) }))
   const slots = await runEventChain(events, links, {
@@ -127,6 +133,8 @@ async function runTeam(
       } catch (err) {
         if (err instanceof PluginStoreError) {
           deps.logs.write(logTarget(link.config.record), 'SYSTEM', 'WARN', `${err.message}; the batch is retried, its events are stored once the store is back`)
+        } else if (err instanceof PluginConfigUnavailableError) {
+          deps.logs.write(logTarget(link.config.record), 'SYSTEM', 'WARN', `${err.message}; its events are stored once it is loaded`)
         }
         throw err
       } finally {
@@ -148,7 +156,7 @@ async function runTeam(
   return slots.map((s) => (s.droppedBy === null ? s.event : null))
 }
 
-async function linkDone({ link, dropped, returned, failures }: LinkReport<ConfigLink>, deps: ProcessEventDeps, tally: ProcessingTally): Promise<void> {
+async function linkDone({ link, dropped, returned, failures }: LinkReport<ConfigLink>, deps: StepDeps, tally: ProcessingTally): Promise<void> {
   const target = tallyTarget(link.config)
   if (dropped.length > 0) deps.metrics.dropped.inc({ plugin_config_id: String(link.config.record.id) }, dropped.length)
   // Counted once per link and batch: no per-event lookups.
@@ -158,7 +166,7 @@ async function linkDone({ link, dropped, returned, failures }: LinkReport<Config
   if (failures.length > 0) await reportFailures(link.config, failures, deps)
 }
 
-async function reportFailures(config: ActiveConfig, failures: ChainFailure<ConfigLink>[], deps: ProcessEventDeps): Promise<void> {
+async function reportFailures(config: ActiveConfig, failures: ChainFailure<ConfigLink>[], deps: StepDeps): Promise<void> {
   const target = logTarget(config.record)
   deps.metrics.errors.inc({ plugin_config_id: String(config.record.id), method: 'processEvent' }, failures.length)
   for (const { slot, error } of failures.slice(0, LOGGED_FAILURES_PER_BATCH)) {
@@ -173,6 +181,7 @@ async function reportFailures(config: ActiveConfig, failures: ChainFailure<Confi
   if (failures.length > LOGGED_FAILURES_PER_BATCH) {
     deps.logs.write(target, 'PLUGIN', 'ERROR', `processEvent failed on ${failures.length - LOGGED_FAILURES_PER_BATCH} more events of the same batch`)
   }
+  if (!deps.errorWrites.due(config.record.id)) return
   const last = failures[failures.length - 1]
   await setConfigError(deps.pool, config.record.id, {
     name: last.error.name,

@@ -489,7 +489,7 @@ export class PluginManager {
       // message) goes on to pino lines, BullMQ's failure reasons and the CLI: without the config's secrets.
       use: (fn, options) =>
         this.use(id, (instance) => depth.during(options?.captureDepth ?? 0, () => fn(instance))).catch((err: unknown) => {
-          throw redactError(err, secretValues(record))
+          throw redactError(serverFailureOf(record, err), secretValues(record))
         }),
     }
   }
@@ -774,4 +774,17 @@ function publishedState(state: SetupState, attempts: number): Omit<PublishedSetu
 /** What `sources` keeps a plugin version's compiled code under. */
 function sourceKey(record: PluginConfigRecord): string {
   return `${record.pluginId}:${record.contentHash}`
+}
+
+/**
+ * What failed a use that is not the plugin's: an evicted config loaded again inside the use, whose
+ * attachments or files Postgres did not give, or whose config changed while it was set up again
+ * (PluginDisposedError). Passed on as it was, the ingest chain took it for the plugin failing (the
+ * events stored without it) and the job worker gave the job up for good. The plugin's own failures
+ * (PluginError, its store failures among them) and its limits pass unchanged.
+ */
+function serverFailureOf(record: PluginConfigRecord, err: unknown): unknown {
+  if (err instanceof PluginError || err instanceof PluginLimitError || err instanceof PluginConfigUnavailableError) return err
+  const error = err instanceof Error ? err.message : String(err)
+  return new PluginConfigUnavailableError(record.teamId, [{ id: record.id, pluginName: record.pluginName, error }])
 }

@@ -10,7 +10,7 @@ export function createJobMetrics(registry: Registry): JobMetrics {
   return {
     jobs: new Counter({
       name: 'plugin_jobs_total',
-      help: 'Plugin job attempts by outcome: success, retry (RetryError, retried with backoff), failed (other error or retries exhausted), dropped (config disabled or deleted)',
+      help: 'Plugin job attempts by outcome: success, retry (RetryError, retried with backoff), failed (other error or retries exhausted), dropped (config disabled or deleted), postponed (the server failed to read or load the config: put back, not an attempt)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

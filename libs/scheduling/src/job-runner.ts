@@ -1,6 +1,6 @@
-import { cutFailureText, rankPluginJobAgain } from '@plugin-server/core'
+import { cutFailureText, postpone, putBackDelayMs, rankPluginJobAgain } from '@plugin-server/core'
 import type { Logger, PluginJobData } from '@plugin-server/core'
-import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
+import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginConfigUnavailableError, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { PluginError, PluginStoreError } from '@plugin-server/plugin-vm'
 import { Job, UnrecoverableError } from 'bullmq'
@@ -9,6 +9,9 @@ import type { Pool } from 'pg'
 import { readConfigStatus } from './config-status'
 import type { JobMetrics } from './job-metrics'
 import { jobRetryDelayMs } from './job-retry'
+
+/** The longest a job waits between runs the server failed (see JobRunner.putBack). */
+const PUT_BACK_MAX_MS = 300_000
 
 export interface JobRunnerDeps {
   manager: PluginManager
@@ -36,7 +39,8 @@ export class JobRunner {
     )
   }
 
-  async run(job: Job<PluginJobData>): Promise<void> {
+  /** `token`: the worker's lock on the job, to put it back when the server, not the plugin, failed. */
+  async run(job: Job<PluginJobData>, token?: string): Promise<void> {
     const { logs, metrics } = this.deps
     const { pluginConfigId, name, payload } = job.data
     if (job.attemptsMade === 0 && job.stalledCounter === 0) {
@@ -45,7 +49,12 @@ export class JobRunner {
     // No secrets known until the config is loaded: until then the payload is not recorded.
     const ref: JobRunRef = { pluginConfigId, jobId: job.id ?? '', name, enqueuedAt: job.data.enqueuedAt ?? new Date(job.timestamp).toISOString() }
     const attempt = job.attemptsMade + 1
-    const status = await readConfigStatus(this.deps.pool, pluginConfigId)
+    let status: Awaited<ReturnType<typeof readConfigStatus>>
+    try {
+      status = await readConfigStatus(this.deps.pool, pluginConfigId)
+    } catch (err) {
+      return this.putBack(job, token, ref, `its config could not be read: ${(err as Error).message}`)
+    }
     if (!status?.enabled) {
       metrics.jobs.inc({ outcome: 'dropped' })
       const why = `job "${name}" dropped: plugin config ${pluginConfigId} is ${status ? 'disabled' : 'deleted'}`
@@ -54,7 +63,16 @@ export class JobRunner {
       await this.history.finished(ref, { state: 'failed', attempts: attempt, error: why })
       return
     }
-    const active = await this.activeConfig(pluginConfigId)
+    let active: ActiveConfig | null
+    try {
+      active = await this.activeConfig(pluginConfigId)
+    } catch (err) {
+      return this.putBack(job, token, ref, `its config could not be read: ${(err as Error).message}`)
+    }
+    // Its load failed for a reason that is not the plugin's (Postgres did not give its files): not an attempt.
+    if (!active && this.deps.manager.state(pluginConfigId)?.status === 'pending') {
+      return this.putBack(job, token, ref, 'the plugin could not be loaded (the server failed to read it)')
+    }
     if (!active) {
       metrics.jobs.inc({ outcome: 'retry' })
       const why = `job "${name}" postponed: the plugin is not set up yet (setupPlugin has not succeeded)`
@@ -80,6 +98,7 @@ export class JobRunner {
       metrics.jobs.inc({ outcome: 'success' })
       await this.history.finished(known, { state: 'completed', attempts: attempt, startedAt, error: null })
     } catch (err) {
+      if (err instanceof PluginConfigUnavailableError) return this.putBack(job, token, known, redact(err.message, target.secrets))
       const failure = this.failure(job, target, err as Error)
       if (!(failure instanceof UnrecoverableError)) await this.waitAgain(job, attempt)
       await this.history.finished(known, {
@@ -92,6 +111,23 @@ export class JobRunner {
     } finally {
       timer()
     }
+  }
+
+  /**
+   * The server, not the plugin, failed the run (Postgres unreachable while the config is read or its
+   * plugin loaded again after an eviction): the job waits in the delayed set without using one of
+   * the plugin's attempts, longer each time (5 s doubling to PUT_BACK_MAX_MS). As a failed attempt it
+   * spent the plugin's RetryError budget, and an outage longer than its 85 minutes failed every job
+   * that came due for good; a load failure was even a PLUGIN ERROR and the job given up at once.
+   */
+  private async putBack(job: Job<PluginJobData>, token: string | undefined, ref: JobRunRef, why: string): Promise<never> {
+    const { metrics, logger, timeScale } = this.deps
+    const delay = putBackDelayMs(job, jobRetryDelayMs(1, timeScale), Math.max(jobRetryDelayMs(1, timeScale), PUT_BACK_MAX_MS / timeScale))
+    metrics.jobs.inc({ outcome: 'postponed' })
+    const message = `job "${job.data.name}" postponed ${Math.round(delay / 1000)} s, not counted as an attempt: ${why}`
+    logger.warn({ plugin_config_id: job.data.pluginConfigId, job: job.data.name, job_id: job.id }, message)
+    await this.history.finished(ref, { state: 'retrying', attempts: job.attemptsMade, error: message })
+    return postpone(job, delay, token, message)
   }
 
   /** A job BullMQ retries after its backoff waits among its team's jobs again, ranked as a new one (rankPluginJobAgain). */

@@ -46,7 +46,7 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
     return teamSlots.within(teamId, async () => {
       // No longer counted among the team's waiting jobs, which rank its next ones (core addPluginJob).
       if (job.id) await pluginJobStarted(runtime.services.redis, ctx.config.queuePrefix, teamId, job.id)
-      await runner.run(job)
+      await runner.run(job, token)
     })
   }
   const worker = createWorker<PluginJobData>(QUEUES.jobs, process, ctx.newRedisConnection('job-worker'), ctx.config.queuePrefix, logger, {

@@ -1,5 +1,5 @@
 import { hasDeduplicatedSuccessor, type Logger } from '@plugin-server/core'
-import { ActiveConfig, logTarget, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
+import { ActiveConfig, logTarget, PluginConfigUnavailableError, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { PluginError, PluginLimitError } from '@plugin-server/plugin-vm'
 import type { Job } from 'bullmq'
@@ -165,7 +165,9 @@ export class TaskRunner {
     this.deps.metrics.runs.inc({ task, outcome: 'error' })
     // A PluginError's message already names the plugin, the config and the method.
     const text = err instanceof PluginError ? message : `${task} failed: ${message}`
-    this.deps.logs.write(target, 'PLUGIN', 'ERROR', `${text}; the schedule goes on`, err instanceof PluginError ? err.pluginStack : undefined)
+    // The server failing to load the config again (after an eviction) is not the plugin's error.
+    const source = err instanceof PluginConfigUnavailableError ? 'SYSTEM' : 'PLUGIN'
+    this.deps.logs.write(target, source, 'ERROR', `${text}; the schedule goes on`, err instanceof PluginError ? err.pluginStack : undefined)
     return text
   }
 }

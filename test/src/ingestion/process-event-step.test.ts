@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto'
 import type { IngestEvent } from '@plugin-server/core'
 import { createTeam, Team } from '@plugin-server/db'
 import { createPluginChainMetrics, IngestPipeline, processEventStep, TeamBatchError } from '@plugin-server/ingestion'
-import { PluginRuntime } from '@plugin-server/plugin-runtime'
+import { PluginConfigUnavailableError, PluginRuntime } from '@plugin-server/plugin-runtime'
 import { PluginStoreError } from '@plugin-server/plugin-vm'
-import { updateConfig } from '@plugin-server/management'
+import { setAttachment, updateConfig } from '@plugin-server/management'
 import type { TestDatabase } from '../harness/databases'
 import { pluginRuntimeFixture, PluginRuntimeFixture } from '../harness/plugin-runtime-fixture'
 import { enablePlugin, writePlugin } from '../harness/plugins'
+import { endWaitingQuery, lockTable } from '../harness/table-lock'
 
 const ADD = (label: string) => `export function processEvent(event) {
   event.properties.chain = [...(event.properties.chain ?? []), '${label}']
@@ -98,6 +99,22 @@ describe('processEventStep (the processEvent chain)', function () {
     const { rows } = await db.pool.query('SELECT error FROM plugin_configs WHERE id = $1', [failing.id])
     assert.equal(rows[0].error.message, 'boom on bad one')
     assert.equal(rows[0].error.event, 'bad one')
+  })
+
+  it("writes a config's last error at most once every 5 s per worker, however many of its batches fail, and logs every batch's", async () => {
+    const failing = await enablePlugin(
+      management,
+      team.id,
+      writePlugin('always-throws', `export function processEvent(e) { throw new Error('boom on ' + e.event) }`),
+    )
+    const { step } = await pipeline()
+    for (let i = 0; i < 5; i++) await step.run([event(team.id, {}, `batch ${i}`)])
+    await runtime!.services.logs.flush()
+    const { rows } = await db.pool.query('SELECT error FROM plugin_configs WHERE id = $1', [failing.id])
+    // Five one-event batches take a few milliseconds each: all within the 5 s of the first write.
+    assert.equal(rows[0].error.event, 'batch 0', 'the first failure written, the next ones within 5 s not')
+    const logs = await db.pool.query(`SELECT message FROM plugin_log_entries WHERE plugin_config_id = $1 AND type = 'ERROR'`, [failing.id])
+    assert.equal(logs.rows.length, 5)
   })
 
   it("treats a result that is not an event as that plugin's error, saying so", async () => {
@@ -338,6 +355,50 @@ describe('processEventStep (the processEvent chain)', function () {
     await stored.process({ events: [mine] })
     const { rows } = await db.pool.query('SELECT properties FROM events WHERE uuid = $1', [mine.uuid])
     assert.equal(rows[0].properties.enriched, true, 'the retry enriched the event')
+  })
+
+  it("fails the team's part for a retry, not storing it without the plugin, when the server cannot load its evicted config again (Postgres fails reading its attachments)", async () => {
+    // Room for one isolate: loading the other team's plugin evicts this one, loaded again under the next batch.
+    const own = await pluginRuntimeFixture({ PLUGIN_MAX_LIVE_INSTANCES: '1' })
+    try {
+      const other = await createTeam(own.db.pool, 'b')
+      const withFile = await enablePlugin(
+        own.management,
+        own.team.id,
+        writePlugin('with-file', `export function processEvent(e, { attachments }) { e.properties.file = attachments.list.contents.toString(); return e }`, [
+          { key: 'list', type: 'attachment' },
+        ]),
+      )
+      await setAttachment(own.management, withFile.id, { key: 'list', file_name: 'list.txt', content_type: 'text/plain', contents: Buffer.from('listed') })
+      await enablePlugin(own.management, other.id, writePlugin('other-team', ADD('other')))
+      const runtime = await own.start()
+      const step = processEventStep(runtime.manager, {
+        pool: own.db.pool,
+        logs: runtime.services.logs,
+        metrics: createPluginChainMetrics(own.ctx.registry),
+        timeoutMs: own.ctx.config.plugins.processEventTimeoutMs,
+      })
+      const stored = new IngestPipeline(own.db.pool, [step])
+      await stored.process({ events: [event(own.team.id)] })
+      await stored.process({ events: [event(other.id)] })
+
+      const lock = await lockTable(own.db.pool, 'plugin_attachments')
+      const mine = event(own.team.id)
+      const failed = teamFailure(stored.process({ events: [mine] }), own.team.id).finally(() => lock.release())
+      await endWaitingQuery(own.db.pool, 'SELECT key, content_type, file_name, contents FROM plugin_attachments')
+      const { error } = await failed
+      assert.ok(error instanceof PluginConfigUnavailableError, String(error))
+      assert.match(error.message, new RegExp(`could not be loaded, tried again with the batch: with-file \\(${withFile.id}\\): terminating connection`))
+      const { rows: none } = await own.db.pool.query('SELECT 1 FROM events WHERE uuid = $1', [mine.uuid])
+      assert.equal(none.length, 0, 'not stored without the plugin')
+
+      await stored.process({ events: [mine] })
+      const { rows } = await own.db.pool.query('SELECT properties FROM events WHERE uuid = $1', [mine.uuid])
+      assert.equal(rows[0].properties.file, 'listed', 'the retry ran the plugin')
+      assert.deepEqual(rows[0].properties.$plugins_failed, [])
+    } finally {
+      await own.close()
+    }
   })
 
   it("fails the team's part for a retry when its plugin's job is refused by Redis at maxmemory (OOM), and enriches it once Redis takes writes", async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { addPluginJob, createPluginJobsQueue, PluginJobData } from '@plugin-server/core'
 import { createTeam, Team } from '@plugin-server/db'
-import { deleteConfig, PluginConfigView, setConfigEnabled } from '@plugin-server/management'
+import { deleteConfig, PluginConfigView, setAttachment, setConfigEnabled } from '@plugin-server/management'
 import { startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { jobRetryDelayMs, schedulingConfig, startJobWorker, StartedJobWorker } from '@plugin-server/scheduling'
 import type { Queue } from 'bullmq'
@@ -10,6 +10,7 @@ import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/da
 import { eventually } from '../harness/fleet'
 import { enablePlugin, managementContext, writePlugin } from '../harness/plugins'
 import { testRoleContext } from '../harness/role-context'
+import { endWaitingQuery, lockTable } from '../harness/table-lock'
 import { ranJobs } from './jobs-fixture'
 import { pluginLogMessages, sleep } from './scheduling-fixture'
 
@@ -208,6 +209,66 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
       messages.some((l) => l.includes('job boom failed: Error: boom: this job always fails') || l.includes('boom failed')),
       messages.join('\n'),
     )
+  })
+
+  it("puts a job back without using the plugin's attempts while Postgres fails reading its config, and runs it once when it answers", async () => {
+    await start()
+    const lock = await lockTable(db.pool, 'plugins')
+    try {
+      const job = await enqueue('record', { label: 'outage' })
+      // Each read of the job's config waits on the lock, and fails as in an outage when ended.
+      for (let failures = 0; failures < 3; failures++) await endWaitingQuery(db.pool, 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c')
+      await lock.release()
+      await eventually(
+        'ran',
+        () => queue.getJobState(job.id!),
+        (state) => state === 'completed',
+      )
+      // BullMQ counts the run that completed the job among its attempts.
+      assert.equal((await queue.getJob(job.id!))?.attemptsMade, 1, 'no attempt of the plugin was spent on the outage')
+      assert.equal((await ran('record')).length, 1)
+      assert.ok(!(await logs()).some((l) => l.includes('failed')), (await logs()).join('\n'))
+    } finally {
+      await lock.release()
+    }
+  })
+
+  it('puts a job back, not failing it for good, when Postgres fails reading the attachments of its config loaded again after an eviction', async () => {
+    // Room for one isolate: a job of the other config evicts this one, loaded again under the next job.
+    await start({ PLUGIN_MAX_LIVE_INSTANCES: '1' })
+    const withFile = await enablePlugin(
+      management,
+      team.id,
+      writePlugin(
+        'jobs-with-file',
+        `export const jobs = { note: async (payload, { attachments, storage }) => storage.set('note-' + payload.n, attachments.list.contents.toString()) }`,
+        [{ key: 'list', type: 'attachment' }],
+      ),
+    )
+    await setAttachment(management, withFile.id, { key: 'list', file_name: 'list.txt', content_type: 'text/plain', contents: Buffer.from('listed') })
+    const note = (n: number) =>
+      queue.add('note', { teamId: team.id, pluginConfigId: withFile.id, name: 'note', payload: { n }, enqueuedAt: new Date().toISOString() })
+    const completed = (id: string) =>
+      eventually(
+        `job ${id} completed`,
+        () => queue.getJobState(id),
+        (state) => state === 'completed',
+      )
+    await completed((await note(1)).id!)
+    await completed((await enqueue('record', { label: 'evicts' })).id!)
+
+    const lock = await lockTable(db.pool, 'plugin_attachments')
+    try {
+      const job = await note(2)
+      await endWaitingQuery(db.pool, 'SELECT key, content_type, file_name, contents FROM plugin_attachments')
+      await lock.release()
+      await completed(job.id!)
+      const { rows } = await db.pool.query("SELECT value FROM plugin_storage WHERE plugin_config_id = $1 AND key = 'note-2'", [withFile.id])
+      assert.equal(rows[0]?.value, 'listed')
+      assert.equal((await queue.getJob(job.id!))?.attemptsMade, 1)
+    } finally {
+      await lock.release()
+    }
   })
 
   it('drops the jobs of a disabled or deleted config with a log line', async () => {
