@@ -1,4 +1,4 @@
-import type { PluginInstance } from '@plugin-server/plugin-vm'
+import type { CallOptions, PluginInstance } from '@plugin-server/plugin-vm'
 import { PLUGIN_CAPTURE_LIB } from '@plugin-server/plugin-runtime'
 import { classifyError, WebhookError } from './classify-error'
 import type { DeliveryOutcome, ExportMethod, ProcessedPluginEvent } from './interfaces'
@@ -11,6 +11,12 @@ export interface DeliveryTarget {
 
 /** Takes what composeWebhook returned instead of sending it: Try it records it, so a dry run never sends. */
 export type WebhookSender = (webhook: Webhook) => Promise<void>
+
+/**
+ * A delivery that ran out of time waiting (a destination that hangs) is retried on the export
+ * backoff, as PostHog retried it: not a breach the circuit breaker counts towards disabling the config.
+ */
+const RETRIED: CallOptions = { retriedWhenWaiting: true }
 
 /** Calls per event (onEvent, onSnapshot, composeWebhook) in flight at once within one job. */
 const PER_EVENT_CONCURRENCY = 8
@@ -30,7 +36,7 @@ export async function deliver(
     try {
       await config.use((instance) => {
         called = true
-        return instance.call('exportEvents', [events])
+        return instance.call('exportEvents', [events], RETRIED)
       })
       return { delivered: [...events], retry: null, failed: null }
     } catch (err) {
@@ -66,10 +72,10 @@ async function callOne(
     if (method !== 'composeWebhook') {
       // An event a plugin captured may capture one event from onEvent, not PLUGIN_CAPTURES_PER_EVENT:
       // its depth does not reach the exporters, and ten a generation grew without end.
-      await instance.call(method, [event], event.properties?.$lib === PLUGIN_CAPTURE_LIB ? { capturedEvents: 1 } : undefined)
+      await instance.call(method, [event], event.properties?.$lib === PLUGIN_CAPTURE_LIB ? { ...RETRIED, capturedEvents: 1 } : RETRIED)
       return null
     }
-    const webhook = await instance.call('composeWebhook', [event])
+    const webhook = await instance.call('composeWebhook', [event], RETRIED)
     if (webhook === null || webhook === undefined) return null
     if (!isWebhook(webhook)) throw new WebhookError('composeWebhook returned something other than {url, body, headers, method} or null', false)
     if (typeof webhookOptions === 'function') await webhookOptions(webhook)

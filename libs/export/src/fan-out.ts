@@ -49,7 +49,8 @@ export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<s
     per('composeWebhook', others)
     if (methods.includes('exportEvents')) {
       const options = configExportOptions(record.config, deps.settings)
-      const kept = events.filter((e) => !options.ignoredEvents.has(e.event))
+      // Never recordings: PostHog's exportEvents was fed from onEvent, which $snapshot never reached (onSnapshot's).
+      const kept = others.filter((e) => !options.ignoredEvents.has(e.event))
       const bytes = await deps.buffer.append(configId, handoffId, kept)
       if (bytes !== null) buffered += kept.length
       if (bytes !== null && bytes >= options.maxBytes) await deps.buffer.flush(configId)

@@ -120,7 +120,8 @@ export class HistoricalRunner {
     const handOver = async (rows: HistoricalEventRow[]) => {
       const end = { timestamp: rows[rows.length - 1].ts_key, uuid: rows[rows.length - 1].uuid }
       await setHistoricalPendingEnd(pool, runId, end)
-      const kept = rows.filter((r) => !ignored.has(r.event))
+      // As live exports: exportEvents never gets recordings ($snapshot is onSnapshot's).
+      const kept = rows.filter((r) => r.event !== '$snapshot' && !ignored.has(r.event))
       if (kept.length > 0) {
         await deliveries.add([
           {

@@ -29,6 +29,7 @@ export type {
   BatchJsonResult,
   BatchText,
   PluginInstance,
+  CallOptions,
   PluginVm,
   EvictionReason,
 } from './interfaces'

@@ -338,6 +338,14 @@ export interface CallOptions {
    * adds a capture a level instead of ten times the level before.
    */
   capturedEvents?: number
+  /**
+   * The caller retries a call that ran out of time (the exporters: a destination that hangs). Such a
+   * call that spent its deadline waiting, not computing (its isolate's CPU under half the deadline),
+   * still fails and disposes its isolate, but is not a breach onBreach hears of: three hangs of a
+   * warehouse in ten minutes disabled its export config for good, its events dead letters until
+   * someone enabled it again.
+   */
+  retriedWhenWaiting?: boolean
 }
 
 export interface SerializedPluginError {

@@ -1,6 +1,6 @@
 import assert from 'assert/strict'
 import { PluginInstance, PluginLimitError } from '@plugin-server/plugin-vm'
-import { loadFixture, rejection } from './helpers'
+import { loadCode, loadFixture, rejection } from './helpers'
 
 /** Holds the event loop like a machine too busy to run timers and callbacks when they are due. */
 function holdEventLoop(until: () => boolean, boundMs = 60_000): void {
@@ -61,5 +61,41 @@ describe('plugin-vm: limit errors are classified by cause', () => {
     assert.ok(error instanceof PluginLimitError, `${error.name}: ${error.message}`)
     assert.equal(error.limit, 'time')
     assert.equal(instance.disposed, true)
+  })
+
+  describe('a call its caller retries when it ran out of time waiting (CallOptions.retriedWhenWaiting, the exporters)', () => {
+    const load = async (code: string) => {
+      const breaches: PluginLimitError[] = []
+      const { instance } = await loadCode(code, {}, { timeoutMs: 400, onBreach: (error) => breaches.push(error) })
+      instances.push(instance)
+      return { instance, breaches }
+    }
+
+    it('fails it with a time limit error and disposes the isolate, but tells the breach listener nothing when it spent the deadline waiting', async () => {
+      const { instance, breaches } = await load(`export async function onEvent() { await new Promise(() => {}) }`)
+      const error = await rejection(instance.call('onEvent', [{ event: 'e' }], { retriedWhenWaiting: true }))
+      assert.ok(error instanceof PluginLimitError, `${error.name}: ${error.message}`)
+      assert.equal(error.limit, 'time')
+      assert.match(error.message, /exceeded its time limit \(400 ms\) waiting, not computing; retried, not counted as a breach/)
+      assert.equal(instance.disposed, true)
+      assert.deepEqual(breaches, [])
+    })
+
+    it('counts it as a breach when it spent the deadline computing', async () => {
+      const { instance, breaches } = await load(`export async function onEvent() { await Promise.resolve(); for (;;) {} }`)
+      const error = await rejection(instance.call('onEvent', [{ event: 'e' }], { retriedWhenWaiting: true }))
+      assert.ok(error instanceof PluginLimitError && error.limit === 'time', `${error.name}: ${error.message}`)
+      assert.deepEqual(
+        breaches.map((b) => b.limit),
+        ['time'],
+      )
+    })
+
+    it('counts a wait as a breach for callers that do not retry (processEvent)', async () => {
+      const { instance, breaches } = await load(`export async function processEvent() { await new Promise(() => {}) }`)
+      const error = await rejection(instance.processEventBatch([{ event: 'e' }]))
+      assert.ok(error instanceof PluginLimitError && error.limit === 'time', `${error.name}: ${error.message}`)
+      assert.equal(breaches.length, 1)
+    })
   })
 })

@@ -345,6 +345,7 @@ export class IsolatePluginInstance implements PluginInstance {
     const timeoutMs = options?.timeoutMs ?? this.parts.timeoutMs
     let timer: NodeJS.Timeout | undefined
     const captures = this.parts.captures.open(events, options?.capturedEvents)
+    const cpuAtStart = options?.retriedWhenWaiting ? this.cpuTimeNs() : null
     this.parts.cpu.callStarted()
     try {
       this.assertAlive()
@@ -356,7 +357,10 @@ export class IsolatePluginInstance implements PluginInstance {
       })
       const call = start(timeoutMs, captures)
       const first = await Promise.race([call, deadline])
-      if (first === DEADLINE) throw await this.expire(call, timeoutMs)
+      if (first === DEADLINE) {
+        const waited = cpuAtStart !== null && Number(this.cpuTimeNs() - cpuAtStart) / 1e6 < timeoutMs / 2
+        throw await this.expire(call, timeoutMs, waited)
+      }
       return first
     } catch (error) {
       throw this.translate(error, timeoutMs, label)
@@ -374,7 +378,7 @@ export class IsolatePluginInstance implements PluginInstance {
    * of arrival: an isolate isolated-vm already disposed hit its memory limit; otherwise it is
    * stopped here and the call's settlement says whether its heap was over the limit when it stopped.
    */
-  private async expire(call: Promise<unknown>, timeoutMs: number): Promise<PluginLimitError> {
+  private async expire(call: Promise<unknown>, timeoutMs: number, waited: boolean): Promise<PluginLimitError> {
     if (this.memoryExhausted()) return this.breach('memory')
     this.dispose('time limit exceeded')
     let grace: NodeJS.Timeout | undefined
@@ -389,7 +393,10 @@ export class IsolatePluginInstance implements PluginInstance {
     ])
     clearTimeout(grace)
     const hitMemory = /memory limit/i.test(String((settled as Error | undefined)?.message))
-    return hitMemory ? this.breach('memory') : this.breach('time', timeoutMs)
+    if (hitMemory) return this.breach('memory')
+    return waited
+      ? this.breach('time', timeoutMs, `time limit (${timeoutMs} ms) waiting, not computing; retried, not counted as a breach`, false)
+      : this.breach('time', timeoutMs)
   }
 
   /** isolated-vm disposes an isolate by itself only when it breaches its memory limit. */
@@ -416,8 +423,9 @@ export class IsolatePluginInstance implements PluginInstance {
   /**
    * Disposes the isolate for a breach (the first one sticks) and tells the breach listener. A time or
    * CPU breach found on an isolate isolated-vm already disposed is the memory breach that disposed it.
+   * Not `counted`: a call's deadline spent waiting that its caller retries (CallOptions.retriedWhenWaiting).
    */
-  breach(reported: PluginLimitKind, timeoutMs = this.parts.timeoutMs, description?: string): PluginLimitError {
+  breach(reported: PluginLimitKind, timeoutMs = this.parts.timeoutMs, description?: string, counted = true): PluginLimitError {
     if (!this.limitError) {
       const limit = this.memoryExhausted() ? 'memory' : reported
       const text = description !== undefined && limit === reported ? description : this.limitText(limit, timeoutMs)
@@ -425,7 +433,7 @@ export class IsolatePluginInstance implements PluginInstance {
       this.log('error', `${this.limitError.message}; the isolate was disposed`)
       this.dispose(`${limit} limit exceeded`)
       try {
-        this.parts.onBreach?.(this.limitError)
+        if (counted || limit !== reported) this.parts.onBreach?.(this.limitError)
       } catch {
         // The breach is contained whatever the listener does.
       }
