@@ -1,4 +1,5 @@
 export { migrate } from './migrate'
+export type { MigrateOptions, MigrateResult } from './migrate'
 export { MIGRATIONS } from './migrations'
 export { createTeam, findTeamByToken, listTeams, findTeamById } from './teams'
 export type { Team } from './teams'

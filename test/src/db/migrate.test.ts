@@ -199,4 +199,78 @@ describe('migrate', () => {
     const { rows } = await pool.query(`SELECT 1 FROM pg_tables WHERE tablename = 'broken'`)
     assert.equal(rows.length, 0)
   })
+
+  describe('a migration whose table a long transaction holds (lock_timeout)', () => {
+    const ADD_COLUMN = { id: '9999-teams-note', sql: 'ALTER TABLE teams ADD COLUMN note text' }
+    /** A reader of teams in a transaction left open, as a long report is. */
+    const holdTeams = async () => {
+      const reader = await pool.connect()
+      await reader.query('BEGIN')
+      await reader.query('SELECT 1 FROM teams LIMIT 1')
+      let ended = false
+      return async () => {
+        if (ended) return
+        ended = true
+        await reader.query('COMMIT')
+        reader.release()
+      }
+    }
+    /** The longest any of the queries of teams made every 50 ms while `during` ran took, in ms. */
+    const longestRead = async (during: Promise<unknown>) => {
+      let settled = false
+      void during.then(
+        () => (settled = true),
+        () => (settled = true),
+      )
+      let longest = 0
+      while (!settled) {
+        const started = Date.now()
+        await pool.query('SELECT count(*) FROM teams')
+        longest = Math.max(longest, Date.now() - started)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      return longest
+    }
+    const columns = async () => (await pool.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'teams' AND column_name = 'note'`)).rows.length
+
+    it('fails it after its attempts, applying nothing, and keeps no reader of the table waiting behind it for longer than its lock timeout', async () => {
+      await migrate(pool)
+      const end = await holdTeams()
+      try {
+        const migrating = migrate(pool, [...MIGRATIONS, ADD_COLUMN], undefined, { lockTimeoutMs: 200, lockAttempts: 3 })
+        const [longest, outcome] = await Promise.all([
+          longestRead(migrating),
+          migrating.then(
+            () => null,
+            (err: Error) => err,
+          ),
+        ])
+        assert.match(
+          String(outcome?.message),
+          /^migration 9999-teams-note failed: its locks were not granted within 200 ms in 3 attempts \(a long-running transaction holds a table it changes; nothing of it was applied, run migrate again once it ends\): canceling statement due to lock timeout$/,
+        )
+        // Without a lock timeout the migration, and every read behind it, waited for the reader to end.
+        assert.ok(longest < 1_500, `a read of teams waited ${longest} ms`)
+        assert.equal(await columns(), 0)
+        const { rows } = await pool.query('SELECT 1 FROM schema_migrations WHERE id = $1', [ADD_COLUMN.id])
+        assert.equal(rows.length, 0)
+      } finally {
+        await end()
+      }
+    })
+
+    it('applies it on a later attempt once the transaction has ended', async () => {
+      await migrate(pool)
+      const end = await holdTeams()
+      const migrating = migrate(pool, [...MIGRATIONS, ADD_COLUMN], undefined, { lockTimeoutMs: 100, lockAttempts: 5 })
+      // The first attempt gave up after 100 ms; the second is 1 s after it.
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      await end()
+      const started = Date.now()
+      const result = await migrating
+      assert.ok(Date.now() - started > 300, 'applied by the second attempt, not the first')
+      assert.deepEqual(result.applied, [ADD_COLUMN.id])
+      assert.equal(await columns(), 1)
+    })
+  })
 })
