@@ -272,6 +272,34 @@ describe('events partitioned by day', () => {
       [twoDaysAgo.uuid, recent.uuid, farFuture.uuid],
     )
   })
+
+  it("drops by the database's clock, not the process's: a replica whose clock runs 10 days ahead keeps the partitions within the retention", async () => {
+    const recentDay = addDays(today(), -2)
+    await createEventsPartition(db.pool, recentDay)
+    const kept = ingestEvent({ timestamp: addDays(new Date(), -2).toISOString() })
+    await insertEvents(db.pool, [kept])
+    const RealDate = Date
+    // `new Date()` of this process 10 days ahead, as on a pod whose clock is wrong; dates made from a value stay as they are.
+    const ahead = () => RealDate.now() + 10 * 86_400_000
+    class AheadDate extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length === 0) super(ahead())
+        else super(...(args as [number, number, number, number, number, number, number]))
+      }
+      static override now = ahead
+    }
+    globalThis.Date = AheadDate as DateConstructor
+    let result
+    try {
+      result = await maintainEventsPartitions(db.pool, { aheadDays: 7, retentionDays: 3 })
+    } finally {
+      globalThis.Date = RealDate
+    }
+    assert.deepEqual(result.dropped, [])
+    assert.ok((await partitionNames()).includes(eventsPartitionName(recentDay)))
+    const { rows } = await db.pool.query('SELECT 1 FROM events WHERE uuid = $1', [kept.uuid])
+    assert.equal(rows.length, 1)
+  })
 })
 
 describe("the scheduler role's hourly passes: events partitions and plugin log retention", function () {

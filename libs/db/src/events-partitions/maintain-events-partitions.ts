@@ -1,4 +1,5 @@
 import type { Pool } from 'pg'
+import { databaseNow } from '../database-now'
 import { createEventsPartition } from './create-events-partition'
 import { deleteDefaultEventsBefore } from './delete-default-events-before'
 import { dropEventsPartition } from './drop-events-partition'
@@ -10,6 +11,7 @@ export interface EventsPartitionPolicy {
   aheadDays: number
   /** Events older than this many days are dropped; null keeps every event. */
   retentionDays: number | null
+  /** The database's clock when absent: a replica whose own clock ran days ahead dropped partitions still within the retention. */
   now?: Date
 }
 
@@ -31,7 +33,7 @@ export interface EventsPartitionMaintenance {
  * run from every replica at once (each change is made under one advisory lock and re-checked).
  */
 export async function maintainEventsPartitions(pool: Pool, policy: EventsPartitionPolicy): Promise<EventsPartitionMaintenance> {
-  const now = policy.now ?? new Date()
+  const now = policy.now ?? (await databaseNow(pool))
   const cutoff = policy.retentionDays === null ? null : addDays(now, -policy.retentionDays)
   const partitions = await listEventsPartitions(pool)
   const result: EventsPartitionMaintenance = { created: [], movedRows: 0, dropped: [], defaultRowsDeleted: 0, cutoff }
