@@ -18,7 +18,9 @@ import {
 import { loadConfig } from '@plugin-server/core'
 import { Pool } from 'pg'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
-import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
+import { EventsPartitionMaintainer, EVENTS_PARTITIONS_WARNING, schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
+import pino from 'pino'
+import { Registry } from 'prom-client'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { testRoleContext } from '../harness/role-context'
@@ -372,5 +374,46 @@ describe('EVENTS_RETENTION_DAYS and EVENTS_PARTITIONS_AHEAD_DAYS', () => {
     assert.equal(loadConfig({ EVENTS_RETENTION_DAYS: '0' }).events.retentionDays, null)
     assert.throws(() => loadConfig({ EVENTS_RETENTION_DAYS: 'a month' }), /EVENTS_RETENTION_DAYS: expected an integer between 0 and 36500, got "a month"/)
     assert.throws(() => loadConfig({ EVENTS_PARTITIONS_AHEAD_DAYS: '0' }), /EVENTS_PARTITIONS_AHEAD_DAYS: expected an integer between 1 and 365, got "0"/)
+  })
+})
+
+describe('EventsPartitionMaintainer: how many partitions the events table has', function () {
+  this.timeout(60_000)
+  let db: TestDatabase
+  before(async () => {
+    db = await createTestDatabase()
+    // A hundred days before the migration's week: as an install without retention has after a few months.
+    for (let ago = 2; ago <= EVENTS_PARTITIONS_WARNING + 1; ago++) await createEventsPartition(db.pool, addDays(today(), -ago))
+  })
+  after(async () => db.drop())
+
+  const pass = async (retentionDays: number | null) => {
+    const lines: { level: number; msg: string; partitions?: number }[] = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+    const registry = new Registry()
+    const result = await new EventsPartitionMaintainer(db.pool, logger, registry, { retentionDays, partitionsAheadDays: 7 }).runOnce()
+    const gauge = (await registry.getSingleMetric('events_partitions')!.get()).values[0]?.value
+    return { result: result!, gauge, warnings: lines.filter((l) => l.level === 40).map((l) => l.msg) }
+  }
+
+  it('counts them in events_partitions, and warns past 100 with retention off, naming what to set before inserts fail', async () => {
+    const { result, gauge, warnings } = await pass(null)
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'events'::regclass`)
+    assert.equal(result.partitions, rows[0].n - 1, 'every partition but the default one')
+    assert.equal(gauge, result.partitions)
+    assert.ok(result.partitions > EVENTS_PARTITIONS_WARNING)
+    assert.equal(warnings.length, 1, warnings.join('\n'))
+    assert.match(
+      warnings[0],
+      new RegExp(
+        `^the events table has ${result.partitions} partitions and EVENTS_RETENTION_DAYS is off: every insert locks each of them and its key, .*set EVENTS_RETENTION_DAYS, or raise max_locks_per_transaction, before inserts fail with "out of shared memory"$`,
+      ),
+    )
+  })
+
+  it('does not warn when EVENTS_RETENTION_DAYS bounds them', async () => {
+    const { gauge, warnings } = await pass(3650)
+    assert.ok(gauge! > EVENTS_PARTITIONS_WARNING)
+    assert.deepEqual(warnings, [])
   })
 })

@@ -315,6 +315,7 @@ describe('helm chart: secrets, ports and exposure', function () {
         'PluginServerRedisMayEvict',
         'PluginServerPostgresConnectionsExhausted',
         'PluginServerEventsPartitionMaintenanceFailing',
+        'PluginServerEventsPartitionsPiling',
         'PluginServerPodsNotReady',
       ],
     )
@@ -329,6 +330,7 @@ describe('helm chart: secrets, ports and exposure', function () {
       assert.match(expr('PluginServerGaugesUnreadable'), new RegExp(`sum by \\(role\\) \\(rate\\(${counter}\\[5m\\]\\)\\) > 0`), counter)
     assert.match(expr('PluginServerScheduledTasksFailing'), /scheduler_task_runs_total\{outcome=~"error\|timeout"\}\[15m\]\)\) > 0\.1$/)
     assert.match(expr('PluginServerPluginJobsFailing'), /plugin_jobs_total\{outcome="failed"\}\[5m\]\)\) > 1$/)
+    assert.equal(expr('PluginServerEventsPartitionsPiling'), 'max(events_partitions) > 180')
     const tuned = named(
       render([
         ...REQUIRED_SETS,

@@ -24,6 +24,8 @@ export interface EventsPartitionMaintenance {
   defaultRowsDeleted: number
   /** Events older than this are gone; null: retention off. */
   cutoff: Date | null
+  /** The partitions of events after the pass, the default one not counted. */
+  partitions: number
 }
 
 /**
@@ -36,7 +38,7 @@ export async function maintainEventsPartitions(pool: Pool, policy: EventsPartiti
   const now = policy.now ?? (await databaseNow(pool))
   const cutoff = policy.retentionDays === null ? null : addDays(now, -policy.retentionDays)
   const partitions = await listEventsPartitions(pool)
-  const result: EventsPartitionMaintenance = { created: [], movedRows: 0, dropped: [], defaultRowsDeleted: 0, cutoff }
+  const result: EventsPartitionMaintenance = { created: [], movedRows: 0, dropped: [], defaultRowsDeleted: 0, cutoff, partitions: 0 }
   const today = utcDayStart(now)
   for (let day = addDays(today, -1); day <= addDays(today, policy.aheadDays); day = addDays(day, 1)) {
     if (cutoff && addDays(day, 1) <= cutoff) continue
@@ -53,6 +55,7 @@ export async function maintainEventsPartitions(pool: Pool, policy: EventsPartiti
     }
     result.defaultRowsDeleted = await deleteDefaultEventsBefore(pool, cutoff)
   }
+  result.partitions = partitions.filter((p) => !p.isDefault).length + result.created.length - result.dropped.length
   return result
 }
 
