@@ -82,6 +82,24 @@ describe('plugin log rows (libs/db)', function () {
     assert.equal(await deletePluginLogsBefore(db.pool, new Date(at(14)), 10), 0, 'nothing old left')
   })
 
+  it('deletePluginLogsBefore skips the rows another deleter holds instead of waiting on them, as two scheduler replicas delete at once', async () => {
+    await db.pool.query('DELETE FROM plugin_log_entries')
+    const old = new Date(Date.now() - 30 * 86_400_000).toISOString()
+    await insertPluginLogs(db.pool, Array.from({ length: 20 }, (_, i) => ({ ...batch(0, 0)[0], timestamp: old, message: `old ${i}` })))
+    const other = await db.pool.connect()
+    try {
+      // The other replica's batch: its first 10 rows, locked until its statement commits.
+      await other.query('BEGIN')
+      await other.query(`SELECT id FROM plugin_log_entries ORDER BY id LIMIT 10 FOR UPDATE`)
+      const deleted = await deletePluginLogsBefore(db.pool, new Date(Date.now() - 14 * 86_400_000), 10)
+      assert.equal(deleted, 10, 'the rows no one else holds')
+    } finally {
+      await other.query('ROLLBACK')
+      other.release()
+    }
+    assert.equal(await deletePluginLogsBefore(db.pool, new Date(Date.now() - 14 * 86_400_000), 10), 10, 'the rest on the next pass')
+  })
+
   it('deletePluginLogsBefore deletes old rows behind a head of rows stamped after the cutoff (a writer whose clock ran ahead), of every config', async () => {
     await db.pool.query('DELETE FROM plugin_log_entries')
     const at = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString()

@@ -28,9 +28,10 @@ export async function deletePluginLogsWhere(pool: Pool, condition: string, param
     for (;;) {
       const { rowCount } = await pool.query(
         // ARRAY(…): the ids are found first, then deleted by the primary key; as `id IN (…)` the planner
-        // hashed them and read the whole table once per statement.
+        // hashed them and read the whole table once per statement. SKIP LOCKED: a replica deleting at
+        // the same time takes other rows instead of waiting on its batch (and giving the config up).
         `DELETE FROM plugin_log_entries WHERE id = ANY(ARRAY(
-           SELECT id FROM plugin_log_entries WHERE plugin_config_id = $1 AND ${condition} LIMIT $3
+           SELECT id FROM plugin_log_entries WHERE plugin_config_id = $1 AND ${condition} LIMIT $3 FOR UPDATE SKIP LOCKED
          ))`,
         [id, param, batch],
       )
