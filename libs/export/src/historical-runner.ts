@@ -20,6 +20,7 @@ import {
 } from '@plugin-server/db'
 import { exportEventsToIgnore, toProcessedEvent } from '@plugin-server/plugin-runtime'
 import type { DeliveryQueue } from './delivery-queue'
+import type { ProcessedPluginEvent } from './interfaces'
 import { historicalPagesDone, markHistoricalPageDone, readHistoricalCounts, unfinishedHistoricalPages } from './historical-pages'
 import type { HistoricalJobData } from './historical-queue'
 
@@ -122,6 +123,7 @@ export class HistoricalRunner {
       await setHistoricalPendingEnd(pool, runId, end)
       // As live exports: exportEvents never gets recordings ($snapshot is onSnapshot's).
       const kept = rows.filter((r) => r.event !== '$snapshot' && !ignored.has(r.event))
+      const exportedAt = new Date().toISOString()
       if (kept.length > 0) {
         await deliveries.add([
           {
@@ -130,7 +132,7 @@ export class HistoricalRunner {
               configId: pluginConfigId,
               teamId,
               method: 'exportEvents',
-              events: kept.map((r) => toProcessedEvent(r)),
+              events: kept.map((r) => historicalEvent(r, exportedAt)),
               source: { type: 'historical', runId, seq, events: kept.length },
               attempts: [],
             },
@@ -229,4 +231,20 @@ export class HistoricalRunner {
     await new Promise((resolve) => setTimeout(resolve, ms))
     if (this.stopping.signal.aborted) throw new Stopping()
   }
+}
+
+/**
+ * A stored event as a historical run hands it to exportEvents: marked as PostHog marked every
+ * historically exported event, so a plugin (or the warehouse) tells re-exports from live ones
+ * (PostHog's Migrator 3000 exports only events that carry `$$is_historical_export_event`).
+ */
+function historicalEvent(row: HistoricalEventRow, exportedAt: string): ProcessedPluginEvent {
+  const event = toProcessedEvent(row)
+  event.properties = {
+    ...event.properties,
+    $$is_historical_export_event: true,
+    $$historical_export_timestamp: exportedAt,
+    $$historical_export_source_db: 'postgres',
+  }
+  return event
 }

@@ -63,6 +63,17 @@ describe('historical export runs executed by the exporters (plugin-server export
     )
     const delivered = h.destination.deliveredUuids(h.path)
     assert.deepEqual(sorted(new Set(delivered)), sorted(h.exportable), 'every event of the range exported, none skipped, nothing else')
+    // Marked as PostHog marked historically exported events.
+    const marks = h.destination
+      .on(h.path)
+      .filter((r) => r.status === 200)
+      .flatMap((r) => (r.body.events as { properties: Record<string, unknown> }[]).map((e) => e.properties))
+    assert.ok(marks.length >= 1000)
+    for (const p of marks) {
+      assert.equal(p.$$is_historical_export_event, true)
+      assert.equal(p.$$historical_export_source_db, 'postgres')
+      assert.ok(Date.parse(String(p.$$historical_export_timestamp)) > Date.parse(RANGE.to), String(p.$$historical_export_timestamp))
+    }
     const again = delivered.length - new Set(delivered).size
     assert.ok(again <= 100, `at most the pages in flight at the kill exported twice (${again} events)`)
   })
