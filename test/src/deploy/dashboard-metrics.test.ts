@@ -224,7 +224,7 @@ describe('dashboards against the metrics of running processes', function () {
   // Label values of series this run exports, but not with these values, which only such a state
   // makes appear: an `=` or `=~` alternative naming one is checked against the metric's HELP instead.
   const VALUES_NOT_REACHED: Record<string, Record<string, string[]>> = {
-    scheduler_task_runs_total: { outcome: ['timeout'] }, // a run stopped at a limit (PLUGIN_TIMEOUT_MS, memory): a breach the breaker counts
+    scheduler_task_runs_total: { outcome: ['timeout'] }, // a run stopped at a limit (PLUGIN_TIMEOUT_MS, memory): a breach the breaker counts, but for a deadline spent waiting
   }
 
   it('every label a query selects, groups or joins by, or shows in a legend or alert is on the series the roles export', () => {
