@@ -37,7 +37,7 @@ export async function start(ctx: RoleContext): Promise<RunningRole> {
     token: config.admin.token,
     teamTokens: config.admin.teamTokens,
     // Dry runs (Try it) run plugins in this process, within the same limits and fetch policy as the workers.
-    pluginSettings: { ...config.plugins, closedServices },
+    pluginSettings: { ...config.plugins, closedServices, maxEventBytes: config.capture.maxEventBytes },
     limits: config,
     attachmentMaxBytes: config.plugins.attachmentMaxBytes,
     schedulerShards: config.scheduler.shards,

@@ -17,7 +17,8 @@ export async function dryDelivery(ready: TryPlugin[], stored: PluginEvent): Prom
   for (const plugin of ready) {
     const methods: ExportMethod[] = []
     if (snapshot ? plugin.has('onSnapshot') : plugin.has('onEvent')) methods.push(snapshot ? 'onSnapshot' : 'onEvent')
-    if (plugin.has('exportEvents') && !exportEventsToIgnore(plugin.config).has(stored.event)) methods.push('exportEvents')
+    // As the exporters: recordings are onSnapshot's only.
+    if (!snapshot && plugin.has('exportEvents') && !exportEventsToIgnore(plugin.config).has(stored.event)) methods.push('exportEvents')
     if (!snapshot && plugin.has('composeWebhook')) methods.push('composeWebhook')
     for (const method of methods) steps.push(await dryDeliver(plugin, method, stored))
   }

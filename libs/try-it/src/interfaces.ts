@@ -17,6 +17,8 @@ export interface TrySettings {
   geoipDatabasePath: string
   posthogApiHost: string
   posthogPersonalApiKey: string
+  /** CAPTURE_MAX_EVENT_BYTES: an event a plugin returns that is longer fails its step, as in the ingest workers; none when unset. */
+  maxEventBytes?: number
 }
 
 /** A management context plus what running plugins needs. Everything optional has a default. */

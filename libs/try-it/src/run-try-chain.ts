@@ -21,7 +21,7 @@ class StepFailed extends Error {}
  * ingest worker would store it; then the stored event goes to onEvent (onSnapshot), exportEvents
  * and composeWebhook of every plugin that is set up; then each is torn down.
  */
-export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Promise<ChainRun> {
+export async function runTryChain(plugins: TryPlugin[], input: IngestEvent, maxEventChars?: number): Promise<ChainRun> {
   const steps: TryStep[] = []
   const started = new Set<TryPlugin>()
   const ready: TryPlugin[] = []
@@ -45,6 +45,7 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent): Pro
       return outcome.value as BatchText
     },
     deferred: () => ready.filter((p) => EXPORTING_METHODS.some((m) => p.has(m))).map((p) => p.label),
+    maxEventChars,
     linkDone: async ({ link, inputs, dropped, failures }) => {
       const step = processSteps.get(link)!
       const [failure] = failures

@@ -105,7 +105,7 @@ export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryRes
   const plugins: TryPlugin[] = []
   try {
     for (const spec of specs) plugins.push(await tryPlugin(ctx, spec, settings, run))
-    const chain = await runTryChain(plugins, toIngestEvent(event))
+    const chain = await runTryChain(plugins, toIngestEvent(event), settings.maxEventBytes)
     ctx.logger.info(
       { teamId: input.teamId, target: target.kind, pluginConfigIds: specs.map((s) => s.configId), steps: chain.steps.length, ms: Date.now() - started },
       'plugin dry run',

@@ -73,6 +73,18 @@ describe("Try it's exports go through the exporters' delivery code (libs/export 
     assert.deepEqual(received, [], 'the destination received nothing')
   })
 
+  it('gives a recording ($snapshot) to no export method but onSnapshot, as the exporters do', async () => {
+    const result = await tryEvent(
+      { ...h.ctx, settings: { fetchAllowedHosts: ['127.0.0.1'] } },
+      { teamId, event: { event: '$snapshot', distinct_id: 'u', properties: { mode: 'ok', url } }, target: { plugin_config_id: configId } },
+    )
+    assert.deepEqual(
+      result.steps.map((s) => s.method),
+      [],
+      'the plugin exports no onSnapshot: exportEvents and composeWebhook are not called',
+    )
+  })
+
   it('shows a composeWebhook returning nothing as no webhook, and something else as refused with the exporters’ words', async () => {
     assert.equal(step(await run('none'), 'composeWebhook').output, null)
     const refused = step(await run('not-a-webhook'), 'composeWebhook')

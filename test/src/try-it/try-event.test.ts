@@ -364,6 +364,20 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
     await Promise.all(running)
     assert.equal((await run({ event: 'e' }, { plugin_config_id: fetcherId }, { gate })).steps.length, 1, 'a slot is free again')
   })
+  it('fails the step of a plugin that returns an event past CAPTURE_MAX_EVENT_BYTES, as the ingest workers do, and goes on with the event as it was', async () => {
+    const grower = await configure(writePlugin('grower', `export function processEvent(e) { e.properties.padding = 'x'.repeat(4000); return e }`), {})
+    const result = await run(
+      { event: 'signup', distinct_id: 'u', properties: { small: true } },
+      { plugin_config_id: grower },
+      { settings: { maxEventBytes: 2048 } },
+    )
+    const failed = step(result, 'grower', 'processEvent')
+    assert.match(String(failed.error), /processEvent returned an event of \d+ characters of JSON, over CAPTURE_MAX_EVENT_BYTES \(2048 bytes\)/)
+    const props = result.output?.properties as Record<string, unknown>
+    assert.equal(props.padding, undefined, 'the event goes on as it was')
+    assert.equal(props.small, true)
+  })
+
   it("refuses cache and storage writes past the run's MAX_TRY_HELD_BYTES, naming the limit; an overwrite frees the old value's bytes", async () => {
     const writer = writePlugin(
       'try-held-writer',

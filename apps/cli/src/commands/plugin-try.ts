@@ -66,7 +66,10 @@ export function registerPluginTry(plugin: Command): void {
         // The stored config runs with the fleet's allowlist: its Redis stays closed, as in the roles.
         const closedServices = await closeFleetServices(config, { redis: ctx.redis })
         try {
-          return await tryEvent({ ...ctx, settings: { ...config.plugins, closedServices } }, { teamId, event, target: body })
+          return await tryEvent(
+            { ...ctx, settings: { ...config.plugins, closedServices, maxEventBytes: config.capture.maxEventBytes } },
+            { teamId, event, target: body },
+          )
         } finally {
           closedServices.stop()
         }
