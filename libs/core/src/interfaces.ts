@@ -37,6 +37,8 @@ export interface PluginJobData {
   name: string
   payload: unknown
   enqueuedAt: string
+  /** Times the job worker put the job back because the server, not the plugin, failed its run (JobRunner.putBack). */
+  serverPutBacks?: number
 }
 
 /** Stored events of one team handed to the exporters (onEvent, onSnapshot, exportEvents). */

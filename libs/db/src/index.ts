@@ -1,4 +1,5 @@
 export { migrate } from './migrate'
+export { databaseNow } from './database-now'
 export type { MigrateOptions, MigrateResult } from './migrate'
 export { MIGRATIONS } from './migrations'
 export { createTeam, findTeamByToken, listTeams, findTeamById } from './teams'

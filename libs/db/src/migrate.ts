@@ -12,7 +12,11 @@ export interface MigrateResult {
 export interface MigrateOptions {
   /** How long one statement of a migration waits for a table's lock before the attempt is rolled back (lock_timeout); 5 000. */
   lockTimeoutMs?: number
-  /** Attempts of a migration whose locks were not granted before it fails, 1 s apart doubling to 30 s; 10 (about 3.5 min with the default timeout). */
+  /**
+   * Lock timeouts a run takes, whichever migrations they hit, before it fails; a migration is tried
+   * again 1 s after its first, doubling to 30 s. 10: about 3.5 min with the default timeout, inside
+   * the chart's migration Job deadline (600 s) however many migrations wait.
+   */
   lockAttempts?: number
 }
 
@@ -42,6 +46,8 @@ export async function migrate(
   client.on('error', onError)
   try {
     const result: MigrateResult = { applied: [], alreadyApplied: [] }
+    let lockTimeouts = 0
+    const announced = new Set<string>()
     for (const migration of migrations) {
       for (let attempt = 1; ; attempt++) {
         await client.query('BEGIN')
@@ -60,7 +66,8 @@ export async function migrate(
             result.alreadyApplied.push(migration.id)
             break
           }
-          if (attempt === 1) onApply?.(migration.id)
+          if (!announced.has(migration.id)) onApply?.(migration.id)
+          announced.add(migration.id)
           await client.query(migration.sql)
           await client.query('INSERT INTO schema_migrations (id) VALUES ($1)', [migration.id])
           await client.query('COMMIT')
@@ -70,9 +77,9 @@ export async function migrate(
           await client.query('ROLLBACK').catch(() => undefined)
           const message = (err as Error).message
           if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw new Error(`migration ${migration.id} failed: ${message}`)
-          if (attempt >= lockAttempts) {
+          if (++lockTimeouts >= lockAttempts) {
             throw new Error(
-              `migration ${migration.id} failed: its locks were not granted within ${lockTimeoutMs} ms in ${attempt} attempts ` +
+              `migration ${migration.id} failed: its locks were not granted within ${lockTimeoutMs} ms in ${attempt} attempts (${lockTimeouts} in this run) ` +
                 `(a long-running transaction holds a table it changes; nothing of it was applied, run migrate again once it ends): ${message}`,
             )
           }

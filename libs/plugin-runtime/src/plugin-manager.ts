@@ -487,11 +487,33 @@ export class PluginManager {
       jobNames: exports?.jobNames ?? [],
       // What fails a use (a setupPlugin run again after an eviction, a store failure under a plugin's
       // message) goes on to pino lines, BullMQ's failure reasons and the CLI: without the config's secrets.
-      use: (fn, options) =>
-        this.use(id, (instance) => depth.during(options?.captureDepth ?? 0, () => fn(instance))).catch((err: unknown) => {
-          throw redactError(serverFailureOf(record, err), secretValues(record))
-        }),
+      use: (fn, options) => {
+        let entered = false
+        const run = (instance: PluginInstance) => {
+          entered = true
+          return depth.during(options?.captureDepth ?? 0, () => fn(instance))
+        }
+        return this.use(id, run).catch((err: unknown) => {
+          throw redactError(entered ? err : this.reloadFailure(id, record, err), secretValues(record))
+        })
+      },
     }
+  }
+
+  /**
+   * Why an evicted config could not be loaded again inside a use, before the caller's function ran.
+   * Not the plugin's (Postgres did not give its attachments or files, its config changed while it
+   * was set up: nothing blamed it in its state) becomes PluginConfigUnavailableError; passed on as it
+   * was, the ingest chain stored its team's events without the plugin and the job worker gave the job
+   * up for good. The plugin's own (it does not compile, setupPlugin failed: its state says so) and
+   * its limits pass unchanged, as does everything the caller's function throws.
+   */
+  private reloadFailure(id: number, record: PluginConfigRecord, err: unknown): unknown {
+    if (err instanceof PluginError || err instanceof PluginLimitError || err instanceof PluginConfigUnavailableError) return err
+    const status = this.states.get(id)?.status
+    if (status === 'failed' || status === 'retrying' || status === 'disabled') return err
+    const error = err instanceof Error ? err.message : String(err)
+    return new PluginConfigUnavailableError(record.teamId, [{ id: record.id, pluginName: record.pluginName, error }])
   }
 
   /** Every use of an instance, its load included, ends by letting the team's memory budget read it. */
@@ -774,17 +796,4 @@ function publishedState(state: SetupState, attempts: number): Omit<PublishedSetu
 /** What `sources` keeps a plugin version's compiled code under. */
 function sourceKey(record: PluginConfigRecord): string {
   return `${record.pluginId}:${record.contentHash}`
-}
-
-/**
- * What failed a use that is not the plugin's: an evicted config loaded again inside the use, whose
- * attachments or files Postgres did not give, or whose config changed while it was set up again
- * (PluginDisposedError). Passed on as it was, the ingest chain took it for the plugin failing (the
- * events stored without it) and the job worker gave the job up for good. The plugin's own failures
- * (PluginError, its store failures among them) and its limits pass unchanged.
- */
-function serverFailureOf(record: PluginConfigRecord, err: unknown): unknown {
-  if (err instanceof PluginError || err instanceof PluginLimitError || err instanceof PluginConfigUnavailableError) return err
-  const error = err instanceof Error ? err.message : String(err)
-  return new PluginConfigUnavailableError(record.teamId, [{ id: record.id, pluginName: record.pluginName, error }])
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '@plugin-server/core'
-import { deleteDeadLettersBefore } from '@plugin-server/db'
+import { databaseNow, deleteDeadLettersBefore } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { Counter, Registry } from 'prom-client'
 import { PeriodicPass } from './periodic-pass'
@@ -44,8 +44,10 @@ export class DeadLetterRetention extends PeriodicPass<{ pending: number; replaye
 
   /** The letters deleted, or null when the pass failed. */
   protected async pass(): Promise<{ pending: number; replayed: number } | null> {
-    const cutoff = (days: number | null) => (days === null ? null : new Date(Date.now() - days * DAY_MS))
     try {
+      // The database's clock, which stamped created_at: a replica whose clock ran ahead deleted letters still within their days.
+      const now = (await databaseNow(this.pool)).getTime()
+      const cutoff = (days: number | null) => (days === null ? null : new Date(now - days * DAY_MS))
       const deleted = await deleteDeadLettersBefore(this.pool, { pending: cutoff(this.days.pending), replayed: cutoff(this.days.replayed) })
       this.deleted.inc({ kind: 'pending' }, deleted.pending)
       this.deleted.inc({ kind: 'replayed' }, deleted.replayed)

@@ -9,7 +9,7 @@ const INTERVAL_MS = 3_600_000
 /** A failed pass (database down, schema not migrated yet, a lock not had in time) is tried again sooner. */
 const RETRY_MS = 60_000
 /**
- * Past this many partitions with retention off, each pass warns: every insert locks every partition
+ * Past this many partitions (no retention, or one of more than about 90 days), each pass warns: every insert locks every partition
  * and its key (the dedupe lookup's generic plan; 834 relation locks with 409 partitions, measured),
  * and Postgres' lock table holds max_locks_per_transaction (64) × max_connections of those, past the
  * first 16 of each transaction: with a year of days, a few concurrent batches fill it ("out of
@@ -67,12 +67,15 @@ export class EventsPartitionMaintainer extends PeriodicPass<EventsPartitionMaint
       this.dropped.inc(result.dropped.length)
       this.deletedRows.inc(result.defaultRowsDeleted)
       this.partitions.set(result.partitions)
-      if (result.partitions > EVENTS_PARTITIONS_WARNING && this.policy.retentionDays === null) {
+      if (result.partitions > EVENTS_PARTITIONS_WARNING) {
+        const { retentionDays } = this.policy
+        const keeps = retentionDays === null ? 'EVENTS_RETENTION_DAYS is off (one more a day)' : `EVENTS_RETENTION_DAYS (${retentionDays}) keeps that many days`
+        const remedy = retentionDays === null ? 'set EVENTS_RETENTION_DAYS' : 'lower EVENTS_RETENTION_DAYS'
         this.logger.warn(
           { partitions: result.partitions, relation_locks_per_insert: 2 * result.partitions },
-          `the events table has ${result.partitions} partitions and EVENTS_RETENTION_DAYS is off: every insert locks each of them and its key, ` +
+          `the events table has ${result.partitions} partitions and ${keeps}: every insert locks each of them and its key, ` +
             `about ${2 * result.partitions} locks a batch where Postgres holds max_locks_per_transaction × max_connections (64 × 100 by default) for all; ` +
-            'set EVENTS_RETENTION_DAYS, or raise max_locks_per_transaction, before inserts fail with "out of shared memory"',
+            `${remedy}, or raise max_locks_per_transaction, before inserts fail with "out of shared memory"`,
         )
       }
       if (result.created.length + result.dropped.length + result.defaultRowsDeleted > 0) {

@@ -1,4 +1,4 @@
-import { cutFailureText, postpone, putBackDelayMs, rankPluginJobAgain } from '@plugin-server/core'
+import { cutFailureText, postpone, rankPluginJobAgain } from '@plugin-server/core'
 import type { Logger, PluginJobData } from '@plugin-server/core'
 import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginConfigUnavailableError, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
@@ -8,10 +8,12 @@ import type Redis from 'ioredis'
 import type { Pool } from 'pg'
 import { readConfigStatus } from './config-status'
 import type { JobMetrics } from './job-metrics'
-import { jobRetryDelayMs } from './job-retry'
+import { JOB_RETRY_BASE_MS, jobRetryDelayMs } from './job-retry'
 
 /** The longest a job waits between runs the server failed (see JobRunner.putBack). */
 const PUT_BACK_MAX_MS = 300_000
+/** How long after it was queued a job the server keeps failing is given up, as an export delivery is. */
+const PUT_BACK_HORIZON_MS = 24 * 3_600_000
 
 export interface JobRunnerDeps {
   manager: PluginManager
@@ -43,7 +45,7 @@ export class JobRunner {
   async run(job: Job<PluginJobData>, token?: string): Promise<void> {
     const { logs, metrics } = this.deps
     const { pluginConfigId, name, payload } = job.data
-    if (job.attemptsMade === 0 && job.stalledCounter === 0) {
+    if (job.attemptsMade === 0 && job.stalledCounter === 0 && !job.data.serverPutBacks) {
       metrics.startDelaySeconds.observe(Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000)
     }
     // No secrets known until the config is loaded: until then the payload is not recorded.
@@ -116,17 +118,31 @@ export class JobRunner {
   /**
    * The server, not the plugin, failed the run (Postgres unreachable while the config is read or its
    * plugin loaded again after an eviction): the job waits in the delayed set without using one of
-   * the plugin's attempts, longer each time (5 s doubling to PUT_BACK_MAX_MS). As a failed attempt it
-   * spent the plugin's RetryError budget, and an outage longer than its 85 minutes failed every job
-   * that came due for good; a load failure was even a PLUGIN ERROR and the job given up at once.
+   * the plugin's attempts, 5 s doubling to PUT_BACK_MAX_MS, ranked among its team's waiting jobs
+   * again, until PUT_BACK_HORIZON_MS after it was queued; then it fails for good. As a failed attempt
+   * it spent the plugin's RetryError budget, and an outage longer than its 85 minutes failed every
+   * job that came due for good; a load failure was even a PLUGIN ERROR and the job given up at once.
    */
   private async putBack(job: Job<PluginJobData>, token: string | undefined, ref: JobRunRef, why: string): Promise<never> {
-    const { metrics, logger, timeScale } = this.deps
-    const delay = putBackDelayMs(job, jobRetryDelayMs(1, timeScale), Math.max(jobRetryDelayMs(1, timeScale), PUT_BACK_MAX_MS / timeScale))
+    const { metrics, logger, timeScale, redis, queuePrefix } = this.deps
+    const { name, pluginConfigId } = job.data
+    const putBacks = (job.data.serverPutBacks ?? 0) + 1
+    if (Date.now() - job.timestamp > PUT_BACK_HORIZON_MS / timeScale) {
+      metrics.jobs.inc({ outcome: 'failed' })
+      const message = `job "${name}" failed: the server could not run it for ${Math.round(PUT_BACK_HORIZON_MS / 3_600_000)} h after it was queued (${putBacks - 1} times put back): ${why}`
+      logger.error({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, message)
+      await this.history.finished(ref, { state: 'failed', attempts: job.attemptsMade + 1, error: message })
+      throw bounded(new UnrecoverableError(message))
+    }
+    const delay = Math.round(Math.min(JOB_RETRY_BASE_MS * 2 ** Math.min(putBacks - 1, 16), PUT_BACK_MAX_MS) / timeScale)
     metrics.jobs.inc({ outcome: 'postponed' })
-    const message = `job "${job.data.name}" postponed ${Math.round(delay / 1000)} s, not counted as an attempt: ${why}`
-    logger.warn({ plugin_config_id: job.data.pluginConfigId, job: job.data.name, job_id: job.id }, message)
-    await this.history.finished(ref, { state: 'retrying', attempts: job.attemptsMade, error: message })
+    const message = `job "${name}" postponed ${Math.round(delay / 1000)} s, not counted as an attempt: ${why}`
+    logger.warn({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, message)
+    await this.history.finished(ref, { state: 'retrying', attempts: job.attemptsMade + 1, error: message })
+    await job.updateData({ ...job.data, serverPutBacks: putBacks })
+    await rankPluginJobAgain(job, redis, queuePrefix, Date.now() + delay).catch((err: Error) =>
+      logger.warn({ job_id: job.id, err: err.message }, 'plugin job put back not ranked again; it keeps its rank'),
+    )
     return postpone(job, delay, token, message)
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '@plugin-server/core'
-import { deletePluginLogsBefore } from '@plugin-server/db'
+import { databaseNow, deletePluginLogsBefore } from '@plugin-server/db'
 import type { Pool } from 'pg'
 import { Counter, Registry } from 'prom-client'
 import { PeriodicPass } from './periodic-pass'
@@ -37,8 +37,9 @@ export class PluginLogRetention extends PeriodicPass<number | null> {
   /** The rows deleted, or null when the pass failed. */
   protected async pass(): Promise<number | null> {
     if (this.retentionDays === null) return 0
-    const cutoff = new Date(Date.now() - this.retentionDays * 86_400_000)
     try {
+      // The database's clock, the same for every replica: one whose clock ran ahead deleted rows still within their days.
+      const cutoff = new Date((await databaseNow(this.pool)).getTime() - this.retentionDays * 86_400_000)
       const deleted = await deletePluginLogsBefore(this.pool, cutoff)
       this.deleted.inc(deleted)
       if (deleted > 0) this.logger.info({ deleted, cutoff: cutoff.toISOString() }, 'plugin log rows older than PLUGIN_LOG_RETENTION_DAYS deleted')

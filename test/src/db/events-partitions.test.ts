@@ -21,6 +21,7 @@ import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime
 import { EventsPartitionMaintainer, EVENTS_PARTITIONS_WARNING, schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
 import pino from 'pino'
 import { Registry } from 'prom-client'
+import { withClockAhead } from '../harness/clock-ahead'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { testRoleContext } from '../harness/role-context'
@@ -280,23 +281,7 @@ describe('events partitioned by day', () => {
     await createEventsPartition(db.pool, recentDay)
     const kept = ingestEvent({ timestamp: addDays(new Date(), -2).toISOString() })
     await insertEvents(db.pool, [kept])
-    const RealDate = Date
-    // `new Date()` of this process 10 days ahead, as on a pod whose clock is wrong; dates made from a value stay as they are.
-    const ahead = () => RealDate.now() + 10 * 86_400_000
-    class AheadDate extends RealDate {
-      constructor(...args: unknown[]) {
-        if (args.length === 0) super(ahead())
-        else super(...(args as [number, number, number, number, number, number, number]))
-      }
-      static override now = ahead
-    }
-    globalThis.Date = AheadDate as DateConstructor
-    let result
-    try {
-      result = await maintainEventsPartitions(db.pool, { aheadDays: 7, retentionDays: 3 })
-    } finally {
-      globalThis.Date = RealDate
-    }
+    const result = await withClockAhead(10, () => maintainEventsPartitions(db.pool, { aheadDays: 7, retentionDays: 3 }))
     assert.deepEqual(result.dropped, [])
     assert.ok((await partitionNames()).includes(eventsPartitionName(recentDay)))
     const { rows } = await db.pool.query('SELECT 1 FROM events WHERE uuid = $1', [kept.uuid])
@@ -406,14 +391,22 @@ describe('EventsPartitionMaintainer: how many partitions the events table has', 
     assert.match(
       warnings[0],
       new RegExp(
-        `^the events table has ${result.partitions} partitions and EVENTS_RETENTION_DAYS is off: every insert locks each of them and its key, .*set EVENTS_RETENTION_DAYS, or raise max_locks_per_transaction, before inserts fail with "out of shared memory"$`,
+        `^the events table has ${result.partitions} partitions and EVENTS_RETENTION_DAYS is off \\(one more a day\\): every insert locks each of them and its key, .*; set EVENTS_RETENTION_DAYS, or raise max_locks_per_transaction, before inserts fail with "out of shared memory"$`,
       ),
     )
   })
 
-  it('does not warn when EVENTS_RETENTION_DAYS bounds them', async () => {
+  it('warns as well when EVENTS_RETENTION_DAYS keeps more than 100 days, naming it', async () => {
     const { gauge, warnings } = await pass(3650)
     assert.ok(gauge! > EVENTS_PARTITIONS_WARNING)
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0], /and EVENTS_RETENTION_DAYS \(3650\) keeps that many days: .*; lower EVENTS_RETENTION_DAYS, or raise max_locks_per_transaction/)
+  })
+
+  it('does not warn once EVENTS_RETENTION_DAYS has dropped them to 100 or fewer', async () => {
+    const { result, gauge, warnings } = await pass(30)
+    assert.ok(result.dropped.length > 0)
+    assert.ok(gauge! <= EVENTS_PARTITIONS_WARNING, `${gauge} partitions`)
     assert.deepEqual(warnings, [])
   })
 })

@@ -247,7 +247,7 @@ describe('migrate', () => {
         ])
         assert.match(
           String(outcome?.message),
-          /^migration 9999-teams-note failed: its locks were not granted within 200 ms in 3 attempts \(a long-running transaction holds a table it changes; nothing of it was applied, run migrate again once it ends\): canceling statement due to lock timeout$/,
+          /^migration 9999-teams-note failed: its locks were not granted within 200 ms in 3 attempts \(3 in this run\) \(a long-running transaction holds a table it changes; nothing of it was applied, run migrate again once it ends\): canceling statement due to lock timeout$/,
         )
         // Without a lock timeout the migration, and every read behind it, waited for the reader to end.
         assert.ok(longest < 1_500, `a read of teams waited ${longest} ms`)
@@ -262,7 +262,8 @@ describe('migrate', () => {
     it('applies it on a later attempt once the transaction has ended', async () => {
       await migrate(pool)
       const end = await holdTeams()
-      const migrating = migrate(pool, [...MIGRATIONS, ADD_COLUMN], undefined, { lockTimeoutMs: 100, lockAttempts: 5 })
+      const announced: string[] = []
+      const migrating = migrate(pool, [...MIGRATIONS, ADD_COLUMN], (id) => announced.push(id), { lockTimeoutMs: 100, lockAttempts: 5 })
       // The first attempt gave up after 100 ms; the second is 1 s after it.
       await new Promise((resolve) => setTimeout(resolve, 400))
       await end()
@@ -270,6 +271,7 @@ describe('migrate', () => {
       const result = await migrating
       assert.ok(Date.now() - started > 300, 'applied by the second attempt, not the first')
       assert.deepEqual(result.applied, [ADD_COLUMN.id])
+      assert.deepEqual(announced, [ADD_COLUMN.id], 'announced once, however many attempts it took')
       assert.equal(await columns(), 1)
     })
   })

@@ -85,7 +85,10 @@ describe('plugin log rows (libs/db)', function () {
   it('deletePluginLogsBefore skips the rows another deleter holds instead of waiting on them, as two scheduler replicas delete at once', async () => {
     await db.pool.query('DELETE FROM plugin_log_entries')
     const old = new Date(Date.now() - 30 * 86_400_000).toISOString()
-    await insertPluginLogs(db.pool, Array.from({ length: 20 }, (_, i) => ({ ...batch(0, 0)[0], timestamp: old, message: `old ${i}` })))
+    await insertPluginLogs(
+      db.pool,
+      Array.from({ length: 20 }, (_, i) => ({ ...batch(0, 0)[0], timestamp: old, message: `old ${i}` })),
+    )
     const other = await db.pool.connect()
     try {
       // The other replica's batch: its first 10 rows, locked until its statement commits.

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { loadConfig } from '@plugin-server/core'
-import { createTeam, deleteDeadLettersBefore } from '@plugin-server/db'
+import { createTeam, deleteDeadLettersBefore, insertPluginLogs, NewPluginLogRow } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
-import { schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
+import { DeadLetterRetention, PluginLogRetention, schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
+import pino from 'pino'
+import { Registry } from 'prom-client'
+import { withClockAhead } from '../harness/clock-ahead'
 import { createTestDatabase, TestDatabase, testQueuePrefix } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 import { enablePlugin, managementContext } from '../harness/plugins'
@@ -61,6 +64,38 @@ describe('export dead letter retention', function () {
       ])
       assert.deepEqual(await deleteDeadLettersBefore(db.pool, { pending: null, replayed: daysAgo(7) }), { pending: 0, replayed: 1 })
       assert.deepEqual(await left(db), ['pending'])
+    })
+  })
+
+  describe('DeadLetterRetention and PluginLogRetention on a replica whose clock runs ahead', () => {
+    let db: TestDatabase
+    beforeEach(async () => (db = await createTestDatabase()))
+    afterEach(async () => db.drop())
+    const logger = pino({ level: 'silent' })
+
+    it("delete by the database's clock: a replica 10 days ahead keeps the letters and log rows still within their days", async () => {
+      await seed(db, [
+        { created: 25, replayed: null, error: 'pending 25 days' },
+        { created: 40, replayed: null, error: 'pending 40 days' },
+      ])
+      const logRow = (days: number, message: string): NewPluginLogRow => ({
+        ...{ team_id: 1, plugin_id: 1, plugin_config_id: 1, source: 'CONSOLE', type: 'LOG', instance_id: 'i' },
+        timestamp: daysAgo(days).toISOString(),
+        message,
+      })
+      await insertPluginLogs(db.pool, [logRow(10, '10 days'), logRow(20, '20 days')])
+      const [letters, rows] = await withClockAhead(10, async () => [
+        await new DeadLetterRetention(db.pool, logger, new Registry(), { pending: 30, replayed: 7 }).runOnce(),
+        await new PluginLogRetention(db.pool, logger, new Registry(), 14).runOnce(),
+      ])
+      assert.deepEqual(letters, { pending: 1, replayed: 0 })
+      assert.deepEqual(await left(db), ['pending 25 days'])
+      assert.equal(rows, 1)
+      const { rows: logs } = await db.pool.query<{ message: string }>('SELECT message FROM plugin_log_entries')
+      assert.deepEqual(
+        logs.map((l) => l.message),
+        ['10 days'],
+      )
     })
   })
 

@@ -233,6 +233,32 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     }
   })
 
+  it('fails a job for good, naming why, once the server has failed its runs for 24 h after it was queued', async () => {
+    await start()
+    const lock = await lockTable(db.pool, 'plugins')
+    try {
+      // Queued 24 h and a minute ago (TIME_SCALE 100 shortens the 24 h to under 15 minutes).
+      const job = await queue.add(
+        'record',
+        { teamId: team.id, pluginConfigId: config.id, name: 'record', payload: { label: 'old' }, enqueuedAt: new Date().toISOString() },
+        { timestamp: Date.now() - 24 * 3_600_000 - 60_000 },
+      )
+      await endWaitingQuery(db.pool, 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c')
+      await eventually(
+        'failed',
+        () => queue.getJobState(job.id!),
+        (state) => state === 'failed',
+      )
+      assert.match(
+        String((await queue.getJob(job.id!))?.failedReason),
+        /^job "record" failed: the server could not run it for 24 h after it was queued \(0 times put back\): its config could not be read: terminating connection/,
+      )
+    } finally {
+      await lock.release()
+    }
+    assert.equal((await ran('record')).length, 0)
+  })
+
   it('puts a job back, not failing it for good, when Postgres fails reading the attachments of its config loaded again after an eviction', async () => {
     // Room for one isolate: a job of the other config evicts this one, loaded again under the next job.
     await start({ PLUGIN_MAX_LIVE_INSTANCES: '1' })

@@ -55,7 +55,8 @@ export async function maintainEventsPartitions(pool: Pool, policy: EventsPartiti
     }
     result.defaultRowsDeleted = await deleteDefaultEventsBefore(pool, cutoff)
   }
-  result.partitions = partitions.filter((p) => !p.isDefault).length + result.created.length - result.dropped.length
+  // Counted again: replicas maintaining at once each made or dropped some of them.
+  result.partitions = (await listEventsPartitions(pool)).filter((p) => !p.isDefault).length
   return result
 }
 

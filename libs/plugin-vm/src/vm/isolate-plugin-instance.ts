@@ -395,7 +395,7 @@ export class IsolatePluginInstance implements PluginInstance {
     const hitMemory = /memory limit/i.test(String((settled as Error | undefined)?.message))
     if (hitMemory) return this.breach('memory')
     return waited
-      ? this.breach('time', timeoutMs, `time limit (${timeoutMs} ms) waiting, not computing; retried, not counted as a breach`, false)
+      ? this.breach('time', timeoutMs, `time limit (${timeoutMs} ms) waiting, not computing (not counted as a breach)`, false)
       : this.breach('time', timeoutMs)
   }
 
