@@ -45,4 +45,10 @@ export interface PluginJobData {
 export interface ExportBatch {
   teamId: number
   events: IngestEvent[]
+  /**
+   * The team's exporting configs the ingest worker knew when it handed the events over: an exporter
+   * that knows none of some re-reads the team's configs first (at most every 5 s per team), so a
+   * config it has not heard of yet (the reload message lost) is not left out of the events.
+   */
+  configIds?: number[]
 }

@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq'
-import { createWorker, ExportBatch, failedForGood, QUEUES, RoleContext, RunningRole, StuckSlots } from '@plugin-server/core'
+import { createWorker, ExportBatch, failedForGood, KeyedInterval, QUEUES, RoleContext, RunningRole, StuckSlots } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { fetchGuard } from '@plugin-server/plugin-vm'
@@ -10,7 +10,7 @@ import { ExportBuffer } from './export-buffer'
 import { ExportMetrics } from './export-metrics'
 import { exportingConfigs } from './exporting-configs'
 import { exportSettings } from './export-settings'
-import { fanOut } from './fan-out'
+import { fanOut, UNKNOWN_CONFIG_REREAD_MS } from './fan-out'
 import { flushDue } from './flush-due'
 import { HistoricalJobData, HistoricalQueue } from './historical-queue'
 import { HistoricalRunner } from './historical-runner'
@@ -82,9 +82,10 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
       stuck: new StuckSlots({ afterMs: settings.stuckAfterMs, maxExtra: settings.stuckExtraSlots }),
     },
   )
+  const rereads = new KeyedInterval<number>(UNKNOWN_CONFIG_REREAD_MS)
   const fanOutWorker = createWorker<ExportBatch, string>(
     QUEUES.export,
-    (job) => fanOut({ manager, buffer, deliveries, settings }, job),
+    (job) => fanOut({ manager, buffer, deliveries, settings, rereads }, job),
     ctx.newRedisConnection('export-fanout-worker'),
     prefix,
     logger,

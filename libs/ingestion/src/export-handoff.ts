@@ -5,20 +5,24 @@ import { eventsByTeam } from './events-by-team'
 import type { AfterStoreHook } from './interfaces'
 
 export interface ExportingTeams {
-  teamHas(teamId: number, methods: readonly PluginMethodName[]): Promise<boolean>
+  /** The team's enabled configs exporting one of `methods`. */
+  teamExporting(teamId: number, methods: readonly PluginMethodName[]): Promise<readonly { id: number }[]>
 }
 
 /**
  * After a team's events of a batch are stored, they go to the exporters, one job per team, only for
- * teams with a config that exports. The job id derives from the ingest batch, so a redelivered
- * batch does not hand the same events over twice while the first job is still known to BullMQ.
+ * teams with a config that exports, naming those configs (an exporter that has not heard of one
+ * re-reads the team). The job id derives from the ingest batch, so a redelivered batch does not
+ * hand the same events over twice while the first job is still known to BullMQ.
  */
 export function exportHandoff(teams: ExportingTeams, queue: Queue<ExportBatch>): AfterStoreHook {
   return async (events, batchId) => {
     const jobs = []
     for (const [teamId, teamEvents] of eventsByTeam(events)) {
-      if (await teams.teamHas(teamId, EXPORTING_METHODS)) {
-        jobs.push({ name: 'events', data: { teamId, events: teamEvents }, opts: { jobId: `x-${batchId}-${teamId}` } })
+      const exporting = await teams.teamExporting(teamId, EXPORTING_METHODS)
+      if (exporting.length > 0) {
+        const configIds = exporting.map((c) => c.id)
+        jobs.push({ name: 'events', data: { teamId, events: teamEvents, configIds }, opts: { jobId: `x-${batchId}-${teamId}` } })
       }
     }
     if (jobs.length > 0) await queue.addBulk(jobs)

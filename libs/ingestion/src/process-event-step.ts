@@ -1,9 +1,8 @@
-import type { IngestEvent } from '@plugin-server/core'
+import { KeyedInterval, type IngestEvent } from '@plugin-server/core'
 import { ActiveConfig, logTarget, PluginConfigRecord, PluginConfigUnavailableError, PluginLogWriter, setConfigError } from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { EXPORTING_METHODS, PluginStoreError, type PluginMethodName } from '@plugin-server/plugin-vm'
 import type { Pool } from 'pg'
-import { ConfigErrorWrites } from './config-error-writes'
 import { eventsByTeam } from './events-by-team'
 import type { BatchStep } from './interfaces'
 import { observeCall, PluginChainMetrics } from './plugin-chain-metrics'
@@ -39,12 +38,16 @@ interface ConfigLink {
 /** Per config and batch, only the first few failures are logged one by one; the rest are counted. */
 const LOGGED_FAILURES_PER_BATCH = 5
 
-/** The shortest time between two writes of a config's last error (ConfigErrorWrites). */
+/**
+ * The shortest time between two writes of a config's last error: a plugin failing on every event had
+ * every batch of every worker update the same plugin_configs row, each waiting on its lock behind the
+ * others' and leaving a dead row version; the failures between are in the plugin logs and metrics.
+ */
 const CONFIG_ERROR_WRITE_INTERVAL_MS = 5_000
 
 /** What one step's runs share beside its deps. */
 interface StepDeps extends ProcessEventDeps {
-  errorWrites: ConfigErrorWrites
+  errorWrites: KeyedInterval<number>
 }
 
 /**
@@ -58,7 +61,7 @@ interface StepDeps extends ProcessEventDeps {
  * (PluginConfigUnavailableError), fails the team's part, which BullMQ retries, instead of storing it unenriched.
  */
 export function processEventStep(plugins: TeamPlugins, given: ProcessEventDeps): BatchStep {
-  const deps: StepDeps = { ...given, errorWrites: new ConfigErrorWrites(CONFIG_ERROR_WRITE_INTERVAL_MS) }
+  const deps: StepDeps = { ...given, errorWrites: new KeyedInterval<number>(CONFIG_ERROR_WRITE_INTERVAL_MS) }
   /** Each event as the chain left it (null: dropped), in the batch's order. */
   const outcomesOf = async (events: IngestEvent[]): Promise<(IngestEvent | null)[]> => {
     const byTeam = eventsByTeam(events)

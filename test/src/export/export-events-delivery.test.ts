@@ -54,4 +54,20 @@ describe('exportEvents deliveries as PostHog made them: no recordings, waits ret
       s.destination.release(200)
     }
   })
+
+  it('delivers a hand-off naming a config this exporter has not heard of (its reload message lost) after re-reading the team, instead of acknowledging it without', async () => {
+    const configId = await s.enable(s.team.id, 'export-batch', { url: `${s.url}/late`, exportEventsBufferBytes: '1' })
+    await s.db.pool.query('UPDATE plugin_configs SET enabled = false WHERE id = $1', [configId])
+    await s.startExporter({ PLUGIN_RECONCILE_INTERVAL_MS: '3600000' })
+    // Turned on without the message every worker reloads on; the ingest worker that stored the events knew of it.
+    await s.db.pool.query('UPDATE plugin_configs SET enabled = true WHERE id = $1', [configId])
+    const event = testEvent(s.team.id, 'after the enable')
+    await s.exportQueue.add('events', { teamId: s.team.id, events: [event], configIds: [configId] }, { jobId: `x-late-${s.team.id}` })
+    const delivered = await eventually(
+      'the batch delivered',
+      async () => s.destination.deliveredUuids('/late'),
+      (uuids) => uuids.length >= 1,
+    )
+    assert.deepEqual(delivered, [event.uuid])
+  })
 })
