@@ -39,6 +39,8 @@ export interface PluginJobData {
   enqueuedAt: string
   /** Times the job worker put the job back because the server, not the plugin, failed its run (JobRunner.putBack). */
   serverPutBacks?: number
+  /** When the server first failed its run (ms since the epoch), for the put-backs' horizon. */
+  serverFailingSince?: number
 }
 
 /** Stored events of one team handed to the exporters (onEvent, onSnapshot, exportEvents). */
@@ -47,8 +49,8 @@ export interface ExportBatch {
   events: IngestEvent[]
   /**
    * The team's exporting configs the ingest worker knew when it handed the events over: an exporter
-   * that knows none of some re-reads the team's configs first (at most every 5 s per team), so a
-   * config it has not heard of yet (the reload message lost) is not left out of the events.
+   * that does not know one re-reads the team's configs first (export TeamRereads), so a config it has
+   * not heard of yet (the reload message lost) is not left out of the events.
    */
   configIds?: number[]
 }

@@ -1,8 +1,7 @@
 /**
  * At most one go per key per interval, per process: a config's last error written to its row (a
- * plugin failing on every event had every batch of every worker update it), a team's configs
- * re-read for a hand-off naming configs the exporter does not know. Bounded: once it holds 1 024
- * keys, those whose interval is over are dropped.
+ * plugin failing on every event had every batch of every worker update it). Bounded: once it holds
+ * 1 024 keys, those whose interval is over are dropped.
  */
 export class KeyedInterval<K> {
   private readonly lastAt = new Map<K, number>()

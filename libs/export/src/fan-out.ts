@@ -1,9 +1,10 @@
 import type { Job } from 'bullmq'
-import { assertJobData, KeyedInterval, type ExportBatch } from '@plugin-server/core'
+import { assertJobData, type ExportBatch } from '@plugin-server/core'
 import type { PluginManager } from '@plugin-server/plugin-runtime'
 import { configExportOptions } from './config-export-options'
 import type { DeliveryQueue, NewDelivery } from './delivery-queue'
 import type { ExportBuffer } from './export-buffer'
+import type { TeamRereads } from './team-rereads'
 import type { ExportMethod, ExportSettings, ProcessedPluginEvent } from './interfaces'
 import { toProcessedEvent } from '@plugin-server/plugin-runtime'
 import { EXPORTING_METHODS } from '@plugin-server/plugin-vm'
@@ -13,12 +14,9 @@ export interface FanOutDeps {
   buffer: ExportBuffer
   deliveries: DeliveryQueue
   settings: ExportSettings
-  /** Per team, when its configs were last re-read for a hand-off naming configs this exporter did not know. */
-  rereads: KeyedInterval<number>
+  /** Re-reads of a team's configs for hand-offs naming configs this exporter does not know. */
+  rereads: TeamRereads
 }
-
-/** How often a team's configs are re-read at most for hand-offs naming configs this exporter does not know. */
-export const UNKNOWN_CONFIG_REREAD_MS = 5_000
 
 /**
  * One ingest hand-off (a team's stored events) → each exporting config of the team: exportEvents
@@ -27,18 +25,16 @@ export const UNKNOWN_CONFIG_REREAD_MS = 5_000
  * hand-off adds nothing twice (append markers and job ids derive from the hand-off id).
  */
 export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<string> {
+  const started = Date.now()
   assertJobData(job, 'events', 'events')
   const handoffId = job.id ?? `${job.data.teamId}-${job.timestamp}`
-  // The configs known to export, set up or not: a setupPlugin that hangs or is being retried is the
-  // delivery jobs' to wait for (each team holding its share of the slots), not the fan-out's, whose
-  // few slots every team shares. Only a config whose exports are not known yet is loaded here.
   // The ingest worker knew an exporting config this exporter has not heard of (its reload message lost
   // over a reconnect, its re-read failed): the team is read again first. Taken as not there, the
   // events were acknowledged here and never delivered to it, though stored as deferred to it.
-  const unknown = (job.data.configIds ?? []).filter((id) => !deps.manager.knows(id))
-  if (unknown.length > 0 && deps.rereads.due(job.data.teamId)) {
-    await deps.manager.reload({ reason: `a hand-off names configs this exporter did not know (${unknown.join(', ')})`, teamId: job.data.teamId })
-  }
+  if ((job.data.configIds ?? []).some((id) => !deps.manager.knows(id))) await deps.rereads.after(job.data.teamId, started)
+  // The configs known to export, set up or not: a setupPlugin that hangs or is being retried is the
+  // delivery jobs' to wait for (each team holding its share of the slots), not the fan-out's, whose
+  // few slots every team shares. Only a config whose exports are not known yet is loaded here.
   const records = await deps.manager.teamExporting(job.data.teamId, EXPORTING_METHODS)
   // Built once; each delivery job carries its own serialized copy, so no plugin sees another's changes.
   const events = job.data.events.map(toProcessedEvent)

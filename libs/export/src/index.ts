@@ -40,3 +40,4 @@ export type { Admitted, PendingCaps, PendingLimit, PendingOwner } from './pendin
 // The methods that make a plugin one the exporters deliver to, for the views that say so.
 export { EXPORTING_METHODS } from '@plugin-server/plugin-vm'
 export type { ReplayResult } from './replay-dead-letters'
+export { TeamRereads } from './team-rereads'

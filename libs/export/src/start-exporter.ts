@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq'
-import { createWorker, ExportBatch, failedForGood, KeyedInterval, QUEUES, RoleContext, RunningRole, StuckSlots } from '@plugin-server/core'
+import { createWorker, ExportBatch, failedForGood, QUEUES, RoleContext, RunningRole, StuckSlots } from '@plugin-server/core'
 import { listUnfinishedHistoricalRuns } from '@plugin-server/db'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { fetchGuard } from '@plugin-server/plugin-vm'
@@ -10,7 +10,8 @@ import { ExportBuffer } from './export-buffer'
 import { ExportMetrics } from './export-metrics'
 import { exportingConfigs } from './exporting-configs'
 import { exportSettings } from './export-settings'
-import { fanOut, UNKNOWN_CONFIG_REREAD_MS } from './fan-out'
+import { fanOut } from './fan-out'
+import { TeamRereads } from './team-rereads'
 import { flushDue } from './flush-due'
 import { HistoricalJobData, HistoricalQueue } from './historical-queue'
 import { HistoricalRunner } from './historical-runner'
@@ -82,7 +83,7 @@ export async function startExporter(ctx: RoleContext, settings: ExportSettings =
       stuck: new StuckSlots({ afterMs: settings.stuckAfterMs, maxExtra: settings.stuckExtraSlots }),
     },
   )
-  const rereads = new KeyedInterval<number>(UNKNOWN_CONFIG_REREAD_MS)
+  const rereads = new TeamRereads((teamId) => manager.reload({ reason: 'a hand-off names exporting configs this exporter did not know', teamId }))
   const fanOutWorker = createWorker<ExportBatch, string>(
     QUEUES.export,
     (job) => fanOut({ manager, buffer, deliveries, settings, rereads }, job),

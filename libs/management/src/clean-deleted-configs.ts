@@ -1,5 +1,6 @@
 import { createPluginJobsQueue, forgetExportState, forgetPluginRedisKeys, jobsData, redisKeys, SCHEDULER_TASKS, schedulerChainId } from '@plugin-server/core'
 import {
+  databaseNow,
   DeletedPluginConfigRecord,
   forgetDeletedPluginConfig,
   listDeletedPluginConfigs,
@@ -47,6 +48,8 @@ export interface CleanupResult {
 export async function cleanDeletedConfigs(deps: CleanupDeps, options: { ids?: readonly number[]; graceMs?: number } = {}): Promise<CleanupResult> {
   const total: CleanupResult = { configs: 0, keys: 0, jobs: 0, bytes: 0 }
   const graceMs = options.graceMs ?? DELETED_CONFIG_GRACE_MS
+  // The database's clock, which stamped deleted_at: a pod whose clock ran ahead forgot a record before its second cleanup.
+  const now = (await databaseNow(deps.pool)).getTime()
   let afterId = 0
   for (;;) {
     const page = await listDeletedPluginConfigs(deps.pool, { afterId, limit: CONFIG_PAGE, ids: options.ids ?? null, graceMs })
@@ -57,7 +60,7 @@ export async function cleanDeletedConfigs(deps: CleanupDeps, options: { ids?: re
     total.jobs += done.jobs
     total.bytes += done.bytes
     for (const record of page) {
-      if (Date.now() - record.deleted_at.getTime() >= graceMs) await forgetDeletedPluginConfig(deps.pool, record.plugin_config_id)
+      if (now - record.deleted_at.getTime() >= graceMs) await forgetDeletedPluginConfig(deps.pool, record.plugin_config_id)
       else await markDeletedPluginConfigCleaned(deps.pool, record.plugin_config_id)
     }
     afterId = page[page.length - 1].plugin_config_id

@@ -1,5 +1,6 @@
 import { bullmqKeys, FAILED_INGEST_JOB_KEPT_SECONDS, forgetPluginRedisKeys, forgetTeamRedisState, QUEUES, redisKeys } from '@plugin-server/core'
 import {
+  databaseNow,
   DeletedTeamRecord,
   deleteTeamEvents,
   deleteTeamLogs,
@@ -50,6 +51,8 @@ export interface TeamCleanupResult {
 export async function cleanDeletedTeams(deps: CleanupDeps, options: { ids?: readonly number[]; graceMs?: number } = {}): Promise<TeamCleanupResult> {
   const total: TeamCleanupResult = { teams: 0, events: 0, log_rows: 0, redis_keys: 0, redis_bytes: 0 }
   const graceMs = options.graceMs ?? DELETED_TEAM_GRACE_MS
+  // The database's clock, which stamped deleted_at: a pod whose clock ran ahead forgot a record before its second cleanup.
+  const now = (await databaseNow(deps.pool)).getTime()
   let afterId = 0
   for (;;) {
     const page = await listDeletedTeams(deps.pool, { afterId, limit: TEAM_PAGE, ids: options.ids ?? null, graceMs })
@@ -61,7 +64,7 @@ export async function cleanDeletedTeams(deps: CleanupDeps, options: { ids?: read
       total.log_rows += done.log_rows
       total.redis_keys += done.redis_keys
       total.redis_bytes += done.redis_bytes
-      if (Date.now() - record.deleted_at.getTime() >= graceMs) await forgetDeletedTeam(deps.pool, record.team_id)
+      if (now - record.deleted_at.getTime() >= graceMs) await forgetDeletedTeam(deps.pool, record.team_id)
       else await markDeletedTeamCleaned(deps.pool, record.team_id)
     }
     afterId = page[page.length - 1].team_id

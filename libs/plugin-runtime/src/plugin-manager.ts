@@ -488,13 +488,14 @@ export class PluginManager {
       // What fails a use (a setupPlugin run again after an eviction, a store failure under a plugin's
       // message) goes on to pino lines, BullMQ's failure reasons and the CLI: without the config's secrets.
       use: (fn, options) => {
+        const stateBefore = this.states.get(id)
         let entered = false
         const run = (instance: PluginInstance) => {
           entered = true
           return depth.during(options?.captureDepth ?? 0, () => fn(instance))
         }
         return this.use(id, run).catch((err: unknown) => {
-          throw redactError(entered ? err : this.reloadFailure(id, record, err), secretValues(record))
+          throw redactError(entered ? err : this.reloadFailure(id, record, stateBefore, err), secretValues(record))
         })
       },
     }
@@ -505,13 +506,15 @@ export class PluginManager {
    * Not the plugin's (Postgres did not give its attachments or files, its config changed while it
    * was set up: nothing blamed it in its state) becomes PluginConfigUnavailableError; passed on as it
    * was, the ingest chain stored its team's events without the plugin and the job worker gave the job
-   * up for good. The plugin's own (it does not compile, setupPlugin failed: its state says so) and
-   * its limits pass unchanged, as does everything the caller's function throws.
+   * up for good. The plugin's own (it does not compile, setupPlugin failed: this load set its state
+   * so; a state left by an earlier load says nothing of this one) and its limits pass unchanged, as
+   * does everything the caller's function throws.
    */
-  private reloadFailure(id: number, record: PluginConfigRecord, err: unknown): unknown {
+  private reloadFailure(id: number, record: PluginConfigRecord, stateBefore: SetupState | undefined, err: unknown): unknown {
     if (err instanceof PluginError || err instanceof PluginLimitError || err instanceof PluginConfigUnavailableError) return err
-    const status = this.states.get(id)?.status
-    if (status === 'failed' || status === 'retrying' || status === 'disabled') return err
+    const state = this.states.get(id)
+    const blamed = state !== stateBefore && (state?.status === 'failed' || state?.status === 'retrying' || state?.status === 'disabled')
+    if (blamed) return err
     const error = err instanceof Error ? err.message : String(err)
     return new PluginConfigUnavailableError(record.teamId, [{ id: record.id, pluginName: record.pluginName, error }])
   }

@@ -119,7 +119,7 @@ export class JobRunner {
    * The server, not the plugin, failed the run (Postgres unreachable while the config is read or its
    * plugin loaded again after an eviction): the job waits in the delayed set without using one of
    * the plugin's attempts, 5 s doubling to PUT_BACK_MAX_MS, ranked among its team's waiting jobs
-   * again, until PUT_BACK_HORIZON_MS after it was queued; then it fails for good. As a failed attempt
+   * again, until PUT_BACK_HORIZON_MS after the server first failed it; then it fails for good. As a failed attempt
    * it spent the plugin's RetryError budget, and an outage longer than its 85 minutes failed every
    * job that came due for good; a load failure was even a PLUGIN ERROR and the job given up at once.
    */
@@ -127,19 +127,25 @@ export class JobRunner {
     const { metrics, logger, timeScale, redis, queuePrefix } = this.deps
     const { name, pluginConfigId } = job.data
     const putBacks = (job.data.serverPutBacks ?? 0) + 1
-    if (Date.now() - job.timestamp > PUT_BACK_HORIZON_MS / timeScale) {
+    // From the first run the server failed, not from when it was queued: a runIn(2, 'days') job is queued two days before it runs.
+    const failingSince = job.data.serverFailingSince ?? Date.now()
+    if (Date.now() - failingSince > PUT_BACK_HORIZON_MS / timeScale) {
       metrics.jobs.inc({ outcome: 'failed' })
-      const message = `job "${name}" failed: the server could not run it for ${Math.round(PUT_BACK_HORIZON_MS / 3_600_000)} h after it was queued (${putBacks - 1} times put back): ${why}`
+      const message = `job "${name}" failed: the server could not run it for ${Math.round(PUT_BACK_HORIZON_MS / 3_600_000)} h (${putBacks - 1} times put back): ${why}`
       logger.error({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, message)
       await this.history.finished(ref, { state: 'failed', attempts: job.attemptsMade + 1, error: message })
       throw bounded(new UnrecoverableError(message))
     }
-    const delay = Math.round(Math.min(JOB_RETRY_BASE_MS * 2 ** Math.min(putBacks - 1, 16), PUT_BACK_MAX_MS) / timeScale)
+    // Give or take a quarter: the jobs put back in an outage do not all come back at once when it ends.
+    const delay = Math.round((Math.min(JOB_RETRY_BASE_MS * 2 ** Math.min(putBacks - 1, 16), PUT_BACK_MAX_MS) / timeScale) * (0.75 + Math.random() / 2))
     metrics.jobs.inc({ outcome: 'postponed' })
     const message = `job "${name}" postponed ${Math.round(delay / 1000)} s, not counted as an attempt: ${why}`
     logger.warn({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, message)
     await this.history.finished(ref, { state: 'retrying', attempts: job.attemptsMade + 1, error: message })
-    await job.updateData({ ...job.data, serverPutBacks: putBacks })
+    // Lost, the next put-back starts again from 5 s and the horizon from then: not worth failing the put-back for.
+    await job
+      .updateData({ ...job.data, serverPutBacks: putBacks, serverFailingSince: failingSince })
+      .catch((err: Error) => logger.warn({ job_id: job.id, err: err.message }, 'plugin job put back without its count'))
     await rankPluginJobAgain(job, redis, queuePrefix, Date.now() + delay).catch((err: Error) =>
       logger.warn({ job_id: job.id, err: err.message }, 'plugin job put back not ranked again; it keeps its rank'),
     )

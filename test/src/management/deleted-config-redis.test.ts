@@ -5,6 +5,7 @@ import { cleanDeletedConfigs, deleteConfig, deletePlugin } from '@plugin-server/
 import { RedisPluginCache, RedisPluginCursor, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import { enablePlugin } from '../harness/plugins'
 import { monitoredCommands } from '../harness/redis-monitor'
+import { withClockAhead } from '../harness/clock-ahead'
 import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 const MiB = 1024 * 1024
@@ -141,6 +142,20 @@ describe("A deleted config's Redis state", function () {
     assert.equal(await keysLike(`cursor:${view.id}:`), 0)
     assert.equal((await h.db.pool.query('SELECT 1 FROM deleted_plugin_configs')).rowCount, 0)
   })
+  it("keeps a deleted config's record through its grace period by the database's clock, on a pod whose clock runs 10 days ahead", async () => {
+    const teamId = await createTeamRow(h, 'acme')
+    const view = await enablePlugin(h.ctx, teamId, 'hello-world')
+    await h.db.pool.query('DELETE FROM teams WHERE id = $1', [teamId])
+    // The default grace is 8 days: by this pod's clock the record is 10 days old, by the database's a moment.
+    const first = await withClockAhead(10, () => cleanDeletedConfigs(h.ctx))
+    assert.equal(first.configs, 1)
+    assert.equal(
+      (await h.db.pool.query('SELECT 1 FROM deleted_plugin_configs WHERE plugin_config_id = $1', [view.id])).rowCount,
+      1,
+      'kept for the pass after the grace period',
+    )
+  })
+
   it("of several configs is looked for in one SCAN of the keyspace, not one per config (a team's delete is all of its configs)", async () => {
     const teamId = await createTeamRow(h, 'acme')
     const views = [
