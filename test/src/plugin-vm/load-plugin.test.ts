@@ -36,6 +36,32 @@ describe('plugin-vm: loading plugins', () => {
       }
       assert.equal(parsePluginJson('{"name":"x","config":[{"key":"proto"},{"key":"__proto"}]}').config.length, 2)
     })
+    it('reads the older form of config, an object of fields by key, as PostHog did: each field with its key, in `order`', () => {
+      const { config } = parsePluginJson(
+        JSON.stringify({
+          name: 'maxmind',
+          config: {
+            localityLanguage: { name: 'Language', type: 'string', default: 'en', order: 2 },
+            maxmindKey: { name: 'Key', type: 'string', required: true, secret: true, order: 1 },
+            note: { name: 'No order', type: 'string' },
+          },
+        }),
+      )
+      assert.deepEqual(
+        config.map((f) => [f.key, f.name, f.required ?? false]),
+        [
+          ['maxmindKey', 'Key', true],
+          ['localityLanguage', 'Language', false],
+          ['note', 'No order', false],
+        ],
+      )
+      assert.throws(() => parsePluginJson('{"name":"x","config":{"a":{"type":"number"}}}'), /plugin.json: config\.a\.type must be one of/)
+      assert.throws(
+        () => parsePluginJson('{"name":"x","config":{"constructor":{"required":true}}}'),
+        /config\.constructor\.key "constructor" is a name every JavaScript object has/,
+      )
+      assert.throws(() => parsePluginJson('{"name":"x","config":"a"}'), /plugin.json: config must be an array \(or an object of fields by key\)/)
+    })
     it('refuses a plugin.json over 1 MB, naming the limit', () => {
       assert.throws(() => parsePluginJson(JSON.stringify({ name: 'x', description: 'x'.repeat(1024 * 1024) })), {
         message: 'plugin.json: is larger than 1048576 bytes',

@@ -14,8 +14,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function validateField(raw: unknown, index: number): PluginConfigField {
-  const at = `config[${index}]`
+function validateField(raw: unknown, at: string): PluginConfigField {
   if (!isRecord(raw)) fail(at, 'must be an object')
   for (const key of STRING_KEYS) {
     if (raw[key] !== undefined && typeof raw[key] !== 'string') fail(`${at}.${key}`, 'must be a string')
@@ -51,9 +50,25 @@ export function validatePluginJson(raw: unknown): PluginJson {
   for (const key of ['main', 'url', 'description']) {
     if (raw[key] !== undefined && typeof raw[key] !== 'string') fail(key, 'must be a string')
   }
-  if (raw.config !== undefined && !Array.isArray(raw.config)) fail('config', 'must be an array')
-  const config = ((raw.config as unknown[] | undefined) ?? []).map(validateField)
+  if (raw.config !== undefined && !Array.isArray(raw.config) && !isRecord(raw.config)) fail('config', 'must be an array (or an object of fields by key)')
+  const config = isRecord(raw.config)
+    ? fieldsByKey(raw.config)
+    : ((raw.config as unknown[] | undefined) ?? []).map((field, i) => validateField(field, `config[${i}]`))
   return { ...raw, name: raw.name, config } as PluginJson
+}
+
+/**
+ * The older form of `config`, an object of fields by key, which PostHog's tooling still reads
+ * (maxmind 0.0.2 has it): each field with its key, in `order` (those without one last, in the
+ * object's order), as PostHog's getConfigSchemaArray gives them.
+ */
+function fieldsByKey(config: Record<string, unknown>): PluginConfigField[] {
+  const fields = Object.entries(config).map(([key, value]) => validateField(isRecord(value) ? { key, ...value } : value, `config.${key}`))
+  const rank = (field: PluginConfigField) => (typeof field.order === 'number' && field.order !== 0 ? field.order : 999_999)
+  return fields
+    .map((field, i) => ({ field, i }))
+    .sort((a, b) => rank(a.field) - rank(b.field) || a.i - b.i)
+    .map(({ field }) => field)
 }
 
 /**
