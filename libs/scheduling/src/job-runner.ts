@@ -1,6 +1,15 @@
 import { cutFailureText, postpone, rankPluginJobAgain } from '@plugin-server/core'
 import type { Logger, PluginJobData } from '@plugin-server/core'
-import { ActiveConfig, JobHistory, JobRunRef, logTarget, PluginConfigUnavailableError, PluginLogWriter, PluginManager } from '@plugin-server/plugin-runtime'
+import {
+  ActiveConfig,
+  JobHistory,
+  JobRunRef,
+  LogTarget,
+  logTarget,
+  PluginConfigUnavailableError,
+  PluginLogWriter,
+  PluginManager,
+} from '@plugin-server/plugin-runtime'
 import { redact } from '@plugin-server/secrets'
 import { PluginError, PluginStoreError } from '@plugin-server/plugin-vm'
 import { Job, UnrecoverableError } from 'bullmq'
@@ -69,11 +78,11 @@ export class JobRunner {
     try {
       active = await this.activeConfig(pluginConfigId)
     } catch (err) {
-      return this.putBack(job, token, ref, `its config could not be read: ${(err as Error).message}`)
+      return this.putBack(job, token, ref, `its config could not be read: ${(err as Error).message}`, status.target)
     }
     // Its load failed for a reason that is not the plugin's (Postgres did not give its files): not an attempt.
     if (!active && this.deps.manager.state(pluginConfigId)?.status === 'pending') {
-      return this.putBack(job, token, ref, 'the plugin could not be loaded (the server failed to read it)')
+      return this.putBack(job, token, ref, 'the plugin could not be loaded (the server failed to read it)', status.target)
     }
     if (!active) {
       metrics.jobs.inc({ outcome: 'retry' })
@@ -100,7 +109,7 @@ export class JobRunner {
       metrics.jobs.inc({ outcome: 'success' })
       await this.history.finished(known, { state: 'completed', attempts: attempt, startedAt, error: null })
     } catch (err) {
-      if (err instanceof PluginConfigUnavailableError) return this.putBack(job, token, known, redact(err.message, target.secrets))
+      if (err instanceof PluginConfigUnavailableError) return this.putBack(job, token, known, redact(err.message, target.secrets), target)
       const failure = this.failure(job, target, err as Error)
       if (!(failure instanceof UnrecoverableError)) await this.waitAgain(job, attempt)
       await this.history.finished(known, {
@@ -123,7 +132,8 @@ export class JobRunner {
    * it spent the plugin's RetryError budget, and an outage longer than its 85 minutes failed every
    * job that came due for good; a load failure was even a PLUGIN ERROR and the job given up at once.
    */
-  private async putBack(job: Job<PluginJobData>, token: string | undefined, ref: JobRunRef, why: string): Promise<never> {
+  /** `target`: the config's plugin logs, once known, which hear of the job given up. */
+  private async putBack(job: Job<PluginJobData>, token: string | undefined, ref: JobRunRef, why: string, target?: LogTarget): Promise<never> {
     const { metrics, logger, timeScale, redis, queuePrefix } = this.deps
     const { name, pluginConfigId } = job.data
     const putBacks = (job.data.serverPutBacks ?? 0) + 1
@@ -133,6 +143,7 @@ export class JobRunner {
       metrics.jobs.inc({ outcome: 'failed' })
       const message = `job "${name}" failed: the server could not run it for ${Math.round(PUT_BACK_HORIZON_MS / 3_600_000)} h (${putBacks - 1} times put back): ${why}`
       logger.error({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, message)
+      if (target) this.deps.logs.write(target, 'SYSTEM', 'ERROR', message)
       await this.history.finished(ref, { state: 'failed', attempts: job.attemptsMade + 1, error: message })
       throw bounded(new UnrecoverableError(message))
     }
