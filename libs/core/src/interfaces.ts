@@ -41,6 +41,8 @@ export interface PluginJobData {
   serverPutBacks?: number
   /** When the server first failed its run (ms since the epoch), for the put-backs' horizon. */
   serverFailingSince?: number
+  /** The job's attempts made then: a run that reached the plugin since starts the count again. */
+  serverFailingAttempts?: number
 }
 
 /** Stored events of one team handed to the exporters (onEvent, onSnapshot, exportEvents). */

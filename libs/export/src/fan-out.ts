@@ -18,6 +18,9 @@ export interface FanOutDeps {
   rereads: TeamRereads
 }
 
+/** How far the ingest workers' and exporters' clocks may be apart, for when a hand-off was made. */
+const HANDOFF_CLOCK_SKEW_MS = 5_000
+
 /**
  * One ingest hand-off (a team's stored events) → each exporting config of the team: exportEvents
  * events into the config's buffer, onEvent / onSnapshot / composeWebhook events into a delivery
@@ -31,7 +34,11 @@ export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<s
   // The ingest worker knew an exporting config this exporter has not heard of (its reload message lost
   // over a reconnect, its re-read failed): the team is read again first. Taken as not there, the
   // events were acknowledged here and never delivered to it, though stored as deferred to it.
-  if ((job.data.configIds ?? []).some((id) => !deps.manager.knows(id))) await deps.rereads.after(job.data.teamId, started)
+  const unknown = () => (job.data.configIds ?? []).some((id) => !deps.manager.knows(id))
+  // A read that began after the hand-off was made (its timestamp, the ingest worker's clock, give or
+  // take HANDOFF_CLOCK_SKEW_MS) covers it: one read answers a team's whole backlog of hand-offs still
+  // naming a config disabled since, instead of one read (a second apart) per hand-off in the slots all teams share.
+  if (unknown()) await deps.rereads.after(job.data.teamId, Math.min(started, job.timestamp + HANDOFF_CLOCK_SKEW_MS), () => !unknown())
   // The configs known to export, set up or not: a setupPlugin that hangs or is being retried is the
   // delivery jobs' to wait for (each team holding its share of the slots), not the fan-out's, whose
   // few slots every team shares. Only a config whose exports are not known yet is loaded here.

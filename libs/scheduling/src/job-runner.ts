@@ -136,9 +136,11 @@ export class JobRunner {
   private async putBack(job: Job<PluginJobData>, token: string | undefined, ref: JobRunRef, why: string, target?: LogTarget): Promise<never> {
     const { metrics, logger, timeScale, redis, queuePrefix } = this.deps
     const { name, pluginConfigId } = job.data
-    const putBacks = (job.data.serverPutBacks ?? 0) + 1
-    // From the first run the server failed, not from when it was queued: a runIn(2, 'days') job is queued two days before it runs.
-    const failingSince = job.data.serverFailingSince ?? Date.now()
+    // Counted from the first run the server failed, not from when it was queued (a runIn(2, 'days')
+    // job is queued two days before it runs), and again after a run that reached the plugin.
+    const same = job.data.serverFailingSince !== undefined && job.data.serverFailingAttempts === job.attemptsMade
+    const putBacks = (same ? (job.data.serverPutBacks ?? 0) : 0) + 1
+    const failingSince = same ? job.data.serverFailingSince! : Date.now()
     if (Date.now() - failingSince > PUT_BACK_HORIZON_MS / timeScale) {
       metrics.jobs.inc({ outcome: 'failed' })
       const message = `job "${name}" failed: the server could not run it for ${Math.round(PUT_BACK_HORIZON_MS / 3_600_000)} h (${putBacks - 1} times put back): ${why}`
@@ -155,7 +157,7 @@ export class JobRunner {
     await this.history.finished(ref, { state: 'retrying', attempts: job.attemptsMade + 1, error: message })
     // Lost, the next put-back starts again from 5 s and the horizon from then: not worth failing the put-back for.
     await job
-      .updateData({ ...job.data, serverPutBacks: putBacks, serverFailingSince: failingSince })
+      .updateData({ ...job.data, serverPutBacks: putBacks, serverFailingSince: failingSince, serverFailingAttempts: job.attemptsMade })
       .catch((err: Error) => logger.warn({ job_id: job.id, err: err.message }, 'plugin job put back without its count'))
     await rankPluginJobAgain(job, redis, queuePrefix, Date.now() + delay).catch((err: Error) =>
       logger.warn({ job_id: job.id, err: err.message }, 'plugin job put back not ranked again; it keeps its rank'),

@@ -80,4 +80,32 @@ describe("TeamRereads (a team's configs read again for hand-offs naming configs 
     reads[2].end()
     await again
   })
+
+  it('spaces a read after a failed one by the minimum gap too, and survives a read that throws at once', async () => {
+    let calls = 0
+    const rereads = new TeamRereads(() => {
+      calls++
+      if (calls === 1) throw new Error('thrown before any await')
+      return Promise.resolve()
+    }, 200)
+    await assert.rejects(rereads.after(7, Date.now()), /thrown before any await/)
+    const started = Date.now()
+    await rereads.after(7, Date.now())
+    assert.equal(calls, 2, 'the team still has reads')
+    assert.ok(Date.now() - started >= 150, `read again ${Date.now() - started} ms after the failed one`)
+  })
+
+  it('ends the wait without a read once what the hand-off names is known (its reload message came meanwhile)', async () => {
+    const { reads, read } = reader()
+    const rereads = new TeamRereads(read, 0)
+    let known = false
+    const waiting = rereads.after(7, Date.now(), () => known)
+    await tick()
+    known = true
+    reads[0].end()
+    await waiting
+    assert.equal(reads.length, 1)
+    await rereads.after(7, Date.now() + 60_000, () => true)
+    assert.equal(reads.length, 1, 'nothing to read for a hand-off whose configs are known')
+  })
 })

@@ -233,6 +233,28 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     }
   })
 
+  it('puts back a job queued two days before it runs (runIn) at the first run the server fails, counting from that run', async () => {
+    await start()
+    const lock = await lockTable(db.pool, 'plugins')
+    try {
+      const job = await queue.add(
+        'record',
+        { teamId: team.id, pluginConfigId: config.id, name: 'record', payload: { label: 'runIn' }, enqueuedAt: new Date().toISOString() },
+        { timestamp: Date.now() - 2 * 86_400_000 },
+      )
+      await endWaitingQuery(db.pool, 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c')
+      await lock.release()
+      await eventually(
+        'ran',
+        () => queue.getJobState(job.id!),
+        (state) => state === 'completed',
+      )
+      assert.equal((await ran('record')).length, 1)
+    } finally {
+      await lock.release()
+    }
+  })
+
   it('fails a job for good, naming why, once the server has failed its runs for 24 h', async () => {
     await start()
     const lock = await lockTable(db.pool, 'plugins')
@@ -240,7 +262,7 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
       // As the job worker left it after putting it back for 24 h and a minute (TIME_SCALE 100: under 15 minutes).
       const job = await queue.add('record', {
         ...{ teamId: team.id, pluginConfigId: config.id, name: 'record', payload: { label: 'old' }, enqueuedAt: new Date().toISOString() },
-        ...{ serverPutBacks: 40, serverFailingSince: Date.now() - 24 * 3_600_000 - 60_000 },
+        ...{ serverPutBacks: 40, serverFailingSince: Date.now() - 24 * 3_600_000 - 60_000, serverFailingAttempts: 0 },
       })
       await endWaitingQuery(db.pool, 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c')
       await eventually(
