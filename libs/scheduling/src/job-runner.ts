@@ -21,7 +21,7 @@ import { JOB_RETRY_BASE_MS, jobRetryDelayMs } from './job-retry'
 
 /** The longest a job waits between runs the server failed (see JobRunner.putBack). */
 const PUT_BACK_MAX_MS = 300_000
-/** How long after it was queued a job the server keeps failing is given up, as an export delivery is. */
+/** How long after the server first failed its run a job it keeps failing is given up, as an export delivery is. */
 const PUT_BACK_HORIZON_MS = 24 * 3_600_000
 
 export interface JobRunnerDeps {
@@ -131,8 +131,8 @@ export class JobRunner {
    * again, until PUT_BACK_HORIZON_MS after the server first failed it; then it fails for good. As a failed attempt
    * it spent the plugin's RetryError budget, and an outage longer than its 85 minutes failed every
    * job that came due for good; a load failure was even a PLUGIN ERROR and the job given up at once.
+   * `target`: the config's plugin logs, once known, which hear of the job given up.
    */
-  /** `target`: the config's plugin logs, once known, which hear of the job given up. */
   private async putBack(job: Job<PluginJobData>, token: string | undefined, ref: JobRunRef, why: string, target?: LogTarget): Promise<never> {
     const { metrics, logger, timeScale, redis, queuePrefix } = this.deps
     const { name, pluginConfigId } = job.data
