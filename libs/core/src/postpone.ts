@@ -18,6 +18,10 @@ export async function postpone(job: Job, delayMs: number, token: string | undefi
  * fetched and put back once per delay each, and every other team's jobs waited behind those passes.
  */
 export function putBackDelayMs(job: Pick<Job, 'attemptsStarted' | 'attemptsMade'>, baseMs: number, maxMs: number, random = Math.random()): number {
-  const putBack = Math.max(0, job.attemptsStarted - job.attemptsMade - 1)
-  return Math.round(Math.min(maxMs, baseMs * 2 ** Math.min(putBack, 16)) * (0.75 + random / 2))
+  return doublingDelayMs(Math.max(0, job.attemptsStarted - job.attemptsMade - 1), baseMs, maxMs, random)
+}
+
+/** `baseMs` after none before, twice that after each one, at most `maxMs`, give or take a quarter. */
+export function doublingDelayMs(before: number, baseMs: number, maxMs: number, random = Math.random()): number {
+  return Math.round(Math.min(maxMs, baseMs * 2 ** Math.min(before, 16)) * (0.75 + random / 2))
 }

@@ -4,6 +4,7 @@ import type { PluginManager } from '@plugin-server/plugin-runtime'
 import { configExportOptions } from './config-export-options'
 import type { DeliveryQueue, NewDelivery } from './delivery-queue'
 import type { ExportBuffer } from './export-buffer'
+import { methodReceives } from './method-receives'
 import type { TeamRereads } from './team-rereads'
 import type { ExportMethod, ExportSettings, ProcessedPluginEvent } from './interfaces'
 import { toProcessedEvent } from '@plugin-server/plugin-runtime'
@@ -45,8 +46,8 @@ export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<s
   const records = await deps.manager.teamExporting(job.data.teamId, EXPORTING_METHODS)
   // Built once; each delivery job carries its own serialized copy, so no plugin sees another's changes.
   const events = job.data.events.map(toProcessedEvent)
-  const snapshots = events.filter((e) => e.event === '$snapshot')
-  const others = events.filter((e) => e.event !== '$snapshot')
+  const snapshots = events.filter((e) => methodReceives('onSnapshot', e.event))
+  const others = events.filter((e) => !methodReceives('onSnapshot', e.event))
   const deliveries: NewDelivery[] = []
   let buffered = 0
   for (const record of records) {
@@ -64,7 +65,6 @@ export async function fanOut(deps: FanOutDeps, job: Job<ExportBatch>): Promise<s
     per('composeWebhook', others)
     if (methods.includes('exportEvents')) {
       const options = configExportOptions(record.config, deps.settings)
-      // Never recordings: PostHog's exportEvents was fed from onEvent, which $snapshot never reached (onSnapshot's).
       const kept = others.filter((e) => !options.ignoredEvents.has(e.event))
       const bytes = await deps.buffer.append(configId, handoffId, kept)
       if (bytes !== null) buffered += kept.length

@@ -21,6 +21,7 @@ import {
 import { exportEventsToIgnore, toProcessedEvent } from '@plugin-server/plugin-runtime'
 import type { DeliveryQueue } from './delivery-queue'
 import type { ProcessedPluginEvent } from './interfaces'
+import { methodReceives } from './method-receives'
 import { historicalPagesDone, markHistoricalPageDone, readHistoricalCounts, unfinishedHistoricalPages } from './historical-pages'
 import type { HistoricalJobData } from './historical-queue'
 
@@ -121,8 +122,7 @@ export class HistoricalRunner {
     const handOver = async (rows: HistoricalEventRow[]) => {
       const end = { timestamp: rows[rows.length - 1].ts_key, uuid: rows[rows.length - 1].uuid }
       await setHistoricalPendingEnd(pool, runId, end)
-      // As live exports: exportEvents never gets recordings ($snapshot is onSnapshot's).
-      const kept = rows.filter((r) => r.event !== '$snapshot' && !ignored.has(r.event))
+      const kept = rows.filter((r) => methodReceives('exportEvents', r.event) && !ignored.has(r.event))
       const exportedAt = new Date().toISOString()
       if (kept.length > 0) {
         await deliveries.add([

@@ -1,4 +1,4 @@
-import { cutFailureText, postpone, rankPluginJobAgain } from '@plugin-server/core'
+import { cutFailureText, doublingDelayMs, postpone, rankPluginJobAgain } from '@plugin-server/core'
 import type { Logger, PluginJobData } from '@plugin-server/core'
 import {
   ActiveConfig,
@@ -150,7 +150,7 @@ export class JobRunner {
       throw bounded(new UnrecoverableError(message))
     }
     // Give or take a quarter: the jobs put back in an outage do not all come back at once when it ends.
-    const delay = Math.round((Math.min(JOB_RETRY_BASE_MS * 2 ** Math.min(putBacks - 1, 16), PUT_BACK_MAX_MS) / timeScale) * (0.75 + Math.random() / 2))
+    const delay = doublingDelayMs(putBacks - 1, JOB_RETRY_BASE_MS / timeScale, PUT_BACK_MAX_MS / timeScale)
     metrics.jobs.inc({ outcome: 'postponed' })
     const message = `job "${name}" postponed ${Math.round(delay / 1000)} s, not counted as an attempt: ${why}`
     logger.warn({ plugin_config_id: pluginConfigId, job: name, job_id: job.id }, message)

@@ -1,10 +1,13 @@
-import { deliver, ExportMethod, Webhook } from '@plugin-server/export'
+import { deliver, ExportMethod, methodReceives, Webhook } from '@plugin-server/export'
 import { exportEventsToIgnore } from '@plugin-server/plugin-runtime'
 import type { PluginEvent, PluginInstance } from '@plugin-server/plugin-vm'
 import { shownHeaders, shownUrl } from './dry-net'
 import type { TryStep } from './interfaces'
 import { processedEvent } from './processed-event'
 import type { TryPlugin } from './try-plugin'
+
+/** The export methods a dry run calls, in the order its steps show them. */
+const DELIVERY_ORDER: readonly ExportMethod[] = ['onEvent', 'onSnapshot', 'exportEvents', 'composeWebhook']
 
 /**
  * What the exporters would do with the stored event, through the exporters' own `deliver`: the
@@ -13,13 +16,11 @@ import type { TryPlugin } from './try-plugin'
  */
 export async function dryDelivery(ready: TryPlugin[], stored: PluginEvent): Promise<TryStep[]> {
   const steps: TryStep[] = []
-  const snapshot = stored.event === '$snapshot'
   for (const plugin of ready) {
-    const methods: ExportMethod[] = []
-    if (snapshot ? plugin.has('onSnapshot') : plugin.has('onEvent')) methods.push(snapshot ? 'onSnapshot' : 'onEvent')
-    // As the exporters: recordings are onSnapshot's only.
-    if (!snapshot && plugin.has('exportEvents') && !exportEventsToIgnore(plugin.config).has(stored.event)) methods.push('exportEvents')
-    if (!snapshot && plugin.has('composeWebhook')) methods.push('composeWebhook')
+    const methods = DELIVERY_ORDER.filter(
+      (method) =>
+        plugin.has(method) && methodReceives(method, stored.event) && (method !== 'exportEvents' || !exportEventsToIgnore(plugin.config).has(stored.event)),
+    )
     for (const method of methods) steps.push(await dryDeliver(plugin, method, stored))
   }
   return steps
