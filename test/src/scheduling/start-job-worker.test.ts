@@ -26,6 +26,9 @@ const UNIT_MS: Record<string, number> = {
   year: 365 * 86_400_000,
 }
 
+/** How the job worker's read of a job's config starts (libs/db findPluginConfigPlugin): ended, it fails as in an outage. */
+const CONFIG_STATUS_READ = 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c'
+
 describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', function () {
   this.timeout(60_000)
   let db: TestDatabase
@@ -217,7 +220,7 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     try {
       const job = await enqueue('record', { label: 'outage' })
       // Each read of the job's config waits on the lock, and fails as in an outage when ended.
-      for (let failures = 0; failures < 3; failures++) await endWaitingQuery(db.pool, 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c')
+      for (let failures = 0; failures < 3; failures++) await endWaitingQuery(db.pool, CONFIG_STATUS_READ)
       await lock.release()
       await eventually(
         'ran',
@@ -242,7 +245,7 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
         { teamId: team.id, pluginConfigId: config.id, name: 'record', payload: { label: 'runIn' }, enqueuedAt: new Date().toISOString() },
         { timestamp: Date.now() - 2 * 86_400_000 },
       )
-      await endWaitingQuery(db.pool, 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c')
+      await endWaitingQuery(db.pool, CONFIG_STATUS_READ)
       await lock.release()
       await eventually(
         'ran',
@@ -264,7 +267,7 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
         ...{ teamId: team.id, pluginConfigId: config.id, name: 'record', payload: { label: 'old' }, enqueuedAt: new Date().toISOString() },
         ...{ serverPutBacks: 40, serverFailingSince: Date.now() - 24 * 3_600_000 - 60_000, serverFailingAttempts: 0 },
       })
-      await endWaitingQuery(db.pool, 'SELECT c.team_id, c.enabled, c.plugin_id, p.name FROM plugin_configs c')
+      await endWaitingQuery(db.pool, CONFIG_STATUS_READ)
       await eventually(
         'failed',
         () => queue.getJobState(job.id!),
