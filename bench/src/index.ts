@@ -1,6 +1,7 @@
 import { benchAdminApi } from './admin-api'
 import { benchConfigs } from './configs'
 import { benchIngest } from './ingest'
+import { benchInserts } from './inserts'
 import { benchIsolateCeiling } from './isolate-ceiling'
 import { benchNeighbourLag } from './neighbour-lag'
 import { benchPipeline } from './pipeline'
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const only = process.argv[2]
   if (!only || only === 'ingest') await benchIngest()
   if (!only || only === 'pipeline') await benchPipeline()
+  if (!only || only === 'inserts') await benchInserts()
   if (!only || only === 'plugin-vm') await benchPluginVm()
   if (!only || only === 'scheduler') await benchScheduler()
   if (!only || only === 'admin-api') await benchAdminApi()

@@ -70,7 +70,7 @@ export { parseSecretKeys, SECRET_KEY_ID, SECRETS_KEYS_VARIABLE } from './secret-
 export type { SecretKey } from './secret-keys'
 export { installFatalHandlers } from './fatal-errors'
 export { GLIBC_MALLOC_TUNABLES } from './malloc-tunables'
-export { isStorableTime } from './storable-timestamp'
+export { EARLIEST_STORABLE_TIME, isStorableTime, LATEST_STORABLE_TIME } from './storable-timestamp'
 export { jsonNestedDeeperThan, MAX_EVENT_DEPTH } from './event-depth'
 export { parseDate } from './parse-date'
 export { withoutTrailingSlashes } from './without-trailing-slashes'

@@ -1,6 +1,7 @@
-import { IngestEvent, isStorableTime, toPostgresJson } from '@plugin-server/core'
+import { EARLIEST_STORABLE_TIME, IngestEvent, isStorableTime, LATEST_STORABLE_TIME, toPostgresJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
 import { analyzeNewEventsPartitions } from './events-partitions/analyze-new-events-partitions'
+import { fewEventsPartitions } from './events-partitions/few-events-partitions'
 
 export interface StoredEvent {
   uuid: string
@@ -17,12 +18,29 @@ export interface StoredEvent {
 /**
  * How far apart two timestamps of one (team, uuid) may be and still be the same event delivered
  * twice. A redelivered batch carries the same timestamps; a client's retry is re-corrected for
- * clock skew by capture and so may differ by the retry's delay. One day also bounds the dedupe
- * check to the two or three daily partitions around the event (run-time pruning).
+ * clock skew by capture and so may differ by the retry's delay. One day also bounds each event's
+ * dedupe check to the two or three daily partitions around it (run-time pruning). DEDUPE_WINDOW_MS
+ * is the same in milliseconds.
  */
 export const EVENT_DEDUPE_WINDOW = '1 day'
 
-/** The statement insertEvents runs ($1: the rows as a JSON array); exported so tests can look at its plan. */
+/**
+ * How many time ranges a batch's uuid lookups are bounded by (see lookupRanges): enough for live
+ * events plus a few clusters of older ones a client queued offline.
+ */
+const EVENT_LOOKUP_RANGES = 4
+
+/**
+ * The batch's time ranges as the lookups' bound ($2 and $3 the first range's ends, $4 and $5 the
+ * second's…): a plan made for a batch's values prunes the partitions outside them at plan time and
+ * locks only those within.
+ */
+const LOOKUP_RANGES_SQL = Array.from(
+  { length: EVENT_LOOKUP_RANGES },
+  (_, i) => `e.timestamp BETWEEN $${2 * i + 2}::timestamptz AND $${2 * i + 3}::timestamptz`,
+).join(' OR ')
+
+/** The statement insertEvents runs ($1: the rows as a JSON array, then lookupRanges' bounds); exported so tests can look at its plan. */
 export const INSERT_EVENTS_SQL = `INSERT INTO events (uuid, team_id, event, distinct_id, properties, timestamp, ip, site_url)
   SELECT DISTINCT ON (r.team_id, r.uuid) r.uuid, r.team_id, r.event, r.distinct_id, r.properties, r.timestamp, r.ip, r.site_url
   FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (uuid uuid, team_id int, event text, distinct_id text,
@@ -32,6 +50,7 @@ export const INSERT_EVENTS_SQL = `INSERT INTO events (uuid, team_id, event, dist
   LEFT JOIN LATERAL (
     SELECT true AS found FROM events e WHERE e.team_id = r.team_id AND e.uuid = r.uuid
       AND e.timestamp >= r.timestamp - interval '${EVENT_DEDUPE_WINDOW}' AND e.timestamp <= r.timestamp + interval '${EVENT_DEDUPE_WINDOW}'
+      AND (${LOOKUP_RANGES_SQL})
     LIMIT 1) stored ON true
   WHERE stored.found IS NULL
   ORDER BY r.team_id, r.uuid, r.n
@@ -49,16 +68,20 @@ const STORED_ROWS_SQL = `SELECT r.n::int AS n, e.event, e.distinct_id, e.propert
     SELECT e.event, e.distinct_id, e.properties, e.timestamp, e.ip, e.site_url FROM events e
     WHERE e.team_id = r.team_id AND e.uuid = r.uuid
       AND e.timestamp >= r.timestamp - interval '${EVENT_DEDUPE_WINDOW}' AND e.timestamp <= r.timestamp + interval '${EVENT_DEDUPE_WINDOW}'
+      AND (${LOOKUP_RANGES_SQL})
     ORDER BY abs(extract(epoch FROM e.timestamp - r.timestamp)) LIMIT 1) e ON true`
 
 /**
- * insertEvents' statement is prepared once per connection under this name: after five executions
- * Postgres reuses one generic plan instead of planning every batch. No value of $1 lets the planner
- * prune partitions (the dedupe lookup depends on each row), so the generic plan is the custom one
- * without the planning, whose cost grows with the number of partitions: with ~60 daily partitions,
- * 33 -> 20 µs of Postgres CPU per event (libs/db README). An ANALYZE of a partition (its first
- * batch, autovacuum) or a partition made or dropped invalidates the plan, so it is made again.
- * Behind PgBouncer in transaction mode this needs PgBouncer >= 1.21 with max_prepared_statements set.
+ * While the events table has few partitions (fewEventsPartitions), insertEvents' statement is
+ * prepared under this name: parsed once per connection and, after five executions, Postgres may
+ * reuse one generic plan for it, which prunes only at run time and so locks every partition and its
+ * key — few here — and saves planning each batch: 24–25 against 30 µs of Postgres CPU per event
+ * with 9 partitions (100-event batches, `npm run bench -- inserts`). With more, every batch is planned
+ * (not named: Postgres chooses by cost, and was seen reusing the generic plan with 110), which
+ * prunes to the batch's lookupRanges before locking: about a dozen relations per insert however
+ * many days the table keeps, where the generic plan locked 812 with 409 partitions and cost 46
+ * against 32 µs per event. Behind PgBouncer in transaction mode the named statement needs
+ * PgBouncer >= 1.21 with max_prepared_statements set.
  */
 export const INSERT_EVENTS_STATEMENT = 'plugin-server/insert-events'
 
@@ -120,7 +143,7 @@ export async function storeEvents(pool: Pool, events: readonly IngestEvent[]): P
   }
   if (skipped.length > 0) {
     const lookups = skipped.map((i) => ({ uuid: rows[i].uuid, team_id: rows[i].team_id, timestamp: rows[i].timestamp }))
-    const found = await pool.query<StoredRow>(STORED_ROWS_SQL, [JSON.stringify(lookups)])
+    const found = await pool.query<StoredRow>(STORED_ROWS_SQL, [JSON.stringify(lookups), ...lookupRanges(lookups.map((l) => Date.parse(l.timestamp)))])
     for (const row of found.rows) {
       const i = skipped[row.n - 1]
       const { event, distinct_id, properties, ip, site_url } = row
@@ -155,25 +178,23 @@ async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<I
   if (events.length === 0) return { rows: [], inserted: new Set(), cleaned: false }
   const now = new Date().toISOString()
   let named = false
+  const times: number[] = []
   const rows = events.map((e) => ({
     uuid: e.uuid,
     team_id: e.team_id,
     event: e.event.length > MAX_EVENT_NAME_LENGTH ? ((named = true), cutEventName(e.event)) : e.event,
     distinct_id: e.distinct_id,
     properties: e.properties,
-    // Capture and the plugin chain only pass storable times; a batch queued by an older capture
-    // may not, and one time Postgres refuses fails the whole statement, on every retry.
-    timestamp: isStorableTime(Date.parse(e.timestamp)) ? e.timestamp : now,
+    timestamp: storableTimestamp(e.timestamp, now, times),
     ip: e.ip,
     site_url: e.site_url,
   }))
   const json = JSON.stringify(rows)
   const text = toPostgresJson(json)
-  const result = await pool.query<{ team_id: number; uuid: string }>({
-    name: INSERT_EVENTS_STATEMENT,
-    text: INSERT_EVENTS_SQL,
-    values: [text],
-  })
+  const values = [text, ...lookupRanges(times)]
+  const result = await pool.query<{ team_id: number; uuid: string }>(
+    fewEventsPartitions(pool) ? { name: INSERT_EVENTS_STATEMENT, text: INSERT_EVENTS_SQL, values } : { text: INSERT_EVENTS_SQL, values },
+  )
   // The same string unless something was taken out (rare): then the rows are read back from the text
   // Postgres was given, so the exporters get what it holds, not the NULs an export's own database refuses.
   const scrubbed = text !== json
@@ -184,6 +205,59 @@ async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<I
   ).catch(() => undefined)
   const inserted = new Set(result.rows.map((r) => keyOf(r.team_id, r.uuid)))
   return { rows: scrubbed ? (JSON.parse(text) as EventRow[]) : rows, inserted, cleaned: scrubbed || named }
+}
+
+/**
+ * The timestamp as stored, its time in epoch milliseconds pushed onto `times`. Capture and the plugin
+ * chain pass toISOString's; a batch queued by an older capture may hold a time Postgres refuses (one
+ * fails the whole statement, on every retry: the time of the insert instead), or one without a zone,
+ * which this process and Postgres could read in different zones: written as this process reads it,
+ * so the lookups' bounds (lookupRanges) are computed from what Postgres stores.
+ */
+function storableTimestamp(timestamp: string, now: string, times: number[]): string {
+  const ms = Date.parse(timestamp)
+  if (!isStorableTime(ms)) {
+    times.push(Date.parse(now))
+    return now
+  }
+  times.push(ms)
+  const canonical = new Date(ms).toISOString()
+  return canonical === timestamp ? timestamp : canonical
+}
+
+/** EVENT_DEDUPE_WINDOW in milliseconds. */
+const DEDUPE_WINDOW_MS = 24 * 3600 * 1000
+/** Times this far apart have windows that do not meet: a range may end between them. */
+const RANGE_GAP_MS = 2 * DEDUPE_WINDOW_MS
+
+/**
+ * The bounds of the lookups for stored uuids: at most EVENT_LOOKUP_RANGES time ranges, as 2 ×
+ * EVENT_LOOKUP_RANGES ISO times (unused ranges repeat the first), that hold every stored event
+ * within EVENT_DEDUPE_WINDOW of one of `times`. The planner locks only the partitions these touch:
+ * without them every insert locked every partition and its key (the lookup's own bounds come from
+ * each row, known only at run time), so a year of daily partitions filled Postgres' lock table. The
+ * times are clustered where they lie more than two days apart; past EVENT_LOOKUP_RANGES clusters
+ * the nearest are merged, so a batch spread over a year still locks what it spans, and no more
+ * than before.
+ */
+export function lookupRanges(times: readonly number[]): string[] {
+  const sorted = [...times].sort((a, b) => a - b)
+  const ranges: [number, number][] = []
+  for (const t of sorted) {
+    const last = ranges[ranges.length - 1]
+    if (last && t - last[1] <= RANGE_GAP_MS) last[1] = t
+    else ranges.push([t, t])
+  }
+  while (ranges.length > EVENT_LOOKUP_RANGES) {
+    let nearest = 0
+    for (let i = 1; i < ranges.length - 1; i++) if (ranges[i + 1][0] - ranges[i][1] < ranges[nearest + 1][0] - ranges[nearest][1]) nearest = i
+    ranges.splice(nearest, 2, [ranges[nearest][0], ranges[nearest + 1][1]])
+  }
+  // A millisecond beyond the window each way: the rows' own bounds decide, these only prune.
+  const bound = (ms: number) => new Date(Math.min(Math.max(ms, EARLIEST_STORABLE_TIME), LATEST_STORABLE_TIME - 1)).toISOString()
+  const bounds = ranges.flatMap(([from, to]) => [bound(from - DEDUPE_WINDOW_MS - 1), bound(to + DEDUPE_WINDOW_MS + 1)])
+  while (bounds.length < 2 * EVENT_LOOKUP_RANGES) bounds.push(bounds[0], bounds[1])
+  return bounds
 }
 
 /**

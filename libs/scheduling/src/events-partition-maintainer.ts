@@ -9,11 +9,11 @@ const INTERVAL_MS = 3_600_000
 /** A failed pass (database down, schema not migrated yet, a lock not had in time) is tried again sooner. */
 const RETRY_MS = 60_000
 /**
- * Past this many partitions (no retention, or one of more than about 90 days), each pass warns: every insert locks every partition
- * and its key (the dedupe lookup's generic plan; 834 relation locks with 409 partitions, measured),
- * and Postgres' lock table holds max_locks_per_transaction (64) × max_connections of those, past the
- * first 16 of each transaction: with a year of days, a few concurrent batches fill it ("out of
- * shared memory") and each batch is slower (1.4–1.7 ms for one event, 0.35–0.4 ms with 9 partitions).
+ * Past this many partitions (no retention, or one of more than about 90 days), each pass warns. The
+ * events insert and historical exports lock only the partitions of their days, but a read not
+ * bounded by time (the admin API's event counts and latest event, a team's deletion) reads and
+ * locks each partition and its key, and Postgres' lock table holds max_locks_per_transaction (64) ×
+ * max_connections of those for all sessions.
  */
 export const EVENTS_PARTITIONS_WARNING = 100
 
@@ -54,7 +54,7 @@ export class EventsPartitionMaintainer extends PeriodicPass<EventsPartitionMaint
     })
     this.partitions = new Gauge({
       name: 'events_partitions',
-      help: 'Partitions of the events table after the last maintenance pass (the default one not counted); every insert locks each of them',
+      help: 'Partitions of the events table after the last maintenance pass (the default one not counted); a read of events not bounded by time locks each of them',
       registers: [registry],
     })
   }
@@ -72,10 +72,10 @@ export class EventsPartitionMaintainer extends PeriodicPass<EventsPartitionMaint
         const keeps = retentionDays === null ? 'EVENTS_RETENTION_DAYS is off (one more a day)' : `EVENTS_RETENTION_DAYS (${retentionDays}) keeps that many days`
         const remedy = retentionDays === null ? 'set EVENTS_RETENTION_DAYS' : 'lower EVENTS_RETENTION_DAYS'
         this.logger.warn(
-          { partitions: result.partitions, relation_locks_per_insert: 2 * result.partitions },
-          `the events table has ${result.partitions} partitions and ${keeps}: every insert locks each of them and its key, ` +
-            `about ${2 * result.partitions} locks a batch where Postgres holds max_locks_per_transaction × max_connections (64 × 100 by default) for all; ` +
-            `${remedy}, or raise max_locks_per_transaction, before inserts fail with "out of shared memory"`,
+          { partitions: result.partitions },
+          `the events table has ${result.partitions} partitions and ${keeps}: reads of events not bounded by time ` +
+            `(the admin API's event counts and latest event, a team's deletion) read and lock each of them and its key, ` +
+            `where Postgres holds max_locks_per_transaction × max_connections (64 × 100 by default) locks for all; ${remedy}, or raise max_locks_per_transaction`,
         )
       }
       if (result.created.length + result.dropped.length + result.defaultRowsDeleted > 0) {

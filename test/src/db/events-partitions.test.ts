@@ -3,7 +3,10 @@ import path from 'node:path'
 import {
   addDays,
   countEvents,
+  countHistoricalEvents,
   createEventsPartition,
+  createHistoricalRun,
+  createTeam,
   eventsPartitionName,
   inTransaction,
   INSERT_EVENTS_SQL,
@@ -11,11 +14,13 @@ import {
   insertEvents,
   insertPluginLogs,
   listEventsPartitions,
+  lookupRanges,
   maintainEventsPartitions,
   NewPluginLogRow,
+  readHistoricalPage,
   utcDayStart,
 } from '@plugin-server/db'
-import { loadConfig } from '@plugin-server/core'
+import { IngestEvent, loadConfig } from '@plugin-server/core'
 import { Pool } from 'pg'
 import { PluginRuntime, startPluginRuntime } from '@plugin-server/plugin-runtime'
 import { EventsPartitionMaintainer, EVENTS_PARTITIONS_WARNING, schedulingConfig, startScheduler, StartedScheduler } from '@plugin-server/scheduling'
@@ -28,6 +33,9 @@ import { testRoleContext } from '../harness/role-context'
 import { ingestEvent } from './ingest-event'
 
 const today = () => utcDayStart(new Date())
+
+/** The values insertEvents gives its statement for these events. */
+const statementValues = (events: IngestEvent[]) => [JSON.stringify(events), ...lookupRanges(events.map((e) => Date.parse(e.timestamp)))]
 
 describe('events partitioned by day', () => {
   let db: TestDatabase
@@ -109,7 +117,7 @@ describe('events partitioned by day', () => {
   it("looks for an event's uuid only in the partitions within a day of its timestamp", async () => {
     const event = ingestEvent({ timestamp: addDays(today(), 3).toISOString() })
     const plan = await inTransaction(db.pool, async (client) => {
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${INSERT_EVENTS_SQL}`, [JSON.stringify([event])])
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${INSERT_EVENTS_SQL}`, statementValues([event]))
       await client.query('ROLLBACK')
       await client.query('BEGIN')
       return rows.map((r) => r['QUERY PLAN']).join('\n')
@@ -133,7 +141,7 @@ describe('events partitioned by day', () => {
     await eventually('statistics from the first batch', statistics, (n) => n === 1)
     // Large enough for an index to beat reading the partition whole; the statistics are still the first batch's.
     for (let i = 0; i < 30; i++) await insertEvents(db.pool, batch())
-    const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${INSERT_EVENTS_SQL}`, [JSON.stringify([ingestEvent()])])
+    const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${INSERT_EVENTS_SQL}`, statementValues([ingestEvent()]))
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
     assert.match(plan, new RegExp(`Index (Only )?Scan using ${name}_pkey on ${name}`), plan)
   })
@@ -177,7 +185,7 @@ describe('events partitioned by day', () => {
     }
   })
 
-  it("reuses one prepared plan per connection for its inserts, and that plan still probes each partition's key", async () => {
+  it("reuses one prepared plan per connection for its inserts while the table has a month of partitions or fewer, and that plan still probes each partition's key", async () => {
     const name = eventsPartitionName(today())
     const pool = new Pool({ connectionString: db.url, max: 1 })
     // pool.end() resolves before its client's socket has closed; the database's DROP … WITH (FORCE)
@@ -203,7 +211,9 @@ describe('events partitioned by day', () => {
         assert.ok(before > 0, `inserts after the fifth reuse the generic plan (generic plans so far: ${before})`)
         await client.query('BEGIN')
         const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-          `EXPLAIN (ANALYZE, COSTS OFF) EXECUTE "${INSERT_EVENTS_STATEMENT}"(${client.escapeLiteral(JSON.stringify([ingestEvent()]))})`,
+          `EXPLAIN (ANALYZE, COSTS OFF) EXECUTE "${INSERT_EVENTS_STATEMENT}"(${statementValues([ingestEvent()])
+            .map((v) => client.escapeLiteral(v))
+            .join(', ')})`,
         )
         await client.query('ROLLBACK')
         assert.equal(await genericPlans(), before + 1, 'the plan explained is the reused one')
@@ -215,6 +225,113 @@ describe('events partitioned by day', () => {
     } finally {
       await pool.end()
     }
+  })
+
+  describe('with a hundred older days of partitions (three months without retention)', () => {
+    beforeEach(async () => {
+      for (let day = -1; (await listEventsPartitions(db.pool)).length < 110; day--) await createEventsPartition(db.pool, addDays(today(), day))
+      await db.pool.query('ANALYZE events')
+    })
+
+    /**
+     * What `read` answered on a connection of its own (or the one of `pool`, made with max 1), the
+     * daily partitions its transaction (rolled back after) held a lock on, and the statements
+     * prepared on that connection.
+     */
+    const lockedBy = async <T>(read: (client: Pool) => Promise<T>, pool = new Pool({ connectionString: db.url, max: 1 })) => {
+      pool.on('error', () => undefined)
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        const answer = await read(client as unknown as Pool)
+        const { rows } = await client.query<{ name: string }>(
+          `SELECT DISTINCT relation::regclass::text AS name FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation::regclass::text ~ '^events_p[0-9]+$' ORDER BY 1`,
+        )
+        const prepared = await client.query<{ name: string }>('SELECT name FROM pg_prepared_statements')
+        return { answer, partitions: rows.map((r) => r.name), prepared: prepared.rows.map((r) => r.name) }
+      } finally {
+        await client.query('ROLLBACK')
+        client.release()
+        await pool.end()
+      }
+    }
+    const around = (day: Date) => [-1, 0, 1].map((d) => eventsPartitionName(addDays(day, d)))
+    const monthAgo = addDays(today(), -30)
+
+    it("locks only the partitions within a day of its batch's events when inserting, and still finds their stored uuids", async () => {
+      const stored = ingestEvent({ timestamp: new Date(monthAgo.getTime() + 3_600_000).toISOString() })
+      assert.equal(await insertEvents(db.pool, [stored]), 1)
+      // Batches enough for a statement prepared under a name to be on its generic plan, the partitions counted meanwhile.
+      const pool = new Pool({ connectionString: db.url, max: 1 })
+      for (let i = 0; i < 8; i++) assert.equal(await insertEvents(pool, [ingestEvent()]), 1)
+      assert.deepEqual(await lockedBy((client) => insertEvents(client, [ingestEvent(), ingestEvent()]), pool), {
+        answer: 2,
+        partitions: around(today()).sort(),
+        prepared: [],
+      })
+      // A client's queued event a month old beside live ones: its days too, and its uuid found as stored.
+      assert.deepEqual(await lockedBy((client) => insertEvents(client, [ingestEvent(), { ...stored, event: 'sent again' }])), {
+        answer: 1,
+        partitions: [...around(monthAgo), ...around(today())].sort(),
+        prepared: [],
+      })
+    })
+
+    it("locks only the partitions of a historical export's range, from its cursor on, when reading its pages and counting its events", async () => {
+      const team = await createTeam(db.pool, 'exporting')
+      const plugin = await db.pool.query<{ id: number }>(`INSERT INTO plugins (name, plugin_json, content_hash) VALUES ('p', '{}', 'h') RETURNING id`)
+      const config = await db.pool.query<{ id: number }>(`INSERT INTO plugin_configs (team_id, plugin_id) VALUES ($1, $2) RETURNING id`, [
+        team.id,
+        plugin.rows[0].id,
+      ])
+      const inRange = [0, 1].map((d) => ingestEvent({ team_id: team.id, timestamp: new Date(addDays(monthAgo, d).getTime() + 60_000).toISOString() }))
+      assert.equal(await insertEvents(db.pool, [...inRange, ingestEvent({ team_id: team.id })]), 3)
+      const created = await createHistoricalRun(db.pool, {
+        configId: config.rows[0].id,
+        teamId: team.id,
+        from: monthAgo,
+        to: addDays(monthAgo, 2),
+        batchSize: 10,
+        maxInFlight: 1,
+        maxUnfinished: { config: 1, team: 1 },
+      })
+      assert.ok(created.outcome === 'created', created.outcome)
+      const runId = created.run.id
+      const range = [0, 1].map((d) => eventsPartitionName(addDays(monthAgo, d)))
+      assert.deepEqual(await lockedBy((pool) => countHistoricalEvents(pool, runId)), { answer: 2, partitions: range, prepared: [] })
+      const first = await lockedBy((pool) => readHistoricalPage(pool, { runId, after: null, until: null, limit: 1 }))
+      assert.deepEqual([first.answer.map((r) => r.uuid), first.partitions], [[inRange[0].uuid], range])
+      const after = { timestamp: first.answer[0].ts_key, uuid: first.answer[0].uuid }
+      const second = await lockedBy((pool) => readHistoricalPage(pool, { runId, after, until: null, limit: 10 }))
+      assert.deepEqual([second.answer.map((r) => r.uuid), second.partitions], [[inRange[1].uuid], range])
+    })
+  })
+
+  it("bounds a batch's lookups by at most four time ranges a day wider than its events, the nearest clusters merged past four", () => {
+    const day = 24 * 3600 * 1000
+    const t0 = Date.parse('2026-06-01T12:00:00.000Z')
+    const iso = (ms: number) => new Date(ms).toISOString()
+    // Within two days of each other: one range, the first repeated for the three unused.
+    assert.deepEqual(
+      lookupRanges([t0 + 2 * day, t0, t0 + day]),
+      Array(4)
+        .fill([iso(t0 - day - 1), iso(t0 + 3 * day + 1)])
+        .flat(),
+    )
+    // Six clusters: the two nearest pairs (3 and 5 days apart) merged, the far ones (10, 100, 400 days) kept apart.
+    const times = [0, 3, 13, 18, 118, 518].map((d) => t0 + d * day)
+    assert.deepEqual(
+      lookupRanges(times),
+      [
+        [0, 3],
+        [13, 18],
+        [118, 118],
+        [518, 518],
+      ].flatMap(([from, to]) => [iso(t0 + from * day - day - 1), iso(t0 + to * day + day + 1)]),
+    )
+    // Never beyond what Postgres reads back: years 0001 to 9999.
+    const [from, , , to] = lookupRanges([Date.parse('0001-01-01T00:00:00Z'), Date.parse('9999-12-31T23:59:59.999Z')])
+    assert.deepEqual([from, to], ['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z'])
   })
 
   it('creates the missing partitions of the window, once however many replicas maintain at once', async () => {
@@ -381,7 +498,7 @@ describe('EventsPartitionMaintainer: how many partitions the events table has', 
     return { result: result!, gauge, warnings: lines.filter((l) => l.level === 40).map((l) => l.msg) }
   }
 
-  it('counts them in events_partitions, and warns past 100 with retention off, naming what to set before inserts fail', async () => {
+  it('counts them in events_partitions, and warns past 100 with retention off, naming what to set', async () => {
     const { result, gauge, warnings } = await pass(null)
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'events'::regclass`)
     assert.equal(result.partitions, rows[0].n - 1, 'every partition but the default one')
@@ -391,7 +508,7 @@ describe('EventsPartitionMaintainer: how many partitions the events table has', 
     assert.match(
       warnings[0],
       new RegExp(
-        `^the events table has ${result.partitions} partitions and EVENTS_RETENTION_DAYS is off \\(one more a day\\): every insert locks each of them and its key, .*; set EVENTS_RETENTION_DAYS, or raise max_locks_per_transaction, before inserts fail with "out of shared memory"$`,
+        `^the events table has ${result.partitions} partitions and EVENTS_RETENTION_DAYS is off \\(one more a day\\): reads of events not bounded by time .* read and lock each of them and its key, .*; set EVENTS_RETENTION_DAYS, or raise max_locks_per_transaction$`,
       ),
     )
   })
