@@ -89,7 +89,9 @@ async function locksOf(insert: Insert, url: string, events: IngestEvent[]): Prom
     for (let i = 0; i < 6; i++) await insert(client, liveBatch(events[0].team_id))
     await client.query('BEGIN')
     await insert(client, events)
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation::regclass::text LIKE 'events%'`)
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation::regclass::text LIKE 'events%'`,
+    )
     await client.query('ROLLBACK')
     return Number(rows[0].n)
   } finally {
