@@ -19,8 +19,8 @@ export interface StoredEvent {
  * How far apart two timestamps of one (team, uuid) may be and still be the same event delivered
  * twice. A redelivered batch carries the same timestamps; a client's retry is re-corrected for
  * clock skew by capture and so may differ by the retry's delay. One day also bounds each event's
- * dedupe check to the two or three daily partitions around it (run-time pruning). DEDUPE_WINDOW_MS
- * is the same in milliseconds.
+ * dedupe check to the two or three daily partitions around it (run-time pruning). A day is added
+ * in the session's time zone: 23 to 25 hours across a daylight-saving change (LOOKUP_REACH_MS).
  */
 export const EVENT_DEDUPE_WINDOW = '1 day'
 
@@ -80,7 +80,7 @@ const STORED_ROWS_SQL = `SELECT r.n::int AS n, e.event, e.distinct_id, e.propert
  * (not named: Postgres chooses by cost, and was seen reusing the generic plan with 110), which
  * prunes to the batch's lookupRanges before locking: about a dozen relations per insert however
  * many days the table keeps, where the generic plan locked 812 with 409 partitions and cost 46
- * against 32 µs per event. Behind PgBouncer in transaction mode the named statement needs
+ * against 30–32 µs per event. Behind PgBouncer in transaction mode the named statement needs
  * PgBouncer >= 1.21 with max_prepared_statements set.
  */
 export const INSERT_EVENTS_STATEMENT = 'plugin-server/insert-events'
@@ -210,9 +210,10 @@ async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<I
 /**
  * The timestamp as stored, its time in epoch milliseconds pushed onto `times`. Capture and the plugin
  * chain pass toISOString's; a batch queued by an older capture may hold a time Postgres refuses (one
- * fails the whole statement, on every retry: the time of the insert instead), or one without a zone,
- * which this process and Postgres could read in different zones: written as this process reads it,
- * so the lookups' bounds (lookupRanges) are computed from what Postgres stores.
+ * fails the whole statement, on every retry: the time of the insert instead), or one without a zone
+ * (or named in words), which this process and Postgres could read in different zones: written as
+ * this process reads it, so the lookups' bounds (lookupRanges) hold what Postgres stores. A time
+ * with a zone or offset is kept as written (microseconds too).
  */
 function storableTimestamp(timestamp: string, now: string, times: number[]): string {
   const ms = Date.parse(timestamp)
@@ -221,26 +222,34 @@ function storableTimestamp(timestamp: string, now: string, times: number[]): str
     return now
   }
   times.push(ms)
-  const canonical = new Date(ms).toISOString()
-  return canonical === timestamp ? timestamp : canonical
+  return timestamp.endsWith('Z') || WITH_OFFSET.test(timestamp) ? timestamp : new Date(ms).toISOString()
 }
 
-/** EVENT_DEDUPE_WINDOW in milliseconds. */
-const DEDUPE_WINDOW_MS = 24 * 3600 * 1000
-/** Times this far apart have windows that do not meet: a range may end between them. */
-const RANGE_GAP_MS = 2 * DEDUPE_WINDOW_MS
+/** An ISO 8601 time ending in a UTC offset (+05:30, -0800, +01). */
+const WITH_OFFSET = /T[^+-]*[+-]\d{2}(?::?\d{2})?$/
+
+/**
+ * How far from an event its stored twin can be, and more: EVENT_DEDUPE_WINDOW is a calendar day in
+ * the session's time zone, which a daylight-saving change makes 25 hours (26 where clocks moved by
+ * two); an hour to spare, and a millisecond for stored times with microseconds. The rows' own bounds
+ * decide what is found; these only prune, so wider costs at most a partition.
+ */
+const LOOKUP_REACH_MS = 27 * 3600 * 1000 + 1
+/** Times this far apart have reaches that do not meet: a range may end between them. */
+const RANGE_GAP_MS = 2 * LOOKUP_REACH_MS
 
 /**
  * The bounds of the lookups for stored uuids: at most EVENT_LOOKUP_RANGES time ranges, as 2 ×
  * EVENT_LOOKUP_RANGES ISO times (unused ranges repeat the first), that hold every stored event
- * within EVENT_DEDUPE_WINDOW of one of `times`. The planner locks only the partitions these touch:
- * without them every insert locked every partition and its key (the lookup's own bounds come from
- * each row, known only at run time), so a year of daily partitions filled Postgres' lock table. The
- * times are clustered where they lie more than two days apart; past EVENT_LOOKUP_RANGES clusters
- * the nearest are merged, so a batch spread over a year still locks what it spans, and no more
- * than before.
+ * within EVENT_DEDUPE_WINDOW of one of `times` (at least one). A plan made for a batch's values
+ * locks only the partitions these touch: the lookup's own bounds come from each row, known only at
+ * run time, so without them every insert locked every partition and its key, and a year of daily
+ * partitions filled Postgres' lock table. The times are clustered where their reaches do not meet;
+ * past EVENT_LOOKUP_RANGES clusters the nearest are merged, so a batch spread over a year still
+ * locks what it spans, and no more than before.
  */
 export function lookupRanges(times: readonly number[]): string[] {
+  if (times.length === 0) throw new Error('lookupRanges: no times')
   const sorted = [...times].sort((a, b) => a - b)
   const ranges: [number, number][] = []
   for (const t of sorted) {
@@ -253,9 +262,8 @@ export function lookupRanges(times: readonly number[]): string[] {
     for (let i = 1; i < ranges.length - 1; i++) if (ranges[i + 1][0] - ranges[i][1] < ranges[nearest + 1][0] - ranges[nearest][1]) nearest = i
     ranges.splice(nearest, 2, [ranges[nearest][0], ranges[nearest + 1][1]])
   }
-  // A millisecond beyond the window each way: the rows' own bounds decide, these only prune.
   const bound = (ms: number) => new Date(Math.min(Math.max(ms, EARLIEST_STORABLE_TIME), LATEST_STORABLE_TIME - 1)).toISOString()
-  const bounds = ranges.flatMap(([from, to]) => [bound(from - DEDUPE_WINDOW_MS - 1), bound(to + DEDUPE_WINDOW_MS + 1)])
+  const bounds = ranges.flatMap(([from, to]) => [bound(from - LOOKUP_REACH_MS), bound(to + LOOKUP_REACH_MS)])
   while (bounds.length < 2 * EVENT_LOOKUP_RANGES) bounds.push(bounds[0], bounds[1])
   return bounds
 }

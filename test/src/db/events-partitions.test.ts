@@ -107,6 +107,20 @@ describe('events partitioned by day', () => {
     ])
   })
 
+  it('stores an event once when re-sent 24½ hours later across a daylight-saving change, in a session whose day is then 25 hours', async () => {
+    const pool = new Pool({ connectionString: db.url, max: 1, options: '-c TimeZone=Europe/Berlin' })
+    pool.on('error', () => undefined)
+    try {
+      // Berlin's clocks went back an hour on 2026-10-25: from noon on the 24th, a day later is 25 hours later.
+      const event = ingestEvent({ timestamp: '2026-10-24T10:00:00.000Z' })
+      assert.equal(await insertEvents(pool, [event]), 1)
+      assert.equal(await insertEvents(pool, [{ ...event, timestamp: '2026-10-25T10:30:00.000Z' }]), 0)
+      assert.equal(await countEvents(pool), 1)
+    } finally {
+      await pool.end()
+    }
+  })
+
   it('takes a uuid re-sent with a timestamp more than a day from the stored one for a new event (the dedupe window)', async () => {
     const event = ingestEvent({ timestamp: today().toISOString() })
     assert.equal(await insertEvents(db.pool, [event]), 1)
@@ -122,7 +136,7 @@ describe('events partitioned by day', () => {
       await client.query('BEGIN')
       return rows.map((r) => r['QUERY PLAN']).join('\n')
     })
-    // Run-time pruning: the other partitions' scans show as "(never executed)".
+    // The batch's ranges prune at plan time, the row's own bounds at run time: only these three are searched.
     const searched = [...plan.matchAll(/ on (events_\w+) \w+ \(actual/g)].map((m) => m[1])
     assert.deepEqual(
       searched,
@@ -257,20 +271,23 @@ describe('events partitioned by day', () => {
     }
     const around = (day: Date) => [-1, 0, 1].map((d) => eventsPartitionName(addDays(day, d)))
     const monthAgo = addDays(today(), -30)
+    /** Noon of that day: the lookups reach a day and some hours each way, so from noon only into the days either side. */
+    const noon = (day: Date) => new Date(day.getTime() + 12 * 3_600_000).toISOString()
+    const live = () => ingestEvent({ timestamp: noon(today()) })
 
     it("locks only the partitions within a day of its batch's events when inserting, and still finds their stored uuids", async () => {
-      const stored = ingestEvent({ timestamp: new Date(monthAgo.getTime() + 3_600_000).toISOString() })
+      const stored = ingestEvent({ timestamp: noon(monthAgo) })
       assert.equal(await insertEvents(db.pool, [stored]), 1)
       // Batches enough for a statement prepared under a name to be on its generic plan, the partitions counted meanwhile.
       const pool = new Pool({ connectionString: db.url, max: 1 })
       for (let i = 0; i < 8; i++) assert.equal(await insertEvents(pool, [ingestEvent()]), 1)
-      assert.deepEqual(await lockedBy((client) => insertEvents(client, [ingestEvent(), ingestEvent()]), pool), {
+      assert.deepEqual(await lockedBy((client) => insertEvents(client, [live(), live()]), pool), {
         answer: 2,
         partitions: around(today()).sort(),
         prepared: [],
       })
       // A client's queued event a month old beside live ones: its days too, and its uuid found as stored.
-      assert.deepEqual(await lockedBy((client) => insertEvents(client, [ingestEvent(), { ...stored, event: 'sent again' }])), {
+      assert.deepEqual(await lockedBy((client) => insertEvents(client, [live(), { ...stored, event: 'sent again' }])), {
         answer: 1,
         partitions: [...around(monthAgo), ...around(today())].sort(),
         prepared: [],
@@ -284,38 +301,44 @@ describe('events partitioned by day', () => {
         team.id,
         plugin.rows[0].id,
       ])
-      const inRange = [0, 1].map((d) => ingestEvent({ team_id: team.id, timestamp: new Date(addDays(monthAgo, d).getTime() + 60_000).toISOString() }))
-      assert.equal(await insertEvents(db.pool, [...inRange, ingestEvent({ team_id: team.id })]), 3)
+      const inRange = [0, 1, 2].map((d) => ingestEvent({ team_id: team.id, timestamp: noon(addDays(monthAgo, d)) }))
+      assert.equal(await insertEvents(db.pool, [...inRange, ingestEvent({ team_id: team.id })]), 4)
       const created = await createHistoricalRun(db.pool, {
         configId: config.rows[0].id,
         teamId: team.id,
         from: monthAgo,
-        to: addDays(monthAgo, 2),
+        to: addDays(monthAgo, 3),
         batchSize: 10,
         maxInFlight: 1,
         maxUnfinished: { config: 1, team: 1 },
       })
       assert.ok(created.outcome === 'created', created.outcome)
       const runId = created.run.id
-      const range = [0, 1].map((d) => eventsPartitionName(addDays(monthAgo, d)))
-      assert.deepEqual(await lockedBy((pool) => countHistoricalEvents(pool, runId)), { answer: 2, partitions: range, prepared: [] })
-      const first = await lockedBy((pool) => readHistoricalPage(pool, { runId, after: null, until: null, limit: 1 }))
-      assert.deepEqual([first.answer.map((r) => r.uuid), first.partitions], [[inRange[0].uuid], range])
-      const after = { timestamp: first.answer[0].ts_key, uuid: first.answer[0].uuid }
+      const days = (...ds: number[]) => ds.map((d) => eventsPartitionName(addDays(monthAgo, d)))
+      assert.deepEqual(await lockedBy((pool) => countHistoricalEvents(pool, runId)), { answer: 3, partitions: days(0, 1, 2), prepared: [] })
+      const first = await lockedBy((pool) => readHistoricalPage(pool, { runId, after: null, until: null, limit: 2 }))
+      assert.deepEqual([first.answer.map((r) => r.uuid), first.partitions], [[inRange[0].uuid, inRange[1].uuid], days(0, 1, 2)])
+      // The cursor on the range's second day: the first is not read, nor locked.
+      const after = { timestamp: first.answer[1].ts_key, uuid: first.answer[1].uuid }
       const second = await lockedBy((pool) => readHistoricalPage(pool, { runId, after, until: null, limit: 10 }))
-      assert.deepEqual([second.answer.map((r) => r.uuid), second.partitions], [[inRange[1].uuid], range])
+      assert.deepEqual([second.answer.map((r) => r.uuid), second.partitions], [[inRange[2].uuid], days(1, 2)])
+      // Read again up to a page's end: only the days up to it.
+      const again = await lockedBy((pool) => readHistoricalPage(pool, { runId, after: null, until: after, limit: 10 }))
+      assert.deepEqual([again.answer.map((r) => r.uuid), again.partitions], [[inRange[0].uuid, inRange[1].uuid], days(0, 1)])
     })
   })
 
-  it("bounds a batch's lookups by at most four time ranges a day wider than its events, the nearest clusters merged past four", () => {
+  it("bounds a batch's lookups by at most four time ranges a day and some hours wider than its events, the nearest clusters merged past four", () => {
     const day = 24 * 3600 * 1000
+    // A day in the session's time zone is up to 26 hours across a daylight-saving change: an hour to spare, and a millisecond.
+    const reach = 27 * 3600 * 1000 + 1
     const t0 = Date.parse('2026-06-01T12:00:00.000Z')
     const iso = (ms: number) => new Date(ms).toISOString()
     // Within two days of each other: one range, the first repeated for the three unused.
     assert.deepEqual(
       lookupRanges([t0 + 2 * day, t0, t0 + day]),
       Array(4)
-        .fill([iso(t0 - day - 1), iso(t0 + 3 * day + 1)])
+        .fill([iso(t0 - reach), iso(t0 + 2 * day + reach)])
         .flat(),
     )
     // Six clusters: the two nearest pairs (3 and 5 days apart) merged, the far ones (10, 100, 400 days) kept apart.
@@ -327,7 +350,7 @@ describe('events partitioned by day', () => {
         [13, 18],
         [118, 118],
         [518, 518],
-      ].flatMap(([from, to]) => [iso(t0 + from * day - day - 1), iso(t0 + to * day + day + 1)]),
+      ].flatMap(([from, to]) => [iso(t0 + from * day - reach), iso(t0 + to * day + reach)]),
     )
     // Never beyond what Postgres reads back: years 0001 to 9999.
     const [from, , , to] = lookupRanges([Date.parse('0001-01-01T00:00:00Z'), Date.parse('9999-12-31T23:59:59.999Z')])
