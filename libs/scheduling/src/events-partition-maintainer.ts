@@ -11,7 +11,7 @@ const RETRY_MS = 60_000
 /**
  * Past this many partitions (no retention, or one of more than about 90 days), each pass warns. The
  * events insert and historical exports lock only the partitions of their days, but a read not
- * bounded by time (the admin API's event counts and latest event, a team's deletion) reads and
+ * bounded by time (a team's deletion, the demo's counts) reads and
  * locks each partition and its key, and Postgres' lock table holds max_locks_per_transaction (64) ×
  * max_connections of those for all sessions.
  */
@@ -74,7 +74,7 @@ export class EventsPartitionMaintainer extends PeriodicPass<EventsPartitionMaint
         this.logger.warn(
           { partitions: result.partitions },
           `the events table has ${result.partitions} partitions and ${keeps}: reads of events not bounded by time ` +
-            `(the admin API's event counts and latest event, a team's deletion) read and lock each of them and its key, ` +
+            `(a team's deletion, the demo's counts) read and lock each of them and its key, ` +
             `where Postgres holds max_locks_per_transaction × max_connections (64 × 100 by default) locks for all; ${remedy}, or raise max_locks_per_transaction`,
         )
       }
