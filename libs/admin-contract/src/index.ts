@@ -1,6 +1,6 @@
 // The admin API's wire contract: what admin-api answers and admin-ui reads. Types only, apart from the route key list.
 export type { ErrorCode, ErrorBody } from './errors'
-export type { Me, Team, CreateTeamInput, TeamUsage, DeleteTeamResult } from './teams'
+export type { Me, Team, CreateTeamInput, TeamSettings, TeamUsage, DeleteTeamResult, UpdateTeamInput } from './teams'
 export type {
   ConfigFieldType,
   ConfigField,

@@ -5,7 +5,7 @@ import type { LogRow } from './logs'
 import type { DeletePluginResult, InstallResult, PluginDetail, PluginSummary, SetCurrentVersionInput, SetCurrentVersionResult } from './plugins'
 import type { ConfigMetrics, ConfigsHealth, ExportSeries, ProcessingSeries } from './processing'
 import type { ConfigStatusView } from './status'
-import type { CreateTeamInput, DeleteTeamResult, Me, Team, TeamUsage } from './teams'
+import type { CreateTeamInput, DeleteTeamResult, Me, Team, TeamSettings, TeamUsage, UpdateTeamInput } from './teams'
 import type { TryRequest, TryResult } from './try'
 
 /** A body that is not JSON: the plugin archive, or an attachment's file. */
@@ -23,6 +23,8 @@ export interface AdminRoutes {
   'GET /api/teams': { body: never; answer: Team[] }
   'POST /api/teams': { body: CreateTeamInput; answer: Team }
   'DELETE /api/teams/:teamId': { body: never; answer: DeleteTeamResult }
+  'GET /api/teams/:teamId': { body: never; answer: TeamSettings }
+  'PATCH /api/teams/:teamId': { body: UpdateTeamInput; answer: TeamSettings }
   /** One page (`?limit=&after=<name>`); the next is in `Link: <…>; rel="next"`. */
   'GET /api/plugins': { body: never; answer: PluginSummary[] }
   'POST /api/plugins': { body: RawBody; answer: InstallResult }
@@ -67,6 +69,8 @@ export const ADMIN_ROUTE_KEYS = [
   'GET /api/teams',
   'POST /api/teams',
   'DELETE /api/teams/:teamId',
+  'GET /api/teams/:teamId',
+  'PATCH /api/teams/:teamId',
   'GET /api/plugins',
   'POST /api/plugins',
   'GET /api/plugins/:plugin',

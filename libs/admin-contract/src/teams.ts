@@ -5,6 +5,20 @@ export interface Team {
   name: string
   api_token: string
   created_at: string
+  /** As PostHog's: capture keeps no client address for the team's events (no `ip`, no `$ip` property). */
+  anonymize_ips: boolean
+}
+
+/** A team's own settings, which its team-scoped admins may change too. */
+export interface TeamSettings {
+  id: number
+  name: string
+  anonymize_ips: boolean
+}
+
+/** `PATCH /api/teams/:teamId`: the settings to change. */
+export interface UpdateTeamInput {
+  anonymize_ips?: boolean
 }
 
 /** What a team's plugins hold in the stores every team shares, and the limits (PLUGIN_TEAM_REDIS_LIMIT_MB, PLUGIN_TEAM_STORAGE_LIMIT_MB, EXPORT_TEAM_MAX_PENDING_EVENTS). */
@@ -21,6 +35,7 @@ export interface TeamUsage {
 export interface CreateTeamInput {
   name: string
   api_token?: string
+  anonymize_ips?: boolean
 }
 
 /** What `DELETE /api/teams/:teamId` deleted. */

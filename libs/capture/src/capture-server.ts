@@ -9,7 +9,7 @@ import { answerSdkRequest, matchSdkEndpoint } from './sdk'
 import { BodyBudget, type BodyHold } from '@plugin-server/core'
 import { readBody } from './read-body'
 import { TokenRateLimiter } from './token-rate-limiter'
-import type { TeamResolver } from './team-resolver'
+import type { ResolvedTeam, TeamResolver } from './team-resolver'
 
 export interface CaptureServerOptions {
   host: string
@@ -104,8 +104,8 @@ export async function startCaptureServer(
       return [answer.status, answer.body, answer.contentType]
     }
     const read = readCaptureRequest(request, limits)
-    const teamId = await teams.teamId(read.token)
-    if (teamId === null) throw unknownToken()
+    const team = await teams.team(read.token)
+    if (team === null) throw unknownToken()
     if (!limiter.take(read.token, read.extracted.events.length)) {
       throw new CaptureError(
         429,
@@ -115,7 +115,7 @@ export async function startCaptureServer(
       )
     }
     try {
-      await enqueue(read, request, teamId)
+      await enqueue(read, request, team)
     } catch (err) {
       // Refused (400 or 413 from normalisation) or not acknowledged (503: the queue failed or was slow):
       // the client's retry pays instead. Events a timed-out add stores after all go uncharged.
@@ -134,8 +134,9 @@ export async function startCaptureServer(
   }
 
   /** The request's events normalised, checked for size and added to the ingest queue. */
-  const enqueue = async (read: ReadCapture, request: CaptureRequest, teamId: number): Promise<void> => {
+  const enqueue = async (read: ReadCapture, request: CaptureRequest, team: ResolvedTeam): Promise<void> => {
     const parsed = normalizeCapture(read, request)
+    const teamId = team.id
     // One line per request, however many of its events have a bad timestamp: a public token's one
     // request of 5 000 such events wrote 5 000 lines on capture's event loop.
     if (parsed.warnings.length > 0) logger.warn({ team_id: teamId, warnings: parsed.warnings.length, warning: parsed.warnings[0] }, 'capture warning')
@@ -148,7 +149,8 @@ export async function startCaptureServer(
       timestamp: e.timestamp,
       now: e.now,
       sent_at: e.sent_at,
-      ip: e.ip,
+      // As PostHog's capture: a team that anonymises IPs never has the address queued.
+      ip: team.anonymizeIps ? null : e.ip,
       site_url: e.site_url,
     }))
     const sizes = events.map((e) => Buffer.byteLength(JSON.stringify(e)))

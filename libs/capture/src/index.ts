@@ -1,6 +1,7 @@
 export { CaptureError, parseCaptureRequest, parseEventTimestamp, FUTURE_EVENT_CUTOFF_MS, normalizeEvent } from './parse'
 export type { CaptureLimits, CaptureRequest, ParsedCapture } from './parse'
 export { TeamResolver } from './team-resolver'
+export type { ResolvedTeam } from './team-resolver'
 export { createCaptureMetrics } from './capture-metrics'
 export { startCaptureServer } from './capture-server'
 export { TokenRateLimiter } from './token-rate-limiter'

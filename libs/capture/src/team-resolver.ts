@@ -1,8 +1,15 @@
 import type { Pool } from 'pg'
 import { findTeamByToken } from '@plugin-server/db'
 
+/** What capture needs of a token's team. */
+export interface ResolvedTeam {
+  id: number
+  /** Its events are queued without the client's address. */
+  anonymizeIps: boolean
+}
+
 interface Answer {
-  teamId: number | null
+  team: ResolvedTeam | null
   expires: number
 }
 
@@ -20,7 +27,7 @@ interface Answer {
 export class TeamResolver {
   private readonly known = new Map<string, Answer>()
   private readonly unknown = new Map<string, Answer>()
-  private readonly pending = new Map<string, Promise<number | null>>()
+  private readonly pending = new Map<string, Promise<ResolvedTeam | null>>()
 
   constructor(
     private readonly pool: Pool,
@@ -29,19 +36,24 @@ export class TeamResolver {
     private readonly maxUnknown = 10_000,
   ) {}
 
-  teamId(token: string): Promise<number | null> {
-    const team = this.known.get(token)
-    if (team) {
+  async teamId(token: string): Promise<number | null> {
+    return (await this.team(token))?.id ?? null
+  }
+
+  /** A change of the team's settings (anonymize_ips) is seen within `ttlMs`, as a new team is. */
+  team(token: string): Promise<ResolvedTeam | null> {
+    const known = this.known.get(token)
+    if (known) {
       // A failed refresh keeps the answer; the next request after it tries again.
-      if (team.expires <= Date.now()) this.lookUpOnce(token).catch(() => undefined)
-      return Promise.resolve(team.teamId)
+      if (known.expires <= Date.now()) this.lookUpOnce(token).catch(() => undefined)
+      return Promise.resolve(known.team)
     }
     const none = this.unknown.get(token)
     if (none && none.expires > Date.now()) return Promise.resolve(null)
     return this.lookUpOnce(token)
   }
 
-  private lookUpOnce(token: string): Promise<number | null> {
+  private lookUpOnce(token: string): Promise<ResolvedTeam | null> {
     let lookup = this.pending.get(token)
     if (!lookup) {
       lookup = this.lookUp(token).finally(() => this.pending.delete(token))
@@ -50,14 +62,15 @@ export class TeamResolver {
     return lookup
   }
 
-  private async lookUp(token: string): Promise<number | null> {
-    const teamId = (await findTeamByToken(this.pool, token))?.id ?? null
-    const [cache, max] = teamId === null ? [this.unknown, this.maxUnknown] : [this.known, this.maxKnown]
+  private async lookUp(token: string): Promise<ResolvedTeam | null> {
+    const row = await findTeamByToken(this.pool, token)
+    const team = row === null ? null : { id: row.id, anonymizeIps: row.anonymize_ips }
+    const [cache, max] = team === null ? [this.unknown, this.maxUnknown] : [this.known, this.maxKnown]
     // Oldest first out: a Map iterates in insertion order, and an answer is inserted anew when refreshed.
     cache.delete(token)
     if (cache.size >= max) cache.delete(cache.keys().next().value as string)
-    cache.set(token, { teamId, expires: Date.now() + this.ttlMs })
-    ;(teamId === null ? this.known : this.unknown).delete(token)
-    return teamId
+    cache.set(token, { team, expires: Date.now() + this.ttlMs })
+    ;(team === null ? this.known : this.unknown).delete(token)
+    return team
   }
 }

@@ -7,12 +7,29 @@ export interface Team {
   name: string
   api_token: string
   created_at: Date
+  /** As PostHog's: capture keeps no client address for the team's events (no `ip`, no `$ip`). */
+  anonymize_ips: boolean
 }
 
-export async function createTeam(pool: Pool, name: string, apiToken: string = `phc_${randomBytes(24).toString('base64url')}`): Promise<Team> {
+export async function createTeam(
+  pool: Pool,
+  name: string,
+  apiToken: string = `phc_${randomBytes(24).toString('base64url')}`,
+  options: { anonymizeIps?: boolean } = {},
+): Promise<Team> {
   if (!name.trim()) throw new Error('team name must not be empty')
-  const { rows } = await pool.query<Team>('INSERT INTO teams (name, api_token) VALUES ($1, $2) RETURNING *', [name, apiToken])
+  const { rows } = await pool.query<Team>('INSERT INTO teams (name, api_token, anonymize_ips) VALUES ($1, $2, $3) RETURNING *', [
+    name,
+    apiToken,
+    options.anonymizeIps === true,
+  ])
   return rows[0]
+}
+
+/** The team after the change; null: no such team. */
+export async function setTeamAnonymizeIps(db: Queryable, id: number, anonymizeIps: boolean): Promise<Team | null> {
+  const { rows } = await db.query<Team>('UPDATE teams SET anonymize_ips = $2 WHERE id = $1 RETURNING *', [id, anonymizeIps])
+  return rows[0] ?? null
 }
 
 export async function findTeamByToken(pool: Pool, apiToken: string): Promise<Team | null> {

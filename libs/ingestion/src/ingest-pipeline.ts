@@ -1,5 +1,6 @@
 import type { IngestBatch, IngestEvent } from '@plugin-server/core'
 import { storeEvents } from '@plugin-server/db'
+import { withIpProperty } from './ip-property'
 import type { Pool } from 'pg'
 import { eventsByTeam } from './events-by-team'
 import type { AfterStoreHook, BatchResult, BatchStep, StageObserver } from './interfaces'
@@ -183,7 +184,7 @@ export class IngestPipeline {
     const started = performance.now()
     // The exporters get what Postgres holds, not what this pass computed: a retry's plugins may compute
     // something else for an event already stored, and another event may reuse a stored uuid.
-    const { stored, asStored } = await storeEvents(this.pool, events)
+    const { stored, asStored } = await storeEvents(this.pool, events.map(withIpProperty))
     if (asStored.length > 0) for (const hook of this.afterStore) await hook(asStored, batchId)
     this.observe('store', (performance.now() - started) / 1000)
     return { stored, duplicates: events.length - stored, dropped: received.length - events.length }

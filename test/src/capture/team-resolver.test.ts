@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { Pool } from 'pg'
 import { TeamResolver } from '@plugin-server/capture-lib'
-import { createTeam } from '@plugin-server/db'
+import { createTeam, setTeamAnonymizeIps } from '@plugin-server/db'
 import { createTestDatabase, TestDatabase } from '../harness/databases'
 import { eventually } from '../harness/fleet'
 
@@ -32,6 +32,18 @@ describe('TeamResolver', () => {
     assert.equal(await resolver.teamId(team.api_token), team.id)
     assert.equal(await resolver.teamId('no-such-token'), null)
     assert.equal(queries(), 2)
+  })
+
+  it('team: answers whether the team anonymises IPs, and a change once its answer is refreshed (ttl)', async () => {
+    const team = await createTeam(db.pool, 'private')
+    const resolver = new TeamResolver(db.pool, 50)
+    assert.deepEqual(await resolver.team(team.api_token), { id: team.id, anonymizeIps: false })
+    await setTeamAnonymizeIps(db.pool, team.id, true)
+    await eventually(
+      'the change seen after the ttl',
+      () => resolver.team(team.api_token),
+      (t) => t?.anonymizeIps === true,
+    )
   })
 
   it('teamId: 50 requests for one token at once make one query', async () => {

@@ -16,6 +16,13 @@ export function positiveInt(name: string): (value: string) => number {
   }
 }
 
+export function onOff(name: string): (value: string) => boolean {
+  return (value) => {
+    if (value !== 'on' && value !== 'off') throw new InvalidArgumentError(`${name} must be on or off`)
+    return value === 'on'
+  }
+}
+
 export function nonNegativeInt(name: string): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be 0 or a positive integer`)

@@ -1,11 +1,11 @@
 import { newTeamTokenProblem } from '@plugin-server/core'
 import type { Command } from 'commander'
-import { createTeam, listTeams, Team } from '@plugin-server/db'
+import { createTeam, findTeamById, listTeams, setTeamAnonymizeIps, Team } from '@plugin-server/db'
 import { createTeamAdminToken, deleteTeam, listTeamAdminTokens, revokeTeamAdminToken, teamUsage } from '@plugin-server/management'
 import { withManagement, withPool } from '../cli-context'
 import { printResult } from '../output'
 import { printAllPages } from '../print-pages'
-import { positiveInt } from './option-parsers'
+import { onOff, positiveInt } from './option-parsers'
 
 function registerTeamTokens(team: Command): void {
   const token = team.command('token').description("team-scoped admin API tokens: they reach only their team's configs")
@@ -35,11 +35,28 @@ export function registerTeam(program: Command): void {
     .command('create')
     .requiredOption('--name <name>', 'team name')
     .option('--token <token>', 'API token to use instead of a generated one')
+    .option('--anonymize-ips', "keep no client address for the team's events (PostHog's anonymize_ips)")
     .description('create a team and print it with its API token')
-    .action(async (options: { name: string; token?: string }) => {
+    .action(async (options: { name: string; token?: string; anonymizeIps?: boolean }) => {
       const problem = options.token === undefined ? null : newTeamTokenProblem(options.token)
       if (problem) throw new Error(`--token ${problem}`)
-      printResult(await withPool((pool) => createTeam(pool, options.name, options.token)))
+      printResult(await withPool((pool) => createTeam(pool, options.name, options.token, { anonymizeIps: options.anonymizeIps === true })))
+    })
+  team
+    .command('settings')
+    .argument('<teamId>', 'team id', positiveInt('teamId'))
+    .option(
+      '--anonymize-ips <on|off>',
+      "on: capture keeps no client address for the team's events (no event.ip, no $ip); off: the address is stored as $ip",
+      onOff('--anonymize-ips'),
+    )
+    .description("print the team's settings, changing those given first")
+    .action(async (teamId: number, options: { anonymizeIps?: boolean }) => {
+      const team = await withPool((pool) =>
+        options.anonymizeIps === undefined ? findTeamById(pool, teamId) : setTeamAnonymizeIps(pool, teamId, options.anonymizeIps),
+      )
+      if (!team) throw new Error(`team ${teamId} not found`)
+      printResult({ id: team.id, name: team.name, anonymize_ips: team.anonymize_ips })
     })
   team
     .command('list')

@@ -1,10 +1,10 @@
 import { newTeamTokenProblem } from '@plugin-server/core'
-import { createTeam, listTeams, POSTGRES_INT_MAX } from '@plugin-server/db'
+import { createTeam, findTeamById, listTeams, POSTGRES_INT_MAX, setTeamAnonymizeIps, Team } from '@plugin-server/db'
 import { deleteTeam, teamUsage } from '@plugin-server/management'
 import { HttpError } from '../interfaces'
 import { readJsonObject } from '../http-io'
 import { keysetPage } from '../keyset-page'
-import { idParam, intQueryParam, optionalString } from '../parse-input'
+import { idParam, intQueryParam, optionalBool, optionalString } from '../parse-input'
 import { defineRoute } from './define-route'
 import { Route } from './route'
 
@@ -15,6 +15,11 @@ function isUniqueViolation(err: unknown): boolean {
 /** About 100 bytes a team: the default page (100 KB) holds every team of most installs, the largest 0.5 MB. */
 const DEFAULT_TEAMS_PAGE = 1000
 const MAX_TEAMS_PAGE = 5000
+
+function settingsOf(teamId: number, team: Team | null): { id: number; name: string; anonymize_ips: boolean } {
+  if (!team) throw new HttpError(404, 'not_found', `team ${teamId} not found`)
+  return { id: team.id, name: team.name, anonymize_ips: team.anonymize_ips }
+}
 
 export const teamRoutes: Route[] = [
   defineRoute('GET /api/teams', 'operator', async ({ req, query, management }) => {
@@ -30,8 +35,9 @@ export const teamRoutes: Route[] = [
     const token = optionalString(body, 'api_token')
     const tokenProblem = token === undefined ? null : newTeamTokenProblem(token)
     if (tokenProblem) throw new HttpError(400, 'validation_error', `api_token ${tokenProblem}`, 'api_token')
+    const anonymizeIps = optionalBool(body, 'anonymize_ips')
     try {
-      return { status: 201, body: await createTeam(management.pool, name, token) }
+      return { status: 201, body: await createTeam(management.pool, name, token, { anonymizeIps }) }
     } catch (err) {
       if (isUniqueViolation(err)) throw new HttpError(409, 'conflict', 'a team with this api_token already exists', 'api_token')
       throw err
@@ -45,6 +51,20 @@ export const teamRoutes: Route[] = [
       status: 200,
       body: await deleteTeam(management, idParam(params.teamId, 'team', 'teamId'), { force: force === 'true', forceHint: 'add ?force=true' }),
     }
+  }),
+  defineRoute('GET /api/teams/:teamId', 'team', async ({ params, management }) => {
+    const teamId = idParam(params.teamId, 'team', 'teamId')
+    return { status: 200, body: settingsOf(teamId, await findTeamById(management.pool, teamId)) }
+  }),
+  // Only the team's own settings: its name and token are the operator's (POST /api/teams).
+  defineRoute('PATCH /api/teams/:teamId', 'team', async ({ req, params, management, maxBodyBytes, bodyHold }) => {
+    const teamId = idParam(params.teamId, 'team', 'teamId')
+    const body = await readJsonObject(req, maxBodyBytes, bodyHold)
+    const other = Object.keys(body).find((key) => key !== 'anonymize_ips')
+    if (other !== undefined) throw new HttpError(400, 'validation_error', `${other} cannot be changed here: only anonymize_ips`, other)
+    const anonymizeIps = optionalBool(body, 'anonymize_ips')
+    const team = anonymizeIps === undefined ? await findTeamById(management.pool, teamId) : await setTeamAnonymizeIps(management.pool, teamId, anonymizeIps)
+    return { status: 200, body: settingsOf(teamId, team) }
   }),
   defineRoute('GET /api/teams/:teamId/usage', 'team', async ({ params, management, services }) => ({
     status: 200,

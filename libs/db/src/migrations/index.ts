@@ -15,6 +15,7 @@ import { sql as deletedTeams } from './0014-deleted-teams'
 import { sql as pluginVersionPublicJobOrder } from './0015-plugin-version-public-job-order'
 import { sql as pluginAttachmentContentsMd5 } from './0016-plugin-attachment-contents-md5'
 import { sql as pluginAttachmentContentsMd5Fill } from './0017-plugin-attachment-contents-md5-fill'
+import { sql as teamAnonymizeIps } from './0018-team-anonymize-ips'
 
 export interface Migration {
   id: string
@@ -40,4 +41,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0015-plugin-version-public-job-order', sql: pluginVersionPublicJobOrder },
   { id: '0016-plugin-attachment-contents-md5', sql: pluginAttachmentContentsMd5 },
   { id: '0017-plugin-attachment-contents-md5-fill', sql: pluginAttachmentContentsMd5Fill },
+  { id: '0018-team-anonymize-ips', sql: teamAnonymizeIps },
 ]
