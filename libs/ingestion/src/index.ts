@@ -2,6 +2,7 @@ export type { AfterStoreHook, BatchStep, BatchResult, IngestStage, StageObserver
 export { IngestPipeline } from './ingest-pipeline'
 export { startIngestConsumer } from './ingest-consumer'
 export { toPluginEvent } from './plugin-event'
+export { withIpProperty } from './ip-property'
 export { createPluginChainMetrics, forgetPluginChainSeries, observeCall } from './plugin-chain-metrics'
 export { processEventStep } from './process-event-step'
 export type { TeamPlugins } from './process-event-step'

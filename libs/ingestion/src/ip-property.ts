@@ -1,13 +1,15 @@
 import type { IngestEvent } from '@plugin-server/core'
 
 /**
- * The event as PostHog stored it: the client's address also as the `$ip` property, unless the event
- * has one (a client or a plugin set it) or has no address — its team anonymises IPs (capture queued
- * none), or a plugin removed `event.ip` (as PostHog's Property Filter does to keep `$ip` out). Done
- * after the plugins, before the store, so exporters get it as stored. A copy: the job's event is
- * never changed in place.
+ * The event as PostHog's plugin server (1.x) stored it: the client's address also as the `$ip`
+ * property, unless the event has one (a client or a plugin set it) or has no address — its team
+ * anonymises IPs (capture queued none), or a plugin removed `event.ip` (as PostHog's Property Filter
+ * does to keep `$ip` out). Session recordings ($snapshot) are left as they are, as PostHog left
+ * them. Done after the plugins, before the store, so exporters get it as stored; Try it does the
+ * same to its output. A copy: the job's event is never changed in place.
  */
 export function withIpProperty(event: IngestEvent): IngestEvent {
-  if (typeof event.ip !== 'string' || event.ip === '' || Object.prototype.hasOwnProperty.call(event.properties, '$ip')) return event
+  if (typeof event.ip !== 'string' || event.ip === '' || event.event === '$snapshot' || Object.prototype.hasOwnProperty.call(event.properties, '$ip'))
+    return event
   return { ...event, properties: { ...event.properties, $ip: event.ip } }
 }

@@ -1,5 +1,5 @@
 import type { IngestEvent } from '@plugin-server/core'
-import { runEventChain, toPluginEvent } from '@plugin-server/ingestion'
+import { runEventChain, toPluginEvent, withIpProperty } from '@plugin-server/ingestion'
 import { EXPORTING_METHODS, type BatchText, type PluginEvent } from '@plugin-server/plugin-vm'
 import { dryDelivery } from './dry-delivery'
 import type { TryStep } from './interfaces'
@@ -74,7 +74,8 @@ export async function runTryChain(plugins: TryPlugin[], input: IngestEvent, maxE
   if (!dropped) {
     // Session recordings skip the chain, so their plugins are set up here, for onSnapshot.
     for (const plugin of plugins) await start(plugin)
-    output = toPluginEvent(slot.event)
+    // As the ingest worker stores it, and so as exporters get it.
+    output = toPluginEvent(withIpProperty(slot.event))
     steps.push(...(await dryDelivery(ready, output)))
   }
   for (const plugin of ready) {

@@ -6,6 +6,7 @@ import { Deadline } from './deadline'
 import { HeldBytes } from './held-bytes'
 import type { TryContext, TryInput, TryResult, TrySettings } from './interfaces'
 import { attachmentSecrets } from '@plugin-server/secrets'
+import { findTeamById } from '@plugin-server/db'
 import { loadTrySpecs, TrySpec } from './load-try-targets'
 import { OverlayCache } from './overlay-cache'
 import { OverlayCursor } from './overlay-cursor'
@@ -66,9 +67,11 @@ function withDefaults(given: Partial<TrySettings> = {}): TrySettings {
  * (ManagementError), a foreign config (403) or a full gate (429) reject.
  */
 export async function tryEvent(ctx: TryContext, input: TryInput): Promise<TryResult> {
-  const event = parseTryEvent(input.event, input.teamId)
+  const parsed = parseTryEvent(input.event, input.teamId)
   const target = parseTryTarget(input.target)
   const specs = await loadTrySpecs(ctx, input.teamId, target)
+  // As capture queues it: no address for a team that anonymises IPs.
+  const event = (await findTeamById(ctx.pool, input.teamId))?.anonymize_ips ? { ...parsed, ip: null } : parsed
   const release = await (ctx.gate ?? defaultTryGate).acquire(input.teamId)
   const started = Date.now()
   const settings = withDefaults(ctx.settings)

@@ -85,6 +85,8 @@ const CASES: Record<string, RouteCase> = {
   'GET /api/configs/:id/processing-series': { ok: 200, team: 'own-team' },
   'GET /api/teams/:teamId/configs/health': { ok: 200, team: 'own-team' },
   'GET /api/teams/:teamId/usage': { ok: 200, team: 'own-team' },
+  'GET /api/teams/:teamId': { ok: 200, team: 'own-team' },
+  'PATCH /api/teams/:teamId': { ok: 200, team: 'own-team', body: async () => ({ json: { anonymize_ips: false } }) },
   'GET /api/configs/:id/jobs': { ok: 200, team: 'own-team' },
   // management-basic exports no job: a caller allowed through reaches the job check (400 naming the jobs it has), the others are refused before it.
   'POST /api/configs/:id/jobs/:name': { ok: 400, team: 'own-team', body: async () => ({ json: { payload: { n: 1 } } }) },

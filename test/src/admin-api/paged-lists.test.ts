@@ -65,7 +65,7 @@ describe('GET /api/teams and GET /api/plugins are keyset pages', () => {
     assert.equal(reply.status, 200)
     assert.equal(reply.next, null)
     assert.equal(reply.rows.length, 40)
-    assert.deepEqual(Object.keys(reply.rows[0]).sort(), ['api_token', 'created_at', 'id', 'name'])
+    assert.deepEqual(Object.keys(reply.rows[0]).sort(), ['anonymize_ips', 'api_token', 'created_at', 'id', 'name'])
   })
 
   it('answers the first 1 000 teams by default and links the page after the last of them', async () => {

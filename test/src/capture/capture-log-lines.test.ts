@@ -26,7 +26,7 @@ type Mounted = NonNullable<Parameters<typeof startCaptureServer>[1]['mounted']>
 async function start(add: EventBatcher['add'], options: Partial<typeof OPTIONS> = {}, mounted: Mounted = []) {
   const lines: string[] = []
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) })
-  const teams: Pick<TeamResolver, 'teamId'> = { teamId: async () => 1 }
+  const teams: Pick<TeamResolver, 'teamId' | 'team'> = { teamId: async () => 1, team: async () => ({ id: 1, anonymizeIps: false }) }
   const batcher: Pick<EventBatcher, 'add'> = { add }
   const registry = new Registry()
   const server = await startCaptureServer(

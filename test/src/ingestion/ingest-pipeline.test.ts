@@ -33,8 +33,8 @@ describe('IngestPipeline', () => {
     assert.deepEqual(
       rows.map((r) => r.properties),
       [
-        { n: 0, tagged: true },
-        { n: 2, tagged: true },
+        { n: 0, tagged: true, $ip: '127.0.0.1' },
+        { n: 2, tagged: true, $ip: '127.0.0.1' },
       ],
     )
   })
@@ -43,7 +43,26 @@ describe('IngestPipeline', () => {
     const pipeline = new IngestPipeline(db.pool)
     await pipeline.process({ events: [ingestEvent({ distinct_id: 'a\u0000b', properties: { 'k\u0000': 'v\u0000w' } })] })
     const { rows } = await db.pool.query('SELECT distinct_id, properties FROM events')
-    assert.deepEqual(rows, [{ distinct_id: 'ab', properties: { k: 'vw' } }])
+    assert.deepEqual(rows, [{ distinct_id: 'ab', properties: { k: 'vw', $ip: '127.0.0.1' } }])
+  })
+
+  it("stores the event's address as $ip after the steps, unless it has a $ip, has no address, or is a session recording", async () => {
+    const pipeline = new IngestPipeline(db.pool)
+    const events = [
+      ingestEvent({ event: 'a address', ip: '203.0.113.7' }),
+      ingestEvent({ event: 'b own $ip', ip: '203.0.113.7', properties: { $ip: '198.51.100.9' } }),
+      ingestEvent({ event: 'c no address', ip: null }),
+      ingestEvent({ event: '$snapshot', ip: '203.0.113.7', properties: { $snapshot_data: {} } }),
+    ]
+    await pipeline.process({ events })
+    const { rows } = await db.pool.query<{ event: string; ip: unknown }>("SELECT event, properties->'$ip' AS ip FROM events ORDER BY event")
+    assert.deepEqual(rows, [
+      { event: '$snapshot', ip: null },
+      { event: 'a address', ip: '203.0.113.7' },
+      { event: 'b own $ip', ip: '198.51.100.9' },
+      { event: 'c no address', ip: null },
+    ])
+    assert.equal(Object.hasOwn(events[0].properties, '$ip'), false, "the job's event is not changed in place")
   })
 
   it('counts a redelivered batch as duplicates', async () => {

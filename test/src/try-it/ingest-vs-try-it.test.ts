@@ -125,6 +125,8 @@ describe('Try it and the ingest worker decide the same (issue #18 item 3)', func
       $plugins_succeeded: [labels.shaper, labels.tagger],
       $plugins_failed: [],
       $plugins_deferred: [labels.tagger],
+      // The client address, stored after the chain as PostHog stored it.
+      $ip: of('plain').ip,
     })
     assert.equal(of('plain').timestamp, timestamp)
     assert.equal(of('ts-valid').timestamp, '2024-05-01T12:00:00.000Z', 'a valid timestamp is normalised to UTC')

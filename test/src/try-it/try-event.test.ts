@@ -16,6 +16,7 @@ import {
   TryResult,
   TryStep,
 } from '@plugin-server/try-it'
+import { setTeamAnonymizeIps } from '@plugin-server/db'
 import { writePlugin } from '../harness/plugins'
 import { REPO_ROOT } from '../harness/processes'
 import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from '../management/management-fixture'
@@ -85,6 +86,18 @@ describe('tryEvent (Try it: a dry run of plugins on a sample event)', function (
   afterEach(async () => {
     assert.ok(!h.logText().includes(SECRET), 'no log line holds the secret')
     await h.close()
+  })
+
+  it("shows the address stored as $ip after the plugins, as the worker stores it, and gives a team that anonymises IPs' plugins none", async () => {
+    const reader = await configure(path.join(FIXTURES, 'ip-reader'), {})
+    const shown = await run({ event: 'e', ip: '203.0.113.7', properties: {} }, { plugin_config_id: reader })
+    assert.deepEqual([shown.output?.ip, shown.output?.properties?.seen_ip, shown.output?.properties?.$ip], ['203.0.113.7', '203.0.113.7', '203.0.113.7'])
+    await setTeamAnonymizeIps(h.db.pool, teamId, true)
+    const anonymised = await run({ event: 'e', ip: '203.0.113.7', properties: {} }, { plugin_config_id: reader })
+    assert.deepEqual(
+      [anonymised.output?.ip, anonymised.output?.properties?.seen_ip, Object.hasOwn(anonymised.output?.properties ?? {}, '$ip')],
+      [null, null, false],
+    )
   })
 
   it('runs a config (disabled too) with its stored secret, answers reads for real and performs no write', async () => {

@@ -8,7 +8,7 @@ import { printAllPages } from '../print-pages'
 import { onOff, positiveInt } from './option-parsers'
 
 function registerTeamTokens(team: Command): void {
-  const token = team.command('token').description("team-scoped admin API tokens: they reach only their team's configs")
+  const token = team.command('token').description("team-scoped admin API tokens: they reach only their team's configs and settings")
   token
     .command('create')
     .argument('<teamId>', 'team id', positiveInt('teamId'))
