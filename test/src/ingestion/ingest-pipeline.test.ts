@@ -46,12 +46,13 @@ describe('IngestPipeline', () => {
     assert.deepEqual(rows, [{ distinct_id: 'ab', properties: { k: 'vw', $ip: '127.0.0.1' } }])
   })
 
-  it("stores the event's address as $ip after the steps, unless it has a $ip, has no address, or is a session recording", async () => {
+  it("stores the event's address as $ip after the steps, unless it has a $ip, has no address (or a text longer than any), or is a session recording", async () => {
     const pipeline = new IngestPipeline(db.pool)
     const events = [
       ingestEvent({ event: 'a address', ip: '203.0.113.7' }),
       ingestEvent({ event: 'b own $ip', ip: '203.0.113.7', properties: { $ip: '198.51.100.9' } }),
       ingestEvent({ event: 'c no address', ip: null }),
+      ingestEvent({ event: 'd no address either', ip: 'x'.repeat(101) }),
       ingestEvent({ event: '$snapshot', ip: '203.0.113.7', properties: { $snapshot_data: {} } }),
     ]
     await pipeline.process({ events })
@@ -61,6 +62,7 @@ describe('IngestPipeline', () => {
       { event: 'a address', ip: '203.0.113.7' },
       { event: 'b own $ip', ip: '198.51.100.9' },
       { event: 'c no address', ip: null },
+      { event: 'd no address either', ip: null },
     ])
     assert.equal(Object.hasOwn(events[0].properties, '$ip'), false, "the job's event is not changed in place")
   })
