@@ -64,7 +64,7 @@ export class TeamResolver {
 
   private async lookUp(token: string): Promise<ResolvedTeam | null> {
     const row = await findTeamByToken(this.pool, token)
-    const team = row === null ? null : { id: row.id, anonymizeIps: row.anonymize_ips }
+    const team = row === null ? null : { id: row.id, anonymizeIps: row.anonymize_ips === true }
     const [cache, max] = team === null ? [this.unknown, this.maxUnknown] : [this.known, this.maxKnown]
     // Oldest first out: a Map iterates in insertion order, and an answer is inserted anew when refreshed.
     cache.delete(token)

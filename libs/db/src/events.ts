@@ -1,4 +1,4 @@
-import { EARLIEST_STORABLE_TIME, IngestEvent, isStorableTime, LATEST_STORABLE_TIME, toPostgresJson } from '@plugin-server/core'
+import { EARLIEST_STORABLE_TIME, IngestEvent, isStorableTime, LATEST_STORABLE_TIME, parseDate, toPostgresJson } from '@plugin-server/core'
 import type { Pool } from 'pg'
 import { analyzeNewEventsPartitions } from './events-partitions/analyze-new-events-partitions'
 import { fewEventsPartitions } from './events-partitions/few-events-partitions'
@@ -210,23 +210,23 @@ async function insertRows(pool: Pool, events: readonly IngestEvent[]): Promise<I
 /**
  * The timestamp as stored, its time in epoch milliseconds pushed onto `times`. Capture and the plugin
  * chain pass toISOString's; a batch queued by an older capture may hold a time Postgres refuses (one
- * fails the whole statement, on every retry: the time of the insert instead), or one without a zone
- * (or named in words), which this process and Postgres could read in different zones: written as
- * this process reads it, so the lookups' bounds (lookupRanges) hold what Postgres stores. A time
- * with a zone or offset is kept as written (microseconds too).
+ * fails the whole statement, on every retry: the time of the insert instead), or one in another form
+ * (no zone, an offset, words), which this process and Postgres could read as different times:
+ * written as read here (core parseDate: no zone is UTC, as capture reads it), so the lookups' bounds
+ * (lookupRanges) hold what Postgres stores. An ISO time in UTC is kept as written (microseconds too).
  */
 function storableTimestamp(timestamp: string, now: string, times: number[]): string {
-  const ms = Date.parse(timestamp)
+  const ms = parseDate(timestamp)?.getTime() ?? Number.NaN
   if (!isStorableTime(ms)) {
     times.push(Date.parse(now))
     return now
   }
   times.push(ms)
-  return timestamp.endsWith('Z') || WITH_OFFSET.test(timestamp) ? timestamp : new Date(ms).toISOString()
+  return ISO_UTC.test(timestamp) ? timestamp : new Date(ms).toISOString()
 }
 
-/** An ISO 8601 time ending in a UTC offset (+05:30, -0800, +01). */
-const WITH_OFFSET = /T[^+-]*[+-]\d{2}(?::?\d{2})?$/
+/** toISOString's form, with any number of fractional digits. */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/
 
 /**
  * How far from an event its stored twin can be, and more: EVENT_DEDUPE_WINDOW is a calendar day in

@@ -1,6 +1,7 @@
 import type { IngestBatch, IngestEvent } from '@plugin-server/core'
 import { storeEvents } from '@plugin-server/db'
-import { withIpProperty } from './ip-property'
+import { AnonymizingTeams } from './anonymizing-teams'
+import { withIpProperty, withoutAddress } from './ip-property'
 import type { Pool } from 'pg'
 import { eventsByTeam } from './events-by-team'
 import type { AfterStoreHook, BatchResult, BatchStep, StageObserver } from './interfaces'
@@ -66,7 +67,11 @@ export class IngestPipeline {
     private readonly steps: BatchStep[] = [],
     private readonly afterStore: AfterStoreHook[] = [],
     private readonly observe: StageObserver = () => undefined,
-  ) {}
+  ) {
+    this.anonymizing = new AnonymizingTeams(pool)
+  }
+
+  private readonly anonymizing: AnonymizingTeams
 
   /**
    * Without `admission` every team's part runs. With it, a batch of one team waits for that team's
@@ -180,11 +185,19 @@ export class IngestPipeline {
     return this.store(received, events, batchId)
   }
 
+  /** The events as stored: the address as `$ip` (withIpProperty), or none for a team that anonymises IPs. */
+  private async withAddresses(events: IngestEvent[]): Promise<IngestEvent[]> {
+    const teams = new Set(events.map((e) => e.team_id))
+    const anonymizing = new Set<number>()
+    for (const team of teams) if (await this.anonymizing.anonymizes(team)) anonymizing.add(team)
+    return events.map((e) => (anonymizing.has(e.team_id) ? withoutAddress(e) : withIpProperty(e)))
+  }
+
   private async store(received: IngestEvent[], events: IngestEvent[], batchId: string): Promise<TeamOutcome> {
     const started = performance.now()
     // The exporters get what Postgres holds, not what this pass computed: a retry's plugins may compute
     // something else for an event already stored, and another event may reuse a stored uuid.
-    const { stored, asStored } = await storeEvents(this.pool, events.map(withIpProperty))
+    const { stored, asStored } = await storeEvents(this.pool, await this.withAddresses(events))
     if (asStored.length > 0) for (const hook of this.afterStore) await hook(asStored, batchId)
     this.observe('store', (performance.now() - started) / 1000)
     return { stored, duplicates: events.length - stored, dropped: received.length - events.length }

@@ -21,3 +21,8 @@ export function withIpProperty(event: IngestEvent): IngestEvent {
   if (event.event === '$snapshot' || Object.prototype.hasOwnProperty.call(event.properties, '$ip')) return event
   return { ...event, properties: { ...event.properties, $ip: event.ip } }
 }
+
+/** The event without its address, for a team that anonymises IPs: as capture would have queued it. */
+export function withoutAddress(event: IngestEvent): IngestEvent {
+  return event.ip === null ? event : { ...event, ip: null }
+}

@@ -19,6 +19,7 @@ describe('GET and PATCH /api/teams/:teamId: a team its own settings (anonymize_i
     const wrongType = await f.call('PATCH', path, { anonymize_ips: 'yes' }, f.teamToken)
     assert.equal(wrongType.status, 400)
     assert.equal(wrongType.json<{ error: { field: string } }>().error.field, 'anonymize_ips')
+    assert.equal((await f.call('PATCH', path, { anonymize_ips: null }, f.teamToken)).status, 400, 'null is no answer')
     const renamed = await f.call('PATCH', path, { name: 'taken over' }, f.teamToken)
     assert.equal(renamed.status, 400)
     assert.match(renamed.json<{ error: { message: string } }>().error.message, /^name cannot be changed here: only anonymize_ips$/)

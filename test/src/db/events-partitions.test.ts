@@ -121,6 +121,28 @@ describe('events partitioned by day', () => {
     }
   })
 
+  it("stores a timestamp without a zone as UTC and one with a short offset as its time, whatever the session's time zone, and an ISO time in UTC as written", async () => {
+    const pool = new Pool({ connectionString: db.url, max: 1, options: '-c TimeZone=Europe/Berlin' })
+    pool.on('error', () => undefined)
+    try {
+      const events = ['2026-06-01T12:00:00', '2026-06-01T12:00:00-05', '2026-06-01T12:00:00.123456Z'].map((timestamp) => ingestEvent({ timestamp }))
+      assert.equal(await insertEvents(pool, events), 3)
+      const { rows } = await pool.query<{ uuid: string; at: string }>(
+        `SELECT uuid::text, to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS at FROM events WHERE uuid = ANY($1::uuid[])`,
+        [events.map((e) => e.uuid)],
+      )
+      const at = Object.fromEntries(rows.map((r) => [r.uuid, r.at]))
+      assert.deepEqual(
+        events.map((e) => at[e.uuid]),
+        ['2026-06-01T12:00:00.000000', '2026-06-01T17:00:00.000000', '2026-06-01T12:00:00.123456'],
+      )
+      // Sent again: found where they are, however they were written.
+      assert.equal(await insertEvents(pool, events), 0)
+    } finally {
+      await pool.end()
+    }
+  })
+
   it('takes a uuid re-sent with a timestamp more than a day from the stored one for a new event (the dedupe window)', async () => {
     const event = ingestEvent({ timestamp: today().toISOString() })
     assert.equal(await insertEvents(db.pool, [event]), 1)

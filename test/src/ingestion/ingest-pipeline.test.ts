@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { countEvents } from '@plugin-server/db'
+import { countEvents, createTeam } from '@plugin-server/db'
 import type { IngestEvent } from '@plugin-server/core'
 import { IngestPipeline, TeamBatchError, TeamBusyError, TeamGate } from '@plugin-server/ingestion'
 import type { AfterStoreHook, BatchStep, IngestStage, StageObserver } from '@plugin-server/ingestion'
@@ -65,6 +65,26 @@ describe('IngestPipeline', () => {
       { event: 'd no address either', ip: null },
     ])
     assert.equal(Object.hasOwn(events[0].properties, '$ip'), false, "the job's event is not changed in place")
+  })
+
+  it('stores no address for a team that anonymises IPs, also for its events queued before it did (read at most 10 s old), and keeps a $ip its client sent', async () => {
+    const team = await createTeam(db.pool, 'private', undefined, { anonymizeIps: true })
+    const pipeline = new IngestPipeline(db.pool)
+    await pipeline.process({
+      events: [
+        ingestEvent({ team_id: team.id, event: 'a queued with its address', ip: '203.0.113.7' }),
+        ingestEvent({ team_id: team.id, event: 'b own $ip', ip: '203.0.113.7', properties: { $ip: '198.51.100.9' } }),
+        ingestEvent({ team_id: team.id + 1, event: 'c another team', ip: '203.0.113.7' }),
+      ],
+    })
+    const { rows } = await db.pool.query<{ event: string; ip: string | null; prop: unknown }>(
+      "SELECT event, ip, properties->'$ip' AS prop FROM events ORDER BY event",
+    )
+    assert.deepEqual(rows, [
+      { event: 'a queued with its address', ip: null, prop: null },
+      { event: 'b own $ip', ip: null, prop: '198.51.100.9' },
+      { event: 'c another team', ip: '203.0.113.7', prop: '203.0.113.7' },
+    ])
   })
 
   it('counts a redelivered batch as duplicates', async () => {

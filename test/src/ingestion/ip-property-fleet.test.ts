@@ -53,7 +53,7 @@ describe('the client address as PostHog stored it ($ip), in a running fleet', fu
       (rows) => rows.length === count,
     )
 
-  it('stores the address as $ip after the plugins and hands it to onEvent; keeps a $ip the client sent; leaves it out when a plugin removed event.ip', async () => {
+  it('stores the address as $ip after the plugins and hands it to onEvent; keeps a $ip the client sent; leaves it out when a plugin set event.ip to null or deleted it', async () => {
     await enablePlugin(management, fleet.team.id, 'ip-reader')
     await enablePlugin(management, fleet.team.id, 'export-on-event', { url: sinkUrl })
     await fleet.start('exporter')
@@ -62,13 +62,15 @@ describe('the client address as PostHog stored it ($ip), in a running fleet', fu
       { event: 'a plain', distinct_id: 'u', properties: { run } },
       { event: 'b own $ip', distinct_id: 'u', properties: { run, $ip: '198.51.100.9' } },
       { event: 'c ip removed', distinct_id: 'u', properties: { run, drop_ip: true } },
+      { event: 'd ip deleted', distinct_id: 'u', properties: { run, delete_ip: true } },
     ])
-    const [plain, own, removed] = await stored(run, 3)
+    const [plain, own, removed, deleted] = await stored(run, 4)
     assert.match(plain.ip ?? '', /127\.0\.0\.1$/, 'capture took the client address')
     assert.deepEqual([plain.properties.seen_ip, plain.properties.$ip], [plain.ip, plain.ip], 'the plugin saw event.ip; $ip stored after it')
     assert.equal(own.properties.$ip, '198.51.100.9', "the client's own $ip is kept")
     assert.equal(removed.ip, null)
     assert.equal(Object.hasOwn(removed.properties, '$ip'), false, 'no $ip for an event whose plugin removed its address')
+    assert.deepEqual([deleted.ip, Object.hasOwn(deleted.properties, '$ip')], [null, false], 'nor for one whose plugin deleted event.ip')
     const onEvent = await eventually(
       'onEvent got the plain event',
       async () => exported.find((e) => e.event.properties.run === run && e.event.event.startsWith('a plain')),

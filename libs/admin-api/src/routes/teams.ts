@@ -62,6 +62,7 @@ export const teamRoutes: Route[] = [
     const body = await readJsonObject(req, maxBodyBytes, bodyHold)
     const other = Object.keys(body).find((key) => key !== 'anonymize_ips')
     if (other !== undefined) throw new HttpError(400, 'validation_error', `${other} cannot be changed here: only anonymize_ips`, other)
+    if (body.anonymize_ips === null) throw new HttpError(400, 'validation_error', 'anonymize_ips must be true or false', 'anonymize_ips')
     const anonymizeIps = optionalBool(body, 'anonymize_ips')
     const team = anonymizeIps === undefined ? await findTeamById(management.pool, teamId) : await setTeamAnonymizeIps(management.pool, teamId, anonymizeIps)
     return { status: 200, body: settingsOf(teamId, team) }

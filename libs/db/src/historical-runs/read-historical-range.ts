@@ -1,6 +1,6 @@
 import type { Pool } from 'pg'
 
-/** A run's range as Postgres prints it (microseconds kept). */
+/** A run's range in ISO 8601 (microseconds kept), whatever the session's DateStyle. */
 export interface HistoricalRange {
   from: string
   to: string
@@ -13,6 +13,9 @@ export interface HistoricalRange {
  * before it locks. Null: no such run.
  */
 export async function readHistoricalRange(pool: Pool, runId: number): Promise<HistoricalRange | null> {
-  const { rows } = await pool.query<HistoricalRange>('SELECT range_from::text AS from, range_to::text AS to FROM export_historical_runs WHERE id = $1', [runId])
+  const { rows } = await pool.query<HistoricalRange>(
+    `SELECT to_json(range_from) #>> '{}' AS from, to_json(range_to) #>> '{}' AS to FROM export_historical_runs WHERE id = $1`,
+    [runId],
+  )
   return rows[0] ?? null
 }
