@@ -222,11 +222,13 @@ function storableTimestamp(timestamp: string, now: string, times: number[]): str
     return now
   }
   times.push(ms)
-  return ISO_UTC.test(timestamp) ? timestamp : new Date(ms).toISOString()
+  const iso = new Date(ms).toISOString()
+  // The same date and second as read: not a day JS rolled over (February 30th), which Postgres refuses.
+  return ISO_UTC.test(timestamp) && timestamp.slice(0, 19) === iso.slice(0, 19) ? timestamp : iso
 }
 
-/** toISOString's form, with any number of fractional digits. */
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/
+/** toISOString's form, with up to microseconds (Postgres rounds more digits, into the next second at .9999995). */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/
 
 /**
  * How far from an event its stored twin can be, and more: EVENT_DEDUPE_WINDOW is a calendar day in

@@ -49,8 +49,8 @@ export function fromPluginEvent(original: IngestEvent, output: unknown, refusedU
     distinct_id: distinctId(output.distinct_id, original.distinct_id),
     properties,
     timestamp: output.timestamp === original.timestamp ? original.timestamp : normalizeTimestamp(output.timestamp, original.timestamp),
-    // Removed (`delete event.ip`, as PostHog's Property Filter does) is no address, as null is: no `$ip` is stored.
-    ip: typeof output.ip === 'string' ? output.ip : output.ip === null || output.ip === undefined ? null : original.ip,
+    // Anything but a non-empty string — removed (`delete event.ip`, as PostHog's Property Filter does), null, false — is no address: no `$ip` is stored.
+    ip: typeof output.ip === 'string' && output.ip !== '' ? output.ip : null,
     site_url: typeof output.site_url === 'string' ? output.site_url : original.site_url,
   }
 }

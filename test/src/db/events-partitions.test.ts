@@ -125,8 +125,15 @@ describe('events partitioned by day', () => {
     const pool = new Pool({ connectionString: db.url, max: 1, options: '-c TimeZone=Europe/Berlin' })
     pool.on('error', () => undefined)
     try {
-      const events = ['2026-06-01T12:00:00', '2026-06-01T12:00:00-05', '2026-06-01T12:00:00.123456Z'].map((timestamp) => ingestEvent({ timestamp }))
-      assert.equal(await insertEvents(pool, events), 3)
+      const events = [
+        '2026-06-01T12:00:00',
+        '2026-06-01T12:00:00-05',
+        '2026-06-01T12:00:00.123456Z',
+        // A day JS rolls over and Postgres refuses, and more digits than Postgres keeps: as read here.
+        '2026-02-30T00:00:00Z',
+        '2026-06-01T12:00:00.9999999Z',
+      ].map((timestamp) => ingestEvent({ timestamp }))
+      assert.equal(await insertEvents(pool, events), 5)
       const { rows } = await pool.query<{ uuid: string; at: string }>(
         `SELECT uuid::text, to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS at FROM events WHERE uuid = ANY($1::uuid[])`,
         [events.map((e) => e.uuid)],
@@ -134,7 +141,7 @@ describe('events partitioned by day', () => {
       const at = Object.fromEntries(rows.map((r) => [r.uuid, r.at]))
       assert.deepEqual(
         events.map((e) => at[e.uuid]),
-        ['2026-06-01T12:00:00.000000', '2026-06-01T17:00:00.000000', '2026-06-01T12:00:00.123456'],
+        ['2026-06-01T12:00:00.000000', '2026-06-01T17:00:00.000000', '2026-06-01T12:00:00.123456', '2026-03-02T00:00:00.000000', '2026-06-01T12:00:00.999000'],
       )
       // Sent again: found where they are, however they were written.
       assert.equal(await insertEvents(pool, events), 0)
