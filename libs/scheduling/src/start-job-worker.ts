@@ -4,6 +4,7 @@ import {
   PluginJobData,
   pluginJobStarted,
   postpone,
+  putBackDelayMs,
   QUEUES,
   RoleContext,
   RunningRole,
@@ -17,8 +18,13 @@ import { createJobMetrics } from './job-metrics'
 import { jobRetryDelayMs } from './job-retry'
 import { JobRunner } from './job-runner'
 
-/** How long a job waits when its team already has its share of this worker's slots. */
+/**
+ * How long a job waits when its team already has its share of this worker's slots: this the first
+ * time, twice that each time it is turned away again, at most eight times it (core putBackDelayMs).
+ * At a fixed delay, each of a busy team's waiting jobs was fetched and put back twice a second.
+ */
 const TEAM_BUSY_DELAY_MS = 500
+const TEAM_BUSY_MAX_DELAY_MS = 8 * TEAM_BUSY_DELAY_MS
 
 export interface StartedJobWorker extends RunningRole {
   worker: Worker<PluginJobData>
@@ -42,7 +48,7 @@ export function startJobWorker(ctx: RoleContext, runtime: PluginRuntime, config:
   const teamSlots = new SlotCounts<number>()
   const process = async (job: Job<PluginJobData>, token?: string): Promise<void> => {
     const { teamId } = job.data
-    if (teamSlots.held(teamId) >= config.jobWorkerTeamConcurrency) return postpone(job, TEAM_BUSY_DELAY_MS, token)
+    if (teamSlots.held(teamId) >= config.jobWorkerTeamConcurrency) return postpone(job, putBackDelayMs(job, TEAM_BUSY_DELAY_MS, TEAM_BUSY_MAX_DELAY_MS), token)
     return teamSlots.within(teamId, async () => {
       // No longer counted among the team's waiting jobs, which rank its next ones (core addPluginJob).
       if (job.id) await pluginJobStarted(runtime.services.redis, ctx.config.queuePrefix, teamId, job.id)

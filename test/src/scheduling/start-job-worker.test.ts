@@ -400,6 +400,42 @@ describe('startJobWorker (meta.jobs runNow / runAt / runIn, RetryError)', functi
     assert.ok(finished[1] - finished[0] >= 2500 && finished[2] - finished[1] >= 2500, `one slow job at a time: ${finished.join(', ')}`)
   })
 
+  it("puts a busy team's waiting job back for longer each time it is turned away (500 ms, then doubling), not every half second", async () => {
+    const busyTeam = await createTeam(db.pool, 'busy jobs')
+    const busy = await enablePlugin(
+      management,
+      busyTeam.id,
+      writePlugin(
+        'busy-jobs',
+        `export const jobs = { hold: async () => { await new Promise((resolve) => setTimeout(resolve, 5000)) }, quick: async () => {} }`,
+      ),
+    )
+    await start({ JOB_WORKER_CONCURRENCY: '2', JOB_WORKER_TEAM_CONCURRENCY: '1' })
+    const data = (name: string) => ({ teamId: busyTeam.id, pluginConfigId: busy.id, name, payload: {}, enqueuedAt: new Date().toISOString() })
+    await queue.add('hold', data('hold'))
+    await eventually(
+      'the team holds its one slot',
+      () => queue.getActiveCount(),
+      (n) => n === 1,
+    )
+    const waiting = await queue.add('quick', data('quick'))
+    const delays: number[] = []
+    await eventually(
+      'turned away three times',
+      async () => {
+        const delay = (await queue.getJob(waiting.id!))?.delay ?? 0
+        if (delay > 0 && delay !== delays[delays.length - 1]) delays.push(delay)
+        return delays
+      },
+      (seen) => seen.length >= 3,
+    )
+    // Give or take a quarter each: 375–625, 750–1250, 1500–2500 ms.
+    assert.ok(
+      delays[0] >= 375 && delays[0] <= 625 && delays[1] >= 750 && delays[1] <= 1250 && delays[2] >= 1500 && delays[2] <= 2500,
+      `delays ${delays.join(', ')} ms`,
+    )
+  })
+
   it("runs a third team's job while two teams' jobs hang, each team holding its JOB_WORKER_TEAM_CONCURRENCY share of the slots", async () => {
     const hanging: { team: Team; config: PluginConfigView }[] = []
     for (const name of ['hang-a', 'hang-b']) {
