@@ -10,7 +10,7 @@ import { formatHuman } from '../../../apps/cli/dist/output'
 import { buildProgram } from '../../../apps/cli/dist/program'
 import { CLI, REPO_ROOT, runCli } from '../harness/processes'
 import { TEST_SECURITY_ENV } from '../harness/security-env'
-import { BASIC, createTeamRow, ManagementHarness, startManagement, WITH_ATTACHMENT } from './management-fixture'
+import { BASIC, cliEnv, createTeamRow, ManagementHarness, startManagement, WITH_ATTACHMENT } from './management-fixture'
 
 /** The required fields of the management-basic fixture. */
 const BASIC_VALUES = ['--config', 'apiKey=sk_test_consistency_1', '--config', 'label=L']
@@ -37,7 +37,7 @@ describe('plugin-server CLI consistency', function () {
 
   before(async () => {
     h = await startManagement()
-    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix, ...TEST_SECURITY_ENV }
+    env = cliEnv(h, TEST_SECURITY_ENV)
   })
   after(async () => h.close())
 

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream'
 import { formatHuman } from '../../../apps/cli/dist/output'
 import { CLI_PAGE_SIZE, printAllPages } from '../../../apps/cli/dist/print-pages'
 import { runCli } from '../harness/processes'
-import { ManagementHarness, startManagement } from './management-fixture'
+import { cliEnv, ManagementHarness, startManagement } from './management-fixture'
 
 interface Row {
   id: number
@@ -51,7 +51,7 @@ describe('the CLI prints a long list whole, reading it a page at a time', () => 
 
     before(async () => {
       h = await startManagement()
-      env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix }
+      env = cliEnv(h)
     })
     after(() => h.close())
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { CliResult, runCli, startCli } from '../harness/processes'
-import { BASIC, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, storedConfigValue } from './management-fixture'
+import { BASIC, cliEnv, createTeamRow, insertLog, ManagementHarness, SECRET, startManagement, storedConfigValue } from './management-fixture'
 
 describe('plugin-server plugin install|list|logs and config create|update|enable (CLI)', () => {
   let h: ManagementHarness
@@ -24,7 +24,7 @@ describe('plugin-server plugin install|list|logs and config create|update|enable
 
   before(async () => {
     h = await startManagement()
-    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix, LOG_FORMAT: 'json', LOG_LEVEL: 'debug' }
+    env = cliEnv(h, { LOG_FORMAT: 'json', LOG_LEVEL: 'debug' })
   })
 
   after(async () => {

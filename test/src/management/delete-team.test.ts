@@ -6,7 +6,7 @@ import { ingestEvent } from '../db/ingest-event'
 import { runCli } from '../harness/processes'
 import { DeliveryQueue, ExportBuffer, exportKeys } from '@plugin-server/export'
 import { toProcessedEvent } from '@plugin-server/plugin-runtime'
-import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
+import { cliEnv, createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 import { fillTeam, FilledTeam, fleetTotals, teamRedisKeys, teamRows } from './team-data'
 
 const MiB = 1024 * 1024
@@ -38,7 +38,7 @@ describe('Deleting a team', function () {
   })
   afterEach(() => h.close())
 
-  const env = () => ({ DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix })
+  const env = () => cliEnv(h)
   const accountBytes = async (teamId: number) => Number((await h.ctx.redis.get(`${h.ctx.queuePrefix}:redis-account:${teamId}:total`)) ?? 0)
 
   /** The team has nothing left anywhere, and the other team all it had, the fleet's totals now its alone. */

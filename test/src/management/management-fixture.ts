@@ -75,6 +75,11 @@ export async function startManagement(): Promise<ManagementHarness> {
   }
 }
 
+/** The environment a CLI process run by a test needs to reach the harness's database, Redis and queues, with `extra` added. */
+export function cliEnv(h: ManagementHarness, extra: Record<string, string> = {}): Record<string, string> {
+  return { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix, ...extra }
+}
+
 export async function createTeamRow(h: ManagementHarness, name = 'team'): Promise<number> {
   const { rows } = await h.db.pool.query<{ id: number }>(`INSERT INTO teams (name, api_token) VALUES ($1, $2) RETURNING id`, [
     name,

@@ -6,7 +6,7 @@ import { createConfig, installPluginFromPath } from '@plugin-server/management'
 import { TryResult } from '@plugin-server/try-it'
 import { writePlugin } from '../harness/plugins'
 import { runCli } from '../harness/processes'
-import { createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from './management-fixture'
+import { cliEnv, createTeamRow, FIXTURES, ManagementHarness, SECRET, startManagement, WITH_ATTACHMENT } from './management-fixture'
 
 describe('plugin-server plugin try (CLI)', function () {
   this.timeout(60_000)
@@ -15,7 +15,7 @@ describe('plugin-server plugin try (CLI)', function () {
 
   beforeEach(async () => {
     h = await startManagement()
-    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix, LOG_FORMAT: 'json', LOG_LEVEL: 'info' }
+    env = cliEnv(h, { LOG_FORMAT: 'json', LOG_LEVEL: 'info' })
   })
 
   afterEach(() => h.close())

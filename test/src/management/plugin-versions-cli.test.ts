@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { CliResult, runCli } from '../harness/processes'
 import { writePlugin } from '../harness/plugins'
-import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
+import { cliEnv, createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 function versionDir(version: number): string {
   return writePlugin('cli-versioned', `export function processEvent(e) { e.properties.version = ${version}; return e }`)
@@ -15,7 +15,7 @@ describe('plugin-server plugin rollback|delete and config --pin-version|--unpin 
 
   before(async () => {
     h = await startManagement()
-    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' }
+    env = cliEnv(h, { LOG_FORMAT: 'json', LOG_LEVEL: 'warn' })
   })
   after(async () => h.close())
 

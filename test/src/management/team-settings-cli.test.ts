@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { runCli } from '../harness/processes'
-import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
+import { cliEnv, createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 describe('plugin-server team settings and team create --anonymize-ips (CLI)', () => {
   let h: ManagementHarness
@@ -8,7 +8,7 @@ describe('plugin-server team settings and team create --anonymize-ips (CLI)', ()
 
   before(async () => {
     h = await startManagement()
-    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix }
+    env = cliEnv(h)
   })
   after(() => h.close())
 

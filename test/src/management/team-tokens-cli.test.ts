@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { findTeamAdminToken } from '@plugin-server/management'
 import { startCli } from '../harness/processes'
-import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
+import { cliEnv, createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 interface CliResult {
   code: number | null
@@ -25,7 +25,7 @@ describe('plugin-server team token create|list|revoke (CLI)', () => {
 
   before(async () => {
     h = await startManagement()
-    env = { DATABASE_URL: h.db.url, REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: h.ctx.queuePrefix }
+    env = cliEnv(h)
   })
 
   after(() => h.close())

@@ -3,7 +3,7 @@ import { admitPending, exportKeys } from '@plugin-server/export'
 import { PostgresPluginStorage, RedisPluginCache, TeamRedisAccount } from '@plugin-server/plugin-runtime'
 import type { TeamUsage } from '@plugin-server/admin-contract'
 import { runCli } from '../harness/processes'
-import { createTeamRow, ManagementHarness, startManagement } from './management-fixture'
+import { cliEnv, createTeamRow, ManagementHarness, startManagement } from './management-fixture'
 
 const MiB = 1024 * 1024
 
@@ -13,14 +13,7 @@ describe('plugin-server team usage (CLI)', () => {
 
   before(async () => {
     h = await startManagement()
-    env = {
-      DATABASE_URL: h.db.url,
-      REDIS_URL: process.env.REDIS_URL!,
-      QUEUE_PREFIX: h.ctx.queuePrefix,
-      PLUGIN_TEAM_REDIS_LIMIT_MB: '2',
-      PLUGIN_TEAM_STORAGE_LIMIT_MB: '3',
-      EXPORT_TEAM_MAX_PENDING_EVENTS: '500',
-    }
+    env = cliEnv(h, { PLUGIN_TEAM_REDIS_LIMIT_MB: '2', PLUGIN_TEAM_STORAGE_LIMIT_MB: '3', EXPORT_TEAM_MAX_PENDING_EVENTS: '500' })
   })
   after(() => h.close())
 
